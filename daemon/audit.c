@@ -1,0 +1,116 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+
+static const char *action_names[] = {
+	[AUDIT_CONNECT] = "connect",
+	[AUDIT_AUTH_REFUSED] = "auth_refused",
+	[AUDIT_PUBLISH] = "publish",
+	[AUDIT_PUBLISH_REFUSED] = "publish_refused",
+	[AUDIT_DELIVER] = "deliver",
+	[AUDIT_DELIVER_REFUSED] = "deliver_refused",
+	[AUDIT_ACK] = "ack",
+	[AUDIT_SUBSCRIBE] = "subscribe",
+	[AUDIT_AUDIT_QUERY] = "audit_query",
+	[AUDIT_POLICY_LOADED] = "policy_loaded",
+	[AUDIT_PURGE] = "purge",
+	[AUDIT_PROTOCOL_ERROR] = "protocol_error",
+	[AUDIT_DISCONNECT] = "disconnect",
+};
+
+#define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))
+
+const char *
+audit_action_name(enum audit_action a)
+{
+	if ((size_t)a >= NACTIONS)
+		return "unknown";
+	return action_names[a];
+}
+
+int
+audit_action_from_name(const char *name, enum audit_action *out)
+{
+	size_t i;
+
+	for (i = 0; i < NACTIONS; i++) {
+		if (strcmp(name, action_names[i]) == 0) {
+			*out = (enum audit_action)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct audit_event *
+audit_event_new(enum audit_action a, const char *actor)
+{
+	struct audit_event	*ev;
+	struct timespec		 now;
+
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		return NULL;
+	ev->action = a;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev->at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (actor != NULL && (ev->actor = strdup(actor)) == NULL) {
+		free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static char **
+field_slot(struct audit_event *ev, enum audit_field f)
+{
+	switch (f) {
+	case AUDIT_F_ACTOR:		return &ev->actor;
+	case AUDIT_F_MESSAGE_ID:	return &ev->message_id;
+	case AUDIT_F_SUBJECT:		return &ev->subject;
+	case AUDIT_F_RECIPIENT:		return &ev->recipient;
+	case AUDIT_F_FIELDS_SHARED:	return &ev->fields_shared;
+	case AUDIT_F_FIELDS_WITHHELD:	return &ev->fields_withheld;
+	case AUDIT_F_RULE:		return &ev->rule;
+	case AUDIT_F_POLICY_VERSION:	return &ev->policy_version;
+	case AUDIT_F_REASON:		return &ev->reason;
+	case AUDIT_F_PEER:		return &ev->peer;
+	case AUDIT_F_SESSION:		return &ev->session;
+	}
+	return NULL;
+}
+
+int
+audit_event_set(struct audit_event *ev, enum audit_field f, const char *value)
+{
+	char **slot = field_slot(ev, f);
+	char *copy = NULL;
+
+	if (slot == NULL)
+		return -1;
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+void
+audit_event_free(struct audit_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->actor);
+	free(ev->message_id);
+	free(ev->subject);
+	free(ev->recipient);
+	free(ev->fields_shared);
+	free(ev->fields_withheld);
+	free(ev->rule);
+	free(ev->policy_version);
+	free(ev->reason);
+	free(ev->peer);
+	free(ev->session);
+	free(ev);
+}

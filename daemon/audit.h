@@ -1,0 +1,68 @@
+/*
+ * audit: the audit event record, as the broker and sessions build it and the
+ * store writes it.  Plain data, no I/O.
+ */
+#ifndef NWD_AUDIT_H
+#define NWD_AUDIT_H
+
+#include <stdint.h>
+
+enum audit_action {
+	AUDIT_CONNECT,
+	AUDIT_AUTH_REFUSED,
+	AUDIT_PUBLISH,
+	AUDIT_PUBLISH_REFUSED,
+	AUDIT_DELIVER,
+	AUDIT_DELIVER_REFUSED,
+	AUDIT_ACK,
+	AUDIT_SUBSCRIBE,
+	AUDIT_AUDIT_QUERY,
+	AUDIT_POLICY_LOADED,
+	AUDIT_PURGE,
+	AUDIT_PROTOCOL_ERROR,
+	AUDIT_DISCONNECT,
+};
+
+/*
+ * One audit row.  Every string member is owned by the event, may be NULL
+ * (stored as NULL), and is set through audit_event_set(); field lists are
+ * comma-separated paths ("source_details,grading").
+ */
+struct audit_event {
+	enum audit_action action;
+	int64_t		 at_ms;		/* unix ms, set by audit_event_new */
+	char		*actor;		/* principal id, or "cert:<subject>" */
+	char		*message_id;
+	char		*subject;
+	int		 kind;		/* Nwd__V1__Kind, 0 if none */
+	char		*recipient;
+	char		*fields_shared;
+	char		*fields_withheld;
+	char		*rule;
+	char		*policy_version;
+	char		*reason;
+	char		*peer;		/* remote address "ip:port" */
+	char		*session;	/* session id, e.g. "s42" */
+};
+
+enum audit_field {
+	AUDIT_F_ACTOR, AUDIT_F_MESSAGE_ID, AUDIT_F_SUBJECT, AUDIT_F_RECIPIENT,
+	AUDIT_F_FIELDS_SHARED, AUDIT_F_FIELDS_WITHHELD, AUDIT_F_RULE,
+	AUDIT_F_POLICY_VERSION, AUDIT_F_REASON, AUDIT_F_PEER, AUDIT_F_SESSION,
+};
+
+/* The name stored in the action column ("publish_refused"). */
+const char		*audit_action_name(enum audit_action a);
+int			 audit_action_from_name(const char *name,
+			    enum audit_action *out);
+
+/* Returns a new event stamped with the current time, or NULL. */
+struct audit_event	*audit_event_new(enum audit_action a, const char *actor);
+
+/* Replaces one string member with a copy of value (NULL clears it). */
+int			 audit_event_set(struct audit_event *ev,
+			    enum audit_field f, const char *value);
+
+void			 audit_event_free(struct audit_event *ev);
+
+#endif

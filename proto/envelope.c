@@ -1,0 +1,334 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "envelope.h"
+
+#define BODY_CASE_OFFSET 9
+
+const char *
+kind_name(Nwd__V1__Kind kind)
+{
+	const ProtobufCFieldDescriptor *fd;
+
+	if (kind <= NWD__V1__KIND__KIND_UNSPECIFIED)
+		return NULL;
+	fd = protobuf_c_message_descriptor_get_field(
+	    &nwd__v1__envelope__descriptor, kind + BODY_CASE_OFFSET);
+	if (fd == NULL || fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	return fd->name;
+}
+
+int
+kind_from_name(const char *name, Nwd__V1__Kind *out)
+{
+	const ProtobufCFieldDescriptor *fd;
+	const ProtobufCEnumValue *v;
+
+	fd = protobuf_c_message_descriptor_get_field_by_name(
+	    &nwd__v1__envelope__descriptor, name);
+	if (fd == NULL || fd->id <= BODY_CASE_OFFSET ||
+	    fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		return -1;
+	v = protobuf_c_enum_descriptor_get_value(&nwd__v1__kind__descriptor,
+	    (int)fd->id - BODY_CASE_OFFSET);
+	if (v == NULL)
+		return -1;
+	*out = (Nwd__V1__Kind)v->value;
+	return 0;
+}
+
+Nwd__V1__Envelope__BodyCase
+kind_body_case(Nwd__V1__Kind kind)
+{
+	return (Nwd__V1__Envelope__BodyCase)(kind + BODY_CASE_OFFSET);
+}
+
+const ProtobufCMessageDescriptor *
+kind_body_descriptor(Nwd__V1__Kind kind)
+{
+	const ProtobufCFieldDescriptor *fd;
+
+	if (kind_name(kind) == NULL)
+		return NULL;
+	fd = protobuf_c_message_descriptor_get_field(
+	    &nwd__v1__envelope__descriptor, kind + BODY_CASE_OFFSET);
+	return fd->descriptor;
+}
+
+const ProtobufCMessage *
+envelope_body(const Nwd__V1__Envelope *e)
+{
+	const ProtobufCFieldDescriptor *fd;
+
+	if (e->body_case == NWD__V1__ENVELOPE__BODY__NOT_SET)
+		return NULL;
+	fd = protobuf_c_message_descriptor_get_field(
+	    &nwd__v1__envelope__descriptor, e->body_case);
+	if (fd == NULL)
+		return NULL;
+	return *(ProtobufCMessage *const *)((const char *)e + fd->offset);
+}
+
+const char *
+marking_name(Nwd__V1__Marking m)
+{
+	const ProtobufCEnumValue *v;
+
+	v = protobuf_c_enum_descriptor_get_value(&nwd__v1__marking__descriptor,
+	    m);
+	return v != NULL ? v->name : "MARKING_UNSPECIFIED";
+}
+
+int
+marking_from_name(const char *name, Nwd__V1__Marking *out)
+{
+	char	 buf[32];
+	size_t	 i;
+	const ProtobufCEnumValue *v;
+
+	for (i = 0; name[i] != '\0' && i < sizeof(buf) - 1; i++)
+		buf[i] = name[i] == '-' ? '_' : toupper((unsigned char)name[i]);
+	if (name[i] != '\0')
+		return -1;
+	buf[i] = '\0';
+	v = protobuf_c_enum_descriptor_get_value_by_name(
+	    &nwd__v1__marking__descriptor, buf);
+	if (v == NULL || v->value == NWD__V1__MARKING__MARKING_UNSPECIFIED)
+		return -1;
+	*out = (Nwd__V1__Marking)v->value;
+	return 0;
+}
+
+const char *
+legal_basis_name(Nwd__V1__LegalBasis b)
+{
+	switch (b) {
+	case NWD__V1__LEGAL_BASIS__CONSENT:
+		return "consent";
+	case NWD__V1__LEGAL_BASIS__SAFEGUARDING:
+		return "safeguarding";
+	case NWD__V1__LEGAL_BASIS__LEGAL_OBLIGATION:
+		return "legal_obligation";
+	case NWD__V1__LEGAL_BASIS__PUBLIC_TASK:
+		return "public_task";
+	case NWD__V1__LEGAL_BASIS__VITAL_INTERESTS:
+		return "vital_interests";
+	default:
+		return "none";
+	}
+}
+
+int
+legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out)
+{
+	int b;
+
+	for (b = NWD__V1__LEGAL_BASIS__CONSENT;
+	    b <= NWD__V1__LEGAL_BASIS__VITAL_INTERESTS; b++) {
+		if (strcasecmp(name, legal_basis_name(b)) == 0) {
+			*out = (Nwd__V1__LegalBasis)b;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+envelope_is_uuid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != ENVELOPE_UUID_LEN)
+		return 0;
+	for (i = 0; i < ENVELOPE_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* A printable identifier: no control characters, bounded length. */
+static int
+name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (iscntrl((unsigned char)*s) || *s == ' ' || *s == ',')
+			return 0;
+	return 1;
+}
+
+static int
+validate_intelligence(const Nwd__V1__IntelligenceReport *r, char *err,
+    size_t errlen)
+{
+	const Nwd__V1__Grading *g = r->grading;
+	const Nwd__V1__Legacy5x5x5 *l = r->legacy;
+
+	if (!r->sanitised) {
+		snprintf(err, errlen, "intelligence_report is not marked "
+		    "sanitised; only sanitised intelligence may enter nwd");
+		return -1;
+	}
+	if (g == NULL && l == NULL) {
+		snprintf(err, errlen, "intelligence_report has no grading "
+		    "(3x5x2) and no legacy 5x5x5 codes");
+		return -1;
+	}
+	if (g != NULL) {
+		if (g->source_evaluation < 1 || g->source_evaluation > 3) {
+			snprintf(err, errlen, "grading.source_evaluation must "
+			    "be 1, 2 or 3, not %u", g->source_evaluation);
+			return -1;
+		}
+		if (g->assessment == NWD__V1__GRADING__ASSESSMENT__ASSESSMENT_UNSPECIFIED ||
+		    protobuf_c_enum_descriptor_get_value(
+		    &nwd__v1__grading__assessment__descriptor,
+		    g->assessment) == NULL) {
+			snprintf(err, errlen, "grading.assessment must be one "
+			    "of A to E");
+			return -1;
+		}
+		if (g->handling_code != NWD__V1__GRADING__HANDLING_CODE__HANDLING_P &&
+		    g->handling_code != NWD__V1__GRADING__HANDLING_CODE__HANDLING_C) {
+			snprintf(err, errlen, "grading.handling_code must be "
+			    "HANDLING_P or HANDLING_C");
+			return -1;
+		}
+		if (g->handling_code == NWD__V1__GRADING__HANDLING_CODE__HANDLING_C &&
+		    (g->handling_conditions == NULL ||
+		    g->handling_conditions[0] == '\0')) {
+			snprintf(err, errlen, "handling code C needs "
+			    "grading.handling_conditions");
+			return -1;
+		}
+	}
+	if (l != NULL) {
+		if (l->intelligence_evaluation < 1 ||
+		    l->intelligence_evaluation > 5 ||
+		    l->handling_code < 1 || l->handling_code > 5) {
+			snprintf(err, errlen, "legacy 5x5x5 intelligence "
+			    "evaluation and handling code must be 1 to 5");
+			return -1;
+		}
+		if (strlen(l->source_evaluation) != 1 ||
+		    strchr("ABCDE", l->source_evaluation[0]) == NULL) {
+			snprintf(err, errlen, "legacy 5x5x5 source evaluation "
+			    "must be one of A to E");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
+{
+	const Nwd__V1__Header	*h = e->header;
+	const char		*kname;
+	size_t			 i;
+
+	if (h == NULL) {
+		snprintf(err, errlen, "envelope has no header");
+		return -1;
+	}
+	if ((kname = kind_name(h->kind)) == NULL) {
+		snprintf(err, errlen, "header.kind %d is not a known kind",
+		    (int)h->kind);
+		return -1;
+	}
+	if (h->subject == NULL || h->subject->local_id[0] == '\0') {
+		snprintf(err, errlen, "header.subject.local_id is missing: "
+		    "every message is about one young person");
+		return -1;
+	}
+	if (!name_ok(h->subject->local_id, ENVELOPE_MAX_SUBJECT)) {
+		snprintf(err, errlen, "header.subject.local_id must be 1 to "
+		    "%d printable characters without spaces or commas",
+		    ENVELOPE_MAX_SUBJECT);
+		return -1;
+	}
+	if (e->body_case == NWD__V1__ENVELOPE__BODY__NOT_SET) {
+		snprintf(err, errlen, "envelope has no body; kind %s needs "
+		    "a %s body", kname, kname);
+		return -1;
+	}
+	if (e->body_case != kind_body_case(h->kind)) {
+		const ProtobufCFieldDescriptor *fd =
+		    protobuf_c_message_descriptor_get_field(
+		    &nwd__v1__envelope__descriptor, e->body_case);
+		snprintf(err, errlen, "body %s does not match kind %s",
+		    fd != NULL ? fd->name : "(unknown)", kname);
+		return -1;
+	}
+	switch (h->marking) {
+	case NWD__V1__MARKING__OFFICIAL:
+	case NWD__V1__MARKING__OFFICIAL_SENSITIVE:
+		break;
+	case NWD__V1__MARKING__MARKING_UNSPECIFIED:
+		snprintf(err, errlen, "header.marking is missing; use "
+		    "OFFICIAL or OFFICIAL_SENSITIVE");
+		return -1;
+	default:
+		snprintf(err, errlen, "marking %s is above OFFICIAL-SENSITIVE; "
+		    "nwd carries OFFICIAL information only",
+		    marking_name(h->marking));
+		return -1;
+	}
+	if (protobuf_c_enum_descriptor_get_value(&nwd__v1__priority__descriptor,
+	    h->priority) == NULL) {
+		snprintf(err, errlen, "header.priority %d is not known",
+		    (int)h->priority);
+		return -1;
+	}
+	if (protobuf_c_enum_descriptor_get_value(
+	    &nwd__v1__legal_basis__descriptor, h->legal_basis) == NULL) {
+		snprintf(err, errlen, "header.legal_basis %d is not known",
+		    (int)h->legal_basis);
+		return -1;
+	}
+	if (h->n_share_with > ENVELOPE_MAX_SHARE_WITH) {
+		snprintf(err, errlen, "header.share_with has %zu entries; "
+		    "at most %d", h->n_share_with, ENVELOPE_MAX_SHARE_WITH);
+		return -1;
+	}
+	for (i = 0; i < h->n_share_with; i++) {
+		if (!name_ok(h->share_with[i], ENVELOPE_MAX_NAME)) {
+			snprintf(err, errlen, "header.share_with[%zu] is not "
+			    "a principal or team name", i);
+			return -1;
+		}
+	}
+	if (h->supersedes[0] != '\0' && !envelope_is_uuid(h->supersedes)) {
+		snprintf(err, errlen, "header.supersedes must be a message id "
+		    "(UUID)");
+		return -1;
+	}
+	if (h->kind == NWD__V1__KIND__INTELLIGENCE_REPORT)
+		return validate_intelligence(e->intelligence_report, err,
+		    errlen);
+	if (h->kind == NWD__V1__KIND__ALLOCATION) {
+		const Nwd__V1__Allocation *a = e->allocation;
+
+		if (a->team[0] == '\0' && a->worker[0] == '\0') {
+			snprintf(err, errlen, "allocation names neither a "
+			    "team nor a worker");
+			return -1;
+		}
+		if (a->until_unix_ms != 0 && a->until_unix_ms < a->from_unix_ms) {
+			snprintf(err, errlen, "allocation ends before it "
+			    "starts");
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * envelope: names for the header vocabulary (kinds, markings, legal bases)
+ * and the validation every published envelope passes before the broker
+ * looks at it.  Pure functions: no I/O, no allocation except where stated.
+ */
+#ifndef NWD_ENVELOPE_H
+#define NWD_ENVELOPE_H
+
+#include <stddef.h>
+
+#include "nwd.pb-c.h"
+
+#define ENVELOPE_MAX_SUBJECT	64	/* bytes in a subject local id */
+#define ENVELOPE_MAX_SHARE_WITH	64	/* entries in share_with */
+#define ENVELOPE_MAX_NAME	128	/* bytes in a share_with entry */
+#define ENVELOPE_UUID_LEN	36
+
+/*
+ * Kind names are the lower-case names of the matching Envelope body field
+ * ("risk_alert"), which are also what the policy file and the CLI use.
+ * kind_name() returns NULL for a kind the schema does not know.
+ */
+const char	*kind_name(Nwd__V1__Kind kind);
+int		 kind_from_name(const char *name, Nwd__V1__Kind *out);
+
+/* The Envelope body case that carries a kind's body (kind + 9). */
+Nwd__V1__Envelope__BodyCase kind_body_case(Nwd__V1__Kind kind);
+
+/* The descriptor of a kind's body message, or NULL. */
+const ProtobufCMessageDescriptor *kind_body_descriptor(Nwd__V1__Kind kind);
+
+/* The body message of an envelope, or NULL if none is set. */
+const ProtobufCMessage *envelope_body(const Nwd__V1__Envelope *e);
+
+/*
+ * Marking names are the enum names ("OFFICIAL_SENSITIVE"); the parser also
+ * accepts the printed form "OFFICIAL-SENSITIVE" and any case.
+ */
+const char	*marking_name(Nwd__V1__Marking m);
+int		 marking_from_name(const char *name, Nwd__V1__Marking *out);
+
+/* Legal basis names are the lower-case enum names ("safeguarding"). */
+const char	*legal_basis_name(Nwd__V1__LegalBasis b);
+int		 legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
+
+/*
+ * Checks an envelope as a publisher sent it: a header with a known kind, a
+ * subject, a body that matches the kind, a marking no higher than
+ * OFFICIAL-SENSITIVE, sane share_with and supersedes, and the rules of the
+ * body's kind (police intelligence must be sanitised and graded, handling
+ * code C must carry its conditions).  Broker-owned header fields are not
+ * checked here: the broker overwrites them.  Returns 0, or -1 with one
+ * precise sentence in err.
+ */
+int		 envelope_validate(const Nwd__V1__Envelope *e, char *err,
+		    size_t errlen);
+
+/* Returns 1 if s looks like a canonical lower-case or upper-case UUID. */
+int		 envelope_is_uuid(const char *s);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * frame: the length-prefixed framing of nwd.v1.Frame, shared by the daemon
+ * and the clients.
+ *
+ * On the wire a frame is a 4-byte big-endian length N followed by N bytes of
+ * one protobuf nwd.v1.Frame, with 0 < N <= max_frame.
+ */
+#ifndef NWD_FRAME_H
+#define NWD_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nwd.pb-c.h"
+
+#define FRAME_HEADER_LEN	4
+#define FRAME_DEFAULT_MAX	(1024 * 1024)
+#define FRAME_PROTOCOL_VERSION	1
+
+/* Returns the payload length announced by a 4-byte header. */
+uint32_t	 frame_peek_length(const uint8_t hdr[FRAME_HEADER_LEN]);
+
+/* Returns 1 if n is a legal payload length under max (0 < n <= max). */
+int		 frame_length_ok(uint32_t n, uint32_t max);
+
+/*
+ * Packs f behind its length prefix into a new buffer that the caller frees
+ * with free().  Returns NULL if the packed frame would exceed max bytes or
+ * memory runs out; *lenp is then untouched.
+ */
+uint8_t		*frame_encode(const Nwd__V1__Frame *f, uint32_t max,
+		    size_t *lenp);
+
+/*
+ * Unpacks one frame payload (without its header).  No more than alloc_cap
+ * bytes are allocated while decoding, so a payload that claims a huge
+ * repeated field cannot exhaust memory.  Returns the frame, which the caller
+ * releases with frame_free(), or NULL with a reason in err.
+ */
+Nwd__V1__Frame	*frame_decode(const uint8_t *payload, size_t len,
+		    size_t alloc_cap, char *err, size_t errlen);
+
+/* Frees a frame returned by frame_decode(); NULL is a no-op. */
+void		 frame_free(Nwd__V1__Frame *f);
+
+/*
+ * Unpacks an Envelope the same way (capped allocation); release it with
+ * frame_free_envelope().
+ */
+Nwd__V1__Envelope *frame_decode_envelope(const uint8_t *buf, size_t len,
+		    size_t alloc_cap, char *err, size_t errlen);
+void		 frame_free_envelope(Nwd__V1__Envelope *e);
+
+/* Returns the lower-case name of a frame's message case ("publish"). */
+const char	*frame_msg_name(const Nwd__V1__Frame *f);
+
+/* Returns the symbolic name of an error code ("ERROR_MALFORMED"). */
+const char	*frame_error_code_name(Nwd__V1__ErrorCode code);
+
+#endif
