@@ -1,0 +1,700 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "broker.h"
+#include "config.h"
+#include "envelope.h"
+#include "frame.h"
+#include "identity.h"
+#include "log.h"
+#include "policy.h"
+#include "redact.h"
+#include "server.h"
+#include "session.h"
+#include "store.h"
+#include "uuid.h"
+
+/* Room left in a frame for what the broker adds around an envelope. */
+#define BROKER_FRAME_HEADROOM	4096
+#define BROKER_MAX_SUBJECTS	64
+
+struct broker {
+	struct server	*srv;		/* borrowed */
+};
+
+/* One principal a published message is shared with. */
+struct recipient {
+	char		*id;		/* owned principal id */
+	uint8_t		*bytes;		/* owned; the redacted envelope */
+	size_t		 len;
+	char		*withheld;	/* owned; comma-separated paths */
+	char		*rule;		/* owned */
+};
+
+/* A publish waiting for its audit batch to commit. */
+struct publish_job {
+	struct broker		*broker;	/* borrowed */
+	uint64_t		 session_id;	/* publisher; may be gone */
+	uint64_t		 request_id;
+	char			 message_id[UUID_STR_LEN];
+	int			 kind;
+	char			*subject;	/* owned */
+	char			 policy_version[POLICY_VERSION_LEN];
+	struct recipient	*rcpts;		/* owned array */
+	size_t			 nrcpts;
+};
+
+struct broker *
+broker_new(struct server *srv)
+{
+	struct broker *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->srv = srv;
+	return b;
+}
+
+void
+broker_free(struct broker *b)
+{
+	free(b);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+job_free(struct publish_job *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->nrcpts; i++) {
+		free(j->rcpts[i].id);
+		free(j->rcpts[i].bytes);
+		free(j->rcpts[i].withheld);
+		free(j->rcpts[i].rule);
+	}
+	free(j->rcpts);
+	free(j->subject);
+	free(j);
+}
+
+static struct audit_event *
+session_event(struct session *s, enum audit_action a, const char *actor)
+{
+	struct audit_event *ev;
+
+	if ((ev = audit_event_new(a, actor)) == NULL)
+		return NULL;
+	if (audit_event_set(ev, AUDIT_F_SESSION, s->name) == -1 ||
+	    audit_event_set(ev, AUDIT_F_PEER, s->peer) == -1) {
+		audit_event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static void
+submit_detached(struct broker *b, struct audit_event *ev)
+{
+	struct store_batch *batch;
+
+	if (ev == NULL) {
+		log_warnx("event=audit_dropped reason=\"out of memory\"");
+		return;
+	}
+	if ((batch = store_batch_new()) == NULL) {
+		audit_event_free(ev);
+		log_warnx("event=audit_dropped reason=\"out of memory\"");
+		return;
+	}
+	store_batch_add_event(batch, ev);
+	store_submit_detached(b->srv->store, batch);
+}
+
+void
+broker_audit_session(struct broker *b, struct session *s, int action,
+    const char *actor, const char *reason)
+{
+	struct audit_event *ev;
+
+	if ((ev = session_event(s, action, actor)) != NULL &&
+	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1) {
+		audit_event_free(ev);
+		ev = NULL;
+	}
+	submit_detached(b, ev);
+}
+
+/* Audits a refused publish and answers the publisher. */
+static void
+refuse_publish(struct broker *b, struct session *s, uint64_t request_id,
+    const Nwd__V1__Envelope *env, Nwd__V1__ErrorCode code,
+    const char *rule, const char *reason)
+{
+	struct audit_event *ev;
+	const Nwd__V1__Header *h = env != NULL ? env->header : NULL;
+
+	session_send_error(s, request_id, code, "publish refused: %s", reason);
+	if ((ev = session_event(s, AUDIT_PUBLISH_REFUSED,
+	    s->principal->id)) == NULL) {
+		submit_detached(b, NULL);
+		return;
+	}
+	if (h != NULL) {
+		ev->kind = kind_name(h->kind) != NULL ? (int)h->kind : 0;
+		if (h->subject != NULL && h->subject->local_id[0] != '\0' &&
+		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT)
+			audit_event_set(ev, AUDIT_F_SUBJECT,
+			    h->subject->local_id);
+	}
+	audit_event_set(ev, AUDIT_F_RULE, rule);
+	audit_event_set(ev, AUDIT_F_POLICY_VERSION,
+	    policy_version(b->srv->policy));
+	audit_event_set(ev, AUDIT_F_REASON, reason);
+	submit_detached(b, ev);
+}
+
+/* Replaces a string field of an unpacked message with a copy of v. */
+static int
+set_string(char **slot, const char *v)
+{
+	char *copy;
+
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	if (*slot != NULL && *slot != protobuf_c_empty_string)
+		free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* Lists the top-level body fields present and not wholly withheld. */
+static void
+fields_shared(const Nwd__V1__Envelope *env, const char *withheld, char *out,
+    size_t outlen)
+{
+	const ProtobufCMessage		*body = envelope_body(env);
+	const ProtobufCFieldDescriptor	*fd;
+	const char			*p, *w;
+	size_t				 i, n = 0, l;
+	int				 hidden;
+
+	out[0] = '\0';
+	if (body == NULL)
+		return;
+	for (i = 0; i < body->descriptor->n_fields; i++) {
+		fd = &body->descriptor->fields[i];
+		p = (const char *)body + fd->offset;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			if (*(const size_t *)((const char *)body +
+			    fd->quantifier_offset) == 0)
+				continue;
+		} else if (fd->type == PROTOBUF_C_TYPE_STRING) {
+			if (*(char *const *)p == NULL ||
+			    **(char *const *)p == '\0')
+				continue;
+		} else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			if (*(void *const *)p == NULL)
+				continue;
+		}
+		/* Scalars are always counted: their zero is a value too. */
+		hidden = 0;
+		l = strlen(fd->name);
+		for (w = withheld; w != NULL && *w != '\0';) {
+			if (strncmp(w, fd->name, l) == 0 &&
+			    (w[l] == ',' || w[l] == '\0'))
+				hidden = 1;
+			w = strchr(w, ',');
+			if (w != NULL)
+				w++;
+		}
+		if (hidden || n + l + 2 >= outlen)
+			continue;
+		n += snprintf(out + n, outlen - n, "%s%s", n > 0 ? "," : "",
+		    fd->name);
+	}
+}
+
+static struct audit_event *
+decision_event(struct session *s, enum audit_action a, const char *mid,
+    const Nwd__V1__Envelope *env, const char *recipient,
+    const struct policy_decision *d, const char *withheld,
+    const char *version)
+{
+	struct audit_event	*ev;
+	char			 shared[512];
+
+	if ((ev = session_event(s, a, s->principal->id)) == NULL)
+		return NULL;
+	ev->kind = env->header->kind;
+	if (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
+	    audit_event_set(ev, AUDIT_F_SUBJECT,
+	    env->header->subject->local_id) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RECIPIENT, recipient) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RULE, d->rules[0] != '\0' ?
+	    d->rules : NULL) == -1 ||
+	    audit_event_set(ev, AUDIT_F_POLICY_VERSION, version) == -1 ||
+	    audit_event_set(ev, AUDIT_F_REASON, d->reason[0] != '\0' ?
+	    d->reason : NULL) == -1)
+		goto bad;
+	if (a == AUDIT_DELIVER) {
+		fields_shared(env, withheld, shared, sizeof(shared));
+		if (audit_event_set(ev, AUDIT_F_FIELDS_SHARED, shared) == -1 ||
+		    audit_event_set(ev, AUDIT_F_FIELDS_WITHHELD,
+		    withheld) == -1)
+			goto bad;
+	}
+	return ev;
+bad:
+	audit_event_free(ev);
+	return NULL;
+}
+
+static void
+send_deliveries(struct broker *b, const struct publish_job *j)
+{
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Deliver	 d = NWD__V1__DELIVER__INIT;
+	Nwd__V1__Envelope	*env;
+	struct session		*s;
+	char			 err[128], *withheld[REDACT_MAX_PATHS];
+	char			*wcopy, *tok, *save;
+	size_t			 i, nw;
+	uint64_t		 sub;
+
+	for (i = 0; i < j->nrcpts; i++) {
+		const struct recipient *r = &j->rcpts[i];
+
+		env = NULL;
+		wcopy = NULL;
+		nw = 0;
+		TAILQ_FOREACH(s, &b->srv->sessions, entry) {
+			if (s->state != SESSION_ACTIVE ||
+			    strcmp(s->principal->id, r->id) != 0)
+				continue;
+			sub = session_sub_matches(s, j->kind, j->subject);
+			if (sub == 0)
+				continue;
+			if (env == NULL) {
+				env = frame_decode_envelope(r->bytes, r->len,
+				    SIZE_MAX, err, sizeof(err));
+				if (env == NULL) {
+					log_warnx("message=%s recipient=%s "
+					    "event=deliver_failed reason=\"%s\"",
+					    j->message_id, r->id, err);
+					break;
+				}
+				if ((wcopy = strdup(r->withheld)) != NULL)
+					for (tok = strtok_r(wcopy, ",", &save);
+					    tok != NULL && nw < REDACT_MAX_PATHS;
+					    tok = strtok_r(NULL, ",", &save))
+						withheld[nw++] = tok;
+			}
+			d.subscription_id = sub;
+			d.delivery_id = session_delivery_add(s, j->message_id);
+			d.envelope = env;
+			d.fields_withheld = withheld;
+			d.n_fields_withheld = nw;
+			d.rule = r->rule;
+			d.policy_version = (char *)j->policy_version;
+			f.request_id = 0;
+			f.msg_case = NWD__V1__FRAME__MSG_DELIVER;
+			f.deliver = &d;
+			if (session_send(s, &f) == 0)
+				log_info("session=%s principal=%s "
+				    "event=deliver message=%s delivery=%llu",
+				    s->name, r->id, j->message_id,
+				    (unsigned long long)d.delivery_id);
+		}
+		frame_free_envelope(env);
+		free(wcopy);
+	}
+}
+
+static void
+publish_done(enum store_outcome outcome, void *arg)
+{
+	struct publish_job	*j = arg;
+	struct broker		*b = j->broker;
+	struct session		*s;
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__PublishAck	 ack = NWD__V1__PUBLISH_ACK__INIT;
+
+	s = session_find(b->srv, j->session_id);
+	if (s != NULL && s->publishes_in_flight > 0)
+		s->publishes_in_flight--;
+	if (outcome != STORE_COMMITTED) {
+		log_warnx("message=%s event=publish_failed reason=\"audit "
+		    "batch not committed (%s)\"", j->message_id,
+		    outcome == STORE_FAILED ? "database refused the rows" :
+		    "database unavailable");
+		if (s != NULL)
+			session_send_error(s, j->request_id,
+			    outcome == STORE_FAILED ?
+			    NWD__V1__ERROR_CODE__ERROR_INTERNAL :
+			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
+			    "publish not completed: the audit store did not "
+			    "commit it, so nothing was shared");
+		job_free(j);
+		return;
+	}
+	/* The audit rows are durable: now, and only now, deliver. */
+	send_deliveries(b, j);
+	if (s != NULL) {
+		ack.message_id = j->message_id;
+		ack.recipients = j->nrcpts;
+		ack.duty_desk = 0;
+		ack.policy_version = j->policy_version;
+		f.request_id = j->request_id;
+		f.msg_case = NWD__V1__FRAME__MSG_PUBLISH_ACK;
+		f.publish_ack = &ack;
+		session_send(s, &f);
+	}
+	log_info("principal=%s event=publish message=%s kind=%s subject=%s "
+	    "recipients=%zu", s != NULL ? s->principal->id : "-",
+	    j->message_id, kind_name(j->kind), j->subject, j->nrcpts);
+	job_free(j);
+}
+
+/* Decides for every principal; fills the job and the batch. */
+static int
+decide_recipients(struct broker *b, struct session *s,
+    Nwd__V1__Envelope *env, struct publish_job *j, struct store_batch *batch)
+{
+	const struct identity_map	*ids = b->srv->ids;
+	const struct principal		*p;
+	struct policy_decision		 d;
+	struct audit_event		*ev;
+	struct recipient		*r;
+	char				 withheld[512];
+	size_t				 i, n = identity_count(ids);
+
+	if ((j->rcpts = calloc(n > 0 ? n : 1, sizeof(*j->rcpts))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		p = identity_at(ids, i);
+		if (strcmp(p->id, s->principal->id) == 0)
+			continue;
+		switch (policy_check_deliver(b->srv->policy, p, env, &d)) {
+		case POLICY_ALLOW:
+			r = &j->rcpts[j->nrcpts++];
+			if ((r->id = strdup(p->id)) == NULL ||
+			    (r->rule = strdup(d.rules)) == NULL)
+				return -1;
+			r->bytes = redact_pack(env, d.strip, d.nstrip, &r->len,
+			    withheld, sizeof(withheld));
+			if (r->bytes == NULL ||
+			    (r->withheld = strdup(withheld)) == NULL)
+				return -1;
+			ev = decision_event(s, AUDIT_DELIVER, j->message_id,
+			    env, p->id, &d, withheld, j->policy_version);
+			break;
+		case POLICY_DENY:
+			ev = decision_event(s, AUDIT_DELIVER_REFUSED,
+			    j->message_id, env, p->id, &d, NULL,
+			    j->policy_version);
+			break;
+		default:
+			/* No rule for this role and kind: nothing to record. */
+			continue;
+		}
+		if (ev == NULL || store_batch_add_event(batch, ev) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+handle_publish(struct broker *b, struct session *s, uint64_t request_id,
+    Nwd__V1__Publish *pub)
+{
+	Nwd__V1__Envelope	*env = pub->envelope;
+	Nwd__V1__Header		*h;
+	struct policy_decision	 d;
+	struct publish_job	*j = NULL;
+	struct store_batch	*batch = NULL;
+	struct store_message	 m;
+	struct audit_event	*ev;
+	char			 err[320], note[256] = "";
+	const char		*version = policy_version(b->srv->policy);
+
+	if (env == NULL) {
+		refuse_publish(b, s, request_id, NULL,
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, NULL,
+		    "publish carries no envelope");
+		return;
+	}
+	if (envelope_validate(env, err, sizeof(err)) == -1) {
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, NULL, err);
+		return;
+	}
+	h = env->header;
+	if (nwd__v1__envelope__get_packed_size(env) + BROKER_FRAME_HEADROOM >
+	    b->srv->cfg->max_frame) {
+		snprintf(err, sizeof(err), "envelope is too large to deliver "
+		    "within max_frame (%u bytes, less %d for the broker's "
+		    "header)", b->srv->cfg->max_frame, BROKER_FRAME_HEADROOM);
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, NULL, err);
+		return;
+	}
+	if ((int)h->marking > s->principal->clearance) {
+		snprintf(err, sizeof(err), "marking %s is above the sender's "
+		    "clearance %s", marking_name(h->marking),
+		    marking_name(s->principal->clearance));
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "clearance", err);
+		return;
+	}
+	if (policy_check_publish(b->srv->policy, s->principal, env, &d) !=
+	    POLICY_ALLOW) {
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    d.rules[0] != '\0' ? d.rules : NULL, d.reason);
+		return;
+	}
+	if (store_get_state(b->srv->store) != STORE_READY) {
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL,
+		    "the audit store is unavailable, so nothing can be "
+		    "shared; try again later");
+		return;
+	}
+
+	/* The broker owns the sender, the time and the id: never the client. */
+	if ((h->sender[0] != '\0' && strcmp(h->sender, s->principal->id) != 0) ||
+	    (h->originating_agency[0] != '\0' &&
+	    strcmp(h->originating_agency, s->principal->agency) != 0))
+		snprintf(note, sizeof(note), "ignored client-supplied sender "
+		    "\"%.40s\" and agency \"%.40s\"", h->sender,
+		    h->originating_agency);
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    uuid_generate_v4(j->message_id) == -1 ||
+	    set_string(&h->message_id, j->message_id) == -1 ||
+	    set_string(&h->sender, s->principal->id) == -1 ||
+	    set_string(&h->originating_agency, s->principal->agency) == -1 ||
+	    (j->subject = strdup(h->subject->local_id)) == NULL)
+		goto internal;
+	h->created_unix_ms = now_ms();
+	j->broker = b;
+	j->session_id = s->id;
+	j->request_id = request_id;
+	j->kind = h->kind;
+	snprintf(j->policy_version, sizeof(j->policy_version), "%s", version);
+
+	if ((batch = store_batch_new()) == NULL)
+		goto internal;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, j->message_id, sizeof(m.id));
+	m.kind = h->kind;
+	m.subject = h->subject->local_id;
+	m.sender = s->principal->id;
+	m.agency = s->principal->agency;
+	m.marking = h->marking;
+	m.priority = h->priority;
+	m.legal_basis = h->legal_basis;
+	m.created_ms = h->created_unix_ms;
+	m.policy_version = version;
+	if (store_batch_set_message(batch, &m) == -1)
+		goto internal;
+	if ((ev = session_event(s, AUDIT_PUBLISH, s->principal->id)) == NULL)
+		goto internal;
+	ev->kind = h->kind;
+	audit_event_set(ev, AUDIT_F_MESSAGE_ID, j->message_id);
+	audit_event_set(ev, AUDIT_F_SUBJECT, h->subject->local_id);
+	audit_event_set(ev, AUDIT_F_RULE, d.rules);
+	audit_event_set(ev, AUDIT_F_POLICY_VERSION, version);
+	audit_event_set(ev, AUDIT_F_REASON, note[0] != '\0' ? note : NULL);
+	if (store_batch_add_event(batch, ev) == -1)
+		goto internal;
+	if (decide_recipients(b, s, env, j, batch) == -1)
+		goto internal;
+	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
+		store_batch_free(batch);
+		job_free(j);
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL,
+		    "the audit store is unavailable or full, so nothing can "
+		    "be shared; try again later");
+		return;
+	}
+	s->publishes_in_flight++;
+	log_debug("session=%s principal=%s event=publish_queued message=%s "
+	    "recipients=%zu", s->name, s->principal->id, j->message_id,
+	    j->nrcpts);
+	return;
+internal:
+	store_batch_free(batch);
+	job_free(j);
+	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+	    "publish failed: out of memory");
+}
+
+static void
+handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
+    const Nwd__V1__Subscribe *sub)
+{
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__SubscribeAck	 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
+	struct audit_event	*ev;
+	uint32_t		 mask = 0;
+	char			**subjects = NULL, desc[512];
+	size_t			 i, n = 0, dl;
+	uint64_t		 id;
+
+	if (sub->durable_name[0] != '\0') {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable "
+		    "subscriptions are not available in this version");
+		return;
+	}
+	if (s->nsubs >= b->srv->cfg->max_subscriptions) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "this session already "
+		    "has %u subscriptions (max_subscriptions)", s->nsubs);
+		return;
+	}
+	if (sub->n_subjects > BROKER_MAX_SUBJECTS) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "a subscription may "
+		    "name at most %d subjects", BROKER_MAX_SUBJECTS);
+		return;
+	}
+	dl = snprintf(desc, sizeof(desc), "kinds=");
+	for (i = 0; i < sub->n_kinds; i++) {
+		if (kind_name(sub->kinds[i]) == NULL) {
+			session_send_error(s, request_id,
+			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+			    "unknown kind %d in subscribe", (int)sub->kinds[i]);
+			return;
+		}
+		mask |= 1u << sub->kinds[i];
+		if (dl < sizeof(desc))
+			dl += snprintf(desc + dl, sizeof(desc) - dl, "%s%s",
+			    i > 0 ? "," : "", kind_name(sub->kinds[i]));
+	}
+	if (sub->n_kinds == 0) {
+		mask = ~1u;
+		if (dl < sizeof(desc))
+			dl += snprintf(desc + dl, sizeof(desc) - dl, "*");
+	}
+	if (dl < sizeof(desc))
+		dl += snprintf(desc + dl, sizeof(desc) - dl, " subjects=%s",
+		    sub->n_subjects == 0 ? "*" : "");
+	if (sub->n_subjects > 0 &&
+	    (subjects = calloc(sub->n_subjects, sizeof(char *))) == NULL)
+		goto oom;
+	for (i = 0; i < sub->n_subjects; i++) {
+		const char *subj = sub->subjects[i];
+
+		if (subj[0] == '\0' || strlen(subj) > ENVELOPE_MAX_SUBJECT ||
+		    strpbrk(subj, " ,\t\r\n") != NULL) {
+			session_send_error(s, request_id,
+			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+			    "subscribe subject %zu is not a subject id", i);
+			goto fail;
+		}
+		if ((subjects[n++] = strdup(subj)) == NULL)
+			goto oom;
+		if (dl < sizeof(desc))
+			dl += snprintf(desc + dl, sizeof(desc) - dl, "%s%s",
+			    i > 0 ? "," : "", subj);
+	}
+	if ((id = session_sub_add(s, mask, subjects, n)) == 0)
+		goto oom;
+	ack.subscription_id = id;
+	f.request_id = request_id;
+	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
+	f.subscribe_ack = &ack;
+	session_send(s, &f);
+	log_info("session=%s principal=%s event=subscribe id=%llu %s",
+	    s->name, s->principal->id, (unsigned long long)id, desc);
+	if ((ev = session_event(s, AUDIT_SUBSCRIBE, s->principal->id)) !=
+	    NULL && audit_event_set(ev, AUDIT_F_REASON, desc) == -1) {
+		audit_event_free(ev);
+		ev = NULL;
+	}
+	submit_detached(b, ev);
+	return;
+oom:
+	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+	    "subscribe failed: out of memory");
+fail:
+	while (n > 0)
+		free(subjects[--n]);
+	free(subjects);
+}
+
+static void
+handle_ack(struct broker *b, struct session *s, uint64_t request_id,
+    const Nwd__V1__Ack *ack)
+{
+	struct audit_event	*ev;
+	char			 mid[UUID_STR_LEN];
+
+	if (session_delivery_ack(s, ack->delivery_id, mid) == -1) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "delivery %llu is "
+		    "not waiting for an ack on this session",
+		    (unsigned long long)ack->delivery_id);
+		return;
+	}
+	log_debug("session=%s principal=%s event=ack message=%s", s->name,
+	    s->principal->id, mid);
+	if ((ev = session_event(s, AUDIT_ACK, s->principal->id)) != NULL &&
+	    (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RECIPIENT, s->principal->id) == -1)) {
+		audit_event_free(ev);
+		ev = NULL;
+	}
+	submit_detached(b, ev);
+}
+
+void
+broker_handle(struct broker *b, struct session *s, Nwd__V1__Frame *f)
+{
+	switch (f->msg_case) {
+	case NWD__V1__FRAME__MSG_PUBLISH:
+		handle_publish(b, s, f->request_id, f->publish);
+		break;
+	case NWD__V1__FRAME__MSG_SUBSCRIBE:
+		handle_subscribe(b, s, f->request_id, f->subscribe);
+		break;
+	case NWD__V1__FRAME__MSG_UNSUBSCRIBE:
+		if (session_sub_remove(s, f->unsubscribe->subscription_id) ==
+		    -1)
+			session_send_error(s, f->request_id,
+			    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "no "
+			    "subscription %llu on this session",
+			    (unsigned long long)
+			    f->unsubscribe->subscription_id);
+		break;
+	case NWD__V1__FRAME__MSG_ACK:
+		handle_ack(b, s, f->request_id, f->ack);
+		break;
+	case NWD__V1__FRAME__MSG_AUDIT_QUERY:
+		session_send_error(s, f->request_id,
+		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "audit queries are "
+		    "not available in this version");
+		break;
+	default:
+		session_send_error(s, f->request_id,
+		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "%s is not a request "
+		    "a client may send", frame_msg_name(f));
+		break;
+	}
+}

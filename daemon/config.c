@@ -1,0 +1,405 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+#define CONFIG_MAX_BYTES	(1024 * 1024)
+
+enum key_type { K_STRING, K_PATH, K_UINT, K_SIZE, K_LISTEN, K_TLSVER,
+	K_IDFIELD, K_LOGLEVEL };
+
+struct key {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+	const char	*deflt;		/* NULL = required */
+	unsigned long	 min, max;	/* for numbers */
+	const char	*help;
+};
+
+#define OFF(m) offsetof(struct config, m)
+
+static const struct key keys[] = {
+	{ "instance", K_STRING, OFF(instance), "nwdd-1", 0, 0,
+	  "name of this daemon instance in every audit row" },
+	{ "listen", K_LISTEN, 0, "127.0.0.1:7443", 0, 0,
+	  "address and port for mutual-TLS clients (host:port)" },
+	{ "tls_cert", K_PATH, OFF(tls_cert), NULL, 0, 0,
+	  "server certificate chain (PEM)" },
+	{ "tls_key", K_PATH, OFF(tls_key), NULL, 0, 0,
+	  "server private key (PEM); must not be readable by others" },
+	{ "tls_ca", K_PATH, OFF(tls_ca), NULL, 0, 0,
+	  "CA certificate(s) that client certificates must chain to" },
+	{ "tls_crl", K_PATH, OFF(tls_crl), "", 0, 0,
+	  "certificate revocation list (PEM) for tls_ca; empty = none" },
+	{ "tls_min_version", K_TLSVER, 0, "1.3", 0, 0,
+	  "lowest TLS version accepted: 1.3, or 1.2 if clients need it" },
+	{ "identity_field", K_IDFIELD, 0, "cn", 0, 0,
+	  "client certificate field mapped to a principal: cn or "
+	  "fingerprint (sha256)" },
+	{ "principals", K_PATH, OFF(principals), NULL, 0, 0,
+	  "principal mapping file (identity -> id, role, agency, teams, "
+	  "clearance)" },
+	{ "policy", K_PATH, OFF(policy), NULL, 0, 0,
+	  "sharing policy file" },
+	{ "database", K_STRING, OFF(database), NULL, 0, 0,
+	  "libpq connection string for the daemon's role" },
+	{ "migrate_database", K_STRING, OFF(migrate_database), "", 0, 0,
+	  "libpq connection string for the owner role (nwdd --migrate)" },
+	{ "migrations", K_PATH, OFF(migrations_dir), "sql", 0, 0,
+	  "directory of numbered SQL migrations" },
+	{ "log_level", K_LOGLEVEL, 0, "info", 0, 0,
+	  "error, warn, info or debug" },
+	{ "max_connections", K_UINT, OFF(max_connections), "1024", 1, 1000000,
+	  "most client connections at once" },
+	{ "max_frame", K_UINT, OFF(max_frame), "1048576", 1024, 64 << 20,
+	  "largest frame payload accepted or sent, in bytes" },
+	{ "max_subscriptions", K_UINT, OFF(max_subscriptions), "64", 1, 100000,
+	  "most subscriptions per session" },
+	{ "max_output_buffer", K_SIZE, OFF(max_output_buffer), "8388608",
+	  65536, 1UL << 30,
+	  "bytes queued to one client before it is cut off as too slow" },
+	{ "handshake_timeout", K_UINT, OFF(handshake_timeout), "10", 1, 3600,
+	  "seconds a client has to finish TLS and Hello" },
+	{ "idle_timeout", K_UINT, OFF(idle_timeout), "300", 1, 86400,
+	  "seconds without a frame before a session is closed" },
+	{ "store_queue_max", K_UINT, OFF(store_queue_max), "10000", 1, 10000000,
+	  "batches that may wait for the database before publishes are "
+	  "refused" },
+	{ "db_reconnect_max", K_UINT, OFF(db_reconnect_max), "10", 1, 3600,
+	  "longest wait between database reconnect attempts, seconds" },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int
+fail(char *err, size_t errlen, const char *name, int line,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+fail(char *err, size_t errlen, const char *name, int line,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	n = line > 0 ? snprintf(err, errlen, "%s:%d: ", name, line) :
+	    snprintf(err, errlen, "%s: ", name);
+	if (n < 0 || (size_t)n >= errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *
+resolve_path(const char *basedir, const char *v)
+{
+	char	*p;
+
+	if (v[0] == '\0' || v[0] == '/' || basedir == NULL)
+		return strdup(v);
+	if (asprintf(&p, "%s/%s", basedir, v) == -1)
+		return NULL;
+	return p;
+}
+
+static int
+parse_uint(const char *v, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char		*end;
+	unsigned long	 n;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* Sets one key; returns 0 or -1 with the cause (without file:line) in err. */
+static int
+set_key(struct config *c, const struct key *k, const char *v,
+    const char *basedir, char *err, size_t errlen)
+{
+	unsigned long	  n;
+	char		**sp;
+	char		 *colon, *copy;
+
+	switch (k->type) {
+	case K_STRING:
+	case K_PATH:
+		sp = (char **)((char *)c + k->offset);
+		copy = k->type == K_PATH ? resolve_path(basedir, v) : strdup(v);
+		if (copy == NULL)
+			return snprintf(err, errlen, "out of memory"), -1;
+		free(*sp);
+		*sp = copy;
+		return 0;
+	case K_UINT:
+	case K_SIZE:
+		if (parse_uint(v, k->min, k->max, &n) == -1) {
+			snprintf(err, errlen, "%s must be a whole number from "
+			    "%lu to %lu, not \"%s\"", k->name, k->min, k->max,
+			    v);
+			return -1;
+		}
+		if (k->type == K_UINT)
+			*(uint32_t *)((char *)c + k->offset) = (uint32_t)n;
+		else
+			*(size_t *)((char *)c + k->offset) = (size_t)n;
+		return 0;
+	case K_LISTEN:
+		colon = strrchr(v, ':');
+		if (colon == NULL || colon == v ||
+		    parse_uint(colon + 1, 1, 65535, &n) == -1) {
+			snprintf(err, errlen, "listen must be host:port "
+			    "with a port from 1 to 65535, not \"%s\"", v);
+			return -1;
+		}
+		free(c->listen_host);
+		free(c->listen_port);
+		c->listen_host = strndup(v, colon - v);
+		c->listen_port = strdup(colon + 1);
+		if (c->listen_host == NULL || c->listen_port == NULL)
+			return snprintf(err, errlen, "out of memory"), -1;
+		return 0;
+	case K_TLSVER:
+		if (strcmp(v, "1.3") == 0)
+			c->tls_min_version = 13;
+		else if (strcmp(v, "1.2") == 0)
+			c->tls_min_version = 12;
+		else {
+			snprintf(err, errlen, "tls_min_version must be 1.3 or "
+			    "1.2, not \"%s\"", v);
+			return -1;
+		}
+		return 0;
+	case K_IDFIELD:
+		if (strcmp(v, "cn") == 0)
+			c->identity_field = IDENTITY_FIELD_CN;
+		else if (strcmp(v, "fingerprint") == 0)
+			c->identity_field = IDENTITY_FIELD_FINGERPRINT;
+		else {
+			snprintf(err, errlen, "identity_field must be cn or "
+			    "fingerprint, not \"%s\"", v);
+			return -1;
+		}
+		return 0;
+	case K_LOGLEVEL: {
+		enum log_level lvl;
+
+		if (log_level_from_name(v, &lvl) == -1) {
+			snprintf(err, errlen, "log_level must be error, warn, "
+			    "info or debug, not \"%s\"", v);
+			return -1;
+		}
+		c->log_level = lvl;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+struct config *
+config_parse(const char *text, size_t len, const char *name,
+    const char *basedir, char *err, size_t errlen)
+{
+	struct config	*c;
+	char		*buf = NULL, *line, *next, *eq, *k, *v;
+	char		 cause[256];
+	unsigned char	 seen[NKEYS];
+	size_t		 i;
+	int		 lineno = 0;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(name)) == NULL) {
+		free(c);
+		fail(err, errlen, name, 0, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].deflt != NULL && set_key(c, &keys[i],
+		    keys[i].deflt, basedir, cause, sizeof(cause)) == -1) {
+			fail(err, errlen, name, 0, "default: %s", cause);
+			goto bad;
+		}
+	}
+	memset(seen, 0, sizeof(seen));
+	if ((buf = strndup(text, len)) == NULL) {
+		fail(err, errlen, name, 0, "out of memory");
+		goto bad;
+	}
+	if (strlen(buf) != len) {
+		fail(err, errlen, name, 0, "contains a NUL byte");
+		goto bad;
+	}
+	for (line = buf; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((k = strchr(line, '#')) != NULL)
+			*k = '\0';
+		k = trim(line);
+		if (*k == '\0')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			fail(err, errlen, name, lineno, "expected \"key = "
+			    "value\", got \"%.60s\"", k);
+			goto bad;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(k, keys[i].name) == 0)
+				break;
+		if (i == NKEYS) {
+			fail(err, errlen, name, lineno, "unknown key \"%.60s\" "
+			    "(nwdd --help lists the keys)", k);
+			goto bad;
+		}
+		if (seen[i]) {
+			fail(err, errlen, name, lineno, "%s is set twice",
+			    keys[i].name);
+			goto bad;
+		}
+		seen[i] = 1;
+		if (*v == '\0' && keys[i].deflt == NULL) {
+			fail(err, errlen, name, lineno, "%s needs a value",
+			    keys[i].name);
+			goto bad;
+		}
+		if (set_key(c, &keys[i], v, basedir, cause,
+		    sizeof(cause)) == -1) {
+			fail(err, errlen, name, lineno, "%s", cause);
+			goto bad;
+		}
+	}
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].deflt == NULL && !seen[i]) {
+			fail(err, errlen, name, 0, "%s is required (%s)",
+			    keys[i].name, keys[i].help);
+			goto bad;
+		}
+	}
+	if (c->tls_crl[0] == '\0') {
+		free(c->tls_crl);
+		c->tls_crl = NULL;
+	}
+	free(buf);
+	return c;
+bad:
+	free(buf);
+	config_free(c);
+	return NULL;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	FILE		*fp;
+	char		*text = NULL, *slash, *basedir = NULL;
+	size_t		 len;
+	long		 size;
+	struct config	*c = NULL;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fseek(fp, 0, SEEK_END) == -1 || (size = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1) {
+		fail(err, errlen, path, 0, "cannot read: %s", strerror(errno));
+		goto done;
+	}
+	if (size > CONFIG_MAX_BYTES) {
+		fail(err, errlen, path, 0, "is %ld bytes; a configuration "
+		    "file may be at most %d", size, CONFIG_MAX_BYTES);
+		goto done;
+	}
+	if ((text = malloc(size + 1)) == NULL) {
+		fail(err, errlen, path, 0, "out of memory");
+		goto done;
+	}
+	len = fread(text, 1, size, fp);
+	if (ferror(fp)) {
+		fail(err, errlen, path, 0, "cannot read: %s", strerror(errno));
+		goto done;
+	}
+	if ((basedir = strdup(path)) == NULL) {
+		fail(err, errlen, path, 0, "out of memory");
+		goto done;
+	}
+	if ((slash = strrchr(basedir, '/')) != NULL)
+		*slash = '\0';
+	else
+		strcpy(basedir, ".");
+	c = config_parse(text, len, path, basedir, err, errlen);
+done:
+	free(basedir);
+	free(text);
+	fclose(fp);
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->instance);
+	free(c->listen_host);
+	free(c->listen_port);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
+	free(c->tls_crl);
+	free(c->principals);
+	free(c->policy);
+	free(c->database);
+	free(c->migrate_database);
+	free(c->migrations_dir);
+	free(c);
+}
+
+void
+config_print_reference(void *fp)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		fprintf(fp, "  %-20s %s%s%s%s%s\n", keys[i].name, keys[i].help,
+		    keys[i].deflt == NULL ? " (required)" : "",
+		    keys[i].deflt != NULL && keys[i].deflt[0] != '\0' ?
+		    " [default: " : "",
+		    keys[i].deflt != NULL && keys[i].deflt[0] != '\0' ?
+		    keys[i].deflt : "",
+		    keys[i].deflt != NULL && keys[i].deflt[0] != '\0' ? "]" : "");
+	fprintf(fp, "\n");
+}

@@ -1,0 +1,59 @@
+/*
+ * config: the nwdd configuration file, "key = value" lines, '#' comments.
+ * Every problem is reported as "FILE:LINE: cause".
+ */
+#ifndef NWD_CONFIG_H
+#define NWD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum identity_field {
+	IDENTITY_FIELD_CN,		/* the subject commonName */
+	IDENTITY_FIELD_FINGERPRINT,	/* SHA-256 of the DER certificate */
+};
+
+struct config {
+	char		*path;		/* owned; the file it came from */
+	char		*instance;	/* owned; names this daemon in audit */
+	char		*listen_host;	/* owned */
+	char		*listen_port;	/* owned */
+	char		*tls_cert;	/* owned; server certificate chain */
+	char		*tls_key;	/* owned; server private key */
+	char		*tls_ca;	/* owned; CA that client certs chain to */
+	char		*tls_crl;	/* owned; may be NULL */
+	int		 tls_min_version; /* 12 or 13 */
+	enum identity_field identity_field;
+	char		*principals;	/* owned; principal mapping file */
+	char		*policy;	/* owned; sharing policy file */
+	char		*database;	/* owned; libpq conninfo, daemon role */
+	char		*migrate_database; /* owned; conninfo, owner role */
+	char		*migrations_dir; /* owned */
+	int		 log_level;	/* enum log_level */
+	uint32_t	 max_connections;
+	uint32_t	 max_frame;
+	uint32_t	 max_subscriptions;
+	size_t		 max_output_buffer;
+	uint32_t	 handshake_timeout;	/* seconds */
+	uint32_t	 idle_timeout;		/* seconds */
+	uint32_t	 store_queue_max;	/* batches waiting for the db */
+	uint32_t	 db_reconnect_max;	/* seconds, backoff ceiling */
+};
+
+/*
+ * Reads and checks a configuration file.  Returns a new config owned by the
+ * caller, or NULL with "FILE:LINE: cause" in err.  Relative paths in the
+ * file are resolved against the file's directory.
+ */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+
+/* Same, from text in memory; name is used in messages. */
+struct config	*config_parse(const char *text, size_t len, const char *name,
+		    const char *basedir, char *err, size_t errlen);
+
+void		 config_free(struct config *c);
+
+/* Writes the reference of every key with its default to fp (--help). */
+void		 config_print_reference(void *fp);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * nwdd: the nwd information-sharing broker.
+ *
+ * main.c owns the process: command line, loading the configuration and the
+ * files it names, the event loop, signals (through libevent), reload and
+ * shutdown.  The work itself lives in the modules named in server.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "audit.h"
+#include "broker.h"
+#include "config.h"
+#include "identity.h"
+#include "listener.h"
+#include "log.h"
+#include "migrate.h"
+#include "policy.h"
+#include "server.h"
+#include "session.h"
+#include "store.h"
+#include "tls.h"
+
+#define POLICY_MAX_BYTES	(16 * 1024 * 1024)
+#define DRAIN_POLL_MS		50
+#define DRAIN_MAX_MS		10000
+
+static struct event	*drain_timer;
+static int		 drain_waited_ms;
+static int		 ready_fd = -1;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: nwdd -c FILE [--ready-fd N]     run the broker in the foreground\n"
+"       nwdd --check-config -c FILE     check the configuration and every\n"
+"                                       file it names, then exit\n"
+"       nwdd --check-policy FILE        check a sharing policy file\n"
+"       nwdd --migrate -c FILE          apply database migrations as the\n"
+"                                       owner role (migrate_database)\n"
+"       nwdd --help | --version\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE   configuration file (key = value)\n"
+"  --ready-fd N        write \"READY\\n\" to file descriptor N, then close it,\n"
+"                      once the broker is listening and the audit store is\n"
+"                      connected\n"
+"\n"
+"Signals: SIGHUP reloads the policy and the principal mapping (a broken\n"
+"file is refused and the old one stays); SIGTERM and SIGINT stop accepting,\n"
+"finish the audit batches in flight and exit.\n"
+"\n"
+"Configuration keys:\n");
+	config_print_reference(fp);
+	fprintf(fp, "Exit status: 0 success, 1 error (the message says which "
+	    "file, line and cause).\n");
+}
+
+static char *
+read_file(const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 len;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	len = fread(buf, 1, max + 1, fp);
+	if (ferror(fp) || len > max) {
+		snprintf(err, errlen, "%s: %s", path, ferror(fp) ?
+		    strerror(errno) : "file is too large");
+		free(buf);
+		fclose(fp);
+		return NULL;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static struct policy *
+load_policy(const char *path, char *err, size_t errlen)
+{
+	struct policy	*p;
+	char		*text;
+	size_t		 len;
+
+	if ((text = read_file(path, POLICY_MAX_BYTES, &len, err,
+	    errlen)) == NULL)
+		return NULL;
+	p = policy_parse(text, len, path, err, errlen);
+	free(text);
+	return p;
+}
+
+static void
+audit_policy_loaded(struct server *srv, const char *why)
+{
+	struct store_batch	*b;
+	struct audit_event	*ev;
+	char			 reason[256];
+
+	snprintf(reason, sizeof(reason), "%s: %s, %zu rules, %zu principals",
+	    why, srv->cfg->policy, policy_nrules(srv->policy),
+	    identity_count(srv->ids));
+	if ((ev = audit_event_new(AUDIT_POLICY_LOADED, srv->cfg->instance)) ==
+	    NULL || (b = store_batch_new()) == NULL) {
+		audit_event_free(ev);
+		return;
+	}
+	audit_event_set(ev, AUDIT_F_POLICY_VERSION, policy_version(srv->policy));
+	audit_event_set(ev, AUDIT_F_REASON, reason);
+	store_batch_add_event(b, ev);
+	store_submit_detached(srv->store, b);
+}
+
+static void
+reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&srv->zombies)) != NULL) {
+		TAILQ_REMOVE(&srv->zombies, s, entry);
+		session_free(s);
+	}
+}
+
+static void
+store_state_cb(enum store_state state, void *arg)
+{
+	struct server *srv = arg;
+
+	if (state != STORE_READY)
+		return;
+	if (ready_fd != -1) {
+		audit_policy_loaded(srv, "startup");
+		log_info("event=ready listen=%s:%d instance=%s policy=%s",
+		    srv->cfg->listen_host, listener_port(srv->listener),
+		    srv->cfg->instance, policy_version(srv->policy));
+		if (write(ready_fd, "READY\n", 6) != 6)
+			log_warn("event=ready_fd_write_failed");
+		close(ready_fd);
+		ready_fd = -2;
+	} else if (ready_fd == -1) {
+		audit_policy_loaded(srv, "startup");
+		log_info("event=ready listen=%s:%d instance=%s policy=%s",
+		    srv->cfg->listen_host, listener_port(srv->listener),
+		    srv->cfg->instance, policy_version(srv->policy));
+		ready_fd = -2;
+	}
+}
+
+/* SIGHUP: build the new policy and principal map, then swap both. */
+static void
+reload(struct server *srv)
+{
+	struct policy		*np;
+	struct identity_map	*ni;
+	char			 err[512];
+
+	log_info("event=reload_begin");
+	if ((np = load_policy(srv->cfg->policy, err, sizeof(err))) == NULL) {
+		log_warnx("event=reload_refused reason=\"%s\" "
+		    "keeping_policy=%s", err, policy_version(srv->policy));
+		return;
+	}
+	if ((ni = identity_load(srv->cfg->principals, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("event=reload_refused reason=\"%s\" "
+		    "keeping_policy=%s", err, policy_version(srv->policy));
+		policy_free(np);
+		return;
+	}
+	policy_free(srv->policy);
+	srv->policy = np;
+	identity_free(srv->ids);
+	srv->ids = ni;
+	log_info("event=reload_done policy=%s rules=%zu principals=%zu",
+	    policy_version(np), policy_nrules(np), identity_count(ni));
+	audit_policy_loaded(srv, "reload");
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct timeval	 tv = { 0, DRAIN_POLL_MS * 1000 };
+	size_t		 pending = store_pending(srv->store);
+
+	drain_waited_ms += DRAIN_POLL_MS;
+	if (pending == 0 || drain_waited_ms >= DRAIN_MAX_MS) {
+		if (pending > 0)
+			log_warnx("event=drain_timeout pending_batches=%zu",
+			    pending);
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	evtimer_add(drain_timer, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct session	*s, *next;
+	struct timeval	 tv = { 0, 0 };
+
+	if (sig == SIGHUP) {
+		reload(srv);
+		return;
+	}
+	if (srv->draining)
+		return;
+	log_info("event=shutdown signal=%d sessions=%u pending_batches=%zu",
+	    (int)sig, srv->nsessions, store_pending(srv->store));
+	srv->draining = 1;
+	listener_disable(srv->listener);
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->publishes_in_flight == 0)
+			session_close(s, "broker shutting down");
+	}
+	if ((drain_timer = evtimer_new(srv->base, drain_cb, srv)) != NULL)
+		evtimer_add(drain_timer, &tv);
+	else
+		event_base_loopexit(srv->base, NULL);
+}
+
+static int
+check_policy_file(const char *path)
+{
+	struct policy	*p;
+	char		 err[512];
+
+	if ((p = load_policy(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok, %zu rules, version %s\n", path, policy_nrules(p),
+	    policy_version(p));
+	policy_free(p);
+	return 0;
+}
+
+static void
+server_free(struct server *srv)
+{
+	struct session *s;
+
+	/* The store first: its last callbacks still look at sessions. */
+	store_free(srv->store);
+	listener_free(srv->listener);
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
+		TAILQ_REMOVE(&srv->sessions, s, entry);
+		session_free(s);
+	}
+	while ((s = TAILQ_FIRST(&srv->zombies)) != NULL) {
+		TAILQ_REMOVE(&srv->zombies, s, entry);
+		session_free(s);
+	}
+	broker_free(srv->broker);
+	if (srv->reaper != NULL)
+		event_free(srv->reaper);
+	if (drain_timer != NULL)
+		event_free(drain_timer);
+	policy_free(srv->policy);
+	identity_free(srv->ids);
+	tls_ctx_free(srv->tls);
+	config_free(srv->cfg);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "check-policy", required_argument, NULL, 'P' },
+		{ "migrate", no_argument, NULL, 'M' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server	 srv;
+	struct event	*sigs[4] = { NULL, NULL, NULL, NULL };
+	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	const char	*cfgpath = NULL;
+	char		 err[1024], *end;
+	int		 ch, check = 0, migrate = 0, i, n, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'P':
+			return check_policy_file(optarg);
+		case 'M':
+			migrate = 1;
+			break;
+		case 'R':
+			ready_fd = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || ready_fd < 0) {
+				fprintf(stderr, "nwdd: --ready-fd needs a file "
+				    "descriptor number\n");
+				return 1;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("nwdd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc || cfgpath == NULL) {
+		usage(stderr);
+		return 1;
+	}
+
+	memset(&srv, 0, sizeof(srv));
+	TAILQ_INIT(&srv.sessions);
+	TAILQ_INIT(&srv.zombies);
+	if ((srv.cfg = config_load(cfgpath, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		return 1;
+	}
+	log_set_level(srv.cfg->log_level);
+
+	if (migrate) {
+		if (srv.cfg->migrate_database[0] == '\0') {
+			fprintf(stderr, "nwdd: %s: migrate_database is not set; "
+			    "--migrate needs the owner role's connection\n",
+			    cfgpath);
+			goto done;
+		}
+		n = migrate_run(srv.cfg->migrate_database,
+		    srv.cfg->migrations_dir, err, sizeof(err));
+		if (n < 0) {
+			fprintf(stderr, "nwdd: migrate: %s\n", err);
+			goto done;
+		}
+		printf("nwdd: %d migration%s applied\n", n, n == 1 ? "" : "s");
+		rc = 0;
+		goto done;
+	}
+
+	if ((srv.ids = identity_load(srv.cfg->principals, err,
+	    sizeof(err))) == NULL ||
+	    (srv.policy = load_policy(srv.cfg->policy, err,
+	    sizeof(err))) == NULL ||
+	    (srv.tls = tls_ctx_new(srv.cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
+	if (check) {
+		printf("%s: ok; policy %s (%zu rules), %zu principals\n",
+		    cfgpath, policy_version(srv.policy),
+		    policy_nrules(srv.policy), identity_count(srv.ids));
+		rc = 0;
+		goto done;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv.base = event_base_new()) == NULL ||
+	    (srv.reaper = event_new(srv.base, -1, 0, reaper_cb, &srv)) ==
+	    NULL || (srv.broker = broker_new(&srv)) == NULL) {
+		fprintf(stderr, "nwdd: cannot set up the event loop\n");
+		goto done;
+	}
+	if ((srv.listener = listener_new(&srv, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
+	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
+	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
+	if (srv.store == NULL || store_start(srv.store, store_state_cb,
+	    &srv) == -1) {
+		fprintf(stderr, "nwdd: cannot start the audit store\n");
+		goto done;
+	}
+	for (i = 0; signums[i] != 0; i++) {
+		sigs[i] = evsignal_new(srv.base, signums[i], signal_cb, &srv);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1) {
+			fprintf(stderr, "nwdd: cannot handle signal %d\n",
+			    signums[i]);
+			goto done;
+		}
+	}
+	log_info("event=start instance=%s listen=%s:%d policy=%s rules=%zu "
+	    "principals=%zu", srv.cfg->instance, srv.cfg->listen_host,
+	    listener_port(srv.listener), policy_version(srv.policy),
+	    policy_nrules(srv.policy), identity_count(srv.ids));
+	event_base_dispatch(srv.base);
+	log_info("event=stopped");
+	rc = 0;
+done:
+	for (i = 0; i < 4; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	server_free(&srv);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * redact: removes named fields from an envelope's body, generically over
+ * protobuf-c descriptors, so that a new message kind needs schema and
+ * policy lines but no new C code.  Pure: no I/O.
+ *
+ * A path names a field of the body message, with dots for nested messages:
+ * "source_details", "grading.handling_conditions".
+ */
+#ifndef NWD_REDACT_H
+#define NWD_REDACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nwd.pb-c.h"
+
+#define REDACT_MAX_PATHS	64
+
+/*
+ * Checks that path names a field of the body of kind (NULL kind descriptor
+ * means "any kind": the path is checked against every body).  Returns 0, or
+ * -1 with the reason in err.
+ */
+int	redact_path_valid(const ProtobufCMessageDescriptor *body,
+	    const char *path, char *err, size_t errlen);
+
+/*
+ * Packs env with every field named in paths cleared from its body.  env is
+ * modified while packing and restored before return, so the caller's
+ * envelope is unchanged.  Paths that do not exist in this kind are ignored.
+ * withheld (may be NULL) receives, comma-separated, the paths that were
+ * present and removed.  Returns the packed bytes (caller frees), or NULL if
+ * memory ran out.
+ */
+uint8_t	*redact_pack(Nwd__V1__Envelope *env, const char *const *paths,
+	    size_t npaths, size_t *lenp, char *withheld, size_t withheldlen);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * server: the state one nwdd process shares between its modules.  Owned by
+ * main.c; the other modules borrow it.  Reload builds a new config, TLS
+ * context, principal map and policy, then swaps the pointers here.
+ */
+#ifndef NWD_SERVER_H
+#define NWD_SERVER_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct event_base;
+struct event;
+struct config;
+struct tls_ctx;
+struct identity_map;
+struct policy;
+struct store;
+struct broker;
+struct listener;
+struct session;
+
+TAILQ_HEAD(session_list, session);
+
+struct server {
+	struct event_base	*base;		/* owned */
+	struct config		*cfg;		/* owned */
+	struct tls_ctx		*tls;		/* owned */
+	struct identity_map	*ids;		/* owned */
+	struct policy		*policy;	/* owned */
+	struct store		*store;		/* owned */
+	struct broker		*broker;	/* owned */
+	struct listener		*listener;	/* owned */
+	struct session_list	 sessions;	/* live sessions, owned */
+	struct session_list	 zombies;	/* closed, awaiting reap */
+	struct event		*reaper;	/* owned; frees zombies */
+	uint32_t		 nsessions;
+	uint64_t		 next_session_id;
+	int			 draining;
+};
+
+#endif

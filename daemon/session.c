@@ -1,0 +1,694 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "audit.h"
+#include "broker.h"
+#include "config.h"
+#include "envelope.h"
+#include "frame.h"
+#include "identity.h"
+#include "log.h"
+#include "policy.h"
+#include "server.h"
+#include "session.h"
+#include "tls.h"
+
+#define SESSION_LINGER_SECS	5	/* most time to flush a last frame */
+#define SESSION_IDENTITY_MAX	256
+
+struct session_sub {
+	struct session_sub	*next;		/* owned */
+	uint64_t		 id;
+	uint32_t		 kinds;		/* bit per kind */
+	char			**subjects;	/* owned; NULL = any */
+	size_t			 nsubjects;
+};
+
+static void	read_cb(struct bufferevent *, void *);
+static void	write_cb(struct bufferevent *, void *);
+static void	event_cb(struct bufferevent *, short, void *);
+static void	timer_cb(evutil_socket_t, short, void *);
+static void	linger_cb(evutil_socket_t, short, void *);
+
+const char *
+session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_HANDSHAKE:
+		return "handshake";
+	case SESSION_AUTHENTICATED:
+		return "authenticated";
+	case SESSION_ACTIVE:
+		return "active";
+	case SESSION_CLOSING:
+		return "closing";
+	}
+	return "unknown";
+}
+
+static const char *
+who(const struct session *s)
+{
+	return s->principal != NULL ? s->principal->id : "-";
+}
+
+static void
+arm_timer(struct session *s, uint32_t secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	evtimer_add(s->timer, &tv);
+}
+
+/* The one place a session changes state. */
+static void
+session_set_state(struct session *s, enum session_state st)
+{
+	log_debug("session=%s principal=%s event=state from=%s to=%s",
+	    s->name, who(s), session_state_name(s->state),
+	    session_state_name(st));
+	s->state = st;
+	switch (st) {
+	case SESSION_HANDSHAKE:
+	case SESSION_AUTHENTICATED:
+		arm_timer(s, s->srv->cfg->handshake_timeout);
+		break;
+	case SESSION_ACTIVE:
+		arm_timer(s, s->srv->cfg->idle_timeout);
+		break;
+	case SESSION_CLOSING:
+		evtimer_del(s->timer);
+		break;
+	}
+}
+
+static void
+format_peer(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, outlen, "%s:%d", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, outlen, "[%s]:%d", host, port);
+	} else
+		snprintf(out, outlen, "unix");
+}
+
+struct session *
+session_new(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct session	*s;
+	SSL		*ssl = NULL;
+	size_t		 hiwat;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto bad;
+	s->srv = srv;
+	s->id = ++srv->next_session_id;
+	snprintf(s->name, sizeof(s->name), "s%llu", (unsigned long long)s->id);
+	format_peer(sa, s->peer, sizeof(s->peer));
+	if ((s->unacked = calloc(SESSION_MAX_UNACKED,
+	    sizeof(*s->unacked))) == NULL)
+		goto bad;
+	if ((ssl = tls_ssl_new(srv->tls)) == NULL)
+		goto bad;
+	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		goto bad;
+	/* The bufferevent owns the fd and the SSL from here on. */
+	ssl = NULL;
+	fd = -1;
+	if ((s->timer = evtimer_new(srv->base, timer_cb, s)) == NULL ||
+	    (s->linger = evtimer_new(srv->base, linger_cb, s)) == NULL)
+		goto bad;
+	/* Stop reading once a whole frame of the largest size is buffered. */
+	hiwat = FRAME_HEADER_LEN + (size_t)srv->cfg->max_frame;
+	bufferevent_setwatermark(s->bev, EV_READ, 0, hiwat);
+	bufferevent_setwatermark(s->bev, EV_WRITE,
+	    srv->cfg->max_output_buffer / 4, 0);
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	s->state = SESSION_HANDSHAKE;
+	session_set_state(s, SESSION_HANDSHAKE);
+	log_debug("session=%s peer=%s event=accept", s->name, s->peer);
+	return s;
+bad:
+	log_warnx("peer=%s event=accept_failed reason=\"out of memory\"",
+	    s != NULL ? s->peer : "-");
+	if (ssl != NULL)
+		SSL_free(ssl);
+	if (fd != -1)
+		close(fd);
+	if (s != NULL) {
+		if (s->bev != NULL)
+			bufferevent_free(s->bev);
+		if (s->timer != NULL)
+			event_free(s->timer);
+		free(s->unacked);
+		free(s);
+	}
+	return NULL;
+}
+
+static void
+sub_free(struct session_sub *sub)
+{
+	size_t i;
+
+	for (i = 0; i < sub->nsubjects; i++)
+		free(sub->subjects[i]);
+	free(sub->subjects);
+	free(sub);
+}
+
+void
+session_free(struct session *s)
+{
+	struct session_sub *sub;
+
+	if (s == NULL)
+		return;
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->linger != NULL)
+		event_free(s->linger);
+	while ((sub = s->subs) != NULL) {
+		s->subs = sub->next;
+		sub_free(sub);
+	}
+	principal_free(s->principal);
+	free(s->unacked);
+	free(s);
+}
+
+struct session *
+session_find(struct server *srv, uint64_t id)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->id == id)
+			return s->state == SESSION_CLOSING ? NULL : s;
+	return NULL;
+}
+
+/* Moves the session to the zombie list; the server's reaper frees it. */
+static void
+session_reap(struct session *s)
+{
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	evtimer_del(s->linger);
+	TAILQ_REMOVE(&s->srv->sessions, s, entry);
+	TAILQ_INSERT_TAIL(&s->srv->zombies, s, entry);
+	s->srv->nsessions--;
+	event_active(s->srv->reaper, EV_TIMEOUT, 0);
+}
+
+void
+session_close(struct session *s, const char *reason)
+{
+	struct timeval tv = { SESSION_LINGER_SECS, 0 };
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
+	    s->name, who(s), s->peer, reason);
+	if (s->principal != NULL)
+		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
+		    s->principal->id, reason);
+	session_set_state(s, SESSION_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		session_reap(s);
+		return;
+	}
+	/* Flush what is queued (an Error frame, say), then go. */
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	evtimer_add(s->linger, &tv);
+}
+
+/* Closes without flushing: the peer is gone or cannot be trusted. */
+static void
+session_abort(struct session *s, const char *reason)
+{
+	if (s->state == SESSION_CLOSING) {
+		session_reap(s);
+		return;
+	}
+	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
+	    s->name, who(s), s->peer, reason);
+	if (s->principal != NULL)
+		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
+		    s->principal->id, reason);
+	session_set_state(s, SESSION_CLOSING);
+	session_reap(s);
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_reap(arg);
+}
+
+int
+session_send(struct session *s, const Nwd__V1__Frame *f)
+{
+	struct evbuffer	*out;
+	uint8_t		*buf;
+	size_t		 len;
+	const struct config *cfg = s->srv->cfg;
+
+	if (s->state == SESSION_CLOSING)
+		return -1;
+	if ((buf = frame_encode(f, cfg->max_frame, &len)) == NULL) {
+		log_warnx("session=%s principal=%s event=send_failed frame=%s "
+		    "reason=\"frame exceeds max_frame or out of memory\"",
+		    s->name, who(s), frame_msg_name(f));
+		return -1;
+	}
+	out = bufferevent_get_output(s->bev);
+	if (evbuffer_get_length(out) + len > cfg->max_output_buffer) {
+		free(buf);
+		session_abort(s, "slow consumer: output buffer above "
+		    "max_output_buffer");
+		return -1;
+	}
+	evbuffer_add(out, buf, len);
+	free(buf);
+	/* Back-pressure: stop reading requests while our answers pile up. */
+	if (!s->read_paused &&
+	    evbuffer_get_length(out) > cfg->max_output_buffer / 2) {
+		s->read_paused = 1;
+		bufferevent_disable(s->bev, EV_READ);
+	}
+	return 0;
+}
+
+void
+session_send_error(struct session *s, uint64_t request_id,
+    Nwd__V1__ErrorCode code, const char *fmt, ...)
+{
+	Nwd__V1__Frame	f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Error	e = NWD__V1__ERROR__INIT;
+	char		text[512];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	e.code = code;
+	e.text = text;
+	e.request_id = request_id;
+	f.request_id = request_id;
+	f.msg_case = NWD__V1__FRAME__MSG_ERROR;
+	f.error = &e;
+	log_info("session=%s principal=%s event=error code=%s request=%llu "
+	    "reason=\"%s\"", s->name, who(s), frame_error_code_name(code),
+	    (unsigned long long)request_id, text);
+	session_send(s, &f);
+}
+
+/* An error the client cannot recover from: say why, audit, close. */
+static void
+protocol_error(struct session *s, uint64_t request_id,
+    Nwd__V1__ErrorCode code, const char *reason)
+{
+	session_send_error(s, request_id, code, "%s", reason);
+	broker_audit_session(s->srv->broker, s, AUDIT_PROTOCOL_ERROR,
+	    s->principal != NULL ? s->principal->id : NULL, reason);
+	session_close(s, reason);
+}
+
+static void
+send_welcome(struct session *s, uint64_t request_id)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Welcome	w = NWD__V1__WELCOME__INIT;
+	Nwd__V1__Principal	p = NWD__V1__PRINCIPAL__INIT;
+
+	p.id = s->principal->id;
+	p.role = s->principal->role;
+	p.agency = s->principal->agency;
+	p.teams = s->principal->teams;
+	p.n_teams = s->principal->nteams;
+	p.clearance = s->principal->clearance;
+	w.protocol_version = FRAME_PROTOCOL_VERSION;
+	w.principal = &p;
+	w.instance = s->srv->cfg->instance;
+	w.policy_version = (char *)policy_version(s->srv->policy);
+	w.max_frame = s->srv->cfg->max_frame;
+	f.request_id = request_id;
+	f.msg_case = NWD__V1__FRAME__MSG_WELCOME;
+	f.welcome = &w;
+	session_send(s, &f);
+}
+
+static void
+send_pong(struct session *s, uint64_t request_id, uint64_t nonce)
+{
+	Nwd__V1__Frame	f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Pong	p = NWD__V1__PONG__INIT;
+
+	p.nonce = nonce;
+	f.request_id = request_id;
+	f.msg_case = NWD__V1__FRAME__MSG_PONG;
+	f.pong = &p;
+	session_send(s, &f);
+}
+
+static void
+dispatch(struct session *s, Nwd__V1__Frame *f)
+{
+	char reason[128];
+
+	if (s->state == SESSION_AUTHENTICATED) {
+		if (f->msg_case != NWD__V1__FRAME__MSG_HELLO) {
+			snprintf(reason, sizeof(reason), "expected hello, got "
+			    "%s", frame_msg_name(f));
+			protocol_error(s, f->request_id,
+			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, reason);
+			return;
+		}
+		if (f->hello->protocol_version != FRAME_PROTOCOL_VERSION) {
+			snprintf(reason, sizeof(reason), "protocol version %u "
+			    "is not supported; this broker speaks %d",
+			    f->hello->protocol_version, FRAME_PROTOCOL_VERSION);
+			protocol_error(s, f->request_id,
+			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, reason);
+			return;
+		}
+		session_set_state(s, SESSION_ACTIVE);
+		send_welcome(s, f->request_id);
+		log_info("session=%s principal=%s role=%s peer=%s event=hello",
+		    s->name, who(s), s->principal->role, s->peer);
+		return;
+	}
+	/* ACTIVE: every frame resets the idle timer. */
+	arm_timer(s, s->srv->cfg->idle_timeout);
+	switch (f->msg_case) {
+	case NWD__V1__FRAME__MSG_PING:
+		send_pong(s, f->request_id, f->ping->nonce);
+		break;
+	case NWD__V1__FRAME__MSG_HELLO:
+		session_send_error(s, f->request_id,
+		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "hello was already "
+		    "received on this session");
+		break;
+	default:
+		broker_handle(s->srv->broker, s, f);
+		break;
+	}
+}
+
+/* Reads every complete frame in the input buffer. */
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	uint8_t		 hdr[FRAME_HEADER_LEN], *payload;
+	uint32_t	 n, max = s->srv->cfg->max_frame;
+	Nwd__V1__Frame	*f;
+	char		 err[256], reason[320];
+
+	while (s->state == SESSION_AUTHENTICATED ||
+	    s->state == SESSION_ACTIVE) {
+		if (evbuffer_get_length(in) < FRAME_HEADER_LEN)
+			return;
+		evbuffer_copyout(in, hdr, FRAME_HEADER_LEN);
+		n = frame_peek_length(hdr);
+		if (!frame_length_ok(n, max)) {
+			snprintf(reason, sizeof(reason), "frame length %u is "
+			    "outside 1..%u (max_frame)", n, max);
+			evbuffer_drain(in, evbuffer_get_length(in));
+			protocol_error(s, 0,
+			    NWD__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE, reason);
+			return;
+		}
+		if (evbuffer_get_length(in) < FRAME_HEADER_LEN + (size_t)n)
+			return;
+		evbuffer_drain(in, FRAME_HEADER_LEN);
+		payload = evbuffer_pullup(in, n);
+		f = payload != NULL ? frame_decode(payload, n,
+		    (size_t)max * 4, err, sizeof(err)) : NULL;
+		evbuffer_drain(in, n);
+		if (f == NULL) {
+			snprintf(reason, sizeof(reason), "malformed frame: %s",
+			    payload != NULL ? err : "out of memory");
+			evbuffer_drain(in, evbuffer_get_length(in));
+			protocol_error(s, 0,
+			    NWD__V1__ERROR_CODE__ERROR_MALFORMED, reason);
+			return;
+		}
+		dispatch(s, f);
+		frame_free(f);
+	}
+	/* HANDSHAKE or CLOSING: nothing to read. */
+	if (s->state == SESSION_CLOSING)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			session_reap(s);
+		return;
+	}
+	if (s->read_paused) {
+		s->read_paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		read_cb(bev, s);
+	}
+}
+
+/* TLS is up: map the certificate to a principal, or refuse. */
+static void
+authenticate(struct session *s)
+{
+	SSL			*ssl = bufferevent_openssl_get_ssl(s->bev);
+	const struct principal	*p;
+	char			 identity[SESSION_IDENTITY_MAX];
+	char			 err[400], subject[256], actor[300];
+
+	tls_peer_subject(ssl, subject, sizeof(subject));
+	snprintf(actor, sizeof(actor), "cert:%s", subject);
+	if (tls_peer_identity(ssl, s->srv->cfg->identity_field, identity,
+	    sizeof(identity), err, sizeof(err)) == -1) {
+		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		    actor, err);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "certificate refused: %s", err);
+		session_close(s, err);
+		return;
+	}
+	if ((p = identity_lookup(s->srv->ids, identity)) == NULL) {
+		snprintf(err, sizeof(err), "certificate identity \"%s\" maps "
+		    "to no principal", identity);
+		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		    actor, err);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "%s", err);
+		session_close(s, err);
+		return;
+	}
+	if ((s->principal = principal_dup(p)) == NULL) {
+		session_abort(s, "out of memory");
+		return;
+	}
+	log_info("session=%s principal=%s role=%s peer=%s event=connect "
+	    "tls=%s", s->name, s->principal->id, s->principal->role, s->peer,
+	    SSL_get_version(ssl));
+	broker_audit_session(s->srv->broker, s, AUDIT_CONNECT,
+	    s->principal->id, NULL);
+	session_set_state(s, SESSION_AUTHENTICATED);
+	/* A Hello may have arrived with the handshake's last flight. */
+	read_cb(s->bev, s);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session	*s = arg;
+	SSL		*ssl;
+	unsigned long	 e;
+	char		 reason[512], subject[256], actor[300];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == SESSION_HANDSHAKE)
+			authenticate(s);
+		return;
+	}
+	if (s->state == SESSION_HANDSHAKE && (what & (BEV_EVENT_ERROR |
+	    BEV_EVENT_EOF))) {
+		ssl = bufferevent_openssl_get_ssl(bev);
+		e = bufferevent_get_openssl_error(bev);
+		tls_failure_reason(ssl, e, reason, sizeof(reason), subject,
+		    sizeof(subject));
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		snprintf(actor, sizeof(actor), "cert:%s", subject);
+		log_info("session=%s peer=%s event=auth_refused subject=\"%s\" "
+		    "reason=\"%s\"", s->name, s->peer, subject, reason);
+		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		    actor, reason);
+		session_abort(s, reason);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		session_abort(s, "peer closed the connection");
+	else if (what & BEV_EVENT_ERROR) {
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		ERR_clear_error();
+		session_abort(s, "connection error");
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	char		 reason[128];
+
+	switch (s->state) {
+	case SESSION_HANDSHAKE:
+		snprintf(reason, sizeof(reason), "TLS handshake not finished "
+		    "within %u s (handshake_timeout)",
+		    s->srv->cfg->handshake_timeout);
+		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		    NULL, reason);
+		session_abort(s, reason);
+		break;
+	case SESSION_AUTHENTICATED:
+		snprintf(reason, sizeof(reason), "no hello within %u s "
+		    "(handshake_timeout)", s->srv->cfg->handshake_timeout);
+		protocol_error(s, 0, NWD__V1__ERROR_CODE__ERROR_TIMEOUT,
+		    reason);
+		break;
+	case SESSION_ACTIVE:
+		snprintf(reason, sizeof(reason), "idle for %u s "
+		    "(idle_timeout)", s->srv->cfg->idle_timeout);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_TIMEOUT,
+		    "%s", reason);
+		session_close(s, reason);
+		break;
+	case SESSION_CLOSING:
+		break;
+	}
+}
+
+uint64_t
+session_sub_add(struct session *s, uint32_t kinds_mask, char **subjects,
+    size_t nsubjects)
+{
+	struct session_sub *sub;
+
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		return 0;
+	sub->id = ++s->next_sub_id;
+	sub->kinds = kinds_mask;
+	sub->subjects = subjects;
+	sub->nsubjects = nsubjects;
+	sub->next = s->subs;
+	s->subs = sub;
+	s->nsubs++;
+	return sub->id;
+}
+
+int
+session_sub_remove(struct session *s, uint64_t id)
+{
+	struct session_sub **pp, *sub;
+
+	for (pp = &s->subs; (sub = *pp) != NULL; pp = &sub->next) {
+		if (sub->id == id) {
+			*pp = sub->next;
+			sub_free(sub);
+			s->nsubs--;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+uint64_t
+session_sub_matches(const struct session *s, int kind, const char *subject)
+{
+	const struct session_sub	*sub;
+	size_t				 i;
+
+	for (sub = s->subs; sub != NULL; sub = sub->next) {
+		if (!(sub->kinds & (1u << kind)))
+			continue;
+		if (sub->nsubjects == 0)
+			return sub->id;
+		for (i = 0; i < sub->nsubjects; i++)
+			if (strcmp(sub->subjects[i], subject) == 0)
+				return sub->id;
+	}
+	return 0;
+}
+
+uint64_t
+session_delivery_add(struct session *s, const char *message_id)
+{
+	struct session_unacked *u = &s->unacked[s->unacked_next];
+
+	if (u->delivery_id != 0)
+		log_warnx("session=%s principal=%s event=unacked_overflow "
+		    "delivery=%llu message=%s", s->name, who(s),
+		    (unsigned long long)u->delivery_id, u->message_id);
+	u->delivery_id = ++s->next_delivery_id;
+	snprintf(u->message_id, sizeof(u->message_id), "%s", message_id);
+	s->unacked_next = (s->unacked_next + 1) % SESSION_MAX_UNACKED;
+	return u->delivery_id;
+}
+
+int
+session_delivery_ack(struct session *s, uint64_t delivery_id, char out[37])
+{
+	size_t i;
+
+	if (delivery_id == 0)
+		return -1;
+	for (i = 0; i < SESSION_MAX_UNACKED; i++) {
+		if (s->unacked[i].delivery_id == delivery_id) {
+			memcpy(out, s->unacked[i].message_id, 37);
+			s->unacked[i].delivery_id = 0;
+			return 0;
+		}
+	}
+	return -1;
+}

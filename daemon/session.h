@@ -1,0 +1,114 @@
+/*
+ * session: one client connection.  Owns the bufferevent (and through it the
+ * socket and the SSL), reads and writes frames, enforces the handshake and
+ * idle timeouts, the frame size limit and the output cap, and hands decoded
+ * frames to the broker.  An explicit state machine; every transition goes
+ * through session_set_state().
+ *
+ *   HANDSHAKE --TLS ok, principal mapped--> AUTHENTICATED --Hello--> ACTIVE
+ *   any --error, timeout, peer gone--> CLOSING --output flushed--> reaped
+ *
+ * A session is never freed inside its own callback: session_close() marks it
+ * CLOSING and the server's reaper frees it from the loop.
+ */
+#ifndef NWD_SESSION_H
+#define NWD_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "nwd.pb-c.h"
+
+struct server;
+struct principal;
+struct bufferevent;
+struct event;
+
+enum session_state {
+	SESSION_HANDSHAKE,	/* TLS in progress */
+	SESSION_AUTHENTICATED,	/* certificate mapped; waiting for Hello */
+	SESSION_ACTIVE,		/* serving requests */
+	SESSION_CLOSING,	/* flushing its last frames */
+};
+
+struct session_sub;
+
+#define SESSION_MAX_UNACKED	4096
+
+/* A delivery sent and not yet acknowledged. */
+struct session_unacked {
+	uint64_t	delivery_id;	/* 0 = free slot */
+	char		message_id[37];
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct server		*srv;		/* borrowed */
+	uint64_t		 id;
+	char			 name[24];	/* "s42", for logs and audit */
+	char			 peer[64];	/* "ip:port" */
+	enum session_state	 state;
+	struct bufferevent	*bev;		/* owned; owns fd and SSL */
+	struct event		*timer;		/* owned; handshake/idle */
+	struct event		*linger;	/* owned; bounds CLOSING */
+	struct principal	*principal;	/* owned copy; NULL before auth */
+	struct session_sub	*subs;		/* owned list */
+	uint32_t		 nsubs;
+	uint64_t		 next_sub_id;
+	uint64_t		 next_delivery_id;
+	uint32_t		 publishes_in_flight;
+	struct session_unacked	*unacked;	/* owned ring */
+	size_t			 unacked_next;	/* next slot to use */
+	int			 read_paused;	/* output above high water */
+};
+
+/* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
+struct session	*session_new(struct server *srv, int fd,
+		    const struct sockaddr *sa, socklen_t salen);
+void		 session_free(struct session *s);
+
+/* Returns the live session with this id, or NULL. */
+struct session	*session_find(struct server *srv, uint64_t id);
+
+/*
+ * Queues a frame to the client.  Returns 0, or -1 if the frame could not be
+ * encoded or the client's output passed max_output_buffer, in which case
+ * the session is closed as a slow consumer.
+ */
+int		 session_send(struct session *s, const Nwd__V1__Frame *f);
+
+/* Sends an Error frame answering request_id. */
+void		 session_send_error(struct session *s, uint64_t request_id,
+		    Nwd__V1__ErrorCode code, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/* Flushes what is queued, then closes.  Safe inside callbacks. */
+void		 session_close(struct session *s, const char *reason);
+
+const char	*session_state_name(enum session_state st);
+
+/*
+ * Subscriptions are held by the session; the broker decides what matches.
+ * session_sub_matches() returns the id of the first subscription that wants
+ * a message of this kind about this subject, or 0.
+ */
+uint64_t	 session_sub_add(struct session *s, uint32_t kinds_mask,
+		    char **subjects, size_t nsubjects);
+int		 session_sub_remove(struct session *s, uint64_t id);
+uint64_t	 session_sub_matches(const struct session *s, int kind,
+		    const char *subject);
+
+/*
+ * Records a delivery of message_id and returns its new delivery id.  The
+ * oldest unacknowledged delivery is forgotten when the ring is full.
+ */
+uint64_t	 session_delivery_add(struct session *s,
+		    const char *message_id);
+/* Looks up and forgets delivery_id; copies its message id into out.
+ * Returns -1 if the session is not waiting for that ack. */
+int		 session_delivery_ack(struct session *s, uint64_t delivery_id,
+		    char out[37]);
+
+#endif

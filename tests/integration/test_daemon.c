@@ -1,0 +1,818 @@
+/*
+ * Integration tests of a real nwdd: real TLS with certificates made for the
+ * run, a real PostgreSQL, the libnwd client and a raw TLS client for the
+ * frames a well-behaved client would never send.  Each test ends by
+ * checking that the daemon still serves a well-behaved client.
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "harness.h"
+#include "nwd.h"
+
+#define WAIT_MS		10000	/* the most any event may take */
+#define QUIET_MS	700	/* how long "nothing arrives" is watched */
+
+static struct harness_daemon *daemon_main;
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ */
+
+static struct nwd_client *
+connect_as(const char *name)
+{
+	struct nwd_opts		 o = harness_client(name);
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+
+	c = nwd_connect(&o, &st, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("connect as %s: %s (%s)", name, err,
+		    nwd_status_name(st));
+	return c;
+}
+
+/* A RiskAlert about subject; the strings are static test data. */
+struct alert {
+	Nwd__V1__Envelope	env;
+	Nwd__V1__Header		hdr;
+	Nwd__V1__SubjectRef	subj;
+	Nwd__V1__RiskAlert	body;
+	Nwd__V1__Address	where;
+};
+
+static void
+alert_init(struct alert *a, const char *subject, Nwd__V1__Marking marking,
+    const char *summary)
+{
+	nwd__v1__envelope__init(&a->env);
+	nwd__v1__header__init(&a->hdr);
+	nwd__v1__subject_ref__init(&a->subj);
+	nwd__v1__risk_alert__init(&a->body);
+	nwd__v1__address__init(&a->where);
+	a->subj.local_id = (char *)subject;
+	a->hdr.kind = NWD__V1__KIND__RISK_ALERT;
+	a->hdr.subject = &a->subj;
+	a->hdr.marking = marking;
+	a->hdr.priority = NWD__V1__PRIORITY__HIGH;
+	a->body.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	a->body.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	a->body.summary = (char *)summary;
+	a->where.line1 = "12 Secret Street";
+	a->where.postcode = "NR1 1AA";
+	a->body.location = &a->where;
+	a->env.header = &a->hdr;
+	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	a->env.risk_alert = &a->body;
+}
+
+static int
+sql_int(const char *sql)
+{
+	char out[256];
+
+	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
+		fail_msg("sql failed: %s: %s", sql, out);
+	return atoi(out);
+}
+
+/*
+ * Waits for a query to return want.  Detached audit rows (connect, refusal)
+ * are committed shortly after the event that caused them; nothing signals
+ * their commit to a client, so this polls the database against a deadline.
+ */
+static void
+wait_sql_int(const char *sql, int want)
+{
+	int waited, got = -1;
+
+	for (waited = 0; waited < WAIT_MS; waited += 25) {
+		if ((got = sql_int(sql)) == want)
+			return;
+		poll(NULL, 0, 25);
+	}
+	fail_msg("waited %d ms for \"%s\" = %d; it is %d", WAIT_MS, sql, want,
+	    got);
+}
+
+static void
+assert_still_serving(void)
+{
+	struct nwd_client	*c = connect_as("plo-ana");
+	char			 err[256];
+
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	nwd_close(c);
+}
+
+static uint64_t
+subscribe(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject)
+{
+	const char	*subjects[1] = { subject };
+	uint64_t	 id = 0;
+	char		 err[256];
+
+	assert_int_equal(nwd_subscribe(c, &kind, 1, subjects,
+	    subject != NULL ? 1 : 0, NULL, &id, err, sizeof(err)), NWD_OK);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Asserts that no delivery arrives within QUIET_MS. */
+static void
+assert_no_delivery(struct nwd_client *c)
+{
+	Nwd__V1__Deliver	*d = NULL;
+	char			 err[256];
+
+	assert_int_equal(nwd_next_delivery(c, QUIET_MS, &d, err, sizeof(err)),
+	    NWD_ERR_TIMEOUT);
+	assert_null(d);
+}
+
+static int
+group_setup(void **state)
+{
+	daemon_main = harness_daemon_start(NULL);
+	return daemon_main != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	int rc = harness_daemon_stop(daemon_main);
+
+	daemon_main = NULL;
+	return rc == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The walking skeleton's story
+ */
+
+/* The broker tells each client who it is, from the certificate alone. */
+static void
+test_welcome_names_the_principal(void **state)
+{
+	struct nwd_client		*c = connect_as("plo-ana");
+	const Nwd__V1__Principal	*p = nwd_principal(c);
+
+	assert_non_null(p);
+	assert_string_equal(p->id, "plo-ana");
+	assert_string_equal(p->role, "police_liaison");
+	assert_string_equal(p->agency, "police");
+	assert_int_equal(p->n_teams, 2);
+	assert_string_equal(p->teams[0], "police:plt");
+	assert_string_equal(p->teams[1], "hub:norwich");
+	assert_int_equal(p->clearance, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
+	assert_memory_equal(nwd_welcome(c)->policy_version, "sha256:", 7);
+	nwd_close(c);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "action = 'connect' AND actor = 'plo-ana'", 1);
+}
+
+/*
+ * plo-ana pushes a risk alert on YP-001; hubsys-norwich, subscribed, gets
+ * it with the address stripped; the audit rows were committed before it.
+ */
+static void
+test_push_reaches_subscriber_after_audit(void **state)
+{
+	struct nwd_client	*hub = connect_as("hubsys-norwich");
+	struct nwd_client	*plo = connect_as("plo-ana");
+	struct alert		 a;
+	Nwd__V1__PublishAck	*ack = NULL;
+	Nwd__V1__Deliver	*d = NULL;
+	char			 err[512], sql[512], mid[40];
+	uint64_t		 sub;
+
+	sub = subscribe(hub, NWD__V1__KIND__RISK_ALERT, "YP-001");
+	alert_init(&a, "YP-001", NWD__V1__MARKING__OFFICIAL,
+	    "seen with older males linked to county lines");
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_OK);
+	assert_non_null(ack);
+	assert_true(strlen(ack->message_id) == 36);
+	assert_true(ack->recipients >= 1);
+	snprintf(mid, sizeof(mid), "%s", ack->message_id);
+
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
+	    NWD_OK);
+	/* The rows are in the database by the time the delivery arrived. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND ((action = 'publish' AND actor = "
+	    "'plo-ana') OR (action = 'deliver' AND recipient = "
+	    "'hubsys-norwich'))", mid);
+	assert_int_equal(sql_int(sql), 2);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.messages WHERE "
+	    "id = '%s' AND sender = 'plo-ana' AND subject = 'YP-001'", mid);
+	assert_int_equal(sql_int(sql), 1);
+
+	assert_int_equal(d->subscription_id, sub);
+	assert_string_equal(d->envelope->header->message_id, mid);
+	assert_string_equal(d->envelope->header->sender, "plo-ana");
+	assert_string_equal(d->envelope->header->originating_agency, "police");
+	assert_string_equal(d->envelope->header->subject->local_id, "YP-001");
+	assert_int_equal(d->envelope->body_case,
+	    NWD__V1__ENVELOPE__BODY_RISK_ALERT);
+	assert_string_equal(d->envelope->risk_alert->summary,
+	    "seen with older males linked to county lines");
+	/* hub-alerts strips the location: gone from the bytes, and said. */
+	assert_null(d->envelope->risk_alert->location);
+	assert_int_equal(d->n_fields_withheld, 1);
+	assert_string_equal(d->fields_withheld[0], "location");
+	assert_string_equal(d->rule, "hub-alerts");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND recipient = 'hubsys-norwich' AND "
+	    "fields_withheld = '{location}' AND rule = 'hub-alerts' AND "
+	    "policy_version = '%s'", mid, d->policy_version);
+	assert_int_equal(sql_int(sql), 1);
+
+	/* The acknowledgement is audited too. */
+	assert_int_equal(nwd_ack(hub, d->delivery_id, mid, err, sizeof(err)),
+	    NWD_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND action = 'ack' AND actor = "
+	    "'hubsys-norwich'", mid);
+	wait_sql_int(sql, 1);
+
+	nwd_deliver_free(d);
+	nwd_publish_ack_free(ack);
+	nwd_close(plo);
+	nwd_close(hub);
+}
+
+/* A subscriber to another subject, or not allowed the kind, gets nothing. */
+static void
+test_only_matching_allowed_subscribers_receive(void **state)
+{
+	struct nwd_client	*other = connect_as("hubsys-dereham");
+	struct nwd_client	*police = connect_as("sw-ben");
+	struct nwd_client	*plo = connect_as("plo-ana");
+	struct alert		 a;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	subscribe(other, NWD__V1__KIND__RISK_ALERT, "YP-002");
+	/* keyworker-kim may not see OFFICIAL-SENSITIVE (clearance). */
+	nwd_close(police);
+	police = connect_as("keyworker-kim");
+	subscribe(police, NWD__V1__KIND__RISK_ALERT, "YP-001");
+	alert_init(&a, "YP-001", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
+	    "sensitive");
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_OK);
+	assert_no_delivery(other);
+	assert_no_delivery(police);
+	nwd_publish_ack_free(ack);
+	nwd_close(plo);
+	nwd_close(police);
+	nwd_close(other);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'deliver_refused' AND recipient = 'keyworker-kim' AND rule = "
+	    "'clearance'", 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Certificates
+ */
+
+/* Reads until the broker closes; returns the Error frame if it sent one. */
+static Nwd__V1__Frame *
+read_refusal(struct harness_tls *t)
+{
+	Nwd__V1__Frame	*f = NULL;
+	int		 rc;
+
+	rc = harness_tls_read_frame(t, WAIT_MS, &f);
+	if (rc == 0)
+		return f;
+	/* An alert or a close: the handshake itself was refused. */
+	assert_true(rc == 1 || (rc == -1 &&
+	    strstr(harness_tls_error(t), "timed out") == NULL));
+	return NULL;
+}
+
+static void
+test_no_client_certificate_is_refused(void **state)
+{
+	struct harness_tls	*t;
+	Nwd__V1__Frame		*f;
+	char			 err[512];
+
+	t = harness_tls_connect(harness_daemon_port(daemon_main), NULL, NULL,
+	    err, sizeof(err));
+	if (t != NULL) {
+		f = read_refusal(t);
+		assert_null(f);
+		harness_tls_close(t);
+	}
+	assert_true(harness_wait_log(daemon_main, "event=auth_refused "
+	    "subject=\"-\"", WAIT_MS));
+	assert_still_serving();
+}
+
+static void
+test_foreign_ca_is_refused_and_audited(void **state)
+{
+	struct harness_tls	*t;
+	char			 err[512];
+
+	t = harness_tls_connect(harness_daemon_port(daemon_main), "foreign",
+	    NULL, err, sizeof(err));
+	if (t != NULL) {
+		assert_null(read_refusal(t));
+		harness_tls_close(t);
+	}
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'auth_refused' AND actor = 'cert:CN=foreign' AND reason LIKE "
+	    "'certificate verify failed%'", 1);
+	assert_still_serving();
+}
+
+static void
+test_revoked_and_expired_are_refused(void **state)
+{
+	static const char *names[] = { "revoked", "expired" };
+	static const char *why[] = { "certificate revoked",
+	    "certificate has expired" };
+	struct harness_tls	*t;
+	char			 err[512], sql[512];
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		t = harness_tls_connect(harness_daemon_port(daemon_main),
+		    names[i], NULL, err, sizeof(err));
+		if (t != NULL) {
+			assert_null(read_refusal(t));
+			harness_tls_close(t);
+		}
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE action = 'auth_refused' AND "
+		    "actor = 'cert:CN=%s' AND reason LIKE '%%%s%%'", names[i],
+		    why[i]);
+		wait_sql_int(sql, 1);
+	}
+	assert_still_serving();
+}
+
+static void
+test_unmapped_certificate_gets_an_error_and_is_audited(void **state)
+{
+	struct harness_tls	*t;
+	Nwd__V1__Frame		*f;
+	char			 err[512];
+
+	t = harness_tls_connect(harness_daemon_port(daemon_main), "stranger",
+	    NULL, err, sizeof(err));
+	assert_non_null(t);
+	f = read_refusal(t);
+	assert_non_null(f);
+	assert_int_equal(f->msg_case, NWD__V1__FRAME__MSG_ERROR);
+	assert_int_equal(f->error->code, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN);
+	assert_non_null(strstr(f->error->text,
+	    "certificate identity \"stranger\" maps to no principal"));
+	frame_free(f);
+	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 1);
+	harness_tls_close(t);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'auth_refused' AND actor = 'cert:CN=stranger' AND reason LIKE "
+	    "'%maps to no principal'", 1);
+	assert_still_serving();
+}
+
+static void
+test_two_common_names_are_ambiguous(void **state)
+{
+	struct harness_tls	*t;
+	Nwd__V1__Frame		*f;
+	char			 err[512];
+
+	t = harness_tls_connect(harness_daemon_port(daemon_main), "twocn",
+	    NULL, err, sizeof(err));
+	assert_non_null(t);
+	f = read_refusal(t);
+	assert_non_null(f);
+	assert_int_equal(f->error->code, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN);
+	assert_non_null(strstr(f->error->text, "more than one CN"));
+	frame_free(f);
+	harness_tls_close(t);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'auth_refused' AND reason LIKE '%more than one CN%'", 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Frames
+ */
+
+static struct harness_tls *
+raw_session(const char *name)
+{
+	struct harness_tls	*t;
+	Nwd__V1__Frame		*f = NULL;
+	char			 err[512];
+
+	t = harness_tls_connect(harness_daemon_port(daemon_main), name, NULL,
+	    err, sizeof(err));
+	if (t == NULL)
+		fail_msg("raw connect: %s", err);
+	assert_int_equal(harness_tls_hello(t, WAIT_MS, &f), 0);
+	assert_int_equal(f->msg_case, NWD__V1__FRAME__MSG_WELCOME);
+	frame_free(f);
+	return t;
+}
+
+/* Expects an Error with this code, then the close. */
+static void
+expect_error_then_close(struct harness_tls *t, Nwd__V1__ErrorCode code,
+    const char *text)
+{
+	Nwd__V1__Frame *f = NULL;
+
+	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 0);
+	assert_int_equal(f->msg_case, NWD__V1__FRAME__MSG_ERROR);
+	assert_int_equal(f->error->code, code);
+	if (strstr(f->error->text, text) == NULL)
+		fail_msg("error text \"%s\" lacks \"%s\"", f->error->text,
+		    text);
+	frame_free(f);
+	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 1);
+}
+
+static void
+test_zero_length_frame(void **state)
+{
+	struct harness_tls	*t = raw_session("plo-ana");
+	const uint8_t		 zero[4] = { 0, 0, 0, 0 };
+
+	assert_int_equal(harness_tls_write(t, zero, 4), 0);
+	expect_error_then_close(t, NWD__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+	    "frame length 0 is outside 1..1048576");
+	harness_tls_close(t);
+	assert_still_serving();
+}
+
+static long
+daemon_rss_kb(void)
+{
+	char	 path[64], line[256];
+	FILE	*fp;
+	long	 kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status",
+	    (int)harness_daemon_pid(daemon_main));
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return kb;
+}
+
+/* A 2 GiB length is refused from its four bytes, without allocating. */
+static void
+test_oversize_frame_refused_without_allocating(void **state)
+{
+	const uint8_t	 huge[4] = { 0x7f, 0xff, 0xff, 0xff };
+	const uint8_t	 over[4] = { 0x00, 0x10, 0x00, 0x01 }; /* max + 1 */
+	long		 before, after;
+	struct harness_tls *t;
+
+	before = daemon_rss_kb();
+	t = raw_session("plo-ana");
+	assert_int_equal(harness_tls_write(t, huge, 4), 0);
+	expect_error_then_close(t, NWD__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+	    "frame length 2147483647 is outside");
+	harness_tls_close(t);
+	t = raw_session("plo-ana");
+	assert_int_equal(harness_tls_write(t, over, 4), 0);
+	expect_error_then_close(t, NWD__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+	    "frame length 1048577 is outside");
+	harness_tls_close(t);
+	after = daemon_rss_kb();
+	assert_true(before > 0 && after > 0);
+	/* Far below the 2 GiB announced: nothing of that size was made. */
+	assert_true(after - before < 16 * 1024);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'protocol_error' AND actor = 'plo-ana' AND reason LIKE "
+	    "'frame length 2147483647%'", 1);
+	assert_still_serving();
+}
+
+static void
+test_bytes_that_are_not_a_frame(void **state)
+{
+	struct harness_tls	*t = raw_session("plo-ana");
+	/* Length 6, then a field with wire type 7, which does not exist. */
+	const uint8_t		 junk[10] = { 0, 0, 0, 6, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0x07 };
+
+	assert_int_equal(harness_tls_write(t, junk, sizeof(junk)), 0);
+	expect_error_then_close(t, NWD__V1__ERROR_CODE__ERROR_MALFORMED,
+	    "malformed frame");
+	harness_tls_close(t);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'protocol_error' AND reason LIKE 'malformed frame%'", 1);
+	assert_still_serving();
+}
+
+/* A frame before Hello is a protocol error. */
+static void
+test_request_before_hello(void **state)
+{
+	struct harness_tls	*t;
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Ping		 p = NWD__V1__PING__INIT;
+	char			 err[512];
+
+	t = harness_tls_connect(harness_daemon_port(daemon_main), "sw-ben",
+	    NULL, err, sizeof(err));
+	assert_non_null(t);
+	f.request_id = 7;
+	f.msg_case = NWD__V1__FRAME__MSG_PING;
+	f.ping = &p;
+	assert_int_equal(harness_tls_send_frame(t, &f), 0);
+	expect_error_then_close(t, NWD__V1__ERROR_CODE__ERROR_PROTOCOL,
+	    "expected hello, got ping");
+	harness_tls_close(t);
+}
+
+/* ------------------------------------------------------------------------
+ * Envelopes
+ */
+
+static void
+expect_refused(struct nwd_client *c, Nwd__V1__Envelope *env,
+    enum nwd_status want, const char *text)
+{
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	assert_int_equal(nwd_publish(c, env, &ack, err, sizeof(err)), want);
+	assert_null(ack);
+	if (strstr(err, text) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, text);
+}
+
+static void
+test_body_not_matching_kind_is_refused_and_audited(void **state)
+{
+	struct nwd_client	*c = connect_as("plo-ana");
+	struct alert		 a;
+	char			 err[256];
+
+	alert_init(&a, "YP-001", NWD__V1__MARKING__OFFICIAL, "x");
+	a.hdr.kind = NWD__V1__KIND__MISSING_EPISODE;
+	expect_refused(c, &a.env, NWD_ERR_INVALID,
+	    "body risk_alert does not match kind missing_episode");
+	/* The session survives a refused publish. */
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	nwd_close(c);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'publish_refused' AND actor = 'plo-ana' AND subject = 'YP-001' "
+	    "AND reason = 'body risk_alert does not match kind "
+	    "missing_episode'", 1);
+}
+
+static void
+test_publish_without_subject_is_refused_and_audited(void **state)
+{
+	struct nwd_client	*c = connect_as("plo-ana");
+	struct alert		 a;
+
+	alert_init(&a, "", NWD__V1__MARKING__OFFICIAL, "x");
+	expect_refused(c, &a.env, NWD_ERR_INVALID,
+	    "header.subject.local_id is missing");
+	nwd_close(c);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'publish_refused' AND subject IS NULL AND reason LIKE "
+	    "'header.subject.local_id is missing%'", 1);
+}
+
+static void
+test_marking_above_official_sensitive_is_refused(void **state)
+{
+	struct nwd_client	*c = connect_as("plo-ana");
+	struct alert		 a;
+
+	alert_init(&a, "YP-001", NWD__V1__MARKING__SECRET, "x");
+	expect_refused(c, &a.env, NWD_ERR_INVALID,
+	    "marking SECRET is above OFFICIAL-SENSITIVE");
+	nwd_close(c);
+}
+
+/* S7: only police roles publish intelligence. */
+static void
+test_policy_refuses_publish(void **state)
+{
+	struct nwd_client		*c = connect_as("sw-ben");
+	Nwd__V1__Envelope		 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header			 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef		 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__IntelligenceReport	 r = NWD__V1__INTELLIGENCE_REPORT__INIT;
+	Nwd__V1__Grading		 g = NWD__V1__GRADING__INIT;
+
+	s.local_id = "YP-001";
+	h.kind = NWD__V1__KIND__INTELLIGENCE_REPORT;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	g.source_evaluation = 2;
+	g.assessment = NWD__V1__GRADING__ASSESSMENT__B;
+	g.handling_code = NWD__V1__GRADING__HANDLING_CODE__HANDLING_P;
+	r.grading = &g;
+	r.sanitised = 1;
+	r.summary = "x";
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_INTELLIGENCE_REPORT;
+	env.intelligence_report = &r;
+	expect_refused(c, &env, NWD_ERR_REFUSED, "no publish rule lets role "
+	    "social_worker publish intelligence_report");
+	nwd_close(c);
+	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
+	    "'publish_refused' AND actor = 'sw-ben' AND kind = 1", 1);
+}
+
+/* S13: what a client writes in the sender fields changes nothing. */
+static void
+test_forged_sender_is_ignored(void **state)
+{
+	struct nwd_client	*hub = connect_as("hubsys-norwich");
+	struct nwd_client	*ben = connect_as("sw-ben");
+	struct alert		 a;
+	Nwd__V1__PublishAck	*ack = NULL;
+	Nwd__V1__Deliver	*d = NULL;
+	char			 err[512], sql[512];
+
+	subscribe(hub, NWD__V1__KIND__RISK_ALERT, "YP-013");
+	alert_init(&a, "YP-013", NWD__V1__MARKING__OFFICIAL, "forged");
+	a.hdr.sender = "plo-ana";
+	a.hdr.originating_agency = "police";
+	a.hdr.message_id = "00000000-0000-4000-8000-000000000000";
+	assert_int_equal(nwd_publish(ben, &a.env, &ack, err, sizeof(err)),
+	    NWD_OK);
+	assert_string_not_equal(ack->message_id,
+	    "00000000-0000-4000-8000-000000000000");
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
+	    NWD_OK);
+	assert_string_equal(d->envelope->header->sender, "sw-ben");
+	assert_string_equal(d->envelope->header->originating_agency,
+	    "social_care");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND actor <> 'sw-ben'", ack->message_id);
+	assert_int_equal(sql_int(sql), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND action = 'publish' AND reason LIKE "
+	    "'ignored client-supplied sender \"plo-ana\"%%'", ack->message_id);
+	assert_int_equal(sql_int(sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT sender FROM nwd.messages WHERE "
+	    "id = '%s'", ack->message_id);
+	{
+		char out[64];
+
+		assert_int_equal(harness_sql("postgres", sql, out,
+		    sizeof(out)), 0);
+		assert_string_equal(out, "sw-ben");
+	}
+	nwd_deliver_free(d);
+	nwd_publish_ack_free(ack);
+	nwd_close(ben);
+	nwd_close(hub);
+}
+
+/* ------------------------------------------------------------------------
+ * PostgreSQL going away
+ */
+
+static void
+test_database_down_fails_closed_and_recovers(void **state)
+{
+	struct nwd_client	*hub = connect_as("hubsys-norwich");
+	struct nwd_client	*plo = connect_as("plo-ana");
+	struct alert		 a;
+	Nwd__V1__PublishAck	*ack = NULL;
+	Nwd__V1__Deliver	*d = NULL;
+	char			 err[512];
+	size_t			 mark;
+	enum nwd_status		 st;
+
+	subscribe(hub, NWD__V1__KIND__RISK_ALERT, "YP-404");
+	alert_init(&a, "YP-404", NWD__V1__MARKING__OFFICIAL, "while down");
+
+	mark = harness_log_mark(daemon_main);
+	assert_int_equal(harness_pg_stop(), 0);
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "store: database unavailable", WAIT_MS));
+	st = nwd_publish(plo, &a.env, &ack, err, sizeof(err));
+	assert_int_equal(st, NWD_ERR_UNAVAILABLE);
+	assert_null(ack);
+	assert_non_null(strstr(err, "ERROR_UNAVAILABLE"));
+	assert_non_null(strstr(err, "nothing can be shared"));
+	assert_no_delivery(hub);
+	/* Other requests are still served while the database is away. */
+	assert_int_equal(nwd_ping(plo, err, sizeof(err)), NWD_OK);
+
+	mark = harness_log_mark(daemon_main);
+	assert_int_equal(harness_pg_start(), 0);
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "store: state=ready", 30000));
+	a.body.summary = "after recovery";
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_OK);
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
+	    NWD_OK);
+	assert_string_equal(d->envelope->risk_alert->summary,
+	    "after recovery");
+	/* Only the message sent after recovery was ever stored. */
+	assert_int_equal(sql_int("SELECT count(*) FROM nwd.messages WHERE "
+	    "subject = 'YP-404'"), 1);
+	nwd_deliver_free(d);
+	nwd_publish_ack_free(ack);
+	nwd_close(plo);
+	nwd_close(hub);
+}
+
+/* ------------------------------------------------------------------------
+ * Limits, on a daemon of their own
+ */
+
+static void
+test_handshake_timeout_and_max_connections(void **state)
+{
+	struct harness_daemon	*d;
+	struct harness_tls	*t[2], *extra;
+	Nwd__V1__Frame		*f = NULL;
+	char			 err[512];
+	int			 i;
+
+	d = harness_daemon_start("max_connections = 2\n"
+	    "handshake_timeout = 1\n");
+	assert_non_null(d);
+	/* Two sessions that connect and never say Hello. */
+	for (i = 0; i < 2; i++) {
+		t[i] = harness_tls_connect(harness_daemon_port(d), "plo-ana",
+		    NULL, err, sizeof(err));
+		assert_non_null(t[i]);
+	}
+	/* A third is over max_connections: closed without a word. */
+	extra = harness_tls_connect(harness_daemon_port(d), "sw-ben", NULL,
+	    err, sizeof(err));
+	if (extra != NULL) {
+		assert_int_not_equal(harness_tls_read_frame(extra, WAIT_MS, &f),
+		    0);
+		harness_tls_close(extra);
+	}
+	assert_true(harness_wait_log(d, "event=connection_refused", WAIT_MS));
+	/* The silent two are told they took too long, and closed. */
+	for (i = 0; i < 2; i++) {
+		expect_error_then_close(t[i],
+		    NWD__V1__ERROR_CODE__ERROR_TIMEOUT, "no hello within 1 s");
+		harness_tls_close(t[i]);
+	}
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_welcome_names_the_principal),
+		cmocka_unit_test(test_push_reaches_subscriber_after_audit),
+		cmocka_unit_test(test_only_matching_allowed_subscribers_receive),
+		cmocka_unit_test(test_no_client_certificate_is_refused),
+		cmocka_unit_test(test_foreign_ca_is_refused_and_audited),
+		cmocka_unit_test(test_revoked_and_expired_are_refused),
+		cmocka_unit_test(
+		    test_unmapped_certificate_gets_an_error_and_is_audited),
+		cmocka_unit_test(test_two_common_names_are_ambiguous),
+		cmocka_unit_test(test_zero_length_frame),
+		cmocka_unit_test(test_oversize_frame_refused_without_allocating),
+		cmocka_unit_test(test_bytes_that_are_not_a_frame),
+		cmocka_unit_test(test_request_before_hello),
+		cmocka_unit_test(
+		    test_body_not_matching_kind_is_refused_and_audited),
+		cmocka_unit_test(
+		    test_publish_without_subject_is_refused_and_audited),
+		cmocka_unit_test(test_marking_above_official_sensitive_is_refused),
+		cmocka_unit_test(test_policy_refuses_publish),
+		cmocka_unit_test(test_forged_sender_is_ignored),
+		cmocka_unit_test(test_database_down_fails_closed_and_recovers),
+		cmocka_unit_test(test_handshake_timeout_and_max_connections),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("nwdd", tests, group_setup,
+	    group_teardown);
+}
