@@ -480,7 +480,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	    (h->originating_agency[0] != '\0' &&
 	    strcmp(h->originating_agency, s->principal->agency) != 0))
 		snprintf(note, sizeof(note), "ignored client-supplied sender "
-		    "\"%.40s\" and agency \"%.40s\"", h->sender,
+		    "'%.40s' and agency '%.40s'", h->sender,
 		    h->originating_agency);
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    uuid_generate_v4(j->message_id) == -1 ||

@@ -514,7 +514,7 @@ authenticate(struct session *s)
 		return;
 	}
 	if ((p = identity_lookup(s->srv->ids, identity)) == NULL) {
-		snprintf(err, sizeof(err), "certificate identity \"%s\" maps "
+		snprintf(err, sizeof(err), "certificate identity '%s' maps "
 		    "to no principal", identity);
 		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
 		    actor, err);
