@@ -235,7 +235,7 @@ decision_event(struct session *s, enum audit_action a, const char *mid,
     const char *version)
 {
 	struct audit_event	*ev;
-	char			 shared[512];
+	char			 shared[4096];
 
 	if ((ev = session_event(s, a, s->principal->id)) == NULL)
 		return NULL;
@@ -379,7 +379,7 @@ decide_recipients(struct broker *b, struct session *s,
 	struct policy_decision		 d;
 	struct audit_event		*ev;
 	struct recipient		*r;
-	char				 withheld[512];
+	char				 withheld[REDACT_MAX_PATHS * 130];
 	size_t				 i, n = identity_count(ids);
 
 	if ((j->rcpts = calloc(n > 0 ? n : 1, sizeof(*j->rcpts))) == NULL)

@@ -170,7 +170,10 @@ set_key(struct config *c, const struct key *k, const char *v,
 		}
 		free(c->listen_host);
 		free(c->listen_port);
-		c->listen_host = strndup(v, colon - v);
+		if (v[0] == '[' && colon[-1] == ']' && colon - v > 2)
+			c->listen_host = strndup(v + 1, colon - v - 2);
+		else
+			c->listen_host = strndup(v, colon - v);
 		c->listen_port = strdup(colon + 1);
 		if (c->listen_host == NULL || c->listen_port == NULL)
 			return snprintf(err, errlen, "out of memory"), -1;

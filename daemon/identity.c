@@ -189,6 +189,12 @@ identity_parse(const char *text, size_t len, const char *name, char *err,
 			wcol[nw] = (int)(s - line) + 1;
 			for (wl = 0; s < end && !isspace((unsigned char)*s) &&
 			    *s != '#'; s++, wl++) {
+				if (!isprint((unsigned char)*s)) {
+					fail(err, errlen, name, lineno,
+					    (int)(s - line) + 1, "control "
+					    "character or non-ASCII byte");
+					goto bad;
+				}
 				if (wl == IDENTITY_MAX_FIELD) {
 					fail(err, errlen, name, lineno,
 					    wcol[nw], "%s is longer than %d "

@@ -122,7 +122,7 @@ lex_next(struct lexer *lx)
 			advance(lx);
 			if (lx->p < lx->end && *lx->p != ' ' &&
 			    *lx->p != '\t' && *lx->p != '\n' &&
-			    *lx->p != '#') {
+			    *lx->p != '\r' && *lx->p != '#') {
 				lx->type = T_NEWLINE;
 				lx->tline = lx->line;
 				lx->tcol = 1;
@@ -450,8 +450,13 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 		    r.roles == NULL ? "roles" : "kinds");
 		goto bad;
 	}
-	if (r.nroles == 1 && strcmp(r.roles[0], "*") == 0) {
-		free(r.roles[0]);
+	for (i = 0; i < r.nroles; i++)
+		if (strcmp(r.roles[i], "*") == 0)
+			break;
+	if (i < r.nroles) {
+		/* "*" anywhere in the list means every role. */
+		for (i = 0; i < r.nroles; i++)
+			free(r.roles[i]);
 		free(r.roles);
 		r.roles = NULL;
 		r.nroles = 0;
@@ -618,6 +623,45 @@ add_rule_name(struct policy_decision *d, const char *name)
 	    name);
 }
 
+/* Returns 1 if withholding path a withholds path b (equal, or a parent). */
+static int
+path_covers(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '.');
+}
+
+/*
+ * Narrows set (n paths) to what both it and r withhold: for each pair where
+ * one path covers the other, the narrower one is withheld by both.
+ */
+static size_t
+strip_intersect(const char **set, size_t n, const struct rule *r)
+{
+	const char	*out[REDACT_MAX_PATHS];
+	const char	*w;
+	size_t		 i, j, k, nout = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < r->nstrip; j++) {
+			if (path_covers(set[i], r->strip[j]))
+				w = r->strip[j];
+			else if (path_covers(r->strip[j], set[i]))
+				w = set[i];
+			else
+				continue;
+			for (k = 0; k < nout; k++)
+				if (strcmp(out[k], w) == 0)
+					break;
+			if (k == nout && nout < REDACT_MAX_PATHS)
+				out[nout++] = w;
+		}
+	}
+	memcpy(set, out, nout * sizeof(out[0]));
+	return nout;
+}
+
 static void
 decision_init(struct policy_decision *d)
 {
@@ -677,7 +721,7 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 {
 	Nwd__V1__Kind	 kind = env->header->kind;
 	const char	*strip[REDACT_MAX_PATHS];
-	size_t		 i, j, k, nstrip = 0, nallow = 0;
+	size_t		 i, j, nstrip = 0, nallow = 0;
 
 	decision_init(out);
 	for (i = 0; i < p->nrules; i++) {
@@ -703,15 +747,7 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 				strip[nstrip++] = r->strip[j];
 			continue;
 		}
-		for (j = 0; j < nstrip;) {
-			for (k = 0; k < r->nstrip; k++)
-				if (strcmp(strip[j], r->strip[k]) == 0)
-					break;
-			if (k == r->nstrip)
-				strip[j] = strip[--nstrip];
-			else
-				j++;
-		}
+		nstrip = strip_intersect(strip, nstrip, r);
 	}
 	if (nallow == 0) {
 		snprintf(out->reason, sizeof(out->reason), "no deliver rule "

@@ -181,31 +181,39 @@ uint8_t *
 redact_pack(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
     size_t *lenp, char *withheld, size_t withheldlen)
 {
-	struct saved			 saved[REDACT_MAX_PATHS];
+	struct saved			*saved;
 	const ProtobufCMessage		*body, *owner;
 	const ProtobufCFieldDescriptor	*fd;
 	size_t				 i, nsaved = 0, len, wl = 0;
-	uint8_t				*buf;
+	uint8_t				*buf = NULL;
+	int				 overflow = 0;
 
 	if (withheld != NULL && withheldlen > 0)
 		withheld[0] = '\0';
+	if ((saved = calloc(npaths > 0 ? npaths : 1, sizeof(*saved))) == NULL)
+		return NULL;
 	body = envelope_body(env);
-	for (i = 0; body != NULL && i < npaths && i < REDACT_MAX_PATHS; i++) {
+	for (i = 0; body != NULL && i < npaths; i++) {
 		fd = walk(body->descriptor, body, paths[i], &owner);
 		if (fd == NULL || owner == NULL || !field_present(owner, fd))
 			continue;
 		clear_field((ProtobufCMessage *)owner, fd, &saved[nsaved++]);
-		if (withheld != NULL && wl + strlen(paths[i]) + 2 <
-		    withheldlen) {
-			wl += snprintf(withheld + wl, withheldlen - wl, "%s%s",
-			    wl > 0 ? "," : "", paths[i]);
+		if (withheld == NULL)
+			continue;
+		if (wl + strlen(paths[i]) + 2 > withheldlen) {
+			/* The audit must name all it withheld: refuse. */
+			overflow = 1;
+			continue;
 		}
+		wl += snprintf(withheld + wl, withheldlen - wl, "%s%s",
+		    wl > 0 ? "," : "", paths[i]);
 	}
 	len = nwd__v1__envelope__get_packed_size(env);
-	if ((buf = malloc(len > 0 ? len : 1)) != NULL)
+	if (!overflow && (buf = malloc(len > 0 ? len : 1)) != NULL)
 		nwd__v1__envelope__pack(env, buf);
 	while (nsaved > 0)
 		restore_field(&saved[--nsaved]);
+	free(saved);
 	if (buf != NULL)
 		*lenp = len;
 	return buf;

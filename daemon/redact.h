@@ -30,7 +30,8 @@ int	redact_path_valid(const ProtobufCMessageDescriptor *body,
  * envelope is unchanged.  Paths that do not exist in this kind are ignored.
  * withheld (may be NULL) receives, comma-separated, the paths that were
  * present and removed.  Returns the packed bytes (caller frees), or NULL if
- * memory ran out.
+ * memory ran out or withheld is too small to name every path removed (the
+ * audit must never under-report what was withheld).
  */
 uint8_t	*redact_pack(Nwd__V1__Envelope *env, const char *const *paths,
 	    size_t npaths, size_t *lenp, char *withheld, size_t withheldlen);

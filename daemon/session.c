@@ -232,6 +232,16 @@ session_reap(struct session *s)
 	event_active(s->srv->reaper, EV_TIMEOUT, 0);
 }
 
+/* Everything queued has been written: send our FIN, keep reading. */
+static void
+half_close(struct session *s)
+{
+	if (s->half_closed)
+		return;
+	s->half_closed = 1;
+	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
+}
+
 void
 session_close(struct session *s, const char *reason)
 {
@@ -245,14 +255,19 @@ session_close(struct session *s, const char *reason)
 		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
 		    s->principal->id, reason);
 	session_set_state(s, SESSION_CLOSING);
-	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		session_reap(s);
-		return;
-	}
-	/* Flush what is queued (an Error frame, say), then go. */
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	/*
+	 * Flush what is queued (an Error frame, say), then half-close and
+	 * wait for the peer's EOF.  Input keeps being read and discarded:
+	 * closing a socket with unread input makes the kernel send a reset,
+	 * which can destroy the Error frame before the client reads it.
+	 */
+	bufferevent_enable(s->bev, EV_READ);
+	s->read_paused = 0;
 	evtimer_add(s->linger, &tv);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		half_close(s);
+	else
+		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 }
 
 /* Closes without flushing: the peer is gone or cannot be trusted. */
@@ -483,7 +498,7 @@ write_cb(struct bufferevent *bev, void *arg)
 
 	if (s->state == SESSION_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			session_reap(s);
+			half_close(s);
 		return;
 	}
 	if (s->read_paused) {

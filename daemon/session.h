@@ -6,7 +6,8 @@
  * through session_set_state().
  *
  *   HANDSHAKE --TLS ok, principal mapped--> AUTHENTICATED --Hello--> ACTIVE
- *   any --error, timeout, peer gone--> CLOSING --output flushed--> reaped
+ *   any --error, timeout--> CLOSING --flushed, peer's EOF--> reaped
+ *   any --peer gone--> reaped
  *
  * A session is never freed inside its own callback: session_close() marks it
  * CLOSING and the server's reaper frees it from the loop.
@@ -62,6 +63,7 @@ struct session {
 	struct session_unacked	*unacked;	/* owned ring */
 	size_t			 unacked_next;	/* next slot to use */
 	int			 read_paused;	/* output above high water */
+	int			 half_closed;	/* our FIN is sent */
 };
 
 /* Takes ownership of fd.  Returns NULL (fd closed) on failure. */

@@ -278,10 +278,15 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 		snprintf(err, errlen, "header.marking is missing; use "
 		    "OFFICIAL or OFFICIAL_SENSITIVE");
 		return -1;
-	default:
+	case NWD__V1__MARKING__SECRET:
+	case NWD__V1__MARKING__TOP_SECRET:
 		snprintf(err, errlen, "marking %s is above OFFICIAL-SENSITIVE; "
 		    "nwd carries OFFICIAL information only",
 		    marking_name(h->marking));
+		return -1;
+	default:
+		snprintf(err, errlen, "header.marking %d is not a known "
+		    "marking", (int)h->marking);
 		return -1;
 	}
 	if (protobuf_c_enum_descriptor_get_value(&nwd__v1__priority__descriptor,

@@ -7,6 +7,7 @@
 struct capped_alloc {
 	size_t	used;	/* bytes handed out so far */
 	size_t	cap;	/* the most that may be handed out */
+	int	refused; /* an allocation was refused for the cap */
 };
 
 static void *
@@ -14,8 +15,10 @@ capped_malloc(void *data, size_t size)
 {
 	struct capped_alloc *ca = data;
 
-	if (size > ca->cap || ca->used > ca->cap - size)
+	if (size > ca->cap || ca->used > ca->cap - size) {
+		ca->refused = 1;
 		return NULL;
+	}
 	ca->used += size;
 	return malloc(size);
 }
@@ -71,7 +74,7 @@ static ProtobufCMessage *
 decode_capped(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
     size_t len, size_t alloc_cap, char *err, size_t errlen)
 {
-	struct capped_alloc	 ca = { 0, alloc_cap };
+	struct capped_alloc	 ca = { 0, alloc_cap, 0 };
 	ProtobufCAllocator	 a = {
 		.alloc = capped_malloc,
 		.free = plain_free,
@@ -81,7 +84,7 @@ decode_capped(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 
 	m = protobuf_c_message_unpack(desc, &a, len, buf);
 	if (m == NULL) {
-		if (ca.used >= ca.cap / 2 && alloc_cap < SIZE_MAX)
+		if (ca.refused)
 			snprintf(err, errlen, "%s does not decode: it needs "
 			    "more than %zu bytes of memory", desc->short_name,
 			    alloc_cap);
