@@ -1,0 +1,823 @@
+/*
+ * Unit tests for proto/envelope.c: the names of kinds, markings and legal
+ * bases, and envelope_validate(), the check every published envelope
+ * passes.  Linked with the proto library and cmocka only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "envelope.h"
+
+static const struct {
+	Nwd__V1__Kind				 kind;
+	const char				*name;
+	Nwd__V1__Envelope__BodyCase		 body_case;
+	const ProtobufCMessageDescriptor	*desc;
+} kinds[] = {
+	{ NWD__V1__KIND__INTELLIGENCE_REPORT, "intelligence_report",
+	  NWD__V1__ENVELOPE__BODY_INTELLIGENCE_REPORT,
+	  &nwd__v1__intelligence_report__descriptor },
+	{ NWD__V1__KIND__MISSING_EPISODE, "missing_episode",
+	  NWD__V1__ENVELOPE__BODY_MISSING_EPISODE,
+	  &nwd__v1__missing_episode__descriptor },
+	{ NWD__V1__KIND__RISK_ALERT, "risk_alert",
+	  NWD__V1__ENVELOPE__BODY_RISK_ALERT,
+	  &nwd__v1__risk_alert__descriptor },
+	{ NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION,
+	  "domestic_abuse_notification",
+	  NWD__V1__ENVELOPE__BODY_DOMESTIC_ABUSE_NOTIFICATION,
+	  &nwd__v1__domestic_abuse_notification__descriptor },
+	{ NWD__V1__KIND__CAMHS_UPDATE, "camhs_update",
+	  NWD__V1__ENVELOPE__BODY_CAMHS_UPDATE,
+	  &nwd__v1__camhs_update__descriptor },
+	{ NWD__V1__KIND__PLACEMENT_CHANGE, "placement_change",
+	  NWD__V1__ENVELOPE__BODY_PLACEMENT_CHANGE,
+	  &nwd__v1__placement_change__descriptor },
+	{ NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST,
+	  "strategy_discussion_request",
+	  NWD__V1__ENVELOPE__BODY_STRATEGY_DISCUSSION_REQUEST,
+	  &nwd__v1__strategy_discussion_request__descriptor },
+	{ NWD__V1__KIND__ALLOCATION, "allocation",
+	  NWD__V1__ENVELOPE__BODY_ALLOCATION,
+	  &nwd__v1__allocation__descriptor },
+	{ NWD__V1__KIND__CONSENT_RECORD, "consent_record",
+	  NWD__V1__ENVELOPE__BODY_CONSENT_RECORD,
+	  &nwd__v1__consent_record__descriptor },
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* ------------------------------------------------------------------------
+ * A valid envelope of any kind, built in storage the test owns.
+ */
+
+struct env {
+	Nwd__V1__Envelope		 e;
+	Nwd__V1__Header			 h;
+	Nwd__V1__SubjectRef		 subj;
+	Nwd__V1__IntelligenceReport	 intel;
+	Nwd__V1__Grading		 grading;
+	Nwd__V1__Legacy5x5x5		 legacy;
+	Nwd__V1__MissingEpisode		 missing;
+	Nwd__V1__RiskAlert		 risk;
+	Nwd__V1__DomesticAbuseNotification dan;
+	Nwd__V1__CamhsUpdate		 camhs;
+	Nwd__V1__PlacementChange	 placement;
+	Nwd__V1__StrategyDiscussionRequest sdr;
+	Nwd__V1__Allocation		 alloc;
+	Nwd__V1__ConsentRecord		 consent;
+	char				*share[ENVELOPE_MAX_SHARE_WITH + 2];
+	char				 err[512];
+};
+
+static void
+env_init(struct env *v, Nwd__V1__Kind kind)
+{
+	static const Nwd__V1__Envelope e = NWD__V1__ENVELOPE__INIT;
+	static const Nwd__V1__Header h = NWD__V1__HEADER__INIT;
+	static const Nwd__V1__SubjectRef subj = NWD__V1__SUBJECT_REF__INIT;
+	static const Nwd__V1__IntelligenceReport intel =
+	    NWD__V1__INTELLIGENCE_REPORT__INIT;
+	static const Nwd__V1__Grading grading = NWD__V1__GRADING__INIT;
+	static const Nwd__V1__Legacy5x5x5 legacy = NWD__V1__LEGACY5X5X5__INIT;
+	static const Nwd__V1__MissingEpisode missing =
+	    NWD__V1__MISSING_EPISODE__INIT;
+	static const Nwd__V1__RiskAlert risk = NWD__V1__RISK_ALERT__INIT;
+	static const Nwd__V1__DomesticAbuseNotification dan =
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__INIT;
+	static const Nwd__V1__CamhsUpdate camhs = NWD__V1__CAMHS_UPDATE__INIT;
+	static const Nwd__V1__PlacementChange placement =
+	    NWD__V1__PLACEMENT_CHANGE__INIT;
+	static const Nwd__V1__StrategyDiscussionRequest sdr =
+	    NWD__V1__STRATEGY_DISCUSSION_REQUEST__INIT;
+	static const Nwd__V1__Allocation alloc = NWD__V1__ALLOCATION__INIT;
+	static const Nwd__V1__ConsentRecord consent =
+	    NWD__V1__CONSENT_RECORD__INIT;
+
+	memset(v, 0, sizeof(*v));
+	v->e = e;
+	v->h = h;
+	v->subj = subj;
+	v->intel = intel;
+	v->grading = grading;
+	v->legacy = legacy;
+	v->missing = missing;
+	v->risk = risk;
+	v->dan = dan;
+	v->camhs = camhs;
+	v->placement = placement;
+	v->sdr = sdr;
+	v->alloc = alloc;
+	v->consent = consent;
+
+	v->subj.local_id = "YP-001";
+	v->h.kind = kind;
+	v->h.subject = &v->subj;
+	v->h.marking = NWD__V1__MARKING__OFFICIAL_SENSITIVE;
+	v->h.priority = NWD__V1__PRIORITY__ROUTINE;
+	v->h.legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
+	v->e.header = &v->h;
+
+	v->grading.source_evaluation = 2;
+	v->grading.assessment = NWD__V1__GRADING__ASSESSMENT__B;
+	v->grading.handling_code = NWD__V1__GRADING__HANDLING_CODE__HANDLING_P;
+	v->intel.grading = &v->grading;
+	v->intel.sanitised = 1;
+	v->intel.summary = "seen with older males";
+	v->legacy.source_evaluation = "B";
+	v->legacy.intelligence_evaluation = 2;
+	v->legacy.handling_code = 1;
+	v->missing.status = NWD__V1__MISSING_EPISODE__STATUS__REPORTED_MISSING;
+	v->risk.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	v->risk.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	v->risk.summary = "county lines";
+	v->dan.summary = "incident at home";
+	v->camhs.risk_summary = "moderate";
+	v->placement.to_placement = "foster";
+	v->sdr.reason = "s.47";
+	v->alloc.team = "hub:norwich";
+	v->consent.given_by = "young person";
+	v->consent.given = 1;
+
+	v->e.body_case = kind_body_case(kind);
+	switch (kind) {
+	case NWD__V1__KIND__INTELLIGENCE_REPORT:
+		v->e.intelligence_report = &v->intel;
+		break;
+	case NWD__V1__KIND__MISSING_EPISODE:
+		v->e.missing_episode = &v->missing;
+		break;
+	case NWD__V1__KIND__RISK_ALERT:
+		v->e.risk_alert = &v->risk;
+		break;
+	case NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION:
+		v->e.domestic_abuse_notification = &v->dan;
+		break;
+	case NWD__V1__KIND__CAMHS_UPDATE:
+		v->e.camhs_update = &v->camhs;
+		break;
+	case NWD__V1__KIND__PLACEMENT_CHANGE:
+		v->e.placement_change = &v->placement;
+		break;
+	case NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST:
+		v->e.strategy_discussion_request = &v->sdr;
+		break;
+	case NWD__V1__KIND__ALLOCATION:
+		v->e.allocation = &v->alloc;
+		break;
+	case NWD__V1__KIND__CONSENT_RECORD:
+		v->e.consent_record = &v->consent;
+		break;
+	default:
+		fail_msg("env_init: no body for kind %d", (int)kind);
+	}
+}
+
+/* Validates and returns the verdict; the reason is left in v->err. */
+static int
+validate(struct env *v)
+{
+	memset(v->err, 0, sizeof(v->err));
+	return envelope_validate(&v->e, v->err, sizeof(v->err));
+}
+
+static void
+expect_ok(struct env *v, const char *what)
+{
+	if (validate(v) != 0)
+		fail_msg("%s: expected valid, got \"%s\"", what, v->err);
+}
+
+static void
+expect_bad(struct env *v, const char *what, const char *substring)
+{
+	if (validate(v) != -1)
+		fail_msg("%s: expected refusal mentioning \"%s\", got valid",
+		    what, substring);
+	if (strstr(v->err, substring) == NULL)
+		fail_msg("%s: expected \"%s\" in \"%s\"", what, substring,
+		    v->err);
+}
+
+/* ------------------------------------------------------------------------
+ * Kinds
+ */
+
+static void
+test_kind_names(void **state)
+{
+	Nwd__V1__Kind	k;
+	size_t		i;
+
+	for (i = 0; i < NKINDS; i++) {
+		assert_non_null(kind_name(kinds[i].kind));
+		assert_string_equal(kind_name(kinds[i].kind), kinds[i].name);
+		k = NWD__V1__KIND__KIND_UNSPECIFIED;
+		assert_int_equal(kind_from_name(kinds[i].name, &k), 0);
+		assert_int_equal(k, kinds[i].kind);
+		/* Round trip through the name. */
+		assert_string_equal(kind_name(k), kinds[i].name);
+	}
+}
+
+static void
+test_kind_unknown(void **state)
+{
+	Nwd__V1__Kind k = (Nwd__V1__Kind)1234;
+
+	assert_null(kind_name(NWD__V1__KIND__KIND_UNSPECIFIED));
+	assert_null(kind_name((Nwd__V1__Kind)99));
+	assert_null(kind_name((Nwd__V1__Kind)10));
+	assert_null(kind_name((Nwd__V1__Kind)-1));
+
+	assert_int_equal(kind_from_name("bogus", &k), -1);
+	assert_int_equal(kind_from_name("", &k), -1);
+	/* Envelope fields that are not bodies are not kinds. */
+	assert_int_equal(kind_from_name("header", &k), -1);
+	/* Names are the lower-case field names, not the enum names. */
+	assert_int_equal(kind_from_name("RISK_ALERT", &k), -1);
+	assert_int_equal(kind_from_name("risk-alert", &k), -1);
+	assert_int_equal(kind_from_name("kind_unspecified", &k), -1);
+	/* A failed lookup leaves *out alone. */
+	assert_int_equal(k, 1234);
+}
+
+static void
+test_kind_body(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < NKINDS; i++) {
+		assert_int_equal(kind_body_case(kinds[i].kind),
+		    kinds[i].body_case);
+		assert_ptr_equal(kind_body_descriptor(kinds[i].kind),
+		    kinds[i].desc);
+	}
+	assert_null(kind_body_descriptor(NWD__V1__KIND__KIND_UNSPECIFIED));
+	assert_null(kind_body_descriptor((Nwd__V1__Kind)99));
+	assert_null(kind_body_descriptor((Nwd__V1__Kind)10));
+}
+
+static void
+test_envelope_body(void **state)
+{
+	struct env	v;
+	size_t		i;
+
+	for (i = 0; i < NKINDS; i++) {
+		env_init(&v, kinds[i].kind);
+		assert_non_null(envelope_body(&v.e));
+		assert_ptr_equal(envelope_body(&v.e)->descriptor,
+		    kinds[i].desc);
+	}
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	assert_ptr_equal(envelope_body(&v.e), &v.risk.base);
+	v.e.body_case = NWD__V1__ENVELOPE__BODY__NOT_SET;
+	assert_null(envelope_body(&v.e));
+}
+
+/* ------------------------------------------------------------------------
+ * Markings and legal bases
+ */
+
+static void
+test_marking_names(void **state)
+{
+	Nwd__V1__Marking m;
+	char long_name[64];
+
+	m = 0;
+	assert_int_equal(marking_from_name("OFFICIAL-SENSITIVE", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
+	m = 0;
+	assert_int_equal(marking_from_name("official_sensitive", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
+	m = 0;
+	assert_int_equal(marking_from_name("Official-Sensitive", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
+	m = 0;
+	assert_int_equal(marking_from_name("OFFICIAL", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL);
+	m = 0;
+	assert_int_equal(marking_from_name("official", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL);
+	/* SECRET parses (so that it can be named and refused). */
+	m = 0;
+	assert_int_equal(marking_from_name("SECRET", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__SECRET);
+	m = 0;
+	assert_int_equal(marking_from_name("top-secret", &m), 0);
+	assert_int_equal(m, NWD__V1__MARKING__TOP_SECRET);
+
+	m = (Nwd__V1__Marking)77;
+	assert_int_equal(marking_from_name("MARKING_UNSPECIFIED", &m), -1);
+	assert_int_equal(marking_from_name("", &m), -1);
+	assert_int_equal(marking_from_name("OFFICIAL SENSITIVE", &m), -1);
+	assert_int_equal(marking_from_name("OFFICIAL-SENSITIVE ", &m), -1);
+	assert_int_equal(marking_from_name("RESTRICTED", &m), -1);
+	assert_int_equal(marking_from_name("2", &m), -1);
+	/* Longer than the internal buffer: refused, not truncated. */
+	memset(long_name, 'A', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	memcpy(long_name, "OFFICIAL", 8);
+	assert_int_equal(marking_from_name(long_name, &m), -1);
+	assert_int_equal(m, 77);
+
+	assert_string_equal(marking_name(NWD__V1__MARKING__OFFICIAL),
+	    "OFFICIAL");
+	assert_string_equal(marking_name(NWD__V1__MARKING__OFFICIAL_SENSITIVE),
+	    "OFFICIAL_SENSITIVE");
+	assert_string_equal(marking_name(NWD__V1__MARKING__SECRET), "SECRET");
+	assert_string_equal(marking_name((Nwd__V1__Marking)99),
+	    "MARKING_UNSPECIFIED");
+}
+
+static void
+test_marking_secret_refused(void **state)
+{
+	struct env		v;
+	Nwd__V1__Marking	m;
+
+	assert_int_equal(marking_from_name("SECRET", &m), 0);
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.marking = m;
+	expect_bad(&v, "SECRET", "marking SECRET is above OFFICIAL-SENSITIVE");
+	assert_int_equal(marking_from_name("TOP_SECRET", &m), 0);
+	v.h.marking = m;
+	expect_bad(&v, "TOP_SECRET",
+	    "marking TOP_SECRET is above OFFICIAL-SENSITIVE");
+}
+
+static void
+test_legal_basis_names(void **state)
+{
+	static const struct {
+		Nwd__V1__LegalBasis	 b;
+		const char		*name;
+	} t[] = {
+		{ NWD__V1__LEGAL_BASIS__CONSENT, "consent" },
+		{ NWD__V1__LEGAL_BASIS__SAFEGUARDING, "safeguarding" },
+		{ NWD__V1__LEGAL_BASIS__LEGAL_OBLIGATION, "legal_obligation" },
+		{ NWD__V1__LEGAL_BASIS__PUBLIC_TASK, "public_task" },
+		{ NWD__V1__LEGAL_BASIS__VITAL_INTERESTS, "vital_interests" },
+	};
+	Nwd__V1__LegalBasis	b;
+	size_t			i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_string_equal(legal_basis_name(t[i].b), t[i].name);
+		b = NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED;
+		assert_int_equal(legal_basis_from_name(t[i].name, &b), 0);
+		assert_int_equal(b, t[i].b);
+	}
+	b = NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED;
+	assert_int_equal(legal_basis_from_name("SAFEGUARDING", &b), 0);
+	assert_int_equal(b, NWD__V1__LEGAL_BASIS__SAFEGUARDING);
+
+	assert_string_equal(legal_basis_name(
+	    NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED), "none");
+	assert_string_equal(legal_basis_name((Nwd__V1__LegalBasis)99), "none");
+	b = (Nwd__V1__LegalBasis)55;
+	assert_int_equal(legal_basis_from_name("none", &b), -1);
+	assert_int_equal(legal_basis_from_name("", &b), -1);
+	assert_int_equal(legal_basis_from_name("legal obligation", &b), -1);
+	assert_int_equal(legal_basis_from_name("public-task", &b), -1);
+	assert_int_equal(b, 55);
+}
+
+static void
+test_is_uuid(void **state)
+{
+	assert_true(envelope_is_uuid("6f1c9d3e-1111-4a2b-8c3d-0123456789ab"));
+	assert_true(envelope_is_uuid("6F1C9D3E-1111-4A2B-8C3D-0123456789AB"));
+	assert_false(envelope_is_uuid(""));
+	assert_false(envelope_is_uuid("6f1c9d3e11114a2b8c3d0123456789ab"));
+	assert_false(envelope_is_uuid("6f1c9d3e-1111-4a2b-8c3d-0123456789a"));
+	assert_false(envelope_is_uuid("6f1c9d3e-1111-4a2b-8c3d-0123456789abc"));
+	assert_false(envelope_is_uuid("6f1c9d3e-1111-4a2b-8c3d-0123456789ag"));
+	assert_false(envelope_is_uuid("6f1c9d3e_1111-4a2b-8c3d-0123456789ab"));
+	assert_false(envelope_is_uuid("6f1c9d3e-1111-4a2b-8c3d+0123456789ab"));
+}
+
+/* ------------------------------------------------------------------------
+ * envelope_validate: the valid cases
+ */
+
+static void
+test_valid_each_kind(void **state)
+{
+	struct env	v;
+	size_t		i;
+
+	for (i = 0; i < NKINDS; i++) {
+		env_init(&v, kinds[i].kind);
+		expect_ok(&v, kinds[i].name);
+		/* OFFICIAL, every priority and legal basis pass too. */
+		v.h.marking = NWD__V1__MARKING__OFFICIAL;
+		v.h.priority = NWD__V1__PRIORITY__URGENT;
+		v.h.legal_basis = NWD__V1__LEGAL_BASIS__VITAL_INTERESTS;
+		expect_ok(&v, kinds[i].name);
+		v.h.priority = NWD__V1__PRIORITY__PRIORITY_UNSPECIFIED;
+		v.h.legal_basis = NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED;
+		expect_ok(&v, kinds[i].name);
+	}
+}
+
+static void
+test_valid_edges(void **state)
+{
+	struct env	v;
+	char		subject[ENVELOPE_MAX_SUBJECT + 1];
+	char		name[ENVELOPE_MAX_NAME + 1];
+	size_t		i;
+
+	/* A subject of exactly the maximum length. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	memset(subject, 'Y', ENVELOPE_MAX_SUBJECT);
+	subject[ENVELOPE_MAX_SUBJECT] = '\0';
+	v.subj.local_id = subject;
+	expect_ok(&v, "64-byte subject");
+
+	/* share_with at its limits. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	memset(name, 'n', ENVELOPE_MAX_NAME);
+	name[ENVELOPE_MAX_NAME] = '\0';
+	for (i = 0; i < ENVELOPE_MAX_SHARE_WITH; i++)
+		v.share[i] = i == 0 ? name : "sw:north";
+	v.h.share_with = v.share;
+	v.h.n_share_with = ENVELOPE_MAX_SHARE_WITH;
+	expect_ok(&v, "64 share_with entries, one of 128 bytes");
+
+	/* supersedes: a UUID in either case. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.supersedes = "6f1c9d3e-1111-4a2b-8c3d-0123456789ab";
+	expect_ok(&v, "supersedes lower");
+	v.h.supersedes = "6F1C9D3E-1111-4A2B-8C3D-0123456789AB";
+	expect_ok(&v, "supersedes upper");
+
+	/* Broker-owned fields are not checked here. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.message_id = "not a uuid at all";
+	v.h.sender = "plo ana";
+	expect_ok(&v, "broker-owned fields");
+
+	/* Handling C with its conditions. */
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.grading.handling_code = NWD__V1__GRADING__HANDLING_CODE__HANDLING_C;
+	v.grading.handling_conditions = "not to be disclosed to family";
+	expect_ok(&v, "handling C with conditions");
+
+	/* Every legal 3x5x2 combination. */
+	for (i = 0; i < 3 * 5; i++) {
+		env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+		v.grading.source_evaluation = 1 + i % 3;
+		v.grading.assessment = (Nwd__V1__Grading__Assessment)(1 + i / 3);
+		expect_ok(&v, "3x5x2 grading");
+	}
+
+	/* Legacy codes alone, and with grading. */
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.intel.grading = NULL;
+	v.intel.legacy = &v.legacy;
+	expect_ok(&v, "legacy only");
+	v.legacy.source_evaluation = "E";
+	v.legacy.intelligence_evaluation = 5;
+	v.legacy.handling_code = 5;
+	expect_ok(&v, "legacy E/5/5");
+	v.intel.grading = &v.grading;
+	expect_ok(&v, "legacy and grading");
+
+	/* Allocation: worker only; open-ended; zero-length. */
+	env_init(&v, NWD__V1__KIND__ALLOCATION);
+	v.alloc.team = "";
+	v.alloc.worker = "sw-ben";
+	expect_ok(&v, "worker only");
+	v.alloc.from_unix_ms = 1700000000000;
+	v.alloc.until_unix_ms = 0;
+	expect_ok(&v, "open-ended");
+	v.alloc.until_unix_ms = 1700000000000;
+	expect_ok(&v, "ends as it starts");
+}
+
+/* ------------------------------------------------------------------------
+ * envelope_validate: every refusal with its precise reason
+ */
+
+static void
+test_no_header(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.e.header = NULL;
+	expect_bad(&v, "no header", "envelope has no header");
+}
+
+static void
+test_unknown_kind(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.kind = NWD__V1__KIND__KIND_UNSPECIFIED;
+	expect_bad(&v, "kind 0", "header.kind 0 is not a known kind");
+	v.h.kind = (Nwd__V1__Kind)99;
+	expect_bad(&v, "kind 99", "header.kind 99 is not a known kind");
+	v.h.kind = (Nwd__V1__Kind)-3;
+	expect_bad(&v, "kind -3", "header.kind -3 is not a known kind");
+}
+
+static void
+test_subject(void **state)
+{
+	struct env	v;
+	char		subject[ENVELOPE_MAX_SUBJECT + 2];
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.subject = NULL;
+	expect_bad(&v, "no subject", "header.subject.local_id is missing");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.local_id = "";
+	expect_bad(&v, "empty subject", "header.subject.local_id is missing");
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.local_id = "YP 001";
+	expect_bad(&v, "subject with a space",
+	    "header.subject.local_id must be 1 to 64 printable characters "
+	    "without spaces or commas");
+	v.subj.local_id = "YP-001,YP-002";
+	expect_bad(&v, "subject with a comma", "without spaces or commas");
+	v.subj.local_id = "YP\t001";
+	expect_bad(&v, "subject with a tab", "without spaces or commas");
+	v.subj.local_id = "YP-001\n";
+	expect_bad(&v, "subject with a newline", "without spaces or commas");
+	memset(subject, 'Y', ENVELOPE_MAX_SUBJECT + 1);
+	subject[ENVELOPE_MAX_SUBJECT + 1] = '\0';
+	v.subj.local_id = subject;
+	expect_bad(&v, "65-byte subject", "1 to 64 printable characters");
+}
+
+static void
+test_body(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.e.body_case = NWD__V1__ENVELOPE__BODY__NOT_SET;
+	v.e.risk_alert = NULL;
+	expect_bad(&v, "no body",
+	    "envelope has no body; kind risk_alert needs a risk_alert body");
+
+	/* A well-formed intelligence body under kind risk_alert. */
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.h.kind = NWD__V1__KIND__RISK_ALERT;
+	expect_bad(&v, "mismatched body",
+	    "body intelligence_report does not match kind risk_alert");
+
+	env_init(&v, NWD__V1__KIND__ALLOCATION);
+	v.h.kind = NWD__V1__KIND__CONSENT_RECORD;
+	expect_bad(&v, "mismatched body",
+	    "body allocation does not match kind consent_record");
+}
+
+static void
+test_marking(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.marking = NWD__V1__MARKING__MARKING_UNSPECIFIED;
+	expect_bad(&v, "no marking", "header.marking is missing; use "
+	    "OFFICIAL or OFFICIAL_SENSITIVE");
+	v.h.marking = NWD__V1__MARKING__SECRET;
+	expect_bad(&v, "SECRET", "marking SECRET is above OFFICIAL-SENSITIVE; "
+	    "nwd carries OFFICIAL information only");
+	v.h.marking = NWD__V1__MARKING__TOP_SECRET;
+	expect_bad(&v, "TOP_SECRET", "marking TOP_SECRET is above");
+	v.h.marking = (Nwd__V1__Marking)17;
+	expect_bad(&v, "marking 17", "header.marking 17 is not a known marking");
+}
+
+static void
+test_priority_and_basis(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.priority = (Nwd__V1__Priority)9;
+	expect_bad(&v, "priority 9", "header.priority 9 is not known");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.legal_basis = (Nwd__V1__LegalBasis)6;
+	expect_bad(&v, "legal basis 6", "header.legal_basis 6 is not known");
+}
+
+static void
+test_share_with(void **state)
+{
+	struct env	v;
+	char		name[ENVELOPE_MAX_NAME + 2];
+	size_t		i;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	for (i = 0; i < ENVELOPE_MAX_SHARE_WITH + 1; i++)
+		v.share[i] = "sw:north";
+	v.h.share_with = v.share;
+	v.h.n_share_with = ENVELOPE_MAX_SHARE_WITH + 1;
+	expect_bad(&v, "65 entries",
+	    "header.share_with has 65 entries; at most 64");
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.share[0] = "sw:north";
+	v.share[1] = "sw north";
+	v.h.share_with = v.share;
+	v.h.n_share_with = 2;
+	expect_bad(&v, "entry with a space",
+	    "header.share_with[1] is not a principal or team name");
+	v.share[1] = "";
+	expect_bad(&v, "empty entry", "header.share_with[1] is not a");
+	v.share[1] = "a,b";
+	expect_bad(&v, "entry with a comma", "header.share_with[1] is not a");
+	v.share[1] = "sw:\x7fnorth";
+	expect_bad(&v, "entry with DEL", "header.share_with[1] is not a");
+	memset(name, 'n', ENVELOPE_MAX_NAME + 1);
+	name[ENVELOPE_MAX_NAME + 1] = '\0';
+	v.share[0] = name;
+	v.share[1] = "sw:north";
+	expect_bad(&v, "129-byte entry", "header.share_with[0] is not a");
+}
+
+static void
+test_supersedes(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.supersedes = "msg-1";
+	expect_bad(&v, "bad supersedes",
+	    "header.supersedes must be a message id (UUID)");
+	v.h.supersedes = "6f1c9d3e-1111-4a2b-8c3d-0123456789abX";
+	expect_bad(&v, "long supersedes", "header.supersedes must be");
+}
+
+static void
+test_intelligence(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.intel.sanitised = 0;
+	expect_bad(&v, "not sanitised", "intelligence_report is not marked "
+	    "sanitised; only sanitised intelligence may enter nwd");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.intel.grading = NULL;
+	expect_bad(&v, "no grading", "intelligence_report has no grading "
+	    "(3x5x2) and no legacy 5x5x5 codes");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.grading.source_evaluation = 0;
+	expect_bad(&v, "source evaluation 0",
+	    "grading.source_evaluation must be 1, 2 or 3, not 0");
+	v.grading.source_evaluation = 4;
+	expect_bad(&v, "source evaluation 4",
+	    "grading.source_evaluation must be 1, 2 or 3, not 4");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.grading.assessment =
+	    NWD__V1__GRADING__ASSESSMENT__ASSESSMENT_UNSPECIFIED;
+	expect_bad(&v, "assessment unset",
+	    "grading.assessment must be one of A to E");
+	v.grading.assessment = (Nwd__V1__Grading__Assessment)6;
+	expect_bad(&v, "assessment 6",
+	    "grading.assessment must be one of A to E");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.grading.handling_code =
+	    NWD__V1__GRADING__HANDLING_CODE__HANDLING_UNSPECIFIED;
+	expect_bad(&v, "handling unset",
+	    "grading.handling_code must be HANDLING_P or HANDLING_C");
+	v.grading.handling_code = (Nwd__V1__Grading__HandlingCode)3;
+	expect_bad(&v, "handling 3", "grading.handling_code must be");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.grading.handling_code = NWD__V1__GRADING__HANDLING_CODE__HANDLING_C;
+	expect_bad(&v, "handling C, conditions NULL",
+	    "handling code C needs grading.handling_conditions");
+	v.grading.handling_conditions = "";
+	expect_bad(&v, "handling C, conditions empty",
+	    "handling code C needs grading.handling_conditions");
+}
+
+static void
+test_legacy(void **state)
+{
+	static const struct {
+		const char	*se;
+		uint32_t	 ie, hc;
+		const char	*why;
+	} t[] = {
+		{ "B", 0, 1, "intelligence evaluation and handling code must "
+		  "be 1 to 5" },
+		{ "B", 6, 1, "intelligence evaluation and handling code must "
+		  "be 1 to 5" },
+		{ "B", 2, 0, "intelligence evaluation and handling code must "
+		  "be 1 to 5" },
+		{ "B", 2, 6, "intelligence evaluation and handling code must "
+		  "be 1 to 5" },
+		{ "F", 2, 1, "legacy 5x5x5 source evaluation must be one of "
+		  "A to E" },
+		{ "", 2, 1, "legacy 5x5x5 source evaluation must be one of "
+		  "A to E" },
+		{ "AB", 2, 1, "legacy 5x5x5 source evaluation must be one of "
+		  "A to E" },
+		{ "a", 2, 1, "legacy 5x5x5 source evaluation must be one of "
+		  "A to E" },
+	};
+	struct env	v;
+	size_t		i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+		v.intel.grading = NULL;
+		v.intel.legacy = &v.legacy;
+		v.legacy.source_evaluation = (char *)t[i].se;
+		v.legacy.intelligence_evaluation = t[i].ie;
+		v.legacy.handling_code = t[i].hc;
+		expect_bad(&v, t[i].se, t[i].why);
+	}
+	/* Bad legacy codes are refused even beside a good grading. */
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.intel.legacy = &v.legacy;
+	v.legacy.handling_code = 9;
+	expect_bad(&v, "grading and bad legacy", "legacy 5x5x5");
+}
+
+static void
+test_allocation(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__ALLOCATION);
+	v.alloc.team = "";
+	v.alloc.worker = "";
+	expect_bad(&v, "no team or worker",
+	    "allocation names neither a team nor a worker");
+
+	env_init(&v, NWD__V1__KIND__ALLOCATION);
+	v.alloc.from_unix_ms = 1700000000001;
+	v.alloc.until_unix_ms = 1700000000000;
+	expect_bad(&v, "ends before it starts",
+	    "allocation ends before it starts");
+}
+
+/* A refusal writes one sentence and never overruns a small buffer. */
+static void
+test_small_error_buffer(void **state)
+{
+	struct env	v;
+	char		err[16];
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.e.header = NULL;
+	memset(err, 'X', sizeof(err));
+	assert_int_equal(envelope_validate(&v.e, err, 8), -1);
+	assert_string_equal(err, "envelop");
+	assert_int_equal(err[8], 'X');
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_kind_unknown),
+		cmocka_unit_test(test_kind_body),
+		cmocka_unit_test(test_envelope_body),
+		cmocka_unit_test(test_marking_names),
+		cmocka_unit_test(test_marking_secret_refused),
+		cmocka_unit_test(test_legal_basis_names),
+		cmocka_unit_test(test_is_uuid),
+		cmocka_unit_test(test_valid_each_kind),
+		cmocka_unit_test(test_valid_edges),
+		cmocka_unit_test(test_no_header),
+		cmocka_unit_test(test_unknown_kind),
+		cmocka_unit_test(test_subject),
+		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_marking),
+		cmocka_unit_test(test_priority_and_basis),
+		cmocka_unit_test(test_share_with),
+		cmocka_unit_test(test_supersedes),
+		cmocka_unit_test(test_intelligence),
+		cmocka_unit_test(test_legacy),
+		cmocka_unit_test(test_allocation),
+		cmocka_unit_test(test_small_error_buffer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
