@@ -1,0 +1,1028 @@
+/*
+ * nwd: the command-line client of the nwd broker, built on libnwd.
+ *
+ * Results go to stdout as JSON, one line each; errors go to stderr as
+ * "nwd: <what>: <why>".  Message bodies are read from a file or stdin and
+ * printed only to stdout.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "envelope.h"
+#include "frame.h"
+#include "nwd.h"
+#include "pbjson.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+/* Exit codes; "nwd --help" lists them. */
+#define EXIT_REFUSED		1
+#define EXIT_USAGE		2
+#define EXIT_UNREACHABLE	3
+#define EXIT_UNAVAILABLE	4
+#define EXIT_PROTOCOL		5
+#define EXIT_TIMEOUT		6
+
+enum opt {
+	OPT_SERVER = 0x100, OPT_CERT, OPT_KEY, OPT_CA, OPT_TIMEOUT,
+	OPT_VERSION, OPT_SUBJECT, OPT_NHS, OPT_MARKING, OPT_PRIORITY,
+	OPT_BASIS, OPT_JUSTIFICATION, OPT_SHARE_WITH, OPT_SUPERSEDES,
+	OPT_CLAIM_SENDER, OPT_KIND, OPT_DURABLE, OPT_COUNT, OPT_NO_ACK,
+};
+#define BIT(o)		(1u << ((o) - OPT_SERVER))
+#define GLOBAL_OPTS	(BIT(OPT_SERVER) | BIT(OPT_CERT) | BIT(OPT_KEY) | \
+			    BIT(OPT_CA) | BIT(OPT_TIMEOUT))
+#define PUSH_OPTS	(BIT(OPT_SUBJECT) | BIT(OPT_NHS) | BIT(OPT_MARKING) | \
+			    BIT(OPT_PRIORITY) | BIT(OPT_BASIS) | \
+			    BIT(OPT_JUSTIFICATION) | BIT(OPT_SHARE_WITH) | \
+			    BIT(OPT_SUPERSEDES) | BIT(OPT_CLAIM_SENDER))
+#define SUB_OPTS	(BIT(OPT_KIND) | BIT(OPT_SUBJECT) | BIT(OPT_DURABLE) | \
+			    BIT(OPT_COUNT) | BIT(OPT_NO_ACK))
+
+static const struct option long_options[] = {
+	{ "server",		required_argument, NULL, OPT_SERVER },
+	{ "cert",		required_argument, NULL, OPT_CERT },
+	{ "key",		required_argument, NULL, OPT_KEY },
+	{ "ca",			required_argument, NULL, OPT_CA },
+	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, OPT_VERSION },
+	{ "subject",		required_argument, NULL, OPT_SUBJECT },
+	{ "nhs-number",		required_argument, NULL, OPT_NHS },
+	{ "marking",		required_argument, NULL, OPT_MARKING },
+	{ "priority",		required_argument, NULL, OPT_PRIORITY },
+	{ "basis",		required_argument, NULL, OPT_BASIS },
+	{ "justification",	required_argument, NULL, OPT_JUSTIFICATION },
+	{ "share-with",		required_argument, NULL, OPT_SHARE_WITH },
+	{ "supersedes",		required_argument, NULL, OPT_SUPERSEDES },
+	{ "claim-sender",	required_argument, NULL, OPT_CLAIM_SENDER },
+	{ "kind",		required_argument, NULL, OPT_KIND },
+	{ "durable",		required_argument, NULL, OPT_DURABLE },
+	{ "count",		required_argument, NULL, OPT_COUNT },
+	{ "no-ack",		no_argument,	   NULL, OPT_NO_ACK },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A growable array of strings; the strings point into argv or are owned. */
+struct strv {
+	char	**v;
+	size_t	  n;
+};
+
+/* What the command line asked for.  Strings point into argv unless noted. */
+struct cli {
+	const char	*cmd;
+	unsigned	 given;		/* BIT() of each option seen */
+	struct strv	 args;		/* operands after the command */
+	const char	*server, *cert, *key, *ca;
+	int		 timeout_ms;	/* --timeout, or the default */
+	int		 timeout_given;
+	struct strv	 subjects;
+	struct strv	 kinds;
+	struct strv	 share_with;	/* strings owned (split copies) */
+	const char	*nhs, *marking, *priority, *basis, *justification;
+	const char	*supersedes, *claim_sender, *durable;
+	long		 count;
+	int		 no_ack;
+};
+
+struct command {
+	const char	*name;
+	unsigned	 opts;		/* options beyond the global ones */
+	size_t		 min_args, max_args;
+	int		(*run)(struct cli *);
+	const char	*synopsis;
+	const char	*help;
+};
+
+static int	cmd_whoami(struct cli *);
+static int	cmd_push(struct cli *);
+static int	cmd_sub(struct cli *);
+static int	cmd_ping(struct cli *);
+
+static const struct command commands[] = {
+	{ "whoami", 0, 0, 0, cmd_whoami, "whoami",
+	    "Connects and prints, as one JSON line, the principal the broker "
+	    "maps our\ncertificate to (id, role, agency, teams, clearance) "
+	    "with the broker's\ninstance and policy version.\n" },
+	{ "push", PUSH_OPTS, 1, 2, cmd_push,
+	    "push KIND --subject ID [options] [FILE|-]",
+	    "Publishes one message of KIND whose body is the JSON object in "
+	    "FILE, or on\nstdin if FILE is '-' or absent.  Body fields are "
+	    "the .proto names; enums\nare given by name or number.  The "
+	    "envelope is checked locally before it is\nsent.  Prints "
+	    "{\"message_id\", \"recipients\", \"duty_desk\", "
+	    "\"policy_version\"}.\n\n"
+	    "Options:\n"
+	    "  --subject ID          the young person's local identifier "
+	    "(required)\n"
+	    "  --nhs-number N        their NHS number\n"
+	    "  --marking M           OFFICIAL (default) or "
+	    "OFFICIAL-SENSITIVE\n"
+	    "  --priority P          ROUTINE (default), HIGH or URGENT\n"
+	    "  --basis B             consent, safeguarding, legal_obligation,\n"
+	    "                        public_task or vital_interests\n"
+	    "  --justification TEXT  why sharing is necessary\n"
+	    "  --share-with A,B      named recipients (principals or teams); "
+	    "repeatable\n"
+	    "  --supersedes UUID     the message this one corrects\n\n"
+	    "KIND is one of: %s.\n" },
+	{ "sub", SUB_OPTS, 0, 0, cmd_sub,
+	    "sub [--kind K]... [--subject ID]... [options]",
+	    "Subscribes and prints each delivery as one JSON line, then "
+	    "acknowledges it.\nPrints \"nwd: subscribed id=N\" to stderr once "
+	    "the broker has accepted the\nsubscription.\n\n"
+	    "Options:\n"
+	    "  --kind K              only this kind; repeatable (default: "
+	    "every kind)\n"
+	    "  --subject ID          only this subject; repeatable (default: "
+	    "every one)\n"
+	    "  --durable NAME        a durable subscription: missed messages "
+	    "come on\n"
+	    "                        reconnect, unacknowledged ones again\n"
+	    "  --count N             exit 0 after N deliveries (0 = never)\n"
+	    "  --timeout SECONDS     exit 6 after SECONDS without a delivery\n"
+	    "                        (without it, wait for ever)\n"
+	    "  --no-ack              do not acknowledge deliveries\n\n"
+	    "Line fields: delivery_id, message_id, sender, agency, kind, "
+	    "subject,\nmarking, priority, created_unix_ms, fields_withheld, "
+	    "rule, policy_version,\nbody (and nhs_number, legal_basis, "
+	    "justification, supersedes when set).\n" },
+	{ "ping", 0, 0, 0, cmd_ping, "ping",
+	    "Sends a Ping and prints {\"instance\", \"rtt_ms\"} when the Pong "
+	    "arrives.\n" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+warnx_(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "nwd: what: message" to stderr. */
+static void
+warnx_(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+usage_error(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'nwd --help')\n");
+	return EXIT_USAGE;
+}
+
+/* The kind names, "intelligence_report, missing_episode, ...". */
+static const char *
+kind_list(void)
+{
+	static char	buf[512];
+	size_t		off = 0;
+	int		k, r;
+
+	if (buf[0] != '\0')
+		return buf;
+	for (k = 1; kind_name(k) != NULL && off < sizeof(buf); k++) {
+		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    k > 1 ? ", " : "", kind_name(k));
+		if (r < 0)
+			break;
+		off += (size_t)r;
+	}
+	return buf;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: nwd [global options] COMMAND [options] [ARGS]\n\n"
+	    "Client of the nwd information-sharing broker.\n\nCommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  nwd %s\n", commands[i].synopsis);
+	fprintf(f, "  nwd help [COMMAND]\n\n"
+	    "Global options, before or after the command:\n"
+	    "  --server HOST:PORT    the broker; [IPV6]:PORT for an IPv6 "
+	    "address\n"
+	    "                        (default $NWD_SERVER)\n"
+	    "  --cert FILE           our certificate, PEM (default $NWD_CERT)\n"
+	    "  --key FILE            its private key, PEM (default $NWD_KEY)\n"
+	    "  --ca FILE             the CA of the broker's certificate, PEM\n"
+	    "                        (default $NWD_CA)\n"
+	    "  --timeout SECONDS     connect and request timeout (default 10)\n"
+	    "  -h, --help            this help; 'nwd help COMMAND' for one "
+	    "command\n"
+	    "  --version             print the version\n\n"
+	    "Exit status:\n"
+	    "  0  success\n"
+	    "  1  refused by the broker (ERROR_FORBIDDEN, "
+	    "ERROR_INVALID_ENVELOPE,\n"
+	    "     ERROR_LIMIT, ERROR_NOT_FOUND)\n"
+	    "  2  invalid input or usage: bad options, bad JSON, an envelope "
+	    "that fails\n"
+	    "     local validation, unreadable certificate or key\n"
+	    "  3  unreachable: name resolution, connect or TLS handshake "
+	    "failed, or the\n"
+	    "     broker refused our certificate\n"
+	    "  4  unavailable: the broker's audit store is down, the broker "
+	    "is shutting\n"
+	    "     down, or it ended the session\n"
+	    "  5  protocol or internal error\n"
+	    "  6  timeout\n");
+}
+
+static int
+command_help(const struct command *cmd)
+{
+	printf("usage: nwd %s\n\n", cmd->synopsis);
+	if (strcmp(cmd->name, "push") == 0)
+		printf(cmd->help, kind_list());
+	else
+		fputs(cmd->help, stdout);
+	printf("\nGlobal options (--server, --cert, --key, --ca, --timeout): "
+	    "see 'nwd --help'.\n");
+	return 0;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+strv_add(struct strv *sv, char *s)
+{
+	char **v;
+
+	if ((v = reallocarray(sv->v, sv->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	sv->v = v;
+	sv->v[sv->n++] = s;
+	return 0;
+}
+
+/* Splits "a,b" into owned copies on sv; -1 on an empty name. */
+static int
+split_names(struct strv *sv, const char *list)
+{
+	const char	*p = list, *comma;
+	char		*s;
+	size_t		 n;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == 0)
+			return -1;
+		if ((s = strndup(p, n)) == NULL || strv_add(sv, s) == -1) {
+			free(s);
+			return -1;
+		}
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static void
+cli_free(struct cli *cli)
+{
+	size_t i;
+
+	for (i = 0; i < cli->share_with.n; i++)
+		free(cli->share_with.v[i]);
+	free(cli->share_with.v);
+	free(cli->subjects.v);
+	free(cli->kinds.v);
+	free(cli->args.v);
+}
+
+/* Parses SECONDS (a positive decimal) into milliseconds. */
+static int
+parse_seconds(const char *s, int *ms)
+{
+	char	*end;
+	double	 d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || !(d > 0) ||
+	    d * 1000 > INT_MAX)
+		return -1;
+	*ms = d * 1000 < 1 ? 1 : (int)(d * 1000);
+	return 0;
+}
+
+static const char *
+opt_name(int o)
+{
+	const struct option *lo;
+
+	for (lo = long_options; lo->name != NULL; lo++)
+		if (lo->val == o)
+			return lo->name;
+	return "?";
+}
+
+/*
+ * Parses argv into cli.  Returns -1 to go on, or an exit code (0 after
+ * printing help or the version).
+ */
+static int
+parse_args(int argc, char **argv, struct cli *cli)
+{
+	int	c, help = 0;
+	size_t	i;
+	char	*end;
+
+	opterr = 0;
+	/* '-': operands come back in order as 1, so options may follow. */
+	while ((c = getopt_long(argc, argv, "-:h", long_options,
+	    NULL)) != -1) {
+		if (c >= OPT_SERVER)
+			cli->given |= BIT(c);
+		switch (c) {
+		case 1:
+			if (cli->cmd == NULL)
+				cli->cmd = optarg;
+			else if (strv_add(&cli->args, optarg) == -1)
+				goto nomem;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case OPT_VERSION:
+			printf("nwd %s (protocol %d)\n", PACKAGE_VERSION,
+			    FRAME_PROTOCOL_VERSION);
+			return 0;
+		case OPT_SERVER:
+			cli->server = optarg;
+			break;
+		case OPT_CERT:
+			cli->cert = optarg;
+			break;
+		case OPT_KEY:
+			cli->key = optarg;
+			break;
+		case OPT_CA:
+			cli->ca = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_seconds(optarg, &cli->timeout_ms) == -1)
+				return usage_error("--timeout", "\"%s\" is not "
+				    "a positive number of seconds", optarg);
+			cli->timeout_given = 1;
+			break;
+		case OPT_SUBJECT:
+			if (strv_add(&cli->subjects, optarg) == -1)
+				goto nomem;
+			break;
+		case OPT_KIND:
+			if (strv_add(&cli->kinds, optarg) == -1)
+				goto nomem;
+			break;
+		case OPT_SHARE_WITH:
+			if (split_names(&cli->share_with, optarg) == -1)
+				return usage_error("--share-with", "\"%s\" is "
+				    "not a comma-separated list of names",
+				    optarg);
+			break;
+		case OPT_NHS:
+			cli->nhs = optarg;
+			break;
+		case OPT_MARKING:
+			cli->marking = optarg;
+			break;
+		case OPT_PRIORITY:
+			cli->priority = optarg;
+			break;
+		case OPT_BASIS:
+			cli->basis = optarg;
+			break;
+		case OPT_JUSTIFICATION:
+			cli->justification = optarg;
+			break;
+		case OPT_SUPERSEDES:
+			cli->supersedes = optarg;
+			break;
+		case OPT_CLAIM_SENDER:
+			cli->claim_sender = optarg;
+			break;
+		case OPT_DURABLE:
+			cli->durable = optarg;
+			break;
+		case OPT_COUNT:
+			errno = 0;
+			cli->count = strtol(optarg, &end, 10);
+			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
+			    cli->count < 0)
+				return usage_error("--count", "\"%s\" is not a "
+				    "number of deliveries", optarg);
+			break;
+		case OPT_NO_ACK:
+			cli->no_ack = 1;
+			break;
+		case ':':
+			return usage_error(argv[optind - 1], "needs a value");
+		default:
+			return usage_error(argv[optind - 1] != NULL ?
+			    argv[optind - 1] : "?", "unknown option");
+		}
+	}
+	for (; optind < argc; optind++)
+		if (cli->cmd == NULL)
+			cli->cmd = argv[optind];
+		else if (strv_add(&cli->args, argv[optind]) == -1)
+			goto nomem;
+
+	if (cli->cmd != NULL && strcmp(cli->cmd, "help") == 0) {
+		const struct command *cmd;
+
+		if (cli->args.n == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if ((cmd = find_command(cli->args.v[0])) == NULL)
+			return usage_error("help", "no command \"%s\"",
+			    cli->args.v[0]);
+		return command_help(cmd);
+	}
+	if (help) {
+		const struct command *cmd;
+
+		if (cli->cmd != NULL && (cmd = find_command(cli->cmd)) != NULL)
+			return command_help(cmd);
+		usage(stdout);
+		return 0;
+	}
+	if (cli->cmd == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < NCOMMANDS; i++) {
+		const struct command *cmd = &commands[i];
+		unsigned extra;
+		int o;
+
+		if (strcmp(cmd->name, cli->cmd) != 0)
+			continue;
+		extra = cli->given & ~(GLOBAL_OPTS | cmd->opts);
+		for (o = OPT_SERVER; extra != 0; o++)
+			if (extra & BIT(o))
+				return usage_error(cmd->name, "--%s is not an "
+				    "option of %s", opt_name(o), cmd->name);
+		if (cli->args.n < cmd->min_args || cli->args.n > cmd->max_args)
+			return usage_error(cmd->name, "usage: nwd %s",
+			    cmd->synopsis);
+		return -1;
+	}
+	return usage_error(cli->cmd, "no such command (commands: whoami, "
+	    "push, sub, ping, help)");
+ nomem:
+	warnx_("arguments", "out of memory");
+	return EXIT_PROTOCOL;
+}
+
+/* ------------------------------------------------------------------------
+ * Talking to the broker
+ */
+
+static int
+exit_code(struct nwd_client *c, enum nwd_status st)
+{
+	switch (st) {
+	case NWD_OK:
+		return 0;
+	case NWD_ERR_INVALID:
+		return c != NULL && nwd_last_server_error(c) !=
+		    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED ? EXIT_REFUSED :
+		    EXIT_USAGE;
+	case NWD_ERR_REFUSED:
+		return EXIT_REFUSED;
+	case NWD_ERR_UNREACHABLE:
+	case NWD_ERR_TLS:
+		return EXIT_UNREACHABLE;
+	case NWD_ERR_UNAVAILABLE:
+	case NWD_ERR_CLOSED:
+		return EXIT_UNAVAILABLE;
+	case NWD_ERR_TIMEOUT:
+		return EXIT_TIMEOUT;
+	case NWD_ERR_PROTOCOL:
+	case NWD_ERR_INTERNAL:
+		break;
+	}
+	return EXIT_PROTOCOL;
+}
+
+/*
+ * Connects with the options and environment.  Returns the client, or NULL
+ * with *code set after saying why.
+ */
+static struct nwd_client *
+connect_broker(struct cli *cli, int *code)
+{
+	struct nwd_opts		 o;
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+
+	memset(&o, 0, sizeof(o));
+	o.server = cli->server != NULL ? cli->server : getenv("NWD_SERVER");
+	o.cert = cli->cert != NULL ? cli->cert : getenv("NWD_CERT");
+	o.key = cli->key != NULL ? cli->key : getenv("NWD_KEY");
+	o.ca = cli->ca != NULL ? cli->ca : getenv("NWD_CA");
+	o.client_name = "nwd/" PACKAGE_VERSION;
+	o.timeout_ms = cli->timeout_ms;
+	if (o.server == NULL || o.server[0] == '\0') {
+		*code = usage_error(cli->cmd, "no broker: give --server "
+		    "HOST:PORT or set NWD_SERVER");
+		return NULL;
+	}
+	if (o.cert == NULL || o.key == NULL || o.ca == NULL) {
+		*code = usage_error(cli->cmd, "no %s: give --%s FILE or set "
+		    "NWD_%s", o.cert == NULL ? "certificate" : o.key == NULL ?
+		    "key" : "CA", o.cert == NULL ? "cert" : o.key == NULL ?
+		    "key" : "ca", o.cert == NULL ? "CERT" : o.key == NULL ?
+		    "KEY" : "CA");
+		return NULL;
+	}
+	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
+		warnx_(o.server, "%s", err);
+		/* Before Welcome the broker can only refuse our certificate. */
+		*code = st == NWD_ERR_REFUSED ? EXIT_UNREACHABLE :
+		    exit_code(NULL, st);
+	}
+	return c;
+}
+
+static int
+print_json(json_object *o)
+{
+	const char *s;
+
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL || puts(s) == EOF || fflush(stdout) == EOF) {
+		warnx_("stdout", "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+marking_text(Nwd__V1__Marking m)
+{
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE ?
+	    "OFFICIAL-SENSITIVE" : marking_name(m);
+}
+
+static void
+add_string(json_object *o, const char *key, const char *value)
+{
+	json_object_object_add(o, key, json_object_new_string(value != NULL ?
+	    value : ""));
+}
+
+static int
+cmd_whoami(struct cli *cli)
+{
+	const Nwd__V1__Welcome	 *w;
+	const Nwd__V1__Principal *p;
+	struct nwd_client	 *c;
+	json_object		 *o, *teams;
+	size_t			  i;
+	int			  code;
+
+	if ((c = connect_broker(cli, &code)) == NULL)
+		return code;
+	w = nwd_welcome(c);
+	p = nwd_principal(c);
+	o = json_object_new_object();
+	if (p != NULL) {
+		add_string(o, "id", p->id);
+		add_string(o, "role", p->role);
+		add_string(o, "agency", p->agency);
+		teams = json_object_new_array();
+		for (i = 0; i < p->n_teams; i++)
+			json_object_array_add(teams,
+			    json_object_new_string(p->teams[i]));
+		json_object_object_add(o, "teams", teams);
+		add_string(o, "clearance", marking_text(p->clearance));
+	}
+	add_string(o, "instance", w->instance);
+	add_string(o, "policy_version", w->policy_version);
+	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
+	json_object_put(o);
+	nwd_close(c);
+	return code;
+}
+
+static int
+cmd_ping(struct cli *cli)
+{
+	struct nwd_client	*c;
+	struct timespec		 t0, t1;
+	enum nwd_status		 st;
+	json_object		*o;
+	char			 err[512], rtt[32];
+	double			 ms;
+	int			 code;
+
+	if ((c = connect_broker(cli, &code)) == NULL)
+		return code;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((st = nwd_ping(c, err, sizeof(err))) != NWD_OK) {
+		warnx_("ping", "%s", err);
+		code = exit_code(c, st);
+		nwd_close(c);
+		return code;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	snprintf(rtt, sizeof(rtt), "%.3f", ms);
+	o = json_object_new_object();
+	add_string(o, "instance", nwd_welcome(c)->instance);
+	json_object_object_add(o, "rtt_ms", json_object_new_double_s(ms, rtt));
+	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
+	json_object_put(o);
+	nwd_close(c);
+	return code;
+}
+
+/* Reads all of FILE, or stdin for NULL or "-", up to PBJSON_MAX_INPUT. */
+static char *
+read_body(const char *path, size_t *lenp)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n = 0, r;
+	int	 stdin_ = path == NULL || strcmp(path, "-") == 0;
+	const char *name = stdin_ ? "stdin" : path;
+
+	if (stdin_)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL) {
+		warnx_(name, "%s", strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(PBJSON_MAX_INPUT + 1)) == NULL) {
+		warnx_(name, "out of memory");
+		goto close;
+	}
+	while (n <= PBJSON_MAX_INPUT &&
+	    (r = fread(buf + n, 1, PBJSON_MAX_INPUT + 1 - n, f)) > 0)
+		n += r;
+	if (ferror(f)) {
+		warnx_(name, "%s", strerror(errno));
+		goto fail;
+	}
+	if (n > PBJSON_MAX_INPUT) {
+		warnx_(name, "the body is larger than %d bytes",
+		    PBJSON_MAX_INPUT);
+		goto fail;
+	}
+	if (!stdin_)
+		fclose(f);
+	*lenp = n;
+	return buf;
+ fail:
+	free(buf);
+ close:
+	if (!stdin_)
+		fclose(f);
+	return NULL;
+}
+
+static int
+parse_priority(const char *s, Nwd__V1__Priority *out)
+{
+	const ProtobufCEnumValue	*v;
+	char				 up[32];
+	size_t				 i;
+
+	for (i = 0; s[i] != '\0' && i < sizeof(up) - 1; i++)
+		up[i] = toupper((unsigned char)s[i]);
+	up[i] = '\0';
+	v = protobuf_c_enum_descriptor_get_value_by_name(
+	    &nwd__v1__priority__descriptor, up);
+	if (s[i] != '\0' || v == NULL ||
+	    v->value == NWD__V1__PRIORITY__PRIORITY_UNSPECIFIED)
+		return -1;
+	*out = (Nwd__V1__Priority)v->value;
+	return 0;
+}
+
+static int
+cmd_push(struct cli *cli)
+{
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 subj = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	const ProtobufCMessageDescriptor *bd;
+	const ProtobufCFieldDescriptor	 *fd;
+	ProtobufCMessage	*body = NULL;
+	struct nwd_client	*c = NULL;
+	enum nwd_status		 st;
+	Nwd__V1__Kind		 kind;
+	json_object		*o;
+	char			 err[512], *text, *agency = NULL;
+	const char		*file;
+	size_t			 len;
+	int			 code = EXIT_USAGE;
+
+	if (kind_from_name(cli->args.v[0], &kind) == -1)
+		return usage_error("push", "unknown kind \"%s\" (one of %s)",
+		    cli->args.v[0], kind_list());
+	if (cli->subjects.n != 1)
+		return usage_error("push", "%s", cli->subjects.n == 0 ?
+		    "--subject ID is required" : "give one --subject");
+	h.kind = kind;
+	subj.local_id = cli->subjects.v[0];
+	if (cli->nhs != NULL)
+		subj.nhs_number = (char *)cli->nhs;
+	h.subject = &subj;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	if (cli->marking != NULL &&
+	    marking_from_name(cli->marking, &h.marking) == -1)
+		return usage_error("--marking", "\"%s\" is not a marking "
+		    "(OFFICIAL or OFFICIAL-SENSITIVE)", cli->marking);
+	h.priority = NWD__V1__PRIORITY__ROUTINE;
+	if (cli->priority != NULL && parse_priority(cli->priority,
+	    &h.priority) == -1)
+		return usage_error("--priority", "\"%s\" is not ROUTINE, HIGH "
+		    "or URGENT", cli->priority);
+	if (cli->basis != NULL &&
+	    legal_basis_from_name(cli->basis, &h.legal_basis) == -1)
+		return usage_error("--basis", "\"%s\" is not consent, "
+		    "safeguarding, legal_obligation, public_task or "
+		    "vital_interests", cli->basis);
+	if (cli->justification != NULL)
+		h.justification = (char *)cli->justification;
+	h.n_share_with = cli->share_with.n;
+	h.share_with = cli->share_with.v;
+	if (cli->supersedes != NULL)
+		h.supersedes = (char *)cli->supersedes;
+	if (cli->claim_sender != NULL) {
+		/* For tests: the broker must overwrite both. */
+		const char *comma = strchr(cli->claim_sender, ',');
+
+		if (comma != NULL && (agency = strdup(comma + 1)) == NULL)
+			return usage_error("--claim-sender", "out of memory");
+		h.sender = (char *)cli->claim_sender;
+		if (comma != NULL) {
+			h.sender = strndup(cli->claim_sender,
+			    (size_t)(comma - cli->claim_sender));
+			if (h.sender == NULL) {
+				free(agency);
+				return usage_error("--claim-sender",
+				    "out of memory");
+			}
+		}
+		h.originating_agency = agency != NULL ? agency : h.sender;
+	}
+	env.header = &h;
+
+	file = cli->args.n > 1 ? cli->args.v[1] : NULL;
+	if ((text = read_body(file, &len)) == NULL)
+		goto out;
+	bd = kind_body_descriptor(kind);
+	body = pbjson_parse(bd, text, len, err, sizeof(err));
+	free(text);
+	if (body == NULL) {
+		warnx_(file != NULL && strcmp(file, "-") != 0 ? file : "stdin",
+		    "%s", err);
+		goto out;
+	}
+	env.body_case = kind_body_case(kind);
+	fd = protobuf_c_message_descriptor_get_field(
+	    &nwd__v1__envelope__descriptor, env.body_case);
+	*(ProtobufCMessage **)((char *)&env + fd->offset) = body;
+	if (envelope_validate(&env, err, sizeof(err)) == -1) {
+		warnx_("invalid envelope", "%s", err);
+		goto out;
+	}
+
+	if ((c = connect_broker(cli, &code)) == NULL)
+		goto out;
+	if ((st = nwd_publish(c, &env, &ack, err, sizeof(err))) != NWD_OK) {
+		warnx_("push", "%s", err);
+		code = exit_code(c, st);
+		goto out;
+	}
+	o = json_object_new_object();
+	add_string(o, "message_id", ack->message_id);
+	json_object_object_add(o, "recipients",
+	    json_object_new_int64(ack->recipients));
+	json_object_object_add(o, "duty_desk",
+	    json_object_new_boolean(ack->duty_desk));
+	add_string(o, "policy_version", ack->policy_version);
+	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
+	json_object_put(o);
+ out:
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+	if (body != NULL)
+		protobuf_c_message_free_unpacked(body, NULL);
+	if (agency != NULL) {
+		free(agency);
+		free(h.sender);
+	}
+	return code;
+}
+
+/* One delivery as the JSON line that "nwd sub" prints. */
+static json_object *
+delivery_json(const Nwd__V1__Deliver *d)
+{
+	const Nwd__V1__Envelope	*e = d->envelope;
+	const Nwd__V1__Header	*h = e != NULL ? e->header : NULL;
+	const ProtobufCMessage	*body = e != NULL ? envelope_body(e) : NULL;
+	const ProtobufCEnumValue *pv;
+	json_object		*o, *withheld, *b;
+	const char		*kn;
+	size_t			 i;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "delivery_id",
+	    json_object_new_uint64(d->delivery_id));
+	add_string(o, "message_id", h != NULL ? h->message_id : NULL);
+	add_string(o, "sender", h != NULL ? h->sender : NULL);
+	add_string(o, "agency", h != NULL ? h->originating_agency : NULL);
+	if (h != NULL && (kn = kind_name(h->kind)) != NULL)
+		add_string(o, "kind", kn);
+	else
+		json_object_object_add(o, "kind", h != NULL ?
+		    json_object_new_int(h->kind) : NULL);
+	add_string(o, "subject", h != NULL && h->subject != NULL ?
+	    h->subject->local_id : NULL);
+	if (h != NULL && h->subject != NULL && h->subject->nhs_number[0] != '\0')
+		add_string(o, "nhs_number", h->subject->nhs_number);
+	add_string(o, "marking", h != NULL ? marking_text(h->marking) : NULL);
+	pv = h != NULL ? protobuf_c_enum_descriptor_get_value(
+	    &nwd__v1__priority__descriptor, h->priority) : NULL;
+	add_string(o, "priority", pv != NULL ? pv->name : NULL);
+	if (h != NULL && h->legal_basis !=
+	    NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED)
+		add_string(o, "legal_basis", legal_basis_name(h->legal_basis));
+	if (h != NULL && h->justification[0] != '\0')
+		add_string(o, "justification", h->justification);
+	if (h != NULL && h->supersedes[0] != '\0')
+		add_string(o, "supersedes", h->supersedes);
+	json_object_object_add(o, "created_unix_ms",
+	    json_object_new_int64(h != NULL ? h->created_unix_ms : 0));
+	withheld = json_object_new_array();
+	for (i = 0; i < d->n_fields_withheld; i++)
+		json_object_array_add(withheld,
+		    json_object_new_string(d->fields_withheld[i]));
+	json_object_object_add(o, "fields_withheld", withheld);
+	add_string(o, "rule", d->rule);
+	add_string(o, "policy_version", d->policy_version);
+	b = body != NULL ? pbjson_to_object(body, 0) : json_object_new_object();
+	json_object_object_add(o, "body", b);
+	return o;
+}
+
+static int
+cmd_sub(struct cli *cli)
+{
+	struct nwd_client	*c;
+	Nwd__V1__Kind		*kinds = NULL;
+	Nwd__V1__Deliver	*d;
+	enum nwd_status		 st;
+	json_object		*o;
+	uint64_t		 sub_id;
+	char			 err[512];
+	long			 n = 0;
+	size_t			 i;
+	int			 code, r;
+
+	if (cli->kinds.n > 0 &&
+	    (kinds = calloc(cli->kinds.n, sizeof(*kinds))) == NULL) {
+		warnx_("sub", "out of memory");
+		return EXIT_PROTOCOL;
+	}
+	for (i = 0; i < cli->kinds.n; i++) {
+		if (kind_from_name(cli->kinds.v[i], &kinds[i]) == -1) {
+			free(kinds);
+			return usage_error("--kind", "unknown kind \"%s\" (one "
+			    "of %s)", cli->kinds.v[i], kind_list());
+		}
+	}
+	if ((c = connect_broker(cli, &code)) == NULL) {
+		free(kinds);
+		return code;
+	}
+	st = nwd_subscribe(c, kinds, cli->kinds.n,
+	    (const char *const *)cli->subjects.v, cli->subjects.n,
+	    cli->durable, &sub_id, err, sizeof(err));
+	free(kinds);
+	if (st != NWD_OK) {
+		warnx_("sub", "%s", err);
+		code = exit_code(c, st);
+		goto out;
+	}
+	fprintf(stderr, "nwd: subscribed id=%" PRIu64 "\n", sub_id);
+
+	code = 0;
+	while (cli->count == 0 || n < cli->count) {
+		st = nwd_next_delivery(c, cli->timeout_given ?
+		    cli->timeout_ms : -1, &d, err, sizeof(err));
+		if (st == NWD_ERR_TIMEOUT) {
+			warnx_("sub", "no delivery in %g second%s",
+			    cli->timeout_ms / 1000.0,
+			    cli->timeout_ms == 1000 ? "" : "s");
+			code = EXIT_TIMEOUT;
+			break;
+		}
+		if (st != NWD_OK) {
+			warnx_("sub", "%s", err);
+			code = exit_code(c, st);
+			break;
+		}
+		o = delivery_json(d);
+		r = print_json(o);
+		json_object_put(o);
+		if (r == 0 && !cli->no_ack) {
+			st = nwd_ack(c, d->delivery_id, d->envelope != NULL &&
+			    d->envelope->header != NULL ?
+			    d->envelope->header->message_id : "", err,
+			    sizeof(err));
+			if (st != NWD_OK) {
+				warnx_("ack", "%s", err);
+				code = exit_code(c, st);
+			}
+		}
+		nwd_deliver_free(d);
+		if (r == -1) {
+			code = EXIT_PROTOCOL;
+			break;
+		}
+		if (code != 0)
+			break;
+		n++;
+	}
+ out:
+	nwd_close(c);
+	return code;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli	cli;
+	size_t		i;
+	int		code;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
+	if ((code = parse_args(argc, argv, &cli)) >= 0) {
+		cli_free(&cli);
+		return code;
+	}
+	code = EXIT_USAGE;
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, cli.cmd) == 0)
+			code = commands[i].run(&cli);
+	cli_free(&cli);
+	return code;
+}
