@@ -1,0 +1,1312 @@
+/*
+ * harness: a real nwdd, its log, the test PostgreSQL and a raw TLS client
+ * for the daemon integration tests.  See harness.h for the contracts.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* pipe2, memmem, vasprintf */
+#endif
+
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "frame.h"
+#include "harness.h"
+
+#define READY_TIMEOUT_MS	30000	/* nwdd start to READY */
+#define STOP_TIMEOUT_MS		30000	/* SIGTERM to exit */
+#define CONNECT_TIMEOUT_MS	10000	/* TCP connect and TLS handshake */
+#define IO_TIMEOUT_MS		10000	/* one harness_tls_write() */
+#define READ_MAX_FRAME		(64u << 20)	/* frames a test may read */
+#define DECODE_ALLOC_CAP	(256u << 20)
+#define READY_FD		3
+#define LOG_TAIL_LINES		30
+
+struct harness_daemon {
+	pid_t	 pid;
+	int	 pidfd;		/* owned; -1 if pidfd_open is unavailable */
+	int	 port;
+	int	 exited;	/* 1 once reaped; status is then valid */
+	int	 status;	/* as harness_daemon_stop() returns it */
+	char	*conf;		/* owned */
+	char	*log;		/* owned */
+};
+
+struct harness_tls {
+	SSL_CTX	*ctx;		/* owned */
+	SSL	*ssl;		/* owned */
+	int	 fd;		/* owned */
+	int	 broken;	/* 1 after a fatal TLS or socket error */
+	char	 err[512];
+};
+
+static int	 daemon_seq;		/* numbers config and log files */
+static int	 migrated;		/* nwdd --migrate has run */
+static char	 last_log[4096];
+static int	 last_port;		/* port of the last daemon started */
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static const char *
+env_required(const char *name)
+{
+	const char	*v = getenv(name);
+
+	if (v == NULL || *v == '\0') {
+		fprintf(stderr, "harness: %s is not set; run the test through "
+		    "tests/run-test.sh (make check does)\n", name);
+		return NULL;
+	}
+	return v;
+}
+
+static const char *
+srcdir(void)
+{
+	const char	*v = getenv("NWD_SRCDIR");
+
+	if (v != NULL && *v != '\0')
+		return v;
+#ifdef NWD_SRCDIR
+	return NWD_SRCDIR;
+#else
+	return ".";
+#endif
+}
+
+static const char *
+builddir(void)
+{
+	const char	*v = getenv("NWD_BUILDDIR");
+
+	if (v != NULL && *v != '\0')
+		return v;
+#ifdef NWD_BUILDDIR
+	return NWD_BUILDDIR;
+#else
+	return ".";
+#endif
+}
+
+static char *
+xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n == -1) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	return s;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+remaining_ms(int64_t deadline)
+{
+	int64_t	left = deadline - now_ms();
+
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Reads a whole file into a NUL-terminated buffer.  Returns NULL on error. */
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char	*nb;
+
+			cap = cap ? cap * 2 : 65536;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				fclose(fp);
+				return NULL;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+static void
+print_log_tail(const char *path)
+{
+	char	*buf, *p;
+	size_t	 len;
+	int	 lines = 0;
+
+	if ((buf = slurp(path, &len)) == NULL) {
+		fprintf(stderr, "harness: cannot read %s: %s\n", path,
+		    strerror(errno));
+		return;
+	}
+	p = buf + len;
+	if (p > buf && p[-1] == '\n')
+		p--;
+	while (p > buf && lines < LOG_TAIL_LINES) {
+		p--;
+		if (*p == '\n')
+			lines++;
+	}
+	if (*p == '\n')
+		p++;
+	fprintf(stderr, "harness: last lines of %s:\n%s%s", path, p,
+	    len > 0 && buf[len - 1] != '\n' ? "\n" : "");
+	free(buf);
+}
+
+/* A loopback TCP port that nothing uses right now (the kernel's choice). */
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		slen = sizeof(sin);
+	int			fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &slen) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+decode_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return -1;
+}
+
+/*
+ * Runs argv with stdin from /dev/null.  The child's stdout goes to out
+ * (NUL-terminated, truncated to outlen - 1; may be NULL) and its stderr to
+ * errpath (appended; NULL = inherited).  Returns the decoded exit status,
+ * or -1 if it could not be run.
+ */
+static int
+run(char *const argv[], char *out, size_t outlen, const char *errpath)
+{
+	int	 pfd[2], wstatus, devnull, efd;
+	size_t	 used = 0;
+	ssize_t	 n;
+	char	 sink[4096];
+	pid_t	 pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		fprintf(stderr, "harness: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_RDONLY)) != -1)
+			dup2(devnull, 0);
+		dup2(pfd[1], 1);
+		if (errpath != NULL && (efd = open(errpath,
+		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) != -1)
+			dup2(efd, 2);
+		execv(argv[0], argv);
+		fprintf(stderr, "harness: cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+	/* Read to EOF even once out is full, so the child never blocks. */
+	for (;;) {
+		char	*dst = sink;
+		size_t	 room = sizeof(sink);
+
+		if (out != NULL && used + 1 < outlen) {
+			dst = out + used;
+			room = outlen - 1 - used;
+		}
+		n = read(pfd[0], dst, room);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (dst != sink)
+			used += n;
+	}
+	close(pfd[0]);
+	if (out != NULL && outlen > 0)
+		out[used] = '\0';
+	while (waitpid(pid, &wstatus, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return decode_status(wstatus);
+}
+
+/* ---- the daemon ------------------------------------------------------------ */
+
+static int
+pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * Waits up to timeout_ms (< 0: forever) for the daemon to exit and reaps
+ * it.  Returns 0 once reaped, -1 on timeout.
+ */
+static int
+reap(struct harness_daemon *d, int timeout_ms)
+{
+	struct pollfd	pfd;
+	int		wstatus, r;
+
+	if (d->exited)
+		return 0;
+	if (d->pidfd == -1 && timeout_ms == 0) {
+		/* No pidfd (kernel < 5.3): only a look is bounded. */
+		if ((r = waitpid(d->pid, &wstatus, WNOHANG)) == 0)
+			return -1;
+		d->exited = 1;
+		d->status = r == -1 ? -1 : decode_status(wstatus);
+		return 0;
+	}
+	if (d->pidfd != -1 && timeout_ms >= 0) {
+		pfd.fd = d->pidfd;
+		pfd.events = POLLIN;
+		do
+			r = poll(&pfd, 1, timeout_ms);
+		while (r == -1 && errno == EINTR);
+		if (r == 0)
+			return -1;
+	}
+	/* The pidfd is readable (or there is none): waitpid returns now. */
+	while (waitpid(d->pid, &wstatus, 0) == -1) {
+		if (errno != EINTR) {
+			d->exited = 1;
+			d->status = -1;
+			return 0;
+		}
+	}
+	d->exited = 1;
+	d->status = decode_status(wstatus);
+	return 0;
+}
+
+static void
+daemon_free(struct harness_daemon *d)
+{
+	if (d == NULL)
+		return;
+	if (d->pidfd != -1)
+		close(d->pidfd);
+	free(d->conf);
+	free(d->log);
+	free(d);
+}
+
+/* 1 if line (up to its end) sets key, e.g. "listen = ...". */
+static int
+line_key(const char *line, size_t len, char *key, size_t keylen)
+{
+	size_t	i = 0, k = 0;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len || line[i] == '#')
+		return 0;
+	while (i < len && line[i] != '=' && line[i] != ' ' &&
+	    line[i] != '\t' && k + 1 < keylen)
+		key[k++] = line[i++];
+	key[k] = '\0';
+	return k > 0;
+}
+
+/* 1 if extra sets key; *val then points at the value (not terminated). */
+static int
+extra_sets(const char *extra, const char *key, const char **val)
+{
+	const char	*p = extra, *nl, *eq;
+	char		 k[64];
+
+	while (extra != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		if (line_key(p, nl - p, k, sizeof(k)) && strcmp(k, key) == 0) {
+			if (val != NULL) {
+				eq = memchr(p, '=', nl - p);
+				*val = eq != NULL ? eq + 1 : nl;
+			}
+			return 1;
+		}
+		p = *nl ? nl + 1 : nl;
+	}
+	return 0;
+}
+
+static char *
+write_config(int seq, int port, const char *extra)
+{
+	const char	*tmp, *pki, *pgport;
+	char		*path, *base, *line, *nl, k[64];
+	FILE		*fp;
+
+	if ((tmp = env_required("NWD_TEST_TMP")) == NULL ||
+	    (pki = env_required("NWD_TEST_PKI")) == NULL ||
+	    (pgport = env_required("NWD_TEST_PGPORT")) == NULL)
+		return NULL;
+	base = xasprintf(
+	    "instance = nwdd-test-%d\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "tls_cert = %s/server.crt\n"
+	    "tls_key = %s/server.key\n"
+	    "tls_ca = %s/ca.crt\n"
+	    "tls_crl = %s/ca.crl\n"
+	    "principals = %s/deploy/principals.conf\n"
+	    "policy = %s/deploy/policy.nwd\n"
+	    "database = host=127.0.0.1 port=%s dbname=nwd user=nwd_daemon "
+	    "connect_timeout=5\n"
+	    "migrate_database = host=127.0.0.1 port=%s dbname=nwd "
+	    "user=nwd_owner connect_timeout=5\n"
+	    "migrations = %s/deploy/sql\n"
+	    "log_level = debug\n",
+	    seq, port, pki, pki, pki, pki, srcdir(), srcdir(), pgport, pgport,
+	    srcdir());
+	path = xasprintf("%s/nwdd-%d.conf", tmp, seq);
+	if ((fp = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "harness: cannot write %s: %s\n", path,
+		    strerror(errno));
+		free(base);
+		free(path);
+		return NULL;
+	}
+	fprintf(fp, "# written by tests/integration/harness.c\n");
+	for (line = base; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (line_key(line, nl - line, k, sizeof(k)) &&
+		    extra_sets(extra, k, NULL))
+			continue;
+		fprintf(fp, "%.*s\n", (int)(nl - line), line);
+	}
+	if (extra != NULL)
+		fprintf(fp, "# extra_config\n%s\n", extra);
+	free(base);
+	if (fclose(fp) != 0) {
+		fprintf(stderr, "harness: cannot write %s: %s\n", path,
+		    strerror(errno));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static int
+migrate_once(const char *nwdd, const char *conf, const char *log)
+{
+	char	*argv[] = { (char *)nwdd, "--migrate", "-c", (char *)conf,
+		    NULL };
+	int	 rc;
+
+	if (migrated)
+		return 0;
+	rc = run(argv, NULL, 0, log);
+	if (rc != 0) {
+		fprintf(stderr, "harness: %s --migrate -c %s exited %d\n", nwdd,
+		    conf, rc);
+		print_log_tail(log);
+		return -1;
+	}
+	migrated = 1;
+	return 0;
+}
+
+struct harness_daemon *
+harness_daemon_start(const char *extra_config)
+{
+	struct harness_daemon	*d;
+	struct pollfd		 pfd;
+	const char		*tmp, *v;
+	char			*nwdd = NULL, buf[64];
+	char			 readyfd_s[16];
+	int			 rfd[2] = { -1, -1 }, logfd, seq, r;
+	size_t			 got = 0;
+	ssize_t			 n;
+	int64_t			 deadline;
+
+	if ((tmp = env_required("NWD_TEST_TMP")) == NULL)
+		return NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->pidfd = -1;
+	seq = ++daemon_seq;
+	if (extra_sets(extra_config, "listen", &v)) {
+		const char	*end = v + strcspn(v, "\n");
+
+		while (end > v && end[-1] != ':')
+			end--;
+		d->port = end > v ? atoi(end) : -1;
+	} else
+		d->port = free_port();
+	if (d->port <= 0) {
+		fprintf(stderr, "harness: no port to listen on\n");
+		goto fail;
+	}
+	if ((d->conf = write_config(seq, d->port, extra_config)) == NULL)
+		goto fail;
+	d->log = xasprintf("%s/nwdd-%d.log", tmp, seq);
+	snprintf(last_log, sizeof(last_log), "%s", d->log);
+	nwdd = xasprintf("%s/daemon/nwdd", builddir());
+	if (access(nwdd, X_OK) == -1) {
+		fprintf(stderr, "harness: %s: %s (build it first)\n", nwdd,
+		    strerror(errno));
+		goto fail;
+	}
+	if (migrate_once(nwdd, d->conf, d->log) == -1)
+		goto fail;
+
+	if (pipe2(rfd, O_CLOEXEC) == -1) {
+		fprintf(stderr, "harness: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	snprintf(readyfd_s, sizeof(readyfd_s), "%d", READY_FD);
+	fflush(NULL);
+	if ((d->pid = fork()) == -1) {
+		fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+		goto fail;
+	}
+	if (d->pid == 0) {
+		/* nwdd must not outlive a test that crashes. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if ((logfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND,
+		    0644)) == -1)
+			_exit(127);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		close(logfd);
+		if ((logfd = open("/dev/null", O_RDONLY)) != -1 && logfd != 0) {
+			dup2(logfd, 0);
+			close(logfd);
+		}
+		if (rfd[1] == READY_FD)
+			fcntl(READY_FD, F_SETFD, 0);
+		else if (dup2(rfd[1], READY_FD) == -1)
+			_exit(127);
+		execl(nwdd, nwdd, "-c", d->conf, "--ready-fd", readyfd_s,
+		    (char *)NULL);
+		fprintf(stderr, "harness: cannot run %s: %s\n", nwdd,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(rfd[1]);
+	rfd[1] = -1;
+	d->pidfd = pidfd_open_compat(d->pid);
+	last_port = d->port;
+
+	/*
+	 * nwdd writes "READY\n" to the pipe once it serves and closes it; EOF
+	 * without it means that it exited (or closed the fd) first.
+	 */
+	deadline = now_ms() + READY_TIMEOUT_MS;
+	for (;;) {
+		pfd.fd = rfd[0];
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, remaining_ms(deadline));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "harness: nwdd (pid %d) not ready after "
+			    "%d ms; killing it\n", (int)d->pid, READY_TIMEOUT_MS);
+			kill(d->pid, SIGKILL);
+			goto fail_running;
+		}
+		n = read(rfd[0], buf + got, sizeof(buf) - 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+		buf[got] = '\0';
+		if (strchr(buf, '\n') != NULL || got == sizeof(buf) - 1)
+			break;
+	}
+	buf[got] = '\0';
+	if (strcmp(buf, "READY\n") != 0) {
+		if (got > 0)
+			fprintf(stderr, "harness: nwdd wrote \"%s\" to the "
+			    "ready fd, not READY\n", buf);
+		else
+			fprintf(stderr, "harness: nwdd closed the ready fd "
+			    "without READY\n");
+		goto fail_running;
+	}
+	close(rfd[0]);
+	free(nwdd);
+	return d;
+
+fail_running:
+	/* It closed the pipe, so it is exiting; give it a moment to finish. */
+	if (reap(d, STOP_TIMEOUT_MS) == -1) {
+		kill(d->pid, SIGKILL);
+		reap(d, -1);
+	}
+	fprintf(stderr, "harness: nwdd exited with status %d\n", d->status);
+	print_log_tail(d->log);
+fail:
+	if (rfd[0] != -1)
+		close(rfd[0]);
+	if (rfd[1] != -1)
+		close(rfd[1]);
+	free(nwdd);
+	daemon_free(d);
+	return NULL;
+}
+
+int
+harness_daemon_port(const struct harness_daemon *d)
+{
+	return d->port;
+}
+
+pid_t
+harness_daemon_pid(const struct harness_daemon *d)
+{
+	return d->pid;
+}
+
+const char *
+harness_daemon_log(const struct harness_daemon *d)
+{
+	return d->log;
+}
+
+const char *
+harness_daemon_config(const struct harness_daemon *d)
+{
+	return d->conf;
+}
+
+const char *
+harness_last_log(void)
+{
+	return last_log;
+}
+
+int
+harness_daemon_signal(struct harness_daemon *d, int sig)
+{
+	if (d->exited) {
+		fprintf(stderr, "harness: nwdd (pid %d) has already exited\n",
+		    (int)d->pid);
+		return -1;
+	}
+	if (kill(d->pid, sig) == -1) {
+		fprintf(stderr, "harness: kill %d: %s\n", (int)d->pid,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+harness_daemon_wait_exit(struct harness_daemon *d, int timeout_ms)
+{
+	if (reap(d, timeout_ms) == -1)
+		return -1;
+	return d->status;
+}
+
+int
+harness_daemon_stop(struct harness_daemon *d)
+{
+	int	status;
+
+	if (d == NULL)
+		return -1;
+	if (!d->exited) {
+		kill(d->pid, SIGTERM);
+		if (reap(d, STOP_TIMEOUT_MS) == -1) {
+			fprintf(stderr, "harness: nwdd (pid %d) still runs %d ms "
+			    "after SIGTERM; killing it\n", (int)d->pid,
+			    STOP_TIMEOUT_MS);
+			print_log_tail(d->log);
+			kill(d->pid, SIGKILL);
+			reap(d, -1);
+			d->status = -1;
+		}
+	}
+	status = d->status;
+	daemon_free(d);
+	return status;
+}
+
+/* ---- the daemon's log ------------------------------------------------------ */
+
+static int
+log_has(const char *path, size_t mark, const char *needle)
+{
+	char	*buf;
+	size_t	 len;
+	int	 found;
+
+	if ((buf = slurp(path, &len)) == NULL)
+		return 0;
+	found = mark <= len &&
+	    memmem(buf + mark, len - mark, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
+}
+
+int
+harness_log_contains(const struct harness_daemon *d, const char *needle)
+{
+	return log_has(d->log, 0, needle);
+}
+
+size_t
+harness_log_mark(const struct harness_daemon *d)
+{
+	struct stat	st;
+
+	return stat(d->log, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+int
+harness_wait_log(const struct harness_daemon *d, const char *needle,
+    int timeout_ms)
+{
+	return harness_wait_log_after(d, 0, needle, timeout_ms);
+}
+
+int
+harness_wait_log_after(const struct harness_daemon *d, size_t mark,
+    const char *needle, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	char		 evbuf[4096];
+	int64_t		 deadline = now_ms() + timeout_ms;
+	int		 ifd, found = 0;
+
+	/*
+	 * The log is followed through inotify: each write to it wakes us.
+	 * The watch is set up before the first look, so no write is missed.
+	 * Without inotify this degrades to a 20 ms poll of the file.
+	 */
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd != -1 && inotify_add_watch(ifd, d->log,
+	    IN_MODIFY | IN_CLOSE_WRITE) == -1) {
+		close(ifd);
+		ifd = -1;
+	}
+	for (;;) {
+		if (log_has(d->log, mark, needle)) {
+			found = 1;
+			break;
+		}
+		if (remaining_ms(deadline) == 0)
+			break;
+		pfd.fd = ifd;
+		pfd.events = POLLIN;
+		if (ifd == -1)
+			poll(NULL, 0, remaining_ms(deadline) < 20 ?
+			    remaining_ms(deadline) : 20);
+		else if (poll(&pfd, 1, remaining_ms(deadline)) > 0)
+			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
+				;
+	}
+	if (ifd != -1)
+		close(ifd);
+	return found;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------ */
+
+static int
+pg_ctl(const char *what, const char *mode)
+{
+	const char	*pgdir;
+	char		*pgsh;
+	char		*argv[5];
+	int		 rc;
+
+	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL)
+		return -1;
+	pgsh = xasprintf("%s/deploy/pg.sh", srcdir());
+	argv[0] = pgsh;
+	argv[1] = (char *)what;
+	argv[2] = (char *)pgdir;
+	argv[3] = (char *)mode;
+	argv[4] = NULL;
+	rc = run(argv, NULL, 0, NULL);
+	if (rc != 0)
+		fprintf(stderr, "harness: pg.sh %s %s%s%s exited %d\n", what,
+		    pgdir, mode ? " " : "", mode ? mode : "", rc);
+	free(pgsh);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+harness_pg_stop(void)
+{
+	return pg_ctl("stop", NULL);
+}
+
+int
+harness_pg_kill(void)
+{
+	return pg_ctl("stop", "immediate");
+}
+
+int
+harness_pg_start(void)
+{
+	return pg_ctl("start", NULL);
+}
+
+int
+harness_sql(const char *role, const char *sql, char *out, size_t outlen)
+{
+	const char	*pgdir, *tmp;
+	char		*pgsh, *errpath, *msg;
+	char		*argv[] = { NULL, "psql", NULL, (char *)role, "-X", "-q",
+			    "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c",
+			    (char *)sql, NULL };
+	size_t		 len;
+	int		 rc;
+
+	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL ||
+	    (tmp = env_required("NWD_TEST_TMP")) == NULL)
+		return -1;
+	pgsh = xasprintf("%s/deploy/pg.sh", srcdir());
+	errpath = xasprintf("%s/harness-sql.err", tmp);
+	argv[0] = pgsh;
+	argv[2] = (char *)pgdir;
+	if (role == NULL)
+		argv[3] = "postgres";
+	unlink(errpath);
+	rc = run(argv, out, outlen, errpath);
+	if (rc > 0 && (msg = slurp(errpath, &len)) != NULL) {
+		if (out != NULL && outlen > 0)
+			snprintf(out, outlen, "%s", msg);
+		free(msg);
+	}
+	if (out != NULL && outlen > 0) {
+		len = strlen(out);
+		while (len > 0 && out[len - 1] == '\n')
+			out[--len] = '\0';
+	}
+	unlink(errpath);
+	free(errpath);
+	free(pgsh);
+	return rc;
+}
+
+/* ---- certificates ---------------------------------------------------------- */
+
+static const char *
+pki_dir(void)
+{
+	const char	*pki;
+
+	if ((pki = env_required("NWD_TEST_PKI")) == NULL)
+		pki = ".";
+	return pki;
+}
+
+const char *
+harness_pki(const char *file)
+{
+	static char	path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", pki_dir(), file);
+	return path;
+}
+
+/* ---- raw TLS client -------------------------------------------------------- */
+
+/* Appends OpenSSL's error queue (and its verify result) to t->err. */
+static void
+tls_fail(struct harness_tls *t, const char *what)
+{
+	unsigned long	e;
+	size_t		len;
+	long		vr;
+	char		buf[256];
+
+	snprintf(t->err, sizeof(t->err), "%s", what);
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		len = strlen(t->err);
+		snprintf(t->err + len, sizeof(t->err) - len, ": %s", buf);
+	}
+	if (t->ssl != NULL && (vr = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+		len = strlen(t->err);
+		snprintf(t->err + len, sizeof(t->err) - len,
+		    " (server certificate: %s)",
+		    X509_verify_cert_error_string(vr));
+	}
+}
+
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = fd;
+	pfd.events = events;
+	do
+		r = poll(&pfd, 1, remaining_ms(deadline));
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+/* Bounds each blocking socket call by what is left until deadline. */
+static void
+set_socket_timeout(int fd, int64_t deadline)
+{
+	struct timeval	tv;
+	int		ms = remaining_ms(deadline);
+
+	if (ms == 0)
+		ms = 1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int
+tcp_connect(int port, int64_t deadline, char *err, size_t errlen)
+{
+	struct sockaddr_in	sin;
+	socklen_t		slen = sizeof(int);
+	int			fd, flags, soerr = 0;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		if (errno != EINPROGRESS) {
+			snprintf(err, errlen, "connect to 127.0.0.1:%d: %s",
+			    port, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+			snprintf(err, errlen, "connect to 127.0.0.1:%d: timed "
+			    "out", port);
+			close(fd);
+			return -1;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen);
+		if (soerr != 0) {
+			snprintf(err, errlen, "connect to 127.0.0.1:%d: %s",
+			    port, strerror(soerr));
+			close(fd);
+			return -1;
+		}
+	}
+	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+struct harness_tls *
+harness_tls_connect(int port, const char *client, const char *ca_override,
+    char *err, size_t errlen)
+{
+	return harness_tls_connect_version(port, client, ca_override, 13, err,
+	    errlen);
+}
+
+struct harness_tls *
+harness_tls_connect_version(int port, const char *client,
+    const char *ca_override, int version, char *err, size_t errlen)
+{
+	struct harness_tls	*t;
+	int64_t			 deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	char			 ca[4096], crt[4096], key[4096];
+	int			 proto, r;
+
+	/* A peer that closes first must give EPIPE, not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+	proto = version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->fd = -1;
+	snprintf(ca, sizeof(ca), "%s", ca_override != NULL ? ca_override :
+	    harness_pki("ca.crt"));
+	ERR_clear_error();
+	if ((t->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		tls_fail(t, "SSL_CTX_new");
+		goto fail;
+	}
+	SSL_CTX_set_min_proto_version(t->ctx, proto);
+	SSL_CTX_set_max_proto_version(t->ctx, proto);
+	/* Reads return after each record, so poll() deadlines hold. */
+	SSL_CTX_clear_mode(t->ctx, SSL_MODE_AUTO_RETRY);
+	SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1) {
+		tls_fail(t, "cannot load the CA");
+		snprintf(err, errlen, "%s: %s", ca, t->err);
+		goto fail_quiet;
+	}
+	if (client != NULL) {
+		snprintf(crt, sizeof(crt), "%s/clients/%s.crt", pki_dir(),
+		    client);
+		snprintf(key, sizeof(key), "%s/clients/%s.key", pki_dir(),
+		    client);
+		if (SSL_CTX_use_certificate_chain_file(t->ctx, crt) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(t->ctx, key,
+		    SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(t->ctx) != 1) {
+			tls_fail(t, "cannot load the client certificate");
+			snprintf(err, errlen, "%s: %s", crt, t->err);
+			goto fail_quiet;
+		}
+	}
+	if ((t->fd = tcp_connect(port, deadline, err, errlen)) == -1)
+		goto fail_quiet;
+	if ((t->ssl = SSL_new(t->ctx)) == NULL ||
+	    SSL_set_fd(t->ssl, t->fd) != 1 ||
+	    SSL_set_tlsext_host_name(t->ssl, "localhost") != 1 ||
+	    SSL_set1_host(t->ssl, "localhost") != 1) {
+		tls_fail(t, "SSL setup");
+		goto fail;
+	}
+	set_socket_timeout(t->fd, deadline);
+	while ((r = SSL_connect(t->ssl)) != 1) {
+		int	e = SSL_get_error(t->ssl, r);
+
+		if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+		    remaining_ms(deadline) > 0)
+			continue;
+		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+			snprintf(t->err, sizeof(t->err), "TLS handshake: %s",
+			    errno == EAGAIN ? "timed out" : errno ?
+			    strerror(errno) : "connection closed by the server");
+		else
+			tls_fail(t, "TLS handshake");
+		goto fail;
+	}
+	return t;
+
+fail:
+	snprintf(err, errlen, "%s", t->err);
+fail_quiet:
+	t->broken = 1;
+	harness_tls_close(t);
+	return NULL;
+}
+
+const char *
+harness_tls_error(const struct harness_tls *t)
+{
+	return t->err;
+}
+
+int
+harness_tls_write(struct harness_tls *t, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	int64_t		 deadline = now_ms() + IO_TIMEOUT_MS;
+	size_t		 n;
+	int		 r, e;
+
+	ERR_clear_error();
+	while (len > 0) {
+		set_socket_timeout(t->fd, deadline);
+		r = SSL_write_ex(t->ssl, p, len, &n);
+		if (r == 1) {
+			p += n;
+			len -= n;
+			continue;
+		}
+		e = SSL_get_error(t->ssl, r);
+		if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
+		    remaining_ms(deadline) > 0)
+			continue;
+		t->broken = 1;
+		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+			snprintf(t->err, sizeof(t->err), "write: %s",
+			    errno == EAGAIN ? "timed out" : errno ?
+			    strerror(errno) : "connection closed");
+		else
+			tls_fail(t, "write");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads exactly len bytes before deadline.  Returns 0, 1 on a close before
+ * the first byte, -1 otherwise (cause in t->err).
+ */
+static int
+read_exact(struct harness_tls *t, uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t	got = 0, n;
+	int	r, e;
+
+	ERR_clear_error();
+	while (got < len) {
+		if (SSL_pending(t->ssl) == 0) {
+			r = wait_fd(t->fd, POLLIN, deadline);
+			if (r == 0) {
+				snprintf(t->err, sizeof(t->err), "read: timed "
+				    "out with %zu of %zu bytes", got, len);
+				return -1;
+			}
+		}
+		set_socket_timeout(t->fd, deadline);
+		r = SSL_read_ex(t->ssl, buf + got, len - got, &n);
+		if (r == 1) {
+			got += n;
+			continue;
+		}
+		e = SSL_get_error(t->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (remaining_ms(deadline) > 0)
+				continue;
+			snprintf(t->err, sizeof(t->err), "read: timed out");
+			return -1;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL &&
+		    ERR_peek_error() == 0 && (errno == 0 ||
+		    errno == ECONNRESET))) {
+			t->broken = e != SSL_ERROR_ZERO_RETURN;
+			snprintf(t->err, sizeof(t->err), "connection closed by "
+			    "the server%s", e == SSL_ERROR_ZERO_RETURN ? "" :
+			    errno == ECONNRESET ? " (reset)" : " (EOF)");
+			if (got == 0)
+				return 1;
+			snprintf(t->err + strlen(t->err), sizeof(t->err) -
+			    strlen(t->err), " after %zu of %zu bytes", got, len);
+			return -1;
+		}
+		t->broken = 1;
+		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+			snprintf(t->err, sizeof(t->err), "read: %s",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+		else
+			tls_fail(t, "read");
+		return -1;
+	}
+	return 0;
+}
+
+int
+harness_tls_read_frame(struct harness_tls *t, int timeout_ms,
+    Nwd__V1__Frame **out)
+{
+	uint8_t		 hdr[FRAME_HEADER_LEN], *payload;
+	uint32_t	 len;
+	int64_t		 deadline = now_ms() + timeout_ms;
+	int		 r;
+	char		 err[256];
+
+	*out = NULL;
+	t->err[0] = '\0';
+	if ((r = read_exact(t, hdr, sizeof(hdr), deadline)) != 0)
+		return r;
+	len = frame_peek_length(hdr);
+	if (len == 0 || len > READ_MAX_FRAME) {
+		snprintf(t->err, sizeof(t->err), "server sent a frame length "
+		    "of %u", len);
+		return -1;
+	}
+	if ((payload = malloc(len)) == NULL) {
+		snprintf(t->err, sizeof(t->err), "out of memory");
+		return -1;
+	}
+	if ((r = read_exact(t, payload, len, deadline)) != 0) {
+		free(payload);
+		return -1;
+	}
+	*out = frame_decode(payload, len, DECODE_ALLOC_CAP, err, sizeof(err));
+	free(payload);
+	if (*out == NULL) {
+		snprintf(t->err, sizeof(t->err), "undecodable frame: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+harness_tls_send_frame(struct harness_tls *t, const Nwd__V1__Frame *f)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 r;
+
+	if ((buf = frame_encode(f, READ_MAX_FRAME, &len)) == NULL) {
+		snprintf(t->err, sizeof(t->err), "frame_encode failed");
+		return -1;
+	}
+	r = harness_tls_write(t, buf, len);
+	free(buf);
+	return r;
+}
+
+int
+harness_tls_hello(struct harness_tls *t, int timeout_ms, Nwd__V1__Frame **out)
+{
+	Nwd__V1__Frame	f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Hello	h = NWD__V1__HELLO__INIT;
+
+	*out = NULL;
+	h.protocol_version = FRAME_PROTOCOL_VERSION;
+	h.client_name = "nwd-test-harness";
+	f.request_id = 1;
+	f.msg_case = NWD__V1__FRAME__MSG_HELLO;
+	f.hello = &h;
+	if (harness_tls_send_frame(t, &f) == -1)
+		return -1;
+	return harness_tls_read_frame(t, timeout_ms, out);
+}
+
+void
+harness_tls_close(struct harness_tls *t)
+{
+	if (t == NULL)
+		return;
+	if (t->ssl != NULL) {
+		if (!t->broken && SSL_is_init_finished(t->ssl)) {
+			set_socket_timeout(t->fd, now_ms() + 1000);
+			SSL_shutdown(t->ssl);
+		}
+		SSL_free(t->ssl);
+	}
+	SSL_CTX_free(t->ctx);
+	if (t->fd != -1)
+		close(t->fd);
+	ERR_clear_error();
+	free(t);
+}
+
+/* ---- libnwd ---------------------------------------------------------------- */
+
+struct kept_string {
+	struct kept_string	*next;
+	char			 s[];
+};
+
+/* Strings handed to libnwd options, kept until the process exits. */
+static struct kept_string *kept;
+
+static const char *
+keep(const char *s)
+{
+	struct kept_string	*k;
+	size_t			 len = strlen(s) + 1;
+
+	for (k = kept; k != NULL; k = k->next)
+		if (strcmp(k->s, s) == 0)
+			return k->s;
+	if ((k = malloc(sizeof(*k) + len)) == NULL) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	memcpy(k->s, s, len);
+	k->next = kept;
+	kept = k;
+	return k->s;
+}
+
+struct nwd_opts
+harness_client(const char *name)
+{
+	struct nwd_opts	o;
+	char		buf[4200];
+
+	memset(&o, 0, sizeof(o));
+	snprintf(buf, sizeof(buf), "127.0.0.1:%d", last_port);
+	o.server = keep(buf);
+	snprintf(buf, sizeof(buf), "%s/clients/%s.crt", pki_dir(), name);
+	o.cert = keep(buf);
+	snprintf(buf, sizeof(buf), "%s/clients/%s.key", pki_dir(), name);
+	o.key = keep(buf);
+	o.ca = keep(harness_pki("ca.crt"));
+	o.client_name = keep(name);
+	o.timeout_ms = 10000;
+	return o;
+}

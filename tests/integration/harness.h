@@ -1,0 +1,182 @@
+/*
+ * harness: what the daemon integration tests need around a real nwdd.
+ *
+ * Every function expects the world that tests/run-test.sh sets up:
+ * NWD_TEST_TMP (scratch directory), NWD_TEST_PKI (deploy/gen-pki.sh
+ * output), NWD_TEST_PGDIR and NWD_TEST_PGPORT (a deploy/pg.sh cluster),
+ * NWD_SRCDIR and NWD_BUILDDIR.  Failures are reported on stderr with their
+ * cause; functions then return NULL or -1 as stated.
+ *
+ * Nothing here sleeps to synchronise: the daemon's readiness is a pipe,
+ * its exit a pidfd, log lines an inotify watch, and network reads are
+ * poll()ed against a deadline.
+ */
+#ifndef NWD_HARNESS_H
+#define NWD_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "nwd.h"
+#include "nwd.pb-c.h"
+
+/* ---- the daemon ---------------------------------------------------------- */
+
+struct harness_daemon;
+
+/*
+ * Writes a configuration into NWD_TEST_TMP (the test PKI, the principals
+ * and policy of deploy/, the test database, listening on a free loopback
+ * port), applies the migrations once per process (nwdd --migrate), starts
+ * nwdd with --ready-fd and waits up to 30 s for it to report READY.
+ *
+ * extra_config (may be NULL) is more "key = value" lines; a key it sets
+ * replaces the harness's line for that key (nwdd refuses a key set twice),
+ * so "listen = 127.0.0.1:N" or "tls_crl =" work as expected.
+ *
+ * Returns the running daemon, which the caller ends with
+ * harness_daemon_stop(), or NULL if nwdd exited or did not become ready in
+ * time; the tail of its log is then printed and harness_last_log() names
+ * the whole log.  nwdd gets SIGTERM if the test process dies.
+ */
+struct harness_daemon *harness_daemon_start(const char *extra_config);
+
+int		 harness_daemon_port(const struct harness_daemon *d);
+pid_t		 harness_daemon_pid(const struct harness_daemon *d);
+/* Paths of its log (stdout and stderr) and of its configuration file. */
+const char	*harness_daemon_log(const struct harness_daemon *d);
+const char	*harness_daemon_config(const struct harness_daemon *d);
+
+/* The log of the daemon most recently started, even one that failed. */
+const char	*harness_last_log(void);
+
+/* Sends sig to the daemon.  Returns 0, or -1 if it could not be sent. */
+int		 harness_daemon_signal(struct harness_daemon *d, int sig);
+
+/*
+ * Waits up to timeout_ms for the daemon to exit by itself and reaps it.
+ * Returns its status as harness_daemon_stop() does, or -1 on timeout
+ * (the daemon then still runs).  d must still be given to
+ * harness_daemon_stop(), which then only frees it.
+ */
+int		 harness_daemon_wait_exit(struct harness_daemon *d,
+		    int timeout_ms);
+
+/*
+ * Sends SIGTERM (unless the daemon already exited), waits up to 30 s for
+ * the exit (then SIGKILL), and frees d.  Returns the exit code, 128 + the
+ * signal number if a signal ended it, or -1 if it had to be killed.
+ * NULL is a no-op returning -1.
+ */
+int		 harness_daemon_stop(struct harness_daemon *d);
+
+/* ---- the daemon's log ---------------------------------------------------- */
+
+/* 1 if the log contains needle, else 0. */
+int		 harness_log_contains(const struct harness_daemon *d,
+		    const char *needle);
+
+/* The log's current size, to pass to harness_wait_log_after(). */
+size_t		 harness_log_mark(const struct harness_daemon *d);
+
+/*
+ * Waits up to timeout_ms for needle to appear in the log (anywhere, or
+ * after byte offset mark).  Returns 1 once it is there, 0 on timeout.
+ */
+int		 harness_wait_log(const struct harness_daemon *d,
+		    const char *needle, int timeout_ms);
+int		 harness_wait_log_after(const struct harness_daemon *d,
+		    size_t mark, const char *needle, int timeout_ms);
+
+/* ---- PostgreSQL ----------------------------------------------------------- */
+
+/* deploy/pg.sh on NWD_TEST_PGDIR; each blocks until done, returns 0/-1. */
+int		 harness_pg_stop(void);		/* fast shutdown */
+int		 harness_pg_kill(void);		/* immediate shutdown */
+int		 harness_pg_start(void);
+
+/*
+ * Runs sql (one or more statements) with psql -At in database nwd as role
+ * (nwd_owner, nwd_daemon, nwd_auditor or postgres).  On success out holds
+ * the output, trailing newline removed, columns separated by '|'; on
+ * failure it holds psql's error message.  out may be NULL.  Returns 0 on
+ * success, psql's non-zero exit status on an SQL or connection error, -1
+ * if psql could not be run.
+ */
+int		 harness_sql(const char *role, const char *sql, char *out,
+		    size_t outlen);
+
+/* ---- certificates ---------------------------------------------------------- */
+
+/*
+ * The path of a file of the test PKI, e.g. harness_pki("ca.crt") or
+ * harness_pki("clients/plo-ana.key").  Points into static storage that the
+ * next call reuses.
+ */
+const char	*harness_pki(const char *file);
+
+/* ---- raw TLS client ------------------------------------------------------- */
+
+struct harness_tls;
+
+/*
+ * Connects to 127.0.0.1:port with TLS 1.3 and completes the handshake,
+ * verifying the server (name "localhost") against ca_override or, if NULL,
+ * the PKI's ca.crt.  client names a certificate under the PKI's clients/
+ * ("plo-ana", "foreign", ...) or is NULL to present none.  Returns the
+ * connection, or NULL with the cause in err.
+ *
+ * In TLS 1.3 the server judges the client's certificate after the client
+ * considers the handshake done, so a refused client usually connects and
+ * then sees an alert or EOF on its first harness_tls_read_frame().
+ *
+ * harness_tls_connect_version() is the same with the protocol version
+ * pinned: 13 for TLS 1.3, 12 for TLS 1.2.
+ */
+struct harness_tls *harness_tls_connect(int port, const char *client,
+		    const char *ca_override, char *err, size_t errlen);
+struct harness_tls *harness_tls_connect_version(int port, const char *client,
+		    const char *ca_override, int version, char *err,
+		    size_t errlen);
+
+/* Writes len raw bytes.  Returns 0, or -1 (cause in harness_tls_error()). */
+int		 harness_tls_write(struct harness_tls *t, const void *buf,
+		    size_t len);
+
+/* Frames f with its 4-byte length and writes it.  Returns 0 or -1. */
+int		 harness_tls_send_frame(struct harness_tls *t,
+		    const Nwd__V1__Frame *f);
+
+/*
+ * Reads one frame (4-byte big-endian length, then the payload), waiting up
+ * to timeout_ms.  Returns 0 with *out set (release it with frame_free()),
+ * 1 if the server closed the connection before a new frame began (close
+ * notify, EOF or reset), or -1 on a timeout, a TLS alert, a torn or
+ * undecodable frame (cause in harness_tls_error()).
+ */
+int		 harness_tls_read_frame(struct harness_tls *t, int timeout_ms,
+		    Nwd__V1__Frame **out);
+
+/*
+ * Sends a Hello (protocol version FRAME_PROTOCOL_VERSION) with request_id
+ * 1 and reads the answer.  Returns what harness_tls_read_frame() returns;
+ * on 0 *out is the answer (a Welcome or an Error).
+ */
+int		 harness_tls_hello(struct harness_tls *t, int timeout_ms,
+		    Nwd__V1__Frame **out);
+
+/* The cause of the last failure on t ("" if none). */
+const char	*harness_tls_error(const struct harness_tls *t);
+
+/* Sends close_notify if the session is intact, closes, frees.  NULL ok. */
+void		 harness_tls_close(struct harness_tls *t);
+
+/* ---- libnwd ---------------------------------------------------------------- */
+
+/*
+ * Options for libnwd to connect to the daemon most recently started, as
+ * the PKI client name.  The strings live until the process exits.
+ */
+struct nwd_opts	 harness_client(const char *name);
+
+#endif
