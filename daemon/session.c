@@ -232,6 +232,18 @@ session_reap(struct session *s)
 	event_active(s->srv->reaper, EV_TIMEOUT, 0);
 }
 
+/* Logs and audits why a session ends, and enters CLOSING. */
+static void
+record_close(struct session *s, const char *reason)
+{
+	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
+	    s->name, who(s), s->peer, reason);
+	if (s->principal != NULL)
+		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
+		    s->principal->id, reason);
+	session_set_state(s, SESSION_CLOSING);
+}
+
 /* Everything queued has been written: send our FIN, keep reading. */
 static void
 half_close(struct session *s)
@@ -249,12 +261,7 @@ session_close(struct session *s, const char *reason)
 
 	if (s->state == SESSION_CLOSING)
 		return;
-	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
-	    s->name, who(s), s->peer, reason);
-	if (s->principal != NULL)
-		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
-		    s->principal->id, reason);
-	session_set_state(s, SESSION_CLOSING);
+	record_close(s, reason);
 	/*
 	 * Flush what is queued (an Error frame, say), then half-close and
 	 * wait for the peer's EOF.  Input keeps being read and discarded:
@@ -278,12 +285,7 @@ session_abort(struct session *s, const char *reason)
 		session_reap(s);
 		return;
 	}
-	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
-	    s->name, who(s), s->peer, reason);
-	if (s->principal != NULL)
-		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
-		    s->principal->id, reason);
-	session_set_state(s, SESSION_CLOSING);
+	record_close(s, reason);
 	session_reap(s);
 }
 
