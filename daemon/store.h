@@ -24,6 +24,7 @@
 
 struct event_base;
 struct audit_event;
+struct alloc_entry;
 struct store;
 struct store_batch;
 
@@ -65,6 +66,12 @@ int		 store_batch_set_message(struct store_batch *b,
 int		 store_batch_add_event(struct store_batch *b,
 		    struct audit_event *ev);
 size_t		 store_batch_nevents(const struct store_batch *b);
+/*
+ * Adds an allocation row (nwd.allocations), recorded by message_id, in the
+ * same transaction as the rest of the batch.  Copies e and its strings.
+ */
+int		 store_batch_add_allocation(struct store_batch *b,
+		    const struct alloc_entry *e, const char *message_id);
 void		 store_batch_free(struct store_batch *b);
 
 /*
@@ -84,6 +91,18 @@ int		 store_start(struct store *s, store_state_fn *on_state,
 		    void *arg);
 
 enum store_state store_get_state(const struct store *s);
+
+/*
+ * At every connect, after synchronous_commit is checked and before the
+ * store reports STORE_READY, the store reads every row of nwd.allocations
+ * (in the order recorded) and passes them to fn.  The rows and their
+ * strings live only during the call.  If fn returns -1 the connect fails
+ * and is retried.  Set before store_start(); fn may be NULL.
+ */
+typedef int	store_allocations_fn(const struct alloc_entry *rows, size_t n,
+		    void *arg);
+void		 store_set_allocations_cb(struct store *s,
+		    store_allocations_fn *fn, void *arg);
 
 /*
  * Queues b.  On 0 the store owns b and will call done(outcome, arg) exactly
