@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "audit.h"
 #include "broker.h"
 #include "config.h"
@@ -45,6 +46,9 @@ struct publish_job {
 	char			 policy_version[POLICY_VERSION_LEN];
 	struct recipient	*rcpts;		/* owned array */
 	size_t			 nrcpts;
+	int			 duty_desk;	/* rcpts are the duty desk */
+	struct alloc_entry	 alloc;		/* an Allocation's record */
+	char			*alloc_strings;	/* owned; alloc's strings */
 };
 
 struct broker *
@@ -88,6 +92,7 @@ job_free(struct publish_job *j)
 	}
 	free(j->rcpts);
 	free(j->subject);
+	free(j->alloc_strings);
 	free(j);
 }
 
@@ -351,12 +356,16 @@ publish_done(enum store_outcome outcome, void *arg)
 		job_free(j);
 		return;
 	}
-	/* The audit rows are durable: now, and only now, deliver. */
+	/* The audit rows are durable: now, and only now, act on them. */
+	if (j->alloc_strings != NULL &&
+	    alloc_table_put(b->srv->allocs, &j->alloc) == -1)
+		log_warnx("message=%s event=allocation_not_applied reason=\"out "
+		    "of memory\"", j->message_id);
 	send_deliveries(b, j);
 	if (s != NULL) {
 		ack.message_id = j->message_id;
 		ack.recipients = j->nrcpts;
-		ack.duty_desk = 0;
+		ack.duty_desk = j->duty_desk;
 		ack.policy_version = j->policy_version;
 		f.request_id = j->request_id;
 		f.msg_case = NWD__V1__FRAME__MSG_PUBLISH_ACK;
@@ -364,56 +373,136 @@ publish_done(enum store_outcome outcome, void *arg)
 		session_send(s, &f);
 	}
 	log_info("principal=%s event=publish message=%s kind=%s subject=%s "
-	    "recipients=%zu", s != NULL ? s->principal->id : "-",
-	    j->message_id, kind_name(j->kind), j->subject, j->nrcpts);
+	    "recipients=%zu duty_desk=%d", s != NULL ? s->principal->id : "-",
+	    j->message_id, kind_name(j->kind), j->subject, j->nrcpts,
+	    j->duty_desk);
 	job_free(j);
 }
 
-/* Decides for every principal; fills the job and the batch. */
+/* Records one decision: a recipient to deliver to, or a refusal row. */
+static int
+record_decision(struct broker *b, struct session *s, Nwd__V1__Envelope *env,
+    struct publish_job *j, struct store_batch *batch,
+    const struct principal *p, const struct policy_decision *d)
+{
+	struct audit_event	*ev;
+	struct recipient	*r;
+	char			 withheld[REDACT_MAX_PATHS * 130];
+
+	switch (d->verdict) {
+	case POLICY_ALLOW:
+		r = &j->rcpts[j->nrcpts++];
+		if ((r->id = strdup(p->id)) == NULL ||
+		    (r->rule = strdup(d->rules)) == NULL)
+			return -1;
+		r->bytes = redact_pack(env, d->strip, d->nstrip, &r->len,
+		    withheld, sizeof(withheld));
+		if (r->bytes == NULL ||
+		    (r->withheld = strdup(withheld)) == NULL)
+			return -1;
+		ev = decision_event(s, AUDIT_DELIVER, j->message_id, env,
+		    p->id, d, withheld, j->policy_version);
+		break;
+	case POLICY_DENY:
+		ev = decision_event(s, AUDIT_DELIVER_REFUSED, j->message_id,
+		    env, p->id, d, NULL, j->policy_version);
+		break;
+	default:
+		/* No rule names this role for this kind: not a candidate. */
+		return 0;
+	}
+	if (ev == NULL || store_batch_add_event(batch, ev) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Decides for every principal but the sender; if no one may receive the
+ * message, decides again for the duty principals in the duty pass.  Fills
+ * the job and the batch.  Returns 0, or -1 if memory ran out.
+ */
 static int
 decide_recipients(struct broker *b, struct session *s,
     Nwd__V1__Envelope *env, struct publish_job *j, struct store_batch *batch)
 {
 	const struct identity_map	*ids = b->srv->ids;
+	const struct policy		*pol = b->srv->policy;
 	const struct principal		*p;
+	struct policy_context		 ctx;
 	struct policy_decision		 d;
-	struct audit_event		*ev;
-	struct recipient		*r;
-	char				 withheld[REDACT_MAX_PATHS * 130];
 	size_t				 i, n = identity_count(ids);
 
 	if ((j->rcpts = calloc(n > 0 ? n : 1, sizeof(*j->rcpts))) == NULL)
 		return -1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = b->srv->allocs;
+	ctx.now_ms = now_ms();
 	for (i = 0; i < n; i++) {
 		p = identity_at(ids, i);
 		if (strcmp(p->id, s->principal->id) == 0)
 			continue;
-		switch (policy_check_deliver(b->srv->policy, p, env, &d)) {
-		case POLICY_ALLOW:
-			r = &j->rcpts[j->nrcpts++];
-			if ((r->id = strdup(p->id)) == NULL ||
-			    (r->rule = strdup(d.rules)) == NULL)
-				return -1;
-			r->bytes = redact_pack(env, d.strip, d.nstrip, &r->len,
-			    withheld, sizeof(withheld));
-			if (r->bytes == NULL ||
-			    (r->withheld = strdup(withheld)) == NULL)
-				return -1;
-			ev = decision_event(s, AUDIT_DELIVER, j->message_id,
-			    env, p->id, &d, withheld, j->policy_version);
-			break;
-		case POLICY_DENY:
-			ev = decision_event(s, AUDIT_DELIVER_REFUSED,
-			    j->message_id, env, p->id, &d, NULL,
-			    j->policy_version);
-			break;
-		default:
-			/* No rule for this role and kind: nothing to record. */
-			continue;
-		}
-		if (ev == NULL || store_batch_add_event(batch, ev) == -1)
+		policy_check_deliver(pol, p, env, &ctx, &d);
+		if (record_decision(b, s, env, j, batch, p, &d) == -1)
 			return -1;
 	}
+	if (j->nrcpts > 0)
+		return 0;
+	/* No dead letters: what reaches no one goes to the duty desk. */
+	ctx.duty_pass = 1;
+	for (i = 0; i < policy_nduty(pol); i++) {
+		p = identity_find_id(ids, policy_duty_at(pol, i));
+		if (p == NULL || strcmp(p->id, s->principal->id) == 0)
+			continue;
+		policy_check_deliver(pol, p, env, &ctx, &d);
+		if (record_decision(b, s, env, j, batch, p, &d) == -1)
+			return -1;
+	}
+	j->duty_desk = j->nrcpts > 0;
+	return 0;
+}
+
+/*
+ * An Allocation names the team or worker it allocates: they are told, as
+ * if named in share_with.  Keeps a copy of the record for the table.
+ */
+static int
+prepare_allocation(Nwd__V1__Envelope *env, struct publish_job *j)
+{
+	Nwd__V1__Header		*h = env->header;
+	const Nwd__V1__Allocation *a = env->allocation;
+	const char		*who[2] = { a->team, a->worker };
+	char			**sw;
+	size_t			 i, k, tl, wl, sl;
+
+	for (k = 0; k < 2; k++) {
+		if (who[k][0] == '\0')
+			continue;
+		for (i = 0; i < h->n_share_with; i++)
+			if (strcmp(h->share_with[i], who[k]) == 0)
+				break;
+		if (i < h->n_share_with)
+			continue;
+		if ((sw = realloc(h->share_with, (h->n_share_with + 1) *
+		    sizeof(char *))) == NULL)
+			return -1;
+		h->share_with = sw;
+		if ((sw[h->n_share_with] = strdup(who[k])) == NULL)
+			return -1;
+		h->n_share_with++;
+	}
+	tl = strlen(a->team);
+	wl = strlen(a->worker);
+	sl = strlen(h->subject->local_id);
+	if ((j->alloc_strings = malloc(tl + wl + sl + 3)) == NULL)
+		return -1;
+	memcpy(j->alloc_strings, a->team, tl + 1);
+	memcpy(j->alloc_strings + tl + 1, a->worker, wl + 1);
+	memcpy(j->alloc_strings + tl + wl + 2, h->subject->local_id, sl + 1);
+	j->alloc.team = j->alloc_strings;
+	j->alloc.worker = j->alloc_strings + tl + 1;
+	j->alloc.subject = j->alloc_strings + tl + wl + 2;
+	j->alloc.from_ms = a->from_unix_ms;
+	j->alloc.until_ms = a->until_unix_ms;
 	return 0;
 }
 
@@ -424,6 +513,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	Nwd__V1__Envelope	*env = pub->envelope;
 	Nwd__V1__Header		*h;
 	struct policy_decision	 d;
+	struct policy_context	 ctx;
 	struct publish_job	*j = NULL;
 	struct store_batch	*batch = NULL;
 	struct store_message	 m;
@@ -460,8 +550,11 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "clearance", err);
 		return;
 	}
-	if (policy_check_publish(b->srv->policy, s->principal, env, &d) !=
-	    POLICY_ALLOW) {
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = b->srv->allocs;
+	ctx.now_ms = now_ms();
+	if (policy_check_publish(b->srv->policy, s->principal, env, &ctx,
+	    &d) != POLICY_ALLOW) {
 		refuse_publish(b, s, request_id, env,
 		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    d.rules[0] != '\0' ? d.rules : NULL, d.reason);
@@ -521,8 +614,21 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	audit_event_set(ev, AUDIT_F_REASON, note[0] != '\0' ? note : NULL);
 	if (store_batch_add_event(batch, ev) == -1)
 		goto internal;
+	if (h->kind == NWD__V1__KIND__ALLOCATION &&
+	    (prepare_allocation(env, j) == -1 ||
+	    store_batch_add_allocation(batch, &j->alloc, j->message_id) == -1))
+		goto internal;
 	if (decide_recipients(b, s, env, j, batch) == -1)
 		goto internal;
+	if (j->nrcpts == 0) {
+		store_batch_free(batch);
+		job_free(j);
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "no-dead-letters",
+		    "no principal may receive this message, not even the "
+		    "duty desk; nothing was shared");
+		return;
+	}
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
 		job_free(j);

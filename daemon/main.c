@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "alloc.h"
 #include "audit.h"
 #include "broker.h"
 #include "config.h"
@@ -132,6 +133,28 @@ audit_policy_loaded(struct server *srv, const char *why)
 	store_submit_detached(srv->store, b);
 }
 
+/* At each database connect: rebuild the allocation table from the rows. */
+static int
+allocations_cb(const struct alloc_entry *rows, size_t n, void *arg)
+{
+	struct server		*srv = arg;
+	struct alloc_table	*t;
+	size_t			 i;
+
+	if ((t = alloc_table_new()) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (alloc_table_put(t, &rows[i]) == -1) {
+			alloc_table_free(t);
+			return -1;
+		}
+	}
+	alloc_table_free(srv->allocs);
+	srv->allocs = t;
+	log_info("event=allocations_loaded rows=%zu", n);
+	return 0;
+}
+
 static void
 reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -184,9 +207,11 @@ reload(struct server *srv)
 		return;
 	}
 	if ((ni = identity_load(srv->cfg->principals, err,
-	    sizeof(err))) == NULL) {
+	    sizeof(err))) == NULL ||
+	    policy_check_principals(np, ni, err, sizeof(err)) == -1) {
 		log_warnx("event=reload_refused reason=\"%s\" "
 		    "keeping_policy=%s", err, policy_version(srv->policy));
+		identity_free(ni);
 		policy_free(np);
 		return;
 	}
@@ -283,6 +308,7 @@ server_free(struct server *srv)
 	if (drain_timer != NULL)
 		event_free(drain_timer);
 	policy_free(srv->policy);
+	alloc_table_free(srv->allocs);
 	identity_free(srv->ids);
 	tls_ctx_free(srv->tls);
 	config_free(srv->cfg);
@@ -382,6 +408,12 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
 	}
+	if (policy_check_principals(srv.policy, srv.ids, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s and %s disagree: %s\n",
+		    srv.cfg->policy, srv.cfg->principals, err);
+		goto done;
+	}
 	if (check) {
 		printf("%s: ok; policy %s (%zu rules), %zu principals\n",
 		    cfgpath, policy_version(srv.policy),
@@ -403,6 +435,12 @@ main(int argc, char *argv[])
 	}
 	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
 	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
+	if ((srv.allocs = alloc_table_new()) == NULL) {
+		fprintf(stderr, "nwdd: out of memory\n");
+		goto done;
+	}
+	if (srv.store != NULL)
+		store_set_allocations_cb(srv.store, allocations_cb, &srv);
 	if (srv.store == NULL || store_start(srv.store, store_state_cb,
 	    &srv) == -1) {
 		fprintf(stderr, "nwdd: cannot start the audit store\n");

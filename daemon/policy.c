@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "digest.h"
 #include "envelope.h"
 #include "policy.h"
@@ -11,30 +12,128 @@
 #define POLICY_MAX_WORD		128
 #define POLICY_MAX_LIST		64
 #define POLICY_MAX_RULES	100000
+#define POLICY_MAX_DEPTH	6	/* nesting searched for protected types */
+#define NKINDS			32	/* bits in a kinds mask */
+#define NACTIONS		2
 
 enum rule_effect { EFFECT_ALLOW, EFFECT_DENY };
 enum rule_action { ACTION_PUBLISH, ACTION_DELIVER };
+
+#define WHEN_ALLOCATED	0x1
+#define WHEN_NAMED	0x2
+#define WHEN_DUTY	0x4
+
+/* A list of strings, owned. */
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
 
 struct rule {
 	char			*name;		/* owned */
 	enum rule_effect	 effect;
 	enum rule_action	 action;
-	char			**roles;	/* owned; NULL = any role */
-	size_t			 nroles;
+	struct strlist		 roles;		/* empty = every role */
+	int			 roles_line, roles_col;
 	uint32_t		 kinds;		/* bit per Nwd__V1__Kind */
 	int			 max_marking;	/* publish: highest marking */
-	char			**strip;	/* owned paths */
-	size_t			 nstrip;
+	uint32_t		 bases;		/* bit per legal basis; 0 = any */
+	struct strlist		 from;		/* originating agencies */
+	unsigned		 when;		/* WHEN_*, any of them; 0 = none */
+	struct strlist		 strip, keep, grant;
+	/* What this allow withholds, per kind; computed after parsing. */
+	struct strlist		 eff[NKINDS];
 	int			 line;
+};
+
+struct role_decl {
+	char	*name;		/* owned */
+	char	*agency;	/* owned */
+	int	 clearance;	/* 0 = no cap */
+	int	 line;
+};
+
+struct team_decl {
+	char		*name;		/* owned */
+	struct strlist	 members;
+	int		 line;
+};
+
+/* The rules that can apply to one (action, kind, role), in file order. */
+struct rule_list {
+	const struct rule	**v;	/* owned array of borrowed rules */
+	size_t			  n;
 };
 
 struct policy {
 	char		*title;		/* owned; may be NULL */
-	char		*duty;		/* owned; may be NULL */
+	struct strlist	 duty;
 	char		 version[POLICY_VERSION_LEN];
 	struct rule	*rules;		/* owned array */
 	size_t		 nrules;
+	struct role_decl *roles;	/* owned array */
+	size_t		 nroles;
+	struct team_decl *teams;	/* owned array */
+	size_t		 nteams;
+	const ProtobufCMessageDescriptor *protect[32];
+	size_t		 nprotect;
+	/*
+	 * index[(action * NKINDS + kind) * (nidx + 1) + role] lists the rules
+	 * for a role named in some rule (role < nidx) or for any other role
+	 * (role == nidx: the rules for every role only).
+	 */
+	char		**idx_roles;	/* owned names, nidx of them, sorted */
+	size_t		  nidx;
+	struct rule_list *index;	/* owned */
+	/* principal id -> teams from team lines, sorted by id */
+	struct extra_teams {
+		const char	 *id;		/* borrowed from teams */
+		const char	**teams;	/* owned array, borrowed strings */
+		size_t		  n;
+	}		*extra;
+	size_t		 nextra;
+	struct strlist	 pool;		/* paths the per-kind lists borrow */
 };
+
+static void
+strlist_clear(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+strlist_add(struct strlist *l, const char *s)
+{
+	char **nv;
+
+	if ((l->n & (l->n - 1)) == 0) {
+		if ((nv = realloc(l->v, (l->n ? l->n * 2 : 1) *
+		    sizeof(char *))) == NULL)
+			return -1;
+		l->v = nv;
+	}
+	if ((l->v[l->n] = strdup(s)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static int
+strlist_has(const struct strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
 
 /* ------------------------------------------------------------------------
  * Tokens
@@ -171,7 +270,10 @@ lex_next(struct lexer *lx)
 			return lex_fail(lx, "unexpected character '%c'", c);
 		return lex_fail(lx, "unexpected byte 0x%02x", c);
 	}
-	while (lx->p < lx->end && word_char((unsigned char)*lx->p)) {
+	/* A colon inside a word ("hub:norwich") is part of it. */
+	while (lx->p < lx->end && (word_char((unsigned char)*lx->p) ||
+	    (*lx->p == ':' && n > 0 && lx->p + 1 < lx->end &&
+	    word_char((unsigned char)lx->p[1])))) {
 		if (n == POLICY_MAX_WORD)
 			return lex_fail(lx, "word longer than %d bytes",
 			    POLICY_MAX_WORD);
@@ -204,15 +306,16 @@ tok_desc(const struct lexer *lx)
 static void
 rule_clear(struct rule *r)
 {
-	size_t i;
+	size_t k;
 
 	free(r->name);
-	for (i = 0; i < r->nroles; i++)
-		free(r->roles[i]);
-	free(r->roles);
-	for (i = 0; i < r->nstrip; i++)
-		free(r->strip[i]);
-	free(r->strip);
+	strlist_clear(&r->roles);
+	strlist_clear(&r->from);
+	strlist_clear(&r->strip);
+	strlist_clear(&r->keep);
+	strlist_clear(&r->grant);
+	for (k = 0; k < NKINDS; k++)
+		free(r->eff[k].v);	/* strings are borrowed */
 	memset(r, 0, sizeof(*r));
 }
 
@@ -226,62 +329,68 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->nrules; i++)
 		rule_clear(&p->rules[i]);
 	free(p->rules);
+	for (i = 0; i < p->nroles; i++) {
+		free(p->roles[i].name);
+		free(p->roles[i].agency);
+	}
+	free(p->roles);
+	for (i = 0; i < p->nteams; i++) {
+		free(p->teams[i].name);
+		strlist_clear(&p->teams[i].members);
+	}
+	free(p->teams);
+	if (p->index != NULL) {
+		for (i = 0; i < NACTIONS * NKINDS * (p->nidx + 1); i++)
+			free(p->index[i].v);
+		free(p->index);
+	}
+	for (i = 0; i < p->nidx; i++)
+		free(p->idx_roles[i]);
+	free(p->idx_roles);
+	for (i = 0; i < p->nextra; i++)
+		free(p->extra[i].teams);
+	free(p->extra);
+	strlist_clear(&p->duty);
+	strlist_clear(&p->pool);
 	free(p->title);
-	free(p->duty);
 	free(p);
 }
 
 /*
- * Parses "word [, word]..." into a new array.  check(word) returns NULL if
- * the word is acceptable, else a description of what was expected.
+ * Parses "word [, word]..." into l.  check(word, arg) returns NULL if the
+ * word is acceptable, else a description of what was expected.
  */
 static int
-parse_list(struct lexer *lx, const char *what, char ***out, size_t *nout,
-    const char *(*check)(const char *, void *), void *arg)
+parse_list(struct lexer *lx, const char *what, struct strlist *l,
+    const char *(*check)(const char *, const void *), const void *arg)
 {
-	char		**v;
-	const char	*why;
-	size_t		 n = 0;
+	const char *why;
 
-	if ((v = calloc(POLICY_MAX_LIST, sizeof(char *))) == NULL)
-		return lex_fail(lx, "out of memory");
 	for (;;) {
-		if (lx->type != T_WORD) {
-			lex_fail(lx, "expected %s, got %s", what, tok_desc(lx));
-			goto bad;
-		}
-		if (check != NULL && (why = check(lx->text, arg)) != NULL) {
-			lex_fail(lx, "%s", why);
-			goto bad;
-		}
-		if (n == POLICY_MAX_LIST) {
-			lex_fail(lx, "more than %d entries in a list",
+		if (lx->type != T_WORD)
+			return lex_fail(lx, "expected %s, got %s", what,
+			    tok_desc(lx));
+		if (check != NULL && (why = check(lx->text, arg)) != NULL)
+			return lex_fail(lx, "%s", why);
+		if (l->n == POLICY_MAX_LIST)
+			return lex_fail(lx, "more than %d entries in a list",
 			    POLICY_MAX_LIST);
-			goto bad;
-		}
-		if ((v[n++] = strdup(lx->text)) == NULL) {
-			lex_fail(lx, "out of memory");
-			goto bad;
-		}
+		if (strlist_has(l, lx->text))
+			return lex_fail(lx, "\"%s\" is listed twice",
+			    lx->text);
+		if (strlist_add(l, lx->text) == -1)
+			return lex_fail(lx, "out of memory");
 		if (lex_next(lx) == -1)
-			goto bad;
+			return -1;
 		if (lx->type != T_COMMA)
-			break;
+			return 0;
 		if (lex_next(lx) == -1)
-			goto bad;
+			return -1;
 	}
-	*out = v;
-	*nout = n;
-	return 0;
-bad:
-	while (n > 0)
-		free(v[--n]);
-	free(v);
-	return -1;
 }
 
 static const char *
-check_kind(const char *w, void *arg)
+check_kind(const char *w, const void *arg)
 {
 	static char	why[POLICY_MAX_WORD + 128];
 	Nwd__V1__Kind	k;
@@ -294,16 +403,16 @@ check_kind(const char *w, void *arg)
 }
 
 static const char *
-check_role(const char *w, void *arg)
+check_name(const char *w, const void *arg)
 {
-	static char why[POLICY_MAX_WORD + 64];
-	const char *s;
+	static char	 why[POLICY_MAX_WORD + 64];
+	const char	*s;
 
 	for (s = w; *s != '\0'; s++) {
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' &&
+		    *s != ':' && *s != '.' &&
 		    !(*s == '*' && s == w && s[1] == '\0')) {
-			snprintf(why, sizeof(why), "\"%s\" is not a role name",
-			    w);
+			snprintf(why, sizeof(why), "\"%s\" is not a name", w);
 			return why;
 		}
 	}
@@ -311,7 +420,21 @@ check_role(const char *w, void *arg)
 }
 
 static const char *
-check_path(const char *w, void *arg)
+check_basis(const char *w, const void *arg)
+{
+	static char		why[POLICY_MAX_WORD + 128];
+	Nwd__V1__LegalBasis	b;
+
+	if (legal_basis_from_name(w, &b) == 0)
+		return NULL;
+	snprintf(why, sizeof(why), "unknown legal basis \"%s\" (consent, "
+	    "safeguarding, legal_obligation, public_task, vital_interests)", w);
+	return why;
+}
+
+/* A field path must exist in at least one of the rule's kinds. */
+static const char *
+check_path(const char *w, const void *arg)
 {
 	static char	 why[POLICY_MAX_WORD + 160];
 	const struct rule *r = arg;
@@ -327,21 +450,85 @@ check_path(const char *w, void *arg)
 			return NULL;
 	}
 	if (!any)
-		return "strip needs the rule's kinds first";
+		return "field paths need the rule's kinds first";
 	snprintf(why, sizeof(why), "no kind of this rule has a field \"%s\"",
 	    w);
 	return why;
 }
 
 static int
+expect_word(struct lexer *lx, const char *what)
+{
+	if (lex_next(lx) == -1)
+		return -1;
+	if (lx->type != T_WORD)
+		return lex_fail(lx, "expected %s, got %s", what, tok_desc(lx));
+	return 0;
+}
+
+static int
+expect_colon(struct lexer *lx, const char *after)
+{
+	if (lex_next(lx) == -1)
+		return -1;
+	if (lx->type != T_COLON)
+		return lex_fail(lx, "expected ':' after %s, got %s", after,
+		    tok_desc(lx));
+	return lex_next(lx);
+}
+
+static int
+parse_when(struct lexer *lx, struct rule *r)
+{
+	for (;;) {
+		if (lex_next(lx) == -1)
+			return -1;
+		if (lx->type == T_WORD && strcmp(lx->text, "allocated") == 0)
+			r->when |= WHEN_ALLOCATED;
+		else if (lx->type == T_WORD && strcmp(lx->text, "named") == 0)
+			r->when |= WHEN_NAMED;
+		else if (lx->type == T_WORD && strcmp(lx->text, "duty") == 0)
+			r->when |= WHEN_DUTY;
+		else
+			return lex_fail(lx, "expected allocated, named or "
+			    "duty, got %s", tok_desc(lx));
+		if (lex_next(lx) == -1)
+			return -1;
+		if (lx->type != T_WORD || strcmp(lx->text, "or") != 0)
+			return 0;
+	}
+}
+
+/* Which clauses each kind of rule takes. */
+static const char *
+clause_allowed(const struct rule *r, const char *clause)
+{
+	int deliver = r->action == ACTION_DELIVER;
+	int allow = r->effect == EFFECT_ALLOW;
+
+	if (strcmp(clause, "max") == 0 && !(allow && !deliver))
+		return "max applies to allow publish rules; deliveries are "
+		    "limited by clearance";
+	if ((strcmp(clause, "strip") == 0 || strcmp(clause, "keep") == 0 ||
+	    strcmp(clause, "grant") == 0) && !(allow && deliver))
+		return "strip, keep and grant apply to allow deliver rules";
+	if ((strcmp(clause, "when") == 0 || strcmp(clause, "from") == 0) &&
+	    !deliver)
+		return "when and from apply to deliver rules";
+	return NULL;
+}
+
+static int
 parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 {
 	struct rule	 r;
-	char		**list;
-	size_t		 n, i;
-	int		 have_kinds = 0;
+	struct strlist	 kinds = { NULL, 0 }, bases = { NULL, 0 };
+	const char	*why;
+	size_t		 i;
+	int		 have_kinds = 0, have_max = 0, have_when = 0;
 	Nwd__V1__Kind	 k;
 	Nwd__V1__Marking m;
+	Nwd__V1__LegalBasis b;
 
 	memset(&r, 0, sizeof(r));
 	r.effect = effect;
@@ -358,7 +545,8 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 		    tok_desc(lx));
 	if (lex_next(lx) == -1)
 		return -1;
-	if (lx->type != T_WORD || check_role(lx->text, NULL) != NULL)
+	if (lx->type != T_WORD || check_name(lx->text, NULL) != NULL ||
+	    strchr(lx->text, ':') != NULL)
 		return lex_fail(lx, "expected a rule name, got %s",
 		    tok_desc(lx));
 	for (i = 0; i < p->nrules; i++)
@@ -367,28 +555,30 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			    "on line %d", lx->text, p->rules[i].line);
 	if ((r.name = strdup(lx->text)) == NULL)
 		return lex_fail(lx, "out of memory");
-	if (lex_next(lx) == -1)
-		goto bad;
-	if (lx->type != T_COLON) {
-		lex_fail(lx, "expected ':' after the rule name, got %s",
-		    tok_desc(lx));
-		goto bad;
-	}
-	if (lex_next(lx) == -1)
+	if (expect_colon(lx, "the rule name") == -1)
 		goto bad;
 	while (lx->type != T_NEWLINE && lx->type != T_EOF) {
 		if (lx->type != T_WORD) {
 			lex_fail(lx, "expected a clause (roles, kinds, max, "
-			    "strip), got %s", tok_desc(lx));
+			    "basis, when, from, strip, keep, grant), got %s",
+			    tok_desc(lx));
+			goto bad;
+		}
+		if ((why = clause_allowed(&r, lx->text)) != NULL) {
+			lex_fail(lx, "%s", why);
 			goto bad;
 		}
 		if (strcmp(lx->text, "roles") == 0) {
-			if (r.roles != NULL) {
+			if (r.roles.n > 0) {
 				lex_fail(lx, "roles given twice");
 				goto bad;
 			}
-			if (lex_next(lx) == -1 || parse_list(lx, "a role",
-			    &r.roles, &r.nroles, check_role, NULL) == -1)
+			if (lex_next(lx) == -1)
+				goto bad;
+			r.roles_line = lx->tline;
+			r.roles_col = lx->tcol;
+			if (parse_list(lx, "a role", &r.roles, check_name,
+			    NULL) == -1)
 				goto bad;
 		} else if (strcmp(lx->text, "kinds") == 0) {
 			if (have_kinds) {
@@ -396,21 +586,19 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 				goto bad;
 			}
 			if (lex_next(lx) == -1 || parse_list(lx, "a kind",
-			    &list, &n, check_kind, NULL) == -1)
+			    &kinds, check_kind, NULL) == -1)
 				goto bad;
-			for (i = 0; i < n; i++) {
-				if (strcmp(list[i], "*") == 0)
+			for (i = 0; i < kinds.n; i++) {
+				if (strcmp(kinds.v[i], "*") == 0)
 					r.kinds = ~1u;
-				else if (kind_from_name(list[i], &k) == 0)
+				else if (kind_from_name(kinds.v[i], &k) == 0)
 					r.kinds |= 1u << k;
-				free(list[i]);
 			}
-			free(list);
+			strlist_clear(&kinds);
 			have_kinds = 1;
 		} else if (strcmp(lx->text, "max") == 0) {
-			if (r.action != ACTION_PUBLISH) {
-				lex_fail(lx, "max applies to publish rules; "
-				    "deliveries are limited by clearance");
+			if (have_max) {
+				lex_fail(lx, "max given twice");
 				goto bad;
 			}
 			if (lex_next(lx) == -1)
@@ -423,44 +611,73 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 				goto bad;
 			}
 			r.max_marking = m;
+			have_max = 1;
 			if (lex_next(lx) == -1)
 				goto bad;
-		} else if (strcmp(lx->text, "strip") == 0) {
-			if (r.action != ACTION_DELIVER ||
-			    r.effect != EFFECT_ALLOW) {
-				lex_fail(lx, "strip applies to allow deliver "
-				    "rules");
+		} else if (strcmp(lx->text, "basis") == 0) {
+			if (r.bases != 0) {
+				lex_fail(lx, "basis given twice");
 				goto bad;
 			}
-			if (r.strip != NULL) {
-				lex_fail(lx, "strip given twice");
+			if (lex_next(lx) == -1 || parse_list(lx,
+			    "a legal basis", &bases, check_basis, NULL) == -1)
+				goto bad;
+			for (i = 0; i < bases.n; i++)
+				if (legal_basis_from_name(bases.v[i], &b) == 0)
+					r.bases |= 1u << b;
+			strlist_clear(&bases);
+		} else if (strcmp(lx->text, "when") == 0) {
+			if (have_when) {
+				lex_fail(lx, "when given twice; join "
+				    "conditions with \"or\"");
+				goto bad;
+			}
+			have_when = 1;
+			if (parse_when(lx, &r) == -1)
+				goto bad;
+		} else if (strcmp(lx->text, "from") == 0) {
+			if (r.from.n > 0) {
+				lex_fail(lx, "from given twice");
+				goto bad;
+			}
+			if (lex_next(lx) == -1 || parse_list(lx, "an agency",
+			    &r.from, check_name, NULL) == -1)
+				goto bad;
+		} else if (strcmp(lx->text, "strip") == 0 ||
+		    strcmp(lx->text, "keep") == 0 ||
+		    strcmp(lx->text, "grant") == 0) {
+			struct strlist *l = lx->text[0] == 's' ? &r.strip :
+			    lx->text[0] == 'k' ? &r.keep : &r.grant;
+			char clause[POLICY_MAX_WORD + 1];
+
+			snprintf(clause, sizeof(clause), "%s", lx->text);
+			if (l->n > 0) {
+				lex_fail(lx, "%s given twice", clause);
+				goto bad;
+			}
+			if ((clause[0] == 's' && r.keep.n > 0) ||
+			    (clause[0] == 'k' && r.strip.n > 0)) {
+				lex_fail(lx, "a rule takes strip or keep, not "
+				    "both");
 				goto bad;
 			}
 			if (lex_next(lx) == -1 || parse_list(lx, "a field path",
-			    &r.strip, &r.nstrip, check_path, &r) == -1)
+			    l, check_path, &r) == -1)
 				goto bad;
 		} else {
 			lex_fail(lx, "unknown clause \"%s\" (expected roles, "
-			    "kinds, max or strip)", lx->text);
+			    "kinds, max, basis, when, from, strip, keep or "
+			    "grant)", lx->text);
 			goto bad;
 		}
 	}
-	if (r.roles == NULL || !have_kinds) {
-		lex_fail(lx, "rule \"%s\" needs %s", r.name,
-		    r.roles == NULL ? "roles" : "kinds");
+	if (r.roles.n == 0 || !have_kinds) {
+		lex_fail(lx, "rule \"%s\" (line %d) needs %s", r.name, r.line,
+		    r.roles.n == 0 ? "roles" : "kinds");
 		goto bad;
 	}
-	for (i = 0; i < r.nroles; i++)
-		if (strcmp(r.roles[i], "*") == 0)
-			break;
-	if (i < r.nroles) {
-		/* "*" anywhere in the list means every role. */
-		for (i = 0; i < r.nroles; i++)
-			free(r.roles[i]);
-		free(r.roles);
-		r.roles = NULL;
-		r.nroles = 0;
-	}
+	if (strlist_has(&r.roles, "*"))
+		strlist_clear(&r.roles);	/* every role */
 	if (p->nrules == POLICY_MAX_RULES) {
 		lex_fail(lx, "more than %d rules", POLICY_MAX_RULES);
 		goto bad;
@@ -477,30 +694,561 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 	p->rules[p->nrules++] = r;
 	return 0;
 bad:
+	strlist_clear(&kinds);
+	strlist_clear(&bases);
 	rule_clear(&r);
 	return -1;
 }
 
-/* "policy "title"" and "duty principal" */
+/* "role NAME: agency AGENCY [clearance MARKING]" */
 static int
-parse_setting(struct lexer *lx, char **slot, const char *what)
+parse_role(struct lexer *lx, struct policy *p)
 {
-	if (*slot != NULL)
-		return lex_fail(lx, "%s given twice", what);
+	struct role_decl	 d, *nv;
+	Nwd__V1__Marking	 m;
+	size_t			 i;
+
+	memset(&d, 0, sizeof(d));
+	d.line = lx->tline;
+	if (expect_word(lx, "a role name") == -1)
+		return -1;
+	if (check_name(lx->text, NULL) != NULL || strcmp(lx->text, "*") == 0)
+		return lex_fail(lx, "\"%s\" is not a role name", lx->text);
+	for (i = 0; i < p->nroles; i++)
+		if (strcmp(p->roles[i].name, lx->text) == 0)
+			return lex_fail(lx, "role \"%s\" is already declared "
+			    "on line %d", lx->text, p->roles[i].line);
+	if ((d.name = strdup(lx->text)) == NULL)
+		return lex_fail(lx, "out of memory");
+	if (expect_colon(lx, "the role name") == -1)
+		goto bad;
+	while (lx->type != T_NEWLINE && lx->type != T_EOF) {
+		if (lx->type == T_WORD && strcmp(lx->text, "agency") == 0 &&
+		    d.agency == NULL) {
+			if (expect_word(lx, "an agency") == -1)
+				goto bad;
+			if ((d.agency = strdup(lx->text)) == NULL) {
+				lex_fail(lx, "out of memory");
+				goto bad;
+			}
+		} else if (lx->type == T_WORD &&
+		    strcmp(lx->text, "clearance") == 0 && d.clearance == 0) {
+			if (expect_word(lx, "a marking") == -1)
+				goto bad;
+			if (marking_from_name(lx->text, &m) == -1 ||
+			    m > NWD__V1__MARKING__OFFICIAL_SENSITIVE) {
+				lex_fail(lx, "expected OFFICIAL or "
+				    "OFFICIAL_SENSITIVE, got %s", tok_desc(lx));
+				goto bad;
+			}
+			d.clearance = m;
+		} else {
+			lex_fail(lx, "expected agency or clearance (once "
+			    "each), got %s", tok_desc(lx));
+			goto bad;
+		}
+		if (lex_next(lx) == -1)
+			goto bad;
+	}
+	if (d.agency == NULL) {
+		lex_fail(lx, "role \"%s\" (line %d) needs an agency", d.name,
+		    d.line);
+		goto bad;
+	}
+	if ((nv = realloc(p->roles, (p->nroles + 1) * sizeof(*nv))) == NULL) {
+		lex_fail(lx, "out of memory");
+		goto bad;
+	}
+	p->roles = nv;
+	p->roles[p->nroles++] = d;
+	return 0;
+bad:
+	free(d.name);
+	free(d.agency);
+	return -1;
+}
+
+/* "team NAME: members P[, P]..." */
+static int
+parse_team(struct lexer *lx, struct policy *p)
+{
+	struct team_decl	 d, *nv;
+	size_t			 i;
+
+	memset(&d, 0, sizeof(d));
+	d.line = lx->tline;
+	if (expect_word(lx, "a team name") == -1)
+		return -1;
+	if (check_name(lx->text, NULL) != NULL || strcmp(lx->text, "*") == 0)
+		return lex_fail(lx, "\"%s\" is not a team name", lx->text);
+	for (i = 0; i < p->nteams; i++)
+		if (strcmp(p->teams[i].name, lx->text) == 0)
+			return lex_fail(lx, "team \"%s\" is already declared "
+			    "on line %d", lx->text, p->teams[i].line);
+	if ((d.name = strdup(lx->text)) == NULL)
+		return lex_fail(lx, "out of memory");
+	if (expect_colon(lx, "the team name") == -1)
+		goto bad;
+	if (lx->type != T_WORD || strcmp(lx->text, "members") != 0) {
+		lex_fail(lx, "expected members, got %s", tok_desc(lx));
+		goto bad;
+	}
+	if (lex_next(lx) == -1 || parse_list(lx, "a principal", &d.members,
+	    check_name, NULL) == -1)
+		goto bad;
+	if (lx->type != T_NEWLINE && lx->type != T_EOF) {
+		lex_fail(lx, "expected end of line after the members, got %s",
+		    tok_desc(lx));
+		goto bad;
+	}
+	if ((nv = realloc(p->teams, (p->nteams + 1) * sizeof(*nv))) == NULL) {
+		lex_fail(lx, "out of memory");
+		goto bad;
+	}
+	p->teams = nv;
+	p->teams[p->nteams++] = d;
+	return 0;
+bad:
+	free(d.name);
+	strlist_clear(&d.members);
+	return -1;
+}
+
+/* Finds a message type reachable from a body by its short name. */
+static const ProtobufCMessageDescriptor *
+find_type(const ProtobufCMessageDescriptor *d, const char *name, int depth)
+{
+	const ProtobufCMessageDescriptor *found;
+	size_t i;
+
+	if (strcmp(d->short_name, name) == 0)
+		return d;
+	if (depth == POLICY_MAX_DEPTH)
+		return NULL;
+	for (i = 0; i < d->n_fields; i++) {
+		if (d->fields[i].type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		found = find_type(d->fields[i].descriptor, name, depth + 1);
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/* "protect TYPE[, TYPE]..." */
+static int
+parse_protect(struct lexer *lx, struct policy *p)
+{
+	struct strlist	 l = { NULL, 0 };
+	const ProtobufCMessageDescriptor *d;
+	size_t		 i;
+	int		 k;
+
+	if (lex_next(lx) == -1 || parse_list(lx, "a message type", &l, NULL,
+	    NULL) == -1)
+		goto bad;
+	for (i = 0; i < l.n; i++) {
+		for (d = NULL, k = 1; d == NULL &&
+		    kind_body_descriptor(k) != NULL; k++)
+			d = find_type(kind_body_descriptor(k), l.v[i], 0);
+		if (d == NULL) {
+			lex_fail(lx, "no message kind contains a type \"%s\" "
+			    "(types are the message names of nwd.proto, e.g. "
+			    "Address)", l.v[i]);
+			goto bad;
+		}
+		if (p->nprotect == sizeof(p->protect) / sizeof(p->protect[0])) {
+			lex_fail(lx, "too many protected types");
+			goto bad;
+		}
+		p->protect[p->nprotect++] = d;
+	}
+	if (lx->type != T_NEWLINE && lx->type != T_EOF) {
+		lex_fail(lx, "expected end of line after protect, got %s",
+		    tok_desc(lx));
+		goto bad;
+	}
+	strlist_clear(&l);
+	return 0;
+bad:
+	strlist_clear(&l);
+	return -1;
+}
+
+/* "policy "title"" */
+static int
+parse_title(struct lexer *lx, struct policy *p)
+{
+	if (p->title != NULL)
+		return lex_fail(lx, "a policy title given twice");
 	if (lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_WORD && lx->type != T_STRING)
-		return lex_fail(lx, "expected %s, got %s", what, tok_desc(lx));
-	if ((*slot = strdup(lx->text)) == NULL)
+		return lex_fail(lx, "expected a policy title, got %s",
+		    tok_desc(lx));
+	if ((p->title = strdup(lx->text)) == NULL)
 		return lex_fail(lx, "out of memory");
 	if (lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_NEWLINE && lx->type != T_EOF)
-		return lex_fail(lx, "expected end of line after %s, got %s",
-		    what, tok_desc(lx));
+		return lex_fail(lx, "expected end of line after a policy "
+		    "title, got %s", tok_desc(lx));
 	return 0;
 }
 
+/* "duty P[, P]..." */
+static int
+parse_duty(struct lexer *lx, struct policy *p)
+{
+	if (p->duty.n > 0)
+		return lex_fail(lx, "the duty principal given twice");
+	if (lex_next(lx) == -1 || parse_list(lx, "the duty principal",
+	    &p->duty, check_name, NULL) == -1)
+		return -1;
+	if (lx->type != T_NEWLINE && lx->type != T_EOF)
+		return lex_fail(lx, "expected end of line after the duty "
+		    "principal, got %s", tok_desc(lx));
+	return 0;
+}
+/* ------------------------------------------------------------------------
+ * After parsing: checks across statements, the rule index, the teams each
+ * principal gains, and what each allow rule withholds for each kind.
+ */
+
+static const struct role_decl *
+find_role(const struct policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nroles; i++)
+		if (strcmp(p->roles[i].name, name) == 0)
+			return &p->roles[i];
+	return NULL;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The index slot of a role name, or p->nidx for "any other role". */
+static size_t
+role_slot(const struct policy *p, const char *role)
+{
+	size_t lo = 0, hi = p->nidx, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(role, p->idx_roles[mid])) == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return p->nidx;
+}
+
+static struct rule_list *
+slot(const struct policy *p, int action, int kind, size_t role)
+{
+	return &p->index[((size_t)action * NKINDS + kind) * (p->nidx + 1) +
+	    role];
+}
+
+static int
+list_push(struct rule_list *l, const struct rule *r)
+{
+	const struct rule **nv;
+
+	if ((l->n & (l->n - 1)) == 0) {
+		if ((nv = realloc(l->v, (l->n ? l->n * 2 : 1) *
+		    sizeof(*nv))) == NULL)
+			return -1;
+		l->v = nv;
+	}
+	l->v[l->n++] = r;
+	return 0;
+}
+
+static int
+build_index(struct policy *p)
+{
+	struct strlist	 names = { NULL, 0 };
+	size_t		 i, j, n;
+	int		 k;
+
+	for (i = 0; i < p->nrules; i++)
+		for (j = 0; j < p->rules[i].roles.n; j++)
+			if (!strlist_has(&names, p->rules[i].roles.v[j]) &&
+			    strlist_add(&names, p->rules[i].roles.v[j]) == -1)
+				goto oom;
+	qsort(names.v, names.n, sizeof(char *), cmp_str);
+	p->idx_roles = names.v;
+	p->nidx = names.n;
+	n = NACTIONS * NKINDS * (p->nidx + 1);
+	if ((p->index = calloc(n, sizeof(*p->index))) == NULL)
+		return -1;
+	for (i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		for (k = 1; k < NKINDS; k++) {
+			if (!(r->kinds & (1u << k)))
+				continue;
+			if (r->roles.n == 0) {
+				for (j = 0; j <= p->nidx; j++)
+					if (list_push(slot(p, r->action, k, j),
+					    r) == -1)
+						return -1;
+				continue;
+			}
+			for (j = 0; j < r->roles.n; j++)
+				if (list_push(slot(p, r->action, k,
+				    role_slot(p, r->roles.v[j])), r) == -1)
+					return -1;
+		}
+	}
+	return 0;
+oom:
+	strlist_clear(&names);
+	return -1;
+}
+
+static int
+cmp_extra(const void *a, const void *b)
+{
+	return strcmp(((const struct extra_teams *)a)->id,
+	    ((const struct extra_teams *)b)->id);
+}
+
+static int
+build_extra_teams(struct policy *p)
+{
+	struct extra_teams	*e;
+	size_t			 i, j, x;
+
+	for (i = 0; i < p->nteams; i++) {
+		for (j = 0; j < p->teams[i].members.n; j++) {
+			const char *id = p->teams[i].members.v[j];
+
+			for (x = 0; x < p->nextra; x++)
+				if (strcmp(p->extra[x].id, id) == 0)
+					break;
+			if (x == p->nextra) {
+				e = realloc(p->extra, (p->nextra + 1) *
+				    sizeof(*e));
+				if (e == NULL)
+					return -1;
+				p->extra = e;
+				memset(&p->extra[x], 0, sizeof(*e));
+				p->extra[x].id = id;
+				p->nextra++;
+			}
+			e = &p->extra[x];
+			if ((e->teams = realloc(e->teams, (e->n + 1) *
+			    sizeof(char *))) == NULL)
+				return -1;
+			e->teams[e->n++] = p->teams[i].name;
+		}
+	}
+	qsort(p->extra, p->nextra, sizeof(*p->extra), cmp_extra);
+	return 0;
+}
+
+/* Returns 1 if withholding path a withholds path b (equal, or a parent). */
+static int
+path_covers(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '.');
+}
+
+static int
+covered_by(const char *path, const struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (path_covers(l->v[i], path))
+			return 1;
+	return 0;
+}
+
+/* Adds a borrowed path to a rule's per-kind list, unless covered already. */
+static int
+eff_add(struct strlist *l, char *path)
+{
+	char	**nv;
+	size_t	  i;
+
+	for (i = 0; i < l->n; i++)
+		if (path_covers(l->v[i], path))
+			return 0;
+	/* A parent added now covers children added before. */
+	for (i = 0; i < l->n;) {
+		if (path_covers(path, l->v[i]))
+			l->v[i] = l->v[--l->n];
+		else
+			i++;
+	}
+	if (l->n >= REDACT_MAX_PATHS)
+		return -1;
+	if ((nv = realloc(l->v, (l->n + 1) * sizeof(char *))) == NULL)
+		return -1;
+	l->v = nv;
+	l->v[l->n++] = path;
+	return 0;
+}
+
+/*
+ * Paths found by walking the schema are interned in the policy's pool so
+ * that the per-kind lists can borrow them.
+ */
+static char *
+pool_intern(struct strlist *pool, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < pool->n; i++)
+		if (strcmp(pool->v[i], path) == 0)
+			return pool->v[i];
+	if (strlist_add(pool, path) == -1)
+		return NULL;
+	return pool->v[pool->n - 1];
+}
+
+static int
+is_protected(const struct policy *p, const ProtobufCMessageDescriptor *d)
+{
+	size_t i;
+
+	for (i = 0; i < p->nprotect; i++)
+		if (p->protect[i] == d)
+			return 1;
+	return 0;
+}
+
+/*
+ * Walks a body: protected fields join the rule's list unless granted or
+ * kept; with keep, every field neither kept nor on the way to a kept field
+ * joins too.
+ */
+static int
+walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
+    const ProtobufCMessageDescriptor *d, const char *prefix,
+    struct strlist *out, int depth)
+{
+	const ProtobufCFieldDescriptor	*fd;
+	char				 path[POLICY_MAX_WORD * 2], *ip;
+	size_t				 i, j;
+	int				 kept, leads_to_kept;
+
+	for (i = 0; i < d->n_fields; i++) {
+		fd = &d->fields[i];
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    prefix[0] != '\0' ? "." : "", fd->name);
+		kept = covered_by(path, &r->keep);
+		leads_to_kept = 0;
+		for (j = 0; j < r->keep.n; j++)
+			if (path_covers(path, r->keep.v[j]) &&
+			    strcmp(path, r->keep.v[j]) != 0)
+				leads_to_kept = 1;
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    is_protected(p, fd->descriptor) && !kept &&
+		    !covered_by(path, &r->grant)) {
+			if ((ip = pool_intern(pool, path)) == NULL ||
+			    eff_add(out, ip) == -1)
+				return -1;
+			continue;
+		}
+		if (r->keep.n > 0 && !kept && !leads_to_kept) {
+			if ((ip = pool_intern(pool, path)) == NULL ||
+			    eff_add(out, ip) == -1)
+				return -1;
+			continue;
+		}
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    fd->label != PROTOBUF_C_LABEL_REPEATED &&
+		    depth < POLICY_MAX_DEPTH && !kept &&
+		    walk_fields(p, pool, r, fd->descriptor, path, out,
+		    depth + 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+compute_withheld(struct policy *p, struct strlist *pool)
+{
+	const ProtobufCMessageDescriptor *d;
+	char	 e[POLICY_MAX_WORD + 64];
+	size_t	 i, j;
+	int	 k;
+
+	for (i = 0; i < p->nrules; i++) {
+		struct rule *r = &p->rules[i];
+
+		if (r->effect != EFFECT_ALLOW || r->action != ACTION_DELIVER)
+			continue;
+		for (k = 1; (d = kind_body_descriptor(k)) != NULL; k++) {
+			if (!(r->kinds & (1u << k)))
+				continue;
+			for (j = 0; j < r->strip.n; j++)
+				if (redact_path_valid(d, r->strip.v[j], e,
+				    sizeof(e)) == 0 &&
+				    eff_add(&r->eff[k], r->strip.v[j]) == -1)
+					return -1;
+			if (walk_fields(p, pool, r, d, "", &r->eff[k], 0) ==
+			    -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+post_fail(char *err, size_t errlen, const char *name, int line, int col,
+    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int
+post_fail(char *err, size_t errlen, const char *name, int line, int col,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	n = snprintf(err, errlen, "%s:%d:%d: ", name, line, col);
+	if (n < 0 || (size_t)n >= errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+check_roles_declared(const struct policy *p, const char *name, char *err,
+    size_t errlen)
+{
+	size_t i, j;
+
+	if (p->nroles == 0)
+		return 0;	/* roles are declared all or not at all */
+	for (i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		for (j = 0; j < r->roles.n; j++)
+			if (find_role(p, r->roles.v[j]) == NULL)
+				return post_fail(err, errlen, name,
+				    r->roles_line, r->roles_col, "rule \"%s\" "
+				    "names role \"%s\", which no role line "
+				    "declares", r->name, r->roles.v[j]);
+	}
+	return 0;
+}
 struct policy *
 policy_parse(const char *text, size_t len, const char *name, char *err,
     size_t errlen)
@@ -534,26 +1282,40 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 			continue;
 		}
 		if (lx.type != T_WORD || !lx.at_line_start) {
-			lex_fail(&lx, "expected allow, deny, policy or duty at "
-			    "the start of a line, got %s", tok_desc(&lx));
+			lex_fail(&lx, "expected allow, deny, role, team, "
+			    "protect, policy or duty at the start of a line, "
+			    "got %s", tok_desc(&lx));
 			goto bad;
 		}
 		if (strcmp(lx.text, "allow") == 0)
 			rc = parse_rule(&lx, p, EFFECT_ALLOW);
 		else if (strcmp(lx.text, "deny") == 0)
 			rc = parse_rule(&lx, p, EFFECT_DENY);
+		else if (strcmp(lx.text, "role") == 0)
+			rc = parse_role(&lx, p);
+		else if (strcmp(lx.text, "team") == 0)
+			rc = parse_team(&lx, p);
+		else if (strcmp(lx.text, "protect") == 0)
+			rc = parse_protect(&lx, p);
 		else if (strcmp(lx.text, "policy") == 0)
-			rc = parse_setting(&lx, &p->title, "a policy title");
+			rc = parse_title(&lx, p);
 		else if (strcmp(lx.text, "duty") == 0)
-			rc = parse_setting(&lx, &p->duty,
-			    "the duty principal");
+			rc = parse_duty(&lx, p);
 		else {
-			lex_fail(&lx, "expected allow, deny, policy or duty, "
-			    "got %s", tok_desc(&lx));
+			lex_fail(&lx, "expected allow, deny, role, team, "
+			    "protect, policy or duty, got %s", tok_desc(&lx));
 			goto bad;
 		}
 		if (rc == -1)
 			goto bad;
+	}
+	if (check_roles_declared(p, name, err, errlen) == -1)
+		goto bad;
+	if (build_index(p) == -1 || build_extra_teams(p) == -1 ||
+	    compute_withheld(p, &p->pool) == -1) {
+		snprintf(err, errlen, "%s: out of memory (or more than %d "
+		    "fields withheld by one rule)", name, REDACT_MAX_PATHS);
+		goto bad;
 	}
 	digest_sha256_hex(text, len, hex);
 	snprintf(p->version, sizeof(p->version), "sha256:%.16s", hex);
@@ -570,15 +1332,99 @@ policy_version(const struct policy *p)
 }
 
 const char *
-policy_duty(const struct policy *p)
+policy_title(const struct policy *p)
 {
-	return p->duty;
+	return p->title;
 }
 
 size_t
 policy_nrules(const struct policy *p)
 {
 	return p->nrules;
+}
+
+size_t
+policy_nduty(const struct policy *p)
+{
+	return p->duty.n;
+}
+
+const char *
+policy_duty_at(const struct policy *p, size_t i)
+{
+	return i < p->duty.n ? p->duty.v[i] : NULL;
+}
+
+const char *
+policy_duty(const struct policy *p)
+{
+	return policy_duty_at(p, 0);
+}
+
+const char *const *
+policy_extra_teams(const struct policy *p, const char *id, size_t *n)
+{
+	size_t lo = 0, hi = p->nextra, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(id, p->extra[mid].id)) == 0) {
+			*n = p->extra[mid].n;
+			return p->extra[mid].teams;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*n = 0;
+	return NULL;
+}
+
+int
+policy_check_principals(const struct policy *p,
+    const struct identity_map *ids, char *err, size_t errlen)
+{
+	const struct principal	*pr;
+	const struct role_decl	*rd;
+	size_t			 i, j;
+
+	for (i = 0; p->nroles > 0 && i < identity_count(ids); i++) {
+		pr = identity_at(ids, i);
+		if ((rd = find_role(p, pr->role)) == NULL) {
+			snprintf(err, errlen, "principal %s has role %s, "
+			    "which the policy does not declare", pr->id,
+			    pr->role);
+			return -1;
+		}
+		if (strcmp(rd->agency, pr->agency) != 0) {
+			snprintf(err, errlen, "principal %s is in agency %s, "
+			    "but the policy declares role %s in agency %s",
+			    pr->id, pr->agency, pr->role, rd->agency);
+			return -1;
+		}
+	}
+	for (i = 0; i < p->duty.n; i++) {
+		if (identity_find_id(ids, p->duty.v[i]) == NULL) {
+			snprintf(err, errlen, "duty principal %s is not in "
+			    "the principal mapping", p->duty.v[i]);
+			return -1;
+		}
+	}
+	for (i = 0; i < p->nteams; i++) {
+		for (j = 0; j < p->teams[i].members.n; j++) {
+			if (identity_find_id(ids,
+			    p->teams[i].members.v[j]) == NULL) {
+				snprintf(err, errlen, "team %s lists %s, who "
+				    "is not in the principal mapping",
+				    p->teams[i].name,
+				    p->teams[i].members.v[j]);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 const char *
@@ -598,22 +1444,6 @@ policy_verdict_name(enum policy_verdict v)
  * Decisions
  */
 
-static int
-rule_matches(const struct rule *r, enum rule_action action,
-    const struct principal *who, Nwd__V1__Kind kind)
-{
-	size_t i;
-
-	if (r->action != action || !(r->kinds & (1u << kind)))
-		return 0;
-	if (r->roles == NULL)
-		return 1;
-	for (i = 0; i < r->nroles; i++)
-		if (strcmp(r->roles[i], who->role) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 add_rule_name(struct policy_decision *d, const char *name)
 {
@@ -623,31 +1453,207 @@ add_rule_name(struct policy_decision *d, const char *name)
 	    name);
 }
 
-/* Returns 1 if withholding path a withholds path b (equal, or a parent). */
-static int
-path_covers(const char *a, const char *b)
+static void
+decision_init(struct policy_decision *d)
 {
-	size_t n = strlen(a);
+	memset(d, 0, sizeof(*d));
+	d->verdict = POLICY_DENY_NO_RULE;
+}
 
-	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '.');
+static enum policy_verdict
+deny(struct policy_decision *d, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum policy_verdict
+deny(struct policy_decision *d, const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->verdict = POLICY_DENY;
+	d->nstrip = 0;
+	snprintf(d->rules, sizeof(d->rules), "%s", rule);
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	return d->verdict;
+}
+
+static const struct rule_list *
+rules_for(const struct policy *p, enum rule_action a, Nwd__V1__Kind kind,
+    const char *role)
+{
+	if (kind <= 0 || kind >= NKINDS)
+		return NULL;
+	return slot(p, a, kind, role_slot(p, role));
+}
+
+static void
+bases_text(uint32_t bases, char *out, size_t outlen)
+{
+	size_t	n = 0;
+	int	b;
+
+	out[0] = '\0';
+	for (b = 1; b < 32 && n < outlen; b++)
+		if (bases & (1u << b))
+			n += snprintf(out + n, outlen - n, "%s%s",
+			    n > 0 ? " or " : "", legal_basis_name(b));
+}
+
+enum policy_verdict
+policy_check_publish(const struct policy *p, const struct principal *sender,
+    const Nwd__V1__Envelope *env, const struct policy_context *ctx,
+    struct policy_decision *out)
+{
+	const Nwd__V1__Header	*h = env->header;
+	const struct rule_list	*l;
+	const struct rule	*too_low = NULL, *no_basis = NULL;
+	char			 want[128];
+	size_t			 i;
+
+	decision_init(out);
+	if ((l = rules_for(p, ACTION_PUBLISH, h->kind, sender->role)) == NULL)
+		l = &(struct rule_list){ NULL, 0 };
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = l->v[i];
+
+		if (r->bases != 0 && !(r->bases & (1u << h->legal_basis))) {
+			if (r->effect == EFFECT_ALLOW && no_basis == NULL)
+				no_basis = r;
+			continue;
+		}
+		if (r->effect == EFFECT_DENY)
+			return deny(out, r->name, "rule %s forbids role %s to "
+			    "publish %s", r->name, sender->role,
+			    kind_name(h->kind));
+		if ((int)h->marking > r->max_marking) {
+			if (too_low == NULL)
+				too_low = r;
+			continue;
+		}
+		out->verdict = POLICY_ALLOW;
+		add_rule_name(out, r->name);
+	}
+	if (out->verdict == POLICY_ALLOW)
+		return out->verdict;
+	if (no_basis != NULL) {
+		bases_text(no_basis->bases, want, sizeof(want));
+		if (h->legal_basis == NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED)
+			return deny(out, no_basis->name, "%s needs a legal "
+			    "basis (%s) under rule %s; the message gives none",
+			    kind_name(h->kind), want, no_basis->name);
+		return deny(out, no_basis->name, "%s needs a legal basis of "
+		    "%s under rule %s, not %s", kind_name(h->kind), want,
+		    no_basis->name, legal_basis_name(h->legal_basis));
+	}
+	if (too_low != NULL)
+		return deny(out, too_low->name, "rule %s lets role %s publish "
+		    "%s only up to %s", too_low->name, sender->role,
+		    kind_name(h->kind), marking_name(too_low->max_marking));
+	snprintf(out->reason, sizeof(out->reason), "no publish rule lets role "
+	    "%s publish %s", sender->role, kind_name(h->kind));
+	return out->verdict;
+}
+
+/* Facts about one (message, recipient), computed once, lazily. */
+struct facts {
+	const struct policy		*p;
+	const struct principal		*rcpt;
+	const Nwd__V1__Envelope		*env;
+	const struct policy_context	*ctx;
+	const char *const		*extra;
+	size_t				 nextra;
+	int				 allocated;	/* -1 = not yet known */
+	int				 named;
+};
+
+static int
+is_allocated(struct facts *f)
+{
+	if (f->allocated == -1)
+		f->allocated = alloc_table_is_allocated(f->ctx->allocs,
+		    f->env->header->subject->local_id, f->rcpt, f->extra,
+		    f->nextra, f->ctx->now_ms);
+	return f->allocated;
+}
+
+static int
+is_named(struct facts *f)
+{
+	const Nwd__V1__Header	*h = f->env->header;
+	size_t			 i, j;
+
+	if (f->named != -1)
+		return f->named;
+	f->named = 0;
+	for (i = 0; i < h->n_share_with && !f->named; i++) {
+		if (principal_in_team(f->rcpt, h->share_with[i]))
+			f->named = 1;
+		for (j = 0; j < f->nextra; j++)
+			if (strcmp(f->extra[j], h->share_with[i]) == 0)
+				f->named = 1;
+	}
+	return f->named;
 }
 
 /*
- * Narrows set (n paths) to what both it and r withhold: for each pair where
+ * Do a rule's conditions hold?  If not, why not goes into why.  Rules that
+ * only apply at the duty desk hold only in the duty pass, and in the duty
+ * pass only they hold.
+ */
+static int
+conditions_hold(const struct rule *r, struct facts *f, char *why,
+    size_t whylen)
+{
+	const Nwd__V1__Header	*h = f->env->header;
+	unsigned		 w = r->when & ~WHEN_DUTY;
+
+	if (r->bases != 0 && !(r->bases & (1u << h->legal_basis))) {
+		snprintf(why, whylen, "rule %s requires another legal basis "
+		    "than %s", r->name, legal_basis_name(h->legal_basis));
+		return 0;
+	}
+	if (r->from.n > 0 && !strlist_has(&r->from, h->originating_agency)) {
+		snprintf(why, whylen, "rule %s does not cover messages from "
+		    "%s", r->name, h->originating_agency);
+		return 0;
+	}
+	if (w != 0 && !((w & WHEN_ALLOCATED) && is_allocated(f)) &&
+	    !((w & WHEN_NAMED) && is_named(f))) {
+		snprintf(why, whylen, "%s is %s%s%s %s", f->rcpt->id,
+		    (w & WHEN_ALLOCATED) ? "not allocated to " : "",
+		    (w & WHEN_ALLOCATED) ? h->subject->local_id : "",
+		    w == (WHEN_ALLOCATED | WHEN_NAMED) ? " and" : "",
+		    (w & WHEN_NAMED) ? "not named in share_with" : "");
+		return 0;
+	}
+	return 1;
+}
+
+/* Is this rule one the current pass looks at? */
+static int
+in_pass(const struct rule *r, const struct policy_context *ctx)
+{
+	return ctx->duty_pass ? (r->when & WHEN_DUTY) != 0 :
+	    r->when != WHEN_DUTY;
+}
+
+/*
+ * Narrows set (n paths) to what both it and l withhold: for each pair where
  * one path covers the other, the narrower one is withheld by both.
  */
 static size_t
-strip_intersect(const char **set, size_t n, const struct rule *r)
+strip_intersect(const char **set, size_t n, const struct strlist *l)
 {
 	const char	*out[REDACT_MAX_PATHS];
 	const char	*w;
 	size_t		 i, j, k, nout = 0;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < r->nstrip; j++) {
-			if (path_covers(set[i], r->strip[j]))
-				w = r->strip[j];
-			else if (path_covers(r->strip[j], set[i]))
+		for (j = 0; j < l->n; j++) {
+			if (path_covers(set[i], l->v[j]))
+				w = l->v[j];
+			else if (path_covers(l->v[j], set[i]))
 				w = set[i];
 			else
 				continue;
@@ -662,108 +1668,116 @@ strip_intersect(const char **set, size_t n, const struct rule *r)
 	return nout;
 }
 
-static void
-decision_init(struct policy_decision *d)
+static int
+handling_c(const Nwd__V1__Envelope *env)
 {
-	memset(d, 0, sizeof(*d));
-	d->verdict = POLICY_DENY_NO_RULE;
+	return env->header->kind == NWD__V1__KIND__INTELLIGENCE_REPORT &&
+	    env->intelligence_report != NULL &&
+	    env->intelligence_report->grading != NULL &&
+	    env->intelligence_report->grading->handling_code ==
+	    NWD__V1__GRADING__HANDLING_CODE__HANDLING_C;
 }
 
-enum policy_verdict
-policy_check_publish(const struct policy *p, const struct principal *sender,
-    const Nwd__V1__Envelope *env, struct policy_decision *out)
+static int
+legacy_police_only(const Nwd__V1__Envelope *env)
 {
-	Nwd__V1__Kind	 kind = env->header->kind;
-	int		 marking = env->header->marking;
-	const struct rule *too_low = NULL;
-	size_t		 i;
-
-	decision_init(out);
-	for (i = 0; i < p->nrules; i++) {
-		const struct rule *r = &p->rules[i];
-
-		if (!rule_matches(r, ACTION_PUBLISH, sender, kind))
-			continue;
-		if (r->effect == EFFECT_DENY) {
-			out->verdict = POLICY_DENY;
-			out->rules[0] = '\0';
-			add_rule_name(out, r->name);
-			snprintf(out->reason, sizeof(out->reason), "rule %s "
-			    "forbids role %s to publish %s", r->name,
-			    sender->role, kind_name(kind));
-			return out->verdict;
-		}
-		if (marking > r->max_marking) {
-			too_low = r;
-			continue;
-		}
-		out->verdict = POLICY_ALLOW;
-		add_rule_name(out, r->name);
-	}
-	if (out->verdict == POLICY_ALLOW)
-		return out->verdict;
-	if (too_low != NULL) {
-		out->verdict = POLICY_DENY;
-		add_rule_name(out, too_low->name);
-		snprintf(out->reason, sizeof(out->reason), "rule %s lets role "
-		    "%s publish %s only up to %s", too_low->name, sender->role,
-		    kind_name(kind), marking_name(too_low->max_marking));
-		return out->verdict;
-	}
-	snprintf(out->reason, sizeof(out->reason), "no publish rule lets role "
-	    "%s publish %s", sender->role, kind_name(kind));
-	return out->verdict;
+	return env->header->kind == NWD__V1__KIND__INTELLIGENCE_REPORT &&
+	    env->intelligence_report != NULL &&
+	    env->intelligence_report->legacy != NULL &&
+	    env->intelligence_report->legacy->handling_code >= 4;
 }
 
 enum policy_verdict
 policy_check_deliver(const struct policy *p, const struct principal *rcpt,
-    const Nwd__V1__Envelope *env, struct policy_decision *out)
+    const Nwd__V1__Envelope *env, const struct policy_context *ctx,
+    struct policy_decision *out)
 {
-	Nwd__V1__Kind	 kind = env->header->kind;
-	const char	*strip[REDACT_MAX_PATHS];
-	size_t		 i, j, nstrip = 0, nallow = 0;
+	const Nwd__V1__Header	*h = env->header;
+	const struct rule_list	*l;
+	const struct rule	*failed = NULL;
+	const struct role_decl	*rd;
+	struct facts		 f;
+	char			 why[256] = "";
+	const char		*strip[REDACT_MAX_PATHS];
+	size_t			 i, nstrip = 0, nallow = 0, ncand = 0;
+	int			 clearance, k = h->kind;
 
 	decision_init(out);
-	for (i = 0; i < p->nrules; i++) {
-		const struct rule *r = &p->rules[i];
+	memset(&f, 0, sizeof(f));
+	f.p = p;
+	f.rcpt = rcpt;
+	f.env = env;
+	f.ctx = ctx;
+	f.allocated = f.named = -1;
+	f.extra = policy_extra_teams(p, rcpt->id, &f.nextra);
+	if ((l = rules_for(p, ACTION_DELIVER, k, rcpt->role)) == NULL)
+		l = &(struct rule_list){ NULL, 0 };
 
-		if (!rule_matches(r, ACTION_DELIVER, rcpt, kind))
+	/* A deny whose conditions hold wins over everything. */
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = l->v[i];
+
+		if (!in_pass(r, ctx))
 			continue;
-		if (r->effect == EFFECT_DENY) {
-			out->verdict = POLICY_DENY;
-			out->rules[0] = '\0';
-			out->nstrip = 0;
-			add_rule_name(out, r->name);
-			snprintf(out->reason, sizeof(out->reason), "rule %s "
-			    "forbids role %s to receive %s", r->name,
-			    rcpt->role, kind_name(kind));
-			return out->verdict;
+		ncand++;
+		if (r->effect == EFFECT_DENY &&
+		    conditions_hold(r, &f, why, sizeof(why)))
+			return deny(out, r->name, "rule %s forbids role %s to "
+			    "receive %s", r->name, rcpt->role, kind_name(k));
+	}
+	if (ncand == 0) {
+		snprintf(out->reason, sizeof(out->reason), "no deliver rule "
+		    "lets role %s receive %s", rcpt->role, kind_name(k));
+		return out->verdict;
+	}
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = l->v[i];
+
+		if (r->effect != EFFECT_ALLOW || !in_pass(r, ctx))
+			continue;
+		if (!conditions_hold(r, &f, why, sizeof(why))) {
+			if (failed == NULL)
+				failed = r;
+			continue;
 		}
 		add_rule_name(out, r->name);
 		/* Withhold only what every matching allow withholds. */
 		if (nallow++ == 0) {
-			for (j = 0; j < r->nstrip && nstrip < REDACT_MAX_PATHS;
-			    j++)
-				strip[nstrip++] = r->strip[j];
-			continue;
-		}
-		nstrip = strip_intersect(strip, nstrip, r);
+			for (nstrip = 0; nstrip < r->eff[k].n; nstrip++)
+				strip[nstrip] = r->eff[k].v[nstrip];
+		} else
+			nstrip = strip_intersect(strip, nstrip, &r->eff[k]);
 	}
 	if (nallow == 0) {
-		snprintf(out->reason, sizeof(out->reason), "no deliver rule "
-		    "lets role %s receive %s", rcpt->role, kind_name(kind));
-		return out->verdict;
+		if (failed == NULL)
+			return deny(out, "default-deny", "only deny rules "
+			    "name role %s for %s", rcpt->role, kind_name(k));
+		/* Recompute the first failure's reason for the audit. */
+		conditions_hold(failed, &f, why, sizeof(why));
+		return deny(out, failed->name, "%s", why);
 	}
-	/* A rule may allow the kind; the marking must still be cleared. */
-	if ((int)env->header->marking > rcpt->clearance) {
-		out->verdict = POLICY_DENY;
-		snprintf(out->rules, sizeof(out->rules), "clearance");
-		snprintf(out->reason, sizeof(out->reason), "marking %s is "
-		    "above the recipient's clearance %s",
-		    marking_name(env->header->marking),
-		    marking_name(rcpt->clearance));
-		return out->verdict;
-	}
+
+	/* Limits no rule can lift. */
+	if (handling_c(env) && !is_named(&f))
+		return deny(out, "handling-C", "handling code C: only "
+		    "recipients named in share_with may receive it");
+	if (legacy_police_only(env) && strcmp(rcpt->agency, "police") != 0)
+		return deny(out, "legacy-5x5x5", "legacy 5x5x5 handling code "
+		    "%u: never outside the police",
+		    env->intelligence_report->legacy->handling_code);
+	clearance = rcpt->clearance;
+	if ((rd = find_role(p, rcpt->role)) != NULL && rd->clearance != 0 &&
+	    rd->clearance < clearance)
+		clearance = rd->clearance;
+	if ((int)h->marking > clearance)
+		return deny(out, "clearance", "marking %s is above the "
+		    "recipient's clearance %s", marking_name(h->marking),
+		    marking_name(clearance));
+	if (h->marking == NWD__V1__MARKING__OFFICIAL_SENSITIVE &&
+	    !ctx->duty_pass && !is_allocated(&f) && !is_named(&f))
+		return deny(out, "need-to-know", "OFFICIAL-SENSITIVE: %s is "
+		    "neither allocated to %s nor named", rcpt->id,
+		    h->subject->local_id);
 	out->verdict = POLICY_ALLOW;
 	memcpy(out->strip, strip, nstrip * sizeof(strip[0]));
 	out->nstrip = nstrip;

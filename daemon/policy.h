@@ -2,20 +2,29 @@
  * policy: the sharing policy, the machine-readable information-sharing
  * agreement.  Parses the policy file and decides, for a message and a
  * principal, whether it may be published or delivered and which body fields
- * are withheld.  Pure: no I/O, no logging, no clock.  Verdicts are an enum;
- * "no rule matched" is spelled out, and it is a deny.
+ * are withheld.  Pure: no I/O, no logging, no clock it is not given.
+ * Verdicts are an enum; "no rule matched" is spelled out, and it is a deny.
  *
- * Semantics: default deny; a matching deny rule always wins; allow rules are
- * additive (a recipient sees the union of the fields its matching allow rules
- * grant, so a field is withheld only if every matching allow strips it).
- * A recipient never receives a marking above its clearance.
- *
- * The language is described in nwd-policy(5) and deploy/policy.nwd.
+ * Semantics (nwd-policy(5), deploy/policy.nwd):
+ *  - default deny; a matching deny rule always wins over any allow;
+ *  - allow rules are additive: a recipient sees the union of the fields its
+ *    matching allows grant, so a field is withheld only if every matching
+ *    allow withholds it;
+ *  - protected message types (addresses, third parties, sources) are
+ *    withheld wherever they appear unless a rule grants them by name;
+ *  - built in, whatever the rules say: handling code C reaches named
+ *    recipients only; legacy 5x5x5 handling codes 4 and 5 never leave the
+ *    police; nobody receives a marking above their clearance; an
+ *    OFFICIAL-SENSITIVE message needs the recipient to be allocated to the
+ *    subject or named (need to know), except at the duty desk;
+ *  - rules with "when duty" apply only in the duty pass, when no one else
+ *    may receive a message.
  */
 #ifndef NWD_POLICY_H
 #define NWD_POLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "identity.h"
 #include "nwd.pb-c.h"
@@ -23,10 +32,21 @@
 
 #define POLICY_VERSION_LEN	24	/* "sha256:" + 16 hex + NUL */
 
+struct alloc_table;
+
 enum policy_verdict {
-	POLICY_DENY_NO_RULE,	/* no rule matched: default deny */
-	POLICY_DENY,		/* a deny rule or a built-in limit refused */
+	POLICY_DENY_NO_RULE,	/* no rule for this role and kind: not a
+				   candidate; default deny */
+	POLICY_DENY,		/* a deny rule, an unmet condition or a
+				   built-in limit refused */
 	POLICY_ALLOW,
+};
+
+/* What a decision may look at besides the message and the principal. */
+struct policy_context {
+	const struct alloc_table *allocs;	/* NULL: nobody is allocated */
+	int64_t			  now_ms;	/* for allocation periods */
+	int			  duty_pass;	/* 1: routing to the duty desk */
 };
 
 struct policy_decision {
@@ -50,19 +70,41 @@ void		 policy_free(struct policy *p);
 
 /* "sha256:" and the first 16 hex digits of the text's SHA-256. */
 const char	*policy_version(const struct policy *p);
-/* The principal id that receives what no one else may, or NULL. */
-const char	*policy_duty(const struct policy *p);
+const char	*policy_title(const struct policy *p);
 size_t		 policy_nrules(const struct policy *p);
+
+/* The duty principals (who receive what no one else may). */
+size_t		 policy_nduty(const struct policy *p);
+const char	*policy_duty_at(const struct policy *p, size_t i);
+/* The first duty principal, or NULL. */
+const char	*policy_duty(const struct policy *p);
+
+/* Teams the policy's team lines give principal id (may be none). */
+const char *const *policy_extra_teams(const struct policy *p, const char *id,
+		    size_t *n);
+
+/*
+ * Checks a principal mapping against the policy: each principal's role is
+ * declared (if the policy declares roles) with the principal's agency, and
+ * each duty principal and team member exists.  Returns 0, or -1 with the
+ * first problem in err.
+ */
+int		 policy_check_principals(const struct policy *p,
+		    const struct identity_map *ids, char *err, size_t errlen);
 
 /* May sender publish env?  env has passed envelope_validate(). */
 enum policy_verdict policy_check_publish(const struct policy *p,
 		    const struct principal *sender,
-		    const Nwd__V1__Envelope *env, struct policy_decision *out);
+		    const Nwd__V1__Envelope *env,
+		    const struct policy_context *ctx,
+		    struct policy_decision *out);
 
 /* May recipient receive env, and without which fields? */
 enum policy_verdict policy_check_deliver(const struct policy *p,
 		    const struct principal *recipient,
-		    const Nwd__V1__Envelope *env, struct policy_decision *out);
+		    const Nwd__V1__Envelope *env,
+		    const struct policy_context *ctx,
+		    struct policy_decision *out);
 
 /* "allow", "deny" or "deny (no rule)". */
 const char	*policy_verdict_name(enum policy_verdict v);

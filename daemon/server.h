@@ -15,6 +15,7 @@ struct config;
 struct tls_ctx;
 struct identity_map;
 struct policy;
+struct alloc_table;
 struct store;
 struct broker;
 struct listener;
@@ -28,6 +29,7 @@ struct server {
 	struct tls_ctx		*tls;		/* owned */
 	struct identity_map	*ids;		/* owned */
 	struct policy		*policy;	/* owned */
+	struct alloc_table	*allocs;	/* owned; who is allocated */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
 	struct listener		*listener;	/* owned */
