@@ -1,10 +1,14 @@
 /*
- * store: batches of audit rows (and message rows) written to PostgreSQL in
- * pipeline mode on the libevent loop.  See store.h for the contract.
+ * store: batches of audit rows (and message and allocation rows) written to
+ * PostgreSQL in pipeline mode on the libevent loop, and the allocations read
+ * back at each connect.  See store.h for the contract.
  *
  * Connection life:
  *
- *	DOWN --timer--> CONNECT --PQconnectPoll ok--> SETUP --sync--> IDLE
+ *	DOWN --timer--> CONNECT --PQconnectPoll ok--> SETUP --sync--> LOAD
+ *	                                                               |
+ *	                                  sync, allocations callback 0 v
+ *	                                                             IDLE
  *	                                                             |  ^
  *	                                             queue not empty v  |
  *	                                                             TXN --+
@@ -12,15 +16,24 @@
  *	                               transaction left open (failed) v    |
  *	                                                        ROLLBACK --+
  *
- * Any connection error, a failed SETUP (including synchronous_commit off)
- * or a deadline leads back to DOWN, with every queued and in-flight batch
+ * Without an allocations callback SETUP leads straight to IDLE.
+ *
+ * Any connection error, a failed SETUP (including synchronous_commit off),
+ * a failed LOAD (including the allocations callback returning -1) or a
+ * deadline leads back to DOWN, with every queued and in-flight batch
  * answered STORE_UNAVAILABLE and a reconnect timer armed with exponential
- * backoff.  The public state is DISCONNECTED in DOWN, CONNECTING in CONNECT
- * and SETUP, READY otherwise.
+ * backoff; the backoff starts again from its minimum only once the store
+ * is READY.  The public state is DISCONNECTED in DOWN, CONNECTING in
+ * CONNECT, SETUP and LOAD, READY otherwise.
+ *
+ * Within a transaction each batch sends its message row, then its
+ * allocation rows (they reference the message), then its audit events.
  *
  * Callbacks never run from inside a public function other than store_free():
- * finished batches go on the done list and a deferred event delivers them.
- * Store callbacks (done and on_state) must not call store_free().
+ * finished batches go on the done list and a deferred event delivers them;
+ * the allocations callback runs from the loop while LOAD completes.  Store
+ * callbacks (done, on_state and the allocations callback) must not call
+ * store_free().
  */
 #include <sys/queue.h>
 
@@ -32,6 +45,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "alloc.h"
 #include "audit.h"
 #include "log.h"
 #include "store.h"
@@ -40,9 +54,11 @@
 #define STORE_TXN_STMTS		4096	/* statements (one batch may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_CONNECT_TIMEOUT_S	10	/* connect and setup deadline */
+#define STORE_LOAD_TIMEOUT_S	30	/* reading nwd.allocations */
 
 #define STORE_STMT_MSG		"nwd_insert_message"
 #define STORE_STMT_EVENT	"nwd_insert_event"
+#define STORE_STMT_ALLOC	"nwd_insert_allocation"
 
 /* Unix milliseconds to timestamptz, exactly. */
 #define STORE_SQL_MS(n)	"timestamptz 'epoch' + $" #n "::bigint * " \
@@ -64,6 +80,35 @@ static const char store_sql_event[] =
     "$13, $14, $15)";
 #define STORE_EVENT_NPARAMS	15
 
+/* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
+static const char store_sql_alloc[] =
+    "INSERT INTO nwd.allocations (message_id, subject, team, worker, "
+    "from_at, until_at, instance) "
+    "VALUES ($1::uuid, $2, $3, $4, " STORE_SQL_MS(5) ", " STORE_SQL_MS(6)
+    ", $7)";
+#define STORE_ALLOC_NPARAMS	7
+
+/*
+ * Every allocation, oldest first, times as Unix milliseconds (truncated to
+ * the millisecond, so the cast is exact whether extract() returns numeric
+ * or double precision); NULL stays NULL.
+ */
+#define STORE_SQL_TO_MS(col) "(extract(epoch FROM date_trunc(" \
+			"'milliseconds', " col ")) * 1000)::bigint"
+static const char store_sql_load[] =
+    "SELECT subject, team, worker, " STORE_SQL_TO_MS("from_at") ", "
+    STORE_SQL_TO_MS("until_at") " FROM nwd.allocations ORDER BY id";
+
+/* One allocation row of a batch. */
+struct store_alloc {
+	char		 msg_id[37];
+	char		*subject;	/* owned */
+	char		*team;		/* owned; "" if none */
+	char		*worker;	/* owned; "" if none */
+	int64_t		 from_ms;	/* 0: NULL */
+	int64_t		 until_ms;	/* 0: NULL */
+};
+
 struct store_batch {
 	TAILQ_ENTRY(store_batch) entry;
 	int			 has_msg;
@@ -80,6 +125,9 @@ struct store_batch {
 	struct audit_event	**ev;		/* owned, with every event */
 	size_t			 nev;
 	size_t			 evcap;
+	struct store_alloc	*alloc;		/* owned, with their strings */
+	size_t			 nalloc;
+	size_t			 alloccap;
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */
 	enum store_outcome	 outcome;	/* valid on the done list */
@@ -92,6 +140,7 @@ enum store_phase {
 	STORE_PH_DOWN,		/* no connection */
 	STORE_PH_CONNECT,	/* PQconnectPoll under way */
 	STORE_PH_SETUP,		/* SHOW and PREPAREs in flight */
+	STORE_PH_LOAD,		/* reading nwd.allocations */
 	STORE_PH_IDLE,		/* ready, nothing in flight */
 	STORE_PH_TXN,		/* one transaction in flight */
 	STORE_PH_ROLLBACK,	/* closing a failed transaction */
@@ -106,6 +155,8 @@ struct store {
 	uint32_t		 backoff_max_ms;
 	store_state_fn		*on_state;
 	void			*state_arg;	/* the starter's */
+	store_allocations_fn	*on_allocs;	/* NULL: no LOAD */
+	void			*allocs_arg;	/* the setter's */
 	enum store_state	 state;
 	enum store_phase	 phase;
 	int			 started;
@@ -135,11 +186,13 @@ struct store {
 	int			 sync_off;	/* synchronous_commit is off */
 	char			 errstate[6];	/* first error's SQLSTATE */
 	char			 errmsg[256];	/* its primary message */
+	PGresult		*load_res;	/* owned; LOAD's rows until sync */
 };
 
 static void	store_drop(struct store *, const char *);
 static void	store_kick(struct store *);
 static void	store_on_io(evutil_socket_t, short, void *);
+static int	store_send_simple(struct store *, const char *);
 
 static const char *
 store_state_name(enum store_state st)
@@ -307,6 +360,55 @@ store_batch_nevents(const struct store_batch *b)
 	return b != NULL ? b->nev : 0;
 }
 
+static void
+store_alloc_clear(struct store_alloc *a)
+{
+	free(a->subject);
+	free(a->team);
+	free(a->worker);
+}
+
+/*
+ * Also returns -1, leaving b as it was, if message_id or e->subject is
+ * NULL, message_id is longer than a UUID, or e names neither a team nor a
+ * worker (the table refuses such rows).  A NULL team or worker is "".
+ */
+int
+store_batch_add_allocation(struct store_batch *b, const struct alloc_entry *e,
+    const char *message_id)
+{
+	struct store_alloc	*tmp, a;
+	const char		*team, *worker;
+	size_t			 cap;
+
+	if (b == NULL || e == NULL || e->subject == NULL ||
+	    message_id == NULL || strlen(message_id) >= sizeof(a.msg_id))
+		return -1;
+	team = e->team != NULL ? e->team : "";
+	worker = e->worker != NULL ? e->worker : "";
+	if (*team == '\0' && *worker == '\0')
+		return -1;
+	if (b->nalloc == b->alloccap) {
+		cap = b->alloccap ? b->alloccap * 2 : 2;
+		if ((tmp = reallocarray(b->alloc, cap, sizeof(*tmp))) == NULL)
+			return -1;
+		b->alloc = tmp;
+		b->alloccap = cap;
+	}
+	memset(&a, 0, sizeof(a));
+	snprintf(a.msg_id, sizeof(a.msg_id), "%s", message_id);
+	a.from_ms = e->from_ms;
+	a.until_ms = e->until_ms;
+	if (store_strdup(&a.subject, e->subject) == -1 ||
+	    store_strdup(&a.team, team) == -1 ||
+	    store_strdup(&a.worker, worker) == -1) {
+		store_alloc_clear(&a);
+		return -1;
+	}
+	b->alloc[b->nalloc++] = a;
+	return 0;
+}
+
 void
 store_batch_free(struct store_batch *b)
 {
@@ -317,6 +419,9 @@ store_batch_free(struct store_batch *b)
 	for (i = 0; i < b->nev; i++)
 		audit_event_free(b->ev[i]);
 	free(b->ev);
+	for (i = 0; i < b->nalloc; i++)
+		store_alloc_clear(&b->alloc[i]);
+	free(b->alloc);
 	free(b->msg_subject);
 	free(b->msg_sender);
 	free(b->msg_agency);
@@ -324,12 +429,17 @@ store_batch_free(struct store_batch *b)
 	free(b);
 }
 
-/* Ids for operator logs: the message id, else the first event's. */
+/*
+ * Ids for operator logs: the message id, else the first allocation's, else
+ * the first event's.
+ */
 static const char *
 store_batch_id(const struct store_batch *b)
 {
 	if (b->has_msg)
 		return b->msg_id;
+	if (b->nalloc > 0)
+		return b->alloc[0].msg_id;
 	if (b->nev > 0 && b->ev[0]->message_id != NULL)
 		return b->ev[0]->message_id;
 	return "-";
@@ -338,7 +448,7 @@ store_batch_id(const struct store_batch *b)
 static size_t
 store_batch_stmts(const struct store_batch *b)
 {
-	return (b->has_msg ? 1 : 0) + b->nev;
+	return (b->has_msg ? 1 : 0) + b->nalloc + b->nev;
 }
 
 /* ------------------------------------------------------------------------
@@ -382,9 +492,9 @@ store_deliver(struct store *s)
 			b->done(b->outcome, b->arg);
 		else if (b->outcome != STORE_COMMITTED)
 			log_warnx("store: detached audit rows lost "
-			    "outcome=%s message_id=%s events=%zu",
-			    store_outcome_name(b->outcome),
-			    store_batch_id(b), b->nev);
+			    "outcome=%s message_id=%s allocations=%zu "
+			    "events=%zu", store_outcome_name(b->outcome),
+			    store_batch_id(b), b->nalloc, b->nev);
 		store_batch_free(b);
 	}
 }
@@ -476,6 +586,8 @@ store_drop(struct store *s, const char *why)
 		event_free(s->ev_io);
 		s->ev_io = NULL;
 	}
+	PQclear(s->load_res);
+	s->load_res = NULL;
 	PQfinish(s->conn);
 	s->conn = NULL;
 	s->flushing = 0;
@@ -528,7 +640,8 @@ store_connect(struct store *s)
 
 /*
  * Connected: checks synchronous_commit and prepares the inserts, all in
- * one pipeline.
+ * one pipeline.  (Preparing the allocation insert fails, and the connect
+ * with it, if the schema lacks nwd.allocations.)
  */
 static void
 store_setup(struct store *s)
@@ -547,31 +660,71 @@ store_setup(struct store *s)
 	    STORE_MSG_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_EVENT, store_sql_event,
 	    STORE_EVENT_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_ALLOC, store_sql_alloc,
+	    STORE_ALLOC_NPARAMS, NULL) ||
 	    !PQpipelineSync(c)) {
 		store_drop(s, PQerrorMessage(c));
 		return;
 	}
 	s->phase = STORE_PH_SETUP;
-	s->nexpect = 3;
+	s->nexpect = 4;
 	s->nresults = 0;
 	s->failed = 0;
 	s->sync_off = 0;
 	store_flush(s);
 }
 
+/* Drops the connection for the failed statement of what (SETUP or LOAD). */
 static void
-store_setup_done(struct store *s)
+store_connect_failed(struct store *s, const char *what)
 {
 	char	buf[400];
 	int	noschema;
 
+	noschema = strcmp(s->errstate, "42P01") == 0 ||
+	    strcmp(s->errstate, "3F000") == 0;
+	snprintf(buf, sizeof(buf), "%s: %s (sqlstate %s)%s", what, s->errmsg,
+	    s->errstate, noschema ? "; is the schema migrated?" : "");
+	store_drop(s, buf);
+}
+
+/* Connected and set up: the store serves. */
+static void
+store_ready(struct store *s)
+{
+	evtimer_del(s->ev_timer);
+	s->backoff_ms = STORE_BACKOFF_MIN_MS;
+	s->phase = STORE_PH_IDLE;
+	store_set_state(s, STORE_READY);
+	if (s->phase == STORE_PH_IDLE)
+		store_kick(s);
+}
+
+/* Reads every allocation, under a deadline of its own. */
+static void
+store_load(struct store *s)
+{
+	struct timeval	tv = { STORE_LOAD_TIMEOUT_S, 0 };
+
+	if (store_send_simple(s, store_sql_load) == -1 ||
+	    !PQpipelineSync(s->conn)) {
+		store_drop(s, PQerrorMessage(s->conn));
+		return;
+	}
+	s->phase = STORE_PH_LOAD;
+	s->nexpect = 1;
+	s->nresults = 0;
+	s->failed = 0;
+	evtimer_del(s->ev_timer);
+	evtimer_add(s->ev_timer, &tv);
+	store_flush(s);
+}
+
+static void
+store_setup_done(struct store *s)
+{
 	if (s->failed) {
-		noschema = strcmp(s->errstate, "42P01") == 0 ||
-		    strcmp(s->errstate, "3F000") == 0;
-		snprintf(buf, sizeof(buf), "setting up the connection: %s "
-		    "(sqlstate %s)%s", s->errmsg, s->errstate,
-		    noschema ? "; is the schema migrated?" : "");
-		store_drop(s, buf);
+		store_connect_failed(s, "setting up the connection");
 		return;
 	}
 	if (s->sync_off) {
@@ -580,12 +733,80 @@ store_setup_done(struct store *s)
 		store_drop(s, "synchronous_commit is off");
 		return;
 	}
-	evtimer_del(s->ev_timer);
-	s->backoff_ms = STORE_BACKOFF_MIN_MS;
-	s->phase = STORE_PH_IDLE;
-	store_set_state(s, STORE_READY);
-	if (s->phase == STORE_PH_IDLE)
-		store_kick(s);
+	if (s->on_allocs != NULL)
+		store_load(s);
+	else
+		store_ready(s);
+}
+
+/* Parses a bigint column of the load; NULL is 0. */
+static int
+store_load_ms(const PGresult *res, int row, int col, int64_t *out)
+{
+	const char	*v;
+	char		*end;
+	long long	 n;
+
+	*out = 0;
+	if (PQgetisnull(res, row, col))
+		return 0;
+	v = PQgetvalue(res, row, col);
+	n = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0')
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* The allocations have arrived: hands them over, then serves. */
+static void
+store_load_done(struct store *s)
+{
+	PGresult		*res;
+	struct alloc_entry	*rows;
+	size_t			 n, i;
+	int			 rv = 0;
+	char			 buf[80];
+
+	if (s->failed) {
+		store_connect_failed(s, "reading nwd.allocations");
+		return;
+	}
+	res = s->load_res;
+	if (res == NULL || PQnfields(res) != 5) {
+		store_drop(s, "reading nwd.allocations: unexpected result");
+		return;
+	}
+	n = (size_t)PQntuples(res);
+	/* Never NULL, even for no rows. */
+	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL) {
+		store_drop(s, "reading nwd.allocations: out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		rows[i].subject = PQgetvalue(res, (int)i, 0);
+		rows[i].team = PQgetvalue(res, (int)i, 1);
+		rows[i].worker = PQgetvalue(res, (int)i, 2);
+		if (store_load_ms(res, (int)i, 3, &rows[i].from_ms) == -1 ||
+		    store_load_ms(res, (int)i, 4, &rows[i].until_ms) == -1) {
+			free(rows);
+			store_drop(s, "reading nwd.allocations: bad time");
+			return;
+		}
+	}
+	if (s->on_allocs != NULL)
+		rv = s->on_allocs(rows, n, s->allocs_arg);
+	free(rows);
+	PQclear(s->load_res);
+	s->load_res = NULL;
+	if (rv == -1) {
+		snprintf(buf, sizeof(buf), "the daemon did not accept the "
+		    "allocations read (rows %zu)", n);
+		store_drop(s, buf);
+		return;
+	}
+	log_debug("store: allocations loaded rows=%zu", n);
+	store_ready(s);
 }
 
 static void
@@ -619,6 +840,9 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
 	case STORE_PH_CONNECT:
 	case STORE_PH_SETUP:
 		store_drop(s, "timed out connecting");
+		break;
+	case STORE_PH_LOAD:
+		store_drop(s, "timed out reading nwd.allocations");
 		break;
 	default:
 		break;
@@ -683,6 +907,25 @@ store_send_event(struct store *s, const struct audit_event *ev)
 }
 
 static int
+store_send_alloc(struct store *s, const struct store_alloc *a)
+{
+	char		 from[24], until[24];
+	const char	*v[STORE_ALLOC_NPARAMS];
+
+	snprintf(from, sizeof(from), "%" PRId64, a->from_ms);
+	snprintf(until, sizeof(until), "%" PRId64, a->until_ms);
+	v[0] = a->msg_id;
+	v[1] = a->subject;
+	v[2] = a->team;
+	v[3] = a->worker;
+	v[4] = a->from_ms != 0 ? from : NULL;
+	v[5] = a->until_ms != 0 ? until : NULL;
+	v[6] = s->instance;
+	return PQsendQueryPrepared(s->conn, STORE_STMT_ALLOC,
+	    STORE_ALLOC_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
+}
+
+static int
 store_send_simple(struct store *s, const char *sql)
 {
 	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL,
@@ -718,6 +961,9 @@ store_send_txn(struct store *s)
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		if (b->has_msg && store_send_msg(s, b) == -1)
 			goto lost;
+		for (i = 0; i < b->nalloc; i++)
+			if (store_send_alloc(s, &b->alloc[i]) == -1)
+				goto lost;
 		for (i = 0; i < b->nev; i++)
 			if (store_send_event(s, b->ev[i]) == -1)
 				goto lost;
@@ -762,9 +1008,9 @@ store_txn_done(struct store *s)
 		if (s->ninflight == 1) {
 			b = TAILQ_FIRST(&s->inflight);
 			log_warnx("store: batch refused message_id=%s "
-			    "events=%zu sqlstate=%s error=\"%s\"",
-			    store_batch_id(b), b->nev, s->errstate,
-			    s->errmsg);
+			    "allocations=%zu events=%zu sqlstate=%s "
+			    "error=\"%s\"", store_batch_id(b), b->nalloc,
+			    b->nev, s->errstate, s->errmsg);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_FAILED);
 		} else {
@@ -814,6 +1060,9 @@ store_on_sync(struct store *s)
 	case STORE_PH_SETUP:
 		store_setup_done(s);
 		break;
+	case STORE_PH_LOAD:
+		store_load_done(s);
+		break;
 	case STORE_PH_TXN:
 		store_txn_done(s);
 		break;
@@ -831,8 +1080,12 @@ store_on_sync(struct store *s)
 	}
 }
 
-/* One statement's result.  May drop the connection. */
-static void
+/*
+ * One statement's result.  Returns 1 if the store kept res (the rows of
+ * LOAD, until the sync), else 0 and the caller clears it.  May drop the
+ * connection.
+ */
+static int
 store_on_result(struct store *s, PGresult *res)
 {
 	const char	*sev, *state, *msg;
@@ -846,9 +1099,14 @@ store_on_result(struct store *s, PGresult *res)
 			    strcmp(PQgetvalue(res, 0, 0), "off") == 0;
 		else if (s->phase == STORE_PH_TXN && idx == s->nexpect - 1)
 			s->committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
-		return;
+		else if (s->phase == STORE_PH_LOAD && idx == 0 &&
+		    s->load_res == NULL) {
+			s->load_res = res;
+			return 1;
+		}
+		return 0;
 	case PGRES_PIPELINE_ABORTED:
-		return;
+		return 0;
 	default:
 		break;
 	}
@@ -861,14 +1119,15 @@ store_on_result(struct store *s, PGresult *res)
 	    PQresultStatus(res) == PGRES_BAD_RESPONSE || (sev != NULL &&
 	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))) {
 		store_drop(s, msg);
-		return;
+		return 0;
 	}
 	if (s->failed)
-		return;
+		return 0;
 	s->failed = 1;
 	snprintf(s->errstate, sizeof(s->errstate), "%s",
 	    state != NULL ? state : "-");
 	store_oneline(msg, s->errmsg, sizeof(s->errmsg));
+	return 0;
 }
 
 /* Takes every result that has arrived. */
@@ -878,8 +1137,8 @@ store_read_results(struct store *s)
 	PGresult	*res;
 	int		 nulls = 0;
 
-	while (s->phase == STORE_PH_SETUP || s->phase == STORE_PH_TXN ||
-	    s->phase == STORE_PH_ROLLBACK) {
+	while (s->phase == STORE_PH_SETUP || s->phase == STORE_PH_LOAD ||
+	    s->phase == STORE_PH_TXN || s->phase == STORE_PH_ROLLBACK) {
 		if (PQisBusy(s->conn))
 			break;
 		/* NULL ends each statement's results; twice means none due. */
@@ -894,8 +1153,8 @@ store_read_results(struct store *s)
 			store_on_sync(s);
 			continue;
 		}
-		store_on_result(s, res);
-		PQclear(res);
+		if (!store_on_result(s, res))
+			PQclear(res);
 	}
 }
 
@@ -984,6 +1243,16 @@ store_start(struct store *s, store_state_fn *on_state, void *arg)
 		return -1;
 	s->started = 1;
 	return 0;
+}
+
+void
+store_set_allocations_cb(struct store *s, store_allocations_fn *fn,
+    void *arg)
+{
+	if (s == NULL)
+		return;
+	s->on_allocs = fn;
+	s->allocs_arg = arg;
 }
 
 enum store_state

@@ -824,6 +824,121 @@ test_handshake_timeout_and_max_connections(void **state)
 	assert_int_equal(harness_daemon_stop(d), 0);
 }
 
+/* ------------------------------------------------------------------------
+ * Policy files: refused at start, kept on a broken reload, swapped and
+ * audited on a good one.
+ */
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static char *
+read_all(const char *path)
+{
+	FILE	*fp = fopen(path, "r");
+	char	*buf;
+	long	 n;
+
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = calloc(1, n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, n, fp), (size_t)n);
+	fclose(fp);
+	return buf;
+}
+
+static void
+test_broken_policy_stops_start(void **state)
+{
+	char path[512], extra[600];
+
+	snprintf(path, sizeof(path), "%s/broken-start.nwd",
+	    getenv("NWD_TEST_TMP"));
+	write_file(path, "policy \"x\"\nallow deliver r: roles a kinds "
+	    "risk_alrt\n");
+	snprintf(extra, sizeof(extra), "policy = %s\n", path);
+	assert_null(harness_daemon_start(extra));
+	{
+		char *log = read_all(harness_last_log());
+
+		if (strstr(log, "broken-start.nwd:2:32: unknown kind "
+		    "\"risk_alrt\"") == NULL)
+			fail_msg("log lacks the file:line:col error: %s", log);
+		free(log);
+	}
+}
+
+static void
+test_reload_keeps_old_policy_or_swaps_in_new(void **state)
+{
+	struct harness_daemon	*d;
+	struct nwd_opts		 o;
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 path[512], extra[600], err[512], v1[64], sql[256];
+	char			*good, *changed;
+	size_t			 mark;
+
+	snprintf(path, sizeof(path), "%s/reload.nwd", getenv("NWD_TEST_TMP"));
+	snprintf(extra, sizeof(extra), "%s/deploy/policy.nwd",
+	    getenv("NWD_SRCDIR"));
+	good = read_all(extra);
+	write_file(path, good);
+	snprintf(extra, sizeof(extra), "policy = %s\n", path);
+	d = harness_daemon_start(extra);
+	assert_non_null(d);
+	o = harness_client("plo-ana");
+	c = nwd_connect(&o, &st, err, sizeof(err));
+	assert_non_null(c);
+	snprintf(v1, sizeof(v1), "%s", nwd_welcome(c)->policy_version);
+	nwd_close(c);
+
+	/* A broken file is refused, with its position; the old one stays. */
+	write_file(path, "allow deliver oops roles x\n");
+	mark = harness_log_mark(d);
+	assert_int_equal(harness_daemon_signal(d, SIGHUP), 0);
+	assert_true(harness_wait_log_after(d, mark, "event=reload_refused "
+	    "reason=\"", WAIT_MS));
+	assert_true(harness_log_contains(d, "reload.nwd:1:20: expected ':' "
+	    "after the rule name"));
+	c = nwd_connect(&o, &st, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(nwd_welcome(c)->policy_version, v1);
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	nwd_close(c);
+
+	/* A good new file is swapped in and the load is audited. */
+	changed = calloc(1, strlen(good) + 64);
+	assert_non_null(changed);
+	sprintf(changed, "%s\n# reviewed again\n", good);
+	write_file(path, changed);
+	mark = harness_log_mark(d);
+	assert_int_equal(harness_daemon_signal(d, SIGHUP), 0);
+	assert_true(harness_wait_log_after(d, mark, "event=reload_done",
+	    WAIT_MS));
+	c = nwd_connect(&o, &st, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_not_equal(nwd_welcome(c)->policy_version, v1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE action = 'policy_loaded' AND policy_version = '%s' AND "
+	    "reason LIKE 'reload:%%'", nwd_welcome(c)->policy_version);
+	wait_sql_int(sql, 1);
+	nwd_close(c);
+	free(changed);
+	free(good);
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
 int
 main(void)
 {
@@ -850,6 +965,8 @@ main(void)
 		cmocka_unit_test(test_forged_sender_is_ignored),
 		cmocka_unit_test(test_database_down_fails_closed_and_recovers),
 		cmocka_unit_test(test_handshake_timeout_and_max_connections),
+		cmocka_unit_test(test_broken_policy_stops_start),
+		cmocka_unit_test(test_reload_keeps_old_policy_or_swaps_in_new),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

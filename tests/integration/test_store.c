@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "alloc.h"
 #include "audit.h"
 #include "log.h"
 #include "migrate.h"
@@ -55,6 +57,15 @@ static struct {
 
 struct tctx;
 
+/* A copy of one row handed to the allocations callback. */
+struct alloc_rec {
+	char	*subject;
+	char	*team;
+	char	*worker;
+	int64_t	 from_ms;
+	int64_t	 until_ms;
+};
+
 /* One submitted batch's callback record. */
 struct done_rec {
 	struct tctx		*t;
@@ -78,6 +89,16 @@ struct tctx {
 	PGconn			*hold;		/* owned; holds a lock */
 	int			 saved_stderr;	/* log capture, or -1 */
 	char			 capture[PATH_MAX];
+
+	/* The allocations callback. */
+	int			 alloc_ret;	/* what it returns */
+	size_t			 nalloc_calls;
+	size_t			 alloc_since_ready; /* calls since READY */
+	size_t			 alloc_bad_order; /* READY without a call */
+	size_t			 alloc_when_ready; /* calls made when READY */
+	size_t			 alloc_rows_null; /* calls given rows NULL */
+	struct alloc_rec	*arows;		/* owned; the last call's */
+	size_t			 narows;
 };
 
 /* ------------------------------------------------------------------------
@@ -161,6 +182,17 @@ db_ok(const char *ci, const char *sql)
 	char	err[512];
 
 	if (db_try(ci, sql, 0, NULL, NULL, 0, err, sizeof(err)) == -1)
+		fail_msg("%s: %s", sql, err);
+}
+
+/* Runs sql with one parameter as the role of ci; fails the test on error. */
+static void
+db_ok1(const char *ci, const char *sql, const char *param)
+{
+	char		 err[512];
+	const char	*params[1] = { param };
+
+	if (db_try(ci, sql, 1, params, NULL, 0, err, sizeof(err)) == -1)
 		fail_msg("%s: %s", sql, err);
 }
 
@@ -268,6 +300,56 @@ on_state(enum store_state st, void *arg)
 	struct tctx	*t = arg;
 
 	t->nstate[st]++;
+	if (st == STORE_READY) {
+		if (t->alloc_since_ready == 0)
+			t->alloc_bad_order++;
+		t->alloc_since_ready = 0;
+	}
+}
+
+static void
+arows_free(struct tctx *t)
+{
+	size_t	i;
+
+	for (i = 0; i < t->narows; i++) {
+		free(t->arows[i].subject);
+		free(t->arows[i].team);
+		free(t->arows[i].worker);
+	}
+	free(t->arows);
+	t->arows = NULL;
+	t->narows = 0;
+}
+
+/* Keeps a copy of the rows (the store's live only during the call). */
+static int
+on_allocs(const struct alloc_entry *rows, size_t n, void *arg)
+{
+	struct tctx	*t = arg;
+	size_t		 i;
+
+	t->nalloc_calls++;
+	t->alloc_since_ready++;
+	if (store_get_state(t->store) == STORE_READY)
+		t->alloc_when_ready++;
+	if (rows == NULL)
+		t->alloc_rows_null++;
+	arows_free(t);
+	if ((t->arows = calloc(n > 0 ? n : 1, sizeof(*t->arows))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		t->arows[i].from_ms = rows[i].from_ms;
+		t->arows[i].until_ms = rows[i].until_ms;
+		if ((t->arows[i].subject = strdup(rows[i].subject)) == NULL ||
+		    (t->arows[i].team = strdup(rows[i].team)) == NULL ||
+		    (t->arows[i].worker = strdup(rows[i].worker)) == NULL) {
+			t->narows = i + 1;
+			return -1;
+		}
+	}
+	t->narows = n;
+	return t->alloc_ret;
 }
 
 static void
@@ -340,6 +422,12 @@ cond_disconnects(struct tctx *t, const void *arg)
 	return t->nstate[STORE_DISCONNECTED] >= *(const size_t *)arg;
 }
 
+static int
+cond_alloc_calls(struct tctx *t, const void *arg)
+{
+	return t->nalloc_calls >= *(const size_t *)arg;
+}
+
 static void
 wait_state(struct tctx *t, enum store_state st, int secs)
 {
@@ -355,13 +443,22 @@ wait_callbacks(struct tctx *t, size_t n)
 	run_until(t, cond_callbacks, &n, DEADLINE_S, "batch callbacks");
 }
 
+/* Creates and starts the store, with on_allocs if allocs is set. */
 static void
-store_up(struct tctx *t, uint32_t queue_max)
+store_begin(struct tctx *t, uint32_t queue_max, int allocs)
 {
 	assert_non_null(t->store = store_new(t->base, env.ci_daemon, INSTANCE,
 	    queue_max, 1));
 	assert_int_equal(store_get_state(t->store), STORE_DISCONNECTED);
+	if (allocs)
+		store_set_allocations_cb(t->store, on_allocs, t);
 	assert_int_equal(store_start(t->store, on_state, t), 0);
+}
+
+static void
+store_up(struct tctx *t, uint32_t queue_max)
+{
+	store_begin(t, queue_max, 0);
 	wait_state(t, STORE_READY, DEADLINE_S);
 }
 
@@ -493,6 +590,7 @@ teardown(void **state)
 		pg_ctl("start");
 	event_base_free(t->base);
 	free(t->recs);
+	arows_free(t);
 	free(t);
 	return 0;
 }
@@ -501,7 +599,7 @@ teardown(void **state)
  * Tests
  */
 
-/* 1. The first run applies 001, the second applies nothing. */
+/* 1. The first run applies 001 and 002, the second applies nothing. */
 static void
 test_migrate(void **state)
 {
@@ -511,9 +609,12 @@ test_migrate(void **state)
 	n = migrate_run(env.ci_owner, env.sqldir, err, sizeof(err));
 	if (n == -1)
 		fail_msg("migrate_run: %s", err);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.schema_migrations "
 	    "WHERE version = $1::int AND name = '001_init.sql'", "1"), 1);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.schema_migrations "
+	    "WHERE version = $1::int AND name = '002_allocations.sql'", "2"),
+	    1);
 	n = migrate_run(env.ci_owner, env.sqldir, err, sizeof(err));
 	if (n == -1)
 		fail_msg("second migrate_run: %s", err);
@@ -905,11 +1006,407 @@ test_lost_in_flight(void **state)
 	assert_string_equal(out, "0");
 }
 
+/* ------------------------------------------------------------------------
+ * Allocations
+ */
+
+/* Times as the store reads them back: Unix ms, 0 for NULL. */
+#define SQL_MS(col) "coalesce(round(extract(epoch FROM date_trunc(" \
+	"'milliseconds', " col ")) * 1000)::bigint, 0)"
+
+/* The rows of nwd.allocations that match where, on one line. */
+#define SQL_ALLOC_ROWS(where) "SELECT string_agg(concat_ws('|', subject, " \
+	"team, worker, " SQL_MS("from_at") ", " SQL_MS("until_at") \
+	", instance), ';' ORDER BY id) FROM nwd.allocations " where
+
+static void
+assert_arow(const struct alloc_rec *r, const char *subject, const char *team,
+    const char *worker, int64_t from_ms, int64_t until_ms)
+{
+	assert_string_equal(r->subject, subject);
+	assert_string_equal(r->team, team);
+	assert_string_equal(r->worker, worker);
+	assert_int_equal(r->from_ms, from_ms);
+	assert_int_equal(r->until_ms, until_ms);
+}
+
+/*
+ * Every row the last allocations callback got, as SQL_ALLOC_ROWS writes
+ * them (without the instance); the caller frees the result.
+ */
+static char *
+arows_text(const struct tctx *t)
+{
+	char	*buf, *p;
+	size_t	 len = 1, i;
+	int	 n;
+
+	for (i = 0; i < t->narows; i++)
+		len += strlen(t->arows[i].subject) + strlen(t->arows[i].team) +
+		    strlen(t->arows[i].worker) + 64;
+	assert_non_null(buf = calloc(1, len));
+	for (p = buf, i = 0; i < t->narows; i++) {
+		n = snprintf(p, len - (size_t)(p - buf), "%s%s|%s|%s|%" PRId64
+		    "|%" PRId64, i > 0 ? ";" : "", t->arows[i].subject,
+		    t->arows[i].team, t->arows[i].worker, t->arows[i].from_ms,
+		    t->arows[i].until_ms);
+		assert_true(n > 0 && (size_t)n < len - (size_t)(p - buf));
+		p += n;
+	}
+	return buf;
+}
+
+/* Asserts the last callback got every row of the table, in id order. */
+static void
+assert_arows_all(struct tctx *t)
+{
+	char	*want, *got, err[512];
+	long	 n;
+
+	n = db_long1("SELECT count(*) FROM nwd.allocations", NULL);
+	assert_int_equal(t->narows, (size_t)n);
+	assert_non_null(want = calloc(1, 1 << 20));
+	if (db_try(env.ci_owner, "SELECT string_agg(concat_ws('|', subject, "
+	    "team, worker, " SQL_MS("from_at") ", " SQL_MS("until_at") "), "
+	    "';' ORDER BY id) FROM nwd.allocations", 0, NULL, want, 1 << 20,
+	    err, sizeof(err)) == -1) {
+		free(want);
+		fail_msg("reading nwd.allocations: %s", err);
+	}
+	if (n == 0)
+		snprintf(want, 1 << 20, "%s", "");
+	got = arows_text(t);
+	if (strcmp(want, got) != 0) {
+		print_error("want: %s\ngot:  %s\n", want, got);
+		free(want);
+		free(got);
+		fail_msg("the callback's rows differ from nwd.allocations");
+	}
+	free(want);
+	free(got);
+}
+
+/*
+ * 10. A batch's allocation rows commit with its message; 0 times are NULL;
+ * an allocation of an unknown message fails its batch alone.
+ */
+static void
+test_alloc_commit(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 3);
+	struct store_batch	*b, *bad;
+	struct alloc_entry	 e;
+	char			 id[37], other[37], tag[32], subj[48], team[16];
+	char			 out[512], want[512], longid[64];
+
+	ensure_migrated();
+	store_up(t, 16);
+	make_uuid(id);
+	make_uuid(other);
+	make_tag(tag, sizeof(tag), "alloc");
+	snprintf(subj, sizeof(subj), "yp:%s", tag);
+	snprintf(team, sizeof(team), "team-a");
+
+	b = make_batch(id, tag, 1);
+	memset(&e, 0, sizeof(e));
+	e.subject = subj;
+	e.team = team;
+	e.worker = "";
+	e.from_ms = 1700000000123LL;
+	e.until_ms = 0;
+	assert_int_equal(store_batch_add_allocation(b, &e, id), 0);
+	e.team = "";
+	e.worker = "principal:carol";
+	e.from_ms = 0;
+	e.until_ms = 1700000000789LL;
+	assert_int_equal(store_batch_add_allocation(b, &e, id), 0);
+	/* The batch holds copies. */
+	memset(subj, 'X', sizeof(subj) - 1);
+	memset(team, 'X', sizeof(team) - 1);
+
+	/* Refused at once, the batch unchanged. */
+	e.subject = "yp:refused";
+	e.team = "";
+	e.worker = "";
+	assert_int_equal(store_batch_add_allocation(b, &e, id), -1);
+	e.team = NULL;
+	e.worker = NULL;
+	assert_int_equal(store_batch_add_allocation(b, &e, id), -1);
+	e.worker = "principal:carol";
+	assert_int_equal(store_batch_add_allocation(b, &e, NULL), -1);
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(store_batch_add_allocation(b, &e, longid), -1);
+	e.subject = NULL;
+	assert_int_equal(store_batch_add_allocation(b, &e, id), -1);
+	assert_int_equal(store_batch_add_allocation(NULL, &e, id), -1);
+	assert_int_equal(store_batch_add_allocation(b, NULL, id), -1);
+
+	/* No message row for "other": its batch fails, alone. */
+	assert_non_null(bad = store_batch_new());
+	e.subject = "yp:orphan";
+	assert_int_equal(store_batch_add_allocation(bad, &e, other), 0);
+	assert_int_equal(submit(t, bad, &r[0]), 0);
+	assert_int_equal(submit(t, b, &r[1]), 0);
+	wait_callbacks(t, 2);
+	assert_int_equal(r[0].outcome, STORE_FAILED);
+	assert_int_equal(r[1].outcome, STORE_COMMITTED);
+	assert_int_equal(t->cb_in_submit, 0);
+
+	db_text1(SQL_ALLOC_ROWS("WHERE message_id = $1::uuid"), id, out,
+	    sizeof(out));
+	snprintf(want, sizeof(want), "yp:%s|team-a||1700000000123|0|" INSTANCE
+	    ";yp:%s||principal:carol|0|1700000000789|" INSTANCE, tag, tag);
+	assert_string_equal(out, want);
+	/* 0 is NULL, not the epoch. */
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.allocations WHERE "
+	    "message_id = $1::uuid AND (from_at IS NULL) <> (until_at IS NULL) "
+	    "AND recorded_at IS NOT NULL", id), 2);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = $1::uuid", id), 1);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.allocations "
+	    "WHERE message_id = $1::uuid", other), 0);
+
+	/* A batch with only an allocation, of a message stored earlier. */
+	e.subject = "yp:later";
+	e.team = "team-b";
+	e.worker = "";
+	e.from_ms = 1700000000000LL;
+	e.until_ms = 1700000001000LL;
+	assert_non_null(b = store_batch_new());
+	assert_int_equal(store_batch_add_allocation(b, &e, id), 0);
+	assert_int_equal(store_batch_nevents(b), 0);
+	assert_int_equal(submit(t, b, &r[2]), 0);
+	wait_callbacks(t, 3);
+	assert_int_equal(r[2].outcome, STORE_COMMITTED);
+	db_text1(SQL_ALLOC_ROWS("WHERE message_id = $1::uuid AND "
+	    "subject = 'yp:later'"), id, out, sizeof(out));
+	assert_string_equal(out, "yp:later|team-b||1700000000000|"
+	    "1700000001000|" INSTANCE);
+}
+
+/* Records an allocation (and its message) as the owner, outside nwdd. */
+static void
+db_alloc(const char *id, const char *values)
+{
+	char	sql[1024];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, worker, from_at, until_at, instance) "
+	    "SELECT $1::uuid, %s", values);
+	db_ok1(env.ci_owner, sql, id);
+}
+
+/*
+ * 11. At connect the store hands every allocation, in order, to the
+ * callback, before it reports READY.
+ */
+static void
+test_alloc_load(void **state)
+{
+	struct tctx	*t = *state;
+	char		 id[37], tag[32], subj[48], vals[512];
+	size_t		 n;
+
+	ensure_migrated();
+
+	/* Whatever is there now (nothing on a fresh run). */
+	store_begin(t, 16, 1);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(t->nalloc_calls, 1);
+	assert_int_equal(t->alloc_rows_null, 0);
+	assert_arows_all(t);
+	store_free(t->store);
+	t->store = NULL;
+	t->nalloc_calls = 0;
+	memset(t->nstate, 0, sizeof(t->nstate));
+
+	make_uuid(id);
+	make_tag(tag, sizeof(tag), "load");
+	snprintf(subj, sizeof(subj), "yp:%s", tag);
+	db_ok1(env.ci_owner, "INSERT INTO nwd.messages (id, kind, subject, "
+	    "sender, created_at, instance) VALUES ($1::uuid, 1, 'yp:42', "
+	    "'principal:alice', now(), 'sql')", id);
+	snprintf(vals, sizeof(vals), "'%s', 'team-a', '', "
+	    "timestamptz '2023-11-14 22:13:20.123+00', NULL, 'sql'", subj);
+	db_alloc(id, vals);
+	/* Below the millisecond is cut off. */
+	snprintf(vals, sizeof(vals), "'%s', '', 'principal:carol', NULL, "
+	    "timestamptz '2023-11-14 22:13:20.456789+00', 'sql'", subj);
+	db_alloc(id, vals);
+	snprintf(vals, sizeof(vals), "'%s', 'team-a', '', "
+	    "timestamptz '2023-11-14 22:13:20.123+00', "
+	    "timestamptz '2023-11-14 22:13:20.789+00', 'sql'", subj);
+	db_alloc(id, vals);
+
+	store_begin(t, 16, 1);
+	assert_int_equal(t->nalloc_calls, 0);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(t->nalloc_calls, 1);
+	assert_int_equal(t->nstate[STORE_READY], 1);
+	assert_int_equal(t->alloc_bad_order, 0);
+	assert_int_equal(t->alloc_when_ready, 0);
+	assert_int_equal(t->alloc_rows_null, 0);
+	assert_true(t->narows >= 3);
+	n = t->narows;
+	assert_arow(&t->arows[n - 3], subj, "team-a", "", 1700000000123LL, 0);
+	assert_arow(&t->arows[n - 2], subj, "", "principal:carol", 0,
+	    1700000000456LL);
+	assert_arow(&t->arows[n - 1], subj, "team-a", "", 1700000000123LL,
+	    1700000000789LL);
+	assert_arows_all(t);
+}
+
+/*
+ * 12. The callback refuses the allocations: the store never reports READY,
+ * says why and retries; once the callback accepts, it serves.
+ */
+static void
+test_alloc_refused(void **state)
+{
+	struct tctx		*t = *state;
+	const size_t		 calls = 3;
+	struct store_batch	*b;
+	char			*log;
+	int			 said;
+
+	ensure_migrated();
+	t->alloc_ret = -1;
+	capture_start(t);
+	store_begin(t, 16, 1);
+	run_until(t, cond_alloc_calls, &calls, DEADLINE_S,
+	    "refused allocation loads");
+	log = capture_stop(t);
+	assert_non_null(log);
+	said = strstr(log, "did not accept the allocations") != NULL;
+	free(log);
+	assert_true(said);
+	assert_int_equal(t->nstate[STORE_READY], 0);
+	assert_true(t->nstate[STORE_CONNECTING] >= calls);
+	assert_true(t->nstate[STORE_DISCONNECTED] >= calls - 1);
+	assert_int_not_equal(store_get_state(t->store), STORE_READY);
+	b = make_batch(NULL, "refused", 1);
+	assert_int_equal(submit(t, b, NULL), -1);
+	store_batch_free(b);
+
+	t->alloc_ret = 0;
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(t->nstate[STORE_READY], 1);
+	assert_true(t->nalloc_calls > calls);
+	assert_int_equal(t->alloc_bad_order, 0);
+	assert_int_equal(t->alloc_when_ready, 0);
+	assert_arows_all(t);
+}
+
+/*
+ * 13. The database goes away and comes back: the callback runs again, before
+ * READY, and sees what the store wrote in between.
+ */
+static void
+test_alloc_reconnect(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 1);
+	struct store_batch	*b;
+	struct alloc_entry	 e;
+	char			 id[37], tag[32], subj[48];
+
+	ensure_migrated();
+	store_begin(t, 16, 1);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(t->nalloc_calls, 1);
+
+	make_uuid(id);
+	make_tag(tag, sizeof(tag), "again");
+	snprintf(subj, sizeof(subj), "yp:%s", tag);
+	b = make_batch(id, tag, 1);
+	memset(&e, 0, sizeof(e));
+	e.subject = subj;
+	e.team = "";
+	e.worker = "principal:dave";
+	assert_int_equal(store_batch_add_allocation(b, &e, id), 0);
+	assert_int_equal(submit(t, b, r), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(r->outcome, STORE_COMMITTED);
+
+	assert_int_equal(pg_ctl("stop"), 0);
+	t->pg_stopped = 1;
+	wait_state(t, STORE_DISCONNECTED, DEADLINE_S);
+	assert_int_equal(pg_ctl("start"), 0);
+	t->pg_stopped = 0;
+	wait_state(t, STORE_READY, 2 * DEADLINE_S);
+	assert_true(t->nstate[STORE_READY] >= 2);
+	assert_true(t->nalloc_calls >= 2);
+	assert_int_equal(t->alloc_bad_order, 0);
+	assert_int_equal(t->alloc_when_ready, 0);
+	assert_true(t->narows >= 1);
+	assert_arow(&t->arows[t->narows - 1], subj, "", "principal:dave", 0,
+	    0);
+	assert_arows_all(t);
+}
+
+/* 14. Allocation rows are append-only for every role. */
+static void
+test_alloc_privileges(void **state)
+{
+	char	id[37], unknown[37], sql[512];
+
+	ensure_migrated();
+	make_uuid(id);
+	make_uuid(unknown);
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.messages (id, kind, subject, "
+	    "sender, created_at, instance) VALUES ($1::uuid, 1, 'yp:42', "
+	    "'principal:alice', now(), 't14')", id);
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.allocations (message_id, "
+	    "subject, worker, instance) VALUES ($1::uuid, 'yp:t14', "
+	    "'principal:t14', 't14')", id);
+
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.allocations (message_id, "
+	    "subject, instance) VALUES ('%s', 'yp:t14', 't14')", id);
+	db_refused(env.ci_daemon, sql, "allocations_who_check");
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, from_at, instance) VALUES ('%s', 'yp:t14', 't', "
+	    "'-infinity', 't14')", id);
+	db_refused(env.ci_daemon, sql, "allocations_finite_check");
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, instance) VALUES ('%s', 'yp:t14', 't', 't14')",
+	    unknown);
+	db_refused(env.ci_daemon, sql, "foreign key");
+
+	db_refused(env.ci_daemon, "UPDATE nwd.allocations SET until_at = now() "
+	    "WHERE instance = 't14'", "permission denied");
+	db_refused(env.ci_daemon, "DELETE FROM nwd.allocations "
+	    "WHERE instance = 't14'", "permission denied");
+	db_refused(env.ci_daemon, "TRUNCATE nwd.allocations",
+	    "permission denied");
+
+	db_ok(env.ci_auditor, "SELECT count(*) FROM nwd.allocations");
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, instance) VALUES ('%s', 'yp:t14', 't', 't14')",
+	    id);
+	db_refused(env.ci_auditor, sql, "permission denied");
+	db_refused(env.ci_auditor, "DELETE FROM nwd.allocations",
+	    "permission denied");
+
+	db_refused(env.ci_owner, "UPDATE nwd.allocations SET until_at = now() "
+	    "WHERE instance = 't14'", "append-only");
+	db_refused(env.ci_owner, "DELETE FROM nwd.allocations "
+	    "WHERE instance = 't14'", "append-only");
+	db_refused(env.ci_owner, "TRUNCATE nwd.allocations", "append-only");
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.allocations "
+	    "WHERE message_id = $1::uuid AND worker = 'principal:t14' AND "
+	    "team = '' AND until_at IS NULL", id), 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+		/* Early: it also sees the table as migration left it. */
+		cmocka_unit_test_setup_teardown(test_alloc_load, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_one, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_many, setup,
@@ -925,6 +1422,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_free_pending, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lost_in_flight, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_commit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_reconnect, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_privileges, setup,
 		    teardown),
 	};
 
