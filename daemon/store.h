@@ -25,6 +25,7 @@
 struct event_base;
 struct audit_event;
 struct alloc_entry;
+struct chain_signer;
 struct store;
 struct store_batch;
 
@@ -40,6 +41,24 @@ struct store_message {
 	int		 legal_basis;	/* Nwd__V1__LegalBasis */
 	int64_t		 created_ms;
 	const char	*policy_version;
+	const uint8_t	*body;		/* the sealed body (seal.h), borrowed */
+	size_t		 body_len;
+	const char	*key_id;	/* id of the key that sealed it */
+};
+
+/* A durable subscription, as nwd.subscriptions records it. */
+struct store_subscription {
+	const char	*principal;
+	const char	*name;
+	uint32_t	 kinds;		/* bit per Nwd__V1__Kind; ~1u = all */
+	const char *const *subjects;	/* none = every subject */
+	size_t		 nsubjects;
+};
+
+enum store_delivery_state {
+	STORE_DELIVERY_PENDING,		/* waiting for the subscriber */
+	STORE_DELIVERY_ACKED,		/* the subscriber acknowledged it */
+	STORE_DELIVERY_REFUSED,		/* refused at replay by the policy */
 };
 
 enum store_outcome {
@@ -72,6 +91,17 @@ size_t		 store_batch_nevents(const struct store_batch *b);
  */
 int		 store_batch_add_allocation(struct store_batch *b,
 		    const struct alloc_entry *e, const char *message_id);
+/* Records (or replaces) a durable subscription.  Copies sub. */
+int		 store_batch_add_subscription(struct store_batch *b,
+		    const struct store_subscription *sub);
+/* Queues message_id for a durable subscription (state pending). */
+int		 store_batch_add_delivery(struct store_batch *b,
+		    const char *message_id, const char *principal,
+		    const char *subscription);
+/* Moves a queued delivery to acked or refused. */
+int		 store_batch_set_delivery_state(struct store_batch *b,
+		    const char *message_id, const char *principal,
+		    const char *subscription, enum store_delivery_state st);
 void		 store_batch_free(struct store_batch *b);
 
 /*
@@ -103,6 +133,97 @@ typedef int	store_allocations_fn(const struct alloc_entry *rows, size_t n,
 		    void *arg);
 void		 store_set_allocations_cb(struct store *s,
 		    store_allocations_fn *fn, void *arg);
+
+/* The same, at every connect, for every row of nwd.subscriptions. */
+typedef int	store_subscriptions_fn(const struct store_subscription *rows,
+		    size_t n, void *arg);
+void		 store_set_subscriptions_cb(struct store *s,
+		    store_subscriptions_fn *fn, void *arg);
+
+/*
+ * The audit chain (chain.h).  The store numbers, links and hashes every
+ * audit row of its instance as it sends it.  At connect it takes a
+ * session advisory lock on its instance name (another daemon with the same
+ * instance makes it refuse to serve, logged) and reads the chain head.  A
+ * transaction whose COMMIT result was lost with the connection is resolved
+ * at reconnect by the chain head, never guessed: if the transaction's last
+ * row is there its batches get STORE_COMMITTED, otherwise
+ * STORE_UNAVAILABLE.
+ *
+ * With a signer, the store writes a signed checkpoint of the committed
+ * head (nwd.checkpoints) every every_rows rows or every_ms milliseconds,
+ * whichever comes first, and one when it is freed.  signer is borrowed and
+ * must outlive the store.
+ */
+void		 store_set_checkpoints(struct store *s,
+		    const struct chain_signer *signer, uint32_t every_rows,
+		    uint32_t every_ms);
+/* The seq of the last committed audit row of this instance (0 = none). */
+int64_t		 store_chain_head(const struct store *s);
+
+/*
+ * Read-only queries, run on the same connection after the writes queued
+ * before them.  The result holds rows of text values (bytea columns are
+ * decoded to their bytes); it lives only during the callback.  ok is 0 if
+ * the query failed or the database went away (no rows then).  Each returns
+ * -1 at once if the store is not ready.
+ */
+struct store_result;
+size_t		 store_result_nrows(const struct store_result *r);
+/* NULL for SQL NULL. */
+const char	*store_result_value(const struct store_result *r, size_t row,
+		    size_t col);
+size_t		 store_result_length(const struct store_result *r, size_t row,
+		    size_t col);
+typedef void	store_result_fn(int ok, const struct store_result *r,
+		    void *arg);
+
+/*
+ * Pending deliveries of one durable subscription, oldest first, at most
+ * limit.  Columns: 0 message_id, 1 kind, 2 subject, 3 sender, 4 agency,
+ * 5 marking, 6 priority, 7 legal_basis, 8 created_ms, 9 body (sealed
+ * bytes), 10 key_id, 11 policy_version.
+ */
+int		 store_query_pending(struct store *s, const char *principal,
+		    const char *subscription, uint32_t limit,
+		    store_result_fn *fn, void *arg);
+
+/* A filter on the audit trail; NULL / 0 members do not filter. */
+struct store_audit_filter {
+	const char	*subject;
+	const char	*principal;	/* as actor or as recipient */
+	const char	*action;
+	const char	*message_id;
+	int64_t		 from_ms;	/* inclusive */
+	int64_t		 until_ms;	/* exclusive */
+	int64_t		 after_id;	/* paging: rows with id above this */
+	uint32_t	 limit;
+};
+
+/*
+ * Audit rows matching f, in id order.  Columns: 0 id, 1 instance, 2 seq,
+ * 3 at_ms, 4 actor, 5 action, 6 message_id, 7 subject, 8 kind,
+ * 9 recipient, 10 fields_shared, 11 fields_withheld, 12 rule,
+ * 13 policy_version, 14 reason.
+ */
+int		 store_query_audit(struct store *s,
+		    const struct store_audit_filter *f, store_result_fn *fn,
+		    void *arg);
+
+/*
+ * Every message about a subject, oldest first, for a subject-access
+ * request.  Columns as store_query_pending() (without the delivery).
+ */
+int		 store_query_messages(struct store *s, const char *subject,
+		    store_result_fn *fn, void *arg);
+
+/*
+ * Retention: removes the bodies of messages of kind created before
+ * before_ms (the header row stays).  fn gets one row per purged message:
+ * 0 message_id, 1 subject.  The caller audits each purge.
+ */
+int		 store_purge_bodies(struct store *s, int kind,
+		    int64_t before_ms, store_result_fn *fn, void *arg);
 
 /*
  * Queues b.  On 0 the store owns b and will call done(outcome, arg) exactly
