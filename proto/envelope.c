@@ -230,6 +230,61 @@ validate_intelligence(const Nwd__V1__IntelligenceReport *r, char *err,
 	return 0;
 }
 
+/*
+ * Finds a field that is not in the schema anywhere in m.  protobuf-c keeps
+ * such fields as "unknown" and packs them again; they would reach
+ * recipients unseen by the policy, so nwd refuses them.
+ */
+static int
+unknown_field(const ProtobufCMessage *m, char *path, size_t pathlen,
+    int depth)
+{
+	const ProtobufCFieldDescriptor	*fd;
+	const ProtobufCMessage		*sub;
+	size_t				 i, j, n, len = strlen(path);
+
+	if (m->n_unknown_fields > 0) {
+		snprintf(path + len, pathlen - len, "%sfield %u",
+		    len > 0 ? "." : "", m->unknown_fields[0].tag);
+		return 1;
+	}
+	if (depth > 16)
+		return 0;
+	for (i = 0; i < m->descriptor->n_fields; i++) {
+		fd = &m->descriptor->fields[i];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)((const char *)m +
+			    fd->quantifier_offset);
+			for (j = 0; j < n; j++) {
+				sub = (*(ProtobufCMessage *const *const *)
+				    ((const char *)m + fd->offset))[j];
+				snprintf(path + len, pathlen - len, "%s%s[%zu]",
+				    len > 0 ? "." : "", fd->name, j);
+				if (unknown_field(sub, path, pathlen,
+				    depth + 1))
+					return 1;
+			}
+			continue;
+		}
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m +
+		    fd->quantifier_offset) != fd->id)
+			continue;
+		sub = *(ProtobufCMessage *const *)((const char *)m +
+		    fd->offset);
+		if (sub == NULL)
+			continue;
+		snprintf(path + len, pathlen - len, "%s%s",
+		    len > 0 ? "." : "", fd->name);
+		if (unknown_field(sub, path, pathlen, depth + 1))
+			return 1;
+	}
+	path[len] = '\0';
+	return 0;
+}
+
 int
 envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 {
@@ -240,6 +295,15 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 	if (h == NULL) {
 		snprintf(err, errlen, "envelope has no header");
 		return -1;
+	}
+	{
+		char path[256] = "";
+
+		if (unknown_field(&e->base, path, sizeof(path), 0)) {
+			snprintf(err, errlen, "envelope carries a field that "
+			    "is not in the nwd.v1 schema (%s)", path);
+			return -1;
+		}
 	}
 	if ((kname = kind_name(h->kind)) == NULL) {
 		snprintf(err, errlen, "header.kind %d is not a known kind",

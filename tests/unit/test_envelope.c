@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "envelope.h"
+#include "frame.h"
 
 static const struct {
 	Nwd__V1__Kind				 kind;
@@ -791,6 +792,51 @@ test_small_error_buffer(void **state)
 	assert_int_equal(err[8], 'X');
 }
 
+/*
+ * A field outside the schema would reach recipients unseen by the policy,
+ * and protobuf-c packs some of them into bytes it then cannot decode: the
+ * broker refuses them.  The file is the fuzzer's reproducer: a valid
+ * RiskAlert envelope followed by field 0 with a two-byte tag.
+ */
+static void
+test_unknown_fields_refused(void **state)
+{
+	static const char *files[] = {
+	    NWD_TEST_DATA "/../fuzz/corpus/envelope/"
+	    "regress-field0-valid-risk-alert.pb" };
+
+	uint8_t			 buf[4096];
+	char			 err[256];
+	Nwd__V1__Envelope	*e;
+	size_t			 n;
+	FILE			*fp;
+
+	fp = fopen(files[0], "rb");
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	e = frame_decode_envelope(buf, n, 1 << 20, err, sizeof(err));
+	assert_non_null(e);
+	assert_int_equal(envelope_validate(e, err, sizeof(err)), -1);
+	if (strstr(err, "not in the nwd.v1 schema (field 0)") == NULL)
+		fail_msg("unexpected: %s", err);
+	/* Without the stray field the same envelope is valid. */
+	e->base.n_unknown_fields = 0;
+	assert_int_equal(envelope_validate(e, err, sizeof(err)), 0);
+
+	/* One deep in the body is found and named by its path. */
+	assert_non_null(e->risk_alert);
+	e->risk_alert->base.n_unknown_fields = 1;
+	e->risk_alert->base.unknown_fields = e->base.unknown_fields;
+	assert_int_equal(envelope_validate(e, err, sizeof(err)), -1);
+	if (strstr(err, "(risk_alert.field 0)") == NULL)
+		fail_msg("unexpected: %s", err);
+	e->risk_alert->base.n_unknown_fields = 0;
+	e->risk_alert->base.unknown_fields = NULL;
+	e->base.n_unknown_fields = 1;
+	frame_free_envelope(e);
+}
+
 int
 main(void)
 {
@@ -817,6 +863,7 @@ main(void)
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_allocation),
 		cmocka_unit_test(test_small_error_buffer),
+		cmocka_unit_test(test_unknown_fields_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
