@@ -6,12 +6,15 @@
 #   2. autoreconf -fi
 #   3. build/      gcc, warnings as errors:          make -j2 check
 #   4. build-asan/ clang, ASan + UBSan, no recovery:   make -j2 check
+#   5. build-fuzz/ the libFuzzer targets of tests/fuzz/, each run for
+#      NWD_FUZZ_SECONDS (default 20; 0 skips them) by deploy/fuzz.sh
 #
 # The integration tests start their own PostgreSQL through tests/run-test.sh;
 # any cluster a killed test left behind is destroyed on the way out.
 # Prints the tail of each failing test's log, and ends with the line
-# "N passed, N failed" summed over both builds (a build that fails counts as
-# one failure).  Exits non-zero if anything failed.
+# "N passed, N failed" summed over both builds and the fuzz targets (a build
+# that fails counts as one failure; so does each fuzz target that fails to
+# build or finds a crash).  Exits non-zero if anything failed.
 set -euo pipefail
 
 prog=test.sh
@@ -92,8 +95,28 @@ run_build() {
 	count_results "$dir"
 }
 
+# Runs deploy/fuzz.sh for SECONDS per target and counts each target as one
+# test: passed if it built and found nothing.
+run_fuzz() {
+	local secs=$1 out=$tmproot/fuzz.out line n=0 bad=0
+	step "fuzz: deploy/fuzz.sh $secs"
+	"$root/deploy/fuzz.sh" "$secs" 2>&1 | tee "$out" || true
+	while IFS= read -r line; do
+		n=$((n + 1))
+		case $line in
+		*" crashes=0") passed=$((passed + 1)) ;;
+		*) failed=$((failed + 1)); bad=$((bad + 1)) ;;
+		esac
+	done < <(grep -E '^fuzz: [a-z_]+ ' "$out" || true)
+	if [ "$n" -eq 0 ]; then
+		echo "$prog: fuzz.sh reported no target" >&2
+		failed=$((failed + 1))
+	fi
+	echo "build-fuzz: $((n - bad)) passed, $bad failed"
+}
+
 step "dependencies"
-"$root/deploy/quickstart.sh" deps clang llvm
+"$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"
@@ -110,6 +133,13 @@ CHECK_ENV=(NWD_TEST_TMPROOT="$tmproot"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 run_build asan "$root/build-asan" CC=clang CFLAGS="$san" LDFLAGS="$san"
+
+if [ "${NWD_FUZZ_SECONDS:-20}" = 0 ]; then
+	echo "$prog: NWD_FUZZ_SECONDS=0: the fuzz targets do not run"
+	skipped=$((skipped + 1))
+else
+	run_fuzz "${NWD_FUZZ_SECONDS:-20}"
+fi
 
 echo
 [ "$skipped" -eq 0 ] || echo "$skipped skipped"

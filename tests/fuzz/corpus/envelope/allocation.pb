@@ -1,0 +1,6 @@
+
+j
+YP-001
+9434765919 (0:s47 enquiryBhub:norwichB
+camhs-caraJ$5f1a2b3c-0000-4000-8000-000000000001Š"
+hub:norwichsw-42€Ð•ÿ¼1 €¨Ú¼²2
