@@ -985,7 +985,8 @@ build_index(struct policy *p)
 			if (!strlist_has(&names, p->rules[i].roles.v[j]) &&
 			    strlist_add(&names, p->rules[i].roles.v[j]) == -1)
 				goto oom;
-	qsort(names.v, names.n, sizeof(char *), cmp_str);
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof(char *), cmp_str);
 	p->idx_roles = names.v;
 	p->nidx = names.n;
 	n = NACTIONS * NKINDS * (p->nidx + 1);
@@ -1053,7 +1054,8 @@ build_extra_teams(struct policy *p)
 			e->teams[e->n++] = p->teams[i].name;
 		}
 	}
-	qsort(p->extra, p->nextra, sizeof(*p->extra), cmp_extra);
+	if (p->nextra > 1)
+		qsort(p->extra, p->nextra, sizeof(*p->extra), cmp_extra);
 	return 0;
 }
 
