@@ -1,7 +1,7 @@
 /*
  * chain: the tamper-evident audit trail's arithmetic, shared by the store
  * (which writes the chain) and the verifier (nwd audit verify, which
- * recomputes it).  No I/O.
+ * recomputes it).  No I/O but reading the key files named to the loaders.
  *
  * Each daemon instance writes its own chain.  Row seq (1, 2, ...) of an
  * instance carries prev_hash (the hash of row seq-1, or 32 zero bytes for
