@@ -419,6 +419,32 @@ check_name(const char *w, const void *arg)
 	return NULL;
 }
 
+struct role_check {
+	const struct policy	*p;
+	const char		*rule;
+};
+
+/* A role name; once roles are declared, it must be one of them. */
+static const char *
+check_role(const char *w, const void *arg)
+{
+	static char		 why[2 * POLICY_MAX_WORD + 96];
+	const struct role_check	*rc = arg;
+	const char		*bad;
+	size_t			 i;
+
+	if ((bad = check_name(w, NULL)) != NULL)
+		return bad;
+	if (rc->p->nroles == 0 || strcmp(w, "*") == 0)
+		return NULL;
+	for (i = 0; i < rc->p->nroles; i++)
+		if (strcmp(rc->p->roles[i].name, w) == 0)
+			return NULL;
+	snprintf(why, sizeof(why), "rule \"%s\" names role \"%s\", which no "
+	    "role line declares", rc->rule, w);
+	return why;
+}
+
 static const char *
 check_basis(const char *w, const void *arg)
 {
@@ -523,6 +549,7 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 {
 	struct rule	 r;
 	struct strlist	 kinds = { NULL, 0 }, bases = { NULL, 0 };
+	struct role_check rc;
 	const char	*why;
 	size_t		 i;
 	int		 have_kinds = 0, have_max = 0, have_when = 0;
@@ -577,8 +604,10 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 				goto bad;
 			r.roles_line = lx->tline;
 			r.roles_col = lx->tcol;
-			if (parse_list(lx, "a role", &r.roles, check_name,
-			    NULL) == -1)
+			rc.p = p;
+			rc.rule = r.name;
+			if (parse_list(lx, "a role", &r.roles, check_role,
+			    &rc) == -1)
 				goto bad;
 		} else if (strcmp(lx->text, "kinds") == 0) {
 			if (have_kinds) {
@@ -835,6 +864,29 @@ find_type(const ProtobufCMessageDescriptor *d, const char *name, int depth)
 	return NULL;
 }
 
+static const ProtobufCMessageDescriptor *
+find_body_type(const char *name)
+{
+	const ProtobufCMessageDescriptor *d = NULL;
+	int k;
+
+	for (k = 1; d == NULL && kind_body_descriptor(k) != NULL; k++)
+		d = find_type(kind_body_descriptor(k), name, 0);
+	return d;
+}
+
+static const char *
+check_type(const char *w, const void *arg)
+{
+	static char why[POLICY_MAX_WORD + 128];
+
+	if (find_body_type(w) != NULL)
+		return NULL;
+	snprintf(why, sizeof(why), "no message kind contains a type \"%s\" "
+	    "(types are the message names of nwd.proto, e.g. Address)", w);
+	return why;
+}
+
 /* "protect TYPE[, TYPE]..." */
 static int
 parse_protect(struct lexer *lx, struct policy *p)
@@ -842,21 +894,12 @@ parse_protect(struct lexer *lx, struct policy *p)
 	struct strlist	 l = { NULL, 0 };
 	const ProtobufCMessageDescriptor *d;
 	size_t		 i;
-	int		 k;
 
-	if (lex_next(lx) == -1 || parse_list(lx, "a message type", &l, NULL,
-	    NULL) == -1)
+	if (lex_next(lx) == -1 || parse_list(lx, "a message type", &l,
+	    check_type, NULL) == -1)
 		goto bad;
 	for (i = 0; i < l.n; i++) {
-		for (d = NULL, k = 1; d == NULL &&
-		    kind_body_descriptor(k) != NULL; k++)
-			d = find_type(kind_body_descriptor(k), l.v[i], 0);
-		if (d == NULL) {
-			lex_fail(lx, "no message kind contains a type \"%s\" "
-			    "(types are the message names of nwd.proto, e.g. "
-			    "Address)", l.v[i]);
-			goto bad;
-		}
+		d = find_body_type(l.v[i]);
 		if (p->nprotect == sizeof(p->protect) / sizeof(p->protect[0])) {
 			lex_fail(lx, "too many protected types");
 			goto bad;
@@ -1133,6 +1176,24 @@ is_protected(const struct policy *p, const ProtobufCMessageDescriptor *d)
 	return 0;
 }
 
+/* Does a message type hold a protected type anywhere inside? */
+static int
+holds_protected(const struct policy *p, const ProtobufCMessageDescriptor *d,
+    int depth)
+{
+	size_t i;
+
+	if (is_protected(p, d))
+		return 1;
+	if (depth == POLICY_MAX_DEPTH)
+		return 0;
+	for (i = 0; i < d->n_fields; i++)
+		if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE &&
+		    holds_protected(p, d->fields[i].descriptor, depth + 1))
+			return 1;
+	return 0;
+}
+
 /*
  * Walks a body: protected fields join the rule's list unless granted or
  * kept; with keep, every field neither kept nor on the way to a kept field
@@ -1158,9 +1219,16 @@ walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
 			if (path_covers(path, r->keep.v[j]) &&
 			    strcmp(path, r->keep.v[j]) != 0)
 				leads_to_kept = 1;
-		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
-		    is_protected(p, fd->descriptor) && !kept &&
-		    !covered_by(path, &r->grant)) {
+		/*
+		 * A protected type, or a repeated field whose elements hold
+		 * one (its elements cannot be redacted one by one), is
+		 * withheld whole unless the rule names it.
+		 */
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !kept &&
+		    !covered_by(path, &r->grant) &&
+		    (is_protected(p, fd->descriptor) ||
+		    (fd->label == PROTOBUF_C_LABEL_REPEATED &&
+		    holds_protected(p, fd->descriptor, 0)))) {
 			if ((ip = pool_intern(pool, path)) == NULL ||
 			    eff_add(out, ip) == -1)
 				return -1;
@@ -1608,7 +1676,7 @@ conditions_hold(const struct rule *r, struct facts *f, char *why,
     size_t whylen)
 {
 	const Nwd__V1__Header	*h = f->env->header;
-	unsigned		 w = r->when & ~WHEN_DUTY;
+	unsigned		 w = r->when;
 
 	if (r->bases != 0 && !(r->bases & (1u << h->legal_basis))) {
 		snprintf(why, whylen, "rule %s requires another legal basis "
@@ -1620,22 +1688,37 @@ conditions_hold(const struct rule *r, struct facts *f, char *why,
 		    "%s", r->name, h->originating_agency);
 		return 0;
 	}
-	if (w != 0 && !((w & WHEN_ALLOCATED) && is_allocated(f)) &&
-	    !((w & WHEN_NAMED) && is_named(f))) {
-		snprintf(why, whylen, "%s is %s%s%s %s", f->rcpt->id,
-		    (w & WHEN_ALLOCATED) ? "not allocated to " : "",
-		    (w & WHEN_ALLOCATED) ? h->subject->local_id : "",
-		    w == (WHEN_ALLOCATED | WHEN_NAMED) ? " and" : "",
-		    (w & WHEN_NAMED) ? "not named in share_with" : "");
-		return 0;
-	}
-	return 1;
+	/* The conditions of "when" are alternatives. */
+	if (w == 0 || ((w & WHEN_DUTY) && f->ctx->duty_pass) ||
+	    ((w & WHEN_ALLOCATED) && is_allocated(f)) ||
+	    ((w & WHEN_NAMED) && is_named(f)))
+		return 1;
+	if ((w & (WHEN_ALLOCATED | WHEN_NAMED)) ==
+	    (WHEN_ALLOCATED | WHEN_NAMED))
+		snprintf(why, whylen, "%s is neither allocated to %s nor "
+		    "named in share_with", f->rcpt->id, h->subject->local_id);
+	else if (w & WHEN_ALLOCATED)
+		snprintf(why, whylen, "%s is not allocated to %s", f->rcpt->id,
+		    h->subject->local_id);
+	else if (w & WHEN_NAMED)
+		snprintf(why, whylen, "%s is not named in share_with",
+		    f->rcpt->id);
+	else
+		snprintf(why, whylen, "rule %s applies only at the duty desk",
+		    r->name);
+	return 0;
 }
 
-/* Is this rule one the current pass looks at? */
+/*
+ * Is this rule one the current pass looks at?  Deny rules always are; in
+ * the duty pass only the allows marked "when duty", otherwise every allow
+ * but those marked only "when duty".
+ */
 static int
 in_pass(const struct rule *r, const struct policy_context *ctx)
 {
+	if (r->effect == EFFECT_DENY)
+		return 1;
 	return ctx->duty_pass ? (r->when & WHEN_DUTY) != 0 :
 	    r->when != WHEN_DUTY;
 }
@@ -1721,9 +1804,9 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 
 		if (!in_pass(r, ctx))
 			continue;
-		ncand++;
-		if (r->effect == EFFECT_DENY &&
-		    conditions_hold(r, &f, why, sizeof(why)))
+		if (r->effect == EFFECT_ALLOW)
+			ncand++;
+		else if (conditions_hold(r, &f, why, sizeof(why)))
 			return deny(out, r->name, "rule %s forbids role %s to "
 			    "receive %s", r->name, rcpt->role, kind_name(k));
 	}
@@ -1751,9 +1834,6 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 			nstrip = strip_intersect(strip, nstrip, &r->eff[k]);
 	}
 	if (nallow == 0) {
-		if (failed == NULL)
-			return deny(out, "default-deny", "only deny rules "
-			    "name role %s for %s", rcpt->role, kind_name(k));
 		/* Recompute the first failure's reason for the audit. */
 		conditions_hold(failed, &f, why, sizeof(why));
 		return deny(out, failed->name, "%s", why);
