@@ -1700,12 +1700,10 @@ conditions_hold(const struct rule *r, struct facts *f, char *why,
 	else if (w & WHEN_ALLOCATED)
 		snprintf(why, whylen, "%s is not allocated to %s", f->rcpt->id,
 		    h->subject->local_id);
-	else if (w & WHEN_NAMED)
+	else
+		/* Only "named" is left: "duty" alone always holds in its pass. */
 		snprintf(why, whylen, "%s is not named in share_with",
 		    f->rcpt->id);
-	else
-		snprintf(why, whylen, "rule %s applies only at the duty desk",
-		    r->name);
 	return 0;
 }
 
