@@ -1200,6 +1200,42 @@ nwd_ping(struct nwd_client *c, char *err, size_t errlen)
 }
 
 enum nwd_status
+nwd_explain(struct nwd_client *c, const char *principal,
+    const Nwd__V1__Envelope *env, const char *const *to, size_t nto,
+    int64_t at_unix_ms, Nwd__V1__ExplainResult **out, char *err,
+    size_t errlen)
+{
+	Nwd__V1__Frame	 f = NWD__V1__FRAME__INIT, *a;
+	Nwd__V1__Explain x = NWD__V1__EXPLAIN__INIT;
+	enum nwd_status	 st;
+
+	if (out == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	if (principal == NULL || env == NULL || (nto > 0 && to == NULL))
+		return seterr(err, errlen, NWD_ERR_INVALID, "no principal, "
+		    "envelope or to array");
+	x.principal = (char *)principal;
+	x.envelope = (Nwd__V1__Envelope *)env;
+	x.n_to = nto;
+	x.to = (char **)to;
+	x.at_unix_ms = at_unix_ms;
+	f.msg_case = NWD__V1__FRAME__MSG_EXPLAIN;
+	f.explain = &x;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_EXPLAIN_RESULT, &a, err,
+	    errlen)) != NWD_OK)
+		return st;
+	*out = a->explain_result;
+	a->explain_result = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
 nwd_run(struct nwd_client *c, nwd_deliver_cb cb, void *arg, char *err,
     size_t errlen)
 {
@@ -1231,4 +1267,11 @@ nwd_deliver_free(Nwd__V1__Deliver *d)
 {
 	if (d != NULL)
 		protobuf_c_message_free_unpacked(&d->base, NULL);
+}
+
+void
+nwd_explain_result_free(Nwd__V1__ExplainResult *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
 }

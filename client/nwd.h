@@ -157,6 +157,24 @@ enum nwd_status		 nwd_ping(struct nwd_client *c, char *err,
 			    size_t errlen);
 
 /*
+ * Asks the broker how it would decide env if the principal with id
+ * principal published it: the publish decision, and for each principal
+ * whether it would receive the message, under which rules and without
+ * which fields (see ExplainResult in nwd.proto).  Nothing is published.
+ * Only auditors may ask (others get NWD_ERR_REFUSED), and the broker
+ * audits the question before it answers.  to (nto principal ids; may be
+ * NULL if nto is 0) limits the decisions reported; at_unix_ms judges
+ * allocations at that time (0 = now).  env and to stay the caller's.  On
+ * NWD_OK *out is a new ExplainResult for the caller to free with
+ * nwd_explain_result_free().
+ */
+enum nwd_status		 nwd_explain(struct nwd_client *c,
+			    const char *principal, const Nwd__V1__Envelope *env,
+			    const char *const *to, size_t nto,
+			    int64_t at_unix_ms, Nwd__V1__ExplainResult **out,
+			    char *err, size_t errlen);
+
+/*
  * Called by nwd_run() for each delivery.  d stays the library's and is
  * freed when the callback returns; the callback may call nwd_ack() on c.
  * Return 0 to go on, anything else to stop.
@@ -174,6 +192,7 @@ enum nwd_status		 nwd_run(struct nwd_client *c, nwd_deliver_cb cb,
 /* Free results handed to the caller; NULL is a no-op. */
 void			 nwd_publish_ack_free(Nwd__V1__PublishAck *ack);
 void			 nwd_deliver_free(Nwd__V1__Deliver *d);
+void			 nwd_explain_result_free(Nwd__V1__ExplainResult *r);
 
 #ifdef __cplusplus
 }

@@ -23,9 +23,11 @@
 #include <json.h>
 
 #include "envelope.h"
+#include "explain.h"
 #include "frame.h"
 #include "nwd.h"
 #include "pbjson.h"
+#include "verify.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -167,6 +169,10 @@ static const struct command commands[] = {
 	{ "ping", 0, 0, 0, cmd_ping, "ping",
 	    "Sends a Ping and prints {\"instance\", \"rtt_ms\"} when the Pong "
 	    "arrives.\n" },
+	/* Parses its own options: main() hands it the command line. */
+	{ "policy", 0, 0, 0, NULL, explain_policy_synopsis,
+	    explain_policy_help },
+	{ "audit", 0, 0, 0, NULL, audit_verify_synopsis, audit_verify_help },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -516,7 +522,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 		return -1;
 	}
 	return usage_error(cli->cmd, "no such command (commands: whoami, "
-	    "push, sub, ping, help)");
+	    "push, sub, ping, policy, help)");
  nomem:
 	warnx_("arguments", "out of memory");
 	return EXIT_PROTOCOL;
@@ -688,163 +694,44 @@ cmd_ping(struct cli *cli)
 	return code;
 }
 
-/* Reads all of FILE, or stdin for NULL or "-", up to PBJSON_MAX_INPUT. */
-static char *
-read_body(const char *path, size_t *lenp)
-{
-	FILE	*f;
-	char	*buf;
-	size_t	 n = 0, r;
-	int	 stdin_ = path == NULL || strcmp(path, "-") == 0;
-	const char *name = stdin_ ? "stdin" : path;
-
-	if (stdin_)
-		f = stdin;
-	else if ((f = fopen(path, "r")) == NULL) {
-		warnx_(name, "%s", strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(PBJSON_MAX_INPUT + 1)) == NULL) {
-		warnx_(name, "out of memory");
-		goto close;
-	}
-	while (n <= PBJSON_MAX_INPUT &&
-	    (r = fread(buf + n, 1, PBJSON_MAX_INPUT + 1 - n, f)) > 0)
-		n += r;
-	if (ferror(f)) {
-		warnx_(name, "%s", strerror(errno));
-		goto fail;
-	}
-	if (n > PBJSON_MAX_INPUT) {
-		warnx_(name, "the body is larger than %d bytes",
-		    PBJSON_MAX_INPUT);
-		goto fail;
-	}
-	if (!stdin_)
-		fclose(f);
-	*lenp = n;
-	return buf;
- fail:
-	free(buf);
- close:
-	if (!stdin_)
-		fclose(f);
-	return NULL;
-}
-
-static int
-parse_priority(const char *s, Nwd__V1__Priority *out)
-{
-	const ProtobufCEnumValue	*v;
-	char				 up[32];
-	size_t				 i;
-
-	for (i = 0; s[i] != '\0' && i < sizeof(up) - 1; i++)
-		up[i] = toupper((unsigned char)s[i]);
-	up[i] = '\0';
-	v = protobuf_c_enum_descriptor_get_value_by_name(
-	    &nwd__v1__priority__descriptor, up);
-	if (s[i] != '\0' || v == NULL ||
-	    v->value == NWD__V1__PRIORITY__PRIORITY_UNSPECIFIED)
-		return -1;
-	*out = (Nwd__V1__Priority)v->value;
-	return 0;
-}
-
 static int
 cmd_push(struct cli *cli)
 {
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 subj = NWD__V1__SUBJECT_REF__INIT;
+	struct explain_message	 m;
+	struct explain_error	 e;
+	Nwd__V1__Envelope	*env;
 	Nwd__V1__PublishAck	*ack = NULL;
-	const ProtobufCMessageDescriptor *bd;
-	const ProtobufCFieldDescriptor	 *fd;
-	ProtobufCMessage	*body = NULL;
 	struct nwd_client	*c = NULL;
 	enum nwd_status		 st;
-	Nwd__V1__Kind		 kind;
 	json_object		*o;
-	char			 err[512], *text, *agency = NULL;
-	const char		*file;
-	size_t			 len;
+	char			 err[512];
 	int			 code = EXIT_USAGE;
 
-	if (kind_from_name(cli->args.v[0], &kind) == -1)
-		return usage_error("push", "unknown kind \"%s\" (one of %s)",
-		    cli->args.v[0], kind_list());
-	if (cli->subjects.n != 1)
-		return usage_error("push", "%s", cli->subjects.n == 0 ?
-		    "--subject ID is required" : "give one --subject");
-	h.kind = kind;
-	subj.local_id = cli->subjects.v[0];
-	if (cli->nhs != NULL)
-		subj.nhs_number = (char *)cli->nhs;
-	h.subject = &subj;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	if (cli->marking != NULL &&
-	    marking_from_name(cli->marking, &h.marking) == -1)
-		return usage_error("--marking", "\"%s\" is not a marking "
-		    "(OFFICIAL or OFFICIAL-SENSITIVE)", cli->marking);
-	h.priority = NWD__V1__PRIORITY__ROUTINE;
-	if (cli->priority != NULL && parse_priority(cli->priority,
-	    &h.priority) == -1)
-		return usage_error("--priority", "\"%s\" is not ROUTINE, HIGH "
-		    "or URGENT", cli->priority);
-	if (cli->basis != NULL &&
-	    legal_basis_from_name(cli->basis, &h.legal_basis) == -1)
-		return usage_error("--basis", "\"%s\" is not consent, "
-		    "safeguarding, legal_obligation, public_task or "
-		    "vital_interests", cli->basis);
-	if (cli->justification != NULL)
-		h.justification = (char *)cli->justification;
-	h.n_share_with = cli->share_with.n;
-	h.share_with = cli->share_with.v;
-	if (cli->supersedes != NULL)
-		h.supersedes = (char *)cli->supersedes;
-	if (cli->claim_sender != NULL) {
-		/* For tests: the broker must overwrite both. */
-		const char *comma = strchr(cli->claim_sender, ',');
-
-		if (comma != NULL && (agency = strdup(comma + 1)) == NULL)
-			return usage_error("--claim-sender", "out of memory");
-		h.sender = (char *)cli->claim_sender;
-		if (comma != NULL) {
-			h.sender = strndup(cli->claim_sender,
-			    (size_t)(comma - cli->claim_sender));
-			if (h.sender == NULL) {
-				free(agency);
-				return usage_error("--claim-sender",
-				    "out of memory");
-			}
-		}
-		h.originating_agency = agency != NULL ? agency : h.sender;
-	}
-	env.header = &h;
-
-	file = cli->args.n > 1 ? cli->args.v[1] : NULL;
-	if ((text = read_body(file, &len)) == NULL)
-		goto out;
-	bd = kind_body_descriptor(kind);
-	body = pbjson_parse(bd, text, len, err, sizeof(err));
-	free(text);
-	if (body == NULL) {
-		warnx_(file != NULL && strcmp(file, "-") != 0 ? file : "stdin",
-		    "%s", err);
-		goto out;
-	}
-	env.body_case = kind_body_case(kind);
-	fd = protobuf_c_message_descriptor_get_field(
-	    &nwd__v1__envelope__descriptor, env.body_case);
-	*(ProtobufCMessage **)((char *)&env + fd->offset) = body;
-	if (envelope_validate(&env, err, sizeof(err)) == -1) {
-		warnx_("invalid envelope", "%s", err);
-		goto out;
+	memset(&m, 0, sizeof(m));
+	m.command = "push";
+	m.kind = cli->args.v[0];
+	m.subjects = cli->subjects.v;
+	m.nsubjects = cli->subjects.n;
+	m.nhs = cli->nhs;
+	m.marking = cli->marking;
+	m.priority = cli->priority;
+	m.basis = cli->basis;
+	m.justification = cli->justification;
+	m.supersedes = cli->supersedes;
+	m.claim_sender = cli->claim_sender;
+	m.share_with = cli->share_with.v;
+	m.nshare_with = cli->share_with.n;
+	m.body_file = cli->args.n > 1 ? cli->args.v[1] : NULL;
+	if ((env = explain_envelope_build(&m, &e)) == NULL) {
+		if (e.usage)
+			return usage_error(e.what, "%s", e.why);
+		warnx_(e.what, "%s", e.why);
+		return EXIT_USAGE;
 	}
 
 	if ((c = connect_broker(cli, &code)) == NULL)
 		goto out;
-	if ((st = nwd_publish(c, &env, &ack, err, sizeof(err))) != NWD_OK) {
+	if ((st = nwd_publish(c, env, &ack, err, sizeof(err))) != NWD_OK) {
 		warnx_("push", "%s", err);
 		code = exit_code(c, st);
 		goto out;
@@ -861,12 +748,7 @@ cmd_push(struct cli *cli)
  out:
 	nwd_publish_ack_free(ack);
 	nwd_close(c);
-	if (body != NULL)
-		protobuf_c_message_free_unpacked(body, NULL);
-	if (agency != NULL) {
-		free(agency);
-		free(h.sender);
-	}
+	explain_envelope_free(env);
 	return code;
 }
 
@@ -1013,6 +895,12 @@ main(int argc, char **argv)
 	size_t		i;
 	int		code;
 
+	/* "nwd policy" parses its own options (client/explain.c). */
+	if (explain_is_policy_command(argc, argv, long_options))
+		return explain_policy_main(argc, argv);
+	/* "nwd audit verify" parses its own options (client/verify.c). */
+	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+		return audit_main(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
 	cli.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
 	if ((code = parse_args(argc, argv, &cli)) >= 0) {
@@ -1021,7 +909,8 @@ main(int argc, char **argv)
 	}
 	code = EXIT_USAGE;
 	for (i = 0; i < NCOMMANDS; i++)
-		if (strcmp(commands[i].name, cli.cmd) == 0)
+		if (strcmp(commands[i].name, cli.cmd) == 0 &&
+		    commands[i].run != NULL)
 			code = commands[i].run(&cli);
 	cli_free(&cli);
 	return code;

@@ -1,0 +1,1267 @@
+/*
+ * explain: "nwd policy explain" and "nwd policy check", and the envelope
+ * building shared with "nwd push".  See explain.h for the contracts.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "envelope.h"
+#include "explain.h"
+#include "nwd.h"
+#include "pbjson.h"
+
+/* The daemon's decision engine: the offline answer is the daemon's. */
+#include "alloc.h"
+#include "decide.h"
+#include "identity.h"
+#include "policy.h"
+#include "redact.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define EXPLAIN_POLICY_MAX	(16 * 1024 * 1024)	/* as nwdd's */
+
+/* ------------------------------------------------------------------------
+ * Building an envelope from options (nwd push, nwd policy explain)
+ */
+
+static void
+fail_at(struct explain_error *e, int usage, const char *what,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fail_at(struct explain_error *e, int usage, const char *what,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	e->usage = usage;
+	snprintf(e->what, sizeof(e->what), "%s", what);
+	va_start(ap, fmt);
+	vsnprintf(e->why, sizeof(e->why), fmt, ap);
+	va_end(ap);
+}
+
+/* The kind names, "intelligence_report, missing_episode, ...". */
+static const char *
+kinds_text(void)
+{
+	static char	buf[512];
+	size_t		off = 0;
+	int		k, r;
+
+	if (buf[0] != '\0')
+		return buf;
+	for (k = 1; kind_name(k) != NULL && off < sizeof(buf); k++) {
+		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    k > 1 ? ", " : "", kind_name(k));
+		if (r < 0)
+			break;
+		off += (size_t)r;
+	}
+	return buf;
+}
+
+/* Reads all of FILE, or stdin for NULL or "-", up to PBJSON_MAX_INPUT. */
+static char *
+read_body(const char *path, size_t *lenp, struct explain_error *e)
+{
+	FILE		*f;
+	char		*buf;
+	size_t		 n = 0, r;
+	int		 stdin_ = path == NULL || strcmp(path, "-") == 0;
+	const char	*name = stdin_ ? "stdin" : path;
+
+	if (stdin_)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL) {
+		fail_at(e, 0, name, "%s", strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(PBJSON_MAX_INPUT + 1)) == NULL) {
+		fail_at(e, 0, name, "out of memory");
+		goto close;
+	}
+	while (n <= PBJSON_MAX_INPUT &&
+	    (r = fread(buf + n, 1, PBJSON_MAX_INPUT + 1 - n, f)) > 0)
+		n += r;
+	if (ferror(f)) {
+		fail_at(e, 0, name, "%s", strerror(errno));
+		goto fail;
+	}
+	if (n > PBJSON_MAX_INPUT) {
+		fail_at(e, 0, name, "the body is larger than %d bytes",
+		    PBJSON_MAX_INPUT);
+		goto fail;
+	}
+	if (!stdin_)
+		fclose(f);
+	*lenp = n;
+	return buf;
+ fail:
+	free(buf);
+ close:
+	if (!stdin_)
+		fclose(f);
+	return NULL;
+}
+
+static int
+parse_priority(const char *s, Nwd__V1__Priority *out)
+{
+	const ProtobufCEnumValue	*v;
+	char				 up[32];
+	size_t				 i;
+
+	for (i = 0; s[i] != '\0' && i < sizeof(up) - 1; i++)
+		up[i] = toupper((unsigned char)s[i]);
+	up[i] = '\0';
+	v = protobuf_c_enum_descriptor_get_value_by_name(
+	    &nwd__v1__priority__descriptor, up);
+	if (s[i] != '\0' || v == NULL ||
+	    v->value == NWD__V1__PRIORITY__PRIORITY_UNSPECIFIED)
+		return -1;
+	*out = (Nwd__V1__Priority)v->value;
+	return 0;
+}
+
+/* Sets a string field of the envelope being built to a copy of v. */
+static int
+copy_into(char **slot, const char *v)
+{
+	char *copy;
+
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	*slot = copy;
+	return 0;
+}
+
+Nwd__V1__Envelope *
+explain_envelope_build(const struct explain_message *m,
+    struct explain_error *e)
+{
+	Nwd__V1__Envelope		*env;
+	Nwd__V1__Header			*h;
+	const ProtobufCFieldDescriptor	*fd;
+	ProtobufCMessage		*body;
+	Nwd__V1__Kind			 kind;
+	const char			*comma, *name;
+	char				*text, err[512];
+	size_t				 len;
+
+	memset(e, 0, sizeof(*e));
+	if (kind_from_name(m->kind, &kind) == -1) {
+		fail_at(e, 1, m->command, "unknown kind \"%s\" (one of %s)",
+		    m->kind, kinds_text());
+		return NULL;
+	}
+	if (m->nsubjects != 1) {
+		fail_at(e, 1, m->command, "%s", m->nsubjects == 0 ?
+		    "--subject ID is required" : "give one --subject");
+		return NULL;
+	}
+	if ((env = malloc(sizeof(*env))) == NULL) {
+		fail_at(e, 1, m->command, "out of memory");
+		return NULL;
+	}
+	nwd__v1__envelope__init(env);
+	if ((h = malloc(sizeof(*h))) == NULL)
+		goto nomem;
+	nwd__v1__header__init(h);
+	env->header = h;
+	h->kind = kind;
+	if ((h->subject = malloc(sizeof(*h->subject))) == NULL)
+		goto nomem;
+	nwd__v1__subject_ref__init(h->subject);
+	if (copy_into(&h->subject->local_id, m->subjects[0]) == -1 ||
+	    (m->nhs != NULL &&
+	    copy_into(&h->subject->nhs_number, m->nhs) == -1))
+		goto nomem;
+	h->marking = NWD__V1__MARKING__OFFICIAL;
+	if (m->marking != NULL &&
+	    marking_from_name(m->marking, &h->marking) == -1) {
+		fail_at(e, 1, "--marking", "\"%s\" is not a marking (OFFICIAL "
+		    "or OFFICIAL-SENSITIVE)", m->marking);
+		goto fail;
+	}
+	h->priority = NWD__V1__PRIORITY__ROUTINE;
+	if (m->priority != NULL && parse_priority(m->priority,
+	    &h->priority) == -1) {
+		fail_at(e, 1, "--priority", "\"%s\" is not ROUTINE, HIGH or "
+		    "URGENT", m->priority);
+		goto fail;
+	}
+	if (m->basis != NULL &&
+	    legal_basis_from_name(m->basis, &h->legal_basis) == -1) {
+		fail_at(e, 1, "--basis", "\"%s\" is not consent, "
+		    "safeguarding, legal_obligation, public_task or "
+		    "vital_interests", m->basis);
+		goto fail;
+	}
+	if (m->justification != NULL && copy_into(&h->justification,
+	    m->justification) == -1)
+		goto nomem;
+	if (m->nshare_with > 0) {
+		if ((h->share_with = calloc(m->nshare_with,
+		    sizeof(char *))) == NULL)
+			goto nomem;
+		for (; h->n_share_with < m->nshare_with; h->n_share_with++)
+			if (copy_into(&h->share_with[h->n_share_with],
+			    m->share_with[h->n_share_with]) == -1)
+				goto nomem;
+	}
+	if (m->supersedes != NULL &&
+	    copy_into(&h->supersedes, m->supersedes) == -1)
+		goto nomem;
+	if (m->claim_sender != NULL) {
+		/* For tests: the broker must overwrite both. */
+		comma = strchr(m->claim_sender, ',');
+		h->sender = comma != NULL ? strndup(m->claim_sender,
+		    (size_t)(comma - m->claim_sender)) :
+		    strdup(m->claim_sender);
+		if (h->sender == NULL || copy_into(&h->originating_agency,
+		    comma != NULL ? comma + 1 : h->sender) == -1)
+			goto nomem;
+	}
+
+	if (m->body_file == NULL && m->body_optional) {
+		text = strdup("{}");
+		len = 2;
+		name = "body";
+		if (text == NULL)
+			goto nomem;
+	} else {
+		name = m->body_file != NULL && strcmp(m->body_file, "-") != 0 ?
+		    m->body_file : "stdin";
+		if ((text = read_body(m->body_file, &len, e)) == NULL)
+			goto fail;
+	}
+	body = pbjson_parse(kind_body_descriptor(kind), text, len, err,
+	    sizeof(err));
+	free(text);
+	if (body == NULL) {
+		fail_at(e, 0, name, "%s", err);
+		goto fail;
+	}
+	env->body_case = kind_body_case(kind);
+	fd = protobuf_c_message_descriptor_get_field(
+	    &nwd__v1__envelope__descriptor, env->body_case);
+	*(ProtobufCMessage **)((char *)env + fd->offset) = body;
+	if (envelope_validate(env, err, sizeof(err)) == -1) {
+		fail_at(e, 0, "invalid envelope", "%s", err);
+		goto fail;
+	}
+	return env;
+ nomem:
+	fail_at(e, 1, m->command, "out of memory");
+ fail:
+	explain_envelope_free(env);
+	return NULL;
+}
+
+void
+explain_envelope_free(Nwd__V1__Envelope *env)
+{
+	if (env != NULL)
+		nwd__v1__envelope__free_unpacked(env, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Dispatch from nwd
+ */
+
+int
+explain_is_policy_command(int argc, char **argv,
+    const struct option *long_options)
+{
+	const struct option	*lo;
+	const char		*a;
+	size_t			 n;
+	int			 i;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return i + 1 < argc &&
+			    strcmp(argv[i + 1], "policy") == 0;
+		if (a[0] != '-' || a[1] == '\0')
+			return strcmp(a, "policy") == 0;
+		if (a[1] != '-' || strchr(a, '=') != NULL)
+			continue;
+		n = strlen(a + 2);
+		for (lo = long_options; lo->name != NULL; lo++)
+			if (strlen(lo->name) == n &&
+			    strncmp(lo->name, a + 2, n) == 0 &&
+			    lo->has_arg == required_argument)
+				i++;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * nwd policy: the command line
+ */
+
+const char explain_policy_synopsis[] =
+    "policy explain KIND --subject ID --from PRINCIPAL [options] "
+    "[BODY.json|-]\n"
+    "  nwd policy check FILE [--principals FILE]";
+
+const char explain_policy_help[] =
+    "Answers \"would this principal receive this message, which fields, "
+    "because of\nwhich rule\" without publishing anything: the publish "
+    "decision for the sender,\nthen the deliver decision for every "
+    "principal exactly as the broker makes it\n(and the duty pass if no "
+    "one may receive the message), with the rules that\ndecided, the "
+    "reason, and the body fields withheld.  The message is built as\n"
+    "'nwd push' builds it; BODY.json is optional (default: an empty body "
+    "of KIND,\nwhen FIELDS WITHHELD lists what the policy withholds rather "
+    "than what was\nremoved).\n\n"
+    "Offline (default), against files:\n"
+    "  --policy FILE           the sharing policy (required)\n"
+    "  --principals FILE       the principal map (required)\n"
+    "  --allocate SUBJECT=TEAM[,TEAM]\n"
+    "                          who is allocated to SUBJECT (a team, or a "
+    "principal\n"
+    "                          id for a worker); repeatable\n\n"
+    "Online, against the broker's live policy, principals and allocations "
+    "(the\nauditor role only; the broker audits the question):\n"
+    "  --online                ask the broker given by --server or "
+    "$NWD_SERVER\n\n"
+    "Options of both:\n"
+    "  --from PRINCIPAL        the would-be sender (required)\n"
+    "  --to PRINCIPAL[,P]      report only these principals; repeatable "
+    "(the\n"
+    "                          recipient count is always the whole map's)\n"
+    "  --at UNIXMS             judge allocations at this time (default: "
+    "now)\n"
+    "  --json                  print one JSON object instead of a table\n"
+    "  --subject, --nhs-number, --marking, --priority, --basis, "
+    "--justification,\n"
+    "  --share-with, --supersedes   as for 'nwd push'\n\n"
+    "Verdicts: delivered; refused (a deny rule, an unmet condition or a "
+    "built-in\nlimit: an audit row would say so); not a candidate (no rule "
+    "names the role\nfor this kind: no row).\n\n"
+    "'nwd policy check FILE' checks a policy file as 'nwdd --check-policy' "
+    "does\n(and, with --principals, the principal map against it); it "
+    "exits 1 if the\nfile has errors.\n\n"
+    "Exit status: 0 once explained, whatever the verdicts; otherwise as "
+    "for nwd.\n";
+
+enum popt {
+	P_SERVER = 0x100, P_CERT, P_KEY, P_CA, P_TIMEOUT, P_POLICY,
+	P_PRINCIPALS, P_ALLOCATE, P_AT, P_SUBJECT, P_NHS, P_MARKING,
+	P_PRIORITY, P_BASIS, P_JUSTIFICATION, P_SHARE_WITH, P_SUPERSEDES,
+	P_FROM, P_TO, P_JSON, P_ONLINE,
+};
+#define PBIT(o)		(1ull << ((o) - P_SERVER))
+#define P_CONNECT	(PBIT(P_SERVER) | PBIT(P_CERT) | PBIT(P_KEY) | \
+			    PBIT(P_CA) | PBIT(P_TIMEOUT))
+#define P_OFFLINE	(PBIT(P_POLICY) | PBIT(P_PRINCIPALS) | \
+			    PBIT(P_ALLOCATE))
+
+static const struct option policy_options[] = {
+	{ "server",		required_argument, NULL, P_SERVER },
+	{ "cert",		required_argument, NULL, P_CERT },
+	{ "key",		required_argument, NULL, P_KEY },
+	{ "ca",			required_argument, NULL, P_CA },
+	{ "timeout",		required_argument, NULL, P_TIMEOUT },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "policy",		required_argument, NULL, P_POLICY },
+	{ "principals",		required_argument, NULL, P_PRINCIPALS },
+	{ "allocate",		required_argument, NULL, P_ALLOCATE },
+	{ "at",			required_argument, NULL, P_AT },
+	{ "subject",		required_argument, NULL, P_SUBJECT },
+	{ "nhs-number",		required_argument, NULL, P_NHS },
+	{ "marking",		required_argument, NULL, P_MARKING },
+	{ "priority",		required_argument, NULL, P_PRIORITY },
+	{ "basis",		required_argument, NULL, P_BASIS },
+	{ "justification",	required_argument, NULL, P_JUSTIFICATION },
+	{ "share-with",		required_argument, NULL, P_SHARE_WITH },
+	{ "supersedes",		required_argument, NULL, P_SUPERSEDES },
+	{ "from",		required_argument, NULL, P_FROM },
+	{ "to",			required_argument, NULL, P_TO },
+	{ "json",		no_argument,	   NULL, P_JSON },
+	{ "online",		no_argument,	   NULL, P_ONLINE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A growable array of strings; owned or borrowed as its user says. */
+struct sv {
+	char	**v;
+	size_t	  n;
+};
+
+/* The policy command line.  Strings point into argv unless noted. */
+struct popts {
+	unsigned long long given;	/* PBIT() of each option seen */
+	struct sv	 args;		/* operands after "policy" */
+	const char	*server, *cert, *key, *ca;
+	int		 timeout_ms;
+	const char	*policy, *principals, *from;
+	struct sv	 allocate;
+	struct sv	 subjects;
+	struct sv	 share_with;	/* owned split copies */
+	struct sv	 to;		/* owned split copies */
+	const char	*nhs, *marking, *priority, *basis, *justification;
+	const char	*supersedes;
+	int64_t		 at_ms;		/* 0: now */
+	int		 json, online;
+};
+
+static void
+say(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "nwd: what: message" to stderr. */
+static void
+say(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+usage_bad(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_bad(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'nwd help policy')\n");
+	return EXPLAIN_EXIT_USAGE;
+}
+
+static int
+sv_add(struct sv *sv, char *s)
+{
+	char **v;
+
+	if ((v = reallocarray(sv->v, sv->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	sv->v = v;
+	sv->v[sv->n++] = s;
+	return 0;
+}
+
+static void
+sv_free_owned(struct sv *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+}
+
+/* Splits "a,b" into owned copies on sv; -1 on an empty name. */
+static int
+sv_split(struct sv *sv, const char *list)
+{
+	const char	*p = list, *comma;
+	char		*s;
+	size_t		 n;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == 0)
+			return -1;
+		if ((s = strndup(p, n)) == NULL || sv_add(sv, s) == -1) {
+			free(s);
+			return -1;
+		}
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static void
+popts_free(struct popts *o)
+{
+	sv_free_owned(&o->share_with);
+	sv_free_owned(&o->to);
+	free(o->args.v);
+	free(o->allocate.v);
+	free(o->subjects.v);
+}
+
+static const char *
+popt_name(int o)
+{
+	const struct option *lo;
+
+	for (lo = policy_options; lo->name != NULL; lo++)
+		if (lo->val == o)
+			return lo->name;
+	return "?";
+}
+
+static int
+policy_help(void)
+{
+	printf("usage: nwd %s\n\n%s", explain_policy_synopsis,
+	    explain_policy_help);
+	printf("\nGlobal options (--server, --cert, --key, --ca, --timeout): "
+	    "see 'nwd --help'.\n");
+	return 0;
+}
+
+/*
+ * Parses argv into o.  Returns -1 to go on, or an exit status (0 after
+ * printing help).
+ */
+static int
+policy_parse_args(int argc, char **argv, struct popts *o)
+{
+	char		*end;
+	double		 secs;
+	long long	 ll;
+	int		 c, help = 0, seen_command = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "-:h", policy_options,
+	    NULL)) != -1) {
+		if (c >= P_SERVER)
+			o->given |= PBIT(c);
+		switch (c) {
+		case 1:
+			if (!seen_command && strcmp(optarg, "policy") == 0)
+				seen_command = 1;
+			else if (sv_add(&o->args, optarg) == -1)
+				goto nomem;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case P_SERVER:
+			o->server = optarg;
+			break;
+		case P_CERT:
+			o->cert = optarg;
+			break;
+		case P_KEY:
+			o->key = optarg;
+			break;
+		case P_CA:
+			o->ca = optarg;
+			break;
+		case P_TIMEOUT:
+			errno = 0;
+			secs = strtod(optarg, &end);
+			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
+			    !(secs > 0) || secs * 1000 > INT_MAX)
+				return usage_bad("--timeout", "\"%s\" is not a "
+				    "positive number of seconds", optarg);
+			o->timeout_ms = secs * 1000 < 1 ? 1 :
+			    (int)(secs * 1000);
+			break;
+		case P_POLICY:
+			o->policy = optarg;
+			break;
+		case P_PRINCIPALS:
+			o->principals = optarg;
+			break;
+		case P_ALLOCATE:
+			if (sv_add(&o->allocate, optarg) == -1)
+				goto nomem;
+			break;
+		case P_AT:
+			errno = 0;
+			ll = strtoll(optarg, &end, 10);
+			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
+			    ll <= 0)
+				return usage_bad("--at", "\"%s\" is not a time "
+				    "in Unix milliseconds", optarg);
+			o->at_ms = ll;
+			break;
+		case P_SUBJECT:
+			if (sv_add(&o->subjects, optarg) == -1)
+				goto nomem;
+			break;
+		case P_NHS:
+			o->nhs = optarg;
+			break;
+		case P_MARKING:
+			o->marking = optarg;
+			break;
+		case P_PRIORITY:
+			o->priority = optarg;
+			break;
+		case P_BASIS:
+			o->basis = optarg;
+			break;
+		case P_JUSTIFICATION:
+			o->justification = optarg;
+			break;
+		case P_SUPERSEDES:
+			o->supersedes = optarg;
+			break;
+		case P_SHARE_WITH:
+			if (sv_split(&o->share_with, optarg) == -1)
+				return usage_bad("--share-with", "\"%s\" is "
+				    "not a comma-separated list of names",
+				    optarg);
+			break;
+		case P_TO:
+			if (sv_split(&o->to, optarg) == -1)
+				return usage_bad("--to", "\"%s\" is not a "
+				    "comma-separated list of principals",
+				    optarg);
+			break;
+		case P_FROM:
+			o->from = optarg;
+			break;
+		case P_JSON:
+			o->json = 1;
+			break;
+		case P_ONLINE:
+			o->online = 1;
+			break;
+		case ':':
+			return usage_bad(argv[optind - 1], "needs a value");
+		default:
+			return usage_bad(argv[optind - 1] != NULL ?
+			    argv[optind - 1] : "?", "unknown option");
+		}
+	}
+	if (help || (o->args.n > 0 && strcmp(o->args.v[0], "help") == 0))
+		return policy_help();
+	if (o->args.n == 0)
+		return usage_bad("policy", "usage: nwd %s",
+		    explain_policy_synopsis);
+	return -1;
+ nomem:
+	say("arguments", "out of memory");
+	return EXPLAIN_EXIT_PROTOCOL;
+}
+
+/* Refuses any option given outside allowed. */
+static int
+only_options(const struct popts *o, const char *cmd,
+    unsigned long long allowed)
+{
+	unsigned long long	extra = o->given & ~allowed;
+	int			p;
+
+	for (p = P_SERVER; extra != 0; p++) {
+		if (!(extra & PBIT(p)))
+			continue;
+		if (PBIT(p) & P_OFFLINE)
+			return usage_bad(cmd, "--%s is not used with --online: "
+			    "the broker's own policy, principals and "
+			    "allocations decide", popt_name(p));
+		if (PBIT(p) & P_CONNECT)
+			return usage_bad(cmd, "--%s is used only with "
+			    "--online, to ask the broker", popt_name(p));
+		return usage_bad(cmd, "--%s is not an option of %s",
+		    popt_name(p), cmd);
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Printing an explanation
+ */
+
+/* What the printers know besides the result. */
+struct view {
+	const Nwd__V1__Envelope	*env;
+	const char		*source;	/* "offline" or "online" */
+	const char		*policy_file;	/* offline only */
+	int			 body_empty;
+};
+
+static const char *
+marking_words(Nwd__V1__Marking m)
+{
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE ?
+	    "OFFICIAL-SENSITIVE" : marking_name(m);
+}
+
+/* The withheld paths to show: with an empty body, what is configured. */
+static void
+shown_withheld(const Nwd__V1__ExplainDecision *d, const struct view *v,
+    char *const **paths, size_t *n)
+{
+	if (v->body_empty) {
+		*paths = d->fields_configured;
+		*n = d->n_fields_configured;
+	} else {
+		*paths = d->fields_withheld;
+		*n = d->n_fields_withheld;
+	}
+}
+
+static void
+join(char *out, size_t outlen, char *const *v, size_t n)
+{
+	size_t i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && off < outlen; i++)
+		off += snprintf(out + off, outlen - off, "%s%s",
+		    i > 0 ? "," : "", v[i]);
+}
+
+static void
+at_text(int64_t ms, char *out, size_t outlen)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, outlen, "?");
+}
+
+static int
+print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
+{
+	const Nwd__V1__Header		*h = v->env->header;
+	const Nwd__V1__ExplainDecision	*d, *pub = r->publish;
+	char				*const *paths;
+	char				 list[4096], when[32];
+	size_t				 i, n, wp = 9, wr = 4, wv = 7, wu = 5;
+	int				 duty_seen = 0;
+
+	at_text(r->at_unix_ms, when, sizeof(when));
+	printf("policy    %s (%s)\n", r->policy_version,
+	    v->policy_file != NULL ? v->policy_file : "the broker's, online");
+	printf("message   %s on %s, %s, from %s (%s)\n", kind_name(h->kind),
+	    h->subject->local_id, marking_words(h->marking), r->sender,
+	    r->agency);
+	printf("at        %s (%" PRId64 ")\n", when, r->at_unix_ms);
+	if (pub != NULL && pub->verdict ==
+	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED)
+		printf("publish   allowed by %s\n", pub->rules);
+	else if (pub != NULL)
+		printf("publish   refused%s%s%s: %s\n",
+		    pub->rules[0] != '\0' ? " (" : "", pub->rules,
+		    pub->rules[0] != '\0' ? ")" : "", pub->reason);
+	if (r->recipients == 0)
+		printf("outcome   nothing would be shared\n");
+	else
+		printf("outcome   %u recipient%s%s\n", r->recipients,
+		    r->recipients == 1 ? "" : "s", r->duty_desk ? ", at the "
+		    "duty desk: no one else may receive it" : "");
+	if (v->body_empty)
+		printf("note      no body was given, so nothing could be "
+		    "removed: FIELDS WITHHELD\n          lists what the policy "
+		    "withholds from this kind for each recipient\n");
+	if (r->n_decisions == 0) {
+		printf("\nno deliver decisions: the publish is refused\n");
+		return fflush(stdout) == EOF ? -1 : 0;
+	}
+	for (i = 0; i < r->n_decisions; i++) {
+		d = r->decisions[i];
+		if (strlen(d->principal) > wp)
+			wp = strlen(d->principal);
+		if (strlen(d->role) > wr)
+			wr = strlen(d->role);
+		if (strlen(explain_verdict_text(d->verdict, 0)) > wv)
+			wv = strlen(explain_verdict_text(d->verdict, 0));
+		if (strlen(d->rules) > wu)
+			wu = strlen(d->rules);
+	}
+	printf("\n%-*s  %-*s  %-*s  %-*s  %s\n", (int)wp, "PRINCIPAL",
+	    (int)wr, "ROLE", (int)wv, "VERDICT", (int)wu, "RULES",
+	    "FIELDS WITHHELD");
+	for (i = 0; i < r->n_decisions; i++) {
+		d = r->decisions[i];
+		if (d->duty_pass && !duty_seen) {
+			duty_seen = 1;
+			printf("-- the duty pass: no one above may receive "
+			    "it --\n");
+		}
+		shown_withheld(d, v, &paths, &n);
+		join(list, sizeof(list), paths, n);
+		printf("%-*s  %-*s  %-*s  %-*s  %s\n", (int)wp, d->principal,
+		    (int)wr, d->role, (int)wv,
+		    explain_verdict_text(d->verdict, 0), (int)wu,
+		    d->rules[0] != '\0' ? d->rules : "-",
+		    d->verdict == NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED &&
+		    list[0] != '\0' ? list : "-");
+		if (d->verdict != NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED &&
+		    d->reason[0] != '\0')
+			printf("%*s  because: %s\n", (int)wp, "", d->reason);
+		if (!v->body_empty && d->n_fields_configured > 0) {
+			join(list, sizeof(list), d->fields_configured,
+			    d->n_fields_configured);
+			printf("%*s  the rules withhold: %s\n", (int)wp, "",
+			    list);
+		}
+	}
+	return fflush(stdout) == EOF ? -1 : 0;
+}
+
+static json_object *
+strings_json(char *const *v, size_t n)
+{
+	json_object	*a = json_object_new_array();
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static const char *
+verdict_word(Nwd__V1__ExplainVerdict verdict, int publish)
+{
+	return verdict == NWD__V1__EXPLAIN_VERDICT__EXPLAIN_NOT_A_CANDIDATE ?
+	    "not_a_candidate" : explain_verdict_text(verdict, publish);
+}
+
+static json_object *
+decision_json(const Nwd__V1__ExplainDecision *d, const struct view *v,
+    int publish)
+{
+	json_object	*o = json_object_new_object();
+	char *const	*paths;
+	size_t		 n;
+
+	json_object_object_add(o, "principal",
+	    json_object_new_string(d->principal));
+	json_object_object_add(o, "role", json_object_new_string(d->role));
+	json_object_object_add(o, "verdict",
+	    json_object_new_string(verdict_word(d->verdict, publish)));
+	json_object_object_add(o, "rules", json_object_new_string(d->rules));
+	json_object_object_add(o, "reason", json_object_new_string(d->reason));
+	if (publish)
+		return o;
+	shown_withheld(d, v, &paths, &n);
+	json_object_object_add(o, "fields_withheld", strings_json(paths, n));
+	json_object_object_add(o, "fields_configured",
+	    strings_json(d->fields_configured, d->n_fields_configured));
+	json_object_object_add(o, "fields_shared",
+	    strings_json(d->fields_shared, d->n_fields_shared));
+	json_object_object_add(o, "duty_pass",
+	    json_object_new_boolean(d->duty_pass));
+	return o;
+}
+
+static int
+print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
+{
+	const Nwd__V1__Header	*h = v->env->header;
+	json_object		*o, *m, *a;
+	const char		*s;
+	size_t			 i;
+	int			 rc = 0;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "source", json_object_new_string(v->source));
+	if (v->policy_file != NULL)
+		json_object_object_add(o, "policy",
+		    json_object_new_string(v->policy_file));
+	json_object_object_add(o, "policy_version",
+	    json_object_new_string(r->policy_version));
+	json_object_object_add(o, "at_unix_ms",
+	    json_object_new_int64(r->at_unix_ms));
+	m = json_object_new_object();
+	json_object_object_add(m, "kind",
+	    json_object_new_string(kind_name(h->kind)));
+	json_object_object_add(m, "subject",
+	    json_object_new_string(h->subject->local_id));
+	json_object_object_add(m, "marking",
+	    json_object_new_string(marking_words(h->marking)));
+	json_object_object_add(m, "sender", json_object_new_string(r->sender));
+	json_object_object_add(m, "agency", json_object_new_string(r->agency));
+	json_object_object_add(m, "body",
+	    json_object_new_string(v->body_empty ? "empty" : "given"));
+	json_object_object_add(o, "message", m);
+	if (r->publish != NULL)
+		json_object_object_add(o, "publish",
+		    decision_json(r->publish, v, 1));
+	json_object_object_add(o, "recipients",
+	    json_object_new_int64(r->recipients));
+	json_object_object_add(o, "duty_desk",
+	    json_object_new_boolean(r->duty_desk));
+	a = json_object_new_array();
+	for (i = 0; i < r->n_decisions; i++)
+		json_object_array_add(a, decision_json(r->decisions[i], v, 0));
+	json_object_object_add(o, "decisions", a);
+	if (v->body_empty)
+		json_object_object_add(o, "note", json_object_new_string(
+		    "no body was given, so nothing could be removed: "
+		    "fields_withheld lists what the policy withholds from this "
+		    "kind for each recipient"));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL || puts(s) == EOF || fflush(stdout) == EOF) {
+		say("stdout", "%s", strerror(errno));
+		rc = -1;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+static int
+print_result(const Nwd__V1__ExplainResult *r, const struct view *v,
+    int json)
+{
+	if ((json ? print_json(r, v) : print_text(r, v)) == -1)
+		return EXPLAIN_EXIT_PROTOCOL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * nwd policy explain, offline and online; nwd policy check
+ */
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads and parses a policy file; NULL after saying why. */
+static struct policy *
+load_policy(const char *path)
+{
+	struct policy	*p;
+	FILE		*fp;
+	char		*text, err[512];
+	size_t		 len;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		say(path, "%s", strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(EXPLAIN_POLICY_MAX + 1)) == NULL) {
+		fclose(fp);
+		say(path, "out of memory");
+		return NULL;
+	}
+	len = fread(text, 1, EXPLAIN_POLICY_MAX + 1, fp);
+	if (ferror(fp) || len > EXPLAIN_POLICY_MAX) {
+		say(path, "%s", ferror(fp) ? strerror(errno) :
+		    "file is too large");
+		free(text);
+		fclose(fp);
+		return NULL;
+	}
+	fclose(fp);
+	text[len] = '\0';
+	p = policy_parse(text, len, path, err, sizeof(err));
+	free(text);
+	if (p == NULL)
+		fprintf(stderr, "nwd: %s\n", err);
+	return p;
+}
+
+static struct identity_map *
+load_principals(const char *path, const struct policy *p)
+{
+	struct identity_map	*ids;
+	char			 err[512];
+
+	if ((ids = identity_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwd: %s\n", err);
+		return NULL;
+	}
+	if (policy_check_principals(p, ids, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwd: %s: %s\n", path, err);
+		identity_free(ids);
+		return NULL;
+	}
+	return ids;
+}
+
+static int
+policy_check(struct popts *o)
+{
+	struct policy		*p;
+	struct identity_map	*ids;
+	int			 code;
+
+	if ((code = only_options(o, "policy check",
+	    PBIT(P_PRINCIPALS))) >= 0)
+		return code;
+	if (o->args.n != 2)
+		return usage_bad("policy check", "give one policy FILE");
+	if ((p = load_policy(o->args.v[1])) == NULL)
+		return EXPLAIN_EXIT_REFUSED;
+	if (o->principals != NULL) {
+		if ((ids = load_principals(o->principals, p)) == NULL) {
+			policy_free(p);
+			return EXPLAIN_EXIT_REFUSED;
+		}
+		printf("%s: ok, %zu principals\n", o->principals,
+		    identity_count(ids));
+		identity_free(ids);
+	}
+	printf("%s: ok, %zu rules, version %s\n", o->args.v[1],
+	    policy_nrules(p), policy_version(p));
+	policy_free(p);
+	return fflush(stdout) == EOF ? EXPLAIN_EXIT_PROTOCOL : 0;
+}
+
+/* Fills t from --allocate SUBJECT=TEAM[,TEAM]; an exit status on error. */
+static int
+load_allocations(const struct popts *o, struct alloc_table *t)
+{
+	struct alloc_entry	 e;
+	struct sv		 teams;
+	const char		*eq, *a;
+	char			 subject[ENVELOPE_MAX_SUBJECT + 1];
+	size_t			 i, k;
+	int			 rc = -1;
+
+	for (i = 0; i < o->allocate.n && rc == -1; i++) {
+		a = o->allocate.v[i];
+		memset(&teams, 0, sizeof(teams));
+		if ((eq = strchr(a, '=')) == NULL || eq == a ||
+		    (size_t)(eq - a) > ENVELOPE_MAX_SUBJECT ||
+		    sv_split(&teams, eq + 1) == -1) {
+			sv_free_owned(&teams);
+			return usage_bad("--allocate", "\"%s\" is not "
+			    "SUBJECT=TEAM[,TEAM]", a);
+		}
+		memcpy(subject, a, eq - a);
+		subject[eq - a] = '\0';
+		for (k = 0; k < teams.n; k++) {
+			memset(&e, 0, sizeof(e));
+			e.subject = subject;
+			e.team = teams.v[k];
+			e.worker = "";
+			if (alloc_table_put(t, &e) == -1) {
+				say("--allocate", "out of memory");
+				rc = EXPLAIN_EXIT_PROTOCOL;
+				break;
+			}
+		}
+		sv_free_owned(&teams);
+	}
+	return rc;
+}
+
+static int
+explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
+    struct view *v)
+{
+	struct explain_world	 w;
+	struct policy		*p = NULL;
+	struct identity_map	*ids = NULL;
+	struct alloc_table	*t = NULL;
+	Nwd__V1__ExplainResult	*r = NULL;
+	enum explain_status	 st;
+	char			 err[512];
+	int			 code = EXPLAIN_EXIT_USAGE;
+
+	if (o->policy == NULL || o->principals == NULL)
+		return usage_bad("policy explain", "offline it needs --policy "
+		    "FILE and --principals FILE (or --online to ask the "
+		    "broker)");
+	if ((p = load_policy(o->policy)) == NULL ||
+	    (ids = load_principals(o->principals, p)) == NULL)
+		goto out;
+	if ((t = alloc_table_new()) == NULL) {
+		say("policy explain", "out of memory");
+		code = EXPLAIN_EXIT_PROTOCOL;
+		goto out;
+	}
+	if ((code = load_allocations(o, t)) >= 0)
+		goto out;
+	memset(&w, 0, sizeof(w));
+	w.policy = p;
+	w.ids = ids;
+	w.allocs = t;
+	w.now_ms = o->at_ms != 0 ? o->at_ms : wall_ms();
+	if ((r = explain_run(&w, o->from, env, o->to.v, o->to.n, &st, err,
+	    sizeof(err))) == NULL) {
+		say("policy explain", "%s", err);
+		code = st == EXPLAIN_NOT_FOUND ? EXPLAIN_EXIT_USAGE :
+		    EXPLAIN_EXIT_PROTOCOL;
+		goto out;
+	}
+	v->source = "offline";
+	v->policy_file = o->policy;
+	code = print_result(r, v, o->json);
+ out:
+	explain_result_free(r);
+	alloc_table_free(t);
+	identity_free(ids);
+	policy_free(p);
+	return code;
+}
+
+static int
+status_exit(struct nwd_client *c, enum nwd_status st)
+{
+	switch (st) {
+	case NWD_OK:
+		return 0;
+	case NWD_ERR_INVALID:
+		return c != NULL && nwd_last_server_error(c) !=
+		    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED ?
+		    EXPLAIN_EXIT_REFUSED : EXPLAIN_EXIT_USAGE;
+	case NWD_ERR_REFUSED:
+		return EXPLAIN_EXIT_REFUSED;
+	case NWD_ERR_UNREACHABLE:
+	case NWD_ERR_TLS:
+		return EXPLAIN_EXIT_UNREACHABLE;
+	case NWD_ERR_UNAVAILABLE:
+	case NWD_ERR_CLOSED:
+		return EXPLAIN_EXIT_UNAVAILABLE;
+	case NWD_ERR_TIMEOUT:
+		return EXPLAIN_EXIT_TIMEOUT;
+	case NWD_ERR_PROTOCOL:
+	case NWD_ERR_INTERNAL:
+		break;
+	}
+	return EXPLAIN_EXIT_PROTOCOL;
+}
+
+static int
+explain_online(struct popts *o, const Nwd__V1__Envelope *env,
+    struct view *v)
+{
+	struct nwd_opts		 no;
+	struct nwd_client	*c;
+	Nwd__V1__ExplainResult	*r = NULL;
+	enum nwd_status		 st;
+	char			 err[512];
+	int			 code;
+
+	memset(&no, 0, sizeof(no));
+	no.server = o->server != NULL ? o->server : getenv("NWD_SERVER");
+	no.cert = o->cert != NULL ? o->cert : getenv("NWD_CERT");
+	no.key = o->key != NULL ? o->key : getenv("NWD_KEY");
+	no.ca = o->ca != NULL ? o->ca : getenv("NWD_CA");
+	no.client_name = "nwd/" PACKAGE_VERSION;
+	no.timeout_ms = o->timeout_ms;
+	if (no.server == NULL || no.server[0] == '\0')
+		return usage_bad("policy explain", "no broker: give --server "
+		    "HOST:PORT or set NWD_SERVER");
+	if (no.cert == NULL || no.key == NULL || no.ca == NULL)
+		return usage_bad("policy explain", "no %s: give --%s FILE or "
+		    "set NWD_%s", no.cert == NULL ? "certificate" :
+		    no.key == NULL ? "key" : "CA", no.cert == NULL ? "cert" :
+		    no.key == NULL ? "key" : "ca", no.cert == NULL ? "CERT" :
+		    no.key == NULL ? "KEY" : "CA");
+	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
+		say(no.server, "%s", err);
+		/* Before Welcome the broker can only refuse our certificate. */
+		return st == NWD_ERR_REFUSED ? EXPLAIN_EXIT_UNREACHABLE :
+		    status_exit(NULL, st);
+	}
+	st = nwd_explain(c, o->from, env, (const char *const *)o->to.v,
+	    o->to.n, o->at_ms, &r, err, sizeof(err));
+	if (st != NWD_OK) {
+		say("policy explain", "%s", err);
+		code = status_exit(c, st);
+	} else {
+		v->source = "online";
+		code = print_result(r, v, o->json);
+	}
+	nwd_explain_result_free(r);
+	nwd_close(c);
+	return code;
+}
+
+static int
+policy_explain(struct popts *o)
+{
+	struct explain_message	 m;
+	struct explain_error	 e;
+	struct view		 v;
+	Nwd__V1__Envelope	*env;
+	int			 code;
+
+	if ((code = only_options(o, "policy explain", ~(o->online ?
+	    P_OFFLINE : P_CONNECT))) >= 0)
+		return code;
+	if (o->args.n < 2 || o->args.n > 3)
+		return usage_bad("policy explain", "usage: nwd policy explain "
+		    "KIND --subject ID --from PRINCIPAL [options] "
+		    "[BODY.json|-]");
+	if (o->from == NULL)
+		return usage_bad("policy explain", "--from PRINCIPAL is "
+		    "required: the explanation is of a publish by someone");
+	memset(&m, 0, sizeof(m));
+	m.command = "policy explain";
+	m.kind = o->args.v[1];
+	m.subjects = o->subjects.v;
+	m.nsubjects = o->subjects.n;
+	m.nhs = o->nhs;
+	m.marking = o->marking;
+	m.priority = o->priority;
+	m.basis = o->basis;
+	m.justification = o->justification;
+	m.supersedes = o->supersedes;
+	m.share_with = o->share_with.v;
+	m.nshare_with = o->share_with.n;
+	m.body_file = o->args.n > 2 ? o->args.v[2] : NULL;
+	m.body_optional = 1;
+	if ((env = explain_envelope_build(&m, &e)) == NULL) {
+		if (e.usage)
+			return usage_bad(e.what, "%s", e.why);
+		say(e.what, "%s", e.why);
+		if (m.body_file == NULL)
+			fprintf(stderr, "(no body was given: give BODY.json "
+			    "with the fields a %s needs)\n", m.kind);
+		return EXPLAIN_EXIT_USAGE;
+	}
+	memset(&v, 0, sizeof(v));
+	v.env = env;
+	v.body_empty = m.body_file == NULL;
+	code = o->online ? explain_online(o, env, &v) :
+	    explain_offline(o, env, &v);
+	explain_envelope_free(env);
+	return code;
+}
+
+int
+explain_policy_main(int argc, char **argv)
+{
+	struct popts	o;
+	int		code;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
+	if ((code = policy_parse_args(argc, argv, &o)) >= 0) {
+		popts_free(&o);
+		return code;
+	}
+	if (strcmp(o.args.v[0], "explain") == 0)
+		code = policy_explain(&o);
+	else if (strcmp(o.args.v[0], "check") == 0)
+		code = policy_check(&o);
+	else
+		code = usage_bad("policy", "no subcommand \"%s\" (explain, "
+		    "check)", o.args.v[0]);
+	popts_free(&o);
+	return code;
+}

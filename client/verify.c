@@ -1,0 +1,1076 @@
+/*
+ * verify: "nwd audit verify".  See verify.h and chain.h.
+ *
+ * The whole check runs in one READ ONLY, REPEATABLE READ transaction, so
+ * the chains and checkpoints are read from one snapshot while the daemons
+ * keep appending.  Each instance's rows come through a cursor ordered by
+ * (seq, id), its checkpoints through a second cursor ordered by seq; the
+ * two are merged as they stream, so memory does not grow with the trail.
+ *
+ * The database's representation must be the one the daemon writes, or two
+ * different rows could encode to the same canonical bytes: a timestamp
+ * with sub-millisecond digits or a field list that does not survive
+ * string_to_array(array_to_string(x, ','), ',') is an altered row even
+ * though its hash might match.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+#include <libpq-fe.h>
+
+#include "chain.h"
+#include "verify.h"
+
+#define FETCH_ROWS	1000	/* rows per FETCH */
+#define PROBLEM_MAX	1024
+
+/* Unix milliseconds of a timestamptz, exact once truncated (numeric or
+ * double extract() alike); NULL for a non-finite time. */
+#define SQL_MS(col) "CASE WHEN isfinite(" col ") THEN (extract(epoch FROM " \
+		"date_trunc('milliseconds', " col ")) * 1000)::bigint END"
+/* The daemon writes whole milliseconds only. */
+#define SQL_MS_OK(col) "coalesce(isfinite(" col ") AND " col " = " \
+		"date_trunc('milliseconds', " col "), false)"
+/* A field list as the daemon writes it: string_to_array(list, ','). */
+#define SQL_LIST_OK(col) "coalesce(" col " IS NULL OR string_to_array(" \
+		"array_to_string(" col ", ','), ',') = " col ", false)"
+
+/* Row columns: 0 id, 1 seq, 2 prev_hash, 3 hash, 4 at_ok, 5 lists_ok, then
+ * the CHAIN_NFIELDS canonical fields from ROW_F0 on. */
+enum { R_ID, R_SEQ, R_PREV, R_HASH, R_AT_OK, R_LISTS_OK, ROW_F0 };
+static const char sql_rows[] =
+    "SELECT id::text AS id_text, seq::text AS seq_text, "
+    "encode(prev_hash, 'hex') AS prev_hex, encode(hash, 'hex') AS hash_hex, "
+    SQL_MS_OK("at") " AS at_ok, " SQL_LIST_OK("fields_shared") " AND "
+    SQL_LIST_OK("fields_withheld") " AS lists_ok, "
+    "instance, seq::text AS c_seq, (" SQL_MS("at") ")::text AS c_at, "
+    "actor, action, "
+    "message_id::text, subject, kind::text, recipient, "
+    "array_to_string(fields_shared, ','), "
+    "array_to_string(fields_withheld, ','), rule, policy_version, reason, "
+    "peer, session "
+    "FROM nwd.audit_events WHERE %s ORDER BY seq, id";
+
+/* Checkpoint columns.  (No output column may be named like a column of
+ * the table: ORDER BY would sort by the output column.) */
+enum { C_SEQ, C_HASH, C_AT_MS, C_AT_OK, C_KEY_ID, C_SIG };
+static const char sql_checkpoints[] =
+    "SELECT seq::text AS seq_text, encode(hash, 'hex') AS hash_hex, "
+    "(" SQL_MS("at") ")::text AS at_ms, " SQL_MS_OK("at") " AS at_ok, "
+    "key_id, encode(signature, 'hex') AS sig_hex "
+    "FROM nwd.checkpoints WHERE %s ORDER BY seq, at, ctid";
+
+/* Every instance that has rows or checkpoints; NULL sorts last. */
+static const char sql_instances[] =
+    "SELECT instance FROM nwd.audit_events UNION "
+    "SELECT instance FROM nwd.checkpoints ORDER BY 1";
+
+struct verify_opts {
+	const char	 *db;
+	const char	**pubkeys;
+	size_t		  npubkeys;
+	const char	 *instance;
+	int		  json;
+};
+
+struct keyring {
+	struct chain_verifier	**v;
+	size_t			  n;
+};
+
+/* A server-side cursor read FETCH_ROWS at a time. */
+struct cursor {
+	PGconn		*conn;
+	const char	*name;
+	PGresult	*res;
+	int		 row, nrows;
+	int		 eof;
+};
+
+/* What is known of one instance. */
+struct inst {
+	char		*name;		/* NULL: rows without an instance */
+	int64_t		 rows;		/* rows checked and found sound */
+	int64_t		 cps;		/* checkpoints checked and sound */
+	int64_t		 head;		/* seq of the last sound row */
+	int64_t		 last_cp;	/* seq of the last sound checkpoint */
+	char		*problem;	/* the first problem, or NULL */
+};
+
+/* The previous rows of the chain being walked. */
+struct walk {
+	int		have_prev, have_pprev;
+	int64_t		prev_seq, prev_id;
+	uint8_t		prev_hash[CHAIN_HASH_LEN];
+	uint8_t		pprev_hash[CHAIN_HASH_LEN];
+};
+
+static const struct option verify_options[] = {
+	{ "db",		required_argument,	NULL, 'd' },
+	{ "pubkey",	required_argument,	NULL, 'k' },
+	{ "instance",	required_argument,	NULL, 'i' },
+	{ "json",	no_argument,		NULL, 'j' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void	warn_(const char *what, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+static int	set_problem(struct inst *in, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+warn_(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+const char audit_verify_synopsis[] =
+    "audit verify [--db CONNINFO] [--pubkey FILE]... [--instance NAME] "
+    "[--json]";
+
+const char audit_verify_help[] =
+    "Reads every instance's audit chain and checkpoints from PostgreSQL, "
+    "in one\nread-only snapshot, recomputes every row's hash and checks "
+    "seq continuity,\nthe prev_hash links, id order and every checkpoint's "
+    "Ed25519 signature and\nhash.  Prints, per instance, the rows and "
+    "checkpoints checked and the head\nseq, or the first problem: an "
+    "altered, missing, inserted or reordered row,\na tail truncated behind "
+    "a checkpoint, a checkpoint with an invalid\nsignature, an unknown key "
+    "or a hash that is not its row's.\n\n"
+    "Options:\n"
+    "  --db CONNINFO    libpq connection string, for a read-only role such "
+    "as\n"
+    "                   nwd_auditor (default $NWD_AUDIT_DB, else libpq's "
+    "defaults)\n"
+    "  --pubkey FILE    an Ed25519 public key (PEM) that signs "
+    "checkpoints;\n"
+    "                   repeatable (default $NWD_AUDIT_PUBKEY); a "
+    "checkpoint whose\n"
+    "                   key id is none of these fails\n"
+    "  --instance NAME  check this instance only\n"
+    "  --json           print one JSON object instead of text\n\n"
+    "Exit status: 0 intact, 1 tampering found, 2 usage or an unreadable "
+    "key,\n3 cannot connect to or read the database.\n";
+
+void
+audit_usage(FILE *f)
+{
+	fprintf(f, "usage: nwd %s\n\n%s", audit_verify_synopsis,
+	    audit_verify_help);
+}
+
+static int
+usage_err(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_err(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'nwd audit verify --help')\n");
+	return VERIFY_EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes exactly n bytes of lower- or upper-case hex; -1 otherwise. */
+static int
+hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (s == NULL || strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((hi = hexval(s[2 * i])) < 0 ||
+		    (lo = hexval(s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* strtoll of a whole decimal string; -1 if it is not one. */
+static int
+parse_i64(const char *s, int64_t *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "2024-05-01T12:00:00.123Z" for Unix milliseconds. */
+static void
+fmt_ms(const char *ms_text, char *buf, size_t len)
+{
+	struct tm	tm;
+	int64_t		ms, sec, frac;
+	time_t		t;
+
+	if (parse_i64(ms_text, &ms) == -1) {
+		snprintf(buf, len, "an invalid time");
+		return;
+	}
+	sec = ms / 1000;
+	frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "%" PRId64 " ms", ms);
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+/*
+ * A copy of s (which came from the database) safe to print on a terminal:
+ * control bytes become '?'.  Truncated to 200 bytes.  Into buf.
+ */
+static const char *
+printable(const char *s, char *buf, size_t len)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return "(null)";
+	for (i = 0; s[i] != '\0' && i + 1 < len && i < 200; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
+		    s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static int
+set_problem(struct inst *in, const char *fmt, ...)
+{
+	va_list	ap;
+	char	buf[PROBLEM_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(in->problem);
+	if ((in->problem = strdup(buf)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The database
+ */
+
+/* The server's message without its trailing newline. */
+static const char *
+pq_error(PGconn *conn, char *buf, size_t len)
+{
+	size_t	n;
+
+	snprintf(buf, len, "%s", PQerrorMessage(conn));
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return buf;
+}
+
+/* Runs a command that returns no rows.  0, or -1 after saying why. */
+static int
+pq_command(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult	*res;
+	char		 err[512];
+	int		 ok;
+
+	res = PQexec(conn, sql);
+	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		warn_("audit verify", "%s: %s", what,
+		    pq_error(conn, err, sizeof(err)));
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+static int
+cursor_open(struct cursor *c, PGconn *conn, const char *name,
+    const char *query_fmt, const char *where)
+{
+	char	*sql;
+	size_t	 len;
+	int	 rc;
+
+	memset(c, 0, sizeof(*c));
+	c->conn = conn;
+	c->name = name;
+	len = strlen(query_fmt) + strlen(where) + strlen(name) + 64;
+	if ((sql = malloc(len)) == NULL) {
+		warn_("audit verify", "out of memory");
+		return -1;
+	}
+	rc = snprintf(sql, len, "DECLARE %s NO SCROLL CURSOR FOR ", name);
+	snprintf(sql + rc, len - (size_t)rc, query_fmt, where);
+	rc = pq_command(conn, sql, "reading the audit trail");
+	free(sql);
+	return rc;
+}
+
+/*
+ * Moves to the next row.  Returns 1 (the row is c->res, c->row), 0 at the
+ * end, -1 on an error (said).
+ */
+static int
+cursor_next(struct cursor *c)
+{
+	char	sql[64], err[512];
+
+	if (c->res != NULL && c->row + 1 < c->nrows) {
+		c->row++;
+		return 1;
+	}
+	if (c->eof)
+		return 0;
+	PQclear(c->res);
+	snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", FETCH_ROWS,
+	    c->name);
+	c->res = PQexec(c->conn, sql);
+	if (c->res == NULL || PQresultStatus(c->res) != PGRES_TUPLES_OK) {
+		warn_("audit verify", "reading the audit trail: %s",
+		    pq_error(c->conn, err, sizeof(err)));
+		PQclear(c->res);
+		c->res = NULL;
+		c->eof = 1;
+		return -1;
+	}
+	c->nrows = PQntuples(c->res);
+	c->row = 0;
+	if (c->nrows < FETCH_ROWS)
+		c->eof = 1;
+	if (c->nrows == 0) {
+		PQclear(c->res);
+		c->res = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+/* The value of column col of the current row; NULL for SQL NULL. */
+static const char *
+cursor_value(const struct cursor *c, int col)
+{
+	if (PQgetisnull(c->res, c->row, col))
+		return NULL;
+	return PQgetvalue(c->res, c->row, col);
+}
+
+static int
+cursor_bool(const struct cursor *c, int col)
+{
+	const char *v = cursor_value(c, col);
+
+	return v != NULL && v[0] == 't';
+}
+
+static int
+cursor_close(struct cursor *c)
+{
+	char	sql[64];
+
+	PQclear(c->res);
+	c->res = NULL;
+	if (c->conn == NULL)
+		return 0;
+	snprintf(sql, sizeof(sql), "CLOSE %s", c->name);
+	return pq_command(c->conn, sql, "closing a cursor");
+}
+
+/* ------------------------------------------------------------------------
+ * Checking
+ */
+
+static const struct chain_verifier *
+keyring_find(const struct keyring *kr, const char *key_id)
+{
+	size_t	i;
+
+	if (key_id == NULL)
+		return NULL;
+	for (i = 0; i < kr->n; i++)
+		if (strcmp(chain_verifier_key_id(kr->v[i]), key_id) == 0)
+			return kr->v[i];
+	return NULL;
+}
+
+/*
+ * Checks the checkpoint at the cursor's row.  row_hash is the hash of the
+ * (sound) row at its seq, with row_id that row's id, or NULL when the
+ * chain ends before it.  Returns 1 if sound, 0 after setting the
+ * instance's problem, -1 on an internal error.
+ */
+static int
+check_checkpoint(struct inst *in, const struct keyring *kr,
+    const struct cursor *c, const uint8_t *row_hash, const char *row_id)
+{
+	const struct chain_verifier	*v;
+	const char	*seq_s = cursor_value(c, C_SEQ);
+	const char	*at_s = cursor_value(c, C_AT_MS);
+	const char	*key_id = cursor_value(c, C_KEY_ID);
+	uint8_t		 hash[CHAIN_HASH_LEN], sig[CHAIN_SIG_LEN];
+	char		 at[48], pk[256], text[4096], *big = NULL;
+	const char	*why = NULL;
+	int64_t		 seq, at_ms;
+	size_t		 need;
+	int		 sig_ok = 0, hash_ok, have_hash, n;
+
+	fmt_ms(at_s, at, sizeof(at));
+	if (in->name == NULL)
+		return set_problem(in, "a checkpoint (seq %s, signed at %s) "
+		    "has no instance", seq_s != NULL ? seq_s : "none", at) ==
+		    -1 ? -1 : 0;
+	if (parse_i64(seq_s, &seq) == -1)
+		return set_problem(in, "a checkpoint (signed at %s) has no "
+		    "seq", at) == -1 ? -1 : 0;
+	have_hash = hex_decode(cursor_value(c, C_HASH), hash,
+	    sizeof(hash)) == 0;
+	hash_ok = have_hash && row_hash != NULL &&
+	    memcmp(hash, row_hash, CHAIN_HASH_LEN) == 0;
+
+	if ((v = keyring_find(kr, key_id)) == NULL) {
+		if (row_hash == NULL || hash_ok)
+			return set_problem(in, "checkpoint at seq %" PRId64
+			    " (signed at %s) names key %s, which is none of "
+			    "the public keys given", seq, at,
+			    key_id == NULL ? "(none)" :
+			    printable(key_id, pk, sizeof(pk))) == -1 ? -1 : 0;
+		return set_problem(in, "checkpoint at seq %" PRId64 " (signed "
+		    "at %s) names key %s, which is none of the public keys "
+		    "given, and its hash does not match row seq %" PRId64
+		    " (id %s)", seq, at, key_id == NULL ? "(none)" :
+		    printable(key_id, pk, sizeof(pk)), seq, row_id) == -1 ?
+		    -1 : 0;
+	}
+	if (!have_hash)
+		why = "its hash is not 32 bytes";
+	else if (hex_decode(cursor_value(c, C_SIG), sig, sizeof(sig)) == -1)
+		why = "it is not 64 bytes";
+	else if (parse_i64(at_s, &at_ms) == -1 || !cursor_bool(c, C_AT_OK))
+		why = "its time is not a whole millisecond";
+	if (why == NULL) {
+		need = strlen(in->name) + 2 * CHAIN_HASH_LEN + 80;
+		if (need > sizeof(text) && (big = malloc(need)) == NULL)
+			return -1;
+		n = chain_checkpoint_text(in->name, seq, hash, at_ms,
+		    big != NULL ? big : text, big != NULL ? need :
+		    sizeof(text));
+		if (n < 0) {
+			free(big);
+			return -1;
+		}
+		sig_ok = chain_verify(v, big != NULL ? big : text, (size_t)n,
+		    sig);
+		free(big);
+	}
+	if (sig_ok && (row_hash == NULL || hash_ok))
+		return 1;
+	if (sig_ok) {
+		char	want[2 * CHAIN_HASH_LEN + 1], got[2 * CHAIN_HASH_LEN + 1];
+
+		chain_hex(hash, got);
+		chain_hex(row_hash, want);
+		return set_problem(in, "checkpoint at seq %" PRId64 " (signed "
+		    "at %s) does not match row seq %" PRId64 " (id %s): the "
+		    "checkpoint hash %s is not the row's hash %s, so the chain "
+		    "up to seq %" PRId64 " was rewritten", seq, at, seq, row_id,
+		    got, want, seq) == -1 ? -1 : 0;
+	}
+	if (row_hash == NULL || hash_ok)
+		return set_problem(in, "checkpoint at seq %" PRId64 " (signed "
+		    "at %s) has an invalid signature%s%s%s", seq, at,
+		    why != NULL ? " (" : "", why != NULL ? why : "",
+		    why != NULL ? ")" : "") == -1 ? -1 : 0;
+	return set_problem(in, "checkpoint at seq %" PRId64 " (signed at %s) "
+	    "has an invalid signature, and its hash does not match row seq %"
+	    PRId64 " (id %s)", seq, at, seq, row_id) == -1 ? -1 : 0;
+}
+
+/*
+ * Checks the row at the cursor against the walk so far.  Returns 1 if
+ * sound (the walk then includes it), 0 after setting the problem, -1 on an
+ * internal error.
+ */
+static int
+check_row(struct inst *in, struct walk *w, const struct cursor *c)
+{
+	static const uint8_t	zero[CHAIN_HASH_LEN];
+	struct chain_row	row;
+	const char	*id_s = cursor_value(c, R_ID);
+	uint8_t		 prev[CHAIN_HASH_LEN], hash[CHAIN_HASH_LEN];
+	uint8_t		 computed[CHAIN_HASH_LEN];
+	int64_t		 seq, id, want;
+	int		 i;
+
+	if (id_s == NULL || parse_i64(id_s, &id) == -1)
+		return set_problem(in, "a row has no id") == -1 ? -1 : 0;
+	if (in->name == NULL)
+		return set_problem(in, "row id %s has no instance: it belongs "
+		    "to no chain", id_s) == -1 ? -1 : 0;
+	if (parse_i64(cursor_value(c, R_SEQ), &seq) == -1)
+		return set_problem(in, "row id %s has no seq: it is not part "
+		    "of the chain", id_s) == -1 ? -1 : 0;
+
+	/* Continuity: 1, 2, 3, ... */
+	want = w->have_prev ? w->prev_seq + 1 : 1;
+	if (w->have_prev && seq == w->prev_seq)
+		return set_problem(in, "row seq %" PRId64 " appears twice (ids "
+		    "%" PRId64 " and %" PRId64 "): a row was inserted", seq,
+		    w->prev_id, id) == -1 ? -1 : 0;
+	if (seq < want)
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "is not a valid seq (the chain starts at seq 1)", seq,
+		    id) == -1 ? -1 : 0;
+	if (seq == 2 && !w->have_prev)
+		return set_problem(in, "row seq 1 is missing (the chain starts "
+		    "at seq 2)") == -1 ? -1 : 0;
+	if (seq > want && !w->have_prev)
+		return set_problem(in, "rows seq 1 to %" PRId64 " are missing "
+		    "(the chain starts at seq %" PRId64 ")", seq - 1, seq) ==
+		    -1 ? -1 : 0;
+	if (seq > want && seq == want + 1)
+		return set_problem(in, "row seq %" PRId64 " is missing (the "
+		    "chain jumps from %" PRId64 " to %" PRId64 ")", want,
+		    w->prev_seq, seq) == -1 ? -1 : 0;
+	if (seq > want)
+		return set_problem(in, "rows seq %" PRId64 " to %" PRId64 " are "
+		    "missing (the chain jumps from %" PRId64 " to %" PRId64 ")",
+		    want, seq - 1, w->prev_seq, seq) == -1 ? -1 : 0;
+
+	/* The link to the previous row. */
+	if (hex_decode(cursor_value(c, R_PREV), prev, sizeof(prev)) == -1)
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "was altered: its prev_hash is not 32 bytes", seq, id) ==
+		    -1 ? -1 : 0;
+	if (!w->have_prev && memcmp(prev, zero, sizeof(zero)) != 0)
+		return set_problem(in, "row seq 1 (id %" PRId64 ") does not "
+		    "start the chain: its prev_hash is not 32 zero bytes (it "
+		    "was altered or inserted)", id) == -1 ? -1 : 0;
+	if (w->have_prev && memcmp(prev, w->prev_hash, sizeof(prev)) != 0) {
+		if (w->have_pprev && memcmp(prev, w->pprev_hash,
+		    sizeof(prev)) == 0)
+			return set_problem(in, "row seq %" PRId64 " (id %"
+			    PRId64 ") does not follow row seq %" PRId64 " (id %"
+			    PRId64 "): it links to row seq %" PRId64 ", so row "
+			    "seq %" PRId64 " (id %" PRId64 ") was inserted",
+			    seq, id, w->prev_seq, w->prev_id, w->prev_seq - 1,
+			    w->prev_seq, w->prev_id) == -1 ? -1 : 0;
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "does not follow row seq %" PRId64 " (id %" PRId64 "): its "
+		    "prev_hash is not that row's hash (rows were inserted, "
+		    "deleted, reordered or rewritten here)", seq, id,
+		    w->prev_seq, w->prev_id) == -1 ? -1 : 0;
+	}
+
+	/* The row's own hash, over its contents as the daemon wrote them. */
+	if (hex_decode(cursor_value(c, R_HASH), hash, sizeof(hash)) == -1)
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "was altered: its hash is not 32 bytes", seq, id) == -1 ?
+		    -1 : 0;
+	for (i = 0; i < CHAIN_NFIELDS; i++)
+		row.field[i] = cursor_value(c, ROW_F0 + i);
+	if (chain_hash(prev, &row, computed) == -1)
+		return -1;
+	if (memcmp(computed, hash, sizeof(hash)) != 0)
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "was altered: its hash does not match its contents", seq,
+		    id) == -1 ? -1 : 0;
+	if (!cursor_bool(c, R_AT_OK) || !cursor_bool(c, R_LISTS_OK))
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "was altered: its hash does not match its contents (%s is "
+		    "not as the daemon writes it)", seq, id,
+		    !cursor_bool(c, R_AT_OK) ? "its time" : "a field list") ==
+		    -1 ? -1 : 0;
+
+	/* Within an instance, ids grow with seq. */
+	if (w->have_prev && id <= w->prev_id)
+		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
+		    "is out of order: its id is not above that of row seq %"
+		    PRId64 " (id %" PRId64 "), so rows were reordered", seq,
+		    id, w->prev_seq, w->prev_id) == -1 ? -1 : 0;
+
+	if (w->have_prev) {
+		memcpy(w->pprev_hash, w->prev_hash, CHAIN_HASH_LEN);
+		w->have_pprev = 1;
+	}
+	memcpy(w->prev_hash, hash, CHAIN_HASH_LEN);
+	w->prev_seq = seq;
+	w->prev_id = id;
+	w->have_prev = 1;
+	return 1;
+}
+
+/*
+ * Walks one instance's rows and checkpoints.  Returns 0 (in->problem set
+ * if a problem was found) or -1 if the check could not be completed
+ * (said).
+ */
+static int
+verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
+{
+	struct cursor	 rows, cps;
+	struct walk	 w;
+	char		*lit, *where, id_s[24], at[48];
+	size_t		 len;
+	int		 r = 0, have_cp, rc = -1;
+	int64_t		 cp_seq;
+
+	memset(&w, 0, sizeof(w));
+	memset(&rows, 0, sizeof(rows));
+	memset(&cps, 0, sizeof(cps));
+	if (in->name != NULL) {
+		if ((lit = PQescapeLiteral(conn, in->name,
+		    strlen(in->name))) == NULL) {
+			warn_("audit verify", "out of memory");
+			return -1;
+		}
+		len = strlen(lit) + 16;
+		if ((where = malloc(len)) != NULL)
+			snprintf(where, len, "instance = %s", lit);
+		PQfreemem(lit);
+	} else
+		where = strdup("instance IS NULL");
+	if (where == NULL) {
+		warn_("audit verify", "out of memory");
+		return -1;
+	}
+	if (cursor_open(&rows, conn, "nwd_verify_rows", sql_rows,
+	    where) == -1 || cursor_open(&cps, conn, "nwd_verify_cps",
+	    sql_checkpoints, where) == -1)
+		goto out;
+	if ((have_cp = cursor_next(&cps)) == -1)
+		goto out;
+
+	while (in->problem == NULL && (r = cursor_next(&rows)) == 1) {
+		if ((r = check_row(in, &w, &rows)) != 1)
+			break;
+		in->rows++;
+		in->head = w.prev_seq;
+		snprintf(id_s, sizeof(id_s), "%" PRId64, w.prev_id);
+		/* Every checkpoint up to this seq: it names this row. */
+		while (have_cp == 1 && parse_i64(cursor_value(&cps, C_SEQ),
+		    &cp_seq) == 0 && cp_seq <= w.prev_seq) {
+			if (cp_seq < w.prev_seq)
+				r = set_problem(in, "checkpoint at seq %" PRId64
+				    " names no row (seqs start at 1)",
+				    cp_seq) == -1 ? -1 : 0;
+			else
+				r = check_checkpoint(in, kr, &cps, w.prev_hash,
+				    id_s);
+			if (r != 1)
+				break;
+			in->cps++;
+			in->last_cp = cp_seq;
+			if ((have_cp = cursor_next(&cps)) == -1)
+				goto out;
+		}
+		if (r != 1)
+			break;
+	}
+	if (r == -1) {
+		if (in->problem == NULL)	/* else cursor_next() said */
+			warn_("audit verify", "cannot check the rows: out of "
+			    "memory or a failure of the hash");
+		goto out;
+	}
+	/* A checkpoint beyond the end: if it is genuine, the tail is gone. */
+	if (in->problem == NULL && have_cp == 1) {
+		if ((r = check_checkpoint(in, kr, &cps, NULL, NULL)) == -1) {
+			warn_("audit verify", "cannot check a checkpoint: out "
+			    "of memory");
+			goto out;
+		}
+		fmt_ms(cursor_value(&cps, C_AT_MS), at, sizeof(at));
+		if (r == 1 && set_problem(in, "checkpoint at seq %s (signed at "
+		    "%s) but the chain ends at seq %" PRId64 " < %s",
+		    cursor_value(&cps, C_SEQ), at, in->head,
+		    cursor_value(&cps, C_SEQ)) == -1)
+			goto out;
+	}
+	rc = 0;
+ out:
+	/* After a failure the transaction is aborted: nothing to close. */
+	if (rc == 0 && (cursor_close(&rows) == -1 ||
+	    cursor_close(&cps) == -1))
+		rc = -1;
+	PQclear(rows.res);
+	PQclear(cps.res);
+	free(where);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Reporting
+ */
+
+static void
+report_text(const struct inst *insts, size_t n, int *tampered)
+{
+	const struct inst	*in;
+	char			 name[256];
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		in = &insts[i];
+		if (in->name == NULL)
+			snprintf(name, sizeof(name), "(none)");
+		else
+			printable(in->name, name, sizeof(name));
+		if (in->problem != NULL) {
+			(*tampered)++;
+			printf("instance %s: %s\n", name, in->problem);
+			printf("instance %s: %" PRId64 " row%s and %" PRId64
+			    " checkpoint%s sound before it\n", name, in->rows,
+			    in->rows == 1 ? "" : "s", in->cps,
+			    in->cps == 1 ? "" : "s");
+			continue;
+		}
+		printf("instance %s: intact: %" PRId64 " row%s, %" PRId64
+		    " checkpoint%s, head seq %" PRId64, name, in->rows,
+		    in->rows == 1 ? "" : "s", in->cps, in->cps == 1 ? "" : "s",
+		    in->head);
+		if (in->cps == 0)
+			printf(" (no checkpoint: no row is signed yet)\n");
+		else if (in->last_cp < in->head)
+			printf(" (signed up to seq %" PRId64 "; %" PRId64
+			    " later row%s not yet)\n", in->last_cp,
+			    in->head - in->last_cp,
+			    in->head - in->last_cp == 1 ? "" : "s");
+		else
+			printf(" (signed up to seq %" PRId64 ")\n",
+			    in->last_cp);
+	}
+}
+
+static int
+report_json(const struct inst *insts, size_t n, int *tampered)
+{
+	json_object	*o, *arr, *io;
+	const char	*s;
+	size_t		 i;
+	int		 rc = 0;
+
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		const struct inst *in = &insts[i];
+
+		io = json_object_new_object();
+		json_object_object_add(io, "instance", in->name != NULL ?
+		    json_object_new_string(in->name) : NULL);
+		json_object_object_add(io, "intact",
+		    json_object_new_boolean(in->problem == NULL));
+		json_object_object_add(io, "rows",
+		    json_object_new_int64(in->rows));
+		json_object_object_add(io, "checkpoints",
+		    json_object_new_int64(in->cps));
+		json_object_object_add(io, "head_seq",
+		    json_object_new_int64(in->head));
+		json_object_object_add(io, "signed_seq",
+		    json_object_new_int64(in->cps > 0 ? in->last_cp : 0));
+		if (in->problem != NULL) {
+			(*tampered)++;
+			json_object_object_add(io, "problem",
+			    json_object_new_string(in->problem));
+		}
+		json_object_array_add(arr, io);
+	}
+	json_object_object_add(o, "intact", json_object_new_boolean(
+	    *tampered == 0));
+	json_object_object_add(o, "instances", arr);
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL || puts(s) == EOF)
+		rc = -1;
+	json_object_put(o);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The command
+ */
+
+static PGconn *
+db_connect(const char *conninfo)
+{
+	const char	*keys[] = { "dbname", "fallback_application_name",
+			    "client_encoding", NULL };
+	const char	*vals[] = { conninfo, "nwd audit verify", "UTF8",
+			    NULL };
+	PGconn		*conn;
+	char		 err[512];
+
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL) {
+		warn_("audit verify", "cannot connect: out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		warn_("audit verify", "cannot connect to the database: %s",
+		    pq_error(conn, err, sizeof(err)));
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/* The instances to check, into *out (names owned). */
+static int
+list_instances(PGconn *conn, const struct verify_opts *o, struct inst **out,
+    size_t *nout)
+{
+	PGresult	*res;
+	struct inst	*v;
+	char		 err[512];
+	int		 i, n;
+
+	if (o->instance != NULL) {
+		if ((v = calloc(1, sizeof(*v))) == NULL ||
+		    (v->name = strdup(o->instance)) == NULL) {
+			free(v);
+			warn_("audit verify", "out of memory");
+			return -1;
+		}
+		*out = v;
+		*nout = 1;
+		return 0;
+	}
+	res = PQexec(conn, sql_instances);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		warn_("audit verify", "reading the audit trail: %s",
+		    pq_error(conn, err, sizeof(err)));
+		PQclear(res);
+		return -1;
+	}
+	n = PQntuples(res);
+	if ((v = calloc(n > 0 ? (size_t)n : 1, sizeof(*v))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if (!PQgetisnull(res, i, 0) &&
+		    (v[i].name = strdup(PQgetvalue(res, i, 0))) == NULL)
+			goto nomem;
+	PQclear(res);
+	*out = v;
+	*nout = (size_t)n;
+	return 0;
+ nomem:
+	warn_("audit verify", "out of memory");
+	if (v != NULL)
+		for (i = 0; i < n; i++)
+			free(v[i].name);
+	free(v);
+	PQclear(res);
+	return -1;
+}
+
+static int
+verify_run(const struct verify_opts *o, const struct keyring *kr)
+{
+	PGconn		*conn;
+	struct inst	*insts = NULL;
+	size_t		 ninsts = 0, i;
+	int		 tampered = 0, rc = VERIFY_EXIT_UNREADABLE;
+	const char	*db;
+
+	db = o->db != NULL ? o->db : getenv("NWD_AUDIT_DB");
+	if ((conn = db_connect(db != NULL ? db : "")) == NULL)
+		return VERIFY_EXIT_UNREADABLE;
+	/* One snapshot for every chain and checkpoint; nothing written. */
+	if (pq_command(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    "starting the transaction") == -1)
+		goto out;
+	if (list_instances(conn, o, &insts, &ninsts) == -1)
+		goto out;
+	for (i = 0; i < ninsts; i++)
+		if (verify_instance(conn, kr, &insts[i]) == -1)
+			goto out;
+	if (o->instance != NULL && insts[0].rows == 0 && insts[0].cps == 0 &&
+	    insts[0].problem == NULL &&
+	    set_problem(&insts[0], "no audit rows and no checkpoints") == -1)
+		goto out;
+	(void)pq_command(conn, "COMMIT", "ending the transaction");
+
+	if (o->json) {
+		if (report_json(insts, ninsts, &tampered) == -1)
+			goto out;
+	} else {
+		report_text(insts, ninsts, &tampered);
+		if (ninsts == 0)
+			printf("no audit rows and no checkpoints\n");
+	}
+	if (fflush(stdout) == EOF) {
+		warn_("stdout", "%s", strerror(errno));
+		goto out;
+	}
+	if (tampered > 0 && !o->json)
+		warn_("audit verify", "TAMPERING FOUND in %d of %zu "
+		    "instance%s", tampered, ninsts, ninsts == 1 ? "" : "s");
+	rc = tampered > 0 ? VERIFY_EXIT_TAMPERED : VERIFY_EXIT_INTACT;
+ out:
+	for (i = 0; i < ninsts; i++) {
+		free(insts[i].name);
+		free(insts[i].problem);
+	}
+	free(insts);
+	PQfinish(conn);
+	return rc;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	struct verify_opts	 o;
+	struct keyring		 kr = { NULL, 0 };
+	const char		**pk;
+	const char		*env;
+	char			 err[512];
+	size_t			 i;
+	int			 c, rc;
+
+	memset(&o, 0, sizeof(o));
+	opterr = 0;
+	optind = 0;	/* glibc: start afresh */
+	while ((c = getopt_long(argc, argv, "+:h", verify_options,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.db = optarg;
+			break;
+		case 'k':
+			pk = reallocarray(o.pubkeys, o.npubkeys + 1,
+			    sizeof(*pk));
+			if (pk == NULL) {
+				free(o.pubkeys);
+				warn_("audit verify", "out of memory");
+				return VERIFY_EXIT_UNREADABLE;
+			}
+			o.pubkeys = pk;
+			o.pubkeys[o.npubkeys++] = optarg;
+			break;
+		case 'i':
+			o.instance = optarg;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'h':
+			free(o.pubkeys);
+			audit_usage(stdout);
+			return 0;
+		case ':':
+			free(o.pubkeys);
+			return usage_err(argv[optind - 1], "needs a value");
+		default:
+			free(o.pubkeys);
+			return usage_err(argv[optind - 1] != NULL ?
+			    argv[optind - 1] : "?", "unknown option");
+		}
+	}
+	if (optind < argc) {
+		free(o.pubkeys);
+		return usage_err("audit verify", "unexpected argument \"%s\"",
+		    argv[optind]);
+	}
+	if (o.npubkeys == 0) {
+		env = getenv("NWD_AUDIT_PUBKEY");
+		if (env == NULL || env[0] == '\0')
+			return usage_err("audit verify", "no public key: give "
+			    "--pubkey FILE or set NWD_AUDIT_PUBKEY");
+		if ((o.pubkeys = malloc(sizeof(*o.pubkeys))) == NULL) {
+			warn_("audit verify", "out of memory");
+			return VERIFY_EXIT_UNREADABLE;
+		}
+		o.pubkeys[o.npubkeys++] = env;
+	}
+	if ((kr.v = calloc(o.npubkeys, sizeof(*kr.v))) == NULL) {
+		free(o.pubkeys);
+		warn_("audit verify", "out of memory");
+		return VERIFY_EXIT_UNREADABLE;
+	}
+	rc = VERIFY_EXIT_USAGE;
+	for (i = 0; i < o.npubkeys; i++) {
+		if ((kr.v[kr.n] = chain_verifier_load(o.pubkeys[i], err,
+		    sizeof(err))) == NULL) {
+			warn_("--pubkey", "%s", err);
+			goto out;
+		}
+		kr.n++;
+	}
+	rc = verify_run(&o, &kr);
+ out:
+	for (i = 0; i < kr.n; i++)
+		chain_verifier_free(kr.v[i]);
+	free(kr.v);
+	free(o.pubkeys);
+	return rc;
+}
+
+int
+audit_main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		audit_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? VERIFY_EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
+	return usage_err("audit", "no such command \"%s\" (commands: verify)",
+	    argv[1]);
+}
