@@ -1,84 +1,161 @@
 /*
- * store: batches of audit rows (and message and allocation rows) written to
- * PostgreSQL in pipeline mode on the libevent loop, and the allocations read
- * back at each connect.  See store.h for the contract.
+ * store: batches of audit rows (and message, allocation, subscription and
+ * delivery rows) written to PostgreSQL in pipeline mode on the libevent
+ * loop; the hash chain over this instance's audit rows and its signed
+ * checkpoints; read-only queries; and the allocations and subscriptions
+ * read back at each connect.  See store.h for the contract.
  *
  * Connection life:
  *
  *	DOWN --timer--> CONNECT --PQconnectPoll ok--> SETUP --sync--> LOAD
  *	                                                               |
- *	                                  sync, allocations callback 0 v
- *	                                                             IDLE
- *	                                                             |  ^
- *	                                             queue not empty v  |
- *	                                                             TXN --+
- *	                                                              |    |
- *	                               transaction left open (failed) v    |
- *	                                                        ROLLBACK --+
+ *	                                  sync, the callbacks return 0 v
+ *	            +----------------------------------------------> IDLE
+ *	            |                                               |  |  |
+ *	            |               a checkpoint due, a query ready v  |  v
+ *	            +---------------------------sync---- CKPT, QUERY   |  TXN
+ *	            |                                                  |   |
+ *	            +------------------------------sync----------------+---+
+ *	            |                       transaction left open (failed) |
+ *	            +------------------------sync------ ROLLBACK <---------+
  *
- * Without an allocations callback SETUP leads straight to IDLE.
+ * SETUP checks synchronous_commit, takes the instance lock, reads the chain
+ * head, the last checkpoint and whatever resolves a transaction in doubt,
+ * and prepares the statements, all in one pipeline.  LOAD reads the
+ * allocations and subscriptions (skipped when no callback wants them).
  *
- * Any connection error, a failed SETUP (including synchronous_commit off),
- * a failed LOAD (including the allocations callback returning -1) or a
- * deadline leads back to DOWN, with every queued and in-flight batch
- * answered STORE_UNAVAILABLE and a reconnect timer armed with exponential
- * backoff; the backoff starts again from its minimum only once the store
- * is READY.  The public state is DISCONNECTED in DOWN, CONNECTING in
- * CONNECT, SETUP and LOAD, READY otherwise.
+ * Any connection error, a failed SETUP (synchronous_commit off, the
+ * instance lock held elsewhere) or LOAD (a callback returning -1), or a
+ * deadline leads back to DOWN: queued batches are answered
+ * STORE_UNAVAILABLE (they were never sent), queued queries fail, and a
+ * reconnect timer is armed with exponential backoff; the backoff starts
+ * again from its minimum only once the store is READY.  The public state
+ * is DISCONNECTED in DOWN, CONNECTING in CONNECT, SETUP and LOAD, READY
+ * otherwise.
  *
- * Within a transaction each batch sends its message row, then its
- * allocation rows (they reference the message), then its audit events.
+ * The chain.  Each audit row gets its seq, prev_hash and hash (chain.h)
+ * when its transaction is built, in send order.  tent is the head including
+ * the open transaction, head the committed head.  A transaction that fails
+ * rewinds tent to head before its batches are retried one per transaction
+ * (the retries are numbered again).  At every connect both are set from
+ * the database, after the session advisory lock on
+ * hashtext('nwd-instance:' || instance) is ours: a second daemon with the
+ * same instance is refused (and retries with backoff) for as long as the
+ * first holds its connection.  The database refuses a row that does not
+ * link to the row before it (003_audit_chain.sql); such a refusal means
+ * the store's head is out of step, so the store reconnects to read it.
+ *
+ * Transactions in doubt.  When the connection is lost while a transaction
+ * is in flight, its COMMIT may or may not have taken effect.  Its batches
+ * are neither answered nor retried: they wait on the doubt list (counted
+ * by store_pending(), so memory stays bounded by queue_max) until the
+ * next connect resolves them, never by guessing:
+ *
+ *  - The instance lock comes first.  The lost connection's backend held
+ *    it and releases it only when it exits, after its transaction has
+ *    committed or aborted for good, so once the lock is ours the outcome
+ *    can no longer change.
+ *  - A transaction with audit rows is found by its last row: if row
+ *    (instance, last seq) is there with the hash the store computed for
+ *    it, every batch of the transaction gets STORE_COMMITTED (its rows
+ *    commit together); if it is absent (or holds another hash),
+ *    STORE_UNAVAILABLE.
+ *  - A transaction without audit rows also writes a fresh random mark
+ *    into nwd.instances, and is found by that mark the same way.
+ *
+ * store_free() is the one exception, because it must answer every batch
+ * before it returns: it waits (bounded) for the transaction in flight,
+ * asks the server to cancel it if it is still running, waits again, and
+ * answers what is still in doubt STORE_UNAVAILABLE with a warning that the
+ * rows may be durable.
+ *
+ * A purge in flight is in doubt in the same way: it is not answered but
+ * run again after reconnect, with the same purge time, which the store
+ * chooses; the purge statement also returns the rows an earlier run with
+ * that time purged, so the caller hears of every purged body once.
+ *
+ * Within a transaction each batch sends its message row, then allocation,
+ * subscription and delivery rows (they reference the message), then its
+ * audit events.  Queries run alone, when every batch submitted before them
+ * has been answered.
  *
  * Callbacks never run from inside a public function other than store_free():
- * finished batches go on the done list and a deferred event delivers them;
- * the allocations callback runs from the loop while LOAD completes.  Store
- * callbacks (done, on_state and the allocations callback) must not call
- * store_free().
+ * finished batches and queries go on the done lists and a deferred event
+ * delivers them in the order they finished; the allocations and
+ * subscriptions callbacks run from the loop while LOAD completes.  Store
+ * callbacks must not call store_free().
  */
 #include <sys/queue.h>
 
+#include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
 
 #include "alloc.h"
 #include "audit.h"
+#include "chain.h"
 #include "log.h"
 #include "store.h"
+#include "uuid.h"
 
 #define STORE_TXN_BATCHES	256	/* batches per transaction, at most */
 #define STORE_TXN_STMTS		4096	/* statements (one batch may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_CONNECT_TIMEOUT_S	10	/* connect and setup deadline */
-#define STORE_LOAD_TIMEOUT_S	30	/* reading nwd.allocations */
+#define STORE_LOAD_TIMEOUT_S	30	/* reading allocations, subscriptions */
+#define STORE_QUERY_DEFAULT	100	/* rows, when the caller says 0 */
+#define STORE_QUERY_MAX		10000	/* rows of any one query */
+#define STORE_FREE_WAIT_MS	3000	/* each wait of store_free() */
+#define STORE_NPARAMS_MAX	20
 
 #define STORE_STMT_MSG		"nwd_insert_message"
 #define STORE_STMT_EVENT	"nwd_insert_event"
 #define STORE_STMT_ALLOC	"nwd_insert_allocation"
+#define STORE_STMT_SUB		"nwd_upsert_subscription"
+#define STORE_STMT_DELIV	"nwd_insert_delivery"
+#define STORE_STMT_DSTATE	"nwd_delivery_state"
+#define STORE_STMT_MARK		"nwd_mark"
+#define STORE_STMT_CKPT		"nwd_insert_checkpoint"
+
+#define STORE_OID_BYTEA		17
+#define STORE_OID_TEXT		25
 
 /* Unix milliseconds to timestamptz, exactly. */
 #define STORE_SQL_MS(n)	"timestamptz 'epoch' + $" #n "::bigint * " \
 			"interval '1 millisecond'"
+/*
+ * timestamptz to Unix milliseconds (truncated to the millisecond, so the
+ * cast is exact whether extract() returns numeric or double precision);
+ * NULL stays NULL.
+ */
+#define STORE_SQL_TO_MS(col) "(extract(epoch FROM date_trunc(" \
+			"'milliseconds', " col ")) * 1000)::bigint"
 
 static const char store_sql_msg[] =
     "INSERT INTO nwd.messages (id, kind, subject, sender, agency, marking, "
-    "priority, legal_basis, created_at, policy_version, instance) "
+    "priority, legal_basis, created_at, policy_version, instance, body, "
+    "key_id) "
     "VALUES ($1::uuid, $2::smallint, $3, $4, $5, $6::smallint, "
-    "$7::smallint, $8::smallint, " STORE_SQL_MS(9) ", $10, $11)";
-#define STORE_MSG_NPARAMS	11
+    "$7::smallint, $8::smallint, " STORE_SQL_MS(9) ", $10, $11, $12::bytea, "
+    "$13)";
+#define STORE_MSG_NPARAMS	13
 
 static const char store_sql_event[] =
     "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
     "subject, kind, recipient, fields_shared, fields_withheld, rule, "
-    "policy_version, reason, peer, session) "
+    "policy_version, reason, peer, session, seq, prev_hash, hash) "
     "VALUES ($1, " STORE_SQL_MS(2) ", $3, $4, $5::uuid, $6, $7::smallint, "
     "$8, string_to_array($9, ','), string_to_array($10, ','), $11, $12, "
-    "$13, $14, $15)";
-#define STORE_EVENT_NPARAMS	15
+    "$13, $14, $15, $16::bigint, $17::bytea, $18::bytea)";
+#define STORE_EVENT_NPARAMS	18
 
 /* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
 static const char store_sql_alloc[] =
@@ -88,16 +165,116 @@ static const char store_sql_alloc[] =
     ", $7)";
 #define STORE_ALLOC_NPARAMS	7
 
-/*
- * Every allocation, oldest first, times as Unix milliseconds (truncated to
- * the millisecond, so the cast is exact whether extract() returns numeric
- * or double precision); NULL stays NULL.
- */
-#define STORE_SQL_TO_MS(col) "(extract(epoch FROM date_trunc(" \
-			"'milliseconds', " col ")) * 1000)::bigint"
-static const char store_sql_load[] =
+static const char store_sql_sub[] =
+    "INSERT INTO nwd.subscriptions (principal, name, kinds, subjects) "
+    "VALUES ($1, $2, $3::bigint, $4::text[]) "
+    "ON CONFLICT (principal, name) DO UPDATE SET kinds = EXCLUDED.kinds, "
+    "subjects = EXCLUDED.subjects, updated_at = now()";
+#define STORE_SUB_NPARAMS	4
+
+/* Queuing a message twice for one subscription leaves the first row. */
+static const char store_sql_deliv[] =
+    "INSERT INTO nwd.deliveries (message_id, principal, subscription) "
+    "VALUES ($1::uuid, $2, $3) "
+    "ON CONFLICT (message_id, principal, subscription) DO NOTHING";
+#define STORE_DELIV_NPARAMS	3
+
+static const char store_sql_dstate[] =
+    "UPDATE nwd.deliveries SET state = $4, changed_at = now() "
+    "WHERE message_id = $1::uuid AND principal = $2 AND subscription = $3";
+#define STORE_DSTATE_NPARAMS	4
+
+static const char store_sql_mark[] =
+    "INSERT INTO nwd.instances (instance, mark) VALUES ($1, $2::uuid) "
+    "ON CONFLICT (instance) DO UPDATE SET mark = EXCLUDED.mark, "
+    "updated_at = now()";
+#define STORE_MARK_NPARAMS	2
+
+static const char store_sql_ckpt[] =
+    "INSERT INTO nwd.checkpoints (instance, seq, hash, at, key_id, "
+    "signature) VALUES ($1, $2::bigint, $3::bytea, " STORE_SQL_MS(4) ", $5, "
+    "$6::bytea)";
+#define STORE_CKPT_NPARAMS	6
+
+/* SETUP, in this order. */
+#define STORE_SETUP_SYNC	0
+#define STORE_SETUP_LOCK	1
+#define STORE_SETUP_HEAD	2
+#define STORE_SETUP_CKPT	3
+#define STORE_SETUP_DOUBT	4
+#define STORE_SETUP_NSTMTS	13	/* with the eight PREPAREs */
+
+static const char store_sql_lock[] =
+    "SELECT pg_try_advisory_lock(hashtext('nwd-instance:' || $1))";
+static const char store_sql_head[] =
+    "SELECT seq, encode(hash, 'hex') FROM nwd.audit_events "
+    "WHERE instance = $1 ORDER BY seq DESC LIMIT 1";
+static const char store_sql_last_ckpt[] =
+    "SELECT coalesce(max(seq), 0) FROM nwd.checkpoints WHERE instance = $1";
+static const char store_sql_doubt_row[] =
+    "SELECT encode(hash, 'hex') FROM nwd.audit_events "
+    "WHERE instance = $1 AND seq = $2::bigint";
+static const char store_sql_doubt_mark[] =
+    "SELECT mark::text FROM nwd.instances WHERE instance = $1";
+static const char store_sql_doubt_none[] = "SELECT NULL WHERE $1::text IS NULL";
+
+/* Every allocation, oldest first. */
+static const char store_sql_load_allocs[] =
     "SELECT subject, team, worker, " STORE_SQL_TO_MS("from_at") ", "
     STORE_SQL_TO_MS("until_at") " FROM nwd.allocations ORDER BY id";
+
+/* Every subscription, one row per subject (one with NULL for none). */
+static const char store_sql_load_subs[] =
+    "SELECT s.principal, s.name, s.kinds, u.subject "
+    "FROM nwd.subscriptions s LEFT JOIN LATERAL "
+    "unnest(s.subjects) WITH ORDINALITY AS u(subject, n) ON true "
+    "ORDER BY s.principal, s.name, u.n";
+
+/*
+ * Queries return text and bytea columns only, in binary format: a text
+ * value is its bytes, a bytea value its bytes, no unescaping.
+ */
+#define STORE_MSG_COLUMNS "m.id::text, m.kind::text, m.subject, m.sender, " \
+    "m.agency, m.marking::text, m.priority::text, m.legal_basis::text, " \
+    STORE_SQL_TO_MS("m.created_at") "::text, m.body, m.key_id, " \
+    "m.policy_version"
+
+static const char store_sql_pending[] =
+    "SELECT " STORE_MSG_COLUMNS " FROM nwd.deliveries d "
+    "JOIN nwd.messages m ON m.id = d.message_id "
+    "WHERE d.principal = $1 AND d.subscription = $2 AND d.state = 'pending' "
+    "ORDER BY d.id LIMIT $3::bigint";
+
+/* One row too many says the answer would be incomplete. */
+static const char store_sql_messages[] =
+    "SELECT " STORE_MSG_COLUMNS " FROM nwd.messages m "
+    "WHERE m.subject = $1 ORDER BY m.created_at, m.id LIMIT $2::bigint";
+
+static const char store_sql_audit_columns[] =
+    "SELECT id::text, instance, seq::text, " STORE_SQL_TO_MS("at") "::text, "
+    "actor, action, message_id::text, subject, kind::text, recipient, "
+    "array_to_string(fields_shared, ','), "
+    "array_to_string(fields_withheld, ','), rule, policy_version, reason "
+    "FROM nwd.audit_events WHERE true";
+
+/*
+ * $1 kind, $2 before (ms), $3 the purge time (Unix microseconds), which
+ * the store chooses and marks the purged rows with: run again with the
+ * same time, the statement returns the rows the earlier run purged too.
+ */
+#define STORE_SQL_PURGE_AT "(timestamptz 'epoch' + $3::bigint * " \
+			"interval '1 microsecond')"
+static const char store_sql_purge[] =
+    "WITH c AS (SELECT id FROM nwd.messages WHERE kind = $1::smallint "
+    "AND created_at < " STORE_SQL_MS(2) " AND body IS NOT NULL "
+    "ORDER BY created_at, id LIMIT 10000 FOR UPDATE), "
+    "p AS (UPDATE nwd.messages m SET body = NULL, purged_at = "
+    STORE_SQL_PURGE_AT " FROM c WHERE m.id = c.id AND m.body IS NOT NULL "
+    "RETURNING m.id, m.subject, m.created_at) "
+    "SELECT id::text, subject FROM (SELECT id, subject, created_at FROM p "
+    "UNION ALL SELECT id, subject, created_at FROM nwd.messages "
+    "WHERE purged_at = " STORE_SQL_PURGE_AT " AND kind = $1::smallint) x "
+    "ORDER BY created_at, id";
 
 /* One allocation row of a batch. */
 struct store_alloc {
@@ -109,8 +286,33 @@ struct store_alloc {
 	int64_t		 until_ms;	/* 0: NULL */
 };
 
+/* One subscription row of a batch. */
+struct store_sub {
+	char		*principal;	/* owned */
+	char		*name;		/* owned */
+	char		 kinds[16];	/* decimal */
+	char		*subjects;	/* owned; a text[] literal */
+};
+
+/* One delivery row (a new one, or a change of state) of a batch. */
+struct store_deliv {
+	char		 msg_id[37];
+	char		*principal;	/* owned */
+	char		*subscription;	/* owned */
+	const char	*state;		/* static; NULL: queue a new one */
+};
+
+/* An audit row's place in the chain, set as its transaction is built. */
+struct store_link {
+	int64_t		 seq;
+	uint8_t		 prev[CHAIN_HASH_LEN];
+	uint8_t		 hash[CHAIN_HASH_LEN];
+};
+
 struct store_batch {
 	TAILQ_ENTRY(store_batch) entry;
+	uint64_t		 num;		/* submission order, from 1 */
+	uint64_t		 done_seq;	/* order of answering */
 	int			 has_msg;
 	char			 msg_id[37];
 	int			 msg_kind;
@@ -122,12 +324,22 @@ struct store_batch {
 	char			*msg_sender;	/* owned */
 	char			*msg_agency;	/* owned; may be NULL */
 	char			*msg_policy_version; /* owned; may be NULL */
+	uint8_t			*msg_body;	/* owned; may be NULL */
+	size_t			 msg_body_len;
+	char			*msg_key_id;	/* owned; may be NULL */
 	struct audit_event	**ev;		/* owned, with every event */
+	struct store_link	*link;		/* owned; one per event */
 	size_t			 nev;
 	size_t			 evcap;
 	struct store_alloc	*alloc;		/* owned, with their strings */
 	size_t			 nalloc;
 	size_t			 alloccap;
+	struct store_sub	*sub;		/* owned, with their strings */
+	size_t			 nsub;
+	size_t			 subcap;
+	struct store_deliv	*deliv;		/* owned, with their strings */
+	size_t			 ndeliv;
+	size_t			 delivcap;
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */
 	enum store_outcome	 outcome;	/* valid on the done list */
@@ -136,14 +348,45 @@ struct store_batch {
 
 TAILQ_HEAD(store_batchq, store_batch);
 
+struct store_result {
+	PGresult	*res;		/* borrowed from the query */
+};
+
+struct store_query {
+	TAILQ_ENTRY(store_query) entry;
+	uint64_t	 after;		/* runs once batches up to this are done */
+	uint64_t	 done_seq;
+	const char	*what;		/* for the log */
+	char		*sql;		/* owned */
+	char		*param[STORE_NPARAMS_MAX]; /* owned; NULL is SQL NULL */
+	int		 nparams;
+	size_t		 max_rows;	/* more is a failure; 0: any */
+	int		 purge;		/* in doubt: run again */
+	int		 ok;		/* valid on the done list */
+	PGresult	*res;		/* owned; the rows, once ok */
+	store_result_fn	*fn;
+	void		*arg;		/* the caller's */
+};
+
+TAILQ_HEAD(store_queryq, store_query);
+
 enum store_phase {
 	STORE_PH_DOWN,		/* no connection */
 	STORE_PH_CONNECT,	/* PQconnectPoll under way */
-	STORE_PH_SETUP,		/* SHOW and PREPAREs in flight */
-	STORE_PH_LOAD,		/* reading nwd.allocations */
+	STORE_PH_SETUP,		/* checks, lock, head, PREPAREs in flight */
+	STORE_PH_LOAD,		/* reading allocations and subscriptions */
 	STORE_PH_IDLE,		/* ready, nothing in flight */
 	STORE_PH_TXN,		/* one transaction in flight */
 	STORE_PH_ROLLBACK,	/* closing a failed transaction */
+	STORE_PH_CKPT,		/* a checkpoint row in flight */
+	STORE_PH_QUERY,		/* one query in flight */
+};
+
+/* How a transaction in doubt will be looked for. */
+enum store_doubt {
+	STORE_DOUBT_NONE,	/* nothing in doubt */
+	STORE_DOUBT_ROW,	/* its last audit row */
+	STORE_DOUBT_MARK,	/* its mark in nwd.instances */
 };
 
 struct store {
@@ -155,8 +398,10 @@ struct store {
 	uint32_t		 backoff_max_ms;
 	store_state_fn		*on_state;
 	void			*state_arg;	/* the starter's */
-	store_allocations_fn	*on_allocs;	/* NULL: no LOAD */
+	store_allocations_fn	*on_allocs;	/* NULL: not loaded */
 	void			*allocs_arg;	/* the setter's */
+	store_subscriptions_fn	*on_subs;	/* NULL: not loaded */
+	void			*subs_arg;	/* the setter's */
 	enum store_state	 state;
 	enum store_phase	 phase;
 	int			 started;
@@ -169,30 +414,83 @@ struct store {
 	int			 flushing;	/* PQflush wants EV_WRITE */
 	struct event		*ev_timer;	/* owned; reconnect, deadline */
 	struct event		*ev_defer;	/* owned; callbacks and kick */
+	struct event		*ev_ckpt;	/* owned; checkpoint interval */
 
 	/* Every batch is on exactly one of these; each owns its batches. */
 	struct store_batchq	 queue;		/* waiting for a transaction */
 	struct store_batchq	 inflight;	/* in the open transaction */
+	struct store_batchq	 doubt;		/* in a transaction in doubt */
 	struct store_batchq	 done;		/* outcome known, not told */
 	size_t			 nqueue;
 	size_t			 ninflight;
+	size_t			 ndoubt;
 	size_t			 ndone;
+	uint64_t		 nsubmitted;	/* batch numbers given */
+	uint64_t		 ndone_seq;	/* answers given */
 
-	/* The pipeline in flight (SETUP, TXN or ROLLBACK). */
+	/* Every query is on one of these or is qcur; each owns its own. */
+	struct store_queryq	 queries;	/* waiting */
+	struct store_query	*qcur;		/* owned; in flight */
+	struct store_queryq	 qdone;		/* answered, not told */
+	size_t			 nqueries;	/* all of them */
+	int64_t			 last_purge_us;	/* purge times stay unique */
+
+	/* The chain: committed head, and tentative with the open txn. */
+	int64_t			 head_seq;
+	uint8_t			 head_hash[CHAIN_HASH_LEN];
+	int64_t			 tent_seq;
+	uint8_t			 tent_hash[CHAIN_HASH_LEN];
+	int			 head_known;	/* read at least once */
+
+	/* The open transaction, and the one in doubt. */
+	int64_t			 txn_last_seq;	/* 0: no audit rows */
+	uint8_t			 txn_last_hash[CHAIN_HASH_LEN];
+	char			 txn_mark[UUID_STR_LEN];
+	enum store_doubt	 doubt_kind;
+	int64_t			 doubt_seq;
+	uint8_t			 doubt_hash[CHAIN_HASH_LEN];
+	char			 doubt_mark[UUID_STR_LEN];
+
+	/* Checkpoints. */
+	const struct chain_signer *signer;	/* borrowed; NULL: none */
+	uint32_t		 ckpt_rows;	/* 0: not by rows */
+	uint32_t		 ckpt_ms;	/* 0: not by time */
+	int64_t			 ckpt_seq;	/* last checkpointed seq */
+	int64_t			 ckpt_sent;	/* the one in flight */
+	int			 ckpt_due;
+
+	/* The pipeline in flight. */
 	int			 nexpect;	/* results due before sync */
 	int			 nresults;
 	int			 failed;	/* a statement failed */
 	int			 committed;	/* COMMIT said "COMMIT" */
-	int			 sync_off;	/* synchronous_commit is off */
 	char			 errstate[6];	/* first error's SQLSTATE */
 	char			 errmsg[256];	/* its primary message */
-	PGresult		*load_res;	/* owned; LOAD's rows until sync */
+	char			 errconstraint[64]; /* its constraint, if any */
+
+	/* What SETUP read. */
+	int			 sync_off;	/* synchronous_commit is off */
+	int			 locked;	/* the instance lock is ours */
+	int64_t			 db_head_seq;
+	uint8_t			 db_head_hash[CHAIN_HASH_LEN];
+	int64_t			 db_ckpt_seq;
+	int			 doubt_found;	/* the row or mark is there */
+	int			 doubt_other;	/* ... but not ours */
+	int			 setup_bad;	/* a row did not parse */
+
+	/* What LOAD read, until the sync. */
+	int			 load_allocs_idx; /* -1: not read */
+	int			 load_subs_idx;	/* -1: not read */
+	PGresult		*allocs_res;	/* owned */
+	PGresult		*subs_res;	/* owned */
 };
 
 static void	store_drop(struct store *, const char *);
 static void	store_kick(struct store *);
 static void	store_on_io(evutil_socket_t, short, void *);
+static int	store_flush(struct store *);
 static int	store_send_simple(struct store *, const char *);
+static void	store_ckpt_consider(struct store *);
 
 static const char *
 store_state_name(enum store_state st)
@@ -239,6 +537,78 @@ store_oneline(const char *in, char *buf, size_t len)
 	return buf;
 }
 
+/* Parses 64 hex digits into a hash; returns 0 or -1. */
+static int
+store_unhex(const char *hex, uint8_t out[CHAIN_HASH_LEN])
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (hex == NULL || strlen(hex) != 2 * CHAIN_HASH_LEN)
+		return -1;
+	for (i = 0; i < CHAIN_HASH_LEN; i++) {
+		hi = isdigit((unsigned char)hex[2 * i]) ? hex[2 * i] - '0' :
+		    (hex[2 * i] >= 'a' && hex[2 * i] <= 'f') ?
+		    hex[2 * i] - 'a' + 10 : -1;
+		lo = isdigit((unsigned char)hex[2 * i + 1]) ?
+		    hex[2 * i + 1] - '0' : (hex[2 * i + 1] >= 'a' &&
+		    hex[2 * i + 1] <= 'f') ? hex[2 * i + 1] - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Parses a non-negative decimal bigint; returns 0 or -1. */
+static int
+store_parse_i64(const char *v, int64_t *out)
+{
+	char		*end;
+	long long	 n;
+
+	if (v == NULL || *v == '\0')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < 0 || n == LLONG_MAX)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/*
+ * Lower-cases a UUID in the form 8-4-4-4-12 in place; returns -1 (and
+ * leaves it) if it is not one.  The chain hashes message ids as the
+ * database prints them.
+ */
+static int
+store_uuid_canon(char *id)
+{
+	size_t	i;
+
+	if (strlen(id) != 36)
+		return -1;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (id[i] != '-')
+				return -1;
+		} else if (!isxdigit((unsigned char)id[i]))
+			return -1;
+	}
+	for (i = 0; i < 36; i++)
+		id[i] = (char)tolower((unsigned char)id[i]);
+	return 0;
+}
+
+static int64_t
+store_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 store_set_state(struct store *s, enum store_state st)
 {
@@ -246,7 +616,8 @@ store_set_state(struct store *s, enum store_state st)
 		return;
 	s->state = st;
 	if (st == STORE_READY)
-		log_info("store: state=ready instance=%s", s->instance);
+		log_info("store: state=ready instance=%s chain_head=%" PRId64,
+		    s->instance, s->head_seq);
 	else
 		log_debug("store: state=%s", store_state_name(st));
 	if (s->on_state != NULL && !s->closing)
@@ -291,36 +662,70 @@ store_strdup(char **dst, const char *src)
 	return 0;
 }
 
+/* Grows an array of n members to hold one more; returns 0 or -1. */
+static int
+store_grow(void **arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+	void	*tmp;
+	size_t	 c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : first;
+	if ((tmp = reallocarray(*arr, c, size)) == NULL)
+		return -1;
+	*arr = tmp;
+	*cap = c;
+	return 0;
+}
+
 /*
- * Also returns -1, leaving b as it was, if m->id is not NUL-terminated or
- * subject or sender is NULL (the table requires them).
+ * Also returns -1, leaving b as it was, if m->id is not NUL-terminated,
+ * subject or sender is NULL (the table requires them), or a body comes
+ * without its key id.
  */
 int
 store_batch_set_message(struct store_batch *b, const struct store_message *m)
 {
 	char	*subject = NULL, *sender = NULL, *agency = NULL, *pv = NULL;
+	char	*key_id = NULL;
+	uint8_t	*body = NULL;
 
 	if (b == NULL || m == NULL || m->subject == NULL ||
-	    m->sender == NULL || memchr(m->id, '\0', sizeof(m->id)) == NULL)
+	    m->sender == NULL || memchr(m->id, '\0', sizeof(m->id)) == NULL ||
+	    (m->body != NULL && m->key_id == NULL))
+		return -1;
+	if (m->body != NULL &&
+	    (body = malloc(m->body_len > 0 ? m->body_len : 1)) == NULL)
 		return -1;
 	if (store_strdup(&subject, m->subject) == -1 ||
 	    store_strdup(&sender, m->sender) == -1 ||
 	    store_strdup(&agency, m->agency) == -1 ||
-	    store_strdup(&pv, m->policy_version) == -1) {
+	    store_strdup(&pv, m->policy_version) == -1 ||
+	    store_strdup(&key_id, m->body != NULL ? m->key_id : NULL) == -1) {
 		free(subject);
 		free(sender);
 		free(agency);
 		free(pv);
+		free(key_id);
+		free(body);
 		return -1;
 	}
+	if (body != NULL && m->body_len > 0)
+		memcpy(body, m->body, m->body_len);
 	free(b->msg_subject);
 	free(b->msg_sender);
 	free(b->msg_agency);
 	free(b->msg_policy_version);
+	free(b->msg_body);
+	free(b->msg_key_id);
 	b->msg_subject = subject;
 	b->msg_sender = sender;
 	b->msg_agency = agency;
 	b->msg_policy_version = pv;
+	b->msg_body = body;
+	b->msg_body_len = body != NULL ? m->body_len : 0;
+	b->msg_key_id = key_id;
 	memcpy(b->msg_id, m->id, sizeof(b->msg_id));
 	b->msg_kind = m->kind;
 	b->msg_marking = m->marking;
@@ -331,24 +736,19 @@ store_batch_set_message(struct store_batch *b, const struct store_message *m)
 	return 0;
 }
 
+/*
+ * Also returns -1 (and frees ev) if ev's message id is not a UUID in the
+ * 8-4-4-4-12 form; a valid one is lower-cased, as the chain hashes it.
+ */
 int
 store_batch_add_event(struct store_batch *b, struct audit_event *ev)
 {
-	struct audit_event	**tmp;
-	size_t			  cap;
-
-	if (b == NULL || ev == NULL) {
+	if (b == NULL || ev == NULL ||
+	    (ev->message_id != NULL && store_uuid_canon(ev->message_id) == -1) ||
+	    store_grow((void **)&b->ev, b->nev, &b->evcap, sizeof(*b->ev),
+	    4) == -1) {
 		audit_event_free(ev);
 		return -1;
-	}
-	if (b->nev == b->evcap) {
-		cap = b->evcap ? b->evcap * 2 : 4;
-		if ((tmp = reallocarray(b->ev, cap, sizeof(*tmp))) == NULL) {
-			audit_event_free(ev);
-			return -1;
-		}
-		b->ev = tmp;
-		b->evcap = cap;
 	}
 	b->ev[b->nev++] = ev;
 	return 0;
@@ -377,9 +777,8 @@ int
 store_batch_add_allocation(struct store_batch *b, const struct alloc_entry *e,
     const char *message_id)
 {
-	struct store_alloc	*tmp, a;
+	struct store_alloc	 a;
 	const char		*team, *worker;
-	size_t			 cap;
 
 	if (b == NULL || e == NULL || e->subject == NULL ||
 	    message_id == NULL || strlen(message_id) >= sizeof(a.msg_id))
@@ -388,13 +787,9 @@ store_batch_add_allocation(struct store_batch *b, const struct alloc_entry *e,
 	worker = e->worker != NULL ? e->worker : "";
 	if (*team == '\0' && *worker == '\0')
 		return -1;
-	if (b->nalloc == b->alloccap) {
-		cap = b->alloccap ? b->alloccap * 2 : 2;
-		if ((tmp = reallocarray(b->alloc, cap, sizeof(*tmp))) == NULL)
-			return -1;
-		b->alloc = tmp;
-		b->alloccap = cap;
-	}
+	if (store_grow((void **)&b->alloc, b->nalloc, &b->alloccap,
+	    sizeof(*b->alloc), 2) == -1)
+		return -1;
 	memset(&a, 0, sizeof(a));
 	snprintf(a.msg_id, sizeof(a.msg_id), "%s", message_id);
 	a.from_ms = e->from_ms;
@@ -409,6 +804,149 @@ store_batch_add_allocation(struct store_batch *b, const struct alloc_entry *e,
 	return 0;
 }
 
+static void
+store_sub_clear(struct store_sub *u)
+{
+	free(u->principal);
+	free(u->name);
+	free(u->subjects);
+}
+
+/* The text[] literal of subjects: {"a","b\"c"}; caller frees. */
+static char *
+store_array_literal(const char *const *v, size_t n)
+{
+	char		*buf, *p;
+	const char	*c;
+	size_t		 len = 3, i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == NULL)
+			return NULL;
+		len += 3;
+		for (c = v[i]; *c != '\0'; c++)
+			len += (*c == '"' || *c == '\\') ? 2 : 1;
+	}
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	p = buf;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (c = v[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return buf;
+}
+
+/*
+ * Also returns -1, leaving b as it was, if sub, its principal or name, or
+ * one of its subjects is NULL.
+ */
+int
+store_batch_add_subscription(struct store_batch *b,
+    const struct store_subscription *sub)
+{
+	struct store_sub	u;
+
+	if (b == NULL || sub == NULL || sub->principal == NULL ||
+	    sub->name == NULL || (sub->nsubjects > 0 && sub->subjects == NULL))
+		return -1;
+	if (store_grow((void **)&b->sub, b->nsub, &b->subcap, sizeof(*b->sub),
+	    1) == -1)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.kinds, sizeof(u.kinds), "%" PRIu32, sub->kinds);
+	if (store_strdup(&u.principal, sub->principal) == -1 ||
+	    store_strdup(&u.name, sub->name) == -1 ||
+	    (u.subjects = store_array_literal(sub->subjects,
+	    sub->nsubjects)) == NULL) {
+		store_sub_clear(&u);
+		return -1;
+	}
+	b->sub[b->nsub++] = u;
+	return 0;
+}
+
+static void
+store_deliv_clear(struct store_deliv *d)
+{
+	free(d->principal);
+	free(d->subscription);
+}
+
+static int
+store_add_deliv(struct store_batch *b, const char *message_id,
+    const char *principal, const char *subscription, const char *state)
+{
+	struct store_deliv	d;
+
+	if (b == NULL || message_id == NULL || principal == NULL ||
+	    subscription == NULL || strlen(message_id) >= sizeof(d.msg_id))
+		return -1;
+	if (store_grow((void **)&b->deliv, b->ndeliv, &b->delivcap,
+	    sizeof(*b->deliv), 2) == -1)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.msg_id, sizeof(d.msg_id), "%s", message_id);
+	d.state = state;
+	if (store_strdup(&d.principal, principal) == -1 ||
+	    store_strdup(&d.subscription, subscription) == -1) {
+		store_deliv_clear(&d);
+		return -1;
+	}
+	b->deliv[b->ndeliv++] = d;
+	return 0;
+}
+
+/*
+ * Also returns -1, leaving b as it was, if an argument is NULL or
+ * message_id is longer than a UUID.  Queuing a message that is already
+ * queued for the subscription changes nothing (its state included).
+ */
+int
+store_batch_add_delivery(struct store_batch *b, const char *message_id,
+    const char *principal, const char *subscription)
+{
+	return store_add_deliv(b, message_id, principal, subscription, NULL);
+}
+
+/*
+ * Also returns -1 for a state that is not one of enum
+ * store_delivery_state.  Changing the state of a delivery that is not
+ * queued changes nothing and is no error.
+ */
+int
+store_batch_set_delivery_state(struct store_batch *b, const char *message_id,
+    const char *principal, const char *subscription,
+    enum store_delivery_state st)
+{
+	const char	*name;
+
+	switch (st) {
+	case STORE_DELIVERY_PENDING:
+		name = "pending";
+		break;
+	case STORE_DELIVERY_ACKED:
+		name = "acked";
+		break;
+	case STORE_DELIVERY_REFUSED:
+		name = "refused";
+		break;
+	default:
+		return -1;
+	}
+	return store_add_deliv(b, message_id, principal, subscription, name);
+}
+
 void
 store_batch_free(struct store_batch *b)
 {
@@ -419,19 +957,28 @@ store_batch_free(struct store_batch *b)
 	for (i = 0; i < b->nev; i++)
 		audit_event_free(b->ev[i]);
 	free(b->ev);
+	free(b->link);
 	for (i = 0; i < b->nalloc; i++)
 		store_alloc_clear(&b->alloc[i]);
 	free(b->alloc);
+	for (i = 0; i < b->nsub; i++)
+		store_sub_clear(&b->sub[i]);
+	free(b->sub);
+	for (i = 0; i < b->ndeliv; i++)
+		store_deliv_clear(&b->deliv[i]);
+	free(b->deliv);
 	free(b->msg_subject);
 	free(b->msg_sender);
 	free(b->msg_agency);
 	free(b->msg_policy_version);
+	free(b->msg_body);
+	free(b->msg_key_id);
 	free(b);
 }
 
 /*
- * Ids for operator logs: the message id, else the first allocation's, else
- * the first event's.
+ * Ids for operator logs: the message id, else the first allocation's or
+ * delivery's, else the first event's.
  */
 static const char *
 store_batch_id(const struct store_batch *b)
@@ -440,6 +987,8 @@ store_batch_id(const struct store_batch *b)
 		return b->msg_id;
 	if (b->nalloc > 0)
 		return b->alloc[0].msg_id;
+	if (b->ndeliv > 0)
+		return b->deliv[0].msg_id;
 	if (b->nev > 0 && b->ev[0]->message_id != NULL)
 		return b->ev[0]->message_id;
 	return "-";
@@ -448,7 +997,7 @@ store_batch_id(const struct store_batch *b)
 static size_t
 store_batch_stmts(const struct store_batch *b)
 {
-	return (b->has_msg ? 1 : 0) + b->nalloc + b->nev;
+	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv + b->nev;
 }
 
 /* ------------------------------------------------------------------------
@@ -460,6 +1009,7 @@ static void
 store_finish(struct store *s, struct store_batch *b, enum store_outcome o)
 {
 	b->outcome = o;
+	b->done_seq = ++s->ndone_seq;
 	TAILQ_INSERT_TAIL(&s->done, b, entry);
 	s->ndone++;
 	if (!s->closing)
@@ -479,23 +1029,88 @@ store_finish_all(struct store *s, struct store_batchq *q, size_t *n,
 	}
 }
 
-/* Calls back every batch on the done list, then frees it. */
+static void
+store_query_free(struct store_query *q)
+{
+	int	i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->nparams; i++)
+		free(q->param[i]);
+	free(q->sql);
+	PQclear(q->res);
+	free(q);
+}
+
+/* Moves q (already unlinked, or qcur) to the done list. */
+static void
+store_query_finish(struct store *s, struct store_query *q, int ok)
+{
+	q->ok = ok;
+	if (!ok) {
+		PQclear(q->res);
+		q->res = NULL;
+	}
+	q->done_seq = ++s->ndone_seq;
+	TAILQ_INSERT_TAIL(&s->qdone, q, entry);
+	if (!s->closing)
+		event_active(s->ev_defer, EV_TIMEOUT, 0);
+}
+
+/* Answers every waiting query "failed", but keeps a purge to run again. */
+static void
+store_queries_fail(struct store *s, int keep_purges)
+{
+	struct store_query	*q, *next;
+
+	for (q = TAILQ_FIRST(&s->queries); q != NULL; q = next) {
+		next = TAILQ_NEXT(q, entry);
+		if (keep_purges && q->purge && q->after == 0)
+			continue;
+		TAILQ_REMOVE(&s->queries, q, entry);
+		if (q->purge && q->after == 0)
+			log_warnx("store: a purge in doubt is given up: it may "
+			    "have removed bodies that nobody audited; they "
+			    "are the messages with purged_at = timestamptz "
+			    "'epoch' + %s microseconds", q->param[2]);
+		store_query_finish(s, q, 0);
+	}
+}
+
+/* Calls back every answered batch and query in order, then frees it. */
 static void
 store_deliver(struct store *s)
 {
 	struct store_batch	*b;
+	struct store_query	*q;
+	struct store_result	 r;
 
-	while ((b = TAILQ_FIRST(&s->done)) != NULL) {
-		TAILQ_REMOVE(&s->done, b, entry);
-		s->ndone--;
-		if (b->done != NULL)
-			b->done(b->outcome, b->arg);
-		else if (b->outcome != STORE_COMMITTED)
-			log_warnx("store: detached audit rows lost "
-			    "outcome=%s message_id=%s allocations=%zu "
-			    "events=%zu", store_outcome_name(b->outcome),
-			    store_batch_id(b), b->nalloc, b->nev);
-		store_batch_free(b);
+	for (;;) {
+		b = TAILQ_FIRST(&s->done);
+		q = TAILQ_FIRST(&s->qdone);
+		if (b == NULL && q == NULL)
+			break;
+		if (q == NULL || (b != NULL && b->done_seq < q->done_seq)) {
+			TAILQ_REMOVE(&s->done, b, entry);
+			s->ndone--;
+			if (b->done != NULL)
+				b->done(b->outcome, b->arg);
+			else if (b->outcome != STORE_COMMITTED)
+				log_warnx("store: detached audit rows lost "
+				    "outcome=%s message_id=%s "
+				    "allocations=%zu events=%zu",
+				    store_outcome_name(b->outcome),
+				    store_batch_id(b), b->nalloc, b->nev);
+			store_batch_free(b);
+			continue;
+		}
+		TAILQ_REMOVE(&s->qdone, q, entry);
+		s->nqueries--;
+		r.res = q->res;
+		if (q->fn != NULL)
+			q->fn(q->ok, q->ok ? &r : NULL, q->arg);
+		store_query_free(q);
 	}
 }
 
@@ -559,35 +1174,101 @@ store_flush(struct store *s)
 	return store_watch(s, EV_READ | (s->flushing ? EV_WRITE : 0));
 }
 
+/* Starts a pipeline section that expects n results before its sync. */
+static void
+store_expect(struct store *s, enum store_phase ph, int n)
+{
+	s->phase = ph;
+	s->nexpect = n;
+	s->nresults = 0;
+	s->failed = 0;
+	s->committed = 0;
+	s->errstate[0] = '\0';
+	s->errmsg[0] = '\0';
+	s->errconstraint[0] = '\0';
+}
+
 /*
- * Ends the connection (if any) for the reason why.  Every batch waiting or
- * in flight is answered STORE_UNAVAILABLE.
- *
- * XXX The outcome of an in-flight transaction is unknown when the
- * connection is lost after its COMMIT was sent: the rows may be durable.
- * Until outcomes are resolved on reconnect by idempotency key (a later
- * issue; see DESIGN.md, "never by guessing"), such batches are answered
- * STORE_UNAVAILABLE, so the caller never delivers on an unconfirmed audit
- * row, but may see an audit row for a publish it reported as failed.
+ * Ends the connection (if any) for the reason why.  Queued batches are
+ * answered STORE_UNAVAILABLE, a transaction in flight goes in doubt (see
+ * the top of the file), queued queries fail.
  */
 static void
 store_drop(struct store *s, const char *why)
 {
-	struct timeval	tv;
-	char		buf[512];
-	size_t		nlost;
+	struct store_batch	*b;
+	struct timeval		 tv;
+	char			 buf[512];
+	size_t			 nlost;
 
 	/* why may point into the connection: copy it before PQfinish. */
 	store_oneline(why, buf, sizeof(buf));
+	if (s->phase == STORE_PH_TXN && s->ninflight > 0) {
+		if (s->closing || s->doubt_kind != STORE_DOUBT_NONE) {
+			log_warnx("store: closing with a transaction in "
+			    "doubt: batches=%zu answered unavailable, but "
+			    "their rows may be durable (last_seq=%" PRId64
+			    ")", s->ninflight, s->txn_last_seq);
+			store_finish_all(s, &s->inflight, &s->ninflight,
+			    STORE_UNAVAILABLE);
+		} else {
+			/* Resolved at the next connect. */
+			s->doubt_kind = s->txn_last_seq > 0 ?
+			    STORE_DOUBT_ROW : STORE_DOUBT_MARK;
+			s->doubt_seq = s->txn_last_seq;
+			memcpy(s->doubt_hash, s->txn_last_hash,
+			    sizeof(s->doubt_hash));
+			memcpy(s->doubt_mark, s->txn_mark,
+			    sizeof(s->doubt_mark));
+			while ((b = TAILQ_FIRST(&s->inflight)) != NULL) {
+				TAILQ_REMOVE(&s->inflight, b, entry);
+				s->ninflight--;
+				TAILQ_INSERT_TAIL(&s->doubt, b, entry);
+				s->ndoubt++;
+			}
+			log_warnx("store: connection lost with a transaction "
+			    "in flight; its outcome is resolved at reconnect "
+			    "batches=%zu last_seq=%" PRId64, s->ndoubt,
+			    s->doubt_seq);
+		}
+	}
+	if (s->closing && s->ndoubt > 0) {
+		log_warnx("store: closing with a transaction in doubt: "
+		    "batches=%zu answered unavailable, but their rows may be "
+		    "durable (last_seq=%" PRId64 ")", s->ndoubt, s->doubt_seq);
+		store_finish_all(s, &s->doubt, &s->ndoubt, STORE_UNAVAILABLE);
+		s->doubt_kind = STORE_DOUBT_NONE;
+	}
 	nlost = s->ninflight + s->nqueue;
 	store_finish_all(s, &s->inflight, &s->ninflight, STORE_UNAVAILABLE);
 	store_finish_all(s, &s->queue, &s->nqueue, STORE_UNAVAILABLE);
+
+	/* A purge in flight is in doubt: it runs again after reconnect. */
+	if (s->qcur != NULL) {
+		if (s->qcur->purge && !s->closing) {
+			s->qcur->after = 0;
+			TAILQ_INSERT_HEAD(&s->queries, s->qcur, entry);
+		} else
+			store_query_finish(s, s->qcur, 0);
+		s->qcur = NULL;
+	}
+	store_queries_fail(s, !s->closing);
+
+	/* The tentative head goes back; SETUP reads the real one. */
+	s->tent_seq = s->head_seq;
+	memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
+	s->ckpt_due = 0;
+	if (s->ev_ckpt != NULL)
+		evtimer_del(s->ev_ckpt);
+
 	if (s->ev_io != NULL) {
 		event_free(s->ev_io);
 		s->ev_io = NULL;
 	}
-	PQclear(s->load_res);
-	s->load_res = NULL;
+	PQclear(s->allocs_res);
+	s->allocs_res = NULL;
+	PQclear(s->subs_res);
+	s->subs_res = NULL;
 	PQfinish(s->conn);
 	s->conn = NULL;
 	s->flushing = 0;
@@ -600,8 +1281,8 @@ store_drop(struct store *s, const char *why)
 		return;
 	}
 	log_warnx("store: database unavailable retry_ms=%" PRIu32
-	    " batches_unavailable=%zu error=\"%s\"", s->backoff_ms, nlost,
-	    buf);
+	    " batches_unavailable=%zu batches_in_doubt=%zu error=\"%s\"",
+	    s->backoff_ms, nlost, s->ndoubt, buf);
 	tv.tv_sec = s->backoff_ms / 1000;
 	tv.tv_usec = (s->backoff_ms % 1000) * 1000;
 	evtimer_add(s->ev_timer, &tv);
@@ -639,14 +1320,19 @@ store_connect(struct store *s)
 }
 
 /*
- * Connected: checks synchronous_commit and prepares the inserts, all in
- * one pipeline.  (Preparing the allocation insert fails, and the connect
- * with it, if the schema lacks nwd.allocations.)
+ * Connected: checks synchronous_commit, takes the instance lock, reads the
+ * chain head, the last checkpoint and what resolves a transaction in doubt,
+ * and prepares the statements, all in one pipeline.  (Preparing fails, and
+ * the connect with it, if the schema is not migrated.)
  */
 static void
 store_setup(struct store *s)
 {
-	PGconn	*c = s->conn;
+	PGconn		*c = s->conn;
+	const char	*p1[1] = { s->instance };
+	const char	*p2[2];
+	char		 seq[24];
+	int		 ok;
 
 	if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
 		store_drop(s, PQerrorMessage(c));
@@ -654,23 +1340,61 @@ store_setup(struct store *s)
 	}
 	/* Terse: a message's DETAIL can quote row contents. */
 	PQsetErrorVerbosity(c, PQERRORS_TERSE);
-	if (!PQsendQueryParams(c, "SHOW synchronous_commit", 0, NULL, NULL,
-	    NULL, NULL, 0) ||
+	ok = PQsendQueryParams(c, "SHOW synchronous_commit", 0, NULL, NULL,
+	    NULL, NULL, 0) &&
+	    PQsendQueryParams(c, store_sql_lock, 1, NULL, p1, NULL, NULL, 0) &&
+	    PQsendQueryParams(c, store_sql_head, 1, NULL, p1, NULL, NULL, 0) &&
+	    PQsendQueryParams(c, store_sql_last_ckpt, 1, NULL, p1, NULL, NULL,
+	    0);
+	if (ok) {
+		switch (s->doubt_kind) {
+		case STORE_DOUBT_ROW:
+			snprintf(seq, sizeof(seq), "%" PRId64, s->doubt_seq);
+			p2[0] = s->instance;
+			p2[1] = seq;
+			ok = PQsendQueryParams(c, store_sql_doubt_row, 2, NULL,
+			    p2, NULL, NULL, 0);
+			break;
+		case STORE_DOUBT_MARK:
+			ok = PQsendQueryParams(c, store_sql_doubt_mark, 1,
+			    NULL, p1, NULL, NULL, 0);
+			break;
+		default:
+			ok = PQsendQueryParams(c, store_sql_doubt_none, 1,
+			    NULL, p1, NULL, NULL, 0);
+			break;
+		}
+	}
+	if (!ok ||
 	    !PQsendPrepare(c, STORE_STMT_MSG, store_sql_msg,
 	    STORE_MSG_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_EVENT, store_sql_event,
 	    STORE_EVENT_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_ALLOC, store_sql_alloc,
 	    STORE_ALLOC_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_SUB, store_sql_sub,
+	    STORE_SUB_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_DELIV, store_sql_deliv,
+	    STORE_DELIV_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_DSTATE, store_sql_dstate,
+	    STORE_DSTATE_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_MARK, store_sql_mark,
+	    STORE_MARK_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_CKPT, store_sql_ckpt,
+	    STORE_CKPT_NPARAMS, NULL) ||
 	    !PQpipelineSync(c)) {
 		store_drop(s, PQerrorMessage(c));
 		return;
 	}
-	s->phase = STORE_PH_SETUP;
-	s->nexpect = 4;
-	s->nresults = 0;
-	s->failed = 0;
+	store_expect(s, STORE_PH_SETUP, STORE_SETUP_NSTMTS);
 	s->sync_off = 0;
+	s->locked = 0;
+	s->db_head_seq = 0;
+	memset(s->db_head_hash, 0, sizeof(s->db_head_hash));
+	s->db_ckpt_seq = 0;
+	s->doubt_found = 0;
+	s->doubt_other = 0;
+	s->setup_bad = 0;
 	store_flush(s);
 }
 
@@ -682,6 +1406,7 @@ store_connect_failed(struct store *s, const char *what)
 	int	noschema;
 
 	noschema = strcmp(s->errstate, "42P01") == 0 ||
+	    strcmp(s->errstate, "42703") == 0 ||
 	    strcmp(s->errstate, "3F000") == 0;
 	snprintf(buf, sizeof(buf), "%s: %s (sqlstate %s)%s", what, s->errmsg,
 	    s->errstate, noschema ? "; is the schema migrated?" : "");
@@ -696,28 +1421,64 @@ store_ready(struct store *s)
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
 	s->phase = STORE_PH_IDLE;
 	store_set_state(s, STORE_READY);
-	if (s->phase == STORE_PH_IDLE)
+	if (s->phase == STORE_PH_IDLE) {
+		store_ckpt_consider(s);
 		store_kick(s);
+	}
 }
 
-/* Reads every allocation, under a deadline of its own. */
+/* Reads allocations and subscriptions, under a deadline of their own. */
 static void
 store_load(struct store *s)
 {
 	struct timeval	tv = { STORE_LOAD_TIMEOUT_S, 0 };
+	int		n = 0;
 
-	if (store_send_simple(s, store_sql_load) == -1 ||
-	    !PQpipelineSync(s->conn)) {
-		store_drop(s, PQerrorMessage(s->conn));
-		return;
+	s->load_allocs_idx = s->load_subs_idx = -1;
+	if (s->on_allocs != NULL) {
+		if (store_send_simple(s, store_sql_load_allocs) == -1)
+			goto lost;
+		s->load_allocs_idx = n++;
 	}
-	s->phase = STORE_PH_LOAD;
-	s->nexpect = 1;
-	s->nresults = 0;
-	s->failed = 0;
+	if (s->on_subs != NULL) {
+		if (store_send_simple(s, store_sql_load_subs) == -1)
+			goto lost;
+		s->load_subs_idx = n++;
+	}
+	if (!PQpipelineSync(s->conn))
+		goto lost;
+	store_expect(s, STORE_PH_LOAD, n);
 	evtimer_del(s->ev_timer);
 	evtimer_add(s->ev_timer, &tv);
 	store_flush(s);
+	return;
+
+ lost:
+	store_drop(s, PQerrorMessage(s->conn));
+}
+
+/* Answers the transaction in doubt from what SETUP found. */
+static void
+store_resolve(struct store *s)
+{
+	enum store_outcome	o;
+	const char		*by;
+
+	if (s->doubt_kind == STORE_DOUBT_NONE)
+		return;
+	by = s->doubt_kind == STORE_DOUBT_ROW ? "last audit row" : "mark";
+	if (s->doubt_other)
+		log_warnx("store: the row that would resolve the transaction "
+		    "in doubt holds another hash: seq %" PRId64 " of "
+		    "instance %s was written by someone else", s->doubt_seq,
+		    s->instance);
+	o = s->doubt_found && !s->doubt_other ? STORE_COMMITTED :
+	    STORE_UNAVAILABLE;
+	log_info("store: transaction in doubt resolved outcome=%s by=\"%s\" "
+	    "batches=%zu last_seq=%" PRId64, store_outcome_name(o), by,
+	    s->ndoubt, s->doubt_seq);
+	store_finish_all(s, &s->doubt, &s->ndoubt, o);
+	s->doubt_kind = STORE_DOUBT_NONE;
 }
 
 static void
@@ -733,7 +1494,32 @@ store_setup_done(struct store *s)
 		store_drop(s, "synchronous_commit is off");
 		return;
 	}
-	if (s->on_allocs != NULL)
+	if (!s->locked) {
+		log_warnx("store: instance %s is locked by another database "
+		    "session (another nwdd with the same instance, or this "
+		    "daemon's previous connection not yet ended); nwdd "
+		    "refuses to write a second chain and retries",
+		    s->instance);
+		store_drop(s, "the instance lock is held elsewhere");
+		return;
+	}
+	if (s->setup_bad) {
+		store_drop(s, "reading the chain head: unexpected result");
+		return;
+	}
+	store_resolve(s);
+	if (s->head_known && s->db_head_seq != s->head_seq)
+		log_warnx("store: the chain head of instance %s is %" PRId64
+		    " in the database but %" PRId64 " here: %s", s->instance,
+		    s->db_head_seq, s->head_seq, s->db_head_seq < s->head_seq ?
+		    "committed audit rows are missing (a restored backup or "
+		    "a failover?)" : "another writer used this instance");
+	s->head_seq = s->tent_seq = s->db_head_seq;
+	memcpy(s->head_hash, s->db_head_hash, sizeof(s->head_hash));
+	memcpy(s->tent_hash, s->db_head_hash, sizeof(s->tent_hash));
+	s->head_known = 1;
+	s->ckpt_seq = s->db_ckpt_seq;
+	if (s->on_allocs != NULL || s->on_subs != NULL)
 		store_load(s);
 	else
 		store_ready(s);
@@ -758,30 +1544,25 @@ store_load_ms(const PGresult *res, int row, int col, int64_t *out)
 	return 0;
 }
 
-/* The allocations have arrived: hands them over, then serves. */
-static void
-store_load_done(struct store *s)
+/* Hands the allocations over; returns 0, or -1 with the reason in why. */
+static int
+store_load_allocs(struct store *s, char *why, size_t whylen)
 {
-	PGresult		*res;
+	PGresult		*res = s->allocs_res;
 	struct alloc_entry	*rows;
 	size_t			 n, i;
-	int			 rv = 0;
-	char			 buf[80];
+	int			 rv;
 
-	if (s->failed) {
-		store_connect_failed(s, "reading nwd.allocations");
-		return;
-	}
-	res = s->load_res;
 	if (res == NULL || PQnfields(res) != 5) {
-		store_drop(s, "reading nwd.allocations: unexpected result");
-		return;
+		snprintf(why, whylen, "reading nwd.allocations: unexpected "
+		    "result");
+		return -1;
 	}
 	n = (size_t)PQntuples(res);
 	/* Never NULL, even for no rows. */
 	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL) {
-		store_drop(s, "reading nwd.allocations: out of memory");
-		return;
+		snprintf(why, whylen, "reading nwd.allocations: out of memory");
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		rows[i].subject = PQgetvalue(res, (int)i, 0);
@@ -790,22 +1571,113 @@ store_load_done(struct store *s)
 		if (store_load_ms(res, (int)i, 3, &rows[i].from_ms) == -1 ||
 		    store_load_ms(res, (int)i, 4, &rows[i].until_ms) == -1) {
 			free(rows);
-			store_drop(s, "reading nwd.allocations: bad time");
-			return;
+			snprintf(why, whylen, "reading nwd.allocations: bad "
+			    "time");
+			return -1;
 		}
 	}
-	if (s->on_allocs != NULL)
-		rv = s->on_allocs(rows, n, s->allocs_arg);
+	rv = s->on_allocs(rows, n, s->allocs_arg);
 	free(rows);
-	PQclear(s->load_res);
-	s->load_res = NULL;
 	if (rv == -1) {
-		snprintf(buf, sizeof(buf), "the daemon did not accept the "
+		snprintf(why, whylen, "the daemon did not accept the "
 		    "allocations read (rows %zu)", n);
-		store_drop(s, buf);
-		return;
+		return -1;
 	}
 	log_debug("store: allocations loaded rows=%zu", n);
+	return 0;
+}
+
+/* Hands the subscriptions over; returns 0, or -1 with the reason in why. */
+static int
+store_load_subs(struct store *s, char *why, size_t whylen)
+{
+	PGresult			*res = s->subs_res;
+	struct store_subscription	*subs = NULL;
+	const char			**subjects = NULL;
+	size_t				 nrows, nsubs = 0, i;
+	int64_t				 kinds;
+	int				 rv;
+
+	if (res == NULL || PQnfields(res) != 4) {
+		snprintf(why, whylen, "reading nwd.subscriptions: unexpected "
+		    "result");
+		return -1;
+	}
+	nrows = (size_t)PQntuples(res);
+	/* Never NULL, even for no rows. */
+	if ((subs = calloc(nrows > 0 ? nrows : 1, sizeof(*subs))) == NULL ||
+	    (subjects = calloc(nrows > 0 ? nrows : 1,
+	    sizeof(*subjects))) == NULL) {
+		free(subs);
+		snprintf(why, whylen, "reading nwd.subscriptions: out of "
+		    "memory");
+		return -1;
+	}
+	/* Rows of one subscription are adjacent, its subjects in order. */
+	for (i = 0; i < nrows; i++) {
+		const char *principal = PQgetvalue(res, (int)i, 0);
+		const char *name = PQgetvalue(res, (int)i, 1);
+
+		if (nsubs == 0 ||
+		    strcmp(subs[nsubs - 1].principal, principal) != 0 ||
+		    strcmp(subs[nsubs - 1].name, name) != 0) {
+			if (store_parse_i64(PQgetvalue(res, (int)i, 2),
+			    &kinds) == -1 || kinds > UINT32_MAX) {
+				free(subs);
+				free(subjects);
+				snprintf(why, whylen, "reading "
+				    "nwd.subscriptions: bad kinds");
+				return -1;
+			}
+			subs[nsubs].principal = principal;
+			subs[nsubs].name = name;
+			subs[nsubs].kinds = (uint32_t)kinds;
+			subs[nsubs].subjects = subjects + i;
+			subs[nsubs].nsubjects = 0;
+			nsubs++;
+		}
+		/* Its subjects: rows first .. i, so subjects[first .. i]. */
+		if (!PQgetisnull(res, (int)i, 3)) {
+			subjects[i] = PQgetvalue(res, (int)i, 3);
+			subs[nsubs - 1].nsubjects++;
+		}
+	}
+	rv = s->on_subs(subs, nsubs, s->subs_arg);
+	free(subs);
+	free(subjects);
+	if (rv == -1) {
+		snprintf(why, whylen, "the daemon did not accept the "
+		    "subscriptions read (rows %zu)", nsubs);
+		return -1;
+	}
+	log_debug("store: subscriptions loaded rows=%zu", nsubs);
+	return 0;
+}
+
+/* The allocations and subscriptions have arrived: hands them over. */
+static void
+store_load_done(struct store *s)
+{
+	char	why[128];
+	int	rv = 0;
+
+	if (s->failed) {
+		store_connect_failed(s, "reading allocations and "
+		    "subscriptions");
+		return;
+	}
+	if (s->on_allocs != NULL)
+		rv = store_load_allocs(s, why, sizeof(why));
+	if (rv == 0 && s->on_subs != NULL)
+		rv = store_load_subs(s, why, sizeof(why));
+	PQclear(s->allocs_res);
+	s->allocs_res = NULL;
+	PQclear(s->subs_res);
+	s->subs_res = NULL;
+	if (rv == -1) {
+		store_drop(s, why);
+		return;
+	}
 	store_ready(s);
 }
 
@@ -842,7 +1714,8 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
 		store_drop(s, "timed out connecting");
 		break;
 	case STORE_PH_LOAD:
-		store_drop(s, "timed out reading nwd.allocations");
+		store_drop(s, "timed out reading allocations and "
+		    "subscriptions");
 		break;
 	default:
 		break;
@@ -854,16 +1727,28 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
  */
 
 static int
+store_send_simple(struct store *s, const char *sql)
+{
+	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL,
+	    0) ? 0 : -1;
+}
+
+static int
 store_send_msg(struct store *s, const struct store_batch *b)
 {
 	char		 kind[16], marking[16], prio[16], lb[16], created[24];
 	const char	*v[STORE_MSG_NPARAMS];
+	int		 len[STORE_MSG_NPARAMS], fmt[STORE_MSG_NPARAMS];
 
+	if (b->msg_body_len > INT_MAX)
+		return -1;
 	snprintf(kind, sizeof(kind), "%d", b->msg_kind);
 	snprintf(marking, sizeof(marking), "%d", b->msg_marking);
 	snprintf(prio, sizeof(prio), "%d", b->msg_priority);
 	snprintf(lb, sizeof(lb), "%d", b->msg_legal_basis);
 	snprintf(created, sizeof(created), "%" PRId64, b->msg_created_ms);
+	memset(len, 0, sizeof(len));
+	memset(fmt, 0, sizeof(fmt));
 	v[0] = b->msg_id;
 	v[1] = kind;
 	v[2] = b->msg_subject;
@@ -875,35 +1760,112 @@ store_send_msg(struct store *s, const struct store_batch *b)
 	v[8] = created;
 	v[9] = b->msg_policy_version;
 	v[10] = s->instance;
+	v[11] = (const char *)b->msg_body;
+	len[11] = (int)b->msg_body_len;
+	fmt[11] = 1;
+	v[12] = b->msg_key_id;
 	return PQsendQueryPrepared(s->conn, STORE_STMT_MSG, STORE_MSG_NPARAMS,
-	    v, NULL, NULL, 0) ? 0 : -1;
+	    v, len, fmt, 0) ? 0 : -1;
+}
+
+/* The canonical fields of an audit row, as chain.h and the INSERT see it. */
+struct store_row {
+	char			seq[24];
+	char			at[24];
+	char			kind[16];
+	struct chain_row	row;
+};
+
+static void
+store_event_row(const struct store *s, const struct audit_event *ev,
+    int64_t seq, struct store_row *r)
+{
+	const char	**f = r->row.field;
+
+	snprintf(r->seq, sizeof(r->seq), "%" PRId64, seq);
+	snprintf(r->at, sizeof(r->at), "%" PRId64, ev->at_ms);
+	snprintf(r->kind, sizeof(r->kind), "%d", ev->kind);
+	f[CHAIN_F_INSTANCE] = s->instance;
+	f[CHAIN_F_SEQ] = r->seq;
+	f[CHAIN_F_AT] = r->at;
+	f[CHAIN_F_ACTOR] = ev->actor;
+	f[CHAIN_F_ACTION] = audit_action_name(ev->action);
+	f[CHAIN_F_MESSAGE_ID] = ev->message_id;
+	f[CHAIN_F_SUBJECT] = ev->subject;
+	f[CHAIN_F_KIND] = ev->kind != 0 ? r->kind : NULL;
+	f[CHAIN_F_RECIPIENT] = ev->recipient;
+	f[CHAIN_F_FIELDS_SHARED] = ev->fields_shared;
+	f[CHAIN_F_FIELDS_WITHHELD] = ev->fields_withheld;
+	f[CHAIN_F_RULE] = ev->rule;
+	f[CHAIN_F_POLICY_VERSION] = ev->policy_version;
+	f[CHAIN_F_REASON] = ev->reason;
+	f[CHAIN_F_PEER] = ev->peer;
+	f[CHAIN_F_SESSION] = ev->session;
+}
+
+/* Numbers, links and hashes b's audit rows after the tentative head. */
+static int
+store_chain_assign(struct store *s, struct store_batch *b)
+{
+	struct store_row	 r;
+	struct store_link	*l;
+	size_t			 i;
+
+	if (b->nev == 0)
+		return 0;
+	if (b->link == NULL &&
+	    (b->link = calloc(b->nev, sizeof(*b->link))) == NULL)
+		return -1;
+	for (i = 0; i < b->nev; i++) {
+		l = &b->link[i];
+		l->seq = s->tent_seq + 1;
+		memcpy(l->prev, s->tent_hash, sizeof(l->prev));
+		store_event_row(s, b->ev[i], l->seq, &r);
+		if (chain_hash(l->prev, &r.row, l->hash) == -1)
+			return -1;
+		s->tent_seq = l->seq;
+		memcpy(s->tent_hash, l->hash, sizeof(s->tent_hash));
+	}
+	return 0;
 }
 
 static int
-store_send_event(struct store *s, const struct audit_event *ev)
+store_send_event(struct store *s, const struct audit_event *ev,
+    const struct store_link *l)
 {
-	char		 at[24], kind[16];
-	const char	*v[STORE_EVENT_NPARAMS];
+	struct store_row	 r;
+	const char		*v[STORE_EVENT_NPARAMS];
+	const char *const	*f = r.row.field;
+	int			 len[STORE_EVENT_NPARAMS];
+	int			 fmt[STORE_EVENT_NPARAMS];
 
-	snprintf(at, sizeof(at), "%" PRId64, ev->at_ms);
-	snprintf(kind, sizeof(kind), "%d", ev->kind);
-	v[0] = s->instance;
-	v[1] = at;
-	v[2] = ev->actor;
-	v[3] = audit_action_name(ev->action);
-	v[4] = ev->message_id;
-	v[5] = ev->subject;
-	v[6] = ev->kind != 0 ? kind : NULL;
-	v[7] = ev->recipient;
-	v[8] = ev->fields_shared;
-	v[9] = ev->fields_withheld;
-	v[10] = ev->rule;
-	v[11] = ev->policy_version;
-	v[12] = ev->reason;
-	v[13] = ev->peer;
-	v[14] = ev->session;
+	store_event_row(s, ev, l->seq, &r);
+	memset(len, 0, sizeof(len));
+	memset(fmt, 0, sizeof(fmt));
+	v[0] = f[CHAIN_F_INSTANCE];
+	v[1] = f[CHAIN_F_AT];
+	v[2] = f[CHAIN_F_ACTOR];
+	v[3] = f[CHAIN_F_ACTION];
+	v[4] = f[CHAIN_F_MESSAGE_ID];
+	v[5] = f[CHAIN_F_SUBJECT];
+	v[6] = f[CHAIN_F_KIND];
+	v[7] = f[CHAIN_F_RECIPIENT];
+	v[8] = f[CHAIN_F_FIELDS_SHARED];
+	v[9] = f[CHAIN_F_FIELDS_WITHHELD];
+	v[10] = f[CHAIN_F_RULE];
+	v[11] = f[CHAIN_F_POLICY_VERSION];
+	v[12] = f[CHAIN_F_REASON];
+	v[13] = f[CHAIN_F_PEER];
+	v[14] = f[CHAIN_F_SESSION];
+	v[15] = f[CHAIN_F_SEQ];
+	v[16] = (const char *)l->prev;
+	len[16] = CHAIN_HASH_LEN;
+	fmt[16] = 1;
+	v[17] = (const char *)l->hash;
+	len[17] = CHAIN_HASH_LEN;
+	fmt[17] = 1;
 	return PQsendQueryPrepared(s->conn, STORE_STMT_EVENT,
-	    STORE_EVENT_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
+	    STORE_EVENT_NPARAMS, v, len, fmt, 0) ? 0 : -1;
 }
 
 static int
@@ -926,23 +1888,48 @@ store_send_alloc(struct store *s, const struct store_alloc *a)
 }
 
 static int
-store_send_simple(struct store *s, const char *sql)
+store_send_sub(struct store *s, const struct store_sub *u)
 {
-	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL,
-	    0) ? 0 : -1;
+	const char	*v[STORE_SUB_NPARAMS];
+
+	v[0] = u->principal;
+	v[1] = u->name;
+	v[2] = u->kinds;
+	v[3] = u->subjects;
+	return PQsendQueryPrepared(s->conn, STORE_STMT_SUB, STORE_SUB_NPARAMS,
+	    v, NULL, NULL, 0) ? 0 : -1;
+}
+
+static int
+store_send_deliv(struct store *s, const struct store_deliv *d)
+{
+	const char	*v[STORE_DSTATE_NPARAMS];
+
+	v[0] = d->msg_id;
+	v[1] = d->principal;
+	v[2] = d->subscription;
+	v[3] = d->state;
+	if (d->state == NULL)
+		return PQsendQueryPrepared(s->conn, STORE_STMT_DELIV,
+		    STORE_DELIV_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
+	return PQsendQueryPrepared(s->conn, STORE_STMT_DSTATE,
+	    STORE_DSTATE_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
 /*
- * Sends one transaction holding the batches at the head of the queue: all
- * of them up to the caps, or a single one marked solo.
+ * Sends one transaction holding the batches at the head of the queue
+ * numbered up to limit: all of them up to the caps, or a single one
+ * marked solo.  Every audit row is numbered and hashed before anything is
+ * sent.
  */
 static void
-store_send_txn(struct store *s)
+store_send_txn(struct store *s, uint64_t limit)
 {
 	struct store_batch	*b;
+	const char		*mv[STORE_MARK_NPARAMS];
 	size_t			 nb = 0, nstmt = 0, cost, i;
 
-	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
+	while ((b = TAILQ_FIRST(&s->queue)) != NULL && b->num <= limit) {
 		cost = store_batch_stmts(b);
 		if (nb > 0 && (b->solo || nb >= STORE_TXN_BATCHES ||
 		    nstmt + cost > STORE_TXN_STMTS))
@@ -956,25 +1943,62 @@ store_send_txn(struct store *s)
 		if (b->solo)
 			break;
 	}
+	if (nb == 0)
+		return;
+	TAILQ_FOREACH(b, &s->inflight, entry) {
+		if (store_chain_assign(s, b) == -1) {
+			log_warnx("store: cannot hash audit rows (out of "
+			    "memory?); batches=%zu answered unavailable",
+			    s->ninflight);
+			s->tent_seq = s->head_seq;
+			memcpy(s->tent_hash, s->head_hash,
+			    sizeof(s->tent_hash));
+			store_finish_all(s, &s->inflight, &s->ninflight,
+			    STORE_UNAVAILABLE);
+			return;
+		}
+	}
+	s->txn_last_seq = s->tent_seq > s->head_seq ? s->tent_seq : 0;
+	memcpy(s->txn_last_hash, s->tent_hash, sizeof(s->txn_last_hash));
+	s->txn_mark[0] = '\0';
+	if (s->txn_last_seq == 0 && uuid_generate_v4(s->txn_mark) == -1) {
+		log_warnx("store: no randomness for a transaction mark; "
+		    "batches=%zu answered unavailable", s->ninflight);
+		store_finish_all(s, &s->inflight, &s->ninflight,
+		    STORE_UNAVAILABLE);
+		return;
+	}
+
+	/* From here on the transaction may reach the server: in doubt. */
+	store_expect(s, STORE_PH_TXN, (int)nstmt + 2 +
+	    (s->txn_last_seq == 0 ? 1 : 0));
 	if (store_send_simple(s, "BEGIN") == -1)
 		goto lost;
+	if (s->txn_last_seq == 0) {
+		mv[0] = s->instance;
+		mv[1] = s->txn_mark;
+		if (!PQsendQueryPrepared(s->conn, STORE_STMT_MARK,
+		    STORE_MARK_NPARAMS, mv, NULL, NULL, 0))
+			goto lost;
+	}
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		if (b->has_msg && store_send_msg(s, b) == -1)
 			goto lost;
 		for (i = 0; i < b->nalloc; i++)
 			if (store_send_alloc(s, &b->alloc[i]) == -1)
 				goto lost;
+		for (i = 0; i < b->nsub; i++)
+			if (store_send_sub(s, &b->sub[i]) == -1)
+				goto lost;
+		for (i = 0; i < b->ndeliv; i++)
+			if (store_send_deliv(s, &b->deliv[i]) == -1)
+				goto lost;
 		for (i = 0; i < b->nev; i++)
-			if (store_send_event(s, b->ev[i]) == -1)
+			if (store_send_event(s, b->ev[i], &b->link[i]) == -1)
 				goto lost;
 	}
 	if (store_send_simple(s, "COMMIT") == -1 || !PQpipelineSync(s->conn))
 		goto lost;
-	s->phase = STORE_PH_TXN;
-	s->nexpect = (int)nstmt + 2;
-	s->nresults = 0;
-	s->failed = 0;
-	s->committed = 0;
 	store_flush(s);
 	return;
 
@@ -982,12 +2006,124 @@ store_send_txn(struct store *s)
 	store_drop(s, PQerrorMessage(s->conn));
 }
 
-/* Starts a transaction if the connection is idle and batches wait. */
+/* Sends a signed checkpoint of the committed head; returns 0 or -1. */
+static int
+store_ckpt_send(struct store *s)
+{
+	uint8_t		 sig[CHAIN_SIG_LEN];
+	char		 seq[24], at[24], *text;
+	const char	*v[STORE_CKPT_NPARAMS];
+	int		 len[STORE_CKPT_NPARAMS], fmt[STORE_CKPT_NPARAMS];
+	int		 tlen;
+	size_t		 tcap;
+	int64_t		 at_ms;
+
+	s->ckpt_due = 0;
+	if (s->signer == NULL || s->head_seq <= s->ckpt_seq)
+		return -1;
+	at_ms = store_now_us() / 1000;
+	tcap = strlen(s->instance) + 2 * CHAIN_HASH_LEN + 128;
+	if ((text = malloc(tcap)) == NULL)
+		return -1;
+	tlen = chain_checkpoint_text(s->instance, s->head_seq, s->head_hash,
+	    at_ms, text, tcap);
+	if (tlen < 0 || chain_sign(s->signer, text, (size_t)tlen, sig) == -1) {
+		free(text);
+		log_warnx("store: cannot sign a checkpoint of seq %" PRId64,
+		    s->head_seq);
+		return -1;
+	}
+	free(text);
+	snprintf(seq, sizeof(seq), "%" PRId64, s->head_seq);
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	memset(len, 0, sizeof(len));
+	memset(fmt, 0, sizeof(fmt));
+	v[0] = s->instance;
+	v[1] = seq;
+	v[2] = (const char *)s->head_hash;
+	len[2] = CHAIN_HASH_LEN;
+	fmt[2] = 1;
+	v[3] = at;
+	v[4] = chain_signer_key_id(s->signer);
+	v[5] = (const char *)sig;
+	len[5] = CHAIN_SIG_LEN;
+	fmt[5] = 1;
+	if (!PQsendQueryPrepared(s->conn, STORE_STMT_CKPT, STORE_CKPT_NPARAMS,
+	    v, len, fmt, 0) || !PQpipelineSync(s->conn)) {
+		store_drop(s, PQerrorMessage(s->conn));
+		return 0;
+	}
+	s->ckpt_sent = s->head_seq;
+	store_expect(s, STORE_PH_CKPT, 1);
+	store_flush(s);
+	return 0;
+}
+
+/* After a commit or a connect: is a checkpoint due, or soon? */
+static void
+store_ckpt_consider(struct store *s)
+{
+	struct timeval	tv;
+
+	if (s->signer == NULL || s->head_seq <= s->ckpt_seq)
+		return;
+	if (s->ckpt_rows > 0 &&
+	    s->head_seq - s->ckpt_seq >= (int64_t)s->ckpt_rows)
+		s->ckpt_due = 1;
+	else if (s->ckpt_ms > 0 && !evtimer_pending(s->ev_ckpt, NULL)) {
+		tv.tv_sec = s->ckpt_ms / 1000;
+		tv.tv_usec = (s->ckpt_ms % 1000) * 1000;
+		evtimer_add(s->ev_ckpt, &tv);
+	}
+}
+
+static void
+store_on_ckpt_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*s = arg;
+
+	if (s->phase == STORE_PH_DOWN || s->head_seq <= s->ckpt_seq)
+		return;
+	s->ckpt_due = 1;
+	store_kick(s);
+}
+
+static void
+store_query_send(struct store *s, struct store_query *q)
+{
+	TAILQ_REMOVE(&s->queries, q, entry);
+	s->qcur = q;
+	store_expect(s, STORE_PH_QUERY, 1);
+	if (!PQsendQueryParams(s->conn, q->sql, q->nparams, NULL,
+	    (const char *const *)q->param, NULL, NULL, 1) ||
+	    !PQpipelineSync(s->conn)) {
+		store_drop(s, PQerrorMessage(s->conn));
+		return;
+	}
+	store_flush(s);
+}
+
+/*
+ * Starts what is next if the connection is idle: a checkpoint that is
+ * due, a query whose batches are all answered, or a transaction.  While
+ * closing, only store_free() starts anything.
+ */
 static void
 store_kick(struct store *s)
 {
-	if (s->phase == STORE_PH_IDLE && !TAILQ_EMPTY(&s->queue))
-		store_send_txn(s);
+	struct store_batch	*b;
+	struct store_query	*q;
+
+	if (s->phase != STORE_PH_IDLE || s->closing)
+		return;
+	if (s->ckpt_due && store_ckpt_send(s) == 0)
+		return;
+	q = TAILQ_FIRST(&s->queries);
+	b = TAILQ_FIRST(&s->queue);
+	if (q != NULL && (b == NULL || b->num > q->after))
+		store_query_send(s, q);
+	else if (b != NULL)
+		store_send_txn(s, q != NULL ? q->after : UINT64_MAX);
 }
 
 /* The sync of a transaction arrived: decides every in-flight batch. */
@@ -995,15 +2131,38 @@ static void
 store_txn_done(struct store *s)
 {
 	struct store_batch	*b;
+	int			 out_of_step;
 
 	if (!s->failed && s->committed) {
+		s->head_seq = s->tent_seq;
+		memcpy(s->head_hash, s->tent_hash, sizeof(s->head_hash));
 		store_finish_all(s, &s->inflight, &s->ninflight,
 		    STORE_COMMITTED);
+		store_ckpt_consider(s);
 	} else {
+		/* Nothing of it was written: the chain goes back. */
+		s->tent_seq = s->head_seq;
+		memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
 		if (!s->failed) {
 			snprintf(s->errstate, sizeof(s->errstate), "-");
 			snprintf(s->errmsg, sizeof(s->errmsg),
 			    "transaction did not commit");
+		}
+		out_of_step = strcmp(s->errstate, "NW001") == 0 ||
+		    (strcmp(s->errstate, "23505") == 0 &&
+		    strcmp(s->errconstraint,
+		    "audit_events_instance_seq_key") == 0);
+		if (out_of_step) {
+			log_warnx("store: the audit chain is out of step with "
+			    "the database (sqlstate=%s error=\"%s\"); "
+			    "batches=%zu answered unavailable, reconnecting "
+			    "to read the head", s->errstate, s->errmsg,
+			    s->ninflight);
+			store_finish_all(s, &s->inflight, &s->ninflight,
+			    STORE_UNAVAILABLE);
+			s->phase = STORE_PH_IDLE;
+			store_drop(s, "the audit chain is out of step");
+			return;
 		}
 		if (s->ninflight == 1) {
 			b = TAILQ_FIRST(&s->inflight);
@@ -1029,18 +2188,73 @@ store_txn_done(struct store *s)
 	}
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
 		/* The failed BEGIN block is still open. */
+		store_expect(s, STORE_PH_ROLLBACK, 1);
 		if (store_send_simple(s, "ROLLBACK") == -1 ||
 		    !PQpipelineSync(s->conn)) {
 			store_drop(s, PQerrorMessage(s->conn));
 			return;
 		}
-		s->phase = STORE_PH_ROLLBACK;
-		s->nexpect = 1;
-		s->nresults = 0;
-		s->failed = 0;
 		store_flush(s);
 		return;
 	}
+	s->phase = STORE_PH_IDLE;
+	store_kick(s);
+}
+
+static void
+store_ckpt_done(struct store *s)
+{
+	if (s->failed)
+		log_warnx("store: checkpoint of seq %" PRId64 " refused "
+		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, s->errstate,
+		    s->errmsg);
+	else {
+		s->ckpt_seq = s->ckpt_sent;
+		evtimer_del(s->ev_ckpt);
+		log_debug("store: checkpoint seq=%" PRId64, s->ckpt_seq);
+	}
+	s->phase = STORE_PH_IDLE;
+	store_ckpt_consider(s);
+	store_kick(s);
+}
+
+/* Checks a query's rows; returns 0, or -1 with the reason logged. */
+static int
+store_query_check(const struct store_query *q)
+{
+	int	i, n;
+
+	if (q->res == NULL)
+		return -1;
+	n = PQnfields(q->res);
+	for (i = 0; i < n; i++) {
+		if (PQftype(q->res, i) != STORE_OID_TEXT &&
+		    PQftype(q->res, i) != STORE_OID_BYTEA) {
+			log_warnx("store: query %s: column %d is neither text "
+			    "nor bytea", q->what, i);
+			return -1;
+		}
+	}
+	if (q->max_rows > 0 && (size_t)PQntuples(q->res) > q->max_rows) {
+		log_warnx("store: query %s: more than %zu rows; refusing an "
+		    "incomplete answer", q->what, q->max_rows);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_query_done(struct store *s)
+{
+	struct store_query	*q = s->qcur;
+	int			 ok;
+
+	s->qcur = NULL;
+	if (s->failed)
+		log_warnx("store: query %s failed sqlstate=%s error=\"%s\"",
+		    q->what, s->errstate, s->errmsg);
+	ok = !s->failed && store_query_check(q) == 0;
+	store_query_finish(s, q, ok);
 	s->phase = STORE_PH_IDLE;
 	store_kick(s);
 }
@@ -1066,6 +2280,12 @@ store_on_sync(struct store *s)
 	case STORE_PH_TXN:
 		store_txn_done(s);
 		break;
+	case STORE_PH_CKPT:
+		store_ckpt_done(s);
+		break;
+	case STORE_PH_QUERY:
+		store_query_done(s);
+		break;
 	case STORE_PH_ROLLBACK:
 		if (s->failed) {
 			store_drop(s, s->errmsg);
@@ -1080,29 +2300,93 @@ store_on_sync(struct store *s)
 	}
 }
 
+/* One row of SETUP's reads. */
+static void
+store_setup_row(struct store *s, int idx, const PGresult *res)
+{
+	int	n = PQntuples(res);
+
+	switch (idx) {
+	case STORE_SETUP_SYNC:
+		s->sync_off = n == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), "off") == 0;
+		break;
+	case STORE_SETUP_LOCK:
+		s->locked = n == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		break;
+	case STORE_SETUP_HEAD:
+		if (n == 1 && (store_parse_i64(PQgetvalue(res, 0, 0),
+		    &s->db_head_seq) == -1 ||
+		    store_unhex(PQgetvalue(res, 0, 1), s->db_head_hash) == -1))
+			s->setup_bad = 1;
+		break;
+	case STORE_SETUP_CKPT:
+		if (n != 1 || store_parse_i64(PQgetvalue(res, 0, 0),
+		    &s->db_ckpt_seq) == -1)
+			s->setup_bad = 1;
+		break;
+	case STORE_SETUP_DOUBT:
+		if (n != 1 || s->doubt_kind == STORE_DOUBT_NONE)
+			break;
+		s->doubt_found = 1;
+		if (s->doubt_kind == STORE_DOUBT_ROW) {
+			uint8_t	h[CHAIN_HASH_LEN];
+
+			s->doubt_other = store_unhex(PQgetvalue(res, 0, 0),
+			    h) == -1 || memcmp(h, s->doubt_hash,
+			    sizeof(h)) != 0;
+		} else
+			s->doubt_other = strcmp(PQgetvalue(res, 0, 0),
+			    s->doubt_mark) != 0;
+		break;
+	default:
+		break;
+	}
+}
+
 /*
- * One statement's result.  Returns 1 if the store kept res (the rows of
- * LOAD, until the sync), else 0 and the caller clears it.  May drop the
- * connection.
+ * One statement's result.  Returns 1 if the store kept res (rows of LOAD
+ * until the sync, a query's rows), else 0 and the caller clears it.  May
+ * drop the connection.
  */
 static int
 store_on_result(struct store *s, PGresult *res)
 {
-	const char	*sev, *state, *msg;
+	const char	*sev, *state, *msg, *cons;
 	int		 idx = s->nresults++;
 
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
-		if (s->phase == STORE_PH_SETUP && idx == 0)
-			s->sync_off = PQntuples(res) == 1 &&
-			    strcmp(PQgetvalue(res, 0, 0), "off") == 0;
-		else if (s->phase == STORE_PH_TXN && idx == s->nexpect - 1)
-			s->committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
-		else if (s->phase == STORE_PH_LOAD && idx == 0 &&
-		    s->load_res == NULL) {
-			s->load_res = res;
-			return 1;
+		switch (s->phase) {
+		case STORE_PH_SETUP:
+			store_setup_row(s, idx, res);
+			break;
+		case STORE_PH_TXN:
+			if (idx == s->nexpect - 1)
+				s->committed = strcmp(PQcmdStatus(res),
+				    "COMMIT") == 0;
+			break;
+		case STORE_PH_LOAD:
+			if (idx == s->load_allocs_idx &&
+			    s->allocs_res == NULL) {
+				s->allocs_res = res;
+				return 1;
+			}
+			if (idx == s->load_subs_idx && s->subs_res == NULL) {
+				s->subs_res = res;
+				return 1;
+			}
+			break;
+		case STORE_PH_QUERY:
+			if (idx == 0 && s->qcur != NULL &&
+			    s->qcur->res == NULL) {
+				s->qcur->res = res;
+				return 1;
+			}
+			break;
+		default:
+			break;
 		}
 		return 0;
 	case PGRES_PIPELINE_ABORTED:
@@ -1113,6 +2397,7 @@ store_on_result(struct store *s, PGresult *res)
 	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
 	if (msg == NULL)
 		msg = PQresultErrorMessage(res);
 	if (PQstatus(s->conn) == CONNECTION_BAD ||
@@ -1126,8 +2411,26 @@ store_on_result(struct store *s, PGresult *res)
 	s->failed = 1;
 	snprintf(s->errstate, sizeof(s->errstate), "%s",
 	    state != NULL ? state : "-");
+	snprintf(s->errconstraint, sizeof(s->errconstraint), "%s",
+	    cons != NULL ? cons : "");
 	store_oneline(msg, s->errmsg, sizeof(s->errmsg));
 	return 0;
+}
+
+static int
+store_busy(const struct store *s)
+{
+	switch (s->phase) {
+	case STORE_PH_SETUP:
+	case STORE_PH_LOAD:
+	case STORE_PH_TXN:
+	case STORE_PH_ROLLBACK:
+	case STORE_PH_CKPT:
+	case STORE_PH_QUERY:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* Takes every result that has arrived. */
@@ -1137,8 +2440,7 @@ store_read_results(struct store *s)
 	PGresult	*res;
 	int		 nulls = 0;
 
-	while (s->phase == STORE_PH_SETUP || s->phase == STORE_PH_LOAD ||
-	    s->phase == STORE_PH_TXN || s->phase == STORE_PH_ROLLBACK) {
+	while (store_busy(s)) {
 		if (PQisBusy(s->conn))
 			break;
 		/* NULL ends each statement's results; twice means none due. */
@@ -1186,6 +2488,212 @@ store_on_io(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ------------------------------------------------------------------------
+ * Queries
+ */
+
+/*
+ * Queues a query of sql (copied) with params (copied; NULL members are SQL
+ * NULL); it runs once every batch submitted before it is answered.
+ * Returns 0, or -1 if the store is not ready or too busy.
+ */
+static int
+store_query(struct store *s, const char *what, const char *sql,
+    const char *const *params, int nparams, size_t max_rows, int purge,
+    store_result_fn *fn, void *arg)
+{
+	struct store_query	*q;
+	int			 i;
+
+	if (s == NULL || s->closing || s->state != STORE_READY ||
+	    nparams > STORE_NPARAMS_MAX || s->nqueries >= s->queue_max)
+		return -1;
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->sql = strdup(sql)) == NULL)
+		goto nomem;
+	for (i = 0; i < nparams; i++) {
+		if (params[i] != NULL &&
+		    (q->param[i] = strdup(params[i])) == NULL)
+			goto nomem;
+		q->nparams = i + 1;
+	}
+	q->nparams = nparams;
+	q->what = what;
+	q->after = s->nsubmitted;
+	q->max_rows = max_rows;
+	q->purge = purge;
+	q->fn = fn;
+	q->arg = arg;
+	TAILQ_INSERT_TAIL(&s->queries, q, entry);
+	s->nqueries++;
+	event_active(s->ev_defer, EV_TIMEOUT, 0);
+	return 0;
+
+ nomem:
+	log_warnx("store: query %s: out of memory", what);
+	store_query_free(q);
+	return -1;
+}
+
+static uint32_t
+store_limit(uint32_t limit)
+{
+	if (limit == 0)
+		return STORE_QUERY_DEFAULT;
+	return limit > STORE_QUERY_MAX ? STORE_QUERY_MAX : limit;
+}
+
+size_t
+store_result_nrows(const struct store_result *r)
+{
+	return r != NULL && r->res != NULL ? (size_t)PQntuples(r->res) : 0;
+}
+
+static int
+store_result_cell(const struct store_result *r, size_t row, size_t col)
+{
+	return r != NULL && r->res != NULL &&
+	    row < (size_t)PQntuples(r->res) &&
+	    col < (size_t)PQnfields(r->res) &&
+	    !PQgetisnull(r->res, (int)row, (int)col);
+}
+
+/* Always NUL-terminated (libpq ends binary values with a NUL too). */
+const char *
+store_result_value(const struct store_result *r, size_t row, size_t col)
+{
+	if (!store_result_cell(r, row, col))
+		return NULL;
+	return PQgetvalue(r->res, (int)row, (int)col);
+}
+
+size_t
+store_result_length(const struct store_result *r, size_t row, size_t col)
+{
+	if (!store_result_cell(r, row, col))
+		return 0;
+	return (size_t)PQgetlength(r->res, (int)row, (int)col);
+}
+
+int
+store_query_pending(struct store *s, const char *principal,
+    const char *subscription, uint32_t limit, store_result_fn *fn, void *arg)
+{
+	char		 lim[16];
+	const char	*p[3] = { principal, subscription, lim };
+
+	if (principal == NULL || subscription == NULL)
+		return -1;
+	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
+	return store_query(s, "pending", store_sql_pending, p, 3, 0, 0, fn,
+	    arg);
+}
+
+/* Appends before, parameter $n and after to the SQL text in sql. */
+static void
+store_sql_param(char *sql, size_t size, const char *before, int n,
+    const char *after)
+{
+	size_t	len = strlen(sql);
+
+	snprintf(sql + len, size - len, "%s$%d%s", before, n, after);
+}
+
+int
+store_query_audit(struct store *s, const struct store_audit_filter *f,
+    store_result_fn *fn, void *arg)
+{
+	char		 sql[sizeof(store_sql_audit_columns) + 512];
+	char		 from[24], until[24], after[24], lim[16];
+	const char	*p[8];
+	int		 n = 0;
+
+	if (f == NULL)
+		return -1;
+	snprintf(sql, sizeof(sql), "%s", store_sql_audit_columns);
+	if (f->subject != NULL) {
+		p[n++] = f->subject;
+		store_sql_param(sql, sizeof(sql), " AND subject = ", n, "");
+	}
+	if (f->principal != NULL) {
+		p[n++] = f->principal;
+		store_sql_param(sql, sizeof(sql), " AND (actor = ", n, "");
+		store_sql_param(sql, sizeof(sql), " OR recipient = ", n, ")");
+	}
+	if (f->action != NULL) {
+		p[n++] = f->action;
+		store_sql_param(sql, sizeof(sql), " AND action = ", n, "");
+	}
+	if (f->message_id != NULL) {
+		p[n++] = f->message_id;
+		store_sql_param(sql, sizeof(sql), " AND message_id = ", n,
+		    "::uuid");
+	}
+	if (f->from_ms != 0) {
+		snprintf(from, sizeof(from), "%" PRId64, f->from_ms);
+		p[n++] = from;
+		store_sql_param(sql, sizeof(sql), " AND at >= timestamptz "
+		    "'epoch' + ", n, "::bigint * interval '1 millisecond'");
+	}
+	if (f->until_ms != 0) {
+		snprintf(until, sizeof(until), "%" PRId64, f->until_ms);
+		p[n++] = until;
+		store_sql_param(sql, sizeof(sql), " AND at < timestamptz "
+		    "'epoch' + ", n, "::bigint * interval '1 millisecond'");
+	}
+	if (f->after_id != 0) {
+		snprintf(after, sizeof(after), "%" PRId64, f->after_id);
+		p[n++] = after;
+		store_sql_param(sql, sizeof(sql), " AND id > ", n, "::bigint");
+	}
+	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(f->limit));
+	p[n++] = lim;
+	store_sql_param(sql, sizeof(sql), " ORDER BY id LIMIT ", n,
+	    "::bigint");
+	return store_query(s, "audit", sql, p, n, 0, 0, fn, arg);
+}
+
+int
+store_query_messages(struct store *s, const char *subject,
+    store_result_fn *fn, void *arg)
+{
+	char		 lim[16];
+	const char	*p[2] = { subject, lim };
+
+	if (subject == NULL)
+		return -1;
+	snprintf(lim, sizeof(lim), "%d", STORE_QUERY_MAX + 1);
+	return store_query(s, "messages", store_sql_messages, p, 2,
+	    STORE_QUERY_MAX, 0, fn, arg);
+}
+
+/*
+ * At most 10000 bodies per call (memory stays bounded); the caller purges
+ * again to purge more.
+ */
+int
+store_purge_bodies(struct store *s, int kind, int64_t before_ms,
+    store_result_fn *fn, void *arg)
+{
+	char		 k[16], before[24], at[24];
+	const char	*p[3] = { k, before, at };
+	int64_t		 now;
+
+	if (s == NULL)
+		return -1;
+	now = store_now_us();
+	if (now <= s->last_purge_us)
+		now = s->last_purge_us + 1;
+	snprintf(k, sizeof(k), "%d", kind);
+	snprintf(before, sizeof(before), "%" PRId64, before_ms);
+	snprintf(at, sizeof(at), "%" PRId64, now);
+	if (store_query(s, "purge", store_sql_purge, p, 3, 0, 1, fn,
+	    arg) == -1)
+		return -1;
+	s->last_purge_us = now;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Public
  */
 
@@ -1214,12 +2722,18 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	s->state = STORE_DISCONNECTED;
 	s->phase = STORE_PH_DOWN;
 	s->io_fd = -1;
+	s->load_allocs_idx = s->load_subs_idx = -1;
 	TAILQ_INIT(&s->queue);
 	TAILQ_INIT(&s->inflight);
+	TAILQ_INIT(&s->doubt);
 	TAILQ_INIT(&s->done);
+	TAILQ_INIT(&s->queries);
+	TAILQ_INIT(&s->qdone);
 	if ((s->conninfo = strdup(conninfo)) == NULL ||
 	    (s->instance = strdup(instance)) == NULL ||
 	    (s->ev_timer = evtimer_new(base, store_on_timer, s)) == NULL ||
+	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
+	    NULL ||
 	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL)
 		goto nomem;
 	return s;
@@ -1255,6 +2769,37 @@ store_set_allocations_cb(struct store *s, store_allocations_fn *fn,
 	s->allocs_arg = arg;
 }
 
+void
+store_set_subscriptions_cb(struct store *s, store_subscriptions_fn *fn,
+    void *arg)
+{
+	if (s == NULL)
+		return;
+	s->on_subs = fn;
+	s->subs_arg = arg;
+}
+
+void
+store_set_checkpoints(struct store *s, const struct chain_signer *signer,
+    uint32_t every_rows, uint32_t every_ms)
+{
+	if (s == NULL)
+		return;
+	s->signer = signer;
+	s->ckpt_rows = every_rows;
+	s->ckpt_ms = every_ms;
+	if (s->phase == STORE_PH_IDLE) {
+		store_ckpt_consider(s);
+		store_kick(s);
+	}
+}
+
+int64_t
+store_chain_head(const struct store *s)
+{
+	return s != NULL ? s->head_seq : 0;
+}
+
 enum store_state
 store_get_state(const struct store *s)
 {
@@ -1272,6 +2817,7 @@ store_submit(struct store *s, struct store_batch *b, store_done_fn *done,
 	b->done = done;
 	b->arg = arg;
 	b->solo = 0;
+	b->num = ++s->nsubmitted;
 	TAILQ_INSERT_TAIL(&s->queue, b, entry);
 	s->nqueue++;
 	/* Batches submitted in the same loop pass share a transaction. */
@@ -1296,7 +2842,78 @@ store_pending(const struct store *s)
 {
 	if (s == NULL)
 		return 0;
-	return s->nqueue + s->ninflight + s->ndone;
+	return s->nqueue + s->ninflight + s->ndoubt + s->ndone;
+}
+
+/*
+ * Runs the connection (blocking, for store_free() only) until nothing is
+ * in flight, the connection is gone or ms have passed.
+ */
+static void
+store_wait(struct store *s, int ms)
+{
+	struct timespec	now, end;
+	struct pollfd	pfd;
+	long		left;
+	short		what;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	while (s->conn != NULL && store_busy(s)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (long)(end.tv_sec - now.tv_sec) * 1000 +
+		    (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (left <= 0)
+			break;
+		pfd.fd = PQsocket(s->conn);
+		pfd.events = POLLIN | (s->flushing ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, (int)left) == -1)
+			break;
+		what = 0;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			what |= EV_READ;
+		if (pfd.revents & POLLOUT)
+			what |= EV_WRITE;
+		if (what != 0)
+			store_on_io(pfd.fd, what, s);
+	}
+}
+
+/*
+ * Finishes what is in flight (bounded: a wait, a cancel request, a second
+ * wait) and writes a last checkpoint if rows were committed since the
+ * last one.
+ */
+static void
+store_close_connection(struct store *s)
+{
+	PGcancel	*cancel;
+	char		 err[256];
+
+	if (s->conn == NULL || s->phase < STORE_PH_IDLE)
+		return;
+	store_wait(s, STORE_FREE_WAIT_MS);
+	if (s->conn != NULL && store_busy(s)) {
+		log_warnx("store: closing: still waiting for the database; "
+		    "asking it to cancel");
+		if ((cancel = PQgetCancel(s->conn)) != NULL) {
+			if (!PQcancel(cancel, err, sizeof(err)))
+				log_warnx("store: cancel request failed: %s",
+				    store_oneline(err, err, sizeof(err)));
+			PQfreeCancel(cancel);
+		}
+		store_wait(s, STORE_FREE_WAIT_MS);
+	}
+	if (s->conn != NULL && s->phase == STORE_PH_IDLE &&
+	    s->signer != NULL && s->head_seq > s->ckpt_seq &&
+	    store_ckpt_send(s) == 0)
+		store_wait(s, STORE_FREE_WAIT_MS);
 }
 
 void
@@ -1309,7 +2926,8 @@ store_free(struct store *s)
 	s->closing = 1;
 	/* Outcomes already known are reported as they are. */
 	store_deliver(s);
-	nlost = s->ninflight + s->nqueue;
+	store_close_connection(s);
+	nlost = s->ninflight + s->nqueue + s->ndoubt;
 	if (nlost > 0)
 		log_warnx("store: closing with batches unavailable=%zu",
 		    nlost);
@@ -1317,6 +2935,8 @@ store_free(struct store *s)
 	store_deliver(s);
 	if (s->ev_timer != NULL)
 		event_free(s->ev_timer);
+	if (s->ev_ckpt != NULL)
+		event_free(s->ev_ckpt);
 	if (s->ev_defer != NULL)
 		event_free(s->ev_defer);
 	free(s->conninfo);
