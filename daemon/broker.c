@@ -5,9 +5,12 @@
 
 #include "alloc.h"
 #include "audit.h"
+#include "durable.h"
+#include "seal.h"
 #include "broker.h"
 #include "config.h"
 #include "envelope.h"
+#include "explain.h"
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
@@ -233,16 +236,16 @@ fields_shared(const Nwd__V1__Envelope *env, const char *withheld, char *out,
 	}
 }
 
-static struct audit_event *
-decision_event(struct session *s, enum audit_action a, const char *mid,
-    const Nwd__V1__Envelope *env, const char *recipient,
+struct audit_event *
+broker_decision_event(struct session *s, const char *actor, int a,
+    const char *mid, const Nwd__V1__Envelope *env, const char *recipient,
     const struct policy_decision *d, const char *withheld,
     const char *version)
 {
 	struct audit_event	*ev;
 	char			 shared[4096];
 
-	if ((ev = session_event(s, a, s->principal->id)) == NULL)
+	if ((ev = session_event(s, a, actor)) == NULL)
 		return NULL;
 	ev->kind = env->header->kind;
 	if (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
@@ -268,64 +271,73 @@ bad:
 	return NULL;
 }
 
-static void
-send_deliveries(struct broker *b, const struct publish_job *j)
+int
+broker_send_deliver(struct session *s, uint64_t sub_id, const char *mid,
+    const uint8_t *bytes, size_t len, const char *withheld, const char *rule,
+    const char *version, const char *durable)
 {
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Deliver	 d = NWD__V1__DELIVER__INIT;
 	Nwd__V1__Envelope	*env;
-	struct session		*s;
-	char			 err[128], *withheld[REDACT_MAX_PATHS];
-	char			*wcopy, *tok, *save;
-	size_t			 i, nw;
-	uint64_t		 sub;
+	char			 err[128], *paths[REDACT_MAX_PATHS];
+	char			*wcopy = NULL, *tok, *save;
+	size_t			 nw = 0;
+	int			 rc;
+
+	if ((env = frame_decode_envelope(bytes, len, SIZE_MAX, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("session=%s message=%s event=deliver_failed "
+		    "reason=\"%s\"", s->name, mid, err);
+		return -1;
+	}
+	if (withheld != NULL && (wcopy = strdup(withheld)) != NULL)
+		for (tok = strtok_r(wcopy, ",", &save);
+		    tok != NULL && nw < REDACT_MAX_PATHS;
+		    tok = strtok_r(NULL, ",", &save))
+			paths[nw++] = tok;
+	d.subscription_id = sub_id;
+	d.delivery_id = session_delivery_add(s, mid, durable);
+	d.envelope = env;
+	d.fields_withheld = paths;
+	d.n_fields_withheld = nw;
+	d.rule = (char *)rule;
+	d.policy_version = (char *)version;
+	f.msg_case = NWD__V1__FRAME__MSG_DELIVER;
+	f.deliver = &d;
+	if ((rc = session_send(s, &f)) == 0)
+		log_info("session=%s principal=%s event=deliver message=%s "
+		    "delivery=%llu%s%s", s->name, s->principal->id, mid,
+		    (unsigned long long)d.delivery_id,
+		    durable != NULL ? " durable=" : "",
+		    durable != NULL ? durable : "");
+	frame_free_envelope(env);
+	free(wcopy);
+	return rc;
+}
+
+static void
+send_deliveries(struct broker *b, const struct publish_job *j)
+{
+	struct session	*s;
+	const char	*durable;
+	size_t		 i;
+	uint64_t	 sub;
 
 	for (i = 0; i < j->nrcpts; i++) {
 		const struct recipient *r = &j->rcpts[i];
 
-		env = NULL;
-		wcopy = NULL;
-		nw = 0;
 		TAILQ_FOREACH(s, &b->srv->sessions, entry) {
 			if (s->state != SESSION_ACTIVE ||
 			    strcmp(s->principal->id, r->id) != 0)
 				continue;
-			sub = session_sub_matches(s, j->kind, j->subject);
+			sub = session_sub_matches(s, j->kind, j->subject,
+			    &durable);
 			if (sub == 0)
 				continue;
-			if (env == NULL) {
-				env = frame_decode_envelope(r->bytes, r->len,
-				    SIZE_MAX, err, sizeof(err));
-				if (env == NULL) {
-					log_warnx("message=%s recipient=%s "
-					    "event=deliver_failed reason=\"%s\"",
-					    j->message_id, r->id, err);
-					break;
-				}
-				if ((wcopy = strdup(r->withheld)) != NULL)
-					for (tok = strtok_r(wcopy, ",", &save);
-					    tok != NULL && nw < REDACT_MAX_PATHS;
-					    tok = strtok_r(NULL, ",", &save))
-						withheld[nw++] = tok;
-			}
-			d.subscription_id = sub;
-			d.delivery_id = session_delivery_add(s, j->message_id);
-			d.envelope = env;
-			d.fields_withheld = withheld;
-			d.n_fields_withheld = nw;
-			d.rule = r->rule;
-			d.policy_version = (char *)j->policy_version;
-			f.request_id = 0;
-			f.msg_case = NWD__V1__FRAME__MSG_DELIVER;
-			f.deliver = &d;
-			if (session_send(s, &f) == 0)
-				log_info("session=%s principal=%s "
-				    "event=deliver message=%s delivery=%llu",
-				    s->name, r->id, j->message_id,
-				    (unsigned long long)d.delivery_id);
+			broker_send_deliver(s, sub, j->message_id, r->bytes,
+			    r->len, r->withheld, r->rule, j->policy_version,
+			    durable);
 		}
-		frame_free_envelope(env);
-		free(wcopy);
 	}
 }
 
@@ -388,6 +400,8 @@ record_decision(struct broker *b, struct session *s, Nwd__V1__Envelope *env,
 	struct audit_event	*ev;
 	struct recipient	*r;
 	char			 withheld[REDACT_MAX_PATHS * 130];
+	const char		*names[64];
+	size_t			 i, nd;
 
 	switch (d->verdict) {
 	case POLICY_ALLOW:
@@ -400,12 +414,23 @@ record_decision(struct broker *b, struct session *s, Nwd__V1__Envelope *env,
 		if (r->bytes == NULL ||
 		    (r->withheld = strdup(withheld)) == NULL)
 			return -1;
-		ev = decision_event(s, AUDIT_DELIVER, j->message_id, env,
-		    p->id, d, withheld, j->policy_version);
+		ev = broker_decision_event(s, s->principal->id, AUDIT_DELIVER,
+		    j->message_id, env, p->id, d, withheld, j->policy_version);
+		/* Queue it for each durable subscription that wants it. */
+		nd = durable_registry_match(b->srv->durables, p->id,
+		    env->header->kind, env->header->subject->local_id, names,
+		    sizeof(names) / sizeof(names[0]));
+		for (i = 0; i < nd; i++)
+			if (store_batch_add_delivery(batch, j->message_id,
+			    p->id, names[i]) == -1) {
+				audit_event_free(ev);
+				return -1;
+			}
 		break;
 	case POLICY_DENY:
-		ev = decision_event(s, AUDIT_DELIVER_REFUSED, j->message_id,
-		    env, p->id, d, NULL, j->policy_version);
+		ev = broker_decision_event(s, s->principal->id,
+		    AUDIT_DELIVER_REFUSED, j->message_id, env, p->id, d, NULL,
+		    j->policy_version);
 		break;
 	default:
 		/* No rule names this role for this kind: not a candidate. */
@@ -520,6 +545,8 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	struct audit_event	*ev;
 	char			 err[320], note[256] = "";
 	const char		*version = policy_version(b->srv->policy);
+	uint8_t			*plain = NULL, *sealed = NULL;
+	size_t			 plen;
 
 	if (env == NULL) {
 		refuse_publish(b, s, request_id, NULL,
@@ -602,8 +629,25 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	m.legal_basis = h->legal_basis;
 	m.created_ms = h->created_unix_ms;
 	m.policy_version = version;
+	/* The whole body, sealed: what durable replay and a subject-access
+	 * request read back. */
+	plen = nwd__v1__envelope__get_packed_size(env);
+	if ((plain = malloc(plen > 0 ? plen : 1)) == NULL)
+		goto internal;
+	nwd__v1__envelope__pack(env, plain);
+	sealed = seal_body(b->srv->sealer, j->message_id, plain, plen,
+	    &m.body_len);
+	explicit_bzero(plain, plen);
+	free(plain);
+	plain = NULL;
+	if (sealed == NULL)
+		goto internal;
+	m.body = sealed;
+	m.key_id = sealer_key_id(b->srv->sealer);
 	if (store_batch_set_message(batch, &m) == -1)
 		goto internal;
+	free(sealed);
+	sealed = NULL;
 	if ((ev = session_event(s, AUDIT_PUBLISH, s->principal->id)) == NULL)
 		goto internal;
 	ev->kind = h->kind;
@@ -644,10 +688,156 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	    j->nrcpts);
 	return;
 internal:
+	free(sealed);
 	store_batch_free(batch);
 	job_free(j);
 	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
 	    "publish failed: out of memory");
+}
+
+/* A durable subscription waiting for its record to commit. */
+struct subscribe_job {
+	struct broker	*broker;	/* borrowed */
+	uint64_t	 session_id;
+	uint64_t	 request_id;
+	char		*principal;	/* owned */
+	char		*name;		/* owned */
+	uint32_t	 kinds;
+	char		**subjects;	/* owned */
+	size_t		 nsubjects;
+};
+
+static void
+subscribe_job_free(struct subscribe_job *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->nsubjects; i++)
+		free(j->subjects[i]);
+	free(j->subjects);
+	free(j->principal);
+	free(j->name);
+	free(j);
+}
+
+static void
+subscribe_done(enum store_outcome outcome, void *arg)
+{
+	struct subscribe_job		*j = arg;
+	struct server			*srv = j->broker->srv;
+	struct session			*s = session_find(srv, j->session_id);
+	struct store_subscription	 rec;
+	Nwd__V1__Frame			 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__SubscribeAck		 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
+	uint64_t			 id;
+
+	if (outcome != STORE_COMMITTED) {
+		if (s != NULL)
+			session_send_error(s, j->request_id,
+			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the "
+			    "durable subscription could not be recorded; try "
+			    "again later");
+		subscribe_job_free(j);
+		return;
+	}
+	rec.principal = j->principal;
+	rec.name = j->name;
+	rec.kinds = j->kinds;
+	rec.subjects = (const char *const *)j->subjects;
+	rec.nsubjects = j->nsubjects;
+	if (durable_registry_put(srv->durables, &rec) == -1)
+		log_warnx("principal=%s event=durable_not_registered name=%s "
+		    "reason=\"out of memory\"", j->principal, j->name);
+	if (s == NULL) {
+		subscribe_job_free(j);
+		return;
+	}
+	/* The session takes the subjects. */
+	id = session_sub_add(s, j->kinds, j->subjects, j->nsubjects, j->name);
+	j->subjects = NULL;
+	j->nsubjects = 0;
+	if (id == 0) {
+		session_send_error(s, j->request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "subscribe failed: "
+		    "out of memory");
+		subscribe_job_free(j);
+		return;
+	}
+	ack.subscription_id = id;
+	f.request_id = j->request_id;
+	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
+	f.subscribe_ack = &ack;
+	session_send(s, &f);
+	log_info("session=%s principal=%s event=subscribe id=%llu durable=%s",
+	    s->name, j->principal, (unsigned long long)id, j->name);
+	/* Then everything it missed, re-checked now. */
+	durable_replay(srv, s, id, j->name);
+	subscribe_job_free(j);
+}
+
+/*
+ * Records a durable subscription and, once that has committed, opens it
+ * and replays what it missed.  Takes ownership of subjects.
+ */
+static void
+subscribe_durable(struct broker *b, struct session *s, uint64_t request_id,
+    const char *name, uint32_t mask, char **subjects, size_t n,
+    const char *desc)
+{
+	struct subscribe_job		*j;
+	struct store_batch		*batch = NULL;
+	struct store_subscription	 rec;
+	struct audit_event		*ev = NULL;
+	char				 reason[600];
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		while (n > 0)
+			free(subjects[--n]);
+		free(subjects);
+		goto oom;
+	}
+	j->broker = b;
+	j->session_id = s->id;
+	j->request_id = request_id;
+	j->kinds = mask;
+	j->subjects = subjects;
+	j->nsubjects = n;
+	if ((j->principal = strdup(s->principal->id)) == NULL ||
+	    (j->name = strdup(name)) == NULL ||
+	    (batch = store_batch_new()) == NULL)
+		goto oom;
+	rec.principal = j->principal;
+	rec.name = j->name;
+	rec.kinds = mask;
+	rec.subjects = (const char *const *)subjects;
+	rec.nsubjects = n;
+	snprintf(reason, sizeof(reason), "durable=%s %s", name, desc);
+	if (store_batch_add_subscription(batch, &rec) == -1 ||
+	    (ev = session_event(s, AUDIT_SUBSCRIBE, s->principal->id)) ==
+	    NULL || audit_event_set(ev, AUDIT_F_REASON, reason) == -1)
+		goto oom;
+	if (store_batch_add_event(batch, ev) == -1) {
+		ev = NULL;
+		goto oom;
+	}
+	ev = NULL;
+	if (store_submit(b->srv->store, batch, subscribe_done, j) == -1) {
+		store_batch_free(batch);
+		subscribe_job_free(j);
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit store "
+		    "is unavailable; a durable subscription cannot be opened "
+		    "now");
+	}
+	return;
+oom:
+	audit_event_free(ev);
+	store_batch_free(batch);
+	subscribe_job_free(j);
+	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+	    "subscribe failed: out of memory");
 }
 
 static void
@@ -663,10 +853,27 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 	uint64_t		 id;
 
 	if (sub->durable_name[0] != '\0') {
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable "
-		    "subscriptions are not available in this version");
-		return;
+		if (!durable_name_ok(sub->durable_name)) {
+			session_send_error(s, request_id,
+			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+			    "a durable subscription name is 1 to %d letters, "
+			    "digits, '-', '_' or '.'", DURABLE_MAX_NAME);
+			return;
+		}
+		if (session_has_durable(s, sub->durable_name)) {
+			session_send_error(s, request_id,
+			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable "
+			    "subscription %s is already open on this session",
+			    sub->durable_name);
+			return;
+		}
+		if (store_get_state(b->srv->store) != STORE_READY) {
+			session_send_error(s, request_id,
+			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
+			    "store is unavailable; a durable subscription "
+			    "cannot be opened now");
+			return;
+		}
 	}
 	if (s->nsubs >= b->srv->cfg->max_subscriptions) {
 		session_send_error(s, request_id,
@@ -720,8 +927,16 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 			dl += snprintf(desc + dl, sizeof(desc) - dl, "%s%s",
 			    i > 0 ? "," : "", subj);
 	}
-	if ((id = session_sub_add(s, mask, subjects, n)) == 0)
+	if (sub->durable_name[0] != '\0') {
+		subscribe_durable(b, s, request_id, sub->durable_name, mask,
+		    subjects, n, desc);
+		return;
+	}
+	if ((id = session_sub_add(s, mask, subjects, n, NULL)) == 0) {
+		subjects = NULL;
+		n = 0;
 		goto oom;
+	}
 	ack.subscription_id = id;
 	f.request_id = request_id;
 	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
@@ -750,9 +965,10 @@ handle_ack(struct broker *b, struct session *s, uint64_t request_id,
     const Nwd__V1__Ack *ack)
 {
 	struct audit_event	*ev;
-	char			 mid[UUID_STR_LEN];
+	struct store_batch	*batch;
+	char			 mid[UUID_STR_LEN], durable[65];
 
-	if (session_delivery_ack(s, ack->delivery_id, mid) == -1) {
+	if (session_delivery_ack(s, ack->delivery_id, mid, durable) == -1) {
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "delivery %llu is "
 		    "not waiting for an ack on this session",
@@ -763,11 +979,28 @@ handle_ack(struct broker *b, struct session *s, uint64_t request_id,
 	    s->principal->id, mid);
 	if ((ev = session_event(s, AUDIT_ACK, s->principal->id)) != NULL &&
 	    (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
-	    audit_event_set(ev, AUDIT_F_RECIPIENT, s->principal->id) == -1)) {
+	    audit_event_set(ev, AUDIT_F_RECIPIENT, s->principal->id) == -1 ||
+	    audit_event_set(ev, AUDIT_F_REASON, durable[0] != '\0' ?
+	    durable : NULL) == -1)) {
 		audit_event_free(ev);
 		ev = NULL;
 	}
-	submit_detached(b, ev);
+	if (durable[0] == '\0' || ev == NULL) {
+		submit_detached(b, ev);
+		return;
+	}
+	/* Proof of receipt, and the durable queue lets the message go. */
+	if ((batch = store_batch_new()) == NULL ||
+	    store_batch_set_delivery_state(batch, mid, s->principal->id,
+	    durable, STORE_DELIVERY_ACKED) == -1) {
+		store_batch_free(batch);
+		audit_event_free(ev);
+		log_warnx("session=%s event=ack_lost message=%s reason=\"out "
+		    "of memory\"", s->name, mid);
+		return;
+	}
+	store_batch_add_event(batch, ev);
+	store_submit_detached(b->srv->store, batch);
 }
 
 void
@@ -791,6 +1024,9 @@ broker_handle(struct broker *b, struct session *s, Nwd__V1__Frame *f)
 		break;
 	case NWD__V1__FRAME__MSG_ACK:
 		handle_ack(b, s, f->request_id, f->ack);
+		break;
+	case NWD__V1__FRAME__MSG_EXPLAIN:
+		explain_handle(b->srv, s, f->request_id, f->explain);
 		break;
 	case NWD__V1__FRAME__MSG_AUDIT_QUERY:
 		session_send_error(s, f->request_id,

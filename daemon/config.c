@@ -7,12 +7,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "envelope.h"
 #include "log.h"
 
 #define CONFIG_MAX_BYTES	(1024 * 1024)
 
 enum key_type { K_STRING, K_PATH, K_UINT, K_SIZE, K_LISTEN, K_TLSVER,
-	K_IDFIELD, K_LOGLEVEL };
+	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION };
 
 struct key {
 	const char	*name;
@@ -74,6 +75,20 @@ static const struct key keys[] = {
 	  "refused" },
 	{ "db_reconnect_max", K_UINT, OFF(db_reconnect_max), "10", 1, 3600,
 	  "longest wait between database reconnect attempts, seconds" },
+	{ "body_key", K_PATHLIST, OFF(body_keys), NULL, 0, 0,
+	  "key files sealing message bodies at rest (AES-256-GCM), "
+	  "comma-separated; the first seals, all open" },
+	{ "audit_signing_key", K_PATH, OFF(audit_signing_key), NULL, 0, 0,
+	  "Ed25519 private key (PEM) that signs audit chain checkpoints" },
+	{ "checkpoint_rows", K_UINT, OFF(checkpoint_rows), "1000", 1, 100000000,
+	  "audit rows between signed checkpoints" },
+	{ "checkpoint_interval", K_UINT, OFF(checkpoint_interval), "60", 1,
+	  86400, "longest time between signed checkpoints, seconds" },
+	{ "retention", K_RETENTION, 0, "default:2555", 0, 0,
+	  "days message bodies are kept, per kind: default:DAYS, KIND:DAYS, "
+	  "..." },
+	{ "purge_interval", K_UINT, OFF(purge_interval), "3600", 1, 86400 * 7,
+	  "seconds between purges of expired bodies" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -125,6 +140,101 @@ parse_uint(const char *v, unsigned long min, unsigned long max,
 	if (errno != 0 || *end != '\0' || n < min || n > max)
 		return -1;
 	*out = n;
+	return 0;
+}
+
+/* "default:DAYS, KIND:DAYS, ..." into c->retention_days. */
+static int
+set_retention(struct config *c, const char *v, char *err, size_t errlen)
+{
+	uint32_t	 days[CONFIG_NKINDS], deflt = 0;
+	unsigned char	 set[CONFIG_NKINDS];
+	char		*copy, *item, *save = NULL, *colon, *name;
+	unsigned long	 n;
+	Nwd__V1__Kind	 k;
+	int		 i, rc = -1, have_default = 0;
+
+	memset(set, 0, sizeof(set));
+	memset(days, 0, sizeof(days));
+	if ((copy = strdup(v)) == NULL)
+		return snprintf(err, errlen, "out of memory"), -1;
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*item))
+			item++;
+		name = item;
+		if ((colon = strchr(item, ':')) == NULL) {
+			snprintf(err, errlen, "retention entries are KIND:DAYS "
+			    "or default:DAYS, not \"%s\"", item);
+			goto done;
+		}
+		*colon = '\0';
+		if (parse_uint(colon + 1, 1, 365 * 100, &n) == -1) {
+			snprintf(err, errlen, "retention for %s must be 1 to "
+			    "36500 days, not \"%s\"", name, colon + 1);
+			goto done;
+		}
+		if (strcmp(name, "default") == 0) {
+			deflt = (uint32_t)n;
+			have_default = 1;
+		} else if (kind_from_name(name, &k) == 0 &&
+		    (int)k < CONFIG_NKINDS) {
+			days[k] = (uint32_t)n;
+			set[k] = 1;
+		} else {
+			snprintf(err, errlen, "retention names \"%s\", which "
+			    "is not a kind", name);
+			goto done;
+		}
+	}
+	if (!have_default) {
+		snprintf(err, errlen, "retention needs a default:DAYS entry");
+		goto done;
+	}
+	for (i = 0; i < CONFIG_NKINDS; i++)
+		c->retention_days[i] = set[i] ? days[i] : deflt;
+	rc = 0;
+done:
+	free(copy);
+	return rc;
+}
+
+/* Resolves each comma-separated path; stores them comma-joined. */
+static int
+set_pathlist(char **slot, const char *basedir, const char *v, char *err,
+    size_t errlen)
+{
+	char	*copy, *item, *save = NULL, *p, *out = NULL, *joined;
+	size_t	 len = 0;
+
+	if ((copy = strdup(v)) == NULL)
+		return snprintf(err, errlen, "out of memory"), -1;
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*item))
+			item++;
+		if (*item == '\0')
+			continue;
+		if ((p = resolve_path(basedir, item)) == NULL ||
+		    asprintf(&joined, "%s%s%s", out != NULL ? out : "",
+		    out != NULL ? "," : "", p) == -1) {
+			free(p);
+			free(out);
+			free(copy);
+			return snprintf(err, errlen, "out of memory"), -1;
+		}
+		free(p);
+		free(out);
+		out = joined;
+		len++;
+	}
+	free(copy);
+	if (len == 0) {
+		free(out);
+		return snprintf(err, errlen, "needs at least one file"), -1;
+	}
+	free(*slot);
+	*slot = out;
 	return 0;
 }
 
@@ -200,6 +310,11 @@ set_key(struct config *c, const struct key *k, const char *v,
 			return -1;
 		}
 		return 0;
+	case K_PATHLIST:
+		return set_pathlist((char **)((char *)c + k->offset), basedir,
+		    v, err, errlen);
+	case K_RETENTION:
+		return set_retention(c, v, err, errlen);
 	case K_LOGLEVEL: {
 		enum log_level lvl;
 
@@ -388,6 +503,8 @@ config_free(struct config *c)
 	free(c->database);
 	free(c->migrate_database);
 	free(c->migrations_dir);
+	free(c->body_keys);
+	free(c->audit_signing_key);
 	free(c);
 }
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CONFIG_NKINDS	32
+
 enum identity_field {
 	IDENTITY_FIELD_CN,		/* the subject commonName */
 	IDENTITY_FIELD_FINGERPRINT,	/* SHA-256 of the DER certificate */
@@ -38,6 +40,13 @@ struct config {
 	uint32_t	 idle_timeout;		/* seconds */
 	uint32_t	 store_queue_max;	/* batches waiting for the db */
 	uint32_t	 db_reconnect_max;	/* seconds, backoff ceiling */
+	char		*body_keys;	/* owned; comma-separated key files */
+	char		*audit_signing_key; /* owned; Ed25519 PEM */
+	uint32_t	 checkpoint_rows;
+	uint32_t	 checkpoint_interval;	/* seconds */
+	/* Days a body is kept, per Nwd__V1__Kind (index 0 unused). */
+	uint32_t	 retention_days[CONFIG_NKINDS];
+	uint32_t	 purge_interval;	/* seconds */
 };
 
 /*

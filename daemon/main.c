@@ -18,12 +18,16 @@
 #include "alloc.h"
 #include "audit.h"
 #include "broker.h"
+#include "chain.h"
 #include "config.h"
+#include "durable.h"
 #include "identity.h"
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
 #include "policy.h"
+#include "retention.h"
+#include "seal.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -152,6 +156,53 @@ allocations_cb(const struct alloc_entry *rows, size_t n, void *arg)
 	alloc_table_free(srv->allocs);
 	srv->allocs = t;
 	log_info("event=allocations_loaded rows=%zu", n);
+	return 0;
+}
+
+/* At each database connect: rebuild the durable subscription registry. */
+static int
+subscriptions_cb(const struct store_subscription *rows, size_t n, void *arg)
+{
+	struct server		*srv = arg;
+	struct durable_registry	*r;
+	size_t			 i;
+
+	if ((r = durable_registry_new()) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (durable_registry_put(r, &rows[i]) == -1) {
+			durable_registry_free(r);
+			return -1;
+		}
+	}
+	durable_registry_free(srv->durables);
+	srv->durables = r;
+	log_info("event=subscriptions_loaded rows=%zu", n);
+	return 0;
+}
+
+/* The keys that never enter the database. */
+static int
+load_keys(struct server *srv, char *err, size_t errlen)
+{
+	char		*copy, *tok, *save = NULL;
+	const char	*paths[16];
+	size_t		 n = 0;
+
+	if ((copy = strdup(srv->cfg->body_keys)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok != NULL && n < 16;
+	    tok = strtok_r(NULL, ",", &save))
+		paths[n++] = tok;
+	srv->sealer = sealer_load(paths, n, err, errlen);
+	free(copy);
+	if (srv->sealer == NULL)
+		return -1;
+	if ((srv->signer = chain_signer_load(srv->cfg->audit_signing_key, err,
+	    errlen)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -293,6 +344,10 @@ server_free(struct server *srv)
 
 	/* The store first: its last callbacks still look at sessions. */
 	store_free(srv->store);
+	retention_free(srv->retention);
+	durable_registry_free(srv->durables);
+	sealer_free(srv->sealer);
+	chain_signer_free(srv->signer);
 	listener_free(srv->listener);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
 		TAILQ_REMOVE(&srv->sessions, s, entry);
@@ -414,6 +469,10 @@ main(int argc, char *argv[])
 		    srv.cfg->policy, srv.cfg->principals, err);
 		goto done;
 	}
+	if (load_keys(&srv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
 	if (check) {
 		printf("%s: ok; policy %s (%zu rules), %zu principals\n",
 		    cfgpath, policy_version(srv.policy),
@@ -435,15 +494,25 @@ main(int argc, char *argv[])
 	}
 	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
 	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
-	if ((srv.allocs = alloc_table_new()) == NULL) {
+	if ((srv.allocs = alloc_table_new()) == NULL ||
+	    (srv.durables = durable_registry_new()) == NULL) {
 		fprintf(stderr, "nwdd: out of memory\n");
 		goto done;
 	}
-	if (srv.store != NULL)
+	if (srv.store != NULL) {
 		store_set_allocations_cb(srv.store, allocations_cb, &srv);
+		store_set_subscriptions_cb(srv.store, subscriptions_cb, &srv);
+		store_set_checkpoints(srv.store, srv.signer,
+		    srv.cfg->checkpoint_rows,
+		    srv.cfg->checkpoint_interval * 1000);
+	}
 	if (srv.store == NULL || store_start(srv.store, store_state_cb,
 	    &srv) == -1) {
 		fprintf(stderr, "nwdd: cannot start the audit store\n");
+		goto done;
+	}
+	if ((srv.retention = retention_start(&srv)) == NULL) {
+		fprintf(stderr, "nwdd: cannot start the retention timer\n");
 		goto done;
 	}
 	for (i = 0; signums[i] != 0; i++) {

@@ -16,6 +16,10 @@ struct tls_ctx;
 struct identity_map;
 struct policy;
 struct alloc_table;
+struct sealer;
+struct chain_signer;
+struct durable_registry;
+struct retention;
 struct store;
 struct broker;
 struct listener;
@@ -30,6 +34,10 @@ struct server {
 	struct identity_map	*ids;		/* owned */
 	struct policy		*policy;	/* owned */
 	struct alloc_table	*allocs;	/* owned; who is allocated */
+	struct durable_registry	*durables;	/* owned; durable subs */
+	struct sealer		*sealer;	/* owned; body keys */
+	struct chain_signer	*signer;	/* owned; checkpoint key */
+	struct retention	*retention;	/* owned; purge timer */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
 	struct listener		*listener;	/* owned */

@@ -33,6 +33,7 @@ struct session_sub {
 	uint32_t		 kinds;		/* bit per kind */
 	char			**subjects;	/* owned; NULL = any */
 	size_t			 nsubjects;
+	char			*durable;	/* owned; NULL = live only */
 };
 
 static void	read_cb(struct bufferevent *, void *);
@@ -183,6 +184,7 @@ sub_free(struct session_sub *sub)
 	for (i = 0; i < sub->nsubjects; i++)
 		free(sub->subjects[i]);
 	free(sub->subjects);
+	free(sub->durable);
 	free(sub);
 }
 
@@ -628,12 +630,18 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
 uint64_t
 session_sub_add(struct session *s, uint32_t kinds_mask, char **subjects,
-    size_t nsubjects)
+    size_t nsubjects, const char *durable)
 {
 	struct session_sub *sub;
 
-	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+	if ((sub = calloc(1, sizeof(*sub))) == NULL ||
+	    (durable != NULL && (sub->durable = strdup(durable)) == NULL)) {
+		free(sub);
+		while (nsubjects > 0)
+			free(subjects[--nsubjects]);
+		free(subjects);
 		return 0;
+	}
 	sub->id = ++s->next_sub_id;
 	sub->kinds = kinds_mask;
 	sub->subjects = subjects;
@@ -660,26 +668,55 @@ session_sub_remove(struct session *s, uint64_t id)
 	return -1;
 }
 
-uint64_t
-session_sub_matches(const struct session *s, int kind, const char *subject)
+static int
+sub_wants(const struct session_sub *sub, int kind, const char *subject)
 {
-	const struct session_sub	*sub;
-	size_t				 i;
+	size_t i;
 
-	for (sub = s->subs; sub != NULL; sub = sub->next) {
-		if (!(sub->kinds & (1u << kind)))
-			continue;
-		if (sub->nsubjects == 0)
-			return sub->id;
-		for (i = 0; i < sub->nsubjects; i++)
-			if (strcmp(sub->subjects[i], subject) == 0)
-				return sub->id;
-	}
+	if (!(sub->kinds & (1u << kind)))
+		return 0;
+	if (sub->nsubjects == 0)
+		return 1;
+	for (i = 0; i < sub->nsubjects; i++)
+		if (strcmp(sub->subjects[i], subject) == 0)
+			return 1;
 	return 0;
 }
 
 uint64_t
-session_delivery_add(struct session *s, const char *message_id)
+session_sub_matches(const struct session *s, int kind, const char *subject,
+    const char **durable)
+{
+	const struct session_sub *sub, *live = NULL;
+
+	*durable = NULL;
+	for (sub = s->subs; sub != NULL; sub = sub->next) {
+		if (!sub_wants(sub, kind, subject))
+			continue;
+		if (sub->durable != NULL) {
+			*durable = sub->durable;
+			return sub->id;
+		}
+		if (live == NULL)
+			live = sub;
+	}
+	return live != NULL ? live->id : 0;
+}
+
+int
+session_has_durable(const struct session *s, const char *name)
+{
+	const struct session_sub *sub;
+
+	for (sub = s->subs; sub != NULL; sub = sub->next)
+		if (sub->durable != NULL && strcmp(sub->durable, name) == 0)
+			return 1;
+	return 0;
+}
+
+uint64_t
+session_delivery_add(struct session *s, const char *message_id,
+    const char *durable)
 {
 	struct session_unacked *u = &s->unacked[s->unacked_next];
 
@@ -689,12 +726,15 @@ session_delivery_add(struct session *s, const char *message_id)
 		    (unsigned long long)u->delivery_id, u->message_id);
 	u->delivery_id = ++s->next_delivery_id;
 	snprintf(u->message_id, sizeof(u->message_id), "%s", message_id);
+	snprintf(u->durable, sizeof(u->durable), "%s",
+	    durable != NULL ? durable : "");
 	s->unacked_next = (s->unacked_next + 1) % SESSION_MAX_UNACKED;
 	return u->delivery_id;
 }
 
 int
-session_delivery_ack(struct session *s, uint64_t delivery_id, char out[37])
+session_delivery_ack(struct session *s, uint64_t delivery_id, char mid[37],
+    char durable[65])
 {
 	size_t i;
 
@@ -702,7 +742,8 @@ session_delivery_ack(struct session *s, uint64_t delivery_id, char out[37])
 		return -1;
 	for (i = 0; i < SESSION_MAX_UNACKED; i++) {
 		if (s->unacked[i].delivery_id == delivery_id) {
-			memcpy(out, s->unacked[i].message_id, 37);
+			memcpy(mid, s->unacked[i].message_id, 37);
+			memcpy(durable, s->unacked[i].durable, 65);
 			s->unacked[i].delivery_id = 0;
 			return 0;
 		}

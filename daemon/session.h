@@ -42,6 +42,7 @@ struct session_sub;
 struct session_unacked {
 	uint64_t	delivery_id;	/* 0 = free slot */
 	char		message_id[37];
+	char		durable[65];	/* durable subscription, "" if live */
 };
 
 struct session {
@@ -96,21 +97,31 @@ const char	*session_state_name(enum session_state st);
  * session_sub_matches() returns the id of the first subscription that wants
  * a message of this kind about this subject, or 0.
  */
+/*
+ * Adds a subscription; takes ownership of subjects (an array of nsubjects
+ * strings) and copies durable (NULL for a live-only subscription).
+ * Returns its id, or 0 if memory ran out (subjects are then freed).
+ */
 uint64_t	 session_sub_add(struct session *s, uint32_t kinds_mask,
-		    char **subjects, size_t nsubjects);
+		    char **subjects, size_t nsubjects, const char *durable);
 int		 session_sub_remove(struct session *s, uint64_t id);
+/* Prefers a durable subscription when several match; *durable is set to
+ * its name (owned by the session) or NULL. */
 uint64_t	 session_sub_matches(const struct session *s, int kind,
-		    const char *subject);
+		    const char *subject, const char **durable);
+/* Returns 1 if the session already has durable subscription name. */
+int		 session_has_durable(const struct session *s, const char *name);
 
 /*
  * Records a delivery of message_id and returns its new delivery id.  The
  * oldest unacknowledged delivery is forgotten when the ring is full.
  */
 uint64_t	 session_delivery_add(struct session *s,
-		    const char *message_id);
-/* Looks up and forgets delivery_id; copies its message id into out.
- * Returns -1 if the session is not waiting for that ack. */
+		    const char *message_id, const char *durable);
+/* Looks up and forgets delivery_id; copies its message id and durable
+ * subscription name ("" if live) out.  Returns -1 if the session is not
+ * waiting for that ack. */
 int		 session_delivery_ack(struct session *s, uint64_t delivery_id,
-		    char out[37]);
+		    char mid[37], char durable[65]);
 
 #endif

@@ -188,5 +188,18 @@ openssl x509 -req -in "$W/foreign.csr" -CA "$DIR/foreign-ca.crt" \
     { cat "$W/foreign.err" >&2; die "could not sign clients/foreign.crt"; }
 chmod 644 "$DIR/clients/foreign.crt"
 
+# Keys that are not certificates: the body key (AES-256, as hex) that seals
+# message bodies at rest, and the Ed25519 key that signs audit checkpoints,
+# with its public half for the verifier.
+umask 077
+openssl rand -hex 32 >"$DIR/body.key" || die "could not make body.key"
+openssl genpkey -algorithm ed25519 -out "$DIR/audit-signing.key" 2>/dev/null ||
+    die "could not make audit-signing.key"
+umask 022
+openssl pkey -in "$DIR/audit-signing.key" -pubout -out "$DIR/audit-signing.pub" ||
+    die "could not make audit-signing.pub"
+chmod 600 "$DIR/body.key" "$DIR/audit-signing.key"
+chmod 644 "$DIR/audit-signing.pub"
+
 rm -rf "$W"
 : >"$STAMP"

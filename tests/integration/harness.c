@@ -432,6 +432,8 @@ write_config(int seq, int port, const char *extra)
 	    "tls_key = %s/server.key\n"
 	    "tls_ca = %s/ca.crt\n"
 	    "tls_crl = %s/ca.crl\n"
+	    "body_key = %s/body.key\n"
+	    "audit_signing_key = %s/audit-signing.key\n"
 	    "principals = %s/deploy/principals.conf\n"
 	    "policy = %s/deploy/policy.nwd\n"
 	    "database = host=127.0.0.1 port=%s dbname=nwd user=nwd_daemon "
@@ -440,7 +442,8 @@ write_config(int seq, int port, const char *extra)
 	    "user=nwd_owner connect_timeout=5\n"
 	    "migrations = %s/deploy/sql\n"
 	    "log_level = debug\n",
-	    seq, port, pki, pki, pki, pki, srcdir(), srcdir(), pgport, pgport,
+	    seq, port, pki, pki, pki, pki, pki, pki, srcdir(), srcdir(), pgport,
+	    pgport,
 	    srcdir());
 	path = xasprintf("%s/nwdd-%d.conf", tmp, seq);
 	if ((fp = fopen(path, "w")) == NULL) {

@@ -21,14 +21,16 @@
 #define NAME	"test.conf"
 #define BASE	"/etc/nwd"
 
-/* The six required keys, one per line (lines 1 to 6). */
+/* The eight required keys, one per line (lines 1 to 8). */
 #define REQUIRED \
 	"tls_cert = server.crt\n" \
 	"tls_key = server.key\n" \
 	"tls_ca = /srv/pki/ca.crt\n" \
 	"principals = principals.conf\n" \
 	"policy = policy.nwd\n" \
-	"database = host=127.0.0.1 dbname=nwd user=nwd_daemon\n"
+	"database = host=127.0.0.1 dbname=nwd user=nwd_daemon\n" \
+	"body_key = body.key, /srv/keys/old.key\n" \
+	"audit_signing_key = audit-signing.key\n"
 
 static struct config *
 parse(const char *text, char *err, size_t errlen)
@@ -226,6 +228,8 @@ test_comments_and_blanks(void **state)
 	    "principals = principals.conf\n"
 	    "policy = policy.nwd\n"
 	    "database = dbname=nwd\n"
+	    "body_key = body.key\n"
+	    "audit_signing_key = sign.key\n"
 	    "instance = hub # trailing\n"
 	    "# the end, without a newline");
 
@@ -257,7 +261,7 @@ static void
 test_unknown_key(void **state)
 {
 	expect_error(REQUIRED "\n# comment\nlisten_port = 7443\n",
-	    NAME ":9: unknown key \"listen_port\" (nwdd --help lists the "
+	    NAME ":11: unknown key \"listen_port\" (nwdd --help lists the "
 	    "keys)");
 	expect_error("# first\ntls cert = a\n",
 	    NAME ":2: unknown key \"tls cert\" (nwdd --help lists the keys)");
@@ -275,14 +279,14 @@ test_missing_equals(void **state)
 	    NAME ":1: expected \"key = value\", got \"tls_cert\"");
 	/* A '=' after the '#' does not count. */
 	expect_error_prefix(REQUIRED "instance # = x\n",
-	    NAME ":7: expected \"key = value\"");
+	    NAME ":9: expected \"key = value\"");
 }
 
 static void
 test_key_twice(void **state)
 {
 	expect_error(REQUIRED "# again\ntls_key = other.key\n",
-	    NAME ":8: tls_key is set twice");
+	    NAME ":10: tls_key is set twice");
 	expect_error("max_frame = 2048\nmax_frame = 2048\n",
 	    NAME ":2: max_frame is set twice");
 }
@@ -291,36 +295,36 @@ static void
 test_numbers(void **state)
 {
 	expect_error(REQUIRED "max_frame = 100\n",
-	    NAME ":7: max_frame must be a whole number from 1024 to 67108864, "
+	    NAME ":9: max_frame must be a whole number from 1024 to 67108864, "
 	    "not \"100\"");
 	expect_error(REQUIRED "max_frame = 67108865\n",
-	    NAME ":7: max_frame must be a whole number from 1024 to 67108864, "
+	    NAME ":9: max_frame must be a whole number from 1024 to 67108864, "
 	    "not \"67108865\"");
 	expect_error(REQUIRED "\nmax_connections = 0\n",
-	    NAME ":8: max_connections must be a whole number from 1 to "
+	    NAME ":10: max_connections must be a whole number from 1 to "
 	    "1000000, not \"0\"");
 	expect_error(REQUIRED "idle_timeout = ten\n",
-	    NAME ":7: idle_timeout must be a whole number from 1 to 86400, "
+	    NAME ":9: idle_timeout must be a whole number from 1 to 86400, "
 	    "not \"ten\"");
 	expect_error_prefix(REQUIRED "idle_timeout = -1\n",
-	    NAME ":7: idle_timeout must be a whole number");
+	    NAME ":9: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = +5\n",
-	    NAME ":7: idle_timeout must be a whole number");
+	    NAME ":9: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = 10s\n",
-	    NAME ":7: idle_timeout must be a whole number");
+	    NAME ":9: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = 0x10\n",
-	    NAME ":7: idle_timeout must be a whole number");
+	    NAME ":9: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = 1 0\n",
-	    NAME ":7: idle_timeout must be a whole number");
+	    NAME ":9: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "max_output_buffer = "
 	    "99999999999999999999999999\n",
-	    NAME ":7: max_output_buffer must be a whole number from 65536 "
+	    NAME ":9: max_output_buffer must be a whole number from 65536 "
 	    "to 1073741824");
 	expect_error_prefix(REQUIRED "max_output_buffer = 65535\n",
-	    NAME ":7: max_output_buffer must be a whole number");
+	    NAME ":9: max_output_buffer must be a whole number");
 	/* A key with a default given no value is still checked. */
 	expect_error(REQUIRED "max_frame =\n",
-	    NAME ":7: max_frame must be a whole number from 1024 to 67108864, "
+	    NAME ":9: max_frame must be a whole number from 1024 to 67108864, "
 	    "not \"\"");
 }
 
@@ -335,7 +339,7 @@ test_bad_listen(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), REQUIRED "\nlisten = %s\n",
 		    bad[i]);
-		snprintf(want, sizeof(want), NAME ":8: listen must be "
+		snprintf(want, sizeof(want), NAME ":10: listen must be "
 		    "host:port with a port from 1 to 65535, not \"%s\"",
 		    bad[i]);
 		expect_error(text, want);
@@ -346,15 +350,15 @@ static void
 test_bad_enums(void **state)
 {
 	expect_error(REQUIRED "tls_min_version = 1.1\n",
-	    NAME ":7: tls_min_version must be 1.3 or 1.2, not \"1.1\"");
+	    NAME ":9: tls_min_version must be 1.3 or 1.2, not \"1.1\"");
 	expect_error(REQUIRED "tls_min_version = TLSv1.3\n",
-	    NAME ":7: tls_min_version must be 1.3 or 1.2, not \"TLSv1.3\"");
+	    NAME ":9: tls_min_version must be 1.3 or 1.2, not \"TLSv1.3\"");
 	expect_error(REQUIRED "identity_field = san\n",
-	    NAME ":7: identity_field must be cn or fingerprint, not \"san\"");
+	    NAME ":9: identity_field must be cn or fingerprint, not \"san\"");
 	expect_error(REQUIRED "identity_field = CN\n",
-	    NAME ":7: identity_field must be cn or fingerprint, not \"CN\"");
+	    NAME ":9: identity_field must be cn or fingerprint, not \"CN\"");
 	expect_error(REQUIRED "log_level = verbose\n",
-	    NAME ":7: log_level must be error, warn, info or debug, not "
+	    NAME ":9: log_level must be error, warn, info or debug, not "
 	    "\"verbose\"");
 }
 
@@ -362,16 +366,17 @@ static void
 test_missing_required(void **state)
 {
 	static const char *keys[] = { "tls_cert", "tls_key", "tls_ca",
-	    "principals", "policy", "database" };
+	    "principals", "policy", "database", "body_key",
+	    "audit_signing_key" };
 	char	text[512], want[64], err[512];
 	const char *line, *nl;
 	size_t	i, k;
 	struct config *c;
 
 	/* Leave each required key out in turn. */
-	for (k = 0; k < 6; k++) {
+	for (k = 0; k < 8; k++) {
 		text[0] = '\0';
-		for (i = 0, line = REQUIRED; i < 6; i++, line = nl + 1) {
+		for (i = 0, line = REQUIRED; i < 8; i++, line = nl + 1) {
 			nl = strchr(line, '\n');
 			if (i != k)
 				strncat(text, line, nl - line + 1);

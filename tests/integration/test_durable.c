@@ -1,0 +1,318 @@
+/*
+ * Durable subscriptions against a real nwdd and PostgreSQL: what a
+ * subscriber missed while away is replayed in order, re-checked against
+ * the policy and allocations in force at replay time, audited before it is
+ * sent, and redelivered until acknowledged (SCENARIOS.md S9, S10); message
+ * bodies are sealed at rest.
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "nwd.h"
+
+#define WAIT_MS		10000
+
+static struct harness_daemon *daemon_main;
+
+static struct nwd_client *
+connect_as(const char *name)
+{
+	struct nwd_opts		 o = harness_client(name);
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+
+	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
+		fail_msg("connect as %s: %s", name, err);
+	return c;
+}
+
+static int
+sql_int(const char *sql)
+{
+	char out[256];
+
+	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
+		fail_msg("sql failed: %s: %s", sql, out);
+	return atoi(out);
+}
+
+/* Detached rows (acks) commit shortly after the ack; poll for them. */
+static void
+wait_sql_int(const char *sql, int want)
+{
+	int waited, got = -1;
+
+	for (waited = 0; waited < WAIT_MS; waited += 25) {
+		if ((got = sql_int(sql)) == want)
+			return;
+		poll(NULL, 0, 25);
+	}
+	fail_msg("waited for \"%s\" = %d; it is %d", sql, want, got);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+allocate(const char *subject, const char *team, int64_t until_ms)
+{
+	struct nwd_client	*c = connect_as("case-system");
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__ALLOCATION;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	a.team = (char *)team;
+	a.until_unix_ms = until_ms;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
+	env.allocation = &a;
+	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("allocate %s to %s: %s", subject, team, err);
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+}
+
+/* plo-ana raises a RiskAlert; returns its message id in mid. */
+static void
+alert(const char *subject, const char *summary, char mid[40])
+{
+	struct nwd_client	*c = connect_as("plo-ana");
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__RISK_ALERT;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	h.priority = NWD__V1__PRIORITY__HIGH;
+	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	r.summary = (char *)summary;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	env.risk_alert = &r;
+	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("alert on %s: %s", subject, err);
+	snprintf(mid, 40, "%s", ack->message_id);
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+}
+
+static struct nwd_client *
+durable(const char *who, const char *subject, const char *name)
+{
+	struct nwd_client	*c = connect_as(who);
+	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
+	const char		*subjects[1] = { subject };
+	uint64_t		 id = 0;
+	char			 err[512];
+
+	if (nwd_subscribe(c, &k, 1, subjects, 1, name, &id, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("durable subscribe %s: %s", name, err);
+	assert_true(id > 0);
+	return c;
+}
+
+/*
+ * Nothing more is queued for c: a Ping's Pong comes back after anything
+ * the broker sent before it, and nothing arrived with it.
+ */
+static void
+assert_nothing_more(struct nwd_client *c)
+{
+	Nwd__V1__Deliver	*d = NULL;
+	char			 err[256];
+
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	assert_int_equal(nwd_next_delivery(c, 0, &d, err, sizeof(err)),
+	    NWD_ERR_TIMEOUT);
+	assert_null(d);
+}
+
+static int
+group_setup(void **state)
+{
+	daemon_main = harness_daemon_start(NULL);
+	return daemon_main != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	return harness_daemon_stop(daemon_main) == 0 ? 0 : -1;
+}
+
+/* S9: three alerts while away, replayed in order, acked, not again. */
+static void
+test_missed_alerts_are_replayed_in_order(void **state)
+{
+	static const char *summaries[3] = { "first", "second", "third" };
+	struct nwd_client	*hub;
+	Nwd__V1__Deliver	*d;
+	char			 mid[3][40], err[512], sql[512];
+	int			 i;
+
+	allocate("YP-901", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
+	nwd_close(hub);
+	for (i = 0; i < 3; i++)
+		alert("YP-901", summaries[i], mid[i]);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.deliveries WHERE "
+	    "principal = 'hubsys-norwich' AND subscription = 'hub-feed' AND "
+	    "state = 'pending'");
+	assert_int_equal(sql_int(sql), 3);
+
+	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
+	for (i = 0; i < 3; i++) {
+		d = NULL;
+		assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
+		    sizeof(err)), NWD_OK);
+		assert_string_equal(d->envelope->header->message_id, mid[i]);
+		assert_string_equal(d->envelope->risk_alert->summary,
+		    summaries[i]);
+		assert_int_equal(nwd_ack(hub, d->delivery_id, mid[i], err,
+		    sizeof(err)), NWD_OK);
+		nwd_deliver_free(d);
+	}
+	assert_nothing_more(hub);
+	nwd_close(hub);
+	/* The acks are proof of receipt, and the queue let the messages go. */
+	wait_sql_int("SELECT count(*) FROM nwd.deliveries WHERE principal = "
+	    "'hubsys-norwich' AND subscription = 'hub-feed' AND state = "
+	    "'acked'", 3);
+	for (i = 0; i < 3; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE message_id = '%s' AND action = "
+		    "'ack' AND actor = 'hubsys-norwich'", mid[i]);
+		assert_int_equal(sql_int(sql), 1);
+		/* Delivered twice over in the trail: at publish, at replay. */
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE message_id = '%s' AND action = "
+		    "'deliver' AND recipient = 'hubsys-norwich' AND reason LIKE "
+		    "'replay of durable subscription hub-feed%%'", mid[i]);
+		assert_int_equal(sql_int(sql), 1);
+	}
+	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
+	assert_nothing_more(hub);
+	nwd_close(hub);
+}
+
+/* An unacknowledged delivery comes again on the next connect. */
+static void
+test_unacked_is_redelivered(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__Deliver	*d = NULL;
+	char			 mid[40], err[512];
+
+	allocate("YP-902", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-902", "feed-902");
+	alert("YP-902", "not acked", mid);
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
+	    NWD_OK);
+	assert_string_equal(d->envelope->header->message_id, mid);
+	nwd_deliver_free(d);
+	nwd_close(hub);		/* without an ack */
+
+	hub = durable("hubsys-norwich", "YP-902", "feed-902");
+	d = NULL;
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
+	    NWD_OK);
+	assert_string_equal(d->envelope->header->message_id, mid);
+	assert_int_equal(nwd_ack(hub, d->delivery_id, mid, err, sizeof(err)),
+	    NWD_OK);
+	nwd_deliver_free(d);
+	nwd_close(hub);
+}
+
+/* S10: the allocation ends while a delivery is pending: refused at replay. */
+static void
+test_replay_uses_the_allocations_of_now(void **state)
+{
+	struct nwd_client	*hub;
+	char			 mid[40], sql[512];
+
+	allocate("YP-910", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-910", "feed-910");
+	nwd_close(hub);
+	alert("YP-910", "allocated when sent", mid);
+	allocate("YP-910", "hub:norwich", now_ms());	/* ends it */
+
+	hub = durable("hubsys-norwich", "YP-910", "feed-910");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND action = 'deliver_refused' AND "
+	    "recipient = 'hubsys-norwich' AND reason LIKE '%%allocated to "
+	    "YP-910%%'", mid);
+	wait_sql_int(sql, 1);
+	assert_nothing_more(hub);
+	nwd_close(hub);
+	snprintf(sql, sizeof(sql), "SELECT state FROM nwd.deliveries WHERE "
+	    "message_id = '%s' AND principal = 'hubsys-norwich'", mid);
+	{
+		char out[64];
+
+		assert_int_equal(harness_sql("postgres", sql, out,
+		    sizeof(out)), 0);
+		assert_string_equal(out, "refused");
+	}
+}
+
+/* Bodies are sealed at rest: the text is not in the database. */
+static void
+test_bodies_are_sealed_at_rest(void **state)
+{
+	char	mid[40], sql[512], out[256];
+
+	allocate("YP-920", "hub:norwich", 0);
+	alert("YP-920", "a secret only recipients may read", mid);
+	snprintf(sql, sizeof(sql), "SELECT length(body) > 28, key_id IS NOT "
+	    "NULL, position(convert_to('a secret only', 'UTF8') IN body) = 0 "
+	    "FROM nwd.messages WHERE id = '%s'", mid);
+	assert_int_equal(harness_sql("postgres", sql, out, sizeof(out)), 0);
+	assert_string_equal(out, "t|t|t");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_missed_alerts_are_replayed_in_order),
+		cmocka_unit_test(test_unacked_is_redelivered),
+		cmocka_unit_test(test_replay_uses_the_allocations_of_now),
+		cmocka_unit_test(test_bodies_are_sealed_at_rest),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("durable", tests, group_setup,
+	    group_teardown);
+}
