@@ -43,7 +43,8 @@ STAMP=$DIR/.complete
 complete() {
 	local f id
 	[ -f "$STAMP" ] || return 1
-	for f in ca.crt ca.key ca.crl server.crt server.key foreign-ca.crt foreign-ca.key; do
+	for f in ca.crt ca.key ca.crl server.crt server.key foreign-ca.crt foreign-ca.key \
+	    body.key audit-signing.key audit-signing.pub; do
 		[ -s "$DIR/$f" ] || return 1
 	done
 	for id in $CAST $GOOD_TEST foreign; do
