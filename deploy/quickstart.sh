@@ -239,6 +239,11 @@ demo() {
 	[ -n "$id" ] || die "found no message id in the push's answer or the delivery"
 	step "demo: the audit trail of message $id (as nwd_auditor)"
 	show_audit "$id"
+	step "demo: the audit hash chain and its signed checkpoints verify"
+	"$build/client/nwd" audit verify \
+	    --db "host=127.0.0.1 port=$pg_port dbname=nwd user=nwd_auditor" \
+	    --pubkey "$qs/pki/audit-signing.pub" | sed 's/^/  /' ||
+	    die "nwd audit verify found a problem"
 }
 
 write_env() {
@@ -295,6 +300,7 @@ keyworker-kim, sw-ben, camhs-cara, case-system, duty-mash, auditor-dan):
 or, the same in one line:  . .quickstart/env.sh sw-ben
 
 Read the audit trail:  deploy/pg.sh psql .quickstart/pg nwd_auditor
+Verify it:             nwd audit verify --db "host=127.0.0.1 port=$pg_port dbname=nwd user=nwd_auditor" --pubkey .quickstart/pki/audit-signing.pub
 Stop nwdd and PostgreSQL:  deploy/quickstart.sh stop
 Remove everything:         deploy/quickstart.sh clean
 EOF
