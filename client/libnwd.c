@@ -1236,6 +1236,33 @@ nwd_explain(struct nwd_client *c, const char *principal,
 }
 
 enum nwd_status
+nwd_audit_query(struct nwd_client *c, const Nwd__V1__AuditQuery *q,
+    Nwd__V1__AuditPage **out, char *err, size_t errlen)
+{
+	Nwd__V1__Frame	 f = NWD__V1__FRAME__INIT, *a;
+	enum nwd_status	 st;
+
+	if (out == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	if (q == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID, "no query");
+	f.msg_case = NWD__V1__FRAME__MSG_AUDIT_QUERY;
+	f.audit_query = (Nwd__V1__AuditQuery *)q;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_AUDIT_PAGE, &a, err,
+	    errlen)) != NWD_OK)
+		return st;
+	*out = a->audit_page;
+	a->audit_page = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
 nwd_run(struct nwd_client *c, nwd_deliver_cb cb, void *arg, char *err,
     size_t errlen)
 {
@@ -1274,4 +1301,11 @@ nwd_explain_result_free(Nwd__V1__ExplainResult *r)
 {
 	if (r != NULL)
 		protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+void
+nwd_audit_page_free(Nwd__V1__AuditPage *p)
+{
+	if (p != NULL)
+		protobuf_c_message_free_unpacked(&p->base, NULL);
 }

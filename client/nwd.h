@@ -175,6 +175,21 @@ enum nwd_status		 nwd_explain(struct nwd_client *c,
 			    char *err, size_t errlen);
 
 /*
+ * Asks the broker one page of its audit trail (see AuditQuery and AuditPage
+ * in nwd.proto): the rows matching q's filters, at most q->limit (0 = 100,
+ * at most 1000), and for a subject-access query (q->subject_access, with
+ * q->subject) first the messages about the subject, opened for the
+ * auditor.  To read on, ask again with q->page_token set to the page's
+ * next_page_token until it is empty.  Only auditors may ask (others get
+ * NWD_ERR_REFUSED), and the broker audits every page before it answers.
+ * q stays the caller's.  On NWD_OK *out is a new AuditPage for the caller
+ * to free with nwd_audit_page_free().
+ */
+enum nwd_status		 nwd_audit_query(struct nwd_client *c,
+			    const Nwd__V1__AuditQuery *q,
+			    Nwd__V1__AuditPage **out, char *err, size_t errlen);
+
+/*
  * Called by nwd_run() for each delivery.  d stays the library's and is
  * freed when the callback returns; the callback may call nwd_ack() on c.
  * Return 0 to go on, anything else to stop.
@@ -193,6 +208,7 @@ enum nwd_status		 nwd_run(struct nwd_client *c, nwd_deliver_cb cb,
 void			 nwd_publish_ack_free(Nwd__V1__PublishAck *ack);
 void			 nwd_deliver_free(Nwd__V1__Deliver *d);
 void			 nwd_explain_result_free(Nwd__V1__ExplainResult *r);
+void			 nwd_audit_page_free(Nwd__V1__AuditPage *p);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 
 #include <json.h>
 
+#include "audit.h"
 #include "envelope.h"
 #include "explain.h"
 #include "frame.h"
@@ -173,6 +174,10 @@ static const struct command commands[] = {
 	{ "policy", 0, 0, 0, NULL, explain_policy_synopsis,
 	    explain_policy_help },
 	{ "audit", 0, 0, 0, NULL, audit_verify_synopsis, audit_verify_help },
+	/* "nwd audit query" and "nwd sar" parse their own (client/audit.c). */
+	{ "audit query", 0, 0, 0, NULL, audit_query_synopsis,
+	    audit_query_help },
+	{ "sar", 0, 0, 0, NULL, audit_sar_synopsis, audit_sar_help },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -898,6 +903,9 @@ main(int argc, char **argv)
 	/* "nwd policy" parses its own options (client/explain.c). */
 	if (explain_is_policy_command(argc, argv, long_options))
 		return explain_policy_main(argc, argv);
+	/* "nwd audit query" and "nwd sar" ask the broker (client/audit.c). */
+	if (audit_tool_command(argc, argv, long_options))
+		return audit_tool_main(argc, argv);
 	/* "nwd audit verify" parses its own options (client/verify.c). */
 	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
 		return audit_main(argc - 1, argv + 1);

@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "audit.h"
+#include "auditq.h"
 #include "durable.h"
 #include "seal.h"
 #include "broker.h"
@@ -1029,9 +1030,7 @@ broker_handle(struct broker *b, struct session *s, Nwd__V1__Frame *f)
 		explain_handle(b->srv, s, f->request_id, f->explain);
 		break;
 	case NWD__V1__FRAME__MSG_AUDIT_QUERY:
-		session_send_error(s, f->request_id,
-		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "audit queries are "
-		    "not available in this version");
+		auditq_handle(b->srv, s, f->request_id, f->audit_query);
 		break;
 	default:
 		session_send_error(s, f->request_id,

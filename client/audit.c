@@ -1,0 +1,1465 @@
+/*
+ * audit: "nwd audit query" and "nwd sar", the auditor's questions to the
+ * broker (AuditQuery / AuditPage in nwd.proto).
+ *
+ * Times given on the command line are Unix milliseconds or ISO 8601 dates
+ * in UTC; times printed are UTC.  Text that came from the audit trail is
+ * printed with control characters replaced in the table and the report, and
+ * escaped as its format requires in JSON and CSV.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "audit.h"
+#include "envelope.h"
+#include "nwd.h"
+#include "pbjson.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+/* Exit codes, as "nwd --help" lists them. */
+#define A_EXIT_REFUSED		1
+#define A_EXIT_USAGE		2
+#define A_EXIT_UNREACHABLE	3
+#define A_EXIT_UNAVAILABLE	4
+#define A_EXIT_PROTOCOL		5
+#define A_EXIT_TIMEOUT		6
+
+#define A_MAX_LIMIT		1000	/* rows per page, as the broker caps */
+
+enum aopt {
+	A_SERVER = 0x100, A_CERT, A_KEY, A_CA, A_TIMEOUT, A_SUBJECT,
+	A_PRINCIPAL, A_ACTION, A_MESSAGE, A_FROM, A_UNTIL, A_LIMIT, A_ALL,
+	A_FORMAT, A_PAGE_TOKEN,
+};
+#define ABIT(o)		(1u << ((o) - A_SERVER))
+#define A_GLOBAL	(ABIT(A_SERVER) | ABIT(A_CERT) | ABIT(A_KEY) | \
+			    ABIT(A_CA) | ABIT(A_TIMEOUT))
+#define A_SAR_OPTS	(A_GLOBAL | ABIT(A_SUBJECT) | ABIT(A_FORMAT))
+
+static const struct option audit_options[] = {
+	{ "server",	required_argument, NULL, A_SERVER },
+	{ "cert",	required_argument, NULL, A_CERT },
+	{ "key",	required_argument, NULL, A_KEY },
+	{ "ca",		required_argument, NULL, A_CA },
+	{ "timeout",	required_argument, NULL, A_TIMEOUT },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ "subject",	required_argument, NULL, A_SUBJECT },
+	{ "principal",	required_argument, NULL, A_PRINCIPAL },
+	{ "action",	required_argument, NULL, A_ACTION },
+	{ "message",	required_argument, NULL, A_MESSAGE },
+	{ "from",	required_argument, NULL, A_FROM },
+	{ "until",	required_argument, NULL, A_UNTIL },
+	{ "limit",	required_argument, NULL, A_LIMIT },
+	{ "all",	no_argument,	   NULL, A_ALL },
+	{ "format",	required_argument, NULL, A_FORMAT },
+	{ "page-token",	required_argument, NULL, A_PAGE_TOKEN },
+	{ NULL, 0, NULL, 0 },
+};
+
+enum acmd { CMD_NONE, CMD_QUERY, CMD_SAR };
+
+struct aopts {
+	enum acmd	 cmd;
+	unsigned	 given;
+	const char	*server, *cert, *key, *ca;
+	int		 timeout_ms;
+	const char	*subject, *principal, *action, *message, *page_token;
+	const char	*format;
+	int64_t		 from_ms, until_ms;
+	uint32_t	 limit;
+	int		 all;
+};
+
+const char audit_query_synopsis[] =
+    "audit query [--subject ID] [--principal P] [--action A] "
+    "[--message UUID]\n"
+    "      [--from TIME] [--until TIME] [--limit N] [--all | --page-token T]"
+    "\n      [--format table|json|csv]";
+
+const char audit_query_help[] =
+    "Asks the broker for audit rows (auditors only; every page asked is "
+    "itself\nrecorded as an audit_query row).  Filters combine; a row "
+    "matches --principal\nas its actor or its recipient.\n\n"
+    "Options:\n"
+    "  --subject ID        rows about this young person\n"
+    "  --principal P       rows where P acted or received\n"
+    "  --action A          connect, auth_refused, publish, publish_refused,"
+    "\n                      deliver, deliver_refused, ack, subscribe, "
+    "audit_query,\n                      policy_loaded, purge, "
+    "protocol_error, disconnect\n"
+    "  --message UUID      rows about this message\n"
+    "  --from TIME         rows at or after TIME\n"
+    "  --until TIME        rows before TIME\n"
+    "  --limit N           rows per page, 1 to 1000 (default 100)\n"
+    "  --all               follow the pages to the end\n"
+    "  --page-token T      go on from a page that said there was more\n"
+    "  --format F          table (default): at, actor, action, subject, "
+    "kind,\n                      recipient, rule, withheld, reason;\n"
+    "                      json: one object per row per line;\n"
+    "                      csv: RFC 4180, with a header line\n\n"
+    "TIME is Unix milliseconds or ISO 8601 in UTC: YYYY-MM-DD, "
+    "YYYY-MM-DDTHH:MM,\nYYYY-MM-DDTHH:MM:SS[.mmm], each with an optional "
+    "trailing Z.\n\n"
+    "Without --all, if more rows match, the token of the next page is "
+    "printed on\nstderr.  A paged query sees the trail as it was at its "
+    "first page.\n";
+
+const char audit_sar_synopsis[] =
+    "sar --subject ID [--format report|json]";
+
+const char audit_sar_help[] =
+    "Answers a subject-access request: everything the broker holds about "
+    "one young\nperson, from every page the broker has (auditors only; "
+    "each page, and each\nmessage body opened, is recorded in the audit "
+    "trail).\n\n"
+    "For each message about the subject, oldest first: its header and its "
+    "content\n(decrypted for the auditor, or why it is not there, such as "
+    "a body purged\nunder retention), who received it, when, under which "
+    "rule and which fields\nwere withheld from them, who was refused it "
+    "and why, and who acknowledged\nreceipt.  Then every other event the "
+    "audit trail records about the subject\n(refused publishes, earlier "
+    "audit queries, ...).\n\n"
+    "Options:\n"
+    "  --subject ID        the young person's local identifier (required)\n"
+    "  --format F          report (default): plain text to send as it is;\n"
+    "                      json: one object {subject, generated_at, "
+    "messages,\n                      other_events}\n";
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ */
+
+static void
+say(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "nwd: what: message" to stderr. */
+static void
+say(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+usage_bad(const struct aopts *o, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+usage_bad(const struct aopts *o, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nwd: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'nwd %s --help')\n", o->cmd == CMD_SAR ?
+	    "sar" : "audit query");
+	return A_EXIT_USAGE;
+}
+
+/* Control characters of s as '?', for a terminal; into buf. */
+static const char *
+clean(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len == 0)
+		return "";
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* "2025-03-01T10:00:00Z" (seconds) or with ".123" (millis); "-" for 0. */
+static void
+iso_time(int64_t ms, int millis, char *out, size_t outlen)
+{
+	struct tm	tm;
+	time_t		t;
+	int64_t		sec = ms / 1000, rem = ms % 1000;
+	char		base[32];
+
+	if (ms == 0) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	if (rem < 0) {
+		sec--;
+		rem += 1000;
+	}
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(out, outlen, "%" PRId64, ms);
+		return;
+	}
+	if (millis)
+		snprintf(out, outlen, "%s.%03dZ", base, (int)rem);
+	else
+		snprintf(out, outlen, "%sZ", base);
+}
+
+/* Reads exactly n digits at *p; advances it. */
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Unix milliseconds, or ISO 8601 in UTC: YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z].
+ */
+static int
+parse_time(const char *s, int64_t *out)
+{
+	const char	*p = s;
+	struct tm	 tm, back;
+	time_t		 t;
+	long long	 v;
+	char		*end;
+	int		 y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, n;
+
+	if (*s == '\0')
+		return -1;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || v <= 0)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	if (digits(&p, 4, &y) == -1 || *p++ != '-' ||
+	    digits(&p, 2, &mo) == -1 || *p++ != '-' ||
+	    digits(&p, 2, &d) == -1)
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) == -1 || *p++ != ':' ||
+		    digits(&p, 2, &mi) == -1)
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec) == -1)
+				return -1;
+			if (*p == '.') {
+				p++;
+				for (n = 0; n < 3 && isdigit((unsigned char)*p);
+				    n++, p++)
+					ms = ms * 10 + (*p - '0');
+				if (n == 0)
+					return -1;
+				for (; n < 3; n++)
+					ms *= 10;
+			}
+		}
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 59)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1 || gmtime_r(&t, &back) == NULL ||
+	    back.tm_mday != d || back.tm_mon != mo - 1)
+		return -1;	/* 2025-02-30 */
+	*out = (int64_t)t * 1000 + ms;
+	return *out > 0 ? 0 : -1;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+marking_words(Nwd__V1__Marking m)
+{
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE ?
+	    "OFFICIAL-SENSITIVE" : marking_name(m);
+}
+
+static const char *
+priority_words(Nwd__V1__Priority p)
+{
+	const ProtobufCEnumValue *v;
+
+	v = protobuf_c_enum_descriptor_get_value(
+	    &nwd__v1__priority__descriptor, (int)p);
+	return v != NULL ? v->name : NULL;
+}
+
+static void
+join(char *out, size_t outlen, char *const *v, size_t n, const char *sep)
+{
+	size_t i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && off < outlen; i++)
+		off += snprintf(out + off, outlen - off, "%s%s",
+		    i > 0 ? sep : "", v[i]);
+}
+
+static int
+status_exit(struct nwd_client *c, enum nwd_status st)
+{
+	switch (st) {
+	case NWD_OK:
+		return 0;
+	case NWD_ERR_INVALID:
+		return c != NULL && nwd_last_server_error(c) !=
+		    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED ?
+		    A_EXIT_REFUSED : A_EXIT_USAGE;
+	case NWD_ERR_REFUSED:
+		return A_EXIT_REFUSED;
+	case NWD_ERR_UNREACHABLE:
+	case NWD_ERR_TLS:
+		return A_EXIT_UNREACHABLE;
+	case NWD_ERR_UNAVAILABLE:
+	case NWD_ERR_CLOSED:
+		return A_EXIT_UNAVAILABLE;
+	case NWD_ERR_TIMEOUT:
+		return A_EXIT_TIMEOUT;
+	case NWD_ERR_PROTOCOL:
+	case NWD_ERR_INTERNAL:
+		break;
+	}
+	return A_EXIT_PROTOCOL;
+}
+
+static struct nwd_client *
+connect_broker(const struct aopts *o, const char *what, int *code)
+{
+	struct nwd_opts		 no;
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+
+	memset(&no, 0, sizeof(no));
+	no.server = o->server != NULL ? o->server : getenv("NWD_SERVER");
+	no.cert = o->cert != NULL ? o->cert : getenv("NWD_CERT");
+	no.key = o->key != NULL ? o->key : getenv("NWD_KEY");
+	no.ca = o->ca != NULL ? o->ca : getenv("NWD_CA");
+	no.client_name = "nwd/" PACKAGE_VERSION;
+	no.timeout_ms = o->timeout_ms;
+	if (no.server == NULL || no.server[0] == '\0') {
+		*code = usage_bad(o, what, "no broker: give --server "
+		    "HOST:PORT or set NWD_SERVER");
+		return NULL;
+	}
+	if (no.cert == NULL || no.key == NULL || no.ca == NULL) {
+		*code = usage_bad(o, what, "no %s: give --%s FILE or set "
+		    "NWD_%s", no.cert == NULL ? "certificate" :
+		    no.key == NULL ? "key" : "CA", no.cert == NULL ? "cert" :
+		    no.key == NULL ? "key" : "ca", no.cert == NULL ? "CERT" :
+		    no.key == NULL ? "KEY" : "CA");
+		return NULL;
+	}
+	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
+		say(no.server, "%s", err);
+		/* Before Welcome the broker can only refuse our certificate. */
+		*code = st == NWD_ERR_REFUSED ? A_EXIT_UNREACHABLE :
+		    status_exit(NULL, st);
+	}
+	return c;
+}
+
+static int
+flush_stdout(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		say("stdout", "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * One audit row, in each format
+ */
+
+static void
+add_text(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, v != NULL && v[0] != '\0' ?
+	    json_object_new_string(v) : NULL);
+}
+
+static json_object *
+strings_json(char *const *v, size_t n)
+{
+	json_object	*a = json_object_new_array();
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static const char *
+kind_text(Nwd__V1__Kind k)
+{
+	return k != 0 ? kind_name(k) : NULL;
+}
+
+static json_object *
+event_json(const Nwd__V1__AuditEvent *e)
+{
+	json_object	*o = json_object_new_object();
+	char		 at[40];
+
+	iso_time(e->at_unix_ms, 1, at, sizeof(at));
+	json_object_object_add(o, "id", json_object_new_int64(e->id));
+	add_text(o, "at", at);
+	json_object_object_add(o, "at_unix_ms",
+	    json_object_new_int64(e->at_unix_ms));
+	add_text(o, "instance", e->instance);
+	json_object_object_add(o, "seq", json_object_new_int64(e->seq));
+	add_text(o, "actor", e->actor);
+	add_text(o, "action", e->action);
+	add_text(o, "message_id", e->message_id);
+	add_text(o, "subject", e->subject);
+	add_text(o, "kind", kind_text(e->kind));
+	add_text(o, "recipient", e->recipient);
+	json_object_object_add(o, "fields_shared",
+	    strings_json(e->fields_shared, e->n_fields_shared));
+	json_object_object_add(o, "fields_withheld",
+	    strings_json(e->fields_withheld, e->n_fields_withheld));
+	add_text(o, "rule", e->rule);
+	add_text(o, "policy_version", e->policy_version);
+	add_text(o, "reason", e->reason);
+	return o;
+}
+
+static int
+print_json_line(json_object *o)
+{
+	const char *s;
+
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s != NULL && puts(s) != EOF ? 0 : -1;
+}
+
+/* One CSV field (RFC 4180): quoted when it holds , " CR or LF. */
+static void
+csv_field(const char *s, int last)
+{
+	const char *p;
+
+	if (s == NULL)
+		s = "";
+	if (strpbrk(s, ",\"\r\n") == NULL)
+		fputs(s, stdout);
+	else {
+		putchar('"');
+		for (p = s; *p != '\0'; p++) {
+			if (*p == '"')
+				putchar('"');
+			putchar(*p);
+		}
+		putchar('"');
+	}
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+static const char csv_header[] = "id,at,at_unix_ms,instance,seq,actor,"
+    "action,message_id,subject,kind,recipient,fields_shared,"
+    "fields_withheld,rule,policy_version,reason\r\n";
+
+static void
+csv_event(const Nwd__V1__AuditEvent *e)
+{
+	char	num[32], at[40], list[8192];
+
+	snprintf(num, sizeof(num), "%" PRId64, e->id);
+	csv_field(num, 0);
+	iso_time(e->at_unix_ms, 1, at, sizeof(at));
+	csv_field(at, 0);
+	snprintf(num, sizeof(num), "%" PRId64, e->at_unix_ms);
+	csv_field(num, 0);
+	csv_field(e->instance, 0);
+	snprintf(num, sizeof(num), "%" PRId64, e->seq);
+	csv_field(num, 0);
+	csv_field(e->actor, 0);
+	csv_field(e->action, 0);
+	csv_field(e->message_id, 0);
+	csv_field(e->subject, 0);
+	csv_field(kind_text(e->kind), 0);
+	csv_field(e->recipient, 0);
+	join(list, sizeof(list), e->fields_shared, e->n_fields_shared, ",");
+	csv_field(list, 0);
+	join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld,
+	    ",");
+	csv_field(list, 0);
+	csv_field(e->rule, 0);
+	csv_field(e->policy_version, 0);
+	csv_field(e->reason, 1);
+}
+
+/* The table's columns, each row's cells cleaned for a terminal. */
+#define NCOLS	9
+static const char *const table_head[NCOLS] = { "AT", "ACTOR", "ACTION",
+    "SUBJECT", "KIND", "RECIPIENT", "RULE", "WITHHELD", "REASON" };
+
+static void
+table_cells(const Nwd__V1__AuditEvent *e, char cells[NCOLS][1024])
+{
+	char		 list[1024];
+	const char	*v[NCOLS];
+	size_t		 i;
+
+	iso_time(e->at_unix_ms, 0, cells[0], sizeof(cells[0]));
+	join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld,
+	    ",");
+	v[0] = cells[0];
+	v[1] = e->actor;
+	v[2] = e->action;
+	v[3] = e->subject;
+	v[4] = kind_text(e->kind);
+	v[5] = e->recipient;
+	v[6] = e->rule;
+	v[7] = list;
+	v[8] = e->reason;
+	for (i = 1; i < NCOLS; i++)
+		clean(v[i] != NULL && v[i][0] != '\0' ? v[i] : "-", cells[i],
+		    sizeof(cells[i]));
+}
+
+static int
+print_table(Nwd__V1__AuditPage *const *pages, size_t npages)
+{
+	static char	cells[NCOLS][1024];
+	size_t		w[NCOLS], p, i, c, len;
+
+	for (c = 0; c < NCOLS; c++)
+		w[c] = strlen(table_head[c]);
+	for (p = 0; p < npages; p++)
+		for (i = 0; i < pages[p]->n_events; i++) {
+			table_cells(pages[p]->events[i], cells);
+			for (c = 0; c < NCOLS; c++)
+				if ((len = strlen(cells[c])) > w[c])
+					w[c] = len;
+		}
+	for (c = 0; c + 1 < NCOLS; c++)
+		printf("%-*s  ", (int)w[c], table_head[c]);
+	printf("%s\n", table_head[NCOLS - 1]);
+	for (p = 0; p < npages; p++)
+		for (i = 0; i < pages[p]->n_events; i++) {
+			table_cells(pages[p]->events[i], cells);
+			for (c = 0; c < NCOLS; c++)
+				if (c + 1 < NCOLS)
+					printf("%-*s  ", (int)w[c], cells[c]);
+				else
+					printf("%s\n", cells[c]);
+		}
+	return flush_stdout();
+}
+
+/* ------------------------------------------------------------------------
+ * nwd audit query
+ */
+
+enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_REPORT };
+
+static void
+query_init(const struct aopts *o, Nwd__V1__AuditQuery *q)
+{
+	nwd__v1__audit_query__init(q);
+	q->subject = (char *)(o->subject != NULL ? o->subject : "");
+	q->principal = (char *)(o->principal != NULL ? o->principal : "");
+	q->action = (char *)(o->action != NULL ? o->action : "");
+	q->message_id = (char *)(o->message != NULL ? o->message : "");
+	q->from_unix_ms = o->from_ms;
+	q->until_unix_ms = o->until_ms;
+	q->limit = o->limit;
+	q->page_token = (char *)(o->page_token != NULL ? o->page_token : "");
+}
+
+static int
+cmd_query(const struct aopts *o)
+{
+	Nwd__V1__AuditQuery	  q;
+	Nwd__V1__AuditPage	 *page = NULL, **pages = NULL, **pv;
+	struct nwd_client	 *c;
+	enum nwd_status		  st;
+	enum fmt		  f = FMT_TABLE;
+	json_object		 *j;
+	char			  err[512], token[256] = "";
+	size_t			  npages = 0, i;
+	int			  code = 0, r;
+
+	if (o->format != NULL) {
+		if (strcmp(o->format, "table") == 0)
+			f = FMT_TABLE;
+		else if (strcmp(o->format, "json") == 0)
+			f = FMT_JSON;
+		else if (strcmp(o->format, "csv") == 0)
+			f = FMT_CSV;
+		else
+			return usage_bad(o, "--format", "\"%s\": one of table, "
+			    "json, csv", o->format);
+	}
+	if (o->action != NULL && o->action[0] == '\0')
+		return usage_bad(o, "--action", "needs an action name");
+	if (o->message != NULL && !envelope_is_uuid(o->message))
+		return usage_bad(o, "--message", "\"%s\" is not a message id "
+		    "(a UUID)", o->message);
+	if (o->from_ms != 0 && o->until_ms != 0 && o->from_ms >= o->until_ms)
+		return usage_bad(o, "--from", "must be before --until");
+	if ((c = connect_broker(o, "audit query", &code)) == NULL)
+		return code;
+	query_init(o, &q);
+	if (f == FMT_CSV)
+		fputs(csv_header, stdout);
+	for (;;) {
+		if ((st = nwd_audit_query(c, &q, &page, err,
+		    sizeof(err))) != NWD_OK) {
+			say("audit query", "%s", err);
+			code = status_exit(c, st);
+			break;
+		}
+		r = 0;
+		for (i = 0; f != FMT_TABLE && i < page->n_events; i++) {
+			if (f == FMT_CSV)
+				csv_event(page->events[i]);
+			else {
+				j = event_json(page->events[i]);
+				r |= print_json_line(j);
+				json_object_put(j);
+			}
+		}
+		if (f != FMT_TABLE && (r != 0 || flush_stdout() == -1)) {
+			code = A_EXIT_PROTOCOL;
+			break;
+		}
+		snprintf(token, sizeof(token), "%s", page->next_page_token);
+		if (f == FMT_TABLE) {
+			/* One table, its columns as wide as every page needs. */
+			if ((pv = reallocarray(pages, npages + 1,
+			    sizeof(*pv))) == NULL) {
+				say("audit query", "out of memory");
+				code = A_EXIT_PROTOCOL;
+				break;
+			}
+			pages = pv;
+			pages[npages++] = page;
+		} else
+			nwd_audit_page_free(page);
+		page = NULL;
+		if (!o->all || token[0] == '\0')
+			break;
+		q.page_token = token;
+	}
+	nwd_audit_page_free(page);
+	if (code == 0 && f == FMT_TABLE && print_table(pages, npages) == -1)
+		code = A_EXIT_PROTOCOL;
+	for (i = 0; i < npages; i++)
+		nwd_audit_page_free(pages[i]);
+	free(pages);
+	if (code == 0 && token[0] != '\0' && !o->all)
+		fprintf(stderr, "nwd: audit query: more rows match; go on with "
+		    "--page-token %s (or ask with --all)\n", token);
+	nwd_close(c);
+	return code;
+}
+
+/* ------------------------------------------------------------------------
+ * nwd sar
+ */
+
+struct sar {
+	const char		 *subject;
+	int64_t			  generated_ms;
+	const char		 *auditor;
+	const char		 *instance;
+	const char		 *policy_version;
+	Nwd__V1__SarMessage	**msgs;		/* owned */
+	size_t			  nmsgs;
+	Nwd__V1__AuditEvent	**rows;		/* owned: about the subject */
+	size_t			  nrows;
+	int64_t			 *ids;		/* sorted ids of message rows */
+	size_t			  nids;
+};
+
+static void
+sar_free(struct sar *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmsgs; i++)
+		protobuf_c_message_free_unpacked(&s->msgs[i]->base, NULL);
+	for (i = 0; i < s->nrows; i++)
+		protobuf_c_message_free_unpacked(&s->rows[i]->base, NULL);
+	free(s->msgs);
+	free(s->rows);
+	free(s->ids);
+}
+
+/* Moves the page's messages and rows into s; the page keeps none. */
+static int
+sar_take(struct sar *s, Nwd__V1__AuditPage *p)
+{
+	Nwd__V1__SarMessage	**mv;
+	Nwd__V1__AuditEvent	**ev;
+
+	if (p->n_messages > 0) {
+		if ((mv = reallocarray(s->msgs, s->nmsgs + p->n_messages,
+		    sizeof(*mv))) == NULL)
+			return -1;
+		s->msgs = mv;
+		memcpy(s->msgs + s->nmsgs, p->messages,
+		    p->n_messages * sizeof(*mv));
+		s->nmsgs += p->n_messages;
+		p->n_messages = 0;
+	}
+	if (p->n_events > 0) {
+		if ((ev = reallocarray(s->rows, s->nrows + p->n_events,
+		    sizeof(*ev))) == NULL)
+			return -1;
+		s->rows = ev;
+		memcpy(s->rows + s->nrows, p->events,
+		    p->n_events * sizeof(*ev));
+		s->nrows += p->n_events;
+		p->n_events = 0;
+	}
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Indexes the ids of the rows that came with messages. */
+static int
+sar_index(struct sar *s)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < s->nmsgs; i++)
+		n += s->msgs[i]->n_events;
+	if (n == 0)
+		return 0;
+	if ((s->ids = calloc(n, sizeof(*s->ids))) == NULL)
+		return -1;
+	for (i = 0; i < s->nmsgs; i++)
+		for (k = 0; k < s->msgs[i]->n_events; k++)
+			s->ids[s->nids++] = s->msgs[i]->events[k]->id;
+	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_id);
+	return 0;
+}
+
+/* 1 if the row is shown with its message, not among the others. */
+static int
+sar_with_message(const struct sar *s, const Nwd__V1__AuditEvent *e)
+{
+	return s->nids > 0 && bsearch(&e->id, s->ids, s->nids,
+	    sizeof(*s->ids), cmp_id) != NULL;
+}
+
+enum row_class { ROW_SHARED, ROW_REFUSED, ROW_ACK, ROW_OTHER };
+
+static enum row_class
+classify(const Nwd__V1__AuditEvent *e)
+{
+	if (strcmp(e->action, "deliver") == 0)
+		return ROW_SHARED;
+	if (strcmp(e->action, "deliver_refused") == 0)
+		return ROW_REFUSED;
+	if (strcmp(e->action, "ack") == 0)
+		return ROW_ACK;
+	return ROW_OTHER;
+}
+
+static json_object *
+message_json(const Nwd__V1__SarMessage *m)
+{
+	const Nwd__V1__Envelope	*env = m->envelope;
+	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
+	const ProtobufCMessage	*body = env != NULL ? envelope_body(env) :
+				    NULL;
+	const Nwd__V1__AuditEvent *e;
+	json_object		*o, *shared, *refused, *acks, *other, *x;
+	char			 at[40];
+	size_t			 i;
+
+	o = json_object_new_object();
+	add_text(o, "message_id", m->message_id);
+	add_text(o, "kind", h != NULL ? kind_text(h->kind) : NULL);
+	add_text(o, "sender", h != NULL ? h->sender : NULL);
+	add_text(o, "agency", h != NULL ? h->originating_agency : NULL);
+	iso_time(h != NULL ? h->created_unix_ms : 0, 1, at, sizeof(at));
+	add_text(o, "created", h != NULL && h->created_unix_ms != 0 ? at :
+	    NULL);
+	json_object_object_add(o, "created_unix_ms",
+	    json_object_new_int64(h != NULL ? h->created_unix_ms : 0));
+	add_text(o, "marking", h != NULL ? marking_words(h->marking) : NULL);
+	add_text(o, "priority", h != NULL ? priority_words(h->priority) :
+	    NULL);
+	add_text(o, "legal_basis", h != NULL && h->legal_basis != 0 ?
+	    legal_basis_name(h->legal_basis) : NULL);
+	add_text(o, "justification", h != NULL ? h->justification : NULL);
+	if (h != NULL && h->n_share_with > 0)
+		json_object_object_add(o, "share_with",
+		    strings_json(h->share_with, h->n_share_with));
+	if (h != NULL && h->supersedes[0] != '\0')
+		add_text(o, "supersedes", h->supersedes);
+	if (h != NULL && h->subject != NULL &&
+	    h->subject->nhs_number[0] != '\0')
+		add_text(o, "nhs_number", h->subject->nhs_number);
+	json_object_object_add(o, "body", body != NULL ?
+	    pbjson_to_object(body, 0) : NULL);
+	add_text(o, "note", m->note);
+
+	shared = json_object_new_array();
+	refused = json_object_new_array();
+	acks = json_object_new_array();
+	other = json_object_new_array();
+	for (i = 0; i < m->n_events; i++) {
+		e = m->events[i];
+		iso_time(e->at_unix_ms, 1, at, sizeof(at));
+		x = json_object_new_object();
+		switch (classify(e)) {
+		case ROW_SHARED:
+			add_text(x, "recipient", e->recipient);
+			add_text(x, "at", at);
+			add_text(x, "rule", e->rule);
+			json_object_object_add(x, "fields_shared",
+			    strings_json(e->fields_shared,
+			    e->n_fields_shared));
+			json_object_object_add(x, "fields_withheld",
+			    strings_json(e->fields_withheld,
+			    e->n_fields_withheld));
+			json_object_array_add(shared, x);
+			break;
+		case ROW_REFUSED:
+			add_text(x, "recipient", e->recipient);
+			add_text(x, "at", at);
+			add_text(x, "rule", e->rule);
+			add_text(x, "reason", e->reason);
+			json_object_array_add(refused, x);
+			break;
+		case ROW_ACK:
+			add_text(x, "recipient", e->recipient[0] != '\0' ?
+			    e->recipient : e->actor);
+			add_text(x, "at", at);
+			json_object_array_add(acks, x);
+			break;
+		case ROW_OTHER:
+			json_object_put(x);
+			json_object_array_add(other, event_json(e));
+			break;
+		}
+	}
+	json_object_object_add(o, "shared_with", shared);
+	json_object_object_add(o, "refused", refused);
+	json_object_object_add(o, "acks", acks);
+	json_object_object_add(o, "events", other);
+	return o;
+}
+
+static json_object *
+sar_json(const struct sar *s)
+{
+	json_object	*o, *msgs, *other;
+	char		 at[40];
+	size_t		 i;
+
+	o = json_object_new_object();
+	add_text(o, "subject", s->subject);
+	iso_time(s->generated_ms, 1, at, sizeof(at));
+	add_text(o, "generated_at", at);
+	add_text(o, "generated_by", s->auditor);
+	add_text(o, "broker_instance", s->instance);
+	add_text(o, "policy_version", s->policy_version);
+	msgs = json_object_new_array();
+	for (i = 0; i < s->nmsgs; i++)
+		json_object_array_add(msgs, message_json(s->msgs[i]));
+	json_object_object_add(o, "messages", msgs);
+	other = json_object_new_array();
+	for (i = 0; i < s->nrows; i++)
+		if (!sar_with_message(s, s->rows[i]))
+			json_object_array_add(other, event_json(s->rows[i]));
+	json_object_object_add(o, "other_events", other);
+	return o;
+}
+
+/* ---- the report ---------------------------------------------------------- */
+
+/* Prints a JSON body as "path: value" lines, indented. */
+static void
+report_body(json_object *v, char *path, size_t pathlen, size_t used)
+{
+	char		 buf[4096];
+	size_t		 i, n;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			snprintf(path + used, pathlen - used, "%s%s",
+			    used > 0 ? "." : "", key);
+			report_body(val, path, pathlen, strlen(path));
+			path[used] = '\0';
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			snprintf(path + used, pathlen - used, "[%zu]", i);
+			report_body(json_object_array_get_idx(v, i), path,
+			    pathlen, strlen(path));
+			path[used] = '\0';
+		}
+		break;
+	case json_type_string:
+		printf("      %s: %s\n", path, clean(json_object_get_string(v),
+		    buf, sizeof(buf)));
+		break;
+	default:
+		printf("      %s: %s\n", path, clean(
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		    buf, sizeof(buf)));
+		break;
+	}
+}
+
+/* "intelligence report" for intelligence_report. */
+static void
+kind_words(Nwd__V1__Kind k, char *out, size_t outlen)
+{
+	const char	*n = kind_text(k);
+	size_t		 i;
+
+	snprintf(out, outlen, "%s", n != NULL ? n : "message of unknown kind");
+	for (i = 0; out[i] != '\0'; i++)
+		if (out[i] == '_')
+			out[i] = ' ';
+}
+
+static void
+underline(const char *title)
+{
+	size_t n = strlen(title);
+
+	printf("%s\n", title);
+	while (n-- > 0)
+		putchar('-');
+	putchar('\n');
+}
+
+/* One other row, as a line: "when  action by actor: ..." */
+static void
+report_row(const Nwd__V1__AuditEvent *e, int with_message)
+{
+	char	at[40], a[256], b[256], c[1024], d[256], list[1024];
+
+	iso_time(e->at_unix_ms, 0, at, sizeof(at));
+	printf("    %s  %s by %s", at, clean(e->action, a, sizeof(a)),
+	    clean(e->actor[0] != '\0' ? e->actor : "-", b, sizeof(b)));
+	if (e->recipient[0] != '\0')
+		printf(" for %s", clean(e->recipient, d, sizeof(d)));
+	if (with_message && e->message_id[0] != '\0')
+		printf(", message %s", clean(e->message_id, d, sizeof(d)));
+	if (e->kind != 0 && kind_text(e->kind) != NULL)
+		printf(", %s", kind_text(e->kind));
+	if (e->rule[0] != '\0')
+		printf(" (rule %s)", clean(e->rule, d, sizeof(d)));
+	if (e->n_fields_withheld > 0) {
+		join(list, sizeof(list), e->fields_withheld,
+		    e->n_fields_withheld, ", ");
+		printf(", withheld: %s", clean(list, c, sizeof(c)));
+	}
+	if (e->reason[0] != '\0')
+		printf(": %s", clean(e->reason, c, sizeof(c)));
+	putchar('\n');
+}
+
+static void
+report_message(const struct sar *s, size_t idx)
+{
+	const Nwd__V1__SarMessage *m = s->msgs[idx];
+	const Nwd__V1__Envelope	*env = m->envelope;
+	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
+	const ProtobufCMessage	*body = env != NULL ? envelope_body(env) :
+				    NULL;
+	const Nwd__V1__AuditEvent *e;
+	json_object		*b;
+	enum row_class		 want;
+	char			 title[256], kw[128], at[40], a[1024], c[1024];
+	char			 path[1024], list[4096];
+	size_t			 i, n;
+	static const char *const section[] = {
+		[ROW_SHARED] = "Shared with",
+		[ROW_REFUSED] = "Not shared with",
+		[ROW_ACK] = "Receipt acknowledged by",
+		[ROW_OTHER] = "Other events about this message",
+	};
+
+	kind_words(h != NULL ? h->kind : 0, kw, sizeof(kw));
+	snprintf(title, sizeof(title), "Message %zu of %zu: %s", idx + 1,
+	    s->nmsgs, kw);
+	underline(title);
+	printf("  Message id     %s\n", clean(m->message_id, a, sizeof(a)));
+	if (h != NULL) {
+		iso_time(h->created_unix_ms, 0, at, sizeof(at));
+		printf("  Created        %s by %s (%s)\n", at,
+		    clean(h->sender[0] != '\0' ? h->sender : "-", a,
+		    sizeof(a)), clean(h->originating_agency[0] != '\0' ?
+		    h->originating_agency : "-", c, sizeof(c)));
+		printf("  Marking        %s\n", marking_words(h->marking) !=
+		    NULL ? marking_words(h->marking) : "-");
+		printf("  Priority       %s\n", priority_words(h->priority) !=
+		    NULL ? priority_words(h->priority) : "-");
+		if (h->legal_basis != 0)
+			printf("  Legal basis    %s\n",
+			    legal_basis_name(h->legal_basis));
+		if (h->justification[0] != '\0')
+			printf("  Justification  %s\n", clean(h->justification,
+			    a, sizeof(a)));
+		if (h->n_share_with > 0) {
+			join(list, sizeof(list), h->share_with,
+			    h->n_share_with, ", ");
+			printf("  Named for      %s\n", clean(list, a,
+			    sizeof(a)));
+		}
+		if (h->supersedes[0] != '\0')
+			printf("  Corrects       %s\n", clean(h->supersedes, a,
+			    sizeof(a)));
+	}
+	if (m->note[0] != '\0')
+		printf("  Note           %s\n", clean(m->note, a, sizeof(a)));
+	if (body != NULL && (b = pbjson_to_object(body, 0)) != NULL) {
+		printf("  Content, as held\n");
+		path[0] = '\0';
+		if (json_object_object_length(b) == 0)
+			printf("      (empty)\n");
+		report_body(b, path, sizeof(path), 0);
+		json_object_put(b);
+	} else
+		printf("  Content        not held\n");
+
+	for (want = ROW_SHARED; want <= ROW_OTHER; want++) {
+		for (i = 0, n = 0; i < m->n_events; i++)
+			n += classify(m->events[i]) == want;
+		if (n == 0) {
+			if (want == ROW_SHARED)
+				printf("  %s\n    no one\n", section[want]);
+			continue;
+		}
+		printf("  %s\n", section[want]);
+		for (i = 0; i < m->n_events; i++) {
+			e = m->events[i];
+			if (classify(e) != want)
+				continue;
+			iso_time(e->at_unix_ms, 0, at, sizeof(at));
+			switch (want) {
+			case ROW_SHARED:
+				join(list, sizeof(list), e->fields_withheld,
+				    e->n_fields_withheld, ", ");
+				printf("    %s  %s: %s", at, clean(e->recipient,
+				    a, sizeof(a)), list[0] != '\0' ?
+				    "withheld " : "the whole message");
+				if (list[0] != '\0')
+					printf("%s", clean(list, c, sizeof(c)));
+				if (e->rule[0] != '\0')
+					printf(" (rule %s)", clean(e->rule, c,
+					    sizeof(c)));
+				putchar('\n');
+				break;
+			case ROW_REFUSED:
+				printf("    %s  %s: %s", at, clean(e->recipient,
+				    a, sizeof(a)), e->reason[0] != '\0' ?
+				    clean(e->reason, c, sizeof(c)) :
+				    "refused");
+				if (e->rule[0] != '\0')
+					printf(" (rule %s)", clean(e->rule, c,
+					    sizeof(c)));
+				putchar('\n');
+				break;
+			case ROW_ACK:
+				printf("    %s  %s\n", at, clean(
+				    e->recipient[0] != '\0' ? e->recipient :
+				    e->actor, a, sizeof(a)));
+				break;
+			case ROW_OTHER:
+				report_row(e, 0);
+				break;
+			}
+		}
+	}
+	putchar('\n');
+}
+
+static int
+sar_report(const struct sar *s)
+{
+	char	title[256], at[40], a[256], b[256];
+	size_t	i, nother = 0;
+
+	for (i = 0; i < s->nrows; i++)
+		nother += !sar_with_message(s, s->rows[i]);
+	snprintf(title, sizeof(title), "Subject access report: %s",
+	    clean(s->subject, a, sizeof(a)));
+	printf("%s\n", title);
+	for (i = strlen(title); i > 0; i--)
+		putchar('=');
+	printf("\n\n");
+	iso_time(s->generated_ms, 0, at, sizeof(at));
+	printf("Generated   %s by %s, from broker %s\n", at,
+	    clean(s->auditor, a, sizeof(a)), clean(s->instance, b,
+	    sizeof(b)));
+	printf("Policy      %s\n", clean(s->policy_version, a, sizeof(a)));
+	printf("Held        %zu message%s about %s; %zu other recorded "
+	    "event%s\n\n", s->nmsgs, s->nmsgs == 1 ? "" : "s",
+	    clean(s->subject, a, sizeof(a)), nother, nother == 1 ? "" : "s");
+	printf("This report sets out everything the information-sharing "
+	    "broker holds about\n%s.  For each message, oldest first: what "
+	    "it said, who received it,\nwhen, and which parts were withheld "
+	    "from them under the sharing policy; who\nwas refused it and why; "
+	    "and who acknowledged receipt.  After the messages\ncome the other "
+	    "events the audit trail records about %s, such as\nmessages "
+	    "refused at publication and earlier audit queries.  Times are "
+	    "UTC.\n\n", clean(s->subject, a, sizeof(a)),
+	    clean(s->subject, b, sizeof(b)));
+	if (s->nmsgs == 0)
+		printf("No messages about %s are held.\n\n",
+		    clean(s->subject, a, sizeof(a)));
+	for (i = 0; i < s->nmsgs; i++)
+		report_message(s, i);
+	snprintf(title, sizeof(title), "Other recorded events about %s",
+	    clean(s->subject, a, sizeof(a)));
+	underline(title);
+	if (nother == 0)
+		printf("    none\n");
+	for (i = 0; i < s->nrows; i++)
+		if (!sar_with_message(s, s->rows[i]))
+			report_row(s->rows[i], 1);
+	printf("\nEnd of report.\n");
+	return flush_stdout();
+}
+
+static int
+cmd_sar(const struct aopts *o)
+{
+	Nwd__V1__AuditQuery	 q;
+	Nwd__V1__AuditPage	*page = NULL;
+	const Nwd__V1__Principal *p;
+	struct nwd_client	*c;
+	struct sar		 s;
+	enum nwd_status		 st;
+	enum fmt		 f = FMT_REPORT;
+	json_object		*j;
+	char			 err[512], token[256];
+	int			 code = 0;
+
+	if (o->subject == NULL || o->subject[0] == '\0')
+		return usage_bad(o, "sar", "--subject ID is required");
+	if (o->format != NULL) {
+		if (strcmp(o->format, "report") == 0)
+			f = FMT_REPORT;
+		else if (strcmp(o->format, "json") == 0)
+			f = FMT_JSON;
+		else
+			return usage_bad(o, "--format", "\"%s\": one of "
+			    "report, json", o->format);
+	}
+	if ((c = connect_broker(o, "sar", &code)) == NULL)
+		return code;
+	memset(&s, 0, sizeof(s));
+	s.subject = o->subject;
+	s.generated_ms = wall_ms();
+	p = nwd_principal(c);
+	s.auditor = p != NULL ? p->id : "";
+	s.instance = nwd_welcome(c)->instance;
+	s.policy_version = nwd_welcome(c)->policy_version;
+
+	nwd__v1__audit_query__init(&q);
+	q.subject = (char *)o->subject;
+	q.subject_access = 1;
+	q.limit = A_MAX_LIMIT;
+	for (;;) {
+		if ((st = nwd_audit_query(c, &q, &page, err,
+		    sizeof(err))) != NWD_OK) {
+			say("sar", "%s", err);
+			code = status_exit(c, st);
+			goto out;
+		}
+		if (sar_take(&s, page) == -1) {
+			say("sar", "out of memory");
+			code = A_EXIT_PROTOCOL;
+			goto out;
+		}
+		if (page->next_page_token[0] == '\0')
+			break;
+		snprintf(token, sizeof(token), "%s", page->next_page_token);
+		q.page_token = token;
+		nwd_audit_page_free(page);
+		page = NULL;
+	}
+	if (sar_index(&s) == -1) {
+		say("sar", "out of memory");
+		code = A_EXIT_PROTOCOL;
+		goto out;
+	}
+	if (f == FMT_JSON) {
+		j = sar_json(&s);
+		if (print_json_line(j) == -1 || flush_stdout() == -1)
+			code = A_EXIT_PROTOCOL;
+		json_object_put(j);
+	} else if (sar_report(&s) == -1)
+		code = A_EXIT_PROTOCOL;
+ out:
+	nwd_audit_page_free(page);
+	sar_free(&s);
+	nwd_close(c);
+	return code;
+}
+
+/* ------------------------------------------------------------------------
+ * The command line
+ */
+
+int
+audit_tool_command(int argc, char **argv, const struct option *long_options)
+{
+	const struct option	*lo;
+	const char		*a;
+	size_t			 n;
+	int			 i;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (a[1] != '-' || strchr(a, '=') != NULL)
+			continue;
+		n = strlen(a + 2);
+		for (lo = long_options; lo->name != NULL; lo++)
+			if (strlen(lo->name) == n &&
+			    strncmp(lo->name, a + 2, n) == 0 &&
+			    lo->has_arg == required_argument)
+				i++;
+	}
+	if (i >= argc)
+		return 0;
+	if (strcmp(argv[i], "sar") == 0)
+		return 1;
+	return strcmp(argv[i], "audit") == 0 && i + 1 < argc &&
+	    strcmp(argv[i + 1], "query") == 0;
+}
+
+static const char *
+aopt_name(int o)
+{
+	const struct option *lo;
+
+	for (lo = audit_options; lo->name != NULL; lo++)
+		if (lo->val == o)
+			return lo->name;
+	return "?";
+}
+
+/* Parses argv into o.  Returns -1 to go on, or an exit status. */
+static int
+parse_args(int argc, char **argv, struct aopts *o)
+{
+	const char	*words[3];
+	char		*end;
+	double		 secs;
+	long		 l;
+	size_t		 nwords = 0;
+	unsigned	 extra;
+	int		 c, help = 0, opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "-:h", audit_options,
+	    NULL)) != -1) {
+		if (c >= A_SERVER)
+			o->given |= ABIT(c);
+		switch (c) {
+		case 1:
+			if (nwords == 0)
+				o->cmd = strcmp(optarg, "sar") == 0 ? CMD_SAR :
+				    CMD_QUERY;
+			if (nwords < 3)
+				words[nwords] = optarg;
+			nwords++;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case A_SERVER:
+			o->server = optarg;
+			break;
+		case A_CERT:
+			o->cert = optarg;
+			break;
+		case A_KEY:
+			o->key = optarg;
+			break;
+		case A_CA:
+			o->ca = optarg;
+			break;
+		case A_TIMEOUT:
+			errno = 0;
+			secs = strtod(optarg, &end);
+			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
+			    !(secs > 0) || secs * 1000 > INT_MAX)
+				return usage_bad(o, "--timeout", "\"%s\" is "
+				    "not a positive number of seconds", optarg);
+			o->timeout_ms = secs * 1000 < 1 ? 1 :
+			    (int)(secs * 1000);
+			break;
+		case A_SUBJECT:
+			if (o->subject != NULL)
+				return usage_bad(o, "--subject", "give one "
+				    "subject");
+			o->subject = optarg;
+			break;
+		case A_PRINCIPAL:
+			o->principal = optarg;
+			break;
+		case A_ACTION:
+			o->action = optarg;
+			break;
+		case A_MESSAGE:
+			o->message = optarg;
+			break;
+		case A_FROM:
+		case A_UNTIL:
+			if (parse_time(optarg, c == A_FROM ? &o->from_ms :
+			    &o->until_ms) == -1)
+				return usage_bad(o, c == A_FROM ? "--from" :
+				    "--until", "\"%s\" is not a time: Unix "
+				    "milliseconds or YYYY-MM-DD[THH:MM[:SS]][Z]"
+				    " (UTC)", optarg);
+			break;
+		case A_LIMIT:
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
+			    l < 1 || l > A_MAX_LIMIT)
+				return usage_bad(o, "--limit", "\"%s\" is not "
+				    "a number of rows from 1 to %d", optarg,
+				    A_MAX_LIMIT);
+			o->limit = (uint32_t)l;
+			break;
+		case A_ALL:
+			o->all = 1;
+			break;
+		case A_FORMAT:
+			o->format = optarg;
+			break;
+		case A_PAGE_TOKEN:
+			o->page_token = optarg;
+			break;
+		case ':':
+			return usage_bad(o, argv[optind - 1], "needs a value");
+		default:
+			return usage_bad(o, argv[optind - 1] != NULL ?
+			    argv[optind - 1] : "?", "unknown option");
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (nwords == 0)
+			o->cmd = strcmp(argv[optind], "sar") == 0 ? CMD_SAR :
+			    CMD_QUERY;
+		if (nwords < 3)
+			words[nwords] = argv[optind];
+		nwords++;
+	}
+	if (help) {
+		if (o->cmd == CMD_SAR)
+			printf("usage: nwd %s\n\n%s", audit_sar_synopsis,
+			    audit_sar_help);
+		else
+			printf("usage: nwd %s\n\n%s", audit_query_synopsis,
+			    audit_query_help);
+		printf("\nGlobal options (--server, --cert, --key, --ca, "
+		    "--timeout): see 'nwd --help'.\n");
+		return 0;
+	}
+	if (o->cmd == CMD_SAR && nwords != 1)
+		return usage_bad(o, "sar", "unexpected argument \"%s\"",
+		    words[1]);
+	if (o->cmd == CMD_QUERY && (nwords != 2 ||
+	    strcmp(words[0], "audit") != 0 || strcmp(words[1], "query") != 0))
+		return usage_bad(o, "audit query", "usage: nwd audit query "
+		    "[options]");
+	if (o->cmd == CMD_SAR) {
+		extra = o->given & ~A_SAR_OPTS;
+		for (opt = A_SERVER; extra != 0; opt++)
+			if (extra & ABIT(opt))
+				return usage_bad(o, "sar", "--%s is not an "
+				    "option of sar", aopt_name(opt));
+	}
+	return -1;
+}
+
+int
+audit_tool_main(int argc, char **argv)
+{
+	struct aopts	o;
+	int		code;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
+	if ((code = parse_args(argc, argv, &o)) >= 0)
+		return code;
+	return o.cmd == CMD_SAR ? cmd_sar(&o) : cmd_query(&o);
+}

@@ -1,0 +1,1181 @@
+/*
+ * auditq: an auditor's AuditQuery, answered from the audit trail.
+ *
+ * The shape is explain.c's: read what the answer needs, audit the question
+ * (an audit_query row, plus one per message body opened for a
+ * subject-access request), and send the answer only once those rows have
+ * committed.  Nothing is sent if the rows cannot be written.
+ *
+ * A page is bounded twice: by the query's limit on audit rows, and by the
+ * frame the answer must fit in (max_frame, and half the output cap).  A page
+ * that would be too large is cut short and its next_page_token continues
+ * where it stopped, so a client that follows tokens gets everything.
+ *
+ * Paging is by row id (and, while a subject-access query is still sending
+ * messages, by message id).  The first page fixes a time bound (until, or
+ * now if that is earlier) that every later page carries in its token: a
+ * paged query sees the trail as it was when it began, and terminates even
+ * though each page adds an audit_query row that may match its own filter.
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "audit.h"
+#include "auditq.h"
+#include "config.h"
+#include "envelope.h"
+#include "frame.h"
+#include "identity.h"
+#include "log.h"
+#include "seal.h"
+#include "server.h"
+#include "session.h"
+#include "store.h"
+
+#define AUDITQ_ROLE		"auditor"
+#define AUDITQ_DEFAULT_LIMIT	100
+#define AUDITQ_MAX_LIMIT	1000
+#define AUDITQ_MAX_NAME		128	/* bytes in a principal or action */
+/* Audit rows read about one message of a subject-access request. */
+#define AUDITQ_MESSAGE_ROWS	10000
+/* What a Frame adds around its AuditPage, and the page around its token. */
+#define AUDITQ_FRAME_SLACK	128
+
+enum stage {
+	STAGE_MESSAGES,		/* subject access: the messages, then rows */
+	STAGE_EVENTS,		/* audit rows after after_id */
+};
+
+/* A query in progress; answered once its audit rows have committed. */
+struct auditq_job {
+	struct server		*srv;		/* borrowed */
+	uint64_t		 session_id;	/* the auditor; may be gone */
+	uint64_t		 request_id;
+	char			*actor;		/* the auditor's id */
+	char			*session_name;
+	char			*peer;
+
+	/* The filter, owned copies; NULL does not filter. */
+	char			*subject;
+	char			*principal;
+	char			*action;
+	char			*message_id;
+	int64_t			 from_ms;
+	int64_t			 until_ms;	/* the bound fixed by page one */
+	uint32_t		 limit;
+	int			 subject_access;
+
+	enum stage		 stage;
+	int64_t			 after_id;	/* events after this row id */
+	char			 after_mid[ENVELOPE_UUID_LEN + 1];
+
+	size_t			 budget;	/* bytes the page may hold */
+	size_t			 used;
+	Nwd__V1__AuditPage	*page;		/* owned */
+
+	/* Subject access: messages waiting for their audit rows. */
+	Nwd__V1__SarMessage	**cand;		/* owned */
+	size_t			 ncand, next_cand;
+	int			 more_messages;	/* rows beyond the candidates */
+	int			 cut;		/* a message did not fit */
+
+	size_t			 nrows;		/* subject rows sent */
+	Nwd__V1__ErrorCode	 code;		/* 0 = answered */
+	char			 error[320];
+	char			 what[600];	/* the filter, described */
+};
+
+static void	job_messages(int, const struct store_result *, void *);
+static void	job_message_events(int, const struct store_result *, void *);
+static void	job_events(int, const struct store_result *, void *);
+static void	job_next_message(struct auditq_job *);
+static void	job_start_events(struct auditq_job *);
+static void	job_finish(struct auditq_job *);
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copies at most max bytes of s, printable ASCII only, for logs and rows. */
+static void
+printable(char *out, size_t outlen, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < max && i + 1 < outlen; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ?
+		    s[i] : '?';
+	out[i] = '\0';
+}
+
+static void
+append(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+append(char *out, size_t outlen, const char *fmt, ...)
+{
+	size_t	len = strlen(out);
+	va_list	ap;
+
+	if (len + 1 >= outlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + len, outlen - len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * "audit query subject=YP-001 action=deliver limit=100 page=12@1700..."
+ * or "subject access YP-001 ...", from what the client sent.
+ */
+static void
+describe(const Nwd__V1__AuditQuery *q, char *out, size_t outlen)
+{
+	char v[AUDITQ_MAX_NAME + 1];
+
+	if (q->subject_access) {
+		printable(v, sizeof(v), q->subject, ENVELOPE_MAX_SUBJECT);
+		snprintf(out, outlen, "subject access %s", v[0] != '\0' ? v :
+		    "-");
+	} else
+		snprintf(out, outlen, "audit query");
+	if (!q->subject_access && q->subject[0] != '\0') {
+		printable(v, sizeof(v), q->subject, ENVELOPE_MAX_SUBJECT);
+		append(out, outlen, " subject=%s", v);
+	}
+	if (q->principal[0] != '\0') {
+		printable(v, sizeof(v), q->principal, AUDITQ_MAX_NAME);
+		append(out, outlen, " principal=%s", v);
+	}
+	if (q->action[0] != '\0') {
+		printable(v, sizeof(v), q->action, AUDITQ_MAX_NAME);
+		append(out, outlen, " action=%s", v);
+	}
+	if (q->message_id[0] != '\0') {
+		printable(v, sizeof(v), q->message_id, ENVELOPE_UUID_LEN);
+		append(out, outlen, " message=%s", v);
+	}
+	if (q->from_unix_ms != 0)
+		append(out, outlen, " from=%" PRId64, q->from_unix_ms);
+	if (q->until_unix_ms != 0)
+		append(out, outlen, " until=%" PRId64, q->until_unix_ms);
+	append(out, outlen, " limit=%u", q->limit == 0 ? AUDITQ_DEFAULT_LIMIT :
+	    q->limit > AUDITQ_MAX_LIMIT ? AUDITQ_MAX_LIMIT : q->limit);
+	if (q->page_token[0] != '\0') {
+		printable(v, sizeof(v), q->page_token, 64);
+		append(out, outlen, " page=%s", v);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Building the page
+ */
+
+static char *
+xstrdup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+static int
+parse_i64(const char *s, int64_t *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "a,b" into a new array of owned strings; "" or NULL into none. */
+static int
+split_list(const char *s, char ***out, size_t *n)
+{
+	const char	*p, *comma;
+	size_t		 count = 1, i = 0;
+	char		**v;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		count += *p == ',';
+	if ((v = calloc(count, sizeof(*v))) == NULL)
+		return -1;
+	*out = v;	/* freed with the event, even half-filled */
+	for (p = s; i < count; i++) {
+		comma = strchr(p, ',');
+		if ((v[i] = strndup(p, comma != NULL ? (size_t)(comma - p) :
+		    strlen(p))) == NULL)
+			return -1;
+		*n = i + 1;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+/* One row of store_query_audit() as an AuditEvent; NULL if out of memory. */
+static Nwd__V1__AuditEvent *
+row_event(const struct store_result *r, size_t row)
+{
+	Nwd__V1__AuditEvent	*e;
+	int64_t			 v;
+
+	if ((e = malloc(sizeof(*e))) == NULL)
+		return NULL;
+	nwd__v1__audit_event__init(e);
+	if (parse_i64(store_result_value(r, row, 0), &v) == 0)
+		e->id = v;
+	if (parse_i64(store_result_value(r, row, 2), &v) == 0)
+		e->seq = v;
+	if (parse_i64(store_result_value(r, row, 3), &v) == 0)
+		e->at_unix_ms = v;
+	if (parse_i64(store_result_value(r, row, 8), &v) == 0 &&
+	    kind_name((Nwd__V1__Kind)v) != NULL)
+		e->kind = (Nwd__V1__Kind)v;
+	if ((e->instance = xstrdup(store_result_value(r, row, 1))) == NULL ||
+	    (e->actor = xstrdup(store_result_value(r, row, 4))) == NULL ||
+	    (e->action = xstrdup(store_result_value(r, row, 5))) == NULL ||
+	    (e->message_id = xstrdup(store_result_value(r, row, 6))) == NULL ||
+	    (e->subject = xstrdup(store_result_value(r, row, 7))) == NULL ||
+	    (e->recipient = xstrdup(store_result_value(r, row, 9))) == NULL ||
+	    split_list(store_result_value(r, row, 10), &e->fields_shared,
+	    &e->n_fields_shared) == -1 ||
+	    split_list(store_result_value(r, row, 11), &e->fields_withheld,
+	    &e->n_fields_withheld) == -1 ||
+	    (e->rule = xstrdup(store_result_value(r, row, 12))) == NULL ||
+	    (e->policy_version = xstrdup(store_result_value(r, row,
+	    13))) == NULL ||
+	    (e->reason = xstrdup(store_result_value(r, row, 14))) == NULL) {
+		protobuf_c_message_free_unpacked(&e->base, NULL);
+		return NULL;
+	}
+	return e;
+}
+
+/* Bytes an element of a repeated message field adds to its parent. */
+static size_t
+element_size(size_t len)
+{
+	size_t n = 1;	/* the tag of fields 1..15 */
+
+	do {
+		n++;
+		len >>= 7;
+	} while (len != 0);
+	return n;
+}
+
+static size_t
+event_size(const Nwd__V1__AuditEvent *e)
+{
+	size_t len = nwd__v1__audit_event__get_packed_size(e);
+
+	return len + element_size(len);
+}
+
+static size_t
+sar_size(const Nwd__V1__SarMessage *m)
+{
+	size_t len = nwd__v1__sar_message__get_packed_size(m);
+
+	return len + element_size(len);
+}
+
+static int
+page_add_event(Nwd__V1__AuditPage *p, Nwd__V1__AuditEvent *e)
+{
+	Nwd__V1__AuditEvent **v;
+
+	if ((v = reallocarray(p->events, p->n_events + 1, sizeof(*v))) ==
+	    NULL)
+		return -1;
+	p->events = v;
+	v[p->n_events++] = e;
+	return 0;
+}
+
+static int
+page_add_message(Nwd__V1__AuditPage *p, Nwd__V1__SarMessage *m)
+{
+	Nwd__V1__SarMessage **v;
+
+	if ((v = reallocarray(p->messages, p->n_messages + 1,
+	    sizeof(*v))) == NULL)
+		return -1;
+	p->messages = v;
+	v[p->n_messages++] = m;
+	return 0;
+}
+
+static void
+sar_free(Nwd__V1__SarMessage *m)
+{
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+/* Replaces a string member that is empty with a copy of value. */
+static int
+fill(char **slot, const char *value)
+{
+	char *s;
+
+	if (value == NULL || **slot != '\0')
+		return 0;
+	if ((s = strdup(value)) == NULL)
+		return -1;
+	/* An empty string is the shared default or an allocated "". */
+	if (*slot != protobuf_c_empty_string)
+		free(*slot);
+	*slot = s;
+	return 0;
+}
+
+static int
+enum_value(const char *s)
+{
+	int64_t v;
+
+	return parse_i64(s, &v) == 0 && v >= 0 && v <= INT_MAX ? (int)v : 0;
+}
+
+/*
+ * The header of a stored message from its columns: what is held when the
+ * body is not (purged) or cannot be read.
+ */
+static Nwd__V1__Envelope *
+header_envelope(const struct store_result *r, size_t row)
+{
+	Nwd__V1__Envelope	*env;
+	Nwd__V1__Header		*h;
+	Nwd__V1__SubjectRef	*subj;
+	int64_t			 v;
+
+	if ((env = malloc(sizeof(*env))) == NULL)
+		return NULL;
+	nwd__v1__envelope__init(env);
+	if ((h = malloc(sizeof(*h))) == NULL)
+		goto fail;
+	nwd__v1__header__init(h);
+	env->header = h;
+	if ((subj = malloc(sizeof(*subj))) == NULL)
+		goto fail;
+	nwd__v1__subject_ref__init(subj);
+	h->subject = subj;
+	h->kind = enum_value(store_result_value(r, row, 1));
+	h->marking = enum_value(store_result_value(r, row, 5));
+	h->priority = enum_value(store_result_value(r, row, 6));
+	h->legal_basis = enum_value(store_result_value(r, row, 7));
+	if (parse_i64(store_result_value(r, row, 8), &v) == 0)
+		h->created_unix_ms = v;
+	if (fill(&h->message_id, store_result_value(r, row, 0)) == -1 ||
+	    fill(&subj->local_id, store_result_value(r, row, 2)) == -1 ||
+	    fill(&h->sender, store_result_value(r, row, 3)) == -1 ||
+	    fill(&h->originating_agency, store_result_value(r, row, 4)) == -1)
+		goto fail;
+	return env;
+fail:
+	protobuf_c_message_free_unpacked(&env->base, NULL);
+	return NULL;
+}
+
+/*
+ * One stored message as a SarMessage: the body opened and decoded, or the
+ * header alone with a note.
+ */
+static Nwd__V1__SarMessage *
+row_message(struct auditq_job *j, const struct store_result *r, size_t row)
+{
+	const char		*mid = store_result_value(r, row, 0);
+	const char		*body = store_result_value(r, row, 9);
+	const char		*key_id = store_result_value(r, row, 10);
+	Nwd__V1__SarMessage	*m;
+	Nwd__V1__Envelope	*env = NULL;
+	uint8_t			*plain = NULL;
+	size_t			 plen = 0;
+	char			 err[160], note[256] = "";
+
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return NULL;
+	nwd__v1__sar_message__init(m);
+	if ((m->message_id = xstrdup(mid)) == NULL)
+		goto fail;
+	if (body == NULL || key_id == NULL)
+		snprintf(note, sizeof(note), "body purged under retention");
+	else if ((plain = open_body(j->srv->sealer, key_id, mid,
+	    (const uint8_t *)body, store_result_length(r, row, 9), &plen,
+	    err, sizeof(err))) == NULL)
+		snprintf(note, sizeof(note), "the sealed body cannot be "
+		    "opened: %s", err);
+	else if ((env = frame_decode_envelope(plain, plen, plen * 64 +
+	    65536, err, sizeof(err))) == NULL)
+		snprintf(note, sizeof(note), "the stored body does not decode: "
+		    "%s", err);
+	if (plain != NULL) {
+		explicit_bzero(plain, plen);
+		free(plain);
+	}
+	if (env == NULL && (env = header_envelope(r, row)) == NULL)
+		goto fail;
+	m->envelope = env;
+	/* The broker set these before sealing; the columns say the same. */
+	if (env->header != NULL && (fill(&env->header->message_id, mid) ==
+	    -1 || fill(&env->header->sender, store_result_value(r, row,
+	    3)) == -1 || fill(&env->header->originating_agency,
+	    store_result_value(r, row, 4)) == -1))
+		goto fail;
+	if (note[0] != '\0' && (m->note = strdup(note)) == NULL)
+		goto fail;
+	return m;
+fail:
+	sar_free(m);
+	return NULL;
+}
+
+/* Replaces m's note with "note; more" (or more alone). */
+static int
+add_note(Nwd__V1__SarMessage *m, const char *more)
+{
+	char	 note[640];
+
+	snprintf(note, sizeof(note), "%s%s%s", m->note, m->note[0] != '\0' ?
+	    "; " : "", more);
+	if (m->note != protobuf_c_empty_string)
+		free(m->note);
+	if ((m->note = strdup(note)) == NULL) {
+		m->note = (char *)protobuf_c_empty_string;
+		return -1;
+	}
+	return 0;
+}
+
+/* Room kept for the notes shrink_message() adds (each < 128 bytes). */
+#define AUDITQ_NOTE_ROOM	256
+
+/*
+ * Makes m fit in room: first by dropping its last audit rows (the rows
+ * that name the subject still come in the rows of the query), then, if it
+ * is still too large, its body; a note says which.  Returns -1 if even
+ * that does not fit.
+ */
+static int
+shrink_message(Nwd__V1__SarMessage *m, size_t room, uint32_t max_frame)
+{
+	Nwd__V1__Envelope	*env = m->envelope;
+	ProtobufCMessage	*body;
+	size_t			 total = m->n_events;
+	int			 nobody = 0;
+	char			 note[256];
+
+	if (room < AUDITQ_NOTE_ROOM)
+		return -1;
+	room -= AUDITQ_NOTE_ROOM;
+	while (sar_size(m) > room && m->n_events > 0) {
+		m->n_events--;
+		protobuf_c_message_free_unpacked(&m->events[m->n_events]->base,
+		    NULL);
+	}
+	if (sar_size(m) > room && env != NULL &&
+	    env->body_case != NWD__V1__ENVELOPE__BODY__NOT_SET) {
+		/* The body members share one pointer in the oneof. */
+		body = (ProtobufCMessage *)env->intelligence_report;
+		protobuf_c_message_free_unpacked(body, NULL);
+		env->intelligence_report = NULL;
+		env->body_case = NWD__V1__ENVELOPE__BODY__NOT_SET;
+		nobody = 1;
+	}
+	if (sar_size(m) > room)
+		return -1;
+	if (m->n_events < total) {
+		snprintf(note, sizeof(note), "only the first %zu of its %zu "
+		    "audit rows fit in one frame (max_frame %u bytes); query by "
+		    "message id for the rest", m->n_events, total, max_frame);
+		if (add_note(m, note) == -1)
+			return -1;
+	}
+	if (nobody) {
+		snprintf(note, sizeof(note), "body omitted: the message is "
+		    "too large for one frame (max_frame %u bytes)", max_frame);
+		if (add_note(m, note) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The job
+ */
+
+static void
+job_free(struct auditq_job *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	for (i = j->next_cand; i < j->ncand; i++)
+		sar_free(j->cand[i]);
+	free(j->cand);
+	if (j->page != NULL)
+		protobuf_c_message_free_unpacked(&j->page->base, NULL);
+	free(j->actor);
+	free(j->session_name);
+	free(j->peer);
+	free(j->subject);
+	free(j->principal);
+	free(j->action);
+	free(j->message_id);
+	free(j);
+}
+
+/* Ends the reading with an error, which is audited and then answered. */
+static void
+job_fail(struct auditq_job *j, Nwd__V1__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+job_fail(struct auditq_job *j, Nwd__V1__ErrorCode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	j->code = code;
+	va_start(ap, fmt);
+	vsnprintf(j->error, sizeof(j->error), fmt, ap);
+	va_end(ap);
+	job_finish(j);
+}
+
+/* The error of a query that returned nothing. */
+static void
+job_query_failed(struct auditq_job *j, const char *what)
+{
+	if (store_get_state(j->srv->store) != STORE_READY)
+		job_fail(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
+		    "store became unavailable while reading %s; try again "
+		    "later", what);
+	else
+		job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL, "the audit "
+		    "store could not read %s", what);
+}
+
+/* 1 if the auditor's session is gone: the job is then freed. */
+static int
+job_orphaned(struct auditq_job *j)
+{
+	if (session_find(j->srv, j->session_id) != NULL)
+		return 0;
+	log_info("principal=%s event=audit_query_abandoned reason=\"session "
+	    "gone\" query=\"%s\"", j->actor, j->what);
+	job_free(j);
+	return 1;
+}
+
+static void
+job_messages(int ok, const struct store_result *r, void *arg)
+{
+	struct auditq_job	*j = arg;
+	Nwd__V1__SarMessage	*m, **v;
+	size_t			 i = 0, n, size = 0;
+
+	if (job_orphaned(j))
+		return;
+	if (!ok) {
+		job_query_failed(j, "the messages about the subject (at most "
+		    "10000 are read at once)");
+		return;
+	}
+	n = store_result_nrows(r);
+	if (j->after_mid[0] != '\0') {
+		for (i = 0; i < n; i++)
+			if (strcmp(store_result_value(r, i, 0),
+			    j->after_mid) == 0)
+				break;
+		if (i == n) {
+			job_fail(j, NWD__V1__ERROR_CODE__ERROR_NOT_FOUND,
+			    "the page token names no message about this "
+			    "subject");
+			return;
+		}
+		i++;
+	}
+	/*
+	 * Candidates while they fit without their audit rows; those come
+	 * next, one query per message, and may push the last ones out.
+	 */
+	for (; i < n; i++) {
+		if (j->ncand > 0 && j->used + size >= j->budget)
+			break;
+		if ((m = row_message(j, r, i)) == NULL ||
+		    (v = reallocarray(j->cand, j->ncand + 1,
+		    sizeof(*v))) == NULL) {
+			sar_free(m);
+			job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+			    "out of memory");
+			return;
+		}
+		j->cand = v;
+		j->cand[j->ncand++] = m;
+		size += sar_size(m);
+	}
+	j->more_messages = i < n;
+	job_next_message(j);
+}
+
+/* Reads the audit rows of the next candidate, or ends the messages. */
+static void
+job_next_message(struct auditq_job *j)
+{
+	struct store_audit_filter f;
+
+	if (j->cut || j->next_cand == j->ncand) {
+		if (j->cut || j->more_messages)
+			job_finish(j);	/* the token goes on with messages */
+		else
+			job_start_events(j);
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.message_id = j->cand[j->next_cand]->message_id;
+	f.until_ms = j->until_ms;
+	f.limit = AUDITQ_MESSAGE_ROWS;
+	if (store_query_audit(j->srv->store, &f, job_message_events, j) ==
+	    -1)
+		job_fail(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
+		    "store is unavailable or busy; try again later");
+}
+
+static void
+job_message_events(int ok, const struct store_result *r, void *arg)
+{
+	struct auditq_job	*j = arg;
+	Nwd__V1__SarMessage	*m;
+	Nwd__V1__AuditEvent	*e;
+	size_t			 i, n, size;
+	char			 note[256];
+
+	if (job_orphaned(j))
+		return;
+	if (!ok) {
+		job_query_failed(j, "the audit rows of a message");
+		return;
+	}
+	m = j->cand[j->next_cand];
+	n = store_result_nrows(r);
+	if (n > 0 && (m->events = calloc(n, sizeof(*m->events))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if ((e = row_event(r, i)) == NULL)
+			goto nomem;
+		m->events[m->n_events++] = e;
+	}
+	if (n >= AUDITQ_MESSAGE_ROWS) {
+		snprintf(note, sizeof(note), "only the first %d audit rows of "
+		    "this message are included; query by message id for the "
+		    "rest", AUDITQ_MESSAGE_ROWS);
+		if (add_note(m, note) == -1)
+			goto nomem;
+	}
+	size = sar_size(m);
+	if (j->used + size > j->budget) {
+		if (j->page->n_messages > 0) {
+			/* It opens the next page. */
+			j->cut = 1;
+			job_next_message(j);
+			return;
+		}
+		if (shrink_message(m, j->budget - j->used,
+		    j->srv->cfg->max_frame) == -1) {
+			job_fail(j, NWD__V1__ERROR_CODE__ERROR_LIMIT, "message "
+			    "%s does not fit in one frame (max_frame %u "
+			    "bytes), even without its body and audit rows",
+			    m->message_id, j->srv->cfg->max_frame);
+			return;
+		}
+		size = sar_size(m);
+	}
+	if (page_add_message(j->page, m) == -1)
+		goto nomem;
+	j->cand[j->next_cand++] = NULL;
+	j->used += size;
+	job_next_message(j);
+	return;
+nomem:
+	job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+}
+
+static void
+job_start_events(struct auditq_job *j)
+{
+	struct store_audit_filter f;
+
+	j->stage = STAGE_EVENTS;
+	j->after_id = 0;	/* after the messages, every row */
+	memset(&f, 0, sizeof(f));
+	f.subject = j->subject;
+	f.principal = j->principal;
+	f.action = j->action;
+	f.message_id = j->message_id;
+	f.from_ms = j->from_ms;
+	f.until_ms = j->until_ms;
+	f.after_id = j->after_id;
+	f.limit = j->limit;
+	if (store_query_audit(j->srv->store, &f, job_events, j) == -1)
+		job_fail(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
+		    "store is unavailable or busy; try again later");
+}
+
+static void
+job_events(int ok, const struct store_result *r, void *arg)
+{
+	struct auditq_job	*j = arg;
+	Nwd__V1__AuditEvent	*e;
+	size_t			 i, n, size;
+	char			 token[64];
+
+	if (job_orphaned(j))
+		return;
+	if (!ok) {
+		job_query_failed(j, "the audit rows");
+		return;
+	}
+	n = store_result_nrows(r);
+	for (i = 0; i < n; i++) {
+		if ((e = row_event(r, i)) == NULL) {
+			job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+			    "out of memory");
+			return;
+		}
+		size = event_size(e);
+		if (j->used + size > j->budget) {
+			protobuf_c_message_free_unpacked(&e->base, NULL);
+			if (j->page->n_events == 0 &&
+			    j->page->n_messages == 0) {
+				job_fail(j, NWD__V1__ERROR_CODE__ERROR_LIMIT,
+				    "audit row %s does not fit in one frame "
+				    "(max_frame %u bytes)",
+				    store_result_value(r, i, 0),
+				    j->srv->cfg->max_frame);
+				return;
+			}
+			break;
+		}
+		if (page_add_event(j->page, e) == -1) {
+			protobuf_c_message_free_unpacked(&e->base, NULL);
+			job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+			    "out of memory");
+			return;
+		}
+		j->used += size;
+		j->after_id = e->id;
+	}
+	j->nrows = j->page->n_events;
+	/* Cut short by the frame, or a full page: there may be more. */
+	if (i < n || n >= j->limit) {
+		snprintf(token, sizeof(token), "%" PRId64 "@%" PRId64,
+		    j->after_id, j->until_ms);
+		if ((j->page->next_page_token = strdup(token)) == NULL) {
+			job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+			    "out of memory");
+			return;
+		}
+	}
+	job_finish(j);
+}
+
+/* ------------------------------------------------------------------------
+ * Auditing and answering
+ */
+
+static struct audit_event *
+query_event(const struct auditq_job *j, const char *reason)
+{
+	struct audit_event *ev;
+
+	if ((ev = audit_event_new(AUDIT_AUDIT_QUERY, j->actor)) == NULL)
+		return NULL;
+	if (audit_event_set(ev, AUDIT_F_SESSION, j->session_name) == -1 ||
+	    audit_event_set(ev, AUDIT_F_PEER, j->peer) == -1 ||
+	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
+	    (j->subject != NULL && audit_event_set(ev, AUDIT_F_SUBJECT,
+	    j->subject) == -1)) {
+		audit_event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static void
+job_done(enum store_outcome outcome, void *arg)
+{
+	struct auditq_job	*j = arg;
+	struct session		*s;
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+
+	if ((s = session_find(j->srv, j->session_id)) == NULL) {
+		job_free(j);
+		return;
+	}
+	if (outcome != STORE_COMMITTED)
+		session_send_error(s, j->request_id, outcome == STORE_FAILED ?
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL :
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "audit query not "
+		    "answered: the audit store did not record the query");
+	else if (j->code != 0)
+		session_send_error(s, j->request_id, j->code, "audit query: %s",
+		    j->error);
+	else {
+		f.request_id = j->request_id;
+		f.msg_case = NWD__V1__FRAME__MSG_AUDIT_PAGE;
+		f.audit_page = j->page;
+		if (session_send(s, &f) == 0)
+			log_info("session=%s principal=%s event=audit_query "
+			    "query=\"%s\" rows=%zu messages=%zu more=%d",
+			    s->name, s->principal->id, j->what,
+			    j->page->n_events, j->page->n_messages,
+			    j->page->next_page_token[0] != '\0');
+	}
+	job_free(j);
+}
+
+/*
+ * The reading is over (answered or failed): records the query, and for a
+ * subject-access page each body opened, then answers once they commit.
+ */
+static void
+job_finish(struct auditq_job *j)
+{
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__SarMessage	*m;
+	struct store_batch	*batch;
+	struct audit_event	*ev;
+	struct session		*s;
+	char			 reason[1024], token[64];
+	size_t			 i;
+
+	if (j->code == 0 && j->stage == STAGE_MESSAGES &&
+	    j->page->n_messages > 0) {
+		/* Messages remain: the next page goes on after the last. */
+		m = j->page->messages[j->page->n_messages - 1];
+		snprintf(token, sizeof(token), "m%s@%" PRId64, m->message_id,
+		    j->until_ms);
+		if ((j->page->next_page_token = strdup(token)) == NULL) {
+			j->code = NWD__V1__ERROR_CODE__ERROR_INTERNAL;
+			snprintf(j->error, sizeof(j->error), "out of memory");
+		}
+	}
+	if (j->code == 0) {
+		f.request_id = j->request_id;
+		f.msg_case = NWD__V1__FRAME__MSG_AUDIT_PAGE;
+		f.audit_page = j->page;
+		if (nwd__v1__frame__get_packed_size(&f) >
+		    j->srv->cfg->max_frame) {
+			/* The budget should have kept it below. */
+			j->code = NWD__V1__ERROR_CODE__ERROR_INTERNAL;
+			snprintf(j->error, sizeof(j->error), "the page exceeds "
+			    "max_frame");
+		}
+	}
+	if (j->code != 0)
+		snprintf(reason, sizeof(reason), "%s; not answered: %s",
+		    j->what, j->error);
+	else if (j->subject_access)
+		snprintf(reason, sizeof(reason), "%s; answered %zu messages, "
+		    "%zu rows", j->what, j->page->n_messages,
+		    j->page->n_events);
+	else
+		snprintf(reason, sizeof(reason), "%s; answered %zu rows",
+		    j->what, j->page->n_events);
+	if ((batch = store_batch_new()) == NULL ||
+	    (ev = query_event(j, reason)) == NULL ||
+	    store_batch_add_event(batch, ev) == -1)
+		goto nomem;
+	/* Every body opened for the auditor is an access on record. */
+	for (i = 0; j->code == 0 && i < j->page->n_messages; i++) {
+		m = j->page->messages[i];
+		if (m->envelope == NULL || m->envelope->body_case ==
+		    NWD__V1__ENVELOPE__BODY__NOT_SET)
+			continue;
+		snprintf(reason, sizeof(reason), "body opened for the "
+		    "subject-access request on %s", j->subject);
+		if ((ev = query_event(j, reason)) == NULL)
+			goto nomem;
+		if (m->envelope->header != NULL &&
+		    kind_name(m->envelope->header->kind) != NULL)
+			ev->kind = m->envelope->header->kind;
+		if (audit_event_set(ev, AUDIT_F_MESSAGE_ID, m->message_id) ==
+		    -1) {
+			audit_event_free(ev);
+			goto nomem;
+		}
+		if (store_batch_add_event(batch, ev) == -1)
+			goto nomem;
+	}
+	if (store_submit(j->srv->store, batch, job_done, j) == -1) {
+		store_batch_free(batch);
+		if ((s = session_find(j->srv, j->session_id)) != NULL)
+			session_send_error(s, j->request_id,
+			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
+			    "store is unavailable or full, so the query cannot "
+			    "be recorded; try again later");
+		job_free(j);
+	}
+	return;
+nomem:
+	store_batch_free(batch);
+	if ((s = session_find(j->srv, j->session_id)) != NULL)
+		session_send_error(s, j->request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "audit query failed: "
+		    "out of memory");
+	job_free(j);
+}
+
+/* ------------------------------------------------------------------------
+ * The request
+ */
+
+/* Parses "ID[@UNTIL]" or "mUUID[@UNTIL]" into j; -1 if malformed. */
+static int
+parse_token(struct auditq_job *j, const char *token, int64_t *pin)
+{
+	char		 buf[128], *at;
+	int64_t		 v;
+
+	*pin = 0;
+	if (strlen(token) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", token);
+	if ((at = strchr(buf, '@')) != NULL) {
+		*at++ = '\0';
+		if (parse_i64(at, pin) == -1 || *pin <= 0)
+			return -1;
+	}
+	if (buf[0] == 'm') {
+		if (!j->subject_access || !envelope_is_uuid(buf + 1))
+			return -1;
+		memcpy(j->after_mid, buf + 1, ENVELOPE_UUID_LEN);
+		j->after_mid[ENVELOPE_UUID_LEN] = '\0';
+		j->stage = STAGE_MESSAGES;
+		return 0;
+	}
+	if (buf[0] < '0' || buf[0] > '9' || parse_i64(buf, &v) == -1 || v < 0)
+		return -1;
+	j->after_id = v;
+	j->stage = STAGE_EVENTS;
+	return 0;
+}
+
+static int
+name_ok(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= max || (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Checks q; 0, or -1 with the error in err. */
+static int
+check_query(const Nwd__V1__AuditQuery *q, char *err, size_t errlen)
+{
+	enum audit_action a;
+
+	if (q->subject[0] != '\0' && !name_ok(q->subject,
+	    ENVELOPE_MAX_SUBJECT)) {
+		snprintf(err, errlen, "subject is not a subject id (1 to %d "
+		    "printable bytes)", ENVELOPE_MAX_SUBJECT);
+		return -1;
+	}
+	if (!name_ok(q->principal, AUDITQ_MAX_NAME)) {
+		snprintf(err, errlen, "principal is not a principal id");
+		return -1;
+	}
+	if (q->action[0] != '\0' && audit_action_from_name(q->action,
+	    &a) == -1) {
+		snprintf(err, errlen, "unknown action; one of connect, "
+		    "auth_refused, publish, publish_refused, deliver, "
+		    "deliver_refused, ack, subscribe, audit_query, "
+		    "policy_loaded, purge, protocol_error, disconnect");
+		return -1;
+	}
+	if (q->message_id[0] != '\0' && !envelope_is_uuid(q->message_id)) {
+		snprintf(err, errlen, "message_id is not a UUID");
+		return -1;
+	}
+	if (q->from_unix_ms < 0 || q->until_unix_ms < 0 ||
+	    (q->from_unix_ms != 0 && q->until_unix_ms != 0 &&
+	    q->from_unix_ms >= q->until_unix_ms)) {
+		snprintf(err, errlen, "the time range is empty or negative "
+		    "(from is inclusive, until exclusive)");
+		return -1;
+	}
+	if (q->subject_access && q->subject[0] == '\0') {
+		snprintf(err, errlen, "a subject-access query needs a subject");
+		return -1;
+	}
+	if (q->subject_access && (q->principal[0] != '\0' ||
+	    q->action[0] != '\0' || q->message_id[0] != '\0' ||
+	    q->from_unix_ms != 0 || q->until_unix_ms != 0)) {
+		snprintf(err, errlen, "a subject-access query takes the "
+		    "subject alone: everything held about it");
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s[0] != '\0' ? strdup(s) : NULL;
+}
+
+void
+auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
+    const Nwd__V1__AuditQuery *q)
+{
+	struct auditq_job	*j = NULL;
+	struct audit_event	*ev = NULL;
+	struct store_batch	*batch = NULL;
+	char			 what[600], reason[800], err[320];
+	int64_t			 now, pin;
+	size_t			 cap;
+	int			 rc;
+
+	describe(q, what, sizeof(what));
+	if (strcmp(s->principal->role, AUDITQ_ROLE) != 0) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "audit queries are for auditors");
+		snprintf(reason, sizeof(reason), "refused: audit queries are "
+		    "for auditors, not role %s; asked: %s", s->principal->role,
+		    what);
+		if ((ev = audit_event_new(AUDIT_AUDIT_QUERY,
+		    s->principal->id)) == NULL ||
+		    audit_event_set(ev, AUDIT_F_SESSION, s->name) == -1 ||
+		    audit_event_set(ev, AUDIT_F_PEER, s->peer) == -1 ||
+		    audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
+		    (q->subject[0] != '\0' && name_ok(q->subject,
+		    ENVELOPE_MAX_SUBJECT) && audit_event_set(ev,
+		    AUDIT_F_SUBJECT, q->subject) == -1) ||
+		    (batch = store_batch_new()) == NULL) {
+			audit_event_free(ev);
+			log_warnx("event=audit_dropped reason=\"out of "
+			    "memory\"");
+			return;
+		}
+		store_batch_add_event(batch, ev);
+		store_submit_detached(srv->store, batch);
+		return;
+	}
+	if (check_query(q, err, sizeof(err)) == -1) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "audit query: %s", err);
+		return;
+	}
+	if (store_get_state(srv->store) != STORE_READY) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit store "
+		    "is unavailable, so the query cannot be recorded; try "
+		    "again later");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		goto internal;
+	j->srv = srv;
+	j->session_id = s->id;
+	j->request_id = request_id;
+	j->subject_access = q->subject_access;
+	j->stage = q->subject_access ? STAGE_MESSAGES : STAGE_EVENTS;
+	snprintf(j->what, sizeof(j->what), "%s", what);
+	if (q->page_token[0] != '\0' &&
+	    parse_token(j, q->page_token, &pin) == -1) {
+		job_free(j);
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "audit query: "
+		    "the page token is not one this broker gave");
+		return;
+	}
+	if (q->page_token[0] == '\0')
+		pin = 0;
+	/* The trail as it is now, or as it was at until, whichever is first. */
+	now = now_ms();
+	j->until_ms = pin != 0 ? pin : now;
+	if (q->until_unix_ms != 0 && q->until_unix_ms < j->until_ms)
+		j->until_ms = q->until_unix_ms;
+	j->from_ms = q->from_unix_ms;
+	j->limit = q->limit == 0 ? AUDITQ_DEFAULT_LIMIT :
+	    q->limit > AUDITQ_MAX_LIMIT ? AUDITQ_MAX_LIMIT : q->limit;
+	cap = srv->cfg->max_frame;
+	if (cap > srv->cfg->max_output_buffer / 2)
+		cap = srv->cfg->max_output_buffer / 2;
+	j->budget = cap > AUDITQ_FRAME_SLACK ? cap - AUDITQ_FRAME_SLACK : 0;
+	if ((j->actor = strdup(s->principal->id)) == NULL ||
+	    (j->session_name = strdup(s->name)) == NULL ||
+	    (j->peer = strdup(s->peer)) == NULL ||
+	    (j->page = malloc(sizeof(*j->page))) == NULL)
+		goto internal;
+	nwd__v1__audit_page__init(j->page);
+	if ((q->subject[0] != '\0' && (j->subject = strdup(q->subject)) ==
+	    NULL) ||
+	    (q->principal[0] != '\0' && (j->principal =
+	    dup_or_null(q->principal)) == NULL) ||
+	    (q->action[0] != '\0' && (j->action = dup_or_null(q->action)) ==
+	    NULL) ||
+	    (q->message_id[0] != '\0' && (j->message_id =
+	    dup_or_null(q->message_id)) == NULL))
+		goto internal;
+
+	if (j->stage == STAGE_MESSAGES)
+		rc = store_query_messages(srv->store, j->subject, job_messages,
+		    j);
+	else {
+		struct store_audit_filter f;
+
+		memset(&f, 0, sizeof(f));
+		f.subject = j->subject;
+		f.principal = j->principal;
+		f.action = j->action;
+		f.message_id = j->message_id;
+		f.from_ms = j->from_ms;
+		f.until_ms = j->until_ms;
+		f.after_id = j->after_id;
+		f.limit = j->limit;
+		rc = store_query_audit(srv->store, &f, job_events, j);
+	}
+	if (rc == -1) {
+		job_free(j);
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit store "
+		    "is unavailable or busy; try again later");
+	}
+	return;
+internal:
+	job_free(j);
+	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+	    "audit query failed: out of memory");
+}
