@@ -306,7 +306,7 @@ broker_send_deliver(struct session *s, uint64_t sub_id, const char *mid,
 	f.msg_case = NWD__V1__FRAME__MSG_DELIVER;
 	f.deliver = &d;
 	if ((rc = session_send(s, &f)) == 0)
-		log_info("session=%s principal=%s event=deliver message=%s "
+		log_debug("session=%s principal=%s event=deliver message=%s "
 		    "delivery=%llu%s%s", s->name, s->principal->id, mid,
 		    (unsigned long long)d.delivery_id,
 		    durable != NULL ? " durable=" : "",

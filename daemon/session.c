@@ -130,9 +130,6 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	s->id = ++srv->next_session_id;
 	snprintf(s->name, sizeof(s->name), "s%llu", (unsigned long long)s->id);
 	format_peer(sa, s->peer, sizeof(s->peer));
-	if ((s->unacked = calloc(SESSION_MAX_UNACKED,
-	    sizeof(*s->unacked))) == NULL)
-		goto bad;
 	if ((ssl = tls_ssl_new(srv->tls)) == NULL)
 		goto bad;
 	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
@@ -718,12 +715,24 @@ uint64_t
 session_delivery_add(struct session *s, const char *message_id,
     const char *durable)
 {
-	struct session_unacked *u = &s->unacked[s->unacked_next];
+	struct session_unacked *u;
 
-	if (u->delivery_id != 0)
+	/* Only sessions that receive deliveries pay for the ring. */
+	if (s->unacked == NULL && (s->unacked = calloc(SESSION_MAX_UNACKED,
+	    sizeof(*s->unacked))) == NULL) {
+		log_warnx("session=%s event=ack_untracked reason=\"out of "
+		    "memory\"", s->name);
+		return ++s->next_delivery_id;
+	}
+	u = &s->unacked[s->unacked_next];
+	if (u->delivery_id != 0 && !s->unacked_overflowed) {
+		/* Once per session: the durable queue still holds them. */
+		s->unacked_overflowed = 1;
 		log_warnx("session=%s principal=%s event=unacked_overflow "
-		    "delivery=%llu message=%s", s->name, who(s),
-		    (unsigned long long)u->delivery_id, u->message_id);
+		    "limit=%d reason=\"the subscriber acknowledges too "
+		    "little; older deliveries can no longer be acked on this "
+		    "session\"", s->name, who(s), SESSION_MAX_UNACKED);
+	}
 	u->delivery_id = ++s->next_delivery_id;
 	snprintf(u->message_id, sizeof(u->message_id), "%s", message_id);
 	snprintf(u->durable, sizeof(u->durable), "%s",
@@ -738,7 +747,7 @@ session_delivery_ack(struct session *s, uint64_t delivery_id, char mid[37],
 {
 	size_t i;
 
-	if (delivery_id == 0)
+	if (delivery_id == 0 || s->unacked == NULL)
 		return -1;
 	for (i = 0; i < SESSION_MAX_UNACKED; i++) {
 		if (s->unacked[i].delivery_id == delivery_id) {

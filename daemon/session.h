@@ -61,7 +61,9 @@ struct session {
 	uint64_t		 next_sub_id;
 	uint64_t		 next_delivery_id;
 	uint32_t		 publishes_in_flight;
-	struct session_unacked	*unacked;	/* owned ring */
+	struct session_unacked	*unacked;	/* owned ring; NULL until the
+						   first delivery */
+	int			 unacked_overflowed;
 	size_t			 unacked_next;	/* next slot to use */
 	int			 read_paused;	/* output above high water */
 	int			 half_closed;	/* our FIN is sent */

@@ -137,6 +137,8 @@ tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		goto bad;
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* An idle session keeps no read or write buffer. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		openssl_reason(why, sizeof(why));
 		snprintf(err, errlen, "%s: cannot load server certificate: %s",
