@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# bench.sh [BUILDDIR]: benchmark nwdd on this machine, then clean up.
+#
+# Sets up a world of its own in a temporary directory, as tests/run-test.sh
+# does: a throwaway PostgreSQL (deploy/pg.sh, synchronous_commit on), a PKI
+# (deploy/gen-pki.sh), an nwdd configuration with max_connections above the
+# idle-session count, "nwdd --migrate", nwdd started with --ready-fd, and
+# the bench subject allocated by case-system.  Then it runs
+# tests/bench/bench_broker (from BUILDDIR, default build/ of this tree):
+#
+#   flat    flat out, 1 KB RiskAlerts, 5 subscribers (fan-out 5)
+#   rate    a steady 2,000 publishes/s, same shape
+#   idle    10,000 idle mutual-TLS sessions: the daemon's RSS
+#   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
+#           connection into a scratch table of the same shape
+#
+# each for a bounded time, prints a summary against the targets of issue 4
+# and removes everything it made (nwdd stopped, PostgreSQL destroyed).
+#
+# Environment (defaults in brackets):
+#   BENCH_SECONDS [20]        measured seconds of each traffic and idle run
+#   BENCH_WARMUP [3]          warm-up seconds before each traffic window
+#   BENCH_PUBLISHERS [64]     publisher sessions flat out
+#   BENCH_RATE [2000]         publishes/s of the steady run
+#   BENCH_RATE_PUBLISHERS [64] publisher sessions of the steady run
+#   BENCH_SUBSCRIBERS [5]     subscriber sessions (one per receiving principal)
+#   BENCH_BODY [1024]         RiskAlert summary bytes
+#   BENCH_IDLE [10000]        idle sessions
+#   BENCH_COPY_SECONDS [10]   seconds of each COPY measurement
+#   BENCH_LOG_LEVEL [info]    nwdd's log_level (info logs every delivery)
+#   BENCH_ACK [0]             1: subscribers acknowledge every delivery (an
+#                             ack is one more audit row)
+#   BENCH_ONLY ["flat rate idle copy"]  which measurements to run
+#   BENCH_PERF [0]            1: perf record the whole machine during the
+#                             flat-out window and print where time goes
+#   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
+#   BENCH_HOLD [0]            seconds to keep nwdd and PostgreSQL up after
+#                             the runs (for bench_broker runs by hand; the
+#                             commands to use are printed)
+#   BENCH_TMPROOT [$TMPDIR or /tmp]
+#
+# Exit status: 0 if every run completed (targets met or not), 1 otherwise.
+set -euo pipefail
+
+prog=bench.sh
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$(realpath -m -- "${1:-$root/build}")
+pgsh=$root/deploy/pg.sh
+nwdd=$build/daemon/nwdd
+bench=$build/tests/bench/bench_broker
+
+SECONDS_RUN=${BENCH_SECONDS:-20}
+WARMUP=${BENCH_WARMUP:-3}
+PUBLISHERS=${BENCH_PUBLISHERS:-64}
+RATE=${BENCH_RATE:-2000}
+RATE_PUBLISHERS=${BENCH_RATE_PUBLISHERS:-64}
+SUBSCRIBERS=${BENCH_SUBSCRIBERS:-5}
+BODY=${BENCH_BODY:-1024}
+IDLE=${BENCH_IDLE:-10000}
+COPY_SECONDS=${BENCH_COPY_SECONDS:-10}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+ONLY=${BENCH_ONLY:-flat rate idle copy}
+PERF=${BENCH_PERF:-0}
+KEEP=${BENCH_KEEP:-0}
+HOLD=${BENCH_HOLD:-0}
+ACK=${BENCH_ACK:-0}
+
+die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
+step() { printf '\n==> %s\n' "$*"; }
+wants() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+
+[ -x "$nwdd" ] || die "$nwdd is missing: build first (make -C $build)"
+[ -x "$bench" ] || die "$bench is missing: build first (make -C $build)"
+
+# Every session of the idle run is a descriptor in nwdd and in the bench.
+need_fds=$((IDLE + 256))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$need_fds" ]; then
+	die "ulimit -Hn is $hard; $IDLE idle sessions need $need_fds (raise the hard limit, or set BENCH_IDLE)"
+fi
+ulimit -n "$need_fds"
+
+tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
+mkdir -p "$tmproot"
+tmp=$(mktemp -d "$tmproot/nwd-bench.XXXXXX")
+pgdir=$tmp/pg
+pki=$tmp/pki
+conf=$tmp/nwdd.conf
+log=$tmp/nwdd.log
+results=$tmp/results
+nwdd_pid=
+perf_pid=
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$perf_pid" ] && kill -0 "$perf_pid" 2>/dev/null; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+	fi
+	if [ -n "$nwdd_pid" ] && kill -0 "$nwdd_pid" 2>/dev/null; then
+		kill -TERM "$nwdd_pid" 2>/dev/null || true
+		for _ in $(seq 1 300); do
+			kill -0 "$nwdd_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$nwdd_pid" 2>/dev/null && kill -KILL "$nwdd_pid" 2>/dev/null
+		wait "$nwdd_pid" 2>/dev/null || true
+	fi
+	if [ -f "$pgdir/data/PG_VERSION" ]; then
+		"$pgsh" destroy "$pgdir" || rc=1
+	fi
+	if [ "$KEEP" = 1 ]; then
+		printf '%s: kept %s\n' "$prog" "$tmp" >&2
+	else
+		rm -rf -- "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- the world -----------------------------------------------------------------
+
+step "PostgreSQL (deploy/pg.sh) and PKI (deploy/gen-pki.sh) in $tmp"
+pgport=
+for _ in 1 2 3 4 5; do
+	p=$("$pgsh" freeport) || die "no free port for PostgreSQL"
+	rc=0
+	"$pgsh" init "$pgdir" "$p" 2>"$tmp/pg-init.err" || rc=$?
+	if [ $rc -eq 0 ]; then
+		pgport=$p
+		break
+	fi
+	cat "$tmp/pg-init.err" >&2
+	[ $rc -eq 3 ] || die "could not start PostgreSQL (pg.sh init exited $rc)"
+	"$pgsh" destroy "$pgdir" >&2 || true
+done
+[ -n "$pgport" ] || die "no free port for PostgreSQL"
+"$root/deploy/gen-pki.sh" "$pki" || die "could not generate the PKI"
+pgpid=$(head -n 1 "$pgdir/data/postmaster.pid")
+
+nwdport=$("$pgsh" freeport) || die "no free port for nwdd"
+max_conn=$((IDLE + 1000))
+cat >"$conf" <<EOF
+# written by deploy/bench.sh
+instance = nwdd-bench
+listen = 127.0.0.1:$nwdport
+tls_cert = $pki/server.crt
+tls_key = $pki/server.key
+tls_ca = $pki/ca.crt
+tls_crl = $pki/ca.crl
+body_key = $pki/body.key
+audit_signing_key = $pki/audit-signing.key
+principals = $root/deploy/principals.conf
+policy = $root/deploy/policy.nwd
+database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_daemon connect_timeout=5
+migrate_database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner connect_timeout=5
+migrations = $root/deploy/sql
+log_level = $LOG_LEVEL
+max_connections = $max_conn
+EOF
+
+step "nwdd --migrate, then nwdd on 127.0.0.1:$nwdport (log: $log)"
+"$nwdd" --migrate -c "$conf" >>"$log" 2>&1 ||
+    { tail -n 20 "$log" >&2; die "nwdd --migrate failed"; }
+mkfifo "$tmp/ready"
+"$nwdd" -c "$conf" --ready-fd 3 3>"$tmp/ready" </dev/null >>"$log" 2>&1 &
+nwdd_pid=$!
+ready=
+read -r -t 30 ready <"$tmp/ready" || true
+if [ "$ready" != READY ]; then
+	tail -n 30 "$log" >&2
+	die "nwdd did not report READY within 30 s"
+fi
+echo "nwdd pid $nwdd_pid ready; PostgreSQL 127.0.0.1:$pgport (postmaster $pgpid)"
+
+common=(--server "127.0.0.1:$nwdport" --pki "$pki")
+"$bench" "${common[@]}" --allocate || die "could not allocate the bench subject"
+
+psql_q() { "$pgsh" psql "$pgdir" postgres -X -q -A -t -c "$1"; }
+
+# ---- the machine ---------------------------------------------------------------
+
+step "machine"
+{
+	echo "nproc: $(nproc)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "kernel: $(uname -r)"
+	echo "postgresql: $(psql_q 'SHOW server_version')" \
+	    "synchronous_commit=$(psql_q 'SHOW synchronous_commit')" \
+	    "fsync=$(psql_q 'SHOW fsync')" \
+	    "wal_sync_method=$(psql_q 'SHOW wal_sync_method')" \
+	    "shared_buffers=$(psql_q 'SHOW shared_buffers')"
+	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$tmp/machine"
+
+run() {
+	local name=$1
+	shift
+	step "$name: $(basename "$bench") $*"
+	"$bench" "$@" | tee "$tmp/$name.out"
+	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
+	    die "$name: bench_broker printed no RESULT"
+}
+
+db="host=127.0.0.1 port=$pgport dbname=nwd user=nwd_auditor"
+traffic=(--subscribers "$SUBSCRIBERS" --body "$BODY" --seconds "$SECONDS_RUN"
+    --warmup "$WARMUP" --pid "$nwdd_pid" --pg-pid "$pgpid" --db "$db")
+[ "$ACK" = 1 ] && traffic+=(--ack)
+: >"$results"
+
+if wants flat; then
+	if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+		# The whole machine, during the measured window only.
+		( sleep "$WARMUP"; exec perf record -q -a -g -F 499 \
+		    -o "$tmp/perf.data" -- sleep "$SECONDS_RUN" ) \
+		    >"$tmp/perf.log" 2>&1 &
+		perf_pid=$!
+	fi
+	run flat "${common[@]}" --publishers "$PUBLISHERS" "${traffic[@]}"
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid" || true
+		perf_pid=
+		step "perf: where the machine's time went during the flat-out window"
+		perf_top() { # perf report options...; never fails the run
+			perf report -i "$tmp/perf.data" --stdio --no-children \
+			    -g none "$@" 2>/dev/null | grep -v -e '^#' -e '^$' |
+			    head -n 25 || true
+		}
+		# Our cluster only: other PostgreSQL instances may run here.
+		pg_pids=$(pgrep -d, -P "$pgpid" || true)
+		pg_pids=$pgpid${pg_pids:+,$pg_pids}
+		perf_top --sort comm --percent-limit 1 | tee "$tmp/perf-comm.txt"
+		echo "-- nwdd (pid $nwdd_pid), by symbol (self time, % of all samples):"
+		perf_top --pid "$nwdd_pid" --sort dso,sym --percent-limit 0.3 |
+		    tee "$tmp/perf-nwdd.txt"
+		echo "-- our PostgreSQL ($pg_pids), by symbol (self time, % of all samples):"
+		perf_top --pid "$pg_pids" --sort sym --percent-limit 0.5 |
+		    tee "$tmp/perf-pg.txt"
+		echo "-- postgres, inclusive (children), the executor's parts:"
+		perf report -i "$tmp/perf.data" --stdio --children -g none \
+		    --pid "$pg_pids" --sort sym 2>/dev/null |
+		    grep -E '\] (PostgresMain|ExecConstraints|stringToNode|ExecInsertIndexTuples|ExecBRInsertTriggers|plpgsql_exec_trigger|standard_ExecutorStart|XLogFlush|XLogInsert|heap_insert|exec_bind_message|CommitTransactionCommand)$' |
+		    tee "$tmp/perf-pg-incl.txt" || true
+	fi
+	echo "-- audit rows in the store, by action:"
+	psql_q "SELECT action, count(*) FROM nwd.audit_events GROUP BY 1 ORDER BY 2 DESC"
+fi
+
+if wants rate; then
+	sleep 2
+	run rate "${common[@]}" --publishers "$RATE_PUBLISHERS" --rate "$RATE" \
+	    "${traffic[@]}"
+fi
+
+if wants idle; then
+	sleep 2
+	run idle "${common[@]}" --idle-sessions "$IDLE" \
+	    --seconds "$SECONDS_RUN" --pid "$nwdd_pid"
+fi
+
+if wants copy; then
+	run copy --copy-ceiling "host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner" \
+	    --seconds "$COPY_SECONDS"
+fi
+
+kill -0 "$nwdd_pid" 2>/dev/null || die "nwdd is no longer running (see $log)"
+
+# ---- summary -------------------------------------------------------------------
+
+# val MODE KEY: a value from the RESULT line of that mode.
+val() {
+	awk -v m="mode=$1" -v k="$2" '$2 == m {
+	    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$results"
+}
+verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+	if (a == "") { print "not run"; exit }
+	ok = (op == ">=") ? a + 0 >= b + 0 : a + 0 < b + 0
+	printf "%s: %s (target %s %s; %.0f%% of it)", ok ? "MET" : "MISSED", a, op, b,
+	    b + 0 != 0 ? 100 * a / b : 0 }'; }
+
+step "summary (targets of issue 4; $(nproc) cores, PostgreSQL on the same box)"
+if wants flat; then
+	printf 'flat out:  %s publishes/s, %s deliveries/s (fan-out %s), %s audit rows/s; p99 %s ms; nwdd %s%% pg %s%% bench %s%% CPU\n' \
+	    "$(val flat pubs_per_s)" "$(val flat deliveries_per_s)" "$(val flat fanout)" \
+	    "$(val flat audit_rows_per_s)" "$(val flat p99_ms)" "$(val flat nwdd_cpu)" \
+	    "$(val flat pg_cpu)" "$(val flat bench_cpu)"
+	printf '  target >= 20000 audited deliveries/s: %s\n' \
+	    "$(verdict "$(val flat deliveries_per_s)" '>=' 20000)"
+fi
+if wants rate; then
+	printf 'steady:    %s publishes/s, p50 %s ms, p99 %s ms, p99.9 %s ms (from the due time: p99 %s ms)\n' \
+	    "$(val rate pubs_per_s)" "$(val rate p50_ms)" "$(val rate p99_ms)" \
+	    "$(val rate p999_ms)" "$(val rate sched_p99_ms)"
+	printf '  target p99 < 10 ms at %s/s: %s\n' "$RATE" \
+	    "$(verdict "$(val rate p99_ms)" '<' 10)"
+	awk -v a="$(val rate pubs_per_s)" -v r="$RATE" 'BEGIN { if (a < 0.98 * r)
+	    printf "  (the rate was not sustained: %s of %s publishes/s acked; see due->deliver)\n", a, r }'
+fi
+if wants idle; then
+	rss_mb=$(awk -v k="$(val idle rss_kb)" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')
+	printf 'idle:      %s sessions, nwdd RSS %s MB (%s kB per session)\n' \
+	    "$(val idle connected)" "$rss_mb" "$(val idle per_session_kb)"
+	printf '  target RSS < 300 MB with %s sessions: %s\n' "$IDLE" \
+	    "$(verdict "$rss_mb" '<' 300)"
+fi
+if wants copy; then
+	printf 'ceiling:   COPY %s rows/s (%s with the chain-link trigger)\n' \
+	    "$(val copy copy_rows_per_s)" "$(val copy copy_trigger_rows_per_s)"
+	if wants flat; then
+		awk -v d="$(val flat audit_rows_per_s)" -v c="$(val copy copy_rows_per_s)" \
+		    'BEGIN { if (d > 0 && c > 0) printf "  nwdd audit rows/s over the COPY ceiling: %.1f%%\n", 100 * d / c }'
+	fi
+fi
+
+if [ "$HOLD" -gt 0 ]; then
+	step "holding the world for $HOLD s; for example:"
+	echo "  $bench ${common[*]} --pid $nwdd_pid --pg-pid $pgpid --db '$db'"
+	echo "  $pgsh psql $pgdir postgres"
+	sleep "$HOLD" || true
+fi

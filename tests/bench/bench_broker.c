@@ -1,0 +1,1510 @@
+/*
+ * bench_broker: throughput, latency and memory of a running nwdd, and the
+ * PostgreSQL COPY ceiling beside it.  A program that prints figures, not a
+ * timed test; deploy/bench.sh sets up the world and runs it.
+ *
+ *   bench_broker --server H:P --pki DIR [options]       traffic
+ *   bench_broker --server H:P --pki DIR --allocate      allocate the subject
+ *   bench_broker --server H:P --pki DIR --idle-sessions K [--pid PID]
+ *   bench_broker --copy-ceiling CONNINFO [--seconds S]
+ *
+ * Traffic: M subscriber sessions (principals taken in turn from
+ * --receivers), each a thread blocked in nwd_next_delivery(), and N
+ * publisher sessions as plo-ana, each a thread publishing RiskAlerts on the
+ * bench subject and waiting for every PublishAck (libnwd is one request at
+ * a time per session), either flat out or paced by absolute deadlines so
+ * that together they make --rate publishes per second.  The RiskAlert's
+ * summary is --body bytes long and starts with the publisher, a sequence
+ * number, the CLOCK_MONOTONIC time at which nwd_publish() was called and
+ * the time at which it was due; a subscriber's latency is its receive time
+ * minus the first (publish to deliver), and, at a fixed rate, minus the
+ * second too (the same corrected for a publisher that fell behind its
+ * schedule).  Only publishes sent inside the measured window (after
+ * --warmup seconds, for --seconds) count; after the window the subscribers
+ * drain until one second passes without a delivery.
+ *
+ * Idle sessions: K mutual-TLS sessions through nwd_connect() (handshake,
+ * Hello, Welcome), held idle for --seconds, then pinged (a sample) and
+ * closed; the daemon's RSS before and after gives the cost per session.
+ *
+ * COPY ceiling: the audit rows the daemon wrote last (read back from
+ * nwd.audit_events, or made up if there are none) re-chained (seq,
+ * prev_hash, SHA-256 hash) and written by COPY into a scratch table of the
+ * same shape (columns, CHECKs, indexes; not the real table), one COPY per
+ * --copy-rows rows, each its own transaction, for --seconds; then again
+ * with a per-row trigger equal to the real table's chain-link check.
+ * Needs a role that may create tables in schema public of that database
+ * and read nwd.audit_events (the owner role).
+ *
+ * Output: human-readable lines, then one "RESULT mode=... key=value ..."
+ * line for scripts.  Exit status 0, or 1 if the run could not be made.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <libpq-fe.h>
+
+#include "nwd.h"
+#include "nwd.pb-c.h"
+
+#define NS			1000000000LL
+#define SUBJECT_DEFAULT		"YP-BENCH"
+#define PUBLISHER		"plo-ana"
+#define ALLOCATOR		"case-system"
+#define RECEIVERS_DEFAULT	"hubsys-norwich,hubsys-dereham,keyworker-kim," \
+				"sw-ben,camhs-cara"
+#define TEAMS_DEFAULT		"hub:norwich,hub:dereham,sw:north,camhs:central"
+#define IDLE_PRINCIPALS		"hubsys-norwich,hubsys-dereham,keyworker-kim," \
+				"sw-ben,camhs-cara,plo-ana,case-system,duty-mash"
+#define BODY_MIN		64
+#define MAX_LIST		64
+#define DRAIN_QUIET_NS		(1 * NS)
+#define DRAIN_MAX_NS		(30 * NS)
+#define IDLE_THREADS		8
+#define IDLE_PING_SAMPLE	200
+#define TAG			"nwdbench"
+
+/* ---- options --------------------------------------------------------------- */
+
+static struct {
+	const char	*server;
+	const char	*pki;
+	int		 npub;
+	int		 nsub;
+	size_t		 body;
+	double		 rate;		/* publishes/s; 0 = flat out */
+	double		 seconds;
+	double		 warmup;
+	pid_t		 pid;		/* nwdd, or 0 */
+	pid_t		 pgpid;		/* the postmaster, or 0 */
+	long		 idle;		/* --idle-sessions K, or 0 */
+	const char	*copy;		/* --copy-ceiling CONNINFO, or NULL */
+	long		 copy_rows;
+	const char	*db;		/* --db CONNINFO, or NULL */
+	const char	*subject;
+	const char	*receivers;
+	const char	*teams;
+	int		 allocate;
+	int		 ack;
+	int		 timeout_ms;
+} opt = {
+	.npub = 32,
+	.nsub = 5,
+	.body = 1024,
+	.seconds = 10,
+	.warmup = 2,
+	.copy_rows = 8000,
+	.subject = SUBJECT_DEFAULT,
+	.receivers = RECEIVERS_DEFAULT,
+	.teams = TEAMS_DEFAULT,
+	.timeout_ms = 30000,
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+static void
+sleep_until(int64_t t)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = t / NS;
+	ts.tv_nsec = t % NS;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
+}
+
+static void
+die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "bench_broker: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(n > 0 ? n : 1, size)) == NULL)
+		die("out of memory");
+	return p;
+}
+
+/* Splits a comma-separated list in place.  Returns the number of items. */
+static size_t
+split_list(char *s, char **out, size_t max)
+{
+	char	*tok, *save;
+	size_t	 n = 0;
+
+	for (tok = strtok_r(s, ",", &save); tok != NULL && n < max;
+	    tok = strtok_r(NULL, ",", &save))
+		if (*tok != '\0')
+			out[n++] = tok;
+	return n;
+}
+
+static struct nwd_opts
+client_opts(const char *principal)
+{
+	static __thread char	 crt[4096], key[4096], ca[4096];
+	struct nwd_opts		 o;
+
+	snprintf(crt, sizeof(crt), "%s/clients/%s.crt", opt.pki, principal);
+	snprintf(key, sizeof(key), "%s/clients/%s.key", opt.pki, principal);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", opt.pki);
+	memset(&o, 0, sizeof(o));
+	o.server = opt.server;
+	o.cert = crt;
+	o.key = key;
+	o.ca = ca;
+	o.client_name = "bench_broker";
+	o.timeout_ms = opt.timeout_ms;
+	return o;
+}
+
+static struct nwd_client *
+connect_as(const char *principal, int fatal)
+{
+	struct nwd_opts		 o = client_opts(principal);
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+
+	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL && fatal)
+		die("connect to %s as %s: %s", opt.server, principal, err);
+	return c;
+}
+
+/* ---- /proc ------------------------------------------------------------------- */
+
+/* A "Key:   N kB" line of /proc/PID/status, in kB; -1 if unreadable. */
+static long
+proc_status_kb(pid_t pid, const char *key)
+{
+	char	 path[64], line[256];
+	size_t	 kl = strlen(key);
+	long	 v = -1;
+	FILE	*fp;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(fp);
+	return v;
+}
+
+/* utime + stime of one process in clock ticks, and its parent; -1 if gone. */
+static long long
+proc_cpu_ticks(pid_t pid, pid_t *ppid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 ut, st;
+	int		 pp;
+	FILE		*fp;
+	size_t		 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip past it. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &pp, &ut, &st) != 3)
+		return -1;
+	if (ppid != NULL)
+		*ppid = pp;
+	return (long long)ut + st;
+}
+
+/* CPU ticks of pid and all its direct children (a postmaster's backends). */
+static long long
+proc_tree_ticks(pid_t pid)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long long	 sum, t;
+	pid_t		 pp;
+
+	if ((sum = proc_cpu_ticks(pid, NULL)) < 0)
+		return -1;
+	if ((d = opendir("/proc")) == NULL)
+		return sum;
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if ((t = proc_cpu_ticks(atoi(de->d_name), &pp)) >= 0 &&
+		    pp == pid)
+			sum += t;
+	}
+	closedir(d);
+	return sum;
+}
+
+/* All CPUs: busy and total ticks from /proc/stat. */
+static void
+machine_ticks(long long *busy, long long *total)
+{
+	unsigned long long	 v[10] = { 0 };
+	FILE			*fp;
+	int			 i;
+
+	*busy = *total = 0;
+	if ((fp = fopen("/proc/stat", "r")) == NULL)
+		return;
+	if (fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+		for (i = 0; i < 8; i++) {
+			*total += v[i];
+			if (i != 3 && i != 4)	/* idle, iowait */
+				*busy += v[i];
+		}
+	fclose(fp);
+}
+
+/* On-CPU and run-queue nanoseconds of a process (/proc/PID/schedstat). */
+static int
+sched_read(pid_t pid, long long *run, long long *wait)
+{
+	char	 path[64];
+	FILE	*fp;
+	int	 ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	ok = fscanf(fp, "%lld %lld", run, wait) == 2;
+	fclose(fp);
+	return ok ? 0 : -1;
+}
+
+#define SNAP_MAXPG	64
+
+struct cpu_snap {
+	int64_t		 t;
+	long long	 daemon, pg, self, busy, total;
+	long long	 d_run, d_wait;			/* nwdd's schedstat */
+	size_t		 npg;
+	pid_t		 pg_pid[SNAP_MAXPG];		/* the postmaster's */
+	long long	 pg_run[SNAP_MAXPG], pg_wait[SNAP_MAXPG]; /* children */
+};
+
+static void
+cpu_snap(struct cpu_snap *c)
+{
+	DIR		*d;
+	struct dirent	*de;
+	pid_t		 pp, pid;
+
+	c->t = mono_ns();
+	c->daemon = opt.pid > 0 ? proc_cpu_ticks(opt.pid, NULL) : -1;
+	c->pg = opt.pgpid > 0 ? proc_tree_ticks(opt.pgpid) : -1;
+	c->self = proc_cpu_ticks(getpid(), NULL);
+	machine_ticks(&c->busy, &c->total);
+	c->d_run = c->d_wait = -1;
+	if (opt.pid > 0)
+		sched_read(opt.pid, &c->d_run, &c->d_wait);
+	c->npg = 0;
+	if (opt.pgpid <= 0 || (d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && c->npg < SNAP_MAXPG) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = atoi(de->d_name);
+		if (proc_cpu_ticks(pid, &pp) < 0 || pp != opt.pgpid ||
+		    sched_read(pid, &c->pg_run[c->npg],
+		    &c->pg_wait[c->npg]) == -1)
+			continue;
+		c->pg_pid[c->npg++] = pid;
+	}
+	closedir(d);
+}
+
+/* Percent of one CPU used between two snapshots (-1 if unknown). */
+static double
+cpu_pct(long long a, long long b, const struct cpu_snap *s0,
+    const struct cpu_snap *s1)
+{
+	double	secs = (double)(s1->t - s0->t) / NS;
+
+	if (a < 0 || b < 0 || secs <= 0)
+		return -1;
+	return 100.0 * (double)(b - a) / sysconf(_SC_CLK_TCK) / secs;
+}
+
+/* Wall-time shares of one process: on a CPU, runnable but waiting for one. */
+static void
+print_sched(const char *who, pid_t pid, long long r0, long long w0,
+    long long r1, long long w1, int64_t wall)
+{
+	double	run = 100.0 * (double)(r1 - r0) / (double)wall;
+	double	wait = 100.0 * (double)(w1 - w0) / (double)wall;
+
+	printf("  %s (pid %d): on a CPU %.0f%%, runnable but waiting for a CPU "
+	    "%.0f%%, sleeping (I/O, fsync, its peer) %.0f%% of the time\n",
+	    who, (int)pid, run, wait, 100 - run - wait > 0 ?
+	    100 - run - wait : 0);
+}
+
+static void
+print_cpu(const struct cpu_snap *s0, const struct cpu_snap *s1)
+{
+	double		 mach = s1->total > s0->total ? 100.0 *
+	    (double)(s1->busy - s0->busy) / (double)(s1->total - s0->total) :
+	    -1;
+	long long	 best = -1, r, w;
+	size_t		 i, j, bi = 0, bj = 0;
+
+	printf("cpu (100%% = one core of %ld):  nwdd %.0f%%  postgres %.0f%%  "
+	    "bench_broker %.0f%%  machine busy %.0f%% of all cores\n",
+	    sysconf(_SC_NPROCESSORS_ONLN),
+	    cpu_pct(s0->daemon, s1->daemon, s0, s1),
+	    cpu_pct(s0->pg, s1->pg, s0, s1),
+	    cpu_pct(s0->self, s1->self, s0, s1), mach);
+	if (s0->d_run >= 0 && s1->d_run >= 0)
+		print_sched("nwdd", opt.pid, s0->d_run, s0->d_wait, s1->d_run,
+		    s1->d_wait, s1->t - s0->t);
+	for (i = 0; i < s0->npg; i++)
+		for (j = 0; j < s1->npg; j++)
+			if (s1->pg_pid[j] == s0->pg_pid[i] &&
+			    (r = s1->pg_run[j] - s0->pg_run[i]) > best) {
+				best = r;
+				bi = i;
+				bj = j;
+			}
+	if (best >= 0) {
+		r = s0->pg_run[bi];
+		w = s0->pg_wait[bi];
+		print_sched("busiest PostgreSQL process", s0->pg_pid[bi], r, w,
+		    s1->pg_run[bj], s1->pg_wait[bj], s1->t - s0->t);
+	}
+}
+
+/* Peak RSS sampler of the daemon, every 100 ms while it runs. */
+static atomic_long	 rss_peak_kb;
+static atomic_int	 rss_stop;
+
+static void *
+rss_sampler(void *arg)
+{
+	long	 kb;
+
+	(void)arg;
+	while (!atomic_load(&rss_stop)) {
+		kb = proc_status_kb(opt.pid, "VmRSS");
+		if (kb > atomic_load(&rss_peak_kb))
+			atomic_store(&rss_peak_kb, kb);
+		usleep(100000);
+	}
+	return NULL;
+}
+
+static double
+loadavg1(void)
+{
+	double	 l = -1;
+	FILE	*fp;
+
+	if ((fp = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fscanf(fp, "%lf", &l) != 1)
+			l = -1;
+		fclose(fp);
+	}
+	return l;
+}
+
+/* ---- latency samples --------------------------------------------------------- */
+
+/* Samples in microseconds. */
+struct lat {
+	uint32_t	*v;
+	size_t		 n, cap;
+};
+
+static void
+lat_add(struct lat *l, int64_t ns)
+{
+	int64_t	us = ns / 1000;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 65536;
+		if ((l->v = realloc(l->v, l->cap * sizeof(*l->v))) == NULL)
+			die("out of memory");
+	}
+	l->v[l->n++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static void
+lat_merge(struct lat *dst, const struct lat *src)
+{
+	size_t	i;
+
+	for (i = 0; i < src->n; i++)
+		lat_add(dst, (int64_t)src->v[i] * 1000);
+}
+
+static int
+u32cmp(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts l; then lat_q() reads quantiles. */
+static void
+lat_sort(struct lat *l)
+{
+	qsort(l->v, l->n, sizeof(*l->v), u32cmp);
+}
+
+static double
+lat_q(const struct lat *l, double q)
+{
+	size_t	i;
+
+	if (l->n == 0)
+		return -1;
+	i = (size_t)(q * (double)(l->n - 1) + 0.5);
+	return l->v[i] / 1000.0;	/* ms */
+}
+
+/* ---- traffic ----------------------------------------------------------------- */
+
+static int64_t	 t_start, win_lo, win_hi;
+static atomic_int stop_subs;
+
+struct publisher {
+	pthread_t	 th;
+	int		 idx;
+	struct nwd_client *c;
+	uint64_t	 sent, acked, errors, reconnects;
+	uint64_t	 win_acked, win_recipients, win_late;
+	int64_t		 max_lag_ns;
+	struct lat	 ack_lat;
+	enum nwd_status	 last_st;
+	char		 last_err[256];
+};
+
+struct subscriber {
+	pthread_t	 th;
+	int		 idx;
+	const char	*principal;
+	struct nwd_client *c;
+	uint64_t	 received, win_received, foreign, errors, ack_errors;
+	atomic_llong	 last_rx;
+	struct lat	 lat, lat_sched;
+	char		 last_err[256];
+};
+
+static void
+fill_alert(Nwd__V1__Envelope *env, Nwd__V1__Header *h, Nwd__V1__SubjectRef *s,
+    Nwd__V1__RiskAlert *a, char *summary)
+{
+	s->local_id = (char *)opt.subject;
+	h->kind = NWD__V1__KIND__RISK_ALERT;
+	h->subject = s;
+	/* OFFICIAL, so that keyworker-kim (cleared to OFFICIAL) receives. */
+	h->marking = NWD__V1__MARKING__OFFICIAL;
+	h->priority = NWD__V1__PRIORITY__ROUTINE;
+	h->legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
+	h->justification = "benchmark";
+	a->category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
+	a->level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
+	a->summary = summary;
+	env->header = h;
+	env->body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	env->risk_alert = a;
+}
+
+/* Writes the tag into the first bytes of summary (opt.body long). */
+static void
+stamp(char *summary, int pub, uint64_t seq, int64_t t_send, int64_t t_due)
+{
+	char	tag[128];
+	int	n;
+
+	n = snprintf(tag, sizeof(tag), TAG " %d %" PRIu64 " %" PRId64 " %"
+	    PRId64 " ", pub, seq, t_send, t_due);
+	memcpy(summary, tag, (size_t)n < opt.body ? (size_t)n : opt.body);
+}
+
+static void *
+publisher_main(void *arg)
+{
+	struct publisher	*p = arg;
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 a = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack;
+	char			*summary;
+	int64_t			 interval = 0, due, t_send, t_ack;
+	enum nwd_status		 st;
+
+	summary = xcalloc(1, opt.body + 1);
+	memset(summary, 'x', opt.body);
+	fill_alert(&env, &h, &s, &a, summary);
+	if (opt.rate > 0) {
+		interval = (int64_t)((double)opt.npub * NS / opt.rate);
+		/* Staggered, so that the publishers do not send in bursts. */
+		due = t_start + (int64_t)((double)p->idx * NS / opt.rate);
+	} else
+		due = t_start;
+	sleep_until(due);
+	for (;;) {
+		if (opt.rate > 0) {
+			if (due >= win_hi)
+				break;
+			sleep_until(due);
+		}
+		t_send = mono_ns();
+		if (opt.rate <= 0) {
+			if (t_send >= win_hi)
+				break;
+			due = t_send;
+		}
+		if (p->c == NULL) {
+			/* The session ended: try again, not in a tight loop. */
+			if ((p->c = connect_as(PUBLISHER, 0)) == NULL) {
+				usleep(100000);
+				p->errors++;
+				goto next;
+			}
+			p->reconnects++;
+		}
+		stamp(summary, p->idx, p->sent, t_send, due);
+		p->sent++;
+		ack = NULL;
+		st = nwd_publish(p->c, &env, &ack, p->last_err,
+		    sizeof(p->last_err));
+		t_ack = mono_ns();
+		if (st == NWD_OK) {
+			p->acked++;
+			if (t_send >= win_lo && t_send < win_hi) {
+				p->win_acked++;
+				p->win_recipients += ack->recipients;
+				lat_add(&p->ack_lat, t_ack - t_send);
+				if (t_send - due > 1000000)
+					p->win_late++;
+				if (t_send - due > p->max_lag_ns)
+					p->max_lag_ns = t_send - due;
+			}
+		} else {
+			p->errors++;
+			p->last_st = st;
+			if (st != NWD_ERR_REFUSED && st != NWD_ERR_UNAVAILABLE &&
+			    st != NWD_ERR_INVALID) {
+				nwd_close(p->c);
+				p->c = NULL;
+			}
+		}
+		nwd_publish_ack_free(ack);
+next:
+		if (opt.rate > 0)
+			due += interval;
+	}
+	free(summary);
+	return NULL;
+}
+
+static void *
+subscriber_main(void *arg)
+{
+	struct subscriber	*s = arg;
+	Nwd__V1__Deliver	*d;
+	const char		*sum;
+	enum nwd_status		 st;
+	int64_t			 now, t_send, t_due;
+	uint64_t		 seq;
+	int			 pub;
+	char			 err[256];
+
+	while (!atomic_load(&stop_subs)) {
+		st = nwd_next_delivery(s->c, 100, &d, s->last_err,
+		    sizeof(s->last_err));
+		if (st == NWD_ERR_TIMEOUT)
+			continue;
+		if (st != NWD_OK) {
+			s->errors++;
+			break;
+		}
+		now = mono_ns();
+		atomic_store(&s->last_rx, now);
+		s->received++;
+		sum = d->envelope != NULL && d->envelope->risk_alert != NULL ?
+		    d->envelope->risk_alert->summary : NULL;
+		if (sum != NULL && sscanf(sum, TAG " %d %" SCNu64 " %" SCNd64
+		    " %" SCNd64, &pub, &seq, &t_send, &t_due) == 4) {
+			if (t_send >= win_lo && t_send < win_hi) {
+				s->win_received++;
+				lat_add(&s->lat, now - t_send);
+				if (opt.rate > 0)
+					lat_add(&s->lat_sched, now - t_due);
+			}
+		} else
+			s->foreign++;
+		if (opt.ack && nwd_ack(s->c, d->delivery_id,
+		    d->envelope != NULL && d->envelope->header != NULL ?
+		    d->envelope->header->message_id : "", err,
+		    sizeof(err)) != NWD_OK)
+			s->ack_errors++;
+		nwd_deliver_free(d);
+	}
+	return NULL;
+}
+
+/* Highest audit row id, or -1 (with --db). */
+static long long
+audit_max_id(PGconn *db)
+{
+	PGresult	*r;
+	long long	 v = -1;
+
+	if (db == NULL)
+		return -1;
+	r = PQexec(db, "SELECT coalesce(max(id), 0) FROM nwd.audit_events");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "bench_broker: --db: %s", PQerrorMessage(db));
+	PQclear(r);
+	return v;
+}
+
+static int
+run_traffic(void)
+{
+	struct publisher	*pubs;
+	struct subscriber	*subs;
+	struct lat		 lat = { 0 }, lat_sched = { 0 }, ack_lat = { 0 };
+	struct cpu_snap		 c0, c1;
+	pthread_t		 rss_th;
+	PGconn			*db = NULL;
+	char			*rlist, *recv[MAX_LIST];
+	size_t			 nrecv;
+	uint64_t		 sent = 0, acked = 0, perr = 0, reconn = 0;
+	uint64_t		 win_acked = 0, win_rcpt = 0, win_late = 0;
+	uint64_t		 win_recv = 0, serr = 0, foreign = 0;
+	uint64_t		 ackerr = 0, smin = UINT64_MAX, smax = 0;
+	int64_t			 max_lag = 0, quiet_since, now, last;
+	long long		 id0 = -1, id1 = -1;
+	long			 hwm0 = -1, hwm = -1, rss_end = -1;
+	double			 secs = opt.seconds, fanout, l1;
+	int			 i;
+
+	rlist = strdup(opt.receivers);
+	if (rlist == NULL || (nrecv = split_list(rlist, recv, MAX_LIST)) == 0)
+		die("--receivers names no principal");
+	if (opt.db != NULL) {
+		db = PQconnectdb(opt.db);
+		if (PQstatus(db) != CONNECTION_OK)
+			die("--db: %s", PQerrorMessage(db));
+	}
+	l1 = loadavg1();
+	printf("== traffic: %d publishers (%s), %d subscribers, body %zu B, "
+	    "%s, %.0f s after %.0f s warm-up; subject %s%s\n", opt.npub,
+	    PUBLISHER, opt.nsub, opt.body, opt.rate > 0 ? "fixed rate" :
+	    "flat out", opt.seconds, opt.warmup, opt.subject,
+	    opt.ack ? "; subscribers ack" : "");
+	if (opt.rate > 0)
+		printf("rate: %.0f publishes/s in all\n", opt.rate);
+	printf("load average before: %.2f\n", l1);
+
+	subs = xcalloc(opt.nsub, sizeof(*subs));
+	for (i = 0; i < opt.nsub; i++) {
+		Nwd__V1__Kind	 k = NWD__V1__KIND__RISK_ALERT;
+		const char	*subj = opt.subject;
+		char		 err[512];
+
+		subs[i].idx = i;
+		subs[i].principal = recv[i % nrecv];
+		subs[i].c = connect_as(subs[i].principal, 1);
+		if (nwd_subscribe(subs[i].c, &k, 1, &subj, 1, NULL, NULL, err,
+		    sizeof(err)) != NWD_OK)
+			die("subscribe as %s: %s", subs[i].principal, err);
+	}
+	pubs = xcalloc(opt.npub, sizeof(*pubs));
+	for (i = 0; i < opt.npub; i++) {
+		pubs[i].idx = i;
+		pubs[i].c = connect_as(PUBLISHER, 1);
+	}
+	if (opt.pid > 0) {
+		hwm0 = proc_status_kb(opt.pid, "VmHWM");
+		atomic_store(&rss_peak_kb, proc_status_kb(opt.pid, "VmRSS"));
+		if (pthread_create(&rss_th, NULL, rss_sampler, NULL) != 0)
+			die("pthread_create failed");
+	}
+
+	t_start = mono_ns() + NS / 10;
+	win_lo = t_start + (int64_t)(opt.warmup * NS);
+	win_hi = win_lo + (int64_t)(opt.seconds * NS);
+	for (i = 0; i < opt.nsub; i++) {
+		atomic_store(&subs[i].last_rx, 0);
+		if (pthread_create(&subs[i].th, NULL, subscriber_main,
+		    &subs[i]) != 0)
+			die("pthread_create failed");
+	}
+	for (i = 0; i < opt.npub; i++)
+		if (pthread_create(&pubs[i].th, NULL, publisher_main,
+		    &pubs[i]) != 0)
+			die("pthread_create failed");
+
+	sleep_until(win_lo);
+	cpu_snap(&c0);
+	id0 = audit_max_id(db);
+	sleep_until(win_hi);
+	cpu_snap(&c1);
+	id1 = audit_max_id(db);
+	for (i = 0; i < opt.npub; i++)
+		pthread_join(pubs[i].th, NULL);
+
+	/* Drain: until a second passes without a delivery (at most 30 s). */
+	quiet_since = mono_ns();
+	for (;;) {
+		now = mono_ns();
+		last = 0;
+		for (i = 0; i < opt.nsub; i++)
+			if (atomic_load(&subs[i].last_rx) > last)
+				last = atomic_load(&subs[i].last_rx);
+		if (last > quiet_since)
+			quiet_since = last;
+		if (now - quiet_since >= DRAIN_QUIET_NS ||
+		    now - win_hi >= DRAIN_MAX_NS)
+			break;
+		usleep(50000);
+	}
+	atomic_store(&stop_subs, 1);
+	for (i = 0; i < opt.nsub; i++)
+		pthread_join(subs[i].th, NULL);
+	if (opt.pid > 0) {
+		atomic_store(&rss_stop, 1);
+		pthread_join(rss_th, NULL);
+		hwm = proc_status_kb(opt.pid, "VmHWM");
+		rss_end = proc_status_kb(opt.pid, "VmRSS");
+	}
+
+	for (i = 0; i < opt.npub; i++) {
+		struct publisher *p = &pubs[i];
+
+		sent += p->sent;
+		acked += p->acked;
+		perr += p->errors;
+		reconn += p->reconnects;
+		win_acked += p->win_acked;
+		win_rcpt += p->win_recipients;
+		win_late += p->win_late;
+		if (p->max_lag_ns > max_lag)
+			max_lag = p->max_lag_ns;
+		lat_merge(&ack_lat, &p->ack_lat);
+		if (p->errors > 0)
+			fprintf(stderr, "publisher %d: %" PRIu64 " errors, last "
+			    "(%s): %s\n", i, p->errors,
+			    nwd_status_name(p->last_st), p->last_err);
+		nwd_close(p->c);
+		free(p->ack_lat.v);
+	}
+	for (i = 0; i < opt.nsub; i++) {
+		struct subscriber *s = &subs[i];
+
+		win_recv += s->win_received;
+		serr += s->errors;
+		foreign += s->foreign;
+		ackerr += s->ack_errors;
+		if (s->win_received < smin)
+			smin = s->win_received;
+		if (s->win_received > smax)
+			smax = s->win_received;
+		lat_merge(&lat, &s->lat);
+		lat_merge(&lat_sched, &s->lat_sched);
+		if (s->errors > 0)
+			fprintf(stderr, "subscriber %d (%s): session ended: %s\n",
+			    i, s->principal, s->last_err);
+		nwd_close(s->c);
+		free(s->lat.v);
+		free(s->lat_sched.v);
+	}
+	lat_sort(&lat);
+	lat_sort(&lat_sched);
+	lat_sort(&ack_lat);
+	fanout = win_acked > 0 ? (double)win_recv / (double)win_acked : 0;
+
+	printf("publishes acked:     %10.0f /s   (%" PRIu64 " in the window; "
+	    "%" PRIu64 " sent, %" PRIu64 " acked in all)\n",
+	    win_acked / secs, win_acked, sent, acked);
+	printf("deliveries received: %10.0f /s   (%" PRIu64 " in the window; "
+	    "fan-out %.2f per publish; per subscriber %" PRIu64 "..%" PRIu64
+	    ")\n", win_recv / secs, win_recv, fanout, smin, smax);
+	printf("audited recipients:  %10.0f /s   (deliver rows: PublishAck."
+	    "recipients, %.2f per publish, online or not)\n", win_rcpt / secs,
+	    win_acked > 0 ? (double)win_rcpt / (double)win_acked : 0);
+	if (id0 >= 0 && id1 >= 0)
+		printf("audit rows written:  %10.0f /s   (all actions, "
+		    "nwd.audit_events ids %lld..%lld; %.2f per publish)\n",
+		    (id1 - id0) / secs, id0, id1, win_acked > 0 ?
+		    (double)(id1 - id0) / (double)win_acked : 0);
+	printf("publish->deliver:    p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  "
+	    "max %.2f ms  (%zu samples)\n", lat_q(&lat, .5), lat_q(&lat, .99),
+	    lat_q(&lat, .999), lat_q(&lat, 1), lat.n);
+	if (opt.rate > 0)
+		printf("due->deliver:        p50 %.2f ms  p99 %.2f ms  p99.9 %.2f "
+		    "ms  max %.2f ms  (from the scheduled send time; %" PRIu64
+		    " publishes sent > 1 ms late, worst %.1f ms)\n",
+		    lat_q(&lat_sched, .5), lat_q(&lat_sched, .99),
+		    lat_q(&lat_sched, .999), lat_q(&lat_sched, 1), win_late,
+		    max_lag / 1e6);
+	printf("publish->ack:        p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  "
+	    "max %.2f ms\n", lat_q(&ack_lat, .5), lat_q(&ack_lat, .99),
+	    lat_q(&ack_lat, .999), lat_q(&ack_lat, 1));
+	printf("errors:              %" PRIu64 " publish, %" PRIu64
+	    " subscriber sessions ended, %" PRIu64 " ack, %" PRIu64
+	    " reconnects, %" PRIu64 " deliveries not ours\n", perr, serr,
+	    ackerr, reconn, foreign);
+	print_cpu(&c0, &c1);
+	if (opt.pid > 0)
+		printf("nwdd memory:         peak RSS %ld kB during the run "
+		    "(sampled), VmHWM %ld kB (was %ld kB before), RSS at end "
+		    "%ld kB\n", atomic_load(&rss_peak_kb), hwm, hwm0, rss_end);
+	printf("RESULT mode=%s publishers=%d subscribers=%d body=%zu rate=%.0f "
+	    "seconds=%.0f pubs_per_s=%.0f deliveries_per_s=%.0f fanout=%.2f "
+	    "audited_recipients_per_s=%.0f audit_rows_per_s=%.0f "
+	    "p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
+	    "sched_p99_ms=%.2f ack_p99_ms=%.2f errors=%" PRIu64
+	    " sub_errors=%" PRIu64 " nwdd_cpu=%.0f pg_cpu=%.0f bench_cpu=%.0f "
+	    "peak_rss_kb=%ld hwm_kb=%ld load1=%.2f\n",
+	    opt.rate > 0 ? "rate" : "flat", opt.npub, opt.nsub, opt.body,
+	    opt.rate, secs, win_acked / secs, win_recv / secs, fanout,
+	    win_rcpt / secs, id0 >= 0 && id1 >= 0 ? (id1 - id0) / secs : -1,
+	    lat_q(&lat, .5), lat_q(&lat, .99), lat_q(&lat, .999),
+	    lat_q(&lat, 1), opt.rate > 0 ? lat_q(&lat_sched, .99) : -1,
+	    lat_q(&ack_lat, .99), perr, serr,
+	    cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
+	    cpu_pct(c0.pg, c1.pg, &c0, &c1),
+	    cpu_pct(c0.self, c1.self, &c0, &c1),
+	    (long)atomic_load(&rss_peak_kb), hwm, l1);
+	free(lat.v);
+	free(lat_sched.v);
+	free(ack_lat.v);
+	free(pubs);
+	free(subs);
+	free(rlist);
+	PQfinish(db);
+	return perr > 0 && win_acked == 0 ? 1 : 0;
+}
+
+/* ---- allocation -------------------------------------------------------------- */
+
+static int
+run_allocate(void)
+{
+	struct nwd_client	*c = connect_as(ALLOCATOR, 1);
+	char			*list, *teams[MAX_LIST], err[512];
+	size_t			 n, i;
+
+	if ((list = strdup(opt.teams)) == NULL)
+		die("out of memory");
+	n = split_list(list, teams, MAX_LIST);
+	for (i = 0; i < n; i++) {
+		Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+		Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+		Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+		Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
+		Nwd__V1__PublishAck	*ack = NULL;
+
+		s.local_id = (char *)opt.subject;
+		h.kind = NWD__V1__KIND__ALLOCATION;
+		h.subject = &s;
+		h.marking = NWD__V1__MARKING__OFFICIAL;
+		a.team = teams[i];
+		env.header = &h;
+		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
+		env.allocation = &a;
+		if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+			die("allocate %s to %s as %s: %s", opt.subject,
+			    teams[i], ALLOCATOR, err);
+		printf("allocated %s to %s (message %s)\n", opt.subject,
+		    teams[i], ack->message_id);
+		nwd_publish_ack_free(ack);
+	}
+	nwd_close(c);
+	free(list);
+	return 0;
+}
+
+/* ---- idle sessions ----------------------------------------------------------- */
+
+static struct nwd_client **idle_clients;
+static atomic_long	 idle_next, idle_ok, idle_fail;
+static char		*idle_who[MAX_LIST];
+static size_t		 idle_nwho;
+static char		 idle_err[512];
+static pthread_mutex_t	 idle_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+idle_connector(void *arg)
+{
+	struct nwd_opts		 o;
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+	long			 i;
+
+	(void)arg;
+	while ((i = atomic_fetch_add(&idle_next, 1)) < opt.idle) {
+		o = client_opts(idle_who[i % idle_nwho]);
+		if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
+			atomic_fetch_add(&idle_fail, 1);
+			pthread_mutex_lock(&idle_mtx);
+			snprintf(idle_err, sizeof(idle_err), "%s", err);
+			pthread_mutex_unlock(&idle_mtx);
+			continue;
+		}
+		idle_clients[i] = c;
+		atomic_fetch_add(&idle_ok, 1);
+	}
+	return NULL;
+}
+
+static void
+raise_nofile(rlim_t want)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		fprintf(stderr, "bench_broker: warning: open files limited to "
+		    "%llu (ulimit -n), fewer than %llu\n",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+static int
+run_idle(void)
+{
+	pthread_t	 th[IDLE_THREADS];
+	char		*list;
+	long		 rss0, rss1, rss_end, hwm, self0, self1, i, pinged = 0;
+	long		 pingfail = 0, alive;
+	int64_t		 t0, t1, hold_end;
+	struct cpu_snap	 c0, c1;
+	double		 per, l1;
+	char		 err[512];
+	int		 k;
+
+	if (opt.pid <= 0)
+		die("--idle-sessions needs --pid (the daemon's RSS is the "
+		    "figure)");
+	raise_nofile((rlim_t)opt.idle + 64);
+	if ((list = strdup(IDLE_PRINCIPALS)) == NULL)
+		die("out of memory");
+	idle_nwho = split_list(list, idle_who, MAX_LIST);
+	idle_clients = xcalloc(opt.idle, sizeof(*idle_clients));
+	l1 = loadavg1();
+	printf("== idle sessions: %ld mutual-TLS sessions (%d connecting "
+	    "threads), held %.0f s\n", opt.idle, IDLE_THREADS, opt.seconds);
+	printf("load average before: %.2f\n", l1);
+	rss0 = proc_status_kb(opt.pid, "VmRSS");
+	self0 = proc_status_kb(0, "VmRSS");
+	atomic_store(&rss_peak_kb, rss0);
+	{
+		pthread_t rt;
+
+		if (pthread_create(&rt, NULL, rss_sampler, NULL) != 0)
+			die("pthread_create failed");
+		cpu_snap(&c0);
+		t0 = mono_ns();
+		for (k = 0; k < IDLE_THREADS; k++)
+			if (pthread_create(&th[k], NULL, idle_connector,
+			    NULL) != 0)
+				die("pthread_create failed");
+		for (k = 0; k < IDLE_THREADS; k++)
+			pthread_join(th[k], NULL);
+		t1 = mono_ns();
+		cpu_snap(&c1);
+		printf("connected %ld of %ld in %.1f s (%.0f handshakes/s); "
+		    "%ld failed%s%s\n", atomic_load(&idle_ok), opt.idle,
+		    (t1 - t0) / 1e9, atomic_load(&idle_ok) / ((t1 - t0) / 1e9),
+		    atomic_load(&idle_fail), idle_err[0] ? ", last: " : "",
+		    idle_err);
+		printf("while connecting, ");
+		print_cpu(&c0, &c1);
+		/* Idle: nothing is sent; the daemon's RSS is what it keeps. */
+		hold_end = mono_ns() + (int64_t)(opt.seconds * NS);
+		sleep_until(mono_ns() + 2 * NS);
+		rss1 = proc_status_kb(opt.pid, "VmRSS");
+		sleep_until(hold_end);
+		atomic_store(&rss_stop, 1);
+		pthread_join(rt, NULL);
+	}
+	rss_end = proc_status_kb(opt.pid, "VmRSS");
+	hwm = proc_status_kb(opt.pid, "VmHWM");
+	self1 = proc_status_kb(0, "VmRSS");
+	/* Still served?  Ping a sample, spread over the whole set. */
+	alive = atomic_load(&idle_ok);
+	for (i = 0; i < opt.idle && pinged < IDLE_PING_SAMPLE;
+	    i += opt.idle / IDLE_PING_SAMPLE > 0 ? opt.idle / IDLE_PING_SAMPLE :
+	    1) {
+		if (idle_clients[i] == NULL)
+			continue;
+		pinged++;
+		if (nwd_ping(idle_clients[i], err, sizeof(err)) != NWD_OK) {
+			pingfail++;
+			if (pingfail == 1)
+				fprintf(stderr, "ping: %s\n", err);
+		}
+	}
+	per = alive > 0 ? (double)(rss_end - rss0) * 1024 / alive : 0;
+	printf("nwdd RSS: %ld kB before, %ld kB 2 s after connecting, %ld kB "
+	    "after %.0f s idle; peak %ld kB (VmHWM %ld kB)\n", rss0, rss1,
+	    rss_end, opt.seconds, atomic_load(&rss_peak_kb), hwm);
+	printf("per session: %.1f kB (RSS growth / sessions)\n", per / 1024);
+	printf("still served after the idle time: %ld of %ld pinged\n",
+	    pinged - pingfail, pinged);
+	printf("bench_broker's own RSS: %ld kB -> %ld kB (libnwd: one TLS "
+	    "context per session)\n", self0, self1);
+	for (i = 0; i < opt.idle; i++)
+		nwd_close(idle_clients[i]);
+	printf("RESULT mode=idle sessions=%ld connected=%ld failed=%ld "
+	    "rss_before_kb=%ld rss_kb=%ld peak_rss_kb=%ld hwm_kb=%ld "
+	    "per_session_kb=%.1f ping_ok=%ld ping=%ld handshakes_per_s=%.0f "
+	    "load1=%.2f\n", opt.idle, alive, atomic_load(&idle_fail), rss0,
+	    rss_end, atomic_load(&rss_peak_kb), hwm, per / 1024,
+	    pinged - pingfail, pinged, alive / ((t1 - t0) / 1e9), l1);
+	free(idle_clients);
+	free(list);
+	return alive == opt.idle && pingfail == 0 ? 0 : 1;
+}
+
+/* ---- COPY ceiling ------------------------------------------------------------ */
+
+#define COPY_TABLE	"public.nwd_bench_copy"
+#define COPY_FUNC	"public.nwd_bench_copy_link"
+/* The columns of nwd.audit_events but id (the table's own default) and the
+ * chain (recomputed here).  instance is replaced too: one chain. */
+#define COPY_COLS	"at, actor, action, message_id, subject, kind, " \
+			"recipient, fields_shared, fields_withheld, rule, " \
+			"policy_version, reason, peer, session"
+#define COPY_SAMPLE	8000
+#define COPY_INSTANCE	"bench-copy"
+
+static PGconn	*pg;
+
+static void
+pg_exec(const char *sql)
+{
+	PGresult	*r = PQexec(pg, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("%s: %s", sql, PQerrorMessage(pg));
+	PQclear(r);
+}
+
+/* Row templates: COPY text of COPY_COLS, without the trailing newline. */
+static char	**tmpl;
+static size_t	  ntmpl;
+
+static void
+tmpl_add(const char *line, size_t len)
+{
+	static size_t	cap;
+
+	if (ntmpl == cap) {
+		cap = cap ? cap * 2 : 1024;
+		if ((tmpl = realloc(tmpl, cap * sizeof(*tmpl))) == NULL)
+			die("out of memory");
+	}
+	if ((tmpl[ntmpl] = strndup(line, len)) == NULL)
+		die("out of memory");
+	ntmpl++;
+}
+
+/*
+ * The rows the daemon wrote last, in the order it wrote them; or, if the
+ * trail is empty, rows made up like a RiskAlert's: a publish and seven
+ * deliver rows.
+ */
+static void
+load_templates(void)
+{
+	PGresult	*r;
+	char		*buf, q[512];
+	int		 n;
+
+	snprintf(q, sizeof(q), "COPY (SELECT " COPY_COLS " FROM (SELECT * "
+	    "FROM nwd.audit_events ORDER BY id DESC LIMIT %d) t ORDER BY id) "
+	    "TO STDOUT", COPY_SAMPLE);
+	r = PQexec(pg, q);
+	if (PQresultStatus(r) != PGRES_COPY_OUT)
+		die("reading nwd.audit_events: %s", PQerrorMessage(pg));
+	PQclear(r);
+	while ((n = PQgetCopyData(pg, &buf, 0)) > 0) {
+		tmpl_add(buf, n > 0 && buf[n - 1] == '\n' ? n - 1 : n);
+		PQfreemem(buf);
+	}
+	while ((r = PQgetResult(pg)) != NULL)
+		PQclear(r);
+	if (ntmpl > 0) {
+		printf("row templates: the last %zu rows of nwd.audit_events\n",
+		    ntmpl);
+		return;
+	}
+	{
+		static const char *rcpt[] = { "hubsys-norwich",
+		    "hubsys-dereham", "keyworker-kim", "sw-ben", "camhs-cara",
+		    "revoked-rob", "exp-eve" };
+		char	line[1024];
+		size_t	i;
+
+		snprintf(line, sizeof(line), "2025-01-01 00:00:00+00\tplo-ana\t"
+		    "publish\t00000000-0000-4000-8000-000000000000\t%s\t3\t\\N\t"
+		    "\\N\t\\N\tpolice-intelligence\t%064d\t\\N\t127.0.0.1:40000\t"
+		    "s-1", opt.subject, 0);
+		tmpl_add(line, strlen(line));
+		for (i = 0; i < sizeof(rcpt) / sizeof(rcpt[0]); i++) {
+			snprintf(line, sizeof(line), "2025-01-01 00:00:00+00\t"
+			    "plo-ana\tdeliver\t00000000-0000-4000-8000-"
+			    "000000000000\t%s\t3\t%s\t{category,level,summary}"
+			    "\t{}\thub-alerts\t%064d\t\\N\t127.0.0.1:40000\t"
+			    "s-1", opt.subject, rcpt[i], 0);
+			tmpl_add(line, strlen(line));
+		}
+		printf("row templates: nwd.audit_events is empty; a made-up "
+		    "publish and 7 deliver rows\n");
+	}
+}
+
+static void
+hex(char *out, const uint8_t *in, size_t n)
+{
+	static const char	d[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * COPYs rows for opt.seconds in chunks of opt.copy_rows, continuing the
+ * chain in *seq and prev.  Returns rows per second.
+ */
+static double
+copy_for(int64_t *seq, uint8_t prev[32], int64_t *rows_out)
+{
+	PGresult	*r;
+	char		*buf, ph[65], hh[65];
+	uint8_t		 h[32];
+	size_t		 cap = 1 << 22, len;
+	int64_t		 t0, t1, rows = 0, k;
+	EVP_MD_CTX	*mc;
+
+	if ((buf = malloc(cap)) == NULL || (mc = EVP_MD_CTX_new()) == NULL)
+		die("out of memory");
+	t0 = mono_ns();
+	t1 = t0 + (int64_t)(opt.seconds * NS);
+	while (mono_ns() < t1) {
+		r = PQexec(pg, "COPY " COPY_TABLE " (instance, " COPY_COLS
+		    ", seq, prev_hash, hash) FROM STDIN");
+		if (PQresultStatus(r) != PGRES_COPY_IN)
+			die("COPY: %s", PQerrorMessage(pg));
+		PQclear(r);
+		len = 0;
+		for (k = 0; k < opt.copy_rows; k++) {
+			const char *t = tmpl[(size_t)(*seq) % ntmpl];
+			size_t	    tl = strlen(t);
+
+			(*seq)++;
+			/* hash = SHA-256(prev_hash || the row's text): the
+			 * chain's cost, not its exact canonical form. */
+			if (EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1 ||
+			    EVP_DigestUpdate(mc, prev, 32) != 1 ||
+			    EVP_DigestUpdate(mc, t, tl) != 1 ||
+			    EVP_DigestFinal_ex(mc, h, NULL) != 1)
+				die("SHA-256 failed");
+			hex(ph, prev, 32);
+			hex(hh, h, 32);
+			if (len + tl + 256 > cap) {
+				if (PQputCopyData(pg, buf, (int)len) != 1)
+					die("COPY: %s", PQerrorMessage(pg));
+				len = 0;
+			}
+			len += (size_t)snprintf(buf + len, cap - len,
+			    COPY_INSTANCE "\t%s\t%" PRId64 "\t\\\\x%s\t\\\\x%s\n",
+			    t, *seq, ph, hh);
+			memcpy(prev, h, 32);
+		}
+		if ((len > 0 && PQputCopyData(pg, buf, (int)len) != 1) ||
+		    PQputCopyEnd(pg, NULL) != 1)
+			die("COPY: %s", PQerrorMessage(pg));
+		while ((r = PQgetResult(pg)) != NULL) {
+			if (PQresultStatus(r) != PGRES_COMMAND_OK)
+				die("COPY: %s", PQerrorMessage(pg));
+			PQclear(r);
+		}
+		rows += opt.copy_rows;
+	}
+	free(buf);
+	EVP_MD_CTX_free(mc);
+	*rows_out = rows;
+	return rows / ((mono_ns() - t0) / 1e9);
+}
+
+static int
+run_copy(void)
+{
+	PGresult	*r;
+	uint8_t		 prev[32];
+	int64_t		 seq = 0, rows1, rows2;
+	double		 plain, trig, l1;
+	char		 sc[64] = "?";
+
+	pg = PQconnectdb(opt.copy);
+	if (PQstatus(pg) != CONNECTION_OK)
+		die("--copy-ceiling: %s", PQerrorMessage(pg));
+	r = PQexec(pg, "SHOW synchronous_commit");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		snprintf(sc, sizeof(sc), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	l1 = loadavg1();
+	printf("== COPY ceiling: audit rows by COPY into a scratch table of "
+	    "nwd.audit_events' shape, %ld rows per COPY (one transaction), "
+	    "%.0f s each; synchronous_commit = %s\n", opt.copy_rows,
+	    opt.seconds, sc);
+	printf("load average before: %.2f\n", l1);
+	load_templates();
+	pg_exec("SET client_min_messages = warning");
+	pg_exec("DROP TABLE IF EXISTS " COPY_TABLE);
+	pg_exec("DROP FUNCTION IF EXISTS " COPY_FUNC "()");
+	/* Columns, NOT NULLs, CHECKs and every index of the real table; not
+	 * its triggers, not its sequence. */
+	pg_exec("CREATE TABLE " COPY_TABLE " (LIKE nwd.audit_events "
+	    "INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE)");
+	pg_exec("ALTER TABLE " COPY_TABLE " ALTER COLUMN id ADD GENERATED "
+	    "BY DEFAULT AS IDENTITY");
+
+	memset(prev, 0, sizeof(prev));
+	plain = copy_for(&seq, prev, &rows1);
+	printf("COPY:                         %10.0f rows/s  (%" PRId64
+	    " rows)\n", plain, rows1);
+
+	/* The real table checks each row's link to the one before. */
+	pg_exec("CREATE FUNCTION " COPY_FUNC "() RETURNS trigger LANGUAGE "
+	    "plpgsql AS $$ BEGIN IF NEW.seq > 1 AND NOT EXISTS (SELECT 1 "
+	    "FROM " COPY_TABLE " WHERE instance = NEW.instance AND seq = "
+	    "NEW.seq - 1 AND hash = NEW.prev_hash) THEN RAISE EXCEPTION "
+	    "'no link'; END IF; RETURN NEW; END $$");
+	pg_exec("CREATE TRIGGER nwd_bench_copy_link BEFORE INSERT ON "
+	    COPY_TABLE " FOR EACH ROW EXECUTE FUNCTION " COPY_FUNC "()");
+	trig = copy_for(&seq, prev, &rows2);
+	printf("COPY + chain-link trigger:    %10.0f rows/s  (%" PRId64
+	    " rows; the real table's per-row check)\n", trig, rows2);
+
+	pg_exec("DROP TABLE " COPY_TABLE);
+	pg_exec("DROP FUNCTION " COPY_FUNC "()");
+	printf("RESULT mode=copy rows_per_copy=%ld copy_rows_per_s=%.0f "
+	    "copy_trigger_rows_per_s=%.0f synchronous_commit=%s load1=%.2f\n",
+	    opt.copy_rows, plain, trig, sc, l1);
+	PQfinish(pg);
+	return 0;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+"usage: bench_broker --server H:P --pki DIR [--publishers N] [--subscribers M]\n"
+"           [--body BYTES] [--rate PUBS_PER_S] [--seconds S] [--warmup S]\n"
+"           [--pid NWDD_PID] [--pg-pid POSTMASTER_PID] [--db CONNINFO]\n"
+"           [--subject ID] [--receivers P,P,...] [--ack]\n"
+"       bench_broker --server H:P --pki DIR --allocate [--subject ID]\n"
+"           [--teams T,T,...]\n"
+"       bench_broker --server H:P --pki DIR --idle-sessions K --pid PID\n"
+"           [--seconds S]\n"
+"       bench_broker --copy-ceiling CONNINFO [--seconds S] [--copy-rows R]\n"
+"\n"
+"Defaults: 32 publishers (plo-ana), 5 subscribers (%s, in turn),\n"
+"1024-byte RiskAlert summary, flat out (no --rate), 10 s measured after a\n"
+"2 s warm-up, subject %s, allocation teams %s.\n",
+	    RECEIVERS_DEFAULT, SUBJECT_DEFAULT, TEAMS_DEFAULT);
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_SERVER = 256, O_PKI, O_PUB, O_SUB, O_BODY, O_RATE, O_SECS,
+	    O_WARM, O_PID, O_PGPID, O_IDLE, O_COPY, O_COPYROWS, O_DB, O_SUBJ,
+	    O_RECV, O_TEAMS, O_ALLOC, O_ACK };
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, O_SERVER },
+		{ "pki", required_argument, NULL, O_PKI },
+		{ "publishers", required_argument, NULL, O_PUB },
+		{ "subscribers", required_argument, NULL, O_SUB },
+		{ "body", required_argument, NULL, O_BODY },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "seconds", required_argument, NULL, O_SECS },
+		{ "warmup", required_argument, NULL, O_WARM },
+		{ "pid", required_argument, NULL, O_PID },
+		{ "pg-pid", required_argument, NULL, O_PGPID },
+		{ "idle-sessions", required_argument, NULL, O_IDLE },
+		{ "copy-ceiling", required_argument, NULL, O_COPY },
+		{ "copy-rows", required_argument, NULL, O_COPYROWS },
+		{ "db", required_argument, NULL, O_DB },
+		{ "subject", required_argument, NULL, O_SUBJ },
+		{ "receivers", required_argument, NULL, O_RECV },
+		{ "teams", required_argument, NULL, O_TEAMS },
+		{ "allocate", no_argument, NULL, O_ALLOC },
+		{ "ack", no_argument, NULL, O_ACK },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_SERVER:
+			opt.server = optarg;
+			break;
+		case O_PKI:
+			opt.pki = optarg;
+			break;
+		case O_PUB:
+			opt.npub = atoi(optarg);
+			break;
+		case O_SUB:
+			opt.nsub = atoi(optarg);
+			break;
+		case O_BODY:
+			opt.body = strtoul(optarg, NULL, 10);
+			break;
+		case O_RATE:
+			opt.rate = atof(optarg);
+			break;
+		case O_SECS:
+			opt.seconds = atof(optarg);
+			break;
+		case O_WARM:
+			opt.warmup = atof(optarg);
+			break;
+		case O_PID:
+			opt.pid = atoi(optarg);
+			break;
+		case O_PGPID:
+			opt.pgpid = atoi(optarg);
+			break;
+		case O_IDLE:
+			opt.idle = atol(optarg);
+			break;
+		case O_COPY:
+			opt.copy = optarg;
+			break;
+		case O_COPYROWS:
+			opt.copy_rows = atol(optarg);
+			break;
+		case O_DB:
+			opt.db = optarg;
+			break;
+		case O_SUBJ:
+			opt.subject = optarg;
+			break;
+		case O_RECV:
+			opt.receivers = optarg;
+			break;
+		case O_TEAMS:
+			opt.teams = optarg;
+			break;
+		case O_ALLOC:
+			opt.allocate = 1;
+			break;
+		case O_ACK:
+			opt.ack = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || opt.seconds <= 0 || opt.warmup < 0 ||
+	    opt.npub < 1 || opt.nsub < 1 || opt.rate < 0 ||
+	    opt.copy_rows < 1 || opt.idle < 0)
+		usage();
+	if (opt.body < BODY_MIN)
+		die("--body must be at least %d bytes (it carries the "
+		    "timestamps)", BODY_MIN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A session the daemon drops must give EPIPE, not end the run. */
+	signal(SIGPIPE, SIG_IGN);
+	if (opt.copy != NULL)
+		return run_copy();
+	if (opt.server == NULL || opt.pki == NULL)
+		usage();
+	if (opt.allocate)
+		return run_allocate();
+	if (opt.idle > 0)
+		return run_idle();
+	raise_nofile((rlim_t)(opt.npub + opt.nsub) * 2 + 64);
+	return run_traffic();
+}
