@@ -91,6 +91,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,7 @@ static const char store_sql_purge[] =
     "SELECT id::text, subject FROM (SELECT id, subject, created_at FROM p "
     "UNION ALL SELECT id, subject, created_at FROM nwd.messages "
     "WHERE purged_at = " STORE_SQL_PURGE_AT " AND kind = $1::smallint) x "
-    "ORDER BY created_at, id";
+    "ORDER BY x.created_at, x.id";
 
 /* One allocation row of a batch. */
 struct store_alloc {
@@ -354,7 +355,7 @@ struct store_result {
 
 struct store_query {
 	TAILQ_ENTRY(store_query) entry;
-	uint64_t	 after;		/* runs once batches up to this are done */
+	uint64_t	 after;		/* runs after batches up to this one */
 	uint64_t	 done_seq;
 	const char	*what;		/* for the log */
 	char		*sql;		/* owned */
@@ -362,6 +363,7 @@ struct store_query {
 	int		 nparams;
 	size_t		 max_rows;	/* more is a failure; 0: any */
 	int		 purge;		/* in doubt: run again */
+	int		 rerun;		/* a purge in doubt, to run again */
 	int		 ok;		/* valid on the done list */
 	PGresult	*res;		/* owned; the rows, once ok */
 	store_result_fn	*fn;
@@ -457,6 +459,7 @@ struct store {
 	uint32_t		 ckpt_ms;	/* 0: not by time */
 	int64_t			 ckpt_seq;	/* last checkpointed seq */
 	int64_t			 ckpt_sent;	/* the one in flight */
+	int64_t			 ckpt_refused;	/* refused: wait for rows */
 	int			 ckpt_due;
 
 	/* The pipeline in flight. */
@@ -682,7 +685,7 @@ store_grow(void **arr, size_t n, size_t *cap, size_t size, size_t first)
 /*
  * Also returns -1, leaving b as it was, if m->id is not NUL-terminated,
  * subject or sender is NULL (the table requires them), or a body comes
- * without its key id.
+ * without its key id or is larger than libpq can send (INT_MAX).
  */
 int
 store_batch_set_message(struct store_batch *b, const struct store_message *m)
@@ -693,7 +696,7 @@ store_batch_set_message(struct store_batch *b, const struct store_message *m)
 
 	if (b == NULL || m == NULL || m->subject == NULL ||
 	    m->sender == NULL || memchr(m->id, '\0', sizeof(m->id)) == NULL ||
-	    (m->body != NULL && m->key_id == NULL))
+	    (m->body != NULL && (m->key_id == NULL || m->body_len > INT_MAX)))
 		return -1;
 	if (m->body != NULL &&
 	    (body = malloc(m->body_len > 0 ? m->body_len : 1)) == NULL)
@@ -743,8 +746,8 @@ store_batch_set_message(struct store_batch *b, const struct store_message *m)
 int
 store_batch_add_event(struct store_batch *b, struct audit_event *ev)
 {
-	if (b == NULL || ev == NULL ||
-	    (ev->message_id != NULL && store_uuid_canon(ev->message_id) == -1) ||
+	if (b == NULL || ev == NULL || (ev->message_id != NULL &&
+	    store_uuid_canon(ev->message_id) == -1) ||
 	    store_grow((void **)&b->ev, b->nev, &b->evcap, sizeof(*b->ev),
 	    4) == -1) {
 		audit_event_free(ev);
@@ -1066,10 +1069,10 @@ store_queries_fail(struct store *s, int keep_purges)
 
 	for (q = TAILQ_FIRST(&s->queries); q != NULL; q = next) {
 		next = TAILQ_NEXT(q, entry);
-		if (keep_purges && q->purge && q->after == 0)
+		if (keep_purges && q->rerun)
 			continue;
 		TAILQ_REMOVE(&s->queries, q, entry);
-		if (q->purge && q->after == 0)
+		if (q->rerun)
 			log_warnx("store: a purge in doubt is given up: it may "
 			    "have removed bodies that nobody audited; they "
 			    "are the messages with purged_at = timestamptz "
@@ -1203,12 +1206,17 @@ store_drop(struct store *s, const char *why)
 
 	/* why may point into the connection: copy it before PQfinish. */
 	store_oneline(why, buf, sizeof(buf));
-	if (s->phase == STORE_PH_TXN && s->ninflight > 0) {
+	/*
+	 * A statement of the transaction failed already: it cannot commit
+	 * (its COMMIT rolls back), so it is not in doubt.
+	 */
+	if (s->phase == STORE_PH_TXN && s->ninflight > 0 && !s->failed) {
 		if (s->closing || s->doubt_kind != STORE_DOUBT_NONE) {
-			log_warnx("store: closing with a transaction in "
-			    "doubt: batches=%zu answered unavailable, but "
-			    "their rows may be durable (last_seq=%" PRId64
-			    ")", s->ninflight, s->txn_last_seq);
+			log_warnx("store: a transaction in doubt cannot wait "
+			    "for a reconnect: batches=%zu answered "
+			    "unavailable, but their rows may be durable "
+			    "(last_seq=%" PRId64 ")", s->ninflight,
+			    s->txn_last_seq);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_UNAVAILABLE);
 		} else {
@@ -1247,6 +1255,7 @@ store_drop(struct store *s, const char *why)
 	if (s->qcur != NULL) {
 		if (s->qcur->purge && !s->closing) {
 			s->qcur->after = 0;
+			s->qcur->rerun = 1;
 			TAILQ_INSERT_HEAD(&s->queries, s->qcur, entry);
 		} else
 			store_query_finish(s, s->qcur, 0);
@@ -1457,7 +1466,10 @@ store_load(struct store *s)
 	store_drop(s, PQerrorMessage(s->conn));
 }
 
-/* Answers the transaction in doubt from what SETUP found. */
+/*
+ * Answers the transaction in doubt from what SETUP found; a committed one
+ * moves the head the store expects to find.
+ */
 static void
 store_resolve(struct store *s)
 {
@@ -1478,6 +1490,10 @@ store_resolve(struct store *s)
 	    "batches=%zu last_seq=%" PRId64, store_outcome_name(o), by,
 	    s->ndoubt, s->doubt_seq);
 	store_finish_all(s, &s->doubt, &s->ndoubt, o);
+	if (o == STORE_COMMITTED && s->doubt_kind == STORE_DOUBT_ROW) {
+		s->head_seq = s->doubt_seq;
+		memcpy(s->head_hash, s->doubt_hash, sizeof(s->head_hash));
+	}
 	s->doubt_kind = STORE_DOUBT_NONE;
 }
 
@@ -1508,12 +1524,14 @@ store_setup_done(struct store *s)
 		return;
 	}
 	store_resolve(s);
-	if (s->head_known && s->db_head_seq != s->head_seq)
+	if (s->head_known && (s->db_head_seq != s->head_seq ||
+	    memcmp(s->db_head_hash, s->head_hash, sizeof(s->head_hash)) != 0))
 		log_warnx("store: the chain head of instance %s is %" PRId64
 		    " in the database but %" PRId64 " here: %s", s->instance,
-		    s->db_head_seq, s->head_seq, s->db_head_seq < s->head_seq ?
-		    "committed audit rows are missing (a restored backup or "
-		    "a failover?)" : "another writer used this instance");
+		    s->db_head_seq, s->head_seq, s->db_head_seq <= s->head_seq ?
+		    "committed audit rows are missing or changed (a restored "
+		    "backup or a failover?)" : "another writer used this "
+		    "instance");
 	s->head_seq = s->tent_seq = s->db_head_seq;
 	memcpy(s->head_hash, s->db_head_hash, sizeof(s->head_hash));
 	memcpy(s->tent_hash, s->db_head_hash, sizeof(s->tent_hash));
@@ -1740,8 +1758,6 @@ store_send_msg(struct store *s, const struct store_batch *b)
 	const char	*v[STORE_MSG_NPARAMS];
 	int		 len[STORE_MSG_NPARAMS], fmt[STORE_MSG_NPARAMS];
 
-	if (b->msg_body_len > INT_MAX)
-		return -1;
 	snprintf(kind, sizeof(kind), "%d", b->msg_kind);
 	snprintf(marking, sizeof(marking), "%d", b->msg_marking);
 	snprintf(prio, sizeof(prio), "%d", b->msg_priority);
@@ -2019,7 +2035,8 @@ store_ckpt_send(struct store *s)
 	int64_t		 at_ms;
 
 	s->ckpt_due = 0;
-	if (s->signer == NULL || s->head_seq <= s->ckpt_seq)
+	if (s->signer == NULL || s->head_seq <= s->ckpt_seq ||
+	    s->head_seq <= s->ckpt_refused)
 		return -1;
 	at_ms = store_now_us() / 1000;
 	tcap = strlen(s->instance) + 2 * CHAIN_HASH_LEN + 128;
@@ -2065,7 +2082,8 @@ store_ckpt_consider(struct store *s)
 {
 	struct timeval	tv;
 
-	if (s->signer == NULL || s->head_seq <= s->ckpt_seq)
+	if (s->signer == NULL || s->head_seq <= s->ckpt_seq ||
+	    s->head_seq <= s->ckpt_refused)
 		return;
 	if (s->ckpt_rows > 0 &&
 	    s->head_seq - s->ckpt_seq >= (int64_t)s->ckpt_rows)
@@ -2204,11 +2222,13 @@ store_txn_done(struct store *s)
 static void
 store_ckpt_done(struct store *s)
 {
-	if (s->failed)
+	if (s->failed) {
 		log_warnx("store: checkpoint of seq %" PRId64 " refused "
 		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, s->errstate,
 		    s->errmsg);
-	else {
+		/* No retry before new rows: a refusal must not loop. */
+		s->ckpt_refused = s->ckpt_sent;
+	} else {
 		s->ckpt_seq = s->ckpt_sent;
 		evtimer_del(s->ev_ckpt);
 		log_debug("store: checkpoint seq=%" PRId64, s->ckpt_seq);
@@ -2647,8 +2667,9 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	}
 	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(f->limit));
 	p[n++] = lim;
-	store_sql_param(sql, sizeof(sql), " ORDER BY id LIMIT ", n,
-	    "::bigint");
+	/* Qualified: a bare id would sort by the text column of the list. */
+	store_sql_param(sql, sizeof(sql), " ORDER BY nwd.audit_events.id "
+	    "LIMIT ", n, "::bigint");
 	return store_query(s, "audit", sql, p, n, 0, 0, fn, arg);
 }
 
@@ -2886,6 +2907,90 @@ store_wait(struct store *s, int ms)
 }
 
 /*
+ * A cancel request, sent from a thread of its own: PQcancel() blocks with
+ * no deadline of its own, and store_free() must not hang on a database
+ * that does not answer.  Whichever of the two threads finishes last frees
+ * the request.
+ */
+struct store_cancel {
+	pthread_mutex_t	 mtx;
+	PGcancel	*cancel;	/* owned */
+	int		 ok;		/* PQcancel's answer */
+	int		 finished;	/* the thread is done with it */
+	int		 abandoned;	/* store_free() is done waiting */
+	char		 err[256];
+};
+
+static void
+store_cancel_free(struct store_cancel *c)
+{
+	PQfreeCancel(c->cancel);
+	pthread_mutex_destroy(&c->mtx);
+	free(c);
+}
+
+static void *
+store_cancel_run(void *arg)
+{
+	struct store_cancel	*c = arg;
+	int			 ok, last;
+
+	ok = PQcancel(c->cancel, c->err, sizeof(c->err));
+	pthread_mutex_lock(&c->mtx);
+	c->ok = ok;
+	c->finished = 1;
+	last = c->abandoned;
+	pthread_mutex_unlock(&c->mtx);
+	if (last)
+		store_cancel_free(c);
+	return NULL;
+}
+
+/* Asks the server to cancel what runs, waiting at most ms for the ask. */
+static void
+store_cancel(struct store *s, int ms)
+{
+	struct store_cancel	*c;
+	struct timespec		 ts;
+	pthread_t		 th;
+	int			 last;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	if (pthread_mutex_init(&c->mtx, NULL) != 0) {
+		free(c);
+		return;
+	}
+	if ((c->cancel = PQgetCancel(s->conn)) == NULL ||
+	    pthread_create(&th, NULL, store_cancel_run, c) != 0) {
+		store_cancel_free(c);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	if (pthread_timedjoin_np(th, NULL, &ts) == 0) {
+		if (!c->ok)
+			log_warnx("store: cancel request failed: %s",
+			    store_oneline(c->err, c->err, sizeof(c->err)));
+		store_cancel_free(c);
+		return;
+	}
+	log_warnx("store: the cancel request got no answer within %d ms", ms);
+	pthread_mutex_lock(&c->mtx);
+	c->abandoned = 1;
+	last = c->finished;
+	pthread_mutex_unlock(&c->mtx);
+	pthread_detach(th);
+	if (last)
+		store_cancel_free(c);
+}
+
+/*
  * Finishes what is in flight (bounded: a wait, a cancel request, a second
  * wait) and writes a last checkpoint if rows were committed since the
  * last one.
@@ -2893,21 +2998,13 @@ store_wait(struct store *s, int ms)
 static void
 store_close_connection(struct store *s)
 {
-	PGcancel	*cancel;
-	char		 err[256];
-
 	if (s->conn == NULL || s->phase < STORE_PH_IDLE)
 		return;
 	store_wait(s, STORE_FREE_WAIT_MS);
 	if (s->conn != NULL && store_busy(s)) {
 		log_warnx("store: closing: still waiting for the database; "
 		    "asking it to cancel");
-		if ((cancel = PQgetCancel(s->conn)) != NULL) {
-			if (!PQcancel(cancel, err, sizeof(err)))
-				log_warnx("store: cancel request failed: %s",
-				    store_oneline(err, err, sizeof(err)));
-			PQfreeCancel(cancel);
-		}
+		store_cancel(s, STORE_FREE_WAIT_MS);
 		store_wait(s, STORE_FREE_WAIT_MS);
 	}
 	if (s->conn != NULL && s->phase == STORE_PH_IDLE &&

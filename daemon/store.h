@@ -81,7 +81,8 @@ struct store_batch *store_batch_new(void);
 /* Copies m (and the strings it points to) into the batch. */
 int		 store_batch_set_message(struct store_batch *b,
 		    const struct store_message *m);
-/* Takes ownership of ev, even on failure. */
+/* Takes ownership of ev, even on failure; fails (-1) if the event's
+ * message id is not a UUID.  Ids are stored lower-case. */
 int		 store_batch_add_event(struct store_batch *b,
 		    struct audit_event *ev);
 size_t		 store_batch_nevents(const struct store_batch *b);
@@ -94,11 +95,13 @@ int		 store_batch_add_allocation(struct store_batch *b,
 /* Records (or replaces) a durable subscription.  Copies sub. */
 int		 store_batch_add_subscription(struct store_batch *b,
 		    const struct store_subscription *sub);
-/* Queues message_id for a durable subscription (state pending). */
+/* Queues message_id for a durable subscription (state pending); queuing
+ * the same delivery twice is a no-op. */
 int		 store_batch_add_delivery(struct store_batch *b,
 		    const char *message_id, const char *principal,
 		    const char *subscription);
-/* Moves a queued delivery to acked or refused. */
+/* Moves a queued delivery to acked or refused (a delivery that does not
+ * exist is left alone). */
 int		 store_batch_set_delivery_state(struct store_batch *b,
 		    const char *message_id, const char *principal,
 		    const char *subscription, enum store_delivery_state st);
@@ -212,15 +215,18 @@ int		 store_query_audit(struct store *s,
 
 /*
  * Every message about a subject, oldest first, for a subject-access
- * request.  Columns as store_query_pending() (without the delivery).
+ * request; fails rather than return more than 10,000.  Columns as
+ * store_query_pending() (without the delivery).
  */
 int		 store_query_messages(struct store *s, const char *subject,
 		    store_result_fn *fn, void *arg);
 
 /*
  * Retention: removes the bodies of messages of kind created before
- * before_ms (the header row stays).  fn gets one row per purged message:
- * 0 message_id, 1 subject.  The caller audits each purge.
+ * before_ms (the header row stays), at most 10,000 a call.  fn gets one
+ * row per purged message: 0 message_id, 1 subject.  The caller audits each
+ * purge.  A purge whose answer was lost with the connection is run again
+ * after the reconnect and reports what the lost run purged too.
  */
 int		 store_purge_bodies(struct store *s, int kind,
 		    int64_t before_ms, store_result_fn *fn, void *arg);
@@ -245,8 +251,11 @@ void		 store_submit_detached(struct store *s, struct store_batch *b);
 size_t		 store_pending(const struct store *s);
 
 /*
- * Closes the connection.  Every batch still queued or in flight gets its
- * callback with STORE_UNAVAILABLE before store_free() returns.
+ * Closes the connection, after a bounded wait for what is in flight (a
+ * batch that commits meanwhile gets STORE_COMMITTED) and a last
+ * checkpoint.  Every batch still queued, or whose outcome is still unknown,
+ * gets STORE_UNAVAILABLE (logged: its rows may be durable) before
+ * store_free() returns.  Callbacks must not call store_free().
  */
 void		 store_free(struct store *s);
 

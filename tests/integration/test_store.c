@@ -644,10 +644,12 @@ unhex(const char *hex, uint8_t *out, size_t len)
 }
 
 /* Every audit row of an instance, in seq order, as the verifier reads it. */
-#define SQL_CHAIN_ROWS "SELECT encode(prev_hash, 'hex'), encode(hash, 'hex'), " \
+#define SQL_CHAIN_ROWS "SELECT encode(prev_hash, 'hex'), " \
+	"encode(hash, 'hex'), " \
 	"instance, seq::text, (extract(epoch FROM date_trunc('milliseconds', " \
 	"at)) * 1000)::bigint::text, actor, action, message_id::text, " \
-	"subject, kind::text, recipient, array_to_string(fields_shared, ','), " \
+	"subject, kind::text, recipient, " \
+	"array_to_string(fields_shared, ','), " \
 	"array_to_string(fields_withheld, ','), rule, policy_version, " \
 	"reason, peer, session FROM nwd.audit_events WHERE instance = $1 " \
 	"ORDER BY audit_events.seq"
@@ -1136,8 +1138,15 @@ proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(p->cli, EV_READ | EV_WRITE);
 	bufferevent_enable(p->srv, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(p->srv, (struct sockaddr *)&sin,
-	    sizeof(sin)) == -1)
+	    sizeof(sin)) == -1) {
 		proxy_cut(p);
+		return;
+	}
+	/*
+	 * PostgreSQL restarted by a test (system()) must not inherit either
+	 * side: a copy held open would keep the store from seeing the cut.
+	 */
+	evutil_make_socket_closeonexec(bufferevent_getfd(p->srv));
 }
 
 static void
@@ -1165,13 +1174,15 @@ proxy_new(struct tctx *t, char *ci, size_t cilen)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_non_null(p->lst = evconnlistener_new_bind(t->base,
-	    proxy_on_accept, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
+	    proxy_on_accept, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC, -1,
 	    (struct sockaddr *)&sin, sizeof(sin)));
 	assert_int_equal(getsockname(evconnlistener_get_fd(p->lst),
 	    (struct sockaddr *)&sin, &len), 0);
 	p->port = ntohs(sin.sin_port);
+	/* No SSL or GSS request: the proxy understands only what it holds. */
 	snprintf(ci, cilen, "host=127.0.0.1 port=%d dbname=nwd user=nwd_daemon "
-	    "connect_timeout=10", p->port);
+	    "connect_timeout=10 sslmode=disable gssencmode=disable", p->port);
 	return p;
 }
 
@@ -1201,25 +1212,28 @@ cond_c2s_synced(struct tctx *t, const void *arg)
 }
 
 /*
- * The server's held bytes hold a COMMIT's completion and end with
- * ReadyForQuery (idle): the whole answer to a transaction is here.
+ * What the server's held bytes are: 0 nothing whole yet; 1 a whole answer
+ * (it ends with ReadyForQuery, idle) that holds a COMMIT's completion, so
+ * that of a transaction; 2 a whole answer to something else.
  */
 static int
-cond_s2c_synced(struct tctx *t, const void *arg)
+proxy_s2c_answer(const struct proxy *p)
 {
 	static const unsigned char ready[6] = { 'Z', 0, 0, 0, 5, 'I' };
 	struct evbuffer	*in;
 	unsigned char	*data;
 	size_t		 len;
 
-	if (t->proxy->srv == NULL)
+	if (p->srv == NULL)
 		return 0;
-	in = bufferevent_get_input(t->proxy->srv);
+	in = bufferevent_get_input(p->srv);
 	if ((len = evbuffer_get_length(in)) < sizeof(ready))
 		return 0;
 	data = evbuffer_pullup(in, -1);
-	return memcmp(data + len - sizeof(ready), ready, sizeof(ready)) == 0 &&
-	    evbuffer_search(in, "COMMIT", sizeof("COMMIT"), NULL).pos != -1;
+	if (memcmp(data + len - sizeof(ready), ready, sizeof(ready)) != 0)
+		return 0;
+	return evbuffer_search(in, "COMMIT", sizeof("COMMIT"), NULL).pos !=
+	    -1 ? 1 : 2;
 }
 
 static int
@@ -2411,13 +2425,15 @@ test_chain_db_refuses(void **state)
 
 	ensure_migrated();
 	make_tag(inst, sizeof(inst), "manual-db");
-	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(1), "'2024-01-01'"), inst);
+	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(1), "'2024-01-01'"),
+	    inst);
 	db_ok(env.ci_daemon, sql);
 	snprintf(sql, sizeof(sql), ROW(3, H(1), H(3), "'2024-01-01'"), inst);
 	db_refused(env.ci_daemon, sql, "does not follow row 2");
 	snprintf(sql, sizeof(sql), ROW(2, H(9), H(2), "'2024-01-01'"), inst);
 	db_refused(env.ci_daemon, sql, "does not follow row 1");
-	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(4), "'2024-01-01'"), inst);
+	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(4), "'2024-01-01'"),
+	    inst);
 	db_refused(env.ci_daemon, sql, "audit_events_instance_seq_key");
 	snprintf(sql, sizeof(sql), ROW(2, H(1), H(2),
 	    "'2024-01-01 00:00:00.0001'"), inst);
@@ -3020,6 +3036,10 @@ test_query_audit(void **state)
 	assert_int_equal(store_query_audit(t->store, &f, on_query, q), 0);
 	wait_query(t, q);
 	assert_int_equal(q->nrows, 10000);
+	/* In id order as numbers (the ids cross a power of ten). */
+	for (i = 1; i < q->nrows; i++)
+		assert_true(strtoll(qv(q, i - 1, 0), NULL, 10) <
+		    strtoll(qv(q, i, 0), NULL, 10));
 	assert_int_equal(store_query_audit(t->store, NULL, on_query, q), -1);
 }
 
@@ -3368,10 +3388,16 @@ test_proxy_outcomes(void **state)
 }
 
 #define FAULT_N		2000	/* batches */
-#define FAULT_WINDOW	100	/* submitted and not yet answered */
-#define FAULT_EVERY	150	/* batches committed between faults */
+#define FAULT_WINDOW	64	/* submitted and not yet answered */
+#define FAULT_EVERY	120	/* batches committed between faults */
 
-enum fault_kind { F_KILL, F_CUT_AFTER, F_CUT_BEFORE, F_RESTART };
+enum fault_kind {
+	F_KILL,		/* kill the backend, whatever it does */
+	F_KILL_MID,	/* ... while it has written rows, uncommitted */
+	F_CUT_AFTER,	/* cut once the server has answered a COMMIT */
+	F_CUT_BEFORE,	/* cut what the store sends before it arrives */
+	F_RESTART,	/* stop immediately, in a transaction, and start */
+};
 
 struct fault_run;
 
@@ -3440,8 +3466,20 @@ fault_pump(struct fault_run *fr)
 static int
 cond_fault_s2c(struct tctx *t, const void *arg)
 {
+	struct proxy	*p = t->proxy;
+
 	fault_pump((struct fault_run *)arg);
-	return cond_s2c_synced(t, NULL);
+	switch (proxy_s2c_answer(p)) {
+	case 1:
+		return 1;
+	case 2:
+		/* A checkpoint's or a query's: let it through, hold on. */
+		evbuffer_add_buffer(bufferevent_get_output(p->cli),
+		    bufferevent_get_input(p->srv));
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 static int
@@ -3451,20 +3489,62 @@ cond_fault_c2s(struct tctx *t, const void *arg)
 	return cond_c2s_held(t, NULL);
 }
 
+/*
+ * A whole transaction from the store is held at the proxy (a checkpoint or
+ * a query is let through meanwhile).
+ */
+static int
+cond_fault_txn_held(struct tctx *t, const void *arg)
+{
+	struct proxy	*p = t->proxy;
+	struct evbuffer	*in;
+
+	fault_pump((struct fault_run *)arg);
+	if (!cond_c2s_synced(t, NULL))
+		return 0;
+	in = bufferevent_get_input(p->cli);
+	if (evbuffer_search(in, "BEGIN", sizeof("BEGIN"), NULL).pos != -1)
+		return 1;
+	evbuffer_add_buffer(bufferevent_get_output(p->srv), in);
+	return 0;
+}
+
+/*
+ * Puts the store's backend in the middle of a transaction: the first half
+ * of it reaches the server (which writes rows and waits for the rest), the
+ * second half, COMMIT included, stays at the proxy.
+ */
+static void
+fault_hold_mid(struct fault_run *fr)
+{
+	struct tctx	*t = fr->t;
+
+	t->proxy->hold_c2s = 1;
+	run_until(t, cond_fault_txn_held, fr, DEADLINE_S, "a transaction");
+	proxy_forward_c2s(t->proxy, proxy_held_c2s(t->proxy) / 2);
+	wait_db(t, "SELECT count(*) FROM pg_stat_activity WHERE "
+	    "application_name = 'nwdd' AND backend_xid IS NOT NULL AND "
+	    "usename = $1", "nwd_daemon", 1);
+}
+
 static void
 fault_inject(struct fault_run *fr, enum fault_kind k)
 {
 	struct tctx	*t = fr->t;
 	char		 out[32], err[512], cmd[3 * PATH_MAX];
 
+	if (k == F_KILL_MID || k == F_RESTART)
+		fault_hold_mid(fr);
 	switch (k) {
 	case F_KILL:
+	case F_KILL_MID:
 		if (db_try(env.ci_super, "SELECT count(pg_terminate_backend("
 		    "pid)) FROM pg_stat_activity WHERE application_name = "
 		    "'nwdd' AND usename = 'nwd_daemon'", 0, NULL, out,
 		    sizeof(out), err, sizeof(err)) == -1)
 			fail_msg("pg_terminate_backend: %s", err);
 		fr->kills += (size_t)strtoul(out, NULL, 10);
+		t->proxy->hold_c2s = 0;
 		break;
 	case F_CUT_AFTER:
 		/* The server commits and answers; the store never hears it. */
@@ -3487,6 +3567,7 @@ fault_inject(struct fault_run *fr, enum fault_kind k)
 		assert_int_equal(pg_ctl("start"), 0);
 		t->pg_stopped = 0;
 		fr->restarts++;
+		t->proxy->hold_c2s = 0;
 		break;
 	}
 }
@@ -3524,9 +3605,9 @@ static void
 test_fault_load(void **state)
 {
 	struct tctx		*t = *state;
-	static const enum fault_kind kinds[] = { F_KILL, F_CUT_AFTER, F_KILL,
-	    F_CUT_BEFORE, F_KILL, F_CUT_AFTER, F_RESTART, F_KILL,
-	    F_CUT_AFTER };	/* after 150, 300, ... 1350 commits */
+	static const enum fault_kind kinds[] = { F_KILL_MID, F_CUT_AFTER,
+	    F_KILL, F_CUT_BEFORE, F_KILL_MID, F_CUT_AFTER, F_RESTART,
+	    F_KILL_MID, F_CUT_AFTER };	/* after 120, 240, ... commits */
 	const size_t		 nfaults = sizeof(kinds) / sizeof(kinds[0]);
 	struct fault_run	 fr;
 	struct event		*ev;
@@ -3573,8 +3654,14 @@ test_fault_load(void **state)
 		    "%zu outstanding %zu", fr.next, fr.answered,
 		    fr.outstanding);
 	}
-	/* Quiet now: the last checkpoint comes with store_free(). */
+	/*
+	 * Quiet now: whatever checkpoint is due gets written.  (No last one
+	 * from store_free(): its bounded blocking wait cannot pass this
+	 * proxy, which runs on the loop; test_checkpoints has that one.)
+	 */
 	wait_state(t, STORE_READY, DEADLINE_S);
+	store_round_trip(t, 0);
+	store_set_checkpoints(t->store, NULL, 0, 0);
 	store_free(t->store);
 	t->store = NULL;
 	log = capture_stop(t);
@@ -3664,17 +3751,19 @@ test_fault_load(void **state)
 	assert_int_equal(fr.cuts, 4);
 	assert_int_equal(fr.restarts, 1);
 	assert_true(committed >= nfaults * FAULT_EVERY);
-	/* Each cut after the answer was a commit the store had to find. */
+	/*
+	 * Each cut after the answer left a commit the store had to find;
+	 * each kill in the middle and the restart, an abort.
+	 */
 	assert_true(res_c >= 3);
+	assert_true(res_u >= 4);
 	assert_true(nckpt >= 1);
-	/* The last checkpoint, at store_free(), is of the last row. */
-	assert_true(strlen(seqs) > 0);
+	/* Checkpoints kept up: fewer than 100 rows after the last one. */
 	{
 		const char	*last = strrchr(seqs, ',');
-		char		 want[24];
 
-		snprintf(want, sizeof(want), "%zu", nrows);
-		assert_string_equal(last != NULL ? last + 1 : seqs, want);
+		assert_true(nrows - strtoull(last != NULL ? last + 1 : seqs,
+		    NULL, 10) < 100);
 	}
 }
 
@@ -3911,5 +4000,9 @@ main(void)
 		    teardown),
 	};
 
+	/* NWD_TEST_FILTER=test_chain* runs some tests alone (as cmocka
+	 * matches them; test_migrate is needed first on a fresh run). */
+	if (getenv("NWD_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("NWD_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
