@@ -26,6 +26,7 @@
 
 #include "audit.h"
 #include "envelope.h"
+#include "cli.h"
 #include "nwd.h"
 #include "pbjson.h"
 
@@ -146,23 +147,6 @@ const char audit_sar_help[] =
  * Small helpers
  */
 
-static void
-say(const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Prints "nwd: what: message" to stderr. */
-static void
-say(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "nwd: %s: ", what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int
 usage_bad(const struct aopts *o, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -172,9 +156,8 @@ usage_bad(const struct aopts *o, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "nwd: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vsay(what, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd %s --help')\n", o->cmd == CMD_SAR ?
 	    "sar" : "audit query");
@@ -401,7 +384,7 @@ connect_broker(const struct aopts *o, const char *what, int *code)
 		return NULL;
 	}
 	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
-		say(no.server, "%s", err);
+		cli_say(no.server, "%s", err);
 		/* Before Welcome the broker can only refuse our certificate. */
 		*code = st == NWD_ERR_REFUSED ? A_EXIT_UNREACHABLE :
 		    status_exit(NULL, st);
@@ -413,7 +396,7 @@ static int
 flush_stdout(void)
 {
 	if (fflush(stdout) == EOF || ferror(stdout)) {
-		say("stdout", "%s", strerror(errno));
+		cli_say("stdout", "%s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -660,7 +643,7 @@ cmd_query(const struct aopts *o)
 	for (;;) {
 		if ((st = nwd_audit_query(c, &q, &page, err,
 		    sizeof(err))) != NWD_OK) {
-			say("audit query", "%s", err);
+			cli_say("audit query", "%s", err);
 			code = status_exit(c, st);
 			break;
 		}
@@ -683,7 +666,7 @@ cmd_query(const struct aopts *o)
 			/* One table, its columns as wide as every page needs. */
 			if ((pv = reallocarray(pages, npages + 1,
 			    sizeof(*pv))) == NULL) {
-				say("audit query", "out of memory");
+				cli_say("audit query", "out of memory");
 				code = A_EXIT_PROTOCOL;
 				break;
 			}
@@ -1230,12 +1213,12 @@ cmd_sar(const struct aopts *o)
 	for (;;) {
 		if ((st = nwd_audit_query(c, &q, &page, err,
 		    sizeof(err))) != NWD_OK) {
-			say("sar", "%s", err);
+			cli_say("sar", "%s", err);
 			code = status_exit(c, st);
 			goto out;
 		}
 		if (sar_take(&s, page) == -1) {
-			say("sar", "out of memory");
+			cli_say("sar", "out of memory");
 			code = A_EXIT_PROTOCOL;
 			goto out;
 		}
@@ -1247,7 +1230,7 @@ cmd_sar(const struct aopts *o)
 		page = NULL;
 	}
 	if (sar_index(&s) == -1) {
-		say("sar", "out of memory");
+		cli_say("sar", "out of memory");
 		code = A_EXIT_PROTOCOL;
 		goto out;
 	}

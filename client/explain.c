@@ -17,6 +17,7 @@
 #include <json.h>
 
 #include "envelope.h"
+#include "cli.h"
 #include "explain.h"
 #include "nwd.h"
 #include "pbjson.h"
@@ -423,23 +424,6 @@ struct popts {
 	int		 json, online;
 };
 
-static void
-say(const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Prints "nwd: what: message" to stderr. */
-static void
-say(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "nwd: %s: ", what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int
 usage_bad(const char *what, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -449,9 +433,8 @@ usage_bad(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "nwd: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vsay(what, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd help policy')\n");
 	return EXPLAIN_EXIT_USAGE;
@@ -659,7 +642,7 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 		    explain_policy_synopsis);
 	return -1;
  nomem:
-	say("arguments", "out of memory");
+	cli_say("arguments", "out of memory");
 	return EXPLAIN_EXIT_PROTOCOL;
 }
 
@@ -917,7 +900,7 @@ print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s == NULL || puts(s) == EOF || fflush(stdout) == EOF) {
-		say("stdout", "%s", strerror(errno));
+		cli_say("stdout", "%s", strerror(errno));
 		rc = -1;
 	}
 	json_object_put(o);
@@ -956,17 +939,17 @@ load_policy(const char *path)
 	size_t		 len;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		say(path, "%s", strerror(errno));
+		cli_say(path, "%s", strerror(errno));
 		return NULL;
 	}
 	if ((text = malloc(EXPLAIN_POLICY_MAX + 1)) == NULL) {
 		fclose(fp);
-		say(path, "out of memory");
+		cli_say(path, "out of memory");
 		return NULL;
 	}
 	len = fread(text, 1, EXPLAIN_POLICY_MAX + 1, fp);
 	if (ferror(fp) || len > EXPLAIN_POLICY_MAX) {
-		say(path, "%s", ferror(fp) ? strerror(errno) :
+		cli_say(path, "%s", ferror(fp) ? strerror(errno) :
 		    "file is too large");
 		free(text);
 		fclose(fp);
@@ -1057,7 +1040,7 @@ load_allocations(const struct popts *o, struct alloc_table *t)
 			e.team = teams.v[k];
 			e.worker = "";
 			if (alloc_table_put(t, &e) == -1) {
-				say("--allocate", "out of memory");
+				cli_say("--allocate", "out of memory");
 				rc = EXPLAIN_EXIT_PROTOCOL;
 				break;
 			}
@@ -1088,7 +1071,7 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	    (ids = load_principals(o->principals, p)) == NULL)
 		goto out;
 	if ((t = alloc_table_new()) == NULL) {
-		say("policy explain", "out of memory");
+		cli_say("policy explain", "out of memory");
 		code = EXPLAIN_EXIT_PROTOCOL;
 		goto out;
 	}
@@ -1101,7 +1084,7 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	w.now_ms = o->at_ms != 0 ? o->at_ms : wall_ms();
 	if ((r = explain_run(&w, o->from, env, o->to.v, o->to.n, &st, err,
 	    sizeof(err))) == NULL) {
-		say("policy explain", "%s", err);
+		cli_say("policy explain", "%s", err);
 		code = st == EXPLAIN_NOT_FOUND ? EXPLAIN_EXIT_USAGE :
 		    EXPLAIN_EXIT_PROTOCOL;
 		goto out;
@@ -1172,7 +1155,7 @@ explain_online(struct popts *o, const Nwd__V1__Envelope *env,
 		    no.key == NULL ? "key" : "ca", no.cert == NULL ? "CERT" :
 		    no.key == NULL ? "KEY" : "CA");
 	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
-		say(no.server, "%s", err);
+		cli_say(no.server, "%s", err);
 		/* Before Welcome the broker can only refuse our certificate. */
 		return st == NWD_ERR_REFUSED ? EXPLAIN_EXIT_UNREACHABLE :
 		    status_exit(NULL, st);
@@ -1180,7 +1163,7 @@ explain_online(struct popts *o, const Nwd__V1__Envelope *env,
 	st = nwd_explain(c, o->from, env, (const char *const *)o->to.v,
 	    o->to.n, o->at_ms, &r, err, sizeof(err));
 	if (st != NWD_OK) {
-		say("policy explain", "%s", err);
+		cli_say("policy explain", "%s", err);
 		code = status_exit(c, st);
 	} else {
 		v->source = "online";
@@ -1228,7 +1211,7 @@ policy_explain(struct popts *o)
 	if ((env = explain_envelope_build(&m, &e)) == NULL) {
 		if (e.usage)
 			return usage_bad(e.what, "%s", e.why);
-		say(e.what, "%s", e.why);
+		cli_say(e.what, "%s", e.why);
 		if (m.body_file == NULL)
 			fprintf(stderr, "(no body was given: give BODY.json "
 			    "with the fields a %s needs)\n", m.kind);

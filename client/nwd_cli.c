@@ -24,6 +24,7 @@
 
 #include "audit.h"
 #include "envelope.h"
+#include "cli.h"
 #include "explain.h"
 #include "frame.h"
 #include "nwd.h"
@@ -181,23 +182,6 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static void
-warnx_(const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Prints "nwd: what: message" to stderr. */
-static void
-warnx_(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "nwd: %s: ", what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int
 usage_error(const char *what, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -207,9 +191,8 @@ usage_error(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "nwd: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vsay(what, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd --help')\n");
 	return EXIT_USAGE;
@@ -529,7 +512,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 	return usage_error(cli->cmd, "no such command (commands: whoami, "
 	    "push, sub, ping, policy, help)");
  nomem:
-	warnx_("arguments", "out of memory");
+	cli_say("arguments", "out of memory");
 	return EXIT_PROTOCOL;
 }
 
@@ -597,7 +580,7 @@ connect_broker(struct cli *cli, int *code)
 		return NULL;
 	}
 	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
-		warnx_(o.server, "%s", err);
+		cli_say(o.server, "%s", err);
 		/* Before Welcome the broker can only refuse our certificate. */
 		*code = st == NWD_ERR_REFUSED ? EXIT_UNREACHABLE :
 		    exit_code(NULL, st);
@@ -613,7 +596,7 @@ print_json(json_object *o)
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s == NULL || puts(s) == EOF || fflush(stdout) == EOF) {
-		warnx_("stdout", "%s", strerror(errno));
+		cli_say("stdout", "%s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -682,7 +665,7 @@ cmd_ping(struct cli *cli)
 		return code;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((st = nwd_ping(c, err, sizeof(err))) != NWD_OK) {
-		warnx_("ping", "%s", err);
+		cli_say("ping", "%s", err);
 		code = exit_code(c, st);
 		nwd_close(c);
 		return code;
@@ -730,14 +713,14 @@ cmd_push(struct cli *cli)
 	if ((env = explain_envelope_build(&m, &e)) == NULL) {
 		if (e.usage)
 			return usage_error(e.what, "%s", e.why);
-		warnx_(e.what, "%s", e.why);
+		cli_say(e.what, "%s", e.why);
 		return EXIT_USAGE;
 	}
 
 	if ((c = connect_broker(cli, &code)) == NULL)
 		goto out;
 	if ((st = nwd_publish(c, env, &ack, err, sizeof(err))) != NWD_OK) {
-		warnx_("push", "%s", err);
+		cli_say("push", "%s", err);
 		code = exit_code(c, st);
 		goto out;
 	}
@@ -825,7 +808,7 @@ cmd_sub(struct cli *cli)
 
 	if (cli->kinds.n > 0 &&
 	    (kinds = calloc(cli->kinds.n, sizeof(*kinds))) == NULL) {
-		warnx_("sub", "out of memory");
+		cli_say("sub", "out of memory");
 		return EXIT_PROTOCOL;
 	}
 	for (i = 0; i < cli->kinds.n; i++) {
@@ -844,7 +827,7 @@ cmd_sub(struct cli *cli)
 	    cli->durable, &sub_id, err, sizeof(err));
 	free(kinds);
 	if (st != NWD_OK) {
-		warnx_("sub", "%s", err);
+		cli_say("sub", "%s", err);
 		code = exit_code(c, st);
 		goto out;
 	}
@@ -855,14 +838,14 @@ cmd_sub(struct cli *cli)
 		st = nwd_next_delivery(c, cli->timeout_given ?
 		    cli->timeout_ms : -1, &d, err, sizeof(err));
 		if (st == NWD_ERR_TIMEOUT) {
-			warnx_("sub", "no delivery in %g second%s",
+			cli_say("sub", "no delivery in %g second%s",
 			    cli->timeout_ms / 1000.0,
 			    cli->timeout_ms == 1000 ? "" : "s");
 			code = EXIT_TIMEOUT;
 			break;
 		}
 		if (st != NWD_OK) {
-			warnx_("sub", "%s", err);
+			cli_say("sub", "%s", err);
 			code = exit_code(c, st);
 			break;
 		}
@@ -875,7 +858,7 @@ cmd_sub(struct cli *cli)
 			    d->envelope->header->message_id : "", err,
 			    sizeof(err));
 			if (st != NWD_OK) {
-				warnx_("ack", "%s", err);
+				cli_say("ack", "%s", err);
 				code = exit_code(c, st);
 			}
 		}

@@ -31,6 +31,7 @@
 #include <libpq-fe.h>
 
 #include "chain.h"
+#include "cli.h"
 #include "verify.h"
 
 #define FETCH_ROWS	1000	/* rows per FETCH */
@@ -126,22 +127,8 @@ static const struct option verify_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void	warn_(const char *what, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 static int	set_problem(struct inst *in, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-
-static void
-warn_(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "nwd: %s: ", what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 const char audit_verify_synopsis[] =
     "audit verify [--db CONNINFO] [--pubkey FILE]... [--instance NAME] "
@@ -187,9 +174,8 @@ usage_err(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "nwd: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vsay(what, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd audit verify --help')\n");
 	return VERIFY_EXIT_USAGE;
@@ -335,7 +321,7 @@ pq_command(PGconn *conn, const char *sql, const char *what)
 	res = PQexec(conn, sql);
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
-		warn_("audit verify", "%s: %s", what,
+		cli_say("audit verify", "%s: %s", what,
 		    pq_error(conn, err, sizeof(err)));
 	PQclear(res);
 	return ok ? 0 : -1;
@@ -354,7 +340,7 @@ cursor_open(struct cursor *c, PGconn *conn, const char *name,
 	c->name = name;
 	len = strlen(query_fmt) + strlen(where) + strlen(name) + 64;
 	if ((sql = malloc(len)) == NULL) {
-		warn_("audit verify", "out of memory");
+		cli_say("audit verify", "out of memory");
 		return -1;
 	}
 	rc = snprintf(sql, len, "DECLARE %s NO SCROLL CURSOR FOR ", name);
@@ -384,7 +370,7 @@ cursor_next(struct cursor *c)
 	    c->name);
 	c->res = PQexec(c->conn, sql);
 	if (c->res == NULL || PQresultStatus(c->res) != PGRES_TUPLES_OK) {
-		warn_("audit verify", "reading the audit trail: %s",
+		cli_say("audit verify", "reading the audit trail: %s",
 		    pq_error(c->conn, err, sizeof(err)));
 		PQclear(c->res);
 		c->res = NULL;
@@ -677,7 +663,7 @@ verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
 	if (in->name != NULL) {
 		if ((lit = PQescapeLiteral(conn, in->name,
 		    strlen(in->name))) == NULL) {
-			warn_("audit verify", "out of memory");
+			cli_say("audit verify", "out of memory");
 			return -1;
 		}
 		len = strlen(lit) + 16;
@@ -687,7 +673,7 @@ verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
 	} else
 		where = strdup("instance IS NULL");
 	if (where == NULL) {
-		warn_("audit verify", "out of memory");
+		cli_say("audit verify", "out of memory");
 		return -1;
 	}
 	if (cursor_open(&rows, conn, "nwd_verify_rows", sql_rows,
@@ -725,14 +711,14 @@ verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
 	}
 	if (r == -1) {
 		if (in->problem == NULL)	/* else cursor_next() said */
-			warn_("audit verify", "cannot check the rows: out of "
+			cli_say("audit verify", "cannot check the rows: out of "
 			    "memory or a failure of the hash");
 		goto out;
 	}
 	/* A checkpoint beyond the end: if it is genuine, the tail is gone. */
 	if (in->problem == NULL && have_cp == 1) {
 		if ((r = check_checkpoint(in, kr, &cps, NULL, NULL)) == -1) {
-			warn_("audit verify", "cannot check a checkpoint: out "
+			cli_say("audit verify", "cannot check a checkpoint: out "
 			    "of memory");
 			goto out;
 		}
@@ -858,11 +844,11 @@ db_connect(const char *conninfo)
 
 	conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL) {
-		warn_("audit verify", "cannot connect: out of memory");
+		cli_say("audit verify", "cannot connect: out of memory");
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		warn_("audit verify", "cannot connect to the database: %s",
+		cli_say("audit verify", "cannot connect to the database: %s",
 		    pq_error(conn, err, sizeof(err)));
 		PQfinish(conn);
 		return NULL;
@@ -884,7 +870,7 @@ list_instances(PGconn *conn, const struct verify_opts *o, struct inst **out,
 		if ((v = calloc(1, sizeof(*v))) == NULL ||
 		    (v->name = strdup(o->instance)) == NULL) {
 			free(v);
-			warn_("audit verify", "out of memory");
+			cli_say("audit verify", "out of memory");
 			return -1;
 		}
 		*out = v;
@@ -893,7 +879,7 @@ list_instances(PGconn *conn, const struct verify_opts *o, struct inst **out,
 	}
 	res = PQexec(conn, sql_instances);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		warn_("audit verify", "reading the audit trail: %s",
+		cli_say("audit verify", "reading the audit trail: %s",
 		    pq_error(conn, err, sizeof(err)));
 		PQclear(res);
 		return -1;
@@ -910,7 +896,7 @@ list_instances(PGconn *conn, const struct verify_opts *o, struct inst **out,
 	*nout = (size_t)n;
 	return 0;
  nomem:
-	warn_("audit verify", "out of memory");
+	cli_say("audit verify", "out of memory");
 	if (v != NULL)
 		for (i = 0; i < n; i++)
 			free(v[i].name);
@@ -955,11 +941,11 @@ verify_run(const struct verify_opts *o, const struct keyring *kr)
 			printf("no audit rows and no checkpoints\n");
 	}
 	if (fflush(stdout) == EOF) {
-		warn_("stdout", "%s", strerror(errno));
+		cli_say("stdout", "%s", strerror(errno));
 		goto out;
 	}
 	if (tampered > 0 && !o->json)
-		warn_("audit verify", "TAMPERING FOUND in %d of %zu "
+		cli_say("audit verify", "TAMPERING FOUND in %d of %zu "
 		    "instance%s", tampered, ninsts, ninsts == 1 ? "" : "s");
 	rc = tampered > 0 ? VERIFY_EXIT_TAMPERED : VERIFY_EXIT_INTACT;
  out:
@@ -997,7 +983,7 @@ cmd_verify(int argc, char **argv)
 			    sizeof(*pk));
 			if (pk == NULL) {
 				free(o.pubkeys);
-				warn_("audit verify", "out of memory");
+				cli_say("audit verify", "out of memory");
 				return VERIFY_EXIT_UNREADABLE;
 			}
 			o.pubkeys = pk;
@@ -1033,21 +1019,21 @@ cmd_verify(int argc, char **argv)
 			return usage_err("audit verify", "no public key: give "
 			    "--pubkey FILE or set NWD_AUDIT_PUBKEY");
 		if ((o.pubkeys = malloc(sizeof(*o.pubkeys))) == NULL) {
-			warn_("audit verify", "out of memory");
+			cli_say("audit verify", "out of memory");
 			return VERIFY_EXIT_UNREADABLE;
 		}
 		o.pubkeys[o.npubkeys++] = env;
 	}
 	if ((kr.v = calloc(o.npubkeys, sizeof(*kr.v))) == NULL) {
 		free(o.pubkeys);
-		warn_("audit verify", "out of memory");
+		cli_say("audit verify", "out of memory");
 		return VERIFY_EXIT_UNREADABLE;
 	}
 	rc = VERIFY_EXIT_USAGE;
 	for (i = 0; i < o.npubkeys; i++) {
 		if ((kr.v[kr.n] = chain_verifier_load(o.pubkeys[i], err,
 		    sizeof(err))) == NULL) {
-			warn_("--pubkey", "%s", err);
+			cli_say("--pubkey", "%s", err);
 			goto out;
 		}
 		kr.n++;
