@@ -104,11 +104,13 @@
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
+#include "pgarray.h"
 #include "store.h"
 #include "uuid.h"
 
 #define STORE_TXN_BATCHES	256	/* batches per transaction, at most */
-#define STORE_TXN_STMTS		4096	/* statements (one batch may exceed) */
+#define STORE_TXN_ROWS		8192	/* rows (one batch may exceed) */
+#define STORE_TXN_BYTES		(32u << 20) /* of bodies (one may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_CONNECT_TIMEOUT_S	10	/* connect and setup deadline */
 #define STORE_LOAD_TIMEOUT_S	30	/* reading allocations, subscriptions */
@@ -140,22 +142,40 @@
 #define STORE_SQL_TO_MS(col) "(extract(epoch FROM date_trunc(" \
 			"'milliseconds', " col ")) * 1000)::bigint"
 
+/*
+ * The rows of a whole transaction go in one statement per table: each
+ * column is an array parameter (pgarray.h) and unnest() turns them back
+ * into rows, in order.  $1 is the instance where the table has one.
+ */
 static const char store_sql_msg[] =
     "INSERT INTO nwd.messages (id, kind, subject, sender, agency, marking, "
     "priority, legal_basis, created_at, policy_version, instance, body, "
     "key_id) "
-    "VALUES ($1::uuid, $2::smallint, $3, $4, $5, $6::smallint, "
-    "$7::smallint, $8::smallint, " STORE_SQL_MS(9) ", $10, $11, $12::bytea, "
-    "$13)";
+    "SELECT u.id, u.kind, u.subject, u.sender, u.agency, u.marking, "
+    "u.priority, u.legal_basis, timestamptz 'epoch' + u.created * "
+    "interval '1 millisecond', u.pv, $1, u.body, u.key_id "
+    "FROM unnest($2::uuid[], $3::smallint[], $4::text[], $5::text[], "
+    "$6::text[], $7::smallint[], $8::smallint[], $9::smallint[], "
+    "$10::bigint[], $11::text[], $12::bytea[], $13::text[]) "
+    "WITH ORDINALITY AS u(id, kind, subject, sender, agency, marking, "
+    "priority, legal_basis, created, pv, body, key_id, n) ORDER BY u.n";
 #define STORE_MSG_NPARAMS	13
 
 static const char store_sql_event[] =
     "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
     "subject, kind, recipient, fields_shared, fields_withheld, rule, "
     "policy_version, reason, peer, session, seq, prev_hash, hash) "
-    "VALUES ($1, " STORE_SQL_MS(2) ", $3, $4, $5::uuid, $6, $7::smallint, "
-    "$8, string_to_array($9, ','), string_to_array($10, ','), $11, $12, "
-    "$13, $14, $15, $16::bigint, $17::bytea, $18::bytea)";
+    "SELECT $1, timestamptz 'epoch' + u.at * interval '1 millisecond', "
+    "u.actor, u.action, u.message_id, u.subject, u.kind, u.recipient, "
+    "string_to_array(u.fs, ','), string_to_array(u.fw, ','), u.rule, "
+    "u.pv, u.reason, u.peer, u.session, u.seq, u.prev, u.hash "
+    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::uuid[], "
+    "$6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], "
+    "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
+    "$16::bigint[], $17::bytea[], $18::bytea[]) "
+    "WITH ORDINALITY AS u(at, actor, action, message_id, subject, kind, "
+    "recipient, fs, fw, rule, pv, reason, peer, session, seq, prev, hash, "
+    "n) ORDER BY u.n";
 #define STORE_EVENT_NPARAMS	18
 
 /* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
@@ -176,7 +196,10 @@ static const char store_sql_sub[] =
 /* Queuing a message twice for one subscription leaves the first row. */
 static const char store_sql_deliv[] =
     "INSERT INTO nwd.deliveries (message_id, principal, subscription) "
-    "VALUES ($1::uuid, $2, $3) "
+    "SELECT u.message_id, u.principal, u.subscription "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[]) "
+    "WITH ORDINALITY AS u(message_id, principal, subscription, n) "
+    "ORDER BY u.n "
     "ON CONFLICT (message_id, principal, subscription) DO NOTHING";
 #define STORE_DELIV_NPARAMS	3
 
@@ -406,6 +429,7 @@ struct store {
 	void			*subs_arg;	/* the setter's */
 	enum store_state	 state;
 	enum store_phase	 phase;
+	struct timespec		 phase_since;	/* CLOCK_MONOTONIC, at send */
 	int			 started;
 	int			 closing;	/* inside store_free() */
 
@@ -997,8 +1021,9 @@ store_batch_id(const struct store_batch *b)
 	return "-";
 }
 
+/* Rows a batch writes: what counts against STORE_TXN_ROWS. */
 static size_t
-store_batch_stmts(const struct store_batch *b)
+store_batch_rows(const struct store_batch *b)
 {
 	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv + b->nev;
 }
@@ -1182,6 +1207,7 @@ static void
 store_expect(struct store *s, enum store_phase ph, int n)
 {
 	s->phase = ph;
+	clock_gettime(CLOCK_MONOTONIC, &s->phase_since);
 	s->nexpect = n;
 	s->nresults = 0;
 	s->failed = 0;
@@ -1751,39 +1777,6 @@ store_send_simple(struct store *s, const char *sql)
 	    0) ? 0 : -1;
 }
 
-static int
-store_send_msg(struct store *s, const struct store_batch *b)
-{
-	char		 kind[16], marking[16], prio[16], lb[16], created[24];
-	const char	*v[STORE_MSG_NPARAMS];
-	int		 len[STORE_MSG_NPARAMS], fmt[STORE_MSG_NPARAMS];
-
-	snprintf(kind, sizeof(kind), "%d", b->msg_kind);
-	snprintf(marking, sizeof(marking), "%d", b->msg_marking);
-	snprintf(prio, sizeof(prio), "%d", b->msg_priority);
-	snprintf(lb, sizeof(lb), "%d", b->msg_legal_basis);
-	snprintf(created, sizeof(created), "%" PRId64, b->msg_created_ms);
-	memset(len, 0, sizeof(len));
-	memset(fmt, 0, sizeof(fmt));
-	v[0] = b->msg_id;
-	v[1] = kind;
-	v[2] = b->msg_subject;
-	v[3] = b->msg_sender;
-	v[4] = b->msg_agency;
-	v[5] = marking;
-	v[6] = prio;
-	v[7] = lb;
-	v[8] = created;
-	v[9] = b->msg_policy_version;
-	v[10] = s->instance;
-	v[11] = (const char *)b->msg_body;
-	len[11] = (int)b->msg_body_len;
-	fmt[11] = 1;
-	v[12] = b->msg_key_id;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_MSG, STORE_MSG_NPARAMS,
-	    v, len, fmt, 0) ? 0 : -1;
-}
-
 /* The canonical fields of an audit row, as chain.h and the INSERT see it. */
 struct store_row {
 	char			seq[24];
@@ -1845,43 +1838,149 @@ store_chain_assign(struct store *s, struct store_batch *b)
 	return 0;
 }
 
+/*
+ * Sends one statement whose parameters are the n arrays of arr (finished
+ * here), after the scalar instance as $1 if with_instance.  Returns 0 or
+ * -1 (out of memory, or libpq refused).
+ */
 static int
-store_send_event(struct store *s, const struct audit_event *ev,
-    const struct store_link *l)
+store_send_arrays(struct store *s, const char *stmt, int with_instance,
+    struct pgarray *arr, int n)
 {
-	struct store_row	 r;
-	const char		*v[STORE_EVENT_NPARAMS];
-	const char *const	*f = r.row.field;
-	int			 len[STORE_EVENT_NPARAMS];
-	int			 fmt[STORE_EVENT_NPARAMS];
+	const char	*v[STORE_NPARAMS_MAX];
+	int		 len[STORE_NPARAMS_MAX], fmt[STORE_NPARAMS_MAX];
+	int		 i, k = 0;
 
-	store_event_row(s, ev, l->seq, &r);
-	memset(len, 0, sizeof(len));
-	memset(fmt, 0, sizeof(fmt));
-	v[0] = f[CHAIN_F_INSTANCE];
-	v[1] = f[CHAIN_F_AT];
-	v[2] = f[CHAIN_F_ACTOR];
-	v[3] = f[CHAIN_F_ACTION];
-	v[4] = f[CHAIN_F_MESSAGE_ID];
-	v[5] = f[CHAIN_F_SUBJECT];
-	v[6] = f[CHAIN_F_KIND];
-	v[7] = f[CHAIN_F_RECIPIENT];
-	v[8] = f[CHAIN_F_FIELDS_SHARED];
-	v[9] = f[CHAIN_F_FIELDS_WITHHELD];
-	v[10] = f[CHAIN_F_RULE];
-	v[11] = f[CHAIN_F_POLICY_VERSION];
-	v[12] = f[CHAIN_F_REASON];
-	v[13] = f[CHAIN_F_PEER];
-	v[14] = f[CHAIN_F_SESSION];
-	v[15] = f[CHAIN_F_SEQ];
-	v[16] = (const char *)l->prev;
-	len[16] = CHAIN_HASH_LEN;
-	fmt[16] = 1;
-	v[17] = (const char *)l->hash;
-	len[17] = CHAIN_HASH_LEN;
-	fmt[17] = 1;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_EVENT,
-	    STORE_EVENT_NPARAMS, v, len, fmt, 0) ? 0 : -1;
+	if (n + 1 > STORE_NPARAMS_MAX)
+		return -1;
+	if (with_instance) {
+		v[k] = s->instance;
+		len[k] = 0;
+		fmt[k++] = 0;
+	}
+	for (i = 0; i < n; i++, k++) {
+		if (pgarray_finish(&arr[i], &v[k], &len[k]) == -1)
+			return -1;
+		fmt[k] = arr[i].binary ? 1 : 0;
+	}
+	return PQsendQueryPrepared(s->conn, stmt, k, v, len, fmt, 0) ? 0 : -1;
+}
+
+static void
+store_arrays_free(struct pgarray *arr, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		pgarray_free(&arr[i]);
+}
+
+/* The message rows of every in-flight batch, in one INSERT. */
+static int
+store_send_msgs(struct store *s)
+{
+	struct pgarray		 a[STORE_MSG_NPARAMS - 1];
+	const struct store_batch *b;
+	int			 i, rc;
+
+	for (i = 0; i < STORE_MSG_NPARAMS - 1; i++)
+		pgarray_text(&a[i]);
+	pgarray_free(&a[10]);
+	pgarray_bytea(&a[10]);
+	TAILQ_FOREACH(b, &s->inflight, entry) {
+		if (!b->has_msg)
+			continue;
+		pgarray_add(&a[0], b->msg_id);
+		pgarray_add_i64(&a[1], b->msg_kind);
+		pgarray_add(&a[2], b->msg_subject);
+		pgarray_add(&a[3], b->msg_sender);
+		pgarray_add(&a[4], b->msg_agency);
+		pgarray_add_i64(&a[5], b->msg_marking);
+		pgarray_add_i64(&a[6], b->msg_priority);
+		pgarray_add_i64(&a[7], b->msg_legal_basis);
+		pgarray_add_i64(&a[8], b->msg_created_ms);
+		pgarray_add(&a[9], b->msg_policy_version);
+		pgarray_add_bytes(&a[10], b->msg_body, b->msg_body_len);
+		pgarray_add(&a[11], b->msg_key_id);
+	}
+	rc = store_send_arrays(s, STORE_STMT_MSG, 1, a, STORE_MSG_NPARAMS - 1);
+	store_arrays_free(a, STORE_MSG_NPARAMS - 1);
+	return rc;
+}
+
+/* The audit rows of every in-flight batch, numbered and linked, in one. */
+static int
+store_send_events(struct store *s)
+{
+	struct pgarray		 a[STORE_EVENT_NPARAMS - 1];
+	const struct store_batch *b;
+	const struct audit_event *ev;
+	const struct store_link	*l;
+	size_t			 j;
+	int			 i, rc;
+
+	for (i = 0; i < STORE_EVENT_NPARAMS - 1; i++)
+		pgarray_text(&a[i]);
+	pgarray_free(&a[15]);
+	pgarray_bytea(&a[15]);
+	pgarray_free(&a[16]);
+	pgarray_bytea(&a[16]);
+	TAILQ_FOREACH(b, &s->inflight, entry) {
+		for (j = 0; j < b->nev; j++) {
+			ev = b->ev[j];
+			l = &b->link[j];
+			pgarray_add_i64(&a[0], ev->at_ms);
+			pgarray_add(&a[1], ev->actor);
+			pgarray_add(&a[2], audit_action_name(ev->action));
+			pgarray_add(&a[3], ev->message_id);
+			pgarray_add(&a[4], ev->subject);
+			if (ev->kind != 0)
+				pgarray_add_i64(&a[5], ev->kind);
+			else
+				pgarray_add(&a[5], NULL);
+			pgarray_add(&a[6], ev->recipient);
+			pgarray_add(&a[7], ev->fields_shared);
+			pgarray_add(&a[8], ev->fields_withheld);
+			pgarray_add(&a[9], ev->rule);
+			pgarray_add(&a[10], ev->policy_version);
+			pgarray_add(&a[11], ev->reason);
+			pgarray_add(&a[12], ev->peer);
+			pgarray_add(&a[13], ev->session);
+			pgarray_add_i64(&a[14], l->seq);
+			pgarray_add_bytes(&a[15], l->prev, sizeof(l->prev));
+			pgarray_add_bytes(&a[16], l->hash, sizeof(l->hash));
+		}
+	}
+	rc = store_send_arrays(s, STORE_STMT_EVENT, 1, a,
+	    STORE_EVENT_NPARAMS - 1);
+	store_arrays_free(a, STORE_EVENT_NPARAMS - 1);
+	return rc;
+}
+
+/* The new pending deliveries of every in-flight batch, in one INSERT. */
+static int
+store_send_delivs(struct store *s)
+{
+	struct pgarray		 a[STORE_DELIV_NPARAMS];
+	const struct store_batch *b;
+	size_t			 j;
+	int			 i, rc;
+
+	for (i = 0; i < STORE_DELIV_NPARAMS; i++)
+		pgarray_text(&a[i]);
+	TAILQ_FOREACH(b, &s->inflight, entry) {
+		for (j = 0; j < b->ndeliv; j++) {
+			if (b->deliv[j].state != NULL)
+				continue;
+			pgarray_add(&a[0], b->deliv[j].msg_id);
+			pgarray_add(&a[1], b->deliv[j].principal);
+			pgarray_add(&a[2], b->deliv[j].subscription);
+		}
+	}
+	rc = store_send_arrays(s, STORE_STMT_DELIV, 0, a,
+	    STORE_DELIV_NPARAMS);
+	store_arrays_free(a, STORE_DELIV_NPARAMS);
+	return rc;
 }
 
 static int
@@ -1916,8 +2015,9 @@ store_send_sub(struct store *s, const struct store_sub *u)
 	    v, NULL, NULL, 0) ? 0 : -1;
 }
 
+/* A change of state of one queued delivery. */
 static int
-store_send_deliv(struct store *s, const struct store_deliv *d)
+store_send_dstate(struct store *s, const struct store_deliv *d)
 {
 	const char	*v[STORE_DSTATE_NPARAMS];
 
@@ -1925,9 +2025,6 @@ store_send_deliv(struct store *s, const struct store_deliv *d)
 	v[1] = d->principal;
 	v[2] = d->subscription;
 	v[3] = d->state;
-	if (d->state == NULL)
-		return PQsendQueryPrepared(s->conn, STORE_STMT_DELIV,
-		    STORE_DELIV_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 	return PQsendQueryPrepared(s->conn, STORE_STMT_DSTATE,
 	    STORE_DSTATE_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
@@ -1943,19 +2040,31 @@ store_send_txn(struct store *s, uint64_t limit)
 {
 	struct store_batch	*b;
 	const char		*mv[STORE_MARK_NPARAMS];
-	size_t			 nb = 0, nstmt = 0, cost, i;
+	size_t			 nb = 0, nrows = 0, nbytes = 0, cost, i;
+	size_t			 nmsg = 0, nev = 0, nnew = 0, nsingle = 0;
 
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL && b->num <= limit) {
-		cost = store_batch_stmts(b);
+		cost = store_batch_rows(b);
 		if (nb > 0 && (b->solo || nb >= STORE_TXN_BATCHES ||
-		    nstmt + cost > STORE_TXN_STMTS))
+		    nrows + cost > STORE_TXN_ROWS ||
+		    nbytes + b->msg_body_len > STORE_TXN_BYTES))
 			break;
 		TAILQ_REMOVE(&s->queue, b, entry);
 		s->nqueue--;
 		TAILQ_INSERT_TAIL(&s->inflight, b, entry);
 		s->ninflight++;
 		nb++;
-		nstmt += cost;
+		nrows += cost;
+		nbytes += b->msg_body_len;
+		nmsg += b->has_msg ? 1 : 0;
+		nev += b->nev;
+		nsingle += b->nalloc + b->nsub;
+		for (i = 0; i < b->ndeliv; i++) {
+			if (b->deliv[i].state == NULL)
+				nnew++;
+			else
+				nsingle++;
+		}
 		if (b->solo)
 			break;
 	}
@@ -1986,8 +2095,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	}
 
 	/* From here on the transaction may reach the server: in doubt. */
-	store_expect(s, STORE_PH_TXN, (int)nstmt + 2 +
-	    (s->txn_last_seq == 0 ? 1 : 0));
+	store_expect(s, STORE_PH_TXN, (int)nsingle + (nmsg > 0) + (nev > 0) +
+	    (nnew > 0) + 2 + (s->txn_last_seq == 0 ? 1 : 0));
 	if (store_send_simple(s, "BEGIN") == -1)
 		goto lost;
 	if (s->txn_last_seq == 0) {
@@ -1997,22 +2106,30 @@ store_send_txn(struct store *s, uint64_t limit)
 		    STORE_MARK_NPARAMS, mv, NULL, NULL, 0))
 			goto lost;
 	}
+	/*
+	 * Messages first (allocations and deliveries refer to them), then
+	 * allocations and subscriptions in order (deliveries refer to those),
+	 * new deliveries, changes of state, and the audit rows last.
+	 */
+	if (nmsg > 0 && store_send_msgs(s) == -1)
+		goto lost;
 	TAILQ_FOREACH(b, &s->inflight, entry) {
-		if (b->has_msg && store_send_msg(s, b) == -1)
-			goto lost;
 		for (i = 0; i < b->nalloc; i++)
 			if (store_send_alloc(s, &b->alloc[i]) == -1)
 				goto lost;
 		for (i = 0; i < b->nsub; i++)
 			if (store_send_sub(s, &b->sub[i]) == -1)
 				goto lost;
-		for (i = 0; i < b->ndeliv; i++)
-			if (store_send_deliv(s, &b->deliv[i]) == -1)
-				goto lost;
-		for (i = 0; i < b->nev; i++)
-			if (store_send_event(s, b->ev[i], &b->link[i]) == -1)
-				goto lost;
 	}
+	if (nnew > 0 && store_send_delivs(s) == -1)
+		goto lost;
+	TAILQ_FOREACH(b, &s->inflight, entry)
+		for (i = 0; i < b->ndeliv; i++)
+			if (b->deliv[i].state != NULL &&
+			    store_send_dstate(s, &b->deliv[i]) == -1)
+				goto lost;
+	if (nev > 0 && store_send_events(s) == -1)
+		goto lost;
 	if (store_send_simple(s, "COMMIT") == -1 || !PQpipelineSync(s->conn))
 		goto lost;
 	store_flush(s);
@@ -2856,6 +2973,18 @@ store_submit_detached(struct store *s, struct store_batch *b)
 		    "message_id=%s events=%zu", store_batch_id(b), b->nev);
 		store_batch_free(b);
 	}
+}
+
+int64_t
+store_busy_ms(const struct store *s)
+{
+	struct timespec	now;
+
+	if (s == NULL || s->conn == NULL || !store_busy(s))
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - s->phase_since.tv_sec) * 1000 +
+	    (now.tv_nsec - s->phase_since.tv_nsec) / 1000000;
 }
 
 size_t

@@ -251,6 +251,14 @@ void		 store_submit_detached(struct store *s, struct store_batch *b);
 size_t		 store_pending(const struct store *s);
 
 /*
+ * How long, in milliseconds, the database has been working on what is in
+ * flight on the connection (a transaction, a query, the connection's
+ * setup); 0 when nothing is.  Read-only: the watchdog uses it to notice a
+ * stalled writer.
+ */
+int64_t		 store_busy_ms(const struct store *s);
+
+/*
  * Closes the connection, after a bounded wait for what is in flight (a
  * batch that commits meanwhile gets STORE_COMMITTED) and a last
  * checkpoint.  Every batch still queued, or whose outcome is still unknown,

@@ -139,7 +139,8 @@ start_load(const char *subject, const char *path)
 		if (fp == NULL)
 			_exit(2);
 		setvbuf(fp, NULL, _IOLBF, 0);
-		for (i = 0; i < MAX_ACKED; i++) {
+		/* Only acknowledged publishes count towards the cap. */
+		for (i = 0; i < MAX_ACKED;) {
 			if (access(stop, F_OK) == 0)
 				break;
 			if (c == NULL) {
@@ -152,9 +153,13 @@ start_load(const char *subject, const char *path)
 				}
 			}
 			publish(c, NWD__V1__KIND__RISK_ALERT, subject, mid, &st);
-			if (st == NWD_OK)
+			if (st == NWD_OK) {
 				fprintf(fp, "%s\n", mid);
-			else if (st != NWD_ERR_UNAVAILABLE) {
+				i++;
+			} else if (st == NWD_ERR_UNAVAILABLE) {
+				/* Back off while the database is away. */
+				poll(NULL, 0, 5);
+			} else {
 				nwd_close(c);
 				c = NULL;
 			}
