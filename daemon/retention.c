@@ -18,9 +18,8 @@ struct retention {
 	int		 running;	/* a purge is under way */
 	int		 kind;		/* the kind being purged */
 	size_t		 purged;	/* bodies purged in this round */
+	size_t		 chunk;		/* bodies in the batch in flight */
 };
-
-static void	purge_next(struct retention *);
 
 static int64_t
 now_ms(void)
@@ -31,12 +30,39 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Audits each purged body, then goes on with the next kind. */
+/* Expired bodies are taken this many at a time (memory stays bounded). */
+#define RETENTION_CHUNK	1000
+
+static void	purge_kind(struct retention *);
+
+/* The chunk's transaction is over: the same kind again, or the next. */
 static void
-purged_cb(int ok, const struct store_result *res, void *arg)
+purge_done(enum store_outcome outcome, void *arg)
 {
 	struct retention	*r = arg;
-	struct store_batch	*b = NULL;
+
+	if (outcome != STORE_COMMITTED) {
+		log_warnx("event=purge_failed kind=%s reason=\"%s\"",
+		    kind_name(r->kind), outcome == STORE_FAILED ?
+		    "database refused the purge" : "database unavailable");
+		r->running = 0;
+		return;
+	}
+	r->purged += r->chunk;
+	if (r->chunk < RETENTION_CHUNK)
+		r->kind++;
+	purge_kind(r);
+}
+
+/*
+ * Removes the expired bodies found and audits each removal, in one batch:
+ * the removal and its audit row commit together or not at all.
+ */
+static void
+expired_cb(int ok, const struct store_result *res, void *arg)
+{
+	struct retention	*r = arg;
+	struct store_batch	*b;
 	struct audit_event	*ev;
 	char			 reason[128];
 	size_t			 i, n;
@@ -47,49 +73,67 @@ purged_cb(int ok, const struct store_result *res, void *arg)
 		r->running = 0;
 		return;
 	}
-	n = store_result_nrows(res);
+	if ((n = store_result_nrows(res)) == 0) {
+		r->kind++;
+		purge_kind(r);
+		return;
+	}
 	snprintf(reason, sizeof(reason), "retention: %s bodies are kept %u "
 	    "days", kind_name(r->kind), r->srv->cfg->retention_days[r->kind]);
+	if ((b = store_batch_new()) == NULL)
+		goto nomem;
 	for (i = 0; i < n; i++) {
-		if (b == NULL && (b = store_batch_new()) == NULL)
-			break;
 		if ((ev = audit_event_new(AUDIT_PURGE,
 		    r->srv->cfg->instance)) == NULL)
-			break;
+			goto nomem;
 		ev->kind = r->kind;
-		audit_event_set(ev, AUDIT_F_MESSAGE_ID,
-		    store_result_value(res, i, 0));
-		audit_event_set(ev, AUDIT_F_SUBJECT,
-		    store_result_value(res, i, 1));
-		audit_event_set(ev, AUDIT_F_REASON, reason);
-		store_batch_add_event(b, ev);
+		if (audit_event_set(ev, AUDIT_F_MESSAGE_ID,
+		    store_result_value(res, i, 0)) == -1 ||
+		    audit_event_set(ev, AUDIT_F_SUBJECT,
+		    store_result_value(res, i, 1)) == -1 ||
+		    audit_event_set(ev, AUDIT_F_REASON, reason) == -1) {
+			audit_event_free(ev);
+			goto nomem;
+		}
+		if (store_batch_add_event(b, ev) == -1 ||
+		    store_batch_add_purge(b, store_result_value(res, i,
+		    0)) == -1)
+			goto nomem;
 	}
-	if (b != NULL)
-		store_submit_detached(r->srv->store, b);
-	r->purged += n;
-	r->kind++;
-	purge_next(r);
+	r->chunk = n;
+	if (store_submit(r->srv->store, b, purge_done, r) == -1) {
+		store_batch_free(b);
+		log_warnx("event=purge_failed kind=%s reason=\"database "
+		    "unavailable\"", kind_name(r->kind));
+		r->running = 0;
+	}
+	return;
+ nomem:
+	store_batch_free(b);
+	log_warnx("event=purge_failed kind=%s reason=\"out of memory\"",
+	    kind_name(r->kind));
+	r->running = 0;
 }
 
 static void
-purge_next(struct retention *r)
+purge_kind(struct retention *r)
 {
 	const struct config	*cfg = r->srv->cfg;
 	int64_t			 before;
 
-	for (; kind_name(r->kind) != NULL; r->kind++) {
-		before = now_ms() -
-		    (int64_t)cfg->retention_days[r->kind] * 86400000LL;
-		if (store_purge_bodies(r->srv->store, r->kind, before,
-		    purged_cb, r) == 0)
-			return;
+	if (kind_name(r->kind) == NULL) {
+		if (r->purged > 0)
+			log_info("event=purge bodies=%zu", r->purged);
+		r->running = 0;
+		return;
+	}
+	before = now_ms() - (int64_t)cfg->retention_days[r->kind] * 86400000LL;
+	if (store_query_expired(r->srv->store, r->kind, before,
+	    RETENTION_CHUNK, expired_cb, r) == -1) {
 		log_warnx("event=purge_skipped reason=\"database "
 		    "unavailable\"");
-		break;
+		r->running = 0;
 	}
-	if (r->purged > 0)
-		log_info("event=purge bodies=%zu", r->purged);
-	r->running = 0;
 }
 
 void
@@ -100,7 +144,7 @@ retention_purge_now(struct retention *r)
 	r->running = 1;
 	r->kind = 1;
 	r->purged = 0;
-	purge_next(r);
+	purge_kind(r);
 }
 
 static void

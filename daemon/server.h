@@ -44,6 +44,7 @@ struct server {
 	struct session_list	 sessions;	/* live sessions, owned */
 	struct session_list	 zombies;	/* closed, awaiting reap */
 	struct event		*reaper;	/* owned; frees zombies */
+	struct sessidx		*index;		/* owned; sessions by id, principal */
 	uint32_t		 nsessions;
 	uint64_t		 next_session_id;
 	int			 draining;

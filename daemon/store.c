@@ -104,6 +104,7 @@
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
+#include "metrics.h"
 #include "pgarray.h"
 #include "store.h"
 #include "uuid.h"
@@ -126,6 +127,7 @@
 #define STORE_STMT_DELIV	"nwd_insert_delivery"
 #define STORE_STMT_DSTATE	"nwd_delivery_state"
 #define STORE_STMT_MARK		"nwd_mark"
+#define STORE_STMT_PURGE	"nwd_purge_bodies"
 #define STORE_STMT_CKPT		"nwd_insert_checkpoint"
 
 #define STORE_OID_BYTEA		17
@@ -203,6 +205,16 @@ static const char store_sql_deliv[] =
     "ON CONFLICT (message_id, principal, subscription) DO NOTHING";
 #define STORE_DELIV_NPARAMS	3
 
+/*
+ * Retention: bodies removed in the transaction that holds the audit rows
+ * of their purge, so a purge is never without its record, nor a record
+ * without its purge.
+ */
+static const char store_sql_purge[] =
+    "UPDATE nwd.messages SET body = NULL, purged_at = now() "
+    "WHERE id = ANY($1::uuid[]) AND body IS NOT NULL";
+#define STORE_PURGE_NPARAMS	1
+
 static const char store_sql_dstate[] =
     "UPDATE nwd.deliveries SET state = $4, changed_at = now() "
     "WHERE message_id = $1::uuid AND principal = $2 AND subscription = $3";
@@ -226,7 +238,7 @@ static const char store_sql_ckpt[] =
 #define STORE_SETUP_HEAD	2
 #define STORE_SETUP_CKPT	3
 #define STORE_SETUP_DOUBT	4
-#define STORE_SETUP_NSTMTS	13	/* with the eight PREPAREs */
+#define STORE_SETUP_NSTMTS	14	/* with the nine PREPAREs */
 
 static const char store_sql_lock[] =
     "SELECT pg_try_advisory_lock(hashtext('nwd-instance:' || $1))";
@@ -281,24 +293,11 @@ static const char store_sql_audit_columns[] =
     "array_to_string(fields_withheld, ','), rule, policy_version, reason "
     "FROM nwd.audit_events WHERE true";
 
-/*
- * $1 kind, $2 before (ms), $3 the purge time (Unix microseconds), which
- * the store chooses and marks the purged rows with: run again with the
- * same time, the statement returns the rows the earlier run purged too.
- */
-#define STORE_SQL_PURGE_AT "(timestamptz 'epoch' + $3::bigint * " \
-			"interval '1 microsecond')"
-static const char store_sql_purge[] =
-    "WITH c AS (SELECT id FROM nwd.messages WHERE kind = $1::smallint "
+/* Retention: the oldest messages of a kind whose bodies have expired. */
+static const char store_sql_expired[] =
+    "SELECT id::text, subject FROM nwd.messages WHERE kind = $1::smallint "
     "AND created_at < " STORE_SQL_MS(2) " AND body IS NOT NULL "
-    "ORDER BY created_at, id LIMIT 10000 FOR UPDATE), "
-    "p AS (UPDATE nwd.messages m SET body = NULL, purged_at = "
-    STORE_SQL_PURGE_AT " FROM c WHERE m.id = c.id AND m.body IS NOT NULL "
-    "RETURNING m.id, m.subject, m.created_at) "
-    "SELECT id::text, subject FROM (SELECT id, subject, created_at FROM p "
-    "UNION ALL SELECT id, subject, created_at FROM nwd.messages "
-    "WHERE purged_at = " STORE_SQL_PURGE_AT " AND kind = $1::smallint) x "
-    "ORDER BY x.created_at, x.id";
+    "ORDER BY created_at, id LIMIT $3::bigint";
 
 /* One allocation row of a batch. */
 struct store_alloc {
@@ -364,6 +363,9 @@ struct store_batch {
 	struct store_deliv	*deliv;		/* owned, with their strings */
 	size_t			 ndeliv;
 	size_t			 delivcap;
+	char			(*purge)[37];	/* owned; bodies to remove */
+	size_t			 npurge;
+	size_t			 purgecap;
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */
 	enum store_outcome	 outcome;	/* valid on the done list */
@@ -385,8 +387,6 @@ struct store_query {
 	char		*param[STORE_NPARAMS_MAX]; /* owned; NULL is SQL NULL */
 	int		 nparams;
 	size_t		 max_rows;	/* more is a failure; 0: any */
-	int		 purge;		/* in doubt: run again */
-	int		 rerun;		/* a purge in doubt, to run again */
 	int		 ok;		/* valid on the done list */
 	PGresult	*res;		/* owned; the rows, once ok */
 	store_result_fn	*fn;
@@ -459,7 +459,6 @@ struct store {
 	struct store_query	*qcur;		/* owned; in flight */
 	struct store_queryq	 qdone;		/* answered, not told */
 	size_t			 nqueries;	/* all of them */
-	int64_t			 last_purge_us;	/* purge times stay unique */
 
 	/* The chain: committed head, and tentative with the open txn. */
 	int64_t			 head_seq;
@@ -974,6 +973,27 @@ store_batch_set_delivery_state(struct store_batch *b, const char *message_id,
 	return store_add_deliv(b, message_id, principal, subscription, name);
 }
 
+/*
+ * Also returns -1, leaving b as it was, if message_id is not a UUID in the
+ * 8-4-4-4-12 form.
+ */
+int
+store_batch_add_purge(struct store_batch *b, const char *message_id)
+{
+	char	id[37];
+
+	if (b == NULL || message_id == NULL ||
+	    strlen(message_id) >= sizeof(id))
+		return -1;
+	memcpy(id, message_id, strlen(message_id) + 1);
+	if (store_uuid_canon(id) == -1 ||
+	    store_grow((void **)&b->purge, b->npurge, &b->purgecap,
+	    sizeof(*b->purge), 16) == -1)
+		return -1;
+	memcpy(b->purge[b->npurge++], id, sizeof(id));
+	return 0;
+}
+
 void
 store_batch_free(struct store_batch *b)
 {
@@ -994,6 +1014,7 @@ store_batch_free(struct store_batch *b)
 	for (i = 0; i < b->ndeliv; i++)
 		store_deliv_clear(&b->deliv[i]);
 	free(b->deliv);
+	free(b->purge);
 	free(b->msg_subject);
 	free(b->msg_sender);
 	free(b->msg_agency);
@@ -1025,7 +1046,8 @@ store_batch_id(const struct store_batch *b)
 static size_t
 store_batch_rows(const struct store_batch *b)
 {
-	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv + b->nev;
+	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv +
+	    b->npurge + b->nev;
 }
 
 /* ------------------------------------------------------------------------
@@ -1086,22 +1108,14 @@ store_query_finish(struct store *s, struct store_query *q, int ok)
 		event_active(s->ev_defer, EV_TIMEOUT, 0);
 }
 
-/* Answers every waiting query "failed", but keeps a purge to run again. */
+/* Answers every waiting query "failed". */
 static void
-store_queries_fail(struct store *s, int keep_purges)
+store_queries_fail(struct store *s)
 {
-	struct store_query	*q, *next;
+	struct store_query	*q;
 
-	for (q = TAILQ_FIRST(&s->queries); q != NULL; q = next) {
-		next = TAILQ_NEXT(q, entry);
-		if (keep_purges && q->rerun)
-			continue;
+	while ((q = TAILQ_FIRST(&s->queries)) != NULL) {
 		TAILQ_REMOVE(&s->queries, q, entry);
-		if (q->rerun)
-			log_warnx("store: a purge in doubt is given up: it may "
-			    "have removed bodies that nobody audited; they "
-			    "are the messages with purged_at = timestamptz "
-			    "'epoch' + %s microseconds", q->param[2]);
 		store_query_finish(s, q, 0);
 	}
 }
@@ -1277,17 +1291,12 @@ store_drop(struct store *s, const char *why)
 	store_finish_all(s, &s->inflight, &s->ninflight, STORE_UNAVAILABLE);
 	store_finish_all(s, &s->queue, &s->nqueue, STORE_UNAVAILABLE);
 
-	/* A purge in flight is in doubt: it runs again after reconnect. */
+	/* Queries only read: they fail, and the caller asks again. */
 	if (s->qcur != NULL) {
-		if (s->qcur->purge && !s->closing) {
-			s->qcur->after = 0;
-			s->qcur->rerun = 1;
-			TAILQ_INSERT_HEAD(&s->queries, s->qcur, entry);
-		} else
-			store_query_finish(s, s->qcur, 0);
+		store_query_finish(s, s->qcur, 0);
 		s->qcur = NULL;
 	}
-	store_queries_fail(s, !s->closing);
+	store_queries_fail(s);
 
 	/* The tentative head goes back; SETUP reads the real one. */
 	s->tent_seq = s->head_seq;
@@ -1415,6 +1424,8 @@ store_setup(struct store *s)
 	    STORE_DSTATE_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_MARK, store_sql_mark,
 	    STORE_MARK_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_PURGE, store_sql_purge,
+	    STORE_PURGE_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_CKPT, store_sql_ckpt,
 	    STORE_CKPT_NPARAMS, NULL) ||
 	    !PQpipelineSync(c)) {
@@ -2015,6 +2026,24 @@ store_send_sub(struct store *s, const struct store_sub *u)
 	    v, NULL, NULL, 0) ? 0 : -1;
 }
 
+/* The bodies every in-flight batch purges, in one UPDATE. */
+static int
+store_send_purges(struct store *s)
+{
+	struct pgarray		 a;
+	const struct store_batch *b;
+	size_t			 j;
+	int			 rc;
+
+	pgarray_text(&a);
+	TAILQ_FOREACH(b, &s->inflight, entry)
+		for (j = 0; j < b->npurge; j++)
+			pgarray_add(&a, b->purge[j]);
+	rc = store_send_arrays(s, STORE_STMT_PURGE, 0, &a, 1);
+	pgarray_free(&a);
+	return rc;
+}
+
 /* A change of state of one queued delivery. */
 static int
 store_send_dstate(struct store *s, const struct store_deliv *d)
@@ -2042,6 +2071,7 @@ store_send_txn(struct store *s, uint64_t limit)
 	const char		*mv[STORE_MARK_NPARAMS];
 	size_t			 nb = 0, nrows = 0, nbytes = 0, cost, i;
 	size_t			 nmsg = 0, nev = 0, nnew = 0, nsingle = 0;
+	size_t			 npurge = 0;
 
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL && b->num <= limit) {
 		cost = store_batch_rows(b);
@@ -2058,6 +2088,7 @@ store_send_txn(struct store *s, uint64_t limit)
 		nbytes += b->msg_body_len;
 		nmsg += b->has_msg ? 1 : 0;
 		nev += b->nev;
+		npurge += b->npurge;
 		nsingle += b->nalloc + b->nsub;
 		for (i = 0; i < b->ndeliv; i++) {
 			if (b->deliv[i].state == NULL)
@@ -2096,7 +2127,7 @@ store_send_txn(struct store *s, uint64_t limit)
 
 	/* From here on the transaction may reach the server: in doubt. */
 	store_expect(s, STORE_PH_TXN, (int)nsingle + (nmsg > 0) + (nev > 0) +
-	    (nnew > 0) + 2 + (s->txn_last_seq == 0 ? 1 : 0));
+	    (nnew > 0) + (npurge > 0) + 2 + (s->txn_last_seq == 0 ? 1 : 0));
 	if (store_send_simple(s, "BEGIN") == -1)
 		goto lost;
 	if (s->txn_last_seq == 0) {
@@ -2128,6 +2159,8 @@ store_send_txn(struct store *s, uint64_t limit)
 			if (b->deliv[i].state != NULL &&
 			    store_send_dstate(s, &b->deliv[i]) == -1)
 				goto lost;
+	if (npurge > 0 && store_send_purges(s) == -1)
+		goto lost;
 	if (nev > 0 && store_send_events(s) == -1)
 		goto lost;
 	if (store_send_simple(s, "COMMIT") == -1 || !PQpipelineSync(s->conn))
@@ -2261,6 +2294,22 @@ store_kick(struct store *s)
 		store_send_txn(s, q != NULL ? q->after : UINT64_MAX);
 }
 
+/* A committed transaction's size and time, for the metrics. */
+static void
+store_txn_metrics(const struct store *s)
+{
+	const struct store_batch	*b;
+	struct timespec			 now;
+	size_t				 rows = 0;
+
+	TAILQ_FOREACH(b, &s->inflight, entry)
+		rows += b->nev;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_txn(s->ninflight, rows, (double)(now.tv_sec -
+	    s->phase_since.tv_sec) + (double)(now.tv_nsec -
+	    s->phase_since.tv_nsec) / 1e9);
+}
+
 /* The sync of a transaction arrived: decides every in-flight batch. */
 static void
 store_txn_done(struct store *s)
@@ -2269,6 +2318,7 @@ store_txn_done(struct store *s)
 	int			 out_of_step;
 
 	if (!s->failed && s->committed) {
+		store_txn_metrics(s);
 		s->head_seq = s->tent_seq;
 		memcpy(s->head_hash, s->tent_hash, sizeof(s->head_hash));
 		store_finish_all(s, &s->inflight, &s->ninflight,
@@ -2635,7 +2685,7 @@ store_on_io(evutil_socket_t fd, short what, void *arg)
  */
 static int
 store_query(struct store *s, const char *what, const char *sql,
-    const char *const *params, int nparams, size_t max_rows, int purge,
+    const char *const *params, int nparams, size_t max_rows,
     store_result_fn *fn, void *arg)
 {
 	struct store_query	*q;
@@ -2657,7 +2707,6 @@ store_query(struct store *s, const char *what, const char *sql,
 	q->what = what;
 	q->after = s->nsubmitted;
 	q->max_rows = max_rows;
-	q->purge = purge;
 	q->fn = fn;
 	q->arg = arg;
 	TAILQ_INSERT_TAIL(&s->queries, q, entry);
@@ -2721,7 +2770,7 @@ store_query_pending(struct store *s, const char *principal,
 	if (principal == NULL || subscription == NULL)
 		return -1;
 	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
-	return store_query(s, "pending", store_sql_pending, p, 3, 0, 0, fn,
+	return store_query(s, "pending", store_sql_pending, p, 3, 0, fn,
 	    arg);
 }
 
@@ -2739,9 +2788,9 @@ int
 store_query_audit(struct store *s, const struct store_audit_filter *f,
     store_result_fn *fn, void *arg)
 {
-	char		 sql[sizeof(store_sql_audit_columns) + 512];
+	char		 sql[sizeof(store_sql_audit_columns) + 1024];
 	char		 from[24], until[24], after[24], lim[16];
-	const char	*p[8];
+	const char	*p[9];
 	int		 n = 0;
 
 	if (f == NULL)
@@ -2765,6 +2814,15 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 		store_sql_param(sql, sizeof(sql), " AND message_id = ", n,
 		    "::uuid");
 	}
+	if (f->sender != NULL) {
+		p[n++] = f->sender;
+		store_sql_param(sql, sizeof(sql), " AND message_id IN (SELECT "
+		    "id FROM nwd.messages WHERE sender = ", n, ")");
+	}
+	if (f->delivery_only)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), " AND "
+		    "action IN ('publish', 'deliver', 'deliver_refused', "
+		    "'ack')");
 	if (f->from_ms != 0) {
 		snprintf(from, sizeof(from), "%" PRId64, f->from_ms);
 		p[n++] = from;
@@ -2787,7 +2845,7 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	/* Qualified: a bare id would sort by the text column of the list. */
 	store_sql_param(sql, sizeof(sql), " ORDER BY nwd.audit_events.id "
 	    "LIMIT ", n, "::bigint");
-	return store_query(s, "audit", sql, p, n, 0, 0, fn, arg);
+	return store_query(s, "audit", sql, p, n, 0, fn, arg);
 }
 
 int
@@ -2801,34 +2859,20 @@ store_query_messages(struct store *s, const char *subject,
 		return -1;
 	snprintf(lim, sizeof(lim), "%d", STORE_QUERY_MAX + 1);
 	return store_query(s, "messages", store_sql_messages, p, 2,
-	    STORE_QUERY_MAX, 0, fn, arg);
+	    STORE_QUERY_MAX, fn, arg);
 }
 
-/*
- * At most 10000 bodies per call (memory stays bounded); the caller purges
- * again to purge more.
- */
 int
-store_purge_bodies(struct store *s, int kind, int64_t before_ms,
-    store_result_fn *fn, void *arg)
+store_query_expired(struct store *s, int kind, int64_t before_ms,
+    uint32_t limit, store_result_fn *fn, void *arg)
 {
-	char		 k[16], before[24], at[24];
-	const char	*p[3] = { k, before, at };
-	int64_t		 now;
+	char		 k[16], before[24], lim[16];
+	const char	*p[3] = { k, before, lim };
 
-	if (s == NULL)
-		return -1;
-	now = store_now_us();
-	if (now <= s->last_purge_us)
-		now = s->last_purge_us + 1;
 	snprintf(k, sizeof(k), "%d", kind);
 	snprintf(before, sizeof(before), "%" PRId64, before_ms);
-	snprintf(at, sizeof(at), "%" PRId64, now);
-	if (store_query(s, "purge", store_sql_purge, p, 3, 0, 1, fn,
-	    arg) == -1)
-		return -1;
-	s->last_purge_us = now;
-	return 0;
+	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
+	return store_query(s, "expired", store_sql_expired, p, 3, 0, fn, arg);
 }
 
 /* ------------------------------------------------------------------------

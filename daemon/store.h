@@ -105,6 +105,10 @@ int		 store_batch_add_delivery(struct store_batch *b,
 int		 store_batch_set_delivery_state(struct store_batch *b,
 		    const char *message_id, const char *principal,
 		    const char *subscription, enum store_delivery_state st);
+/* Removes the body of message_id (retention) when b commits; the message
+ * row stays, with purged_at set.  A body already gone is left alone. */
+int		 store_batch_add_purge(struct store_batch *b,
+		    const char *message_id);
 void		 store_batch_free(struct store_batch *b);
 
 /*
@@ -197,6 +201,9 @@ struct store_audit_filter {
 	const char	*principal;	/* as actor or as recipient */
 	const char	*action;
 	const char	*message_id;
+	const char	*sender;	/* rows about messages it published */
+	int		 delivery_only;	/* publish, deliver, deliver_refused
+					   and ack rows only */
 	int64_t		 from_ms;	/* inclusive */
 	int64_t		 until_ms;	/* exclusive */
 	int64_t		 after_id;	/* paging: rows with id above this */
@@ -222,14 +229,15 @@ int		 store_query_messages(struct store *s, const char *subject,
 		    store_result_fn *fn, void *arg);
 
 /*
- * Retention: removes the bodies of messages of kind created before
- * before_ms (the header row stays), at most 10,000 a call.  fn gets one
- * row per purged message: 0 message_id, 1 subject.  The caller audits each
- * purge.  A purge whose answer was lost with the connection is run again
- * after the reconnect and reports what the lost run purged too.
+ * Retention: the messages of kind created before before_ms whose bodies
+ * are still held, oldest first, at most limit (0: 100; never above
+ * 10,000).  Columns: 0 message_id, 1 subject.  Nothing is removed: the
+ * caller removes bodies with store_batch_add_purge() in the batch that
+ * audits their purge.
  */
-int		 store_purge_bodies(struct store *s, int kind,
-		    int64_t before_ms, store_result_fn *fn, void *arg);
+int		 store_query_expired(struct store *s, int kind,
+		    int64_t before_ms, uint32_t limit, store_result_fn *fn,
+		    void *arg);
 
 /*
  * Queues b.  On 0 the store owns b and will call done(outcome, arg) exactly

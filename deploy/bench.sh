@@ -144,9 +144,12 @@ pgpid=$(head -n 1 "$pgdir/data/postmaster.pid")
 
 nwdport=$("$pgsh" freeport) || die "no free port for nwdd"
 max_conn=$((IDLE + 1000))
+umask 077
 cat >"$conf" <<EOF
 # written by deploy/bench.sh
 instance = nwdd-bench
+user = root
+max_connections_per_principal = 0
 listen = 127.0.0.1:$nwdport
 tls_cert = $pki/server.crt
 tls_key = $pki/server.key

@@ -3113,55 +3113,121 @@ test_query_messages(void **state)
 }
 
 /*
- * 23. Retention: the bodies of old messages of one kind go, their header
- * rows stay, the purged ids come back once; other kinds and newer
- * messages keep their bodies.
+ * Retention as nwdd does it: the expired ones of kind before before_ms, then
+ * one batch that audits each purge and removes each body.  Returns the
+ * number purged; outcome gets the batch's (STORE_COMMITTED if none).
+ */
+static size_t
+purge_expired(struct tctx *t, int kind, int64_t before_ms,
+    struct done_rec *r, struct store_batch *extra)
+{
+	struct store_batch	*b;
+	struct audit_event	*ev;
+	struct qrec		*q;
+	size_t			 i;
+
+	q = qrec_new(t, 0, 2);
+	assert_int_equal(store_query_expired(t->store, kind, before_ms, 0,
+	    on_query, q), 0);
+	wait_query(t, q);
+	assert_true(q->ok);
+	if (q->nrows == 0 && extra == NULL)
+		return 0;
+	b = extra != NULL ? extra : store_batch_new();
+	assert_non_null(b);
+	for (i = 0; i < q->nrows; i++) {
+		assert_non_null(ev = audit_event_new(AUDIT_PURGE, "nwdd-test"));
+		ev->kind = kind;
+		assert_int_equal(audit_event_set(ev, AUDIT_F_MESSAGE_ID,
+		    qv(q, i, 0)), 0);
+		assert_int_equal(audit_event_set(ev, AUDIT_F_SUBJECT,
+		    qv(q, i, 1)), 0);
+		assert_int_equal(store_batch_add_event(b, ev), 0);
+		assert_int_equal(store_batch_add_purge(b, qv(q, i, 0)), 0);
+	}
+	assert_int_equal(submit(t, b, r), 0);
+	return q->nrows;
+}
+
+/*
+ * 23. Retention: the expired messages of one kind are found oldest first
+ * without being touched; a batch removes their bodies together with the
+ * audit row of each purge (header rows stay); other kinds and newer
+ * messages keep their bodies.  A batch that fails removes no body.
  */
 static void
 test_purge(void **state)
 {
 	struct tctx	*t = *state;
-	struct done_rec	*r = recs_alloc(t, 4);
+	struct done_rec	*r = recs_alloc(t, 8);
+	struct store_batch *bad;
+	struct alloc_entry ae;
 	struct qrec	*q;
 	uint8_t		 body[8] = { 1, 2, 0, 4, 5, 6, 7, 8 };
-	char		 id[4][37], subj[48], want[160];
+	char		 id[4][37], subj[48], missing[37];
 	/* kind 9: two old ones, one new; kind 10: an old one. */
 	const int64_t	 created[4] = { 1500000000000LL, 1500000001000LL,
 	    4000000000000LL, 1500000000000LL };
 	const int	 kinds[4] = { 9, 9, 9, 10 };
-	size_t		 i;
+	size_t		 i, n;
 
 	ensure_migrated();
 	make_tag(subj, sizeof(subj), "yp:purge");
 	store_up(t, 16);
-	/* Whatever earlier runs left of kind 9 goes first. */
-	q = qrec_new(t, 0, 2);
-	assert_int_equal(store_purge_bodies(t->store, 9, 1600000000000LL,
-	    on_query, q), 0);
-	wait_query(t, q);
-	assert_true(q->ok);
+	/* Whatever earlier tests left of kind 9 goes first. */
+	if (purge_expired(t, 9, 1600000000000LL, &r[0], NULL) > 0) {
+		wait_callbacks(t, 1);
+		assert_int_equal(r[0].outcome, STORE_COMMITTED);
+	}
+	n = t->ncallbacks;
 	for (i = 0; i < 4; i++) {
 		make_uuid(id[i]);
 		assert_int_equal(submit(t, make_body_batch(id[i], subj,
 		    kinds[i], created[i], body, sizeof(body), "purge", 1),
-		    &r[i]), 0);
+		    &r[1 + i]), 0);
 	}
-	q = qrec_new(t, 0, 2);
-	t->in_submit = 1;
-	assert_int_equal(store_purge_bodies(t->store, 9, 1600000000000LL,
+	wait_callbacks(t, n + 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(r[1 + i].outcome, STORE_COMMITTED);
+
+	/* Found, oldest first, and nothing removed by looking. */
+	q = qrec_new(t, 1, 2);
+	assert_int_equal(store_query_expired(t->store, 9, 1600000000000LL, 0,
 	    on_query, q), 0);
-	t->in_submit = 0;
 	wait_query(t, q);
-	assert_int_equal(t->cb_in_submit, 0);
-	assert_int_equal(t->nout[STORE_COMMITTED], 4);
 	assert_true(q->ok);
 	assert_int_equal(q->nrows, 2);
-	assert_int_equal(q->extra_col, 0);
 	assert_string_equal(qv(q, 0, 0), id[0]);
 	assert_string_equal(qv(q, 0, 1), subj);
 	assert_string_equal(qv(q, 1, 0), id[1]);
-	/* Headers stay; bodies go; purged_at is set; the rest untouched. */
-	snprintf(want, sizeof(want), "%s|%s", id[0], id[1]);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
+	    "subject = $1 AND body IS NOT NULL", subj), 4);
+
+	/*
+	 * A batch that the database refuses (an allocation of a message that
+	 * does not exist) purges nothing and audits nothing.
+	 */
+	assert_non_null(bad = store_batch_new());
+	make_uuid(missing);
+	memset(&ae, 0, sizeof(ae));
+	ae.subject = subj;
+	ae.team = "hub:norwich";
+	assert_int_equal(store_batch_add_allocation(bad, &ae, missing), 0);
+	n = t->ncallbacks;
+	assert_int_equal(purge_expired(t, 9, 1600000000000LL, &r[5], bad), 2);
+	wait_callbacks(t, n + 1);
+	assert_int_equal(r[5].outcome, STORE_FAILED);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
+	    "subject = $1 AND body IS NOT NULL", subj), 4);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE subject = $1 AND action = 'purge'", subj), 0);
+
+	/* The real purge: bodies and audit rows together. */
+	n = t->ncallbacks;
+	assert_int_equal(purge_expired(t, 9, 1600000000000LL, &r[6], NULL),
+	    2);
+	wait_callbacks(t, n + 1);
+	assert_int_equal(r[6].outcome, STORE_COMMITTED);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
 	    "subject = $1 AND body IS NULL AND purged_at IS NOT NULL AND "
 	    "key_id IS NOT NULL AND kind = 9 AND created_at < "
@@ -3171,13 +3237,17 @@ test_purge(void **state)
 	    "NULL", subj), 2);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
 	    "subject = $1", subj), 4);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events e "
+	    "JOIN nwd.messages m ON m.id = e.message_id WHERE "
+	    "e.subject = $1 AND e.action = 'purge' AND m.body IS NULL", subj),
+	    2);
 	/* Again: nothing left to purge. */
-	q = qrec_new(t, 1, 2);
-	assert_int_equal(store_purge_bodies(t->store, 9, 1600000000000LL,
-	    on_query, q), 0);
-	wait_query(t, q);
-	assert_true(q->ok);
-	assert_int_equal(q->nrows, 0);
+	assert_int_equal(purge_expired(t, 9, 1600000000000LL, &r[7], NULL), 0);
+	/* A purge id must be a UUID. */
+	assert_non_null(bad = store_batch_new());
+	assert_int_equal(store_batch_add_purge(bad, "not-a-uuid"), -1);
+	assert_int_equal(store_batch_add_purge(bad, NULL), -1);
+	store_batch_free(bad);
 	/* A purged message reads back without its body. */
 	q = qrec_new(t, 2, MSG_NCOLS);
 	assert_int_equal(store_query_messages(t->store, subj, on_query, q), 0);
@@ -3194,15 +3264,15 @@ test_purge(void **state)
 }
 
 /*
- * 24. The connection dies under a query: a read fails (ok 0, no result);
- * a purge in doubt runs again after reconnect and reports its rows.
+ * 24. The connection dies under a query: a read fails (ok 0, no result),
+ * and so do the queries waiting behind it.
  */
 static void
 test_query_lost(void **state)
 {
 	struct tctx	*t = *state;
 	struct done_rec	*r = recs_alloc(t, 1);
-	struct qrec	*q1, *q2, *q3;
+	struct qrec	*q1, *q2;
 	uint8_t		 body[4] = { 9, 9, 9, 9 };
 	char		 id[37], subj[48];
 
@@ -3236,26 +3306,6 @@ test_query_lost(void **state)
 	PQfinish(t->hold);
 	t->hold = NULL;
 	wait_state(t, STORE_READY, DEADLINE_S);
-
-	/* A purge killed in flight runs again and reports its body. */
-	hold_lock(t, "BEGIN; LOCK TABLE nwd.messages IN ACCESS EXCLUSIVE "
-	    "MODE");
-	q3 = qrec_new(t, 2, 2);
-	assert_int_equal(store_purge_bodies(t->store, 11, 1600000000000LL,
-	    on_query, q3), 0);
-	event_base_loop(t->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	wait_store_blocked();
-	terminate_store_backend();
-	wait_state(t, STORE_DISCONNECTED, DEADLINE_S);
-	assert_int_equal(q3->fired, 0);
-	PQfinish(t->hold);
-	t->hold = NULL;
-	wait_query(t, q3);
-	assert_true(q3->ok);
-	assert_int_equal(q3->nrows, 1);
-	assert_string_equal(qv(q3, 0, 0), id);
-	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
-	    "subject = $1 AND body IS NULL", subj), 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -3268,8 +3318,8 @@ test_query_lost(void **state)
  * after COMMIT took effect (the result lost) it says COMMITTED, before the
  * server saw anything or in the middle of the transaction it says
  * UNAVAILABLE, for transactions with audit rows (found by their last row)
- * and without (found by their mark); a purge whose answer was lost runs
- * again and reports its rows.
+ * and without (found by their mark); a purge batch whose answer was lost
+ * is found by its audit row like any other.
  */
 static void
 test_proxy_outcomes(void **state)
@@ -3359,23 +3409,33 @@ test_proxy_outcomes(void **state)
 	wait_callbacks(t, 6);
 	assert_int_equal(r[5].outcome, STORE_UNAVAILABLE);
 
-	/* f. A purge that took effect, its answer lost. */
+	/*
+	 * f. A purge (the body's removal and its audit row, one batch) that
+	 * took effect, its answer lost: found by its audit row, COMMITTED.
+	 */
 	assert_int_equal(submit(t, make_body_batch(id[3], "yp:proxy", 12,
 	    1500000000000LL, body, sizeof(body), tag, 1), &r[6]), 0);
 	wait_callbacks(t, 7);
 	assert_int_equal(r[6].outcome, STORE_COMMITTED);
 	q = qrec_new(t, 0, 2);
-	p->hold_s2c = 1;
-	assert_int_equal(store_purge_bodies(t->store, 12, 1600000000000LL,
+	assert_int_equal(store_query_expired(t->store, 12, 1600000000000LL, 0,
 	    on_query, q), 0);
-	wait_db(t, "SELECT count(*) FROM nwd.messages WHERE id = $1::uuid AND "
-	    "body IS NULL", id[3], 1);
-	assert_int_equal(q->fired, 0);
-	proxy_cut_and_pass(p);
 	wait_query(t, q);
 	assert_true(q->ok);
 	assert_int_equal(q->nrows, 1);
 	assert_string_equal(qv(q, 0, 0), id[3]);
+	assert_non_null(b = store_batch_new());
+	assert_int_equal(store_batch_add_event(b, make_event(AUDIT_PURGE,
+	    id[3], tag)), 0);
+	assert_int_equal(store_batch_add_purge(b, id[3]), 0);
+	p->hold_s2c = 1;
+	assert_int_equal(submit(t, b, &r[7]), 0);
+	wait_db(t, "SELECT count(*) FROM nwd.messages WHERE id = $1::uuid AND "
+	    "body IS NULL", id[3], 1);
+	assert_int_equal(r[7].fired, 0);
+	proxy_cut_and_pass(p);
+	wait_callbacks(t, 8);
+	assert_int_equal(r[7].outcome, STORE_COMMITTED);
 	wait_state(t, STORE_READY, DEADLINE_S);
 	log = capture_stop(t);
 
@@ -3395,7 +3455,7 @@ test_proxy_outcomes(void **state)
 	/* ... and the store says how it knew. */
 	n = count_str(log, "resolved outcome=committed by=\"last audit row\"");
 	i = count_str(log, "resolved outcome=committed by=\"mark\"");
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_int_equal(i, 1);
 	n = count_str(log, "resolved outcome=unavailable by=\"last audit "
 	    "row\"");
@@ -3405,8 +3465,8 @@ test_proxy_outcomes(void **state)
 	assert_int_equal(i, 1);
 	assert_true(p->ncuts >= 6);
 	assert_int_equal(t->nout[STORE_FAILED], 0);
-	assert_int_equal(verify_chain(inst), 1 + 2 + 1);
-	assert_int_equal(store_chain_head(t->store), 4);
+	assert_int_equal(verify_chain(inst), 1 + 2 + 1 + 1);
+	assert_int_equal(store_chain_head(t->store), 5);
 }
 
 #define FAULT_N		2000	/* batches */

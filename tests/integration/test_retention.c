@@ -1,0 +1,175 @@
+/*
+ * Integration test of retention (issue 4): nwdd purges the bodies that
+ * have outlived their kind's retention period, and audits each purge in
+ * the same transaction.  Real PostgreSQL, real daemon.
+ *
+ * nwdd runs with risk_alert bodies kept 1 day, allocations 3650 days, and
+ * a purge every second.  A RiskAlert is published for real; a copy of it
+ * dated 30 days ago and an allocation dated 30 days ago are added by the
+ * database superuser (nothing else can make a message old).  The test
+ * waits for the purge and checks:
+ *   - the old alert's body is gone, its header row stays, purged_at is
+ *     set, and exactly one 'purge' audit row names it, with the reason;
+ *   - the new alert and the old allocation keep their bodies;
+ *   - the round logs what it purged, and purged it once.
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "nwd.h"
+
+#define WAIT_MS		15000
+
+static struct harness_daemon *daemon_main;
+
+static int
+sql_int(const char *sql)
+{
+	char out[256];
+
+	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
+		fail_msg("sql failed: %s: %s", sql, out);
+	return atoi(out);
+}
+
+static void
+wait_sql_int(const char *sql, int want)
+{
+	int waited, got = -1;
+
+	for (waited = 0; waited < WAIT_MS; waited += 25) {
+		if ((got = sql_int(sql)) == want)
+			return;
+		poll(NULL, 0, 25);
+	}
+	fail_msg("waited for \"%s\" = %d; it is %d", sql, want, got);
+}
+
+/* plo-ana raises a RiskAlert; returns its message id in mid. */
+static void
+alert(const char *subject, char mid[40])
+{
+	struct nwd_opts		 o = harness_client("plo-ana");
+	struct nwd_client	*c;
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	enum nwd_status		 st;
+	char			 err[512];
+
+	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
+		fail_msg("connect as plo-ana: %s", err);
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__RISK_ALERT;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	h.priority = NWD__V1__PRIORITY__HIGH;
+	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	r.summary = "seen with older males at the station";
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	env.risk_alert = &r;
+	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("alert on %s: %s", subject, err);
+	snprintf(mid, 40, "%s", ack->message_id);
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+}
+
+/* A copy of message mid, as kind, created days ago; its id into out. */
+static void
+old_copy(const char *mid, int kind, int days, char out[40])
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.messages (id, kind, "
+	    "subject, sender, agency, marking, priority, legal_basis, "
+	    "created_at, policy_version, instance, body, key_id) "
+	    "SELECT gen_random_uuid(), %d, subject, sender, agency, marking, "
+	    "priority, legal_basis, date_trunc('milliseconds', now()) - "
+	    "interval '%d days', policy_version, instance, body, key_id "
+	    "FROM nwd.messages WHERE id = '%s' RETURNING id", kind, days, mid);
+	if (harness_sql("postgres", sql, out, 40) != 0)
+		fail_msg("copy of %s: %s", mid, out);
+	/* psql prints the id, then "INSERT 0 1" after a RETURNING. */
+	out[36] = '\0';
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	daemon_main = harness_daemon_start("retention = default:1, "
+	    "allocation:3650\npurge_interval = 1\n");
+	return daemon_main != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return harness_daemon_stop(daemon_main) == 0 ? 0 : -1;
+}
+
+static void
+test_expired_bodies_are_purged_and_audited(void **state)
+{
+	char	mid[40], old_alert[40], old_alloc[40], sql[512];
+
+	(void)state;
+	alert("YP-RET-1", mid);
+	old_copy(mid, NWD__V1__KIND__RISK_ALERT, 30, old_alert);
+	old_copy(mid, NWD__V1__KIND__ALLOCATION, 30, old_alloc);
+
+	/* The purge and its audit row arrive together. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE action = 'purge' AND message_id = '%s'", old_alert);
+	wait_sql_int(sql, 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.messages WHERE "
+	    "id = '%s' AND body IS NULL AND purged_at IS NOT NULL AND "
+	    "subject = 'YP-RET-1'", old_alert);
+	assert_int_equal(sql_int(sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE action = 'purge' AND message_id = '%s' AND subject = "
+	    "'YP-RET-1' AND reason LIKE 'retention: risk_alert bodies are "
+	    "kept 1 days'", old_alert);
+	assert_int_equal(sql_int(sql), 1);
+
+	/* The new alert and the old allocation keep their bodies. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.messages WHERE "
+	    "id IN ('%s', '%s') AND body IS NOT NULL AND purged_at IS NULL",
+	    mid, old_alloc);
+	assert_int_equal(sql_int(sql), 2);
+
+	/* The round that purged it says so, and purged it once. */
+	assert_true(harness_wait_log(daemon_main, "event=purge bodies=1",
+	    WAIT_MS));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE action = 'purge'");
+	assert_int_equal(sql_int(sql), 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_expired_bodies_are_purged_and_audited),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("retention", tests, group_setup,
+	    group_teardown);
+}
