@@ -12,6 +12,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "session.h"
 
@@ -35,6 +36,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	if (srv->nsessions >= srv->cfg->max_connections) {
 		l->refused++;
+		metrics_refusal("max_connections");
 		/* Logged once per hundred so a flood cannot flood the log. */
 		if (l->refused % 100 == 1)
 			log_warnx("event=connection_refused reason=\"%u "

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -30,27 +32,82 @@ log_level_from_name(const char *name, enum log_level *out)
 	return -1;
 }
 
+/*
+ * 1 if stderr is a stream systemd connected to the journal: it then sets
+ * JOURNAL_STREAM to that stream's "device:inode".  A variable inherited by
+ * a process whose stderr was redirected elsewhere does not count.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (v == NULL || sscanf(v, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/* Writes s with newlines as "\n" and other control characters as '?':
+ * one event, one line, whatever a value held. */
+static void
+put_line(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\n') {
+			putc_unlocked('\\', stderr);
+			putc_unlocked('n', stderr);
+		} else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			putc_unlocked('?', stderr);
+		else
+			putc_unlocked(*s, stderr);
+	}
+}
+
 static void
 vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 {
 	static const char *tags[] = { "error", "warn", "info", "debug" };
-	char		 ts[32];
+	static const int prio[] = { 3, 4, 6, 7 };	/* syslog's */
+	static int	 journal = -1;
+	char		 ts[32], buf[1024], *text = buf, *big = NULL;
 	struct timespec	 now;
 	struct tm	 tm;
+	va_list		 ap2;
+	int		 n;
 
 	if (lvl > threshold)
 		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (journal == -1)
+		journal = stderr_is_journal();
+	va_copy(ap2, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n >= (int)sizeof(buf) && vasprintf(&big, fmt, ap2) != -1)
+		text = big;
+	va_end(ap2);
 	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ level=%s ", ts, now.tv_nsec / 1000000,
-	    tags[lvl]);
-	vfprintf(stderr, fmt, ap);
-	if (errstr != NULL)
-		fprintf(stderr, " error=\"%s\"", errstr);
+	if (journal) {
+		/* The journal stamps the time; "<N>" sets the priority. */
+		fprintf(stderr, "<%d>level=%s ", prio[lvl], tags[lvl]);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ level=%s ", ts,
+		    now.tv_nsec / 1000000, tags[lvl]);
+	}
+	put_line(text);
+	if (errstr != NULL) {
+		fputs(" error=\"", stderr);
+		put_line(errstr);
+		fputc('"', stderr);
+	}
 	fputc('\n', stderr);
 	funlockfile(stderr);
+	free(big);
 }
 
 void

@@ -2,6 +2,15 @@
  * log: operator logs on stderr (the journal under systemd), one line per
  * event in key=value form.  Never pass message bodies or intelligence here;
  * name principals, actions, message ids and reasons.
+ *
+ * A line is "TIME level=LEVEL KEY=VALUE ...", TIME in UTC to the
+ * millisecond.  When stderr is the journal ($JOURNAL_STREAM names it) the
+ * time is left to the journal and the line starts "<N>" (the syslog
+ * priority, which journald takes as PRIORITY=) instead.  The conventions
+ * of the callers: "event=NAME" on every line; a line about a session
+ * starts "session=ID principal=P" (P "-" before authentication); values
+ * with spaces are double-quoted ("reason=\"...\"").  A newline in a value
+ * is written as "\n", another control character as '?'.
  */
 #ifndef NWD_LOG_H
 #define NWD_LOG_H
