@@ -820,8 +820,9 @@ session_ended(struct nwd_client *c, Nwd__V1__Frame *f, char *err,
 	enum nwd_status st;
 
 	if (f->msg_case == NWD__V1__FRAME__MSG_GOODBYE) {
-		st = die(c, err, errlen, NWD_ERR_CLOSED, "the broker ended "
-		    "the session: %s", f->goodbye->reason[0] != '\0' ?
+		/* The broker says Goodbye only when it stops. */
+		st = die(c, err, errlen, NWD_ERR_CLOSED, "the broker is "
+		    "shutting down: %s", f->goodbye->reason[0] != '\0' ?
 		    f->goodbye->reason : "no reason given");
 	} else {
 		c->last_server_error = f->error->code;

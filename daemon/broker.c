@@ -15,9 +15,11 @@
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "redact.h"
 #include "server.h"
+#include "sessidx.h"
 #include "session.h"
 #include "store.h"
 #include "uuid.h"
@@ -156,6 +158,7 @@ refuse_publish(struct broker *b, struct session *s, uint64_t request_id,
 	struct audit_event *ev;
 	const Nwd__V1__Header *h = env != NULL ? env->header : NULL;
 
+	metrics_publish_refused(code, rule);
 	session_send_error(s, request_id, code, "publish refused: %s", reason);
 	if ((ev = session_event(s, AUDIT_PUBLISH_REFUSED,
 	    s->principal->id)) == NULL) {
@@ -287,8 +290,9 @@ broker_send_deliver(struct session *s, uint64_t sub_id, const char *mid,
 
 	if ((env = frame_decode_envelope(bytes, len, SIZE_MAX, err,
 	    sizeof(err))) == NULL) {
-		log_warnx("session=%s message=%s event=deliver_failed "
-		    "reason=\"%s\"", s->name, mid, err);
+		log_warnx("session=%s principal=%s message=%s "
+		    "event=deliver_failed reason=\"%s\"", s->name,
+		    s->principal->id, mid, err);
 		return -1;
 	}
 	if (withheld != NULL && (wcopy = strdup(withheld)) != NULL)
@@ -305,31 +309,54 @@ broker_send_deliver(struct session *s, uint64_t sub_id, const char *mid,
 	d.policy_version = (char *)version;
 	f.msg_case = NWD__V1__FRAME__MSG_DELIVER;
 	f.deliver = &d;
-	if ((rc = session_send(s, &f)) == 0)
+	if ((rc = session_send(s, &f)) == 0) {
+		metrics_delivery();
 		log_debug("session=%s principal=%s event=deliver message=%s "
 		    "delivery=%llu%s%s", s->name, s->principal->id, mid,
 		    (unsigned long long)d.delivery_id,
 		    durable != NULL ? " durable=" : "",
 		    durable != NULL ? durable : "");
+	}
 	frame_free_envelope(env);
 	free(wcopy);
 	return rc;
 }
 
+/* Sessions of one principal handled without allocating. */
+#define BROKER_FANOUT_STACK	16
+
 static void
 send_deliveries(struct broker *b, const struct publish_job *j)
 {
 	struct session	*s;
+	void		*stack[BROKER_FANOUT_STACK], **ss;
 	const char	*durable;
-	size_t		 i;
+	size_t		 i, k, n;
 	uint64_t	 sub;
 
 	for (i = 0; i < j->nrcpts; i++) {
 		const struct recipient *r = &j->rcpts[i];
 
-		TAILQ_FOREACH(s, &b->srv->sessions, entry) {
-			if (s->state != SESSION_ACTIVE ||
-			    strcmp(s->principal->id, r->id) != 0)
+		/* A snapshot: a delivery may close a slow session. */
+		ss = stack;
+		n = sessidx_of(b->srv->index, r->id, ss, BROKER_FANOUT_STACK);
+		if (n > BROKER_FANOUT_STACK) {
+			if ((ss = calloc(n, sizeof(*ss))) == NULL) {
+				log_warnx("event=deliver_skipped message=%s "
+				    "principal=%s reason=\"out of memory\"",
+				    j->message_id, r->id);
+				continue;
+			}
+			n = sessidx_of(b->srv->index, r->id, ss, n);
+		}
+		for (k = 0; k < n; k++) {
+			/*
+			 * An earlier delivery may have closed it: a closed
+			 * session stays allocated until the reaper runs, on a
+			 * later turn of the loop.
+			 */
+			s = ss[k];
+			if (s->state != SESSION_ACTIVE)
 				continue;
 			sub = session_sub_matches(s, j->kind, j->subject,
 			    &durable);
@@ -339,6 +366,8 @@ send_deliveries(struct broker *b, const struct publish_job *j)
 			    r->len, r->withheld, r->rule, j->policy_version,
 			    durable);
 		}
+		if (ss != stack)
+			free(ss);
 	}
 }
 
@@ -355,8 +384,12 @@ publish_done(enum store_outcome outcome, void *arg)
 	if (s != NULL && s->publishes_in_flight > 0)
 		s->publishes_in_flight--;
 	if (outcome != STORE_COMMITTED) {
-		log_warnx("message=%s event=publish_failed reason=\"audit "
-		    "batch not committed (%s)\"", j->message_id,
+		metrics_publish(outcome == STORE_FAILED ? "failed" :
+		    "unavailable");
+		log_warnx("session=%s principal=%s message=%s "
+		    "event=publish_failed reason=\"audit batch not committed "
+		    "(%s)\"", s != NULL ? s->name : "-",
+		    s != NULL ? s->principal->id : "-", j->message_id,
 		    outcome == STORE_FAILED ? "database refused the rows" :
 		    "database unavailable");
 		if (s != NULL)
@@ -370,6 +403,7 @@ publish_done(enum store_outcome outcome, void *arg)
 		return;
 	}
 	/* The audit rows are durable: now, and only now, act on them. */
+	metrics_publish("acked");
 	if (j->alloc_strings != NULL &&
 	    alloc_table_put(b->srv->allocs, &j->alloc) == -1)
 		log_warnx("message=%s event=allocation_not_applied reason=\"out "
@@ -385,8 +419,9 @@ publish_done(enum store_outcome outcome, void *arg)
 		f.publish_ack = &ack;
 		session_send(s, &f);
 	}
-	log_info("principal=%s event=publish message=%s kind=%s subject=%s "
-	    "recipients=%zu duty_desk=%d", s != NULL ? s->principal->id : "-",
+	log_info("session=%s principal=%s event=publish message=%s kind=%s "
+	    "subject=%s recipients=%zu duty_desk=%d",
+	    s != NULL ? s->name : "-", s != NULL ? s->principal->id : "-",
 	    j->message_id, kind_name(j->kind), j->subject, j->nrcpts,
 	    j->duty_desk);
 	job_free(j);
@@ -689,6 +724,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	    j->nrcpts);
 	return;
 internal:
+	metrics_publish("failed");
 	free(sealed);
 	store_batch_free(batch);
 	job_free(j);
@@ -749,8 +785,9 @@ subscribe_done(enum store_outcome outcome, void *arg)
 	rec.subjects = (const char *const *)j->subjects;
 	rec.nsubjects = j->nsubjects;
 	if (durable_registry_put(srv->durables, &rec) == -1)
-		log_warnx("principal=%s event=durable_not_registered name=%s "
-		    "reason=\"out of memory\"", j->principal, j->name);
+		log_warnx("session=%s principal=%s event=durable_not_registered "
+		    "name=%s reason=\"out of memory\"", s != NULL ? s->name :
+		    "-", j->principal, j->name);
 	if (s == NULL) {
 		subscribe_job_free(j);
 		return;
@@ -877,6 +914,7 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 		}
 	}
 	if (s->nsubs >= b->srv->cfg->max_subscriptions) {
+		metrics_refusal("max_subscriptions");
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "this session already "
 		    "has %u subscriptions (max_subscriptions)", s->nsubs);
@@ -996,8 +1034,9 @@ handle_ack(struct broker *b, struct session *s, uint64_t request_id,
 	    durable, STORE_DELIVERY_ACKED) == -1) {
 		store_batch_free(batch);
 		audit_event_free(ev);
-		log_warnx("session=%s event=ack_lost message=%s reason=\"out "
-		    "of memory\"", s->name, mid);
+		log_warnx("session=%s principal=%s event=ack_lost message=%s "
+		    "reason=\"out of memory\"", s->name, s->principal->id,
+		    mid);
 		return;
 	}
 	store_batch_add_event(batch, ev);

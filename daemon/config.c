@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -13,7 +14,7 @@
 #define CONFIG_MAX_BYTES	(1024 * 1024)
 
 enum key_type { K_STRING, K_PATH, K_UINT, K_SIZE, K_LISTEN, K_TLSVER,
-	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION };
+	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION, K_METRICS };
 
 struct key {
 	const char	*name;
@@ -31,6 +32,9 @@ static const struct key keys[] = {
 	  "name of this daemon instance in every audit row" },
 	{ "listen", K_LISTEN, 0, "127.0.0.1:7443", 0, 0,
 	  "address and port for mutual-TLS clients (host:port)" },
+	{ "metrics_listen", K_METRICS, 0, "", 0, 0,
+	  "loopback address and port of the HTTP endpoint for /metrics "
+	  "(Prometheus) and /healthz, e.g. 127.0.0.1:9464; empty = off" },
 	{ "tls_cert", K_PATH, OFF(tls_cert), NULL, 0, 0,
 	  "server certificate chain (PEM)" },
 	{ "tls_key", K_PATH, OFF(tls_key), NULL, 0, 0,
@@ -38,7 +42,8 @@ static const struct key keys[] = {
 	{ "tls_ca", K_PATH, OFF(tls_ca), NULL, 0, 0,
 	  "CA certificate(s) that client certificates must chain to" },
 	{ "tls_crl", K_PATH, OFF(tls_crl), "", 0, 0,
-	  "certificate revocation list (PEM) for tls_ca; empty = none" },
+	  "CRLs (PEM) of the tls_ca CAs, one for each, current; "
+	  "empty = none" },
 	{ "tls_min_version", K_TLSVER, 0, "1.3", 0, 0,
 	  "lowest TLS version accepted: 1.3, or 1.2 if clients need it" },
 	{ "identity_field", K_IDFIELD, 0, "cn", 0, 0,
@@ -59,6 +64,9 @@ static const struct key keys[] = {
 	  "error, warn, info or debug" },
 	{ "max_connections", K_UINT, OFF(max_connections), "1024", 1, 1000000,
 	  "most client connections at once" },
+	{ "max_connections_per_principal", K_UINT,
+	  OFF(max_connections_per_principal), "64", 0, 1000000,
+	  "most sessions one principal may hold at once; 0 = no limit" },
 	{ "max_frame", K_UINT, OFF(max_frame), "1048576", 1024, 64 << 20,
 	  "largest frame payload accepted or sent, in bytes" },
 	{ "max_subscriptions", K_UINT, OFF(max_subscriptions), "64", 1, 100000,
@@ -89,6 +97,18 @@ static const struct key keys[] = {
 	  "..." },
 	{ "purge_interval", K_UINT, OFF(purge_interval), "3600", 1, 86400 * 7,
 	  "seconds between purges of expired bodies" },
+	{ "user", K_STRING, OFF(user), "", 0, 0,
+	  "account to run as: started as root, nwdd binds, reads its keys, "
+	  "then switches to it for good; root refuses to start without it "
+	  "(\"root\" keeps root, not recommended)" },
+	{ "group", K_STRING, OFF(group), "", 0, 0,
+	  "group to run as with user; empty = the user's primary group" },
+	{ "drain_timeout", K_UINT, OFF(drain_timeout), "10", 1, 3600,
+	  "seconds from SIGTERM to exit: in-flight publishes are committed "
+	  "and answered, sessions get Goodbye" },
+	{ "db_stall_timeout", K_UINT, OFF(db_stall_timeout), "60", 1, 86400,
+	  "seconds a database round trip may take before the systemd "
+	  "watchdog pings stop (systemd then restarts nwdd)" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -123,6 +143,41 @@ resolve_path(const char *basedir, const char *v)
 		return strdup(v);
 	if (asprintf(&p, "%s/%s", basedir, v) == -1)
 		return NULL;
+	return p;
+}
+
+/*
+ * A file value: "credential:NAME" is NAME in $CREDENTIALS_DIRECTORY, the
+ * rest as resolve_path().  Returns the path, or NULL with the cause in err.
+ */
+static char *
+resolve_file(const char *basedir, const char *v, char *err, size_t errlen)
+{
+	const char	*name, *dir;
+	char		*p;
+
+	if (strncmp(v, "credential:", 11) != 0) {
+		if ((p = resolve_path(basedir, v)) == NULL)
+			snprintf(err, errlen, "out of memory");
+		return p;
+	}
+	name = v + 11;
+	if (*name == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		snprintf(err, errlen, "\"%s\" must name a credential, e.g. "
+		    "credential:tls.key (no '/')", v);
+		return NULL;
+	}
+	if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL || *dir == '\0') {
+		snprintf(err, errlen, "\"%s\" names a systemd credential, but "
+		    "$CREDENTIALS_DIRECTORY is not set (start nwdd from a unit "
+		    "with LoadCredential=%s:FILE, or give a path)", v, name);
+		return NULL;
+	}
+	if (asprintf(&p, "%s/%s", dir, name) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	return p;
 }
 
@@ -215,8 +270,12 @@ set_pathlist(char **slot, const char *basedir, const char *v, char *err,
 			item++;
 		if (*item == '\0')
 			continue;
-		if ((p = resolve_path(basedir, item)) == NULL ||
-		    asprintf(&joined, "%s%s%s", out != NULL ? out : "",
+		if ((p = resolve_file(basedir, item, err, errlen)) == NULL) {
+			free(out);
+			free(copy);
+			return -1;
+		}
+		if (asprintf(&joined, "%s%s%s", out != NULL ? out : "",
 		    out != NULL ? "," : "", p) == -1) {
 			free(p);
 			free(out);
@@ -238,6 +297,60 @@ set_pathlist(char **slot, const char *basedir, const char *v, char *err,
 	return 0;
 }
 
+/*
+ * metrics_listen: empty (off) or a loopback IP literal and a port,
+ * "127.0.0.1:9464" or "[::1]:9464".  The endpoint has no authentication,
+ * so another address is refused: scrapers elsewhere go through a proxy.
+ */
+static int
+set_metrics_listen(struct config *c, const char *v, char *err, size_t errlen)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	const char	*colon = strrchr(v, ':');
+	char		*host = NULL, *port = NULL;
+	unsigned long	 n;
+
+	if (*v == '\0') {
+		host = strdup("");
+		port = strdup("");
+	} else {
+		if (colon == NULL || colon == v ||
+		    parse_uint(colon + 1, 1, 65535, &n) == -1) {
+			snprintf(err, errlen, "metrics_listen must be "
+			    "host:port with a port from 1 to 65535, or empty, "
+			    "not \"%s\"", v);
+			return -1;
+		}
+		if (v[0] == '[' && colon[-1] == ']' && colon - v > 2)
+			host = strndup(v + 1, colon - v - 2);
+		else
+			host = strndup(v, colon - v);
+		port = strdup(colon + 1);
+		if (host != NULL && !(inet_pton(AF_INET, host, &a4) == 1 &&
+		    (ntohl(a4.s_addr) >> 24) == 127) &&
+		    !(inet_pton(AF_INET6, host, &a6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&a6))) {
+			snprintf(err, errlen, "metrics_listen must be a "
+			    "loopback address (127.x.x.x or [::1]), not \"%s\": "
+			    "the endpoint has no authentication", host);
+			free(host);
+			free(port);
+			return -1;
+		}
+	}
+	if (host == NULL || port == NULL) {
+		free(host);
+		free(port);
+		return snprintf(err, errlen, "out of memory"), -1;
+	}
+	free(c->metrics_host);
+	free(c->metrics_port);
+	c->metrics_host = host;
+	c->metrics_port = port;
+	return 0;
+}
+
 /* Sets one key; returns 0 or -1 with the cause (without file:line) in err. */
 static int
 set_key(struct config *c, const struct key *k, const char *v,
@@ -245,14 +358,18 @@ set_key(struct config *c, const struct key *k, const char *v,
 {
 	unsigned long	  n;
 	char		**sp;
-	char		 *colon, *copy;
+	char		 *colon, *copy, cause[400];
 
 	switch (k->type) {
 	case K_STRING:
 	case K_PATH:
 		sp = (char **)((char *)c + k->offset);
-		copy = k->type == K_PATH ? resolve_path(basedir, v) : strdup(v);
-		if (copy == NULL)
+		if (k->type == K_PATH) {
+			if ((copy = resolve_file(basedir, v, cause,
+			    sizeof(cause))) == NULL)
+				return snprintf(err, errlen, "%s: %s", k->name,
+				    cause), -1;
+		} else if ((copy = strdup(v)) == NULL)
 			return snprintf(err, errlen, "out of memory"), -1;
 		free(*sp);
 		*sp = copy;
@@ -315,6 +432,8 @@ set_key(struct config *c, const struct key *k, const char *v,
 		    v, err, errlen);
 	case K_RETENTION:
 		return set_retention(c, v, err, errlen);
+	case K_METRICS:
+		return set_metrics_listen(c, v, err, errlen);
 	case K_LOGLEVEL: {
 		enum log_level lvl;
 
@@ -349,7 +468,7 @@ config_parse(const char *text, size_t len, const char *name,
 {
 	struct config	*c;
 	char		*buf = NULL, *line, *next, *eq, *k, *v;
-	char		 cause[256];
+	char		 cause[512];
 	unsigned char	 seen[NKEYS];
 	size_t		 i;
 	int		 lineno = 0;
@@ -494,6 +613,8 @@ config_free(struct config *c)
 	free(c->instance);
 	free(c->listen_host);
 	free(c->listen_port);
+	free(c->metrics_host);
+	free(c->metrics_port);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->tls_ca);
@@ -505,6 +626,8 @@ config_free(struct config *c)
 	free(c->migrations_dir);
 	free(c->body_keys);
 	free(c->audit_signing_key);
+	free(c->user);
+	free(c->group);
 	free(c);
 }
 

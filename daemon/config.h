@@ -20,6 +20,8 @@ struct config {
 	char		*instance;	/* owned; names this daemon in audit */
 	char		*listen_host;	/* owned */
 	char		*listen_port;	/* owned */
+	char		*metrics_host;	/* owned; "" = no metrics endpoint */
+	char		*metrics_port;	/* owned; "" = no metrics endpoint */
 	char		*tls_cert;	/* owned; server certificate chain */
 	char		*tls_key;	/* owned; server private key */
 	char		*tls_ca;	/* owned; CA that client certs chain to */
@@ -33,6 +35,7 @@ struct config {
 	char		*migrations_dir; /* owned */
 	int		 log_level;	/* enum log_level */
 	uint32_t	 max_connections;
+	uint32_t	 max_connections_per_principal;	/* 0 = no limit */
 	uint32_t	 max_frame;
 	uint32_t	 max_subscriptions;
 	size_t		 max_output_buffer;
@@ -47,12 +50,18 @@ struct config {
 	/* Days a body is kept, per Nwd__V1__Kind (index 0 unused). */
 	uint32_t	 retention_days[CONFIG_NKINDS];
 	uint32_t	 purge_interval;	/* seconds */
+	char		*user;		/* owned; "" = do not switch */
+	char		*group;		/* owned; "" = the user's group */
+	uint32_t	 drain_timeout;		/* seconds, SIGTERM to exit */
+	uint32_t	 db_stall_timeout;	/* seconds, then no watchdog */
 };
 
 /*
  * Reads and checks a configuration file.  Returns a new config owned by the
  * caller, or NULL with "FILE:LINE: cause" in err.  Relative paths in the
- * file are resolved against the file's directory.
+ * file are resolved against the file's directory; a file given as
+ * "credential:NAME" is $CREDENTIALS_DIRECTORY/NAME (systemd's
+ * LoadCredential=), and is an error when that variable is not set.
  */
 struct config	*config_load(const char *path, char *err, size_t errlen);
 

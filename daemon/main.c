@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,25 +22,42 @@
 #include "chain.h"
 #include "config.h"
 #include "durable.h"
+#include "httpd.h"
 #include "identity.h"
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
 #include "policy.h"
+#include "privdrop.h"
 #include "retention.h"
+#include "sdnotify.h"
 #include "seal.h"
 #include "server.h"
+#include "sessidx.h"
 #include "session.h"
 #include "store.h"
 #include "tls.h"
 
 #define POLICY_MAX_BYTES	(16 * 1024 * 1024)
-#define DRAIN_POLL_MS		50
-#define DRAIN_MAX_MS		10000
+#define DRAIN_POLL_MS		20
 
-static struct event	*drain_timer;
-static int		 drain_waited_ms;
+/* Shutdown: stop reading requests, finish what was asked, say Goodbye. */
+enum drain_phase {
+	DRAIN_NONE,
+	DRAIN_FINISH,		/* waiting for the batches in flight */
+	DRAIN_FLUSH,		/* Goodbye sent; flushing, last audit rows */
+};
+
+static struct event	*drain_timer;	/* owned */
+static enum drain_phase	 drain_phase;
+static int64_t		 drain_deadline_ms;
+static int		 drain_lost;	/* batches left unanswered */
 static int		 ready_fd = -1;
+static struct httpd	*httpd;		/* metrics endpoint, if configured */
+static int		 serving;	/* READY has been reported */
+static struct sdnotify	*notify;	/* owned */
+static struct event	*watchdog_timer; /* owned; NULL: no watchdog */
+static int		 watchdog_withheld;
 
 static void
 usage(FILE *fp)
@@ -59,9 +77,25 @@ usage(FILE *fp)
 "                      once the broker is listening and the audit store is\n"
 "                      connected\n"
 "\n"
-"Signals: SIGHUP reloads the policy and the principal mapping (a broken\n"
-"file is refused and the old one stays); SIGTERM and SIGINT stop accepting,\n"
-"finish the audit batches in flight and exit.\n"
+"Signals: SIGHUP reloads the policy and the principal mapping, and the TLS\n"
+"certificate, key, CA and CRL (each set judged apart: a broken file is\n"
+"refused and the old set stays; sessions whose client certificate the new\n"
+"CA or CRL refuses are closed); SIGTERM and SIGINT stop accepting\n"
+"and reading requests, commit and answer the publishes in flight, send\n"
+"every session a Goodbye and exit 0 within drain_timeout (1 if batches\n"
+"were left unanswered).\n"
+"\n"
+"Under systemd (Type=notify): READY=1 once TLS, the database and the audit\n"
+"chain head are loaded; RELOADING=1 and READY=1 around a reload;\n"
+"STOPPING=1 on SIGTERM; STATUS= lines; WATCHDOG=1 pings from the event\n"
+"loop every WATCHDOG_USEC/2, withheld while a database round trip has\n"
+"taken longer than db_stall_timeout.  A file key set to credential:NAME\n"
+"reads $CREDENTIALS_DIRECTORY/NAME (LoadCredential=NAME:PATH).\n"
+"\n"
+"Started as root, nwdd binds, reads its keys and certificates, then\n"
+"switches to \"user\" for good; root without \"user\" is refused.  Key\n"
+"files accessible by group or others, and a configuration file writable\n"
+"by group or others or readable by others, are refused.\n"
 "\n"
 "Configuration keys:\n");
 	config_print_reference(fp);
@@ -218,44 +252,154 @@ reaper_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Tells systemd (if it is listening) what the daemon is doing.  prefix
+ * ("READY=1\n", ...) goes first; a STATUS= line equal to the last one is
+ * not sent again unless there is a prefix.
+ */
+static void
+notify_status(struct server *srv, const char *prefix)
+{
+	static char	last[256];
+	char		status[256];
+
+	if (!sdnotify_enabled(notify))
+		return;
+	if (srv->draining)
+		snprintf(status, sizeof(status), "draining: %u sessions, %zu "
+		    "batches in flight", srv->nsessions,
+		    store_pending(srv->store));
+	else if (!serving)
+		snprintf(status, sizeof(status), "waiting for the database "
+		    "(TLS and policy loaded)");
+	else if (store_get_state(srv->store) != STORE_READY)
+		snprintf(status, sizeof(status), "database unavailable, "
+		    "reconnecting; publishes are refused");
+	else if (watchdog_withheld)
+		snprintf(status, sizeof(status), "database stalled: a round "
+		    "trip has taken over %u s (db_stall_timeout); watchdog "
+		    "withheld", srv->cfg->db_stall_timeout);
+	else
+		snprintf(status, sizeof(status), "serving on %s:%d, policy %s",
+		    srv->cfg->listen_host, listener_port(srv->listener),
+		    policy_version(srv->policy));
+	if (*prefix == '\0' && strcmp(status, last) == 0)
+		return;
+	snprintf(last, sizeof(last), "%s", status);
+	sdnotify_send(notify, "%sSTATUS=%s", prefix, status);
+}
+
+/*
+ * The first time the store is ready the daemon serves: READY to systemd
+ * and to --ready-fd.  TLS and the policy were loaded before the loop; the
+ * store is ready only with synchronous_commit checked, the schema's
+ * statements prepared and the audit chain head read.
+ */
 static void
 store_state_cb(enum store_state state, void *arg)
 {
 	struct server *srv = arg;
 
-	if (state != STORE_READY)
+	if (state != STORE_READY || serving) {
+		if (!srv->draining)
+			notify_status(srv, "");
 		return;
-	if (ready_fd != -1) {
-		audit_policy_loaded(srv, "startup");
-		log_info("event=ready listen=%s:%d instance=%s policy=%s",
-		    srv->cfg->listen_host, listener_port(srv->listener),
-		    srv->cfg->instance, policy_version(srv->policy));
+	}
+	serving = 1;
+	audit_policy_loaded(srv, "startup");
+	log_info("event=ready listen=%s:%d instance=%s policy=%s",
+	    srv->cfg->listen_host, listener_port(srv->listener),
+	    srv->cfg->instance, policy_version(srv->policy));
+	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY\n", 6) != 6)
 			log_warn("event=ready_fd_write_failed");
 		close(ready_fd);
-		ready_fd = -2;
-	} else if (ready_fd == -1) {
-		audit_policy_loaded(srv, "startup");
-		log_info("event=ready listen=%s:%d instance=%s policy=%s",
-		    srv->cfg->listen_host, listener_port(srv->listener),
-		    srv->cfg->instance, policy_version(srv->policy));
-		ready_fd = -2;
+		ready_fd = -1;
 	}
+	notify_status(srv, "READY=1\n");
 }
 
-/* SIGHUP: build the new policy and principal map, then swap both. */
+/*
+ * The watchdog ping, from the event loop: a loop that stops turning stops
+ * the pings by itself.  The database writer is checked too: while a round
+ * trip has taken longer than db_stall_timeout no ping is sent, so systemd
+ * restarts a daemon whose writer hangs (audit first: nothing is delivered
+ * while the writer hangs anyway).
+ */
 static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	int64_t		 busy = store_busy_ms(srv->store);
+
+	if (busy > (int64_t)srv->cfg->db_stall_timeout * 1000) {
+		if (!watchdog_withheld) {
+			watchdog_withheld = 1;
+			log_warnx("event=watchdog_withheld reason=\"a database "
+			    "round trip has taken %lld ms (db_stall_timeout "
+			    "%u s)\"", (long long)busy,
+			    srv->cfg->db_stall_timeout);
+			notify_status(srv, "");
+		}
+		return;
+	}
+	if (watchdog_withheld) {
+		watchdog_withheld = 0;
+		log_info("event=watchdog_resumed");
+		notify_status(srv, "");
+	}
+	sdnotify_send(notify, "WATCHDOG=1");
+}
+
+static int
+watchdog_start(struct server *srv)
+{
+	uint64_t	usec = sdnotify_watchdog_usec(notify) / 2;
+	struct timeval	tv;
+
+	if (usec == 0)
+		return 0;
+	tv.tv_sec = usec / 1000000;
+	tv.tv_usec = usec % 1000000;
+	if ((watchdog_timer = event_new(srv->base, -1, EV_PERSIST,
+	    watchdog_cb, srv)) == NULL || evtimer_add(watchdog_timer,
+	    &tv) == -1)
+		return -1;
+	log_info("event=watchdog interval_ms=%llu db_stall_timeout=%u",
+	    (unsigned long long)(usec / 1000), srv->cfg->db_stall_timeout);
+	/* The first ping now: the loop is about to turn. */
+	sdnotify_send(notify, "WATCHDOG=1");
+	return 0;
+}
+
+/*
+ * SIGHUP: build the new policy and principal map, then swap both.
+ * Returns 0, or -1 if the new files were refused (the old ones stay).
+ */
+static int
 reload(struct server *srv)
 {
 	struct policy		*np;
 	struct identity_map	*ni;
 	char			 err[512];
+	int			 tls_rc;
 
 	log_info("event=reload_begin");
+	/* Judged on their own: a broken policy must not hold back a CRL. */
+	tls_rc = tls_reload(srv);
 	if ((np = load_policy(srv->cfg->policy, err, sizeof(err))) == NULL) {
 		log_warnx("event=reload_refused reason=\"%s\" "
 		    "keeping_policy=%s", err, policy_version(srv->policy));
-		return;
+		return -1;
 	}
 	if ((ni = identity_load(srv->cfg->principals, err,
 	    sizeof(err))) == NULL ||
@@ -264,7 +408,7 @@ reload(struct server *srv)
 		    "keeping_policy=%s", err, policy_version(srv->policy));
 		identity_free(ni);
 		policy_free(np);
-		return;
+		return -1;
 	}
 	policy_free(srv->policy);
 	srv->policy = np;
@@ -273,24 +417,75 @@ reload(struct server *srv)
 	log_info("event=reload_done policy=%s rules=%zu principals=%zu",
 	    policy_version(np), policy_nrules(np), identity_count(ni));
 	audit_policy_loaded(srv, "reload");
+	return tls_rc;
 }
 
+/* 1 while a session has not yet flushed its Goodbye (or gone). */
+static int
+sessions_flushing(const struct server *srv)
+{
+	const struct session	*s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->state != SESSION_CLOSING || !s->half_closed)
+			return 1;
+	return 0;
+}
+
+/*
+ * The drain, polled from the loop until it is done or drain_timeout has
+ * passed.  FINISH: no session reads requests any more; wait until every
+ * batch in flight is committed (or refused) and answered.  FLUSH: every
+ * session has been sent a Goodbye and is closing; wait until each has
+ * flushed its output and the last audit rows (the disconnects) are
+ * committed.  Then the loop ends.
+ */
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
+	struct session	*s, *next;
 	struct timeval	 tv = { 0, DRAIN_POLL_MS * 1000 };
-	size_t		 pending = store_pending(srv->store);
+	char		 reason[160];
+	int		 late = now_ms() >= drain_deadline_ms;
 
-	drain_waited_ms += DRAIN_POLL_MS;
-	if (pending == 0 || drain_waited_ms >= DRAIN_MAX_MS) {
-		if (pending > 0)
-			log_warnx("event=drain_timeout pending_batches=%zu",
-			    pending);
-		event_base_loopexit(srv->base, NULL);
+	if (drain_phase == DRAIN_FINISH) {
+		if (store_pending(srv->store) > 0 && !late) {
+			evtimer_add(drain_timer, &tv);
+			return;
+		}
+		if (store_pending(srv->store) > 0) {
+			drain_lost = 1;
+			log_warnx("event=drain_timeout phase=finish "
+			    "pending_batches=%zu drain_timeout=%u",
+			    store_pending(srv->store),
+			    srv->cfg->drain_timeout);
+		}
+		snprintf(reason, sizeof(reason), "%s is stopping; reconnect "
+		    "later", srv->cfg->instance);
+		for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+			next = TAILQ_NEXT(s, entry);
+			session_goodbye(s, reason);
+		}
+		drain_phase = DRAIN_FLUSH;
+		notify_status(srv, "");
+	}
+	if ((store_pending(srv->store) > 0 || sessions_flushing(srv)) &&
+	    !late) {
+		evtimer_add(drain_timer, &tv);
 		return;
 	}
-	evtimer_add(drain_timer, &tv);
+	if (late && (store_pending(srv->store) > 0 || sessions_flushing(srv))) {
+		if (store_pending(srv->store) > 0)
+			drain_lost = 1;
+		log_warnx("event=drain_timeout phase=flush "
+		    "pending_batches=%zu sessions=%u drain_timeout=%u",
+		    store_pending(srv->store), srv->nsessions,
+		    srv->cfg->drain_timeout);
+	}
+	log_info("event=drained sessions=%u pending_batches=%zu",
+	    srv->nsessions, store_pending(srv->store));
+	event_base_loopexit(srv->base, NULL);
 }
 
 static void
@@ -299,26 +494,48 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct server	*srv = arg;
 	struct session	*s, *next;
 	struct timeval	 tv = { 0, 0 };
+	int		 rc;
 
 	if (sig == SIGHUP) {
-		reload(srv);
+		if (srv->draining) {
+			log_info("event=reload_ignored reason=\"draining\"");
+			return;
+		}
+		/* Before READY, systemd must not see a premature READY=1. */
+		if (serving)
+			sdnotify_send(notify, "RELOADING=1\nMONOTONIC_USEC=%llu\n"
+			    "STATUS=reloading", (unsigned long long)
+			    sdnotify_monotonic_usec());
+		rc = reload(srv);
+		if (rc == -1 && serving)
+			sdnotify_send(notify, "READY=1\nSTATUS=reload refused "
+			    "(see the log); serving with policy %s",
+			    policy_version(srv->policy));
+		else
+			notify_status(srv, serving ? "READY=1\n" : "");
 		return;
 	}
 	if (srv->draining)
 		return;
-	log_info("event=shutdown signal=%d sessions=%u pending_batches=%zu",
-	    (int)sig, srv->nsessions, store_pending(srv->store));
+	log_info("event=shutdown signal=%s sessions=%u pending_batches=%zu "
+	    "drain_timeout=%u", sig == SIGTERM ? "TERM" : "INT",
+	    srv->nsessions, store_pending(srv->store),
+	    srv->cfg->drain_timeout);
 	srv->draining = 1;
+	notify_status(srv, "STOPPING=1\n");
 	listener_disable(srv->listener);
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (s->publishes_in_flight == 0)
-			session_close(s, "broker shutting down");
+		session_drain(s);
 	}
+	drain_phase = DRAIN_FINISH;
+	drain_deadline_ms = now_ms() + (int64_t)srv->cfg->drain_timeout * 1000;
 	if ((drain_timer = evtimer_new(srv->base, drain_cb, srv)) != NULL)
 		evtimer_add(drain_timer, &tv);
-	else
+	else {
+		drain_lost = store_pending(srv->store) > 0;
 		event_base_loopexit(srv->base, NULL);
+	}
 }
 
 static int
@@ -357,11 +574,15 @@ server_free(struct server *srv)
 		TAILQ_REMOVE(&srv->zombies, s, entry);
 		session_free(s);
 	}
+	sessidx_free(srv->index);
 	broker_free(srv->broker);
 	if (srv->reaper != NULL)
 		event_free(srv->reaper);
 	if (drain_timer != NULL)
 		event_free(drain_timer);
+	if (watchdog_timer != NULL)
+		event_free(watchdog_timer);
+	sdnotify_free(notify);
 	policy_free(srv->policy);
 	alloc_table_free(srv->allocs);
 	identity_free(srv->ids);
@@ -385,6 +606,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server	 srv;
+	struct privdrop	 priv;
 	struct event	*sigs[4] = { NULL, NULL, NULL, NULL };
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const char	*cfgpath = NULL;
@@ -429,9 +651,11 @@ main(int argc, char *argv[])
 	}
 
 	memset(&srv, 0, sizeof(srv));
+	memset(&priv, 0, sizeof(priv));
 	TAILQ_INIT(&srv.sessions);
 	TAILQ_INIT(&srv.zombies);
-	if ((srv.cfg = config_load(cfgpath, err, sizeof(err))) == NULL) {
+	if (privdrop_check_config(cfgpath, err, sizeof(err)) == -1 ||
+	    (srv.cfg = config_load(cfgpath, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nwdd: %s\n", err);
 		return 1;
 	}
@@ -455,7 +679,18 @@ main(int argc, char *argv[])
 		goto done;
 	}
 
-	if ((srv.ids = identity_load(srv.cfg->principals, err,
+	/*
+	 * Who to run as is settled before anything is loaded; --check-config
+	 * (often run by an operator as root) checks only a configured user.
+	 */
+	if ((!check || srv.cfg->user[0] != '\0') &&
+	    privdrop_plan(srv.cfg->user, srv.cfg->group, &priv, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s: %s\n", cfgpath, err);
+		goto done;
+	}
+	if (privdrop_check_secret(srv.cfg->tls_key, err, sizeof(err)) == -1 ||
+	    (srv.ids = identity_load(srv.cfg->principals, err,
 	    sizeof(err))) == NULL ||
 	    (srv.policy = load_policy(srv.cfg->policy, err,
 	    sizeof(err))) == NULL ||
@@ -492,6 +727,27 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
 	}
+	if (srv.cfg->metrics_host[0] != '\0' &&
+	    (httpd = httpd_new(&srv, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
+	if ((notify = sdnotify_new(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
+	/* Bound and keys read: nothing more needs root. */
+	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
+		goto done;
+	}
+	if (priv.switch_ids)
+		log_info("event=privileges_dropped user=%s group=%s uid=%u "
+		    "gid=%u", priv.user, priv.group, (unsigned int)priv.uid,
+		    (unsigned int)priv.gid);
+	else if (priv.keep_root)
+		log_warnx("event=running_as_root reason=\"user = root in %s\"",
+		    cfgpath);
 	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
 	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
 	if ((srv.allocs = alloc_table_new()) == NULL ||
@@ -523,17 +779,24 @@ main(int argc, char *argv[])
 			goto done;
 		}
 	}
+	if (watchdog_start(&srv) == -1) {
+		fprintf(stderr, "nwdd: cannot start the watchdog timer\n");
+		goto done;
+	}
 	log_info("event=start instance=%s listen=%s:%d policy=%s rules=%zu "
 	    "principals=%zu", srv.cfg->instance, srv.cfg->listen_host,
 	    listener_port(srv.listener), policy_version(srv.policy),
 	    policy_nrules(srv.policy), identity_count(srv.ids));
+	notify_status(&srv, "");
 	event_base_dispatch(srv.base);
-	log_info("event=stopped");
-	rc = 0;
+	log_info("event=stopped%s", drain_lost ? " reason=\"drain_timeout: "
+	    "batches left unanswered\"" : "");
+	rc = drain_lost ? 1 : 0;
 done:
 	for (i = 0; i < 4; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	httpd_free(httpd);
 	server_free(&srv);
 	return rc;
 }

@@ -19,8 +19,10 @@
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "server.h"
+#include "sessidx.h"
 #include "session.h"
 #include "tls.h"
 
@@ -149,11 +151,15 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	    srv->cfg->max_output_buffer / 4, 0);
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if ((srv->index == NULL && (srv->index = sessidx_new()) == NULL) ||
+	    sessidx_add(srv->index, s->id, s) == -1)
+		goto bad;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	s->state = SESSION_HANDSHAKE;
 	session_set_state(s, SESSION_HANDSHAKE);
-	log_debug("session=%s peer=%s event=accept", s->name, s->peer);
+	log_debug("session=%s principal=- peer=%s event=accept", s->name,
+	    s->peer);
 	return s;
 bad:
 	log_warnx("peer=%s event=accept_failed reason=\"out of memory\"",
@@ -212,10 +218,9 @@ session_find(struct server *srv, uint64_t id)
 {
 	struct session *s;
 
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (s->id == id)
-			return s->state == SESSION_CLOSING ? NULL : s;
-	return NULL;
+	if ((s = sessidx_get(srv->index, id)) == NULL)
+		return NULL;
+	return s->state == SESSION_CLOSING ? NULL : s;
 }
 
 /* Moves the session to the zombie list; the server's reaper frees it. */
@@ -225,6 +230,7 @@ session_reap(struct session *s)
 	if (s->bev != NULL)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	evtimer_del(s->linger);
+	sessidx_del(s->srv->index, s->id);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	TAILQ_INSERT_TAIL(&s->srv->zombies, s, entry);
 	s->srv->nsessions--;
@@ -288,6 +294,37 @@ session_abort(struct session *s, const char *reason)
 	session_reap(s);
 }
 
+void
+session_drain(struct session *s)
+{
+	if (s->state == SESSION_CLOSING || s->draining)
+		return;
+	s->draining = 1;
+	bufferevent_disable(s->bev, EV_READ);
+	log_debug("session=%s principal=%s event=drain", s->name, who(s));
+}
+
+void
+session_goodbye(struct session *s, const char *reason)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Goodbye	g = NWD__V1__GOODBYE__INIT;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (s->state == SESSION_HANDSHAKE) {
+		session_abort(s, reason);
+		return;
+	}
+	g.reason = (char *)reason;
+	f.msg_case = NWD__V1__FRAME__MSG_GOODBYE;
+	f.goodbye = &g;
+	/* A slow consumer is cut off by session_send(); then closing is a
+	 * no-op. */
+	session_send(s, &f);
+	session_close(s, reason);
+}
+
 static void
 linger_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -313,6 +350,7 @@ session_send(struct session *s, const Nwd__V1__Frame *f)
 	out = bufferevent_get_output(s->bev);
 	if (evbuffer_get_length(out) + len > cfg->max_output_buffer) {
 		free(buf);
+		metrics_refusal("slow_consumer");
 		session_abort(s, "slow consumer: output buffer above "
 		    "max_output_buffer");
 		return -1;
@@ -409,6 +447,7 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 		if (f->msg_case != NWD__V1__FRAME__MSG_HELLO) {
 			snprintf(reason, sizeof(reason), "expected hello, got "
 			    "%s", frame_msg_name(f));
+			metrics_refusal("protocol");
 			protocol_error(s, f->request_id,
 			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, reason);
 			return;
@@ -417,6 +456,7 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 			snprintf(reason, sizeof(reason), "protocol version %u "
 			    "is not supported; this broker speaks %d",
 			    f->hello->protocol_version, FRAME_PROTOCOL_VERSION);
+			metrics_refusal("protocol");
 			protocol_error(s, f->request_id,
 			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, reason);
 			return;
@@ -455,8 +495,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	Nwd__V1__Frame	*f;
 	char		 err[256], reason[320];
 
-	while (s->state == SESSION_AUTHENTICATED ||
-	    s->state == SESSION_ACTIVE) {
+	while (!s->draining && (s->state == SESSION_AUTHENTICATED ||
+	    s->state == SESSION_ACTIVE)) {
 		if (evbuffer_get_length(in) < FRAME_HEADER_LEN)
 			return;
 		evbuffer_copyout(in, hdr, FRAME_HEADER_LEN);
@@ -465,6 +505,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			snprintf(reason, sizeof(reason), "frame length %u is "
 			    "outside 1..%u (max_frame)", n, max);
 			evbuffer_drain(in, evbuffer_get_length(in));
+			metrics_refusal("frame_oversize");
 			protocol_error(s, 0,
 			    NWD__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE, reason);
 			return;
@@ -480,6 +521,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			snprintf(reason, sizeof(reason), "malformed frame: %s",
 			    payload != NULL ? err : "out of memory");
 			evbuffer_drain(in, evbuffer_get_length(in));
+			metrics_refusal("frame_malformed");
 			protocol_error(s, 0,
 			    NWD__V1__ERROR_CODE__ERROR_MALFORMED, reason);
 			return;
@@ -502,11 +544,65 @@ write_cb(struct bufferevent *bev, void *arg)
 			half_close(s);
 		return;
 	}
-	if (s->read_paused) {
+	if (s->read_paused && !s->draining) {
 		s->read_paused = 0;
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, s);
 	}
+}
+
+/*
+ * 1 (with the reason in err) if principal id already holds
+ * max_connections_per_principal sessions that are not closing; s itself,
+ * not yet authenticated, is not counted.
+ */
+static int
+principal_over_limit(struct session *s, const char *id, char *err,
+    size_t errlen)
+{
+	const struct session	*o;
+	uint32_t		 max, n = 0;
+
+	if ((max = s->srv->cfg->max_connections_per_principal) == 0)
+		return 0;
+	/* The index counts closing sessions too: below max, no need to
+	 * look further. */
+	if (s->srv->index != NULL && sessidx_count(s->srv->index, id) < max)
+		return 0;
+	TAILQ_FOREACH(o, &s->srv->sessions, entry)
+		if (o->principal != NULL && o->state != SESSION_CLOSING &&
+		    strcmp(o->principal->id, id) == 0)
+			n++;
+	if (n < max)
+		return 0;
+	snprintf(err, errlen, "principal %s already has %u sessions open "
+	    "(max_connections_per_principal)", id, n);
+	return 1;
+}
+
+unsigned int
+session_recheck_certs(struct server *srv)
+{
+	struct session	*s, *next;
+	char		 why[256], reason[320];
+	unsigned int	 n = 0;
+
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state != SESSION_AUTHENTICATED &&
+		    s->state != SESSION_ACTIVE)
+			continue;
+		if (tls_peer_check(srv->tls, bufferevent_openssl_get_ssl(
+		    s->bev), why, sizeof(why)) == 0)
+			continue;
+		snprintf(reason, sizeof(reason), "client certificate no longer "
+		    "accepted after TLS reload: %s", why);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "%s", reason);
+		session_close(s, reason);
+		n++;
+	}
+	return n;
 }
 
 /* TLS is up: map the certificate to a principal, or refuse. */
@@ -520,8 +616,22 @@ authenticate(struct session *s)
 
 	tls_peer_subject(ssl, subject, sizeof(subject));
 	snprintf(actor, sizeof(actor), "cert:%s", subject);
+	/* The TLS files were reloaded during the handshake: judge it again. */
+	if (!tls_ssl_from(s->srv->tls, ssl) && tls_peer_check(s->srv->tls,
+	    ssl, identity, sizeof(identity)) == -1) {
+		snprintf(err, sizeof(err), "certificate verify failed: %s (TLS "
+		    "files reloaded during the handshake)", identity);
+		metrics_refusal(metrics_tls_reason(err));
+		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		    actor, err);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "certificate refused: %s", err);
+		session_close(s, err);
+		return;
+	}
 	if (tls_peer_identity(ssl, s->srv->cfg->identity_field, identity,
 	    sizeof(identity), err, sizeof(err)) == -1) {
+		metrics_refusal("identity");
 		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
 		    actor, err);
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
@@ -532,6 +642,7 @@ authenticate(struct session *s)
 	if ((p = identity_lookup(s->srv->ids, identity)) == NULL) {
 		snprintf(err, sizeof(err), "certificate identity '%s' maps "
 		    "to no principal", identity);
+		metrics_refusal("unmapped");
 		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
 		    actor, err);
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
@@ -539,7 +650,19 @@ authenticate(struct session *s)
 		session_close(s, err);
 		return;
 	}
-	if ((s->principal = principal_dup(p)) == NULL) {
+	if (principal_over_limit(s, p->id, err, sizeof(err))) {
+		metrics_refusal("max_connections_principal");
+		log_info("session=%s principal=%s peer=%s event=auth_refused "
+		    "reason=\"%s\"", s->name, p->id, s->peer, err);
+		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		    p->id, err);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_LIMIT,
+		    "%s", err);
+		session_close(s, err);
+		return;
+	}
+	if ((s->principal = principal_dup(p)) == NULL ||
+	    sessidx_set_principal(s->srv->index, s->id, p->id) == -1) {
 		session_abort(s, "out of memory");
 		return;
 	}
@@ -575,8 +698,10 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
 		snprintf(actor, sizeof(actor), "cert:%s", subject);
-		log_info("session=%s peer=%s event=auth_refused subject=\"%s\" "
-		    "reason=\"%s\"", s->name, s->peer, subject, reason);
+		log_info("session=%s principal=- peer=%s event=auth_refused "
+		    "subject=\"%s\" reason=\"%s\"", s->name, s->peer, subject,
+		    reason);
+		metrics_refusal(metrics_tls_reason(reason));
 		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
 		    actor, reason);
 		session_abort(s, reason);
@@ -603,6 +728,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(reason, sizeof(reason), "TLS handshake not finished "
 		    "within %u s (handshake_timeout)",
 		    s->srv->cfg->handshake_timeout);
+		metrics_refusal("handshake_timeout");
 		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
 		    NULL, reason);
 		session_abort(s, reason);
@@ -610,12 +736,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_AUTHENTICATED:
 		snprintf(reason, sizeof(reason), "no hello within %u s "
 		    "(handshake_timeout)", s->srv->cfg->handshake_timeout);
+		metrics_refusal("handshake_timeout");
 		protocol_error(s, 0, NWD__V1__ERROR_CODE__ERROR_TIMEOUT,
 		    reason);
 		break;
 	case SESSION_ACTIVE:
 		snprintf(reason, sizeof(reason), "idle for %u s "
 		    "(idle_timeout)", s->srv->cfg->idle_timeout);
+		metrics_refusal("idle_timeout");
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_TIMEOUT,
 		    "%s", reason);
 		session_close(s, reason);
@@ -720,8 +848,8 @@ session_delivery_add(struct session *s, const char *message_id,
 	/* Only sessions that receive deliveries pay for the ring. */
 	if (s->unacked == NULL && (s->unacked = calloc(SESSION_MAX_UNACKED,
 	    sizeof(*s->unacked))) == NULL) {
-		log_warnx("session=%s event=ack_untracked reason=\"out of "
-		    "memory\"", s->name);
+		log_warnx("session=%s principal=%s event=ack_untracked "
+		    "reason=\"out of memory\"", s->name, who(s));
 		return ++s->next_delivery_id;
 	}
 	u = &s->unacked[s->unacked_next];
@@ -733,6 +861,10 @@ session_delivery_add(struct session *s, const char *message_id,
 		    "little; older deliveries can no longer be acked on this "
 		    "session\"", s->name, who(s), SESSION_MAX_UNACKED);
 	}
+	if (u->delivery_id != 0 && u->durable[0] != '\0')
+		s->durable_unacked--;
+	if (durable != NULL && durable[0] != '\0')
+		s->durable_unacked++;
 	u->delivery_id = ++s->next_delivery_id;
 	snprintf(u->message_id, sizeof(u->message_id), "%s", message_id);
 	snprintf(u->durable, sizeof(u->durable), "%s",
@@ -753,6 +885,8 @@ session_delivery_ack(struct session *s, uint64_t delivery_id, char mid[37],
 		if (s->unacked[i].delivery_id == delivery_id) {
 			memcpy(mid, s->unacked[i].message_id, 37);
 			memcpy(durable, s->unacked[i].durable, 65);
+			if (durable[0] != '\0')
+				s->durable_unacked--;
 			s->unacked[i].delivery_id = 0;
 			return 0;
 		}

@@ -8,6 +8,9 @@
  *   HANDSHAKE --TLS ok, principal mapped--> AUTHENTICATED --Hello--> ACTIVE
  *   any --error, timeout--> CLOSING --flushed, peer's EOF--> reaped
  *   any --peer gone--> reaped
+ *   shutdown: session_drain() (no further requests read; a flag, not a
+ *   state: answers and deliveries still flow), then session_goodbye()
+ *   --Goodbye frame--> CLOSING
  *
  * A session is never freed inside its own callback: session_close() marks it
  * CLOSING and the server's reaper frees it from the loop.
@@ -64,9 +67,12 @@ struct session {
 	struct session_unacked	*unacked;	/* owned ring; NULL until the
 						   first delivery */
 	int			 unacked_overflowed;
+	uint32_t		 durable_unacked; /* ring slots of durable
+						   deliveries (metrics) */
 	size_t			 unacked_next;	/* next slot to use */
 	int			 read_paused;	/* output above high water */
 	int			 half_closed;	/* our FIN is sent */
+	int			 draining;	/* reads no more requests */
 };
 
 /* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
@@ -91,6 +97,28 @@ void		 session_send_error(struct session *s, uint64_t request_id,
 
 /* Flushes what is queued, then closes.  Safe inside callbacks. */
 void		 session_close(struct session *s, const char *reason);
+
+/*
+ * After a TLS reload: judges the client certificate of every authenticated
+ * session again by srv->tls (tls_peer_check()); a session it no longer
+ * accepts (revoked by the new CRL, no longer chaining to the new CA) gets
+ * an Error frame (FORBIDDEN) and is closed, which logs and audits a
+ * disconnect with the reason.  Returns how many sessions were closed.
+ */
+unsigned int	 session_recheck_certs(struct server *srv);
+
+/*
+ * Shutdown, first step: the session reads no further requests; what it
+ * asked before is still answered and deliveries still reach it.
+ */
+void		 session_drain(struct session *s);
+
+/*
+ * Shutdown, last step: sends a Goodbye frame carrying reason, then closes
+ * as session_close() does.  A session still in its TLS handshake is
+ * dropped without a frame.
+ */
+void		 session_goodbye(struct session *s, const char *reason);
 
 const char	*session_state_name(enum session_state st);
 

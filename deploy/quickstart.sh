@@ -271,9 +271,12 @@ cmd_up() {
 
 	[ -f "$root/deploy/policy.nwd" ] || die "deploy/policy.nwd is missing"
 	listen_port=$("$pgsh" freeport 7443)
-	sed -e "s|^listen = .*|listen = 127.0.0.1:$listen_port|" \
+	# nwdd refuses a configuration others can read (it may hold a
+	# password), and refuses to serve as root without a user to become.
+	(umask 077 && sed -e "s|^listen = .*|listen = 127.0.0.1:$listen_port|" \
 	    -e "s|port=5432 |port=$pg_port |g" \
-	    "$root/deploy/nwdd.conf.example" >"$qs/nwdd.conf"
+	    "$root/deploy/nwdd.conf.example" >"$qs/nwdd.conf")
+	[ "$(id -u)" != 0 ] || echo "user = nobody" >>"$qs/nwdd.conf"
 	"$nwdd" --check-config -c "$qs/nwdd.conf" || die "nwdd refuses .quickstart/nwdd.conf"
 	step "applying the database migrations"
 	"$nwdd" --migrate -c "$qs/nwdd.conf" 2>&1 | tee -a "$log" ||
