@@ -181,7 +181,10 @@ enum nwd_status		 nwd_explain(struct nwd_client *c,
  * q->subject) first the messages about the subject, opened for the
  * auditor.  To read on, ask again with q->page_token set to the page's
  * next_page_token until it is empty.  Only auditors may ask (others get
- * NWD_ERR_REFUSED), and the broker audits every page before it answers.
+ * NWD_ERR_REFUSED), and the broker audits every page before it answers;
+ * the exception is a delivery status (q->delivery_status, with
+ * q->message_id alone), which any principal may ask about a message it
+ * published (any other id is NWD_ERR_REFUSED, ERROR_NOT_FOUND).
  * q stays the caller's.  On NWD_OK *out is a new AuditPage for the caller
  * to free with nwd_audit_page_free().
  */

@@ -29,6 +29,7 @@
 #include "frame.h"
 #include "nwd.h"
 #include "pbjson.h"
+#include "status.h"
 #include "verify.h"
 
 #ifndef PACKAGE_VERSION
@@ -48,6 +49,7 @@ enum opt {
 	OPT_VERSION, OPT_SUBJECT, OPT_NHS, OPT_MARKING, OPT_PRIORITY,
 	OPT_BASIS, OPT_JUSTIFICATION, OPT_SHARE_WITH, OPT_SUPERSEDES,
 	OPT_CLAIM_SENDER, OPT_KIND, OPT_DURABLE, OPT_COUNT, OPT_NO_ACK,
+	OPT_JSON,
 };
 #define BIT(o)		(1u << ((o) - OPT_SERVER))
 #define GLOBAL_OPTS	(BIT(OPT_SERVER) | BIT(OPT_CERT) | BIT(OPT_KEY) | \
@@ -80,6 +82,7 @@ static const struct option long_options[] = {
 	{ "durable",		required_argument, NULL, OPT_DURABLE },
 	{ "count",		required_argument, NULL, OPT_COUNT },
 	{ "no-ack",		no_argument,	   NULL, OPT_NO_ACK },
+	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -104,6 +107,7 @@ struct cli {
 	const char	*supersedes, *claim_sender, *durable;
 	long		 count;
 	int		 no_ack;
+	int		 json;
 };
 
 struct command {
@@ -119,6 +123,7 @@ static int	cmd_whoami(struct cli *);
 static int	cmd_push(struct cli *);
 static int	cmd_sub(struct cli *);
 static int	cmd_ping(struct cli *);
+static int	cmd_status(struct cli *);
 
 static const struct command commands[] = {
 	{ "whoami", 0, 0, 0, cmd_whoami, "whoami",
@@ -171,6 +176,8 @@ static const struct command commands[] = {
 	{ "ping", 0, 0, 0, cmd_ping, "ping",
 	    "Sends a Ping and prints {\"instance\", \"rtt_ms\"} when the Pong "
 	    "arrives.\n" },
+	{ "status", BIT(OPT_JSON), 1, 1, cmd_status, status_synopsis,
+	    status_help },
 	/* Parses its own options: main() hands it the command line. */
 	{ "policy", 0, 0, 0, NULL, explain_policy_synopsis,
 	    explain_policy_help },
@@ -455,6 +462,9 @@ parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_NO_ACK:
 			cli->no_ack = 1;
 			break;
+		case OPT_JSON:
+			cli->json = 1;
+			break;
 		case ':':
 			return usage_error(argv[optind - 1], "needs a value");
 		default:
@@ -510,7 +520,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 		return -1;
 	}
 	return usage_error(cli->cmd, "no such command (commands: whoami, "
-	    "push, sub, ping, policy, help)");
+	    "push, sub, ping, status, policy, help)");
  nomem:
 	cli_say("arguments", "out of memory");
 	return EXIT_PROTOCOL;
@@ -678,6 +688,29 @@ cmd_ping(struct cli *cli)
 	json_object_object_add(o, "rtt_ms", json_object_new_double_s(ms, rtt));
 	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
 	json_object_put(o);
+	nwd_close(c);
+	return code;
+}
+
+static int
+cmd_status(struct cli *cli)
+{
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 err[512];
+	int			 code;
+
+	if (!envelope_is_uuid(cli->args.v[0]))
+		return usage_error("status", "\"%s\" is not a message id (the "
+		    "UUID that push printed)", cli->args.v[0]);
+	if ((c = connect_broker(cli, &code)) == NULL)
+		return code;
+	if ((st = status_show(c, cli->args.v[0], cli->json, err,
+	    sizeof(err))) != NWD_OK) {
+		cli_say("status", "%s", err);
+		code = exit_code(c, st);
+	} else
+		code = 0;
 	nwd_close(c);
 	return code;
 }

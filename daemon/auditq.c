@@ -1,5 +1,6 @@
 /*
- * auditq: an auditor's AuditQuery, answered from the audit trail.
+ * auditq: an auditor's AuditQuery, answered from the audit trail; and a
+ * publisher's delivery status, the one AuditQuery any role may send.
  *
  * The shape is explain.c's: read what the answer needs, audit the question
  * (an audit_query row, plus one per message body opened for a
@@ -16,6 +17,13 @@
  * now if that is earlier) that every later page carries in its token: a
  * paged query sees the trail as it was when it began, and terminates even
  * though each page adds an audit_query row that may match its own filter.
+ *
+ * A delivery status (AuditQuery.delivery_status) reads the same way, with
+ * the filter restricted: the message's publish, deliver, deliver_refused
+ * and ack rows, and only if the caller published the message.  Each row
+ * is cut down to what the publisher may see (publisher_view()).  A message
+ * that does not exist and one that somebody else published get the same
+ * answer, "not found", and the question is an audit_query row either way.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -71,6 +79,8 @@ struct auditq_job {
 	int64_t			 until_ms;	/* the bound fixed by page one */
 	uint32_t		 limit;
 	int			 subject_access;
+	char			*sender;	/* delivery status: the caller */
+	int			 first_page;	/* no page token was given */
 
 	enum stage		 stage;
 	int64_t			 after_id;	/* events after this row id */
@@ -146,7 +156,9 @@ describe(const Nwd__V1__AuditQuery *q, char *out, size_t outlen)
 {
 	char v[AUDITQ_MAX_NAME + 1];
 
-	if (q->subject_access) {
+	if (q->delivery_status)
+		snprintf(out, outlen, "delivery status");
+	else if (q->subject_access) {
 		printable(v, sizeof(v), q->subject, ENVELOPE_MAX_SUBJECT);
 		snprintf(out, outlen, "subject access %s", v[0] != '\0' ? v :
 		    "-");
@@ -233,6 +245,32 @@ split_list(const char *s, char ***out, size_t *n)
 		p = comma + 1;
 	}
 	return 0;
+}
+
+/* Frees *slot and leaves the empty string in its place. */
+static void
+blank(char **slot)
+{
+	if (*slot != protobuf_c_empty_string)
+		free(*slot);
+	*slot = (char *)protobuf_c_empty_string;
+}
+
+/*
+ * What the publisher of a message may see of a row about it: when, what,
+ * for whom, which fields and why (the rule, and the reason, which holds
+ * the policy's explanation of the decision or, on an ack, the recipient's
+ * durable subscription).  Not who else acted, on which broker instance,
+ * under which policy version, nor the row's place in the chain.
+ */
+static void
+publisher_view(Nwd__V1__AuditEvent *e)
+{
+	e->seq = 0;
+	blank(&e->instance);
+	blank(&e->actor);
+	blank(&e->subject);
+	blank(&e->policy_version);
 }
 
 /* One row of store_query_audit() as an AuditEvent; NULL if out of memory. */
@@ -547,6 +585,7 @@ job_free(struct auditq_job *j)
 	free(j->principal);
 	free(j->action);
 	free(j->message_id);
+	free(j->sender);
 	free(j);
 }
 
@@ -737,6 +776,8 @@ job_start_events(struct auditq_job *j)
 	f.principal = j->principal;
 	f.action = j->action;
 	f.message_id = j->message_id;
+	f.sender = j->sender;
+	f.delivery_only = j->sender != NULL;
 	f.from_ms = j->from_ms;
 	f.until_ms = j->until_ms;
 	f.after_id = j->after_id;
@@ -761,12 +802,20 @@ job_events(int ok, const struct store_result *r, void *arg)
 		return;
 	}
 	n = store_result_nrows(r);
+	/* Every message has its publish row: none, and it is not theirs. */
+	if (n == 0 && j->sender != NULL && j->first_page) {
+		job_fail(j, NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "message %s "
+		    "was not found, or was not published by you", j->message_id);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		if ((e = row_event(r, i)) == NULL) {
 			job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
 			    "out of memory");
 			return;
 		}
+		if (j->sender != NULL)
+			publisher_view(e);
 		size = event_size(e);
 		if (j->used + size > j->budget) {
 			protobuf_c_message_free_unpacked(&e->base, NULL);
@@ -843,7 +892,8 @@ job_done(enum store_outcome outcome, void *arg)
 		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "audit query not "
 		    "answered: the audit store did not record the query");
 	else if (j->code != 0)
-		session_send_error(s, j->request_id, j->code, "audit query: %s",
+		session_send_error(s, j->request_id, j->code, "%s: %s",
+		    j->sender != NULL ? "delivery status" : "audit query",
 		    j->error);
 	else {
 		f.request_id = j->request_id;
@@ -1019,7 +1069,8 @@ check_query(const Nwd__V1__AuditQuery *q, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown action; one of connect, "
 		    "auth_refused, publish, publish_refused, deliver, "
 		    "deliver_refused, ack, subscribe, audit_query, "
-		    "policy_loaded, purge, protocol_error, disconnect");
+		    "policy_loaded, purge, protocol_error, disconnect, "
+		    "tls_loaded, tls_reload_refused");
 		return -1;
 	}
 	if (q->message_id[0] != '\0' && !envelope_is_uuid(q->message_id)) {
@@ -1031,6 +1082,23 @@ check_query(const Nwd__V1__AuditQuery *q, char *err, size_t errlen)
 	    q->from_unix_ms >= q->until_unix_ms)) {
 		snprintf(err, errlen, "the time range is empty or negative "
 		    "(from is inclusive, until exclusive)");
+		return -1;
+	}
+	if (q->delivery_status && q->subject_access) {
+		snprintf(err, errlen, "a query is a subject-access request or a "
+		    "delivery status, not both");
+		return -1;
+	}
+	if (q->delivery_status && q->message_id[0] == '\0') {
+		snprintf(err, errlen, "a delivery-status query needs the "
+		    "message_id that the publish returned");
+		return -1;
+	}
+	if (q->delivery_status && (q->subject[0] != '\0' ||
+	    q->principal[0] != '\0' || q->action[0] != '\0' ||
+	    q->from_unix_ms != 0 || q->until_unix_ms != 0)) {
+		snprintf(err, errlen, "a delivery-status query takes the "
+		    "message_id alone");
 		return -1;
 	}
 	if (q->subject_access && q->subject[0] == '\0') {
@@ -1066,7 +1134,9 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 	int			 rc;
 
 	describe(q, what, sizeof(what));
-	if (strcmp(s->principal->role, AUDITQ_ROLE) != 0) {
+	/* Anyone may ask about what they published; the filter sees to it. */
+	if (!q->delivery_status &&
+	    strcmp(s->principal->role, AUDITQ_ROLE) != 0) {
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    "audit queries are for auditors");
@@ -1093,8 +1163,9 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 	}
 	if (check_query(q, err, sizeof(err)) == -1) {
 		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
-		    "audit query: %s", err);
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "%s: %s",
+		    q->delivery_status ? "delivery status" : "audit query",
+		    err);
 		return;
 	}
 	if (store_get_state(srv->store) != STORE_READY) {
@@ -1116,14 +1187,19 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 	    parse_token(j, q->page_token, &pin) == -1) {
 		job_free(j);
 		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "audit query: "
-		    "the page token is not one this broker gave");
+		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "%s: the page "
+		    "token is not one this broker gave", q->delivery_status ?
+		    "delivery status" : "audit query");
 		return;
 	}
 	if (q->page_token[0] == '\0')
 		pin = 0;
+	j->first_page = q->page_token[0] == '\0';
 	/* The trail as it is now, or as it was at until, whichever is first. */
 	now = now_ms();
+	/* A status asked in the millisecond of the publish still sees it. */
+	if (q->delivery_status)
+		now++;
 	j->until_ms = pin != 0 ? pin : now;
 	if (q->until_unix_ms != 0 && q->until_unix_ms < j->until_ms)
 		j->until_ms = q->until_unix_ms;
@@ -1147,7 +1223,9 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 	    (q->action[0] != '\0' && (j->action = dup_or_null(q->action)) ==
 	    NULL) ||
 	    (q->message_id[0] != '\0' && (j->message_id =
-	    dup_or_null(q->message_id)) == NULL))
+	    dup_or_null(q->message_id)) == NULL) ||
+	    (q->delivery_status && (j->sender = strdup(s->principal->id)) ==
+	    NULL))
 		goto internal;
 
 	if (j->stage == STAGE_MESSAGES)
@@ -1161,6 +1239,8 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		f.principal = j->principal;
 		f.action = j->action;
 		f.message_id = j->message_id;
+		f.sender = j->sender;
+		f.delivery_only = j->sender != NULL;
 		f.from_ms = j->from_ms;
 		f.until_ms = j->until_ms;
 		f.after_id = j->after_id;
