@@ -51,20 +51,49 @@ stderr_is_journal(void)
 	    (unsigned long long)st.st_ino == ino;
 }
 
-/* Writes s with newlines as "\n" and other control characters as '?':
+/* A line being built, written with one write: stderr is unbuffered. */
+struct line {
+	char	 stack[1536];
+	char	*buf;
+	size_t	 len, cap;
+};
+
+static void
+line_put(struct line *l, const char *p, size_t n)
+{
+	char	*tmp;
+	size_t	 cap;
+
+	if (l->len + n + 1 > l->cap) {
+		cap = (l->len + n + 1) * 2;
+		if (l->buf == l->stack) {
+			if ((tmp = malloc(cap)) == NULL)
+				return;		/* the line is cut short */
+			memcpy(tmp, l->buf, l->len);
+		} else if ((tmp = realloc(l->buf, cap)) == NULL)
+			return;
+		l->buf = tmp;
+		l->cap = cap;
+	}
+	memcpy(l->buf + l->len, p, n);
+	l->len += n;
+}
+
+/* Appends s with newlines as "\n" and other control characters as '?':
  * one event, one line, whatever a value held. */
 static void
-put_line(const char *s)
+line_put_escaped(struct line *l, const char *s)
 {
+	const char	*run = s;
+
 	for (; *s != '\0'; s++) {
-		if (*s == '\n') {
-			putc_unlocked('\\', stderr);
-			putc_unlocked('n', stderr);
-		} else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			putc_unlocked('?', stderr);
-		else
-			putc_unlocked(*s, stderr);
+		if (*s != '\n' && (unsigned char)*s >= 0x20 && *s != 0x7f)
+			continue;
+		line_put(l, run, (size_t)(s - run));
+		line_put(l, *s == '\n' ? "\\n" : "?", *s == '\n' ? 2 : 1);
+		run = s + 1;
 	}
+	line_put(l, run, (size_t)(s - run));
 }
 
 static void
@@ -73,7 +102,8 @@ vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 	static const char *tags[] = { "error", "warn", "info", "debug" };
 	static const int prio[] = { 3, 4, 6, 7 };	/* syslog's */
 	static int	 journal = -1;
-	char		 ts[32], buf[1024], *text = buf, *big = NULL;
+	char		 head[64], ts[32], buf[1024], *text = buf, *big = NULL;
+	struct line	 l;
 	struct timespec	 now;
 	struct tm	 tm;
 	va_list		 ap2;
@@ -88,25 +118,33 @@ vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 	if (n >= (int)sizeof(buf) && vasprintf(&big, fmt, ap2) != -1)
 		text = big;
 	va_end(ap2);
-	flockfile(stderr);
+	l.buf = l.stack;
+	l.len = 0;
+	l.cap = sizeof(l.stack);
 	if (journal) {
 		/* The journal stamps the time; "<N>" sets the priority. */
-		fprintf(stderr, "<%d>level=%s ", prio[lvl], tags[lvl]);
+		n = snprintf(head, sizeof(head), "<%d>level=%s ", prio[lvl],
+		    tags[lvl]);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ level=%s ", ts,
+		n = snprintf(head, sizeof(head), "%s.%03ldZ level=%s ", ts,
 		    now.tv_nsec / 1000000, tags[lvl]);
 	}
-	put_line(text);
+	line_put(&l, head, (size_t)n);
+	line_put_escaped(&l, text);
 	if (errstr != NULL) {
-		fputs(" error=\"", stderr);
-		put_line(errstr);
-		fputc('"', stderr);
+		line_put(&l, " error=\"", 8);
+		line_put_escaped(&l, errstr);
+		line_put(&l, "\"", 1);
 	}
-	fputc('\n', stderr);
+	line_put(&l, "\n", 1);
+	flockfile(stderr);
+	fwrite(l.buf, 1, l.len, stderr);
 	funlockfile(stderr);
+	if (l.buf != l.stack)
+		free(l.buf);
 	free(big);
 }
 
