@@ -18,6 +18,8 @@ static const char *action_names[] = {
 	[AUDIT_PURGE] = "purge",
 	[AUDIT_PROTOCOL_ERROR] = "protocol_error",
 	[AUDIT_DISCONNECT] = "disconnect",
+	[AUDIT_TLS_LOADED] = "tls_loaded",
+	[AUDIT_TLS_RELOAD_REFUSED] = "tls_reload_refused",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

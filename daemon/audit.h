@@ -21,6 +21,8 @@ enum audit_action {
 	AUDIT_PURGE,
 	AUDIT_PROTOCOL_ERROR,
 	AUDIT_DISCONNECT,
+	AUDIT_TLS_LOADED,		/* certificate, CA, CRL taken on reload */
+	AUDIT_TLS_RELOAD_REFUSED,	/* broken TLS files; old ones kept */
 };
 
 /*

@@ -7,6 +7,7 @@
 #define NWD_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -14,14 +15,40 @@
 
 struct tls_ctx;
 
+struct server;
+
 /*
  * Builds a server context from the configuration: TLS 1.3 (1.2 only if
  * configured), no renegotiation, no compression, a client certificate that
- * chains to tls_ca required, CRL checked when tls_crl is set.  Returns NULL
- * with the file and OpenSSL's reason in err.
+ * chains to tls_ca required, CRL checked when tls_crl is set.  The files
+ * are judged before anything is built: the server certificate and every CA
+ * certificate must be valid now, the key must match the certificate, every
+ * CRL must be signed by a CA of tls_ca and be current (lastUpdate past,
+ * nextUpdate present and future), and every CA of tls_ca must have a CRL
+ * when tls_crl is set.  Returns NULL with the file and the reason in err.
  */
 struct tls_ctx	*tls_ctx_new(const struct config *cfg, char *err, size_t errlen);
 void		 tls_ctx_free(struct tls_ctx *t);
+
+/*
+ * What the context serves, in one line for the log and the audit trail:
+ * the server certificate's SHA-256 fingerprint, subject and expiry, the
+ * CA certificates' count and first expiry, the CRLs' revoked count and
+ * first nextUpdate.  Owned by t.
+ */
+const char	*tls_ctx_summary(const struct tls_ctx *t);
+
+/*
+ * SIGHUP: builds a new context from the files the configuration names.  If
+ * they are refused, the old context keeps serving; the refusal is logged
+ * and audited (tls_reload_refused).  Otherwise the new context replaces
+ * srv->tls at once (new handshakes use it; live sessions keep their SSL,
+ * which holds a reference to the old SSL_CTX), the load is audited
+ * (tls_loaded), and every authenticated session whose client certificate
+ * the new context does not accept is closed (session_recheck_certs()).
+ * Returns 0 if the new context was taken, -1 if it was refused.
+ */
+int		 tls_reload(struct server *srv);
 
 /* A new server-side SSL for one connection, owned by the caller (then by
  * its bufferevent). */
@@ -36,6 +63,18 @@ SSL		*tls_ssl_new(struct tls_ctx *t);
 int		 tls_peer_identity(SSL *ssl, enum identity_field field,
 		    char *out, size_t outlen, char *err, size_t errlen);
 
+/*
+ * Judges the verified peer of ssl again, against t's CA certificates and
+ * CRLs, at the current time, as a new handshake would be judged.  Returns
+ * 0 if t accepts it, or -1 with X509's reason in err ("certificate
+ * revoked", "unable to get local issuer certificate", ...).
+ */
+int		 tls_peer_check(const struct tls_ctx *t, SSL *ssl, char *err,
+		    size_t errlen);
+
+/* 1 if ssl was made from t (its handshake was judged by t), else 0. */
+int		 tls_ssl_from(const struct tls_ctx *t, SSL *ssl);
+
 /* The peer certificate's subject as one line ("CN=x,O=y"), or "-". */
 void		 tls_peer_subject(SSL *ssl, char *out, size_t outlen);
 
@@ -46,5 +85,14 @@ void		 tls_peer_subject(SSL *ssl, char *out, size_t outlen);
  */
 void		 tls_failure_reason(SSL *ssl, unsigned long errcode,
 		    char *out, size_t outlen, char *subject, size_t subjlen);
+
+/*
+ * When the context's credentials run out, as Unix times: the server
+ * certificate's notAfter, the earliest notAfter of the client CA
+ * certificates, the earliest nextUpdate of the CRLs.  0 where there is
+ * none (no CRL configured) or the time cannot be read.
+ */
+void		 tls_expiry(const struct tls_ctx *t, time_t *cert, time_t *ca,
+		    time_t *crl_next);
 
 #endif

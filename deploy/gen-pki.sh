@@ -20,6 +20,17 @@
 #                                  ended yesterday
 #   clients/twocn                  good CA, two CN attributes (CN=keyworker-kim and
 #                                  CN=plo-ana, both mapped): ambiguous, must be refused
+#   clients/notyet                 good CA, CN=plo-ana (mapped), validity starting
+#                                  in a year: only the validity check can refuse it
+#   clients/retired                good CA, CN=keyworker-kim (mapped), a second
+#                                  certificate of kim's that ca-next.crl revokes
+#   and for the TLS reload and handshake tests:
+#   ca-next.crl                    the CA's next CRL (valid 30 days): revokes
+#                                  clients/revoked and clients/retired
+#   ca-expired.crl                 a CRL of the CA whose nextUpdate was yesterday
+#   foreign-ca.crl                 a current CRL signed by foreign-ca, not the CA
+#   server-next.crt, .key          a second server certificate, CN=localhost, same
+#                                  CA and names as server.crt
 #
 # Keys are mode 0600.  Running it again on a complete DIR whose certificates
 # and CRL are still valid changes nothing; otherwise DIR's PKI files are
@@ -35,7 +46,7 @@ command -v openssl >/dev/null ||
 
 DIR=$(realpath -m -- "$1")
 CAST="plo-ana hubsys-norwich hubsys-dereham keyworker-kim sw-ben camhs-cara case-system duty-mash auditor-dan"
-GOOD_TEST="stranger revoked expired twocn"
+GOOD_TEST="stranger revoked expired twocn notyet retired"
 STAMP=$DIR/.complete
 
 # --- already there? ----------------------------------------------------------
@@ -44,7 +55,8 @@ complete() {
 	local f id
 	[ -f "$STAMP" ] || return 1
 	for f in ca.crt ca.key ca.crl server.crt server.key foreign-ca.crt foreign-ca.key \
-	    body.key audit-signing.key audit-signing.pub; do
+	    body.key audit-signing.key audit-signing.pub \
+	    ca-next.crl ca-expired.crl foreign-ca.crl server-next.crt server-next.key; do
 		[ -s "$DIR/$f" ] || return 1
 	done
 	for id in $CAST $GOOD_TEST foreign; do
@@ -55,7 +67,12 @@ complete() {
 	openssl x509 -in "$DIR/ca.crt" -noout -checkend 86400 >/dev/null &&
 	    openssl x509 -in "$DIR/server.crt" -noout -checkend 86400 >/dev/null &&
 	    openssl verify -CAfile "$DIR/ca.crt" -CRLfile "$DIR/ca.crl" -crl_check \
-		-attime $(($(date +%s) + 86400)) "$DIR/clients/plo-ana.crt" >/dev/null 2>&1
+		-attime $(($(date +%s) + 86400)) "$DIR/clients/plo-ana.crt" >/dev/null 2>&1 &&
+	    openssl verify -CAfile "$DIR/ca.crt" -CRLfile "$DIR/ca-next.crl" -crl_check \
+		-attime $(($(date +%s) + 86400)) "$DIR/clients/plo-ana.crt" >/dev/null 2>&1 &&
+	    openssl x509 -in "$DIR/server-next.crt" -noout -checkend 86400 >/dev/null &&
+	    ! openssl verify -CAfile "$DIR/ca.crt" -attime $(($(date +%s) + 86400)) \
+		"$DIR/clients/notyet.crt" >/dev/null 2>&1
 }
 
 if complete; then
@@ -68,6 +85,7 @@ mkdir -p "$DIR"
 umask 077
 rm -rf "$DIR/ca-db" "$DIR/clients" "$DIR/.work" "$STAMP"
 rm -f "$DIR"/{ca,server,foreign-ca}.{crt,key} "$DIR/ca.crl" "$DIR/foreign-ca.srl"
+rm -f "$DIR"/{ca-next,ca-expired,foreign-ca}.crl "$DIR"/server-next.{crt,key}
 mkdir -p "$DIR/ca-db/certs" "$DIR/clients" "$DIR/.work"
 chmod 755 "$DIR" "$DIR/clients"
 : >"$DIR/ca-db/index.txt"
@@ -159,6 +177,7 @@ issue() {
 selfsigned ca "/O=nwd demo/CN=nwd demo CA"
 chmod 644 "$DIR/ca.crt"
 issue server "/O=nwd demo/CN=localhost" server "$DIR/server"
+issue server-next "/O=nwd demo/CN=localhost" server "$DIR/server-next"
 
 for id in $CAST stranger revoked; do
 	issue "$id" "/O=nwd demo/CN=$id" client "$DIR/clients/$id"
@@ -168,6 +187,11 @@ issue twocn "/O=nwd demo/CN=keyworker-kim/CN=plo-ana" client "$DIR/clients/twocn
 issue expired "/O=nwd demo/CN=expired" client "$DIR/clients/expired" \
     -startdate "$(date -u -d '10 days ago' +%Y%m%d%H%M%SZ)" \
     -enddate "$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)"
+# Validity entirely in the future: from a year from now for a year.
+issue notyet "/O=nwd demo/CN=plo-ana" client "$DIR/clients/notyet" \
+    -startdate "$(date -u -d '365 days' +%Y%m%d%H%M%SZ)" \
+    -enddate "$(date -u -d '730 days' +%Y%m%d%H%M%SZ)"
+issue retired "/O=nwd demo/CN=keyworker-kim" client "$DIR/clients/retired"
 
 openssl ca -config "$W/ca.cnf" -batch -revoke "$DIR/clients/revoked.crt" \
     -crl_reason keyCompromise 2>"$W/revoke.err" ||
@@ -175,6 +199,19 @@ openssl ca -config "$W/ca.cnf" -batch -revoke "$DIR/clients/revoked.crt" \
 openssl ca -config "$W/ca.cnf" -batch -gencrl -crldays 30 -out "$DIR/ca.crl" \
     2>"$W/crl.err" || { cat "$W/crl.err" >&2; die "could not make ca.crl"; }
 chmod 644 "$DIR/ca.crl"
+# The same list, but stale: issued ten days ago, next update yesterday.
+openssl ca -config "$W/ca.cnf" -batch -gencrl \
+    -crl_lastupdate "$(date -u -d '10 days ago' +%Y%m%d%H%M%SZ)" \
+    -crl_nextupdate "$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)" \
+    -out "$DIR/ca-expired.crl" 2>"$W/crl.err" ||
+    { cat "$W/crl.err" >&2; die "could not make ca-expired.crl"; }
+# The next CRL: kim's retired certificate revoked as well.
+openssl ca -config "$W/ca.cnf" -batch -revoke "$DIR/clients/retired.crt" \
+    -crl_reason superseded 2>"$W/revoke.err" ||
+    { cat "$W/revoke.err" >&2; die "could not revoke clients/retired.crt"; }
+openssl ca -config "$W/ca.cnf" -batch -gencrl -crldays 30 -out "$DIR/ca-next.crl" \
+    2>"$W/crl.err" || { cat "$W/crl.err" >&2; die "could not make ca-next.crl"; }
+chmod 644 "$DIR/ca-expired.crl" "$DIR/ca-next.crl"
 
 # The foreign CA and its client, CN=plo-ana.
 selfsigned foreign-ca "/O=not nwd/CN=foreign demo CA"
@@ -188,6 +225,18 @@ openssl x509 -req -in "$W/foreign.csr" -CA "$DIR/foreign-ca.crt" \
     -extfile "$W/ca.cnf" -extensions client -out "$DIR/clients/foreign.crt" 2>"$W/foreign.err" ||
     { cat "$W/foreign.err" >&2; die "could not sign clients/foreign.crt"; }
 chmod 644 "$DIR/clients/foreign.crt"
+# A current CRL of the foreign CA, from a database of its own.
+mkdir -p "$W/foreign-db"
+: >"$W/foreign-db/index.txt"
+echo 1000 >"$W/foreign-db/crlnumber"
+sed -e "s|^dir = .*|dir = $W/foreign-db|" \
+    -e "s|^certificate = .*|certificate = $DIR/foreign-ca.crt|" \
+    -e "s|^private_key = .*|private_key = $DIR/foreign-ca.key|" \
+    "$W/ca.cnf" >"$W/foreign.cnf"
+openssl ca -config "$W/foreign.cnf" -batch -gencrl -crldays 30 \
+    -out "$DIR/foreign-ca.crl" 2>"$W/crl.err" ||
+    { cat "$W/crl.err" >&2; die "could not make foreign-ca.crl"; }
+chmod 644 "$DIR/foreign-ca.crl"
 
 # Keys that are not certificates: the body key (AES-256, as hex) that seals
 # message bodies at rest, and the Ed25519 key that signs audit checkpoints,
