@@ -5,13 +5,16 @@
  * the chains and checkpoints are read from one snapshot while the daemons
  * keep appending.  Each instance's rows come through a cursor ordered by
  * (seq, id), its checkpoints through a second cursor ordered by seq; the
- * two are merged as they stream, so memory does not grow with the trail.
+ * two are merged as they stream (verify_core.c walks them and decides), so
+ * memory does not grow with the trail.  This file is the database side:
+ * the queries, the cursors, and the report.
  *
  * The database's representation must be the one the daemon writes, or two
  * different rows could encode to the same canonical bytes: a timestamp
  * with sub-millisecond digits or a field list that does not survive
  * string_to_array(array_to_string(x, ','), ',') is an altered row even
- * though its hash might match.
+ * though its hash might match.  The queries below report both (at_ok,
+ * lists_ok) for verify_core.c to judge.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -25,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json.h>
 #include <libpq-fe.h>
@@ -33,9 +35,9 @@
 #include "chain.h"
 #include "cli.h"
 #include "verify.h"
+#include "verify_core.h"
 
 #define FETCH_ROWS	1000	/* rows per FETCH */
-#define PROBLEM_MAX	1024
 
 /* Unix milliseconds of a timestamptz, exact once truncated (numeric or
  * double extract() alike); NULL for a non-finite time. */
@@ -86,11 +88,6 @@ struct verify_opts {
 	int		  json;
 };
 
-struct keyring {
-	struct chain_verifier	**v;
-	size_t			  n;
-};
-
 /* A server-side cursor read FETCH_ROWS at a time. */
 struct cursor {
 	PGconn		*conn;
@@ -98,24 +95,6 @@ struct cursor {
 	PGresult	*res;
 	int		 row, nrows;
 	int		 eof;
-};
-
-/* What is known of one instance. */
-struct inst {
-	char		*name;		/* NULL: rows without an instance */
-	int64_t		 rows;		/* rows checked and found sound */
-	int64_t		 cps;		/* checkpoints checked and sound */
-	int64_t		 head;		/* seq of the last sound row */
-	int64_t		 last_cp;	/* seq of the last sound checkpoint */
-	char		*problem;	/* the first problem, or NULL */
-};
-
-/* The previous rows of the chain being walked. */
-struct walk {
-	int		have_prev, have_pprev;
-	int64_t		prev_seq, prev_id;
-	uint8_t		prev_hash[CHAIN_HASH_LEN];
-	uint8_t		pprev_hash[CHAIN_HASH_LEN];
 };
 
 static const struct option verify_options[] = {
@@ -126,9 +105,6 @@ static const struct option verify_options[] = {
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int	set_problem(struct inst *in, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 
 const char audit_verify_synopsis[] =
     "audit verify [--db CONNINFO] [--pubkey FILE]... [--instance NAME] "
@@ -179,118 +155,6 @@ usage_err(const char *what, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd audit verify --help')\n");
 	return VERIFY_EXIT_USAGE;
-}
-
-/* ------------------------------------------------------------------------
- * Small helpers
- */
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes exactly n bytes of lower- or upper-case hex; -1 otherwise. */
-static int
-hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	size_t	i;
-	int	hi, lo;
-
-	if (s == NULL || strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 ||
-		    (lo = hexval(s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* strtoll of a whole decimal string; -1 if it is not one. */
-static int
-parse_i64(const char *s, int64_t *out)
-{
-	char		*end;
-	long long	 v;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* "2024-05-01T12:00:00.123Z" for Unix milliseconds. */
-static void
-fmt_ms(const char *ms_text, char *buf, size_t len)
-{
-	struct tm	tm;
-	int64_t		ms, sec, frac;
-	time_t		t;
-
-	if (parse_i64(ms_text, &ms) == -1) {
-		snprintf(buf, len, "an invalid time");
-		return;
-	}
-	sec = ms / 1000;
-	frac = ms % 1000;
-	if (frac < 0) {
-		frac += 1000;
-		sec--;
-	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL) {
-		snprintf(buf, len, "%" PRId64 " ms", ms);
-		return;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)frac);
-}
-
-/*
- * A copy of s (which came from the database) safe to print on a terminal:
- * control bytes become '?'.  Truncated to 200 bytes.  Into buf.
- */
-static const char *
-printable(const char *s, char *buf, size_t len)
-{
-	size_t	i;
-
-	if (s == NULL)
-		return "(null)";
-	for (i = 0; s[i] != '\0' && i + 1 < len && i < 200; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
-		    s[i];
-	buf[i] = '\0';
-	return buf;
-}
-
-static int
-set_problem(struct inst *in, const char *fmt, ...)
-{
-	va_list	ap;
-	char	buf[PROBLEM_MAX];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	free(in->problem);
-	if ((in->problem = strdup(buf)) == NULL)
-		return -1;
-	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -420,225 +284,50 @@ cursor_close(struct cursor *c)
 }
 
 /* ------------------------------------------------------------------------
- * Checking
+ * Checking: verify_core.c walks the chain as the two cursors stream it.
  */
 
-static const struct chain_verifier *
-keyring_find(const struct keyring *kr, const char *key_id)
-{
-	size_t	i;
+/* The cursors of one instance, as a verify_source. */
+struct walk_cursors {
+	struct cursor	rows;
+	struct cursor	cps;
+};
 
-	if (key_id == NULL)
-		return NULL;
-	for (i = 0; i < kr->n; i++)
-		if (strcmp(chain_verifier_key_id(kr->v[i]), key_id) == 0)
-			return kr->v[i];
-	return NULL;
-}
-
-/*
- * Checks the checkpoint at the cursor's row.  row_hash is the hash of the
- * (sound) row at its seq, with row_id that row's id, or NULL when the
- * chain ends before it.  Returns 1 if sound, 0 after setting the
- * instance's problem, -1 on an internal error.
- */
 static int
-check_checkpoint(struct inst *in, const struct keyring *kr,
-    const struct cursor *c, const uint8_t *row_hash, const char *row_id)
+source_row(void *arg, struct verify_row *out)
 {
-	const struct chain_verifier	*v;
-	const char	*seq_s = cursor_value(c, C_SEQ);
-	const char	*at_s = cursor_value(c, C_AT_MS);
-	const char	*key_id = cursor_value(c, C_KEY_ID);
-	uint8_t		 hash[CHAIN_HASH_LEN], sig[CHAIN_SIG_LEN];
-	char		 at[48], pk[256], text[4096], *big = NULL;
-	const char	*why = NULL;
-	int64_t		 seq, at_ms;
-	size_t		 need;
-	int		 sig_ok = 0, hash_ok, have_hash, n;
+	struct walk_cursors	*wc = arg;
+	const struct cursor	*c = &wc->rows;
+	int			 r, i;
 
-	fmt_ms(at_s, at, sizeof(at));
-	if (in->name == NULL)
-		return set_problem(in, "a checkpoint (seq %s, signed at %s) "
-		    "has no instance", seq_s != NULL ? seq_s : "none", at) ==
-		    -1 ? -1 : 0;
-	if (parse_i64(seq_s, &seq) == -1)
-		return set_problem(in, "a checkpoint (signed at %s) has no "
-		    "seq", at) == -1 ? -1 : 0;
-	have_hash = hex_decode(cursor_value(c, C_HASH), hash,
-	    sizeof(hash)) == 0;
-	hash_ok = have_hash && row_hash != NULL &&
-	    memcmp(hash, row_hash, CHAIN_HASH_LEN) == 0;
-
-	if ((v = keyring_find(kr, key_id)) == NULL) {
-		if (row_hash == NULL || hash_ok)
-			return set_problem(in, "checkpoint at seq %" PRId64
-			    " (signed at %s) names key %s, which is none of "
-			    "the public keys given", seq, at,
-			    key_id == NULL ? "(none)" :
-			    printable(key_id, pk, sizeof(pk))) == -1 ? -1 : 0;
-		return set_problem(in, "checkpoint at seq %" PRId64 " (signed "
-		    "at %s) names key %s, which is none of the public keys "
-		    "given, and its hash does not match row seq %" PRId64
-		    " (id %s)", seq, at, key_id == NULL ? "(none)" :
-		    printable(key_id, pk, sizeof(pk)), seq, row_id) == -1 ?
-		    -1 : 0;
-	}
-	if (!have_hash)
-		why = "its hash is not 32 bytes";
-	else if (hex_decode(cursor_value(c, C_SIG), sig, sizeof(sig)) == -1)
-		why = "it is not 64 bytes";
-	else if (parse_i64(at_s, &at_ms) == -1 || !cursor_bool(c, C_AT_OK))
-		why = "its time is not a whole millisecond";
-	if (why == NULL) {
-		need = strlen(in->name) + 2 * CHAIN_HASH_LEN + 80;
-		if (need > sizeof(text) && (big = malloc(need)) == NULL)
-			return -1;
-		n = chain_checkpoint_text(in->name, seq, hash, at_ms,
-		    big != NULL ? big : text, big != NULL ? need :
-		    sizeof(text));
-		if (n < 0) {
-			free(big);
-			return -1;
-		}
-		sig_ok = chain_verify(v, big != NULL ? big : text, (size_t)n,
-		    sig);
-		free(big);
-	}
-	if (sig_ok && (row_hash == NULL || hash_ok))
-		return 1;
-	if (sig_ok) {
-		char	want[2 * CHAIN_HASH_LEN + 1], got[2 * CHAIN_HASH_LEN + 1];
-
-		chain_hex(hash, got);
-		chain_hex(row_hash, want);
-		return set_problem(in, "checkpoint at seq %" PRId64 " (signed "
-		    "at %s) does not match row seq %" PRId64 " (id %s): the "
-		    "checkpoint hash %s is not the row's hash %s, so the chain "
-		    "up to seq %" PRId64 " was rewritten", seq, at, seq, row_id,
-		    got, want, seq) == -1 ? -1 : 0;
-	}
-	if (row_hash == NULL || hash_ok)
-		return set_problem(in, "checkpoint at seq %" PRId64 " (signed "
-		    "at %s) has an invalid signature%s%s%s", seq, at,
-		    why != NULL ? " (" : "", why != NULL ? why : "",
-		    why != NULL ? ")" : "") == -1 ? -1 : 0;
-	return set_problem(in, "checkpoint at seq %" PRId64 " (signed at %s) "
-	    "has an invalid signature, and its hash does not match row seq %"
-	    PRId64 " (id %s)", seq, at, seq, row_id) == -1 ? -1 : 0;
-}
-
-/*
- * Checks the row at the cursor against the walk so far.  Returns 1 if
- * sound (the walk then includes it), 0 after setting the problem, -1 on an
- * internal error.
- */
-static int
-check_row(struct inst *in, struct walk *w, const struct cursor *c)
-{
-	static const uint8_t	zero[CHAIN_HASH_LEN];
-	struct chain_row	row;
-	const char	*id_s = cursor_value(c, R_ID);
-	uint8_t		 prev[CHAIN_HASH_LEN], hash[CHAIN_HASH_LEN];
-	uint8_t		 computed[CHAIN_HASH_LEN];
-	int64_t		 seq, id, want;
-	int		 i;
-
-	if (id_s == NULL || parse_i64(id_s, &id) == -1)
-		return set_problem(in, "a row has no id") == -1 ? -1 : 0;
-	if (in->name == NULL)
-		return set_problem(in, "row id %s has no instance: it belongs "
-		    "to no chain", id_s) == -1 ? -1 : 0;
-	if (parse_i64(cursor_value(c, R_SEQ), &seq) == -1)
-		return set_problem(in, "row id %s has no seq: it is not part "
-		    "of the chain", id_s) == -1 ? -1 : 0;
-
-	/* Continuity: 1, 2, 3, ... */
-	want = w->have_prev ? w->prev_seq + 1 : 1;
-	if (w->have_prev && seq == w->prev_seq)
-		return set_problem(in, "row seq %" PRId64 " appears twice (ids "
-		    "%" PRId64 " and %" PRId64 "): a row was inserted", seq,
-		    w->prev_id, id) == -1 ? -1 : 0;
-	if (seq < want)
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "is not a valid seq (the chain starts at seq 1)", seq,
-		    id) == -1 ? -1 : 0;
-	if (seq == 2 && !w->have_prev)
-		return set_problem(in, "row seq 1 is missing (the chain starts "
-		    "at seq 2)") == -1 ? -1 : 0;
-	if (seq > want && !w->have_prev)
-		return set_problem(in, "rows seq 1 to %" PRId64 " are missing "
-		    "(the chain starts at seq %" PRId64 ")", seq - 1, seq) ==
-		    -1 ? -1 : 0;
-	if (seq > want && seq == want + 1)
-		return set_problem(in, "row seq %" PRId64 " is missing (the "
-		    "chain jumps from %" PRId64 " to %" PRId64 ")", want,
-		    w->prev_seq, seq) == -1 ? -1 : 0;
-	if (seq > want)
-		return set_problem(in, "rows seq %" PRId64 " to %" PRId64 " are "
-		    "missing (the chain jumps from %" PRId64 " to %" PRId64 ")",
-		    want, seq - 1, w->prev_seq, seq) == -1 ? -1 : 0;
-
-	/* The link to the previous row. */
-	if (hex_decode(cursor_value(c, R_PREV), prev, sizeof(prev)) == -1)
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "was altered: its prev_hash is not 32 bytes", seq, id) ==
-		    -1 ? -1 : 0;
-	if (!w->have_prev && memcmp(prev, zero, sizeof(zero)) != 0)
-		return set_problem(in, "row seq 1 (id %" PRId64 ") does not "
-		    "start the chain: its prev_hash is not 32 zero bytes (it "
-		    "was altered or inserted)", id) == -1 ? -1 : 0;
-	if (w->have_prev && memcmp(prev, w->prev_hash, sizeof(prev)) != 0) {
-		if (w->have_pprev && memcmp(prev, w->pprev_hash,
-		    sizeof(prev)) == 0)
-			return set_problem(in, "row seq %" PRId64 " (id %"
-			    PRId64 ") does not follow row seq %" PRId64 " (id %"
-			    PRId64 "): it links to row seq %" PRId64 ", so row "
-			    "seq %" PRId64 " (id %" PRId64 ") was inserted",
-			    seq, id, w->prev_seq, w->prev_id, w->prev_seq - 1,
-			    w->prev_seq, w->prev_id) == -1 ? -1 : 0;
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "does not follow row seq %" PRId64 " (id %" PRId64 "): its "
-		    "prev_hash is not that row's hash (rows were inserted, "
-		    "deleted, reordered or rewritten here)", seq, id,
-		    w->prev_seq, w->prev_id) == -1 ? -1 : 0;
-	}
-
-	/* The row's own hash, over its contents as the daemon wrote them. */
-	if (hex_decode(cursor_value(c, R_HASH), hash, sizeof(hash)) == -1)
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "was altered: its hash is not 32 bytes", seq, id) == -1 ?
-		    -1 : 0;
+	if ((r = cursor_next(&wc->rows)) != 1)
+		return r;
+	out->id = cursor_value(c, R_ID);
+	out->seq = cursor_value(c, R_SEQ);
+	out->prev_hex = cursor_value(c, R_PREV);
+	out->hash_hex = cursor_value(c, R_HASH);
+	out->at_ok = cursor_bool(c, R_AT_OK);
+	out->lists_ok = cursor_bool(c, R_LISTS_OK);
 	for (i = 0; i < CHAIN_NFIELDS; i++)
-		row.field[i] = cursor_value(c, ROW_F0 + i);
-	if (chain_hash(prev, &row, computed) == -1)
-		return -1;
-	if (memcmp(computed, hash, sizeof(hash)) != 0)
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "was altered: its hash does not match its contents", seq,
-		    id) == -1 ? -1 : 0;
-	if (!cursor_bool(c, R_AT_OK) || !cursor_bool(c, R_LISTS_OK))
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "was altered: its hash does not match its contents (%s is "
-		    "not as the daemon writes it)", seq, id,
-		    !cursor_bool(c, R_AT_OK) ? "its time" : "a field list") ==
-		    -1 ? -1 : 0;
+		out->field[i] = cursor_value(c, ROW_F0 + i);
+	return 1;
+}
 
-	/* Within an instance, ids grow with seq. */
-	if (w->have_prev && id <= w->prev_id)
-		return set_problem(in, "row seq %" PRId64 " (id %" PRId64 ") "
-		    "is out of order: its id is not above that of row seq %"
-		    PRId64 " (id %" PRId64 "), so rows were reordered", seq,
-		    id, w->prev_seq, w->prev_id) == -1 ? -1 : 0;
+static int
+source_checkpoint(void *arg, struct verify_checkpoint *out)
+{
+	struct walk_cursors	*wc = arg;
+	const struct cursor	*c = &wc->cps;
+	int			 r;
 
-	if (w->have_prev) {
-		memcpy(w->pprev_hash, w->prev_hash, CHAIN_HASH_LEN);
-		w->have_pprev = 1;
-	}
-	memcpy(w->prev_hash, hash, CHAIN_HASH_LEN);
-	w->prev_seq = seq;
-	w->prev_id = id;
-	w->have_prev = 1;
+	if ((r = cursor_next(&wc->cps)) != 1)
+		return r;
+	out->seq = cursor_value(c, C_SEQ);
+	out->hash_hex = cursor_value(c, C_HASH);
+	out->at_ms = cursor_value(c, C_AT_MS);
+	out->at_ok = cursor_bool(c, C_AT_OK);
+	out->key_id = cursor_value(c, C_KEY_ID);
+	out->sig_hex = cursor_value(c, C_SIG);
 	return 1;
 }
 
@@ -648,18 +337,16 @@ check_row(struct inst *in, struct walk *w, const struct cursor *c)
  * (said).
  */
 static int
-verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
+verify_instance(PGconn *conn, const struct verify_keyring *kr,
+    struct verify_inst *in)
 {
-	struct cursor	 rows, cps;
-	struct walk	 w;
-	char		*lit, *where, id_s[24], at[48];
-	size_t		 len;
-	int		 r = 0, have_cp, rc = -1;
-	int64_t		 cp_seq;
+	struct walk_cursors	 wc;
+	struct verify_source	 src = { source_row, source_checkpoint, &wc };
+	char			*lit, *where, err[256];
+	size_t			 len;
+	int			 rc = -1;
 
-	memset(&w, 0, sizeof(w));
-	memset(&rows, 0, sizeof(rows));
-	memset(&cps, 0, sizeof(cps));
+	memset(&wc, 0, sizeof(wc));
 	if (in->name != NULL) {
 		if ((lit = PQescapeLiteral(conn, in->name,
 		    strlen(in->name))) == NULL) {
@@ -676,67 +363,23 @@ verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
 		cli_say("audit verify", "out of memory");
 		return -1;
 	}
-	if (cursor_open(&rows, conn, "nwd_verify_rows", sql_rows,
-	    where) == -1 || cursor_open(&cps, conn, "nwd_verify_cps",
+	if (cursor_open(&wc.rows, conn, "nwd_verify_rows", sql_rows,
+	    where) == -1 || cursor_open(&wc.cps, conn, "nwd_verify_cps",
 	    sql_checkpoints, where) == -1)
 		goto out;
-	if ((have_cp = cursor_next(&cps)) == -1)
+	if (verify_walk(in, kr, &src, err, sizeof(err)) == -1) {
+		if (err[0] != '\0')	/* else the cursor said */
+			cli_say("audit verify", "%s", err);
 		goto out;
-
-	while (in->problem == NULL && (r = cursor_next(&rows)) == 1) {
-		if ((r = check_row(in, &w, &rows)) != 1)
-			break;
-		in->rows++;
-		in->head = w.prev_seq;
-		snprintf(id_s, sizeof(id_s), "%" PRId64, w.prev_id);
-		/* Every checkpoint up to this seq: it names this row. */
-		while (have_cp == 1 && parse_i64(cursor_value(&cps, C_SEQ),
-		    &cp_seq) == 0 && cp_seq <= w.prev_seq) {
-			if (cp_seq < w.prev_seq)
-				r = set_problem(in, "checkpoint at seq %" PRId64
-				    " names no row (seqs start at 1)",
-				    cp_seq) == -1 ? -1 : 0;
-			else
-				r = check_checkpoint(in, kr, &cps, w.prev_hash,
-				    id_s);
-			if (r != 1)
-				break;
-			in->cps++;
-			in->last_cp = cp_seq;
-			if ((have_cp = cursor_next(&cps)) == -1)
-				goto out;
-		}
-		if (r != 1)
-			break;
-	}
-	if (r == -1) {
-		if (in->problem == NULL)	/* else cursor_next() said */
-			cli_say("audit verify", "cannot check the rows: out of "
-			    "memory or a failure of the hash");
-		goto out;
-	}
-	/* A checkpoint beyond the end: if it is genuine, the tail is gone. */
-	if (in->problem == NULL && have_cp == 1) {
-		if ((r = check_checkpoint(in, kr, &cps, NULL, NULL)) == -1) {
-			cli_say("audit verify", "cannot check a checkpoint: out "
-			    "of memory");
-			goto out;
-		}
-		fmt_ms(cursor_value(&cps, C_AT_MS), at, sizeof(at));
-		if (r == 1 && set_problem(in, "checkpoint at seq %s (signed at "
-		    "%s) but the chain ends at seq %" PRId64 " < %s",
-		    cursor_value(&cps, C_SEQ), at, in->head,
-		    cursor_value(&cps, C_SEQ)) == -1)
-			goto out;
 	}
 	rc = 0;
  out:
 	/* After a failure the transaction is aborted: nothing to close. */
-	if (rc == 0 && (cursor_close(&rows) == -1 ||
-	    cursor_close(&cps) == -1))
+	if (rc == 0 && (cursor_close(&wc.rows) == -1 ||
+	    cursor_close(&wc.cps) == -1))
 		rc = -1;
-	PQclear(rows.res);
-	PQclear(cps.res);
+	PQclear(wc.rows.res);
+	PQclear(wc.cps.res);
 	free(where);
 	return rc;
 }
@@ -746,18 +389,18 @@ verify_instance(PGconn *conn, const struct keyring *kr, struct inst *in)
  */
 
 static void
-report_text(const struct inst *insts, size_t n, int *tampered)
+report_text(const struct verify_inst *insts, size_t n, int *tampered)
 {
-	const struct inst	*in;
-	char			 name[256];
-	size_t			 i;
+	const struct verify_inst	*in;
+	char				 name[256];
+	size_t				 i;
 
 	for (i = 0; i < n; i++) {
 		in = &insts[i];
 		if (in->name == NULL)
 			snprintf(name, sizeof(name), "(none)");
 		else
-			printable(in->name, name, sizeof(name));
+			verify_printable(in->name, name, sizeof(name));
 		if (in->problem != NULL) {
 			(*tampered)++;
 			printf("instance %s: %s\n", name, in->problem);
@@ -785,7 +428,7 @@ report_text(const struct inst *insts, size_t n, int *tampered)
 }
 
 static int
-report_json(const struct inst *insts, size_t n, int *tampered)
+report_json(const struct verify_inst *insts, size_t n, int *tampered)
 {
 	json_object	*o, *arr, *io;
 	const char	*s;
@@ -795,7 +438,7 @@ report_json(const struct inst *insts, size_t n, int *tampered)
 	o = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		const struct inst *in = &insts[i];
+		const struct verify_inst *in = &insts[i];
 
 		io = json_object_new_object();
 		json_object_object_add(io, "instance", in->name != NULL ?
@@ -858,11 +501,11 @@ db_connect(const char *conninfo)
 
 /* The instances to check, into *out (names owned). */
 static int
-list_instances(PGconn *conn, const struct verify_opts *o, struct inst **out,
-    size_t *nout)
+list_instances(PGconn *conn, const struct verify_opts *o,
+    struct verify_inst **out, size_t *nout)
 {
 	PGresult	*res;
-	struct inst	*v;
+	struct verify_inst	*v;
 	char		 err[512];
 	int		 i, n;
 
@@ -906,10 +549,10 @@ list_instances(PGconn *conn, const struct verify_opts *o, struct inst **out,
 }
 
 static int
-verify_run(const struct verify_opts *o, const struct keyring *kr)
+verify_run(const struct verify_opts *o, const struct verify_keyring *kr)
 {
 	PGconn		*conn;
-	struct inst	*insts = NULL;
+	struct verify_inst	*insts = NULL;
 	size_t		 ninsts = 0, i;
 	int		 tampered = 0, rc = VERIFY_EXIT_UNREADABLE;
 	const char	*db;
@@ -928,7 +571,8 @@ verify_run(const struct verify_opts *o, const struct keyring *kr)
 			goto out;
 	if (o->instance != NULL && insts[0].rows == 0 && insts[0].cps == 0 &&
 	    insts[0].problem == NULL &&
-	    set_problem(&insts[0], "no audit rows and no checkpoints") == -1)
+	    verify_set_problem(&insts[0], "no audit rows and no "
+	    "checkpoints") == -1)
 		goto out;
 	(void)pq_command(conn, "COMMIT", "ending the transaction");
 
@@ -949,10 +593,8 @@ verify_run(const struct verify_opts *o, const struct keyring *kr)
 		    "instance%s", tampered, ninsts, ninsts == 1 ? "" : "s");
 	rc = tampered > 0 ? VERIFY_EXIT_TAMPERED : VERIFY_EXIT_INTACT;
  out:
-	for (i = 0; i < ninsts; i++) {
-		free(insts[i].name);
-		free(insts[i].problem);
-	}
+	for (i = 0; i < ninsts; i++)
+		verify_inst_clear(&insts[i]);
 	free(insts);
 	PQfinish(conn);
 	return rc;
@@ -962,7 +604,7 @@ static int
 cmd_verify(int argc, char **argv)
 {
 	struct verify_opts	 o;
-	struct keyring		 kr = { NULL, 0 };
+	struct verify_keyring	 kr = { NULL, 0 };
 	const char		**pk;
 	const char		*env;
 	char			 err[512];

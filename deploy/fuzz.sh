@@ -10,7 +10,8 @@
 #   deploy/fuzz.sh seeds   regenerate the seeds of frame, envelope and json
 #                          in tests/fuzz/corpus/ (after a schema change)
 #
-# Targets: frame envelope policy config identity json (tests/fuzz/fuzz_*.c).
+# Targets: frame envelope policy config identity json verify
+# (tests/fuzz/fuzz_*.c).
 # Seeds: tests/fuzz/corpus/NAME/, plus for policy, config and identity the
 # live files of the tree (deploy/policy.nwd, tests/data/bad-policies/,
 # deploy/nwdd.conf.example, deploy/principals.conf); dictionaries:
@@ -45,14 +46,14 @@ out=$root/build-fuzz
 fuzzdir=$root/tests/fuzz
 CC=${CC:-clang}
 
-TARGETS="frame envelope policy config identity json"
+TARGETS="frame envelope policy config identity json verify"
 
 # The modules compiled for the targets.  A target links what it needs from
 # them (they go into one static library); a module that grows a dependency
 # on another pure module needs that module added here.
 MODULES="proto/frame.c proto/envelope.c client/pbjson.c daemon/log.c
 daemon/config.c daemon/identity.c daemon/policy.c daemon/redact.c
-daemon/digest.c daemon/alloc.c"
+daemon/digest.c daemon/alloc.c daemon/chain.c client/verify_core.c"
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }

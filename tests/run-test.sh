@@ -19,14 +19,26 @@
 # directory.  NWD_TEST_TMPROOT (default $TMPDIR or /tmp) is where the
 # temporary directories go; NWD_TEST_KEEP=1 keeps them (PostgreSQL is
 # stopped all the same).
+#
+# NWD_TEST_WRAPPER runs the test program (unit or integration) under a
+# command, through libtool --mode=execute so that a libtool wrapper script
+# gives way to the real program, e.g.
+#   NWD_TEST_WRAPPER="valgrind --error-exitcode=97 --leak-check=full
+#       --errors-for-leak-kinds=definite"
+# If it is valgrind, its log goes to a file of the test's temporary
+# directory and is printed if it reports errors; the test then fails (97)
+# even if the program exited 0.  The daemons an integration test starts
+# have their own wrapper, NWD_TEST_DAEMON_WRAPPER (harness.h).
 set -euo pipefail
 
 prog=run-test.sh
 [ $# -ge 1 ] || { echo "usage: $0 TEST [ARGS...]" >&2; exit 99; }
 
+integration=0
 case $1 in
-*/integration/* | integration/*) ;;
-*) exec "$@" ;;
+*/integration/* | integration/*) integration=1 ;;
+*.sh) exec "$@" ;;	# scripts (manpages.sh ...) are never wrapped
+*) [ -n "${NWD_TEST_WRAPPER:-}" ] || exec "$@" ;;
 esac
 
 : "${NWD_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -36,6 +48,48 @@ pgsh=$NWD_SRCDIR/deploy/pg.sh
 name=$(basename "$1")
 
 fail() { printf '%s: %s: %s\n' "$prog" "$name" "$*" >&2; exit 99; }
+
+# wrapped LOGDIR TEST [ARGS...]: runs the test, under NWD_TEST_WRAPPER if
+# it is set; valgrind's logs go to LOGDIR.  Returns the test's status, or
+# 97 if valgrind reported errors and the test exited 0.
+wrapped() {
+	local logdir=$1 rc=0 log n
+	local -a w
+	shift
+	if [ -z "${NWD_TEST_WRAPPER:-}" ]; then
+		"$@" || rc=$?
+		return "$rc"
+	fi
+	read -r -a w <<<"$NWD_TEST_WRAPPER"
+	case ${w[0]##*/} in
+	valgrind) w+=("--log-file=$logdir/valgrind-test.%p.log") ;;
+	esac
+	if [ -x "$NWD_BUILDDIR/libtool" ]; then
+		"$NWD_BUILDDIR/libtool" --mode=execute "${w[@]}" "$@" || rc=$?
+	else
+		"${w[@]}" "$@" || rc=$?
+	fi
+	for log in "$logdir"/valgrind-test.*.log; do
+		[ -f "$log" ] || continue
+		n=$(sed -n 's/.*ERROR SUMMARY: \([0-9][0-9]*\) error.*/\1/p' \
+		    "$log" | tail -n 1)
+		[ "${n:-0}" -gt 0 ] || continue
+		printf '%s: %s: valgrind found %s error(s) in the test program:\n' \
+		    "$prog" "$name" "$n" >&2
+		cat "$log" >&2
+		[ "$rc" -ne 0 ] || rc=97
+	done
+	return "$rc"
+}
+
+if [ "$integration" = 0 ]; then
+	utmp=$(mktemp -d "${NWD_TEST_TMPROOT:-${TMPDIR:-/tmp}}/nwd-$name.XXXXXX") ||
+	    fail "cannot make a temporary directory"
+	trap 'rm -rf -- "$utmp"' EXIT
+	rc=0
+	wrapped "$utmp" "$@" || rc=$?
+	exit "$rc"
+fi
 
 root=${NWD_TEST_TMPROOT:-${TMPDIR:-/tmp}}
 mkdir -p "$root"
@@ -93,5 +147,5 @@ export NWD_TEST_PGPORT=$port NWD_TEST_PGDIR=$pgdir NWD_TEST_PKI NWD_TEST_TMP=$tm
 
 # Not exec: the cluster must be destroyed after the test, whatever it did.
 rc=0
-"$@" || rc=$?
+wrapped "$tmp" "$@" || rc=$?
 exit "$rc"

@@ -23,6 +23,15 @@
  * --warmup seconds, for --seconds) count; after the window the subscribers
  * drain until one second passes without a delivery.
  *
+ * For soaks (deploy/soak.sh): --churn S closes every session after a
+ * random 0.5 S to 1.5 S and connects again (publishers and subscribers);
+ * --durable NAME makes each subscription durable under NAME and acks every
+ * delivery, a subscriber reconnecting (and so replaying what it missed)
+ * whenever its session ends; --report FILE writes the message id of every
+ * acknowledged publish, one per line, so that the audit trail and the
+ * durable queues can be checked against them afterwards.  A session that
+ * ends (the daemon restarted, PostgreSQL away) is connected again.
+ *
  * Idle sessions: K mutual-TLS sessions through nwd_connect() (handshake,
  * Hello, Welcome), held idle for --seconds, then pinged (a sample) and
  * closed; the daemon's RSS before and after gives the cost per session.
@@ -108,6 +117,9 @@ static struct {
 	int		 allocate;
 	int		 ack;
 	int		 timeout_ms;
+	double		 churn;		/* seconds a session lives; 0 = on */
+	const char	*durable;	/* durable subscription name, or NULL */
+	const char	*report;	/* file of acked message ids, or NULL */
 } opt = {
 	.npub = 32,
 	.nsub = 5,
@@ -527,12 +539,24 @@ lat_q(const struct lat *l, double q)
 
 static int64_t	 t_start, win_lo, win_hi;
 static atomic_int stop_subs;
+static FILE	*report_fp;		/* --report */
+static pthread_mutex_t report_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* When a session opened now ends under --churn: 0.5 to 1.5 times it. */
+static int64_t
+churn_due(unsigned int *seed)
+{
+	if (opt.churn <= 0)
+		return INT64_MAX;
+	return mono_ns() + (int64_t)(opt.churn * NS *
+	    (0.5 + (double)rand_r(seed) / RAND_MAX));
+}
 
 struct publisher {
 	pthread_t	 th;
 	int		 idx;
 	struct nwd_client *c;
-	uint64_t	 sent, acked, errors, reconnects;
+	uint64_t	 sent, acked, errors, reconnects, churned;
 	uint64_t	 win_acked, win_recipients, win_late;
 	int64_t		 max_lag_ns;
 	struct lat	 ack_lat;
@@ -546,6 +570,7 @@ struct subscriber {
 	const char	*principal;
 	struct nwd_client *c;
 	uint64_t	 received, win_received, foreign, errors, ack_errors;
+	uint64_t	 reconnects, churned;
 	atomic_llong	 last_rx;
 	struct lat	 lat, lat_sched;
 	char		 last_err[256];
@@ -593,9 +618,11 @@ publisher_main(void *arg)
 	Nwd__V1__RiskAlert	 a = NWD__V1__RISK_ALERT__INIT;
 	Nwd__V1__PublishAck	*ack;
 	char			*summary;
-	int64_t			 interval = 0, due, t_send, t_ack;
+	int64_t			 interval = 0, due, t_send, t_ack, end_at;
+	unsigned int		 seed = (unsigned int)p->idx * 2654435761U + 1;
 	enum nwd_status		 st;
 
+	end_at = churn_due(&seed);
 	summary = xcalloc(1, opt.body + 1);
 	memset(summary, 'x', opt.body);
 	fill_alert(&env, &h, &s, &a, summary);
@@ -618,6 +645,11 @@ publisher_main(void *arg)
 				break;
 			due = t_send;
 		}
+		if (p->c != NULL && t_send >= end_at) {
+			nwd_close(p->c);
+			p->c = NULL;
+			p->churned++;
+		}
 		if (p->c == NULL) {
 			/* The session ended: try again, not in a tight loop. */
 			if ((p->c = connect_as(PUBLISHER, 0)) == NULL) {
@@ -626,6 +658,7 @@ publisher_main(void *arg)
 				goto next;
 			}
 			p->reconnects++;
+			end_at = churn_due(&seed);
 		}
 		stamp(summary, p->idx, p->sent, t_send, due);
 		p->sent++;
@@ -635,6 +668,11 @@ publisher_main(void *arg)
 		t_ack = mono_ns();
 		if (st == NWD_OK) {
 			p->acked++;
+			if (report_fp != NULL) {
+				pthread_mutex_lock(&report_mu);
+				fprintf(report_fp, "%s\n", ack->message_id);
+				pthread_mutex_unlock(&report_mu);
+			}
 			if (t_send >= win_lo && t_send < win_hi) {
 				p->win_acked++;
 				p->win_recipients += ack->recipients;
@@ -662,6 +700,31 @@ next:
 	return NULL;
 }
 
+/*
+ * Connects s and subscribes it to the bench subject (durable under
+ * --durable).  Returns 0, or -1 (dies instead if fatal).
+ */
+static int
+subscriber_connect(struct subscriber *s, int fatal)
+{
+	Nwd__V1__Kind	 k = NWD__V1__KIND__RISK_ALERT;
+	const char	*subj = opt.subject;
+	char		 err[512];
+
+	if ((s->c = connect_as(s->principal, fatal)) == NULL)
+		return -1;
+	if (nwd_subscribe(s->c, &k, 1, &subj, 1, opt.durable, NULL, err,
+	    sizeof(err)) != NWD_OK) {
+		if (fatal)
+			die("subscribe as %s: %s", s->principal, err);
+		snprintf(s->last_err, sizeof(s->last_err), "%.200s", err);
+		nwd_close(s->c);
+		s->c = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static void *
 subscriber_main(void *arg)
 {
@@ -669,19 +732,40 @@ subscriber_main(void *arg)
 	Nwd__V1__Deliver	*d;
 	const char		*sum;
 	enum nwd_status		 st;
-	int64_t			 now, t_send, t_due;
+	int64_t			 now, t_send, t_due, end_at;
 	uint64_t		 seq;
+	unsigned int		 seed = (unsigned int)s->idx * 40503U + 7;
 	int			 pub;
 	char			 err[256];
 
+	end_at = churn_due(&seed);
 	while (!atomic_load(&stop_subs)) {
+		if (s->c != NULL && mono_ns() >= end_at) {
+			nwd_close(s->c);
+			s->c = NULL;
+			s->churned++;
+		}
+		if (s->c == NULL) {
+			/* Not in a tight loop while the daemon is away. */
+			if (subscriber_connect(s, 0) == -1) {
+				usleep(100000);
+				continue;
+			}
+			s->reconnects++;
+			end_at = churn_due(&seed);
+		}
 		st = nwd_next_delivery(s->c, 100, &d, s->last_err,
 		    sizeof(s->last_err));
 		if (st == NWD_ERR_TIMEOUT)
 			continue;
 		if (st != NWD_OK) {
 			s->errors++;
-			break;
+			if (opt.churn <= 0 && opt.durable == NULL)
+				break;
+			/* Soaks: the session ended; connect again. */
+			nwd_close(s->c);
+			s->c = NULL;
+			continue;
 		}
 		now = mono_ns();
 		atomic_store(&s->last_rx, now);
@@ -741,6 +825,7 @@ run_traffic(void)
 	uint64_t		 win_acked = 0, win_rcpt = 0, win_late = 0;
 	uint64_t		 win_recv = 0, serr = 0, foreign = 0;
 	uint64_t		 ackerr = 0, smin = UINT64_MAX, smax = 0;
+	uint64_t		 pchurn = 0, sreconn = 0, schurn = 0;
 	int64_t			 max_lag = 0, quiet_since, now, last;
 	long long		 id0 = -1, id1 = -1;
 	long			 hwm0 = -1, hwm = -1, rss_end = -1;
@@ -767,16 +852,9 @@ run_traffic(void)
 
 	subs = xcalloc(opt.nsub, sizeof(*subs));
 	for (i = 0; i < opt.nsub; i++) {
-		Nwd__V1__Kind	 k = NWD__V1__KIND__RISK_ALERT;
-		const char	*subj = opt.subject;
-		char		 err[512];
-
 		subs[i].idx = i;
 		subs[i].principal = recv[i % nrecv];
-		subs[i].c = connect_as(subs[i].principal, 1);
-		if (nwd_subscribe(subs[i].c, &k, 1, &subj, 1, NULL, NULL, err,
-		    sizeof(err)) != NWD_OK)
-			die("subscribe as %s: %s", subs[i].principal, err);
+		(void)subscriber_connect(&subs[i], 1);
 	}
 	pubs = xcalloc(opt.npub, sizeof(*pubs));
 	for (i = 0; i < opt.npub; i++) {
@@ -845,6 +923,7 @@ run_traffic(void)
 		acked += p->acked;
 		perr += p->errors;
 		reconn += p->reconnects;
+		pchurn += p->churned;
 		win_acked += p->win_acked;
 		win_rcpt += p->win_recipients;
 		win_late += p->win_late;
@@ -865,6 +944,8 @@ run_traffic(void)
 		serr += s->errors;
 		foreign += s->foreign;
 		ackerr += s->ack_errors;
+		sreconn += s->reconnects;
+		schurn += s->churned;
 		if (s->win_received < smin)
 			smin = s->win_received;
 		if (s->win_received > smax)
@@ -872,8 +953,9 @@ run_traffic(void)
 		lat_merge(&lat, &s->lat);
 		lat_merge(&lat_sched, &s->lat_sched);
 		if (s->errors > 0)
-			fprintf(stderr, "subscriber %d (%s): session ended: %s\n",
-			    i, s->principal, s->last_err);
+			fprintf(stderr, "subscriber %d (%s): %" PRIu64 " session%s "
+			    "ended, the last: %s\n", i, s->principal, s->errors,
+			    s->errors == 1 ? "" : "s", s->last_err);
 		nwd_close(s->c);
 		free(s->lat.v);
 		free(s->lat_sched.v);
@@ -914,6 +996,11 @@ run_traffic(void)
 	    " subscriber sessions ended, %" PRIu64 " ack, %" PRIu64
 	    " reconnects, %" PRIu64 " deliveries not ours\n", perr, serr,
 	    ackerr, reconn, foreign);
+	if (opt.churn > 0 || opt.durable != NULL)
+		printf("sessions:            %" PRIu64 " publisher and %" PRIu64
+		    " subscriber sessions closed by --churn; %" PRIu64
+		    " publisher and %" PRIu64 " subscriber reconnects in all\n",
+		    pchurn, schurn, reconn, sreconn);
 	print_cpu(&c0, &c1);
 	if (opt.pid > 0)
 		printf("nwdd memory:         peak RSS %ld kB during the run "
@@ -925,7 +1012,9 @@ run_traffic(void)
 	    "p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
 	    "sched_p99_ms=%.2f ack_p99_ms=%.2f errors=%" PRIu64
 	    " sub_errors=%" PRIu64 " nwdd_cpu=%.0f pg_cpu=%.0f bench_cpu=%.0f "
-	    "peak_rss_kb=%ld hwm_kb=%ld load1=%.2f\n",
+	    "peak_rss_kb=%ld hwm_kb=%ld load1=%.2f acked_total=%" PRIu64
+	    " sent_total=%" PRIu64 " pub_reconnects=%" PRIu64
+	    " sub_reconnects=%" PRIu64 "\n",
 	    opt.rate > 0 ? "rate" : "flat", opt.npub, opt.nsub, opt.body,
 	    opt.rate, secs, win_acked / secs, win_recv / secs, fanout,
 	    win_rcpt / secs, id0 >= 0 && id1 >= 0 ? (id1 - id0) / secs : -1,
@@ -935,7 +1024,8 @@ run_traffic(void)
 	    cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
 	    cpu_pct(c0.pg, c1.pg, &c0, &c1),
 	    cpu_pct(c0.self, c1.self, &c0, &c1),
-	    (long)atomic_load(&rss_peak_kb), hwm, l1);
+	    (long)atomic_load(&rss_peak_kb), hwm, l1, acked, sent, reconn,
+	    sreconn);
 	free(lat.v);
 	free(lat_sched.v);
 	free(ack_lat.v);
@@ -1380,6 +1470,7 @@ usage(void)
 "           [--body BYTES] [--rate PUBS_PER_S] [--seconds S] [--warmup S]\n"
 "           [--pid NWDD_PID] [--pg-pid POSTMASTER_PID] [--db CONNINFO]\n"
 "           [--subject ID] [--receivers P,P,...] [--ack]\n"
+"           [--churn SECONDS] [--durable NAME] [--report FILE]\n"
 "       bench_broker --server H:P --pki DIR --allocate [--subject ID]\n"
 "           [--teams T,T,...]\n"
 "       bench_broker --server H:P --pki DIR --idle-sessions K --pid PID\n"
@@ -1398,7 +1489,7 @@ main(int argc, char *argv[])
 {
 	enum { O_SERVER = 256, O_PKI, O_PUB, O_SUB, O_BODY, O_RATE, O_SECS,
 	    O_WARM, O_PID, O_PGPID, O_IDLE, O_COPY, O_COPYROWS, O_DB, O_SUBJ,
-	    O_RECV, O_TEAMS, O_ALLOC, O_ACK };
+	    O_RECV, O_TEAMS, O_ALLOC, O_ACK, O_CHURN, O_DURABLE, O_REPORT };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "pki", required_argument, NULL, O_PKI },
@@ -1419,10 +1510,13 @@ main(int argc, char *argv[])
 		{ "teams", required_argument, NULL, O_TEAMS },
 		{ "allocate", no_argument, NULL, O_ALLOC },
 		{ "ack", no_argument, NULL, O_ACK },
+		{ "churn", required_argument, NULL, O_CHURN },
+		{ "durable", required_argument, NULL, O_DURABLE },
+		{ "report", required_argument, NULL, O_REPORT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	ch;
+	int	ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1483,13 +1577,23 @@ main(int argc, char *argv[])
 		case O_ACK:
 			opt.ack = 1;
 			break;
+		case O_CHURN:
+			opt.churn = atof(optarg);
+			break;
+		case O_DURABLE:
+			opt.durable = optarg;
+			opt.ack = 1;	/* a durable queue lets go on ack */
+			break;
+		case O_REPORT:
+			opt.report = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || opt.seconds <= 0 || opt.warmup < 0 ||
 	    opt.npub < 1 || opt.nsub < 1 || opt.rate < 0 ||
-	    opt.copy_rows < 1 || opt.idle < 0)
+	    opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0)
 		usage();
 	if (opt.body < BODY_MIN)
 		die("--body must be at least %d bytes (it carries the "
@@ -1506,5 +1610,11 @@ main(int argc, char *argv[])
 	if (opt.idle > 0)
 		return run_idle();
 	raise_nofile((rlim_t)(opt.npub + opt.nsub) * 2 + 64);
-	return run_traffic();
+	if (opt.report != NULL &&
+	    (report_fp = fopen(opt.report, "w")) == NULL)
+		die("--report %s: %s", opt.report, strerror(errno));
+	rc = run_traffic();
+	if (report_fp != NULL && fclose(report_fp) != 0)
+		die("--report %s: %s", opt.report, strerror(errno));
+	return rc;
 }

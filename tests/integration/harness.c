@@ -53,6 +53,7 @@ struct harness_daemon {
 	int	 status;	/* as harness_daemon_stop() returns it */
 	char	*conf;		/* owned */
 	char	*log;		/* owned */
+	char	*vglog;		/* owned; valgrind's log, NULL unwrapped */
 };
 
 struct harness_tls {
@@ -67,6 +68,9 @@ static int	 daemon_seq;		/* numbers config and log files */
 static int	 migrated;		/* nwdd --migrate has run */
 static char	 last_log[4096];
 static int	 last_port;		/* port of the last daemon started */
+static char	**wrapper;		/* NWD_TEST_DAEMON_WRAPPER, split */
+static int	 wrapper_read;		/* wrapper has been looked up */
+static int	 wrapped_failures;	/* runs whose valgrind log has errors */
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -306,6 +310,199 @@ run(char *const argv[], char *out, size_t outlen, const char *errpath)
 	return decode_status(wstatus);
 }
 
+/* ---- a wrapper around nwdd (valgrind) ------------------------------------ */
+
+/* Looks name up in $PATH unless it has a slash.  Returns a new string. */
+static char *
+find_program(const char *name)
+{
+	const char	*path = getenv("PATH"), *p, *colon;
+	char		*cand;
+
+	if (strchr(name, '/') != NULL || path == NULL)
+		return xasprintf("%s", name);
+	for (p = path; ; p = colon + 1) {
+		colon = strchr(p, ':');
+		cand = xasprintf("%.*s/%s", colon != NULL ? (int)(colon - p) :
+		    (int)strlen(p), p, name);
+		if (access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+		if (colon == NULL)
+			break;
+	}
+	return xasprintf("%s", name);
+}
+
+/*
+ * NWD_TEST_DAEMON_WRAPPER split at blanks (its first word looked up in
+ * $PATH), or NULL if it is unset or empty.  Once a wrapper is seen, the
+ * test process's exit status becomes HARNESS_VALGRIND_EXIT if any wrapped
+ * run had errors (wrapped_atexit()).
+ */
+static void	wrapped_atexit(void);
+
+static char **
+daemon_wrapper(void)
+{
+	const char	*env;
+	char		*copy, *word, *save = NULL;
+	size_t		 n = 0;
+
+	if (wrapper_read)
+		return wrapper;
+	wrapper_read = 1;
+	env = getenv("NWD_TEST_DAEMON_WRAPPER");
+	if (env == NULL || env[strspn(env, " \t")] == '\0')
+		return NULL;
+	copy = xasprintf("%s", env);
+	if ((wrapper = calloc(strlen(env) / 2 + 2, sizeof(*wrapper))) == NULL) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	for (word = strtok_r(copy, " \t", &save); word != NULL;
+	    word = strtok_r(NULL, " \t", &save)) {
+		wrapper[n] = n == 0 ? find_program(word) :
+		    xasprintf("%s", word);
+		n++;
+	}
+	free(copy);
+	atexit(wrapped_atexit);
+	return wrapper;
+}
+
+int
+harness_daemon_wrapped(void)
+{
+	return daemon_wrapper() != NULL;
+}
+
+/* 1 if the wrapper is valgrind, whose log the harness then reads. */
+static int
+wrapper_is_valgrind(char **w)
+{
+	const char	*base;
+
+	if (w == NULL)
+		return 0;
+	base = strrchr(w[0], '/') != NULL ? strrchr(w[0], '/') + 1 : w[0];
+	return strcmp(base, "valgrind") == 0;
+}
+
+/*
+ * argv for running nwdd with args (NULL-terminated, after argv[0]) under
+ * the wrapper, with valgrind's log going to vglog; or nwdd alone.  The
+ * vector and its strings are owned by the caller, who frees them with
+ * free_argv() (only the forked child execs it, so leaking it there is
+ * harmless).
+ */
+static char **
+wrapped_argv(const char *nwdd, const char *vglog, char *const args[])
+{
+	char	**w = daemon_wrapper(), **v;
+	size_t	  nw = 0, na = 0, i = 0;
+
+	while (w != NULL && w[nw] != NULL)
+		nw++;
+	while (args[na] != NULL)
+		na++;
+	if ((v = calloc(nw + na + 3, sizeof(*v))) == NULL) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	for (; i < nw; i++)
+		v[i] = xasprintf("%s", w[i]);
+	if (vglog != NULL && wrapper_is_valgrind(w))
+		v[i++] = xasprintf("--log-file=%s", vglog);
+	v[i++] = xasprintf("%s", nwdd);
+	for (na = 0; args[na] != NULL; na++)
+		v[i++] = xasprintf("%s", args[na]);
+	v[i] = NULL;
+	return v;
+}
+
+static void
+free_argv(char **v)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* 1 if line (of valgrind's text output) begins one of memcheck's errors. */
+static int
+valgrind_error_line(const char *line)
+{
+	static const char *const kinds[] = {
+		"Invalid read of size", "Invalid write of size",
+		"Invalid free()", "Mismatched free()", "Conditional jump or "
+		"move depends on uninitialised", "Use of uninitialised value",
+		"Syscall param", "Source and destination overlap",
+		"has a fishy value", "Invalid alignment", "are definitely lost",
+		"Jump to the invalid address", "Process terminating with "
+		"default action",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strstr(line, kinds[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads a valgrind log: the count of its final "ERROR SUMMARY", or, if
+ * the process was killed before it could write one, the errors reported
+ * so far.  Prints the log when there are errors and counts the run in
+ * wrapped_failures.  Returns the count, 0 if the log is clean, -1 if
+ * there is no log (a wrapper other than valgrind).
+ */
+static int
+valgrind_check(const char *vglog, const char *what)
+{
+	char	*buf, *line, *nl, *p;
+	size_t	 len;
+	int	 n = 0, summary = -1;
+
+	if ((buf = slurp(vglog, &len)) == NULL)
+		return -1;
+	for (line = buf; line != NULL && *line != '\0';
+	    line = nl != NULL ? nl + 1 : NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if ((p = strstr(line, "ERROR SUMMARY: ")) != NULL)
+			summary = atoi(p + strlen("ERROR SUMMARY: "));
+		else
+			n += valgrind_error_line(line);
+		if (nl != NULL)
+			*nl = '\n';
+	}
+	if (summary >= 0)
+		n = summary;
+	if (n > 0) {
+		fprintf(stderr, "harness: valgrind found %d error%s in %s "
+		    "(%s):\n%s\n", n, n == 1 ? "" : "s", what, vglog, buf);
+		wrapped_failures++;
+	}
+	free(buf);
+	return n;
+}
+
+/* A test whose wrapped daemons had errors fails, whatever it asserted. */
+static void
+wrapped_atexit(void)
+{
+	if (wrapped_failures == 0)
+		return;
+	fprintf(stderr, "harness: valgrind found errors in %d run%s of nwdd; "
+	    "failing the test (exit %d)\n", wrapped_failures,
+	    wrapped_failures == 1 ? "" : "s", HARNESS_VALGRIND_EXIT);
+	fflush(NULL);
+	_exit(HARNESS_VALGRIND_EXIT);
+}
+
 /* ---- the daemon ------------------------------------------------------------ */
 
 static int
@@ -338,6 +535,8 @@ reap(struct harness_daemon *d, int timeout_ms)
 			return -1;
 		d->exited = 1;
 		d->status = r == -1 ? -1 : decode_status(wstatus);
+		if (d->vglog != NULL && valgrind_check(d->vglog, "nwdd") > 0)
+			d->status = HARNESS_VALGRIND_EXIT;
 		return 0;
 	}
 	if (d->pidfd != -1 && timeout_ms >= 0) {
@@ -359,6 +558,8 @@ reap(struct harness_daemon *d, int timeout_ms)
 	}
 	d->exited = 1;
 	d->status = decode_status(wstatus);
+	if (d->vglog != NULL && valgrind_check(d->vglog, "nwdd") > 0)
+		d->status = HARNESS_VALGRIND_EXIT;
 	return 0;
 }
 
@@ -371,6 +572,7 @@ daemon_free(struct harness_daemon *d)
 		close(d->pidfd);
 	free(d->conf);
 	free(d->log);
+	free(d->vglog);
 	free(d);
 }
 
@@ -441,14 +643,21 @@ write_config(int seq, int port, const char *extra)
 	    "migrate_database = host=127.0.0.1 port=%s dbname=nwd "
 	    "user=nwd_owner connect_timeout=5\n"
 	    "migrations = %s/deploy/sql\n"
-	    "log_level = debug\n",
+	    "log_level = debug\n"
+	    "%s",
 	    seq, port, pki, pki, pki, pki, pki, pki, srcdir(), srcdir(), pgport,
 	    pgport,
-	    srcdir());
+	    srcdir(),
+	    /* nwdd refuses root without a user; the tests may stay root. */
+	    geteuid() == 0 ? "user = root\n" : "");
 	path = xasprintf("%s/nwdd-%d.conf", tmp, seq);
-	if ((fp = fopen(path, "w")) == NULL) {
+	/* nwdd refuses a configuration that others can read. */
+	if ((fp = fopen(path, "w")) == NULL ||
+	    fchmod(fileno(fp), 0600) == -1) {
 		fprintf(stderr, "harness: cannot write %s: %s\n", path,
 		    strerror(errno));
+		if (fp != NULL)
+			fclose(fp);
 		free(base);
 		free(path);
 		return NULL;
@@ -476,13 +685,20 @@ write_config(int seq, int port, const char *extra)
 static int
 migrate_once(const char *nwdd, const char *conf, const char *log)
 {
-	char	*argv[] = { (char *)nwdd, "--migrate", "-c", (char *)conf,
-		    NULL };
+	char	*args[] = { "--migrate", "-c", (char *)conf, NULL };
+	char	**argv, *vglog;
 	int	 rc;
 
 	if (migrated)
 		return 0;
+	vglog = xasprintf("%s.migrate-valgrind", log);
+	argv = wrapped_argv(nwdd, vglog, args);
 	rc = run(argv, NULL, 0, log);
+	free_argv(argv);
+	if (wrapper_is_valgrind(daemon_wrapper()) &&
+	    valgrind_check(vglog, "nwdd --migrate") > 0)
+		rc = HARNESS_VALGRIND_EXIT;
+	free(vglog);
 	if (rc != 0) {
 		fprintf(stderr, "harness: %s --migrate -c %s exited %d\n", nwdd,
 		    conf, rc);
@@ -493,14 +709,18 @@ migrate_once(const char *nwdd, const char *conf, const char *log)
 	return 0;
 }
 
-struct harness_daemon *
-harness_daemon_start(const char *extra_config)
+/* Starts nwdd; with wait_ready, as harness_daemon_start() says. */
+static struct harness_daemon *
+daemon_start(const char *extra_config, int wait_ready)
 {
 	struct harness_daemon	*d;
 	struct pollfd		 pfd;
 	const char		*tmp, *v;
-	char			*nwdd = NULL, buf[64];
+	char			*nwdd = NULL, buf[64], **argv = NULL;
 	char			 readyfd_s[16];
+	char			*args_ready[] = { "-c", NULL, "--ready-fd",
+				    readyfd_s, NULL };
+	char			*args_plain[] = { "-c", NULL, NULL };
 	int			 rfd[2] = { -1, -1 }, logfd, seq, r;
 	size_t			 got = 0;
 	ssize_t			 n;
@@ -542,6 +762,11 @@ harness_daemon_start(const char *extra_config)
 		goto fail;
 	}
 	snprintf(readyfd_s, sizeof(readyfd_s), "%d", READY_FD);
+	args_ready[1] = args_plain[1] = d->conf;
+	if (wrapper_is_valgrind(daemon_wrapper()))
+		d->vglog = xasprintf("%s/nwdd-%d.valgrind", tmp, seq);
+	argv = wrapped_argv(nwdd, d->vglog, wait_ready ? args_ready :
+	    args_plain);
 	fflush(NULL);
 	if ((d->pid = fork()) == -1) {
 		fprintf(stderr, "harness: fork: %s\n", strerror(errno));
@@ -560,20 +785,29 @@ harness_daemon_start(const char *extra_config)
 			dup2(logfd, 0);
 			close(logfd);
 		}
-		if (rfd[1] == READY_FD)
-			fcntl(READY_FD, F_SETFD, 0);
-		else if (dup2(rfd[1], READY_FD) == -1)
-			_exit(127);
-		execl(nwdd, nwdd, "-c", d->conf, "--ready-fd", readyfd_s,
-		    (char *)NULL);
-		fprintf(stderr, "harness: cannot run %s: %s\n", nwdd,
+		if (wait_ready) {
+			if (rfd[1] == READY_FD)
+				fcntl(READY_FD, F_SETFD, 0);
+			else if (dup2(rfd[1], READY_FD) == -1)
+				_exit(127);
+		}
+		/* nwdd, or a wrapper (NWD_TEST_DAEMON_WRAPPER) and nwdd. */
+		execv(argv[0], argv);
+		fprintf(stderr, "harness: cannot run %s: %s\n", argv[0],
 		    strerror(errno));
 		_exit(127);
 	}
+	free_argv(argv);
+	argv = NULL;
 	close(rfd[1]);
 	rfd[1] = -1;
 	d->pidfd = pidfd_open_compat(d->pid);
 	last_port = d->port;
+	if (!wait_ready) {
+		close(rfd[0]);
+		free(nwdd);
+		return d;
+	}
 
 	/*
 	 * nwdd writes "READY\n" to the pipe once it serves and closes it; EOF
@@ -629,9 +863,22 @@ fail:
 		close(rfd[0]);
 	if (rfd[1] != -1)
 		close(rfd[1]);
+	free_argv(argv);
 	free(nwdd);
 	daemon_free(d);
 	return NULL;
+}
+
+struct harness_daemon *
+harness_daemon_start(const char *extra_config)
+{
+	return daemon_start(extra_config, 1);
+}
+
+struct harness_daemon *
+harness_daemon_spawn(const char *extra_config)
+{
+	return daemon_start(extra_config, 0);
 }
 
 int
@@ -1085,6 +1332,12 @@ const char *
 harness_tls_error(const struct harness_tls *t)
 {
 	return t->err;
+}
+
+int
+harness_tls_fd(const struct harness_tls *t)
+{
+	return t->fd;
 }
 
 int

@@ -41,6 +41,35 @@ struct harness_daemon;
  */
 struct harness_daemon *harness_daemon_start(const char *extra_config);
 
+/*
+ * The same, without --ready-fd and without waiting: returns as soon as
+ * nwdd is started (the migrations are still applied first, once per
+ * process).  For tests that watch readiness themselves, e.g. through
+ * $NOTIFY_SOCKET, which nwdd inherits from the test's environment.
+ */
+struct harness_daemon *harness_daemon_spawn(const char *extra_config);
+
+/*
+ * NWD_TEST_DAEMON_WRAPPER, when set, is a command (split at blanks) that
+ * every nwdd the harness runs (nwdd --migrate too) is run under, e.g.
+ *
+ *   NWD_TEST_DAEMON_WRAPPER="valgrind --leak-check=full
+ *       --errors-for-leak-kinds=definite --error-exitcode=97"
+ *
+ * If its first word is valgrind, the harness adds --log-file (beside the
+ * daemon's log in NWD_TEST_TMP) and reads that log when the daemon is
+ * reaped: errors (its ERROR SUMMARY, or the errors reported so far if it
+ * was killed) are printed, the daemon's status becomes
+ * HARNESS_VALGRIND_EXIT, and the test process exits with that status
+ * whatever the test itself concluded.  valgrind runs nwdd in its own
+ * process, so harness_daemon_pid() and signals still reach the daemon.
+ */
+#define HARNESS_VALGRIND_EXIT	97
+
+/* 1 if nwdd runs under NWD_TEST_DAEMON_WRAPPER (slower; RSS is the
+ * wrapper's), else 0. */
+int		 harness_daemon_wrapped(void);
+
 int		 harness_daemon_port(const struct harness_daemon *d);
 pid_t		 harness_daemon_pid(const struct harness_daemon *d);
 /* Paths of its log (stdout and stderr) and of its configuration file. */
@@ -167,6 +196,9 @@ int		 harness_tls_hello(struct harness_tls *t, int timeout_ms,
 
 /* The cause of the last failure on t ("" if none). */
 const char	*harness_tls_error(const struct harness_tls *t);
+
+/* The socket of t, to poll() many connections at once; t still owns it. */
+int		 harness_tls_fd(const struct harness_tls *t);
 
 /* Sends close_notify if the session is intact, closes, frees.  NULL ok. */
 void		 harness_tls_close(struct harness_tls *t);
