@@ -55,6 +55,7 @@ struct publish_job {
 	int			 duty_desk;	/* rcpts are the duty desk */
 	struct alloc_entry	 alloc;		/* an Allocation's record */
 	char			*alloc_strings;	/* owned; alloc's strings */
+	struct timespec		 read_at;	/* CLOCK_MONOTONIC, frame read */
 };
 
 struct broker *
@@ -379,6 +380,7 @@ publish_done(enum store_outcome outcome, void *arg)
 	struct session		*s;
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__PublishAck	 ack = NWD__V1__PUBLISH_ACK__INIT;
+	struct timespec		 now;
 
 	s = session_find(b->srv, j->session_id);
 	if (s != NULL && s->publishes_in_flight > 0)
@@ -419,6 +421,9 @@ publish_done(enum store_outcome outcome, void *arg)
 		f.publish_ack = &ack;
 		session_send(s, &f);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_publish_seconds((double)(now.tv_sec - j->read_at.tv_sec) +
+	    (double)(now.tv_nsec - j->read_at.tv_nsec) / 1e9);
 	log_info("session=%s principal=%s event=publish message=%s kind=%s "
 	    "subject=%s recipients=%zu duty_desk=%d",
 	    s != NULL ? s->name : "-", s != NULL ? s->principal->id : "-",
@@ -646,6 +651,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	    (j->subject = strdup(h->subject->local_id)) == NULL)
 		goto internal;
 	h->created_unix_ms = now_ms();
+	clock_gettime(CLOCK_MONOTONIC, &j->read_at);
 	j->broker = b;
 	j->session_id = s->id;
 	j->request_id = request_id;

@@ -336,6 +336,7 @@ static struct {
 	struct metrics		*m;
 	struct metrics_family	*sessions, *publishes, *deliveries, *refusals;
 	struct metrics_family	*txn_batches, *txn_rows, *commit;
+	struct metrics_family	*publish_seconds;
 	struct metrics_family	*store_state, *store_queue, *store_queue_max;
 	struct metrics_family	*durable_unacked, *policy;
 	struct metrics_family	*tls_not_after, *crl_next;
@@ -371,8 +372,9 @@ metrics_init(void)
 	    256, 512 };
 	static const double row_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256,
 	    512, 1024, 4096 };
-	static const double commit_bounds[] = { 0.0005, 0.001, 0.0025, 0.005,
-	    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+	static const double commit_bounds[] = { 0.0005, 0.001, 0.002, 0.003,
+	    0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+	    10 };
 	struct metrics	*m;
 	size_t		 i;
 
@@ -405,6 +407,11 @@ metrics_init(void)
 	    (reg.commit = metrics_family_new(m, METRICS_HISTOGRAM,
 	    "nwd_store_commit_seconds", "Time COMMIT of one audit transaction "
 	    "took, in seconds.", NULL, commit_bounds,
+	    NELEM(commit_bounds))) == NULL ||
+	    (reg.publish_seconds = metrics_family_new(m, METRICS_HISTOGRAM,
+	    "nwd_publish_seconds", "Time from a Publish read to its "
+	    "deliveries and PublishAck queued for sending (policy, audit "
+	    "batch, COMMIT, fan-out), in seconds.", NULL, commit_bounds,
 	    NELEM(commit_bounds))) == NULL ||
 	    (reg.store_state = metrics_family_new(m, METRICS_GAUGE,
 	    "nwd_store_state", "State of the audit store's database "
@@ -545,6 +552,12 @@ metrics_txn(size_t batches, size_t rows, double commit_seconds)
 	metrics_observe(reg.txn_batches, NULL, (double)batches);
 	metrics_observe(reg.txn_rows, NULL, (double)rows);
 	metrics_observe(reg.commit, NULL, commit_seconds);
+}
+
+void
+metrics_publish_seconds(double seconds)
+{
+	metrics_observe(reg.publish_seconds, NULL, seconds);
 }
 
 void

@@ -85,6 +85,9 @@ char		*metrics_render_daemon(size_t *lenp);
 void		 metrics_publish(const char *outcome);
 void		 metrics_refusal(const char *reason);
 void		 metrics_delivery(void);
+/* An acknowledged publish: seconds from its frame read to its deliveries
+ * and PublishAck queued. */
+void		 metrics_publish_seconds(double seconds);
 /*
  * A refused publish, from its error code (Nwd__V1__ErrorCode) and the rule
  * that refused it (may be NULL): counts its outcome and its reason.

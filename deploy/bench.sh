@@ -30,6 +30,10 @@
 #   BENCH_IDLE [10000]        idle sessions
 #   BENCH_COPY_SECONDS [10]   seconds of each COPY measurement
 #   BENCH_LOG_LEVEL [info]    nwdd's log_level (info logs every delivery)
+#   BENCH_PG_TUNE [1]         0: PostgreSQL with initdb's defaults (see below)
+#   BENCH_WAL_WARM_MB [3500]  MB of WAL written and checkpointed before the
+#                             runs, so that PostgreSQL reuses segments as a
+#                             server that has been running does (0: cold)
 #   BENCH_ACK [0]             1: subscribers acknowledge every delivery (an
 #                             ack is one more audit row)
 #   BENCH_ONLY ["flat rate idle copy"]  which measurements to run
@@ -60,6 +64,8 @@ SUBSCRIBERS=${BENCH_SUBSCRIBERS:-5}
 BODY=${BENCH_BODY:-1024}
 IDLE=${BENCH_IDLE:-10000}
 COPY_SECONDS=${BENCH_COPY_SECONDS:-10}
+WAL_WARM_MB=${BENCH_WAL_WARM_MB:-3500}
+PG_TUNE=${BENCH_PG_TUNE:-1}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 ONLY=${BENCH_ONLY:-flat rate idle copy}
 PERF=${BENCH_PERF:-0}
@@ -110,6 +116,7 @@ cleanup() {
 		wait "$nwdd_pid" 2>/dev/null || true
 	fi
 	if [ -f "$pgdir/data/PG_VERSION" ]; then
+		[ "$KEEP" = 1 ] && cp "$pgdir/postgres.log" "$tmp/" 2>/dev/null
 		"$pgsh" destroy "$pgdir" || rc=1
 	fi
 	if [ "$KEEP" = 1 ]; then
@@ -141,10 +148,46 @@ for _ in 1 2 3 4 5; do
 	"$pgsh" destroy "$pgdir" >&2 || true
 done
 [ -n "$pgport" ] || die "no free port for PostgreSQL"
+
+# PostgreSQL as on a server set up and running for nwd (README, "Running in
+# production"), not a fresh cluster with initdb's defaults:
+#   - shared_buffers 25% of memory (at most 4GB): with initdb's 128MB the
+#     backends evict dirty pages of the growing audit table themselves and
+#     the kernel writes them back ~30 s later in bursts that stall WAL
+#     fdatasync (commits of 100-300 ms seen here);
+#   - min_wal_size 4GB, max_wal_size 8GB, and BENCH_WAL_WARM_MB of WAL
+#     written and checkpointed away first: a new cluster creates and
+#     zero-fills a 16 MB WAL segment every few hundred publishes (the
+#     backend that needs one stalls 10-50 ms), where a running server
+#     recycles old segments.
+# BENCH_PG_TUNE=0 measures initdb's defaults instead.
+if [ "$PG_TUNE" = 1 ]; then
+	mem_mb=$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)
+	sb_mb=$((mem_mb / 4))
+	[ "$sb_mb" -gt 4096 ] && sb_mb=4096
+	step "PostgreSQL: shared_buffers ${sb_mb}MB, min_wal_size 4GB, max_wal_size 8GB; ${WAL_WARM_MB} MB of WAL written and recycled"
+	"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+	    -c "ALTER SYSTEM SET shared_buffers = '${sb_mb}MB'" \
+	    -c "ALTER SYSTEM SET min_wal_size = '4GB'" \
+	    -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+	    -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
+	    >/dev/null || die "could not set PostgreSQL's parameters"
+	"$pgsh" stop "$pgdir" fast >/dev/null && "$pgsh" start "$pgdir" >/dev/null ||
+	    die "could not restart PostgreSQL with the new parameters"
+	if [ "$WAL_WARM_MB" -gt 0 ]; then
+		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+		    -c "CREATE TABLE bench_wal_warm AS SELECT repeat('x', 1000) AS x
+			FROM generate_series(1, $WAL_WARM_MB * 1000)" \
+		    -c "DROP TABLE bench_wal_warm" -c "CHECKPOINT" -c "CHECKPOINT" \
+		    >/dev/null || die "could not warm PostgreSQL's WAL"
+		echo "pg_wal: $(find "$pgdir/data/pg_wal" -maxdepth 1 -type f -name '0*' | wc -l) segments ready"
+	fi
+fi
 "$root/deploy/gen-pki.sh" "$pki" || die "could not generate the PKI"
 pgpid=$(head -n 1 "$pgdir/data/postmaster.pid")
 
 nwdport=$("$pgsh" freeport) || die "no free port for nwdd"
+metricsport=$("$pgsh" freeport) || die "no free port for nwdd's metrics"
 max_conn=$((IDLE + 1000))
 umask 077
 # The shipped principals less the two test identities (revoked-rob,
@@ -172,6 +215,7 @@ migrate_database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner connect
 migrations = $root/deploy/sql
 log_level = $LOG_LEVEL
 max_connections = $max_conn
+metrics_listen = 127.0.0.1:$metricsport
 EOF
 
 step "nwdd --migrate, then nwdd on 127.0.0.1:$nwdport (log: $log)"
@@ -205,17 +249,51 @@ step "machine"
 	    "synchronous_commit=$(psql_q 'SHOW synchronous_commit')" \
 	    "fsync=$(psql_q 'SHOW fsync')" \
 	    "wal_sync_method=$(psql_q 'SHOW wal_sync_method')" \
-	    "shared_buffers=$(psql_q 'SHOW shared_buffers')"
+	    "shared_buffers=$(psql_q 'SHOW shared_buffers')" \
+	    "min_wal_size=$(psql_q 'SHOW min_wal_size')" \
+	    "max_wal_size=$(psql_q 'SHOW max_wal_size')"
 	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$tmp/machine"
+
+# The store's histograms from nwdd's /metrics (name, then "le count" lines).
+scrape() {
+	curl -s --max-time 5 "http://127.0.0.1:$metricsport/metrics" |
+	    awk '/^nwd_(store_commit_seconds|store_txn_batches|store_txn_audit_rows|publish_seconds)_bucket/ {
+		split($1, a, "[{}\"]"); sub("_bucket", "", a[1])
+		print a[1], a[3], $2 }' || true
+}
+
+# What the run did to the store: each histogram's count in the window
+# between two scrapes, with its median and p99 bucket bounds.
+store_report() { # BEFORE AFTER
+	command -v curl >/dev/null || return 0
+	echo "-- the store during the run (nwdd /metrics; bucket upper bounds):"
+	awk 'NR == FNR { b[$1 " " $2] = $3; next }
+	    { n = $1; d[n, ++k[n]] = $2; c[n, k[n]] = $3 - b[$1 " " $2] }
+	    END { for (n in k) {
+		t = c[n, k[n]]; if (t <= 0) continue
+		p50 = p99 = ""
+		for (i = 1; i <= k[n]; i++) {
+			if (p50 == "" && c[n, i] >= 0.5 * t) p50 = d[n, i]
+			if (p99 == "" && c[n, i] >= 0.99 * t) p99 = d[n, i]
+		}
+		printf "   %-26s %8d transactions, median <= %s, p99 <= %s\n", n, t, p50, p99 } }' \
+	    "$1" "$2" | sort
+}
 
 run() {
 	local name=$1
 	shift
 	step "$name: $(basename "$bench") $*"
+	command -v curl >/dev/null && scrape >"$tmp/$name.metrics0"
 	"$bench" "$@" | tee "$tmp/$name.out"
 	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
 	    die "$name: bench_broker printed no RESULT"
+	if [ "$name" != copy ] && [ "$name" != idle ] &&
+	    command -v curl >/dev/null; then
+		scrape >"$tmp/$name.metrics1"
+		store_report "$tmp/$name.metrics0" "$tmp/$name.metrics1"
+	fi
 }
 
 db="host=127.0.0.1 port=$pgport dbname=nwd user=nwd_auditor"

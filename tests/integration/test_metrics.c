@@ -494,7 +494,7 @@ test_counters_move_by_what_happened(void **state)
 	Nwd__V1__Kind		 kind = NWD__V1__KIND__RISK_ALERT;
 	const char		*subj[1] = { "YP-101" };
 	Nwd__V1__Deliver	*d = NULL;
-	double			 before[NSERIES], txns, rows, commits;
+	double			 before[NSERIES], txns, rows, commits, pubs;
 	char			*text, err[512];
 	uint64_t		 sub;
 	size_t			 i;
@@ -506,6 +506,7 @@ test_counters_move_by_what_happened(void **state)
 	txns = value_in(text, "nwd_store_txn_batches_count");
 	rows = value_in(text, "nwd_store_txn_audit_rows_sum");
 	commits = value_in(text, "nwd_store_commit_seconds_count");
+	pubs = value_in(text, "nwd_publish_seconds_count");
 	free(text);
 
 	hub = connect_as("hubsys-norwich");
@@ -548,6 +549,9 @@ test_counters_move_by_what_happened(void **state)
 	assert_true(value_in(text, "nwd_store_commit_seconds_count") >=
 	    commits + 1);
 	assert_true(value_in(text, "nwd_store_txn_audit_rows_sum") >= rows + 2);
+	/* One acknowledged publish: one publish latency, above zero. */
+	assert_true(value_in(text, "nwd_publish_seconds_count") == pubs + 1);
+	assert_true(value_in(text, "nwd_publish_seconds_sum") > 0);
 	free(text);
 
 	nwd_close(ben);
