@@ -31,6 +31,12 @@
 #   BENCH_COPY_SECONDS [10]   seconds of each COPY measurement
 #   BENCH_LOG_LEVEL [info]    nwdd's log_level (info logs every delivery)
 #   BENCH_PG_TUNE [1]         0: PostgreSQL with initdb's defaults (see below)
+#   BENCH_DIRTY_BACKGROUND_BYTES [unset]  sets vm.dirty_background_bytes
+#                             for the run (restored after; needs root): the
+#                             kernel then writes dirty pages back as they
+#                             come, not in a burst 30 s later that stalls
+#                             WAL flushes (README: a database server's
+#                             settings); unset leaves the kernel alone
 #   BENCH_WAL_WARM_MB [3500]  MB of WAL written and checkpointed before the
 #                             runs, so that PostgreSQL reuses segments as a
 #                             server that has been running does (0: cold)
@@ -66,6 +72,7 @@ IDLE=${BENCH_IDLE:-10000}
 COPY_SECONDS=${BENCH_COPY_SECONDS:-10}
 WAL_WARM_MB=${BENCH_WAL_WARM_MB:-3500}
 PG_TUNE=${BENCH_PG_TUNE:-1}
+DIRTY_BYTES=${BENCH_DIRTY_BACKGROUND_BYTES:-}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 ONLY=${BENCH_ONLY:-flat rate idle copy}
 PERF=${BENCH_PERF:-0}
@@ -99,9 +106,19 @@ results=$tmp/results
 nwdd_pid=
 perf_pid=
 
+dirty_saved=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
+	if [ -n "$dirty_saved" ]; then
+		# Restores whichever of the pair was in force (the other is 0).
+		read -r dbytes dratio <<<"$dirty_saved"
+		if [ "$dbytes" -gt 0 ]; then
+			sysctl -q -w vm.dirty_background_bytes="$dbytes" || rc=1
+		else
+			sysctl -q -w vm.dirty_background_ratio="$dratio" || rc=1
+		fi
+	fi
 	if [ -n "$perf_pid" ] && kill -0 "$perf_pid" 2>/dev/null; then
 		kill -INT "$perf_pid" 2>/dev/null || true
 		wait "$perf_pid" 2>/dev/null || true
@@ -132,6 +149,12 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # ---- the world -----------------------------------------------------------------
+
+if [ -n "$DIRTY_BYTES" ]; then
+	dirty_saved="$(cat /proc/sys/vm/dirty_background_bytes) $(cat /proc/sys/vm/dirty_background_ratio)"
+	sysctl -q -w vm.dirty_background_bytes="$DIRTY_BYTES" ||
+	    die "cannot set vm.dirty_background_bytes (BENCH_DIRTY_BACKGROUND_BYTES)"
+fi
 
 step "PostgreSQL (deploy/pg.sh) and PKI (deploy/gen-pki.sh) in $tmp"
 pgport=
@@ -244,7 +267,7 @@ step "machine"
 	echo "nproc: $(nproc)"
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-	echo "kernel: $(uname -r)"
+	echo "kernel: $(uname -r); vm.dirty_background_bytes=$(cat /proc/sys/vm/dirty_background_bytes) vm.dirty_background_ratio=$(cat /proc/sys/vm/dirty_background_ratio) vm.dirty_expire_centisecs=$(cat /proc/sys/vm/dirty_expire_centisecs)"
 	echo "postgresql: $(psql_q 'SHOW server_version')" \
 	    "synchronous_commit=$(psql_q 'SHOW synchronous_commit')" \
 	    "fsync=$(psql_q 'SHOW fsync')" \
