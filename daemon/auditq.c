@@ -1153,8 +1153,9 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		    AUDIT_F_SUBJECT, q->subject) == -1) ||
 		    (batch = store_batch_new()) == NULL) {
 			audit_event_free(ev);
-			log_warnx("event=audit_dropped reason=\"out of "
-			    "memory\"");
+			log_warnx("session=%s principal=%s event=audit_dropped "
+			    "reason=\"out of memory\"", s->name,
+			    s->principal->id);
 			return;
 		}
 		store_batch_add_event(batch, ev);

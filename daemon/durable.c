@@ -229,7 +229,9 @@ replay_committed(enum store_outcome outcome, void *arg)
 		/* A send can close a slow consumer: look again. */
 		s = session_find(r->srv, r->session_id);
 	}
-	log_info("event=replay durable=%s sent=%zu refused=%zu", r->name, i,
+	log_info("session=%s principal=%s event=replay durable=%s sent=%zu "
+	    "refused=%zu", s != NULL ? s->name : "-", s != NULL &&
+	    s->principal != NULL ? s->principal->id : "-", r->name, i,
 	    r->refused);
 	replay_free(r);
 }
@@ -376,8 +378,9 @@ replay_rows(int ok, const struct store_result *res, void *arg)
 	return;
 oom:
 	store_batch_free(batch);
-	log_warnx("session=%s event=replay_failed durable=%s reason=\"out of "
-	    "memory\"", s->name, r->name);
+	log_warnx("session=%s principal=%s event=replay_failed durable=%s "
+	    "reason=\"out of memory\"", s->name, s->principal != NULL ?
+	    s->principal->id : "-", r->name);
 	replay_free(r);
 }
 
@@ -388,8 +391,9 @@ durable_replay(struct server *srv, struct session *s, uint64_t sub_id,
 	struct replay *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		log_warnx("session=%s event=replay_failed durable=%s "
-		    "reason=\"out of memory\"", s->name, name);
+		log_warnx("session=%s principal=%s event=replay_failed "
+		    "durable=%s reason=\"out of memory\"", s->name,
+		    s->principal != NULL ? s->principal->id : "-", name);
 		return;
 	}
 	r->srv = srv;
