@@ -284,6 +284,7 @@ test_daemon_registry(void **state)
 	metrics_publish("acked");
 	metrics_refusal("policy");
 	metrics_txn(3, 9, 0.002);
+	metrics_publish_seconds(0.001);
 	assert_null(metrics_render_daemon(&len));
 
 	assert_int_equal(metrics_init(), 0);
@@ -316,6 +317,7 @@ test_daemon_registry(void **state)
 	metrics_delivery();
 	metrics_txn(3, 9, 0.002);
 	metrics_txn(1, 2, 0.0004);
+	metrics_publish_seconds(0.004);
 	metrics_store_state("connecting");
 	metrics_store_state("ready");
 	metrics_policy("old");
@@ -350,7 +352,14 @@ test_daemon_registry(void **state)
 	assert_true(has_line(text, "nwd_store_commit_seconds_bucket"
 	    "{le=\"0.0005\"} 1"));
 	assert_true(has_line(text, "nwd_store_commit_seconds_bucket"
-	    "{le=\"0.0025\"} 2"));
+	    "{le=\"0.001\"} 1"));
+	assert_true(has_line(text, "nwd_store_commit_seconds_bucket"
+	    "{le=\"0.002\"} 2"));
+	assert_true(has_line(text, "nwd_publish_seconds_bucket"
+	    "{le=\"0.003\"} 0"));
+	assert_true(has_line(text, "nwd_publish_seconds_bucket"
+	    "{le=\"0.005\"} 1"));
+	assert_true(has_line(text, "nwd_publish_seconds_count 1"));
 	assert_true(has_line(text, "nwd_store_commit_seconds_count 2"));
 	assert_true(has_line(text, "nwd_store_state{state=\"connecting\"} 0"));
 	assert_true(has_line(text, "nwd_store_state{state=\"ready\"} 1"));
