@@ -16,12 +16,18 @@
 #   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
 #           connection into a scratch table of the same shape
 #
-# each for a bounded time, prints a summary against the targets of issue 4
+# in that order, in one world, each for a bounded time.  A run inherits the
+# autovacuum and writeback of the rows the runs before it added, which
+# moves its figures by up to 40% (BENCHMARKS.md, session 4): for figures,
+# run each measurement in a world of its own with BENCH_ONLY.  It prints a
+# summary against the targets of issue 4
 # and removes everything it made (nwdd stopped, PostgreSQL destroyed).
 #
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [20]        measured seconds of each traffic and idle run
-#   BENCH_WARMUP [3]          warm-up seconds before each traffic window
+#   BENCH_WARMUP [15]         warm-up seconds before each traffic window: the
+#                             first seconds of load on a new world carry
+#                             COMMITs of 50-80 ms (BENCHMARKS.md)
 #   BENCH_PUBLISHERS [64]     publisher sessions flat out
 #   BENCH_RATE [2000]         publishes/s of the steady run
 #   BENCH_RATE_PUBLISHERS [64] publisher sessions of the steady run
@@ -31,6 +37,9 @@
 #   BENCH_COPY_SECONDS [10]   seconds of each COPY measurement
 #   BENCH_LOG_LEVEL [info]    nwdd's log_level (info logs every delivery)
 #   BENCH_PG_TUNE [1]         0: PostgreSQL with initdb's defaults (see below)
+#   BENCH_PG_SET [unset]      more PostgreSQL settings with BENCH_PG_TUNE=1,
+#                             space-separated name=value, e.g.
+#                             "log_min_duration_statement=8 log_line_prefix=%m_[%p]_"
 #   BENCH_DIRTY_BACKGROUND_BYTES [unset]  sets vm.dirty_background_bytes
 #                             for the run (restored after; needs root): the
 #                             kernel then writes dirty pages back as they
@@ -62,7 +71,7 @@ nwdd=$build/daemon/nwdd
 bench=$build/tests/bench/bench_broker
 
 SECONDS_RUN=${BENCH_SECONDS:-20}
-WARMUP=${BENCH_WARMUP:-3}
+WARMUP=${BENCH_WARMUP:-15}
 PUBLISHERS=${BENCH_PUBLISHERS:-64}
 RATE=${BENCH_RATE:-2000}
 RATE_PUBLISHERS=${BENCH_RATE_PUBLISHERS:-64}
@@ -72,6 +81,7 @@ IDLE=${BENCH_IDLE:-10000}
 COPY_SECONDS=${BENCH_COPY_SECONDS:-10}
 WAL_WARM_MB=${BENCH_WAL_WARM_MB:-3500}
 PG_TUNE=${BENCH_PG_TUNE:-1}
+PG_SET=${BENCH_PG_SET:-}
 DIRTY_BYTES=${BENCH_DIRTY_BACKGROUND_BYTES:-}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 ONLY=${BENCH_ONLY:-flat rate idle copy}
@@ -195,6 +205,11 @@ if [ "$PG_TUNE" = 1 ]; then
 	    -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
 	    -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
 	    >/dev/null || die "could not set PostgreSQL's parameters"
+	for kv in $PG_SET; do
+		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+		    -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null ||
+		    die "could not set PostgreSQL's $kv (BENCH_PG_SET)"
+	done
 	"$pgsh" stop "$pgdir" fast >/dev/null && "$pgsh" start "$pgdir" >/dev/null ||
 	    die "could not restart PostgreSQL with the new parameters"
 	if [ "$WAL_WARM_MB" -gt 0 ]; then
@@ -363,12 +378,12 @@ if wants flat; then
 	psql_q "SELECT action, count(*) FROM nwd.audit_events GROUP BY 1 ORDER BY 2 DESC"
 fi
 
+
 if wants rate; then
 	sleep 2
 	run rate "${common[@]}" --publishers "$RATE_PUBLISHERS" --rate "$RATE" \
 	    "${traffic[@]}"
 fi
-
 if wants idle; then
 	sleep 2
 	run idle "${common[@]}" --idle-sessions "$IDLE" \
