@@ -390,8 +390,8 @@ publish_done(enum store_outcome outcome, void *arg)
 		    "unavailable");
 		log_warnx("session=%s principal=%s message=%s "
 		    "event=publish_failed reason=\"audit batch not committed "
-		    "(%s)\"", s != NULL ? s->name : "-",
-		    s != NULL ? s->principal->id : "-", j->message_id,
+		    "(%s)\"", s != NULL ? s->name : "-", session_who(s),
+		    j->message_id,
 		    outcome == STORE_FAILED ? "database refused the rows" :
 		    "database unavailable");
 		if (s != NULL)
@@ -426,7 +426,7 @@ publish_done(enum store_outcome outcome, void *arg)
 	    (double)(now.tv_nsec - j->read_at.tv_nsec) / 1e9);
 	log_info("session=%s principal=%s event=publish message=%s kind=%s "
 	    "subject=%s recipients=%zu duty_desk=%d",
-	    s != NULL ? s->name : "-", s != NULL ? s->principal->id : "-",
+	    s != NULL ? s->name : "-", session_who(s),
 	    j->message_id, kind_name(j->kind), j->subject, j->nrcpts,
 	    j->duty_desk);
 	job_free(j);

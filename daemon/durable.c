@@ -230,9 +230,8 @@ replay_committed(enum store_outcome outcome, void *arg)
 		s = session_find(r->srv, r->session_id);
 	}
 	log_info("session=%s principal=%s event=replay durable=%s sent=%zu "
-	    "refused=%zu", s != NULL ? s->name : "-", s != NULL &&
-	    s->principal != NULL ? s->principal->id : "-", r->name, i,
-	    r->refused);
+	    "refused=%zu", s != NULL ? s->name : "-", session_who(s),
+	    r->name, i, r->refused);
 	replay_free(r);
 }
 
@@ -379,8 +378,7 @@ replay_rows(int ok, const struct store_result *res, void *arg)
 oom:
 	store_batch_free(batch);
 	log_warnx("session=%s principal=%s event=replay_failed durable=%s "
-	    "reason=\"out of memory\"", s->name, s->principal != NULL ?
-	    s->principal->id : "-", r->name);
+	    "reason=\"out of memory\"", s->name, session_who(s), r->name);
 	replay_free(r);
 }
 
@@ -393,7 +391,7 @@ durable_replay(struct server *srv, struct session *s, uint64_t sub_id,
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		log_warnx("session=%s principal=%s event=replay_failed "
 		    "durable=%s reason=\"out of memory\"", s->name,
-		    s->principal != NULL ? s->principal->id : "-", name);
+		    session_who(s), name);
 		return;
 	}
 	r->srv = srv;

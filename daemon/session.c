@@ -60,10 +60,10 @@ session_state_name(enum session_state st)
 	return "unknown";
 }
 
-static const char *
-who(const struct session *s)
+const char *
+session_who(const struct session *s)
 {
-	return s->principal != NULL ? s->principal->id : "-";
+	return s != NULL && s->principal != NULL ? s->principal->id : "-";
 }
 
 static void
@@ -79,7 +79,7 @@ static void
 session_set_state(struct session *s, enum session_state st)
 {
 	log_debug("session=%s principal=%s event=state from=%s to=%s",
-	    s->name, who(s), session_state_name(s->state),
+	    s->name, session_who(s), session_state_name(s->state),
 	    session_state_name(st));
 	s->state = st;
 	switch (st) {
@@ -242,7 +242,7 @@ static void
 record_close(struct session *s, const char *reason)
 {
 	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
-	    s->name, who(s), s->peer, reason);
+	    s->name, session_who(s), s->peer, reason);
 	if (s->principal != NULL)
 		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
 		    s->principal->id, reason);
@@ -301,7 +301,8 @@ session_drain(struct session *s)
 		return;
 	s->draining = 1;
 	bufferevent_disable(s->bev, EV_READ);
-	log_debug("session=%s principal=%s event=drain", s->name, who(s));
+	log_debug("session=%s principal=%s event=drain", s->name,
+	    session_who(s));
 }
 
 void
@@ -344,7 +345,7 @@ session_send(struct session *s, const Nwd__V1__Frame *f)
 	if ((buf = frame_encode(f, cfg->max_frame, &len)) == NULL) {
 		log_warnx("session=%s principal=%s event=send_failed frame=%s "
 		    "reason=\"frame exceeds max_frame or out of memory\"",
-		    s->name, who(s), frame_msg_name(f));
+		    s->name, session_who(s), frame_msg_name(f));
 		return -1;
 	}
 	out = bufferevent_get_output(s->bev);
@@ -385,7 +386,8 @@ session_send_error(struct session *s, uint64_t request_id,
 	f.msg_case = NWD__V1__FRAME__MSG_ERROR;
 	f.error = &e;
 	log_info("session=%s principal=%s event=error code=%s request=%llu "
-	    "reason=\"%s\"", s->name, who(s), frame_error_code_name(code),
+	    "reason=\"%s\"", s->name, session_who(s),
+	    frame_error_code_name(code),
 	    (unsigned long long)request_id, text);
 	session_send(s, &f);
 }
@@ -464,7 +466,7 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 		session_set_state(s, SESSION_ACTIVE);
 		send_welcome(s, f->request_id);
 		log_info("session=%s principal=%s role=%s peer=%s event=hello",
-		    s->name, who(s), s->principal->role, s->peer);
+		    s->name, session_who(s), s->principal->role, s->peer);
 		return;
 	}
 	/* ACTIVE: every frame resets the idle timer. */
@@ -849,7 +851,7 @@ session_delivery_add(struct session *s, const char *message_id,
 	if (s->unacked == NULL && (s->unacked = calloc(SESSION_MAX_UNACKED,
 	    sizeof(*s->unacked))) == NULL) {
 		log_warnx("session=%s principal=%s event=ack_untracked "
-		    "reason=\"out of memory\"", s->name, who(s));
+		    "reason=\"out of memory\"", s->name, session_who(s));
 		return ++s->next_delivery_id;
 	}
 	u = &s->unacked[s->unacked_next];
@@ -859,7 +861,7 @@ session_delivery_add(struct session *s, const char *message_id,
 		log_warnx("session=%s principal=%s event=unacked_overflow "
 		    "limit=%d reason=\"the subscriber acknowledges too "
 		    "little; older deliveries can no longer be acked on this "
-		    "session\"", s->name, who(s), SESSION_MAX_UNACKED);
+		    "session\"", s->name, session_who(s), SESSION_MAX_UNACKED);
 	}
 	if (u->delivery_id != 0 && u->durable[0] != '\0')
 		s->durable_unacked--;

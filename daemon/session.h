@@ -121,6 +121,8 @@ void		 session_drain(struct session *s);
 void		 session_goodbye(struct session *s, const char *reason);
 
 const char	*session_state_name(enum session_state st);
+/* The principal's id for a log line: "-" for NULL or before auth. */
+const char	*session_who(const struct session *s);
 
 /*
  * Subscriptions are held by the session; the broker decides what matches.

@@ -378,12 +378,12 @@ if wants flat; then
 	psql_q "SELECT action, count(*) FROM nwd.audit_events GROUP BY 1 ORDER BY 2 DESC"
 fi
 
-
 if wants rate; then
 	sleep 2
 	run rate "${common[@]}" --publishers "$RATE_PUBLISHERS" --rate "$RATE" \
 	    "${traffic[@]}"
 fi
+
 if wants idle; then
 	sleep 2
 	run idle "${common[@]}" --idle-sessions "$IDLE" \
