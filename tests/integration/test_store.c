@@ -2438,7 +2438,7 @@ test_chain_lock(void **state)
 static void
 test_chain_db_refuses(void **state)
 {
-	char	inst[48], sql[1024];
+	char	inst[48], inst2[48], sql[1536];
 
 #define H(n)	"sha256('" #n "')"
 #define ROW(seq, prev, hash, at) "INSERT INTO nwd.audit_events (instance, " \
@@ -2447,6 +2447,7 @@ test_chain_db_refuses(void **state)
 
 	ensure_migrated();
 	make_tag(inst, sizeof(inst), "manual-db");
+	make_tag(inst2, sizeof(inst2), "manual-db2");
 	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(1), "'2024-01-01'"),
 	    inst);
 	db_ok(env.ci_daemon, sql);
@@ -2472,6 +2473,42 @@ test_chain_db_refuses(void **state)
 	/* The good next row is accepted, for the owner too. */
 	snprintf(sql, sizeof(sql), ROW(2, H(1), H(2), "'2024-01-01'"), inst);
 	db_ok(env.ci_owner, sql);
+
+	/*
+	 * Rows of one statement are checked against each other (007): a
+	 * wrong link or a gap between them is refused, whatever the order of
+	 * the VALUES; a statement that continues two chains at once is
+	 * checked per instance.
+	 */
+#define VAL(i, seq, prev, hash) "('%" #i "$s', '2024-01-01', 'connect', " \
+	#seq ", " prev ", " hash ")"
+#define MULTI "INSERT INTO nwd.audit_events (instance, at, action, seq, " \
+	"prev_hash, hash) VALUES "
+	snprintf(sql, sizeof(sql), MULTI VAL(1, 3, H(2), H(3)) ", "
+	    VAL(1, 4, H(9), H(4)), inst);
+	db_refused(env.ci_daemon, sql, "row 4 of instance");
+	db_refused(env.ci_daemon, sql, "does not follow row 3");
+	snprintf(sql, sizeof(sql), MULTI VAL(1, 3, H(2), H(3)) ", "
+	    VAL(1, 5, H(4), H(5)), inst);
+	db_refused(env.ci_daemon, sql, "does not follow row 4");
+	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
+	    VAL(1, 3, H(9), H(3)), inst);
+	db_refused(env.ci_daemon, sql, "does not follow row 2");
+	snprintf(sql, sizeof(sql), MULTI VAL(1, 5, H(4), H(5)) ", "
+	    VAL(1, 4, H(3), H(4)), inst);
+	db_refused(env.ci_daemon, sql, "does not follow row 3");
+	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
+	    VAL(1, 3, H(2), H(3)) ", " VAL(2, 1, SQL_ZEROS, H(1)) ", "
+	    VAL(2, 3, H(2), H(3)), inst, inst2);
+	db_refused(env.ci_daemon, sql, "row 3 of instance manual-db2");
+	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
+	    VAL(1, 3, H(2), H(3)) ", " VAL(2, 1, SQL_ZEROS, H(1)) ", "
+	    VAL(2, 2, H(1), H(2)), inst, inst2);
+	db_ok(env.ci_daemon, sql);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE instance = $1", inst), 4);
+#undef MULTI
+#undef VAL
 #undef ROW
 #undef H
 }
