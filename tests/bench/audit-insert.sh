@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# audit-insert.sh [-n STATEMENTS] [-k KEEP_THROUGH] [SQL...]: PostgreSQL's
+# own cost of nwdd's audit INSERTs, without nwdd.
+#
+# Starts a throwaway cluster (deploy/pg.sh), applies the migrations of
+# deploy/sql (or, with -k NNN, those numbered up to NNN only), then each
+# SQL file given (a variant to try: another index, another trigger), and
+# inserts audit rows shaped as the bench's (a publish row and five deliver
+# rows per message, chained, one subject, one sender) in statements of 36
+# rows, as the daemon's transactions carry them: STATEMENTS statements
+# (default 3000, 108,000 rows) in one session, three times, each in a new
+# session, after a 720-row seed and ANALYZE.  Prints the time of each run
+# and microseconds per row.  Removes the cluster.
+#
+# The first run starts in a session whose chain-link trigger is planned
+# against a 720-row table: with the 005 trigger, that plan scans the table
+# per insert (BENCHMARKS.md, session 5).
+#
+# Numbers vary by 10% from run to run on a shared 2-core machine: compare
+# variants in alternation, not once each.
+set -euo pipefail
+
+prog=audit-insert.sh
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+pgsh=$root/deploy/pg.sh
+n=3000
+keep=999
+
+die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
+
+while getopts n:k: opt; do
+	case $opt in
+	n) n=$OPTARG ;;
+	k) keep=$OPTARG ;;
+	*) die "usage: $prog [-n STATEMENTS] [-k KEEP_THROUGH] [SQL...]" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[[ $n =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number"
+[[ $keep =~ ^[0-9]+$ ]] || die "-k wants a migration number"
+for f in "$@"; do [ -r "$f" ] || die "cannot read $f"; done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nwd-audit-insert.XXXXXX")
+chmod 755 "$tmp"
+trap '"$pgsh" destroy "$tmp/pg" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+"$pgsh" init "$tmp/pg" "$("$pgsh" freeport 25400)" >"$tmp/init.log" 2>&1 ||
+    die "PostgreSQL would not start (see $tmp/init.log)"
+psql() { "$pgsh" psql "$tmp/pg" postgres -q -v ON_ERROR_STOP=1 "$@"; }
+
+# As migrate.c does, as the superuser here: the schema, then each file.
+psql -c "CREATE SCHEMA nwd AUTHORIZATION nwd_owner" \
+    -c "CREATE TABLE nwd.schema_migrations (version int PRIMARY KEY,
+	name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+for f in "$root"/deploy/sql/[0-9][0-9][0-9]_*.sql; do
+	v=$(basename "$f"); v=$((10#${v%%_*}))
+	[ "$v" -le "$keep" ] || continue
+	psql -1 -f "$f" >/dev/null || die "migration $f failed"
+	echo "applied $(basename "$f")"
+done
+for f in "$@"; do
+	psql -1 -f "$f" >/dev/null || die "$f failed"
+	echo "applied $f"
+done
+
+# One session: STATEMENTS INSERTs of 36 chained rows after the last one.
+inserts() {
+	cat <<EOF
+\\timing on
+DO \$\$
+DECLARE
+	s bigint := (SELECT coalesce(max(seq), 0) FROM nwd.audit_events
+	    WHERE instance = 'bench');
+BEGIN
+	FOR i IN 1..$1 LOOP
+		INSERT INTO nwd.audit_events (instance, at, actor, action,
+		    message_id, subject, kind, recipient, fields_shared,
+		    fields_withheld, rule, policy_version, reason, peer,
+		    session, seq, prev_hash, hash)
+		SELECT 'bench', date_trunc('milliseconds', now()), 'plo-ana',
+		    CASE WHEN g % 6 = 0 THEN 'publish' ELSE 'deliver' END,
+		    md5((g / 6)::text)::uuid, 'YP-BENCH', 3,
+		    CASE WHEN g % 6 <> 0 THEN (ARRAY['hub:norwich',
+			'hub:dereham', 'sw:north', 'camhs:central',
+			'camhs:west'])[g % 6] END,
+		    CASE WHEN g % 6 <> 0 THEN ARRAY['summary', 'risk'] END,
+		    NULL, 'risk-alerts', 'sha256:bench', NULL,
+		    '127.0.0.1:40000', 'bench-session', g,
+		    CASE WHEN g = 1 THEN '\\x$(printf '0%.0s' {1..64})'::bytea
+			ELSE sha256((g - 1)::text::bytea) END,
+		    sha256(g::text::bytea)
+		FROM generate_series(s + 1, s + 36) g;
+		s := s + 36;
+	END LOOP;
+END \$\$;
+EOF
+}
+
+inserts 20 | psql >/dev/null
+psql -c "ANALYZE nwd.audit_events" -c "CHECKPOINT"
+rows=$((n * 36))
+for run in 1 2 3; do
+	ms=$(inserts "$n" | psql | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' |
+	    tail -1)
+	[ -n "$ms" ] || die "run $run printed no time"
+	awk -v r="$run" -v ms="$ms" -v rows="$rows" 'BEGIN {
+		printf "run %d: %d rows in %.0f ms, %.1f us a row\n",
+		    r, rows, ms, ms * 1000 / rows }'
+done
