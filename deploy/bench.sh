@@ -16,12 +16,12 @@
 #   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
 #           connection into a scratch table of the same shape
 #
-# in that order, in one world, each for a bounded time.  A run inherits the
-# autovacuum and writeback of the rows the runs before it added, which
-# moves its figures by up to 40% (BENCHMARKS.md, session 4): for figures,
-# run each measurement in a world of its own with BENCH_ONLY.  It prints a
-# summary against the targets of issue 4
-# and removes everything it made (nwdd stopped, PostgreSQL destroyed).
+# each for a bounded time and, by default, each in a world of its own (the
+# COPY ceiling in the flat-out run's world): a run in a world that earlier
+# runs used inherits the autovacuum and writeback of the rows they added,
+# which moved its figures by up to 40% (BENCHMARKS.md, session 4).  It
+# prints a summary against the targets of issue 4 and removes everything it
+# made (nwdd stopped, PostgreSQL destroyed).
 #
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [20]        measured seconds of each traffic and idle run
@@ -52,6 +52,9 @@
 #   BENCH_ACK [0]             1: subscribers acknowledge every delivery (an
 #                             ack is one more audit row)
 #   BENCH_ONLY ["flat rate idle copy"]  which measurements to run
+#   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
+#                             shared: all of them in one world, in the order
+#                             above (quicker; the figures interfere)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
 #                             flat-out window and print where time goes
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
@@ -89,6 +92,8 @@ PERF=${BENCH_PERF:-0}
 KEEP=${BENCH_KEEP:-0}
 HOLD=${BENCH_HOLD:-0}
 ACK=${BENCH_ACK:-0}
+WORLD=${BENCH_WORLD:-each}
+case $WORLD in each | shared) ;; *) echo "$prog: BENCH_WORLD is each or shared" >&2; exit 2 ;; esac
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
@@ -104,6 +109,87 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$need_fds" ]; then
 	die "ulimit -Hn is $hard; $IDLE idle sessions need $need_fds (raise the hard limit, or set BENCH_IDLE)"
 fi
 ulimit -n "$need_fds"
+
+# ---- summary -------------------------------------------------------------------
+
+# val MODE KEY: a value from the RESULT line of that mode.
+val() {
+	awk -v m="mode=$1" -v k="$2" '$2 == m {
+	    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$results"
+}
+verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+	if (a == "") { print "not run"; exit }
+	ok = (op == ">=") ? a + 0 >= b + 0 : a + 0 < b + 0
+	printf "%s: %s (target %s %s; %.0f%% of it)", ok ? "MET" : "MISSED", a, op, b,
+	    b + 0 != 0 ? 100 * a / b : 0 }'; }
+
+# summary: the figures of $results against the targets.
+summary() {
+	step "summary (targets of issue 4; $(nproc) cores, PostgreSQL on the same box)"
+	if wants flat; then
+		printf 'flat out:  %s publishes/s, %s deliveries/s (fan-out %s), %s audit rows/s; p99 %s ms; nwdd %s%% pg %s%% bench %s%% CPU\n' \
+		    "$(val flat pubs_per_s)" "$(val flat deliveries_per_s)" "$(val flat fanout)" \
+		    "$(val flat audit_rows_per_s)" "$(val flat p99_ms)" "$(val flat nwdd_cpu)" \
+		    "$(val flat pg_cpu)" "$(val flat bench_cpu)"
+		printf '  target >= 20000 audited deliveries/s: %s\n' \
+		    "$(verdict "$(val flat deliveries_per_s)" '>=' 20000)"
+	fi
+	if wants rate; then
+		printf 'steady:    %s publishes/s, p50 %s ms, p99 %s ms, p99.9 %s ms (from the due time: p99 %s ms)\n' \
+		    "$(val rate pubs_per_s)" "$(val rate p50_ms)" "$(val rate p99_ms)" \
+		    "$(val rate p999_ms)" "$(val rate sched_p99_ms)"
+		printf '  target p99 < 10 ms at %s/s: %s\n' "$RATE" \
+		    "$(verdict "$(val rate p99_ms)" '<' 10)"
+		awk -v a="$(val rate pubs_per_s)" -v r="$RATE" 'BEGIN { if (a < 0.98 * r)
+		    printf "  (the rate was not sustained: %s of %s publishes/s acked; see due->deliver)\n", a, r }'
+	fi
+	if wants idle; then
+		rss_mb=$(awk -v k="$(val idle rss_kb)" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')
+		printf 'idle:      %s sessions, nwdd RSS %s MB (%s kB per session)\n' \
+		    "$(val idle connected)" "$rss_mb" "$(val idle per_session_kb)"
+		printf '  target RSS < 300 MB with %s sessions: %s\n' "$IDLE" \
+		    "$(verdict "$rss_mb" '<' 300)"
+	fi
+	if wants copy; then
+		printf 'ceiling:   COPY %s rows/s (%s with the chain-link trigger)\n' \
+		    "$(val copy copy_rows_per_s)" "$(val copy copy_trigger_rows_per_s)"
+		if wants flat; then
+			awk -v d="$(val flat audit_rows_per_s)" -v c="$(val copy copy_rows_per_s)" \
+			    'BEGIN { if (d > 0 && c > 0) printf "  nwdd audit rows/s over the COPY ceiling: %.1f%%\n", 100 * d / c }'
+		fi
+	fi
+}
+
+# ---- a world for each measurement ---------------------------------------------
+
+# With BENCH_WORLD=each (the default) and more than one measurement, each
+# runs in a world of its own: this script again, once per measurement, then
+# one summary of all.  The COPY ceiling shares the flat-out run's world, so
+# that its row templates are that run's rows.
+if [ "$WORLD" = each ]; then
+	groups=()
+	if wants flat; then
+		if wants copy; then groups+=("flat copy"); else groups+=(flat); fi
+	fi
+	wants rate && groups+=(rate)
+	wants idle && groups+=(idle)
+	if wants copy && ! wants flat; then groups+=(copy); fi
+	if [ "${#groups[@]}" -gt 1 ]; then
+		tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
+		mkdir -p "$tmproot"
+		results=$(mktemp "$tmproot/nwd-bench-results.XXXXXX")
+		trap 'rm -f -- "$results" "$results.out"' EXIT
+		rc=0
+		for g in "${groups[@]}"; do
+			step "a world of its own for: $g"
+			BENCH_ONLY=$g BENCH_WORLD=shared "$0" "$build" |
+			    tee "$results.out" || rc=1
+			grep '^RESULT ' "$results.out" >>"$results" || rc=1
+		done
+		summary
+		exit "$rc"
+	fi
+fi
 
 tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
 mkdir -p "$tmproot"
@@ -397,52 +483,7 @@ fi
 
 kill -0 "$nwdd_pid" 2>/dev/null || die "nwdd is no longer running (see $log)"
 
-# ---- summary -------------------------------------------------------------------
-
-# val MODE KEY: a value from the RESULT line of that mode.
-val() {
-	awk -v m="mode=$1" -v k="$2" '$2 == m {
-	    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$results"
-}
-verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
-	if (a == "") { print "not run"; exit }
-	ok = (op == ">=") ? a + 0 >= b + 0 : a + 0 < b + 0
-	printf "%s: %s (target %s %s; %.0f%% of it)", ok ? "MET" : "MISSED", a, op, b,
-	    b + 0 != 0 ? 100 * a / b : 0 }'; }
-
-step "summary (targets of issue 4; $(nproc) cores, PostgreSQL on the same box)"
-if wants flat; then
-	printf 'flat out:  %s publishes/s, %s deliveries/s (fan-out %s), %s audit rows/s; p99 %s ms; nwdd %s%% pg %s%% bench %s%% CPU\n' \
-	    "$(val flat pubs_per_s)" "$(val flat deliveries_per_s)" "$(val flat fanout)" \
-	    "$(val flat audit_rows_per_s)" "$(val flat p99_ms)" "$(val flat nwdd_cpu)" \
-	    "$(val flat pg_cpu)" "$(val flat bench_cpu)"
-	printf '  target >= 20000 audited deliveries/s: %s\n' \
-	    "$(verdict "$(val flat deliveries_per_s)" '>=' 20000)"
-fi
-if wants rate; then
-	printf 'steady:    %s publishes/s, p50 %s ms, p99 %s ms, p99.9 %s ms (from the due time: p99 %s ms)\n' \
-	    "$(val rate pubs_per_s)" "$(val rate p50_ms)" "$(val rate p99_ms)" \
-	    "$(val rate p999_ms)" "$(val rate sched_p99_ms)"
-	printf '  target p99 < 10 ms at %s/s: %s\n' "$RATE" \
-	    "$(verdict "$(val rate p99_ms)" '<' 10)"
-	awk -v a="$(val rate pubs_per_s)" -v r="$RATE" 'BEGIN { if (a < 0.98 * r)
-	    printf "  (the rate was not sustained: %s of %s publishes/s acked; see due->deliver)\n", a, r }'
-fi
-if wants idle; then
-	rss_mb=$(awk -v k="$(val idle rss_kb)" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')
-	printf 'idle:      %s sessions, nwdd RSS %s MB (%s kB per session)\n' \
-	    "$(val idle connected)" "$rss_mb" "$(val idle per_session_kb)"
-	printf '  target RSS < 300 MB with %s sessions: %s\n' "$IDLE" \
-	    "$(verdict "$rss_mb" '<' 300)"
-fi
-if wants copy; then
-	printf 'ceiling:   COPY %s rows/s (%s with the chain-link trigger)\n' \
-	    "$(val copy copy_rows_per_s)" "$(val copy copy_trigger_rows_per_s)"
-	if wants flat; then
-		awk -v d="$(val flat audit_rows_per_s)" -v c="$(val copy copy_rows_per_s)" \
-		    'BEGIN { if (d > 0 && c > 0) printf "  nwdd audit rows/s over the COPY ceiling: %.1f%%\n", 100 * d / c }'
-	fi
-fi
+summary
 
 if [ "$HOLD" -gt 0 ]; then
 	step "holding the world for $HOLD s; for example:"
