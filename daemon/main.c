@@ -316,6 +316,7 @@ store_state_cb(enum store_state state, void *arg)
 	}
 	serving = 1;
 	audit_policy_loaded(srv, "startup");
+	tls_audit_loaded(srv, "startup");
 	log_info("event=ready listen=%s:%d instance=%s policy=%s",
 	    srv->cfg->listen_host, listener_port(srv->listener),
 	    srv->cfg->instance, policy_version(srv->policy));

@@ -542,6 +542,15 @@ audit_tls(struct server *srv, enum audit_action action, const char *reason)
 	store_submit_detached(srv->store, b);
 }
 
+void
+tls_audit_loaded(struct server *srv, const char *why)
+{
+	char	reason[1600];
+
+	snprintf(reason, sizeof(reason), "%s: %s", why, srv->tls->summary);
+	audit_tls(srv, AUDIT_TLS_LOADED, reason);
+}
+
 int
 tls_reload(struct server *srv)
 {
@@ -560,8 +569,7 @@ tls_reload(struct server *srv)
 	/* Live SSLs hold their own reference to the old SSL_CTX. */
 	tls_ctx_free(srv->tls);
 	srv->tls = nt;
-	snprintf(reason, sizeof(reason), "reload: %s", nt->summary);
-	audit_tls(srv, AUDIT_TLS_LOADED, reason);
+	tls_audit_loaded(srv, "reload");
 	closed = session_recheck_certs(srv);
 	log_info("event=tls_reload_done tls=\"%s\" sessions_closed=%u",
 	    nt->summary, closed);

@@ -50,6 +50,13 @@ const char	*tls_ctx_summary(const struct tls_ctx *t);
  */
 int		 tls_reload(struct server *srv);
 
+/*
+ * Audits the TLS files serving now (tls_loaded, the daemon as actor): the
+ * reason is why ("startup", "reload"), then the server certificate's
+ * fingerprint, subject and expiry, the CA count and the CRL's next update.
+ */
+void		 tls_audit_loaded(struct server *srv, const char *why);
+
 /* A new server-side SSL for one connection, owned by the caller (then by
  * its bufferevent). */
 SSL		*tls_ssl_new(struct tls_ctx *t);

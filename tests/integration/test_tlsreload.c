@@ -213,11 +213,20 @@ test_new_server_certificate_serves_new_handshakes(void **state)
 	struct harness_tls	*live;
 	char			 fp_old[TLSTEST_FP_LEN], fp_new[TLSTEST_FP_LEN];
 	char			 sql[512];
+	int			 started;
 
 	tlstest_file_fingerprint(harness_pki("server.crt"), fp_old);
 	tlstest_file_fingerprint(harness_pki("server-next.crt"), fp_new);
 	assert_string_not_equal(fp_old, fp_new);
+	/* The files serving from the start are audited too. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
+	    "WHERE action = 'tls_loaded' AND reason LIKE 'startup: server "
+	    "certificate %s (CN=localhost,O=nwd demo) expires %%; 1 CA "
+	    "certificate, first expiry %%'", fp_old);
+	started = tlstest_count(sql);
+	assert_true(started >= 0);
 	world_start(&w, "cert");
+	tlstest_wait_count(sql, started + 1, wait_ms);
 	assert_serves(&w, "plo-ana", fp_old);
 	live = session_as(&w, "sw-ben");
 
