@@ -47,11 +47,11 @@
 enum aopt {
 	A_SERVER = 0x100, A_CERT, A_KEY, A_CA, A_TIMEOUT, A_SUBJECT,
 	A_PRINCIPAL, A_ACTION, A_MESSAGE, A_FROM, A_UNTIL, A_LIMIT, A_ALL,
-	A_FORMAT, A_PAGE_TOKEN,
+	A_FORMAT, A_PAGE_TOKEN, A_CRL,
 };
 #define ABIT(o)		(1u << ((o) - A_SERVER))
 #define A_GLOBAL	(ABIT(A_SERVER) | ABIT(A_CERT) | ABIT(A_KEY) | \
-			    ABIT(A_CA) | ABIT(A_TIMEOUT))
+			    ABIT(A_CA) | ABIT(A_CRL) | ABIT(A_TIMEOUT))
 #define A_SAR_OPTS	(A_GLOBAL | ABIT(A_SUBJECT) | ABIT(A_FORMAT))
 
 static const struct option audit_options[] = {
@@ -59,6 +59,7 @@ static const struct option audit_options[] = {
 	{ "cert",	required_argument, NULL, A_CERT },
 	{ "key",	required_argument, NULL, A_KEY },
 	{ "ca",		required_argument, NULL, A_CA },
+	{ "crl",	required_argument, NULL, A_CRL },
 	{ "timeout",	required_argument, NULL, A_TIMEOUT },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "subject",	required_argument, NULL, A_SUBJECT },
@@ -79,7 +80,7 @@ enum acmd { CMD_NONE, CMD_QUERY, CMD_SAR };
 struct aopts {
 	enum acmd	 cmd;
 	unsigned	 given;
-	const char	*server, *cert, *key, *ca;
+	const char	*server, *cert, *key, *ca, *crl;
 	int		 timeout_ms;
 	const char	*subject, *principal, *action, *message, *page_token;
 	const char	*format;
@@ -369,6 +370,7 @@ connect_broker(const struct aopts *o, const char *what, int *code)
 	no.cert = o->cert != NULL ? o->cert : getenv("NWD_CERT");
 	no.key = o->key != NULL ? o->key : getenv("NWD_KEY");
 	no.ca = o->ca != NULL ? o->ca : getenv("NWD_CA");
+	no.crl = o->crl != NULL ? o->crl : getenv("NWD_CRL");
 	no.client_name = "nwd/" PACKAGE_VERSION;
 	no.timeout_ms = o->timeout_ms;
 	if (no.server == NULL || no.server[0] == '\0') {
@@ -1339,6 +1341,9 @@ parse_args(int argc, char **argv, struct aopts *o)
 		case A_CA:
 			o->ca = optarg;
 			break;
+		case A_CRL:
+			o->crl = optarg;
+			break;
 		case A_TIMEOUT:
 			errno = 0;
 			secs = strtod(optarg, &end);
@@ -1415,7 +1420,7 @@ parse_args(int argc, char **argv, struct aopts *o)
 			printf("usage: nwd %s\n\n%s", audit_query_synopsis,
 			    audit_query_help);
 		printf("\nGlobal options (--server, --cert, --key, --ca, "
-		    "--timeout): see 'nwd --help'.\n");
+		    "--crl, --timeout): see 'nwd --help'.\n");
 		return 0;
 	}
 	if (o->cmd == CMD_SAR && nwords != 1)

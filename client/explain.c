@@ -367,11 +367,11 @@ enum popt {
 	P_SERVER = 0x100, P_CERT, P_KEY, P_CA, P_TIMEOUT, P_POLICY,
 	P_PRINCIPALS, P_ALLOCATE, P_AT, P_SUBJECT, P_NHS, P_MARKING,
 	P_PRIORITY, P_BASIS, P_JUSTIFICATION, P_SHARE_WITH, P_SUPERSEDES,
-	P_FROM, P_TO, P_JSON, P_ONLINE,
+	P_FROM, P_TO, P_JSON, P_ONLINE, P_CRL,
 };
 #define PBIT(o)		(1ull << ((o) - P_SERVER))
 #define P_CONNECT	(PBIT(P_SERVER) | PBIT(P_CERT) | PBIT(P_KEY) | \
-			    PBIT(P_CA) | PBIT(P_TIMEOUT))
+			    PBIT(P_CA) | PBIT(P_CRL) | PBIT(P_TIMEOUT))
 #define P_OFFLINE	(PBIT(P_POLICY) | PBIT(P_PRINCIPALS) | \
 			    PBIT(P_ALLOCATE))
 
@@ -380,6 +380,7 @@ static const struct option policy_options[] = {
 	{ "cert",		required_argument, NULL, P_CERT },
 	{ "key",		required_argument, NULL, P_KEY },
 	{ "ca",			required_argument, NULL, P_CA },
+	{ "crl",		required_argument, NULL, P_CRL },
 	{ "timeout",		required_argument, NULL, P_TIMEOUT },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "policy",		required_argument, NULL, P_POLICY },
@@ -411,7 +412,7 @@ struct sv {
 struct popts {
 	unsigned long long given;	/* PBIT() of each option seen */
 	struct sv	 args;		/* operands after "policy" */
-	const char	*server, *cert, *key, *ca;
+	const char	*server, *cert, *key, *ca, *crl;
 	int		 timeout_ms;
 	const char	*policy, *principals, *from;
 	struct sv	 allocate;
@@ -511,8 +512,8 @@ policy_help(void)
 {
 	printf("usage: nwd %s\n\n%s", explain_policy_synopsis,
 	    explain_policy_help);
-	printf("\nGlobal options (--server, --cert, --key, --ca, --timeout): "
-	    "see 'nwd --help'.\n");
+	printf("\nGlobal options (--server, --cert, --key, --ca, --crl, "
+	    "--timeout): see 'nwd --help'.\n");
 	return 0;
 }
 
@@ -555,6 +556,9 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 			break;
 		case P_CA:
 			o->ca = optarg;
+			break;
+		case P_CRL:
+			o->crl = optarg;
 			break;
 		case P_TIMEOUT:
 			errno = 0;
@@ -1143,6 +1147,7 @@ explain_online(struct popts *o, const Nwd__V1__Envelope *env,
 	no.cert = o->cert != NULL ? o->cert : getenv("NWD_CERT");
 	no.key = o->key != NULL ? o->key : getenv("NWD_KEY");
 	no.ca = o->ca != NULL ? o->ca : getenv("NWD_CA");
+	no.crl = o->crl != NULL ? o->crl : getenv("NWD_CRL");
 	no.client_name = "nwd/" PACKAGE_VERSION;
 	no.timeout_ms = o->timeout_ms;
 	if (no.server == NULL || no.server[0] == '\0')

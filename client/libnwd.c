@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -332,11 +333,55 @@ readable(const char *what, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Adds every CRL of the PEM file path to the context's store and turns on
+ * the check of the broker's certificate against them.  Certificates in the
+ * file are not taken (they would become trust anchors).
+ */
+static enum nwd_status
+tls_crl(struct nwd_client *c, const char *path, char *err, size_t errlen)
+{
+	X509_STORE	*store = SSL_CTX_get_cert_store(c->ctx);
+	X509_CRL	*crl;
+	BIO		*bio;
+	char		 reason[256];
+	unsigned long	 e;
+	int		 n = 0;
+
+	if ((bio = BIO_new_file(path, "r")) == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID, "CRL %s: %s", path,
+		    ssl_reason(reason, sizeof(reason)));
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_crl(store, crl) != 1) {
+			X509_CRL_free(crl);
+			BIO_free(bio);
+			return seterr(err, errlen, NWD_ERR_INTERNAL, "CRL %s: "
+			    "%s", path, ssl_reason(reason, sizeof(reason)));
+		}
+		X509_CRL_free(crl);
+		n++;
+	}
+	BIO_free(bio);
+	/* The loop ends on "no start line" at the end of the file. */
+	e = ERR_peek_last_error();
+	if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
+		return seterr(err, errlen, NWD_ERR_INVALID, "CRL %s: %s", path,
+		    ssl_reason(reason, sizeof(reason)));
+	ERR_clear_error();
+	if (n == 0)
+		return seterr(err, errlen, NWD_ERR_INVALID, "CRL %s: no PEM "
+		    "X509 CRL in it", path);
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	return NWD_OK;
+}
+
 static enum nwd_status
 tls_context(struct nwd_client *c, const struct nwd_opts *o, char *err,
     size_t errlen)
 {
-	char reason[256];
+	enum nwd_status	st;
+	char		reason[256];
 
 	if (readable("CA", o->ca, err, errlen) == -1 ||
 	    readable("certificate", o->cert, err, errlen) == -1 ||
@@ -354,6 +399,9 @@ tls_context(struct nwd_client *c, const struct nwd_opts *o, char *err,
 	if (SSL_CTX_load_verify_locations(c->ctx, o->ca, NULL) != 1)
 		return seterr(err, errlen, NWD_ERR_INVALID, "CA %s: %s", o->ca,
 		    ssl_reason(reason, sizeof(reason)));
+	if (o->crl != NULL && o->crl[0] != '\0' &&
+	    (st = tls_crl(c, o->crl, err, errlen)) != NWD_OK)
+		return st;
 	if (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert) != 1)
 		return seterr(err, errlen, NWD_ERR_INVALID, "certificate %s: %s",
 		    o->cert, ssl_reason(reason, sizeof(reason)));

@@ -72,14 +72,20 @@ struct nwd_opts {
 	int		 timeout_ms;	/* connect + handshake + Welcome, and
 					   each request after; <= 0 means
 					   NWD_DEFAULT_TIMEOUT_MS */
+	const char	*crl;		/* PEM CRL(s) of o->ca: the broker's
+					   certificate is checked against
+					   them (revoked, or a CRL past its
+					   next update, refuses it); NULL or
+					   "" = no revocation check */
 };
 
 struct nwd_client;
 
 /*
  * Connects to o->server over TCP, runs a TLS 1.2+ handshake (1.3 preferred)
- * that presents our certificate and verifies the broker's against o->ca and
- * against the host part of o->server (DNS name or IP address), sends Hello
+ * that presents our certificate and verifies the broker's against o->ca
+ * (and o->crl, if given) and against the host part of o->server (DNS name
+ * or IP address), sends Hello
  * and waits for Welcome.  Returns a new client that the caller releases
  * with nwd_close(), or NULL with *status (if status is not NULL) and err
  * filled in.

@@ -49,11 +49,11 @@ enum opt {
 	OPT_VERSION, OPT_SUBJECT, OPT_NHS, OPT_MARKING, OPT_PRIORITY,
 	OPT_BASIS, OPT_JUSTIFICATION, OPT_SHARE_WITH, OPT_SUPERSEDES,
 	OPT_CLAIM_SENDER, OPT_KIND, OPT_DURABLE, OPT_COUNT, OPT_NO_ACK,
-	OPT_JSON,
+	OPT_JSON, OPT_CRL,
 };
 #define BIT(o)		(1u << ((o) - OPT_SERVER))
 #define GLOBAL_OPTS	(BIT(OPT_SERVER) | BIT(OPT_CERT) | BIT(OPT_KEY) | \
-			    BIT(OPT_CA) | BIT(OPT_TIMEOUT))
+			    BIT(OPT_CA) | BIT(OPT_CRL) | BIT(OPT_TIMEOUT))
 #define PUSH_OPTS	(BIT(OPT_SUBJECT) | BIT(OPT_NHS) | BIT(OPT_MARKING) | \
 			    BIT(OPT_PRIORITY) | BIT(OPT_BASIS) | \
 			    BIT(OPT_JUSTIFICATION) | BIT(OPT_SHARE_WITH) | \
@@ -66,6 +66,7 @@ static const struct option long_options[] = {
 	{ "cert",		required_argument, NULL, OPT_CERT },
 	{ "key",		required_argument, NULL, OPT_KEY },
 	{ "ca",			required_argument, NULL, OPT_CA },
+	{ "crl",		required_argument, NULL, OPT_CRL },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, OPT_VERSION },
@@ -97,7 +98,7 @@ struct cli {
 	const char	*cmd;
 	unsigned	 given;		/* BIT() of each option seen */
 	struct strv	 args;		/* operands after the command */
-	const char	*server, *cert, *key, *ca;
+	const char	*server, *cert, *key, *ca, *crl;
 	int		 timeout_ms;	/* --timeout, or the default */
 	int		 timeout_given;
 	struct strv	 subjects;
@@ -243,6 +244,10 @@ usage(FILE *f)
 	    "  --key FILE            its private key, PEM (default $NWD_KEY)\n"
 	    "  --ca FILE             the CA of the broker's certificate, PEM\n"
 	    "                        (default $NWD_CA)\n"
+	    "  --crl FILE            CRLs of that CA, PEM: refuse a revoked "
+	    "broker\n"
+	    "                        certificate (default $NWD_CRL; none: "
+	    "no check)\n"
 	    "  --timeout SECONDS     connect and request timeout (default 10)\n"
 	    "  -h, --help            this help; 'nwd help COMMAND' for one "
 	    "command\n"
@@ -273,8 +278,8 @@ command_help(const struct command *cmd)
 		printf(cmd->help, kind_list());
 	else
 		fputs(cmd->help, stdout);
-	printf("\nGlobal options (--server, --cert, --key, --ca, --timeout): "
-	    "see 'nwd --help'.\n");
+	printf("\nGlobal options (--server, --cert, --key, --ca, --crl, "
+	    "--timeout): see 'nwd --help'.\n");
 	return 0;
 }
 
@@ -406,6 +411,9 @@ parse_args(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_CA:
 			cli->ca = optarg;
+			break;
+		case OPT_CRL:
+			cli->crl = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, &cli->timeout_ms) == -1)
@@ -574,6 +582,7 @@ connect_broker(struct cli *cli, int *code)
 	o.cert = cli->cert != NULL ? cli->cert : getenv("NWD_CERT");
 	o.key = cli->key != NULL ? cli->key : getenv("NWD_KEY");
 	o.ca = cli->ca != NULL ? cli->ca : getenv("NWD_CA");
+	o.crl = cli->crl != NULL ? cli->crl : getenv("NWD_CRL");
 	o.client_name = "nwd/" PACKAGE_VERSION;
 	o.timeout_ms = cli->timeout_ms;
 	if (o.server == NULL || o.server[0] == '\0') {

@@ -31,6 +31,10 @@
 #   foreign-ca.crl                 a current CRL signed by foreign-ca, not the CA
 #   server-next.crt, .key          a second server certificate, CN=localhost, same
 #                                  CA and names as server.crt
+#   and for libnwd's check of the broker's certificate:
+#   server-revoked.crl             the CA's CRL (valid 30 days) that revokes
+#                                  server.crt too (clients given it refuse
+#                                  the demo server)
 #
 # Keys are mode 0600.  Running it again on a complete DIR whose certificates
 # and CRL are still valid changes nothing; otherwise DIR's PKI files are
@@ -56,7 +60,8 @@ complete() {
 	[ -f "$STAMP" ] || return 1
 	for f in ca.crt ca.key ca.crl server.crt server.key foreign-ca.crt foreign-ca.key \
 	    body.key audit-signing.key audit-signing.pub \
-	    ca-next.crl ca-expired.crl foreign-ca.crl server-next.crt server-next.key; do
+	    ca-next.crl ca-expired.crl foreign-ca.crl server-next.crt server-next.key \
+	    server-revoked.crl; do
 		[ -s "$DIR/$f" ] || return 1
 	done
 	for id in $CAST $GOOD_TEST foreign; do
@@ -85,7 +90,7 @@ mkdir -p "$DIR"
 umask 077
 rm -rf "$DIR/ca-db" "$DIR/clients" "$DIR/.work" "$STAMP"
 rm -f "$DIR"/{ca,server,foreign-ca}.{crt,key} "$DIR/ca.crl" "$DIR/foreign-ca.srl"
-rm -f "$DIR"/{ca-next,ca-expired,foreign-ca}.crl "$DIR"/server-next.{crt,key}
+rm -f "$DIR"/{ca-next,ca-expired,foreign-ca,server-revoked}.crl "$DIR"/server-next.{crt,key}
 mkdir -p "$DIR/ca-db/certs" "$DIR/clients" "$DIR/.work"
 chmod 755 "$DIR" "$DIR/clients"
 : >"$DIR/ca-db/index.txt"
@@ -212,6 +217,14 @@ openssl ca -config "$W/ca.cnf" -batch -revoke "$DIR/clients/retired.crt" \
 openssl ca -config "$W/ca.cnf" -batch -gencrl -crldays 30 -out "$DIR/ca-next.crl" \
     2>"$W/crl.err" || { cat "$W/crl.err" >&2; die "could not make ca-next.crl"; }
 chmod 644 "$DIR/ca-expired.crl" "$DIR/ca-next.crl"
+# Last, since the CA's database keeps it: the server certificate revoked.
+openssl ca -config "$W/ca.cnf" -batch -revoke "$DIR/server.crt" \
+    -crl_reason keyCompromise 2>"$W/revoke.err" ||
+    { cat "$W/revoke.err" >&2; die "could not revoke server.crt"; }
+openssl ca -config "$W/ca.cnf" -batch -gencrl -crldays 30 \
+    -out "$DIR/server-revoked.crl" 2>"$W/crl.err" ||
+    { cat "$W/crl.err" >&2; die "could not make server-revoked.crl"; }
+chmod 644 "$DIR/server-revoked.crl"
 
 # The foreign CA and its client, CN=plo-ana.
 selfsigned foreign-ca "/O=not nwd/CN=foreign demo CA"

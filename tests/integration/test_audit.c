@@ -906,9 +906,25 @@ static void
 test_cli_audit_query(void **state)
 {
 	static char	 out[262144];
-	char		 where[256];
+	char		 where[256], crl[4096];
 	const char	*line;
 	int		 n;
+
+	/*
+	 * --crl: a CRL that revokes the broker's certificate stops the tool
+	 * before it asks (3, as for a broker it cannot reach); with the CA's
+	 * current CRL it asks.
+	 */
+	snprintf(crl, sizeof(crl), "%s", harness_pki("server-revoked.crl"));
+	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
+	    "query --crl %s --subject YP-CRL 2>/dev/null", crl), 3);
+	assert_string_equal(out, "");
+	snprintf(crl, sizeof(crl), "%s", harness_pki("ca.crl"));
+	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
+	    "query --crl %s --subject YP-CRL --format json", crl), 0);
+	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "action = 'audit_query' AND actor = 'auditor-dan' AND subject = "
+	    "'YP-CRL'") == 1);
 
 	/* CSV: a header, then one CRLF-ended record per row. */
 	n = sql_int("SELECT count(*) FROM nwd.audit_events WHERE subject = "

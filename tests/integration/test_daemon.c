@@ -408,6 +408,67 @@ test_revoked_and_expired_are_refused(void **state)
 	assert_still_serving();
 }
 
+/*
+ * libnwd checks the broker's certificate against the CRLs it is given
+ * (nwd_opts.crl): a CRL that revokes the server certificate, a CRL past its
+ * next update and one from another CA refuse the broker; the CA's current
+ * CRL does not.  A file that holds no CRL is a local error.
+ */
+static void
+test_client_checks_broker_against_crl(void **state)
+{
+	static const struct {
+		const char	*file;
+		enum nwd_status	 st;	/* NWD_OK: connects */
+		const char	*why;
+	} cases[] = {
+		{ "ca.crl", NWD_OK, NULL },
+		{ "ca-next.crl", NWD_OK, NULL },
+		{ "server-revoked.crl", NWD_ERR_TLS,
+		    "the broker's certificate does not verify: certificate "
+		    "revoked" },
+		{ "ca-expired.crl", NWD_ERR_TLS,
+		    "the broker's certificate does not verify: CRL has "
+		    "expired" },
+		{ "foreign-ca.crl", NWD_ERR_TLS,
+		    "the broker's certificate does not verify: unable to get "
+		    "certificate CRL" },
+		{ "ca.crt", NWD_ERR_INVALID, "no PEM X509 CRL in it" },
+		{ "no-such.crl", NWD_ERR_INVALID, "No such file" },
+	};
+	struct nwd_opts		 o;
+	struct nwd_client	*c;
+	enum nwd_status		 st;
+	char			 crl[4096], err[512];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o = harness_client("plo-ana");
+		snprintf(crl, sizeof(crl), "%s", harness_pki(cases[i].file));
+		o.crl = crl;
+		err[0] = '\0';
+		c = nwd_connect(&o, &st, err, sizeof(err));
+		if (cases[i].st == NWD_OK) {
+			if (c == NULL)
+				fail_msg("%s: %s", cases[i].file, err);
+			assert_int_equal(nwd_ping(c, err, sizeof(err)),
+			    NWD_OK);
+			nwd_close(c);
+			continue;
+		}
+		if (c != NULL)
+			fail_msg("%s: connected", cases[i].file);
+		if (strstr(err, cases[i].why) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].file, err,
+			    cases[i].why);
+		if (st != cases[i].st)
+			fail_msg("%s: %s, not %s (%s)", cases[i].file,
+			    nwd_status_name(st), nwd_status_name(cases[i].st),
+			    err);
+	}
+	assert_still_serving();
+}
+
 static void
 test_unmapped_certificate_gets_an_error_and_is_audited(void **state)
 {
@@ -949,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_no_client_certificate_is_refused),
 		cmocka_unit_test(test_foreign_ca_is_refused_and_audited),
 		cmocka_unit_test(test_revoked_and_expired_are_refused),
+		cmocka_unit_test(test_client_checks_broker_against_crl),
 		cmocka_unit_test(
 		    test_unmapped_certificate_gets_an_error_and_is_audited),
 		cmocka_unit_test(test_two_common_names_are_ambiguous),

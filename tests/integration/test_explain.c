@@ -677,7 +677,7 @@ static void
 test_cli_refusals_and_check(void **state)
 {
 	static char	out[8192];
-	char		bad[4096];
+	char		bad[4096], crl[4096];
 
 	/* Offline needs its files; online has its own. */
 	assert_int_equal(run_nwd(out, sizeof(out), "policy explain risk_alert "
@@ -691,6 +691,17 @@ test_cli_refusals_and_check(void **state)
 	assert_int_equal(run_nwd(out, sizeof(out), "policy explain %s "
 	    "risk_alert --subject YP-003 --from plo-ana",
 	    online_options("sw-ben")), 1);
+	/* --crl: the broker's certificate revoked, the tool stops (3, as
+	 * unreachable); the CA's current CRL lets it ask. */
+	snprintf(crl, sizeof(crl), "%s", harness_pki("server-revoked.crl"));
+	assert_int_equal(run_nwd(out, sizeof(out), "policy explain %s --crl "
+	    "%s risk_alert --subject YP-003 --from plo-ana 2>/dev/null",
+	    online_options("auditor-dan"), crl), 3);
+	snprintf(crl, sizeof(crl), "%s", harness_pki("ca.crl"));
+	assert_int_equal(run_nwd(out, sizeof(out), "policy explain %s --crl "
+	    "%s risk_alert --subject YP-003 --from plo-ana",
+	    online_options("auditor-dan"), crl), 0);
+	assert_contains(out, "PRINCIPAL");
 
 	assert_int_equal(run_nwd(out, sizeof(out), "policy check "
 	    "%s/deploy/policy.nwd", dir_env("NWD_SRCDIR", NWD_SRCDIR)), 0);

@@ -589,6 +589,7 @@ test_nwd_status(void **state)
 {
 	struct nwd_client	*ana;
 	char			 mid[40], out[65536], line[1024], who[256];
+	char			 crl[4096];
 
 	(void)state;
 	acked_alert("YP-963", "status-cli", mid);
@@ -633,6 +634,17 @@ test_nwd_status(void **state)
 	    "not-a-uuid 2>/dev/null"), 2);
 	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status "
 	    "2>/dev/null"), 2);
+	/* --crl, a global option: the broker's certificate revoked stops the
+	 * tool (3, as unreachable); the CA's current CRL lets it ask.
+	 * (harness_pki() answers in a buffer that run_nwd() reuses.) */
+	snprintf(crl, sizeof(crl), "%s", harness_pki("server-revoked.crl"));
+	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status --crl "
+	    "%s %s 2>/dev/null", crl, mid), 3);
+	assert_string_equal(out, "");
+	snprintf(crl, sizeof(crl), "%s", harness_pki("ca.crl"));
+	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status --crl "
+	    "%s %s", crl, mid), 0);
+	assert_contains(out, mid);
 	/* Both of plo-ana's questions are on record. */
 	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
 	    "action = 'audit_query' AND actor = 'plo-ana' AND reason LIKE "
