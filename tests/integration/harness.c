@@ -1566,3 +1566,55 @@ harness_client(const char *name)
 	o.timeout_ms = 10000;
 	return o;
 }
+
+/* ---- the nwd tool ------------------------------------------------------ */
+
+int
+harness_run_nwd(char *out, size_t outlen, const char *who, const char *fmt,
+    ...)
+{
+	struct nwd_opts	 o;
+	char		 cmd[12288], env[4200], args[6144];
+	FILE		*p;
+	size_t		 n = 0, r;
+	va_list		 ap;
+	int		 status;
+
+	if (outlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	env[0] = '\0';
+	if (who != NULL) {
+		o = harness_client(who);
+		snprintf(env, sizeof(env), "NWD_SERVER=%s NWD_CERT=%s "
+		    "NWD_KEY=%s NWD_CA=%s ", o.server, o.cert, o.key, o.ca);
+	}
+	snprintf(cmd, sizeof(cmd), "%s%s/client/nwd %s </dev/null", env,
+	    builddir(), args);
+	fflush(NULL);
+	if ((p = popen(cmd, "r")) == NULL) {
+		fprintf(stderr, "harness: popen %s: %s\n", cmd,
+		    strerror(errno));
+		return -1;
+	}
+	while (n + 1 < outlen &&
+	    (r = fread(out + n, 1, outlen - 1 - n, p)) > 0)
+		n += r;
+	out[n] = '\0';
+	/* The rest, if any, is read and dropped: the tool must not block. */
+	while (fread(args, 1, sizeof(args), p) > 0)
+		n = outlen;
+	status = pclose(p);
+	if (n + 1 >= outlen) {
+		fprintf(stderr, "harness: the output of %s is larger than %zu "
+		    "bytes\n", cmd, outlen);
+		return -1;
+	}
+	if (status == -1 || !WIFEXITED(status)) {
+		fprintf(stderr, "harness: %s did not exit normally\n", cmd);
+		return -1;
+	}
+	return WEXITSTATUS(status);
+}

@@ -211,4 +211,17 @@ void		 harness_tls_close(struct harness_tls *t);
  */
 struct nwd_opts	 harness_client(const char *name);
 
+/* ---- the nwd tool ------------------------------------------------------ */
+
+/*
+ * Runs the built nwd tool with args (a shell fragment: our paths have no
+ * spaces), stdin from /dev/null, as the PKI client who through NWD_SERVER,
+ * NWD_CERT, NWD_KEY and NWD_CA (harness_client(who)), or with none of them
+ * if who is NULL.  Its stdout goes to out.  Returns its exit status, or -1
+ * (said on stderr) if it could not run, did not exit, or wrote outlen - 1
+ * bytes or more.
+ */
+int		 harness_run_nwd(char *out, size_t outlen, const char *who,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif

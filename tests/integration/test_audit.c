@@ -24,6 +24,9 @@
 #include "harness.h"
 #include "nwd.h"
 
+/* The nwd tool, run as a PKI client (harness.h). */
+#define run_nwd		harness_run_nwd
+
 #define WAIT_MS		10000	/* the most any event may take */
 
 #define INTEL_SUMMARY	"seen with older males linked to county lines"
@@ -314,54 +317,6 @@ join(char *out, size_t outlen, char *const *v, size_t n)
 }
 
 /* ---- the nwd tool -------------------------------------------------------- */
-
-static const char *
-dir_env(const char *name, const char *fallback)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && *v != '\0' ? v : fallback;
-}
-
-/*
- * Runs the built nwd tool as PKI client who, with args (a shell fragment),
- * its connection in the environment as a user would have it; returns its
- * exit status, its stdout in out.
- */
-static int
-run_nwd(char *out, size_t outlen, const char *who, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-run_nwd(char *out, size_t outlen, const char *who, const char *fmt, ...)
-{
-	struct nwd_opts	 o = harness_client(who);
-	char		 cmd[8192], args[4096];
-	FILE		*p;
-	size_t		 n = 0, r;
-	va_list		 ap;
-	int		 status;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "NWD_SERVER=%s NWD_CERT=%s NWD_KEY=%s "
-	    "NWD_CA=%s %s/client/nwd %s </dev/null", o.server, o.cert, o.key,
-	    o.ca, dir_env("NWD_BUILDDIR", NWD_BUILDDIR), args);
-	fflush(NULL);
-	if ((p = popen(cmd, "r")) == NULL)
-		fail_msg("popen %s failed", cmd);
-	while (n + 1 < outlen && (r = fread(out + n, 1, outlen - 1 - n,
-	    p)) > 0)
-		n += r;
-	out[n] = '\0';
-	if (n + 1 >= outlen)
-		fail_msg("output of %s is larger than %zu bytes", cmd, outlen);
-	status = pclose(p);
-	if (status == -1 || !WIFEXITED(status))
-		fail_msg("%s did not exit normally", cmd);
-	return WEXITSTATUS(status);
-}
 
 static void
 assert_contains(const char *haystack, const char *needle)

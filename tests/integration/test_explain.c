@@ -22,6 +22,10 @@
 #include "harness.h"
 #include "nwd.h"
 
+/* The nwd tool, with no client settings in its environment. */
+#define run_nwd(out, outlen, ...) \
+	harness_run_nwd(out, outlen, NULL, __VA_ARGS__)
+
 #define WAIT_MS		10000	/* the most any event may take */
 #define AT_MS		"1800000000000"	/* a fixed --at for the CLI runs */
 
@@ -306,41 +310,6 @@ dir_env(const char *name, const char *fallback)
 	const char *v = getenv(name);
 
 	return v != NULL && *v != '\0' ? v : fallback;
-}
-
-/*
- * Runs the built nwd tool with args (a shell fragment; our paths have no
- * spaces) and returns its exit status; its stdout goes to out.
- */
-static int
-run_nwd(char *out, size_t outlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-run_nwd(char *out, size_t outlen, const char *fmt, ...)
-{
-	char	 cmd[8192], args[6144];
-	FILE	*p;
-	size_t	 n = 0, r;
-	va_list	 ap;
-	int	 status;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s/client/nwd %s </dev/null",
-	    dir_env("NWD_BUILDDIR", NWD_BUILDDIR), args);
-	fflush(NULL);
-	if ((p = popen(cmd, "r")) == NULL)
-		fail_msg("popen %s failed", cmd);
-	while (n + 1 < outlen && (r = fread(out + n, 1, outlen - 1 - n,
-	    p)) > 0)
-		n += r;
-	out[n] = '\0';
-	status = pclose(p);
-	if (status == -1 || !WIFEXITED(status))
-		fail_msg("%s did not exit normally", cmd);
-	return WEXITSTATUS(status);
 }
 
 static void
