@@ -767,12 +767,21 @@ value_to_json(const ProtobufCFieldDescriptor *fd, const void *src, int flags,
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
 		return json_object_new_int64(*(const uint32_t *)src);
+	/*
+	 * The two values that get_int() refuses as numbers (json-c saturates
+	 * there, so they are ambiguous) are written as strings, so that
+	 * what is printed parses back.
+	 */
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
+		if (*(const int64_t *)src == INT64_MIN)
+			return json_object_new_string("-9223372036854775808");
 		return json_object_new_int64(*(const int64_t *)src);
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
+		if (*(const uint64_t *)src == UINT64_MAX)
+			return json_object_new_string("18446744073709551615");
 		return json_object_new_uint64(*(const uint64_t *)src);
 	case PROTOBUF_C_TYPE_FLOAT:
 		return double_to_json(*(const float *)src);

@@ -348,7 +348,11 @@ test_integers(void **state)
 	assert_int_equal(r->occurred_unix_ms, 1000000000000LL);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 
-	/* Extremes are exact as strings and print as numbers. */
+	/*
+	 * Extremes are exact as strings.  The two that json-c cannot tell
+	 * from an overflow (UINT64_MAX, INT64_MIN) print as strings too, so
+	 * that they parse back; the rest print as numbers.
+	 */
 	d = (Nwd__V1__Deliver *)parse(&nwd__v1__deliver__descriptor,
 	    "{\"delivery_id\": \"18446744073709551615\","
 	    " \"subscription_id\": 18446744073709551614}");
@@ -357,7 +361,11 @@ test_integers(void **state)
 	assert_true(d->subscription_id == UINT64_MAX - 1);
 	out = pbjson_print(&d->base, 0);
 	assert_string_equal(out, "{\"subscription_id\":18446744073709551614,"
-	    "\"delivery_id\":18446744073709551615}");
+	    "\"delivery_id\":\"18446744073709551615\"}");
+	protobuf_c_message_free_unpacked(&d->base, NULL);
+	d = (Nwd__V1__Deliver *)parse(&nwd__v1__deliver__descriptor, out);
+	assert_non_null(d);
+	assert_true(d->delivery_id == UINT64_MAX);
 	free(out);
 	protobuf_c_message_free_unpacked(&d->base, NULL);
 
@@ -366,6 +374,25 @@ test_integers(void **state)
 	    "{\"occurred_unix_ms\": \"-9223372036854775808\"}");
 	assert_non_null(r);
 	assert_true(r->occurred_unix_ms == INT64_MIN);
+	out = pbjson_print(&r->base, 0);
+	assert_string_equal(out,
+	    "{\"occurred_unix_ms\":\"-9223372036854775808\"}");
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	r = (Nwd__V1__IntelligenceReport *)parse(
+	    &nwd__v1__intelligence_report__descriptor, out);
+	assert_non_null(r);
+	assert_true(r->occurred_unix_ms == INT64_MIN);
+	free(out);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	/* The value next to it stays a number. */
+	r = (Nwd__V1__IntelligenceReport *)parse(
+	    &nwd__v1__intelligence_report__descriptor,
+	    "{\"occurred_unix_ms\": -9223372036854775807}");
+	assert_non_null(r);
+	out = pbjson_print(&r->base, 0);
+	assert_string_equal(out,
+	    "{\"occurred_unix_ms\":-9223372036854775807}");
+	free(out);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
