@@ -325,6 +325,33 @@ test_enum_by_name_and_number(void **state)
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 }
 
+
+/*
+ * An IntelligenceReport's occurred_unix_ms read from in must be want, print
+ * exactly as printed, and parse back to want.
+ */
+static void
+occurred_round_trip(const char *in, int64_t want, const char *printed)
+{
+	const ProtobufCMessageDescriptor *d =
+	    &nwd__v1__intelligence_report__descriptor;
+	Nwd__V1__IntelligenceReport	*r;
+	char				*out;
+
+	r = (Nwd__V1__IntelligenceReport *)parse(d, in);
+	assert_non_null(r);
+	assert_true(r->occurred_unix_ms == want);
+	out = pbjson_print(&r->base, 0);
+	assert_non_null(out);
+	assert_string_equal(out, printed);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	r = (Nwd__V1__IntelligenceReport *)parse(d, out);
+	free(out);
+	assert_non_null(r);
+	assert_true(r->occurred_unix_ms == want);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
 static void
 test_integers(void **state)
 {
@@ -369,31 +396,11 @@ test_integers(void **state)
 	free(out);
 	protobuf_c_message_free_unpacked(&d->base, NULL);
 
-	r = (Nwd__V1__IntelligenceReport *)parse(
-	    &nwd__v1__intelligence_report__descriptor,
-	    "{\"occurred_unix_ms\": \"-9223372036854775808\"}");
-	assert_non_null(r);
-	assert_true(r->occurred_unix_ms == INT64_MIN);
-	out = pbjson_print(&r->base, 0);
-	assert_string_equal(out,
-	    "{\"occurred_unix_ms\":\"-9223372036854775808\"}");
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	r = (Nwd__V1__IntelligenceReport *)parse(
-	    &nwd__v1__intelligence_report__descriptor, out);
-	assert_non_null(r);
-	assert_true(r->occurred_unix_ms == INT64_MIN);
-	free(out);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
+	occurred_round_trip("{\"occurred_unix_ms\": \"-9223372036854775808\"}",
+	    INT64_MIN, "{\"occurred_unix_ms\":\"-9223372036854775808\"}");
 	/* The value next to it stays a number. */
-	r = (Nwd__V1__IntelligenceReport *)parse(
-	    &nwd__v1__intelligence_report__descriptor,
-	    "{\"occurred_unix_ms\": -9223372036854775807}");
-	assert_non_null(r);
-	out = pbjson_print(&r->base, 0);
-	assert_string_equal(out,
-	    "{\"occurred_unix_ms\":-9223372036854775807}");
-	free(out);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
+	occurred_round_trip("{\"occurred_unix_ms\": -9223372036854775807}",
+	    INT64_MIN + 1, "{\"occurred_unix_ms\":-9223372036854775807}");
 }
 
 static void
