@@ -16,7 +16,9 @@
 #   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
 #           connection into a scratch table of the same shape
 #
-# each for a bounded time and, by default, each in a world of its own (the
+# each for a bounded time (after each traffic run it prints the WAL a publish
+# cost, from pg_stat_wal, and the store's histograms from /metrics) and, by
+# default, each in a world of its own (the
 # COPY ceiling in the flat-out run's world): a run in a world that earlier
 # runs used inherits the autovacuum and writeback of the rows they added,
 # which moved its figures by up to 40% (BENCHMARKS.md, session 4).  It
@@ -405,14 +407,35 @@ store_report() { # BEFORE AFTER
 	    "$1" "$2" | sort
 }
 
+# What PostgreSQL wrote to its WAL: records, full-page images, bytes, and
+# the messages stored, as one line (pg_stat_wal is cluster-wide; nothing
+# else writes to this cluster during a run).
+wal_snap() {
+	psql_q "SELECT w.wal_records, w.wal_fpi, w.wal_bytes,
+	    (SELECT count(*) FROM nwd.messages) FROM pg_stat_wal w" | tr '|' ' '
+}
+
+# wal_report BEFORE AFTER: the WAL a publish cost over the whole run
+# (warm-up and window): each full-page image is a page first touched since
+# the last checkpoint, copied whole into the WAL.
+wal_report() {
+	read -r r0 f0 b0 m0 <<<"$1"
+	read -r r1 f1 b1 m1 <<<"$2"
+	awk -v r="$((r1 - r0))" -v f="$((f1 - f0))" -v b="$((b1 - b0))" 	    -v m="$((m1 - m0))" 'BEGIN { if (m <= 0) exit
+		printf "-- WAL over the run (pg_stat_wal): %d publishes; a publish: %.1f records, %.2f full-page images, %.0f bytes; %.0f MB in all\n",
+		    m, r / m, f / m, b / m, b / 1048576 }'
+}
+
 run() {
-	local name=$1
+	local name=$1 wal0=
 	shift
 	step "$name: $(basename "$bench") $*"
 	command -v curl >/dev/null && scrape >"$tmp/$name.metrics0"
+	[ "$name" != copy ] && [ "$name" != idle ] && wal0=$(wal_snap)
 	"$bench" "$@" | tee "$tmp/$name.out"
 	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
 	    die "$name: bench_broker printed no RESULT"
+	[ -n "$wal0" ] && wal_report "$wal0" "$(wal_snap)"
 	if [ "$name" != copy ] && [ "$name" != idle ] &&
 	    command -v curl >/dev/null; then
 		scrape >"$tmp/$name.metrics1"
