@@ -643,14 +643,14 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		snprintf(note, sizeof(note), "ignored client-supplied sender "
 		    "'%.40s' and agency '%.40s'", h->sender,
 		    h->originating_agency);
+	h->created_unix_ms = now_ms();
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    uuid_generate_v4(j->message_id) == -1 ||
+	    uuid_generate_v7(h->created_unix_ms, j->message_id) == -1 ||
 	    set_string(&h->message_id, j->message_id) == -1 ||
 	    set_string(&h->sender, s->principal->id) == -1 ||
 	    set_string(&h->originating_agency, s->principal->agency) == -1 ||
 	    (j->subject = strdup(h->subject->local_id)) == NULL)
 		goto internal;
-	h->created_unix_ms = now_ms();
 	clock_gettime(CLOCK_MONOTONIC, &j->read_at);
 	j->broker = b;
 	j->session_id = s->id;
