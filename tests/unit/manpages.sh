@@ -27,10 +27,6 @@ nwd=$NWD_BUILDDIR/client/nwd
 doc=$NWD_SRCDIR/doc
 example=$NWD_SRCDIR/deploy/nwdd.conf.example
 
-# Pages whose mandoc warnings are known and left to their owner; groff must
-# still render them cleanly.
-MANDOC_KNOWN="nwd-policy.5"
-
 problems=0
 problem() {
 	printf '%s: %s\n' "$prog" "$*" >&2
@@ -163,7 +159,6 @@ else
 fi
 if command -v mandoc >/dev/null; then
 	for p in "${pages[@]}"; do
-		case " $MANDOC_KNOWN " in *" ${p##*/} "*) continue ;; esac
 		out=$(mandoc -T lint -W warning "$p" 2>&1) ||
 		    problem "${p##*/}: mandoc -T lint: $out"
 	done
