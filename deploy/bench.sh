@@ -293,9 +293,15 @@ if [ "$PG_TUNE" = 1 ]; then
 	    -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
 	    -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
 	    >/dev/null || die "could not set PostgreSQL's parameters"
-	for kv in $PG_SET; do
+	# Split on blanks only (no globbing); a name is a parameter name, a
+	# value goes in as a string literal, its quotes doubled.
+	read -r -a pg_set <<<"$PG_SET"
+	for kv in ${pg_set[@]+"${pg_set[@]}"}; do
+		name=${kv%%=*} value=${kv#*=}
+		[[ $kv == *=* && $name =~ ^[a-z_][a-z0-9_.]*$ ]] ||
+		    die "BENCH_PG_SET: \"$kv\" is not name=value"
 		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
-		    -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null ||
+		    -c "ALTER SYSTEM SET $name = '${value//\'/\'\'}'" >/dev/null ||
 		    die "could not set PostgreSQL's $kv (BENCH_PG_SET)"
 	done
 	"$pgsh" stop "$pgdir" fast >/dev/null && "$pgsh" start "$pgdir" >/dev/null ||
