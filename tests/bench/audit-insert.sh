@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# audit-insert.sh [-n STATEMENTS] [-k KEEP_THROUGH] [-p PREFILL] [-u 4|7]
-#     [SQL...]: PostgreSQL's own cost of nwdd's audit INSERTs, without nwdd.
+# audit-insert.sh [-n STATEMENTS] [-r ROWS] [-k KEEP_THROUGH] [-p PREFILL]
+#     [-u 4|7] [SQL...]: PostgreSQL's own cost of nwdd's audit INSERTs, without nwdd.
 #
 # Starts a throwaway cluster (deploy/pg.sh), applies the migrations of
 # deploy/sql (or, with -k NNN, those numbered up to NNN only), then each
 # SQL file given (a variant to try: another index, another trigger), and
 # inserts audit rows shaped as the bench's (a publish row and five deliver
-# rows per message, chained, one subject, one sender) in statements of 36
-# rows, as the daemon's transactions carry them: STATEMENTS statements
-# (default 3000, 108,000 rows) in one session, three times, each in a new
+# rows per message, chained, one subject, one sender) in statements of ROWS
+# rows (default 36, a transaction's median at 2,000 publishes/s; flat out
+# it is about 256): STATEMENTS statements (default 3000, 108,000 rows) in
+# one session, three times, each in a new
 # session, after a 720-row seed (or, with -p, PREFILL rows in one
 # statement), ANALYZE and a CHECKPOINT before each run.  Prints the time of
 # each run, microseconds per row, and the WAL it wrote (pg_stat_wal:
@@ -33,23 +34,26 @@ prog=audit-insert.sh
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pgsh=$root/deploy/pg.sh
 n=3000
+per=36
 keep=999
 prefill=720
 uv=4
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 
-while getopts n:k:p:u: opt; do
+while getopts n:r:k:p:u: opt; do
 	case $opt in
 	n) n=$OPTARG ;;
+	r) per=$OPTARG ;;
 	k) keep=$OPTARG ;;
 	p) prefill=$OPTARG ;;
 	u) uv=$OPTARG ;;
-	*) die "usage: $prog [-n STATEMENTS] [-k KEEP_THROUGH] [-p PREFILL] [-u 4|7] [SQL...]" ;;
+	*) die "usage: $prog [-n STATEMENTS] [-r ROWS] [-k KEEP_THROUGH] [-p PREFILL] [-u 4|7] [SQL...]" ;;
 	esac
 done
 shift $((OPTIND - 1))
 [[ $n =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number"
+[[ $per =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive number"
 [[ $keep =~ ^[0-9]+$ ]] || die "-k wants a migration number"
 [[ $prefill =~ ^[1-9][0-9]*$ ]] || die "-p wants a positive number"
 prefill=$(( (prefill + 35) / 36 * 36 ))
@@ -121,11 +125,11 @@ inserts 1 "$prefill" | psql >/dev/null
 echo "prefilled $prefill rows, message ids of version $uv"
 psql -c "ANALYZE nwd.audit_events"
 wal() { psql -X -A -t -c "SELECT wal_bytes, wal_fpi FROM pg_stat_wal" | tr '|' ' '; }
-rows=$((n * 36))
+rows=$((n * per))
 for run in 1 2 3; do
 	psql -c "CHECKPOINT"
 	read -r b0 f0 <<<"$(wal)"
-	ms=$(inserts "$n" | psql | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' |
+	ms=$(inserts "$n" "$per" | psql | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' |
 	    tail -1)
 	[ -n "$ms" ] || die "run $run printed no time"
 	read -r b1 f1 <<<"$(wal)"
