@@ -76,16 +76,29 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	return 0;
 }
 
+/*
+ * The reason for OpenSSL's last failure, and its error queue emptied.  A
+ * failure to open or read a file is named by the system's own reason
+ * ("Permission denied"), which OpenSSL queues first and then reports only
+ * as "system lib".
+ */
 static void
 openssl_reason(char *buf, size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e, last = 0, sys = 0;
 
-	if (e == 0)
+	while ((e = ERR_get_error()) != 0) {
+		if (sys == 0 && ERR_GET_LIB(e) == ERR_LIB_SYS &&
+		    ERR_GET_REASON(e) != 0)
+			sys = e;
+		last = e;
+	}
+	if (sys != 0)
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(sys)));
+	else if (last == 0)
 		snprintf(buf, len, "unknown OpenSSL error");
 	else
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
+		ERR_error_string_n(last, buf, len);
 }
 
 /* A name as one RFC 2253 line ("CN=x,O=y"), or "-". */

@@ -10,7 +10,10 @@
  *     carry on;
  *   - broken files of every kind are refused, logged and audited, and the
  *     old context keeps serving;
- *   - a handshake in flight across the reload is judged by the new files.
+ *   - a handshake in flight across the reload is judged by the new files;
+ *   - started as root with "user", a reload reads the files as that user:
+ *     a key only root can read is refused and the old context serves; the
+ *     same key owned by the user loads.
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,8 +44,9 @@ struct world {
 	char			 cert[600], key[600], ca[600], crl[600];
 };
 
+/* A world whose nwdd runs as user (NULL: the harness's choice). */
 static void
-world_start(struct world *w, const char *name)
+world_start_as(struct world *w, const char *name, const char *user)
 {
 	char extra[3000];
 
@@ -59,9 +64,17 @@ world_start(struct world *w, const char *name)
 	tlstest_install("ca.crt", w->ca);
 	tlstest_install("ca.crl", w->crl);
 	snprintf(extra, sizeof(extra), "tls_cert = %s\ntls_key = %s\n"
-	    "tls_ca = %s\ntls_crl = %s\n", w->cert, w->key, w->ca, w->crl);
+	    "tls_ca = %s\ntls_crl = %s\n%s%s%s", w->cert, w->key, w->ca,
+	    w->crl, user != NULL ? "user = " : "", user != NULL ? user : "",
+	    user != NULL ? "\n" : "");
 	assert_non_null(w->d = harness_daemon_start(extra));
 	w->port = harness_daemon_port(w->d);
+}
+
+static void
+world_start(struct world *w, const char *name)
+{
+	world_start_as(w, name, NULL);
 }
 
 static void
@@ -391,6 +404,54 @@ test_handshake_across_reload_is_judged_by_new_files(void **state)
 	world_stop(&w);
 }
 
+/* ------------------------------------------------------------------------
+ * (e) After the privilege drop, a reload reads the files as "user".
+ */
+static void
+test_reload_reads_files_as_user(void **state)
+{
+	struct world		 w;
+	struct passwd		*pw;
+	char			 fp_old[TLSTEST_FP_LEN], fp_new[TLSTEST_FP_LEN];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();		/* only root drops privileges */
+	if ((pw = getpwnam("nobody")) == NULL)
+		fail_msg("no user nobody to run as");
+	tlstest_file_fingerprint(harness_pki("server.crt"), fp_old);
+	tlstest_file_fingerprint(harness_pki("server-next.crt"), fp_new);
+	/* nobody may pass through the test's directories, nothing more. */
+	assert_int_equal(chmod(getenv("NWD_TEST_TMP"), 0711), 0);
+	world_start_as(&w, "asuser", "nobody");
+	assert_int_equal(chmod(w.dir, 0711), 0);
+	if (!harness_wait_log(w.d, "event=privileges_dropped user=nobody",
+	    wait_ms))
+		fail_msg("nwdd did not drop privileges to nobody");
+	assert_serves(&w, "plo-ana", fp_old);
+
+	/* root's own 0600 key: refused for want of permission. */
+	tlstest_install("server-next.crt", w.cert);
+	tlstest_install("server-next.key", w.key);
+	assert_int_equal(chmod(w.key, 0600), 0);
+	assert_int_equal(chmod(w.cert, 0644), 0);
+	assert_int_equal(chmod(w.ca, 0644), 0);
+	assert_int_equal(chmod(w.crl, 0644), 0);
+	sighup_expect(&w, "event=tls_reload_refused", "Permission denied",
+	    NULL);
+	assert_serves(&w, "plo-ana", fp_old);
+	tlstest_wait_count("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "action = 'tls_reload_refused' AND reason LIKE "
+	    "'%server.key: cannot load server key: Permission denied%'", 1,
+	    wait_ms);
+
+	/* The same key, the user's own: loaded. */
+	assert_int_equal(chown(w.key, pw->pw_uid, pw->pw_gid), 0);
+	sighup_expect(&w, "event=tls_reload_done", fp_new, NULL);
+	assert_serves(&w, "plo-ana", fp_new);
+	world_stop(&w);
+}
+
 int
 main(void)
 {
@@ -402,6 +463,7 @@ main(void)
 		    test_broken_files_are_refused_and_old_context_serves),
 		cmocka_unit_test(
 		    test_handshake_across_reload_is_judged_by_new_files),
+		cmocka_unit_test(test_reload_reads_files_as_user),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
