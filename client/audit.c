@@ -27,12 +27,9 @@
 #include "audit.h"
 #include "envelope.h"
 #include "cli.h"
+#include "connopts.h"
 #include "nwd.h"
 #include "pbjson.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 /* Exit codes, as "nwd --help" lists them. */
 #define A_EXIT_REFUSED		1
@@ -45,22 +42,14 @@
 #define A_MAX_LIMIT		1000	/* rows per page, as the broker caps */
 
 enum aopt {
-	A_SERVER = 0x100, A_CERT, A_KEY, A_CA, A_TIMEOUT, A_SUBJECT,
-	A_PRINCIPAL, A_ACTION, A_MESSAGE, A_FROM, A_UNTIL, A_LIMIT, A_ALL,
-	A_FORMAT, A_PAGE_TOKEN, A_CRL,
+	A_SUBJECT = CONNOPTS_END, A_PRINCIPAL, A_ACTION, A_MESSAGE, A_FROM,
+	A_UNTIL, A_LIMIT, A_ALL, A_FORMAT, A_PAGE_TOKEN,
 };
-#define ABIT(o)		(1u << ((o) - A_SERVER))
-#define A_GLOBAL	(ABIT(A_SERVER) | ABIT(A_CERT) | ABIT(A_KEY) | \
-			    ABIT(A_CA) | ABIT(A_CRL) | ABIT(A_TIMEOUT))
-#define A_SAR_OPTS	(A_GLOBAL | ABIT(A_SUBJECT) | ABIT(A_FORMAT))
+#define ABIT(o)		(1u << ((o) - CONNOPTS_SERVER))
+#define A_SAR_OPTS	(CONNOPTS_MASK | ABIT(A_SUBJECT) | ABIT(A_FORMAT))
 
 static const struct option audit_options[] = {
-	{ "server",	required_argument, NULL, A_SERVER },
-	{ "cert",	required_argument, NULL, A_CERT },
-	{ "key",	required_argument, NULL, A_KEY },
-	{ "ca",		required_argument, NULL, A_CA },
-	{ "crl",	required_argument, NULL, A_CRL },
-	{ "timeout",	required_argument, NULL, A_TIMEOUT },
+	CONNOPTS_OPTIONS,
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "subject",	required_argument, NULL, A_SUBJECT },
 	{ "principal",	required_argument, NULL, A_PRINCIPAL },
@@ -80,8 +69,7 @@ enum acmd { CMD_NONE, CMD_QUERY, CMD_SAR };
 struct aopts {
 	enum acmd	 cmd;
 	unsigned	 given;
-	const char	*server, *cert, *key, *ca, *crl;
-	int		 timeout_ms;
+	struct connopts	 conn;
 	const char	*subject, *principal, *action, *message, *page_token;
 	const char	*format;
 	int64_t		 from_ms, until_ms;
@@ -361,29 +349,13 @@ static struct nwd_client *
 connect_broker(const struct aopts *o, const char *what, int *code)
 {
 	struct nwd_opts		 no;
+	struct connopts_error	 ce;
 	struct nwd_client	*c;
 	enum nwd_status		 st;
 	char			 err[512];
 
-	memset(&no, 0, sizeof(no));
-	no.server = o->server != NULL ? o->server : getenv("NWD_SERVER");
-	no.cert = o->cert != NULL ? o->cert : getenv("NWD_CERT");
-	no.key = o->key != NULL ? o->key : getenv("NWD_KEY");
-	no.ca = o->ca != NULL ? o->ca : getenv("NWD_CA");
-	no.crl = o->crl != NULL ? o->crl : getenv("NWD_CRL");
-	no.client_name = "nwd/" PACKAGE_VERSION;
-	no.timeout_ms = o->timeout_ms;
-	if (no.server == NULL || no.server[0] == '\0') {
-		*code = usage_bad(o, what, "no broker: give --server "
-		    "HOST:PORT or set NWD_SERVER");
-		return NULL;
-	}
-	if (no.cert == NULL || no.key == NULL || no.ca == NULL) {
-		*code = usage_bad(o, what, "no %s: give --%s FILE or set "
-		    "NWD_%s", no.cert == NULL ? "certificate" :
-		    no.key == NULL ? "key" : "CA", no.cert == NULL ? "cert" :
-		    no.key == NULL ? "key" : "ca", no.cert == NULL ? "CERT" :
-		    no.key == NULL ? "KEY" : "CA");
+	if (connopts_to_nwd_opts(&o->conn, what, &no, &ce) == -1) {
+		*code = usage_bad(o, ce.what, "%s", ce.why);
 		return NULL;
 	}
 	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
@@ -1303,19 +1275,19 @@ aopt_name(int o)
 static int
 parse_args(int argc, char **argv, struct aopts *o)
 {
-	const char	*words[3];
-	char		*end;
-	double		 secs;
-	long		 l;
-	size_t		 nwords = 0;
-	unsigned	 extra;
-	int		 c, help = 0, opt;
+	struct connopts_error	 ce;
+	const char		*words[3];
+	char			*end;
+	long			 l;
+	size_t			 nwords = 0;
+	unsigned		 extra;
+	int			 c, r, help = 0, opt;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "-:h", audit_options,
 	    NULL)) != -1) {
-		if (c >= A_SERVER)
+		if (c >= CONNOPTS_SERVER)
 			o->given |= ABIT(c);
 		switch (c) {
 		case 1:
@@ -1328,31 +1300,6 @@ parse_args(int argc, char **argv, struct aopts *o)
 			break;
 		case 'h':
 			help = 1;
-			break;
-		case A_SERVER:
-			o->server = optarg;
-			break;
-		case A_CERT:
-			o->cert = optarg;
-			break;
-		case A_KEY:
-			o->key = optarg;
-			break;
-		case A_CA:
-			o->ca = optarg;
-			break;
-		case A_CRL:
-			o->crl = optarg;
-			break;
-		case A_TIMEOUT:
-			errno = 0;
-			secs = strtod(optarg, &end);
-			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
-			    !(secs > 0) || secs * 1000 > INT_MAX)
-				return usage_bad(o, "--timeout", "\"%s\" is "
-				    "not a positive number of seconds", optarg);
-			o->timeout_ms = secs * 1000 < 1 ? 1 :
-			    (int)(secs * 1000);
 			break;
 		case A_SUBJECT:
 			if (o->subject != NULL)
@@ -1400,6 +1347,11 @@ parse_args(int argc, char **argv, struct aopts *o)
 		case ':':
 			return usage_bad(o, argv[optind - 1], "needs a value");
 		default:
+			if ((r = connopts_parse(&o->conn, c, optarg,
+			    &ce)) == 1)
+				break;
+			if (r == -1)
+				return usage_bad(o, ce.what, "%s", ce.why);
 			return usage_bad(o, argv[optind - 1] != NULL ?
 			    argv[optind - 1] : "?", "unknown option");
 		}
@@ -1419,8 +1371,7 @@ parse_args(int argc, char **argv, struct aopts *o)
 		else
 			printf("usage: nwd %s\n\n%s", audit_query_synopsis,
 			    audit_query_help);
-		printf("\nGlobal options (--server, --cert, --key, --ca, "
-		    "--crl, --timeout): see 'nwd --help'.\n");
+		fputs(connopts_help_pointer, stdout);
 		return 0;
 	}
 	if (o->cmd == CMD_SAR && nwords != 1)
@@ -1432,7 +1383,7 @@ parse_args(int argc, char **argv, struct aopts *o)
 		    "[options]");
 	if (o->cmd == CMD_SAR) {
 		extra = o->given & ~A_SAR_OPTS;
-		for (opt = A_SERVER; extra != 0; opt++)
+		for (opt = CONNOPTS_SERVER; extra != 0; opt++)
 			if (extra & ABIT(opt))
 				return usage_bad(o, "sar", "--%s is not an "
 				    "option of sar", aopt_name(opt));
@@ -1447,7 +1398,7 @@ audit_tool_main(int argc, char **argv)
 	int		code;
 
 	memset(&o, 0, sizeof(o));
-	o.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
+	connopts_init(&o.conn);
 	if ((code = parse_args(argc, argv, &o)) >= 0)
 		return code;
 	return o.cmd == CMD_SAR ? cmd_sar(&o) : cmd_query(&o);

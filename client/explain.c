@@ -18,6 +18,7 @@
 
 #include "envelope.h"
 #include "cli.h"
+#include "connopts.h"
 #include "explain.h"
 #include "nwd.h"
 #include "pbjson.h"
@@ -28,10 +29,6 @@
 #include "identity.h"
 #include "policy.h"
 #include "redact.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 #define EXPLAIN_POLICY_MAX	(16 * 1024 * 1024)	/* as nwdd's */
 
@@ -364,24 +361,17 @@ const char explain_policy_help[] =
     "for nwd.\n";
 
 enum popt {
-	P_SERVER = 0x100, P_CERT, P_KEY, P_CA, P_TIMEOUT, P_POLICY,
-	P_PRINCIPALS, P_ALLOCATE, P_AT, P_SUBJECT, P_NHS, P_MARKING,
-	P_PRIORITY, P_BASIS, P_JUSTIFICATION, P_SHARE_WITH, P_SUPERSEDES,
-	P_FROM, P_TO, P_JSON, P_ONLINE, P_CRL,
+	P_POLICY = CONNOPTS_END, P_PRINCIPALS, P_ALLOCATE, P_AT, P_SUBJECT,
+	P_NHS, P_MARKING, P_PRIORITY, P_BASIS, P_JUSTIFICATION, P_SHARE_WITH,
+	P_SUPERSEDES, P_FROM, P_TO, P_JSON, P_ONLINE,
 };
-#define PBIT(o)		(1ull << ((o) - P_SERVER))
-#define P_CONNECT	(PBIT(P_SERVER) | PBIT(P_CERT) | PBIT(P_KEY) | \
-			    PBIT(P_CA) | PBIT(P_CRL) | PBIT(P_TIMEOUT))
+#define PBIT(o)		(1ull << ((o) - CONNOPTS_SERVER))
+#define P_CONNECT	((unsigned long long)CONNOPTS_MASK)
 #define P_OFFLINE	(PBIT(P_POLICY) | PBIT(P_PRINCIPALS) | \
 			    PBIT(P_ALLOCATE))
 
 static const struct option policy_options[] = {
-	{ "server",		required_argument, NULL, P_SERVER },
-	{ "cert",		required_argument, NULL, P_CERT },
-	{ "key",		required_argument, NULL, P_KEY },
-	{ "ca",			required_argument, NULL, P_CA },
-	{ "crl",		required_argument, NULL, P_CRL },
-	{ "timeout",		required_argument, NULL, P_TIMEOUT },
+	CONNOPTS_OPTIONS,
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "policy",		required_argument, NULL, P_POLICY },
 	{ "principals",		required_argument, NULL, P_PRINCIPALS },
@@ -412,8 +402,7 @@ struct sv {
 struct popts {
 	unsigned long long given;	/* PBIT() of each option seen */
 	struct sv	 args;		/* operands after "policy" */
-	const char	*server, *cert, *key, *ca, *crl;
-	int		 timeout_ms;
+	struct connopts	 conn;
 	const char	*policy, *principals, *from;
 	struct sv	 allocate;
 	struct sv	 subjects;
@@ -512,8 +501,7 @@ policy_help(void)
 {
 	printf("usage: nwd %s\n\n%s", explain_policy_synopsis,
 	    explain_policy_help);
-	printf("\nGlobal options (--server, --cert, --key, --ca, --crl, "
-	    "--timeout): see 'nwd --help'.\n");
+	fputs(connopts_help_pointer, stdout);
 	return 0;
 }
 
@@ -524,16 +512,16 @@ policy_help(void)
 static int
 policy_parse_args(int argc, char **argv, struct popts *o)
 {
-	char		*end;
-	double		 secs;
-	long long	 ll;
-	int		 c, help = 0, seen_command = 0;
+	struct connopts_error	 ce;
+	char			*end;
+	long long		 ll;
+	int			 c, r, help = 0, seen_command = 0;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "-:h", policy_options,
 	    NULL)) != -1) {
-		if (c >= P_SERVER)
+		if (c >= CONNOPTS_SERVER)
 			o->given |= PBIT(c);
 		switch (c) {
 		case 1:
@@ -544,31 +532,6 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 			break;
 		case 'h':
 			help = 1;
-			break;
-		case P_SERVER:
-			o->server = optarg;
-			break;
-		case P_CERT:
-			o->cert = optarg;
-			break;
-		case P_KEY:
-			o->key = optarg;
-			break;
-		case P_CA:
-			o->ca = optarg;
-			break;
-		case P_CRL:
-			o->crl = optarg;
-			break;
-		case P_TIMEOUT:
-			errno = 0;
-			secs = strtod(optarg, &end);
-			if (optarg[0] == '\0' || *end != '\0' || errno != 0 ||
-			    !(secs > 0) || secs * 1000 > INT_MAX)
-				return usage_bad("--timeout", "\"%s\" is not a "
-				    "positive number of seconds", optarg);
-			o->timeout_ms = secs * 1000 < 1 ? 1 :
-			    (int)(secs * 1000);
 			break;
 		case P_POLICY:
 			o->policy = optarg;
@@ -635,6 +598,11 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 		case ':':
 			return usage_bad(argv[optind - 1], "needs a value");
 		default:
+			if ((r = connopts_parse(&o->conn, c, optarg,
+			    &ce)) == 1)
+				break;
+			if (r == -1)
+				return usage_bad(ce.what, "%s", ce.why);
 			return usage_bad(argv[optind - 1] != NULL ?
 			    argv[optind - 1] : "?", "unknown option");
 		}
@@ -658,7 +626,7 @@ only_options(const struct popts *o, const char *cmd,
 	unsigned long long	extra = o->given & ~allowed;
 	int			p;
 
-	for (p = P_SERVER; extra != 0; p++) {
+	for (p = CONNOPTS_SERVER; extra != 0; p++) {
 		if (!(extra & PBIT(p)))
 			continue;
 		if (PBIT(p) & P_OFFLINE)
@@ -1136,29 +1104,15 @@ explain_online(struct popts *o, const Nwd__V1__Envelope *env,
     struct view *v)
 {
 	struct nwd_opts		 no;
+	struct connopts_error	 ce;
 	struct nwd_client	*c;
 	Nwd__V1__ExplainResult	*r = NULL;
 	enum nwd_status		 st;
 	char			 err[512];
 	int			 code;
 
-	memset(&no, 0, sizeof(no));
-	no.server = o->server != NULL ? o->server : getenv("NWD_SERVER");
-	no.cert = o->cert != NULL ? o->cert : getenv("NWD_CERT");
-	no.key = o->key != NULL ? o->key : getenv("NWD_KEY");
-	no.ca = o->ca != NULL ? o->ca : getenv("NWD_CA");
-	no.crl = o->crl != NULL ? o->crl : getenv("NWD_CRL");
-	no.client_name = "nwd/" PACKAGE_VERSION;
-	no.timeout_ms = o->timeout_ms;
-	if (no.server == NULL || no.server[0] == '\0')
-		return usage_bad("policy explain", "no broker: give --server "
-		    "HOST:PORT or set NWD_SERVER");
-	if (no.cert == NULL || no.key == NULL || no.ca == NULL)
-		return usage_bad("policy explain", "no %s: give --%s FILE or "
-		    "set NWD_%s", no.cert == NULL ? "certificate" :
-		    no.key == NULL ? "key" : "CA", no.cert == NULL ? "cert" :
-		    no.key == NULL ? "key" : "ca", no.cert == NULL ? "CERT" :
-		    no.key == NULL ? "KEY" : "CA");
+	if (connopts_to_nwd_opts(&o->conn, "policy explain", &no, &ce) == -1)
+		return usage_bad(ce.what, "%s", ce.why);
 	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
 		cli_say(no.server, "%s", err);
 		/* Before Welcome the broker can only refuse our certificate. */
@@ -1238,7 +1192,7 @@ explain_policy_main(int argc, char **argv)
 	int		code;
 
 	memset(&o, 0, sizeof(o));
-	o.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
+	connopts_init(&o.conn);
 	if ((code = policy_parse_args(argc, argv, &o)) >= 0) {
 		popts_free(&o);
 		return code;

@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "envelope.h"
 #include "cli.h"
+#include "connopts.h"
 #include "explain.h"
 #include "frame.h"
 #include "nwd.h"
@@ -45,15 +46,13 @@
 #define EXIT_TIMEOUT		6
 
 enum opt {
-	OPT_SERVER = 0x100, OPT_CERT, OPT_KEY, OPT_CA, OPT_TIMEOUT,
-	OPT_VERSION, OPT_SUBJECT, OPT_NHS, OPT_MARKING, OPT_PRIORITY,
-	OPT_BASIS, OPT_JUSTIFICATION, OPT_SHARE_WITH, OPT_SUPERSEDES,
-	OPT_CLAIM_SENDER, OPT_KIND, OPT_DURABLE, OPT_COUNT, OPT_NO_ACK,
-	OPT_JSON, OPT_CRL,
+	OPT_VERSION = CONNOPTS_END, OPT_SUBJECT, OPT_NHS, OPT_MARKING,
+	OPT_PRIORITY, OPT_BASIS, OPT_JUSTIFICATION, OPT_SHARE_WITH,
+	OPT_SUPERSEDES, OPT_CLAIM_SENDER, OPT_KIND, OPT_DURABLE, OPT_COUNT,
+	OPT_NO_ACK, OPT_JSON,
 };
-#define BIT(o)		(1u << ((o) - OPT_SERVER))
-#define GLOBAL_OPTS	(BIT(OPT_SERVER) | BIT(OPT_CERT) | BIT(OPT_KEY) | \
-			    BIT(OPT_CA) | BIT(OPT_CRL) | BIT(OPT_TIMEOUT))
+#define BIT(o)		(1u << ((o) - CONNOPTS_SERVER))
+#define GLOBAL_OPTS	CONNOPTS_MASK
 #define PUSH_OPTS	(BIT(OPT_SUBJECT) | BIT(OPT_NHS) | BIT(OPT_MARKING) | \
 			    BIT(OPT_PRIORITY) | BIT(OPT_BASIS) | \
 			    BIT(OPT_JUSTIFICATION) | BIT(OPT_SHARE_WITH) | \
@@ -62,12 +61,7 @@ enum opt {
 			    BIT(OPT_COUNT) | BIT(OPT_NO_ACK))
 
 static const struct option long_options[] = {
-	{ "server",		required_argument, NULL, OPT_SERVER },
-	{ "cert",		required_argument, NULL, OPT_CERT },
-	{ "key",		required_argument, NULL, OPT_KEY },
-	{ "ca",			required_argument, NULL, OPT_CA },
-	{ "crl",		required_argument, NULL, OPT_CRL },
-	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	CONNOPTS_OPTIONS,
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, OPT_VERSION },
 	{ "subject",		required_argument, NULL, OPT_SUBJECT },
@@ -98,9 +92,7 @@ struct cli {
 	const char	*cmd;
 	unsigned	 given;		/* BIT() of each option seen */
 	struct strv	 args;		/* operands after the command */
-	const char	*server, *cert, *key, *ca, *crl;
-	int		 timeout_ms;	/* --timeout, or the default */
-	int		 timeout_given;
+	struct connopts	 conn;
 	struct strv	 subjects;
 	struct strv	 kinds;
 	struct strv	 share_with;	/* strings owned (split copies) */
@@ -236,19 +228,7 @@ usage(FILE *f)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  nwd %s\n", commands[i].synopsis);
 	fprintf(f, "  nwd help [COMMAND]\n\n"
-	    "Global options, before or after the command:\n"
-	    "  --server HOST:PORT    the broker; [IPV6]:PORT for an IPv6 "
-	    "address\n"
-	    "                        (default $NWD_SERVER)\n"
-	    "  --cert FILE           our certificate, PEM (default $NWD_CERT)\n"
-	    "  --key FILE            its private key, PEM (default $NWD_KEY)\n"
-	    "  --ca FILE             the CA of the broker's certificate, PEM\n"
-	    "                        (default $NWD_CA)\n"
-	    "  --crl FILE            CRLs of that CA, PEM: refuse a revoked "
-	    "broker\n"
-	    "                        certificate (default $NWD_CRL; none: "
-	    "no check)\n"
-	    "  --timeout SECONDS     connect and request timeout (default 10)\n"
+	    "Global options, before or after the command:\n%s"
 	    "  -h, --help            this help; 'nwd help COMMAND' for one "
 	    "command\n"
 	    "  --version             print the version\n\n"
@@ -267,7 +247,7 @@ usage(FILE *f)
 	    "is shutting\n"
 	    "     down, or it ended the session\n"
 	    "  5  protocol or internal error\n"
-	    "  6  timeout\n");
+	    "  6  timeout\n", connopts_help);
 }
 
 static int
@@ -278,8 +258,7 @@ command_help(const struct command *cmd)
 		printf(cmd->help, kind_list());
 	else
 		fputs(cmd->help, stdout);
-	printf("\nGlobal options (--server, --cert, --key, --ca, --crl, "
-	    "--timeout): see 'nwd --help'.\n");
+	fputs(connopts_help_pointer, stdout);
 	return 0;
 }
 
@@ -342,22 +321,6 @@ cli_free(struct cli *cli)
 	free(cli->args.v);
 }
 
-/* Parses SECONDS (a positive decimal) into milliseconds. */
-static int
-parse_seconds(const char *s, int *ms)
-{
-	char	*end;
-	double	 d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || !(d > 0) ||
-	    d * 1000 > INT_MAX)
-		return -1;
-	*ms = d * 1000 < 1 ? 1 : (int)(d * 1000);
-	return 0;
-}
-
 static const char *
 opt_name(int o)
 {
@@ -376,15 +339,16 @@ opt_name(int o)
 static int
 parse_args(int argc, char **argv, struct cli *cli)
 {
-	int	c, help = 0;
-	size_t	i;
-	char	*end;
+	struct connopts_error	 ce;
+	int			 c, r, help = 0;
+	size_t			 i;
+	char			*end;
 
 	opterr = 0;
 	/* '-': operands come back in order as 1, so options may follow. */
 	while ((c = getopt_long(argc, argv, "-:h", long_options,
 	    NULL)) != -1) {
-		if (c >= OPT_SERVER)
+		if (c >= CONNOPTS_SERVER)
 			cli->given |= BIT(c);
 		switch (c) {
 		case 1:
@@ -400,27 +364,6 @@ parse_args(int argc, char **argv, struct cli *cli)
 			printf("nwd %s (protocol %d)\n", PACKAGE_VERSION,
 			    FRAME_PROTOCOL_VERSION);
 			return 0;
-		case OPT_SERVER:
-			cli->server = optarg;
-			break;
-		case OPT_CERT:
-			cli->cert = optarg;
-			break;
-		case OPT_KEY:
-			cli->key = optarg;
-			break;
-		case OPT_CA:
-			cli->ca = optarg;
-			break;
-		case OPT_CRL:
-			cli->crl = optarg;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_seconds(optarg, &cli->timeout_ms) == -1)
-				return usage_error("--timeout", "\"%s\" is not "
-				    "a positive number of seconds", optarg);
-			cli->timeout_given = 1;
-			break;
 		case OPT_SUBJECT:
 			if (strv_add(&cli->subjects, optarg) == -1)
 				goto nomem;
@@ -476,6 +419,11 @@ parse_args(int argc, char **argv, struct cli *cli)
 		case ':':
 			return usage_error(argv[optind - 1], "needs a value");
 		default:
+			if ((r = connopts_parse(&cli->conn, c, optarg,
+			    &ce)) == 1)
+				break;
+			if (r == -1)
+				return usage_error(ce.what, "%s", ce.why);
 			return usage_error(argv[optind - 1] != NULL ?
 			    argv[optind - 1] : "?", "unknown option");
 		}
@@ -518,7 +466,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 		if (strcmp(cmd->name, cli->cmd) != 0)
 			continue;
 		extra = cli->given & ~(GLOBAL_OPTS | cmd->opts);
-		for (o = OPT_SERVER; extra != 0; o++)
+		for (o = CONNOPTS_SERVER; extra != 0; o++)
 			if (extra & BIT(o))
 				return usage_error(cmd->name, "--%s is not an "
 				    "option of %s", opt_name(o), cmd->name);
@@ -573,29 +521,13 @@ static struct nwd_client *
 connect_broker(struct cli *cli, int *code)
 {
 	struct nwd_opts		 o;
+	struct connopts_error	 ce;
 	struct nwd_client	*c;
 	enum nwd_status		 st;
 	char			 err[512];
 
-	memset(&o, 0, sizeof(o));
-	o.server = cli->server != NULL ? cli->server : getenv("NWD_SERVER");
-	o.cert = cli->cert != NULL ? cli->cert : getenv("NWD_CERT");
-	o.key = cli->key != NULL ? cli->key : getenv("NWD_KEY");
-	o.ca = cli->ca != NULL ? cli->ca : getenv("NWD_CA");
-	o.crl = cli->crl != NULL ? cli->crl : getenv("NWD_CRL");
-	o.client_name = "nwd/" PACKAGE_VERSION;
-	o.timeout_ms = cli->timeout_ms;
-	if (o.server == NULL || o.server[0] == '\0') {
-		*code = usage_error(cli->cmd, "no broker: give --server "
-		    "HOST:PORT or set NWD_SERVER");
-		return NULL;
-	}
-	if (o.cert == NULL || o.key == NULL || o.ca == NULL) {
-		*code = usage_error(cli->cmd, "no %s: give --%s FILE or set "
-		    "NWD_%s", o.cert == NULL ? "certificate" : o.key == NULL ?
-		    "key" : "CA", o.cert == NULL ? "cert" : o.key == NULL ?
-		    "key" : "ca", o.cert == NULL ? "CERT" : o.key == NULL ?
-		    "KEY" : "CA");
+	if (connopts_to_nwd_opts(&cli->conn, cli->cmd, &o, &ce) == -1) {
+		*code = usage_error(ce.what, "%s", ce.why);
 		return NULL;
 	}
 	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
@@ -877,12 +809,12 @@ cmd_sub(struct cli *cli)
 
 	code = 0;
 	while (cli->count == 0 || n < cli->count) {
-		st = nwd_next_delivery(c, cli->timeout_given ?
-		    cli->timeout_ms : -1, &d, err, sizeof(err));
+		st = nwd_next_delivery(c, cli->conn.timeout_given ?
+		    cli->conn.timeout_ms : -1, &d, err, sizeof(err));
 		if (st == NWD_ERR_TIMEOUT) {
 			cli_say("sub", "no delivery in %g second%s",
-			    cli->timeout_ms / 1000.0,
-			    cli->timeout_ms == 1000 ? "" : "s");
+			    cli->conn.timeout_ms / 1000.0,
+			    cli->conn.timeout_ms == 1000 ? "" : "s");
 			code = EXIT_TIMEOUT;
 			break;
 		}
@@ -935,7 +867,7 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
 		return audit_main(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
-	cli.timeout_ms = NWD_DEFAULT_TIMEOUT_MS;
+	connopts_init(&cli.conn);
 	if ((code = parse_args(argc, argv, &cli)) >= 0) {
 		cli_free(&cli);
 		return code;

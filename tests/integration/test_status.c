@@ -607,6 +607,53 @@ test_nwd_status(void **state)
 	    3);
 }
 
+/*
+ * Every command that connects takes its connection from the environment
+ * when no option gives it: NWD_SERVER, NWD_CERT, NWD_KEY and NWD_CA (as
+ * run_nwd() sets them) and NWD_CRL; without a broker each says how to name
+ * one and exits 2.
+ */
+static void
+test_nwd_environment(void **state)
+{
+	static const struct {
+		const char	*who;		/* the PKI client to run as */
+		const char	*args;
+		int		 answered;	/* its exit once asked */
+	} cmds[] = {
+		{ "plo-ana", "status " NO_SUCH_MID, 1 },
+		{ "auditor-dan", "audit query --subject YP-ENV", 0 },
+		{ "auditor-dan", "sar --subject YP-ENV --format json", 0 },
+		{ "auditor-dan", "policy explain --online risk_alert "
+		    "--subject YP-ENV --from plo-ana", 0 },
+	};
+	char	out[65536], revoked[4096], current[4096];
+	size_t	i;
+
+	(void)state;
+	/* harness_pki() answers in a buffer that run_nwd() reuses. */
+	snprintf(revoked, sizeof(revoked), "%s",
+	    harness_pki("server-revoked.crl"));
+	snprintf(current, sizeof(current), "%s", harness_pki("ca.crl"));
+	assert_int_equal(unsetenv("NWD_SERVER"), 0);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		/* NWD_CRL revoking the broker's certificate: unreachable. */
+		assert_int_equal(setenv("NWD_CRL", revoked, 1), 0);
+		assert_int_equal(run_nwd(out, sizeof(out), cmds[i].who,
+		    "%s 2>/dev/null", cmds[i].args), 3);
+		assert_string_equal(out, "");
+		/* The CA's current CRL: the broker is asked. */
+		assert_int_equal(setenv("NWD_CRL", current, 1), 0);
+		assert_int_equal(run_nwd(out, sizeof(out), cmds[i].who,
+		    "%s 2>/dev/null", cmds[i].args), cmds[i].answered);
+		assert_int_equal(unsetenv("NWD_CRL"), 0);
+		assert_int_equal(run_nwd(out, sizeof(out), NULL, "%s 2>&1",
+		    cmds[i].args), 2);
+		assert_contains(out, "no broker: give --server HOST:PORT or "
+		    "set NWD_SERVER");
+	}
+}
+
 int
 main(void)
 {
@@ -616,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_others_learn_nothing),
 		cmocka_unit_test(test_invalid_questions),
 		cmocka_unit_test(test_nwd_status),
+		cmocka_unit_test(test_nwd_environment),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
