@@ -20,8 +20,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#include <cmocka.h>
 
 #include "frame.h"
 #include "harness.h"
@@ -44,6 +48,8 @@
 #define DECODE_ALLOC_CAP	(256u << 20)
 #define READY_FD		3
 #define LOG_TAIL_LINES		30
+#define SQL_INT_OUT		256	/* what harness_sql_int() reads */
+#define SQL_POLL_MS		25	/* harness_wait_sql_int() between queries */
 
 struct harness_daemon {
 	pid_t	 pid;
@@ -1120,6 +1126,81 @@ harness_sql(const char *role, const char *sql, char *out, size_t outlen)
 	return rc;
 }
 
+/* harness_sql(), failing the running test on an error. */
+static void
+sql_or_fail(const char *role, const char *sql, char *out, size_t outlen)
+{
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+	if (harness_sql(role, sql, out, outlen) != 0)
+		fail_msg("SQL as %s failed: %s: %s", role, sql,
+		    out != NULL && outlen > 0 ? out : "");
+}
+
+/*
+ * Formats fmt into a new string, which the caller frees, and runs it as
+ * sql_or_fail() does.
+ */
+static char *
+vsql_or_fail(const char *role, char *out, size_t outlen, const char *fmt,
+    va_list ap)
+{
+	char	*sql;
+
+	if (vasprintf(&sql, fmt, ap) == -1) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	sql_or_fail(role, sql, out, outlen);
+	return sql;
+}
+
+void
+harness_sql_text(const char *role, char *out, size_t outlen,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	free(vsql_or_fail(role, out, outlen, fmt, ap));
+	va_end(ap);
+}
+
+int
+harness_sql_int(const char *role, const char *fmt, ...)
+{
+	char	 out[SQL_INT_OUT];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	free(vsql_or_fail(role, out, sizeof(out), fmt, ap));
+	va_end(ap);
+	return atoi(out);
+}
+
+void
+harness_wait_sql_int(const char *role, int timeout_ms, int want,
+    const char *fmt, ...)
+{
+	char	*sql, out[SQL_INT_OUT];
+	va_list	 ap;
+	int64_t	 deadline;
+	int	 got;
+
+	va_start(ap, fmt);
+	sql = vsql_or_fail(role, out, sizeof(out), fmt, ap);
+	va_end(ap);
+	deadline = now_ms() + timeout_ms;
+	while ((got = atoi(out)) != want) {
+		if (now_ms() >= deadline)
+			fail_msg("waited %d ms for \"%s\" = %d; it is %d",
+			    timeout_ms, sql, want, got);
+		poll(NULL, 0, SQL_POLL_MS);
+		sql_or_fail(role, sql, out, sizeof(out));
+	}
+	free(sql);
+}
+
 /* ---- certificates ---------------------------------------------------------- */
 
 static const char *
@@ -1565,6 +1646,26 @@ harness_client(const char *name)
 	o.client_name = keep(name);
 	o.timeout_ms = 10000;
 	return o;
+}
+
+struct nwd_client *
+harness_connect_as(const char *name)
+{
+	struct nwd_opts			 o = harness_client(name);
+	struct nwd_client		*c;
+	const Nwd__V1__Principal	*p;
+	enum nwd_status			 st;
+	char				 err[512];
+
+	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
+		fail_msg("connect as %s: %s (%s)", name, err,
+		    nwd_status_name(st));
+	p = nwd_principal(c);
+	if (p == NULL || p->id == NULL || strcmp(p->id, name) != 0)
+		fail_msg("connected as %s, the broker names the principal %s",
+		    name, p == NULL ? "(none)" : p->id == NULL ? "(null)" :
+		    p->id);
+	return c;
 }
 
 /* ---- the nwd tool ------------------------------------------------------ */

@@ -5,7 +5,9 @@
  * NWD_TEST_TMP (scratch directory), NWD_TEST_PKI (deploy/gen-pki.sh
  * output), NWD_TEST_PGDIR and NWD_TEST_PGPORT (a deploy/pg.sh cluster),
  * NWD_SRCDIR and NWD_BUILDDIR.  Failures are reported on stderr with their
- * cause; functions then return NULL or -1 as stated.
+ * cause; functions then return NULL or -1 as stated.  The exceptions,
+ * harness_sql_int() and its kin and harness_connect_as(), are for cmocka
+ * tests: they fail the running test with its cause (fail_msg()) instead.
  *
  * Nothing here sleeps to synchronise: the daemon's readiness is a pipe,
  * its exit a pidfd, log lines an inotify watch, and network reads are
@@ -135,6 +137,27 @@ int		 harness_pg_start(void);
 int		 harness_sql(const char *role, const char *sql, char *out,
 		    size_t outlen);
 
+/*
+ * The same for a test, with the query formatted from fmt (so a '%' of
+ * the SQL, as in LIKE, is written "%%"): each fails the running test if
+ * psql reports an error, naming role, the query and psql's message.
+ *
+ * harness_sql_text() puts the output into out as harness_sql() does.
+ * harness_sql_int() returns the output read with atoi() (so no row is 0).
+ * harness_wait_sql_int() runs the query until it returns want, every
+ * 25 ms; if it still returns something else once timeout_ms have passed,
+ * the test fails naming the query, want and the last answer.  It is for
+ * rows committed shortly after an event that nothing signals to a client,
+ * such as detached audit rows.
+ */
+void		 harness_sql_text(const char *role, char *out, size_t outlen,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int		 harness_sql_int(const char *role, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 harness_wait_sql_int(const char *role, int timeout_ms,
+		    int want, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
 /* ---- certificates ---------------------------------------------------------- */
 
 /*
@@ -210,6 +233,16 @@ void		 harness_tls_close(struct harness_tls *t);
  * the PKI client name.  The strings live until the process exits.
  */
 struct nwd_opts	 harness_client(const char *name);
+
+/*
+ * Connects through libnwd as the PKI client name (harness_client(name)).
+ * Fails the running test if the connection fails, naming the cause and
+ * its nwd_status, or if the broker names a principal other than name
+ * (each client certificate the tests connect with is named after its
+ * principal in deploy/principals.conf).
+ * The caller owns the client and ends it with nwd_close().
+ */
+struct nwd_client *harness_connect_as(const char *name);
 
 /* ---- the nwd tool ------------------------------------------------------ */
 

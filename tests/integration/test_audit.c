@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <inttypes.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -51,69 +50,6 @@ static char mid_other[37];	/* risk alert YP-002 */
 /* ------------------------------------------------------------------------
  * Helpers
  */
-
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	c = nwd_connect(&o, &st, err, sizeof(err));
-	if (c == NULL)
-		fail_msg("connect as %s: %s (%s)", name, err,
-		    nwd_status_name(st));
-	return c;
-}
-
-static void
-sql_text(const char *sql, char *out, size_t outlen)
-{
-	if (harness_sql("postgres", sql, out, outlen) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-}
-
-static int
-sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sql_int(const char *fmt, ...)
-{
-	char	sql[2048], out[256];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	sql_text(sql, out, sizeof(out));
-	return atoi(out);
-}
-
-/* Detached audit rows commit shortly after their event: poll for them. */
-static void
-wait_sql_int(int want, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-wait_sql_int(int want, const char *fmt, ...)
-{
-	char	sql[2048], out[256];
-	va_list	ap;
-	int	waited, got = -1;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		sql_text(sql, out, sizeof(out));
-		if ((got = atoi(out)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited %d ms for \"%s\" = %d; it is %d", WAIT_MS, sql, want,
-	    got);
-}
 
 /* A message of any kind about subject, with one body. */
 struct msg {
@@ -202,7 +138,7 @@ camhs_init(struct msg *m, Nwd__V1__LegalBasis basis)
 static enum nwd_status
 publish_as(const char *sender, Nwd__V1__Envelope *env, char mid[37])
 {
-	struct nwd_client	*c = connect_as(sender);
+	struct nwd_client	*c = harness_connect_as(sender);
 	Nwd__V1__PublishAck	*ack = NULL;
 	enum nwd_status		 st;
 	char			 err[512];
@@ -246,11 +182,9 @@ query_page(struct nwd_client *c, const Nwd__V1__AuditQuery *q)
 static void
 sql_ids(char *out, size_t outlen, const char *where)
 {
-	char sql[2048];
-
-	snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(id::text, ',' "
-	    "ORDER BY id), '') FROM nwd.audit_events WHERE %s", where);
-	sql_text(sql, out, outlen);
+	harness_sql_text("postgres", out, outlen, "SELECT "
+	    "coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM "
+	    "nwd.audit_events WHERE %s", where);
 }
 
 /* Follows the pages of q to the end; the row ids into out as "1,2,3". */
@@ -405,7 +339,7 @@ group_setup(void **state)
 		return -1;
 
 	/* A risk alert that sw-ben receives live and acknowledges. */
-	ben = connect_as("sw-ben");
+	ben = harness_connect_as("sw-ben");
 	if (nwd_subscribe(ben, &k, 1, &yp1, 1, NULL, NULL, err,
 	    sizeof(err)) != NWD_OK) {
 		fprintf(stderr, "subscribe: %s\n", err);
@@ -453,11 +387,12 @@ group_teardown(void **state)
 static int
 test_setup(void **state)
 {
-	wait_sql_int(1, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'publish_refused' AND actor = 'camhs-cara' AND subject = "
-	    "'YP-001'");
-	wait_sql_int(1, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'ack' AND message_id = '%s' AND recipient = 'sw-ben'", mid_alert);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'camhs-cara' AND subject = 'YP-001'");
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'ack' AND message_id = '%s' AND "
+	    "recipient = 'sw-ben'", mid_alert);
 	return 0;
 }
 
@@ -469,7 +404,7 @@ test_setup(void **state)
 static void
 test_s11_auditor_sees_everything_about_yp001(void **state)
 {
-	struct nwd_client		*c = connect_as("auditor-dan");
+	struct nwd_client		*c = harness_connect_as("auditor-dan");
 	Nwd__V1__AuditQuery		 q = NWD__V1__AUDIT_QUERY__INIT;
 	Nwd__V1__AuditPage		*p;
 	const Nwd__V1__AuditEvent	*e;
@@ -478,10 +413,10 @@ test_s11_auditor_sees_everything_about_yp001(void **state)
 	size_t				 i, off = 0;
 	int				 before;
 
-	before = sql_int("SELECT count(*) FROM nwd.audit_events WHERE action "
-	    "= 'audit_query' AND actor = 'auditor-dan' AND subject = "
-	    "'YP-001' AND reason LIKE 'audit query subject=YP-001 "
-	    "limit=1000; answered %%'");
+	before = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND subject = 'YP-001' AND reason LIKE 'audit "
+	    "query subject=YP-001 limit=1000; answered %%'");
 	sql_ids(want, sizeof(want), "subject = 'YP-001'");
 	q.subject = "YP-001";
 	q.limit = 1000;
@@ -528,15 +463,15 @@ test_s11_auditor_sees_everything_about_yp001(void **state)
 	assert_null(find_row(p, "publish", mid_other, NULL));
 
 	/* The question is on record, committed before the answer came. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events "
-	    "WHERE action = 'audit_query' AND actor = 'auditor-dan' AND "
-	    "subject = 'YP-001' AND reason LIKE 'audit query subject=YP-001 "
-	    "limit=1000; answered %%'"), before + 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND subject = 'YP-001' AND reason LIKE 'audit "
+	    "query subject=YP-001 limit=1000; answered %%'"), before + 1);
 	snprintf(where, sizeof(where), "audit query subject=YP-001 "
 	    "limit=1000; answered %zu rows", p->n_events);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events "
-	    "WHERE action = 'audit_query' AND reason = '%s' AND id > %s",
-	    where, strrchr(want, ',') + 1), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND reason = '%s' "
+	    "AND id > %s", where, strrchr(want, ',') + 1), 1);
 	nwd_audit_page_free(p);
 
 	/* Asked again, the first question is among the answers. */
@@ -561,7 +496,7 @@ test_s11_other_roles_are_refused(void **state)
 
 	q.subject = "YP-001";
 	for (i = 0; i < 2; i++) {
-		c = connect_as(who[i]);
+		c = harness_connect_as(who[i]);
 		assert_int_equal(nwd_audit_query(c, &q, &p, err, sizeof(err)),
 		    NWD_ERR_REFUSED);
 		assert_null(p);
@@ -578,35 +513,40 @@ test_s11_other_roles_are_refused(void **state)
 		assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
 		nwd_close(c);
 	}
-	wait_sql_int(1, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'audit_query' AND actor = 'hubsys-norwich' AND subject = 'YP-001' "
-	    "AND reason = 'refused: audit queries are for auditors, not role "
-	    "hub_system; asked: audit query subject=YP-001 limit=100'");
-	wait_sql_int(1, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'audit_query' AND actor = 'hubsys-norwich' AND subject = 'YP-001' "
-	    "AND reason = 'refused: audit queries are for auditors, not role "
-	    "hub_system; asked: subject access YP-001 limit=100'");
-	wait_sql_int(2, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'audit_query' AND actor = 'plo-ana' AND reason LIKE 'refused: "
-	    "audit queries are for auditors, not role police_liaison;%%'");
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'hubsys-norwich' AND subject = 'YP-001' AND reason = 'refused: "
+	    "audit queries are for auditors, not role hub_system; asked: "
+	    "audit query subject=YP-001 limit=100'");
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'hubsys-norwich' AND subject = 'YP-001' AND reason = 'refused: "
+	    "audit queries are for auditors, not role hub_system; asked: "
+	    "subject access YP-001 limit=100'");
+	harness_wait_sql_int("postgres", WAIT_MS, 2, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'plo-ana' AND reason LIKE 'refused: audit queries are for "
+	    "auditors, not role police_liaison;%%'");
 }
 
 /* Pages of 2 chain to exactly the rows there were; every page audited. */
 static void
 test_paging_chains_without_gaps(void **state)
 {
-	struct nwd_client	*c = connect_as("auditor-dan");
+	struct nwd_client	*c = harness_connect_as("auditor-dan");
 	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
 	char			 want[65536], got[65536];
 	size_t			 n, npages;
 	int			 before, paged;
 
-	before = sql_int("SELECT count(*) FROM nwd.audit_events WHERE action "
-	    "= 'audit_query' AND actor = 'auditor-dan' AND reason LIKE "
-	    "'audit query subject=YP-001 limit=2%%'");
-	paged = sql_int("SELECT count(*) FROM nwd.audit_events WHERE action "
-	    "= 'audit_query' AND actor = 'auditor-dan' AND reason LIKE "
-	    "'audit query subject=YP-001 limit=2 page=%%@%%'");
+	before = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND reason LIKE 'audit query subject=YP-001 "
+	    "limit=2%%'");
+	paged = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND reason LIKE 'audit query subject=YP-001 "
+	    "limit=2 page=%%@%%'");
 	sql_ids(want, sizeof(want), "subject = 'YP-001'");
 	q.subject = "YP-001";
 	q.limit = 2;
@@ -615,14 +555,15 @@ test_paging_chains_without_gaps(void **state)
 	/* Each page adds a matching audit_query row; none is seen. */
 	assert_string_equal(got, want);
 	assert_int_equal(npages, n / 2 + 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'auditor-dan' AND reason LIKE "
-	    "'audit query subject=YP-001 limit=2%%'"), before + (int)npages);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND reason LIKE 'audit query subject=YP-001 "
+	    "limit=2%%'"), before + (int)npages);
 	/* Later pages name their token and the bound of the first. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'auditor-dan' AND reason LIKE "
-	    "'audit query subject=YP-001 limit=2 page=%%@%%'"),
-	    paged + (int)npages - 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND reason LIKE 'audit query subject=YP-001 "
+	    "limit=2 page=%%@%%'"), paged + (int)npages - 1);
 	nwd_close(c);
 }
 
@@ -630,7 +571,7 @@ test_paging_chains_without_gaps(void **state)
 static void
 test_filters(void **state)
 {
-	struct nwd_client	*c = connect_as("auditor-dan");
+	struct nwd_client	*c = harness_connect_as("auditor-dan");
 	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
 	char			 want[65536], got[65536], where[512], out[64];
 	int64_t			 t1, t2;
@@ -665,15 +606,13 @@ test_filters(void **state)
 	/* From S2's publish (inclusive) until the alert's (exclusive). */
 	q.message_id = "";
 	q.subject = "YP-001";
-	snprintf(where, sizeof(where), "SELECT (extract(epoch FROM at) * "
-	    "1000)::bigint FROM nwd.audit_events WHERE action = 'publish' "
-	    "AND message_id = '%s'", mid_s2);
-	sql_text(where, out, sizeof(out));
+	harness_sql_text("postgres", out, sizeof(out), "SELECT (extract(epoch "
+	    "FROM at) * 1000)::bigint FROM nwd.audit_events WHERE action = "
+	    "'publish' AND message_id = '%s'", mid_s2);
 	t1 = strtoll(out, NULL, 10);
-	snprintf(where, sizeof(where), "SELECT (extract(epoch FROM at) * "
-	    "1000)::bigint FROM nwd.audit_events WHERE action = 'publish' "
-	    "AND message_id = '%s'", mid_alert);
-	sql_text(where, out, sizeof(out));
+	harness_sql_text("postgres", out, sizeof(out), "SELECT (extract(epoch "
+	    "FROM at) * 1000)::bigint FROM nwd.audit_events WHERE action = "
+	    "'publish' AND message_id = '%s'", mid_alert);
 	t2 = strtoll(out, NULL, 10);
 	assert_true(t1 > 0 && t2 > t1);
 	q.from_unix_ms = t1;
@@ -693,7 +632,7 @@ test_filters(void **state)
 static void
 test_bad_queries(void **state)
 {
-	struct nwd_client	*c = connect_as("auditor-dan");
+	struct nwd_client	*c = harness_connect_as("auditor-dan");
 	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
 	Nwd__V1__AuditPage	*p = NULL;
 	char			 err[512];
@@ -760,7 +699,7 @@ find_message(const Nwd__V1__AuditPage *p, const char *mid)
 static void
 test_subject_access_opens_the_messages(void **state)
 {
-	struct nwd_client		*c = connect_as("auditor-dan");
+	struct nwd_client		*c = harness_connect_as("auditor-dan");
 	Nwd__V1__AuditQuery		 q = NWD__V1__AUDIT_QUERY__INIT;
 	Nwd__V1__AuditPage		*p;
 	const Nwd__V1__SarMessage	*m;
@@ -769,17 +708,17 @@ test_subject_access_opens_the_messages(void **state)
 	size_t				 i;
 	int				 opened;
 
-	opened = sql_int("SELECT count(*) FROM nwd.audit_events WHERE action "
-	    "= 'audit_query' AND actor = 'auditor-dan' AND message_id = '%s' "
-	    "AND reason = 'body opened for the subject-access request on "
-	    "YP-001'", mid_s1);
+	opened = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND message_id = '%s' AND reason = 'body opened "
+	    "for the subject-access request on YP-001'", mid_s1);
 	q.subject = "YP-001";
 	q.subject_access = 1;
 	q.limit = 1000;
 	p = query_page(c, &q);
 	/* Every message about YP-001, oldest first, and no other. */
-	assert_int_equal(p->n_messages, sql_int("SELECT count(*) FROM "
-	    "nwd.messages WHERE subject = 'YP-001'"));
+	assert_int_equal(p->n_messages, harness_sql_int("postgres", "SELECT "
+	    "count(*) FROM nwd.messages WHERE subject = 'YP-001'"));
 	for (i = 0; i < p->n_messages; i++) {
 		assert_non_null(p->messages[i]->envelope);
 		assert_string_equal(p->messages[i]->envelope->header->subject->
@@ -837,18 +776,19 @@ test_subject_access_opens_the_messages(void **state)
 	assert_non_null(find_row(p, "publish_refused", NULL, NULL));
 
 	/* The page, and each body opened, is on record. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'auditor-dan' AND message_id "
-	    "= '%s' AND subject = 'YP-001' AND kind = 1 AND reason = 'body "
-	    "opened for the subject-access request on YP-001'", mid_s1),
-	    opened + 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND message_id = '%s'", mid_purged), 0);
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'auditor-dan' AND subject = "
-	    "'YP-001' AND message_id IS NULL AND reason = 'subject access "
-	    "YP-001 limit=1000; answered %zu messages, %zu rows'",
-	    p->n_messages, p->n_events) >= 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND message_id = '%s' AND subject = 'YP-001' AND "
+	    "kind = 1 AND reason = 'body opened for the subject-access "
+	    "request on YP-001'", mid_s1), opened + 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND message_id = "
+	    "'%s'", mid_purged), 0);
+	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND subject = 'YP-001' AND message_id IS NULL AND "
+	    "reason = 'subject access YP-001 limit=1000; answered %zu "
+	    "messages, %zu rows'", p->n_messages, p->n_events) >= 1);
 	nwd_audit_page_free(p);
 	nwd_close(c);
 }
@@ -877,13 +817,14 @@ test_cli_audit_query(void **state)
 	snprintf(crl, sizeof(crl), "%s", harness_pki("ca.crl"));
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
 	    "query --crl %s --subject YP-CRL --format json", crl), 0);
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'auditor-dan' AND subject = "
-	    "'YP-CRL'") == 1);
+	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND subject = 'YP-CRL'") == 1);
 
 	/* CSV: a header, then one CRLF-ended record per row. */
-	n = sql_int("SELECT count(*) FROM nwd.audit_events WHERE subject = "
-	    "'YP-001' AND action = 'deliver_refused'");
+	n = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE subject = 'YP-001' AND action = "
+	    "'deliver_refused'");
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
 	    "query --subject YP-001 --action deliver_refused --format csv"),
 	    0);
@@ -902,8 +843,8 @@ test_cli_audit_query(void **state)
 	    "sha256:");
 
 	/* JSON lines, every page with --all. */
-	n = sql_int("SELECT count(*) FROM nwd.audit_events WHERE subject = "
-	    "'YP-001'");
+	n = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE subject = 'YP-001'");
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
 	    "query --subject YP-001 --limit 2 --all --format json"), 0);
 	assert_int_equal(count(out, "\n"), n);
@@ -924,8 +865,8 @@ test_cli_audit_query(void **state)
 	assert_contains(out, "more rows match; go on with --page-token ");
 
 	/* The table, with ISO times; the time range in ISO 8601. */
-	n = sql_int("SELECT count(*) FROM nwd.audit_events WHERE subject = "
-	    "'YP-001'");
+	n = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE subject = 'YP-001'");
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
 	    "query --subject YP-001 --from 2000-01-01 --until "
 	    "2100-01-01T00:00:00Z --limit 1000"), 0);
@@ -963,8 +904,9 @@ test_cli_sar(void **state)
 	    36) == 0);
 	assert_contains(out, "\"generated_by\":\"auditor-dan\"");
 	/* Every message about YP-001, decrypted; none about YP-002. */
-	assert_int_equal((int)count(out, "{\"message_id\":\""), sql_int(
-	    "SELECT count(*) FROM nwd.messages WHERE subject = 'YP-001'"));
+	assert_int_equal((int)count(out, "{\"message_id\":\""),
+	    harness_sql_int("postgres", "SELECT count(*) FROM nwd.messages "
+	    "WHERE subject = 'YP-001'"));
 	assert_lacks(out, mid_other);
 	assert_lacks(out, OTHER_TEXT);
 	assert_contains(out, ALERT_TEXT);
@@ -1068,7 +1010,7 @@ test_pages_fit_max_frame(void **state)
 	daemon_main = harness_daemon_start("max_frame = 6144");
 	assert_non_null(daemon_main);
 
-	c = connect_as("auditor-dan");
+	c = harness_connect_as("auditor-dan");
 	sql_ids(want, sizeof(want), "subject = 'YP-001'");
 	q.subject = "YP-001";
 	q.limit = 1000;
@@ -1076,16 +1018,16 @@ test_pages_fit_max_frame(void **state)
 	assert_string_equal(got, want);
 	assert_true(npages > 1);
 	nwd_close(c);
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND reason LIKE 'audit query "
-	    "subject=YP-001 limit=1000 page=%%'") >= 1);
+	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND reason LIKE "
+	    "'audit query subject=YP-001 limit=1000 page=%%'") >= 1);
 
 	/* The SAR in many pages says what it said in one. */
 	assert_int_equal(run_nwd(small, sizeof(small), "auditor-dan", "sar "
 	    "--subject YP-001 --format json"), 0);
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND reason LIKE 'subject access YP-001 "
-	    "limit=1000 page=m%%'") >= 1);
+	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND reason LIKE "
+	    "'subject access YP-001 limit=1000 page=m%%'") >= 1);
 	/* Messages identical (the rows of the first SAR aside). */
 	a = strstr(big, "\"messages\":[");
 	b = strstr(small, "\"messages\":[");

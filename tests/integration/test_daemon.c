@@ -4,7 +4,6 @@
  * frames a well-behaved client would never send.  Each test ends by
  * checking that the daemon still serves a well-behaved client.
  */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,21 +27,6 @@ static struct harness_daemon *daemon_main;
 /* ------------------------------------------------------------------------
  * Helpers
  */
-
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	c = nwd_connect(&o, &st, err, sizeof(err));
-	if (c == NULL)
-		fail_msg("connect as %s: %s (%s)", name, err,
-		    nwd_status_name(st));
-	return c;
-}
 
 /* A RiskAlert about subject; the strings are static test data. */
 struct alert {
@@ -78,39 +62,10 @@ alert_init(struct alert *a, const char *subject, Nwd__V1__Marking marking,
 	a->env.risk_alert = &a->body;
 }
 
-static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
-/*
- * Waits for a query to return want.  Detached audit rows (connect, refusal)
- * are committed shortly after the event that caused them; nothing signals
- * their commit to a client, so this polls the database against a deadline.
- */
-static void
-wait_sql_int(const char *sql, int want)
-{
-	int waited, got = -1;
-
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		if ((got = sql_int(sql)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited %d ms for \"%s\" = %d; it is %d", WAIT_MS, sql, want,
-	    got);
-}
-
 static void
 assert_still_serving(void)
 {
-	struct nwd_client	*c = connect_as("plo-ana");
+	struct nwd_client	*c = harness_connect_as("plo-ana");
 	char			 err[256];
 
 	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
@@ -146,7 +101,7 @@ assert_no_delivery(struct nwd_client *c)
 static int
 allocate(const char *subject, const char *team)
 {
-	struct nwd_client	*c = connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as("case-system");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
@@ -201,7 +156,7 @@ group_teardown(void **state)
 static void
 test_welcome_names_the_principal(void **state)
 {
-	struct nwd_client		*c = connect_as("plo-ana");
+	struct nwd_client		*c = harness_connect_as("plo-ana");
 	const Nwd__V1__Principal	*p = nwd_principal(c);
 
 	assert_non_null(p);
@@ -214,11 +169,11 @@ test_welcome_names_the_principal(void **state)
 	assert_int_equal(p->clearance, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
 	assert_memory_equal(nwd_welcome(c)->policy_version, "sha256:", 7);
 	nwd_close(c);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'connect' AND actor = 'plo-ana'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'connect' AND actor = 'plo-ana'");
 	/* The group set-up's allocations are on record. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.allocations WHERE "
-	    "team = 'hub:norwich'"), 3);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE team = 'hub:norwich'"), 3);
 }
 
 /*
@@ -228,12 +183,12 @@ test_welcome_names_the_principal(void **state)
 static void
 test_push_reaches_subscriber_after_audit(void **state)
 {
-	struct nwd_client	*hub = connect_as("hubsys-norwich");
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct alert		 a;
 	Nwd__V1__PublishAck	*ack = NULL;
 	Nwd__V1__Deliver	*d = NULL;
-	char			 err[512], sql[512], mid[40];
+	char			 err[512], mid[40];
 	uint64_t		 sub;
 
 	sub = subscribe(hub, NWD__V1__KIND__RISK_ALERT, "YP-001");
@@ -249,14 +204,13 @@ test_push_reaches_subscriber_after_audit(void **state)
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
 	    NWD_OK);
 	/* The rows are in the database by the time the delivery arrived. */
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND ((action = 'publish' AND actor = "
-	    "'plo-ana') OR (action = 'deliver' AND recipient = "
-	    "'hubsys-norwich'))", mid);
-	assert_int_equal(sql_int(sql), 2);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.messages WHERE "
-	    "id = '%s' AND sender = 'plo-ana' AND subject = 'YP-001'", mid);
-	assert_int_equal(sql_int(sql), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND ((action = "
+	    "'publish' AND actor = 'plo-ana') OR (action = 'deliver' AND "
+	    "recipient = 'hubsys-norwich'))", mid), 2);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.messages WHERE id = '%s' AND sender = 'plo-ana' AND subject "
+	    "= 'YP-001'", mid), 1);
 
 	assert_int_equal(d->subscription_id, sub);
 	assert_string_equal(d->envelope->header->message_id, mid);
@@ -272,19 +226,18 @@ test_push_reaches_subscriber_after_audit(void **state)
 	assert_int_equal(d->n_fields_withheld, 1);
 	assert_string_equal(d->fields_withheld[0], "location");
 	assert_string_equal(d->rule, "hub-alerts");
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND recipient = 'hubsys-norwich' AND "
-	    "fields_withheld = '{location}' AND rule = 'hub-alerts' AND "
-	    "policy_version = '%s'", mid, d->policy_version);
-	assert_int_equal(sql_int(sql), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND recipient = "
+	    "'hubsys-norwich' AND fields_withheld = '{location}' AND rule = "
+	    "'hub-alerts' AND policy_version = '%s'", mid, d->policy_version),
+	    1);
 
 	/* The acknowledgement is audited too. */
 	assert_int_equal(nwd_ack(hub, d->delivery_id, mid, err, sizeof(err)),
 	    NWD_OK);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND action = 'ack' AND actor = "
-	    "'hubsys-norwich'", mid);
-	wait_sql_int(sql, 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'ack' AND "
+	    "actor = 'hubsys-norwich'", mid);
 
 	nwd_deliver_free(d);
 	nwd_publish_ack_free(ack);
@@ -296,9 +249,9 @@ test_push_reaches_subscriber_after_audit(void **state)
 static void
 test_only_matching_allowed_subscribers_receive(void **state)
 {
-	struct nwd_client	*other = connect_as("hubsys-dereham");
-	struct nwd_client	*police = connect_as("sw-ben");
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*other = harness_connect_as("hubsys-dereham");
+	struct nwd_client	*police = harness_connect_as("sw-ben");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct alert		 a;
 	Nwd__V1__PublishAck	*ack = NULL;
 	char			 err[512];
@@ -306,7 +259,7 @@ test_only_matching_allowed_subscribers_receive(void **state)
 	subscribe(other, NWD__V1__KIND__RISK_ALERT, "YP-002");
 	/* keyworker-kim may not see OFFICIAL-SENSITIVE (clearance). */
 	nwd_close(police);
-	police = connect_as("keyworker-kim");
+	police = harness_connect_as("keyworker-kim");
 	subscribe(police, NWD__V1__KIND__RISK_ALERT, "YP-001");
 	alert_init(&a, "YP-001", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
 	    "sensitive");
@@ -318,9 +271,9 @@ test_only_matching_allowed_subscribers_receive(void **state)
 	nwd_close(plo);
 	nwd_close(police);
 	nwd_close(other);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'deliver_refused' AND recipient = 'keyworker-kim' AND rule = "
-	    "'clearance'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'deliver_refused' AND recipient "
+	    "= 'keyworker-kim' AND rule = 'clearance'");
 }
 
 /* ------------------------------------------------------------------------
@@ -375,10 +328,10 @@ test_foreign_ca_is_refused_and_audited(void **state)
 		harness_tls_close(t);
 	}
 	/* Its certificate claims to be plo-ana; another CA signed it. */
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'auth_refused' AND actor LIKE 'cert:CN=plo-ana%' AND reason = "
-	    "'certificate verify failed: unable to get local issuer "
-	    "certificate'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'auth_refused' AND actor LIKE "
+	    "'cert:CN=plo-ana%%' AND reason = 'certificate verify failed: "
+	    "unable to get local issuer certificate'");
 	assert_still_serving();
 }
 
@@ -389,7 +342,7 @@ test_revoked_and_expired_are_refused(void **state)
 	static const char *why[] = { "certificate revoked",
 	    "certificate has expired" };
 	struct harness_tls	*t;
-	char			 err[512], sql[512];
+	char			 err[512];
 	size_t			 i;
 
 	for (i = 0; i < 2; i++) {
@@ -399,11 +352,10 @@ test_revoked_and_expired_are_refused(void **state)
 			assert_null(read_refusal(t));
 			harness_tls_close(t);
 		}
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-		    "nwd.audit_events WHERE action = 'auth_refused' AND "
-		    "actor LIKE 'cert:CN=%s,%%' AND reason LIKE '%%%s'", names[i],
-		    why[i]);
-		wait_sql_int(sql, 1);
+		harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) "
+		    "FROM nwd.audit_events WHERE action = 'auth_refused' AND "
+		    "actor LIKE 'cert:CN=%s,%%' AND reason LIKE '%%%s'",
+		    names[i], why[i]);
 	}
 	assert_still_serving();
 }
@@ -488,9 +440,9 @@ test_unmapped_certificate_gets_an_error_and_is_audited(void **state)
 	frame_free(f);
 	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 1);
 	harness_tls_close(t);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'auth_refused' AND actor LIKE 'cert:CN=stranger,%' AND reason "
-	    "LIKE '%maps to no principal'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'auth_refused' AND actor LIKE "
+	    "'cert:CN=stranger,%%' AND reason LIKE '%%maps to no principal'");
 	assert_still_serving();
 }
 
@@ -510,8 +462,9 @@ test_two_common_names_are_ambiguous(void **state)
 	assert_non_null(strstr(f->error->text, "more than one CN"));
 	frame_free(f);
 	harness_tls_close(t);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'auth_refused' AND reason LIKE '%more than one CN%'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'auth_refused' AND reason LIKE "
+	    "'%%more than one CN%%'");
 }
 
 /* ------------------------------------------------------------------------
@@ -607,9 +560,9 @@ test_oversize_frame_refused_without_allocating(void **state)
 	assert_true(before > 0 && after > 0);
 	/* Far below the 2 GiB announced: nothing of that size was made. */
 	assert_true(after - before < 16 * 1024);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'protocol_error' AND actor = 'plo-ana' AND reason LIKE "
-	    "'frame length 2147483647%'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'protocol_error' AND actor = "
+	    "'plo-ana' AND reason LIKE 'frame length 2147483647%%'");
 	assert_still_serving();
 }
 
@@ -625,8 +578,9 @@ test_bytes_that_are_not_a_frame(void **state)
 	expect_error_then_close(t, NWD__V1__ERROR_CODE__ERROR_MALFORMED,
 	    "malformed frame");
 	harness_tls_close(t);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'protocol_error' AND reason LIKE 'malformed frame%'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'protocol_error' AND reason LIKE "
+	    "'malformed frame%%'");
 	assert_still_serving();
 }
 
@@ -671,7 +625,7 @@ expect_refused(struct nwd_client *c, Nwd__V1__Envelope *env,
 static void
 test_body_not_matching_kind_is_refused_and_audited(void **state)
 {
-	struct nwd_client	*c = connect_as("plo-ana");
+	struct nwd_client	*c = harness_connect_as("plo-ana");
 	struct alert		 a;
 	char			 err[256];
 
@@ -682,31 +636,31 @@ test_body_not_matching_kind_is_refused_and_audited(void **state)
 	/* The session survives a refused publish. */
 	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
 	nwd_close(c);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'publish_refused' AND actor = 'plo-ana' AND subject = 'YP-001' "
-	    "AND reason = 'body risk_alert does not match kind "
-	    "missing_episode'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'plo-ana' AND subject = 'YP-001' AND reason = 'body risk_alert "
+	    "does not match kind missing_episode'");
 }
 
 static void
 test_publish_without_subject_is_refused_and_audited(void **state)
 {
-	struct nwd_client	*c = connect_as("plo-ana");
+	struct nwd_client	*c = harness_connect_as("plo-ana");
 	struct alert		 a;
 
 	alert_init(&a, "", NWD__V1__MARKING__OFFICIAL, "x");
 	expect_refused(c, &a.env, NWD_ERR_INVALID,
 	    "header.subject.local_id is missing");
 	nwd_close(c);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'publish_refused' AND subject IS NULL AND reason LIKE "
-	    "'header.subject.local_id is missing%'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND subject IS "
+	    "NULL AND reason LIKE 'header.subject.local_id is missing%%'");
 }
 
 static void
 test_marking_above_official_sensitive_is_refused(void **state)
 {
-	struct nwd_client	*c = connect_as("plo-ana");
+	struct nwd_client	*c = harness_connect_as("plo-ana");
 	struct alert		 a;
 
 	alert_init(&a, "YP-001", NWD__V1__MARKING__SECRET, "x");
@@ -719,7 +673,7 @@ test_marking_above_official_sensitive_is_refused(void **state)
 static void
 test_policy_refuses_publish(void **state)
 {
-	struct nwd_client		*c = connect_as("sw-ben");
+	struct nwd_client		*c = harness_connect_as("sw-ben");
 	Nwd__V1__Envelope		 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header			 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef		 s = NWD__V1__SUBJECT_REF__INIT;
@@ -742,20 +696,21 @@ test_policy_refuses_publish(void **state)
 	expect_refused(c, &env, NWD_ERR_REFUSED, "no publish rule lets role "
 	    "social_worker publish intelligence_report");
 	nwd_close(c);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'publish_refused' AND actor = 'sw-ben' AND kind = 1", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'sw-ben' AND kind = 1");
 }
 
 /* S13: what a client writes in the sender fields changes nothing. */
 static void
 test_forged_sender_is_ignored(void **state)
 {
-	struct nwd_client	*hub = connect_as("hubsys-norwich");
-	struct nwd_client	*ben = connect_as("sw-ben");
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
+	struct nwd_client	*ben = harness_connect_as("sw-ben");
 	struct alert		 a;
 	Nwd__V1__PublishAck	*ack = NULL;
 	Nwd__V1__Deliver	*d = NULL;
-	char			 err[512], sql[512];
+	char			 err[512], out[64];
 
 	subscribe(hub, NWD__V1__KIND__RISK_ALERT, "YP-013");
 	alert_init(&a, "YP-013", NWD__V1__MARKING__OFFICIAL, "forged");
@@ -771,22 +726,16 @@ test_forged_sender_is_ignored(void **state)
 	assert_string_equal(d->envelope->header->sender, "sw-ben");
 	assert_string_equal(d->envelope->header->originating_agency,
 	    "social_care");
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND actor <> 'sw-ben'", ack->message_id);
-	assert_int_equal(sql_int(sql), 0);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND action = 'publish' AND reason LIKE "
-	    "'ignored client-supplied sender ''plo-ana''%%'", ack->message_id);
-	assert_int_equal(sql_int(sql), 1);
-	snprintf(sql, sizeof(sql), "SELECT sender FROM nwd.messages WHERE "
-	    "id = '%s'", ack->message_id);
-	{
-		char out[64];
-
-		assert_int_equal(harness_sql("postgres", sql, out,
-		    sizeof(out)), 0);
-		assert_string_equal(out, "sw-ben");
-	}
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND actor <> 'sw-ben'",
+	    ack->message_id), 0);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish' "
+	    "AND reason LIKE 'ignored client-supplied sender ''plo-ana''%%'",
+	    ack->message_id), 1);
+	harness_sql_text("postgres", out, sizeof(out), "SELECT sender FROM "
+	    "nwd.messages WHERE id = '%s'", ack->message_id);
+	assert_string_equal(out, "sw-ben");
 	nwd_deliver_free(d);
 	nwd_publish_ack_free(ack);
 	nwd_close(ben);
@@ -800,8 +749,8 @@ test_forged_sender_is_ignored(void **state)
 static void
 test_database_down_fails_closed_and_recovers(void **state)
 {
-	struct nwd_client	*hub = connect_as("hubsys-norwich");
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct alert		 a;
 	Nwd__V1__PublishAck	*ack = NULL;
 	Nwd__V1__Deliver	*d = NULL;
@@ -837,8 +786,8 @@ test_database_down_fails_closed_and_recovers(void **state)
 	assert_string_equal(d->envelope->risk_alert->summary,
 	    "after recovery");
 	/* Only the message sent after recovery was ever stored. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.messages WHERE "
-	    "subject = 'YP-404' AND kind = 3"), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.messages WHERE subject = 'YP-404' AND kind = 3"), 1);
 	nwd_deliver_free(d);
 	nwd_publish_ack_free(ack);
 	nwd_close(plo);
@@ -946,7 +895,7 @@ test_reload_keeps_old_policy_or_swaps_in_new(void **state)
 	struct nwd_opts		 o;
 	struct nwd_client	*c;
 	enum nwd_status		 st;
-	char			 path[512], extra[600], err[512], v1[64], sql[256];
+	char			 path[512], extra[600], err[512], v1[64];
 	char			*good, *changed;
 	size_t			 mark;
 
@@ -990,10 +939,10 @@ test_reload_keeps_old_policy_or_swaps_in_new(void **state)
 	c = nwd_connect(&o, &st, err, sizeof(err));
 	assert_non_null(c);
 	assert_string_not_equal(nwd_welcome(c)->policy_version, v1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE action = 'policy_loaded' AND policy_version = '%s' AND "
-	    "reason LIKE 'reload:%%'", nwd_welcome(c)->policy_version);
-	wait_sql_int(sql, 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'policy_loaded' AND "
+	    "policy_version = '%s' AND reason LIKE 'reload:%%'",
+	    nwd_welcome(c)->policy_version);
 	nwd_close(c);
 	free(changed);
 	free(good);

@@ -5,7 +5,6 @@
  * sent, and redelivered until acknowledged (SCENARIOS.md S9, S10); message
  * bodies are sealed at rest.
  */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,43 +24,6 @@
 
 static struct harness_daemon *daemon_main;
 
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s", name, err);
-	return c;
-}
-
-static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
-/* Detached rows (acks) commit shortly after the ack; poll for them. */
-static void
-wait_sql_int(const char *sql, int want)
-{
-	int waited, got = -1;
-
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		if ((got = sql_int(sql)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited for \"%s\" = %d; it is %d", sql, want, got);
-}
-
 static int64_t
 now_ms(void)
 {
@@ -74,7 +36,7 @@ now_ms(void)
 static void
 allocate(const char *subject, const char *team, int64_t until_ms)
 {
-	struct nwd_client	*c = connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as("case-system");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
@@ -101,7 +63,7 @@ allocate(const char *subject, const char *team, int64_t until_ms)
 static void
 alert(const char *subject, const char *summary, char mid[40])
 {
-	struct nwd_client	*c = connect_as("plo-ana");
+	struct nwd_client	*c = harness_connect_as("plo-ana");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
@@ -130,7 +92,7 @@ alert(const char *subject, const char *summary, char mid[40])
 static struct nwd_client *
 durable(const char *who, const char *subject, const char *name)
 {
-	struct nwd_client	*c = connect_as(who);
+	struct nwd_client	*c = harness_connect_as(who);
 	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
 	const char		*subjects[1] = { subject };
 	uint64_t		 id = 0;
@@ -179,7 +141,7 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	static const char *summaries[3] = { "first", "second", "third" };
 	struct nwd_client	*hub;
 	Nwd__V1__Deliver	*d;
-	char			 mid[3][40], err[512], sql[512];
+	char			 mid[3][40], err[512];
 	int			 i;
 
 	allocate("YP-901", "hub:norwich", 0);
@@ -187,10 +149,9 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	nwd_close(hub);
 	for (i = 0; i < 3; i++)
 		alert("YP-901", summaries[i], mid[i]);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.deliveries WHERE "
-	    "principal = 'hubsys-norwich' AND subscription = 'hub-feed' AND "
-	    "state = 'pending'");
-	assert_int_equal(sql_int(sql), 3);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
+	    "subscription = 'hub-feed' AND state = 'pending'"), 3);
 
 	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
 	for (i = 0; i < 3; i++) {
@@ -207,20 +168,19 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	assert_nothing_more(hub);
 	nwd_close(hub);
 	/* The acks are proof of receipt, and the queue let the messages go. */
-	wait_sql_int("SELECT count(*) FROM nwd.deliveries WHERE principal = "
-	    "'hubsys-norwich' AND subscription = 'hub-feed' AND state = "
-	    "'acked'", 3);
+	harness_wait_sql_int("postgres", WAIT_MS, 3, "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
+	    "subscription = 'hub-feed' AND state = 'acked'");
 	for (i = 0; i < 3; i++) {
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-		    "nwd.audit_events WHERE message_id = '%s' AND action = "
-		    "'ack' AND actor = 'hubsys-norwich'", mid[i]);
-		assert_int_equal(sql_int(sql), 1);
+		assert_int_equal(harness_sql_int("postgres", "SELECT count(*) "
+		    "FROM nwd.audit_events WHERE message_id = '%s' AND action "
+		    "= 'ack' AND actor = 'hubsys-norwich'", mid[i]), 1);
 		/* Delivered twice over in the trail: at publish, at replay. */
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-		    "nwd.audit_events WHERE message_id = '%s' AND action = "
-		    "'deliver' AND recipient = 'hubsys-norwich' AND reason LIKE "
-		    "'replay of durable subscription hub-feed%%'", mid[i]);
-		assert_int_equal(sql_int(sql), 1);
+		assert_int_equal(harness_sql_int("postgres", "SELECT count(*) "
+		    "FROM nwd.audit_events WHERE message_id = '%s' AND action "
+		    "= 'deliver' AND recipient = 'hubsys-norwich' AND reason "
+		    "LIKE 'replay of durable subscription hub-feed%%'",
+		    mid[i]), 1);
 	}
 	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
 	assert_nothing_more(hub);
@@ -260,7 +220,7 @@ static void
 test_replay_uses_the_allocations_of_now(void **state)
 {
 	struct nwd_client	*hub;
-	char			 mid[40], sql[512];
+	char			 mid[40], out[64];
 
 	allocate("YP-910", "hub:norwich", 0);
 	hub = durable("hubsys-norwich", "YP-910", "feed-910");
@@ -269,36 +229,29 @@ test_replay_uses_the_allocations_of_now(void **state)
 	allocate("YP-910", "hub:norwich", now_ms());	/* ends it */
 
 	hub = durable("hubsys-norwich", "YP-910", "feed-910");
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND action = 'deliver_refused' AND "
-	    "recipient = 'hubsys-norwich' AND reason LIKE '%%allocated to "
-	    "YP-910%%'", mid);
-	wait_sql_int(sql, 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_refused' AND recipient = 'hubsys-norwich' AND reason "
+	    "LIKE '%%allocated to YP-910%%'", mid);
 	assert_nothing_more(hub);
 	nwd_close(hub);
-	snprintf(sql, sizeof(sql), "SELECT state FROM nwd.deliveries WHERE "
-	    "message_id = '%s' AND principal = 'hubsys-norwich'", mid);
-	{
-		char out[64];
-
-		assert_int_equal(harness_sql("postgres", sql, out,
-		    sizeof(out)), 0);
-		assert_string_equal(out, "refused");
-	}
+	harness_sql_text("postgres", out, sizeof(out), "SELECT state FROM "
+	    "nwd.deliveries WHERE message_id = '%s' AND principal = "
+	    "'hubsys-norwich'", mid);
+	assert_string_equal(out, "refused");
 }
 
 /* Bodies are sealed at rest: the text is not in the database. */
 static void
 test_bodies_are_sealed_at_rest(void **state)
 {
-	char	mid[40], sql[512], out[256];
+	char	mid[40], out[256];
 
 	allocate("YP-920", "hub:norwich", 0);
 	alert("YP-920", "a secret only recipients may read", mid);
-	snprintf(sql, sizeof(sql), "SELECT length(body) > 28, key_id IS NOT "
-	    "NULL, position(convert_to('a secret only', 'UTF8') IN body) = 0 "
-	    "FROM nwd.messages WHERE id = '%s'", mid);
-	assert_int_equal(harness_sql("postgres", sql, out, sizeof(out)), 0);
+	harness_sql_text("postgres", out, sizeof(out), "SELECT length(body) > "
+	    "28, key_id IS NOT NULL, position(convert_to('a secret only', "
+	    "'UTF8') IN body) = 0 FROM nwd.messages WHERE id = '%s'", mid);
 	assert_string_equal(out, "t|t|t");
 }
 

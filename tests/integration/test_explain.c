@@ -6,7 +6,6 @@
  */
 #include <sys/wait.h>
 
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,57 +34,11 @@ static struct harness_daemon *daemon_main;
  * Helpers
  */
 
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	c = nwd_connect(&o, &st, err, sizeof(err));
-	if (c == NULL)
-		fail_msg("connect as %s: %s (%s)", name, err,
-		    nwd_status_name(st));
-	return c;
-}
-
-static void
-sql_text(const char *sql, char *out, size_t outlen)
-{
-	if (harness_sql("postgres", sql, out, outlen) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-}
-
-static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	sql_text(sql, out, sizeof(out));
-	return atoi(out);
-}
-
-/* Detached audit rows commit shortly after their event: poll for them. */
-static void
-wait_sql_int(const char *sql, int want)
-{
-	int waited, got = -1;
-
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		if ((got = sql_int(sql)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited %d ms for \"%s\" = %d; it is %d", WAIT_MS, sql, want,
-	    got);
-}
-
 /* case-system allocates subject to team, as a case system would. */
 static int
 allocate(const char *subject, const char *team)
 {
-	struct nwd_client	*c = connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as("case-system");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
@@ -192,7 +145,7 @@ static Nwd__V1__ExplainResult *
 explain_as(const char *asker, const char *sender, Nwd__V1__Envelope *env,
     const char *const *to, size_t nto)
 {
-	struct nwd_client	*c = connect_as(asker);
+	struct nwd_client	*c = harness_connect_as(asker);
 	Nwd__V1__ExplainResult	*r = NULL;
 	enum nwd_status		 st;
 	char			 err[512];
@@ -242,10 +195,10 @@ static void
 assert_publish_matches(const Nwd__V1__ExplainResult *r, const char *sender,
     Nwd__V1__Envelope *env)
 {
-	struct nwd_client	*c = connect_as(sender);
+	struct nwd_client	*c = harness_connect_as(sender);
 	Nwd__V1__PublishAck	*ack = NULL;
 	const Nwd__V1__ExplainDecision *d;
-	char			 err[512], sql[1024], got[16384];
+	char			 err[512], got[16384];
 	char			 want[16384], w[2048], s[2048];
 	size_t			 i, off = 0;
 
@@ -256,9 +209,9 @@ assert_publish_matches(const Nwd__V1__ExplainResult *r, const char *sender,
 	assert_string_equal(ack->policy_version, r->policy_version);
 
 	/* The rows committed before the ack was sent. */
-	snprintf(sql, sizeof(sql), "SELECT rule FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action = 'publish'", ack->message_id);
-	sql_text(sql, got, sizeof(got));
+	harness_sql_text("postgres", got, sizeof(got), "SELECT rule FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish'",
+	    ack->message_id);
 	assert_string_equal(got, r->publish->rules);
 
 	want[0] = '\0';
@@ -276,12 +229,11 @@ assert_publish_matches(const Nwd__V1__ExplainResult *r, const char *sender,
 		assert_true(off < sizeof(want));
 	}
 	assert_true(want[0] != '\0');
-	snprintf(sql, sizeof(sql), "SELECT recipient, action, rule, "
-	    "array_to_string(fields_withheld, ','), "
-	    "array_to_string(fields_shared, ','), reason, policy_version "
-	    "FROM nwd.audit_events WHERE message_id = '%s' AND action IN "
+	harness_sql_text("postgres", got, sizeof(got), "SELECT recipient, "
+	    "action, rule, array_to_string(fields_withheld, ','), "
+	    "array_to_string(fields_shared, ','), reason, policy_version FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action IN "
 	    "('deliver', 'deliver_refused') ORDER BY id", ack->message_id);
-	sql_text(sql, got, sizeof(got));
 	/* Every row also names the policy version the explanation gave. */
 	{
 		char	 stripped[16384], *line, *save, *bar;
@@ -487,10 +439,10 @@ test_explain_is_audited(void **state)
 				    "LIKE 'sha256:%'";
 	int			 before;
 
-	before = sql_int(q);
+	before = harness_sql_int("postgres", "%s", q);
 	alert_init(&a, "YP-002");
 	r = explain_as("auditor-dan", "plo-ana", &a.env, NULL, 0);
-	assert_int_equal(sql_int(q), before + 1);
+	assert_int_equal(harness_sql_int("postgres", "%s", q), before + 1);
 	/* S8's start: YP-002 is the Dereham hub's. */
 	assert_int_equal(find_decision(r, "hubsys-dereham", 0)->verdict,
 	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED);
@@ -498,15 +450,15 @@ test_explain_is_audited(void **state)
 	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_REFUSED);
 	nwd_explain_result_free(r);
 	/* Nothing was published. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.messages WHERE "
-	    "subject = 'YP-002' AND kind = 3"), 0);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.messages WHERE subject = 'YP-002' AND kind = 3"), 0);
 }
 
 /* Only auditors may ask; the refusal is on record too. */
 static void
 test_non_auditor_is_refused(void **state)
 {
-	struct nwd_client	*c = connect_as("hubsys-norwich");
+	struct nwd_client	*c = harness_connect_as("hubsys-norwich");
 	Nwd__V1__ExplainResult	*r = NULL;
 	struct alert		 a;
 	char			 err[512];
@@ -520,10 +472,11 @@ test_non_auditor_is_refused(void **state)
 	/* The session carries on. */
 	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
 	nwd_close(c);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'audit_query' AND actor = 'hubsys-norwich' AND reason = "
-	    "'refused: explain is for auditors, not role hub_system; asked: "
-	    "explain risk_alert YP-001 as plo-ana'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'hubsys-norwich' AND reason = 'refused: explain is for auditors, "
+	    "not role hub_system; asked: explain risk_alert YP-001 as "
+	    "plo-ana'");
 }
 
 /* "to" narrows the report, never the counts; unknown names are refused. */
@@ -549,7 +502,7 @@ test_to_and_unknown_principals(void **state)
 	nwd_explain_result_free(r);
 	r = NULL;
 
-	c = connect_as("auditor-dan");
+	c = harness_connect_as("auditor-dan");
 	assert_int_equal(nwd_explain(c, "plo-ana", &m.env, nobody, 1, 0, &r,
 	    err, sizeof(err)), NWD_ERR_REFUSED);
 	assert_non_null(strstr(err, "ERROR_NOT_FOUND"));
@@ -685,8 +638,8 @@ test_cli_refusals_and_check(void **state)
 static void
 test_cli_push_shares_the_envelope_building(void **state)
 {
-	static char	out[8192];
-	char		sql[512], *mid, *end;
+	static char	 out[8192];
+	char		*mid, *end;
 
 	assert_int_equal(run_nwd(out, sizeof(out), "push risk_alert %s "
 	    "--subject YP-004 --priority HIGH --share-with duty-mash "
@@ -716,11 +669,10 @@ test_cli_push_shares_the_envelope_building(void **state)
 	mid += strlen("\"message_id\":\"");
 	assert_non_null(end = strchr(mid, '"'));
 	*end = '\0';
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE message_id = '%s' AND action = 'publish' AND actor = "
-	    "'plo-ana' AND reason LIKE 'ignored client-supplied sender "
-	    "''sw-ben'' and agency ''social_care''%%'", mid);
-	assert_int_equal(sql_int(sql), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish' "
+	    "AND actor = 'plo-ana' AND reason LIKE 'ignored client-supplied "
+	    "sender ''sw-ben'' and agency ''social_care''%%'", mid), 1);
 }
 
 int

@@ -57,29 +57,6 @@ teardown(void **state)
 	return 0;
 }
 
-static struct nwd_client *
-connect_to(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s", name, err);
-	return c;
-}
-
-static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
 static void
 publish(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject,
     char mid[40], enum nwd_status *st)
@@ -221,18 +198,19 @@ static size_t
 check_acked_have_rows(const char *path)
 {
 	FILE	*fp = fopen(path, "r");
-	char	 line[64], sql[256];
+	char	 line[64];
 	size_t	 n = 0;
+	int	 rows;
 
 	assert_non_null(fp);
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+		rows = harness_sql_int("postgres", "SELECT count(*) FROM "
 		    "nwd.audit_events WHERE message_id = '%s' AND action = "
 		    "'publish'", line);
-		if (sql_int(sql) != 1)
+		if (rows != 1)
 			fail_msg("acknowledged message %s has %d publish rows",
-			    line, sql_int(sql));
+			    line, rows);
 		n++;
 	}
 	fclose(fp);
@@ -286,12 +264,12 @@ test_sigkill_mid_load(void **state)
 	d = start_daemon(0);
 	assert_non_null(d);
 	port = harness_daemon_port(d);
-	c = connect_to("case-system");
+	c = harness_connect_as("case-system");
 	publish(c, NWD__V1__KIND__ALLOCATION, "YP-777", mid, &st);
 	assert_int_equal(st, NWD_OK);
 	nwd_close(c);
 	/* A durable subscriber that is away for the whole load. */
-	c = connect_to("hubsys-norwich");
+	c = harness_connect_as("hubsys-norwich");
 	assert_int_equal(nwd_subscribe(c, &k, 1, subjects, 1, "fault-feed",
 	    &id, err, sizeof(err)), NWD_OK);
 	nwd_close(c);
@@ -311,10 +289,10 @@ test_sigkill_mid_load(void **state)
 	acked = check_acked_have_rows(path);
 	assert_true(acked >= 300);
 	/* Nothing stored twice, however the kills fell. */
-	assert_int_equal(sql_int("SELECT count(*) - count(DISTINCT id) FROM "
-	    "nwd.messages"), 0);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) - "
+	    "count(DISTINCT id) FROM nwd.messages"), 0);
 	/* The subscriber gets at least every acknowledged message. */
-	c = connect_to("hubsys-norwich");
+	c = harness_connect_as("hubsys-norwich");
 	assert_int_equal(nwd_subscribe(c, &k, 1, subjects, 1, "fault-feed",
 	    &id, err, sizeof(err)), NWD_OK);
 	for (;;) {
@@ -375,8 +353,8 @@ test_database_killed_mid_load(void **state)
 	assert_true(acked >= 250);
 	print_message("PostgreSQL stopped -m immediate x2 mid-load: %zu "
 	    "publishes acknowledged, all with their rows\n", acked);
-	assert_int_equal(sql_int("SELECT count(*) - count(DISTINCT (instance, "
-	    "seq)) FROM nwd.audit_events"), 0);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) - "
+	    "count(DISTINCT (instance, seq)) FROM nwd.audit_events"), 0);
 	current = NULL;
 	assert_int_equal(harness_daemon_stop(d), 0);
 	verify_chain();

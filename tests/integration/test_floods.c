@@ -175,31 +175,6 @@ assert_rss_bounded(const char *what, long before, long limit_kb)
 }
 
 static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
-/* Detached audit rows commit shortly after their event: poll for them. */
-static void
-wait_sql_int(const char *sql, int want)
-{
-	int64_t	deadline = now_ms() + WAIT_MS * slow;
-	int	got = -1;
-
-	while (now_ms() < deadline) {
-		if ((got = sql_int(sql)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited for \"%s\" = %d; it is %d", sql, want, got);
-}
-
-static int
 free_port(void)
 {
 	struct sockaddr_in	sin;
@@ -387,20 +362,6 @@ struct canary {
 	char			 err[640];	/* the first failure */
 };
 
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s (%s)", name, err,
-		    nwd_status_name(st));
-	return c;
-}
-
 /* A RiskAlert on subject with a summary; static strings. */
 struct alert {
 	Nwd__V1__Envelope	env;
@@ -499,8 +460,8 @@ canary_start(struct canary *c)
 	atomic_init(&c->stop, 0);
 	atomic_init(&c->n, 0);
 	atomic_init(&c->failed, 0);
-	c->sub = connect_as("hubsys-norwich");
-	c->pub = connect_as("plo-ana");
+	c->sub = harness_connect_as("hubsys-norwich");
+	c->pub = harness_connect_as("plo-ana");
 	if (nwd_subscribe(c->sub, &k, 1, subjects, 1, NULL, &id, err,
 	    sizeof(err)) != NWD_OK)
 		fail_msg("canary subscribe: %s", err);
@@ -579,7 +540,7 @@ canary_wait_progress(struct canary *c, int64_t rounds)
 static void
 assert_still_serving(void)
 {
-	struct nwd_client	*c = connect_as("keyworker-kim");
+	struct nwd_client	*c = harness_connect_as("keyworker-kim");
 	char			 err[256];
 
 	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
@@ -960,7 +921,7 @@ test_connection_churn(void **state)
 	canary_start(&canary);
 	canary_wait_progress(&canary, 3);
 	rss0 = rss_kb();
-	rows0 = sql_int(rows_sql);
+	rows0 = harness_sql_int("postgres", "%s", rows_sql);
 	memset(&ch, 0, sizeof(ch));
 	atomic_init(&ch.stop, 0);
 	ch.port = harness_daemon_port(daemon_f);
@@ -973,7 +934,8 @@ test_connection_churn(void **state)
 	atomic_store(&ch.stop, 1);
 	assert_int_equal(pthread_join(thr, NULL), 0);
 	print_message("churn: %ld connections made and dropped, %d audit rows "
-	    "(auth_refused)\n", ch.n, sql_int(rows_sql) - rows0);
+	    "(auth_refused)\n", ch.n,
+	    harness_sql_int("postgres", "%s", rows_sql) - rows0);
 	assert_true(ch.n > 0);
 	canary_wait_progress(&canary, 3);
 	canary_stop(&canary, "connection churn");
@@ -1016,7 +978,7 @@ test_slow_loris_handshake(void **state)
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
 	    "WHERE action = 'auth_refused' AND reason LIKE 'TLS handshake not "
 	    "finished within %d s%%'", HANDSHAKE_S * slow_t);
-	before = sql_int(sql);
+	before = harness_sql_int("postgres", "%s", sql);
 	assert_non_null(pfd = calloc(2 * n, sizeof(*pfd)));
 	assert_non_null(at = calloc(2 * n, sizeof(*at)));
 	t0 = now_ms();
@@ -1057,7 +1019,8 @@ test_slow_loris_handshake(void **state)
 	canary_stop(&canary, "slow handshakes");
 	assert_int_equal((int)(refusals("handshake_timeout") - timeout0),
 	    2 * n);
-	wait_sql_int(sql, before + 2 * n);
+	harness_wait_sql_int("postgres", WAIT_MS * slow, before + 2 * n,
+	    "%s", sql);
 	assert_rss_bounded("slow handshakes", rss0, RSS_SLACK_KB);
 }
 
@@ -1276,7 +1239,7 @@ test_slow_consumer(void **state)
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.deliveries WHERE "
 	    "principal = 'hubsys-norwich' AND subscription = 'flood-slow' AND "
 	    "state = 'pending'");
-	pending0 = sql_int(sql);
+	pending0 = harness_sql_int("postgres", "%s", sql);
 
 	slowc = active_as("hubsys-norwich");
 	sub.n_kinds = 1;
@@ -1300,7 +1263,7 @@ test_slow_consumer(void **state)
 	alert_init(&a, "YP-SLOW", summary);
 	pf.msg_case = NWD__V1__FRAME__MSG_PING;
 	pf.ping = &ping;
-	pub = connect_as("plo-ana");
+	pub = harness_connect_as("plo-ana");
 	while (refusals("slow_consumer") == cut0) {
 		/* Requests, never a read.  Once cut off, a write may fail. */
 		pf.request_id = 100 + sent;
@@ -1332,11 +1295,12 @@ test_slow_consumer(void **state)
 		in = NULL;
 	}
 	harness_tls_close(slowc);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'disconnect' AND actor = 'hubsys-norwich' AND reason LIKE "
-	    "'slow consumer%'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS * slow, 1, "SELECT count(*) "
+	    "FROM nwd.audit_events WHERE action = 'disconnect' AND actor = "
+	    "'hubsys-norwich' AND reason LIKE 'slow consumer%%'");
 	/* Every alert waits in the durable queue. */
-	wait_sql_int(sql, pending0 + sent);
+	harness_wait_sql_int("postgres", WAIT_MS * slow, pending0 + sent,
+	    "%s", sql);
 	canary_wait_progress(&canary, 3);
 	canary_stop(&canary, "slow consumer");
 	assert_rss_bounded("slow consumer", rss0,
@@ -1371,7 +1335,7 @@ test_principal_flood(void **state)
 	    "WHERE action = 'auth_refused' AND actor = 'sw-ben' AND reason "
 	    "LIKE 'principal sw-ben already has %d sessions open%%'",
 	    PER_PRINCIPAL);
-	before = sql_int(sql);
+	before = harness_sql_int("postgres", "%s", sql);
 	assert_non_null(t = calloc(n, sizeof(*t)));
 	for (i = 0; i < n; i++) {
 		t[i] = tls_as("sw-ben");
@@ -1398,7 +1362,8 @@ test_principal_flood(void **state)
 	assert_int_equal(limited, n - PER_PRINCIPAL);
 	assert_int_equal((int)(refusals("max_connections_principal") - lim0),
 	    limited);
-	wait_sql_int(sql, before + limited);
+	harness_wait_sql_int("postgres", WAIT_MS * slow, before + limited,
+	    "%s", sql);
 	/* Others are not affected; a freed slot serves sw-ben again. */
 	assert_still_serving();
 	for (i = 0; i < n; i++)

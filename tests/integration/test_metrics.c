@@ -250,43 +250,6 @@ free_port(void)
 	return port;
 }
 
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s", name, err);
-	return c;
-}
-
-static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
-static void
-wait_sql_int(const char *sql, int want)
-{
-	int64_t	deadline = now_ms() + WAIT_MS;
-	int	got;
-
-	while ((got = sql_int(sql)) != want) {
-		if (now_ms() > deadline)
-			fail_msg("waited for \"%s\" = %d; it is %d", sql, want,
-			    got);
-		poll(NULL, 0, 25);
-	}
-}
-
 /* A RiskAlert about subject at marking. */
 static enum nwd_status
 publish_alert(struct nwd_client *c, const char *subject,
@@ -348,7 +311,7 @@ publish_intelligence(struct nwd_client *c, char *err, size_t errlen)
 static int
 allocate(const char *subject)
 {
-	struct nwd_client	*c = connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as("case-system");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
@@ -509,9 +472,9 @@ test_counters_move_by_what_happened(void **state)
 	pubs = value_in(text, "nwd_publish_seconds_count");
 	free(text);
 
-	hub = connect_as("hubsys-norwich");
-	plo = connect_as("plo-ana");
-	ben = connect_as("sw-ben");
+	hub = harness_connect_as("hubsys-norwich");
+	plo = harness_connect_as("plo-ana");
+	ben = harness_connect_as("sw-ben");
 	/* Open sessions by role, the test's own only. */
 	wait_metric("nwd_sessions{role=\"hub_system\"}", 1);
 	wait_metric("nwd_sessions{role=\"police_liaison\"}", 1);
@@ -574,7 +537,7 @@ test_sessions_per_principal_are_capped(void **state)
 	int			 i;
 
 	for (i = 0; i < PER_PRINCIPAL; i++)
-		kim[i] = connect_as("keyworker-kim");
+		kim[i] = harness_connect_as("keyworker-kim");
 	wait_metric("nwd_sessions{role=\"hub_keyworker\"}", PER_PRINCIPAL);
 
 	/* One more for the same principal: told why, then closed. */
@@ -590,21 +553,22 @@ test_sessions_per_principal_are_capped(void **state)
 	frame_free(f);
 	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 1);
 	harness_tls_close(t);
-	wait_sql_int("SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'auth_refused' AND actor = 'keyworker-kim' AND reason LIKE "
-	    "'%(max_connections_per_principal)'", 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'auth_refused' AND actor = "
+	    "'keyworker-kim' AND reason LIKE "
+	    "'%%(max_connections_per_principal)'");
 	assert_true(metric(series) == before + 1);
 	assert_true(harness_log_contains(daemon_m, "principal=keyworker-kim "));
 
 	/* Another principal is not held back by kim's sessions. */
-	other = connect_as("hubsys-norwich");
+	other = harness_connect_as("hubsys-norwich");
 	assert_int_equal(nwd_ping(other, err, sizeof(err)), NWD_OK);
 	nwd_close(other);
 
 	/* Once one of kim's sessions has gone, kim may connect again. */
 	nwd_close(kim[0]);
 	wait_metric("nwd_sessions{role=\"hub_keyworker\"}", PER_PRINCIPAL - 1);
-	again = connect_as("keyworker-kim");
+	again = harness_connect_as("keyworker-kim");
 	assert_int_equal(nwd_ping(again, err, sizeof(err)), NWD_OK);
 	assert_true(metric(series) == before + 1);
 	nwd_close(again);
@@ -713,7 +677,7 @@ test_limits_are_counted_when_they_bite(void **state)
 
 	/* One subscription is allowed, the second is refused. */
 	wait_metric("nwd_sessions{role=\"police_liaison\"}", 0);
-	c = connect_as("plo-ana");
+	c = harness_connect_as("plo-ana");
 	assert_int_equal(nwd_subscribe(c, &kind, 1, NULL, 0, NULL, &sub, err,
 	    sizeof(err)), NWD_OK);
 	assert_int_equal(nwd_subscribe(c, &kind, 1, NULL, 0, NULL, &sub, err,
@@ -774,7 +738,7 @@ test_healthz_follows_the_database(void **state)
 {
 	const char	*unavailable = "nwd_publishes_total{outcome="
 			    "\"unavailable\"}";
-	struct nwd_client *plo = connect_as("plo-ana");
+	struct nwd_client *plo = harness_connect_as("plo-ana");
 	char		*body, err[512];
 	double		 before = metric(unavailable);
 

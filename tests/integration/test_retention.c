@@ -13,7 +13,6 @@
  *   - the new alert and the old allocation keep their bodies;
  *   - the round logs what it purged, and purged it once.
  */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,45 +31,18 @@
 
 static struct harness_daemon *daemon_main;
 
-static int
-sql_int(const char *sql)
-{
-	char out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
-static void
-wait_sql_int(const char *sql, int want)
-{
-	int waited, got = -1;
-
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		if ((got = sql_int(sql)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited for \"%s\" = %d; it is %d", sql, want, got);
-}
-
 /* plo-ana raises a RiskAlert; returns its message id in mid. */
 static void
 alert(const char *subject, char mid[40])
 {
-	struct nwd_opts		 o = harness_client("plo-ana");
-	struct nwd_client	*c;
+	struct nwd_client	*c = harness_connect_as("plo-ana");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
 	Nwd__V1__PublishAck	*ack = NULL;
-	enum nwd_status		 st;
 	char			 err[512];
 
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as plo-ana: %s", err);
 	s.local_id = (char *)subject;
 	h.kind = NWD__V1__KIND__RISK_ALERT;
 	h.subject = &s;
@@ -127,7 +99,7 @@ group_teardown(void **state)
 static void
 test_expired_bodies_are_purged_and_audited(void **state)
 {
-	char	mid[40], old_alert[40], old_alloc[40], sql[512];
+	char	mid[40], old_alert[40], old_alloc[40];
 
 	(void)state;
 	alert("YP-RET-1", mid);
@@ -135,31 +107,27 @@ test_expired_bodies_are_purged_and_audited(void **state)
 	old_copy(mid, NWD__V1__KIND__ALLOCATION, 30, old_alloc);
 
 	/* The purge and its audit row arrive together. */
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE action = 'purge' AND message_id = '%s'", old_alert);
-	wait_sql_int(sql, 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.messages WHERE "
-	    "id = '%s' AND body IS NULL AND purged_at IS NOT NULL AND "
-	    "subject = 'YP-RET-1'", old_alert);
-	assert_int_equal(sql_int(sql), 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE action = 'purge' AND message_id = '%s' AND subject = "
-	    "'YP-RET-1' AND reason LIKE 'retention: risk_alert bodies are "
-	    "kept 1 days'", old_alert);
-	assert_int_equal(sql_int(sql), 1);
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'purge' AND message_id = '%s'",
+	    old_alert);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.messages WHERE id = '%s' AND body IS NULL AND purged_at IS "
+	    "NOT NULL AND subject = 'YP-RET-1'", old_alert), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'purge' AND message_id = '%s' "
+	    "AND subject = 'YP-RET-1' AND reason LIKE 'retention: risk_alert "
+	    "bodies are kept 1 days'", old_alert), 1);
 
 	/* The new alert and the old allocation keep their bodies. */
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.messages WHERE "
-	    "id IN ('%s', '%s') AND body IS NOT NULL AND purged_at IS NULL",
-	    mid, old_alloc);
-	assert_int_equal(sql_int(sql), 2);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.messages WHERE id IN ('%s', '%s') AND body IS NOT NULL AND "
+	    "purged_at IS NULL", mid, old_alloc), 2);
 
 	/* The round that purged it says so, and purged it once. */
 	assert_true(harness_wait_log(daemon_main, "event=purge bodies=1",
 	    WAIT_MS));
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM nwd.audit_events "
-	    "WHERE action = 'purge'");
-	assert_int_equal(sql_int(sql), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'purge'"), 1);
 }
 
 int

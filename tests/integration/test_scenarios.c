@@ -36,7 +36,6 @@
  *  - S11: auditor-dan queries the audit events of YP-001, refusals
  *    included; the query is itself audited; hubsys-norwich is refused.
  */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -238,73 +237,6 @@ camhs_init(struct msg *m, const char *subject, Nwd__V1__LegalBasis basis)
  * SQL, as the auditor reads the trail
  */
 
-static void vsql(char *out, size_t outlen, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
-static void sql_str(char *out, size_t outlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int sql_int(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static void wait_sql_int(int want, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-vsql(char *out, size_t outlen, const char *fmt, va_list ap)
-{
-	char q[2048];
-
-	vsnprintf(q, sizeof(q), fmt, ap);
-	if (harness_sql("nwd_auditor", q, out, outlen) != 0)
-		fail_msg("sql failed: %s: %s", q, out);
-}
-
-static void
-sql_str(char *out, size_t outlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsql(out, outlen, fmt, ap);
-	va_end(ap);
-}
-
-static int
-sql_int(const char *fmt, ...)
-{
-	char	out[256];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsql(out, sizeof(out), fmt, ap);
-	va_end(ap);
-	return atoi(out);
-}
-
-/*
- * Waits for a query to return want.  Detached audit rows (refusals of a
- * publish) are committed shortly after the answer that the client sees;
- * nothing signals their commit, so this polls against a deadline.
- */
-static void
-wait_sql_int(int want, const char *fmt, ...)
-{
-	char	q[2048], out[256];
-	int	waited, got = -1;
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		if (harness_sql("nwd_auditor", q, out, sizeof(out)) != 0)
-			fail_msg("sql failed: %s: %s", q, out);
-		if ((got = atoi(out)) == want)
-			return;
-		poll(NULL, 0, 25);
-	}
-	fail_msg("waited %d ms for \"%s\" = %d; it is %d", WAIT_MS, q, want,
-	    got);
-}
-
 /* The sorted, comma-separated fields_withheld of a row, or "<null>". */
 #define SQL_WITHHELD	"coalesce(array_to_string(ARRAY(SELECT w FROM " \
 			"unnest(fields_withheld) AS w ORDER BY w COLLATE " \
@@ -315,9 +247,10 @@ static void
 audit_recipients(const char *mid, const char *action, char *out,
     size_t outlen)
 {
-	sql_str(out, outlen, "SELECT coalesce(string_agg(recipient, ',' ORDER "
-	    "BY recipient COLLATE \"C\"), '') FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action = '%s'", mid, action);
+	harness_sql_text("nwd_auditor", out, outlen, "SELECT "
+	    "coalesce(string_agg(recipient, ',' ORDER BY recipient COLLATE "
+	    "\"C\"), '') FROM nwd.audit_events WHERE message_id = '%s' AND "
+	    "action = '%s'", mid, action);
 }
 
 static void
@@ -338,10 +271,10 @@ expect_deliver_row(const char *mid, const char *recipient, const char *rule,
 {
 	char got[1024], want[1024];
 
-	sql_str(got, sizeof(got), "SELECT coalesce(string_agg(rule || '|' || "
-	    SQL_WITHHELD ", ';'), '') FROM nwd.audit_events WHERE message_id = "
-	    "'%s' AND action = 'deliver' AND recipient = '%s'", mid,
-	    recipient);
+	harness_sql_text("nwd_auditor", got, sizeof(got), "SELECT "
+	    "coalesce(string_agg(rule || '|' || " SQL_WITHHELD ", ';'), '') "
+	    "FROM nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver' AND recipient = '%s'", mid, recipient);
 	snprintf(want, sizeof(want), "%s|%s", rule, withheld);
 	if (strcmp(got, want) != 0)
 		fail_msg("message %s: deliver row of %s is \"%s\", expected "
@@ -355,10 +288,11 @@ expect_refused_row(const char *mid, const char *recipient, const char *rule,
 {
 	char got[1024];
 
-	sql_str(got, sizeof(got), "SELECT coalesce(string_agg(coalesce(rule, "
-	    "'<null>') || '|' || coalesce(reason, '<null>'), ';'), '') FROM "
-	    "nwd.audit_events WHERE message_id = '%s' AND action = "
-	    "'deliver_refused' AND recipient = '%s'", mid, recipient);
+	harness_sql_text("nwd_auditor", got, sizeof(got), "SELECT "
+	    "coalesce(string_agg(coalesce(rule, '<null>') || '|' || "
+	    "coalesce(reason, '<null>'), ';'), '') FROM nwd.audit_events "
+	    "WHERE message_id = '%s' AND action = 'deliver_refused' AND "
+	    "recipient = '%s'", mid, recipient);
 	if (strncmp(got, rule, strlen(rule)) != 0 || got[strlen(rule)] != '|' ||
 	    strstr(got + strlen(rule), why) == NULL || strchr(got, ';') != NULL)
 		fail_msg("message %s: deliver_refused rows of %s are \"%s\", "
@@ -373,10 +307,10 @@ expect_publish_row(const char *mid, const char *actor, int kind,
 {
 	char got[1024], want[1024];
 
-	sql_str(got, sizeof(got), "SELECT coalesce(string_agg(actor || '|' || "
-	    "kind || '|' || subject || '|' || rule, ';'), '') FROM "
-	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish'",
-	    mid);
+	harness_sql_text("nwd_auditor", got, sizeof(got), "SELECT "
+	    "coalesce(string_agg(actor || '|' || kind || '|' || subject || "
+	    "'|' || rule, ';'), '') FROM nwd.audit_events WHERE message_id = "
+	    "'%s' AND action = 'publish'", mid);
 	snprintf(want, sizeof(want), "%s|%d|%s|%s", actor, kind, subject, rule);
 	if (strcmp(got, want) != 0)
 		fail_msg("message %s: publish rows \"%s\", expected \"%s\"", mid,
@@ -386,22 +320,6 @@ expect_publish_row(const char *mid, const char *actor, int kind,
 /* ------------------------------------------------------------------------
  * The cast, connected
  */
-
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	c = nwd_connect(&o, &st, err, sizeof(err));
-	if (c == NULL)
-		fail_msg("connect as %s: %s (%s)", name, err,
-		    nwd_status_name(st));
-	assert_string_equal(nwd_principal(c)->id, name);
-	return c;
-}
 
 static uint64_t
 subscribe(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject)
@@ -425,7 +343,7 @@ subscribe(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject)
 static int
 allocate(const char *subject, const char *team, int64_t until_ms)
 {
-	struct nwd_client	*c = connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as("case-system");
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
@@ -482,7 +400,7 @@ scene_open(struct scene *sc, Nwd__V1__Kind kind, const char *subject, ...)
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		assert_true(sc->n < MAX_PARTIES);
 		sc->p[sc->n].name = name;
-		sc->p[sc->n].c = connect_as(name);
+		sc->p[sc->n].c = harness_connect_as(name);
 		sc->p[sc->n].sub = subscribe(sc->p[sc->n].c, kind, subject);
 		sc->n++;
 	}
@@ -584,9 +502,9 @@ collect(struct scene *sc)
 
 	for (i = 0; i < sc->n; i++) {
 		p = &sc->p[i];
-		rows = sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-		    "message_id = '%s' AND action = 'deliver' AND recipient = "
-		    "'%s'", sc->mid, p->name);
+		rows = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE message_id = '%s' AND action = "
+		    "'deliver' AND recipient = '%s'", sc->mid, p->name);
 		assert_in_range(rows, 0, 1);
 		if (rows == 1) {
 			if (nwd_next_delivery(p->c, WAIT_MS, &p->d, err,
@@ -599,11 +517,11 @@ collect(struct scene *sc)
 			    sc->mid);
 			assert_int_equal(p->d->subscription_id, p->sub);
 			/* What it was told matches what the audit says. */
-			sql_str(row, sizeof(row), "SELECT rule || '|' || "
-			    "policy_version || '|' || " SQL_WITHHELD " FROM "
-			    "nwd.audit_events WHERE message_id = '%s' AND "
-			    "action = 'deliver' AND recipient = '%s'", sc->mid,
-			    p->name);
+			harness_sql_text("nwd_auditor", row, sizeof(row),
+			    "SELECT rule || '|' || policy_version || '|' || "
+			    SQL_WITHHELD " FROM nwd.audit_events WHERE "
+			    "message_id = '%s' AND action = 'deliver' AND "
+			    "recipient = '%s'", sc->mid, p->name);
 			withheld_of(p->d, w, sizeof(w));
 			snprintf(want, sizeof(want), "%s|%s|%s", p->d->rule,
 			    p->d->policy_version, w);
@@ -636,15 +554,16 @@ scene_publish(struct scene *sc, struct nwd_client *c, Nwd__V1__Envelope *env)
 	snprintf(sc->mid, sizeof(sc->mid), "%s", sc->ack->message_id);
 	assert_string_equal(sc->ack->policy_version,
 	    nwd_welcome(c)->policy_version);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action = 'publish'", sc->mid), 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action = 'deliver'", sc->mid),
-	    sc->ack->recipients);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action IN ('deliver', 'deliver_refused') "
-	    "AND policy_version IS DISTINCT FROM '%s'", sc->mid,
-	    sc->ack->policy_version), 0);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish'",
+	    sc->mid), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver'",
+	    sc->mid), sc->ack->recipients);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action IN "
+	    "('deliver', 'deliver_refused') AND policy_version IS DISTINCT "
+	    "FROM '%s'", sc->mid, sc->ack->policy_version), 0);
 	collect(sc);
 }
 
@@ -774,7 +693,7 @@ group_teardown(void **state)
 static void
 test_s1_intelligence_whole_or_sanitised(void **state)
 {
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -782,8 +701,9 @@ test_s1_intelligence_whole_or_sanitised(void **state)
 	    "camhs-cara" };
 	size_t			 i;
 
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.allocations WHERE "
-	    "subject = 'YP-001' AND until_at IS NULL"), 3);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = 'YP-001' AND until_at IS NULL"),
+	    3);
 	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-001",
 	    "sw-ben", "hubsys-norwich", "camhs-cara", "hubsys-dereham",
 	    "keyworker-kim", "duty-mash", (const char *)NULL);
@@ -878,7 +798,7 @@ test_s1_intelligence_whole_or_sanitised(void **state)
 static void
 test_s2_handling_c_reaches_only_the_named(void **state)
 {
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -930,7 +850,7 @@ test_s2_handling_c_reaches_only_the_named(void **state)
 static void
 test_s3_camhs_update(void **state)
 {
-	struct nwd_client	*cara = connect_as("camhs-cara");
+	struct nwd_client	*cara = harness_connect_as("camhs-cara");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -987,17 +907,18 @@ test_s3_camhs_update(void **state)
 static void
 test_s4_camhs_update_without_basis_is_refused(void **state)
 {
-	struct nwd_client	*cara = connect_as("camhs-cara");
+	struct nwd_client	*cara = harness_connect_as("camhs-cara");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__PublishAck	*ack = NULL;
 	char			 err[512];
 	int			 stored, published;
 
-	stored = sql_int("SELECT count(*) FROM nwd.messages WHERE sender = "
+	stored = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'camhs-cara' AND kind = 5");
+	published = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish' AND actor = "
 	    "'camhs-cara' AND kind = 5");
-	published = sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'publish' AND actor = 'camhs-cara' AND kind = 5");
 	scene_open(&sc, NWD__V1__KIND__CAMHS_UPDATE, "YP-001", "sw-ben",
 	    "hubsys-norwich", (const char *)NULL);
 	camhs_init(&m, "YP-001", NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED);
@@ -1010,17 +931,18 @@ test_s4_camhs_update_without_basis_is_refused(void **state)
 	    "safeguarding)") == NULL || strstr(err, "gives none") == NULL)
 		fail_msg("refusal \"%s\" does not name the missing basis", err);
 
-	wait_sql_int(1, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'publish_refused' AND actor = 'camhs-cara' AND kind = 5 AND "
-	    "subject = 'YP-001' AND rule = 'camhs-updates' AND message_id IS "
-	    "NULL AND reason LIKE 'camhs_update needs a legal basis (consent "
-	    "or safeguarding)%%gives none'");
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'camhs-cara' AND kind = 5 AND subject = 'YP-001' AND rule = "
+	    "'camhs-updates' AND message_id IS NULL AND reason LIKE "
+	    "'camhs_update needs a legal basis (consent or "
+	    "safeguarding)%%gives none'");
 	/* Nothing stored, nothing decided, nothing sent. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.messages WHERE "
-	    "sender = 'camhs-cara' AND kind = 5"), stored);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'publish' AND actor = 'camhs-cara' AND kind = 5"),
-	    published);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'camhs-cara' AND kind = 5"), stored);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish' AND actor = "
+	    "'camhs-cara' AND kind = 5"), published);
 	scene_expect_silence(&sc);
 	/* The session survives the refusal. */
 	assert_int_equal(nwd_ping(cara, err, sizeof(err)), NWD_OK);
@@ -1036,7 +958,7 @@ test_s4_camhs_update_without_basis_is_refused(void **state)
 static void
 test_s5_missing_episode(void **state)
 {
-	struct nwd_client	*hub = connect_as("hubsys-norwich");
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -1098,13 +1020,13 @@ test_s5_missing_episode(void **state)
 static void
 test_s6_unallocated_goes_to_duty_desk(void **state)
 {
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
 
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.allocations WHERE "
-	    "subject = 'YP-003'"), 0);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = 'YP-003'"), 0);
 	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-003", "duty-mash",
 	    "hubsys-norwich", "sw-ben", "camhs-cara", (const char *)NULL);
 	alert_init(&m, "YP-003", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
@@ -1142,7 +1064,7 @@ test_s6_unallocated_goes_to_duty_desk(void **state)
 static void
 test_s7_only_police_publish_intelligence(void **state)
 {
-	struct nwd_client	*ben = connect_as("sw-ben");
+	struct nwd_client	*ben = harness_connect_as("sw-ben");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__PublishAck	*ack = NULL;
@@ -1159,15 +1081,16 @@ test_s7_only_police_publish_intelligence(void **state)
 	if (strstr(err, "no publish rule lets role social_worker publish "
 	    "intelligence_report") == NULL)
 		fail_msg("refusal \"%s\" does not say why", err);
-	wait_sql_int(1, "SELECT count(*) FROM nwd.audit_events WHERE action = "
-	    "'publish_refused' AND actor = 'sw-ben' AND kind = 1 AND subject "
-	    "= 'YP-001' AND reason = 'no publish rule lets role social_worker "
-	    "publish intelligence_report'");
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.messages WHERE "
-	    "sender = 'sw-ben' AND kind = 1"), 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action IN ('publish', 'deliver', 'deliver_refused') AND actor = "
-	    "'sw-ben' AND kind = 1"), 0);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'sw-ben' AND kind = 1 AND subject = 'YP-001' AND reason = 'no "
+	    "publish rule lets role social_worker publish "
+	    "intelligence_report'");
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'sw-ben' AND kind = 1"), 0);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action IN ('publish', 'deliver', "
+	    "'deliver_refused') AND actor = 'sw-ben' AND kind = 1"), 0);
 	scene_expect_silence(&sc);
 	scene_close(&sc);
 	nwd_close(ben);
@@ -1180,7 +1103,7 @@ test_s7_only_police_publish_intelligence(void **state)
 static void
 test_s8_new_allocation_widens_delivery(void **state)
 {
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -1235,7 +1158,7 @@ test_s8_new_allocation_widens_delivery(void **state)
 static void
 test_s10_ended_allocation_refuses_delivery(void **state)
 {
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct scene		 sc;
 	struct msg		 m;
 
@@ -1254,9 +1177,9 @@ test_s10_ended_allocation_refuses_delivery(void **state)
 
 	/* case-system ends the allocation: a new record, until now. */
 	assert_int_equal(allocate("YP-010", "hub:norwich", now_ms()), 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.allocations WHERE "
-	    "subject = 'YP-010' AND team = 'hub:norwich' AND until_at IS NOT "
-	    "NULL"), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = 'YP-010' AND team = "
+	    "'hub:norwich' AND until_at IS NOT NULL"), 1);
 
 	alert_init(&m, "YP-010", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
 	    "after the allocation ended");
@@ -1280,7 +1203,7 @@ test_s10_ended_allocation_refuses_delivery(void **state)
 static void
 test_s12_clearance(void **state)
 {
-	struct nwd_client	*plo = connect_as("plo-ana");
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -1325,7 +1248,7 @@ test_s13_forged_sender(void **state)
 {
 	static const char	 forged_id[] =
 	    "00000000-0000-4000-8000-000000000000";
-	struct nwd_client	*ben = connect_as("sw-ben");
+	struct nwd_client	*ben = harness_connect_as("sw-ben");
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
@@ -1345,22 +1268,22 @@ test_s13_forged_sender(void **state)
 	scene_publish(&sc, ben, &m.env);
 
 	assert_string_not_equal(sc.mid, forged_id);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s'", forged_id), 0);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s'", forged_id), 0);
 	expect_publish_row(sc.mid, "sw-ben", NWD__V1__KIND__RISK_ALERT,
 	    "YP-001", "social-care");
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action = 'publish' AND reason LIKE "
-	    "'ignored client-supplied sender ''plo-ana'' and agency "
-	    "''police''%%'", sc.mid), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish' "
+	    "AND reason LIKE 'ignored client-supplied sender ''plo-ana'' and "
+	    "agency ''police''%%'", sc.mid), 1);
 	/* Every row of the message names sw-ben. */
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s'", sc.mid) >= 4);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND actor IS DISTINCT FROM 'sw-ben'", sc.mid),
-	    0);
-	sql_str(out, sizeof(out), "SELECT sender || '|' || agency FROM "
-	    "nwd.messages WHERE id = '%s'", sc.mid);
+	assert_true(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s'", sc.mid) >= 4);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND actor IS DISTINCT "
+	    "FROM 'sw-ben'", sc.mid), 0);
+	harness_sql_text("nwd_auditor", out, sizeof(out), "SELECT sender || "
+	    "'|' || agency FROM nwd.messages WHERE id = '%s'", sc.mid);
 	assert_string_equal(out, "sw-ben|social_care");
 
 	expect_recipients(sc.mid, "deliver",

@@ -457,29 +457,6 @@ teardown(void **state)
 	return 0;
 }
 
-static int
-sql_int(const char *sql)
-{
-	char	out[256];
-
-	if (harness_sql("postgres", sql, out, sizeof(out)) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-	return atoi(out);
-}
-
-static struct nwd_client *
-connect_to(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s", name, err);
-	return c;
-}
-
 /* Publishes a RiskAlert (or an Allocation) about subject. */
 static enum nwd_status
 publish(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject,
@@ -520,7 +497,7 @@ publish(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject,
 static void
 allocate(const char *subject)
 {
-	struct nwd_client	*c = connect_to("case-system");
+	struct nwd_client	*c = harness_connect_as("case-system");
 	char			 mid[40], err[512];
 
 	if (publish(c, NWD__V1__KIND__ALLOCATION, subject, mid, err,
@@ -624,7 +601,6 @@ lock_audit_events(void)
 			    "EXCLUSIVE MODE;\n";
 	char		 pgsh[1024];
 	int		 p[2], devnull;
-	int64_t		 deadline;
 
 	snprintf(pgsh, sizeof(pgsh), "%s/deploy/pg.sh", getenv("NWD_SRCDIR"));
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -643,14 +619,10 @@ lock_audit_events(void)
 	assert_int_equal(write(locker_in, sql, strlen(sql)),
 	    (ssize_t)strlen(sql));
 	/* Granted once pg_locks says so. */
-	deadline = now_ms() + WAIT_MS;
-	while (sql_int("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
-	    "c.oid = l.relation WHERE c.relname = 'audit_events' AND "
-	    "l.mode = 'AccessExclusiveLock' AND l.granted") != 1) {
-		if (now_ms() > deadline)
-			fail_msg("the lock on nwd.audit_events was not granted");
-		poll(NULL, 0, 20);
-	}
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE "
+	    "c.relname = 'audit_events' AND l.mode = 'AccessExclusiveLock' "
+	    "AND l.granted");
 }
 
 static void
@@ -746,14 +718,9 @@ test_watchdog_stops_on_stall(void **state)
 	assert_int_equal(read(pfd[0], mid, 36), 36);
 	close(pfd[0]);
 	mid[36] = '\0';
-	{
-		char	sql[256];
-
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-		    "nwd.audit_events WHERE message_id = '%s' AND action = "
-		    "'publish'", mid);
-		assert_int_equal(sql_int(sql), 1);
-	}
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish'",
+	    mid), 1);
 	mark = notifier_len(n);
 	assert_true(wait_pings(n, mark, 3, 3000));
 	pings = notifier_count(n, 0, "WATCHDOG=1");
@@ -896,7 +863,7 @@ test_drain_under_load(void **state)
 	pid_t			 pub[NLOADS];
 	size_t			 acked = 0, i;
 	int64_t			 t0, took;
-	int			 status, rc;
+	int			 status, rc, rows;
 
 	n = notifier_open(0);
 	snprintf(extra, sizeof(extra), "drain_timeout = %d\n",
@@ -964,9 +931,10 @@ test_drain_under_load(void **state)
 	assert_true(acked >= NLOADS * 20);
 	assert_true(asprintf(&more, "%s)", sql) > 0);
 	free(sql);
-	if ((size_t)sql_int(more) != acked)
+	rows = harness_sql_int("postgres", "%s", more);
+	if ((size_t)rows != acked)
 		fail_msg("of %zu acknowledged publishes, %d have their audit "
-		    "row", acked, sql_int(more));
+		    "row", acked, rows);
 	free(more);
 	print_message("drain: %zu publishes acknowledged by %d publishers; "
 	    "SIGTERM to exit 0 in %lld ms (drain_timeout %d s)\n", acked,
@@ -1036,7 +1004,7 @@ test_runs_as_user(void **state)
 
 	/* It still serves: a publish is audited and acknowledged. */
 	allocate("YP-SVC-4");
-	c = connect_to("plo-ana");
+	c = harness_connect_as("plo-ana");
 	if (publish(c, NWD__V1__KIND__RISK_ALERT, "YP-SVC-4", mid, err,
 	    sizeof(err)) != NWD_OK)
 		fail_msg("publish as nobody's daemon: %s", err);

@@ -37,47 +37,10 @@ static struct harness_daemon *daemon_main;
  * Helpers
  */
 
-static struct nwd_client *
-connect_as(const char *name)
-{
-	struct nwd_opts		 o = harness_client(name);
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s (%s)", name, err,
-		    nwd_status_name(st));
-	return c;
-}
-
-static void
-sql_text(const char *sql, char *out, size_t outlen)
-{
-	if (harness_sql("postgres", sql, out, outlen) != 0)
-		fail_msg("sql failed: %s: %s", sql, out);
-}
-
-static int
-sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sql_int(const char *fmt, ...)
-{
-	char	sql[2048], out[256];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	sql_text(sql, out, sizeof(out));
-	return atoi(out);
-}
-
 static void
 publish(const char *who, Nwd__V1__Envelope *env, char mid[40])
 {
-	struct nwd_client	*c = connect_as(who);
+	struct nwd_client	*c = harness_connect_as(who);
 	Nwd__V1__PublishAck	*ack = NULL;
 	char			 err[512];
 
@@ -193,7 +156,7 @@ wait_ack_row(struct nwd_client *c, const char *mid, const char *recipient)
 static void
 acked_alert(const char *subject, const char *feed, char mid[40])
 {
-	struct nwd_client	*hub = connect_as("hubsys-norwich");
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
 	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
 	Nwd__V1__Deliver	*d = NULL;
 	const char		*subjects[1] = { subject };
@@ -219,12 +182,10 @@ static void
 sql_recipients(const char *mid, const char *action, char *out,
     size_t outlen)
 {
-	char sql[512];
-
-	snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(recipient, ',' "
-	    "ORDER BY recipient), '') FROM nwd.audit_events WHERE message_id "
-	    "= '%s' AND action = '%s'", mid, action);
-	sql_text(sql, out, outlen);
+	harness_sql_text("postgres", out, outlen, "SELECT "
+	    "coalesce(string_agg(recipient, ',' ORDER BY recipient), '') FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = '%s'", mid,
+	    action);
 }
 
 static int
@@ -323,13 +284,14 @@ test_publisher_sees_deliveries_and_acks(void **state)
 
 	(void)state;
 	acked_alert("YP-960", "status-feed", mid);
-	ana = connect_as("plo-ana");
+	ana = harness_connect_as("plo-ana");
 	p = wait_ack_row(ana, mid, "hubsys-norwich");
 	nwd_audit_page_free(p);
 	/* An auditor's subject access opens the body: a row about mid that
 	 * is none of the publisher's business. */
 	{
-		struct nwd_client	*dan = connect_as("auditor-dan");
+		struct nwd_client	*dan =
+		    harness_connect_as("auditor-dan");
 		Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
 		char			 err[512];
 
@@ -341,8 +303,9 @@ test_publisher_sees_deliveries_and_acks(void **state)
 		nwd_audit_page_free(p);
 		nwd_close(dan);
 	}
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "message_id = '%s' AND action = 'audit_query'", mid), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'audit_query'", mid), 1);
 	p = wait_ack_row(ana, mid, "hubsys-norwich");
 
 	/* The publish row, and the rule it was published under. */
@@ -365,9 +328,10 @@ test_publisher_sees_deliveries_and_acks(void **state)
 	page_recipients(p, "ack", got, sizeof(got));
 	assert_string_equal(got, "hubsys-norwich");
 	/* Every row of those four actions about mid, and only those. */
-	assert_int_equal(p->n_events, sql_int("SELECT count(*) FROM "
-	    "nwd.audit_events WHERE message_id = '%s' AND action IN "
-	    "('publish', 'deliver', 'deliver_refused', 'ack')", mid));
+	assert_int_equal(p->n_events, harness_sql_int("postgres", "SELECT "
+	    "count(*) FROM nwd.audit_events WHERE message_id = '%s' AND "
+	    "action IN ('publish', 'deliver', 'deliver_refused', 'ack')",
+	    mid));
 	for (i = 0; i < p->n_events; i++) {
 		e = p->events[i];
 		assert_string_equal(e->message_id, mid);
@@ -382,10 +346,10 @@ test_publisher_sees_deliveries_and_acks(void **state)
 	assert_int_equal(p->n_messages, 0);
 	nwd_audit_page_free(p);
 	/* Each question is on record as the publisher's audit query. */
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'plo-ana' AND reason LIKE "
-	    "'delivery status message=%s limit=1000; answered %% rows'",
-	    mid) >= 1);
+	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'plo-ana' AND reason LIKE 'delivery status message=%s "
+	    "limit=1000; answered %% rows'", mid) >= 1);
 	nwd_close(ana);
 }
 
@@ -401,7 +365,7 @@ test_status_pages(void **state)
 
 	(void)state;
 	acked_alert("YP-961", "status-pages", mid);
-	ana = connect_as("plo-ana");
+	ana = harness_connect_as("plo-ana");
 	all = wait_ack_row(ana, mid, "hubsys-norwich");
 	assert_true(all->n_events > 2);
 	do {
@@ -439,7 +403,7 @@ test_others_learn_nothing(void **state)
 	(void)state;
 	allocate("YP-962", "hub:norwich");
 	alert("YP-962", mid);
-	cara = connect_as("camhs-cara");
+	cara = harness_connect_as("camhs-cara");
 	assert_int_equal(status_page(cara, mid, 0, NULL, &p, err,
 	    sizeof(err)), NWD_ERR_REFUSED);
 	assert_null(p);
@@ -466,34 +430,36 @@ test_others_learn_nothing(void **state)
 	}
 	nwd_close(cara);
 	/* An auditor has the audit trail, but no delivery status of others. */
-	dan = connect_as("auditor-dan");
+	dan = harness_connect_as("auditor-dan");
 	assert_int_equal(status_page(dan, mid, 0, NULL, &p, err, sizeof(err)),
 	    NWD_ERR_REFUSED);
 	assert_contains(err, NOT_YOURS);
 	nwd_close(dan);
 
 	/* The answer came after the row committed: no need to wait. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'camhs-cara' AND reason = "
-	    "'delivery status message=%s limit=100; not answered: message %s "
-	    NOT_YOURS "'", mid, mid), 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'camhs-cara' AND reason LIKE "
-	    "'delivery status message=" NO_SUCH_MID " %%; not answered: %%'"),
-	    1);
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'auditor-dan' AND reason LIKE "
-	    "'delivery status message=%s %%; not answered: %%'", mid), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'camhs-cara' AND reason = 'delivery status message=%s limit=100; "
+	    "not answered: message %s " NOT_YOURS "'", mid, mid), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'camhs-cara' AND reason LIKE 'delivery status message="
+	    NO_SUCH_MID " %%; not answered: %%'"), 1);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND reason LIKE 'delivery status message=%s %%; "
+	    "not answered: %%'", mid), 1);
 	/* The questions name no message: none is opened or revealed. */
-	assert_int_equal(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND message_id = '%s'", mid), 0);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND message_id = "
+	    "'%s'", mid), 0);
 }
 
 /* Malformed questions are refused with what is wrong. */
 static void
 test_invalid_questions(void **state)
 {
-	struct nwd_client	*ana = connect_as("plo-ana");
+	struct nwd_client	*ana = harness_connect_as("plo-ana");
 	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
 	Nwd__V1__AuditPage	*p = NULL;
 	char			 err[512];
@@ -548,7 +514,7 @@ test_nwd_status(void **state)
 
 	(void)state;
 	acked_alert("YP-963", "status-cli", mid);
-	ana = connect_as("plo-ana");
+	ana = harness_connect_as("plo-ana");
 	nwd_audit_page_free(wait_ack_row(ana, mid, "hubsys-norwich"));
 	nwd_close(ana);
 
@@ -564,10 +530,11 @@ test_nwd_status(void **state)
 	line_of(out, "keyworker-kim ", line, sizeof(line));
 	assert_contains(line, "not yet");
 	/* A refused recipient, if the policy refused one, with its reason. */
-	sql_text("SELECT coalesce(min(recipient), '') FROM nwd.audit_events "
-	    "WHERE action = 'deliver_refused' AND message_id = (SELECT "
-	    "message_id FROM nwd.audit_events WHERE action = 'publish' AND "
-	    "actor = 'plo-ana' AND subject = 'YP-963')", who, sizeof(who));
+	harness_sql_text("postgres", who, sizeof(who), "SELECT "
+	    "coalesce(min(recipient), '') FROM nwd.audit_events WHERE action "
+	    "= 'deliver_refused' AND message_id = (SELECT message_id FROM "
+	    "nwd.audit_events WHERE action = 'publish' AND actor = 'plo-ana' "
+	    "AND subject = 'YP-963')");
 	if (who[0] != '\0')
 		assert_contains(strstr(out, "\nRefused\n"), who);
 	else
@@ -601,10 +568,10 @@ test_nwd_status(void **state)
 	    "%s %s", crl, mid), 0);
 	assert_contains(out, mid);
 	/* Both of plo-ana's questions are on record. */
-	assert_true(sql_int("SELECT count(*) FROM nwd.audit_events WHERE "
-	    "action = 'audit_query' AND actor = 'plo-ana' AND reason LIKE "
-	    "'delivery status message=%s limit=1000; answered %%'", mid) >=
-	    3);
+	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'plo-ana' AND reason LIKE 'delivery status message=%s "
+	    "limit=1000; answered %%'", mid) >= 3);
 }
 
 /*
