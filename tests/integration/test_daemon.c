@@ -28,6 +28,18 @@ static struct harness_daemon *daemon_main;
  * Helpers
  */
 
+/* The daemon's log holds "<what><mid>", in one piece. */
+static void
+assert_log_names(const struct harness_daemon *d, const char *what,
+    const char *mid)
+{
+	char needle[256];
+
+	snprintf(needle, sizeof(needle), "%s%s", what, mid);
+	if (!harness_wait_log(d, needle, WAIT_MS))
+		fail_msg("no \"%s\" in %s", needle, harness_daemon_log(d));
+}
+
 /* A RiskAlert about subject; the strings are static test data. */
 struct alert {
 	Nwd__V1__Envelope	env;
@@ -179,6 +191,7 @@ test_welcome_names_the_principal(void **state)
 /*
  * plo-ana pushes a risk alert on YP-001; hubsys-norwich, subscribed, gets
  * it with the address stripped; the audit rows were committed before it.
+ * The log names who did what to which message and holds none of the body.
  */
 static void
 test_push_reaches_subscriber_after_audit(void **state)
@@ -238,6 +251,18 @@ test_push_reaches_subscriber_after_audit(void **state)
 	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = 'ack' AND "
 	    "actor = 'hubsys-norwich'", mid);
+
+	/* The log (at debug, its most verbose) names the principals, the
+	 * actions and the message id, and holds nothing of the body. */
+	assert_log_names(daemon_main, "principal=plo-ana event=publish "
+	    "message=", mid);
+	assert_log_names(daemon_main, "principal=hubsys-norwich "
+	    "event=deliver message=", mid);
+	assert_log_names(daemon_main, "principal=hubsys-norwich event=ack "
+	    "message=", mid);
+	assert_false(harness_log_contains(daemon_main, "county lines"));
+	assert_false(harness_log_contains(daemon_main, "Secret Street"));
+	assert_false(harness_log_contains(daemon_main, "NR1 1AA"));
 
 	nwd_deliver_free(d);
 	nwd_publish_ack_free(ack);
