@@ -41,8 +41,8 @@
  * prev_hash, SHA-256 hash) and written by COPY into a scratch table of the
  * same shape (columns, CHECKs, indexes; not the real table), one COPY per
  * --copy-rows rows, each its own transaction, for --seconds; then again
- * with a trigger equal to the real table's chain-link check (per
- * statement, over a transition table).
+ * with the real table's chain-link check (its trigger function, read from
+ * the database and renamed; per statement, over a transition table).
  * Needs a role that may create tables in schema public of that database
  * and read nwd.audit_events (the owner role).
  *
