@@ -60,6 +60,13 @@
 #   BENCH_PERF [0]            1: perf record the whole machine during the
 #                             flat-out window and print where time goes
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
+#   BENCH_HISTORY [0]         audit rows already in the database before
+#                             nwdd starts (another instance's chain, six
+#                             rows a message, message ids of version 7 from
+#                             the past, bodies purged), then a CHECKPOINT:
+#                             a database that has been in use, whose index
+#                             pages a new row may touch first since the
+#                             checkpoint (a full-page image in the WAL)
 #   BENCH_HOLD [0]            seconds to keep nwdd and PostgreSQL up after
 #                             the runs (for bench_broker runs by hand; the
 #                             commands to use are printed)
@@ -93,6 +100,8 @@ ONLY=${BENCH_ONLY:-flat rate idle copy}
 PERF=${BENCH_PERF:-0}
 KEEP=${BENCH_KEEP:-0}
 HOLD=${BENCH_HOLD:-0}
+HISTORY=${BENCH_HISTORY:-0}
+[[ $HISTORY =~ ^[0-9]+$ ]] || { echo "bench.sh: BENCH_HISTORY is a number of rows" >&2; exit 2; }
 ACK=${BENCH_ACK:-0}
 WORLD=${BENCH_WORLD:-each}
 case $WORLD in each | shared) ;; *) echo "$prog: BENCH_WORLD is each or shared" >&2; exit 2 ;; esac
@@ -353,6 +362,51 @@ EOF
 step "nwdd --migrate, then nwdd on 127.0.0.1:$nwdport (log: $log)"
 "$nwdd" --migrate -c "$conf" >>"$log" 2>&1 ||
     { tail -n 20 "$log" >&2; die "nwdd --migrate failed"; }
+if [ "$HISTORY" -gt 0 ]; then
+	step "history: $HISTORY audit rows and $((HISTORY / 6)) purged messages of instance nwdd-history, then CHECKPOINT"
+	# As the owner, in one statement each; the chain is well formed (the
+	# chain-link trigger checks it), its hashes are not the canonical ones
+	# (nwd audit verify would name the first row: not a bench concern).
+	"$pgsh" psql "$pgdir" postgres -X -q -v ON_ERROR_STOP=1 \
+	    -c "SET ROLE nwd_owner" \
+	    -c "INSERT INTO nwd.messages (id, kind, subject, sender, agency,
+		marking, priority, legal_basis, created_at, policy_version,
+		instance, body, key_id, purged_at)
+		SELECT (lpad(to_hex(t), 12, '0') || '7' ||
+		    substr(md5(m::text), 1, 3) || '8' ||
+		    substr(md5(m::text), 4, 15))::uuid, 3,
+		    'YP-H' || (m % 5000), 'plo-ana', 'police', 1, 2, 1,
+		    timestamptz 'epoch' + t * interval '1 millisecond',
+		    'sha256:history', 'nwdd-history', NULL, NULL,
+		    timestamptz 'epoch' + t * interval '1 millisecond'
+		FROM generate_series(1, $HISTORY / 6) m,
+		    LATERAL (SELECT (extract(epoch FROM now() - interval '400 days')
+			* 1000)::bigint + m * 10 AS t) x" \
+	    -c "INSERT INTO nwd.audit_events (instance, at, actor, action,
+		message_id, subject, kind, recipient, fields_shared,
+		fields_withheld, rule, policy_version, reason, peer, session,
+		seq, prev_hash, hash)
+		SELECT 'nwdd-history', m.created_at, 'plo-ana',
+		    CASE WHEN g % 6 = 0 THEN 'publish' ELSE 'deliver' END,
+		    m.id, m.subject, 3,
+		    CASE WHEN g % 6 <> 0 THEN (ARRAY['hub:norwich',
+			'hub:dereham', 'sw:north', 'camhs:central',
+			'camhs:west'])[g % 6] END,
+		    CASE WHEN g % 6 <> 0 THEN ARRAY['summary', 'risk'] END,
+		    NULL, 'risk-alerts', 'sha256:history', NULL,
+		    '127.0.0.1:40000', 'history', g + 1,
+		    CASE WHEN g = 0 THEN '\\x$(printf '0%.0s' {1..64})'::bytea
+			ELSE sha256(g::text::bytea) END,
+		    sha256((g + 1)::text::bytea)
+		FROM generate_series(0, $HISTORY - 1) g
+		JOIN (SELECT id, subject, created_at,
+			row_number() OVER (ORDER BY created_at) - 1 AS k
+		    FROM nwd.messages WHERE instance = 'nwdd-history') m
+		    ON m.k = g / 6" \
+	    -c "RESET ROLE" -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null ||
+	    die "could not write the history (BENCH_HISTORY)"
+fi
+
 mkfifo "$tmp/ready"
 "$nwdd" -c "$conf" --ready-fd 3 3>"$tmp/ready" </dev/null >>"$log" 2>&1 &
 nwdd_pid=$!
