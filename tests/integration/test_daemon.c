@@ -224,6 +224,13 @@ test_push_reaches_subscriber_after_audit(void **state)
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.messages WHERE id = '%s' AND sender = 'plo-ana' AND subject "
 	    "= 'YP-001'", mid), 1);
+	/* The broker's id is a version 7 UUID whose first 48 bits are the
+	 * message's created time in milliseconds (README, Protocol). */
+	assert_int_equal(mid[14], '7');
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.messages WHERE id = '%s' AND (extract(epoch FROM created_at) "
+	    "* 1000)::bigint = ('x' || lpad(replace(left(id::text, 13), '-', "
+	    "''), 16, '0'))::bit(64)::bigint", mid), 1);
 
 	assert_int_equal(d->subscription_id, sub);
 	assert_string_equal(d->envelope->header->message_id, mid);
