@@ -58,7 +58,8 @@
 #                             shared: all of them in one world, in the order
 #                             above (quicker; the figures interfere)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
-#                             flat-out window and print where time goes
+#                             flat-out and steady windows and print where
+#                             time goes
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
 #   BENCH_HISTORY [0]         audit rows already in the database before
 #                             nwdd starts (another instance's chain, six
@@ -509,48 +510,57 @@ traffic=(--subscribers "$SUBSCRIBERS" --body "$BODY" --seconds "$SECONDS_RUN"
 [ "$ACK" = 1 ] && traffic+=(--ack)
 : >"$results"
 
+# perf_start / perf_report MODE: the whole machine during the measured
+# window only, with BENCH_PERF=1.
+perf_start() {
+	[ "$PERF" = 1 ] && command -v perf >/dev/null || return 0
+	( sleep "$WARMUP"; exec perf record -q -a -g -F 499 \
+	    -o "$tmp/perf.data" -- sleep "$SECONDS_RUN" ) \
+	    >"$tmp/perf.log" 2>&1 &
+	perf_pid=$!
+}
+perf_top() { # perf report options...; never fails the run
+	perf report -i "$tmp/perf.data" --stdio --no-children \
+	    -g none "$@" 2>/dev/null | grep -v -e '^#' -e '^$' |
+	    head -n 25 || true
+}
+perf_report() {
+	local pg_pids
+	[ -n "$perf_pid" ] || return 0
+	wait "$perf_pid" || true
+	perf_pid=
+	step "perf: where the machine's time went during the $1 window"
+	# Our cluster only: other PostgreSQL instances may run here.
+	pg_pids=$(pgrep -d, -P "$pgpid" || true)
+	pg_pids=$pgpid${pg_pids:+,$pg_pids}
+	perf_top --sort comm --percent-limit 1 | tee "$tmp/perf-$1-comm.txt"
+	echo "-- nwdd (pid $nwdd_pid), by symbol (self time, % of all samples):"
+	perf_top --pid "$nwdd_pid" --sort dso,sym --percent-limit 0.3 |
+	    tee "$tmp/perf-$1-nwdd.txt"
+	echo "-- our PostgreSQL ($pg_pids), by symbol (self time, % of all samples):"
+	perf_top --pid "$pg_pids" --sort sym --percent-limit 0.5 |
+	    tee "$tmp/perf-$1-pg.txt"
+	echo "-- postgres, inclusive (children), the executor's parts:"
+	perf report -i "$tmp/perf.data" --stdio --children -g none \
+	    --pid "$pg_pids" --sort sym 2>/dev/null |
+	    grep -E '\] (PostgresMain|ExecConstraints|stringToNode|ExecInsertIndexTuples|ExecBRInsertTriggers|plpgsql_exec_trigger|standard_ExecutorStart|XLogFlush|XLogInsert|heap_insert|exec_bind_message|CommitTransactionCommand)$' |
+	    tee "$tmp/perf-$1-pg-incl.txt" || true
+}
+
 if wants flat; then
-	if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
-		# The whole machine, during the measured window only.
-		( sleep "$WARMUP"; exec perf record -q -a -g -F 499 \
-		    -o "$tmp/perf.data" -- sleep "$SECONDS_RUN" ) \
-		    >"$tmp/perf.log" 2>&1 &
-		perf_pid=$!
-	fi
+	perf_start
 	run flat "${common[@]}" --publishers "$PUBLISHERS" "${traffic[@]}"
-	if [ -n "$perf_pid" ]; then
-		wait "$perf_pid" || true
-		perf_pid=
-		step "perf: where the machine's time went during the flat-out window"
-		perf_top() { # perf report options...; never fails the run
-			perf report -i "$tmp/perf.data" --stdio --no-children \
-			    -g none "$@" 2>/dev/null | grep -v -e '^#' -e '^$' |
-			    head -n 25 || true
-		}
-		# Our cluster only: other PostgreSQL instances may run here.
-		pg_pids=$(pgrep -d, -P "$pgpid" || true)
-		pg_pids=$pgpid${pg_pids:+,$pg_pids}
-		perf_top --sort comm --percent-limit 1 | tee "$tmp/perf-comm.txt"
-		echo "-- nwdd (pid $nwdd_pid), by symbol (self time, % of all samples):"
-		perf_top --pid "$nwdd_pid" --sort dso,sym --percent-limit 0.3 |
-		    tee "$tmp/perf-nwdd.txt"
-		echo "-- our PostgreSQL ($pg_pids), by symbol (self time, % of all samples):"
-		perf_top --pid "$pg_pids" --sort sym --percent-limit 0.5 |
-		    tee "$tmp/perf-pg.txt"
-		echo "-- postgres, inclusive (children), the executor's parts:"
-		perf report -i "$tmp/perf.data" --stdio --children -g none \
-		    --pid "$pg_pids" --sort sym 2>/dev/null |
-		    grep -E '\] (PostgresMain|ExecConstraints|stringToNode|ExecInsertIndexTuples|ExecBRInsertTriggers|plpgsql_exec_trigger|standard_ExecutorStart|XLogFlush|XLogInsert|heap_insert|exec_bind_message|CommitTransactionCommand)$' |
-		    tee "$tmp/perf-pg-incl.txt" || true
-	fi
+	perf_report flat
 	echo "-- audit rows in the store, by action:"
 	psql_q "SELECT action, count(*) FROM nwd.audit_events GROUP BY 1 ORDER BY 2 DESC"
 fi
 
 if wants rate; then
 	sleep 2
+	perf_start
 	run rate "${common[@]}" --publishers "$RATE_PUBLISHERS" --rate "$RATE" \
 	    "${traffic[@]}"
+	perf_report rate
 fi
 
 if wants idle; then
