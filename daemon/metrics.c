@@ -335,7 +335,7 @@ metrics_render(const struct metrics *m, size_t *lenp)
 static struct {
 	struct metrics		*m;
 	struct metrics_family	*sessions, *publishes, *deliveries, *refusals;
-	struct metrics_family	*txn_batches, *txn_rows, *commit;
+	struct metrics_family	*txn_batches, *txn_rows, *commit, *wait;
 	struct metrics_family	*publish_seconds;
 	struct metrics_family	*store_state, *store_queue, *store_queue_max;
 	struct metrics_family	*durable_unacked, *policy;
@@ -408,6 +408,11 @@ metrics_init(void)
 	    "nwd_store_commit_seconds", "Time COMMIT of one audit transaction "
 	    "took, in seconds.", NULL, commit_bounds,
 	    NELEM(commit_bounds))) == NULL ||
+	    (reg.wait = metrics_family_new(m, METRICS_HISTOGRAM,
+	    "nwd_store_wait_seconds", "Time a batch (a publish and its audit "
+	    "rows, or other audited events) waited in the store's queue for "
+	    "the transaction that carries it to be sent, in seconds.", NULL,
+	    commit_bounds, NELEM(commit_bounds))) == NULL ||
 	    (reg.publish_seconds = metrics_family_new(m, METRICS_HISTOGRAM,
 	    "nwd_publish_seconds", "Time from a Publish read to its "
 	    "deliveries and PublishAck queued for sending (policy, audit "
@@ -552,6 +557,12 @@ metrics_txn(size_t batches, size_t rows, double commit_seconds)
 	metrics_observe(reg.txn_batches, NULL, (double)batches);
 	metrics_observe(reg.txn_rows, NULL, (double)rows);
 	metrics_observe(reg.commit, NULL, commit_seconds);
+}
+
+void
+metrics_store_wait(double seconds)
+{
+	metrics_observe(reg.wait, NULL, seconds);
 }
 
 void

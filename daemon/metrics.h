@@ -103,6 +103,8 @@ const char	*metrics_tls_reason(const char *reason);
  * (its gauge is 1, every other state's 0); the batches waiting.
  */
 void		 metrics_txn(size_t batches, size_t rows, double commit_seconds);
+/* How long one batch waited in the store's queue for its transaction. */
+void		 metrics_store_wait(double seconds);
 void		 metrics_store_state(const char *state_name);
 void		 metrics_store_queue(size_t depth);
 void		 metrics_store_queue_max(size_t max);

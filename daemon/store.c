@@ -366,6 +366,7 @@ struct store_batch {
 	char			(*purge)[37];	/* owned; bodies to remove */
 	size_t			 npurge;
 	size_t			 purgecap;
+	struct timespec		 queued_at;	/* store_submit(), monotonic */
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */
 	enum store_outcome	 outcome;	/* valid on the done list */
@@ -2072,7 +2073,9 @@ store_send_txn(struct store *s, uint64_t limit)
 	size_t			 nb = 0, nrows = 0, nbytes = 0, cost, i;
 	size_t			 nmsg = 0, nev = 0, nnew = 0, nsingle = 0;
 	size_t			 npurge = 0;
+	struct timespec		 now;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL && b->num <= limit) {
 		cost = store_batch_rows(b);
 		if (nb > 0 && (b->solo || nb >= STORE_TXN_BATCHES ||
@@ -2083,6 +2086,9 @@ store_send_txn(struct store *s, uint64_t limit)
 		s->nqueue--;
 		TAILQ_INSERT_TAIL(&s->inflight, b, entry);
 		s->ninflight++;
+		/* A retry (solo) counts its wait again, from its first try. */
+		metrics_store_wait((double)(now.tv_sec - b->queued_at.tv_sec) +
+		    (double)(now.tv_nsec - b->queued_at.tv_nsec) / 1e9);
 		nb++;
 		nrows += cost;
 		nbytes += b->msg_body_len;
@@ -3000,6 +3006,7 @@ store_submit(struct store *s, struct store_batch *b, store_done_fn *done,
 	b->arg = arg;
 	b->solo = 0;
 	b->num = ++s->nsubmitted;
+	clock_gettime(CLOCK_MONOTONIC, &b->queued_at);
 	TAILQ_INSERT_TAIL(&s->queue, b, entry);
 	s->nqueue++;
 	/* Batches submitted in the same loop pass share a transaction. */

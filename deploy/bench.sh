@@ -445,7 +445,7 @@ step "machine"
 # The store's histograms from nwdd's /metrics (name, then "le count" lines).
 scrape() {
 	curl -s --max-time 5 "http://127.0.0.1:$metricsport/metrics" |
-	    awk '/^nwd_(store_commit_seconds|store_txn_batches|store_txn_audit_rows|publish_seconds)_bucket/ {
+	    awk '/^nwd_(store_commit_seconds|store_wait_seconds|store_txn_batches|store_txn_audit_rows|publish_seconds)_bucket/ {
 		split($1, a, "[{}\"]"); sub("_bucket", "", a[1])
 		print a[1], a[3], $2 }' || true
 }

@@ -396,6 +396,8 @@ test_endpoint_paths_and_methods(void **state)
 	assert_non_null(strstr(r.body, "# TYPE nwd_store_commit_seconds "
 	    "histogram\n"));
 	assert_non_null(strstr(r.body, "\nnwd_store_txn_batches_count "));
+	assert_non_null(strstr(r.body, "# TYPE nwd_store_wait_seconds "
+	    "histogram\n"));
 	/* The test PKI's certificates and CRL, as Unix times. */
 	assert_true(value_in(r.body, "nwd_tls_cert_not_after_timestamp_seconds"
 	    "{cert=\"server\"}") > (double)time(NULL));
@@ -458,6 +460,7 @@ test_counters_move_by_what_happened(void **state)
 	const char		*subj[1] = { "YP-101" };
 	Nwd__V1__Deliver	*d = NULL;
 	double			 before[NSERIES], txns, rows, commits, pubs;
+	double			 batches, waits;
 	char			*text, err[512];
 	uint64_t		 sub;
 	size_t			 i;
@@ -470,6 +473,8 @@ test_counters_move_by_what_happened(void **state)
 	rows = value_in(text, "nwd_store_txn_audit_rows_sum");
 	commits = value_in(text, "nwd_store_commit_seconds_count");
 	pubs = value_in(text, "nwd_publish_seconds_count");
+	batches = value_in(text, "nwd_store_txn_batches_sum");
+	waits = value_in(text, "nwd_store_wait_seconds_count");
 	free(text);
 
 	hub = harness_connect_as("hubsys-norwich");
@@ -512,6 +517,10 @@ test_counters_move_by_what_happened(void **state)
 	assert_true(value_in(text, "nwd_store_commit_seconds_count") >=
 	    commits + 1);
 	assert_true(value_in(text, "nwd_store_txn_audit_rows_sum") >= rows + 2);
+	/* Every committed batch waited in the queue once (failed ones too). */
+	assert_true(value_in(text, "nwd_store_wait_seconds_count") - waits >=
+	    value_in(text, "nwd_store_txn_batches_sum") - batches);
+	assert_true(value_in(text, "nwd_store_txn_batches_sum") >= batches + 1);
 	/* One acknowledged publish: one publish latency, above zero. */
 	assert_true(value_in(text, "nwd_publish_seconds_count") == pubs + 1);
 	assert_true(value_in(text, "nwd_publish_seconds_sum") > 0);
