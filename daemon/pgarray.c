@@ -4,10 +4,11 @@
  * Text literal: '{' elements separated by ',' '}', each element quoted
  * with '\' before '"' and '\', NULL unquoted.
  *
- * Binary bytea[] (array_recv): int32 ndim = 1, int32 has-null flag,
- * uint32 element type oid (17), then per dimension int32 size and int32
- * lower bound (1), then per element int32 length (-1 for NULL) and its
- * bytes; every integer in network order.
+ * Binary (array_recv): int32 ndim (1, or 0 for an empty array), int32
+ * has-null flag, uint32 element type oid, then per dimension int32 size and
+ * int32 lower bound (1), then per element int32 length (-1 for NULL) and
+ * its bytes in the type's binary form (text: its bytes; bigint: 8 bytes;
+ * smallint: 2 bytes); every integer in network order.
  */
 #include <arpa/inet.h>
 
@@ -19,8 +20,8 @@
 
 #include "pgarray.h"
 
-#define PGARRAY_OID_BYTEA	17
 #define PGARRAY_BIN_HEADER	20	/* ndim, flags, oid, size, lbound */
+#define PGARRAY_BIN_EMPTY	12	/* ndim 0, flags, oid */
 
 static int
 pgarray_reserve(struct pgarray *a, size_t more)
@@ -65,21 +66,42 @@ pgarray_put32(struct pgarray *a, uint32_t v)
 }
 
 void
-pgarray_text(struct pgarray *a)
+pgarray_start(struct pgarray *a, enum pgarray_type t)
 {
 	memset(a, 0, sizeof(*a));
-	if (pgarray_reserve(a, 1) == 0)
-		a->buf[a->len++] = '{';
-}
-
-void
-pgarray_bytea(struct pgarray *a)
-{
-	memset(a, 0, sizeof(*a));
+	a->type = t;
+	if (t == PGARRAY_LITERAL) {
+		if (pgarray_reserve(a, 1) == 0)
+			a->buf[a->len++] = '{';
+		return;
+	}
 	a->binary = 1;
 	/* The header is written by pgarray_finish(); room is kept for it. */
 	if (pgarray_reserve(a, PGARRAY_BIN_HEADER) == 0)
 		a->len = PGARRAY_BIN_HEADER;
+}
+
+/* One binary element: its length (-1 for NULL) and len bytes of p. */
+static void
+pgarray_put_elem(struct pgarray *a, const void *p, size_t len)
+{
+	if (p == NULL) {
+		pgarray_put32(a, UINT32_MAX);
+		a->has_null = 1;
+		a->n++;
+		return;
+	}
+	if (len > INT32_MAX) {
+		a->oom = 1;
+		return;
+	}
+	pgarray_put32(a, (uint32_t)len);
+	if (pgarray_reserve(a, len) == -1)
+		return;
+	if (len > 0)
+		memcpy(a->buf + a->len, p, len);
+	a->len += len;
+	a->n++;
 }
 
 void
@@ -89,7 +111,10 @@ pgarray_add(struct pgarray *a, const char *v)
 	size_t		 need = 1;
 
 	if (a->binary) {
-		a->oom = 1;	/* a caller's mistake: refuse at finish */
+		if (a->type != PGARRAY_TEXT)
+			a->oom = 1;	/* a caller's mistake: refuse at finish */
+		else
+			pgarray_put_elem(a, v, v != NULL ? strlen(v) : 0);
 		return;
 	}
 	if (v == NULL) {
@@ -121,32 +146,52 @@ pgarray_add(struct pgarray *a, const char *v)
 void
 pgarray_add_i64(struct pgarray *a, int64_t v)
 {
-	char	num[24];
+	char	 num[24];
+	uint8_t	 be[8];
+	int	 i;
 
-	snprintf(num, sizeof(num), "%" PRId64, v);
-	pgarray_add(a, num);
+	switch (a->type) {
+	case PGARRAY_LITERAL:
+		snprintf(num, sizeof(num), "%" PRId64, v);
+		pgarray_add(a, num);
+		return;
+	case PGARRAY_INT8:
+		for (i = 0; i < 8; i++)
+			be[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+		pgarray_put_elem(a, be, 8);
+		return;
+	case PGARRAY_INT2:
+		if (v < INT16_MIN || v > INT16_MAX) {
+			a->oom = 1;
+			return;
+		}
+		be[0] = (uint8_t)((uint16_t)v >> 8);
+		be[1] = (uint8_t)((uint16_t)v & 0xff);
+		pgarray_put_elem(a, be, 2);
+		return;
+	default:
+		a->oom = 1;
+		return;
+	}
+}
+
+void
+pgarray_add_null(struct pgarray *a)
+{
+	if (a->binary)
+		pgarray_put_elem(a, NULL, 0);
+	else
+		pgarray_add(a, NULL);
 }
 
 void
 pgarray_add_bytes(struct pgarray *a, const void *p, size_t len)
 {
-	if (!a->binary || (p != NULL && len > INT32_MAX)) {
+	if (a->type != PGARRAY_BYTEA) {
 		a->oom = 1;
 		return;
 	}
-	if (p == NULL) {
-		pgarray_put32(a, UINT32_MAX);	/* -1: NULL */
-		a->has_null = 1;
-		a->n++;
-		return;
-	}
-	pgarray_put32(a, (uint32_t)len);
-	if (pgarray_reserve(a, len) == -1)
-		return;
-	if (len > 0)
-		memcpy(a->buf + a->len, p, len);
-	a->len += len;
-	a->n++;
+	pgarray_put_elem(a, p, len);
 }
 
 int
@@ -158,17 +203,18 @@ pgarray_finish(struct pgarray *a, const char **value, int *len)
 	if (a->oom || a->buf == NULL)
 		return -1;
 	if (a->binary) {
-		if (a->n == 0 || a->len > INT_MAX)
+		if (a->len > INT_MAX)
 			return -1;
-		hdr[0] = htonl(1);
+		hdr[0] = htonl(a->n > 0 ? 1 : 0);
 		hdr[1] = htonl(a->has_null ? 1 : 0);
-		hdr[2] = htonl(PGARRAY_OID_BYTEA);
+		hdr[2] = htonl((uint32_t)a->type);
 		hdr[3] = htonl(a->n);
 		hdr[4] = htonl(1);
 		for (i = 0; i < 5; i++)
 			memcpy(a->buf + i * 4, &hdr[i], 4);
 		*value = a->buf;
-		*len = (int)a->len;
+		/* An empty array has no dimension: ndim, flags and oid only. */
+		*len = a->n > 0 ? (int)a->len : PGARRAY_BIN_EMPTY;
 		return 0;
 	}
 	/* Closed once: a second finish returns the same literal. */

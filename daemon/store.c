@@ -163,6 +163,17 @@ static const char store_sql_msg[] =
     "priority, legal_basis, created, pv, body, key_id, n) ORDER BY u.n";
 #define STORE_MSG_NPARAMS	13
 
+/*
+ * The arrays' forms, in parameter order after $1: binary where PostgreSQL
+ * has a binary form we can write (no parsing on its side), a text literal
+ * for the uuid arrays (the ids stay in the form the chain hashes).
+ */
+static const enum pgarray_type store_msg_types[STORE_MSG_NPARAMS - 1] = {
+	PGARRAY_LITERAL, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT,
+	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_INT2, PGARRAY_INT2, PGARRAY_INT8,
+	PGARRAY_TEXT, PGARRAY_BYTEA, PGARRAY_TEXT,
+};
+
 static const char store_sql_event[] =
     "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
     "subject, kind, recipient, fields_shared, fields_withheld, rule, "
@@ -179,6 +190,13 @@ static const char store_sql_event[] =
     "recipient, fs, fw, rule, pv, reason, peer, session, seq, prev, hash, "
     "n) ORDER BY u.n";
 #define STORE_EVENT_NPARAMS	18
+
+static const enum pgarray_type store_event_types[STORE_EVENT_NPARAMS - 1] = {
+	PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_LITERAL,
+	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+	PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+	PGARRAY_INT8, PGARRAY_BYTEA, PGARRAY_BYTEA,
+};
 
 /* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
 static const char store_sql_alloc[] =
@@ -204,6 +222,10 @@ static const char store_sql_deliv[] =
     "ORDER BY u.n "
     "ON CONFLICT (message_id, principal, subscription) DO NOTHING";
 #define STORE_DELIV_NPARAMS	3
+
+static const enum pgarray_type store_deliv_types[STORE_DELIV_NPARAMS] = {
+	PGARRAY_LITERAL, PGARRAY_TEXT, PGARRAY_TEXT,
+};
 
 /*
  * Retention: bodies removed in the transaction that holds the audit rows
@@ -711,6 +733,14 @@ store_grow(void **arr, size_t n, size_t *cap, size_t size, size_t first)
  * subject or sender is NULL (the table requires them), or a body comes
  * without its key id or is larger than libpq can send (INT_MAX).
  */
+/* The enum columns are smallint: a value out of range is refused here,
+ * not by the database in a transaction shared with other batches. */
+static int
+store_fits_smallint(int v)
+{
+	return v >= INT16_MIN && v <= INT16_MAX;
+}
+
 int
 store_batch_set_message(struct store_batch *b, const struct store_message *m)
 {
@@ -720,7 +750,10 @@ store_batch_set_message(struct store_batch *b, const struct store_message *m)
 
 	if (b == NULL || m == NULL || m->subject == NULL ||
 	    m->sender == NULL || memchr(m->id, '\0', sizeof(m->id)) == NULL ||
-	    (m->body != NULL && (m->key_id == NULL || m->body_len > INT_MAX)))
+	    (m->body != NULL && (m->key_id == NULL || m->body_len > INT_MAX)) ||
+	    !store_fits_smallint(m->kind) || !store_fits_smallint(m->marking) ||
+	    !store_fits_smallint(m->priority) ||
+	    !store_fits_smallint(m->legal_basis))
 		return -1;
 	if (m->body != NULL &&
 	    (body = malloc(m->body_len > 0 ? m->body_len : 1)) == NULL)
@@ -1896,9 +1929,7 @@ store_send_msgs(struct store *s)
 	int			 i, rc;
 
 	for (i = 0; i < STORE_MSG_NPARAMS - 1; i++)
-		pgarray_text(&a[i]);
-	pgarray_free(&a[10]);
-	pgarray_bytea(&a[10]);
+		pgarray_start(&a[i], store_msg_types[i]);
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		if (!b->has_msg)
 			continue;
@@ -1932,11 +1963,7 @@ store_send_events(struct store *s)
 	int			 i, rc;
 
 	for (i = 0; i < STORE_EVENT_NPARAMS - 1; i++)
-		pgarray_text(&a[i]);
-	pgarray_free(&a[15]);
-	pgarray_bytea(&a[15]);
-	pgarray_free(&a[16]);
-	pgarray_bytea(&a[16]);
+		pgarray_start(&a[i], store_event_types[i]);
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		for (j = 0; j < b->nev; j++) {
 			ev = b->ev[j];
@@ -1949,7 +1976,7 @@ store_send_events(struct store *s)
 			if (ev->kind != 0)
 				pgarray_add_i64(&a[5], ev->kind);
 			else
-				pgarray_add(&a[5], NULL);
+				pgarray_add_null(&a[5]);
 			pgarray_add(&a[6], ev->recipient);
 			pgarray_add(&a[7], ev->fields_shared);
 			pgarray_add(&a[8], ev->fields_withheld);
@@ -1979,7 +2006,7 @@ store_send_delivs(struct store *s)
 	int			 i, rc;
 
 	for (i = 0; i < STORE_DELIV_NPARAMS; i++)
-		pgarray_text(&a[i]);
+		pgarray_start(&a[i], store_deliv_types[i]);
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		for (j = 0; j < b->ndeliv; j++) {
 			if (b->deliv[j].state != NULL)
@@ -2036,7 +2063,7 @@ store_send_purges(struct store *s)
 	size_t			 j;
 	int			 rc;
 
-	pgarray_text(&a);
+	pgarray_start(&a, PGARRAY_LITERAL);
 	TAILQ_FOREACH(b, &s->inflight, entry)
 		for (j = 0; j < b->npurge; j++)
 			pgarray_add(&a, b->purge[j]);

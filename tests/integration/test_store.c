@@ -1527,8 +1527,12 @@ test_commit_one(void **state)
 	    "address"), 0);
 	ev->at_ms = 1700000000456LL;
 	assert_int_equal(store_batch_add_event(b, ev), 0);
-	assert_int_equal(store_batch_add_event(b,
-	    make_event(AUDIT_ACK, id, tag)), 0);
+	/* Text as it is, through the binary arrays: quotes, backslashes,
+	 * commas, braces, NULL's spelling, UTF-8. */
+	ev = make_event(AUDIT_ACK, id, tag);
+	assert_int_equal(audit_event_set(ev, AUDIT_F_REASON,
+	    "a \"quoted\" \\ back, {brace} NULL \xc3\xa9t\xc3\xa9"), 0);
+	assert_int_equal(store_batch_add_event(b, ev), 0);
 	assert_int_equal(store_batch_nevents(b), 3);
 
 	assert_int_equal(submit(t, b, r), 0);
@@ -1563,6 +1567,10 @@ test_commit_one(void **state)
 	    "FROM nwd.audit_events WHERE message_id = $1::uuid AND "
 	    "action = 'deliver'", id, out, sizeof(out));
 	assert_string_equal(out, "principal:bob|t|{address}|t|1700000000456");
+	db_text1("SELECT reason FROM nwd.audit_events WHERE message_id = "
+	    "$1::uuid AND action = 'ack'", id, out, sizeof(out));
+	assert_string_equal(out,
+	    "a \"quoted\" \\ back, {brace} NULL \xc3\xa9t\xc3\xa9");
 	/* In the chain; no body was given. */
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
 	    "WHERE message_id = $1::uuid AND seq > 0 AND "

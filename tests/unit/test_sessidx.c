@@ -8,7 +8,9 @@
  * array report the full count.
  *
  * pgarray: the exact text literal (quoting of '"' and '\', NULL), and the
- * exact bytes of the binary bytea[] format PostgreSQL's array_recv reads.
+ * exact bytes of the binary text[], bigint[], smallint[] and bytea[] forms
+ * PostgreSQL's array_recv reads (empty arrays, NULLs, byte order, range
+ * and type refusals).  test_store sends them to a real PostgreSQL.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,36 +160,38 @@ test_sessidx_snapshot_bounded(void **state)
 }
 
 static void
-test_pgarray_text(void **state)
+test_pgarray_literal(void **state)
 {
 	struct pgarray	 a;
 	const char	*v;
 	int		 len;
 
 	(void)state;
-	pgarray_text(&a);
+	pgarray_start(&a, PGARRAY_LITERAL);
 	pgarray_add(&a, "plain");
 	pgarray_add(&a, NULL);
 	pgarray_add(&a, "q\"uote\\slash,comma {brace}");
 	pgarray_add(&a, "");
 	pgarray_add_i64(&a, -42);
+	pgarray_add_null(&a);
 	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
 	assert_string_equal(v, "{\"plain\",NULL,\"q\\\"uote\\\\slash,comma "
-	    "{brace}\",\"\",\"-42\"}");
+	    "{brace}\",\"\",\"-42\",NULL}");
 	assert_int_equal(len, (int)strlen(v));
+	assert_int_equal(a.binary, 0);
 	/* A second finish gives the same literal. */
 	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
 	assert_int_equal(len, (int)strlen(v));
 	assert_int_equal(v[len - 1], '}');
 	pgarray_free(&a);
 
-	pgarray_text(&a);
+	pgarray_start(&a, PGARRAY_LITERAL);
 	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
 	assert_string_equal(v, "{}");
 	pgarray_free(&a);
 
-	/* Bytes into a text array are refused at finish. */
-	pgarray_text(&a);
+	/* Bytes into a text literal are refused at finish. */
+	pgarray_start(&a, PGARRAY_LITERAL);
 	pgarray_add_bytes(&a, "x", 1);
 	assert_int_equal(pgarray_finish(&a, &v, &len), -1);
 	pgarray_free(&a);
@@ -202,6 +206,17 @@ get32(const char *p)
 	return ntohl(v);
 }
 
+/* The header of a one-dimensional binary array of n elements of oid. */
+static void
+check_header(const char *v, uint32_t has_null, uint32_t oid, uint32_t n)
+{
+	assert_int_equal(get32(v), 1);		/* ndim */
+	assert_int_equal(get32(v + 4), has_null);
+	assert_int_equal(get32(v + 8), oid);
+	assert_int_equal(get32(v + 12), n);	/* elements */
+	assert_int_equal(get32(v + 16), 1);	/* lower bound */
+}
+
 static void
 test_pgarray_bytea(void **state)
 {
@@ -210,32 +225,93 @@ test_pgarray_bytea(void **state)
 	int		 len;
 
 	(void)state;
-	pgarray_bytea(&a);
+	pgarray_start(&a, PGARRAY_BYTEA);
 	pgarray_add_bytes(&a, "\x00\x01\xff", 3);
 	pgarray_add_bytes(&a, NULL, 0);
 	pgarray_add_bytes(&a, "", 0);
 	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
 	assert_int_equal(len, 20 + 4 + 3 + 4 + 4);
-	assert_int_equal(get32(v), 1);		/* ndim */
-	assert_int_equal(get32(v + 4), 1);	/* has nulls */
-	assert_int_equal(get32(v + 8), 17);	/* bytea */
-	assert_int_equal(get32(v + 12), 3);	/* elements */
-	assert_int_equal(get32(v + 16), 1);	/* lower bound */
+	check_header(v, 1, 17, 3);
 	assert_int_equal(get32(v + 20), 3);
 	assert_memory_equal(v + 24, "\x00\x01\xff", 3);
 	assert_int_equal(get32(v + 27), UINT32_MAX);	/* NULL */
 	assert_int_equal(get32(v + 31), 0);		/* empty */
 	pgarray_free(&a);
 
-	/* No NULL: the flag is 0.  No element: refused (never sent). */
-	pgarray_bytea(&a);
+	/* No NULL: the flag is 0.  Text into bytea: refused. */
+	pgarray_start(&a, PGARRAY_BYTEA);
 	pgarray_add_bytes(&a, "ab", 2);
 	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
 	assert_int_equal(get32(v + 4), 0);
-	pgarray_free(&a);
-	pgarray_bytea(&a);
-	assert_int_equal(pgarray_finish(&a, &v, &len), -1);
 	pgarray_add(&a, "text");
+	assert_int_equal(pgarray_finish(&a, &v, &len), -1);
+	pgarray_free(&a);
+
+	/* No element: no dimension (array_recv's form of '{}'). */
+	pgarray_start(&a, PGARRAY_BYTEA);
+	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
+	assert_int_equal(len, 12);
+	assert_int_equal(get32(v), 0);
+	assert_int_equal(get32(v + 4), 0);
+	assert_int_equal(get32(v + 8), 17);
+	pgarray_free(&a);
+}
+
+static void
+test_pgarray_binary_text_and_integers(void **state)
+{
+	struct pgarray	 a;
+	const char	*v;
+	int		 len;
+
+	(void)state;
+	/* text[]: each element its bytes, no quoting; NULL is -1. */
+	pgarray_start(&a, PGARRAY_TEXT);
+	pgarray_add(&a, "q\"uote\\,{}");
+	pgarray_add(&a, NULL);
+	pgarray_add_null(&a);
+	pgarray_add(&a, "");
+	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
+	check_header(v, 1, 25, 4);
+	assert_int_equal(len, 20 + 4 + 10 + 4 + 4 + 4);
+	assert_int_equal(get32(v + 20), 10);
+	assert_memory_equal(v + 24, "q\"uote\\,{}", 10);
+	assert_int_equal(get32(v + 34), UINT32_MAX);
+	assert_int_equal(get32(v + 38), UINT32_MAX);
+	assert_int_equal(get32(v + 42), 0);
+	/* Integers do not go into text[]. */
+	pgarray_add_i64(&a, 1);
+	assert_int_equal(pgarray_finish(&a, &v, &len), -1);
+	pgarray_free(&a);
+
+	/* bigint[]: 8 bytes, big-endian, two's complement. */
+	pgarray_start(&a, PGARRAY_INT8);
+	pgarray_add_i64(&a, -2);
+	pgarray_add_i64(&a, INT64_C(0x0102030405060708));
+	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
+	check_header(v, 0, 20, 2);
+	assert_int_equal(len, 20 + 2 * (4 + 8));
+	assert_int_equal(get32(v + 20), 8);
+	assert_memory_equal(v + 24, "\xff\xff\xff\xff\xff\xff\xff\xfe", 8);
+	assert_int_equal(get32(v + 32), 8);
+	assert_memory_equal(v + 36, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	/* Strings do not go into bigint[]. */
+	pgarray_add(&a, "3");
+	assert_int_equal(pgarray_finish(&a, &v, &len), -1);
+	pgarray_free(&a);
+
+	/* smallint[]: 2 bytes; out of range refused at finish. */
+	pgarray_start(&a, PGARRAY_INT2);
+	pgarray_add_i64(&a, 32767);
+	pgarray_add_i64(&a, -32768);
+	pgarray_add_null(&a);
+	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
+	check_header(v, 1, 21, 3);
+	assert_int_equal(len, 20 + 2 * (4 + 2) + 4);
+	assert_memory_equal(v + 24, "\x7f\xff", 2);
+	assert_memory_equal(v + 30, "\x80\x00", 2);
+	assert_int_equal(get32(v + 32), UINT32_MAX);
+	pgarray_add_i64(&a, 32768);
 	assert_int_equal(pgarray_finish(&a, &v, &len), -1);
 	pgarray_free(&a);
 }
@@ -246,8 +322,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sessidx_model),
 		cmocka_unit_test(test_sessidx_snapshot_bounded),
-		cmocka_unit_test(test_pgarray_text),
+		cmocka_unit_test(test_pgarray_literal),
 		cmocka_unit_test(test_pgarray_bytea),
+		cmocka_unit_test(test_pgarray_binary_text_and_integers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
