@@ -16,8 +16,6 @@
  *	            +---------------------------sync---- CKPT, QUERY   |  TXN
  *	            |                                                  |   |
  *	            +------------------------------sync----------------+---+
- *	            |                       transaction left open (failed) |
- *	            +------------------------sync------ ROLLBACK <---------+
  *
  * SETUP checks synchronous_commit, takes the instance lock, reads the chain
  * head, the last checkpoint and whatever resolves a transaction in doubt,
@@ -73,6 +71,12 @@
  * run again after reconnect, with the same purge time, which the store
  * chooses; the purge statement also returns the rows an earlier run with
  * that time purged, so the caller hears of every purged body once.
+ *
+ * A transaction is the statements between two syncs, with no BEGIN or
+ * COMMIT: PostgreSQL runs a pipeline's statements up to its sync as one
+ * implicit transaction, committed at the sync if none failed, rolled back
+ * there otherwise.  So the sync's arrival with no error before it is the
+ * COMMIT's answer, and a failed transaction leaves nothing open.
  *
  * Within a transaction each batch sends its message row, then allocation,
  * subscription and delivery rows (they reference the message), then its
@@ -425,7 +429,6 @@ enum store_phase {
 	STORE_PH_LOAD,		/* reading allocations and subscriptions */
 	STORE_PH_IDLE,		/* ready, nothing in flight */
 	STORE_PH_TXN,		/* one transaction in flight */
-	STORE_PH_ROLLBACK,	/* closing a failed transaction */
 	STORE_PH_CKPT,		/* a checkpoint row in flight */
 	STORE_PH_QUERY,		/* one query in flight */
 };
@@ -512,7 +515,6 @@ struct store {
 	int			 nexpect;	/* results due before sync */
 	int			 nresults;
 	int			 failed;	/* a statement failed */
-	int			 committed;	/* COMMIT said "COMMIT" */
 	char			 errstate[6];	/* first error's SQLSTATE */
 	char			 errmsg[256];	/* its primary message */
 	char			 errconstraint[64]; /* its constraint, if any */
@@ -1259,7 +1261,6 @@ store_expect(struct store *s, enum store_phase ph, int n)
 	s->nexpect = n;
 	s->nresults = 0;
 	s->failed = 0;
-	s->committed = 0;
 	s->errstate[0] = '\0';
 	s->errmsg[0] = '\0';
 	s->errconstraint[0] = '\0';
@@ -1282,7 +1283,7 @@ store_drop(struct store *s, const char *why)
 	store_oneline(why, buf, sizeof(buf));
 	/*
 	 * A statement of the transaction failed already: it cannot commit
-	 * (its COMMIT rolls back), so it is not in doubt.
+	 * (its sync rolls it back), so it is not in doubt.
 	 */
 	if (s->phase == STORE_PH_TXN && s->ninflight > 0 && !s->failed) {
 		if (s->closing || s->doubt_kind != STORE_DOUBT_NONE) {
@@ -2158,11 +2159,12 @@ store_send_txn(struct store *s, uint64_t limit)
 		return;
 	}
 
-	/* From here on the transaction may reach the server: in doubt. */
+	/*
+	 * From here on the transaction may reach the server: in doubt.  No
+	 * BEGIN or COMMIT: the sync ends the implicit transaction.
+	 */
 	store_expect(s, STORE_PH_TXN, (int)nsingle + (nmsg > 0) + (nev > 0) +
-	    (nnew > 0) + (npurge > 0) + 2 + (s->txn_last_seq == 0 ? 1 : 0));
-	if (store_send_simple(s, "BEGIN") == -1)
-		goto lost;
+	    (nnew > 0) + (npurge > 0) + (s->txn_last_seq == 0 ? 1 : 0));
 	if (s->txn_last_seq == 0) {
 		mv[0] = s->instance;
 		mv[1] = s->txn_mark;
@@ -2196,7 +2198,7 @@ store_send_txn(struct store *s, uint64_t limit)
 		goto lost;
 	if (nev > 0 && store_send_events(s) == -1)
 		goto lost;
-	if (store_send_simple(s, "COMMIT") == -1 || !PQpipelineSync(s->conn))
+	if (!PQpipelineSync(s->conn))
 		goto lost;
 	store_flush(s);
 	return;
@@ -2350,7 +2352,12 @@ store_txn_done(struct store *s)
 	struct store_batch	*b;
 	int			 out_of_step;
 
-	if (!s->failed && s->committed) {
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+		/* Not what a sync leaves: no telling what was committed. */
+		store_drop(s, "a transaction is still open after its sync");
+		return;
+	}
+	if (!s->failed) {
 		store_txn_metrics(s);
 		s->head_seq = s->tent_seq;
 		memcpy(s->head_hash, s->tent_hash, sizeof(s->head_hash));
@@ -2361,11 +2368,6 @@ store_txn_done(struct store *s)
 		/* Nothing of it was written: the chain goes back. */
 		s->tent_seq = s->head_seq;
 		memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
-		if (!s->failed) {
-			snprintf(s->errstate, sizeof(s->errstate), "-");
-			snprintf(s->errmsg, sizeof(s->errmsg),
-			    "transaction did not commit");
-		}
 		out_of_step = strcmp(s->errstate, "NW001") == 0 ||
 		    (strcmp(s->errstate, "23505") == 0 &&
 		    strcmp(s->errconstraint,
@@ -2403,17 +2405,6 @@ store_txn_done(struct store *s)
 			s->nqueue += s->ninflight;
 			s->ninflight = 0;
 		}
-	}
-	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-		/* The failed BEGIN block is still open. */
-		store_expect(s, STORE_PH_ROLLBACK, 1);
-		if (store_send_simple(s, "ROLLBACK") == -1 ||
-		    !PQpipelineSync(s->conn)) {
-			store_drop(s, PQerrorMessage(s->conn));
-			return;
-		}
-		store_flush(s);
-		return;
 	}
 	s->phase = STORE_PH_IDLE;
 	store_kick(s);
@@ -2506,14 +2497,6 @@ store_on_sync(struct store *s)
 	case STORE_PH_QUERY:
 		store_query_done(s);
 		break;
-	case STORE_PH_ROLLBACK:
-		if (s->failed) {
-			store_drop(s, s->errmsg);
-			break;
-		}
-		s->phase = STORE_PH_IDLE;
-		store_kick(s);
-		break;
 	default:
 		store_drop(s, "unexpected pipeline sync");
 		break;
@@ -2582,11 +2565,6 @@ store_on_result(struct store *s, PGresult *res)
 		case STORE_PH_SETUP:
 			store_setup_row(s, idx, res);
 			break;
-		case STORE_PH_TXN:
-			if (idx == s->nexpect - 1)
-				s->committed = strcmp(PQcmdStatus(res),
-				    "COMMIT") == 0;
-			break;
 		case STORE_PH_LOAD:
 			if (idx == s->load_allocs_idx &&
 			    s->allocs_res == NULL) {
@@ -2644,7 +2622,6 @@ store_busy(const struct store *s)
 	case STORE_PH_SETUP:
 	case STORE_PH_LOAD:
 	case STORE_PH_TXN:
-	case STORE_PH_ROLLBACK:
 	case STORE_PH_CKPT:
 	case STORE_PH_QUERY:
 		return 1;

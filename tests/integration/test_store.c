@@ -15,8 +15,11 @@
  *
  * The fault tests put a TCP proxy of their own (on the same event loop)
  * between the store and PostgreSQL, to cut the connection at chosen points
- * of a transaction: before it reaches the server, in its middle, after its
- * COMMIT has taken effect but before the store hears of it.
+ * of a transaction: before it reaches the server, in its middle, after it
+ * has committed but before the store hears of it.  (A transaction is the
+ * store's statements up to a pipeline Sync, with no BEGIN or COMMIT: the
+ * proxy tells one by its audit INSERT, "nwd_insert_event", and its answer
+ * by the CommandCompletes of its INSERTs.)
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -1214,8 +1217,9 @@ cond_c2s_synced(struct tctx *t, const void *arg)
 
 /*
  * What the server's held bytes are: 0 nothing whole yet; 1 a whole answer
- * (it ends with ReadyForQuery, idle) that holds a COMMIT's completion, so
- * that of a transaction; 2 a whole answer to something else.
+ * (it ends with ReadyForQuery, idle) that completes two INSERTs or more,
+ * so that of a transaction (a message row and its audit rows); 2 a whole
+ * answer to something else (a checkpoint's one INSERT, a query).
  */
 static int
 proxy_s2c_answer(const struct proxy *p)
@@ -1223,7 +1227,9 @@ proxy_s2c_answer(const struct proxy *p)
 	static const unsigned char ready[6] = { 'Z', 0, 0, 0, 5, 'I' };
 	struct evbuffer	*in;
 	unsigned char	*data;
-	size_t		 len;
+	size_t		 len, off, mlen;
+	uint32_t	 n;
+	int		 inserts = 0;
 
 	if (p->srv == NULL)
 		return 0;
@@ -1233,8 +1239,17 @@ proxy_s2c_answer(const struct proxy *p)
 	data = evbuffer_pullup(in, -1);
 	if (memcmp(data + len - sizeof(ready), ready, sizeof(ready)) != 0)
 		return 0;
-	return evbuffer_search(in, "COMMIT", sizeof("COMMIT"), NULL).pos !=
-	    -1 ? 1 : 2;
+	/* Each message: a type byte, then its length (itself included). */
+	for (off = 0; off + 5 <= len; off += 1 + mlen) {
+		memcpy(&n, data + off + 1, 4);
+		mlen = ntohl(n);
+		if (mlen < 4 || off + 1 + mlen > len)
+			break;
+		if (data[off] == 'C' && mlen >= 4 + 7 &&
+		    memcmp(data + off + 5, "INSERT ", 7) == 0)
+			inserts++;
+	}
+	return inserts >= 2 ? 1 : 2;
 }
 
 static int
@@ -3630,7 +3645,8 @@ cond_fault_txn_held(struct tctx *t, const void *arg)
 	if (!cond_c2s_synced(t, NULL))
 		return 0;
 	in = bufferevent_get_input(p->cli);
-	if (evbuffer_search(in, "BEGIN", sizeof("BEGIN"), NULL).pos != -1)
+	if (evbuffer_search(in, "nwd_insert_event", sizeof("nwd_insert_event"),
+	    NULL).pos != -1)
 		return 1;
 	evbuffer_add_buffer(bufferevent_get_output(p->srv), in);
 	return 0;
@@ -3639,7 +3655,7 @@ cond_fault_txn_held(struct tctx *t, const void *arg)
 /*
  * Puts the store's backend in the middle of a transaction: the first half
  * of it reaches the server (which writes rows and waits for the rest), the
- * second half, COMMIT included, stays at the proxy.
+ * second half, its Sync included, stays at the proxy.
  */
 static void
 fault_hold_mid(struct fault_run *fr)
