@@ -75,10 +75,15 @@ pgarray_start(struct pgarray *a, enum pgarray_type t)
 			a->buf[a->len++] = '{';
 		return;
 	}
-	a->binary = 1;
 	/* The header is written by pgarray_finish(); room is kept for it. */
 	if (pgarray_reserve(a, PGARRAY_BIN_HEADER) == 0)
 		a->len = PGARRAY_BIN_HEADER;
+}
+
+int
+pgarray_is_binary(const struct pgarray *a)
+{
+	return a->type != PGARRAY_LITERAL;
 }
 
 /* One binary element: its length (-1 for NULL) and len bytes of p. */
@@ -110,7 +115,7 @@ pgarray_add(struct pgarray *a, const char *v)
 	const char	*c;
 	size_t		 need = 1;
 
-	if (a->binary) {
+	if (pgarray_is_binary(a)) {
 		if (a->type != PGARRAY_TEXT)
 			a->oom = 1;	/* a caller's mistake: refuse at finish */
 		else
@@ -178,7 +183,7 @@ pgarray_add_i64(struct pgarray *a, int64_t v)
 void
 pgarray_add_null(struct pgarray *a)
 {
-	if (a->binary)
+	if (pgarray_is_binary(a))
 		pgarray_put_elem(a, NULL, 0);
 	else
 		pgarray_add(a, NULL);
@@ -202,7 +207,7 @@ pgarray_finish(struct pgarray *a, const char **value, int *len)
 
 	if (a->oom || a->buf == NULL)
 		return -1;
-	if (a->binary) {
+	if (pgarray_is_binary(a)) {
 		if (a->len > INT_MAX)
 			return -1;
 		hdr[0] = htonl(a->n > 0 ? 1 : 0);

@@ -31,7 +31,6 @@ struct pgarray {
 	size_t		 cap;
 	uint32_t	 n;		/* elements */
 	enum pgarray_type type;
-	int		 binary;	/* type != PGARRAY_LITERAL */
 	int		 has_null;
 	int		 oom;		/* an allocation failed, or a
 					   value the array cannot hold */
@@ -42,6 +41,9 @@ struct pgarray {
  * type t in binary format.  pgarray_free() releases it.
  */
 void		 pgarray_start(struct pgarray *a, enum pgarray_type t);
+
+/* 1 if a is in binary format (libpq's paramFormats), 0 for a literal. */
+int		 pgarray_is_binary(const struct pgarray *a);
 
 /* Appends a string (NULL is SQL NULL) to a literal or a PGARRAY_TEXT. */
 void		 pgarray_add(struct pgarray *a, const char *v);

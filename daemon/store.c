@@ -1907,7 +1907,7 @@ store_send_arrays(struct store *s, const char *stmt, int with_instance,
 	for (i = 0; i < n; i++, k++) {
 		if (pgarray_finish(&arr[i], &v[k], &len[k]) == -1)
 			return -1;
-		fmt[k] = arr[i].binary ? 1 : 0;
+		fmt[k] = pgarray_is_binary(&arr[i]);
 	}
 	return PQsendQueryPrepared(s->conn, stmt, k, v, len, fmt, 0) ? 0 : -1;
 }

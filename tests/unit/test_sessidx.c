@@ -178,7 +178,7 @@ test_pgarray_literal(void **state)
 	assert_string_equal(v, "{\"plain\",NULL,\"q\\\"uote\\\\slash,comma "
 	    "{brace}\",\"\",\"-42\",NULL}");
 	assert_int_equal(len, (int)strlen(v));
-	assert_int_equal(a.binary, 0);
+	assert_int_equal(pgarray_is_binary(&a), 0);
 	/* A second finish gives the same literal. */
 	assert_int_equal(pgarray_finish(&a, &v, &len), 0);
 	assert_int_equal(len, (int)strlen(v));
@@ -226,6 +226,7 @@ test_pgarray_bytea(void **state)
 
 	(void)state;
 	pgarray_start(&a, PGARRAY_BYTEA);
+	assert_int_equal(pgarray_is_binary(&a), 1);
 	pgarray_add_bytes(&a, "\x00\x01\xff", 3);
 	pgarray_add_bytes(&a, NULL, 0);
 	pgarray_add_bytes(&a, "", 0);
