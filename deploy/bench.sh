@@ -71,6 +71,15 @@
 #   BENCH_HOLD [0]            seconds to keep nwdd and PostgreSQL up after
 #                             the runs (for bench_broker runs by hand; the
 #                             commands to use are printed)
+#   BENCH_REPEAT [1]          run everything N times (each time as above)
+#   BENCH_AGAINST [unset]     another build directory, run in alternation
+#                             with BUILDDIR, the order swapped every round
+#                             (A B, B A, A B, ...) so that neither always
+#                             follows the other; with BENCH_REPEAT, the
+#                             figure of every round of each build and their
+#                             median come last.  The runs of one build on
+#                             this machine spread wider than most changes
+#                             move them (BENCHMARKS.md, session 7).
 #   BENCH_TMPROOT [$TMPDIR or /tmp]
 #
 # Exit status: 0 if every run completed (targets met or not), 1 otherwise.
@@ -171,6 +180,69 @@ summary() {
 		fi
 	fi
 }
+
+# ---- rounds: repeats, and another build in alternation ------------------------
+
+REPEAT=${BENCH_REPEAT:-1}
+AGAINST=${BENCH_AGAINST:-}
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || { echo "$prog: BENCH_REPEAT is a number of rounds" >&2; exit 2; }
+
+# rounds_summary FILE: per build and measurement, each round's headline
+# figure and their median (FILE: RESULT lines with build= and round=).
+rounds_summary() {
+	step "rounds: each build's headline figures, round by round, and the median"
+	awk 'function key(m) {
+	        if (m == "flat") return "deliveries_per_s"
+	        if (m == "rate") return "p99_ms"
+	        if (m == "idle") return "rss_kb"
+	        if (m == "copy") return "copy_rows_per_s"
+	        return "" }
+	    { delete f
+	      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	      k = key(f["mode"]); if (k == "") next
+	      id = f["build"] " " f["mode"] " " k
+	      if (!(id in n)) order[++nid] = id
+	      v[id, ++n[id]] = f[k] + 0 }
+	    END { for (j = 1; j <= nid; j++) {
+	        id = order[j]; c = n[id]
+	        for (a = 1; a <= c; a++) w[a] = v[id, a]
+	        for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++)
+	            if (w[b] < w[a]) { t = w[a]; w[a] = w[b]; w[b] = t }
+	        med = c % 2 ? w[(c + 1) / 2] : (w[c / 2] + w[c / 2 + 1]) / 2
+	        line = ""
+	        for (a = 1; a <= c; a++) line = line " " v[id, a]
+	        printf "%s:%s; median %g\n", id, line, med } }' "$1"
+}
+
+if [ "$REPEAT" -gt 1 ] || [ -n "$AGAINST" ]; then
+	builds=("$build")
+	[ -n "$AGAINST" ] && builds+=("$(realpath -m -- "$AGAINST")")
+	for b in "${builds[@]}"; do
+		[ -x "$b/daemon/nwdd" ] && [ -x "$b/tests/bench/bench_broker" ] ||
+		    { echo "$prog: $b has no nwdd or bench_broker: build first" >&2; exit 2; }
+	done
+	tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
+	mkdir -p "$tmproot"
+	rounds=$(mktemp "$tmproot/nwd-bench-rounds.XXXXXX")
+	trap 'rm -f -- "$rounds" "$rounds.out"' EXIT
+	rc=0
+	for ((i = 1; i <= REPEAT; i++)); do
+		order=("${builds[@]}")
+		if [ "${#builds[@]}" -eq 2 ] && [ $((i % 2)) -eq 0 ]; then
+			order=("${builds[1]}" "${builds[0]}")
+		fi
+		for b in "${order[@]}"; do
+			step "round $i of $REPEAT: $b"
+			BENCH_REPEAT=1 BENCH_AGAINST= "$0" "$b" | tee "$rounds.out" ||
+			    rc=1
+			grep '^RESULT ' "$rounds.out" |
+			    sed "s|^RESULT |RESULT build=$b round=$i |" >>"$rounds" ||
+			    rc=1
+		done
+	done
+	rounds_summary "$rounds"
+	exit "$rc"
+fi
 
 # ---- a world for each measurement ---------------------------------------------
 
