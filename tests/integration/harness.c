@@ -219,24 +219,73 @@ print_log_tail(const char *path)
 	free(buf);
 }
 
-/* A loopback TCP port that nothing uses right now (the kernel's choice). */
+/*
+ * The first port of the kernel's ephemeral range
+ * (/proc/sys/net/ipv4/ip_local_port_range); Linux's default if unreadable.
+ */
 static int
-free_port(void)
+ephemeral_low(void)
+{
+	FILE	*f;
+	int	 lo;
+
+	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re")) == NULL)
+		return 32768;
+	if (fscanf(f, "%d", &lo) != 1 || lo < 1025)
+		lo = 32768;
+	fclose(f);
+	return lo;
+}
+
+/* Whether nothing is bound to 127.0.0.1:port right now. */
+static int
+port_is_free(int port)
 {
 	struct sockaddr_in	sin;
-	socklen_t		slen = sizeof(sin);
-	int			fd, port = -1;
+	int			fd, ok;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
+		return 0;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &slen) == 0)
-		port = ntohs(sin.sin_port);
+	sin.sin_port = htons(port);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
 	close(fd);
-	return port;
+	return ok;
+}
+
+/*
+ * A loopback TCP port for nwdd to listen on.  Not one the kernel hands out
+ * (bind to port 0) because those are the ephemeral ports: every outgoing
+ * connection (the migration's, a client's, another test's) takes one, and
+ * one taken between this check and nwdd's bind made nwdd exit with "Address
+ * already in use".  Outside that range only an explicit bind can take it:
+ * the ports are drawn at random below it (as deploy/pg.sh freeport does), so
+ * two tests running side by side do not draw the same one.
+ */
+int
+harness_free_port(void)
+{
+	static int	seeded;
+	int		lo, floor_port, span, port, i;
+
+	if (!seeded) {
+		srandom((unsigned int)getpid() ^ (unsigned int)now_ms());
+		seeded = 1;
+	}
+	lo = ephemeral_low();
+	/* As deploy/pg.sh freeport: 20000 up to the range, else 1024 up. */
+	floor_port = lo - 1 > 20000 ? 20000 : 1024;
+	span = lo - floor_port;
+	if (span <= 0)
+		return -1;
+	for (i = 0; i < 200; i++) {
+		port = floor_port + (int)(random() % span);
+		if (port_is_free(port))
+			return port;
+	}
+	return -1;
 }
 
 static int
@@ -745,7 +794,7 @@ daemon_start(const char *extra_config, int wait_ready)
 			end--;
 		d->port = end > v ? atoi(end) : -1;
 	} else
-		d->port = free_port();
+		d->port = harness_free_port();
 	if (d->port <= 0) {
 		fprintf(stderr, "harness: no port to listen on\n");
 		goto fail;

@@ -73,6 +73,8 @@ struct harness_daemon *harness_daemon_spawn(const char *extra_config);
 int		 harness_daemon_wrapped(void);
 
 int		 harness_daemon_port(const struct harness_daemon *d);
+/* A loopback port nothing listens on, outside the ephemeral range. */
+int		 harness_free_port(void);
 pid_t		 harness_daemon_pid(const struct harness_daemon *d);
 /* Paths of its log (stdout and stderr) and of its configuration file. */
 const char	*harness_daemon_log(const struct harness_daemon *d);

@@ -174,25 +174,6 @@ assert_rss_bounded(const char *what, long before, long limit_kb)
 		    what, after - before, limit_kb);
 }
 
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		slen = sizeof(sin);
-	int			fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &slen) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 /* A plain TCP connection to port (blocking connect), or -1. */
 static int
 tcp_open(int port)
@@ -726,7 +707,7 @@ group_setup(void **state)
 		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if ((metrics_port = free_port()) <= 0)
+	if ((metrics_port = harness_free_port()) <= 0)
 		return -1;
 #ifdef NWD_TEST_ASAN
 	{

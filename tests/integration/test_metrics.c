@@ -231,25 +231,6 @@ wait_health(int status)
  * The daemon and its clients
  */
 
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 /* A RiskAlert about subject at marking. */
 static enum nwd_status
 publish_alert(struct nwd_client *c, const char *subject,
@@ -360,7 +341,7 @@ group_setup(void **state)
 {
 	char extra[256];
 
-	if ((metrics_port = free_port()) <= 0)
+	if ((metrics_port = harness_free_port()) <= 0)
 		return -1;
 	snprintf(extra, sizeof(extra), "metrics_listen = 127.0.0.1:%d\n"
 	    "max_connections_per_principal = %d\n", metrics_port,
@@ -636,7 +617,7 @@ test_limits_are_counted_when_they_bite(void **state)
 	uint64_t		 sub;
 	int			 i, main_port = metrics_port;
 
-	metrics_port = free_port();
+	metrics_port = harness_free_port();
 	snprintf(extra_conf, sizeof(extra_conf), "instance = nwdd-limits\n"
 	    "metrics_listen = 127.0.0.1:%d\nmax_connections = 2\n"
 	    "handshake_timeout = 1\nidle_timeout = 1\nmax_frame = 4096\n"
