@@ -31,14 +31,6 @@
 #include "nwd.h"
 #include "pbjson.h"
 
-/* Exit codes, as "nwd --help" lists them. */
-#define A_EXIT_REFUSED		1
-#define A_EXIT_USAGE		2
-#define A_EXIT_UNREACHABLE	3
-#define A_EXIT_UNAVAILABLE	4
-#define A_EXIT_PROTOCOL		5
-#define A_EXIT_TIMEOUT		6
-
 #define A_MAX_LIMIT		1000	/* rows per page, as the broker caps */
 
 enum aopt {
@@ -151,7 +143,7 @@ usage_bad(const struct aopts *o, const char *what, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd %s --help')\n", o->cmd == CMD_SAR ?
 	    "sar" : "audit query");
-	return A_EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 /* Control characters of s as '?', for a terminal; into buf. */
@@ -318,53 +310,17 @@ join(char *out, size_t outlen, char *const *v, size_t n, const char *sep)
 		    i > 0 ? sep : "", v[i]);
 }
 
-static int
-status_exit(struct nwd_client *c, enum nwd_status st)
-{
-	switch (st) {
-	case NWD_OK:
-		return 0;
-	case NWD_ERR_INVALID:
-		return c != NULL && nwd_last_server_error(c) !=
-		    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED ?
-		    A_EXIT_REFUSED : A_EXIT_USAGE;
-	case NWD_ERR_REFUSED:
-		return A_EXIT_REFUSED;
-	case NWD_ERR_UNREACHABLE:
-	case NWD_ERR_TLS:
-		return A_EXIT_UNREACHABLE;
-	case NWD_ERR_UNAVAILABLE:
-	case NWD_ERR_CLOSED:
-		return A_EXIT_UNAVAILABLE;
-	case NWD_ERR_TIMEOUT:
-		return A_EXIT_TIMEOUT;
-	case NWD_ERR_PROTOCOL:
-	case NWD_ERR_INTERNAL:
-		break;
-	}
-	return A_EXIT_PROTOCOL;
-}
-
 static struct nwd_client *
 connect_broker(const struct aopts *o, const char *what, int *code)
 {
 	struct nwd_opts		 no;
 	struct connopts_error	 ce;
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
 
 	if (connopts_to_nwd_opts(&o->conn, what, &no, &ce) == -1) {
 		*code = usage_bad(o, ce.what, "%s", ce.why);
 		return NULL;
 	}
-	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
-		cli_say(no.server, "%s", err);
-		/* Before Welcome the broker can only refuse our certificate. */
-		*code = st == NWD_ERR_REFUSED ? A_EXIT_UNREACHABLE :
-		    status_exit(NULL, st);
-	}
-	return c;
+	return cli_connect(&no, code);
 }
 
 static int
@@ -619,7 +575,7 @@ cmd_query(const struct aopts *o)
 		if ((st = nwd_audit_query(c, &q, &page, err,
 		    sizeof(err))) != NWD_OK) {
 			cli_say("audit query", "%s", err);
-			code = status_exit(c, st);
+			code = cli_exit_status(c, st);
 			break;
 		}
 		r = 0;
@@ -633,7 +589,7 @@ cmd_query(const struct aopts *o)
 			}
 		}
 		if (f != FMT_TABLE && (r != 0 || flush_stdout() == -1)) {
-			code = A_EXIT_PROTOCOL;
+			code = CLI_EXIT_PROTOCOL;
 			break;
 		}
 		snprintf(token, sizeof(token), "%s", page->next_page_token);
@@ -642,7 +598,7 @@ cmd_query(const struct aopts *o)
 			if ((pv = reallocarray(pages, npages + 1,
 			    sizeof(*pv))) == NULL) {
 				cli_say("audit query", "out of memory");
-				code = A_EXIT_PROTOCOL;
+				code = CLI_EXIT_PROTOCOL;
 				break;
 			}
 			pages = pv;
@@ -656,7 +612,7 @@ cmd_query(const struct aopts *o)
 	}
 	nwd_audit_page_free(page);
 	if (code == 0 && f == FMT_TABLE && print_table(pages, npages) == -1)
-		code = A_EXIT_PROTOCOL;
+		code = CLI_EXIT_PROTOCOL;
 	for (i = 0; i < npages; i++)
 		nwd_audit_page_free(pages[i]);
 	free(pages);
@@ -1189,12 +1145,12 @@ cmd_sar(const struct aopts *o)
 		if ((st = nwd_audit_query(c, &q, &page, err,
 		    sizeof(err))) != NWD_OK) {
 			cli_say("sar", "%s", err);
-			code = status_exit(c, st);
+			code = cli_exit_status(c, st);
 			goto out;
 		}
 		if (sar_take(&s, page) == -1) {
 			cli_say("sar", "out of memory");
-			code = A_EXIT_PROTOCOL;
+			code = CLI_EXIT_PROTOCOL;
 			goto out;
 		}
 		if (page->next_page_token[0] == '\0')
@@ -1206,16 +1162,16 @@ cmd_sar(const struct aopts *o)
 	}
 	if (sar_index(&s) == -1) {
 		cli_say("sar", "out of memory");
-		code = A_EXIT_PROTOCOL;
+		code = CLI_EXIT_PROTOCOL;
 		goto out;
 	}
 	if (f == FMT_JSON) {
 		j = sar_json(&s);
 		if (print_json_line(j) == -1 || flush_stdout() == -1)
-			code = A_EXIT_PROTOCOL;
+			code = CLI_EXIT_PROTOCOL;
 		json_object_put(j);
 	} else if (sar_report(&s) == -1)
-		code = A_EXIT_PROTOCOL;
+		code = CLI_EXIT_PROTOCOL;
  out:
 	nwd_audit_page_free(page);
 	sar_free(&s);

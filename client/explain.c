@@ -427,7 +427,7 @@ usage_bad(const char *what, const char *fmt, ...)
 	cli_vsay(what, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd help policy')\n");
-	return EXPLAIN_EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 static int
@@ -615,7 +615,7 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 	return -1;
  nomem:
 	cli_say("arguments", "out of memory");
-	return EXPLAIN_EXIT_PROTOCOL;
+	return CLI_EXIT_PROTOCOL;
 }
 
 /* Refuses any option given outside allowed. */
@@ -884,7 +884,7 @@ print_result(const Nwd__V1__ExplainResult *r, const struct view *v,
     int json)
 {
 	if ((json ? print_json(r, v) : print_text(r, v)) == -1)
-		return EXPLAIN_EXIT_PROTOCOL;
+		return CLI_EXIT_PROTOCOL;
 	return 0;
 }
 
@@ -967,11 +967,11 @@ policy_check(struct popts *o)
 	if (o->args.n != 2)
 		return usage_bad("policy check", "give one policy FILE");
 	if ((p = load_policy(o->args.v[1])) == NULL)
-		return EXPLAIN_EXIT_REFUSED;
+		return CLI_EXIT_REFUSED;
 	if (o->principals != NULL) {
 		if ((ids = load_principals(o->principals, p)) == NULL) {
 			policy_free(p);
-			return EXPLAIN_EXIT_REFUSED;
+			return CLI_EXIT_REFUSED;
 		}
 		printf("%s: ok, %zu principals\n", o->principals,
 		    identity_count(ids));
@@ -980,7 +980,7 @@ policy_check(struct popts *o)
 	printf("%s: ok, %zu rules, version %s\n", o->args.v[1],
 	    policy_nrules(p), policy_version(p));
 	policy_free(p);
-	return fflush(stdout) == EOF ? EXPLAIN_EXIT_PROTOCOL : 0;
+	return fflush(stdout) == EOF ? CLI_EXIT_PROTOCOL : 0;
 }
 
 /* Fills t from --allocate SUBJECT=TEAM[,TEAM]; an exit status on error. */
@@ -1013,7 +1013,7 @@ load_allocations(const struct popts *o, struct alloc_table *t)
 			e.worker = "";
 			if (alloc_table_put(t, &e) == -1) {
 				cli_say("--allocate", "out of memory");
-				rc = EXPLAIN_EXIT_PROTOCOL;
+				rc = CLI_EXIT_PROTOCOL;
 				break;
 			}
 		}
@@ -1033,7 +1033,7 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	Nwd__V1__ExplainResult	*r = NULL;
 	enum explain_status	 st;
 	char			 err[512];
-	int			 code = EXPLAIN_EXIT_USAGE;
+	int			 code = CLI_EXIT_USAGE;
 
 	if (o->policy == NULL || o->principals == NULL)
 		return usage_bad("policy explain", "offline it needs --policy "
@@ -1044,7 +1044,7 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 		goto out;
 	if ((t = alloc_table_new()) == NULL) {
 		cli_say("policy explain", "out of memory");
-		code = EXPLAIN_EXIT_PROTOCOL;
+		code = CLI_EXIT_PROTOCOL;
 		goto out;
 	}
 	if ((code = load_allocations(o, t)) >= 0)
@@ -1057,8 +1057,8 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	if ((r = explain_run(&w, o->from, env, o->to.v, o->to.n, &st, err,
 	    sizeof(err))) == NULL) {
 		cli_say("policy explain", "%s", err);
-		code = st == EXPLAIN_NOT_FOUND ? EXPLAIN_EXIT_USAGE :
-		    EXPLAIN_EXIT_PROTOCOL;
+		code = st == EXPLAIN_NOT_FOUND ? CLI_EXIT_USAGE :
+		    CLI_EXIT_PROTOCOL;
 		goto out;
 	}
 	v->source = "offline";
@@ -1070,33 +1070,6 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	identity_free(ids);
 	policy_free(p);
 	return code;
-}
-
-static int
-status_exit(struct nwd_client *c, enum nwd_status st)
-{
-	switch (st) {
-	case NWD_OK:
-		return 0;
-	case NWD_ERR_INVALID:
-		return c != NULL && nwd_last_server_error(c) !=
-		    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED ?
-		    EXPLAIN_EXIT_REFUSED : EXPLAIN_EXIT_USAGE;
-	case NWD_ERR_REFUSED:
-		return EXPLAIN_EXIT_REFUSED;
-	case NWD_ERR_UNREACHABLE:
-	case NWD_ERR_TLS:
-		return EXPLAIN_EXIT_UNREACHABLE;
-	case NWD_ERR_UNAVAILABLE:
-	case NWD_ERR_CLOSED:
-		return EXPLAIN_EXIT_UNAVAILABLE;
-	case NWD_ERR_TIMEOUT:
-		return EXPLAIN_EXIT_TIMEOUT;
-	case NWD_ERR_PROTOCOL:
-	case NWD_ERR_INTERNAL:
-		break;
-	}
-	return EXPLAIN_EXIT_PROTOCOL;
 }
 
 static int
@@ -1113,17 +1086,13 @@ explain_online(struct popts *o, const Nwd__V1__Envelope *env,
 
 	if (connopts_to_nwd_opts(&o->conn, "policy explain", &no, &ce) == -1)
 		return usage_bad(ce.what, "%s", ce.why);
-	if ((c = nwd_connect(&no, &st, err, sizeof(err))) == NULL) {
-		cli_say(no.server, "%s", err);
-		/* Before Welcome the broker can only refuse our certificate. */
-		return st == NWD_ERR_REFUSED ? EXPLAIN_EXIT_UNREACHABLE :
-		    status_exit(NULL, st);
-	}
+	if ((c = cli_connect(&no, &code)) == NULL)
+		return code;
 	st = nwd_explain(c, o->from, env, (const char *const *)o->to.v,
 	    o->to.n, o->at_ms, &r, err, sizeof(err));
 	if (st != NWD_OK) {
 		cli_say("policy explain", "%s", err);
-		code = status_exit(c, st);
+		code = cli_exit_status(c, st);
 	} else {
 		v->source = "online";
 		code = print_result(r, v, o->json);
@@ -1174,7 +1143,7 @@ policy_explain(struct popts *o)
 		if (m.body_file == NULL)
 			fprintf(stderr, "(no body was given: give BODY.json "
 			    "with the fields a %s needs)\n", m.kind);
-		return EXPLAIN_EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	memset(&v, 0, sizeof(v));
 	v.env = env;

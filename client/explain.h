@@ -16,14 +16,6 @@
 
 #include "nwd.pb-c.h"
 
-/* Exit codes, as "nwd --help" lists them. */
-#define EXPLAIN_EXIT_REFUSED		1
-#define EXPLAIN_EXIT_USAGE		2
-#define EXPLAIN_EXIT_UNREACHABLE	3
-#define EXPLAIN_EXIT_UNAVAILABLE	4
-#define EXPLAIN_EXIT_PROTOCOL		5
-#define EXPLAIN_EXIT_TIMEOUT		6
-
 /* What a command line says about one message.  Every string is borrowed. */
 struct explain_message {
 	const char	*command;	/* names errors: "push" */

@@ -37,14 +37,6 @@
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-/* Exit codes; "nwd --help" lists them. */
-#define EXIT_REFUSED		1
-#define EXIT_USAGE		2
-#define EXIT_UNREACHABLE	3
-#define EXIT_UNAVAILABLE	4
-#define EXIT_PROTOCOL		5
-#define EXIT_TIMEOUT		6
-
 enum opt {
 	OPT_VERSION = CONNOPTS_END, OPT_SUBJECT, OPT_NHS, OPT_MARKING,
 	OPT_PRIORITY, OPT_BASIS, OPT_JUSTIFICATION, OPT_SHARE_WITH,
@@ -195,7 +187,7 @@ usage_error(const char *what, const char *fmt, ...)
 	cli_vsay(what, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see 'nwd --help')\n");
-	return EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 /* The kind names, "intelligence_report, missing_episode, ...". */
@@ -456,7 +448,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 	}
 	if (cli->cmd == NULL) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	for (i = 0; i < NCOMMANDS; i++) {
 		const struct command *cmd = &commands[i];
@@ -479,39 +471,12 @@ parse_args(int argc, char **argv, struct cli *cli)
 	    "push, sub, ping, status, policy, help)");
  nomem:
 	cli_say("arguments", "out of memory");
-	return EXIT_PROTOCOL;
+	return CLI_EXIT_PROTOCOL;
 }
 
 /* ------------------------------------------------------------------------
  * Talking to the broker
  */
-
-static int
-exit_code(struct nwd_client *c, enum nwd_status st)
-{
-	switch (st) {
-	case NWD_OK:
-		return 0;
-	case NWD_ERR_INVALID:
-		return c != NULL && nwd_last_server_error(c) !=
-		    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED ? EXIT_REFUSED :
-		    EXIT_USAGE;
-	case NWD_ERR_REFUSED:
-		return EXIT_REFUSED;
-	case NWD_ERR_UNREACHABLE:
-	case NWD_ERR_TLS:
-		return EXIT_UNREACHABLE;
-	case NWD_ERR_UNAVAILABLE:
-	case NWD_ERR_CLOSED:
-		return EXIT_UNAVAILABLE;
-	case NWD_ERR_TIMEOUT:
-		return EXIT_TIMEOUT;
-	case NWD_ERR_PROTOCOL:
-	case NWD_ERR_INTERNAL:
-		break;
-	}
-	return EXIT_PROTOCOL;
-}
 
 /*
  * Connects with the options and environment.  Returns the client, or NULL
@@ -522,21 +487,12 @@ connect_broker(struct cli *cli, int *code)
 {
 	struct nwd_opts		 o;
 	struct connopts_error	 ce;
-	struct nwd_client	*c;
-	enum nwd_status		 st;
-	char			 err[512];
 
 	if (connopts_to_nwd_opts(&cli->conn, cli->cmd, &o, &ce) == -1) {
 		*code = usage_error(ce.what, "%s", ce.why);
 		return NULL;
 	}
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
-		cli_say(o.server, "%s", err);
-		/* Before Welcome the broker can only refuse our certificate. */
-		*code = st == NWD_ERR_REFUSED ? EXIT_UNREACHABLE :
-		    exit_code(NULL, st);
-	}
-	return c;
+	return cli_connect(&o, code);
 }
 
 static int
@@ -595,7 +551,7 @@ cmd_whoami(struct cli *cli)
 	}
 	add_string(o, "instance", w->instance);
 	add_string(o, "policy_version", w->policy_version);
-	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
+	code = print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(o);
 	nwd_close(c);
 	return code;
@@ -617,7 +573,7 @@ cmd_ping(struct cli *cli)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((st = nwd_ping(c, err, sizeof(err))) != NWD_OK) {
 		cli_say("ping", "%s", err);
-		code = exit_code(c, st);
+		code = cli_exit_status(c, st);
 		nwd_close(c);
 		return code;
 	}
@@ -627,7 +583,7 @@ cmd_ping(struct cli *cli)
 	o = json_object_new_object();
 	add_string(o, "instance", nwd_welcome(c)->instance);
 	json_object_object_add(o, "rtt_ms", json_object_new_double_s(ms, rtt));
-	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
+	code = print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(o);
 	nwd_close(c);
 	return code;
@@ -649,7 +605,7 @@ cmd_status(struct cli *cli)
 	if ((st = status_show(c, cli->args.v[0], cli->json, err,
 	    sizeof(err))) != NWD_OK) {
 		cli_say("status", "%s", err);
-		code = exit_code(c, st);
+		code = cli_exit_status(c, st);
 	} else
 		code = 0;
 	nwd_close(c);
@@ -667,7 +623,7 @@ cmd_push(struct cli *cli)
 	enum nwd_status		 st;
 	json_object		*o;
 	char			 err[512];
-	int			 code = EXIT_USAGE;
+	int			 code = CLI_EXIT_USAGE;
 
 	memset(&m, 0, sizeof(m));
 	m.command = "push";
@@ -688,14 +644,14 @@ cmd_push(struct cli *cli)
 		if (e.usage)
 			return usage_error(e.what, "%s", e.why);
 		cli_say(e.what, "%s", e.why);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 
 	if ((c = connect_broker(cli, &code)) == NULL)
 		goto out;
 	if ((st = nwd_publish(c, env, &ack, err, sizeof(err))) != NWD_OK) {
 		cli_say("push", "%s", err);
-		code = exit_code(c, st);
+		code = cli_exit_status(c, st);
 		goto out;
 	}
 	o = json_object_new_object();
@@ -705,7 +661,7 @@ cmd_push(struct cli *cli)
 	json_object_object_add(o, "duty_desk",
 	    json_object_new_boolean(ack->duty_desk));
 	add_string(o, "policy_version", ack->policy_version);
-	code = print_json(o) == 0 ? 0 : EXIT_PROTOCOL;
+	code = print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(o);
  out:
 	nwd_publish_ack_free(ack);
@@ -783,7 +739,7 @@ cmd_sub(struct cli *cli)
 	if (cli->kinds.n > 0 &&
 	    (kinds = calloc(cli->kinds.n, sizeof(*kinds))) == NULL) {
 		cli_say("sub", "out of memory");
-		return EXIT_PROTOCOL;
+		return CLI_EXIT_PROTOCOL;
 	}
 	for (i = 0; i < cli->kinds.n; i++) {
 		if (kind_from_name(cli->kinds.v[i], &kinds[i]) == -1) {
@@ -802,7 +758,7 @@ cmd_sub(struct cli *cli)
 	free(kinds);
 	if (st != NWD_OK) {
 		cli_say("sub", "%s", err);
-		code = exit_code(c, st);
+		code = cli_exit_status(c, st);
 		goto out;
 	}
 	fprintf(stderr, "nwd: subscribed id=%" PRIu64 "\n", sub_id);
@@ -815,12 +771,12 @@ cmd_sub(struct cli *cli)
 			cli_say("sub", "no delivery in %g second%s",
 			    cli->conn.timeout_ms / 1000.0,
 			    cli->conn.timeout_ms == 1000 ? "" : "s");
-			code = EXIT_TIMEOUT;
+			code = CLI_EXIT_TIMEOUT;
 			break;
 		}
 		if (st != NWD_OK) {
 			cli_say("sub", "%s", err);
-			code = exit_code(c, st);
+			code = cli_exit_status(c, st);
 			break;
 		}
 		o = delivery_json(d);
@@ -833,12 +789,12 @@ cmd_sub(struct cli *cli)
 			    sizeof(err));
 			if (st != NWD_OK) {
 				cli_say("ack", "%s", err);
-				code = exit_code(c, st);
+				code = cli_exit_status(c, st);
 			}
 		}
 		nwd_deliver_free(d);
 		if (r == -1) {
-			code = EXIT_PROTOCOL;
+			code = CLI_EXIT_PROTOCOL;
 			break;
 		}
 		if (code != 0)
@@ -872,7 +828,7 @@ main(int argc, char **argv)
 		cli_free(&cli);
 		return code;
 	}
-	code = EXIT_USAGE;
+	code = CLI_EXIT_USAGE;
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(commands[i].name, cli.cmd) == 0 &&
 		    commands[i].run != NULL)
