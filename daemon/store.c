@@ -730,11 +730,6 @@ store_grow(void **arr, size_t n, size_t *cap, size_t size, size_t first)
 	return 0;
 }
 
-/*
- * Also returns -1, leaving b as it was, if m->id is not NUL-terminated,
- * subject or sender is NULL (the table requires them), or a body comes
- * without its key id or is larger than libpq can send (INT_MAX).
- */
 /* The enum columns are smallint: a value out of range is refused here,
  * not by the database in a transaction shared with other batches. */
 static int
@@ -743,6 +738,12 @@ store_fits_smallint(int v)
 	return v >= INT16_MIN && v <= INT16_MAX;
 }
 
+/*
+ * Also returns -1, leaving b as it was, if m->id is not NUL-terminated,
+ * subject or sender is NULL (the table requires them), a body comes
+ * without its key id or is larger than libpq can send (INT_MAX), or an
+ * enum (kind, marking, priority, legal basis) is outside smallint.
+ */
 int
 store_batch_set_message(struct store_batch *b, const struct store_message *m)
 {
