@@ -285,8 +285,9 @@ wall_ms(void)
 static const char *
 marking_words(Nwd__V1__Marking m)
 {
-	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE ?
-	    "OFFICIAL-SENSITIVE" : marking_name(m);
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
+	    ? "OFFICIAL-SENSITIVE"
+	    : envelope_marking_name(m);
 }
 
 static const char *
@@ -358,7 +359,7 @@ strings_json(char *const *v, size_t n)
 static const char *
 kind_text(Nwd__V1__Kind k)
 {
-	return k != 0 ? kind_name(k) : NULL;
+	return k != 0 ? envelope_kind_name(k) : NULL;
 }
 
 static json_object *
@@ -759,8 +760,10 @@ message_json(const Nwd__V1__SarMessage *m)
 	add_text(o, "marking", h != NULL ? marking_words(h->marking) : NULL);
 	add_text(o, "priority", h != NULL ? priority_words(h->priority) :
 	    NULL);
-	add_text(o, "legal_basis", h != NULL && h->legal_basis != 0 ?
-	    legal_basis_name(h->legal_basis) : NULL);
+	add_text(o, "legal_basis",
+	    h != NULL && h->legal_basis != 0
+	        ? envelope_legal_basis_name(h->legal_basis)
+	        : NULL);
 	add_text(o, "justification", h != NULL ? h->justification : NULL);
 	if (h != NULL && h->n_share_with > 0)
 		json_object_object_add(o, "share_with",
@@ -976,7 +979,7 @@ report_message(const struct sar *s, size_t idx)
 		    NULL ? priority_words(h->priority) : "-");
 		if (h->legal_basis != 0)
 			printf("  Legal basis    %s\n",
-			    legal_basis_name(h->legal_basis));
+			    envelope_legal_basis_name(h->legal_basis));
 		if (h->justification[0] != '\0')
 			printf("  Justification  %s\n", clean(h->justification,
 			    a, sizeof(a)));

@@ -63,9 +63,9 @@ kinds_text(void)
 
 	if (buf[0] != '\0')
 		return buf;
-	for (k = 1; kind_name(k) != NULL && off < sizeof(buf); k++) {
+	for (k = 1; envelope_kind_name(k) != NULL && off < sizeof(buf); k++) {
 		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    k > 1 ? ", " : "", kind_name(k));
+		    k > 1 ? ", " : "", envelope_kind_name(k));
 		if (r < 0)
 			break;
 		off += (size_t)r;
@@ -162,7 +162,7 @@ explain_envelope_build(const struct explain_message *m,
 	size_t				 len;
 
 	memset(e, 0, sizeof(*e));
-	if (kind_from_name(m->kind, &kind) == -1) {
+	if (envelope_kind_from_name(m->kind, &kind) == -1) {
 		fail_at(e, 1, m->command, "unknown kind \"%s\" (one of %s)",
 		    m->kind, kinds_text());
 		return NULL;
@@ -191,7 +191,7 @@ explain_envelope_build(const struct explain_message *m,
 		goto nomem;
 	h->marking = NWD__V1__MARKING__OFFICIAL;
 	if (m->marking != NULL &&
-	    marking_from_name(m->marking, &h->marking) == -1) {
+	    envelope_marking_from_name(m->marking, &h->marking) == -1) {
 		fail_at(e, 1, "--marking", "\"%s\" is not a marking (OFFICIAL "
 		    "or OFFICIAL-SENSITIVE)", m->marking);
 		goto fail;
@@ -204,7 +204,7 @@ explain_envelope_build(const struct explain_message *m,
 		goto fail;
 	}
 	if (m->basis != NULL &&
-	    legal_basis_from_name(m->basis, &h->legal_basis) == -1) {
+	    envelope_legal_basis_from_name(m->basis, &h->legal_basis) == -1) {
 		fail_at(e, 1, "--basis", "\"%s\" is not consent, "
 		    "safeguarding, legal_obligation, public_task or "
 		    "vital_interests", m->basis);
@@ -248,14 +248,14 @@ explain_envelope_build(const struct explain_message *m,
 		if ((text = read_body(m->body_file, &len, e)) == NULL)
 			goto fail;
 	}
-	body = pbjson_parse(kind_body_descriptor(kind), text, len, err,
-	    sizeof(err));
+	body = pbjson_parse(
+	    envelope_kind_body_descriptor(kind), text, len, err, sizeof(err));
 	free(text);
 	if (body == NULL) {
 		fail_at(e, 0, name, "%s", err);
 		goto fail;
 	}
-	env->body_case = kind_body_case(kind);
+	env->body_case = envelope_kind_body_case(kind);
 	fd = protobuf_c_message_descriptor_get_field(
 	    &nwd__v1__envelope__descriptor, env->body_case);
 	*(ProtobufCMessage **)((char *)env + fd->offset) = body;
@@ -657,8 +657,9 @@ struct view {
 static const char *
 marking_words(Nwd__V1__Marking m)
 {
-	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE ?
-	    "OFFICIAL-SENSITIVE" : marking_name(m);
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
+	    ? "OFFICIAL-SENSITIVE"
+	    : envelope_marking_name(m);
 }
 
 /* The withheld paths to show: with an empty body, what is configured. */
@@ -710,9 +711,9 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 	at_text(r->at_unix_ms, when, sizeof(when));
 	printf("policy    %s (%s)\n", r->policy_version,
 	    v->policy_file != NULL ? v->policy_file : "the broker's, online");
-	printf("message   %s on %s, %s, from %s (%s)\n", kind_name(h->kind),
-	    h->subject->local_id, marking_words(h->marking), r->sender,
-	    r->agency);
+	printf("message   %s on %s, %s, from %s (%s)\n",
+	    envelope_kind_name(h->kind), h->subject->local_id,
+	    marking_words(h->marking), r->sender, r->agency);
 	printf("at        %s (%" PRId64 ")\n", when, r->at_unix_ms);
 	if (pub != NULL && pub->verdict ==
 	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED)
@@ -842,8 +843,8 @@ print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
 	json_object_object_add(o, "at_unix_ms",
 	    json_object_new_int64(r->at_unix_ms));
 	m = json_object_new_object();
-	json_object_object_add(m, "kind",
-	    json_object_new_string(kind_name(h->kind)));
+	json_object_object_add(
+	    m, "kind", json_object_new_string(envelope_kind_name(h->kind)));
 	json_object_object_add(m, "subject",
 	    json_object_new_string(h->subject->local_id));
 	json_object_object_add(m, "marking",

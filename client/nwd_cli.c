@@ -200,9 +200,9 @@ kind_list(void)
 
 	if (buf[0] != '\0')
 		return buf;
-	for (k = 1; kind_name(k) != NULL && off < sizeof(buf); k++) {
+	for (k = 1; envelope_kind_name(k) != NULL && off < sizeof(buf); k++) {
 		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    k > 1 ? ", " : "", kind_name(k));
+		    k > 1 ? ", " : "", envelope_kind_name(k));
 		if (r < 0)
 			break;
 		off += (size_t)r;
@@ -512,8 +512,9 @@ print_json(json_object *o)
 static const char *
 marking_text(Nwd__V1__Marking m)
 {
-	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE ?
-	    "OFFICIAL-SENSITIVE" : marking_name(m);
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
+	    ? "OFFICIAL-SENSITIVE"
+	    : envelope_marking_name(m);
 }
 
 static void
@@ -688,7 +689,7 @@ delivery_json(const Nwd__V1__Deliver *d)
 	add_string(o, "message_id", h != NULL ? h->message_id : NULL);
 	add_string(o, "sender", h != NULL ? h->sender : NULL);
 	add_string(o, "agency", h != NULL ? h->originating_agency : NULL);
-	if (h != NULL && (kn = kind_name(h->kind)) != NULL)
+	if (h != NULL && (kn = envelope_kind_name(h->kind)) != NULL)
 		add_string(o, "kind", kn);
 	else
 		json_object_object_add(o, "kind", h != NULL ?
@@ -703,7 +704,8 @@ delivery_json(const Nwd__V1__Deliver *d)
 	add_string(o, "priority", pv != NULL ? pv->name : NULL);
 	if (h != NULL && h->legal_basis !=
 	    NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED)
-		add_string(o, "legal_basis", legal_basis_name(h->legal_basis));
+		add_string(o, "legal_basis",
+		    envelope_legal_basis_name(h->legal_basis));
 	if (h != NULL && h->justification[0] != '\0')
 		add_string(o, "justification", h->justification);
 	if (h != NULL && h->supersedes[0] != '\0')
@@ -742,7 +744,7 @@ cmd_sub(struct cli *cli)
 		return CLI_EXIT_PROTOCOL;
 	}
 	for (i = 0; i < cli->kinds.n; i++) {
-		if (kind_from_name(cli->kinds.v[i], &kinds[i]) == -1) {
+		if (envelope_kind_from_name(cli->kinds.v[i], &kinds[i]) == -1) {
 			free(kinds);
 			return usage_error("--kind", "unknown kind \"%s\" (one "
 			    "of %s)", cli->kinds.v[i], kind_list());

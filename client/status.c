@@ -258,7 +258,7 @@ print_table(const struct status *s)
 			w = len;
 	}
 	e = s->publish;
-	kn = e != NULL && e->kind != 0 ? kind_name(e->kind) : NULL;
+	kn = e != NULL && e->kind != 0 ? envelope_kind_name(e->kind) : NULL;
 	printf("Message     %s\n", printable(s->message_id, a, sizeof(a)));
 	printf("Kind        %s\n", kn != NULL ? kn : "-");
 	printf("Published   %s", time_text(e != NULL ? e->at_unix_ms : 0, t1,

@@ -290,7 +290,7 @@ row_event(const struct store_result *r, size_t row)
 	if (parse_i64(store_result_value(r, row, 3), &v) == 0)
 		e->at_unix_ms = v;
 	if (parse_i64(store_result_value(r, row, 8), &v) == 0 &&
-	    kind_name((Nwd__V1__Kind)v) != NULL)
+	    envelope_kind_name((Nwd__V1__Kind)v) != NULL)
 		e->kind = (Nwd__V1__Kind)v;
 	if ((e->instance = xstrdup(store_result_value(r, row, 1))) == NULL ||
 	    (e->actor = xstrdup(store_result_value(r, row, 4))) == NULL ||
@@ -972,7 +972,7 @@ job_finish(struct auditq_job *j)
 		if ((ev = query_event(j, reason)) == NULL)
 			goto nomem;
 		if (m->envelope->header != NULL &&
-		    kind_name(m->envelope->header->kind) != NULL)
+		    envelope_kind_name(m->envelope->header->kind) != NULL)
 			ev->kind = m->envelope->header->kind;
 		if (audit_event_set(ev, AUDIT_F_MESSAGE_ID, m->message_id) ==
 		    -1) {

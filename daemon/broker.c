@@ -167,7 +167,8 @@ refuse_publish(struct broker *b, struct session *s, uint64_t request_id,
 		return;
 	}
 	if (h != NULL) {
-		ev->kind = kind_name(h->kind) != NULL ? (int)h->kind : 0;
+		ev->kind =
+		    envelope_kind_name(h->kind) != NULL ? (int)h->kind : 0;
 		if (h->subject != NULL && h->subject->local_id[0] != '\0' &&
 		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT)
 			audit_event_set(ev, AUDIT_F_SUBJECT,
@@ -425,10 +426,9 @@ publish_done(enum store_outcome outcome, void *arg)
 	metrics_publish_seconds((double)(now.tv_sec - j->read_at.tv_sec) +
 	    (double)(now.tv_nsec - j->read_at.tv_nsec) / 1e9);
 	log_info("session=%s principal=%s event=publish message=%s kind=%s "
-	    "subject=%s recipients=%zu duty_desk=%d",
-	    s != NULL ? s->name : "-", session_who(s),
-	    j->message_id, kind_name(j->kind), j->subject, j->nrcpts,
-	    j->duty_desk);
+	         "subject=%s recipients=%zu duty_desk=%d",
+	    s != NULL ? s->name : "-", session_who(s), j->message_id,
+	    envelope_kind_name(j->kind), j->subject, j->nrcpts, j->duty_desk);
 	job_free(j);
 }
 
@@ -611,9 +611,11 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		return;
 	}
 	if ((int)h->marking > s->principal->clearance) {
-		snprintf(err, sizeof(err), "marking %s is above the sender's "
-		    "clearance %s", marking_name(h->marking),
-		    marking_name(s->principal->clearance));
+		snprintf(err, sizeof(err),
+		    "marking %s is above the sender's "
+		    "clearance %s",
+		    envelope_marking_name(h->marking),
+		    envelope_marking_name(s->principal->clearance));
 		refuse_publish(b, s, request_id, env,
 		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "clearance", err);
 		return;
@@ -934,7 +936,7 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 	}
 	dl = snprintf(desc, sizeof(desc), "kinds=");
 	for (i = 0; i < sub->n_kinds; i++) {
-		if (kind_name(sub->kinds[i]) == NULL) {
+		if (envelope_kind_name(sub->kinds[i]) == NULL) {
 			session_send_error(s, request_id,
 			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
 			    "unknown kind %d in subscribe", (int)sub->kinds[i]);
@@ -943,7 +945,8 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 		mask |= 1u << sub->kinds[i];
 		if (dl < sizeof(desc))
 			dl += snprintf(desc + dl, sizeof(desc) - dl, "%s%s",
-			    i > 0 ? "," : "", kind_name(sub->kinds[i]));
+			    i > 0 ? "," : "",
+			    envelope_kind_name(sub->kinds[i]));
 	}
 	if (sub->n_kinds == 0) {
 		mask = ~1u;

@@ -232,7 +232,7 @@ set_retention(struct config *c, const char *v, char *err, size_t errlen)
 		if (strcmp(name, "default") == 0) {
 			deflt = (uint32_t)n;
 			have_default = 1;
-		} else if (kind_from_name(name, &k) == 0 &&
+		} else if (envelope_kind_from_name(name, &k) == 0 &&
 		    (int)k < CONFIG_NKINDS) {
 			days[k] = (uint32_t)n;
 			set[k] = 1;

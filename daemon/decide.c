@@ -310,9 +310,11 @@ judge_publish(const struct explain_world *w, const struct principal *sender,
 		return refuse_publish(out, "", err);
 	}
 	if ((int)h->marking > sender->clearance) {
-		snprintf(err, sizeof(err), "marking %s is above the sender's "
-		    "clearance %s", marking_name(h->marking),
-		    marking_name(sender->clearance));
+		snprintf(err, sizeof(err),
+		    "marking %s is above the sender's "
+		    "clearance %s",
+		    envelope_marking_name(h->marking),
+		    envelope_marking_name(sender->clearance));
 		return refuse_publish(out, "clearance", err);
 	}
 	memset(&ctx, 0, sizeof(ctx));

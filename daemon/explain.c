@@ -63,7 +63,7 @@ describe(const Nwd__V1__Explain *req, char *out, size_t outlen)
 {
 	const Nwd__V1__Header	*h = req->envelope != NULL ?
 				    req->envelope->header : NULL;
-	const char		*kn = h != NULL ? kind_name(h->kind) : NULL;
+	const char *kn = h != NULL ? envelope_kind_name(h->kind) : NULL;
 	char			 subject[ENVELOPE_MAX_SUBJECT + 1] = "-";
 	char			 who[65] = "-";
 
@@ -88,7 +88,8 @@ query_event(struct server *srv, struct session *s,
 	    NULL)
 		return NULL;
 	if (h != NULL) {
-		ev->kind = kind_name(h->kind) != NULL ? (int)h->kind : 0;
+		ev->kind =
+		    envelope_kind_name(h->kind) != NULL ? (int)h->kind : 0;
 		if (h->subject != NULL && h->subject->local_id[0] != '\0' &&
 		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT &&
 		    audit_event_set(ev, AUDIT_F_SUBJECT,

@@ -222,7 +222,7 @@ identity_parse(const char *text, size_t len, const char *name, char *err,
 				goto bad;
 			}
 		}
-		if (marking_from_name(w[5], &mk) == -1 ||
+		if (envelope_marking_from_name(w[5], &mk) == -1 ||
 		    mk > NWD__V1__MARKING__OFFICIAL_SENSITIVE) {
 			fail(err, errlen, name, lineno, wcol[5], "clearance "
 			    "must be OFFICIAL or OFFICIAL_SENSITIVE, not "

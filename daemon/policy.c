@@ -395,7 +395,7 @@ check_kind(const char *w, const void *arg)
 	static char	why[POLICY_MAX_WORD + 128];
 	Nwd__V1__Kind	k;
 
-	if (strcmp(w, "*") == 0 || kind_from_name(w, &k) == 0)
+	if (strcmp(w, "*") == 0 || envelope_kind_from_name(w, &k) == 0)
 		return NULL;
 	snprintf(why, sizeof(why), "unknown kind \"%s\" (kinds are the "
 	    "Envelope body names, e.g. risk_alert, or *)", w);
@@ -451,7 +451,7 @@ check_basis(const char *w, const void *arg)
 	static char		why[POLICY_MAX_WORD + 128];
 	Nwd__V1__LegalBasis	b;
 
-	if (legal_basis_from_name(w, &b) == 0)
+	if (envelope_legal_basis_from_name(w, &b) == 0)
 		return NULL;
 	snprintf(why, sizeof(why), "unknown legal basis \"%s\" (consent, "
 	    "safeguarding, legal_obligation, public_task, vital_interests)", w);
@@ -467,12 +467,12 @@ check_path(const char *w, const void *arg)
 	char		 e[POLICY_MAX_WORD + 64];
 	int		 k, any = 0;
 
-	for (k = 1; kind_body_descriptor(k) != NULL; k++) {
+	for (k = 1; envelope_kind_body_descriptor(k) != NULL; k++) {
 		if (!(r->kinds & (1u << k)))
 			continue;
 		any = 1;
-		if (redact_path_valid(kind_body_descriptor(k), w, e,
-		    sizeof(e)) == 0)
+		if (redact_path_valid(
+		        envelope_kind_body_descriptor(k), w, e, sizeof(e)) == 0)
 			return NULL;
 	}
 	if (!any)
@@ -620,7 +620,8 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			for (i = 0; i < kinds.n; i++) {
 				if (strcmp(kinds.v[i], "*") == 0)
 					r.kinds = ~1u;
-				else if (kind_from_name(kinds.v[i], &k) == 0)
+				else if (envelope_kind_from_name(
+				             kinds.v[i], &k) == 0)
 					r.kinds |= 1u << k;
 			}
 			strlist_clear(&kinds);
@@ -633,7 +634,7 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			if (lex_next(lx) == -1)
 				goto bad;
 			if (lx->type != T_WORD ||
-			    marking_from_name(lx->text, &m) == -1 ||
+			    envelope_marking_from_name(lx->text, &m) == -1 ||
 			    m > NWD__V1__MARKING__OFFICIAL_SENSITIVE) {
 				lex_fail(lx, "expected OFFICIAL or "
 				    "OFFICIAL_SENSITIVE, got %s", tok_desc(lx));
@@ -652,7 +653,8 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			    "a legal basis", &bases, check_basis, NULL) == -1)
 				goto bad;
 			for (i = 0; i < bases.n; i++)
-				if (legal_basis_from_name(bases.v[i], &b) == 0)
+				if (envelope_legal_basis_from_name(
+				        bases.v[i], &b) == 0)
 					r.bases |= 1u << b;
 			strlist_clear(&bases);
 		} else if (strcmp(lx->text, "when") == 0) {
@@ -764,7 +766,7 @@ parse_role(struct lexer *lx, struct policy *p)
 		    strcmp(lx->text, "clearance") == 0 && d.clearance == 0) {
 			if (expect_word(lx, "a marking") == -1)
 				goto bad;
-			if (marking_from_name(lx->text, &m) == -1 ||
+			if (envelope_marking_from_name(lx->text, &m) == -1 ||
 			    m > NWD__V1__MARKING__OFFICIAL_SENSITIVE) {
 				lex_fail(lx, "expected OFFICIAL or "
 				    "OFFICIAL_SENSITIVE, got %s", tok_desc(lx));
@@ -870,8 +872,8 @@ find_body_type(const char *name)
 	const ProtobufCMessageDescriptor *d = NULL;
 	int k;
 
-	for (k = 1; d == NULL && kind_body_descriptor(k) != NULL; k++)
-		d = find_type(kind_body_descriptor(k), name, 0);
+	for (k = 1; d == NULL && envelope_kind_body_descriptor(k) != NULL; k++)
+		d = find_type(envelope_kind_body_descriptor(k), name, 0);
 	return d;
 }
 
@@ -1263,7 +1265,8 @@ compute_withheld(struct policy *p, struct strlist *pool)
 
 		if (r->effect != EFFECT_ALLOW || r->action != ACTION_DELIVER)
 			continue;
-		for (k = 1; (d = kind_body_descriptor(k)) != NULL; k++) {
+		for (k = 1; (d = envelope_kind_body_descriptor(k)) != NULL;
+		     k++) {
 			if (!(r->kinds & (1u << k)))
 				continue;
 			for (j = 0; j < r->strip.n; j++)
@@ -1567,7 +1570,7 @@ bases_text(uint32_t bases, char *out, size_t outlen)
 	for (b = 1; b < 32 && n < outlen; b++)
 		if (bases & (1u << b))
 			n += snprintf(out + n, outlen - n, "%s%s",
-			    n > 0 ? " or " : "", legal_basis_name(b));
+			    n > 0 ? " or " : "", envelope_legal_basis_name(b));
 }
 
 enum policy_verdict
@@ -1593,9 +1596,10 @@ policy_check_publish(const struct policy *p, const struct principal *sender,
 			continue;
 		}
 		if (r->effect == EFFECT_DENY)
-			return deny(out, r->name, "rule %s forbids role %s to "
-			    "publish %s", r->name, sender->role,
-			    kind_name(h->kind));
+			return deny(out, r->name,
+			    "rule %s forbids role %s to "
+			    "publish %s",
+			    r->name, sender->role, envelope_kind_name(h->kind));
 		if ((int)h->marking > r->max_marking) {
 			if (too_low == NULL)
 				too_low = r;
@@ -1609,19 +1613,26 @@ policy_check_publish(const struct policy *p, const struct principal *sender,
 	if (no_basis != NULL) {
 		bases_text(no_basis->bases, want, sizeof(want));
 		if (h->legal_basis == NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED)
-			return deny(out, no_basis->name, "%s needs a legal "
+			return deny(out, no_basis->name,
+			    "%s needs a legal "
 			    "basis (%s) under rule %s; the message gives none",
-			    kind_name(h->kind), want, no_basis->name);
-		return deny(out, no_basis->name, "%s needs a legal basis of "
-		    "%s under rule %s, not %s", kind_name(h->kind), want,
-		    no_basis->name, legal_basis_name(h->legal_basis));
+			    envelope_kind_name(h->kind), want, no_basis->name);
+		return deny(out, no_basis->name,
+		    "%s needs a legal basis of "
+		    "%s under rule %s, not %s",
+		    envelope_kind_name(h->kind), want, no_basis->name,
+		    envelope_legal_basis_name(h->legal_basis));
 	}
 	if (too_low != NULL)
-		return deny(out, too_low->name, "rule %s lets role %s publish "
-		    "%s only up to %s", too_low->name, sender->role,
-		    kind_name(h->kind), marking_name(too_low->max_marking));
-	snprintf(out->reason, sizeof(out->reason), "no publish rule lets role "
-	    "%s publish %s", sender->role, kind_name(h->kind));
+		return deny(out, too_low->name,
+		    "rule %s lets role %s publish "
+		    "%s only up to %s",
+		    too_low->name, sender->role, envelope_kind_name(h->kind),
+		    envelope_marking_name(too_low->max_marking));
+	snprintf(out->reason, sizeof(out->reason),
+	    "no publish rule lets role "
+	    "%s publish %s",
+	    sender->role, envelope_kind_name(h->kind));
 	return out->verdict;
 }
 
@@ -1679,8 +1690,10 @@ conditions_hold(const struct rule *r, struct facts *f, char *why,
 	unsigned		 w = r->when;
 
 	if (r->bases != 0 && !(r->bases & (1u << h->legal_basis))) {
-		snprintf(why, whylen, "rule %s requires another legal basis "
-		    "than %s", r->name, legal_basis_name(h->legal_basis));
+		snprintf(why, whylen,
+		    "rule %s requires another legal basis "
+		    "than %s",
+		    r->name, envelope_legal_basis_name(h->legal_basis));
 		return 0;
 	}
 	if (r->from.n > 0 && !strlist_has(&r->from, h->originating_agency)) {
@@ -1805,12 +1818,16 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 		if (r->effect == EFFECT_ALLOW)
 			ncand++;
 		else if (conditions_hold(r, &f, why, sizeof(why)))
-			return deny(out, r->name, "rule %s forbids role %s to "
-			    "receive %s", r->name, rcpt->role, kind_name(k));
+			return deny(out, r->name,
+			    "rule %s forbids role %s to "
+			    "receive %s",
+			    r->name, rcpt->role, envelope_kind_name(k));
 	}
 	if (ncand == 0) {
-		snprintf(out->reason, sizeof(out->reason), "no deliver rule "
-		    "lets role %s receive %s", rcpt->role, kind_name(k));
+		snprintf(out->reason, sizeof(out->reason),
+		    "no deliver rule "
+		    "lets role %s receive %s",
+		    rcpt->role, envelope_kind_name(k));
 		return out->verdict;
 	}
 	for (i = 0; i < l->n; i++) {
@@ -1850,9 +1867,11 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 	    rd->clearance < clearance)
 		clearance = rd->clearance;
 	if ((int)h->marking > clearance)
-		return deny(out, "clearance", "marking %s is above the "
-		    "recipient's clearance %s", marking_name(h->marking),
-		    marking_name(clearance));
+		return deny(out, "clearance",
+		    "marking %s is above the "
+		    "recipient's clearance %s",
+		    envelope_marking_name(h->marking),
+		    envelope_marking_name(clearance));
 	if (h->marking == NWD__V1__MARKING__OFFICIAL_SENSITIVE &&
 	    !ctx->duty_pass && !is_allocated(&f) && !is_named(&f))
 		return deny(out, "need-to-know", "OFFICIAL-SENSITIVE: %s is "

@@ -97,8 +97,9 @@ redact_path_valid(const ProtobufCMessageDescriptor *body, const char *path,
 		    body->short_name, path);
 		return -1;
 	}
-	for (k = 1; kind_body_descriptor(k) != NULL; k++)
-		if (walk(kind_body_descriptor(k), NULL, path, NULL) != NULL)
+	for (k = 1; envelope_kind_body_descriptor(k) != NULL; k++)
+		if (walk(envelope_kind_body_descriptor(k), NULL, path, NULL) !=
+		    NULL)
 			found = 1;
 	if (!found) {
 		snprintf(err, errlen, "no message kind has a field \"%s\"",

@@ -43,8 +43,9 @@ purge_done(enum store_outcome outcome, void *arg)
 
 	if (outcome != STORE_COMMITTED) {
 		log_warnx("event=purge_failed kind=%s reason=\"%s\"",
-		    kind_name(r->kind), outcome == STORE_FAILED ?
-		    "database refused the purge" : "database unavailable");
+		    envelope_kind_name(r->kind),
+		    outcome == STORE_FAILED ? "database refused the purge"
+		                            : "database unavailable");
 		r->running = 0;
 		return;
 	}
@@ -69,7 +70,8 @@ expired_cb(int ok, const struct store_result *res, void *arg)
 
 	if (!ok) {
 		log_warnx("event=purge_failed kind=%s reason=\"database "
-		    "unavailable\"", kind_name(r->kind));
+		          "unavailable\"",
+		    envelope_kind_name(r->kind));
 		r->running = 0;
 		return;
 	}
@@ -78,8 +80,10 @@ expired_cb(int ok, const struct store_result *res, void *arg)
 		purge_kind(r);
 		return;
 	}
-	snprintf(reason, sizeof(reason), "retention: %s bodies are kept %u "
-	    "days", kind_name(r->kind), r->srv->cfg->retention_days[r->kind]);
+	snprintf(reason, sizeof(reason),
+	    "retention: %s bodies are kept %u "
+	    "days",
+	    envelope_kind_name(r->kind), r->srv->cfg->retention_days[r->kind]);
 	if ((b = store_batch_new()) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
@@ -104,14 +108,15 @@ expired_cb(int ok, const struct store_result *res, void *arg)
 	if (store_submit(r->srv->store, b, purge_done, r) == -1) {
 		store_batch_free(b);
 		log_warnx("event=purge_failed kind=%s reason=\"database "
-		    "unavailable\"", kind_name(r->kind));
+		          "unavailable\"",
+		    envelope_kind_name(r->kind));
 		r->running = 0;
 	}
 	return;
  nomem:
 	store_batch_free(b);
 	log_warnx("event=purge_failed kind=%s reason=\"out of memory\"",
-	    kind_name(r->kind));
+	    envelope_kind_name(r->kind));
 	r->running = 0;
 }
 
@@ -121,7 +126,7 @@ purge_kind(struct retention *r)
 	const struct config	*cfg = r->srv->cfg;
 	int64_t			 before;
 
-	if (kind_name(r->kind) == NULL) {
+	if (envelope_kind_name(r->kind) == NULL) {
 		if (r->purged > 0)
 			log_info("event=purge bodies=%zu", r->purged);
 		r->running = 0;

@@ -8,7 +8,7 @@
 #define BODY_CASE_OFFSET 9
 
 const char *
-kind_name(Nwd__V1__Kind kind)
+envelope_kind_name(Nwd__V1__Kind kind)
 {
 	const ProtobufCFieldDescriptor *fd;
 
@@ -22,7 +22,7 @@ kind_name(Nwd__V1__Kind kind)
 }
 
 int
-kind_from_name(const char *name, Nwd__V1__Kind *out)
+envelope_kind_from_name(const char *name, Nwd__V1__Kind *out)
 {
 	const ProtobufCFieldDescriptor *fd;
 	const ProtobufCEnumValue *v;
@@ -41,17 +41,17 @@ kind_from_name(const char *name, Nwd__V1__Kind *out)
 }
 
 Nwd__V1__Envelope__BodyCase
-kind_body_case(Nwd__V1__Kind kind)
+envelope_kind_body_case(Nwd__V1__Kind kind)
 {
 	return (Nwd__V1__Envelope__BodyCase)(kind + BODY_CASE_OFFSET);
 }
 
 const ProtobufCMessageDescriptor *
-kind_body_descriptor(Nwd__V1__Kind kind)
+envelope_kind_body_descriptor(Nwd__V1__Kind kind)
 {
 	const ProtobufCFieldDescriptor *fd;
 
-	if (kind_name(kind) == NULL)
+	if (envelope_kind_name(kind) == NULL)
 		return NULL;
 	fd = protobuf_c_message_descriptor_get_field(
 	    &nwd__v1__envelope__descriptor, kind + BODY_CASE_OFFSET);
@@ -73,7 +73,7 @@ envelope_body(const Nwd__V1__Envelope *e)
 }
 
 const char *
-marking_name(Nwd__V1__Marking m)
+envelope_marking_name(Nwd__V1__Marking m)
 {
 	const ProtobufCEnumValue *v;
 
@@ -83,7 +83,7 @@ marking_name(Nwd__V1__Marking m)
 }
 
 int
-marking_from_name(const char *name, Nwd__V1__Marking *out)
+envelope_marking_from_name(const char *name, Nwd__V1__Marking *out)
 {
 	char	 buf[32];
 	size_t	 i;
@@ -103,7 +103,7 @@ marking_from_name(const char *name, Nwd__V1__Marking *out)
 }
 
 const char *
-legal_basis_name(Nwd__V1__LegalBasis b)
+envelope_legal_basis_name(Nwd__V1__LegalBasis b)
 {
 	switch (b) {
 	case NWD__V1__LEGAL_BASIS__CONSENT:
@@ -122,13 +122,13 @@ legal_basis_name(Nwd__V1__LegalBasis b)
 }
 
 int
-legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out)
+envelope_legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out)
 {
 	int b;
 
 	for (b = NWD__V1__LEGAL_BASIS__CONSENT;
 	    b <= NWD__V1__LEGAL_BASIS__VITAL_INTERESTS; b++) {
-		if (strcasecmp(name, legal_basis_name(b)) == 0) {
+		if (strcasecmp(name, envelope_legal_basis_name(b)) == 0) {
 			*out = (Nwd__V1__LegalBasis)b;
 			return 0;
 		}
@@ -305,7 +305,7 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if ((kname = kind_name(h->kind)) == NULL) {
+	if ((kname = envelope_kind_name(h->kind)) == NULL) {
 		snprintf(err, errlen, "header.kind %d is not a known kind",
 		    (int)h->kind);
 		return -1;
@@ -326,7 +326,7 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 		    "a %s body", kname, kname);
 		return -1;
 	}
-	if (e->body_case != kind_body_case(h->kind)) {
+	if (e->body_case != envelope_kind_body_case(h->kind)) {
 		const ProtobufCFieldDescriptor *fd =
 		    protobuf_c_message_descriptor_get_field(
 		    &nwd__v1__envelope__descriptor, e->body_case);
@@ -344,9 +344,10 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 		return -1;
 	case NWD__V1__MARKING__SECRET:
 	case NWD__V1__MARKING__TOP_SECRET:
-		snprintf(err, errlen, "marking %s is above OFFICIAL-SENSITIVE; "
+		snprintf(err, errlen,
+		    "marking %s is above OFFICIAL-SENSITIVE; "
 		    "nwd carries OFFICIAL information only",
-		    marking_name(h->marking));
+		    envelope_marking_name(h->marking));
 		return -1;
 	default:
 		snprintf(err, errlen, "header.marking %d is not a known "

@@ -18,16 +18,17 @@
 /*
  * Kind names are the lower-case names of the matching Envelope body field
  * ("risk_alert"), which are also what the policy file and the CLI use.
- * kind_name() returns NULL for a kind the schema does not know.
+ * envelope_kind_name() returns NULL for a kind the schema does not know.
  */
-const char	*kind_name(Nwd__V1__Kind kind);
-int		 kind_from_name(const char *name, Nwd__V1__Kind *out);
+const char *envelope_kind_name(Nwd__V1__Kind kind);
+int envelope_kind_from_name(const char *name, Nwd__V1__Kind *out);
 
 /* The Envelope body case that carries a kind's body (kind + 9). */
-Nwd__V1__Envelope__BodyCase kind_body_case(Nwd__V1__Kind kind);
+Nwd__V1__Envelope__BodyCase envelope_kind_body_case(Nwd__V1__Kind kind);
 
 /* The descriptor of a kind's body message, or NULL. */
-const ProtobufCMessageDescriptor *kind_body_descriptor(Nwd__V1__Kind kind);
+const ProtobufCMessageDescriptor *envelope_kind_body_descriptor(
+    Nwd__V1__Kind kind);
 
 /* The body message of an envelope, or NULL if none is set. */
 const ProtobufCMessage *envelope_body(const Nwd__V1__Envelope *e);
@@ -36,12 +37,12 @@ const ProtobufCMessage *envelope_body(const Nwd__V1__Envelope *e);
  * Marking names are the enum names ("OFFICIAL_SENSITIVE"); the parser also
  * accepts the printed form "OFFICIAL-SENSITIVE" and any case.
  */
-const char	*marking_name(Nwd__V1__Marking m);
-int		 marking_from_name(const char *name, Nwd__V1__Marking *out);
+const char *envelope_marking_name(Nwd__V1__Marking m);
+int envelope_marking_from_name(const char *name, Nwd__V1__Marking *out);
 
 /* Legal basis names are the lower-case enum names ("safeguarding"). */
-const char	*legal_basis_name(Nwd__V1__LegalBasis b);
-int		 legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
+const char *envelope_legal_basis_name(Nwd__V1__LegalBasis b);
+int envelope_legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
 
 /*
  * Checks an envelope as a publisher sent it: a header with a known kind, a

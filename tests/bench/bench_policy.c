@@ -106,20 +106,25 @@ make_policy(int nrules, size_t *len)
 	for (i = 0; i < nrules; i++) {
 		k = rnd(NKINDS_USED);
 		if (i % 10 == 0) {
-			bprintf(&b, "allow publish p%d: roles role-%d kinds %s\n",
-			    i, rnd(NROLES), kind_name(kinds[k]));
+			bprintf(&b,
+			    "allow publish p%d: roles role-%d kinds %s\n", i,
+			    rnd(NROLES), envelope_kind_name(kinds[k]));
 			continue;
 		}
 		if (i % 25 == 1) {
-			bprintf(&b, "deny deliver d%d: roles role-%d kinds %s "
-			    "from agency-%d\n", i, rnd(NROLES),
-			    kind_name(kinds[k]), rnd(7));
+			bprintf(&b,
+			    "deny deliver d%d: roles role-%d kinds %s "
+			    "from agency-%d\n",
+			    i, rnd(NROLES), envelope_kind_name(kinds[k]),
+			    rnd(7));
 			continue;
 		}
 		r1 = rnd(NROLES);
 		r2 = (r1 + 1 + rnd(NROLES - 1)) % NROLES;
-		bprintf(&b, "allow deliver r%d: roles role-%d, role-%d kinds %s"
-		    " %s", i, r1, r2, kind_name(kinds[k]), when[rnd(4)]);
+		bprintf(&b,
+		    "allow deliver r%d: roles role-%d, role-%d kinds %s"
+		    " %s",
+		    i, r1, r2, envelope_kind_name(kinds[k]), when[rnd(4)]);
 		if (kinds[k] == NWD__V1__KIND__RISK_ALERT)
 			bprintf(&b, " %s", strip[rnd(4)]);
 		bprintf(&b, "\n");
@@ -185,7 +190,7 @@ make_message(struct msg *m)
 	m->hdr.share_with = m->share;
 	m->hdr.n_share_with = rnd(3) == 0 ? 1 : 0;
 	m->env.header = &m->hdr;
-	m->env.body_case = kind_body_case(k);
+	m->env.body_case = envelope_kind_body_case(k);
 	switch (k) {
 	case NWD__V1__KIND__RISK_ALERT:
 		nwd__v1__risk_alert__init(&m->alert);

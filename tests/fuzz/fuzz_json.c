@@ -34,14 +34,14 @@ pick(uint8_t sel)
 {
 	size_t	nkinds = 0;
 
-	while (kind_body_descriptor(nkinds + 1) != NULL)
+	while (envelope_kind_body_descriptor(nkinds + 1) != NULL)
 		nkinds++;
 	sel %= nkinds + 2;
 	if (sel == nkinds)
 		return &nwd__v1__envelope__descriptor;
 	if (sel == nkinds + 1)
 		return &nwd__v1__frame__descriptor;
-	return kind_body_descriptor(sel + 1);
+	return envelope_kind_body_descriptor(sel + 1);
 }
 
 /* Packs m into a new buffer; NULL only if memory runs out. */

@@ -175,7 +175,8 @@ main(int argc, char *argv[])
 	}
 	outdir = argv[1];
 	/* fuzz_json picks body kinds 1..nkinds, the Envelope, the Frame. */
-	for (nkinds = 0; kind_body_descriptor(nkinds + 1) != NULL; nkinds++)
+	for (nkinds = 0; envelope_kind_body_descriptor(nkinds + 1) != NULL;
+	     nkinds++)
 		continue;
 	if (nkinds != NBODIES - 1)
 		fail("bodies", "the schema has kinds this table lacks");
@@ -186,20 +187,20 @@ main(int argc, char *argv[])
 	for (k = 1; k < NBODIES; k++) {
 		ev = protobuf_c_enum_descriptor_get_value(
 		    &nwd__v1__kind__descriptor, (int)k);
-		if (ev == NULL || kind_name(k) == NULL)
+		if (ev == NULL || envelope_kind_name(k) == NULL)
 			fail("kind", "the schema and this table disagree");
 		snprintf(json, sizeof(json), header_fmt, ev->name,
-		    kind_name(k), bodies[k]);
+		    envelope_kind_name(k), bodies[k]);
 		e = (Nwd__V1__Envelope *)parse(&nwd__v1__envelope__descriptor,
 		    json);
 		if (envelope_validate(e, err, sizeof(err)) == -1)
-			fail(kind_name(k), err);
+			fail(envelope_kind_name(k), err);
 
 		len = nwd__v1__envelope__get_packed_size(e);
 		if ((pk = malloc(len)) == NULL)
 			fail("malloc", strerror(errno));
 		nwd__v1__envelope__pack(e, pk);
-		snprintf(name, sizeof(name), "%s.pb", kind_name(k));
+		snprintf(name, sizeof(name), "%s.pb", envelope_kind_name(k));
 		write_file("envelope", name, pk, len, NULL, 0);
 		free(pk);
 
@@ -208,7 +209,8 @@ main(int argc, char *argv[])
 		pf.msg_case = NWD__V1__FRAME__MSG_PUBLISH;
 		pf.publish = &pub;
 		buf = framed(&pf, &len);
-		snprintf(name, sizeof(name), "publish-%s.bin", kind_name(k));
+		snprintf(name, sizeof(name), "publish-%s.bin",
+		    envelope_kind_name(k));
 		write_file("frame", name, buf, len, NULL, 0);
 		if (k == NWD__V1__KIND__RISK_ALERT) {
 			if ((stream = realloc(stream, slen + len)) == NULL)
@@ -221,7 +223,7 @@ main(int argc, char *argv[])
 
 		/* The JSON target: selector byte, then the body. */
 		sel = (uint8_t)(k - 1);
-		snprintf(name, sizeof(name), "%s.json", kind_name(k));
+		snprintf(name, sizeof(name), "%s.json", envelope_kind_name(k));
 		write_file("json", name, &sel, 1, bodies[k],
 		    strlen(bodies[k]));
 		if (k == NWD__V1__KIND__INTELLIGENCE_REPORT) {

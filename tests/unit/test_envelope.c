@@ -146,7 +146,7 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	v->consent.given_by = "young person";
 	v->consent.given = 1;
 
-	v->e.body_case = kind_body_case(kind);
+	v->e.body_case = envelope_kind_body_case(kind);
 	switch (kind) {
 	case NWD__V1__KIND__INTELLIGENCE_REPORT:
 		v->e.intelligence_report = &v->intel;
@@ -217,13 +217,14 @@ test_kind_names(void **state)
 	size_t		i;
 
 	for (i = 0; i < NKINDS; i++) {
-		assert_non_null(kind_name(kinds[i].kind));
-		assert_string_equal(kind_name(kinds[i].kind), kinds[i].name);
+		assert_non_null(envelope_kind_name(kinds[i].kind));
+		assert_string_equal(
+		    envelope_kind_name(kinds[i].kind), kinds[i].name);
 		k = NWD__V1__KIND__KIND_UNSPECIFIED;
-		assert_int_equal(kind_from_name(kinds[i].name, &k), 0);
+		assert_int_equal(envelope_kind_from_name(kinds[i].name, &k), 0);
 		assert_int_equal(k, kinds[i].kind);
 		/* Round trip through the name. */
-		assert_string_equal(kind_name(k), kinds[i].name);
+		assert_string_equal(envelope_kind_name(k), kinds[i].name);
 	}
 }
 
@@ -232,19 +233,19 @@ test_kind_unknown(void **state)
 {
 	Nwd__V1__Kind k = (Nwd__V1__Kind)1234;
 
-	assert_null(kind_name(NWD__V1__KIND__KIND_UNSPECIFIED));
-	assert_null(kind_name((Nwd__V1__Kind)99));
-	assert_null(kind_name((Nwd__V1__Kind)10));
-	assert_null(kind_name((Nwd__V1__Kind)-1));
+	assert_null(envelope_kind_name(NWD__V1__KIND__KIND_UNSPECIFIED));
+	assert_null(envelope_kind_name((Nwd__V1__Kind)99));
+	assert_null(envelope_kind_name((Nwd__V1__Kind)10));
+	assert_null(envelope_kind_name((Nwd__V1__Kind)-1));
 
-	assert_int_equal(kind_from_name("bogus", &k), -1);
-	assert_int_equal(kind_from_name("", &k), -1);
+	assert_int_equal(envelope_kind_from_name("bogus", &k), -1);
+	assert_int_equal(envelope_kind_from_name("", &k), -1);
 	/* Envelope fields that are not bodies are not kinds. */
-	assert_int_equal(kind_from_name("header", &k), -1);
+	assert_int_equal(envelope_kind_from_name("header", &k), -1);
 	/* Names are the lower-case field names, not the enum names. */
-	assert_int_equal(kind_from_name("RISK_ALERT", &k), -1);
-	assert_int_equal(kind_from_name("risk-alert", &k), -1);
-	assert_int_equal(kind_from_name("kind_unspecified", &k), -1);
+	assert_int_equal(envelope_kind_from_name("RISK_ALERT", &k), -1);
+	assert_int_equal(envelope_kind_from_name("risk-alert", &k), -1);
+	assert_int_equal(envelope_kind_from_name("kind_unspecified", &k), -1);
 	/* A failed lookup leaves *out alone. */
 	assert_int_equal(k, 1234);
 }
@@ -255,14 +256,15 @@ test_kind_body(void **state)
 	size_t i;
 
 	for (i = 0; i < NKINDS; i++) {
-		assert_int_equal(kind_body_case(kinds[i].kind),
-		    kinds[i].body_case);
-		assert_ptr_equal(kind_body_descriptor(kinds[i].kind),
+		assert_int_equal(
+		    envelope_kind_body_case(kinds[i].kind), kinds[i].body_case);
+		assert_ptr_equal(envelope_kind_body_descriptor(kinds[i].kind),
 		    kinds[i].desc);
 	}
-	assert_null(kind_body_descriptor(NWD__V1__KIND__KIND_UNSPECIFIED));
-	assert_null(kind_body_descriptor((Nwd__V1__Kind)99));
-	assert_null(kind_body_descriptor((Nwd__V1__Kind)10));
+	assert_null(
+	    envelope_kind_body_descriptor(NWD__V1__KIND__KIND_UNSPECIFIED));
+	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)99));
+	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)10));
 }
 
 static void
@@ -294,49 +296,57 @@ test_marking_names(void **state)
 	char long_name[64];
 
 	m = 0;
-	assert_int_equal(marking_from_name("OFFICIAL-SENSITIVE", &m), 0);
+	assert_int_equal(
+	    envelope_marking_from_name("OFFICIAL-SENSITIVE", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
 	m = 0;
-	assert_int_equal(marking_from_name("official_sensitive", &m), 0);
+	assert_int_equal(
+	    envelope_marking_from_name("official_sensitive", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
 	m = 0;
-	assert_int_equal(marking_from_name("Official-Sensitive", &m), 0);
+	assert_int_equal(
+	    envelope_marking_from_name("Official-Sensitive", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL_SENSITIVE);
 	m = 0;
-	assert_int_equal(marking_from_name("OFFICIAL", &m), 0);
+	assert_int_equal(envelope_marking_from_name("OFFICIAL", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL);
 	m = 0;
-	assert_int_equal(marking_from_name("official", &m), 0);
+	assert_int_equal(envelope_marking_from_name("official", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__OFFICIAL);
 	/* SECRET parses (so that it can be named and refused). */
 	m = 0;
-	assert_int_equal(marking_from_name("SECRET", &m), 0);
+	assert_int_equal(envelope_marking_from_name("SECRET", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__SECRET);
 	m = 0;
-	assert_int_equal(marking_from_name("top-secret", &m), 0);
+	assert_int_equal(envelope_marking_from_name("top-secret", &m), 0);
 	assert_int_equal(m, NWD__V1__MARKING__TOP_SECRET);
 
 	m = (Nwd__V1__Marking)77;
-	assert_int_equal(marking_from_name("MARKING_UNSPECIFIED", &m), -1);
-	assert_int_equal(marking_from_name("", &m), -1);
-	assert_int_equal(marking_from_name("OFFICIAL SENSITIVE", &m), -1);
-	assert_int_equal(marking_from_name("OFFICIAL-SENSITIVE ", &m), -1);
-	assert_int_equal(marking_from_name("RESTRICTED", &m), -1);
-	assert_int_equal(marking_from_name("2", &m), -1);
+	assert_int_equal(
+	    envelope_marking_from_name("MARKING_UNSPECIFIED", &m), -1);
+	assert_int_equal(envelope_marking_from_name("", &m), -1);
+	assert_int_equal(
+	    envelope_marking_from_name("OFFICIAL SENSITIVE", &m), -1);
+	assert_int_equal(
+	    envelope_marking_from_name("OFFICIAL-SENSITIVE ", &m), -1);
+	assert_int_equal(envelope_marking_from_name("RESTRICTED", &m), -1);
+	assert_int_equal(envelope_marking_from_name("2", &m), -1);
 	/* Longer than the internal buffer: refused, not truncated. */
 	memset(long_name, 'A', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	memcpy(long_name, "OFFICIAL", 8);
-	assert_int_equal(marking_from_name(long_name, &m), -1);
+	assert_int_equal(envelope_marking_from_name(long_name, &m), -1);
 	assert_int_equal(m, 77);
 
-	assert_string_equal(marking_name(NWD__V1__MARKING__OFFICIAL),
-	    "OFFICIAL");
-	assert_string_equal(marking_name(NWD__V1__MARKING__OFFICIAL_SENSITIVE),
+	assert_string_equal(
+	    envelope_marking_name(NWD__V1__MARKING__OFFICIAL), "OFFICIAL");
+	assert_string_equal(
+	    envelope_marking_name(NWD__V1__MARKING__OFFICIAL_SENSITIVE),
 	    "OFFICIAL_SENSITIVE");
-	assert_string_equal(marking_name(NWD__V1__MARKING__SECRET), "SECRET");
-	assert_string_equal(marking_name((Nwd__V1__Marking)99),
-	    "MARKING_UNSPECIFIED");
+	assert_string_equal(
+	    envelope_marking_name(NWD__V1__MARKING__SECRET), "SECRET");
+	assert_string_equal(
+	    envelope_marking_name((Nwd__V1__Marking)99), "MARKING_UNSPECIFIED");
 }
 
 static void
@@ -345,11 +355,11 @@ test_marking_secret_refused(void **state)
 	struct env		v;
 	Nwd__V1__Marking	m;
 
-	assert_int_equal(marking_from_name("SECRET", &m), 0);
+	assert_int_equal(envelope_marking_from_name("SECRET", &m), 0);
 	env_init(&v, NWD__V1__KIND__RISK_ALERT);
 	v.h.marking = m;
 	expect_bad(&v, "SECRET", "marking SECRET is above OFFICIAL-SENSITIVE");
-	assert_int_equal(marking_from_name("TOP_SECRET", &m), 0);
+	assert_int_equal(envelope_marking_from_name("TOP_SECRET", &m), 0);
 	v.h.marking = m;
 	expect_bad(&v, "TOP_SECRET",
 	    "marking TOP_SECRET is above OFFICIAL-SENSITIVE");
@@ -372,23 +382,28 @@ test_legal_basis_names(void **state)
 	size_t			i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		assert_string_equal(legal_basis_name(t[i].b), t[i].name);
+		assert_string_equal(
+		    envelope_legal_basis_name(t[i].b), t[i].name);
 		b = NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED;
-		assert_int_equal(legal_basis_from_name(t[i].name, &b), 0);
+		assert_int_equal(
+		    envelope_legal_basis_from_name(t[i].name, &b), 0);
 		assert_int_equal(b, t[i].b);
 	}
 	b = NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED;
-	assert_int_equal(legal_basis_from_name("SAFEGUARDING", &b), 0);
+	assert_int_equal(envelope_legal_basis_from_name("SAFEGUARDING", &b), 0);
 	assert_int_equal(b, NWD__V1__LEGAL_BASIS__SAFEGUARDING);
 
-	assert_string_equal(legal_basis_name(
-	    NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED), "none");
-	assert_string_equal(legal_basis_name((Nwd__V1__LegalBasis)99), "none");
+	assert_string_equal(envelope_legal_basis_name(
+	                        NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED),
+	    "none");
+	assert_string_equal(
+	    envelope_legal_basis_name((Nwd__V1__LegalBasis)99), "none");
 	b = (Nwd__V1__LegalBasis)55;
-	assert_int_equal(legal_basis_from_name("none", &b), -1);
-	assert_int_equal(legal_basis_from_name("", &b), -1);
-	assert_int_equal(legal_basis_from_name("legal obligation", &b), -1);
-	assert_int_equal(legal_basis_from_name("public-task", &b), -1);
+	assert_int_equal(envelope_legal_basis_from_name("none", &b), -1);
+	assert_int_equal(envelope_legal_basis_from_name("", &b), -1);
+	assert_int_equal(
+	    envelope_legal_basis_from_name("legal obligation", &b), -1);
+	assert_int_equal(envelope_legal_basis_from_name("public-task", &b), -1);
 	assert_int_equal(b, 55);
 }
 

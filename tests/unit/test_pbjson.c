@@ -238,7 +238,7 @@ test_bodies_round_trip(void **state)
 
 	for (k = NWD__V1__KIND__INTELLIGENCE_REPORT;
 	    k <= NWD__V1__KIND__CONSENT_RECORD; k++) {
-		assert_non_null(d = kind_body_descriptor(k));
+		assert_non_null(d = envelope_kind_body_descriptor(k));
 		assert_non_null(bodies[k]);
 		round_trip(d, bodies[k]);
 	}
@@ -258,17 +258,17 @@ test_envelopes_round_trip(void **state)
 		    &nwd__v1__kind__descriptor, k);
 		assert_non_null(ev);
 		snprintf(json, sizeof(json), header_fmt, ev->name,
-		    kind_name(k), bodies[k]);
+		    envelope_kind_name(k), bodies[k]);
 		round_trip(&nwd__v1__envelope__descriptor, json);
 
 		/* The oneof case is set and the envelope is a valid one. */
 		e = (Nwd__V1__Envelope *)parse(&nwd__v1__envelope__descriptor,
 		    json);
 		assert_non_null(e);
-		assert_int_equal(e->body_case, kind_body_case(k));
+		assert_int_equal(e->body_case, envelope_kind_body_case(k));
 		assert_non_null(envelope_body(e));
 		if (envelope_validate(e, errbuf, sizeof(errbuf)) != 0)
-			print_error("%s: %s\n", kind_name(k), errbuf);
+			print_error("%s: %s\n", envelope_kind_name(k), errbuf);
 		assert_int_equal(envelope_validate(e, errbuf, sizeof(errbuf)),
 		    0);
 		protobuf_c_message_free_unpacked(&e->base, NULL);

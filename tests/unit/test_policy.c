@@ -336,7 +336,8 @@ full_envelope(struct arena *a, Nwd__V1__Kind kind, const char *subject,
 	static const Nwd__V1__Envelope	 ei = NWD__V1__ENVELOPE__INIT;
 	static const Nwd__V1__Header	 hi = NWD__V1__HEADER__INIT;
 	static const Nwd__V1__SubjectRef si = NWD__V1__SUBJECT_REF__INIT;
-	const ProtobufCMessageDescriptor *d = kind_body_descriptor(kind);
+	const ProtobufCMessageDescriptor *d =
+	    envelope_kind_body_descriptor(kind);
 	const ProtobufCFieldDescriptor	*fd;
 	Nwd__V1__Envelope		*e;
 	ProtobufCMessage		*body;
@@ -354,7 +355,7 @@ full_envelope(struct arena *a, Nwd__V1__Kind kind, const char *subject,
 	body = arena_alloc(a, d->sizeof_message);
 	protobuf_c_message_init(d, body);
 	fill_message(a, d, body, "", 0);
-	e->body_case = kind_body_case(kind);
+	e->body_case = envelope_kind_body_case(kind);
 	fd = protobuf_c_message_descriptor_get_field(
 	    &nwd__v1__envelope__descriptor, e->body_case);
 	assert_non_null(fd);
@@ -1151,7 +1152,7 @@ do_message(struct run *r, const struct stmt *st)
 	Nwd__V1__LegalBasis		 basis;
 
 	finish_message(r);
-	if (st->ntok < 2 || kind_from_name(st->tok[1], &kind) == -1) {
+	if (st->ntok < 2 || envelope_kind_from_name(st->tok[1], &kind) == -1) {
 		scen_fail(r, st->line, "message needs a kind");
 		return;
 	}
@@ -1187,7 +1188,7 @@ do_message(struct run *r, const struct stmt *st)
 			pending[npending++] = k;
 	}
 	if (from == NULL || subject == NULL || mark == NULL ||
-	    marking_from_name(mark, &marking) == -1) {
+	    envelope_marking_from_name(mark, &marking) == -1) {
 		scen_fail(r, st->line, "message needs from, subject and a "
 		    "marking");
 		return;
@@ -1220,7 +1221,7 @@ do_message(struct run *r, const struct stmt *st)
 				goto bad;
 			h->priority = ev->value;
 		} else if (strcmp(key, "basis") == 0) {
-			if (legal_basis_from_name(val, &basis) == -1)
+			if (envelope_legal_basis_from_name(val, &basis) == -1)
 				goto bad;
 			h->legal_basis = basis;
 		} else if (strcmp(key, "share-with") == 0) {
@@ -1704,9 +1705,9 @@ check_case(char *line, char *why, size_t whylen)
 		publish = 0;
 	else
 		return "action must be publish or deliver";
-	if (kind_from_name(f[2], &kind) == -1)
+	if (envelope_kind_from_name(f[2], &kind) == -1)
 		return "unknown kind";
-	if (marking_from_name(f[3], &marking) == -1)
+	if (envelope_marking_from_name(f[3], &marking) == -1)
 		return "unknown marking";
 	if (strcmp(f[4], "allocated") == 0)
 		context = CTX_ALLOCATED;
@@ -1908,28 +1909,39 @@ test_clearance_caps_everyone(void **state)
 
 	for (i = 0; i < identity_count(deploy_principals); i++) {
 		p = identity_at(deploy_principals, i);
-		for (k = 1; kind_name(k) != NULL; k++)
-		for (m = NWD__V1__MARKING__OFFICIAL;
-		    m <= NWD__V1__MARKING__TOP_SECRET; m++)
-		for (c = 0; c < sizeof(contexts) / sizeof(contexts[0]); c++) {
-			if (decide_in(deploy_policy, p, 0, k, m, contexts[c],
-			    &d) != POLICY_ALLOW) {
-				if (strcmp(d.rules, "clearance") == 0)
-					nclear++;
-				continue;
-			}
-			nallow++;
-			if (m > p->clearance)
-				fail_msg("%s (clearance %s) receives %s "
-				    "marked %s", p->id,
-				    marking_name(p->clearance), kind_name(k),
-				    marking_name(m));
-			if (m == NWD__V1__MARKING__OFFICIAL_SENSITIVE &&
-			    contexts[c] == CTX_NONE)
-				fail_msg("%s receives OFFICIAL-SENSITIVE %s "
-				    "without need to know", p->id,
-				    kind_name(k));
-		}
+		for (k = 1; envelope_kind_name(k) != NULL; k++)
+			for (m = NWD__V1__MARKING__OFFICIAL;
+			     m <= NWD__V1__MARKING__TOP_SECRET; m++)
+				for (c = 0;
+				     c < sizeof(contexts) / sizeof(contexts[0]);
+				     c++) {
+					if (decide_in(deploy_policy, p, 0, k, m,
+					        contexts[c],
+					        &d) != POLICY_ALLOW) {
+						if (strcmp(d.rules,
+						        "clearance") == 0)
+							nclear++;
+						continue;
+					}
+					nallow++;
+					if (m > p->clearance)
+						fail_msg(
+						    "%s (clearance %s) receives %s "
+						    "marked %s",
+						    p->id,
+						    envelope_marking_name(
+						        p->clearance),
+						    envelope_kind_name(k),
+						    envelope_marking_name(m));
+					if (m ==
+					        NWD__V1__MARKING__OFFICIAL_SENSITIVE &&
+					    contexts[c] == CTX_NONE)
+						fail_msg(
+						    "%s receives OFFICIAL-SENSITIVE %s "
+						    "without need to know",
+						    p->id,
+						    envelope_kind_name(k));
+				}
 	}
 	assert_true(nallow > 100);
 	assert_true(nclear > 50);
@@ -2492,7 +2504,7 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 	    NULL, "test-principal", 1000, 0, &e, &d);
 	if (d.verdict != POLICY_ALLOW) {
 		arena_free(&a);
-		fail_msg("%s: %s %s (%s)", kind_name(kind),
+		fail_msg("%s: %s %s (%s)", envelope_kind_name(kind),
 		    policy_verdict_name(d.verdict), d.rules, d.reason);
 	}
 	assert_string_equal(d.rules, want_rules);
@@ -2500,15 +2512,15 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 	if (check_delivered(e, d.strip, d.nstrip, got, sizeof(got), why,
 	    sizeof(why)) == -1) {
 		arena_free(&a);
-		fail_msg("%s: %s", kind_name(kind), why);
+		fail_msg("%s: %s", envelope_kind_name(kind), why);
 	}
 	arena_free(&a);
 	if (!same_set(sc, want))
 		fail_msg("%s: the decision withholds \"%s\", expected \"%s\"",
-		    kind_name(kind), sc, want);
+		    envelope_kind_name(kind), sc, want);
 	if (!same_set(got, want))
 		fail_msg("%s: the delivery withholds \"%s\", expected \"%s\"",
-		    kind_name(kind), got, want);
+		    envelope_kind_name(kind), got, want);
 }
 
 static void
@@ -3314,11 +3326,11 @@ collect_fields(void)
 	if (mk[1].nnode > 0)
 		return;
 	for (k = 1; k <= NKIND; k++) {
-		assert_non_null(kind_body_descriptor(k));
-		mk[k].all = collect_nodes(&mk[k], kind_body_descriptor(k), "",
-		    0);
+		assert_non_null(envelope_kind_body_descriptor(k));
+		mk[k].all = collect_nodes(
+		    &mk[k], envelope_kind_body_descriptor(k), "", 0);
 	}
-	assert_null(kind_body_descriptor(NKIND + 1));
+	assert_null(envelope_kind_body_descriptor(NKIND + 1));
 }
 
 static int
@@ -3554,9 +3566,11 @@ model_publish(const struct model *m, const struct mcase *c, struct expect *x)
 			x->by_deny = 1;
 			x->nallow = 0;
 			set_rules(x, r->name);
-			snprintf(x->reason, sizeof(x->reason), "rule %s forbids "
-			    "role %s to publish %s", r->name, mroles[c->role],
-			    kind_name(c->kind));
+			snprintf(x->reason, sizeof(x->reason),
+			    "rule %s forbids "
+			    "role %s to publish %s",
+			    r->name, mroles[c->role],
+			    envelope_kind_name(c->kind));
 			return;
 		}
 		if (c->marking > r->max) {
@@ -3574,22 +3588,28 @@ model_publish(const struct model *m, const struct mcase *c, struct expect *x)
 		x->verdict = POLICY_DENY;
 		x->by_condition = 1;
 		set_rules(x, no_basis->name);
-		snprintf(x->reason, sizeof(x->reason), "%s needs a legal basis "
-		    "of %s under rule %s, not %s", kind_name(c->kind),
-		    no_basis->bases == 3 ? "consent or safeguarding" :
-		    basis_names[no_basis->bases == 2], no_basis->name,
-		    basis_names[c->basis]);
+		snprintf(x->reason, sizeof(x->reason),
+		    "%s needs a legal basis "
+		    "of %s under rule %s, not %s",
+		    envelope_kind_name(c->kind),
+		    no_basis->bases == 3 ? "consent or safeguarding"
+		                         : basis_names[no_basis->bases == 2],
+		    no_basis->name, basis_names[c->basis]);
 	} else if (too_low != NULL) {
 		x->verdict = POLICY_DENY;
 		x->by_condition = 1;
 		set_rules(x, too_low->name);
-		snprintf(x->reason, sizeof(x->reason), "rule %s lets role %s "
-		    "publish %s only up to %s", too_low->name, mroles[c->role],
-		    kind_name(c->kind), marking_name(too_low->max));
+		snprintf(x->reason, sizeof(x->reason),
+		    "rule %s lets role %s "
+		    "publish %s only up to %s",
+		    too_low->name, mroles[c->role], envelope_kind_name(c->kind),
+		    envelope_marking_name(too_low->max));
 	} else {
 		x->verdict = POLICY_DENY_NO_RULE;
-		snprintf(x->reason, sizeof(x->reason), "no publish rule lets "
-		    "role %s publish %s", mroles[c->role], kind_name(c->kind));
+		snprintf(x->reason, sizeof(x->reason),
+		    "no publish rule lets "
+		    "role %s publish %s",
+		    mroles[c->role], envelope_kind_name(c->kind));
 	}
 }
 
@@ -3620,17 +3640,21 @@ model_decide(const struct model *m, const struct mcase *c, struct expect *x)
 			x->verdict = POLICY_DENY;
 			x->by_deny = 1;
 			set_rules(x, r->name);
-			snprintf(x->reason, sizeof(x->reason), "rule %s forbids "
-			    "role %s to receive %s", r->name, mroles[c->role],
-			    kind_name(c->kind));
+			snprintf(x->reason, sizeof(x->reason),
+			    "rule %s forbids "
+			    "role %s to receive %s",
+			    r->name, mroles[c->role],
+			    envelope_kind_name(c->kind));
 			return;
 		}
 		x->ndeny_failed++;
 	}
 	if (ncand == 0) {
 		x->verdict = POLICY_DENY_NO_RULE;
-		snprintf(x->reason, sizeof(x->reason), "no deliver rule lets "
-		    "role %s receive %s", mroles[c->role], kind_name(c->kind));
+		snprintf(x->reason, sizeof(x->reason),
+		    "no deliver rule lets "
+		    "role %s receive %s",
+		    mroles[c->role], envelope_kind_name(c->kind));
 		return;
 	}
 	x->withheld = ~0ULL;
@@ -3841,7 +3865,7 @@ write_policy(const struct model *m, char *buf, size_t len)
 	for (i = 0; m->declare && i < NROLES; i++) {
 		OUT("role %s: agency %s", mroles[i], i == 3 ? "police" : "hub");
 		if (m->cap[i] != 0)
-			OUT(" clearance %s", marking_name(m->cap[i]));
+			OUT(" clearance %s", envelope_marking_name(m->cap[i]));
 		OUT("\n");
 	}
 	for (i = 0; i < m->n; i++) {
@@ -3868,14 +3892,14 @@ write_policy(const struct model *m, char *buf, size_t len)
 		else
 			for (k = 1, sep = ""; k <= NKIND; k++)
 				if (r->kinds & (1u << k)) {
-					OUT("%s%s", sep, kind_name(k));
+					OUT("%s%s", sep, envelope_kind_name(k));
 					sep = rng_below(2) ? "," : " ,\n\t";
 				}
 		if (r->publish && !r->deny &&
 		    (r->max != NWD__V1__MARKING__OFFICIAL_SENSITIVE ||
 		    rng_below(2))) {
 			BREAK();
-			OUT("max %s", marking_name(r->max));
+			OUT("max %s", envelope_marking_name(r->max));
 		}
 		if (r->when != 0) {
 			static const char *const cond[] = { "allocated",
@@ -3934,7 +3958,7 @@ strip_mask(const struct policy_decision *d, int kind)
 		n = find_node(kind, d->strip[i]);
 		if (n < 0)
 			fail_msg("strip path \"%s\" is not a field of %s",
-			    d->strip[i], kind_name(kind));
+			    d->strip[i], envelope_kind_name(kind));
 		for (j = 0; j < d->nstrip; j++)
 			if (j != i && covers(d->strip[j], d->strip[i]))
 				fail_msg("strip paths \"%s\" and \"%s\" overlap",
@@ -4076,16 +4100,18 @@ model_fail(const struct model *m, const char *text, const struct mcase *c,
 	char sc[1024];
 
 	strip_csv(d, sc, sizeof(sc));
-	fail_msg("seed %#llx: %s %s %s %s (clearance %s, %sallocated, %snamed, "
+	fail_msg(
+	    "seed %#llx: %s %s %s %s (clearance %s, %sallocated, %snamed, "
 	    "basis %s, from %s, variant %d%s): %s\n  engine: %s \"%s\" (%s) "
 	    "withholding \"%s\"\n  model:  %s \"%s\" (%s) withholding "
-	    "%#llx\n%s", (unsigned long long)seed(), mroles[c->role],
-	    c->publish ? "publish" : "deliver", kind_name(c->kind),
-	    marking_name(c->marking), marking_name(c->clearance),
-	    c->alloc ? "" : "not ", c->named ? "" : "not ",
-	    basis_names[c->basis], agency_names[c->from], c->variant,
-	    c->duty ? ", duty pass" : "", what,
-	    policy_verdict_name(d->verdict), d->rules, d->reason, sc,
+	    "%#llx\n%s",
+	    (unsigned long long)seed(), mroles[c->role],
+	    c->publish ? "publish" : "deliver", envelope_kind_name(c->kind),
+	    envelope_marking_name(c->marking),
+	    envelope_marking_name(c->clearance), c->alloc ? "" : "not ",
+	    c->named ? "" : "not ", basis_names[c->basis],
+	    agency_names[c->from], c->variant, c->duty ? ", duty pass" : "",
+	    what, policy_verdict_name(d->verdict), d->rules, d->reason, sc,
 	    policy_verdict_name(x->verdict), x->rules, x->reason,
 	    (unsigned long long)x->withheld, text);
 }
@@ -4640,8 +4666,9 @@ test_contract_protected_in_repeated(void **state)
 		assert_non_null(buf);
 		if (memmem(buf, len, "address.line1#", 14) != NULL) {
 			strip_csv(&d, sc, sizeof(sc));
-			appendf(leaks, sizeof(leaks), "%s (withholding \"%s\"); ",
-			    kind_name(kinds[i]), sc);
+			appendf(leaks, sizeof(leaks),
+			    "%s (withholding \"%s\"); ",
+			    envelope_kind_name(kinds[i]), sc);
 		}
 		free(buf);
 	}
