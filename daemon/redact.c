@@ -178,21 +178,23 @@ restore_field(const struct saved *s)
 		memcpy(s->slot, s->value, s->size);
 }
 
-uint8_t *
-redact_pack(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
-    size_t *lenp, char *withheld, size_t withheldlen)
+/*
+ * Clears the fields paths name from env's body (remembering them in saved)
+ * and names, in withheld, the ones that were present.  *nsavedp is how
+ * many were cleared.  Returns 0, or -1 if withheld is too small to name
+ * them all.
+ */
+static int
+clear_paths(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
+    struct saved *saved, size_t *nsavedp, char *withheld, size_t withheldlen)
 {
-	struct saved			*saved;
 	const ProtobufCMessage		*body, *owner;
 	const ProtobufCFieldDescriptor	*fd;
-	size_t				 i, nsaved = 0, len, wl = 0;
-	uint8_t				*buf = NULL;
+	size_t				 i, nsaved = 0, wl = 0;
 	int				 overflow = 0;
 
 	if (withheld != NULL && withheldlen > 0)
 		withheld[0] = '\0';
-	if ((saved = calloc(npaths > 0 ? npaths : 1, sizeof(*saved))) == NULL)
-		return NULL;
 	body = envelope_body(env);
 	for (i = 0; body != NULL && i < npaths; i++) {
 		fd = walk(body->descriptor, body, paths[i], &owner);
@@ -209,13 +211,55 @@ redact_pack(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
 		wl += snprintf(withheld + wl, withheldlen - wl, "%s%s",
 		    wl > 0 ? "," : "", paths[i]);
 	}
-	len = nwd__v1__envelope__get_packed_size(env);
-	if (!overflow && (buf = malloc(len > 0 ? len : 1)) != NULL)
-		nwd__v1__envelope__pack(env, buf);
-	while (nsaved > 0)
-		restore_field(&saved[--nsaved]);
+	*nsavedp = nsaved;
+	return overflow ? -1 : 0;
+}
+
+static uint8_t *
+redact(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
+    int pack, size_t *lenp, char *withheld, size_t withheldlen, int *rc)
+{
+	struct saved	*saved;
+	size_t		 len, n;
+	uint8_t		*buf = NULL;
+	int		 ok;
+
+	*rc = -1;
+	if ((saved = calloc(npaths > 0 ? npaths : 1, sizeof(*saved))) == NULL)
+		return NULL;
+	ok = clear_paths(env, paths, npaths, saved, &n, withheld,
+	    withheldlen) == 0;
+	if (ok && pack) {
+		len = nwd__v1__envelope__get_packed_size(env);
+		if ((buf = malloc(len > 0 ? len : 1)) != NULL) {
+			nwd__v1__envelope__pack(env, buf);
+			*lenp = len;
+			*rc = 0;
+		}
+	} else if (ok)
+		*rc = 0;
+	/* Every cleared field is put back, in reverse order. */
+	while (n > 0)
+		restore_field(&saved[--n]);
 	free(saved);
-	if (buf != NULL)
-		*lenp = len;
 	return buf;
+}
+
+uint8_t *
+redact_pack(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
+    size_t *lenp, char *withheld, size_t withheldlen)
+{
+	int rc;
+
+	return redact(env, paths, npaths, 1, lenp, withheld, withheldlen, &rc);
+}
+
+int
+redact_withheld(Nwd__V1__Envelope *env, const char *const *paths,
+    size_t npaths, char *withheld, size_t withheldlen)
+{
+	int rc;
+
+	redact(env, paths, npaths, 0, NULL, withheld, withheldlen, &rc);
+	return rc;
 }

@@ -36,4 +36,11 @@ int	redact_path_valid(const ProtobufCMessageDescriptor *body,
 uint8_t	*redact_pack(Nwd__V1__Envelope *env, const char *const *paths,
 	    size_t npaths, size_t *lenp, char *withheld, size_t withheldlen);
 
+/*
+ * The same without packing: names in withheld the paths that were present
+ * and would be removed.  Returns 0, or -1 if withheld is too small.
+ */
+int	 redact_withheld(Nwd__V1__Envelope *env, const char *const *paths,
+	    size_t npaths, char *withheld, size_t withheldlen);
+
 #endif

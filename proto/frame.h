@@ -32,6 +32,31 @@ uint8_t		*frame_encode(const Nwd__V1__Frame *f, uint32_t max,
 		    size_t *lenp);
 
 /*
+ * A Deliver frame whose envelope is already packed.  withheld is a
+ * comma-separated list of paths ("" or NULL for none); rule and
+ * policy_version may be "" or NULL.
+ */
+struct frame_deliver {
+	uint64_t	 subscription_id;
+	uint64_t	 delivery_id;
+	const uint8_t	*envelope;	/* a packed Envelope */
+	size_t		 envelope_len;
+	const char	*withheld;
+	const char	*rule;
+	const char	*policy_version;
+};
+
+/*
+ * Encodes a Deliver frame (with its length prefix) around the
+ * already-packed envelope, without decoding it: the bytes are those
+ * frame_encode() makes of the equivalent Frame (request_id 0).  Returns
+ * the frame (caller frees) and its length in *lenp, or NULL if it would
+ * exceed max bytes or memory ran out.
+ */
+uint8_t		*frame_encode_deliver(const struct frame_deliver *d,
+		    uint32_t max, size_t *lenp);
+
+/*
  * Unpacks one frame payload (without its header).  No more than alloc_cap
  * bytes are allocated while decoding, so a payload that claims a huge
  * repeated field cannot exhaust memory.  Returns the frame, which the caller
