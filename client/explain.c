@@ -742,8 +742,8 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 			wp = strlen(d->principal);
 		if (strlen(d->role) > wr)
 			wr = strlen(d->role);
-		if (strlen(explain_verdict_text(d->verdict, 0)) > wv)
-			wv = strlen(explain_verdict_text(d->verdict, 0));
+		if (strlen(decide_verdict_text(d->verdict, 0)) > wv)
+			wv = strlen(decide_verdict_text(d->verdict, 0));
 		if (strlen(d->rules) > wu)
 			wu = strlen(d->rules);
 	}
@@ -761,7 +761,7 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 		join(list, sizeof(list), paths, n);
 		printf("%-*s  %-*s  %-*s  %-*s  %s\n", (int)wp, d->principal,
 		    (int)wr, d->role, (int)wv,
-		    explain_verdict_text(d->verdict, 0), (int)wu,
+		    decide_verdict_text(d->verdict, 0), (int)wu,
 		    d->rules[0] != '\0' ? d->rules : "-",
 		    d->verdict == NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED &&
 		    list[0] != '\0' ? list : "-");
@@ -793,7 +793,7 @@ static const char *
 verdict_word(Nwd__V1__ExplainVerdict verdict, int publish)
 {
 	return verdict == NWD__V1__EXPLAIN_VERDICT__EXPLAIN_NOT_A_CANDIDATE ?
-	    "not_a_candidate" : explain_verdict_text(verdict, publish);
+	    "not_a_candidate" : decide_verdict_text(verdict, publish);
 }
 
 static json_object *
@@ -1027,12 +1027,12 @@ static int
 explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
     struct view *v)
 {
-	struct explain_world	 w;
+	struct decide_world	 w;
 	struct policy		*p = NULL;
 	struct identity_map	*ids = NULL;
 	struct alloc_table	*t = NULL;
 	Nwd__V1__ExplainResult	*r = NULL;
-	enum explain_status	 st;
+	enum decide_explain_status	 st;
 	char			 err[512];
 	int			 code = CLI_EXIT_USAGE;
 
@@ -1055,10 +1055,10 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	w.ids = ids;
 	w.allocs = t;
 	w.now_ms = o->at_ms != 0 ? o->at_ms : wall_ms();
-	if ((r = explain_run(&w, o->from, env, o->to.v, o->to.n, &st, err,
+	if ((r = decide_explain(&w, o->from, env, o->to.v, o->to.n, &st, err,
 	    sizeof(err))) == NULL) {
 		cli_say("policy explain", "%s", err);
-		code = st == EXPLAIN_NOT_FOUND ? CLI_EXIT_USAGE :
+		code = st == DECIDE_EXPLAIN_NOT_FOUND ? CLI_EXIT_USAGE :
 		    CLI_EXIT_PROTOCOL;
 		goto out;
 	}
@@ -1066,7 +1066,7 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	v->policy_file = o->policy;
 	code = print_result(r, v, o->json);
  out:
-	explain_result_free(r);
+	decide_explain_free(r);
 	alloc_table_free(t);
 	identity_free(ids);
 	policy_free(p);

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "clock.h"
 
 static const char *action_names[] = {
 	[AUDIT_CONNECT] = "connect",
@@ -49,14 +50,12 @@ audit_action_from_name(const char *name, enum audit_action *out)
 struct audit_event *
 audit_event_new(enum audit_action a, const char *actor)
 {
-	struct audit_event	*ev;
-	struct timespec		 now;
+	struct audit_event *ev;
 
 	if ((ev = calloc(1, sizeof(*ev))) == NULL)
 		return NULL;
 	ev->action = a;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ev->at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	ev->at_ms = clock_wall_ms();
 	if (actor != NULL && (ev->actor = strdup(actor)) == NULL) {
 		free(ev);
 		return NULL;

@@ -37,6 +37,7 @@
 
 #include "audit.h"
 #include "auditq.h"
+#include "clock.h"
 #include "config.h"
 #include "envelope.h"
 #include "frame.h"
@@ -46,6 +47,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "trail.h"
 
 #define AUDITQ_ROLE		"auditor"
 #define AUDITQ_DEFAULT_LIMIT	100
@@ -109,14 +111,6 @@ static void	job_next_message(struct auditq_job *);
 static void	job_start_events(struct auditq_job *);
 static void	job_finish(struct auditq_job *);
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Copies at most max bytes of s, printable ASCII only, for logs and rows. */
 static void
@@ -860,13 +854,12 @@ job_events(int ok, const struct store_result *r, void *arg)
 static struct audit_event *
 query_event(const struct auditq_job *j, const char *reason)
 {
-	struct audit_event *ev;
+	struct audit_event	*ev;
+	struct trail_origin	 o = { j->session_name, j->peer };
 
-	if ((ev = audit_event_new(AUDIT_AUDIT_QUERY, j->actor)) == NULL)
+	if ((ev = trail_event(&o, AUDIT_AUDIT_QUERY, j->actor)) == NULL)
 		return NULL;
-	if (audit_event_set(ev, AUDIT_F_SESSION, j->session_name) == -1 ||
-	    audit_event_set(ev, AUDIT_F_PEER, j->peer) == -1 ||
-	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
+	if (audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
 	    (j->subject != NULL && audit_event_set(ev, AUDIT_F_SUBJECT,
 	    j->subject) == -1)) {
 		audit_event_free(ev);
@@ -900,9 +893,8 @@ job_done(enum store_outcome outcome, void *arg)
 		f.msg_case = NWD__V1__FRAME__MSG_AUDIT_PAGE;
 		f.audit_page = j->page;
 		if (session_send(s, &f) == 0)
-			log_info("session=%s principal=%s event=audit_query "
-			    "query=\"%s\" rows=%zu messages=%zu more=%d",
-			    s->name, s->principal->id, j->what,
+			session_log(info, s, "event=audit_query "
+			    "query=\"%s\" rows=%zu messages=%zu more=%d", j->what,
 			    j->page->n_events, j->page->n_messages,
 			    j->page->next_page_token[0] != '\0');
 	}
@@ -1127,7 +1119,7 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 {
 	struct auditq_job	*j = NULL;
 	struct audit_event	*ev = NULL;
-	struct store_batch	*batch = NULL;
+	struct trail_origin	 o;
 	char			 what[600], reason[800], err[320];
 	int64_t			 now, pin;
 	size_t			 cap;
@@ -1143,23 +1135,17 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		snprintf(reason, sizeof(reason), "refused: audit queries are "
 		    "for auditors, not role %s; asked: %s", s->principal->role,
 		    what);
-		if ((ev = audit_event_new(AUDIT_AUDIT_QUERY,
-		    s->principal->id)) == NULL ||
-		    audit_event_set(ev, AUDIT_F_SESSION, s->name) == -1 ||
-		    audit_event_set(ev, AUDIT_F_PEER, s->peer) == -1 ||
-		    audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
+		o = session_origin(s);
+		if ((ev = trail_event(&o, AUDIT_AUDIT_QUERY,
+		    s->principal->id)) != NULL &&
+		    (audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
 		    (q->subject[0] != '\0' && name_ok(q->subject,
 		    ENVELOPE_MAX_SUBJECT) && audit_event_set(ev,
-		    AUDIT_F_SUBJECT, q->subject) == -1) ||
-		    (batch = store_batch_new()) == NULL) {
+		    AUDIT_F_SUBJECT, q->subject) == -1))) {
 			audit_event_free(ev);
-			log_warnx("session=%s principal=%s event=audit_dropped "
-			    "reason=\"out of memory\"", s->name,
-			    s->principal->id);
-			return;
+			ev = NULL;
 		}
-		store_batch_add_event(batch, ev);
-		store_submit_detached(srv->store, batch);
+		trail_detached(srv->store, ev);
 		return;
 	}
 	if (check_query(q, err, sizeof(err)) == -1) {
@@ -1197,7 +1183,7 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		pin = 0;
 	j->first_page = q->page_token[0] == '\0';
 	/* The trail as it is now, or as it was at until, whichever is first. */
-	now = now_ms();
+	now = clock_wall_ms();
 	/* A status asked in the millisecond of the publish still sees it. */
 	if (q->delivery_status)
 		now++;

@@ -1,10 +1,12 @@
 /*
  * broker: what happens to a decoded request from an active session.
- * Publish: validate the envelope, set the broker-owned header fields from
- * the certificate's principal, authorise the publish, decide per principal,
- * write message, decisions and deliveries to the store in one batch, and only
- * when that batch has committed deliver to live subscribers and acknowledge
- * the publisher.  Also subscriptions, acks and connection audit events.
+ * Publish, as a coordinator: the decision engine (decide.h) judges the
+ * publish and decides for every principal; the broker turns the plan into
+ * the message, decision and delivery rows of one store batch (trail.h), and
+ * only when that batch has committed hands the recipients' bytes to
+ * fan-out (deliver.h) and acknowledges the publisher.  Also subscriptions
+ * (a durable one replays what it missed: replay.h) and acks; explain and
+ * audit queries are passed to their modules.
  */
 #ifndef NWD_BROKER_H
 #define NWD_BROKER_H
@@ -18,40 +20,13 @@ struct broker;
 struct broker	*broker_new(struct server *srv);
 void		 broker_free(struct broker *b);
 
-/* Handles one frame from an ACTIVE session.  The frame stays the caller's;
- * the broker takes what it needs (it may steal the envelope, leaving NULL). */
-void		 broker_handle(struct broker *b, struct session *s,
-		    Nwd__V1__Frame *f);
-
-/* Records an audit event about a session whose outcome nobody waits for
- * (connect, refusals, protocol errors, disconnect). */
-void		 broker_audit_session(struct broker *b, struct session *s,
-		    int action, const char *actor, const char *reason);
-
-struct audit_event;
-struct policy_decision;
-
 /*
- * The audit row of one delivery decision (AUDIT_DELIVER or
- * AUDIT_DELIVER_REFUSED) about env for recipient, made on session s with
- * actor as the acting principal.  withheld is the comma-separated paths
- * removed (deliveries only).  NULL if memory ran out.
+ * Handles one frame from an ACTIVE session s; arg is the broker (the
+ * server_request_fn that main.c gives the sessions).  The frame stays the
+ * caller's; the broker takes what it needs (it may steal the envelope,
+ * leaving NULL).
  */
-struct audit_event *broker_decision_event(struct session *s,
-		    const char *actor, int action, const char *message_id,
-		    const Nwd__V1__Envelope *env, const char *recipient,
-		    const struct policy_decision *d, const char *withheld,
-		    const char *policy_version);
-
-/*
- * Sends one Deliver on subscription sub_id of s: the packed (already
- * redacted) envelope, the paths withheld from it (comma-separated), the
- * rule and policy version; durable names the durable subscription or is
- * NULL.  Returns 0, or -1 if it could not be sent.
- */
-int		 broker_send_deliver(struct session *s, uint64_t sub_id,
-		    const char *message_id, const uint8_t *bytes, size_t len,
-		    const char *withheld, const char *rule,
-		    const char *policy_version, const char *durable);
+void		 broker_handle(struct session *s, Nwd__V1__Frame *f,
+		    void *arg);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * decide: "would this principal receive this message, which fields,
- * because of which rule".  Replays what the broker does with a publish:
- * validation, the sender's clearance, the publish rule, the deliver
+ * decide: the one decision engine.  Who receives a published message,
+ * which of its fields, and because of which rule: the publish checks
+ * (validation, size, the sender's clearance, the publish rule), the
+ * broker-owned header fields, an Allocation's side effects, the deliver
  * decision for every principal, the duty pass when no one may receive it,
- * redaction, without storing or delivering anything.  Pure (no I/O, no
- * clock, no logging): the daemon answers auditors with it and the nwd tool
- * links it for the offline "nwd policy explain", so the two cannot drift
- * apart.
+ * and redaction.  The broker's publish, the replay of a durable queue
+ * (decide_recipient), and explain (the daemon's and the nwd tool's offline
+ * mode, decide_explain) all decide here, so they cannot drift apart.
+ *
+ * Pure: no I/O, no logging, no clock it did not receive (the time is the
+ * world's now_ms).
  */
 #ifndef NWD_DECIDE_H
 #define NWD_DECIDE_H
@@ -14,28 +17,125 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
 #include "nwd.pb-c.h"
+#include "policy.h"
 
-struct policy;
 struct identity_map;
-struct alloc_table;
+struct principal;
 
-/* The most principals an Explain may name in "to". */
-#define EXPLAIN_MAX_TO		256
+/* Room left in a frame for what the broker adds around an envelope. */
+#define DECIDE_FRAME_HEADROOM	4096
 
 /* What a decision is made against; everything is borrowed. */
-struct explain_world {
+struct decide_world {
 	const struct policy		*policy;
 	const struct identity_map	*ids;
 	const struct alloc_table	*allocs;	/* NULL: nobody */
-	int64_t				 now_ms;	/* the publish's time */
+	int64_t				 now_ms;	/* the decision's time */
 	uint32_t			 max_frame;	/* 0: no size limit */
 };
 
-enum explain_status {
-	EXPLAIN_OK,
-	EXPLAIN_NOT_FOUND,	/* the sender or a "to" principal is unknown */
-	EXPLAIN_NOMEM,
+/* What a caller wants kept in the plan besides the decisions. */
+enum decide_flags {
+	DECIDE_PACK = 1 << 0,		/* each allowed recipient's bytes */
+	DECIDE_EVERYONE = 1 << 1,	/* not-a-candidate entries too, and
+					   the fields the rules configure */
+};
+
+/* One principal's decision about one message. */
+struct decide_entry {
+	char			*id;		/* owned; the principal's id */
+	char			*role;		/* owned; its role ("" if it is
+						   not in the mapping) */
+	enum policy_verdict	 verdict;
+	int			 duty_pass;	/* decided in the duty pass */
+	char			 rules[256];	/* the rules that decided */
+	char			 reason[256];	/* one sentence, or "" */
+	char			*withheld;	/* owned; allowed: the paths
+						   removed, "a,b" ("" none) */
+	char			*shared;	/* owned; allowed: the top-level
+						   body fields shared */
+	char			*configured;	/* owned; DECIDE_EVERYONE and
+						   allowed: what the rules strip */
+	uint8_t			*bytes;		/* owned; DECIDE_PACK and
+						   allowed: the redacted
+						   envelope, packed */
+	size_t			 len;
+};
+
+/*
+ * The decision about one publish.  publish is POLICY_ALLOW, or the refusal:
+ * then code, rules and reason are what the publisher is told and the
+ * audit row says, and entries holds what was decided before the refusal
+ * (nothing, or the decisions that found no recipient: "no dead letters").
+ */
+struct decide_plan {
+	enum policy_verdict	 publish;
+	Nwd__V1__ErrorCode	 code;		/* refused: for the publisher */
+	char			 rules[256];	/* the publish rule(s) */
+	char			 reason[320];	/* why (refused: for the
+						   publisher) */
+	char			 note[256];	/* allowed: what the broker set
+						   over the client's header */
+	size_t			 recipients;	/* allowed entries */
+	int			 duty_desk;	/* they are the duty desk */
+	struct decide_entry	*entries;	/* owned; allow and deny rows
+						   in the principal map's
+						   order, then the duty pass */
+	size_t			 nentries;
+	size_t			 capentries;
+	int			 has_alloc;	/* an Allocation to record */
+	struct alloc_entry	 alloc;		/* strings in alloc_strings */
+	char			*alloc_strings;	/* owned */
+};
+
+/*
+ * Decides env, published by sender at w->now_ms with id message_id (NULL:
+ * none is set, as for explain).  env is the caller's and is changed: an
+ * allowed publish gets the broker-owned header fields (message id,
+ * sender, originating agency, created time) and an Allocation's team and
+ * worker added to share_with, so that what the caller stores is what was
+ * decided.  env may be NULL (refused: no envelope).  sender is borrowed.
+ * Fills plan (which the caller frees with decide_plan_free()) and returns
+ * 0; returns -1 if memory ran out (plan is then empty).
+ */
+int		 decide_publish(const struct decide_world *w,
+		    const struct principal *sender, Nwd__V1__Envelope *env,
+		    const char *message_id, int flags,
+		    struct decide_plan *plan);
+
+/*
+ * Decides one recipient of a stored message again (a pending delivery of
+ * a durable queue, at replay): the policy and allocations of w, outside
+ * the duty pass.  who is the recipient's id; recipient is its principal,
+ * or NULL if it is no longer in the mapping (refused).  env has passed envelope_validate() and is
+ * changed only while packing.  Fills out (free its members with
+ * decide_entry_clear()) and returns 0, or -1 if memory ran out.
+ */
+int		 decide_recipient(const struct decide_world *w,
+		    const struct principal *recipient, const char *who,
+		    Nwd__V1__Envelope *env, int flags,
+		    struct decide_entry *out);
+
+void		 decide_entry_clear(struct decide_entry *e);
+/* Frees what the plan owns and empties it; NULL is a no-op. */
+void		 decide_plan_free(struct decide_plan *plan);
+
+/*
+ * Explain: "would this principal receive this message, which fields,
+ * because of which rule", answered by decide_publish() without storing or
+ * delivering anything (decide_explain.c).
+ */
+
+/* The most principals an Explain may name in "to". */
+#define DECIDE_EXPLAIN_MAX_TO	256
+
+enum decide_explain_status {
+	DECIDE_EXPLAIN_OK,
+	DECIDE_EXPLAIN_NOT_FOUND,	/* the sender or a "to" principal is
+					   unknown */
+	DECIDE_EXPLAIN_NOMEM,
 };
 
 /*
@@ -45,18 +145,19 @@ enum explain_status {
  * to (nto ids, may be 0) restricts which deliver decisions are reported;
  * the recipient count and the duty pass are always those of the whole
  * principal map.  Returns a new result that the caller frees with
- * explain_result_free(), or NULL with *status (if not NULL) set and one
+ * decide_explain_free(), or NULL with *status (if not NULL) set and one
  * sentence in err.
  */
-Nwd__V1__ExplainResult *explain_run(const struct explain_world *w,
+Nwd__V1__ExplainResult *decide_explain(const struct decide_world *w,
 		    const char *sender, const Nwd__V1__Envelope *env,
-		    char *const *to, size_t nto, enum explain_status *status,
-		    char *err, size_t errlen);
+		    char *const *to, size_t nto,
+		    enum decide_explain_status *status, char *err,
+		    size_t errlen);
 
 /* NULL is a no-op. */
-void		 explain_result_free(Nwd__V1__ExplainResult *r);
+void		 decide_explain_free(Nwd__V1__ExplainResult *r);
 
 /* "allowed", "delivered", "refused", "not a candidate". */
-const char	*explain_verdict_text(Nwd__V1__ExplainVerdict v, int publish);
+const char	*decide_verdict_text(Nwd__V1__ExplainVerdict v, int publish);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "decide.h"
 #include "envelope.h"
@@ -20,6 +21,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "trail.h"
 
 /* ------------------------------------------------------------------------
  * The daemon's half: an auditor's Explain frame.
@@ -36,14 +38,6 @@ struct explain_job {
 	char			 what[256];	/* "explain KIND SUBJ as P" */
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Copies at most max bytes of s, printable ASCII only, for logs and rows. */
 static void
@@ -63,7 +57,8 @@ describe(const Nwd__V1__Explain *req, char *out, size_t outlen)
 {
 	const Nwd__V1__Header	*h = req->envelope != NULL ?
 				    req->envelope->header : NULL;
-	const char *kn = h != NULL ? envelope_kind_name(h->kind) : NULL;
+	const char		*kn = h != NULL ?
+				    envelope_kind_name(h->kind) : NULL;
 	char			 subject[ENVELOPE_MAX_SUBJECT + 1] = "-";
 	char			 who[65] = "-";
 
@@ -83,8 +78,9 @@ query_event(struct server *srv, struct session *s,
 	const Nwd__V1__Header	*h = req->envelope != NULL ?
 				    req->envelope->header : NULL;
 	struct audit_event	*ev;
+	struct trail_origin	 o = session_origin(s);
 
-	if ((ev = audit_event_new(AUDIT_AUDIT_QUERY, s->principal->id)) ==
+	if ((ev = trail_event(&o, AUDIT_AUDIT_QUERY, s->principal->id)) ==
 	    NULL)
 		return NULL;
 	if (h != NULL) {
@@ -96,9 +92,7 @@ query_event(struct server *srv, struct session *s,
 		    h->subject->local_id) == -1)
 			goto fail;
 	}
-	if (audit_event_set(ev, AUDIT_F_SESSION, s->name) == -1 ||
-	    audit_event_set(ev, AUDIT_F_PEER, s->peer) == -1 ||
-	    audit_event_set(ev, AUDIT_F_POLICY_VERSION,
+	if (audit_event_set(ev, AUDIT_F_POLICY_VERSION,
 	    policy_version(srv->policy)) == -1 ||
 	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1)
 		goto fail;
@@ -113,7 +107,7 @@ job_free(struct explain_job *j)
 {
 	if (j == NULL)
 		return;
-	explain_result_free(j->result);
+	decide_explain_free(j->result);
 	free(j);
 }
 
@@ -141,9 +135,8 @@ explain_done(enum store_outcome outcome, void *arg)
 		f.msg_case = NWD__V1__FRAME__MSG_EXPLAIN_RESULT;
 		f.explain_result = j->result;
 		if (session_send(s, &f) == 0)
-			log_info("session=%s principal=%s event=explain "
-			    "query=\"%s\" recipients=%u duty_desk=%d",
-			    s->name, s->principal->id, j->what,
+			session_log(info, s, "event=explain "
+			    "query=\"%s\" recipients=%u duty_desk=%d", j->what,
 			    j->result->recipients, j->result->duty_desk);
 	}
 	job_free(j);
@@ -154,11 +147,11 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
     const Nwd__V1__Explain *req)
 {
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
-	struct explain_world	 w;
+	struct decide_world	 w;
 	struct explain_job	*j = NULL;
 	struct store_batch	*batch = NULL;
 	struct audit_event	*ev;
-	enum explain_status	 st;
+	enum decide_explain_status st;
 	char			 what[256], reason[640], clean[320];
 
 	describe(req, what, sizeof(what));
@@ -169,21 +162,13 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
 		snprintf(reason, sizeof(reason), "refused: explain is for "
 		    "auditors, not role %s; asked: %s", s->principal->role,
 		    what);
-		if ((ev = query_event(srv, s, req, reason)) == NULL ||
-		    (batch = store_batch_new()) == NULL) {
-			audit_event_free(ev);
-			log_warnx("event=audit_dropped reason=\"out of "
-			    "memory\"");
-			return;
-		}
-		store_batch_add_event(batch, ev);
-		store_submit_detached(srv->store, batch);
+		trail_detached(srv->store, query_event(srv, s, req, reason));
 		return;
 	}
-	if (req->n_to > EXPLAIN_MAX_TO) {
+	if (req->n_to > DECIDE_EXPLAIN_MAX_TO) {
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "explain may name at "
-		    "most %d principals in to", EXPLAIN_MAX_TO);
+		    "most %d principals in to", DECIDE_EXPLAIN_MAX_TO);
 		return;
 	}
 	if (req->envelope == NULL) {
@@ -210,12 +195,12 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
 	w.policy = srv->policy;
 	w.ids = srv->ids;
 	w.allocs = srv->allocs;
-	w.now_ms = req->at_unix_ms != 0 ? req->at_unix_ms : now_ms();
+	w.now_ms = req->at_unix_ms != 0 ? req->at_unix_ms : clock_wall_ms();
 	w.max_frame = srv->cfg->max_frame;
-	j->result = explain_run(&w, req->principal, req->envelope, req->to,
+	j->result = decide_explain(&w, req->principal, req->envelope, req->to,
 	    req->n_to, &st, j->error, sizeof(j->error));
 	if (j->result == NULL) {
-		if (st == EXPLAIN_NOMEM)
+		if (st == DECIDE_EXPLAIN_NOMEM)
 			goto internal;
 		j->code = NWD__V1__ERROR_CODE__ERROR_NOT_FOUND;
 	} else {
@@ -223,7 +208,7 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
 		f.msg_case = NWD__V1__FRAME__MSG_EXPLAIN_RESULT;
 		f.explain_result = j->result;
 		if (nwd__v1__frame__get_packed_size(&f) > srv->cfg->max_frame) {
-			explain_result_free(j->result);
+			decide_explain_free(j->result);
 			j->result = NULL;
 			j->code = NWD__V1__ERROR_CODE__ERROR_LIMIT;
 			snprintf(j->error, sizeof(j->error), "the explanation "

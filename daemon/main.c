@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "broker.h"
 #include "chain.h"
+#include "clock.h"
 #include "config.h"
 #include "durable.h"
 #include "httpd.h"
@@ -37,6 +38,7 @@
 #include "session.h"
 #include "store.h"
 #include "tls.h"
+#include "trail.h"
 
 #define POLICY_MAX_BYTES	(16 * 1024 * 1024)
 #define DRAIN_POLL_MS		20
@@ -153,22 +155,61 @@ load_policy(const char *path, char *err, size_t errlen)
 static void
 audit_policy_loaded(struct server *srv, const char *why)
 {
-	struct store_batch	*b;
-	struct audit_event	*ev;
-	char			 reason[256];
+	char reason[256];
 
 	snprintf(reason, sizeof(reason), "%s: %s, %zu rules, %zu principals",
 	    why, srv->cfg->policy, policy_nrules(srv->policy),
 	    identity_count(srv->ids));
-	if ((ev = audit_event_new(AUDIT_POLICY_LOADED, srv->cfg->instance)) ==
-	    NULL || (b = store_batch_new()) == NULL) {
-		audit_event_free(ev);
-		return;
+	trail_daemon(srv->store, srv->cfg->instance, AUDIT_POLICY_LOADED,
+	    policy_version(srv->policy), reason);
+}
+
+/* The TLS files serving now, audited: why ("startup", "reload"), then
+ * tls_ctx_summary(). */
+static void
+audit_tls_loaded(struct server *srv, const char *why)
+{
+	char reason[1600];
+
+	snprintf(reason, sizeof(reason), "%s: %s", why,
+	    tls_ctx_summary(srv->tls));
+	trail_daemon(srv->store, srv->cfg->instance, AUDIT_TLS_LOADED, NULL,
+	    reason);
+}
+
+/*
+ * SIGHUP, the TLS half: builds a new context from the files the
+ * configuration names.  If they are refused the old context keeps serving
+ * and the refusal is logged and audited (tls_reload_refused).  Otherwise
+ * the new context replaces srv->tls at once (new handshakes use it; live
+ * sessions keep their SSL, which holds a reference to the old SSL_CTX),
+ * the load is audited (tls_loaded), and every authenticated session whose
+ * client certificate the new context does not accept is closed.  Returns
+ * 0 if the new context was taken, -1 if it was refused.
+ */
+static int
+reload_tls(struct server *srv)
+{
+	struct tls_ctx	*nt;
+	char		 err[1024], reason[1600];
+	unsigned int	 closed;
+
+	if ((nt = tls_ctx_new(srv->cfg, err, sizeof(err))) == NULL) {
+		log_warnx("event=tls_reload_refused reason=\"%s\" "
+		    "keeping=\"%s\"", err, tls_ctx_summary(srv->tls));
+		snprintf(reason, sizeof(reason), "reload refused: %s; keeping "
+		    "%s", err, tls_ctx_summary(srv->tls));
+		trail_daemon(srv->store, srv->cfg->instance,
+		    AUDIT_TLS_RELOAD_REFUSED, NULL, reason);
+		return -1;
 	}
-	audit_event_set(ev, AUDIT_F_POLICY_VERSION, policy_version(srv->policy));
-	audit_event_set(ev, AUDIT_F_REASON, reason);
-	store_batch_add_event(b, ev);
-	store_submit_detached(srv->store, b);
+	tls_ctx_free(srv->tls);
+	srv->tls = nt;
+	audit_tls_loaded(srv, "reload");
+	closed = session_recheck_certs(srv);
+	log_info("event=tls_reload_done tls=\"%s\" sessions_closed=%u",
+	    tls_ctx_summary(nt), closed);
+	return 0;
 }
 
 /* At each database connect: rebuild the allocation table from the rows. */
@@ -252,14 +293,6 @@ reaper_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Tells systemd (if it is listening) what the daemon is doing.  prefix
@@ -316,7 +349,7 @@ store_state_cb(enum store_state state, void *arg)
 	}
 	serving = 1;
 	audit_policy_loaded(srv, "startup");
-	tls_audit_loaded(srv, "startup");
+	audit_tls_loaded(srv, "startup");
 	log_info("event=ready listen=%s:%d instance=%s policy=%s",
 	    srv->cfg->listen_host, listener_port(srv->listener),
 	    srv->cfg->instance, policy_version(srv->policy));
@@ -396,7 +429,7 @@ reload(struct server *srv)
 
 	log_info("event=reload_begin");
 	/* Judged on their own: a broken policy must not hold back a CRL. */
-	tls_rc = tls_reload(srv);
+	tls_rc = reload_tls(srv);
 	if ((np = load_policy(srv->cfg->policy, err, sizeof(err))) == NULL) {
 		log_warnx("event=reload_refused reason=\"%s\" "
 		    "keeping_policy=%s", err, policy_version(srv->policy));
@@ -448,7 +481,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	struct session	*s, *next;
 	struct timeval	 tv = { 0, DRAIN_POLL_MS * 1000 };
 	char		 reason[160];
-	int		 late = now_ms() >= drain_deadline_ms;
+	int		 late = clock_mono_ms() >= drain_deadline_ms;
 
 	if (drain_phase == DRAIN_FINISH) {
 		if (store_pending(srv->store) > 0 && !late) {
@@ -530,7 +563,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		session_drain(s);
 	}
 	drain_phase = DRAIN_FINISH;
-	drain_deadline_ms = now_ms() + (int64_t)srv->cfg->drain_timeout * 1000;
+	drain_deadline_ms = clock_mono_ms() + (int64_t)srv->cfg->drain_timeout * 1000;
 	if ((drain_timer = evtimer_new(srv->base, drain_cb, srv)) != NULL)
 		evtimer_add(drain_timer, &tv);
 	else {
@@ -724,6 +757,9 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: cannot set up the event loop\n");
 		goto done;
 	}
+	/* The sessions hand their requests up to the broker. */
+	srv.on_request = broker_handle;
+	srv.on_request_arg = srv.broker;
 	if ((srv.listener = listener_new(&srv, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;

@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "envelope.h"
 #include "log.h"
@@ -21,14 +22,6 @@ struct retention {
 	size_t		 chunk;		/* bodies in the batch in flight */
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Expired bodies are taken this many at a time (memory stays bounded). */
 #define RETENTION_CHUNK	1000
@@ -132,7 +125,7 @@ purge_kind(struct retention *r)
 		r->running = 0;
 		return;
 	}
-	before = now_ms() - (int64_t)cfg->retention_days[r->kind] * 86400000LL;
+	before = clock_wall_ms() - (int64_t)cfg->retention_days[r->kind] * 86400000LL;
 	if (store_query_expired(r->srv->store, r->kind, before,
 	    RETENTION_CHUNK, expired_cb, r) == -1) {
 		log_warnx("event=purge_skipped reason=\"database "

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "nwd.pb-c.h"
+
 struct event_base;
 struct event;
 struct config;
@@ -27,6 +29,14 @@ struct session;
 
 TAILQ_HEAD(session_list, session);
 
+/*
+ * What a session does with a decoded request once it is ACTIVE: hands it
+ * up to whoever main.c named (the broker).  The frame stays the caller's;
+ * the handler may steal parts of it (leaving NULL).
+ */
+typedef void	server_request_fn(struct session *s, Nwd__V1__Frame *f,
+		    void *arg);
+
 struct server {
 	struct event_base	*base;		/* owned */
 	struct config		*cfg;		/* owned */
@@ -40,6 +50,8 @@ struct server {
 	struct retention	*retention;	/* owned; purge timer */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
+	server_request_fn	*on_request;	/* a session's requests */
+	void			*on_request_arg;
 	struct listener		*listener;	/* owned */
 	struct session_list	 sessions;	/* live sessions, owned */
 	struct session_list	 zombies;	/* closed, awaiting reap */

@@ -13,7 +13,6 @@
 #include <openssl/err.h>
 
 #include "audit.h"
-#include "broker.h"
 #include "config.h"
 #include "envelope.h"
 #include "frame.h"
@@ -25,6 +24,7 @@
 #include "sessidx.h"
 #include "session.h"
 #include "tls.h"
+#include "trail.h"
 
 #define SESSION_LINGER_SECS	5	/* most time to flush a last frame */
 #define SESSION_IDENTITY_MAX	256
@@ -66,6 +66,30 @@ session_who(const struct session *s)
 	return s != NULL && s->principal != NULL ? s->principal->id : "-";
 }
 
+const char *
+session_name(const struct session *s)
+{
+	return s != NULL ? s->name : "-";
+}
+
+struct trail_origin
+session_origin(const struct session *s)
+{
+	struct trail_origin o = { s->name, s->peer };
+
+	return o;
+}
+
+/* A row about this session that nobody waits for. */
+static void
+audit_session(struct session *s, enum audit_action a, const char *actor,
+    const char *reason)
+{
+	struct trail_origin o = session_origin(s);
+
+	trail_session(s->srv->store, &o, a, actor, reason);
+}
+
 static void
 arm_timer(struct session *s, uint32_t secs)
 {
@@ -78,9 +102,8 @@ arm_timer(struct session *s, uint32_t secs)
 static void
 session_set_state(struct session *s, enum session_state st)
 {
-	log_debug("session=%s principal=%s event=state from=%s to=%s",
-	    s->name, session_who(s), session_state_name(s->state),
-	    session_state_name(st));
+	session_log(debug, s, "event=state from=%s to=%s",
+	    session_state_name(s->state), session_state_name(st));
 	s->state = st;
 	switch (st) {
 	case SESSION_HANDSHAKE:
@@ -241,10 +264,10 @@ session_reap(struct session *s)
 static void
 record_close(struct session *s, const char *reason)
 {
-	log_info("session=%s principal=%s peer=%s event=close reason=\"%s\"",
-	    s->name, session_who(s), s->peer, reason);
+	session_log(info, s, "peer=%s event=close reason=\"%s\"", s->peer,
+	    reason);
 	if (s->principal != NULL)
-		broker_audit_session(s->srv->broker, s, AUDIT_DISCONNECT,
+		audit_session(s, AUDIT_DISCONNECT,
 		    s->principal->id, reason);
 	session_set_state(s, SESSION_CLOSING);
 }
@@ -301,8 +324,7 @@ session_drain(struct session *s)
 		return;
 	s->draining = 1;
 	bufferevent_disable(s->bev, EV_READ);
-	log_debug("session=%s principal=%s event=drain", s->name,
-	    session_who(s));
+	session_log(debug, s, "event=drain");
 }
 
 void
@@ -333,31 +355,21 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-session_send(struct session *s, const Nwd__V1__Frame *f)
+session_send_bytes(struct session *s, const uint8_t *frame, size_t len)
 {
-	struct evbuffer	*out;
-	uint8_t		*buf;
-	size_t		 len;
-	const struct config *cfg = s->srv->cfg;
+	struct evbuffer		*out;
+	const struct config	*cfg = s->srv->cfg;
 
 	if (s->state == SESSION_CLOSING)
 		return -1;
-	if ((buf = frame_encode(f, cfg->max_frame, &len)) == NULL) {
-		log_warnx("session=%s principal=%s event=send_failed frame=%s "
-		    "reason=\"frame exceeds max_frame or out of memory\"",
-		    s->name, session_who(s), frame_msg_name(f));
-		return -1;
-	}
 	out = bufferevent_get_output(s->bev);
 	if (evbuffer_get_length(out) + len > cfg->max_output_buffer) {
-		free(buf);
 		metrics_refusal("slow_consumer");
 		session_abort(s, "slow consumer: output buffer above "
 		    "max_output_buffer");
 		return -1;
 	}
-	evbuffer_add(out, buf, len);
-	free(buf);
+	evbuffer_add(out, frame, len);
 	/* Back-pressure: stop reading requests while our answers pile up. */
 	if (!s->read_paused &&
 	    evbuffer_get_length(out) > cfg->max_output_buffer / 2) {
@@ -365,6 +377,26 @@ session_send(struct session *s, const Nwd__V1__Frame *f)
 		bufferevent_disable(s->bev, EV_READ);
 	}
 	return 0;
+}
+
+int
+session_send(struct session *s, const Nwd__V1__Frame *f)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rc;
+
+	if (s->state == SESSION_CLOSING)
+		return -1;
+	if ((buf = frame_encode(f, s->srv->cfg->max_frame, &len)) == NULL) {
+		session_log(warnx, s, "event=send_failed frame=%s "
+		    "reason=\"frame exceeds max_frame or out of memory\"",
+		    frame_msg_name(f));
+		return -1;
+	}
+	rc = session_send_bytes(s, buf, len);
+	free(buf);
+	return rc;
 }
 
 void
@@ -385,10 +417,10 @@ session_send_error(struct session *s, uint64_t request_id,
 	f.request_id = request_id;
 	f.msg_case = NWD__V1__FRAME__MSG_ERROR;
 	f.error = &e;
-	log_info("session=%s principal=%s event=error code=%s request=%llu "
-	    "reason=\"%s\"", s->name, session_who(s),
-	    frame_error_code_name(code),
-	    (unsigned long long)request_id, text);
+	session_log(info, s,
+	    "event=error code=%s request=%llu "
+	    "reason=\"%s\"",
+	    frame_error_code_name(code), (unsigned long long)request_id, text);
 	session_send(s, &f);
 }
 
@@ -398,7 +430,7 @@ protocol_error(struct session *s, uint64_t request_id,
     Nwd__V1__ErrorCode code, const char *reason)
 {
 	session_send_error(s, request_id, code, "%s", reason);
-	broker_audit_session(s->srv->broker, s, AUDIT_PROTOCOL_ERROR,
+	audit_session(s, AUDIT_PROTOCOL_ERROR,
 	    s->principal != NULL ? s->principal->id : NULL, reason);
 	session_close(s, reason);
 }
@@ -465,8 +497,8 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 		}
 		session_set_state(s, SESSION_ACTIVE);
 		send_welcome(s, f->request_id);
-		log_info("session=%s principal=%s role=%s peer=%s event=hello",
-		    s->name, session_who(s), s->principal->role, s->peer);
+		session_log(info, s, "role=%s peer=%s event=hello",
+		    s->principal->role, s->peer);
 		return;
 	}
 	/* ACTIVE: every frame resets the idle timer. */
@@ -481,7 +513,7 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 		    "received on this session");
 		break;
 	default:
-		broker_handle(s->srv->broker, s, f);
+		s->srv->on_request(s, f, s->srv->on_request_arg);
 		break;
 	}
 }
@@ -624,7 +656,7 @@ authenticate(struct session *s)
 		snprintf(err, sizeof(err), "certificate verify failed: %s (TLS "
 		    "files reloaded during the handshake)", identity);
 		metrics_refusal(metrics_tls_reason(err));
-		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		audit_session(s, AUDIT_AUTH_REFUSED,
 		    actor, err);
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    "certificate refused: %s", err);
@@ -634,7 +666,7 @@ authenticate(struct session *s)
 	if (tls_peer_identity(ssl, s->srv->cfg->identity_field, identity,
 	    sizeof(identity), err, sizeof(err)) == -1) {
 		metrics_refusal("identity");
-		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		audit_session(s, AUDIT_AUTH_REFUSED,
 		    actor, err);
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    "certificate refused: %s", err);
@@ -645,7 +677,7 @@ authenticate(struct session *s)
 		snprintf(err, sizeof(err), "certificate identity '%s' maps "
 		    "to no principal", identity);
 		metrics_refusal("unmapped");
-		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		audit_session(s, AUDIT_AUTH_REFUSED,
 		    actor, err);
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    "%s", err);
@@ -656,7 +688,7 @@ authenticate(struct session *s)
 		metrics_refusal("max_connections_principal");
 		log_info("session=%s principal=%s peer=%s event=auth_refused "
 		    "reason=\"%s\"", s->name, p->id, s->peer, err);
-		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		audit_session(s, AUDIT_AUTH_REFUSED,
 		    p->id, err);
 		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_LIMIT,
 		    "%s", err);
@@ -668,10 +700,11 @@ authenticate(struct session *s)
 		session_abort(s, "out of memory");
 		return;
 	}
-	log_info("session=%s principal=%s role=%s peer=%s event=connect "
-	    "tls=%s", s->name, s->principal->id, s->principal->role, s->peer,
-	    SSL_get_version(ssl));
-	broker_audit_session(s->srv->broker, s, AUDIT_CONNECT,
+	session_log(info, s,
+	    "role=%s peer=%s event=connect "
+	    "tls=%s",
+	    s->principal->role, s->peer, SSL_get_version(ssl));
+	audit_session(s, AUDIT_CONNECT,
 	    s->principal->id, NULL);
 	session_set_state(s, SESSION_AUTHENTICATED);
 	/* A Hello may have arrived with the handshake's last flight. */
@@ -704,7 +737,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		    "subject=\"%s\" reason=\"%s\"", s->name, s->peer, subject,
 		    reason);
 		metrics_refusal(metrics_tls_reason(reason));
-		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		audit_session(s, AUDIT_AUTH_REFUSED,
 		    actor, reason);
 		session_abort(s, reason);
 		return;
@@ -731,7 +764,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		    "within %u s (handshake_timeout)",
 		    s->srv->cfg->handshake_timeout);
 		metrics_refusal("handshake_timeout");
-		broker_audit_session(s->srv->broker, s, AUDIT_AUTH_REFUSED,
+		audit_session(s, AUDIT_AUTH_REFUSED,
 		    NULL, reason);
 		session_abort(s, reason);
 		break;
@@ -850,18 +883,21 @@ session_delivery_add(struct session *s, const char *message_id,
 	/* Only sessions that receive deliveries pay for the ring. */
 	if (s->unacked == NULL && (s->unacked = calloc(SESSION_MAX_UNACKED,
 	    sizeof(*s->unacked))) == NULL) {
-		log_warnx("session=%s principal=%s event=ack_untracked "
-		    "reason=\"out of memory\"", s->name, session_who(s));
+		session_log(warnx, s,
+		    "event=ack_untracked "
+		    "reason=\"out of memory\"");
 		return ++s->next_delivery_id;
 	}
 	u = &s->unacked[s->unacked_next];
 	if (u->delivery_id != 0 && !s->unacked_overflowed) {
 		/* Once per session: the durable queue still holds them. */
 		s->unacked_overflowed = 1;
-		log_warnx("session=%s principal=%s event=unacked_overflow "
+		session_log(warnx, s,
+		    "event=unacked_overflow "
 		    "limit=%d reason=\"the subscriber acknowledges too "
 		    "little; older deliveries can no longer be acked on this "
-		    "session\"", s->name, session_who(s), SESSION_MAX_UNACKED);
+		    "session\"",
+		    SESSION_MAX_UNACKED);
 	}
 	if (u->delivery_id != 0 && u->durable[0] != '\0')
 		s->durable_unacked--;

@@ -23,7 +23,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "log.h"
 #include "nwd.pb-c.h"
+#include "trail.h"
 
 struct server;
 struct principal;
@@ -89,6 +91,10 @@ struct session	*session_find(struct server *srv, uint64_t id);
  * the session is closed as a slow consumer.
  */
 int		 session_send(struct session *s, const Nwd__V1__Frame *f);
+/* The same for a frame already encoded (with its length prefix); frame
+ * stays the caller's. */
+int		 session_send_bytes(struct session *s, const uint8_t *frame,
+		    size_t len);
 
 /* Sends an Error frame answering request_id. */
 void		 session_send_error(struct session *s, uint64_t request_id,
@@ -99,7 +105,7 @@ void		 session_send_error(struct session *s, uint64_t request_id,
 void		 session_close(struct session *s, const char *reason);
 
 /*
- * After a TLS reload: judges the client certificate of every authenticated
+ * After a TLS reload (main.c swaps srv->tls, then calls this): judges the client certificate of every authenticated
  * session again by srv->tls (tls_peer_check()); a session it no longer
  * accepts (revoked by the new CRL, no longer chaining to the new CA) gets
  * an Error frame (FORBIDDEN) and is closed, which logs and audits a
@@ -123,6 +129,18 @@ void		 session_goodbye(struct session *s, const char *reason);
 const char	*session_state_name(enum session_state st);
 /* The principal's id for a log line: "-" for NULL or before auth. */
 const char	*session_who(const struct session *s);
+/* The session's name ("s42") for a log line: "-" for NULL. */
+const char	*session_name(const struct session *s);
+/* Where the session's audit rows come from (borrows its strings). */
+struct trail_origin session_origin(const struct session *s);
+
+/*
+ * Logs a line about session s (NULL: "-") at LEVEL (info, warnx, debug):
+ * "session=ID principal=P " and then fmt.
+ */
+#define session_log(level, s, fmt, ...)					\
+	log_##level("session=%s principal=%s " fmt, session_name(s),	\
+	    session_who(s), ##__VA_ARGS__)
 
 /*
  * Subscriptions are held by the session; the broker decides what matches.

@@ -7,11 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "audit.h"
 #include "log.h"
-#include "server.h"
-#include "session.h"
-#include "store.h"
 #include "tls.h"
 
 #define TLS_VERIFY_DEPTH	8
@@ -534,59 +530,6 @@ done:
 	X509_STORE_CTX_free(xs);
 	ERR_clear_error();
 	return rc;
-}
-
-/* One detached audit row about the TLS files, with the daemon as actor. */
-static void
-audit_tls(struct server *srv, enum audit_action action, const char *reason)
-{
-	struct store_batch	*b;
-	struct audit_event	*ev;
-
-	if ((ev = audit_event_new(action, srv->cfg->instance)) == NULL ||
-	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1 ||
-	    (b = store_batch_new()) == NULL) {
-		log_warnx("event=audit_failed action=%s reason=\"out of "
-		    "memory\"", audit_action_name(action));
-		audit_event_free(ev);
-		return;
-	}
-	store_batch_add_event(b, ev);
-	store_submit_detached(srv->store, b);
-}
-
-void
-tls_audit_loaded(struct server *srv, const char *why)
-{
-	char	reason[1600];
-
-	snprintf(reason, sizeof(reason), "%s: %s", why, srv->tls->summary);
-	audit_tls(srv, AUDIT_TLS_LOADED, reason);
-}
-
-int
-tls_reload(struct server *srv)
-{
-	struct tls_ctx	*nt;
-	char		 err[1024], reason[1600];
-	unsigned int	 closed;
-
-	if ((nt = tls_ctx_new(srv->cfg, err, sizeof(err))) == NULL) {
-		log_warnx("event=tls_reload_refused reason=\"%s\" "
-		    "keeping=\"%s\"", err, srv->tls->summary);
-		snprintf(reason, sizeof(reason), "reload refused: %s; keeping "
-		    "%s", err, srv->tls->summary);
-		audit_tls(srv, AUDIT_TLS_RELOAD_REFUSED, reason);
-		return -1;
-	}
-	/* Live SSLs hold their own reference to the old SSL_CTX. */
-	tls_ctx_free(srv->tls);
-	srv->tls = nt;
-	tls_audit_loaded(srv, "reload");
-	closed = session_recheck_certs(srv);
-	log_info("event=tls_reload_done tls=\"%s\" sessions_closed=%u",
-	    nt->summary, closed);
-	return 0;
 }
 
 int

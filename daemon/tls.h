@@ -15,8 +15,6 @@
 
 struct tls_ctx;
 
-struct server;
-
 /*
  * Builds a server context from the configuration: TLS 1.3 (1.2 only if
  * configured), no renegotiation, no compression, a client certificate that
@@ -37,25 +35,6 @@ void		 tls_ctx_free(struct tls_ctx *t);
  * first nextUpdate.  Owned by t.
  */
 const char	*tls_ctx_summary(const struct tls_ctx *t);
-
-/*
- * SIGHUP: builds a new context from the files the configuration names.  If
- * they are refused, the old context keeps serving; the refusal is logged
- * and audited (tls_reload_refused).  Otherwise the new context replaces
- * srv->tls at once (new handshakes use it; live sessions keep their SSL,
- * which holds a reference to the old SSL_CTX), the load is audited
- * (tls_loaded), and every authenticated session whose client certificate
- * the new context does not accept is closed (session_recheck_certs()).
- * Returns 0 if the new context was taken, -1 if it was refused.
- */
-int		 tls_reload(struct server *srv);
-
-/*
- * Audits the TLS files serving now (tls_loaded, the daemon as actor): the
- * reason is why ("startup", "reload"), then the server certificate's
- * fingerprint, subject and expiry, the CA count and the CRL's next update.
- */
-void		 tls_audit_loaded(struct server *srv, const char *why);
 
 /* A new server-side SSL for one connection, owned by the caller (then by
  * its bufferevent). */

@@ -1,0 +1,88 @@
+#include <stdlib.h>
+
+#include "config.h"
+#include "deliver.h"
+#include "frame.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "sessidx.h"
+#include "session.h"
+
+/* Sessions of one principal handled without allocating. */
+#define DELIVER_FANOUT_STACK	16
+
+int
+deliver_send(struct session *s, uint64_t sub_id, const struct deliver_msg *m,
+    const char *durable)
+{
+	struct frame_deliver	 d;
+	uint8_t			*frame;
+	size_t			 len;
+	int			 rc;
+
+	d.subscription_id = sub_id;
+	d.delivery_id = session_delivery_add(s, m->message_id, durable);
+	d.envelope = m->bytes;
+	d.envelope_len = m->len;
+	d.withheld = m->withheld;
+	d.rule = m->rule;
+	d.policy_version = m->policy_version;
+	if ((frame = frame_encode_deliver(&d, s->srv->cfg->max_frame,
+	    &len)) == NULL) {
+		session_log(warnx, s, "message=%s event=deliver_failed "
+		    "reason=\"frame exceeds max_frame or out of memory\"",
+		    m->message_id);
+		return -1;
+	}
+	if ((rc = session_send_bytes(s, frame, len)) == 0) {
+		metrics_delivery();
+		session_log(debug, s, "event=deliver message=%s delivery=%llu%s%s",
+		    m->message_id, (unsigned long long)d.delivery_id,
+		    durable != NULL ? " durable=" : "",
+		    durable != NULL ? durable : "");
+	}
+	free(frame);
+	return rc;
+}
+
+size_t
+deliver_fanout(const struct sessidx *idx, const char *principal,
+    const struct deliver_msg *m)
+{
+	struct session	*s;
+	void		*stack[DELIVER_FANOUT_STACK], **ss = stack;
+	const char	*durable;
+	size_t		 k, n, sent = 0;
+	uint64_t	 sub;
+
+	/* A snapshot: a delivery may close a slow session. */
+	n = sessidx_of(idx, principal, ss, DELIVER_FANOUT_STACK);
+	if (n > DELIVER_FANOUT_STACK) {
+		if ((ss = calloc(n, sizeof(*ss))) == NULL) {
+			log_warnx("event=deliver_skipped message=%s "
+			    "principal=%s reason=\"out of memory\"",
+			    m->message_id, principal);
+			return 0;
+		}
+		n = sessidx_of(idx, principal, ss, n);
+	}
+	for (k = 0; k < n; k++) {
+		/*
+		 * An earlier delivery may have closed it: a closed session
+		 * stays allocated until the reaper runs, on a later turn of
+		 * the loop.
+		 */
+		s = ss[k];
+		if (s->state != SESSION_ACTIVE)
+			continue;
+		if ((sub = session_sub_matches(s, m->kind, m->subject,
+		    &durable)) == 0)
+			continue;
+		if (deliver_send(s, sub, m, durable) == 0)
+			sent++;
+	}
+	if (ss != stack)
+		free(ss);
+	return sent;
+}

@@ -1,0 +1,48 @@
+/*
+ * deliver: fan-out.  Sends a message that has been decided and whose
+ * audit rows have committed to the live sessions that want it: the
+ * sessions of its recipient with a matching subscription.  Used by the
+ * publish (every recipient) and by replay (one durable subscription).
+ * The envelope travels as the bytes the decision packed; a Deliver frame
+ * is written around them, never decoded again per session.
+ */
+#ifndef NWD_DELIVER_H
+#define NWD_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct session;
+struct sessidx;
+
+/* One decided message for one recipient; everything is borrowed. */
+struct deliver_msg {
+	const char	*message_id;
+	int		 kind;		/* Nwd__V1__Kind */
+	const char	*subject;
+	const uint8_t	*bytes;		/* the packed, redacted envelope */
+	size_t		 len;
+	const char	*withheld;	/* comma-separated paths, or "" */
+	const char	*rule;
+	const char	*policy_version;
+};
+
+/*
+ * Sends m on subscription sub_id of s, recorded for its ack (durable
+ * names the durable subscription, NULL if live).  Returns 0, or -1 if it
+ * could not be sent (the frame is too large, or s was cut off as a slow
+ * consumer).
+ */
+int		 deliver_send(struct session *s, uint64_t sub_id,
+		    const struct deliver_msg *m, const char *durable);
+
+/*
+ * Sends m to every ACTIVE session of principal whose subscriptions want
+ * its kind and subject (a durable subscription preferred).  A send may
+ * close a slow session; the others still get theirs.  Returns how many
+ * sessions it was sent to.
+ */
+size_t		 deliver_fanout(const struct sessidx *idx,
+		    const char *principal, const struct deliver_msg *m);
+
+#endif
