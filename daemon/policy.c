@@ -11,170 +11,6 @@
 #include "policy_int.h"
 
 /* ------------------------------------------------------------------------
- * Tokens
- */
-
-enum tok_type { T_WORD, T_STRING, T_COMMA, T_COLON, T_NEWLINE, T_EOF };
-
-struct lexer {
-	const char	*name;
-	const char	*p, *end;
-	int		 line, col;
-	/* current token */
-	enum tok_type	 type;
-	char		 text[POLICY_MAX_WORD + 1];
-	int		 tline, tcol;
-	int		 at_line_start;	/* token began in column 1 */
-	char		*err;
-	size_t		 errlen;
-};
-
-static int
-lex_fail(struct lexer *lx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-lex_fail(struct lexer *lx, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	n = snprintf(lx->err, lx->errlen, "%s:%d:%d: ", lx->name, lx->tline,
-	    lx->tcol);
-	if (n < 0 || (size_t)n >= lx->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(lx->err + n, lx->errlen - n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static void
-advance(struct lexer *lx)
-{
-	if (*lx->p == '\n') {
-		lx->line++;
-		lx->col = 1;
-	} else
-		lx->col++;
-	lx->p++;
-}
-
-static int
-word_char(int c)
-{
-	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == '*' ||
-	    c == '/';
-}
-
-/*
- * Reads the next token.  A line that begins with white space continues the
- * statement above it, so newlines are only reported before a line that
- * starts in column 1.
- */
-static int
-lex_next(struct lexer *lx)
-{
-	size_t n = 0;
-	int c;
-
-	for (;;) {
-		if (lx->p >= lx->end) {
-			lx->type = T_EOF;
-			lx->tline = lx->line;
-			lx->tcol = lx->col;
-			strcpy(lx->text, "end of file");
-			return 0;
-		}
-		c = (unsigned char)*lx->p;
-		if (c == '#') {
-			while (lx->p < lx->end && *lx->p != '\n')
-				advance(lx);
-			continue;
-		}
-		if (c == '\n') {
-			advance(lx);
-			if (lx->p < lx->end && *lx->p != ' ' &&
-			    *lx->p != '\t' && *lx->p != '\n' &&
-			    *lx->p != '\r' && *lx->p != '#') {
-				lx->type = T_NEWLINE;
-				lx->tline = lx->line;
-				lx->tcol = 1;
-				strcpy(lx->text, "end of line");
-				return 0;
-			}
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\r') {
-			advance(lx);
-			continue;
-		}
-		break;
-	}
-	lx->tline = lx->line;
-	lx->tcol = lx->col;
-	lx->at_line_start = lx->col == 1;
-	if (c == ',' || c == ':') {
-		lx->type = c == ',' ? T_COMMA : T_COLON;
-		lx->text[0] = c;
-		lx->text[1] = '\0';
-		advance(lx);
-		return 0;
-	}
-	if (c == '"') {
-		advance(lx);
-		while (lx->p < lx->end && *lx->p != '"' && *lx->p != '\n') {
-			if (n == POLICY_MAX_WORD)
-				return lex_fail(lx, "string longer than %d "
-				    "bytes", POLICY_MAX_WORD);
-			if (!isprint((unsigned char)*lx->p))
-				return lex_fail(lx, "control character in "
-				    "string");
-			lx->text[n++] = *lx->p;
-			advance(lx);
-		}
-		if (lx->p >= lx->end || *lx->p != '"')
-			return lex_fail(lx, "string is not closed with \"");
-		advance(lx);
-		lx->text[n] = '\0';
-		lx->type = T_STRING;
-		return 0;
-	}
-	if (!word_char(c)) {
-		if (isprint(c))
-			return lex_fail(lx, "unexpected character '%c'", c);
-		return lex_fail(lx, "unexpected byte 0x%02x", c);
-	}
-	/* A colon inside a word ("hub:norwich") is part of it. */
-	while (lx->p < lx->end && (word_char((unsigned char)*lx->p) ||
-	    (*lx->p == ':' && n > 0 && lx->p + 1 < lx->end &&
-	    word_char((unsigned char)lx->p[1])))) {
-		if (n == POLICY_MAX_WORD)
-			return lex_fail(lx, "word longer than %d bytes",
-			    POLICY_MAX_WORD);
-		lx->text[n++] = *lx->p;
-		advance(lx);
-	}
-	lx->text[n] = '\0';
-	lx->type = T_WORD;
-	return 0;
-}
-
-static const char *
-tok_desc(const struct lexer *lx)
-{
-	static char buf[POLICY_MAX_WORD + 16];
-
-	if (lx->type == T_WORD || lx->type == T_STRING)
-		snprintf(buf, sizeof(buf), "\"%s\"", lx->text);
-	else if (lx->type == T_COMMA || lx->type == T_COLON)
-		snprintf(buf, sizeof(buf), "'%s'", lx->text);
-	else
-		snprintf(buf, sizeof(buf), "%s", lx->text);
-	return buf;
-}
-
-/* ------------------------------------------------------------------------
  * Parser
  */
 
@@ -243,23 +79,23 @@ parse_list(struct lexer *lx, const char *what, struct strlist *l,
 
 	for (;;) {
 		if (lx->type != T_WORD)
-			return lex_fail(lx, "expected %s, got %s", what,
-			    tok_desc(lx));
+			return policy_lex_fail(lx, "expected %s, got %s", what,
+			    policy_lex_desc(lx));
 		if (check != NULL && (why = check(lx->text, arg)) != NULL)
-			return lex_fail(lx, "%s", why);
+			return policy_lex_fail(lx, "%s", why);
 		if (l->n == POLICY_MAX_LIST)
-			return lex_fail(lx, "more than %d entries in a list",
-			    POLICY_MAX_LIST);
+			return policy_lex_fail(lx, "more than %d entries in "
+			    "a list", POLICY_MAX_LIST);
 		if (strlist_has(l, lx->text))
-			return lex_fail(lx, "\"%s\" is listed twice",
+			return policy_lex_fail(lx, "\"%s\" is listed twice",
 			    lx->text);
 		if (strlist_add(l, lx->text) == -1)
-			return lex_fail(lx, "out of memory");
-		if (lex_next(lx) == -1)
+			return policy_lex_fail(lx, "out of memory");
+		if (policy_lex_next(lx) == -1)
 			return -1;
 		if (lx->type != T_COMMA)
 			return 0;
-		if (lex_next(lx) == -1)
+		if (policy_lex_next(lx) == -1)
 			return -1;
 	}
 }
@@ -360,29 +196,30 @@ check_path(const char *w, const void *arg)
 static int
 expect_word(struct lexer *lx, const char *what)
 {
-	if (lex_next(lx) == -1)
+	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_WORD)
-		return lex_fail(lx, "expected %s, got %s", what, tok_desc(lx));
+		return policy_lex_fail(lx, "expected %s, got %s", what,
+		    policy_lex_desc(lx));
 	return 0;
 }
 
 static int
 expect_colon(struct lexer *lx, const char *after)
 {
-	if (lex_next(lx) == -1)
+	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_COLON)
-		return lex_fail(lx, "expected ':' after %s, got %s", after,
-		    tok_desc(lx));
-	return lex_next(lx);
+		return policy_lex_fail(lx, "expected ':' after %s, got %s",
+		    after, policy_lex_desc(lx));
+	return policy_lex_next(lx);
 }
 
 static int
 parse_when(struct lexer *lx, struct rule *r)
 {
 	for (;;) {
-		if (lex_next(lx) == -1)
+		if (policy_lex_next(lx) == -1)
 			return -1;
 		if (lx->type == T_WORD && strcmp(lx->text, "allocated") == 0)
 			r->when |= WHEN_ALLOCATED;
@@ -391,9 +228,9 @@ parse_when(struct lexer *lx, struct rule *r)
 		else if (lx->type == T_WORD && strcmp(lx->text, "duty") == 0)
 			r->when |= WHEN_DUTY;
 		else
-			return lex_fail(lx, "expected allocated, named or "
-			    "duty, got %s", tok_desc(lx));
-		if (lex_next(lx) == -1)
+			return policy_lex_fail(lx, "expected allocated, named "
+			    "or duty, got %s", policy_lex_desc(lx));
+		if (policy_lex_next(lx) == -1)
 			return -1;
 		if (lx->type != T_WORD || strcmp(lx->text, "or") != 0)
 			return 0;
@@ -436,46 +273,46 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 	r.effect = effect;
 	r.line = lx->tline;
 	r.max_marking = NWD__V1__MARKING__OFFICIAL_SENSITIVE;
-	if (lex_next(lx) == -1)
+	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type == T_WORD && strcmp(lx->text, "publish") == 0)
 		r.action = ACTION_PUBLISH;
 	else if (lx->type == T_WORD && strcmp(lx->text, "deliver") == 0)
 		r.action = ACTION_DELIVER;
 	else
-		return lex_fail(lx, "expected publish or deliver, got %s",
-		    tok_desc(lx));
-	if (lex_next(lx) == -1)
+		return policy_lex_fail(lx, "expected publish or deliver, "
+		    "got %s", policy_lex_desc(lx));
+	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_WORD || check_name(lx->text, NULL) != NULL ||
 	    strchr(lx->text, ':') != NULL)
-		return lex_fail(lx, "expected a rule name, got %s",
-		    tok_desc(lx));
+		return policy_lex_fail(lx, "expected a rule name, got %s",
+		    policy_lex_desc(lx));
 	for (i = 0; i < p->nrules; i++)
 		if (strcmp(p->rules[i].name, lx->text) == 0)
-			return lex_fail(lx, "rule \"%s\" is already defined "
-			    "on line %d", lx->text, p->rules[i].line);
+			return policy_lex_fail(lx, "rule \"%s\" is already "
+			    "defined on line %d", lx->text, p->rules[i].line);
 	if ((r.name = strdup(lx->text)) == NULL)
-		return lex_fail(lx, "out of memory");
+		return policy_lex_fail(lx, "out of memory");
 	if (expect_colon(lx, "the rule name") == -1)
 		goto bad;
 	while (lx->type != T_NEWLINE && lx->type != T_EOF) {
 		if (lx->type != T_WORD) {
-			lex_fail(lx, "expected a clause (roles, kinds, max, "
-			    "basis, when, from, strip, keep, grant), got %s",
-			    tok_desc(lx));
+			policy_lex_fail(lx, "expected a clause (roles, kinds, "
+			    "max, basis, when, from, strip, keep, grant), "
+			    "got %s", policy_lex_desc(lx));
 			goto bad;
 		}
 		if ((why = clause_allowed(&r, lx->text)) != NULL) {
-			lex_fail(lx, "%s", why);
+			policy_lex_fail(lx, "%s", why);
 			goto bad;
 		}
 		if (strcmp(lx->text, "roles") == 0) {
 			if (r.roles.n > 0) {
-				lex_fail(lx, "roles given twice");
+				policy_lex_fail(lx, "roles given twice");
 				goto bad;
 			}
-			if (lex_next(lx) == -1)
+			if (policy_lex_next(lx) == -1)
 				goto bad;
 			r.roles_line = lx->tline;
 			r.roles_col = lx->tcol;
@@ -486,11 +323,11 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 				goto bad;
 		} else if (strcmp(lx->text, "kinds") == 0) {
 			if (have_kinds) {
-				lex_fail(lx, "kinds given twice");
+				policy_lex_fail(lx, "kinds given twice");
 				goto bad;
 			}
-			if (lex_next(lx) == -1 || parse_list(lx, "a kind",
-			    &kinds, check_kind, NULL) == -1)
+			if (policy_lex_next(lx) == -1 || parse_list(lx,
+			    "a kind", &kinds, check_kind, NULL) == -1)
 				goto bad;
 			for (i = 0; i < kinds.n; i++) {
 				if (strcmp(kinds.v[i], "*") == 0)
@@ -503,28 +340,29 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			have_kinds = 1;
 		} else if (strcmp(lx->text, "max") == 0) {
 			if (have_max) {
-				lex_fail(lx, "max given twice");
+				policy_lex_fail(lx, "max given twice");
 				goto bad;
 			}
-			if (lex_next(lx) == -1)
+			if (policy_lex_next(lx) == -1)
 				goto bad;
 			if (lx->type != T_WORD ||
 			    envelope_marking_from_name(lx->text, &m) == -1 ||
 			    m > NWD__V1__MARKING__OFFICIAL_SENSITIVE) {
-				lex_fail(lx, "expected OFFICIAL or "
-				    "OFFICIAL_SENSITIVE, got %s", tok_desc(lx));
+				policy_lex_fail(lx, "expected OFFICIAL or "
+				    "OFFICIAL_SENSITIVE, got %s",
+				    policy_lex_desc(lx));
 				goto bad;
 			}
 			r.max_marking = m;
 			have_max = 1;
-			if (lex_next(lx) == -1)
+			if (policy_lex_next(lx) == -1)
 				goto bad;
 		} else if (strcmp(lx->text, "basis") == 0) {
 			if (r.bases != 0) {
-				lex_fail(lx, "basis given twice");
+				policy_lex_fail(lx, "basis given twice");
 				goto bad;
 			}
-			if (lex_next(lx) == -1 || parse_list(lx,
+			if (policy_lex_next(lx) == -1 || parse_list(lx,
 			    "a legal basis", &bases, check_basis, NULL) == -1)
 				goto bad;
 			for (i = 0; i < bases.n; i++)
@@ -534,7 +372,7 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			strlist_clear(&bases);
 		} else if (strcmp(lx->text, "when") == 0) {
 			if (have_when) {
-				lex_fail(lx, "when given twice; join "
+				policy_lex_fail(lx, "when given twice; join "
 				    "conditions with \"or\"");
 				goto bad;
 			}
@@ -543,11 +381,11 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 				goto bad;
 		} else if (strcmp(lx->text, "from") == 0) {
 			if (r.from.n > 0) {
-				lex_fail(lx, "from given twice");
+				policy_lex_fail(lx, "from given twice");
 				goto bad;
 			}
-			if (lex_next(lx) == -1 || parse_list(lx, "an agency",
-			    &r.from, check_name, NULL) == -1)
+			if (policy_lex_next(lx) == -1 || parse_list(lx,
+			    "an agency", &r.from, check_name, NULL) == -1)
 				goto bad;
 		} else if (strcmp(lx->text, "strip") == 0 ||
 		    strcmp(lx->text, "keep") == 0 ||
@@ -558,41 +396,41 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 
 			snprintf(clause, sizeof(clause), "%s", lx->text);
 			if (l->n > 0) {
-				lex_fail(lx, "%s given twice", clause);
+				policy_lex_fail(lx, "%s given twice", clause);
 				goto bad;
 			}
 			if ((clause[0] == 's' && r.keep.n > 0) ||
 			    (clause[0] == 'k' && r.strip.n > 0)) {
-				lex_fail(lx, "a rule takes strip or keep, not "
-				    "both");
+				policy_lex_fail(lx, "a rule takes strip or "
+				    "keep, not both");
 				goto bad;
 			}
-			if (lex_next(lx) == -1 || parse_list(lx, "a field path",
-			    l, check_path, &r) == -1)
+			if (policy_lex_next(lx) == -1 || parse_list(lx,
+			    "a field path", l, check_path, &r) == -1)
 				goto bad;
 		} else {
-			lex_fail(lx, "unknown clause \"%s\" (expected roles, "
-			    "kinds, max, basis, when, from, strip, keep or "
-			    "grant)", lx->text);
+			policy_lex_fail(lx, "unknown clause \"%s\" (expected "
+			    "roles, kinds, max, basis, when, from, strip, keep "
+			    "or grant)", lx->text);
 			goto bad;
 		}
 	}
 	if (r.roles.n == 0 || !have_kinds) {
-		lex_fail(lx, "rule \"%s\" (line %d) needs %s", r.name, r.line,
-		    r.roles.n == 0 ? "roles" : "kinds");
+		policy_lex_fail(lx, "rule \"%s\" (line %d) needs %s", r.name,
+		    r.line, r.roles.n == 0 ? "roles" : "kinds");
 		goto bad;
 	}
 	if (strlist_has(&r.roles, "*"))
 		strlist_clear(&r.roles);	/* every role */
 	if (p->nrules == POLICY_MAX_RULES) {
-		lex_fail(lx, "more than %d rules", POLICY_MAX_RULES);
+		policy_lex_fail(lx, "more than %d rules", POLICY_MAX_RULES);
 		goto bad;
 	}
 	if ((p->nrules & (p->nrules - 1)) == 0) {
 		struct rule *nr = realloc(p->rules,
 		    (p->nrules ? p->nrules * 2 : 1) * sizeof(*nr));
 		if (nr == NULL) {
-			lex_fail(lx, "out of memory");
+			policy_lex_fail(lx, "out of memory");
 			goto bad;
 		}
 		p->rules = nr;
@@ -619,13 +457,14 @@ parse_role(struct lexer *lx, struct policy *p)
 	if (expect_word(lx, "a role name") == -1)
 		return -1;
 	if (check_name(lx->text, NULL) != NULL || strcmp(lx->text, "*") == 0)
-		return lex_fail(lx, "\"%s\" is not a role name", lx->text);
+		return policy_lex_fail(lx, "\"%s\" is not a role name",
+		    lx->text);
 	for (i = 0; i < p->nroles; i++)
 		if (strcmp(p->roles[i].name, lx->text) == 0)
-			return lex_fail(lx, "role \"%s\" is already declared "
-			    "on line %d", lx->text, p->roles[i].line);
+			return policy_lex_fail(lx, "role \"%s\" is already "
+			    "declared on line %d", lx->text, p->roles[i].line);
 	if ((d.name = strdup(lx->text)) == NULL)
-		return lex_fail(lx, "out of memory");
+		return policy_lex_fail(lx, "out of memory");
 	if (expect_colon(lx, "the role name") == -1)
 		goto bad;
 	while (lx->type != T_NEWLINE && lx->type != T_EOF) {
@@ -634,7 +473,7 @@ parse_role(struct lexer *lx, struct policy *p)
 			if (expect_word(lx, "an agency") == -1)
 				goto bad;
 			if ((d.agency = strdup(lx->text)) == NULL) {
-				lex_fail(lx, "out of memory");
+				policy_lex_fail(lx, "out of memory");
 				goto bad;
 			}
 		} else if (lx->type == T_WORD &&
@@ -643,26 +482,27 @@ parse_role(struct lexer *lx, struct policy *p)
 				goto bad;
 			if (envelope_marking_from_name(lx->text, &m) == -1 ||
 			    m > NWD__V1__MARKING__OFFICIAL_SENSITIVE) {
-				lex_fail(lx, "expected OFFICIAL or "
-				    "OFFICIAL_SENSITIVE, got %s", tok_desc(lx));
+				policy_lex_fail(lx, "expected OFFICIAL or "
+				    "OFFICIAL_SENSITIVE, got %s",
+				    policy_lex_desc(lx));
 				goto bad;
 			}
 			d.clearance = m;
 		} else {
-			lex_fail(lx, "expected agency or clearance (once "
-			    "each), got %s", tok_desc(lx));
+			policy_lex_fail(lx, "expected agency or clearance "
+			    "(once each), got %s", policy_lex_desc(lx));
 			goto bad;
 		}
-		if (lex_next(lx) == -1)
+		if (policy_lex_next(lx) == -1)
 			goto bad;
 	}
 	if (d.agency == NULL) {
-		lex_fail(lx, "role \"%s\" (line %d) needs an agency", d.name,
-		    d.line);
+		policy_lex_fail(lx, "role \"%s\" (line %d) needs an agency",
+		    d.name, d.line);
 		goto bad;
 	}
 	if ((nv = realloc(p->roles, (p->nroles + 1) * sizeof(*nv))) == NULL) {
-		lex_fail(lx, "out of memory");
+		policy_lex_fail(lx, "out of memory");
 		goto bad;
 	}
 	p->roles = nv;
@@ -686,29 +526,31 @@ parse_team(struct lexer *lx, struct policy *p)
 	if (expect_word(lx, "a team name") == -1)
 		return -1;
 	if (check_name(lx->text, NULL) != NULL || strcmp(lx->text, "*") == 0)
-		return lex_fail(lx, "\"%s\" is not a team name", lx->text);
+		return policy_lex_fail(lx, "\"%s\" is not a team name",
+		    lx->text);
 	for (i = 0; i < p->nteams; i++)
 		if (strcmp(p->teams[i].name, lx->text) == 0)
-			return lex_fail(lx, "team \"%s\" is already declared "
-			    "on line %d", lx->text, p->teams[i].line);
+			return policy_lex_fail(lx, "team \"%s\" is already "
+			    "declared on line %d", lx->text, p->teams[i].line);
 	if ((d.name = strdup(lx->text)) == NULL)
-		return lex_fail(lx, "out of memory");
+		return policy_lex_fail(lx, "out of memory");
 	if (expect_colon(lx, "the team name") == -1)
 		goto bad;
 	if (lx->type != T_WORD || strcmp(lx->text, "members") != 0) {
-		lex_fail(lx, "expected members, got %s", tok_desc(lx));
+		policy_lex_fail(lx, "expected members, got %s",
+		    policy_lex_desc(lx));
 		goto bad;
 	}
-	if (lex_next(lx) == -1 || parse_list(lx, "a principal", &d.members,
-	    check_name, NULL) == -1)
+	if (policy_lex_next(lx) == -1 || parse_list(lx, "a principal",
+	    &d.members, check_name, NULL) == -1)
 		goto bad;
 	if (lx->type != T_NEWLINE && lx->type != T_EOF) {
-		lex_fail(lx, "expected end of line after the members, got %s",
-		    tok_desc(lx));
+		policy_lex_fail(lx, "expected end of line after the members, "
+		    "got %s", policy_lex_desc(lx));
 		goto bad;
 	}
 	if ((nv = realloc(p->teams, (p->nteams + 1) * sizeof(*nv))) == NULL) {
-		lex_fail(lx, "out of memory");
+		policy_lex_fail(lx, "out of memory");
 		goto bad;
 	}
 	p->teams = nv;
@@ -772,20 +614,20 @@ parse_protect(struct lexer *lx, struct policy *p)
 	const ProtobufCMessageDescriptor *d;
 	size_t		 i;
 
-	if (lex_next(lx) == -1 || parse_list(lx, "a message type", &l,
+	if (policy_lex_next(lx) == -1 || parse_list(lx, "a message type", &l,
 	    check_type, NULL) == -1)
 		goto bad;
 	for (i = 0; i < l.n; i++) {
 		d = find_body_type(l.v[i]);
 		if (p->nprotect == sizeof(p->protect) / sizeof(p->protect[0])) {
-			lex_fail(lx, "too many protected types");
+			policy_lex_fail(lx, "too many protected types");
 			goto bad;
 		}
 		p->protect[p->nprotect++] = d;
 	}
 	if (lx->type != T_NEWLINE && lx->type != T_EOF) {
-		lex_fail(lx, "expected end of line after protect, got %s",
-		    tok_desc(lx));
+		policy_lex_fail(lx, "expected end of line after protect, "
+		    "got %s", policy_lex_desc(lx));
 		goto bad;
 	}
 	strlist_clear(&l);
@@ -800,19 +642,19 @@ static int
 parse_title(struct lexer *lx, struct policy *p)
 {
 	if (p->title != NULL)
-		return lex_fail(lx, "a policy title given twice");
-	if (lex_next(lx) == -1)
+		return policy_lex_fail(lx, "a policy title given twice");
+	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_WORD && lx->type != T_STRING)
-		return lex_fail(lx, "expected a policy title, got %s",
-		    tok_desc(lx));
+		return policy_lex_fail(lx, "expected a policy title, got %s",
+		    policy_lex_desc(lx));
 	if ((p->title = strdup(lx->text)) == NULL)
-		return lex_fail(lx, "out of memory");
-	if (lex_next(lx) == -1)
+		return policy_lex_fail(lx, "out of memory");
+	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_NEWLINE && lx->type != T_EOF)
-		return lex_fail(lx, "expected end of line after a policy "
-		    "title, got %s", tok_desc(lx));
+		return policy_lex_fail(lx, "expected end of line after a "
+		    "policy title, got %s", policy_lex_desc(lx));
 	return 0;
 }
 
@@ -821,13 +663,13 @@ static int
 parse_duty(struct lexer *lx, struct policy *p)
 {
 	if (p->duty.n > 0)
-		return lex_fail(lx, "the duty principal given twice");
-	if (lex_next(lx) == -1 || parse_list(lx, "the duty principal",
+		return policy_lex_fail(lx, "the duty principal given twice");
+	if (policy_lex_next(lx) == -1 || parse_list(lx, "the duty principal",
 	    &p->duty, check_name, NULL) == -1)
 		return -1;
 	if (lx->type != T_NEWLINE && lx->type != T_EOF)
-		return lex_fail(lx, "expected end of line after the duty "
-		    "principal, got %s", tok_desc(lx));
+		return policy_lex_fail(lx, "expected end of line after the "
+		    "duty principal, got %s", policy_lex_desc(lx));
 	return 0;
 }
 /* ------------------------------------------------------------------------
@@ -1210,29 +1052,23 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 		snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
-	memset(&lx, 0, sizeof(lx));
-	lx.name = name;
-	lx.p = text;
-	lx.end = text + len;
-	lx.line = lx.col = 1;
-	lx.err = err;
-	lx.errlen = errlen;
+	policy_lex_init(&lx, name, text, len, err, errlen);
 	if (memchr(text, '\0', len) != NULL) {
 		snprintf(err, errlen, "%s: contains a NUL byte", name);
 		goto bad;
 	}
-	if (lex_next(&lx) == -1)
+	if (policy_lex_next(&lx) == -1)
 		goto bad;
 	while (lx.type != T_EOF) {
 		if (lx.type == T_NEWLINE) {
-			if (lex_next(&lx) == -1)
+			if (policy_lex_next(&lx) == -1)
 				goto bad;
 			continue;
 		}
 		if (lx.type != T_WORD || !lx.at_line_start) {
-			lex_fail(&lx, "expected allow, deny, role, team, "
-			    "protect, policy or duty at the start of a line, "
-			    "got %s", tok_desc(&lx));
+			policy_lex_fail(&lx, "expected allow, deny, role, "
+			    "team, protect, policy or duty at the start of a "
+			    "line, got %s", policy_lex_desc(&lx));
 			goto bad;
 		}
 		if (strcmp(lx.text, "allow") == 0)
@@ -1250,8 +1086,9 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 		else if (strcmp(lx.text, "duty") == 0)
 			rc = parse_duty(&lx, p);
 		else {
-			lex_fail(&lx, "expected allow, deny, role, team, "
-			    "protect, policy or duty, got %s", tok_desc(&lx));
+			policy_lex_fail(&lx, "expected allow, deny, role, "
+			    "team, protect, policy or duty, got %s",
+			    policy_lex_desc(&lx));
 			goto bad;
 		}
 		if (rc == -1)

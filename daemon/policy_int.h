@@ -147,4 +147,50 @@ strlist_has(const struct strlist *l, const char *s)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * The lexer (policy_lex.c), which only the parser uses
+ */
+
+enum tok_type { T_WORD, T_STRING, T_COMMA, T_COLON, T_NEWLINE, T_EOF };
+
+struct lexer {
+	const char	*name;		/* borrowed, for messages */
+	const char	*p, *end;	/* borrowed text: what is left to read */
+	int		 line, col;
+	/* current token */
+	enum tok_type	 type;
+	char		 text[POLICY_MAX_WORD + 1];
+	int		 tline, tcol;
+	int		 at_line_start;	/* token began in column 1 */
+	char		*err;		/* borrowed: the caller's buffer */
+	size_t		 errlen;
+};
+
+/*
+ * Starts lx on the len bytes of text, which must outlive it.  name is used
+ * in messages; errors are written into err, of errlen bytes.  The first
+ * token is read by the first policy_lex_next().
+ */
+void		 policy_lex_init(struct lexer *lx, const char *name,
+		    const char *text, size_t len, char *err, size_t errlen);
+
+/*
+ * Reads the next token into lx.  Returns 0, or -1 with the error in lx's
+ * error buffer.  At the end of the text the token is T_EOF, again and again.
+ */
+int		 policy_lex_next(struct lexer *lx);
+
+/*
+ * Writes "NAME:LINE:COL: " for the current token and then the message into
+ * lx's error buffer.  Always returns -1, so that a caller can return it.
+ */
+int		 policy_lex_fail(struct lexer *lx, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/*
+ * The current token as a message names it: "word", ':' or end of line.
+ * The string is static and good until the next call.
+ */
+const char	*policy_lex_desc(const struct lexer *lx);
+
 #endif
