@@ -148,6 +148,36 @@ strlist_has(const struct strlist *l, const char *s)
 }
 
 /* ------------------------------------------------------------------------
+ * The compiled policy (policy_compile.c)
+ */
+
+/*
+ * Completes a policy the parser has filled: checks what spans statements,
+ * builds the rule index and the teams of each principal, and computes what
+ * each allow deliver rule withholds.  Returns 0, or -1 with "NAME:..." in
+ * err; on error p is still for policy_free() to free, as a whole.
+ */
+int		 policy_compile(struct policy *p, const char *name, char *err,
+		    size_t errlen);
+
+/* Frees what r owns and zeroes it; r itself belongs to the caller. */
+void		 policy_rule_clear(struct rule *r);
+
+/* The declaration of role name, or NULL; it belongs to p. */
+const struct role_decl *policy_find_role(const struct policy *p,
+		    const char *name);
+
+/*
+ * The rules that can apply to action a on kind for role, in file order, or
+ * NULL for a kind outside the index.  The list belongs to p.
+ */
+const struct rule_list *policy_rules_for(const struct policy *p,
+		    enum rule_action a, Nwd__V1__Kind kind, const char *role);
+
+/* Returns 1 if withholding path a withholds path b (equal, or a parent). */
+int		 policy_path_covers(const char *a, const char *b);
+
+/* ------------------------------------------------------------------------
  * The lexer (policy_lex.c), which only the parser uses
  */
 
@@ -155,7 +185,7 @@ enum tok_type { T_WORD, T_STRING, T_COMMA, T_COLON, T_NEWLINE, T_EOF };
 
 struct lexer {
 	const char	*name;		/* borrowed, for messages */
-	const char	*p, *end;	/* borrowed text: what is left to read */
+	const char	*p, *end;	/* borrowed: the text left to read */
 	int		 line, col;
 	/* current token */
 	enum tok_type	 type;
