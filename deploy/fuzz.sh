@@ -53,8 +53,8 @@ TARGETS="frame envelope policy config identity json verify"
 # on another pure module needs that module added here.
 MODULES="proto/frame.c proto/envelope.c client/pbjson.c daemon/log.c
 daemon/config.c daemon/identity.c daemon/policy.c daemon/policy_lex.c
-daemon/policy_compile.c daemon/redact.c daemon/digest.c daemon/alloc.c
-daemon/chain.c client/verify_core.c"
+daemon/policy_compile.c daemon/policy_eval.c daemon/redact.c
+daemon/digest.c daemon/alloc.c daemon/chain.c client/verify_core.c"
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
