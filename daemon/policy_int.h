@@ -178,7 +178,7 @@ const struct rule_list *policy_rules_for(const struct policy *p,
 int		 policy_path_covers(const char *a, const char *b);
 
 /* ------------------------------------------------------------------------
- * The lexer (policy_lex.c), which only the parser uses
+ * The lexer (policy_lex.c), which only the parser (policy_parse.c) uses
  */
 
 enum tok_type { T_WORD, T_STRING, T_COMMA, T_COLON, T_NEWLINE, T_EOF };
