@@ -52,8 +52,10 @@ TARGETS="frame envelope policy config identity json verify"
 # them (they go into one static library); a module that grows a dependency
 # on another pure module needs that module added here.
 MODULES="proto/frame.c proto/envelope.c client/pbjson.c daemon/log.c
-daemon/config.c daemon/identity.c daemon/policy.c daemon/redact.c
-daemon/digest.c daemon/alloc.c daemon/chain.c client/verify_core.c"
+daemon/config.c daemon/identity.c daemon/policy_lex.c
+daemon/policy_parse.c daemon/policy_compile.c daemon/policy_eval.c
+daemon/redact.c daemon/digest.c daemon/alloc.c daemon/chain.c
+client/verify_core.c"
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }

@@ -1,0 +1,391 @@
+/*
+ * policy_eval: the decisions.  Given a compiled policy, a principal, a
+ * validated envelope and a context, policy_check_publish() and
+ * policy_check_deliver() return a verdict and fill a decision (the rules
+ * that decided, one sentence for the audit, the paths to withhold).  Pure:
+ * it reads the policy and the context it is given and nothing else; no
+ * I/O, no logging, no clock.  The semantics are in policy.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "envelope.h"
+#include "policy.h"
+#include "policy_int.h"
+
+const char *
+policy_verdict_name(enum policy_verdict v)
+{
+	switch (v) {
+	case POLICY_ALLOW:
+		return "allow";
+	case POLICY_DENY:
+		return "deny";
+	default:
+		return "deny (no rule)";
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Decisions
+ */
+
+static void
+add_rule_name(struct policy_decision *d, const char *name)
+{
+	size_t n = strlen(d->rules);
+
+	snprintf(d->rules + n, sizeof(d->rules) - n, "%s%s", n > 0 ? "," : "",
+	    name);
+}
+
+static void
+decision_init(struct policy_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->verdict = POLICY_DENY_NO_RULE;
+}
+
+static enum policy_verdict
+deny(struct policy_decision *d, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum policy_verdict
+deny(struct policy_decision *d, const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->verdict = POLICY_DENY;
+	d->nstrip = 0;
+	snprintf(d->rules, sizeof(d->rules), "%s", rule);
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	return d->verdict;
+}
+
+static void
+bases_text(uint32_t bases, char *out, size_t outlen)
+{
+	size_t	n = 0;
+	int	b;
+
+	out[0] = '\0';
+	for (b = 1; b < 32 && n < outlen; b++)
+		if (bases & (1u << b))
+			n += snprintf(out + n, outlen - n, "%s%s",
+			    n > 0 ? " or " : "", envelope_legal_basis_name(b));
+}
+
+enum policy_verdict
+policy_check_publish(const struct policy *p, const struct principal *sender,
+    const Nwd__V1__Envelope *env, const struct policy_context *ctx,
+    struct policy_decision *out)
+{
+	const Nwd__V1__Header	*h = env->header;
+	const struct rule_list	*l;
+	const struct rule	*too_low = NULL, *no_basis = NULL;
+	char			 want[128];
+	size_t			 i;
+
+	decision_init(out);
+	if ((l = policy_rules_for(p, ACTION_PUBLISH, h->kind,
+	    sender->role)) == NULL)
+		l = &(struct rule_list){ NULL, 0 };
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = l->v[i];
+
+		if (r->bases != 0 && !(r->bases & (1u << h->legal_basis))) {
+			if (r->effect == EFFECT_ALLOW && no_basis == NULL)
+				no_basis = r;
+			continue;
+		}
+		if (r->effect == EFFECT_DENY)
+			return deny(out, r->name,
+			    "rule %s forbids role %s to "
+			    "publish %s",
+			    r->name, sender->role, envelope_kind_name(h->kind));
+		if ((int)h->marking > r->max_marking) {
+			if (too_low == NULL)
+				too_low = r;
+			continue;
+		}
+		out->verdict = POLICY_ALLOW;
+		add_rule_name(out, r->name);
+	}
+	if (out->verdict == POLICY_ALLOW)
+		return out->verdict;
+	if (no_basis != NULL) {
+		bases_text(no_basis->bases, want, sizeof(want));
+		if (h->legal_basis == NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED)
+			return deny(out, no_basis->name,
+			    "%s needs a legal "
+			    "basis (%s) under rule %s; the message gives none",
+			    envelope_kind_name(h->kind), want, no_basis->name);
+		return deny(out, no_basis->name,
+		    "%s needs a legal basis of "
+		    "%s under rule %s, not %s",
+		    envelope_kind_name(h->kind), want, no_basis->name,
+		    envelope_legal_basis_name(h->legal_basis));
+	}
+	if (too_low != NULL)
+		return deny(out, too_low->name,
+		    "rule %s lets role %s publish "
+		    "%s only up to %s",
+		    too_low->name, sender->role, envelope_kind_name(h->kind),
+		    envelope_marking_name(too_low->max_marking));
+	snprintf(out->reason, sizeof(out->reason),
+	    "no publish rule lets role "
+	    "%s publish %s",
+	    sender->role, envelope_kind_name(h->kind));
+	return out->verdict;
+}
+
+/* Facts about one (message, recipient), computed once, lazily. */
+struct facts {
+	const struct policy		*p;
+	const struct principal		*rcpt;
+	const Nwd__V1__Envelope		*env;
+	const struct policy_context	*ctx;
+	const char *const		*extra;
+	size_t				 nextra;
+	int				 allocated;	/* -1 = not yet known */
+	int				 named;
+};
+
+static int
+is_allocated(struct facts *f)
+{
+	if (f->allocated == -1)
+		f->allocated = alloc_table_is_allocated(f->ctx->allocs,
+		    f->env->header->subject->local_id, f->rcpt, f->extra,
+		    f->nextra, f->ctx->now_ms);
+	return f->allocated;
+}
+
+static int
+is_named(struct facts *f)
+{
+	const Nwd__V1__Header	*h = f->env->header;
+	size_t			 i, j;
+
+	if (f->named != -1)
+		return f->named;
+	f->named = 0;
+	for (i = 0; i < h->n_share_with && !f->named; i++) {
+		if (principal_in_team(f->rcpt, h->share_with[i]))
+			f->named = 1;
+		for (j = 0; j < f->nextra; j++)
+			if (strcmp(f->extra[j], h->share_with[i]) == 0)
+				f->named = 1;
+	}
+	return f->named;
+}
+
+/*
+ * Do a rule's conditions hold?  If not, why not goes into why.  Rules that
+ * only apply at the duty desk hold only in the duty pass, and in the duty
+ * pass only they hold.
+ */
+static int
+conditions_hold(const struct rule *r, struct facts *f, char *why,
+    size_t whylen)
+{
+	const Nwd__V1__Header	*h = f->env->header;
+	unsigned		 w = r->when;
+
+	if (r->bases != 0 && !(r->bases & (1u << h->legal_basis))) {
+		snprintf(why, whylen,
+		    "rule %s requires another legal basis "
+		    "than %s",
+		    r->name, envelope_legal_basis_name(h->legal_basis));
+		return 0;
+	}
+	if (r->from.n > 0 && !strlist_has(&r->from, h->originating_agency)) {
+		snprintf(why, whylen, "rule %s does not cover messages from "
+		    "%s", r->name, h->originating_agency);
+		return 0;
+	}
+	/* The conditions of "when" are alternatives. */
+	if (w == 0 || ((w & WHEN_DUTY) && f->ctx->duty_pass) ||
+	    ((w & WHEN_ALLOCATED) && is_allocated(f)) ||
+	    ((w & WHEN_NAMED) && is_named(f)))
+		return 1;
+	if ((w & (WHEN_ALLOCATED | WHEN_NAMED)) ==
+	    (WHEN_ALLOCATED | WHEN_NAMED))
+		snprintf(why, whylen, "%s is neither allocated to %s nor "
+		    "named in share_with", f->rcpt->id, h->subject->local_id);
+	else if (w & WHEN_ALLOCATED)
+		snprintf(why, whylen, "%s is not allocated to %s", f->rcpt->id,
+		    h->subject->local_id);
+	else
+		/* Only "named" is left: "duty" alone always holds in its pass. */
+		snprintf(why, whylen, "%s is not named in share_with",
+		    f->rcpt->id);
+	return 0;
+}
+
+/*
+ * Is this rule one the current pass looks at?  Deny rules always are; in
+ * the duty pass only the allows marked "when duty", otherwise every allow
+ * but those marked only "when duty".
+ */
+static int
+in_pass(const struct rule *r, const struct policy_context *ctx)
+{
+	if (r->effect == EFFECT_DENY)
+		return 1;
+	return ctx->duty_pass ? (r->when & WHEN_DUTY) != 0 :
+	    r->when != WHEN_DUTY;
+}
+
+/*
+ * Narrows set (n paths) to what both it and l withhold: for each pair where
+ * one path covers the other, the narrower one is withheld by both.
+ */
+static size_t
+strip_intersect(const char **set, size_t n, const struct strlist *l)
+{
+	const char	*out[REDACT_MAX_PATHS];
+	const char	*w;
+	size_t		 i, j, k, nout = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < l->n; j++) {
+			if (policy_path_covers(set[i], l->v[j]))
+				w = l->v[j];
+			else if (policy_path_covers(l->v[j], set[i]))
+				w = set[i];
+			else
+				continue;
+			for (k = 0; k < nout; k++)
+				if (strcmp(out[k], w) == 0)
+					break;
+			if (k == nout && nout < REDACT_MAX_PATHS)
+				out[nout++] = w;
+		}
+	}
+	memcpy(set, out, nout * sizeof(out[0]));
+	return nout;
+}
+
+static int
+handling_c(const Nwd__V1__Envelope *env)
+{
+	return env->header->kind == NWD__V1__KIND__INTELLIGENCE_REPORT &&
+	    env->intelligence_report != NULL &&
+	    env->intelligence_report->grading != NULL &&
+	    env->intelligence_report->grading->handling_code ==
+	    NWD__V1__GRADING__HANDLING_CODE__HANDLING_C;
+}
+
+static int
+legacy_police_only(const Nwd__V1__Envelope *env)
+{
+	return env->header->kind == NWD__V1__KIND__INTELLIGENCE_REPORT &&
+	    env->intelligence_report != NULL &&
+	    env->intelligence_report->legacy != NULL &&
+	    env->intelligence_report->legacy->handling_code >= 4;
+}
+
+enum policy_verdict
+policy_check_deliver(const struct policy *p, const struct principal *rcpt,
+    const Nwd__V1__Envelope *env, const struct policy_context *ctx,
+    struct policy_decision *out)
+{
+	const Nwd__V1__Header	*h = env->header;
+	const struct rule_list	*l;
+	const struct rule	*failed = NULL;
+	const struct role_decl	*rd;
+	struct facts		 f;
+	char			 why[256] = "";
+	const char		*strip[REDACT_MAX_PATHS];
+	size_t			 i, nstrip = 0, nallow = 0, ncand = 0;
+	int			 clearance, k = h->kind;
+
+	decision_init(out);
+	memset(&f, 0, sizeof(f));
+	f.p = p;
+	f.rcpt = rcpt;
+	f.env = env;
+	f.ctx = ctx;
+	f.allocated = f.named = -1;
+	f.extra = policy_extra_teams(p, rcpt->id, &f.nextra);
+	if ((l = policy_rules_for(p, ACTION_DELIVER, k, rcpt->role)) == NULL)
+		l = &(struct rule_list){ NULL, 0 };
+
+	/* A deny whose conditions hold wins over everything. */
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = l->v[i];
+
+		if (!in_pass(r, ctx))
+			continue;
+		if (r->effect == EFFECT_ALLOW)
+			ncand++;
+		else if (conditions_hold(r, &f, why, sizeof(why)))
+			return deny(out, r->name,
+			    "rule %s forbids role %s to "
+			    "receive %s",
+			    r->name, rcpt->role, envelope_kind_name(k));
+	}
+	if (ncand == 0) {
+		snprintf(out->reason, sizeof(out->reason),
+		    "no deliver rule "
+		    "lets role %s receive %s",
+		    rcpt->role, envelope_kind_name(k));
+		return out->verdict;
+	}
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = l->v[i];
+
+		if (r->effect != EFFECT_ALLOW || !in_pass(r, ctx))
+			continue;
+		if (!conditions_hold(r, &f, why, sizeof(why))) {
+			if (failed == NULL)
+				failed = r;
+			continue;
+		}
+		add_rule_name(out, r->name);
+		/* Withhold only what every matching allow withholds. */
+		if (nallow++ == 0) {
+			for (nstrip = 0; nstrip < r->eff[k].n; nstrip++)
+				strip[nstrip] = r->eff[k].v[nstrip];
+		} else
+			nstrip = strip_intersect(strip, nstrip, &r->eff[k]);
+	}
+	if (nallow == 0) {
+		/* Recompute the first failure's reason for the audit. */
+		conditions_hold(failed, &f, why, sizeof(why));
+		return deny(out, failed->name, "%s", why);
+	}
+
+	/* Limits no rule can lift. */
+	if (handling_c(env) && !is_named(&f))
+		return deny(out, "handling-C", "handling code C: only "
+		    "recipients named in share_with may receive it");
+	if (legacy_police_only(env) && strcmp(rcpt->agency, "police") != 0)
+		return deny(out, "legacy-5x5x5", "legacy 5x5x5 handling code "
+		    "%u: never outside the police",
+		    env->intelligence_report->legacy->handling_code);
+	clearance = rcpt->clearance;
+	if ((rd = policy_find_role(p, rcpt->role)) != NULL &&
+	    rd->clearance != 0 && rd->clearance < clearance)
+		clearance = rd->clearance;
+	if ((int)h->marking > clearance)
+		return deny(out, "clearance",
+		    "marking %s is above the "
+		    "recipient's clearance %s",
+		    envelope_marking_name(h->marking),
+		    envelope_marking_name(clearance));
+	if (h->marking == NWD__V1__MARKING__OFFICIAL_SENSITIVE &&
+	    !ctx->duty_pass && !is_allocated(&f) && !is_named(&f))
+		return deny(out, "need-to-know", "OFFICIAL-SENSITIVE: %s is "
+		    "neither allocated to %s nor named", rcpt->id,
+		    h->subject->local_id);
+	out->verdict = POLICY_ALLOW;
+	memcpy(out->strip, strip, nstrip * sizeof(strip[0]));
+	out->nstrip = nstrip;
+	return out->verdict;
+}
