@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/policy.c, the sharing policy engine.
+ * Unit tests for the sharing policy engine (daemon/policy_*.c).
  *
  * - The scenarios of shared/SCENARIOS.md, tests/data/scenarios.txt, run
  *   under deploy/policy.nwd for every principal of deploy/principals.conf
