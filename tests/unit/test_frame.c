@@ -755,6 +755,99 @@ test_error_code_name(void **state)
 	    (Nwd__V1__ErrorCode)-1), "ERROR_UNSPECIFIED");
 }
 
+/*
+ * frame_encode_deliver() writes a Deliver around an envelope that is
+ * already packed: its bytes must be exactly those frame_encode() makes of
+ * the same Deliver, whatever is set or empty, with varints of one to ten
+ * bytes and envelopes whose length needs one, two and three bytes.
+ */
+static void
+check_deliver_same(const Nwd__V1__Envelope *env, uint64_t sub, uint64_t did,
+    char **paths, size_t npaths, const char *csv, const char *rule,
+    const char *version)
+{
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Deliver	 d = NWD__V1__DELIVER__INIT;
+	struct frame_deliver	 fd;
+	uint8_t			*want, *got, *packed;
+	size_t			 wlen, glen, plen;
+
+	d.subscription_id = sub;
+	d.delivery_id = did;
+	d.envelope = (Nwd__V1__Envelope *)env;
+	d.fields_withheld = paths;
+	d.n_fields_withheld = npaths;
+	d.rule = (char *)(rule != NULL ? rule : "");
+	d.policy_version = (char *)(version != NULL ? version : "");
+	f.msg_case = NWD__V1__FRAME__MSG_DELIVER;
+	f.deliver = &d;
+	want = frame_encode(&f, 16u << 20, &wlen);
+	assert_non_null(want);
+
+	plen = nwd__v1__envelope__get_packed_size(env);
+	packed = malloc(plen > 0 ? plen : 1);
+	assert_non_null(packed);
+	nwd__v1__envelope__pack(env, packed);
+	memset(&fd, 0, sizeof(fd));
+	fd.subscription_id = sub;
+	fd.delivery_id = did;
+	fd.envelope = packed;
+	fd.envelope_len = plen;
+	fd.withheld = csv;
+	fd.rule = rule;
+	fd.policy_version = version;
+	got = frame_encode_deliver(&fd, 16u << 20, &glen);
+	assert_non_null(got);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	/* The limit counts the payload, as frame_encode()'s does. */
+	free(got);
+	assert_null(frame_encode_deliver(&fd, (uint32_t)(wlen - 5), &glen));
+	got = frame_encode_deliver(&fd, (uint32_t)(wlen - 4), &glen);
+	assert_non_null(got);
+	free(got);
+	free(packed);
+	free(want);
+}
+
+static void
+test_encode_deliver_same_bytes(void **state)
+{
+	struct pub	 p;
+	char		*two[] = { "source_details", "grading" };
+	char		*one[] = { "third_parties" };
+	char		*big, *huge;
+	uint64_t	 ids[] = { 0, 1, 127, 128, 16383, 16384, 1ull << 35,
+			    UINT64_MAX };
+	size_t		 i;
+
+	pub_init(&p);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		check_deliver_same(&p.env, ids[i], ids[sizeof(ids) /
+		    sizeof(ids[0]) - 1 - i], two, 2, "source_details,grading",
+		    "intelligence-summary", "sha256:0123456789abcdef");
+	/* Nothing withheld, no rule, no version: the fields are left out. */
+	check_deliver_same(&p.env, 3, 4, NULL, 0, "", NULL, NULL);
+	check_deliver_same(&p.env, 3, 4, NULL, 0, NULL, "", "");
+	/* Empty entries of the list are skipped, as strtok() did. */
+	check_deliver_same(&p.env, 3, 4, one, 1, ",third_parties,", "r", "v");
+	/* Envelopes whose length takes two and three bytes. */
+	big = malloc(300);
+	huge = malloc(70000);
+	assert_non_null(big);
+	assert_non_null(huge);
+	memset(big, 'b', 299);
+	big[299] = '\0';
+	memset(huge, 'h', 69999);
+	huge[69999] = '\0';
+	p.intel.summary = big;
+	check_deliver_same(&p.env, 1, 2, one, 1, "third_parties", "r", "v");
+	p.intel.summary = huge;
+	check_deliver_same(&p.env, 1, 2, one, 1, "third_parties", "r", "v");
+	free(big);
+	free(huge);
+}
+
 int
 main(void)
 {
@@ -763,6 +856,7 @@ main(void)
 		cmocka_unit_test(test_length_ok),
 		cmocka_unit_test(test_round_trip_publish),
 		cmocka_unit_test(test_round_trip_deliver),
+		cmocka_unit_test(test_encode_deliver_same_bytes),
 		cmocka_unit_test(test_round_trip_error),
 		cmocka_unit_test(test_round_trip_subscribe),
 		cmocka_unit_test(test_encode_limit),
