@@ -400,7 +400,7 @@ subscribe_done(enum store_outcome outcome, void *arg)
 		return;
 	}
 	/* The session takes the subjects. */
-	id = session_sub_add(s, j->kinds, j->subjects, j->nsubjects, j->name);
+	id = subs_add(&s->subs, j->kinds, j->subjects, j->nsubjects, j->name);
 	j->subjects = NULL;
 	j->nsubjects = 0;
 	if (id == 0) {
@@ -505,7 +505,7 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 			    "digits, '-', '_' or '.'", DURABLE_MAX_NAME);
 			return;
 		}
-		if (session_has_durable(s, sub->durable_name)) {
+		if (subs_has_durable(&s->subs, sub->durable_name)) {
 			session_send_error(s, request_id,
 			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable "
 			    "subscription %s is already open on this session",
@@ -520,11 +520,11 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 			return;
 		}
 	}
-	if (s->nsubs >= b->srv->cfg->max_subscriptions) {
+	if (s->subs.n >= b->srv->cfg->max_subscriptions) {
 		metrics_refusal("max_subscriptions");
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "this session already "
-		    "has %u subscriptions (max_subscriptions)", s->nsubs);
+		    "has %u subscriptions (max_subscriptions)", s->subs.n);
 		return;
 	}
 	if (sub->n_subjects > BROKER_MAX_SUBJECTS) {
@@ -579,7 +579,7 @@ handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
 		    subjects, n, desc);
 		return;
 	}
-	if ((id = session_sub_add(s, mask, subjects, n, NULL)) == 0) {
+	if ((id = subs_add(&s->subs, mask, subjects, n, NULL)) == 0) {
 		subjects = NULL;
 		n = 0;
 		goto oom;
@@ -661,7 +661,7 @@ broker_handle(struct session *s, Nwd__V1__Frame *f, void *arg)
 		handle_subscribe(b, s, f->request_id, f->subscribe);
 		break;
 	case NWD__V1__FRAME__MSG_UNSUBSCRIBE:
-		if (session_sub_remove(s, f->unsubscribe->subscription_id) ==
+		if (subs_remove(&s->subs, f->unsubscribe->subscription_id) ==
 		    -1)
 			session_send_error(s, f->request_id,
 			    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "no "

@@ -76,7 +76,7 @@ deliver_fanout(const struct sessidx *idx, const char *principal,
 		s = ss[k];
 		if (s->state != SESSION_ACTIVE)
 			continue;
-		if ((sub = session_sub_matches(s, m->kind, m->subject,
+		if ((sub = subs_match(&s->subs, m->kind, m->subject,
 		    &durable)) == 0)
 			continue;
 		if (deliver_send(s, sub, m, durable) == 0)

@@ -23,20 +23,13 @@
 #include "server.h"
 #include "sessidx.h"
 #include "session.h"
+#include "subs.h"
 #include "tls.h"
 #include "trail.h"
 
 #define SESSION_LINGER_SECS	5	/* most time to flush a last frame */
 #define SESSION_IDENTITY_MAX	256
 
-struct session_sub {
-	struct session_sub	*next;		/* owned */
-	uint64_t		 id;
-	uint32_t		 kinds;		/* bit per kind */
-	char			**subjects;	/* owned; NULL = any */
-	size_t			 nsubjects;
-	char			*durable;	/* owned; NULL = live only */
-};
 
 static void	read_cb(struct bufferevent *, void *);
 static void	write_cb(struct bufferevent *, void *);
@@ -202,23 +195,9 @@ bad:
 	return NULL;
 }
 
-static void
-sub_free(struct session_sub *sub)
-{
-	size_t i;
-
-	for (i = 0; i < sub->nsubjects; i++)
-		free(sub->subjects[i]);
-	free(sub->subjects);
-	free(sub->durable);
-	free(sub);
-}
-
 void
 session_free(struct session *s)
 {
-	struct session_sub *sub;
-
 	if (s == NULL)
 		return;
 	if (s->bev != NULL)
@@ -227,10 +206,7 @@ session_free(struct session *s)
 		event_free(s->timer);
 	if (s->linger != NULL)
 		event_free(s->linger);
-	while ((sub = s->subs) != NULL) {
-		s->subs = sub->next;
-		sub_free(sub);
-	}
+	subs_clear(&s->subs);
 	principal_free(s->principal);
 	free(s->unacked);
 	free(s);
@@ -786,92 +762,6 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_CLOSING:
 		break;
 	}
-}
-
-uint64_t
-session_sub_add(struct session *s, uint32_t kinds_mask, char **subjects,
-    size_t nsubjects, const char *durable)
-{
-	struct session_sub *sub;
-
-	if ((sub = calloc(1, sizeof(*sub))) == NULL ||
-	    (durable != NULL && (sub->durable = strdup(durable)) == NULL)) {
-		free(sub);
-		while (nsubjects > 0)
-			free(subjects[--nsubjects]);
-		free(subjects);
-		return 0;
-	}
-	sub->id = ++s->next_sub_id;
-	sub->kinds = kinds_mask;
-	sub->subjects = subjects;
-	sub->nsubjects = nsubjects;
-	sub->next = s->subs;
-	s->subs = sub;
-	s->nsubs++;
-	return sub->id;
-}
-
-int
-session_sub_remove(struct session *s, uint64_t id)
-{
-	struct session_sub **pp, *sub;
-
-	for (pp = &s->subs; (sub = *pp) != NULL; pp = &sub->next) {
-		if (sub->id == id) {
-			*pp = sub->next;
-			sub_free(sub);
-			s->nsubs--;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int
-sub_wants(const struct session_sub *sub, int kind, const char *subject)
-{
-	size_t i;
-
-	if (!(sub->kinds & (1u << kind)))
-		return 0;
-	if (sub->nsubjects == 0)
-		return 1;
-	for (i = 0; i < sub->nsubjects; i++)
-		if (strcmp(sub->subjects[i], subject) == 0)
-			return 1;
-	return 0;
-}
-
-uint64_t
-session_sub_matches(const struct session *s, int kind, const char *subject,
-    const char **durable)
-{
-	const struct session_sub *sub, *live = NULL;
-
-	*durable = NULL;
-	for (sub = s->subs; sub != NULL; sub = sub->next) {
-		if (!sub_wants(sub, kind, subject))
-			continue;
-		if (sub->durable != NULL) {
-			*durable = sub->durable;
-			return sub->id;
-		}
-		if (live == NULL)
-			live = sub;
-	}
-	return live != NULL ? live->id : 0;
-}
-
-int
-session_has_durable(const struct session *s, const char *name)
-{
-	const struct session_sub *sub;
-
-	for (sub = s->subs; sub != NULL; sub = sub->next)
-		if (sub->durable != NULL && strcmp(sub->durable, name) == 0)
-			return 1;
-	return 0;
 }
 
 uint64_t

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "nwd.pb-c.h"
+#include "subs.h"
 #include "trail.h"
 
 struct server;
@@ -38,8 +39,6 @@ enum session_state {
 	SESSION_ACTIVE,		/* serving requests */
 	SESSION_CLOSING,	/* flushing its last frames */
 };
-
-struct session_sub;
 
 #define SESSION_MAX_UNACKED	4096
 
@@ -61,9 +60,7 @@ struct session {
 	struct event		*timer;		/* owned; handshake/idle */
 	struct event		*linger;	/* owned; bounds CLOSING */
 	struct principal	*principal;	/* owned copy; NULL before auth */
-	struct session_sub	*subs;		/* owned list */
-	uint32_t		 nsubs;
-	uint64_t		 next_sub_id;
+	struct subs		 subs;		/* owned; its subscriptions */
 	uint64_t		 next_delivery_id;
 	uint32_t		 publishes_in_flight;
 	struct session_unacked	*unacked;	/* owned ring; NULL until the
@@ -141,26 +138,6 @@ struct trail_origin session_origin(const struct session *s);
 #define session_log(level, s, fmt, ...)					\
 	log_##level("session=%s principal=%s " fmt, session_name(s),	\
 	    session_who(s), ##__VA_ARGS__)
-
-/*
- * Subscriptions are held by the session; the broker decides what matches.
- * session_sub_matches() returns the id of the first subscription that wants
- * a message of this kind about this subject, or 0.
- */
-/*
- * Adds a subscription; takes ownership of subjects (an array of nsubjects
- * strings) and copies durable (NULL for a live-only subscription).
- * Returns its id, or 0 if memory ran out (subjects are then freed).
- */
-uint64_t	 session_sub_add(struct session *s, uint32_t kinds_mask,
-		    char **subjects, size_t nsubjects, const char *durable);
-int		 session_sub_remove(struct session *s, uint64_t id);
-/* Prefers a durable subscription when several match; *durable is set to
- * its name (owned by the session) or NULL. */
-uint64_t	 session_sub_matches(const struct session *s, int kind,
-		    const char *subject, const char **durable);
-/* Returns 1 if the session already has durable subscription name. */
-int		 session_has_durable(const struct session *s, const char *name);
 
 /*
  * Records a delivery of message_id and returns its new delivery id.  The
