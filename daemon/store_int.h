@@ -8,6 +8,7 @@
  *			transactions in doubt, the connection's setup and
  *			its life, store_free()
  *	store_batch.c	building batches (no I/O)
+ *	store_query.c	the read-only queries
  *	store_sql.c	the SQL text (store_sql.h)
  */
 #ifndef NWD_STORE_INT_H
@@ -239,6 +240,19 @@ struct store {
 	PGresult		*subs_res;	/* owned */
 };
 
+/* store.c */
+/*
+ * Ends the connection (if any) for the reason why (see store.c); why may
+ * point into the connection.  Never fails.
+ */
+void		 store_drop(struct store *s, const char *why);
+/* Starts what is next if the connection is idle (see store.c). */
+void		 store_kick(struct store *s);
+/* Starts a pipeline section that expects n results before its sync. */
+void		 store_expect(struct store *s, enum store_phase ph, int n);
+/* Sends what libpq has buffered; returns -1 if the connection dropped. */
+int		 store_flush(struct store *s);
+
 /* store_batch.c */
 /*
  * Ids for operator logs: the message id, else the first allocation's or
@@ -247,5 +261,20 @@ struct store {
 const char	*store_batch_id(const struct store_batch *b);
 /* Rows a batch writes: what counts against STORE_TXN_ROWS. */
 size_t		 store_batch_rows(const struct store_batch *b);
+
+/* store_query.c */
+/* Sends q, the first waiting query, alone (PHASE_QUERY); may drop. */
+void		 store_query_send(struct store *s, struct store_query *q);
+/* One result of the query in flight; returns 1 if the store kept res. */
+int		 store_query_result(struct store *s, int idx, PGresult *res);
+/* The query's sync arrived: answers it and goes idle. */
+void		 store_query_done(struct store *s);
+/* Moves q (already unlinked, or qcur) to the done list with ok. */
+void		 store_query_finish(struct store *s, struct store_query *q,
+		    int ok);
+/* Answers every waiting query "failed". */
+void		 store_queries_fail(struct store *s);
+/* Frees q, its parameters and its rows; NULL is a no-op. */
+void		 store_query_free(struct store_query *q);
 
 #endif
