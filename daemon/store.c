@@ -120,7 +120,6 @@
 #define STORE_TXN_BYTES		(32u << 20) /* of bodies (one may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_CONNECT_TIMEOUT_S	10	/* connect and setup deadline */
-#define STORE_LOAD_TIMEOUT_S	30	/* reading allocations, subscriptions */
 #define STORE_FREE_WAIT_MS	3000	/* each wait of store_free() */
 
 /* SETUP, in this order. */
@@ -132,7 +131,6 @@
 #define STORE_SETUP_NSTMTS	14	/* with the nine PREPAREs */
 
 static void	store_on_io(evutil_socket_t, short, void *);
-static int	store_send_simple(struct store *, const char *);
 static void	store_ckpt_consider(struct store *);
 
 static const char *
@@ -204,7 +202,7 @@ store_unhex(const char *hex, uint8_t out[CHAIN_HASH_LEN])
 }
 
 /* Parses a non-negative decimal bigint; returns 0 or -1. */
-static int
+int
 store_parse_i64(const char *v, int64_t *out)
 {
 	char		*end;
@@ -615,7 +613,7 @@ store_setup(struct store *s)
 }
 
 /* Drops the connection for the failed statement of what (SETUP or LOAD). */
-static void
+void
 store_connect_failed(struct store *s, const char *what)
 {
 	char	buf[400];
@@ -630,7 +628,7 @@ store_connect_failed(struct store *s, const char *what)
 }
 
 /* Connected and set up: the store serves. */
-static void
+void
 store_ready(struct store *s)
 {
 	evtimer_del(s->ev_timer);
@@ -641,36 +639,6 @@ store_ready(struct store *s)
 		store_ckpt_consider(s);
 		store_kick(s);
 	}
-}
-
-/* Reads allocations and subscriptions, under a deadline of their own. */
-static void
-store_load(struct store *s)
-{
-	struct timeval	tv = { STORE_LOAD_TIMEOUT_S, 0 };
-	int		n = 0;
-
-	s->load_allocs_idx = s->load_subs_idx = -1;
-	if (s->on_allocs != NULL) {
-		if (store_send_simple(s, store_sql_load_allocs) == -1)
-			goto lost;
-		s->load_allocs_idx = n++;
-	}
-	if (s->on_subs != NULL) {
-		if (store_send_simple(s, store_sql_load_subs) == -1)
-			goto lost;
-		s->load_subs_idx = n++;
-	}
-	if (!PQpipelineSync(s->conn))
-		goto lost;
-	store_expect(s, STORE_PH_LOAD, n);
-	evtimer_del(s->ev_timer);
-	evtimer_add(s->ev_timer, &tv);
-	store_flush(s);
-	return;
-
- lost:
-	store_drop(s, PQerrorMessage(s->conn));
 }
 
 /*
@@ -750,162 +718,6 @@ store_setup_done(struct store *s)
 		store_ready(s);
 }
 
-/* Parses a bigint column of the load; NULL is 0. */
-static int
-store_load_ms(const PGresult *res, int row, int col, int64_t *out)
-{
-	const char	*v;
-	char		*end;
-	long long	 n;
-
-	*out = 0;
-	if (PQgetisnull(res, row, col))
-		return 0;
-	v = PQgetvalue(res, row, col);
-	n = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0')
-		return -1;
-	*out = n;
-	return 0;
-}
-
-/* Hands the allocations over; returns 0, or -1 with the reason in why. */
-static int
-store_load_allocs(struct store *s, char *why, size_t whylen)
-{
-	PGresult		*res = s->allocs_res;
-	struct alloc_entry	*rows;
-	size_t			 n, i;
-	int			 rv;
-
-	if (res == NULL || PQnfields(res) != 5) {
-		snprintf(why, whylen, "reading nwd.allocations: unexpected "
-		    "result");
-		return -1;
-	}
-	n = (size_t)PQntuples(res);
-	/* Never NULL, even for no rows. */
-	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL) {
-		snprintf(why, whylen, "reading nwd.allocations: out of memory");
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		rows[i].subject = PQgetvalue(res, (int)i, 0);
-		rows[i].team = PQgetvalue(res, (int)i, 1);
-		rows[i].worker = PQgetvalue(res, (int)i, 2);
-		if (store_load_ms(res, (int)i, 3, &rows[i].from_ms) == -1 ||
-		    store_load_ms(res, (int)i, 4, &rows[i].until_ms) == -1) {
-			free(rows);
-			snprintf(why, whylen, "reading nwd.allocations: bad "
-			    "time");
-			return -1;
-		}
-	}
-	rv = s->on_allocs(rows, n, s->allocs_arg);
-	free(rows);
-	if (rv == -1) {
-		snprintf(why, whylen, "the daemon did not accept the "
-		    "allocations read (rows %zu)", n);
-		return -1;
-	}
-	log_debug("store: allocations loaded rows=%zu", n);
-	return 0;
-}
-
-/* Hands the subscriptions over; returns 0, or -1 with the reason in why. */
-static int
-store_load_subs(struct store *s, char *why, size_t whylen)
-{
-	PGresult			*res = s->subs_res;
-	struct store_subscription	*subs = NULL;
-	const char			**subjects = NULL;
-	size_t				 nrows, nsubs = 0, i;
-	int64_t				 kinds;
-	int				 rv;
-
-	if (res == NULL || PQnfields(res) != 4) {
-		snprintf(why, whylen, "reading nwd.subscriptions: unexpected "
-		    "result");
-		return -1;
-	}
-	nrows = (size_t)PQntuples(res);
-	/* Never NULL, even for no rows. */
-	if ((subs = calloc(nrows > 0 ? nrows : 1, sizeof(*subs))) == NULL ||
-	    (subjects = calloc(nrows > 0 ? nrows : 1,
-	    sizeof(*subjects))) == NULL) {
-		free(subs);
-		snprintf(why, whylen, "reading nwd.subscriptions: out of "
-		    "memory");
-		return -1;
-	}
-	/* Rows of one subscription are adjacent, its subjects in order. */
-	for (i = 0; i < nrows; i++) {
-		const char *principal = PQgetvalue(res, (int)i, 0);
-		const char *name = PQgetvalue(res, (int)i, 1);
-
-		if (nsubs == 0 ||
-		    strcmp(subs[nsubs - 1].principal, principal) != 0 ||
-		    strcmp(subs[nsubs - 1].name, name) != 0) {
-			if (store_parse_i64(PQgetvalue(res, (int)i, 2),
-			    &kinds) == -1 || kinds > UINT32_MAX) {
-				free(subs);
-				free(subjects);
-				snprintf(why, whylen, "reading "
-				    "nwd.subscriptions: bad kinds");
-				return -1;
-			}
-			subs[nsubs].principal = principal;
-			subs[nsubs].name = name;
-			subs[nsubs].kinds = (uint32_t)kinds;
-			subs[nsubs].subjects = subjects + i;
-			subs[nsubs].nsubjects = 0;
-			nsubs++;
-		}
-		/* Its subjects: rows first .. i, so subjects[first .. i]. */
-		if (!PQgetisnull(res, (int)i, 3)) {
-			subjects[i] = PQgetvalue(res, (int)i, 3);
-			subs[nsubs - 1].nsubjects++;
-		}
-	}
-	rv = s->on_subs(subs, nsubs, s->subs_arg);
-	free(subs);
-	free(subjects);
-	if (rv == -1) {
-		snprintf(why, whylen, "the daemon did not accept the "
-		    "subscriptions read (rows %zu)", nsubs);
-		return -1;
-	}
-	log_debug("store: subscriptions loaded rows=%zu", nsubs);
-	return 0;
-}
-
-/* The allocations and subscriptions have arrived: hands them over. */
-static void
-store_load_done(struct store *s)
-{
-	char	why[128];
-	int	rv = 0;
-
-	if (s->failed) {
-		store_connect_failed(s, "reading allocations and "
-		    "subscriptions");
-		return;
-	}
-	if (s->on_allocs != NULL)
-		rv = store_load_allocs(s, why, sizeof(why));
-	if (rv == 0 && s->on_subs != NULL)
-		rv = store_load_subs(s, why, sizeof(why));
-	PQclear(s->allocs_res);
-	s->allocs_res = NULL;
-	PQclear(s->subs_res);
-	s->subs_res = NULL;
-	if (rv == -1) {
-		store_drop(s, why);
-		return;
-	}
-	store_ready(s);
-}
-
 static void
 store_connect_poll(struct store *s)
 {
@@ -950,13 +762,6 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------
  * Write path
  */
-
-static int
-store_send_simple(struct store *s, const char *sql)
-{
-	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL,
-	    0) ? 0 : -1;
-}
 
 /* The canonical fields of an audit row, as chain.h and the INSERT see it. */
 struct store_row {
@@ -1645,16 +1450,7 @@ store_on_result(struct store *s, PGresult *res)
 			store_setup_row(s, idx, res);
 			break;
 		case STORE_PH_LOAD:
-			if (idx == s->load_allocs_idx &&
-			    s->allocs_res == NULL) {
-				s->allocs_res = res;
-				return 1;
-			}
-			if (idx == s->load_subs_idx && s->subs_res == NULL) {
-				s->subs_res = res;
-				return 1;
-			}
-			break;
+			return store_load_result(s, idx, res);
 		case STORE_PH_QUERY:
 			return store_query_result(s, idx, res);
 		default:

@@ -9,6 +9,7 @@
  *			its life, store_free()
  *	store_batch.c	building batches (no I/O)
  *	store_query.c	the read-only queries
+ *	store_load.c	LOAD: the allocations and subscriptions at connect
  *	store_sql.c	the SQL text (store_sql.h)
  */
 #ifndef NWD_STORE_INT_H
@@ -252,6 +253,12 @@ void		 store_kick(struct store *s);
 void		 store_expect(struct store *s, enum store_phase ph, int n);
 /* Sends what libpq has buffered; returns -1 if the connection dropped. */
 int		 store_flush(struct store *s);
+/* Drops the connection for the failed statement of what (SETUP or LOAD). */
+void		 store_connect_failed(struct store *s, const char *what);
+/* Connected and set up: the store serves. */
+void		 store_ready(struct store *s);
+/* Parses a non-negative decimal bigint; returns 0 or -1. */
+int		 store_parse_i64(const char *v, int64_t *out);
 
 /* store_batch.c */
 /*
@@ -261,6 +268,14 @@ int		 store_flush(struct store *s);
 const char	*store_batch_id(const struct store_batch *b);
 /* Rows a batch writes: what counts against STORE_TXN_ROWS. */
 size_t		 store_batch_rows(const struct store_batch *b);
+
+/* store_load.c */
+/* Sends LOAD's reads (the store has a callback for them); may drop. */
+void		 store_load(struct store *s);
+/* One result of LOAD; returns 1 if the store kept res until the sync. */
+int		 store_load_result(struct store *s, int idx, PGresult *res);
+/* LOAD's sync arrived: hands the rows over, then READY (or drops). */
+void		 store_load_done(struct store *s);
 
 /* store_query.c */
 /* Sends q, the first waiting query, alone (PHASE_QUERY); may drop. */
