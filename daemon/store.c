@@ -94,8 +94,6 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +102,13 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "alloc.h"
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgarray.h"
 #include "store.h"
+#include "store_conn.h"
 #include "store_int.h"
 #include "store_sql.h"
 #include "uuid.h"
@@ -130,7 +128,6 @@
 #define STORE_SETUP_DOUBT	4
 #define STORE_SETUP_NSTMTS	14	/* with the nine PREPAREs */
 
-static void	store_on_io(evutil_socket_t, short, void *);
 static void	store_ckpt_consider(struct store *);
 
 static const char *
@@ -153,29 +150,6 @@ store_outcome_name(enum store_outcome o)
 	case STORE_UNAVAILABLE:	return "unavailable";
 	}
 	return "unknown";
-}
-
-/* Copies a libpq message into buf on one line, without its final newline. */
-static const char *
-store_oneline(const char *in, char *buf, size_t len)
-{
-	size_t	i = 0;
-	int	space = 0;
-
-	if (in == NULL)
-		in = "";
-	for (; *in != '\0' && i + 1 < len; in++) {
-		if (*in == '\n' || *in == '\t' || *in == '\r' || *in == ' ') {
-			space = 1;
-			continue;
-		}
-		if (space && i > 0 && i + 2 < len)
-			buf[i++] = ' ';
-		space = 0;
-		buf[i++] = *in == '"' ? '\'' : *in;
-	}
-	buf[i] = '\0';
-	return buf;
 }
 
 /* Parses 64 hex digits into a hash; returns 0 or -1. */
@@ -239,25 +213,6 @@ store_set_state(struct store *s, enum store_state st)
 		log_debug("store: state=%s", store_state_name(st));
 	if (s->on_state != NULL && !s->closing)
 		s->on_state(st, s->state_arg);
-}
-
-/* Server notices; while idle a FATAL before disconnection arrives here. */
-static void
-store_notice(void *arg, const PGresult *res)
-{
-	const char	*sev, *msg;
-	char		 buf[256];
-
-	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (sev == NULL || msg == NULL)
-		return;
-	store_oneline(msg, buf, sizeof(buf));
-	if (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
-	    strcmp(sev, "DEBUG") == 0 || strcmp(sev, "LOG") == 0)
-		log_debug("store: server severity=%s message=\"%s\"", sev, buf);
-	else
-		log_warnx("store: server severity=%s message=\"%s\"", sev, buf);
 }
 
 /* ------------------------------------------------------------------------
@@ -338,65 +293,12 @@ store_on_defer(evutil_socket_t fd, short what, void *arg)
  * Connection
  */
 
-/* Watches the connection's socket for what (EV_READ and/or EV_WRITE). */
-static int
-store_watch(struct store *s, short what)
-{
-	evutil_socket_t	fd;
-
-	if ((fd = PQsocket(s->conn)) < 0) {
-		store_drop(s, "no socket");
-		return -1;
-	}
-	/*
-	 * While connecting libpq may close the socket and open another with
-	 * the same number, so the event is always made anew then.
-	 */
-	if (s->ev_io != NULL && s->phase != STORE_PH_CONNECT &&
-	    s->io_fd == fd && s->io_what == what)
-		return 0;
-	if (s->ev_io != NULL)
-		event_free(s->ev_io);
-	s->ev_io = event_new(s->base, fd, what | EV_PERSIST, store_on_io, s);
-	if (s->ev_io == NULL || event_add(s->ev_io, NULL) == -1) {
-		store_drop(s, "cannot watch the database socket");
-		return -1;
-	}
-	s->io_fd = fd;
-	s->io_what = what;
-	return 0;
-}
-
-/* Sends what libpq has buffered; watches for EV_WRITE until it is out. */
-int
-store_flush(struct store *s)
-{
-	switch (PQflush(s->conn)) {
-	case 0:
-		s->flushing = 0;
-		break;
-	case 1:
-		s->flushing = 1;
-		break;
-	default:
-		store_drop(s, PQerrorMessage(s->conn));
-		return -1;
-	}
-	return store_watch(s, EV_READ | (s->flushing ? EV_WRITE : 0));
-}
-
 /* Starts a pipeline section that expects n results before its sync. */
 void
 store_expect(struct store *s, enum store_phase ph, int n)
 {
 	s->phase = ph;
-	clock_gettime(CLOCK_MONOTONIC, &s->phase_since);
-	s->nexpect = n;
-	s->nresults = 0;
-	s->failed = 0;
-	s->errstate[0] = '\0';
-	s->errmsg[0] = '\0';
-	s->errconstraint[0] = '\0';
+	store_conn_expect(s->conn, ph, n);
 }
 
 /*
@@ -412,13 +314,14 @@ store_drop(struct store *s, const char *why)
 	char			 buf[512];
 	size_t			 nlost;
 
-	/* why may point into the connection: copy it before PQfinish. */
-	store_oneline(why, buf, sizeof(buf));
+	/* why may point into the connection: copy it before closing. */
+	store_conn_oneline(why, buf, sizeof(buf));
 	/*
 	 * A statement of the transaction failed already: it cannot commit
 	 * (its sync rolls it back), so it is not in doubt.
 	 */
-	if (s->phase == STORE_PH_TXN && s->ninflight > 0 && !s->failed) {
+	if (s->phase == STORE_PH_TXN && s->ninflight > 0 &&
+	    !store_conn_err(s->conn)->failed) {
 		if (s->closing || s->doubt_kind != STORE_DOUBT_NONE) {
 			log_warnx("store: a transaction in doubt cannot wait "
 			    "for a reconnect: batches=%zu answered "
@@ -473,17 +376,11 @@ store_drop(struct store *s, const char *why)
 	if (s->ev_ckpt != NULL)
 		evtimer_del(s->ev_ckpt);
 
-	if (s->ev_io != NULL) {
-		event_free(s->ev_io);
-		s->ev_io = NULL;
-	}
 	PQclear(s->allocs_res);
 	s->allocs_res = NULL;
 	PQclear(s->subs_res);
 	s->subs_res = NULL;
-	PQfinish(s->conn);
-	s->conn = NULL;
-	s->flushing = 0;
+	store_conn_close(s->conn);
 	s->phase = STORE_PH_DOWN;
 	if (s->ev_timer != NULL)
 		evtimer_del(s->ev_timer);
@@ -508,27 +405,14 @@ store_drop(struct store *s, const char *why)
 static void
 store_connect(struct store *s)
 {
-	static const char *const keys[] = {
-		"dbname", "fallback_application_name", "client_encoding", NULL
-	};
-	const char	*vals[] = { s->conninfo, "nwdd", "UTF8", NULL };
-	struct timeval	 tv = { STORE_CONNECT_TIMEOUT_S, 0 };
+	struct timeval	tv = { STORE_CONNECT_TIMEOUT_S, 0 };
 
 	store_set_state(s, STORE_CONNECTING);
-	/* Note: resolving a host name here blocks (a libpq limitation). */
-	s->conn = PQconnectStartParams(keys, vals, 1);
-	if (s->conn == NULL) {
-		store_drop(s, "out of memory");
+	/* On -1 the connection is lost already: store_drop() has run. */
+	if (store_conn_open(s->conn, s->conninfo) == -1)
 		return;
-	}
-	if (PQstatus(s->conn) == CONNECTION_BAD) {
-		store_drop(s, PQerrorMessage(s->conn));
-		return;
-	}
-	PQsetNoticeReceiver(s->conn, store_notice, s);
 	s->phase = STORE_PH_CONNECT;
 	evtimer_add(s->ev_timer, &tv);
-	store_watch(s, EV_WRITE);
 }
 
 /*
@@ -540,18 +424,12 @@ store_connect(struct store *s)
 static void
 store_setup(struct store *s)
 {
-	PGconn		*c = s->conn;
+	PGconn		*c = store_conn_pg(s->conn);
 	const char	*p1[1] = { s->instance };
 	const char	*p2[2];
 	char		 seq[24];
 	int		 ok;
 
-	if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
-		store_drop(s, PQerrorMessage(c));
-		return;
-	}
-	/* Terse: a message's DETAIL can quote row contents. */
-	PQsetErrorVerbosity(c, PQERRORS_TERSE);
 	ok = PQsendQueryParams(c, "SHOW synchronous_commit", 0, NULL, NULL,
 	    NULL, NULL, 0) &&
 	    PQsendQueryParams(c, store_sql_lock, 1, NULL, p1, NULL, NULL, 0) &&
@@ -609,21 +487,22 @@ store_setup(struct store *s)
 	s->doubt_found = 0;
 	s->doubt_other = 0;
 	s->setup_bad = 0;
-	store_flush(s);
+	store_conn_flush(s->conn);
 }
 
 /* Drops the connection for the failed statement of what (SETUP or LOAD). */
 void
 store_connect_failed(struct store *s, const char *what)
 {
+	const struct store_conn_err *e = store_conn_err(s->conn);
 	char	buf[400];
 	int	noschema;
 
-	noschema = strcmp(s->errstate, "42P01") == 0 ||
-	    strcmp(s->errstate, "42703") == 0 ||
-	    strcmp(s->errstate, "3F000") == 0;
-	snprintf(buf, sizeof(buf), "%s: %s (sqlstate %s)%s", what, s->errmsg,
-	    s->errstate, noschema ? "; is the schema migrated?" : "");
+	noschema = strcmp(e->errstate, "42P01") == 0 ||
+	    strcmp(e->errstate, "42703") == 0 ||
+	    strcmp(e->errstate, "3F000") == 0;
+	snprintf(buf, sizeof(buf), "%s: %s (sqlstate %s)%s", what, e->errmsg,
+	    e->errstate, noschema ? "; is the schema migrated?" : "");
 	store_drop(s, buf);
 }
 
@@ -675,7 +554,7 @@ store_resolve(struct store *s)
 static void
 store_setup_done(struct store *s)
 {
-	if (s->failed) {
+	if (store_conn_err(s->conn)->failed) {
 		store_connect_failed(s, "setting up the connection");
 		return;
 	}
@@ -716,25 +595,6 @@ store_setup_done(struct store *s)
 		store_load(s);
 	else
 		store_ready(s);
-}
-
-static void
-store_connect_poll(struct store *s)
-{
-	switch (PQconnectPoll(s->conn)) {
-	case PGRES_POLLING_READING:
-		store_watch(s, EV_READ);
-		break;
-	case PGRES_POLLING_WRITING:
-		store_watch(s, EV_WRITE);
-		break;
-	case PGRES_POLLING_OK:
-		store_setup(s);
-		break;
-	default:
-		store_drop(s, PQerrorMessage(s->conn));
-		break;
-	}
 }
 
 static void
@@ -849,7 +709,8 @@ store_send_arrays(struct store *s, const char *stmt, int with_instance,
 			return -1;
 		fmt[k] = pgarray_is_binary(&arr[i]);
 	}
-	return PQsendQueryPrepared(s->conn, stmt, k, v, len, fmt, 0) ? 0 : -1;
+	return PQsendQueryPrepared(store_conn_pg(s->conn), stmt, k, v, len, fmt,
+	    0) ? 0 : -1;
 }
 
 static void
@@ -978,7 +839,7 @@ store_send_alloc(struct store *s, const struct store_alloc *a)
 	v[4] = a->from_ms != 0 ? from : NULL;
 	v[5] = a->until_ms != 0 ? until : NULL;
 	v[6] = s->instance;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_ALLOC,
+	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_ALLOC,
 	    STORE_ALLOC_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
@@ -991,8 +852,8 @@ store_send_sub(struct store *s, const struct store_sub *u)
 	v[1] = u->name;
 	v[2] = u->kinds;
 	v[3] = u->subjects;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_SUB, STORE_SUB_NPARAMS,
-	    v, NULL, NULL, 0) ? 0 : -1;
+	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_SUB,
+	    STORE_SUB_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
 /* The bodies every in-flight batch purges, in one UPDATE. */
@@ -1023,7 +884,7 @@ store_send_dstate(struct store *s, const struct store_deliv *d)
 	v[1] = d->principal;
 	v[2] = d->subscription;
 	v[3] = d->state;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_DSTATE,
+	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_DSTATE,
 	    STORE_DSTATE_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
@@ -1108,8 +969,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	if (s->txn_last_seq == 0) {
 		mv[0] = s->instance;
 		mv[1] = s->txn_mark;
-		if (!PQsendQueryPrepared(s->conn, STORE_STMT_MARK,
-		    STORE_MARK_NPARAMS, mv, NULL, NULL, 0))
+		if (!PQsendQueryPrepared(store_conn_pg(s->conn),
+		    STORE_STMT_MARK, STORE_MARK_NPARAMS, mv, NULL, NULL, 0))
 			goto lost;
 	}
 	/*
@@ -1138,13 +999,13 @@ store_send_txn(struct store *s, uint64_t limit)
 		goto lost;
 	if (nev > 0 && store_send_events(s) == -1)
 		goto lost;
-	if (!PQpipelineSync(s->conn))
+	if (!PQpipelineSync(store_conn_pg(s->conn)))
 		goto lost;
-	store_flush(s);
+	store_conn_flush(s->conn);
 	return;
 
  lost:
-	store_drop(s, PQerrorMessage(s->conn));
+	store_drop(s, PQerrorMessage(store_conn_pg(s->conn)));
 }
 
 /* Sends a signed checkpoint of the committed head; returns 0 or -1. */
@@ -1190,14 +1051,15 @@ store_ckpt_send(struct store *s)
 	v[5] = (const char *)sig;
 	len[5] = CHAIN_SIG_LEN;
 	fmt[5] = 1;
-	if (!PQsendQueryPrepared(s->conn, STORE_STMT_CKPT, STORE_CKPT_NPARAMS,
-	    v, len, fmt, 0) || !PQpipelineSync(s->conn)) {
-		store_drop(s, PQerrorMessage(s->conn));
+	if (!PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_CKPT,
+	    STORE_CKPT_NPARAMS, v, len, fmt, 0) ||
+	    !PQpipelineSync(store_conn_pg(s->conn))) {
+		store_drop(s, PQerrorMessage(store_conn_pg(s->conn)));
 		return 0;
 	}
 	s->ckpt_sent = s->head_seq;
 	store_expect(s, STORE_PH_CKPT, 1);
-	store_flush(s);
+	store_conn_flush(s->conn);
 	return 0;
 }
 
@@ -1259,30 +1121,31 @@ static void
 store_txn_metrics(const struct store *s)
 {
 	const struct store_batch	*b;
+	const struct timespec		*since = store_conn_since(s->conn);
 	struct timespec			 now;
 	size_t				 rows = 0;
 
 	TAILQ_FOREACH(b, &s->inflight, entry)
 		rows += b->nev;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	metrics_txn(s->ninflight, rows, (double)(now.tv_sec -
-	    s->phase_since.tv_sec) + (double)(now.tv_nsec -
-	    s->phase_since.tv_nsec) / 1e9);
+	metrics_txn(s->ninflight, rows, (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9);
 }
 
 /* The sync of a transaction arrived: decides every in-flight batch. */
 static void
 store_txn_done(struct store *s)
 {
+	const struct store_conn_err *e = store_conn_err(s->conn);
 	struct store_batch	*b;
 	int			 out_of_step;
 
-	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+	if (PQtransactionStatus(store_conn_pg(s->conn)) != PQTRANS_IDLE) {
 		/* Not what a sync leaves: no telling what was committed. */
 		store_drop(s, "a transaction is still open after its sync");
 		return;
 	}
-	if (!s->failed) {
+	if (!e->failed) {
 		store_txn_metrics(s);
 		s->head_seq = s->tent_seq;
 		memcpy(s->head_hash, s->tent_hash, sizeof(s->head_hash));
@@ -1293,15 +1156,15 @@ store_txn_done(struct store *s)
 		/* Nothing of it was written: the chain goes back. */
 		s->tent_seq = s->head_seq;
 		memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
-		out_of_step = strcmp(s->errstate, "NW001") == 0 ||
-		    (strcmp(s->errstate, "23505") == 0 &&
-		    strcmp(s->errconstraint,
+		out_of_step = strcmp(e->errstate, "NW001") == 0 ||
+		    (strcmp(e->errstate, "23505") == 0 &&
+		    strcmp(e->errconstraint,
 		    "audit_events_instance_seq_key") == 0);
 		if (out_of_step) {
 			log_warnx("store: the audit chain is out of step with "
 			    "the database (sqlstate=%s error=\"%s\"); "
 			    "batches=%zu answered unavailable, reconnecting "
-			    "to read the head", s->errstate, s->errmsg,
+			    "to read the head", e->errstate, e->errmsg,
 			    s->ninflight);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_UNAVAILABLE);
@@ -1314,15 +1177,15 @@ store_txn_done(struct store *s)
 			log_warnx("store: batch refused message_id=%s "
 			    "allocations=%zu events=%zu sqlstate=%s "
 			    "error=\"%s\"", store_batch_id(b), b->nalloc,
-			    b->nev, s->errstate, s->errmsg);
+			    b->nev, e->errstate, e->errmsg);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_FAILED);
 		} else {
 			/* Retry each alone, at the head, in order. */
 			log_info("store: transaction refused, retrying one "
 			    "batch per transaction batches=%zu sqlstate=%s "
-			    "error=\"%s\"", s->ninflight, s->errstate,
-			    s->errmsg);
+			    "error=\"%s\"", s->ninflight, e->errstate,
+			    e->errmsg);
 			TAILQ_FOREACH(b, &s->inflight, entry)
 				b->solo = 1;
 			TAILQ_CONCAT(&s->inflight, &s->queue, entry);
@@ -1338,10 +1201,12 @@ store_txn_done(struct store *s)
 static void
 store_ckpt_done(struct store *s)
 {
-	if (s->failed) {
+	const struct store_conn_err *e = store_conn_err(s->conn);
+
+	if (e->failed) {
 		log_warnx("store: checkpoint of seq %" PRId64 " refused "
-		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, s->errstate,
-		    s->errmsg);
+		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, e->errstate,
+		    e->errmsg);
 		/* No retry before new rows: a refusal must not loop. */
 		s->ckpt_refused = s->ckpt_sent;
 	} else {
@@ -1354,18 +1219,16 @@ store_ckpt_done(struct store *s)
 	store_kick(s);
 }
 
+/*
+ * The connection's sync callback: the section named what (the phase that
+ * sent it) is over, with every result it expected.
+ */
 static void
-store_on_sync(struct store *s)
+store_on_sync(struct store_conn *c, int what, void *arg)
 {
-	char	buf[64];
+	struct store	*s = arg;
 
-	if (s->nresults != s->nexpect) {
-		snprintf(buf, sizeof(buf), "pipeline out of step: %d results "
-		    "for %d statements", s->nresults, s->nexpect);
-		store_drop(s, buf);
-		return;
-	}
-	switch (s->phase) {
+	switch (what) {
 	case STORE_PH_SETUP:
 		store_setup_done(s);
 		break;
@@ -1432,58 +1295,51 @@ store_setup_row(struct store *s, int idx, const PGresult *res)
 }
 
 /*
- * One statement's result.  Returns 1 if the store kept res (rows of LOAD
- * until the sync, a query's rows), else 0 and the caller clears it.  May
- * drop the connection.
+ * The connection's result callback: one statement of the section named
+ * what succeeded.  Returns 1 if the store kept res (rows of LOAD until the
+ * sync, a query's rows), else 0 and the connection clears it.  (A failed
+ * statement is the connection's to record: store_conn_err().)
  */
 static int
-store_on_result(struct store *s, PGresult *res)
+store_on_result(struct store_conn *c, int what, int idx, PGresult *res,
+    void *arg)
 {
-	const char	*sev, *state, *msg, *cons;
-	int		 idx = s->nresults++;
+	struct store	*s = arg;
 
-	switch (PQresultStatus(res)) {
-	case PGRES_COMMAND_OK:
-	case PGRES_TUPLES_OK:
-		switch (s->phase) {
-		case STORE_PH_SETUP:
-			store_setup_row(s, idx, res);
-			break;
-		case STORE_PH_LOAD:
-			return store_load_result(s, idx, res);
-		case STORE_PH_QUERY:
-			return store_query_result(s, idx, res);
-		default:
-			break;
-		}
-		return 0;
-	case PGRES_PIPELINE_ABORTED:
-		return 0;
+	switch (what) {
+	case STORE_PH_SETUP:
+		store_setup_row(s, idx, res);
+		break;
+	case STORE_PH_LOAD:
+		return store_load_result(s, idx, res);
+	case STORE_PH_QUERY:
+		return store_query_result(s, idx, res);
 	default:
 		break;
 	}
-	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-	if (msg == NULL)
-		msg = PQresultErrorMessage(res);
-	if (PQstatus(s->conn) == CONNECTION_BAD ||
-	    PQresultStatus(res) == PGRES_BAD_RESPONSE || (sev != NULL &&
-	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))) {
-		store_drop(s, msg);
-		return 0;
-	}
-	if (s->failed)
-		return 0;
-	s->failed = 1;
-	snprintf(s->errstate, sizeof(s->errstate), "%s",
-	    state != NULL ? state : "-");
-	snprintf(s->errconstraint, sizeof(s->errconstraint), "%s",
-	    cons != NULL ? cons : "");
-	store_oneline(msg, s->errmsg, sizeof(s->errmsg));
 	return 0;
 }
+
+/* The connection's up callback: connected, it is set up. */
+static void
+store_on_up(struct store_conn *c, void *arg)
+{
+	store_setup(arg);
+}
+
+/* The connection's lost callback: store_drop() closes it. */
+static void
+store_on_lost(struct store_conn *c, const char *why, void *arg)
+{
+	store_drop(arg, why);
+}
+
+static const struct store_conn_cb store_callbacks = {
+	.up = store_on_up,
+	.result = store_on_result,
+	.sync = store_on_sync,
+	.lost = store_on_lost,
+};
 
 static int
 store_busy(const struct store *s)
@@ -1498,60 +1354,6 @@ store_busy(const struct store *s)
 	default:
 		return 0;
 	}
-}
-
-/* Takes every result that has arrived. */
-static void
-store_read_results(struct store *s)
-{
-	PGresult	*res;
-	int		 nulls = 0;
-
-	while (store_busy(s)) {
-		if (PQisBusy(s->conn))
-			break;
-		/* NULL ends each statement's results; twice means none due. */
-		if ((res = PQgetResult(s->conn)) == NULL) {
-			if (++nulls > 1)
-				break;
-			continue;
-		}
-		nulls = 0;
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-			PQclear(res);
-			store_on_sync(s);
-			continue;
-		}
-		if (!store_on_result(s, res))
-			PQclear(res);
-	}
-}
-
-static void
-store_on_io(evutil_socket_t fd, short what, void *arg)
-{
-	struct store	*s = arg;
-
-	if (s->phase == STORE_PH_CONNECT) {
-		store_connect_poll(s);
-		return;
-	}
-	if (what & EV_READ) {
-		if (!PQconsumeInput(s->conn)) {
-			store_drop(s, PQerrorMessage(s->conn));
-			return;
-		}
-		/* Parses what came while idle (a FATAL goes to the log). */
-		if (s->phase == STORE_PH_IDLE)
-			(void)PQisBusy(s->conn);
-	}
-	if (PQstatus(s->conn) == CONNECTION_BAD) {
-		store_drop(s, PQerrorMessage(s->conn));
-		return;
-	}
-	if (s->flushing && store_flush(s) == -1)
-		return;
-	store_read_results(s);
 }
 
 /* ------------------------------------------------------------------------
@@ -1582,7 +1384,6 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 		s->backoff_max_ms = STORE_BACKOFF_MIN_MS;
 	s->state = STORE_DISCONNECTED;
 	s->phase = STORE_PH_DOWN;
-	s->io_fd = -1;
 	s->load_allocs_idx = s->load_subs_idx = -1;
 	TAILQ_INIT(&s->queue);
 	TAILQ_INIT(&s->inflight);
@@ -1592,6 +1393,7 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	TAILQ_INIT(&s->qdone);
 	if ((s->conninfo = strdup(conninfo)) == NULL ||
 	    (s->instance = strdup(instance)) == NULL ||
+	    (s->conn = store_conn_new(base, &store_callbacks, s)) == NULL ||
 	    (s->ev_timer = evtimer_new(base, store_on_timer, s)) == NULL ||
 	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
 	    NULL ||
@@ -1702,13 +1504,15 @@ store_submit_detached(struct store *s, struct store_batch *b)
 int64_t
 store_busy_ms(const struct store *s)
 {
-	struct timespec	now;
+	const struct timespec	*since;
+	struct timespec		 now;
 
-	if (s == NULL || s->conn == NULL || !store_busy(s))
+	if (s == NULL || store_conn_pg(s->conn) == NULL || !store_busy(s))
 		return 0;
+	since = store_conn_since(s->conn);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - s->phase_since.tv_sec) * 1000 +
-	    (now.tv_nsec - s->phase_since.tv_nsec) / 1000000;
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
 size_t
@@ -1720,130 +1524,6 @@ store_pending(const struct store *s)
 }
 
 /*
- * Runs the connection (blocking, for store_free() only) until nothing is
- * in flight, the connection is gone or ms have passed.
- */
-static void
-store_wait(struct store *s, int ms)
-{
-	struct timespec	now, end;
-	struct pollfd	pfd;
-	long		left;
-	short		what;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
-	while (s->conn != NULL && store_busy(s)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (long)(end.tv_sec - now.tv_sec) * 1000 +
-		    (end.tv_nsec - now.tv_nsec) / 1000000;
-		if (left <= 0)
-			break;
-		pfd.fd = PQsocket(s->conn);
-		pfd.events = POLLIN | (s->flushing ? POLLOUT : 0);
-		pfd.revents = 0;
-		if (pfd.fd < 0 || poll(&pfd, 1, (int)left) == -1)
-			break;
-		what = 0;
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-			what |= EV_READ;
-		if (pfd.revents & POLLOUT)
-			what |= EV_WRITE;
-		if (what != 0)
-			store_on_io(pfd.fd, what, s);
-	}
-}
-
-/*
- * A cancel request, sent from a thread of its own: PQcancel() blocks with
- * no deadline of its own, and store_free() must not hang on a database
- * that does not answer.  Whichever of the two threads finishes last frees
- * the request.
- */
-struct store_cancel {
-	pthread_mutex_t	 mtx;
-	PGcancel	*cancel;	/* owned */
-	int		 ok;		/* PQcancel's answer */
-	int		 finished;	/* the thread is done with it */
-	int		 abandoned;	/* store_free() is done waiting */
-	char		 err[256];
-};
-
-static void
-store_cancel_free(struct store_cancel *c)
-{
-	PQfreeCancel(c->cancel);
-	pthread_mutex_destroy(&c->mtx);
-	free(c);
-}
-
-static void *
-store_cancel_run(void *arg)
-{
-	struct store_cancel	*c = arg;
-	int			 ok, last;
-
-	ok = PQcancel(c->cancel, c->err, sizeof(c->err));
-	pthread_mutex_lock(&c->mtx);
-	c->ok = ok;
-	c->finished = 1;
-	last = c->abandoned;
-	pthread_mutex_unlock(&c->mtx);
-	if (last)
-		store_cancel_free(c);
-	return NULL;
-}
-
-/* Asks the server to cancel what runs, waiting at most ms for the ask. */
-static void
-store_cancel(struct store *s, int ms)
-{
-	struct store_cancel	*c;
-	struct timespec		 ts;
-	pthread_t		 th;
-	int			 last;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return;
-	if (pthread_mutex_init(&c->mtx, NULL) != 0) {
-		free(c);
-		return;
-	}
-	if ((c->cancel = PQgetCancel(s->conn)) == NULL ||
-	    pthread_create(&th, NULL, store_cancel_run, c) != 0) {
-		store_cancel_free(c);
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	if (pthread_timedjoin_np(th, NULL, &ts) == 0) {
-		if (!c->ok)
-			log_warnx("store: cancel request failed: %s",
-			    store_oneline(c->err, c->err, sizeof(c->err)));
-		store_cancel_free(c);
-		return;
-	}
-	log_warnx("store: the cancel request got no answer within %d ms", ms);
-	pthread_mutex_lock(&c->mtx);
-	c->abandoned = 1;
-	last = c->finished;
-	pthread_mutex_unlock(&c->mtx);
-	pthread_detach(th);
-	if (last)
-		store_cancel_free(c);
-}
-
-/*
  * Finishes what is in flight (bounded: a wait, a cancel request, a second
  * wait) and writes a last checkpoint if rows were committed since the
  * last one.
@@ -1851,19 +1531,19 @@ store_cancel(struct store *s, int ms)
 static void
 store_close_connection(struct store *s)
 {
-	if (s->conn == NULL || s->phase < STORE_PH_IDLE)
+	if (store_conn_pg(s->conn) == NULL || s->phase < STORE_PH_IDLE)
 		return;
-	store_wait(s, STORE_FREE_WAIT_MS);
-	if (s->conn != NULL && store_busy(s)) {
+	store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
+	if (store_conn_pg(s->conn) != NULL && store_busy(s)) {
 		log_warnx("store: closing: still waiting for the database; "
 		    "asking it to cancel");
-		store_cancel(s, STORE_FREE_WAIT_MS);
-		store_wait(s, STORE_FREE_WAIT_MS);
+		store_conn_cancel(s->conn, STORE_FREE_WAIT_MS);
+		store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 	}
-	if (s->conn != NULL && s->phase == STORE_PH_IDLE &&
+	if (store_conn_pg(s->conn) != NULL && s->phase == STORE_PH_IDLE &&
 	    s->signer != NULL && s->head_seq > s->ckpt_seq &&
 	    store_ckpt_send(s) == 0)
-		store_wait(s, STORE_FREE_WAIT_MS);
+		store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 }
 
 void
@@ -1889,6 +1569,7 @@ store_free(struct store *s)
 		event_free(s->ev_ckpt);
 	if (s->ev_defer != NULL)
 		event_free(s->ev_defer);
+	store_conn_free(s->conn);
 	free(s->conninfo);
 	free(s->instance);
 	free(s);

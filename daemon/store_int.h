@@ -7,6 +7,8 @@
  *	store.c		the write path, the chain and its checkpoints,
  *			transactions in doubt, the connection's setup and
  *			its life, store_free()
+ *	store_conn.c	the pipelined connection (store_conn.h), which
+ *			knows nothing of the store
  *	store_batch.c	building batches (no I/O)
  *	store_query.c	the read-only queries
  *	store_load.c	LOAD: the allocations and subscriptions at connect
@@ -21,7 +23,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <event2/util.h>
 #include <libpq-fe.h>
 
 #include "chain.h"
@@ -145,6 +146,8 @@ enum store_doubt {
 	STORE_DOUBT_MARK,	/* its mark in nwd.instances */
 };
 
+struct store_conn;
+
 struct store {
 	struct event_base	*base;		/* borrowed */
 	char			*conninfo;	/* owned */
@@ -160,15 +163,15 @@ struct store {
 	void			*subs_arg;	/* the setter's */
 	enum store_state	 state;
 	enum store_phase	 phase;
-	struct timespec		 phase_since;	/* CLOCK_MONOTONIC, at send */
 	int			 started;
 	int			 closing;	/* inside store_free() */
 
-	PGconn			*conn;		/* owned; NULL while DOWN */
-	struct event		*ev_io;		/* owned; on PQsocket(conn) */
-	evutil_socket_t		 io_fd;
-	short			 io_what;
-	int			 flushing;	/* PQflush wants EV_WRITE */
+	/*
+	 * The connection, its socket and the count and first error of the
+	 * section in flight (store_conn.h).  Owned, for the store's life;
+	 * closed (store_conn_pg() NULL) while DOWN.
+	 */
+	struct store_conn	*conn;
 	struct event		*ev_timer;	/* owned; reconnect, deadline */
 	struct event		*ev_defer;	/* owned; callbacks and kick */
 	struct event		*ev_ckpt;	/* owned; checkpoint interval */
@@ -216,14 +219,6 @@ struct store {
 	int64_t			 ckpt_refused;	/* refused: wait for rows */
 	int			 ckpt_due;
 
-	/* The pipeline in flight. */
-	int			 nexpect;	/* results due before sync */
-	int			 nresults;
-	int			 failed;	/* a statement failed */
-	char			 errstate[6];	/* first error's SQLSTATE */
-	char			 errmsg[256];	/* its primary message */
-	char			 errconstraint[64]; /* its constraint, if any */
-
 	/* What SETUP read. */
 	int			 sync_off;	/* synchronous_commit is off */
 	int			 locked;	/* the instance lock is ours */
@@ -249,10 +244,11 @@ struct store {
 void		 store_drop(struct store *s, const char *why);
 /* Starts what is next if the connection is idle (see store.c). */
 void		 store_kick(struct store *s);
-/* Starts a pipeline section that expects n results before its sync. */
+/*
+ * Starts a pipeline section of phase ph that expects n results before its
+ * sync (store_conn_expect()).
+ */
 void		 store_expect(struct store *s, enum store_phase ph, int n);
-/* Sends what libpq has buffered; returns -1 if the connection dropped. */
-int		 store_flush(struct store *s);
 /* Drops the connection for the failed statement of what (SETUP or LOAD). */
 void		 store_connect_failed(struct store *s, const char *what);
 /* Connected and set up: the store serves. */

@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "store.h"
+#include "store_conn.h"
 #include "store_int.h"
 #include "store_sql.h"
 
@@ -25,8 +26,8 @@
 static int
 store_send_simple(struct store *s, const char *sql)
 {
-	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL,
-	    0) ? 0 : -1;
+	return PQsendQueryParams(store_conn_pg(s->conn), sql, 0, NULL, NULL,
+	    NULL, NULL, 0) ? 0 : -1;
 }
 
 /* Reads allocations and subscriptions, under a deadline of their own. */
@@ -47,16 +48,16 @@ store_load(struct store *s)
 			goto lost;
 		s->load_subs_idx = n++;
 	}
-	if (!PQpipelineSync(s->conn))
+	if (!PQpipelineSync(store_conn_pg(s->conn)))
 		goto lost;
 	store_expect(s, STORE_PH_LOAD, n);
 	evtimer_del(s->ev_timer);
 	evtimer_add(s->ev_timer, &tv);
-	store_flush(s);
+	store_conn_flush(s->conn);
 	return;
 
  lost:
-	store_drop(s, PQerrorMessage(s->conn));
+	store_drop(s, PQerrorMessage(store_conn_pg(s->conn)));
 }
 
 /* One result of LOAD; returns 1 if the store kept res until the sync. */
@@ -210,7 +211,7 @@ store_load_done(struct store *s)
 	char	why[128];
 	int	rv = 0;
 
-	if (s->failed) {
+	if (store_conn_err(s->conn)->failed) {
 		store_connect_failed(s, "reading allocations and "
 		    "subscriptions");
 		return;

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_conn.h"
 #include "store_int.h"
 #include "store_sql.h"
 
@@ -244,13 +245,13 @@ store_query_send(struct store *s, struct store_query *q)
 	TAILQ_REMOVE(&s->queries, q, entry);
 	s->qcur = q;
 	store_expect(s, STORE_PH_QUERY, 1);
-	if (!PQsendQueryParams(s->conn, q->sql, q->nparams, NULL,
-	    (const char *const *)q->param, NULL, NULL, 1) ||
-	    !PQpipelineSync(s->conn)) {
-		store_drop(s, PQerrorMessage(s->conn));
+	if (!PQsendQueryParams(store_conn_pg(s->conn), q->sql, q->nparams,
+	    NULL, (const char *const *)q->param, NULL, NULL, 1) ||
+	    !PQpipelineSync(store_conn_pg(s->conn))) {
+		store_drop(s, PQerrorMessage(store_conn_pg(s->conn)));
 		return;
 	}
-	store_flush(s);
+	store_conn_flush(s->conn);
 }
 
 /* One result of the query in flight; returns 1 if q kept res (its rows). */
@@ -292,14 +293,15 @@ store_query_check(const struct store_query *q)
 void
 store_query_done(struct store *s)
 {
+	const struct store_conn_err *e = store_conn_err(s->conn);
 	struct store_query	*q = s->qcur;
 	int			 ok;
 
 	s->qcur = NULL;
-	if (s->failed)
+	if (e->failed)
 		log_warnx("store: query %s failed sqlstate=%s error=\"%s\"",
-		    q->what, s->errstate, s->errmsg);
-	ok = !s->failed && store_query_check(q) == 0;
+		    q->what, e->errstate, e->errmsg);
+	ok = !e->failed && store_query_check(q) == 0;
 	store_query_finish(s, q, ok);
 	s->phase = STORE_PH_IDLE;
 	store_kick(s);
