@@ -5,6 +5,12 @@
  * checkpoints; read-only queries; and the allocations and subscriptions
  * read back at each connect.  See store.h for the contract.
  *
+ * This file holds the store's life and its write path: the connection's
+ * setup and the phases below, the transaction (its chain, its statements,
+ * its outcome), transactions in doubt, checkpoints and store_free().  The
+ * connection itself is store_conn.c; building batches, the queries, LOAD
+ * and the SQL text have files of their own (store_int.h lists them).
+ *
  * Connection life:
  *
  *	DOWN --timer--> CONNECT --PQconnectPoll ok--> SETUP --sync--> LOAD
@@ -290,7 +296,7 @@ store_on_defer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ------------------------------------------------------------------------
- * Connection
+ * Connection life
  */
 
 /* Starts a pipeline section that expects n results before its sync. */
@@ -1218,6 +1224,10 @@ store_ckpt_done(struct store *s)
 	store_ckpt_consider(s);
 	store_kick(s);
 }
+
+/* ------------------------------------------------------------------------
+ * What the connection tells the store (struct store_conn_cb)
+ */
 
 /*
  * The connection's sync callback: the section named what (the phase that

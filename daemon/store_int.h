@@ -274,7 +274,7 @@ int		 store_load_result(struct store *s, int idx, PGresult *res);
 void		 store_load_done(struct store *s);
 
 /* store_query.c */
-/* Sends q, the first waiting query, alone (PHASE_QUERY); may drop. */
+/* Sends q, the first waiting query, alone (STORE_PH_QUERY); may drop. */
 void		 store_query_send(struct store *s, struct store_query *q);
 /* One result of the query in flight; returns 1 if the store kept res. */
 int		 store_query_result(struct store *s, int idx, PGresult *res);
