@@ -5,6 +5,12 @@
  * checkpoints; read-only queries; and the allocations and subscriptions
  * read back at each connect.  See store.h for the contract.
  *
+ * This file holds the store's life and its write path: the connection's
+ * setup and the phases below, the transaction (its chain, its statements,
+ * its outcome), transactions in doubt, checkpoints and store_free().  The
+ * connection itself is store_conn.c; building batches, the queries, LOAD
+ * and the SQL text have files of their own (store_int.h lists them).
+ *
  * Connection life:
  *
  *	DOWN --timer--> CONNECT --PQconnectPoll ok--> SETUP --sync--> LOAD
@@ -94,8 +100,6 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +108,15 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "alloc.h"
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgarray.h"
 #include "store.h"
+#include "store_conn.h"
+#include "store_int.h"
+#include "store_sql.h"
 #include "uuid.h"
 
 #define STORE_TXN_BATCHES	256	/* batches per transaction, at most */
@@ -118,145 +124,7 @@
 #define STORE_TXN_BYTES		(32u << 20) /* of bodies (one may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_CONNECT_TIMEOUT_S	10	/* connect and setup deadline */
-#define STORE_LOAD_TIMEOUT_S	30	/* reading allocations, subscriptions */
-#define STORE_QUERY_DEFAULT	100	/* rows, when the caller says 0 */
-#define STORE_QUERY_MAX		10000	/* rows of any one query */
 #define STORE_FREE_WAIT_MS	3000	/* each wait of store_free() */
-#define STORE_NPARAMS_MAX	20
-
-#define STORE_STMT_MSG		"nwd_insert_message"
-#define STORE_STMT_EVENT	"nwd_insert_event"
-#define STORE_STMT_ALLOC	"nwd_insert_allocation"
-#define STORE_STMT_SUB		"nwd_upsert_subscription"
-#define STORE_STMT_DELIV	"nwd_insert_delivery"
-#define STORE_STMT_DSTATE	"nwd_delivery_state"
-#define STORE_STMT_MARK		"nwd_mark"
-#define STORE_STMT_PURGE	"nwd_purge_bodies"
-#define STORE_STMT_CKPT		"nwd_insert_checkpoint"
-
-#define STORE_OID_BYTEA		17
-#define STORE_OID_TEXT		25
-
-/* Unix milliseconds to timestamptz, exactly. */
-#define STORE_SQL_MS(n)	"timestamptz 'epoch' + $" #n "::bigint * " \
-			"interval '1 millisecond'"
-/*
- * timestamptz to Unix milliseconds (truncated to the millisecond, so the
- * cast is exact whether extract() returns numeric or double precision);
- * NULL stays NULL.
- */
-#define STORE_SQL_TO_MS(col) "(extract(epoch FROM date_trunc(" \
-			"'milliseconds', " col ")) * 1000)::bigint"
-
-/*
- * The rows of a whole transaction go in one statement per table: each
- * column is an array parameter (pgarray.h) and unnest() turns them back
- * into rows, in order.  $1 is the instance where the table has one.
- */
-static const char store_sql_msg[] =
-    "INSERT INTO nwd.messages (id, kind, subject, sender, agency, marking, "
-    "priority, legal_basis, created_at, policy_version, instance, body, "
-    "key_id) "
-    "SELECT u.id, u.kind, u.subject, u.sender, u.agency, u.marking, "
-    "u.priority, u.legal_basis, timestamptz 'epoch' + u.created * "
-    "interval '1 millisecond', u.pv, $1, u.body, u.key_id "
-    "FROM unnest($2::uuid[], $3::smallint[], $4::text[], $5::text[], "
-    "$6::text[], $7::smallint[], $8::smallint[], $9::smallint[], "
-    "$10::bigint[], $11::text[], $12::bytea[], $13::text[]) "
-    "WITH ORDINALITY AS u(id, kind, subject, sender, agency, marking, "
-    "priority, legal_basis, created, pv, body, key_id, n) ORDER BY u.n";
-#define STORE_MSG_NPARAMS	13
-
-/*
- * The arrays' forms, in parameter order after $1: binary where PostgreSQL
- * has a binary form we can write (no parsing on its side), a text literal
- * for the uuid arrays (the ids stay in the form the chain hashes).
- */
-static const enum pgarray_type store_msg_types[STORE_MSG_NPARAMS - 1] = {
-	PGARRAY_LITERAL, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT,
-	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_INT2, PGARRAY_INT2, PGARRAY_INT8,
-	PGARRAY_TEXT, PGARRAY_BYTEA, PGARRAY_TEXT,
-};
-
-static const char store_sql_event[] =
-    "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
-    "subject, kind, recipient, fields_shared, fields_withheld, rule, "
-    "policy_version, reason, peer, session, seq, prev_hash, hash) "
-    "SELECT $1, timestamptz 'epoch' + u.at * interval '1 millisecond', "
-    "u.actor, u.action, u.message_id, u.subject, u.kind, u.recipient, "
-    "string_to_array(u.fs, ','), string_to_array(u.fw, ','), u.rule, "
-    "u.pv, u.reason, u.peer, u.session, u.seq, u.prev, u.hash "
-    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::uuid[], "
-    "$6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], "
-    "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
-    "$16::bigint[], $17::bytea[], $18::bytea[]) "
-    "WITH ORDINALITY AS u(at, actor, action, message_id, subject, kind, "
-    "recipient, fs, fw, rule, pv, reason, peer, session, seq, prev, hash, "
-    "n) ORDER BY u.n";
-#define STORE_EVENT_NPARAMS	18
-
-static const enum pgarray_type store_event_types[STORE_EVENT_NPARAMS - 1] = {
-	PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_LITERAL,
-	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
-	PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
-	PGARRAY_INT8, PGARRAY_BYTEA, PGARRAY_BYTEA,
-};
-
-/* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
-static const char store_sql_alloc[] =
-    "INSERT INTO nwd.allocations (message_id, subject, team, worker, "
-    "from_at, until_at, instance) "
-    "VALUES ($1::uuid, $2, $3, $4, " STORE_SQL_MS(5) ", " STORE_SQL_MS(6)
-    ", $7)";
-#define STORE_ALLOC_NPARAMS	7
-
-static const char store_sql_sub[] =
-    "INSERT INTO nwd.subscriptions (principal, name, kinds, subjects) "
-    "VALUES ($1, $2, $3::bigint, $4::text[]) "
-    "ON CONFLICT (principal, name) DO UPDATE SET kinds = EXCLUDED.kinds, "
-    "subjects = EXCLUDED.subjects, updated_at = now()";
-#define STORE_SUB_NPARAMS	4
-
-/* Queuing a message twice for one subscription leaves the first row. */
-static const char store_sql_deliv[] =
-    "INSERT INTO nwd.deliveries (message_id, principal, subscription) "
-    "SELECT u.message_id, u.principal, u.subscription "
-    "FROM unnest($1::uuid[], $2::text[], $3::text[]) "
-    "WITH ORDINALITY AS u(message_id, principal, subscription, n) "
-    "ORDER BY u.n "
-    "ON CONFLICT (message_id, principal, subscription) DO NOTHING";
-#define STORE_DELIV_NPARAMS	3
-
-static const enum pgarray_type store_deliv_types[STORE_DELIV_NPARAMS] = {
-	PGARRAY_LITERAL, PGARRAY_TEXT, PGARRAY_TEXT,
-};
-
-/*
- * Retention: bodies removed in the transaction that holds the audit rows
- * of their purge, so a purge is never without its record, nor a record
- * without its purge.
- */
-static const char store_sql_purge[] =
-    "UPDATE nwd.messages SET body = NULL, purged_at = now() "
-    "WHERE id = ANY($1::uuid[]) AND body IS NOT NULL";
-#define STORE_PURGE_NPARAMS	1
-
-static const char store_sql_dstate[] =
-    "UPDATE nwd.deliveries SET state = $4, changed_at = now() "
-    "WHERE message_id = $1::uuid AND principal = $2 AND subscription = $3";
-#define STORE_DSTATE_NPARAMS	4
-
-static const char store_sql_mark[] =
-    "INSERT INTO nwd.instances (instance, mark) VALUES ($1, $2::uuid) "
-    "ON CONFLICT (instance) DO UPDATE SET mark = EXCLUDED.mark, "
-    "updated_at = now()";
-#define STORE_MARK_NPARAMS	2
-
-static const char store_sql_ckpt[] =
-    "INSERT INTO nwd.checkpoints (instance, seq, hash, at, key_id, "
-    "signature) VALUES ($1, $2::bigint, $3::bytea, " STORE_SQL_MS(4) ", $5, "
-    "$6::bytea)";
-#define STORE_CKPT_NPARAMS	6
 
 /* SETUP, in this order. */
 #define STORE_SETUP_SYNC	0
@@ -266,281 +134,6 @@ static const char store_sql_ckpt[] =
 #define STORE_SETUP_DOUBT	4
 #define STORE_SETUP_NSTMTS	14	/* with the nine PREPAREs */
 
-static const char store_sql_lock[] =
-    "SELECT pg_try_advisory_lock(hashtext('nwd-instance:' || $1))";
-static const char store_sql_head[] =
-    "SELECT seq, encode(hash, 'hex') FROM nwd.audit_events "
-    "WHERE instance = $1 ORDER BY seq DESC LIMIT 1";
-static const char store_sql_last_ckpt[] =
-    "SELECT coalesce(max(seq), 0) FROM nwd.checkpoints WHERE instance = $1";
-static const char store_sql_doubt_row[] =
-    "SELECT encode(hash, 'hex') FROM nwd.audit_events "
-    "WHERE instance = $1 AND seq = $2::bigint";
-static const char store_sql_doubt_mark[] =
-    "SELECT mark::text FROM nwd.instances WHERE instance = $1";
-static const char store_sql_doubt_none[] = "SELECT NULL WHERE $1::text IS NULL";
-
-/* Every allocation, oldest first. */
-static const char store_sql_load_allocs[] =
-    "SELECT subject, team, worker, " STORE_SQL_TO_MS("from_at") ", "
-    STORE_SQL_TO_MS("until_at") " FROM nwd.allocations ORDER BY id";
-
-/* Every subscription, one row per subject (one with NULL for none). */
-static const char store_sql_load_subs[] =
-    "SELECT s.principal, s.name, s.kinds, u.subject "
-    "FROM nwd.subscriptions s LEFT JOIN LATERAL "
-    "unnest(s.subjects) WITH ORDINALITY AS u(subject, n) ON true "
-    "ORDER BY s.principal, s.name, u.n";
-
-/*
- * Queries return text and bytea columns only, in binary format: a text
- * value is its bytes, a bytea value its bytes, no unescaping.
- */
-#define STORE_MSG_COLUMNS "m.id::text, m.kind::text, m.subject, m.sender, " \
-    "m.agency, m.marking::text, m.priority::text, m.legal_basis::text, " \
-    STORE_SQL_TO_MS("m.created_at") "::text, m.body, m.key_id, " \
-    "m.policy_version"
-
-static const char store_sql_pending[] =
-    "SELECT " STORE_MSG_COLUMNS " FROM nwd.deliveries d "
-    "JOIN nwd.messages m ON m.id = d.message_id "
-    "WHERE d.principal = $1 AND d.subscription = $2 AND d.state = 'pending' "
-    "ORDER BY d.id LIMIT $3::bigint";
-
-/* One row too many says the answer would be incomplete. */
-static const char store_sql_messages[] =
-    "SELECT " STORE_MSG_COLUMNS " FROM nwd.messages m "
-    "WHERE m.subject = $1 ORDER BY m.created_at, m.id LIMIT $2::bigint";
-
-static const char store_sql_audit_columns[] =
-    "SELECT id::text, instance, seq::text, " STORE_SQL_TO_MS("at") "::text, "
-    "actor, action, message_id::text, subject, kind::text, recipient, "
-    "array_to_string(fields_shared, ','), "
-    "array_to_string(fields_withheld, ','), rule, policy_version, reason "
-    "FROM nwd.audit_events WHERE true";
-
-/* Retention: the oldest messages of a kind whose bodies have expired. */
-static const char store_sql_expired[] =
-    "SELECT id::text, subject FROM nwd.messages WHERE kind = $1::smallint "
-    "AND created_at < " STORE_SQL_MS(2) " AND body IS NOT NULL "
-    "ORDER BY created_at, id LIMIT $3::bigint";
-
-/* One allocation row of a batch. */
-struct store_alloc {
-	char		 msg_id[37];
-	char		*subject;	/* owned */
-	char		*team;		/* owned; "" if none */
-	char		*worker;	/* owned; "" if none */
-	int64_t		 from_ms;	/* 0: NULL */
-	int64_t		 until_ms;	/* 0: NULL */
-};
-
-/* One subscription row of a batch. */
-struct store_sub {
-	char		*principal;	/* owned */
-	char		*name;		/* owned */
-	char		 kinds[16];	/* decimal */
-	char		*subjects;	/* owned; a text[] literal */
-};
-
-/* One delivery row (a new one, or a change of state) of a batch. */
-struct store_deliv {
-	char		 msg_id[37];
-	char		*principal;	/* owned */
-	char		*subscription;	/* owned */
-	const char	*state;		/* static; NULL: queue a new one */
-};
-
-/* An audit row's place in the chain, set as its transaction is built. */
-struct store_link {
-	int64_t		 seq;
-	uint8_t		 prev[CHAIN_HASH_LEN];
-	uint8_t		 hash[CHAIN_HASH_LEN];
-};
-
-struct store_batch {
-	TAILQ_ENTRY(store_batch) entry;
-	uint64_t		 num;		/* submission order, from 1 */
-	uint64_t		 done_seq;	/* order of answering */
-	int			 has_msg;
-	char			 msg_id[37];
-	int			 msg_kind;
-	int			 msg_marking;
-	int			 msg_priority;
-	int			 msg_legal_basis;
-	int64_t			 msg_created_ms;
-	char			*msg_subject;	/* owned */
-	char			*msg_sender;	/* owned */
-	char			*msg_agency;	/* owned; may be NULL */
-	char			*msg_policy_version; /* owned; may be NULL */
-	uint8_t			*msg_body;	/* owned; may be NULL */
-	size_t			 msg_body_len;
-	char			*msg_key_id;	/* owned; may be NULL */
-	struct audit_event	**ev;		/* owned, with every event */
-	struct store_link	*link;		/* owned; one per event */
-	size_t			 nev;
-	size_t			 evcap;
-	struct store_alloc	*alloc;		/* owned, with their strings */
-	size_t			 nalloc;
-	size_t			 alloccap;
-	struct store_sub	*sub;		/* owned, with their strings */
-	size_t			 nsub;
-	size_t			 subcap;
-	struct store_deliv	*deliv;		/* owned, with their strings */
-	size_t			 ndeliv;
-	size_t			 delivcap;
-	char			(*purge)[37];	/* owned; bodies to remove */
-	size_t			 npurge;
-	size_t			 purgecap;
-	struct timespec		 queued_at;	/* store_submit(), monotonic */
-	store_done_fn		*done;		/* NULL: detached */
-	void			*arg;		/* the submitter's */
-	enum store_outcome	 outcome;	/* valid on the done list */
-	int			 solo;		/* commit alone (a retry) */
-};
-
-TAILQ_HEAD(store_batchq, store_batch);
-
-struct store_result {
-	PGresult	*res;		/* borrowed from the query */
-};
-
-struct store_query {
-	TAILQ_ENTRY(store_query) entry;
-	uint64_t	 after;		/* runs after batches up to this one */
-	uint64_t	 done_seq;
-	const char	*what;		/* for the log */
-	char		*sql;		/* owned */
-	char		*param[STORE_NPARAMS_MAX]; /* owned; NULL is SQL NULL */
-	int		 nparams;
-	size_t		 max_rows;	/* more is a failure; 0: any */
-	int		 ok;		/* valid on the done list */
-	PGresult	*res;		/* owned; the rows, once ok */
-	store_result_fn	*fn;
-	void		*arg;		/* the caller's */
-};
-
-TAILQ_HEAD(store_queryq, store_query);
-
-enum store_phase {
-	STORE_PH_DOWN,		/* no connection */
-	STORE_PH_CONNECT,	/* PQconnectPoll under way */
-	STORE_PH_SETUP,		/* checks, lock, head, PREPAREs in flight */
-	STORE_PH_LOAD,		/* reading allocations and subscriptions */
-	STORE_PH_IDLE,		/* ready, nothing in flight */
-	STORE_PH_TXN,		/* one transaction in flight */
-	STORE_PH_CKPT,		/* a checkpoint row in flight */
-	STORE_PH_QUERY,		/* one query in flight */
-};
-
-/* How a transaction in doubt will be looked for. */
-enum store_doubt {
-	STORE_DOUBT_NONE,	/* nothing in doubt */
-	STORE_DOUBT_ROW,	/* its last audit row */
-	STORE_DOUBT_MARK,	/* its mark in nwd.instances */
-};
-
-struct store {
-	struct event_base	*base;		/* borrowed */
-	char			*conninfo;	/* owned */
-	char			*instance;	/* owned */
-	uint32_t		 queue_max;
-	uint32_t		 backoff_ms;	/* next reconnect delay */
-	uint32_t		 backoff_max_ms;
-	store_state_fn		*on_state;
-	void			*state_arg;	/* the starter's */
-	store_allocations_fn	*on_allocs;	/* NULL: not loaded */
-	void			*allocs_arg;	/* the setter's */
-	store_subscriptions_fn	*on_subs;	/* NULL: not loaded */
-	void			*subs_arg;	/* the setter's */
-	enum store_state	 state;
-	enum store_phase	 phase;
-	struct timespec		 phase_since;	/* CLOCK_MONOTONIC, at send */
-	int			 started;
-	int			 closing;	/* inside store_free() */
-
-	PGconn			*conn;		/* owned; NULL while DOWN */
-	struct event		*ev_io;		/* owned; on PQsocket(conn) */
-	evutil_socket_t		 io_fd;
-	short			 io_what;
-	int			 flushing;	/* PQflush wants EV_WRITE */
-	struct event		*ev_timer;	/* owned; reconnect, deadline */
-	struct event		*ev_defer;	/* owned; callbacks and kick */
-	struct event		*ev_ckpt;	/* owned; checkpoint interval */
-
-	/* Every batch is on exactly one of these; each owns its batches. */
-	struct store_batchq	 queue;		/* waiting for a transaction */
-	struct store_batchq	 inflight;	/* in the open transaction */
-	struct store_batchq	 doubt;		/* in a transaction in doubt */
-	struct store_batchq	 done;		/* outcome known, not told */
-	size_t			 nqueue;
-	size_t			 ninflight;
-	size_t			 ndoubt;
-	size_t			 ndone;
-	uint64_t		 nsubmitted;	/* batch numbers given */
-	uint64_t		 ndone_seq;	/* answers given */
-
-	/* Every query is on one of these or is qcur; each owns its own. */
-	struct store_queryq	 queries;	/* waiting */
-	struct store_query	*qcur;		/* owned; in flight */
-	struct store_queryq	 qdone;		/* answered, not told */
-	size_t			 nqueries;	/* all of them */
-
-	/* The chain: committed head, and tentative with the open txn. */
-	int64_t			 head_seq;
-	uint8_t			 head_hash[CHAIN_HASH_LEN];
-	int64_t			 tent_seq;
-	uint8_t			 tent_hash[CHAIN_HASH_LEN];
-	int			 head_known;	/* read at least once */
-
-	/* The open transaction, and the one in doubt. */
-	int64_t			 txn_last_seq;	/* 0: no audit rows */
-	uint8_t			 txn_last_hash[CHAIN_HASH_LEN];
-	char			 txn_mark[UUID_STR_LEN];
-	enum store_doubt	 doubt_kind;
-	int64_t			 doubt_seq;
-	uint8_t			 doubt_hash[CHAIN_HASH_LEN];
-	char			 doubt_mark[UUID_STR_LEN];
-
-	/* Checkpoints. */
-	const struct chain_signer *signer;	/* borrowed; NULL: none */
-	uint32_t		 ckpt_rows;	/* 0: not by rows */
-	uint32_t		 ckpt_ms;	/* 0: not by time */
-	int64_t			 ckpt_seq;	/* last checkpointed seq */
-	int64_t			 ckpt_sent;	/* the one in flight */
-	int64_t			 ckpt_refused;	/* refused: wait for rows */
-	int			 ckpt_due;
-
-	/* The pipeline in flight. */
-	int			 nexpect;	/* results due before sync */
-	int			 nresults;
-	int			 failed;	/* a statement failed */
-	char			 errstate[6];	/* first error's SQLSTATE */
-	char			 errmsg[256];	/* its primary message */
-	char			 errconstraint[64]; /* its constraint, if any */
-
-	/* What SETUP read. */
-	int			 sync_off;	/* synchronous_commit is off */
-	int			 locked;	/* the instance lock is ours */
-	int64_t			 db_head_seq;
-	uint8_t			 db_head_hash[CHAIN_HASH_LEN];
-	int64_t			 db_ckpt_seq;
-	int			 doubt_found;	/* the row or mark is there */
-	int			 doubt_other;	/* ... but not ours */
-	int			 setup_bad;	/* a row did not parse */
-
-	/* What LOAD read, until the sync. */
-	int			 load_allocs_idx; /* -1: not read */
-	int			 load_subs_idx;	/* -1: not read */
-	PGresult		*allocs_res;	/* owned */
-	PGresult		*subs_res;	/* owned */
-};
-
-static void	store_drop(struct store *, const char *);
-static void	store_kick(struct store *);
-static void	store_on_io(evutil_socket_t, short, void *);
-static int	store_flush(struct store *);
-static int	store_send_simple(struct store *, const char *);
 static void	store_ckpt_consider(struct store *);
 
 static const char *
@@ -563,29 +156,6 @@ store_outcome_name(enum store_outcome o)
 	case STORE_UNAVAILABLE:	return "unavailable";
 	}
 	return "unknown";
-}
-
-/* Copies a libpq message into buf on one line, without its final newline. */
-static const char *
-store_oneline(const char *in, char *buf, size_t len)
-{
-	size_t	i = 0;
-	int	space = 0;
-
-	if (in == NULL)
-		in = "";
-	for (; *in != '\0' && i + 1 < len; in++) {
-		if (*in == '\n' || *in == '\t' || *in == '\r' || *in == ' ') {
-			space = 1;
-			continue;
-		}
-		if (space && i > 0 && i + 2 < len)
-			buf[i++] = ' ';
-		space = 0;
-		buf[i++] = *in == '"' ? '\'' : *in;
-	}
-	buf[i] = '\0';
-	return buf;
 }
 
 /* Parses 64 hex digits into a hash; returns 0 or -1. */
@@ -612,7 +182,7 @@ store_unhex(const char *hex, uint8_t out[CHAIN_HASH_LEN])
 }
 
 /* Parses a non-negative decimal bigint; returns 0 or -1. */
-static int
+int
 store_parse_i64(const char *v, int64_t *out)
 {
 	char		*end;
@@ -624,30 +194,6 @@ store_parse_i64(const char *v, int64_t *out)
 	if (*end != '\0' || n < 0 || n == LLONG_MAX)
 		return -1;
 	*out = n;
-	return 0;
-}
-
-/*
- * Lower-cases a UUID in the form 8-4-4-4-12 in place; returns -1 (and
- * leaves it) if it is not one.  The chain hashes message ids as the
- * database prints them.
- */
-static int
-store_uuid_canon(char *id)
-{
-	size_t	i;
-
-	if (strlen(id) != 36)
-		return -1;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (id[i] != '-')
-				return -1;
-		} else if (!isxdigit((unsigned char)id[i]))
-			return -1;
-	}
-	for (i = 0; i < 36; i++)
-		id[i] = (char)tolower((unsigned char)id[i]);
 	return 0;
 }
 
@@ -673,418 +219,6 @@ store_set_state(struct store *s, enum store_state st)
 		log_debug("store: state=%s", store_state_name(st));
 	if (s->on_state != NULL && !s->closing)
 		s->on_state(st, s->state_arg);
-}
-
-/* Server notices; while idle a FATAL before disconnection arrives here. */
-static void
-store_notice(void *arg, const PGresult *res)
-{
-	const char	*sev, *msg;
-	char		 buf[256];
-
-	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (sev == NULL || msg == NULL)
-		return;
-	store_oneline(msg, buf, sizeof(buf));
-	if (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
-	    strcmp(sev, "DEBUG") == 0 || strcmp(sev, "LOG") == 0)
-		log_debug("store: server severity=%s message=\"%s\"", sev, buf);
-	else
-		log_warnx("store: server severity=%s message=\"%s\"", sev, buf);
-}
-
-/* ------------------------------------------------------------------------
- * Batches
- */
-
-struct store_batch *
-store_batch_new(void)
-{
-	return calloc(1, sizeof(struct store_batch));
-}
-
-static int
-store_strdup(char **dst, const char *src)
-{
-	*dst = NULL;
-	if (src != NULL && (*dst = strdup(src)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* Grows an array of n members to hold one more; returns 0 or -1. */
-static int
-store_grow(void **arr, size_t n, size_t *cap, size_t size, size_t first)
-{
-	void	*tmp;
-	size_t	 c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : first;
-	if ((tmp = reallocarray(*arr, c, size)) == NULL)
-		return -1;
-	*arr = tmp;
-	*cap = c;
-	return 0;
-}
-
-/* The enum columns are smallint: a value out of range is refused here,
- * not by the database in a transaction shared with other batches. */
-static int
-store_fits_smallint(int v)
-{
-	return v >= INT16_MIN && v <= INT16_MAX;
-}
-
-/*
- * Also returns -1, leaving b as it was, if m->id is not NUL-terminated,
- * subject or sender is NULL (the table requires them), a body comes
- * without its key id or is larger than libpq can send (INT_MAX), or an
- * enum (kind, marking, priority, legal basis) is outside smallint.
- */
-int
-store_batch_set_message(struct store_batch *b, const struct store_message *m)
-{
-	char	*subject = NULL, *sender = NULL, *agency = NULL, *pv = NULL;
-	char	*key_id = NULL;
-	uint8_t	*body = NULL;
-
-	if (b == NULL || m == NULL || m->subject == NULL ||
-	    m->sender == NULL || memchr(m->id, '\0', sizeof(m->id)) == NULL ||
-	    (m->body != NULL && (m->key_id == NULL || m->body_len > INT_MAX)) ||
-	    !store_fits_smallint(m->kind) || !store_fits_smallint(m->marking) ||
-	    !store_fits_smallint(m->priority) ||
-	    !store_fits_smallint(m->legal_basis))
-		return -1;
-	if (m->body != NULL &&
-	    (body = malloc(m->body_len > 0 ? m->body_len : 1)) == NULL)
-		return -1;
-	if (store_strdup(&subject, m->subject) == -1 ||
-	    store_strdup(&sender, m->sender) == -1 ||
-	    store_strdup(&agency, m->agency) == -1 ||
-	    store_strdup(&pv, m->policy_version) == -1 ||
-	    store_strdup(&key_id, m->body != NULL ? m->key_id : NULL) == -1) {
-		free(subject);
-		free(sender);
-		free(agency);
-		free(pv);
-		free(key_id);
-		free(body);
-		return -1;
-	}
-	if (body != NULL && m->body_len > 0)
-		memcpy(body, m->body, m->body_len);
-	free(b->msg_subject);
-	free(b->msg_sender);
-	free(b->msg_agency);
-	free(b->msg_policy_version);
-	free(b->msg_body);
-	free(b->msg_key_id);
-	b->msg_subject = subject;
-	b->msg_sender = sender;
-	b->msg_agency = agency;
-	b->msg_policy_version = pv;
-	b->msg_body = body;
-	b->msg_body_len = body != NULL ? m->body_len : 0;
-	b->msg_key_id = key_id;
-	memcpy(b->msg_id, m->id, sizeof(b->msg_id));
-	b->msg_kind = m->kind;
-	b->msg_marking = m->marking;
-	b->msg_priority = m->priority;
-	b->msg_legal_basis = m->legal_basis;
-	b->msg_created_ms = m->created_ms;
-	b->has_msg = 1;
-	return 0;
-}
-
-/*
- * Also returns -1 (and frees ev) if ev's message id is not a UUID in the
- * 8-4-4-4-12 form; a valid one is lower-cased, as the chain hashes it.
- */
-int
-store_batch_add_event(struct store_batch *b, struct audit_event *ev)
-{
-	if (b == NULL || ev == NULL || (ev->message_id != NULL &&
-	    store_uuid_canon(ev->message_id) == -1) ||
-	    store_grow((void **)&b->ev, b->nev, &b->evcap, sizeof(*b->ev),
-	    4) == -1) {
-		audit_event_free(ev);
-		return -1;
-	}
-	b->ev[b->nev++] = ev;
-	return 0;
-}
-
-size_t
-store_batch_nevents(const struct store_batch *b)
-{
-	return b != NULL ? b->nev : 0;
-}
-
-static void
-store_alloc_clear(struct store_alloc *a)
-{
-	free(a->subject);
-	free(a->team);
-	free(a->worker);
-}
-
-/*
- * Also returns -1, leaving b as it was, if message_id or e->subject is
- * NULL, message_id is longer than a UUID, or e names neither a team nor a
- * worker (the table refuses such rows).  A NULL team or worker is "".
- */
-int
-store_batch_add_allocation(struct store_batch *b, const struct alloc_entry *e,
-    const char *message_id)
-{
-	struct store_alloc	 a;
-	const char		*team, *worker;
-
-	if (b == NULL || e == NULL || e->subject == NULL ||
-	    message_id == NULL || strlen(message_id) >= sizeof(a.msg_id))
-		return -1;
-	team = e->team != NULL ? e->team : "";
-	worker = e->worker != NULL ? e->worker : "";
-	if (*team == '\0' && *worker == '\0')
-		return -1;
-	if (store_grow((void **)&b->alloc, b->nalloc, &b->alloccap,
-	    sizeof(*b->alloc), 2) == -1)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.msg_id, sizeof(a.msg_id), "%s", message_id);
-	a.from_ms = e->from_ms;
-	a.until_ms = e->until_ms;
-	if (store_strdup(&a.subject, e->subject) == -1 ||
-	    store_strdup(&a.team, team) == -1 ||
-	    store_strdup(&a.worker, worker) == -1) {
-		store_alloc_clear(&a);
-		return -1;
-	}
-	b->alloc[b->nalloc++] = a;
-	return 0;
-}
-
-static void
-store_sub_clear(struct store_sub *u)
-{
-	free(u->principal);
-	free(u->name);
-	free(u->subjects);
-}
-
-/* The text[] literal of subjects: {"a","b\"c"}; caller frees. */
-static char *
-store_array_literal(const char *const *v, size_t n)
-{
-	char		*buf, *p;
-	const char	*c;
-	size_t		 len = 3, i;
-
-	for (i = 0; i < n; i++) {
-		if (v[i] == NULL)
-			return NULL;
-		len += 3;
-		for (c = v[i]; *c != '\0'; c++)
-			len += (*c == '"' || *c == '\\') ? 2 : 1;
-	}
-	if ((buf = malloc(len)) == NULL)
-		return NULL;
-	p = buf;
-	*p++ = '{';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		*p++ = '"';
-		for (c = v[i]; *c != '\0'; c++) {
-			if (*c == '"' || *c == '\\')
-				*p++ = '\\';
-			*p++ = *c;
-		}
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
-	return buf;
-}
-
-/*
- * Also returns -1, leaving b as it was, if sub, its principal or name, or
- * one of its subjects is NULL.
- */
-int
-store_batch_add_subscription(struct store_batch *b,
-    const struct store_subscription *sub)
-{
-	struct store_sub	u;
-
-	if (b == NULL || sub == NULL || sub->principal == NULL ||
-	    sub->name == NULL || (sub->nsubjects > 0 && sub->subjects == NULL))
-		return -1;
-	if (store_grow((void **)&b->sub, b->nsub, &b->subcap, sizeof(*b->sub),
-	    1) == -1)
-		return -1;
-	memset(&u, 0, sizeof(u));
-	snprintf(u.kinds, sizeof(u.kinds), "%" PRIu32, sub->kinds);
-	if (store_strdup(&u.principal, sub->principal) == -1 ||
-	    store_strdup(&u.name, sub->name) == -1 ||
-	    (u.subjects = store_array_literal(sub->subjects,
-	    sub->nsubjects)) == NULL) {
-		store_sub_clear(&u);
-		return -1;
-	}
-	b->sub[b->nsub++] = u;
-	return 0;
-}
-
-static void
-store_deliv_clear(struct store_deliv *d)
-{
-	free(d->principal);
-	free(d->subscription);
-}
-
-static int
-store_add_deliv(struct store_batch *b, const char *message_id,
-    const char *principal, const char *subscription, const char *state)
-{
-	struct store_deliv	d;
-
-	if (b == NULL || message_id == NULL || principal == NULL ||
-	    subscription == NULL || strlen(message_id) >= sizeof(d.msg_id))
-		return -1;
-	if (store_grow((void **)&b->deliv, b->ndeliv, &b->delivcap,
-	    sizeof(*b->deliv), 2) == -1)
-		return -1;
-	memset(&d, 0, sizeof(d));
-	snprintf(d.msg_id, sizeof(d.msg_id), "%s", message_id);
-	d.state = state;
-	if (store_strdup(&d.principal, principal) == -1 ||
-	    store_strdup(&d.subscription, subscription) == -1) {
-		store_deliv_clear(&d);
-		return -1;
-	}
-	b->deliv[b->ndeliv++] = d;
-	return 0;
-}
-
-/*
- * Also returns -1, leaving b as it was, if an argument is NULL or
- * message_id is longer than a UUID.  Queuing a message that is already
- * queued for the subscription changes nothing (its state included).
- */
-int
-store_batch_add_delivery(struct store_batch *b, const char *message_id,
-    const char *principal, const char *subscription)
-{
-	return store_add_deliv(b, message_id, principal, subscription, NULL);
-}
-
-/*
- * Also returns -1 for a state that is not one of enum
- * store_delivery_state.  Changing the state of a delivery that is not
- * queued changes nothing and is no error.
- */
-int
-store_batch_set_delivery_state(struct store_batch *b, const char *message_id,
-    const char *principal, const char *subscription,
-    enum store_delivery_state st)
-{
-	const char	*name;
-
-	switch (st) {
-	case STORE_DELIVERY_PENDING:
-		name = "pending";
-		break;
-	case STORE_DELIVERY_ACKED:
-		name = "acked";
-		break;
-	case STORE_DELIVERY_REFUSED:
-		name = "refused";
-		break;
-	default:
-		return -1;
-	}
-	return store_add_deliv(b, message_id, principal, subscription, name);
-}
-
-/*
- * Also returns -1, leaving b as it was, if message_id is not a UUID in the
- * 8-4-4-4-12 form.
- */
-int
-store_batch_add_purge(struct store_batch *b, const char *message_id)
-{
-	char	id[37];
-
-	if (b == NULL || message_id == NULL ||
-	    strlen(message_id) >= sizeof(id))
-		return -1;
-	memcpy(id, message_id, strlen(message_id) + 1);
-	if (store_uuid_canon(id) == -1 ||
-	    store_grow((void **)&b->purge, b->npurge, &b->purgecap,
-	    sizeof(*b->purge), 16) == -1)
-		return -1;
-	memcpy(b->purge[b->npurge++], id, sizeof(id));
-	return 0;
-}
-
-void
-store_batch_free(struct store_batch *b)
-{
-	size_t	i;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < b->nev; i++)
-		audit_event_free(b->ev[i]);
-	free(b->ev);
-	free(b->link);
-	for (i = 0; i < b->nalloc; i++)
-		store_alloc_clear(&b->alloc[i]);
-	free(b->alloc);
-	for (i = 0; i < b->nsub; i++)
-		store_sub_clear(&b->sub[i]);
-	free(b->sub);
-	for (i = 0; i < b->ndeliv; i++)
-		store_deliv_clear(&b->deliv[i]);
-	free(b->deliv);
-	free(b->purge);
-	free(b->msg_subject);
-	free(b->msg_sender);
-	free(b->msg_agency);
-	free(b->msg_policy_version);
-	free(b->msg_body);
-	free(b->msg_key_id);
-	free(b);
-}
-
-/*
- * Ids for operator logs: the message id, else the first allocation's or
- * delivery's, else the first event's.
- */
-static const char *
-store_batch_id(const struct store_batch *b)
-{
-	if (b->has_msg)
-		return b->msg_id;
-	if (b->nalloc > 0)
-		return b->alloc[0].msg_id;
-	if (b->ndeliv > 0)
-		return b->deliv[0].msg_id;
-	if (b->nev > 0 && b->ev[0]->message_id != NULL)
-		return b->ev[0]->message_id;
-	return "-";
-}
-
-/* Rows a batch writes: what counts against STORE_TXN_ROWS. */
-static size_t
-store_batch_rows(const struct store_batch *b)
-{
-	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv +
-	    b->npurge + b->nev;
 }
 
 /* ------------------------------------------------------------------------
@@ -1113,47 +247,6 @@ store_finish_all(struct store *s, struct store_batchq *q, size_t *n,
 		TAILQ_REMOVE(q, b, entry);
 		(*n)--;
 		store_finish(s, b, o);
-	}
-}
-
-static void
-store_query_free(struct store_query *q)
-{
-	int	i;
-
-	if (q == NULL)
-		return;
-	for (i = 0; i < q->nparams; i++)
-		free(q->param[i]);
-	free(q->sql);
-	PQclear(q->res);
-	free(q);
-}
-
-/* Moves q (already unlinked, or qcur) to the done list. */
-static void
-store_query_finish(struct store *s, struct store_query *q, int ok)
-{
-	q->ok = ok;
-	if (!ok) {
-		PQclear(q->res);
-		q->res = NULL;
-	}
-	q->done_seq = ++s->ndone_seq;
-	TAILQ_INSERT_TAIL(&s->qdone, q, entry);
-	if (!s->closing)
-		event_active(s->ev_defer, EV_TIMEOUT, 0);
-}
-
-/* Answers every waiting query "failed". */
-static void
-store_queries_fail(struct store *s)
-{
-	struct store_query	*q;
-
-	while ((q = TAILQ_FIRST(&s->queries)) != NULL) {
-		TAILQ_REMOVE(&s->queries, q, entry);
-		store_query_finish(s, q, 0);
 	}
 }
 
@@ -1203,68 +296,15 @@ store_on_defer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ------------------------------------------------------------------------
- * Connection
+ * Connection life
  */
 
-/* Watches the connection's socket for what (EV_READ and/or EV_WRITE). */
-static int
-store_watch(struct store *s, short what)
-{
-	evutil_socket_t	fd;
-
-	if ((fd = PQsocket(s->conn)) < 0) {
-		store_drop(s, "no socket");
-		return -1;
-	}
-	/*
-	 * While connecting libpq may close the socket and open another with
-	 * the same number, so the event is always made anew then.
-	 */
-	if (s->ev_io != NULL && s->phase != STORE_PH_CONNECT &&
-	    s->io_fd == fd && s->io_what == what)
-		return 0;
-	if (s->ev_io != NULL)
-		event_free(s->ev_io);
-	s->ev_io = event_new(s->base, fd, what | EV_PERSIST, store_on_io, s);
-	if (s->ev_io == NULL || event_add(s->ev_io, NULL) == -1) {
-		store_drop(s, "cannot watch the database socket");
-		return -1;
-	}
-	s->io_fd = fd;
-	s->io_what = what;
-	return 0;
-}
-
-/* Sends what libpq has buffered; watches for EV_WRITE until it is out. */
-static int
-store_flush(struct store *s)
-{
-	switch (PQflush(s->conn)) {
-	case 0:
-		s->flushing = 0;
-		break;
-	case 1:
-		s->flushing = 1;
-		break;
-	default:
-		store_drop(s, PQerrorMessage(s->conn));
-		return -1;
-	}
-	return store_watch(s, EV_READ | (s->flushing ? EV_WRITE : 0));
-}
-
 /* Starts a pipeline section that expects n results before its sync. */
-static void
+void
 store_expect(struct store *s, enum store_phase ph, int n)
 {
 	s->phase = ph;
-	clock_gettime(CLOCK_MONOTONIC, &s->phase_since);
-	s->nexpect = n;
-	s->nresults = 0;
-	s->failed = 0;
-	s->errstate[0] = '\0';
-	s->errmsg[0] = '\0';
-	s->errconstraint[0] = '\0';
+	store_conn_expect(s->conn, ph, n);
 }
 
 /*
@@ -1272,7 +312,7 @@ store_expect(struct store *s, enum store_phase ph, int n)
  * answered STORE_UNAVAILABLE, a transaction in flight goes in doubt (see
  * the top of the file), queued queries fail.
  */
-static void
+void
 store_drop(struct store *s, const char *why)
 {
 	struct store_batch	*b;
@@ -1280,13 +320,14 @@ store_drop(struct store *s, const char *why)
 	char			 buf[512];
 	size_t			 nlost;
 
-	/* why may point into the connection: copy it before PQfinish. */
-	store_oneline(why, buf, sizeof(buf));
+	/* why may point into the connection: copy it before closing. */
+	store_conn_oneline(why, buf, sizeof(buf));
 	/*
 	 * A statement of the transaction failed already: it cannot commit
 	 * (its sync rolls it back), so it is not in doubt.
 	 */
-	if (s->phase == STORE_PH_TXN && s->ninflight > 0 && !s->failed) {
+	if (s->phase == STORE_PH_TXN && s->ninflight > 0 &&
+	    !store_conn_err(s->conn)->failed) {
 		if (s->closing || s->doubt_kind != STORE_DOUBT_NONE) {
 			log_warnx("store: a transaction in doubt cannot wait "
 			    "for a reconnect: batches=%zu answered "
@@ -1341,17 +382,11 @@ store_drop(struct store *s, const char *why)
 	if (s->ev_ckpt != NULL)
 		evtimer_del(s->ev_ckpt);
 
-	if (s->ev_io != NULL) {
-		event_free(s->ev_io);
-		s->ev_io = NULL;
-	}
 	PQclear(s->allocs_res);
 	s->allocs_res = NULL;
 	PQclear(s->subs_res);
 	s->subs_res = NULL;
-	PQfinish(s->conn);
-	s->conn = NULL;
-	s->flushing = 0;
+	store_conn_close(s->conn);
 	s->phase = STORE_PH_DOWN;
 	if (s->ev_timer != NULL)
 		evtimer_del(s->ev_timer);
@@ -1376,27 +411,14 @@ store_drop(struct store *s, const char *why)
 static void
 store_connect(struct store *s)
 {
-	static const char *const keys[] = {
-		"dbname", "fallback_application_name", "client_encoding", NULL
-	};
-	const char	*vals[] = { s->conninfo, "nwdd", "UTF8", NULL };
-	struct timeval	 tv = { STORE_CONNECT_TIMEOUT_S, 0 };
+	struct timeval	tv = { STORE_CONNECT_TIMEOUT_S, 0 };
 
 	store_set_state(s, STORE_CONNECTING);
-	/* Note: resolving a host name here blocks (a libpq limitation). */
-	s->conn = PQconnectStartParams(keys, vals, 1);
-	if (s->conn == NULL) {
-		store_drop(s, "out of memory");
+	/* On -1 the connection is lost already: store_drop() has run. */
+	if (store_conn_open(s->conn, s->conninfo) == -1)
 		return;
-	}
-	if (PQstatus(s->conn) == CONNECTION_BAD) {
-		store_drop(s, PQerrorMessage(s->conn));
-		return;
-	}
-	PQsetNoticeReceiver(s->conn, store_notice, s);
 	s->phase = STORE_PH_CONNECT;
 	evtimer_add(s->ev_timer, &tv);
-	store_watch(s, EV_WRITE);
 }
 
 /*
@@ -1408,18 +430,12 @@ store_connect(struct store *s)
 static void
 store_setup(struct store *s)
 {
-	PGconn		*c = s->conn;
+	PGconn		*c = store_conn_pg(s->conn);
 	const char	*p1[1] = { s->instance };
 	const char	*p2[2];
 	char		 seq[24];
 	int		 ok;
 
-	if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
-		store_drop(s, PQerrorMessage(c));
-		return;
-	}
-	/* Terse: a message's DETAIL can quote row contents. */
-	PQsetErrorVerbosity(c, PQERRORS_TERSE);
 	ok = PQsendQueryParams(c, "SHOW synchronous_commit", 0, NULL, NULL,
 	    NULL, NULL, 0) &&
 	    PQsendQueryParams(c, store_sql_lock, 1, NULL, p1, NULL, NULL, 0) &&
@@ -1477,26 +493,27 @@ store_setup(struct store *s)
 	s->doubt_found = 0;
 	s->doubt_other = 0;
 	s->setup_bad = 0;
-	store_flush(s);
+	store_conn_flush(s->conn);
 }
 
 /* Drops the connection for the failed statement of what (SETUP or LOAD). */
-static void
+void
 store_connect_failed(struct store *s, const char *what)
 {
+	const struct store_conn_err *e = store_conn_err(s->conn);
 	char	buf[400];
 	int	noschema;
 
-	noschema = strcmp(s->errstate, "42P01") == 0 ||
-	    strcmp(s->errstate, "42703") == 0 ||
-	    strcmp(s->errstate, "3F000") == 0;
-	snprintf(buf, sizeof(buf), "%s: %s (sqlstate %s)%s", what, s->errmsg,
-	    s->errstate, noschema ? "; is the schema migrated?" : "");
+	noschema = strcmp(e->errstate, "42P01") == 0 ||
+	    strcmp(e->errstate, "42703") == 0 ||
+	    strcmp(e->errstate, "3F000") == 0;
+	snprintf(buf, sizeof(buf), "%s: %s (sqlstate %s)%s", what, e->errmsg,
+	    e->errstate, noschema ? "; is the schema migrated?" : "");
 	store_drop(s, buf);
 }
 
 /* Connected and set up: the store serves. */
-static void
+void
 store_ready(struct store *s)
 {
 	evtimer_del(s->ev_timer);
@@ -1507,36 +524,6 @@ store_ready(struct store *s)
 		store_ckpt_consider(s);
 		store_kick(s);
 	}
-}
-
-/* Reads allocations and subscriptions, under a deadline of their own. */
-static void
-store_load(struct store *s)
-{
-	struct timeval	tv = { STORE_LOAD_TIMEOUT_S, 0 };
-	int		n = 0;
-
-	s->load_allocs_idx = s->load_subs_idx = -1;
-	if (s->on_allocs != NULL) {
-		if (store_send_simple(s, store_sql_load_allocs) == -1)
-			goto lost;
-		s->load_allocs_idx = n++;
-	}
-	if (s->on_subs != NULL) {
-		if (store_send_simple(s, store_sql_load_subs) == -1)
-			goto lost;
-		s->load_subs_idx = n++;
-	}
-	if (!PQpipelineSync(s->conn))
-		goto lost;
-	store_expect(s, STORE_PH_LOAD, n);
-	evtimer_del(s->ev_timer);
-	evtimer_add(s->ev_timer, &tv);
-	store_flush(s);
-	return;
-
- lost:
-	store_drop(s, PQerrorMessage(s->conn));
 }
 
 /*
@@ -1573,7 +560,7 @@ store_resolve(struct store *s)
 static void
 store_setup_done(struct store *s)
 {
-	if (s->failed) {
+	if (store_conn_err(s->conn)->failed) {
 		store_connect_failed(s, "setting up the connection");
 		return;
 	}
@@ -1616,181 +603,6 @@ store_setup_done(struct store *s)
 		store_ready(s);
 }
 
-/* Parses a bigint column of the load; NULL is 0. */
-static int
-store_load_ms(const PGresult *res, int row, int col, int64_t *out)
-{
-	const char	*v;
-	char		*end;
-	long long	 n;
-
-	*out = 0;
-	if (PQgetisnull(res, row, col))
-		return 0;
-	v = PQgetvalue(res, row, col);
-	n = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0')
-		return -1;
-	*out = n;
-	return 0;
-}
-
-/* Hands the allocations over; returns 0, or -1 with the reason in why. */
-static int
-store_load_allocs(struct store *s, char *why, size_t whylen)
-{
-	PGresult		*res = s->allocs_res;
-	struct alloc_entry	*rows;
-	size_t			 n, i;
-	int			 rv;
-
-	if (res == NULL || PQnfields(res) != 5) {
-		snprintf(why, whylen, "reading nwd.allocations: unexpected "
-		    "result");
-		return -1;
-	}
-	n = (size_t)PQntuples(res);
-	/* Never NULL, even for no rows. */
-	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL) {
-		snprintf(why, whylen, "reading nwd.allocations: out of memory");
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		rows[i].subject = PQgetvalue(res, (int)i, 0);
-		rows[i].team = PQgetvalue(res, (int)i, 1);
-		rows[i].worker = PQgetvalue(res, (int)i, 2);
-		if (store_load_ms(res, (int)i, 3, &rows[i].from_ms) == -1 ||
-		    store_load_ms(res, (int)i, 4, &rows[i].until_ms) == -1) {
-			free(rows);
-			snprintf(why, whylen, "reading nwd.allocations: bad "
-			    "time");
-			return -1;
-		}
-	}
-	rv = s->on_allocs(rows, n, s->allocs_arg);
-	free(rows);
-	if (rv == -1) {
-		snprintf(why, whylen, "the daemon did not accept the "
-		    "allocations read (rows %zu)", n);
-		return -1;
-	}
-	log_debug("store: allocations loaded rows=%zu", n);
-	return 0;
-}
-
-/* Hands the subscriptions over; returns 0, or -1 with the reason in why. */
-static int
-store_load_subs(struct store *s, char *why, size_t whylen)
-{
-	PGresult			*res = s->subs_res;
-	struct store_subscription	*subs = NULL;
-	const char			**subjects = NULL;
-	size_t				 nrows, nsubs = 0, i;
-	int64_t				 kinds;
-	int				 rv;
-
-	if (res == NULL || PQnfields(res) != 4) {
-		snprintf(why, whylen, "reading nwd.subscriptions: unexpected "
-		    "result");
-		return -1;
-	}
-	nrows = (size_t)PQntuples(res);
-	/* Never NULL, even for no rows. */
-	if ((subs = calloc(nrows > 0 ? nrows : 1, sizeof(*subs))) == NULL ||
-	    (subjects = calloc(nrows > 0 ? nrows : 1,
-	    sizeof(*subjects))) == NULL) {
-		free(subs);
-		snprintf(why, whylen, "reading nwd.subscriptions: out of "
-		    "memory");
-		return -1;
-	}
-	/* Rows of one subscription are adjacent, its subjects in order. */
-	for (i = 0; i < nrows; i++) {
-		const char *principal = PQgetvalue(res, (int)i, 0);
-		const char *name = PQgetvalue(res, (int)i, 1);
-
-		if (nsubs == 0 ||
-		    strcmp(subs[nsubs - 1].principal, principal) != 0 ||
-		    strcmp(subs[nsubs - 1].name, name) != 0) {
-			if (store_parse_i64(PQgetvalue(res, (int)i, 2),
-			    &kinds) == -1 || kinds > UINT32_MAX) {
-				free(subs);
-				free(subjects);
-				snprintf(why, whylen, "reading "
-				    "nwd.subscriptions: bad kinds");
-				return -1;
-			}
-			subs[nsubs].principal = principal;
-			subs[nsubs].name = name;
-			subs[nsubs].kinds = (uint32_t)kinds;
-			subs[nsubs].subjects = subjects + i;
-			subs[nsubs].nsubjects = 0;
-			nsubs++;
-		}
-		/* Its subjects: rows first .. i, so subjects[first .. i]. */
-		if (!PQgetisnull(res, (int)i, 3)) {
-			subjects[i] = PQgetvalue(res, (int)i, 3);
-			subs[nsubs - 1].nsubjects++;
-		}
-	}
-	rv = s->on_subs(subs, nsubs, s->subs_arg);
-	free(subs);
-	free(subjects);
-	if (rv == -1) {
-		snprintf(why, whylen, "the daemon did not accept the "
-		    "subscriptions read (rows %zu)", nsubs);
-		return -1;
-	}
-	log_debug("store: subscriptions loaded rows=%zu", nsubs);
-	return 0;
-}
-
-/* The allocations and subscriptions have arrived: hands them over. */
-static void
-store_load_done(struct store *s)
-{
-	char	why[128];
-	int	rv = 0;
-
-	if (s->failed) {
-		store_connect_failed(s, "reading allocations and "
-		    "subscriptions");
-		return;
-	}
-	if (s->on_allocs != NULL)
-		rv = store_load_allocs(s, why, sizeof(why));
-	if (rv == 0 && s->on_subs != NULL)
-		rv = store_load_subs(s, why, sizeof(why));
-	PQclear(s->allocs_res);
-	s->allocs_res = NULL;
-	PQclear(s->subs_res);
-	s->subs_res = NULL;
-	if (rv == -1) {
-		store_drop(s, why);
-		return;
-	}
-	store_ready(s);
-}
-
-static void
-store_connect_poll(struct store *s)
-{
-	switch (PQconnectPoll(s->conn)) {
-	case PGRES_POLLING_READING:
-		store_watch(s, EV_READ);
-		break;
-	case PGRES_POLLING_WRITING:
-		store_watch(s, EV_WRITE);
-		break;
-	case PGRES_POLLING_OK:
-		store_setup(s);
-		break;
-	default:
-		store_drop(s, PQerrorMessage(s->conn));
-		break;
-	}
-}
-
 static void
 store_on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -1816,13 +628,6 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------
  * Write path
  */
-
-static int
-store_send_simple(struct store *s, const char *sql)
-{
-	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL,
-	    0) ? 0 : -1;
-}
 
 /* The canonical fields of an audit row, as chain.h and the INSERT see it. */
 struct store_row {
@@ -1910,7 +715,8 @@ store_send_arrays(struct store *s, const char *stmt, int with_instance,
 			return -1;
 		fmt[k] = pgarray_is_binary(&arr[i]);
 	}
-	return PQsendQueryPrepared(s->conn, stmt, k, v, len, fmt, 0) ? 0 : -1;
+	return PQsendQueryPrepared(store_conn_pg(s->conn), stmt, k, v, len, fmt,
+	    0) ? 0 : -1;
 }
 
 static void
@@ -1931,7 +737,7 @@ store_send_msgs(struct store *s)
 	int			 i, rc;
 
 	for (i = 0; i < STORE_MSG_NPARAMS - 1; i++)
-		pgarray_start(&a[i], store_msg_types[i]);
+		pgarray_start(&a[i], store_sql_msg_types[i]);
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		if (!b->has_msg)
 			continue;
@@ -1965,7 +771,7 @@ store_send_events(struct store *s)
 	int			 i, rc;
 
 	for (i = 0; i < STORE_EVENT_NPARAMS - 1; i++)
-		pgarray_start(&a[i], store_event_types[i]);
+		pgarray_start(&a[i], store_sql_event_types[i]);
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		for (j = 0; j < b->nev; j++) {
 			ev = b->ev[j];
@@ -2008,7 +814,7 @@ store_send_delivs(struct store *s)
 	int			 i, rc;
 
 	for (i = 0; i < STORE_DELIV_NPARAMS; i++)
-		pgarray_start(&a[i], store_deliv_types[i]);
+		pgarray_start(&a[i], store_sql_deliv_types[i]);
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		for (j = 0; j < b->ndeliv; j++) {
 			if (b->deliv[j].state != NULL)
@@ -2039,7 +845,7 @@ store_send_alloc(struct store *s, const struct store_alloc *a)
 	v[4] = a->from_ms != 0 ? from : NULL;
 	v[5] = a->until_ms != 0 ? until : NULL;
 	v[6] = s->instance;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_ALLOC,
+	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_ALLOC,
 	    STORE_ALLOC_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
@@ -2052,8 +858,8 @@ store_send_sub(struct store *s, const struct store_sub *u)
 	v[1] = u->name;
 	v[2] = u->kinds;
 	v[3] = u->subjects;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_SUB, STORE_SUB_NPARAMS,
-	    v, NULL, NULL, 0) ? 0 : -1;
+	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_SUB,
+	    STORE_SUB_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
 /* The bodies every in-flight batch purges, in one UPDATE. */
@@ -2084,7 +890,7 @@ store_send_dstate(struct store *s, const struct store_deliv *d)
 	v[1] = d->principal;
 	v[2] = d->subscription;
 	v[3] = d->state;
-	return PQsendQueryPrepared(s->conn, STORE_STMT_DSTATE,
+	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_DSTATE,
 	    STORE_DSTATE_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }
 
@@ -2169,8 +975,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	if (s->txn_last_seq == 0) {
 		mv[0] = s->instance;
 		mv[1] = s->txn_mark;
-		if (!PQsendQueryPrepared(s->conn, STORE_STMT_MARK,
-		    STORE_MARK_NPARAMS, mv, NULL, NULL, 0))
+		if (!PQsendQueryPrepared(store_conn_pg(s->conn),
+		    STORE_STMT_MARK, STORE_MARK_NPARAMS, mv, NULL, NULL, 0))
 			goto lost;
 	}
 	/*
@@ -2199,13 +1005,13 @@ store_send_txn(struct store *s, uint64_t limit)
 		goto lost;
 	if (nev > 0 && store_send_events(s) == -1)
 		goto lost;
-	if (!PQpipelineSync(s->conn))
+	if (!PQpipelineSync(store_conn_pg(s->conn)))
 		goto lost;
-	store_flush(s);
+	store_conn_flush(s->conn);
 	return;
 
  lost:
-	store_drop(s, PQerrorMessage(s->conn));
+	store_drop(s, PQerrorMessage(store_conn_pg(s->conn)));
 }
 
 /* Sends a signed checkpoint of the committed head; returns 0 or -1. */
@@ -2251,14 +1057,15 @@ store_ckpt_send(struct store *s)
 	v[5] = (const char *)sig;
 	len[5] = CHAIN_SIG_LEN;
 	fmt[5] = 1;
-	if (!PQsendQueryPrepared(s->conn, STORE_STMT_CKPT, STORE_CKPT_NPARAMS,
-	    v, len, fmt, 0) || !PQpipelineSync(s->conn)) {
-		store_drop(s, PQerrorMessage(s->conn));
+	if (!PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_CKPT,
+	    STORE_CKPT_NPARAMS, v, len, fmt, 0) ||
+	    !PQpipelineSync(store_conn_pg(s->conn))) {
+		store_drop(s, PQerrorMessage(store_conn_pg(s->conn)));
 		return 0;
 	}
 	s->ckpt_sent = s->head_seq;
 	store_expect(s, STORE_PH_CKPT, 1);
-	store_flush(s);
+	store_conn_flush(s->conn);
 	return 0;
 }
 
@@ -2292,27 +1099,12 @@ store_on_ckpt_timer(evutil_socket_t fd, short what, void *arg)
 	store_kick(s);
 }
 
-static void
-store_query_send(struct store *s, struct store_query *q)
-{
-	TAILQ_REMOVE(&s->queries, q, entry);
-	s->qcur = q;
-	store_expect(s, STORE_PH_QUERY, 1);
-	if (!PQsendQueryParams(s->conn, q->sql, q->nparams, NULL,
-	    (const char *const *)q->param, NULL, NULL, 1) ||
-	    !PQpipelineSync(s->conn)) {
-		store_drop(s, PQerrorMessage(s->conn));
-		return;
-	}
-	store_flush(s);
-}
-
 /*
  * Starts what is next if the connection is idle: a checkpoint that is
  * due, a query whose batches are all answered, or a transaction.  While
  * closing, only store_free() starts anything.
  */
-static void
+void
 store_kick(struct store *s)
 {
 	struct store_batch	*b;
@@ -2335,30 +1127,31 @@ static void
 store_txn_metrics(const struct store *s)
 {
 	const struct store_batch	*b;
+	const struct timespec		*since = store_conn_since(s->conn);
 	struct timespec			 now;
 	size_t				 rows = 0;
 
 	TAILQ_FOREACH(b, &s->inflight, entry)
 		rows += b->nev;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	metrics_txn(s->ninflight, rows, (double)(now.tv_sec -
-	    s->phase_since.tv_sec) + (double)(now.tv_nsec -
-	    s->phase_since.tv_nsec) / 1e9);
+	metrics_txn(s->ninflight, rows, (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9);
 }
 
 /* The sync of a transaction arrived: decides every in-flight batch. */
 static void
 store_txn_done(struct store *s)
 {
+	const struct store_conn_err *e = store_conn_err(s->conn);
 	struct store_batch	*b;
 	int			 out_of_step;
 
-	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+	if (PQtransactionStatus(store_conn_pg(s->conn)) != PQTRANS_IDLE) {
 		/* Not what a sync leaves: no telling what was committed. */
 		store_drop(s, "a transaction is still open after its sync");
 		return;
 	}
-	if (!s->failed) {
+	if (!e->failed) {
 		store_txn_metrics(s);
 		s->head_seq = s->tent_seq;
 		memcpy(s->head_hash, s->tent_hash, sizeof(s->head_hash));
@@ -2369,15 +1162,15 @@ store_txn_done(struct store *s)
 		/* Nothing of it was written: the chain goes back. */
 		s->tent_seq = s->head_seq;
 		memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
-		out_of_step = strcmp(s->errstate, "NW001") == 0 ||
-		    (strcmp(s->errstate, "23505") == 0 &&
-		    strcmp(s->errconstraint,
+		out_of_step = strcmp(e->errstate, "NW001") == 0 ||
+		    (strcmp(e->errstate, "23505") == 0 &&
+		    strcmp(e->errconstraint,
 		    "audit_events_instance_seq_key") == 0);
 		if (out_of_step) {
 			log_warnx("store: the audit chain is out of step with "
 			    "the database (sqlstate=%s error=\"%s\"); "
 			    "batches=%zu answered unavailable, reconnecting "
-			    "to read the head", s->errstate, s->errmsg,
+			    "to read the head", e->errstate, e->errmsg,
 			    s->ninflight);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_UNAVAILABLE);
@@ -2390,15 +1183,15 @@ store_txn_done(struct store *s)
 			log_warnx("store: batch refused message_id=%s "
 			    "allocations=%zu events=%zu sqlstate=%s "
 			    "error=\"%s\"", store_batch_id(b), b->nalloc,
-			    b->nev, s->errstate, s->errmsg);
+			    b->nev, e->errstate, e->errmsg);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_FAILED);
 		} else {
 			/* Retry each alone, at the head, in order. */
 			log_info("store: transaction refused, retrying one "
 			    "batch per transaction batches=%zu sqlstate=%s "
-			    "error=\"%s\"", s->ninflight, s->errstate,
-			    s->errmsg);
+			    "error=\"%s\"", s->ninflight, e->errstate,
+			    e->errmsg);
 			TAILQ_FOREACH(b, &s->inflight, entry)
 				b->solo = 1;
 			TAILQ_CONCAT(&s->inflight, &s->queue, entry);
@@ -2414,10 +1207,12 @@ store_txn_done(struct store *s)
 static void
 store_ckpt_done(struct store *s)
 {
-	if (s->failed) {
+	const struct store_conn_err *e = store_conn_err(s->conn);
+
+	if (e->failed) {
 		log_warnx("store: checkpoint of seq %" PRId64 " refused "
-		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, s->errstate,
-		    s->errmsg);
+		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, e->errstate,
+		    e->errmsg);
 		/* No retry before new rows: a refusal must not loop. */
 		s->ckpt_refused = s->ckpt_sent;
 	} else {
@@ -2430,59 +1225,20 @@ store_ckpt_done(struct store *s)
 	store_kick(s);
 }
 
-/* Checks a query's rows; returns 0, or -1 with the reason logged. */
-static int
-store_query_check(const struct store_query *q)
-{
-	int	i, n;
+/* ------------------------------------------------------------------------
+ * What the connection tells the store (struct store_conn_cb)
+ */
 
-	if (q->res == NULL)
-		return -1;
-	n = PQnfields(q->res);
-	for (i = 0; i < n; i++) {
-		if (PQftype(q->res, i) != STORE_OID_TEXT &&
-		    PQftype(q->res, i) != STORE_OID_BYTEA) {
-			log_warnx("store: query %s: column %d is neither text "
-			    "nor bytea", q->what, i);
-			return -1;
-		}
-	}
-	if (q->max_rows > 0 && (size_t)PQntuples(q->res) > q->max_rows) {
-		log_warnx("store: query %s: more than %zu rows; refusing an "
-		    "incomplete answer", q->what, q->max_rows);
-		return -1;
-	}
-	return 0;
-}
-
+/*
+ * The connection's sync callback: the section named what (the phase that
+ * sent it) is over, with every result it expected.
+ */
 static void
-store_query_done(struct store *s)
+store_on_sync(struct store_conn *c, int what, void *arg)
 {
-	struct store_query	*q = s->qcur;
-	int			 ok;
+	struct store	*s = arg;
 
-	s->qcur = NULL;
-	if (s->failed)
-		log_warnx("store: query %s failed sqlstate=%s error=\"%s\"",
-		    q->what, s->errstate, s->errmsg);
-	ok = !s->failed && store_query_check(q) == 0;
-	store_query_finish(s, q, ok);
-	s->phase = STORE_PH_IDLE;
-	store_kick(s);
-}
-
-static void
-store_on_sync(struct store *s)
-{
-	char	buf[64];
-
-	if (s->nresults != s->nexpect) {
-		snprintf(buf, sizeof(buf), "pipeline out of step: %d results "
-		    "for %d statements", s->nresults, s->nexpect);
-		store_drop(s, buf);
-		return;
-	}
-	switch (s->phase) {
+	switch (what) {
 	case STORE_PH_SETUP:
 		store_setup_done(s);
 		break;
@@ -2549,72 +1305,51 @@ store_setup_row(struct store *s, int idx, const PGresult *res)
 }
 
 /*
- * One statement's result.  Returns 1 if the store kept res (rows of LOAD
- * until the sync, a query's rows), else 0 and the caller clears it.  May
- * drop the connection.
+ * The connection's result callback: one statement of the section named
+ * what succeeded.  Returns 1 if the store kept res (rows of LOAD until the
+ * sync, a query's rows), else 0 and the connection clears it.  (A failed
+ * statement is the connection's to record: store_conn_err().)
  */
 static int
-store_on_result(struct store *s, PGresult *res)
+store_on_result(struct store_conn *c, int what, int idx, PGresult *res,
+    void *arg)
 {
-	const char	*sev, *state, *msg, *cons;
-	int		 idx = s->nresults++;
+	struct store	*s = arg;
 
-	switch (PQresultStatus(res)) {
-	case PGRES_COMMAND_OK:
-	case PGRES_TUPLES_OK:
-		switch (s->phase) {
-		case STORE_PH_SETUP:
-			store_setup_row(s, idx, res);
-			break;
-		case STORE_PH_LOAD:
-			if (idx == s->load_allocs_idx &&
-			    s->allocs_res == NULL) {
-				s->allocs_res = res;
-				return 1;
-			}
-			if (idx == s->load_subs_idx && s->subs_res == NULL) {
-				s->subs_res = res;
-				return 1;
-			}
-			break;
-		case STORE_PH_QUERY:
-			if (idx == 0 && s->qcur != NULL &&
-			    s->qcur->res == NULL) {
-				s->qcur->res = res;
-				return 1;
-			}
-			break;
-		default:
-			break;
-		}
-		return 0;
-	case PGRES_PIPELINE_ABORTED:
-		return 0;
+	switch (what) {
+	case STORE_PH_SETUP:
+		store_setup_row(s, idx, res);
+		break;
+	case STORE_PH_LOAD:
+		return store_load_result(s, idx, res);
+	case STORE_PH_QUERY:
+		return store_query_result(s, idx, res);
 	default:
 		break;
 	}
-	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-	if (msg == NULL)
-		msg = PQresultErrorMessage(res);
-	if (PQstatus(s->conn) == CONNECTION_BAD ||
-	    PQresultStatus(res) == PGRES_BAD_RESPONSE || (sev != NULL &&
-	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))) {
-		store_drop(s, msg);
-		return 0;
-	}
-	if (s->failed)
-		return 0;
-	s->failed = 1;
-	snprintf(s->errstate, sizeof(s->errstate), "%s",
-	    state != NULL ? state : "-");
-	snprintf(s->errconstraint, sizeof(s->errconstraint), "%s",
-	    cons != NULL ? cons : "");
-	store_oneline(msg, s->errmsg, sizeof(s->errmsg));
 	return 0;
 }
+
+/* The connection's up callback: connected, it is set up. */
+static void
+store_on_up(struct store_conn *c, void *arg)
+{
+	store_setup(arg);
+}
+
+/* The connection's lost callback: store_drop() closes it. */
+static void
+store_on_lost(struct store_conn *c, const char *why, void *arg)
+{
+	store_drop(arg, why);
+}
+
+static const struct store_conn_cb store_callbacks = {
+	.up = store_on_up,
+	.result = store_on_result,
+	.sync = store_on_sync,
+	.lost = store_on_lost,
+};
 
 static int
 store_busy(const struct store *s)
@@ -2629,261 +1364,6 @@ store_busy(const struct store *s)
 	default:
 		return 0;
 	}
-}
-
-/* Takes every result that has arrived. */
-static void
-store_read_results(struct store *s)
-{
-	PGresult	*res;
-	int		 nulls = 0;
-
-	while (store_busy(s)) {
-		if (PQisBusy(s->conn))
-			break;
-		/* NULL ends each statement's results; twice means none due. */
-		if ((res = PQgetResult(s->conn)) == NULL) {
-			if (++nulls > 1)
-				break;
-			continue;
-		}
-		nulls = 0;
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-			PQclear(res);
-			store_on_sync(s);
-			continue;
-		}
-		if (!store_on_result(s, res))
-			PQclear(res);
-	}
-}
-
-static void
-store_on_io(evutil_socket_t fd, short what, void *arg)
-{
-	struct store	*s = arg;
-
-	if (s->phase == STORE_PH_CONNECT) {
-		store_connect_poll(s);
-		return;
-	}
-	if (what & EV_READ) {
-		if (!PQconsumeInput(s->conn)) {
-			store_drop(s, PQerrorMessage(s->conn));
-			return;
-		}
-		/* Parses what came while idle (a FATAL goes to the log). */
-		if (s->phase == STORE_PH_IDLE)
-			(void)PQisBusy(s->conn);
-	}
-	if (PQstatus(s->conn) == CONNECTION_BAD) {
-		store_drop(s, PQerrorMessage(s->conn));
-		return;
-	}
-	if (s->flushing && store_flush(s) == -1)
-		return;
-	store_read_results(s);
-}
-
-/* ------------------------------------------------------------------------
- * Queries
- */
-
-/*
- * Queues a query of sql (copied) with params (copied; NULL members are SQL
- * NULL); it runs once every batch submitted before it is answered.
- * Returns 0, or -1 if the store is not ready or too busy.
- */
-static int
-store_query(struct store *s, const char *what, const char *sql,
-    const char *const *params, int nparams, size_t max_rows,
-    store_result_fn *fn, void *arg)
-{
-	struct store_query	*q;
-	int			 i;
-
-	if (s == NULL || s->closing || s->state != STORE_READY ||
-	    nparams > STORE_NPARAMS_MAX || s->nqueries >= s->queue_max)
-		return -1;
-	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->sql = strdup(sql)) == NULL)
-		goto nomem;
-	for (i = 0; i < nparams; i++) {
-		if (params[i] != NULL &&
-		    (q->param[i] = strdup(params[i])) == NULL)
-			goto nomem;
-		q->nparams = i + 1;
-	}
-	q->nparams = nparams;
-	q->what = what;
-	q->after = s->nsubmitted;
-	q->max_rows = max_rows;
-	q->fn = fn;
-	q->arg = arg;
-	TAILQ_INSERT_TAIL(&s->queries, q, entry);
-	s->nqueries++;
-	event_active(s->ev_defer, EV_TIMEOUT, 0);
-	return 0;
-
- nomem:
-	log_warnx("store: query %s: out of memory", what);
-	store_query_free(q);
-	return -1;
-}
-
-static uint32_t
-store_limit(uint32_t limit)
-{
-	if (limit == 0)
-		return STORE_QUERY_DEFAULT;
-	return limit > STORE_QUERY_MAX ? STORE_QUERY_MAX : limit;
-}
-
-size_t
-store_result_nrows(const struct store_result *r)
-{
-	return r != NULL && r->res != NULL ? (size_t)PQntuples(r->res) : 0;
-}
-
-static int
-store_result_cell(const struct store_result *r, size_t row, size_t col)
-{
-	return r != NULL && r->res != NULL &&
-	    row < (size_t)PQntuples(r->res) &&
-	    col < (size_t)PQnfields(r->res) &&
-	    !PQgetisnull(r->res, (int)row, (int)col);
-}
-
-/* Always NUL-terminated (libpq ends binary values with a NUL too). */
-const char *
-store_result_value(const struct store_result *r, size_t row, size_t col)
-{
-	if (!store_result_cell(r, row, col))
-		return NULL;
-	return PQgetvalue(r->res, (int)row, (int)col);
-}
-
-size_t
-store_result_length(const struct store_result *r, size_t row, size_t col)
-{
-	if (!store_result_cell(r, row, col))
-		return 0;
-	return (size_t)PQgetlength(r->res, (int)row, (int)col);
-}
-
-int
-store_query_pending(struct store *s, const char *principal,
-    const char *subscription, uint32_t limit, store_result_fn *fn, void *arg)
-{
-	char		 lim[16];
-	const char	*p[3] = { principal, subscription, lim };
-
-	if (principal == NULL || subscription == NULL)
-		return -1;
-	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
-	return store_query(s, "pending", store_sql_pending, p, 3, 0, fn,
-	    arg);
-}
-
-/* Appends before, parameter $n and after to the SQL text in sql. */
-static void
-store_sql_param(char *sql, size_t size, const char *before, int n,
-    const char *after)
-{
-	size_t	len = strlen(sql);
-
-	snprintf(sql + len, size - len, "%s$%d%s", before, n, after);
-}
-
-int
-store_query_audit(struct store *s, const struct store_audit_filter *f,
-    store_result_fn *fn, void *arg)
-{
-	char		 sql[sizeof(store_sql_audit_columns) + 1024];
-	char		 from[24], until[24], after[24], lim[16];
-	const char	*p[9];
-	int		 n = 0;
-
-	if (f == NULL)
-		return -1;
-	snprintf(sql, sizeof(sql), "%s", store_sql_audit_columns);
-	if (f->subject != NULL) {
-		p[n++] = f->subject;
-		store_sql_param(sql, sizeof(sql), " AND subject = ", n, "");
-	}
-	if (f->principal != NULL) {
-		p[n++] = f->principal;
-		store_sql_param(sql, sizeof(sql), " AND (actor = ", n, "");
-		store_sql_param(sql, sizeof(sql), " OR recipient = ", n, ")");
-	}
-	if (f->action != NULL) {
-		p[n++] = f->action;
-		store_sql_param(sql, sizeof(sql), " AND action = ", n, "");
-	}
-	if (f->message_id != NULL) {
-		p[n++] = f->message_id;
-		store_sql_param(sql, sizeof(sql), " AND message_id = ", n,
-		    "::uuid");
-	}
-	if (f->sender != NULL) {
-		p[n++] = f->sender;
-		store_sql_param(sql, sizeof(sql), " AND message_id IN (SELECT "
-		    "id FROM nwd.messages WHERE sender = ", n, ")");
-	}
-	if (f->delivery_only)
-		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), " AND "
-		    "action IN ('publish', 'deliver', 'deliver_refused', "
-		    "'ack')");
-	if (f->from_ms != 0) {
-		snprintf(from, sizeof(from), "%" PRId64, f->from_ms);
-		p[n++] = from;
-		store_sql_param(sql, sizeof(sql), " AND at >= timestamptz "
-		    "'epoch' + ", n, "::bigint * interval '1 millisecond'");
-	}
-	if (f->until_ms != 0) {
-		snprintf(until, sizeof(until), "%" PRId64, f->until_ms);
-		p[n++] = until;
-		store_sql_param(sql, sizeof(sql), " AND at < timestamptz "
-		    "'epoch' + ", n, "::bigint * interval '1 millisecond'");
-	}
-	if (f->after_id != 0) {
-		snprintf(after, sizeof(after), "%" PRId64, f->after_id);
-		p[n++] = after;
-		store_sql_param(sql, sizeof(sql), " AND id > ", n, "::bigint");
-	}
-	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(f->limit));
-	p[n++] = lim;
-	/* Qualified: a bare id would sort by the text column of the list. */
-	store_sql_param(sql, sizeof(sql), " ORDER BY nwd.audit_events.id "
-	    "LIMIT ", n, "::bigint");
-	return store_query(s, "audit", sql, p, n, 0, fn, arg);
-}
-
-int
-store_query_messages(struct store *s, const char *subject,
-    store_result_fn *fn, void *arg)
-{
-	char		 lim[16];
-	const char	*p[2] = { subject, lim };
-
-	if (subject == NULL)
-		return -1;
-	snprintf(lim, sizeof(lim), "%d", STORE_QUERY_MAX + 1);
-	return store_query(s, "messages", store_sql_messages, p, 2,
-	    STORE_QUERY_MAX, fn, arg);
-}
-
-int
-store_query_expired(struct store *s, int kind, int64_t before_ms,
-    uint32_t limit, store_result_fn *fn, void *arg)
-{
-	char		 k[16], before[24], lim[16];
-	const char	*p[3] = { k, before, lim };
-
-	snprintf(k, sizeof(k), "%d", kind);
-	snprintf(before, sizeof(before), "%" PRId64, before_ms);
-	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
-	return store_query(s, "expired", store_sql_expired, p, 3, 0, fn, arg);
 }
 
 /* ------------------------------------------------------------------------
@@ -2914,7 +1394,6 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 		s->backoff_max_ms = STORE_BACKOFF_MIN_MS;
 	s->state = STORE_DISCONNECTED;
 	s->phase = STORE_PH_DOWN;
-	s->io_fd = -1;
 	s->load_allocs_idx = s->load_subs_idx = -1;
 	TAILQ_INIT(&s->queue);
 	TAILQ_INIT(&s->inflight);
@@ -2924,6 +1403,7 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	TAILQ_INIT(&s->qdone);
 	if ((s->conninfo = strdup(conninfo)) == NULL ||
 	    (s->instance = strdup(instance)) == NULL ||
+	    (s->conn = store_conn_new(base, &store_callbacks, s)) == NULL ||
 	    (s->ev_timer = evtimer_new(base, store_on_timer, s)) == NULL ||
 	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
 	    NULL ||
@@ -3034,13 +1514,15 @@ store_submit_detached(struct store *s, struct store_batch *b)
 int64_t
 store_busy_ms(const struct store *s)
 {
-	struct timespec	now;
+	const struct timespec	*since;
+	struct timespec		 now;
 
-	if (s == NULL || s->conn == NULL || !store_busy(s))
+	if (s == NULL || store_conn_pg(s->conn) == NULL || !store_busy(s))
 		return 0;
+	since = store_conn_since(s->conn);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - s->phase_since.tv_sec) * 1000 +
-	    (now.tv_nsec - s->phase_since.tv_nsec) / 1000000;
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
 size_t
@@ -3052,130 +1534,6 @@ store_pending(const struct store *s)
 }
 
 /*
- * Runs the connection (blocking, for store_free() only) until nothing is
- * in flight, the connection is gone or ms have passed.
- */
-static void
-store_wait(struct store *s, int ms)
-{
-	struct timespec	now, end;
-	struct pollfd	pfd;
-	long		left;
-	short		what;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
-	while (s->conn != NULL && store_busy(s)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (long)(end.tv_sec - now.tv_sec) * 1000 +
-		    (end.tv_nsec - now.tv_nsec) / 1000000;
-		if (left <= 0)
-			break;
-		pfd.fd = PQsocket(s->conn);
-		pfd.events = POLLIN | (s->flushing ? POLLOUT : 0);
-		pfd.revents = 0;
-		if (pfd.fd < 0 || poll(&pfd, 1, (int)left) == -1)
-			break;
-		what = 0;
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-			what |= EV_READ;
-		if (pfd.revents & POLLOUT)
-			what |= EV_WRITE;
-		if (what != 0)
-			store_on_io(pfd.fd, what, s);
-	}
-}
-
-/*
- * A cancel request, sent from a thread of its own: PQcancel() blocks with
- * no deadline of its own, and store_free() must not hang on a database
- * that does not answer.  Whichever of the two threads finishes last frees
- * the request.
- */
-struct store_cancel {
-	pthread_mutex_t	 mtx;
-	PGcancel	*cancel;	/* owned */
-	int		 ok;		/* PQcancel's answer */
-	int		 finished;	/* the thread is done with it */
-	int		 abandoned;	/* store_free() is done waiting */
-	char		 err[256];
-};
-
-static void
-store_cancel_free(struct store_cancel *c)
-{
-	PQfreeCancel(c->cancel);
-	pthread_mutex_destroy(&c->mtx);
-	free(c);
-}
-
-static void *
-store_cancel_run(void *arg)
-{
-	struct store_cancel	*c = arg;
-	int			 ok, last;
-
-	ok = PQcancel(c->cancel, c->err, sizeof(c->err));
-	pthread_mutex_lock(&c->mtx);
-	c->ok = ok;
-	c->finished = 1;
-	last = c->abandoned;
-	pthread_mutex_unlock(&c->mtx);
-	if (last)
-		store_cancel_free(c);
-	return NULL;
-}
-
-/* Asks the server to cancel what runs, waiting at most ms for the ask. */
-static void
-store_cancel(struct store *s, int ms)
-{
-	struct store_cancel	*c;
-	struct timespec		 ts;
-	pthread_t		 th;
-	int			 last;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return;
-	if (pthread_mutex_init(&c->mtx, NULL) != 0) {
-		free(c);
-		return;
-	}
-	if ((c->cancel = PQgetCancel(s->conn)) == NULL ||
-	    pthread_create(&th, NULL, store_cancel_run, c) != 0) {
-		store_cancel_free(c);
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	if (pthread_timedjoin_np(th, NULL, &ts) == 0) {
-		if (!c->ok)
-			log_warnx("store: cancel request failed: %s",
-			    store_oneline(c->err, c->err, sizeof(c->err)));
-		store_cancel_free(c);
-		return;
-	}
-	log_warnx("store: the cancel request got no answer within %d ms", ms);
-	pthread_mutex_lock(&c->mtx);
-	c->abandoned = 1;
-	last = c->finished;
-	pthread_mutex_unlock(&c->mtx);
-	pthread_detach(th);
-	if (last)
-		store_cancel_free(c);
-}
-
-/*
  * Finishes what is in flight (bounded: a wait, a cancel request, a second
  * wait) and writes a last checkpoint if rows were committed since the
  * last one.
@@ -3183,19 +1541,19 @@ store_cancel(struct store *s, int ms)
 static void
 store_close_connection(struct store *s)
 {
-	if (s->conn == NULL || s->phase < STORE_PH_IDLE)
+	if (store_conn_pg(s->conn) == NULL || s->phase < STORE_PH_IDLE)
 		return;
-	store_wait(s, STORE_FREE_WAIT_MS);
-	if (s->conn != NULL && store_busy(s)) {
+	store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
+	if (store_conn_pg(s->conn) != NULL && store_busy(s)) {
 		log_warnx("store: closing: still waiting for the database; "
 		    "asking it to cancel");
-		store_cancel(s, STORE_FREE_WAIT_MS);
-		store_wait(s, STORE_FREE_WAIT_MS);
+		store_conn_cancel(s->conn, STORE_FREE_WAIT_MS);
+		store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 	}
-	if (s->conn != NULL && s->phase == STORE_PH_IDLE &&
+	if (store_conn_pg(s->conn) != NULL && s->phase == STORE_PH_IDLE &&
 	    s->signer != NULL && s->head_seq > s->ckpt_seq &&
 	    store_ckpt_send(s) == 0)
-		store_wait(s, STORE_FREE_WAIT_MS);
+		store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 }
 
 void
@@ -3221,6 +1579,7 @@ store_free(struct store *s)
 		event_free(s->ev_ckpt);
 	if (s->ev_defer != NULL)
 		event_free(s->ev_defer);
+	store_conn_free(s->conn);
 	free(s->conninfo);
 	free(s->instance);
 	free(s);

@@ -1,0 +1,432 @@
+/*
+ * store_batch: building a batch, the store's unit of atomic work (store.h):
+ * the copies of the rows a caller adds, checked as they are added so that
+ * a bad row is refused here rather than by the database in a transaction
+ * shared with other batches.  No I/O; store.c sends what a batch holds.
+ * The batch's structure is in store_int.h.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "audit.h"
+#include "store.h"
+#include "store_int.h"
+
+/*
+ * Lower-cases a UUID in the form 8-4-4-4-12 in place; returns -1 (and
+ * leaves it) if it is not one.  The chain hashes message ids as the
+ * database prints them.
+ */
+static int
+store_uuid_canon(char *id)
+{
+	size_t	i;
+
+	if (strlen(id) != 36)
+		return -1;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (id[i] != '-')
+				return -1;
+		} else if (!isxdigit((unsigned char)id[i]))
+			return -1;
+	}
+	for (i = 0; i < 36; i++)
+		id[i] = (char)tolower((unsigned char)id[i]);
+	return 0;
+}
+
+
+struct store_batch *
+store_batch_new(void)
+{
+	return calloc(1, sizeof(struct store_batch));
+}
+
+static int
+store_strdup(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src != NULL && (*dst = strdup(src)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Grows an array of n members to hold one more; returns 0 or -1. */
+static int
+store_grow(void **arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+	void	*tmp;
+	size_t	 c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : first;
+	if ((tmp = reallocarray(*arr, c, size)) == NULL)
+		return -1;
+	*arr = tmp;
+	*cap = c;
+	return 0;
+}
+
+/* The enum columns are smallint: a value out of range is refused here,
+ * not by the database in a transaction shared with other batches. */
+static int
+store_fits_smallint(int v)
+{
+	return v >= INT16_MIN && v <= INT16_MAX;
+}
+
+/*
+ * Also returns -1, leaving b as it was, if m->id is not NUL-terminated,
+ * subject or sender is NULL (the table requires them), a body comes
+ * without its key id or is larger than libpq can send (INT_MAX), or an
+ * enum (kind, marking, priority, legal basis) is outside smallint.
+ */
+int
+store_batch_set_message(struct store_batch *b, const struct store_message *m)
+{
+	char	*subject = NULL, *sender = NULL, *agency = NULL, *pv = NULL;
+	char	*key_id = NULL;
+	uint8_t	*body = NULL;
+
+	if (b == NULL || m == NULL || m->subject == NULL ||
+	    m->sender == NULL || memchr(m->id, '\0', sizeof(m->id)) == NULL ||
+	    (m->body != NULL && (m->key_id == NULL || m->body_len > INT_MAX)) ||
+	    !store_fits_smallint(m->kind) || !store_fits_smallint(m->marking) ||
+	    !store_fits_smallint(m->priority) ||
+	    !store_fits_smallint(m->legal_basis))
+		return -1;
+	if (m->body != NULL &&
+	    (body = malloc(m->body_len > 0 ? m->body_len : 1)) == NULL)
+		return -1;
+	if (store_strdup(&subject, m->subject) == -1 ||
+	    store_strdup(&sender, m->sender) == -1 ||
+	    store_strdup(&agency, m->agency) == -1 ||
+	    store_strdup(&pv, m->policy_version) == -1 ||
+	    store_strdup(&key_id, m->body != NULL ? m->key_id : NULL) == -1) {
+		free(subject);
+		free(sender);
+		free(agency);
+		free(pv);
+		free(key_id);
+		free(body);
+		return -1;
+	}
+	if (body != NULL && m->body_len > 0)
+		memcpy(body, m->body, m->body_len);
+	free(b->msg_subject);
+	free(b->msg_sender);
+	free(b->msg_agency);
+	free(b->msg_policy_version);
+	free(b->msg_body);
+	free(b->msg_key_id);
+	b->msg_subject = subject;
+	b->msg_sender = sender;
+	b->msg_agency = agency;
+	b->msg_policy_version = pv;
+	b->msg_body = body;
+	b->msg_body_len = body != NULL ? m->body_len : 0;
+	b->msg_key_id = key_id;
+	memcpy(b->msg_id, m->id, sizeof(b->msg_id));
+	b->msg_kind = m->kind;
+	b->msg_marking = m->marking;
+	b->msg_priority = m->priority;
+	b->msg_legal_basis = m->legal_basis;
+	b->msg_created_ms = m->created_ms;
+	b->has_msg = 1;
+	return 0;
+}
+
+/*
+ * Also returns -1 (and frees ev) if ev's message id is not a UUID in the
+ * 8-4-4-4-12 form; a valid one is lower-cased, as the chain hashes it.
+ */
+int
+store_batch_add_event(struct store_batch *b, struct audit_event *ev)
+{
+	if (b == NULL || ev == NULL || (ev->message_id != NULL &&
+	    store_uuid_canon(ev->message_id) == -1) ||
+	    store_grow((void **)&b->ev, b->nev, &b->evcap, sizeof(*b->ev),
+	    4) == -1) {
+		audit_event_free(ev);
+		return -1;
+	}
+	b->ev[b->nev++] = ev;
+	return 0;
+}
+
+size_t
+store_batch_nevents(const struct store_batch *b)
+{
+	return b != NULL ? b->nev : 0;
+}
+
+static void
+store_alloc_clear(struct store_alloc *a)
+{
+	free(a->subject);
+	free(a->team);
+	free(a->worker);
+}
+
+/*
+ * Also returns -1, leaving b as it was, if message_id or e->subject is
+ * NULL, message_id is longer than a UUID, or e names neither a team nor a
+ * worker (the table refuses such rows).  A NULL team or worker is "".
+ */
+int
+store_batch_add_allocation(struct store_batch *b, const struct alloc_entry *e,
+    const char *message_id)
+{
+	struct store_alloc	 a;
+	const char		*team, *worker;
+
+	if (b == NULL || e == NULL || e->subject == NULL ||
+	    message_id == NULL || strlen(message_id) >= sizeof(a.msg_id))
+		return -1;
+	team = e->team != NULL ? e->team : "";
+	worker = e->worker != NULL ? e->worker : "";
+	if (*team == '\0' && *worker == '\0')
+		return -1;
+	if (store_grow((void **)&b->alloc, b->nalloc, &b->alloccap,
+	    sizeof(*b->alloc), 2) == -1)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.msg_id, sizeof(a.msg_id), "%s", message_id);
+	a.from_ms = e->from_ms;
+	a.until_ms = e->until_ms;
+	if (store_strdup(&a.subject, e->subject) == -1 ||
+	    store_strdup(&a.team, team) == -1 ||
+	    store_strdup(&a.worker, worker) == -1) {
+		store_alloc_clear(&a);
+		return -1;
+	}
+	b->alloc[b->nalloc++] = a;
+	return 0;
+}
+
+static void
+store_sub_clear(struct store_sub *u)
+{
+	free(u->principal);
+	free(u->name);
+	free(u->subjects);
+}
+
+/* The text[] literal of subjects: {"a","b\"c"}; caller frees. */
+static char *
+store_array_literal(const char *const *v, size_t n)
+{
+	char		*buf, *p;
+	const char	*c;
+	size_t		 len = 3, i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == NULL)
+			return NULL;
+		len += 3;
+		for (c = v[i]; *c != '\0'; c++)
+			len += (*c == '"' || *c == '\\') ? 2 : 1;
+	}
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	p = buf;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (c = v[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return buf;
+}
+
+/*
+ * Also returns -1, leaving b as it was, if sub, its principal or name, or
+ * one of its subjects is NULL.
+ */
+int
+store_batch_add_subscription(struct store_batch *b,
+    const struct store_subscription *sub)
+{
+	struct store_sub	u;
+
+	if (b == NULL || sub == NULL || sub->principal == NULL ||
+	    sub->name == NULL || (sub->nsubjects > 0 && sub->subjects == NULL))
+		return -1;
+	if (store_grow((void **)&b->sub, b->nsub, &b->subcap, sizeof(*b->sub),
+	    1) == -1)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.kinds, sizeof(u.kinds), "%" PRIu32, sub->kinds);
+	if (store_strdup(&u.principal, sub->principal) == -1 ||
+	    store_strdup(&u.name, sub->name) == -1 ||
+	    (u.subjects = store_array_literal(sub->subjects,
+	    sub->nsubjects)) == NULL) {
+		store_sub_clear(&u);
+		return -1;
+	}
+	b->sub[b->nsub++] = u;
+	return 0;
+}
+
+static void
+store_deliv_clear(struct store_deliv *d)
+{
+	free(d->principal);
+	free(d->subscription);
+}
+
+static int
+store_add_deliv(struct store_batch *b, const char *message_id,
+    const char *principal, const char *subscription, const char *state)
+{
+	struct store_deliv	d;
+
+	if (b == NULL || message_id == NULL || principal == NULL ||
+	    subscription == NULL || strlen(message_id) >= sizeof(d.msg_id))
+		return -1;
+	if (store_grow((void **)&b->deliv, b->ndeliv, &b->delivcap,
+	    sizeof(*b->deliv), 2) == -1)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.msg_id, sizeof(d.msg_id), "%s", message_id);
+	d.state = state;
+	if (store_strdup(&d.principal, principal) == -1 ||
+	    store_strdup(&d.subscription, subscription) == -1) {
+		store_deliv_clear(&d);
+		return -1;
+	}
+	b->deliv[b->ndeliv++] = d;
+	return 0;
+}
+
+/*
+ * Also returns -1, leaving b as it was, if an argument is NULL or
+ * message_id is longer than a UUID.  Queuing a message that is already
+ * queued for the subscription changes nothing (its state included).
+ */
+int
+store_batch_add_delivery(struct store_batch *b, const char *message_id,
+    const char *principal, const char *subscription)
+{
+	return store_add_deliv(b, message_id, principal, subscription, NULL);
+}
+
+/*
+ * Also returns -1 for a state that is not one of enum
+ * store_delivery_state.  Changing the state of a delivery that is not
+ * queued changes nothing and is no error.
+ */
+int
+store_batch_set_delivery_state(struct store_batch *b, const char *message_id,
+    const char *principal, const char *subscription,
+    enum store_delivery_state st)
+{
+	const char	*name;
+
+	switch (st) {
+	case STORE_DELIVERY_PENDING:
+		name = "pending";
+		break;
+	case STORE_DELIVERY_ACKED:
+		name = "acked";
+		break;
+	case STORE_DELIVERY_REFUSED:
+		name = "refused";
+		break;
+	default:
+		return -1;
+	}
+	return store_add_deliv(b, message_id, principal, subscription, name);
+}
+
+/*
+ * Also returns -1, leaving b as it was, if message_id is not a UUID in the
+ * 8-4-4-4-12 form.
+ */
+int
+store_batch_add_purge(struct store_batch *b, const char *message_id)
+{
+	char	id[37];
+
+	if (b == NULL || message_id == NULL ||
+	    strlen(message_id) >= sizeof(id))
+		return -1;
+	memcpy(id, message_id, strlen(message_id) + 1);
+	if (store_uuid_canon(id) == -1 ||
+	    store_grow((void **)&b->purge, b->npurge, &b->purgecap,
+	    sizeof(*b->purge), 16) == -1)
+		return -1;
+	memcpy(b->purge[b->npurge++], id, sizeof(id));
+	return 0;
+}
+
+void
+store_batch_free(struct store_batch *b)
+{
+	size_t	i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->nev; i++)
+		audit_event_free(b->ev[i]);
+	free(b->ev);
+	free(b->link);
+	for (i = 0; i < b->nalloc; i++)
+		store_alloc_clear(&b->alloc[i]);
+	free(b->alloc);
+	for (i = 0; i < b->nsub; i++)
+		store_sub_clear(&b->sub[i]);
+	free(b->sub);
+	for (i = 0; i < b->ndeliv; i++)
+		store_deliv_clear(&b->deliv[i]);
+	free(b->deliv);
+	free(b->purge);
+	free(b->msg_subject);
+	free(b->msg_sender);
+	free(b->msg_agency);
+	free(b->msg_policy_version);
+	free(b->msg_body);
+	free(b->msg_key_id);
+	free(b);
+}
+
+/*
+ * Ids for operator logs: the message id, else the first allocation's or
+ * delivery's, else the first event's.
+ */
+const char *
+store_batch_id(const struct store_batch *b)
+{
+	if (b->has_msg)
+		return b->msg_id;
+	if (b->nalloc > 0)
+		return b->alloc[0].msg_id;
+	if (b->ndeliv > 0)
+		return b->deliv[0].msg_id;
+	if (b->nev > 0 && b->ev[0]->message_id != NULL)
+		return b->ev[0]->message_id;
+	return "-";
+}
+
+/* Rows a batch writes: what counts against STORE_TXN_ROWS. */
+size_t
+store_batch_rows(const struct store_batch *b)
+{
+	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv +
+	    b->npurge + b->nev;
+}

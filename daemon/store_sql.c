@@ -1,0 +1,184 @@
+/*
+ * store_sql: the SQL text of the store, and nothing else: the statements
+ * prepared at every connect, the forms of their array parameters, what
+ * SETUP and LOAD read, and the read-only queries.  store_sql.h names them,
+ * with the statement names and parameter counts; the files of the store
+ * family that send them (store.c, store_load.c, store_query.c) say when.
+ */
+#include "store_sql.h"
+
+/* Unix milliseconds to timestamptz, exactly. */
+#define STORE_SQL_MS(n)	"timestamptz 'epoch' + $" #n "::bigint * " \
+			"interval '1 millisecond'"
+/*
+ * timestamptz to Unix milliseconds (truncated to the millisecond, so the
+ * cast is exact whether extract() returns numeric or double precision);
+ * NULL stays NULL.
+ */
+#define STORE_SQL_TO_MS(col) "(extract(epoch FROM date_trunc(" \
+			"'milliseconds', " col ")) * 1000)::bigint"
+
+/*
+ * The rows of a whole transaction go in one statement per table: each
+ * column is an array parameter (pgarray.h) and unnest() turns them back
+ * into rows, in order.  $1 is the instance where the table has one.
+ */
+const char store_sql_msg[] =
+    "INSERT INTO nwd.messages (id, kind, subject, sender, agency, marking, "
+    "priority, legal_basis, created_at, policy_version, instance, body, "
+    "key_id) "
+    "SELECT u.id, u.kind, u.subject, u.sender, u.agency, u.marking, "
+    "u.priority, u.legal_basis, timestamptz 'epoch' + u.created * "
+    "interval '1 millisecond', u.pv, $1, u.body, u.key_id "
+    "FROM unnest($2::uuid[], $3::smallint[], $4::text[], $5::text[], "
+    "$6::text[], $7::smallint[], $8::smallint[], $9::smallint[], "
+    "$10::bigint[], $11::text[], $12::bytea[], $13::text[]) "
+    "WITH ORDINALITY AS u(id, kind, subject, sender, agency, marking, "
+    "priority, legal_basis, created, pv, body, key_id, n) ORDER BY u.n";
+
+/*
+ * The arrays' forms, in parameter order after $1: binary where PostgreSQL
+ * has a binary form we can write (no parsing on its side), a text literal
+ * for the uuid arrays (the ids stay in the form the chain hashes).
+ */
+const enum pgarray_type store_sql_msg_types[STORE_MSG_NPARAMS - 1] = {
+	PGARRAY_LITERAL, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT,
+	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_INT2, PGARRAY_INT2, PGARRAY_INT8,
+	PGARRAY_TEXT, PGARRAY_BYTEA, PGARRAY_TEXT,
+};
+
+const char store_sql_event[] =
+    "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
+    "subject, kind, recipient, fields_shared, fields_withheld, rule, "
+    "policy_version, reason, peer, session, seq, prev_hash, hash) "
+    "SELECT $1, timestamptz 'epoch' + u.at * interval '1 millisecond', "
+    "u.actor, u.action, u.message_id, u.subject, u.kind, u.recipient, "
+    "string_to_array(u.fs, ','), string_to_array(u.fw, ','), u.rule, "
+    "u.pv, u.reason, u.peer, u.session, u.seq, u.prev, u.hash "
+    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::uuid[], "
+    "$6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], "
+    "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
+    "$16::bigint[], $17::bytea[], $18::bytea[]) "
+    "WITH ORDINALITY AS u(at, actor, action, message_id, subject, kind, "
+    "recipient, fs, fw, rule, pv, reason, peer, session, seq, prev, hash, "
+    "n) ORDER BY u.n";
+
+const enum pgarray_type store_sql_event_types[STORE_EVENT_NPARAMS - 1] = {
+	PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_LITERAL,
+	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+	PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+	PGARRAY_INT8, PGARRAY_BYTEA, PGARRAY_BYTEA,
+};
+
+/* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
+const char store_sql_alloc[] =
+    "INSERT INTO nwd.allocations (message_id, subject, team, worker, "
+    "from_at, until_at, instance) "
+    "VALUES ($1::uuid, $2, $3, $4, " STORE_SQL_MS(5) ", " STORE_SQL_MS(6)
+    ", $7)";
+
+const char store_sql_sub[] =
+    "INSERT INTO nwd.subscriptions (principal, name, kinds, subjects) "
+    "VALUES ($1, $2, $3::bigint, $4::text[]) "
+    "ON CONFLICT (principal, name) DO UPDATE SET kinds = EXCLUDED.kinds, "
+    "subjects = EXCLUDED.subjects, updated_at = now()";
+
+/* Queuing a message twice for one subscription leaves the first row. */
+const char store_sql_deliv[] =
+    "INSERT INTO nwd.deliveries (message_id, principal, subscription) "
+    "SELECT u.message_id, u.principal, u.subscription "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[]) "
+    "WITH ORDINALITY AS u(message_id, principal, subscription, n) "
+    "ORDER BY u.n "
+    "ON CONFLICT (message_id, principal, subscription) DO NOTHING";
+
+const enum pgarray_type store_sql_deliv_types[STORE_DELIV_NPARAMS] = {
+	PGARRAY_LITERAL, PGARRAY_TEXT, PGARRAY_TEXT,
+};
+
+/*
+ * Retention: bodies removed in the transaction that holds the audit rows
+ * of their purge, so a purge is never without its record, nor a record
+ * without its purge.
+ */
+const char store_sql_purge[] =
+    "UPDATE nwd.messages SET body = NULL, purged_at = now() "
+    "WHERE id = ANY($1::uuid[]) AND body IS NOT NULL";
+
+const char store_sql_dstate[] =
+    "UPDATE nwd.deliveries SET state = $4, changed_at = now() "
+    "WHERE message_id = $1::uuid AND principal = $2 AND subscription = $3";
+
+const char store_sql_mark[] =
+    "INSERT INTO nwd.instances (instance, mark) VALUES ($1, $2::uuid) "
+    "ON CONFLICT (instance) DO UPDATE SET mark = EXCLUDED.mark, "
+    "updated_at = now()";
+
+const char store_sql_ckpt[] =
+    "INSERT INTO nwd.checkpoints (instance, seq, hash, at, key_id, "
+    "signature) VALUES ($1, $2::bigint, $3::bytea, " STORE_SQL_MS(4) ", $5, "
+    "$6::bytea)";
+
+/* SETUP's reads; store_setup() sends them in the order of STORE_SETUP_*. */
+
+const char store_sql_lock[] =
+    "SELECT pg_try_advisory_lock(hashtext('nwd-instance:' || $1))";
+const char store_sql_head[] =
+    "SELECT seq, encode(hash, 'hex') FROM nwd.audit_events "
+    "WHERE instance = $1 ORDER BY seq DESC LIMIT 1";
+const char store_sql_last_ckpt[] =
+    "SELECT coalesce(max(seq), 0) FROM nwd.checkpoints WHERE instance = $1";
+const char store_sql_doubt_row[] =
+    "SELECT encode(hash, 'hex') FROM nwd.audit_events "
+    "WHERE instance = $1 AND seq = $2::bigint";
+const char store_sql_doubt_mark[] =
+    "SELECT mark::text FROM nwd.instances WHERE instance = $1";
+const char store_sql_doubt_none[] = "SELECT NULL WHERE $1::text IS NULL";
+
+/* Every allocation, oldest first. */
+const char store_sql_load_allocs[] =
+    "SELECT subject, team, worker, " STORE_SQL_TO_MS("from_at") ", "
+    STORE_SQL_TO_MS("until_at") " FROM nwd.allocations ORDER BY id";
+
+/* Every subscription, one row per subject (one with NULL for none). */
+const char store_sql_load_subs[] =
+    "SELECT s.principal, s.name, s.kinds, u.subject "
+    "FROM nwd.subscriptions s LEFT JOIN LATERAL "
+    "unnest(s.subjects) WITH ORDINALITY AS u(subject, n) ON true "
+    "ORDER BY s.principal, s.name, u.n";
+
+/*
+ * Queries return text and bytea columns only, in binary format: a text
+ * value is its bytes, a bytea value its bytes, no unescaping.
+ */
+#define STORE_MSG_COLUMNS "m.id::text, m.kind::text, m.subject, m.sender, " \
+    "m.agency, m.marking::text, m.priority::text, m.legal_basis::text, " \
+    STORE_SQL_TO_MS("m.created_at") "::text, m.body, m.key_id, " \
+    "m.policy_version"
+
+const char store_sql_pending[] =
+    "SELECT " STORE_MSG_COLUMNS " FROM nwd.deliveries d "
+    "JOIN nwd.messages m ON m.id = d.message_id "
+    "WHERE d.principal = $1 AND d.subscription = $2 AND d.state = 'pending' "
+    "ORDER BY d.id LIMIT $3::bigint";
+
+/* One row too many says the answer would be incomplete. */
+const char store_sql_messages[] =
+    "SELECT " STORE_MSG_COLUMNS " FROM nwd.messages m "
+    "WHERE m.subject = $1 ORDER BY m.created_at, m.id LIMIT $2::bigint";
+
+const char store_sql_audit_columns[] =
+    "SELECT id::text, instance, seq::text, " STORE_SQL_TO_MS("at") "::text, "
+    "actor, action, message_id::text, subject, kind::text, recipient, "
+    "array_to_string(fields_shared, ','), "
+    "array_to_string(fields_withheld, ','), rule, policy_version, reason "
+    "FROM nwd.audit_events WHERE true";
+_Static_assert(sizeof(store_sql_audit_columns) <= STORE_SQL_AUDIT_COLUMNS_MAX,
+    "store_query_audit() sizes its buffer by STORE_SQL_AUDIT_COLUMNS_MAX");
+
+/* Retention: the oldest messages of a kind whose bodies have expired. */
+const char store_sql_expired[] =
+    "SELECT id::text, subject FROM nwd.messages WHERE kind = $1::smallint "
+    "AND created_at < " STORE_SQL_MS(2) " AND body IS NOT NULL "
+    "ORDER BY created_at, id LIMIT $3::bigint";
+
