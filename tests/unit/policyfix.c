@@ -795,6 +795,10 @@ fix_case_message(struct fix_arena *a, const struct principal *pr,
 	}
 	e = fix_full_envelope(a, kind, "YP-001", marking);
 	e->header->legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
+	/* A legacy source evaluation the broker accepts (A to E). */
+	if (kind == NWD__V1__KIND__INTELLIGENCE_REPORT)
+		e->intelligence_report->legacy->source_evaluation =
+		    fix_arena_printf(a, "B");
 	if (context & FIX_CTX_NAMED)
 		fix_add_share_with(a, e->header, pr->id);
 	return e;

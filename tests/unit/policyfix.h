@@ -167,9 +167,11 @@ const char	*fix_case_parse(char *line, struct fix_case *c);
 
 /*
  * The message of a case: a full envelope of kind and marking about
- * YP-001 with legal basis safeguarding, pr named in share_with if
- * context says so; and, if it says allocated, YP-001 allocated to pr by
- * name in t.  The envelope is a's.
+ * YP-001 with legal basis safeguarding (an intelligence report graded
+ * 2A, handling P, legacy B22, which the broker accepts), pr named in
+ * share_with if context says so; and, if it says allocated, YP-001
+ * allocated to pr by name in t (pr and t may be NULL for FIX_CTX_NONE).
+ * The envelope is a's.
  */
 Nwd__V1__Envelope *fix_case_message(struct fix_arena *a,
 		    const struct principal *pr, Nwd__V1__Kind kind,

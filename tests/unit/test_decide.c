@@ -15,6 +15,10 @@
  *   decided by decide_recipient().  Every message is decided again with
  *   the client's sender fields claiming each principal in turn, which
  *   must change nothing (S13).
+ * - The decision table, tests/data/policy-cases.txt, as far as the broker
+ *   can meet its lines: deliver lines through decide_recipient() (with
+ *   G10 on the bytes), publish lines through decide_publish() (its
+ *   header says which are refused before the policy).
  *
  * The fixtures shared with test_policy.c are in policyfix.c.
  */
@@ -1188,6 +1192,280 @@ test_scenario_coverage(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The decision table, tests/data/policy-cases.txt, through the engine.
+ * test_policy puts every line to the policy module; here the lines the
+ * broker can meet are put to decide_recipient() and decide_publish().
+ * The duty lines are the duty pass, which decide_publish() runs only
+ * when nobody else may have a message and only for the duty desk: the
+ * duty-pass lines of scenarios.txt cover them through the engine.
+ */
+
+struct case_counts {
+	int	deliver;	/* through decide_recipient */
+	int	publish;	/* through decide_publish, to the policy */
+	int	nodead;		/* ... refused then for no dead letters */
+	int	refused;	/* refused by the broker before the policy */
+	int	invalid;	/* deliver lines of a message the broker
+				   refuses at publish */
+	int	duty;		/* left to scenarios.txt */
+};
+
+static struct decide_world
+case_world(struct alloc_table *t)
+{
+	struct decide_world w;
+
+	memset(&w, 0, sizeof(w));
+	w.policy = fix_policy;
+	w.ids = fix_principals;
+	w.allocs = t;
+	w.now_ms = 1000;
+	w.max_frame = MAX_FRAME;
+	return w;
+}
+
+/*
+ * A message the broker refuses before it asks the policy: envelope_validate
+ * refuses it, or its marking is above the sender's clearance.  The plan
+ * must be that refusal, with the broker's own code, rule and reason.
+ */
+static const char *
+check_refused_first(const struct fix_case *c, const Nwd__V1__Envelope *sent,
+    const struct decide_plan *pl, char *why, size_t whylen)
+{
+	char	err[512];
+	int	valid;
+
+	valid = envelope_validate(sent, err, sizeof(err)) == 0;
+	if (!valid && (pl->publish != POLICY_DENY ||
+	    pl->code != NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE ||
+	    pl->rules[0] != '\0' || strcmp(pl->reason, err) != 0)) {
+		snprintf(why, whylen, "envelope_validate refuses the message "
+		    "(%s), so the engine must too, with ERROR_INVALID_ENVELOPE "
+		    "and no rule; it says %s, code %d, rules \"%s\", reason "
+		    "\"%s\"", err, policy_verdict_name(pl->publish),
+		    (int)pl->code, pl->rules, pl->reason);
+		return why;
+	}
+	if (valid && (pl->publish != POLICY_DENY ||
+	    pl->code != NWD__V1__ERROR_CODE__ERROR_FORBIDDEN ||
+	    strcmp(pl->rules, "clearance") != 0 ||
+	    strstr(pl->reason, "above the sender's clearance") == NULL)) {
+		snprintf(why, whylen, "the marking %s is above %s's clearance "
+		    "%s, so the engine must refuse it by rule clearance; it "
+		    "says %s, code %d, rules \"%s\", reason \"%s\"",
+		    envelope_marking_name(c->marking), c->pr->id,
+		    envelope_marking_name(c->pr->clearance),
+		    policy_verdict_name(pl->publish), (int)pl->code, pl->rules,
+		    pl->reason);
+		return why;
+	}
+	if (pl->nentries != 0) {
+		snprintf(why, whylen, "refused before the policy, yet %zu "
+		    "decisions were made", pl->nentries);
+		return why;
+	}
+	return NULL;
+}
+
+static const char *
+check_case_publish(const struct fix_case *c, Nwd__V1__Envelope *sent,
+    struct alloc_table *t, struct case_counts *n, char *why, size_t whylen)
+{
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env;
+	struct policy_context	 ctx;
+	struct policy_decision	 d;
+	const char		*bad = NULL;
+	char			 err[512];
+
+	env = fix_envelope_copy(sent);
+	assert_int_equal(decide_publish(&w, c->pr, env, MESSAGE_ID, 0, &pl),
+	    0);
+	if (envelope_validate(sent, err, sizeof(err)) == -1 ||
+	    (int)c->marking > c->pr->clearance) {
+		n->refused++;
+		bad = check_refused_first(c, sent, &pl, why, whylen);
+		goto done;
+	}
+	n->publish++;
+	if (c->want == POLICY_ALLOW && no_dead_letters(&pl)) {
+		/* Allowed by the policy, refused because nobody may have
+		 * it: the plan names that refusal, the policy the rule. */
+		n->nodead++;
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.allocs = t;
+		ctx.now_ms = w.now_ms;
+		policy_check_publish(fix_policy, c->pr, sent, &ctx, &d);
+		if (strcmp(d.rules, c->rules) != 0) {
+			snprintf(why, whylen, "refused for no dead letters; "
+			    "the publish rules are \"%s\", expected \"%s\"",
+			    d.rules, c->rules);
+			bad = why;
+		}
+		goto done;
+	}
+	if ((c->want == POLICY_ALLOW) != (pl.publish == POLICY_ALLOW)) {
+		snprintf(why, whylen, "publish %s (rules \"%s\", reason "
+		    "\"%s\"), expected %s", policy_verdict_name(pl.publish),
+		    pl.rules, pl.reason, policy_verdict_name(c->want));
+		bad = why;
+	} else if (strcmp(pl.rules, c->rules) != 0) {
+		snprintf(why, whylen, "publish rules \"%s\", expected \"%s\" "
+		    "(reason \"%s\")", pl.rules, c->rules, pl.reason);
+		bad = why;
+	} else if (pl.publish != POLICY_ALLOW &&
+	    (pl.code != NWD__V1__ERROR_CODE__ERROR_FORBIDDEN ||
+	    pl.reason[0] == '\0' || pl.nentries != 0)) {
+		snprintf(why, whylen, "a refused publish must say "
+		    "ERROR_FORBIDDEN and why, and decide nothing: code %d, "
+		    "reason \"%s\", %zu decisions", (int)pl.code, pl.reason,
+		    pl.nentries);
+		bad = why;
+	}
+done:
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	return bad;
+}
+
+static const char *
+check_case_deliver(const struct fix_case *c, Nwd__V1__Envelope *sent,
+    struct alloc_table *t, struct case_counts *n, char *why, size_t whylen)
+{
+	struct decide_world	 w = case_world(t);
+	struct decide_entry	 e;
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env;
+	const char		*paths[REDACT_MAX_PATHS], *bad = NULL;
+	char			 strip[1024], want[1024], err[512];
+	int			 np, i;
+
+	env = fix_envelope_copy(sent);
+	if (envelope_validate(sent, err, sizeof(err)) == -1) {
+		/* No such message is ever stored, so no recipient is ever
+		 * decided for it: its publish is refused. */
+		n->invalid++;
+		assert_int_equal(decide_publish(&w, c->pr, env, MESSAGE_ID, 0,
+		    &pl), 0);
+		bad = check_refused_first(c, sent, &pl, why, whylen);
+		decide_plan_free(&pl);
+		nwd__v1__envelope__free_unpacked(env, NULL);
+		return bad;
+	}
+	n->deliver++;
+	assert_int_equal(decide_recipient(&w, c->pr, c->pr->id, env,
+	    DECIDE_PACK, &e), 0);
+	if (e.verdict != c->want) {
+		snprintf(why, whylen, "verdict %s, expected %s (rules \"%s\", "
+		    "reason \"%s\")", policy_verdict_name(e.verdict),
+		    policy_verdict_name(c->want), e.rules, e.reason);
+		bad = why;
+		goto done;
+	}
+	if (strcmp(e.rules, c->rules) != 0) {
+		snprintf(why, whylen, "rules \"%s\", expected \"%s\" (reason "
+		    "\"%s\")", e.rules, c->rules, e.reason);
+		bad = why;
+		goto done;
+	}
+	if (e.verdict != POLICY_ALLOW) {
+		if (e.reason[0] == '\0')
+			bad = "a refusal without a reason";
+		else if (e.withheld != NULL || e.bytes != NULL)
+			bad = "a refusal with something to deliver";
+		goto done;
+	}
+	/* The paths of strip= that the full message holds are withheld,
+	 * and absent from the bytes. */
+	snprintf(strip, sizeof(strip), "%s", c->strip != NULL ? c->strip :
+	    "");
+	if ((np = fix_split_paths(strip, paths, REDACT_MAX_PATHS)) == -1) {
+		bad = "too many strip= paths";
+		goto done;
+	}
+	want[0] = '\0';
+	for (i = 0; i < np; i++)
+		if (fix_path_present(env, paths[i]))
+			fix_appendf(want, sizeof(want), "%s%s",
+			    want[0] != '\0' ? "," : "", paths[i]);
+	if (e.withheld == NULL || e.bytes == NULL) {
+		bad = "allowed, but nothing to deliver";
+		goto done;
+	}
+	if (!fix_same_set(e.withheld, want)) {
+		snprintf(why, whylen, "withheld \"%s\", expected \"%s\"",
+		    e.withheld, want);
+		bad = why;
+		goto done;
+	}
+	snprintf(strip, sizeof(strip), "%s", want);
+	np = fix_split_paths(strip, paths, REDACT_MAX_PATHS);
+	seen.g10++;
+	if (fix_check_bytes(env, paths, (size_t)np, e.bytes, e.len, why,
+	    whylen) == -1)
+		bad = why;
+done:
+	decide_entry_clear(&e);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	return bad;
+}
+
+/* Checks one line of the table through the engine; returns NULL or what
+ * went wrong. */
+static const char *
+check_case(const struct fix_case *c, char *why, size_t whylen, void *arg)
+{
+	struct case_counts	*n = arg;
+	struct fix_arena	 a;
+	struct alloc_table	*t;
+	Nwd__V1__Envelope	*sent;
+	const char		*bad;
+
+	if (c->context & FIX_CTX_DUTY) {
+		n->duty++;
+		return NULL;
+	}
+	memset(&a, 0, sizeof(a));
+	assert_non_null(t = alloc_table_new());
+	sent = fix_case_message(&a, c->pr, c->kind, c->marking, c->context,
+	    t);
+	if (c->publish)
+		bad = check_case_publish(c, sent, t, n, why, whylen);
+	else
+		bad = check_case_deliver(c, sent, t, n, why, whylen);
+	alloc_table_free(t);
+	fix_arena_free(&a);
+	return bad;
+}
+
+static void
+test_decision_table(void **state)
+{
+	struct case_counts	n;
+	int			ncases, nbad;
+
+	memset(&n, 0, sizeof(n));
+	ncases = fix_cases_each(check_case, &n, &nbad);
+	print_message("policy-cases.txt: %d lines: %d deliver lines through "
+	    "decide_recipient, %d publish lines through decide_publish to "
+	    "the policy (%d of them refused then for no dead letters), %d "
+	    "refused by the broker before the policy, %d deliver lines of a "
+	    "message refused at publish, %d duty lines left to "
+	    "scenarios.txt\n", ncases, n.deliver, n.publish, n.nodead,
+	    n.refused, n.invalid, n.duty);
+	/* The table must not silently shrink, nor the engine's share of
+	 * it. */
+	assert_true(ncases >= 100);
+	assert_true(n.deliver >= 60);
+	assert_true(n.publish >= 30);
+	if (nbad > 0)
+		fail_msg("%d of %d policy cases failed through the engine",
+		    nbad, ncases);
+}
+
+/* ------------------------------------------------------------------------
  */
 
 int
@@ -1195,6 +1473,7 @@ main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_scenario_coverage),
+		cmocka_unit_test(test_decision_table),
 	};
 	struct CMUnitTest	*tests;
 	size_t			 nfixed = sizeof(fixed) / sizeof(fixed[0]);

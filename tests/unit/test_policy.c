@@ -60,7 +60,7 @@
 /*
  * Decides for pr on a message of kind and marking about YP-001 with every
  * body field set (an intelligence report graded 2/A, handling P, legacy
- * handling code 2), fix_case_message()'s.  FIX_CTX_ALLOCATED allocates
+ * B22), fix_case_message()'s.  FIX_CTX_ALLOCATED allocates
  * YP-001 to pr by name, FIX_CTX_NAMED puts pr in share_with, FIX_CTX_DUTY
  * asks in the duty pass.
  */
