@@ -19,6 +19,11 @@
  *   can meet its lines: deliver lines through decide_recipient() (with
  *   G10 on the bytes), publish lines through decide_publish() (its
  *   header says which are refused before the policy).
+ * - The contracts of decide.h, test_contract_*: DECIDE_PACK and
+ *   DECIDE_EVERYONE, the refusals before the policy (no envelope, too
+ *   large for max_frame, a marking above the sender's clearance), an
+ *   Allocation's side effects, a recipient gone from the mapping,
+ *   decide_explain() as the plan converted, decide_plan_free() again.
  *
  * The fixtures shared with test_policy.c are in policyfix.c.
  */
@@ -1466,6 +1471,561 @@ test_decision_table(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The engine's contracts (decide.h), one by one
+ */
+
+/* YP-001 allocated as in most scenarios: hub:norwich, sw:north and
+ * camhs:central. */
+static struct alloc_table *
+s1_allocations(void)
+{
+	static const char *const teams[] = { "hub:norwich", "sw:north",
+	    "camhs:central" };
+	struct alloc_table	*t;
+	struct alloc_entry	 ae;
+	size_t			 i;
+
+	assert_non_null(t = alloc_table_new());
+	for (i = 0; i < sizeof(teams) / sizeof(teams[0]); i++) {
+		memset(&ae, 0, sizeof(ae));
+		ae.subject = "YP-001";
+		ae.team = teams[i];
+		ae.worker = "";
+		assert_int_equal(alloc_table_put(t, &ae), 0);
+	}
+	return t;
+}
+
+/* An OFFICIAL-SENSITIVE message of kind about subject, every field set,
+ * with legal basis safeguarding, as a peer's bytes unpack (the caller
+ * frees it). */
+static Nwd__V1__Envelope *
+message(Nwd__V1__Kind kind, const char *subject)
+{
+	struct fix_arena	 a;
+	Nwd__V1__Envelope	*e, *env;
+
+	memset(&a, 0, sizeof(a));
+	e = fix_case_message(&a, NULL, kind,
+	    NWD__V1__MARKING__OFFICIAL_SENSITIVE, FIX_CTX_NONE, NULL);
+	e->header->subject->local_id = (char *)subject;
+	env = fix_envelope_copy(e);
+	fix_arena_free(&a);
+	return env;
+}
+
+/* S1: police intelligence about YP-001 (from plo-ana). */
+static Nwd__V1__Envelope *
+s1_message(void)
+{
+	return message(NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-001");
+}
+
+static const struct decide_entry *
+find_entry(const struct decide_plan *pl, const char *id)
+{
+	int i = entry_index(pl, id, 0);
+
+	return i >= 0 ? &pl->entries[i] : NULL;
+}
+
+/* DECIDE_PACK off: the same decisions, withheld and shared, no bytes. */
+static void
+test_contract_no_pack(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 packed, bare;
+	Nwd__V1__Envelope	*e1 = s1_message(), *e2 = s1_message();
+	const struct decide_entry *x, *y;
+	size_t			 i, nallowed = 0;
+
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), e1,
+	    MESSAGE_ID, DECIDE_PACK, &packed), 0);
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), e2,
+	    MESSAGE_ID, 0, &bare), 0);
+	assert_int_equal(bare.publish, POLICY_ALLOW);
+	assert_int_equal(bare.nentries, packed.nentries);
+	assert_int_equal(bare.recipients, packed.recipients);
+	for (i = 0; i < bare.nentries; i++) {
+		x = &packed.entries[i];
+		y = &bare.entries[i];
+		assert_string_equal(y->id, x->id);
+		assert_int_equal(y->verdict, x->verdict);
+		assert_null(y->bytes);
+		assert_int_equal(y->len, 0);
+		assert_null(y->configured);
+		if (y->verdict != POLICY_ALLOW) {
+			assert_null(y->withheld);
+			assert_null(y->shared);
+			continue;
+		}
+		nallowed++;
+		assert_non_null(x->bytes);
+		assert_non_null(y->withheld);
+		assert_non_null(y->shared);
+		assert_string_equal(y->withheld, x->withheld);
+		assert_string_equal(y->shared, x->shared);
+	}
+	/* The summary the hub gets: sources withheld, the rest shared. */
+	assert_true(nallowed == 3);
+	y = find_entry(&bare, "hubsys-norwich");
+	assert_non_null(y);
+	assert_true(fix_same_set(y->withheld,
+	    "grading,legacy,source_details,third_parties,location"));
+	assert_null(strstr(y->shared, "source_details"));
+	assert_non_null(strstr(y->shared, "summary"));
+	decide_plan_free(&packed);
+	decide_plan_free(&bare);
+	nwd__v1__envelope__free_unpacked(e1, NULL);
+	nwd__v1__envelope__free_unpacked(e2, NULL);
+	alloc_table_free(t);
+}
+
+/* DECIDE_EVERYONE: every principal but the sender, the ones no rule
+ * names as not-a-candidate entries, and what the rules configure. */
+static void
+test_contract_everyone(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env = s1_message();
+	const struct decide_entry *e;
+	size_t			 i, nnorule = 0, nallowed = 0;
+
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_EVERYONE | DECIDE_PACK, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	assert_int_equal(pl.nentries, identity_count(fix_principals) - 1);
+	for (i = 0; i < pl.nentries; i++) {
+		e = &pl.entries[i];
+		assert_string_not_equal(e->id, "plo-ana");
+		assert_int_equal(e->duty_pass, 0);
+		if (e->verdict == POLICY_DENY_NO_RULE) {
+			nnorule++;
+			assert_string_equal(e->rules, "");
+			assert_true(e->reason[0] != '\0');
+			assert_null(e->withheld);
+			assert_null(e->configured);
+			assert_null(e->bytes);
+		} else if (e->verdict == POLICY_ALLOW) {
+			nallowed++;
+			assert_non_null(e->configured);
+			assert_non_null(e->bytes);
+		}
+	}
+	assert_int_equal(nallowed, pl.recipients);
+	assert_int_equal(pl.recipients, 3);
+	e = find_entry(&pl, "keyworker-kim");
+	assert_non_null(e);
+	assert_int_equal(e->verdict, POLICY_DENY_NO_RULE);
+	assert_string_equal(e->role, "hub_keyworker");
+	/* The hub's summary rule configures what it strips. */
+	e = find_entry(&pl, "hubsys-norwich");
+	assert_non_null(e);
+	assert_true(e->configured[0] != '\0');
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
+/* No envelope: refused, invalid, and nothing decided. */
+static void
+test_contract_null_envelope(void **state)
+{
+	struct decide_world	w = case_world(NULL);
+	struct decide_plan	pl;
+
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), NULL,
+	    MESSAGE_ID, DECIDE_PACK, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);
+	assert_string_equal(pl.reason, "publish carries no envelope");
+	assert_string_equal(pl.rules, "");
+	assert_int_equal(pl.nentries, 0);
+	assert_int_equal(pl.recipients, 0);
+	assert_int_equal(pl.has_alloc, 0);
+	decide_plan_free(&pl);
+}
+
+/* An envelope must fit max_frame less the broker's headroom. */
+static void
+test_contract_max_frame(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env = s1_message();
+	uint32_t		 size;
+
+	size = (uint32_t)nwd__v1__envelope__get_packed_size(env);
+	/* Exactly fits. */
+	w.max_frame = size + DECIDE_FRAME_HEADROOM;
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, 0, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	/* One byte over. */
+	env = s1_message();
+	w.max_frame = size + DECIDE_FRAME_HEADROOM - 1;
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_PACK, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);
+	assert_string_equal(pl.rules, "");
+	assert_non_null(strstr(pl.reason, "too large to deliver within "
+	    "max_frame"));
+	assert_int_equal(pl.nentries, 0);
+	/* Refused: the broker-owned fields are not set. */
+	assert_string_equal(env->header->message_id, "");
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	/* 0: no limit. */
+	env = s1_message();
+	w.max_frame = 0;
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, 0, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
+/* A marking above the sender's clearance is refused by rule
+ * "clearance", before the policy is asked. */
+static void
+test_contract_sender_clearance(void **state)
+{
+	struct decide_world	 w = case_world(NULL);
+	struct decide_plan	 pl;
+	struct fix_arena	 a;
+	Nwd__V1__Envelope	*env;
+	const struct principal	*kim = fix_cast("keyworker-kim");
+
+	assert_int_equal(kim->clearance, NWD__V1__MARKING__OFFICIAL);
+	memset(&a, 0, sizeof(a));
+	/* keyworker-kim may publish a placement change (policy-cases). */
+	env = fix_envelope_copy(fix_case_message(&a, kim,
+	    NWD__V1__KIND__PLACEMENT_CHANGE,
+	    NWD__V1__MARKING__OFFICIAL_SENSITIVE, FIX_CTX_NONE, NULL));
+	fix_arena_free(&a);
+	assert_int_equal(decide_publish(&w, kim, env, MESSAGE_ID, DECIDE_PACK,
+	    &pl), 0);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN);
+	assert_string_equal(pl.rules, "clearance");
+	assert_string_equal(pl.reason, "marking OFFICIAL_SENSITIVE is above "
+	    "the sender's clearance OFFICIAL");
+	assert_int_equal(pl.nentries, 0);
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+}
+
+/* An Allocation names its team and worker in share_with (once each) and
+ * leaves its record in the plan; without a message id none is set. */
+static void
+test_contract_allocation(void **state)
+{
+	struct decide_world	 w = case_world(NULL);
+	struct decide_plan	 pl;
+	struct fix_arena	 a;
+	Nwd__V1__Envelope	*sent, *env;
+	Nwd__V1__Header		*h;
+	const struct decide_entry *e;
+	size_t			 i, nteam = 0, nworker = 0;
+
+	memset(&a, 0, sizeof(a));
+	sent = fix_full_envelope(&a, NWD__V1__KIND__ALLOCATION, "YP-002",
+	    NWD__V1__MARKING__OFFICIAL);
+	sent->allocation->team = (char *)"hub:norwich";
+	sent->allocation->worker = (char *)"sw-ben";
+	sent->allocation->from_unix_ms = 500;
+	sent->allocation->until_unix_ms = 9000;
+	fix_add_share_with(&a, sent->header, "sw-ben");
+	env = fix_envelope_copy(sent);
+	fix_arena_free(&a);
+	w.now_ms = 700;
+	assert_int_equal(decide_publish(&w, fix_cast("case-system"), env,
+	    NULL, DECIDE_PACK, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	assert_string_equal(pl.rules, "social-care");
+	h = env->header;
+	for (i = 0; i < h->n_share_with; i++) {
+		nteam += strcmp(h->share_with[i], "hub:norwich") == 0;
+		nworker += strcmp(h->share_with[i], "sw-ben") == 0;
+	}
+	assert_int_equal(h->n_share_with, 2);
+	assert_int_equal(nteam, 1);
+	assert_int_equal(nworker, 1);
+	assert_int_equal(pl.has_alloc, 1);
+	assert_string_equal(pl.alloc.team, "hub:norwich");
+	assert_string_equal(pl.alloc.worker, "sw-ben");
+	assert_string_equal(pl.alloc.subject, "YP-002");
+	assert_int_equal(pl.alloc.from_ms, 500);
+	assert_int_equal(pl.alloc.until_ms, 9000);
+	/* The broker's fields, but no id: explain publishes nothing. */
+	assert_string_equal(h->message_id, "");
+	assert_string_equal(h->sender, "case-system");
+	assert_string_equal(h->originating_agency, "social_care");
+	assert_int_equal(h->created_unix_ms, 700);
+	/* The team and the worker are told, as if named. */
+	e = find_entry(&pl, "hubsys-norwich");
+	assert_non_null(e);
+	assert_int_equal(e->verdict, POLICY_ALLOW);
+	e = find_entry(&pl, "sw-ben");
+	assert_non_null(e);
+	assert_int_equal(e->verdict, POLICY_ALLOW);
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+
+	/* Any other kind leaves no record. */
+	env = s1_message();
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, 0, &pl), 0);
+	assert_int_equal(pl.has_alloc, 0);
+	assert_null(pl.alloc_strings);
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+}
+
+/* A recipient no longer in the mapping is refused, saying so. */
+static void
+test_contract_recipient_gone(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_entry	 e;
+	Nwd__V1__Envelope	*env = s1_message();
+
+	assert_int_equal(decide_recipient(&w, NULL, "hubsys-gone", env,
+	    DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_DENY);
+	assert_string_equal(e.id, "hubsys-gone");
+	assert_string_equal(e.role, "");
+	assert_string_equal(e.rules, "");
+	assert_string_equal(e.reason, "hubsys-gone is no longer in the "
+	    "principal mapping");
+	assert_int_equal(e.duty_pass, 0);
+	assert_null(e.bytes);
+	assert_null(e.withheld);
+	decide_entry_clear(&e);
+	/* A principal still there is decided as at publish. */
+	assert_int_equal(decide_recipient(&w, fix_cast("hubsys-norwich"),
+	    "hubsys-norwich", env, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_ALLOW);
+	assert_string_equal(e.role, "hub_system");
+	assert_non_null(e.bytes);
+	decide_entry_clear(&e);
+	decide_entry_clear(&e);
+	decide_entry_clear(NULL);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
+static void
+join_strv(char *const *v, size_t n, char *out, size_t outlen)
+{
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		fix_appendf(out, outlen, "%s%s", i > 0 ? "," : "", v[i]);
+}
+
+/* One explain decision against the plan's entry it converts. */
+static void
+same_decision(const Nwd__V1__ExplainDecision *d, const struct decide_entry *e)
+{
+	static const Nwd__V1__ExplainVerdict verdicts[] = {
+		[POLICY_ALLOW] = NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED,
+		[POLICY_DENY] = NWD__V1__EXPLAIN_VERDICT__EXPLAIN_REFUSED,
+		[POLICY_DENY_NO_RULE] =
+		    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_NOT_A_CANDIDATE,
+	};
+	char list[1024];
+
+	assert_string_equal(d->principal, e->id);
+	assert_string_equal(d->role, e->role);
+	assert_int_equal(d->verdict, verdicts[e->verdict]);
+	assert_string_equal(d->rules, e->rules);
+	assert_string_equal(d->reason, e->reason);
+	assert_int_equal(d->duty_pass, e->duty_pass);
+	join_strv(d->fields_withheld, d->n_fields_withheld, list,
+	    sizeof(list));
+	assert_string_equal(list, e->withheld != NULL ? e->withheld : "");
+	join_strv(d->fields_shared, d->n_fields_shared, list, sizeof(list));
+	assert_string_equal(list, e->shared != NULL ? e->shared : "");
+	join_strv(d->fields_configured, d->n_fields_configured, list,
+	    sizeof(list));
+	assert_string_equal(list, e->configured != NULL ? e->configured : "");
+}
+
+/*
+ * decide_explain() is the plan, converted: the S1 message, and the S6
+ * message that only the duty desk may have, explained and decided.
+ */
+static void
+test_contract_explain(void **state)
+{
+	char *const		 to[] = { (char *)"plo-ana",
+				    (char *)"camhs-cara" };
+	char *const		 nobody[] = { (char *)"nobody" };
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__ExplainResult	*r;
+	Nwd__V1__Envelope	*env, *mine;
+	enum decide_explain_status st;
+	uint8_t			*before, *after;
+	size_t			 len, i, k;
+	char			 err[256];
+	int			 s6;
+
+	for (s6 = 0; s6 <= 1; s6++) {
+		/* S6: a risk alert about YP-003, whom nobody is
+		 * allocated to; only the duty desk may have it. */
+		env = s6 ? message(NWD__V1__KIND__RISK_ALERT, "YP-003") :
+		    s1_message();
+		len = nwd__v1__envelope__get_packed_size(env);
+		before = malloc(len);
+		assert_non_null(before);
+		nwd__v1__envelope__pack(env, before);
+		r = decide_explain(&w, "plo-ana", env, NULL, 0, &st, err,
+		    sizeof(err));
+		assert_non_null(r);
+		assert_int_equal(st, DECIDE_EXPLAIN_OK);
+		/* The caller's envelope is not touched. */
+		after = malloc(len);
+		assert_non_null(after);
+		assert_int_equal(nwd__v1__envelope__get_packed_size(env), len);
+		nwd__v1__envelope__pack(env, after);
+		assert_memory_equal(before, after, len);
+		free(before);
+		free(after);
+		/* What the engine decides, asked for everyone. */
+		mine = fix_envelope_copy(env);
+		assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), mine,
+		    NULL, DECIDE_EVERYONE, &pl), 0);
+		assert_int_equal(pl.publish, POLICY_ALLOW);
+		assert_int_equal(r->publish->verdict,
+		    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED);
+		assert_string_equal(r->publish->rules, pl.rules);
+		assert_string_equal(r->publish->reason, pl.reason);
+		assert_string_equal(r->sender, "plo-ana");
+		assert_string_equal(r->agency, "police");
+		assert_int_equal(r->at_unix_ms, w.now_ms);
+		assert_string_equal(r->policy_version,
+		    policy_version(fix_policy));
+		assert_int_equal(r->recipients, pl.recipients);
+		assert_int_equal(r->duty_desk, pl.duty_desk);
+		assert_int_equal(r->duty_desk, s6);
+		assert_int_equal(r->n_decisions, pl.nentries);
+		for (i = 0; i < pl.nentries; i++)
+			same_decision(r->decisions[i], &pl.entries[i]);
+		decide_explain_free(r);
+
+		/* Restricted to two: the sender, not a candidate, and
+		 * camhs-cara as decided. */
+		r = decide_explain(&w, "plo-ana", env, to, 2, &st, err,
+		    sizeof(err));
+		assert_non_null(r);
+		assert_int_equal(r->n_decisions, 2);
+		assert_string_equal(r->decisions[0]->principal, "plo-ana");
+		assert_int_equal(r->decisions[0]->verdict,
+		    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_NOT_A_CANDIDATE);
+		k = (size_t)entry_index(&pl, "camhs-cara", 0);
+		same_decision(r->decisions[1], &pl.entries[k]);
+		assert_int_equal(r->recipients, pl.recipients);
+		decide_explain_free(r);
+		decide_plan_free(&pl);
+		nwd__v1__envelope__free_unpacked(mine, NULL);
+		nwd__v1__envelope__free_unpacked(env, NULL);
+	}
+
+	/* Unknown principals. */
+	env = s1_message();
+	assert_null(decide_explain(&w, "nobody", env, NULL, 0, &st, err,
+	    sizeof(err)));
+	assert_int_equal(st, DECIDE_EXPLAIN_NOT_FOUND);
+	assert_string_equal(err, "no principal 'nobody' in the principal map");
+	assert_null(decide_explain(&w, "plo-ana", env, nobody, 1, &st, err,
+	    sizeof(err)));
+	assert_int_equal(st, DECIDE_EXPLAIN_NOT_FOUND);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	/* No envelope: explained as a refused publish. */
+	r = decide_explain(&w, "plo-ana", NULL, NULL, 0, &st, err,
+	    sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(r->publish->verdict,
+	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_REFUSED);
+	assert_string_equal(r->publish->reason, "publish carries no envelope");
+	assert_int_equal(r->n_decisions, 0);
+	decide_explain_free(r);
+	decide_explain_free(NULL);
+	alloc_table_free(t);
+}
+
+/* decide_plan_free() empties the plan: again, and on NULL, is a no-op. */
+static void
+test_contract_plan_free(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env = s1_message();
+
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_PACK | DECIDE_EVERYONE, &pl), 0);
+	assert_true(pl.nentries > 0);
+	decide_plan_free(&pl);
+	assert_null(pl.entries);
+	assert_int_equal(pl.nentries, 0);
+	assert_int_equal(pl.recipients, 0);
+	assert_null(pl.alloc_strings);
+	decide_plan_free(&pl);
+	decide_plan_free(NULL);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
+/* The G10 check of the plan's bytes is not vacuous: a whole delivery
+ * checked as the hub's summary fails it, field by field. */
+static void
+test_contract_g10_not_vacuous(void **state)
+{
+	static const char *const summary[] = { "grading", "legacy",
+	    "source_details", "third_parties", "location" };
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env = s1_message();
+	const struct decide_entry *ben, *hub;
+	char			 why[4096];
+
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_PACK, &pl), 0);
+	ben = find_entry(&pl, "sw-ben");
+	hub = find_entry(&pl, "hubsys-norwich");
+	assert_non_null(ben);
+	assert_non_null(hub);
+	assert_int_equal(fix_check_bytes(env, summary, 5, hub->bytes,
+	    hub->len, why, sizeof(why)), 0);
+	assert_int_equal(fix_check_bytes(env, summary, 5, ben->bytes,
+	    ben->len, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "source_details is delivered though "
+	    "withheld"));
+	assert_non_null(strstr(why, "the bytes carry \"[location.town#0]\""));
+	assert_int_equal(fix_check_bytes(env, NULL, 0, hub->bytes, hub->len,
+	    why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "grading is missing"));
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
+/* ------------------------------------------------------------------------
  */
 
 int
@@ -1474,6 +2034,16 @@ main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_scenario_coverage),
 		cmocka_unit_test(test_decision_table),
+		cmocka_unit_test(test_contract_no_pack),
+		cmocka_unit_test(test_contract_everyone),
+		cmocka_unit_test(test_contract_null_envelope),
+		cmocka_unit_test(test_contract_max_frame),
+		cmocka_unit_test(test_contract_sender_clearance),
+		cmocka_unit_test(test_contract_allocation),
+		cmocka_unit_test(test_contract_recipient_gone),
+		cmocka_unit_test(test_contract_explain),
+		cmocka_unit_test(test_contract_plan_free),
+		cmocka_unit_test(test_contract_g10_not_vacuous),
 	};
 	struct CMUnitTest	*tests;
 	size_t			 nfixed = sizeof(fixed) / sizeof(fixed[0]);
