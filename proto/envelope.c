@@ -394,6 +394,15 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 			    "team nor a worker");
 			return -1;
 		}
+		/* They are named in share_with when it is delivered. */
+		if ((a->team[0] != '\0' && !name_ok(a->team,
+		    ENVELOPE_MAX_NAME)) || (a->worker[0] != '\0' &&
+		    !name_ok(a->worker, ENVELOPE_MAX_NAME))) {
+			snprintf(err, errlen, "allocation team and worker are "
+			    "names of at most %d bytes without spaces, commas "
+			    "or control characters", ENVELOPE_MAX_NAME);
+			return -1;
+		}
 		if (a->until_unix_ms != 0 && a->until_unix_ms < a->from_unix_ms) {
 			snprintf(err, errlen, "allocation ends before it "
 			    "starts");

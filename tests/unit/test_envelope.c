@@ -790,6 +790,29 @@ test_allocation(void **state)
 	v.alloc.until_unix_ms = 1700000000000;
 	expect_bad(&v, "ends before it starts",
 	    "allocation ends before it starts");
+
+	/* The team and worker go into share_with: names, bounded. */
+	{
+		static char long_team[ENVELOPE_MAX_NAME + 2];
+
+		memset(long_team, 't', ENVELOPE_MAX_NAME + 1);
+		env_init(&v, NWD__V1__KIND__ALLOCATION);
+		v.alloc.team = long_team;
+		expect_bad(&v, "team too long", "allocation team and worker "
+		    "are names");
+		long_team[ENVELOPE_MAX_NAME] = '\0';
+		env_init(&v, NWD__V1__KIND__ALLOCATION);
+		v.alloc.team = long_team;
+		expect_ok(&v, "team of the longest name");
+		env_init(&v, NWD__V1__KIND__ALLOCATION);
+		v.alloc.worker = "sw ben";
+		expect_bad(&v, "worker with a space", "allocation team and "
+		    "worker are names");
+		env_init(&v, NWD__V1__KIND__ALLOCATION);
+		v.alloc.team = "hub:norwich,sw:north";
+		expect_bad(&v, "two teams", "allocation team and worker are "
+		    "names");
+	}
 }
 
 /* A refusal writes one sentence and never overruns a small buffer. */
