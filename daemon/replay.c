@@ -1,3 +1,28 @@
+/*
+ * replay: see replay.h.  The replay of a session's durable subscriptions,
+ * one at a time, in pages:
+ *
+ *   QUERY    a page of pending deliveries after the last one taken, at
+ *            most REPLAY_PAGE_ROWS rows and about a page's share of the
+ *            byte budget of their sealed bodies
+ *   COMMIT   each message decided again (decide_recipient) and its row
+ *            written; nothing is sent before those rows have committed
+ *   SEND     the allowed ones sent in order, while the session's output
+ *            has room (session_has_room); otherwise the replay waits for
+ *            the output to drain (the session's paced writer), so a
+ *            subscriber is never cut off by its own replay
+ *
+ * then the next page.  A short page ends the subscription's replay unless
+ * a message was held back from it meanwhile (subs_take_held: a publish
+ * that committed after the page's query); then the replay queries again.
+ * From then on the subscription receives live.
+ *
+ * Memory: every replay takes its pages' bytes from one budget shared by
+ * all sessions (REPLAY_BUDGET); a replay that finds none waits its turn.
+ */
+#include <sys/queue.h>
+
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,73 +43,153 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "subs.h"
 #include "trail.h"
 
 /* One message to send, decided and audited. */
 struct item {
-	char		 mid[37];
-	struct decide_entry d;		/* owned; the decision, its bytes */
+	char			 mid[37];
+	struct decide_entry	 d;		/* owned; the decision, bytes */
 };
 
-struct replay {
-	struct server	*srv;		/* borrowed */
-	uint64_t	 session_id;
-	uint64_t	 sub_id;
-	char		 name[DURABLE_MAX_NAME + 1];
-	char		 version[POLICY_VERSION_LEN];
-	struct item	*items;		/* owned; the messages to send */
-	size_t		 nitems;
-	size_t		 refused;
+/* A durable subscription of the session waiting for its replay. */
+struct name {
+	TAILQ_ENTRY(name)	 entry;
+	uint64_t		 sub_id;
+	char			 name[DURABLE_MAX_NAME + 1];
 };
+
+enum replay_phase {
+	REPLAY_IDLE,		/* nothing to do */
+	REPLAY_BUDGET_WAIT,	/* waiting for bytes of the budget */
+	REPLAY_QUERY,		/* a page's query is out */
+	REPLAY_COMMIT,		/* the page's rows are being written */
+	REPLAY_SEND,		/* sending what the page allowed */
+};
+
+/* The replay of one session's durable subscriptions. */
+struct replay {
+	TAILQ_ENTRY(replay)	 wait;		/* in the budget's queue */
+	struct server		*srv;		/* borrowed */
+	uint64_t		 session_id;
+	int			 gone;		/* the session went away */
+	enum replay_phase	 phase;
+	TAILQ_HEAD(, name)	 names;		/* owned; the head replays */
+	char			 version[POLICY_VERSION_LEN];
+	int64_t			 after_id;	/* last delivery taken */
+	size_t			 budget;	/* bytes taken from the budget */
+	struct item		*items;		/* owned; a page's messages */
+	size_t			 nitems;
+	size_t			 next;		/* the next item to send */
+	int			 more;		/* more rows may follow */
+	int			 busy;		/* inside replay_send() */
+	size_t			 sent;		/* for the log */
+	size_t			 refused;
+	int64_t			 started_ms;
+};
+
+/* The bytes of sealed bodies all replays may hold at once. */
+static size_t			 budget_free = REPLAY_BUDGET;
+static TAILQ_HEAD(, replay)	 budget_queue =
+    TAILQ_HEAD_INITIALIZER(budget_queue);
+
+static void	replay_next(struct replay *);
+static void	replay_send(struct replay *);
+static void	writable(struct session *, void *, int);
+
+static void
+items_clear(struct replay *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nitems; i++)
+		decide_entry_clear(&r->items[i].d);
+	free(r->items);
+	r->items = NULL;
+	r->nitems = r->next = 0;
+}
+
+static void
+budget_release(struct replay *r)
+{
+	struct replay *w;
+
+	if (r->budget == 0)
+		return;
+	budget_free += r->budget;
+	r->budget = 0;
+	/* The first waiting replay that now fits goes on. */
+	while ((w = TAILQ_FIRST(&budget_queue)) != NULL &&
+	    budget_free >= REPLAY_PAGE_MIN) {
+		TAILQ_REMOVE(&budget_queue, w, wait);
+		w->phase = REPLAY_IDLE;
+		replay_next(w);
+	}
+}
 
 static void
 replay_free(struct replay *r)
 {
-	size_t i;
+	struct name *n;
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->nitems; i++)
-		decide_entry_clear(&r->items[i].d);
-	free(r->items);
+	if (r->phase == REPLAY_BUDGET_WAIT)
+		TAILQ_REMOVE(&budget_queue, r, wait);
+	items_clear(r);
+	while ((n = TAILQ_FIRST(&r->names)) != NULL) {
+		TAILQ_REMOVE(&r->names, n, entry);
+		free(n);
+	}
+	r->phase = REPLAY_IDLE;
+	budget_release(r);
 	free(r);
+}
+
+/*
+ * The session of r, or NULL if it went away (then r is freed: no store
+ * callback is outstanding when this is called).
+ */
+static struct session *
+replay_session(struct replay *r)
+{
+	struct session *s;
+
+	if (!r->gone && (s = session_find(r->srv, r->session_id)) != NULL)
+		return s;
+	replay_free(r);
+	return NULL;
+}
+
+/* Says why the replay stopped, and forgets the session. */
+static void
+replay_stop(struct replay *r, struct session *s, const char *why)
+{
+	struct name *n = TAILQ_FIRST(&r->names);
+
+	session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
+	    "replay of durable subscription %s %s; reconnect to try again",
+	    n != NULL ? n->name : "-", why);
+	session_set_writer(s, NULL, NULL);
+	replay_free(r);
 }
 
 /* The replayed decisions have committed: send what was allowed, in order. */
 static void
-replay_committed(enum store_outcome outcome, void *arg)
+page_committed(enum store_outcome outcome, void *arg)
 {
-	struct replay		*r = arg;
-	struct session		*s = session_find(r->srv, r->session_id);
-	struct deliver_msg	 m;
-	size_t			 i;
+	struct replay	*r = arg;
+	struct session	*s;
 
+	if ((s = replay_session(r)) == NULL)
+		return;
 	if (outcome != STORE_COMMITTED) {
 		/* Nothing is sent; the deliveries stay pending. */
-		if (s != NULL)
-			session_send_error(s, 0,
-			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "replay of "
-			    "durable subscription %s stopped: the audit store "
-			    "did not commit; reconnect to try again", r->name);
-		replay_free(r);
+		replay_stop(r, s, "stopped: the audit store did not commit");
 		return;
 	}
-	memset(&m, 0, sizeof(m));
-	m.policy_version = r->version;
-	for (i = 0; s != NULL && i < r->nitems; i++) {
-		m.message_id = r->items[i].mid;
-		m.bytes = r->items[i].d.bytes;
-		m.len = r->items[i].d.len;
-		m.withheld = r->items[i].d.withheld;
-		m.rule = r->items[i].d.rules;
-		if (deliver_send(s, r->sub_id, &m, r->name) == -1)
-			break;	/* the rest stays pending */
-		/* A send can close a slow consumer: look again. */
-		s = session_find(r->srv, r->session_id);
-	}
-	session_log(info, s, "event=replay durable=%s sent=%zu refused=%zu",
-	    r->name, i, r->refused);
-	replay_free(r);
+	r->phase = REPLAY_SEND;
+	replay_send(r);
 }
 
 /*
@@ -137,6 +242,7 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 {
 	struct trail_origin	 o = session_origin(s);
 	const char		*mid = store_result_value(res, row, 0);
+	const char		*name = TAILQ_FIRST(&r->names)->name;
 	Nwd__V1__Envelope	*env;
 	struct audit_event	*ev;
 	struct decide_entry	 d;
@@ -156,7 +262,7 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 	}
 	if (d.verdict == POLICY_ALLOW) {
 		snprintf(d.reason, sizeof(d.reason), "replay of durable "
-		    "subscription %s", r->name);
+		    "subscription %s", name);
 		ev = trail_decision(&o, env->header->sender, AUDIT_DELIVER, mid,
 		    env, s->principal->id, d.rules, d.reason, d.shared,
 		    d.withheld, r->version);
@@ -185,7 +291,7 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 			audit_event_set(ev, AUDIT_F_REASON, d.reason);
 		}
 		if (store_batch_set_delivery_state(batch, mid,
-		    s->principal->id, r->name, STORE_DELIVERY_REFUSED) == -1) {
+		    s->principal->id, name, STORE_DELIVERY_REFUSED) == -1) {
 			audit_event_free(ev);
 			goto done;
 		}
@@ -199,29 +305,33 @@ done:
 	return rc;
 }
 
+/* A page of pending deliveries: decide each again, write the rows. */
 static void
-replay_rows(int ok, const struct store_result *res, void *arg)
+page_rows(int ok, const struct store_result *res, void *arg)
 {
 	struct replay		*r = arg;
 	struct server		*srv = r->srv;
-	struct session		*s = session_find(srv, r->session_id);
+	struct session		*s;
 	const struct principal	*p;
 	struct decide_world	 w;
 	struct store_batch	*batch = NULL;
+	const char		*did;
 	size_t			 i, n;
 
-	if (!ok || s == NULL) {
-		if (!ok && s != NULL)
-			session_send_error(s, 0,
-			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "replay of "
-			    "durable subscription %s failed: the audit store "
-			    "is unavailable; reconnect to try again", r->name);
-		replay_free(r);
+	if ((s = replay_session(r)) == NULL)
+		return;
+	if (!ok) {
+		replay_stop(r, s, "failed: the audit store is unavailable");
 		return;
 	}
 	n = store_result_nrows(res);
+	/* Until a page comes back empty, more may follow. */
+	r->more = n > 0;
+	if (n > 0 && (did = store_result_value(res, n - 1, 12)) != NULL)
+		r->after_id = strtoll(did, NULL, 10);
 	if (n == 0) {
-		replay_free(r);
+		r->phase = REPLAY_SEND;
+		replay_send(r);
 		return;
 	}
 	/* Decisions use the mapping and policy in force now. */
@@ -239,41 +349,181 @@ replay_rows(int ok, const struct store_result *res, void *arg)
 	for (i = 0; i < n; i++)
 		if (replay_one(r, s, p, &w, res, i, batch) == -1)
 			goto oom;
-	if (store_submit(srv->store, batch, replay_committed, r) == -1) {
+	r->phase = REPLAY_COMMIT;
+	if (store_submit(srv->store, batch, page_committed, r) == -1) {
 		store_batch_free(batch);
-		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-		    "replay of durable subscription %s failed: the audit store "
-		    "is unavailable; reconnect to try again", r->name);
-		replay_free(r);
+		replay_stop(r, s, "failed: the audit store is unavailable");
 	}
 	return;
 oom:
 	store_batch_free(batch);
 	session_log(warnx, s, "event=replay_failed durable=%s reason=\"out of "
-	    "memory\"", r->name);
+	    "memory\"", TAILQ_FIRST(&r->names)->name);
+	session_set_writer(s, NULL, NULL);
 	replay_free(r);
+}
+
+/* Asks for the next page of the current subscription, budget allowing. */
+static void
+replay_query(struct replay *r, struct session *s)
+{
+	struct name *n = TAILQ_FIRST(&r->names);
+
+	if (budget_free < REPLAY_PAGE_MIN) {
+		r->phase = REPLAY_BUDGET_WAIT;
+		TAILQ_INSERT_TAIL(&budget_queue, r, wait);
+		return;
+	}
+	r->budget = budget_free < REPLAY_PAGE_BYTES ? budget_free :
+	    REPLAY_PAGE_BYTES;
+	budget_free -= r->budget;
+	/* What committed before this query, the query sees. */
+	(void)subs_take_held(&s->subs, n->sub_id);
+	r->phase = REPLAY_QUERY;
+	session_log(debug, s, "event=replay_page durable=%s after=%lld "
+	    "bytes=%zu", n->name, (long long)r->after_id, r->budget);
+	if (store_query_pending(r->srv->store, s->principal->id, n->name,
+	    r->after_id, REPLAY_PAGE_ROWS, r->budget, page_rows, r) == -1)
+		replay_stop(r, s, "failed: the audit store is unavailable");
+}
+
+/* The current subscription is replayed: it goes live; then the next. */
+static void
+replay_done_one(struct replay *r, struct session *s)
+{
+	struct name *n = TAILQ_FIRST(&r->names);
+
+	subs_set_replaying(&s->subs, n->sub_id, 0);
+	session_log(info, s, "event=replay durable=%s sent=%zu refused=%zu "
+	    "ms=%lld", n->name, r->sent, r->refused,
+	    (long long)(clock_mono_ms() - r->started_ms));
+	TAILQ_REMOVE(&r->names, n, entry);
+	free(n);
+	r->after_id = 0;
+	r->sent = r->refused = 0;
+	r->started_ms = clock_mono_ms();
+	r->more = 1;
+}
+
+/*
+ * Goes on with whatever is next: another page of the current
+ * subscription, the next subscription, or nothing (r is freed).
+ */
+static void
+replay_next(struct replay *r)
+{
+	struct session	*s;
+	struct name	*n;
+
+	if ((s = replay_session(r)) == NULL)
+		return;
+	r->phase = REPLAY_IDLE;
+	while ((n = TAILQ_FIRST(&r->names)) != NULL) {
+		/* A short page ends it, unless a publish was held back
+		 * from it meanwhile. */
+		if (r->more || subs_take_held(&s->subs, n->sub_id)) {
+			replay_query(r, s);
+			return;
+		}
+		replay_done_one(r, s);
+	}
+	session_set_writer(s, NULL, NULL);
+	replay_free(r);
+}
+
+/* Sends the committed items while the session has room. */
+static void
+replay_send(struct replay *r)
+{
+	struct session		*s;
+	struct deliver_msg	 m;
+	struct item		*it;
+	struct name		*n;
+
+	if ((s = replay_session(r)) == NULL)
+		return;
+	n = TAILQ_FIRST(&r->names);
+	memset(&m, 0, sizeof(m));
+	m.policy_version = r->version;
+	r->busy = 1;
+	while (r->next < r->nitems && !r->gone) {
+		it = &r->items[r->next];
+		if (!session_has_room(s, it->d.len + DECIDE_FRAME_HEADROOM)) {
+			r->busy = 0;
+			return;	/* writable() calls again */
+		}
+		m.message_id = it->mid;
+		m.bytes = it->d.bytes;
+		m.len = it->d.len;
+		m.withheld = it->d.withheld;
+		m.rule = it->d.rules;
+		/* -1: over max_frame since it was stored; it stays pending. */
+		if (deliver_send(s, n->sub_id, &m, n->name) == 0)
+			r->sent++;
+		decide_entry_clear(&it->d);
+		r->next++;
+	}
+	r->busy = 0;
+	items_clear(r);
+	budget_release(r);
+	replay_next(r);
+}
+
+/* The session's output drained (gone 0), or the session went (gone 1). */
+static void
+writable(struct session *s, void *arg, int gone)
+{
+	struct replay *r = arg;
+
+	if (gone) {
+		r->gone = 1;
+		/*
+		 * A store callback outstanding, or replay_send() on the
+		 * stack, frees it when it sees r->gone.
+		 */
+		if (!r->busy && r->phase != REPLAY_QUERY &&
+		    r->phase != REPLAY_COMMIT)
+			replay_free(r);
+		return;
+	}
+	if (r->phase == REPLAY_SEND && !r->busy)
+		replay_send(r);
 }
 
 void
 replay_start(struct server *srv, struct session *s, uint64_t sub_id,
     const char *name)
 {
-	struct replay *r;
+	struct replay	*r = s->writer == writable ? s->writer_arg : NULL;
+	struct name	*n;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		session_log(warnx, s, "event=replay_failed durable=%s "
-		    "reason=\"out of memory\"", name);
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		goto oom;
+	n->sub_id = sub_id;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	/* Until its replay is over, the subscription receives nothing
+	 * live: what is published meanwhile comes with the replay, in
+	 * order. */
+	subs_set_replaying(&s->subs, sub_id, 1);
+	if (r != NULL) {
+		TAILQ_INSERT_TAIL(&r->names, n, entry);
 		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		free(n);
+		subs_set_replaying(&s->subs, sub_id, 0);
+		goto oom;
 	}
 	r->srv = srv;
 	r->session_id = s->id;
-	r->sub_id = sub_id;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	if (store_query_pending(srv->store, s->principal->id, name, REPLAY_MAX,
-	    replay_rows, r) == -1) {
-		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-		    "replay of durable subscription %s failed: the audit store "
-		    "is unavailable; reconnect to try again", name);
-		replay_free(r);
-	}
+	r->started_ms = clock_mono_ms();
+	TAILQ_INIT(&r->names);
+	TAILQ_INSERT_TAIL(&r->names, n, entry);
+	session_set_writer(s, writable, r);
+	r->more = 1;		/* the first page */
+	replay_next(r);
+	return;
+oom:
+	session_log(warnx, s, "event=replay_failed durable=%s reason=\"out of "
+	    "memory\"", name);
 }

@@ -1,9 +1,10 @@
 /*
  * replay: what a durable subscriber missed, sent when it subscribes.  The
  * pending deliveries of its subscription are read from the store, oldest
- * first; each message is decided again by the decision engine against the
- * policy, mapping and allocations in force now; the decisions are audited,
- * and only once those rows have committed is anything sent.
+ * first, a page at a time; each message is decided again by the decision
+ * engine against the policy, mapping and allocations in force now; the
+ * decisions are audited, and only once those rows have committed is
+ * anything sent, as fast as the subscriber reads.
  */
 #ifndef NWD_REPLAY_H
 #define NWD_REPLAY_H
@@ -13,12 +14,25 @@
 struct server;
 struct session;
 
-#define REPLAY_MAX	10000	/* messages replayed per subscribe */
+/*
+ * A page: at most REPLAY_PAGE_ROWS deliveries and about REPLAY_PAGE_BYTES
+ * of their sealed bodies (the first row always comes).  All replays hold
+ * at most REPLAY_BUDGET bytes of pages at once (and one body more each);
+ * a replay waits for REPLAY_PAGE_MIN of it to be free.
+ */
+#define REPLAY_PAGE_ROWS	1000
+#define REPLAY_PAGE_BYTES	(1024 * 1024)
+#define REPLAY_PAGE_MIN		(64 * 1024)
+#define REPLAY_BUDGET		(16 * 1024 * 1024)
 
 /*
  * Replays the pending deliveries of (s's principal, name) on subscription
- * sub_id of s, oldest first.  Runs asynchronously; if the session goes
- * away meanwhile, what was not sent stays pending.
+ * sub_id of s, oldest first, in pages paced by the session's output (see
+ * replay.c); a session's durable subscriptions replay one after another.
+ * Until its replay is over the subscription receives nothing live: what
+ * is published meanwhile comes with the replay, in order.  Runs
+ * asynchronously; if the session goes away meanwhile, what was not sent
+ * stays pending.
  */
 void		 replay_start(struct server *srv, struct session *s,
 		    uint64_t sub_id, const char *name);

@@ -36,6 +36,7 @@ static void	write_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	linger_cb(evutil_socket_t, short, void *);
+static void	writer_gone(struct session *);
 
 const char *
 session_state_name(enum session_state st)
@@ -200,6 +201,7 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
+	writer_gone(s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	if (s->timer != NULL)
@@ -226,6 +228,7 @@ session_find(struct server *srv, uint64_t id)
 static void
 session_reap(struct session *s)
 {
+	writer_gone(s);
 	if (s->bev != NULL)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	evtimer_del(s->linger);
@@ -234,6 +237,19 @@ session_reap(struct session *s)
 	TAILQ_INSERT_TAIL(&s->srv->zombies, s, entry);
 	s->srv->nsessions--;
 	event_active(s->srv->reaper, EV_TIMEOUT, 0);
+}
+
+/* The writer learns that the session is going: it may send no more. */
+static void
+writer_gone(struct session *s)
+{
+	session_writable_fn	*fn = s->writer;
+	void			*arg = s->writer_arg;
+
+	s->writer = NULL;
+	s->writer_arg = NULL;
+	if (fn != NULL)
+		fn(s, arg, 1);
 }
 
 /* Logs and audits why a session ends, and enters CLOSING. */
@@ -246,6 +262,7 @@ record_close(struct session *s, const char *reason)
 		audit_session(s, AUDIT_DISCONNECT,
 		    s->principal->id, reason);
 	session_set_state(s, SESSION_CLOSING);
+	writer_gone(s);
 }
 
 /* Everything queued has been written: send our FIN, keep reading. */
@@ -339,7 +356,10 @@ session_send_bytes(struct session *s, const uint8_t *frame, size_t len)
 	if (s->state == SESSION_CLOSING)
 		return -1;
 	out = bufferevent_get_output(s->bev);
-	if (evbuffer_get_length(out) + len > cfg->max_output_buffer) {
+	/* A client with nothing waiting is not slow, whatever the frame's
+	 * size: one frame always goes. */
+	if (evbuffer_get_length(out) > 0 &&
+	    evbuffer_get_length(out) + len > cfg->max_output_buffer) {
 		metrics_refusal("slow_consumer");
 		session_abort(s, "slow consumer: output buffer above "
 		    "max_output_buffer");
@@ -559,6 +579,28 @@ write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, s);
 	}
+	/* Room again (below the low-water mark): the writer may go on. */
+	if (s->writer != NULL && s->state != SESSION_CLOSING)
+		s->writer(s, s->writer_arg, 0);
+}
+
+void
+session_set_writer(struct session *s, session_writable_fn *fn, void *arg)
+{
+	s->writer = fn;
+	s->writer_arg = arg;
+}
+
+int
+session_has_room(const struct session *s, size_t len)
+{
+	size_t out;
+
+	if (s->state == SESSION_CLOSING)
+		return 0;
+	out = evbuffer_get_length(bufferevent_get_output(s->bev));
+	return out == 0 || (out < s->srv->cfg->max_output_buffer / 2 &&
+	    out + len <= s->srv->cfg->max_output_buffer);
 }
 
 /*

@@ -32,6 +32,16 @@ struct server;
 struct principal;
 struct bufferevent;
 struct event;
+struct session;
+
+/*
+ * A writer that sends more than one frame's worth (the replay of a durable
+ * queue) sends while session_has_room() and otherwise waits to be called:
+ * with gone 0 when the session's output has drained below its low-water
+ * mark, with gone 1 once when the session is closing or gone (the writer
+ * must forget it).
+ */
+typedef void	session_writable_fn(struct session *s, void *arg, int gone);
 
 enum session_state {
 	SESSION_HANDSHAKE,	/* TLS in progress */
@@ -72,6 +82,8 @@ struct session {
 	int			 read_paused;	/* output above high water */
 	int			 half_closed;	/* our FIN is sent */
 	int			 draining;	/* reads no more requests */
+	session_writable_fn	*writer;	/* the one paced writer */
+	void			*writer_arg;	/* borrowed */
 };
 
 /* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
@@ -84,14 +96,25 @@ struct session	*session_find(struct server *srv, uint64_t id);
 
 /*
  * Queues a frame to the client.  Returns 0, or -1 if the frame could not be
- * encoded or the client's output passed max_output_buffer, in which case
- * the session is closed as a slow consumer.
+ * encoded or the client's output would pass max_output_buffer (with
+ * something already waiting: one frame always goes), in which case the
+ * session is closed as a slow consumer.
  */
 int		 session_send(struct session *s, const Nwd__V1__Frame *f);
 /* The same for a frame already encoded (with its length prefix); frame
  * stays the caller's. */
 int		 session_send_bytes(struct session *s, const uint8_t *frame,
 		    size_t len);
+
+/*
+ * 1 if a paced writer may queue a frame of len bytes now: nothing waits,
+ * or what waits is below half of max_output_buffer and the frame fits.
+ * A paced writer is never cut off as a slow consumer.
+ */
+int		 session_has_room(const struct session *s, size_t len);
+/* Sets (fn NULL: clears) the session's paced writer. */
+void		 session_set_writer(struct session *s, session_writable_fn *fn,
+		    void *arg);
 
 /* Sends an Error frame answering request_id. */
 void		 session_send_error(struct session *s, uint64_t request_id,

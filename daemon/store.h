@@ -186,14 +186,18 @@ typedef void	store_result_fn(int ok, const struct store_result *r,
 		    void *arg);
 
 /*
- * Pending deliveries of one durable subscription, oldest first, at most
- * limit.  Columns: 0 message_id, 1 kind, 2 subject, 3 sender, 4 agency,
- * 5 marking, 6 priority, 7 legal_basis, 8 created_ms, 9 body (sealed
- * bytes), 10 key_id, 11 policy_version.
+ * One page of the pending deliveries of a durable subscription, oldest
+ * first: those queued after delivery after_id (0: from the start), at most
+ * limit rows, and no more rows than keep the sealed bodies under
+ * max_bytes (the first row always comes, whatever its size).  Columns:
+ * 0 message_id, 1 kind, 2 subject, 3 sender, 4 agency, 5 marking,
+ * 6 priority, 7 legal_basis, 8 created_ms, 9 body (sealed bytes, NULL if
+ * purged), 10 key_id, 11 policy_version, 12 the delivery's id (decimal).
  */
 int		 store_query_pending(struct store *s, const char *principal,
-		    const char *subscription, uint32_t limit,
-		    store_result_fn *fn, void *arg);
+		    const char *subscription, int64_t after_id,
+		    uint32_t limit, uint64_t max_bytes, store_result_fn *fn,
+		    void *arg);
 
 /* A filter on the audit trail; NULL / 0 members do not filter. */
 struct store_audit_filter {

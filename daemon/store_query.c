@@ -122,15 +122,18 @@ store_result_length(const struct store_result *r, size_t row, size_t col)
 
 int
 store_query_pending(struct store *s, const char *principal,
-    const char *subscription, uint32_t limit, store_result_fn *fn, void *arg)
+    const char *subscription, int64_t after_id, uint32_t limit,
+    uint64_t max_bytes, store_result_fn *fn, void *arg)
 {
-	char		 lim[16];
-	const char	*p[3] = { principal, subscription, lim };
+	char		 after[24], lim[16], bytes[24];
+	const char	*p[5] = { principal, subscription, after, lim, bytes };
 
 	if (principal == NULL || subscription == NULL)
 		return -1;
+	snprintf(after, sizeof(after), "%" PRId64, after_id);
 	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
-	return store_query(s, "pending", store_sql_pending, p, 3, 0, fn,
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, max_bytes);
+	return store_query(s, "pending", store_sql_pending, p, 5, 0, fn,
 	    arg);
 }
 

@@ -156,11 +156,26 @@ const char store_sql_load_subs[] =
     STORE_SQL_TO_MS("m.created_at") "::text, m.body, m.key_id, " \
     "m.policy_version"
 
+/*
+ * A page of a durable queue: the running sum of the sealed bodies' sizes
+ * is computed in delivery order as the rows stream (no more rows are read
+ * than LIMIT), and the page ends at the row that would pass the byte cap.
+ */
 const char store_sql_pending[] =
-    "SELECT " STORE_MSG_COLUMNS " FROM nwd.deliveries d "
-    "JOIN nwd.messages m ON m.id = d.message_id "
-    "WHERE d.principal = $1 AND d.subscription = $2 AND d.state = 'pending' "
-    "ORDER BY d.id LIMIT $3::bigint";
+    "SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, did::text "
+    "FROM (SELECT d.id AS did, m.id::text AS c0, m.kind::text AS c1, "
+    "m.subject AS c2, m.sender AS c3, m.agency AS c4, "
+    "m.marking::text AS c5, m.priority::text AS c6, "
+    "m.legal_basis::text AS c7, "
+    STORE_SQL_TO_MS("m.created_at") "::text AS c8, m.body AS c9, "
+    "m.key_id AS c10, m.policy_version AS c11, "
+    "coalesce(octet_length(m.body), 0) AS blen, "
+    "sum(coalesce(octet_length(m.body), 0)) OVER (ORDER BY d.id) AS run "
+    "FROM nwd.deliveries d JOIN nwd.messages m ON m.id = d.message_id "
+    "WHERE d.principal = $1 AND d.subscription = $2 AND "
+    "d.state = 'pending' AND d.id > $3::bigint "
+    "ORDER BY d.id LIMIT $4::bigint) q "
+    "WHERE q.run - q.blen < $5::bigint ORDER BY q.did";
 
 /* One row too many says the answer would be incomplete. */
 const char store_sql_messages[] =

@@ -10,6 +10,8 @@ struct subs_entry {
 	char			**subjects;	/* owned; NULL = any */
 	size_t			 nsubjects;
 	char			*durable;	/* owned; NULL = live only */
+	int			 replaying;	/* its replay is running */
+	int			 held;		/* a message held back since */
 };
 
 static void
@@ -80,15 +82,20 @@ wants(const struct subs_entry *e, int kind, const char *subject)
 }
 
 uint64_t
-subs_match(const struct subs *l, int kind, const char *subject,
+subs_match(struct subs *l, int kind, const char *subject,
     const char **durable)
 {
-	const struct subs_entry *e, *live = NULL;
+	struct subs_entry	*e;
+	const struct subs_entry	*live = NULL;
 
 	*durable = NULL;
 	for (e = l->head; e != NULL; e = e->next) {
 		if (!wants(e, kind, subject))
 			continue;
+		if (e->durable != NULL && e->replaying) {
+			e->held = 1;
+			return 0;
+		}
 		if (e->durable != NULL) {
 			*durable = e->durable;
 			return e->id;
@@ -97,6 +104,41 @@ subs_match(const struct subs *l, int kind, const char *subject,
 			live = e;
 	}
 	return live != NULL ? live->id : 0;
+}
+
+static struct subs_entry *
+find(struct subs *l, uint64_t id)
+{
+	struct subs_entry *e;
+
+	for (e = l->head; e != NULL; e = e->next)
+		if (e->id == id)
+			return e;
+	return NULL;
+}
+
+void
+subs_set_replaying(struct subs *l, uint64_t id, int on)
+{
+	struct subs_entry *e;
+
+	if ((e = find(l, id)) != NULL) {
+		e->replaying = on;
+		e->held = 0;
+	}
+}
+
+int
+subs_take_held(struct subs *l, uint64_t id)
+{
+	struct subs_entry	*e;
+	int			 held;
+
+	if ((e = find(l, id)) == NULL)
+		return 0;
+	held = e->held;
+	e->held = 0;
+	return held;
 }
 
 int

@@ -32,10 +32,17 @@ int		 subs_remove(struct subs *l, uint64_t id);
 /*
  * The id of a subscription that wants a message of kind about subject, or
  * 0.  A durable one is preferred when several match; *durable is set to
- * its name (owned by l) or NULL.
+ * its name (owned by l) or NULL.  While a matching durable subscription is
+ * replaying, the message is not for this session now (0): the replay will
+ * bring it, in order; the subscription notes that one was held back.
  */
-uint64_t	 subs_match(const struct subs *l, int kind, const char *subject,
+uint64_t	 subs_match(struct subs *l, int kind, const char *subject,
 		    const char **durable);
+/* Marks durable subscription id as replaying (on 1) or live (on 0). */
+void		 subs_set_replaying(struct subs *l, uint64_t id, int on);
+/* 1 if a message was held back from subscription id since the last call
+ * (which clears the note), else 0. */
+int		 subs_take_held(struct subs *l, uint64_t id);
 /* Returns 1 if l holds durable subscription name. */
 int		 subs_has_durable(const struct subs *l, const char *name);
 /* Frees every subscription; l is empty afterwards. */

@@ -106,6 +106,49 @@ durable(const char *who, const char *subject, const char *name)
 }
 
 /*
+ * plo-ana raises n RiskAlerts on subject over one session, each summary of
+ * kb kilobytes starting with its number; their ids go to mids.
+ */
+static void
+alerts(const char *subject, int n, size_t kb, char (*mids)[40])
+{
+	struct nwd_client	*c = harness_connect_as("plo-ana");
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack;
+	char			 err[512], *summary;
+	int			 i;
+
+	assert_non_null(summary = malloc(kb * 1024 + 1));
+	memset(summary, 'a', kb * 1024);
+	summary[kb * 1024] = '\0';
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__RISK_ALERT;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	h.priority = NWD__V1__PRIORITY__HIGH;
+	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	r.summary = summary;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	env.risk_alert = &r;
+	for (i = 0; i < n; i++) {
+		snprintf(summary, 12, "%010d", i);
+		summary[10] = ' ';
+		ack = NULL;
+		if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+			fail_msg("alert %d on %s: %s", i, subject, err);
+		snprintf(mids[i], 40, "%s", ack->message_id);
+		nwd_publish_ack_free(ack);
+	}
+	free(summary);
+	nwd_close(c);
+}
+
+/*
  * Nothing more is queued for c: a Ping's Pong comes back after anything
  * the broker sent before it, and nothing arrived with it.
  */
@@ -241,6 +284,120 @@ test_replay_uses_the_allocations_of_now(void **state)
 	assert_string_equal(out, "refused");
 }
 
+/*
+ * G17: a durable queue many times max_output_buffer drains completely, in
+ * order, and the subscriber is never cut off by its own replay: 600
+ * alerts of 3 kB and 3 of 700 kB (near max_frame) against an output cap of
+ * 256 kB.  Every one is received once, acknowledged, and the queue is
+ * empty afterwards.
+ */
+#define BIG_SMALL	600
+#define BIG_LARGE	3
+
+static void
+test_backlog_larger_than_output_cap_drains(void **state)
+{
+	struct harness_daemon	*d;
+	struct nwd_client	*hub;
+	Nwd__V1__Deliver	*dv;
+	char			(*mids)[40], err[512];
+	int			 i, n = BIG_SMALL + BIG_LARGE;
+
+	/* A daemon of its own, with a small output cap. */
+	assert_int_equal(harness_daemon_stop(daemon_main), 0);
+	d = harness_daemon_start("max_output_buffer = 262144");
+	assert_non_null(d);
+	assert_non_null(mids = calloc(n, sizeof(*mids)));
+	allocate("YP-930", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-930", "feed-930");
+	nwd_close(hub);
+	alerts("YP-930", BIG_SMALL / 2, 3, mids);
+	alerts("YP-930", BIG_LARGE, 700, mids + BIG_SMALL / 2);
+	alerts("YP-930", BIG_SMALL - BIG_SMALL / 2, 3,
+	    mids + BIG_SMALL / 2 + BIG_LARGE);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
+	    "subscription = 'feed-930' AND state = 'pending'"), n);
+
+	hub = durable("hubsys-norwich", "YP-930", "feed-930");
+	for (i = 0; i < n; i++) {
+		dv = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d of %d: %s", i + 1, n, err);
+		assert_string_equal(dv->envelope->header->message_id,
+		    mids[i]);
+		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
+		    sizeof(err)), NWD_OK);
+		nwd_deliver_free(dv);
+	}
+	assert_nothing_more(hub);
+	nwd_close(hub);
+	harness_wait_sql_int("postgres", WAIT_MS, n, "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
+	    "subscription = 'feed-930' AND state = 'acked'");
+	assert_false(harness_log_contains(d, "slow consumer"));
+	hub = durable("hubsys-norwich", "YP-930", "feed-930");
+	assert_nothing_more(hub);
+	nwd_close(hub);
+	free(mids);
+	assert_int_equal(harness_daemon_stop(d), 0);
+	daemon_main = harness_daemon_start(NULL);
+	assert_non_null(daemon_main);
+}
+
+/*
+ * Publishes that commit while a replay is still sending come after the
+ * backlog, in order, each once: the replay brings them, not a live send
+ * that would overtake the backlog or arrive a second time.
+ */
+#define DURING_BACKLOG	1500
+#define DURING_NEW	5
+
+static void
+test_publishes_during_replay_keep_order(void **state)
+{
+	struct harness_daemon	*d;
+	struct nwd_client	*hub;
+	Nwd__V1__Deliver	*dv;
+	char			(*mids)[40], err[512];
+	int			 i, n = DURING_BACKLOG + DURING_NEW;
+
+	assert_int_equal(harness_daemon_stop(daemon_main), 0);
+	d = harness_daemon_start("max_output_buffer = 131072");
+	assert_non_null(d);
+	assert_non_null(mids = calloc(n, sizeof(*mids)));
+	allocate("YP-931", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-931", "feed-931");
+	nwd_close(hub);
+	alerts("YP-931", DURING_BACKLOG, 3, mids);
+
+	/* The replay starts and stalls on a subscriber that reads nothing
+	 * yet: 4.5 MB against a 128 kB output cap and the socket's
+	 * buffers. */
+	hub = durable("hubsys-norwich", "YP-931", "feed-931");
+	alerts("YP-931", DURING_NEW, 1, mids + DURING_BACKLOG);
+	for (i = 0; i < n; i++) {
+		dv = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d of %d: %s", i + 1, n, err);
+		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
+			fail_msg("delivery %d of %d is %s, expected %s", i + 1,
+			    n, dv->envelope->header->message_id, mids[i]);
+		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
+		    sizeof(err)), NWD_OK);
+		nwd_deliver_free(dv);
+	}
+	assert_nothing_more(hub);
+	nwd_close(hub);
+	assert_false(harness_log_contains(d, "slow consumer"));
+	free(mids);
+	assert_int_equal(harness_daemon_stop(d), 0);
+	daemon_main = harness_daemon_start(NULL);
+	assert_non_null(daemon_main);
+}
+
 /* Bodies are sealed at rest: the text is not in the database. */
 static void
 test_bodies_are_sealed_at_rest(void **state)
@@ -263,6 +420,8 @@ main(void)
 		cmocka_unit_test(test_unacked_is_redelivered),
 		cmocka_unit_test(test_replay_uses_the_allocations_of_now),
 		cmocka_unit_test(test_bodies_are_sealed_at_rest),
+		cmocka_unit_test(test_backlog_larger_than_output_cap_drains),
+		cmocka_unit_test(test_publishes_during_replay_keep_order),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

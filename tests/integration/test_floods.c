@@ -1188,12 +1188,56 @@ test_oversize_input(void **state)
  */
 
 /*
+ * Subscribes as who to durable subscription name (RiskAlerts about
+ * subject) and reads and acknowledges n deliveries, each message once and
+ * in the order the queue holds them; then nothing more comes.
+ */
+static void
+drain_durable(const char *who, const char *subject, const char *name, int n)
+{
+	struct nwd_client	*c = harness_connect_as(who);
+	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
+	const char		*subjects[1] = { subject };
+	Nwd__V1__Deliver	*d;
+	char			 err[512], last[40] = "";
+	int			 i;
+
+	if (nwd_subscribe(c, &k, 1, subjects, 1, name, NULL, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("durable subscribe %s: %s", name, err);
+	for (i = 0; i < n; i++) {
+		d = NULL;
+		if (nwd_next_delivery(c, WAIT_MS * slow, &d, err,
+		    sizeof(err)) != NWD_OK)
+			fail_msg("%s: delivery %d of %d: %s", name, i + 1, n,
+			    err);
+		/* Version 7 ids: the queue's order is the publish order. */
+		if (strcmp(d->envelope->header->message_id, last) <= 0)
+			fail_msg("%s: delivery %d (%s) is not after %s", name,
+			    i + 1, d->envelope->header->message_id, last);
+		snprintf(last, sizeof(last), "%s",
+		    d->envelope->header->message_id);
+		if (nwd_ack(c, d->delivery_id, last, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("%s: ack %d: %s", name, i + 1, err);
+		nwd_deliver_free(d);
+	}
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	d = NULL;
+	assert_int_equal(nwd_next_delivery(c, 0, &d, err, sizeof(err)),
+	    NWD_ERR_TIMEOUT);
+	nwd_close(c);
+}
+
+/*
  * hubsys-norwich subscribes (durable) to YP-SLOW on a raw session and
  * then reads nothing (it keeps sending Pings, so it is not idle), while
  * plo-ana publishes ALERT_KB alerts as fast as the broker acknowledges
  * them.  Once its output passes max_output_buffer the
  * session is cut off, audited as a slow consumer; every alert stays
- * pending in its durable queue; the canary never notices.
+ * pending in its durable queue; the canary never notices.  Then it comes
+ * back and reads: the queue drains, every alert in order, and the
+ * replay of it cuts nobody off.
  */
 static void
 test_slow_consumer(void **state)
@@ -1285,6 +1329,17 @@ test_slow_consumer(void **state)
 	canary_wait_progress(&canary, 3);
 	canary_stop(&canary, "slow consumer");
 	assert_rss_bounded("slow consumer", rss0,
+	    OUTPUT_CAP / 1024 * 4 + RSS_SLACK_KB);
+
+	/*
+	 * G17: the queue it left, many times max_output_buffer, drains
+	 * when it comes back and reads: every alert, in order, once.
+	 */
+	drain_durable("hubsys-norwich", "YP-SLOW", "flood-slow",
+	    pending0 + sent);
+	harness_wait_sql_int("postgres", WAIT_MS * slow, 0, "%s", sql);
+	assert_int_equal((int)(refusals("slow_consumer") - cut0), 1);
+	assert_rss_bounded("slow consumer's queue drained", rss0,
 	    OUTPUT_CAP / 1024 * 4 + RSS_SLACK_KB);
 }
 

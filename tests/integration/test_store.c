@@ -2782,8 +2782,10 @@ test_subscriptions(void **state)
 	assert_string_equal(s1->subjects[0], "yp:9");
 }
 
-/* The columns of store_query_pending() and store_query_messages(). */
+/* The columns of store_query_messages(); store_query_pending() adds the
+ * delivery's id. */
 #define MSG_NCOLS	12
+#define PENDING_NCOLS	13
 
 /* Checks one message row of a query against what make_body_batch wrote. */
 static void
@@ -2833,6 +2835,7 @@ test_deliveries(void **state)
 	struct qrec			*q;
 	uint8_t				 body[3][40];
 	char				 id[3][37], who[48], other[37], tag[32];
+	int64_t				 did[3];
 	size_t				 i;
 
 	ensure_migrated();
@@ -2866,10 +2869,10 @@ test_deliveries(void **state)
 		assert_int_equal(submit(t, b, &r[1 + i]), 0);
 	}
 	/* Submitted after them: sees them, calls back later. */
-	q = qrec_new(t, 0, MSG_NCOLS);
+	q = qrec_new(t, 0, PENDING_NCOLS);
 	t->in_submit = 1;
-	assert_int_equal(store_query_pending(t->store, who, "inbox", 0,
-	    on_query, q), 0);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", 0, 0,
+	    UINT64_MAX >> 1, on_query, q), 0);
 	t->in_submit = 0;
 	assert_int_equal(q->fired, 0);
 	wait_query(t, q);
@@ -2879,17 +2882,55 @@ test_deliveries(void **state)
 	assert_true(q->ok);
 	assert_int_equal(q->nrows, 3);
 	assert_int_equal(q->extra_col, 0);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		assert_msg_row(q, i, id[i], "yp:del", 3, 1700000000000LL +
 		    (int64_t)i, i == 2 ? NULL : body[i], sizeof(body[i]));
+		did[i] = strtoll(qv(q, i, 12), NULL, 10);
+		assert_true(did[i] > 0);
+		assert_true(i == 0 || did[i] > did[i - 1]);
+	}
 
 	/* limit */
-	q = qrec_new(t, 1, MSG_NCOLS);
-	assert_int_equal(store_query_pending(t->store, who, "inbox", 2,
-	    on_query, q), 0);
+	q = qrec_new(t, 1, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", 0, 2,
+	    UINT64_MAX >> 1, on_query, q), 0);
 	wait_query(t, q);
 	assert_int_equal(q->nrows, 2);
 	assert_string_equal(qv(q, 1, 0), id[1]);
+
+	/* Pages: after a delivery's id; the bytes of the sealed bodies. */
+	q = qrec_new(t, 1, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", did[0],
+	    100, UINT64_MAX >> 1, on_query, q), 0);
+	wait_query(t, q);
+	assert_int_equal(q->nrows, 2);
+	assert_string_equal(qv(q, 0, 0), id[1]);
+	assert_string_equal(qv(q, 1, 0), id[2]);
+	q = qrec_new(t, 1, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", did[2],
+	    100, UINT64_MAX >> 1, on_query, q), 0);
+	wait_query(t, q);
+	assert_int_equal(q->nrows, 0);
+	/* 40 + 40 bytes fit in 41 only as far as the second starts. */
+	q = qrec_new(t, 1, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", 0, 100,
+	    41, on_query, q), 0);
+	wait_query(t, q);
+	assert_int_equal(q->nrows, 2);
+	/* The first row comes whatever its size. */
+	q = qrec_new(t, 1, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", 0, 100,
+	    1, on_query, q), 0);
+	wait_query(t, q);
+	assert_int_equal(q->nrows, 1);
+	assert_string_equal(qv(q, 0, 0), id[0]);
+	/* A purged body counts nothing: the third follows the second. */
+	q = qrec_new(t, 1, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", did[0],
+	    100, 1, on_query, q), 0);
+	wait_query(t, q);
+	assert_int_equal(q->nrows, 1);
+	assert_string_equal(qv(q, 0, 0), id[1]);
 
 	/* Acked and refused leave the queue; unknown ones change nothing. */
 	make_uuid(other);
@@ -2905,9 +2946,9 @@ test_deliveries(void **state)
 	assert_int_equal(store_batch_add_event(b, make_event(AUDIT_ACK, id[0],
 	    tag)), 0);
 	assert_int_equal(submit(t, b, &r[4]), 0);
-	q = qrec_new(t, 2, MSG_NCOLS);
-	assert_int_equal(store_query_pending(t->store, who, "inbox", 100,
-	    on_query, q), 0);
+	q = qrec_new(t, 2, PENDING_NCOLS);
+	assert_int_equal(store_query_pending(t->store, who, "inbox", 0, 100,
+	    UINT64_MAX >> 1, on_query, q), 0);
 	wait_query(t, q);
 	assert_int_equal(r[4].outcome, STORE_COMMITTED);
 	assert_int_equal(q->nrows, 1);
@@ -2931,7 +2972,7 @@ test_deliveries(void **state)
 	assert_int_equal(r[6].outcome, STORE_COMMITTED);
 
 	/* Refused at once. */
-	assert_int_equal(store_query_pending(t->store, NULL, "inbox", 0,
+	assert_int_equal(store_query_pending(t->store, NULL, "inbox", 0, 0, 1,
 	    on_query, q), -1);
 	assert_int_equal(store_batch_add_delivery(NULL, id[0], who, "x"), -1);
 	assert_non_null(b = store_batch_new());
