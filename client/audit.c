@@ -7,10 +7,6 @@
  * printed with control characters replaced in the table and the report, and
  * escaped as its format requires in JSON and CSV.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>

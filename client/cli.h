@@ -9,6 +9,10 @@
 
 #include "nwd.h"
 
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"		/* configure passes the real one */
+#endif
+
 /* Exit statuses of every nwd command that talks to the broker (nwd(1),
  * EXIT STATUS). */
 #define CLI_EXIT_REFUSED	1	/* the broker refused the request */

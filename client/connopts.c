@@ -2,22 +2,15 @@
  * connopts: the connection options of the nwd commands that talk to the
  * broker.  See connopts.h for the contracts.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "connopts.h"
 #include "nwd.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 const char connopts_help[] =
     "  --server HOST:PORT    the broker; [IPV6]:PORT for an IPv6 address\n"

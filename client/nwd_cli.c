@@ -5,10 +5,6 @@
  * "nwd: <what>: <why>".  Message bodies are read from a file or stdin and
  * printed only to stdout.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -32,10 +28,6 @@
 #include "pbjson.h"
 #include "status.h"
 #include "verify.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 enum opt {
 	OPT_VERSION = CONNOPTS_END, OPT_SUBJECT, OPT_NHS, OPT_MARKING,

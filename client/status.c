@@ -8,10 +8,6 @@
  * per recipient.  Text from the trail is printed with control characters
  * replaced in the table, and escaped in JSON.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

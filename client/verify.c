@@ -16,10 +16,6 @@
  * though its hash might match.  The queries below report both (at_ok,
  * lists_ok) for verify_core.c to judge.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
