@@ -142,50 +142,6 @@ usage_bad(const struct aopts *o, const char *what, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-/* Control characters of s as '?', for a terminal; into buf. */
-static const char *
-clean(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	if (s == NULL || len == 0)
-		return "";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	buf[i] = '\0';
-	return buf;
-}
-
-/* "2025-03-01T10:00:00Z" (seconds) or with ".123" (millis); "-" for 0. */
-static void
-iso_time(int64_t ms, int millis, char *out, size_t outlen)
-{
-	struct tm	tm;
-	time_t		t;
-	int64_t		sec = ms / 1000, rem = ms % 1000;
-	char		base[32];
-
-	if (ms == 0) {
-		snprintf(out, outlen, "-");
-		return;
-	}
-	if (rem < 0) {
-		sec--;
-		rem += 1000;
-	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		snprintf(out, outlen, "%" PRId64, ms);
-		return;
-	}
-	if (millis)
-		snprintf(out, outlen, "%s.%03dZ", base, (int)rem);
-	else
-		snprintf(out, outlen, "%sZ", base);
-}
-
 /* Reads exactly n digits at *p; advances it. */
 static int
 digits(const char **p, int n, int *out)
@@ -269,44 +225,6 @@ parse_time(const char *s, int64_t *out)
 	return *out > 0 ? 0 : -1;
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *
-marking_words(Nwd__V1__Marking m)
-{
-	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
-	    ? "OFFICIAL-SENSITIVE"
-	    : envelope_marking_name(m);
-}
-
-static const char *
-priority_words(Nwd__V1__Priority p)
-{
-	const ProtobufCEnumValue *v;
-
-	v = protobuf_c_enum_descriptor_get_value(
-	    &nwd__v1__priority__descriptor, (int)p);
-	return v != NULL ? v->name : NULL;
-}
-
-static void
-join(char *out, size_t outlen, char *const *v, size_t n, const char *sep)
-{
-	size_t i, off = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < n && off < outlen; i++)
-		off += snprintf(out + off, outlen - off, "%s%s",
-		    i > 0 ? sep : "", v[i]);
-}
-
 static struct nwd_client *
 connect_broker(const struct aopts *o, const char *what, int *code)
 {
@@ -320,43 +238,9 @@ connect_broker(const struct aopts *o, const char *what, int *code)
 	return cli_connect(&no, code);
 }
 
-static int
-flush_stdout(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		cli_say("stdout", "%s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------------
  * One audit row, in each format
  */
-
-static void
-add_text(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, v != NULL && v[0] != '\0' ?
-	    json_object_new_string(v) : NULL);
-}
-
-static json_object *
-strings_json(char *const *v, size_t n)
-{
-	json_object	*a = json_object_new_array();
-	size_t		 i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
-}
-
-static const char *
-kind_text(Nwd__V1__Kind k)
-{
-	return k != 0 ? envelope_kind_name(k) : NULL;
-}
 
 static json_object *
 event_json(const Nwd__V1__AuditEvent *e)
@@ -364,37 +248,27 @@ event_json(const Nwd__V1__AuditEvent *e)
 	json_object	*o = json_object_new_object();
 	char		 at[40];
 
-	iso_time(e->at_unix_ms, 1, at, sizeof(at));
+	cli_time(e->at_unix_ms, 1, at, sizeof(at));
 	json_object_object_add(o, "id", json_object_new_int64(e->id));
-	add_text(o, "at", at);
+	cli_json_text(o, "at", at);
 	json_object_object_add(o, "at_unix_ms",
 	    json_object_new_int64(e->at_unix_ms));
-	add_text(o, "instance", e->instance);
+	cli_json_text(o, "instance", e->instance);
 	json_object_object_add(o, "seq", json_object_new_int64(e->seq));
-	add_text(o, "actor", e->actor);
-	add_text(o, "action", e->action);
-	add_text(o, "message_id", e->message_id);
-	add_text(o, "subject", e->subject);
-	add_text(o, "kind", kind_text(e->kind));
-	add_text(o, "recipient", e->recipient);
+	cli_json_text(o, "actor", e->actor);
+	cli_json_text(o, "action", e->action);
+	cli_json_text(o, "message_id", e->message_id);
+	cli_json_text(o, "subject", e->subject);
+	cli_json_text(o, "kind", envelope_kind_name(e->kind));
+	cli_json_text(o, "recipient", e->recipient);
 	json_object_object_add(o, "fields_shared",
-	    strings_json(e->fields_shared, e->n_fields_shared));
+	    cli_json_strings(e->fields_shared, e->n_fields_shared));
 	json_object_object_add(o, "fields_withheld",
-	    strings_json(e->fields_withheld, e->n_fields_withheld));
-	add_text(o, "rule", e->rule);
-	add_text(o, "policy_version", e->policy_version);
-	add_text(o, "reason", e->reason);
+	    cli_json_strings(e->fields_withheld, e->n_fields_withheld));
+	cli_json_text(o, "rule", e->rule);
+	cli_json_text(o, "policy_version", e->policy_version);
+	cli_json_text(o, "reason", e->reason);
 	return o;
-}
-
-static int
-print_json_line(json_object *o)
-{
-	const char *s;
-
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	return s != NULL && puts(s) != EOF ? 0 : -1;
 }
 
 /* One CSV field (RFC 4180): quoted when it holds , " CR or LF. */
@@ -430,7 +304,7 @@ csv_event(const Nwd__V1__AuditEvent *e)
 
 	snprintf(num, sizeof(num), "%" PRId64, e->id);
 	csv_field(num, 0);
-	iso_time(e->at_unix_ms, 1, at, sizeof(at));
+	cli_time(e->at_unix_ms, 1, at, sizeof(at));
 	csv_field(at, 0);
 	snprintf(num, sizeof(num), "%" PRId64, e->at_unix_ms);
 	csv_field(num, 0);
@@ -441,11 +315,11 @@ csv_event(const Nwd__V1__AuditEvent *e)
 	csv_field(e->action, 0);
 	csv_field(e->message_id, 0);
 	csv_field(e->subject, 0);
-	csv_field(kind_text(e->kind), 0);
+	csv_field(envelope_kind_name(e->kind), 0);
 	csv_field(e->recipient, 0);
-	join(list, sizeof(list), e->fields_shared, e->n_fields_shared, ",");
+	cli_join(list, sizeof(list), e->fields_shared, e->n_fields_shared, ",");
 	csv_field(list, 0);
-	join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld,
+	cli_join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld,
 	    ",");
 	csv_field(list, 0);
 	csv_field(e->rule, 0);
@@ -465,21 +339,21 @@ table_cells(const Nwd__V1__AuditEvent *e, char cells[NCOLS][1024])
 	const char	*v[NCOLS];
 	size_t		 i;
 
-	iso_time(e->at_unix_ms, 0, cells[0], sizeof(cells[0]));
-	join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld,
+	cli_time(e->at_unix_ms, 0, cells[0], sizeof(cells[0]));
+	cli_join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld,
 	    ",");
 	v[0] = cells[0];
 	v[1] = e->actor;
 	v[2] = e->action;
 	v[3] = e->subject;
-	v[4] = kind_text(e->kind);
+	v[4] = envelope_kind_name(e->kind);
 	v[5] = e->recipient;
 	v[6] = e->rule;
 	v[7] = list;
 	v[8] = e->reason;
 	for (i = 1; i < NCOLS; i++)
-		clean(v[i] != NULL && v[i][0] != '\0' ? v[i] : "-", cells[i],
-		    sizeof(cells[i]));
+		cli_clean(v[i] != NULL && v[i][0] != '\0' ? v[i] : "-",
+		    cells[i], sizeof(cells[i]));
 }
 
 static int
@@ -509,7 +383,7 @@ print_table(Nwd__V1__AuditPage *const *pages, size_t npages)
 				else
 					printf("%s\n", cells[c]);
 		}
-	return flush_stdout();
+	return cli_flush();
 }
 
 /* ------------------------------------------------------------------------
@@ -581,11 +455,11 @@ cmd_query(const struct aopts *o)
 				csv_event(page->events[i]);
 			else {
 				j = event_json(page->events[i]);
-				r |= print_json_line(j);
+				r |= cli_json_line(j);
 				json_object_put(j);
 			}
 		}
-		if (f != FMT_TABLE && (r != 0 || flush_stdout() == -1)) {
+		if (f != FMT_TABLE && (r != 0 || cli_flush() == -1)) {
 			code = CLI_EXIT_PROTOCOL;
 			break;
 		}
@@ -744,34 +618,35 @@ message_json(const Nwd__V1__SarMessage *m)
 	size_t			 i;
 
 	o = json_object_new_object();
-	add_text(o, "message_id", m->message_id);
-	add_text(o, "kind", h != NULL ? kind_text(h->kind) : NULL);
-	add_text(o, "sender", h != NULL ? h->sender : NULL);
-	add_text(o, "agency", h != NULL ? h->originating_agency : NULL);
-	iso_time(h != NULL ? h->created_unix_ms : 0, 1, at, sizeof(at));
-	add_text(o, "created", h != NULL && h->created_unix_ms != 0 ? at :
+	cli_json_text(o, "message_id", m->message_id);
+	cli_json_text(o, "kind", h != NULL ? envelope_kind_name(h->kind) :
+	    NULL);
+	cli_json_text(o, "sender", h != NULL ? h->sender : NULL);
+	cli_json_text(o, "agency", h != NULL ? h->originating_agency : NULL);
+	cli_time(h != NULL ? h->created_unix_ms : 0, 1, at, sizeof(at));
+	cli_json_text(o, "created", h != NULL && h->created_unix_ms != 0 ? at :
 	    NULL);
 	json_object_object_add(o, "created_unix_ms",
 	    json_object_new_int64(h != NULL ? h->created_unix_ms : 0));
-	add_text(o, "marking", h != NULL ? marking_words(h->marking) : NULL);
-	add_text(o, "priority", h != NULL ? priority_words(h->priority) :
+	cli_json_text(o, "marking", h != NULL ? cli_marking(h->marking) : NULL);
+	cli_json_text(o, "priority", h != NULL ? cli_priority(h->priority) :
 	    NULL);
-	add_text(o, "legal_basis",
+	cli_json_text(o, "legal_basis",
 	    h != NULL && h->legal_basis != 0
 	        ? envelope_legal_basis_name(h->legal_basis)
 	        : NULL);
-	add_text(o, "justification", h != NULL ? h->justification : NULL);
+	cli_json_text(o, "justification", h != NULL ? h->justification : NULL);
 	if (h != NULL && h->n_share_with > 0)
 		json_object_object_add(o, "share_with",
-		    strings_json(h->share_with, h->n_share_with));
+		    cli_json_strings(h->share_with, h->n_share_with));
 	if (h != NULL && h->supersedes[0] != '\0')
-		add_text(o, "supersedes", h->supersedes);
+		cli_json_text(o, "supersedes", h->supersedes);
 	if (h != NULL && h->subject != NULL &&
 	    h->subject->nhs_number[0] != '\0')
-		add_text(o, "nhs_number", h->subject->nhs_number);
+		cli_json_text(o, "nhs_number", h->subject->nhs_number);
 	json_object_object_add(o, "body", body != NULL ?
 	    pbjson_to_object(body, 0) : NULL);
-	add_text(o, "note", m->note);
+	cli_json_text(o, "note", m->note);
 
 	shared = json_object_new_array();
 	refused = json_object_new_array();
@@ -779,32 +654,32 @@ message_json(const Nwd__V1__SarMessage *m)
 	other = json_object_new_array();
 	for (i = 0; i < m->n_events; i++) {
 		e = m->events[i];
-		iso_time(e->at_unix_ms, 1, at, sizeof(at));
+		cli_time(e->at_unix_ms, 1, at, sizeof(at));
 		x = json_object_new_object();
 		switch (classify(e)) {
 		case ROW_SHARED:
-			add_text(x, "recipient", e->recipient);
-			add_text(x, "at", at);
-			add_text(x, "rule", e->rule);
+			cli_json_text(x, "recipient", e->recipient);
+			cli_json_text(x, "at", at);
+			cli_json_text(x, "rule", e->rule);
 			json_object_object_add(x, "fields_shared",
-			    strings_json(e->fields_shared,
+			    cli_json_strings(e->fields_shared,
 			    e->n_fields_shared));
 			json_object_object_add(x, "fields_withheld",
-			    strings_json(e->fields_withheld,
+			    cli_json_strings(e->fields_withheld,
 			    e->n_fields_withheld));
 			json_object_array_add(shared, x);
 			break;
 		case ROW_REFUSED:
-			add_text(x, "recipient", e->recipient);
-			add_text(x, "at", at);
-			add_text(x, "rule", e->rule);
-			add_text(x, "reason", e->reason);
+			cli_json_text(x, "recipient", e->recipient);
+			cli_json_text(x, "at", at);
+			cli_json_text(x, "rule", e->rule);
+			cli_json_text(x, "reason", e->reason);
 			json_object_array_add(refused, x);
 			break;
 		case ROW_ACK:
-			add_text(x, "recipient", e->recipient[0] != '\0' ?
+			cli_json_text(x, "recipient", e->recipient[0] != '\0' ?
 			    e->recipient : e->actor);
-			add_text(x, "at", at);
+			cli_json_text(x, "at", at);
 			json_object_array_add(acks, x);
 			break;
 		case ROW_OTHER:
@@ -828,12 +703,12 @@ sar_json(const struct sar *s)
 	size_t		 i;
 
 	o = json_object_new_object();
-	add_text(o, "subject", s->subject);
-	iso_time(s->generated_ms, 1, at, sizeof(at));
-	add_text(o, "generated_at", at);
-	add_text(o, "generated_by", s->auditor);
-	add_text(o, "broker_instance", s->instance);
-	add_text(o, "policy_version", s->policy_version);
+	cli_json_text(o, "subject", s->subject);
+	cli_time(s->generated_ms, 1, at, sizeof(at));
+	cli_json_text(o, "generated_at", at);
+	cli_json_text(o, "generated_by", s->auditor);
+	cli_json_text(o, "broker_instance", s->instance);
+	cli_json_text(o, "policy_version", s->policy_version);
 	msgs = json_object_new_array();
 	for (i = 0; i < s->nmsgs; i++)
 		json_object_array_add(msgs, message_json(s->msgs[i]));
@@ -875,11 +750,11 @@ report_body(json_object *v, char *path, size_t pathlen, size_t used)
 		}
 		break;
 	case json_type_string:
-		printf("      %s: %s\n", path, clean(json_object_get_string(v),
-		    buf, sizeof(buf)));
+		printf("      %s: %s\n", path,
+		    cli_clean(json_object_get_string(v), buf, sizeof(buf)));
 		break;
 	default:
-		printf("      %s: %s\n", path, clean(
+		printf("      %s: %s\n", path, cli_clean(
 		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
 		    buf, sizeof(buf)));
 		break;
@@ -890,7 +765,7 @@ report_body(json_object *v, char *path, size_t pathlen, size_t used)
 static void
 kind_words(Nwd__V1__Kind k, char *out, size_t outlen)
 {
-	const char	*n = kind_text(k);
+	const char	*n = envelope_kind_name(k);
 	size_t		 i;
 
 	snprintf(out, outlen, "%s", n != NULL ? n : "message of unknown kind");
@@ -916,24 +791,24 @@ report_row(const Nwd__V1__AuditEvent *e, int with_message)
 {
 	char	at[40], a[256], b[256], c[1024], d[256], list[1024];
 
-	iso_time(e->at_unix_ms, 0, at, sizeof(at));
-	printf("    %s  %s by %s", at, clean(e->action, a, sizeof(a)),
-	    clean(e->actor[0] != '\0' ? e->actor : "-", b, sizeof(b)));
+	cli_time(e->at_unix_ms, 0, at, sizeof(at));
+	printf("    %s  %s by %s", at, cli_clean(e->action, a, sizeof(a)),
+	    cli_clean(e->actor[0] != '\0' ? e->actor : "-", b, sizeof(b)));
 	if (e->recipient[0] != '\0')
-		printf(" for %s", clean(e->recipient, d, sizeof(d)));
+		printf(" for %s", cli_clean(e->recipient, d, sizeof(d)));
 	if (with_message && e->message_id[0] != '\0')
-		printf(", message %s", clean(e->message_id, d, sizeof(d)));
-	if (e->kind != 0 && kind_text(e->kind) != NULL)
-		printf(", %s", kind_text(e->kind));
+		printf(", message %s", cli_clean(e->message_id, d, sizeof(d)));
+	if (e->kind != 0 && envelope_kind_name(e->kind) != NULL)
+		printf(", %s", envelope_kind_name(e->kind));
 	if (e->rule[0] != '\0')
-		printf(" (rule %s)", clean(e->rule, d, sizeof(d)));
+		printf(" (rule %s)", cli_clean(e->rule, d, sizeof(d)));
 	if (e->n_fields_withheld > 0) {
-		join(list, sizeof(list), e->fields_withheld,
+		cli_join(list, sizeof(list), e->fields_withheld,
 		    e->n_fields_withheld, ", ");
-		printf(", withheld: %s", clean(list, c, sizeof(c)));
+		printf(", withheld: %s", cli_clean(list, c, sizeof(c)));
 	}
 	if (e->reason[0] != '\0')
-		printf(": %s", clean(e->reason, c, sizeof(c)));
+		printf(": %s", cli_clean(e->reason, c, sizeof(c)));
 	putchar('\n');
 }
 
@@ -962,35 +837,36 @@ report_message(const struct sar *s, size_t idx)
 	snprintf(title, sizeof(title), "Message %zu of %zu: %s", idx + 1,
 	    s->nmsgs, kw);
 	underline(title);
-	printf("  Message id     %s\n", clean(m->message_id, a, sizeof(a)));
+	printf("  Message id     %s\n", cli_clean(m->message_id, a, sizeof(a)));
 	if (h != NULL) {
-		iso_time(h->created_unix_ms, 0, at, sizeof(at));
+		cli_time(h->created_unix_ms, 0, at, sizeof(at));
 		printf("  Created        %s by %s (%s)\n", at,
-		    clean(h->sender[0] != '\0' ? h->sender : "-", a,
-		    sizeof(a)), clean(h->originating_agency[0] != '\0' ?
+		    cli_clean(h->sender[0] != '\0' ? h->sender : "-", a,
+		    sizeof(a)), cli_clean(h->originating_agency[0] != '\0' ?
 		    h->originating_agency : "-", c, sizeof(c)));
-		printf("  Marking        %s\n", marking_words(h->marking) !=
-		    NULL ? marking_words(h->marking) : "-");
-		printf("  Priority       %s\n", priority_words(h->priority) !=
-		    NULL ? priority_words(h->priority) : "-");
+		printf("  Marking        %s\n", cli_marking(h->marking) !=
+		    NULL ? cli_marking(h->marking) : "-");
+		printf("  Priority       %s\n", cli_priority(h->priority) !=
+		    NULL ? cli_priority(h->priority) : "-");
 		if (h->legal_basis != 0)
 			printf("  Legal basis    %s\n",
 			    envelope_legal_basis_name(h->legal_basis));
 		if (h->justification[0] != '\0')
-			printf("  Justification  %s\n", clean(h->justification,
-			    a, sizeof(a)));
+			printf("  Justification  %s\n",
+			    cli_clean(h->justification, a, sizeof(a)));
 		if (h->n_share_with > 0) {
-			join(list, sizeof(list), h->share_with,
+			cli_join(list, sizeof(list), h->share_with,
 			    h->n_share_with, ", ");
-			printf("  Named for      %s\n", clean(list, a,
+			printf("  Named for      %s\n", cli_clean(list, a,
 			    sizeof(a)));
 		}
 		if (h->supersedes[0] != '\0')
-			printf("  Corrects       %s\n", clean(h->supersedes, a,
-			    sizeof(a)));
+			printf("  Corrects       %s\n",
+			    cli_clean(h->supersedes, a, sizeof(a)));
 	}
 	if (m->note[0] != '\0')
-		printf("  Note           %s\n", clean(m->note, a, sizeof(a)));
+		printf("  Note           %s\n", cli_clean(m->note, a,
+		    sizeof(a)));
 	if (body != NULL && (b = pbjson_to_object(body, 0)) != NULL) {
 		printf("  Content, as held\n");
 		path[0] = '\0';
@@ -1014,33 +890,36 @@ report_message(const struct sar *s, size_t idx)
 			e = m->events[i];
 			if (classify(e) != want)
 				continue;
-			iso_time(e->at_unix_ms, 0, at, sizeof(at));
+			cli_time(e->at_unix_ms, 0, at, sizeof(at));
 			switch (want) {
 			case ROW_SHARED:
-				join(list, sizeof(list), e->fields_withheld,
+				cli_join(list, sizeof(list), e->fields_withheld,
 				    e->n_fields_withheld, ", ");
-				printf("    %s  %s: %s", at, clean(e->recipient,
-				    a, sizeof(a)), list[0] != '\0' ?
-				    "withheld " : "the whole message");
+				printf("    %s  %s: %s", at,
+				    cli_clean(e->recipient, a, sizeof(a)),
+				    list[0] != '\0' ? "withheld " :
+				    "the whole message");
 				if (list[0] != '\0')
-					printf("%s", clean(list, c, sizeof(c)));
+					printf("%s",
+					    cli_clean(list, c, sizeof(c)));
 				if (e->rule[0] != '\0')
-					printf(" (rule %s)", clean(e->rule, c,
-					    sizeof(c)));
+					printf(" (rule %s)",
+					    cli_clean(e->rule, c, sizeof(c)));
 				putchar('\n');
 				break;
 			case ROW_REFUSED:
-				printf("    %s  %s: %s", at, clean(e->recipient,
-				    a, sizeof(a)), e->reason[0] != '\0' ?
-				    clean(e->reason, c, sizeof(c)) :
+				printf("    %s  %s: %s", at,
+				    cli_clean(e->recipient, a, sizeof(a)),
+				    e->reason[0] != '\0' ?
+				    cli_clean(e->reason, c, sizeof(c)) :
 				    "refused");
 				if (e->rule[0] != '\0')
-					printf(" (rule %s)", clean(e->rule, c,
-					    sizeof(c)));
+					printf(" (rule %s)",
+					    cli_clean(e->rule, c, sizeof(c)));
 				putchar('\n');
 				break;
 			case ROW_ACK:
-				printf("    %s  %s\n", at, clean(
+				printf("    %s  %s\n", at, cli_clean(
 				    e->recipient[0] != '\0' ? e->recipient :
 				    e->actor, a, sizeof(a)));
 				break;
@@ -1062,19 +941,20 @@ sar_report(const struct sar *s)
 	for (i = 0; i < s->nrows; i++)
 		nother += !sar_with_message(s, s->rows[i]);
 	snprintf(title, sizeof(title), "Subject access report: %s",
-	    clean(s->subject, a, sizeof(a)));
+	    cli_clean(s->subject, a, sizeof(a)));
 	printf("%s\n", title);
 	for (i = strlen(title); i > 0; i--)
 		putchar('=');
 	printf("\n\n");
-	iso_time(s->generated_ms, 0, at, sizeof(at));
+	cli_time(s->generated_ms, 0, at, sizeof(at));
 	printf("Generated   %s by %s, from broker %s\n", at,
-	    clean(s->auditor, a, sizeof(a)), clean(s->instance, b,
+	    cli_clean(s->auditor, a, sizeof(a)), cli_clean(s->instance, b,
 	    sizeof(b)));
-	printf("Policy      %s\n", clean(s->policy_version, a, sizeof(a)));
+	printf("Policy      %s\n", cli_clean(s->policy_version, a, sizeof(a)));
 	printf("Held        %zu message%s about %s; %zu other recorded "
 	    "event%s\n\n", s->nmsgs, s->nmsgs == 1 ? "" : "s",
-	    clean(s->subject, a, sizeof(a)), nother, nother == 1 ? "" : "s");
+	    cli_clean(s->subject, a, sizeof(a)), nother,
+	    nother == 1 ? "" : "s");
 	printf("This report sets out everything the information-sharing "
 	    "broker holds about\n%s.  For each message, oldest first: what "
 	    "it said, who received it,\nwhen, and which parts were withheld "
@@ -1082,15 +962,15 @@ sar_report(const struct sar *s)
 	    "and who acknowledged receipt.  After the messages\ncome the other "
 	    "events the audit trail records about %s, such as\nmessages "
 	    "refused at publication and earlier audit queries.  Times are "
-	    "UTC.\n\n", clean(s->subject, a, sizeof(a)),
-	    clean(s->subject, b, sizeof(b)));
+	    "UTC.\n\n", cli_clean(s->subject, a, sizeof(a)),
+	    cli_clean(s->subject, b, sizeof(b)));
 	if (s->nmsgs == 0)
 		printf("No messages about %s are held.\n\n",
-		    clean(s->subject, a, sizeof(a)));
+		    cli_clean(s->subject, a, sizeof(a)));
 	for (i = 0; i < s->nmsgs; i++)
 		report_message(s, i);
 	snprintf(title, sizeof(title), "Other recorded events about %s",
-	    clean(s->subject, a, sizeof(a)));
+	    cli_clean(s->subject, a, sizeof(a)));
 	underline(title);
 	if (nother == 0)
 		printf("    none\n");
@@ -1098,7 +978,7 @@ sar_report(const struct sar *s)
 		if (!sar_with_message(s, s->rows[i]))
 			report_row(s->rows[i], 1);
 	printf("\nEnd of report.\n");
-	return flush_stdout();
+	return cli_flush();
 }
 
 static int
@@ -1130,7 +1010,7 @@ cmd_sar(const struct aopts *o)
 		return code;
 	memset(&s, 0, sizeof(s));
 	s.subject = o->subject;
-	s.generated_ms = wall_ms();
+	s.generated_ms = cli_wall_ms();
 	p = nwd_principal(c);
 	s.auditor = p != NULL ? p->id : "";
 	s.instance = nwd_welcome(c)->instance;
@@ -1166,7 +1046,7 @@ cmd_sar(const struct aopts *o)
 	}
 	if (f == FMT_JSON) {
 		j = sar_json(&s);
-		if (print_json_line(j) == -1 || flush_stdout() == -1)
+		if (cli_json_line(j) == -1 || cli_flush() == -1)
 			code = CLI_EXIT_PROTOCOL;
 		json_object_put(j);
 	} else if (sar_report(&s) == -1)

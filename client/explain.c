@@ -53,26 +53,6 @@ fail_at(struct explain_error *e, int usage, const char *what,
 	va_end(ap);
 }
 
-/* The kind names, "intelligence_report, missing_episode, ...". */
-static const char *
-kinds_text(void)
-{
-	static char	buf[512];
-	size_t		off = 0;
-	int		k, r;
-
-	if (buf[0] != '\0')
-		return buf;
-	for (k = 1; envelope_kind_name(k) != NULL && off < sizeof(buf); k++) {
-		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    k > 1 ? ", " : "", envelope_kind_name(k));
-		if (r < 0)
-			break;
-		off += (size_t)r;
-	}
-	return buf;
-}
-
 /* Reads all of FILE, or stdin for NULL or "-", up to PBJSON_MAX_INPUT. */
 static char *
 read_body(const char *path, size_t *lenp, struct explain_error *e)
@@ -164,7 +144,7 @@ explain_envelope_build(const struct explain_message *m,
 	memset(e, 0, sizeof(*e));
 	if (envelope_kind_from_name(m->kind, &kind) == -1) {
 		fail_at(e, 1, m->command, "unknown kind \"%s\" (one of %s)",
-		    m->kind, kinds_text());
+		    m->kind, cli_kinds());
 		return NULL;
 	}
 	if (m->nsubjects != 1) {
@@ -392,22 +372,16 @@ static const struct option policy_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* A growable array of strings; owned or borrowed as its user says. */
-struct sv {
-	char	**v;
-	size_t	  n;
-};
-
 /* The policy command line.  Strings point into argv unless noted. */
 struct popts {
 	unsigned long long given;	/* PBIT() of each option seen */
-	struct sv	 args;		/* operands after "policy" */
+	struct cli_strv	 args;		/* operands after "policy" */
 	struct connopts	 conn;
 	const char	*policy, *principals, *from;
-	struct sv	 allocate;
-	struct sv	 subjects;
-	struct sv	 share_with;	/* owned split copies */
-	struct sv	 to;		/* owned split copies */
+	struct cli_strv	 allocate;
+	struct cli_strv	 subjects;
+	struct cli_strv	 share_with;	/* owned split copies */
+	struct cli_strv	 to;		/* owned split copies */
 	const char	*nhs, *marking, *priority, *basis, *justification;
 	const char	*supersedes;
 	int64_t		 at_ms;		/* 0: now */
@@ -430,59 +404,14 @@ usage_bad(const char *what, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-static int
-sv_add(struct sv *sv, char *s)
-{
-	char **v;
-
-	if ((v = reallocarray(sv->v, sv->n + 1, sizeof(*v))) == NULL)
-		return -1;
-	sv->v = v;
-	sv->v[sv->n++] = s;
-	return 0;
-}
-
-static void
-sv_free_owned(struct sv *sv)
-{
-	size_t i;
-
-	for (i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-}
-
-/* Splits "a,b" into owned copies on sv; -1 on an empty name. */
-static int
-sv_split(struct sv *sv, const char *list)
-{
-	const char	*p = list, *comma;
-	char		*s;
-	size_t		 n;
-
-	for (;;) {
-		comma = strchr(p, ',');
-		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		if (n == 0)
-			return -1;
-		if ((s = strndup(p, n)) == NULL || sv_add(sv, s) == -1) {
-			free(s);
-			return -1;
-		}
-		if (comma == NULL)
-			return 0;
-		p = comma + 1;
-	}
-}
-
 static void
 popts_free(struct popts *o)
 {
-	sv_free_owned(&o->share_with);
-	sv_free_owned(&o->to);
-	free(o->args.v);
-	free(o->allocate.v);
-	free(o->subjects.v);
+	cli_strv_clear(&o->share_with, 1);
+	cli_strv_clear(&o->to, 1);
+	cli_strv_clear(&o->args, 0);
+	cli_strv_clear(&o->allocate, 0);
+	cli_strv_clear(&o->subjects, 0);
 }
 
 static const char *
@@ -527,7 +456,7 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 		case 1:
 			if (!seen_command && strcmp(optarg, "policy") == 0)
 				seen_command = 1;
-			else if (sv_add(&o->args, optarg) == -1)
+			else if (cli_strv_add(&o->args, optarg) == -1)
 				goto nomem;
 			break;
 		case 'h':
@@ -540,7 +469,7 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 			o->principals = optarg;
 			break;
 		case P_ALLOCATE:
-			if (sv_add(&o->allocate, optarg) == -1)
+			if (cli_strv_add(&o->allocate, optarg) == -1)
 				goto nomem;
 			break;
 		case P_AT:
@@ -553,7 +482,7 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 			o->at_ms = ll;
 			break;
 		case P_SUBJECT:
-			if (sv_add(&o->subjects, optarg) == -1)
+			if (cli_strv_add(&o->subjects, optarg) == -1)
 				goto nomem;
 			break;
 		case P_NHS:
@@ -575,13 +504,13 @@ policy_parse_args(int argc, char **argv, struct popts *o)
 			o->supersedes = optarg;
 			break;
 		case P_SHARE_WITH:
-			if (sv_split(&o->share_with, optarg) == -1)
+			if (cli_strv_split(&o->share_with, optarg) == -1)
 				return usage_bad("--share-with", "\"%s\" is "
 				    "not a comma-separated list of names",
 				    optarg);
 			break;
 		case P_TO:
-			if (sv_split(&o->to, optarg) == -1)
+			if (cli_strv_split(&o->to, optarg) == -1)
 				return usage_bad("--to", "\"%s\" is not a "
 				    "comma-separated list of principals",
 				    optarg);
@@ -654,14 +583,6 @@ struct view {
 	int			 body_empty;
 };
 
-static const char *
-marking_words(Nwd__V1__Marking m)
-{
-	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
-	    ? "OFFICIAL-SENSITIVE"
-	    : envelope_marking_name(m);
-}
-
 /* The withheld paths to show: with an empty body, what is configured. */
 static void
 shown_withheld(const Nwd__V1__ExplainDecision *d, const struct view *v,
@@ -674,17 +595,6 @@ shown_withheld(const Nwd__V1__ExplainDecision *d, const struct view *v,
 		*paths = d->fields_withheld;
 		*n = d->n_fields_withheld;
 	}
-}
-
-static void
-join(char *out, size_t outlen, char *const *v, size_t n)
-{
-	size_t i, off = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < n && off < outlen; i++)
-		off += snprintf(out + off, outlen - off, "%s%s",
-		    i > 0 ? "," : "", v[i]);
 }
 
 static void
@@ -713,7 +623,7 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 	    v->policy_file != NULL ? v->policy_file : "the broker's, online");
 	printf("message   %s on %s, %s, from %s (%s)\n",
 	    envelope_kind_name(h->kind), h->subject->local_id,
-	    marking_words(h->marking), r->sender, r->agency);
+	    cli_marking(h->marking), r->sender, r->agency);
 	printf("at        %s (%" PRId64 ")\n", when, r->at_unix_ms);
 	if (pub != NULL && pub->verdict ==
 	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED)
@@ -758,7 +668,7 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 			    "it --\n");
 		}
 		shown_withheld(d, v, &paths, &n);
-		join(list, sizeof(list), paths, n);
+		cli_join(list, sizeof(list), paths, n, ",");
 		printf("%-*s  %-*s  %-*s  %-*s  %s\n", (int)wp, d->principal,
 		    (int)wr, d->role, (int)wv,
 		    explain_verdict_text(d->verdict, 0), (int)wu,
@@ -769,24 +679,13 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 		    d->reason[0] != '\0')
 			printf("%*s  because: %s\n", (int)wp, "", d->reason);
 		if (!v->body_empty && d->n_fields_configured > 0) {
-			join(list, sizeof(list), d->fields_configured,
-			    d->n_fields_configured);
+			cli_join(list, sizeof(list), d->fields_configured,
+			    d->n_fields_configured, ",");
 			printf("%*s  the rules withhold: %s\n", (int)wp, "",
 			    list);
 		}
 	}
 	return fflush(stdout) == EOF ? -1 : 0;
-}
-
-static json_object *
-strings_json(char *const *v, size_t n)
-{
-	json_object	*a = json_object_new_array();
-	size_t		 i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
 }
 
 static const char *
@@ -814,11 +713,12 @@ decision_json(const Nwd__V1__ExplainDecision *d, const struct view *v,
 	if (publish)
 		return o;
 	shown_withheld(d, v, &paths, &n);
-	json_object_object_add(o, "fields_withheld", strings_json(paths, n));
+	json_object_object_add(o, "fields_withheld",
+	    cli_json_strings(paths, n));
 	json_object_object_add(o, "fields_configured",
-	    strings_json(d->fields_configured, d->n_fields_configured));
+	    cli_json_strings(d->fields_configured, d->n_fields_configured));
 	json_object_object_add(o, "fields_shared",
-	    strings_json(d->fields_shared, d->n_fields_shared));
+	    cli_json_strings(d->fields_shared, d->n_fields_shared));
 	json_object_object_add(o, "duty_pass",
 	    json_object_new_boolean(d->duty_pass));
 	return o;
@@ -829,9 +729,8 @@ print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
 {
 	const Nwd__V1__Header	*h = v->env->header;
 	json_object		*o, *m, *a;
-	const char		*s;
 	size_t			 i;
-	int			 rc = 0;
+	int			 rc;
 
 	o = json_object_new_object();
 	json_object_object_add(o, "source", json_object_new_string(v->source));
@@ -848,7 +747,7 @@ print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
 	json_object_object_add(m, "subject",
 	    json_object_new_string(h->subject->local_id));
 	json_object_object_add(m, "marking",
-	    json_object_new_string(marking_words(h->marking)));
+	    json_object_new_string(cli_marking(h->marking)));
 	json_object_object_add(m, "sender", json_object_new_string(r->sender));
 	json_object_object_add(m, "agency", json_object_new_string(r->agency));
 	json_object_object_add(m, "body",
@@ -870,12 +769,7 @@ print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
 		    "no body was given, so nothing could be removed: "
 		    "fields_withheld lists what the policy withholds from this "
 		    "kind for each recipient"));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (s == NULL || puts(s) == EOF || fflush(stdout) == EOF) {
-		cli_say("stdout", "%s", strerror(errno));
-		rc = -1;
-	}
+	rc = cli_print_json(o);
 	json_object_put(o);
 	return rc;
 }
@@ -892,15 +786,6 @@ print_result(const Nwd__V1__ExplainResult *r, const struct view *v,
 /* ------------------------------------------------------------------------
  * nwd policy explain, offline and online; nwd policy check
  */
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads and parses a policy file; NULL after saying why. */
 static struct policy *
@@ -989,7 +874,7 @@ static int
 load_allocations(const struct popts *o, struct alloc_table *t)
 {
 	struct alloc_entry	 e;
-	struct sv		 teams;
+	struct cli_strv		 teams;
 	const char		*eq, *a;
 	char			 subject[ENVELOPE_MAX_SUBJECT + 1];
 	size_t			 i, k;
@@ -1000,8 +885,8 @@ load_allocations(const struct popts *o, struct alloc_table *t)
 		memset(&teams, 0, sizeof(teams));
 		if ((eq = strchr(a, '=')) == NULL || eq == a ||
 		    (size_t)(eq - a) > ENVELOPE_MAX_SUBJECT ||
-		    sv_split(&teams, eq + 1) == -1) {
-			sv_free_owned(&teams);
+		    cli_strv_split(&teams, eq + 1) == -1) {
+			cli_strv_clear(&teams, 1);
 			return usage_bad("--allocate", "\"%s\" is not "
 			    "SUBJECT=TEAM[,TEAM]", a);
 		}
@@ -1018,7 +903,7 @@ load_allocations(const struct popts *o, struct alloc_table *t)
 				break;
 			}
 		}
-		sv_free_owned(&teams);
+		cli_strv_clear(&teams, 1);
 	}
 	return rc;
 }
@@ -1054,7 +939,7 @@ explain_offline(struct popts *o, const Nwd__V1__Envelope *env,
 	w.policy = p;
 	w.ids = ids;
 	w.allocs = t;
-	w.now_ms = o->at_ms != 0 ? o->at_ms : wall_ms();
+	w.now_ms = o->at_ms != 0 ? o->at_ms : cli_wall_ms();
 	if ((r = explain_run(&w, o->from, env, o->to.v, o->to.n, &st, err,
 	    sizeof(err))) == NULL) {
 		cli_say("policy explain", "%s", err);

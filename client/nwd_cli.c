@@ -65,21 +65,15 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* A growable array of strings; the strings point into argv or are owned. */
-struct strv {
-	char	**v;
-	size_t	  n;
-};
-
 /* What the command line asked for.  Strings point into argv unless noted. */
 struct cli {
 	const char	*cmd;
 	unsigned	 given;		/* BIT() of each option seen */
-	struct strv	 args;		/* operands after the command */
+	struct cli_strv	 args;		/* operands after the command */
 	struct connopts	 conn;
-	struct strv	 subjects;
-	struct strv	 kinds;
-	struct strv	 share_with;	/* strings owned (split copies) */
+	struct cli_strv	 subjects;
+	struct cli_strv	 kinds;
+	struct cli_strv	 share_with;	/* strings owned (split copies) */
 	const char	*nhs, *marking, *priority, *basis, *justification;
 	const char	*supersedes, *claim_sender, *durable;
 	long		 count;
@@ -182,26 +176,6 @@ usage_error(const char *what, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-/* The kind names, "intelligence_report, missing_episode, ...". */
-static const char *
-kind_list(void)
-{
-	static char	buf[512];
-	size_t		off = 0;
-	int		k, r;
-
-	if (buf[0] != '\0')
-		return buf;
-	for (k = 1; envelope_kind_name(k) != NULL && off < sizeof(buf); k++) {
-		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    k > 1 ? ", " : "", envelope_kind_name(k));
-		if (r < 0)
-			break;
-		off += (size_t)r;
-	}
-	return buf;
-}
-
 static void
 usage(FILE *f)
 {
@@ -239,7 +213,7 @@ command_help(const struct command *cmd)
 {
 	printf("usage: nwd %s\n\n", cmd->synopsis);
 	if (strcmp(cmd->name, "push") == 0)
-		printf(cmd->help, kind_list());
+		printf(cmd->help, cli_kinds());
 	else
 		fputs(cmd->help, stdout);
 	fputs(connopts_help_pointer, stdout);
@@ -257,52 +231,13 @@ find_command(const char *name)
 	return NULL;
 }
 
-static int
-strv_add(struct strv *sv, char *s)
-{
-	char **v;
-
-	if ((v = reallocarray(sv->v, sv->n + 1, sizeof(*v))) == NULL)
-		return -1;
-	sv->v = v;
-	sv->v[sv->n++] = s;
-	return 0;
-}
-
-/* Splits "a,b" into owned copies on sv; -1 on an empty name. */
-static int
-split_names(struct strv *sv, const char *list)
-{
-	const char	*p = list, *comma;
-	char		*s;
-	size_t		 n;
-
-	for (;;) {
-		comma = strchr(p, ',');
-		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		if (n == 0)
-			return -1;
-		if ((s = strndup(p, n)) == NULL || strv_add(sv, s) == -1) {
-			free(s);
-			return -1;
-		}
-		if (comma == NULL)
-			return 0;
-		p = comma + 1;
-	}
-}
-
 static void
-cli_free(struct cli *cli)
+cmdline_free(struct cli *cli)
 {
-	size_t i;
-
-	for (i = 0; i < cli->share_with.n; i++)
-		free(cli->share_with.v[i]);
-	free(cli->share_with.v);
-	free(cli->subjects.v);
-	free(cli->kinds.v);
-	free(cli->args.v);
+	cli_strv_clear(&cli->share_with, 1);
+	cli_strv_clear(&cli->subjects, 0);
+	cli_strv_clear(&cli->kinds, 0);
+	cli_strv_clear(&cli->args, 0);
 }
 
 static const char *
@@ -338,7 +273,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 		case 1:
 			if (cli->cmd == NULL)
 				cli->cmd = optarg;
-			else if (strv_add(&cli->args, optarg) == -1)
+			else if (cli_strv_add(&cli->args, optarg) == -1)
 				goto nomem;
 			break;
 		case 'h':
@@ -349,15 +284,15 @@ parse_args(int argc, char **argv, struct cli *cli)
 			    FRAME_PROTOCOL_VERSION);
 			return 0;
 		case OPT_SUBJECT:
-			if (strv_add(&cli->subjects, optarg) == -1)
+			if (cli_strv_add(&cli->subjects, optarg) == -1)
 				goto nomem;
 			break;
 		case OPT_KIND:
-			if (strv_add(&cli->kinds, optarg) == -1)
+			if (cli_strv_add(&cli->kinds, optarg) == -1)
 				goto nomem;
 			break;
 		case OPT_SHARE_WITH:
-			if (split_names(&cli->share_with, optarg) == -1)
+			if (cli_strv_split(&cli->share_with, optarg) == -1)
 				return usage_error("--share-with", "\"%s\" is "
 				    "not a comma-separated list of names",
 				    optarg);
@@ -415,7 +350,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 	for (; optind < argc; optind++)
 		if (cli->cmd == NULL)
 			cli->cmd = argv[optind];
-		else if (strv_add(&cli->args, argv[optind]) == -1)
+		else if (cli_strv_add(&cli->args, argv[optind]) == -1)
 			goto nomem;
 
 	if (cli->cmd != NULL && strcmp(cli->cmd, "help") == 0) {
@@ -488,35 +423,6 @@ connect_broker(struct cli *cli, int *code)
 }
 
 static int
-print_json(json_object *o)
-{
-	const char *s;
-
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (s == NULL || puts(s) == EOF || fflush(stdout) == EOF) {
-		cli_say("stdout", "%s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static const char *
-marking_text(Nwd__V1__Marking m)
-{
-	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
-	    ? "OFFICIAL-SENSITIVE"
-	    : envelope_marking_name(m);
-}
-
-static void
-add_string(json_object *o, const char *key, const char *value)
-{
-	json_object_object_add(o, key, json_object_new_string(value != NULL ?
-	    value : ""));
-}
-
-static int
 cmd_whoami(struct cli *cli)
 {
 	const Nwd__V1__Welcome	 *w;
@@ -532,19 +438,19 @@ cmd_whoami(struct cli *cli)
 	p = nwd_principal(c);
 	o = json_object_new_object();
 	if (p != NULL) {
-		add_string(o, "id", p->id);
-		add_string(o, "role", p->role);
-		add_string(o, "agency", p->agency);
+		cli_json_string(o, "id", p->id);
+		cli_json_string(o, "role", p->role);
+		cli_json_string(o, "agency", p->agency);
 		teams = json_object_new_array();
 		for (i = 0; i < p->n_teams; i++)
 			json_object_array_add(teams,
 			    json_object_new_string(p->teams[i]));
 		json_object_object_add(o, "teams", teams);
-		add_string(o, "clearance", marking_text(p->clearance));
+		cli_json_string(o, "clearance", cli_marking(p->clearance));
 	}
-	add_string(o, "instance", w->instance);
-	add_string(o, "policy_version", w->policy_version);
-	code = print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
+	cli_json_string(o, "instance", w->instance);
+	cli_json_string(o, "policy_version", w->policy_version);
+	code = cli_print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(o);
 	nwd_close(c);
 	return code;
@@ -574,9 +480,9 @@ cmd_ping(struct cli *cli)
 	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
 	snprintf(rtt, sizeof(rtt), "%.3f", ms);
 	o = json_object_new_object();
-	add_string(o, "instance", nwd_welcome(c)->instance);
+	cli_json_string(o, "instance", nwd_welcome(c)->instance);
 	json_object_object_add(o, "rtt_ms", json_object_new_double_s(ms, rtt));
-	code = print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
+	code = cli_print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(o);
 	nwd_close(c);
 	return code;
@@ -648,13 +554,13 @@ cmd_push(struct cli *cli)
 		goto out;
 	}
 	o = json_object_new_object();
-	add_string(o, "message_id", ack->message_id);
+	cli_json_string(o, "message_id", ack->message_id);
 	json_object_object_add(o, "recipients",
 	    json_object_new_int64(ack->recipients));
 	json_object_object_add(o, "duty_desk",
 	    json_object_new_boolean(ack->duty_desk));
-	add_string(o, "policy_version", ack->policy_version);
-	code = print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
+	cli_json_string(o, "policy_version", ack->policy_version);
+	code = cli_print_json(o) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(o);
  out:
 	nwd_publish_ack_free(ack);
@@ -670,47 +576,43 @@ delivery_json(const Nwd__V1__Deliver *d)
 	const Nwd__V1__Envelope	*e = d->envelope;
 	const Nwd__V1__Header	*h = e != NULL ? e->header : NULL;
 	const ProtobufCMessage	*body = e != NULL ? envelope_body(e) : NULL;
-	const ProtobufCEnumValue *pv;
 	json_object		*o, *withheld, *b;
 	const char		*kn;
-	size_t			 i;
 
 	o = json_object_new_object();
 	json_object_object_add(o, "delivery_id",
 	    json_object_new_uint64(d->delivery_id));
-	add_string(o, "message_id", h != NULL ? h->message_id : NULL);
-	add_string(o, "sender", h != NULL ? h->sender : NULL);
-	add_string(o, "agency", h != NULL ? h->originating_agency : NULL);
+	cli_json_string(o, "message_id", h != NULL ? h->message_id : NULL);
+	cli_json_string(o, "sender", h != NULL ? h->sender : NULL);
+	cli_json_string(o, "agency", h != NULL ? h->originating_agency : NULL);
 	if (h != NULL && (kn = envelope_kind_name(h->kind)) != NULL)
-		add_string(o, "kind", kn);
+		cli_json_string(o, "kind", kn);
 	else
 		json_object_object_add(o, "kind", h != NULL ?
 		    json_object_new_int(h->kind) : NULL);
-	add_string(o, "subject", h != NULL && h->subject != NULL ?
+	cli_json_string(o, "subject", h != NULL && h->subject != NULL ?
 	    h->subject->local_id : NULL);
-	if (h != NULL && h->subject != NULL && h->subject->nhs_number[0] != '\0')
-		add_string(o, "nhs_number", h->subject->nhs_number);
-	add_string(o, "marking", h != NULL ? marking_text(h->marking) : NULL);
-	pv = h != NULL ? protobuf_c_enum_descriptor_get_value(
-	    &nwd__v1__priority__descriptor, h->priority) : NULL;
-	add_string(o, "priority", pv != NULL ? pv->name : NULL);
+	if (h != NULL && h->subject != NULL &&
+	    h->subject->nhs_number[0] != '\0')
+		cli_json_string(o, "nhs_number", h->subject->nhs_number);
+	cli_json_string(o, "marking", h != NULL ? cli_marking(h->marking) :
+	    NULL);
+	cli_json_string(o, "priority", h != NULL ? cli_priority(h->priority) :
+	    NULL);
 	if (h != NULL && h->legal_basis !=
 	    NWD__V1__LEGAL_BASIS__LEGAL_BASIS_UNSPECIFIED)
-		add_string(o, "legal_basis",
+		cli_json_string(o, "legal_basis",
 		    envelope_legal_basis_name(h->legal_basis));
 	if (h != NULL && h->justification[0] != '\0')
-		add_string(o, "justification", h->justification);
+		cli_json_string(o, "justification", h->justification);
 	if (h != NULL && h->supersedes[0] != '\0')
-		add_string(o, "supersedes", h->supersedes);
+		cli_json_string(o, "supersedes", h->supersedes);
 	json_object_object_add(o, "created_unix_ms",
 	    json_object_new_int64(h != NULL ? h->created_unix_ms : 0));
-	withheld = json_object_new_array();
-	for (i = 0; i < d->n_fields_withheld; i++)
-		json_object_array_add(withheld,
-		    json_object_new_string(d->fields_withheld[i]));
+	withheld = cli_json_strings(d->fields_withheld, d->n_fields_withheld);
 	json_object_object_add(o, "fields_withheld", withheld);
-	add_string(o, "rule", d->rule);
-	add_string(o, "policy_version", d->policy_version);
+	cli_json_string(o, "rule", d->rule);
+	cli_json_string(o, "policy_version", d->policy_version);
 	b = body != NULL ? pbjson_to_object(body, 0) : json_object_new_object();
 	json_object_object_add(o, "body", b);
 	return o;
@@ -739,7 +641,7 @@ cmd_sub(struct cli *cli)
 		if (envelope_kind_from_name(cli->kinds.v[i], &kinds[i]) == -1) {
 			free(kinds);
 			return usage_error("--kind", "unknown kind \"%s\" (one "
-			    "of %s)", cli->kinds.v[i], kind_list());
+			    "of %s)", cli->kinds.v[i], cli_kinds());
 		}
 	}
 	if ((c = connect_broker(cli, &code)) == NULL) {
@@ -774,7 +676,7 @@ cmd_sub(struct cli *cli)
 			break;
 		}
 		o = delivery_json(d);
-		r = print_json(o);
+		r = cli_print_json(o);
 		json_object_put(o);
 		if (r == 0 && !cli->no_ack) {
 			st = nwd_ack(c, d->delivery_id, d->envelope != NULL &&
@@ -819,7 +721,7 @@ main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	connopts_init(&cli.conn);
 	if ((code = parse_args(argc, argv, &cli)) >= 0) {
-		cli_free(&cli);
+		cmdline_free(&cli);
 		return code;
 	}
 	code = CLI_EXIT_USAGE;
@@ -827,6 +729,6 @@ main(int argc, char **argv)
 		if (strcmp(commands[i].name, cli.cmd) == 0 &&
 		    commands[i].run != NULL)
 			code = commands[i].run(&cli);
-	cli_free(&cli);
+	cmdline_free(&cli);
 	return code;
 }

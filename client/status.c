@@ -17,6 +17,7 @@
 
 #include <json.h>
 
+#include "cli.h"
 #include "envelope.h"
 #include "status.h"
 
@@ -178,50 +179,14 @@ status_fold(struct status *s)
 static const char *
 time_text(int64_t ms, char *out, size_t outlen)
 {
-	struct tm	tm;
-	time_t		t;
-	int64_t		sec = ms / 1000, rem = ms % 1000;
-	char		base[24];	/* "YYYY-MM-DDTHH:MM:SS" */
-
-	if (ms == 0)
-		return "-";
-	if (rem < 0) {
-		sec--;
-		rem += 1000;
-	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		snprintf(out, outlen, "%" PRId64, ms);
-	else
-		snprintf(out, outlen, "%s.%03dZ", base, (int)rem);
-	return out;
+	return cli_time(ms, 1, out, outlen);
 }
 
 /* s with control characters as '?', for a terminal; "-" if empty. */
 static const char *
 printable(const char *s, char *out, size_t outlen)
 {
-	size_t i;
-
-	if (s == NULL || s[0] == '\0')
-		return "-";
-	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	out[i] = '\0';
-	return out;
-}
-
-static void
-join(char *out, size_t outlen, char *const *v, size_t n)
-{
-	size_t i, off = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < n && off < outlen; i++)
-		off += snprintf(out + off, outlen - off, "%s%s",
-		    i > 0 ? "," : "", v[i]);
+	return s == NULL || s[0] == '\0' ? "-" : cli_clean(s, out, outlen);
 }
 
 static const char *
@@ -240,7 +205,7 @@ print_table(const struct status *s)
 	const Nwd__V1__AuditEvent	*e;
 	const struct rcpt		*r;
 	const char			*kn;
-	char				 t1[STATUS_TIME_LEN], t2[STATUS_TIME_LEN];
+	char t1[STATUS_TIME_LEN], t2[STATUS_TIME_LEN];
 	char				 a[256], b[1024], list[4096];
 	size_t				 i, p, w = strlen("RECIPIENT"), len;
 	size_t				 nshared = 0, nacked = 0, nrefused = 0;
@@ -271,8 +236,8 @@ print_table(const struct status *s)
 		if (r->first == NULL && r->ack == NULL)
 			continue;	/* refused only: below */
 		if (r->last != NULL)
-			join(list, sizeof(list), r->last->fields_withheld,
-			    r->last->n_fields_withheld);
+			cli_join(list, sizeof(list), r->last->fields_withheld,
+			    r->last->n_fields_withheld, ",");
 		else
 			list[0] = '\0';
 		printf("%-*s  %-24s  %-24s  %-10zu  %s\n", (int)w,
@@ -307,30 +272,12 @@ print_table(const struct status *s)
 /* ---- JSON lines ------------------------------------------------------------ */
 
 static void
-add_text(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, v != NULL && v[0] != '\0' ?
-	    json_object_new_string(v) : NULL);
-}
-
-static void
 add_time(json_object *o, const char *key, const Nwd__V1__AuditEvent *e)
 {
 	char t[STATUS_TIME_LEN];
 
-	add_text(o, key, e != NULL ? time_text(e->at_unix_ms, t, sizeof(t)) :
-	    NULL);
-}
-
-static json_object *
-strings_json(char *const *v, size_t n)
-{
-	json_object	*a = json_object_new_array();
-	size_t		 i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
+	cli_json_text(o, key, e != NULL ? time_text(e->at_unix_ms, t,
+	    sizeof(t)) : NULL);
 }
 
 static int
@@ -338,36 +285,32 @@ print_json(const struct status *s)
 {
 	const struct rcpt	*r;
 	json_object		*o;
-	const char		*line;
 	size_t			 i;
 	int			 rc = 0;
 
 	for (i = 0; i < s->nrcpts && rc == 0; i++) {
 		r = &s->rcpts[i];
 		o = json_object_new_object();
-		add_text(o, "message_id", s->message_id);
-		add_text(o, "recipient", r->id);
-		add_text(o, "status", rcpt_state(r));
+		cli_json_text(o, "message_id", s->message_id);
+		cli_json_text(o, "recipient", r->id);
+		cli_json_text(o, "status", rcpt_state(r));
 		add_time(o, "delivered_at", r->first);
 		add_time(o, "acknowledged_at", r->ack);
 		json_object_object_add(o, "deliveries",
 		    json_object_new_int64((int64_t)r->ndeliver));
 		json_object_object_add(o, "fields_shared", r->last != NULL ?
-		    strings_json(r->last->fields_shared,
+		    cli_json_strings(r->last->fields_shared,
 		    r->last->n_fields_shared) : NULL);
 		json_object_object_add(o, "fields_withheld", r->last != NULL ?
-		    strings_json(r->last->fields_withheld,
+		    cli_json_strings(r->last->fields_withheld,
 		    r->last->n_fields_withheld) : NULL);
 		/* The rule of the latest decision, as the status. */
-		add_text(o, "rule", r->refused_last ? r->refused->rule :
+		cli_json_text(o, "rule", r->refused_last ? r->refused->rule :
 		    r->last != NULL ? r->last->rule : NULL);
 		add_time(o, "refused_at", r->refused);
-		add_text(o, "reason", r->refused != NULL ? r->refused->reason :
-		    NULL);
-		line = json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		if (line == NULL || puts(line) == EOF)
-			rc = -1;
+		cli_json_text(o, "reason",
+		    r->refused != NULL ? r->refused->reason : NULL);
+		rc = cli_json_line(o);
 		json_object_put(o);
 	}
 	return rc;

@@ -427,9 +427,8 @@ static int
 report_json(const struct verify_inst *insts, size_t n, int *tampered)
 {
 	json_object	*o, *arr, *io;
-	const char	*s;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc;
 
 	o = json_object_new_object();
 	arr = json_object_new_array();
@@ -459,10 +458,7 @@ report_json(const struct verify_inst *insts, size_t n, int *tampered)
 	json_object_object_add(o, "intact", json_object_new_boolean(
 	    *tampered == 0));
 	json_object_object_add(o, "instances", arr);
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (s == NULL || puts(s) == EOF)
-		rc = -1;
+	rc = cli_json_line(o);
 	json_object_put(o);
 	return rc;
 }
