@@ -1,6 +1,6 @@
 /*
- * explain: "nwd policy explain" and "nwd policy check", and the envelope
- * building shared with "nwd push".  See explain.h for the contracts.
+ * explain: "nwd policy explain" and "nwd policy check".  See explain.h for
+ * the contracts.
  */
 
 #include <ctype.h>
@@ -18,6 +18,7 @@
 
 #include "envelope.h"
 #include "cli.h"
+#include "compose.h"
 #include "connopts.h"
 #include "explain.h"
 #include "nwd.h"
@@ -31,232 +32,6 @@
 #include "redact.h"
 
 #define EXPLAIN_POLICY_MAX	(16 * 1024 * 1024)	/* as nwdd's */
-
-/* ------------------------------------------------------------------------
- * Building an envelope from options (nwd push, nwd policy explain)
- */
-
-static void
-fail_at(struct explain_error *e, int usage, const char *what,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-fail_at(struct explain_error *e, int usage, const char *what,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	e->usage = usage;
-	snprintf(e->what, sizeof(e->what), "%s", what);
-	va_start(ap, fmt);
-	vsnprintf(e->why, sizeof(e->why), fmt, ap);
-	va_end(ap);
-}
-
-/* Reads all of FILE, or stdin for NULL or "-", up to PBJSON_MAX_INPUT. */
-static char *
-read_body(const char *path, size_t *lenp, struct explain_error *e)
-{
-	FILE		*f;
-	char		*buf;
-	size_t		 n = 0, r;
-	int		 stdin_ = path == NULL || strcmp(path, "-") == 0;
-	const char	*name = stdin_ ? "stdin" : path;
-
-	if (stdin_)
-		f = stdin;
-	else if ((f = fopen(path, "r")) == NULL) {
-		fail_at(e, 0, name, "%s", strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(PBJSON_MAX_INPUT + 1)) == NULL) {
-		fail_at(e, 0, name, "out of memory");
-		goto close;
-	}
-	while (n <= PBJSON_MAX_INPUT &&
-	    (r = fread(buf + n, 1, PBJSON_MAX_INPUT + 1 - n, f)) > 0)
-		n += r;
-	if (ferror(f)) {
-		fail_at(e, 0, name, "%s", strerror(errno));
-		goto fail;
-	}
-	if (n > PBJSON_MAX_INPUT) {
-		fail_at(e, 0, name, "the body is larger than %d bytes",
-		    PBJSON_MAX_INPUT);
-		goto fail;
-	}
-	if (!stdin_)
-		fclose(f);
-	*lenp = n;
-	return buf;
- fail:
-	free(buf);
- close:
-	if (!stdin_)
-		fclose(f);
-	return NULL;
-}
-
-static int
-parse_priority(const char *s, Nwd__V1__Priority *out)
-{
-	const ProtobufCEnumValue	*v;
-	char				 up[32];
-	size_t				 i;
-
-	for (i = 0; s[i] != '\0' && i < sizeof(up) - 1; i++)
-		up[i] = toupper((unsigned char)s[i]);
-	up[i] = '\0';
-	v = protobuf_c_enum_descriptor_get_value_by_name(
-	    &nwd__v1__priority__descriptor, up);
-	if (s[i] != '\0' || v == NULL ||
-	    v->value == NWD__V1__PRIORITY__PRIORITY_UNSPECIFIED)
-		return -1;
-	*out = (Nwd__V1__Priority)v->value;
-	return 0;
-}
-
-/* Sets a string field of the envelope being built to a copy of v. */
-static int
-copy_into(char **slot, const char *v)
-{
-	char *copy;
-
-	if ((copy = strdup(v)) == NULL)
-		return -1;
-	*slot = copy;
-	return 0;
-}
-
-Nwd__V1__Envelope *
-explain_envelope_build(const struct explain_message *m,
-    struct explain_error *e)
-{
-	Nwd__V1__Envelope		*env;
-	Nwd__V1__Header			*h;
-	const ProtobufCFieldDescriptor	*fd;
-	ProtobufCMessage		*body;
-	Nwd__V1__Kind			 kind;
-	const char			*comma, *name;
-	char				*text, err[512];
-	size_t				 len;
-
-	memset(e, 0, sizeof(*e));
-	if (envelope_kind_from_name(m->kind, &kind) == -1) {
-		fail_at(e, 1, m->command, "unknown kind \"%s\" (one of %s)",
-		    m->kind, cli_kinds());
-		return NULL;
-	}
-	if (m->nsubjects != 1) {
-		fail_at(e, 1, m->command, "%s", m->nsubjects == 0 ?
-		    "--subject ID is required" : "give one --subject");
-		return NULL;
-	}
-	if ((env = malloc(sizeof(*env))) == NULL) {
-		fail_at(e, 1, m->command, "out of memory");
-		return NULL;
-	}
-	nwd__v1__envelope__init(env);
-	if ((h = malloc(sizeof(*h))) == NULL)
-		goto nomem;
-	nwd__v1__header__init(h);
-	env->header = h;
-	h->kind = kind;
-	if ((h->subject = malloc(sizeof(*h->subject))) == NULL)
-		goto nomem;
-	nwd__v1__subject_ref__init(h->subject);
-	if (copy_into(&h->subject->local_id, m->subjects[0]) == -1 ||
-	    (m->nhs != NULL &&
-	    copy_into(&h->subject->nhs_number, m->nhs) == -1))
-		goto nomem;
-	h->marking = NWD__V1__MARKING__OFFICIAL;
-	if (m->marking != NULL &&
-	    envelope_marking_from_name(m->marking, &h->marking) == -1) {
-		fail_at(e, 1, "--marking", "\"%s\" is not a marking (OFFICIAL "
-		    "or OFFICIAL-SENSITIVE)", m->marking);
-		goto fail;
-	}
-	h->priority = NWD__V1__PRIORITY__ROUTINE;
-	if (m->priority != NULL && parse_priority(m->priority,
-	    &h->priority) == -1) {
-		fail_at(e, 1, "--priority", "\"%s\" is not ROUTINE, HIGH or "
-		    "URGENT", m->priority);
-		goto fail;
-	}
-	if (m->basis != NULL &&
-	    envelope_legal_basis_from_name(m->basis, &h->legal_basis) == -1) {
-		fail_at(e, 1, "--basis", "\"%s\" is not consent, "
-		    "safeguarding, legal_obligation, public_task or "
-		    "vital_interests", m->basis);
-		goto fail;
-	}
-	if (m->justification != NULL && copy_into(&h->justification,
-	    m->justification) == -1)
-		goto nomem;
-	if (m->nshare_with > 0) {
-		if ((h->share_with = calloc(m->nshare_with,
-		    sizeof(char *))) == NULL)
-			goto nomem;
-		for (; h->n_share_with < m->nshare_with; h->n_share_with++)
-			if (copy_into(&h->share_with[h->n_share_with],
-			    m->share_with[h->n_share_with]) == -1)
-				goto nomem;
-	}
-	if (m->supersedes != NULL &&
-	    copy_into(&h->supersedes, m->supersedes) == -1)
-		goto nomem;
-	if (m->claim_sender != NULL) {
-		/* For tests: the broker must overwrite both. */
-		comma = strchr(m->claim_sender, ',');
-		h->sender = comma != NULL ? strndup(m->claim_sender,
-		    (size_t)(comma - m->claim_sender)) :
-		    strdup(m->claim_sender);
-		if (h->sender == NULL || copy_into(&h->originating_agency,
-		    comma != NULL ? comma + 1 : h->sender) == -1)
-			goto nomem;
-	}
-
-	if (m->body_file == NULL && m->body_optional) {
-		text = strdup("{}");
-		len = 2;
-		name = "body";
-		if (text == NULL)
-			goto nomem;
-	} else {
-		name = m->body_file != NULL && strcmp(m->body_file, "-") != 0 ?
-		    m->body_file : "stdin";
-		if ((text = read_body(m->body_file, &len, e)) == NULL)
-			goto fail;
-	}
-	body = pbjson_parse(
-	    envelope_kind_body_descriptor(kind), text, len, err, sizeof(err));
-	free(text);
-	if (body == NULL) {
-		fail_at(e, 0, name, "%s", err);
-		goto fail;
-	}
-	env->body_case = envelope_kind_body_case(kind);
-	fd = protobuf_c_message_descriptor_get_field(
-	    &nwd__v1__envelope__descriptor, env->body_case);
-	*(ProtobufCMessage **)((char *)env + fd->offset) = body;
-	if (envelope_validate(env, err, sizeof(err)) == -1) {
-		fail_at(e, 0, "invalid envelope", "%s", err);
-		goto fail;
-	}
-	return env;
- nomem:
-	fail_at(e, 1, m->command, "out of memory");
- fail:
-	explain_envelope_free(env);
-	return NULL;
-}
-
-void
-explain_envelope_free(Nwd__V1__Envelope *env)
-{
-	if (env != NULL)
-		nwd__v1__envelope__free_unpacked(env, NULL);
-}
 
 /* ------------------------------------------------------------------------
  * Dispatch from nwd
@@ -991,8 +766,8 @@ explain_online(struct popts *o, const Nwd__V1__Envelope *env,
 static int
 policy_explain(struct popts *o)
 {
-	struct explain_message	 m;
-	struct explain_error	 e;
+	struct compose_msg	 m;
+	struct compose_error	 e;
 	struct view		 v;
 	Nwd__V1__Envelope	*env;
 	int			 code;
@@ -1010,19 +785,17 @@ policy_explain(struct popts *o)
 	memset(&m, 0, sizeof(m));
 	m.command = "policy explain";
 	m.kind = o->args.v[1];
-	m.subjects = o->subjects.v;
-	m.nsubjects = o->subjects.n;
+	m.subjects = o->subjects;
 	m.nhs = o->nhs;
 	m.marking = o->marking;
 	m.priority = o->priority;
 	m.basis = o->basis;
 	m.justification = o->justification;
 	m.supersedes = o->supersedes;
-	m.share_with = o->share_with.v;
-	m.nshare_with = o->share_with.n;
+	m.share_with = o->share_with;
 	m.body_file = o->args.n > 2 ? o->args.v[2] : NULL;
 	m.body_optional = 1;
-	if ((env = explain_envelope_build(&m, &e)) == NULL) {
+	if ((env = compose_envelope(&m, &e)) == NULL) {
 		if (e.usage)
 			return usage_bad(e.what, "%s", e.why);
 		cli_say(e.what, "%s", e.why);
@@ -1036,7 +809,7 @@ policy_explain(struct popts *o)
 	v.body_empty = m.body_file == NULL;
 	code = o->online ? explain_online(o, env, &v) :
 	    explain_offline(o, env, &v);
-	explain_envelope_free(env);
+	compose_free(env);
 	return code;
 }
 

@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "envelope.h"
 #include "cli.h"
+#include "compose.h"
 #include "connopts.h"
 #include "explain.h"
 #include "frame.h"
@@ -514,8 +515,8 @@ cmd_status(struct cli *cli)
 static int
 cmd_push(struct cli *cli)
 {
-	struct explain_message	 m;
-	struct explain_error	 e;
+	struct compose_msg	 m;
+	struct compose_error	 e;
 	Nwd__V1__Envelope	*env;
 	Nwd__V1__PublishAck	*ack = NULL;
 	struct nwd_client	*c = NULL;
@@ -527,8 +528,7 @@ cmd_push(struct cli *cli)
 	memset(&m, 0, sizeof(m));
 	m.command = "push";
 	m.kind = cli->args.v[0];
-	m.subjects = cli->subjects.v;
-	m.nsubjects = cli->subjects.n;
+	m.subjects = cli->subjects;
 	m.nhs = cli->nhs;
 	m.marking = cli->marking;
 	m.priority = cli->priority;
@@ -536,10 +536,9 @@ cmd_push(struct cli *cli)
 	m.justification = cli->justification;
 	m.supersedes = cli->supersedes;
 	m.claim_sender = cli->claim_sender;
-	m.share_with = cli->share_with.v;
-	m.nshare_with = cli->share_with.n;
+	m.share_with = cli->share_with;
 	m.body_file = cli->args.n > 1 ? cli->args.v[1] : NULL;
-	if ((env = explain_envelope_build(&m, &e)) == NULL) {
+	if ((env = compose_envelope(&m, &e)) == NULL) {
 		if (e.usage)
 			return usage_error(e.what, "%s", e.why);
 		cli_say(e.what, "%s", e.why);
@@ -565,7 +564,7 @@ cmd_push(struct cli *cli)
  out:
 	nwd_publish_ack_free(ack);
 	nwd_close(c);
-	explain_envelope_free(env);
+	compose_free(env);
 	return code;
 }
 
