@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,36 @@
 #include "compose.h"
 #include "envelope.h"
 #include "pbjson.h"
+
+const struct args_opt compose_opts[] = {
+	{ .name = "subject", .type = ARGS_LIST, .arg = "ID",
+	  .off = offsetof(struct compose_msg, subjects),
+	  .help = "the young person's local identifier (required)" },
+	{ .name = "nhs-number", .type = ARGS_STRING, .arg = "N",
+	  .off = offsetof(struct compose_msg, nhs),
+	  .help = "their NHS number" },
+	{ .name = "marking", .type = ARGS_STRING, .arg = "M",
+	  .off = offsetof(struct compose_msg, marking),
+	  .help = "OFFICIAL (default) or OFFICIAL-SENSITIVE" },
+	{ .name = "priority", .type = ARGS_STRING, .arg = "P",
+	  .off = offsetof(struct compose_msg, priority),
+	  .help = "ROUTINE (default), HIGH or URGENT" },
+	{ .name = "basis", .type = ARGS_STRING, .arg = "B",
+	  .off = offsetof(struct compose_msg, basis),
+	  .help = "consent, safeguarding, legal_obligation,\n"
+	    "public_task or vital_interests" },
+	{ .name = "justification", .type = ARGS_STRING, .arg = "TEXT",
+	  .off = offsetof(struct compose_msg, justification),
+	  .help = "why sharing is necessary" },
+	{ .name = "share-with", .type = ARGS_NAMES, .arg = "A,B",
+	  .off = offsetof(struct compose_msg, share_with),
+	  .bad = "is not a comma-separated list of names",
+	  .help = "named recipients (principals or teams); repeatable" },
+	{ .name = "supersedes", .type = ARGS_STRING, .arg = "UUID",
+	  .off = offsetof(struct compose_msg, supersedes),
+	  .help = "the message this one corrects" },
+	{ .type = ARGS_END },
+};
 
 static void
 fail_at(struct compose_error *e, int usage, const char *what,

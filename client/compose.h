@@ -8,12 +8,14 @@
 #ifndef NWD_CLIENT_COMPOSE_H
 #define NWD_CLIENT_COMPOSE_H
 
+#include "args.h"
 #include "cli.h"
 #include "nwd.pb-c.h"
 
 /*
- * One message, as a command line says it.  Every string is borrowed, and
- * so are the arrays.
+ * One message, as a command line says it.  The options of compose_opts
+ * fill the first part; the command sets the rest.  Strings are borrowed
+ * (from argv) except share_with's, which args_free() frees.
  */
 struct compose_msg {
 	struct cli_strv	 subjects;	/* exactly one is required */
@@ -28,6 +30,10 @@ struct compose_msg {
 	int		 body_optional;	/* NULL body_file: 1 = an empty body,
 					   0 = read stdin */
 };
+
+/* The message options, at offsets in struct compose_msg, listed as "nwd
+ * push" lists them. */
+extern const struct args_opt compose_opts[];
 
 /* Why building failed: print "nwd: what: why"; usage adds the help hint. */
 struct compose_error {

@@ -1,57 +1,34 @@
 /*
- * status: "nwd status MESSAGE_ID", the delivery status of a message we
- * published, read from the broker's audit trail (an AuditQuery with
- * delivery_status set; see nwd.proto).
+ * cmd_status: "nwd status MESSAGE_ID", a publisher's view of what became of
+ * a message it published, read from the broker's audit trail (an
+ * AuditQuery with delivery_status set; see nwd.proto): who it was shared
+ * with and when, which fields were withheld from whom, who acknowledged
+ * receipt, who was refused it and why.  The broker answers only about the
+ * caller's own messages and audits every question.
  *
  * The broker sends the message's publish, deliver, deliver_refused and ack
  * rows in the order they were written; this file folds them into one entry
  * per recipient.  Text from the trail is printed with control characters
  * replaced in the table, and escaped in JSON.
  */
+
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json.h>
 
 #include "cli.h"
+#include "commands.h"
+#include "connopts.h"
 #include "envelope.h"
-#include "status.h"
+#include "nwd.h"
 
 #define STATUS_PAGE_ROWS	1000	/* the most the broker puts in a page */
 #define STATUS_TIME_LEN		32
-
-const char status_synopsis[] = "status MESSAGE_ID [--json]";
-
-const char status_help[] =
-    "Shows what became of a message we published, from the broker's audit "
-    "trail:\nwho it was shared with and when, which fields were withheld "
-    "from each\nrecipient, who has acknowledged receipt, and who was "
-    "refused it and why.\nAny principal may ask, about the messages it "
-    "published itself: a message\nsomebody else published is \"not "
-    "found\", as one that does not exist.  The\nbroker records every "
-    "question in its audit trail.\n\n"
-    "The table has one line per recipient.  DELIVERED AT is when the "
-    "broker\nshared the message with them (sent it to their sessions and "
-    "queued it for\ntheir durable subscriptions; DELIVERIES counts later "
-    "replays too);\nACKNOWLEDGED AT is when their client acknowledged "
-    "receipt, or \"not yet\";\nWITHHELD lists the fields removed for them "
-    "under the sharing policy.\nRefusals follow, each with its time, the "
-    "policy's reason and the rule.\n\n"
-    "Options:\n"
-    "  --json                one JSON object per recipient per line: "
-    "message_id,\n"
-    "                        recipient, status (acknowledged, delivered "
-    "or\n"
-    "                        refused: the latest decision), delivered_at,"
-    "\n                        acknowledged_at, deliveries, fields_shared,"
-    "\n                        fields_withheld, rule, refused_at, reason; "
-    "times\n                        ISO 8601 UTC, null when there is none"
-    "\n\nExit status 1 with ERROR_NOT_FOUND: no message of ours has that "
-    "id.\n";
 
 /* What the trail says about one recipient; the events are a page's. */
 struct rcpt {
@@ -197,7 +174,7 @@ rcpt_state(const struct rcpt *r)
 	return r->refused_last ? "refused" : "delivered";
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the table ---------------------------------------------------------- */
 
 static void
 print_table(const struct status *s)
@@ -269,7 +246,7 @@ print_table(const struct status *s)
 		}
 }
 
-/* ---- JSON lines ------------------------------------------------------------ */
+/* ---- JSON lines --------------------------------------------------------- */
 
 static void
 add_time(json_object *o, const char *key, const Nwd__V1__AuditEvent *e)
@@ -316,9 +293,15 @@ print_json(const struct status *s)
 	return rc;
 }
 
-/* ---- the command ------------------------------------------------------------ */
+/* ---- the status of one message ----------------------------------------- */
 
-enum nwd_status
+/*
+ * Asks c for the delivery status of message_id, following every page, and
+ * prints it on stdout: a table, or with json one JSON object per recipient
+ * per line.  Returns NWD_OK, or the failure with its cause in err; a
+ * failure to write stdout is NWD_ERR_INTERNAL.
+ */
+static enum nwd_status
 status_show(struct nwd_client *c, const char *message_id, int json,
     char *err, size_t errlen)
 {
@@ -349,3 +332,79 @@ status_show(struct nwd_client *c, const char *message_id, int json,
 	status_free(&s);
 	return st;
 }
+
+/* ---- the command -------------------------------------------------------- */
+
+struct status_opts {
+	int		json;
+	struct connopts	conn;
+};
+
+static const struct args_opt status_options[] = {
+	{ .name = "json", .type = ARGS_FLAG,
+	  .off = offsetof(struct status_opts, json),
+	  .help = "one JSON object per recipient per line: message_id,\n"
+	    "recipient, status (acknowledged, delivered or\n"
+	    "refused: the latest decision), delivered_at,\n"
+	    "acknowledged_at, deliveries, fields_shared,\n"
+	    "fields_withheld, rule, refused_at, reason; times\n"
+	    "ISO 8601 UTC, null when there is none" },
+	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
+	  .off = offsetof(struct status_opts, conn) },
+	{ .type = ARGS_END },
+};
+
+static int
+status_run(struct args *a)
+{
+	const struct status_opts	*o = a->opts;
+	struct nwd_client		*c;
+	enum nwd_status			 st;
+	char				 err[512];
+	int				 code;
+
+	if (a->argc != 1)
+		return args_usage(a, a->name, "usage: nwd %s",
+		    cmd_status.synopsis);
+	if (!envelope_is_uuid(a->argv[0]))
+		return args_usage(a, "status", "\"%s\" is not a message id "
+		    "(the UUID that push printed)", a->argv[0]);
+	if ((c = connopts_connect(&o->conn, a, &code)) == NULL)
+		return code;
+	if ((st = status_show(c, a->argv[0], o->json, err,
+	    sizeof(err))) != NWD_OK) {
+		cli_say("status", "%s", err);
+		code = cli_exit_status(c, st);
+	} else
+		code = 0;
+	nwd_close(c);
+	return code;
+}
+
+const struct cmd cmd_status = {
+	.name = "status",
+	.run = status_run,
+	.opts = status_options,
+	.optsize = sizeof(struct status_opts),
+	.family = CMD_FAMILY_NWD,
+	.see = "nwd --help",
+	.synopsis = "status MESSAGE_ID [--json]",
+	.help = "Shows what became of a message we published, from the "
+	    "broker's audit trail:\nwho it was shared with and when, which "
+	    "fields were withheld from each\nrecipient, who has acknowledged "
+	    "receipt, and who was refused it and why.\nAny principal may ask, "
+	    "about the messages it published itself: a message\nsomebody else "
+	    "published is \"not found\", as one that does not exist.  The\n"
+	    "broker records every question in its audit trail.\n\n"
+	    "The table has one line per recipient.  DELIVERED AT is when the "
+	    "broker\nshared the message with them (sent it to their sessions "
+	    "and queued it for\ntheir durable subscriptions; DELIVERIES counts "
+	    "later replays too);\nACKNOWLEDGED AT is when their client "
+	    "acknowledged receipt, or \"not yet\";\nWITHHELD lists the fields "
+	    "removed for them under the sharing policy.\nRefusals follow, each "
+	    "with its time, the policy's reason and the rule.\n\n"
+	    "Options:\n",
+	.more = "\nExit status 1 with ERROR_NOT_FOUND: no message of ours has "
+	    "that id.\n",
+	.width = 20,
+};
