@@ -1,7 +1,19 @@
+/*
+ * cli: what every nwd command shares.  See cli.h for the contracts.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
 
 #include "cli.h"
+#include "envelope.h"
 
 void
 cli_vsay(const char *what, const char *fmt, va_list ap)
@@ -62,4 +74,217 @@ cli_connect(const struct nwd_opts *o, int *code)
 		    cli_exit_status(NULL, st);
 	}
 	return c;
+}
+
+/* ------------------------------------------------------------------------
+ * Lists of strings
+ */
+
+int
+cli_strv_add(struct cli_strv *sv, char *s)
+{
+	char **v;
+
+	if ((v = reallocarray(sv->v, sv->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	sv->v = v;
+	sv->v[sv->n++] = s;
+	return 0;
+}
+
+int
+cli_strv_split(struct cli_strv *sv, const char *list)
+{
+	const char	*p = list, *comma;
+	char		*s;
+	size_t		 n;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == 0)
+			return -1;
+		if ((s = strndup(p, n)) == NULL || cli_strv_add(sv, s) == -1) {
+			free(s);
+			return -1;
+		}
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+void
+cli_strv_clear(struct cli_strv *sv, int owned)
+{
+	size_t i;
+
+	if (owned)
+		for (i = 0; i < sv->n; i++)
+			free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+void
+cli_join(char *out, size_t outlen, char *const *v, size_t n,
+    const char *sep)
+{
+	size_t i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && off < outlen; i++)
+		off += snprintf(out + off, outlen - off, "%s%s",
+		    i > 0 ? sep : "", v[i]);
+}
+
+/* ------------------------------------------------------------------------
+ * Words and times
+ */
+
+const char *
+cli_marking(Nwd__V1__Marking m)
+{
+	return m == NWD__V1__MARKING__OFFICIAL_SENSITIVE
+	    ? "OFFICIAL-SENSITIVE"
+	    : envelope_marking_name(m);
+}
+
+const char *
+cli_priority(Nwd__V1__Priority p)
+{
+	const ProtobufCEnumValue *v;
+
+	v = protobuf_c_enum_descriptor_get_value(
+	    &nwd__v1__priority__descriptor, (int)p);
+	return v != NULL ? v->name : NULL;
+}
+
+const char *
+cli_kinds(void)
+{
+	static char	buf[512];
+	size_t		off = 0;
+	int		k, r;
+
+	if (buf[0] != '\0')
+		return buf;
+	for (k = 1; envelope_kind_name(k) != NULL && off < sizeof(buf); k++) {
+		r = snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    k > 1 ? ", " : "", envelope_kind_name(k));
+		if (r < 0)
+			break;
+		off += (size_t)r;
+	}
+	return buf;
+}
+
+int64_t
+cli_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+cli_time(int64_t ms, int millis, char *out, size_t outlen)
+{
+	struct tm	tm;
+	time_t		t;
+	int64_t		sec = ms / 1000, rem = ms % 1000;
+	char		base[32];
+
+	if (ms == 0) {
+		snprintf(out, outlen, "-");
+		return out;
+	}
+	if (rem < 0) {
+		sec--;
+		rem += 1000;
+	}
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(out, outlen, "%" PRId64, ms);
+	else if (millis)
+		snprintf(out, outlen, "%s.%03dZ", base, (int)rem);
+	else
+		snprintf(out, outlen, "%sZ", base);
+	return out;
+}
+
+const char *
+cli_clean(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len == 0)
+		return "";
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* ------------------------------------------------------------------------
+ * JSON
+ */
+
+void
+cli_json_string(json_object *o, const char *key, const char *value)
+{
+	json_object_object_add(o, key, json_object_new_string(value != NULL ?
+	    value : ""));
+}
+
+void
+cli_json_text(json_object *o, const char *key, const char *value)
+{
+	json_object_object_add(o, key, value != NULL && value[0] != '\0' ?
+	    json_object_new_string(value) : NULL);
+}
+
+json_object *
+cli_json_strings(char *const *v, size_t n)
+{
+	json_object	*a = json_object_new_array();
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+int
+cli_json_line(json_object *o)
+{
+	const char *s;
+
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s != NULL && puts(s) != EOF ? 0 : -1;
+}
+
+int
+cli_print_json(json_object *o)
+{
+	if (cli_json_line(o) == -1 || fflush(stdout) == EOF) {
+		cli_say("stdout", "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_flush(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		cli_say("stdout", "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

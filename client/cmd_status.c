@@ -1,60 +1,34 @@
 /*
- * status: "nwd status MESSAGE_ID", the delivery status of a message we
- * published, read from the broker's audit trail (an AuditQuery with
- * delivery_status set; see nwd.proto).
+ * cmd_status: "nwd status MESSAGE_ID", a publisher's view of what became of
+ * a message it published, read from the broker's audit trail (an
+ * AuditQuery with delivery_status set; see nwd.proto): who it was shared
+ * with and when, which fields were withheld from whom, who acknowledged
+ * receipt, who was refused it and why.  The broker answers only about the
+ * caller's own messages and audits every question.
  *
  * The broker sends the message's publish, deliver, deliver_refused and ack
  * rows in the order they were written; this file folds them into one entry
  * per recipient.  Text from the trail is printed with control characters
  * replaced in the table, and escaped in JSON.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json.h>
 
+#include "cli.h"
+#include "commands.h"
+#include "connopts.h"
 #include "envelope.h"
-#include "status.h"
+#include "nwd.h"
 
 #define STATUS_PAGE_ROWS	1000	/* the most the broker puts in a page */
 #define STATUS_TIME_LEN		32
-
-const char status_synopsis[] = "status MESSAGE_ID [--json]";
-
-const char status_help[] =
-    "Shows what became of a message we published, from the broker's audit "
-    "trail:\nwho it was shared with and when, which fields were withheld "
-    "from each\nrecipient, who has acknowledged receipt, and who was "
-    "refused it and why.\nAny principal may ask, about the messages it "
-    "published itself: a message\nsomebody else published is \"not "
-    "found\", as one that does not exist.  The\nbroker records every "
-    "question in its audit trail.\n\n"
-    "The table has one line per recipient.  DELIVERED AT is when the "
-    "broker\nshared the message with them (sent it to their sessions and "
-    "queued it for\ntheir durable subscriptions; DELIVERIES counts later "
-    "replays too);\nACKNOWLEDGED AT is when their client acknowledged "
-    "receipt, or \"not yet\";\nWITHHELD lists the fields removed for them "
-    "under the sharing policy.\nRefusals follow, each with its time, the "
-    "policy's reason and the rule.\n\n"
-    "Options:\n"
-    "  --json                one JSON object per recipient per line: "
-    "message_id,\n"
-    "                        recipient, status (acknowledged, delivered "
-    "or\n"
-    "                        refused: the latest decision), delivered_at,"
-    "\n                        acknowledged_at, deliveries, fields_shared,"
-    "\n                        fields_withheld, rule, refused_at, reason; "
-    "times\n                        ISO 8601 UTC, null when there is none"
-    "\n\nExit status 1 with ERROR_NOT_FOUND: no message of ours has that "
-    "id.\n";
 
 /* What the trail says about one recipient; the events are a page's. */
 struct rcpt {
@@ -182,50 +156,14 @@ status_fold(struct status *s)
 static const char *
 time_text(int64_t ms, char *out, size_t outlen)
 {
-	struct tm	tm;
-	time_t		t;
-	int64_t		sec = ms / 1000, rem = ms % 1000;
-	char		base[24];	/* "YYYY-MM-DDTHH:MM:SS" */
-
-	if (ms == 0)
-		return "-";
-	if (rem < 0) {
-		sec--;
-		rem += 1000;
-	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		snprintf(out, outlen, "%" PRId64, ms);
-	else
-		snprintf(out, outlen, "%s.%03dZ", base, (int)rem);
-	return out;
+	return cli_time(ms, 1, out, outlen);
 }
 
 /* s with control characters as '?', for a terminal; "-" if empty. */
 static const char *
 printable(const char *s, char *out, size_t outlen)
 {
-	size_t i;
-
-	if (s == NULL || s[0] == '\0')
-		return "-";
-	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	out[i] = '\0';
-	return out;
-}
-
-static void
-join(char *out, size_t outlen, char *const *v, size_t n)
-{
-	size_t i, off = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < n && off < outlen; i++)
-		off += snprintf(out + off, outlen - off, "%s%s",
-		    i > 0 ? "," : "", v[i]);
+	return s == NULL || s[0] == '\0' ? "-" : cli_clean(s, out, outlen);
 }
 
 static const char *
@@ -236,7 +174,7 @@ rcpt_state(const struct rcpt *r)
 	return r->refused_last ? "refused" : "delivered";
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the table ---------------------------------------------------------- */
 
 static void
 print_table(const struct status *s)
@@ -244,7 +182,7 @@ print_table(const struct status *s)
 	const Nwd__V1__AuditEvent	*e;
 	const struct rcpt		*r;
 	const char			*kn;
-	char				 t1[STATUS_TIME_LEN], t2[STATUS_TIME_LEN];
+	char t1[STATUS_TIME_LEN], t2[STATUS_TIME_LEN];
 	char				 a[256], b[1024], list[4096];
 	size_t				 i, p, w = strlen("RECIPIENT"), len;
 	size_t				 nshared = 0, nacked = 0, nrefused = 0;
@@ -275,8 +213,8 @@ print_table(const struct status *s)
 		if (r->first == NULL && r->ack == NULL)
 			continue;	/* refused only: below */
 		if (r->last != NULL)
-			join(list, sizeof(list), r->last->fields_withheld,
-			    r->last->n_fields_withheld);
+			cli_join(list, sizeof(list), r->last->fields_withheld,
+			    r->last->n_fields_withheld, ",");
 		else
 			list[0] = '\0';
 		printf("%-*s  %-24s  %-24s  %-10zu  %s\n", (int)w,
@@ -308,33 +246,15 @@ print_table(const struct status *s)
 		}
 }
 
-/* ---- JSON lines ------------------------------------------------------------ */
-
-static void
-add_text(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, v != NULL && v[0] != '\0' ?
-	    json_object_new_string(v) : NULL);
-}
+/* ---- JSON lines --------------------------------------------------------- */
 
 static void
 add_time(json_object *o, const char *key, const Nwd__V1__AuditEvent *e)
 {
 	char t[STATUS_TIME_LEN];
 
-	add_text(o, key, e != NULL ? time_text(e->at_unix_ms, t, sizeof(t)) :
-	    NULL);
-}
-
-static json_object *
-strings_json(char *const *v, size_t n)
-{
-	json_object	*a = json_object_new_array();
-	size_t		 i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
+	cli_json_text(o, key, e != NULL ? time_text(e->at_unix_ms, t,
+	    sizeof(t)) : NULL);
 }
 
 static int
@@ -342,44 +262,46 @@ print_json(const struct status *s)
 {
 	const struct rcpt	*r;
 	json_object		*o;
-	const char		*line;
 	size_t			 i;
 	int			 rc = 0;
 
 	for (i = 0; i < s->nrcpts && rc == 0; i++) {
 		r = &s->rcpts[i];
 		o = json_object_new_object();
-		add_text(o, "message_id", s->message_id);
-		add_text(o, "recipient", r->id);
-		add_text(o, "status", rcpt_state(r));
+		cli_json_text(o, "message_id", s->message_id);
+		cli_json_text(o, "recipient", r->id);
+		cli_json_text(o, "status", rcpt_state(r));
 		add_time(o, "delivered_at", r->first);
 		add_time(o, "acknowledged_at", r->ack);
 		json_object_object_add(o, "deliveries",
 		    json_object_new_int64((int64_t)r->ndeliver));
 		json_object_object_add(o, "fields_shared", r->last != NULL ?
-		    strings_json(r->last->fields_shared,
+		    cli_json_strings(r->last->fields_shared,
 		    r->last->n_fields_shared) : NULL);
 		json_object_object_add(o, "fields_withheld", r->last != NULL ?
-		    strings_json(r->last->fields_withheld,
+		    cli_json_strings(r->last->fields_withheld,
 		    r->last->n_fields_withheld) : NULL);
 		/* The rule of the latest decision, as the status. */
-		add_text(o, "rule", r->refused_last ? r->refused->rule :
+		cli_json_text(o, "rule", r->refused_last ? r->refused->rule :
 		    r->last != NULL ? r->last->rule : NULL);
 		add_time(o, "refused_at", r->refused);
-		add_text(o, "reason", r->refused != NULL ? r->refused->reason :
-		    NULL);
-		line = json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		if (line == NULL || puts(line) == EOF)
-			rc = -1;
+		cli_json_text(o, "reason",
+		    r->refused != NULL ? r->refused->reason : NULL);
+		rc = cli_json_line(o);
 		json_object_put(o);
 	}
 	return rc;
 }
 
-/* ---- the command ------------------------------------------------------------ */
+/* ---- the status of one message ----------------------------------------- */
 
-enum nwd_status
+/*
+ * Asks c for the delivery status of message_id, following every page, and
+ * prints it on stdout: a table, or with json one JSON object per recipient
+ * per line.  Returns NWD_OK, or the failure with its cause in err; a
+ * failure to write stdout is NWD_ERR_INTERNAL.
+ */
+static enum nwd_status
 status_show(struct nwd_client *c, const char *message_id, int json,
     char *err, size_t errlen)
 {
@@ -410,3 +332,79 @@ status_show(struct nwd_client *c, const char *message_id, int json,
 	status_free(&s);
 	return st;
 }
+
+/* ---- the command -------------------------------------------------------- */
+
+struct status_opts {
+	int		json;
+	struct connopts	conn;
+};
+
+static const struct args_opt status_options[] = {
+	{ .name = "json", .type = ARGS_FLAG,
+	  .off = offsetof(struct status_opts, json),
+	  .help = "one JSON object per recipient per line: message_id,\n"
+	    "recipient, status (acknowledged, delivered or\n"
+	    "refused: the latest decision), delivered_at,\n"
+	    "acknowledged_at, deliveries, fields_shared,\n"
+	    "fields_withheld, rule, refused_at, reason; times\n"
+	    "ISO 8601 UTC, null when there is none" },
+	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
+	  .off = offsetof(struct status_opts, conn) },
+	{ .type = ARGS_END },
+};
+
+static int
+status_run(struct args *a)
+{
+	const struct status_opts	*o = a->opts;
+	struct nwd_client		*c;
+	enum nwd_status			 st;
+	char				 err[512];
+	int				 code;
+
+	if (a->argc != 1)
+		return args_usage(a, a->name, "usage: nwd %s",
+		    cmd_status.synopsis);
+	if (!envelope_is_uuid(a->argv[0]))
+		return args_usage(a, "status", "\"%s\" is not a message id "
+		    "(the UUID that push printed)", a->argv[0]);
+	if ((c = connopts_connect(&o->conn, a, &code)) == NULL)
+		return code;
+	if ((st = status_show(c, a->argv[0], o->json, err,
+	    sizeof(err))) != NWD_OK) {
+		cli_say("status", "%s", err);
+		code = cli_exit_status(c, st);
+	} else
+		code = 0;
+	nwd_close(c);
+	return code;
+}
+
+const struct cmd cmd_status = {
+	.name = "status",
+	.run = status_run,
+	.opts = status_options,
+	.optsize = sizeof(struct status_opts),
+	.family = CMD_FAMILY_NWD,
+	.see = "nwd --help",
+	.synopsis = "status MESSAGE_ID [--json]",
+	.help = "Shows what became of a message we published, from the "
+	    "broker's audit trail:\nwho it was shared with and when, which "
+	    "fields were withheld from each\nrecipient, who has acknowledged "
+	    "receipt, and who was refused it and why.\nAny principal may ask, "
+	    "about the messages it published itself: a message\nsomebody else "
+	    "published is \"not found\", as one that does not exist.  The\n"
+	    "broker records every question in its audit trail.\n\n"
+	    "The table has one line per recipient.  DELIVERED AT is when the "
+	    "broker\nshared the message with them (sent it to their sessions "
+	    "and queued it for\ntheir durable subscriptions; DELIVERIES counts "
+	    "later replays too);\nACKNOWLEDGED AT is when their client "
+	    "acknowledged receipt, or \"not yet\";\nWITHHELD lists the fields "
+	    "removed for them under the sharing policy.\nRefusals follow, each "
+	    "with its time, the policy's reason and the rule.\n\n"
+	    "Options:\n",
+	.more = "\nExit status 1 with ERROR_NOT_FOUND: no message of ours has "
+	    "that id.\n",
+	.width = 20,
+};

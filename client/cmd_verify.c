@@ -1,5 +1,10 @@
 /*
- * verify: "nwd audit verify".  See verify.h and chain.h.
+ * cmd_verify: "nwd audit verify", the audit trail's verifier.  Reads every
+ * instance's hash chain and checkpoints straight from PostgreSQL (libpq,
+ * blocking, one read-only REPEATABLE READ transaction, cursors), recomputes
+ * every hash with chain.h, checks seq continuity, links and id order, and
+ * every checkpoint's Ed25519 signature and hash; names the first problem of
+ * each instance.
  *
  * The whole check runs in one READ ONLY, REPEATABLE READ transaction, so
  * the chains and checkpoints are read from one snapshot while the daemons
@@ -16,14 +21,10 @@
  * though its hash might match.  The queries below report both (at_ok,
  * lists_ok) for verify_core.c to judge.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,40 @@
 
 #include "chain.h"
 #include "cli.h"
-#include "verify.h"
+#include "commands.h"
 #include "verify_core.h"
+
+/* Exit statuses of "nwd audit verify". */
+#define VERIFY_EXIT_INTACT	0	/* every chain and checkpoint checks */
+#define VERIFY_EXIT_TAMPERED	1	/* a problem was found and named */
+#define VERIFY_EXIT_USAGE	2	/* bad options, unreadable key */
+#define VERIFY_EXIT_UNREADABLE	3	/* cannot connect, read or check */
+
+struct verify_opts {
+	const char	*db;
+	struct cli_strv	 pubkeys;
+	const char	*instance;
+	int		 json;
+};
+
+static const struct args_opt verify_options[] = {
+	{ .name = "db", .type = ARGS_STRING, .arg = "CONNINFO",
+	  .off = offsetof(struct verify_opts, db),
+	  .help = "libpq connection string, for a read-only role such as\n"
+	    "nwd_auditor (default $NWD_AUDIT_DB, else libpq's defaults)" },
+	{ .name = "pubkey", .type = ARGS_LIST, .arg = "FILE",
+	  .off = offsetof(struct verify_opts, pubkeys),
+	  .help = "an Ed25519 public key (PEM) that signs checkpoints;\n"
+	    "repeatable (default $NWD_AUDIT_PUBKEY); a checkpoint whose\n"
+	    "key id is none of these fails" },
+	{ .name = "instance", .type = ARGS_STRING, .arg = "NAME",
+	  .off = offsetof(struct verify_opts, instance),
+	  .help = "check this instance only" },
+	{ .name = "json", .type = ARGS_FLAG,
+	  .off = offsetof(struct verify_opts, json),
+	  .help = "print one JSON object instead of text" },
+	{ .type = ARGS_END },
+};
 
 #define FETCH_ROWS	1000	/* rows per FETCH */
 
@@ -80,14 +113,6 @@ static const char sql_instances[] =
     "SELECT instance FROM nwd.audit_events UNION "
     "SELECT instance FROM nwd.checkpoints ORDER BY 1";
 
-struct verify_opts {
-	const char	 *db;
-	const char	**pubkeys;
-	size_t		  npubkeys;
-	const char	 *instance;
-	int		  json;
-};
-
 /* A server-side cursor read FETCH_ROWS at a time. */
 struct cursor {
 	PGconn		*conn;
@@ -96,66 +121,6 @@ struct cursor {
 	int		 row, nrows;
 	int		 eof;
 };
-
-static const struct option verify_options[] = {
-	{ "db",		required_argument,	NULL, 'd' },
-	{ "pubkey",	required_argument,	NULL, 'k' },
-	{ "instance",	required_argument,	NULL, 'i' },
-	{ "json",	no_argument,		NULL, 'j' },
-	{ "help",	no_argument,		NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-const char audit_verify_synopsis[] =
-    "audit verify [--db CONNINFO] [--pubkey FILE]... [--instance NAME] "
-    "[--json]";
-
-const char audit_verify_help[] =
-    "Reads every instance's audit chain and checkpoints from PostgreSQL, "
-    "in one\nread-only snapshot, recomputes every row's hash and checks "
-    "seq continuity,\nthe prev_hash links, id order and every checkpoint's "
-    "Ed25519 signature and\nhash.  Prints, per instance, the rows and "
-    "checkpoints checked and the head\nseq, or the first problem: an "
-    "altered, missing, inserted or reordered row,\na tail truncated behind "
-    "a checkpoint, a checkpoint with an invalid\nsignature, an unknown key "
-    "or a hash that is not its row's.\n\n"
-    "Options:\n"
-    "  --db CONNINFO    libpq connection string, for a read-only role such "
-    "as\n"
-    "                   nwd_auditor (default $NWD_AUDIT_DB, else libpq's "
-    "defaults)\n"
-    "  --pubkey FILE    an Ed25519 public key (PEM) that signs "
-    "checkpoints;\n"
-    "                   repeatable (default $NWD_AUDIT_PUBKEY); a "
-    "checkpoint whose\n"
-    "                   key id is none of these fails\n"
-    "  --instance NAME  check this instance only\n"
-    "  --json           print one JSON object instead of text\n\n"
-    "Exit status: 0 intact, 1 tampering found, 2 usage or an unreadable "
-    "key,\n3 cannot connect to or read the database.\n";
-
-void
-audit_usage(FILE *f)
-{
-	fprintf(f, "usage: nwd %s\n\n%s", audit_verify_synopsis,
-	    audit_verify_help);
-}
-
-static int
-usage_err(const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-usage_err(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cli_vsay(what, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(see 'nwd audit verify --help')\n");
-	return VERIFY_EXIT_USAGE;
-}
 
 /* ------------------------------------------------------------------------
  * The database
@@ -431,9 +396,8 @@ static int
 report_json(const struct verify_inst *insts, size_t n, int *tampered)
 {
 	json_object	*o, *arr, *io;
-	const char	*s;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc;
 
 	o = json_object_new_object();
 	arr = json_object_new_array();
@@ -463,10 +427,7 @@ report_json(const struct verify_inst *insts, size_t n, int *tampered)
 	json_object_object_add(o, "intact", json_object_new_boolean(
 	    *tampered == 0));
 	json_object_object_add(o, "instances", arr);
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (s == NULL || puts(s) == EOF)
-		rc = -1;
+	rc = cli_json_line(o);
 	json_object_put(o);
 	return rc;
 }
@@ -601,104 +562,67 @@ verify_run(const struct verify_opts *o, const struct verify_keyring *kr)
 }
 
 static int
-cmd_verify(int argc, char **argv)
+verify_cmd_run(struct args *a)
 {
-	struct verify_opts	 o;
+	const struct verify_opts *o = a->opts;
 	struct verify_keyring	 kr = { NULL, 0 };
-	const char		**pk;
-	const char		*env;
+	char *const		*pubkeys = o->pubkeys.v;
+	char			*env;
 	char			 err[512];
-	size_t			 i;
-	int			 c, rc;
+	size_t			 npubkeys = o->pubkeys.n, i;
+	int			 rc;
 
-	memset(&o, 0, sizeof(o));
-	opterr = 0;
-	optind = 0;	/* glibc: start afresh */
-	while ((c = getopt_long(argc, argv, "+:h", verify_options,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			o.db = optarg;
-			break;
-		case 'k':
-			pk = reallocarray(o.pubkeys, o.npubkeys + 1,
-			    sizeof(*pk));
-			if (pk == NULL) {
-				free(o.pubkeys);
-				cli_say("audit verify", "out of memory");
-				return VERIFY_EXIT_UNREADABLE;
-			}
-			o.pubkeys = pk;
-			o.pubkeys[o.npubkeys++] = optarg;
-			break;
-		case 'i':
-			o.instance = optarg;
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'h':
-			free(o.pubkeys);
-			audit_usage(stdout);
-			return 0;
-		case ':':
-			free(o.pubkeys);
-			return usage_err(argv[optind - 1], "needs a value");
-		default:
-			free(o.pubkeys);
-			return usage_err(argv[optind - 1] != NULL ?
-			    argv[optind - 1] : "?", "unknown option");
-		}
-	}
-	if (optind < argc) {
-		free(o.pubkeys);
-		return usage_err("audit verify", "unexpected argument \"%s\"",
-		    argv[optind]);
-	}
-	if (o.npubkeys == 0) {
+	if (a->argc != 0)
+		return args_usage(a, a->name, "unexpected argument \"%s\"",
+		    a->argv[0]);
+	if (npubkeys == 0) {
 		env = getenv("NWD_AUDIT_PUBKEY");
 		if (env == NULL || env[0] == '\0')
-			return usage_err("audit verify", "no public key: give "
+			return args_usage(a, a->name, "no public key: give "
 			    "--pubkey FILE or set NWD_AUDIT_PUBKEY");
-		if ((o.pubkeys = malloc(sizeof(*o.pubkeys))) == NULL) {
-			cli_say("audit verify", "out of memory");
-			return VERIFY_EXIT_UNREADABLE;
-		}
-		o.pubkeys[o.npubkeys++] = env;
+		pubkeys = &env;
+		npubkeys = 1;
 	}
-	if ((kr.v = calloc(o.npubkeys, sizeof(*kr.v))) == NULL) {
-		free(o.pubkeys);
-		cli_say("audit verify", "out of memory");
+	if ((kr.v = calloc(npubkeys, sizeof(*kr.v))) == NULL) {
+		cli_say(a->name, "out of memory");
 		return VERIFY_EXIT_UNREADABLE;
 	}
 	rc = VERIFY_EXIT_USAGE;
-	for (i = 0; i < o.npubkeys; i++) {
-		if ((kr.v[kr.n] = chain_verifier_load(o.pubkeys[i], err,
+	for (i = 0; i < npubkeys; i++) {
+		if ((kr.v[kr.n] = chain_verifier_load(pubkeys[i], err,
 		    sizeof(err))) == NULL) {
 			cli_say("--pubkey", "%s", err);
 			goto out;
 		}
 		kr.n++;
 	}
-	rc = verify_run(&o, &kr);
+	rc = verify_run(o, &kr);
  out:
 	for (i = 0; i < kr.n; i++)
 		chain_verifier_free(kr.v[i]);
 	free(kr.v);
-	free(o.pubkeys);
 	return rc;
 }
 
-int
-audit_main(int argc, char **argv)
-{
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		audit_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? VERIFY_EXIT_USAGE : 0;
-	}
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	return usage_err("audit", "no such command \"%s\" (commands: verify)",
-	    argv[1]);
-}
+const struct cmd cmd_verify = {
+	.name = "audit verify",
+	.run = verify_cmd_run,
+	.opts = verify_options,
+	.optsize = sizeof(struct verify_opts),
+	.family = CMD_FAMILY_VERIFY,
+	.see = "nwd audit verify --help",
+	.synopsis = "audit verify [--db CONNINFO] [--pubkey FILE]... "
+	    "[--instance NAME] [--json]",
+	.help = "Reads every instance's audit chain and checkpoints from "
+	    "PostgreSQL, in one\nread-only snapshot, recomputes every row's "
+	    "hash and checks seq continuity,\nthe prev_hash links, id order "
+	    "and every checkpoint's Ed25519 signature and\nhash.  Prints, per "
+	    "instance, the rows and checkpoints checked and the head\nseq, or "
+	    "the first problem: an altered, missing, inserted or reordered "
+	    "row,\na tail truncated behind a checkpoint, a checkpoint with an "
+	    "invalid\nsignature, an unknown key or a hash that is not its "
+	    "row's.\n\nOptions:\n",
+	.more = "\nExit status: 0 intact, 1 tampering found, 2 usage or an "
+	    "unreadable key,\n3 cannot connect to or read the database.\n",
+	.width = 15,
+};
