@@ -96,7 +96,7 @@ static const char sql_rows[] =
     "message_id::text, subject, kind::text, recipient, "
     "array_to_string(fields_shared, ','), "
     "array_to_string(fields_withheld, ','), rule, policy_version, reason, "
-    "peer, session "
+    "peer, session, route "
     "FROM nwd.audit_events WHERE %s ORDER BY seq, id";
 
 /* Checkpoint columns.  (No output column may be named like a column of

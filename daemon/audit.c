@@ -21,6 +21,9 @@ static const char *action_names[] = {
 	[AUDIT_DISCONNECT] = "disconnect",
 	[AUDIT_TLS_LOADED] = "tls_loaded",
 	[AUDIT_TLS_RELOAD_REFUSED] = "tls_reload_refused",
+	[AUDIT_DELIVER_LOST] = "deliver_lost",
+	[AUDIT_DELIVER_WITHDRAWN] = "deliver_withdrawn",
+	[AUDIT_DURABLE_DELETED] = "durable_deleted",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))
@@ -78,6 +81,7 @@ field_slot(struct audit_event *ev, enum audit_field f)
 	case AUDIT_F_REASON:		return &ev->reason;
 	case AUDIT_F_PEER:		return &ev->peer;
 	case AUDIT_F_SESSION:		return &ev->session;
+	case AUDIT_F_ROUTE:		return &ev->route;
 	}
 	return NULL;
 }
@@ -113,5 +117,6 @@ audit_event_free(struct audit_event *ev)
 	free(ev->reason);
 	free(ev->peer);
 	free(ev->session);
+	free(ev->route);
 	free(ev);
 }

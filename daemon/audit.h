@@ -23,6 +23,10 @@ enum audit_action {
 	AUDIT_DISCONNECT,
 	AUDIT_TLS_LOADED,		/* certificate, CA, CRL taken on reload */
 	AUDIT_TLS_RELOAD_REFUSED,	/* broken TLS files; old ones kept */
+	AUDIT_DELIVER_LOST,		/* a live send that did not happen */
+	AUDIT_DELIVER_WITHDRAWN,	/* pending when its durable
+					   subscription was deleted */
+	AUDIT_DURABLE_DELETED,		/* a durable subscription deleted */
 };
 
 /*
@@ -45,12 +49,16 @@ struct audit_event {
 	char		*reason;
 	char		*peer;		/* remote address "ip:port" */
 	char		*session;	/* session id, e.g. "s42" */
+	char		*route;		/* a deliver row's route: "live",
+					   "queued", "live,queued",
+					   "unreachable", "replay" */
 };
 
 enum audit_field {
 	AUDIT_F_ACTOR, AUDIT_F_MESSAGE_ID, AUDIT_F_SUBJECT, AUDIT_F_RECIPIENT,
 	AUDIT_F_FIELDS_SHARED, AUDIT_F_FIELDS_WITHHELD, AUDIT_F_RULE,
 	AUDIT_F_POLICY_VERSION, AUDIT_F_REASON, AUDIT_F_PEER, AUDIT_F_SESSION,
+	AUDIT_F_ROUTE,
 };
 
 /* The name stored in the action column ("publish_refused"). */

@@ -106,9 +106,13 @@ chain_hash(const uint8_t prev[CHAIN_HASH_LEN], const struct chain_row *row,
 	    EVP_DigestUpdate(md, prev, CHAIN_HASH_LEN) != 1 ||
 	    EVP_DigestUpdate(md, CHAIN_MAGIC, strlen(CHAIN_MAGIC)) != 1)
 		goto out;
-	for (i = 0; i < CHAIN_NFIELDS; i++)
+	for (i = 0; i < CHAIN_NFIELDS; i++) {
+		/* The route is written only when there is one. */
+		if (i == CHAIN_F_ROUTE && row->field[i] == NULL)
+			break;
 		if (chain_put_field(md, row->field[i]) == -1)
 			goto out;
+	}
 	if (EVP_DigestFinal_ex(md, out, &mdlen) != 1 ||
 	    mdlen != CHAIN_HASH_LEN)
 		goto out;

@@ -19,6 +19,9 @@
  *     comma-joined list, "" for an empty list), rule, policy_version,
  *     reason, peer, session
  *
+ * and then, only when it is not NULL, route (a delivery decision's route,
+ * since migration 008): rows without one hash as they did before.
+ *
  * A checkpoint signs, with the instance's Ed25519 key, the ASCII text
  *
  *     "nwd-checkpoint-v1 <instance> <seq> <hex(hash of row seq)> <at_ms>"
@@ -34,7 +37,7 @@
 
 #define CHAIN_HASH_LEN		32
 #define CHAIN_SIG_LEN		64
-#define CHAIN_NFIELDS		16
+#define CHAIN_NFIELDS		17	/* the last is optional: route */
 
 /* The fields of one row in canonical order; NULL pointers are SQL NULL. */
 struct chain_row {
@@ -46,7 +49,7 @@ enum chain_field {
 	CHAIN_F_ACTION, CHAIN_F_MESSAGE_ID, CHAIN_F_SUBJECT, CHAIN_F_KIND,
 	CHAIN_F_RECIPIENT, CHAIN_F_FIELDS_SHARED, CHAIN_F_FIELDS_WITHHELD,
 	CHAIN_F_RULE, CHAIN_F_POLICY_VERSION, CHAIN_F_REASON, CHAIN_F_PEER,
-	CHAIN_F_SESSION,
+	CHAIN_F_SESSION, CHAIN_F_ROUTE,
 };
 
 /* hash = SHA-256(prev || canonical(row)).  Returns 0, or -1 on failure. */

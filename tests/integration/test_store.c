@@ -655,7 +655,8 @@ unhex(const char *hex, uint8_t *out, size_t len)
 	"subject, kind::text, recipient, " \
 	"array_to_string(fields_shared, ','), " \
 	"array_to_string(fields_withheld, ','), rule, policy_version, " \
-	"reason, peer, session FROM nwd.audit_events WHERE instance = $1 " \
+	"reason, peer, session, route FROM nwd.audit_events " \
+	"WHERE instance = $1 " \
 	"ORDER BY audit_events.seq"
 
 /*

@@ -86,6 +86,15 @@ static const char canon_a[] =
 static const char hash_a[] =
 	"6f39ce77f711faa8598e84938a0861ecf7f36ba0deb1643412d3a91d93ab1f43";
 
+/*
+ * Row A as a delivery decision with its route (migration 008): the route
+ * is a seventeenth field, written only when it is not NULL.
+ */
+static const char canon_ar_route[] =
+	"\x00\x00\x00\x0b" "live,queued";
+static const char hash_ar[] =
+	"04551f4068054144d699f157c959b99bee65f83d370cf05cf8027e364ca12c95";
+
 /* Row B: a refusal, with NULL fields and empty lists. */
 static const struct chain_row row_b = { {
 	[CHAIN_F_INSTANCE] = "nwdd-1",
@@ -409,6 +418,39 @@ test_golden_a(void **state)
 	assert_string_equal(hex, hash_a);
 }
 
+/* A row with a route hashes its canonical bytes and the route after
+ * them; without one (NULL) it hashes as before the route existed. */
+static void
+test_golden_route(void **state)
+{
+	uint8_t			zero[CHAIN_HASH_LEN] = { 0 };
+	uint8_t			want[CHAIN_HASH_LEN], got[CHAIN_HASH_LEN];
+	char			canon[sizeof(canon_a) + sizeof(canon_ar_route)];
+	char			hex[HEXLEN];
+	struct chain_row	r = row_a;
+
+	memcpy(canon, canon_a, sizeof(canon_a) - 1);
+	memcpy(canon + sizeof(canon_a) - 1, canon_ar_route,
+	    sizeof(canon_ar_route) - 1);
+	sha256_2(zero, canon, sizeof(canon_a) + sizeof(canon_ar_route) - 2,
+	    want);
+	hexify(want, CHAIN_HASH_LEN, hex);
+	assert_string_equal(hex, hash_ar);
+	r.field[CHAIN_F_ROUTE] = "live,queued";
+	hash_ok(zero, &r, got);
+	assert_memory_equal(got, want, CHAIN_HASH_LEN);
+
+	r.field[CHAIN_F_ROUTE] = NULL;
+	hash_ok(zero, &r, got);
+	chain_hex(got, hex);
+	assert_string_equal(hex, hash_a);
+	/* "" is a route of its own, not the absence of one. */
+	r.field[CHAIN_F_ROUTE] = "";
+	hash_ok(zero, &r, got);
+	chain_hex(got, hex);
+	assert_string_not_equal(hex, hash_a);
+}
+
 static void
 test_golden_b_nulls(void **state)
 {
@@ -458,6 +500,7 @@ test_genesis_prev(void **state)
 static void
 test_every_field_counts(void **state)
 {
+	static struct chain_row	ra;	/* the golden row A, with a route */
 	static uint8_t		h[NVARIANTS][CHAIN_HASH_LEN];
 	static const char	*what[NVARIANTS];
 	static size_t		 field[NVARIANTS];
@@ -467,25 +510,27 @@ test_every_field_counts(void **state)
 	size_t			 n = 0, i, j, len;
 	char			 cur[64], nxt[64];
 
-	hash_ok(zero, &row_a, h[n]);
+	ra = row_a;
+	ra.field[CHAIN_F_ROUTE] = "live";
+	hash_ok(zero, &ra, h[n]);
 	field[n] = 0;
 	what[n++] = "base";
 	for (i = 0; i < CHAIN_NFIELDS; i++) {
-		r = row_a;
-		snprintf(other[i], sizeof(other[i]), "%sx", row_a.field[i]);
+		r = ra;
+		snprintf(other[i], sizeof(other[i]), "%sx", ra.field[i]);
 		r.field[i] = other[i];
 		hash_ok(zero, &r, h[n]);
 		field[n] = i;
 		what[n++] = "value";
 
-		r = row_a;
+		r = ra;
 		r.field[i] = NULL;
 		hash_ok(zero, &r, h[n]);
 		field[n] = i;
 		what[n++] = "NULL";
 
-		if (row_a.field[i][0] != '\0') {
-			r = row_a;
+		if (ra.field[i][0] != '\0') {
+			r = ra;
 			r.field[i] = "";
 			hash_ok(zero, &r, h[n]);
 			field[n] = i;
@@ -495,18 +540,18 @@ test_every_field_counts(void **state)
 		/* The last byte of field i moves to the front of field i+1. */
 		if (i + 1 == CHAIN_NFIELDS)
 			continue;
-		r = row_a;
+		r = ra;
 		j = i + 1;
-		len = strlen(row_a.field[i]);
+		len = strlen(ra.field[i]);
 		if (len > 0) {
 			snprintf(cur, sizeof(cur), "%.*s", (int)(len - 1),
-			    row_a.field[i]);
+			    ra.field[i]);
 			snprintf(nxt, sizeof(nxt), "%c%s",
-			    row_a.field[i][len - 1], row_a.field[j]);
+			    ra.field[i][len - 1], ra.field[j]);
 		} else {
 			/* Field i is empty: it takes the next one's first. */
-			snprintf(cur, sizeof(cur), "%c", row_a.field[j][0]);
-			snprintf(nxt, sizeof(nxt), "%s", row_a.field[j] + 1);
+			snprintf(cur, sizeof(cur), "%c", ra.field[j][0]);
+			snprintf(nxt, sizeof(nxt), "%s", ra.field[j] + 1);
 		}
 		r.field[i] = cur;
 		r.field[j] = nxt;
@@ -937,6 +982,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_a),
+		cmocka_unit_test(test_golden_route),
 		cmocka_unit_test(test_golden_b_nulls),
 		cmocka_unit_test(test_genesis_prev),
 		cmocka_unit_test(test_every_field_counts),

@@ -9,7 +9,11 @@ MAGIC = b"nwd-audit-v1\n"
 
 
 def canon(fields):
-    assert len(fields) == 16
+    # 16 fields, and a 17th (route, since migration 008) only when it is
+    # not None.
+    assert len(fields) in (16, 17)
+    if len(fields) == 17 and fields[16] is None:
+        fields = fields[:16]
     out = MAGIC
     for f in fields:
         if f is None:
@@ -39,7 +43,12 @@ R3 = ["nwdd-1", "3", "1700000000300", "dave@west", "refuse", None,
       "YP-0042", None, None, "", "", None, "a1b2c3", "no rule matched",
       "10.0.0.9:4433", "s-19"]
 
+# Row A as a delivery decision with its route.
+AR = A + ["live,queued"]
+
 print("hash_a", h(ZERO, A).hex())
+print("hash_a with route None", h(ZERO, A + [None]).hex())
+print("hash_ar", h(ZERO, AR).hex())
 print("hash_b", h(bytes(range(1, 33)), B).hex())
 h1 = h(ZERO, A)
 h2 = h(h1, R2)
