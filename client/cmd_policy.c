@@ -224,7 +224,11 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 	else
 		printf("outcome   %u recipient%s%s\n", r->recipients,
 		    r->recipients == 1 ? "" : "s", r->duty_desk ? ", at the "
-		    "duty desk: no one else may receive it" : "");
+		    "duty desk: no one else would receive it" : "");
+	if (r->not_reachable > 0)
+		printf("          %u more allowed but reached by nothing now "
+		    "(no session, no durable subscription)\n",
+		    r->not_reachable);
 	if (v->body_empty)
 		printf("note      no body was given, so nothing could be "
 		    "removed: FIELDS WITHHELD\n          lists what the policy "
@@ -265,6 +269,10 @@ print_text(const Nwd__V1__ExplainResult *r, const struct view *v)
 		if (d->verdict != NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED &&
 		    d->reason[0] != '\0')
 			printf("%*s  because: %s\n", (int)wp, "", d->reason);
+		if (d->route[0] != '\0')
+			printf("%*s  reached: %s\n", (int)wp, "",
+			    strcmp(d->route, "unreachable") == 0 ? "not now "
+			    "(no session, no durable subscription)" : d->route);
 		if (!v->body_empty && d->n_fields_configured > 0) {
 			cli_join(list, sizeof(list), d->fields_configured,
 			    d->n_fields_configured, ",");
@@ -308,6 +316,10 @@ decision_json(const Nwd__V1__ExplainDecision *d, const struct view *v,
 	    cli_json_strings(d->fields_shared, d->n_fields_shared));
 	json_object_object_add(o, "duty_pass",
 	    json_object_new_boolean(d->duty_pass));
+	/* Online only: how it would be reached now. */
+	if (d->route[0] != '\0')
+		json_object_object_add(o, "route",
+		    json_object_new_string(d->route));
 	return o;
 }
 
@@ -347,6 +359,8 @@ print_json(const Nwd__V1__ExplainResult *r, const struct view *v)
 	    json_object_new_int64(r->recipients));
 	json_object_object_add(o, "duty_desk",
 	    json_object_new_boolean(r->duty_desk));
+	json_object_object_add(o, "not_reachable",
+	    json_object_new_int64(r->not_reachable));
 	a = json_object_new_array();
 	for (i = 0; i < r->n_decisions; i++)
 		json_object_array_add(a, decision_json(r->decisions[i], v, 0));

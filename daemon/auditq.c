@@ -1062,7 +1062,8 @@ check_query(const Nwd__V1__AuditQuery *q, char *err, size_t errlen)
 		    "auth_refused, publish, publish_refused, deliver, "
 		    "deliver_refused, ack, subscribe, audit_query, "
 		    "policy_loaded, purge, protocol_error, disconnect, "
-		    "tls_loaded, tls_reload_refused");
+		    "tls_loaded, tls_reload_refused, deliver_lost, "
+		    "deliver_withdrawn, durable_deleted");
 		return -1;
 	}
 	if (q->message_id[0] != '\0' && !envelope_is_uuid(q->message_id)) {

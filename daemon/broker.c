@@ -19,18 +19,18 @@
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
-#include "replay.h"
 #include "seal.h"
 #include "server.h"
+#include "sessidx.h"
 #include "session.h"
 #include "store.h"
+#include "subscribe.h"
 #include "trail.h"
 #include "uuid.h"
 
-#define BROKER_MAX_SUBJECTS	64	/* subjects of one subscription */
-
 struct broker {
 	struct server	*srv;		/* borrowed */
+	size_t		 bytes_in_flight; /* of every publish job */
 };
 
 /* A publish waiting for its audit batch to commit. */
@@ -44,6 +44,7 @@ struct publish_job {
 	char			 policy_version[POLICY_VERSION_LEN];
 	struct decide_plan	 plan;		/* owned; who gets what */
 	int64_t			 read_at_ms;	/* monotonic: frame read */
+	size_t			 bytes;		/* held until it commits */
 };
 
 struct broker *
@@ -73,15 +74,6 @@ job_free(struct publish_job *j)
 	free(j);
 }
 
-/* A new row about session s. */
-static struct audit_event *
-session_event(struct session *s, enum audit_action a)
-{
-	struct trail_origin o = session_origin(s);
-
-	return trail_event(&o, a, s->principal->id);
-}
-
 /* Audits a refused publish and answers the publisher. */
 static void
 refuse_publish(struct broker *b, struct session *s, uint64_t request_id,
@@ -94,16 +86,140 @@ refuse_publish(struct broker *b, struct session *s, uint64_t request_id,
 		rule = NULL;
 	metrics_publish_refused(code, rule);
 	session_send_error(s, request_id, code, "publish refused: %s", reason);
-	trail_publish_refused(b->srv->store, &o, s->principal->id, env, rule,
-	    policy_version(b->srv->policy), reason);
+	trail_detached(b->srv->store, trail_publish_refused(&o,
+	    s->principal->id, env, NULL, rule, policy_version(b->srv->policy),
+	    reason));
 }
 
-/* The committed publish reaches every live session that wants it. */
+/* 1 if name is one of names[0..n). */
+static int
+durable_name_in(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The rules that refused a message that reached no one, for the publisher
+ * and the publish_refused row: each rule (or "unreachable") once, with how
+ * many principals it refused, never who they are.
+ */
+static void
+refusing_rules(const struct decide_plan *plan, char *out, size_t outlen)
+{
+	const struct decide_entry	*e, *f;
+	const char			*why;
+	size_t				 i, k, n, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < plan->nentries; i++) {
+		e = &plan->entries[i];
+		why = e->verdict == POLICY_ALLOW ? "unreachable" : e->rules;
+		if (why[0] == '\0')
+			why = "no rule";
+		/* Counted at its first entry only. */
+		for (k = 0, n = 0; k < plan->nentries; k++) {
+			f = &plan->entries[k];
+			if (strcmp(f->verdict == POLICY_ALLOW ? "unreachable" :
+			    f->rules[0] != '\0' ? f->rules : "no rule",
+			    why) != 0)
+				continue;
+			if (k < i)
+				break;
+			n++;
+		}
+		if (n == 0 || len >= outlen)
+			continue;
+		len += snprintf(out + len, outlen - len, "%s%s (%zu)",
+		    len > 0 ? "; " : "", why, n);
+	}
+}
+
+/*
+ * A publish that reached no one, not even the duty desk: every decision
+ * is a row of its own (refusals naming their rules; principals the policy
+ * allows that nothing could reach as refused for that), with the
+ * publish_refused row, under the id the message would have had; the
+ * publisher is told the rules, not the principals.
+ */
+static void
+refuse_no_one(struct broker *b, struct session *s, uint64_t request_id,
+    const Nwd__V1__Envelope *env, const struct publish_job *j)
+{
+	const struct decide_entry	*e;
+	struct trail_origin		 o = session_origin(s);
+	struct store_batch		*batch;
+	struct audit_event		*ev;
+	const char			*version = j->policy_version;
+	char				 rules[600], reason[900], why[320];
+	size_t				 i;
+
+	refusing_rules(&j->plan, rules, sizeof(rules));
+	snprintf(reason, sizeof(reason), "%s%s%s%s", j->plan.reason,
+	    rules[0] != '\0' ? " (refused by: " : "", rules,
+	    rules[0] != '\0' ? ")" : "");
+	metrics_publish_refused(NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+	    j->plan.rules);
+	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+	    "publish refused: %s; message id %s", reason, j->message_id);
+	if ((batch = store_batch_new()) == NULL) {
+		log_warnx("event=audit_dropped reason=\"out of memory\"");
+		return;
+	}
+	ev = trail_publish_refused(&o, s->principal->id, env, j->message_id,
+	    j->plan.rules, version, reason);
+	if (ev == NULL || store_batch_add_event(batch, ev) == -1)
+		goto oom;
+	for (i = 0; i < j->plan.nentries; i++) {
+		e = &j->plan.entries[i];
+		if (e->verdict == POLICY_DENY_NO_RULE)
+			continue;
+		if (e->verdict == POLICY_ALLOW)
+			snprintf(why, sizeof(why), "rule %.200s allows it, but "
+			    "no session or durable subscription could take "
+			    "it", e->rules);
+		ev = trail_decision(&o, s->principal->id,
+		    AUDIT_DELIVER_REFUSED, j->message_id, env, e->id, e->rules,
+		    e->verdict == POLICY_ALLOW ? why : e->reason, NULL, NULL,
+		    NULL, version);
+		if (ev == NULL || store_batch_add_event(batch, ev) == -1)
+			goto oom;
+	}
+	store_submit_detached(b->srv->store, batch);
+	return;
+oom:
+	store_batch_free(batch);
+	log_warnx("event=audit_dropped reason=\"out of memory\"");
+}
+
+/* How a principal the policy allows would be reached now. */
+static int
+reach(const char *principal, int kind, const char *subject, int duty_pass,
+    void *arg)
+{
+	struct broker *b = arg;
+
+	return deliver_route(b->srv->index, b->srv->durables, principal, kind,
+	    subject, duty_pass);
+}
+
+/*
+ * The committed publish reaches every live session that wants it.  A
+ * recipient whose decision said live and which no session took (it ended
+ * meanwhile) gets a deliver_lost row: then, unless a durable queue holds
+ * the message, it was not reached.
+ */
 static void
 send_deliveries(struct broker *b, const struct publish_job *j)
 {
 	const struct decide_entry	*e;
 	struct deliver_msg		 m;
+	struct store_batch		*lost = NULL;
+	struct audit_event		*ev;
 	size_t				 i;
 
 	m.message_id = j->message_id;
@@ -118,8 +234,25 @@ send_deliveries(struct broker *b, const struct publish_job *j)
 		m.len = e->len;
 		m.withheld = e->withheld;
 		m.rule = e->rules;
-		deliver_fanout(b->srv->index, e->id, &m);
+		if (deliver_fanout(b->srv->index, e->id, &m) > 0 ||
+		    !(e->route & DECIDE_ROUTE_LIVE))
+			continue;
+		log_info("message=%s principal=%s event=deliver_lost "
+		    "reason=\"the session ended before the send\"",
+		    j->message_id, e->id);
+		if (lost == NULL && (lost = store_batch_new()) == NULL)
+			continue;
+		ev = trail_delivery(b->srv->cfg->instance, AUDIT_DELIVER_LOST,
+		    j->message_id, j->subject, j->kind, e->id,
+		    e->route & DECIDE_ROUTE_QUEUED ? "no live session took it "
+		    "after the commit (the session ended); its durable queue "
+		    "holds it" : "no live session took it after the commit "
+		    "(the session ended): not delivered");
+		if (ev != NULL)
+			store_batch_add_event(lost, ev);
 	}
+	if (lost != NULL)
+		store_submit_detached(b->srv->store, lost);
 }
 
 static void
@@ -132,8 +265,11 @@ publish_done(enum store_outcome outcome, void *arg)
 	Nwd__V1__PublishAck	 ack = NWD__V1__PUBLISH_ACK__INIT;
 
 	s = session_find(b->srv, j->session_id);
-	if (s != NULL && s->publishes_in_flight > 0)
+	if (s != NULL && s->publishes_in_flight > 0) {
 		s->publishes_in_flight--;
+		s->bytes_in_flight -= j->bytes;
+	}
+	b->bytes_in_flight -= j->bytes;
 	if (outcome != STORE_COMMITTED) {
 		metrics_publish(outcome == STORE_FAILED ? "failed" :
 		    "unavailable");
@@ -161,6 +297,7 @@ publish_done(enum store_outcome outcome, void *arg)
 	if (s != NULL) {
 		ack.message_id = j->message_id;
 		ack.recipients = j->plan.recipients;
+		ack.not_reachable = j->plan.not_reachable;
 		ack.duty_desk = j->plan.duty_desk;
 		ack.policy_version = j->policy_version;
 		f.request_id = j->request_id;
@@ -171,46 +308,63 @@ publish_done(enum store_outcome outcome, void *arg)
 	metrics_publish_seconds((double)(clock_mono_ms() - j->read_at_ms) /
 	    1e3);
 	session_log(info, s, "event=publish message=%s kind=%s subject=%s "
-	    "recipients=%zu duty_desk=%d", j->message_id,
+	    "recipients=%zu not_reachable=%zu duty_desk=%d", j->message_id,
 	    envelope_kind_name(j->kind), j->subject, j->plan.recipients,
-	    j->plan.duty_desk);
+	    j->plan.not_reachable, j->plan.duty_desk);
 	job_free(j);
 }
 
 /*
- * The rows of the plan's decisions: a deliver row and the durable queue
- * entries for each recipient, a deliver_refused row for each refusal.
+ * The rows of the plan's decisions: a deliver row with its route and the
+ * durable queue entries for each recipient (the duty pass in the duty
+ * desk's own queue, made sure of in the same transaction), a
+ * deliver_refused row for each refusal.
  */
 static int
 plan_rows(struct broker *b, struct session *s, const Nwd__V1__Envelope *env,
-    const struct publish_job *j, struct store_batch *batch)
+    const struct decide_plan *plan, const char *mid,
+    const char *policy_version, struct store_batch *batch)
 {
 	const struct decide_entry	*e;
 	struct trail_origin		 o = session_origin(s);
 	struct audit_event		*ev;
+	struct store_subscription	 duty;
 	const char			*names[64];
+	const char			*subject = env->header->subject->local_id;
+	int				 kind = env->header->kind;
 	size_t				 i, k, nd;
 
-	for (i = 0; i < j->plan.nentries; i++) {
-		e = &j->plan.entries[i];
+	for (i = 0; i < plan->nentries; i++) {
+		e = &plan->entries[i];
 		if (e->verdict == POLICY_DENY_NO_RULE)
 			continue;
 		ev = trail_decision(&o, s->principal->id, e->verdict ==
 		    POLICY_ALLOW ? AUDIT_DELIVER : AUDIT_DELIVER_REFUSED,
-		    j->message_id, env, e->id, e->rules, e->reason,
-		    e->shared, e->withheld, j->policy_version);
+		    mid, env, e->id, e->rules, e->reason, e->shared,
+		    e->withheld, decide_route_name(e->route), policy_version);
 		if (ev == NULL || store_batch_add_event(batch, ev) == -1)
 			return -1;
-		if (e->verdict != POLICY_ALLOW)
+		if (e->verdict != POLICY_ALLOW || mid == NULL)
 			continue;
 		/* Queue it for each durable subscription that wants it. */
-		nd = durable_registry_match(b->srv->durables, e->id,
-		    j->kind, j->subject, names, sizeof(names) /
-		    sizeof(names[0]));
+		nd = durable_registry_match(b->srv->durables, e->id, kind,
+		    subject, names, sizeof(names) / sizeof(names[0]));
 		for (k = 0; k < nd; k++)
-			if (store_batch_add_delivery(batch, j->message_id,
-			    e->id, names[k]) == -1)
+			if (strcmp(names[k], DURABLE_DUTY) != 0 &&
+			    store_batch_add_delivery(batch, mid, e->id,
+			    names[k]) == -1)
 				return -1;
+		if (!e->duty_pass && !(nd > 0 && durable_name_in(names, nd,
+		    DURABLE_DUTY)))
+			continue;
+		memset(&duty, 0, sizeof(duty));
+		duty.principal = e->id;
+		duty.name = DURABLE_DUTY;
+		duty.keep = 1;
+		if (store_batch_add_subscription(batch, &duty) == -1 ||
+		    store_batch_add_delivery(batch, mid, e->id,
+		    DURABLE_DUTY) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -255,6 +409,71 @@ batch_message(struct broker *b, struct session *s,
 	return rc;
 }
 
+/*
+ * Whether a publish of bytes (its sealed body and the recipients' copies,
+ * held until it commits) may wait for the store now.  Bounded by bytes
+ * and by count: per session, per principal (a quarter of the bytes at
+ * most: one principal cannot fill the queue that others need), and in
+ * all, where ROUTINE publishes leave the last quarter to HIGH and URGENT
+ * ones.  Returns 0, or -1 with the code and reason for the publisher.
+ */
+static int
+admit(struct broker *b, struct session *s, int priority, size_t bytes,
+    Nwd__V1__ErrorCode *code, char *why, size_t whylen)
+{
+	const struct config	*cfg = b->srv->cfg;
+	void			*ss[256];
+	const struct session	*o;
+	size_t			 k, n, pcount = 0, pbytes = 0, max, batches;
+	int			 urgent = priority >= NWD__V1__PRIORITY__HIGH;
+
+	*code = NWD__V1__ERROR_CODE__ERROR_LIMIT;
+	if (s->publishes_in_flight >= cfg->max_publishes_in_flight) {
+		metrics_refusal("in_flight");
+		snprintf(why, whylen, "this session has %u publishes waiting "
+		    "for the audit store (max_publishes_in_flight); wait for "
+		    "their acknowledgements", s->publishes_in_flight);
+		return -1;
+	}
+	n = sessidx_of(b->srv->index, s->principal->id, ss, 256);
+	for (k = 0; k < n && k < 256; k++) {
+		o = ss[k];
+		pcount += o->publishes_in_flight;
+		pbytes += o->bytes_in_flight;
+	}
+	if (pcount >= cfg->max_publishes_in_flight_per_principal) {
+		metrics_refusal("in_flight");
+		snprintf(why, whylen, "%s has %zu publishes waiting for the "
+		    "audit store (max_publishes_in_flight_per_principal); wait "
+		    "for their acknowledgements", s->principal->id, pcount);
+		return -1;
+	}
+	*code = NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE;
+	max = cfg->store_queue_max_bytes;
+	if (pbytes > 0 && pbytes + bytes > max / 4) {
+		metrics_refusal("queue_bytes");
+		snprintf(why, whylen, "%s's publishes waiting for the audit "
+		    "store hold %zu bytes, its share of store_queue_max_bytes; "
+		    "try again when they are acknowledged", s->principal->id,
+		    pbytes);
+		return -1;
+	}
+	if (!urgent)
+		max -= max / 4;
+	batches = cfg->store_queue_max - (urgent ? 0 : cfg->store_queue_max /
+	    4);
+	if ((b->bytes_in_flight > 0 && b->bytes_in_flight + bytes > max) ||
+	    store_pending(b->srv->store) >= batches) {
+		metrics_refusal("queue_bytes");
+		snprintf(why, whylen, "the audit store's queue is full%s, so "
+		    "nothing can be shared now; try again later", urgent ? "" :
+		    " for ROUTINE publishes (the rest is kept for HIGH and "
+		    "URGENT ones)");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 handle_publish(struct broker *b, struct session *s, uint64_t request_id,
     Nwd__V1__Publish *pub)
@@ -266,6 +485,9 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	struct audit_event	*ev;
 	struct trail_origin	 o = session_origin(s);
 	const char		*version = policy_version(b->srv->policy);
+	Nwd__V1__ErrorCode	 code;
+	char			 why[320];
+	size_t			 i;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto internal;
@@ -276,11 +498,19 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	w.allocs = b->srv->allocs;
 	w.now_ms = clock_wall_ms();
 	w.max_frame = b->srv->cfg->max_frame;
+	w.reach = reach;
+	w.reach_arg = b;
 	/* The broker owns the id and the time: never the client. */
 	if (uuid_generate_v7(w.now_ms, j->message_id) == -1 ||
 	    decide_publish(&w, s->principal, env, j->message_id, DECIDE_PACK,
 	    &j->plan) == -1)
 		goto internal;
+	snprintf(j->policy_version, sizeof(j->policy_version), "%s", version);
+	if (j->plan.publish != POLICY_ALLOW && j->plan.nentries > 0) {
+		refuse_no_one(b, s, request_id, env, j);
+		job_free(j);
+		return;
+	}
 	if (j->plan.publish != POLICY_ALLOW) {
 		refuse_publish(b, s, request_id, env, j->plan.code,
 		    j->plan.rules, j->plan.reason);
@@ -299,7 +529,15 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	j->session_id = s->id;
 	j->request_id = request_id;
 	j->kind = env->header->kind;
-	snprintf(j->policy_version, sizeof(j->policy_version), "%s", version);
+	for (i = 0; i < j->plan.nentries; i++)
+		j->bytes += j->plan.entries[i].len;
+	j->bytes += nwd__v1__envelope__get_packed_size(env);
+	if (admit(b, s, env->header->priority, j->bytes, &code, why,
+	    sizeof(why)) == -1) {
+		job_free(j);
+		refuse_publish(b, s, request_id, env, code, NULL, why);
+		return;
+	}
 	if ((j->subject = strdup(env->header->subject->local_id)) == NULL ||
 	    (batch = store_batch_new()) == NULL ||
 	    batch_message(b, s, env, j->message_id, version, batch) == -1)
@@ -316,7 +554,8 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	if (store_batch_add_event(batch, ev) == -1 ||
 	    (j->plan.has_alloc && store_batch_add_allocation(batch,
 	    &j->plan.alloc, j->message_id) == -1) ||
-	    plan_rows(b, s, env, j, batch) == -1)
+	    plan_rows(b, s, env, &j->plan, j->message_id, version,
+	    batch) == -1)
 		goto internal;
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
@@ -328,6 +567,8 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		return;
 	}
 	s->publishes_in_flight++;
+	s->bytes_in_flight += j->bytes;
+	b->bytes_in_flight += j->bytes;
 	session_log(debug, s, "event=publish_queued message=%s recipients=%zu",
 	    j->message_id, j->plan.recipients);
 	return;
@@ -337,315 +578,6 @@ internal:
 	job_free(j);
 	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
 	    "publish failed: out of memory");
-}
-
-/* A durable subscription waiting for its record to commit. */
-struct subscribe_job {
-	struct broker	*broker;	/* borrowed */
-	uint64_t	 session_id;
-	uint64_t	 request_id;
-	char		*principal;	/* owned */
-	char		*name;		/* owned */
-	uint32_t	 kinds;
-	char		**subjects;	/* owned */
-	size_t		 nsubjects;
-};
-
-static void
-subscribe_job_free(struct subscribe_job *j)
-{
-	size_t i;
-
-	if (j == NULL)
-		return;
-	for (i = 0; i < j->nsubjects; i++)
-		free(j->subjects[i]);
-	free(j->subjects);
-	free(j->principal);
-	free(j->name);
-	free(j);
-}
-
-static void
-subscribe_done(enum store_outcome outcome, void *arg)
-{
-	struct subscribe_job		*j = arg;
-	struct server			*srv = j->broker->srv;
-	struct session			*s = session_find(srv, j->session_id);
-	struct store_subscription	 rec;
-	Nwd__V1__Frame			 f = NWD__V1__FRAME__INIT;
-	Nwd__V1__SubscribeAck		 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
-	uint64_t			 id;
-
-	if (outcome != STORE_COMMITTED) {
-		if (s != NULL)
-			session_send_error(s, j->request_id,
-			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the "
-			    "durable subscription could not be recorded; try "
-			    "again later");
-		subscribe_job_free(j);
-		return;
-	}
-	rec.principal = j->principal;
-	rec.name = j->name;
-	rec.kinds = j->kinds;
-	rec.subjects = (const char *const *)j->subjects;
-	rec.nsubjects = j->nsubjects;
-	if (durable_registry_put(srv->durables, &rec) == -1)
-		log_warnx("session=%s principal=%s event=durable_not_registered "
-		    "name=%s reason=\"out of memory\"", s != NULL ? s->name :
-		    "-", j->principal, j->name);
-	if (s == NULL) {
-		subscribe_job_free(j);
-		return;
-	}
-	/* The session takes the subjects. */
-	id = subs_add(&s->subs, j->kinds, j->subjects, j->nsubjects, j->name);
-	j->subjects = NULL;
-	j->nsubjects = 0;
-	if (id == 0) {
-		session_send_error(s, j->request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "subscribe failed: "
-		    "out of memory");
-		subscribe_job_free(j);
-		return;
-	}
-	ack.subscription_id = id;
-	f.request_id = j->request_id;
-	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
-	f.subscribe_ack = &ack;
-	session_send(s, &f);
-	log_info("session=%s principal=%s event=subscribe id=%llu durable=%s",
-	    s->name, j->principal, (unsigned long long)id, j->name);
-	/* Then everything it missed, re-checked now. */
-	replay_start(srv, s, id, j->name);
-	subscribe_job_free(j);
-}
-
-/*
- * Records a durable subscription and, once that has committed, opens it
- * and replays what it missed.  Takes ownership of subjects.
- */
-static void
-subscribe_durable(struct broker *b, struct session *s, uint64_t request_id,
-    const char *name, uint32_t mask, char **subjects, size_t n,
-    const char *desc)
-{
-	struct subscribe_job		*j;
-	struct store_batch		*batch = NULL;
-	struct store_subscription	 rec;
-	struct audit_event		*ev = NULL;
-	char				 reason[600];
-
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		while (n > 0)
-			free(subjects[--n]);
-		free(subjects);
-		goto oom;
-	}
-	j->broker = b;
-	j->session_id = s->id;
-	j->request_id = request_id;
-	j->kinds = mask;
-	j->subjects = subjects;
-	j->nsubjects = n;
-	if ((j->principal = strdup(s->principal->id)) == NULL ||
-	    (j->name = strdup(name)) == NULL ||
-	    (batch = store_batch_new()) == NULL)
-		goto oom;
-	rec.principal = j->principal;
-	rec.name = j->name;
-	rec.kinds = mask;
-	rec.subjects = (const char *const *)subjects;
-	rec.nsubjects = n;
-	snprintf(reason, sizeof(reason), "durable=%s %s", name, desc);
-	if (store_batch_add_subscription(batch, &rec) == -1 ||
-	    (ev = session_event(s, AUDIT_SUBSCRIBE)) ==
-	    NULL || audit_event_set(ev, AUDIT_F_REASON, reason) == -1)
-		goto oom;
-	if (store_batch_add_event(batch, ev) == -1) {
-		ev = NULL;
-		goto oom;
-	}
-	ev = NULL;
-	if (store_submit(b->srv->store, batch, subscribe_done, j) == -1) {
-		store_batch_free(batch);
-		subscribe_job_free(j);
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit store "
-		    "is unavailable; a durable subscription cannot be opened "
-		    "now");
-	}
-	return;
-oom:
-	audit_event_free(ev);
-	store_batch_free(batch);
-	subscribe_job_free(j);
-	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
-	    "subscribe failed: out of memory");
-}
-
-static void
-handle_subscribe(struct broker *b, struct session *s, uint64_t request_id,
-    const Nwd__V1__Subscribe *sub)
-{
-	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
-	Nwd__V1__SubscribeAck	 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
-	struct audit_event	*ev;
-	uint32_t		 mask = 0;
-	char			**subjects = NULL, desc[512];
-	size_t			 i, n = 0, dl;
-	uint64_t		 id;
-
-	if (sub->durable_name[0] != '\0') {
-		if (!durable_name_ok(sub->durable_name)) {
-			session_send_error(s, request_id,
-			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
-			    "a durable subscription name is 1 to %d letters, "
-			    "digits, '-', '_' or '.'", DURABLE_MAX_NAME);
-			return;
-		}
-		if (subs_has_durable(&s->subs, sub->durable_name)) {
-			session_send_error(s, request_id,
-			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable "
-			    "subscription %s is already open on this session",
-			    sub->durable_name);
-			return;
-		}
-		if (store_get_state(b->srv->store) != STORE_READY) {
-			session_send_error(s, request_id,
-			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
-			    "store is unavailable; a durable subscription "
-			    "cannot be opened now");
-			return;
-		}
-	}
-	if (s->subs.n >= b->srv->cfg->max_subscriptions) {
-		metrics_refusal("max_subscriptions");
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "this session already "
-		    "has %u subscriptions (max_subscriptions)", s->subs.n);
-		return;
-	}
-	if (sub->n_subjects > BROKER_MAX_SUBJECTS) {
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_LIMIT, "a subscription may "
-		    "name at most %d subjects", BROKER_MAX_SUBJECTS);
-		return;
-	}
-	dl = snprintf(desc, sizeof(desc), "kinds=");
-	for (i = 0; i < sub->n_kinds; i++) {
-		if (envelope_kind_name(sub->kinds[i]) == NULL) {
-			session_send_error(s, request_id,
-			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
-			    "unknown kind %d in subscribe", (int)sub->kinds[i]);
-			return;
-		}
-		mask |= 1u << sub->kinds[i];
-		if (dl < sizeof(desc))
-			dl += snprintf(desc + dl, sizeof(desc) - dl, "%s%s",
-			    i > 0 ? "," : "",
-			    envelope_kind_name(sub->kinds[i]));
-	}
-	if (sub->n_kinds == 0) {
-		mask = ~1u;
-		if (dl < sizeof(desc))
-			dl += snprintf(desc + dl, sizeof(desc) - dl, "*");
-	}
-	if (dl < sizeof(desc))
-		dl += snprintf(desc + dl, sizeof(desc) - dl, " subjects=%s",
-		    sub->n_subjects == 0 ? "*" : "");
-	if (sub->n_subjects > 0 &&
-	    (subjects = calloc(sub->n_subjects, sizeof(char *))) == NULL)
-		goto oom;
-	for (i = 0; i < sub->n_subjects; i++) {
-		const char *subj = sub->subjects[i];
-
-		if (subj[0] == '\0' || strlen(subj) > ENVELOPE_MAX_SUBJECT ||
-		    strpbrk(subj, " ,\t\r\n") != NULL) {
-			session_send_error(s, request_id,
-			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
-			    "subscribe subject %zu is not a subject id", i);
-			goto fail;
-		}
-		if ((subjects[n++] = strdup(subj)) == NULL)
-			goto oom;
-		if (dl < sizeof(desc))
-			dl += snprintf(desc + dl, sizeof(desc) - dl, "%s%s",
-			    i > 0 ? "," : "", subj);
-	}
-	if (sub->durable_name[0] != '\0') {
-		subscribe_durable(b, s, request_id, sub->durable_name, mask,
-		    subjects, n, desc);
-		return;
-	}
-	if ((id = subs_add(&s->subs, mask, subjects, n, NULL)) == 0) {
-		subjects = NULL;
-		n = 0;
-		goto oom;
-	}
-	ack.subscription_id = id;
-	f.request_id = request_id;
-	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
-	f.subscribe_ack = &ack;
-	session_send(s, &f);
-	session_log(info, s, "event=subscribe id=%llu %s", (unsigned long long)id, desc);
-	if ((ev = session_event(s, AUDIT_SUBSCRIBE)) !=
-	    NULL && audit_event_set(ev, AUDIT_F_REASON, desc) == -1) {
-		audit_event_free(ev);
-		ev = NULL;
-	}
-	trail_detached(b->srv->store, ev);
-	return;
-oom:
-	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
-	    "subscribe failed: out of memory");
-fail:
-	while (n > 0)
-		free(subjects[--n]);
-	free(subjects);
-}
-
-static void
-handle_ack(struct broker *b, struct session *s, uint64_t request_id,
-    const Nwd__V1__Ack *ack)
-{
-	struct audit_event	*ev;
-	struct store_batch	*batch;
-	char			 mid[UUID_STR_LEN], durable[65];
-
-	if (session_delivery_ack(s, ack->delivery_id, mid, durable) == -1) {
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "delivery %llu is "
-		    "not waiting for an ack on this session",
-		    (unsigned long long)ack->delivery_id);
-		return;
-	}
-	session_log(debug, s, "event=ack message=%s", mid);
-	if ((ev = session_event(s, AUDIT_ACK)) != NULL &&
-	    (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
-	    audit_event_set(ev, AUDIT_F_RECIPIENT, s->principal->id) == -1 ||
-	    audit_event_set(ev, AUDIT_F_REASON, durable[0] != '\0' ?
-	    durable : NULL) == -1)) {
-		audit_event_free(ev);
-		ev = NULL;
-	}
-	if (durable[0] == '\0' || ev == NULL) {
-		trail_detached(b->srv->store, ev);
-		return;
-	}
-	/* Proof of receipt, and the durable queue lets the message go. */
-	if ((batch = store_batch_new()) == NULL ||
-	    store_batch_set_delivery_state(batch, mid, s->principal->id,
-	    durable, STORE_DELIVERY_ACKED) == -1) {
-		store_batch_free(batch);
-		audit_event_free(ev);
-		session_log(warnx, s, "event=ack_lost message=%s "
-		    "reason=\"out of memory\"", mid);
-		return;
-	}
-	store_batch_add_event(batch, ev);
-	store_submit_detached(b->srv->store, batch);
 }
 
 void
@@ -658,19 +590,21 @@ broker_handle(struct session *s, Nwd__V1__Frame *f, void *arg)
 		handle_publish(b, s, f->request_id, f->publish);
 		break;
 	case NWD__V1__FRAME__MSG_SUBSCRIBE:
-		handle_subscribe(b, s, f->request_id, f->subscribe);
+		subscribe_handle(b->srv, s, f->request_id, f->subscribe);
 		break;
 	case NWD__V1__FRAME__MSG_UNSUBSCRIBE:
-		if (subs_remove(&s->subs, f->unsubscribe->subscription_id) ==
-		    -1)
-			session_send_error(s, f->request_id,
-			    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "no "
-			    "subscription %llu on this session",
-			    (unsigned long long)
-			    f->unsubscribe->subscription_id);
+		subscribe_unsubscribe(b->srv, s, f->request_id,
+		    f->unsubscribe);
 		break;
 	case NWD__V1__FRAME__MSG_ACK:
-		handle_ack(b, s, f->request_id, f->ack);
+		subscribe_ack(b->srv, s, f->request_id, f->ack);
+		break;
+	case NWD__V1__FRAME__MSG_DURABLE_LIST:
+		subscribe_durable_list(b->srv, s, f->request_id);
+		break;
+	case NWD__V1__FRAME__MSG_DURABLE_DELETE:
+		subscribe_durable_delete(b->srv, s, f->request_id,
+		    f->durable_delete);
 		break;
 	case NWD__V1__FRAME__MSG_EXPLAIN:
 		explain_handle(b->srv, s, f->request_id, f->explain);

@@ -71,6 +71,9 @@ static const struct key keys[] = {
 	  "largest frame payload accepted or sent, in bytes" },
 	{ "max_subscriptions", K_UINT, OFF(max_subscriptions), "64", 1, 100000,
 	  "most subscriptions per session" },
+	{ "max_durable_per_principal", K_UINT, OFF(max_durable_per_principal),
+	  "32", 1, 100000,
+	  "most durable subscriptions one principal may hold" },
 	{ "max_output_buffer", K_SIZE, OFF(max_output_buffer), "8388608",
 	  65536, 1UL << 30,
 	  "bytes queued to one client before it is cut off as too slow" },
@@ -81,6 +84,21 @@ static const struct key keys[] = {
 	{ "store_queue_max", K_UINT, OFF(store_queue_max), "10000", 1, 10000000,
 	  "batches that may wait for the database before publishes are "
 	  "refused" },
+	{ "store_queue_max_bytes", K_SIZE, OFF(store_queue_max_bytes),
+	  "67108864", 1048576, 1UL << 40,
+	  "bytes (sealed bodies and the copies for recipients) that may wait "
+	  "for the database before publishes are refused; HIGH and URGENT "
+	  "publishes may use the last quarter" },
+	{ "max_publishes_in_flight", K_UINT, OFF(max_publishes_in_flight),
+	  "256", 1, 1000000,
+	  "publishes of one session waiting for the database at once" },
+	{ "max_publishes_in_flight_per_principal", K_UINT,
+	  OFF(max_publishes_in_flight_per_principal), "1024", 1, 10000000,
+	  "publishes of one principal's sessions waiting for the database at "
+	  "once" },
+	{ "replay_max_bytes", K_SIZE, OFF(replay_max_bytes), "16777216",
+	  1048576, 1UL << 40,
+	  "bytes of durable-queue pages all replays may hold at once" },
 	{ "db_reconnect_max", K_UINT, OFF(db_reconnect_max), "10", 1, 3600,
 	  "longest wait between database reconnect attempts, seconds" },
 	{ "body_key", K_PATHLIST, OFF(body_keys), NULL, 0, 0,

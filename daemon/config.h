@@ -38,10 +38,15 @@ struct config {
 	uint32_t	 max_connections_per_principal;	/* 0 = no limit */
 	uint32_t	 max_frame;
 	uint32_t	 max_subscriptions;
+	uint32_t	 max_durable_per_principal;
 	size_t		 max_output_buffer;
 	uint32_t	 handshake_timeout;	/* seconds */
 	uint32_t	 idle_timeout;		/* seconds */
 	uint32_t	 store_queue_max;	/* batches waiting for the db */
+	size_t		 store_queue_max_bytes;	/* and their bytes */
+	uint32_t	 max_publishes_in_flight;	/* per session */
+	uint32_t	 max_publishes_in_flight_per_principal;
+	size_t		 replay_max_bytes;	/* pages all replays hold */
 	uint32_t	 db_reconnect_max;	/* seconds, backoff ceiling */
 	char		*body_keys;	/* owned; comma-separated key files */
 	char		*audit_signing_key; /* owned; Ed25519 PEM */

@@ -290,7 +290,7 @@ decide_one(const struct decide_world *w, const struct principal *p,
     struct decide_plan *plan)
 {
 	struct policy_decision	 d;
-	struct decide_entry	*ne;
+	struct decide_entry	*ne, *e;
 	size_t			 cap;
 
 	policy_check_deliver(w->policy, p, env, ctx, &d);
@@ -303,12 +303,19 @@ decide_one(const struct decide_world *w, const struct principal *p,
 		plan->entries = ne;
 		plan->capentries = cap;
 	}
-	if (entry_fill(&plan->entries[plan->nentries], p->id, p->role, &d,
-	    ctx->duty_pass, env, flags) == -1)
+	e = &plan->entries[plan->nentries];
+	if (entry_fill(e, p->id, p->role, &d, ctx->duty_pass, env, flags) ==
+	    -1)
 		return -1;
 	plan->nentries++;
-	if (d.verdict == POLICY_ALLOW)
+	if (d.verdict != POLICY_ALLOW)
+		return 0;
+	e->route = w->reach != NULL ? w->reach(p->id, env->header->kind,
+	    env->header->subject->local_id, ctx->duty_pass, w->reach_arg) : -1;
+	if (e->route != 0)
 		plan->recipients++;
+	else
+		plan->not_reachable++;
 	return 0;
 }
 
@@ -339,7 +346,8 @@ decide_publish(const struct decide_world *w, const struct principal *sender,
 	}
 	if (plan->recipients == 0) {
 		/* No dead letters: what reaches no one goes to the duty
-		 * desk. */
+		 * desk (whether no one may have it or no one could be
+		 * reached). */
 		ctx.duty_pass = 1;
 		for (i = 0; i < policy_nduty(w->policy); i++) {
 			p = identity_find_id(w->ids,
@@ -382,6 +390,23 @@ decide_recipient(const struct decide_world *w,
 	}
 	return entry_fill(out, who, recipient != NULL ? recipient->role : "",
 	    &d, 0, env, flags);
+}
+
+const char *
+decide_route_name(int route)
+{
+	switch (route) {
+	case 0:
+		return "unreachable";
+	case DECIDE_ROUTE_LIVE:
+		return "live";
+	case DECIDE_ROUTE_QUEUED:
+		return "queued";
+	case DECIDE_ROUTE_LIVE | DECIDE_ROUTE_QUEUED:
+		return "live,queued";
+	default:
+		return NULL;
+	}
 }
 
 void

@@ -27,6 +27,22 @@ struct principal;
 /* Room left in a frame for what the broker adds around an envelope. */
 #define DECIDE_FRAME_HEADROOM	4096
 
+/*
+ * How a recipient the policy allows is reached, the route its decision row
+ * records: a live session that takes the message, a durable subscription
+ * that holds it, both, or neither (0: unreachable).
+ */
+#define DECIDE_ROUTE_LIVE	1
+#define DECIDE_ROUTE_QUEUED	2
+
+/*
+ * Asked for each principal the policy allows: how it would be reached
+ * now (DECIDE_ROUTE_* bits, 0 for not at all).  duty_pass is 1 in the duty
+ * pass.  The engine does no I/O: the caller answers from what it knows.
+ */
+typedef int	decide_reach_fn(const char *principal, int kind,
+		    const char *subject, int duty_pass, void *arg);
+
 /* What a decision is made against; everything is borrowed. */
 struct decide_world {
 	const struct policy		*policy;
@@ -34,6 +50,11 @@ struct decide_world {
 	const struct alloc_table	*allocs;	/* NULL: nobody */
 	int64_t				 now_ms;	/* the decision's time */
 	uint32_t			 max_frame;	/* 0: no size limit */
+	decide_reach_fn			*reach;		/* NULL: everyone the
+							   policy allows
+							   counts as reached
+							   (explain) */
+	void				*reach_arg;
 };
 
 /* What a caller wants kept in the plan besides the decisions. */
@@ -52,6 +73,9 @@ struct decide_entry {
 	int			 duty_pass;	/* decided in the duty pass */
 	char			 rules[256];	/* the rules that decided */
 	char			 reason[256];	/* one sentence, or "" */
+	int			 route;		/* allowed: DECIDE_ROUTE_* bits
+						   (0 unreachable); -1 when
+						   the world has no reach */
 	char			*withheld;	/* owned; allowed: the paths
 						   removed, "a,b" ("" none) */
 	char			*shared;	/* owned; allowed: the top-level
@@ -69,6 +93,10 @@ struct decide_entry {
  * then code, rules and reason are what the publisher is told and the
  * audit row says, and entries holds what was decided before the refusal
  * (nothing, or the decisions that found no recipient: "no dead letters").
+ *
+ * No dead letters: when the publish reaches no one (no principal the
+ * policy allows is reachable), the duty principals are decided in the duty
+ * pass; if it still reaches no one it is refused.
  */
 struct decide_plan {
 	enum policy_verdict	 publish;
@@ -78,7 +106,8 @@ struct decide_plan {
 						   publisher) */
 	char			 note[256];	/* allowed: what the broker set
 						   over the client's header */
-	size_t			 recipients;	/* allowed entries */
+	size_t			 recipients;	/* allowed entries reached */
+	size_t			 not_reachable;	/* allowed, reached by nothing */
 	int			 duty_desk;	/* they are the duty desk */
 	struct decide_entry	*entries;	/* owned; allow and deny rows
 						   in the principal map's
@@ -119,6 +148,8 @@ int		 decide_recipient(const struct decide_world *w,
 		    struct decide_entry *out);
 
 void		 decide_entry_clear(struct decide_entry *e);
+/* "live", "queued", "live,queued", "unreachable"; NULL for -1. */
+const char	*decide_route_name(int route);
 /* Frees what the plan owns and empties it; NULL is a no-op. */
 void		 decide_plan_free(struct decide_plan *plan);
 

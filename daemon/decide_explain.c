@@ -132,6 +132,11 @@ add_entry(Nwd__V1__ExplainResult *r, const struct decide_entry *e)
 		return -1;
 	d->duty_pass = e->duty_pass;
 	d->verdict = verdict(e->verdict);
+	if (e->verdict == POLICY_ALLOW && decide_route_name(e->route) != NULL &&
+	    set_string(&d->route, decide_route_name(e->route)) == -1) {
+		nwd__v1__explain_decision__free_unpacked(d, NULL);
+		return -1;
+	}
 	if (set_string(&d->rules, e->rules) == -1 ||
 	    set_string(&d->reason, e->reason) == -1 ||
 	    (e->verdict == POLICY_ALLOW &&
@@ -226,6 +231,7 @@ decide_explain(const struct decide_world *w, const char *sender,
 	    set_string(&r->publish->reason, plan.reason) == -1)
 		goto nomem;
 	r->recipients = plan.recipients;
+	r->not_reachable = plan.not_reachable;
 	r->duty_desk = plan.duty_desk;
 	/* The entries in the principal map's order, the sender in its
 	 * place, then the duty pass. */

@@ -1,7 +1,9 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "decide.h"
 #include "deliver.h"
+#include "durable.h"
 #include "frame.h"
 #include "log.h"
 #include "metrics.h"
@@ -85,4 +87,45 @@ deliver_fanout(const struct sessidx *idx, const char *principal,
 	if (ss != stack)
 		free(ss);
 	return sent;
+}
+
+int
+deliver_would_reach(const struct sessidx *idx, const char *principal,
+    int kind, const char *subject)
+{
+	void		*stack[DELIVER_FANOUT_STACK], **ss = stack;
+	struct session	*s;
+	size_t		 k, n;
+	int		 found = 0;
+
+	n = sessidx_of(idx, principal, ss, DELIVER_FANOUT_STACK);
+	if (n > DELIVER_FANOUT_STACK) {
+		/* Out of memory: say yes, and let fan-out find out. */
+		if ((ss = calloc(n, sizeof(*ss))) == NULL)
+			return 1;
+		n = sessidx_of(idx, principal, ss, n);
+	}
+	for (k = 0; k < n && !found; k++) {
+		s = ss[k];
+		found = s->state == SESSION_ACTIVE &&
+		    subs_would_match(&s->subs, kind, subject);
+	}
+	if (ss != stack)
+		free(ss);
+	return found;
+}
+
+int
+deliver_route(const struct sessidx *idx, const struct durable_registry *dur,
+    const char *principal, int kind, const char *subject, int duty_pass)
+{
+	const char	*names[1];
+	int		 route = 0;
+
+	if (deliver_would_reach(idx, principal, kind, subject))
+		route |= DECIDE_ROUTE_LIVE;
+	if (duty_pass || durable_registry_match(dur, principal, kind, subject,
+	    names, 1) > 0)
+		route |= DECIDE_ROUTE_QUEUED;
+	return route;
 }

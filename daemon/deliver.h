@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct durable_registry;
 struct session;
 struct sessidx;
 
@@ -44,5 +45,23 @@ int		 deliver_send(struct session *s, uint64_t sub_id,
  */
 size_t		 deliver_fanout(const struct sessidx *idx,
 		    const char *principal, const struct deliver_msg *m);
+
+/*
+ * 1 if deliver_fanout() would reach at least one session of principal
+ * with a message of kind about subject now, else 0.  Changes nothing.
+ */
+int		 deliver_would_reach(const struct sessidx *idx,
+		    const char *principal, int kind, const char *subject);
+
+/*
+ * How a principal the policy allows would be reached now, as
+ * decide_reach_fn answers (DECIDE_ROUTE_* bits): a live session that
+ * takes the message, a durable subscription that holds it; the duty pass
+ * always queues, in the duty desk's own queue.
+ */
+int		 deliver_route(const struct sessidx *idx,
+		    const struct durable_registry *durables,
+		    const char *principal, int kind, const char *subject,
+		    int duty_pass);
 
 #endif

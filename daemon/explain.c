@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "config.h"
 #include "decide.h"
+#include "deliver.h"
 #include "envelope.h"
 #include "explain.h"
 #include "identity.h"
@@ -100,6 +101,20 @@ query_event(struct server *srv, struct session *s,
 fail:
 	audit_event_free(ev);
 	return NULL;
+}
+
+/*
+ * Online, a decision says how each recipient would be reached now, as a
+ * publish would find them.
+ */
+static int
+reach(const char *principal, int kind, const char *subject, int duty_pass,
+    void *arg)
+{
+	struct server *srv = arg;
+
+	return deliver_route(srv->index, srv->durables, principal, kind,
+	    subject, duty_pass);
 }
 
 static void
@@ -197,6 +212,8 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
 	w.allocs = srv->allocs;
 	w.now_ms = req->at_unix_ms != 0 ? req->at_unix_ms : clock_wall_ms();
 	w.max_frame = srv->cfg->max_frame;
+	w.reach = reach;
+	w.reach_arg = srv;
 	j->result = decide_explain(&w, req->principal, req->envelope, req->to,
 	    req->n_to, &st, j->error, sizeof(j->error));
 	if (j->result == NULL) {

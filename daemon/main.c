@@ -30,6 +30,7 @@
 #include "migrate.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "replay.h"
 #include "retention.h"
 #include "sdnotify.h"
 #include "seal.h"
@@ -757,6 +758,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: cannot set up the event loop\n");
 		goto done;
 	}
+	replay_set_budget(srv.cfg->replay_max_bytes);
 	/* The sessions hand their requests up to the broker. */
 	srv.on_request = broker_handle;
 	srv.on_request_arg = srv.broker;

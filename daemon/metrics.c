@@ -355,10 +355,10 @@ static const char *refusal_reasons[] = {
 	"max_connections", "max_connections_principal", "handshake_timeout",
 	/* sessions */
 	"frame_oversize", "frame_malformed", "protocol", "slow_consumer",
-	"idle_timeout", "max_subscriptions",
+	"idle_timeout", "max_subscriptions", "max_durable",
 	/* publishes */
 	"policy", "clearance", "no_recipients", "envelope_invalid",
-	"store_unavailable",
+	"store_unavailable", "in_flight", "queue_bytes",
 };
 
 static const char *store_states[] = { "disconnected", "connecting", "ready" };

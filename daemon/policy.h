@@ -76,6 +76,8 @@ size_t		 policy_nrules(const struct policy *p);
 /* The duty principals (who receive what no one else may). */
 size_t		 policy_nduty(const struct policy *p);
 const char	*policy_duty_at(const struct policy *p, size_t i);
+/* 1 if id is a duty principal, else 0. */
+int		 policy_is_duty(const struct policy *p, const char *id);
 /* The first duty principal, or NULL. */
 const char	*policy_duty(const struct policy *p);
 

@@ -490,6 +490,17 @@ policy_duty_at(const struct policy *p, size_t i)
 	return i < p->duty.n ? p->duty.v[i] : NULL;
 }
 
+int
+policy_is_duty(const struct policy *p, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < policy_nduty(p); i++)
+		if (strcmp(policy_duty_at(p, i), id) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 policy_duty(const struct policy *p)
 {

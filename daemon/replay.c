@@ -83,17 +83,22 @@ struct replay {
 	size_t			 next;		/* the next item to send */
 	int			 more;		/* more rows may follow */
 	int			 busy;		/* inside replay_send() */
+	int			 committed;	/* the page's rows committed:
+						   what is not sent was said
+						   to be replayed */
+	char			 principal[256]; /* whose queue */
 	size_t			 sent;		/* for the log */
 	size_t			 refused;
 	int64_t			 started_ms;
 };
 
 /* The bytes of sealed bodies all replays may hold at once. */
-static size_t			 budget_free = REPLAY_BUDGET;
+static size_t			 budget_free = 16 * 1024 * 1024;
 static TAILQ_HEAD(, replay)	 budget_queue =
     TAILQ_HEAD_INITIALIZER(budget_queue);
 
 static void	replay_next(struct replay *);
+static void	unsent_rows(struct replay *);
 static void	replay_send(struct replay *);
 static void	writable(struct session *, void *, int);
 
@@ -102,11 +107,13 @@ items_clear(struct replay *r)
 {
 	size_t i;
 
+	unsent_rows(r);
 	for (i = 0; i < r->nitems; i++)
 		decide_entry_clear(&r->items[i].d);
 	free(r->items);
 	r->items = NULL;
 	r->nitems = r->next = 0;
+	r->committed = 0;
 }
 
 static void
@@ -127,6 +134,35 @@ budget_release(struct replay *r)
 	}
 }
 
+/*
+ * The page's rows said its messages were replayed, but these were not
+ * sent (the session went, or the subscription was closed): a row each,
+ * and they stay pending in the queue.
+ */
+static void
+unsent_rows(struct replay *r)
+{
+	struct store_batch	*batch = NULL;
+	struct audit_event	*ev;
+	size_t			 i;
+
+	if (!r->committed || r->next >= r->nitems)
+		return;
+	for (i = r->next; i < r->nitems; i++) {
+		if (batch == NULL && (batch = store_batch_new()) == NULL)
+			return;
+		ev = trail_delivery(r->srv->cfg->instance, AUDIT_DELIVER_LOST,
+		    r->items[i].mid, NULL, 0, r->principal, "not sent at "
+		    "replay: the session ended or the subscription was closed "
+		    "first; its durable queue still holds it");
+		if (ev != NULL)
+			store_batch_add_event(batch, ev);
+	}
+	if (batch != NULL)
+		store_submit_detached(r->srv->store, batch);
+	r->next = r->nitems;
+}
+
 static void
 replay_free(struct replay *r)
 {
@@ -134,6 +170,7 @@ replay_free(struct replay *r)
 
 	if (r == NULL)
 		return;
+	unsent_rows(r);
 	if (r->phase == REPLAY_BUDGET_WAIT)
 		TAILQ_REMOVE(&budget_queue, r, wait);
 	items_clear(r);
@@ -181,6 +218,7 @@ page_committed(enum store_outcome outcome, void *arg)
 	struct replay	*r = arg;
 	struct session	*s;
 
+	r->committed = outcome == STORE_COMMITTED;
 	if ((s = replay_session(r)) == NULL)
 		return;
 	if (outcome != STORE_COMMITTED) {
@@ -188,6 +226,7 @@ page_committed(enum store_outcome outcome, void *arg)
 		replay_stop(r, s, "stopped: the audit store did not commit");
 		return;
 	}
+	r->committed = 1;
 	r->phase = REPLAY_SEND;
 	replay_send(r);
 }
@@ -265,7 +304,7 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 		    "subscription %s", name);
 		ev = trail_decision(&o, env->header->sender, AUDIT_DELIVER, mid,
 		    env, s->principal->id, d.rules, d.reason, d.shared,
-		    d.withheld, r->version);
+		    d.withheld, "replay", r->version);
 		snprintf(r->items[r->nitems].mid, sizeof(r->items[0].mid), "%s",
 		    mid);
 		r->items[r->nitems++].d = d;
@@ -279,7 +318,7 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 		if (env != NULL)
 			ev = trail_decision(&o, env->header->sender,
 			    AUDIT_DELIVER_REFUSED, mid, env, s->principal->id,
-			    d.rules, d.reason, NULL, NULL, r->version);
+			    d.rules, d.reason, NULL, NULL, NULL, r->version);
 		else if ((ev = audit_event_new(AUDIT_DELIVER_REFUSED,
 		    r->srv->cfg->instance)) != NULL) {
 			audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid);
@@ -325,7 +364,10 @@ page_rows(int ok, const struct store_result *res, void *arg)
 		return;
 	}
 	n = store_result_nrows(res);
-	/* Until a page comes back empty, more may follow. */
+	/* Until a page comes back empty, more may follow; a subscription
+	 * closed meanwhile takes nothing more. */
+	if (TAILQ_FIRST(&r->names)->sub_id == 0)
+		n = 0;
 	r->more = n > 0;
 	if (n > 0 && (did = store_result_value(res, n - 1, 12)) != NULL)
 		r->after_id = strtoll(did, NULL, 10);
@@ -419,6 +461,14 @@ replay_next(struct replay *r)
 		return;
 	r->phase = REPLAY_IDLE;
 	while ((n = TAILQ_FIRST(&r->names)) != NULL) {
+		if (n->sub_id == 0) {
+			/* Closed while it replayed. */
+			TAILQ_REMOVE(&r->names, n, entry);
+			free(n);
+			r->after_id = 0;
+			r->more = 1;
+			continue;
+		}
 		/* A short page ends it, unless a publish was held back
 		 * from it meanwhile. */
 		if (r->more || subs_take_held(&s->subs, n->sub_id)) {
@@ -446,7 +496,7 @@ replay_send(struct replay *r)
 	memset(&m, 0, sizeof(m));
 	m.policy_version = r->version;
 	r->busy = 1;
-	while (r->next < r->nitems && !r->gone) {
+	while (r->next < r->nitems && !r->gone && n->sub_id != 0) {
 		it = &r->items[r->next];
 		if (!session_has_room(s, it->d.len + DECIDE_FRAME_HEADROOM)) {
 			r->busy = 0;
@@ -491,6 +541,44 @@ writable(struct session *s, void *arg, int gone)
 }
 
 void
+replay_set_budget(size_t bytes)
+{
+	budget_free = bytes;
+}
+
+void
+replay_forget(struct session *s, uint64_t sub_id)
+{
+	struct replay	*r = s->writer == writable ? s->writer_arg : NULL;
+	struct name	*n, *first;
+
+	if (r == NULL)
+		return;
+	first = TAILQ_FIRST(&r->names);
+	TAILQ_FOREACH(n, &r->names, entry)
+		if (n->sub_id == sub_id)
+			break;
+	if (n == NULL)
+		return;
+	if (n != first) {
+		TAILQ_REMOVE(&r->names, n, entry);
+		free(n);
+		return;
+	}
+	/*
+	 * The one replaying: what it holds is not sent; it ends at its
+	 * next step (a page's callback, or now if it waits to send).
+	 */
+	n->sub_id = 0;
+	if (r->phase == REPLAY_SEND && !r->busy) {
+		items_clear(r);
+		budget_release(r);
+		r->more = 0;
+		replay_next(r);
+	}
+}
+
+void
 replay_start(struct server *srv, struct session *s, uint64_t sub_id,
     const char *name)
 {
@@ -516,6 +604,7 @@ replay_start(struct server *srv, struct session *s, uint64_t sub_id,
 	}
 	r->srv = srv;
 	r->session_id = s->id;
+	snprintf(r->principal, sizeof(r->principal), "%s", s->principal->id);
 	r->started_ms = clock_mono_ms();
 	TAILQ_INIT(&r->names);
 	TAILQ_INSERT_TAIL(&r->names, n, entry);

@@ -9,6 +9,7 @@
 #ifndef NWD_REPLAY_H
 #define NWD_REPLAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct server;
@@ -17,13 +18,15 @@ struct session;
 /*
  * A page: at most REPLAY_PAGE_ROWS deliveries and about REPLAY_PAGE_BYTES
  * of their sealed bodies (the first row always comes).  All replays hold
- * at most REPLAY_BUDGET bytes of pages at once (and one body more each);
+ * at most the budget's bytes of pages at once (and one body more each);
  * a replay waits for REPLAY_PAGE_MIN of it to be free.
  */
 #define REPLAY_PAGE_ROWS	1000
 #define REPLAY_PAGE_BYTES	(1024 * 1024)
 #define REPLAY_PAGE_MIN		(64 * 1024)
-#define REPLAY_BUDGET		(16 * 1024 * 1024)
+
+/* Sets the budget (replay_max_bytes); once, before any replay starts. */
+void		 replay_set_budget(size_t bytes);
 
 /*
  * Replays the pending deliveries of (s's principal, name) on subscription
@@ -36,5 +39,11 @@ struct session;
  */
 void		 replay_start(struct server *srv, struct session *s,
 		    uint64_t sub_id, const char *name);
+
+/*
+ * Stops replaying subscription sub_id of s (it was unsubscribed or
+ * deleted): what was not sent stays pending.
+ */
+void		 replay_forget(struct session *s, uint64_t sub_id);
 
 #endif

@@ -347,19 +347,30 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	session_reap(arg);
 }
 
-int
-session_send_bytes(struct session *s, const uint8_t *frame, size_t len)
+/*
+ * Queues a frame.  A delivery (pushed, unasked) over max_output_buffer,
+ * with something already waiting, cuts the session off as a slow
+ * consumer; an answer to the client's own request is bounded by the read
+ * side instead (requests are not read while answers pile up), and only a
+ * client far past the cap, that asks and never reads, is cut off.
+ */
+static int
+queue_frame(struct session *s, const uint8_t *frame, size_t len,
+    int delivery)
 {
 	struct evbuffer		*out;
 	const struct config	*cfg = s->srv->cfg;
+	size_t			 have, cap;
 
 	if (s->state == SESSION_CLOSING)
 		return -1;
 	out = bufferevent_get_output(s->bev);
+	have = evbuffer_get_length(out);
+	cap = delivery ? cfg->max_output_buffer :
+	    2 * cfg->max_output_buffer + cfg->max_frame;
 	/* A client with nothing waiting is not slow, whatever the frame's
 	 * size: one frame always goes. */
-	if (evbuffer_get_length(out) > 0 &&
-	    evbuffer_get_length(out) + len > cfg->max_output_buffer) {
+	if (have > 0 && have + len > cap) {
 		metrics_refusal("slow_consumer");
 		session_abort(s, "slow consumer: output buffer above "
 		    "max_output_buffer");
@@ -373,6 +384,12 @@ session_send_bytes(struct session *s, const uint8_t *frame, size_t len)
 		bufferevent_disable(s->bev, EV_READ);
 	}
 	return 0;
+}
+
+int
+session_send_bytes(struct session *s, const uint8_t *frame, size_t len)
+{
+	return queue_frame(s, frame, len, 1);
 }
 
 int
@@ -390,7 +407,8 @@ session_send(struct session *s, const Nwd__V1__Frame *f)
 		    frame_msg_name(f));
 		return -1;
 	}
-	rc = session_send_bytes(s, buf, len);
+	rc = queue_frame(s, buf, len, f->msg_case ==
+	    NWD__V1__FRAME__MSG_DELIVER);
 	free(buf);
 	return rc;
 }

@@ -73,6 +73,7 @@ struct session {
 	struct subs		 subs;		/* owned; its subscriptions */
 	uint64_t		 next_delivery_id;
 	uint32_t		 publishes_in_flight;
+	size_t			 bytes_in_flight; /* of those publishes */
 	struct session_unacked	*unacked;	/* owned ring; NULL until the
 						   first delivery */
 	int			 unacked_overflowed;
@@ -96,12 +97,14 @@ struct session	*session_find(struct server *srv, uint64_t id);
 
 /*
  * Queues a frame to the client.  Returns 0, or -1 if the frame could not be
- * encoded or the client's output would pass max_output_buffer (with
- * something already waiting: one frame always goes), in which case the
- * session is closed as a slow consumer.
+ * encoded or the client is too slow, in which case the session is closed
+ * as a slow consumer: for a Deliver, when the output would pass
+ * max_output_buffer with something already waiting (one frame always
+ * goes); for an answer, only far past it (reading requests pauses while
+ * answers wait, so a client that reads is never cut off by its answers).
  */
 int		 session_send(struct session *s, const Nwd__V1__Frame *f);
-/* The same for a frame already encoded (with its length prefix); frame
+/* Queues a Deliver frame already encoded (with its length prefix); frame
  * stays the caller's. */
 int		 session_send_bytes(struct session *s, const uint8_t *frame,
 		    size_t len);

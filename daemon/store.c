@@ -132,7 +132,7 @@
 #define STORE_SETUP_HEAD	2
 #define STORE_SETUP_CKPT	3
 #define STORE_SETUP_DOUBT	4
-#define STORE_SETUP_NSTMTS	14	/* with the nine PREPAREs */
+#define STORE_SETUP_NSTMTS	15	/* with the ten PREPAREs */
 
 static void	store_ckpt_consider(struct store *);
 
@@ -470,6 +470,8 @@ store_setup(struct store *s)
 	    STORE_ALLOC_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_SUB, store_sql_sub,
 	    STORE_SUB_NPARAMS, NULL) ||
+	    !PQsendPrepare(c, STORE_STMT_SUBDEL, store_sql_sub_delete,
+	    STORE_SUBDEL_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_DELIV, store_sql_deliv,
 	    STORE_DELIV_NPARAMS, NULL) ||
 	    !PQsendPrepare(c, STORE_STMT_DSTATE, store_sql_dstate,
@@ -662,6 +664,7 @@ store_event_row(const struct store *s, const struct audit_event *ev,
 	f[CHAIN_F_REASON] = ev->reason;
 	f[CHAIN_F_PEER] = ev->peer;
 	f[CHAIN_F_SESSION] = ev->session;
+	f[CHAIN_F_ROUTE] = ev->route;
 }
 
 /* Numbers, links and hashes b's audit rows after the tentative head. */
@@ -796,6 +799,7 @@ store_send_events(struct store *s)
 			pgarray_add_i64(&a[14], l->seq);
 			pgarray_add_bytes(&a[15], l->prev, sizeof(l->prev));
 			pgarray_add_bytes(&a[16], l->hash, sizeof(l->hash));
+			pgarray_add(&a[17], ev->route);
 		}
 	}
 	rc = store_send_arrays(s, STORE_STMT_EVENT, 1, a,
@@ -856,8 +860,16 @@ store_send_sub(struct store *s, const struct store_sub *u)
 
 	v[0] = u->principal;
 	v[1] = u->name;
+	if (u->withdraw != NULL) {
+		v[2] = u->withdraw;
+		v[3] = u->del ? "true" : "false";
+		return PQsendQueryPrepared(store_conn_pg(s->conn),
+		    STORE_STMT_SUBDEL, STORE_SUBDEL_NPARAMS, v, NULL, NULL,
+		    0) ? 0 : -1;
+	}
 	v[2] = u->kinds;
 	v[3] = u->subjects;
+	v[4] = u->keep ? "true" : "false";
 	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_SUB,
 	    STORE_SUB_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
 }

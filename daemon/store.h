@@ -53,6 +53,11 @@ struct store_subscription {
 	uint32_t	 kinds;		/* bit per Nwd__V1__Kind; ~1u = all */
 	const char *const *subjects;	/* none = every subject */
 	size_t		 nsubjects;
+	int		 keep;		/* store_batch_add_subscription():
+					   1 keeps the filters of one that
+					   exists (and is not deleted) */
+	int64_t		 updated_ms;	/* read back: when its filters
+					   were last set */
 };
 
 enum store_delivery_state {
@@ -92,9 +97,22 @@ size_t		 store_batch_nevents(const struct store_batch *b);
  */
 int		 store_batch_add_allocation(struct store_batch *b,
 		    const struct alloc_entry *e, const char *message_id);
-/* Records (or replaces) a durable subscription.  Copies sub. */
+/*
+ * Records a durable subscription, replacing the filters of one of the same
+ * name (or, with sub->keep, leaving an existing one as it is); a deleted
+ * one is opened anew.  Copies sub.
+ */
 int		 store_batch_add_subscription(struct store_batch *b,
 		    const struct store_subscription *sub);
+/*
+ * Withdraws the listed pending deliveries of durable subscription
+ * (principal, name) (state withdrawn) and, with del, deletes the
+ * subscription (it is no longer loaded; subscribing under its name opens
+ * it anew).  Copies its arguments.
+ */
+int		 store_batch_withdraw(struct store_batch *b,
+		    const char *principal, const char *name,
+		    const char *const *message_ids, size_t n, int del);
 /* Queues message_id for a durable subscription (state pending); queuing
  * the same delivery twice is a no-op. */
 int		 store_batch_add_delivery(struct store_batch *b,
@@ -198,6 +216,25 @@ int		 store_query_pending(struct store *s, const char *principal,
 		    const char *subscription, int64_t after_id,
 		    uint32_t limit, uint64_t max_bytes, store_result_fn *fn,
 		    void *arg);
+
+/*
+ * The message ids of a page of a durable subscription's pending
+ * deliveries, after delivery after_id, at most limit.  Columns:
+ * 0 message_id, 1 the delivery's id.
+ */
+int		 store_query_pending_ids(struct store *s,
+		    const char *principal, const char *subscription,
+		    int64_t after_id, uint32_t limit, store_result_fn *fn,
+		    void *arg);
+
+/*
+ * principal's durable subscriptions (not deleted), by name.  Columns:
+ * 0 name, 1 kinds (decimal bit mask), 2 subjects (comma-separated, "" for
+ * every subject), 3 updated_ms, 4 pending (count), 5 the oldest pending
+ * delivery's created_ms (NULL if none).
+ */
+int		 store_query_durables(struct store *s, const char *principal,
+		    store_result_fn *fn, void *arg);
 
 /* A filter on the audit trail; NULL / 0 members do not filter. */
 struct store_audit_filter {

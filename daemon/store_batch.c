@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "audit.h"
+#include "envelope.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -217,6 +218,7 @@ store_sub_clear(struct store_sub *u)
 	free(u->principal);
 	free(u->name);
 	free(u->subjects);
+	free(u->withdraw);
 }
 
 /* The text[] literal of subjects: {"a","b\"c"}; caller frees. */
@@ -279,6 +281,36 @@ store_batch_add_subscription(struct store_batch *b,
 		store_sub_clear(&u);
 		return -1;
 	}
+	u.keep = sub->keep;
+	b->sub[b->nsub++] = u;
+	return 0;
+}
+
+int
+store_batch_withdraw(struct store_batch *b, const char *principal,
+    const char *name, const char *const *message_ids, size_t n, int del)
+{
+	struct store_sub	u;
+	size_t			i;
+
+	if (b == NULL || principal == NULL || name == NULL ||
+	    (n > 0 && message_ids == NULL))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (message_ids[i] == NULL ||
+		    !envelope_is_uuid(message_ids[i]))
+			return -1;
+	if (store_grow((void **)&b->sub, b->nsub, &b->subcap, sizeof(*b->sub),
+	    1) == -1)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	if (store_strdup(&u.principal, principal) == -1 ||
+	    store_strdup(&u.name, name) == -1 ||
+	    (u.withdraw = store_array_literal(message_ids, n)) == NULL) {
+		store_sub_clear(&u);
+		return -1;
+	}
+	u.del = del;
 	b->sub[b->nsub++] = u;
 	return 0;
 }

@@ -47,6 +47,10 @@ struct store_sub {
 	char		*name;		/* owned */
 	char		 kinds[16];	/* decimal */
 	char		*subjects;	/* owned; a text[] literal */
+	int		 keep;		/* keep an existing one's filters */
+	char		*withdraw;	/* owned; the uuid[] literal of the
+					   deliveries withdrawn, or NULL */
+	int		 del;		/* with withdraw: mark it deleted */
 };
 
 /* One delivery row (a new one, or a change of state) of a batch. */

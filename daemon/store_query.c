@@ -137,6 +137,34 @@ store_query_pending(struct store *s, const char *principal,
 	    arg);
 }
 
+int
+store_query_pending_ids(struct store *s, const char *principal,
+    const char *subscription, int64_t after_id, uint32_t limit,
+    store_result_fn *fn, void *arg)
+{
+	char		 after[24], lim[16];
+	const char	*p[4] = { principal, subscription, after, lim };
+
+	if (principal == NULL || subscription == NULL)
+		return -1;
+	snprintf(after, sizeof(after), "%" PRId64, after_id);
+	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
+	return store_query(s, "pending_ids", store_sql_pending_ids, p, 4, 0,
+	    fn, arg);
+}
+
+int
+store_query_durables(struct store *s, const char *principal,
+    store_result_fn *fn, void *arg)
+{
+	const char *p[1] = { principal };
+
+	if (principal == NULL)
+		return -1;
+	return store_query(s, "durables", store_sql_durables, p, 1, 0, fn,
+	    arg);
+}
+
 /* Appends before, parameter $n and after to the SQL text in sql. */
 static void
 store_sql_param(char *sql, size_t size, const char *before, int n,

@@ -50,24 +50,24 @@ const enum pgarray_type store_sql_msg_types[STORE_MSG_NPARAMS - 1] = {
 const char store_sql_event[] =
     "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
     "subject, kind, recipient, fields_shared, fields_withheld, rule, "
-    "policy_version, reason, peer, session, seq, prev_hash, hash) "
+    "policy_version, reason, peer, session, seq, prev_hash, hash, route) "
     "SELECT $1, timestamptz 'epoch' + u.at * interval '1 millisecond', "
     "u.actor, u.action, u.message_id, u.subject, u.kind, u.recipient, "
     "string_to_array(u.fs, ','), string_to_array(u.fw, ','), u.rule, "
-    "u.pv, u.reason, u.peer, u.session, u.seq, u.prev, u.hash "
+    "u.pv, u.reason, u.peer, u.session, u.seq, u.prev, u.hash, u.route "
     "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::uuid[], "
     "$6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], "
     "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
-    "$16::bigint[], $17::bytea[], $18::bytea[]) "
+    "$16::bigint[], $17::bytea[], $18::bytea[], $19::text[]) "
     "WITH ORDINALITY AS u(at, actor, action, message_id, subject, kind, "
     "recipient, fs, fw, rule, pv, reason, peer, session, seq, prev, hash, "
-    "n) ORDER BY u.n";
+    "route, n) ORDER BY u.n";
 
 const enum pgarray_type store_sql_event_types[STORE_EVENT_NPARAMS - 1] = {
 	PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_LITERAL,
 	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
 	PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
-	PGARRAY_INT8, PGARRAY_BYTEA, PGARRAY_BYTEA,
+	PGARRAY_INT8, PGARRAY_BYTEA, PGARRAY_BYTEA, PGARRAY_TEXT,
 };
 
 /* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
@@ -77,11 +77,29 @@ const char store_sql_alloc[] =
     "VALUES ($1::uuid, $2, $3, $4, " STORE_SQL_MS(5) ", " STORE_SQL_MS(6)
     ", $7)";
 
+/*
+ * $5 true keeps the filters of a subscription that exists and is not
+ * deleted (the duty desk's queue, made sure of before it is used).
+ */
 const char store_sql_sub[] =
-    "INSERT INTO nwd.subscriptions (principal, name, kinds, subjects) "
+    "INSERT INTO nwd.subscriptions AS s (principal, name, kinds, subjects) "
     "VALUES ($1, $2, $3::bigint, $4::text[]) "
-    "ON CONFLICT (principal, name) DO UPDATE SET kinds = EXCLUDED.kinds, "
-    "subjects = EXCLUDED.subjects, updated_at = now()";
+    "ON CONFLICT (principal, name) DO UPDATE SET "
+    "kinds = CASE WHEN $5::bool AND s.deleted_at IS NULL THEN s.kinds "
+    "ELSE EXCLUDED.kinds END, "
+    "subjects = CASE WHEN $5::bool AND s.deleted_at IS NULL THEN s.subjects "
+    "ELSE EXCLUDED.subjects END, "
+    "updated_at = CASE WHEN $5::bool AND s.deleted_at IS NULL THEN "
+    "s.updated_at ELSE now() END, deleted_at = NULL";
+
+/* The listed pending deliveries of a subscription are withdrawn; with $4
+ * true, the subscription is marked deleted too. */
+const char store_sql_sub_delete[] =
+    "WITH w AS (UPDATE nwd.deliveries SET state = 'withdrawn', "
+    "changed_at = now() WHERE principal = $1 AND subscription = $2 AND "
+    "state = 'pending' AND message_id = ANY ($3::uuid[])) "
+    "UPDATE nwd.subscriptions SET deleted_at = now() "
+    "WHERE principal = $1 AND name = $2 AND $4::bool";
 
 /* Queuing a message twice for one subscription leaves the first row. */
 const char store_sql_deliv[] =
@@ -145,6 +163,7 @@ const char store_sql_load_subs[] =
     "SELECT s.principal, s.name, s.kinds, u.subject "
     "FROM nwd.subscriptions s LEFT JOIN LATERAL "
     "unnest(s.subjects) WITH ORDINALITY AS u(subject, n) ON true "
+    "WHERE s.deleted_at IS NULL "
     "ORDER BY s.principal, s.name, u.n";
 
 /*
@@ -176,6 +195,22 @@ const char store_sql_pending[] =
     "d.state = 'pending' AND d.id > $3::bigint "
     "ORDER BY d.id LIMIT $4::bigint) q "
     "WHERE q.run - q.blen < $5::bigint ORDER BY q.did";
+
+/* The message ids of a page of a durable queue, with the deliveries' ids. */
+const char store_sql_pending_ids[] =
+    "SELECT message_id::text, id::text FROM nwd.deliveries "
+    "WHERE principal = $1 AND subscription = $2 AND state = 'pending' "
+    "AND id > $3::bigint ORDER BY id LIMIT $4::bigint";
+
+/* A principal's durable subscriptions with their queues' depth and age. */
+const char store_sql_durables[] =
+    "SELECT s.name, s.kinds::text, array_to_string(s.subjects, ','), "
+    STORE_SQL_TO_MS("s.updated_at") "::text, count(d.id)::text, "
+    "(" STORE_SQL_TO_MS("min(d.created_at)") ")::text "
+    "FROM nwd.subscriptions s LEFT JOIN nwd.deliveries d ON "
+    "d.principal = s.principal AND d.subscription = s.name AND "
+    "d.state = 'pending' WHERE s.principal = $1 AND s.deleted_at IS NULL "
+    "GROUP BY s.name, s.kinds, s.subjects, s.updated_at ORDER BY s.name";
 
 /* One row too many says the answer would be incomplete. */
 const char store_sql_messages[] =

@@ -15,6 +15,7 @@
 #define STORE_STMT_EVENT	"nwd_insert_event"
 #define STORE_STMT_ALLOC	"nwd_insert_allocation"
 #define STORE_STMT_SUB		"nwd_upsert_subscription"
+#define STORE_STMT_SUBDEL	"nwd_delete_subscription"
 #define STORE_STMT_DELIV	"nwd_insert_delivery"
 #define STORE_STMT_DSTATE	"nwd_delivery_state"
 #define STORE_STMT_MARK		"nwd_mark"
@@ -36,14 +37,16 @@ extern const char		 store_sql_msg[];
 extern const enum pgarray_type	 store_sql_msg_types[STORE_MSG_NPARAMS - 1];
 
 extern const char		 store_sql_event[];
-#define STORE_EVENT_NPARAMS	18
+#define STORE_EVENT_NPARAMS	19
 extern const enum pgarray_type	 store_sql_event_types[STORE_EVENT_NPARAMS - 1];
 
 extern const char		 store_sql_alloc[];
 #define STORE_ALLOC_NPARAMS	7
 
 extern const char		 store_sql_sub[];
-#define STORE_SUB_NPARAMS	4
+#define STORE_SUB_NPARAMS	5
+extern const char		 store_sql_sub_delete[];
+#define STORE_SUBDEL_NPARAMS	4
 
 extern const char		 store_sql_deliv[];
 #define STORE_DELIV_NPARAMS	3
@@ -75,6 +78,8 @@ extern const char		 store_sql_load_subs[];
 
 /* The read-only queries (store_query.c). */
 extern const char		 store_sql_pending[];
+extern const char		 store_sql_pending_ids[];
+extern const char		 store_sql_durables[];
 extern const char		 store_sql_messages[];
 extern const char		 store_sql_expired[];
 /*

@@ -106,6 +106,22 @@ subs_match(struct subs *l, int kind, const char *subject,
 	return live != NULL ? live->id : 0;
 }
 
+int
+subs_would_match(const struct subs *l, int kind, const char *subject)
+{
+	const struct subs_entry	*e;
+	int			 any = 0;
+
+	for (e = l->head; e != NULL; e = e->next) {
+		if (!wants(e, kind, subject))
+			continue;
+		if (e->durable != NULL && e->replaying)
+			return 0;
+		any = 1;
+	}
+	return any;
+}
+
 static struct subs_entry *
 find(struct subs *l, uint64_t id)
 {
@@ -139,6 +155,17 @@ subs_take_held(struct subs *l, uint64_t id)
 	held = e->held;
 	e->held = 0;
 	return held;
+}
+
+uint64_t
+subs_durable_id(const struct subs *l, const char *name)
+{
+	const struct subs_entry *e;
+
+	for (e = l->head; e != NULL; e = e->next)
+		if (e->durable != NULL && strcmp(e->durable, name) == 0)
+			return e->id;
+	return 0;
 }
 
 int

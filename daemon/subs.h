@@ -38,11 +38,17 @@ int		 subs_remove(struct subs *l, uint64_t id);
  */
 uint64_t	 subs_match(struct subs *l, int kind, const char *subject,
 		    const char **durable);
+/* 1 if subs_match() would return a subscription now (without its side
+ * effect), else 0. */
+int		 subs_would_match(const struct subs *l, int kind,
+		    const char *subject);
 /* Marks durable subscription id as replaying (on 1) or live (on 0). */
 void		 subs_set_replaying(struct subs *l, uint64_t id, int on);
 /* 1 if a message was held back from subscription id since the last call
  * (which clears the note), else 0. */
 int		 subs_take_held(struct subs *l, uint64_t id);
+/* The id of durable subscription name in l, or 0. */
+uint64_t	 subs_durable_id(const struct subs *l, const char *name);
 /* Returns 1 if l holds durable subscription name. */
 int		 subs_has_durable(const struct subs *l, const char *name);
 /* Frees every subscription; l is empty afterwards. */

@@ -66,7 +66,8 @@ struct audit_event *
 trail_decision(const struct trail_origin *o, const char *actor,
     enum audit_action a, const char *mid, const Nwd__V1__Envelope *env,
     const char *recipient, const char *rules, const char *reason,
-    const char *shared, const char *withheld, const char *version)
+    const char *shared, const char *withheld, const char *route,
+    const char *version)
 {
 	struct audit_event *ev;
 
@@ -83,7 +84,8 @@ trail_decision(const struct trail_origin *o, const char *actor,
 		goto bad;
 	if (a == AUDIT_DELIVER &&
 	    (audit_event_set(ev, AUDIT_F_FIELDS_SHARED, shared) == -1 ||
-	    audit_event_set(ev, AUDIT_F_FIELDS_WITHHELD, withheld) == -1))
+	    audit_event_set(ev, AUDIT_F_FIELDS_WITHHELD, withheld) == -1 ||
+	    audit_event_set(ev, AUDIT_F_ROUTE, route) == -1))
 		goto bad;
 	return ev;
 bad:
@@ -91,30 +93,53 @@ bad:
 	return NULL;
 }
 
-void
-trail_publish_refused(struct store *st, const struct trail_origin *o,
-    const char *actor, const Nwd__V1__Envelope *env, const char *rule,
+struct audit_event *
+trail_delivery(const char *instance, enum audit_action a, const char *mid,
+    const char *subject, int kind, const char *recipient, const char *reason)
+{
+	struct audit_event *ev;
+
+	if ((ev = audit_event_new(a, instance)) == NULL)
+		return NULL;
+	ev->kind = kind;
+	if (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
+	    audit_event_set(ev, AUDIT_F_SUBJECT, subject) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RECIPIENT, recipient) == -1 ||
+	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1) {
+		audit_event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+struct audit_event *
+trail_publish_refused(const struct trail_origin *o, const char *actor,
+    const Nwd__V1__Envelope *env, const char *mid, const char *rule,
     const char *version, const char *reason)
 {
 	struct audit_event	*ev;
 	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
 
-	if ((ev = trail_event(o, AUDIT_PUBLISH_REFUSED, actor)) == NULL) {
-		trail_detached(st, NULL);
-		return;
-	}
+	if ((ev = trail_event(o, AUDIT_PUBLISH_REFUSED, actor)) == NULL)
+		return NULL;
 	if (h != NULL) {
 		ev->kind = envelope_kind_name(h->kind) != NULL ?
 		    (int)h->kind : 0;
 		if (h->subject != NULL && h->subject->local_id[0] != '\0' &&
-		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT)
-			audit_event_set(ev, AUDIT_F_SUBJECT,
-			    h->subject->local_id);
+		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT &&
+		    audit_event_set(ev, AUDIT_F_SUBJECT,
+		    h->subject->local_id) == -1)
+			goto bad;
 	}
-	audit_event_set(ev, AUDIT_F_RULE, or_null(rule));
-	audit_event_set(ev, AUDIT_F_POLICY_VERSION, version);
-	audit_event_set(ev, AUDIT_F_REASON, reason);
-	trail_detached(st, ev);
+	if (audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RULE, or_null(rule)) == -1 ||
+	    audit_event_set(ev, AUDIT_F_POLICY_VERSION, version) == -1 ||
+	    audit_event_set(ev, AUDIT_F_REASON, reason) == -1)
+		goto bad;
+	return ev;
+bad:
+	audit_event_free(ev);
+	return NULL;
 }
 
 void

@@ -41,24 +41,38 @@ void		 trail_session(struct store *st, const struct trail_origin *o,
  * The row of one delivery decision (AUDIT_DELIVER or AUDIT_DELIVER_REFUSED)
  * about env for recipient, with actor as the acting principal.  rules and
  * reason may be empty (stored as NULL); shared and withheld are the
- * comma-separated fields of a delivery (ignored for a refusal).  NULL if
- * memory ran out.
+ * comma-separated fields of a delivery, route how it is reached (both
+ * ignored for a refusal; route may be NULL).  NULL if memory ran out.
  */
 struct audit_event *trail_decision(const struct trail_origin *o,
 		    const char *actor, enum audit_action a,
 		    const char *message_id, const Nwd__V1__Envelope *env,
 		    const char *recipient, const char *rules,
 		    const char *reason, const char *shared,
-		    const char *withheld, const char *policy_version);
+		    const char *withheld, const char *route,
+		    const char *policy_version);
 
 /*
- * A refused publish, detached: actor refused env (may be NULL or
- * invalid: its kind and subject are recorded only when they are sound)
- * under rule (may be NULL) and policy_version, for reason.
+ * A row about a delivery that did not happen as decided (AUDIT_DELIVER_LOST,
+ * AUDIT_DELIVER_WITHDRAWN), with the instance as actor: message_id (about
+ * subject and kind, if known) for recipient, and why.  NULL if memory ran
+ * out.
  */
-void		 trail_publish_refused(struct store *st,
-		    const struct trail_origin *o, const char *actor,
-		    const Nwd__V1__Envelope *env, const char *rule,
+struct audit_event *trail_delivery(const char *instance,
+		    enum audit_action a, const char *message_id,
+		    const char *subject, int kind, const char *recipient,
+		    const char *reason);
+
+/*
+ * The row of a refused publish: actor refused env (may be NULL or
+ * invalid: its kind and subject are recorded only when they are sound)
+ * under rule (may be NULL) and policy_version, for reason; message_id
+ * (may be NULL) is the id the message would have had.  NULL if memory ran
+ * out.
+ */
+struct audit_event *trail_publish_refused(const struct trail_origin *o,
+		    const char *actor, const Nwd__V1__Envelope *env,
+		    const char *message_id, const char *rule,
 		    const char *policy_version, const char *reason);
 
 /* A row of the daemon's own (policy or TLS files loaded or refused), with

@@ -320,6 +320,20 @@ group_setup(void **state)
 	    allocate("YP-001", "camhs:central") == -1 ||
 	    allocate("YP-002", "hub:dereham") == -1)
 		return -1;
+	/*
+	 * sw-ben's case system keeps a durable subscription to intelligence
+	 * on YP-001: what is named for sw:north reaches him while he is
+	 * away (G16: a recipient nobody could reach is not "shared with").
+	 */
+	ben = harness_connect_as("sw-ben");
+	k = NWD__V1__KIND__INTELLIGENCE_REPORT;
+	if (nwd_subscribe(ben, &k, 1, &yp1, 1, "ben-intel", NULL, err,
+	    sizeof(err)) != NWD_OK) {
+		fprintf(stderr, "durable subscribe: %s\n", err);
+		return -1;
+	}
+	nwd_close(ben);
+	k = NWD__V1__KIND__RISK_ALERT;
 
 	/* S1: the hub and CAMHS get the summary; Dereham is refused. */
 	intel_init(&m, NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);

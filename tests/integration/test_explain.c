@@ -188,8 +188,9 @@ join(char *out, size_t outlen, char *const *v, size_t n)
  * Publishes env as sender and checks that the audit rows of the publish
  * say what r said: one deliver or deliver_refused row per decision that
  * was not "not a candidate", in the same order, with the same rule,
- * fields withheld, fields shared and reason; the publish row's rule; and
- * the ack's recipient count and duty flag.
+ * fields withheld, fields shared, reason and route (how each recipient
+ * was reached, as the online explanation foresaw); the publish row's
+ * rule; and the ack's recipient and not-reachable counts and duty flag.
  */
 static void
 assert_publish_matches(const Nwd__V1__ExplainResult *r, const char *sender,
@@ -205,6 +206,7 @@ assert_publish_matches(const Nwd__V1__ExplainResult *r, const char *sender,
 	assert_int_equal(nwd_publish(c, env, &ack, err, sizeof(err)), NWD_OK);
 	nwd_close(c);
 	assert_int_equal(ack->recipients, r->recipients);
+	assert_int_equal(ack->not_reachable, r->not_reachable);
 	assert_int_equal(ack->duty_desk, r->duty_desk);
 	assert_string_equal(ack->policy_version, r->policy_version);
 
@@ -223,15 +225,17 @@ assert_publish_matches(const Nwd__V1__ExplainResult *r, const char *sender,
 		join(w, sizeof(w), d->fields_withheld, d->n_fields_withheld);
 		join(s, sizeof(s), d->fields_shared, d->n_fields_shared);
 		off += snprintf(want + off, sizeof(want) - off,
-		    "%s%s|%s|%s|%s|%s|%s", off > 0 ? "\n" : "", d->principal,
-		    d->verdict == NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED ?
-		    "deliver" : "deliver_refused", d->rules, w, s, d->reason);
+		    "%s%s|%s|%s|%s|%s|%s|%s", off > 0 ? "\n" : "",
+		    d->principal, d->verdict ==
+		    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED ? "deliver" :
+		    "deliver_refused", d->rules, w, s, d->reason, d->route);
 		assert_true(off < sizeof(want));
 	}
 	assert_true(want[0] != '\0');
 	harness_sql_text("postgres", got, sizeof(got), "SELECT recipient, "
 	    "action, rule, array_to_string(fields_withheld, ','), "
-	    "array_to_string(fields_shared, ','), reason, policy_version FROM "
+	    "array_to_string(fields_shared, ','), reason, coalesce(route, ''), "
+	    "policy_version FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action IN "
 	    "('deliver', 'deliver_refused') ORDER BY id", ack->message_id);
 	/* Every row also names the policy version the explanation gave. */
@@ -324,6 +328,22 @@ online_options(const char *name)
  * Set-up
  */
 
+/* who holds a durable subscription to everything, and goes away. */
+static int
+keep_durable(const char *who)
+{
+	struct nwd_client	*c = harness_connect_as(who);
+	char			 err[512];
+	int			 rc;
+
+	rc = nwd_subscribe(c, NULL, 0, NULL, 0, "explain-feed", NULL, err,
+	    sizeof(err)) == NWD_OK ? 0 : -1;
+	if (rc == -1)
+		fprintf(stderr, "durable subscribe as %s: %s\n", who, err);
+	nwd_close(c);
+	return rc;
+}
+
 static int
 group_setup(void **state)
 {
@@ -334,6 +354,15 @@ group_setup(void **state)
 	    allocate("YP-001", "sw:north") == -1 ||
 	    allocate("YP-001", "camhs:central") == -1 ||
 	    allocate("YP-002", "hub:dereham") == -1)
+		return -1;
+	/*
+	 * The recipients of S1 keep durable subscriptions, so that they are
+	 * reached while away (queued): online, explain says how each would
+	 * be reached now, as a publish finds them.
+	 */
+	if (keep_durable("sw-ben") == -1 ||
+	    keep_durable("hubsys-norwich") == -1 ||
+	    keep_durable("camhs-cara") == -1)
 		return -1;
 	return 0;
 }
@@ -526,6 +555,17 @@ test_to_and_unknown_principals(void **state)
  * Offline: the nwd tool, against deploy/'s files
  */
 
+/* Removes every occurrence of what from s. */
+static void
+strip_all(char *s, const char *what)
+{
+	char	*p;
+	size_t	 n = strlen(what);
+
+	while ((p = strstr(s, what)) != NULL)
+		memmove(p, p + n, strlen(p + n) + 1);
+}
+
 /* S1 offline says what the daemon says, byte for byte. */
 static void
 test_cli_offline_s1_agrees_with_daemon(void **state)
@@ -560,6 +600,9 @@ test_cli_offline_s1_agrees_with_daemon(void **state)
 	    "%s --at " AT_MS " %s %s", online_options("auditor-dan"), msg,
 	    body), 0);
 	assert_contains(on, "\"source\":\"online\"");
+	/* Online says how each recipient is reached now; offline cannot. */
+	assert_contains(on, "\"duty_pass\":false,\"route\":\"queued\"");
+	strip_all(on, ",\"route\":\"queued\"");
 	/* From the policy version on, the two answers are the same. */
 	assert_non_null(a = strstr(off, "\"policy_version\""));
 	assert_non_null(b = strstr(on, "\"policy_version\""));

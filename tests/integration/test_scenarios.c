@@ -538,8 +538,10 @@ collect(struct scene *sc)
 
 /*
  * Publishes env as c and collects the deliveries.  Checks what holds of
- * every publish: one publish row, as many deliver rows as the ack counts
- * recipients, the policy version the publisher was welcomed with.
+ * every publish: one publish row, as many deliver rows with a route that
+ * reached (live, queued) as the ack counts recipients and as many
+ * unreachable ones as it counts not reachable (G16), the policy version
+ * the publisher was welcomed with.
  */
 static void
 scene_publish(struct scene *sc, struct nwd_client *c, Nwd__V1__Envelope *env)
@@ -558,8 +560,15 @@ scene_publish(struct scene *sc, struct nwd_client *c, Nwd__V1__Envelope *env)
 	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish'",
 	    sc->mid), 1);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
-	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver'",
-	    sc->mid), sc->ack->recipients);
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND route IN ('live', 'queued', 'live,queued')", sc->mid),
+	    sc->ack->recipients);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND route = 'unreachable'", sc->mid), sc->ack->not_reachable);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND route IS NULL", sc->mid), 0);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action IN "
 	    "('deliver', 'deliver_refused') AND policy_version IS DISTINCT "

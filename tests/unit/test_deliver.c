@@ -28,12 +28,15 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "decide.h"
 #include "deliver.h"
+#include "durable.h"
 #include "frame.h"
 #include "identity.h"
 #include "metrics.h"
 #include "server.h"
 #include "sessidx.h"
+#include "store.h"
 #include "session.h"
 #include "subs.h"
 
@@ -394,6 +397,60 @@ test_deliver_frame_too_large(void **state)
 	free(bytes);
 }
 
+/*
+ * How a recipient is reached: live when a session would take the message
+ * now (a replaying durable subscription holds it back: then it comes
+ * with the replay, queued), queued when a durable subscription wants it;
+ * the duty pass always queues.
+ */
+static void
+test_route(void **state)
+{
+	struct durable_registry		*reg;
+	struct store_subscription	 sub;
+	struct session			*s;
+	const char			*subjects[1] = { "YP-001" };
+	const int			 ra = NWD__V1__KIND__RISK_ALERT;
+	uint64_t			 id;
+
+	assert_non_null(reg = durable_registry_new());
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 0), 0);
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 1), DECIDE_ROUTE_QUEUED);
+	s = session(1, &principals[0], SESSION_ACTIVE);
+	subscribe(s, ra, "YP-001", NULL);
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 0), DECIDE_ROUTE_LIVE);
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-002", 0), 0);
+	memset(&sub, 0, sizeof(sub));
+	sub.principal = "hubsys-norwich";
+	sub.name = "feed";
+	sub.kinds = 1u << ra;
+	sub.subjects = subjects;
+	sub.nsubjects = 1;
+	assert_int_equal(durable_registry_put(reg, &sub), 0);
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 0), DECIDE_ROUTE_LIVE | DECIDE_ROUTE_QUEUED);
+	/* Its durable subscription open and replaying: it is held back. */
+	id = subscribe(s, ra, "YP-001", "feed");
+	subs_set_replaying(&s->subs, id, 1);
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 0), DECIDE_ROUTE_QUEUED);
+	/* A closing session reaches nobody. */
+	subs_set_replaying(&s->subs, id, 0);
+	s->state = SESSION_CLOSING;
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 0), DECIDE_ROUTE_QUEUED);
+	assert_int_equal(durable_registry_del(reg, "hubsys-norwich", "feed"),
+	    0);
+	assert_int_equal(deliver_route(idx, reg, "hubsys-norwich", ra,
+	    "YP-001", 0), 0);
+	session_drop(s);
+	durable_registry_free(reg);
+}
+
 static void
 test_subs(void **state)
 {
@@ -451,6 +508,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_frame_too_large,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route, setup, teardown),
 		cmocka_unit_test(test_subs),
 	};
 
