@@ -43,6 +43,7 @@
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
+#include "policy.h"
 #include "seal.h"
 #include "server.h"
 #include "session.h"
@@ -252,19 +253,44 @@ blank(char **slot)
 
 /*
  * What the publisher of a message may see of a row about it: when, what,
- * for whom, which fields and why (the rule, and the reason, which holds
- * the policy's explanation of the decision or, on an ack, the recipient's
- * durable subscription).  Not who else acted, on which broker instance,
- * under which policy version, nor the row's place in the chain.
+ * which fields and how it was reached; who received it by name or by role,
+ * and the reason of a decision, as the policy's status lines say (by
+ * default names within the publisher's agency, no reasons about others:
+ * a keyworker must not learn that CAMHS is involved with a child).  Not
+ * who else acted, on which broker instance, under which policy version,
+ * nor the row's place in the chain.  The recipient's role is from the
+ * mapping in force now; a recipient no longer in it shows no role.
  */
 static void
-publisher_view(Nwd__V1__AuditEvent *e)
+publisher_view(const struct auditq_job *j, Nwd__V1__AuditEvent *e)
 {
+	const struct principal		*me, *rcpt = NULL;
+	enum policy_status_scope	 names, reasons;
+	int				 same, own;
+
 	e->seq = 0;
 	blank(&e->instance);
 	blank(&e->actor);
 	blank(&e->subject);
 	blank(&e->policy_version);
+	if (e->recipient[0] == '\0')
+		return;
+	me = identity_find_id(j->srv->ids, j->sender);
+	rcpt = identity_find_id(j->srv->ids, e->recipient);
+	if (rcpt != NULL && (e->recipient_role = strdup(rcpt->role)) == NULL)
+		e->recipient_role = (char *)protobuf_c_empty_string;
+	own = strcmp(e->recipient, j->sender) == 0;
+	same = own || (me != NULL && rcpt != NULL &&
+	    strcmp(me->agency, rcpt->agency) == 0);
+	names = policy_status_names(j->srv->policy);
+	reasons = policy_status_reasons(j->srv->policy);
+	if (!own && !(names == POLICY_STATUS_ALL ||
+	    (names == POLICY_STATUS_AGENCY && same)))
+		blank(&e->recipient);
+	/* An ack's reason is the recipient's durable subscription. */
+	if (!own && !(reasons == POLICY_STATUS_ALL ||
+	    (reasons == POLICY_STATUS_AGENCY && same)))
+		blank(&e->reason);
 }
 
 /* One row of store_query_audit() as an AuditEvent; NULL if out of memory. */
@@ -299,7 +325,8 @@ row_event(const struct store_result *r, size_t row)
 	    (e->rule = xstrdup(store_result_value(r, row, 12))) == NULL ||
 	    (e->policy_version = xstrdup(store_result_value(r, row,
 	    13))) == NULL ||
-	    (e->reason = xstrdup(store_result_value(r, row, 14))) == NULL) {
+	    (e->reason = xstrdup(store_result_value(r, row, 14))) == NULL ||
+	    (e->route = xstrdup(store_result_value(r, row, 15))) == NULL) {
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 		return NULL;
 	}
@@ -809,7 +836,7 @@ job_events(int ok, const struct store_result *r, void *arg)
 			return;
 		}
 		if (j->sender != NULL)
-			publisher_view(e);
+			publisher_view(j, e);
 		size = event_size(e);
 		if (j->used + size > j->budget) {
 			protobuf_c_message_free_unpacked(&e->base, NULL);

@@ -76,6 +76,21 @@ size_t		 policy_nrules(const struct policy *p);
 /* The duty principals (who receive what no one else may). */
 size_t		 policy_nduty(const struct policy *p);
 const char	*policy_duty_at(const struct policy *p, size_t i);
+/*
+ * What the publisher of a message may see of its recipients ("status"
+ * lines): each recipient's name, and the reason of a decision about it,
+ * for everyone, for the principals of the publisher's own agency only, or
+ * for nobody (then a recipient shows as its role).  Defaults: names within
+ * the agency, no reasons.
+ */
+enum policy_status_scope {
+	POLICY_STATUS_NONE,
+	POLICY_STATUS_AGENCY,
+	POLICY_STATUS_ALL,
+};
+enum policy_status_scope policy_status_names(const struct policy *p);
+enum policy_status_scope policy_status_reasons(const struct policy *p);
+
 /* 1 if id is a duty principal, else 0. */
 int		 policy_is_duty(const struct policy *p, const char *id);
 /* The first duty principal, or NULL. */

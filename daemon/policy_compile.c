@@ -490,6 +490,18 @@ policy_duty_at(const struct policy *p, size_t i)
 	return i < p->duty.n ? p->duty.v[i] : NULL;
 }
 
+enum policy_status_scope
+policy_status_names(const struct policy *p)
+{
+	return (enum policy_status_scope)p->status_names;
+}
+
+enum policy_status_scope
+policy_status_reasons(const struct policy *p)
+{
+	return (enum policy_status_scope)p->status_reasons;
+}
+
 int
 policy_is_duty(const struct policy *p, const char *id)
 {

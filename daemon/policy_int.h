@@ -74,6 +74,9 @@ struct rule_list {
 struct policy {
 	char		*title;		/* owned; may be NULL */
 	struct strlist	 duty;
+	int		 status_names;	/* enum policy_status_scope */
+	int		 status_reasons;
+	int		 status_set;	/* bit 1 names, bit 2 reasons given */
 	char		 version[POLICY_VERSION_LEN];
 	struct rule	*rules;		/* owned array */
 	size_t		 nrules;

@@ -626,6 +626,53 @@ parse_duty(struct lexer *lx, struct policy *p)
 		    "duty principal, got %s", policy_lex_desc(lx));
 	return 0;
 }
+/*
+ * "status names all|agency|none", "status reasons all|agency|none": what
+ * a publisher may see of its message's recipients.
+ */
+static int
+parse_status(struct lexer *lx, struct policy *p)
+{
+	int what, scope;
+
+	if (policy_lex_next(lx) == -1)
+		return -1;
+	if (lx->type != T_WORD || (strcmp(lx->text, "names") != 0 &&
+	    strcmp(lx->text, "reasons") != 0))
+		return policy_lex_fail(lx, "expected names or reasons after "
+		    "status, got %s", policy_lex_desc(lx));
+	what = strcmp(lx->text, "names") == 0 ? 1 : 2;
+	if (p->status_set & what)
+		return policy_lex_fail(lx, "status %s given twice", what == 1 ?
+		    "names" : "reasons");
+	if (policy_lex_next(lx) == -1)
+		return -1;
+	if (lx->type != T_WORD)
+		scope = -1;
+	else if (strcmp(lx->text, "all") == 0)
+		scope = POLICY_STATUS_ALL;
+	else if (strcmp(lx->text, "agency") == 0)
+		scope = POLICY_STATUS_AGENCY;
+	else if (strcmp(lx->text, "none") == 0)
+		scope = POLICY_STATUS_NONE;
+	else
+		scope = -1;
+	if (scope == -1)
+		return policy_lex_fail(lx, "expected all, agency or none, got "
+		    "%s", policy_lex_desc(lx));
+	if (what == 1)
+		p->status_names = scope;
+	else
+		p->status_reasons = scope;
+	p->status_set |= what;
+	if (policy_lex_next(lx) == -1)
+		return -1;
+	if (lx->type != T_NEWLINE && lx->type != T_EOF)
+		return policy_lex_fail(lx, "expected end of line after the "
+		    "status scope, got %s", policy_lex_desc(lx));
+	return 0;
+}
+
 struct policy *
 policy_parse(const char *text, size_t len, const char *name, char *err,
     size_t errlen)
@@ -639,6 +686,8 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 		snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
+	p->status_names = POLICY_STATUS_AGENCY;
+	p->status_reasons = POLICY_STATUS_NONE;
 	policy_lex_init(&lx, name, text, len, err, errlen);
 	if (memchr(text, '\0', len) != NULL) {
 		snprintf(err, errlen, "%s: contains a NUL byte", name);
@@ -654,8 +703,8 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 		}
 		if (lx.type != T_WORD || !lx.at_line_start) {
 			policy_lex_fail(&lx, "expected allow, deny, role, "
-			    "team, protect, policy or duty at the start of a "
-			    "line, got %s", policy_lex_desc(&lx));
+			    "team, protect, policy, duty or status at the start "
+			    "of a line, got %s", policy_lex_desc(&lx));
 			goto bad;
 		}
 		if (strcmp(lx.text, "allow") == 0)
@@ -672,9 +721,11 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 			rc = parse_title(&lx, p);
 		else if (strcmp(lx.text, "duty") == 0)
 			rc = parse_duty(&lx, p);
+		else if (strcmp(lx.text, "status") == 0)
+			rc = parse_status(&lx, p);
 		else {
 			policy_lex_fail(&lx, "expected allow, deny, role, "
-			    "team, protect, policy or duty, got %s",
+			    "team, protect, policy, duty or status, got %s",
 			    policy_lex_desc(&lx));
 			goto bad;
 		}

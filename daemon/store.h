@@ -255,7 +255,7 @@ struct store_audit_filter {
  * Audit rows matching f, in id order.  Columns: 0 id, 1 instance, 2 seq,
  * 3 at_ms, 4 actor, 5 action, 6 message_id, 7 subject, 8 kind,
  * 9 recipient, 10 fields_shared, 11 fields_withheld, 12 rule,
- * 13 policy_version, 14 reason.
+ * 13 policy_version, 14 reason, 15 route.
  */
 int		 store_query_audit(struct store *s,
 		    const struct store_audit_filter *f, store_result_fn *fn,

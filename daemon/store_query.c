@@ -213,7 +213,7 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	if (f->delivery_only)
 		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), " AND "
 		    "action IN ('publish', 'deliver', 'deliver_refused', "
-		    "'ack')");
+		    "'ack', 'deliver_lost', 'deliver_withdrawn')");
 	if (f->from_ms != 0) {
 		snprintf(from, sizeof(from), "%" PRId64, f->from_ms);
 		p[n++] = from;

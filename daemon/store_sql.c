@@ -221,8 +221,8 @@ const char store_sql_audit_columns[] =
     "SELECT id::text, instance, seq::text, " STORE_SQL_TO_MS("at") "::text, "
     "actor, action, message_id::text, subject, kind::text, recipient, "
     "array_to_string(fields_shared, ','), "
-    "array_to_string(fields_withheld, ','), rule, policy_version, reason "
-    "FROM nwd.audit_events WHERE true";
+    "array_to_string(fields_withheld, ','), rule, policy_version, reason, "
+    "route FROM nwd.audit_events WHERE true";
 _Static_assert(sizeof(store_sql_audit_columns) <= STORE_SQL_AUDIT_COLUMNS_MAX,
     "store_query_audit() sizes its buffer by STORE_SQL_AUDIT_COLUMNS_MAX");
 
