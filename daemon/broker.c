@@ -213,14 +213,14 @@ reach(const char *principal, int kind, const char *subject, int duty_pass,
  * meanwhile) gets a deliver_lost row: then, unless a durable queue holds
  * the message, it was not reached.
  */
-static void
+static size_t
 send_deliveries(struct broker *b, const struct publish_job *j)
 {
 	const struct decide_entry	*e;
 	struct deliver_msg		 m;
 	struct store_batch		*lost = NULL;
 	struct audit_event		*ev;
-	size_t				 i;
+	size_t				 i, nlost = 0;
 
 	m.message_id = j->message_id;
 	m.kind = j->kind;
@@ -240,6 +240,8 @@ send_deliveries(struct broker *b, const struct publish_job *j)
 		log_info("message=%s principal=%s event=deliver_lost "
 		    "reason=\"the session ended before the send\"",
 		    j->message_id, e->id);
+		if (!(e->route & DECIDE_ROUTE_QUEUED))
+			nlost++;
 		if (lost == NULL && (lost = store_batch_new()) == NULL)
 			continue;
 		ev = trail_delivery(b->srv->cfg->instance, AUDIT_DELIVER_LOST,
@@ -253,6 +255,7 @@ send_deliveries(struct broker *b, const struct publish_job *j)
 	}
 	if (lost != NULL)
 		store_submit_detached(b->srv->store, lost);
+	return nlost;
 }
 
 static void
@@ -263,6 +266,7 @@ publish_done(enum store_outcome outcome, void *arg)
 	struct session		*s;
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__PublishAck	 ack = NWD__V1__PUBLISH_ACK__INIT;
+	size_t			 lost;
 
 	s = session_find(b->srv, j->session_id);
 	if (s != NULL && s->publishes_in_flight > 0) {
@@ -293,11 +297,13 @@ publish_done(enum store_outcome outcome, void *arg)
 	    alloc_table_put(b->srv->allocs, &j->plan.alloc) == -1)
 		log_warnx("message=%s event=allocation_not_applied reason=\"out "
 		    "of memory\"", j->message_id);
-	send_deliveries(b, j);
+	/* A recipient only a live session reached, and which no session
+	 * took after all, was not reached. */
+	lost = send_deliveries(b, j);
 	if (s != NULL) {
 		ack.message_id = j->message_id;
-		ack.recipients = j->plan.recipients;
-		ack.not_reachable = j->plan.not_reachable;
+		ack.recipients = j->plan.recipients - lost;
+		ack.not_reachable = j->plan.not_reachable + lost;
 		ack.duty_desk = j->plan.duty_desk;
 		ack.policy_version = j->policy_version;
 		f.request_id = j->request_id;
@@ -309,8 +315,8 @@ publish_done(enum store_outcome outcome, void *arg)
 	    1e3);
 	session_log(info, s, "event=publish message=%s kind=%s subject=%s "
 	    "recipients=%zu not_reachable=%zu duty_desk=%d", j->message_id,
-	    envelope_kind_name(j->kind), j->subject, j->plan.recipients,
-	    j->plan.not_reachable, j->plan.duty_desk);
+	    envelope_kind_name(j->kind), j->subject, j->plan.recipients - lost,
+	    j->plan.not_reachable + lost, j->plan.duty_desk);
 	job_free(j);
 }
 

@@ -372,7 +372,8 @@ nomem:
 int
 decide_recipient(const struct decide_world *w,
     const struct principal *recipient, const char *who,
-    Nwd__V1__Envelope *env, int flags, struct decide_entry *out)
+    Nwd__V1__Envelope *env, int duty_pass, int flags,
+    struct decide_entry *out)
 {
 	struct policy_context	ctx;
 	struct policy_decision	d;
@@ -386,10 +387,11 @@ decide_recipient(const struct decide_world *w,
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.allocs = w->allocs;
 		ctx.now_ms = w->now_ms;
+		ctx.duty_pass = duty_pass;
 		policy_check_deliver(w->policy, recipient, env, &ctx, &d);
 	}
 	return entry_fill(out, who, recipient != NULL ? recipient->role : "",
-	    &d, 0, env, flags);
+	    &d, duty_pass, env, flags);
 }
 
 const char *

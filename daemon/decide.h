@@ -136,15 +136,15 @@ int		 decide_publish(const struct decide_world *w,
 
 /*
  * Decides one recipient of a stored message again (a pending delivery of
- * a durable queue, at replay): the policy and allocations of w, outside
- * the duty pass.  who is the recipient's id; recipient is its principal,
+ * a durable queue, at replay): the policy and allocations of w, in the
+ * duty pass if duty_pass (a delivery the duty pass queued).  who is the recipient's id; recipient is its principal,
  * or NULL if it is no longer in the mapping (refused).  env has passed envelope_validate() and is
  * changed only while packing.  Fills out (free its members with
  * decide_entry_clear()) and returns 0, or -1 if memory ran out.
  */
 int		 decide_recipient(const struct decide_world *w,
 		    const struct principal *recipient, const char *who,
-		    Nwd__V1__Envelope *env, int flags,
+		    Nwd__V1__Envelope *env, int duty_pass, int flags,
 		    struct decide_entry *out);
 
 void		 decide_entry_clear(struct decide_entry *e);

@@ -38,6 +38,7 @@ deliver_send(struct session *s, uint64_t sub_id, const struct deliver_msg *m,
 		return -1;
 	}
 	if ((rc = session_send_bytes(s, frame, len)) == 0) {
+		session_delivery_sent(s, d.delivery_id);
 		metrics_delivery();
 		session_log(debug, s, "event=deliver message=%s delivery=%llu%s%s",
 		    m->message_id, (unsigned long long)d.delivery_id,

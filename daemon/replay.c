@@ -292,8 +292,8 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 	if ((env = open_stored(r->srv, res, row, why, sizeof(why))) == NULL) {
 		d.verdict = POLICY_DENY;
 		snprintf(d.reason, sizeof(d.reason), "%s", why);
-	} else if (decide_recipient(w, p, s->principal->id, env, DECIDE_PACK,
-	    &d) == -1)
+	} else if (decide_recipient(w, p, s->principal->id, env,
+	    strcmp(name, DURABLE_DUTY) == 0, DECIDE_PACK, &d) == -1)
 		goto done;
 	else if (p == NULL) {
 		snprintf(why, sizeof(why), "at replay: %.240s", d.reason);

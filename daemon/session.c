@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "server.h"
 #include "sessidx.h"
+#include "store.h"
 #include "session.h"
 #include "subs.h"
 #include "tls.h"
@@ -37,6 +38,8 @@ static void	event_cb(struct bufferevent *, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	linger_cb(evutil_socket_t, short, void *);
 static void	writer_gone(struct session *);
+static void	out_counted(struct evbuffer *, const struct evbuffer_cb_info *,
+		    void *);
 
 const char *
 session_state_name(enum session_state st)
@@ -167,6 +170,9 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	bufferevent_setwatermark(s->bev, EV_WRITE,
 	    srv->cfg->max_output_buffer / 4, 0);
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	if (evbuffer_add_cb(bufferevent_get_output(s->bev), out_counted,
+	    s) == NULL)
+		goto bad;
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	if ((srv->index == NULL && (srv->index = sessidx_new()) == NULL) ||
 	    sessidx_add(srv->index, s->id, s) == -1)
@@ -225,10 +231,48 @@ session_find(struct server *srv, uint64_t id)
 }
 
 /* Moves the session to the zombie list; the server's reaper frees it. */
+/*
+ * Deliveries whose frames had not all been written out when the session
+ * ended: the client cannot have them.  One row each, detached.
+ */
+static void
+record_unwritten(struct session *s)
+{
+	struct store_batch	*batch = NULL;
+	struct audit_event	*ev;
+	const struct session_unacked *u;
+	size_t			 i, n = 0;
+
+	if (s->unacked == NULL || s->principal == NULL)
+		return;
+	for (i = 0; i < SESSION_MAX_UNACKED; i++) {
+		u = &s->unacked[i];
+		if (u->delivery_id == 0 || u->end == 0 ||
+		    u->end <= s->out_drained)
+			continue;
+		if (batch == NULL && (batch = store_batch_new()) == NULL)
+			return;
+		ev = trail_delivery(s->srv->cfg->instance, AUDIT_DELIVER_LOST,
+		    u->message_id, NULL, 0, s->principal->id,
+		    u->durable[0] != '\0' ? "cut off before its frame was "
+		    "written out (the session ended); its durable queue still "
+		    "holds it" : "cut off before its frame was written out "
+		    "(the session ended): not delivered");
+		if (ev != NULL && store_batch_add_event(batch, ev) == 0)
+			n++;
+	}
+	if (batch == NULL)
+		return;
+	session_log(info, s, "event=deliver_lost deliveries=%zu reason=\"not "
+	    "written out before the session ended\"", n);
+	store_submit_detached(s->srv->store, batch);
+}
+
 static void
 session_reap(struct session *s)
 {
 	writer_gone(s);
+	record_unwritten(s);
 	if (s->bev != NULL)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	evtimer_del(s->linger);
@@ -237,6 +281,17 @@ session_reap(struct session *s)
 	TAILQ_INSERT_TAIL(&s->srv->zombies, s, entry);
 	s->srv->nsessions--;
 	event_active(s->srv->reaper, EV_TIMEOUT, 0);
+}
+
+/* Counts what is queued to send and what has been written out. */
+static void
+out_counted(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	s->out_added += info->n_added;
+	s->out_drained += info->n_deleted;
 }
 
 /* The writer learns that the session is going: it may send no more. */
@@ -824,6 +879,19 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void
+session_delivery_sent(struct session *s, uint64_t delivery_id)
+{
+	struct session_unacked *u;
+
+	if (s->unacked == NULL)
+		return;
+	u = &s->unacked[(s->unacked_next + SESSION_MAX_UNACKED - 1) %
+	    SESSION_MAX_UNACKED];
+	if (u->delivery_id == delivery_id)
+		u->end = s->out_added;
+}
+
 uint64_t
 session_delivery_add(struct session *s, const char *message_id,
     const char *durable)
@@ -854,6 +922,7 @@ session_delivery_add(struct session *s, const char *message_id,
 	if (durable != NULL && durable[0] != '\0')
 		s->durable_unacked++;
 	u->delivery_id = ++s->next_delivery_id;
+	u->end = 0;
 	snprintf(u->message_id, sizeof(u->message_id), "%s", message_id);
 	snprintf(u->durable, sizeof(u->durable), "%s",
 	    durable != NULL ? durable : "");

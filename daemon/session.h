@@ -55,6 +55,8 @@ enum session_state {
 /* A delivery sent and not yet acknowledged. */
 struct session_unacked {
 	uint64_t	delivery_id;	/* 0 = free slot */
+	uint64_t	end;		/* out_added once its frame was queued;
+					   0 while it is not */
 	char		message_id[37];
 	char		durable[65];	/* durable subscription, "" if live */
 };
@@ -83,6 +85,8 @@ struct session {
 	int			 read_paused;	/* output above high water */
 	int			 half_closed;	/* our FIN is sent */
 	int			 draining;	/* reads no more requests */
+	uint64_t		 out_added;	/* bytes ever queued to send */
+	uint64_t		 out_drained;	/* ... and written out */
 	session_writable_fn	*writer;	/* the one paced writer */
 	void			*writer_arg;	/* borrowed */
 };
@@ -171,6 +175,13 @@ struct trail_origin session_origin(const struct session *s);
  */
 uint64_t	 session_delivery_add(struct session *s,
 		    const char *message_id, const char *durable);
+/*
+ * The frame of delivery_id (the last one added) is queued.  A delivery
+ * whose frame was not all written out when the session ends is recorded
+ * as lost (deliver_lost): the client cannot have it.
+ */
+void		 session_delivery_sent(struct session *s,
+		    uint64_t delivery_id);
 /* Looks up and forgets delivery_id; copies its message id and durable
  * subscription name ("" if live) out.  Returns -1 if the session is not
  * waiting for that ack. */

@@ -1137,6 +1137,75 @@ harness_pg_start(void)
 	return pg_ctl("start", NULL);
 }
 
+struct harness_lock {
+	pid_t	pid;
+	int	in;	/* psql's standard input */
+};
+
+struct harness_lock *
+harness_lock_table(const char *table)
+{
+	struct harness_lock	*l;
+	const char		*pgdir, *rel;
+	char			*pgsh, *sql;
+	int			 p[2], devnull;
+
+	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL)
+		fail_msg("harness_lock_table: no NWD_TEST_PGDIR");
+	l = calloc(1, sizeof(*l));
+	assert_non_null(l);
+	pgsh = xasprintf("%s/deploy/pg.sh", srcdir());
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	l->pid = fork();
+	assert_true(l->pid >= 0);
+	if (l->pid == 0) {
+		dup2(p[0], 0);
+		if ((devnull = open("/dev/null", O_WRONLY)) != -1)
+			dup2(devnull, 1);
+		execl(pgsh, pgsh, "psql", pgdir, "postgres", "-X", "-q", "-v",
+		    "ON_ERROR_STOP=1", (char *)NULL);
+		_exit(127);
+	}
+	free(pgsh);
+	close(p[0]);
+	l->in = p[1];
+	sql = xasprintf("BEGIN;\nLOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\n",
+	    table);
+	assert_int_equal(write(l->in, sql, strlen(sql)), (ssize_t)strlen(sql));
+	free(sql);
+	rel = strchr(table, '.') != NULL ? strchr(table, '.') + 1 : table;
+	harness_wait_sql_int("postgres", 15000, 1, "SELECT count(*) FROM "
+	    "pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE "
+	    "c.relname = '%s' AND l.mode = 'AccessExclusiveLock' AND "
+	    "l.granted", rel);
+	return l;
+}
+
+void
+harness_unlock_table(struct harness_lock *l)
+{
+	int status;
+
+	if (l == NULL)
+		return;
+	assert_int_equal(write(l->in, "COMMIT;\n", 8), 8);
+	close(l->in);
+	assert_int_equal(waitpid(l->pid, &status, 0), l->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(l);
+}
+
+void
+harness_lock_abort(struct harness_lock *l)
+{
+	if (l == NULL)
+		return;
+	close(l->in);
+	kill(l->pid, SIGTERM);
+	waitpid(l->pid, NULL, 0);
+	free(l);
+}
+
 int
 harness_sql(const char *role, const char *sql, char *out, size_t outlen)
 {

@@ -160,6 +160,18 @@ void		 harness_wait_sql_int(const char *role, int timeout_ms,
 		    int want, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 
+/*
+ * A psql session (role postgres, database nwd) holding ACCESS EXCLUSIVE on
+ * table (e.g. "nwd.audit_events") in an open transaction: writes that need
+ * the table wait until harness_unlock_table() commits it.  Returns once
+ * pg_locks shows the lock granted; fails the running test otherwise.
+ */
+struct harness_lock *harness_lock_table(const char *table);
+void		 harness_unlock_table(struct harness_lock *l);
+/* After a failed test: ends the psql session without committing.  NULL
+ * is a no-op. */
+void		 harness_lock_abort(struct harness_lock *l);
+
 /* ---- certificates ---------------------------------------------------------- */
 
 /*

@@ -434,19 +434,14 @@ start_notified(struct notifier *n, unsigned long usec, const char *extra,
 /* ---- fixtures ------------------------------------------------------------- */
 
 /* A lock holder: psql keeping an exclusive lock on nwd.audit_events. */
-static pid_t	locker = -1;
-static int	locker_in = -1;
+static struct harness_lock *locker;
 static int	pg_down;	/* the test stopped PostgreSQL */
 
 static int
 teardown(void **state)
 {
-	if (locker > 0) {
-		close(locker_in);
-		kill(locker, SIGTERM);
-		waitpid(locker, NULL, 0);
-		locker = -1;
-	}
+	harness_lock_abort(locker);
+	locker = NULL;
 	if (current != NULL)
 		harness_daemon_stop(current);
 	current = NULL;
@@ -593,50 +588,6 @@ test_ready_after_database(void **state)
 
 /* ---- the watchdog --------------------------------------------------------- */
 
-/* psql holding ACCESS EXCLUSIVE on nwd.audit_events until released. */
-static void
-lock_audit_events(void)
-{
-	const char	*sql = "BEGIN;\nLOCK TABLE nwd.audit_events IN ACCESS "
-			    "EXCLUSIVE MODE;\n";
-	char		 pgsh[1024];
-	int		 p[2], devnull;
-
-	snprintf(pgsh, sizeof(pgsh), "%s/deploy/pg.sh", getenv("NWD_SRCDIR"));
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	locker = fork();
-	assert_true(locker >= 0);
-	if (locker == 0) {
-		dup2(p[0], 0);
-		if ((devnull = open("/dev/null", O_WRONLY)) != -1)
-			dup2(devnull, 1);
-		execl(pgsh, pgsh, "psql", getenv("NWD_TEST_PGDIR"), "postgres",
-		    "-X", "-q", "-v", "ON_ERROR_STOP=1", (char *)NULL);
-		_exit(127);
-	}
-	close(p[0]);
-	locker_in = p[1];
-	assert_int_equal(write(locker_in, sql, strlen(sql)),
-	    (ssize_t)strlen(sql));
-	/* Granted once pg_locks says so. */
-	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
-	    "pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE "
-	    "c.relname = 'audit_events' AND l.mode = 'AccessExclusiveLock' "
-	    "AND l.granted");
-}
-
-static void
-unlock_audit_events(void)
-{
-	int	status;
-
-	assert_int_equal(write(locker_in, "COMMIT;\n", 8), 8);
-	close(locker_in);
-	assert_int_equal(waitpid(locker, &status, 0), locker);
-	locker = -1;
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
 static void
 test_watchdog_stops_on_stall(void **state)
 {
@@ -672,7 +623,7 @@ test_watchdog_stops_on_stall(void **state)
 	notifier_check_sender(n, 0, harness_daemon_pid(d));
 
 	/* Stall the writer: a publish's transaction waits for the lock. */
-	lock_audit_events();
+	locker = harness_lock_table("nwd.audit_events");
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
 	pub = fork();
 	assert_true(pub >= 0);
@@ -709,7 +660,8 @@ test_watchdog_stops_on_stall(void **state)
 
 	/* The stall ends: the publish commits, the pings resume. */
 	mark = notifier_len(n);
-	unlock_audit_events();
+	harness_unlock_table(locker);
+	locker = NULL;
 	at = notifier_wait(n, mark, "WATCHDOG=1", WAIT_MS);
 	assert_true(at >= 0);
 	assert_true(harness_wait_log(d, "event=watchdog_resumed", WAIT_MS));

@@ -83,6 +83,13 @@ session_delivery_add(struct session *s, const char *message_id,
 	return ++s->next_delivery_id;
 }
 
+void
+session_delivery_sent(struct session *s, uint64_t delivery_id)
+{
+	(void)s;
+	(void)delivery_id;
+}
+
 const char *
 session_name(const struct session *s)
 {
