@@ -120,6 +120,7 @@
 #include "uuid.h"
 
 #define STORE_TXN_BATCHES	256	/* batches per transaction, at most */
+#define STORE_DETACHED_ROWS	2048	/* rows one detached batch gathers */
 #define STORE_TXN_ROWS		8192	/* rows (one batch may exceed) */
 #define STORE_TXN_BYTES		(32u << 20) /* of bodies (one may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
@@ -1511,11 +1512,43 @@ store_submit(struct store *s, struct store_batch *b, store_done_fn *done,
 	return 0;
 }
 
+/* A batch of audit rows alone, that nobody waits for. */
+static int
+store_rows_only(const struct store_batch *b)
+{
+	return b->done == NULL && !b->has_msg && b->nalloc == 0 &&
+	    b->nsub == 0 && b->ndeliv == 0 && b->npurge == 0;
+}
+
 void
 store_submit_detached(struct store *s, struct store_batch *b)
 {
+	struct store_batch	*tail;
+	size_t			 i;
+
 	if (b == NULL)
 		return;
+	/*
+	 * Rows nobody waits for join the last such batch still queued, so
+	 * that a flood of refusals (each its row) takes one place in the
+	 * queue, not thousands, and publishes keep theirs.
+	 */
+	b->done = NULL;
+	if (s != NULL && s->state == STORE_READY && !s->closing &&
+	    (tail = TAILQ_LAST(&s->queue, store_batchq)) != NULL &&
+	    store_rows_only(tail) && store_rows_only(b) &&
+	    tail->nev + b->nev <= STORE_DETACHED_ROWS) {
+		for (i = 0; i < b->nev; i++) {
+			/* It takes the row, even when it fails (memory). */
+			if (store_batch_add_event(tail, b->ev[i]) == -1)
+				log_warnx("store: out of memory, an audit row "
+				    "dropped");
+			b->ev[i] = NULL;
+		}
+		b->nev = 0;
+		store_batch_free(b);
+		return;
+	}
 	if (store_submit(s, b, NULL, NULL) == -1) {
 		log_warnx("store: database unavailable, audit rows dropped "
 		    "message_id=%s events=%zu", store_batch_id(b), b->nev);

@@ -103,6 +103,11 @@
 #define ASAN_SLACK_KB		0
 #endif
 #define CHURN_PER_S		200	/* connections a second, at most */
+#define QUEUE_MAX		600	/* store_queue_max */
+#define QUEUE_MAX_BYTES		(32 << 20) /* store_queue_max_bytes */
+#define HOG_PUBLISHES		1500	/* one principal's pipelined flood */
+#define BIG_KB			900	/* near max_frame */
+#define BIG_PUBLISHES		60
 #define ALERT_KB		128	/* a slow consumer's alerts */
 #define ALERTS_MAX		400	/* ... enough to pass the kernel's
 					   buffers (a few MB) many times */
@@ -728,9 +733,12 @@ group_setup(void **state)
 	    "idle_timeout = %d\n"
 	    "max_output_buffer = %d\n"
 	    "max_frame = %d\n"
+	    "store_queue_max = %d\n"
+	    "store_queue_max_bytes = %d\n"
 	    "metrics_listen = 127.0.0.1:%d\n",
 	    MAX_CONNECTIONS, PER_PRINCIPAL, HANDSHAKE_S * slow_t,
-	    IDLE_S * slow_t, OUTPUT_CAP, MAX_FRAME, metrics_port);
+	    IDLE_S * slow_t, OUTPUT_CAP, MAX_FRAME, QUEUE_MAX,
+	    QUEUE_MAX_BYTES, metrics_port);
 	if ((daemon_f = harness_daemon_start(extra)) == NULL)
 		return -1;
 	if (allocate("YP-FLOOD") == -1 || allocate("YP-SLOW") == -1)
@@ -1362,6 +1370,184 @@ test_slow_consumer(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The store's queue: shared fairly, bounded by bytes
+ */
+
+/* Sends n publishes of a on t without reading anything. */
+static void
+pipeline(struct harness_tls *t, struct alert *a, int n, uint64_t first_id)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Publish	p = NWD__V1__PUBLISH__INIT;
+	int			i;
+
+	p.envelope = &a->env;
+	f.msg_case = NWD__V1__FRAME__MSG_PUBLISH;
+	f.publish = &p;
+	for (i = 0; i < n; i++) {
+		f.request_id = first_id + i;
+		if (harness_tls_send_frame(t, &f) != 0)
+			fail_msg("publish %d of %d: %s", i + 1, n,
+			    harness_tls_error(t));
+	}
+}
+
+/*
+ * Reads n answers from t: how many PublishAcks and Errors of each code
+ * (*limit: ERROR_LIMIT, *unavailable: ERROR_UNAVAILABLE; anything else
+ * fails the test).
+ */
+static int
+answers(struct harness_tls *t, int n, int *limit, int *unavailable)
+{
+	Nwd__V1__Frame	*f;
+	int		 i, acked = 0;
+
+	*limit = *unavailable = 0;
+	for (i = 0; i < n; i++) {
+		f = NULL;
+		if (harness_tls_read_frame(t, WAIT_MS * slow, &f) != 0)
+			fail_msg("answer %d of %d: %s", i + 1, n,
+			    harness_tls_error(t));
+		if (f->msg_case == NWD__V1__FRAME__MSG_PUBLISH_ACK)
+			acked++;
+		else if (f->msg_case == NWD__V1__FRAME__MSG_ERROR &&
+		    f->error->code == NWD__V1__ERROR_CODE__ERROR_LIMIT)
+			(*limit)++;
+		else if (f->msg_case == NWD__V1__FRAME__MSG_ERROR &&
+		    f->error->code == NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE)
+			(*unavailable)++;
+		else
+			fail_msg("answer %d: %s%s%s", i + 1, frame_msg_name(f),
+			    f->msg_case == NWD__V1__FRAME__MSG_ERROR ? ": " :
+			    "", f->msg_case == NWD__V1__FRAME__MSG_ERROR ?
+			    f->error->text : "");
+		frame_free(f);
+	}
+	return acked;
+}
+
+/*
+ * G17, one principal cannot fill the queue that others need: while the
+ * audit table is locked, keyworker-kim pipelines HOG_PUBLISHES ROUTINE
+ * alerts on each of two sessions (more than store_queue_max); past the
+ * per-session and the ROUTINE share of the queue they are refused; plo-ana's
+ * URGENT alert is still taken, and acknowledged once the lock goes.
+ */
+static void
+test_one_principal_cannot_starve_others(void **state)
+{
+	struct harness_lock	*lock;
+	struct harness_tls	*kim[2], *plo;
+	struct alert		 routine, urgent;
+	Nwd__V1__Frame		*f = NULL;
+	int			 i, acked = 0, limit, unavail, l, u;
+	double			 q;
+
+	alert_init(&routine, "YP-FLOOD", "kim's routine flood");
+	routine.hdr.priority = NWD__V1__PRIORITY__ROUTINE;
+	alert_init(&urgent, "YP-FLOOD", "plo-ana's urgent alert");
+	urgent.hdr.priority = NWD__V1__PRIORITY__URGENT;
+	kim[0] = active_as("keyworker-kim");
+	kim[1] = active_as("keyworker-kim");
+	plo = active_as("plo-ana");
+	lock = harness_lock_table("nwd.audit_events");
+	for (i = 0; i < 2; i++)
+		pipeline(kim[i], &routine, HOG_PUBLISHES, 1000);
+	/* The flood has been read up to where the queue refuses ROUTINE
+	 * publishes: its share is used. */
+	for (i = 0; i < WAIT_MS * slow / 25 && refusals("queue_bytes") < 1;
+	    i++)
+		poll(NULL, 0, 25);
+	assert_true(refusals("queue_bytes") >= 1);
+	assert_true(refusals("in_flight") >= 1);
+	q = metric("nwd_store_queue_batches");
+	assert_true(q < QUEUE_MAX);
+	/* The urgent alert is taken, under the lock, beside it. */
+	pipeline(plo, &urgent, 1, 77);
+	for (i = 0; i < WAIT_MS * slow / 25 &&
+	    metric("nwd_store_queue_batches") < q + 1; i++)
+		poll(NULL, 0, 25);
+	assert_true(metric("nwd_store_queue_batches") >= q + 1);
+	harness_unlock_table(lock);
+	if (harness_tls_read_frame(plo, WAIT_MS * slow, &f) != 0)
+		fail_msg("plo-ana: %s", harness_tls_error(plo));
+	if (f->msg_case != NWD__V1__FRAME__MSG_PUBLISH_ACK)
+		fail_msg("plo-ana's URGENT alert: %s: %s", frame_msg_name(f),
+		    f->msg_case == NWD__V1__FRAME__MSG_ERROR ? f->error->text :
+		    "");
+	assert_int_equal(f->request_id, 77);
+	frame_free(f);
+	/* kim: at most max_publishes_in_flight (256) taken per session at
+	 * once; the rest refused, each answered. */
+	limit = unavail = 0;
+	for (i = 0; i < 2; i++) {
+		acked += answers(kim[i], HOG_PUBLISHES, &l, &u);
+		limit += l;
+		unavail += u;
+	}
+	print_message("one principal's flood: %d acknowledged, %d refused at "
+	    "its limits, %d for the queue's ROUTINE share; the URGENT alert "
+	    "of another was taken\n", acked, limit, unavail);
+	assert_int_equal(acked + limit + unavail, 2 * HOG_PUBLISHES);
+	assert_true(limit > 0);
+	assert_true(unavail > 0);
+	/* (Once the lock went and kim read its answers, the rest of its
+	 * flood was read and some of it taken: the queue had room again.) */
+	assert_true(acked >= 256);
+	for (i = 0; i < 2; i++)
+		harness_tls_close(kim[i]);
+	harness_tls_close(plo);
+	assert_still_serving();
+}
+
+/*
+ * G17, memory bounded by bytes: while the audit table is locked, plo-ana
+ * pipelines BIG_PUBLISHES alerts of BIG_KB (each held as its sealed body
+ * and a copy per recipient until it commits); past the bytes a principal
+ * may hold, they are refused at once; RSS stays within the budget.
+ */
+static void
+test_queue_bounded_by_bytes(void **state)
+{
+	struct harness_lock	*lock;
+	struct harness_tls	*plo;
+	struct alert		 big;
+	char			*summary;
+	long			 rss0;
+	int			 acked, limit, unavail;
+
+	rss0 = rss_kb();
+	assert_non_null(summary = malloc(BIG_KB * 1024 + 1));
+	memset(summary, 'b', BIG_KB * 1024);
+	summary[BIG_KB * 1024] = '\0';
+	alert_init(&big, "YP-SLOW", summary);
+	plo = active_as("plo-ana");
+	lock = harness_lock_table("nwd.audit_events");
+	pipeline(plo, &big, BIG_PUBLISHES, 5000);
+	/* Each is read and judged: refused ones are answered at once. */
+	for (acked = 0; acked < WAIT_MS * slow / 25 &&
+	    refusals("queue_bytes") < 1; acked++)
+		poll(NULL, 0, 25);
+	assert_true(refusals("queue_bytes") >= 1);
+	assert_rss_bounded("publishes held under a lock", rss0,
+	    QUEUE_MAX_BYTES / 1024 + 2 * BIG_KB + RSS_SLACK_KB);
+	harness_unlock_table(lock);
+	acked = answers(plo, BIG_PUBLISHES, &limit, &unavail);
+	print_message("%d alerts of %d kB under a lock: %d acknowledged, %d "
+	    "refused for the bytes they would hold\n", BIG_PUBLISHES, BIG_KB,
+	    acked, unavail);
+	assert_true(acked >= 1);
+	assert_true(unavail >= 1);
+	assert_int_equal(acked + unavail + limit, BIG_PUBLISHES);
+	harness_tls_close(plo);
+	free(summary);
+	assert_still_serving();
+	assert_rss_bounded("publishes held under a lock, after", rss0,
+	    QUEUE_MAX_BYTES / 1024 + 2 * BIG_KB + RSS_SLACK_KB);
+}
+
+/* ------------------------------------------------------------------------
  * One principal's flood
  */
 
@@ -1464,6 +1650,10 @@ main(void)
 		cmocka_unit_test_teardown(test_oversize_input, test_teardown),
 		cmocka_unit_test_teardown(test_slow_consumer, test_teardown),
 		cmocka_unit_test_teardown(test_principal_flood, test_teardown),
+		cmocka_unit_test_teardown(
+		    test_one_principal_cannot_starve_others, test_teardown),
+		cmocka_unit_test_teardown(test_queue_bounded_by_bytes,
+		    test_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
