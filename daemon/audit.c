@@ -24,6 +24,9 @@ static const char *action_names[] = {
 	[AUDIT_DELIVER_LOST] = "deliver_lost",
 	[AUDIT_DELIVER_WITHDRAWN] = "deliver_withdrawn",
 	[AUDIT_DURABLE_DELETED] = "durable_deleted",
+	[AUDIT_PRINCIPALS_LOADED] = "principals_loaded",
+	[AUDIT_PRINCIPAL_CHANGED] = "principal_changed",
+	[AUDIT_RELOAD_REFUSED] = "reload_refused",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

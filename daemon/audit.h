@@ -27,6 +27,10 @@ enum audit_action {
 	AUDIT_DELIVER_WITHDRAWN,	/* pending when its durable
 					   subscription was deleted */
 	AUDIT_DURABLE_DELETED,		/* a durable subscription deleted */
+	AUDIT_PRINCIPALS_LOADED,	/* the principal mapping (re)loaded */
+	AUDIT_PRINCIPAL_CHANGED,	/* a live session's principal changed
+					   at a reload */
+	AUDIT_RELOAD_REFUSED,		/* a policy or mapping refused */
 };
 
 /*

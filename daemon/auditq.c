@@ -1090,7 +1090,8 @@ check_query(const Nwd__V1__AuditQuery *q, char *err, size_t errlen)
 		    "deliver_refused, ack, subscribe, audit_query, "
 		    "policy_loaded, purge, protocol_error, disconnect, "
 		    "tls_loaded, tls_reload_refused, deliver_lost, "
-		    "deliver_withdrawn, durable_deleted");
+		    "deliver_withdrawn, durable_deleted, principals_loaded, "
+		    "principal_changed, reload_refused");
 		return -1;
 	}
 	if (q->message_id[0] != '\0' && !envelope_is_uuid(q->message_id)) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "envelope.h"
 #include "identity.h"
 
@@ -14,6 +15,7 @@
 struct identity_map {
 	struct principal *v;	/* owned array of n principals */
 	size_t		  n;
+	char		  version[IDENTITY_VERSION_LEN];
 };
 
 static void
@@ -162,6 +164,12 @@ identity_parse(const char *text, size_t len, const char *name, char *err,
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
+	}
+	{
+		char hex[DIGEST_HEX_LEN + 1];
+
+		digest_sha256_hex(text, len, hex);
+		snprintf(m->version, sizeof(m->version), "sha256:%.16s", hex);
 	}
 	memset(&p, 0, sizeof(p));
 	for (line = text; line < text + len; line = end + 1) {
@@ -326,6 +334,98 @@ identity_find_id(const struct identity_map *m, const char *id)
 		if (strcmp(m->v[i].id, id) == 0)
 			return &m->v[i];
 	return NULL;
+}
+
+const char *
+identity_version(const struct identity_map *m)
+{
+	return m->version;
+}
+
+/* Appends ", " and the formatted text to out, never overrunning it. */
+static void
+diff_add(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+diff_add(char *out, size_t outlen, const char *fmt, ...)
+{
+	size_t	n = strlen(out);
+	va_list	ap;
+
+	if (n + 3 >= outlen)
+		return;
+	if (n > 0) {
+		memcpy(out + n, ", ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(out + n, outlen - n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+teams_text(const struct principal *p, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < p->nteams && n < outlen; i++)
+		n += snprintf(out + n, outlen - n, "%s%s", i > 0 ? "," : "",
+		    p->teams[i]);
+	if (p->nteams == 0)
+		snprintf(out, outlen, "-");
+}
+
+int
+principal_diff(const struct principal *a, const struct principal *b,
+    char *out, size_t outlen)
+{
+	char ta[512], tb[512];
+
+	out[0] = '\0';
+	if (strcmp(a->id, b->id) != 0)
+		diff_add(out, outlen, "id %s -> %s", a->id, b->id);
+	if (strcmp(a->role, b->role) != 0)
+		diff_add(out, outlen, "role %s -> %s", a->role, b->role);
+	if (strcmp(a->agency, b->agency) != 0)
+		diff_add(out, outlen, "agency %s -> %s", a->agency, b->agency);
+	teams_text(a, ta, sizeof(ta));
+	teams_text(b, tb, sizeof(tb));
+	if (strcmp(ta, tb) != 0)
+		diff_add(out, outlen, "teams %s -> %s", ta, tb);
+	if (a->clearance != b->clearance)
+		diff_add(out, outlen, "clearance %s -> %s",
+		    envelope_marking_name(a->clearance),
+		    envelope_marking_name(b->clearance));
+	return out[0] != '\0';
+}
+
+void
+identity_diff(const struct identity_map *old, const struct identity_map *new,
+    char *out, size_t outlen)
+{
+	const struct principal	*p, *q;
+	char			 added[1024] = "", removed[1024] = "";
+	char			 changed[2048] = "", d[512];
+	size_t			 i;
+
+	for (i = 0; i < new->n; i++)
+		if (identity_find_id(old, new->v[i].id) == NULL)
+			diff_add(added, sizeof(added), "%s", new->v[i].id);
+	for (i = 0; i < old->n; i++) {
+		p = &old->v[i];
+		if ((q = identity_find_id(new, p->id)) == NULL)
+			diff_add(removed, sizeof(removed), "%s", p->id);
+		else if (principal_diff(p, q, d, sizeof(d)) ||
+		    strcmp(p->identity, q->identity) != 0)
+			diff_add(changed, sizeof(changed), "%s (%s)", p->id,
+			    d[0] != '\0' ? d : "certificate identity");
+	}
+	snprintf(out, outlen, "%s -> %s; added: %s; removed: %s; changed: %s",
+	    old->version, new->version, added[0] != '\0' ? added : "none",
+	    removed[0] != '\0' ? removed : "none",
+	    changed[0] != '\0' ? changed : "none");
 }
 
 size_t

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #define IDENTITY_MAX_TEAMS	32
+#define IDENTITY_VERSION_LEN	24	/* "sha256:" + 16 hex + NUL */
 
 struct principal {
 	char	*identity;	/* owned; certificate field value */
@@ -43,6 +44,23 @@ const struct principal *identity_lookup(const struct identity_map *m,
 const struct principal *identity_find_id(const struct identity_map *m,
 		    const char *id);
 size_t		 identity_count(const struct identity_map *m);
+/* "sha256:" and the first 16 hex digits of the file's SHA-256. */
+const char	*identity_version(const struct identity_map *m);
+
+/*
+ * What changed from old to new, for the audit trail: "VERSION -> VERSION;
+ * added: a, b; removed: c; changed: d (teams x -> y)" ("none" where
+ * nothing did).
+ */
+void		 identity_diff(const struct identity_map *old,
+		    const struct identity_map *new, char *out, size_t outlen);
+/*
+ * What differs between two principals ("role a -> b, teams x -> y"), into
+ * out; returns 1 if anything does (id, role, agency, teams, clearance),
+ * else 0 with "" in out.
+ */
+int		 principal_diff(const struct principal *a,
+		    const struct principal *b, char *out, size_t outlen);
 const struct principal *identity_at(const struct identity_map *m, size_t i);
 
 /* Returns 1 if the principal is in team (or team is its id). */

@@ -30,6 +30,7 @@
 #include "migrate.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "reload.h"
 #include "replay.h"
 #include "retention.h"
 #include "sdnotify.h"
@@ -41,7 +42,6 @@
 #include "tls.h"
 #include "trail.h"
 
-#define POLICY_MAX_BYTES	(16 * 1024 * 1024)
 #define DRAIN_POLL_MS		20
 
 /* Shutdown: stop reading requests, finish what was asked, say Goodbye. */
@@ -104,113 +104,6 @@ usage(FILE *fp)
 	config_print_reference(fp);
 	fprintf(fp, "Exit status: 0 success, 1 error (the message says which "
 	    "file, line and cause).\n");
-}
-
-static char *
-read_file(const char *path, size_t max, size_t *lenp, char *err,
-    size_t errlen)
-{
-	FILE	*fp;
-	char	*buf;
-	size_t	 len;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	len = fread(buf, 1, max + 1, fp);
-	if (ferror(fp) || len > max) {
-		snprintf(err, errlen, "%s: %s", path, ferror(fp) ?
-		    strerror(errno) : "file is too large");
-		free(buf);
-		fclose(fp);
-		return NULL;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
-
-static struct policy *
-load_policy(const char *path, char *err, size_t errlen)
-{
-	struct policy	*p;
-	char		*text;
-	size_t		 len;
-
-	if ((text = read_file(path, POLICY_MAX_BYTES, &len, err,
-	    errlen)) == NULL)
-		return NULL;
-	p = policy_parse(text, len, path, err, errlen);
-	free(text);
-	return p;
-}
-
-static void
-audit_policy_loaded(struct server *srv, const char *why)
-{
-	char reason[256];
-
-	snprintf(reason, sizeof(reason), "%s: %s, %zu rules, %zu principals",
-	    why, srv->cfg->policy, policy_nrules(srv->policy),
-	    identity_count(srv->ids));
-	trail_daemon(srv->store, srv->cfg->instance, AUDIT_POLICY_LOADED,
-	    policy_version(srv->policy), reason);
-}
-
-/* The TLS files serving now, audited: why ("startup", "reload"), then
- * tls_ctx_summary(). */
-static void
-audit_tls_loaded(struct server *srv, const char *why)
-{
-	char reason[1600];
-
-	snprintf(reason, sizeof(reason), "%s: %s", why,
-	    tls_ctx_summary(srv->tls));
-	trail_daemon(srv->store, srv->cfg->instance, AUDIT_TLS_LOADED, NULL,
-	    reason);
-}
-
-/*
- * SIGHUP, the TLS half: builds a new context from the files the
- * configuration names.  If they are refused the old context keeps serving
- * and the refusal is logged and audited (tls_reload_refused).  Otherwise
- * the new context replaces srv->tls at once (new handshakes use it; live
- * sessions keep their SSL, which holds a reference to the old SSL_CTX),
- * the load is audited (tls_loaded), and every authenticated session whose
- * client certificate the new context does not accept is closed.  Returns
- * 0 if the new context was taken, -1 if it was refused.
- */
-static int
-reload_tls(struct server *srv)
-{
-	struct tls_ctx	*nt;
-	char		 err[1024], reason[1600];
-	unsigned int	 closed;
-
-	if ((nt = tls_ctx_new(srv->cfg, err, sizeof(err))) == NULL) {
-		log_warnx("event=tls_reload_refused reason=\"%s\" "
-		    "keeping=\"%s\"", err, tls_ctx_summary(srv->tls));
-		snprintf(reason, sizeof(reason), "reload refused: %s; keeping "
-		    "%s", err, tls_ctx_summary(srv->tls));
-		trail_daemon(srv->store, srv->cfg->instance,
-		    AUDIT_TLS_RELOAD_REFUSED, NULL, reason);
-		return -1;
-	}
-	tls_ctx_free(srv->tls);
-	srv->tls = nt;
-	audit_tls_loaded(srv, "reload");
-	closed = session_recheck_certs(srv);
-	log_info("event=tls_reload_done tls=\"%s\" sessions_closed=%u",
-	    tls_ctx_summary(nt), closed);
-	return 0;
 }
 
 /* At each database connect: rebuild the allocation table from the rows. */
@@ -349,8 +242,7 @@ store_state_cb(enum store_state state, void *arg)
 		return;
 	}
 	serving = 1;
-	audit_policy_loaded(srv, "startup");
-	audit_tls_loaded(srv, "startup");
+	reload_audit_startup(srv);
 	log_info("event=ready listen=%s:%d instance=%s policy=%s",
 	    srv->cfg->listen_host, listener_port(srv->listener),
 	    srv->cfg->instance, policy_version(srv->policy));
@@ -414,45 +306,6 @@ watchdog_start(struct server *srv)
 	/* The first ping now: the loop is about to turn. */
 	sdnotify_send(notify, "WATCHDOG=1");
 	return 0;
-}
-
-/*
- * SIGHUP: build the new policy and principal map, then swap both.
- * Returns 0, or -1 if the new files were refused (the old ones stay).
- */
-static int
-reload(struct server *srv)
-{
-	struct policy		*np;
-	struct identity_map	*ni;
-	char			 err[512];
-	int			 tls_rc;
-
-	log_info("event=reload_begin");
-	/* Judged on their own: a broken policy must not hold back a CRL. */
-	tls_rc = reload_tls(srv);
-	if ((np = load_policy(srv->cfg->policy, err, sizeof(err))) == NULL) {
-		log_warnx("event=reload_refused reason=\"%s\" "
-		    "keeping_policy=%s", err, policy_version(srv->policy));
-		return -1;
-	}
-	if ((ni = identity_load(srv->cfg->principals, err,
-	    sizeof(err))) == NULL ||
-	    policy_check_principals(np, ni, err, sizeof(err)) == -1) {
-		log_warnx("event=reload_refused reason=\"%s\" "
-		    "keeping_policy=%s", err, policy_version(srv->policy));
-		identity_free(ni);
-		policy_free(np);
-		return -1;
-	}
-	policy_free(srv->policy);
-	srv->policy = np;
-	identity_free(srv->ids);
-	srv->ids = ni;
-	log_info("event=reload_done policy=%s rules=%zu principals=%zu",
-	    policy_version(np), policy_nrules(np), identity_count(ni));
-	audit_policy_loaded(srv, "reload");
-	return tls_rc;
 }
 
 /* 1 while a session has not yet flushed its Goodbye (or gone). */
@@ -541,7 +394,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			sdnotify_send(notify, "RELOADING=1\nMONOTONIC_USEC=%llu\n"
 			    "STATUS=reloading", (unsigned long long)
 			    sdnotify_monotonic_usec());
-		rc = reload(srv);
+		rc = reload_run(srv);
 		if (rc == -1 && serving)
 			sdnotify_send(notify, "READY=1\nSTATUS=reload refused "
 			    "(see the log); serving with policy %s",
@@ -579,7 +432,7 @@ check_policy_file(const char *path)
 	struct policy	*p;
 	char		 err[512];
 
-	if ((p = load_policy(path, err, sizeof(err))) == NULL) {
+	if ((p = reload_load_policy(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nwdd: %s\n", err);
 		return 1;
 	}
@@ -727,7 +580,7 @@ main(int argc, char *argv[])
 	if (privdrop_check_secret(srv.cfg->tls_key, err, sizeof(err)) == -1 ||
 	    (srv.ids = identity_load(srv.cfg->principals, err,
 	    sizeof(err))) == NULL ||
-	    (srv.policy = load_policy(srv.cfg->policy, err,
+	    (srv.policy = reload_load_policy(srv.cfg->policy, err,
 	    sizeof(err))) == NULL ||
 	    (srv.tls = tls_ctx_new(srv.cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nwdd: %s\n", err);

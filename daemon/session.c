@@ -730,6 +730,63 @@ session_recheck_certs(struct server *srv)
 	return n;
 }
 
+void
+session_remap(struct server *srv, const struct identity_map *ids,
+    unsigned int *closed, unsigned int *changed)
+{
+	struct session		*s, *next;
+	const struct principal	*p;
+	struct principal	*np;
+	struct audit_event	*ev;
+	struct trail_origin	 o;
+	char			 what[512], reason[700];
+
+	*closed = *changed = 0;
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if ((s->state != SESSION_AUTHENTICATED &&
+		    s->state != SESSION_ACTIVE) || s->principal == NULL)
+			continue;
+		/* The certificate's identity, as it was mapped. */
+		if ((p = identity_lookup(ids, s->principal->identity)) ==
+		    NULL) {
+			snprintf(reason, sizeof(reason), "%s is no longer in "
+			    "the principal mapping (removed at a reload)",
+			    s->principal->id);
+			session_send_error(s, 0,
+			    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "%s", reason);
+			session_goodbye(s, reason);
+			(*closed)++;
+			continue;
+		}
+		if (!principal_diff(s->principal, p, what, sizeof(what)))
+			continue;
+		if ((np = principal_dup(p)) == NULL ||
+		    sessidx_set_principal(srv->index, s->id, p->id) == -1) {
+			principal_free(np);
+			session_abort(s, "out of memory taking the new "
+			    "principal at a reload");
+			(*closed)++;
+			continue;
+		}
+		session_log(info, s, "event=principal_changed change=\"%s\"",
+		    what);
+		snprintf(reason, sizeof(reason), "at a reload of the principal "
+		    "mapping: %s; the session goes on with the new rights",
+		    what);
+		principal_free(s->principal);
+		s->principal = np;
+		o = session_origin(s);
+		if ((ev = trail_event(&o, AUDIT_PRINCIPAL_CHANGED, np->id)) !=
+		    NULL && audit_event_set(ev, AUDIT_F_REASON, reason) == -1) {
+			audit_event_free(ev);
+			ev = NULL;
+		}
+		trail_detached(srv->store, ev);
+		(*changed)++;
+	}
+}
+
 /* TLS is up: map the certificate to a principal, or refuse. */
 static void
 authenticate(struct session *s)

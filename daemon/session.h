@@ -30,6 +30,7 @@
 
 struct server;
 struct principal;
+struct identity_map;
 struct bufferevent;
 struct event;
 struct session;
@@ -139,6 +140,19 @@ void		 session_close(struct session *s, const char *reason);
  * disconnect with the reason.  Returns how many sessions were closed.
  */
 unsigned int	 session_recheck_certs(struct server *srv);
+
+/*
+ * After a reload of the principal mapping (main.c swaps srv->ids, then
+ * calls this): every authenticated session is looked up again by its
+ * certificate's identity in ids.  One that maps to nothing now gets an
+ * Error (FORBIDDEN) and a Goodbye saying so and is closed (its disconnect
+ * row says why); one whose principal changed (role, agency, teams,
+ * clearance) takes a copy of the new principal, audited as
+ * principal_changed with what changed.  *closed and *changed count them.
+ */
+void		 session_remap(struct server *srv,
+		    const struct identity_map *ids, unsigned int *closed,
+		    unsigned int *changed);
 
 /*
  * Shutdown, first step: the session reads no further requests; what it

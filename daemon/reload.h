@@ -1,0 +1,30 @@
+/*
+ * reload: SIGHUP.  The TLS files, the policy and the principal mapping are
+ * each read and judged anew; what is refused leaves the old one serving,
+ * what is taken is swapped in at once.  Rights follow the new mapping: every
+ * live session is looked up again (removed: closed; changed: it takes the
+ * new principal).  Every reload, taken or refused, is an audit row saying
+ * what changed.
+ */
+#ifndef NWD_RELOAD_H
+#define NWD_RELOAD_H
+
+#include <stddef.h>
+
+struct policy;
+struct server;
+
+/*
+ * Reloads everything.  Returns 0, or -1 if something was refused (the old
+ * one stays; the log and the audit trail say why).
+ */
+int		 reload_run(struct server *srv);
+
+/* At the first connect to the store: the files serving now, audited. */
+void		 reload_audit_startup(struct server *srv);
+
+/* Reads and parses a policy file; NULL with "FILE:LINE:COL: ..." in err. */
+struct policy	*reload_load_policy(const char *path, char *err,
+		    size_t errlen);
+
+#endif
