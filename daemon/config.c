@@ -89,6 +89,11 @@ static const struct key keys[] = {
 	  "bytes (sealed bodies and the copies for recipients) that may wait "
 	  "for the database before publishes are refused; HIGH and URGENT "
 	  "publishes may use the last quarter" },
+	{ "store_hold_max_bytes", K_SIZE, OFF(store_hold_max_bytes),
+	  "16777216", 65536, 1UL << 40,
+	  "bytes of audit rows held while the database is away, written "
+	  "when it returns; new sessions are refused once three quarters "
+	  "are used" },
 	{ "max_publishes_in_flight", K_UINT, OFF(max_publishes_in_flight),
 	  "256", 1, 1000000,
 	  "publishes of one session waiting for the database at once" },

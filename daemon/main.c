@@ -650,6 +650,7 @@ main(int argc, char *argv[])
 	if (srv.store != NULL) {
 		store_set_allocations_cb(srv.store, allocations_cb, &srv);
 		store_set_subscriptions_cb(srv.store, subscriptions_cb, &srv);
+		store_set_hold(srv.store, srv.cfg->store_hold_max_bytes);
 		store_set_checkpoints(srv.store, srv.signer,
 		    srv.cfg->checkpoint_rows,
 		    srv.cfg->checkpoint_interval * 1000);

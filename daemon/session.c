@@ -843,6 +843,20 @@ authenticate(struct session *s)
 		session_close(s, err);
 		return;
 	}
+	if (store_hold_nearly_full(s->srv->store)) {
+		snprintf(err, sizeof(err), "the audit store is unavailable "
+		    "and the audit rows held for it are near their bound "
+		    "(store_hold_max_bytes); new sessions are refused until "
+		    "it returns");
+		metrics_refusal("store_unavailable");
+		log_info("session=%s principal=%s peer=%s event=auth_refused "
+		    "reason=\"%s\"", s->name, p->id, s->peer, err);
+		audit_session(s, AUDIT_AUTH_REFUSED, p->id, err);
+		session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
+		    "%s", err);
+		session_close(s, err);
+		return;
+	}
 	if ((s->principal = principal_dup(p)) == NULL ||
 	    sessidx_set_principal(s->srv->index, s->id, p->id) == -1) {
 		session_abort(s, "out of memory");

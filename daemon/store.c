@@ -120,7 +120,6 @@
 #include "uuid.h"
 
 #define STORE_TXN_BATCHES	256	/* batches per transaction, at most */
-#define STORE_DETACHED_ROWS	2048	/* rows one detached batch gathers */
 #define STORE_TXN_ROWS		8192	/* rows (one batch may exceed) */
 #define STORE_TXN_BYTES		(32u << 20) /* of bodies (one may exceed) */
 #define STORE_BACKOFF_MIN_MS	100
@@ -230,6 +229,11 @@ store_set_state(struct store *s, enum store_state st)
 static void
 store_finish(struct store *s, struct store_batch *b, enum store_outcome o)
 {
+	/* Rows nobody waits for wait for the database (store_hold.c). */
+	if (b->done == NULL && o == STORE_UNAVAILABLE && !s->closing) {
+		store_hold(s, b, 0);
+		return;
+	}
 	b->outcome = o;
 	b->done_seq = ++s->ndone_seq;
 	TAILQ_INSERT_TAIL(&s->done, b, entry);
@@ -522,6 +526,8 @@ store_ready(struct store *s)
 	evtimer_del(s->ev_timer);
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
 	s->phase = STORE_PH_IDLE;
+	/* The queue is empty: nothing is submitted while not ready. */
+	store_hold_release(s);
 	store_set_state(s, STORE_READY);
 	if (s->phase == STORE_PH_IDLE) {
 		store_ckpt_consider(s);
@@ -536,7 +542,8 @@ store_ready(struct store *s)
 static void
 store_resolve(struct store *s)
 {
-	enum store_outcome	o;
+	struct store_batch	*b, *prev;
+	enum store_outcome	 o;
 	const char		*by;
 
 	if (s->doubt_kind == STORE_DOUBT_NONE)
@@ -549,6 +556,18 @@ store_resolve(struct store *s)
 		    s->instance);
 	o = s->doubt_found && !s->doubt_other ? STORE_COMMITTED :
 	    STORE_UNAVAILABLE;
+	if (o == STORE_UNAVAILABLE) {
+		/* Made before anything held: they go first, in order. */
+		for (b = TAILQ_LAST(&s->doubt, store_batchq); b != NULL;
+		    b = prev) {
+			prev = TAILQ_PREV(b, store_batchq, entry);
+			if (b->done != NULL)
+				continue;
+			TAILQ_REMOVE(&s->doubt, b, entry);
+			s->ndoubt--;
+			store_hold(s, b, 1);
+		}
+	}
 	log_info("store: transaction in doubt resolved outcome=%s by=\"%s\" "
 	    "batches=%zu last_seq=%" PRId64, store_outcome_name(o), by,
 	    s->ndoubt, s->doubt_seq);
@@ -1151,6 +1170,48 @@ store_txn_metrics(const struct store *s)
 	    (double)(now.tv_nsec - since->tv_nsec) / 1e9);
 }
 
+/*
+ * Splits b, a refused batch of detached rows, into one batch per row, each
+ * committed alone, at the head of the queue in order.  Returns -1 (b
+ * untouched) without the memory.
+ */
+static int
+store_split_rows(struct store *s, struct store_batch *b)
+{
+	struct store_batchq	 one;
+	struct store_batch	*r;
+	size_t			 i;
+
+	TAILQ_INIT(&one);
+	for (i = 0; i < b->nev; i++) {
+		if ((r = store_batch_new()) == NULL)
+			goto fail;
+		r->num = b->num;
+		r->queued_at = b->queued_at;
+		r->solo = 1;
+		TAILQ_INSERT_TAIL(&one, r, entry);
+	}
+	i = 0;
+	TAILQ_FOREACH(r, &one, entry) {
+		/* It takes the row, even when it fails (memory). */
+		if (store_batch_add_event(r, b->ev[i]) == -1)
+			log_warnx("store: out of memory, an audit row dropped");
+		b->ev[i++] = NULL;
+	}
+	b->nev = 0;
+	store_batch_free(b);
+	TAILQ_CONCAT(&one, &s->queue, entry);
+	TAILQ_CONCAT(&s->queue, &one, entry);
+	s->nqueue += i;
+	return 0;
+ fail:
+	while ((r = TAILQ_FIRST(&one)) != NULL) {
+		TAILQ_REMOVE(&one, r, entry);
+		store_batch_free(r);
+	}
+	return -1;
+}
+
 /* The sync of a transaction arrived: decides every in-flight batch. */
 static void
 store_txn_done(struct store *s)
@@ -1191,7 +1252,19 @@ store_txn_done(struct store *s)
 			store_drop(s, "the audit chain is out of step");
 			return;
 		}
-		if (s->ninflight == 1) {
+		if (s->ninflight == 1 &&
+		    store_rows_only(TAILQ_FIRST(&s->inflight)) &&
+		    TAILQ_FIRST(&s->inflight)->nev > 1) {
+			/* One refused row must not take the others along. */
+			b = TAILQ_FIRST(&s->inflight);
+			TAILQ_REMOVE(&s->inflight, b, entry);
+			s->ninflight = 0;
+			log_info("store: rows refused, retrying one row per "
+			    "transaction rows=%zu sqlstate=%s error=\"%s\"",
+			    b->nev, e->errstate, e->errmsg);
+			if (store_split_rows(s, b) == -1)
+				store_finish(s, b, STORE_FAILED);
+		} else if (s->ninflight == 1) {
 			b = TAILQ_FIRST(&s->inflight);
 			log_warnx("store: batch refused message_id=%s "
 			    "allocations=%zu events=%zu sqlstate=%s "
@@ -1412,6 +1485,7 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	TAILQ_INIT(&s->inflight);
 	TAILQ_INIT(&s->doubt);
 	TAILQ_INIT(&s->done);
+	TAILQ_INIT(&s->held);
 	TAILQ_INIT(&s->queries);
 	TAILQ_INIT(&s->qdone);
 	if ((s->conninfo = strdup(conninfo)) == NULL ||
@@ -1492,14 +1566,10 @@ store_get_state(const struct store *s)
 	return s != NULL ? s->state : STORE_DISCONNECTED;
 }
 
-int
-store_submit(struct store *s, struct store_batch *b, store_done_fn *done,
+static void
+store_enqueue(struct store *s, struct store_batch *b, store_done_fn *done,
     void *arg)
 {
-	if (s == NULL || b == NULL || s->closing || s->state != STORE_READY)
-		return -1;
-	if (store_pending(s) >= s->queue_max)
-		return -1;
 	b->done = done;
 	b->arg = arg;
 	b->solo = 0;
@@ -1509,22 +1579,24 @@ store_submit(struct store *s, struct store_batch *b, store_done_fn *done,
 	s->nqueue++;
 	/* Batches submitted in the same loop pass share a transaction. */
 	event_active(s->ev_defer, EV_TIMEOUT, 0);
-	return 0;
 }
 
-/* A batch of audit rows alone, that nobody waits for. */
-static int
-store_rows_only(const struct store_batch *b)
+int
+store_submit(struct store *s, struct store_batch *b, store_done_fn *done,
+    void *arg)
 {
-	return b->done == NULL && !b->has_msg && b->nalloc == 0 &&
-	    b->nsub == 0 && b->ndeliv == 0 && b->npurge == 0;
+	if (s == NULL || b == NULL || s->closing || s->state != STORE_READY)
+		return -1;
+	if (store_pending(s) >= s->queue_max)
+		return -1;
+	store_enqueue(s, b, done, arg);
+	return 0;
 }
 
 void
 store_submit_detached(struct store *s, struct store_batch *b)
 {
 	struct store_batch	*tail;
-	size_t			 i;
 
 	if (b == NULL)
 		return;
@@ -1534,26 +1606,21 @@ store_submit_detached(struct store *s, struct store_batch *b)
 	 * queue, not thousands, and publishes keep theirs.
 	 */
 	b->done = NULL;
-	if (s != NULL && s->state == STORE_READY && !s->closing &&
-	    (tail = TAILQ_LAST(&s->queue, store_batchq)) != NULL &&
-	    store_rows_only(tail) && store_rows_only(b) &&
-	    tail->nev + b->nev <= STORE_DETACHED_ROWS) {
-		for (i = 0; i < b->nev; i++) {
-			/* It takes the row, even when it fails (memory). */
-			if (store_batch_add_event(tail, b->ev[i]) == -1)
-				log_warnx("store: out of memory, an audit row "
-				    "dropped");
-			b->ev[i] = NULL;
-		}
-		b->nev = 0;
+	if (s == NULL || s->closing) {
+		log_warnx("store: closing, audit rows dropped message_id=%s "
+		    "events=%zu", store_batch_id(b), b->nev);
 		store_batch_free(b);
 		return;
 	}
-	if (store_submit(s, b, NULL, NULL) == -1) {
-		log_warnx("store: database unavailable, audit rows dropped "
-		    "message_id=%s events=%zu", store_batch_id(b), b->nev);
-		store_batch_free(b);
+	if (s->state != STORE_READY) {
+		store_hold(s, b, 0);
+		return;
 	}
+	if ((tail = TAILQ_LAST(&s->queue, store_batchq)) != NULL &&
+	    store_batch_join(tail, b) == 0)
+		return;
+	/* Not bounded by store_queue_max: rows are never refused. */
+	store_enqueue(s, b, NULL, NULL);
 }
 
 int64_t
@@ -1617,6 +1684,7 @@ store_free(struct store *s)
 		log_warnx("store: closing with batches unavailable=%zu",
 		    nlost);
 	store_drop(s, "closing");
+	store_hold_drop(s);
 	store_deliver(s);
 	if (s->ev_timer != NULL)
 		event_free(s->ev_timer);

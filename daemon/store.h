@@ -148,6 +148,18 @@ int		 store_start(struct store *s, store_state_fn *on_state,
 enum store_state store_get_state(const struct store *s);
 
 /*
+ * Detached rows (store_submit_detached()) that cannot be written while
+ * the database is away are held, in order, and written first when it
+ * returns.  max_bytes bounds what is held (0: the default, 16 MiB); rows
+ * past it are lost with a warning.  store_hold_nearly_full() says three
+ * quarters are used: the daemon then refuses new sessions rather than
+ * serve them without their rows.
+ */
+void		 store_set_hold(struct store *s, size_t max_bytes);
+int		 store_hold_nearly_full(const struct store *s);
+size_t		 store_held_rows(const struct store *s);
+
+/*
  * At every connect, after synchronous_commit is checked and before the
  * store reports STORE_READY, the store reads every row of nwd.allocations
  * (in the order recorded) and passes them to fn.  The rows and their
@@ -292,7 +304,8 @@ int		 store_submit(struct store *s, struct store_batch *b,
 /*
  * Submits a batch whose outcome nobody waits for (connection and refusal
  * events).  Takes ownership of b in every case; if the store is unavailable
- * the rows are dropped and a warning is logged.
+ * the rows are held until it returns (store_set_hold()); only rows past
+ * the hold's bound, or made while closing, are dropped, with a warning.
  */
 void		 store_submit_detached(struct store *s, struct store_batch *b);
 

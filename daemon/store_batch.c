@@ -162,6 +162,43 @@ store_batch_add_event(struct store_batch *b, struct audit_event *ev)
 	return 0;
 }
 
+int
+store_rows_only(const struct store_batch *b)
+{
+	return b->done == NULL && !b->has_msg && b->nalloc == 0 &&
+	    b->nsub == 0 && b->ndeliv == 0 && b->npurge == 0;
+}
+
+int
+store_batch_join(struct store_batch *tail, struct store_batch *b)
+{
+	size_t	i;
+
+	void	*tmp;
+
+	if (!store_rows_only(tail) || !store_rows_only(b) ||
+	    tail->nev + b->nev > STORE_DETACHED_ROWS)
+		return -1;
+	if (tail->evcap < tail->nev + b->nev) {
+		if ((tmp = reallocarray(tail->ev, tail->nev + b->nev,
+		    sizeof(*tail->ev))) == NULL)
+			return -1;
+		tail->ev = tmp;
+		tail->evcap = tail->nev + b->nev;
+	}
+	/* Links are made again when it is sent (it may have been). */
+	free(tail->link);
+	tail->link = NULL;
+	/* Their ids were made canonical when they joined b. */
+	for (i = 0; i < b->nev; i++) {
+		tail->ev[tail->nev++] = b->ev[i];
+		b->ev[i] = NULL;
+	}
+	b->nev = 0;
+	store_batch_free(b);
+	return 0;
+}
+
 size_t
 store_batch_nevents(const struct store_batch *b)
 {

@@ -13,6 +13,7 @@
  *	store_query.c	the read-only queries
  *	store_load.c	LOAD: the allocations and subscriptions at connect
  *	store_sql.c	the SQL text (store_sql.h)
+ *	store_hold.c	audit rows held while the database is away
  */
 #ifndef NWD_STORE_INT_H
 #define NWD_STORE_INT_H
@@ -30,6 +31,7 @@
 #include "uuid.h"
 
 #define STORE_NPARAMS_MAX	20	/* parameters of one statement */
+#define STORE_DETACHED_ROWS	2048	/* rows one detached batch gathers */
 
 /* One allocation row of a batch. */
 struct store_alloc {
@@ -107,6 +109,7 @@ struct store_batch {
 	void			*arg;		/* the submitter's */
 	enum store_outcome	 outcome;	/* valid on the done list */
 	int			 solo;		/* commit alone (a retry) */
+	size_t			 hold_bytes;	/* counted while held */
 };
 
 TAILQ_HEAD(store_batchq, store_batch);
@@ -185,10 +188,17 @@ struct store {
 	struct store_batchq	 inflight;	/* in the open transaction */
 	struct store_batchq	 doubt;		/* in a transaction in doubt */
 	struct store_batchq	 done;		/* outcome known, not told */
+	struct store_batchq	 held;		/* detached rows kept while
+						   the database is away */
 	size_t			 nqueue;
 	size_t			 ninflight;
 	size_t			 ndoubt;
 	size_t			 ndone;
+	size_t			 nheld;		/* batches held */
+	size_t			 held_bytes;	/* what they hold */
+	size_t			 held_rows;
+	size_t			 hold_max_bytes;
+	uint64_t		 held_lost;	/* rows past the bound */
 	uint64_t		 nsubmitted;	/* batch numbers given */
 	uint64_t		 ndone_seq;	/* answers given */
 
@@ -266,8 +276,31 @@ int		 store_parse_i64(const char *v, int64_t *out);
  * delivery's, else the first event's.  Never NULL.
  */
 const char	*store_batch_id(const struct store_batch *b);
+/* A detached batch (nobody waits for it) that holds rows only. */
+int		 store_rows_only(const struct store_batch *b);
+/*
+ * Moves b's rows into tail when both are detached rows only and they fit
+ * in one such batch (STORE_DETACHED_ROWS), and frees b; returns 0, or -1
+ * with nothing done.
+ */
+int		 store_batch_join(struct store_batch *tail,
+		    struct store_batch *b);
 /* Rows a batch writes: what counts against STORE_TXN_ROWS. */
 size_t		 store_batch_rows(const struct store_batch *b);
+
+/* store_hold.c */
+/*
+ * Keeps b, a detached batch the database could not take, to be written
+ * when it is back: at the head of what is held (a batch that was sent
+ * before any held one: a transaction in doubt) or at the tail.  Past
+ * the bound the rows are lost, with a warning.  Takes b.
+ */
+void		 store_hold(struct store *s, struct store_batch *b,
+		    int at_head);
+/* Puts every held batch, in order, at the head of the queue. */
+void		 store_hold_release(struct store *s);
+/* At store_free(): what is still held is lost, with a warning. */
+void		 store_hold_drop(struct store *s);
 
 /* store_load.c */
 /* Sends LOAD's reads (the store has a callback for them); may drop. */

@@ -826,6 +826,66 @@ test_database_down_fails_closed_and_recovers(void **state)
 	nwd_close(hub);
 }
 
+/*
+ * Issue 16, finding 9: a session that connects, subscribes, is refused a
+ * publish and leaves while PostgreSQL is away has every one of its rows
+ * on record once the database returns, in the order they happened (they
+ * used to be dropped: "audit rows dropped").
+ */
+/* The rows of the session that was refused a publish on subject. */
+#define SAME_SESSION(subject)						\
+	"(instance, session) = (SELECT instance, session FROM "		\
+	"nwd.audit_events WHERE action = 'publish_refused' AND "	\
+	"subject = '" subject "' LIMIT 1)"
+
+static void
+test_outage_loses_no_row(void **state)
+{
+	struct nwd_client	*plo;
+	struct alert		 a;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512], order[256];
+	size_t			 mark;
+
+	mark = harness_log_mark(daemon_main);
+	assert_int_equal(harness_pg_stop(), 0);
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "store: database unavailable", WAIT_MS));
+	plo = harness_connect_as("plo-ana");
+	subscribe(plo, NWD__V1__KIND__RISK_ALERT, "YP-406");
+	alert_init(&a, "YP-406", NWD__V1__MARKING__OFFICIAL, "held rows");
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_ERR_UNAVAILABLE);
+	assert_null(ack);
+	nwd_close(plo);
+	/* Its disconnect, too, is made before the database is back. */
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "principal=plo-ana peer=", WAIT_MS));
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "event=close reason=", WAIT_MS));
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "store: database unavailable; holding audit rows", WAIT_MS));
+
+	mark = harness_log_mark(daemon_main);
+	assert_int_equal(harness_pg_start(), 0);
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "store: writing the audit rows held", 30000));
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'plo-ana' AND subject = 'YP-406'");
+	harness_wait_sql_int("postgres", WAIT_MS, 4, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE %s", SAME_SESSION("YP-406"));
+	harness_sql_text("postgres", order, sizeof(order), "SELECT "
+	    "string_agg(action, ',' ORDER BY seq) FROM nwd.audit_events "
+	    "WHERE %s", SAME_SESSION("YP-406"));
+	assert_string_equal(order,
+	    "connect,subscribe,publish_refused,disconnect");
+	/* The refusal says why. */
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE %s AND action = 'publish_refused' AND "
+	    "reason LIKE '%%unavailable%%'", SAME_SESSION("YP-406")), 1);
+}
+
 /* ------------------------------------------------------------------------
  * Limits, on a daemon of their own
  */
@@ -981,6 +1041,74 @@ test_reload_keeps_old_policy_or_swaps_in_new(void **state)
 	assert_int_equal(harness_daemon_stop(d), 0);
 }
 
+/*
+ * What is held for an absent database is bounded: once three quarters of
+ * store_hold_max_bytes are used, a new session is refused "unavailable"
+ * (not served without its rows), and everything held up to then is
+ * written when the database returns.
+ */
+static void
+test_outage_hold_bound_refuses_new_sessions(void **state)
+{
+	struct harness_daemon	*d;
+	struct nwd_client	*plo, *other;
+	struct nwd_opts		 o;
+	struct alert		 a;
+	Nwd__V1__PublishAck	*ack = NULL;
+	enum nwd_status		 st = NWD_OK;
+	char			 err[512];
+	size_t			 mark;
+	int			 n, refused = 0;
+
+	d = harness_daemon_start("store_hold_max_bytes = 65536\n");
+	assert_non_null(d);
+	plo = harness_connect_as("plo-ana");
+	mark = harness_log_mark(d);
+	assert_int_equal(harness_pg_stop(), 0);
+	assert_true(harness_wait_log_after(d, mark,
+	    "store: database unavailable", WAIT_MS));
+	alert_init(&a, "YP-407", NWD__V1__MARKING__OFFICIAL, "bound");
+	o = harness_client("sw-ben");
+	for (n = 1; n <= 2000 && !refused; n++) {
+		assert_int_equal(nwd_publish(plo, &a.env, &ack, err,
+		    sizeof(err)), NWD_ERR_UNAVAILABLE);
+		if (n % 10 != 0)
+			continue;
+		other = nwd_connect(&o, &st, err, sizeof(err));
+		if (other != NULL) {
+			nwd_close(other);
+			continue;
+		}
+		assert_int_equal(st, NWD_ERR_UNAVAILABLE);
+		assert_non_null(strstr(err, "store_hold_max_bytes"));
+		refused = n;
+	}
+	/* Refused once the hold filled, not at once and not never. */
+	assert_true(refused >= 20);
+	assert_true(refused < 2000);
+
+	mark = harness_log_mark(d);
+	assert_int_equal(harness_pg_start(), 0);
+	assert_true(harness_wait_log_after(d, mark,
+	    "store: writing the audit rows held", 30000));
+	/* Every refused publish is on record: nothing was lost. */
+	harness_wait_sql_int("postgres", WAIT_MS, refused, "SELECT count(*) "
+	    "FROM nwd.audit_events WHERE action = 'publish_refused' AND "
+	    "subject = 'YP-407'");
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE %s AND action = 'connect'",
+	    SAME_SESSION("YP-407")), 1);
+	/* And so is the session refused for the bound, with its reason. */
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'auth_refused' AND actor = "
+	    "'sw-ben' AND reason LIKE '%%store_hold_max_bytes%%'");
+	/* With the database back, sessions are served again. */
+	assert_non_null(other = nwd_connect(&o, &st, err, sizeof(err)));
+	nwd_close(other);
+	nwd_close(plo);
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
 int
 main(void)
 {
@@ -1007,9 +1135,11 @@ main(void)
 		cmocka_unit_test(test_policy_refuses_publish),
 		cmocka_unit_test(test_forged_sender_is_ignored),
 		cmocka_unit_test(test_database_down_fails_closed_and_recovers),
+		cmocka_unit_test(test_outage_loses_no_row),
 		cmocka_unit_test(test_handshake_timeout_and_max_connections),
 		cmocka_unit_test(test_broken_policy_stops_start),
 		cmocka_unit_test(test_reload_keeps_old_policy_or_swaps_in_new),
+		cmocka_unit_test(test_outage_hold_bound_refuses_new_sessions),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

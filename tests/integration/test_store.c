@@ -1795,6 +1795,103 @@ test_reconnect(void **state)
 }
 
 /*
+ * 7b. Detached rows made while the database is away are held, in order,
+ * and written first when it returns; past store_set_hold()'s bound they
+ * are lost, and store_hold_nearly_full() said so before.
+ */
+static void
+test_hold_outage(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 1);
+	char			 tag[32], order[64];
+	size_t			 i;
+
+	ensure_migrated();
+	store_up(t, 16);
+	store_set_hold(t->store, 65536);
+	make_tag(tag, sizeof(tag), "held");
+	assert_int_equal(pg_ctl("stop"), 0);
+	t->pg_stopped = 1;
+	wait_state(t, STORE_DISCONNECTED, DEADLINE_S);
+	assert_int_equal(store_hold_nearly_full(t->store), 0);
+	/* connect, subscribe, publish_refused: one batch each. */
+	store_submit_detached(t->store, make_batch(NULL, tag, 1));
+	{
+		struct store_batch	*b;
+
+		assert_non_null(b = store_batch_new());
+		assert_int_equal(store_batch_add_event(b,
+		    make_event(AUDIT_SUBSCRIBE, NULL, tag)), 0);
+		store_submit_detached(t->store, b);
+		assert_non_null(b = store_batch_new());
+		assert_int_equal(store_batch_add_event(b,
+		    make_event(AUDIT_PUBLISH_REFUSED, NULL, tag)), 0);
+		store_submit_detached(t->store, b);
+	}
+	assert_int_equal(store_held_rows(t->store), 3);
+	/* Fill the hold: three quarters say so; past it, rows are lost. */
+	for (i = 0; i < 4096 && !store_hold_nearly_full(t->store); i++)
+		store_submit_detached(t->store, make_batch(NULL, "fill", 1));
+	assert_true(store_hold_nearly_full(t->store));
+	assert_true(i > 10);
+	for (i = 0; i < 4096; i++)
+		store_submit_detached(t->store, make_batch(NULL, "over", 1));
+	assert_true(store_held_rows(t->store) < 4096);
+
+	assert_int_equal(pg_ctl("start"), 0);
+	t->pg_stopped = 0;
+	wait_state(t, STORE_READY, 2 * DEADLINE_S);
+	/* A batch submitted after the return is answered after them. */
+	assert_int_equal(submit(t, make_batch(NULL, tag, 1), r), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(r->outcome, STORE_COMMITTED);
+	assert_int_equal(store_held_rows(t->store), 0);
+	db_text1("SELECT string_agg(action, ',' ORDER BY seq) FROM "
+	    "nwd.audit_events WHERE session = $1", tag, order, sizeof(order));
+	assert_string_equal(order, "publish,subscribe,publish_refused,publish");
+	assert_false(store_hold_nearly_full(t->store));
+	verify_chain(INSTANCE);
+}
+
+/*
+ * 7c. One row PostgreSQL refuses (here: bytes that are not UTF-8) does not
+ * take the rows detached beside it: they are retried one per transaction.
+ */
+static void
+test_refused_row_alone(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 1);
+	struct store_batch	*b;
+	struct audit_event	*bad;
+	char			 tag[32];
+
+	ensure_migrated();
+	store_up(t, 16);
+	make_tag(tag, sizeof(tag), "alone");
+	assert_non_null(b = store_batch_new());
+	assert_int_equal(store_batch_add_event(b,
+	    make_event(AUDIT_CONNECT, NULL, tag)), 0);
+	bad = make_event(AUDIT_AUTH_REFUSED, NULL, tag);
+	free(bad->reason);
+	assert_non_null(bad->reason = strdup("not \xff UTF-8"));
+	assert_int_equal(store_batch_add_event(b, bad), 0);
+	assert_int_equal(store_batch_add_event(b,
+	    make_event(AUDIT_DISCONNECT, NULL, tag)), 0);
+	store_submit_detached(t->store, b);
+	assert_int_equal(submit(t, make_batch(NULL, tag, 1), r), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(r->outcome, STORE_COMMITTED);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE session = $1 AND action IN ('connect', 'disconnect')",
+	    tag), 2);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE session = $1", tag), 3);
+	verify_chain(INSTANCE);
+}
+
+/*
  * 8. store_free answers every queued and in-flight batch: queued ones
  * unavailable; one in flight by its real outcome, after a bounded wait
  * (and a cancel request when the database does not answer).
@@ -4143,6 +4240,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_privileges, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hold_outage, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refused_row_alone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_pending, setup,
 		    teardown),
