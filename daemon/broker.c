@@ -280,8 +280,16 @@ publish_done(enum store_outcome outcome, void *arg)
 		session_log(warnx, s, "message=%s event=publish_failed "
 		    "reason=\"audit batch not committed (%s)\"",
 		    j->message_id, outcome == STORE_FAILED ?
-		    "database refused the rows" : "database unavailable");
-		if (s != NULL)
+		    "database refused the rows" : outcome == STORE_IN_DOUBT ?
+		    "in doubt at shutdown" : "database unavailable");
+		if (s != NULL && outcome == STORE_IN_DOUBT)
+			session_send_error(s, j->request_id,
+			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
+			    "publish %s not confirmed: the broker stopped "
+			    "before the audit store answered, so nothing was "
+			    "delivered, but it may be on record; ask for its "
+			    "status before sending it again", j->message_id);
+		else if (s != NULL)
 			session_send_error(s, j->request_id,
 			    outcome == STORE_FAILED ?
 			    NWD__V1__ERROR_CODE__ERROR_INTERNAL :

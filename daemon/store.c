@@ -154,6 +154,7 @@ store_outcome_name(enum store_outcome o)
 	case STORE_COMMITTED:	return "committed";
 	case STORE_FAILED:	return "failed";
 	case STORE_UNAVAILABLE:	return "unavailable";
+	case STORE_IN_DOUBT:	return "in_doubt";
 	}
 	return "unknown";
 }
@@ -333,14 +334,13 @@ store_drop(struct store *s, const char *why)
 	 */
 	if (s->phase == STORE_PH_TXN && s->ninflight > 0 &&
 	    !store_conn_err(s->conn)->failed) {
-		if (s->closing || s->doubt_kind != STORE_DOUBT_NONE) {
-			log_warnx("store: a transaction in doubt cannot wait "
-			    "for a reconnect: batches=%zu answered "
-			    "unavailable, but their rows may be durable "
-			    "(last_seq=%" PRId64 ")", s->ninflight,
-			    s->txn_last_seq);
+		if (s->doubt_kind != STORE_DOUBT_NONE) {
+			/* Cannot happen: a reconnect resolves the first. */
+			log_warnx("store: a second transaction in doubt: "
+			    "batches=%zu answered in doubt (last_seq=%" PRId64
+			    ")", s->ninflight, s->txn_last_seq);
 			store_finish_all(s, &s->inflight, &s->ninflight,
-			    STORE_UNAVAILABLE);
+			    STORE_IN_DOUBT);
 		} else {
 			/* Resolved at the next connect. */
 			s->doubt_kind = s->txn_last_seq > 0 ?
@@ -361,13 +361,6 @@ store_drop(struct store *s, const char *why)
 			    "batches=%zu last_seq=%" PRId64, s->ndoubt,
 			    s->doubt_seq);
 		}
-	}
-	if (s->closing && s->ndoubt > 0) {
-		log_warnx("store: closing with a transaction in doubt: "
-		    "batches=%zu answered unavailable, but their rows may be "
-		    "durable (last_seq=%" PRId64 ")", s->ndoubt, s->doubt_seq);
-		store_finish_all(s, &s->doubt, &s->ndoubt, STORE_UNAVAILABLE);
-		s->doubt_kind = STORE_DOUBT_NONE;
 	}
 	nlost = s->ninflight + s->nqueue;
 	store_finish_all(s, &s->inflight, &s->ninflight, STORE_UNAVAILABLE);
@@ -576,6 +569,80 @@ store_resolve(struct store *s)
 		s->head_seq = s->doubt_seq;
 		memcpy(s->head_hash, s->doubt_hash, sizeof(s->head_hash));
 	}
+	s->doubt_kind = STORE_DOUBT_NONE;
+}
+
+/*
+ * At store_free(): a transaction still in doubt is resolved on a
+ * connection of its own, as a reconnect would (the instance's lock first,
+ * so that the backend of the lost connection has finished, then its last
+ * row or mark), each step bounded; when the database cannot answer, its
+ * batches are answered STORE_IN_DOUBT and logged as such, never guessed.
+ */
+static void
+store_resolve_at_close(struct store *s)
+{
+	static const char *const kw[] = { "dbname", "connect_timeout",
+	    "fallback_application_name", "client_encoding", NULL };
+	const char	*val[5], *p[2];
+	PGconn		*c;
+	PGresult	*res = NULL;
+	char		 seq[24], why[256] = "";
+	uint8_t		 h[CHAIN_HASH_LEN];
+
+	if (s->ndoubt == 0)
+		return;
+	val[0] = s->conninfo;
+	val[1] = "3";
+	val[2] = "nwdd";
+	val[3] = "UTF8";
+	val[4] = NULL;
+	c = PQconnectdbParams(kw, val, 1);
+	p[0] = s->instance;
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		store_conn_oneline(c != NULL ? PQerrorMessage(c) :
+		    "out of memory", why, sizeof(why));
+		goto in_doubt;
+	}
+	PQclear(PQexec(c, "SET lock_timeout = '3s'"));
+	res = PQexecParams(c, "SELECT pg_advisory_lock(hashtext("
+	    "'nwd-instance:' || $1))", 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_conn_oneline(PQerrorMessage(c), why, sizeof(why));
+		goto in_doubt;
+	}
+	PQclear(res);
+	if (s->doubt_kind == STORE_DOUBT_ROW) {
+		snprintf(seq, sizeof(seq), "%" PRId64, s->doubt_seq);
+		p[1] = seq;
+		res = PQexecParams(c, store_sql_doubt_row, 2, NULL, p, NULL,
+		    NULL, 0);
+	} else
+		res = PQexecParams(c, store_sql_doubt_mark, 1, NULL, p, NULL,
+		    NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_conn_oneline(PQerrorMessage(c), why, sizeof(why));
+		goto in_doubt;
+	}
+	s->doubt_found = PQntuples(res) == 1;
+	if (s->doubt_found)
+		s->doubt_other = s->doubt_kind == STORE_DOUBT_ROW ?
+		    store_unhex(PQgetvalue(res, 0, 0), h) == -1 ||
+		    memcmp(h, s->doubt_hash, sizeof(h)) != 0 :
+		    strcmp(PQgetvalue(res, 0, 0), s->doubt_mark) != 0;
+	PQclear(res);
+	PQfinish(c);
+	store_resolve(s);
+	return;
+ in_doubt:
+	PQclear(res);
+	PQfinish(c);
+	log_warnx("store: closing with a transaction in doubt that could not "
+	    "be resolved: batches=%zu answered in doubt, their rows may or "
+	    "may not be durable (last_seq=%" PRId64 "; the next start "
+	    "reads the chain head) error=\"%s\"", s->ndoubt, s->doubt_seq,
+	    why);
+	store_finish_all(s, &s->doubt, &s->ndoubt, STORE_IN_DOUBT);
 	s->doubt_kind = STORE_DOUBT_NONE;
 }
 
@@ -1684,6 +1751,7 @@ store_free(struct store *s)
 		log_warnx("store: closing with batches unavailable=%zu",
 		    nlost);
 	store_drop(s, "closing");
+	store_resolve_at_close(s);
 	store_hold_drop(s);
 	store_deliver(s);
 	if (s->ev_timer != NULL)

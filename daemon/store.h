@@ -70,6 +70,8 @@ enum store_outcome {
 	STORE_COMMITTED,	/* every row of the batch is durable */
 	STORE_FAILED,		/* the database refused the rows */
 	STORE_UNAVAILABLE,	/* the database went away; rows not written */
+	STORE_IN_DOUBT,		/* the daemon stopped before it could tell
+				   whether the rows were written */
 };
 
 enum store_state {

@@ -143,7 +143,7 @@ struct tctx {
 	struct done_rec		*recs;		/* owned; outlive the store */
 	size_t			 nrecs;
 	size_t			 ncallbacks;
-	size_t			 nout[3];	/* per store_outcome */
+	size_t			 nout[4];	/* per store_outcome */
 	size_t			 nstate[3];	/* entries into each state */
 	int			 in_submit;
 	int			 cb_in_submit;
@@ -2033,6 +2033,84 @@ test_lost_in_flight(void **state)
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
 	    "WHERE session = $1", tag), 0);
 	verify_chain(INSTANCE);
+}
+
+/*
+ * 9b. A transaction still in doubt when the store is freed is resolved
+ * there, on a connection of its own, never guessed: here its rows are
+ * absent, so its batches are unavailable; with the database gone as
+ * well, they are answered STORE_IN_DOUBT.
+ */
+static void
+test_doubt_at_close(void **state)
+{
+	struct tctx	*t = *state;
+	const size_t	 n = 3;
+	struct done_rec	*r = recs_alloc(t, 2 * n);
+	char		 tag[32], *log;
+	size_t		 i, disconnects;
+	int		 said;
+
+	ensure_migrated();
+	store_up(t, 16);
+	make_tag(tag, sizeof(tag), "close");
+	hold_lock(t, "BEGIN; LOCK TABLE nwd.audit_events IN ACCESS EXCLUSIVE "
+	    "MODE");
+	for (i = 0; i < n; i++)
+		assert_int_equal(submit(t, make_batch(NULL, tag, 1), &r[i]),
+		    0);
+	event_base_loop(t->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	wait_store_blocked();
+	terminate_store_backend();
+	PQfinish(t->hold);
+	t->hold = NULL;
+	disconnects = t->nstate[STORE_DISCONNECTED] + 1;
+	run_until(t, cond_disconnects, &disconnects, DEADLINE_S,
+	    "the disconnect");
+	assert_int_equal(t->ncallbacks, 0);
+	/* No reconnect has run: store_free() finds it in doubt. */
+	capture_start(t);
+	store_free(t->store);
+	t->store = NULL;
+	log = capture_stop(t);
+	said = strstr(log, "resolved outcome=unavailable") != NULL;
+	free(log);
+	assert_true(said);
+	assert_int_equal(t->nout[STORE_UNAVAILABLE], n);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE session = $1", tag), 0);
+
+	/* Again, with the database gone before the store is freed. */
+	t->ncallbacks = 0;
+	memset(t->nout, 0, sizeof(t->nout));
+	store_up(t, 16);
+	hold_lock(t, "BEGIN; LOCK TABLE nwd.audit_events IN ACCESS EXCLUSIVE "
+	    "MODE");
+	for (i = n; i < 2 * n; i++)
+		assert_int_equal(submit(t, make_batch(NULL, tag, 1), &r[i]),
+		    0);
+	event_base_loop(t->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	wait_store_blocked();
+	terminate_store_backend();
+	PQfinish(t->hold);
+	t->hold = NULL;
+	disconnects = t->nstate[STORE_DISCONNECTED] + 1;
+	run_until(t, cond_disconnects, &disconnects, DEADLINE_S,
+	    "the disconnect");
+	assert_int_equal(pg_ctl("stop"), 0);
+	t->pg_stopped = 1;
+	capture_start(t);
+	store_free(t->store);
+	t->store = NULL;
+	log = capture_stop(t);
+	said = strstr(log, "could not be resolved: batches=3 answered in "
+	    "doubt") != NULL;
+	free(log);
+	assert_true(said);
+	assert_int_equal(t->ncallbacks, n);
+	assert_int_equal(t->nout[STORE_IN_DOUBT], n);
+	assert_int_equal(pg_ctl("start"), 0);
+	t->pg_stopped = 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -4246,6 +4324,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused_row_alone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_pending, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_doubt_at_close, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lost_in_flight, setup,
 		    teardown),
