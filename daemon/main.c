@@ -538,6 +538,11 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	/* Before any key is read: no core file may hold one. */
+	if (privdrop_no_core(err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		return 1;
+	}
 	memset(&srv, 0, sizeof(srv));
 	memset(&priv, 0, sizeof(priv));
 	TAILQ_INIT(&srv.sessions);
@@ -629,7 +634,8 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	/* Bound and keys read: nothing more needs root. */
-	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
+	if (privdrop_apply(&priv, err, sizeof(err)) == -1 ||
+	    privdrop_no_core(err, sizeof(err)) == -1) {
 		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
 		goto done;
 	}

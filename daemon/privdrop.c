@@ -2,6 +2,8 @@
  * privdrop: the account nwdd runs as, and the modes of its secret files.
  * See privdrop.h.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -134,6 +136,24 @@ privdrop_apply(const struct privdrop *pd, char *err, size_t errlen)
 		snprintf(err, errlen, "after switching to %s:%s the process "
 		    "could become root again; refusing to run", pd->user,
 		    pd->group);
+		return -1;
+	}
+	return 0;
+}
+
+int
+privdrop_no_core(char *err, size_t errlen)
+{
+	struct rlimit	rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1) {
+		snprintf(err, errlen, "setrlimit(RLIMIT_CORE, 0): %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;

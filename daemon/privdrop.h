@@ -46,6 +46,14 @@ int	 privdrop_plan(const char *user, const char *group, struct privdrop *pd,
 int	 privdrop_apply(const struct privdrop *pd, char *err, size_t errlen);
 
 /*
+ * Turns core dumps off for good (RLIMIT_CORE 0, soft and hard, and
+ * PR_SET_DUMPABLE 0): a crash or a watchdog abort must not write the
+ * keys and the plaintext in memory to a file.  Called first thing, and
+ * again after privdrop_apply().  Returns 0, or -1 with the cause in err.
+ */
+int	 privdrop_no_core(char *err, size_t errlen);
+
+/*
  * Refuses a private key file that is not a regular file or that group or
  * others may access.  Returns 0, or -1 with "PATH: cause" in err.
  */

@@ -886,6 +886,32 @@ test_outage_loses_no_row(void **state)
 	    "reason LIKE '%%unavailable%%'", SAME_SESSION("YP-406")), 1);
 }
 
+/* The running daemon writes no core file: keys and plaintext stay in it. */
+static void
+test_no_core_files(void **state)
+{
+	char	 path[64], line[256];
+	FILE	*fp;
+	int	 found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits",
+	    (int)harness_daemon_pid(daemon_main));
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		unsigned long	soft, hard;
+
+		if (strncmp(line, "Max core file size", 18) != 0)
+			continue;
+		assert_int_equal(sscanf(line + 18, " %lu %lu", &soft, &hard),
+		    2);
+		assert_int_equal(soft, 0);
+		assert_int_equal(hard, 0);
+		found = 1;
+	}
+	fclose(fp);
+	assert_true(found);
+}
+
 /* ------------------------------------------------------------------------
  * Limits, on a daemon of their own
  */
@@ -1136,6 +1162,7 @@ main(void)
 		cmocka_unit_test(test_forged_sender_is_ignored),
 		cmocka_unit_test(test_database_down_fails_closed_and_recovers),
 		cmocka_unit_test(test_outage_loses_no_row),
+		cmocka_unit_test(test_no_core_files),
 		cmocka_unit_test(test_handshake_timeout_and_max_connections),
 		cmocka_unit_test(test_broken_policy_stops_start),
 		cmocka_unit_test(test_reload_keeps_old_policy_or_swaps_in_new),

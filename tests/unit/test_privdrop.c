@@ -12,11 +12,15 @@
  *   name; a process that is not root cannot plan to become someone else.
  * - The drop (in a forked child, as root): every real, effective and
  *   saved id changes, supplementary groups go, setuid(0) fails.
+ * - No core files (in a forked child): RLIMIT_CORE is 0, soft and hard,
+ *   and the process is not dumpable.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -279,6 +283,38 @@ test_apply(void **state)
 	assert_int_equal(geteuid(), 0);
 }
 
+static void
+test_no_core(void **state)
+{
+	struct rlimit	rl;
+	char		err[256];
+	pid_t		pid;
+	int		status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Dumpable, with a core limit, before. */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1 ||
+		    privdrop_no_core(err, sizeof(err)) == -1)
+			_exit(10);
+		if (getrlimit(RLIMIT_CORE, &rl) == -1 || rl.rlim_cur != 0 ||
+		    rl.rlim_max != 0)
+			_exit(11);
+		if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+			_exit(12);
+		/* The hard limit cannot be raised again. */
+		rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+		if (geteuid() != 0 && setrlimit(RLIMIT_CORE, &rl) == 0)
+			_exit(13);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -288,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_plan_as_root),
 		cmocka_unit_test(test_plan_not_root),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_no_core),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
