@@ -41,9 +41,9 @@ static const struct key keys[] = {
 	  "server private key (PEM); must not be readable by others" },
 	{ "tls_ca", K_PATH, OFF(tls_ca), NULL, 0, 0,
 	  "CA certificate(s) that client certificates must chain to" },
-	{ "tls_crl", K_PATH, OFF(tls_crl), "", 0, 0,
-	  "CRLs (PEM) of the tls_ca CAs, one for each, current; "
-	  "empty = none" },
+	{ "tls_crl", K_PATH, OFF(tls_crl), NULL, 0, 0,
+	  "CRLs (PEM) of the tls_ca CAs, one for each, current; \"none\" "
+	  "only to run without revocation checks, knowingly" },
 	{ "tls_min_version", K_TLSVER, 0, "1.3", 0, 0,
 	  "lowest TLS version accepted: 1.3, or 1.2 if clients need it" },
 	{ "identity_field", K_IDFIELD, 0, "cn", 0, 0,
@@ -387,7 +387,13 @@ set_key(struct config *c, const struct key *k, const char *v,
 	case K_STRING:
 	case K_PATH:
 		sp = (char **)((char *)c + k->offset);
-		if (k->type == K_PATH) {
+		if (k->type == K_PATH && k->offset == OFF(tls_crl) &&
+		    strcmp(v, "none") == 0) {
+			/* Said explicitly: no revocation check at all. */
+			if ((copy = strdup("")) == NULL)
+				return snprintf(err, errlen, "out of memory"),
+				    -1;
+		} else if (k->type == K_PATH) {
 			if ((copy = resolve_file(basedir, v, cause,
 			    sizeof(cause))) == NULL)
 				return snprintf(err, errlen, "%s: %s", k->name,

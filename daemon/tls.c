@@ -432,7 +432,9 @@ tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		    &nrevoked, &crl_next, err, errlen) == -1)
 			goto bad;
 		t->crl_check = 1;
-	}
+	} else
+		log_warnx("tls: tls_crl = none: revoked client certificates "
+		    "are accepted (no revocation check)");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);

@@ -21,8 +21,9 @@
 #define NAME	"test.conf"
 #define BASE	"/etc/nwd"
 
-/* The eight required keys, one per line (lines 1 to 8). */
-#define REQUIRED \
+/* The nine required keys, one per line (lines 1 to 9). */
+#define REQUIRED REQUIRED_NO_CRL "tls_crl = /srv/pki/ca.crl\n"
+#define REQUIRED_NO_CRL \
 	"tls_cert = server.crt\n" \
 	"tls_key = server.key\n" \
 	"tls_ca = /srv/pki/ca.crt\n" \
@@ -98,7 +99,7 @@ test_minimal_defaults(void **state)
 	assert_string_equal(c->listen_port, "7443");
 	assert_int_equal(c->tls_min_version, 13);
 	assert_int_equal(c->identity_field, IDENTITY_FIELD_CN);
-	assert_null(c->tls_crl);
+	assert_string_equal(c->tls_crl, "/srv/pki/ca.crl");
 	assert_string_equal(c->migrate_database, "");
 	assert_string_equal(c->migrations_dir, BASE "/sql");
 	assert_int_equal(c->log_level, LOG_LVL_INFO);
@@ -119,7 +120,7 @@ static void
 test_relative_paths(void **state)
 {
 	char		 err[256];
-	struct config	*c = expect_ok(REQUIRED "tls_crl = crl/ca.crl\n"
+	struct config	*c = expect_ok(REQUIRED_NO_CRL "tls_crl = crl/ca.crl\n"
 	    "migrations = ../deploy/sql\n");
 
 	/* Relative paths are resolved against the base directory... */
@@ -231,6 +232,7 @@ test_comments_and_blanks(void **state)
 	    "body_key = body.key\n"
 	    "audit_signing_key = sign.key\n"
 	    "instance = hub # trailing\n"
+	    "tls_crl = none\n"
 	    "# the end, without a newline");
 
 	assert_string_equal(c->tls_cert, BASE "/server.crt");
@@ -245,10 +247,8 @@ test_comments_and_blanks(void **state)
 static void
 test_empty_optional(void **state)
 {
-	struct config *c = expect_ok(REQUIRED "tls_crl =\n"
-	    "migrate_database =\n");
+	struct config *c = expect_ok(REQUIRED "migrate_database =\n");
 
-	assert_null(c->tls_crl);
 	assert_string_equal(c->migrate_database, "");
 	config_free(c);
 }
@@ -261,7 +261,7 @@ static void
 test_unknown_key(void **state)
 {
 	expect_error(REQUIRED "\n# comment\nlisten_port = 7443\n",
-	    NAME ":11: unknown key \"listen_port\" (nwdd --help lists the "
+	    NAME ":12: unknown key \"listen_port\" (nwdd --help lists the "
 	    "keys)");
 	expect_error("# first\ntls cert = a\n",
 	    NAME ":2: unknown key \"tls cert\" (nwdd --help lists the keys)");
@@ -279,14 +279,14 @@ test_missing_equals(void **state)
 	    NAME ":1: expected \"key = value\", got \"tls_cert\"");
 	/* A '=' after the '#' does not count. */
 	expect_error_prefix(REQUIRED "instance # = x\n",
-	    NAME ":9: expected \"key = value\"");
+	    NAME ":10: expected \"key = value\"");
 }
 
 static void
 test_key_twice(void **state)
 {
 	expect_error(REQUIRED "# again\ntls_key = other.key\n",
-	    NAME ":10: tls_key is set twice");
+	    NAME ":11: tls_key is set twice");
 	expect_error("max_frame = 2048\nmax_frame = 2048\n",
 	    NAME ":2: max_frame is set twice");
 }
@@ -295,36 +295,36 @@ static void
 test_numbers(void **state)
 {
 	expect_error(REQUIRED "max_frame = 100\n",
-	    NAME ":9: max_frame must be a whole number from 1024 to 67108864, "
+	    NAME ":10: max_frame must be a whole number from 1024 to 67108864, "
 	    "not \"100\"");
 	expect_error(REQUIRED "max_frame = 67108865\n",
-	    NAME ":9: max_frame must be a whole number from 1024 to 67108864, "
+	    NAME ":10: max_frame must be a whole number from 1024 to 67108864, "
 	    "not \"67108865\"");
 	expect_error(REQUIRED "\nmax_connections = 0\n",
-	    NAME ":10: max_connections must be a whole number from 1 to "
+	    NAME ":11: max_connections must be a whole number from 1 to "
 	    "1000000, not \"0\"");
 	expect_error(REQUIRED "idle_timeout = ten\n",
-	    NAME ":9: idle_timeout must be a whole number from 1 to 86400, "
+	    NAME ":10: idle_timeout must be a whole number from 1 to 86400, "
 	    "not \"ten\"");
 	expect_error_prefix(REQUIRED "idle_timeout = -1\n",
-	    NAME ":9: idle_timeout must be a whole number");
+	    NAME ":10: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = +5\n",
-	    NAME ":9: idle_timeout must be a whole number");
+	    NAME ":10: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = 10s\n",
-	    NAME ":9: idle_timeout must be a whole number");
+	    NAME ":10: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = 0x10\n",
-	    NAME ":9: idle_timeout must be a whole number");
+	    NAME ":10: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "idle_timeout = 1 0\n",
-	    NAME ":9: idle_timeout must be a whole number");
+	    NAME ":10: idle_timeout must be a whole number");
 	expect_error_prefix(REQUIRED "max_output_buffer = "
 	    "99999999999999999999999999\n",
-	    NAME ":9: max_output_buffer must be a whole number from 65536 "
+	    NAME ":10: max_output_buffer must be a whole number from 65536 "
 	    "to 1073741824");
 	expect_error_prefix(REQUIRED "max_output_buffer = 65535\n",
-	    NAME ":9: max_output_buffer must be a whole number");
+	    NAME ":10: max_output_buffer must be a whole number");
 	/* A key with a default given no value is still checked. */
 	expect_error(REQUIRED "max_frame =\n",
-	    NAME ":9: max_frame must be a whole number from 1024 to 67108864, "
+	    NAME ":10: max_frame must be a whole number from 1024 to 67108864, "
 	    "not \"\"");
 }
 
@@ -339,7 +339,7 @@ test_bad_listen(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), REQUIRED "\nlisten = %s\n",
 		    bad[i]);
-		snprintf(want, sizeof(want), NAME ":10: listen must be "
+		snprintf(want, sizeof(want), NAME ":11: listen must be "
 		    "host:port with a port from 1 to 65535, not \"%s\"",
 		    bad[i]);
 		expect_error(text, want);
@@ -350,15 +350,15 @@ static void
 test_bad_enums(void **state)
 {
 	expect_error(REQUIRED "tls_min_version = 1.1\n",
-	    NAME ":9: tls_min_version must be 1.3 or 1.2, not \"1.1\"");
+	    NAME ":10: tls_min_version must be 1.3 or 1.2, not \"1.1\"");
 	expect_error(REQUIRED "tls_min_version = TLSv1.3\n",
-	    NAME ":9: tls_min_version must be 1.3 or 1.2, not \"TLSv1.3\"");
+	    NAME ":10: tls_min_version must be 1.3 or 1.2, not \"TLSv1.3\"");
 	expect_error(REQUIRED "identity_field = san\n",
-	    NAME ":9: identity_field must be cn or fingerprint, not \"san\"");
+	    NAME ":10: identity_field must be cn or fingerprint, not \"san\"");
 	expect_error(REQUIRED "identity_field = CN\n",
-	    NAME ":9: identity_field must be cn or fingerprint, not \"CN\"");
+	    NAME ":10: identity_field must be cn or fingerprint, not \"CN\"");
 	expect_error(REQUIRED "log_level = verbose\n",
-	    NAME ":9: log_level must be error, warn, info or debug, not "
+	    NAME ":10: log_level must be error, warn, info or debug, not "
 	    "\"verbose\"");
 }
 
@@ -367,16 +367,16 @@ test_missing_required(void **state)
 {
 	static const char *keys[] = { "tls_cert", "tls_key", "tls_ca",
 	    "principals", "policy", "database", "body_key",
-	    "audit_signing_key" };
+	    "audit_signing_key", "tls_crl" };
 	char	text[512], want[64], err[512];
 	const char *line, *nl;
 	size_t	i, k;
 	struct config *c;
 
 	/* Leave each required key out in turn. */
-	for (k = 0; k < 8; k++) {
+	for (k = 0; k < 9; k++) {
 		text[0] = '\0';
-		for (i = 0, line = REQUIRED; i < 8; i++, line = nl + 1) {
+		for (i = 0, line = REQUIRED; i < 9; i++, line = nl + 1) {
 			nl = strchr(line, '\n');
 			if (i != k)
 				strncat(text, line, nl - line + 1);
@@ -391,8 +391,29 @@ test_missing_required(void **state)
 	expect_error_prefix("", NAME ": tls_cert is required (");
 	expect_error_prefix("# only a comment\n", NAME ": tls_cert is required");
 
+	/* Without tls_crl the error says how to go without, knowingly. */
+	expect_error_prefix("tls_cert = a\ntls_key = b\ntls_ca = c\n"
+	    "principals = p\npolicy = q\ndatabase = d\nbody_key = k\n"
+	    "audit_signing_key = s\n", NAME ": tls_crl is required (CRLs "
+	    "(PEM) of the tls_ca CAs, one for each, current; \"none\" only to "
+	    "run without revocation checks, knowingly)");
+	{
+		struct config	*c2;
+		char		 text2[1024];
+
+		snprintf(text2, sizeof(text2), "%s", REQUIRED_NO_CRL
+		    "tls_crl = none\n");
+		assert_non_null(c2 = parse(text2, err, sizeof(err)));
+		assert_null(c2->tls_crl);
+		config_free(c2);
+		assert_non_null(c2 = parse(REQUIRED, err, sizeof(err)));
+		assert_string_equal(c2->tls_crl, "/srv/pki/ca.crl");
+		config_free(c2);
+	}
 	/* A required key present but empty is blamed on its line. */
 	expect_error("tls_cert = a\ntls_key =\n", NAME ":2: tls_key needs a "
+	    "value");
+	expect_error(REQUIRED_NO_CRL "tls_crl =\n", NAME ":9: tls_crl needs a "
 	    "value");
 }
 
