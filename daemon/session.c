@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -13,6 +14,7 @@
 #include <openssl/err.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "envelope.h"
 #include "frame.h"
@@ -36,6 +38,8 @@ static void	read_cb(struct bufferevent *, void *);
 static void	write_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
+static void	expiry_cb(evutil_socket_t, short, void *);
+static void	arm_expiry(struct session *, SSL *);
 static void	linger_cb(evutil_socket_t, short, void *);
 static void	writer_gone(struct session *);
 static void	out_counted(struct evbuffer *, const struct evbuffer_cb_info *,
@@ -162,7 +166,8 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	ssl = NULL;
 	fd = -1;
 	if ((s->timer = evtimer_new(srv->base, timer_cb, s)) == NULL ||
-	    (s->linger = evtimer_new(srv->base, linger_cb, s)) == NULL)
+	    (s->linger = evtimer_new(srv->base, linger_cb, s)) == NULL ||
+	    (s->expiry = evtimer_new(srv->base, expiry_cb, s)) == NULL)
 		goto bad;
 	/* Stop reading once a whole frame of the largest size is buffered. */
 	hiwat = FRAME_HEADER_LEN + (size_t)srv->cfg->max_frame;
@@ -196,6 +201,8 @@ bad:
 			bufferevent_free(s->bev);
 		if (s->timer != NULL)
 			event_free(s->timer);
+		if (s->linger != NULL)
+			event_free(s->linger);
 		free(s->unacked);
 		free(s);
 	}
@@ -214,6 +221,8 @@ session_free(struct session *s)
 		event_free(s->timer);
 	if (s->linger != NULL)
 		event_free(s->linger);
+	if (s->expiry != NULL)
+		event_free(s->expiry);
 	subs_clear(&s->subs);
 	principal_free(s->principal);
 	free(s->unacked);
@@ -868,6 +877,7 @@ authenticate(struct session *s)
 	    s->principal->role, s->peer, SSL_get_version(ssl));
 	audit_session(s, AUDIT_CONNECT,
 	    s->principal->id, NULL);
+	arm_expiry(s, ssl);
 	session_set_state(s, SESSION_AUTHENTICATED);
 	/* A Hello may have arrived with the handshake's last flight. */
 	read_cb(s->bev, s);
@@ -948,6 +958,57 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_CLOSING:
 		break;
 	}
+}
+
+/*
+ * A session lives no longer than the certificate that opened it: a timer
+ * at the earliest notAfter of its verified chain (the wall clock may
+ * move meanwhile: expiry_cb() checks again before it acts).
+ */
+static void
+arm_expiry(struct session *s, SSL *ssl)
+{
+	struct timeval	tv;
+	time_t		until = tls_peer_not_after(ssl);
+	int64_t		ms;
+
+	if (until == 0)
+		return;
+	s->not_after = until;
+	ms = (int64_t)until * 1000 - clock_wall_ms() + 1000;
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(s->expiry, &tv);
+}
+
+static void
+expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	char		 reason[160], when[32];
+	struct tm	 tm;
+	int64_t		 left;
+
+	if (s->state == SESSION_CLOSING || s->state == SESSION_HANDSHAKE)
+		return;
+	left = (int64_t)s->not_after * 1000 - clock_wall_ms();
+	if (left >= 0) {
+		/* The wall clock went back: wait the rest. */
+		struct timeval tv = { (time_t)(left / 1000) + 1, 0 };
+
+		evtimer_add(s->expiry, &tv);
+		return;
+	}
+	gmtime_r(&s->not_after, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(reason, sizeof(reason), "client certificate expired at %s "
+	    "during the session", when);
+	metrics_refusal("tls_expired");
+	session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "%s",
+	    reason);
+	session_goodbye(s, reason);
 }
 
 void

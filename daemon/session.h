@@ -72,7 +72,10 @@ struct session {
 	struct bufferevent	*bev;		/* owned; owns fd and SSL */
 	struct event		*timer;		/* owned; handshake/idle */
 	struct event		*linger;	/* owned; bounds CLOSING */
+	struct event		*expiry;	/* owned; the certificate's
+						   notAfter */
 	struct principal	*principal;	/* owned copy; NULL before auth */
+	time_t			 not_after;	/* its certificate chain's */
 	struct subs		 subs;		/* owned; its subscriptions */
 	uint64_t		 next_delivery_id;
 	uint32_t		 publishes_in_flight;

@@ -648,6 +648,21 @@ earlier(time_t a, time_t b)
 	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
+time_t
+tls_peer_not_after(SSL *ssl)
+{
+	STACK_OF(X509)	*chain;
+	time_t		 first = 0;
+	int		 i;
+
+	if (ssl == NULL || (chain = SSL_get0_verified_chain(ssl)) == NULL)
+		return 0;
+	for (i = 0; i < sk_X509_num(chain); i++)
+		first = earlier(first,
+		    asn1_unix(X509_get0_notAfter(sk_X509_value(chain, i))));
+	return first;
+}
+
 void
 tls_expiry(const struct tls_ctx *t, time_t *cert, time_t *ca,
     time_t *crl_next)

@@ -58,6 +58,13 @@ int		 tls_peer_identity(SSL *ssl, enum identity_field field,
 int		 tls_peer_check(const struct tls_ctx *t, SSL *ssl, char *err,
 		    size_t errlen);
 
+/*
+ * When the peer's verified chain stops being valid: the earliest notAfter
+ * of its certificates (the client's and its CA's), Unix seconds; 0 if
+ * there is no verified chain.
+ */
+time_t		 tls_peer_not_after(SSL *ssl);
+
 /* 1 if ssl was made from t (its handshake was judged by t), else 0. */
 int		 tls_ssl_from(const struct tls_ctx *t, SSL *ssl);
 

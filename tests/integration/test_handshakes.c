@@ -367,6 +367,50 @@ test_crl_going_stale_refuses_clients(void **state)
 	assert_int_equal(harness_daemon_stop(d), 0);
 }
 
+/* ------------------------------------------------------------------------
+ * A certificate that expires during a session ends it: Error and Goodbye
+ * naming the expiry, and a disconnect row that says why (issue 16).
+ */
+static void
+test_certificate_expiring_mid_session(void **state)
+{
+	struct harness_daemon	*hd;
+	struct nwd_client	*c;
+	struct nwd_opts		 o;
+	Nwd__V1__Deliver	*d = NULL;
+	enum nwd_status		 st = NWD_OK;
+	char			 crt[1024], key[1024], err[512];
+	int			 window = harness_daemon_wrapped() ? 30 : 5;
+
+	snprintf(crt, sizeof(crt), "%s/short.crt", getenv("NWD_TEST_TMP"));
+	snprintf(key, sizeof(key), "%s/short.key", getenv("NWD_TEST_TMP"));
+	assert_non_null(hd = harness_daemon_start(NULL));
+	o = harness_client("plo-ana");
+	tlstest_make_client_cert(crt, key, "plo-ana", time(NULL) - 60,
+	    time(NULL) + window);
+	o.cert = crt;
+	o.key = key;
+	c = nwd_connect(&o, &st, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("the short-lived certificate was refused (a handshake "
+		    "slower than %d s?): %s", window, err);
+	/* The event awaited is the session's end; it must come. */
+	st = nwd_next_delivery(c, (window + 30) * 1000, &d, err, sizeof(err));
+	assert_int_equal(st, NWD_ERR_REFUSED);
+	assert_null(d);
+	if (strstr(err, "client certificate expired at ") == NULL)
+		fail_msg("unexpected end: %s", err);
+	nwd_close(c);
+	tlstest_wait_count("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "action = 'disconnect' AND actor = 'plo-ana' AND reason LIKE "
+	    "'client certificate expired at % during the session'", 1,
+	    wait_ms);
+	/* And it cannot open another. */
+	c = nwd_connect(&o, &st, err, sizeof(err));
+	assert_null(c);
+	assert_int_equal(harness_daemon_stop(hd), 0);
+}
+
 int
 main(void)
 {
@@ -375,6 +419,7 @@ main(void)
 		cmocka_unit_test(test_handshake_table_tls12),
 		cmocka_unit_test(test_crl_mistakes_stop_the_start),
 		cmocka_unit_test(test_crl_going_stale_refuses_clients),
+		cmocka_unit_test(test_certificate_expiring_mid_session),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -25,6 +25,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "frame.h"
 #include "harness.h"
@@ -163,6 +164,75 @@ tlstest_make_crl(const char *path, const char *const *revoked,
 	X509_CRL_free(crl);
 	EVP_PKEY_free(key);
 	X509_free(ca);
+	free(cap);
+	free(kp);
+}
+
+static void
+add_ext(X509 *x, X509 *ca, int nid, const char *value)
+{
+	X509V3_CTX	 v3;
+	X509_EXTENSION	*e;
+
+	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
+	assert_non_null(e = X509V3_EXT_conf_nid(NULL, &v3, nid, value));
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+}
+
+void
+tlstest_make_client_cert(const char *crt_path, const char *key_path,
+    const char *cn, time_t not_before, time_t not_after)
+{
+	char		*cap = pki_path("ca.crt"), *kp = pki_path("ca.key");
+	X509		*ca = read_cert(cap), *x;
+	X509_NAME	*name;
+	EVP_PKEY	*cakey, *key;
+	FILE		*fp;
+	int		 fd;
+
+	if ((fp = fopen(kp, "r")) == NULL)
+		fail_msg("%s: %s", kp, strerror(errno));
+	cakey = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(cakey);
+	assert_non_null(key = EVP_EC_gen("P-256"));
+	assert_non_null(x = X509_new());
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set_int64(X509_get_serialNumber(x),
+	    (int64_t)time(NULL) * 1000 + getpid() % 1000), 1);
+	assert_non_null(name = X509_NAME_new());
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+	    (const unsigned char *)"nwd demo", -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0), 1);
+	assert_int_equal(X509_set_subject_name(x, name), 1);
+	X509_NAME_free(name);
+	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(ca)),
+	    1);
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), not_before));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), not_after));
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
+	add_ext(x, ca, NID_key_usage, "critical,digitalSignature");
+	add_ext(x, ca, NID_ext_key_usage, "clientAuth");
+	add_ext(x, ca, NID_subject_key_identifier, "hash");
+	add_ext(x, ca, NID_authority_key_identifier, "keyid");
+	assert_true(X509_sign(x, cakey, EVP_sha256()) > 0);
+	if ((fp = fopen(crt_path, "w")) == NULL)
+		fail_msg("%s: %s", crt_path, strerror(errno));
+	assert_int_equal(PEM_write_X509(fp, x), 1);
+	assert_int_equal(fclose(fp), 0);
+	if ((fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    (fp = fdopen(fd, "w")) == NULL)
+		fail_msg("%s: %s", key_path, strerror(errno));
+	assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	assert_int_equal(fclose(fp), 0);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
 	free(cap);
 	free(kp);
 }

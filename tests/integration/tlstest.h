@@ -36,6 +36,14 @@ void	 tlstest_make_crl(const char *path, const char *const *revoked,
 	    time_t last_update, time_t next_update);
 
 /*
+ * Writes a client certificate for CN=cn (O=nwd demo), signed by the test
+ * CA and valid from not_before to not_after, to crt_path, and its new
+ * P-256 key to key_path (mode 0600).
+ */
+void	 tlstest_make_client_cert(const char *crt_path, const char *key_path,
+	    const char *cn, time_t not_before, time_t not_after);
+
+/*
  * Completes a TLS 1.3 handshake with 127.0.0.1:port as client (a name under
  * the PKI's clients/), verifying the server against the PKI's CA, and puts
  * the fingerprint of the certificate the server presented in out.  Returns
