@@ -242,6 +242,9 @@ decide_entry_clear(struct decide_entry *e)
 	free(e->withheld);
 	free(e->shared);
 	free(e->configured);
+	/* A recipient's copy of the envelope: wiped before it is freed. */
+	if (e->bytes != NULL)
+		explicit_bzero(e->bytes, e->len);
 	free(e->bytes);
 	memset(e, 0, sizeof(*e));
 }

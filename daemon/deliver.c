@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "decide.h"
@@ -45,6 +46,8 @@ deliver_send(struct session *s, uint64_t sub_id, const struct deliver_msg *m,
 		    durable != NULL ? " durable=" : "",
 		    durable != NULL ? durable : "");
 	}
+	/* The recipient's copy of the intelligence: wiped, then freed. */
+	explicit_bzero(frame, len);
 	free(frame);
 	return rc;
 }

@@ -473,6 +473,7 @@ session_send(struct session *s, const Nwd__V1__Frame *f)
 	}
 	rc = queue_frame(s, buf, len, f->msg_case ==
 	    NWD__V1__FRAME__MSG_DELIVER);
+	explicit_bzero(buf, len);
 	free(buf);
 	return rc;
 }

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,10 +24,17 @@ capped_malloc(void *data, size_t size)
 	return malloc(size);
 }
 
+/*
+ * Every piece of a decoded frame is wiped before it is freed: a frame
+ * carries intelligence (an envelope's body), and freed memory is read by
+ * whatever reuses it.
+ */
 static void
 plain_free(void *data, void *p)
 {
 	(void)data;
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
 	free(p);
 }
 
