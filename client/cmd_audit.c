@@ -5,6 +5,9 @@
  * "audit verify" (cmd_verify.c).  The broker answers auditors only and
  * audits every page it sends.
  *
+ * A delivery decision's row carries its route (live, queued,
+ * "live,queued", unreachable or replay), shown in every format.
+ *
  * Times given on the command line are Unix milliseconds or ISO 8601 dates
  * in UTC; times printed are UTC.  Text that came from the audit trail is
  * printed with control characters replaced in the table, and escaped as
@@ -161,9 +164,10 @@ static const struct args_opt query_opts[] = {
 	{ .name = "action", .type = ARGS_STRING, .arg = "A",
 	  .off = offsetof(struct query, action),
 	  .help = "connect, auth_refused, publish, publish_refused,\n"
-	    "deliver, deliver_refused, ack, subscribe, audit_query,\n"
-	    "policy_loaded, purge, protocol_error, disconnect,\n"
-	    "tls_loaded, tls_reload_refused" },
+	    "deliver, deliver_refused, deliver_lost,\n"
+	    "deliver_withdrawn, ack, subscribe, durable_deleted,\n"
+	    "audit_query, policy_loaded, purge, protocol_error,\n"
+	    "disconnect, tls_loaded, tls_reload_refused" },
 	{ .name = "message", .type = ARGS_STRING, .arg = "UUID",
 	  .off = offsetof(struct query, message),
 	  .help = "rows about this message" },
@@ -186,7 +190,7 @@ static const struct args_opt query_opts[] = {
 	{ .name = "format", .type = ARGS_STRING, .arg = "F",
 	  .off = offsetof(struct query, format),
 	  .help = "table (default): at, actor, action, subject, kind,\n"
-	    "recipient, rule, withheld, reason;\n"
+	    "recipient, route, rule, withheld, reason;\n"
 	    "json: one object per row per line;\n"
 	    "csv: RFC 4180, with a header line" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
@@ -224,6 +228,9 @@ cmd_audit_event_json(const Nwd__V1__AuditEvent *e)
 	cli_json_text(o, "rule", e->rule);
 	cli_json_text(o, "policy_version", e->policy_version);
 	cli_json_text(o, "reason", e->reason);
+	/* A delivery decision's route; last, so older readers are not
+	 * disturbed. */
+	cli_json_text(o, "route", e->route);
 	return o;
 }
 
@@ -251,7 +258,7 @@ csv_field(const char *s, int last)
 
 static const char csv_header[] = "id,at,at_unix_ms,instance,seq,actor,"
     "action,message_id,subject,kind,recipient,fields_shared,"
-    "fields_withheld,rule,policy_version,reason\r\n";
+    "fields_withheld,rule,policy_version,reason,route\r\n";
 
 static void
 csv_event(const Nwd__V1__AuditEvent *e)
@@ -280,13 +287,14 @@ csv_event(const Nwd__V1__AuditEvent *e)
 	csv_field(list, 0);
 	csv_field(e->rule, 0);
 	csv_field(e->policy_version, 0);
-	csv_field(e->reason, 1);
+	csv_field(e->reason, 0);
+	csv_field(e->route, 1);
 }
 
 /* The table's columns, each row's cells cleaned for a terminal. */
-#define NCOLS	9
+#define NCOLS	10
 static const char *const table_head[NCOLS] = { "AT", "ACTOR", "ACTION",
-    "SUBJECT", "KIND", "RECIPIENT", "RULE", "WITHHELD", "REASON" };
+    "SUBJECT", "KIND", "RECIPIENT", "ROUTE", "RULE", "WITHHELD", "REASON" };
 
 static void
 table_cells(const Nwd__V1__AuditEvent *e, char cells[NCOLS][1024])
@@ -304,9 +312,10 @@ table_cells(const Nwd__V1__AuditEvent *e, char cells[NCOLS][1024])
 	v[3] = e->subject;
 	v[4] = envelope_kind_name(e->kind);
 	v[5] = e->recipient;
-	v[6] = e->rule;
-	v[7] = list;
-	v[8] = e->reason;
+	v[6] = e->route;
+	v[7] = e->rule;
+	v[8] = list;
+	v[9] = e->reason;
 	for (i = 1; i < NCOLS; i++)
 		cli_clean(v[i] != NULL && v[i][0] != '\0' ? v[i] : "-",
 		    cells[i], sizeof(cells[i]));

@@ -1,7 +1,9 @@
 /*
  * cmd_push: "nwd push KIND", one message published: its envelope built
  * from the options and a JSON body (compose.c), checked locally, sent, and
- * the broker's acknowledgement printed as one JSON line.
+ * the broker's acknowledgement printed as one JSON line: how many it
+ * reached, how many were allowed but not reachable, and whether it went to
+ * the duty desk.
  */
 
 #include <stddef.h>
@@ -69,6 +71,8 @@ push_run(struct args *a)
 	    json_object_new_int64(ack->recipients));
 	json_object_object_add(j, "duty_desk",
 	    json_object_new_boolean(ack->duty_desk));
+	json_object_object_add(j, "not_reachable",
+	    json_object_new_int64(ack->not_reachable));
 	cli_json_string(j, "policy_version", ack->policy_version);
 	code = cli_print_json(j) == 0 ? 0 : CLI_EXIT_PROTOCOL;
 	json_object_put(j);
@@ -92,7 +96,14 @@ const struct cmd cmd_push = {
 	    "the .proto names; enums\nare given by name or number.  The "
 	    "envelope is checked locally before it is\nsent.  Prints "
 	    "{\"message_id\", \"recipients\", \"duty_desk\", "
-	    "\"policy_version\"}.\n\nOptions:\n",
+	    "\"not_reachable\",\n\"policy_version\"}: recipients is how "
+	    "many principals it reached (a live\nsession of theirs took it, "
+	    "or a durable subscription of theirs holds it);\nnot_reachable, "
+	    "how many the policy allows that nothing could reach;\nduty_desk, "
+	    "whether it went to the duty desk because it reached no one\n"
+	    "else.  A message that would reach no one, not even the duty "
+	    "desk, is refused\n(exit 1), naming the rules that refused it.\n\n"
+	    "Options:\n",
 	.width = 20,
 	.kinds = 1,
 };

@@ -1,9 +1,11 @@
 /*
  * cmd_sar: "nwd sar", a subject-access request answered in one command:
  * every message the broker holds about a young person (opened for the
- * auditor), who got which fields and when, what was withheld and why,
- * refusals and receipts, and every other event the audit trail records
- * about them, as JSON or as a report a data-protection officer can send.
+ * auditor), who got which fields, when and how (live, queued, replayed),
+ * who the policy allowed but the message did not reach, what was withheld
+ * and why, refusals and receipts, and every other event the audit trail
+ * records about them, as JSON or as a report a data-protection officer can
+ * send.
  * The broker answers auditors only (AuditQuery.subject_access in
  * nwd.proto) and audits every page and every body it opens.
  *
@@ -43,7 +45,9 @@ static const struct args_opt sar_opts[] = {
 	  .off = offsetof(struct sar_opts, format),
 	  .help = "report (default): plain text to send as it is;\n"
 	    "json: one object {subject, generated_at, messages,\n"
-	    "other_events}" },
+	    "other_events}; each message has shared_with (with\n"
+	    "route), not_reached (with why: unreachable or lost),\n"
+	    "refused, acks and events" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
 	  .off = offsetof(struct sar_opts, conn) },
 	{ .type = ARGS_END },
@@ -148,18 +152,85 @@ sar_with_message(const struct sar *s, const Nwd__V1__AuditEvent *e)
 	    sizeof(*s->ids), cmp_id) != NULL;
 }
 
-enum row_class { ROW_SHARED, ROW_REFUSED, ROW_ACK, ROW_OTHER };
+enum row_class {
+	ROW_SHARED,		/* a deliver row that reached its recipient */
+	ROW_NOT_REACHED,	/* allowed, but nothing took it */
+	ROW_REFUSED,
+	ROW_ACK,
+	ROW_OTHER
+};
 
-static enum row_class
-classify(const Nwd__V1__AuditEvent *e)
+/*
+ * 1 if m's recipient was reached by nothing but a live send that did not
+ * happen: a deliver_lost row of theirs, and no deliver row of theirs that
+ * queued the message or replayed it.
+ */
+static int
+lost_unqueued(const Nwd__V1__SarMessage *m, const char *recipient)
 {
-	if (strcmp(e->action, "deliver") == 0)
+	const Nwd__V1__AuditEvent	*e;
+	size_t				 i;
+	int				 lost = 0;
+
+	for (i = 0; i < m->n_events; i++) {
+		e = m->events[i];
+		if (strcmp(e->recipient, recipient) != 0)
+			continue;
+		if (strcmp(e->action, "deliver_lost") == 0)
+			lost = 1;
+		else if (strcmp(e->action, "deliver") == 0 &&
+		    (strstr(e->route, "queued") != NULL ||
+		    strcmp(e->route, "replay") == 0))
+			return 0;
+	}
+	return lost;
+}
+
+/*
+ * Where a row of message m goes.  A delivery decision counts as shared
+ * only if it reached its recipient: a live session took it, a durable
+ * subscription holds it, or a replay sent it; one the policy allowed that
+ * nothing could take (route unreachable), or that was to go live and did
+ * not (deliver_lost) with no queue holding it, was not shared.  Rows from
+ * before routes were recorded count as shared.
+ */
+static enum row_class
+classify(const Nwd__V1__SarMessage *m, const Nwd__V1__AuditEvent *e)
+{
+	if (strcmp(e->action, "deliver") == 0) {
+		if (strcmp(e->route, "unreachable") == 0 ||
+		    (strcmp(e->route, "live") == 0 &&
+		    lost_unqueued(m, e->recipient)))
+			return ROW_NOT_REACHED;
 		return ROW_SHARED;
+	}
 	if (strcmp(e->action, "deliver_refused") == 0)
 		return ROW_REFUSED;
 	if (strcmp(e->action, "ack") == 0)
 		return ROW_ACK;
 	return ROW_OTHER;
+}
+
+/* How a shared row reached its recipient, in words; NULL if unknown. */
+static const char *
+route_words(const char *route)
+{
+	if (strcmp(route, "live") == 0)
+		return "sent to a live session";
+	if (strcmp(route, "queued") == 0)
+		return "queued for its durable subscription";
+	if (strcmp(route, "live,queued") == 0)
+		return "sent to a live session and queued";
+	if (strcmp(route, "replay") == 0)
+		return "sent on replay of its durable subscription";
+	return NULL;
+}
+
+/* Why a row of ROW_NOT_REACHED did not reach its recipient. */
+static const char *
+not_reached_why(const Nwd__V1__AuditEvent *e)
+{
+	return strcmp(e->route, "unreachable") == 0 ? "unreachable" : "lost";
 }
 
 static json_object *
@@ -171,6 +242,7 @@ message_json(const Nwd__V1__SarMessage *m)
 				    NULL;
 	const Nwd__V1__AuditEvent *e;
 	json_object		*o, *shared, *refused, *acks, *other, *x;
+	json_object		*missed;
 	char			 at[40];
 	size_t			 i;
 
@@ -206,6 +278,7 @@ message_json(const Nwd__V1__SarMessage *m)
 	cli_json_text(o, "note", m->note);
 
 	shared = json_object_new_array();
+	missed = json_object_new_array();
 	refused = json_object_new_array();
 	acks = json_object_new_array();
 	other = json_object_new_array();
@@ -213,10 +286,11 @@ message_json(const Nwd__V1__SarMessage *m)
 		e = m->events[i];
 		cli_time(e->at_unix_ms, 1, at, sizeof(at));
 		x = json_object_new_object();
-		switch (classify(e)) {
+		switch (classify(m, e)) {
 		case ROW_SHARED:
 			cli_json_text(x, "recipient", e->recipient);
 			cli_json_text(x, "at", at);
+			cli_json_text(x, "route", e->route);
 			cli_json_text(x, "rule", e->rule);
 			json_object_object_add(x, "fields_shared",
 			    cli_json_strings(e->fields_shared,
@@ -225,6 +299,13 @@ message_json(const Nwd__V1__SarMessage *m)
 			    cli_json_strings(e->fields_withheld,
 			    e->n_fields_withheld));
 			json_object_array_add(shared, x);
+			break;
+		case ROW_NOT_REACHED:
+			cli_json_text(x, "recipient", e->recipient);
+			cli_json_text(x, "at", at);
+			cli_json_text(x, "why", not_reached_why(e));
+			cli_json_text(x, "rule", e->rule);
+			json_object_array_add(missed, x);
 			break;
 		case ROW_REFUSED:
 			cli_json_text(x, "recipient", e->recipient);
@@ -246,6 +327,7 @@ message_json(const Nwd__V1__SarMessage *m)
 		}
 	}
 	json_object_object_add(o, "shared_with", shared);
+	json_object_object_add(o, "not_reached", missed);
 	json_object_object_add(o, "refused", refused);
 	json_object_object_add(o, "acks", acks);
 	json_object_object_add(o, "events", other);
@@ -386,6 +468,7 @@ report_message(const struct sar *s, size_t idx)
 	size_t			 i, n;
 	static const char *const section[] = {
 		[ROW_SHARED] = "Shared with",
+		[ROW_NOT_REACHED] = "Allowed, but not reached",
 		[ROW_REFUSED] = "Not shared with",
 		[ROW_ACK] = "Receipt acknowledged by",
 		[ROW_OTHER] = "Other events about this message",
@@ -437,7 +520,7 @@ report_message(const struct sar *s, size_t idx)
 
 	for (want = ROW_SHARED; want <= ROW_OTHER; want++) {
 		for (i = 0, n = 0; i < m->n_events; i++)
-			n += classify(m->events[i]) == want;
+			n += classify(m, m->events[i]) == want;
 		if (n == 0) {
 			if (want == ROW_SHARED)
 				printf("  %s\n    no one\n", section[want]);
@@ -446,7 +529,7 @@ report_message(const struct sar *s, size_t idx)
 		printf("  %s\n", section[want]);
 		for (i = 0; i < m->n_events; i++) {
 			e = m->events[i];
-			if (classify(e) != want)
+			if (classify(m, e) != want)
 				continue;
 			cli_time(e->at_unix_ms, 0, at, sizeof(at));
 			switch (want) {
@@ -460,6 +543,21 @@ report_message(const struct sar *s, size_t idx)
 				if (list[0] != '\0')
 					printf("%s",
 					    cli_clean(list, c, sizeof(c)));
+				if (e->rule[0] != '\0')
+					printf(" (rule %s)",
+					    cli_clean(e->rule, c, sizeof(c)));
+				if (route_words(e->route) != NULL)
+					printf("; %s", route_words(e->route));
+				putchar('\n');
+				break;
+			case ROW_NOT_REACHED:
+				printf("    %s  %s: %s", at,
+				    cli_clean(e->recipient, a, sizeof(a)),
+				    strcmp(not_reached_why(e), "lost") == 0 ?
+				    "to go to a live session, which ended "
+				    "before the send; no queue held it" :
+				    "no session or durable subscription could "
+				    "take it");
 				if (e->rule[0] != '\0')
 					printf(" (rule %s)",
 					    cli_clean(e->rule, c, sizeof(c)));
@@ -515,12 +613,13 @@ sar_report(const struct sar *s)
 	    nother == 1 ? "" : "s");
 	printf("This report sets out everything the information-sharing "
 	    "broker holds about\n%s.  For each message, oldest first: what "
-	    "it said, who received it,\nwhen, and which parts were withheld "
-	    "from them under the sharing policy; who\nwas refused it and why; "
-	    "and who acknowledged receipt.  After the messages\ncome the other "
-	    "events the audit trail records about %s, such as\nmessages "
-	    "refused at publication and earlier audit queries.  Times are "
-	    "UTC.\n\n", cli_clean(s->subject, a, sizeof(a)),
+	    "it said, who received it,\nwhen, how, and which parts were "
+	    "withheld from them under the sharing policy;\nwho the policy "
+	    "allowed but the message did not reach; who was refused it\nand "
+	    "why; and who acknowledged receipt.  After the messages come the "
+	    "other\nevents the audit trail records about %s, such as "
+	    "messages refused\nat publication and earlier audit queries.  "
+	    "Times are UTC.\n\n", cli_clean(s->subject, a, sizeof(a)),
 	    cli_clean(s->subject, b, sizeof(b)));
 	if (s->nmsgs == 0)
 		printf("No messages about %s are held.\n\n",
@@ -636,9 +735,13 @@ const struct cmd cmd_sar = {
         "For each message about the subject, oldest first: its header and "
         "its content\n(decrypted for the auditor, or why it is not there, "
         "such as a body purged\nunder retention), who received it, when, "
-        "under which rule and which fields\nwere withheld from them, who "
-        "was refused it and why, and who acknowledged\nreceipt.  Then every "
-        "other event the audit trail records about the subject\n(refused "
-        "publishes, earlier audit queries, ...).\n\nOptions:\n",
+        "how (a live session, a durable\nsubscription's queue, a replay), "
+        "under which rule and which fields were\nwithheld from them; who "
+        "the policy allowed but the message did not reach (no\nsession or "
+        "durable subscription could take it, or a live send that did not\n"
+        "happen); who was refused it and why; and who acknowledged "
+        "receipt.  Then\nevery other event the audit trail records about "
+        "the subject (refused\npublishes, withdrawals, earlier audit "
+        "queries, ...).\n\nOptions:\n",
     .width = 18,
 };

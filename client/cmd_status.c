@@ -6,10 +6,13 @@
  * receipt, who was refused it and why.  The broker answers only about the
  * caller's own messages and audits every question.
  *
- * The broker sends the message's publish, deliver, deliver_refused and ack
- * rows in the order they were written; this file folds them into one entry
- * per recipient.  Text from the trail is printed with control characters
- * replaced in the table, and escaped in JSON.
+ * The broker sends the message's publish, deliver (with its route),
+ * deliver_refused, deliver_lost, deliver_withdrawn and ack rows in the
+ * order they were written, each recipient named or, where the policy's
+ * status lines keep the name from the publisher, given by its role; this
+ * file folds them into one entry per recipient and its state.  Text from
+ * the trail is printed with control characters replaced in the table, and
+ * escaped in JSON.
  */
 
 #include <errno.h>
@@ -30,15 +33,57 @@
 #define STATUS_PAGE_ROWS	1000	/* the most the broker puts in a page */
 #define STATUS_TIME_LEN		32
 
-/* What the trail says about one recipient; the events are a page's. */
+/*
+ * How a recipient was reached, from its decision's route (AuditEvent.route)
+ * and the rows after it.
+ */
+#define ROUTE_LIVE		0x01	/* a live session took it */
+#define ROUTE_QUEUED		0x02	/* a durable subscription holds it */
+#define ROUTE_UNREACHABLE	0x04	/* allowed, nothing could take it */
+#define ROUTE_UNKNOWN		0x08	/* a row from before routes */
+
+enum state {
+	ST_LIVE,		/* reached live */
+	ST_QUEUED,		/* queued */
+	ST_LIVE_QUEUED,		/* live and queued */
+	ST_DELIVERED,		/* reached, route not recorded */
+	ST_NOT_REACHABLE,
+	ST_LOST,		/* decided live, not sent, no queue */
+	ST_WITHDRAWN,		/* queued, then withdrawn */
+	ST_REFUSED_REPLAY,	/* queued, then refused at replay */
+	ST_REFUSED,		/* refused at publication */
+	ST_NSTATES
+};
+
+/* Each state as the table says it, and as JSON names it. */
+static const char *const state_words[ST_NSTATES] = {
+	"reached live", "queued", "live and queued", "delivered",
+	"not reachable", "lost", "withdrawn", "refused at replay", "refused",
+};
+static const char *const state_names[ST_NSTATES] = {
+	"live", "queued", "live_and_queued", "delivered", "not_reachable",
+	"lost", "withdrawn", "refused_at_replay", "refused",
+};
+
+/*
+ * What the trail says about one recipient; the events are a page's.  name
+ * is "" where the policy's status lines keep it from the publisher (then
+ * the rows are matched to recipients by role: see status_fold()).
+ */
 struct rcpt {
-	const char			*id;
-	const Nwd__V1__AuditEvent	*first;		/* first deliver */
+	const char			*name;
+	const char			*role;		/* "" if unmapped */
+	const Nwd__V1__AuditEvent	*decision;	/* deliver or refusal
+							   at publication */
 	const Nwd__V1__AuditEvent	*last;		/* last deliver */
 	const Nwd__V1__AuditEvent	*ack;		/* first ack */
+	const Nwd__V1__AuditEvent	*lost;		/* last deliver_lost */
+	const Nwd__V1__AuditEvent	*withdrawn;
 	const Nwd__V1__AuditEvent	*refused;	/* last refusal */
-	size_t				 ndeliver;
-	int				 refused_last;	/* after last deliver */
+	int				 route;
+	size_t				 nreplay;	/* deliver rows of
+							   replays */
+	int				 lost_after_replay;
 };
 
 struct status {
@@ -98,22 +143,129 @@ status_read(struct nwd_client *c, struct status *s, char *err,
 	}
 }
 
+static int
+route_bits(const char *route)
+{
+	int	bits = 0;
+
+	if (route == NULL || route[0] == '\0')
+		return ROUTE_UNKNOWN;
+	if (strstr(route, "live") != NULL)
+		bits |= ROUTE_LIVE;
+	if (strstr(route, "queued") != NULL || strcmp(route, "replay") == 0)
+		bits |= ROUTE_QUEUED;
+	if (strcmp(route, "unreachable") == 0)
+		bits |= ROUTE_UNREACHABLE;
+	return bits;
+}
+
+static int
+is_replay(const Nwd__V1__AuditEvent *e)
+{
+	return strcmp(e->action, "deliver") == 0 &&
+	    strcmp(e->route, "replay") == 0;
+}
+
+/* A new entry for the recipient of e; NULL if out of memory. */
 static struct rcpt *
-rcpt_get(struct status *s, const char *id)
+rcpt_new(struct status *s, const Nwd__V1__AuditEvent *e)
 {
 	struct rcpt	*v;
-	size_t		 i;
 
-	for (i = 0; i < s->nrcpts; i++)
-		if (strcmp(s->rcpts[i].id, id) == 0)
-			return &s->rcpts[i];
 	if ((v = reallocarray(s->rcpts, s->nrcpts + 1, sizeof(*v))) == NULL)
 		return NULL;
 	s->rcpts = v;
 	v = &s->rcpts[s->nrcpts++];
 	memset(v, 0, sizeof(*v));
-	v->id = id;
+	v->name = e->recipient;
+	v->role = e->recipient_role;
 	return v;
+}
+
+/* 1 if r's route reached it (live or queued), as far as the rows say. */
+static int
+reached(const struct rcpt *r)
+{
+	if (r->decision == NULL)
+		return r->ack != NULL || r->nreplay > 0;
+	if (strcmp(r->decision->action, "deliver") != 0)
+		return 0;
+	if (r->route & ROUTE_UNKNOWN)
+		return 1;
+	if (r->route & ROUTE_QUEUED)
+		return 1;
+	return (r->route & ROUTE_LIVE) && r->lost == NULL;
+}
+
+/*
+ * The entry, among those whose name is blanked, that a later row of the
+ * blanked recipient e most likely belongs to: one of its role that the
+ * row can follow (want), the first such; NULL if none.
+ */
+enum want { W_ACK, W_QUEUED, W_LIVE };
+
+static struct rcpt *
+rcpt_match(struct status *s, const Nwd__V1__AuditEvent *e, enum want want)
+{
+	struct rcpt	*r;
+	size_t		 i;
+
+	for (i = 0; i < s->nrcpts; i++) {
+		r = &s->rcpts[i];
+		if (r->name[0] != '\0' || strcmp(r->role,
+		    e->recipient_role) != 0)
+			continue;
+		switch (want) {
+		case W_ACK:
+			if (r->ack == NULL && reached(r))
+				return r;
+			break;
+		case W_QUEUED:
+			if ((r->route & ROUTE_QUEUED) && r->withdrawn == NULL &&
+			    r->ack == NULL)
+				return r;
+			break;
+		case W_LIVE:
+			if ((r->route & ROUTE_LIVE) && r->lost == NULL)
+				return r;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The entry a row belongs to.  A named recipient is found by name.  The
+ * rows of a recipient whose name is blanked carry only its role: each
+ * decision at publication (the rows before any acknowledgement, loss,
+ * withdrawal or replay) is a recipient of its own, and each later row goes
+ * to the first recipient of that role it can follow: an ack to one reached
+ * and not yet acknowledged, a loss to one sent live, a withdrawal, a
+ * replay or a refusal at replay to one queued.  Which of two recipients of
+ * one role acknowledged is then not known, but how many did is.
+ */
+static struct rcpt *
+rcpt_for(struct status *s, const Nwd__V1__AuditEvent *e, int later)
+{
+	struct rcpt	*r = NULL;
+	size_t		 i;
+
+	if (e->recipient[0] != '\0') {
+		for (i = 0; i < s->nrcpts; i++)
+			if (strcmp(s->rcpts[i].name, e->recipient) == 0)
+				return &s->rcpts[i];
+		return rcpt_new(s, e);
+	}
+	if (!later)
+		return rcpt_new(s, e);
+	if (strcmp(e->action, "ack") == 0)
+		r = rcpt_match(s, e, W_ACK);
+	else if (strcmp(e->action, "deliver_lost") == 0 &&
+	    (r = rcpt_match(s, e, W_LIVE)) == NULL)
+		r = rcpt_match(s, e, W_QUEUED);
+	else if (strcmp(e->action, "deliver_lost") != 0)
+		r = rcpt_match(s, e, W_QUEUED);
+	return r != NULL ? r : rcpt_new(s, e);
 }
 
 /* Folds the rows, in the order written, into one entry per recipient. */
@@ -123,6 +275,7 @@ status_fold(struct status *s)
 	const Nwd__V1__AuditEvent	*e;
 	struct rcpt			*r;
 	size_t				 p, i;
+	int				 later = 0;
 
 	for (p = 0; p < s->npages; p++)
 		for (i = 0; i < s->pages[p]->n_events; i++) {
@@ -132,24 +285,72 @@ status_fold(struct status *s)
 					s->publish = e;
 				continue;
 			}
-			if (e->recipient[0] == '\0')
-				continue;
-			if ((r = rcpt_get(s, e->recipient)) == NULL)
+			if (strcmp(e->action, "ack") == 0 ||
+			    strcmp(e->action, "deliver_lost") == 0 ||
+			    strcmp(e->action, "deliver_withdrawn") == 0 ||
+			    is_replay(e))
+				later = 1;
+			if (e->recipient[0] == '\0' &&
+			    e->recipient_role[0] == '\0' && later)
+				continue;	/* nobody to pin it on */
+			if ((r = rcpt_for(s, e, later)) == NULL)
 				return -1;
 			if (strcmp(e->action, "deliver") == 0) {
-				if (r->first == NULL)
-					r->first = e;
+				if (is_replay(e))
+					r->nreplay++;
+				else if (r->decision == NULL) {
+					r->decision = e;
+					r->route = route_bits(e->route);
+				}
 				r->last = e;
-				r->ndeliver++;
-				r->refused_last = 0;
 			} else if (strcmp(e->action, "deliver_refused") == 0) {
+				if (r->decision == NULL)
+					r->decision = e;
 				r->refused = e;
-				r->refused_last = 1;
-			} else if (strcmp(e->action, "ack") == 0 &&
-			    r->ack == NULL)
-				r->ack = e;
+			} else if (strcmp(e->action, "ack") == 0) {
+				if (r->ack == NULL)
+					r->ack = e;
+			} else if (strcmp(e->action, "deliver_lost") == 0) {
+				r->lost = e;
+				r->lost_after_replay = r->nreplay > 0;
+			} else if (strcmp(e->action, "deliver_withdrawn") == 0)
+				r->withdrawn = e;
 		}
 	return 0;
+}
+
+static enum state	rcpt_state(const struct rcpt *);
+
+/* 1 if an acknowledgement of r may yet come: it was reached, and its
+ * copy was neither withdrawn nor refused at replay. */
+static int
+ack_pending(const struct rcpt *r)
+{
+	enum state st = rcpt_state(r);
+
+	return r->ack == NULL && reached(r) && st != ST_WITHDRAWN &&
+	    st != ST_REFUSED_REPLAY;
+}
+
+static enum state
+rcpt_state(const struct rcpt *r)
+{
+	if (r->decision != NULL &&
+	    strcmp(r->decision->action, "deliver_refused") == 0)
+		return ST_REFUSED;
+	if (r->route & ROUTE_UNREACHABLE)
+		return ST_NOT_REACHABLE;
+	if (r->withdrawn != NULL)
+		return ST_WITHDRAWN;
+	if (r->refused != NULL && r->ack == NULL)
+		return ST_REFUSED_REPLAY;
+	if (r->decision == NULL || (r->route & ROUTE_UNKNOWN))
+		return ST_DELIVERED;
+	if ((r->route & ROUTE_LIVE) && (r->route & ROUTE_QUEUED))
+		return r->lost != NULL ? ST_QUEUED : ST_LIVE_QUEUED;
+	if (r->route & ROUTE_QUEUED)
+		return ST_QUEUED;
+	return r->lost != NULL && !r->lost_after_replay ? ST_LOST : ST_LIVE;
 }
 
 /* "2025-03-01T10:00:00.123Z"; "-" for 0. */
@@ -166,15 +367,75 @@ printable(const char *s, char *out, size_t outlen)
 	return s == NULL || s[0] == '\0' ? "-" : cli_clean(s, out, outlen);
 }
 
+/* The recipient as the table names it: its name, or "a ROLE". */
 static const char *
-rcpt_state(const struct rcpt *r)
+who(const struct rcpt *r, char *out, size_t outlen)
 {
-	if (r->ack != NULL)
-		return "acknowledged";
-	return r->refused_last ? "refused" : "delivered";
+	char role[256];
+
+	if (r->name[0] != '\0')
+		return cli_clean(r->name, out, outlen);
+	if (r->role[0] == '\0')
+		return "a recipient no longer mapped";
+	snprintf(out, outlen, "a %s", cli_clean(r->role, role, sizeof(role)));
+	return out;
 }
 
 /* ---- the table ---------------------------------------------------------- */
+
+/* "1 reached live, 2 queued" from counts by state, into out. */
+static void
+counts_text(const size_t n[ST_NSTATES], char *out, size_t outlen)
+{
+	size_t	i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < ST_NSTATES && off < outlen; i++)
+		if (n[i] > 0)
+			off += snprintf(out + off, outlen - off, "%s%zu %s",
+			    off > 0 ? ", " : "", n[i], state_words[i]);
+}
+
+/* "Recipients" and "By role": counts by state, then by role and state. */
+static void
+print_summary(const struct status *s)
+{
+	const struct rcpt	*r;
+	size_t			 n[ST_NSTATES], i, k, acked, nr = 0;
+	char			 line[1024], role[256];
+	int			 first = 1;
+
+	memset(n, 0, sizeof(n));
+	for (i = 0, acked = 0; i < s->nrcpts; i++) {
+		n[rcpt_state(&s->rcpts[i])]++;
+		acked += s->rcpts[i].ack != NULL;
+		nr += reached(&s->rcpts[i]);
+	}
+	counts_text(n, line, sizeof(line));
+	printf("Recipients  %zu reached of %zu: %s; %zu acknowledged\n", nr,
+	    s->nrcpts, s->nrcpts > 0 ? line : "none", acked);
+	/* By role, in the order the roles first appear. */
+	for (i = 0; i < s->nrcpts; i++) {
+		r = &s->rcpts[i];
+		for (k = 0; k < i; k++)
+			if (strcmp(s->rcpts[k].role, r->role) == 0)
+				break;
+		if (k < i)
+			continue;
+		memset(n, 0, sizeof(n));
+		for (k = i, acked = 0; k < s->nrcpts; k++) {
+			if (strcmp(s->rcpts[k].role, r->role) != 0)
+				continue;
+			n[rcpt_state(&s->rcpts[k])]++;
+			acked += s->rcpts[k].ack != NULL;
+		}
+		counts_text(n, line, sizeof(line));
+		printf("%s%s: %s; %zu acknowledged\n", first ? "By role     " :
+		    "            ", r->role[0] != '\0' ? cli_clean(r->role,
+		    role, sizeof(role)) : "(no longer mapped)", line, acked);
+		first = 0;
+	}
+}
 
 static void
 print_table(const struct status *s)
@@ -184,16 +445,19 @@ print_table(const struct status *s)
 	const char			*kn;
 	char t1[STATUS_TIME_LEN], t2[STATUS_TIME_LEN];
 	char				 a[256], b[1024], list[4096];
-	size_t				 i, p, w = strlen("RECIPIENT"), len;
-	size_t				 nshared = 0, nacked = 0, nrefused = 0;
+	char				 state[64], role[256];
+	size_t				 i, w = strlen("RECIPIENT"), len;
+	size_t				 wr = strlen("ROLE"), nrefused = 0;
+	size_t				 nshown = 0;
+	enum state			 st;
 
 	for (i = 0; i < s->nrcpts; i++) {
 		r = &s->rcpts[i];
-		nshared += r->first != NULL;
-		nacked += r->ack != NULL;
-		nrefused += r->refused != NULL;
-		if ((len = strlen(printable(r->id, a, sizeof(a)))) > w)
+		if ((len = strlen(who(r, a, sizeof(a)))) > w)
 			w = len;
+		if ((len = strlen(printable(r->role, role,
+		    sizeof(role)))) > wr)
+			wr = len;
 	}
 	e = s->publish;
 	kn = e != NULL && e->kind != 0 ? envelope_kind_name(e->kind) : NULL;
@@ -203,47 +467,59 @@ print_table(const struct status *s)
 	    sizeof(t1)));
 	if (e != NULL && e->rule[0] != '\0')
 		printf(" (rule %s)", printable(e->rule, b, sizeof(b)));
-	printf("\nShared with %zu recipient%s; %zu acknowledged; %zu "
-	    "refused\n\n", nshared, nshared == 1 ? "" : "s", nacked, nrefused);
+	putchar('\n');
+	print_summary(s);
+	putchar('\n');
 
-	printf("%-*s  %-24s  %-24s  %-10s  %s\n", (int)w, "RECIPIENT",
-	    "DELIVERED AT", "ACKNOWLEDGED AT", "DELIVERIES", "WITHHELD");
+	printf("%-*s  %-*s  %-24s  %-24s  %-24s  %s\n", (int)w, "RECIPIENT",
+	    (int)wr, "ROLE", "STATE", "REACHED AT", "ACKNOWLEDGED AT",
+	    "WITHHELD");
 	for (i = 0; i < s->nrcpts; i++) {
 		r = &s->rcpts[i];
-		if (r->first == NULL && r->ack == NULL)
-			continue;	/* refused only: below */
+		if ((st = rcpt_state(r)) == ST_REFUSED) {
+			nrefused++;
+			continue;	/* below */
+		}
+		nshown++;
+		snprintf(state, sizeof(state), "%s", state_words[st]);
+		if (st == ST_QUEUED && r->lost != NULL && !r->lost_after_replay)
+			snprintf(state, sizeof(state), "queued (live lost)");
+		else if (r->nreplay > 0 && (st == ST_QUEUED ||
+		    st == ST_LIVE_QUEUED))
+			snprintf(state, sizeof(state), "%s, replayed",
+			    state_words[st]);
 		if (r->last != NULL)
 			cli_join(list, sizeof(list), r->last->fields_withheld,
 			    r->last->n_fields_withheld, ",");
 		else
 			list[0] = '\0';
-		printf("%-*s  %-24s  %-24s  %-10zu  %s\n", (int)w,
-		    printable(r->id, a, sizeof(a)),
-		    time_text(r->first != NULL ? r->first->at_unix_ms : 0, t1,
-		    sizeof(t1)), r->ack != NULL ? time_text(r->ack->at_unix_ms,
-		    t2, sizeof(t2)) : "not yet", r->ndeliver,
+		printf("%-*s  %-*s  %-24s  %-24s  %-24s  %s\n", (int)w,
+		    who(r, a, sizeof(a)), (int)wr, printable(r->role, role,
+		    sizeof(role)), state, reached(r) && r->decision != NULL ?
+		    time_text(r->decision->at_unix_ms, t1, sizeof(t1)) : "-",
+		    r->ack != NULL ? time_text(r->ack->at_unix_ms, t2,
+		    sizeof(t2)) : ack_pending(r) ? "not yet" : "-",
 		    printable(list, b, sizeof(b)));
 	}
-	if (nshared == 0)
+	if (nshown == 0)
 		printf("(no one)\n");
 
 	printf("\nRefused\n");
 	if (nrefused == 0)
 		printf("  none\n");
-	for (p = 0; p < s->npages; p++)
-		for (i = 0; i < s->pages[p]->n_events; i++) {
-			e = s->pages[p]->events[i];
-			if (strcmp(e->action, "deliver_refused") != 0)
-				continue;
-			printf("  %-*s  %s  %s", (int)w, printable(e->recipient,
-			    a, sizeof(a)), time_text(e->at_unix_ms, t1,
-			    sizeof(t1)), e->reason[0] != '\0' ?
-			    printable(e->reason, b, sizeof(b)) : "refused");
-			if (e->rule[0] != '\0')
-				printf(" (rule %s)", printable(e->rule, b,
-				    sizeof(b)));
-			putchar('\n');
-		}
+	for (i = 0; i < s->nrcpts; i++) {
+		r = &s->rcpts[i];
+		if (rcpt_state(r) != ST_REFUSED)
+			continue;
+		e = r->decision;
+		printf("  %-*s  %s  %s", (int)w, who(r, a, sizeof(a)),
+		    time_text(e->at_unix_ms, t1, sizeof(t1)),
+		    e->reason[0] != '\0' ? printable(e->reason, b, sizeof(b)) :
+		    "refused");
+		if (e->rule[0] != '\0')
+			printf(" (rule %s)", printable(e->rule, b, sizeof(b)));
+		putchar('\n');
+	}
 }
 
 /* ---- JSON lines --------------------------------------------------------- */
@@ -264,25 +540,35 @@ print_json(const struct status *s)
 	json_object		*o;
 	size_t			 i;
 	int			 rc = 0;
+	enum state		 st;
 
 	for (i = 0; i < s->nrcpts && rc == 0; i++) {
 		r = &s->rcpts[i];
+		st = rcpt_state(r);
 		o = json_object_new_object();
 		cli_json_text(o, "message_id", s->message_id);
-		cli_json_text(o, "recipient", r->id);
-		cli_json_text(o, "status", rcpt_state(r));
-		add_time(o, "delivered_at", r->first);
+		cli_json_text(o, "recipient", r->name);
+		cli_json_text(o, "role", r->role);
+		cli_json_text(o, "state", state_names[st]);
+		cli_json_text(o, "route", r->decision != NULL ?
+		    r->decision->route : NULL);
+		json_object_object_add(o, "reached",
+		    json_object_new_boolean(reached(r)));
+		add_time(o, "decided_at", r->decision);
 		add_time(o, "acknowledged_at", r->ack);
-		json_object_object_add(o, "deliveries",
-		    json_object_new_int64((int64_t)r->ndeliver));
+		json_object_object_add(o, "replays",
+		    json_object_new_int64((int64_t)r->nreplay));
+		add_time(o, "lost_at", r->lost);
+		add_time(o, "withdrawn_at", r->withdrawn);
 		json_object_object_add(o, "fields_shared", r->last != NULL ?
 		    cli_json_strings(r->last->fields_shared,
 		    r->last->n_fields_shared) : NULL);
 		json_object_object_add(o, "fields_withheld", r->last != NULL ?
 		    cli_json_strings(r->last->fields_withheld,
 		    r->last->n_fields_withheld) : NULL);
-		/* The rule of the latest decision, as the status. */
-		cli_json_text(o, "rule", r->refused_last ? r->refused->rule :
+		/* The rule of the latest decision. */
+		cli_json_text(o, "rule", st == ST_REFUSED ||
+		    st == ST_REFUSED_REPLAY ? r->refused->rule :
 		    r->last != NULL ? r->last->rule : NULL);
 		add_time(o, "refused_at", r->refused);
 		cli_json_text(o, "reason",
@@ -344,9 +630,11 @@ static const struct args_opt status_options[] = {
 	{ .name = "json", .type = ARGS_FLAG,
 	  .off = offsetof(struct status_opts, json),
 	  .help = "one JSON object per recipient per line: message_id,\n"
-	    "recipient, status (acknowledged, delivered or\n"
-	    "refused: the latest decision), delivered_at,\n"
-	    "acknowledged_at, deliveries, fields_shared,\n"
+	    "recipient (null where not shown), role, state (live,\n"
+	    "queued, live_and_queued, delivered, not_reachable,\n"
+	    "lost, withdrawn, refused_at_replay, refused),\n"
+	    "route, reached, decided_at, acknowledged_at,\n"
+	    "replays, lost_at, withdrawn_at, fields_shared,\n"
 	    "fields_withheld, rule, refused_at, reason; times\n"
 	    "ISO 8601 UTC, null when there is none" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
@@ -390,20 +678,30 @@ const struct cmd cmd_status = {
 	.see = "nwd --help",
 	.synopsis = "status MESSAGE_ID [--json]",
 	.help = "Shows what became of a message we published, from the "
-	    "broker's audit trail:\nwho it was shared with and when, which "
-	    "fields were withheld from each\nrecipient, who has acknowledged "
-	    "receipt, and who was refused it and why.\nAny principal may ask, "
-	    "about the messages it published itself: a message\nsomebody else "
-	    "published is \"not found\", as one that does not exist.  The\n"
-	    "broker records every question in its audit trail.\n\n"
-	    "The table has one line per recipient.  DELIVERED AT is when the "
-	    "broker\nshared the message with them (sent it to their sessions "
-	    "and queued it for\ntheir durable subscriptions; DELIVERIES counts "
-	    "later replays too);\nACKNOWLEDGED AT is when their client "
-	    "acknowledged receipt, or \"not yet\";\nWITHHELD lists the fields "
-	    "removed for them under the sharing policy.\nRefusals follow, each "
-	    "with its time, the policy's reason and the rule.\n\n"
-	    "Options:\n",
+	    "broker's audit trail:\nhow each recipient was reached, which "
+	    "fields were withheld from it, whether\nit has acknowledged "
+	    "receipt, and who was refused it and why.  Any principal\nmay "
+	    "ask, about the messages it published itself: a message somebody "
+	    "else\npublished is \"not found\", as one that does not exist.  "
+	    "The broker records\nevery question in its audit trail.  The "
+	    "policy's status lines say whose\nnames we see (by default those "
+	    "of our own agency): another recipient is\nshown by its role, as "
+	    "\"a hub_system\", and reasons about others are not\ngiven.\n\n"
+	    "The summary counts recipients by state, then by role and state.  "
+	    "The table\nhas one line per recipient.  STATE is how it was "
+	    "reached: \"reached live\"\n(a session of its took the message), "
+	    "\"queued\" (a durable subscription of\nits holds it until its "
+	    "client reconnects; \"replayed\" once sent), \"live and\n"
+	    "queued\", \"not reachable\" (the policy allows it, but it had "
+	    "no session and\nno durable subscription: it did not get the "
+	    "message), \"lost\" (decided live,\nits session ended before the "
+	    "send, no queue holds it), \"withdrawn\" (its\ndurable "
+	    "subscription was deleted first), or \"refused at replay\".  "
+	    "REACHED\nAT is when it was reached, \"-\" if it was not; "
+	    "ACKNOWLEDGED AT when its\nclient acknowledged receipt, or \"not "
+	    "yet\"; WITHHELD the fields removed for\nit under the sharing "
+	    "policy.  Refusals follow, each with its time, the\npolicy's "
+	    "reason where we may see it, and the rule.\n\nOptions:\n",
 	.more = "\nExit status 1 with ERROR_NOT_FOUND: no message of ours has "
 	    "that id.\n",
 	.width = 20,

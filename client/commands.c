@@ -18,6 +18,9 @@ const struct cmd *const commands[] = {
 	&cmd_sub,
 	&cmd_ping,
 	&cmd_status,
+	&cmd_durable,
+	&cmd_durable_list,
+	&cmd_durable_delete,
 	&cmd_policy,
 	&cmd_policy_explain,
 	&cmd_policy_check,
@@ -83,7 +86,7 @@ global_run(struct args *a)
 		return CLI_EXIT_USAGE;
 	}
 	return args_usage(a, a->argv[0], "no such command (commands: whoami, "
-	    "push, sub, ping, status, policy, help)");
+	    "push, sub, ping, status, durable, policy, audit, sar, help)");
 }
 
 const struct cmd commands_nwd = {

@@ -25,7 +25,8 @@
  */
 enum cmd_family {
 	CMD_FAMILY_NWD,		/* nwd itself, whoami, push, sub, ping,
-				   status, help */
+				   status, durable list, durable delete,
+				   help */
 	CMD_FAMILY_POLICY,	/* policy explain, policy check */
 	CMD_FAMILY_AUDIT,	/* audit query, sar */
 	CMD_FAMILY_VERIFY,	/* audit verify */
@@ -83,6 +84,7 @@ const char *commands_synopsis(const struct cmd *cmd, char *buf, size_t len);
 
 /* The commands, defined one per file. */
 extern const struct cmd cmd_whoami, cmd_push, cmd_sub, cmd_ping, cmd_status;
+extern const struct cmd cmd_durable, cmd_durable_list, cmd_durable_delete;
 extern const struct cmd cmd_policy, cmd_policy_explain, cmd_policy_check;
 extern const struct cmd cmd_audit, cmd_verify, cmd_audit_query;
 extern const struct cmd cmd_sar, cmd_help;

@@ -61,33 +61,41 @@ const char connopts_help_pointer[] =
     "\nGlobal options (--server, --cert, --key, --ca, --crl, --timeout): "
     "see 'nwd --help'.\n";
 
+int
+connopts_fill(const struct connopts *co, const struct args *a,
+    struct nwd_opts *no)
+{
+	memset(no, 0, sizeof(*no));
+	no->server = co->server != NULL ? co->server : getenv("NWD_SERVER");
+	no->cert = co->cert != NULL ? co->cert : getenv("NWD_CERT");
+	no->key = co->key != NULL ? co->key : getenv("NWD_KEY");
+	no->ca = co->ca != NULL ? co->ca : getenv("NWD_CA");
+	no->crl = co->crl != NULL ? co->crl : getenv("NWD_CRL");
+	no->client_name = "nwd/" PACKAGE_VERSION;
+	no->timeout_ms = co->timeout_ms != 0 ? co->timeout_ms :
+	    NWD_DEFAULT_TIMEOUT_MS;
+	no->keepalive_ms = co->keepalive_ms;
+	if (no->server == NULL || no->server[0] == '\0')
+		return args_usage(a, a->name, "no broker: give --server "
+		    "HOST:PORT or set NWD_SERVER");
+	if (no->cert == NULL)
+		return args_usage(a, a->name, "no certificate: give --cert "
+		    "FILE or set NWD_CERT");
+	if (no->key == NULL)
+		return args_usage(a, a->name, "no key: give --key FILE or "
+		    "set NWD_KEY");
+	if (no->ca == NULL)
+		return args_usage(a, a->name, "no CA: give --ca FILE or set "
+		    "NWD_CA");
+	return 0;
+}
+
 struct nwd_client *
 connopts_connect(const struct connopts *co, const struct args *a, int *code)
 {
 	struct nwd_opts	 no;
 
-	memset(&no, 0, sizeof(no));
-	no.server = co->server != NULL ? co->server : getenv("NWD_SERVER");
-	no.cert = co->cert != NULL ? co->cert : getenv("NWD_CERT");
-	no.key = co->key != NULL ? co->key : getenv("NWD_KEY");
-	no.ca = co->ca != NULL ? co->ca : getenv("NWD_CA");
-	no.crl = co->crl != NULL ? co->crl : getenv("NWD_CRL");
-	no.client_name = "nwd/" PACKAGE_VERSION;
-	no.timeout_ms = co->timeout_ms != 0 ? co->timeout_ms :
-	    NWD_DEFAULT_TIMEOUT_MS;
-	if (no.server == NULL || no.server[0] == '\0')
-		*code = args_usage(a, a->name, "no broker: give --server "
-		    "HOST:PORT or set NWD_SERVER");
-	else if (no.cert == NULL)
-		*code = args_usage(a, a->name, "no certificate: give --cert "
-		    "FILE or set NWD_CERT");
-	else if (no.key == NULL)
-		*code = args_usage(a, a->name, "no key: give --key FILE or "
-		    "set NWD_KEY");
-	else if (no.ca == NULL)
-		*code = args_usage(a, a->name, "no CA: give --ca FILE or set "
-		    "NWD_CA");
-	else
-		return cli_connect(&no, code);
-	return NULL;
+	if ((*code = connopts_fill(co, a, &no)) != 0)
+		return NULL;
+	return cli_connect(&no, code);
 }

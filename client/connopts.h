@@ -15,6 +15,7 @@
 #include "args.h"
 
 struct nwd_client;
+struct nwd_opts;
 
 /* What the command line gave.  The strings point into argv; NULL if not
  * given.  All zero is nothing given. */
@@ -22,6 +23,9 @@ struct connopts {
 	const char	*server, *cert, *key, *ca, *crl;
 	int		 timeout_ms;	/* --timeout; 0 if not given (then
 					   NWD_DEFAULT_TIMEOUT_MS) */
+	int		 keepalive_ms;	/* not an option here: a command that
+					   has one sets it; 0 = libnwd's
+					   default, < 0 = none */
 };
 
 /* The options, in the order "nwd --help" lists them. */
@@ -39,5 +43,13 @@ extern const char connopts_help_pointer[];
  */
 struct nwd_client *connopts_connect(const struct connopts *co,
 		    const struct args *a, int *code);
+
+/*
+ * The libnwd options that connopts_connect() connects with, into *no (its
+ * strings are co's or the environment's).  Returns 0, or says what is
+ * missing as a usage error of a and returns its exit status.
+ */
+int		 connopts_fill(const struct connopts *co, const struct args *a,
+		    struct nwd_opts *no);
 
 #endif

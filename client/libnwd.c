@@ -3,6 +3,15 @@
  * on top through a small BIO that sends with MSG_NOSIGNAL (a library must
  * not let SIGPIPE kill its caller), and poll() for every wait, so that no
  * call blocks past its deadline.
+ *
+ * Every wait for a frame goes through wait_frame(), which also keeps the
+ * session alive (a Ping when nothing has been sent for keepalive_ms), and
+ * every frame that is not the one awaited goes through stray(): a delivery
+ * is queued, a Goodbye or an Error that answers no request ends the
+ * session, the keepalive's Pong and answers nobody waits for are dropped,
+ * and an Error about an Ack sent without waiting is kept to be reported.
+ * Such Acks carry request ids with NWD_NOWAIT_TAG set, so that their
+ * answers are known by their id alone, with no table to grow.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,6 +42,7 @@
 #define NWD_RECV_SLACK		65536	/* a Deliver wraps a max_frame Publish */
 #define NWD_QUEUE_MAX_BYTES	(64 * 1024 * 1024)
 #define NWD_DECODE_FACTOR	64	/* decoded bytes per wire byte, at most */
+#define NWD_NOWAIT_TAG		(UINT64_C(1) << 63)	/* nwd_ack_nowait() */
 
 /* A delivery that arrived while the caller waited for something else. */
 struct nwd_queued {
@@ -47,6 +57,7 @@ struct nwd_client {
 	SSL			*ssl;		/* owned; owns the BIO */
 	BIO_METHOD		*bio_method;	/* owned; outlives ssl */
 	int			 timeout_ms;
+	int			 keepalive_ms;	/* <= 0: no keepalive */
 	int			 in_setup;	/* 1 until Welcome arrived */
 	uint64_t		 next_id;	/* next request_id, never 0 */
 	uint32_t		 send_max;	/* largest frame we may send */
@@ -63,6 +74,18 @@ struct nwd_client {
 	struct nwd_queued	*qhead;		/* owned */
 	struct nwd_queued	*qtail;		/* the last of qhead's list */
 	size_t			 qbytes;
+
+	/* Keepalive; times are monotonic milliseconds. */
+	int64_t			 last_sent_ms;	/* the last frame we sent */
+	int64_t			 last_recv_ms;	/* the last frame we read */
+	uint64_t		 ping_id;	/* the keepalive Ping waiting for
+					   its Pong, or 0 */
+	int64_t			 ping_sent_ms;
+
+	/* An Error answering an nwd_ack_nowait(), not yet reported. */
+	enum nwd_status		 deferred;	/* NWD_OK if none */
+	Nwd__V1__ErrorCode	 deferred_code;
+	char			 deferred_msg[512];
 
 	Nwd__V1__ErrorCode	 last_server_error;
 	enum nwd_status		 dead;		/* NWD_OK while the session is up */
@@ -112,6 +135,21 @@ die(struct nwd_client *c, char *err, size_t errlen, enum nwd_status st,
 	return seterr(err, errlen, st, "%s", c->dead_msg);
 }
 
+/* Reports the kept error of an nwd_ack_nowait(), and forgets it. */
+static enum nwd_status
+take_deferred(struct nwd_client *c, char *err, size_t errlen)
+{
+	enum nwd_status st = c->deferred;
+
+	c->deferred = NWD_OK;
+	c->last_server_error = c->deferred_code;
+	return seterr(err, errlen, st, "%s", c->deferred_msg);
+}
+
+/*
+ * Every call's start: fails with the end of the session if it has ended,
+ * or with the kept error of an nwd_ack_nowait() (once).
+ */
 static enum nwd_status
 check_alive(struct nwd_client *c, char *err, size_t errlen)
 {
@@ -120,6 +158,8 @@ check_alive(struct nwd_client *c, char *err, size_t errlen)
 	c->last_server_error = NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED;
 	if (c->dead != NWD_OK)
 		return seterr(err, errlen, c->dead, "%s", c->dead_msg);
+	if (c->deferred != NWD_OK)
+		return take_deferred(c, err, errlen);
 	return NWD_OK;
 }
 
@@ -166,6 +206,30 @@ code_status(Nwd__V1__ErrorCode code)
 		return NWD_ERR_UNAVAILABLE;
 	case NWD__V1__ERROR_CODE__ERROR_TIMEOUT:
 		return NWD_ERR_TIMEOUT;
+	default:
+		return NWD_ERR_PROTOCOL;
+	}
+}
+
+/*
+ * The status of a session the broker ended with an Error of code: as
+ * code_status(), but a refusal that reconnecting will not change is
+ * NWD_ERR_REFUSED, and the broker's idle timeout is the session closed,
+ * not a timeout of ours.
+ */
+static enum nwd_status
+end_status(Nwd__V1__ErrorCode code)
+{
+	switch (code) {
+	case NWD__V1__ERROR_CODE__ERROR_FORBIDDEN:
+	case NWD__V1__ERROR_CODE__ERROR_LIMIT:
+	case NWD__V1__ERROR_CODE__ERROR_NOT_FOUND:
+		return NWD_ERR_REFUSED;
+	case NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE:
+	case NWD__V1__ERROR_CODE__ERROR_SHUTTING_DOWN:
+		return NWD_ERR_UNAVAILABLE;
+	case NWD__V1__ERROR_CODE__ERROR_TIMEOUT:
+		return NWD_ERR_CLOSED;
 	default:
 		return NWD_ERR_PROTOCOL;
 	}
@@ -639,9 +703,10 @@ write_all(struct nwd_client *c, const uint8_t *buf, size_t len,
 			w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN :
 			    POLLOUT, deadline);
 			if (w == 0)
-				return die(c, err, errlen, NWD_ERR_TIMEOUT,
-				    "timed out sending to the broker after "
-				    "%d ms", c->timeout_ms);
+				return die(c, err, errlen, NWD_ERR_CLOSED,
+				    "the connection to the broker dropped: it "
+				    "took nothing we sent for %d ms",
+				    c->timeout_ms);
 			if (w == -1)
 				return die(c, err, errlen, NWD_ERR_INTERNAL,
 				    "poll: %s", strerror(errno));
@@ -657,9 +722,9 @@ write_all(struct nwd_client *c, const uint8_t *buf, size_t len,
 				return setup_write_failed(c, errno, err,
 				    errlen);
 			ERR_clear_error();
-			return die(c, err, errlen, NWD_ERR_CLOSED, "connection "
-			    "to the broker lost: %s", errno != 0 ?
-			    strerror(errno) : "closed");
+			return die(c, err, errlen, NWD_ERR_CLOSED, "the "
+			    "connection to the broker dropped: %s", errno != 0 ?
+			    strerror(errno) : "closed without a Goodbye");
 		}
 	}
 	return NWD_OK;
@@ -683,6 +748,8 @@ send_frame(struct nwd_client *c, Nwd__V1__Frame *f, int64_t deadline,
 		    "frame: out of memory", frame_msg_name(f));
 	st = write_all(c, buf, len, deadline, err, errlen);
 	free(buf);
+	if (st == NWD_OK)
+		c->last_sent_ms = now_ms();
 	return st;
 }
 
@@ -701,8 +768,9 @@ read_failed(struct nwd_client *c, int e, char *err, size_t errlen)
 			return die(c, err, errlen, NWD_ERR_TLS, "the broker "
 			    "closed the connection before Welcome (did it "
 			    "refuse our certificate?)");
-		return die(c, err, errlen, NWD_ERR_CLOSED, "the broker "
-		    "closed the connection");
+		return die(c, err, errlen, NWD_ERR_CLOSED, "the connection "
+		    "to the broker dropped: it was closed without a Goodbye or "
+		    "an Error");
 	}
 	if (e == SSL_ERROR_SYSCALL) {
 		ERR_clear_error();
@@ -710,16 +778,17 @@ read_failed(struct nwd_client *c, int e, char *err, size_t errlen)
 			return die(c, err, errlen, NWD_ERR_TLS, "connection to "
 			    "the broker lost before Welcome: %s (did it refuse "
 			    "our certificate?)", strerror(saved));
-		return die(c, err, errlen, NWD_ERR_CLOSED, "connection to the "
-		    "broker lost: %s", strerror(saved));
+		return die(c, err, errlen, NWD_ERR_CLOSED, "the connection to "
+		    "the broker dropped: %s", strerror(saved));
 	}
 	code = ERR_peek_error();
 	if (ERR_GET_LIB(code) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING &&
 	    !c->in_setup) {
 		ERR_clear_error();
-		return die(c, err, errlen, NWD_ERR_CLOSED, "the broker "
-		    "closed the connection");
+		return die(c, err, errlen, NWD_ERR_CLOSED, "the connection "
+		    "to the broker dropped: it was closed without a Goodbye or "
+		    "an Error");
 	}
 	if (c->in_setup)
 		return die(c, err, errlen, NWD_ERR_TLS, "the broker rejected "
@@ -874,12 +943,114 @@ session_ended(struct nwd_client *c, Nwd__V1__Frame *f, char *err,
 		    f->goodbye->reason : "no reason given");
 	} else {
 		c->last_server_error = f->error->code;
-		st = die(c, err, errlen, code_status(f->error->code),
+		st = die(c, err, errlen, end_status(f->error->code),
 		    "the broker ended the session: %s: %s",
 		    frame_error_code_name(f->error->code), f->error->text);
 	}
 	frame_free(f);
 	return st;
+}
+
+/* 1 if f answers an nwd_ack_nowait(). */
+static int
+answers_nowait(const Nwd__V1__Frame *f)
+{
+	return (f->request_id & NWD_NOWAIT_TAG) != 0 ||
+	    (f->msg_case == NWD__V1__FRAME__MSG_ERROR &&
+	    (f->error->request_id & NWD_NOWAIT_TAG) != 0);
+}
+
+/*
+ * Takes a frame that is not the one awaited; frees it.  Returns NWD_OK to
+ * go on waiting, or the end of the session.
+ */
+static enum nwd_status
+stray(struct nwd_client *c, Nwd__V1__Frame *f, size_t wire, char *err,
+    size_t errlen)
+{
+	if (f->msg_case == NWD__V1__FRAME__MSG_DELIVER)
+		return enqueue(c, f, wire, err, errlen);
+	if (ends_session(f))
+		return session_ended(c, f, err, errlen);
+	if (f->msg_case == NWD__V1__FRAME__MSG_PONG && c->ping_id != 0 &&
+	    f->request_id == c->ping_id)
+		c->ping_id = 0;
+	else if (f->msg_case == NWD__V1__FRAME__MSG_ERROR &&
+	    answers_nowait(f) && c->deferred == NWD_OK) {
+		c->deferred = code_status(f->error->code);
+		c->deferred_code = f->error->code;
+		snprintf(c->deferred_msg, sizeof(c->deferred_msg), "an "
+		    "acknowledgement sent without waiting failed: %s: %s",
+		    frame_error_code_name(f->error->code), f->error->text);
+	}
+	/* Anything else answers a request nobody waits for any more. */
+	frame_free(f);
+	return NWD_OK;
+}
+
+/* Sends the keepalive's Ping; its Pong is taken by stray(). */
+static enum nwd_status
+keepalive_ping(struct nwd_client *c, char *err, size_t errlen)
+{
+	Nwd__V1__Frame	f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Ping	p = NWD__V1__PING__INIT;
+	enum nwd_status	st;
+
+	f.request_id = c->next_id++;
+	p.nonce = f.request_id;
+	f.msg_case = NWD__V1__FRAME__MSG_PING;
+	f.ping = &p;
+	if ((st = send_frame(c, &f, deadline_in(c->timeout_ms), err,
+	    errlen)) != NWD_OK)
+		return st;
+	c->ping_id = f.request_id;
+	c->ping_sent_ms = c->last_sent_ms;
+	return NWD_OK;
+}
+
+/*
+ * read_frame() until deadline (-1: none), keeping the session alive
+ * meanwhile: a Ping once nothing has been sent for keepalive_ms, and the
+ * end of the session if nothing at all is heard for timeout_ms after it.
+ * The keepalive is judged before the deadline, so that a caller polling
+ * with a deadline of now keeps the session alive too.
+ */
+static enum nwd_status
+wait_frame(struct nwd_client *c, int64_t deadline, Nwd__V1__Frame **out,
+    size_t *wire, char *err, size_t errlen)
+{
+	enum nwd_status	st;
+	int64_t		wake, due, heard;
+
+	for (;;) {
+		due = -1;
+		if (c->ping_id != 0) {
+			heard = c->last_recv_ms > c->ping_sent_ms ?
+			    c->last_recv_ms : c->ping_sent_ms;
+			due = heard + c->timeout_ms;
+		} else if (c->keepalive_ms > 0)
+			due = c->last_sent_ms + c->keepalive_ms;
+		wake = deadline;
+		if (due >= 0 && (wake < 0 || due < wake))
+			wake = due;
+		st = read_frame(c, wake, out, wire, err, errlen);
+		if (st == NWD_OK)
+			c->last_recv_ms = now_ms();
+		if (st != NWD_ERR_TIMEOUT)
+			return st;
+		if (due >= 0 && now_ms() >= due) {
+			if (c->ping_id != 0)
+				return die(c, err, errlen, NWD_ERR_CLOSED,
+				    "the connection to the broker dropped: no "
+				    "answer to a keepalive Ping in %d ms",
+				    c->timeout_ms);
+			if ((st = keepalive_ping(c, err, errlen)) != NWD_OK)
+				return st;
+		}
+		if (deadline >= 0 && now_ms() >= deadline)
+			return seterr(err, errlen, NWD_ERR_TIMEOUT, "no answer "
+			    "from the broker in time");
+	}
 }
 
 /*
@@ -904,19 +1075,18 @@ request(struct nwd_client *c, Nwd__V1__Frame *f,
 	if ((st = send_frame(c, f, deadline, err, errlen)) != NWD_OK)
 		return st;
 	for (;;) {
-		st = read_frame(c, deadline, &a, &wire, err, errlen);
+		st = wait_frame(c, deadline, &a, &wire, err, errlen);
 		if (st == NWD_ERR_TIMEOUT)
 			return seterr(err, errlen, st, "no answer to %s from "
 			    "the broker in %d ms", what, c->timeout_ms);
 		if (st != NWD_OK)
 			return st;
-		if (a->msg_case == NWD__V1__FRAME__MSG_DELIVER) {
-			if ((st = enqueue(c, a, wire, err, errlen)) != NWD_OK)
+		if (a->msg_case == NWD__V1__FRAME__MSG_DELIVER ||
+		    ends_session(a)) {
+			if ((st = stray(c, a, wire, err, errlen)) != NWD_OK)
 				return st;
 			continue;
 		}
-		if (ends_session(a))
-			return session_ended(c, a, err, errlen);
 		if (a->msg_case == NWD__V1__FRAME__MSG_ERROR &&
 		    (a->request_id == id || a->error->request_id == id)) {
 			c->last_server_error = a->error->code;
@@ -927,7 +1097,8 @@ request(struct nwd_client *c, Nwd__V1__Frame *f,
 			return st;
 		}
 		if (a->request_id != id) {
-			frame_free(a);
+			if ((st = stray(c, a, wire, err, errlen)) != NWD_OK)
+				return st;
 			continue;
 		}
 		if (a->msg_case != want) {
@@ -1041,6 +1212,9 @@ nwd_connect(const struct nwd_opts *o, enum nwd_status *status, char *err,
 	c->fd = -1;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
 	    NWD_DEFAULT_TIMEOUT_MS;
+	c->keepalive_ms = o->keepalive_ms == 0 ? NWD_DEFAULT_KEEPALIVE_MS :
+	    o->keepalive_ms;
+	c->last_sent_ms = c->last_recv_ms = now_ms();
 	c->next_id = 1;
 	c->in_setup = 1;
 	c->send_max = FRAME_DEFAULT_MAX;
@@ -1140,10 +1314,10 @@ nwd_publish(struct nwd_client *c, const Nwd__V1__Envelope *env,
 	return NWD_OK;
 }
 
-enum nwd_status
-nwd_subscribe(struct nwd_client *c, const Nwd__V1__Kind *kinds, size_t nkinds,
+static enum nwd_status
+subscribe(struct nwd_client *c, const Nwd__V1__Kind *kinds, size_t nkinds,
     const char *const *subjects, size_t nsubjects, const char *durable_name,
-    uint64_t *sub_id, char *err, size_t errlen)
+    int replace, uint64_t *sub_id, char *err, size_t errlen)
 {
 	Nwd__V1__Frame	   f = NWD__V1__FRAME__INIT, *a;
 	Nwd__V1__Subscribe s = NWD__V1__SUBSCRIBE__INIT;
@@ -1160,6 +1334,7 @@ nwd_subscribe(struct nwd_client *c, const Nwd__V1__Kind *kinds, size_t nkinds,
 	s.n_subjects = nsubjects;
 	s.subjects = (char **)subjects;
 	s.durable_name = (char *)(durable_name != NULL ? durable_name : "");
+	s.replace = replace != 0;
 	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE;
 	f.subscribe = &s;
 	if ((st = request(c, &f, NWD__V1__FRAME__MSG_SUBSCRIBE_ACK, &a, err,
@@ -1167,6 +1342,103 @@ nwd_subscribe(struct nwd_client *c, const Nwd__V1__Kind *kinds, size_t nkinds,
 		return st;
 	if (sub_id != NULL)
 		*sub_id = a->subscribe_ack->subscription_id;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
+nwd_subscribe(struct nwd_client *c, const Nwd__V1__Kind *kinds, size_t nkinds,
+    const char *const *subjects, size_t nsubjects, const char *durable_name,
+    uint64_t *sub_id, char *err, size_t errlen)
+{
+	return subscribe(c, kinds, nkinds, subjects, nsubjects, durable_name,
+	    0, sub_id, err, errlen);
+}
+
+enum nwd_status
+nwd_subscribe_durable(struct nwd_client *c, const Nwd__V1__Kind *kinds,
+    size_t nkinds, const char *const *subjects, size_t nsubjects,
+    const char *name, int replace, uint64_t *sub_id, char *err,
+    size_t errlen)
+{
+	if (name == NULL || name[0] == '\0')
+		return seterr(err, errlen, NWD_ERR_INVALID, "a durable "
+		    "subscription needs a name");
+	return subscribe(c, kinds, nkinds, subjects, nsubjects, name,
+	    replace, sub_id, err, errlen);
+}
+
+enum nwd_status
+nwd_unsubscribe(struct nwd_client *c, uint64_t sub_id, char *err,
+    size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	Nwd__V1__Unsubscribe	u = NWD__V1__UNSUBSCRIBE__INIT;
+	enum nwd_status		st;
+
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	u.subscription_id = sub_id;
+	f.msg_case = NWD__V1__FRAME__MSG_UNSUBSCRIBE;
+	f.unsubscribe = &u;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_UNSUBSCRIBED, &a, err,
+	    errlen)) != NWD_OK)
+		return st;
+	if (a->unsubscribed->subscription_id != sub_id)
+		st = die(c, err, errlen, NWD_ERR_PROTOCOL, "the broker "
+		    "answered unsubscribe %" PRIu64 " with unsubscribed %"
+		    PRIu64, sub_id, a->unsubscribed->subscription_id);
+	frame_free(a);
+	return st;
+}
+
+enum nwd_status
+nwd_durable_list(struct nwd_client *c, Nwd__V1__DurableListResult **out,
+    char *err, size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	Nwd__V1__DurableList	l = NWD__V1__DURABLE_LIST__INIT;
+	enum nwd_status		st;
+
+	if (out == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	f.msg_case = NWD__V1__FRAME__MSG_DURABLE_LIST;
+	f.durable_list = &l;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_DURABLE_LIST_RESULT, &a,
+	    err, errlen)) != NWD_OK)
+		return st;
+	*out = a->durable_list_result;
+	a->durable_list_result = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
+nwd_durable_delete(struct nwd_client *c, const char *name,
+    uint64_t *withdrawn, char *err, size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	Nwd__V1__DurableDelete	d = NWD__V1__DURABLE_DELETE__INIT;
+	enum nwd_status		st;
+
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	if (name == NULL || name[0] == '\0')
+		return seterr(err, errlen, NWD_ERR_INVALID, "no durable "
+		    "subscription name");
+	d.name = (char *)name;
+	f.msg_case = NWD__V1__FRAME__MSG_DURABLE_DELETE;
+	f.durable_delete = &d;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_DURABLE_DELETED, &a,
+	    err, errlen)) != NWD_OK)
+		return st;
+	if (withdrawn != NULL)
+		*withdrawn = a->durable_deleted->withdrawn;
 	frame_free(a);
 	return NWD_OK;
 }
@@ -1188,7 +1460,7 @@ nwd_next_delivery(struct nwd_client *c, int timeout_ms,
 	if ((*out = dequeue(c)) != NULL)
 		return NWD_OK;
 	for (;;) {
-		st = read_frame(c, deadline, &f, &wire, err, errlen);
+		st = wait_frame(c, deadline, &f, &wire, err, errlen);
 		if (st == NWD_ERR_TIMEOUT)
 			return seterr(err, errlen, st, "no delivery in %d ms",
 			    timeout_ms);
@@ -1201,15 +1473,41 @@ nwd_next_delivery(struct nwd_client *c, int timeout_ms,
 			frame_free(f);
 			return NWD_OK;
 		}
-		if (ends_session(f))
-			return session_ended(c, f, err, errlen);
-		frame_free(f);
+		if ((st = stray(c, f, wire, err, errlen)) != NWD_OK)
+			return st;
+		if (c->deferred != NWD_OK)
+			return take_deferred(c, err, errlen);
 	}
 }
 
 enum nwd_status
 nwd_ack(struct nwd_client *c, uint64_t delivery_id, const char *message_id,
     char *err, size_t errlen)
+{
+	Nwd__V1__Frame	 f = NWD__V1__FRAME__INIT, *r;
+	Nwd__V1__Ack	 a = NWD__V1__ACK__INIT;
+	enum nwd_status	 st;
+
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	a.delivery_id = delivery_id;
+	a.message_id = (char *)(message_id != NULL ? message_id : "");
+	f.msg_case = NWD__V1__FRAME__MSG_ACK;
+	f.ack = &a;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_ACKED, &r, err,
+	    errlen)) != NWD_OK)
+		return st;
+	if (r->acked->delivery_id != delivery_id)
+		st = die(c, err, errlen, NWD_ERR_PROTOCOL, "the broker "
+		    "answered the ack of delivery %" PRIu64 " with acked %"
+		    PRIu64, delivery_id, r->acked->delivery_id);
+	frame_free(r);
+	return st;
+}
+
+enum nwd_status
+nwd_ack_nowait(struct nwd_client *c, uint64_t delivery_id,
+    const char *message_id, char *err, size_t errlen)
 {
 	Nwd__V1__Frame	f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Ack	a = NWD__V1__ACK__INIT;
@@ -1219,7 +1517,7 @@ nwd_ack(struct nwd_client *c, uint64_t delivery_id, const char *message_id,
 		return st;
 	a.delivery_id = delivery_id;
 	a.message_id = (char *)(message_id != NULL ? message_id : "");
-	f.request_id = c->next_id++;
+	f.request_id = c->next_id++ | NWD_NOWAIT_TAG;
 	f.msg_case = NWD__V1__FRAME__MSG_ACK;
 	f.ack = &a;
 	return send_frame(c, &f, deadline_in(c->timeout_ms), err, errlen);
@@ -1357,4 +1655,11 @@ nwd_audit_page_free(Nwd__V1__AuditPage *p)
 {
 	if (p != NULL)
 		protobuf_c_message_free_unpacked(&p->base, NULL);
+}
+
+void
+nwd_durable_list_free(Nwd__V1__DurableListResult *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
 }

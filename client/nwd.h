@@ -9,9 +9,36 @@
  * Errors: every call that can fail returns an enum nwd_status (NWD_OK is 0)
  * and, if err is not NULL, writes one sentence into err[errlen] saying what
  * failed and why.  An answer from the broker reads "ERROR_FORBIDDEN: <the
- * broker's text>".  Once the session has ended (the broker said Goodbye,
- * sent an Error that answers no request, or the connection dropped), every
- * later call fails at once with the status and text that ended it.
+ * broker's text>".  Once the session has ended, every later call fails at
+ * once with the status and text that ended it, which say the true reason:
+ *
+ *   - the broker said Goodbye (it is stopping): NWD_ERR_CLOSED, "the broker
+ *     is shutting down: <its reason>";
+ *   - the broker sent an Error that answers no request and closed the
+ *     session: "the broker ended the session: <CODE>: <its text>", with
+ *     NWD_ERR_REFUSED for ERROR_FORBIDDEN and ERROR_LIMIT (our certificate
+ *     is no longer accepted, say: reconnecting will not help),
+ *     NWD_ERR_UNAVAILABLE for ERROR_UNAVAILABLE and ERROR_SHUTTING_DOWN,
+ *     NWD_ERR_CLOSED for ERROR_TIMEOUT (the broker's idle_timeout: it is
+ *     the broker that gave up, not a call of ours that timed out), and
+ *     NWD_ERR_PROTOCOL otherwise; nwd_last_server_error() gives the code;
+ *   - the connection dropped without either, or the broker stopped
+ *     answering keepalive Pings: NWD_ERR_CLOSED, "the connection to the
+ *     broker dropped: <why>".
+ *
+ * NWD_ERR_TIMEOUT is only ever a deadline of the call itself: its
+ * timeout_ms, or the options' timeout_ms for an answer to a request.
+ *
+ * Keepalive: while a call waits for the broker (nwd_next_delivery() with a
+ * long or infinite timeout, nwd_run(), or a request waiting for its
+ * answer), the library sends a Ping whenever it has sent nothing for
+ * keepalive_ms (struct nwd_opts), and reads the Pong, so that the broker,
+ * which closes a session that sends nothing for its idle_timeout (300 s by
+ * default), never closes one that waits.  A Pong that does not come within
+ * timeout_ms of the Ping, with nothing else heard meanwhile, ends the
+ * session as a dropped connection.  Between calls nothing is sent: a
+ * caller that keeps a session open without calling into the library for
+ * longer than the broker's idle_timeout sends nwd_ping() itself.
  *
  * The library never prints, logs or keeps message bodies beyond the frames
  * it queues for the caller.  Library-owned results (the principal, the
@@ -58,6 +85,7 @@ enum nwd_status {
 const char	*nwd_status_name(enum nwd_status s);
 
 #define NWD_DEFAULT_TIMEOUT_MS	10000
+#define NWD_DEFAULT_KEEPALIVE_MS 60000	/* well inside nwdd's idle_timeout */
 
 /*
  * Connection options.  The strings are only read during nwd_connect() and
@@ -77,6 +105,11 @@ struct nwd_opts {
 					   them (revoked, or a CRL past its
 					   next update, refuses it); NULL or
 					   "" = no revocation check */
+	int		 keepalive_ms;	/* while a call waits, a Ping after
+					   this long without sending; 0 means
+					   NWD_DEFAULT_KEEPALIVE_MS, < 0 never
+					   (the broker may then close an idle
+					   session) */
 };
 
 struct nwd_client;
@@ -132,7 +165,9 @@ enum nwd_status		 nwd_publish(struct nwd_client *c,
  * Subscribes to the given kinds and subjects (none = every kind, every
  * subject) and waits for the SubscribeAck.  durable_name may be NULL or ""
  * for a live-only subscription.  The arrays stay the caller's.  On NWD_OK
- * *sub_id (if not NULL) holds the subscription id.
+ * *sub_id (if not NULL) holds the subscription id.  A durable subscription
+ * that exists with other kinds or subjects is refused (NWD_ERR_PROTOCOL,
+ * ERROR_PROTOCOL); nwd_subscribe_durable() can replace its filters.
  */
 enum nwd_status		 nwd_subscribe(struct nwd_client *c,
 			    const Nwd__V1__Kind *kinds, size_t nkinds,
@@ -141,24 +176,97 @@ enum nwd_status		 nwd_subscribe(struct nwd_client *c,
 			    char *err, size_t errlen);
 
 /*
+ * nwd_subscribe() for the durable subscription name (required).  With
+ * replace, a subscription of that name that exists with other kinds or
+ * subjects takes these instead (the broker audits the change; what is
+ * already queued stays queued); without it, it is refused as
+ * nwd_subscribe() refuses it.  A principal holds at most the broker's
+ * max_durable_per_principal durable subscriptions: a new one past that is
+ * NWD_ERR_REFUSED (ERROR_LIMIT).
+ */
+enum nwd_status		 nwd_subscribe_durable(struct nwd_client *c,
+			    const Nwd__V1__Kind *kinds, size_t nkinds,
+			    const char *const *subjects, size_t nsubjects,
+			    const char *name, int replace, uint64_t *sub_id,
+			    char *err, size_t errlen);
+
+/*
+ * Ends the subscription sub_id of this session and waits for the broker's
+ * Unsubscribed: nothing more is delivered on it after that.  Deliveries of
+ * it that arrived before are still returned by nwd_next_delivery().  A
+ * durable subscription stays recorded (its queue keeps filling) until
+ * nwd_durable_delete().  An id this session does not hold is
+ * NWD_ERR_REFUSED (ERROR_NOT_FOUND).
+ */
+enum nwd_status		 nwd_unsubscribe(struct nwd_client *c,
+			    uint64_t sub_id, char *err, size_t errlen);
+
+/*
+ * Our principal's durable subscriptions (see DurableInfo in nwd.proto:
+ * name, kinds, subjects, pending count, when the oldest pending message
+ * was queued, when its filters were set, whether a session has it open).
+ * On NWD_OK *out is a new DurableListResult for the caller to free with
+ * nwd_durable_list_free().
+ */
+enum nwd_status		 nwd_durable_list(struct nwd_client *c,
+			    Nwd__V1__DurableListResult **out, char *err,
+			    size_t errlen);
+
+/*
+ * Deletes our principal's durable subscription name: it is closed on every
+ * session of the principal, and what was pending in it is withdrawn (each
+ * message audited as deliver_withdrawn), not delivered.  On NWD_OK
+ * *withdrawn (if not NULL) is how many pending messages were withdrawn.
+ * A name we do not hold is NWD_ERR_REFUSED (ERROR_NOT_FOUND).
+ */
+enum nwd_status		 nwd_durable_delete(struct nwd_client *c,
+			    const char *name, uint64_t *withdrawn, char *err,
+			    size_t errlen);
+
+/*
  * Waits up to timeout_ms (-1 = forever, 0 = only what has arrived) for the
- * next delivery, queued ones first.  On NWD_OK *out is a new Deliver for
- * the caller to free with nwd_deliver_free(); NWD_ERR_TIMEOUT leaves the
- * session usable.  Other frames that arrive unasked (answers to requests
- * nobody waits for any more, such as an Error about an Ack) are discarded.
+ * next delivery, queued ones first, sending keepalive Pings meanwhile.  On
+ * NWD_OK *out is a new Deliver for the caller to free with
+ * nwd_deliver_free(); NWD_ERR_TIMEOUT, only when timeout_ms has passed,
+ * leaves the session usable, and so does an error of nwd_ack_nowait()
+ * reported here.  Any other status is the end of the session, with its
+ * true reason (see the top of this file).  Other frames that arrive
+ * unasked (answers to requests nobody waits for any more) are discarded.
  */
 enum nwd_status		 nwd_next_delivery(struct nwd_client *c,
 			    int timeout_ms, Nwd__V1__Deliver **out,
 			    char *err, size_t errlen);
 
 /*
- * Acknowledges a delivery.  The broker does not answer an Ack, so NWD_OK
- * means that it was sent.
+ * Acknowledges a delivery and waits for the broker's Acked: NWD_OK means
+ * that the broker has recorded the acknowledgement (the ack row is in the
+ * audit trail, and a durable subscription's queue has let the message go).
+ * A delivery this session does not wait an ack for is NWD_ERR_REFUSED
+ * (ERROR_NOT_FOUND); an acknowledgement the broker could not record is
+ * NWD_ERR_UNAVAILABLE: ack again.  Deliveries that arrive meanwhile are
+ * queued for nwd_next_delivery().
  */
 enum nwd_status		 nwd_ack(struct nwd_client *c, uint64_t delivery_id,
 			    const char *message_id, char *err, size_t errlen);
 
-/* Sends a Ping and waits for its Pong. */
+/*
+ * Acknowledges a delivery without waiting, for subscribers that receive
+ * many: NWD_OK means only that the Ack was sent.  The broker's Acked is
+ * read later, by whichever call reads next, and dropped.  An Error
+ * answering it does not end the session: it is kept, and reported by the
+ * next call on c instead of doing what that call was asked (its status
+ * and "an acknowledgement sent without waiting failed: CODE: text", which
+ * names the delivery), or by nwd_next_delivery() (and so nwd_run()) as
+ * soon as it arrives while they wait.  One such error is kept; later ones
+ * before it is reported are dropped.  The message comes again (a durable
+ * subscription keeps it) until an acknowledgement is recorded.
+ */
+enum nwd_status		 nwd_ack_nowait(struct nwd_client *c,
+			    uint64_t delivery_id, const char *message_id,
+			    char *err, size_t errlen);
+
+/* Sends a Ping and waits for its Pong (which also keeps the session from
+ * the broker's idle_timeout). */
 enum nwd_status		 nwd_ping(struct nwd_client *c, char *err,
 			    size_t errlen);
 
@@ -208,7 +316,9 @@ typedef int		(*nwd_deliver_cb)(struct nwd_client *c,
 
 /*
  * Passes every delivery to cb, after nwd_subscribe(), until cb returns
- * nonzero (then NWD_OK) or the session ends (its status).
+ * nonzero (then NWD_OK), the session ends (its status), or an error of
+ * nwd_ack_nowait() is reported (its status; the session is then still
+ * up).  It waits for ever, keeping the session alive with Pings.
  */
 enum nwd_status		 nwd_run(struct nwd_client *c, nwd_deliver_cb cb,
 			    void *arg, char *err, size_t errlen);
@@ -218,6 +328,7 @@ void			 nwd_publish_ack_free(Nwd__V1__PublishAck *ack);
 void			 nwd_deliver_free(Nwd__V1__Deliver *d);
 void			 nwd_explain_result_free(Nwd__V1__ExplainResult *r);
 void			 nwd_audit_page_free(Nwd__V1__AuditPage *p);
+void			 nwd_durable_list_free(Nwd__V1__DurableListResult *r);
 
 #ifdef __cplusplus
 }

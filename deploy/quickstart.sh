@@ -207,7 +207,7 @@ demo() {
 	# the subscription is live, and prints the delivery on stdout.
 	exec {sub_fd}< <(exec env NWD_CERT="$qs/pki/clients/hubsys-norwich.crt" \
 	    NWD_KEY="$qs/pki/clients/hubsys-norwich.key" "$nwd" sub \
-	    --kind risk_alert --subject YP-001 --count 1 --timeout 30 \
+	    --kind risk_alert --subject YP-001 --count 1 --idle-exit 30 \
 	    2>&1 >"$qs/demo-delivery.json")
 	sub_pid=$!
 	while read -r -t 30 -u "$sub_fd" line; do
@@ -226,7 +226,8 @@ demo() {
 	echo "$push_out" | sed 's/^/  /'
 
 	step "demo: what hubsys-norwich received"
-	# EOF on the pipe: nwd sub has exited (after one delivery, or its timeout).
+	# EOF on the pipe: nwd sub has exited (after one delivery, or 30 s
+	# without one).
 	while read -r -u "$sub_fd" line; do echo "  $line"; done
 	exec {sub_fd}<&-
 	rc=0

@@ -783,7 +783,8 @@ subscriber_main(void *arg)
 			}
 		} else
 			s->foreign++;
-		if (opt.ack && nwd_ack(s->c, d->delivery_id,
+		/* Not waiting for each Acked: the subscriber keeps up. */
+		if (opt.ack && nwd_ack_nowait(s->c, d->delivery_id,
 		    d->envelope != NULL && d->envelope->header != NULL ?
 		    d->envelope->header->message_id : "", err,
 		    sizeof(err)) != NWD_OK)

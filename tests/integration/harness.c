@@ -1837,3 +1837,225 @@ harness_run_nwd(char *out, size_t outlen, const char *who, const char *fmt,
 	}
 	return WEXITSTATUS(status);
 }
+
+/* ------------------------------------------------------------------------
+ * The nwd tool as a child that runs on
+ */
+
+struct harness_child {
+	pid_t	 pid;
+	int	 fd[3];		/* [1] its stdout, [2] its stderr; -1 at EOF */
+	char	*buf[3];	/* owned: everything read, NUL-terminated */
+	size_t	 len[3];
+	size_t	 seen[3];	/* harness_child_wait_line() went this far */
+	int	 exited;
+	int	 status;
+};
+
+struct harness_child *
+harness_nwd_spawn(const char *who, const char *fmt, ...)
+{
+	struct harness_child	*c;
+	struct nwd_opts		 o;
+	char			*args, *cmd;
+	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 }, fd;
+	va_list			 ap;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd[0] = -1;
+	memset(&o, 0, sizeof(o));
+	va_start(ap, fmt);
+	if (vasprintf(&args, fmt, ap) == -1)
+		args = NULL;
+	va_end(ap);
+	if (args == NULL)
+		goto fail;
+	cmd = xasprintf("exec %s/client/nwd %s", builddir(), args);
+	free(args);
+	if (who != NULL)
+		o = harness_client(who);
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
+		fprintf(stderr, "harness: pipe: %s\n", strerror(errno));
+		free(cmd);
+		goto fail;
+	}
+	fflush(NULL);
+	if ((c->pid = fork()) == -1) {
+		fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+		free(cmd);
+		goto fail;
+	}
+	if (c->pid == 0) {
+		/* The tool must not outlive a test that crashes. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1 && fd != 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+		if (who != NULL && (setenv("NWD_SERVER", o.server, 1) == -1 ||
+		    setenv("NWD_CERT", o.cert, 1) == -1 ||
+		    setenv("NWD_KEY", o.key, 1) == -1 ||
+		    setenv("NWD_CA", o.ca, 1) == -1))
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	free(cmd);
+	close(out[1]);
+	close(err[1]);
+	c->fd[1] = out[0];
+	c->fd[2] = err[0];
+	fcntl(c->fd[1], F_SETFL, O_NONBLOCK);
+	fcntl(c->fd[2], F_SETFL, O_NONBLOCK);
+	return c;
+fail:
+	if (out[0] != -1) {
+		close(out[0]);
+		close(out[1]);
+	}
+	if (err[0] != -1) {
+		close(err[0]);
+		close(err[1]);
+	}
+	free(c);
+	return NULL;
+}
+
+/*
+ * Reads what the child has written, waiting up to timeout_ms (-1: until
+ * both pipes are at EOF) for something.  Returns 1 if it read anything or
+ * a pipe ended, 0 if nothing came in time.
+ */
+static int
+child_read(struct harness_child *c, int timeout_ms)
+{
+	struct pollfd	pfd[2];
+	char		tmp[8192], *nb;
+	ssize_t		n;
+	int		i, k, r, any = 0;
+
+	for (i = 1, k = 0; i <= 2; i++) {
+		pfd[k].fd = c->fd[i];
+		pfd[k].events = POLLIN;
+		pfd[k].revents = 0;
+		k++;
+	}
+	do
+		r = poll(pfd, 2, timeout_ms);
+	while (r == -1 && errno == EINTR);
+	if (r <= 0)
+		return 0;
+	for (i = 1; i <= 2; i++) {
+		if (c->fd[i] == -1 || pfd[i - 1].revents == 0)
+			continue;
+		while ((n = read(c->fd[i], tmp, sizeof(tmp))) > 0) {
+			if ((nb = realloc(c->buf[i], c->len[i] + n + 1)) ==
+			    NULL)
+				fail_msg("harness: out of memory");
+			c->buf[i] = nb;
+			memcpy(nb + c->len[i], tmp, n);
+			c->len[i] += n;
+			nb[c->len[i]] = '\0';
+			any = 1;
+		}
+		if (n == 0 || (n == -1 && errno != EAGAIN &&
+		    errno != EINTR)) {
+			close(c->fd[i]);
+			c->fd[i] = -1;
+			any = 1;
+		}
+	}
+	return any;
+}
+
+int
+harness_child_wait_line(struct harness_child *c, int which,
+    const char *needle, int timeout_ms, char *line, size_t linelen)
+{
+	int64_t		 deadline = now_ms() + timeout_ms;
+	const char	*p, *start, *end;
+
+	if (which != 1 && which != 2)
+		return 0;
+	for (;;) {
+		if (c->buf[which] != NULL &&
+		    (p = strstr(c->buf[which] + c->seen[which], needle)) !=
+		    NULL && (end = strchr(p, '\n')) != NULL) {
+			for (start = p; start > c->buf[which] +
+			    c->seen[which] && start[-1] != '\n'; start--)
+				;
+			if (line != NULL && linelen > 0)
+				snprintf(line, linelen, "%.*s",
+				    (int)(end - start), start);
+			c->seen[which] = (size_t)(end + 1 - c->buf[which]);
+			return 1;
+		}
+		if (c->fd[which] == -1 || remaining_ms(deadline) == 0)
+			return 0;
+		child_read(c, remaining_ms(deadline));
+	}
+}
+
+const char *
+harness_child_output(const struct harness_child *c, int which)
+{
+	if ((which != 1 && which != 2) || c->buf[which] == NULL)
+		return "";
+	return c->buf[which];
+}
+
+pid_t
+harness_child_pid(const struct harness_child *c)
+{
+	return c->pid;
+}
+
+int
+harness_child_wait(struct harness_child *c, int timeout_ms)
+{
+	int64_t	deadline = now_ms() + timeout_ms;
+	int	wstatus;
+	pid_t	r;
+
+	while (!c->exited) {
+		/* Its output first: a child blocked on a full pipe never
+		 * exits. */
+		while (c->fd[1] != -1 || c->fd[2] != -1) {
+			if (remaining_ms(deadline) == 0)
+				return -1;
+			child_read(c, remaining_ms(deadline));
+		}
+		do
+			r = waitpid(c->pid, &wstatus, 0);
+		while (r == -1 && errno == EINTR);
+		c->exited = 1;
+		c->status = r == -1 ? -1 : decode_status(wstatus);
+	}
+	return c->status;
+}
+
+void
+harness_child_free(struct harness_child *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	if (!c->exited) {
+		kill(c->pid, SIGCONT);
+		kill(c->pid, SIGTERM);
+		if (harness_child_wait(c, STOP_TIMEOUT_MS) == -1) {
+			kill(c->pid, SIGKILL);
+			harness_child_wait(c, STOP_TIMEOUT_MS);
+		}
+	}
+	for (i = 1; i <= 2; i++) {
+		if (c->fd[i] != -1)
+			close(c->fd[i]);
+		free(c->buf[i]);
+	}
+	free(c);
+}

@@ -271,4 +271,45 @@ struct nwd_client *harness_connect_as(const char *name);
 int		 harness_run_nwd(char *out, size_t outlen, const char *who,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * The nwd tool as a child that goes on running (nwd sub, say), started as
+ * harness_run_nwd() runs it (who, args, stdin from /dev/null; the child
+ * is the tool itself, so signals such as SIGSTOP reach it), with its
+ * stdout and stderr each on a pipe that the functions below read.  It
+ * gets SIGTERM if the test process dies.  Returns the child, which the
+ * caller releases with harness_child_free(), or NULL (said on stderr).
+ */
+struct harness_child;
+struct harness_child *harness_nwd_spawn(const char *who, const char *fmt,
+		    ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Waits up to timeout_ms for a whole line holding needle on the child's
+ * stdout (which 1) or stderr (2), after the line the last call found on
+ * it, reading both meanwhile.  Returns 1 with the line (no newline) in
+ * line (may be NULL), or 0 if it did not come in time or the stream
+ * ended first.
+ */
+int		 harness_child_wait_line(struct harness_child *c, int which,
+		    const char *needle, int timeout_ms, char *line,
+		    size_t linelen);
+
+/* Everything read so far from stdout (1) or stderr (2); "" if nothing.
+ * Valid until the next call on c. */
+const char	*harness_child_output(const struct harness_child *c,
+		    int which);
+
+pid_t		 harness_child_pid(const struct harness_child *c);
+
+/*
+ * Waits up to timeout_ms for the child to exit, reading its output
+ * meanwhile.  Returns its exit status, 128 + the signal that ended it, or
+ * -1 if it is still running.
+ */
+int		 harness_child_wait(struct harness_child *c, int timeout_ms);
+
+/* Ends the child if it still runs (SIGCONT, SIGTERM, then SIGKILL),
+ * reaps it and frees c.  NULL is a no-op. */
+void		 harness_child_free(struct harness_child *c);
+
 #endif

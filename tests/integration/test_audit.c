@@ -321,13 +321,21 @@ group_setup(void **state)
 	    allocate("YP-002", "hub:dereham") == -1)
 		return -1;
 	/*
-	 * sw-ben's case system keeps a durable subscription to intelligence
-	 * on YP-001: what is named for sw:north reaches him while he is
-	 * away (G16: a recipient nobody could reach is not "shared with").
+	 * sw-ben's case system and the Norwich hub keep durable
+	 * subscriptions to intelligence on YP-001: what is shared with them
+	 * reaches them while they are away (G16: a recipient nobody could
+	 * reach is not "shared with", in the SAR either).
 	 */
-	ben = harness_connect_as("sw-ben");
 	k = NWD__V1__KIND__INTELLIGENCE_REPORT;
+	ben = harness_connect_as("sw-ben");
 	if (nwd_subscribe(ben, &k, 1, &yp1, 1, "ben-intel", NULL, err,
+	    sizeof(err)) != NWD_OK) {
+		fprintf(stderr, "durable subscribe: %s\n", err);
+		return -1;
+	}
+	nwd_close(ben);
+	ben = harness_connect_as("hubsys-norwich");
+	if (nwd_subscribe(ben, &k, 1, &yp1, 1, "hub-intel", NULL, err,
 	    sizeof(err)) != NWD_OK) {
 		fprintf(stderr, "durable subscribe: %s\n", err);
 		return -1;
@@ -844,7 +852,7 @@ test_cli_audit_query(void **state)
 	    0);
 	assert_true(strncmp(out, "id,at,at_unix_ms,instance,seq,actor,action,"
 	    "message_id,subject,kind,recipient,fields_shared,fields_withheld,"
-	    "rule,policy_version,reason\r\n", 123) == 0);
+	    "rule,policy_version,reason,route\r\n", 141) == 0);
 	assert_int_equal(count(out, "\r\n"), n + 1);
 	assert_int_equal(count(out, ",deliver_refused,"), n);
 	assert_contains(out, ",YP-001,intelligence_report,hubsys-norwich,,,"
@@ -855,6 +863,9 @@ test_cli_audit_query(void **state)
 	assert_contains(out, ",hubsys-norwich,\"sanitised,summary,");
 	assert_contains(out, ",\"grading,source_details\",intelligence-summary,"
 	    "sha256:");
+	/* Each decision's route, last. */
+	assert_contains(out, ",queued\r\n");
+	assert_contains(out, ",unreachable\r\n");
 
 	/* JSON lines, every page with --all. */
 	n = harness_sql_int("postgres", "SELECT count(*) FROM "
@@ -872,6 +883,8 @@ test_cli_audit_query(void **state)
 	assert_contains(out, "\"fields_withheld\":[\"grading\","
 	    "\"source_details\"],\"rule\":\"intelligence-summary\"");
 	assert_contains(out, "\"at\":\"20");
+	assert_contains(out, "\"route\":\"queued\"}");
+	assert_contains(out, "\"route\":null}");
 
 	/* Without --all, one page and the token on stderr. */
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
@@ -887,6 +900,8 @@ test_cli_audit_query(void **state)
 	assert_true(strncmp(out, "AT  ", 4) == 0 || strncmp(out, "AT ", 3) ==
 	    0);
 	assert_contains(out, "ACTOR");
+	assert_contains(out, "RECIPIENT");
+	assert_contains(out, "ROUTE");
 	assert_contains(out, "WITHHELD");
 	assert_contains(out, "REASON\n");
 	assert_contains(out, "grading,source_details");
@@ -944,6 +959,20 @@ test_cli_sar(void **state)
 	    "\"source_details\",");
 	assert_contains(m, "],\"fields_withheld\":[]}");
 	assert_contains(m, "\"refused\":[{\"recipient\":\"hubsys-dereham\"");
+	/*
+	 * Shared with only those it reached (a durable subscription held it
+	 * for both); camhs-cara, allowed but with nothing to take it, is
+	 * not among them (G16).
+	 */
+	assert_contains(m, "{\"recipient\":\"hubsys-norwich\",\"at\":\"20");
+	assert_contains(m, "\"route\":\"queued\",\"rule\":"
+	    "\"intelligence-summary\"");
+	assert_lacks(strstr(m, "\"shared_with\":"), "\"not_reached\":[]");
+	assert_contains(strstr(m, "\"not_reached\":["), "{\"recipient\":"
+	    "\"camhs-cara\",\"at\":\"20");
+	assert_contains(m, "\"why\":\"unreachable\",\"rule\":"
+	    "\"intelligence-summary\"}");
+	assert_lacks(strstr(m, "\"not_reached\":["), "\"hubsys-norwich\"");
 	free(m);
 	/* S2: refused with the reason. */
 	m = sar_message(out, mid_s2);
@@ -979,7 +1008,11 @@ test_cli_sar(void **state)
 	assert_contains(out, "      summary: " INTEL_SUMMARY "\n");
 	assert_contains(out, "      source_details.reference: " SOURCE_REF);
 	assert_contains(out, "hubsys-norwich: withheld grading, "
-	    "source_details (rule intelligence-summary)");
+	    "source_details (rule intelligence-summary); queued for its "
+	    "durable subscription");
+	assert_contains(out, "  Allowed, but not reached\n");
+	assert_contains(out, "camhs-cara: no session or durable subscription "
+	    "could take it (rule intelligence-summary)");
 	assert_contains(out, "sw-ben: the whole message (rule "
 	    "social-worker-case)");
 	assert_contains(out, "  Not shared with\n");

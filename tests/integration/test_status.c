@@ -1,10 +1,14 @@
 /*
  * The publisher's delivery status (AuditQuery.delivery_status) against a
  * real nwdd and PostgreSQL: the publisher of a message sees its publish,
- * deliver, deliver_refused and ack rows, cut down to what a publisher may
- * see, paged like any audit query; nobody else learns anything about it,
- * not even whether it exists; every question, answered or refused, is an
- * audit row; and "nwd status" prints it.
+ * deliver (with the route), deliver_refused, deliver_withdrawn and ack
+ * rows, cut down to what a publisher may see under the policy's status
+ * lines (by default: recipients named within its own agency, by role
+ * elsewhere; no reasons about others; "status names all" names everyone),
+ * paged like any audit query; nobody else learns anything about it, not
+ * even whether it exists; every question, answered or refused, is an
+ * audit row; and "nwd status" prints each recipient's state by route and
+ * role, never claiming delivery to one the message did not reach.
  */
 #include <sys/wait.h>
 
@@ -32,6 +36,32 @@
 #define NO_SUCH_MID	"00000000-0000-4000-8000-000000000000"
 
 static struct harness_daemon *daemon_main;
+
+/* The roles of deploy/principals.conf, by principal id. */
+static const char *
+role_of(const char *id)
+{
+	static const char *const map[][2] = {
+		{ "plo-ana", "police_liaison" },
+		{ "hubsys-norwich", "hub_system" },
+		{ "hubsys-dereham", "hub_system" },
+		{ "keyworker-kim", "hub_keyworker" },
+		{ "sw-ben", "social_worker" },
+		{ "camhs-cara", "camhs_clinician" },
+		{ "case-system", "case_system" },
+		{ "duty-mash", "duty" },
+		{ "auditor-dan", "auditor" },
+		{ "revoked-rob", "hub_keyworker" },
+		{ "exp-eve", "hub_keyworker" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i][0], id) == 0)
+			return map[i][1];
+	fail_msg("principal %s is not in deploy/principals.conf", id);
+	return NULL;
+}
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -71,9 +101,9 @@ allocate(const char *subject, const char *team)
 	publish("case-system", &env, NULL);
 }
 
-/* plo-ana raises a RiskAlert about subject; its message id into mid. */
+/* who raises a RiskAlert about subject; its message id into mid. */
 static void
-alert(const char *subject, char mid[40])
+alert_as(const char *who, const char *subject, char mid[40])
 {
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
@@ -91,7 +121,13 @@ alert(const char *subject, char mid[40])
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
 	env.risk_alert = &r;
-	publish("plo-ana", &env, mid);
+	publish(who, &env, mid);
+}
+
+static void
+alert(const char *subject, char mid[40])
+{
+	alert_as("plo-ana", subject, mid);
 }
 
 /* One delivery-status page of mid as c; its status, the page into *out. */
@@ -122,31 +158,36 @@ find_row(const Nwd__V1__AuditPage *p, const char *action,
 	return NULL;
 }
 
+/* The first row of action whose recipient the status shows by role. */
+static const Nwd__V1__AuditEvent *
+find_role_row(const Nwd__V1__AuditPage *p, const char *action,
+    const char *role)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_events; i++)
+		if (strcmp(p->events[i]->action, action) == 0 &&
+		    p->events[i]->recipient[0] == '\0' &&
+		    strcmp(p->events[i]->recipient_role, role) == 0)
+			return p->events[i];
+	return NULL;
+}
+
 /*
- * Asks for the status of mid as c until the ack of recipient is in it (an
- * ack is written after the ack frame is answered), for up to WAIT_MS.
- * Returns that page.
+ * The status of mid as c, one page of everything.  nwd_ack() returns once
+ * the broker has recorded the acknowledgement, so an ack row is there
+ * already: no waiting.
  */
 static Nwd__V1__AuditPage *
-wait_ack_row(struct nwd_client *c, const char *mid, const char *recipient)
+status_all(struct nwd_client *c, const char *mid)
 {
-	Nwd__V1__AuditPage	*p;
+	Nwd__V1__AuditPage	*p = NULL;
 	char			 err[512];
-	int			 waited;
 
-	for (waited = 0; waited < WAIT_MS; waited += 25) {
-		p = NULL;
-		if (status_page(c, mid, 1000, NULL, &p, err, sizeof(err)) !=
-		    NWD_OK)
-			fail_msg("delivery status of %s: %s", mid, err);
-		assert_string_equal(p->next_page_token, "");
-		if (find_row(p, "ack", recipient) != NULL)
-			return p;
-		nwd_audit_page_free(p);
-		poll(NULL, 0, 25);
-	}
-	fail_msg("no ack row of %s for %s in %d ms", recipient, mid, WAIT_MS);
-	return NULL;
+	if (status_page(c, mid, 1000, NULL, &p, err, sizeof(err)) != NWD_OK)
+		fail_msg("delivery status of %s: %s", mid, err);
+	assert_string_equal(p->next_page_token, "");
+	return p;
 }
 
 /*
@@ -161,18 +202,28 @@ acked_alert(const char *subject, const char *feed, char mid[40])
 	Nwd__V1__Deliver	*d = NULL;
 	const char		*subjects[1] = { subject };
 	uint64_t		 id = 0;
-	char			 err[512];
+	char			 err[512], done[128];
+	size_t			 mark;
 
 	allocate(subject, "hub:norwich");
+	mark = harness_log_mark(daemon_main);
 	if (nwd_subscribe(hub, &k, 1, subjects, 1, feed, &id, err,
 	    sizeof(err)) != NWD_OK)
 		fail_msg("durable subscribe %s: %s", feed, err);
+	/* Until its (empty) replay is done, what comes for it is queued
+	 * and replayed rather than sent live. */
+	snprintf(done, sizeof(done), "event=replay durable=%s ", feed);
+	assert_true(harness_wait_log_after(daemon_main, mark, done, WAIT_MS));
 	alert(subject, mid);
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
 	    sizeof(err)), NWD_OK);
 	assert_string_equal(d->envelope->header->message_id, mid);
 	assert_int_equal(nwd_ack(hub, d->delivery_id, mid, err, sizeof(err)),
 	    NWD_OK);
+	/* Acked came back: the row is committed. */
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'ack' AND message_id = '%s' AND "
+	    "recipient = 'hubsys-norwich'", mid), 1);
 	nwd_deliver_free(d);
 	nwd_close(hub);
 }
@@ -194,22 +245,70 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* v[0..n) sorted and joined with commas into out. */
+static void
+join_sorted(const char **v, size_t n, char *out, size_t outlen)
+{
+	size_t i, off = 0;
+
+	qsort(v, n, sizeof(v[0]), cmp_str);
+	out[0] = '\0';
+	for (i = 0; i < n && off < outlen; i++)
+		off += snprintf(out + off, outlen - off, "%s%s", i > 0 ? "," :
+		    "", v[i]);
+}
+
 /* The page's recipients of action, sorted, as "a,b". */
 static void
 page_recipients(const Nwd__V1__AuditPage *p, const char *action, char *out,
     size_t outlen)
 {
 	const char	*v[256];
-	size_t		 i, n = 0, off = 0;
+	size_t		 n = 0, i;
 
 	for (i = 0; i < p->n_events && n < 256; i++)
 		if (strcmp(p->events[i]->action, action) == 0)
 			v[n++] = p->events[i]->recipient;
-	qsort(v, n, sizeof(v[0]), cmp_str);
-	out[0] = '\0';
-	for (i = 0; i < n && off < outlen; i++)
-		off += snprintf(out + off, outlen - off, "%s%s", i > 0 ? "," :
-		    "", v[i]);
+	join_sorted(v, n, out, outlen);
+}
+
+/* The page's recipient roles of action, sorted, as "a,b". */
+static void
+page_roles(const Nwd__V1__AuditPage *p, const char *action, char *out,
+    size_t outlen)
+{
+	const char	*v[256];
+	size_t		 n = 0, i;
+
+	for (i = 0; i < p->n_events && n < 256; i++)
+		if (strcmp(p->events[i]->action, action) == 0)
+			v[n++] = p->events[i]->recipient_role;
+	join_sorted(v, n, out, outlen);
+}
+
+/* The roles of the recipients of mid's rows of action, as the mapping
+ * has them, sorted, as "a,b". */
+static void
+sql_roles(const char *mid, const char *action, char *out, size_t outlen)
+{
+	char		 ids[4096], *id, *save = NULL;
+	const char	*v[256];
+	size_t		 n = 0;
+
+	sql_recipients(mid, action, ids, sizeof(ids));
+	for (id = strtok_r(ids, ",", &save); id != NULL && n < 256;
+	    id = strtok_r(NULL, ",", &save))
+		v[n++] = role_of(id);
+	join_sorted(v, n, out, outlen);
+}
+
+/* The route of mid's deliver row for recipient. */
+static void
+sql_route(const char *mid, const char *recipient, char *out, size_t outlen)
+{
+	harness_sql_text("postgres", out, outlen, "SELECT coalesce(route, "
+	    "'(null)') FROM nwd.audit_events WHERE message_id = '%s' AND "
+	    "action = 'deliver' AND recipient = '%s'", mid, recipient);
 }
 
 /* ---- the nwd tool -------------------------------------------------------- */
@@ -233,6 +332,21 @@ line_of(const char *out, const char *prefix, char *line, size_t linelen)
 			    out);
 		p++;
 	}
+}
+
+/* The line of out that holds needle, into line; fails if none. */
+static void
+line_with(const char *out, const char *needle, char *line, size_t linelen)
+{
+	const char	*p, *start, *end;
+
+	if ((p = strstr(out, needle)) == NULL)
+		fail_msg("no line holds \"%s\" in:\n%s", needle, out);
+	for (start = p; start > out && start[-1] != '\n'; start--)
+		;
+	end = strchr(p, '\n');
+	snprintf(line, linelen, "%.*s", end != NULL ? (int)(end - start) :
+	    (int)strlen(start), start);
 }
 
 static void
@@ -270,8 +384,11 @@ group_teardown(void **state)
 
 /*
  * The publisher sees its message's publish row, a deliver row for every
- * recipient, the refusals, and the ack of the durable subscriber; nothing
- * else of the trail, and of each row only what a publisher may see.
+ * recipient with its route, the refusals, and the ack of the durable
+ * subscriber; nothing else of the trail, and of each row only what a
+ * publisher may see.  plo-ana is police; every recipient here is of
+ * another agency, so under the default status lines each is shown by its
+ * role, with no name and no reason.
  */
 static void
 test_publisher_sees_deliveries_and_acks(void **state)
@@ -285,8 +402,6 @@ test_publisher_sees_deliveries_and_acks(void **state)
 	(void)state;
 	acked_alert("YP-960", "status-feed", mid);
 	ana = harness_connect_as("plo-ana");
-	p = wait_ack_row(ana, mid, "hubsys-norwich");
-	nwd_audit_page_free(p);
 	/* An auditor's subject access opens the body: a row about mid that
 	 * is none of the publisher's business. */
 	{
@@ -306,32 +421,52 @@ test_publisher_sees_deliveries_and_acks(void **state)
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
 	    "'audit_query'", mid), 1);
-	p = wait_ack_row(ana, mid, "hubsys-norwich");
+	p = status_all(ana, mid);
 
 	/* The publish row, and the rule it was published under. */
 	assert_non_null(e = find_row(p, "publish", NULL));
 	assert_string_equal(e->rule, "police-intelligence");
 	assert_int_equal(e->kind, NWD__V1__KIND__RISK_ALERT);
-	/* A deliver row for each recipient the trail has, and no other. */
+	/*
+	 * A deliver row for each recipient the trail has, and no other:
+	 * named in the trail, shown by role to the publisher.
+	 */
 	sql_recipients(mid, "deliver", want, sizeof(want));
+	assert_contains(want, "hubsys-norwich");
+	assert_contains(want, "keyworker-kim");
+	sql_roles(mid, "deliver", want, sizeof(want));
+	page_roles(p, "deliver", got, sizeof(got));
+	assert_string_equal(got, want);
 	page_recipients(p, "deliver", got, sizeof(got));
-	assert_string_equal(got, want);
-	assert_contains(got, "hubsys-norwich");
-	assert_contains(got, "keyworker-kim");
-	e = find_row(p, "deliver", "hubsys-norwich");
+	assert_lacks(got, "hubsys-norwich");
+	assert_lacks(got, "keyworker-kim");
+	/* The hub's durable subscription was open: live and queued. */
+	sql_route(mid, "hubsys-norwich", got, sizeof(got));
+	assert_string_equal(got, "live,queued");
+	e = find_role_row(p, "deliver", "hub_system");
+	assert_non_null(e);
 	assert_string_equal(e->rule, "hub-alerts");
+	assert_string_equal(e->route, "live,queued");
 	assert_true(e->n_fields_shared > 0);
-	sql_recipients(mid, "deliver_refused", want, sizeof(want));
-	page_recipients(p, "deliver_refused", got, sizeof(got));
+	/* The keyworker had neither: allowed, not reachable. */
+	sql_route(mid, "keyworker-kim", got, sizeof(got));
+	assert_string_equal(got, "unreachable");
+	e = find_role_row(p, "deliver", "hub_keyworker");
+	assert_non_null(e);
+	assert_string_equal(e->route, "unreachable");
+	/* Refusals, by role, without the policy's reasons. */
+	sql_roles(mid, "deliver_refused", want, sizeof(want));
+	page_roles(p, "deliver_refused", got, sizeof(got));
 	assert_string_equal(got, want);
-	/* One ack: hubsys-norwich's; keyworker-kim has not acknowledged. */
-	page_recipients(p, "ack", got, sizeof(got));
-	assert_string_equal(got, "hubsys-norwich");
-	/* Every row of those four actions about mid, and only those. */
+	assert_contains(got, "social_worker");
+	/* One ack: the hub's; the keyworker has not acknowledged. */
+	page_roles(p, "ack", got, sizeof(got));
+	assert_string_equal(got, "hub_system");
+	/* Every row of those actions about mid, and only those. */
 	assert_int_equal(p->n_events, harness_sql_int("postgres", "SELECT "
 	    "count(*) FROM nwd.audit_events WHERE message_id = '%s' AND "
-	    "action IN ('publish', 'deliver', 'deliver_refused', 'ack')",
-	    mid));
+	    "action IN ('publish', 'deliver', 'deliver_refused', 'ack', "
+	    "'deliver_lost', 'deliver_withdrawn')", mid));
 	for (i = 0; i < p->n_events; i++) {
 		e = p->events[i];
 		assert_string_equal(e->message_id, mid);
@@ -342,6 +477,12 @@ test_publisher_sees_deliveries_and_acks(void **state)
 		assert_string_equal(e->subject, "");
 		assert_string_equal(e->policy_version, "");
 		assert_int_equal(e->seq, 0);
+		if (strcmp(e->action, "publish") == 0)
+			continue;
+		/* Nobody of the police but plo-ana: no names, no reasons. */
+		assert_string_equal(e->recipient, "");
+		assert_string_equal(e->reason, "");
+		assert_string_not_equal(e->recipient_role, "");
 	}
 	assert_int_equal(p->n_messages, 0);
 	nwd_audit_page_free(p);
@@ -351,6 +492,80 @@ test_publisher_sees_deliveries_and_acks(void **state)
 	    "'plo-ana' AND reason LIKE 'delivery status message=%s "
 	    "limit=1000; answered %% rows'", mid) >= 1);
 	nwd_close(ana);
+}
+
+/*
+ * A publisher of the recipients' own agency sees their names: hubsys-
+ * dereham (hub) raises an alert that the Norwich hub receives live, the
+ * keyworker could not be reached, and plo-ana (police, of a team
+ * allocated to the child) is shown by role.
+ */
+static void
+test_same_agency_sees_names(void **state)
+{
+	struct nwd_client		*hub, *der;
+	Nwd__V1__AuditPage		*p;
+	const Nwd__V1__AuditEvent	*e;
+	Nwd__V1__Kind			 k = NWD__V1__KIND__RISK_ALERT;
+	Nwd__V1__Deliver		*d = NULL;
+	const char			*subjects[1] = { "YP-964" };
+	char				 mid[40], err[512], out[65536];
+	char				 line[1024];
+	size_t				 i;
+
+	(void)state;
+	allocate("YP-964", "hub:norwich");
+	hub = harness_connect_as("hubsys-norwich");
+	if (nwd_subscribe(hub, &k, 1, subjects, 1, NULL, NULL, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("subscribe: %s", err);
+	alert_as("hubsys-dereham", "YP-964", mid);
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
+	    sizeof(err)), NWD_OK);
+	assert_string_equal(d->envelope->header->message_id, mid);
+	nwd_deliver_free(d);
+
+	der = harness_connect_as("hubsys-dereham");
+	p = status_all(der, mid);
+	e = find_row(p, "deliver", "hubsys-norwich");
+	assert_non_null(e);
+	assert_string_equal(e->recipient_role, "hub_system");
+	assert_string_equal(e->route, "live");
+	e = find_row(p, "deliver", "keyworker-kim");
+	assert_non_null(e);
+	assert_string_equal(e->recipient_role, "hub_keyworker");
+	assert_string_equal(e->route, "unreachable");
+	/* plo-ana: another agency, by role only. */
+	assert_null(find_row(p, "deliver", "plo-ana"));
+	e = find_role_row(p, "deliver", "police_liaison");
+	assert_non_null(e);
+	assert_string_equal(e->route, "unreachable");
+	/* "status reasons none": no reasons about others, even our own. */
+	for (i = 0; i < p->n_events; i++)
+		if (strcmp(p->events[i]->action, "publish") != 0)
+			assert_string_equal(p->events[i]->reason, "");
+	nwd_audit_page_free(p);
+	nwd_close(der);
+	nwd_close(hub);
+
+	/* nwd status says the same: names, roles, states. */
+	assert_int_equal(run_nwd(out, sizeof(out), "hubsys-dereham",
+	    "status %s", mid), 0);
+	line_of(out, "hubsys-norwich ", line, sizeof(line));
+	assert_contains(line, "reached live");
+	assert_contains(line, "not yet");
+	line_of(out, "keyworker-kim ", line, sizeof(line));
+	assert_contains(line, "not reachable");
+	/* Not reached: no time it was reached, nothing to acknowledge. */
+	assert_lacks(line, "Z ");
+	assert_lacks(line, "not yet");
+	line_of(out, "a police_liaison ", line, sizeof(line));
+	assert_contains(line, "not reachable");
+	line_of(out, "Recipients  ", line, sizeof(line));
+	assert_contains(line, "1 reached of ");
+	assert_contains(line, "1 reached live");
+	assert_contains(out, "police_liaison: 1 not reachable; 0 "
+	    "acknowledged\n");
 }
 
 /* Paged two rows at a time, the status holds the same rows, in order. */
@@ -366,7 +581,8 @@ test_status_pages(void **state)
 	(void)state;
 	acked_alert("YP-961", "status-pages", mid);
 	ana = harness_connect_as("plo-ana");
-	all = wait_ack_row(ana, mid, "hubsys-norwich");
+	all = status_all(ana, mid);
+	assert_non_null(find_role_row(all, "ack", "hub_system"));
 	assert_true(all->n_events > 2);
 	do {
 		p = NULL;
@@ -504,49 +720,86 @@ test_invalid_questions(void **state)
 	nwd_close(ana);
 }
 
-/* "nwd status": the table and the JSON lines; refusals exit 1 and 2. */
+/*
+ * "nwd status": the table and the JSON lines, by route and role; refusals
+ * exit 1 and 2.  The hub's durable subscription is open when plo-ana
+ * publishes (live and queued, then acknowledged); the keyworker's is
+ * closed (queued), then deleted, which withdraws the message.
+ */
 static void
 test_nwd_status(void **state)
 {
-	struct nwd_client	*ana;
+	struct nwd_client	*kim;
+	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
+	const char		*subjects[1] = { "YP-963" };
 	char			 mid[40], out[65536], line[1024], who[256];
-	char			 crl[4096];
+	char			 crl[4096], err[512];
 
 	(void)state;
+	kim = harness_connect_as("keyworker-kim");
+	if (nwd_subscribe(kim, &k, 1, subjects, 1, "kim-status", NULL, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("durable subscribe: %s", err);
+	nwd_close(kim);
 	acked_alert("YP-963", "status-cli", mid);
-	ana = harness_connect_as("plo-ana");
-	nwd_audit_page_free(wait_ack_row(ana, mid, "hubsys-norwich"));
-	nwd_close(ana);
+	sql_route(mid, "keyworker-kim", out, sizeof(out));
+	assert_string_equal(out, "queued");
+	assert_int_equal(run_nwd(out, sizeof(out), "keyworker-kim", "durable "
+	    "delete kim-status"), 0);
+	assert_string_equal(out, "{\"name\":\"kim-status\",\"withdrawn\":1}\n");
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'deliver_withdrawn' AND "
+	    "message_id = '%s' AND recipient = 'keyworker-kim'", mid), 1);
 
 	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status %s",
 	    mid), 0);
 	assert_contains(out, mid);
 	assert_contains(out, "risk_alert");
 	assert_contains(out, "RECIPIENT");
-	/* The ack is there: a time where "not yet" would be. */
-	line_of(out, "hubsys-norwich ", line, sizeof(line));
+	assert_contains(out, "REACHED AT");
+	/* The hub: reached live and queued, acknowledged (a time). */
+	line_of(out, "a hub_system ", line, sizeof(line));
+	assert_contains(line, "live and queued");
 	assert_lacks(line, "not yet");
 	assert_contains(line, "Z  ");
-	line_of(out, "keyworker-kim ", line, sizeof(line));
-	assert_contains(line, "not yet");
-	/* A refused recipient, if the policy refused one, with its reason. */
+	/* The keyworker: queued, then withdrawn; nothing to acknowledge. */
+	line_of(out, "a hub_keyworker ", line, sizeof(line));
+	assert_contains(line, "withdrawn");
+	assert_lacks(line, "not yet");
+	/* Names are not shown to the police: none of the hub's. */
+	assert_lacks(out, "hubsys-norwich");
+	assert_lacks(out, "keyworker-kim");
+	/* The summary, by state and by role and state. */
+	line_of(out, "Recipients  ", line, sizeof(line));
+	assert_contains(line, "1 live and queued");
+	assert_contains(line, "1 withdrawn");
+	assert_contains(line, "; 1 acknowledged");
+	assert_contains(out, "By role     hub_system: 1 live and queued, 1 "
+	    "refused; 1 acknowledged\n");
+	assert_contains(out, "            hub_keyworker: 2 not reachable, 1 "
+	    "withdrawn; 0 acknowledged\n");
+	/* A refused recipient, by role, without the policy's reason. */
 	harness_sql_text("postgres", who, sizeof(who), "SELECT "
 	    "coalesce(min(recipient), '') FROM nwd.audit_events WHERE action "
-	    "= 'deliver_refused' AND message_id = (SELECT message_id FROM "
-	    "nwd.audit_events WHERE action = 'publish' AND actor = 'plo-ana' "
-	    "AND subject = 'YP-963')");
-	if (who[0] != '\0')
-		assert_contains(strstr(out, "\nRefused\n"), who);
-	else
-		assert_contains(out, "\nRefused\n  none\n");
+	    "= 'deliver_refused' AND message_id = '%s'", mid);
+	assert_string_not_equal(who, "");
+	snprintf(line, sizeof(line), "  a %s ", role_of(who));
+	assert_contains(strstr(out, "\nRefused\n"), line);
+	assert_lacks(strstr(out, "\nRefused\n"), who);
 
 	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status --json "
 	    "%s", mid), 0);
 	line_of(out, "{\"message_id\":\"", line, sizeof(line));
-	assert_contains(out, "\"recipient\":\"hubsys-norwich\",\"status\":"
-	    "\"acknowledged\"");
-	assert_contains(out, "\"recipient\":\"keyworker-kim\",\"status\":"
-	    "\"delivered\"");
+	assert_contains(out, "\"recipient\":null,\"role\":\"hub_system\","
+	    "\"state\":\"live_and_queued\",\"route\":\"live,queued\","
+	    "\"reached\":true,\"decided_at\":\"20");
+	line_with(out, "\"state\":\"live_and_queued\"", line, sizeof(line));
+	assert_lacks(line, "\"acknowledged_at\":null");
+	assert_contains(line, "\"acknowledged_at\":\"20");
+	assert_contains(out, "\"recipient\":null,\"role\":\"hub_keyworker\","
+	    "\"state\":\"withdrawn\",\"route\":\"queued\"");
+	assert_contains(out, "\"state\":\"refused\"");
+	assert_lacks(out, "hubsys-norwich");
 
 	/* Not ours: refused (1); not a message id: usage (2). */
 	assert_int_equal(run_nwd(out, sizeof(out), "camhs-cara", "status %s",
@@ -567,7 +820,7 @@ test_nwd_status(void **state)
 	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status --crl "
 	    "%s %s", crl, mid), 0);
 	assert_contains(out, mid);
-	/* Both of plo-ana's questions are on record. */
+	/* plo-ana's questions are on record. */
 	assert_true(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
 	    "'plo-ana' AND reason LIKE 'delivery status message=%s "
@@ -621,16 +874,107 @@ test_nwd_environment(void **state)
 	}
 }
 
+/*
+ * A policy whose status lines say "status names all": plo-ana sees every
+ * recipient's name, reasons still withheld ("status reasons none").  Runs
+ * last: it replaces the daemon.
+ */
+static void
+test_status_names_all(void **state)
+{
+	struct nwd_client		*hub, *ana;
+	Nwd__V1__AuditPage		*p;
+	const Nwd__V1__AuditEvent	*e;
+	Nwd__V1__Kind			 k = NWD__V1__KIND__RISK_ALERT;
+	Nwd__V1__Deliver		*d = NULL;
+	const char			*subjects[1] = { "YP-965" };
+	char				 path[4096], extra[4200], err[512];
+	char				 mid[40], out[65536], line[1024];
+	char				*policy, *at;
+	size_t				 i;
+	FILE				*f;
+
+	(void)state;
+	/* deploy/policy.nwd with "status names all". */
+	snprintf(path, sizeof(path), "%s/deploy/policy.nwd",
+	    getenv("NWD_SRCDIR"));
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(policy = calloc(1, 1 << 20));
+	assert_true(fread(policy, 1, (1 << 20) - 1, f) > 0);
+	fclose(f);
+	assert_non_null(at = strstr(policy, "\nstatus names agency\n"));
+	memcpy(at, "\nstatus names all   \n", strlen("\nstatus names all   \n"));
+	snprintf(path, sizeof(path), "%s/names-all.nwd",
+	    getenv("NWD_TEST_TMP"));
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(fputs(policy, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	free(policy);
+	assert_int_equal(harness_daemon_stop(daemon_main), 0);
+	snprintf(extra, sizeof(extra), "policy = %s\n", path);
+	daemon_main = harness_daemon_start(extra);
+	assert_non_null(daemon_main);
+
+	allocate("YP-965", "hub:norwich");
+	hub = harness_connect_as("hubsys-norwich");
+	if (nwd_subscribe(hub, &k, 1, subjects, 1, NULL, NULL, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("subscribe: %s", err);
+	alert("YP-965", mid);
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
+	    sizeof(err)), NWD_OK);
+	nwd_deliver_free(d);
+	nwd_close(hub);
+
+	ana = harness_connect_as("plo-ana");
+	p = status_all(ana, mid);
+	e = find_row(p, "deliver", "hubsys-norwich");
+	assert_non_null(e);
+	assert_string_equal(e->recipient_role, "hub_system");
+	assert_string_equal(e->route, "live");
+	e = find_row(p, "deliver", "keyworker-kim");
+	assert_non_null(e);
+	assert_string_equal(e->route, "unreachable");
+	for (i = 0; i < p->n_events; i++) {
+		e = p->events[i];
+		if (strcmp(e->action, "publish") == 0)
+			continue;
+		assert_string_not_equal(e->recipient, "");
+		assert_string_equal(e->reason, "");
+	}
+	nwd_audit_page_free(p);
+	nwd_close(ana);
+
+	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status %s",
+	    mid), 0);
+	line_of(out, "hubsys-norwich ", line, sizeof(line));
+	assert_contains(line, "hub_system");
+	assert_contains(line, "reached live");
+	line_of(out, "keyworker-kim ", line, sizeof(line));
+	assert_contains(line, "not reachable");
+	assert_lacks(out, "  a hub_");
+	assert_int_equal(run_nwd(out, sizeof(out), "plo-ana", "status --json "
+	    "%s", mid), 0);
+	assert_contains(out, "\"recipient\":\"hubsys-norwich\",\"role\":"
+	    "\"hub_system\",\"state\":\"live\",\"route\":\"live\","
+	    "\"reached\":true");
+	assert_contains(out, "\"recipient\":\"keyworker-kim\",\"role\":"
+	    "\"hub_keyworker\",\"state\":\"not_reachable\",\"route\":"
+	    "\"unreachable\",\"reached\":false");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_publisher_sees_deliveries_and_acks),
+		cmocka_unit_test(test_same_agency_sees_names),
 		cmocka_unit_test(test_status_pages),
 		cmocka_unit_test(test_others_learn_nothing),
 		cmocka_unit_test(test_invalid_questions),
 		cmocka_unit_test(test_nwd_status),
 		cmocka_unit_test(test_nwd_environment),
+		cmocka_unit_test(test_status_names_all),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -111,7 +111,9 @@ done
 nwd1=$doc/nwd.1
 help_all=$(
 	"$nwd" --help
-	for c in whoami push sub ping; do "$nwd" help "$c"; done
+	for c in whoami push sub ping status; do "$nwd" help "$c"; done
+	"$nwd" help durable list
+	"$nwd" help durable delete
 	"$nwd" policy --help
 	"$nwd" audit verify --help
 	"$nwd" audit query --help
