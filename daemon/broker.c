@@ -436,7 +436,7 @@ admit(struct broker *b, struct session *s, int priority, size_t bytes,
     Nwd__V1__ErrorCode *code, char *why, size_t whylen)
 {
 	const struct config	*cfg = b->srv->cfg;
-	void			*ss[256];
+	void			*stack[256], **ss;
 	const struct session	*o;
 	size_t			 k, n, pcount = 0, pbytes = 0, max, batches;
 	int			 urgent = priority >= NWD__V1__PRIORITY__HIGH;
@@ -449,12 +449,18 @@ admit(struct broker *b, struct session *s, int priority, size_t bytes,
 		    "their acknowledgements", s->publishes_in_flight);
 		return -1;
 	}
-	n = sessidx_of(b->srv->index, s->principal->id, ss, 256);
-	for (k = 0; k < n && k < 256; k++) {
+	if ((ss = sessidx_all(b->srv->index, s->principal->id, stack, 256,
+	    &n)) == NULL) {
+		*code = NWD__V1__ERROR_CODE__ERROR_INTERNAL;
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
 		o = ss[k];
 		pcount += o->publishes_in_flight;
 		pbytes += o->bytes_in_flight;
 	}
+	sessidx_done(ss, stack);
 	if (pcount >= cfg->max_publishes_in_flight_per_principal) {
 		metrics_refusal("in_flight");
 		snprintf(why, whylen, "%s has %zu publishes waiting for the "

@@ -57,21 +57,17 @@ deliver_fanout(const struct sessidx *idx, const char *principal,
     const struct deliver_msg *m)
 {
 	struct session	*s;
-	void		*stack[DELIVER_FANOUT_STACK], **ss = stack;
+	void		*stack[DELIVER_FANOUT_STACK], **ss;
 	const char	*durable;
 	size_t		 k, n, sent = 0;
 	uint64_t	 sub;
 
 	/* A snapshot: a delivery may close a slow session. */
-	n = sessidx_of(idx, principal, ss, DELIVER_FANOUT_STACK);
-	if (n > DELIVER_FANOUT_STACK) {
-		if ((ss = calloc(n, sizeof(*ss))) == NULL) {
-			log_warnx("event=deliver_skipped message=%s "
-			    "principal=%s reason=\"out of memory\"",
-			    m->message_id, principal);
-			return 0;
-		}
-		n = sessidx_of(idx, principal, ss, n);
+	if ((ss = sessidx_all(idx, principal, stack, DELIVER_FANOUT_STACK,
+	    &n)) == NULL) {
+		log_warnx("event=deliver_skipped message=%s principal=%s "
+		    "reason=\"out of memory\"", m->message_id, principal);
+		return 0;
 	}
 	for (k = 0; k < n; k++) {
 		/*
@@ -88,8 +84,7 @@ deliver_fanout(const struct sessidx *idx, const char *principal,
 		if (deliver_send(s, sub, m, durable) == 0)
 			sent++;
 	}
-	if (ss != stack)
-		free(ss);
+	sessidx_done(ss, stack);
 	return sent;
 }
 
@@ -97,25 +92,21 @@ int
 deliver_would_reach(const struct sessidx *idx, const char *principal,
     int kind, const char *subject)
 {
-	void		*stack[DELIVER_FANOUT_STACK], **ss = stack;
+	void		*stack[DELIVER_FANOUT_STACK], **ss;
 	struct session	*s;
 	size_t		 k, n;
 	int		 found = 0;
 
-	n = sessidx_of(idx, principal, ss, DELIVER_FANOUT_STACK);
-	if (n > DELIVER_FANOUT_STACK) {
-		/* Out of memory: say yes, and let fan-out find out. */
-		if ((ss = calloc(n, sizeof(*ss))) == NULL)
-			return 1;
-		n = sessidx_of(idx, principal, ss, n);
-	}
+	/* Out of memory: say yes, and let fan-out find out. */
+	if ((ss = sessidx_all(idx, principal, stack, DELIVER_FANOUT_STACK,
+	    &n)) == NULL)
+		return 1;
 	for (k = 0; k < n && !found; k++) {
 		s = ss[k];
 		found = s->state == SESSION_ACTIVE &&
 		    subs_would_match(&s->subs, kind, subject);
 	}
-	if (ss != stack)
-		free(ss);
+	sessidx_done(ss, stack);
 	return found;
 }
 

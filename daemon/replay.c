@@ -202,13 +202,17 @@ replay_session(struct replay *r)
 static void
 replay_stop(struct replay *r, struct session *s, const char *why)
 {
-	struct name *n = TAILQ_FIRST(&r->names);
+	struct name	*n = TAILQ_FIRST(&r->names);
+	char		 reason[256];
 
-	session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-	    "replay of durable subscription %s %s; reconnect to try again",
-	    n != NULL ? n->name : "-", why);
+	snprintf(reason, sizeof(reason), "replay of durable subscription %s "
+	    "%s; reconnect to try again", n != NULL ? n->name : "-", why);
+	/* An Error that answers no request ends the session (nwd.h). */
+	session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "%s",
+	    reason);
 	session_set_writer(s, NULL, NULL);
 	replay_free(r);
+	session_close(s, reason);
 }
 
 /* The replayed decisions have committed: send what was allowed, in order. */

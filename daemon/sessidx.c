@@ -240,6 +240,28 @@ sessidx_of(const struct sessidx *x, const char *principal, void **out,
 	return n;
 }
 
+void **
+sessidx_all(const struct sessidx *x, const char *principal, void **stack,
+    size_t nstack, size_t *n)
+{
+	void	**all = stack;
+
+	*n = sessidx_of(x, principal, stack, nstack);
+	if (*n > nstack) {
+		if ((all = calloc(*n, sizeof(*all))) == NULL)
+			return NULL;
+		*n = sessidx_of(x, principal, all, *n);
+	}
+	return all;
+}
+
+void
+sessidx_done(void **all, void **stack)
+{
+	if (all != stack)
+		free(all);
+}
+
 size_t
 sessidx_count(const struct sessidx *x, const char *principal)
 {

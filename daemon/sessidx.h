@@ -41,4 +41,13 @@ size_t		 sessidx_count(const struct sessidx *, const char *principal);
 size_t		 sessidx_of(const struct sessidx *, const char *principal,
 		    void **out, size_t max);
 
+/*
+ * Every session filed under principal, however many: in stack (of nstack)
+ * when they fit, else in a new array.  *n says how many.  Returns the
+ * array (free it with sessidx_done()), or NULL without the memory.
+ */
+void		**sessidx_all(const struct sessidx *, const char *principal,
+		    void **stack, size_t nstack, size_t *n);
+void		 sessidx_done(void **all, void **stack);
+
 #endif

@@ -503,18 +503,20 @@ to_i64(const char *v)
 static int
 is_open(struct server *srv, const char *principal, const char *name)
 {
-	void		*ss[64];
+	void		*stack[64], **ss;
 	struct session	*o;
 	size_t		 k, n;
+	int		 open = 0;
 
-	n = sessidx_of(srv->index, principal, ss, 64);
-	for (k = 0; k < n && k < 64; k++) {
+	if ((ss = sessidx_all(srv->index, principal, stack, 64, &n)) == NULL)
+		return 1;	/* without memory, say open: the safe side */
+	for (k = 0; k < n && !open; k++) {
 		o = ss[k];
-		if (o->state == SESSION_ACTIVE &&
-		    subs_has_durable(&o->subs, name))
-			return 1;
+		open = o->state == SESSION_ACTIVE &&
+		    subs_has_durable(&o->subs, name);
 	}
-	return 0;
+	sessidx_done(ss, stack);
+	return open;
 }
 
 static void
@@ -725,7 +727,7 @@ subscribe_durable_delete(struct server *srv, struct session *s,
 {
 	struct store_subscription	 old;
 	struct job			*j;
-	void				*ss[64];
+	void				*stack[64], **ss;
 	struct session			*o;
 	uint64_t			 id;
 	size_t				 k, n;
@@ -770,14 +772,22 @@ subscribe_durable_delete(struct server *srv, struct session *s,
 	}
 	/* Nothing more is queued for it, and no session receives on it. */
 	durable_registry_del(srv->durables, s->principal->id, del->name);
-	n = sessidx_of(srv->index, s->principal->id, ss, 64);
-	for (k = 0; k < n && k < 64; k++) {
+	if ((ss = sessidx_all(srv->index, s->principal->id, stack, 64,
+	    &n)) == NULL) {
+		job_free(j);
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "durable delete "
+		    "failed: out of memory");
+		return;
+	}
+	for (k = 0; k < n; k++) {
 		o = ss[k];
 		while ((id = subs_durable_id(&o->subs, del->name)) != 0) {
 			replay_forget(o, id);
 			subs_remove(&o->subs, id);
 		}
 	}
+	sessidx_done(ss, stack);
 	/* What the queue holds: withdrawn, page by page, then deleted. */
 	delete_step(STORE_COMMITTED, j);
 }

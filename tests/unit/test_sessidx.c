@@ -151,6 +151,29 @@ test_sessidx_snapshot_bounded(void **state)
 	assert_int_equal(sessidx_of(x, "hubsys-norwich", out, 4), 10);
 	assert_non_null(out[3]);
 	assert_int_equal(sessidx_of(x, "nobody", out, 4), 0);
+	/* sessidx_all: every one of them, past the stack's size. */
+	{
+		void	**all;
+		size_t	  n, k, m;
+		int	  seen[10] = { 0 };
+
+		assert_non_null(all = sessidx_all(x, "hubsys-norwich", out, 4,
+		    &n));
+		assert_int_equal(n, 10);
+		assert_ptr_not_equal(all, out);
+		for (k = 0; k < n; k++) {
+			m = (size_t)((char *)all[k] - tag);
+			assert_true(m < 10);
+			seen[m]++;
+		}
+		for (k = 0; k < 10; k++)
+			assert_int_equal(seen[k], 1);
+		sessidx_done(all, out);
+		assert_ptr_equal(all = sessidx_all(x, "nobody", out, 4, &n),
+		    out);
+		assert_int_equal(n, 0);
+		sessidx_done(all, out);
+	}
 	assert_null(sessidx_get(x, 11));
 	sessidx_free(x);
 	/* NULL index: lookups fail safely. */
