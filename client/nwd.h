@@ -166,8 +166,9 @@ enum nwd_status		 nwd_publish(struct nwd_client *c,
  * subject) and waits for the SubscribeAck.  durable_name may be NULL or ""
  * for a live-only subscription.  The arrays stay the caller's.  On NWD_OK
  * *sub_id (if not NULL) holds the subscription id.  A durable subscription
- * that exists with other kinds or subjects is refused (NWD_ERR_PROTOCOL,
- * ERROR_PROTOCOL); nwd_subscribe_durable() can replace its filters.
+ * that exists with other kinds or subjects, or is already open on this
+ * session, is refused (NWD_ERR_REFUSED, ERROR_CONFLICT);
+ * nwd_subscribe_durable() can replace its filters.
  */
 enum nwd_status		 nwd_subscribe(struct nwd_client *c,
 			    const Nwd__V1__Kind *kinds, size_t nkinds,

@@ -222,7 +222,7 @@ subscribe_durable(struct server *srv, struct session *s, uint64_t request_id,
 	if (exists && !sub->replace && !durable_same_filters(&old, mask,
 	    (const char *const *)subjects, n)) {
 		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable subscription "
+		    NWD__V1__ERROR_CODE__ERROR_CONFLICT, "durable subscription "
 		    "%s exists with other kinds or subjects; subscribe with "
 		    "the same filters, or ask to replace them (what is queued "
 		    "stays queued)", name);
@@ -294,7 +294,7 @@ subscribe_handle(struct server *srv, struct session *s, uint64_t request_id,
 		}
 		if (subs_has_durable(&s->subs, sub->durable_name)) {
 			session_send_error(s, request_id,
-			    NWD__V1__ERROR_CODE__ERROR_PROTOCOL, "durable "
+			    NWD__V1__ERROR_CODE__ERROR_CONFLICT, "durable "
 			    "subscription %s is already open on this session",
 			    sub->durable_name);
 			return;

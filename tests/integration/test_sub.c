@@ -467,8 +467,8 @@ test_durable_list_delete(void **state)
 	/* Other filters for kim-b: refused, unless replaced. */
 	assert_int_equal(run_nwd(out, sizeof(out), "keyworker-kim", "sub "
 	    "--durable kim-b --kind risk_alert --subject YP-S5 --idle-exit "
-	    "0.2 2>&1"), 5);
-	assert_contains(out, "ERROR_PROTOCOL: durable subscription kim-b "
+	    "0.2 2>&1"), 1);
+	assert_contains(out, "ERROR_CONFLICT: durable subscription kim-b "
 	    "exists with other kinds or subjects");
 	assert_int_equal(run_nwd(out, sizeof(out), "keyworker-kim", "sub "
 	    "--durable kim-b --replace --kind risk_alert --subject YP-S5 "
