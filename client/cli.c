@@ -216,18 +216,95 @@ cli_time(int64_t ms, int millis, char *out, size_t outlen)
 	return out;
 }
 
+/* Bytes of the UTF-8 sequence at s, or 0 if it is not one. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	size_t	n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong, surrogate and past U+10FFFF forms. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
 const char *
 cli_clean(const char *s, char *buf, size_t len)
 {
-	size_t i;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 o = 0, n;
 
 	if (s == NULL || len == 0)
 		return "";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	buf[i] = '\0';
+	while (*p != '\0' && o + 1 < len) {
+		n = utf8_seq(p);
+		if (n == 0 || p[0] < 0x20 || p[0] == 0x7f ||
+		    (p[0] == 0xc2 && p[1] <= 0x9f)) {
+			/* Controls (C0, DEL, C1) and broken bytes. */
+			buf[o++] = '?';
+			p += n > 0 ? n : 1;
+			continue;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(buf + o, p, n);
+		o += n;
+		p += n;
+	}
+	buf[o] = '\0';
 	return buf;
+}
+
+/*
+ * One CSV field (RFC 4180), safe to open in a spreadsheet: a cell that
+ * starts with = + - @, a tab or a CR (a formula to Excel, LibreOffice and
+ * Sheets) gets a leading ', and control characters (C0, DEL and C1, which
+ * a terminal or a spreadsheet would act on) are written as \xHH.  Quoted
+ * when it holds , " or such a prefix.  JSON keeps the exact values.
+ */
+void
+cli_csv_field(FILE *fp, const char *s, int last)
+{
+	const unsigned char	*p;
+	int			 formula, quote;
+
+	if (s == NULL)
+		s = "";
+	formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+	quote = formula || strpbrk(s, ",\"") != NULL;
+	if (quote)
+		putc('"', fp);
+	if (formula)
+		putc('\'', fp);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"')
+			fputs("\"\"", fp);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* U+0080 to U+009F: the C1 controls (CSI is one). */
+			fprintf(fp, "\\x%02x", p[1]);
+			p++;
+		} else
+			putc(*p, fp);
+	}
+	if (quote)
+		putc('"', fp);
+	fputs(last ? "\r\n" : ",", fp);
 }
 
 /* ------------------------------------------------------------------------

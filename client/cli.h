@@ -6,6 +6,7 @@
 #ifndef NWD_CLI_H
 #define NWD_CLI_H
 
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,9 +88,19 @@ int64_t	cli_wall_ms(void);
  */
 const char *cli_time(int64_t ms, int millis, char *out, size_t outlen);
 
-/* A copy of s with control characters as '?', for a terminal, into buf,
- * which it returns; "" for NULL. */
+/*
+ * A copy of s for a terminal, into buf, which it returns ("" for NULL):
+ * control characters (C0, DEL, C1) and bytes that are not UTF-8 become
+ * '?'; a character is never cut in half.
+ */
 const char *cli_clean(const char *s, char *buf, size_t len);
+
+/*
+ * Writes s (NULL: empty) to fp as one CSV field (RFC 4180), then "," or,
+ * if last, CRLF.  Spreadsheet-safe: a cell that starts with = + - @, a tab
+ * or a CR gets a leading ', control characters become \xHH.
+ */
+void	 cli_csv_field(FILE *fp, const char *s, int last);
 
 /* Adds key: value, "" for NULL. */
 void	cli_json_string(json_object *o, const char *key, const char *value);

@@ -234,26 +234,11 @@ cmd_audit_event_json(const Nwd__V1__AuditEvent *e)
 	return o;
 }
 
-/* One CSV field (RFC 4180): quoted when it holds , " CR or LF. */
+/* One CSV field (RFC 4180), spreadsheet-safe (cli_csv_field()). */
 static void
 csv_field(const char *s, int last)
 {
-	const char *p;
-
-	if (s == NULL)
-		s = "";
-	if (strpbrk(s, ",\"\r\n") == NULL)
-		fputs(s, stdout);
-	else {
-		putchar('"');
-		for (p = s; *p != '\0'; p++) {
-			if (*p == '"')
-				putchar('"');
-			putchar(*p);
-		}
-		putchar('"');
-	}
-	fputs(last ? "\r\n" : ",", stdout);
+	cli_csv_field(stdout, s, last);
 }
 
 static const char csv_header[] = "id,at,at_unix_ms,instance,seq,actor,"
