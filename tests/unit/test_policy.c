@@ -970,7 +970,8 @@ test_protected_types(void **state)
 	    "plain", "");
 	expect_withheld(p, NWD__V1__KIND__CONSENT_RECORD, "plain", "");
 	policy_free(p);
-	/* Granted or kept by name, the repeated field is delivered. */
+	/* Granted by name, the repeated field is delivered; kept, it is
+	 * not: only a grant lifts a protection. */
 	p = fix_parse_ok("protect Address\n"
 	    "allow deliver g: roles ra kinds intelligence_report, risk_alert "
 	    "grant third_parties, location\n", "repeated-grant");
@@ -982,7 +983,7 @@ test_protected_types(void **state)
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates\n", "repeated-keep");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
-	    "category,level,details,location");
+	    "category,level,details,associates,location");
 	policy_free(p);
 	/* Protecting a type no repeated field holds withholds no list. */
 	p = fix_parse_ok("protect SourceDetails\n"
@@ -1072,11 +1073,19 @@ test_keep(void **state)
 	    "next_appointment_unix_ms,clinician");
 	policy_free(p);
 
-	/* A grant lifts protection, not keep; keep of a protected field
-	 * names it, so it is delivered. */
+	/* A grant lifts protection, not keep: a kept protected field is
+	 * still withheld, and a granted one that is not kept is withheld
+	 * by the keep. */
 	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates grant location\n", "keep-grant");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
+	    "category,level,details,associates,location");
+	policy_free(p);
+	/* Kept and granted: delivered. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver k: roles ra kinds risk_alert keep summary, "
+	    "associates grant associates\n", "keep-and-grant");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
 	    "category,level,details,location");
 	policy_free(p);
@@ -1640,8 +1649,9 @@ test_strip_intersection_nested(void **state)
  *  - allows are additive, so what is withheld is the intersection of what
  *    the matching allows withhold; an allow withholds its strip paths,
  *    everything outside its keep paths, and every protected type not
- *    granted (or kept) by name, a repeated field holding a protected type
- *    anywhere inside being withheld whole;
+ *    granted by name (a keep does not lift a protection), a repeated
+ *    field holding a protected type anywhere inside being withheld
+ *    whole;
  *  - then the limits no rule can lift (need to know not in the duty pass).
  * Rule names and reasons, including the built-in limits' names, are those
  * policy.h and policy_check_*() give.
@@ -1816,8 +1826,7 @@ model_withheld(const struct model *m, const struct mrule *r, int kind)
 	}
 	for (i = 0; i < k->nnode; i++)
 		if (node_protected(&k->node[i], m->protect) &&
-		    !fix_covered_by_any(k->node[i].path, r->grant, r->ngrant) &&
-		    !fix_covered_by_any(k->node[i].path, r->keep, r->nkeep))
+		    !fix_covered_by_any(k->node[i].path, r->grant, r->ngrant))
 			w |= k->node[i].leaves;
 	return w;
 }
@@ -1832,8 +1841,7 @@ model_released(const struct model *m, const struct mrule *r, int kind)
 
 	for (i = 0; i < k->nnode; i++)
 		if (node_protected(&k->node[i], m->protect) &&
-		    (fix_covered_by_any(k->node[i].path, r->grant, r->ngrant) ||
-		    fix_covered_by_any(k->node[i].path, r->keep, r->nkeep)))
+		    fix_covered_by_any(k->node[i].path, r->grant, r->ngrant))
 			rel |= k->node[i].leaves;
 	return rel;
 }
@@ -3072,6 +3080,60 @@ test_contract_protected_in_repeated(void **state)
 }
 
 /*
+ * nwd-policy(5): protected types are withheld "unless a rule grants the
+ * field that holds them by name".  A keep that lists a protected field
+ * once delivered it without a grant, and so did a second allow with such
+ * a keep beside a rule that withheld it (the union then withheld
+ * nothing).  Only grant lifts a protection, whatever keep lists and
+ * however many allows match.
+ */
+static void
+test_contract_keep_does_not_lift_protection(void **state)
+{
+	struct policy *p;
+
+	/* keep summary, address and no grant: the address is withheld. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver k: roles ra kinds domestic_abuse_notification, "
+	    "placement_change\n"
+	    "    keep summary, address\n", "keep");
+	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
+	    "incident_unix_ms,child_present,victim,perpetrator,address,"
+	    "notify_school_by_unix_ms");
+	expect_withheld(p, NWD__V1__KIND__PLACEMENT_CHANGE, "k",
+	    "from_placement,to_placement,address,effective_unix_ms,reason");
+	policy_free(p);
+
+	/* A second allow with keep beside hub-alerts: still withheld. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver hub-alerts: roles ra kinds risk_alert\n"
+	    "allow deliver wide: roles ra kinds risk_alert\n"
+	    "    keep summary, location, associates\n", "two");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "hub-alerts,wide",
+	    "associates,location");
+	policy_free(p);
+
+	/* A protected field kept inside a kept parent: withheld too. */
+	p = fix_parse_ok("protect Address\n"
+	    "allow deliver k: roles ra kinds domestic_abuse_notification\n"
+	    "    keep victim\n", "nested");
+	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
+	    "incident_unix_ms,summary,child_present,victim.address,"
+	    "perpetrator,address,notify_school_by_unix_ms");
+	policy_free(p);
+
+	/* A grant lifts it, in either rule. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver hub-alerts: roles ra kinds risk_alert\n"
+	    "allow deliver wide: roles ra kinds risk_alert\n"
+	    "    keep summary, location, associates grant location\n",
+	    "granted");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "hub-alerts,wide",
+	    "associates");
+	policy_free(p);
+}
+
+/*
  * A principal is a candidate only through an allow rule; a deny rule that
  * does not hold is as if it were not there.  A publish deny rule for the
  * role and kind whose basis does not match leaves the publish at
@@ -3187,6 +3249,7 @@ main(void)
 		cmocka_unit_test(test_contract_duty_pass_deny_wins),
 		cmocka_unit_test(test_contract_duty_pass_or),
 		cmocka_unit_test(test_contract_protected_in_repeated),
+		cmocka_unit_test(test_contract_keep_does_not_lift_protection),
 		cmocka_unit_test(test_contract_publish_deny_basis_verdict),
 	};
 	struct CMUnitTest	*tests;
