@@ -11,7 +11,10 @@
  *    matching allows grant, so a field is withheld only if every matching
  *    allow withholds it;
  *  - protected message types (addresses, third parties, sources) are
- *    withheld wherever they appear unless a rule grants them by name;
+ *    withheld wherever they appear unless a rule grants them by name: a
+ *    keep does not lift a protection, and an allow that does not grant a
+ *    protected field withholds it, so the union of allows delivers it only
+ *    if one of them grants it;
  *  - built in, whatever the rules say: handling code C reaches named
  *    recipients only; legacy 5x5x5 handling codes 4 and 5 never leave the
  *    police; nobody receives a marking above their clearance; an

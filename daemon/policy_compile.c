@@ -311,9 +311,10 @@ holds_protected(const struct policy *p, const ProtobufCMessageDescriptor *d,
 }
 
 /*
- * Walks a body: protected fields join the rule's list unless granted or
- * kept; with keep, every field neither kept nor on the way to a kept field
- * joins too.
+ * Walks a body: protected fields join the rule's list unless granted (a
+ * keep does not lift a protection: only a grant does); with keep, every
+ * field neither kept nor on the way to a kept field joins too.  Kept
+ * messages are walked as well, for the protected types inside them.
  */
 static int
 walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
@@ -338,9 +339,9 @@ walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
 		/*
 		 * A protected type, or a repeated field whose elements hold
 		 * one (its elements cannot be redacted one by one), is
-		 * withheld whole unless the rule names it.
+		 * withheld whole unless the rule grants it.
 		 */
-		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !kept &&
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    !covered_by(path, &r->grant) &&
 		    (is_protected(p, fd->descriptor) ||
 		    (fd->label == PROTOBUF_C_LABEL_REPEATED &&
@@ -358,7 +359,7 @@ walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
 		}
 		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    fd->label != PROTOBUF_C_LABEL_REPEATED &&
-		    depth < POLICY_MAX_DEPTH && !kept &&
+		    depth < POLICY_MAX_DEPTH &&
 		    walk_fields(p, pool, r, fd->descriptor, path, out,
 		    depth + 1) == -1)
 			return -1;
