@@ -1308,6 +1308,49 @@ test_s13_forged_sender(void **state)
 	nwd_close(ben);
 }
 
+/*
+ * A share_with entry naming nobody the mapping knows (a typo for sw-ben):
+ * the publish is refused, naming it, audited as refused; nothing is
+ * stored or sent.  It once went to everyone else as if the name were not
+ * there, and the publisher never learnt of it.
+ */
+static void
+test_unknown_share_with_is_refused(void **state)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+	int			 stored;
+
+	stored = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'plo-ana' AND subject = 'YP-001'");
+	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-001",
+	    "sw-ben", "hubsys-norwich", "camhs-cara", (const char *)NULL);
+	intel_init(&m, "YP-001", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
+	msg_share_with(&m, "sw-bne");
+	assert_int_equal(nwd_publish(plo, &m.env, &ack, err, sizeof(err)),
+	    NWD_ERR_REFUSED);
+	assert_null(ack);
+	assert_int_equal(nwd_last_server_error(plo),
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);
+	if (strstr(err, "share_with names sw-bne, which the principal "
+	    "mapping does not know") == NULL)
+		fail_msg("refusal \"%s\" does not name sw-bne", err);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'plo-ana' AND kind = 1 AND subject = 'YP-001' AND rule = "
+	    "'unknown-name' AND reason LIKE 'share_with names sw-bne,%%'");
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'plo-ana' AND subject = 'YP-001'"),
+	    stored);
+	scene_expect_silence(&sc);
+	assert_int_equal(nwd_ping(plo, err, sizeof(err)), NWD_OK);
+	scene_close(&sc);
+	nwd_close(plo);
+}
+
 int
 main(void)
 {
@@ -1323,6 +1366,7 @@ main(void)
 		cmocka_unit_test(test_s10_ended_allocation_refuses_delivery),
 		cmocka_unit_test(test_s12_clearance),
 		cmocka_unit_test(test_s13_forged_sender),
+		cmocka_unit_test(test_unknown_share_with_is_refused),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -356,6 +356,7 @@ struct stated {
 	const char		*rules;		/* NULL for norule */
 	const char		*withheld;	/* "-" none; NULL not said */
 	const char		*because;	/* NULL not said */
+	Nwd__V1__ErrorCode	 code;		/* a refused publish's */
 };
 
 static int
@@ -365,6 +366,7 @@ parse_stated(struct run *r, const struct stmt *st, int publish,
 	int i;
 
 	memset(s, 0, sizeof(*s));
+	s->code = NWD__V1__ERROR_CODE__ERROR_FORBIDDEN;
 	if (st->ntok < 3 || fix_parse_verdict(st->tok[2], &s->want) == -1) {
 		scen_fail(r, st->line, "expected \"%s WHO allow|deny|norule "
 		    "...\"", st->tok[0]);
@@ -391,6 +393,13 @@ parse_stated(struct run *r, const struct stmt *st, int publish,
 			s->withheld = st->tok[i + 1];
 		else if (strcmp(st->tok[i], "because") == 0)
 			s->because = st->tok[i + 1];
+		else if (strcmp(st->tok[i], "code") == 0 && publish &&
+		    s->want != POLICY_ALLOW &&
+		    (strcmp(st->tok[i + 1], "invalid") == 0 ||
+		    strcmp(st->tok[i + 1], "forbidden") == 0))
+			s->code = st->tok[i + 1][0] == 'i' ?
+			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE :
+			    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN;
 		else {
 			scen_fail(r, st->line, "unexpected \"%s\"",
 			    st->tok[i]);
@@ -530,13 +539,12 @@ check_publish(struct run *r, const struct stmt *st)
 		    "say \"%s\"", st->tok[1], pl->reason, s.because);
 	if (pl->publish == POLICY_ALLOW)
 		return;
-	if (pl->publish != POLICY_DENY ||
-	    pl->code != NWD__V1__ERROR_CODE__ERROR_FORBIDDEN ||
+	if (pl->publish != POLICY_DENY || pl->code != s.code ||
 	    pl->reason[0] == '\0')
 		scen_fail(r, st->line, "publish %s: a refusal must be a deny "
-		    "with ERROR_FORBIDDEN and a reason: %s, code %d, \"%s\"",
-		    st->tok[1], policy_verdict_name(pl->publish), (int)pl->code,
-		    pl->reason);
+		    "with error code %d and a reason: %s, code %d, \"%s\"",
+		    st->tok[1], (int)s.code, policy_verdict_name(pl->publish),
+		    (int)pl->code, pl->reason);
 	if (pl->nentries != 0)
 		scen_fail(r, st->line, "publish %s: refused, yet %zu "
 		    "decisions were made", st->tok[1], pl->nentries);
