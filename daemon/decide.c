@@ -55,10 +55,69 @@ refuse(struct decide_plan *plan, Nwd__V1__ErrorCode code, const char *rules,
 }
 
 /*
+ * The names a publish gives must name somebody: every share_with entry a
+ * principal's id or a team the mapping knows (team lines count), and an
+ * Allocation's team a known team and its worker a known principal.
+ * Returns 1, or 0 with the refusal, naming every unknown name, in plan.
+ */
+static int
+judge_names(const struct decide_world *w, const Nwd__V1__Envelope *env,
+    struct decide_plan *plan)
+{
+	const Nwd__V1__Header		*h = env->header;
+	const Nwd__V1__Allocation	*a = env->allocation;
+	const char			*unknown[ENVELOPE_MAX_SHARE_WITH];
+	char				 list[256], why[320];
+	size_t				 i, n = 0, l = 0;
+
+	for (i = 0; i < h->n_share_with && n < ENVELOPE_MAX_SHARE_WITH;
+	    i++)
+		if (identity_find_id(w->ids, h->share_with[i]) == NULL &&
+		    !policy_team_known(w->policy, w->ids, h->share_with[i]))
+			unknown[n++] = h->share_with[i];
+	if (n > 0) {
+		list[0] = '\0';
+		for (i = 0; i < n && l < sizeof(list); i++)
+			l += snprintf(list + l, sizeof(list) - l, "%s%s",
+			    i == 0 ? "" : i + 1 == n ? " and " : ", ",
+			    unknown[i]);
+		snprintf(why, sizeof(why), "share_with names %s, which the "
+		    "principal mapping does not know (no principal has that "
+		    "id or team, and no team line adds it); nothing was "
+		    "shared", list);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "unknown-name", why);
+		return 0;
+	}
+	if (h->kind != NWD__V1__KIND__ALLOCATION || a == NULL)
+		return 1;
+	if (a->team[0] != '\0' &&
+	    !policy_team_known(w->policy, w->ids, a->team)) {
+		snprintf(why, sizeof(why), "allocation names team %s, which "
+		    "the principal mapping does not know (no principal has "
+		    "that team, and no team line adds it); nothing was "
+		    "allocated", a->team);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "unknown-name", why);
+		return 0;
+	}
+	if (a->worker[0] != '\0' &&
+	    identity_find_id(w->ids, a->worker) == NULL) {
+		snprintf(why, sizeof(why), "allocation names worker %s, whom "
+		    "the principal mapping does not know; nothing was "
+		    "allocated", a->worker);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "unknown-name", why);
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * The publish checks, in the order the publisher is answered: an
  * envelope, a valid one, one that fits a frame, a marking within the
- * sender's clearance, a publish rule.  Returns 1 if the publish may go on,
- * 0 if plan now holds its refusal.
+ * sender's clearance, a publish rule, names the mapping knows.  Returns 1
+ * if the publish may go on, 0 if plan now holds its refusal.
  */
 static int
 judge_publish(const struct decide_world *w, const struct principal *sender,
@@ -104,6 +163,8 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		    d.reason);
 		return 0;
 	}
+	if (!judge_names(w, env, plan))
+		return 0;
 	plan->publish = POLICY_ALLOW;
 	snprintf(plan->rules, sizeof(plan->rules), "%s", d.rules);
 	snprintf(plan->reason, sizeof(plan->reason), "%s", d.reason);

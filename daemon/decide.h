@@ -1,10 +1,10 @@
 /*
  * decide: the one decision engine.  Who receives a published message,
  * which of its fields, and because of which rule: the publish checks
- * (validation, size, the sender's clearance, the publish rule), the
- * broker-owned header fields, an Allocation's side effects, the deliver
- * decision for every principal, the duty pass when no one may receive it,
- * and redaction.  The broker's publish, the replay of a durable queue
+ * (validation, size, the sender's clearance, the publish rule, names the
+ * principal mapping knows), the broker-owned header fields, an
+ * Allocation's side effects, the deliver decision for every principal,
+ * the duty pass when no one may receive it, and redaction.  The broker's publish, the replay of a durable queue
  * (decide_recipient), and explain (the daemon's and the nwd tool's offline
  * mode, decide_explain) all decide here, so they cannot drift apart.
  *

@@ -99,6 +99,14 @@ int		 policy_is_duty(const struct policy *p, const char *id);
 /* The first duty principal, or NULL. */
 const char	*policy_duty(const struct policy *p);
 
+/*
+ * Returns 1 if team is a team that some principal of ids has, or that a
+ * team line of the policy declares; else 0.  A principal's id is not a
+ * team.
+ */
+int		 policy_team_known(const struct policy *p,
+		    const struct identity_map *ids, const char *team);
+
 /* Teams the policy's team lines give principal id (may be none). */
 const char *const *policy_extra_teams(const struct policy *p, const char *id,
 		    size_t *n);

@@ -542,6 +542,25 @@ policy_extra_teams(const struct policy *p, const char *id, size_t *n)
 }
 
 int
+policy_team_known(const struct policy *p, const struct identity_map *ids,
+    const char *team)
+{
+	const struct principal	*pr;
+	size_t			 i, j;
+
+	for (i = 0; i < p->nteams; i++)
+		if (strcmp(p->teams[i].name, team) == 0)
+			return 1;
+	for (i = 0; ids != NULL && i < identity_count(ids); i++) {
+		pr = identity_at(ids, i);
+		for (j = 0; j < pr->nteams; j++)
+			if (strcmp(pr->teams[j], team) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int
 policy_check_principals(const struct policy *p,
     const struct identity_map *ids, char *err, size_t errlen)
 {

@@ -1331,7 +1331,7 @@ test_unknown_share_with_is_refused(void **state)
 	intel_init(&m, "YP-001", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
 	msg_share_with(&m, "sw-bne");
 	assert_int_equal(nwd_publish(plo, &m.env, &ack, err, sizeof(err)),
-	    NWD_ERR_REFUSED);
+	    NWD_ERR_INVALID);
 	assert_null(ack);
 	assert_int_equal(nwd_last_server_error(plo),
 	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);

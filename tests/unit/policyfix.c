@@ -799,6 +799,15 @@ fix_case_message(struct fix_arena *a, const struct principal *pr,
 	if (kind == NWD__V1__KIND__INTELLIGENCE_REPORT)
 		e->intelligence_report->legacy->source_evaluation =
 		    fix_arena_printf(a, "B");
+	/* An Allocation names what the mapping knows: the principal as
+	 * the worker, and its first team. */
+	if (kind == NWD__V1__KIND__ALLOCATION) {
+		e->allocation->team = fix_arena_printf(a, "%s",
+		    pr != NULL && pr->nteams > 0 ? pr->teams[0] : "");
+		e->allocation->worker = fix_arena_printf(a, "%s",
+		    pr != NULL ? pr->id : "");
+		e->allocation->from_unix_ms = e->allocation->until_unix_ms = 0;
+	}
 	if (context & FIX_CTX_NAMED)
 		fix_add_share_with(a, e->header, pr->id);
 	return e;

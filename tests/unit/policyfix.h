@@ -171,6 +171,8 @@ const char	*fix_case_parse(char *line, struct fix_case *c);
  * 2A, handling P, legacy B22, which the broker accepts), pr named in
  * share_with if context says so; and, if it says allocated, YP-001
  * allocated to pr by name in t (pr and t may be NULL for FIX_CTX_NONE).
+ * An Allocation allocates pr as the worker, and pr's first team (none if
+ * it has none), so that it names what the mapping knows.
  * The envelope is a's.
  */
 Nwd__V1__Envelope *fix_case_message(struct fix_arena *a,
