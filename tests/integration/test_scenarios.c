@@ -726,10 +726,13 @@ test_s1_intelligence_whole_or_sanitised(void **state)
 	expect_recipients(sc.mid, "deliver",
 	    "camhs-cara,hubsys-norwich,sw-ben");
 	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
+	/* The summary keeps no header free text: the justification goes. */
 	expect_deliver_row(sc.mid, "hubsys-norwich", "intelligence-summary",
-	    "grading,location,source_details,third_parties");
+	    "grading,header.justification,location,source_details,"
+	    "third_parties");
 	expect_deliver_row(sc.mid, "camhs-cara", "intelligence-summary",
-	    "grading,location,source_details,third_parties");
+	    "grading,header.justification,location,source_details,"
+	    "third_parties");
 
 	/* sw-ben: the whole report, source and addresses included. */
 	d = received(&sc, "sw-ben");
@@ -770,8 +773,9 @@ test_s1_intelligence_whole_or_sanitised(void **state)
 		d = received(&sc, summary_only[i]);
 		expect_header(d, "plo-ana", "police", "YP-001");
 		assert_string_equal(d->rule, "intelligence-summary");
-		expect_withheld(d,
-		    "grading,location,source_details,third_parties");
+		expect_withheld(d, "grading,header.justification,location,"
+		    "source_details,third_parties");
+		assert_string_equal(d->envelope->header->justification, "");
 		assert_string_equal(d->envelope->intelligence_report->summary,
 		    INTEL_SUMMARY);
 		assert_true(d->envelope->intelligence_report->sanitised);
@@ -1308,6 +1312,95 @@ test_s13_forged_sender(void **state)
 	nwd_close(ben);
 }
 
+#define JUSTIFY_SOURCE	"Per CHIS-4471 (Mrs Jane Doe, 12 Elm Rd neighbour)"
+#define NHS_NUMBER	"9434765919"
+
+/* The fields_shared of a message's deliver row for recipient. */
+static void
+shared_of(const char *mid, const char *recipient, char *out, size_t outlen)
+{
+	harness_sql_text("nwd_auditor", out, outlen, "SELECT coalesce("
+	    "array_to_string(fields_shared, ','), '<null>') FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND recipient = '%s'", mid, recipient);
+}
+
+/*
+ * The header's free text is under the policy: a justification that names
+ * the source, the NHS number and share_with do not reach the hub with
+ * the sanitised summary, and hub roles get alerts without the
+ * justification; sw-ben gets them all.  Deliver rows list them among the
+ * fields withheld or shared.
+ */
+static void
+test_header_free_text(void **state)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+	Nwd__V1__Deliver	*d;
+	char			 shared[1024];
+
+	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-001",
+	    "sw-ben", "hubsys-norwich", (const char *)NULL);
+	intel_init(&m, "YP-001", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
+	m.hdr.justification = JUSTIFY_SOURCE;
+	m.subj.nhs_number = NHS_NUMBER;
+	msg_share_with(&m, "sw:north");
+	scene_publish(&sc, plo, &m.env);
+	expect_deliver_row(sc.mid, "hubsys-norwich", "intelligence-summary",
+	    "grading,header.justification,header.share_with,"
+	    "header.subject.nhs_number,location,source_details,third_parties");
+	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
+	d = received(&sc, "hubsys-norwich");
+	expect_withheld(d, "grading,header.justification,header.share_with,"
+	    "header.subject.nhs_number,location,source_details,third_parties");
+	assert_string_equal(d->envelope->header->justification, "");
+	assert_string_equal(d->envelope->header->subject->nhs_number, "");
+	assert_string_equal(d->envelope->header->subject->local_id, "YP-001");
+	assert_int_equal(d->envelope->header->n_share_with, 0);
+	expect_bytes(d, "Jane Doe", 0);
+	expect_bytes(d, "CHIS-4471", 0);
+	expect_bytes(d, NHS_NUMBER, 0);
+	expect_bytes(d, INTEL_SUMMARY, 1);
+	shared_of(sc.mid, "hubsys-norwich", shared, sizeof(shared));
+	if (strstr(shared, "header.") != NULL ||
+	    strstr(shared, "summary") == NULL)
+		fail_msg("the hub's fields_shared \"%s\"", shared);
+	d = received(&sc, "sw-ben");
+	expect_withheld(d, "");
+	assert_string_equal(d->envelope->header->justification,
+	    JUSTIFY_SOURCE);
+	assert_string_equal(d->envelope->header->subject->nhs_number,
+	    NHS_NUMBER);
+	shared_of(sc.mid, "sw-ben", shared, sizeof(shared));
+	if (strstr(shared, "header.justification") == NULL ||
+	    strstr(shared, "header.share_with") == NULL ||
+	    strstr(shared, "header.subject.nhs_number") == NULL ||
+	    strstr(shared, "source_details") == NULL)
+		fail_msg("sw-ben's fields_shared \"%s\" leaves out the "
+		    "header's free text", shared);
+	scene_close(&sc);
+
+	/* An alert: the hub without the justification, sw-ben with it. */
+	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-001", "sw-ben",
+	    "hubsys-norwich", (const char *)NULL);
+	alert_init(&m, "YP-001", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
+	    "seen with the same older males");
+	m.hdr.justification = JUSTIFY_SOURCE;
+	scene_publish(&sc, plo, &m.env);
+	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-alerts",
+	    "associates,header.justification,location");
+	d = received(&sc, "hubsys-norwich");
+	assert_string_equal(d->envelope->header->justification, "");
+	expect_bytes(d, "Jane Doe", 0);
+	d = received(&sc, "sw-ben");
+	assert_string_equal(d->envelope->header->justification,
+	    JUSTIFY_SOURCE);
+	scene_close(&sc);
+	nwd_close(plo);
+}
+
 /*
  * A share_with entry naming nobody the mapping knows (a typo for sw-ben):
  * the publish is refused, naming it, audited as refused; nothing is
@@ -1367,6 +1460,7 @@ main(void)
 		cmocka_unit_test(test_s12_clearance),
 		cmocka_unit_test(test_s13_forged_sender),
 		cmocka_unit_test(test_unknown_share_with_is_refused),
+		cmocka_unit_test(test_header_free_text),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

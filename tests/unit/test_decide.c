@@ -825,6 +825,11 @@ build_message(struct run *r, const struct stmt *st)
 			if (envelope_legal_basis_from_name(val, &basis) == -1)
 				goto bad;
 			h->legal_basis = basis;
+		} else if (strcmp(key, "justification") == 0) {
+			h->justification = fix_arena_printf(&r->a, "%s", val);
+		} else if (strcmp(key, "nhs") == 0) {
+			h->subject->nhs_number = fix_arena_printf(&r->a, "%s",
+			    val);
 		} else if (strcmp(key, "share-with") == 0) {
 			snprintf(list, sizeof(list), "%s", val);
 			save = NULL;

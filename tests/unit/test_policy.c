@@ -6,8 +6,8 @@
  *
  * - A decision table, tests/data/policy-cases.txt: the agreement rule by
  *   rule, in the manner of pgbouncer's HBA tests.
- * - Conditions, protected types, keep, the duty pass, role and team
- *   declarations, policy_check_principals.
+ * - Conditions, protected types, keep, the header's free text, the duty
+ *   pass, role and team declarations, policy_check_principals.
  * - Bad policies, the files in tests/data/bad-policies/ (one test each),
  *   each naming on its first line the "NAME:LINE:COL: message" it must be
  *   refused with.
@@ -562,6 +562,10 @@ deliver_to(struct fix_arena *a, const struct policy *p,
 	e = fix_full_envelope(a, kind, subject, marking);
 	e->header->legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
 	e->header->originating_agency = (char *)"police";
+	e->header->justification = fix_arena_printf(a,
+	    "[header.justification#0]");
+	e->header->subject->nhs_number = fix_arena_printf(a,
+	    "[header.subject.nhs_number#0]");
 	if (share_with != NULL) {
 		snprintf(list, sizeof(list), "%s", share_with);
 		for (tok = strtok_r(list, ",", &save); tok != NULL;
@@ -874,11 +878,16 @@ test_conditions_basis_from(void **state)
  * What is withheld: protected types, strip, keep, grant
  */
 
+/* What the header's free text adds to a keep's withheld list. */
+#define HDR	",header.justification,header.share_with," \
+		"header.subject.nhs_number"
+
 /*
- * An OFFICIAL message of kind with every field set, to a principal of role
- * ra named in share_with: the decision must be allowed by want_rules and
- * withhold exactly want (comma-separated, "" for nothing), in the decision
- * and in the bytes delivered.
+ * An OFFICIAL message of kind with every field set (the header's free
+ * text too), to a principal of role ra named in share_with: the decision
+ * must be allowed by want_rules and withhold exactly want
+ * (comma-separated, "" for nothing), and the bytes delivered must lack
+ * exactly what of want the message holds.
  */
 static void
 expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
@@ -889,6 +898,7 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 	struct principal	 pr = who("ra", NWD__V1__MARKING__OFFICIAL);
 	Nwd__V1__Envelope	*e;
 	char			 sc[1024], got[2048], why[4096];
+	char			 list[1024], held[1024] = "", *t, *save = NULL;
 
 	memset(&a, 0, sizeof(a));
 	deliver_to(&a, p, &pr, kind, NWD__V1__MARKING__OFFICIAL, "YP-001",
@@ -905,13 +915,19 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 		fix_arena_free(&a);
 		fail_msg("%s: %s", envelope_kind_name(kind), why);
 	}
+	snprintf(list, sizeof(list), "%s", want);
+	for (t = strtok_r(list, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save))
+		if (fix_path_present(e, t))
+			fix_appendf(held, sizeof(held), "%s%s",
+			    held[0] != '\0' ? "," : "", t);
 	fix_arena_free(&a);
 	if (!fix_same_set(sc, want))
 		fail_msg("%s: the decision withholds \"%s\", expected \"%s\"",
 		    envelope_kind_name(kind), sc, want);
-	if (!fix_same_set(got, want))
+	if (!fix_same_set(got, held))
 		fail_msg("%s: the delivery withholds \"%s\", expected \"%s\"",
-		    envelope_kind_name(kind), got, want);
+		    envelope_kind_name(kind), got, held);
 }
 
 static void
@@ -983,7 +999,7 @@ test_protected_types(void **state)
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates\n", "repeated-keep");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
-	    "category,level,details,associates,location");
+	    "category,level,details,associates,location" HDR);
 	policy_free(p);
 	/* Protecting a type no repeated field holds withholds no list. */
 	p = fix_parse_ok("protect SourceDetails\n"
@@ -1053,7 +1069,7 @@ test_keep(void **state)
 	p = fix_parse_ok("allow deliver k: roles ra kinds intelligence_report\n"
 	    "    keep summary, sanitised, occurred_unix_ms\n", "keep");
 	expect_withheld(p, NWD__V1__KIND__INTELLIGENCE_REPORT, "k",
-	    "grading,legacy,source_details,third_parties,location");
+	    "grading,legacy,source_details,third_parties,location" HDR);
 	policy_free(p);
 
 	/* A nested keep keeps the way to it and withholds its siblings. */
@@ -1062,7 +1078,7 @@ test_keep(void **state)
 	expect_withheld(p, NWD__V1__KIND__INTELLIGENCE_REPORT, "k",
 	    "grading.source_evaluation,grading.handling_code,"
 	    "grading.handling_conditions,legacy,sanitised,source_details,"
-	    "third_parties,location,occurred_unix_ms");
+	    "third_parties,location,occurred_unix_ms" HDR);
 	policy_free(p);
 
 	/* Kinds without the kept fields keep nothing. */
@@ -1070,7 +1086,7 @@ test_keep(void **state)
 	    "camhs_update keep summary\n", "kinds");
 	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "k",
 	    "risk_summary,clinical_formulation,risk_level,"
-	    "next_appointment_unix_ms,clinician");
+	    "next_appointment_unix_ms,clinician" HDR);
 	policy_free(p);
 
 	/* A grant lifts protection, not keep: a kept protected field is
@@ -1080,14 +1096,14 @@ test_keep(void **state)
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates grant location\n", "keep-grant");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
-	    "category,level,details,associates,location");
+	    "category,level,details,associates,location" HDR);
 	policy_free(p);
 	/* Kept and granted: delivered. */
 	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates grant associates\n", "keep-and-grant");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
-	    "category,level,details,location");
+	    "category,level,details,location" HDR);
 	policy_free(p);
 
 	/* keep in one allow, strip in another: the intersection. */
@@ -1097,6 +1113,59 @@ test_keep(void **state)
 	    "strip clinical_formulation, clinician, risk_summary\n", "both");
 	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "k,s",
 	    "clinical_formulation,clinician");
+	policy_free(p);
+}
+
+/*
+ * The header's free text (header.justification, header.share_with,
+ * header.subject.nhs_number) is under the policy like body fields:
+ * stripped, kept, protected and granted by name, in the decision and in
+ * the bytes delivered.
+ */
+static void
+test_header_fields(void **state)
+{
+	struct policy *p;
+
+	/* strip names them beside body paths, for any kind. */
+	p = fix_parse_ok("allow deliver s: roles ra kinds risk_alert, "
+	    "camhs_update strip header.justification, details\n", "strip");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "s",
+	    "header.justification,details");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "s",
+	    "header.justification");
+	policy_free(p);
+
+	/* keep withholds the header's free text it does not list. */
+	p = fix_parse_ok("allow deliver k: roles ra kinds camhs_update "
+	    "keep risk_summary, header.share_with\n", "keep");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "k",
+	    "clinical_formulation,risk_level,next_appointment_unix_ms,"
+	    "clinician,header.justification,header.subject.nhs_number");
+	policy_free(p);
+
+	/* protect: withheld from every delivery unless granted. */
+	p = fix_parse_ok("protect Address, header.justification\n"
+	    "allow deliver plain: roles ra kinds camhs_update, "
+	    "placement_change\n", "protect");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "plain",
+	    "header.justification");
+	expect_withheld(p, NWD__V1__KIND__PLACEMENT_CHANGE, "plain",
+	    "header.justification,address");
+	policy_free(p);
+	p = fix_parse_ok("protect Address, header.justification\n"
+	    "allow deliver g: roles ra kinds camhs_update "
+	    "grant header.justification\n", "grant");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "g", "");
+	policy_free(p);
+
+	/* Allows are additive here too. */
+	p = fix_parse_ok("allow deliver one: roles ra kinds risk_alert "
+	    "strip header.justification, header.subject.nhs_number\n"
+	    "allow deliver two: roles ra kinds risk_alert "
+	    "strip header.subject.nhs_number, header.share_with\n", "union");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "one,two",
+	    "header.subject.nhs_number");
 	policy_free(p);
 }
 
@@ -1409,6 +1478,7 @@ static const char *const required_bad[] = {
 	"when-bad-word.nwd", "when-twice.nwd", "strip-and-keep.nwd",
 	"keep-on-deny.nwd", "grant-on-deny.nwd", "from-on-publish.nwd",
 	"when-on-publish.nwd", "bad-basis.nwd", "team-without-members.nwd",
+	"strip-header-field.nwd", "protect-header-field.nwd",
 };
 
 static char	**bad_files;	/* owned; names of the .nwd files */
@@ -1720,6 +1790,38 @@ collect_nodes(struct mkind *k, const ProtobufCMessageDescriptor *d,
 	return mask;
 }
 
+/* The header's free text, which a rule may name as it names body
+ * fields: a leaf of every kind. */
+static void
+collect_header(struct mkind *k)
+{
+	static const struct {
+		const char				*path;
+		const ProtobufCMessageDescriptor	*d;
+		const char				*field;
+	} hf[] = {
+		{ "header.justification", &nwd__v1__header__descriptor,
+		  "justification" },
+		{ "header.share_with", &nwd__v1__header__descriptor,
+		  "share_with" },
+		{ "header.subject.nhs_number", &nwd__v1__subject_ref__descriptor,
+		  "nhs_number" },
+	};
+	struct mnode	*n;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(hf) / sizeof(hf[0]); i++) {
+		assert_true(k->nnode < MAX_NODES && k->nleaf < 64);
+		n = &k->node[k->nnode++];
+		snprintf(n->path, sizeof(n->path), "%s", hf[i].path);
+		n->fd = protobuf_c_message_descriptor_get_field_by_name(
+		    hf[i].d, hf[i].field);
+		assert_non_null(n->fd);
+		n->leaves = 1ULL << k->nleaf++;
+		k->all |= n->leaves;
+	}
+}
+
 static void
 collect_fields(void)
 {
@@ -1731,6 +1833,7 @@ collect_fields(void)
 		assert_non_null(envelope_kind_body_descriptor(k));
 		mk[k].all = collect_nodes(
 		    &mk[k], envelope_kind_body_descriptor(k), "", 0);
+		collect_header(&mk[k]);
 	}
 	assert_null(envelope_kind_body_descriptor(NKIND + 1));
 }
@@ -2368,16 +2471,17 @@ strip_mask(const struct policy_decision *d, int kind)
 	return mask;
 }
 
-/* The leaves present in a decoded body. */
+/* The leaves present in a decoded envelope, its header's free text
+ * included. */
 static uint64_t
-present_mask(const ProtobufCMessage *body, int kind)
+present_mask(const Nwd__V1__Envelope *env, int kind)
 {
 	const struct mkind	*k = &mk[kind];
 	uint64_t		 mask = 0;
 	size_t			 i;
 
 	for (i = 0; i < k->nnode; i++) {
-		const ProtobufCMessage		*m = body;
+		const ProtobufCMessage		*m = envelope_body(env);
 		const ProtobufCFieldDescriptor	*fd = NULL;
 		char				 path[96], *t, *save = NULL;
 		int				 leaf;
@@ -2390,6 +2494,10 @@ present_mask(const ProtobufCMessage *body, int kind)
 		if (!leaf)
 			continue;
 		snprintf(path, sizeof(path), "%s", k->node[i].path);
+		if (strncmp(path, "header.", 7) == 0) {
+			m = &env->header->base;
+			memmove(path, path + 7, strlen(path + 7) + 1);
+		}
 		for (t = strtok_r(path, ".", &save); t != NULL && m != NULL;
 		    t = strtok_r(NULL, ".", &save)) {
 			if (fd != NULL)
@@ -2440,6 +2548,12 @@ model_setup(void **state)
 				    NWD__V1__GRADING__HANDLING_CODE__HANDLING_P;
 				ir->legacy->handling_code = v == 2 ? 4 : 1;
 			}
+			/* The header's free text, every field of it (engine_
+			 * decide sets share_with). */
+			e->header->justification = fix_arena_printf(
+			    &model_arena, "[header.justification#0]");
+			e->header->subject->nhs_number = fix_arena_printf(
+			    &model_arena, "[header.subject.nhs_number#0]");
 			model_env[k][v] = e;
 		}
 	if ((model_allocs = alloc_table_new()) == NULL)
@@ -2611,8 +2725,7 @@ check_case_model(const struct policy *p, const struct model *m,
 	dec = protobuf_c_message_unpack(&nwd__v1__envelope__descriptor, NULL,
 	    len, buf);
 	assert_non_null(dec);
-	present = present_mask(envelope_body((Nwd__V1__Envelope *)dec),
-	    c->kind);
+	present = present_mask((Nwd__V1__Envelope *)dec, c->kind);
 	protobuf_c_message_free_unpacked(dec, NULL);
 	free(buf);
 	st->g10++;
@@ -3099,9 +3212,10 @@ test_contract_keep_does_not_lift_protection(void **state)
 	    "    keep summary, address\n", "keep");
 	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
 	    "incident_unix_ms,child_present,victim,perpetrator,address,"
-	    "notify_school_by_unix_ms");
+	    "notify_school_by_unix_ms" HDR);
 	expect_withheld(p, NWD__V1__KIND__PLACEMENT_CHANGE, "k",
-	    "from_placement,to_placement,address,effective_unix_ms,reason");
+	    "from_placement,to_placement,address,effective_unix_ms,reason"
+	    HDR);
 	policy_free(p);
 
 	/* A second allow with keep beside hub-alerts: still withheld. */
@@ -3119,7 +3233,7 @@ test_contract_keep_does_not_lift_protection(void **state)
 	    "    keep victim\n", "nested");
 	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
 	    "incident_unix_ms,summary,child_present,victim.address,"
-	    "perpetrator,address,notify_school_by_unix_ms");
+	    "perpetrator,address,notify_school_by_unix_ms" HDR);
 	policy_free(p);
 
 	/* A grant lifts it, in either rule. */
@@ -3231,6 +3345,7 @@ main(void)
 		cmocka_unit_test(test_conditions_basis_from),
 		cmocka_unit_test(test_protected_types),
 		cmocka_unit_test(test_keep),
+		cmocka_unit_test(test_header_fields),
 		cmocka_unit_test(test_duty_pass),
 		cmocka_unit_test(test_role_declarations),
 		cmocka_unit_test(test_check_principals),
