@@ -230,20 +230,36 @@ prepare(const struct decide_world *w, const struct principal *sender,
 	return 0;
 }
 
+/* Returns 1 if the comma-separated list holds name. */
+static int
+csv_has(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+
+	while (list != NULL && *list != '\0') {
+		if (strncmp(list, name, l) == 0 &&
+		    (list[l] == ',' || list[l] == '\0'))
+			return 1;
+		if ((list = strchr(list, ',')) != NULL)
+			list++;
+	}
+	return 0;
+}
+
 /*
- * The top-level body fields present and not wholly withheld, as the
- * audit row's fields_shared lists them.  Scalars are always counted: their
- * zero is a value too.  Returns a new string, or NULL.
+ * The top-level body fields present and not wholly withheld, then the
+ * header's free text present and not withheld, as the audit row's
+ * fields_shared lists them.  Scalars are always counted: their zero is a
+ * value too.  Returns a new string, or NULL.
  */
 static char *
 fields_shared(const Nwd__V1__Envelope *env, const char *withheld)
 {
 	const ProtobufCMessage		*body = envelope_body(env);
 	const ProtobufCFieldDescriptor	*fd;
-	const char			*p, *w;
+	const char			*p, *hp;
 	char				 out[4096];
 	size_t				 i, n = 0, l;
-	int				 hidden;
 
 	out[0] = '\0';
 	for (i = 0; body != NULL && i < body->descriptor->n_fields; i++) {
@@ -261,20 +277,19 @@ fields_shared(const Nwd__V1__Envelope *env, const char *withheld)
 			if (*(void *const *)p == NULL)
 				continue;
 		}
-		hidden = 0;
 		l = strlen(fd->name);
-		for (w = withheld; w != NULL && *w != '\0';) {
-			if (strncmp(w, fd->name, l) == 0 &&
-			    (w[l] == ',' || w[l] == '\0'))
-				hidden = 1;
-			w = strchr(w, ',');
-			if (w != NULL)
-				w++;
-		}
-		if (hidden || n + l + 2 >= sizeof(out))
+		if (csv_has(withheld, fd->name) || n + l + 2 >= sizeof(out))
 			continue;
 		n += snprintf(out + n, sizeof(out) - n, "%s%s",
 		    n > 0 ? "," : "", fd->name);
+	}
+	for (i = 0; (hp = redact_header_path(i)) != NULL; i++) {
+		l = strlen(hp);
+		if (!redact_path_present(env, hp) || csv_has(withheld, hp) ||
+		    n + l + 2 >= sizeof(out))
+			continue;
+		n += snprintf(out + n, sizeof(out) - n, "%s%s",
+		    n > 0 ? "," : "", hp);
 	}
 	return strdup(out);
 }

@@ -2,8 +2,9 @@
  * policy: the sharing policy, the machine-readable information-sharing
  * agreement.  Parses the policy file and decides, for a message and a
  * principal, whether it may be published or delivered and which body fields
- * are withheld.  Pure: no I/O, no logging, no clock it is not given.
- * Verdicts are an enum; "no rule matched" is spelled out, and it is a deny.
+ * and which of the header's free text (redact.h) are withheld.  Pure: no
+ * I/O, no logging, no clock it is not given.  Verdicts are an enum; "no
+ * rule matched" is spelled out, and it is a deny.
  *
  * Semantics (nwd-policy(5), deploy/policy.nwd):
  *  - default deny; a matching deny rule always wins over any allow;

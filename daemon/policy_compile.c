@@ -3,9 +3,10 @@
  * decisions read, and what reads it back.  The checks across statements,
  * the rule index by (action, kind, role), the teams that team lines give
  * each principal, and what each allow deliver rule withholds for each kind
- * (the fields it strips or does not keep, and the protected types it does
- * not grant); then the accessors of policy.h, the check of a principal
- * mapping against the policy, and policy_free().
+ * (the fields and header free text it strips or does not keep, and the
+ * protected types and header fields it does not grant); then the
+ * accessors of policy.h, the check of a principal mapping against the
+ * policy, and policy_free().
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ policy_free(struct policy *p)
 		free(p->extra[i].teams);
 	free(p->extra);
 	strlist_clear(&p->duty);
+	strlist_clear(&p->protect_paths);
 	strlist_clear(&p->pool);
 	free(p->title);
 	free(p);
@@ -367,6 +369,30 @@ walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
 	return 0;
 }
 
+/*
+ * The header's free text a rule withholds: what the policy protects and
+ * the rule does not grant, and with keep what the rule does not keep.
+ */
+static int
+walk_header(const struct policy *p, struct strlist *pool,
+    const struct rule *r, struct strlist *out)
+{
+	const char	*hp;
+	char		*ip;
+	size_t		 i;
+
+	for (i = 0; (hp = redact_header_path(i)) != NULL; i++) {
+		if (!(strlist_has(&p->protect_paths, hp) &&
+		    !covered_by(hp, &r->grant)) &&
+		    !(r->keep.n > 0 && !covered_by(hp, &r->keep)))
+			continue;
+		if ((ip = pool_intern(pool, hp)) == NULL ||
+		    eff_add(out, ip) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 compute_withheld(struct policy *p, struct strlist *pool)
 {
@@ -390,7 +416,7 @@ compute_withheld(struct policy *p, struct strlist *pool)
 				    eff_add(&r->eff[k], r->strip.v[j]) == -1)
 					return -1;
 			if (walk_fields(p, pool, r, d, "", &r->eff[k], 0) ==
-			    -1)
+			    -1 || walk_header(p, pool, r, &r->eff[k]) == -1)
 				return -1;
 		}
 	}

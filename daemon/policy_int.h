@@ -86,6 +86,7 @@ struct policy {
 	size_t		 nteams;
 	const ProtobufCMessageDescriptor *protect[32];
 	size_t		 nprotect;
+	struct strlist	 protect_paths;	/* protected header free text */
 	/*
 	 * index[(action * NKINDS + kind) * (nidx + 1) + role] lists the rules
 	 * for a role named in some rule (role < nidx) or for any other role

@@ -123,14 +123,24 @@ check_basis(const char *w, const void *arg)
 	return why;
 }
 
-/* A field path must exist in at least one of the rule's kinds. */
+/*
+ * A field path must exist in at least one of the rule's kinds; a path
+ * of the header's free text exists in every kind.
+ */
 static const char *
 check_path(const char *w, const void *arg)
 {
 	static char	 why[POLICY_MAX_WORD + 160];
 	const struct rule *r = arg;
-	char		 e[POLICY_MAX_WORD + 64];
+	char		 e[POLICY_MAX_WORD + 160];
 	int		 k, any = 0;
+
+	if (strncmp(w, "header.", 7) == 0) {
+		if (redact_path_valid(NULL, w, e, sizeof(e)) == 0)
+			return NULL;
+		snprintf(why, sizeof(why), "%s", e);
+		return why;
+	}
 
 	for (k = 1; envelope_kind_body_descriptor(k) != NULL; k++) {
 		if (!(r->kinds & (1u << k)))
@@ -551,8 +561,13 @@ find_body_type(const char *name)
 static const char *
 check_type(const char *w, const void *arg)
 {
-	static char why[POLICY_MAX_WORD + 128];
+	static char why[POLICY_MAX_WORD + 160];
 
+	if (strncmp(w, "header.", 7) == 0) {
+		if (redact_path_valid(NULL, w, why, sizeof(why)) == 0)
+			return NULL;
+		return why;
+	}
 	if (find_body_type(w) != NULL)
 		return NULL;
 	snprintf(why, sizeof(why), "no message kind contains a type \"%s\" "
@@ -560,7 +575,7 @@ check_type(const char *w, const void *arg)
 	return why;
 }
 
-/* "protect TYPE[, TYPE]..." */
+/* "protect TYPE|header.PATH[, ...]" */
 static int
 parse_protect(struct lexer *lx, struct policy *p)
 {
@@ -572,6 +587,14 @@ parse_protect(struct lexer *lx, struct policy *p)
 	    check_type, NULL) == -1)
 		goto bad;
 	for (i = 0; i < l.n; i++) {
+		if (strncmp(l.v[i], "header.", 7) == 0) {
+			if (!strlist_has(&p->protect_paths, l.v[i]) &&
+			    strlist_add(&p->protect_paths, l.v[i]) == -1) {
+				policy_lex_fail(lx, "out of memory");
+				goto bad;
+			}
+			continue;
+		}
 		d = find_body_type(l.v[i]);
 		if (p->nprotect == sizeof(p->protect) / sizeof(p->protect[0])) {
 			policy_lex_fail(lx, "too many protected types");

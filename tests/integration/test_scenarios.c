@@ -881,7 +881,7 @@ test_s3_camhs_update(void **state)
 	expect_recipients(sc.mid, "deliver", "hubsys-norwich,sw-ben");
 	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
 	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-camhs-summary",
-	    "clinical_formulation");
+	    "clinical_formulation,header.justification");
 	expect_refused_row(sc.mid, "plo-ana", "no-camhs-to-police",
 	    "forbids role police_liaison");
 
@@ -904,8 +904,9 @@ test_s3_camhs_update(void **state)
 	    NWD__V1__RISK_ALERT__LEVEL__MEDIUM);
 	assert_string_equal(d->envelope->camhs_update->clinical_formulation,
 	    "");
-	expect_withheld(d, "clinical_formulation");
+	expect_withheld(d, "clinical_formulation,header.justification");
 	expect_bytes(d, FORMULATION, 0);
+	assert_string_equal(d->envelope->header->justification, "");
 
 	not_received(&sc, "plo-ana");
 	not_received(&sc, "hubsys-dereham");

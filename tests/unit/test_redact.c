@@ -648,6 +648,13 @@ test_header_paths(void **state)
 	assert_string_equal(v.subj.nhs_number, S_NHS);
 	assert_int_equal(v.h.n_share_with, 1);
 
+	assert_int_equal(redact_path_present(&v.e, "header.justification"),
+	    1);
+	assert_int_equal(redact_path_present(&v.e, "header.share_with"), 1);
+	assert_int_equal(redact_path_present(&v.e, "header.kind"), 0);
+	assert_int_equal(redact_path_present(&v.e, "summary"), 1);
+	assert_int_equal(redact_path_present(&v.e, "legacy"), 0);
+
 	/* Absent header fields are not listed as withheld. */
 	intel_init(&v);
 	redact(&v.e, paths, 3, withheld, sizeof(withheld), &p, &d);
@@ -694,6 +701,11 @@ test_header_paths_limited(void **state)
 	    err, sizeof(err)), 0);
 	assert_int_equal(redact_path_valid(&nwd__v1__camhs_update__descriptor,
 	    "header.share_with", err, sizeof(err)), 0);
+	assert_string_equal(redact_header_path(0), "header.justification");
+	assert_string_equal(redact_header_path(1), "header.share_with");
+	assert_string_equal(redact_header_path(2),
+	    "header.subject.nhs_number");
+	assert_null(redact_header_path(3));
 
 	intel_init(&v);
 	redact(&v.e, others, sizeof(others) / sizeof(others[0]), withheld,
