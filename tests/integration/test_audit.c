@@ -456,7 +456,9 @@ test_s11_auditor_sees_everything_about_yp001(void **state)
 	assert_true(e->instance[0] != '\0');
 	assert_non_null(e = find_row(p, "deliver", mid_s1, "hubsys-norwich"));
 	join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld);
-	assert_string_equal(list, "grading,source_details");
+	/* The summary keeps no header free text (nwd-policy(5)). */
+	assert_string_equal(list,
+	    "grading,source_details,header.justification");
 	assert_string_equal(e->rule, "intelligence-summary");
 	assert_non_null(e = find_row(p, "deliver", mid_s1, "sw-ben"));
 	assert_int_equal(e->n_fields_withheld, 0);
@@ -763,7 +765,8 @@ test_subject_access_opens_the_messages(void **state)
 		if (strcmp(m->events[i]->recipient, "camhs-cara") == 0) {
 			join(list, sizeof(list), m->events[i]->fields_withheld,
 			    m->events[i]->n_fields_withheld);
-			assert_string_equal(list, "grading,source_details");
+			assert_string_equal(list, "grading,source_details,"
+			    "header.justification");
 		}
 	}
 	/* S3's formulation, which the hub never saw, is held. */
@@ -853,8 +856,8 @@ test_cli_audit_query(void **state)
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
 	    "query --message %s --action deliver --format csv", mid_s1), 0);
 	assert_contains(out, ",hubsys-norwich,\"sanitised,summary,");
-	assert_contains(out, ",\"grading,source_details\",intelligence-summary,"
-	    "sha256:");
+	assert_contains(out, ",\"grading,source_details,header.justification\","
+	    "intelligence-summary,sha256:");
 
 	/* JSON lines, every page with --all. */
 	n = harness_sql_int("postgres", "SELECT count(*) FROM "
@@ -870,7 +873,8 @@ test_cli_audit_query(void **state)
 	assert_contains(out, "\"recipient\":\"hubsys-norwich\","
 	    "\"fields_shared\":[\"sanitised\",\"summary\",");
 	assert_contains(out, "\"fields_withheld\":[\"grading\","
-	    "\"source_details\"],\"rule\":\"intelligence-summary\"");
+	    "\"source_details\",\"header.justification\"],\"rule\":"
+	    "\"intelligence-summary\"");
 	assert_contains(out, "\"at\":\"20");
 
 	/* Without --all, one page and the token on stderr. */
@@ -937,7 +941,7 @@ test_cli_sar(void **state)
 	assert_contains(m, "\"rule\":\"intelligence-summary\","
 	    "\"fields_shared\":[\"sanitised\",\"summary\",");
 	assert_contains(m, "],\"fields_withheld\":[\"grading\","
-	    "\"source_details\"]}");
+	    "\"source_details\",\"header.justification\"]}");
 	assert_contains(m, "{\"recipient\":\"sw-ben\",\"at\":\"20");
 	assert_contains(m, "\"rule\":\"social-worker-case\","
 	    "\"fields_shared\":[\"grading\",\"sanitised\",\"summary\","
@@ -979,7 +983,8 @@ test_cli_sar(void **state)
 	assert_contains(out, "      summary: " INTEL_SUMMARY "\n");
 	assert_contains(out, "      source_details.reference: " SOURCE_REF);
 	assert_contains(out, "hubsys-norwich: withheld grading, "
-	    "source_details (rule intelligence-summary)");
+	    "source_details, header.justification (rule "
+	    "intelligence-summary)");
 	assert_contains(out, "sw-ben: the whole message (rule "
 	    "social-worker-case)");
 	assert_contains(out, "  Not shared with\n");
@@ -1052,7 +1057,7 @@ test_pages_fit_max_frame(void **state)
 	assert_contains(b, INTEL_SUMMARY);
 	assert_contains(b, FORMULATION);
 	assert_contains(b, "\"fields_withheld\":[\"grading\","
-	    "\"source_details\"]");
+	    "\"source_details\",\"header.justification\"]");
 	assert_contains(b, "body purged under retention");
 
 	/*
