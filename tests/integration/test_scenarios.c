@@ -336,20 +336,21 @@ subscribe(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject)
 }
 
 /*
- * case-system allocates subject to team, until until_ms (0: open-ended).
- * The broker applies an allocation before it acknowledges it, so what is
- * published after the ack is decided with it.
+ * who publishes an Allocation of team and worker ("" for none) to subject,
+ * until until_ms (0: open-ended); the answer's text into err.  The broker
+ * applies an allocation before it acknowledges it, so what is published
+ * after the ack is decided with it.
  */
-static int
-allocate(const char *subject, const char *team, int64_t until_ms)
+static enum nwd_status
+allocate_as(const char *who, const char *subject, const char *team,
+    const char *worker, int64_t until_ms, char *err, size_t errlen)
 {
-	struct nwd_client	*c = harness_connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as(who);
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
 	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
 	enum nwd_status		 st;
 
 	s.local_id = (char *)subject;
@@ -357,16 +358,29 @@ allocate(const char *subject, const char *team, int64_t until_ms)
 	h.subject = &s;
 	h.marking = NWD__V1__MARKING__OFFICIAL;
 	a.team = (char *)team;
+	a.worker = (char *)worker;
 	a.until_unix_ms = until_ms;
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
 	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
+	err[0] = '\0';
+	st = nwd_publish(c, &env, &ack, err, errlen);
 	nwd_publish_ack_free(ack);
 	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s to %s: %s\n", subject, team, err);
-	return st == NWD_OK ? 0 : -1;
+	return st;
+}
+
+/* case-system allocates subject to team, until until_ms (0: open-ended). */
+static int
+allocate(const char *subject, const char *team, int64_t until_ms)
+{
+	char err[512];
+
+	if (allocate_as("case-system", subject, team, "", until_ms, err,
+	    sizeof(err)) == NWD_OK)
+		return 0;
+	fprintf(stderr, "allocate %s to %s: %s\n", subject, team, err);
+	return -1;
 }
 
 /* A subscribed member of the cast, and what it received. */
@@ -1445,6 +1459,110 @@ test_unknown_share_with_is_refused(void **state)
 	nwd_close(plo);
 }
 
+/* An Allocation refused with status want, saying why; nothing recorded. */
+static void
+expect_allocation_refused(const char *who, const char *subject,
+    const char *team, const char *worker, int64_t until_ms,
+    enum nwd_status want, const char *rule, const char *why)
+{
+	char	err[512];
+	int	before;
+
+	before = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = '%s'", subject);
+	if (allocate_as(who, subject, team, worker, until_ms, err,
+	    sizeof(err)) != want || strstr(err, why) == NULL)
+		fail_msg("%s allocating %s%s%s to %s: \"%s\", expected a "
+		    "refusal saying \"%s\"", who, team, worker[0] != '\0' ?
+		    " worker " : "", worker, subject, err, why);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'%s' AND kind = %d AND subject = '%s' AND coalesce(rule, '') = "
+	    "'%s' AND strpos(reason, '%s') > 0 AND at > now() - interval "
+	    "'1 minute'",
+	    who, NWD__V1__KIND__ALLOCATION, subject, rule, why);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = '%s'", subject), before);
+}
+
+/*
+ * G19: need-to-know cannot be self-asserted.  sw-ben allocating his own
+ * team to YP-002 (not his case) is refused, and plo-ana's intelligence on
+ * YP-002 does not reach him; his ending hub:norwich's allocation of
+ * YP-001 is refused, and the hub still hears of the next alert; unknown
+ * teams and other roles are refused; he may allocate himself to his own
+ * case and end that, but not the allocation case-system made.
+ */
+static void
+test_g19_allocation_rights(void **state)
+{
+	static const char *const others[] = { "plo-ana", "hubsys-norwich",
+	    "keyworker-kim", "camhs-cara", "duty-mash", "auditor-dan" };
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+	char			 err[512];
+	size_t			 i;
+
+	expect_allocation_refused("sw-ben", "YP-002", "sw:north", "", 0,
+	    NWD_ERR_REFUSED, "social-worker-own-cases",
+	    "sw-ben is not allocated to YP-002");
+	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-002",
+	    "sw-ben", "hubsys-dereham", (const char *)NULL);
+	intel_init(&m, "YP-002", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
+	scene_publish(&sc, plo, &m.env);
+	expect_refused_row(sc.mid, "sw-ben", "social-worker-case",
+	    "not allocated to YP-002");
+	not_received(&sc, "sw-ben");
+	received(&sc, "hubsys-dereham");
+	scene_close(&sc);
+
+	expect_allocation_refused("sw-ben", "YP-001", "hub:norwich", "",
+	    now_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
+	    "does not let role social_worker allocate team hub:norwich");
+	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-001", "hubsys-norwich",
+	    (const char *)NULL);
+	alert_init(&m, "YP-001", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
+	    "urgent: seen with the runners again");
+	m.hdr.priority = NWD__V1__PRIORITY__URGENT;
+	scene_publish(&sc, plo, &m.env);
+	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-alerts",
+	    "associates,location");
+	received(&sc, "hubsys-norwich");
+	scene_close(&sc);
+
+	/* Unknown teams and workers, for any role. */
+	expect_allocation_refused("sw-ben", "YP-001", "sw:south", "", 0,
+	    NWD_ERR_INVALID, "unknown-name", "allocation names team "
+	    "sw:south, which the principal mapping does not know");
+	expect_allocation_refused("case-system", "YP-003", "", "sw-bne", 0,
+	    NWD_ERR_INVALID, "unknown-name", "allocation names worker "
+	    "sw-bne");
+	/* The allocation case-system made of his team is not his to end. */
+	expect_allocation_refused("sw-ben", "YP-001", "sw:north", "",
+	    now_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
+	    "the allocation of sw:north to YP-001 was made by case-system");
+	/* Roles without allocation rights. */
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		expect_allocation_refused(others[i], "YP-001", "", others[i], 0,
+		    NWD_ERR_REFUSED, "", "no publish rule lets role");
+
+	/* Himself on his own case, and then the end of it: allowed. */
+	assert_int_equal(allocate_as("sw-ben", "YP-001", "", "sw-ben", 0, err,
+	    sizeof(err)), NWD_OK);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish' AND actor = 'sw-ben' "
+	    "AND kind = %d AND subject = 'YP-001' AND rule = "
+	    "'social-care,social-worker-own-cases'",
+	    NWD__V1__KIND__ALLOCATION), 1);
+	assert_int_equal(allocate_as("sw-ben", "YP-001", "", "sw-ben",
+	    now_ms(), err, sizeof(err)), NWD_OK);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = 'YP-001' AND worker = 'sw-ben' "
+	    "AND until_at IS NOT NULL"), 1);
+	nwd_close(plo);
+}
+
 int
 main(void)
 {
@@ -1462,6 +1580,7 @@ main(void)
 		cmocka_unit_test(test_s13_forged_sender),
 		cmocka_unit_test(test_unknown_share_with_is_refused),
 		cmocka_unit_test(test_header_free_text),
+		cmocka_unit_test(test_g19_allocation_rights),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

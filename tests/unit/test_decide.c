@@ -972,7 +972,11 @@ do_message(struct run *r, const struct stmt *st)
 	check_claims(r, st, sent);
 }
 
-/* "allocate YP TEAM[,TEAM] | worker ID  [from MS] [until MS]" */
+/*
+ * "allocate YP TEAM[,TEAM] | worker ID  [from MS] [until MS] [by ID]": by
+ * whom (case-system unless said; "-" for not known), as an Allocation it
+ * published.
+ */
 static void
 do_allocate(struct run *r, const struct stmt *st)
 {
@@ -980,7 +984,7 @@ do_allocate(struct run *r, const struct stmt *st)
 	char			 list[1024], *t, *save = NULL;
 	int			 k, worker = 0;
 	int64_t			 from = 0, until = 0;
-	const char		*who;
+	const char		*who, *by = "case-system";
 
 	if (st->ntok < 3) {
 		scen_fail(r, st->line, "allocate YP TEAMS | worker ID");
@@ -1001,6 +1005,9 @@ do_allocate(struct run *r, const struct stmt *st)
 			from = strtoll(st->tok[k + 1], NULL, 10);
 		else if (strcmp(st->tok[k], "until") == 0)
 			until = strtoll(st->tok[k + 1], NULL, 10);
+		else if (strcmp(st->tok[k], "by") == 0)
+			by = strcmp(st->tok[k + 1], "-") == 0 ? NULL :
+			    st->tok[k + 1];
 		else
 			break;
 	}
@@ -1017,6 +1024,7 @@ do_allocate(struct run *r, const struct stmt *st)
 		e.worker = worker ? t : "";
 		e.from_ms = from;
 		e.until_ms = until;
+		e.by = by;
 		assert_int_equal(alloc_table_put(r->allocs, &e), 0);
 	}
 }

@@ -1479,6 +1479,9 @@ static const char *const required_bad[] = {
 	"keep-on-deny.nwd", "grant-on-deny.nwd", "from-on-publish.nwd",
 	"when-on-publish.nwd", "bad-basis.nwd", "team-without-members.nwd",
 	"strip-header-field.nwd", "protect-header-field.nwd",
+	"deny-allocate.nwd", "allocate-kinds.nwd", "allocate-when-named.nwd",
+	"teams-on-deliver.nwd", "end-bad-word.nwd", "teams-self.nwd",
+	"teams-twice.nwd", "allocate-nothing.nwd",
 };
 
 static char	**bad_files;	/* owned; names of the .nwd files */
