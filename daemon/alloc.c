@@ -7,7 +7,7 @@
 /* One record, with its strings in one allocation after the struct. */
 struct record {
 	struct record	*next;		/* owned; next record of the subject */
-	char		*team;		/* point into this allocation */
+	char		*team;		/* into this allocation */
 	char		*worker;
 	char		*by;		/* "" if not known */
 	int64_t		 from_ms;
@@ -205,7 +205,8 @@ alloc_table_find(const struct alloc_table *t, const char *subject,
 	if (t == NULL || (s = find(t, subject)) == NULL)
 		return 0;
 	for (r = s->records; r != NULL; r = r->next) {
-		if (strcmp(r->team, team) != 0 || strcmp(r->worker, worker) != 0)
+		if (strcmp(r->team, team) != 0 ||
+		    strcmp(r->worker, worker) != 0)
 			continue;
 		out->subject = s->id;
 		out->team = r->team;

@@ -116,8 +116,10 @@ judge_names(const struct decide_world *w, const Nwd__V1__Envelope *env,
 /*
  * The publish checks, in the order the publisher is answered: an
  * envelope, a valid one, one that fits a frame, a marking within the
- * sender's clearance, a publish rule, names the mapping knows.  Returns 1
- * if the publish may go on, 0 if plan now holds its refusal.
+ * sender's clearance, a publish rule, names the mapping knows, and for an
+ * Allocation an allocate rule.  Returns 1 if the publish may go on, 0 if
+ * plan now holds its refusal.  An allowed Allocation's rules are the
+ * publish rules, then the allocate rules.
  */
 static int
 judge_publish(const struct decide_world *w, const struct principal *sender,
@@ -126,6 +128,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 	struct policy_context	 ctx;
 	struct policy_decision	 d;
 	char			 err[320];
+	size_t			 n;
 
 	if (env == NULL) {
 		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "",
@@ -168,6 +171,18 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 	plan->publish = POLICY_ALLOW;
 	snprintf(plan->rules, sizeof(plan->rules), "%s", d.rules);
 	snprintf(plan->reason, sizeof(plan->reason), "%s", d.reason);
+	if (env->header->kind != NWD__V1__KIND__ALLOCATION)
+		return 1;
+	/* Need to know is not self-asserted: the allocate rules. */
+	ctx.ids = w->ids;
+	if (policy_check_allocate(w->policy, sender, env, &ctx, &d) !=
+	    POLICY_ALLOW) {
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, d.rules,
+		    d.reason);
+		return 0;
+	}
+	n = strlen(plan->rules);
+	snprintf(plan->rules + n, sizeof(plan->rules) - n, ",%s", d.rules);
 	return 1;
 }
 
@@ -176,7 +191,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
  * sender, the agency and the time.  What the client claimed instead is
  * noted for the publish row.  An Allocation names the team or worker it
  * allocates: they are told, as if named in share_with, and the plan keeps
- * the record for the allocation table.
+ * the record for the allocation table, made by the sender.
  */
 static int
 prepare(const struct decide_world *w, const struct principal *sender,
@@ -185,7 +200,7 @@ prepare(const struct decide_world *w, const struct principal *sender,
 	Nwd__V1__Header			*h = env->header;
 	const Nwd__V1__Allocation	*a = env->allocation;
 	const char			*who[2];
-	size_t				 i, k, tl, wl, sl;
+	size_t				 i, k, tl, wl, sl, bl;
 
 	if ((h->sender[0] != '\0' && strcmp(h->sender, sender->id) != 0) ||
 	    (h->originating_agency[0] != '\0' &&
@@ -216,14 +231,17 @@ prepare(const struct decide_world *w, const struct principal *sender,
 	tl = strlen(a->team);
 	wl = strlen(a->worker);
 	sl = strlen(h->subject->local_id);
-	if ((plan->alloc_strings = malloc(tl + wl + sl + 3)) == NULL)
+	bl = strlen(sender->id);
+	if ((plan->alloc_strings = malloc(tl + wl + sl + bl + 4)) == NULL)
 		return -1;
 	memcpy(plan->alloc_strings, a->team, tl + 1);
 	memcpy(plan->alloc_strings + tl + 1, a->worker, wl + 1);
 	memcpy(plan->alloc_strings + tl + wl + 2, h->subject->local_id, sl + 1);
+	memcpy(plan->alloc_strings + tl + wl + sl + 3, sender->id, bl + 1);
 	plan->alloc.team = plan->alloc_strings;
 	plan->alloc.worker = plan->alloc_strings + tl + 1;
 	plan->alloc.subject = plan->alloc_strings + tl + wl + 2;
+	plan->alloc.by = plan->alloc_strings + tl + wl + sl + 3;
 	plan->alloc.from_ms = a->from_unix_ms;
 	plan->alloc.until_ms = a->until_unix_ms;
 	plan->has_alloc = 1;

@@ -2,9 +2,10 @@
  * decide: the one decision engine.  Who receives a published message,
  * which of its fields, and because of which rule: the publish checks
  * (validation, size, the sender's clearance, the publish rule, names the
- * principal mapping knows), the broker-owned header fields, an
- * Allocation's side effects, the deliver decision for every principal,
- * the duty pass when no one may receive it, and redaction.  The broker's publish, the replay of a durable queue
+ * principal mapping knows, an Allocation's allocate rule), the
+ * broker-owned header fields, an Allocation's side effects, the deliver
+ * decision for every principal, the duty pass when no one may receive it,
+ * and redaction.  The broker's publish, the replay of a durable queue
  * (decide_recipient), and explain (the daemon's and the nwd tool's offline
  * mode, decide_explain) all decide here, so they cannot drift apart.
  *
@@ -115,7 +116,9 @@ struct decide_plan {
 	size_t			 nentries;
 	size_t			 capentries;
 	int			 has_alloc;	/* an Allocation to record */
-	struct alloc_entry	 alloc;		/* strings in alloc_strings */
+	struct alloc_entry	 alloc;		/* strings in
+						   alloc_strings; by is
+						   the sender */
 	char			*alloc_strings;	/* owned */
 };
 

@@ -22,7 +22,11 @@
  *    OFFICIAL-SENSITIVE message needs the recipient to be allocated to the
  *    subject or named (need to know), except at the duty desk;
  *  - rules with "when duty" apply only in the duty pass, when no one else
- *    may receive a message.
+ *    may receive a message;
+ *  - an Allocation needs, besides its publish rule, an allow allocate rule
+ *    that lets the sender allocate its team and worker to the subject, and
+ *    end or change the allocation it replaces if another principal made
+ *    it: need to know is never self-asserted.
  */
 #ifndef NWD_POLICY_H
 #define NWD_POLICY_H
@@ -51,6 +55,9 @@ struct policy_context {
 	const struct alloc_table *allocs;	/* NULL: nobody is allocated */
 	int64_t			  now_ms;	/* for allocation periods */
 	int			  duty_pass;	/* 1: routing to the duty desk */
+	const struct identity_map *ids;		/* the principal mapping,
+						   for allocate rules;
+						   NULL: nobody */
 };
 
 struct policy_decision {
@@ -123,6 +130,25 @@ int		 policy_check_principals(const struct policy *p,
 
 /* May sender publish env?  env has passed envelope_validate(). */
 enum policy_verdict policy_check_publish(const struct policy *p,
+		    const struct principal *sender,
+		    const Nwd__V1__Envelope *env,
+		    const struct policy_context *ctx,
+		    struct policy_decision *out);
+
+/*
+ * May sender make the Allocation env carries?  env has passed
+ * envelope_validate(), and its team and worker are names the mapping
+ * knows (the decision engine refuses others first).  The allow allocate
+ * rules of sender's role are alternatives: the allocation is allowed if
+ * one of them allows all of it (its when, teams, workers and end
+ * clauses), and the decision names every rule that does; otherwise it is
+ * refused by the first rule, saying which clause did not hold, or, if no
+ * allocate rule names the role, POLICY_DENY_NO_RULE.  ctx->allocs gives
+ * the allocations now (for "when allocated", and for who made the
+ * allocation of the same subject, team and worker that this one would
+ * replace); ctx->ids the mapping (for workers who share a team).
+ */
+enum policy_verdict policy_check_allocate(const struct policy *p,
 		    const struct principal *sender,
 		    const Nwd__V1__Envelope *env,
 		    const struct policy_context *ctx,

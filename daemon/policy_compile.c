@@ -28,6 +28,8 @@ policy_rule_clear(struct rule *r)
 	strlist_clear(&r->strip);
 	strlist_clear(&r->keep);
 	strlist_clear(&r->grant);
+	strlist_clear(&r->teams);
+	strlist_clear(&r->workers);
 	for (k = 0; k < NKINDS; k++)
 		free(r->eff[k].v);	/* strings are borrowed */
 	memset(r, 0, sizeof(*r));

@@ -366,9 +366,10 @@ test_session_gone_between_decision_and_send(void **state)
 /*
  * Handling C named only to the sender's own team (police:plt, where no
  * one else is): nobody may receive it, not even the duty desk.  (A
- * misspelt share_with is refused at publish before anyone is decided.)  Every decision is a row of its own naming its rule,
- * under the id the message would have had; the publisher is told the
- * rules, with counts, and not who they refused.
+ * misspelt share_with is refused at publish before anyone is decided.)
+ * Every decision is a row of its own naming its rule, under the id the
+ * message would have had; the publisher is told the rules, with counts,
+ * and not who they refused.
  */
 static void
 test_refusal_explains_itself(void **state)

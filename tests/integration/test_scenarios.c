@@ -1327,7 +1327,8 @@ test_s13_forged_sender(void **state)
 	nwd_close(ben);
 }
 
-#define JUSTIFY_SOURCE	"Per CHIS-4471 (Mrs Jane Doe, 12 Elm Rd neighbour)"
+#define JUSTIFY_SOURCE	\
+	"Per CHIS-4471 (Mrs Jane Doe, 12 Elm Rd neighbour)"
 #define NHS_NUMBER	"9434765919"
 
 /* The fields_shared of a message's deliver row for recipient. */
@@ -1512,7 +1513,7 @@ test_g19_allocation_rights(void **state)
 	intel_init(&m, "YP-002", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
 	scene_publish(&sc, plo, &m.env);
 	expect_refused_row(sc.mid, "sw-ben", "social-worker-case",
-	    "not allocated to YP-002");
+	    "sw-ben is neither allocated to YP-002");
 	not_received(&sc, "sw-ben");
 	received(&sc, "hubsys-dereham");
 	scene_close(&sc);

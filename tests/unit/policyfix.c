@@ -757,10 +757,14 @@ fix_case_parse(char *line, struct fix_case *c)
 		return "unknown principal";
 	if (strcmp(f[1], "publish") == 0)
 		c->publish = 1;
+	else if (strcmp(f[1], "allocate") == 0)
+		c->allocate = 1;
 	else if (strcmp(f[1], "deliver") != 0)
-		return "action must be publish or deliver";
+		return "action must be publish, deliver or allocate";
 	if (envelope_kind_from_name(f[2], &c->kind) == -1)
 		return "unknown kind";
+	if (c->allocate && c->kind != NWD__V1__KIND__ALLOCATION)
+		return "an allocate line is about kind allocation";
 	if (envelope_marking_from_name(f[3], &c->marking) == -1)
 		return "unknown marking";
 	if (strcmp(f[4], "allocated") == 0)
@@ -781,7 +785,8 @@ fix_case_parse(char *line, struct fix_case *c)
 		else
 			return "junk after the rules";
 	}
-	if (c->strip != NULL && (c->want != POLICY_ALLOW || c->publish))
+	if (c->strip != NULL && (c->want != POLICY_ALLOW || c->publish ||
+	    c->allocate))
 		return "strip= only goes with an allowed delivery";
 	return NULL;
 }

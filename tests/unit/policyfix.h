@@ -151,7 +151,10 @@ const struct principal *fix_cast(const char *id);
 
 struct fix_case {
 	const struct principal	*pr;		/* fix_principals' */
-	int			 publish;	/* else deliver */
+	int			 publish;	/* else deliver, or: */
+	int			 allocate;	/* pr allocates (the
+						   message is an
+						   Allocation) */
 	Nwd__V1__Kind		 kind;
 	Nwd__V1__Marking	 marking;
 	int			 context;	/* FIX_CTX_* */

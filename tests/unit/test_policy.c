@@ -6,8 +6,9 @@
  *
  * - A decision table, tests/data/policy-cases.txt: the agreement rule by
  *   rule, in the manner of pgbouncer's HBA tests.
- * - Conditions, protected types, keep, the header's free text, the duty
- *   pass, role and team declarations, policy_check_principals.
+ * - Conditions, protected types, keep, the header's free text, allocation
+ *   rights, the duty pass, role and team declarations,
+ *   policy_check_principals.
  * - Bad policies, the files in tests/data/bad-policies/ (one test each),
  *   each naming on its first line the "NAME:LINE:COL: message" it must be
  *   refused with.
@@ -91,6 +92,37 @@ decide_in(const struct policy *p, const struct principal *pr, int publish,
 	return r;
 }
 
+/*
+ * pr allocates, in an Allocation of fix_case_message(), its first team and
+ * itself as the worker to YP-001; context as decide_in()'s.  The mapping
+ * is deploy/principals.conf.
+ */
+static enum policy_verdict
+allocate_in(const struct policy *p, const struct principal *pr, int context,
+    struct policy_decision *d)
+{
+	struct fix_arena	 a;
+	struct alloc_table	*t;
+	struct policy_context	 ctx;
+	Nwd__V1__Envelope	*e;
+	enum policy_verdict	 r;
+
+	memset(&a, 0, sizeof(a));
+	assert_non_null(t = alloc_table_new());
+	e = fix_case_message(&a, pr, NWD__V1__KIND__ALLOCATION,
+	    NWD__V1__MARKING__OFFICIAL, context, t);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = t;
+	ctx.now_ms = 1000;
+	ctx.ids = fix_principals;
+	memset(d, 0x5a, sizeof(*d));
+	r = policy_check_allocate(p, pr, e, &ctx, d);
+	alloc_table_free(t);
+	fix_arena_free(&a);
+	assert_int_equal(r, d->verdict);
+	return r;
+}
+
 static enum policy_verdict
 decide(const struct policy *p, const struct principal *pr, int publish,
     Nwd__V1__Kind kind, Nwd__V1__Marking marking, struct policy_decision *d)
@@ -138,8 +170,11 @@ check_case(const struct fix_case *c, char *why, size_t whylen, void *arg)
 	struct policy_decision	 d;
 	char			 gotstrip[512];
 
-	got = decide_in(fix_policy, c->pr, c->publish, c->kind, c->marking,
-	    c->context, &d);
+	if (c->allocate)
+		got = allocate_in(fix_policy, c->pr, c->context, &d);
+	else
+		got = decide_in(fix_policy, c->pr, c->publish, c->kind,
+		    c->marking, c->context, &d);
 	if (got != c->want) {
 		snprintf(why, whylen, "verdict %s, expected %s (rules \"%s\", "
 		    "reason \"%s\")", policy_verdict_name(got),
@@ -898,7 +933,8 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 	struct principal	 pr = who("ra", NWD__V1__MARKING__OFFICIAL);
 	Nwd__V1__Envelope	*e;
 	char			 sc[1024], got[2048], why[4096];
-	char			 list[1024], held[1024] = "", *t, *save = NULL;
+	char			 list[1024], held[1024] = "";
+	char			*t, *save = NULL;
 
 	memset(&a, 0, sizeof(a));
 	deliver_to(&a, p, &pr, kind, NWD__V1__MARKING__OFFICIAL, "YP-001",
@@ -1167,6 +1203,231 @@ test_header_fields(void **state)
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "one,two",
 	    "header.subject.nhs_number");
 	policy_free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Allocation rights: allow allocate rules
+ */
+
+/* A mapping of its own: a1 in t1 and t2, a2 in t2, a3 in t3, b1 and c1
+ * in none. */
+static const char alloc_mapping[] =
+    "a1 a1 ra x t1,t2 OFFICIAL_SENSITIVE\n"
+    "a2 a2 ra x t2 OFFICIAL\n"
+    "a3 a3 ra x t3 OFFICIAL\n"
+    "b1 b1 rb x - OFFICIAL\n"
+    "c1 c1 rc x - OFFICIAL\n";
+
+/*
+ * sender allocates team and worker ("" for none) to subject, until
+ * until_ms, at 1000 ms with the allocations of t: the verdict, rules and a
+ * part of the reason (NULL: no refusal) must be as wanted.
+ */
+static void
+expect_allocate(const struct policy *p, const struct identity_map *ids,
+    const struct alloc_table *t, const char *sender, const char *subject,
+    const char *team, const char *worker, int64_t until_ms,
+    enum policy_verdict want, const char *rules, const char *because)
+{
+	struct fix_arena	 a;
+	struct policy_context	 ctx;
+	struct policy_decision	 d;
+	Nwd__V1__Envelope	*e;
+	const struct principal	*pr = identity_find_id(ids, sender);
+
+	assert_non_null(pr);
+	memset(&a, 0, sizeof(a));
+	e = fix_full_envelope(&a, NWD__V1__KIND__ALLOCATION, subject,
+	    NWD__V1__MARKING__OFFICIAL);
+	e->allocation->team = (char *)team;
+	e->allocation->worker = (char *)worker;
+	e->allocation->from_unix_ms = 0;
+	e->allocation->until_unix_ms = until_ms;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = t;
+	ctx.now_ms = 1000;
+	ctx.ids = ids;
+	memset(&d, 0x5a, sizeof(d));
+	if (policy_check_allocate(p, pr, e, &ctx, &d) != d.verdict)
+		fail_msg("the verdict returned is not the decision's");
+	fix_arena_free(&a);
+	if (d.verdict != want || strcmp(d.rules, rules) != 0 ||
+	    (because != NULL && strstr(d.reason, because) == NULL) ||
+	    (want != POLICY_ALLOW && d.reason[0] == '\0') || d.nstrip != 0)
+		fail_msg("%s allocating %s/%s to %s: %s \"%s\" (%s); expected "
+		    "%s \"%s\" saying \"%s\"", sender, team, worker, subject,
+		    policy_verdict_name(d.verdict), d.rules, d.reason,
+		    policy_verdict_name(want), rules,
+		    because != NULL ? because : "");
+}
+
+static void
+put_alloc_by(struct alloc_table *t, const char *subject, const char *team,
+    const char *worker, int64_t until, const char *by)
+{
+	struct alloc_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.subject = subject;
+	e.team = team;
+	e.worker = worker;
+	e.until_ms = until;
+	e.by = by;
+	assert_int_equal(alloc_table_put(t, &e), 0);
+}
+
+static void
+test_allocate_rules(void **state)
+{
+	struct identity_map	*ids;
+	struct alloc_table	*t;
+	struct policy		*p;
+	char			 err[512];
+
+	ids = identity_parse(alloc_mapping, strlen(alloc_mapping), "ids", err,
+	    sizeof(err));
+	if (ids == NULL)
+		fail_msg("%s", err);
+	assert_non_null(t = alloc_table_new());
+	p = fix_parse_ok(
+	    "allow allocate own: roles ra when allocated teams own "
+	    "workers own\n"
+	    "allow allocate listed: roles rb teams t1, t3\n"
+	    "    workers self, a2 end any\n", "alloc");
+
+	/* when allocated: only young people the sender is allocated to. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 0, POLICY_DENY,
+	    "own", "rule own lets role ra allocate only young people it is "
+	    "allocated to; a1 is not allocated to YP-1");
+	put_alloc_by(t, "YP-1", "t1", "", 0, "x");
+	/* teams own: its own teams, not another. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "t3", "", 0, POLICY_DENY,
+	    "own", "rule own does not let role ra allocate team t3 (it allows "
+	    "its own teams)");
+	/* workers own: itself and those who share a team with it. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "", "a1", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "a2", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "", "a3", 0, POLICY_DENY,
+	    "own", "rule own does not let role ra allocate worker a3 (it "
+	    "allows itself and the workers who share a team with it)");
+	/* end own: what another made is not its to end or change. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 1000, POLICY_DENY,
+	    "own", "the allocation of t1 to YP-1 was made by x; rule own lets "
+	    "role ra end or change only the allocations it made");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 0, POLICY_DENY,
+	    "own", "was made by x");
+	put_alloc_by(t, "YP-1", "", "a2", 0, NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "", "a2", 1000, POLICY_DENY,
+	    "own", "the allocation of a2 to YP-1 was made by a principal not "
+	    "recorded");
+	/* What it made, it may end; one already ended is not ended again. */
+	put_alloc_by(t, "YP-1", "t2", "", 0, "a1");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 1000, POLICY_ALLOW,
+	    "own", NULL);
+	put_alloc_by(t, "YP-1", "t2", "", 1000, "x");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 0, POLICY_ALLOW,
+	    "own", NULL);
+	/* One yet to come is not over: it counts. */
+	put_alloc_by(t, "YP-1", "t2", "", 5000, "x");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 0, POLICY_DENY,
+	    "own", "was made by x");
+
+	/* Named teams and workers, self, end any, no when. */
+	expect_allocate(p, ids, t, "b1", "YP-2", "t1", "", 0, POLICY_ALLOW,
+	    "listed", NULL);
+	expect_allocate(p, ids, t, "b1", "YP-2", "t2", "", 0, POLICY_DENY,
+	    "listed", "rule listed does not let role rb allocate team t2 (it "
+	    "allows t1, t3)");
+	expect_allocate(p, ids, t, "b1", "YP-2", "", "b1", 0, POLICY_ALLOW,
+	    "listed", NULL);
+	expect_allocate(p, ids, t, "b1", "YP-2", "t3", "a2", 0, POLICY_ALLOW,
+	    "listed", NULL);
+	expect_allocate(p, ids, t, "b1", "YP-2", "", "a1", 0, POLICY_DENY,
+	    "listed", "(it allows itself, a2)");
+	expect_allocate(p, ids, t, "b1", "YP-1", "t1", "", 1000,
+	    POLICY_ALLOW, "listed", NULL);
+	/* No allocate rule for the role. */
+	expect_allocate(p, ids, t, "c1", "YP-1", "t1", "", 0,
+	    POLICY_DENY_NO_RULE, "", "no allocate rule lets role rc "
+	    "allocate");
+	policy_free(p);
+
+	/* Rules are alternatives: one must allow all of it; every rule that
+	 * does is named.  A rule without teams allocates no team. */
+	p = fix_parse_ok(
+	    "allow allocate teams-only: roles ra teams any\n"
+	    "allow allocate workers-only: roles ra workers any\n"
+	    "allow allocate both: roles ra teams t1 workers self\n", "union");
+	expect_allocate(p, ids, t, "a3", "YP-3", "t2", "a2", 0, POLICY_DENY,
+	    "teams-only", "rule teams-only does not let role ra allocate "
+	    "workers");
+	expect_allocate(p, ids, t, "a3", "YP-3", "", "a2", 0, POLICY_ALLOW,
+	    "workers-only", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "t1", "a3", 0, POLICY_ALLOW,
+	    "both", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "t1", "", 0, POLICY_ALLOW,
+	    "teams-only,both", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "", "a3", 0, POLICY_ALLOW,
+	    "workers-only,both", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "t1", "", 0, POLICY_ALLOW,
+	    "teams-only,both", NULL);
+	policy_free(p);
+
+	/* Team lines count as the mapping's teams do. */
+	p = fix_parse_ok("team t9: members a1, a3\n"
+	    "allow allocate own: roles ra teams own workers own\n", "lines");
+	expect_allocate(p, ids, t, "a1", "YP-4", "", "a3", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-4", "t9", "", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a2", "YP-4", "t9", "", 0, POLICY_DENY,
+	    "own", "allocate team t9");
+	policy_free(p);
+
+	/* Without allocate rules, no one allocates. */
+	p = fix_parse_ok("allow publish p: roles * kinds allocation\n",
+	    "none");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 0,
+	    POLICY_DENY_NO_RULE, "", "no allocate rule lets role ra");
+	policy_free(p);
+
+	alloc_table_free(t);
+	identity_free(ids);
+}
+
+/* The shipped agreement's allocate rules, with their reasons. */
+static void
+test_allocate_deploy(void **state)
+{
+	struct alloc_table *t;
+
+	assert_non_null(t = alloc_table_new());
+	put_alloc_by(t, "YP-001", "sw:north", "", 0, "case-system");
+	put_alloc_by(t, "YP-001", "hub:norwich", "", 0, "case-system");
+	expect_allocate(fix_policy, fix_principals, t, "case-system", "YP-003",
+	    "hub:dereham", "", 0, POLICY_ALLOW, "case-system-allocates", NULL);
+	expect_allocate(fix_policy, fix_principals, t, "case-system", "YP-001",
+	    "sw:north", "", 1000, POLICY_ALLOW, "case-system-allocates",
+	    NULL);
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-002",
+	    "sw:north", "", 0, POLICY_DENY, "social-worker-own-cases",
+	    "sw-ben is not allocated to YP-002");
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-001",
+	    "hub:norwich", "", 1000, POLICY_DENY, "social-worker-own-cases",
+	    "allocate team hub:norwich (it allows its own teams)");
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-001",
+	    "sw:north", "", 1000, POLICY_DENY, "social-worker-own-cases",
+	    "was made by case-system");
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-001",
+	    "", "sw-ben", 0, POLICY_ALLOW, "social-worker-own-cases", NULL);
+	expect_allocate(fix_policy, fix_principals, t, "plo-ana", "YP-001",
+	    "", "plo-ana", 0, POLICY_DENY_NO_RULE, "", "no allocate rule lets "
+	    "role police_liaison allocate");
+	alloc_table_free(t);
 }
 
 /* ------------------------------------------------------------------------
@@ -1807,8 +2068,8 @@ collect_header(struct mkind *k)
 		  "justification" },
 		{ "header.share_with", &nwd__v1__header__descriptor,
 		  "share_with" },
-		{ "header.subject.nhs_number", &nwd__v1__subject_ref__descriptor,
-		  "nhs_number" },
+		{ "header.subject.nhs_number",
+		  &nwd__v1__subject_ref__descriptor, "nhs_number" },
 	};
 	struct mnode	*n;
 	size_t		 i;
@@ -3349,6 +3610,8 @@ main(void)
 		cmocka_unit_test(test_protected_types),
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_header_fields),
+		cmocka_unit_test(test_allocate_rules),
+		cmocka_unit_test(test_allocate_deploy),
 		cmocka_unit_test(test_duty_pass),
 		cmocka_unit_test(test_role_declarations),
 		cmocka_unit_test(test_check_principals),
