@@ -7,8 +7,9 @@
 /* One record, with its strings in one allocation after the struct. */
 struct record {
 	struct record	*next;		/* owned; next record of the subject */
-	char		*team;		/* points into this allocation */
+	char		*team;		/* into this allocation */
 	char		*worker;
+	char		*by;		/* "" if not known */
 	int64_t		 from_ms;
 	int64_t		 until_ms;
 };
@@ -115,14 +116,18 @@ alloc_table_put(struct alloc_table *t, const struct alloc_entry *e)
 {
 	struct subject	 *s;
 	struct record	 *r, **pp;
+	const char	 *by = e->by != NULL ? e->by : "";
 	size_t		  tl = strlen(e->team), wl = strlen(e->worker), h;
+	size_t		  bl = strlen(by);
 
-	if ((r = malloc(sizeof(*r) + tl + wl + 2)) == NULL)
+	if ((r = malloc(sizeof(*r) + tl + wl + bl + 3)) == NULL)
 		return -1;
 	r->team = (char *)(r + 1);
 	r->worker = r->team + tl + 1;
+	r->by = r->worker + wl + 1;
 	memcpy(r->team, e->team, tl + 1);
 	memcpy(r->worker, e->worker, wl + 1);
+	memcpy(r->by, by, bl + 1);
 	r->from_ms = e->from_ms;
 	r->until_ms = e->until_ms;
 	r->next = NULL;
@@ -186,6 +191,30 @@ alloc_table_is_allocated(const struct alloc_table *t, const char *subject,
 		    (principal_in_team(p, r->team) ||
 		    in_list(r->team, extra, nextra)))
 			return 1;
+	}
+	return 0;
+}
+
+int
+alloc_table_find(const struct alloc_table *t, const char *subject,
+    const char *team, const char *worker, struct alloc_entry *out)
+{
+	const struct subject	*s;
+	const struct record	*r;
+
+	if (t == NULL || (s = find(t, subject)) == NULL)
+		return 0;
+	for (r = s->records; r != NULL; r = r->next) {
+		if (strcmp(r->team, team) != 0 ||
+		    strcmp(r->worker, worker) != 0)
+			continue;
+		out->subject = s->id;
+		out->team = r->team;
+		out->worker = r->worker;
+		out->from_ms = r->from_ms;
+		out->until_ms = r->until_ms;
+		out->by = r->by;
+		return 1;
 	}
 	return 0;
 }

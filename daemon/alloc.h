@@ -21,6 +21,9 @@ struct alloc_entry {
 	const char	*worker;	/* "" if the allocation names a team */
 	int64_t		 from_ms;	/* 0 = since always */
 	int64_t		 until_ms;	/* 0 = open-ended */
+	const char	*by;		/* the principal that made it (the
+					   Allocation's sender); NULL or ""
+					   if not known */
 };
 
 struct alloc_table *alloc_table_new(void);
@@ -34,6 +37,16 @@ void		 alloc_table_free(struct alloc_table *t);
  */
 int		 alloc_table_put(struct alloc_table *t,
 		    const struct alloc_entry *e);
+
+/*
+ * The record for subject, team and worker (exactly: "" for none), the one
+ * a new Allocation of them would replace.  Returns 1 and fills out (its
+ * strings belong to the table and last until it changes; by is "" if not
+ * known), or 0 if there is none (t may be NULL: none).
+ */
+int		 alloc_table_find(const struct alloc_table *t,
+		    const char *subject, const char *team, const char *worker,
+		    struct alloc_entry *out);
 
 /*
  * Returns 1 if, at now_ms, subject is allocated to the principal itself

@@ -55,10 +55,71 @@ refuse(struct decide_plan *plan, Nwd__V1__ErrorCode code, const char *rules,
 }
 
 /*
+ * The names a publish gives must name somebody: every share_with entry a
+ * principal's id or a team the mapping knows (team lines count), and an
+ * Allocation's team a known team and its worker a known principal.
+ * Returns 1, or 0 with the refusal, naming every unknown name, in plan.
+ */
+static int
+judge_names(const struct decide_world *w, const Nwd__V1__Envelope *env,
+    struct decide_plan *plan)
+{
+	const Nwd__V1__Header		*h = env->header;
+	const Nwd__V1__Allocation	*a = env->allocation;
+	const char			*unknown[ENVELOPE_MAX_SHARE_WITH];
+	char				 list[256], why[320];
+	size_t				 i, n = 0, l = 0;
+
+	for (i = 0; i < h->n_share_with && n < ENVELOPE_MAX_SHARE_WITH;
+	    i++)
+		if (identity_find_id(w->ids, h->share_with[i]) == NULL &&
+		    !policy_team_known(w->policy, w->ids, h->share_with[i]))
+			unknown[n++] = h->share_with[i];
+	if (n > 0) {
+		list[0] = '\0';
+		for (i = 0; i < n && l < sizeof(list); i++)
+			l += snprintf(list + l, sizeof(list) - l, "%s%s",
+			    i == 0 ? "" : i + 1 == n ? " and " : ", ",
+			    unknown[i]);
+		snprintf(why, sizeof(why), "share_with names %s, which the "
+		    "principal mapping does not know (no principal has that "
+		    "id or team, and no team line adds it); nothing was "
+		    "shared", list);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "unknown-name", why);
+		return 0;
+	}
+	if (h->kind != NWD__V1__KIND__ALLOCATION || a == NULL)
+		return 1;
+	if (a->team[0] != '\0' &&
+	    !policy_team_known(w->policy, w->ids, a->team)) {
+		snprintf(why, sizeof(why), "allocation names team %s, which "
+		    "the principal mapping does not know (no principal has "
+		    "that team, and no team line adds it); nothing was "
+		    "allocated", a->team);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "unknown-name", why);
+		return 0;
+	}
+	if (a->worker[0] != '\0' &&
+	    identity_find_id(w->ids, a->worker) == NULL) {
+		snprintf(why, sizeof(why), "allocation names worker %s, whom "
+		    "the principal mapping does not know; nothing was "
+		    "allocated", a->worker);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "unknown-name", why);
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * The publish checks, in the order the publisher is answered: an
  * envelope, a valid one, one that fits a frame, a marking within the
- * sender's clearance, a publish rule.  Returns 1 if the publish may go on,
- * 0 if plan now holds its refusal.
+ * sender's clearance, a publish rule, names the mapping knows, and for an
+ * Allocation an allocate rule.  Returns 1 if the publish may go on, 0 if
+ * plan now holds its refusal.  An allowed Allocation's rules are the
+ * publish rules, then the allocate rules.
  */
 static int
 judge_publish(const struct decide_world *w, const struct principal *sender,
@@ -67,6 +128,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 	struct policy_context	 ctx;
 	struct policy_decision	 d;
 	char			 err[320];
+	size_t			 n;
 
 	if (env == NULL) {
 		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "",
@@ -104,9 +166,23 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		    d.reason);
 		return 0;
 	}
+	if (!judge_names(w, env, plan))
+		return 0;
 	plan->publish = POLICY_ALLOW;
 	snprintf(plan->rules, sizeof(plan->rules), "%s", d.rules);
 	snprintf(plan->reason, sizeof(plan->reason), "%s", d.reason);
+	if (env->header->kind != NWD__V1__KIND__ALLOCATION)
+		return 1;
+	/* Need to know is not self-asserted: the allocate rules. */
+	ctx.ids = w->ids;
+	if (policy_check_allocate(w->policy, sender, env, &ctx, &d) !=
+	    POLICY_ALLOW) {
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, d.rules,
+		    d.reason);
+		return 0;
+	}
+	n = strlen(plan->rules);
+	snprintf(plan->rules + n, sizeof(plan->rules) - n, ",%s", d.rules);
 	return 1;
 }
 
@@ -115,7 +191,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
  * sender, the agency and the time.  What the client claimed instead is
  * noted for the publish row.  An Allocation names the team or worker it
  * allocates: they are told, as if named in share_with, and the plan keeps
- * the record for the allocation table.
+ * the record for the allocation table, made by the sender.
  */
 static int
 prepare(const struct decide_world *w, const struct principal *sender,
@@ -124,7 +200,7 @@ prepare(const struct decide_world *w, const struct principal *sender,
 	Nwd__V1__Header			*h = env->header;
 	const Nwd__V1__Allocation	*a = env->allocation;
 	const char			*who[2];
-	size_t				 i, k, tl, wl, sl;
+	size_t				 i, k, tl, wl, sl, bl;
 
 	if ((h->sender[0] != '\0' && strcmp(h->sender, sender->id) != 0) ||
 	    (h->originating_agency[0] != '\0' &&
@@ -155,34 +231,53 @@ prepare(const struct decide_world *w, const struct principal *sender,
 	tl = strlen(a->team);
 	wl = strlen(a->worker);
 	sl = strlen(h->subject->local_id);
-	if ((plan->alloc_strings = malloc(tl + wl + sl + 3)) == NULL)
+	bl = strlen(sender->id);
+	if ((plan->alloc_strings = malloc(tl + wl + sl + bl + 4)) == NULL)
 		return -1;
 	memcpy(plan->alloc_strings, a->team, tl + 1);
 	memcpy(plan->alloc_strings + tl + 1, a->worker, wl + 1);
 	memcpy(plan->alloc_strings + tl + wl + 2, h->subject->local_id, sl + 1);
+	memcpy(plan->alloc_strings + tl + wl + sl + 3, sender->id, bl + 1);
 	plan->alloc.team = plan->alloc_strings;
 	plan->alloc.worker = plan->alloc_strings + tl + 1;
 	plan->alloc.subject = plan->alloc_strings + tl + wl + 2;
+	plan->alloc.by = plan->alloc_strings + tl + wl + sl + 3;
 	plan->alloc.from_ms = a->from_unix_ms;
 	plan->alloc.until_ms = a->until_unix_ms;
 	plan->has_alloc = 1;
 	return 0;
 }
 
+/* Returns 1 if the comma-separated list holds name. */
+static int
+csv_has(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+
+	while (list != NULL && *list != '\0') {
+		if (strncmp(list, name, l) == 0 &&
+		    (list[l] == ',' || list[l] == '\0'))
+			return 1;
+		if ((list = strchr(list, ',')) != NULL)
+			list++;
+	}
+	return 0;
+}
+
 /*
- * The top-level body fields present and not wholly withheld, as the
- * audit row's fields_shared lists them.  Scalars are always counted: their
- * zero is a value too.  Returns a new string, or NULL.
+ * The top-level body fields present and not wholly withheld, then the
+ * header's free text present and not withheld, as the audit row's
+ * fields_shared lists them.  Scalars are always counted: their zero is a
+ * value too.  Returns a new string, or NULL.
  */
 static char *
 fields_shared(const Nwd__V1__Envelope *env, const char *withheld)
 {
 	const ProtobufCMessage		*body = envelope_body(env);
 	const ProtobufCFieldDescriptor	*fd;
-	const char			*p, *w;
+	const char			*p, *hp;
 	char				 out[4096];
 	size_t				 i, n = 0, l;
-	int				 hidden;
 
 	out[0] = '\0';
 	for (i = 0; body != NULL && i < body->descriptor->n_fields; i++) {
@@ -200,20 +295,19 @@ fields_shared(const Nwd__V1__Envelope *env, const char *withheld)
 			if (*(void *const *)p == NULL)
 				continue;
 		}
-		hidden = 0;
 		l = strlen(fd->name);
-		for (w = withheld; w != NULL && *w != '\0';) {
-			if (strncmp(w, fd->name, l) == 0 &&
-			    (w[l] == ',' || w[l] == '\0'))
-				hidden = 1;
-			w = strchr(w, ',');
-			if (w != NULL)
-				w++;
-		}
-		if (hidden || n + l + 2 >= sizeof(out))
+		if (csv_has(withheld, fd->name) || n + l + 2 >= sizeof(out))
 			continue;
 		n += snprintf(out + n, sizeof(out) - n, "%s%s",
 		    n > 0 ? "," : "", fd->name);
+	}
+	for (i = 0; (hp = redact_header_path(i)) != NULL; i++) {
+		l = strlen(hp);
+		if (!redact_path_present(env, hp) || csv_has(withheld, hp) ||
+		    n + l + 2 >= sizeof(out))
+			continue;
+		n += snprintf(out + n, sizeof(out) - n, "%s%s",
+		    n > 0 ? "," : "", hp);
 	}
 	return strdup(out);
 }

@@ -1,7 +1,8 @@
 /*
  * decide: the one decision engine.  Who receives a published message,
  * which of its fields, and because of which rule: the publish checks
- * (validation, size, the sender's clearance, the publish rule), the
+ * (validation, size, the sender's clearance, the publish rule, names the
+ * principal mapping knows, an Allocation's allocate rule), the
  * broker-owned header fields, an Allocation's side effects, the deliver
  * decision for every principal, the duty pass when no one may receive it,
  * and redaction.  The broker's publish, the replay of a durable queue
@@ -115,7 +116,9 @@ struct decide_plan {
 	size_t			 nentries;
 	size_t			 capentries;
 	int			 has_alloc;	/* an Allocation to record */
-	struct alloc_entry	 alloc;		/* strings in alloc_strings */
+	struct alloc_entry	 alloc;		/* strings in
+						   alloc_strings; by is
+						   the sender */
 	char			*alloc_strings;	/* owned */
 };
 

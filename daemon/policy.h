@@ -2,8 +2,9 @@
  * policy: the sharing policy, the machine-readable information-sharing
  * agreement.  Parses the policy file and decides, for a message and a
  * principal, whether it may be published or delivered and which body fields
- * are withheld.  Pure: no I/O, no logging, no clock it is not given.
- * Verdicts are an enum; "no rule matched" is spelled out, and it is a deny.
+ * and which of the header's free text (redact.h) are withheld.  Pure: no
+ * I/O, no logging, no clock it is not given.  Verdicts are an enum; "no
+ * rule matched" is spelled out, and it is a deny.
  *
  * Semantics (nwd-policy(5), deploy/policy.nwd):
  *  - default deny; a matching deny rule always wins over any allow;
@@ -11,14 +12,21 @@
  *    matching allows grant, so a field is withheld only if every matching
  *    allow withholds it;
  *  - protected message types (addresses, third parties, sources) are
- *    withheld wherever they appear unless a rule grants them by name;
+ *    withheld wherever they appear unless a rule grants them by name: a
+ *    keep does not lift a protection, and an allow that does not grant a
+ *    protected field withholds it, so the union of allows delivers it only
+ *    if one of them grants it;
  *  - built in, whatever the rules say: handling code C reaches named
  *    recipients only; legacy 5x5x5 handling codes 4 and 5 never leave the
  *    police; nobody receives a marking above their clearance; an
  *    OFFICIAL-SENSITIVE message needs the recipient to be allocated to the
  *    subject or named (need to know), except at the duty desk;
  *  - rules with "when duty" apply only in the duty pass, when no one else
- *    may receive a message.
+ *    may receive a message;
+ *  - an Allocation needs, besides its publish rule, an allow allocate rule
+ *    that lets the sender allocate its team and worker to the subject, and
+ *    end or change the allocation it replaces if another principal made
+ *    it: need to know is never self-asserted.
  */
 #ifndef NWD_POLICY_H
 #define NWD_POLICY_H
@@ -47,6 +55,9 @@ struct policy_context {
 	const struct alloc_table *allocs;	/* NULL: nobody is allocated */
 	int64_t			  now_ms;	/* for allocation periods */
 	int			  duty_pass;	/* 1: routing to the duty desk */
+	const struct identity_map *ids;		/* the principal mapping,
+						   for allocate rules;
+						   NULL: nobody */
 };
 
 struct policy_decision {
@@ -96,6 +107,14 @@ int		 policy_is_duty(const struct policy *p, const char *id);
 /* The first duty principal, or NULL. */
 const char	*policy_duty(const struct policy *p);
 
+/*
+ * Returns 1 if team is a team that some principal of ids has, or that a
+ * team line of the policy declares; else 0.  A principal's id is not a
+ * team.
+ */
+int		 policy_team_known(const struct policy *p,
+		    const struct identity_map *ids, const char *team);
+
 /* Teams the policy's team lines give principal id (may be none). */
 const char *const *policy_extra_teams(const struct policy *p, const char *id,
 		    size_t *n);
@@ -111,6 +130,25 @@ int		 policy_check_principals(const struct policy *p,
 
 /* May sender publish env?  env has passed envelope_validate(). */
 enum policy_verdict policy_check_publish(const struct policy *p,
+		    const struct principal *sender,
+		    const Nwd__V1__Envelope *env,
+		    const struct policy_context *ctx,
+		    struct policy_decision *out);
+
+/*
+ * May sender make the Allocation env carries?  env has passed
+ * envelope_validate(), and its team and worker are names the mapping
+ * knows (the decision engine refuses others first).  The allow allocate
+ * rules of sender's role are alternatives: the allocation is allowed if
+ * one of them allows all of it (its when, teams, workers and end
+ * clauses), and the decision names every rule that does; otherwise it is
+ * refused by the first rule, saying which clause did not hold, or, if no
+ * allocate rule names the role, POLICY_DENY_NO_RULE.  ctx->allocs gives
+ * the allocations now (for "when allocated", and for who made the
+ * allocation of the same subject, team and worker that this one would
+ * replace); ctx->ids the mapping (for workers who share a team).
+ */
+enum policy_verdict policy_check_allocate(const struct policy *p,
 		    const struct principal *sender,
 		    const Nwd__V1__Envelope *env,
 		    const struct policy_context *ctx,

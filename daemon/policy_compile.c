@@ -3,9 +3,10 @@
  * decisions read, and what reads it back.  The checks across statements,
  * the rule index by (action, kind, role), the teams that team lines give
  * each principal, and what each allow deliver rule withholds for each kind
- * (the fields it strips or does not keep, and the protected types it does
- * not grant); then the accessors of policy.h, the check of a principal
- * mapping against the policy, and policy_free().
+ * (the fields and header free text it strips or does not keep, and the
+ * protected types and header fields it does not grant); then the
+ * accessors of policy.h, the check of a principal mapping against the
+ * policy, and policy_free().
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ policy_rule_clear(struct rule *r)
 	strlist_clear(&r->strip);
 	strlist_clear(&r->keep);
 	strlist_clear(&r->grant);
+	strlist_clear(&r->teams);
+	strlist_clear(&r->workers);
 	for (k = 0; k < NKINDS; k++)
 		free(r->eff[k].v);	/* strings are borrowed */
 	memset(r, 0, sizeof(*r));
@@ -64,6 +67,7 @@ policy_free(struct policy *p)
 		free(p->extra[i].teams);
 	free(p->extra);
 	strlist_clear(&p->duty);
+	strlist_clear(&p->protect_paths);
 	strlist_clear(&p->pool);
 	free(p->title);
 	free(p);
@@ -311,9 +315,10 @@ holds_protected(const struct policy *p, const ProtobufCMessageDescriptor *d,
 }
 
 /*
- * Walks a body: protected fields join the rule's list unless granted or
- * kept; with keep, every field neither kept nor on the way to a kept field
- * joins too.
+ * Walks a body: protected fields join the rule's list unless granted (a
+ * keep does not lift a protection: only a grant does); with keep, every
+ * field neither kept nor on the way to a kept field joins too.  Kept
+ * messages are walked as well, for the protected types inside them.
  */
 static int
 walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
@@ -338,9 +343,9 @@ walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
 		/*
 		 * A protected type, or a repeated field whose elements hold
 		 * one (its elements cannot be redacted one by one), is
-		 * withheld whole unless the rule names it.
+		 * withheld whole unless the rule grants it.
 		 */
-		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !kept &&
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    !covered_by(path, &r->grant) &&
 		    (is_protected(p, fd->descriptor) ||
 		    (fd->label == PROTOBUF_C_LABEL_REPEATED &&
@@ -358,9 +363,33 @@ walk_fields(const struct policy *p, struct strlist *pool, const struct rule *r,
 		}
 		if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    fd->label != PROTOBUF_C_LABEL_REPEATED &&
-		    depth < POLICY_MAX_DEPTH && !kept &&
+		    depth < POLICY_MAX_DEPTH &&
 		    walk_fields(p, pool, r, fd->descriptor, path, out,
 		    depth + 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The header's free text a rule withholds: what the policy protects and
+ * the rule does not grant, and with keep what the rule does not keep.
+ */
+static int
+walk_header(const struct policy *p, struct strlist *pool,
+    const struct rule *r, struct strlist *out)
+{
+	const char	*hp;
+	char		*ip;
+	size_t		 i;
+
+	for (i = 0; (hp = redact_header_path(i)) != NULL; i++) {
+		if (!(strlist_has(&p->protect_paths, hp) &&
+		    !covered_by(hp, &r->grant)) &&
+		    !(r->keep.n > 0 && !covered_by(hp, &r->keep)))
+			continue;
+		if ((ip = pool_intern(pool, hp)) == NULL ||
+		    eff_add(out, ip) == -1)
 			return -1;
 	}
 	return 0;
@@ -389,7 +418,7 @@ compute_withheld(struct policy *p, struct strlist *pool)
 				    eff_add(&r->eff[k], r->strip.v[j]) == -1)
 					return -1;
 			if (walk_fields(p, pool, r, d, "", &r->eff[k], 0) ==
-			    -1)
+			    -1 || walk_header(p, pool, r, &r->eff[k]) == -1)
 				return -1;
 		}
 	}
@@ -538,6 +567,25 @@ policy_extra_teams(const struct policy *p, const char *id, size_t *n)
 	}
 	*n = 0;
 	return NULL;
+}
+
+int
+policy_team_known(const struct policy *p, const struct identity_map *ids,
+    const char *team)
+{
+	const struct principal	*pr;
+	size_t			 i, j;
+
+	for (i = 0; i < p->nteams; i++)
+		if (strcmp(p->teams[i].name, team) == 0)
+			return 1;
+	for (i = 0; ids != NULL && i < identity_count(ids); i++) {
+		pr = identity_at(ids, i);
+		for (j = 0; j < pr->nteams; j++)
+			if (strcmp(pr->teams[j], team) == 0)
+				return 1;
+	}
+	return 0;
 }
 
 int

@@ -143,6 +143,198 @@ policy_check_publish(const struct policy *p, const struct principal *sender,
 	return out->verdict;
 }
 
+/* ------------------------------------------------------------------------
+ * Allocation rights
+ */
+
+/* Is team one of pr's: the mapping's, or a team line's? */
+static int
+has_team(const struct policy *p, const struct principal *pr,
+    const char *team)
+{
+	const char *const	*extra;
+	size_t			 i, n;
+
+	for (i = 0; i < pr->nteams; i++)
+		if (strcmp(pr->teams[i], team) == 0)
+			return 1;
+	extra = policy_extra_teams(p, pr->id, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(extra[i], team) == 0)
+			return 1;
+	return 0;
+}
+
+/* Do a and b share a team? */
+static int
+share_team(const struct policy *p, const struct principal *a,
+    const struct principal *b)
+{
+	const char *const	*extra;
+	size_t			 i, n;
+
+	for (i = 0; i < a->nteams; i++)
+		if (has_team(p, b, a->teams[i]))
+			return 1;
+	extra = policy_extra_teams(p, a->id, &n);
+	for (i = 0; i < n; i++)
+		if (has_team(p, b, extra[i]))
+			return 1;
+	return 0;
+}
+
+/* What a teams or workers clause allows, for a reason: "its own teams",
+ * "itself and the workers who share a team with it, a, b". */
+static void
+alloc_allowed_text(unsigned flags, const struct strlist *names, int workers,
+    char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	if (flags & ALLOC_OWN)
+		n += snprintf(out + n, outlen - n, "%s", workers ? "itself "
+		    "and the workers who share a team with it" :
+		    "its own teams");
+	else if (workers && (flags & ALLOC_SELF))
+		n += snprintf(out + n, outlen - n, "itself");
+	for (i = 0; i < names->n && n < outlen; i++)
+		n += snprintf(out + n, outlen - n, "%s%s", n > 0 ? ", " : "",
+		    names->v[i]);
+}
+
+/* "sw:north", "sw-ben", "sw:north and sw-ben": what an Allocation names. */
+static void
+alloc_what(const Nwd__V1__Allocation *a, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s%s", a->team, a->team[0] != '\0' &&
+	    a->worker[0] != '\0' ? " and " : "", a->worker);
+}
+
+/*
+ * Does allocate rule r allow sender the Allocation of env?  If not, why
+ * not goes into why.  The clauses in order: when allocated, teams,
+ * workers, end.
+ */
+static int
+allocate_holds(const struct policy *p, const struct rule *r,
+    const struct principal *sender, const Nwd__V1__Envelope *env,
+    const struct policy_context *ctx, char *why, size_t whylen)
+{
+	const Nwd__V1__Allocation	*a = env->allocation;
+	const char			*subject;
+	const struct principal		*w;
+	const char *const		*extra;
+	struct alloc_entry		 cur;
+	char				 allowed[256], what[300];
+	size_t				 nextra;
+
+	subject = env->header->subject->local_id;
+	extra = policy_extra_teams(p, sender->id, &nextra);
+	if ((r->when & WHEN_ALLOCATED) && !alloc_table_is_allocated(
+	    ctx->allocs, subject, sender, extra, nextra, ctx->now_ms)) {
+		snprintf(why, whylen, "rule %s lets role %s allocate only "
+		    "young people it is allocated to; %s is not allocated to "
+		    "%s", r->name, sender->role, sender->id, subject);
+		return 0;
+	}
+	if (a->team[0] != '\0') {
+		if (!(r->alloc_teams & ALLOC_GIVEN)) {
+			snprintf(why, whylen, "rule %s does not let role %s "
+			    "allocate teams", r->name, sender->role);
+			return 0;
+		}
+		if (!(r->alloc_teams & ALLOC_ANY) &&
+		    !((r->alloc_teams & ALLOC_OWN) &&
+		    has_team(p, sender, a->team)) &&
+		    !strlist_has(&r->teams, a->team)) {
+			alloc_allowed_text(r->alloc_teams, &r->teams, 0,
+			    allowed, sizeof(allowed));
+			snprintf(why, whylen, "rule %s does not let role %s "
+			    "allocate team %s (it allows %.100s)", r->name,
+			    sender->role, a->team, allowed);
+			return 0;
+		}
+	}
+	if (a->worker[0] != '\0') {
+		if (!(r->alloc_workers & ALLOC_GIVEN)) {
+			snprintf(why, whylen, "rule %s does not let role %s "
+			    "allocate workers", r->name, sender->role);
+			return 0;
+		}
+		w = ctx->ids != NULL ? identity_find_id(ctx->ids, a->worker) :
+		    NULL;
+		if (!(r->alloc_workers & ALLOC_ANY) &&
+		    !((r->alloc_workers & (ALLOC_SELF | ALLOC_OWN)) &&
+		    strcmp(a->worker, sender->id) == 0) &&
+		    !((r->alloc_workers & ALLOC_OWN) && w != NULL &&
+		    share_team(p, sender, w)) &&
+		    !strlist_has(&r->workers, a->worker)) {
+			alloc_allowed_text(r->alloc_workers, &r->workers, 1,
+			    allowed, sizeof(allowed));
+			snprintf(why, whylen, "rule %s does not let role %s "
+			    "allocate worker %s (it allows %.100s)", r->name,
+			    sender->role, a->worker, allowed);
+			return 0;
+		}
+	}
+	/*
+	 * An Allocation replaces the record of the same subject, team and
+	 * worker: if that one is current or yet to come, this one ends or
+	 * changes it, which only its maker may do unless the rule says
+	 * "end any".
+	 */
+	if (!r->end_any && alloc_table_find(ctx->allocs, subject, a->team,
+	    a->worker, &cur) && (cur.until_ms == 0 ||
+	    cur.until_ms > ctx->now_ms) && strcmp(cur.by, sender->id) != 0) {
+		alloc_what(a, what, sizeof(what));
+		snprintf(why, whylen, "the allocation of %.100s to %s was "
+		    "made by %s; rule %s lets role %s end or change only the "
+		    "allocations it made", what, subject, cur.by[0] != '\0' ?
+		    cur.by : "a principal not recorded", r->name,
+		    sender->role);
+		return 0;
+	}
+	return 1;
+}
+
+enum policy_verdict
+policy_check_allocate(const struct policy *p, const struct principal *sender,
+    const Nwd__V1__Envelope *env, const struct policy_context *ctx,
+    struct policy_decision *out)
+{
+	const struct rule_list	*l;
+	const struct rule	*failed = NULL;
+	char			 why[256] = "", first[256] = "";
+	size_t			 i;
+
+	decision_init(out);
+	if (env->header->kind != NWD__V1__KIND__ALLOCATION ||
+	    env->allocation == NULL)
+		return deny(out, "", "not an allocation");
+	if ((l = policy_rules_for(p, ACTION_ALLOCATE,
+	    NWD__V1__KIND__ALLOCATION, sender->role)) == NULL || l->n == 0) {
+		snprintf(out->reason, sizeof(out->reason), "no allocate rule "
+		    "lets role %s allocate", sender->role);
+		return out->verdict;
+	}
+	for (i = 0; i < l->n; i++) {
+		if (!allocate_holds(p, l->v[i], sender, env, ctx, why,
+		    sizeof(why))) {
+			if (failed == NULL) {
+				failed = l->v[i];
+				snprintf(first, sizeof(first), "%s", why);
+			}
+			continue;
+		}
+		out->verdict = POLICY_ALLOW;
+		add_rule_name(out, l->v[i]->name);
+	}
+	if (out->verdict == POLICY_ALLOW)
+		return out->verdict;
+	return deny(out, failed->name, "%s", first);
+}
+
 /* Facts about one (message, recipient), computed once, lazily. */
 struct facts {
 	const struct policy		*p;

@@ -20,10 +20,17 @@
 #define POLICY_MAX_RULES	100000
 #define POLICY_MAX_DEPTH	6	/* nesting searched for protected types */
 #define NKINDS			32	/* bits in a kinds mask */
-#define NACTIONS		2
+#define NACTIONS		3
 
 enum rule_effect { EFFECT_ALLOW, EFFECT_DENY };
-enum rule_action { ACTION_PUBLISH, ACTION_DELIVER };
+enum rule_action { ACTION_PUBLISH, ACTION_DELIVER, ACTION_ALLOCATE };
+
+/* What an allow allocate rule's teams and workers clauses allow. */
+#define ALLOC_GIVEN	0x1	/* the clause is there */
+#define ALLOC_OWN	0x2	/* the allocator's teams, or workers who
+				   share one with it (itself included) */
+#define ALLOC_ANY	0x4	/* any the mapping knows */
+#define ALLOC_SELF	0x8	/* workers: the allocator itself */
 
 #define WHEN_ALLOCATED	0x1
 #define WHEN_NAMED	0x2
@@ -49,6 +56,13 @@ struct rule {
 	struct strlist		 strip, keep, grant;
 	/* What this allow withholds, per kind; computed after parsing. */
 	struct strlist		 eff[NKINDS];
+	/* allow allocate: whom it may allocate (ALLOC_* and the names
+	   listed), and whether it may end another's allocation. */
+	unsigned		 alloc_teams;
+	struct strlist		 teams;
+	unsigned		 alloc_workers;
+	struct strlist		 workers;
+	int			 end_any;
 	int			 line;
 };
 
@@ -86,6 +100,7 @@ struct policy {
 	size_t		 nteams;
 	const ProtobufCMessageDescriptor *protect[32];
 	size_t		 nprotect;
+	struct strlist	 protect_paths;	/* protected header text */
 	/*
 	 * index[(action * NKINDS + kind) * (nidx + 1) + role] lists the rules
 	 * for a role named in some rule (role < nidx) or for any other role

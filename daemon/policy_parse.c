@@ -1,11 +1,12 @@
 /*
  * policy_parse: the grammar of the policy language (nwd-policy(5)).
- * policy_parse() reads the statements (allow and deny rules, role, team,
- * protect, policy for the title, duty) into a new struct policy, checking
- * each as it is read, and then has policy_compile() complete it.  Each
- * statement is one parse_ function, chosen by its first word in
- * policy_parse(); the clauses of a rule are read in parse_rule().  Tokens
- * come from policy_lex.c.
+ * policy_parse() reads the statements (allow and deny rules of publish
+ * and deliver, allow allocate rules, role, team, protect, policy for the
+ * title, duty, status) into a new struct policy, checking each as it is
+ * read, and then has policy_compile() complete it.  Each statement is one
+ * parse_ function, chosen by its first word in policy_parse(); the
+ * clauses of a rule are read in parse_rule().  Tokens come from
+ * policy_lex.c.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -123,14 +124,24 @@ check_basis(const char *w, const void *arg)
 	return why;
 }
 
-/* A field path must exist in at least one of the rule's kinds. */
+/*
+ * A field path must exist in at least one of the rule's kinds; a path
+ * of the header's free text exists in every kind.
+ */
 static const char *
 check_path(const char *w, const void *arg)
 {
 	static char	 why[POLICY_MAX_WORD + 160];
 	const struct rule *r = arg;
-	char		 e[POLICY_MAX_WORD + 64];
+	char		 e[POLICY_MAX_WORD + 160];
 	int		 k, any = 0;
+
+	if (strncmp(w, "header.", 7) == 0) {
+		if (redact_path_valid(NULL, w, e, sizeof(e)) == 0)
+			return NULL;
+		snprintf(why, sizeof(why), "%s", e);
+		return why;
+	}
 
 	for (k = 1; envelope_kind_body_descriptor(k) != NULL; k++) {
 		if (!(r->kinds & (1u << k)))
@@ -145,6 +156,65 @@ check_path(const char *w, const void *arg)
 	snprintf(why, sizeof(why), "no kind of this rule has a field \"%s\"",
 	    w);
 	return why;
+}
+
+/* A team of an allocate rule: own, any, or a team name. */
+static const char *
+check_alloc_team(const char *w, const void *arg)
+{
+	if (strcmp(w, "self") == 0)
+		return "\"self\" applies to workers; teams are own, any or "
+		    "team names";
+	if (strcmp(w, "*") == 0)
+		return "teams are own, any or team names";
+	return check_name(w, NULL);
+}
+
+/* A worker of an allocate rule: self, own, any, or a principal. */
+static const char *
+check_alloc_worker(const char *w, const void *arg)
+{
+	if (strcmp(w, "*") == 0)
+		return "workers are self, own, any or principals";
+	return check_name(w, NULL);
+}
+
+/*
+ * "teams own|any|TEAM[, ...]" or "workers self|own|any|P[, ...]" of an
+ * allocate rule, the keyword read: into *flags (ALLOC_*) and names.
+ */
+static int
+parse_alloc_list(struct lexer *lx, int workers, unsigned *flags,
+    struct strlist *names)
+{
+	struct strlist	l = { NULL, 0 };
+	size_t		i;
+
+	if (*flags & ALLOC_GIVEN)
+		return policy_lex_fail(lx, "%s given twice", workers ?
+		    "workers" : "teams");
+	if (policy_lex_next(lx) == -1 || parse_list(lx, workers ?
+	    "self, own, any or a principal" : "own, any or a team", &l,
+	    workers ? check_alloc_worker : check_alloc_team, NULL) == -1)
+		goto bad;
+	*flags = ALLOC_GIVEN;
+	for (i = 0; i < l.n; i++) {
+		if (strcmp(l.v[i], "own") == 0)
+			*flags |= ALLOC_OWN;
+		else if (strcmp(l.v[i], "any") == 0)
+			*flags |= ALLOC_ANY;
+		else if (workers && strcmp(l.v[i], "self") == 0)
+			*flags |= ALLOC_SELF;
+		else if (strlist_add(names, l.v[i]) == -1) {
+			policy_lex_fail(lx, "out of memory");
+			goto bad;
+		}
+	}
+	strlist_clear(&l);
+	return 0;
+bad:
+	strlist_clear(&l);
+	return -1;
 }
 
 static int
@@ -175,6 +245,10 @@ parse_when(struct lexer *lx, struct rule *r)
 	for (;;) {
 		if (policy_lex_next(lx) == -1)
 			return -1;
+		if (r->action == ACTION_ALLOCATE && (lx->type != T_WORD ||
+		    strcmp(lx->text, "allocated") != 0))
+			return policy_lex_fail(lx, "allocate rules take when "
+			    "allocated only");
 		if (lx->type == T_WORD && strcmp(lx->text, "allocated") == 0)
 			r->when |= WHEN_ALLOCATED;
 		else if (lx->type == T_WORD && strcmp(lx->text, "named") == 0)
@@ -197,6 +271,15 @@ clause_allowed(const struct rule *r, const char *clause)
 {
 	int deliver = r->action == ACTION_DELIVER;
 	int allow = r->effect == EFFECT_ALLOW;
+	int alloc_clause = strcmp(clause, "teams") == 0 ||
+	    strcmp(clause, "workers") == 0 || strcmp(clause, "end") == 0;
+
+	if (r->action == ACTION_ALLOCATE)
+		return alloc_clause || strcmp(clause, "roles") == 0 ||
+		    strcmp(clause, "when") == 0 ? NULL : "allocate rules take "
+		    "roles, when allocated, teams, workers and end";
+	if (alloc_clause)
+		return "teams, workers and end apply to allow allocate rules";
 
 	if (strcmp(clause, "max") == 0 && !(allow && !deliver))
 		return "max applies to allow publish rules; deliveries are "
@@ -219,6 +302,7 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 	const char	*why;
 	size_t		 i;
 	int		 have_kinds = 0, have_max = 0, have_when = 0;
+	int		 have_end = 0;
 	Nwd__V1__Kind	 k;
 	Nwd__V1__Marking m;
 	Nwd__V1__LegalBasis b;
@@ -233,9 +317,17 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 		r.action = ACTION_PUBLISH;
 	else if (lx->type == T_WORD && strcmp(lx->text, "deliver") == 0)
 		r.action = ACTION_DELIVER;
-	else
-		return policy_lex_fail(lx, "expected publish or deliver, "
-		    "got %s", policy_lex_desc(lx));
+	else if (lx->type == T_WORD && strcmp(lx->text, "allocate") == 0) {
+		if (effect == EFFECT_DENY)
+			return policy_lex_fail(lx, "there is no deny allocate: "
+			    "allocation rights are granted by allow allocate "
+			    "rules only");
+		r.action = ACTION_ALLOCATE;
+		/* Indexed under the kind it judges. */
+		r.kinds = 1u << NWD__V1__KIND__ALLOCATION;
+	} else
+		return policy_lex_fail(lx, "expected publish, deliver or "
+		    "allocate, got %s", policy_lex_desc(lx));
 	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_WORD || check_name(lx->text, NULL) != NULL ||
@@ -252,9 +344,10 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 		goto bad;
 	while (lx->type != T_NEWLINE && lx->type != T_EOF) {
 		if (lx->type != T_WORD) {
-			policy_lex_fail(lx, "expected a clause (roles, kinds, "
-			    "max, basis, when, from, strip, keep, grant), "
-			    "got %s", policy_lex_desc(lx));
+			policy_lex_fail(lx, "expected a clause (%s), got %s",
+			    r.action == ACTION_ALLOCATE ? "roles, when, teams, "
+			    "workers, end" : "roles, kinds, max, basis, when, "
+			    "from, strip, keep, grant", policy_lex_desc(lx));
 			goto bad;
 		}
 		if ((why = clause_allowed(&r, lx->text)) != NULL) {
@@ -341,6 +434,32 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 			if (policy_lex_next(lx) == -1 || parse_list(lx,
 			    "an agency", &r.from, check_name, NULL) == -1)
 				goto bad;
+		} else if (strcmp(lx->text, "teams") == 0) {
+			if (parse_alloc_list(lx, 0, &r.alloc_teams,
+			    &r.teams) == -1)
+				goto bad;
+		} else if (strcmp(lx->text, "workers") == 0) {
+			if (parse_alloc_list(lx, 1, &r.alloc_workers,
+			    &r.workers) == -1)
+				goto bad;
+		} else if (strcmp(lx->text, "end") == 0) {
+			if (have_end) {
+				policy_lex_fail(lx, "end given twice");
+				goto bad;
+			}
+			have_end = 1;
+			if (policy_lex_next(lx) == -1)
+				goto bad;
+			if (lx->type != T_WORD ||
+			    (strcmp(lx->text, "own") != 0 &&
+			    strcmp(lx->text, "any") != 0)) {
+				policy_lex_fail(lx, "expected own or any after "
+				    "end, got %s", policy_lex_desc(lx));
+				goto bad;
+			}
+			r.end_any = strcmp(lx->text, "any") == 0;
+			if (policy_lex_next(lx) == -1)
+				goto bad;
 		} else if (strcmp(lx->text, "strip") == 0 ||
 		    strcmp(lx->text, "keep") == 0 ||
 		    strcmp(lx->text, "grant") == 0) {
@@ -364,12 +483,20 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 				goto bad;
 		} else {
 			policy_lex_fail(lx, "unknown clause \"%s\" (expected "
-			    "roles, kinds, max, basis, when, from, strip, keep "
-			    "or grant)", lx->text);
+			    "%s)", lx->text, r.action == ACTION_ALLOCATE ?
+			    "roles, when, teams, workers or end" : "roles, "
+			    "kinds, max, basis, when, from, strip, keep or "
+			    "grant");
 			goto bad;
 		}
 	}
-	if (r.roles.n == 0 || !have_kinds) {
+	if (r.action == ACTION_ALLOCATE && r.roles.n > 0 &&
+	    r.alloc_teams == 0 && r.alloc_workers == 0) {
+		policy_lex_fail(lx, "rule \"%s\" (line %d) needs teams or "
+		    "workers", r.name, r.line);
+		goto bad;
+	}
+	if (r.roles.n == 0 || (!have_kinds && r.action != ACTION_ALLOCATE)) {
 		policy_lex_fail(lx, "rule \"%s\" (line %d) needs %s", r.name,
 		    r.line, r.roles.n == 0 ? "roles" : "kinds");
 		goto bad;
@@ -551,8 +678,13 @@ find_body_type(const char *name)
 static const char *
 check_type(const char *w, const void *arg)
 {
-	static char why[POLICY_MAX_WORD + 128];
+	static char why[POLICY_MAX_WORD + 160];
 
+	if (strncmp(w, "header.", 7) == 0) {
+		if (redact_path_valid(NULL, w, why, sizeof(why)) == 0)
+			return NULL;
+		return why;
+	}
 	if (find_body_type(w) != NULL)
 		return NULL;
 	snprintf(why, sizeof(why), "no message kind contains a type \"%s\" "
@@ -560,7 +692,7 @@ check_type(const char *w, const void *arg)
 	return why;
 }
 
-/* "protect TYPE[, TYPE]..." */
+/* "protect TYPE|header.PATH[, ...]" */
 static int
 parse_protect(struct lexer *lx, struct policy *p)
 {
@@ -572,6 +704,14 @@ parse_protect(struct lexer *lx, struct policy *p)
 	    check_type, NULL) == -1)
 		goto bad;
 	for (i = 0; i < l.n; i++) {
+		if (strncmp(l.v[i], "header.", 7) == 0) {
+			if (!strlist_has(&p->protect_paths, l.v[i]) &&
+			    strlist_add(&p->protect_paths, l.v[i]) == -1) {
+				policy_lex_fail(lx, "out of memory");
+				goto bad;
+			}
+			continue;
+		}
 		d = find_body_type(l.v[i]);
 		if (p->nprotect == sizeof(p->protect) / sizeof(p->protect[0])) {
 			policy_lex_fail(lx, "too many protected types");

@@ -7,6 +7,14 @@
 
 #define REDACT_MAX_DEPTH	8
 
+/* The header's free text, the only header fields a path may name. */
+static const char *const header_paths[] = {
+	"header.justification",
+	"header.share_with",
+	"header.subject.nhs_number",
+};
+#define NHEADER_PATHS	(sizeof(header_paths) / sizeof(header_paths[0]))
+
 /* One cleared field, to be put back after packing. */
 struct saved {
 	void	*slot;		/* where the value lives in the message */
@@ -84,11 +92,65 @@ walk(const ProtobufCMessageDescriptor *desc, const ProtobufCMessage *msg,
 	return fd;
 }
 
+const char *
+redact_header_path(size_t i)
+{
+	return i < NHEADER_PATHS ? header_paths[i] : NULL;
+}
+
+/* 1 if path begins "header.": then it names the header or nothing. */
+static int
+is_header_path(const char *path)
+{
+	return strncmp(path, "header.", 7) == 0;
+}
+
+static int
+header_path_listed(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < NHEADER_PATHS; i++)
+		if (strcmp(header_paths[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The field path names in env, and in *owner the message that holds it
+ * (NULL if a message on the way is absent); NULL if it names none.
+ */
+static const ProtobufCFieldDescriptor *
+env_walk(const Nwd__V1__Envelope *env, const char *path,
+    const ProtobufCMessage **owner)
+{
+	const ProtobufCMessage *body;
+
+	if (is_header_path(path)) {
+		if (!header_path_listed(path) || env->header == NULL)
+			return NULL;
+		return walk(&nwd__v1__header__descriptor, &env->header->base,
+		    path + 7, owner);
+	}
+	if ((body = envelope_body(env)) == NULL)
+		return NULL;
+	return walk(body->descriptor, body, path, owner);
+}
+
 int
 redact_path_valid(const ProtobufCMessageDescriptor *body, const char *path,
     char *err, size_t errlen)
 {
 	int k, found = 0;
+
+	if (is_header_path(path)) {
+		if (header_path_listed(path))
+			return 0;
+		snprintf(err, errlen, "the header fields a rule may name are "
+		    "%s, %s and %s, not \"%s\"", header_paths[0],
+		    header_paths[1], header_paths[2], path);
+		return -1;
+	}
 
 	if (body != NULL) {
 		if (walk(body, NULL, path, NULL) != NULL)
@@ -188,16 +250,16 @@ static int
 clear_paths(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
     struct saved *saved, size_t *nsavedp, char *withheld, size_t withheldlen)
 {
-	const ProtobufCMessage		*body, *owner;
+	const ProtobufCMessage		*owner;
 	const ProtobufCFieldDescriptor	*fd;
 	size_t				 i, nsaved = 0, wl = 0;
 	int				 overflow = 0;
 
 	if (withheld != NULL && withheldlen > 0)
 		withheld[0] = '\0';
-	body = envelope_body(env);
-	for (i = 0; body != NULL && i < npaths; i++) {
-		fd = walk(body->descriptor, body, paths[i], &owner);
+	for (i = 0; i < npaths; i++) {
+		owner = NULL;
+		fd = env_walk(env, paths[i], &owner);
 		if (fd == NULL || owner == NULL || !field_present(owner, fd))
 			continue;
 		clear_field((ProtobufCMessage *)owner, fd, &saved[nsaved++]);
@@ -213,6 +275,16 @@ clear_paths(Nwd__V1__Envelope *env, const char *const *paths, size_t npaths,
 	}
 	*nsavedp = nsaved;
 	return overflow ? -1 : 0;
+}
+
+int
+redact_path_present(const Nwd__V1__Envelope *env, const char *path)
+{
+	const ProtobufCMessage		*owner = NULL;
+	const ProtobufCFieldDescriptor	*fd;
+
+	fd = env_walk(env, path, &owner);
+	return fd != NULL && owner != NULL && field_present(owner, fd);
 }
 
 static uint8_t *

@@ -309,6 +309,7 @@ main(int argc, char *argv[])
 	while (alloc_table_count(allocs) < (size_t)nallocs) {
 		snprintf(subj, sizeof(subj), "YP-%u", rnd(NSUBJECTS));
 		snprintf(team, sizeof(team), "team-%u", rnd(NTEAMS));
+		memset(&e, 0, sizeof(e));
 		e.subject = subj;
 		e.team = team;
 		e.worker = "";

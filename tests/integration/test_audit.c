@@ -464,7 +464,9 @@ test_s11_auditor_sees_everything_about_yp001(void **state)
 	assert_true(e->instance[0] != '\0');
 	assert_non_null(e = find_row(p, "deliver", mid_s1, "hubsys-norwich"));
 	join(list, sizeof(list), e->fields_withheld, e->n_fields_withheld);
-	assert_string_equal(list, "grading,source_details");
+	/* The summary keeps no header free text (nwd-policy(5)). */
+	assert_string_equal(list,
+	    "grading,source_details,header.justification");
 	assert_string_equal(e->rule, "intelligence-summary");
 	assert_non_null(e = find_row(p, "deliver", mid_s1, "sw-ben"));
 	assert_int_equal(e->n_fields_withheld, 0);
@@ -771,7 +773,8 @@ test_subject_access_opens_the_messages(void **state)
 		if (strcmp(m->events[i]->recipient, "camhs-cara") == 0) {
 			join(list, sizeof(list), m->events[i]->fields_withheld,
 			    m->events[i]->n_fields_withheld);
-			assert_string_equal(list, "grading,source_details");
+			assert_string_equal(list, "grading,source_details,"
+			    "header.justification");
 		}
 	}
 	/* S3's formulation, which the hub never saw, is held. */
@@ -861,8 +864,8 @@ test_cli_audit_query(void **state)
 	assert_int_equal(run_nwd(out, sizeof(out), "auditor-dan", "audit "
 	    "query --message %s --action deliver --format csv", mid_s1), 0);
 	assert_contains(out, ",hubsys-norwich,\"sanitised,summary,");
-	assert_contains(out, ",\"grading,source_details\",intelligence-summary,"
-	    "sha256:");
+	assert_contains(out, ",\"grading,source_details,header.justification\","
+	    "intelligence-summary,sha256:");
 	/* Each decision's route, last. */
 	assert_contains(out, ",queued\r\n");
 	assert_contains(out, ",unreachable\r\n");
@@ -881,7 +884,8 @@ test_cli_audit_query(void **state)
 	assert_contains(out, "\"recipient\":\"hubsys-norwich\","
 	    "\"fields_shared\":[\"sanitised\",\"summary\",");
 	assert_contains(out, "\"fields_withheld\":[\"grading\","
-	    "\"source_details\"],\"rule\":\"intelligence-summary\"");
+	    "\"source_details\",\"header.justification\"],\"rule\":"
+	    "\"intelligence-summary\"");
 	assert_contains(out, "\"at\":\"20");
 	assert_contains(out, "\"route\":\"queued\"}");
 	assert_contains(out, "\"route\":null}");
@@ -952,7 +956,7 @@ test_cli_sar(void **state)
 	assert_contains(m, "\"rule\":\"intelligence-summary\","
 	    "\"fields_shared\":[\"sanitised\",\"summary\",");
 	assert_contains(m, "],\"fields_withheld\":[\"grading\","
-	    "\"source_details\"]}");
+	    "\"source_details\",\"header.justification\"]}");
 	assert_contains(m, "{\"recipient\":\"sw-ben\",\"at\":\"20");
 	assert_contains(m, "\"rule\":\"social-worker-case\","
 	    "\"fields_shared\":[\"grading\",\"sanitised\",\"summary\","
@@ -1008,8 +1012,8 @@ test_cli_sar(void **state)
 	assert_contains(out, "      summary: " INTEL_SUMMARY "\n");
 	assert_contains(out, "      source_details.reference: " SOURCE_REF);
 	assert_contains(out, "hubsys-norwich: withheld grading, "
-	    "source_details (rule intelligence-summary); queued for its "
-	    "durable subscription");
+	    "source_details, header.justification (rule "
+	    "intelligence-summary); queued for its durable subscription");
 	assert_contains(out, "  Allowed, but not reached\n");
 	assert_contains(out, "camhs-cara: no session or durable subscription "
 	    "could take it (rule intelligence-summary)");
@@ -1085,7 +1089,7 @@ test_pages_fit_max_frame(void **state)
 	assert_contains(b, INTEL_SUMMARY);
 	assert_contains(b, FORMULATION);
 	assert_contains(b, "\"fields_withheld\":[\"grading\","
-	    "\"source_details\"]");
+	    "\"source_details\",\"header.justification\"]");
 	assert_contains(b, "body purged under retention");
 
 	/*

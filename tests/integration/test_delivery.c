@@ -364,10 +364,12 @@ test_session_gone_between_decision_and_send(void **state)
 }
 
 /*
- * Handling C with a misspelt share_with: nobody may receive it, not even
- * the duty desk.  Every decision is a row of its own naming its rule,
- * under the id the message would have had; the publisher is told the
- * rules, with counts, and not who they refused.
+ * Handling C named only to the sender's own team (police:plt, where no
+ * one else is): nobody may receive it, not even the duty desk.  (A
+ * misspelt share_with is refused at publish before anyone is decided.)
+ * Every decision is a row of its own naming its rule, under the id the
+ * message would have had; the publisher is told the rules, with counts,
+ * and not who they refused.
  */
 static void
 test_refusal_explains_itself(void **state)
@@ -378,7 +380,7 @@ test_refusal_explains_itself(void **state)
 	Nwd__V1__SubjectRef		 s = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__IntelligenceReport	 ir = NWD__V1__INTELLIGENCE_REPORT__INIT;
 	Nwd__V1__Grading		 g = NWD__V1__GRADING__INIT;
-	char				*named[1] = { "sw:nroth" };
+	char				*named[1] = { "police:plt" };
 	char				 err[1024], mid[40];
 	const char			*p;
 

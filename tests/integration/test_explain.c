@@ -413,7 +413,9 @@ test_s1_explained_as_published(void **state)
 	join(list, sizeof(list), d->fields_configured,
 	    d->n_fields_configured);
 	assert_string_equal(list,
-	    "grading,legacy,source_details,third_parties,location");
+	    "grading,legacy,source_details,third_parties,location,"
+	    "header.justification,header.share_with,"
+	    "header.subject.nhs_number");
 	d = find_decision(r, "camhs-cara", 0);
 	assert_int_equal(d->verdict, NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED);
 	join(list, sizeof(list), d->fields_withheld, d->n_fields_withheld);

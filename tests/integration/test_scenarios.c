@@ -336,20 +336,21 @@ subscribe(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject)
 }
 
 /*
- * case-system allocates subject to team, until until_ms (0: open-ended).
- * The broker applies an allocation before it acknowledges it, so what is
- * published after the ack is decided with it.
+ * who publishes an Allocation of team and worker ("" for none) to subject,
+ * until until_ms (0: open-ended); the answer's text into err.  The broker
+ * applies an allocation before it acknowledges it, so what is published
+ * after the ack is decided with it.
  */
-static int
-allocate(const char *subject, const char *team, int64_t until_ms)
+static enum nwd_status
+allocate_as(const char *who, const char *subject, const char *team,
+    const char *worker, int64_t until_ms, char *err, size_t errlen)
 {
-	struct nwd_client	*c = harness_connect_as("case-system");
+	struct nwd_client	*c = harness_connect_as(who);
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
 	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
 	enum nwd_status		 st;
 
 	s.local_id = (char *)subject;
@@ -357,16 +358,29 @@ allocate(const char *subject, const char *team, int64_t until_ms)
 	h.subject = &s;
 	h.marking = NWD__V1__MARKING__OFFICIAL;
 	a.team = (char *)team;
+	a.worker = (char *)worker;
 	a.until_unix_ms = until_ms;
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
 	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
+	err[0] = '\0';
+	st = nwd_publish(c, &env, &ack, err, errlen);
 	nwd_publish_ack_free(ack);
 	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s to %s: %s\n", subject, team, err);
-	return st == NWD_OK ? 0 : -1;
+	return st;
+}
+
+/* case-system allocates subject to team, until until_ms (0: open-ended). */
+static int
+allocate(const char *subject, const char *team, int64_t until_ms)
+{
+	char err[512];
+
+	if (allocate_as("case-system", subject, team, "", until_ms, err,
+	    sizeof(err)) == NWD_OK)
+		return 0;
+	fprintf(stderr, "allocate %s to %s: %s\n", subject, team, err);
+	return -1;
 }
 
 /* A subscribed member of the cast, and what it received. */
@@ -726,10 +740,13 @@ test_s1_intelligence_whole_or_sanitised(void **state)
 	expect_recipients(sc.mid, "deliver",
 	    "camhs-cara,hubsys-norwich,sw-ben");
 	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
+	/* The summary keeps no header free text: the justification goes. */
 	expect_deliver_row(sc.mid, "hubsys-norwich", "intelligence-summary",
-	    "grading,location,source_details,third_parties");
+	    "grading,header.justification,location,source_details,"
+	    "third_parties");
 	expect_deliver_row(sc.mid, "camhs-cara", "intelligence-summary",
-	    "grading,location,source_details,third_parties");
+	    "grading,header.justification,location,source_details,"
+	    "third_parties");
 
 	/* sw-ben: the whole report, source and addresses included. */
 	d = received(&sc, "sw-ben");
@@ -770,8 +787,9 @@ test_s1_intelligence_whole_or_sanitised(void **state)
 		d = received(&sc, summary_only[i]);
 		expect_header(d, "plo-ana", "police", "YP-001");
 		assert_string_equal(d->rule, "intelligence-summary");
-		expect_withheld(d,
-		    "grading,location,source_details,third_parties");
+		expect_withheld(d, "grading,header.justification,location,"
+		    "source_details,third_parties");
+		assert_string_equal(d->envelope->header->justification, "");
 		assert_string_equal(d->envelope->intelligence_report->summary,
 		    INTEL_SUMMARY);
 		assert_true(d->envelope->intelligence_report->sanitised);
@@ -877,7 +895,7 @@ test_s3_camhs_update(void **state)
 	expect_recipients(sc.mid, "deliver", "hubsys-norwich,sw-ben");
 	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
 	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-camhs-summary",
-	    "clinical_formulation");
+	    "clinical_formulation,header.justification");
 	expect_refused_row(sc.mid, "plo-ana", "no-camhs-to-police",
 	    "forbids role police_liaison");
 
@@ -900,8 +918,9 @@ test_s3_camhs_update(void **state)
 	    NWD__V1__RISK_ALERT__LEVEL__MEDIUM);
 	assert_string_equal(d->envelope->camhs_update->clinical_formulation,
 	    "");
-	expect_withheld(d, "clinical_formulation");
+	expect_withheld(d, "clinical_formulation,header.justification");
 	expect_bytes(d, FORMULATION, 0);
+	assert_string_equal(d->envelope->header->justification, "");
 
 	not_received(&sc, "plo-ana");
 	not_received(&sc, "hubsys-dereham");
@@ -1308,6 +1327,243 @@ test_s13_forged_sender(void **state)
 	nwd_close(ben);
 }
 
+#define JUSTIFY_SOURCE	\
+	"Per CHIS-4471 (Mrs Jane Doe, 12 Elm Rd neighbour)"
+#define NHS_NUMBER	"9434765919"
+
+/* The fields_shared of a message's deliver row for recipient. */
+static void
+shared_of(const char *mid, const char *recipient, char *out, size_t outlen)
+{
+	harness_sql_text("nwd_auditor", out, outlen, "SELECT coalesce("
+	    "array_to_string(fields_shared, ','), '<null>') FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND recipient = '%s'", mid, recipient);
+}
+
+/*
+ * The header's free text is under the policy: a justification that names
+ * the source, the NHS number and share_with do not reach the hub with
+ * the sanitised summary, and hub roles get alerts without the
+ * justification; sw-ben gets them all.  Deliver rows list them among the
+ * fields withheld or shared.
+ */
+static void
+test_header_free_text(void **state)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+	Nwd__V1__Deliver	*d;
+	char			 shared[1024];
+
+	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-001",
+	    "sw-ben", "hubsys-norwich", (const char *)NULL);
+	intel_init(&m, "YP-001", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
+	m.hdr.justification = JUSTIFY_SOURCE;
+	m.subj.nhs_number = NHS_NUMBER;
+	msg_share_with(&m, "sw:north");
+	scene_publish(&sc, plo, &m.env);
+	expect_deliver_row(sc.mid, "hubsys-norwich", "intelligence-summary",
+	    "grading,header.justification,header.share_with,"
+	    "header.subject.nhs_number,location,source_details,third_parties");
+	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
+	d = received(&sc, "hubsys-norwich");
+	expect_withheld(d, "grading,header.justification,header.share_with,"
+	    "header.subject.nhs_number,location,source_details,third_parties");
+	assert_string_equal(d->envelope->header->justification, "");
+	assert_string_equal(d->envelope->header->subject->nhs_number, "");
+	assert_string_equal(d->envelope->header->subject->local_id, "YP-001");
+	assert_int_equal(d->envelope->header->n_share_with, 0);
+	expect_bytes(d, "Jane Doe", 0);
+	expect_bytes(d, "CHIS-4471", 0);
+	expect_bytes(d, NHS_NUMBER, 0);
+	expect_bytes(d, INTEL_SUMMARY, 1);
+	shared_of(sc.mid, "hubsys-norwich", shared, sizeof(shared));
+	if (strstr(shared, "header.") != NULL ||
+	    strstr(shared, "summary") == NULL)
+		fail_msg("the hub's fields_shared \"%s\"", shared);
+	d = received(&sc, "sw-ben");
+	expect_withheld(d, "");
+	assert_string_equal(d->envelope->header->justification,
+	    JUSTIFY_SOURCE);
+	assert_string_equal(d->envelope->header->subject->nhs_number,
+	    NHS_NUMBER);
+	shared_of(sc.mid, "sw-ben", shared, sizeof(shared));
+	if (strstr(shared, "header.justification") == NULL ||
+	    strstr(shared, "header.share_with") == NULL ||
+	    strstr(shared, "header.subject.nhs_number") == NULL ||
+	    strstr(shared, "source_details") == NULL)
+		fail_msg("sw-ben's fields_shared \"%s\" leaves out the "
+		    "header's free text", shared);
+	scene_close(&sc);
+
+	/* An alert: the hub without the justification, sw-ben with it. */
+	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-001", "sw-ben",
+	    "hubsys-norwich", (const char *)NULL);
+	alert_init(&m, "YP-001", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
+	    "seen with the same older males");
+	m.hdr.justification = JUSTIFY_SOURCE;
+	scene_publish(&sc, plo, &m.env);
+	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-alerts",
+	    "associates,header.justification,location");
+	d = received(&sc, "hubsys-norwich");
+	assert_string_equal(d->envelope->header->justification, "");
+	expect_bytes(d, "Jane Doe", 0);
+	d = received(&sc, "sw-ben");
+	assert_string_equal(d->envelope->header->justification,
+	    JUSTIFY_SOURCE);
+	scene_close(&sc);
+	nwd_close(plo);
+}
+
+/*
+ * A share_with entry naming nobody the mapping knows (a typo for sw-ben):
+ * the publish is refused, naming it, audited as refused; nothing is
+ * stored or sent.  It once went to everyone else as if the name were not
+ * there, and the publisher never learnt of it.
+ */
+static void
+test_unknown_share_with_is_refused(void **state)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+	int			 stored;
+
+	stored = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'plo-ana' AND subject = 'YP-001'");
+	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-001",
+	    "sw-ben", "hubsys-norwich", "camhs-cara", (const char *)NULL);
+	intel_init(&m, "YP-001", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
+	msg_share_with(&m, "sw-bne");
+	assert_int_equal(nwd_publish(plo, &m.env, &ack, err, sizeof(err)),
+	    NWD_ERR_INVALID);
+	assert_null(ack);
+	assert_int_equal(nwd_last_server_error(plo),
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);
+	if (strstr(err, "share_with names sw-bne, which the principal "
+	    "mapping does not know") == NULL)
+		fail_msg("refusal \"%s\" does not name sw-bne", err);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'plo-ana' AND kind = 1 AND subject = 'YP-001' AND rule = "
+	    "'unknown-name' AND reason LIKE 'share_with names sw-bne,%%'");
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = 'plo-ana' AND subject = 'YP-001'"),
+	    stored);
+	scene_expect_silence(&sc);
+	assert_int_equal(nwd_ping(plo, err, sizeof(err)), NWD_OK);
+	scene_close(&sc);
+	nwd_close(plo);
+}
+
+/* An Allocation refused with status want, saying why; nothing recorded. */
+static void
+expect_allocation_refused(const char *who, const char *subject,
+    const char *team, const char *worker, int64_t until_ms,
+    enum nwd_status want, const char *rule, const char *why)
+{
+	char	err[512];
+	int	before;
+
+	before = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = '%s'", subject);
+	if (allocate_as(who, subject, team, worker, until_ms, err,
+	    sizeof(err)) != want || strstr(err, why) == NULL)
+		fail_msg("%s allocating %s%s%s to %s: \"%s\", expected a "
+		    "refusal saying \"%s\"", who, team, worker[0] != '\0' ?
+		    " worker " : "", worker, subject, err, why);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'%s' AND kind = %d AND subject = '%s' AND coalesce(rule, '') = "
+	    "'%s' AND strpos(reason, '%s') > 0 AND at > now() - interval "
+	    "'1 minute'",
+	    who, NWD__V1__KIND__ALLOCATION, subject, rule, why);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = '%s'", subject), before);
+}
+
+/*
+ * G19: need-to-know cannot be self-asserted.  sw-ben allocating his own
+ * team to YP-002 (not his case) is refused, and plo-ana's intelligence on
+ * YP-002 does not reach him; his ending hub:norwich's allocation of
+ * YP-001 is refused, and the hub still hears of the next alert; unknown
+ * teams and other roles are refused; he may allocate himself to his own
+ * case and end that, but not the allocation case-system made.
+ */
+static void
+test_g19_allocation_rights(void **state)
+{
+	static const char *const others[] = { "plo-ana", "hubsys-norwich",
+	    "keyworker-kim", "camhs-cara", "duty-mash", "auditor-dan" };
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+	char			 err[512];
+	size_t			 i;
+
+	expect_allocation_refused("sw-ben", "YP-002", "sw:north", "", 0,
+	    NWD_ERR_REFUSED, "social-worker-own-cases",
+	    "sw-ben is not allocated to YP-002");
+	scene_open(&sc, NWD__V1__KIND__INTELLIGENCE_REPORT, "YP-002",
+	    "sw-ben", "hubsys-dereham", (const char *)NULL);
+	intel_init(&m, "YP-002", NWD__V1__GRADING__HANDLING_CODE__HANDLING_P);
+	scene_publish(&sc, plo, &m.env);
+	expect_refused_row(sc.mid, "sw-ben", "social-worker-case",
+	    "sw-ben is neither allocated to YP-002");
+	not_received(&sc, "sw-ben");
+	received(&sc, "hubsys-dereham");
+	scene_close(&sc);
+
+	expect_allocation_refused("sw-ben", "YP-001", "hub:norwich", "",
+	    now_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
+	    "does not let role social_worker allocate team hub:norwich");
+	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-001", "hubsys-norwich",
+	    (const char *)NULL);
+	alert_init(&m, "YP-001", NWD__V1__MARKING__OFFICIAL_SENSITIVE,
+	    "urgent: seen with the runners again");
+	m.hdr.priority = NWD__V1__PRIORITY__URGENT;
+	scene_publish(&sc, plo, &m.env);
+	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-alerts",
+	    "associates,location");
+	received(&sc, "hubsys-norwich");
+	scene_close(&sc);
+
+	/* Unknown teams and workers, for any role. */
+	expect_allocation_refused("sw-ben", "YP-001", "sw:south", "", 0,
+	    NWD_ERR_INVALID, "unknown-name", "allocation names team "
+	    "sw:south, which the principal mapping does not know");
+	expect_allocation_refused("case-system", "YP-003", "", "sw-bne", 0,
+	    NWD_ERR_INVALID, "unknown-name", "allocation names worker "
+	    "sw-bne");
+	/* The allocation case-system made of his team is not his to end. */
+	expect_allocation_refused("sw-ben", "YP-001", "sw:north", "",
+	    now_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
+	    "the allocation of sw:north to YP-001 was made by case-system");
+	/* Roles without allocation rights. */
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		expect_allocation_refused(others[i], "YP-001", "", others[i], 0,
+		    NWD_ERR_REFUSED, "", "no publish rule lets role");
+
+	/* Himself on his own case, and then the end of it: allowed. */
+	assert_int_equal(allocate_as("sw-ben", "YP-001", "", "sw-ben", 0, err,
+	    sizeof(err)), NWD_OK);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish' AND actor = 'sw-ben' "
+	    "AND kind = %d AND subject = 'YP-001' AND rule = "
+	    "'social-care,social-worker-own-cases'",
+	    NWD__V1__KIND__ALLOCATION), 1);
+	assert_int_equal(allocate_as("sw-ben", "YP-001", "", "sw-ben",
+	    now_ms(), err, sizeof(err)), NWD_OK);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.allocations WHERE subject = 'YP-001' AND worker = 'sw-ben' "
+	    "AND until_at IS NOT NULL"), 1);
+	nwd_close(plo);
+}
+
 int
 main(void)
 {
@@ -1323,6 +1579,9 @@ main(void)
 		cmocka_unit_test(test_s10_ended_allocation_refuses_delivery),
 		cmocka_unit_test(test_s12_clearance),
 		cmocka_unit_test(test_s13_forged_sender),
+		cmocka_unit_test(test_unknown_share_with_is_refused),
+		cmocka_unit_test(test_header_free_text),
+		cmocka_unit_test(test_g19_allocation_rights),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -80,7 +80,8 @@ void		 fix_add_share_with(struct fix_arena *a, Nwd__V1__Header *h,
  */
 Nwd__V1__Envelope *fix_envelope_copy(const Nwd__V1__Envelope *env);
 /* Returns 1 if path (dotted, as redact.h) names a field present in env's
- * body; paths through a repeated field name nothing. */
+ * body, or with "header." in its header; paths through a repeated field
+ * name nothing. */
 int		 fix_path_present(const Nwd__V1__Envelope *env,
 		    const char *path);
 
@@ -96,8 +97,8 @@ void		 fix_compare_body(const ProtobufCMessageDescriptor *d,
 		    size_t whylen);
 /*
  * Checks the bytes a recipient of env receives, decoded with protobuf-c's
- * generic decoder: the header exactly env's, the body as
- * fix_compare_body() says for the paths strip.  Returns 0, or -1 with
+ * generic decoder: the header and the body as fix_compare_body() says for
+ * the paths strip (header paths begin "header.").  Returns 0, or -1 with
  * what is wrong in why.
  */
 int		 fix_check_bytes(const Nwd__V1__Envelope *env,
@@ -150,7 +151,10 @@ const struct principal *fix_cast(const char *id);
 
 struct fix_case {
 	const struct principal	*pr;		/* fix_principals' */
-	int			 publish;	/* else deliver */
+	int			 publish;	/* else deliver, or: */
+	int			 allocate;	/* pr allocates (the
+						   message is an
+						   Allocation) */
 	Nwd__V1__Kind		 kind;
 	Nwd__V1__Marking	 marking;
 	int			 context;	/* FIX_CTX_* */
@@ -171,6 +175,8 @@ const char	*fix_case_parse(char *line, struct fix_case *c);
  * 2A, handling P, legacy B22, which the broker accepts), pr named in
  * share_with if context says so; and, if it says allocated, YP-001
  * allocated to pr by name in t (pr and t may be NULL for FIX_CTX_NONE).
+ * An Allocation allocates pr as the worker, and pr's first team (none if
+ * it has none), so that it names what the mapping knows.
  * The envelope is a's.
  */
 Nwd__V1__Envelope *fix_case_message(struct fix_arena *a,

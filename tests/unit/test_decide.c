@@ -17,13 +17,15 @@
  *   must change nothing (S13).
  * - The decision table, tests/data/policy-cases.txt, as far as the broker
  *   can meet its lines: deliver lines through decide_recipient() (with
- *   G10 on the bytes), publish lines through decide_publish() (its
- *   header says which are refused before the policy).
+ *   G10 on the bytes), publish and allocate lines through
+ *   decide_publish() (its header says which are refused before the
+ *   policy, and how an Allocation is judged by both rule sets).
  * - The contracts of decide.h, test_contract_*: DECIDE_PACK and
  *   DECIDE_EVERYONE, the refusals before the policy (no envelope, too
  *   large for max_frame, a marking above the sender's clearance), an
- *   Allocation's side effects, a recipient gone from the mapping,
- *   decide_explain() as the plan converted, decide_plan_free() again.
+ *   Allocation's side effects and rights, a recipient gone from the
+ *   mapping, decide_explain() as the plan converted, decide_plan_free()
+ *   again.
  *
  * The fixtures shared with test_policy.c are in policyfix.c.
  */
@@ -356,6 +358,7 @@ struct stated {
 	const char		*rules;		/* NULL for norule */
 	const char		*withheld;	/* "-" none; NULL not said */
 	const char		*because;	/* NULL not said */
+	Nwd__V1__ErrorCode	 code;		/* refused publish's */
 };
 
 static int
@@ -365,6 +368,7 @@ parse_stated(struct run *r, const struct stmt *st, int publish,
 	int i;
 
 	memset(s, 0, sizeof(*s));
+	s->code = NWD__V1__ERROR_CODE__ERROR_FORBIDDEN;
 	if (st->ntok < 3 || fix_parse_verdict(st->tok[2], &s->want) == -1) {
 		scen_fail(r, st->line, "expected \"%s WHO allow|deny|norule "
 		    "...\"", st->tok[0]);
@@ -391,6 +395,13 @@ parse_stated(struct run *r, const struct stmt *st, int publish,
 			s->withheld = st->tok[i + 1];
 		else if (strcmp(st->tok[i], "because") == 0)
 			s->because = st->tok[i + 1];
+		else if (strcmp(st->tok[i], "code") == 0 && publish &&
+		    s->want != POLICY_ALLOW &&
+		    (strcmp(st->tok[i + 1], "invalid") == 0 ||
+		    strcmp(st->tok[i + 1], "forbidden") == 0))
+			s->code = st->tok[i + 1][0] == 'i' ?
+			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE :
+			    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN;
 		else {
 			scen_fail(r, st->line, "unexpected \"%s\"",
 			    st->tok[i]);
@@ -530,13 +541,12 @@ check_publish(struct run *r, const struct stmt *st)
 		    "say \"%s\"", st->tok[1], pl->reason, s.because);
 	if (pl->publish == POLICY_ALLOW)
 		return;
-	if (pl->publish != POLICY_DENY ||
-	    pl->code != NWD__V1__ERROR_CODE__ERROR_FORBIDDEN ||
+	if (pl->publish != POLICY_DENY || pl->code != s.code ||
 	    pl->reason[0] == '\0')
 		scen_fail(r, st->line, "publish %s: a refusal must be a deny "
-		    "with ERROR_FORBIDDEN and a reason: %s, code %d, \"%s\"",
-		    st->tok[1], policy_verdict_name(pl->publish), (int)pl->code,
-		    pl->reason);
+		    "with error code %d and a reason: %s, code %d, \"%s\"",
+		    st->tok[1], (int)s.code, policy_verdict_name(pl->publish),
+		    (int)pl->code, pl->reason);
 	if (pl->nentries != 0)
 		scen_fail(r, st->line, "publish %s: refused, yet %zu "
 		    "decisions were made", st->tok[1], pl->nentries);
@@ -817,6 +827,11 @@ build_message(struct run *r, const struct stmt *st)
 			if (envelope_legal_basis_from_name(val, &basis) == -1)
 				goto bad;
 			h->legal_basis = basis;
+		} else if (strcmp(key, "justification") == 0) {
+			h->justification = fix_arena_printf(&r->a, "%s", val);
+		} else if (strcmp(key, "nhs") == 0) {
+			h->subject->nhs_number = fix_arena_printf(&r->a, "%s",
+			    val);
 		} else if (strcmp(key, "share-with") == 0) {
 			snprintf(list, sizeof(list), "%s", val);
 			save = NULL;
@@ -959,7 +974,11 @@ do_message(struct run *r, const struct stmt *st)
 	check_claims(r, st, sent);
 }
 
-/* "allocate YP TEAM[,TEAM] | worker ID  [from MS] [until MS]" */
+/*
+ * "allocate YP TEAM[,TEAM] | worker ID  [from MS] [until MS] [by ID]": by
+ * whom (case-system unless said; "-" for not known), as an Allocation it
+ * published.
+ */
 static void
 do_allocate(struct run *r, const struct stmt *st)
 {
@@ -967,7 +986,7 @@ do_allocate(struct run *r, const struct stmt *st)
 	char			 list[1024], *t, *save = NULL;
 	int			 k, worker = 0;
 	int64_t			 from = 0, until = 0;
-	const char		*who;
+	const char		*who, *by = "case-system";
 
 	if (st->ntok < 3) {
 		scen_fail(r, st->line, "allocate YP TEAMS | worker ID");
@@ -988,6 +1007,9 @@ do_allocate(struct run *r, const struct stmt *st)
 			from = strtoll(st->tok[k + 1], NULL, 10);
 		else if (strcmp(st->tok[k], "until") == 0)
 			until = strtoll(st->tok[k + 1], NULL, 10);
+		else if (strcmp(st->tok[k], "by") == 0)
+			by = strcmp(st->tok[k + 1], "-") == 0 ? NULL :
+			    st->tok[k + 1];
 		else
 			break;
 	}
@@ -1004,6 +1026,7 @@ do_allocate(struct run *r, const struct stmt *st)
 		e.worker = worker ? t : "";
 		e.from_ms = from;
 		e.until_ms = until;
+		e.by = by;
 		assert_int_equal(alloc_table_put(r->allocs, &e), 0);
 	}
 }
@@ -1213,6 +1236,7 @@ struct case_counts {
 	int	invalid;	/* deliver lines of a message the broker
 				   refuses at publish */
 	int	duty;		/* of them, in the duty pass */
+	int	allocate;	/* Allocations, through both rule sets */
 };
 
 static struct decide_world
@@ -1271,6 +1295,86 @@ check_refused_first(const struct fix_case *c, const Nwd__V1__Envelope *sent,
 		return why;
 	}
 	return NULL;
+}
+
+/*
+ * An Allocation (an allocate line, or a publish line of kind allocation)
+ * through the engine.  The publish rules answer first; what they allow
+ * the allocate rules answer: the plan is allowed naming both, or refused
+ * naming the allocate rule, as the policy module says.  An allocate line
+ * states the allocate rules' answer (a role no rule names is refused by
+ * the publish rules or the allocate rules, naming none); a publish line
+ * the publish rules'.
+ */
+static const char *
+check_case_allocation(const struct fix_case *c, Nwd__V1__Envelope *sent,
+    struct alloc_table *t, struct case_counts *n, char *why, size_t whylen)
+{
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env;
+	struct policy_context	 ctx;
+	struct policy_decision	 pub, al;
+	const char		*bad = NULL;
+	char			 want[600];
+	int			 allowed;
+
+	n->allocate++;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = t;
+	ctx.now_ms = w.now_ms;
+	ctx.ids = fix_principals;
+	policy_check_publish(fix_policy, c->pr, sent, &ctx, &pub);
+	policy_check_allocate(fix_policy, c->pr, sent, &ctx, &al);
+	if (c->publish && (pub.verdict != c->want ||
+	    strcmp(pub.rules, c->rules) != 0)) {
+		snprintf(why, whylen, "the publish rules say %s \"%s\", "
+		    "expected %s \"%s\"", policy_verdict_name(pub.verdict),
+		    pub.rules, policy_verdict_name(c->want), c->rules);
+		return why;
+	}
+	if (c->allocate && (al.verdict != c->want ||
+	    strcmp(al.rules, c->rules) != 0)) {
+		snprintf(why, whylen, "the allocate rules say %s \"%s\" (%s), "
+		    "expected %s \"%s\"", policy_verdict_name(al.verdict),
+		    al.rules, al.reason, policy_verdict_name(c->want),
+		    c->rules);
+		return why;
+	}
+	allowed = pub.verdict == POLICY_ALLOW && al.verdict == POLICY_ALLOW;
+	if (allowed)
+		snprintf(want, sizeof(want), "%s,%s", pub.rules, al.rules);
+	else
+		snprintf(want, sizeof(want), "%s", pub.verdict !=
+		    POLICY_ALLOW ? pub.rules : al.rules);
+	env = fix_envelope_copy(sent);
+	assert_int_equal(decide_publish(&w, c->pr, env, MESSAGE_ID, 0, &pl),
+	    0);
+	if (no_dead_letters(&pl) ? !allowed : (pl.publish == POLICY_ALLOW) !=
+	    allowed) {
+		snprintf(why, whylen, "the engine says %s \"%s\" (%s), "
+		    "expected %s \"%s\"", policy_verdict_name(pl.publish),
+		    pl.rules, pl.reason, allowed ? "allow" : "deny", want);
+		bad = why;
+	} else if (!no_dead_letters(&pl) && strcmp(pl.rules, want) != 0) {
+		snprintf(why, whylen, "the engine's rules \"%s\", expected "
+		    "\"%s\"", pl.rules, want);
+		bad = why;
+	} else if (!allowed && (pl.code !=
+	    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN || pl.reason[0] == '\0' ||
+	    pl.nentries != 0 || pl.has_alloc)) {
+		snprintf(why, whylen, "a refused Allocation must say "
+		    "ERROR_FORBIDDEN and why, and decide and record nothing");
+		bad = why;
+	} else if (allowed && (!pl.has_alloc ||
+	    strcmp(pl.alloc.by, c->pr->id) != 0)) {
+		snprintf(why, whylen, "an allowed Allocation is recorded as "
+		    "made by its sender");
+		bad = why;
+	}
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	return bad;
 }
 
 static const char *
@@ -1436,7 +1540,12 @@ check_case(const struct fix_case *c, char *why, size_t whylen, void *arg)
 	assert_non_null(t = alloc_table_new());
 	sent = fix_case_message(&a, c->pr, c->kind, c->marking, c->context,
 	    t);
-	if (c->publish)
+	if (c->allocate || (c->publish &&
+	    c->kind == NWD__V1__KIND__ALLOCATION &&
+	    envelope_validate(sent, why, whylen) == 0 &&
+	    (int)c->marking <= c->pr->clearance))
+		bad = check_case_allocation(c, sent, t, n, why, whylen);
+	else if (c->publish)
 		bad = check_case_publish(c, sent, t, n, why, whylen);
 	else
 		bad = check_case_deliver(c, sent, t, n, why, whylen);
@@ -1458,14 +1567,16 @@ test_decision_table(void **state)
 	    "the policy (%d of them refused then for no dead letters), %d "
 	    "refused by the broker before the policy, %d deliver lines of a "
 	    "message refused at publish, %d of the deliver lines in the "
-	    "duty pass\n", ncases, n.deliver, n.publish, n.nodead,
-	    n.refused, n.invalid, n.duty);
+	    "duty pass, %d Allocations through the publish and allocate "
+	    "rules\n", ncases, n.deliver, n.publish, n.nodead, n.refused,
+	    n.invalid, n.duty, n.allocate);
 	/* The table must not silently shrink, nor the engine's share of
 	 * it. */
 	assert_true(ncases >= 100);
 	assert_true(n.deliver >= 75);
 	assert_true(n.duty >= 15);
 	assert_true(n.publish >= 30);
+	assert_true(n.allocate >= 10);
 	if (nbad > 0)
 		fail_msg("%d of %d policy cases failed through the engine",
 		    nbad, ncases);
@@ -1751,7 +1862,7 @@ test_contract_allocation(void **state)
 	assert_int_equal(decide_publish(&w, fix_cast("case-system"), env,
 	    NULL, DECIDE_PACK, &pl), 0);
 	assert_int_equal(pl.publish, POLICY_ALLOW);
-	assert_string_equal(pl.rules, "social-care");
+	assert_string_equal(pl.rules, "social-care,case-system-allocates");
 	h = env->header;
 	for (i = 0; i < h->n_share_with; i++) {
 		nteam += strcmp(h->share_with[i], "hub:norwich") == 0;
@@ -1766,6 +1877,8 @@ test_contract_allocation(void **state)
 	assert_string_equal(pl.alloc.subject, "YP-002");
 	assert_int_equal(pl.alloc.from_ms, 500);
 	assert_int_equal(pl.alloc.until_ms, 9000);
+	/* Made by its sender, whatever the client says. */
+	assert_string_equal(pl.alloc.by, "case-system");
 	/* The broker's fields, but no id: explain publishes nothing. */
 	assert_string_equal(h->message_id, "");
 	assert_string_equal(h->sender, "case-system");
@@ -1789,6 +1902,74 @@ test_contract_allocation(void **state)
 	assert_null(pl.alloc_strings);
 	decide_plan_free(&pl);
 	nwd__v1__envelope__free_unpacked(env, NULL);
+}
+
+/*
+ * The allocation table keeps who made each record, and a later record of
+ * the same subject, team and worker replaces it, maker and all; the
+ * engine refuses an Allocation the allocate rules do not allow before it
+ * decides anything, and records nothing.
+ */
+static void
+test_contract_allocation_rights(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	struct alloc_entry	 e, got;
+	struct fix_arena	 a;
+	Nwd__V1__Envelope	*sent, *env;
+
+	memset(&e, 0, sizeof(e));
+	e.subject = "YP-001";
+	e.team = "";
+	e.worker = "sw-ben";
+	e.by = "sw-ben";
+	assert_int_equal(alloc_table_put(t, &e), 0);
+	assert_int_equal(alloc_table_find(t, "YP-001", "", "sw-ben", &got), 1);
+	assert_string_equal(got.by, "sw-ben");
+	assert_string_equal(got.subject, "YP-001");
+	assert_int_equal(alloc_table_find(t, "YP-001", "sw-ben", "", &got),
+	    0);
+	assert_int_equal(alloc_table_find(t, "YP-009", "", "sw-ben", &got),
+	    0);
+	assert_int_equal(alloc_table_find(NULL, "YP-001", "", "sw-ben",
+	    &got), 0);
+	/* s1_allocations() gave no maker: "", not NULL. */
+	assert_int_equal(alloc_table_find(t, "YP-001", "sw:north", "", &got),
+	    1);
+	assert_string_equal(got.by, "");
+	e.by = NULL;
+	e.until_ms = 5000;
+	assert_int_equal(alloc_table_put(t, &e), 0);
+	assert_int_equal(alloc_table_find(t, "YP-001", "", "sw-ben", &got), 1);
+	assert_string_equal(got.by, "");
+	assert_int_equal(got.until_ms, 5000);
+
+	/* sw-ben ends hub:norwich's allocation: refused, nothing decided. */
+	memset(&a, 0, sizeof(a));
+	sent = fix_full_envelope(&a, NWD__V1__KIND__ALLOCATION, "YP-001",
+	    NWD__V1__MARKING__OFFICIAL);
+	sent->allocation->team = (char *)"hub:norwich";
+	sent->allocation->worker = (char *)"";
+	sent->allocation->from_unix_ms = 0;
+	sent->allocation->until_unix_ms = 1000;
+	env = fix_envelope_copy(sent);
+	fix_arena_free(&a);
+	assert_int_equal(decide_publish(&w, fix_cast("sw-ben"), env,
+	    MESSAGE_ID, DECIDE_PACK | DECIDE_EVERYONE, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN);
+	assert_string_equal(pl.rules, "social-worker-own-cases");
+	assert_non_null(strstr(pl.reason, "allocate team hub:norwich"));
+	assert_int_equal(pl.nentries, 0);
+	assert_int_equal(pl.has_alloc, 0);
+	assert_null(pl.alloc_strings);
+	/* Refused: the broker-owned fields are not set. */
+	assert_string_equal(env->header->message_id, "");
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
 }
 
 /* A recipient no longer in the mapping is refused, saying so. */
@@ -2041,6 +2222,7 @@ main(void)
 		cmocka_unit_test(test_contract_max_frame),
 		cmocka_unit_test(test_contract_sender_clearance),
 		cmocka_unit_test(test_contract_allocation),
+		cmocka_unit_test(test_contract_allocation_rights),
 		cmocka_unit_test(test_contract_recipient_gone),
 		cmocka_unit_test(test_contract_explain),
 		cmocka_unit_test(test_contract_plan_free),

@@ -6,8 +6,9 @@
  *
  * - A decision table, tests/data/policy-cases.txt: the agreement rule by
  *   rule, in the manner of pgbouncer's HBA tests.
- * - Conditions, protected types, keep, the duty pass, role and team
- *   declarations, policy_check_principals.
+ * - Conditions, protected types, keep, the header's free text, allocation
+ *   rights, the duty pass, role and team declarations,
+ *   policy_check_principals.
  * - Bad policies, the files in tests/data/bad-policies/ (one test each),
  *   each naming on its first line the "NAME:LINE:COL: message" it must be
  *   refused with.
@@ -91,6 +92,37 @@ decide_in(const struct policy *p, const struct principal *pr, int publish,
 	return r;
 }
 
+/*
+ * pr allocates, in an Allocation of fix_case_message(), its first team and
+ * itself as the worker to YP-001; context as decide_in()'s.  The mapping
+ * is deploy/principals.conf.
+ */
+static enum policy_verdict
+allocate_in(const struct policy *p, const struct principal *pr, int context,
+    struct policy_decision *d)
+{
+	struct fix_arena	 a;
+	struct alloc_table	*t;
+	struct policy_context	 ctx;
+	Nwd__V1__Envelope	*e;
+	enum policy_verdict	 r;
+
+	memset(&a, 0, sizeof(a));
+	assert_non_null(t = alloc_table_new());
+	e = fix_case_message(&a, pr, NWD__V1__KIND__ALLOCATION,
+	    NWD__V1__MARKING__OFFICIAL, context, t);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = t;
+	ctx.now_ms = 1000;
+	ctx.ids = fix_principals;
+	memset(d, 0x5a, sizeof(*d));
+	r = policy_check_allocate(p, pr, e, &ctx, d);
+	alloc_table_free(t);
+	fix_arena_free(&a);
+	assert_int_equal(r, d->verdict);
+	return r;
+}
+
 static enum policy_verdict
 decide(const struct policy *p, const struct principal *pr, int publish,
     Nwd__V1__Kind kind, Nwd__V1__Marking marking, struct policy_decision *d)
@@ -138,8 +170,11 @@ check_case(const struct fix_case *c, char *why, size_t whylen, void *arg)
 	struct policy_decision	 d;
 	char			 gotstrip[512];
 
-	got = decide_in(fix_policy, c->pr, c->publish, c->kind, c->marking,
-	    c->context, &d);
+	if (c->allocate)
+		got = allocate_in(fix_policy, c->pr, c->context, &d);
+	else
+		got = decide_in(fix_policy, c->pr, c->publish, c->kind,
+		    c->marking, c->context, &d);
 	if (got != c->want) {
 		snprintf(why, whylen, "verdict %s, expected %s (rules \"%s\", "
 		    "reason \"%s\")", policy_verdict_name(got),
@@ -562,6 +597,10 @@ deliver_to(struct fix_arena *a, const struct policy *p,
 	e = fix_full_envelope(a, kind, subject, marking);
 	e->header->legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
 	e->header->originating_agency = (char *)"police";
+	e->header->justification = fix_arena_printf(a,
+	    "[header.justification#0]");
+	e->header->subject->nhs_number = fix_arena_printf(a,
+	    "[header.subject.nhs_number#0]");
 	if (share_with != NULL) {
 		snprintf(list, sizeof(list), "%s", share_with);
 		for (tok = strtok_r(list, ",", &save); tok != NULL;
@@ -874,11 +913,16 @@ test_conditions_basis_from(void **state)
  * What is withheld: protected types, strip, keep, grant
  */
 
+/* What the header's free text adds to a keep's withheld list. */
+#define HDR	",header.justification,header.share_with," \
+		"header.subject.nhs_number"
+
 /*
- * An OFFICIAL message of kind with every field set, to a principal of role
- * ra named in share_with: the decision must be allowed by want_rules and
- * withhold exactly want (comma-separated, "" for nothing), in the decision
- * and in the bytes delivered.
+ * An OFFICIAL message of kind with every field set (the header's free
+ * text too), to a principal of role ra named in share_with: the decision
+ * must be allowed by want_rules and withhold exactly want
+ * (comma-separated, "" for nothing), and the bytes delivered must lack
+ * exactly what of want the message holds.
  */
 static void
 expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
@@ -889,6 +933,8 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 	struct principal	 pr = who("ra", NWD__V1__MARKING__OFFICIAL);
 	Nwd__V1__Envelope	*e;
 	char			 sc[1024], got[2048], why[4096];
+	char			 list[1024], held[1024] = "";
+	char			*t, *save = NULL;
 
 	memset(&a, 0, sizeof(a));
 	deliver_to(&a, p, &pr, kind, NWD__V1__MARKING__OFFICIAL, "YP-001",
@@ -905,13 +951,19 @@ expect_withheld(const struct policy *p, Nwd__V1__Kind kind,
 		fix_arena_free(&a);
 		fail_msg("%s: %s", envelope_kind_name(kind), why);
 	}
+	snprintf(list, sizeof(list), "%s", want);
+	for (t = strtok_r(list, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save))
+		if (fix_path_present(e, t))
+			fix_appendf(held, sizeof(held), "%s%s",
+			    held[0] != '\0' ? "," : "", t);
 	fix_arena_free(&a);
 	if (!fix_same_set(sc, want))
 		fail_msg("%s: the decision withholds \"%s\", expected \"%s\"",
 		    envelope_kind_name(kind), sc, want);
-	if (!fix_same_set(got, want))
+	if (!fix_same_set(got, held))
 		fail_msg("%s: the delivery withholds \"%s\", expected \"%s\"",
-		    envelope_kind_name(kind), got, want);
+		    envelope_kind_name(kind), got, held);
 }
 
 static void
@@ -970,7 +1022,8 @@ test_protected_types(void **state)
 	    "plain", "");
 	expect_withheld(p, NWD__V1__KIND__CONSENT_RECORD, "plain", "");
 	policy_free(p);
-	/* Granted or kept by name, the repeated field is delivered. */
+	/* Granted by name, the repeated field is delivered; kept, it is
+	 * not: only a grant lifts a protection. */
 	p = fix_parse_ok("protect Address\n"
 	    "allow deliver g: roles ra kinds intelligence_report, risk_alert "
 	    "grant third_parties, location\n", "repeated-grant");
@@ -982,7 +1035,7 @@ test_protected_types(void **state)
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates\n", "repeated-keep");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
-	    "category,level,details,location");
+	    "category,level,details,associates,location" HDR);
 	policy_free(p);
 	/* Protecting a type no repeated field holds withholds no list. */
 	p = fix_parse_ok("protect SourceDetails\n"
@@ -1052,7 +1105,7 @@ test_keep(void **state)
 	p = fix_parse_ok("allow deliver k: roles ra kinds intelligence_report\n"
 	    "    keep summary, sanitised, occurred_unix_ms\n", "keep");
 	expect_withheld(p, NWD__V1__KIND__INTELLIGENCE_REPORT, "k",
-	    "grading,legacy,source_details,third_parties,location");
+	    "grading,legacy,source_details,third_parties,location" HDR);
 	policy_free(p);
 
 	/* A nested keep keeps the way to it and withholds its siblings. */
@@ -1061,7 +1114,7 @@ test_keep(void **state)
 	expect_withheld(p, NWD__V1__KIND__INTELLIGENCE_REPORT, "k",
 	    "grading.source_evaluation,grading.handling_code,"
 	    "grading.handling_conditions,legacy,sanitised,source_details,"
-	    "third_parties,location,occurred_unix_ms");
+	    "third_parties,location,occurred_unix_ms" HDR);
 	policy_free(p);
 
 	/* Kinds without the kept fields keep nothing. */
@@ -1069,16 +1122,24 @@ test_keep(void **state)
 	    "camhs_update keep summary\n", "kinds");
 	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "k",
 	    "risk_summary,clinical_formulation,risk_level,"
-	    "next_appointment_unix_ms,clinician");
+	    "next_appointment_unix_ms,clinician" HDR);
 	policy_free(p);
 
-	/* A grant lifts protection, not keep; keep of a protected field
-	 * names it, so it is delivered. */
+	/* A grant lifts protection, not keep: a kept protected field is
+	 * still withheld, and a granted one that is not kept is withheld
+	 * by the keep. */
 	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
 	    "allow deliver k: roles ra kinds risk_alert keep summary, "
 	    "associates grant location\n", "keep-grant");
 	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
-	    "category,level,details,location");
+	    "category,level,details,associates,location" HDR);
+	policy_free(p);
+	/* Kept and granted: delivered. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver k: roles ra kinds risk_alert keep summary, "
+	    "associates grant associates\n", "keep-and-grant");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "k",
+	    "category,level,details,location" HDR);
 	policy_free(p);
 
 	/* keep in one allow, strip in another: the intersection. */
@@ -1089,6 +1150,284 @@ test_keep(void **state)
 	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "k,s",
 	    "clinical_formulation,clinician");
 	policy_free(p);
+}
+
+/*
+ * The header's free text (header.justification, header.share_with,
+ * header.subject.nhs_number) is under the policy like body fields:
+ * stripped, kept, protected and granted by name, in the decision and in
+ * the bytes delivered.
+ */
+static void
+test_header_fields(void **state)
+{
+	struct policy *p;
+
+	/* strip names them beside body paths, for any kind. */
+	p = fix_parse_ok("allow deliver s: roles ra kinds risk_alert, "
+	    "camhs_update strip header.justification, details\n", "strip");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "s",
+	    "header.justification,details");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "s",
+	    "header.justification");
+	policy_free(p);
+
+	/* keep withholds the header's free text it does not list. */
+	p = fix_parse_ok("allow deliver k: roles ra kinds camhs_update "
+	    "keep risk_summary, header.share_with\n", "keep");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "k",
+	    "clinical_formulation,risk_level,next_appointment_unix_ms,"
+	    "clinician,header.justification,header.subject.nhs_number");
+	policy_free(p);
+
+	/* protect: withheld from every delivery unless granted. */
+	p = fix_parse_ok("protect Address, header.justification\n"
+	    "allow deliver plain: roles ra kinds camhs_update, "
+	    "placement_change\n", "protect");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "plain",
+	    "header.justification");
+	expect_withheld(p, NWD__V1__KIND__PLACEMENT_CHANGE, "plain",
+	    "header.justification,address");
+	policy_free(p);
+	p = fix_parse_ok("protect Address, header.justification\n"
+	    "allow deliver g: roles ra kinds camhs_update "
+	    "grant header.justification\n", "grant");
+	expect_withheld(p, NWD__V1__KIND__CAMHS_UPDATE, "g", "");
+	policy_free(p);
+
+	/* Allows are additive here too. */
+	p = fix_parse_ok("allow deliver one: roles ra kinds risk_alert "
+	    "strip header.justification, header.subject.nhs_number\n"
+	    "allow deliver two: roles ra kinds risk_alert "
+	    "strip header.subject.nhs_number, header.share_with\n", "union");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "one,two",
+	    "header.subject.nhs_number");
+	policy_free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Allocation rights: allow allocate rules
+ */
+
+/* A mapping of its own: a1 in t1 and t2, a2 in t2, a3 in t3, b1 and c1
+ * in none. */
+static const char alloc_mapping[] =
+    "a1 a1 ra x t1,t2 OFFICIAL_SENSITIVE\n"
+    "a2 a2 ra x t2 OFFICIAL\n"
+    "a3 a3 ra x t3 OFFICIAL\n"
+    "b1 b1 rb x - OFFICIAL\n"
+    "c1 c1 rc x - OFFICIAL\n";
+
+/*
+ * sender allocates team and worker ("" for none) to subject, until
+ * until_ms, at 1000 ms with the allocations of t: the verdict, rules and a
+ * part of the reason (NULL: no refusal) must be as wanted.
+ */
+static void
+expect_allocate(const struct policy *p, const struct identity_map *ids,
+    const struct alloc_table *t, const char *sender, const char *subject,
+    const char *team, const char *worker, int64_t until_ms,
+    enum policy_verdict want, const char *rules, const char *because)
+{
+	struct fix_arena	 a;
+	struct policy_context	 ctx;
+	struct policy_decision	 d;
+	Nwd__V1__Envelope	*e;
+	const struct principal	*pr = identity_find_id(ids, sender);
+
+	assert_non_null(pr);
+	memset(&a, 0, sizeof(a));
+	e = fix_full_envelope(&a, NWD__V1__KIND__ALLOCATION, subject,
+	    NWD__V1__MARKING__OFFICIAL);
+	e->allocation->team = (char *)team;
+	e->allocation->worker = (char *)worker;
+	e->allocation->from_unix_ms = 0;
+	e->allocation->until_unix_ms = until_ms;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = t;
+	ctx.now_ms = 1000;
+	ctx.ids = ids;
+	memset(&d, 0x5a, sizeof(d));
+	if (policy_check_allocate(p, pr, e, &ctx, &d) != d.verdict)
+		fail_msg("the verdict returned is not the decision's");
+	fix_arena_free(&a);
+	if (d.verdict != want || strcmp(d.rules, rules) != 0 ||
+	    (because != NULL && strstr(d.reason, because) == NULL) ||
+	    (want != POLICY_ALLOW && d.reason[0] == '\0') || d.nstrip != 0)
+		fail_msg("%s allocating %s/%s to %s: %s \"%s\" (%s); expected "
+		    "%s \"%s\" saying \"%s\"", sender, team, worker, subject,
+		    policy_verdict_name(d.verdict), d.rules, d.reason,
+		    policy_verdict_name(want), rules,
+		    because != NULL ? because : "");
+}
+
+static void
+put_alloc_by(struct alloc_table *t, const char *subject, const char *team,
+    const char *worker, int64_t until, const char *by)
+{
+	struct alloc_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.subject = subject;
+	e.team = team;
+	e.worker = worker;
+	e.until_ms = until;
+	e.by = by;
+	assert_int_equal(alloc_table_put(t, &e), 0);
+}
+
+static void
+test_allocate_rules(void **state)
+{
+	struct identity_map	*ids;
+	struct alloc_table	*t;
+	struct policy		*p;
+	char			 err[512];
+
+	ids = identity_parse(alloc_mapping, strlen(alloc_mapping), "ids", err,
+	    sizeof(err));
+	if (ids == NULL)
+		fail_msg("%s", err);
+	assert_non_null(t = alloc_table_new());
+	p = fix_parse_ok(
+	    "allow allocate own: roles ra when allocated teams own "
+	    "workers own\n"
+	    "allow allocate listed: roles rb teams t1, t3\n"
+	    "    workers self, a2 end any\n", "alloc");
+
+	/* when allocated: only young people the sender is allocated to. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 0, POLICY_DENY,
+	    "own", "rule own lets role ra allocate only young people it is "
+	    "allocated to; a1 is not allocated to YP-1");
+	put_alloc_by(t, "YP-1", "t1", "", 0, "x");
+	/* teams own: its own teams, not another. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "t3", "", 0, POLICY_DENY,
+	    "own", "rule own does not let role ra allocate team t3 (it allows "
+	    "its own teams)");
+	/* workers own: itself and those who share a team with it. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "", "a1", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "a2", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "", "a3", 0, POLICY_DENY,
+	    "own", "rule own does not let role ra allocate worker a3 (it "
+	    "allows itself and the workers who share a team with it)");
+	/* end own: what another made is not its to end or change. */
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 1000, POLICY_DENY,
+	    "own", "the allocation of t1 to YP-1 was made by x; rule own lets "
+	    "role ra end or change only the allocations it made");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 0, POLICY_DENY,
+	    "own", "was made by x");
+	put_alloc_by(t, "YP-1", "", "a2", 0, NULL);
+	expect_allocate(p, ids, t, "a1", "YP-1", "", "a2", 1000, POLICY_DENY,
+	    "own", "the allocation of a2 to YP-1 was made by a principal not "
+	    "recorded");
+	/* What it made, it may end; one already ended is not ended again. */
+	put_alloc_by(t, "YP-1", "t2", "", 0, "a1");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 1000, POLICY_ALLOW,
+	    "own", NULL);
+	put_alloc_by(t, "YP-1", "t2", "", 1000, "x");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 0, POLICY_ALLOW,
+	    "own", NULL);
+	/* One yet to come is not over: it counts. */
+	put_alloc_by(t, "YP-1", "t2", "", 5000, "x");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t2", "", 0, POLICY_DENY,
+	    "own", "was made by x");
+
+	/* Named teams and workers, self, end any, no when. */
+	expect_allocate(p, ids, t, "b1", "YP-2", "t1", "", 0, POLICY_ALLOW,
+	    "listed", NULL);
+	expect_allocate(p, ids, t, "b1", "YP-2", "t2", "", 0, POLICY_DENY,
+	    "listed", "rule listed does not let role rb allocate team t2 (it "
+	    "allows t1, t3)");
+	expect_allocate(p, ids, t, "b1", "YP-2", "", "b1", 0, POLICY_ALLOW,
+	    "listed", NULL);
+	expect_allocate(p, ids, t, "b1", "YP-2", "t3", "a2", 0, POLICY_ALLOW,
+	    "listed", NULL);
+	expect_allocate(p, ids, t, "b1", "YP-2", "", "a1", 0, POLICY_DENY,
+	    "listed", "(it allows itself, a2)");
+	expect_allocate(p, ids, t, "b1", "YP-1", "t1", "", 1000,
+	    POLICY_ALLOW, "listed", NULL);
+	/* No allocate rule for the role. */
+	expect_allocate(p, ids, t, "c1", "YP-1", "t1", "", 0,
+	    POLICY_DENY_NO_RULE, "", "no allocate rule lets role rc "
+	    "allocate");
+	policy_free(p);
+
+	/* Rules are alternatives: one must allow all of it; every rule that
+	 * does is named.  A rule without teams allocates no team. */
+	p = fix_parse_ok(
+	    "allow allocate teams-only: roles ra teams any\n"
+	    "allow allocate workers-only: roles ra workers any\n"
+	    "allow allocate both: roles ra teams t1 workers self\n", "union");
+	expect_allocate(p, ids, t, "a3", "YP-3", "t2", "a2", 0, POLICY_DENY,
+	    "teams-only", "rule teams-only does not let role ra allocate "
+	    "workers");
+	expect_allocate(p, ids, t, "a3", "YP-3", "", "a2", 0, POLICY_ALLOW,
+	    "workers-only", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "t1", "a3", 0, POLICY_ALLOW,
+	    "both", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "t1", "", 0, POLICY_ALLOW,
+	    "teams-only,both", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "", "a3", 0, POLICY_ALLOW,
+	    "workers-only,both", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-3", "t1", "", 0, POLICY_ALLOW,
+	    "teams-only,both", NULL);
+	policy_free(p);
+
+	/* Team lines count as the mapping's teams do. */
+	p = fix_parse_ok("team t9: members a1, a3\n"
+	    "allow allocate own: roles ra teams own workers own\n", "lines");
+	expect_allocate(p, ids, t, "a1", "YP-4", "", "a3", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a3", "YP-4", "t9", "", 0, POLICY_ALLOW,
+	    "own", NULL);
+	expect_allocate(p, ids, t, "a2", "YP-4", "t9", "", 0, POLICY_DENY,
+	    "own", "allocate team t9");
+	policy_free(p);
+
+	/* Without allocate rules, no one allocates. */
+	p = fix_parse_ok("allow publish p: roles * kinds allocation\n",
+	    "none");
+	expect_allocate(p, ids, t, "a1", "YP-1", "t1", "", 0,
+	    POLICY_DENY_NO_RULE, "", "no allocate rule lets role ra");
+	policy_free(p);
+
+	alloc_table_free(t);
+	identity_free(ids);
+}
+
+/* The shipped agreement's allocate rules, with their reasons. */
+static void
+test_allocate_deploy(void **state)
+{
+	struct alloc_table *t;
+
+	assert_non_null(t = alloc_table_new());
+	put_alloc_by(t, "YP-001", "sw:north", "", 0, "case-system");
+	put_alloc_by(t, "YP-001", "hub:norwich", "", 0, "case-system");
+	expect_allocate(fix_policy, fix_principals, t, "case-system", "YP-003",
+	    "hub:dereham", "", 0, POLICY_ALLOW, "case-system-allocates", NULL);
+	expect_allocate(fix_policy, fix_principals, t, "case-system", "YP-001",
+	    "sw:north", "", 1000, POLICY_ALLOW, "case-system-allocates",
+	    NULL);
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-002",
+	    "sw:north", "", 0, POLICY_DENY, "social-worker-own-cases",
+	    "sw-ben is not allocated to YP-002");
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-001",
+	    "hub:norwich", "", 1000, POLICY_DENY, "social-worker-own-cases",
+	    "allocate team hub:norwich (it allows its own teams)");
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-001",
+	    "sw:north", "", 1000, POLICY_DENY, "social-worker-own-cases",
+	    "was made by case-system");
+	expect_allocate(fix_policy, fix_principals, t, "sw-ben", "YP-001",
+	    "", "sw-ben", 0, POLICY_ALLOW, "social-worker-own-cases", NULL);
+	expect_allocate(fix_policy, fix_principals, t, "plo-ana", "YP-001",
+	    "", "plo-ana", 0, POLICY_DENY_NO_RULE, "", "no allocate rule lets "
+	    "role police_liaison allocate");
+	alloc_table_free(t);
 }
 
 /* ------------------------------------------------------------------------
@@ -1400,6 +1739,10 @@ static const char *const required_bad[] = {
 	"when-bad-word.nwd", "when-twice.nwd", "strip-and-keep.nwd",
 	"keep-on-deny.nwd", "grant-on-deny.nwd", "from-on-publish.nwd",
 	"when-on-publish.nwd", "bad-basis.nwd", "team-without-members.nwd",
+	"strip-header-field.nwd", "protect-header-field.nwd",
+	"deny-allocate.nwd", "allocate-kinds.nwd", "allocate-when-named.nwd",
+	"teams-on-deliver.nwd", "end-bad-word.nwd", "teams-self.nwd",
+	"teams-twice.nwd", "allocate-nothing.nwd",
 };
 
 static char	**bad_files;	/* owned; names of the .nwd files */
@@ -1640,8 +1983,9 @@ test_strip_intersection_nested(void **state)
  *  - allows are additive, so what is withheld is the intersection of what
  *    the matching allows withhold; an allow withholds its strip paths,
  *    everything outside its keep paths, and every protected type not
- *    granted (or kept) by name, a repeated field holding a protected type
- *    anywhere inside being withheld whole;
+ *    granted by name (a keep does not lift a protection), a repeated
+ *    field holding a protected type anywhere inside being withheld
+ *    whole;
  *  - then the limits no rule can lift (need to know not in the duty pass).
  * Rule names and reasons, including the built-in limits' names, are those
  * policy.h and policy_check_*() give.
@@ -1710,6 +2054,38 @@ collect_nodes(struct mkind *k, const ProtobufCMessageDescriptor *d,
 	return mask;
 }
 
+/* The header's free text, which a rule may name as it names body
+ * fields: a leaf of every kind. */
+static void
+collect_header(struct mkind *k)
+{
+	static const struct {
+		const char				*path;
+		const ProtobufCMessageDescriptor	*d;
+		const char				*field;
+	} hf[] = {
+		{ "header.justification", &nwd__v1__header__descriptor,
+		  "justification" },
+		{ "header.share_with", &nwd__v1__header__descriptor,
+		  "share_with" },
+		{ "header.subject.nhs_number",
+		  &nwd__v1__subject_ref__descriptor, "nhs_number" },
+	};
+	struct mnode	*n;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(hf) / sizeof(hf[0]); i++) {
+		assert_true(k->nnode < MAX_NODES && k->nleaf < 64);
+		n = &k->node[k->nnode++];
+		snprintf(n->path, sizeof(n->path), "%s", hf[i].path);
+		n->fd = protobuf_c_message_descriptor_get_field_by_name(
+		    hf[i].d, hf[i].field);
+		assert_non_null(n->fd);
+		n->leaves = 1ULL << k->nleaf++;
+		k->all |= n->leaves;
+	}
+}
+
 static void
 collect_fields(void)
 {
@@ -1721,6 +2097,7 @@ collect_fields(void)
 		assert_non_null(envelope_kind_body_descriptor(k));
 		mk[k].all = collect_nodes(
 		    &mk[k], envelope_kind_body_descriptor(k), "", 0);
+		collect_header(&mk[k]);
 	}
 	assert_null(envelope_kind_body_descriptor(NKIND + 1));
 }
@@ -1816,8 +2193,7 @@ model_withheld(const struct model *m, const struct mrule *r, int kind)
 	}
 	for (i = 0; i < k->nnode; i++)
 		if (node_protected(&k->node[i], m->protect) &&
-		    !fix_covered_by_any(k->node[i].path, r->grant, r->ngrant) &&
-		    !fix_covered_by_any(k->node[i].path, r->keep, r->nkeep))
+		    !fix_covered_by_any(k->node[i].path, r->grant, r->ngrant))
 			w |= k->node[i].leaves;
 	return w;
 }
@@ -1832,8 +2208,7 @@ model_released(const struct model *m, const struct mrule *r, int kind)
 
 	for (i = 0; i < k->nnode; i++)
 		if (node_protected(&k->node[i], m->protect) &&
-		    (fix_covered_by_any(k->node[i].path, r->grant, r->ngrant) ||
-		    fix_covered_by_any(k->node[i].path, r->keep, r->nkeep)))
+		    fix_covered_by_any(k->node[i].path, r->grant, r->ngrant))
 			rel |= k->node[i].leaves;
 	return rel;
 }
@@ -2360,16 +2735,17 @@ strip_mask(const struct policy_decision *d, int kind)
 	return mask;
 }
 
-/* The leaves present in a decoded body. */
+/* The leaves present in a decoded envelope, its header's free text
+ * included. */
 static uint64_t
-present_mask(const ProtobufCMessage *body, int kind)
+present_mask(const Nwd__V1__Envelope *env, int kind)
 {
 	const struct mkind	*k = &mk[kind];
 	uint64_t		 mask = 0;
 	size_t			 i;
 
 	for (i = 0; i < k->nnode; i++) {
-		const ProtobufCMessage		*m = body;
+		const ProtobufCMessage		*m = envelope_body(env);
 		const ProtobufCFieldDescriptor	*fd = NULL;
 		char				 path[96], *t, *save = NULL;
 		int				 leaf;
@@ -2382,6 +2758,10 @@ present_mask(const ProtobufCMessage *body, int kind)
 		if (!leaf)
 			continue;
 		snprintf(path, sizeof(path), "%s", k->node[i].path);
+		if (strncmp(path, "header.", 7) == 0) {
+			m = &env->header->base;
+			memmove(path, path + 7, strlen(path + 7) + 1);
+		}
 		for (t = strtok_r(path, ".", &save); t != NULL && m != NULL;
 		    t = strtok_r(NULL, ".", &save)) {
 			if (fd != NULL)
@@ -2432,6 +2812,12 @@ model_setup(void **state)
 				    NWD__V1__GRADING__HANDLING_CODE__HANDLING_P;
 				ir->legacy->handling_code = v == 2 ? 4 : 1;
 			}
+			/* The header's free text, every field of it (engine_
+			 * decide sets share_with). */
+			e->header->justification = fix_arena_printf(
+			    &model_arena, "[header.justification#0]");
+			e->header->subject->nhs_number = fix_arena_printf(
+			    &model_arena, "[header.subject.nhs_number#0]");
 			model_env[k][v] = e;
 		}
 	if ((model_allocs = alloc_table_new()) == NULL)
@@ -2603,8 +2989,7 @@ check_case_model(const struct policy *p, const struct model *m,
 	dec = protobuf_c_message_unpack(&nwd__v1__envelope__descriptor, NULL,
 	    len, buf);
 	assert_non_null(dec);
-	present = present_mask(envelope_body((Nwd__V1__Envelope *)dec),
-	    c->kind);
+	present = present_mask((Nwd__V1__Envelope *)dec, c->kind);
 	protobuf_c_message_free_unpacked(dec, NULL);
 	free(buf);
 	st->g10++;
@@ -3072,6 +3457,61 @@ test_contract_protected_in_repeated(void **state)
 }
 
 /*
+ * nwd-policy(5): protected types are withheld "unless a rule grants the
+ * field that holds them by name".  A keep that lists a protected field
+ * once delivered it without a grant, and so did a second allow with such
+ * a keep beside a rule that withheld it (the union then withheld
+ * nothing).  Only grant lifts a protection, whatever keep lists and
+ * however many allows match.
+ */
+static void
+test_contract_keep_does_not_lift_protection(void **state)
+{
+	struct policy *p;
+
+	/* keep summary, address and no grant: the address is withheld. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver k: roles ra kinds domestic_abuse_notification, "
+	    "placement_change\n"
+	    "    keep summary, address\n", "keep");
+	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
+	    "incident_unix_ms,child_present,victim,perpetrator,address,"
+	    "notify_school_by_unix_ms" HDR);
+	expect_withheld(p, NWD__V1__KIND__PLACEMENT_CHANGE, "k",
+	    "from_placement,to_placement,address,effective_unix_ms,reason"
+	    HDR);
+	policy_free(p);
+
+	/* A second allow with keep beside hub-alerts: still withheld. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver hub-alerts: roles ra kinds risk_alert\n"
+	    "allow deliver wide: roles ra kinds risk_alert\n"
+	    "    keep summary, location, associates\n", "two");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "hub-alerts,wide",
+	    "associates,location");
+	policy_free(p);
+
+	/* A protected field kept inside a kept parent: withheld too. */
+	p = fix_parse_ok("protect Address\n"
+	    "allow deliver k: roles ra kinds domestic_abuse_notification\n"
+	    "    keep victim\n", "nested");
+	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
+	    "incident_unix_ms,summary,child_present,victim.address,"
+	    "perpetrator,address,notify_school_by_unix_ms" HDR);
+	policy_free(p);
+
+	/* A grant lifts it, in either rule. */
+	p = fix_parse_ok("protect Address, ThirdParty, SourceDetails\n"
+	    "allow deliver hub-alerts: roles ra kinds risk_alert\n"
+	    "allow deliver wide: roles ra kinds risk_alert\n"
+	    "    keep summary, location, associates grant location\n",
+	    "granted");
+	expect_withheld(p, NWD__V1__KIND__RISK_ALERT, "hub-alerts,wide",
+	    "associates");
+	policy_free(p);
+}
+
+/*
  * A principal is a candidate only through an allow rule; a deny rule that
  * does not hold is as if it were not there.  A publish deny rule for the
  * role and kind whose basis does not match leaves the publish at
@@ -3169,6 +3609,9 @@ main(void)
 		cmocka_unit_test(test_conditions_basis_from),
 		cmocka_unit_test(test_protected_types),
 		cmocka_unit_test(test_keep),
+		cmocka_unit_test(test_header_fields),
+		cmocka_unit_test(test_allocate_rules),
+		cmocka_unit_test(test_allocate_deploy),
 		cmocka_unit_test(test_duty_pass),
 		cmocka_unit_test(test_role_declarations),
 		cmocka_unit_test(test_check_principals),
@@ -3187,6 +3630,7 @@ main(void)
 		cmocka_unit_test(test_contract_duty_pass_deny_wins),
 		cmocka_unit_test(test_contract_duty_pass_or),
 		cmocka_unit_test(test_contract_protected_in_repeated),
+		cmocka_unit_test(test_contract_keep_does_not_lift_protection),
 		cmocka_unit_test(test_contract_publish_deny_basis_verdict),
 	};
 	struct CMUnitTest	*tests;

@@ -1,5 +1,6 @@
 /*
- * Unit tests for daemon/redact.c: removing named body fields while packing.
+ * Unit tests for daemon/redact.c: removing named body fields, and the
+ * header's free text, while packing.
  * The packed bytes are checked independently of the module: decoded with
  * protobuf-c's generic unpacker and scanned raw for the withheld strings.
  */
@@ -30,6 +31,8 @@
 #define S_FORMULATION	"FORMULATION-secret-8e21"
 #define S_RISK		"RISK-visible-1c5b"
 #define S_CLINICIAN	"CLINICIAN-visible-93f0"
+#define S_NHS		"NHS-secret-9434765919"
+#define S_SHARE		"SHARE-secret-sw:north"
 
 struct intel {
 	Nwd__V1__Envelope		 e;
@@ -603,6 +606,119 @@ test_more_than_max_paths(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The header's free text: header.justification, header.share_with,
+ * header.subject.nhs_number
+ */
+
+static void
+test_header_paths(void **state)
+{
+	static const char *const paths[] = { "header.justification",
+	    "header.subject.nhs_number", "header.share_with", "summary" };
+	static char		*share[] = { (char *)S_SHARE };
+	struct intel		 v;
+	struct packed		 p;
+	Nwd__V1__Envelope	*d;
+	char			 withheld[256];
+
+	intel_init(&v);
+	v.subj.nhs_number = S_NHS;
+	v.h.share_with = share;
+	v.h.n_share_with = 1;
+	redact(&v.e, paths, 4, withheld, sizeof(withheld), &p, &d);
+	assert_string_equal(withheld, "header.justification,"
+	    "header.subject.nhs_number,header.share_with,summary");
+	expect_absent(&p, S_JUSTIFY);
+	expect_absent(&p, S_NHS);
+	expect_absent(&p, S_SHARE);
+	expect_absent(&p, S_SUMMARY);
+	/* What routes and identifies the message stays. */
+	expect_present(&p, S_SUBJECT);
+	assert_string_equal(d->header->subject->local_id, S_SUBJECT);
+	assert_string_equal(d->header->subject->nhs_number, "");
+	assert_string_equal(d->header->justification, "");
+	assert_int_equal(d->header->n_share_with, 0);
+	assert_int_equal(d->header->kind, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	assert_int_equal(d->header->legal_basis,
+	    NWD__V1__LEGAL_BASIS__SAFEGUARDING);
+	expect_present(&p, S_SRC_REF);
+	done(&p, d);
+	/* The caller's header is whole again. */
+	assert_string_equal(v.h.justification, S_JUSTIFY);
+	assert_string_equal(v.subj.nhs_number, S_NHS);
+	assert_int_equal(v.h.n_share_with, 1);
+
+	assert_int_equal(redact_path_present(&v.e, "header.justification"),
+	    1);
+	assert_int_equal(redact_path_present(&v.e, "header.share_with"), 1);
+	assert_int_equal(redact_path_present(&v.e, "header.kind"), 0);
+	assert_int_equal(redact_path_present(&v.e, "summary"), 1);
+	assert_int_equal(redact_path_present(&v.e, "legacy"), 0);
+
+	/* Absent header fields are not listed as withheld. */
+	intel_init(&v);
+	redact(&v.e, paths, 3, withheld, sizeof(withheld), &p, &d);
+	assert_string_equal(withheld, "header.justification");
+	done(&p, d);
+	assert_int_equal(redact_withheld(&v.e, paths, 4, withheld,
+	    sizeof(withheld)), 0);
+	assert_string_equal(withheld, "header.justification,summary");
+}
+
+/* Only the header's free text may be withheld: a path to any other
+ * header field is invalid, and ignored if it is given all the same. */
+static void
+test_header_paths_limited(void **state)
+{
+	static const char *const others[] = { "header.subject.local_id",
+	    "header.subject", "header.kind", "header.message_id",
+	    "header.sender", "header.originating_agency", "header.marking",
+	    "header.priority", "header.legal_basis", "header.supersedes",
+	    "header.created_unix_ms", "header", "header.", "header.nope",
+	    "header.justification.x" };
+	const ProtobufCMessageDescriptor *intel =
+	    &nwd__v1__intelligence_report__descriptor;
+	struct intel		 v;
+	struct packed		 p, plain;
+	Nwd__V1__Envelope	*d;
+	char			 err[256], withheld[64];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		err[0] = '\0';
+		if (redact_path_valid(intel, others[i], err, sizeof(err)) != -1)
+			fail_msg("\"%s\" accepted", others[i]);
+		if (strcmp(others[i], "header") != 0 &&
+		    strstr(err, "header.justification, header.share_with and "
+		    "header.subject.nhs_number") == NULL)
+			fail_msg("\"%s\": %s", others[i], err);
+		assert_int_equal(redact_path_valid(NULL, others[i], err,
+		    sizeof(err)), -1);
+	}
+	assert_int_equal(redact_path_valid(intel, "header.justification", err,
+	    sizeof(err)), 0);
+	assert_int_equal(redact_path_valid(NULL, "header.subject.nhs_number",
+	    err, sizeof(err)), 0);
+	assert_int_equal(redact_path_valid(&nwd__v1__camhs_update__descriptor,
+	    "header.share_with", err, sizeof(err)), 0);
+	assert_string_equal(redact_header_path(0), "header.justification");
+	assert_string_equal(redact_header_path(1), "header.share_with");
+	assert_string_equal(redact_header_path(2),
+	    "header.subject.nhs_number");
+	assert_null(redact_header_path(3));
+
+	intel_init(&v);
+	redact(&v.e, others, sizeof(others) / sizeof(others[0]), withheld,
+	    sizeof(withheld), &p, &d);
+	assert_string_equal(withheld, "");
+	plain = plain_pack(&v.e);
+	assert_int_equal(p.len, plain.len);
+	assert_memory_equal(p.buf, plain.buf, plain.len);
+	free(plain.buf);
+	done(&p, d);
+}
+
+/* ------------------------------------------------------------------------
  * redact_path_valid
  */
 
@@ -698,6 +814,8 @@ main(void)
 		cmocka_unit_test(test_no_body),
 		cmocka_unit_test(test_withheld_buffer),
 		cmocka_unit_test(test_more_than_max_paths),
+		cmocka_unit_test(test_header_paths),
+		cmocka_unit_test(test_header_paths_limited),
 		cmocka_unit_test(test_path_valid),
 		cmocka_unit_test(test_path_valid_any_kind),
 	};
