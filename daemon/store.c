@@ -666,6 +666,7 @@ store_event_row(const struct store *s, const struct audit_event *ev,
 	f[CHAIN_F_PEER] = ev->peer;
 	f[CHAIN_F_SESSION] = ev->session;
 	f[CHAIN_F_ROUTE] = ev->route;
+	f[CHAIN_F_MESSAGE_HASH] = NULL;
 }
 
 /* Numbers, links and hashes b's audit rows after the tentative head. */
