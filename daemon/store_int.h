@@ -66,6 +66,18 @@ struct store_link {
 	int64_t		 seq;
 	uint8_t		 prev[CHAIN_HASH_LEN];
 	uint8_t		 hash[CHAIN_HASH_LEN];
+	int		 has_msg_hash;	/* a publish row of the batch's
+					   message: msg_hash is its hash */
+	uint8_t		 msg_hash[CHAIN_HASH_LEN];
+};
+
+/* The canonical fields of an audit row, as chain.h and the INSERT see it. */
+struct store_row {
+	char			seq[24];
+	char			at[24];
+	char			kind[16];
+	char			msg_hash[CHAIN_HEX_LEN];
+	struct chain_row	row;
 };
 
 struct store_batch {
@@ -259,6 +271,14 @@ void		 store_connect_failed(struct store *s, const char *what);
 void		 store_ready(struct store *s);
 /* Parses a non-negative decimal bigint; returns 0 or -1. */
 int		 store_parse_i64(const char *v, int64_t *out);
+/*
+ * Fills r with the canonical fields of ev as row seq of instance; with
+ * msg_hash (NULL: none), the row carries that message hash.  r points
+ * into ev and instance.
+ */
+void		 store_canon_row(const char *instance,
+		    const struct audit_event *ev, int64_t seq,
+		    const uint8_t *msg_hash, struct store_row *r);
 
 /* store_batch.c */
 /*

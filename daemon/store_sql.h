@@ -37,7 +37,7 @@ extern const char		 store_sql_msg[];
 extern const enum pgarray_type	 store_sql_msg_types[STORE_MSG_NPARAMS - 1];
 
 extern const char		 store_sql_event[];
-#define STORE_EVENT_NPARAMS	19
+#define STORE_EVENT_NPARAMS	20
 extern const enum pgarray_type	 store_sql_event_types[STORE_EVENT_NPARAMS - 1];
 
 extern const char		 store_sql_alloc[];

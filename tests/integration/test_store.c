@@ -18,8 +18,9 @@
  * of a transaction: before it reaches the server, in its middle, after it
  * has committed but before the store hears of it.  (A transaction is the
  * store's statements up to a pipeline Sync, with no BEGIN or COMMIT: the
- * proxy tells one by its audit INSERT, "nwd_insert_event", and its answer
- * by the CommandCompletes of its INSERTs.)
+ * proxy tells one by its audit statement, "nwd_insert_event", and its
+ * answer by the CommandCompletes of its statements: the message INSERT and
+ * the SELECT of nwd.audit_append().)
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -655,8 +656,8 @@ unhex(const char *hex, uint8_t *out, size_t len)
 	"subject, kind::text, recipient, " \
 	"array_to_string(fields_shared, ','), " \
 	"array_to_string(fields_withheld, ','), rule, policy_version, " \
-	"reason, peer, session, route FROM nwd.audit_events " \
-	"WHERE instance = $1 " \
+	"reason, peer, session, route, encode(message_hash, 'hex') " \
+	"FROM nwd.audit_events WHERE instance = $1 " \
 	"ORDER BY audit_events.seq"
 
 /*
@@ -1218,9 +1219,10 @@ cond_c2s_synced(struct tctx *t, const void *arg)
 
 /*
  * What the server's held bytes are: 0 nothing whole yet; 1 a whole answer
- * (it ends with ReadyForQuery, idle) that completes two INSERTs or more,
- * so that of a transaction (a message row and its audit rows); 2 a whole
- * answer to something else (a checkpoint's one INSERT, a query).
+ * (it ends with ReadyForQuery, idle) that completes two statements or
+ * more, so that of a transaction (a message row's INSERT and the SELECT of
+ * nwd.audit_append()); 2 a whole answer to something else (a checkpoint's
+ * one SELECT, a query).
  */
 static int
 proxy_s2c_answer(const struct proxy *p)
@@ -1247,7 +1249,8 @@ proxy_s2c_answer(const struct proxy *p)
 		if (mlen < 4 || off + 1 + mlen > len)
 			break;
 		if (data[off] == 'C' && mlen >= 4 + 7 &&
-		    memcmp(data + off + 5, "INSERT ", 7) == 0)
+		    (memcmp(data + off + 5, "INSERT ", 7) == 0 ||
+		    memcmp(data + off + 5, "SELECT ", 7) == 0))
 			inserts++;
 	}
 	return inserts >= 2 ? 1 : 2;
@@ -1731,8 +1734,12 @@ test_privileges(void **state)
 	    ", sha256('t6'))";
 
 	ensure_migrated();
-	db_ok(env.ci_daemon, ins);
-	db_refused(env.ci_daemon, "INSERT INTO nwd.audit_events (instance, "
+	/* Since 010 the daemon writes only through nwd.audit_append(). */
+	db_refused(env.ci_daemon, ins, "permission denied");
+	if (db_long1("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "instance = 'manual-t6'", NULL) == 0)
+		db_ok(env.ci_owner, ins);
+	db_refused(env.ci_owner, "INSERT INTO nwd.audit_events (instance, "
 	    "at, action, seq, prev_hash, hash) VALUES ('manual-t6', "
 	    "'2024-01-01', 'bogus', 2, sha256('t6'), sha256('t6-2'))",
 	    "check constraint");
@@ -2474,28 +2481,29 @@ test_chain_db_refuses(void **state)
 	make_tag(inst2, sizeof(inst2), "manual-db2");
 	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(1), "'2024-01-01'"),
 	    inst);
-	db_ok(env.ci_daemon, sql);
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), ROW(3, H(1), H(3), "'2024-01-01'"), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 2");
+	db_refused(env.ci_owner, sql, "does not follow row 2");
 	snprintf(sql, sizeof(sql), ROW(2, H(9), H(2), "'2024-01-01'"), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 1");
+	db_refused(env.ci_owner, sql, "does not follow row 1");
 	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(4), "'2024-01-01'"),
 	    inst);
-	db_refused(env.ci_daemon, sql, "audit_events_instance_seq_key");
+	db_refused(env.ci_owner, sql, "audit_events_instance_seq_key");
 	snprintf(sql, sizeof(sql), ROW(2, H(1), H(2),
 	    "'2024-01-01 00:00:00.0001'"), inst);
-	db_refused(env.ci_daemon, sql, "audit_events_at_check");
+	db_refused(env.ci_owner, sql, "audit_events_at_check");
 	snprintf(sql, sizeof(sql), ROW(1, H(1), H(1), "'2024-01-01'"),
 	    "manual-other");
-	db_refused(env.ci_daemon, sql, "audit_events_chain_check");
+	db_refused(env.ci_owner, sql, "audit_events_chain_check");
 	snprintf(sql, sizeof(sql), ROW(0, SQL_ZEROS, H(1), "'2024-01-01'"),
 	    "manual-other");
-	db_refused(env.ci_daemon, sql, "audit_events_chain_check");
+	db_refused(env.ci_owner, sql, "audit_events_chain_check");
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events (instance, "
 	    "at, action) VALUES ('%s', now(), 'connect')", inst);
-	db_refused(env.ci_daemon, sql, "null value");
-	/* The good next row is accepted, for the owner too. */
+	db_refused(env.ci_owner, sql, "null value");
+	/* The good next row is accepted; never straight from the daemon. */
 	snprintf(sql, sizeof(sql), ROW(2, H(1), H(2), "'2024-01-01'"), inst);
+	db_refused(env.ci_daemon, sql, "permission denied");
 	db_ok(env.ci_owner, sql);
 
 	/*
@@ -2510,25 +2518,25 @@ test_chain_db_refuses(void **state)
 	"prev_hash, hash) VALUES "
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 3, H(2), H(3)) ", "
 	    VAL(1, 4, H(9), H(4)), inst);
-	db_refused(env.ci_daemon, sql, "row 4 of instance");
-	db_refused(env.ci_daemon, sql, "does not follow row 3");
+	db_refused(env.ci_owner, sql, "row 4 of instance");
+	db_refused(env.ci_owner, sql, "does not follow row 3");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 3, H(2), H(3)) ", "
 	    VAL(1, 5, H(4), H(5)), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 4");
+	db_refused(env.ci_owner, sql, "does not follow row 4");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
 	    VAL(1, 3, H(9), H(3)), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 2");
+	db_refused(env.ci_owner, sql, "does not follow row 2");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 5, H(4), H(5)) ", "
 	    VAL(1, 4, H(3), H(4)), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 3");
+	db_refused(env.ci_owner, sql, "does not follow row 3");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
 	    VAL(1, 3, H(2), H(3)) ", " VAL(2, 1, SQL_ZEROS, H(1)) ", "
 	    VAL(2, 3, H(2), H(3)), inst, inst2);
-	db_refused(env.ci_daemon, sql, "row 3 of instance manual-db2");
+	db_refused(env.ci_owner, sql, "row 3 of instance manual-db2");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
 	    VAL(1, 3, H(2), H(3)) ", " VAL(2, 1, SQL_ZEROS, H(1)) ", "
 	    VAL(2, 2, H(1), H(2)), inst, inst2);
-	db_ok(env.ci_daemon, sql);
+	db_ok(env.ci_owner, sql);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
 	    "WHERE instance = $1", inst), 4);
 #undef MULTI
@@ -3976,14 +3984,19 @@ test_privileges_new(void **state)
 	db_ok1(env.ci_daemon, "INSERT INTO nwd.messages (id, kind, subject, "
 	    "sender, created_at, instance, body, key_id) VALUES ($1::uuid, 1, "
 	    "'yp:g6', 'principal:g6', now(), 'g6', '\\x0102', 'k1')", id);
+	/* Audit rows and checkpoints: the owner's INSERT, not the daemon's
+	 * (010: the daemon writes through the functions, holding the
+	 * instance's lock). */
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events (instance, "
 	    "at, action, seq, prev_hash, hash) VALUES ('%s', '2024-01-01', "
 	    "'connect', 1, " SQL_ZEROS ", sha256('g6'))", inst);
-	db_ok(env.ci_daemon, sql);
+	db_refused(env.ci_daemon, sql, "permission denied");
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.checkpoints (instance, "
 	    "seq, hash, at, key_id, signature) VALUES ('%s', 1, sha256('g6'), "
 	    "'2024-01-01', 'k', decode(repeat('00', 64), 'hex'))", inst);
-	db_ok(env.ci_daemon, sql);
+	db_refused(env.ci_daemon, sql, "permission denied");
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.subscriptions (principal, "
 	    "name, kinds) VALUES ('%s', 'n', 1)", inst);
 	db_ok(env.ci_daemon, sql);
@@ -4042,10 +4055,19 @@ test_privileges_new(void **state)
 	    "nwd.instances WHERE instance = '%s'", inst);
 	REFUSED(env.ci_daemon, "permission denied", "UPDATE nwd.instances SET "
 	    "instance = 'x' WHERE instance = '%s'", inst);
-	/* What it may do: a delivery's state; a purge, once. */
+	/* A body removed without the audit row of its purge (010). */
+	REFUSED(env.ci_daemon, "without the audit row of its purge", "UPDATE "
+	    "nwd.messages SET body = NULL, purged_at = now() WHERE id = '%s'",
+	    id);
+	/* What it may do: a delivery's state; a purge, once, audited. */
 	snprintf(sql, sizeof(sql), "UPDATE nwd.deliveries SET state = 'acked', "
 	    "changed_at = now() WHERE message_id = '%s'", id);
 	db_ok(env.ci_daemon, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events (instance, "
+	    "at, action, message_id, seq, prev_hash, hash) VALUES ('%s', "
+	    "'2024-01-01', 'purge', '%s', 2, sha256('g6'), sha256('g6-2'))",
+	    inst, id);
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), "UPDATE nwd.messages SET body = NULL, "
 	    "purged_at = now() WHERE id = '%s'", id);
 	db_ok(env.ci_daemon, sql);
@@ -4095,7 +4117,7 @@ test_privileges_new(void **state)
 	    "id = $1::uuid AND sender = 'principal:g6' AND subject = 'yp:g6' "
 	    "AND body IS NULL AND purged_at IS NOT NULL", id), 1);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
-	    "WHERE instance = $1 AND reason IS NULL", inst), 1);
+	    "WHERE instance = $1 AND reason IS NULL", inst), 2);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.checkpoints "
 	    "WHERE instance = $1 AND key_id = 'k'", inst), 1);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.deliveries "
