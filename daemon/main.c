@@ -5,8 +5,11 @@
  * files it names, the event loop, signals (through libevent), reload and
  * shutdown.  The work itself lives in the modules named in server.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <event2/event.h>
 
 #include "alloc.h"
+#include "anchor.h"
 #include "audit.h"
 #include "broker.h"
 #include "chain.h"
@@ -72,6 +76,9 @@ usage(FILE *fp)
 "       nwdd --check-policy FILE        check a sharing policy file\n"
 "       nwdd --migrate -c FILE          apply database migrations as the\n"
 "                                       owner role (migrate_database)\n"
+"       nwdd --accept-restore -c FILE   accept the audit chain head the\n"
+"                                       database holds (after a restore),\n"
+"                                       audited; nwdd must be stopped\n"
 "       nwdd --help | --version\n"
 "\n"
 "Options:\n"
@@ -94,6 +101,11 @@ usage(FILE *fp)
 "loop every WATCHDOG_USEC/2, withheld while a database round trip has\n"
 "taken longer than db_stall_timeout.  A file key set to credential:NAME\n"
 "reads $CREDENTIALS_DIRECTORY/NAME (LoadCredential=NAME:PATH).\n"
+"\n"
+"At every connect nwdd compares the database's audit chain head with the\n"
+"one it committed (state_directory/INSTANCE.state) and refuses to serve\n"
+"if they differ (event=chain_refused, /healthz, STATUS=), until the\n"
+"database is put back or an operator runs --accept-restore.\n"
 "\n"
 "Started as root, nwdd binds, reads its keys and certificates, then\n"
 "switches to \"user\" for good; root without \"user\" is refused.  Key\n"
@@ -205,6 +217,9 @@ notify_status(struct server *srv, const char *prefix)
 		snprintf(status, sizeof(status), "draining: %u sessions, %zu "
 		    "batches in flight", srv->nsessions,
 		    store_pending(srv->store));
+	else if (store_refusal(srv->store) != NULL)
+		snprintf(status, sizeof(status), "refusing to serve: %s",
+		    store_refusal(srv->store));
 	else if (!serving)
 		snprintf(status, sizeof(status), "waiting for the database "
 		    "(TLS and policy loaded)");
@@ -449,6 +464,7 @@ server_free(struct server *srv)
 
 	/* The store first: its last callbacks still look at sessions. */
 	store_free(srv->store);
+	anchor_free(srv->anchor);
 	retention_free(srv->retention);
 	durable_registry_free(srv->durables);
 	sealer_free(srv->sealer);
@@ -480,6 +496,69 @@ server_free(struct server *srv)
 		event_base_free(srv->base);
 }
 
+/*
+ * nwdd --accept-restore: reads the signing key, becomes the user nwdd
+ * runs as ("user"; started as root without it, the owner of the state
+ * directory, which under systemd is the unit's User=), opens the state
+ * directory as that user and accepts the database's chain head (store.h).
+ * Returns the exit status.
+ */
+static int
+accept_restore(struct server *srv)
+{
+	const struct config	*cfg = srv->cfg;
+	struct privdrop		 priv;
+	struct passwd		*pw;
+	struct stat		 sb;
+	char			 err[1024], msg[2048], actor[128], owner[64];
+	const char		*user = cfg->user;
+	int			 r;
+
+	/* Who accepted it, as the system knows the caller. */
+	pw = getpwuid(getuid());
+	snprintf(actor, sizeof(actor), "operator:%s", pw != NULL ?
+	    pw->pw_name : "unknown");
+	if (geteuid() == 0 && user[0] == '\0') {
+		if (stat(cfg->state_directory, &sb) == -1 || sb.st_uid == 0 ||
+		    (pw = getpwuid(sb.st_uid)) == NULL) {
+			fprintf(stderr, "nwdd: --accept-restore: as root, set "
+			    "\"user\" or let the user nwdd runs as own "
+			    "state_directory %s\n", cfg->state_directory);
+			return 1;
+		}
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+		user = owner;
+	}
+	memset(&priv, 0, sizeof(priv));
+	if (privdrop_plan(user, cfg->group, &priv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s: %s\n", cfg->path, err);
+		return 1;
+	}
+	if ((srv->signer = chain_signer_load(cfg->audit_signing_key, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
+		return 1;
+	}
+	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
+		return 1;
+	}
+	/* As that user, so that the files stay its own. */
+	if ((srv->anchor = anchor_open(cfg->state_directory, cfg->instance,
+	    err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
+		return 1;
+	}
+	r = store_accept_restore(cfg->database, cfg->instance, srv->signer,
+	    srv->anchor, actor, msg, sizeof(msg));
+	if (r == -1) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", msg);
+		return 1;
+	}
+	printf("nwdd: %s\n", msg);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -488,6 +567,7 @@ main(int argc, char *argv[])
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "check-policy", required_argument, NULL, 'P' },
 		{ "migrate", no_argument, NULL, 'M' },
+		{ "accept-restore", no_argument, NULL, 'A' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -499,7 +579,8 @@ main(int argc, char *argv[])
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const char	*cfgpath = NULL;
 	char		 err[1024], *end;
-	int		 ch, check = 0, migrate = 0, i, n, rc = 1;
+	int		 ch, check = 0, migrate = 0, restore = 0, i, n;
+	int		 rc = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -513,6 +594,9 @@ main(int argc, char *argv[])
 			return check_policy_file(optarg);
 		case 'M':
 			migrate = 1;
+			break;
+		case 'A':
+			restore = 1;
 			break;
 		case 'R':
 			ready_fd = (int)strtol(optarg, &end, 10);
@@ -567,6 +651,10 @@ main(int argc, char *argv[])
 		goto done;
 	}
 
+	if (restore) {
+		rc = accept_restore(&srv);
+		goto done;
+	}
 	/*
 	 * Who to run as is settled before anything is loaded; --check-config
 	 * (often run by an operator as root) checks only a configured user.
@@ -640,6 +728,16 @@ main(int argc, char *argv[])
 	else if (priv.keep_root)
 		log_warnx("event=running_as_root reason=\"user = root in %s\"",
 		    cfgpath);
+	/*
+	 * The chain's anchor outside the database, as the user nwdd runs as
+	 * (its files stay that user's); refused if another process holds it.
+	 */
+	if ((srv.anchor = anchor_open(srv.cfg->state_directory,
+	    srv.cfg->instance, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s: state_directory: %s\n", cfgpath,
+		    err);
+		goto done;
+	}
 	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
 	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
 	if ((srv.allocs = alloc_table_new()) == NULL ||
@@ -648,6 +746,7 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	if (srv.store != NULL) {
+		store_set_anchor(srv.store, srv.anchor);
 		store_set_allocations_cb(srv.store, allocations_cb, &srv);
 		store_set_subscriptions_cb(srv.store, subscriptions_cb, &srv);
 		store_set_checkpoints(srv.store, srv.signer,

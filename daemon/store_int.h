@@ -12,6 +12,7 @@
  *	store_batch.c	building batches (no I/O)
  *	store_query.c	the read-only queries
  *	store_load.c	LOAD: the allocations and subscriptions at connect
+ *	store_restore.c	nwdd --accept-restore, on a connection of its own
  *	store_sql.c	the SQL text (store_sql.h)
  */
 #ifndef NWD_STORE_INT_H
@@ -163,6 +164,7 @@ enum store_doubt {
 };
 
 struct store_conn;
+struct anchor;
 
 struct store {
 	struct event_base	*base;		/* borrowed */
@@ -226,6 +228,11 @@ struct store {
 	uint8_t			 doubt_hash[CHAIN_HASH_LEN];
 	char			 doubt_mark[UUID_STR_LEN];
 
+	/* The chain outside the database (anchor.h). */
+	struct anchor		*anchor;	/* borrowed; NULL: none */
+	char			*refusal;	/* owned; why the head was
+						   refused, or NULL */
+
 	/* Checkpoints. */
 	const struct chain_signer *signer;	/* borrowed; NULL: none */
 	uint32_t		 ckpt_rows;	/* 0: not by rows */
@@ -234,6 +241,9 @@ struct store {
 	int64_t			 ckpt_sent;	/* the one in flight */
 	int64_t			 ckpt_refused;	/* refused: wait for rows */
 	int			 ckpt_due;
+	int64_t			 ckpt_at_ms;	/* the one in flight: */
+	uint8_t			 ckpt_hash[CHAIN_HASH_LEN];
+	uint8_t			 ckpt_sig[CHAIN_SIG_LEN];
 
 	/* What SETUP read. */
 	int			 sync_off;	/* synchronous_commit is off */

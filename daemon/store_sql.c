@@ -132,6 +132,16 @@ const char store_sql_ckpt[] =
     "SELECT nwd.checkpoint_append($1, $2::bigint, $3::bytea, $4::bigint, "
     "$5, $6::bytea)";
 
+/* nwdd --accept-restore: its one audit row and its checkpoint. */
+const char store_sql_restore_row[] =
+    "SELECT nwd.audit_append($1, ARRAY[$2::bigint], ARRAY[$3::text], "
+    "ARRAY[$4::text], ARRAY[$5::uuid], ARRAY[$6::text], "
+    "ARRAY[$7::smallint], ARRAY[$8::text], ARRAY[$9::text], "
+    "ARRAY[$10::text], ARRAY[$11::text], ARRAY[$12::text], "
+    "ARRAY[$13::text], ARRAY[$14::text], ARRAY[$15::text], "
+    "ARRAY[$16::bigint], ARRAY[$17::bytea], ARRAY[$18::bytea], "
+    "ARRAY[$19::text], ARRAY[$20::bytea])";
+
 /* SETUP's reads; store_setup() sends them in the order of STORE_SETUP_*. */
 
 const char store_sql_lock[] =

@@ -64,6 +64,10 @@ extern const char		 store_sql_mark[];
 extern const char		 store_sql_ckpt[];
 #define STORE_CKPT_NPARAMS	6
 
+/* nwdd --accept-restore's row: the parameters of store_sql_event, each
+ * a single value rather than an array. */
+extern const char		 store_sql_restore_row[];
+
 /* SETUP's reads; each takes the instance as $1 (doubt_row also a seq). */
 extern const char		 store_sql_lock[];
 extern const char		 store_sql_head[];

@@ -54,6 +54,7 @@
 #include <libpq-fe.h>
 
 #include "alloc.h"
+#include "anchor.h"
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
@@ -4124,8 +4125,266 @@ test_privileges_new(void **state)
 	    "WHERE message_id = $1::uuid AND state = 'acked'", id), 1);
 }
 
+/* ------------------------------------------------------------------------
+ * G21: the chain head against the one committed
+ */
+
+/* The state file's text (a's), read from disk. */
+static void
+state_text(struct anchor *a, char *out, size_t outlen)
+{
+	FILE	*fp;
+	size_t	 n;
+
+	assert_non_null(fp = fopen(anchor_state_path(a), "r"));
+	n = fread(out, 1, outlen - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+}
+
+static struct anchor *
+anchor_ok(const char *inst)
+{
+	struct anchor	*a;
+	char		 dir[PATH_MAX + 32], err[512];
+
+	snprintf(dir, sizeof(dir), "%s/state-test_store", env.tmp);
+	if ((a = anchor_open(dir, inst, err, sizeof(err))) == NULL)
+		fail_msg("anchor_open: %s", err);
+	return a;
+}
+
+/* As the superuser, with the triggers off (an attacker's tampering). */
+static void
+db_tamper(const char *sql, const char *param)
+{
+	PGconn		*c;
+	PGresult	*res;
+	const char	*params[1] = { param };
+	char		 err[512];
+	int		 ok;
+
+	c = PQconnectdb(env.ci_super);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(c));
+		PQfinish(c);
+		fail_msg("connect: %s", err);
+	}
+	PQclear(PQexec(c, "SET session_replication_role = replica"));
+	res = PQexecParams(c, sql, param != NULL ? 1 : 0, NULL, params, NULL,
+	    NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK;
+	snprintf(err, sizeof(err), "%s", PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(c);
+	if (!ok)
+		fail_msg("%s: %s", sql, err);
+}
+
+/* Ends the store's backend; the store connects again. */
+static void
+kill_store_backend(void)
+{
+	db_ok(env.ci_super, "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE application_name = 'nwdd' AND "
+	    "usename = 'nwd_daemon'");
+}
+
+static int
+cond_refused(struct tctx *t, const void *arg)
+{
+	const char	*why = store_refusal(t->store);
+
+	return why != NULL && strstr(why, (const char *)arg) != NULL;
+}
+
 /*
- * 28. Last: every chain the store wrote in this run (every instance but
+ * 29. With a state file, the store writes the committed head outside the
+ * database; at a connect it refuses a database whose head is another (a
+ * row added by another writer, its own last row removed), says why
+ * (event=chain_refused, store_refusal()) and serves again by itself once
+ * the database is put back.
+ */
+static void
+test_anchored_head(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 3);
+	struct anchor		*a;
+	const struct anchor_state *st;
+	char			 inst[48], text[2 * ANCHOR_SLOT_LEN + 1], *log;
+	const size_t		 refusals = 2;
+	int			 said;
+
+	ensure_migrated();
+	make_tag(inst, sizeof(inst), "anchor");
+	a = anchor_ok(inst);
+	assert_int_equal(anchor_state(a)->present, 0);
+	assert_non_null(t->store = store_new(t->base, env.ci_daemon, inst, 16,
+	    1));
+	store_set_anchor(t->store, a);
+	assert_int_equal(store_start(t->store, on_state, t), 0);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(submit(t, make_batch(NULL, "anchor", 3), &r[0]), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(r[0].outcome, STORE_COMMITTED);
+	/* The committed head, in memory and on disk. */
+	st = anchor_state(a);
+	assert_true(st->present);
+	assert_int_equal(st->committed.seq, 3);
+	assert_int_equal(st->pending.seq, 0);
+	state_text(a, text, sizeof(text));
+	assert_non_null(strstr(text, " seq=3 hash="));
+	assert_non_null(strstr(text, " pending_seq=0 "));
+	store_free(t->store);
+	t->store = NULL;
+
+	/* While it is down, another writer extends the chain. */
+	db_ok1(env.ci_owner, "INSERT INTO nwd.audit_events (instance, at, "
+	    "action, seq, prev_hash, hash) SELECT instance, '2024-01-01', "
+	    "'ack', 4, hash, sha256('another writer') FROM nwd.audit_events "
+	    "WHERE instance = $1 AND seq = 3", inst);
+	memset(t->nstate, 0, sizeof(t->nstate));
+	capture_start(t);
+	assert_non_null(t->store = store_new(t->base, env.ci_daemon, inst, 16,
+	    1));
+	store_set_anchor(t->store, a);
+	assert_int_equal(store_start(t->store, on_state, t), 0);
+	run_until(t, cond_disconnects, &refusals, DEADLINE_S, "refusals");
+	log = capture_stop(t);
+	said = count_str(log, "event=chain_refused") >= 1 &&
+	    strstr(log, "runs to seq 4 but nwdd committed (state file) seq "
+	    "3: rows were added by another writer") != NULL;
+	free(log);
+	assert_true(said);
+	assert_int_equal(t->nstate[STORE_READY], 0);
+	assert_non_null(store_refusal(t->store));
+	assert_non_null(strstr(store_refusal(t->store), "another writer"));
+
+	/* Put back: it serves by itself, and continues its own chain. */
+	db_tamper("DELETE FROM nwd.audit_events WHERE instance = $1 AND "
+	    "seq = 4", inst);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_null(store_refusal(t->store));
+	assert_int_equal(store_chain_head(t->store), 3);
+	assert_int_equal(submit(t, make_batch(NULL, "anchor", 1), &r[1]), 0);
+	wait_callbacks(t, 2);
+	assert_int_equal(r[1].outcome, STORE_COMMITTED);
+	assert_int_equal(anchor_state(a)->committed.seq, 4);
+
+	/* Its own last row taken away (a rollback), noticed at a reconnect. */
+	db_tamper("DELETE FROM nwd.audit_events WHERE instance = $1 AND "
+	    "seq = 4", inst);
+	kill_store_backend();
+	run_until(t, cond_refused, "ends at seq 3 but nwdd committed (state "
+	    "file) seq 4", DEADLINE_S, "the rollback refused");
+	assert_int_not_equal(store_get_state(t->store), STORE_READY);
+	store_free(t->store);
+	t->store = NULL;
+	anchor_free(a);
+}
+
+/*
+ * 30. The state file records a transaction's last row, on disk, before
+ * the transaction reaches the server; one whose COMMIT answer was lost is
+ * found at the reconnect with the state file agreeing.
+ */
+static void
+test_anchor_intent(void **state)
+{
+	struct tctx	*t = *state;
+	struct done_rec	*r = recs_alloc(t, 3);
+	struct anchor	*a;
+	struct proxy	*p;
+	char		 ci[256], inst[48], id[37];
+	char		 text[2 * ANCHOR_SLOT_LEN + 1];
+	uint8_t		 body[4] = { 1, 2, 3, 4 };
+
+	ensure_migrated();
+	make_tag(inst, sizeof(inst), "intent");
+	a = anchor_ok(inst);
+	p = proxy_new(t, ci, sizeof(ci));
+	assert_non_null(t->store = store_new(t->base, ci, inst, 16, 1));
+	store_set_anchor(t->store, a);
+	assert_int_equal(store_start(t->store, on_state, t), 0);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(submit(t, make_batch(NULL, "intent", 2), &r[0]), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(anchor_state(a)->committed.seq, 2);
+
+	/* Held before the server: the state file already names seq 5. */
+	p->hold_c2s = 1;
+	make_uuid(id);
+	assert_int_equal(submit(t, make_body_batch(id, "yp:intent", 1,
+	    1700000000000LL, body, sizeof(body), "intent", 3), &r[1]), 0);
+	run_until(t, cond_c2s_synced, NULL, DEADLINE_S, "held transaction");
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE instance = $1", inst), 2);
+	state_text(a, text, sizeof(text));
+	assert_non_null(strstr(text, " seq=2 hash="));
+	assert_non_null(strstr(text, " pending_seq=5 pending_hash="));
+
+	/* Its COMMIT's answer lost: committed, found at the reconnect. */
+	p->hold_c2s = 0;
+	p->hold_s2c = 1;
+	proxy_forward_c2s(p, proxy_held_c2s(p));
+	wait_db(t, "SELECT count(*) FROM nwd.audit_events WHERE "
+	    "instance = $1", inst, 5);
+	proxy_cut_and_pass(p);
+	wait_callbacks(t, 2);
+	assert_int_equal(r[1].outcome, STORE_COMMITTED);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_null(store_refusal(t->store));
+	assert_int_equal(store_chain_head(t->store), 5);
+	assert_int_equal(submit(t, make_batch(NULL, "intent", 1), &r[2]), 0);
+	wait_callbacks(t, 3);
+	assert_int_equal(r[2].outcome, STORE_COMMITTED);
+	assert_int_equal(anchor_state(a)->committed.seq, 6);
+	assert_int_equal(verify_chain(inst), 6);
+	store_free(t->store);
+	t->store = NULL;
+	anchor_free(a);
+}
+
+/*
+ * 31. Without a state file, a reconnect still compares the database's
+ * head with the one committed: a removed last row is refused until it is
+ * put back.
+ */
+static void
+test_head_in_memory(void **state)
+{
+	struct tctx	*t = *state;
+	struct done_rec	*r = recs_alloc(t, 1);
+	char		 inst[48], sql[512];
+
+	ensure_migrated();
+	make_tag(inst, sizeof(inst), "memory");
+	store_up_on(t, env.ci_daemon, inst, 16);
+	assert_int_equal(submit(t, make_batch(NULL, "memory", 2), &r[0]), 0);
+	wait_callbacks(t, 1);
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS public.saved_%s",
+	    inst + 7);
+	db_ok(env.ci_super, sql);
+	snprintf(sql, sizeof(sql), "CREATE TABLE public.saved_%s AS SELECT * "
+	    "FROM nwd.audit_events WHERE instance = $1 AND seq = 2", inst + 7);
+	db_ok1(env.ci_super, sql, inst);
+	db_tamper("DELETE FROM nwd.audit_events WHERE instance = $1 AND "
+	    "seq = 2", inst);
+	kill_store_backend();
+	run_until(t, cond_refused, "ends at seq 1 but this daemon committed "
+	    "seq 2", DEADLINE_S, "the missing row refused");
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events SELECT * "
+	    "FROM public.saved_%s", inst + 7);
+	db_tamper(sql, NULL);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_null(store_refusal(t->store));
+	assert_int_equal(verify_chain(inst), 2);
+}
+
+/*
+ * 32. Last: every chain the store wrote in this run (every instance but
  * the hand-made ones) recomputes from its first row to its last.
  */
 static void
@@ -4201,6 +4460,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_load, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_privileges_new, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_anchored_head, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_intent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_head_in_memory, setup,
 		    teardown),
 		/* Last: every chain written in this run. */
 		cmocka_unit_test_setup_teardown(test_all_chains, setup,
