@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "config.h"
 #include "durable.h"
+#include "frame.h"
 #include "httpd.h"
 #include "identity.h"
 #include "listener.h"
@@ -118,25 +119,106 @@ usage(FILE *fp)
 	    "file, line and cause).\n");
 }
 
-/* At each database connect: rebuild the allocation table from the rows. */
+/*
+ * Whether an allocation row read at connect may be applied: one that its
+ * message's publish row vouches for; one from before message hashes if
+ * its message is an Allocation about its subject whose sealed body says
+ * the same (or, purged, says nothing).  Returns 1, or 0 with the reason
+ * in why.
+ */
 static int
-allocations_cb(const struct alloc_entry *rows, size_t n, void *arg)
+allocation_checked(const struct server *srv, const struct store_alloc_row *r,
+    char *why, size_t whylen)
+{
+	const Nwd__V1__Allocation	*a;
+	Nwd__V1__Envelope		*env = NULL;
+	struct seal_aad			 aad;
+	uint8_t				*plain;
+	size_t				 plen = 0;
+	char				 err[160];
+	int				 ok = 0;
+
+	switch (r->proof) {
+	case STORE_ALLOC_VOUCHED:
+		return 1;
+	case STORE_ALLOC_UNVOUCHED:
+		snprintf(why, whylen, "%s", r->why != NULL ? r->why :
+		    "nothing vouches for it");
+		return 0;
+	case STORE_ALLOC_LEGACY:
+		break;
+	}
+	if (r->msg_kind != NWD__V1__KIND__ALLOCATION || r->msg_subject ==
+	    NULL || strcmp(r->msg_subject, r->e.subject) != 0) {
+		snprintf(why, whylen, "its message is not an Allocation about "
+		    "its subject");
+		return 0;
+	}
+	if (r->body == NULL)
+		return 1;	/* purged: the header is all there is */
+	aad.message_id = r->message_id;
+	aad.subject = r->msg_subject;
+	aad.kind = r->msg_kind;
+	if ((plain = open_body(srv->sealer, r->key_id, &aad, r->body,
+	    r->body_len, &plen, err, sizeof(err))) == NULL) {
+		snprintf(why, whylen, "its message's body cannot be opened: "
+		    "%s", err);
+		return 0;
+	}
+	env = frame_decode_envelope(plain, plen, plen * 64 + 65536, err,
+	    sizeof(err));
+	explicit_bzero(plain, plen);
+	free(plain);
+	if (env == NULL || env->header == NULL ||
+	    env->header->subject == NULL ||
+	    env->body_case != NWD__V1__ENVELOPE__BODY_ALLOCATION ||
+	    (a = env->allocation) == NULL)
+		snprintf(why, whylen, "its message's body is not an "
+		    "Allocation");
+	else if (strcmp(env->header->subject->local_id, r->e.subject) != 0 ||
+	    strcmp(a->team, r->e.team) != 0 ||
+	    strcmp(a->worker, r->e.worker) != 0 ||
+	    a->from_unix_ms != r->e.from_ms || a->until_unix_ms !=
+	    r->e.until_ms)
+		snprintf(why, whylen, "it is not the allocation its message "
+		    "makes");
+	else
+		ok = 1;
+	frame_free_envelope(env);
+	return ok;
+}
+
+/*
+ * At each database connect: rebuild the allocation table from the rows
+ * that something vouches for; the others are refused, each logged.
+ */
+static int
+allocations_cb(const struct store_alloc_row *rows, size_t n, void *arg)
 {
 	struct server		*srv = arg;
 	struct alloc_table	*t;
-	size_t			 i;
+	char			 why[256];
+	size_t			 i, refused = 0;
 
 	if ((t = alloc_table_new()) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (alloc_table_put(t, &rows[i]) == -1) {
+		if (!allocation_checked(srv, &rows[i], why, sizeof(why))) {
+			refused++;
+			log_warnx("event=allocation_refused allocation_id=%s "
+			    "message_id=%s reason=\"%s; not applied\"",
+			    rows[i].id, rows[i].message_id, why);
+			continue;
+		}
+		if (alloc_table_put(t, &rows[i].e) == -1) {
 			alloc_table_free(t);
 			return -1;
 		}
 	}
 	alloc_table_free(srv->allocs);
 	srv->allocs = t;
-	log_info("event=allocations_loaded rows=%zu", n);
+	log_info("event=allocations_loaded rows=%zu refused=%zu", n - refused,
+	    refused);
 	return 0;
 }
 

@@ -22,9 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
+
 struct event_base;
 struct audit_event;
-struct alloc_entry;
 struct anchor;
 struct chain_signer;
 struct store;
@@ -149,14 +150,45 @@ int		 store_start(struct store *s, store_state_fn *on_state,
 enum store_state store_get_state(const struct store *s);
 
 /*
+ * What vouches for an allocation row (see store_set_allocations_cb()).
+ * A message's publish row carries the hash of the message as stored,
+ * with its allocation rows (chain.h); the rows it covers are vouched for.
+ */
+enum store_alloc_proof {
+	STORE_ALLOC_UNVOUCHED,	/* nothing vouches for it (why says which) */
+	STORE_ALLOC_VOUCHED,	/* the hash of its message's publish row
+				   covers it */
+	STORE_ALLOC_LEGACY,	/* the first allocation of a message whose
+				   publish row is from before message hashes
+				   (010): the callback checks it against the
+				   sealed body (body) */
+};
+
+/* One row of nwd.allocations and what vouches for it. */
+struct store_alloc_row {
+	struct alloc_entry	 e;		/* the row */
+	const char		*id;		/* its id (decimal) */
+	const char		*message_id;
+	enum store_alloc_proof	 proof;
+	const char		*why;		/* UNVOUCHED: the reason */
+	int			 msg_kind;	/* its message's (0: none) */
+	const char		*msg_subject;	/* its message's, or NULL */
+	const uint8_t		*body;		/* LEGACY: the sealed body, or
+						   NULL (purged) */
+	size_t			 body_len;
+	const char		*key_id;	/* LEGACY: the body's key id */
+};
+
+/*
  * At every connect, after synchronous_commit is checked and before the
  * store reports STORE_READY, the store reads every row of nwd.allocations
- * (in the order recorded) and passes them to fn.  The rows and their
- * strings live only during the call.  If fn returns -1 the connect fails
- * and is retried.  Set before store_start(); fn may be NULL.
+ * (in the order recorded), says what vouches for each, and passes them to
+ * fn, which decides which to apply.  The rows and their strings live only
+ * during the call.  If fn returns -1 the connect fails and is retried.
+ * Set before store_start(); fn may be NULL.
  */
-typedef int	store_allocations_fn(const struct alloc_entry *rows, size_t n,
-		    void *arg);
+typedef int	store_allocations_fn(const struct store_alloc_row *rows,
+		    size_t n, void *arg);
 void		 store_set_allocations_cb(struct store *s,
 		    store_allocations_fn *fn, void *arg);
 

@@ -158,10 +158,28 @@ const char store_sql_doubt_mark[] =
     "SELECT mark::text FROM nwd.instances WHERE instance = $1";
 const char store_sql_doubt_none[] = "SELECT NULL WHERE $1::text IS NULL";
 
-/* Every allocation, oldest first. */
+/*
+ * Every allocation, oldest first, with what vouches for it: its message
+ * row (the columns chain_message_hash() reads; the sealed body, as hex,
+ * only where no message hash vouches for it) and the message hash of its
+ * publish row (NULL for one written before 010; no row at all: never
+ * published).  Columns as STORE_LOAD_A_*.
+ */
 const char store_sql_load_allocs[] =
-    "SELECT subject, team, worker, " STORE_SQL_TO_MS("from_at") ", "
-    STORE_SQL_TO_MS("until_at") " FROM nwd.allocations ORDER BY id";
+    "SELECT a.subject, a.team, a.worker, " STORE_SQL_TO_MS("a.from_at") ", "
+    STORE_SQL_TO_MS("a.until_at") ", a.message_id::text, m.id IS NOT NULL, "
+    "m.kind::text, m.subject, m.sender, m.agency, m.marking::text, "
+    "m.priority::text, m.legal_basis::text, "
+    STORE_SQL_TO_MS("m.created_at") "::text, m.policy_version, m.instance, "
+    "m.key_id, encode(m.body_sha256, 'hex'), p.id IS NOT NULL, "
+    "encode(p.message_hash, 'hex'), "
+    "CASE WHEN p.message_hash IS NULL THEN encode(m.body, 'hex') END, "
+    "a.id::text "
+    "FROM nwd.allocations a LEFT JOIN nwd.messages m ON m.id = a.message_id "
+    "LEFT JOIN LATERAL (SELECT e.id, e.message_hash FROM nwd.audit_events e "
+    "WHERE e.message_id = a.message_id AND e.action = 'publish' "
+    "ORDER BY e.id LIMIT 1) p ON true "
+    "ORDER BY a.id";
 
 /* Every subscription, one row per subject (one with NULL for none). */
 const char store_sql_load_subs[] =

@@ -78,6 +78,16 @@ extern const char		 store_sql_doubt_none[];
 
 /* LOAD's reads, without parameters. */
 extern const char		 store_sql_load_allocs[];
+/* The columns of store_sql_load_allocs. */
+enum {
+	STORE_LOAD_A_SUBJECT, STORE_LOAD_A_TEAM, STORE_LOAD_A_WORKER,
+	STORE_LOAD_A_FROM, STORE_LOAD_A_UNTIL, STORE_LOAD_A_MESSAGE_ID,
+	STORE_LOAD_A_HAS_MESSAGE,
+	STORE_LOAD_A_M0,	/* kind ... body_sha256: chain.h's fields */
+	STORE_LOAD_A_PUBLISHED = STORE_LOAD_A_M0 + 12,
+	STORE_LOAD_A_MESSAGE_HASH, STORE_LOAD_A_BODY, STORE_LOAD_A_ID,
+	STORE_LOAD_A_NCOLS
+};
 extern const char		 store_sql_load_subs[];
 
 /* The read-only queries (store_query.c). */

@@ -88,11 +88,15 @@ struct tctx;
 
 /* A copy of one row handed to the allocations callback. */
 struct alloc_rec {
-	char	*subject;
-	char	*team;
-	char	*worker;
-	int64_t	 from_ms;
-	int64_t	 until_ms;
+	char			*subject;
+	char			*team;
+	char			*worker;
+	int64_t			 from_ms;
+	int64_t			 until_ms;
+	char			*message_id;
+	enum store_alloc_proof	 proof;
+	char			*why;
+	int			 has_body;
 };
 
 /* One submitted batch's callback record. */
@@ -396,6 +400,8 @@ arows_free(struct tctx *t)
 		free(t->arows[i].subject);
 		free(t->arows[i].team);
 		free(t->arows[i].worker);
+		free(t->arows[i].message_id);
+		free(t->arows[i].why);
 	}
 	free(t->arows);
 	t->arows = NULL;
@@ -404,7 +410,7 @@ arows_free(struct tctx *t)
 
 /* Keeps a copy of the rows (the store's live only during the call). */
 static int
-on_allocs(const struct alloc_entry *rows, size_t n, void *arg)
+on_allocs(const struct store_alloc_row *rows, size_t n, void *arg)
 {
 	struct tctx	*t = arg;
 	size_t		 i;
@@ -419,11 +425,17 @@ on_allocs(const struct alloc_entry *rows, size_t n, void *arg)
 	if ((t->arows = calloc(n > 0 ? n : 1, sizeof(*t->arows))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		t->arows[i].from_ms = rows[i].from_ms;
-		t->arows[i].until_ms = rows[i].until_ms;
-		if ((t->arows[i].subject = strdup(rows[i].subject)) == NULL ||
-		    (t->arows[i].team = strdup(rows[i].team)) == NULL ||
-		    (t->arows[i].worker = strdup(rows[i].worker)) == NULL) {
+		t->arows[i].from_ms = rows[i].e.from_ms;
+		t->arows[i].until_ms = rows[i].e.until_ms;
+		t->arows[i].proof = rows[i].proof;
+		t->arows[i].has_body = rows[i].body != NULL;
+		if ((t->arows[i].subject = strdup(rows[i].e.subject)) ==
+		    NULL || (t->arows[i].team = strdup(rows[i].e.team)) ==
+		    NULL || (t->arows[i].worker = strdup(rows[i].e.worker)) ==
+		    NULL || (t->arows[i].message_id =
+		    strdup(rows[i].message_id)) == NULL ||
+		    (rows[i].why != NULL && (t->arows[i].why =
+		    strdup(rows[i].why)) == NULL)) {
 			t->narows = i + 1;
 			return -1;
 		}
@@ -4126,7 +4138,7 @@ test_privileges_new(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * G21: the chain head against the one committed
+ * G21: the chain head against the one committed; allocations vouched for
  */
 
 /* The state file's text (a's), read from disk. */
@@ -4383,8 +4395,136 @@ test_head_in_memory(void **state)
 	assert_int_equal(verify_chain(inst), 2);
 }
 
+static const struct alloc_rec *
+arow_of(const struct tctx *t, const char *message_id, size_t nth)
+{
+	size_t	i;
+
+	for (i = 0; i < t->narows; i++)
+		if (strcmp(t->arows[i].message_id, message_id) == 0 &&
+		    nth-- == 0)
+			return &t->arows[i];
+	fail_msg("no allocation row %zu of message %s handed over", nth,
+	    message_id);
+	return NULL;
+}
+
+/* A message batch of kind 14, with a body, its publish row and one
+ * allocation of subject to team. */
+static struct store_batch *
+alloc_batch(const char *id, const char *subject, const char *team,
+    int64_t until_ms)
+{
+	struct store_batch	*b;
+	struct alloc_entry	 e;
+	struct audit_event	*ev;
+	uint8_t			 body[5] = { 9, 8, 7, 0, 5 };
+
+	b = make_body_batch(id, subject, 14, 1700000000000LL, body,
+	    sizeof(body), "proof", 1);
+	memset(&e, 0, sizeof(e));
+	e.subject = subject;
+	e.team = team;
+	e.worker = "";
+	e.from_ms = 1700000000000LL;
+	e.until_ms = until_ms;
+	assert_int_equal(store_batch_add_allocation(b, &e, id), 0);
+	/* A decision row of the message does not carry its hash. */
+	ev = make_event(AUDIT_DELIVER, id, "proof");
+	assert_int_equal(store_batch_add_event(b, ev), 0);
+	return b;
+}
+
 /*
- * 32. Last: every chain the store wrote in this run (every instance but
+ * 32. The publish row carries the message hash (deliver rows do not), and
+ * at connect each allocation row is handed over with what vouches for it:
+ * one the publish row's hash covers; one added to a published message, or
+ * to a message never published, or whose message was edited, is not;
+ * one of a publish row from before message hashes comes with its body.
+ */
+static void
+test_alloc_proofs(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 3);
+	const struct alloc_rec	*ar;
+	char			 m1[37], m2[37], m3[37], m4[37], subj[48];
+	char			 inst[48];
+
+	ensure_migrated();
+	make_tag(subj, sizeof(subj), "yp:proof");
+	/* "manual-": its chain is tampered with below (test_all_chains). */
+	make_tag(inst, sizeof(inst), "manual-proof");
+	make_uuid(m1);
+	make_uuid(m2);
+	make_uuid(m3);
+	make_uuid(m4);
+	store_up_on(t, env.ci_daemon, inst, 16);
+	assert_int_equal(submit(t, alloc_batch(m1, subj, "team-1", 0), &r[0]),
+	    0);
+	assert_int_equal(submit(t, alloc_batch(m2, subj, "team-2",
+	    1800000000000LL), &r[1]), 0);
+	assert_int_equal(submit(t, alloc_batch(m4, subj, "team-4", 0), &r[2]),
+	    0);
+	wait_callbacks(t, 3);
+	assert_int_equal(t->nout[STORE_COMMITTED], 3);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "message_id = $1::uuid AND action = 'publish' AND "
+	    "octet_length(message_hash) = 32", m1), 1);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "message_id = $1::uuid AND action = 'deliver' AND "
+	    "message_hash IS NULL", m1), 1);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
+	    "id = $1::uuid AND body_sha256 = sha256(body)", m1), 1);
+	assert_int_equal(verify_chain(inst), 6);
+	store_free(t->store);
+	t->store = NULL;
+
+	/* Added to m2; a message (m3) never published; m4 "before 010". */
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, instance) SELECT id, subject, 'team-2', 'x' FROM "
+	    "nwd.messages WHERE id = $1::uuid", m2);
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.messages (id, kind, subject, "
+	    "sender, created_at, instance) VALUES ($1::uuid, 14, 'yp:proof', "
+	    "'x', now(), 'x')", m3);
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, instance) VALUES ($1::uuid, 'yp:proof', 'team-3', "
+	    "'x')", m3);
+	db_tamper("UPDATE nwd.audit_events SET message_hash = NULL WHERE "
+	    "message_id = $1::uuid AND action = 'publish'", m4);
+
+	store_begin(t, 16, 1);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	ar = arow_of(t, m1, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_VOUCHED);
+	assert_string_equal(ar->team, "team-1");
+	ar = arow_of(t, m2, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_VOUCHED);
+	assert_int_equal(ar->until_ms, 1800000000000LL);
+	ar = arow_of(t, m2, 1);
+	assert_int_equal(ar->proof, STORE_ALLOC_UNVOUCHED);
+	assert_non_null(strstr(ar->why, "not among the allocation rows"));
+	ar = arow_of(t, m3, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_UNVOUCHED);
+	assert_non_null(strstr(ar->why, "no publish row"));
+	ar = arow_of(t, m4, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_LEGACY);
+	assert_true(ar->has_body);
+	store_free(t->store);
+	t->store = NULL;
+
+	/* m1's message edited: nothing vouches for its allocation now. */
+	db_tamper("UPDATE nwd.messages SET subject = 'yp:other' WHERE "
+	    "id = $1::uuid", m1);
+	store_begin(t, 16, 1);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	ar = arow_of(t, m1, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_UNVOUCHED);
+	assert_non_null(strstr(ar->why, "does not match"));
+}
+
+/*
+ * 33. Last: every chain the store wrote in this run (every instance but
  * the hand-made ones) recomputes from its first row to its last.
  */
 static void
@@ -4466,6 +4606,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_anchor_intent, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_head_in_memory, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_proofs, setup,
 		    teardown),
 		/* Last: every chain written in this run. */
 		cmocka_unit_test_setup_teardown(test_all_chains, setup,
