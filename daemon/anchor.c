@@ -21,6 +21,8 @@
 #define ANCHOR_SUM_LEN	16
 
 struct anchor {
+	char			*dir;		/* owned */
+	int			 made_dir;	/* anchor_open() made it */
 	char			*instance;	/* owned */
 	char			*state_path;	/* owned */
 	char			*anchors_path;	/* owned */
@@ -216,17 +218,20 @@ anchor_open(const char *dir, const char *instance, char *err, size_t errlen)
 		    "its chain cannot be anchored", CHAIN_ANCHOR_INSTANCE_MAX);
 		return NULL;
 	}
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		anchor_err(err, errlen, "state_directory %s: %s", dir,
-		    strerror(errno));
-		return NULL;
-	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		anchor_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	a->state_fd = a->anchors_fd = -1;
-	if ((a->instance = strdup(instance)) == NULL ||
+	if (mkdir(dir, 0750) == 0)
+		a->made_dir = 1;
+	else if (errno != EEXIST) {
+		anchor_err(err, errlen, "state_directory %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((a->dir = strdup(dir)) == NULL ||
+	    (a->instance = strdup(instance)) == NULL ||
 	    (a->state_path = anchor_path(dir, instance, ".state")) == NULL ||
 	    (a->anchors_path = anchor_path(dir, instance, ".anchors")) ==
 	    NULL) {
@@ -269,10 +274,25 @@ anchor_free(struct anchor *a)
 		close(a->state_fd);
 	if (a->anchors_fd != -1)
 		close(a->anchors_fd);
+	free(a->dir);
 	free(a->instance);
 	free(a->state_path);
 	free(a->anchors_path);
 	free(a);
+}
+
+int
+anchor_give(struct anchor *a, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	if (fchown(a->state_fd, uid, gid) == -1 ||
+	    fchown(a->anchors_fd, uid, gid) == -1 ||
+	    (a->made_dir && chown(a->dir, uid, gid) == -1)) {
+		anchor_err(err, errlen, "giving %s's files to uid %u: %s",
+		    a->dir, (unsigned int)uid, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 const struct anchor_state *

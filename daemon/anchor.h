@@ -35,6 +35,8 @@
 #ifndef NWD_ANCHOR_H
 #define NWD_ANCHOR_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +71,15 @@ struct anchor_state {
 struct anchor	*anchor_open(const char *dir, const char *instance, char *err,
 		    size_t errlen);
 void		 anchor_free(struct anchor *a);
+
+/*
+ * Gives the two files, and the directory if anchor_open() made it, to
+ * uid and gid: a daemon started as root opens them before it becomes its
+ * user, who must be able to open them again (nwdd --accept-restore).
+ * Returns 0, or -1 with the reason in err.
+ */
+int		 anchor_give(struct anchor *a, uid_t uid, gid_t gid, char *err,
+		    size_t errlen);
 
 /* The state as last read or written.  Borrowed from a. */
 const struct anchor_state *anchor_state(const struct anchor *a);

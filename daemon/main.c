@@ -579,10 +579,10 @@ server_free(struct server *srv)
 }
 
 /*
- * nwdd --accept-restore: reads the signing key, becomes the user nwdd
- * runs as ("user"; started as root without it, the owner of the state
- * directory, which under systemd is the unit's User=), opens the state
- * directory as that user and accepts the database's chain head (store.h).
+ * nwdd --accept-restore: reads the signing key, opens the state
+ * directory, becomes the user nwdd runs as ("user"; started as root
+ * without it, the owner of the state directory, which under systemd is
+ * the unit's User=) and accepts the database's chain head (store.h).
  * Returns the exit status.
  */
 static int
@@ -621,14 +621,16 @@ accept_restore(struct server *srv)
 		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
 		return 1;
 	}
-	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
-		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
+	/* The files stay the user's that nwdd runs as. */
+	if ((srv->anchor = anchor_open(cfg->state_directory, cfg->instance,
+	    err, sizeof(err))) == NULL || (priv.switch_ids &&
+	    anchor_give(srv->anchor, priv.uid, priv.gid, err,
+	    sizeof(err)) == -1)) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
 		return 1;
 	}
-	/* As that user, so that the files stay its own. */
-	if ((srv->anchor = anchor_open(cfg->state_directory, cfg->instance,
-	    err, sizeof(err))) == NULL) {
-		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
+	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
 		return 1;
 	}
 	r = store_accept_restore(cfg->database, cfg->instance, srv->signer,
@@ -798,6 +800,18 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
 	}
+	/*
+	 * The chain's anchor outside the database, refused if another
+	 * process holds it; its files are the user's that nwdd becomes.
+	 */
+	if ((srv.anchor = anchor_open(srv.cfg->state_directory,
+	    srv.cfg->instance, err, sizeof(err))) == NULL ||
+	    (priv.switch_ids && anchor_give(srv.anchor, priv.uid, priv.gid,
+	    err, sizeof(err)) == -1)) {
+		fprintf(stderr, "nwdd: %s: state_directory: %s\n", cfgpath,
+		    err);
+		goto done;
+	}
 	/* Bound and keys read: nothing more needs root. */
 	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
@@ -810,16 +824,7 @@ main(int argc, char *argv[])
 	else if (priv.keep_root)
 		log_warnx("event=running_as_root reason=\"user = root in %s\"",
 		    cfgpath);
-	/*
-	 * The chain's anchor outside the database, as the user nwdd runs as
-	 * (its files stay that user's); refused if another process holds it.
-	 */
-	if ((srv.anchor = anchor_open(srv.cfg->state_directory,
-	    srv.cfg->instance, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "nwdd: %s: state_directory: %s\n", cfgpath,
-		    err);
-		goto done;
-	}
+
 	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
 	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
 	if ((srv.allocs = alloc_table_new()) == NULL ||
