@@ -743,8 +743,9 @@ verify_walk_anchored(struct verify_inst *in, const struct verify_keyring *kr,
 	if ((have_cp = src->next_checkpoint(src->arg, &cp)) == -1)
 		return -1;
 
-	while (in->problem == NULL &&
-	    (r = src->next_row(src->arg, &row)) == 1) {
+	/* A source that does not read messages leaves msg_read 0. */
+	while (in->problem == NULL && (memset(&row, 0, sizeof(row)),
+	    r = src->next_row(src->arg, &row)) == 1) {
 		if ((r = check_row(in, &w, &row)) != 1) {
 			if (r == -1)
 				snprintf(err, errlen, "cannot check the rows: "

@@ -148,7 +148,7 @@ int	chain_restore_text(const char *instance, int64_t old_seq,
 	    size_t outlen);
 
 #define CHAIN_ANCHOR_INSTANCE_MAX 255	/* bytes of an anchored instance */
-#define CHAIN_ANCHOR_LINE_MAX	1024	/* the longest line and NUL */
+#define CHAIN_ANCHOR_LINE_MAX	2048	/* the longest line and NUL */
 #define CHAIN_KEY_ID_MAX	17	/* 16 hex digits and a NUL */
 
 enum chain_anchor_type {

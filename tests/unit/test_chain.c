@@ -849,7 +849,8 @@ test_anchor_lines(void **state)
 	    "e3e2e1e0dfdedddcdbdad9d8d7d6d5d4d3d2d1d0cfcecdcccbcac9c8c7c6c5c4"
 	    "c3c2c1c0";
 	struct chain_anchor	 a, b;
-	char			 line[CHAIN_ANCHOR_LINE_MAX], logl[2048];
+	char			 line[CHAIN_ANCHOR_LINE_MAX];
+	char			 logl[CHAIN_ANCHOR_LINE_MAX + 64];
 	char			 text[512];
 	int			 n;
 
@@ -913,7 +914,8 @@ test_anchor_bad_lines(void **state)
 		"reason=\"event=checkpoint\"",
 	};
 	struct chain_anchor	 a;
-	char			 line[CHAIN_ANCHOR_LINE_MAX], bad[2048];
+	char			 line[CHAIN_ANCHOR_LINE_MAX];
+	char			 bad[CHAIN_ANCHOR_LINE_MAX + 64];
 	char			 err[256];
 	const char		*cut[] = { " seq=", " hash=", " at=", " key_id=",
 	    " signature=", " instance=" };
