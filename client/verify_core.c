@@ -8,7 +8,12 @@
  * string_to_array(array_to_string(x, ','), ',') is an altered row even
  * though its hash might match.  The source reports both (at_ok,
  * lists_ok).
+ *
+ * The anchors are read first, whole (they are small: a line per
+ * checkpoint), and merged with each instance's rows as they stream.
  */
+#include <sys/types.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -80,18 +85,30 @@ parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
+static void	fmt_ms_i64(int64_t ms, char *buf, size_t len);
+static int	check_message(struct verify_inst *, const struct verify_row *,
+		    int64_t, int64_t);
+
 /* "2024-05-01T12:00:00.123Z" for Unix milliseconds. */
 static void
 fmt_ms(const char *ms_text, char *buf, size_t len)
 {
-	struct tm	tm;
-	int64_t		ms, sec, frac;
-	time_t		t;
+	int64_t	ms;
 
 	if (parse_i64(ms_text, &ms) == -1) {
 		snprintf(buf, len, "an invalid time");
 		return;
 	}
+	fmt_ms_i64(ms, buf, len);
+}
+
+static void
+fmt_ms_i64(int64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	int64_t		sec, frac;
+	time_t		t;
+
 	sec = ms / 1000;
 	frac = ms % 1000;
 	if (frac < 0) {
@@ -360,6 +377,11 @@ check_row(struct verify_inst *in, struct walk *w, const struct verify_row *r)
 		    PRId64 " (id %" PRId64 "), so rows were reordered", seq,
 		    id, w->prev_seq, w->prev_id) == -1 ? -1 : 0;
 
+	/* A publish row's message, as stored. */
+	if (r->msg_read && r->field[CHAIN_F_MESSAGE_HASH] != NULL &&
+	    (i = check_message(in, r, seq, id)) != 1)
+		return i;
+
 	if (w->have_prev) {
 		memcpy(w->pprev_hash, w->prev_hash, CHAIN_HASH_LEN);
 		w->have_pprev = 1;
@@ -371,9 +393,340 @@ check_row(struct verify_inst *in, struct walk *w, const struct verify_row *r)
 	return 1;
 }
 
+/* ------------------------------------------------------------------------
+ * Messages
+ */
+
+ssize_t
+verify_parse_allocs(const char *s, const char *(**out)[CHAIN_ALLOC_NFIELDS])
+{
+	const char	*(*g)[CHAIN_ALLOC_NFIELDS];
+	const char	*p, *end;
+	char		*buf, *b;
+	size_t		 n = 1, i, f, len;
+	int		 hi, lo;
+
+	*out = NULL;
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (*p == ';')
+			n++;
+	len = strlen(s) + CHAIN_ALLOC_NFIELDS * n;
+	if (n > SIZE_MAX / sizeof(*g) / 2 ||
+	    (g = malloc(n * sizeof(*g) + len)) == NULL)
+		return -1;
+	buf = b = (char *)(g + n);
+	p = s;
+	for (i = 0; i < n; i++) {
+		for (f = 0; f < CHAIN_ALLOC_NFIELDS; f++) {
+			end = p + strcspn(p, f + 1 < CHAIN_ALLOC_NFIELDS ?
+			    ":;" : ";");
+			if (f + 1 < CHAIN_ALLOC_NFIELDS && *end != ':')
+				goto bad;
+			if (f + 1 == CHAIN_ALLOC_NFIELDS && *end != '\0' &&
+			    (*end != ';' || i + 1 == n))
+				goto bad;
+			g[i][f] = b;
+			if (f >= CHAIN_A_FROM && end - p == 1 && *p == '-')
+				g[i][f] = NULL;
+			else if (f >= CHAIN_A_FROM) {
+				if (end == p)
+					goto bad;
+				for (; p < end; p++) {
+					if ((*p < '0' || *p > '9') &&
+					    *p != '-')
+						goto bad;
+					*b++ = *p;
+				}
+				*b++ = '\0';
+			} else {
+				if ((end - p) % 2 != 0)
+					goto bad;
+				for (; p < end; p += 2) {
+					if ((hi = hexval(p[0])) < 0 ||
+					    (lo = hexval(p[1])) < 0 ||
+					    (hi == 0 && lo == 0))
+						goto bad;
+					*b++ = (char)(hi << 4 | lo);
+				}
+				*b++ = '\0';
+			}
+			p = end + (*end != '\0' ? 1 : 0);
+		}
+	}
+	(void)buf;
+	*out = g;
+	return (ssize_t)n;
+ bad:
+	free(g);
+	return -1;
+}
+
+/*
+ * Checks the message of publish row r (sound, seq and id): it is there,
+ * and with its allocations and body digest hashes to the message hash
+ * the row carries; its body is the one sealed, or its purge is audited.
+ * Returns 1 if sound, 0 after setting the problem, -1 on an internal
+ * error.
+ */
+static int
+check_message(struct verify_inst *in, const struct verify_row *r,
+    int64_t seq, int64_t id)
+{
+	struct chain_message	 m;
+	const char		*(*al)[CHAIN_ALLOC_NFIELDS] = NULL;
+	const char		*mid = r->field[CHAIN_F_MESSAGE_ID];
+	uint8_t			 want[CHAIN_HASH_LEN], got[CHAIN_HASH_LEN];
+	char			 pm[64];
+	ssize_t			 n;
+	int			 i, rc;
+
+	verify_printable(mid, pm, sizeof(pm));
+	if (!r->msg_found)
+		return verify_set_problem(in, "message %s, published in row "
+		    "seq %" PRId64 " (id %" PRId64 "), is not in nwd.messages: "
+		    "its row was deleted", pm, seq, id) == -1 ? -1 : 0;
+	if (hex_decode(r->field[CHAIN_F_MESSAGE_HASH], want,
+	    sizeof(want)) == -1)
+		return verify_set_problem(in, "row seq %" PRId64 " (id %"
+		    PRId64 ") carries a message hash that is not 32 bytes",
+		    seq, id) == -1 ? -1 : 0;
+	if ((n = verify_parse_allocs(r->msg_allocs, &al)) < 0)
+		return verify_set_problem(in, "the allocation rows of message "
+		    "%s cannot be read", pm) == -1 ? -1 : 0;
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < CHAIN_MSG_NFIELDS; i++)
+		m.field[i] = r->msg_field[i];
+	m.alloc = al;
+	m.nalloc = (size_t)n;
+	rc = chain_message_hash(&m, got);
+	free(al);
+	if (rc == -1)
+		return -1;
+	if (memcmp(got, want, sizeof(got)) != 0)
+		return verify_set_problem(in, "message %s, published in row "
+		    "seq %" PRId64 " (id %" PRId64 "), was changed: its row in "
+		    "nwd.messages, its allocation rows or its body digest do "
+		    "not hash to the message hash its publish row records (an "
+		    "edited subject, kind or header, a replaced body, an added "
+		    "or edited allocation)", pm, seq, id) == -1 ? -1 : 0;
+	if (!r->msg_body_ok)
+		return verify_set_problem(in, "the body of message %s, "
+		    "published in row seq %" PRId64 " (id %" PRId64 "), was "
+		    "replaced: it does not hash to the digest its row records",
+		    pm, seq, id) == -1 ? -1 : 0;
+	if (!r->msg_purge_ok)
+		return verify_set_problem(in, "the body of message %s, "
+		    "published in row seq %" PRId64 " (id %" PRId64 "), was "
+		    "removed without the audit row of its purge", pm, seq,
+		    id) == -1 ? -1 : 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Anchors
+ */
+
+static struct verify_anchor_inst *
+anchors_inst(struct verify_anchors *an, const char *name)
+{
+	struct verify_anchor_inst	*tmp;
+	size_t				 i;
+
+	for (i = 0; i < an->n; i++)
+		if (strcmp(an->inst[i].name, name) == 0)
+			return &an->inst[i];
+	if (an->n == an->cap) {
+		if ((tmp = reallocarray(an->inst, an->cap ? an->cap * 2 : 4,
+		    sizeof(*tmp))) == NULL)
+			return NULL;
+		an->inst = tmp;
+		an->cap = an->cap ? an->cap * 2 : 4;
+	}
+	memset(&an->inst[an->n], 0, sizeof(an->inst[an->n]));
+	if ((an->inst[an->n].name = strdup(name)) == NULL)
+		return NULL;
+	return &an->inst[an->n++];
+}
+
+static int
+anchors_push(struct verify_anchor_inst *ai, const struct verify_anchor *a)
+{
+	struct verify_anchor	*tmp;
+
+	if (ai->n == ai->cap) {
+		if ((tmp = reallocarray(ai->v, ai->cap ? ai->cap * 2 : 16,
+		    sizeof(*tmp))) == NULL)
+			return -1;
+		ai->v = tmp;
+		ai->cap = ai->cap ? ai->cap * 2 : 16;
+	}
+	ai->v[ai->n++] = *a;
+	return 0;
+}
+
+static int
+anchors_problem(struct verify_anchors *an, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+anchors_problem(struct verify_anchors *an, const char *fmt, ...)
+{
+	va_list	ap;
+	char	buf[VERIFY_PROBLEM_MAX];
+
+	if (an->problem != NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return (an->problem = strdup(buf)) == NULL ? -1 : 0;
+}
+
+int
+verify_anchors_line(struct verify_anchors *an,
+    const struct verify_keyring *kr, const char *line, size_t len,
+    size_t lineno)
+{
+	const struct chain_verifier	*v;
+	struct verify_anchor_inst	*ai;
+	struct chain_anchor		 a;
+	struct verify_anchor		 va;
+	char				 text[1024], err[128], pk[64];
+	size_t				 i, k;
+	int				 r, n;
+
+	if ((r = chain_anchor_parse(line, len, &a, err, sizeof(err))) == 0)
+		return 0;
+	an->lines++;
+	if (r == -1)
+		return anchors_problem(an, "anchor line %zu is malformed: %s",
+		    lineno, err);
+	if ((v = keyring_find(kr, a.key_id)) == NULL)
+		return anchors_problem(an, "anchor line %zu (instance %s, seq "
+		    "%" PRId64 ") is signed with key %s, which is none of the "
+		    "public keys given", lineno, verify_printable(a.instance,
+		    text, sizeof(text)), a.seq, verify_printable(a.key_id, pk,
+		    sizeof(pk)));
+	if ((n = chain_anchor_text(&a, text, sizeof(text))) < 0 ||
+	    !chain_verify(v, text, (size_t)n, a.sig))
+		return anchors_problem(an, "anchor line %zu (instance %s, seq "
+		    "%" PRId64 ") has an invalid signature: it is forged or was "
+		    "changed", lineno, verify_printable(a.instance, text,
+		    sizeof(text)), a.seq);
+	if ((ai = anchors_inst(an, a.instance)) == NULL)
+		return -1;
+	memset(&va, 0, sizeof(va));
+	va.seq = a.seq;
+	memcpy(va.hash, a.hash, sizeof(va.hash));
+	va.at_ms = a.at_ms;
+	va.line = lineno;
+	if (a.type == CHAIN_ANCHOR_RESTORE) {
+		/* What lay beyond the accepted head was given up. */
+		for (i = k = 0; i < ai->n; i++) {
+			if (ai->v[i].seq > a.seq)
+				ai->superseded++;
+			else
+				ai->v[k++] = ai->v[i];
+		}
+		ai->n = k;
+		ai->restores++;
+		va.restore = 1;
+		if (a.seq == 0)
+			return 0;
+	}
+	return anchors_push(ai, &va);
+}
+
+static int
+anchor_cmp(const void *x, const void *y)
+{
+	const struct verify_anchor	*a = x, *b = y;
+
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+void
+verify_anchors_finish(struct verify_anchors *an)
+{
+	size_t	i;
+
+	for (i = 0; i < an->n; i++)
+		qsort(an->inst[i].v, an->inst[i].n, sizeof(*an->inst[i].v),
+		    anchor_cmp);
+}
+
+const struct verify_anchor_inst *
+verify_anchors_find(const struct verify_anchors *an, const char *name)
+{
+	size_t	i;
+
+	if (an == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < an->n; i++)
+		if (strcmp(an->inst[i].name, name) == 0)
+			return &an->inst[i];
+	return NULL;
+}
+
+void
+verify_anchors_clear(struct verify_anchors *an)
+{
+	size_t	i;
+
+	for (i = 0; i < an->n; i++) {
+		free(an->inst[i].name);
+		free(an->inst[i].v);
+	}
+	free(an->inst);
+	free(an->problem);
+	memset(an, 0, sizeof(*an));
+}
+
+/*
+ * Checks the anchors of ai up to the sound row seq (hash h, id id) from
+ * *k on.  Returns 1 if they match, 0 after setting the problem, -1 on an
+ * internal error.
+ */
+static int
+check_anchors(struct verify_inst *in, const struct verify_anchor_inst *ai,
+    size_t *k, int64_t seq, const uint8_t h[CHAIN_HASH_LEN], int64_t id)
+{
+	const struct verify_anchor	*a;
+	char				 at[48];
+
+	for (; ai != NULL && *k < ai->n && ai->v[*k].seq <= seq; (*k)++) {
+		a = &ai->v[*k];
+		if (a->seq < seq || memcmp(a->hash, h, CHAIN_HASH_LEN) == 0) {
+			in->anchored = a->seq;
+			continue;
+		}
+		fmt_ms_i64(a->at_ms, at, sizeof(at));
+		return verify_set_problem(in, "row seq %" PRId64 " (id %"
+		    PRId64 ") is not the row %s at %s (anchor line %zu): the "
+		    "chain was rolled back to before seq %" PRId64 " and "
+		    "written again (with its checkpoints, if they match)",
+		    seq, id, a->restore ? "an accepted restore continued "
+		    "from" : "the anchors checkpointed", at, a->line, seq) ==
+		    -1 ? -1 : 0;
+	}
+	return 1;
+}
+
 int
 verify_walk(struct verify_inst *in, const struct verify_keyring *kr,
     const struct verify_source *src, char *err, size_t errlen)
+{
+	return verify_walk_anchored(in, kr, NULL, src, err, errlen);
+}
+
+int
+verify_walk_anchored(struct verify_inst *in, const struct verify_keyring *kr,
+    const struct verify_anchor_inst *ai, const struct verify_source *src,
+    char *err, size_t errlen)
 {
 	struct verify_row	 row;
 	struct verify_checkpoint cp;
@@ -381,6 +734,7 @@ verify_walk(struct verify_inst *in, const struct verify_keyring *kr,
 	char			 id_s[24], at[48];
 	int			 r = 0, have_cp;
 	int64_t			 cp_seq;
+	size_t			 k = 0;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -389,8 +743,9 @@ verify_walk(struct verify_inst *in, const struct verify_keyring *kr,
 	if ((have_cp = src->next_checkpoint(src->arg, &cp)) == -1)
 		return -1;
 
-	while (in->problem == NULL &&
-	    (r = src->next_row(src->arg, &row)) == 1) {
+	/* A source that does not read messages leaves msg_read 0. */
+	while (in->problem == NULL && (memset(&row, 0, sizeof(row)),
+	    r = src->next_row(src->arg, &row)) == 1) {
 		if ((r = check_row(in, &w, &row)) != 1) {
 			if (r == -1)
 				snprintf(err, errlen, "cannot check the rows: "
@@ -400,6 +755,12 @@ verify_walk(struct verify_inst *in, const struct verify_keyring *kr,
 		in->rows++;
 		in->head = w.prev_seq;
 		snprintf(id_s, sizeof(id_s), "%" PRId64, w.prev_id);
+		if ((r = check_anchors(in, ai, &k, w.prev_seq, w.prev_hash,
+		    w.prev_id)) != 1) {
+			if (r == -1)
+				snprintf(err, errlen, "out of memory");
+			break;
+		}
 		/* Every checkpoint up to this seq: it names this row. */
 		while (have_cp == 1 && parse_i64(cp.seq, &cp_seq) == 0 &&
 		    cp_seq <= w.prev_seq) {
@@ -437,6 +798,22 @@ verify_walk(struct verify_inst *in, const struct verify_keyring *kr,
 		if (r == 1 && verify_set_problem(in, "checkpoint at seq %s "
 		    "(signed at %s) but the chain ends at seq %" PRId64 " < %s",
 		    cp.seq, at, in->head, cp.seq) == -1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	/* An anchor beyond the end: the tail was cut, checkpoints and all. */
+	if (in->problem == NULL && ai != NULL && k < ai->n) {
+		const struct verify_anchor *a = &ai->v[k];
+
+		fmt_ms_i64(a->at_ms, at, sizeof(at));
+		if (verify_set_problem(in, "%s seq %" PRId64 " at %s (anchor "
+		    "line %zu) but the chain ends at seq %" PRId64 " < %"
+		    PRId64 ": rows were removed after they were anchored (a "
+		    "rollback or a truncation; the database's checkpoints went "
+		    "with them)", a->restore ? "an accepted restore continued "
+		    "from" : "the anchors hold a checkpoint of", a->seq, at,
+		    a->line, in->head, a->seq) == -1) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}

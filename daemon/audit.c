@@ -27,6 +27,7 @@ static const char *action_names[] = {
 	[AUDIT_PRINCIPALS_LOADED] = "principals_loaded",
 	[AUDIT_PRINCIPAL_CHANGED] = "principal_changed",
 	[AUDIT_RELOAD_REFUSED] = "reload_refused",
+	[AUDIT_RESTORE_ACCEPTED] = "restore_accepted",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

@@ -31,6 +31,9 @@ enum audit_action {
 	AUDIT_PRINCIPAL_CHANGED,	/* a live session's principal changed
 					   at a reload */
 	AUDIT_RELOAD_REFUSED,		/* a policy or mapping refused */
+	AUDIT_RESTORE_ACCEPTED,		/* an operator accepted a database
+					   whose chain head is not the one
+					   committed (nwdd --accept-restore) */
 };
 
 /*

@@ -470,6 +470,8 @@ row_message(struct auditq_job *j, const struct store_result *r, size_t row)
 	const char		*mid = store_result_value(r, row, 0);
 	const char		*body = store_result_value(r, row, 9);
 	const char		*key_id = store_result_value(r, row, 10);
+	const char		*kind = store_result_value(r, row, 1);
+	struct seal_aad		 aad;
 	Nwd__V1__SarMessage	*m;
 	Nwd__V1__Envelope	*env = NULL;
 	uint8_t			*plain = NULL;
@@ -481,9 +483,13 @@ row_message(struct auditq_job *j, const struct store_result *r, size_t row)
 	nwd__v1__sar_message__init(m);
 	if ((m->message_id = xstrdup(mid)) == NULL)
 		goto fail;
+	/* The body is bound to the row's id, subject and kind. */
+	aad.message_id = mid;
+	aad.subject = store_result_value(r, row, 2);
+	aad.kind = kind != NULL ? (int)strtol(kind, NULL, 10) : 0;
 	if (body == NULL || key_id == NULL)
 		snprintf(note, sizeof(note), "body purged under retention");
-	else if ((plain = open_body(j->srv->sealer, key_id, mid,
+	else if ((plain = open_body(j->srv->sealer, key_id, &aad,
 	    (const uint8_t *)body, store_result_length(r, row, 9), &plen,
 	    err, sizeof(err))) == NULL)
 		snprintf(note, sizeof(note), "the sealed body cannot be "

@@ -392,6 +392,7 @@ batch_message(struct broker *b, struct session *s,
 {
 	const Nwd__V1__Header	*h = env->header;
 	struct store_message	 m;
+	struct seal_aad		 aad;
 	uint8_t			*plain, *sealed;
 	size_t			 plen;
 	int			 rc;
@@ -411,13 +412,16 @@ batch_message(struct broker *b, struct session *s,
 	if ((plain = malloc(plen > 0 ? plen : 1)) == NULL)
 		return -1;
 	nwd__v1__envelope__pack(env, plain);
-	sealed = seal_body(b->srv->sealer, mid, plain, plen, &m.body_len);
+	aad.message_id = mid;
+	aad.subject = m.subject;
+	aad.kind = m.kind;
+	sealed = seal_body(b->srv->sealer, &aad, plain, plen, &m.body_len);
 	explicit_bzero(plain, plen);
 	free(plain);
 	if (sealed == NULL)
 		return -1;
 	m.body = sealed;
-	m.key_id = sealer_key_id(b->srv->sealer);
+	m.key_id = sealer_row_key_id(b->srv->sealer);
 	rc = store_batch_set_message(batch, &m);
 	free(sealed);
 	return rc;

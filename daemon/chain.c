@@ -23,6 +23,7 @@
 #include "chain.h"
 
 #define CHAIN_MAGIC		"nwd-audit-v1\n"
+#define CHAIN_MSG_MAGIC		"nwd-message-v1\n"
 #define CHAIN_NULL_LEN		0xffffffffU
 #define CHAIN_KEY_ID_LEN	17	/* 16 hex digits and a NUL */
 #define CHAIN_PEM_MAX		(16 * 1024)
@@ -65,6 +66,18 @@ chain_ssl_reason(char *buf, size_t len)
 }
 
 static int
+chain_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
 chain_put_field(EVP_MD_CTX *md, const char *s)
 {
 	uint8_t		be[4];
@@ -96,7 +109,7 @@ chain_hash(const uint8_t prev[CHAIN_HASH_LEN], const struct chain_row *row,
 {
 	EVP_MD_CTX	*md;
 	unsigned int	 mdlen = 0;
-	int		 i, rc = -1;
+	int		 i, n, rc = -1;
 
 	if (prev == NULL || row == NULL || out == NULL)
 		return -1;
@@ -106,13 +119,13 @@ chain_hash(const uint8_t prev[CHAIN_HASH_LEN], const struct chain_row *row,
 	    EVP_DigestUpdate(md, prev, CHAIN_HASH_LEN) != 1 ||
 	    EVP_DigestUpdate(md, CHAIN_MAGIC, strlen(CHAIN_MAGIC)) != 1)
 		goto out;
-	for (i = 0; i < CHAIN_NFIELDS; i++) {
-		/* The route is written only when there is one. */
-		if (i == CHAIN_F_ROUTE && row->field[i] == NULL)
-			break;
+	/* The optional fields up to the last that is not NULL. */
+	for (n = CHAIN_NFIELDS; n > CHAIN_F_ROUTE && row->field[n - 1] == NULL;
+	    n--)
+		;
+	for (i = 0; i < n; i++)
 		if (chain_put_field(md, row->field[i]) == -1)
 			goto out;
-	}
 	if (EVP_DigestFinal_ex(md, out, &mdlen) != 1 ||
 	    mdlen != CHAIN_HASH_LEN)
 		goto out;
@@ -144,6 +157,73 @@ chain_hex(const uint8_t hash[CHAIN_HASH_LEN], char *out)
 }
 
 int
+chain_unhex(const char *hex, uint8_t *out, size_t n)
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((hi = chain_hexval(hex[2 * i])) < 0 ||
+		    (lo = chain_hexval(hex[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+chain_sha256_hex(const void *buf, size_t len, char *out)
+{
+	uint8_t		md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0;
+
+	if ((buf == NULL && len > 0) || out == NULL ||
+	    EVP_Digest(buf != NULL ? buf : "", len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != CHAIN_HASH_LEN) {
+		ERR_clear_error();
+		return -1;
+	}
+	chain_hex(md, out);
+	return 0;
+}
+
+int
+chain_message_hash(const struct chain_message *m, uint8_t out[CHAIN_HASH_LEN])
+{
+	EVP_MD_CTX	*md;
+	unsigned int	 mdlen = 0;
+	size_t		 i, j;
+	int		 rc = -1;
+
+	if (m == NULL || out == NULL || (m->nalloc > 0 && m->alloc == NULL))
+		return -1;
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, CHAIN_MSG_MAGIC,
+	    strlen(CHAIN_MSG_MAGIC)) != 1)
+		goto out;
+	for (i = 0; i < CHAIN_MSG_NFIELDS; i++)
+		if (chain_put_field(md, m->field[i]) == -1)
+			goto out;
+	for (j = 0; j < m->nalloc; j++)
+		for (i = 0; i < CHAIN_ALLOC_NFIELDS; i++)
+			if (chain_put_field(md, m->alloc[j][i]) == -1)
+				goto out;
+	if (EVP_DigestFinal_ex(md, out, &mdlen) != 1 ||
+	    mdlen != CHAIN_HASH_LEN)
+		goto out;
+	rc = 0;
+ out:
+	EVP_MD_CTX_free(md);
+	if (rc == -1)
+		ERR_clear_error();
+	return rc;
+}
+
+int
 chain_checkpoint_text(const char *instance, int64_t seq,
     const uint8_t hash[CHAIN_HASH_LEN], int64_t at_ms, char *out,
     size_t outlen)
@@ -161,6 +241,317 @@ chain_checkpoint_text(const char *instance, int64_t seq,
 		return -1;
 	}
 	return n;
+}
+
+int
+chain_restore_text(const char *instance, int64_t old_seq,
+    const uint8_t old_hash[CHAIN_HASH_LEN], int64_t new_seq,
+    const uint8_t new_hash[CHAIN_HASH_LEN], int64_t at_ms, char *out,
+    size_t outlen)
+{
+	char	oh[CHAIN_HEX_LEN], nh[CHAIN_HEX_LEN];
+	int	n;
+
+	if (instance == NULL || old_hash == NULL || new_hash == NULL ||
+	    out == NULL || outlen == 0)
+		return -1;
+	chain_hex(old_hash, oh);
+	chain_hex(new_hash, nh);
+	n = snprintf(out, outlen, "nwd-restore-v1 %s %" PRId64 " %s %" PRId64
+	    " %s %" PRId64, instance, old_seq, oh, new_seq, nh, at_ms);
+	if (n < 0 || (size_t)n >= outlen) {
+		out[0] = '\0';
+		return -1;
+	}
+	return n;
+}
+
+int
+chain_anchor_text(const struct chain_anchor *a, char *out, size_t outlen)
+{
+	if (a == NULL)
+		return -1;
+	if (a->type == CHAIN_ANCHOR_CHECKPOINT)
+		return chain_checkpoint_text(a->instance, a->seq, a->hash,
+		    a->at_ms, out, outlen);
+	return chain_restore_text(a->instance, a->old_seq, a->old_hash,
+	    a->seq, a->hash, a->at_ms, out, outlen);
+}
+
+/* 1 if v must be quoted in an anchor line. */
+static int
+chain_needs_quotes(const char *v)
+{
+	const unsigned char	*p;
+
+	if (*v == '\0')
+		return 1;
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\' ||
+		    *p == '=')
+			return 1;
+	return 0;
+}
+
+int
+chain_put_value(char *out, size_t outlen, const char *v)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p;
+	size_t			 start, n;
+
+	if (out == NULL || v == NULL || (start = strlen(out)) >= outlen)
+		return -1;
+	n = start;
+	if (!chain_needs_quotes(v)) {
+		if (n + strlen(v) >= outlen)
+			return -1;
+		memcpy(out + n, v, strlen(v) + 1);
+		return 0;
+	}
+#define PUT(c) do {						\
+	if (n + 1 >= outlen) {					\
+		out[start] = '\0';				\
+		return -1;					\
+	}							\
+	out[n++] = (c);						\
+} while (0)
+	PUT('"');
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			PUT('\\');
+			PUT(*p);
+		} else if (*p < ' ' || *p == 0x7f) {
+			PUT('\\');
+			PUT('x');
+			PUT(hex[*p >> 4]);
+			PUT(hex[*p & 0xf]);
+		} else
+			PUT(*p);
+	}
+	PUT('"');
+#undef PUT
+	out[n] = '\0';
+	return 0;
+}
+
+int
+chain_next_pair(const char **pp, const char *end, char *key, size_t keylen,
+    char *val, size_t vallen)
+{
+	const char	*p = *pp;
+	size_t		 k = 0, v = 0;
+	int		 hi, lo;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
+	    *p == '\n'))
+		p++;
+	if (p == end)
+		return 0;
+	while (p < end && *p != '=' && *p != ' ' && *p != '\t') {
+		if (k + 1 >= keylen)
+			return -1;
+		key[k++] = *p++;
+	}
+	key[k] = '\0';
+	if (k == 0 || p == end || *p != '=')
+		return -1;
+	p++;
+	if (p < end && *p == '"') {
+		for (p++; p < end && *p != '"'; p++) {
+			char	c = *p;
+
+			if (c == '\\') {
+				if (++p == end)
+					return -1;
+				c = *p;
+				if (c == 'x') {
+					if (end - p < 3 ||
+					    (hi = chain_hexval(p[1])) < 0 ||
+					    (lo = chain_hexval(p[2])) < 0)
+						return -1;
+					c = (char)(hi << 4 | lo);
+					p += 2;
+				} else if (c != '"' && c != '\\')
+					return -1;
+			}
+			if (c == '\0' || v + 1 >= vallen)
+				return -1;
+			val[v++] = c;
+		}
+		if (p == end)
+			return -1;
+		p++;
+		if (p < end && *p != ' ' && *p != '\t' && *p != '\r' &&
+		    *p != '\n')
+			return -1;
+	} else {
+		while (p < end && *p != ' ' && *p != '\t' && *p != '\r' &&
+		    *p != '\n') {
+			if (*p == '\0' || v + 1 >= vallen)
+				return -1;
+			val[v++] = *p++;
+		}
+	}
+	val[v] = '\0';
+	*pp = p;
+	return 1;
+}
+
+int
+chain_anchor_format(const struct chain_anchor *a, char *out, size_t outlen)
+{
+	char	h[CHAIN_HEX_LEN], oh[CHAIN_HEX_LEN];
+	char	sig[2 * CHAIN_SIG_LEN + 1], num[3][24];
+	size_t	n;
+
+	if (a == NULL || out == NULL || outlen == 0 ||
+	    memchr(a->instance, '\0', sizeof(a->instance)) == NULL ||
+	    a->instance[0] == '\0' ||
+	    memchr(a->key_id, '\0', sizeof(a->key_id)) == NULL)
+		return -1;
+	chain_hex(a->hash, h);
+	chain_hex(a->old_hash, oh);
+	chain_hex_n(a->sig, CHAIN_SIG_LEN, sig);
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, a->seq);
+	snprintf(num[1], sizeof(num[1]), "%" PRId64, a->old_seq);
+	snprintf(num[2], sizeof(num[2]), "%" PRId64, a->at_ms);
+	n = (size_t)snprintf(out, outlen, "event=%s instance=",
+	    a->type == CHAIN_ANCHOR_CHECKPOINT ? "checkpoint" :
+	    "restore_accepted");
+	if (n >= outlen || chain_put_value(out, outlen, a->instance) == -1)
+		goto toolong;
+	n = strlen(out);
+	if (a->type == CHAIN_ANCHOR_CHECKPOINT)
+		n += snprintf(out + n, outlen - n, " seq=%s hash=%s", num[0],
+		    h);
+	else
+		n += snprintf(out + n, outlen - n, " old_seq=%s old_hash=%s "
+		    "new_seq=%s new_hash=%s", num[1], oh, num[0], h);
+	if (n >= outlen)
+		goto toolong;
+	n += snprintf(out + n, outlen - n, " at=%s key_id=", num[2]);
+	if (n >= outlen || chain_put_value(out, outlen, a->key_id) == -1)
+		goto toolong;
+	n = strlen(out);
+	n += snprintf(out + n, outlen - n, " signature=%s", sig);
+	if (n >= outlen)
+		goto toolong;
+	return (int)n;
+ toolong:
+	out[0] = '\0';
+	return -1;
+}
+
+/* Parses a decimal int64 of a whole string; returns 0 or -1. */
+static int
+chain_parse_i64(const char *v, int64_t *out)
+{
+	char		*end;
+	long long	 n;
+
+	if (*v == '\0' || (*v != '-' && (*v < '0' || *v > '9')))
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int
+chain_anchor_parse(const char *line, size_t len, struct chain_anchor *a,
+    char *err, size_t errlen)
+{
+	static const char	*ev = "event=";
+	const char		*p, *end = line + len, *q;
+	char			 key[32];
+	char			 val[CHAIN_ANCHOR_INSTANCE_MAX + 1];
+	unsigned int		 seen = 0, want;
+	int			 r;
+
+	if (line == NULL || a == NULL)
+		return -1;
+	memset(a, 0, sizeof(*a));
+	/* The first "event=" at the start of the line or after a blank. */
+	for (p = line; p < end; p++) {
+		if ((size_t)(end - p) < strlen(ev))
+			return 0;
+		if (memcmp(p, ev, strlen(ev)) == 0 && (p == line ||
+		    p[-1] == ' ' || p[-1] == '\t' || p[-1] == '>'))
+			break;
+	}
+	if (p >= end)
+		return 0;
+	q = p;
+	if ((r = chain_next_pair(&q, end, key, sizeof(key), val,
+	    sizeof(val))) != 1)
+		return 0;
+	if (strcmp(val, "checkpoint") == 0) {
+		a->type = CHAIN_ANCHOR_CHECKPOINT;
+		want = 0x1 | 0x2 | 0x4 | 0x20 | 0x40 | 0x80;
+	} else if (strcmp(val, "restore_accepted") == 0) {
+		a->type = CHAIN_ANCHOR_RESTORE;
+		want = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80;
+	} else
+		return 0;
+	while ((r = chain_next_pair(&q, end, key, sizeof(key), val,
+	    sizeof(val))) == 1) {
+		unsigned int	bit;
+		int		bad = 0;
+
+		if (strcmp(key, "instance") == 0) {
+			bit = 0x1;
+			bad = val[0] == '\0';
+			snprintf(a->instance, sizeof(a->instance), "%s", val);
+		} else if (strcmp(key, a->type == CHAIN_ANCHOR_CHECKPOINT ?
+		    "seq" : "new_seq") == 0) {
+			bit = 0x2;
+			bad = chain_parse_i64(val, &a->seq) == -1;
+		} else if (strcmp(key, a->type == CHAIN_ANCHOR_CHECKPOINT ?
+		    "hash" : "new_hash") == 0) {
+			bit = 0x4;
+			bad = chain_unhex(val, a->hash, CHAIN_HASH_LEN) == -1;
+		} else if (a->type == CHAIN_ANCHOR_RESTORE &&
+		    strcmp(key, "old_seq") == 0) {
+			bit = 0x8;
+			bad = chain_parse_i64(val, &a->old_seq) == -1;
+		} else if (a->type == CHAIN_ANCHOR_RESTORE &&
+		    strcmp(key, "old_hash") == 0) {
+			bit = 0x10;
+			bad = chain_unhex(val, a->old_hash,
+			    CHAIN_HASH_LEN) == -1;
+		} else if (strcmp(key, "at") == 0) {
+			bit = 0x20;
+			bad = chain_parse_i64(val, &a->at_ms) == -1;
+		} else if (strcmp(key, "key_id") == 0) {
+			bit = 0x40;
+			bad = strlen(val) >= sizeof(a->key_id);
+			if (!bad)
+				snprintf(a->key_id, sizeof(a->key_id), "%s",
+				    val);
+		} else if (strcmp(key, "signature") == 0) {
+			bit = 0x80;
+			bad = chain_unhex(val, a->sig, CHAIN_SIG_LEN) == -1;
+		} else
+			continue;	/* a field of a later version */
+		if (bad || (seen & bit) != 0) {
+			chain_err(err, errlen, "%s the value of %s",
+			    bad ? "cannot read" : "a second", key);
+			return -1;
+		}
+		seen |= bit;
+	}
+	if (r == -1) {
+		chain_err(err, errlen, "a value is malformed or too long");
+		return -1;
+	}
+	if ((seen & want) != want) {
+		chain_err(err, errlen, "a field is missing");
+		return -1;
+	}
+	return 1;
 }
 
 /*

@@ -19,12 +19,53 @@
  *     comma-joined list, "" for an empty list), rule, policy_version,
  *     reason, peer, session
  *
- * and then, only when it is not NULL, route (a delivery decision's route,
- * since migration 008): rows without one hash as they did before.
+ * and then the optional fields, in this order:
+ *
+ *     route          a delivery decision's route (since migration 008)
+ *     message_hash   a publish row's hash of the message as stored
+ *                    (chain_message_hash(), lower-case hex; since 010)
+ *
+ * The encoding ends after the last optional field that is not NULL; one
+ * that is NULL before it is written as NULL.  So a row without either
+ * hashes as it did before 008, and a row with a route only as it did
+ * before 010.
+ *
+ * The message hash binds the message row to its publish row, and with it
+ * to the chain: SHA-256 of the ASCII magic "nwd-message-v1\n" followed by
+ * these fields, encoded as above:
+ *
+ *     id (lower-case UUID), kind, subject, sender, agency, marking,
+ *     priority, legal_basis (each enum decimal), created (unix
+ *     milliseconds, decimal), policy_version, instance, key_id,
+ *     body_sha256 (lower-case hex of SHA-256 of the sealed body, NULL for
+ *     none)
+ *
+ * then, for each allocation row recorded with the message, in the order
+ * written, five more: subject, team, worker, from and until (unix
+ * milliseconds, NULL for none).  A purge removes the body but not its
+ * digest (nwd.messages.body_sha256), so a purged message still hashes.
  *
  * A checkpoint signs, with the instance's Ed25519 key, the ASCII text
  *
  *     "nwd-checkpoint-v1 <instance> <seq> <hex(hash of row seq)> <at_ms>"
+ *
+ * and is written three times: as a row of nwd.checkpoints, as a line of
+ * the daemon's anchors file and as a line of its log (the journal), the
+ * last two outside the database and alike:
+ *
+ *     event=checkpoint instance=I seq=N hash=HEX at=MS key_id=K
+ *         signature=HEX
+ *
+ * An operator's acceptance of a database whose head is not the one the
+ * daemon committed (nwdd --accept-restore) is an anchor line too, signing
+ * "nwd-restore-v1 <instance> <old_seq> <old_hex> <new_seq> <new_hex>
+ * <at_ms>" (old: the head the daemon had committed; new: the database's):
+ *
+ *     event=restore_accepted instance=I old_seq=N old_hash=HEX new_seq=N
+ *         new_hash=HEX at=MS key_id=K signature=HEX
+ *
+ * On one line each; a value with a space, a quote, a backslash, an '=' or
+ * a control character is double-quoted, with \", \\ and \xHH inside.
  *
  * The signing key never enters the database; the verifier holds the
  * public key.
@@ -37,7 +78,9 @@
 
 #define CHAIN_HASH_LEN		32
 #define CHAIN_SIG_LEN		64
-#define CHAIN_NFIELDS		17	/* the last is optional: route */
+#define CHAIN_NFIELDS		18	/* the last two are optional */
+/* Hex of a hash, with its NUL. */
+#define CHAIN_HEX_LEN		(2 * CHAIN_HASH_LEN + 1)
 
 /* The fields of one row in canonical order; NULL pointers are SQL NULL. */
 struct chain_row {
@@ -49,7 +92,31 @@ enum chain_field {
 	CHAIN_F_ACTION, CHAIN_F_MESSAGE_ID, CHAIN_F_SUBJECT, CHAIN_F_KIND,
 	CHAIN_F_RECIPIENT, CHAIN_F_FIELDS_SHARED, CHAIN_F_FIELDS_WITHHELD,
 	CHAIN_F_RULE, CHAIN_F_POLICY_VERSION, CHAIN_F_REASON, CHAIN_F_PEER,
-	CHAIN_F_SESSION, CHAIN_F_ROUTE,
+	CHAIN_F_SESSION, CHAIN_F_ROUTE, CHAIN_F_MESSAGE_HASH,
+};
+
+/* The fields of a message row in canonical order (see above). */
+#define CHAIN_MSG_NFIELDS	13
+#define CHAIN_ALLOC_NFIELDS	5
+
+enum chain_msg_field {
+	CHAIN_M_ID, CHAIN_M_KIND, CHAIN_M_SUBJECT, CHAIN_M_SENDER,
+	CHAIN_M_AGENCY, CHAIN_M_MARKING, CHAIN_M_PRIORITY, CHAIN_M_LEGAL_BASIS,
+	CHAIN_M_CREATED, CHAIN_M_POLICY_VERSION, CHAIN_M_INSTANCE,
+	CHAIN_M_KEY_ID, CHAIN_M_BODY_SHA256,
+};
+
+enum chain_alloc_field {
+	CHAIN_A_SUBJECT, CHAIN_A_TEAM, CHAIN_A_WORKER, CHAIN_A_FROM,
+	CHAIN_A_UNTIL,
+};
+
+/* A message row and its allocation rows; NULL pointers are SQL NULL. */
+struct chain_message {
+	const char	*field[CHAIN_MSG_NFIELDS];
+	/* nalloc groups of CHAIN_ALLOC_NFIELDS fields */
+	const char	*(*alloc)[CHAIN_ALLOC_NFIELDS];
+	size_t		 nalloc;
 };
 
 /* hash = SHA-256(prev || canonical(row)).  Returns 0, or -1 on failure. */
@@ -59,10 +126,89 @@ int	chain_hash(const uint8_t prev[CHAIN_HASH_LEN],
 /* Lower-case hex of a hash, into out[2 * CHAIN_HASH_LEN + 1]. */
 void	chain_hex(const uint8_t hash[CHAIN_HASH_LEN], char *out);
 
+/* Parses exactly 2 * n hex digits into out; returns 0 or -1. */
+int	chain_unhex(const char *hex, uint8_t *out, size_t n);
+
+/* SHA-256 of len bytes, as lower-case hex into out[CHAIN_HEX_LEN]. */
+int	chain_sha256_hex(const void *buf, size_t len, char *out);
+
+/* The message hash of m (see above).  Returns 0, or -1 on failure. */
+int	chain_message_hash(const struct chain_message *m,
+	    uint8_t out[CHAIN_HASH_LEN]);
+
 /* The text a checkpoint signs, into out; returns its length or -1. */
 int	chain_checkpoint_text(const char *instance, int64_t seq,
 	    const uint8_t hash[CHAIN_HASH_LEN], int64_t at_ms, char *out,
 	    size_t outlen);
+
+/* The text an accepted restore signs, into out; its length or -1. */
+int	chain_restore_text(const char *instance, int64_t old_seq,
+	    const uint8_t old_hash[CHAIN_HASH_LEN], int64_t new_seq,
+	    const uint8_t new_hash[CHAIN_HASH_LEN], int64_t at_ms, char *out,
+	    size_t outlen);
+
+#define CHAIN_ANCHOR_INSTANCE_MAX 255	/* bytes of an anchored instance */
+#define CHAIN_ANCHOR_LINE_MAX	2048	/* the longest line and NUL */
+#define CHAIN_KEY_ID_MAX	17	/* 16 hex digits and a NUL */
+
+enum chain_anchor_type {
+	CHAIN_ANCHOR_CHECKPOINT,	/* event=checkpoint */
+	CHAIN_ANCHOR_RESTORE,		/* event=restore_accepted */
+};
+
+/*
+ * One anchor line.  For a checkpoint, seq and hash name the row signed;
+ * for an accepted restore, seq and hash are the database's head that was
+ * accepted and old_seq, old_hash the head the daemon had committed.
+ */
+struct chain_anchor {
+	enum chain_anchor_type	 type;
+	char			 instance[CHAIN_ANCHOR_INSTANCE_MAX + 1];
+	int64_t			 seq;
+	uint8_t			 hash[CHAIN_HASH_LEN];
+	int64_t			 old_seq;
+	uint8_t			 old_hash[CHAIN_HASH_LEN];
+	int64_t			 at_ms;
+	char			 key_id[CHAIN_KEY_ID_MAX];
+	uint8_t			 sig[CHAIN_SIG_LEN];
+};
+
+/*
+ * The line of a (the text after "event=..." up to, without, the newline)
+ * into out.  Returns its length, or -1 if it does not fit or a is not
+ * well formed (an instance too long or with a NUL, a key id too long).
+ */
+int	chain_anchor_format(const struct chain_anchor *a, char *out,
+	    size_t outlen);
+
+/*
+ * Reads an anchor from a line of len bytes (an anchors file's line, or a
+ * log line: whatever precedes "event=" is skipped).  Returns 1 with *a
+ * filled, 0 if the line holds no "event=checkpoint" or
+ * "event=restore_accepted", -1 if it does but is malformed (the reason in
+ * err).  Pure: the caller checks the signature (chain_anchor_text()).
+ */
+int	chain_anchor_parse(const char *line, size_t len,
+	    struct chain_anchor *a, char *err, size_t errlen);
+
+/* The text a's signature covers, into out; its length or -1. */
+int	chain_anchor_text(const struct chain_anchor *a, char *out,
+	    size_t outlen);
+
+/*
+ * Appends value v to the line in out (of outlen bytes, holding a string)
+ * as an anchor line writes it: as it is, or double-quoted.  Returns 0, or
+ * -1 if it does not fit (out is then unchanged).
+ */
+int	chain_put_value(char *out, size_t outlen, const char *v);
+
+/*
+ * The next "key=value" of a line, from *p up to end: key and value (a
+ * quoted one unquoted) into the buffers, *p moved past it.  Returns 1,
+ * 0 at the end of the line, -1 if malformed or too long.
+ */
+int	chain_next_pair(const char **p, const char *end, char *key,
+	    size_t keylen, char *val, size_t vallen);
 
 struct chain_signer;
 struct chain_verifier;

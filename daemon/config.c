@@ -115,6 +115,10 @@ static const struct key keys[] = {
 	  "audit rows between signed checkpoints" },
 	{ "checkpoint_interval", K_UINT, OFF(checkpoint_interval), "60", 1,
 	  86400, "longest time between signed checkpoints, seconds" },
+	{ "state_directory", K_PATH, OFF(state_directory), "/var/lib/nwd", 0,
+	  0, "directory of the files that anchor the audit chain outside "
+	  "the database: INSTANCE.state (the chain head nwdd committed) and "
+	  "INSTANCE.anchors (every checkpoint it signed)" },
 	{ "retention", K_RETENTION, 0, "default:2555", 0, 0,
 	  "days message bodies are kept, per kind: default:DAYS, KIND:DAYS, "
 	  "..." },
@@ -655,6 +659,7 @@ config_free(struct config *c)
 	free(c->migrations_dir);
 	free(c->body_keys);
 	free(c->audit_signing_key);
+	free(c->state_directory);
 	free(c->user);
 	free(c->group);
 	free(c);

@@ -53,6 +53,7 @@ struct config {
 	char		*audit_signing_key; /* owned; Ed25519 PEM */
 	uint32_t	 checkpoint_rows;
 	uint32_t	 checkpoint_interval;	/* seconds */
+	char		*state_directory; /* owned; state and anchors files */
 	/* Days a body is kept, per Nwd__V1__Kind (index 0 unused). */
 	uint32_t	 retention_days[CONFIG_NKINDS];
 	uint32_t	 purge_interval;	/* seconds */

@@ -60,6 +60,11 @@ httpd_healthy(const struct server *srv, char *why, size_t whylen)
 		snprintf(why, whylen, "audit store not started");
 		return 0;
 	}
+	if (store_refusal(srv->store) != NULL) {
+		snprintf(why, whylen, "audit chain refused, publishes are "
+		    "refused: %s", store_refusal(srv->store));
+		return 0;
+	}
 	if ((st = store_get_state(srv->store)) != STORE_READY) {
 		snprintf(why, whylen, "audit store not ready (state=%s): "
 		    "publishes are refused", store_state_name(st));
@@ -175,7 +180,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	const char		*path = uri != NULL ?
 				    evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
-	char			*text, why[256];
+	char			*text, why[1024];
 	size_t			 len;
 
 	if (path == NULL || (strcmp(path, "/metrics") != 0 &&

@@ -5,8 +5,11 @@
  * files it names, the event loop, signals (through libevent), reload and
  * shutdown.  The work itself lives in the modules named in server.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +20,14 @@
 #include <event2/event.h>
 
 #include "alloc.h"
+#include "anchor.h"
 #include "audit.h"
 #include "broker.h"
 #include "chain.h"
 #include "clock.h"
 #include "config.h"
 #include "durable.h"
+#include "frame.h"
 #include "httpd.h"
 #include "identity.h"
 #include "listener.h"
@@ -72,6 +77,9 @@ usage(FILE *fp)
 "       nwdd --check-policy FILE        check a sharing policy file\n"
 "       nwdd --migrate -c FILE          apply database migrations as the\n"
 "                                       owner role (migrate_database)\n"
+"       nwdd --accept-restore -c FILE   accept the audit chain head the\n"
+"                                       database holds (after a restore),\n"
+"                                       audited; nwdd must be stopped\n"
 "       nwdd --help | --version\n"
 "\n"
 "Options:\n"
@@ -95,6 +103,11 @@ usage(FILE *fp)
 "taken longer than db_stall_timeout.  A file key set to credential:NAME\n"
 "reads $CREDENTIALS_DIRECTORY/NAME (LoadCredential=NAME:PATH).\n"
 "\n"
+"At every connect nwdd compares the database's audit chain head with the\n"
+"one it committed (state_directory/INSTANCE.state) and refuses to serve\n"
+"if they differ (event=chain_refused, /healthz, STATUS=), until the\n"
+"database is put back or an operator runs --accept-restore.\n"
+"\n"
 "Started as root, nwdd binds, reads its keys and certificates, then\n"
 "switches to \"user\" for good; root without \"user\" is refused.  Key\n"
 "files accessible by group or others, and a configuration file writable\n"
@@ -106,25 +119,106 @@ usage(FILE *fp)
 	    "file, line and cause).\n");
 }
 
-/* At each database connect: rebuild the allocation table from the rows. */
+/*
+ * Whether an allocation row read at connect may be applied: one that its
+ * message's publish row vouches for; one from before message hashes if
+ * its message is an Allocation about its subject whose sealed body says
+ * the same (or, purged, says nothing).  Returns 1, or 0 with the reason
+ * in why.
+ */
 static int
-allocations_cb(const struct alloc_entry *rows, size_t n, void *arg)
+allocation_checked(const struct server *srv, const struct store_alloc_row *r,
+    char *why, size_t whylen)
+{
+	const Nwd__V1__Allocation	*a;
+	Nwd__V1__Envelope		*env = NULL;
+	struct seal_aad			 aad;
+	uint8_t				*plain;
+	size_t				 plen = 0;
+	char				 err[160];
+	int				 ok = 0;
+
+	switch (r->proof) {
+	case STORE_ALLOC_VOUCHED:
+		return 1;
+	case STORE_ALLOC_UNVOUCHED:
+		snprintf(why, whylen, "%s", r->why != NULL ? r->why :
+		    "nothing vouches for it");
+		return 0;
+	case STORE_ALLOC_LEGACY:
+		break;
+	}
+	if (r->msg_kind != NWD__V1__KIND__ALLOCATION || r->msg_subject ==
+	    NULL || strcmp(r->msg_subject, r->e.subject) != 0) {
+		snprintf(why, whylen, "its message is not an Allocation about "
+		    "its subject");
+		return 0;
+	}
+	if (r->body == NULL)
+		return 1;	/* purged: the header is all there is */
+	aad.message_id = r->message_id;
+	aad.subject = r->msg_subject;
+	aad.kind = r->msg_kind;
+	if ((plain = open_body(srv->sealer, r->key_id, &aad, r->body,
+	    r->body_len, &plen, err, sizeof(err))) == NULL) {
+		snprintf(why, whylen, "its message's body cannot be opened: "
+		    "%s", err);
+		return 0;
+	}
+	env = frame_decode_envelope(plain, plen, plen * 64 + 65536, err,
+	    sizeof(err));
+	explicit_bzero(plain, plen);
+	free(plain);
+	if (env == NULL || env->header == NULL ||
+	    env->header->subject == NULL ||
+	    env->body_case != NWD__V1__ENVELOPE__BODY_ALLOCATION ||
+	    (a = env->allocation) == NULL)
+		snprintf(why, whylen, "its message's body is not an "
+		    "Allocation");
+	else if (strcmp(env->header->subject->local_id, r->e.subject) != 0 ||
+	    strcmp(a->team, r->e.team) != 0 ||
+	    strcmp(a->worker, r->e.worker) != 0 ||
+	    a->from_unix_ms != r->e.from_ms || a->until_unix_ms !=
+	    r->e.until_ms)
+		snprintf(why, whylen, "it is not the allocation its message "
+		    "makes");
+	else
+		ok = 1;
+	frame_free_envelope(env);
+	return ok;
+}
+
+/*
+ * At each database connect: rebuild the allocation table from the rows
+ * that something vouches for; the others are refused, each logged.
+ */
+static int
+allocations_cb(const struct store_alloc_row *rows, size_t n, void *arg)
 {
 	struct server		*srv = arg;
 	struct alloc_table	*t;
-	size_t			 i;
+	char			 why[256];
+	size_t			 i, refused = 0;
 
 	if ((t = alloc_table_new()) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (alloc_table_put(t, &rows[i]) == -1) {
+		if (!allocation_checked(srv, &rows[i], why, sizeof(why))) {
+			refused++;
+			log_warnx("event=allocation_refused allocation_id=%s "
+			    "message_id=%s reason=\"%s; not applied\"",
+			    rows[i].id, rows[i].message_id, why);
+			continue;
+		}
+		if (alloc_table_put(t, &rows[i].e) == -1) {
 			alloc_table_free(t);
 			return -1;
 		}
 	}
 	alloc_table_free(srv->allocs);
 	srv->allocs = t;
-	log_info("event=allocations_loaded rows=%zu", n);
+	log_info("event=allocations_loaded rows=%zu refused=%zu", n - refused,
+	    refused);
 	return 0;
 }
 
@@ -205,6 +299,9 @@ notify_status(struct server *srv, const char *prefix)
 		snprintf(status, sizeof(status), "draining: %u sessions, %zu "
 		    "batches in flight", srv->nsessions,
 		    store_pending(srv->store));
+	else if (store_refusal(srv->store) != NULL)
+		snprintf(status, sizeof(status), "refusing to serve: %s",
+		    store_refusal(srv->store));
 	else if (!serving)
 		snprintf(status, sizeof(status), "waiting for the database "
 		    "(TLS and policy loaded)");
@@ -449,6 +546,7 @@ server_free(struct server *srv)
 
 	/* The store first: its last callbacks still look at sessions. */
 	store_free(srv->store);
+	anchor_free(srv->anchor);
 	retention_free(srv->retention);
 	durable_registry_free(srv->durables);
 	sealer_free(srv->sealer);
@@ -480,6 +578,71 @@ server_free(struct server *srv)
 		event_base_free(srv->base);
 }
 
+/*
+ * nwdd --accept-restore: reads the signing key, opens the state
+ * directory, becomes the user nwdd runs as ("user"; started as root
+ * without it, the owner of the state directory, which under systemd is
+ * the unit's User=) and accepts the database's chain head (store.h).
+ * Returns the exit status.
+ */
+static int
+accept_restore(struct server *srv)
+{
+	const struct config	*cfg = srv->cfg;
+	struct privdrop		 priv;
+	struct passwd		*pw;
+	struct stat		 sb;
+	char			 err[1024], msg[2048], actor[128], owner[64];
+	const char		*user = cfg->user;
+	int			 r;
+
+	/* Who accepted it, as the system knows the caller. */
+	pw = getpwuid(getuid());
+	snprintf(actor, sizeof(actor), "operator:%s", pw != NULL ?
+	    pw->pw_name : "unknown");
+	if (geteuid() == 0 && user[0] == '\0') {
+		if (stat(cfg->state_directory, &sb) == -1 || sb.st_uid == 0 ||
+		    (pw = getpwuid(sb.st_uid)) == NULL) {
+			fprintf(stderr, "nwdd: --accept-restore: as root, set "
+			    "\"user\" or let the user nwdd runs as own "
+			    "state_directory %s\n", cfg->state_directory);
+			return 1;
+		}
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+		user = owner;
+	}
+	memset(&priv, 0, sizeof(priv));
+	if (privdrop_plan(user, cfg->group, &priv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s: %s\n", cfg->path, err);
+		return 1;
+	}
+	if ((srv->signer = chain_signer_load(cfg->audit_signing_key, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
+		return 1;
+	}
+	/* The files stay the user's that nwdd runs as. */
+	if ((srv->anchor = anchor_open(cfg->state_directory, cfg->instance,
+	    err, sizeof(err))) == NULL || (priv.switch_ids &&
+	    anchor_give(srv->anchor, priv.uid, priv.gid, err,
+	    sizeof(err)) == -1)) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", err);
+		return 1;
+	}
+	if (privdrop_apply(&priv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: cannot drop privileges: %s\n", err);
+		return 1;
+	}
+	r = store_accept_restore(cfg->database, cfg->instance, srv->signer,
+	    srv->anchor, actor, msg, sizeof(msg));
+	if (r == -1) {
+		fprintf(stderr, "nwdd: --accept-restore: %s\n", msg);
+		return 1;
+	}
+	printf("nwdd: %s\n", msg);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -488,6 +651,7 @@ main(int argc, char *argv[])
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "check-policy", required_argument, NULL, 'P' },
 		{ "migrate", no_argument, NULL, 'M' },
+		{ "accept-restore", no_argument, NULL, 'A' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -499,7 +663,8 @@ main(int argc, char *argv[])
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const char	*cfgpath = NULL;
 	char		 err[1024], *end;
-	int		 ch, check = 0, migrate = 0, i, n, rc = 1;
+	int		 ch, check = 0, migrate = 0, restore = 0, i, n;
+	int		 rc = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -513,6 +678,9 @@ main(int argc, char *argv[])
 			return check_policy_file(optarg);
 		case 'M':
 			migrate = 1;
+			break;
+		case 'A':
+			restore = 1;
 			break;
 		case 'R':
 			ready_fd = (int)strtol(optarg, &end, 10);
@@ -572,6 +740,10 @@ main(int argc, char *argv[])
 		goto done;
 	}
 
+	if (restore) {
+		rc = accept_restore(&srv);
+		goto done;
+	}
 	/*
 	 * Who to run as is settled before anything is loaded; --check-config
 	 * (often run by an operator as root) checks only a configured user.
@@ -633,6 +805,18 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
 	}
+	/*
+	 * The chain's anchor outside the database, refused if another
+	 * process holds it; its files are the user's that nwdd becomes.
+	 */
+	if ((srv.anchor = anchor_open(srv.cfg->state_directory,
+	    srv.cfg->instance, err, sizeof(err))) == NULL ||
+	    (priv.switch_ids && anchor_give(srv.anchor, priv.uid, priv.gid,
+	    err, sizeof(err)) == -1)) {
+		fprintf(stderr, "nwdd: %s: state_directory: %s\n", cfgpath,
+		    err);
+		goto done;
+	}
 	/* Bound and keys read: nothing more needs root. */
 	if (privdrop_apply(&priv, err, sizeof(err)) == -1 ||
 	    privdrop_no_core(err, sizeof(err)) == -1) {
@@ -646,6 +830,7 @@ main(int argc, char *argv[])
 	else if (priv.keep_root)
 		log_warnx("event=running_as_root reason=\"user = root in %s\"",
 		    cfgpath);
+
 	srv.store = store_new(srv.base, srv.cfg->database, srv.cfg->instance,
 	    srv.cfg->store_queue_max, srv.cfg->db_reconnect_max);
 	if ((srv.allocs = alloc_table_new()) == NULL ||
@@ -654,6 +839,7 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	if (srv.store != NULL) {
+		store_set_anchor(srv.store, srv.anchor);
 		store_set_allocations_cb(srv.store, allocations_cb, &srv);
 		store_set_subscriptions_cb(srv.store, subscriptions_cb, &srv);
 		store_set_hold(srv.store, srv.cfg->store_hold_max_bytes);

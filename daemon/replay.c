@@ -247,6 +247,8 @@ open_stored(struct server *srv, const struct store_result *res, size_t row,
 	const char		*mid = store_result_value(res, row, 0);
 	const char		*body = store_result_value(res, row, 9);
 	const char		*key_id = store_result_value(res, row, 10);
+	const char		*kind = store_result_value(res, row, 1);
+	struct seal_aad		 aad;
 	Nwd__V1__Envelope	*env = NULL;
 	uint8_t			*plain;
 	size_t			 plen = 0;
@@ -257,7 +259,11 @@ open_stored(struct server *srv, const struct store_result *res, size_t row,
 		    "retention");
 		return NULL;
 	}
-	if ((plain = open_body(srv->sealer, key_id, mid, (const uint8_t *)body,
+	/* The body is bound to the row's id, subject and kind. */
+	aad.message_id = mid;
+	aad.subject = store_result_value(res, row, 2);
+	aad.kind = kind != NULL ? (int)strtol(kind, NULL, 10) : 0;
+	if ((plain = open_body(srv->sealer, key_id, &aad, (const uint8_t *)body,
 	    store_result_length(res, row, 9), &plen, err,
 	    sizeof(err))) == NULL) {
 		snprintf(why, whylen, "at replay: the sealed body cannot be "

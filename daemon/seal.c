@@ -4,6 +4,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,9 +24,12 @@
 /* The largest key file: 64 hex digits and a newline. */
 #define SEAL_FILE_MAX	(2 * SEAL_KEY_LEN + 1)
 
+#define SEAL_AAD_MAGIC	"nwd-seal-v2\n"
+
 struct seal_key {
 	uint8_t		key[SEAL_KEY_LEN];
 	char		id[SEAL_KEY_ID_LEN];
+	char		row_id[SEAL_ROW_KEY_ID_LEN]; /* id, format 2 */
 };
 
 struct sealer {
@@ -162,6 +166,7 @@ seal_read_key(const char *path, struct seal_key *k, char *err, size_t errlen)
 		k->id[2 * i + 1] = hex[md[i] & 0xf];
 	}
 	k->id[SEAL_KEY_ID_LEN - 1] = '\0';
+	snprintf(k->row_id, sizeof(k->row_id), "%s%s", k->id, SEAL_V2_SUFFIX);
 	rc = 0;
  out:
 	OPENSSL_cleanse(buf, sizeof(buf));
@@ -215,24 +220,90 @@ sealer_key_id(const struct sealer *s)
 	return s->keys[0].id;
 }
 
+const char *
+sealer_row_key_id(const struct sealer *s)
+{
+	return s->keys[0].row_id;
+}
+
+static void
+seal_put_be32(uint8_t *p, uint32_t n)
+{
+	p[0] = n >> 24;
+	p[1] = n >> 16;
+	p[2] = n >> 8;
+	p[3] = n;
+}
+
+/*
+ * The additional data of format v (1 or 2) for aad, into a new buffer
+ * (caller frees; *lenp its length).  Returns NULL if an argument is
+ * missing or memory failed.
+ */
+static uint8_t *
+seal_aad_bytes(const struct seal_aad *aad, int v, size_t *lenp)
+{
+	uint8_t		*buf, *p;
+	char		 kind[16];
+	size_t		 ilen, slen, klen, len, i;
+
+	if (aad == NULL || aad->message_id == NULL ||
+	    (v == 2 && aad->subject == NULL))
+		return NULL;
+	ilen = strlen(aad->message_id);
+	if (v == 1) {
+		if (ilen > INT_MAX || (buf = malloc(ilen > 0 ? ilen : 1)) ==
+		    NULL)
+			return NULL;
+		memcpy(buf, aad->message_id, ilen);
+		*lenp = ilen;
+		return buf;
+	}
+	snprintf(kind, sizeof(kind), "%d", aad->kind);
+	slen = strlen(aad->subject);
+	klen = strlen(kind);
+	if (ilen > UINT32_MAX || slen > INT_MAX - 64 - ilen)
+		return NULL;
+	len = strlen(SEAL_AAD_MAGIC) + 12 + ilen + slen + klen;
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	p = buf;
+	memcpy(p, SEAL_AAD_MAGIC, strlen(SEAL_AAD_MAGIC));
+	p += strlen(SEAL_AAD_MAGIC);
+	seal_put_be32(p, (uint32_t)ilen);
+	p += 4;
+	/* The id as the database prints it: lower-case. */
+	for (i = 0; i < ilen; i++)
+		*p++ = (uint8_t)tolower((unsigned char)aad->message_id[i]);
+	seal_put_be32(p, (uint32_t)slen);
+	p += 4;
+	memcpy(p, aad->subject, slen);
+	p += slen;
+	seal_put_be32(p, (uint32_t)klen);
+	p += 4;
+	memcpy(p, kind, klen);
+	*lenp = len;
+	return buf;
+}
+
 uint8_t *
-seal_body(const struct sealer *s, const char *message_id,
+seal_body(const struct sealer *s, const struct seal_aad *aad,
     const uint8_t *body, size_t len, size_t *outlen)
 {
 	EVP_CIPHER_CTX	*ctx = NULL;
-	uint8_t		*out, *ct, *tag;
-	size_t		 aadlen;
+	uint8_t		*out = NULL, *ct, *tag, *ad;
+	size_t		 aadlen = 0;
 	int		 n, ok = 0;
 
-	if (s == NULL || message_id == NULL || (body == NULL && len > 0) ||
-	    outlen == NULL)
+	if (s == NULL || (body == NULL && len > 0) || outlen == NULL)
+		return NULL;
+	if ((ad = seal_aad_bytes(aad, 2, &aadlen)) == NULL)
 		return NULL;
 	/* EVP counts in int; bodies are far smaller (frame limits). */
-	aadlen = strlen(message_id);
 	if (len > INT_MAX - SEAL_OVERHEAD || aadlen > INT_MAX)
-		return NULL;
+		goto out;
 	if ((out = malloc(len + SEAL_OVERHEAD)) == NULL)
-		return NULL;
+		goto out;
 	ct = out + SEAL_NONCE_LEN;
 	tag = ct + len;
 	if (RAND_bytes(out, SEAL_NONCE_LEN) != 1)
@@ -243,8 +314,8 @@ seal_body(const struct sealer *s, const char *message_id,
 	    NULL) != 1 ||
 	    EVP_EncryptInit_ex(ctx, NULL, NULL, s->keys[0].key, out) != 1)
 		goto out;
-	if (aadlen > 0 && EVP_EncryptUpdate(ctx, NULL, &n,
-	    (const uint8_t *)message_id, (int)aadlen) != 1)
+	if (aadlen > 0 && EVP_EncryptUpdate(ctx, NULL, &n, ad,
+	    (int)aadlen) != 1)
 		goto out;
 	if (len > 0 && (EVP_EncryptUpdate(ctx, ct, &n, body, (int)len) != 1 ||
 	    (size_t)n != len))
@@ -257,10 +328,13 @@ seal_body(const struct sealer *s, const char *message_id,
 	ok = 1;
  out:
 	EVP_CIPHER_CTX_free(ctx);
+	free(ad);
 	if (!ok) {
 		ERR_clear_error();
-		OPENSSL_cleanse(out, len + SEAL_OVERHEAD);
-		free(out);
+		if (out != NULL) {
+			OPENSSL_cleanse(out, len + SEAL_OVERHEAD);
+			free(out);
+		}
 		return NULL;
 	}
 	return out;
@@ -268,43 +342,60 @@ seal_body(const struct sealer *s, const char *message_id,
 
 uint8_t *
 open_body(const struct sealer *s, const char *key_id,
-    const char *message_id, const uint8_t *sealed, size_t len,
+    const struct seal_aad *aad, const uint8_t *sealed, size_t len,
     size_t *outlen, char *err, size_t errlen)
 {
 	const struct seal_key	*k = NULL;
 	EVP_CIPHER_CTX		*ctx = NULL;
 	const uint8_t		*ct, *tag;
-	uint8_t			*out, tagbuf[SEAL_TAG_LEN];
-	size_t			 i, ptlen, aadlen;
-	int			 n, ok = 0;
+	uint8_t			*out, *ad, tagbuf[SEAL_TAG_LEN];
+	const char		*mid;
+	size_t			 i, ptlen, aadlen = 0, idlen = 0;
+	int			 n, ok = 0, v = 1;
 
-	if (s == NULL || message_id == NULL || sealed == NULL ||
-	    outlen == NULL) {
+	if (s == NULL || aad == NULL || aad->message_id == NULL ||
+	    sealed == NULL || outlen == NULL) {
 		seal_err(err, errlen, "open_body: missing argument");
 		return NULL;
 	}
+	mid = aad->message_id;
+	/* "<id>/2" is format 2; "<id>" format 1. */
+	if (key_id != NULL) {
+		idlen = strlen(key_id);
+		if (idlen > strlen(SEAL_V2_SUFFIX) && strcmp(key_id + idlen -
+		    strlen(SEAL_V2_SUFFIX), SEAL_V2_SUFFIX) == 0) {
+			v = 2;
+			idlen -= strlen(SEAL_V2_SUFFIX);
+		}
+	}
 	for (i = 0; key_id != NULL && i < s->nkeys; i++)
-		if (strcmp(s->keys[i].id, key_id) == 0) {
+		if (strlen(s->keys[i].id) == idlen &&
+		    strncmp(s->keys[i].id, key_id, idlen) == 0) {
 			k = &s->keys[i];
 			break;
 		}
 	if (k == NULL) {
 		seal_err(err, errlen, "body of message %s is sealed with "
 		    "unknown key %s (this daemon has %zu key%s, sealing with "
-		    "%s)", message_id, key_id != NULL ? key_id : "(none)",
+		    "%s)", mid, key_id != NULL ? key_id : "(none)",
 		    s->nkeys, s->nkeys == 1 ? "" : "s", s->keys[0].id);
 		return NULL;
 	}
 	if (len < SEAL_OVERHEAD) {
 		seal_err(err, errlen, "body of message %s fails "
 		    "authentication: %zu bytes is shorter than a sealed body "
-		    "(%d)", message_id, len, SEAL_OVERHEAD);
+		    "(%d)", mid, len, SEAL_OVERHEAD);
 		return NULL;
 	}
-	aadlen = strlen(message_id);
-	if (len > INT_MAX || aadlen > INT_MAX) {
+	if (len > INT_MAX) {
 		seal_err(err, errlen, "body of message %s is too large (%zu "
-		    "bytes)", message_id, len);
+		    "bytes)", mid, len);
+		return NULL;
+	}
+	if ((ad = seal_aad_bytes(aad, v, &aadlen)) == NULL) {
+		seal_err(err, errlen, "body of message %s: %s", mid, v == 2 &&
+		    aad->subject == NULL ? "no subject to check it against" :
+		    "out of memory");
 		return NULL;
 	}
 	ptlen = len - SEAL_OVERHEAD;
@@ -312,6 +403,7 @@ open_body(const struct sealer *s, const char *key_id,
 	tag = ct + ptlen;
 	/* One byte at least, so that an empty body is not NULL. */
 	if ((out = malloc(ptlen > 0 ? ptlen : 1)) == NULL) {
+		free(ad);
 		seal_err(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -324,26 +416,28 @@ open_body(const struct sealer *s, const char *key_id,
 		seal_err(err, errlen, "cannot set up AES-256-GCM");
 		goto out;
 	}
-	if ((aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &n,
-	    (const uint8_t *)message_id, (int)aadlen) != 1) ||
+	if ((aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &n, ad,
+	    (int)aadlen) != 1) ||
 	    (ptlen > 0 && (EVP_DecryptUpdate(ctx, out, &n, ct,
 	    (int)ptlen) != 1 || (size_t)n != ptlen)) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
 	    tagbuf) != 1) {
 		seal_err(err, errlen, "cannot decrypt the body of message %s",
-		    message_id);
+		    mid);
 		goto out;
 	}
 	if (EVP_DecryptFinal_ex(ctx, out + ptlen, &n) != 1) {
 		seal_err(err, errlen, "body of message %s fails authentication "
-		    "with key %s (tampered, or sealed for another message)",
-		    message_id, k->id);
+		    "with key %s (tampered, sealed for another message, or the "
+		    "message's %s changed)", mid, k->id, v == 2 ?
+		    "subject or kind" : "id");
 		goto out;
 	}
 	*outlen = ptlen;
 	ok = 1;
  out:
 	EVP_CIPHER_CTX_free(ctx);
+	free(ad);
 	if (!ok) {
 		ERR_clear_error();
 		/* Unauthenticated plaintext never leaves this function. */

@@ -20,6 +20,7 @@ struct policy;
 struct alloc_table;
 struct sealer;
 struct chain_signer;
+struct anchor;
 struct durable_registry;
 struct retention;
 struct store;
@@ -47,6 +48,8 @@ struct server {
 	struct durable_registry	*durables;	/* owned; durable subs */
 	struct sealer		*sealer;	/* owned; body keys */
 	struct chain_signer	*signer;	/* owned; checkpoint key */
+	struct anchor		*anchor;	/* owned; the chain's state
+						   and anchors files */
 	struct retention	*retention;	/* owned; purge timer */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */

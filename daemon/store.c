@@ -103,11 +103,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "anchor.h"
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
@@ -163,23 +165,7 @@ store_outcome_name(enum store_outcome o)
 static int
 store_unhex(const char *hex, uint8_t out[CHAIN_HASH_LEN])
 {
-	size_t	i;
-	int	hi, lo;
-
-	if (hex == NULL || strlen(hex) != 2 * CHAIN_HASH_LEN)
-		return -1;
-	for (i = 0; i < CHAIN_HASH_LEN; i++) {
-		hi = isdigit((unsigned char)hex[2 * i]) ? hex[2 * i] - '0' :
-		    (hex[2 * i] >= 'a' && hex[2 * i] <= 'f') ?
-		    hex[2 * i] - 'a' + 10 : -1;
-		lo = isdigit((unsigned char)hex[2 * i + 1]) ?
-		    hex[2 * i + 1] - '0' : (hex[2 * i + 1] >= 'a' &&
-		    hex[2 * i + 1] <= 'f') ? hex[2 * i + 1] - 'a' + 10 : -1;
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return chain_unhex(hex, out, CHAIN_HASH_LEN);
 }
 
 /* Parses a non-negative decimal bigint; returns 0 or -1. */
@@ -673,14 +659,8 @@ store_setup_done(struct store *s)
 		return;
 	}
 	store_resolve(s);
-	if (s->head_known && (s->db_head_seq != s->head_seq ||
-	    memcmp(s->db_head_hash, s->head_hash, sizeof(s->head_hash)) != 0))
-		log_warnx("store: the chain head of instance %s is %" PRId64
-		    " in the database but %" PRId64 " here: %s", s->instance,
-		    s->db_head_seq, s->head_seq, s->db_head_seq <= s->head_seq ?
-		    "committed audit rows are missing or changed (a restored "
-		    "backup or a failover?)" : "another writer used this "
-		    "instance");
+	if (store_head_check(s) == -1)
+		return;
 	s->head_seq = s->tent_seq = s->db_head_seq;
 	memcpy(s->head_hash, s->db_head_hash, sizeof(s->head_hash));
 	memcpy(s->tent_hash, s->db_head_hash, sizeof(s->tent_hash));
@@ -718,24 +698,16 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
  * Write path
  */
 
-/* The canonical fields of an audit row, as chain.h and the INSERT see it. */
-struct store_row {
-	char			seq[24];
-	char			at[24];
-	char			kind[16];
-	struct chain_row	row;
-};
-
-static void
-store_event_row(const struct store *s, const struct audit_event *ev,
-    int64_t seq, struct store_row *r)
+void
+store_canon_row(const char *instance, const struct audit_event *ev,
+    int64_t seq, const uint8_t *msg_hash, struct store_row *r)
 {
 	const char	**f = r->row.field;
 
 	snprintf(r->seq, sizeof(r->seq), "%" PRId64, seq);
 	snprintf(r->at, sizeof(r->at), "%" PRId64, ev->at_ms);
 	snprintf(r->kind, sizeof(r->kind), "%d", ev->kind);
-	f[CHAIN_F_INSTANCE] = s->instance;
+	f[CHAIN_F_INSTANCE] = instance;
 	f[CHAIN_F_SEQ] = r->seq;
 	f[CHAIN_F_AT] = r->at;
 	f[CHAIN_F_ACTOR] = ev->actor;
@@ -752,6 +724,77 @@ store_event_row(const struct store *s, const struct audit_event *ev,
 	f[CHAIN_F_PEER] = ev->peer;
 	f[CHAIN_F_SESSION] = ev->session;
 	f[CHAIN_F_ROUTE] = ev->route;
+	f[CHAIN_F_MESSAGE_HASH] = NULL;
+	if (msg_hash != NULL) {
+		chain_hex(msg_hash, r->msg_hash);
+		f[CHAIN_F_MESSAGE_HASH] = r->msg_hash;
+	}
+}
+
+/*
+ * The message hash (chain.h) of b's message row as the INSERT writes it,
+ * with the allocation rows of b that name it.  Returns 0 or -1.
+ */
+static int
+store_msg_hash(const struct store *s, const struct store_batch *b,
+    uint8_t out[CHAIN_HASH_LEN])
+{
+	struct chain_message	 m;
+	const char		*(*al)[CHAIN_ALLOC_NFIELDS] = NULL;
+	char			 id[37], num[5][24], body[CHAIN_HEX_LEN];
+	char			(*ms)[2][24] = NULL;
+	size_t			 i, n = 0;
+	int			 rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < sizeof(id) - 1 && b->msg_id[i] != '\0'; i++)
+		id[i] = (char)tolower((unsigned char)b->msg_id[i]);
+	id[i] = '\0';
+	snprintf(num[0], sizeof(num[0]), "%d", b->msg_kind);
+	snprintf(num[1], sizeof(num[1]), "%d", b->msg_marking);
+	snprintf(num[2], sizeof(num[2]), "%d", b->msg_priority);
+	snprintf(num[3], sizeof(num[3]), "%d", b->msg_legal_basis);
+	snprintf(num[4], sizeof(num[4]), "%" PRId64, b->msg_created_ms);
+	if (b->msg_body != NULL && chain_sha256_hex(b->msg_body,
+	    b->msg_body_len, body) == -1)
+		return -1;
+	m.field[CHAIN_M_ID] = id;
+	m.field[CHAIN_M_KIND] = num[0];
+	m.field[CHAIN_M_SUBJECT] = b->msg_subject;
+	m.field[CHAIN_M_SENDER] = b->msg_sender;
+	m.field[CHAIN_M_AGENCY] = b->msg_agency;
+	m.field[CHAIN_M_MARKING] = num[1];
+	m.field[CHAIN_M_PRIORITY] = num[2];
+	m.field[CHAIN_M_LEGAL_BASIS] = num[3];
+	m.field[CHAIN_M_CREATED] = num[4];
+	m.field[CHAIN_M_POLICY_VERSION] = b->msg_policy_version;
+	m.field[CHAIN_M_INSTANCE] = s->instance;
+	m.field[CHAIN_M_KEY_ID] = b->msg_key_id;
+	m.field[CHAIN_M_BODY_SHA256] = b->msg_body != NULL ? body : NULL;
+	if (b->nalloc > 0 && ((al = calloc(b->nalloc, sizeof(*al))) == NULL ||
+	    (ms = calloc(b->nalloc, sizeof(*ms))) == NULL))
+		goto out;
+	for (i = 0; i < b->nalloc; i++) {
+		const struct store_alloc *a = &b->alloc[i];
+
+		if (strcasecmp(a->msg_id, b->msg_id) != 0)
+			continue;
+		snprintf(ms[n][0], sizeof(ms[n][0]), "%" PRId64, a->from_ms);
+		snprintf(ms[n][1], sizeof(ms[n][1]), "%" PRId64, a->until_ms);
+		al[n][CHAIN_A_SUBJECT] = a->subject;
+		al[n][CHAIN_A_TEAM] = a->team;
+		al[n][CHAIN_A_WORKER] = a->worker;
+		al[n][CHAIN_A_FROM] = a->from_ms != 0 ? ms[n][0] : NULL;
+		al[n][CHAIN_A_UNTIL] = a->until_ms != 0 ? ms[n][1] : NULL;
+		n++;
+	}
+	m.alloc = al;
+	m.nalloc = n;
+	rc = chain_message_hash(&m, out);
+ out:
+	free(al);
+	free(ms);
+	return rc;
 }
 
 /* Numbers, links and hashes b's audit rows after the tentative head. */
@@ -760,7 +803,10 @@ store_chain_assign(struct store *s, struct store_batch *b)
 {
 	struct store_row	 r;
 	struct store_link	*l;
+	const struct audit_event *ev;
+	uint8_t			 mh[CHAIN_HASH_LEN];
 	size_t			 i;
+	int			 have_mh = 0;
 
 	if (b->nev == 0)
 		return 0;
@@ -769,9 +815,22 @@ store_chain_assign(struct store *s, struct store_batch *b)
 		return -1;
 	for (i = 0; i < b->nev; i++) {
 		l = &b->link[i];
+		ev = b->ev[i];
 		l->seq = s->tent_seq + 1;
 		memcpy(l->prev, s->tent_hash, sizeof(l->prev));
-		store_event_row(s, b->ev[i], l->seq, &r);
+		/* A publish row of the batch's message carries its hash. */
+		l->has_msg_hash = b->has_msg && ev->action == AUDIT_PUBLISH &&
+		    ev->message_id != NULL &&
+		    strcasecmp(ev->message_id, b->msg_id) == 0;
+		if (l->has_msg_hash && !have_mh) {
+			if (store_msg_hash(s, b, mh) == -1)
+				return -1;
+			have_mh = 1;
+		}
+		if (l->has_msg_hash)
+			memcpy(l->msg_hash, mh, sizeof(l->msg_hash));
+		store_canon_row(s->instance, ev, l->seq, l->has_msg_hash ?
+		    l->msg_hash : NULL, &r);
 		if (chain_hash(l->prev, &r.row, l->hash) == -1)
 			return -1;
 		s->tent_seq = l->seq;
@@ -887,6 +946,11 @@ store_send_events(struct store *s)
 			pgarray_add_bytes(&a[15], l->prev, sizeof(l->prev));
 			pgarray_add_bytes(&a[16], l->hash, sizeof(l->hash));
 			pgarray_add(&a[17], ev->route);
+			if (l->has_msg_hash)
+				pgarray_add_bytes(&a[18], l->msg_hash,
+				    sizeof(l->msg_hash));
+			else
+				pgarray_add_null(&a[18]);
 		}
 	}
 	rc = store_send_arrays(s, STORE_STMT_EVENT, 1, a,
@@ -1064,6 +1128,13 @@ store_send_txn(struct store *s, uint64_t limit)
 		    STORE_UNAVAILABLE);
 		return;
 	}
+	if (store_anchor_intent(s) == -1) {
+		s->tent_seq = s->head_seq;
+		memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
+		store_finish_all(s, &s->inflight, &s->ninflight,
+		    STORE_UNAVAILABLE);
+		return;
+	}
 
 	/*
 	 * From here on the transaction may reach the server: in doubt.  No
@@ -1163,6 +1234,9 @@ store_ckpt_send(struct store *s)
 		return 0;
 	}
 	s->ckpt_sent = s->head_seq;
+	s->ckpt_at_ms = at_ms;
+	memcpy(s->ckpt_hash, s->head_hash, sizeof(s->ckpt_hash));
+	memcpy(s->ckpt_sig, sig, sizeof(s->ckpt_sig));
 	store_expect(s, STORE_PH_CKPT, 1);
 	store_conn_flush(s->conn);
 	return 0;
@@ -1296,6 +1370,7 @@ store_txn_done(struct store *s)
 		store_txn_metrics(s);
 		s->head_seq = s->tent_seq;
 		memcpy(s->head_hash, s->tent_hash, sizeof(s->head_hash));
+		store_anchor_committed(s);
 		store_finish_all(s, &s->inflight, &s->ninflight,
 		    STORE_COMMITTED);
 		store_ckpt_consider(s);
@@ -1371,7 +1446,7 @@ store_ckpt_done(struct store *s)
 	} else {
 		s->ckpt_seq = s->ckpt_sent;
 		evtimer_del(s->ev_ckpt);
-		log_debug("store: checkpoint seq=%" PRId64, s->ckpt_seq);
+		store_anchor_checkpoint(s);
 	}
 	s->phase = STORE_PH_IDLE;
 	store_ckpt_consider(s);
@@ -1627,6 +1702,19 @@ store_chain_head(const struct store *s)
 	return s != NULL ? s->head_seq : 0;
 }
 
+void
+store_set_anchor(struct store *s, struct anchor *a)
+{
+	if (s != NULL)
+		s->anchor = a;
+}
+
+const char *
+store_refusal(const struct store *s)
+{
+	return s != NULL ? s->refusal : NULL;
+}
+
 enum store_state
 store_get_state(const struct store *s)
 {
@@ -1763,5 +1851,6 @@ store_free(struct store *s)
 	store_conn_free(s->conn);
 	free(s->conninfo);
 	free(s->instance);
+	free(s->refusal);
 	free(s);
 }

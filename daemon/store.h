@@ -22,9 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
+
 struct event_base;
 struct audit_event;
-struct alloc_entry;
+struct anchor;
 struct chain_signer;
 struct store;
 struct store_batch;
@@ -162,14 +164,45 @@ int		 store_hold_nearly_full(const struct store *s);
 size_t		 store_held_rows(const struct store *s);
 
 /*
+ * What vouches for an allocation row (see store_set_allocations_cb()).
+ * A message's publish row carries the hash of the message as stored,
+ * with its allocation rows (chain.h); the rows it covers are vouched for.
+ */
+enum store_alloc_proof {
+	STORE_ALLOC_UNVOUCHED,	/* nothing vouches for it (why says which) */
+	STORE_ALLOC_VOUCHED,	/* the hash of its message's publish row
+				   covers it */
+	STORE_ALLOC_LEGACY,	/* the first allocation of a message whose
+				   publish row is from before message hashes
+				   (010): the callback checks it against the
+				   sealed body (body) */
+};
+
+/* One row of nwd.allocations and what vouches for it. */
+struct store_alloc_row {
+	struct alloc_entry	 e;		/* the row */
+	const char		*id;		/* its id (decimal) */
+	const char		*message_id;
+	enum store_alloc_proof	 proof;
+	const char		*why;		/* UNVOUCHED: the reason */
+	int			 msg_kind;	/* its message's (0: none) */
+	const char		*msg_subject;	/* its message's, or NULL */
+	const uint8_t		*body;		/* LEGACY: the sealed body, or
+						   NULL (purged) */
+	size_t			 body_len;
+	const char		*key_id;	/* LEGACY: the body's key id */
+};
+
+/*
  * At every connect, after synchronous_commit is checked and before the
  * store reports STORE_READY, the store reads every row of nwd.allocations
- * (in the order recorded) and passes them to fn.  The rows and their
- * strings live only during the call.  If fn returns -1 the connect fails
- * and is retried.  Set before store_start(); fn may be NULL.
+ * (in the order recorded), says what vouches for each, and passes them to
+ * fn, which decides which to apply.  The rows and their strings live only
+ * during the call.  If fn returns -1 the connect fails and is retried.
+ * Set before store_start(); fn may be NULL.
  */
-typedef int	store_allocations_fn(const struct alloc_entry *rows, size_t n,
-		    void *arg);
+typedef int	store_allocations_fn(const struct store_alloc_row *rows,
+		    size_t n, void *arg);
 void		 store_set_allocations_cb(struct store *s,
 		    store_allocations_fn *fn, void *arg);
 
@@ -199,6 +232,54 @@ void		 store_set_checkpoints(struct store *s,
 		    uint32_t every_ms);
 /* The seq of the last committed audit row of this instance (0 = none). */
 int64_t		 store_chain_head(const struct store *s);
+
+/*
+ * The chain's anchor outside the database (anchor.h); a is borrowed and
+ * must outlive the store.  With it the store
+ *
+ *  - at every connect, compares the database's chain head with the head
+ *    the state file says it committed (or the head of the transaction in
+ *    flight when it last stopped): if they differ (rows rolled back,
+ *    truncated, rewritten, or added by another writer), it refuses to
+ *    serve, logs why (event=chain_refused), keeps the reason for
+ *    store_refusal() and tries again after its backoff, until an operator
+ *    accepts the database's head (nwdd --accept-restore) or puts the
+ *    database back.  A state file that is new is no head: the database's
+ *    chain of the instance must then be empty;
+ *  - writes the head of a transaction to the state file, on disk, before
+ *    sending it (a transaction whose state cannot be written is answered
+ *    STORE_UNAVAILABLE), and the committed head after it commits;
+ *  - appends every checkpoint it writes to the anchors file and logs it
+ *    (event=checkpoint, the same line).
+ *
+ * Without an anchor, the comparison is made only at a reconnect, with the
+ * head in memory.  Set before store_start().
+ */
+void		 store_set_anchor(struct store *s, struct anchor *a);
+
+/*
+ * Why the store refuses to serve this database (its chain head is not the
+ * one committed), or NULL if it does not.  Borrowed from s, valid until
+ * the store's next connect attempt.
+ */
+const char	*store_refusal(const struct store *s);
+
+/*
+ * nwdd --accept-restore: accepts the chain head the database holds for
+ * instance as the one to continue from, on a blocking connection of its
+ * own (conninfo, the daemon's role), taking the instance's lock (so no
+ * nwdd of the instance may be running).  If the head is the one a's state
+ * file says was committed, does nothing and says so.  Otherwise appends a
+ * signed restore_accepted line to the anchors file, writes an audit row
+ * restore_accepted (actor, reason naming both heads) and a signed
+ * checkpoint of it, appends that checkpoint to the anchors file and
+ * records the new head in the state file.  Returns 1 if a restore was
+ * accepted, 0 if there was nothing to accept, -1 on failure; what was
+ * done, or why not, is in msg.
+ */
+int		 store_accept_restore(const char *conninfo, const char *instance,
+		    const struct chain_signer *signer, struct anchor *a,
+		    const char *actor, char *msg, size_t msglen);
 
 /*
  * Read-only queries, run on the same connection after the writes queued

@@ -12,8 +12,10 @@
  *	store_batch.c	building batches (no I/O)
  *	store_query.c	the read-only queries
  *	store_load.c	LOAD: the allocations and subscriptions at connect
+ *	store_restore.c	nwdd --accept-restore, on a connection of its own
  *	store_sql.c	the SQL text (store_sql.h)
  *	store_hold.c	audit rows held while the database is away
+ *	store_anchor.c	the head and checkpoints anchored outside it
  */
 #ifndef NWD_STORE_INT_H
 #define NWD_STORE_INT_H
@@ -68,6 +70,18 @@ struct store_link {
 	int64_t		 seq;
 	uint8_t		 prev[CHAIN_HASH_LEN];
 	uint8_t		 hash[CHAIN_HASH_LEN];
+	int		 has_msg_hash;	/* a publish row of the batch's
+					   message: msg_hash is its hash */
+	uint8_t		 msg_hash[CHAIN_HASH_LEN];
+};
+
+/* The canonical fields of an audit row, as chain.h and the INSERT see it. */
+struct store_row {
+	char			seq[24];
+	char			at[24];
+	char			kind[16];
+	char			msg_hash[CHAIN_HEX_LEN];
+	struct chain_row	row;
 };
 
 struct store_batch {
@@ -154,6 +168,7 @@ enum store_doubt {
 };
 
 struct store_conn;
+struct anchor;
 
 struct store {
 	struct event_base	*base;		/* borrowed */
@@ -224,6 +239,11 @@ struct store {
 	uint8_t			 doubt_hash[CHAIN_HASH_LEN];
 	char			 doubt_mark[UUID_STR_LEN];
 
+	/* The chain outside the database (anchor.h). */
+	struct anchor		*anchor;	/* borrowed; NULL: none */
+	char			*refusal;	/* owned; why the head was
+						   refused, or NULL */
+
 	/* Checkpoints. */
 	const struct chain_signer *signer;	/* borrowed; NULL: none */
 	uint32_t		 ckpt_rows;	/* 0: not by rows */
@@ -232,6 +252,9 @@ struct store {
 	int64_t			 ckpt_sent;	/* the one in flight */
 	int64_t			 ckpt_refused;	/* refused: wait for rows */
 	int			 ckpt_due;
+	int64_t			 ckpt_at_ms;	/* the one in flight: */
+	uint8_t			 ckpt_hash[CHAIN_HASH_LEN];
+	uint8_t			 ckpt_sig[CHAIN_SIG_LEN];
 
 	/* What SETUP read. */
 	int			 sync_off;	/* synchronous_commit is off */
@@ -269,6 +292,14 @@ void		 store_connect_failed(struct store *s, const char *what);
 void		 store_ready(struct store *s);
 /* Parses a non-negative decimal bigint; returns 0 or -1. */
 int		 store_parse_i64(const char *v, int64_t *out);
+/*
+ * Fills r with the canonical fields of ev as row seq of instance; with
+ * msg_hash (NULL: none), the row carries that message hash.  r points
+ * into ev and instance.
+ */
+void		 store_canon_row(const char *instance,
+		    const struct audit_event *ev, int64_t seq,
+		    const uint8_t *msg_hash, struct store_row *r);
 
 /* store_batch.c */
 /*
@@ -287,6 +318,21 @@ int		 store_batch_join(struct store_batch *tail,
 		    struct store_batch *b);
 /* Rows a batch writes: what counts against STORE_TXN_ROWS. */
 size_t		 store_batch_rows(const struct store_batch *b);
+
+/* store_anchor.c */
+/*
+ * Compares the database's chain head (what SETUP read) with the one
+ * committed (the state file's, or the one in memory at a reconnect).
+ * Returns 0 if it may be continued, or -1 after refusing it (the
+ * connection is dropped, the reason kept for store_refusal()).
+ */
+int		 store_head_check(struct store *s);
+/* After a commit: the committed head in the state file (not synced). */
+void		 store_anchor_committed(struct store *s);
+/* Before a transaction with rows is sent: its intent, synced; 0 or -1. */
+int		 store_anchor_intent(struct store *s);
+/* A checkpoint committed: its line in the anchors file and the log. */
+void		 store_anchor_checkpoint(struct store *s);
 
 /* store_hold.c */
 /*

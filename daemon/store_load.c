@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "alloc.h"
+#include "chain.h"
 #include "log.h"
 #include "store.h"
 #include "store_conn.h"
@@ -94,47 +95,226 @@ store_load_ms(const PGresult *res, int row, int col, int64_t *out)
 	return 0;
 }
 
+/* The value of a column, NULL for SQL NULL. */
+static const char *
+store_load_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/* Decodes the hex of a sealed body into a new buffer; NULL on failure. */
+static uint8_t *
+store_load_body(const char *hex, size_t *lenp)
+{
+	uint8_t	*buf;
+	size_t	 n;
+
+	if (hex == NULL || strlen(hex) % 2 != 0)
+		return NULL;
+	n = strlen(hex) / 2;
+	if ((buf = malloc(n > 0 ? n : 1)) == NULL)
+		return NULL;
+	if (chain_unhex(hex, buf, n) == -1) {
+		free(buf);
+		return NULL;
+	}
+	*lenp = n;
+	return buf;
+}
+
+/* Row order for grouping by message: message id, then the row's order. */
+static const PGresult	*store_load_sort_res;
+
+static int
+store_load_by_message(const void *a, const void *b)
+{
+	int	ia = *(const int *)a, ib = *(const int *)b, c;
+
+	c = strcmp(PQgetvalue(store_load_sort_res, ia, STORE_LOAD_A_MESSAGE_ID),
+	    PQgetvalue(store_load_sort_res, ib, STORE_LOAD_A_MESSAGE_ID));
+	if (c != 0)
+		return c;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/*
+ * The message hash of the message of row first of res with the
+ * allocation rows idx[0 .. k-1] (chain.h), into out.  Returns 0 or -1.
+ */
+static int
+store_load_msg_hash(const PGresult *res, const int *idx, size_t k,
+    uint8_t out[CHAIN_HASH_LEN])
+{
+	struct chain_message	 m;
+	const char		*(*al)[CHAIN_ALLOC_NFIELDS] = NULL;
+	size_t			 i;
+	int			 rc, r = idx[0], f;
+
+	memset(&m, 0, sizeof(m));
+	m.field[CHAIN_M_ID] = PQgetvalue(res, r, STORE_LOAD_A_MESSAGE_ID);
+	for (f = CHAIN_M_KIND; f <= CHAIN_M_BODY_SHA256; f++)
+		m.field[f] = store_load_value(res, r, STORE_LOAD_A_M0 +
+		    (f - CHAIN_M_KIND));
+	if (k > 0 && (al = calloc(k, sizeof(*al))) == NULL)
+		return -1;
+	for (i = 0; i < k; i++) {
+		al[i][CHAIN_A_SUBJECT] = store_load_value(res, idx[i],
+		    STORE_LOAD_A_SUBJECT);
+		al[i][CHAIN_A_TEAM] = store_load_value(res, idx[i],
+		    STORE_LOAD_A_TEAM);
+		al[i][CHAIN_A_WORKER] = store_load_value(res, idx[i],
+		    STORE_LOAD_A_WORKER);
+		al[i][CHAIN_A_FROM] = store_load_value(res, idx[i],
+		    STORE_LOAD_A_FROM);
+		al[i][CHAIN_A_UNTIL] = store_load_value(res, idx[i],
+		    STORE_LOAD_A_UNTIL);
+	}
+	m.alloc = al;
+	m.nalloc = k;
+	rc = chain_message_hash(&m, out);
+	free(al);
+	return rc;
+}
+
+/*
+ * Says what vouches for the allocation rows idx[0 .. n-1] of res, which
+ * all name one message (in the order written).  The rows its publish row's
+ * message hash covers are the first k for the largest k whose hash
+ * matches; the rest are not vouched for.  Returns 0 or -1.
+ */
+static int
+store_load_vouch(const PGresult *res, const int *idx, size_t n,
+    struct store_alloc_row *rows)
+{
+	uint8_t		 want[CHAIN_HASH_LEN], got[CHAIN_HASH_LEN];
+	const char	*why = NULL, *mh;
+	size_t		 i, k = 0;
+	int		 r = idx[0];
+
+	if (strcmp(PQgetvalue(res, r, STORE_LOAD_A_HAS_MESSAGE), "t") != 0)
+		why = "its message is not in nwd.messages";
+	else if (strcmp(PQgetvalue(res, r, STORE_LOAD_A_PUBLISHED), "t") != 0)
+		why = "no publish row of the audit trail records its message";
+	else if ((mh = store_load_value(res, r,
+	    STORE_LOAD_A_MESSAGE_HASH)) == NULL) {
+		/* Before 010: the first row is checked against the body. */
+		rows[idx[0]].proof = STORE_ALLOC_LEGACY;
+		for (i = 1; i < n; i++) {
+			rows[idx[i]].proof = STORE_ALLOC_UNVOUCHED;
+			rows[idx[i]].why = "a second allocation row of a "
+			    "message that records one";
+		}
+		return 0;
+	} else if (chain_unhex(mh, want, sizeof(want)) == -1)
+		why = "the message hash of its publish row is not 32 bytes";
+	else {
+		for (k = n; k > 0; k--) {
+			if (store_load_msg_hash(res, idx, k, got) == -1)
+				return -1;
+			if (memcmp(got, want, sizeof(got)) == 0)
+				break;
+		}
+		if (k == 0)
+			why = "the message hash of its publish row does not "
+			    "match the message and allocation rows stored (a "
+			    "message or allocation row was changed or added)";
+	}
+	for (i = 0; i < n; i++) {
+		rows[idx[i]].proof = i < k ? STORE_ALLOC_VOUCHED :
+		    STORE_ALLOC_UNVOUCHED;
+		if (i >= k)
+			rows[idx[i]].why = why != NULL ? why : "not among the "
+			    "allocation rows its message's publish row vouches "
+			    "for (a row was added)";
+	}
+	return 0;
+}
+
 /* Hands the allocations over; returns 0, or -1 with the reason in why. */
 static int
 store_load_allocs(struct store *s, char *why, size_t whylen)
 {
 	PGresult		*res = s->allocs_res;
-	struct alloc_entry	*rows;
-	size_t			 n, i;
-	int			 rv;
+	struct store_alloc_row	*rows;
+	int			*idx = NULL;
+	size_t			 n, i, j;
+	int64_t			 kind;
+	int			 rv = -1;
 
-	if (res == NULL || PQnfields(res) != 5) {
+	if (res == NULL || PQnfields(res) != STORE_LOAD_A_NCOLS) {
 		snprintf(why, whylen, "reading nwd.allocations: unexpected "
 		    "result");
 		return -1;
 	}
 	n = (size_t)PQntuples(res);
 	/* Never NULL, even for no rows. */
-	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL) {
+	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL ||
+	    (idx = calloc(n > 0 ? n : 1, sizeof(*idx))) == NULL) {
+		free(rows);
 		snprintf(why, whylen, "reading nwd.allocations: out of memory");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		rows[i].subject = PQgetvalue(res, (int)i, 0);
-		rows[i].team = PQgetvalue(res, (int)i, 1);
-		rows[i].worker = PQgetvalue(res, (int)i, 2);
-		if (store_load_ms(res, (int)i, 3, &rows[i].from_ms) == -1 ||
-		    store_load_ms(res, (int)i, 4, &rows[i].until_ms) == -1) {
-			free(rows);
+		struct store_alloc_row	*r = &rows[i];
+		const char		*k;
+
+		r->e.subject = PQgetvalue(res, (int)i, STORE_LOAD_A_SUBJECT);
+		r->e.team = PQgetvalue(res, (int)i, STORE_LOAD_A_TEAM);
+		r->e.worker = PQgetvalue(res, (int)i, STORE_LOAD_A_WORKER);
+		r->id = PQgetvalue(res, (int)i, STORE_LOAD_A_ID);
+		r->message_id = PQgetvalue(res, (int)i,
+		    STORE_LOAD_A_MESSAGE_ID);
+		r->msg_subject = store_load_value(res, (int)i,
+		    STORE_LOAD_A_M0 + (CHAIN_M_SUBJECT - CHAIN_M_KIND));
+		k = store_load_value(res, (int)i, STORE_LOAD_A_M0);
+		if (k != NULL && store_parse_i64(k, &kind) == 0 &&
+		    kind <= INT16_MAX)
+			r->msg_kind = (int)kind;
+		r->key_id = store_load_value(res, (int)i, STORE_LOAD_A_M0 +
+		    (CHAIN_M_KEY_ID - CHAIN_M_KIND));
+		if (store_load_ms(res, (int)i, STORE_LOAD_A_FROM,
+		    &r->e.from_ms) == -1 || store_load_ms(res, (int)i,
+		    STORE_LOAD_A_UNTIL, &r->e.until_ms) == -1) {
 			snprintf(why, whylen, "reading nwd.allocations: bad "
 			    "time");
-			return -1;
+			goto out;
+		}
+		idx[i] = (int)i;
+	}
+	/* What vouches for each: by message, in the order written. */
+	store_load_sort_res = res;
+	qsort(idx, n, sizeof(*idx), store_load_by_message);
+	store_load_sort_res = NULL;
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && strcmp(rows[idx[j]].message_id,
+		    rows[idx[i]].message_id) == 0; j++)
+			;
+		if (store_load_vouch(res, idx + i, j - i, rows) == -1) {
+			snprintf(why, whylen, "reading nwd.allocations: "
+			    "cannot hash a message");
+			goto out;
 		}
 	}
-	rv = s->on_allocs(rows, n, s->allocs_arg);
-	free(rows);
-	if (rv == -1) {
+	for (i = 0; i < n; i++) {
+		if (rows[i].proof != STORE_ALLOC_LEGACY)
+			continue;
+		/* NULL for a purged body (or one that does not decode). */
+		rows[i].body = store_load_body(store_load_value(res, (int)i,
+		    STORE_LOAD_A_BODY), &rows[i].body_len);
+	}
+	if (s->on_allocs(rows, n, s->allocs_arg) == -1) {
 		snprintf(why, whylen, "the daemon did not accept the "
 		    "allocations read (rows %zu)", n);
-		return -1;
+		goto out;
 	}
 	log_debug("store: allocations loaded rows=%zu", n);
-	return 0;
+	rv = 0;
+ out:
+	for (i = 0; i < n; i++)
+		free((void *)rows[i].body);
+	free(rows);
+	free(idx);
+	return rv;
 }
 
 /* Hands the subscriptions over; returns 0, or -1 with the reason in why. */

@@ -26,10 +26,10 @@
 const char store_sql_msg[] =
     "INSERT INTO nwd.messages (id, kind, subject, sender, agency, marking, "
     "priority, legal_basis, created_at, policy_version, instance, body, "
-    "key_id) "
+    "key_id, body_sha256) "
     "SELECT u.id, u.kind, u.subject, u.sender, u.agency, u.marking, "
     "u.priority, u.legal_basis, timestamptz 'epoch' + u.created * "
-    "interval '1 millisecond', u.pv, $1, u.body, u.key_id "
+    "interval '1 millisecond', u.pv, $1, u.body, u.key_id, sha256(u.body) "
     "FROM unnest($2::uuid[], $3::smallint[], $4::text[], $5::text[], "
     "$6::text[], $7::smallint[], $8::smallint[], $9::smallint[], "
     "$10::bigint[], $11::text[], $12::bytea[], $13::text[]) "
@@ -47,27 +47,23 @@ const enum pgarray_type store_sql_msg_types[STORE_MSG_NPARAMS - 1] = {
 	PGARRAY_TEXT, PGARRAY_BYTEA, PGARRAY_TEXT,
 };
 
+/*
+ * The audit rows go through nwd.audit_append() (010_anchored_chain.sql),
+ * which writes them only for the session holding the instance's lock.
+ */
 const char store_sql_event[] =
-    "INSERT INTO nwd.audit_events (instance, at, actor, action, message_id, "
-    "subject, kind, recipient, fields_shared, fields_withheld, rule, "
-    "policy_version, reason, peer, session, seq, prev_hash, hash, route) "
-    "SELECT $1, timestamptz 'epoch' + u.at * interval '1 millisecond', "
-    "u.actor, u.action, u.message_id, u.subject, u.kind, u.recipient, "
-    "string_to_array(u.fs, ','), string_to_array(u.fw, ','), u.rule, "
-    "u.pv, u.reason, u.peer, u.session, u.seq, u.prev, u.hash, u.route "
-    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::uuid[], "
-    "$6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], "
-    "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
-    "$16::bigint[], $17::bytea[], $18::bytea[], $19::text[]) "
-    "WITH ORDINALITY AS u(at, actor, action, message_id, subject, kind, "
-    "recipient, fs, fw, rule, pv, reason, peer, session, seq, prev, hash, "
-    "route, n) ORDER BY u.n";
+    "SELECT nwd.audit_append($1, $2::bigint[], $3::text[], $4::text[], "
+    "$5::uuid[], $6::text[], $7::smallint[], $8::text[], $9::text[], "
+    "$10::text[], $11::text[], $12::text[], $13::text[], $14::text[], "
+    "$15::text[], $16::bigint[], $17::bytea[], $18::bytea[], $19::text[], "
+    "$20::bytea[])";
 
 const enum pgarray_type store_sql_event_types[STORE_EVENT_NPARAMS - 1] = {
 	PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_LITERAL,
 	PGARRAY_TEXT, PGARRAY_INT2, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
 	PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
 	PGARRAY_INT8, PGARRAY_BYTEA, PGARRAY_BYTEA, PGARRAY_TEXT,
+	PGARRAY_BYTEA,
 };
 
 /* from_at and until_at: a NULL parameter (0 ms) stores NULL. */
@@ -133,9 +129,18 @@ const char store_sql_mark[] =
     "updated_at = now()";
 
 const char store_sql_ckpt[] =
-    "INSERT INTO nwd.checkpoints (instance, seq, hash, at, key_id, "
-    "signature) VALUES ($1, $2::bigint, $3::bytea, " STORE_SQL_MS(4) ", $5, "
-    "$6::bytea)";
+    "SELECT nwd.checkpoint_append($1, $2::bigint, $3::bytea, $4::bigint, "
+    "$5, $6::bytea)";
+
+/* nwdd --accept-restore: its one audit row and its checkpoint. */
+const char store_sql_restore_row[] =
+    "SELECT nwd.audit_append($1, ARRAY[$2::bigint], ARRAY[$3::text], "
+    "ARRAY[$4::text], ARRAY[$5::uuid], ARRAY[$6::text], "
+    "ARRAY[$7::smallint], ARRAY[$8::text], ARRAY[$9::text], "
+    "ARRAY[$10::text], ARRAY[$11::text], ARRAY[$12::text], "
+    "ARRAY[$13::text], ARRAY[$14::text], ARRAY[$15::text], "
+    "ARRAY[$16::bigint], ARRAY[$17::bytea], ARRAY[$18::bytea], "
+    "ARRAY[$19::text], ARRAY[$20::bytea])";
 
 /* SETUP's reads; store_setup() sends them in the order of STORE_SETUP_*. */
 
@@ -153,10 +158,28 @@ const char store_sql_doubt_mark[] =
     "SELECT mark::text FROM nwd.instances WHERE instance = $1";
 const char store_sql_doubt_none[] = "SELECT NULL WHERE $1::text IS NULL";
 
-/* Every allocation, oldest first. */
+/*
+ * Every allocation, oldest first, with what vouches for it: its message
+ * row (the columns chain_message_hash() reads; the sealed body, as hex,
+ * only where no message hash vouches for it) and the message hash of its
+ * publish row (NULL for one written before 010; no row at all: never
+ * published).  Columns as STORE_LOAD_A_*.
+ */
 const char store_sql_load_allocs[] =
-    "SELECT subject, team, worker, " STORE_SQL_TO_MS("from_at") ", "
-    STORE_SQL_TO_MS("until_at") " FROM nwd.allocations ORDER BY id";
+    "SELECT a.subject, a.team, a.worker, " STORE_SQL_TO_MS("a.from_at") ", "
+    STORE_SQL_TO_MS("a.until_at") ", a.message_id::text, m.id IS NOT NULL, "
+    "m.kind::text, m.subject, m.sender, m.agency, m.marking::text, "
+    "m.priority::text, m.legal_basis::text, "
+    STORE_SQL_TO_MS("m.created_at") "::text, m.policy_version, m.instance, "
+    "m.key_id, encode(m.body_sha256, 'hex'), p.id IS NOT NULL, "
+    "encode(p.message_hash, 'hex'), "
+    "CASE WHEN p.message_hash IS NULL THEN encode(m.body, 'hex') END, "
+    "a.id::text "
+    "FROM nwd.allocations a LEFT JOIN nwd.messages m ON m.id = a.message_id "
+    "LEFT JOIN LATERAL (SELECT e.id, e.message_hash FROM nwd.audit_events e "
+    "WHERE e.message_id = a.message_id AND e.action = 'publish' "
+    "ORDER BY e.id LIMIT 1) p ON true "
+    "ORDER BY a.id";
 
 /* Every subscription, one row per subject (one with NULL for none). */
 const char store_sql_load_subs[] =

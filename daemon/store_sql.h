@@ -37,7 +37,7 @@ extern const char		 store_sql_msg[];
 extern const enum pgarray_type	 store_sql_msg_types[STORE_MSG_NPARAMS - 1];
 
 extern const char		 store_sql_event[];
-#define STORE_EVENT_NPARAMS	19
+#define STORE_EVENT_NPARAMS	20
 extern const enum pgarray_type	 store_sql_event_types[STORE_EVENT_NPARAMS - 1];
 
 extern const char		 store_sql_alloc[];
@@ -64,6 +64,10 @@ extern const char		 store_sql_mark[];
 extern const char		 store_sql_ckpt[];
 #define STORE_CKPT_NPARAMS	6
 
+/* nwdd --accept-restore's row: the parameters of store_sql_event, each
+ * a single value rather than an array. */
+extern const char		 store_sql_restore_row[];
+
 /* SETUP's reads; each takes the instance as $1 (doubt_row also a seq). */
 extern const char		 store_sql_lock[];
 extern const char		 store_sql_head[];
@@ -74,6 +78,16 @@ extern const char		 store_sql_doubt_none[];
 
 /* LOAD's reads, without parameters. */
 extern const char		 store_sql_load_allocs[];
+/* The columns of store_sql_load_allocs. */
+enum {
+	STORE_LOAD_A_SUBJECT, STORE_LOAD_A_TEAM, STORE_LOAD_A_WORKER,
+	STORE_LOAD_A_FROM, STORE_LOAD_A_UNTIL, STORE_LOAD_A_MESSAGE_ID,
+	STORE_LOAD_A_HAS_MESSAGE,
+	STORE_LOAD_A_M0,	/* kind ... body_sha256: chain.h's fields */
+	STORE_LOAD_A_PUBLISHED = STORE_LOAD_A_M0 + 12,
+	STORE_LOAD_A_MESSAGE_HASH, STORE_LOAD_A_BODY, STORE_LOAD_A_ID,
+	STORE_LOAD_A_NCOLS
+};
 extern const char		 store_sql_load_subs[];
 
 /* The read-only queries (store_query.c). */

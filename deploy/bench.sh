@@ -430,6 +430,7 @@ migrations = $root/deploy/sql
 log_level = $LOG_LEVEL
 max_connections = $max_conn
 metrics_listen = 127.0.0.1:$metricsport
+state_directory = $tmp/state
 EOF
 
 step "nwdd --migrate, then nwdd on 127.0.0.1:$nwdport (log: $log)"

@@ -46,7 +46,7 @@ out=$root/build-fuzz
 fuzzdir=$root/tests/fuzz
 CC=${CC:-clang}
 
-TARGETS="frame envelope policy config identity json verify"
+TARGETS="frame envelope policy config identity json verify anchors"
 
 # The modules compiled for the targets.  A target links what it needs from
 # them (they go into one static library); a module that grows a dependency

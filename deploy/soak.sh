@@ -177,6 +177,7 @@ migrations = $root/deploy/sql
 log_level = info
 db_reconnect_max = 2
 checkpoint_interval = 10
+state_directory = $tmp/state
 EOF
 
 step "nwdd --migrate, then nwdd on 127.0.0.1:$nwdport (log: $log)"

@@ -699,10 +699,11 @@ write_config(int seq, int port, const char *extra)
 	    "user=nwd_owner connect_timeout=5\n"
 	    "migrations = %s/deploy/sql\n"
 	    "log_level = debug\n"
+	    "state_directory = %s/state\n"
 	    "%s",
 	    seq, port, pki, pki, pki, pki, pki, pki, srcdir(), srcdir(), pgport,
 	    pgport,
-	    srcdir(),
+	    srcdir(), tmp,
 	    /* nwdd refuses root without a user; the tests may stay root. */
 	    geteuid() == 0 ? "user = root\n" : "");
 	path = xasprintf("%s/nwdd-%d.conf", tmp, seq);

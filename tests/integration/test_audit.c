@@ -378,11 +378,16 @@ group_setup(void **state)
 	nwd_deliver_free(d);
 	nwd_close(ben);
 
-	/* One whose body retention purged, as the purge does it. */
+	/*
+	 * One whose body retention purged, as the purge does it but for its
+	 * audit row: without that row the database refuses the removal
+	 * (010), so the triggers are off for it.
+	 */
 	alert_init(&m, "YP-001", PURGED_TEXT);
 	if (publish_as("plo-ana", &m.env, mid_purged) != NWD_OK)
 		return -1;
-	if (harness_sql("postgres", "UPDATE nwd.messages SET body = NULL, "
+	if (harness_sql("postgres", "SET session_replication_role = replica;\n"
+	    "UPDATE nwd.messages SET body = NULL, "
 	    "purged_at = now() WHERE id = (SELECT id FROM nwd.messages "
 	    "ORDER BY created_at DESC, id DESC LIMIT 1)", err,
 	    sizeof(err)) != 0) {

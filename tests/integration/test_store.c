@@ -18,8 +18,9 @@
  * of a transaction: before it reaches the server, in its middle, after it
  * has committed but before the store hears of it.  (A transaction is the
  * store's statements up to a pipeline Sync, with no BEGIN or COMMIT: the
- * proxy tells one by its audit INSERT, "nwd_insert_event", and its answer
- * by the CommandCompletes of its INSERTs.)
+ * proxy tells one by its audit statement, "nwd_insert_event", and its
+ * answer by the CommandCompletes of its statements: the message INSERT and
+ * the SELECT of nwd.audit_append().)
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -53,6 +54,7 @@
 #include <libpq-fe.h>
 
 #include "alloc.h"
+#include "anchor.h"
 #include "audit.h"
 #include "chain.h"
 #include "log.h"
@@ -86,11 +88,15 @@ struct tctx;
 
 /* A copy of one row handed to the allocations callback. */
 struct alloc_rec {
-	char	*subject;
-	char	*team;
-	char	*worker;
-	int64_t	 from_ms;
-	int64_t	 until_ms;
+	char			*subject;
+	char			*team;
+	char			*worker;
+	int64_t			 from_ms;
+	int64_t			 until_ms;
+	char			*message_id;
+	enum store_alloc_proof	 proof;
+	char			*why;
+	int			 has_body;
 };
 
 /* One submitted batch's callback record. */
@@ -394,6 +400,8 @@ arows_free(struct tctx *t)
 		free(t->arows[i].subject);
 		free(t->arows[i].team);
 		free(t->arows[i].worker);
+		free(t->arows[i].message_id);
+		free(t->arows[i].why);
 	}
 	free(t->arows);
 	t->arows = NULL;
@@ -402,7 +410,7 @@ arows_free(struct tctx *t)
 
 /* Keeps a copy of the rows (the store's live only during the call). */
 static int
-on_allocs(const struct alloc_entry *rows, size_t n, void *arg)
+on_allocs(const struct store_alloc_row *rows, size_t n, void *arg)
 {
 	struct tctx	*t = arg;
 	size_t		 i;
@@ -417,11 +425,17 @@ on_allocs(const struct alloc_entry *rows, size_t n, void *arg)
 	if ((t->arows = calloc(n > 0 ? n : 1, sizeof(*t->arows))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		t->arows[i].from_ms = rows[i].from_ms;
-		t->arows[i].until_ms = rows[i].until_ms;
-		if ((t->arows[i].subject = strdup(rows[i].subject)) == NULL ||
-		    (t->arows[i].team = strdup(rows[i].team)) == NULL ||
-		    (t->arows[i].worker = strdup(rows[i].worker)) == NULL) {
+		t->arows[i].from_ms = rows[i].e.from_ms;
+		t->arows[i].until_ms = rows[i].e.until_ms;
+		t->arows[i].proof = rows[i].proof;
+		t->arows[i].has_body = rows[i].body != NULL;
+		if ((t->arows[i].subject = strdup(rows[i].e.subject)) ==
+		    NULL || (t->arows[i].team = strdup(rows[i].e.team)) ==
+		    NULL || (t->arows[i].worker = strdup(rows[i].e.worker)) ==
+		    NULL || (t->arows[i].message_id =
+		    strdup(rows[i].message_id)) == NULL ||
+		    (rows[i].why != NULL && (t->arows[i].why =
+		    strdup(rows[i].why)) == NULL)) {
 			t->narows = i + 1;
 			return -1;
 		}
@@ -655,8 +669,8 @@ unhex(const char *hex, uint8_t *out, size_t len)
 	"subject, kind::text, recipient, " \
 	"array_to_string(fields_shared, ','), " \
 	"array_to_string(fields_withheld, ','), rule, policy_version, " \
-	"reason, peer, session, route FROM nwd.audit_events " \
-	"WHERE instance = $1 " \
+	"reason, peer, session, route, encode(message_hash, 'hex') " \
+	"FROM nwd.audit_events WHERE instance = $1 " \
 	"ORDER BY audit_events.seq"
 
 /*
@@ -1218,9 +1232,10 @@ cond_c2s_synced(struct tctx *t, const void *arg)
 
 /*
  * What the server's held bytes are: 0 nothing whole yet; 1 a whole answer
- * (it ends with ReadyForQuery, idle) that completes two INSERTs or more,
- * so that of a transaction (a message row and its audit rows); 2 a whole
- * answer to something else (a checkpoint's one INSERT, a query).
+ * (it ends with ReadyForQuery, idle) that completes two statements or
+ * more, so that of a transaction (a message row's INSERT and the SELECT of
+ * nwd.audit_append()); 2 a whole answer to something else (a checkpoint's
+ * one SELECT, a query).
  */
 static int
 proxy_s2c_answer(const struct proxy *p)
@@ -1247,7 +1262,8 @@ proxy_s2c_answer(const struct proxy *p)
 		if (mlen < 4 || off + 1 + mlen > len)
 			break;
 		if (data[off] == 'C' && mlen >= 4 + 7 &&
-		    memcmp(data + off + 5, "INSERT ", 7) == 0)
+		    (memcmp(data + off + 5, "INSERT ", 7) == 0 ||
+		    memcmp(data + off + 5, "SELECT ", 7) == 0))
 			inserts++;
 	}
 	return inserts >= 2 ? 1 : 2;
@@ -1731,8 +1747,12 @@ test_privileges(void **state)
 	    ", sha256('t6'))";
 
 	ensure_migrated();
-	db_ok(env.ci_daemon, ins);
-	db_refused(env.ci_daemon, "INSERT INTO nwd.audit_events (instance, "
+	/* Since 010 the daemon writes only through nwd.audit_append(). */
+	db_refused(env.ci_daemon, ins, "permission denied");
+	if (db_long1("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "instance = 'manual-t6'", NULL) == 0)
+		db_ok(env.ci_owner, ins);
+	db_refused(env.ci_owner, "INSERT INTO nwd.audit_events (instance, "
 	    "at, action, seq, prev_hash, hash) VALUES ('manual-t6', "
 	    "'2024-01-01', 'bogus', 2, sha256('t6'), sha256('t6-2'))",
 	    "check constraint");
@@ -2649,28 +2669,29 @@ test_chain_db_refuses(void **state)
 	make_tag(inst2, sizeof(inst2), "manual-db2");
 	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(1), "'2024-01-01'"),
 	    inst);
-	db_ok(env.ci_daemon, sql);
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), ROW(3, H(1), H(3), "'2024-01-01'"), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 2");
+	db_refused(env.ci_owner, sql, "does not follow row 2");
 	snprintf(sql, sizeof(sql), ROW(2, H(9), H(2), "'2024-01-01'"), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 1");
+	db_refused(env.ci_owner, sql, "does not follow row 1");
 	snprintf(sql, sizeof(sql), ROW(1, SQL_ZEROS, H(4), "'2024-01-01'"),
 	    inst);
-	db_refused(env.ci_daemon, sql, "audit_events_instance_seq_key");
+	db_refused(env.ci_owner, sql, "audit_events_instance_seq_key");
 	snprintf(sql, sizeof(sql), ROW(2, H(1), H(2),
 	    "'2024-01-01 00:00:00.0001'"), inst);
-	db_refused(env.ci_daemon, sql, "audit_events_at_check");
+	db_refused(env.ci_owner, sql, "audit_events_at_check");
 	snprintf(sql, sizeof(sql), ROW(1, H(1), H(1), "'2024-01-01'"),
 	    "manual-other");
-	db_refused(env.ci_daemon, sql, "audit_events_chain_check");
+	db_refused(env.ci_owner, sql, "audit_events_chain_check");
 	snprintf(sql, sizeof(sql), ROW(0, SQL_ZEROS, H(1), "'2024-01-01'"),
 	    "manual-other");
-	db_refused(env.ci_daemon, sql, "audit_events_chain_check");
+	db_refused(env.ci_owner, sql, "audit_events_chain_check");
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events (instance, "
 	    "at, action) VALUES ('%s', now(), 'connect')", inst);
-	db_refused(env.ci_daemon, sql, "null value");
-	/* The good next row is accepted, for the owner too. */
+	db_refused(env.ci_owner, sql, "null value");
+	/* The good next row is accepted; never straight from the daemon. */
 	snprintf(sql, sizeof(sql), ROW(2, H(1), H(2), "'2024-01-01'"), inst);
+	db_refused(env.ci_daemon, sql, "permission denied");
 	db_ok(env.ci_owner, sql);
 
 	/*
@@ -2685,25 +2706,25 @@ test_chain_db_refuses(void **state)
 	"prev_hash, hash) VALUES "
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 3, H(2), H(3)) ", "
 	    VAL(1, 4, H(9), H(4)), inst);
-	db_refused(env.ci_daemon, sql, "row 4 of instance");
-	db_refused(env.ci_daemon, sql, "does not follow row 3");
+	db_refused(env.ci_owner, sql, "row 4 of instance");
+	db_refused(env.ci_owner, sql, "does not follow row 3");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 3, H(2), H(3)) ", "
 	    VAL(1, 5, H(4), H(5)), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 4");
+	db_refused(env.ci_owner, sql, "does not follow row 4");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
 	    VAL(1, 3, H(9), H(3)), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 2");
+	db_refused(env.ci_owner, sql, "does not follow row 2");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 5, H(4), H(5)) ", "
 	    VAL(1, 4, H(3), H(4)), inst);
-	db_refused(env.ci_daemon, sql, "does not follow row 3");
+	db_refused(env.ci_owner, sql, "does not follow row 3");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
 	    VAL(1, 3, H(2), H(3)) ", " VAL(2, 1, SQL_ZEROS, H(1)) ", "
 	    VAL(2, 3, H(2), H(3)), inst, inst2);
-	db_refused(env.ci_daemon, sql, "row 3 of instance manual-db2");
+	db_refused(env.ci_owner, sql, "row 3 of instance manual-db2");
 	snprintf(sql, sizeof(sql), MULTI VAL(1, 4, H(3), H(4)) ", "
 	    VAL(1, 3, H(2), H(3)) ", " VAL(2, 1, SQL_ZEROS, H(1)) ", "
 	    VAL(2, 2, H(1), H(2)), inst, inst2);
-	db_ok(env.ci_daemon, sql);
+	db_ok(env.ci_owner, sql);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
 	    "WHERE instance = $1", inst), 4);
 #undef MULTI
@@ -4151,14 +4172,19 @@ test_privileges_new(void **state)
 	db_ok1(env.ci_daemon, "INSERT INTO nwd.messages (id, kind, subject, "
 	    "sender, created_at, instance, body, key_id) VALUES ($1::uuid, 1, "
 	    "'yp:g6', 'principal:g6', now(), 'g6', '\\x0102', 'k1')", id);
+	/* Audit rows and checkpoints: the owner's INSERT, not the daemon's
+	 * (010: the daemon writes through the functions, holding the
+	 * instance's lock). */
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events (instance, "
 	    "at, action, seq, prev_hash, hash) VALUES ('%s', '2024-01-01', "
 	    "'connect', 1, " SQL_ZEROS ", sha256('g6'))", inst);
-	db_ok(env.ci_daemon, sql);
+	db_refused(env.ci_daemon, sql, "permission denied");
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.checkpoints (instance, "
 	    "seq, hash, at, key_id, signature) VALUES ('%s', 1, sha256('g6'), "
 	    "'2024-01-01', 'k', decode(repeat('00', 64), 'hex'))", inst);
-	db_ok(env.ci_daemon, sql);
+	db_refused(env.ci_daemon, sql, "permission denied");
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), "INSERT INTO nwd.subscriptions (principal, "
 	    "name, kinds) VALUES ('%s', 'n', 1)", inst);
 	db_ok(env.ci_daemon, sql);
@@ -4217,10 +4243,19 @@ test_privileges_new(void **state)
 	    "nwd.instances WHERE instance = '%s'", inst);
 	REFUSED(env.ci_daemon, "permission denied", "UPDATE nwd.instances SET "
 	    "instance = 'x' WHERE instance = '%s'", inst);
-	/* What it may do: a delivery's state; a purge, once. */
+	/* A body removed without the audit row of its purge (010). */
+	REFUSED(env.ci_daemon, "without the audit row of its purge", "UPDATE "
+	    "nwd.messages SET body = NULL, purged_at = now() WHERE id = '%s'",
+	    id);
+	/* What it may do: a delivery's state; a purge, once, audited. */
 	snprintf(sql, sizeof(sql), "UPDATE nwd.deliveries SET state = 'acked', "
 	    "changed_at = now() WHERE message_id = '%s'", id);
 	db_ok(env.ci_daemon, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events (instance, "
+	    "at, action, message_id, seq, prev_hash, hash) VALUES ('%s', "
+	    "'2024-01-01', 'purge', '%s', 2, sha256('g6'), sha256('g6-2'))",
+	    inst, id);
+	db_ok(env.ci_owner, sql);
 	snprintf(sql, sizeof(sql), "UPDATE nwd.messages SET body = NULL, "
 	    "purged_at = now() WHERE id = '%s'", id);
 	db_ok(env.ci_daemon, sql);
@@ -4270,15 +4305,401 @@ test_privileges_new(void **state)
 	    "id = $1::uuid AND sender = 'principal:g6' AND subject = 'yp:g6' "
 	    "AND body IS NULL AND purged_at IS NOT NULL", id), 1);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
-	    "WHERE instance = $1 AND reason IS NULL", inst), 1);
+	    "WHERE instance = $1 AND reason IS NULL", inst), 2);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.checkpoints "
 	    "WHERE instance = $1 AND key_id = 'k'", inst), 1);
 	assert_int_equal(db_long1("SELECT count(*) FROM nwd.deliveries "
 	    "WHERE message_id = $1::uuid AND state = 'acked'", id), 1);
 }
 
+/* ------------------------------------------------------------------------
+ * G21: the chain head against the one committed; allocations vouched for
+ */
+
+/* The state file's text (a's), read from disk. */
+static void
+state_text(struct anchor *a, char *out, size_t outlen)
+{
+	FILE	*fp;
+	size_t	 n;
+
+	assert_non_null(fp = fopen(anchor_state_path(a), "r"));
+	n = fread(out, 1, outlen - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+}
+
+static struct anchor *
+anchor_ok(const char *inst)
+{
+	struct anchor	*a;
+	char		 dir[PATH_MAX + 32], err[512];
+
+	snprintf(dir, sizeof(dir), "%s/state-test_store", env.tmp);
+	if ((a = anchor_open(dir, inst, err, sizeof(err))) == NULL)
+		fail_msg("anchor_open: %s", err);
+	return a;
+}
+
+/* As the superuser, with the triggers off (an attacker's tampering). */
+static void
+db_tamper(const char *sql, const char *param)
+{
+	PGconn		*c;
+	PGresult	*res;
+	const char	*params[1] = { param };
+	char		 err[512];
+	int		 ok;
+
+	c = PQconnectdb(env.ci_super);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(c));
+		PQfinish(c);
+		fail_msg("connect: %s", err);
+	}
+	PQclear(PQexec(c, "SET session_replication_role = replica"));
+	res = PQexecParams(c, sql, param != NULL ? 1 : 0, NULL, params, NULL,
+	    NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK;
+	snprintf(err, sizeof(err), "%s", PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(c);
+	if (!ok)
+		fail_msg("%s: %s", sql, err);
+}
+
+/* Ends the store's backend; the store connects again. */
+static void
+kill_store_backend(void)
+{
+	db_ok(env.ci_super, "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE application_name = 'nwdd' AND "
+	    "usename = 'nwd_daemon'");
+}
+
+static int
+cond_refused(struct tctx *t, const void *arg)
+{
+	const char	*why = store_refusal(t->store);
+
+	return why != NULL && strstr(why, (const char *)arg) != NULL;
+}
+
 /*
- * 28. Last: every chain the store wrote in this run (every instance but
+ * 29. With a state file, the store writes the committed head outside the
+ * database; at a connect it refuses a database whose head is another (a
+ * row added by another writer, its own last row removed), says why
+ * (event=chain_refused, store_refusal()) and serves again by itself once
+ * the database is put back.
+ */
+static void
+test_anchored_head(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 3);
+	struct anchor		*a;
+	const struct anchor_state *st;
+	char			 inst[48], text[2 * ANCHOR_SLOT_LEN + 1], *log;
+	const size_t		 refusals = 2;
+	int			 said;
+
+	ensure_migrated();
+	make_tag(inst, sizeof(inst), "anchor");
+	a = anchor_ok(inst);
+	assert_int_equal(anchor_state(a)->present, 0);
+	assert_non_null(t->store = store_new(t->base, env.ci_daemon, inst, 16,
+	    1));
+	store_set_anchor(t->store, a);
+	assert_int_equal(store_start(t->store, on_state, t), 0);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(submit(t, make_batch(NULL, "anchor", 3), &r[0]), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(r[0].outcome, STORE_COMMITTED);
+	/* The committed head, in memory and on disk. */
+	st = anchor_state(a);
+	assert_true(st->present);
+	assert_int_equal(st->committed.seq, 3);
+	assert_int_equal(st->pending.seq, 0);
+	state_text(a, text, sizeof(text));
+	assert_non_null(strstr(text, " seq=3 hash="));
+	assert_non_null(strstr(text, " pending_seq=0 "));
+	store_free(t->store);
+	t->store = NULL;
+
+	/* While it is down, another writer extends the chain. */
+	db_ok1(env.ci_owner, "INSERT INTO nwd.audit_events (instance, at, "
+	    "action, seq, prev_hash, hash) SELECT instance, '2024-01-01', "
+	    "'ack', 4, hash, sha256('another writer') FROM nwd.audit_events "
+	    "WHERE instance = $1 AND seq = 3", inst);
+	memset(t->nstate, 0, sizeof(t->nstate));
+	capture_start(t);
+	assert_non_null(t->store = store_new(t->base, env.ci_daemon, inst, 16,
+	    1));
+	store_set_anchor(t->store, a);
+	assert_int_equal(store_start(t->store, on_state, t), 0);
+	run_until(t, cond_disconnects, &refusals, DEADLINE_S, "refusals");
+	log = capture_stop(t);
+	said = count_str(log, "event=chain_refused") >= 1 &&
+	    strstr(log, "runs to seq 4 but nwdd committed (state file) seq "
+	    "3: rows were added by another writer") != NULL;
+	free(log);
+	assert_true(said);
+	assert_int_equal(t->nstate[STORE_READY], 0);
+	assert_non_null(store_refusal(t->store));
+	assert_non_null(strstr(store_refusal(t->store), "another writer"));
+
+	/* Put back: it serves by itself, and continues its own chain. */
+	db_tamper("DELETE FROM nwd.audit_events WHERE instance = $1 AND "
+	    "seq = 4", inst);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_null(store_refusal(t->store));
+	assert_int_equal(store_chain_head(t->store), 3);
+	assert_int_equal(submit(t, make_batch(NULL, "anchor", 1), &r[1]), 0);
+	wait_callbacks(t, 2);
+	assert_int_equal(r[1].outcome, STORE_COMMITTED);
+	assert_int_equal(anchor_state(a)->committed.seq, 4);
+
+	/* Its own last row taken away (a rollback), noticed at a reconnect. */
+	db_tamper("DELETE FROM nwd.audit_events WHERE instance = $1 AND "
+	    "seq = 4", inst);
+	kill_store_backend();
+	run_until(t, cond_refused, "ends at seq 3 but nwdd committed (state "
+	    "file) seq 4", DEADLINE_S, "the rollback refused");
+	assert_int_not_equal(store_get_state(t->store), STORE_READY);
+	store_free(t->store);
+	t->store = NULL;
+	anchor_free(a);
+}
+
+/*
+ * 30. The state file records a transaction's last row, on disk, before
+ * the transaction reaches the server; one whose COMMIT answer was lost is
+ * found at the reconnect with the state file agreeing.
+ */
+static void
+test_anchor_intent(void **state)
+{
+	struct tctx	*t = *state;
+	struct done_rec	*r = recs_alloc(t, 3);
+	struct anchor	*a;
+	struct proxy	*p;
+	char		 ci[256], inst[48], id[37];
+	char		 text[2 * ANCHOR_SLOT_LEN + 1];
+	uint8_t		 body[4] = { 1, 2, 3, 4 };
+
+	ensure_migrated();
+	make_tag(inst, sizeof(inst), "intent");
+	a = anchor_ok(inst);
+	p = proxy_new(t, ci, sizeof(ci));
+	assert_non_null(t->store = store_new(t->base, ci, inst, 16, 1));
+	store_set_anchor(t->store, a);
+	assert_int_equal(store_start(t->store, on_state, t), 0);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_int_equal(submit(t, make_batch(NULL, "intent", 2), &r[0]), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(anchor_state(a)->committed.seq, 2);
+
+	/* Held before the server: the state file already names seq 5. */
+	p->hold_c2s = 1;
+	make_uuid(id);
+	assert_int_equal(submit(t, make_body_batch(id, "yp:intent", 1,
+	    1700000000000LL, body, sizeof(body), "intent", 3), &r[1]), 0);
+	run_until(t, cond_c2s_synced, NULL, DEADLINE_S, "held transaction");
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events "
+	    "WHERE instance = $1", inst), 2);
+	state_text(a, text, sizeof(text));
+	assert_non_null(strstr(text, " seq=2 hash="));
+	assert_non_null(strstr(text, " pending_seq=5 pending_hash="));
+
+	/* Its COMMIT's answer lost: committed, found at the reconnect. */
+	p->hold_c2s = 0;
+	p->hold_s2c = 1;
+	proxy_forward_c2s(p, proxy_held_c2s(p));
+	wait_db(t, "SELECT count(*) FROM nwd.audit_events WHERE "
+	    "instance = $1", inst, 5);
+	proxy_cut_and_pass(p);
+	wait_callbacks(t, 2);
+	assert_int_equal(r[1].outcome, STORE_COMMITTED);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_null(store_refusal(t->store));
+	assert_int_equal(store_chain_head(t->store), 5);
+	assert_int_equal(submit(t, make_batch(NULL, "intent", 1), &r[2]), 0);
+	wait_callbacks(t, 3);
+	assert_int_equal(r[2].outcome, STORE_COMMITTED);
+	assert_int_equal(anchor_state(a)->committed.seq, 6);
+	assert_int_equal(verify_chain(inst), 6);
+	store_free(t->store);
+	t->store = NULL;
+	anchor_free(a);
+}
+
+/*
+ * 31. Without a state file, a reconnect still compares the database's
+ * head with the one committed: a removed last row is refused until it is
+ * put back.
+ */
+static void
+test_head_in_memory(void **state)
+{
+	struct tctx	*t = *state;
+	struct done_rec	*r = recs_alloc(t, 1);
+	char		 inst[48], sql[512];
+
+	ensure_migrated();
+	make_tag(inst, sizeof(inst), "memory");
+	store_up_on(t, env.ci_daemon, inst, 16);
+	assert_int_equal(submit(t, make_batch(NULL, "memory", 2), &r[0]), 0);
+	wait_callbacks(t, 1);
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS public.saved_%s",
+	    inst + 7);
+	db_ok(env.ci_super, sql);
+	snprintf(sql, sizeof(sql), "CREATE TABLE public.saved_%s AS SELECT * "
+	    "FROM nwd.audit_events WHERE instance = $1 AND seq = 2", inst + 7);
+	db_ok1(env.ci_super, sql, inst);
+	db_tamper("DELETE FROM nwd.audit_events WHERE instance = $1 AND "
+	    "seq = 2", inst);
+	kill_store_backend();
+	run_until(t, cond_refused, "ends at seq 1 but this daemon committed "
+	    "seq 2", DEADLINE_S, "the missing row refused");
+	snprintf(sql, sizeof(sql), "INSERT INTO nwd.audit_events SELECT * "
+	    "FROM public.saved_%s", inst + 7);
+	db_tamper(sql, NULL);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	assert_null(store_refusal(t->store));
+	assert_int_equal(verify_chain(inst), 2);
+}
+
+static const struct alloc_rec *
+arow_of(const struct tctx *t, const char *message_id, size_t nth)
+{
+	size_t	i;
+
+	for (i = 0; i < t->narows; i++)
+		if (strcmp(t->arows[i].message_id, message_id) == 0 &&
+		    nth-- == 0)
+			return &t->arows[i];
+	fail_msg("no allocation row %zu of message %s handed over", nth,
+	    message_id);
+	return NULL;
+}
+
+/* A message batch of kind 14, with a body, its publish row and one
+ * allocation of subject to team. */
+static struct store_batch *
+alloc_batch(const char *id, const char *subject, const char *team,
+    int64_t until_ms)
+{
+	struct store_batch	*b;
+	struct alloc_entry	 e;
+	struct audit_event	*ev;
+	uint8_t			 body[5] = { 9, 8, 7, 0, 5 };
+
+	b = make_body_batch(id, subject, 14, 1700000000000LL, body,
+	    sizeof(body), "proof", 1);
+	memset(&e, 0, sizeof(e));
+	e.subject = subject;
+	e.team = team;
+	e.worker = "";
+	e.from_ms = 1700000000000LL;
+	e.until_ms = until_ms;
+	assert_int_equal(store_batch_add_allocation(b, &e, id), 0);
+	/* A decision row of the message does not carry its hash. */
+	ev = make_event(AUDIT_DELIVER, id, "proof");
+	assert_int_equal(store_batch_add_event(b, ev), 0);
+	return b;
+}
+
+/*
+ * 32. The publish row carries the message hash (deliver rows do not), and
+ * at connect each allocation row is handed over with what vouches for it:
+ * one the publish row's hash covers; one added to a published message, or
+ * to a message never published, or whose message was edited, is not;
+ * one of a publish row from before message hashes comes with its body.
+ */
+static void
+test_alloc_proofs(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 3);
+	const struct alloc_rec	*ar;
+	char			 m1[37], m2[37], m3[37], m4[37], subj[48];
+	char			 inst[48];
+
+	ensure_migrated();
+	make_tag(subj, sizeof(subj), "yp:proof");
+	/* "manual-": its chain is tampered with below (test_all_chains). */
+	make_tag(inst, sizeof(inst), "manual-proof");
+	make_uuid(m1);
+	make_uuid(m2);
+	make_uuid(m3);
+	make_uuid(m4);
+	store_up_on(t, env.ci_daemon, inst, 16);
+	assert_int_equal(submit(t, alloc_batch(m1, subj, "team-1", 0), &r[0]),
+	    0);
+	assert_int_equal(submit(t, alloc_batch(m2, subj, "team-2",
+	    1800000000000LL), &r[1]), 0);
+	assert_int_equal(submit(t, alloc_batch(m4, subj, "team-4", 0), &r[2]),
+	    0);
+	wait_callbacks(t, 3);
+	assert_int_equal(t->nout[STORE_COMMITTED], 3);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "message_id = $1::uuid AND action = 'publish' AND "
+	    "octet_length(message_hash) = 32", m1), 1);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.audit_events WHERE "
+	    "message_id = $1::uuid AND action = 'deliver' AND "
+	    "message_hash IS NULL", m1), 1);
+	assert_int_equal(db_long1("SELECT count(*) FROM nwd.messages WHERE "
+	    "id = $1::uuid AND body_sha256 = sha256(body)", m1), 1);
+	assert_int_equal(verify_chain(inst), 6);
+	store_free(t->store);
+	t->store = NULL;
+
+	/* Added to m2; a message (m3) never published; m4 "before 010". */
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, instance) SELECT id, subject, 'team-2', 'x' FROM "
+	    "nwd.messages WHERE id = $1::uuid", m2);
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.messages (id, kind, subject, "
+	    "sender, created_at, instance) VALUES ($1::uuid, 14, 'yp:proof', "
+	    "'x', now(), 'x')", m3);
+	db_ok1(env.ci_daemon, "INSERT INTO nwd.allocations (message_id, "
+	    "subject, team, instance) VALUES ($1::uuid, 'yp:proof', 'team-3', "
+	    "'x')", m3);
+	db_tamper("UPDATE nwd.audit_events SET message_hash = NULL WHERE "
+	    "message_id = $1::uuid AND action = 'publish'", m4);
+
+	store_begin(t, 16, 1);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	ar = arow_of(t, m1, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_VOUCHED);
+	assert_string_equal(ar->team, "team-1");
+	ar = arow_of(t, m2, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_VOUCHED);
+	assert_int_equal(ar->until_ms, 1800000000000LL);
+	ar = arow_of(t, m2, 1);
+	assert_int_equal(ar->proof, STORE_ALLOC_UNVOUCHED);
+	assert_non_null(strstr(ar->why, "not among the allocation rows"));
+	ar = arow_of(t, m3, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_UNVOUCHED);
+	assert_non_null(strstr(ar->why, "no publish row"));
+	ar = arow_of(t, m4, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_LEGACY);
+	assert_true(ar->has_body);
+	store_free(t->store);
+	t->store = NULL;
+
+	/* m1's message edited: nothing vouches for its allocation now. */
+	db_tamper("UPDATE nwd.messages SET subject = 'yp:other' WHERE "
+	    "id = $1::uuid", m1);
+	store_begin(t, 16, 1);
+	wait_state(t, STORE_READY, DEADLINE_S);
+	ar = arow_of(t, m1, 0);
+	assert_int_equal(ar->proof, STORE_ALLOC_UNVOUCHED);
+	assert_non_null(strstr(ar->why, "does not match"));
+}
+
+/*
+ * 33. Last: every chain the store wrote in this run (every instance but
  * the hand-made ones) recomputes from its first row to its last.
  */
 static void
@@ -4360,6 +4781,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_load, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_privileges_new, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_anchored_head, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_intent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_head_in_memory, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_proofs, setup,
 		    teardown),
 		/* Last: every chain written in this run. */
 		cmocka_unit_test_setup_teardown(test_all_chains, setup,

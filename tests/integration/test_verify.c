@@ -12,6 +12,12 @@
  * tampers as an attacker with superuser would (triggers disabled,
  * constraints dropped where they are in the way) and runs the built nwd
  * binary, which connects as the read-only nwd_auditor role.
+ *
+ * The anchors (G21): the golden checkpoints as nwdd writes them outside
+ * the database, written here from chain.h's text, and what only they can
+ * tell: a tail cut with its checkpoints, a chain rolled back and written
+ * again; a forged anchor; an accepted restore; instances nobody was told
+ * of; rows that no checkpoint signs.
  */
 #include <sys/wait.h>
 
@@ -1063,6 +1069,296 @@ test_large_chain(void **state)
 	    "jumps from 1000 to 1002)");
 }
 
+/* ------------------------------------------------------------------------
+ * Anchors: the checkpoints as nwdd writes them outside the database
+ */
+
+static char	anchors_file[1024];
+
+/*
+ * The anchor line of a checkpoint, from chain.h's text (not from
+ * daemon/chain.c): "event=checkpoint instance=I seq=N hash=HEX at=MS
+ * key_id=K signature=HEX".
+ */
+static void
+anchor_cp(struct buf *b, const struct key *k, const char *instance,
+    int64_t seq, const uint8_t hash[HLEN], int64_t at_ms)
+{
+	uint8_t	sig[SLEN];
+	char	h[2 * HLEN + 1], s[2 * SLEN + 1];
+
+	cp_sign(k, instance, seq, hash, at_ms, sig);
+	hex(hash, HLEN, h);
+	hex(sig, SLEN, s);
+	buf_add(b, "event=checkpoint instance=%s seq=%" PRId64 " hash=%s "
+	    "at=%" PRId64 " key_id=%s signature=%s\n", instance, seq, h, at_ms,
+	    k->id, s);
+}
+
+/* An accepted restore: "nwd-restore-v1 I OLD_SEQ OLD_HEX NEW_SEQ NEW_HEX
+ * AT" signed, as its anchor line. */
+static void
+anchor_restore(struct buf *b, const struct key *k, const char *instance,
+    int64_t old_seq, const uint8_t old_hash[HLEN], int64_t new_seq,
+    const uint8_t new_hash[HLEN], int64_t at_ms)
+{
+	EVP_MD_CTX	*md = EVP_MD_CTX_new();
+	uint8_t		 sig[SLEN];
+	char		 oh[2 * HLEN + 1], nh[2 * HLEN + 1], s[2 * SLEN + 1];
+	char		 text[512];
+	size_t		 siglen = SLEN;
+	int		 n;
+
+	hex(old_hash, HLEN, oh);
+	hex(new_hash, HLEN, nh);
+	n = snprintf(text, sizeof(text), "nwd-restore-v1 %s %" PRId64 " %s %"
+	    PRId64 " %s %" PRId64, instance, old_seq, oh, new_seq, nh, at_ms);
+	assert_non_null(md);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &siglen,
+	    (const unsigned char *)text, (size_t)n), 1);
+	EVP_MD_CTX_free(md);
+	hex(sig, SLEN, s);
+	buf_add(b, "2026-01-01T00:00:00.000Z level=info event=restore_accepted "
+	    "instance=%s old_seq=%" PRId64 " old_hash=%s new_seq=%" PRId64
+	    " new_hash=%s at=%" PRId64 " key_id=%s signature=%s\n", instance,
+	    old_seq, oh, new_seq, nh, at_ms, k->id, s);
+}
+
+/* Every golden checkpoint's line, as the daemons' anchors files hold
+ * them (hub-b's as its log writes them), then more, into anchors_file. */
+static void
+write_anchors(const char *more)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	FILE		*fp;
+	int64_t		 s;
+
+	snprintf(anchors_file, sizeof(anchors_file), "%s/golden.anchors",
+	    getenv("NWD_TEST_TMP"));
+	buf_add(&b, "# the anchors of hub-a and hub-b\n");
+	for (s = CP_EVERY; s <= NA; s += CP_EVERY) {
+		anchor_cp(&b, &key_a, "hub-a", s, rows_a[s].hash,
+		    cp_at_ms(0, s));
+		if (s > NB)
+			continue;
+		buf_add(&b, "2026-01-01T00:00:00.000Z level=info ");
+		anchor_cp(&b, &key_b, "hub-b", s, rows_b[s].hash,
+		    cp_at_ms(1, s));
+	}
+	if (more != NULL)
+		buf_add(&b, "%s", more);
+	assert_non_null(fp = fopen(anchors_file, "w"));
+	assert_int_equal(fwrite(b.s, 1, b.len, fp), b.len);
+	assert_int_equal(fclose(fp), 0);
+	free(b.s);
+}
+
+static void
+verify_anchored(struct run *r, const char *extra)
+{
+	char	args[2048];
+
+	snprintf(args, sizeof(args), "--anchors '%s' %s", anchors_file,
+	    extra != NULL ? extra : "");
+	verify_std(r, args);
+}
+
+/* The untouched chains against their anchors; what the anchors name. */
+static void
+test_anchors_intact(void **state)
+{
+	struct run	r;
+	struct buf	b = { NULL, 0, 0 };
+
+	write_anchors(NULL);
+	verify_anchored(&r, NULL);
+	expect(&r, 0, "instance hub-a: intact: 40 rows, 4 checkpoints");
+	expect_also(&r, "instance hub-a: anchored up to seq 40");
+	expect_also(&r, "instance hub-b: anchored up to seq 20");
+	verify_anchored(&r, "--json");
+	expect(&r, 0, "\"anchored_seq\":40");
+
+	/* --instances and the anchors say which instances exist. */
+	verify_std(&r, "--instances hub-a");
+	expect(&r, 1, "instance hub-b: not an instance that the anchors or "
+	    "--instances name: 25 rows");
+	expect_also(&r, "instance hub-a: intact");
+	verify_std(&r, "--instances hub-a,hub-b,hub-c");
+	expect(&r, 1, "instance hub-c: no audit rows and no checkpoints");
+	/* An instance the anchors name, gone from the database. */
+	anchor_cp(&b, &key_a, "hub-gone", 1, rows_a[1].hash, 1000);
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	expect(&r, 1, "instance hub-gone: the anchors hold a checkpoint of seq "
+	    "1 at 1970-01-01T00:00:01.000Z (anchor line 8) but the chain ends "
+	    "at seq 0 < 1");
+	expect_also(&r, "TAMPERING FOUND in 1 of 3 instances");
+	/* A line that is not one. */
+	write_anchors("event=checkpoint instance=hub-gone seq=1 "
+	    "hash=0000000000000000000000000000000000000000000000000000000000000000 "
+	    "at=1 key_id=0000000000000000 signature=00\n");
+	verify_anchored(&r, NULL);
+	expect(&r, 1, "anchors: anchor line 8 is malformed: cannot read the "
+	    "value of signature");
+	expect_also(&r, "TAMPERING FOUND in 0 of 2 instances and in the "
+	    "anchors");
+	free(b.s);
+}
+
+/*
+ * The tail cut with its checkpoints: the database alone cannot tell; the
+ * anchors name the truncation.  Accepted as a restore, it is intact.
+ */
+static void
+test_anchors_truncated(void **state)
+{
+	struct run	 r;
+	struct buf	 b = { NULL, 0, 0 };
+	char		 want[512];
+
+	tamper("DELETE FROM nwd.checkpoints WHERE instance = 'hub-a' AND "
+	    "seq > 25;\nDELETE FROM nwd.audit_events WHERE instance = 'hub-a' "
+	    "AND seq > 25");
+	verify_std(&r, NULL);
+	expect(&r, 0, "instance hub-a: intact: 25 rows, 2 checkpoints, head "
+	    "seq 25 (signed up to seq 20; 5 later rows not yet)");
+	write_anchors(NULL);
+	verify_anchored(&r, NULL);
+	snprintf(want, sizeof(want), "instance hub-a: the anchors hold a "
+	    "checkpoint of seq 30 at %s (anchor line 6) but the chain ends at "
+	    "seq 25 < 30: rows were removed after they were anchored",
+	    when(cp_at_ms(0, 30)));
+	expect(&r, 1, want);
+	expect_also(&r, "instance hub-b: intact");
+
+	/* An operator accepted the restore: the anchors beyond it go. */
+	anchor_restore(&b, &key_a, "hub-a", 40, rows_a[40].hash, 25,
+	    rows_a[25].hash, cp_at_ms(0, 40) + 60000);
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	expect(&r, 0, "instance hub-a: anchored up to seq 25");
+	/* The head a restore names must be in the chain: seq 24 is (the
+	 * rows after it are later ones), seq 26 is not. */
+	b.len = 0;
+	anchor_restore(&b, &key_a, "hub-a", 40, rows_a[40].hash, 24,
+	    rows_a[24].hash, cp_at_ms(0, 40) + 60000);
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	expect(&r, 0, "instance hub-a: anchored up to seq 24");
+	b.len = 0;
+	anchor_restore(&b, &key_a, "hub-a", 40, rows_a[40].hash, 26,
+	    rows_a[26].hash, cp_at_ms(0, 40) + 60000);
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	expect(&r, 1, "instance hub-a: an accepted restore continued from "
+	    "seq 26");
+	free(b.s);
+}
+
+/*
+ * Rolled back to seq 25 with its checkpoints, then written again (the
+ * algorithm is no secret; the key is): the database alone looks intact,
+ * the anchors name the first anchored row that is not the one they
+ * signed.
+ */
+static void
+test_anchors_rewritten(void **state)
+{
+	struct run	 r;
+	struct buf	 b = { NULL, 0, 0 };
+	struct grow	 g[NA + 1];
+	char		 want[512];
+	int64_t		 s;
+
+	memset(g, 0, sizeof(g));
+	buf_add(&b, "DELETE FROM nwd.checkpoints WHERE instance = 'hub-a' AND "
+	    "seq > 25;\nDELETE FROM nwd.audit_events WHERE instance = 'hub-a' "
+	    "AND seq > 25;\n");
+	for (s = 26; s <= NA; s++) {
+		golden_fields(&g[s], 0, s);
+		free(g[s].f[F_REASON]);
+		g[s].f[F_REASON] = xstrdup("written again");
+		memcpy(g[s].prev, s == 26 ? rows_a[25].hash : g[s - 1].hash,
+		    HLEN);
+		row_hash(g[s].prev, g[s].f, g[s].hash);
+		buf_insert_row(&b, &g[s], 0);
+	}
+	tamper(b.s);
+	verify_std(&r, NULL);
+	expect(&r, 0, "instance hub-a: intact: 40 rows, 2 checkpoints");
+	write_anchors(NULL);
+	verify_anchored(&r, NULL);
+	snprintf(want, sizeof(want), "instance hub-a: row seq 30 (id %" PRId64
+	    ") is not the row the anchors checkpointed at %s (anchor line 6): "
+	    "the chain was rolled back to before seq 30 and written again",
+	    id_of("hub-a", 30), when(cp_at_ms(0, 30)));
+	expect(&r, 1, want);
+	expect_also(&r, "instance hub-a: 30 rows and 2 checkpoints sound "
+	    "before it");
+	for (s = 26; s <= NA; s++)
+		grow_clear(&g[s]);
+	free(b.s);
+}
+
+/* An anchor line forged, or signed with a key not given. */
+static void
+test_anchors_forged(void **state)
+{
+	struct run	 r;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*p;
+	FILE		*fp;
+
+	anchor_cp(&b, &key_evil, "hub-a", 40, rows_a[40].hash,
+	    cp_at_ms(0, 40));
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	snprintf(b.s, b.cap, "anchors: anchor line 8 (instance hub-a, seq 40) "
+	    "is signed with key %s, which is none of the public keys given",
+	    key_evil.id);
+	expect(&r, 1, b.s);
+	expect_also(&r, "instance hub-a: intact");
+
+	/* A digit of a signature changed. */
+	b.len = 0;
+	anchor_cp(&b, &key_a, "hub-a", 40, rows_a[40].hash, cp_at_ms(0, 40));
+	assert_non_null(p = strstr(b.s, "signature=") + 10);
+	*p = *p == '0' ? '1' : '0';
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	expect(&r, 1, "anchors: anchor line 8 (instance hub-a, seq 40) has an "
+	    "invalid signature");
+	/* Its seq changed instead. */
+	b.len = 0;
+	anchor_cp(&b, &key_a, "hub-a", 40, rows_a[40].hash, cp_at_ms(0, 40));
+	assert_non_null(p = strstr(b.s, "seq=40"));
+	p[4] = '5';
+	write_anchors(b.s);
+	verify_anchored(&r, NULL);
+	expect(&r, 1, "has an invalid signature");
+	/* No anchor at all in the file is a usage error. */
+	assert_non_null(fp = fopen(anchors_file, "w"));
+	fputs("event=ready instance=hub-a\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	verify_anchored(&r, NULL);
+	expect(&r, 2, "no checkpoint or restore line");
+	free(b.s);
+}
+
+/* Rows without a single checkpoint: nothing signed vouches for them. */
+static void
+test_unsigned_rows(void **state)
+{
+	struct run	r;
+
+	tamper("DELETE FROM nwd.checkpoints WHERE instance = 'hub-b'");
+	verify_std(&r, NULL);
+	expect(&r, 1, "instance hub-b: 25 rows and no checkpoint: no "
+	    "signature vouches for them");
+	expect_also(&r, "instance hub-a: intact");
+}
+
 /*
  * The chain a real nwdd writes, with checkpoints signed by the test PKI's
  * audit key, verifies.  Skipped while this nwdd does not start or writes
@@ -1184,6 +1480,11 @@ main(void)
 		cmocka_unit_test_setup(test_checkpoint_hash_changed, restore),
 		cmocka_unit_test_setup(test_rewritten_chain, restore),
 		cmocka_unit_test_setup(test_large_chain, restore),
+		cmocka_unit_test_setup(test_anchors_intact, restore),
+		cmocka_unit_test_setup(test_anchors_truncated, restore),
+		cmocka_unit_test_setup(test_anchors_rewritten, restore),
+		cmocka_unit_test_setup(test_anchors_forged, restore),
+		cmocka_unit_test_setup(test_unsigned_rows, restore),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

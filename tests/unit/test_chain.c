@@ -7,7 +7,12 @@
  *   tests/data/chain/golden.py, so a change to the encoding cannot go
  *   unnoticed.
  * - Every field matters: changing any one field, or NULL against "", or
- *   moving a byte across a field boundary changes the hash.
+ *   moving a byte across a field boundary changes the hash; the optional
+ *   fields (route, message_hash) cannot stand in for each other.
+ * - The message hash (chain_message_hash()): golden vectors from
+ *   golden.py, every field and every allocation field counts.
+ * - Anchor lines: the golden text of a checkpoint's line, round trips
+ *   (quoted instance names too), lines read out of a log, malformed ones.
  * - Checkpoint keys generated at test time (EVP, and the openssl tool when
  *   it is installed) in NWD_TEST_TMP or a temporary directory: round
  *   trip, tampered text and signatures, a foreign key, key ids, and key
@@ -94,6 +99,28 @@ static const char canon_ar_route[] =
 	"\x00\x00\x00\x0b" "live,queued";
 static const char hash_ar[] =
 	"04551f4068054144d699f157c959b99bee65f83d370cf05cf8027e364ca12c95";
+
+/*
+ * The message hash of message M (golden.py) with its allocation, without
+ * it, and of M0; row A as a publish row carrying it (no route: the route
+ * is written NULL before it), and with a route as well.
+ */
+static const char body_sha256_m[] =
+	"5faa4eec3611556812c2d74b437c8c49add3f910f10063d801441f7d75cd5e3b";
+static const char msg_hash_m[] =
+	"0b8d00c13c8af9b8f80b7ffec1af9a7f56674747b8d97f38bb5179a6ae9c7248";
+static const char msg_hash_m_no_alloc[] =
+	"43d2e61297c73e656c16f5d3805193ec1e313d20fe2170edb8637b1b2f96bdcf";
+static const char msg_hash_m0[] =
+	"d131ad2e22cd9d334ad5ad6570b6807561488bf5a0f6a7878766691881daac82";
+static const char canon_am_tail[] =
+	"\xff\xff\xff\xff"
+	"\x00\x00\x00\x40"
+	"0b8d00c13c8af9b8f80b7ffec1af9a7f56674747b8d97f38bb5179a6ae9c7248";
+static const char hash_am[] =
+	"0b4517ecacd1a0ca23bebc45af39b14d859a1ddd6cf3cb6c48487fe3e34e19ca";
+static const char hash_arm[] =
+	"7b02856f81772f8791e37cad4a7151a955c49bc84dec4d16d79d53535e1e2cd2";
 
 /* Row B: a refusal, with NULL fields and empty lists. */
 static const struct chain_row row_b = { {
@@ -512,6 +539,7 @@ test_every_field_counts(void **state)
 
 	ra = row_a;
 	ra.field[CHAIN_F_ROUTE] = "live";
+	ra.field[CHAIN_F_MESSAGE_HASH] = msg_hash_m;
 	hash_ok(zero, &ra, h[n]);
 	field[n] = 0;
 	what[n++] = "base";
@@ -609,6 +637,332 @@ test_chain_links(void **state)
 	hash_ok(h[0], &row_3, x);
 	hash_ok(x, &row_2, y);
 	assert_memory_not_equal(y, h[2], CHAIN_HASH_LEN);
+}
+
+/*
+ * A publish row with a message hash: the hash is the last field, the
+ * route written NULL before it when there is none; golden.py agrees.
+ * Neither optional field can stand in for the other.
+ */
+static void
+test_golden_message_hash_field(void **state)
+{
+	uint8_t			zero[CHAIN_HASH_LEN] = { 0 };
+	uint8_t			want[CHAIN_HASH_LEN], got[CHAIN_HASH_LEN];
+	uint8_t			x[CHAIN_HASH_LEN];
+	char			canon[sizeof(canon_a) + sizeof(canon_am_tail)];
+	char			hex[HEXLEN];
+	struct chain_row	r = row_a;
+
+	memcpy(canon, canon_a, sizeof(canon_a) - 1);
+	memcpy(canon + sizeof(canon_a) - 1, canon_am_tail,
+	    sizeof(canon_am_tail) - 1);
+	sha256_2(zero, canon, sizeof(canon_a) + sizeof(canon_am_tail) - 2,
+	    want);
+	hexify(want, CHAIN_HASH_LEN, hex);
+	assert_string_equal(hex, hash_am);
+	r.field[CHAIN_F_MESSAGE_HASH] = msg_hash_m;
+	hash_ok(zero, &r, got);
+	assert_memory_equal(got, want, CHAIN_HASH_LEN);
+
+	r.field[CHAIN_F_ROUTE] = "live,queued";
+	hash_ok(zero, &r, got);
+	chain_hex(got, hex);
+	assert_string_equal(hex, hash_arm);
+
+	/* Without it, a row hashes as before 010. */
+	r.field[CHAIN_F_MESSAGE_HASH] = NULL;
+	hash_ok(zero, &r, got);
+	chain_hex(got, hex);
+	assert_string_equal(hex, hash_ar);
+
+	/* A route "X" is not a message hash "X", nor the other way. */
+	r = row_a;
+	r.field[CHAIN_F_ROUTE] = msg_hash_m;
+	hash_ok(zero, &r, x);
+	r.field[CHAIN_F_ROUTE] = NULL;
+	r.field[CHAIN_F_MESSAGE_HASH] = msg_hash_m;
+	hash_ok(zero, &r, got);
+	assert_memory_not_equal(x, got, CHAIN_HASH_LEN);
+	/* "" is a message hash of its own, not the absence of one. */
+	r.field[CHAIN_F_MESSAGE_HASH] = "";
+	hash_ok(zero, &r, x);
+	chain_hex(x, hex);
+	assert_string_not_equal(hex, hash_a);
+}
+
+/* Message M of golden.py: its fields and its allocation. */
+static const char *const alloc_m[1][CHAIN_ALLOC_NFIELDS] = {
+	{ "YP-0042", "hub:norwich", "", "1700000000000", NULL },
+};
+
+static void
+message_m(struct chain_message *m, char body_hex[HEXLEN])
+{
+	uint8_t	body[40];
+	int	i;
+
+	for (i = 0; i < 40; i++)
+		body[i] = (uint8_t)i;
+	assert_int_equal(chain_sha256_hex(body, sizeof(body), body_hex), 0);
+	memset(m, 0, sizeof(*m));
+	m->field[CHAIN_M_ID] = "0f8fad5b-d9cb-469f-a165-70867728950e";
+	m->field[CHAIN_M_KIND] = "14";
+	m->field[CHAIN_M_SUBJECT] = "YP-0042";
+	m->field[CHAIN_M_SENDER] = "sw-ben";
+	m->field[CHAIN_M_AGENCY] = "norfolk-cs";
+	m->field[CHAIN_M_MARKING] = "1";
+	m->field[CHAIN_M_PRIORITY] = "2";
+	m->field[CHAIN_M_LEGAL_BASIS] = "3";
+	m->field[CHAIN_M_CREATED] = "1700000000123";
+	m->field[CHAIN_M_POLICY_VERSION] = "a1b2c3";
+	m->field[CHAIN_M_INSTANCE] = "nwdd-1";
+	m->field[CHAIN_M_KEY_ID] = "0123456789abcdef/2";
+	m->field[CHAIN_M_BODY_SHA256] = body_hex;
+	m->alloc = (const char *(*)[CHAIN_ALLOC_NFIELDS])alloc_m;
+	m->nalloc = 1;
+}
+
+static void
+test_golden_message_hash(void **state)
+{
+	struct chain_message	m, m0;
+	uint8_t			h[CHAIN_HASH_LEN];
+	char			body[HEXLEN], hex[HEXLEN];
+
+	message_m(&m, body);
+	assert_string_equal(body, body_sha256_m);
+	assert_int_equal(chain_message_hash(&m, h), 0);
+	chain_hex(h, hex);
+	assert_string_equal(hex, msg_hash_m);
+	m.nalloc = 0;
+	assert_int_equal(chain_message_hash(&m, h), 0);
+	chain_hex(h, hex);
+	assert_string_equal(hex, msg_hash_m_no_alloc);
+
+	memset(&m0, 0, sizeof(m0));
+	m0.field[CHAIN_M_ID] = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+	m0.field[CHAIN_M_KIND] = "3";
+	m0.field[CHAIN_M_SUBJECT] = "YP-0001";
+	m0.field[CHAIN_M_SENDER] = "plo-ana";
+	m0.field[CHAIN_M_MARKING] = "1";
+	m0.field[CHAIN_M_PRIORITY] = "0";
+	m0.field[CHAIN_M_LEGAL_BASIS] = "0";
+	m0.field[CHAIN_M_CREATED] = "-5";
+	m0.field[CHAIN_M_INSTANCE] = "nwdd-1";
+	assert_int_equal(chain_message_hash(&m0, h), 0);
+	chain_hex(h, hex);
+	assert_string_equal(hex, msg_hash_m0);
+
+	assert_int_equal(chain_message_hash(NULL, h), -1);
+	assert_int_equal(chain_message_hash(&m0, NULL), -1);
+	m0.nalloc = 1;		/* and no allocations given */
+	assert_int_equal(chain_message_hash(&m0, h), -1);
+}
+
+/*
+ * Every field of the message and of its allocation counts: another value
+ * or NULL gives another hash; a second allocation row, or none, too.
+ */
+static void
+test_message_every_field(void **state)
+{
+	struct chain_message	 base, m;
+	const char		*al[2][CHAIN_ALLOC_NFIELDS];
+	uint8_t			 h0[CHAIN_HASH_LEN], h[CHAIN_HASH_LEN];
+	char			 body[HEXLEN], other[80];
+	int			 i, j;
+
+	message_m(&base, body);
+	assert_int_equal(chain_message_hash(&base, h0), 0);
+	for (i = 0; i < CHAIN_MSG_NFIELDS; i++) {
+		m = base;
+		snprintf(other, sizeof(other), "%sx", base.field[i]);
+		m.field[i] = other;
+		assert_int_equal(chain_message_hash(&m, h), 0);
+		if (memcmp(h, h0, CHAIN_HASH_LEN) == 0)
+			fail_msg("field %d changed, same hash", i);
+		m.field[i] = NULL;
+		assert_int_equal(chain_message_hash(&m, h), 0);
+		if (memcmp(h, h0, CHAIN_HASH_LEN) == 0)
+			fail_msg("field %d NULL, same hash", i);
+	}
+	for (j = 0; j < CHAIN_ALLOC_NFIELDS; j++) {
+		m = base;
+		for (i = 0; i < CHAIN_ALLOC_NFIELDS; i++)
+			al[0][i] = alloc_m[0][i];
+		snprintf(other, sizeof(other), "%sx", al[0][j] != NULL ?
+		    al[0][j] : "");
+		al[0][j] = other;
+		m.alloc = al;
+		assert_int_equal(chain_message_hash(&m, h), 0);
+		if (memcmp(h, h0, CHAIN_HASH_LEN) == 0)
+			fail_msg("allocation field %d changed, same hash", j);
+	}
+	/* The allocation duplicated. */
+	m = base;
+	for (i = 0; i < CHAIN_ALLOC_NFIELDS; i++)
+		al[0][i] = al[1][i] = alloc_m[0][i];
+	m.alloc = al;
+	m.nalloc = 2;
+	assert_int_equal(chain_message_hash(&m, h), 0);
+	assert_memory_not_equal(h, h0, CHAIN_HASH_LEN);
+}
+
+/* ------------------------------------------------------------------------
+ * Anchor lines
+ */
+
+static void
+anchor_cp(struct chain_anchor *a, const char *instance)
+{
+	int	i;
+
+	memset(a, 0, sizeof(*a));
+	a->type = CHAIN_ANCHOR_CHECKPOINT;
+	snprintf(a->instance, sizeof(a->instance), "%s", instance);
+	a->seq = 1040;
+	for (i = 0; i < CHAIN_HASH_LEN; i++)
+		a->hash[i] = (uint8_t)i;
+	a->at_ms = 1700000000123LL;
+	snprintf(a->key_id, sizeof(a->key_id), "0123456789abcdef");
+	for (i = 0; i < CHAIN_SIG_LEN; i++)
+		a->sig[i] = (uint8_t)(0xff - i);
+}
+
+static void
+parse_ok(const char *line, struct chain_anchor *out)
+{
+	char	err[256] = "";
+
+	if (chain_anchor_parse(line, strlen(line), out, err, sizeof(err)) != 1)
+		fail_msg("not read as an anchor: %s (%s)", line, err);
+}
+
+static void
+test_anchor_lines(void **state)
+{
+	static const char	 want[] = "event=checkpoint instance=nwdd-1 "
+	    "seq=1040 hash=000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f at=1700000000123 key_id=0123456789abcdef "
+	    "signature=fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4"
+	    "e3e2e1e0dfdedddcdbdad9d8d7d6d5d4d3d2d1d0cfcecdcccbcac9c8c7c6c5c4"
+	    "c3c2c1c0";
+	struct chain_anchor	 a, b;
+	char			 line[CHAIN_ANCHOR_LINE_MAX];
+	char			 logl[CHAIN_ANCHOR_LINE_MAX + 64];
+	char			 text[512];
+	int			 n;
+
+	anchor_cp(&a, "nwdd-1");
+	n = chain_anchor_format(&a, line, sizeof(line));
+	assert_int_equal(n, (int)strlen(want));
+	assert_string_equal(line, want);
+	parse_ok(line, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* Its signed text is the checkpoint's. */
+	n = chain_anchor_text(&a, text, sizeof(text));
+	assert_true(n > 0);
+	assert_string_equal(text, "nwd-checkpoint-v1 nwdd-1 1040 "
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f "
+	    "1700000000123");
+
+	/* As the log writes it: a time and a level in front, or "<6>". */
+	snprintf(logl, sizeof(logl), "2026-01-01T00:00:00.000Z level=info "
+	    "%s\n", line);
+	parse_ok(logl, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	snprintf(logl, sizeof(logl), "<6>%s", line);
+	parse_ok(logl, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* An instance with blanks, quotes, '=' and a control byte. */
+	anchor_cp(&a, "hub \"a\"=b\\c\n");
+	assert_true(chain_anchor_format(&a, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "instance=\"hub \\\"a\\\"=b\\\\c\\x0a\" "));
+	parse_ok(line, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* An accepted restore. */
+	anchor_cp(&a, "nwdd-1");
+	a.type = CHAIN_ANCHOR_RESTORE;
+	a.seq = 580;
+	a.old_seq = 1040;
+	memset(a.old_hash, 0xab, sizeof(a.old_hash));
+	assert_true(chain_anchor_format(&a, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "event=restore_accepted instance=nwdd-1 "
+	    "old_seq=1040 old_hash=abab"));
+	assert_non_null(strstr(line, " new_seq=580 new_hash=0001"));
+	parse_ok(line, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	n = chain_anchor_text(&a, text, sizeof(text));
+	assert_true(n > 0);
+	assert_int_equal(strncmp(text, "nwd-restore-v1 nwdd-1 1040 abab", 31),
+	    0);
+	assert_non_null(strstr(text, " 580 0001"));
+	assert_non_null(strstr(text, " 1700000000123"));
+}
+
+/* Lines that are no anchor (0) and anchors that are malformed (-1). */
+static void
+test_anchor_bad_lines(void **state)
+{
+	static const char *const	 none[] = {
+		"", "event=ready instance=nwdd-1",
+		"level=info event=checkpoints seq=1",
+		"xevent=checkpoint instance=a seq=1",
+		"reason=\"event=checkpoint\"",
+	};
+	struct chain_anchor	 a;
+	char			 line[CHAIN_ANCHOR_LINE_MAX];
+	char			 bad[CHAIN_ANCHOR_LINE_MAX + 64];
+	char			 err[256];
+	const char		*cut[] = { " seq=", " hash=", " at=", " key_id=",
+	    " signature=", " instance=" };
+	size_t			 i;
+	char			*p;
+
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_int_equal(chain_anchor_parse(none[i], strlen(none[i]),
+		    &a, err, sizeof(err)), 0);
+	anchor_cp(&a, "nwdd-1");
+	assert_true(chain_anchor_format(&a, line, sizeof(line)) > 0);
+	/* Each field left out. */
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		snprintf(bad, sizeof(bad), "%s", line);
+		assert_non_null(p = strstr(bad, cut[i]));
+		memcpy(p + 1, "zz", 2);
+		if (chain_anchor_parse(bad, strlen(bad), &a, err,
+		    sizeof(err)) != -1)
+			fail_msg("read without%s: %s", cut[i], bad);
+	}
+	/* A hash too short, a signature not hex, a seq not a number. */
+	snprintf(bad, sizeof(bad), "%s", line);
+	p = strstr(bad, " at=");
+	memmove(p - 2, p, strlen(p) + 1);
+	assert_int_equal(chain_anchor_parse(bad, strlen(bad), &a, err,
+	    sizeof(err)), -1);
+	snprintf(bad, sizeof(bad), "%s", line);
+	p = strstr(bad, "signature=") + 10;
+	*p = 'g';
+	assert_int_equal(chain_anchor_parse(bad, strlen(bad), &a, err,
+	    sizeof(err)), -1);
+	snprintf(bad, sizeof(bad), "%s", line);
+	p = strstr(bad, "seq=") + 4;
+	*p = 'x';
+	assert_int_equal(chain_anchor_parse(bad, strlen(bad), &a, err,
+	    sizeof(err)), -1);
+	/* A field twice; an unterminated quote. */
+	snprintf(bad, sizeof(bad), "%s seq=1", line);
+	assert_int_equal(chain_anchor_parse(bad, strlen(bad), &a, err,
+	    sizeof(err)), -1);
+	snprintf(bad, sizeof(bad), "event=checkpoint instance=\"nwdd-1 seq=1");
+	assert_int_equal(chain_anchor_parse(bad, strlen(bad), &a, err,
+	    sizeof(err)), -1);
+	/* Too long an instance is refused by the writer. */
+	memset(&a, 0, sizeof(a));
+	memset(a.instance, 'x', sizeof(a.instance));
+	assert_int_equal(chain_anchor_format(&a, line, sizeof(line)), -1);
 }
 
 static void
@@ -983,6 +1337,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_a),
 		cmocka_unit_test(test_golden_route),
+		cmocka_unit_test(test_golden_message_hash_field),
+		cmocka_unit_test(test_golden_message_hash),
+		cmocka_unit_test(test_message_every_field),
+		cmocka_unit_test(test_anchor_lines),
+		cmocka_unit_test(test_anchor_bad_lines),
 		cmocka_unit_test(test_golden_b_nulls),
 		cmocka_unit_test(test_genesis_prev),
 		cmocka_unit_test(test_every_field_counts),

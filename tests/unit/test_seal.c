@@ -3,10 +3,14 @@
  * AES-256-GCM.
  *
  * - Round trips of several sizes, the empty body included, and the
- *   sealed layout (nonce || ciphertext || tag, message id as AAD) checked
- *   by decrypting with EVP directly.
- * - Every bit of a sealed body matters; a body moved to another message
- *   or truncated fails authentication; an unknown key id is refused.
+ *   sealed layout (nonce || ciphertext || tag; the AAD of format 2: the
+ *   message id, subject and kind) checked by decrypting with EVP directly.
+ * - Every bit of a sealed body matters; a body moved to another message,
+ *   opened with another subject or kind, or truncated fails
+ *   authentication; an unknown key id is refused.
+ * - Format 1 (bodies sealed before 010, the message id alone as AAD,
+ *   recorded under the bare key id) still opens; a body of either format
+ *   does not open as the other.
  * - Key rotation: the first key seals, all open.
  * - Key files written at test time in NWD_TEST_TMP or a temporary
  *   directory: raw and hex forms agree, wrong sizes and contents are
@@ -34,6 +38,11 @@
 
 #define MSG_A	"0f8fad5b-d9cb-469f-a165-70867728950e"
 #define MSG_B	"7c9e6679-7425-40de-944b-e07fc1f90ae7"
+#define SUBJ_A	"YP-0042"
+
+/* What bodies are bound to: message A and B, about YP-0042, kind 3. */
+static const struct seal_aad	aad_a = { MSG_A, SUBJ_A, 3 };
+static const struct seal_aad	aad_b = { MSG_B, SUBJ_A, 3 };
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -78,11 +87,12 @@ hexify(const uint8_t *buf, size_t len, char *out, int upper)
 	out[2 * len] = '\0';
 }
 
-/* A fresh random key in a raw key file; its id computed here. */
+/* A fresh random key in a raw key file; its ids computed here. */
 struct key {
 	uint8_t	bytes[SEAL_KEY_LEN];
 	char	path[PATH_MAX];
-	char	id[SEAL_KEY_ID_LEN];
+	char	id[SEAL_KEY_ID_LEN];		/* format 1, the key's id */
+	char	row[SEAL_ROW_KEY_ID_LEN];	/* format 2: id "/2" */
 };
 
 static void
@@ -103,6 +113,7 @@ make_key(const char *name, struct key *k)
 	write_file(name, k->bytes, SEAL_KEY_LEN, 0600, k->path,
 	    sizeof(k->path));
 	key_id_of(k->bytes, k->id);
+	snprintf(k->row, sizeof(k->row), "%s/2", k->id);
 }
 
 static struct sealer *
@@ -150,26 +161,27 @@ refused1(const char *path, const char *why1, const char *why2)
 }
 
 static uint8_t *
-seal_ok(const struct sealer *s, const char *msg, const void *body,
+seal_ok(const struct sealer *s, const struct seal_aad *aad, const void *body,
     size_t len, size_t *outlen)
 {
 	uint8_t	*out;
 
-	out = seal_body(s, msg, body, len, outlen);
+	out = seal_body(s, aad, body, len, outlen);
 	assert_non_null(out);
 	assert_int_equal(*outlen, len + SEAL_OVERHEAD);
 	return out;
 }
 
 static void
-open_ok(const struct sealer *s, const char *key_id, const char *msg,
-    const uint8_t *sealed, size_t len, const void *want, size_t wantlen)
+open_ok(const struct sealer *s, const char *key_id,
+    const struct seal_aad *aad, const uint8_t *sealed, size_t len,
+    const void *want, size_t wantlen)
 {
 	uint8_t	*out;
 	size_t	 outlen = 12345;
 	char	 err[512] = "";
 
-	out = open_body(s, key_id, msg, sealed, len, &outlen, err,
+	out = open_body(s, key_id, aad, sealed, len, &outlen, err,
 	    sizeof(err));
 	if (out == NULL)
 		fail_msg("open_body failed: %s", err);
@@ -181,14 +193,15 @@ open_ok(const struct sealer *s, const char *key_id, const char *msg,
 
 /* Opening must fail with an error containing why. */
 static void
-open_fails(const struct sealer *s, const char *key_id, const char *msg,
-    const uint8_t *sealed, size_t len, const char *why, const char *ctx)
+open_fails(const struct sealer *s, const char *key_id,
+    const struct seal_aad *aad, const uint8_t *sealed, size_t len,
+    const char *why, const char *ctx)
 {
 	uint8_t	*out;
 	size_t	 outlen = 0;
 	char	 err[512] = "";
 
-	out = open_body(s, key_id, msg, sealed, len, &outlen, err,
+	out = open_body(s, key_id, aad, sealed, len, &outlen, err,
 	    sizeof(err));
 	if (out != NULL) {
 		free(out);
@@ -247,12 +260,12 @@ test_round_trip(void **state)
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		assert_non_null(body = malloc(sizes[i]));
 		assert_int_equal(RAND_bytes(body, (int)sizes[i]), 1);
-		sealed = seal_ok(s, MSG_A, body, sizes[i], &len);
+		sealed = seal_ok(s, &aad_a, body, sizes[i], &len);
 		/* Not the plaintext in the clear. */
 		if (sizes[i] >= 16)
 			assert_memory_not_equal(sealed + SEAL_NONCE_LEN, body,
 			    sizes[i]);
-		open_ok(s, k.id, MSG_A, sealed, len, body, sizes[i]);
+		open_ok(s, k.row, &aad_a, sealed, len, body, sizes[i]);
 		free(sealed);
 		free(body);
 	}
@@ -260,7 +273,66 @@ test_round_trip(void **state)
 	sealer_free(NULL);
 }
 
-/* The layout of seal.h, opened by EVP alone. */
+/* seal.h's additional data of format 2 for aad, written out here. */
+static size_t
+aad_v2(const struct seal_aad *aad, uint8_t *out, size_t cap)
+{
+	const char	*parts[3];
+	char		 kind[16];
+	size_t		 n = 0, i, len;
+
+	snprintf(kind, sizeof(kind), "%d", aad->kind);
+	parts[0] = aad->message_id;
+	parts[1] = aad->subject;
+	parts[2] = kind;
+	memcpy(out, "nwd-seal-v2\n", 12);
+	n = 12;
+	for (i = 0; i < 3; i++) {
+		len = strlen(parts[i]);
+		assert_true(n + 4 + len <= cap);
+		out[n++] = (uint8_t)(len >> 24);
+		out[n++] = (uint8_t)(len >> 16);
+		out[n++] = (uint8_t)(len >> 8);
+		out[n++] = (uint8_t)len;
+		memcpy(out + n, parts[i], len);
+		n += len;
+	}
+	return n;
+}
+
+/*
+ * Seals body with EVP alone, as seal.h lays it out, with additional data
+ * ad (format 1: the message id; format 2: aad_v2()).  Caller frees.
+ */
+static uint8_t *
+evp_seal(const uint8_t key[SEAL_KEY_LEN], const uint8_t *ad, size_t adlen,
+    const char *body, size_t len, size_t *outlen)
+{
+	EVP_CIPHER_CTX	*ctx;
+	uint8_t		*out;
+	int		 n;
+
+	assert_non_null(out = malloc(len + SEAL_OVERHEAD));
+	assert_int_equal(RAND_bytes(out, SEAL_NONCE_LEN), 1);
+	assert_non_null(ctx = EVP_CIPHER_CTX_new());
+	assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL,
+	    NULL, NULL), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
+	    SEAL_NONCE_LEN, NULL), 1);
+	assert_int_equal(EVP_EncryptInit_ex(ctx, NULL, NULL, key, out), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, NULL, &n, ad, (int)adlen), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, out + SEAL_NONCE_LEN, &n,
+	    (const uint8_t *)body, (int)len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(ctx, out + SEAL_NONCE_LEN + len,
+	    &n), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
+	    SEAL_TAG_LEN, out + SEAL_NONCE_LEN + len), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	*outlen = len + SEAL_OVERHEAD;
+	return out;
+}
+
+/* The layout of seal.h (format 2), opened by EVP alone. */
 static void
 test_layout(void **state)
 {
@@ -269,12 +341,16 @@ test_layout(void **state)
 	struct sealer		*s;
 	EVP_CIPHER_CTX		*ctx;
 	uint8_t			*sealed, pt[sizeof(body)], tag[SEAL_TAG_LEN];
-	size_t			 len, ctlen = sizeof(body) - 1;
+	uint8_t			 ad[256];
+	size_t			 len, adlen, ctlen = sizeof(body) - 1;
 	int			 n;
 
 	make_key("layout.key", &k);
 	s = load1(k.path);
-	sealed = seal_ok(s, MSG_A, body, ctlen, &len);
+	assert_string_equal(sealer_row_key_id(s), k.row);
+	sealed = seal_ok(s, &aad_a, body, ctlen, &len);
+	adlen = aad_v2(&aad_a, ad, sizeof(ad));
+	assert_int_equal(adlen, 12 + 4 + 36 + 4 + 7 + 4 + 1);
 
 	assert_non_null(ctx = EVP_CIPHER_CTX_new());
 	assert_int_equal(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL,
@@ -283,8 +359,7 @@ test_layout(void **state)
 	    SEAL_NONCE_LEN, NULL), 1);
 	assert_int_equal(EVP_DecryptInit_ex(ctx, NULL, NULL, k.bytes, sealed),
 	    1);
-	assert_int_equal(EVP_DecryptUpdate(ctx, NULL, &n,
-	    (const uint8_t *)MSG_A, strlen(MSG_A)), 1);
+	assert_int_equal(EVP_DecryptUpdate(ctx, NULL, &n, ad, (int)adlen), 1);
 	assert_int_equal(EVP_DecryptUpdate(ctx, pt, &n,
 	    sealed + SEAL_NONCE_LEN, (int)ctlen), 1);
 	assert_int_equal(n, ctlen);
@@ -295,6 +370,49 @@ test_layout(void **state)
 	assert_memory_equal(pt, body, ctlen);
 	EVP_CIPHER_CTX_free(ctx);
 	free(sealed);
+
+	/* And a body sealed by EVP alone the same way opens. */
+	sealed = evp_seal(k.bytes, ad, adlen, body, ctlen, &len);
+	open_ok(s, k.row, &aad_a, sealed, len, body, ctlen);
+	free(sealed);
+	sealer_free(s);
+}
+
+/*
+ * Format 1, the bodies sealed before 010 (the message id alone as AAD,
+ * recorded under the bare key id), still opens, and stays bound to its
+ * message id; neither format opens as the other.
+ */
+static void
+test_format1(void **state)
+{
+	static const char	 body[] = "sealed before 010";
+	struct seal_aad		 other = aad_a;
+	struct key		 k;
+	struct sealer		*s;
+	uint8_t			*old, *cur;
+	size_t			 lold, lcur, ctlen = sizeof(body) - 1;
+
+	make_key("format1.key", &k);
+	s = load1(k.path);
+	old = evp_seal(k.bytes, (const uint8_t *)MSG_A, strlen(MSG_A), body,
+	    ctlen, &lold);
+	open_ok(s, k.id, &aad_a, old, lold, body, ctlen);
+	/* Format 1 binds the id only: another subject or kind opens. */
+	other.subject = "YP-0999";
+	other.kind = 7;
+	open_ok(s, k.id, &other, old, lold, body, ctlen);
+	open_fails(s, k.id, &aad_b, old, lold, "authentication",
+	    "format 1, moved");
+	open_fails(s, k.row, &aad_a, old, lold, "authentication",
+	    "format 1 body under a format 2 key id");
+
+	cur = seal_ok(s, &aad_a, body, ctlen, &lcur);
+	open_fails(s, k.id, &aad_a, cur, lcur, "authentication",
+	    "format 2 body under a format 1 key id");
+	open_ok(s, k.row, &aad_a, cur, lcur, body, ctlen);
+	free(old);
+	free(cur);
 	sealer_free(s);
 }
 
@@ -321,7 +439,7 @@ test_flipped_bits(void **state)
 
 	make_key("flip.key", &k);
 	s = load1(k.path);
-	sealed = seal_ok(s, MSG_A, body, sizeof(body) - 1, &len);
+	sealed = seal_ok(s, &aad_a, body, sizeof(body) - 1, &len);
 	assert_non_null(bad = malloc(len));
 	for (i = 0; i < len; i++)
 		for (bit = 0; bit < 8; bit++) {
@@ -329,11 +447,11 @@ test_flipped_bits(void **state)
 			bad[i] ^= (uint8_t)(1 << bit);
 			snprintf(ctx, sizeof(ctx), "bit %d of byte %zu (%s)",
 			    bit, i, region(i, len));
-			open_fails(s, k.id, MSG_A, bad, len, "authentication",
+			open_fails(s, k.row, &aad_a, bad, len, "authentication",
 			    ctx);
 		}
 	/* The untouched body still opens. */
-	open_ok(s, k.id, MSG_A, sealed, len, body, sizeof(body) - 1);
+	open_ok(s, k.row, &aad_a, sealed, len, body, sizeof(body) - 1);
 	free(bad);
 	free(sealed);
 	sealer_free(s);
@@ -351,16 +469,16 @@ test_truncated(void **state)
 
 	make_key("trunc.key", &k);
 	s = load1(k.path);
-	sealed = seal_ok(s, MSG_A, body, sizeof(body) - 1, &len);
+	sealed = seal_ok(s, &aad_a, body, sizeof(body) - 1, &len);
 	for (i = 0; i < len; i++) {
 		snprintf(ctx, sizeof(ctx), "first %zu of %zu bytes", i, len);
-		open_fails(s, k.id, MSG_A, sealed, i, "authentication", ctx);
+		open_fails(s, k.row, &aad_a, sealed, i, "authentication", ctx);
 	}
 	/* A byte appended. */
 	assert_non_null(longer = malloc(len + 1));
 	memcpy(longer, sealed, len);
 	longer[len] = 0;
-	open_fails(s, k.id, MSG_A, longer, len + 1, "authentication",
+	open_fails(s, k.row, &aad_a, longer, len + 1, "authentication",
 	    "a byte appended");
 	free(longer);
 	free(sealed);
@@ -371,6 +489,7 @@ static void
 test_moved_to_other_message(void **state)
 {
 	static const char	 body[] = "for message A only";
+	struct seal_aad		 x;
 	struct key		 k;
 	struct sealer		*s;
 	uint8_t			*sealed;
@@ -378,16 +497,63 @@ test_moved_to_other_message(void **state)
 
 	make_key("moved.key", &k);
 	s = load1(k.path);
-	sealed = seal_ok(s, MSG_A, body, sizeof(body) - 1, &len);
-	open_ok(s, k.id, MSG_A, sealed, len, body, sizeof(body) - 1);
-	open_fails(s, k.id, MSG_B, sealed, len, "authentication",
+	sealed = seal_ok(s, &aad_a, body, sizeof(body) - 1, &len);
+	open_ok(s, k.row, &aad_a, sealed, len, body, sizeof(body) - 1);
+	open_fails(s, k.row, &aad_b, sealed, len, "authentication",
 	    "opened as B");
-	open_fails(s, k.id, "", sealed, len, "authentication",
+	x = aad_a;
+	x.message_id = "";
+	open_fails(s, k.row, &x, sealed, len, "authentication",
 	    "opened with an empty message id");
-	open_fails(s, k.id, MSG_A "0", sealed, len, "authentication",
+	x.message_id = MSG_A "0";
+	open_fails(s, k.row, &x, sealed, len, "authentication",
 	    "opened with a longer message id");
-	open_fails(s, k.id, "0F8FAD5B-D9CB-469F-A165-70867728950E", sealed,
-	    len, "authentication", "opened with the id in upper case");
+	/* The id as the database prints it: its case does not matter. */
+	x.message_id = "0F8FAD5B-D9CB-469F-A165-70867728950E";
+	open_ok(s, k.row, &x, sealed, len, body, sizeof(body) - 1);
+	free(sealed);
+	sealer_free(s);
+}
+
+/* The row's subject or kind changed: the body no longer opens. */
+static void
+test_bound_to_subject_and_kind(void **state)
+{
+	static const char	 body[] = "about YP-0042 only";
+	struct seal_aad		 x;
+	struct key		 k;
+	struct sealer		*s;
+	uint8_t			*sealed;
+	size_t			 len;
+
+	make_key("bound.key", &k);
+	s = load1(k.path);
+	sealed = seal_ok(s, &aad_a, body, sizeof(body) - 1, &len);
+	x = aad_a;
+	x.subject = "YP-999";
+	open_fails(s, k.row, &x, sealed, len, "subject or kind",
+	    "another subject");
+	x.subject = "YP-00420";
+	open_fails(s, k.row, &x, sealed, len, "authentication",
+	    "a longer subject");
+	x.subject = "";
+	open_fails(s, k.row, &x, sealed, len, "authentication",
+	    "an empty subject");
+	x.subject = NULL;
+	open_fails(s, k.row, &x, sealed, len, "no subject", "no subject");
+	x = aad_a;
+	x.kind = 4;
+	open_fails(s, k.row, &x, sealed, len, "authentication",
+	    "another kind");
+	x.kind = 0;
+	open_fails(s, k.row, &x, sealed, len, "authentication", "kind 0");
+	/* The id, subject and kind are length-prefixed: no sliding. */
+	x.message_id = MSG_A "Y";
+	x.subject = "P-0042";
+	x.kind = 3;
+	open_fails(s, k.row, &x, sealed, len, "authentication",
+	    "a byte moved from subject to id");
+	open_ok(s, k.row, &aad_a, sealed, len, body, sizeof(body) - 1);
 	free(sealed);
 	sealer_free(s);
 }
@@ -402,13 +568,13 @@ test_unknown_key(void **state)
 
 	make_key("unknown.key", &k);
 	s = load1(k.path);
-	sealed = seal_ok(s, MSG_A, "x", 1, &len);
-	open_fails(s, "0123456789abcdef", MSG_A, sealed, len, "unknown key",
+	sealed = seal_ok(s, &aad_a, "x", 1, &len);
+	open_fails(s, "0123456789abcdef", &aad_a, sealed, len, "unknown key",
 	    "another key id");
-	open_fails(s, "0123456789abcdef", MSG_A, sealed, len,
+	open_fails(s, "0123456789abcdef", &aad_a, sealed, len,
 	    "0123456789abcdef", "another key id named");
-	open_fails(s, "", MSG_A, sealed, len, "unknown key", "empty key id");
-	open_fails(s, NULL, MSG_A, sealed, len, "unknown key", "no key id");
+	open_fails(s, "", &aad_a, sealed, len, "unknown key", "empty key id");
+	open_fails(s, NULL, &aad_a, sealed, len, "unknown key", "no key id");
 	free(sealed);
 	sealer_free(s);
 }
@@ -430,24 +596,24 @@ test_rotation(void **state)
 	assert_string_not_equal(kold.id, knew.id);
 
 	sold = load1(kold.path);
-	sealed_old = seal_ok(sold, MSG_A, body_old, sizeof(body_old) - 1,
+	sealed_old = seal_ok(sold, &aad_a, body_old, sizeof(body_old) - 1,
 	    &lold);
 
 	paths[0] = knew.path;
 	paths[1] = kold.path;
 	srot = load_ok(paths, 2);
 	assert_string_equal(sealer_key_id(srot), knew.id);
-	open_ok(srot, kold.id, MSG_A, sealed_old, lold, body_old,
+	open_ok(srot, kold.row, &aad_a, sealed_old, lold, body_old,
 	    sizeof(body_old) - 1);
 
-	sealed_new = seal_ok(srot, MSG_B, body_new, sizeof(body_new) - 1,
+	sealed_new = seal_ok(srot, &aad_b, body_new, sizeof(body_new) - 1,
 	    &lnew);
-	open_ok(srot, knew.id, MSG_B, sealed_new, lnew, body_new,
+	open_ok(srot, knew.row, &aad_b, sealed_new, lnew, body_new,
 	    sizeof(body_new) - 1);
 	/* Sealed with the new key indeed: the old one cannot open it. */
-	open_fails(srot, kold.id, MSG_B, sealed_new, lnew, "authentication",
+	open_fails(srot, kold.row, &aad_b, sealed_new, lnew, "authentication",
 	    "new body under the old key id");
-	open_fails(sold, knew.id, MSG_B, sealed_new, lnew, "unknown key",
+	open_fails(sold, knew.row, &aad_b, sealed_new, lnew, "unknown key",
 	    "new body, old sealer");
 
 	free(sealed_old);
@@ -469,7 +635,7 @@ test_nonce_random(void **state)
 	make_key("nonce.key", &k);
 	s = load1(k.path);
 	for (i = 0; i < N; i++)
-		sealed[i] = seal_ok(s, MSG_A, body, sizeof(body) - 1, &len);
+		sealed[i] = seal_ok(s, &aad_a, body, sizeof(body) - 1, &len);
 	for (i = 0; i < N; i++)
 		for (j = i + 1; j < N; j++) {
 			assert_memory_not_equal(sealed[i], sealed[j],
@@ -478,7 +644,7 @@ test_nonce_random(void **state)
 			    sealed[j] + SEAL_NONCE_LEN, len - SEAL_NONCE_LEN);
 		}
 	for (i = 0; i < N; i++) {
-		open_ok(s, k.id, MSG_A, sealed[i], len, body,
+		open_ok(s, k.row, &aad_a, sealed[i], len, body,
 		    sizeof(body) - 1);
 		free(sealed[i]);
 	}
@@ -495,15 +661,15 @@ test_empty_body(void **state)
 
 	make_key("empty.key", &k);
 	s = load1(k.path);
-	a = seal_ok(s, MSG_A, NULL, 0, &la);
-	b = seal_ok(s, MSG_A, "", 0, &lb);
+	a = seal_ok(s, &aad_a, NULL, 0, &la);
+	b = seal_ok(s, &aad_a, "", 0, &lb);
 	assert_int_equal(la, SEAL_OVERHEAD);
-	open_ok(s, k.id, MSG_A, a, la, "", 0);
-	open_ok(s, k.id, MSG_A, b, lb, "", 0);
+	open_ok(s, k.row, &aad_a, a, la, "", 0);
+	open_ok(s, k.row, &aad_a, b, lb, "", 0);
 	/* Even an empty body is bound to its message and its tag. */
-	open_fails(s, k.id, MSG_B, a, la, "authentication", "empty, moved");
+	open_fails(s, k.row, &aad_b, a, la, "authentication", "empty, moved");
 	a[la - 1] ^= 0x80;
-	open_fails(s, k.id, MSG_A, a, la, "authentication", "empty, tag");
+	open_fails(s, k.row, &aad_a, a, la, "authentication", "empty, tag");
 	free(a);
 	free(b);
 	sealer_free(s);
@@ -512,6 +678,7 @@ test_empty_body(void **state)
 static void
 test_bad_args(void **state)
 {
+	struct seal_aad	 x;
 	struct key	 k;
 	struct sealer	*s;
 	uint8_t		*sealed;
@@ -520,16 +687,27 @@ test_bad_args(void **state)
 
 	make_key("args.key", &k);
 	s = load1(k.path);
-	assert_null(seal_body(NULL, MSG_A, (const uint8_t *)"x", 1, &len));
+	assert_null(seal_body(NULL, &aad_a, (const uint8_t *)"x", 1, &len));
 	assert_null(seal_body(s, NULL, (const uint8_t *)"x", 1, &len));
-	assert_null(seal_body(s, MSG_A, NULL, 1, &len));
-	sealed = seal_ok(s, MSG_A, "x", 1, &len);
-	assert_null(open_body(s, k.id, MSG_A, NULL, len, &len, err,
+	x = aad_a;
+	x.message_id = NULL;
+	assert_null(seal_body(s, &x, (const uint8_t *)"x", 1, &len));
+	x = aad_a;
+	x.subject = NULL;
+	assert_null(seal_body(s, &x, (const uint8_t *)"x", 1, &len));
+	assert_null(seal_body(s, &aad_a, NULL, 1, &len));
+	sealed = seal_ok(s, &aad_a, "x", 1, &len);
+	assert_null(open_body(s, k.row, &aad_a, NULL, len, &len, err,
 	    sizeof(err)));
-	assert_null(open_body(s, k.id, NULL, sealed, len, &len, err,
+	assert_null(open_body(s, k.row, NULL, sealed, len, &len, err,
+	    sizeof(err)));
+	x = aad_a;
+	x.message_id = NULL;
+	assert_null(open_body(s, k.row, &x, sealed, len, &len, err,
 	    sizeof(err)));
 	/* No error buffer at all is tolerated. */
-	assert_null(open_body(s, "nope", MSG_A, sealed, len, &len, NULL, 0));
+	assert_null(open_body(s, "nope", &aad_a, sealed, len, &len, NULL, 0));
+	assert_null(open_body(s, "/2", &aad_a, sealed, len, &len, NULL, 0));
 	free(sealed);
 	sealer_free(s);
 }
@@ -561,7 +739,7 @@ test_hex_and_raw_files(void **state)
 	make_key("hexraw.key", &k);
 	raw = load1(k.path);
 	assert_string_equal(sealer_key_id(raw), k.id);
-	sealed = seal_ok(raw, MSG_A, "hello", 5, &len);
+	sealed = seal_ok(raw, &aad_a, "hello", 5, &len);
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		hexify(k.bytes, SEAL_KEY_LEN, hex, forms[i].upper);
 		if (forms[i].newline)
@@ -570,7 +748,7 @@ test_hex_and_raw_files(void **state)
 		    sizeof(path));
 		s = load1(path);
 		assert_string_equal(sealer_key_id(s), k.id);
-		open_ok(s, k.id, MSG_A, sealed, len, "hello", 5);
+		open_ok(s, k.row, &aad_a, sealed, len, "hello", 5);
 		sealer_free(s);
 	}
 	free(sealed);
@@ -706,6 +884,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_format1),
+		cmocka_unit_test(test_bound_to_subject_and_kind),
 		cmocka_unit_test(test_flipped_bits),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_moved_to_other_message),
