@@ -20,10 +20,11 @@
  *   UTF-8, so neither the openssl tool nor a client built on the library
  *   can present one, and the daemon would refuse it as undecodable.)
  * - The flood: four threads of failed handshakes with the "é"
- *   certificates while a control publisher pipelines publishes.  Every
- *   auth_refused row is there, counted exactly against the handshakes
- *   made, and the control rate during the flood is at least
- *   FLOOD_MIN_RATIO of its rate without it, both measured here.
+ *   certificates (FLOOD_PER_S a second in all) while a control publisher
+ *   pipelines publishes.  Every auth_refused row is there, counted
+ *   exactly against the handshakes made, and the control rate during the
+ *   flood is at least FLOOD_MIN_RATIO of its rate without it, both
+ *   measured here, in rounds taken in turn.
  *
  * Nothing sleeps to synchronise: every wait polls for its event against a
  * deadline.  NWD_TEST_SCALE (0 < x <= 1) scales the publishes down.
@@ -64,8 +65,9 @@
 #define FLOODERS	4	/* threads of failed handshakes */
 #define CONTROL_N	1500	/* publishes in one measurement */
 #define CONTROL_WINDOW	128	/* publishes in flight at once */
-#define CONTROL_ROUNDS	3	/* measurements with, and without */
-#define FLOOD_WARMUP	200	/* handshakes before measuring */
+#define CONTROL_ROUNDS	7	/* measurements with, and without */
+#define FLOOD_PER_S	40	/* failed handshakes a second, at most */
+#define FLOOD_WARMUP	10	/* handshakes before a round measures */
 #define FLOOD_MIN_RATIO	0.8	/* the control rate kept under the flood */
 #define SUBJECT_MAX	255	/* bytes of a subject the daemon keeps */
 
@@ -408,22 +410,24 @@ group_teardown(void **state)
 
 /*
  * One publish that must be refused for bytes that are not UTF-8: the
- * error names the field, the session goes on, and the publish_refused row
- * is there, with no subject if the subject was the bad field.
+ * error names the field and the bad byte, the session goes on, and the
+ * publish_refused row is there, with no subject if the subject was the
+ * bad field.
  */
 static void
 expect_publish_refused(struct harness_tls *t, struct alert *a,
-    const char *field, const char *subject_sql)
+    const char *field, size_t at, const char *subject_sql)
 {
 	char text[256];
 
-	snprintf(text, sizeof(text), "%s is not valid UTF-8", field);
+	snprintf(text, sizeof(text), "%s is not valid UTF-8 (at byte %zu)",
+	    field, at);
 	expect_error(publish(t, a, 11), NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
 	    text);
 	expect_alive(t);
 	harness_wait_sql_int("postgres", WAIT_MS * slow, 1, "SELECT count(*) "
 	    "FROM nwd.audit_events WHERE action = 'publish_refused' AND actor "
-	    "= 'plo-ana' AND reason LIKE '%s%%' AND %s", text, subject_sql);
+	    "= 'plo-ana' AND reason = '%s' AND %s", text, subject_sql);
 }
 
 /*
@@ -451,26 +455,26 @@ test_publish_refuses_bytes_that_are_not_utf8(void **state)
 
 	/* The subject: the row is written without it. */
 	alert_init(&a, "YP-\xff", "bad subject");
-	expect_publish_refused(t, &a, "header.subject.local_id",
+	expect_publish_refused(t, &a, "header.subject.local_id", 3,
 	    "subject IS NULL");
 	/* A truncated sequence at the end of the subject. */
 	alert_init(&a, "YP-BYTES\xc3", "truncated subject");
-	expect_publish_refused(t, &a, "header.subject.local_id",
+	expect_publish_refused(t, &a, "header.subject.local_id", 8,
 	    "subject IS NULL");
 
 	/* A body string at the top of the body. */
 	alert_init(&a, "YP-BYTES", "county \xc3\x28 lines");
-	expect_publish_refused(t, &a, "body field summary",
+	expect_publish_refused(t, &a, "body field summary", 7,
 	    "subject = 'YP-BYTES'");
 	/* Nested: an overlong '/'. */
 	alert_init(&a, "YP-BYTES", "nested");
 	a.where.line1 = "12 \xc0\xaf Street";
-	expect_publish_refused(t, &a, "body field location.line1",
+	expect_publish_refused(t, &a, "body field location.line1", 3,
 	    "subject = 'YP-BYTES'");
 	/* In the second of a repeated message: a surrogate. */
 	alert_init(&a, "YP-BYTES", "repeated");
 	a.tp[1].name = "Ren\xed\xa0\x80";
-	expect_publish_refused(t, &a, "body field associates[1].name",
+	expect_publish_refused(t, &a, "body field associates[1].name", 3,
 	    "subject = 'YP-BYTES'");
 	/* A share_with entry: above U+10FFFF. */
 	alert_init(&a, "YP-BYTES", "share_with");
@@ -478,12 +482,13 @@ test_publish_refuses_bytes_that_are_not_utf8(void **state)
 	a.share[1] = "sw:\xf4\x90\x80\x80";
 	a.hdr.share_with = a.share;
 	a.hdr.n_share_with = 2;
-	expect_publish_refused(t, &a, "header.share_with[1]",
+	expect_publish_refused(t, &a, "header.share_with[1]", 3,
 	    "subject = 'YP-BYTES'");
 	/* A header string the broker overwrites is judged all the same. */
 	alert_init(&a, "YP-BYTES", "sender");
 	a.hdr.sender = "plo-\xe2\x82";
-	expect_publish_refused(t, &a, "header.sender", "subject = 'YP-BYTES'");
+	expect_publish_refused(t, &a, "header.sender", 4,
+	    "subject = 'YP-BYTES'");
 
 	/* None of them reached the subscriber: the next valid one is the
 	 * first it gets. */
@@ -501,8 +506,6 @@ test_publish_refuses_bytes_that_are_not_utf8(void **state)
 	assert_string_equal(d->envelope->header->message_id, mid);
 	assert_string_equal(d->envelope->risk_alert->summary,
 	    "valid: Zoë at the café");
-	assert_string_equal(d->envelope->risk_alert->associates[0]->name,
-	    "Zoë");
 	nwd_deliver_free(d);
 	nwd_close(hub);
 	harness_tls_close(t);
@@ -536,8 +539,8 @@ test_sender_note_is_clean(void **state)
 		    in->msg_case == NWD__V1__FRAME__MSG_ERROR ?
 		    in->error->text : "");
 	/* "x" and 19 "é" (39 bytes); the escape becomes '?'. */
-	snprintf(want, sizeof(want), "ignored client-supplied sender '%.39s' "
-	    "and agency '?[31mpolice'", sender);
+	snprintf(want, sizeof(want), "ignored client-supplied sender ''%.39s'' "
+	    "and agency ''?[31mpolice''", sender);
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE action = 'publish' AND message_id = '%s' "
 	    "AND reason = '%s'", in->publish_ack->message_id, want), 1);
@@ -799,7 +802,9 @@ struct flooder {
 	pthread_t	 thr;
 	SSL_CTX		*ctx;		/* owned */
 	int		 port;
-	atomic_int	*stop;
+	atomic_int	*stop;		/* end the thread */
+	atomic_int	*pause;		/* make no handshake for now */
+	atomic_int	 idle;		/* paused, between handshakes */
 	atomic_long	 made;		/* handshakes tried (TCP accepted) */
 	char		 err[256];	/* the first failure */
 };
@@ -823,54 +828,81 @@ tcp_open(int port)
 	return fd;
 }
 
+/* One handshake with fl's certificate, waited for to the daemon's
+ * verdict.  Returns 0, or -1 with the failure in fl->err. */
+static int
+flood_one(struct flooder *fl)
+{
+	struct timeval	 tv = { WAIT_MS / 1000, 0 };
+	char		 buf[512];
+	SSL		*ssl;
+	int		 fd, r, e, rc = 0;
+
+	if ((fd = tcp_open(fl->port)) == -1) {
+		snprintf(fl->err, sizeof(fl->err), "connect: %s",
+		    strerror(errno));
+		return -1;
+	}
+	atomic_fetch_add(&fl->made, 1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((ssl = SSL_new(fl->ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
+		snprintf(fl->err, sizeof(fl->err), "SSL_new failed");
+		SSL_free(ssl);
+		close(fd);
+		return -1;
+	}
+	errno = 0;
+	if (SSL_connect(ssl) == 1) {
+		/* TLS 1.3: the daemon judges our certificate now; its
+		 * verdict is an alert, or an Error frame, then the close. */
+		while ((r = SSL_read(ssl, buf, sizeof(buf))) > 0)
+			;
+		e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN ||
+		    errno == EWOULDBLOCK)) {
+			snprintf(fl->err, sizeof(fl->err), "no verdict from "
+			    "the daemon within %d ms", WAIT_MS);
+			rc = -1;
+		}
+	}
+	ERR_clear_error();
+	SSL_free(ssl);
+	close(fd);
+	return rc;
+}
+
 /*
- * Handshakes with the flooder's certificate until told to stop, each
- * waited for to the daemon's verdict (so the daemon has seen the
- * certificate and made its row) before the next.
+ * Handshakes with the flooder's certificate, FLOOD_PER_S / FLOODERS a
+ * second (paced, as test_floods paces its churn, so that on a small
+ * machine the flood does not simply take the CPU from everyone: what is
+ * judged is what its rows do to the store), until told to stop; none
+ * while paused.  Each is waited for to the daemon's verdict, so the
+ * daemon has seen the certificate and made its row, before the next.
  */
 static void *
 flood_run(void *arg)
 {
 	struct flooder	*fl = arg;
-	struct timeval	 tv = { WAIT_MS / 1000, 0 };
-	char		 buf[512];
-	SSL		*ssl;
-	int		 fd, r, e;
+	int64_t		 start = now_ms(), due, n = 0;
 
 	while (!atomic_load(fl->stop)) {
-		if ((fd = tcp_open(fl->port)) == -1) {
-			snprintf(fl->err, sizeof(fl->err), "connect: %s",
-			    strerror(errno));
+		if (atomic_load(fl->pause)) {
+			atomic_store(&fl->idle, 1);
+			poll(NULL, 0, 5);
+			start = now_ms();
+			n = 0;
+			continue;
+		}
+		atomic_store(&fl->idle, 0);
+		due = start + n * 1000 * FLOODERS / FLOOD_PER_S;
+		if (now_ms() < due)
+			poll(NULL, 0, (int)(due - now_ms()));
+		if (flood_one(fl) == -1)
 			break;
-		}
-		atomic_fetch_add(&fl->made, 1);
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if ((ssl = SSL_new(fl->ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
-			snprintf(fl->err, sizeof(fl->err), "SSL_new failed");
-			SSL_free(ssl);
-			close(fd);
-			break;
-		}
-		errno = 0;
-		if (SSL_connect(ssl) == 1) {
-			/* TLS 1.3: the daemon judges our certificate now. */
-			while ((r = SSL_read(ssl, buf, sizeof(buf))) > 0)
-				;
-			e = SSL_get_error(ssl, r);
-			if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN ||
-			    errno == EWOULDBLOCK)) {
-				snprintf(fl->err, sizeof(fl->err), "no verdict "
-				    "from the daemon within %d ms", WAIT_MS);
-				SSL_free(ssl);
-				close(fd);
-				break;
-			}
-		}
-		ERR_clear_error();
-		SSL_free(ssl);
-		close(fd);
+		n++;
 	}
+	atomic_store(&fl->idle, 1);
 	ERR_clear_error();
 	return NULL;
 }
@@ -950,26 +982,54 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The median of CONTROL_ROUNDS rounds. */
 static double
-control_rate(struct harness_tls *t, struct alert *a, int n,
-    uint64_t *next_id, const char *what)
+median(double *r, int n)
 {
-	double	r[CONTROL_ROUNDS];
-	int	i;
+	qsort(r, n, sizeof(r[0]), cmp_double);
+	return r[n / 2];
+}
 
-	for (i = 0; i < CONTROL_ROUNDS; i++)
-		r[i] = control_round(t, a, n, next_id);
-	print_message("%s: %d publishes a round, %.0f, %.0f, %.0f a second\n",
-	    what, n, r[0], r[1], r[2]);
-	qsort(r, CONTROL_ROUNDS, sizeof(r[0]), cmp_double);
-	return r[CONTROL_ROUNDS / 2];
+/* Pauses the flood and waits until no handshake is under way. */
+static void
+flood_pause(struct flooder *fl, atomic_int *pause)
+{
+	int64_t	deadline = now_ms() + WAIT_MS * slow;
+	int	i, busy;
+
+	atomic_store(pause, 1);
+	do {
+		for (i = 0, busy = 0; i < FLOODERS; i++)
+			busy += !atomic_load(&fl[i].idle) &&
+			    fl[i].err[0] == '\0';
+		if (busy > 0)
+			poll(NULL, 0, 5);
+	} while (busy > 0 && now_ms() < deadline);
+	if (busy > 0)
+		fail_msg("%d flooders did not pause", busy);
+}
+
+/* Lets the flood go on and waits until it is under way again. */
+static void
+flood_resume(struct flooder *fl, atomic_int *pause)
+{
+	int64_t	deadline = now_ms() + WAIT_MS * slow;
+	long	from = flood_made(fl);
+
+	atomic_store(pause, 0);
+	while (flood_made(fl) < from + FLOOD_WARMUP && now_ms() < deadline)
+		poll(NULL, 0, 5);
+	if (flood_made(fl) < from + FLOOD_WARMUP)
+		fail_msg("the flood made %ld handshakes in %d ms",
+		    flood_made(fl) - from, WAIT_MS * slow);
 }
 
 /*
  * G20: failed handshakes with the "é" certificates from FLOODERS threads
- * while plo-ana pipelines publishes.  Every handshake has its
- * auth_refused row, and the control rate holds.
+ * while plo-ana pipelines publishes.  The control rate is measured in
+ * rounds without and with the flood, taken in turn so that whatever else
+ * the machine does weighs on both alike; the median of the ratios of each
+ * round with the flood to the round without it just before must be at
+ * least FLOOD_MIN_RATIO.  Every handshake has its auth_refused row.
  */
 static void
 test_flood_of_eacute_certificates(void **state)
@@ -977,11 +1037,11 @@ test_flood_of_eacute_certificates(void **state)
 	struct flooder		 fl[FLOODERS];
 	struct harness_tls	*ctl = raw_session("plo-ana");
 	struct alert		 a;
-	atomic_int		 stop;
+	atomic_int		 stop, pause;
 	uint64_t		 next_id = 1000;
-	double			 without, with;
-	long			 made, before, during;
-	int64_t			 deadline;
+	double			 without[CONTROL_ROUNDS], with[CONTROL_ROUNDS];
+	double			 ratio[CONTROL_ROUNDS], w, f, r;
+	long			 made, during = 0, from;
 	int			 i, n = (int)(CONTROL_N * scale);
 	int			 rows0;
 
@@ -991,28 +1051,34 @@ test_flood_of_eacute_certificates(void **state)
 	    "nwd.audit_events WHERE action = 'auth_refused' AND actor LIKE "
 	    "'cert:CN=utf8-%%'");
 	alert_init(&a, "YP-CONTROL", "control publish");
-	/* Warm up, then the rate without the flood. */
+	/* Warm up. */
 	control_round(ctl, &a, CONTROL_WINDOW, &next_id);
-	without = control_rate(ctl, &a, n, &next_id, "without the flood");
 
 	atomic_init(&stop, 0);
+	atomic_init(&pause, 1);
 	memset(fl, 0, sizeof(fl));
 	for (i = 0; i < FLOODERS; i++) {
 		fl[i].ctx = i % 2 == 0 ? flood_ctx(self_crt, self_key) :
 		    flood_ctx(ca_crt, ca_key);
 		fl[i].port = harness_daemon_port(daemon_main);
 		fl[i].stop = &stop;
+		fl[i].pause = &pause;
+		atomic_init(&fl[i].idle, 0);
 		atomic_init(&fl[i].made, 0);
 		assert_int_equal(pthread_create(&fl[i].thr, NULL, flood_run,
 		    &fl[i]), 0);
 	}
-	/* The flood is under way before the control measures. */
-	deadline = now_ms() + WAIT_MS * slow;
-	while (flood_made(fl) < FLOOD_WARMUP && now_ms() < deadline)
-		poll(NULL, 0, 10);
-	before = flood_made(fl);
-	with = control_rate(ctl, &a, n, &next_id, "during the flood");
-	during = flood_made(fl) - before;
+	for (i = 0; i < CONTROL_ROUNDS; i++) {
+		flood_pause(fl, &pause);
+		without[i] = control_round(ctl, &a, n, &next_id);
+		flood_resume(fl, &pause);
+		from = flood_made(fl);
+		with[i] = control_round(ctl, &a, n, &next_id);
+		during += flood_made(fl) - from;
+		ratio[i] = with[i] / without[i];
+		print_message("round %d: %d publishes at %.0f/s without the "
+		    "flood, %.0f/s with it\n", i + 1, n, without[i], with[i]);
+	}
 	atomic_store(&stop, 1);
 	for (i = 0; i < FLOODERS; i++) {
 		pthread_join(fl[i].thr, NULL);
@@ -1022,12 +1088,13 @@ test_flood_of_eacute_certificates(void **state)
 	}
 	made = flood_made(fl);
 	harness_tls_close(ctl);
+	w = median(without, CONTROL_ROUNDS);
+	f = median(with, CONTROL_ROUNDS);
+	r = median(ratio, CONTROL_ROUNDS);
 	print_message("flood: %ld failed handshakes in all, %ld while the "
-	    "control measured; control %.0f/s without, %.0f/s with (%.0f%%)\n",
-	    made, during, without, with, 100.0 * with / without);
-	if (before < FLOOD_WARMUP)
-		fail_msg("the flood made %ld handshakes in %d ms", before,
-		    WAIT_MS * slow);
+	    "control measured; control median %.0f/s without, %.0f/s with; "
+	    "median ratio of a round with to the one before without %.0f%%\n",
+	    made, during, w, f, 100.0 * r);
 	assert_true(during > 0);
 
 	/* Every refusal is on the record, each with the subject cut on a
@@ -1035,18 +1102,18 @@ test_flood_of_eacute_certificates(void **state)
 	harness_wait_sql_int("postgres", WAIT_MS * slow, rows0 + (int)made,
 	    "SELECT count(*) FROM nwd.audit_events WHERE action = "
 	    "'auth_refused' AND actor LIKE 'cert:CN=utf8-%%'");
-	print_message("flood: %ld auth_refused rows for %ld handshakes\n",
-	    (long)harness_sql_int("postgres", "SELECT count(*) FROM "
+	print_message("flood: %d auth_refused rows for %ld handshakes\n",
+	    harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE action = 'auth_refused' AND actor LIKE "
 	    "'cert:CN=utf8-%%'") - rows0, made);
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE action = 'auth_refused' AND actor LIKE "
 	    "'cert:CN=utf8-%%' AND octet_length(actor) > %d", 5 + SUBJECT_MAX),
 	    0);
-	if (with < FLOOD_MIN_RATIO * without)
+	if (r < FLOOD_MIN_RATIO)
 		fail_msg("the control rate fell from %.0f/s to %.0f/s during "
-		    "the flood (%.0f%%; at least %.0f%% wanted)", without, with,
-		    100.0 * with / without, 100.0 * FLOOD_MIN_RATIO);
+		    "the flood (median ratio %.0f%%; at least %.0f%% wanted)",
+		    w, f, 100.0 * r, 100.0 * FLOOD_MIN_RATIO);
 }
 
 int
