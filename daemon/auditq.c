@@ -49,6 +49,7 @@
 #include "session.h"
 #include "store.h"
 #include "trail.h"
+#include "utf8.h"
 
 #define AUDITQ_ROLE		"auditor"
 #define AUDITQ_DEFAULT_LIMIT	100
@@ -1061,16 +1062,13 @@ parse_token(struct auditq_job *j, const char *token, int64_t *pin)
 	return 0;
 }
 
+/* A filter value: at most max bytes of UTF-8 without control
+ * characters (C1 ones included); it may reach the query's audit row. */
 static int
 name_ok(const char *s, size_t max)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= max || (unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
+	return strlen(s) <= max && utf8_valid_str(s, NULL) &&
+	    !utf8_has_control(s);
 }
 
 /* Checks q; 0, or -1 with the error in err. */

@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "policy.h"
 #include "redact.h"
+#include "utf8.h"
 
 /* The longest comma-separated list of paths a decision can withhold. */
 #define DECIDE_PATHS_LEN	(REDACT_MAX_PATHS * 130)
@@ -200,14 +201,21 @@ prepare(const struct decide_world *w, const struct principal *sender,
 	Nwd__V1__Header			*h = env->header;
 	const Nwd__V1__Allocation	*a = env->allocation;
 	const char			*who[2];
+	char				 cs[41], ca[41];
 	size_t				 i, k, tl, wl, sl, bl;
 
 	if ((h->sender[0] != '\0' && strcmp(h->sender, sender->id) != 0) ||
 	    (h->originating_agency[0] != '\0' &&
-	    strcmp(h->originating_agency, sender->agency) != 0))
+	    strcmp(h->originating_agency, sender->agency) != 0)) {
+		/* At most 40 bytes of each, whole characters, no controls:
+		 * the note goes into the publish row. */
+		utf8_clean(cs, sizeof(cs), h->sender, strlen(h->sender),
+		    UTF8_NO_CONTROLS);
+		utf8_clean(ca, sizeof(ca), h->originating_agency,
+		    strlen(h->originating_agency), UTF8_NO_CONTROLS);
 		snprintf(plan->note, sizeof(plan->note), "ignored "
-		    "client-supplied sender '%.40s' and agency '%.40s'",
-		    h->sender, h->originating_agency);
+		    "client-supplied sender '%s' and agency '%s'", cs, ca);
+	}
 	h->created_unix_ms = w->now_ms;
 	if ((message_id != NULL && set_string(&h->message_id,
 	    message_id) == -1) ||

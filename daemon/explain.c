@@ -87,8 +87,10 @@ query_event(struct server *srv, struct session *s,
 	if (h != NULL) {
 		ev->kind =
 		    envelope_kind_name(h->kind) != NULL ? (int)h->kind : 0;
-		if (h->subject != NULL && h->subject->local_id[0] != '\0' &&
-		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT &&
+		/* Only a sound subject: the envelope may be invalid (the
+		 * explanation says so), the row must always be taken. */
+		if (h->subject != NULL &&
+		    envelope_subject_ok(h->subject->local_id) &&
 		    audit_event_set(ev, AUDIT_F_SUBJECT,
 		    h->subject->local_id) == -1)
 			goto fail;

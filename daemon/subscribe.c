@@ -337,8 +337,8 @@ subscribe_handle(struct server *srv, struct session *s, uint64_t request_id,
 	for (i = 0; i < sub->n_subjects; i++) {
 		const char *subj = sub->subjects[i];
 
-		if (subj[0] == '\0' || strlen(subj) > ENVELOPE_MAX_SUBJECT ||
-		    strpbrk(subj, " ,\t\r\n") != NULL) {
+		/* As a publish's subject: they go into the audit rows. */
+		if (!envelope_subject_ok(subj)) {
 			session_send_error(s, request_id,
 			    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
 			    "subscribe subject %zu is not a subject id", i);

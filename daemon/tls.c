@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "tls.h"
+#include "utf8.h"
 
 #define TLS_VERIFY_DEPTH	8
 
@@ -20,6 +21,7 @@ struct tls_ctx {
 
 static time_t	asn1_unix(const ASN1_TIME *);
 static time_t	earlier(time_t, time_t);
+static void	name_line(const X509_NAME *, char *, size_t);
 
 /* What the verify callback saw first, kept per SSL for the refusal audit. */
 struct verify_note {
@@ -57,18 +59,9 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	cert = X509_STORE_CTX_get0_cert(xs);
 	if (cert == NULL)
 		cert = X509_STORE_CTX_get_current_cert(xs);
-	if (cert != NULL) {
-		BIO *b = BIO_new(BIO_s_mem());
-		int len;
-
-		if (b != NULL) {
-			X509_NAME_print_ex(b, X509_get_subject_name(cert), 0,
-			    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-			len = BIO_read(b, n->subject, sizeof(n->subject) - 1);
-			n->subject[len > 0 ? len : 0] = '\0';
-			BIO_free(b);
-		}
-	}
+	if (cert != NULL)
+		name_line(X509_get_subject_name(cert), n->subject,
+		    sizeof(n->subject));
 	return 0;
 }
 
@@ -97,19 +90,25 @@ openssl_reason(char *buf, size_t len)
 		ERR_error_string_n(last, buf, len);
 }
 
-/* A name as one RFC 2253 line ("CN=x,O=y"), or "-". */
+/*
+ * A name as one RFC 2253 line ("CN=x,O=y"), or "-", for the log and the
+ * audit trail: valid UTF-8 whatever the certificate holds (what does not
+ * convert becomes U+FFFD), control characters replaced by '?', and cut to
+ * outlen - 1 bytes on a character boundary.
+ */
 static void
 name_line(const X509_NAME *name, char *out, size_t outlen)
 {
 	BIO	*b;
-	int	 len;
+	char	*data;
+	long	 len;
 
 	snprintf(out, outlen, "-");
 	if (name == NULL || (b = BIO_new(BIO_s_mem())) == NULL)
 		return;
 	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	len = BIO_read(b, out, outlen - 1);
-	out[len > 0 ? len : 0] = '\0';
+	if ((len = BIO_get_mem_data(b, &data)) > 0)
+		utf8_clean(out, outlen, data, (size_t)len, UTF8_NO_CONTROLS);
 	BIO_free(b);
 }
 
@@ -574,16 +573,24 @@ tls_peer_identity(SSL *ssl, enum identity_field field, char *out,
 	}
 	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
 	    X509_NAME_get_entry(name, idx)));
-	if (len <= 0 || (size_t)len >= outlen) {
-		snprintf(err, errlen, "certificate CN is empty or too long");
+	if (len < 0 || !utf8_valid((const char *)utf8, (size_t)len, NULL)) {
+		ERR_clear_error();
+		snprintf(err, errlen, "certificate CN is not valid UTF-8");
+		goto done;
+	}
+	if (len == 0 || (size_t)len >= outlen) {
+		snprintf(err, errlen, "certificate CN is empty or longer than "
+		    "%zu bytes", outlen - 1);
 		goto done;
 	}
 	for (i = 0; i < (unsigned int)len; i++) {
-		if (utf8[i] < 0x21 || utf8[i] == 0x7f) {
-			snprintf(err, errlen, "certificate CN contains a "
-			    "space or control character");
-			goto done;
-		}
+		if (utf8[i] < 0x21 || utf8[i] == 0x7f)
+			break;
+	}
+	if (i < (unsigned int)len || utf8_has_control((const char *)utf8)) {
+		snprintf(err, errlen, "certificate CN contains a space or "
+		    "control character");
+		goto done;
 	}
 	memcpy(out, utf8, len);
 	out[len] = '\0';
@@ -616,8 +623,9 @@ tls_failure_reason(SSL *ssl, unsigned long errcode, char *out, size_t outlen,
 	if (n != NULL && n->error != 0) {
 		snprintf(out, outlen, "certificate verify failed: %s",
 		    X509_verify_cert_error_string(n->error));
-		if (n->subject[0] != '\0')
-			snprintf(subject, subjlen, "%s", n->subject);
+		if (n->subject[0] != '\0' && subjlen > 0)
+			utf8_clean(subject, subjlen, n->subject,
+			    strlen(n->subject), UTF8_NO_CONTROLS);
 		ERR_clear_error();
 		return;
 	}

@@ -44,7 +44,8 @@ SSL		*tls_ssl_new(struct tls_ctx *t);
  * Extracts the configured identity field from the verified peer
  * certificate: the subject CN, or "sha256:<hex>" of the certificate.
  * Returns 0, or -1 with the reason in err (no certificate, no CN, more than
- * one CN, a CN with control characters).
+ * one CN, a CN that is not valid UTF-8, empty or too long for out, or holds
+ * a space or a control character, C1 ones included).
  */
 int		 tls_peer_identity(SSL *ssl, enum identity_field field,
 		    char *out, size_t outlen, char *err, size_t errlen);
@@ -68,13 +69,18 @@ time_t		 tls_peer_not_after(SSL *ssl);
 /* 1 if ssl was made from t (its handshake was judged by t), else 0. */
 int		 tls_ssl_from(const struct tls_ctx *t, SSL *ssl);
 
-/* The peer certificate's subject as one line ("CN=x,O=y"), or "-". */
+/*
+ * The peer certificate's subject as one line ("CN=x,O=y"), or "-": valid
+ * UTF-8 (what does not convert is U+FFFD, control characters are '?'),
+ * cut to outlen - 1 bytes on a character boundary.
+ */
 void		 tls_peer_subject(SSL *ssl, char *out, size_t outlen);
 
 /*
  * Why a handshake failed, for the operator log and the audit row: the
  * certificate verification error with the offending subject if there was
- * one, else OpenSSL's error queue (which it clears).
+ * one (as tls_peer_subject() makes it, cut to subjlen - 1 bytes on a
+ * character boundary), else OpenSSL's error queue (which it clears).
  */
 void		 tls_failure_reason(SSL *ssl, unsigned long errcode,
 		    char *out, size_t outlen, char *subject, size_t subjlen);

@@ -1,5 +1,3 @@
-#include <string.h>
-
 #include "audit.h"
 #include "envelope.h"
 #include "log.h"
@@ -125,8 +123,8 @@ trail_publish_refused(const struct trail_origin *o, const char *actor,
 	if (h != NULL) {
 		ev->kind = envelope_kind_name(h->kind) != NULL ?
 		    (int)h->kind : 0;
-		if (h->subject != NULL && h->subject->local_id[0] != '\0' &&
-		    strlen(h->subject->local_id) <= ENVELOPE_MAX_SUBJECT &&
+		if (h->subject != NULL &&
+		    envelope_subject_ok(h->subject->local_id) &&
 		    audit_event_set(ev, AUDIT_F_SUBJECT,
 		    h->subject->local_id) == -1)
 			goto bad;

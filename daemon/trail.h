@@ -65,7 +65,9 @@ struct audit_event *trail_delivery(const char *instance,
 
 /*
  * The row of a refused publish: actor refused env (may be NULL or
- * invalid: its kind and subject are recorded only when they are sound)
+ * invalid: its kind and subject are recorded only when they are sound,
+ * the subject as envelope_subject_ok() judges it, so that bytes that are
+ * not UTF-8 never reach the row and PostgreSQL always takes it)
  * under rule (may be NULL) and policy_version, for reason; message_id
  * (may be NULL) is the id the message would have had.  NULL if memory ran
  * out.

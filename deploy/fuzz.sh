@@ -51,7 +51,7 @@ TARGETS="frame envelope policy config identity json verify anchors"
 # The modules compiled for the targets.  A target links what it needs from
 # them (they go into one static library); a module that grows a dependency
 # on another pure module needs that module added here.
-MODULES="proto/frame.c proto/envelope.c client/pbjson.c daemon/log.c
+MODULES="proto/frame.c proto/envelope.c proto/utf8.c client/pbjson.c daemon/log.c
 daemon/config.c daemon/identity.c daemon/policy_lex.c
 daemon/policy_parse.c daemon/policy_compile.c daemon/policy_eval.c
 daemon/redact.c daemon/digest.c daemon/alloc.c daemon/chain.c
@@ -189,7 +189,8 @@ make_seeds() {
 	    die "protoc-c failed"
 	# shellcheck disable=SC2086
 	"$CC" -std=gnu11 -g -O1 $SAN $CPPFLAGS "$fuzzdir/make_seeds.c" \
-	    "$out/nwd.pb-c.c" proto/frame.c proto/envelope.c client/pbjson.c \
+	    "$out/nwd.pb-c.c" proto/frame.c proto/envelope.c proto/utf8.c \
+	    client/pbjson.c \
 	    $LIBS -o "$out/make_seeds" || die "make_seeds does not build"
 	for t in frame envelope json; do
 		rm -rf "${fuzzdir:?}/corpus/$t"

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "envelope.h"
+#include "utf8.h"
 
 #define BODY_CASE_OFFSET 9
 
@@ -153,18 +154,52 @@ envelope_is_uuid(const char *s)
 	return 1;
 }
 
-/* A printable identifier: no control characters, bounded length. */
+/* An identifier: 1 to max bytes of UTF-8 without control characters,
+ * spaces or commas. */
 static int
 name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max)
+	if (n == 0 || n > max || !utf8_valid(s, n, NULL) ||
+	    utf8_has_control(s))
 		return 0;
-	for (; *s != '\0'; s++)
-		if (iscntrl((unsigned char)*s) || *s == ' ' || *s == ',')
-			return 0;
-	return 1;
+	return strpbrk(s, " ,") == NULL;
+}
+
+int
+envelope_subject_ok(const char *local_id)
+{
+	return local_id != NULL && name_ok(local_id, ENVELOPE_MAX_SUBJECT);
+}
+
+/*
+ * Every string of the header and of the body must be UTF-8: they reach
+ * the audit trail, the logs and recipients, whose decoders may be strict.
+ * Returns 0, or -1 with the first bad field named in err.
+ */
+static int
+validate_utf8(const Nwd__V1__Envelope *e, char *err, size_t errlen)
+{
+	const ProtobufCMessage	*body;
+	char			 path[192];
+	size_t			 bad;
+
+	snprintf(path, sizeof(path), "header");
+	if (utf8_find_invalid(&e->header->base, NULL, path, sizeof(path),
+	    &bad)) {
+		snprintf(err, errlen, "%s is not valid UTF-8 (at byte %zu)",
+		    path, bad);
+		return -1;
+	}
+	path[0] = '\0';
+	if ((body = envelope_body(e)) != NULL && utf8_find_invalid(body,
+	    NULL, path, sizeof(path), &bad)) {
+		snprintf(err, errlen, "body field %s is not valid UTF-8 (at "
+		    "byte %zu)", path, bad);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -305,6 +340,8 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (validate_utf8(e, err, errlen) == -1)
+		return -1;
 	if ((kname = envelope_kind_name(h->kind)) == NULL) {
 		snprintf(err, errlen, "header.kind %d is not a known kind",
 		    (int)h->kind);

@@ -45,16 +45,29 @@ const char *envelope_legal_basis_name(Nwd__V1__LegalBasis b);
 int envelope_legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
 
 /*
- * Checks an envelope as a publisher sent it: a header with a known kind, a
- * subject, a body that matches the kind, a marking no higher than
- * OFFICIAL-SENSITIVE, sane share_with and supersedes, and the rules of the
- * body's kind (police intelligence must be sanitised and graded, handling
- * code C must carry its conditions).  Broker-owned header fields are not
- * checked here: the broker overwrites them.  Returns 0, or -1 with one
- * precise sentence in err.
+ * Checks an envelope as a publisher sent it: no field outside the schema;
+ * every string of the header and of the body (nested and repeated ones
+ * included) valid UTF-8 (utf8.h), the error naming the first that is not
+ * ("body field associates[1].name is not valid UTF-8 (at byte 3)"); a
+ * header with a known kind, a subject, a body that matches the kind, a
+ * marking no higher than OFFICIAL-SENSITIVE, sane share_with and
+ * supersedes, and the rules of the body's kind (police intelligence must
+ * be sanitised and graded, handling code C must carry its conditions).
+ * Identifiers (the subject, share_with entries, an allocation's team and
+ * worker) hold no control character, space or comma.  Broker-owned header
+ * fields are checked as UTF-8 only: the broker overwrites them.  Returns
+ * 0, or -1 with one precise sentence in err.
  */
 int		 envelope_validate(const Nwd__V1__Envelope *e, char *err,
 		    size_t errlen);
+
+/*
+ * Returns 1 if local_id is a subject id that envelope_validate() accepts:
+ * 1 to ENVELOPE_MAX_SUBJECT bytes of UTF-8 without control characters,
+ * spaces or commas; 0 otherwise (NULL included).  For rows about an
+ * envelope that may be invalid: their subject is recorded only if sound.
+ */
+int		 envelope_subject_ok(const char *local_id);
 
 /* Returns 1 if s looks like a canonical lower-case or upper-case UUID. */
 int		 envelope_is_uuid(const char *s);

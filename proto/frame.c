@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "utf8.h"
 
 struct capped_alloc {
 	size_t	used;	/* bytes handed out so far */
@@ -236,12 +237,51 @@ decode_capped(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 	return m;
 }
 
+/* 1 if f is one the broker sends (an answer, a delivery, a goodbye). */
+static int
+from_broker(const Nwd__V1__Frame *f)
+{
+	switch (f->msg_case) {
+	case NWD__V1__FRAME__MSG_WELCOME:
+	case NWD__V1__FRAME__MSG_PUBLISH_ACK:
+	case NWD__V1__FRAME__MSG_SUBSCRIBE_ACK:
+	case NWD__V1__FRAME__MSG_DELIVER:
+	case NWD__V1__FRAME__MSG_AUDIT_PAGE:
+	case NWD__V1__FRAME__MSG_PONG:
+	case NWD__V1__FRAME__MSG_ERROR:
+	case NWD__V1__FRAME__MSG_GOODBYE:
+	case NWD__V1__FRAME__MSG_EXPLAIN_RESULT:
+	case NWD__V1__FRAME__MSG_ACKED:
+	case NWD__V1__FRAME__MSG_UNSUBSCRIBED:
+	case NWD__V1__FRAME__MSG_DURABLE_LIST_RESULT:
+	case NWD__V1__FRAME__MSG_DURABLE_DELETED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 Nwd__V1__Frame *
 frame_decode(const uint8_t *payload, size_t len, size_t alloc_cap, char *err,
     size_t errlen)
 {
-	return (Nwd__V1__Frame *)decode_capped(&nwd__v1__frame__descriptor,
+	Nwd__V1__Frame	*f;
+	char		 path[160] = "";
+	size_t		 bad;
+
+	f = (Nwd__V1__Frame *)decode_capped(&nwd__v1__frame__descriptor,
 	    payload, len, alloc_cap, err, errlen);
+	if (f == NULL || from_broker(f))
+		return f;
+	/* proto3 strings are UTF-8; an envelope is envelope_validate()'s. */
+	if (utf8_find_invalid(&f->base, &nwd__v1__envelope__descriptor, path,
+	    sizeof(path), &bad)) {
+		snprintf(err, errlen, "%s is not valid UTF-8 (at byte %zu)",
+		    path, bad);
+		frame_free(f);
+		return NULL;
+	}
+	return f;
 }
 
 void

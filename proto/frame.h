@@ -59,8 +59,14 @@ uint8_t		*frame_encode_deliver(const struct frame_deliver *d,
 /*
  * Unpacks one frame payload (without its header).  No more than alloc_cap
  * bytes are allocated while decoding, so a payload that claims a huge
- * repeated field cannot exhaust memory.  Returns the frame, which the caller
- * releases with frame_free(), or NULL with a reason in err.
+ * repeated field cannot exhaust memory.  A frame that a client sends (a
+ * request: not one of the broker's answers, deliveries or goodbye) is
+ * refused if a string field outside its envelope is not valid UTF-8, as
+ * proto3 requires of strings; err then names it ("subscribe.subjects[1] is
+ * not valid UTF-8 (at byte 3)").  An envelope (of a Publish or an Explain)
+ * is left to envelope_validate(), whose refusal names the field and is
+ * answered and audited as a refused publish.  Returns the frame, which the
+ * caller releases with frame_free(), or NULL with a reason in err.
  */
 Nwd__V1__Frame	*frame_decode(const uint8_t *payload, size_t len,
 		    size_t alloc_cap, char *err, size_t errlen);

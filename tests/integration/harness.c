@@ -1437,6 +1437,9 @@ tcp_connect(int port, int64_t deadline, char *err, size_t errlen)
 	return fd;
 }
 
+static struct harness_tls *tls_connect(int, const char *, const char *,
+		    const char *, int, char *, size_t);
+
 struct harness_tls *
 harness_tls_connect(int port, const char *client, const char *ca_override,
     char *err, size_t errlen)
@@ -1449,9 +1452,32 @@ struct harness_tls *
 harness_tls_connect_version(int port, const char *client,
     const char *ca_override, int version, char *err, size_t errlen)
 {
+	char	crt[4096], key[4096];
+
+	if (client == NULL)
+		return tls_connect(port, NULL, NULL, ca_override, version, err,
+		    errlen);
+	snprintf(crt, sizeof(crt), "%s/clients/%s.crt", pki_dir(), client);
+	snprintf(key, sizeof(key), "%s/clients/%s.key", pki_dir(), client);
+	return tls_connect(port, crt, key, ca_override, version, err, errlen);
+}
+
+struct harness_tls *
+harness_tls_connect_files(int port, const char *crt, const char *key,
+    char *err, size_t errlen)
+{
+	return tls_connect(port, crt, key, NULL, 13, err, errlen);
+}
+
+/* The connection of harness_tls_connect_version(), with the client's
+ * certificate and key as files (both NULL: none). */
+static struct harness_tls *
+tls_connect(int port, const char *crt, const char *key,
+    const char *ca_override, int version, char *err, size_t errlen)
+{
 	struct harness_tls	*t;
 	int64_t			 deadline = now_ms() + CONNECT_TIMEOUT_MS;
-	char			 ca[4096], crt[4096], key[4096];
+	char			 ca[4096];
 	int			 proto, r;
 
 	/* A peer that closes first must give EPIPE, not kill the test. */
@@ -1480,11 +1506,7 @@ harness_tls_connect_version(int port, const char *client,
 		snprintf(err, errlen, "%s: %s", ca, t->err);
 		goto fail_quiet;
 	}
-	if (client != NULL) {
-		snprintf(crt, sizeof(crt), "%s/clients/%s.crt", pki_dir(),
-		    client);
-		snprintf(key, sizeof(key), "%s/clients/%s.key", pki_dir(),
-		    client);
+	if (crt != NULL) {
 		if (SSL_CTX_use_certificate_chain_file(t->ctx, crt) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(t->ctx, key,
 		    SSL_FILETYPE_PEM) != 1 ||

@@ -205,6 +205,14 @@ struct harness_tls *harness_tls_connect_version(int port, const char *client,
 		    const char *ca_override, int version, char *err,
 		    size_t errlen);
 
+/*
+ * The same (TLS 1.3, the server verified against the PKI's ca.crt) with
+ * the client's certificate and key from files, e.g. ones a test made
+ * under NWD_TEST_TMP.
+ */
+struct harness_tls *harness_tls_connect_files(int port, const char *crt,
+		    const char *key, char *err, size_t errlen);
+
 /* Writes len raw bytes.  Returns 0, or -1 (cause in harness_tls_error()). */
 int		 harness_tls_write(struct harness_tls *t, const void *buf,
 		    size_t len);

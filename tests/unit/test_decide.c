@@ -2210,6 +2210,48 @@ test_contract_g10_not_vacuous(void **state)
 /* ------------------------------------------------------------------------
  */
 
+/*
+ * The sender fields a client claims are quoted in the publish row's note,
+ * at most 40 bytes of each, whole characters, control characters
+ * replaced: the note must be UTF-8 that PostgreSQL takes.
+ */
+static void
+test_contract_claim_note(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	struct fix_arena	 a;
+	Nwd__V1__Envelope	*e, *env;
+	char			 sender[64];
+	size_t			 i;
+
+	/* "x" and 30 "é": the 40th byte is inside the 20th "é". */
+	sender[0] = 'x';
+	for (i = 0; i < 30; i++)
+		memcpy(sender + 1 + 2 * i, "\xc3\xa9", 2);
+	sender[61] = '\0';
+	memset(&a, 0, sizeof(a));
+	e = fix_case_message(&a, NULL, NWD__V1__KIND__INTELLIGENCE_REPORT,
+	    NWD__V1__MARKING__OFFICIAL_SENSITIVE, FIX_CTX_NONE, NULL);
+	e->header->subject->local_id = (char *)"YP-001";
+	e->header->sender = sender;
+	e->header->originating_agency = (char *)"\x1b[31mpolice\xc2\x85";
+	env = fix_envelope_copy(e);
+	fix_arena_free(&a);
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, 0, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	assert_string_equal(pl.note, "ignored client-supplied sender 'x"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9' and agency '?[31mpolice?'");
+	assert_string_equal(env->header->sender, "plo-ana");
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
 int
 main(void)
 {
@@ -2223,6 +2265,7 @@ main(void)
 		cmocka_unit_test(test_contract_sender_clearance),
 		cmocka_unit_test(test_contract_allocation),
 		cmocka_unit_test(test_contract_allocation_rights),
+		cmocka_unit_test(test_contract_claim_note),
 		cmocka_unit_test(test_contract_recipient_gone),
 		cmocka_unit_test(test_contract_explain),
 		cmocka_unit_test(test_contract_plan_free),

@@ -815,6 +815,169 @@ test_allocation(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * UTF-8: every string of the header and the body, and identifiers
+ */
+
+/* Text that is not ASCII is welcome wherever a string is. */
+static void
+test_utf8_text_accepted(void **state)
+{
+	struct env		 v;
+	Nwd__V1__ThirdParty	 tp = NWD__V1__THIRD_PARTY__INIT;
+	Nwd__V1__ThirdParty	*tps[1] = { &tp };
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.local_id = "YP-Zo\xc3\xab-\xf0\x9f\x91\xb6";
+	v.h.justification = "s.47: \xe2\x80\x9c" "at risk\xe2\x80\x9d";
+	v.risk.summary = "caf\xc3\xa9 at \xe2\x82\xac" "5, U+10FFFF "
+	    "\xf4\x8f\xbf\xbf";
+	tp.name = "Ren\xc3\xa9" "e";
+	v.risk.associates = tps;
+	v.risk.n_associates = 1;
+	v.share[0] = "\xc3\xa9quipe:nord";
+	v.h.share_with = v.share;
+	v.h.n_share_with = 1;
+	expect_ok(&v, "UTF-8 everywhere");
+	assert_int_equal(envelope_subject_ok("YP-Zo\xc3\xab"), 1);
+}
+
+/* A header string, wherever it is, broker-owned ones included. */
+static void
+test_utf8_header_strings(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.local_id = "YP-\xff";
+	expect_bad(&v, "subject",
+	    "header.subject.local_id is not valid UTF-8 (at byte 3)");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.nhs_number = "943\xc0\xaf";
+	expect_bad(&v, "nhs number (overlong)",
+	    "header.subject.nhs_number is not valid UTF-8 (at byte 3)");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.justification = "\xed\xa0\x80";
+	expect_bad(&v, "justification (surrogate)",
+	    "header.justification is not valid UTF-8 (at byte 0)");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.sender = "plo-\xe2\x82";
+	expect_bad(&v, "sender (cut)", "header.sender is not valid UTF-8");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.originating_agency = "\xf4\x90\x80\x80";
+	expect_bad(&v, "agency (above U+10FFFF)",
+	    "header.originating_agency is not valid UTF-8");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.message_id = "\x80";
+	expect_bad(&v, "message id", "header.message_id is not valid UTF-8");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.share[0] = "sw:north";
+	v.share[1] = "hub:\xfe";
+	v.h.share_with = v.share;
+	v.h.n_share_with = 2;
+	expect_bad(&v, "share_with (repeated)",
+	    "header.share_with[1] is not valid UTF-8 (at byte 4)");
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.supersedes = "6f1c9d3e-1111-4a2b-8c3d-0123456789a\xc3";
+	expect_bad(&v, "supersedes", "header.supersedes is not valid UTF-8");
+	assert_int_equal(envelope_subject_ok("YP-\xff"), 0);
+}
+
+/* A body string: at the top, nested, in a repeated message, repeated. */
+static void
+test_utf8_body_strings(void **state)
+{
+	struct env			 v;
+	Nwd__V1__ThirdParty		 tp[2] = { NWD__V1__THIRD_PARTY__INIT,
+					    NWD__V1__THIRD_PARTY__INIT };
+	Nwd__V1__ThirdParty		*tps[2] = { &tp[0], &tp[1] };
+	Nwd__V1__SourceDetails		 sd = NWD__V1__SOURCE_DETAILS__INIT;
+	Nwd__V1__Address		 addr = NWD__V1__ADDRESS__INIT;
+	char				*purposes[2] = { "school", "gp\xc1\xbf" };
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.risk.summary = "county \xc3\x28 lines";
+	expect_bad(&v, "top", "body field summary is not valid UTF-8 (at byte "
+	    "7)");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	tp[0].name = "Zo\xc3\xab";
+	tp[1].name = "Ren\xed\xbf\xbf";
+	v.intel.third_parties = tps;
+	v.intel.n_third_parties = 2;
+	expect_bad(&v, "repeated message",
+	    "body field third_parties[1].name is not valid UTF-8 (at byte 3)");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	addr.postcode = "NR1 \xff";
+	tp[0].name = "source";
+	tp[0].address = &addr;
+	sd.reference = "S-1";
+	sd.source = &tp[0];
+	v.intel.source_details = &sd;
+	expect_bad(&v, "three deep",
+	    "body field source_details.source.address.postcode is not valid "
+	    "UTF-8 (at byte 4)");
+
+	env_init(&v, NWD__V1__KIND__INTELLIGENCE_REPORT);
+	v.grading.handling_code = NWD__V1__GRADING__HANDLING_CODE__HANDLING_C;
+	v.grading.handling_conditions = "\xe0\x80\x80";
+	expect_bad(&v, "grading", "body field grading.handling_conditions is "
+	    "not valid UTF-8");
+
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.purposes = purposes;
+	v.consent.n_purposes = 2;
+	expect_bad(&v, "repeated string",
+	    "body field purposes[1] is not valid UTF-8 (at byte 2)");
+
+	env_init(&v, NWD__V1__KIND__ALLOCATION);
+	v.alloc.worker = "sw-\xff";
+	expect_bad(&v, "allocation", "body field worker is not valid UTF-8");
+
+	/* The refusal comes before the other checks: no second guess. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.marking = NWD__V1__MARKING__SECRET;
+	v.risk.details = "\xff";
+	expect_bad(&v, "before the marking", "body field details is not valid "
+	    "UTF-8");
+}
+
+/* Identifiers hold no control character, C1 ones included. */
+static void
+test_identifier_controls(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.local_id = "YP-\xc2\x85";	/* NEL */
+	expect_bad(&v, "subject with NEL", "header.subject.local_id must be 1 "
+	    "to 64 printable characters");
+	v.subj.local_id = "YP-\x1b[0m";
+	expect_bad(&v, "subject with ESC", "header.subject.local_id must be");
+	assert_int_equal(envelope_subject_ok("YP-\xc2\x85"), 0);
+	assert_int_equal(envelope_subject_ok("YP 1"), 0);
+	assert_int_equal(envelope_subject_ok(""), 0);
+	assert_int_equal(envelope_subject_ok(NULL), 0);
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.share[0] = "sw:\xc2\x9bnorth";	/* CSI */
+	v.h.share_with = v.share;
+	v.h.n_share_with = 1;
+	expect_bad(&v, "share_with with CSI",
+	    "header.share_with[0] is not a principal or team name");
+
+	env_init(&v, NWD__V1__KIND__ALLOCATION);
+	v.alloc.team = "hub:\xc2\x80norwich";
+	expect_bad(&v, "team with U+0080", "allocation team and worker are "
+	    "names");
+
+	/* Free text may hold them (a newline in a summary). */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.risk.summary = "line one\nline two\xc2\x85";
+	expect_ok(&v, "controls in free text");
+}
+
 /* A refusal writes one sentence and never overruns a small buffer. */
 static void
 test_small_error_buffer(void **state)
@@ -900,6 +1063,10 @@ main(void)
 		cmocka_unit_test(test_intelligence),
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_allocation),
+		cmocka_unit_test(test_utf8_text_accepted),
+		cmocka_unit_test(test_utf8_header_strings),
+		cmocka_unit_test(test_utf8_body_strings),
+		cmocka_unit_test(test_identifier_controls),
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_unknown_fields_refused),
 	};

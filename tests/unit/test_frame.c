@@ -339,6 +339,153 @@ test_round_trip_subscribe(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Strings that are not UTF-8
+ */
+
+/* Encodes f and decodes it: NULL with the reason in err, or the frame. */
+static Nwd__V1__Frame *
+decode_of(const Nwd__V1__Frame *f, char *err, size_t errlen)
+{
+	Nwd__V1__Frame	*g;
+	uint8_t		*buf;
+	size_t		 len = 0;
+
+	assert_non_null(buf = frame_encode(f, FRAME_DEFAULT_MAX, &len));
+	err[0] = '\0';
+	g = frame_decode(buf + FRAME_HEADER_LEN, len - FRAME_HEADER_LEN,
+	    1024 * 1024, err, errlen);
+	free(buf);
+	return g;
+}
+
+static void
+expect_not_utf8(const Nwd__V1__Frame *f, const char *want)
+{
+	char err[256];
+
+	if (decode_of(f, err, sizeof(err)) != NULL)
+		fail_msg("decoded; want \"%s\"", want);
+	if (strcmp(err, want) != 0)
+		fail_msg("\"%s\", want \"%s\"", err, want);
+}
+
+/* A request with a string that is not UTF-8 is not a valid frame. */
+static void
+test_request_strings_not_utf8(void **state)
+{
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT, *g;
+	Nwd__V1__Hello		 h = NWD__V1__HELLO__INIT;
+	Nwd__V1__Subscribe	 s = NWD__V1__SUBSCRIBE__INIT;
+	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
+	Nwd__V1__Explain	 x = NWD__V1__EXPLAIN__INIT;
+	Nwd__V1__Ack		 a = NWD__V1__ACK__INIT;
+	Nwd__V1__DurableDelete	 d = NWD__V1__DURABLE_DELETE__INIT;
+	char			*subjects[] = { "YP-001", "YP-\xc3" };
+	char			*to[] = { "plo-ana", "sw-ben", "\xed\xa0\x80" };
+	char			 err[256];
+
+	h.protocol_version = 1;
+	h.client_name = "nwd-\xff";
+	f.msg_case = NWD__V1__FRAME__MSG_HELLO;
+	f.hello = &h;
+	expect_not_utf8(&f, "hello.client_name is not valid UTF-8 (at byte 4)");
+	h.client_name = "nwd/caf\xc3\xa9";
+	assert_non_null(g = decode_of(&f, err, sizeof(err)));
+	assert_string_equal(g->hello->client_name, "nwd/caf\xc3\xa9");
+	frame_free(g);
+
+	s.subjects = subjects;
+	s.n_subjects = 2;
+	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE;
+	f.subscribe = &s;
+	expect_not_utf8(&f,
+	    "subscribe.subjects[1] is not valid UTF-8 (at byte 3)");
+	subjects[1] = "YP-002";
+	s.durable_name = "hub\xc0\xae";
+	expect_not_utf8(&f,
+	    "subscribe.durable_name is not valid UTF-8 (at byte 3)");
+
+	q.principal = "plo-\xf4\x90\x80\x80";
+	f.msg_case = NWD__V1__FRAME__MSG_AUDIT_QUERY;
+	f.audit_query = &q;
+	expect_not_utf8(&f,
+	    "audit_query.principal is not valid UTF-8 (at byte 4)");
+
+	x.principal = "plo-ana";
+	x.to = to;
+	x.n_to = 3;
+	f.msg_case = NWD__V1__FRAME__MSG_EXPLAIN;
+	f.explain = &x;
+	expect_not_utf8(&f, "explain.to[2] is not valid UTF-8 (at byte 0)");
+
+	a.delivery_id = 7;
+	a.message_id = "\x80";
+	f.msg_case = NWD__V1__FRAME__MSG_ACK;
+	f.ack = &a;
+	expect_not_utf8(&f, "ack.message_id is not valid UTF-8 (at byte 0)");
+
+	d.name = "hub-\xfe";
+	f.msg_case = NWD__V1__FRAME__MSG_DURABLE_DELETE;
+	f.durable_delete = &d;
+	expect_not_utf8(&f,
+	    "durable_delete.name is not valid UTF-8 (at byte 4)");
+}
+
+/*
+ * The envelope of a Publish or an Explain is left to envelope_validate(),
+ * whose refusal the broker answers and audits as a refused publish; the
+ * rest of an Explain is judged here.
+ */
+static void
+test_envelope_left_to_validation(void **state)
+{
+	struct pub		 p;
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT, *g;
+	Nwd__V1__Explain	 x = NWD__V1__EXPLAIN__INIT;
+	char			 err[256];
+
+	pub_init(&p);
+	p.subj.local_id = "YP-\xff";
+	p.tp.name = "\xc3\x28";
+	assert_non_null(g = decode_of(&p.frame, err, sizeof(err)));
+	assert_string_equal(g->publish->envelope->header->subject->local_id,
+	    "YP-\xff");
+	frame_free(g);
+
+	x.principal = "plo-ana";
+	x.envelope = &p.env;
+	f.msg_case = NWD__V1__FRAME__MSG_EXPLAIN;
+	f.explain = &x;
+	assert_non_null(g = decode_of(&f, err, sizeof(err)));
+	frame_free(g);
+	x.principal = "plo-\xff";
+	expect_not_utf8(&f, "explain.principal is not valid UTF-8 (at byte 4)");
+}
+
+/* What the broker sends is not judged here: a client reads it all. */
+static void
+test_broker_frames_not_judged(void **state)
+{
+	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT, *g;
+	Nwd__V1__Error		 e = NWD__V1__ERROR__INIT;
+	Nwd__V1__Goodbye	 b = NWD__V1__GOODBYE__INIT;
+	char			 err[256];
+
+	e.code = NWD__V1__ERROR_CODE__ERROR_FORBIDDEN;
+	e.text = "cut inside a character \xc3";
+	f.msg_case = NWD__V1__FRAME__MSG_ERROR;
+	f.error = &e;
+	assert_non_null(g = decode_of(&f, err, sizeof(err)));
+	assert_string_equal(g->error->text, e.text);
+	frame_free(g);
+	b.reason = "\xff";
+	f.msg_case = NWD__V1__FRAME__MSG_GOODBYE;
+	f.goodbye = &b;
+	assert_non_null(g = decode_of(&f, err, sizeof(err)));
+	frame_free(g);
+}
+
+/* ------------------------------------------------------------------------
  * Encoding limits
  */
 
@@ -859,6 +1006,9 @@ main(void)
 		cmocka_unit_test(test_encode_deliver_same_bytes),
 		cmocka_unit_test(test_round_trip_error),
 		cmocka_unit_test(test_round_trip_subscribe),
+		cmocka_unit_test(test_request_strings_not_utf8),
+		cmocka_unit_test(test_envelope_left_to_validation),
+		cmocka_unit_test(test_broker_frames_not_judged),
 		cmocka_unit_test(test_encode_limit),
 		cmocka_unit_test(test_encode_empty_frame),
 		cmocka_unit_test(test_decode_garbage),
