@@ -272,6 +272,12 @@ store_load_allocs(struct store *s, char *why, size_t whylen)
 			r->msg_kind = (int)kind;
 		r->key_id = store_load_value(res, (int)i, STORE_LOAD_A_M0 +
 		    (CHAIN_M_KEY_ID - CHAIN_M_KIND));
+		/* Who made it: its message's sender ("" if none), so that
+		 * "end own" holds after a restart as before it. */
+		r->e.by = store_load_value(res, (int)i, STORE_LOAD_A_M0 +
+		    (CHAIN_M_SENDER - CHAIN_M_KIND));
+		if (r->e.by == NULL)
+			r->e.by = "";
 		if (store_load_ms(res, (int)i, STORE_LOAD_A_FROM,
 		    &r->e.from_ms) == -1 || store_load_ms(res, (int)i,
 		    STORE_LOAD_A_UNTIL, &r->e.until_ms) == -1) {

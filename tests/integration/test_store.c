@@ -94,6 +94,7 @@ struct alloc_rec {
 	int64_t			 from_ms;
 	int64_t			 until_ms;
 	char			*message_id;
+	char			*by;		/* its message's sender */
 	enum store_alloc_proof	 proof;
 	char			*why;
 	int			 has_body;
@@ -401,6 +402,7 @@ arows_free(struct tctx *t)
 		free(t->arows[i].team);
 		free(t->arows[i].worker);
 		free(t->arows[i].message_id);
+		free(t->arows[i].by);
 		free(t->arows[i].why);
 	}
 	free(t->arows);
@@ -434,6 +436,8 @@ on_allocs(const struct store_alloc_row *rows, size_t n, void *arg)
 		    NULL || (t->arows[i].worker = strdup(rows[i].e.worker)) ==
 		    NULL || (t->arows[i].message_id =
 		    strdup(rows[i].message_id)) == NULL ||
+		    (t->arows[i].by = strdup(rows[i].e.by != NULL ?
+		    rows[i].e.by : "(null)")) == NULL ||
 		    (rows[i].why != NULL && (t->arows[i].why =
 		    strdup(rows[i].why)) == NULL)) {
 			t->narows = i + 1;
@@ -2382,6 +2386,9 @@ test_alloc_load(void **state)
 	    1700000000456LL);
 	assert_arow(&t->arows[n - 1], subj, "team-a", "", 1700000000123LL,
 	    1700000000789LL);
+	/* Who made each: its message's sender, after a restart as before. */
+	assert_string_equal(t->arows[n - 3].by, "principal:alice");
+	assert_string_equal(t->arows[n - 1].by, "principal:alice");
 	assert_arows_all(t);
 }
 
