@@ -148,10 +148,14 @@ last_sunday(int64_t y, int m)
 static int64_t
 split_day(int64_t ms, int64_t *rem)
 {
+	int64_t z = ms / MS_DAY;
+
 	*rem = ms % MS_DAY;
-	if (*rem < 0)
+	if (*rem < 0) {
 		*rem += MS_DAY;
-	return (ms - *rem) / MS_DAY;
+		z--;
+	}
+	return z;
 }
 
 /* Seconds east of UTC in Europe/London at ms: 3600 in BST, else 0. */
@@ -837,6 +841,14 @@ check_overlap(struct parse *ps, const char *what, const struct cal_period *v,
 	}
 }
 
+/* qsort(), which must not be given a NULL array, even an empty one. */
+static void
+sort(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, sz, cmp);
+}
+
 /*
  * What can be checked only once every line is read (the lines may come in
  * any order); the earliest problem is reported.
@@ -852,10 +864,10 @@ check(struct parse *ps)
 	if (ps->cover_line == 0)
 		return fail(ps, "no covers line: say which dates the holidays "
 		    "are complete for, e.g. \"covers 2026-01-01 2027-12-31\"");
-	qsort(cal->holidays, cal->nholidays, sizeof(*cal->holidays), cmp_date);
-	qsort(cal->insets, cal->ninsets, sizeof(*cal->insets), cmp_date);
-	qsort(cal->terms, cal->nterms, sizeof(*cal->terms), cmp_period);
-	qsort(cal->closed, cal->nclosed, sizeof(*cal->closed), cmp_period);
+	sort(cal->holidays, cal->nholidays, sizeof(*cal->holidays), cmp_date);
+	sort(cal->insets, cal->ninsets, sizeof(*cal->insets), cmp_date);
+	sort(cal->terms, cal->nterms, sizeof(*cal->terms), cmp_period);
+	sort(cal->closed, cal->nclosed, sizeof(*cal->closed), cmp_period);
 
 	/* Overlaps first: the checks below assume there are none. */
 	check_overlap(ps, "term", cal->terms, cal->nterms);
@@ -959,7 +971,8 @@ calendar_parse(const char *text, size_t len, const char *name, char *err,
 		fail(&ps, "out of memory");
 		goto bad;
 	}
-	memcpy(buf, text, len);
+	if (len > 0)
+		memcpy(buf, text, len);
 	buf[len] = '\0';
 	if (strlen(buf) != len) {
 		fail(&ps, "contains a NUL byte");
