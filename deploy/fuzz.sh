@@ -10,12 +10,15 @@
 #   deploy/fuzz.sh seeds   regenerate the seeds of frame, envelope and json
 #                          in tests/fuzz/corpus/ (after a schema change)
 #
-# Targets: frame envelope policy config identity json verify
+# Targets: frame envelope policy config identity json verify anchors
+# calendar
 # (tests/fuzz/fuzz_*.c).
-# Seeds: tests/fuzz/corpus/NAME/, plus for policy, config and identity the
-# live files of the tree (deploy/policy.nwd, tests/data/bad-policies/,
-# deploy/nwdd.conf.example, deploy/principals.conf); dictionaries:
-# tests/fuzz/NAME.dict.  The modules they test are compiled straight from the source tree with
+# Seeds: tests/fuzz/corpus/NAME/, plus for policy, config, identity and
+# calendar the live files of the tree (deploy/policy.nwd,
+# tests/data/bad-policies/, deploy/nwdd.conf.example,
+# deploy/principals.conf, deploy/calendar.conf, tests/data/calendar/);
+# dictionaries: tests/fuzz/NAME.dict.  The modules they test are compiled
+# straight from the source tree with
 # clang, -fsanitize=fuzzer,address,undefined and no recovery; no configure
 # needed.  A module that does not compile fails only the targets that need
 # it.
@@ -46,7 +49,7 @@ out=$root/build-fuzz
 fuzzdir=$root/tests/fuzz
 CC=${CC:-clang}
 
-TARGETS="frame envelope policy config identity json verify anchors"
+TARGETS="frame envelope policy config identity json verify anchors calendar"
 
 # The modules compiled for the targets.  A target links what it needs from
 # them (they go into one static library); a module that grows a dependency
@@ -55,7 +58,7 @@ MODULES="proto/frame.c proto/envelope.c proto/utf8.c client/pbjson.c daemon/log.
 daemon/config.c daemon/identity.c daemon/policy_lex.c
 daemon/policy_parse.c daemon/policy_compile.c daemon/policy_eval.c
 daemon/redact.c daemon/digest.c daemon/alloc.c daemon/chain.c
-client/verify_core.c"
+client/verify_core.c daemon/calendar.c"
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
@@ -126,6 +129,8 @@ live_seeds() {
 		 (cd "$root" && ls tests/data/bad-policies/*.nwd 2>/dev/null) ;;
 	config)	 echo deploy/nwdd.conf.example ;;
 	identity) echo deploy/principals.conf ;;
+	calendar) echo deploy/calendar.conf
+		 (cd "$root" && ls tests/data/calendar/*.conf 2>/dev/null) ;;
 	esac
 }
 

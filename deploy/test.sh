@@ -7,7 +7,9 @@
 #      systemd/nwdd.service's exposure in every make check, and mandoc,
 #      with which tests/unit/manpages.sh lints the manual pages, and
 #      testssl.sh, which tests/integration/test_testssl scans nwdd with, in
-#      build/ only: NWD_TESTSSL=0 skips it in build-asan/ and distcheck)
+#      build/ only: NWD_TESTSSL=0 skips it in build-asan/ and distcheck,
+#      and tzdata, against which tests/unit/test_calendar checks its
+#      Europe/London)
 #   2. autoreconf -fi
 #   3. build/      gcc, warnings as errors:          make -j2 check
 #      then, from the same build, two steps counted as one test each:
@@ -267,7 +269,7 @@ run_fuzz() {
 
 step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
-    valgrind testssl.sh
+    valgrind testssl.sh tzdata
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"

@@ -56,7 +56,8 @@ for h in $(sed -n 's/^#include "\(.*\)"/\1/p' "$D$includedir/nwd.h" 2>/dev/null)
 	need_file "$includedir/$h"
 done
 need_file "$libdir/pkgconfig/libnwd.pc"
-for m in man1/nwd.1 man5/nwd-policy.5 man5/nwdd.conf.5 man8/nwdd.8; do
+for m in man1/nwd.1 man5/nwd-policy.5 man5/nwd-calendar.5 man5/nwdd.conf.5 \
+    man8/nwdd.8; do
 	need_file "$mandir/$m"
 	cmp -s "$D$mandir/$m" "$NWD_SRCDIR/doc/${m#*/}" ||
 	    problem "$D$mandir/$m differs from doc/${m#*/}"
@@ -71,7 +72,7 @@ for f in "$D$pkgdatadir"/sql/*.sql; do
 	[ -f "$NWD_SRCDIR/deploy/sql/${f##*/}" ] ||
 	    problem "$f is installed but is not in deploy/sql/"
 done
-for f in nwdd.conf.example policy.nwd principals.conf; do
+for f in nwdd.conf.example policy.nwd principals.conf calendar.conf; do
 	need_file "$docdir/examples/$f"
 done
 need_file "$docdir/README.md"
@@ -145,4 +146,4 @@ if [ "$problems" -gt 0 ]; then
 	echo "$prog: $problems problem(s)" >&2
 	exit 1
 fi
-echo "$prog: ${D:-/}: programs, libnwd (pkg-config: $cflags $libs), 4 man pages, $nsql migrations, examples${unitdir:+, nwdd.service}: ok"
+echo "$prog: ${D:-/}: programs, libnwd (pkg-config: $cflags $libs), 5 man pages, $nsql migrations, examples${unitdir:+, nwdd.service}: ok"

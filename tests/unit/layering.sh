@@ -10,7 +10,8 @@
 #   - libpq (libpq-fe.h) outside the store family and migrate.c;
 #   - OpenSSL's SSL API (openssl/ssl.h, event2/bufferevent_ssl.h) outside
 #     tls.c and session.c;
-#   - I/O in the decision engine or the policy evaluator: an include of a
+#   - I/O in the decision engine, the policy evaluator or the calendar
+#     (calendar.c; its file is read by calendar_load.c): an include of a
 #     header that does I/O or reads a clock (log.h, store.h, session.h,
 #     time.h, unistd.h, fcntl.h, sys/socket.h, event2/*, libpq-fe.h,
 #     openssl/ssl.h), or a call that does (printf, fprintf, fopen, fread,
@@ -23,9 +24,10 @@ dir=${1:-${NWD_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/daemon}
 [ -d "$dir" ] || { echo "layering.sh: no directory $dir" >&2; exit 2; }
 cd "$dir" || exit 2
 
-# The pure modules: the decision engine and the policy evaluator (the
-# evaluator is policy_eval.c once the policy is split, policy.c before).
-pure=$(ls decide*.c policy_eval.c 2>/dev/null)
+# The pure modules: the decision engine, the policy evaluator (the
+# evaluator is policy_eval.c once the policy is split, policy.c before)
+# and the calendar's arithmetic and grammar.
+pure=$(ls decide*.c policy_eval.c calendar.c 2>/dev/null)
 [ -f policy_eval.c ] || pure="$pure policy.c"
 
 for f in *.c *.h; do
