@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "utf8.h"
 
 #define MS_MINUTE	INT64_C(60000)
 #define MS_HOUR		INT64_C(3600000)
@@ -977,6 +978,16 @@ calendar_parse(const char *text, size_t len, const char *name, char *err,
 	if (strlen(buf) != len) {
 		fail(&ps, "contains a NUL byte");
 		goto bad;
+	}
+	{
+		int	bad_line, bad_col;
+
+		if (!utf8_text_valid(buf, len, &bad_line, &bad_col)) {
+			ps.line = bad_line;
+			fail(&ps, "not valid UTF-8 (byte %d of the line)",
+			    bad_col);
+			goto bad;
+		}
 	}
 	for (line = buf; line != NULL; line = next) {
 		ps.line++;

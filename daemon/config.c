@@ -10,6 +10,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "log.h"
+#include "utf8.h"
 
 #define CONFIG_MAX_BYTES	(1024 * 1024)
 
@@ -504,7 +505,7 @@ config_parse(const char *text, size_t len, const char *name,
 	char		 cause[512];
 	unsigned char	 seen[NKEYS];
 	size_t		 i;
-	int		 lineno = 0;
+	int		 lineno = 0, bad_col;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(name)) == NULL) {
@@ -512,6 +513,12 @@ config_parse(const char *text, size_t len, const char *name,
 		fail(err, errlen, name, 0, "out of memory");
 		return NULL;
 	}
+	if (!utf8_text_valid(text, len, &lineno, &bad_col)) {
+		fail(err, errlen, name, lineno, "not valid UTF-8 (byte %d of "
+		    "the line)", bad_col);
+		goto bad;
+	}
+	lineno = 0;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].deflt != NULL && set_key(c, &keys[i],
 		    keys[i].deflt, basedir, cause, sizeof(cause)) == -1) {

@@ -8,6 +8,7 @@
 #include "digest.h"
 #include "envelope.h"
 #include "identity.h"
+#include "utf8.h"
 
 #define IDENTITY_MAX_BYTES	(4 * 1024 * 1024)
 #define IDENTITY_MAX_FIELD	256
@@ -172,6 +173,11 @@ identity_parse(const char *text, size_t len, const char *name, char *err,
 		snprintf(m->version, sizeof(m->version), "sha256:%.16s", hex);
 	}
 	memset(&p, 0, sizeof(p));
+	if (!utf8_text_valid(text, len, &lineno, &wcol[0])) {
+		fail(err, errlen, name, lineno, wcol[0], "not valid UTF-8");
+		goto bad;
+	}
+	lineno = 0;
 	for (line = text; line < text + len; line = end + 1) {
 		lineno++;
 		if ((end = memchr(line, '\n', text + len - line)) == NULL)

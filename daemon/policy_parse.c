@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "policy.h"
 #include "policy_int.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------------
  * Parser
@@ -820,7 +821,7 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 	struct policy	*p;
 	struct lexer	 lx;
 	char		 hex[DIGEST_HEX_LEN + 1];
-	int		 rc;
+	int		 rc, bad_line, bad_col;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -831,6 +832,11 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 	policy_lex_init(&lx, name, text, len, err, errlen);
 	if (memchr(text, '\0', len) != NULL) {
 		snprintf(err, errlen, "%s: contains a NUL byte", name);
+		goto bad;
+	}
+	if (!utf8_text_valid(text, len, &bad_line, &bad_col)) {
+		snprintf(err, errlen, "%s:%d:%d: not valid UTF-8", name,
+		    bad_line, bad_col);
 		goto bad;
 	}
 	if (policy_lex_next(&lx) == -1)

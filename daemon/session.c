@@ -29,6 +29,7 @@
 #include "subs.h"
 #include "tls.h"
 #include "trail.h"
+#include "utf8.h"
 
 #define SESSION_LINGER_SECS	5	/* most time to flush a last frame */
 #define SESSION_IDENTITY_MAX	256
@@ -484,12 +485,14 @@ session_send_error(struct session *s, uint64_t request_id,
 {
 	Nwd__V1__Frame	f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Error	e = NWD__V1__ERROR__INIT;
-	char		text[512];
+	char		full[1024], text[512];
 	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(full, sizeof(full), fmt, ap);
 	va_end(ap);
+	/* At most 511 bytes, never cut inside a character. */
+	utf8_clean(text, sizeof(text), full, strlen(full), UTF8_KEEP_CONTROLS);
 	e.code = code;
 	e.text = text;
 	e.request_id = request_id;

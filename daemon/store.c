@@ -1378,7 +1378,9 @@ store_txn_done(struct store *s)
 		/* Nothing of it was written: the chain goes back. */
 		s->tent_seq = s->head_seq;
 		memcpy(s->tent_hash, s->head_hash, sizeof(s->tent_hash));
+		/* NW002: the instance's lock is not this connection's. */
 		out_of_step = strcmp(e->errstate, "NW001") == 0 ||
+		    strcmp(e->errstate, "NW002") == 0 ||
 		    (strcmp(e->errstate, "23505") == 0 &&
 		    strcmp(e->errconstraint,
 		    "audit_events_instance_seq_key") == 0);

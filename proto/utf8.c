@@ -109,6 +109,23 @@ utf8_has_control(const char *s)
 	return 0;
 }
 
+int
+utf8_text_valid(const char *text, size_t len, int *line, int *col)
+{
+	size_t	bad, i, start = 0;
+
+	if (utf8_valid(text, len, &bad))
+		return 1;
+	*line = 1;
+	for (i = 0; i < bad; i++)
+		if (text[i] == '\n') {
+			(*line)++;
+			start = i + 1;
+		}
+	*col = (int)(bad - start) + 1;
+	return 0;
+}
+
 size_t
 utf8_cut(const char *s, size_t len, size_t max)
 {

@@ -36,6 +36,14 @@ int	 utf8_has_control(const char *s);
  */
 size_t	 utf8_cut(const char *s, size_t len, size_t max);
 
+/*
+ * For a text file's contents: returns 1 if the len bytes at text are
+ * valid UTF-8, else 0 with the line (from 1) and the column (in bytes,
+ * from 1) of the first ill-formed byte in *line and *col, for an error
+ * that points at it.
+ */
+int	 utf8_text_valid(const char *text, size_t len, int *line, int *col);
+
 #define UTF8_KEEP_CONTROLS	0x0	/* copy control characters */
 #define UTF8_NO_CONTROLS	0x1	/* replace each with '?' */
 

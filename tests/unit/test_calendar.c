@@ -987,6 +987,12 @@ test_parse_nul_and_size(void **state)
 	cal = calendar_parse(text, sizeof(text) - 1, NAME, err, sizeof(err));
 	assert_null(cal);
 	assert_string_equal(err, "test.cal: contains a NUL byte");
+	/* Bytes that are not UTF-8, pointed at (G20). */
+	cal = calendar_parse("covers 2026-01-01 2027-12-31\nholiday 2026-12-25 "
+	    "No\xebl\n", 53, NAME, err, sizeof(err));
+	assert_null(cal);
+	assert_string_equal(err, "test.cal:2: not valid UTF-8 (byte 22 of the "
+	    "line)");
 	if ((big = malloc(CALENDAR_MAX_BYTES + 1)) == NULL)
 		fail_msg("out of memory");
 	memset(big, '\n', CALENDAR_MAX_BYTES + 1);

@@ -415,6 +415,9 @@ test_missing_required(void **state)
 	    "value");
 	expect_error(REQUIRED_NO_CRL "tls_crl =\n", NAME ":9: tls_crl needs a "
 	    "value");
+	/* Bytes that are not UTF-8, pointed at (G20). */
+	expect_error(REQUIRED "instance = h\xff" "b\n", NAME ":10: not valid "
+	    "UTF-8 (byte 13 of the line)");
 }
 
 static void

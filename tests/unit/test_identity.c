@@ -326,6 +326,9 @@ test_too_few_columns(void **state)
 	    NAME ":2:50: expected clearance column; a line needs identity, "
 	    "principal, role, agency, teams ('-' for none) and clearance");
 	expect_error("lonely\n", NAME ":1:7: expected principal column");
+	/* Bytes that are not UTF-8, pointed at (G20). */
+	expect_error("# ok\nplo-\xe9na plo-ana police_liaison police - "
+	    "OFFICIAL\n", NAME ":2:5: not valid UTF-8");
 	expect_error("a b c # the rest is a comment\n",
 	    NAME ":1:30: expected agency column");
 	expect_error("a b r g - OFFICIAL\n\n  a2 b2 r g",

@@ -1840,6 +1840,11 @@ test_bad_inline(void **state)
 	p = policy_parse(nul, sizeof(nul) - 1, "nul", err, sizeof(err));
 	assert_null(p);
 	assert_string_equal(err, "nul: contains a NUL byte");
+	/* Bytes that are not UTF-8, pointed at (G20). */
+	p = policy_parse("duty a\nduty b\xc3(\n", 16, "bad", err,
+	    sizeof(err));
+	assert_null(p);
+	assert_string_equal(err, "bad:2:7: not valid UTF-8");
 
 	memset(longword, 'a', sizeof(longword) - 1);
 	longword[sizeof(longword) - 1] = '\0';
