@@ -23,7 +23,8 @@ const struct args_opt compose_opts[] = {
 	  .help = "the young person's local identifier (required)" },
 	{ .name = "nhs-number", .type = ARGS_STRING, .arg = "N",
 	  .off = offsetof(struct compose_msg, nhs),
-	  .help = "their NHS number" },
+	  .help = "their NHS number: ten digits, or as printed\n"
+	    "(943 476 5919)" },
 	{ .name = "marking", .type = ARGS_STRING, .arg = "M",
 	  .off = offsetof(struct compose_msg, marking),
 	  .help = "OFFICIAL (default) or OFFICIAL-SENSITIVE" },
@@ -148,8 +149,8 @@ compose_envelope(const struct compose_msg *m,
 	const ProtobufCFieldDescriptor	*fd;
 	ProtobufCMessage		*body;
 	Nwd__V1__Kind			 kind;
-	const char			*comma, *name;
-	char				*text, err[512];
+	const char			*comma, *name, *nhs_arg;
+	char				*text, err[512], nhs[11];
 	size_t				 len;
 
 	memset(e, 0, sizeof(*e));
@@ -176,9 +177,15 @@ compose_envelope(const struct compose_msg *m,
 	if ((h->subject = malloc(sizeof(*h->subject))) == NULL)
 		goto nomem;
 	nwd__v1__subject_ref__init(h->subject);
+	/* The printed form "943 476 5919" goes as its digits; anything
+	 * else goes as written, for envelope_validate() to judge. */
+	if (m->nhs != NULL && envelope_nhs_number_digits(m->nhs, nhs) == 0)
+		nhs_arg = nhs;
+	else
+		nhs_arg = m->nhs;
 	if (copy_into(&h->subject->local_id, m->subjects.v[0]) == -1 ||
-	    (m->nhs != NULL &&
-	    copy_into(&h->subject->nhs_number, m->nhs) == -1))
+	    (nhs_arg != NULL &&
+	    copy_into(&h->subject->nhs_number, nhs_arg) == -1))
 		goto nomem;
 	h->marking = NWD__V1__MARKING__OFFICIAL;
 	if (m->marking != NULL &&

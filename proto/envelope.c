@@ -154,6 +154,60 @@ envelope_is_uuid(const char *s)
 	return 1;
 }
 
+#define NHS_DIGITS	10
+
+int
+envelope_nhs_number_check(const char *s, char *err, size_t errlen)
+{
+	int	i, sum = 0, check;
+
+	for (i = 0; i < NHS_DIGITS; i++)
+		if (s[i] < '0' || s[i] > '9')
+			break;
+	if (i != NHS_DIGITS || s[i] != '\0') {
+		snprintf(err, errlen, "nhs_number must be ten digits, without "
+		    "spaces, as 9434765919");
+		return -1;
+	}
+	for (i = 0; i < NHS_DIGITS - 1; i++)
+		sum += (s[i] - '0') * (NHS_DIGITS - i);
+	check = 11 - sum % 11;
+	if (check == 11)
+		check = 0;
+	if (check == 10) {
+		snprintf(err, errlen, "nhs_number %s: its first nine digits "
+		    "give check digit 10, which no NHS number has", s);
+		return -1;
+	}
+	if (s[NHS_DIGITS - 1] - '0' != check) {
+		snprintf(err, errlen, "nhs_number %s: check digit should be %d",
+		    s, check);
+		return -1;
+	}
+	return 0;
+}
+
+int
+envelope_nhs_number_digits(const char *s, char out[11])
+{
+	size_t	i, n = 0, len = strlen(s);
+
+	if (len != NHS_DIGITS && len != NHS_DIGITS + 2)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (len == NHS_DIGITS + 2 && (i == 3 || i == 7)) {
+			if (s[i] != ' ')
+				return -1;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		out[n++] = s[i];
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 /* An identifier: 1 to max bytes of UTF-8 without control characters,
  * spaces or commas. */
 static int
@@ -357,6 +411,15 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 		    "%d printable characters without spaces or commas",
 		    ENVELOPE_MAX_SUBJECT);
 		return -1;
+	}
+	if (h->subject->nhs_number[0] != '\0') {
+		char why[160];
+
+		if (envelope_nhs_number_check(h->subject->nhs_number, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "header.subject.%s", why);
+			return -1;
+		}
 	}
 	if (e->body_case == NWD__V1__ENVELOPE__BODY__NOT_SET) {
 		snprintf(err, errlen, "envelope has no body; kind %s needs "

@@ -69,6 +69,26 @@ int		 envelope_validate(const Nwd__V1__Envelope *e, char *err,
  */
 int		 envelope_subject_ok(const char *local_id);
 
+/*
+ * NHS numbers.  On the wire header.subject.nhs_number is empty or ten
+ * ASCII digits, nothing else, so that what is stored and compared is the
+ * digits; the last is the modulus-11 check digit of the first nine
+ * (weights 10 down to 2; 11 - sum mod 11; 11 gives 0, and a number whose
+ * nine digits give 10 is not an NHS number).
+ *
+ * envelope_nhs_number_check() returns 0 if s is such a number, or -1 with
+ * one sentence in err ("nhs_number 9434765918: check digit should be 9");
+ * the sentence quotes s only when s is ten digits.
+ *
+ * envelope_nhs_number_digits() reads the forms a person writes, ten digits
+ * or the printed 3-3-4 grouping with single spaces ("943 476 5919"), into
+ * out as ten digits and a NUL, and returns 0; -1 for anything else, out
+ * then undefined.  It does not check the check digit.
+ */
+int		 envelope_nhs_number_check(const char *s, char *err,
+		    size_t errlen);
+int		 envelope_nhs_number_digits(const char *s, char out[11]);
+
 /* Returns 1 if s looks like a canonical lower-case or upper-case UUID. */
 int		 envelope_is_uuid(const char *s);
 

@@ -815,6 +815,96 @@ test_allocation(void **state)
 	}
 }
 
+/*
+ * NHS numbers: ten digits, the last the modulus-11 check digit of the
+ * first nine (weights 10 to 2; 11 - sum mod 11; 11 is 0; 10 is no NHS
+ * number).  The wire carries the digits alone; "nwd push" accepts the
+ * printed 3-3-4 form and strips its spaces (envelope_nhs_number_digits).
+ */
+static void
+test_nhs_number(void **state)
+{
+	static const char *const good[] = { "9434765919", "4010232137",
+	    "0000000000", "1000000001", "9999999999" };
+	static const struct {
+		const char	*nhs, *why;
+	} bad[] = {
+		{ "9434765918", "header.subject.nhs_number 9434765918: check "
+		  "digit should be 9" },
+		{ "4010232130", "header.subject.nhs_number 4010232130: check "
+		  "digit should be 7" },
+		{ "1234567890", "header.subject.nhs_number 1234567890: its "
+		  "first nine digits give check digit 10, which no NHS number "
+		  "has" },
+		{ "943 476 5919", "header.subject.nhs_number must be ten "
+		  "digits, without spaces" },
+		{ "943476591", "header.subject.nhs_number must be ten digits" },
+		{ "94347659190", "header.subject.nhs_number must be ten "
+		  "digits" },
+		{ "943476591X", "header.subject.nhs_number must be ten "
+		  "digits" },
+		{ "-943476591", "header.subject.nhs_number must be ten "
+		  "digits" },
+		{ "\xd9\xa9" "434765919", "header.subject.nhs_number must be ten "
+		  "digits" },
+	};
+	struct env	v;
+	char		digits[11], err[128];
+	size_t		i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		env_init(&v, NWD__V1__KIND__RISK_ALERT);
+		v.subj.nhs_number = (char *)good[i];
+		expect_ok(&v, good[i]);
+		assert_int_equal(envelope_nhs_number_check(good[i], err,
+		    sizeof(err)), 0);
+	}
+	/* Not given at all is fine. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.nhs_number = "";
+	expect_ok(&v, "no NHS number");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env_init(&v, NWD__V1__KIND__RISK_ALERT);
+		v.subj.nhs_number = (char *)bad[i].nhs;
+		expect_bad(&v, bad[i].nhs, bad[i].why);
+	}
+	/* The exact sentence, and never the input when it is not digits. */
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.subj.nhs_number = "9434765918";
+	assert_int_equal(validate(&v), -1);
+	assert_string_equal(v.err, "header.subject.nhs_number 9434765918: "
+	    "check digit should be 9");
+	v.subj.nhs_number = "94347\x1b[2J5919";
+	assert_int_equal(validate(&v), -1);
+	assert_null(strchr(v.err, '\x1b'));
+	assert_int_equal(envelope_nhs_number_check("9434765918", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "nhs_number 9434765918: check digit should "
+	    "be 9");
+
+	/* The printed form, 3-3-4 with single spaces, or digits alone. */
+	assert_int_equal(envelope_nhs_number_digits("943 476 5919", digits),
+	    0);
+	assert_string_equal(digits, "9434765919");
+	assert_int_equal(envelope_nhs_number_digits("9434765919", digits), 0);
+	assert_string_equal(digits, "9434765919");
+	assert_int_equal(envelope_nhs_number_digits("9434 765 919", digits),
+	    -1);
+	assert_int_equal(envelope_nhs_number_digits("943  476 5919", digits),
+	    -1);
+	assert_int_equal(envelope_nhs_number_digits(" 943 476 5919", digits),
+	    -1);
+	assert_int_equal(envelope_nhs_number_digits("943-476-5919", digits),
+	    -1);
+	assert_int_equal(envelope_nhs_number_digits("943 476 591", digits),
+	    -1);
+	assert_int_equal(envelope_nhs_number_digits("", digits), -1);
+	/* The digits of a bad number come out; the check is separate. */
+	assert_int_equal(envelope_nhs_number_digits("943 476 5918", digits),
+	    0);
+	assert_string_equal(digits, "9434765918");
+}
+
 /* ------------------------------------------------------------------------
  * UTF-8: every string of the header and the body, and identifiers
  */
@@ -1063,6 +1153,7 @@ main(void)
 		cmocka_unit_test(test_intelligence),
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_allocation),
+		cmocka_unit_test(test_nhs_number),
 		cmocka_unit_test(test_utf8_text_accepted),
 		cmocka_unit_test(test_utf8_header_strings),
 		cmocka_unit_test(test_utf8_body_strings),
