@@ -45,6 +45,10 @@ const struct args_opt compose_opts[] = {
 	{ .name = "supersedes", .type = ARGS_STRING, .arg = "UUID",
 	  .off = offsetof(struct compose_msg, supersedes),
 	  .help = "the message this one corrects" },
+	{ .name = "references", .type = ARGS_STRING, .arg = "UUID",
+	  .off = offsetof(struct compose_msg, references),
+	  .help = "the message this one answers (a return_interview:\n"
+	    "the missing_episode)" },
 	{ .type = ARGS_END },
 };
 
@@ -222,6 +226,9 @@ compose_envelope(const struct compose_msg *m,
 	}
 	if (m->supersedes != NULL &&
 	    copy_into(&h->supersedes, m->supersedes) == -1)
+		goto nomem;
+	if (m->references != NULL &&
+	    copy_into(&h->references, m->references) == -1)
 		goto nomem;
 	if (m->claim_sender != NULL) {
 		/* For tests: the broker must overwrite both. */

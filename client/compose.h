@@ -1,7 +1,8 @@
 /*
  * compose: the envelope of one message, built from the options that say
  * what it is (--subject, --nhs-number, --marking, --priority, --basis,
- * --justification, --share-with, --supersedes), its kind and its body.
+ * --justification, --share-with, --supersedes, --references), its kind
+ * and its body.
  * "nwd push" sends it; "nwd policy explain" asks what the policy would do
  * with it.  Both build it here, so both mean the same by every option.
  */
@@ -21,7 +22,7 @@ struct compose_msg {
 	struct cli_strv	 subjects;	/* exactly one is required */
 	const char	*nhs, *marking, *priority, *basis, *justification;
 	struct cli_strv	 share_with;	/* split at commas */
-	const char	*supersedes;
+	const char	*supersedes, *references;
 
 	const char	*command;	/* names errors: "push" */
 	const char	*kind;		/* a kind name, "risk_alert" */

@@ -49,17 +49,40 @@ int envelope_legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
  * every string of the header and of the body (nested and repeated ones
  * included) valid UTF-8 (utf8.h), the error naming the first that is not
  * ("body field associates[1].name is not valid UTF-8 (at byte 3)"); a
- * header with a known kind, a subject, a body that matches the kind, a
- * marking no higher than OFFICIAL-SENSITIVE, sane share_with and
- * supersedes, and the rules of the body's kind (police intelligence must
- * be sanitised and graded, handling code C must carry its conditions).
+ * header with a known kind, a subject, an NHS number (if any) with its
+ * check digit, a body that matches the kind, a marking no higher than
+ * OFFICIAL-SENSITIVE, sane share_with, supersedes and references, and
+ * the rules of the body's kind: police intelligence must be sanitised and
+ * graded, handling code C must carry its conditions; a ReturnInterview
+ * has a status, the time or reason its status needs, and references the
+ * MissingEpisode it answers; an Escalation names the message, kind, rule,
+ * reason, times, count and summary, and its recipients as principal ids
+ * or "a ROLE"; a DomesticAbuseNotification has its incident time, police
+ * reference, school and child_present_state (the old child_present flag,
+ * if set, agreeing), and guidance with do_not_contact_parents; a
+ * ConsentRecord has a status, a scope if GIVEN, known kinds, agency names,
+ * an expiry after its recording and withdraws (a UUID) only if WITHDRAWN;
+ * a StrategyDiscussionRequest invites 1 to ENVELOPE_MAX_SHARE_WITH names.
  * Identifiers (the subject, share_with entries, an allocation's team and
- * worker) hold no control character, space or comma.  Broker-owned header
- * fields are checked as UTF-8 only: the broker overwrites them.  Returns
- * 0, or -1 with one precise sentence in err.
+ * worker, invitees, agencies) hold no control character, space or comma.
+ * Broker-owned header fields are checked as UTF-8 only: the broker
+ * overwrites them.  The daemon checks an Escalation it makes with this
+ * too.  Returns 0, or -1 with one precise sentence in err.
  */
 int		 envelope_validate(const Nwd__V1__Envelope *e, char *err,
 		    size_t errlen);
+
+/*
+ * Checks an envelope read back from the store, which was valid when it
+ * was published but perhaps under older rules: as envelope_validate(),
+ * without the rules added since messages were first stored (the NHS
+ * number's check digit; the required fields of a DomesticAbuseNotification,
+ * a ConsentRecord and a StrategyDiscussionRequest).  A field the schema no
+ * longer has (a ConsentRecord's retired "given") is still refused.
+ * Returns 0, or -1 with one precise sentence in err.
+ */
+int		 envelope_validate_stored(const Nwd__V1__Envelope *e,
+		    char *err, size_t errlen);
 
 /*
  * Returns 1 if local_id is a subject id that envelope_validate() accepts:

@@ -44,9 +44,12 @@ static const char *const bodies[] = {
 	    " [{\"name\": \"D\"}], \"location\": {\"postcode\": \"NR2 3CC\"}}",
 	[NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION] =
 	    "{\"incident_unix_ms\": 1700000000000, \"summary\": \"police"
-	    " called\", \"child_present\": true, \"victim\": {\"name\": \"F\"},"
-	    " \"perpetrator\": {\"name\": \"G\"}, \"address\": {\"line1\":"
-	    " \"2 Low Rd\"}}",
+	    " called\", \"child_present_state\": \"NOT_KNOWN\", \"victim\":"
+	    " {\"name\": \"F\"}, \"perpetrator\": {\"name\": \"G\"},"
+	    " \"address\": {\"line1\": \"2 Low Rd\"}, \"police_reference\":"
+	    " \"NC-42\", \"school\": \"school:north-high\","
+	    " \"do_not_contact_parents\": true, \"guidance\": \"child"
+	    " alone\"}",
 	[NWD__V1__KIND__CAMHS_UPDATE] =
 	    "{\"risk_summary\": \"risk increased\", \"clinical_formulation\":"
 	    " \"...\", \"risk_level\": \"MEDIUM\", \"clinician\": \"Dr H\"}",
@@ -63,8 +66,23 @@ static const char *const bodies[] = {
 	    " \"from_unix_ms\": 1700000000000, \"until_unix_ms\":"
 	    " 1731536000000}",
 	[NWD__V1__KIND__CONSENT_RECORD] =
-	    "{\"given_by\": \"young person\", \"given\": true, \"purposes\":"
-	    " [\"camhs referral\"], \"recorded_unix_ms\": 1700000000000}",
+	    "{\"given_by\": \"young person\", \"status\": \"WITHDRAWN\","
+	    " \"purposes\": [\"camhs referral\"], \"kinds\":"
+	    " [\"CAMHS_UPDATE\"], \"agencies\": [\"camhs\"], \"competence\":"
+	    " \"NOT_ASSESSED\", \"recorded_unix_ms\": 1700000000000,"
+	    " \"expires_unix_ms\": 1731536000000, \"withdraws\":"
+	    " \"5f1a2b3c-0000-4000-8000-000000000003\"}",
+	[NWD__V1__KIND__RETURN_INTERVIEW] =
+	    "{\"status\": \"DECLINED\", \"offered_unix_ms\": 1700100000000,"
+	    " \"conducted_by\": \"S\", \"independent\": true, \"summary\":"
+	    " \"...\", \"declined_reason\": \"did not want to\"}",
+	[NWD__V1__KIND__ESCALATION] =
+	    "{\"about_message_id\": \"5f1a2b3c-0000-4000-8000-000000000002\","
+	    " \"about_kind\": \"RISK_ALERT\", \"rule\": \"urgent-ack\","
+	    " \"reason\": \"NOT_ACKNOWLEDGED\", \"due_unix_ms\":"
+	    " 1700000900000, \"since_unix_ms\": 1700000000000, \"reached\":"
+	    " [\"sw-ben\", \"a hub_system\"], \"count\": 1, \"summary\":"
+	    " \"nobody acknowledged\"}",
 };
 #define NBODIES (sizeof(bodies) / sizeof(bodies[0]))
 
@@ -74,7 +92,8 @@ static const char header_fmt[] =
     " \"priority\": \"HIGH\", \"legal_basis\": \"SAFEGUARDING\","
     " \"justification\": \"s47 enquiry\", \"share_with\": [\"hub:norwich\","
     " \"camhs-cara\"], \"supersedes\":"
-    " \"5f1a2b3c-0000-4000-8000-000000000001\"}, \"%s\": %s}";
+    " \"5f1a2b3c-0000-4000-8000-000000000001\", \"references\":"
+    " \"5f1a2b3c-0000-4000-8000-000000000002\"}, \"%s\": %s}";
 
 /* Frames other than Publish, as JSON. */
 static const struct {

@@ -308,6 +308,34 @@ fix_full_envelope(struct fix_arena *a, Nwd__V1__Kind kind,
 	    &nwd__v1__envelope__descriptor, e->body_case);
 	assert_non_null(fd);
 	*(ProtobufCMessage **)fix_field_slot(&e->base, fd) = body;
+	/*
+	 * Where envelope_validate() relates fields, the generic values
+	 * would be refused: every field stays set, with values that go
+	 * together.  A ReturnInterview answers a MissingEpisode; a
+	 * ConsentRecord that names the record it withdraws is WITHDRAWN
+	 * and expires after it was recorded; an Escalation is about a
+	 * message id.
+	 */
+	switch (kind) {
+	case NWD__V1__KIND__RETURN_INTERVIEW:
+		e->header->references = fix_arena_printf(a, "%s",
+		    FIX_REFERENCED_ID);
+		break;
+	case NWD__V1__KIND__CONSENT_RECORD:
+		e->consent_record->status =
+		    NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN;
+		e->consent_record->withdraws = fix_arena_printf(a, "%s",
+		    FIX_REFERENCED_ID);
+		e->consent_record->expires_unix_ms =
+		    e->consent_record->recorded_unix_ms + 86400000;
+		break;
+	case NWD__V1__KIND__ESCALATION:
+		e->escalation->about_message_id = fix_arena_printf(a, "%s",
+		    FIX_REFERENCED_ID);
+		break;
+	default:
+		break;
+	}
 	return e;
 }
 

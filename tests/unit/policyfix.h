@@ -62,11 +62,17 @@ size_t		*fix_field_count(const ProtobufCMessage *m,
 int		 fix_value_present(const ProtobufCMessage *m,
 		    const ProtobufCFieldDescriptor *fd);
 
+/* The message id a full envelope refers to where it must name one. */
+#define FIX_REFERENCED_ID	"01890a5d-ac96-774b-bcce-b302099a8057"
+
 /*
  * A new envelope of kind about subject, with every body field set (strings
  * "[path#i]", so that no string of a field is part of another's; repeated
- * fields hold two entries); the header has no share_with, no legal basis,
- * no sender.  Everything is the arena's.
+ * fields hold two entries; enums their first value but where fields must
+ * go together: a ConsentRecord is WITHDRAWN, withdrawing
+ * FIX_REFERENCED_ID); the header has no share_with, no legal basis, no
+ * sender, and references FIX_REFERENCED_ID in a ReturnInterview only.
+ * Everything is the arena's.
  */
 Nwd__V1__Envelope *fix_full_envelope(struct fix_arena *a, Nwd__V1__Kind kind,
 		    const char *subject, Nwd__V1__Marking marking);

@@ -51,6 +51,12 @@ static const struct {
 	{ NWD__V1__KIND__CONSENT_RECORD, "consent_record",
 	  NWD__V1__ENVELOPE__BODY_CONSENT_RECORD,
 	  &nwd__v1__consent_record__descriptor },
+	{ NWD__V1__KIND__RETURN_INTERVIEW, "return_interview",
+	  NWD__V1__ENVELOPE__BODY_RETURN_INTERVIEW,
+	  &nwd__v1__return_interview__descriptor },
+	{ NWD__V1__KIND__ESCALATION, "escalation",
+	  NWD__V1__ENVELOPE__BODY_ESCALATION,
+	  &nwd__v1__escalation__descriptor },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -73,7 +79,13 @@ struct env {
 	Nwd__V1__StrategyDiscussionRequest sdr;
 	Nwd__V1__Allocation		 alloc;
 	Nwd__V1__ConsentRecord		 consent;
+	Nwd__V1__ReturnInterview	 ri;
+	Nwd__V1__Escalation		 esc;
 	char				*share[ENVELOPE_MAX_SHARE_WITH + 2];
+	char				*invitees[ENVELOPE_MAX_SHARE_WITH + 2];
+	char				*purposes[4], *agencies[4];
+	Nwd__V1__Kind			 ckinds[4];
+	char				*reached[4], *acked[4];
 	char				 err[512];
 };
 
@@ -100,6 +112,9 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	static const Nwd__V1__Allocation alloc = NWD__V1__ALLOCATION__INIT;
 	static const Nwd__V1__ConsentRecord consent =
 	    NWD__V1__CONSENT_RECORD__INIT;
+	static const Nwd__V1__ReturnInterview ri =
+	    NWD__V1__RETURN_INTERVIEW__INIT;
+	static const Nwd__V1__Escalation esc = NWD__V1__ESCALATION__INIT;
 
 	memset(v, 0, sizeof(*v));
 	v->e = e;
@@ -116,6 +131,8 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	v->sdr = sdr;
 	v->alloc = alloc;
 	v->consent = consent;
+	v->ri = ri;
+	v->esc = esc;
 
 	v->subj.local_id = "YP-001";
 	v->h.kind = kind;
@@ -139,12 +156,42 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	v->risk.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
 	v->risk.summary = "county lines";
 	v->dan.summary = "incident at home";
+	v->dan.incident_unix_ms = 1700000000000;
+	v->dan.police_reference = "NC-20231114-0042";
+	v->dan.school = "school:north-high";
+	v->dan.child_present_state =
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__PRESENT;
 	v->camhs.risk_summary = "moderate";
 	v->placement.to_placement = "foster";
 	v->sdr.reason = "s.47";
+	v->invitees[0] = "sw-ben";
+	v->invitees[1] = "police:plt";
+	v->sdr.invitees = v->invitees;
+	v->sdr.n_invitees = 2;
 	v->alloc.team = "hub:norwich";
 	v->consent.given_by = "young person";
-	v->consent.given = 1;
+	v->consent.status = NWD__V1__CONSENT_RECORD__STATUS__GIVEN;
+	v->purposes[0] = "camhs-sharing";
+	v->consent.purposes = v->purposes;
+	v->consent.n_purposes = 1;
+	v->ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__DONE;
+	v->ri.done_unix_ms = 1700000200000;
+	v->ri.conducted_by = "Sam, independent return worker";
+	v->ri.independent = 1;
+	v->ri.summary = "stayed with a friend; no exploitation disclosed";
+	v->esc.about_message_id = "6f1c9d3e-1111-4a2b-8c3d-0123456789ab";
+	v->esc.about_kind = NWD__V1__KIND__MISSING_EPISODE;
+	v->esc.rule = "return-interview-72h";
+	v->esc.reason = NWD__V1__ESCALATION__REASON__DEADLINE_BREACHED;
+	v->esc.since_unix_ms = 1700000000000;
+	v->esc.due_unix_ms = 1700259200000;
+	v->reached[0] = "hubsys-norwich";
+	v->reached[1] = "a hub_keyworker";
+	v->esc.reached = v->reached;
+	v->esc.n_reached = 2;
+	v->esc.count = 1;
+	v->esc.summary = "No return interview for YP-001 72 hours after "
+	    "they were found";
 
 	v->e.body_case = envelope_kind_body_case(kind);
 	switch (kind) {
@@ -174,6 +221,14 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 		break;
 	case NWD__V1__KIND__CONSENT_RECORD:
 		v->e.consent_record = &v->consent;
+		break;
+	case NWD__V1__KIND__RETURN_INTERVIEW:
+		v->e.return_interview = &v->ri;
+		/* It answers a MissingEpisode. */
+		v->h.references = "01890a5d-ac96-774b-bcce-b302099a8057";
+		break;
+	case NWD__V1__KIND__ESCALATION:
+		v->e.escalation = &v->esc;
 		break;
 	default:
 		fail_msg("env_init: no body for kind %d", (int)kind);
@@ -206,6 +261,18 @@ expect_bad(struct env *v, const char *what, const char *substring)
 		    v->err);
 }
 
+/* Refused with exactly this sentence. */
+static void
+expect_msg(struct env *v, const char *what, const char *exact)
+{
+	if (validate(v) != -1)
+		fail_msg("%s: expected refusal \"%s\", got valid", what,
+		    exact);
+	if (strcmp(v->err, exact) != 0)
+		fail_msg("%s: expected \"%s\", got \"%s\"", what, exact,
+		    v->err);
+}
+
 /* ------------------------------------------------------------------------
  * Kinds
  */
@@ -235,7 +302,7 @@ test_kind_unknown(void **state)
 
 	assert_null(envelope_kind_name(NWD__V1__KIND__KIND_UNSPECIFIED));
 	assert_null(envelope_kind_name((Nwd__V1__Kind)99));
-	assert_null(envelope_kind_name((Nwd__V1__Kind)10));
+	assert_null(envelope_kind_name((Nwd__V1__Kind)12));
 	assert_null(envelope_kind_name((Nwd__V1__Kind)-1));
 
 	assert_int_equal(envelope_kind_from_name("bogus", &k), -1);
@@ -264,7 +331,7 @@ test_kind_body(void **state)
 	assert_null(
 	    envelope_kind_body_descriptor(NWD__V1__KIND__KIND_UNSPECIFIED));
 	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)99));
-	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)10));
+	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)12));
 }
 
 static void
@@ -906,6 +973,419 @@ test_nhs_number(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The kinds and fields of the statutory clocks and of consent
+ */
+
+/* header.references: any kind may answer a message, by its id. */
+static void
+test_references(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.references = "6f1c9d3e-1111-4a2b-8c3d-0123456789ab";
+	expect_ok(&v, "risk alert referencing a message");
+	v.h.references = "6F1C9D3E-1111-4A2B-8C3D-0123456789AB";
+	expect_ok(&v, "upper-case reference");
+	v.h.references = "";
+	expect_ok(&v, "no reference");
+	v.h.references = "missing-episode-1";
+	expect_msg(&v, "not a uuid", "header.references must be a message id "
+	    "(UUID)");
+	v.h.references = "6f1c9d3e-1111-4a2b-8c3d-0123456789ab ";
+	expect_msg(&v, "trailing space", "header.references must be a message "
+	    "id (UUID)");
+}
+
+static void
+test_return_interview(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	expect_ok(&v, "done");
+	v.ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__OFFERED;
+	v.ri.done_unix_ms = 0;
+	v.ri.offered_unix_ms = 1700000100000;
+	expect_ok(&v, "offered");
+	v.ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__DECLINED;
+	v.ri.declined_reason = "does not want to talk to anyone from the hub";
+	expect_ok(&v, "declined");
+	/* The free text is free: who held it need not be a principal. */
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.ri.conducted_by = "";
+	v.ri.independent = 0;
+	v.ri.summary = "";
+	expect_ok(&v, "done, nothing else said");
+
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__STATUS_UNSPECIFIED;
+	expect_msg(&v, "status unset", "return_interview.status is missing: "
+	    "OFFERED, DONE or DECLINED");
+	v.ri.status = (Nwd__V1__ReturnInterview__Status)4;
+	expect_msg(&v, "status 4", "return_interview.status 4 is not known");
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.h.references = "";
+	expect_msg(&v, "no reference", "return_interview needs "
+	    "header.references: the id of the missing_episode it answers");
+	v.h.references = "episode-1";
+	expect_msg(&v, "bad reference", "header.references must be a message "
+	    "id (UUID)");
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.ri.done_unix_ms = 0;
+	expect_msg(&v, "done without a time", "return_interview with status "
+	    "DONE needs done_unix_ms");
+	v.ri.done_unix_ms = -1;
+	expect_msg(&v, "done before 1970", "return_interview with status "
+	    "DONE needs done_unix_ms");
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__OFFERED;
+	expect_msg(&v, "offered without a time", "return_interview with "
+	    "status OFFERED needs offered_unix_ms");
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__DECLINED;
+	expect_msg(&v, "declined without a reason", "return_interview with "
+	    "status DECLINED needs declined_reason");
+}
+
+static void
+test_escalation(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	expect_ok(&v, "deadline breached");
+	v.esc.reason = NWD__V1__ESCALATION__REASON__NOT_ACKNOWLEDGED;
+	v.esc.about_kind = NWD__V1__KIND__RISK_ALERT;
+	v.esc.count = 3;
+	v.acked[0] = "a hub_keyworker";
+	v.esc.acknowledged = v.acked;
+	v.esc.n_acknowledged = 1;
+	expect_ok(&v, "not acknowledged, second repeat");
+	v.esc.n_reached = 0;
+	v.esc.n_acknowledged = 0;
+	v.esc.due_unix_ms = v.esc.since_unix_ms;
+	expect_ok(&v, "nobody reached, due as it started");
+
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.about_message_id = "";
+	expect_msg(&v, "no message", "escalation.about_message_id must be a "
+	    "message id (UUID)");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.about_kind = NWD__V1__KIND__KIND_UNSPECIFIED;
+	expect_msg(&v, "no kind", "escalation.about_kind 0 is not a known "
+	    "kind");
+	v.esc.about_kind = (Nwd__V1__Kind)99;
+	expect_msg(&v, "kind 99", "escalation.about_kind 99 is not a known "
+	    "kind");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.rule = "";
+	expect_msg(&v, "no rule", "escalation.rule must name the deadline or "
+	    "acknowledgement rule");
+	v.esc.rule = "return interview";
+	expect_msg(&v, "rule with a space", "escalation.rule must name the "
+	    "deadline or acknowledgement rule");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.reason = NWD__V1__ESCALATION__REASON__REASON_UNSPECIFIED;
+	expect_msg(&v, "no reason", "escalation.reason is missing: "
+	    "DEADLINE_BREACHED or NOT_ACKNOWLEDGED");
+	v.esc.reason = (Nwd__V1__Escalation__Reason)3;
+	expect_msg(&v, "reason 3", "escalation.reason 3 is not known");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.due_unix_ms = 0;
+	expect_msg(&v, "no due time", "escalation.due_unix_ms is missing");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.since_unix_ms = 0;
+	expect_msg(&v, "no start", "escalation.since_unix_ms is missing");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.due_unix_ms = v.esc.since_unix_ms - 1;
+	expect_msg(&v, "due before it started", "escalation.due_unix_ms is "
+	    "before since_unix_ms");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.count = 0;
+	expect_msg(&v, "count 0", "escalation.count must be 1 or more (1 the "
+	    "first time)");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.esc.summary = "";
+	expect_msg(&v, "no summary", "escalation.summary is missing");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.reached[1] = "hub keyworker";
+	expect_msg(&v, "reached with a space", "escalation.reached[1] is not "
+	    "a principal id or \"a ROLE\"");
+	v.reached[1] = "a ";
+	expect_msg(&v, "a nothing", "escalation.reached[1] is not a "
+	    "principal id or \"a ROLE\"");
+	v.reached[1] = "an auditor";
+	expect_msg(&v, "an", "escalation.reached[1] is not a principal id or "
+	    "\"a ROLE\"");
+	v.reached[1] = "";
+	expect_msg(&v, "empty", "escalation.reached[1] is not a principal id "
+	    "or \"a ROLE\"");
+	env_init(&v, NWD__V1__KIND__ESCALATION);
+	v.acked[0] = "sw-ben,camhs-cara";
+	v.esc.acknowledged = v.acked;
+	v.esc.n_acknowledged = 1;
+	expect_msg(&v, "acknowledged with a comma", "escalation."
+	    "acknowledged[0] is not a principal id or \"a ROLE\"");
+}
+
+/*
+ * Operation Encompass: the police reference, the school, whether the
+ * child was present in three states, and "do not contact the parents"
+ * with what to do instead.  The old child_present flag cannot say "not
+ * known": a publish sets child_present_state, and the flag, if set too,
+ * must agree with it.
+ */
+static void
+test_domestic_abuse(void **state)
+{
+	struct env	v;
+	int		st;
+
+	for (st = 1; st <= 3; st++) {
+		env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+		v.dan.child_present_state =
+		    (Nwd__V1__DomesticAbuseNotification__ChildPresence)st;
+		expect_ok(&v, "each presence");
+	}
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.child_present = 1;
+	expect_ok(&v, "old flag agreeing");
+	v.dan.do_not_contact_parents = 1;
+	v.dan.guidance = "speak to the child alone; the perpetrator is at home";
+	expect_ok(&v, "do not contact parents, with guidance");
+	v.dan.guidance = "";
+	v.dan.do_not_contact_parents = 0;
+	expect_ok(&v, "parents may be contacted, no guidance");
+
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.incident_unix_ms = 0;
+	expect_msg(&v, "no incident time", "domestic_abuse_notification needs "
+	    "incident_unix_ms: when the incident happened");
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.police_reference = "";
+	expect_msg(&v, "no reference", "domestic_abuse_notification needs "
+	    "police_reference: the police incident reference");
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.school = "";
+	expect_msg(&v, "no school", "domestic_abuse_notification needs "
+	    "school: the school's name or team");
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.child_present_state = 0;
+	expect_msg(&v, "presence unset", "domestic_abuse_notification."
+	    "child_present_state is missing: PRESENT, NOT_PRESENT or "
+	    "NOT_KNOWN");
+	/* An old client's message: the flag alone. */
+	v.dan.child_present = 1;
+	expect_msg(&v, "the old flag alone", "domestic_abuse_notification."
+	    "child_present is replaced by child_present_state: set PRESENT, "
+	    "NOT_PRESENT or NOT_KNOWN");
+	v.dan.child_present_state =
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__NOT_KNOWN;
+	expect_msg(&v, "contradiction", "domestic_abuse_notification."
+	    "child_present is true but child_present_state is NOT_KNOWN; set "
+	    "child_present_state alone");
+	v.dan.child_present_state =
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__NOT_PRESENT;
+	expect_msg(&v, "contradiction", "domestic_abuse_notification."
+	    "child_present is true but child_present_state is NOT_PRESENT; "
+	    "set child_present_state alone");
+	v.dan.child_present = 0;
+	v.dan.child_present_state =
+	    (Nwd__V1__DomesticAbuseNotification__ChildPresence)4;
+	expect_msg(&v, "presence 4", "domestic_abuse_notification."
+	    "child_present_state 4 is not known");
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.do_not_contact_parents = 1;
+	expect_msg(&v, "no guidance", "domestic_abuse_notification."
+	    "do_not_contact_parents needs guidance: what the school should do "
+	    "instead");
+}
+
+/*
+ * Consent means what it says: an explicit status (no default that reads
+ * as consent), a scope, and times in order.
+ */
+static void
+test_consent(void **state)
+{
+	struct env v;
+
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	expect_ok(&v, "given, one purpose");
+	v.consent.n_purposes = 0;
+	v.ckinds[0] = NWD__V1__KIND__CAMHS_UPDATE;
+	v.consent.kinds = v.ckinds;
+	v.consent.n_kinds = 1;
+	expect_ok(&v, "given, one kind");
+	v.agencies[0] = "camhs";
+	v.agencies[1] = "hub";
+	v.consent.agencies = v.agencies;
+	v.consent.n_agencies = 2;
+	v.consent.competence =
+	    NWD__V1__CONSENT_RECORD__COMPETENCE__ASSESSED_COMPETENT;
+	v.consent.recorded_unix_ms = 1700000000000;
+	v.consent.expires_unix_ms = 1700000000001;
+	expect_ok(&v, "given, scoped, assessed, expiring");
+	v.consent.recorded_unix_ms = 0;
+	expect_ok(&v, "expiry without a recorded time");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.status = NWD__V1__CONSENT_RECORD__STATUS__REFUSED;
+	v.consent.n_purposes = 0;
+	expect_ok(&v, "refused, no scope: refuses everything");
+	v.consent.status = NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN;
+	expect_ok(&v, "withdrawn");
+	v.consent.withdraws = "6f1c9d3e-1111-4a2b-8c3d-0123456789ab";
+	expect_ok(&v, "withdrawn, naming the record");
+
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.status = NWD__V1__CONSENT_RECORD__STATUS__STATUS_UNSPECIFIED;
+	expect_msg(&v, "status unset", "consent_record.status is missing: "
+	    "GIVEN, REFUSED or WITHDRAWN (no status is read as consent)");
+	v.consent.status = (Nwd__V1__ConsentRecord__Status)4;
+	expect_msg(&v, "status 4", "consent_record.status 4 is not known");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.n_purposes = 0;
+	expect_msg(&v, "given without scope", "consent_record with status "
+	    "GIVEN needs a scope: at least one of purposes and kinds");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.purposes[1] = "";
+	v.consent.n_purposes = 2;
+	expect_msg(&v, "empty purpose", "consent_record.purposes[1] is empty");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.ckinds[0] = NWD__V1__KIND__CAMHS_UPDATE;
+	v.ckinds[1] = NWD__V1__KIND__KIND_UNSPECIFIED;
+	v.consent.kinds = v.ckinds;
+	v.consent.n_kinds = 2;
+	expect_msg(&v, "kind 0", "consent_record.kinds[1] 0 is not a known "
+	    "kind");
+	v.ckinds[1] = (Nwd__V1__Kind)42;
+	expect_msg(&v, "kind 42", "consent_record.kinds[1] 42 is not a known "
+	    "kind");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.agencies[0] = "social care";
+	v.consent.agencies = v.agencies;
+	v.consent.n_agencies = 1;
+	expect_msg(&v, "agency with a space", "consent_record.agencies[0] is "
+	    "not an agency name");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.competence = (Nwd__V1__ConsentRecord__Competence)4;
+	expect_msg(&v, "competence 4", "consent_record.competence 4 is not "
+	    "known");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.recorded_unix_ms = 1700000000000;
+	v.consent.expires_unix_ms = 1700000000000;
+	expect_msg(&v, "expires as recorded", "consent_record.expires_unix_ms "
+	    "must be after recorded_unix_ms");
+	v.consent.expires_unix_ms = 1600000000000;
+	expect_msg(&v, "expires before recorded", "consent_record."
+	    "expires_unix_ms must be after recorded_unix_ms");
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.status = NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN;
+	v.consent.withdraws = "the one from March";
+	expect_msg(&v, "withdraws not an id", "consent_record.withdraws must "
+	    "be a message id (UUID)");
+	v.consent.status = NWD__V1__CONSENT_RECORD__STATUS__GIVEN;
+	v.consent.withdraws = "6f1c9d3e-1111-4a2b-8c3d-0123456789ab";
+	expect_msg(&v, "withdraws with GIVEN", "consent_record.withdraws goes "
+	    "with status WITHDRAWN");
+}
+
+/* Strategy discussions reach their invitees: names, at least one. */
+static void
+test_strategy_invitees(void **state)
+{
+	struct env	v;
+	size_t		i;
+
+	env_init(&v, NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST);
+	for (i = 0; i < ENVELOPE_MAX_SHARE_WITH; i++)
+		v.invitees[i] = "sw:north";
+	v.sdr.n_invitees = ENVELOPE_MAX_SHARE_WITH;
+	expect_ok(&v, "64 invitees");
+	v.sdr.n_invitees = ENVELOPE_MAX_SHARE_WITH + 1;
+	v.invitees[ENVELOPE_MAX_SHARE_WITH] = "sw:north";
+	expect_msg(&v, "65 invitees", "strategy_discussion_request.invitees "
+	    "has 65 entries; at most 64");
+
+	env_init(&v, NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST);
+	v.sdr.n_invitees = 0;
+	expect_msg(&v, "nobody invited", "strategy_discussion_request needs "
+	    "at least one invitee (a principal or team name)");
+	env_init(&v, NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST);
+	v.invitees[1] = "DS Smith";
+	expect_msg(&v, "a person's name", "strategy_discussion_request."
+	    "invitees[1] is not a principal or team name");
+	v.invitees[1] = "";
+	expect_msg(&v, "empty", "strategy_discussion_request.invitees[1] is "
+	    "not a principal or team name");
+	v.invitees[1] = "sw:north,police:plt";
+	expect_msg(&v, "two in one", "strategy_discussion_request."
+	    "invitees[1] is not a principal or team name");
+}
+
+/*
+ * A message read back from the store was valid under the rules of its
+ * day: the rules added since (NHS check digits, the Operation Encompass
+ * fields, a consent status, invitees) do not refuse it at replay, but
+ * the retired ConsentRecord.given (field 2), which read as consent by
+ * default, is refused on both paths.
+ */
+static void
+test_validate_stored(void **state)
+{
+	struct env			 v;
+	ProtobufCMessageUnknownField	 given;
+	uint8_t				 one = 1;
+
+	env_init(&v, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION);
+	v.dan.police_reference = "";
+	v.dan.school = "";
+	v.dan.incident_unix_ms = 0;
+	v.dan.child_present_state = 0;
+	v.dan.child_present = 1;
+	v.subj.nhs_number = "9434765918";
+	assert_int_equal(validate(&v), -1);
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), 0);
+
+	env_init(&v, NWD__V1__KIND__CONSENT_RECORD);
+	v.consent.status = 0;
+	v.consent.n_purposes = 0;
+	assert_int_equal(validate(&v), -1);
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), 0);
+	memset(&given, 0, sizeof(given));
+	given.tag = 2;
+	given.wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
+	given.len = 1;
+	given.data = &one;
+	v.consent.base.n_unknown_fields = 1;
+	v.consent.base.unknown_fields = &given;
+	expect_msg(&v, "given = true", "envelope carries a field that is not "
+	    "in the nwd.v1 schema (consent_record.field 2)");
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), -1);
+	assert_string_equal(v.err, "envelope carries a field that is not in "
+	    "the nwd.v1 schema (consent_record.field 2)");
+
+	env_init(&v, NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST);
+	v.sdr.n_invitees = 0;
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), 0);
+
+	/* What no message ever was is refused all the same. */
+	env_init(&v, NWD__V1__KIND__RETURN_INTERVIEW);
+	v.h.references = "";
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), -1);
+	env_init(&v, NWD__V1__KIND__RISK_ALERT);
+	v.h.marking = NWD__V1__MARKING__SECRET;
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), -1);
+}
+
+/* ------------------------------------------------------------------------
  * UTF-8: every string of the header and the body, and identifiers
  */
 
@@ -1154,6 +1634,13 @@ main(void)
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_allocation),
 		cmocka_unit_test(test_nhs_number),
+		cmocka_unit_test(test_references),
+		cmocka_unit_test(test_return_interview),
+		cmocka_unit_test(test_escalation),
+		cmocka_unit_test(test_domestic_abuse),
+		cmocka_unit_test(test_consent),
+		cmocka_unit_test(test_strategy_invitees),
+		cmocka_unit_test(test_validate_stored),
 		cmocka_unit_test(test_utf8_text_accepted),
 		cmocka_unit_test(test_utf8_header_strings),
 		cmocka_unit_test(test_utf8_body_strings),

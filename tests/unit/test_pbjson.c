@@ -194,7 +194,11 @@ static const char *const bodies[] = {
 	    " {\"name\": \"F\", \"relationship\": \"mother\"},"
 	    " \"perpetrator\": {\"name\": \"G\", \"relationship\":"
 	    " \"stepfather\"}, \"address\": {\"line1\": \"2 Low Rd\"},"
-	    " \"notify_school_by_unix_ms\": 1700031600000}",
+	    " \"notify_school_by_unix_ms\": 1700031600000,"
+	    " \"police_reference\": \"NC-20231115-0042\", \"school\":"
+	    " \"North High School\", \"child_present_state\": \"PRESENT\","
+	    " \"do_not_contact_parents\": true, \"guidance\": \"speak to the"
+	    " child alone\"}",
 	[NWD__V1__KIND__CAMHS_UPDATE] =
 	    "{\"risk_summary\": \"self-harm risk increased\","
 	    " \"clinical_formulation\": \"...\", \"risk_level\": \"MEDIUM\","
@@ -214,9 +218,26 @@ static const char *const bodies[] = {
 	    " \"from_unix_ms\": 1700000000000, \"until_unix_ms\":"
 	    " 1731536000000}",
 	[NWD__V1__KIND__CONSENT_RECORD] =
-	    "{\"given_by\": \"young person\", \"given\": true, \"purposes\":"
-	    " [\"camhs referral\", \"school liaison\"], \"recorded_unix_ms\":"
-	    " 1700000000000, \"expires_unix_ms\": 1731536000000}",
+	    "{\"given_by\": \"young person\", \"status\": \"GIVEN\","
+	    " \"purposes\": [\"camhs referral\", \"school liaison\"],"
+	    " \"kinds\": [\"CAMHS_UPDATE\", \"RISK_ALERT\"], \"agencies\":"
+	    " [\"camhs\", \"hub\"], \"competence\": \"ASSESSED_COMPETENT\","
+	    " \"recorded_unix_ms\": 1700000000000, \"expires_unix_ms\":"
+	    " 1731536000000}",
+	[NWD__V1__KIND__RETURN_INTERVIEW] =
+	    "{\"status\": \"DONE\", \"offered_unix_ms\": 1700100000000,"
+	    " \"done_unix_ms\": 1700200000000, \"conducted_by\": \"Sam,"
+	    " return worker\", \"independent\": true, \"summary\": \"stayed"
+	    " with a friend\"}",
+	[NWD__V1__KIND__ESCALATION] =
+	    "{\"about_message_id\": \"5f1a2b3c-0000-4000-8000-000000000002\","
+	    " \"about_kind\": \"MISSING_EPISODE\", \"rule\":"
+	    " \"return-interview-72h\", \"reason\": \"DEADLINE_BREACHED\","
+	    " \"due_unix_ms\": 1700259200000, \"since_unix_ms\":"
+	    " 1700000000000, \"reached\": [\"hubsys-norwich\", \"a"
+	    " hub_keyworker\"], \"acknowledged\": [\"hubsys-norwich\"],"
+	    " \"count\": 2, \"summary\": \"no return interview in 72"
+	    " hours\"}",
 };
 
 static const char header_fmt[] =
@@ -226,7 +247,8 @@ static const char header_fmt[] =
     " \"priority\": \"HIGH\", \"legal_basis\": \"SAFEGUARDING\","
     " \"justification\": \"s47 enquiry\", \"share_with\": [\"hub:norwich\","
     " \"camhs-duty\"], \"supersedes\":"
-    " \"5f1a2b3c-0000-4000-8000-000000000001\", \"created_unix_ms\":"
+    " \"5f1a2b3c-0000-4000-8000-000000000001\", \"references\":"
+    " \"5f1a2b3c-0000-4000-8000-000000000002\", \"created_unix_ms\":"
     " 1700000000123, \"sender\": \"pc-123\", \"originating_agency\":"
     " \"police\"}, \"%s\": %s}";
 
@@ -237,7 +259,7 @@ test_bodies_round_trip(void **state)
 	int k;
 
 	for (k = NWD__V1__KIND__INTELLIGENCE_REPORT;
-	    k <= NWD__V1__KIND__CONSENT_RECORD; k++) {
+	    k <= NWD__V1__KIND__ESCALATION; k++) {
 		assert_non_null(d = envelope_kind_body_descriptor(k));
 		assert_non_null(bodies[k]);
 		round_trip(d, bodies[k]);
@@ -253,7 +275,7 @@ test_envelopes_round_trip(void **state)
 	int k;
 
 	for (k = NWD__V1__KIND__INTELLIGENCE_REPORT;
-	    k <= NWD__V1__KIND__CONSENT_RECORD; k++) {
+	    k <= NWD__V1__KIND__ESCALATION; k++) {
 		ev = protobuf_c_enum_descriptor_get_value(
 		    &nwd__v1__kind__descriptor, k);
 		assert_non_null(ev);
@@ -641,7 +663,7 @@ test_error_bad_enum(void **state)
 	    "nwd.v1.Kind (one of KIND_UNSPECIFIED, INTELLIGENCE_REPORT, "
 	    "MISSING_EPISODE, RISK_ALERT, DOMESTIC_ABUSE_NOTIFICATION, "
 	    "CAMHS_UPDATE, PLACEMENT_CHANGE, STRATEGY_DISCUSSION_REQUEST, "
-	    "ALLOCATION, CONSENT_RECORD)");
+	    "ALLOCATION, CONSENT_RECORD, RETURN_INTERVIEW, ESCALATION)");
 }
 
 static void

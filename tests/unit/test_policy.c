@@ -51,7 +51,7 @@
 
 #define BAD_DIR		NWD_TEST_DATA "/bad-policies"
 
-#define NKIND		9	/* body kinds of nwd.proto */
+#define NKIND		11	/* body kinds of nwd.proto */
 #define MAX_DEPTH	6
 
 /* ------------------------------------------------------------------------
@@ -3481,7 +3481,8 @@ test_contract_keep_does_not_lift_protection(void **state)
 	    "    keep summary, address\n", "keep");
 	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
 	    "incident_unix_ms,child_present,victim,perpetrator,address,"
-	    "notify_school_by_unix_ms" HDR);
+	    "notify_school_by_unix_ms,police_reference,school,"
+	    "child_present_state,do_not_contact_parents,guidance" HDR);
 	expect_withheld(p, NWD__V1__KIND__PLACEMENT_CHANGE, "k",
 	    "from_placement,to_placement,address,effective_unix_ms,reason"
 	    HDR);
@@ -3502,7 +3503,8 @@ test_contract_keep_does_not_lift_protection(void **state)
 	    "    keep victim\n", "nested");
 	expect_withheld(p, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "k",
 	    "incident_unix_ms,summary,child_present,victim.address,"
-	    "perpetrator,address,notify_school_by_unix_ms" HDR);
+	    "perpetrator,address,notify_school_by_unix_ms,police_reference,"
+	    "school,child_present_state,do_not_contact_parents,guidance" HDR);
 	policy_free(p);
 
 	/* A grant lifts it, in either rule. */

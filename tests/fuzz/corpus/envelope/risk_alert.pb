@@ -1,6 +1,6 @@
 
-j
+ê
 YP-001
 9434765919 (0:s47 enquiryBhub:norwichB
-camhs-caraJ$5f1a2b3c-0000-4000-8000-000000000001b*county lines contact*
+camhs-caraJ$5f1a2b3c-0000-4000-8000-000000000001j$5f1a2b3c-0000-4000-8000-000000000002b*county lines contact*
 D2	"NR2 3CC

@@ -1,7 +1,7 @@
 
-j
+ê
 YP-001
 9434765919 (0:s47 enquiryBhub:norwichB
-camhs-caraJ$5f1a2b3c-0000-4000-8000-000000000001ÇA
+camhs-caraJ$5f1a2b3c-0000-4000-8000-000000000001j$5f1a2b3c-0000-4000-8000-000000000002ÇA
 s47 threshold metÄàØ®Ω1police:mash
 camhs:duty"exploitation

@@ -1,0 +1,7 @@
+
+ê
+YP-001
+9434765919 (0:s47 enquiryBhub:norwichB
+camhs-caraJ$5f1a2b3c-0000-4000-8000-000000000001j$5f1a2b3c-0000-4000-8000-000000000002¢q
+$5f1a2b3c-0000-4000-8000-000000000002
+urgent-ack (†«Ãˇº10Ä–ïˇº1:sw-ben:a hub_systemHRnobody acknowledged
