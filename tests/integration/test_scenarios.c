@@ -75,6 +75,7 @@ static struct harness_daemon *daemon_main;
 #define CONDITIONS	"not to be disclosed to family"
 #define FORMULATION	"formulation: attachment difficulties, trauma history"
 #define RISK_SUMMARY	"self-harm risk raised after placement move"
+#define JUSTIFY_CALLER	"reported by the neighbour at no. 14, Mrs Ola Reed"
 
 /* A third party with an address. */
 struct person {
@@ -97,6 +98,13 @@ struct msg {
 	Nwd__V1__RiskAlert		 alert;
 	Nwd__V1__MissingEpisode		 missing;
 	Nwd__V1__CamhsUpdate		 camhs;
+	Nwd__V1__ReturnInterview	 ri;
+	Nwd__V1__DomesticAbuseNotification dan;
+	Nwd__V1__ConsentRecord		 consent;
+	char				*purposes[1];
+	Nwd__V1__Kind			 ckinds[1];
+	Nwd__V1__Escalation		 esc;
+	char				*reached[2];
 };
 
 static void
@@ -231,6 +239,102 @@ camhs_init(struct msg *m, const char *subject, Nwd__V1__LegalBasis basis)
 	m->camhs.next_appointment_unix_ms = 1700000200000;
 	m->camhs.clinician = "camhs-cara";
 	m->env.camhs_update = &m->camhs;
+}
+
+#define RI_SUMMARY	"stayed at a friend's flat; says an older male drove them"
+#define RI_BY		"Sam Adu, independent return worker"
+#define DAN_SUMMARY	"police attended a domestic incident at the home at 23:40"
+#define DAN_REF		"NC-20240614-0917"
+#define DAN_GUIDANCE	"speak to the child alone; the perpetrator still lives there"
+
+/* A ReturnInterview, held, that references the MissingEpisode mid. */
+static void
+ri_init(struct msg *m, const char *subject, const char *mid)
+{
+	msg_init(m, NWD__V1__KIND__RETURN_INTERVIEW, subject,
+	    NWD__V1__MARKING__OFFICIAL);
+	m->hdr.legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
+	m->hdr.justification = "statutory return-home interview";
+	m->hdr.references = (char *)mid;
+	nwd__v1__return_interview__init(&m->ri);
+	m->ri.status = NWD__V1__RETURN_INTERVIEW__STATUS__DONE;
+	m->ri.offered_unix_ms = 1700100000000;
+	m->ri.done_unix_ms = 1700200000000;
+	m->ri.conducted_by = RI_BY;
+	m->ri.independent = 1;
+	m->ri.summary = RI_SUMMARY;
+	m->env.return_interview = &m->ri;
+}
+
+/*
+ * An Operation Encompass notification: the victim, the perpetrator and
+ * the address set (protected), and every field the school needs.
+ */
+static void
+dan_init(struct msg *m, const char *subject)
+{
+	msg_init(m, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, subject,
+	    NWD__V1__MARKING__OFFICIAL_SENSITIVE);
+	m->hdr.legal_basis = NWD__V1__LEGAL_BASIS__SAFEGUARDING;
+	m->hdr.justification = JUSTIFY_CALLER;
+	nwd__v1__domestic_abuse_notification__init(&m->dan);
+	m->dan.incident_unix_ms = 1700000000000;
+	m->dan.summary = DAN_SUMMARY;
+	m->dan.victim = &m->source.tp;
+	m->dan.perpetrator = &m->third.tp;
+	m->dan.address = &m->place;
+	m->dan.notify_school_by_unix_ms = 1700035200000;
+	m->dan.police_reference = DAN_REF;
+	m->dan.school = "North High School";
+	m->dan.child_present_state =
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__NOT_KNOWN;
+	m->dan.do_not_contact_parents = 1;
+	m->dan.guidance = DAN_GUIDANCE;
+	m->env.domestic_abuse_notification = &m->dan;
+}
+
+/* A ConsentRecord of the young person for CAMHS sharing, status st. */
+static void
+consent_init(struct msg *m, const char *subject,
+    Nwd__V1__ConsentRecord__Status st)
+{
+	msg_init(m, NWD__V1__KIND__CONSENT_RECORD, subject,
+	    NWD__V1__MARKING__OFFICIAL);
+	m->hdr.legal_basis = NWD__V1__LEGAL_BASIS__CONSENT;
+	nwd__v1__consent_record__init(&m->consent);
+	m->consent.given_by = "young person";
+	m->consent.status = st;
+	m->purposes[0] = "camhs-sharing";
+	m->consent.purposes = m->purposes;
+	m->consent.n_purposes = 1;
+	m->ckinds[0] = NWD__V1__KIND__CAMHS_UPDATE;
+	m->consent.kinds = m->ckinds;
+	m->consent.n_kinds = 1;
+	m->consent.competence =
+	    NWD__V1__CONSENT_RECORD__COMPETENCE__ASSESSED_COMPETENT;
+	m->consent.recorded_unix_ms = 1700000000000;
+	m->env.consent_record = &m->consent;
+}
+
+/* An Escalation as nwdd makes one: valid, so only the policy refuses it. */
+static void
+esc_init(struct msg *m, const char *subject, const char *about)
+{
+	msg_init(m, NWD__V1__KIND__ESCALATION, subject,
+	    NWD__V1__MARKING__OFFICIAL);
+	nwd__v1__escalation__init(&m->esc);
+	m->esc.about_message_id = (char *)about;
+	m->esc.about_kind = NWD__V1__KIND__MISSING_EPISODE;
+	m->esc.rule = "return-interview-72h";
+	m->esc.reason = NWD__V1__ESCALATION__REASON__DEADLINE_BREACHED;
+	m->esc.since_unix_ms = 1700000000000;
+	m->esc.due_unix_ms = 1700259200000;
+	m->reached[0] = "hubsys-norwich";
+	m->esc.reached = m->reached;
+	m->esc.n_reached = 1;
+	m->esc.count = 1;
+	m->esc.summary = "no return interview 72 hours after YP-001 was found";
+	m->env.escalation = &m->esc;
 }
 
 /* ------------------------------------------------------------------------
@@ -1564,6 +1668,446 @@ test_g19_allocation_rights(void **state)
 	nwd_close(plo);
 }
 
+/* ------------------------------------------------------------------------
+ * The kinds of the statutory clocks and of consent (S14-S19): who receives
+ * them, with which fields, and what the broker refuses.  The clocks
+ * themselves (deadlines, escalations sent by nwdd) are not here.
+ */
+
+/*
+ * A publish refused, with code and a text containing why, audited as
+ * publish_refused by who about subject with that reason; nothing stored,
+ * nothing decided.
+ */
+static void
+expect_publish_refused(struct nwd_client *c, Nwd__V1__Envelope *env,
+    enum nwd_status want, Nwd__V1__ErrorCode code, const char *why)
+{
+	const char		*who = nwd_principal(c)->id;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+	int			 stored, refused;
+
+	stored = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = '%s'", who);
+	refused = harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish_refused' AND actor = "
+	    "'%s' AND kind = %d AND subject = '%s' AND strpos(reason, '%s') > "
+	    "0", who, (int)env->header->kind, env->header->subject->local_id,
+	    why);
+	if (nwd_publish(c, env, &ack, err, sizeof(err)) != want ||
+	    strstr(err, why) == NULL)
+		fail_msg("publish as %s: \"%s\", expected a refusal saying "
+		    "\"%s\"", who, err, why);
+	assert_null(ack);
+	assert_int_equal(nwd_last_server_error(c), code);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, refused + 1, "SELECT "
+	    "count(*) FROM nwd.audit_events WHERE action = 'publish_refused' "
+	    "AND actor = '%s' AND kind = %d AND subject = '%s' AND "
+	    "strpos(reason, '%s') > 0", who, (int)env->header->kind,
+	    env->header->subject->local_id, why);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE sender = '%s'", who), stored);
+	/* The session goes on. */
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+}
+
+/*
+ * S15 (who receives it): hubsys-norwich reports YP-001 found; keyworker-kim
+ * records the return-home interview, referencing the episode.  The hub
+ * that owes it gets it whole but for the justification, sw-ben whole, the
+ * police only that it was held, when and independently; hub:dereham, CAMHS
+ * and the school nothing.
+ */
+static void
+test_s15_return_interview(void **state)
+{
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
+	struct nwd_client	*kim = harness_connect_as("keyworker-kim");
+	Nwd__V1__PublishAck	*ack = NULL;
+	struct scene		 sc;
+	struct msg		 m;
+	Nwd__V1__Deliver	*d;
+	char			 err[512], episode[40];
+
+	missing_init(&m, "YP-001");
+	m.missing.status = NWD__V1__MISSING_EPISODE__STATUS__FOUND;
+	m.missing.found_unix_ms = 1700090000000;
+	if (nwd_publish(hub, &m.env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("missing episode: %s", err);
+	snprintf(episode, sizeof(episode), "%s", ack->message_id);
+	nwd_publish_ack_free(ack);
+
+	scene_open(&sc, NWD__V1__KIND__RETURN_INTERVIEW, "YP-001",
+	    "hubsys-norwich", "sw-ben", "plo-ana", "hubsys-dereham",
+	    "camhs-cara", "dsl-dana", (const char *)NULL);
+	ri_init(&m, "YP-001", episode);
+	scene_publish(&sc, kim, &m.env);
+
+	/* revoked-rob and exp-eve, hub keyworkers, are allowed and have no
+	 * session: not reachable. */
+	assert_int_equal(sc.ack->recipients, 3);
+	assert_int_equal(sc.ack->not_reachable, 2);
+	assert_false(sc.ack->duty_desk);
+	expect_publish_row(sc.mid, "keyworker-kim",
+	    NWD__V1__KIND__RETURN_INTERVIEW, "YP-001", "return-interviews");
+	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-return-interviews",
+	    "header.justification");
+	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
+	expect_deliver_row(sc.mid, "plo-ana", "police-return-interviews",
+	    "conducted_by,header.justification,summary");
+	expect_refused_row(sc.mid, "hubsys-dereham", "hub-return-interviews",
+	    "allocated to YP-001");
+
+	d = received(&sc, "hubsys-norwich");
+	expect_header(d, "keyworker-kim", "hub", "YP-001");
+	assert_string_equal(d->envelope->header->references, episode);
+	assert_string_equal(d->envelope->header->justification, "");
+	assert_int_equal(d->envelope->return_interview->status,
+	    NWD__V1__RETURN_INTERVIEW__STATUS__DONE);
+	assert_int_equal(d->envelope->return_interview->done_unix_ms,
+	    1700200000000);
+	assert_string_equal(d->envelope->return_interview->conducted_by,
+	    RI_BY);
+	assert_string_equal(d->envelope->return_interview->summary,
+	    RI_SUMMARY);
+
+	d = received(&sc, "sw-ben");
+	assert_string_equal(d->envelope->header->references, episode);
+	assert_string_equal(d->envelope->header->justification,
+	    "statutory return-home interview");
+	assert_string_equal(d->envelope->return_interview->summary,
+	    RI_SUMMARY);
+	expect_withheld(d, "");
+
+	/* The police: the outcome, not what the young person said. */
+	d = received(&sc, "plo-ana");
+	assert_string_equal(d->envelope->header->references, episode);
+	assert_int_equal(d->envelope->return_interview->status,
+	    NWD__V1__RETURN_INTERVIEW__STATUS__DONE);
+	assert_int_equal(d->envelope->return_interview->offered_unix_ms,
+	    1700100000000);
+	assert_int_equal(d->envelope->return_interview->done_unix_ms,
+	    1700200000000);
+	assert_true(d->envelope->return_interview->independent);
+	assert_string_equal(d->envelope->return_interview->summary, "");
+	assert_string_equal(d->envelope->return_interview->conducted_by, "");
+	expect_bytes(d, RI_SUMMARY, 0);
+	expect_bytes(d, RI_BY, 0);
+	expect_withheld(d, "conducted_by,header.justification,summary");
+
+	not_received(&sc, "hubsys-dereham");
+	not_received(&sc, "camhs-cara");
+	not_received(&sc, "dsl-dana");
+	scene_close(&sc);
+
+	/* Without the reference it closes nothing: refused, audited. */
+	scene_open(&sc, NWD__V1__KIND__RETURN_INTERVIEW, "YP-001",
+	    "hubsys-norwich", "sw-ben", (const char *)NULL);
+	ri_init(&m, "YP-001", "");
+	expect_publish_refused(kim, &m.env, NWD_ERR_INVALID,
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "return_interview "
+	    "needs header.references: the id of the missing_episode it "
+	    "answers");
+	scene_expect_silence(&sc);
+	scene_close(&sc);
+	nwd_close(kim);
+	nwd_close(hub);
+}
+
+/*
+ * nwd push as doc/nwd.1 shows it: a ReturnInterview whose reference is a
+ * flag, with the NHS number as printed ("943 476 5919"), which goes as its
+ * digits.  A check digit that is wrong is refused before anything is sent.
+ */
+static void
+test_s15_return_interview_pushed(void **state)
+{
+	static const char	 body[] = "{\"status\": \"DONE\", "
+				    "\"done_unix_ms\": 1700200000000, "
+				    "\"conducted_by\": \"Sam Adu\", "
+				    "\"independent\": true, \"summary\": "
+				    "\"stayed with a friend\"}";
+	struct nwd_client	*hub = harness_connect_as("hubsys-norwich");
+	struct nwd_client	*ben = harness_connect_as("sw-ben");
+	Nwd__V1__PublishAck	*ack = NULL;
+	Nwd__V1__Deliver	*d = NULL;
+	struct msg		 m;
+	char			 out[4096], err[512], episode[40], path[4096];
+	FILE			*fp;
+	uint64_t		 sub;
+
+	missing_init(&m, "YP-001");
+	m.missing.status = NWD__V1__MISSING_EPISODE__STATUS__FOUND;
+	if (nwd_publish(hub, &m.env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("missing episode: %s", err);
+	snprintf(episode, sizeof(episode), "%s", ack->message_id);
+	nwd_publish_ack_free(ack);
+	sub = subscribe(ben, NWD__V1__KIND__RETURN_INTERVIEW, "YP-001");
+
+	snprintf(path, sizeof(path), "%s/return-interview.json",
+	    getenv("NWD_TEST_TMP") != NULL ? getenv("NWD_TEST_TMP") : "/tmp");
+	if ((fp = fopen(path, "w")) == NULL || fputs(body, fp) == EOF ||
+	    fclose(fp) != 0)
+		fail_msg("cannot write %s", path);
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "keyworker-kim",
+	    "push return_interview --subject YP-001 --nhs-number '943 476 "
+	    "5919' --references %s %s", episode, path), 0);
+	assert_non_null(strstr(out, "\"recipients\":"));
+	if (nwd_next_delivery(ben, WAIT_MS, &d, err, sizeof(err)) != NWD_OK)
+		fail_msg("sw-ben received nothing: %s", err);
+	assert_int_equal(d->subscription_id, sub);
+	assert_string_equal(d->envelope->header->references, episode);
+	assert_string_equal(d->envelope->header->subject->nhs_number,
+	    "9434765919");
+	assert_string_equal(d->envelope->return_interview->summary,
+	    "stayed with a friend");
+	nwd_deliver_free(d);
+
+	/* A wrong check digit: nwd says so and sends nothing (exit 2). */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "keyworker-kim",
+	    "push return_interview --subject YP-001 --nhs-number 9434765918 "
+	    "--references %s %s", episode, path), 2);
+	d = NULL;
+	assert_int_equal(nwd_ping(ben, err, sizeof(err)), NWD_OK);
+	assert_int_not_equal(nwd_next_delivery(ben, 0, &d, err, sizeof(err)),
+	    NWD_OK);
+	assert_null(d);
+	nwd_close(ben);
+	nwd_close(hub);
+}
+
+/*
+ * S16 (who receives it): plo-ana's Operation Encompass notification on
+ * YP-007, whose school is allocated, reaches dsl-dana with the summary, the
+ * time, the police reference, the school, the child's presence (not
+ * known) and "do not contact the parents" with its guidance, and without
+ * the victim, the perpetrator, the address, the justification or the NHS
+ * number; sw-ben gets it whole; the hub and CAMHS nothing.  dsl-dana's
+ * acknowledgement is recorded: it is what closes the next-school-day
+ * clock.
+ */
+static void
+test_s16_domestic_abuse_reaches_the_school(void **state)
+{
+	struct nwd_client		*plo = harness_connect_as("plo-ana");
+	struct scene			 sc;
+	struct msg			 m;
+	Nwd__V1__Deliver		*d;
+	Nwd__V1__DomesticAbuseNotification *b;
+	char				 err[512];
+
+	assert_int_equal(allocate("YP-007", "school:north-high", 0), 0);
+	assert_int_equal(allocate("YP-007", "sw:north", 0), 0);
+	scene_open(&sc, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "YP-007",
+	    "dsl-dana", "sw-ben", "hubsys-norwich", "camhs-cara", "duty-mash",
+	    (const char *)NULL);
+	dan_init(&m, "YP-007");
+	m.subj.nhs_number = NHS_NUMBER;
+	scene_publish(&sc, plo, &m.env);
+
+	assert_int_equal(sc.ack->recipients, 2);
+	assert_false(sc.ack->duty_desk);
+	expect_publish_row(sc.mid, "plo-ana",
+	    NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "YP-007",
+	    "police-intelligence");
+	expect_recipients(sc.mid, "deliver", "dsl-dana,sw-ben");
+	expect_deliver_row(sc.mid, "dsl-dana", "school-encompass",
+	    "address,header.justification,header.subject.nhs_number,"
+	    "notify_school_by_unix_ms,perpetrator,victim");
+	expect_deliver_row(sc.mid, "sw-ben", "social-worker-case", "");
+
+	d = received(&sc, "dsl-dana");
+	expect_header(d, "plo-ana", "police", "YP-007");
+	assert_string_equal(d->rule, "school-encompass");
+	expect_withheld(d, "address,header.justification,"
+	    "header.subject.nhs_number,notify_school_by_unix_ms,perpetrator,"
+	    "victim");
+	b = d->envelope->domestic_abuse_notification;
+	assert_non_null(b);
+	assert_string_equal(b->summary, DAN_SUMMARY);
+	assert_int_equal(b->incident_unix_ms, 1700000000000);
+	assert_string_equal(b->police_reference, DAN_REF);
+	assert_string_equal(b->school, "North High School");
+	assert_int_equal(b->child_present_state,
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__NOT_KNOWN);
+	assert_true(b->do_not_contact_parents);
+	assert_string_equal(b->guidance, DAN_GUIDANCE);
+	assert_null(b->victim);
+	assert_null(b->perpetrator);
+	assert_null(b->address);
+	assert_int_equal(b->notify_school_by_unix_ms, 0);
+	assert_string_equal(d->envelope->header->justification, "");
+	assert_string_equal(d->envelope->header->subject->nhs_number, "");
+	expect_bytes(d, SOURCE_NAME, 0);
+	expect_bytes(d, SOURCE_STREET, 0);
+	expect_bytes(d, THIRD_NAME, 0);
+	expect_bytes(d, THIRD_STREET, 0);
+	expect_bytes(d, THIRD_PHONE, 0);
+	expect_bytes(d, PLACE_STREET, 0);
+	expect_bytes(d, PLACE_POSTCODE, 0);
+	expect_bytes(d, "Ola Reed", 0);
+	expect_bytes(d, NHS_NUMBER, 0);
+	if (nwd_ack(party(&sc, "dsl-dana")->c, d->delivery_id, sc.mid, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("ack as dsl-dana: %s", err);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'ack' AND "
+	    "actor = 'dsl-dana'", sc.mid);
+
+	/* The social worker who holds the case: all of it. */
+	d = received(&sc, "sw-ben");
+	b = d->envelope->domestic_abuse_notification;
+	assert_non_null(b->victim);
+	assert_string_equal(b->victim->name, SOURCE_NAME);
+	assert_non_null(b->perpetrator);
+	assert_non_null(b->address);
+	assert_string_equal(d->envelope->header->subject->nhs_number,
+	    NHS_NUMBER);
+	expect_withheld(d, "");
+
+	not_received(&sc, "hubsys-norwich");
+	not_received(&sc, "camhs-cara");
+	not_received(&sc, "duty-mash");
+	scene_close(&sc);
+
+	/* A client that knows only the old child_present flag: refused,
+	 * saying what to set instead. */
+	scene_open(&sc, NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "YP-007",
+	    "dsl-dana", "sw-ben", (const char *)NULL);
+	dan_init(&m, "YP-007");
+	m.dan.child_present_state = 0;
+	m.dan.child_present = 1;
+	expect_publish_refused(plo, &m.env, NWD_ERR_INVALID,
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+	    "domestic_abuse_notification.child_present is replaced by "
+	    "child_present_state: set PRESENT, NOT_PRESENT or NOT_KNOWN");
+	scene_expect_silence(&sc);
+	scene_close(&sc);
+	nwd_close(plo);
+}
+
+/*
+ * S14 (the broker's own): no principal may publish an Escalation, not
+ * even the duty desk that receives them: refused, naming no rule, and
+ * audited; the duty desk, subscribed, gets nothing.
+ */
+static void
+test_s14_escalation_from_a_client_is_refused(void **state)
+{
+	static const struct {
+		const char *who, *role;
+	} who[] = {
+		{ "duty-mash", "duty" },
+		{ "hubsys-norwich", "hub_system" },
+		{ "plo-ana", "police_liaison" },
+		{ "sw-ben", "social_worker" },
+	};
+	struct nwd_client	*c;
+	struct scene		 sc;
+	struct msg		 m;
+	char			 why[256];
+	size_t			 i;
+
+	scene_open(&sc, NWD__V1__KIND__ESCALATION, "YP-001", "duty-mash",
+	    "hubsys-norwich", (const char *)NULL);
+	for (i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		c = harness_connect_as(who[i].who);
+		esc_init(&m, "YP-001", "01890a5d-ac96-774b-bcce-b302099a8057");
+		snprintf(why, sizeof(why), "no publish rule lets role %s "
+		    "publish escalation", who[i].role);
+		expect_publish_refused(c, &m.env, NWD_ERR_REFUSED,
+		    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, why);
+		nwd_close(c);
+	}
+	scene_expect_silence(&sc);
+	scene_close(&sc);
+}
+
+/*
+ * S18 (who receives it): a ConsentRecord without a status is refused,
+ * saying that no status is read as consent, and audited; one that says
+ * GIVEN, scoped to CAMHS updates, reaches the allocated hub (without the
+ * justification) and CAMHS, but not the police.
+ */
+static void
+test_s18_consent_record(void **state)
+{
+	struct nwd_client	*ben = harness_connect_as("sw-ben");
+	struct scene		 sc;
+	struct msg		 m;
+	Nwd__V1__Deliver	*d;
+
+	scene_open(&sc, NWD__V1__KIND__CONSENT_RECORD, "YP-001",
+	    "hubsys-norwich", "camhs-cara", "plo-ana", "hubsys-dereham",
+	    (const char *)NULL);
+	consent_init(&m, "YP-001",
+	    NWD__V1__CONSENT_RECORD__STATUS__STATUS_UNSPECIFIED);
+	expect_publish_refused(ben, &m.env, NWD_ERR_INVALID,
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+	    "consent_record.status is missing: GIVEN, REFUSED or WITHDRAWN "
+	    "(no status is read as consent)");
+	scene_expect_silence(&sc);
+
+	consent_init(&m, "YP-001", NWD__V1__CONSENT_RECORD__STATUS__GIVEN);
+	m.hdr.justification = "recorded at the review meeting";
+	scene_publish(&sc, ben, &m.env);
+	expect_publish_row(sc.mid, "sw-ben", NWD__V1__KIND__CONSENT_RECORD,
+	    "YP-001", "social-care");
+	expect_deliver_row(sc.mid, "hubsys-norwich", "hub-consent",
+	    "header.justification");
+	expect_deliver_row(sc.mid, "camhs-cara", "camhs-consent", "");
+	expect_refused_row(sc.mid, "hubsys-dereham", "hub-consent",
+	    "allocated to YP-001");
+	d = received(&sc, "hubsys-norwich");
+	assert_int_equal(d->envelope->consent_record->status,
+	    NWD__V1__CONSENT_RECORD__STATUS__GIVEN);
+	assert_int_equal(d->envelope->consent_record->n_kinds, 1);
+	assert_int_equal(d->envelope->consent_record->kinds[0],
+	    NWD__V1__KIND__CAMHS_UPDATE);
+	assert_string_equal(d->envelope->header->justification, "");
+	d = received(&sc, "camhs-cara");
+	assert_int_equal(d->envelope->consent_record->status,
+	    NWD__V1__CONSENT_RECORD__STATUS__GIVEN);
+	assert_int_equal(d->envelope->consent_record->competence,
+	    NWD__V1__CONSENT_RECORD__COMPETENCE__ASSESSED_COMPETENT);
+	assert_string_equal(d->envelope->consent_record->purposes[0],
+	    "camhs-sharing");
+	not_received(&sc, "plo-ana");
+	not_received(&sc, "hubsys-dereham");
+	scene_close(&sc);
+	nwd_close(ben);
+}
+
+/*
+ * An NHS number whose check digit is wrong links the record to another
+ * child: refused with the digit it should be, audited, nothing sent.
+ */
+static void
+test_nhs_number_check_digit(void **state)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct scene		 sc;
+	struct msg		 m;
+
+	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-001", "hubsys-norwich",
+	    "sw-ben", (const char *)NULL);
+	alert_init(&m, "YP-001", NWD__V1__MARKING__OFFICIAL,
+	    "seen with the runners");
+	m.subj.nhs_number = "9434765918";
+	expect_publish_refused(plo, &m.env, NWD_ERR_INVALID,
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+	    "header.subject.nhs_number 9434765918: check digit should be 9");
+	scene_expect_silence(&sc);
+	/* The right one goes through. */
+	m.subj.nhs_number = NHS_NUMBER;
+	scene_publish(&sc, plo, &m.env);
+	received(&sc, "hubsys-norwich");
+	received(&sc, "sw-ben");
+	scene_close(&sc);
+	nwd_close(plo);
+}
+
 int
 main(void)
 {
@@ -1582,6 +2126,12 @@ main(void)
 		cmocka_unit_test(test_unknown_share_with_is_refused),
 		cmocka_unit_test(test_header_free_text),
 		cmocka_unit_test(test_g19_allocation_rights),
+		cmocka_unit_test(test_s15_return_interview),
+		cmocka_unit_test(test_s15_return_interview_pushed),
+		cmocka_unit_test(test_s16_domestic_abuse_reaches_the_school),
+		cmocka_unit_test(test_s14_escalation_from_a_client_is_refused),
+		cmocka_unit_test(test_s18_consent_record),
+		cmocka_unit_test(test_nhs_number_check_digit),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
