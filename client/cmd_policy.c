@@ -105,7 +105,7 @@ static const struct args_opt policy_opts[] = {
 	  .help = "print one JSON object instead of a table" },
 	{ .type = ARGS_TEXT, .help = "  --subject, --nhs-number, --marking, "
 	    "--priority, --basis, --justification,\n  --share-with, "
-	    "--supersedes   as for 'nwd push'\n" },
+	    "--supersedes, --references   as for 'nwd push'\n" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = compose_opts,
 	  .off = offsetof(struct policy_opts, msg) },
 	{ .type = ARGS_END },

@@ -270,6 +270,8 @@ message_json(const Nwd__V1__SarMessage *m)
 		    cli_json_strings(h->share_with, h->n_share_with));
 	if (h != NULL && h->supersedes[0] != '\0')
 		cli_json_text(o, "supersedes", h->supersedes);
+	if (h != NULL && h->references[0] != '\0')
+		cli_json_text(o, "references", h->references);
 	if (h != NULL && h->subject != NULL &&
 	    h->subject->nhs_number[0] != '\0')
 		cli_json_text(o, "nhs_number", h->subject->nhs_number);
@@ -504,6 +506,9 @@ report_message(const struct sar *s, size_t idx)
 		if (h->supersedes[0] != '\0')
 			printf("  Corrects       %s\n",
 			    cli_clean(h->supersedes, a, sizeof(a)));
+		if (h->references[0] != '\0')
+			printf("  Answers        %s\n",
+			    cli_clean(h->references, a, sizeof(a)));
 	}
 	if (m->note[0] != '\0')
 		printf("  Note           %s\n", cli_clean(m->note, a,

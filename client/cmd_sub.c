@@ -184,6 +184,8 @@ delivery_json(const Nwd__V1__Deliver *d)
 		cli_json_string(o, "justification", h->justification);
 	if (h != NULL && h->supersedes[0] != '\0')
 		cli_json_string(o, "supersedes", h->supersedes);
+	if (h != NULL && h->references[0] != '\0')
+		cli_json_string(o, "references", h->references);
 	json_object_object_add(o, "created_unix_ms",
 	    json_object_new_int64(h != NULL ? h->created_unix_ms : 0));
 	withheld = cli_json_strings(d->fields_withheld, d->n_fields_withheld);
@@ -495,7 +497,7 @@ const struct cmd cmd_sub = {
 	.more = "\nLine fields: delivery_id, message_id, sender, agency, kind, "
 	    "subject,\nmarking, priority, created_unix_ms, fields_withheld, "
 	    "rule, policy_version,\nbody (and nhs_number, legal_basis, "
-	    "justification, supersedes when set).\n\n"
+	    "justification, supersedes, references\nwhen set).\n\n"
 	    "Exit status: 0 after --count deliveries; 6 after --idle-exit "
 	    "without one;\nwhen the session ends and is not resumed, as for "
 	    "any command: 4 for a\nGoodbye, a dropped connection or the "

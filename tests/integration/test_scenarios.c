@@ -1717,7 +1717,7 @@ expect_publish_refused(struct nwd_client *c, Nwd__V1__Envelope *env,
  * records the return-home interview, referencing the episode.  The hub
  * that owes it gets it whole but for the justification, sw-ben whole, the
  * police only that it was held, when and independently; hub:dereham, CAMHS
- * and the school nothing.
+ * and the school nothing.  The subject-access report shows the reference.
  */
 static void
 test_s15_return_interview(void **state)
@@ -1728,7 +1728,8 @@ test_s15_return_interview(void **state)
 	struct scene		 sc;
 	struct msg		 m;
 	Nwd__V1__Deliver	*d;
-	char			 err[512], episode[40];
+	static char		 sar[4 << 20];
+	char			 err[512], episode[40], want[128];
 
 	missing_init(&m, "YP-001");
 	m.missing.status = NWD__V1__MISSING_EPISODE__STATUS__FOUND;
@@ -1799,6 +1800,18 @@ test_s15_return_interview(void **state)
 	not_received(&sc, "hubsys-dereham");
 	not_received(&sc, "camhs-cara");
 	not_received(&sc, "dsl-dana");
+
+	/* The subject-access report says which episode it answers. */
+	snprintf(want, sizeof(want), "\"references\":\"%s\"", episode);
+	assert_int_equal(harness_run_nwd(sar, sizeof(sar), "auditor-dan",
+	    "sar --subject YP-001 --format json"), 0);
+	if (strstr(sar, want) == NULL)
+		fail_msg("the SAR (json) does not say %s", want);
+	snprintf(want, sizeof(want), "  Answers        %s\n", episode);
+	assert_int_equal(harness_run_nwd(sar, sizeof(sar), "auditor-dan",
+	    "sar --subject YP-001"), 0);
+	if (strstr(sar, want) == NULL)
+		fail_msg("the SAR (report) does not say \"%s\"", want);
 	scene_close(&sc);
 
 	/* Without the reference it closes nothing: refused, audited. */
@@ -1818,7 +1831,8 @@ test_s15_return_interview(void **state)
 /*
  * nwd push as doc/nwd.1 shows it: a ReturnInterview whose reference is a
  * flag, with the NHS number as printed ("943 476 5919"), which goes as its
- * digits.  A check digit that is wrong is refused before anything is sent.
+ * digits; nwd sub prints the reference.  A check digit that is wrong is
+ * refused before anything is sent.
  */
 static void
 test_s15_return_interview_pushed(void **state)
@@ -1833,7 +1847,9 @@ test_s15_return_interview_pushed(void **state)
 	Nwd__V1__PublishAck	*ack = NULL;
 	Nwd__V1__Deliver	*d = NULL;
 	struct msg		 m;
+	struct harness_child	*child;
 	char			 out[4096], err[512], episode[40], path[4096];
+	char			 want[128], line[4096];
 	FILE			*fp;
 	uint64_t		 sub;
 
@@ -1844,6 +1860,13 @@ test_s15_return_interview_pushed(void **state)
 	snprintf(episode, sizeof(episode), "%s", ack->message_id);
 	nwd_publish_ack_free(ack);
 	sub = subscribe(ben, NWD__V1__KIND__RETURN_INTERVIEW, "YP-001");
+	/* The hub, as nwd sub prints it: which episode it answers. */
+	if ((child = harness_nwd_spawn("hubsys-norwich", "sub --kind "
+	    "return_interview --subject YP-001 --count 1")) == NULL)
+		fail_msg("nwd sub does not start");
+	if (!harness_child_wait_line(child, 2, "nwd: subscribed", WAIT_MS,
+	    NULL, 0))
+		fail_msg("nwd sub: %s", harness_child_output(child, 2));
 
 	snprintf(path, sizeof(path), "%s/return-interview.json",
 	    getenv("NWD_TEST_TMP") != NULL ? getenv("NWD_TEST_TMP") : "/tmp");
@@ -1863,6 +1886,15 @@ test_s15_return_interview_pushed(void **state)
 	assert_string_equal(d->envelope->return_interview->summary,
 	    "stayed with a friend");
 	nwd_deliver_free(d);
+	snprintf(want, sizeof(want), "\"references\":\"%s\"", episode);
+	if (!harness_child_wait_line(child, 1, want, WAIT_MS, line,
+	    sizeof(line)))
+		fail_msg("nwd sub printed no line with %s: %s", want,
+		    harness_child_output(child, 1));
+	assert_non_null(strstr(line, "\"kind\":\"return_interview\""));
+	assert_non_null(strstr(line, "\"status\":\"DONE\""));
+	assert_int_equal(harness_child_wait(child, WAIT_MS), 0);
+	harness_child_free(child);
 
 	/* A wrong check digit: nwd says so and sends nothing (exit 2). */
 	assert_int_equal(harness_run_nwd(out, sizeof(out), "keyworker-kim",
