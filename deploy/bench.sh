@@ -65,7 +65,8 @@
 #                             the replay only; then where each page of the
 #                             replay spent its time, phase by phase (the
 #                             logging slows the replay: its figures are not
-#                             the untraced ones)
+#                             the untraced ones; without BENCH_ACK, whose
+#                             INSERTs the trace cannot tell from a page's)
 #   BENCH_ONLY ["flat rate idle copy backlog"]  which measurements to run
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
 #                             shared: all of them in one world, in the order
@@ -711,6 +712,7 @@ backlog_trace() {
 	    $2 == "SP" || $2 == "SB" { if (st == "query") sql_q += $3; next }
 	    $2 == "SE" && st == "query" { tS = $1; sql_q += $3; nsel++; st = "decide"; next }
 	    $2 == "IB" && st == "decide" { tI0 = $1 - $3; sql_i += $3; st = "insert"; next }
+	    $2 == "IE" && st == "decide" { tI0 = $1 - $3; st = "insert" }
 	    $2 == "IE" && st == "insert" { tI1 = $1; sql_i += $3; st = "commit"; next }
 	    $2 == "D" && st == "commit" { tD0 = tD1 = $1; nd = 1; st = "send"; next }
 	    $2 == "D" && st == "send" { tD1 = $1; nd++; next }
