@@ -9,6 +9,7 @@
 #   clients/<id>.crt, .key         one per principal of shared/SCENARIOS.md, CN=<id>:
 #                                  plo-ana hubsys-norwich hubsys-dereham keyworker-kim
 #                                  sw-ben camhs-cara case-system duty-mash auditor-dan
+#                                  dsl-dana
 #   and the test identities:
 #   clients/stranger               good CA, CN=stranger, in no principal mapping
 #   clients/foreign                signed by foreign-ca, CN=plo-ana: a mapped name
@@ -49,7 +50,7 @@ command -v openssl >/dev/null ||
     die "the openssl command is missing (install it with: apt-get install openssl)"
 
 DIR=$(realpath -m -- "$1")
-CAST="plo-ana hubsys-norwich hubsys-dereham keyworker-kim sw-ben camhs-cara case-system duty-mash auditor-dan"
+CAST="plo-ana hubsys-norwich hubsys-dereham keyworker-kim sw-ben camhs-cara case-system duty-mash auditor-dan dsl-dana"
 GOOD_TEST="stranger revoked expired twocn notyet retired"
 STAMP=$DIR/.complete
 

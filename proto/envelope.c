@@ -154,6 +154,60 @@ envelope_is_uuid(const char *s)
 	return 1;
 }
 
+#define NHS_DIGITS	10
+
+int
+envelope_nhs_number_check(const char *s, char *err, size_t errlen)
+{
+	int	i, sum = 0, check;
+
+	for (i = 0; i < NHS_DIGITS; i++)
+		if (s[i] < '0' || s[i] > '9')
+			break;
+	if (i != NHS_DIGITS || s[i] != '\0') {
+		snprintf(err, errlen, "nhs_number must be ten digits, without "
+		    "spaces, as 9434765919");
+		return -1;
+	}
+	for (i = 0; i < NHS_DIGITS - 1; i++)
+		sum += (s[i] - '0') * (NHS_DIGITS - i);
+	check = 11 - sum % 11;
+	if (check == 11)
+		check = 0;
+	if (check == 10) {
+		snprintf(err, errlen, "nhs_number %s: its first nine digits "
+		    "give check digit 10, which no NHS number has", s);
+		return -1;
+	}
+	if (s[NHS_DIGITS - 1] - '0' != check) {
+		snprintf(err, errlen, "nhs_number %s: check digit should be %d",
+		    s, check);
+		return -1;
+	}
+	return 0;
+}
+
+int
+envelope_nhs_number_digits(const char *s, char out[11])
+{
+	size_t	i, n = 0, len = strlen(s);
+
+	if (len != NHS_DIGITS && len != NHS_DIGITS + 2)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (len == NHS_DIGITS + 2 && (i == 3 || i == 7)) {
+			if (s[i] != ' ')
+				return -1;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		out[n++] = s[i];
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 /* An identifier: 1 to max bytes of UTF-8 without control characters,
  * spaces or commas. */
 static int
@@ -265,6 +319,314 @@ validate_intelligence(const Nwd__V1__IntelligenceReport *r, char *err,
 	return 0;
 }
 
+/* Returns 1 if v is a value of enum ed. */
+static int
+enum_known(const ProtobufCEnumDescriptor *ed, int v)
+{
+	return protobuf_c_enum_descriptor_get_value(ed, v) != NULL;
+}
+
+/* The name of v in enum ed, for messages; v must be known. */
+static const char *
+enum_name(const ProtobufCEnumDescriptor *ed, int v)
+{
+	return protobuf_c_enum_descriptor_get_value(ed, v)->name;
+}
+
+/* A recipient as an Escalation names it: a principal id, or "a ROLE". */
+static int
+reached_ok(const char *s)
+{
+	if (strncmp(s, "a ", 2) == 0)
+		s += 2;
+	return name_ok(s, ENVELOPE_MAX_NAME);
+}
+
+static int
+validate_return_interview(const Nwd__V1__Header *h,
+    const Nwd__V1__ReturnInterview *r, char *err, size_t errlen)
+{
+	const ProtobufCEnumDescriptor *ed =
+	    &nwd__v1__return_interview__status__descriptor;
+
+	if (r->status == NWD__V1__RETURN_INTERVIEW__STATUS__STATUS_UNSPECIFIED) {
+		snprintf(err, errlen, "return_interview.status is missing: "
+		    "OFFERED, DONE or DECLINED");
+		return -1;
+	}
+	if (!enum_known(ed, r->status)) {
+		snprintf(err, errlen, "return_interview.status %d is not known",
+		    (int)r->status);
+		return -1;
+	}
+	if (h->references[0] == '\0') {
+		snprintf(err, errlen, "return_interview needs "
+		    "header.references: the id of the missing_episode it "
+		    "answers");
+		return -1;
+	}
+	if ((r->status == NWD__V1__RETURN_INTERVIEW__STATUS__OFFERED &&
+	    r->offered_unix_ms <= 0) ||
+	    (r->status == NWD__V1__RETURN_INTERVIEW__STATUS__DONE &&
+	    r->done_unix_ms <= 0)) {
+		snprintf(err, errlen, "return_interview with status %s needs "
+		    "%s_unix_ms", enum_name(ed, r->status),
+		    r->status == NWD__V1__RETURN_INTERVIEW__STATUS__DONE ?
+		    "done" : "offered");
+		return -1;
+	}
+	if (r->status == NWD__V1__RETURN_INTERVIEW__STATUS__DECLINED &&
+	    r->declined_reason[0] == '\0') {
+		snprintf(err, errlen, "return_interview with status DECLINED "
+		    "needs declined_reason");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_escalation(const Nwd__V1__Escalation *x, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!envelope_is_uuid(x->about_message_id)) {
+		snprintf(err, errlen, "escalation.about_message_id must be a "
+		    "message id (UUID)");
+		return -1;
+	}
+	if (envelope_kind_name(x->about_kind) == NULL) {
+		snprintf(err, errlen, "escalation.about_kind %d is not a known "
+		    "kind", (int)x->about_kind);
+		return -1;
+	}
+	if (!name_ok(x->rule, ENVELOPE_MAX_NAME)) {
+		snprintf(err, errlen, "escalation.rule must name the deadline "
+		    "or acknowledgement rule");
+		return -1;
+	}
+	if (x->reason == NWD__V1__ESCALATION__REASON__REASON_UNSPECIFIED) {
+		snprintf(err, errlen, "escalation.reason is missing: "
+		    "DEADLINE_BREACHED or NOT_ACKNOWLEDGED");
+		return -1;
+	}
+	if (!enum_known(&nwd__v1__escalation__reason__descriptor,
+	    x->reason)) {
+		snprintf(err, errlen, "escalation.reason %d is not known",
+		    (int)x->reason);
+		return -1;
+	}
+	if (x->due_unix_ms <= 0 || x->since_unix_ms <= 0) {
+		snprintf(err, errlen, "escalation.%s_unix_ms is missing",
+		    x->due_unix_ms <= 0 ? "due" : "since");
+		return -1;
+	}
+	if (x->due_unix_ms < x->since_unix_ms) {
+		snprintf(err, errlen, "escalation.due_unix_ms is before "
+		    "since_unix_ms");
+		return -1;
+	}
+	for (i = 0; i < x->n_reached; i++)
+		if (!reached_ok(x->reached[i])) {
+			snprintf(err, errlen, "escalation.reached[%zu] is not "
+			    "a principal id or \"a ROLE\"", i);
+			return -1;
+		}
+	for (i = 0; i < x->n_acknowledged; i++)
+		if (!reached_ok(x->acknowledged[i])) {
+			snprintf(err, errlen, "escalation.acknowledged[%zu] is "
+			    "not a principal id or \"a ROLE\"", i);
+			return -1;
+		}
+	if (x->count < 1) {
+		snprintf(err, errlen, "escalation.count must be 1 or more (1 "
+		    "the first time)");
+		return -1;
+	}
+	if (x->summary[0] == '\0') {
+		snprintf(err, errlen, "escalation.summary is missing");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Operation Encompass.  The old child_present flag cannot say "not known"
+ * and its false is also "not set": a publish says child_present_state,
+ * and the flag, if set too, must agree.
+ */
+static int
+validate_domestic_abuse(const Nwd__V1__DomesticAbuseNotification *d,
+    char *err, size_t errlen)
+{
+	const ProtobufCEnumDescriptor *ed =
+	    &nwd__v1__domestic_abuse_notification__child_presence__descriptor;
+
+	if (d->incident_unix_ms <= 0) {
+		snprintf(err, errlen, "domestic_abuse_notification needs "
+		    "incident_unix_ms: when the incident happened");
+		return -1;
+	}
+	if (d->police_reference[0] == '\0') {
+		snprintf(err, errlen, "domestic_abuse_notification needs "
+		    "police_reference: the police incident reference");
+		return -1;
+	}
+	if (d->school[0] == '\0') {
+		snprintf(err, errlen, "domestic_abuse_notification needs "
+		    "school: the school's name or team");
+		return -1;
+	}
+	if (d->child_present_state ==
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__CHILD_PRESENT_UNSPECIFIED) {
+		snprintf(err, errlen, d->child_present ?
+		    "domestic_abuse_notification.child_present is replaced by "
+		    "child_present_state: set PRESENT, NOT_PRESENT or NOT_KNOWN" :
+		    "domestic_abuse_notification.child_present_state is "
+		    "missing: PRESENT, NOT_PRESENT or NOT_KNOWN");
+		return -1;
+	}
+	if (!enum_known(ed, d->child_present_state)) {
+		snprintf(err, errlen, "domestic_abuse_notification."
+		    "child_present_state %d is not known",
+		    (int)d->child_present_state);
+		return -1;
+	}
+	if (d->child_present && d->child_present_state !=
+	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__CHILD_PRESENCE__PRESENT) {
+		snprintf(err, errlen, "domestic_abuse_notification."
+		    "child_present is true but child_present_state is %s; set "
+		    "child_present_state alone",
+		    enum_name(ed, d->child_present_state));
+		return -1;
+	}
+	if (d->do_not_contact_parents && d->guidance[0] == '\0') {
+		snprintf(err, errlen, "domestic_abuse_notification."
+		    "do_not_contact_parents needs guidance: what the school "
+		    "should do instead");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_consent(const Nwd__V1__ConsentRecord *c, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (c->status == NWD__V1__CONSENT_RECORD__STATUS__STATUS_UNSPECIFIED) {
+		snprintf(err, errlen, "consent_record.status is missing: "
+		    "GIVEN, REFUSED or WITHDRAWN (no status is read as "
+		    "consent)");
+		return -1;
+	}
+	if (!enum_known(&nwd__v1__consent_record__status__descriptor,
+	    c->status)) {
+		snprintf(err, errlen, "consent_record.status %d is not known",
+		    (int)c->status);
+		return -1;
+	}
+	if (c->status == NWD__V1__CONSENT_RECORD__STATUS__GIVEN &&
+	    c->n_purposes == 0 && c->n_kinds == 0) {
+		snprintf(err, errlen, "consent_record with status GIVEN needs "
+		    "a scope: at least one of purposes and kinds");
+		return -1;
+	}
+	for (i = 0; i < c->n_purposes; i++)
+		if (c->purposes[i][0] == '\0') {
+			snprintf(err, errlen, "consent_record.purposes[%zu] is "
+			    "empty", i);
+			return -1;
+		}
+	for (i = 0; i < c->n_kinds; i++)
+		if (envelope_kind_name(c->kinds[i]) == NULL) {
+			snprintf(err, errlen, "consent_record.kinds[%zu] %d is "
+			    "not a known kind", i, (int)c->kinds[i]);
+			return -1;
+		}
+	for (i = 0; i < c->n_agencies; i++)
+		if (!name_ok(c->agencies[i], ENVELOPE_MAX_NAME)) {
+			snprintf(err, errlen, "consent_record.agencies[%zu] is "
+			    "not an agency name", i);
+			return -1;
+		}
+	if (!enum_known(&nwd__v1__consent_record__competence__descriptor,
+	    c->competence)) {
+		snprintf(err, errlen, "consent_record.competence %d is not "
+		    "known", (int)c->competence);
+		return -1;
+	}
+	if (c->expires_unix_ms != 0 && c->recorded_unix_ms != 0 &&
+	    c->expires_unix_ms <= c->recorded_unix_ms) {
+		snprintf(err, errlen, "consent_record.expires_unix_ms must be "
+		    "after recorded_unix_ms");
+		return -1;
+	}
+	if (c->withdraws[0] != '\0') {
+		if (!envelope_is_uuid(c->withdraws)) {
+			snprintf(err, errlen, "consent_record.withdraws must "
+			    "be a message id (UUID)");
+			return -1;
+		}
+		if (c->status != NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN) {
+			snprintf(err, errlen, "consent_record.withdraws goes "
+			    "with status WITHDRAWN");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+validate_strategy(const Nwd__V1__StrategyDiscussionRequest *r, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	if (r->n_invitees == 0) {
+		snprintf(err, errlen, "strategy_discussion_request needs at "
+		    "least one invitee (a principal or team name)");
+		return -1;
+	}
+	if (r->n_invitees > ENVELOPE_MAX_SHARE_WITH) {
+		snprintf(err, errlen, "strategy_discussion_request.invitees "
+		    "has %zu entries; at most %d", r->n_invitees,
+		    ENVELOPE_MAX_SHARE_WITH);
+		return -1;
+	}
+	for (i = 0; i < r->n_invitees; i++)
+		if (!name_ok(r->invitees[i], ENVELOPE_MAX_NAME)) {
+			snprintf(err, errlen, "strategy_discussion_request."
+			    "invitees[%zu] is not a principal or team name", i);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+validate_allocation(const Nwd__V1__Allocation *a, char *err, size_t errlen)
+{
+	if (a->team[0] == '\0' && a->worker[0] == '\0') {
+		snprintf(err, errlen, "allocation names neither a "
+		    "team nor a worker");
+		return -1;
+	}
+	/* They are named in share_with when it is delivered. */
+	if ((a->team[0] != '\0' && !name_ok(a->team,
+	    ENVELOPE_MAX_NAME)) || (a->worker[0] != '\0' &&
+	    !name_ok(a->worker, ENVELOPE_MAX_NAME))) {
+		snprintf(err, errlen, "allocation team and worker are "
+		    "names of at most %d bytes without spaces, commas "
+		    "or control characters", ENVELOPE_MAX_NAME);
+		return -1;
+	}
+	if (a->until_unix_ms != 0 && a->until_unix_ms < a->from_unix_ms) {
+		snprintf(err, errlen, "allocation ends before it "
+		    "starts");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Finds a field that is not in the schema anywhere in m.  protobuf-c keeps
  * such fields as "unknown" and packs them again; they would reach
@@ -320,8 +682,12 @@ unknown_field(const ProtobufCMessage *m, char *path, size_t pathlen,
 	return 0;
 }
 
-int
-envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
+/*
+ * The checks of envelope_validate(); stored leaves out those that came
+ * after a message could be stored (see envelope.h).
+ */
+static int
+validate(const Nwd__V1__Envelope *e, int stored, char *err, size_t errlen)
 {
 	const Nwd__V1__Header	*h = e->header;
 	const char		*kname;
@@ -357,6 +723,15 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 		    "%d printable characters without spaces or commas",
 		    ENVELOPE_MAX_SUBJECT);
 		return -1;
+	}
+	if (!stored && h->subject->nhs_number[0] != '\0') {
+		char why[160];
+
+		if (envelope_nhs_number_check(h->subject->nhs_number, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "header.subject.%s", why);
+			return -1;
+		}
 	}
 	if (e->body_case == NWD__V1__ENVELOPE__BODY__NOT_SET) {
 		snprintf(err, errlen, "envelope has no body; kind %s needs "
@@ -420,31 +795,44 @@ envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
 		    "(UUID)");
 		return -1;
 	}
-	if (h->kind == NWD__V1__KIND__INTELLIGENCE_REPORT)
+	if (h->references[0] != '\0' && !envelope_is_uuid(h->references)) {
+		snprintf(err, errlen, "header.references must be a message id "
+		    "(UUID)");
+		return -1;
+	}
+	switch (h->kind) {
+	case NWD__V1__KIND__INTELLIGENCE_REPORT:
 		return validate_intelligence(e->intelligence_report, err,
 		    errlen);
-	if (h->kind == NWD__V1__KIND__ALLOCATION) {
-		const Nwd__V1__Allocation *a = e->allocation;
-
-		if (a->team[0] == '\0' && a->worker[0] == '\0') {
-			snprintf(err, errlen, "allocation names neither a "
-			    "team nor a worker");
-			return -1;
-		}
-		/* They are named in share_with when it is delivered. */
-		if ((a->team[0] != '\0' && !name_ok(a->team,
-		    ENVELOPE_MAX_NAME)) || (a->worker[0] != '\0' &&
-		    !name_ok(a->worker, ENVELOPE_MAX_NAME))) {
-			snprintf(err, errlen, "allocation team and worker are "
-			    "names of at most %d bytes without spaces, commas "
-			    "or control characters", ENVELOPE_MAX_NAME);
-			return -1;
-		}
-		if (a->until_unix_ms != 0 && a->until_unix_ms < a->from_unix_ms) {
-			snprintf(err, errlen, "allocation ends before it "
-			    "starts");
-			return -1;
-		}
+	case NWD__V1__KIND__ALLOCATION:
+		return validate_allocation(e->allocation, err, errlen);
+	case NWD__V1__KIND__RETURN_INTERVIEW:
+		return validate_return_interview(h, e->return_interview, err,
+		    errlen);
+	case NWD__V1__KIND__ESCALATION:
+		return validate_escalation(e->escalation, err, errlen);
+	case NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION:
+		return stored ? 0 : validate_domestic_abuse(
+		    e->domestic_abuse_notification, err, errlen);
+	case NWD__V1__KIND__CONSENT_RECORD:
+		return stored ? 0 : validate_consent(e->consent_record, err,
+		    errlen);
+	case NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST:
+		return stored ? 0 : validate_strategy(
+		    e->strategy_discussion_request, err, errlen);
+	default:
+		return 0;
 	}
-	return 0;
+}
+
+int
+envelope_validate(const Nwd__V1__Envelope *e, char *err, size_t errlen)
+{
+	return validate(e, 0, err, errlen);
+}
+
+int
+envelope_validate_stored(const Nwd__V1__Envelope *e, char *err, size_t errlen)
+{
+	return validate(e, 1, err, errlen);
 }

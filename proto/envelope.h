@@ -49,17 +49,40 @@ int envelope_legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
  * every string of the header and of the body (nested and repeated ones
  * included) valid UTF-8 (utf8.h), the error naming the first that is not
  * ("body field associates[1].name is not valid UTF-8 (at byte 3)"); a
- * header with a known kind, a subject, a body that matches the kind, a
- * marking no higher than OFFICIAL-SENSITIVE, sane share_with and
- * supersedes, and the rules of the body's kind (police intelligence must
- * be sanitised and graded, handling code C must carry its conditions).
+ * header with a known kind, a subject, an NHS number (if any) with its
+ * check digit, a body that matches the kind, a marking no higher than
+ * OFFICIAL-SENSITIVE, sane share_with, supersedes and references, and
+ * the rules of the body's kind: police intelligence must be sanitised and
+ * graded, handling code C must carry its conditions; a ReturnInterview
+ * has a status, the time or reason its status needs, and references the
+ * MissingEpisode it answers; an Escalation names the message, kind, rule,
+ * reason, times, count and summary, and its recipients as principal ids
+ * or "a ROLE"; a DomesticAbuseNotification has its incident time, police
+ * reference, school and child_present_state (the old child_present flag,
+ * if set, agreeing), and guidance with do_not_contact_parents; a
+ * ConsentRecord has a status, a scope if GIVEN, known kinds, agency names,
+ * an expiry after its recording and withdraws (a UUID) only if WITHDRAWN;
+ * a StrategyDiscussionRequest invites 1 to ENVELOPE_MAX_SHARE_WITH names.
  * Identifiers (the subject, share_with entries, an allocation's team and
- * worker) hold no control character, space or comma.  Broker-owned header
- * fields are checked as UTF-8 only: the broker overwrites them.  Returns
- * 0, or -1 with one precise sentence in err.
+ * worker, invitees, agencies) hold no control character, space or comma.
+ * Broker-owned header fields are checked as UTF-8 only: the broker
+ * overwrites them.  The daemon checks an Escalation it makes with this
+ * too.  Returns 0, or -1 with one precise sentence in err.
  */
 int		 envelope_validate(const Nwd__V1__Envelope *e, char *err,
 		    size_t errlen);
+
+/*
+ * Checks an envelope read back from the store, which was valid when it
+ * was published but perhaps under older rules: as envelope_validate(),
+ * without the rules added since messages were first stored (the NHS
+ * number's check digit; the required fields of a DomesticAbuseNotification,
+ * a ConsentRecord and a StrategyDiscussionRequest).  A field the schema no
+ * longer has (a ConsentRecord's retired "given") is still refused.
+ * Returns 0, or -1 with one precise sentence in err.
+ */
+int		 envelope_validate_stored(const Nwd__V1__Envelope *e,
+		    char *err, size_t errlen);
 
 /*
  * Returns 1 if local_id is a subject id that envelope_validate() accepts:
@@ -68,6 +91,26 @@ int		 envelope_validate(const Nwd__V1__Envelope *e, char *err,
  * envelope that may be invalid: their subject is recorded only if sound.
  */
 int		 envelope_subject_ok(const char *local_id);
+
+/*
+ * NHS numbers.  On the wire header.subject.nhs_number is empty or ten
+ * ASCII digits, nothing else, so that what is stored and compared is the
+ * digits; the last is the modulus-11 check digit of the first nine
+ * (weights 10 down to 2; 11 - sum mod 11; 11 gives 0, and a number whose
+ * nine digits give 10 is not an NHS number).
+ *
+ * envelope_nhs_number_check() returns 0 if s is such a number, or -1 with
+ * one sentence in err ("nhs_number 9434765918: check digit should be 9");
+ * the sentence quotes s only when s is ten digits.
+ *
+ * envelope_nhs_number_digits() reads the forms a person writes, ten digits
+ * or the printed 3-3-4 grouping with single spaces ("943 476 5919"), into
+ * out as ten digits and a NUL, and returns 0; -1 for anything else, out
+ * then undefined.  It does not check the check digit.
+ */
+int		 envelope_nhs_number_check(const char *s, char *err,
+		    size_t errlen);
+int		 envelope_nhs_number_digits(const char *s, char out[11]);
 
 /* Returns 1 if s looks like a canonical lower-case or upper-case UUID. */
 int		 envelope_is_uuid(const char *s);
