@@ -18,6 +18,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "overdue.h"
 #include "policy.h"
 #include "seal.h"
 #include "server.h"
@@ -723,6 +724,9 @@ broker_handle(struct session *s, Nwd__V1__Frame *f, void *arg)
 		break;
 	case NWD__V1__FRAME__MSG_AUDIT_QUERY:
 		auditq_handle(b->srv, s, f->request_id, f->audit_query);
+		break;
+	case NWD__V1__FRAME__MSG_DEADLINE_QUERY:
+		overdue_handle(b->srv, s, f->request_id, f->deadline_query);
 		break;
 	default:
 		session_send_error(s, f->request_id,

@@ -217,7 +217,7 @@ test_s14_breach_escalates(void **state)
 {
 	struct nwd_client	*hub, *duty;
 	Nwd__V1__Deliver	*d;
-	char			 mid[40], reason[256];
+	char			 mid[40], reason[256], out[4096];
 
 	(void)state;
 	set_clock(utc(2027, 1, 8, 16, 30));		/* a Friday */
@@ -267,6 +267,28 @@ test_s14_breach_escalates(void **state)
 	assert_int_equal(rows(mid, "deadline_breached"), 1);
 	nwd_close(hub);
 	nwd_close(duty);
+
+	/* nwd overdue: the duty desk and the allocated hub see it... */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "duty-mash",
+	    "overdue --subject YP-814 --json"), 0);
+	assert_non_null(strstr(out, "\"rule\":\"return-interview\""));
+	assert_non_null(strstr(out, "\"state\":\"breached\""));
+	assert_non_null(strstr(out, "\"escalations\":2"));
+	assert_non_null(strstr(out, "\"due\":\"2027-01-11T16:00:00.000Z\""));
+	assert_non_null(strstr(out, mid));
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "overdue --subject YP-814"), 0);
+	assert_non_null(strstr(out, "breached"));
+	assert_non_null(strstr(out, "return-interview"));
+	/* ... CAMHS, not allocated, does not; and every look is audited. */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "camhs-cara",
+	    "overdue --subject YP-814"), 0);
+	assert_string_equal(out, "DUE  STATE  SUBJECT  RULE  KIND  ESCALATED  "
+	    "MESSAGE\n(none)\n");
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'camhs-cara' AND reason LIKE 'deadlines: subject=YP-814 %%; 0 "
+	    "shown'");
 }
 
 /* S15: the ReturnInterview on the Sunday meets it. */
@@ -279,7 +301,7 @@ test_s15_return_interview_meets(void **state)
 	Nwd__V1__SubjectRef		 s = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__ReturnInterview	 ri = NWD__V1__RETURN_INTERVIEW__INIT;
 	char				 mid[40], sentinel[40], ri_mid[40];
-	char				 reason[256];
+	char				 reason[256], out[4096];
 
 	(void)state;
 	set_clock(utc(2027, 1, 15, 16, 30));
@@ -322,6 +344,14 @@ test_s15_return_interview_meets(void **state)
 	assert_int_equal(rows(mid, "escalated"), 0);
 	assert_int_equal(rows(mid, "deadline_breached"), 0);
 	nwd_close(duty);
+	/* Met deadlines are shown with --all only. */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "auditor-dan",
+	    "overdue --subject YP-815 --json"), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "auditor-dan",
+	    "overdue --subject YP-815 --all --json"), 0);
+	assert_non_null(strstr(out, "\"state\":\"met\""));
+	assert_non_null(strstr(out, "\"met_by\":\"keyworker-kim\""));
 }
 
 /* Down past a due time: escalated at the start, once. */
