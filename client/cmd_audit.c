@@ -167,7 +167,10 @@ static const struct args_opt query_opts[] = {
 	    "deliver, deliver_refused, deliver_lost,\n"
 	    "deliver_withdrawn, ack, subscribe, durable_deleted,\n"
 	    "audit_query, policy_loaded, purge, protocol_error,\n"
-	    "disconnect, tls_loaded, tls_reload_refused" },
+	    "disconnect, tls_loaded, tls_reload_refused,\n"
+	    "principals_loaded, principal_changed, reload_refused,\n"
+	    "restore_accepted, deadline_set, deadline_met,\n"
+	    "deadline_breached, escalated" },
 	{ .name = "message", .type = ARGS_STRING, .arg = "UUID",
 	  .off = offsetof(struct query, message),
 	  .help = "rows about this message" },

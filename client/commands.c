@@ -28,6 +28,7 @@ const struct cmd *const commands[] = {
 	&cmd_verify,
 	&cmd_audit_query,
 	&cmd_sar,
+	&cmd_overdue,
 	&cmd_help,
 	NULL,
 };
@@ -86,7 +87,8 @@ global_run(struct args *a)
 		return CLI_EXIT_USAGE;
 	}
 	return args_usage(a, a->argv[0], "no such command (commands: whoami, "
-	    "push, sub, ping, status, durable, policy, audit, sar, help)");
+	    "push, sub, ping, status, durable, policy, audit, sar, overdue, "
+	    "help)");
 }
 
 const struct cmd commands_nwd = {

@@ -1395,6 +1395,31 @@ nwd_unsubscribe(struct nwd_client *c, uint64_t sub_id, char *err,
 }
 
 enum nwd_status
+nwd_deadlines(struct nwd_client *c, const Nwd__V1__DeadlineQuery *q,
+    Nwd__V1__DeadlineList **out, char *err, size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	enum nwd_status		st;
+
+	if (out == NULL || q == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no query or result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	f.msg_case = NWD__V1__FRAME__MSG_DEADLINE_QUERY;
+	f.deadline_query = (Nwd__V1__DeadlineQuery *)q;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_DEADLINE_LIST, &a, err,
+	    errlen)) != NWD_OK)
+		return st;
+	*out = a->deadline_list;
+	a->deadline_list = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
 nwd_durable_list(struct nwd_client *c, Nwd__V1__DurableListResult **out,
     char *err, size_t errlen)
 {
@@ -1661,6 +1686,13 @@ nwd_audit_page_free(Nwd__V1__AuditPage *p)
 
 void
 nwd_durable_list_free(Nwd__V1__DurableListResult *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+void
+nwd_deadline_list_free(Nwd__V1__DeadlineList *r)
 {
 	if (r != NULL)
 		protobuf_c_message_free_unpacked(&r->base, NULL);

@@ -209,6 +209,17 @@ enum nwd_status		 nwd_unsubscribe(struct nwd_client *c,
  * On NWD_OK *out is a new DurableListResult for the caller to free with
  * nwd_durable_list_free().
  */
+/*
+ * The statutory clocks (deadlines) we may see, as DeadlineQuery in
+ * nwd.proto asks: an auditor and the duty desk every one, others those
+ * about young people we, or a team of ours, are allocated to.  On NWD_OK
+ * *out is the list, by due time (free it with nwd_deadline_list_free()).
+ */
+enum nwd_status		 nwd_deadlines(struct nwd_client *c,
+			    const Nwd__V1__DeadlineQuery *q,
+			    Nwd__V1__DeadlineList **out, char *err,
+			    size_t errlen);
+
 enum nwd_status		 nwd_durable_list(struct nwd_client *c,
 			    Nwd__V1__DurableListResult **out, char *err,
 			    size_t errlen);
@@ -330,6 +341,7 @@ void			 nwd_deliver_free(Nwd__V1__Deliver *d);
 void			 nwd_explain_result_free(Nwd__V1__ExplainResult *r);
 void			 nwd_audit_page_free(Nwd__V1__AuditPage *p);
 void			 nwd_durable_list_free(Nwd__V1__DurableListResult *r);
+void			 nwd_deadline_list_free(Nwd__V1__DeadlineList *l);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,10 @@ static const char *action_names[] = {
 	[AUDIT_PRINCIPAL_CHANGED] = "principal_changed",
 	[AUDIT_RELOAD_REFUSED] = "reload_refused",
 	[AUDIT_RESTORE_ACCEPTED] = "restore_accepted",
+	[AUDIT_DEADLINE_SET] = "deadline_set",
+	[AUDIT_DEADLINE_MET] = "deadline_met",
+	[AUDIT_DEADLINE_BREACHED] = "deadline_breached",
+	[AUDIT_ESCALATED] = "escalated",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

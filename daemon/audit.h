@@ -34,6 +34,10 @@ enum audit_action {
 	AUDIT_RESTORE_ACCEPTED,		/* an operator accepted a database
 					   whose chain head is not the one
 					   committed (nwdd --accept-restore) */
+	AUDIT_DEADLINE_SET,		/* a publish set a statutory clock */
+	AUDIT_DEADLINE_MET,		/* an ack or a reference met it */
+	AUDIT_DEADLINE_BREACHED,	/* its due time passed unmet */
+	AUDIT_ESCALATED,		/* an Escalation was sent for it */
 };
 
 /*

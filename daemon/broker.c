@@ -18,6 +18,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "overdue.h"
 #include "policy.h"
 #include "seal.h"
 #include "server.h"
@@ -45,6 +46,9 @@ struct publish_job {
 	struct decide_plan	 plan;		/* owned; who gets what */
 	int64_t			 read_at_ms;	/* monotonic: frame read */
 	size_t			 bytes;		/* held until it commits */
+	struct deadlines_change	*deadlines;	/* owned; set or met */
+	deadlines_done_fn	*on_done;	/* the broker's own message */
+	void			*on_done_arg;
 };
 
 struct broker *
@@ -70,6 +74,8 @@ job_free(struct publish_job *j)
 	if (j == NULL)
 		return;
 	decide_plan_free(&j->plan);
+	deadlines_commit(j->broker != NULL ? j->broker->srv->deadlines :
+	    NULL, j->deadlines, 0);
 	free(j->subject);
 	free(j);
 }
@@ -274,6 +280,10 @@ publish_done(enum store_outcome outcome, void *arg)
 		s->bytes_in_flight -= j->bytes;
 	}
 	b->bytes_in_flight -= j->bytes;
+	if (j->on_done != NULL) {
+		j->on_done(outcome == STORE_COMMITTED, j->on_done_arg);
+		j->on_done = NULL;
+	}
 	if (outcome != STORE_COMMITTED) {
 		metrics_publish(outcome == STORE_FAILED ? "failed" :
 		    "unavailable");
@@ -301,6 +311,8 @@ publish_done(enum store_outcome outcome, void *arg)
 	}
 	/* The audit rows are durable: now, and only now, act on them. */
 	metrics_publish("acked");
+	deadlines_commit(b->srv->deadlines, j->deadlines, 1);
+	j->deadlines = NULL;
 	if (j->plan.has_alloc &&
 	    alloc_table_put(b->srv->allocs, &j->plan.alloc) == -1)
 		log_warnx("message=%s event=allocation_not_applied reason=\"out "
@@ -335,12 +347,11 @@ publish_done(enum store_outcome outcome, void *arg)
  * deliver_refused row for each refusal.
  */
 static int
-plan_rows(struct broker *b, struct session *s, const Nwd__V1__Envelope *env,
-    const struct decide_plan *plan, const char *mid,
-    const char *policy_version, struct store_batch *batch)
+plan_rows(struct broker *b, const struct trail_origin *o, const char *actor,
+    const Nwd__V1__Envelope *env, const struct decide_plan *plan,
+    const char *mid, const char *policy_version, struct store_batch *batch)
 {
 	const struct decide_entry	*e;
-	struct trail_origin		 o = session_origin(s);
 	struct audit_event		*ev;
 	struct store_subscription	 duty;
 	const char			*names[64];
@@ -352,7 +363,7 @@ plan_rows(struct broker *b, struct session *s, const Nwd__V1__Envelope *env,
 		e = &plan->entries[i];
 		if (e->verdict == POLICY_DENY_NO_RULE)
 			continue;
-		ev = trail_decision(&o, s->principal->id, e->verdict ==
+		ev = trail_decision(o, actor, e->verdict ==
 		    POLICY_ALLOW ? AUDIT_DELIVER : AUDIT_DELIVER_REFUSED,
 		    mid, env, e->id, e->rules, e->reason, e->shared,
 		    e->withheld, decide_route_name(e->route), policy_version);
@@ -386,7 +397,7 @@ plan_rows(struct broker *b, struct session *s, const Nwd__V1__Envelope *env,
 /* The whole envelope, sealed: what replay and a subject-access request
  * read back. */
 static int
-batch_message(struct broker *b, struct session *s,
+batch_message(struct broker *b, const struct principal *sender,
     const Nwd__V1__Envelope *env, const char *mid, const char *version,
     struct store_batch *batch)
 {
@@ -401,8 +412,8 @@ batch_message(struct broker *b, struct session *s,
 	memcpy(m.id, mid, sizeof(m.id));
 	m.kind = h->kind;
 	m.subject = h->subject->local_id;
-	m.sender = s->principal->id;
-	m.agency = s->principal->agency;
+	m.sender = sender->id;
+	m.agency = sender->agency;
 	m.marking = h->marking;
 	m.priority = h->priority;
 	m.legal_basis = h->legal_basis;
@@ -564,7 +575,8 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	}
 	if ((j->subject = strdup(env->header->subject->local_id)) == NULL ||
 	    (batch = store_batch_new()) == NULL ||
-	    batch_message(b, s, env, j->message_id, version, batch) == -1)
+	    batch_message(b, s->principal, env, j->message_id, version,
+	    batch) == -1)
 		goto internal;
 	if ((ev = trail_event(&o, AUDIT_PUBLISH, s->principal->id)) == NULL)
 		goto internal;
@@ -578,8 +590,10 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	if (store_batch_add_event(batch, ev) == -1 ||
 	    (j->plan.has_alloc && store_batch_add_allocation(batch,
 	    &j->plan.alloc, j->message_id) == -1) ||
-	    plan_rows(b, s, env, &j->plan, j->message_id, version,
-	    batch) == -1)
+	    plan_rows(b, &o, s->principal->id, env, &j->plan, j->message_id,
+	    version, batch) == -1 ||
+	    deadlines_publish(b->srv->deadlines, env, j->message_id,
+	    s->principal->id, &o, batch, &j->deadlines) == -1)
 		goto internal;
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
@@ -602,6 +616,81 @@ internal:
 	job_free(j);
 	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
 	    "publish failed: out of memory");
+}
+
+/*
+ * The broker's own message (an Escalation): decided by the deliver rules
+ * like any other, sent by the principal "nwd", with the rows add() gives.
+ */
+int
+broker_publish_system(Nwd__V1__Envelope *env, deadlines_add_fn *add,
+    deadlines_done_fn *done, void *arg, void *broker_arg)
+{
+	static const struct principal nwd = {
+		.id = (char *)"nwd", .role = (char *)"nwd",
+		.agency = (char *)"nwd",
+		.clearance = NWD__V1__MARKING__OFFICIAL_SENSITIVE,
+	};
+	struct broker		*b = broker_arg;
+	struct decide_world	 w;
+	struct publish_job	*j;
+	struct store_batch	*batch = NULL;
+	struct audit_event	*ev;
+	struct trail_origin	 o = { NULL, NULL };
+	const char		*version = policy_version(b->srv->policy);
+	size_t			 i;
+
+	if (store_get_state(b->srv->store) != STORE_READY ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->read_at_ms = clock_mono_ms();
+	memset(&w, 0, sizeof(w));
+	w.policy = b->srv->policy;
+	w.ids = b->srv->ids;
+	w.allocs = b->srv->allocs;
+	w.now_ms = clock_wall_ms();
+	w.max_frame = b->srv->cfg->max_frame;
+	w.reach = reach;
+	w.reach_arg = b;
+	env->header->created_unix_ms = w.now_ms;
+	if (uuid_generate_v7(w.now_ms, j->message_id) == -1 ||
+	    decide_publish(&w, &nwd, env, j->message_id, DECIDE_PACK |
+	    DECIDE_SYSTEM, &j->plan) == -1 || j->plan.publish != POLICY_ALLOW)
+		goto fail;
+	snprintf(j->policy_version, sizeof(j->policy_version), "%s", version);
+	j->broker = b;
+	j->kind = env->header->kind;
+	for (i = 0; i < j->plan.nentries; i++)
+		j->bytes += j->plan.entries[i].len;
+	if ((j->subject = strdup(env->header->subject->local_id)) == NULL ||
+	    (batch = store_batch_new()) == NULL ||
+	    batch_message(b, &nwd, env, j->message_id, version, batch) == -1 ||
+	    (ev = trail_event(&o, AUDIT_PUBLISH, nwd.id)) == NULL)
+		goto fail;
+	ev->kind = j->kind;
+	audit_event_set(ev, AUDIT_F_MESSAGE_ID, j->message_id);
+	audit_event_set(ev, AUDIT_F_SUBJECT, j->subject);
+	audit_event_set(ev, AUDIT_F_RULE, j->plan.rules);
+	audit_event_set(ev, AUDIT_F_POLICY_VERSION, version);
+	if (store_batch_add_event(batch, ev) == -1 ||
+	    plan_rows(b, &o, nwd.id, env, &j->plan, j->message_id, version,
+	    batch) == -1 || add(batch, j->message_id, arg) == -1)
+		goto fail;
+	j->on_done = done;
+	j->on_done_arg = arg;
+	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
+		j->on_done = NULL;
+		goto fail;
+	}
+	b->bytes_in_flight += j->bytes;
+	log_info("event=publish_queued message=%s kind=%s subject=%s "
+	    "recipients=%zu sender=nwd", j->message_id,
+	    envelope_kind_name(j->kind), j->subject, j->plan.recipients);
+	return 0;
+ fail:
+	store_batch_free(batch);
+	job_free(j);
+	return -1;
 }
 
 void
@@ -635,6 +724,9 @@ broker_handle(struct session *s, Nwd__V1__Frame *f, void *arg)
 		break;
 	case NWD__V1__FRAME__MSG_AUDIT_QUERY:
 		auditq_handle(b->srv, s, f->request_id, f->audit_query);
+		break;
+	case NWD__V1__FRAME__MSG_DEADLINE_QUERY:
+		overdue_handle(b->srv, s, f->request_id, f->deadline_query);
 		break;
 	default:
 		session_send_error(s, f->request_id,

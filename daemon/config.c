@@ -95,6 +95,12 @@ static const struct key keys[] = {
 	  "bytes of audit rows held while the database is away, written "
 	  "when it returns; new sessions are refused once three quarters "
 	  "are used" },
+	{ "calendar", K_PATH, OFF(calendar), "", 0, 0,
+	  "working days and school days for deadline rules (nwd-calendar(5)); "
+	  "empty = none" },
+	{ "test_clock", K_PATH, OFF(test_clock), "", 0, 0,
+	  "tests only: a file of Unix milliseconds that is the wall clock; "
+	  "empty = the real clock" },
 	{ "max_publishes_in_flight", K_UINT, OFF(max_publishes_in_flight),
 	  "256", 1, 1000000,
 	  "publishes of one session waiting for the database at once" },
@@ -588,6 +594,14 @@ config_parse(const char *text, size_t len, const char *name,
 		free(c->tls_crl);
 		c->tls_crl = NULL;
 	}
+	if (c->calendar[0] == '\0') {
+		free(c->calendar);
+		c->calendar = NULL;
+	}
+	if (c->test_clock[0] == '\0') {
+		free(c->test_clock);
+		c->test_clock = NULL;
+	}
 	free(buf);
 	return c;
 bad:
@@ -659,6 +673,8 @@ config_free(struct config *c)
 	free(c->tls_key);
 	free(c->tls_ca);
 	free(c->tls_crl);
+	free(c->calendar);
+	free(c->test_clock);
 	free(c->principals);
 	free(c->policy);
 	free(c->database);

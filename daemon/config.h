@@ -45,6 +45,8 @@ struct config {
 	uint32_t	 store_queue_max;	/* batches waiting for the db */
 	size_t		 store_queue_max_bytes;	/* and their bytes */
 	size_t		 store_hold_max_bytes;	/* rows held in an outage */
+	char		*calendar;	/* owned; NULL: none */
+	char		*test_clock;	/* owned; NULL: the real clock */
 	uint32_t	 max_publishes_in_flight;	/* per session */
 	uint32_t	 max_publishes_in_flight_per_principal;
 	size_t		 replay_max_bytes;	/* pages all replays hold */

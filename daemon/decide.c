@@ -124,7 +124,7 @@ judge_names(const struct decide_world *w, const Nwd__V1__Envelope *env,
  */
 static int
 judge_publish(const struct decide_world *w, const struct principal *sender,
-    const Nwd__V1__Envelope *env, struct decide_plan *plan)
+    const Nwd__V1__Envelope *env, int flags, struct decide_plan *plan)
 {
 	struct policy_context	 ctx;
 	struct policy_decision	 d;
@@ -161,6 +161,14 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.allocs = w->allocs;
 	ctx.now_ms = w->now_ms;
+	if (flags & DECIDE_SYSTEM) {
+		/* The broker's own message: no role publishes it. */
+		plan->publish = POLICY_ALLOW;
+		snprintf(plan->rules, sizeof(plan->rules), "nwd");
+		snprintf(plan->reason, sizeof(plan->reason), "made by the "
+		    "broker");
+		return 1;
+	}
 	if (policy_check_publish(w->policy, sender, env, &ctx, &d) !=
 	    POLICY_ALLOW) {
 		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, d.rules,
@@ -434,7 +442,7 @@ decide_publish(const struct decide_world *w, const struct principal *sender,
 	size_t			 i, n = identity_count(w->ids);
 
 	memset(plan, 0, sizeof(*plan));
-	if (!judge_publish(w, sender, env, plan))
+	if (!judge_publish(w, sender, env, flags, plan))
 		return 0;
 	if (prepare(w, sender, env, message_id, plan) == -1)
 		goto nomem;

@@ -63,6 +63,9 @@ enum decide_flags {
 	DECIDE_PACK = 1 << 0,		/* each allowed recipient's bytes */
 	DECIDE_EVERYONE = 1 << 1,	/* not-a-candidate entries too, and
 					   the fields the rules configure */
+	DECIDE_SYSTEM = 1 << 2,		/* the broker's own message (an
+					   Escalation): no publish rule is
+					   asked, the deliver rules are */
 };
 
 /* One principal's decision about one message. */

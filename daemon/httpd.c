@@ -12,6 +12,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "config.h"
+#include "deadlines.h"
 #include "httpd.h"
 #include "identity.h"
 #include "log.h"
@@ -115,6 +116,7 @@ refresh(struct httpd *h)
 	size_t		 i, unacked = 0;
 	time_t		 cert, ca, crl;
 	double		 rss, fds;
+	uint64_t	 open, breached;
 
 	metrics_sessions_reset();
 	metrics_sessions_add(NULL, 0);
@@ -126,6 +128,8 @@ refresh(struct httpd *h)
 		unacked += s->durable_unacked;
 	}
 	metrics_durable_unacked(unacked);
+	deadlines_counts(srv->deadlines, &open, &breached);
+	metrics_deadlines(open, breached);
 	metrics_policy(policy_version(srv->policy));
 	tls_expiry(srv->tls, &cert, &ca, &crl);
 	metrics_tls(cert, ca, crl);

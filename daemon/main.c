@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,9 +24,11 @@
 #include "anchor.h"
 #include "audit.h"
 #include "broker.h"
+#include "calendar.h"
 #include "chain.h"
 #include "clock.h"
 #include "config.h"
+#include "deadlines.h"
 #include "durable.h"
 #include "frame.h"
 #include "httpd.h"
@@ -63,6 +66,7 @@ static int		 drain_lost;	/* batches left unanswered */
 static int		 ready_fd = -1;
 static struct httpd	*httpd;		/* metrics endpoint, if configured */
 static int		 serving;	/* READY has been reported */
+static struct event	*clock_timer;	/* test_clock: rereads the file */
 static struct sdnotify	*notify;	/* owned */
 static struct event	*watchdog_timer; /* owned; NULL: no watchdog */
 static int		 watchdog_withheld;
@@ -333,6 +337,9 @@ store_state_cb(enum store_state state, void *arg)
 {
 	struct server *srv = arg;
 
+	/* Every (re)connect: the unmet deadlines are read again. */
+	if (state == STORE_READY)
+		deadlines_load(srv->deadlines);
 	if (state != STORE_READY || serving) {
 		if (!srv->draining)
 			notify_status(srv, "");
@@ -523,6 +530,18 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* test_clock: the file is read again; if time moved, deadlines act. */
+static void
+clock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (clock_reread())
+		deadlines_clock_moved(srv->deadlines);
+}
+
 static int
 check_policy_file(const char *path)
 {
@@ -562,6 +581,10 @@ server_free(struct server *srv)
 	}
 	sessidx_free(srv->index);
 	broker_free(srv->broker);
+	deadlines_free(srv->deadlines);
+	calendar_free(srv->calendar);
+	if (clock_timer != NULL)
+		event_free(clock_timer);
 	if (srv->reaper != NULL)
 		event_free(srv->reaper);
 	if (drain_timer != NULL)
@@ -769,6 +792,16 @@ main(int argc, char *argv[])
 		    srv.cfg->policy, srv.cfg->principals, err);
 		goto done;
 	}
+	if (reload_load_calendar(srv.cfg, srv.policy, &srv.calendar, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
+	if (srv.cfg->test_clock != NULL && clock_use_file(srv.cfg->test_clock,
+	    err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: test_clock: %s\n", err);
+		goto done;
+	}
 	if (load_keys(&srv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
@@ -784,9 +817,21 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv.base = event_base_new()) == NULL ||
 	    (srv.reaper = event_new(srv.base, -1, 0, reaper_cb, &srv)) ==
-	    NULL || (srv.broker = broker_new(&srv)) == NULL) {
+	    NULL || (srv.broker = broker_new(&srv)) == NULL ||
+	    (srv.deadlines = deadlines_new(&srv)) == NULL ||
+	    (clock_is_test() && (clock_timer = event_new(srv.base, -1,
+	    EV_PERSIST, clock_cb, &srv)) == NULL)) {
 		fprintf(stderr, "nwdd: cannot set up the event loop\n");
 		goto done;
+	}
+	deadlines_set_sender(srv.deadlines, broker_publish_system, srv.broker);
+	if (clock_timer != NULL) {
+		struct timeval tv = { 0, 50 * 1000 };
+
+		log_warnx("event=test_clock file=%s now=%" PRId64 " reason=\"the "
+		    "wall clock is read from a file: for tests only, never in "
+		    "service\"", srv.cfg->test_clock, clock_wall_ms());
+		evtimer_add(clock_timer, &tv);
 	}
 	replay_set_budget(srv.cfg->replay_max_bytes);
 	/* The sessions hand their requests up to the broker. */

@@ -339,6 +339,7 @@ static struct {
 	struct metrics_family	*publish_seconds;
 	struct metrics_family	*store_state, *store_queue, *store_queue_max;
 	struct metrics_family	*durable_unacked, *policy;
+	struct metrics_family	*deadlines_open, *deadlines_breached;
 	struct metrics_family	*tls_not_after, *crl_next;
 	struct metrics_family	*rss, *fds, *start_time;
 } reg;
@@ -433,6 +434,13 @@ metrics_init(void)
 	    "subscribers and not yet acknowledged (the backlog of "
 	    "disconnected subscribers is in nwd.deliveries).", NULL, NULL,
 	    0)) == NULL ||
+	    (reg.deadlines_open = metrics_family_new(m, METRICS_GAUGE,
+	    "nwd_deadlines_open", "Statutory deadlines not yet met, by "
+	    "state (open: not yet due or due now; breached: escalated).",
+	    "state", NULL, 0)) == NULL ||
+	    (reg.deadlines_breached = metrics_family_new(m, METRICS_COUNTER,
+	    "nwd_deadlines_breached_total", "Deadlines that passed unmet, "
+	    "by rule.", "rule", NULL, 0)) == NULL ||
 	    (reg.policy = metrics_family_new(m, METRICS_GAUGE,
 	    "nwd_policy_info", "The sharing policy in force, by version.",
 	    "version", NULL, 0)) == NULL ||
@@ -600,6 +608,19 @@ void
 metrics_sessions_add(const char *role, double n)
 {
 	metrics_add(reg.sessions, role != NULL ? role : "unauthenticated", n);
+}
+
+void
+metrics_deadlines(uint64_t open, uint64_t breached)
+{
+	metrics_set(reg.deadlines_open, "open", (double)(open - breached));
+	metrics_set(reg.deadlines_open, "breached", (double)breached);
+}
+
+void
+metrics_deadline_breached(const char *rule)
+{
+	metrics_add(reg.deadlines_breached, rule, 1);
 }
 
 void

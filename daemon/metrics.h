@@ -118,6 +118,9 @@ void		 metrics_store_queue_max(size_t max);
 void		 metrics_sessions_reset(void);
 void		 metrics_sessions_add(const char *role, double n);
 void		 metrics_durable_unacked(size_t n);
+/* Deadlines unmet (breached: of them, escalated), and one breached. */
+void		 metrics_deadlines(uint64_t open, uint64_t breached);
+void		 metrics_deadline_breached(const char *rule);
 void		 metrics_policy(const char *version);
 void		 metrics_tls(time_t cert_not_after, time_t ca_not_after,
 		    time_t crl_next_update);

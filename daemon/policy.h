@@ -164,4 +164,48 @@ enum policy_verdict policy_check_deliver(const struct policy *p,
 /* "allow", "deny" or "deny (no rule)". */
 const char	*policy_verdict_name(enum policy_verdict v);
 
+/* ------------------------------------------------------------------------
+ * Deadlines (policy_deadline.c): the statutory clocks
+ */
+struct calendar;
+
+/* A deadline a published message sets. */
+struct policy_deadline {
+	const char	*rule;		/* the policy's */
+	int64_t		 start_ms;	/* when its clock started */
+	int64_t		 due_ms;
+	int64_t		 every_ms;	/* re-escalation interval; 0: once */
+	int		 by_ack;	/* met by an acknowledgement */
+	uint32_t	 closing_kinds;	/* or by a referencing message */
+	char		 note[320];	/* how due was computed, if not as
+					   the rule says; "" otherwise */
+};
+
+/*
+ * The deadlines env sets, received at received_ms: at most max into out,
+ * *n of them.  cal (may be NULL) gives working and school days; without
+ * one that covers the dates, they are weekdays (due never later than the
+ * calendar would make it) and note says so.  Returns 0, or -1 if more
+ * than max rules apply.
+ */
+int		 policy_deadlines(const struct policy *p,
+		    const struct calendar *cal, const Nwd__V1__Envelope *env,
+		    int64_t received_ms, struct policy_deadline *out,
+		    size_t max, size_t *n);
+/* 1 if a message of kind that references the message meets rule. */
+int		 policy_deadline_closed_by_message(const struct policy *p,
+		    const char *rule, int kind);
+/* 1 if an acknowledgement by a recipient of role meets rule. */
+int		 policy_deadline_closed_by_ack(const struct policy *p,
+		    const char *rule, const char *role);
+/* 1 if the policy has a deadline rule of that name. */
+int		 policy_deadline_known(const struct policy *p,
+		    const char *rule);
+/* The rule's re-escalation interval (0: once, or no such rule). */
+int64_t		 policy_deadline_every(const struct policy *p,
+		    const char *rule);
+/* The first deadline rule that counts working or school days, or NULL. */
+const char	*policy_deadline_needs_calendar(const struct policy *p);
+size_t		 policy_ndeadlines(const struct policy *p);
+
 #endif

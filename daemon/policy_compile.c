@@ -45,6 +45,9 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->nrules; i++)
 		policy_rule_clear(&p->rules[i]);
 	free(p->rules);
+	for (i = 0; i < p->ndeadlines; i++)
+		policy_deadline_clear(&p->deadlines[i]);
+	free(p->deadlines);
 	for (i = 0; i < p->nroles; i++) {
 		free(p->roles[i].name);
 		free(p->roles[i].agency);

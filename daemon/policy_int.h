@@ -66,6 +66,33 @@ struct rule {
 	int			 line;
 };
 
+/* A deadline rule (policy_deadline.c). */
+enum deadline_unit {
+	DEADLINE_ELAPSED,	/* length_ms of real time */
+	DEADLINE_WORKING_DAYS,	/* days working days, same local time */
+	DEADLINE_SCHOOL_DAY,	/* the next school day at hh:mm */
+};
+
+struct deadline_rule {
+	char			*name;		/* owned */
+	uint32_t		 kinds;		/* bit per Nwd__V1__Kind */
+	uint32_t		 priorities;	/* bit per priority; 0: any */
+	char			*when_field;	/* owned; NULL: always */
+	struct strlist		 when_values;
+	int			 from_set;
+	char			*from_field;	/* owned; NULL: receipt */
+	int			 from_line, from_col;
+	enum deadline_unit	 unit;
+	int64_t			 length_ms;
+	int			 days;
+	int			 hh, mm;
+	int			 by_ack;
+	struct strlist		 ack_roles;	/* empty: any recipient */
+	uint32_t		 closing_kinds;	/* referencing messages */
+	int64_t			 every_ms;	/* 0: escalate once */
+	int			 line;
+};
+
 struct role_decl {
 	char	*name;		/* owned */
 	char	*agency;	/* owned */
@@ -94,6 +121,8 @@ struct policy {
 	char		 version[POLICY_VERSION_LEN];
 	struct rule	*rules;		/* owned array */
 	size_t		 nrules;
+	struct deadline_rule *deadlines; /* owned array */
+	size_t		 ndeadlines;
 	struct role_decl *roles;	/* owned array */
 	size_t		 nroles;
 	struct team_decl *teams;	/* owned array */
@@ -194,6 +223,16 @@ const struct rule_list *policy_rules_for(const struct policy *p,
 
 /* Returns 1 if withholding path a withholds path b (equal, or a parent). */
 int		 policy_path_covers(const char *a, const char *b);
+
+/* ------------------------------------------------------------------------
+ * Deadline rules (policy_deadline.c)
+ */
+struct lexer;
+
+/* Parses "deadline NAME: ..." (the lexer is on "deadline"). */
+int		 policy_deadline_parse(struct lexer *lx, struct policy *p);
+/* Frees what d owns and zeroes it. */
+void		 policy_deadline_clear(struct deadline_rule *d);
 
 /* ------------------------------------------------------------------------
  * The lexer (policy_lex.c), which only the parser (policy_parse.c) uses

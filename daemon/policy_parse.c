@@ -849,7 +849,7 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 		}
 		if (lx.type != T_WORD || !lx.at_line_start) {
 			policy_lex_fail(&lx, "expected allow, deny, role, "
-			    "team, protect, policy, duty or status at the start "
+			    "team, protect, policy, duty, status or deadline at the start "
 			    "of a line, got %s", policy_lex_desc(&lx));
 			goto bad;
 		}
@@ -869,9 +869,12 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 			rc = parse_duty(&lx, p);
 		else if (strcmp(lx.text, "status") == 0)
 			rc = parse_status(&lx, p);
+		else if (strcmp(lx.text, "deadline") == 0)
+			rc = policy_deadline_parse(&lx, p);
 		else {
 			policy_lex_fail(&lx, "expected allow, deny, role, "
-			    "team, protect, policy, duty or status, got %s",
+			    "team, protect, policy, duty, status or deadline, "
+			    "got %s",
 			    policy_lex_desc(&lx));
 			goto bad;
 		}

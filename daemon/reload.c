@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "calendar.h"
 #include "config.h"
 #include "identity.h"
 #include "log.h"
@@ -153,10 +154,37 @@ reload_tls(struct server *srv)
 }
 
 int
+reload_load_calendar(const struct config *cfg, const struct policy *p,
+    struct calendar **out, char *err, size_t errlen)
+{
+	struct calendar	*cal = NULL;
+	const char	*rule;
+	char		 desc[512];
+
+	if (cfg->calendar != NULL &&
+	    (cal = calendar_load(cfg->calendar, err, errlen)) == NULL)
+		return -1;
+	if (cal == NULL && (rule = policy_deadline_needs_calendar(p)) !=
+	    NULL) {
+		snprintf(err, errlen, "%s: deadline rule \"%s\" counts working "
+		    "or school days, but %s names no calendar (set calendar, "
+		    "nwd-calendar(5))", cfg->policy, rule, cfg->path);
+		return -1;
+	}
+	if (cal != NULL) {
+		calendar_describe(cal, desc, sizeof(desc));
+		log_info("event=calendar_loaded %s", desc);
+	}
+	*out = cal;
+	return 0;
+}
+
+int
 reload_run(struct server *srv)
 {
 	struct policy		*np;
 	struct identity_map	*ni, *old;
+	struct calendar		*nc;
 	char			 err[512], diff[4096], reason[4400];
 	unsigned int		 closed, changed;
 	int			 tls_rc;
@@ -181,6 +209,14 @@ reload_run(struct server *srv)
 		policy_free(np);
 		return -1;
 	}
+	if (reload_load_calendar(srv->cfg, np, &nc, err, sizeof(err)) == -1) {
+		refused(srv, "calendar", err);
+		identity_free(ni);
+		policy_free(np);
+		return -1;
+	}
+	calendar_free(srv->calendar);
+	srv->calendar = nc;
 	identity_diff(srv->ids, ni, diff, sizeof(diff));
 	policy_free(srv->policy);
 	srv->policy = np;

@@ -27,4 +27,15 @@ void		 reload_audit_startup(struct server *srv);
 struct policy	*reload_load_policy(const char *path, char *err,
 		    size_t errlen);
 
+/*
+ * Reads cfg's calendar (*out NULL if the config names none) and checks
+ * that policy p can count its deadlines: a rule that counts working or
+ * school days needs a calendar.  Returns 0, or -1 with the cause in err
+ * (*out untouched).
+ */
+struct calendar;
+int		 reload_load_calendar(const struct config *cfg,
+		    const struct policy *p, struct calendar **out, char *err,
+		    size_t errlen);
+
 #endif

@@ -51,6 +51,8 @@ struct server {
 	struct anchor		*anchor;	/* owned; the chain's state
 						   and anchors files */
 	struct retention	*retention;	/* owned; purge timer */
+	struct calendar		*calendar;	/* owned; NULL: none */
+	struct deadlines	*deadlines;	/* owned; statutory clocks */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
 	server_request_fn	*on_request;	/* a session's requests */

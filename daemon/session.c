@@ -979,7 +979,7 @@ arm_expiry(struct session *s, SSL *ssl)
 	if (until == 0)
 		return;
 	s->not_after = until;
-	ms = (int64_t)until * 1000 - clock_wall_ms() + 1000;
+	ms = (int64_t)until * 1000 - clock_real_ms() + 1000;
 	if (ms < 0)
 		ms = 0;
 	tv.tv_sec = (time_t)(ms / 1000);
@@ -997,7 +997,7 @@ expiry_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (s->state == SESSION_CLOSING || s->state == SESSION_HANDSHAKE)
 		return;
-	left = (int64_t)s->not_after * 1000 - clock_wall_ms();
+	left = (int64_t)s->not_after * 1000 - clock_real_ms();
 	if (left >= 0) {
 		/* The wall clock went back: wait the rest. */
 		struct timeval tv = { (time_t)(left / 1000) + 1, 0 };

@@ -1043,6 +1043,14 @@ store_send_purges(struct store *s)
 	return rc;
 }
 
+/* One of a batch's further statements (a deadline's). */
+static int
+store_send_stmt(struct store *s, const struct store_stmt *st)
+{
+	return PQsendQueryParams(store_conn_pg(s->conn), st->sql, st->n,
+	    NULL, (const char *const *)st->v, NULL, NULL, 0) ? 0 : -1;
+}
+
 /* A change of state of one queued delivery. */
 static int
 store_send_dstate(struct store *s, const struct store_deliv *d)
@@ -1093,7 +1101,7 @@ store_send_txn(struct store *s, uint64_t limit)
 		nmsg += b->has_msg ? 1 : 0;
 		nev += b->nev;
 		npurge += b->npurge;
-		nsingle += b->nalloc + b->nsub;
+		nsingle += b->nalloc + b->nsub + b->nstmt;
 		for (i = 0; i < b->ndeliv; i++) {
 			if (b->deliv[i].state == NULL)
 				nnew++;
@@ -1173,6 +1181,10 @@ store_send_txn(struct store *s, uint64_t limit)
 				goto lost;
 	if (npurge > 0 && store_send_purges(s) == -1)
 		goto lost;
+	TAILQ_FOREACH(b, &s->inflight, entry)
+		for (i = 0; i < b->nstmt; i++)
+			if (store_send_stmt(s, &b->stmt[i]) == -1)
+				goto lost;
 	if (nev > 0 && store_send_events(s) == -1)
 		goto lost;
 	if (!PQpipelineSync(store_conn_pg(s->conn)))

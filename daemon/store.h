@@ -323,6 +323,32 @@ int		 store_query_pending_ids(struct store *s,
 		    void *arg);
 
 /*
+ * Who message_id reached and who acknowledged it, in order.  Columns: 0
+ * action ("deliver" or "ack"), 1 the recipient, or the acknowledging
+ * principal.
+ */
+int		 store_query_reach(struct store *s, const char *message_id,
+		    store_result_fn *fn, void *arg);
+/*
+ * Every unmet deadline, the soonest next action first.  Columns: 0
+ * message_id, 1 subject, 2 kind, 3 rule, 4 start_ms, 5 due_ms, 6
+ * every_ms, 7 by_ack ("true"/"false"), 8 closing_kinds (mask), 9 state
+ * (open, breached), 10 escalations, 11 next_ms, 12 the message's sender,
+ * 13 its priority.
+ */
+int		 store_query_deadlines_unmet(struct store *s,
+		    store_result_fn *fn, void *arg);
+/*
+ * Deadlines for a listing, by due time: of subject and rule (each NULL:
+ * any), met ones too if all.  Columns: 0 message_id, 1 subject, 2 kind,
+ * 3 rule, 4 start_ms, 5 due_ms, 6 state, 7 escalations, 8 met_ms ("" if
+ * not met), 9 met_by, 10 note, 11 the message's sender.
+ */
+int		 store_query_deadlines(struct store *s, const char *subject,
+		    const char *rule, int all, uint32_t limit,
+		    store_result_fn *fn, void *arg);
+
+/*
  * principal's durable subscriptions (not deleted), by name.  Columns:
  * 0 name, 1 kinds (decimal bit mask), 2 subjects (comma-separated, "" for
  * every subject), 3 updated_ms, 4 pending (count), 5 the oldest pending
@@ -383,6 +409,37 @@ int		 store_query_expired(struct store *s, int kind,
  */
 int		 store_submit(struct store *s, struct store_batch *b,
 		    store_done_fn *done, void *arg);
+
+/*
+ * Deadlines (011_deadlines.sql), written in a batch's transaction: one a
+ * publish sets; one met (by an acknowledgement or a referencing
+ * message; a deadline met already stays as it was); one escalated once
+ * more (count is the new number of escalations: the transaction fails,
+ * NW004, unless the row had count - 1 and was unmet, so an escalation is
+ * sent once only).  Strings are copied.
+ */
+struct store_deadline {
+	const char	*message_id;
+	const char	*subject;
+	int		 kind;
+	const char	*rule;
+	const char	*policy_version;
+	int64_t		 start_ms;
+	int64_t		 due_ms;
+	int64_t		 every_ms;
+	int		 by_ack;
+	uint32_t	 closing_kinds;
+	const char	*note;		/* may be NULL */
+	const char	*instance;
+};
+int		 store_batch_add_deadline(struct store_batch *b,
+		    const struct store_deadline *d);
+int		 store_batch_deadline_met(struct store_batch *b,
+		    const char *message_id, const char *rule, const char *by,
+		    const char *met_message, int64_t at_ms);
+int		 store_batch_deadline_escalated(struct store_batch *b,
+		    const char *message_id, const char *rule, int count,
+		    int64_t next_ms);
 
 /*
  * Submits a batch whose outcome nobody waits for (connection and refusal

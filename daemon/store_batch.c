@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "store.h"
 #include "store_int.h"
+#include "store_sql.h"
 
 /*
  * Lower-cases a UUID in the form 8-4-4-4-12 in place; returns -1 (and
@@ -166,7 +167,8 @@ int
 store_rows_only(const struct store_batch *b)
 {
 	return b->done == NULL && !b->has_msg && b->nalloc == 0 &&
-	    b->nsub == 0 && b->ndeliv == 0 && b->npurge == 0;
+	    b->nsub == 0 && b->ndeliv == 0 && b->npurge == 0 &&
+	    b->nstmt == 0;
 }
 
 int
@@ -444,6 +446,100 @@ store_batch_add_purge(struct store_batch *b, const char *message_id)
 	return 0;
 }
 
+static void
+store_stmt_clear(struct store_stmt *st)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		free(st->v[i]);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Adds a statement of sql with n values (copied; NULL is SQL NULL). */
+static int
+store_batch_add_stmt(struct store_batch *b, const char *sql, int n,
+    const char *const *v)
+{
+	struct store_stmt	*st;
+	int			 i;
+
+	if (b == NULL || n > STORE_STMT_MAXP || store_grow((void **)&b->stmt,
+	    b->nstmt, &b->stmtcap, sizeof(*b->stmt), 2) == -1)
+		return -1;
+	st = &b->stmt[b->nstmt];
+	memset(st, 0, sizeof(*st));
+	st->sql = sql;
+	for (i = 0; i < n; i++) {
+		if (v[i] != NULL && (st->v[i] = strdup(v[i])) == NULL) {
+			st->n = i;
+			store_stmt_clear(st);
+			return -1;
+		}
+	}
+	st->n = n;
+	b->nstmt++;
+	return 0;
+}
+
+int
+store_batch_add_deadline(struct store_batch *b, const struct store_deadline *d)
+{
+	char		 kind[16], start[24], due[24], every[24], kinds[16];
+	const char	*v[14];
+
+	snprintf(kind, sizeof(kind), "%d", d->kind);
+	snprintf(start, sizeof(start), "%" PRId64, d->start_ms);
+	snprintf(due, sizeof(due), "%" PRId64, d->due_ms);
+	snprintf(every, sizeof(every), "%" PRId64, d->every_ms);
+	snprintf(kinds, sizeof(kinds), "%" PRIu32, d->closing_kinds);
+	v[0] = d->message_id;
+	v[1] = d->subject;
+	v[2] = kind;
+	v[3] = d->rule;
+	v[4] = d->policy_version;
+	v[5] = start;
+	v[6] = due;
+	v[7] = every;
+	v[8] = d->by_ack ? "true" : "false";
+	v[9] = kinds;
+	v[10] = d->note != NULL && d->note[0] != '\0' ? d->note : NULL;
+	v[11] = d->instance;
+	return store_batch_add_stmt(b, store_sql_deadline_insert, 12, v);
+}
+
+int
+store_batch_deadline_met(struct store_batch *b, const char *message_id,
+    const char *rule, const char *by, const char *met_message, int64_t at_ms)
+{
+	char		 at[24];
+	const char	*v[5];
+
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	v[0] = message_id;
+	v[1] = rule;
+	v[2] = at;
+	v[3] = by;
+	v[4] = met_message;
+	return store_batch_add_stmt(b, store_sql_deadline_met, 5, v);
+}
+
+int
+store_batch_deadline_escalated(struct store_batch *b, const char *message_id,
+    const char *rule, int count, int64_t next_ms)
+{
+	char		 c[16], next[24];
+	const char	*v[4];
+
+	snprintf(c, sizeof(c), "%d", count);
+	snprintf(next, sizeof(next), "%" PRId64, next_ms);
+	v[0] = message_id;
+	v[1] = rule;
+	v[2] = c;
+	v[3] = next;
+	return store_batch_add_stmt(b, store_sql_deadline_escalated, 4, v);
+}
+
 void
 store_batch_free(struct store_batch *b)
 {
@@ -465,6 +561,9 @@ store_batch_free(struct store_batch *b)
 		store_deliv_clear(&b->deliv[i]);
 	free(b->deliv);
 	free(b->purge);
+	for (i = 0; i < b->nstmt; i++)
+		store_stmt_clear(&b->stmt[i]);
+	free(b->stmt);
 	free(b->msg_subject);
 	free(b->msg_sender);
 	free(b->msg_agency);
@@ -497,5 +596,5 @@ size_t
 store_batch_rows(const struct store_batch *b)
 {
 	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv +
-	    b->npurge + b->nev;
+	    b->npurge + b->nstmt + b->nev;
 }

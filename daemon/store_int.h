@@ -65,6 +65,14 @@ struct store_deliv {
 	const char	*state;		/* static; NULL: queue a new one */
 };
 
+/* A statement of a batch beyond rows and messages: a deadline's. */
+#define STORE_STMT_MAXP	12
+struct store_stmt {
+	const char	*sql;		/* static (store_sql.c) */
+	int		 n;
+	char		*v[STORE_STMT_MAXP];	/* owned; NULL: SQL NULL */
+};
+
 /* An audit row's place in the chain, set as its transaction is built. */
 struct store_link {
 	int64_t		 seq;
@@ -118,6 +126,9 @@ struct store_batch {
 	char			(*purge)[37];	/* owned; bodies to remove */
 	size_t			 npurge;
 	size_t			 purgecap;
+	struct store_stmt	*stmt;		/* owned, with their values */
+	size_t			 nstmt;
+	size_t			 stmtcap;
 	struct timespec		 queued_at;	/* store_submit(), monotonic */
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */

@@ -165,6 +165,39 @@ store_query_durables(struct store *s, const char *principal,
 	    arg);
 }
 
+int
+store_query_reach(struct store *s, const char *message_id,
+    store_result_fn *fn, void *arg)
+{
+	const char *p[1] = { message_id };
+
+	return store_query(s, "reach", store_sql_reach, p, 1, 0, fn, arg);
+}
+
+int
+store_query_deadlines_unmet(struct store *s, store_result_fn *fn, void *arg)
+{
+	return store_query(s, "deadlines", store_sql_deadlines_unmet, NULL, 0,
+	    0, fn, arg);
+}
+
+int
+store_query_deadlines(struct store *s, const char *subject,
+    const char *rule, int all, uint32_t limit, store_result_fn *fn,
+    void *arg)
+{
+	char		 lim[16];
+	const char	*p[4];
+
+	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
+	p[0] = subject;
+	p[1] = rule;
+	p[2] = all ? "true" : "false";
+	p[3] = lim;
+	return store_query(s, "deadlines_list", store_sql_deadlines_list, p,
+	    4, 0, fn, arg);
+}
+
 /* Appends before, parameter $n and after to the SQL text in sql. */
 static void
 store_sql_param(char *sql, size_t size, const char *before, int n,

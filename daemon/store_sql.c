@@ -226,6 +226,47 @@ const char store_sql_pending_ids[] =
     "AND id > $3::bigint ORDER BY id LIMIT $4::bigint";
 
 /* A principal's durable subscriptions with their queues' depth and age. */
+/* Deadlines (011_deadlines.sql). */
+const char store_sql_deadline_insert[] =
+    "INSERT INTO nwd.deadlines (message_id, subject, kind, rule, "
+    "policy_version, start_at, due_at, every_ms, by_ack, closing_kinds, "
+    "note, instance, next_at) VALUES ($1::uuid, $2, $3::smallint, $4, $5, "
+    STORE_SQL_MS(6) ", " STORE_SQL_MS(7) ", $8::bigint, $9::boolean, "
+    "$10::integer, $11, $12, " STORE_SQL_MS(7) ")";
+const char store_sql_deadline_met[] =
+    "UPDATE nwd.deadlines SET state = 'met', "
+    "met_at = " STORE_SQL_MS(3) ", met_by = $4, "
+    "met_message = $5::uuid WHERE message_id = $1::uuid AND rule = $2 "
+    "AND state <> 'met'";
+const char store_sql_deadline_escalated[] =
+    "SELECT nwd.deadline_escalated($1::uuid, $2, $3::integer, $4::bigint)";
+/* Who a message reached and who acknowledged it. */
+const char store_sql_reach[] =
+    "SELECT action, CASE WHEN action = 'ack' THEN actor ELSE recipient END "
+    "FROM nwd.audit_events WHERE message_id = $1::uuid AND action IN "
+    "('deliver', 'ack') ORDER BY id";
+/* Every unmet deadline, the soonest first. */
+const char store_sql_deadlines_unmet[] =
+    "SELECT d.message_id::text, d.subject, d.kind::text, d.rule, "
+    STORE_SQL_TO_MS("d.start_at") "::text, " STORE_SQL_TO_MS("d.due_at")
+    "::text, d.every_ms::text, d.by_ack::text, d.closing_kinds::text, "
+    "d.state, d.escalations::text, " STORE_SQL_TO_MS("d.next_at") "::text, "
+    "m.sender, m.priority::text "
+    "FROM nwd.deadlines d JOIN nwd.messages m ON m.id = d.message_id "
+    "WHERE d.state <> 'met' ORDER BY d.next_at, d.id";
+/* Deadlines for nwd overdue: $1 subject or NULL, $2 rule or NULL, $3
+ * all states (true) or unmet only, $4 limit. */
+const char store_sql_deadlines_list[] =
+    "SELECT d.message_id::text, d.subject, d.kind::text, d.rule, "
+    STORE_SQL_TO_MS("d.start_at") "::text, " STORE_SQL_TO_MS("d.due_at")
+    "::text, d.state, d.escalations::text, "
+    "coalesce(" STORE_SQL_TO_MS("d.met_at") "::text, ''), "
+    "coalesce(d.met_by, ''), coalesce(d.note, ''), m.sender "
+    "FROM nwd.deadlines d JOIN nwd.messages m ON m.id = d.message_id "
+    "WHERE ($1::text IS NULL OR d.subject = $1) AND "
+    "($2::text IS NULL OR d.rule = $2) AND ($3::boolean OR d.state <> 'met') "
+    "ORDER BY d.due_at, d.id LIMIT $4::integer";
+
 const char store_sql_durables[] =
     "SELECT s.name, s.kinds::text, array_to_string(s.subjects, ','), "
     STORE_SQL_TO_MS("s.updated_at") "::text, count(d.id)::text, "

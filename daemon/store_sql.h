@@ -94,6 +94,12 @@ extern const char		 store_sql_load_subs[];
 extern const char		 store_sql_pending[];
 extern const char		 store_sql_pending_ids[];
 extern const char		 store_sql_durables[];
+extern const char		 store_sql_deadline_insert[];
+extern const char		 store_sql_deadline_met[];
+extern const char		 store_sql_deadline_escalated[];
+extern const char		 store_sql_deadlines_unmet[];
+extern const char		 store_sql_reach[];
+extern const char		 store_sql_deadlines_list[];
 extern const char		 store_sql_messages[];
 extern const char		 store_sql_expired[];
 /*

@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "deadlines.h"
 #include "durable.h"
 #include "envelope.h"
 #include "log.h"
@@ -42,6 +43,7 @@ struct job {
 	int64_t			 after_id;	/* a deletion's next page */
 	uint64_t		 withdrawn;
 	char			*desc;		/* owned; for the row */
+	struct deadlines_change	*deadlines;	/* owned; an ack meets */
 };
 
 static void
@@ -51,6 +53,7 @@ job_free(struct job *j)
 
 	if (j == NULL)
 		return;
+	deadlines_commit(j->srv->deadlines, j->deadlines, 0);
 	for (i = 0; i < j->nsubjects; i++)
 		free(j->subjects[i]);
 	free(j->subjects);
@@ -412,6 +415,10 @@ ack_done(enum store_outcome outcome, void *arg)
 	Nwd__V1__Frame	 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Acked	 acked = NWD__V1__ACKED__INIT;
 
+	if (outcome == STORE_COMMITTED) {
+		deadlines_commit(j->srv->deadlines, j->deadlines, 1);
+		j->deadlines = NULL;
+	}
 	if (s == NULL) {
 		job_free(j);
 		return;
@@ -469,6 +476,14 @@ subscribe_ack(struct server *srv, struct session *s, uint64_t request_id,
 		goto oom;
 	}
 	ev = NULL;
+	/* A statutory clock this acknowledgement stops, in the same rows. */
+	{
+		struct trail_origin o = session_origin(s);
+
+		if (deadlines_ack(srv->deadlines, mid, s->principal, &o, batch,
+		    &j->deadlines) == -1)
+			goto oom;
+	}
 	if (store_submit(srv->store, batch, ack_done, j) == -1) {
 		store_batch_free(batch);
 		job_free(j);

@@ -15,6 +15,11 @@
 #   idle    10,000 idle mutual-TLS sessions: the daemon's RSS
 #   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
 #           connection into a scratch table of the same shape
+#   backlog a durable backlog: BENCH_BACKLOG 1 KB RiskAlerts queued for a
+#           durable subscription of hubsys-norwich while it is away
+#           (published flat out by BENCH_PUBLISHERS sessions), then
+#           replayed to one session of it: messages/s of the replay,
+#           nwdd's peak RSS during it, every message once and in order
 #
 # each for a bounded time (after each traffic run it prints the WAL a publish
 # cost, from pg_stat_wal, and the store's histograms from /metrics) and, by
@@ -52,14 +57,23 @@
 #                             runs, so that PostgreSQL reuses segments as a
 #                             server that has been running does (0: cold)
 #   BENCH_ACK [0]             1: subscribers acknowledge every delivery (an
-#                             ack is one more audit row)
-#   BENCH_ONLY ["flat rate idle copy"]  which measurements to run
+#                             ack is one more audit row); the backlog's
+#                             subscriber too (nwd_ack, not waiting)
+#   BENCH_BACKLOG [100000]    RiskAlerts in the durable backlog
+#   BENCH_BACKLOG_TRACE [0]   1: nwdd at log_level debug and PostgreSQL's
+#                             statement log (durations, no parameters) during
+#                             the replay only; then where each page of the
+#                             replay spent its time, phase by phase (the
+#                             logging slows the replay: its figures are not
+#                             the untraced ones; without BENCH_ACK, whose
+#                             INSERTs the trace cannot tell from a page's)
+#   BENCH_ONLY ["flat rate idle copy backlog"]  which measurements to run
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
 #                             shared: all of them in one world, in the order
 #                             above (quicker; the figures interfere)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
-#                             flat-out and steady windows and print where
-#                             time goes
+#                             flat-out and steady windows and the backlog's
+#                             replay, and print where time goes
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
 #   BENCH_HISTORY [0]         audit rows already in the database before
 #                             nwdd starts (another instance's chain, six
@@ -80,6 +94,9 @@
 #                             median come last.  The runs of one build on
 #                             this machine spread wider than most changes
 #                             move them (BENCHMARKS.md, session 7).
+#   BENCH_BROKER [BUILDDIR/tests/bench/bench_broker]  the bench program,
+#                             for every build (with BENCH_AGAINST: one bench
+#                             for a build whose own predates a measurement)
 #   BENCH_TMPROOT [$TMPDIR or /tmp]
 #
 # Exit status: 0 if every run completed (targets met or not), 1 otherwise.
@@ -90,7 +107,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$(realpath -m -- "${1:-$root/build}")
 pgsh=$root/deploy/pg.sh
 nwdd=$build/daemon/nwdd
-bench=$build/tests/bench/bench_broker
+bench=${BENCH_BROKER:-$build/tests/bench/bench_broker}
 
 SECONDS_RUN=${BENCH_SECONDS:-20}
 WARMUP=${BENCH_WARMUP:-15}
@@ -106,7 +123,10 @@ PG_TUNE=${BENCH_PG_TUNE:-1}
 PG_SET=${BENCH_PG_SET:-}
 DIRTY_BYTES=${BENCH_DIRTY_BACKGROUND_BYTES:-}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
-ONLY=${BENCH_ONLY:-flat rate idle copy}
+ONLY=${BENCH_ONLY:-flat rate idle copy backlog}
+BACKLOG=${BENCH_BACKLOG:-100000}
+[[ $BACKLOG =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: BENCH_BACKLOG is a number of messages" >&2; exit 2; }
+TRACE=${BENCH_BACKLOG_TRACE:-0}
 PERF=${BENCH_PERF:-0}
 KEEP=${BENCH_KEEP:-0}
 HOLD=${BENCH_HOLD:-0}
@@ -119,6 +139,8 @@ case $WORLD in each | shared) ;; *) echo "$prog: BENCH_WORLD is each or shared" 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
 wants() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+# The trace reads nwdd's debug lines (a page's query, its deliveries).
+[ "$TRACE" = 1 ] && wants backlog && LOG_LEVEL=debug
 
 [ -x "$nwdd" ] || die "$nwdd is missing: build first (make -C $build)"
 [ -x "$bench" ] || die "$bench is missing: build first (make -C $build)"
@@ -179,6 +201,23 @@ summary() {
 			    'BEGIN { if (d > 0 && c > 0) printf "  nwdd audit rows/s over the COPY ceiling: %.1f%%\n", 100 * d / c }'
 		fi
 	fi
+	if wants backlog; then
+		peak_mb=$(awk -v k="$(val backlog peak_rss_kb)" 'BEGIN { if (k != "" && k >= 0) printf "%.1f", k / 1024 }')
+		printf 'backlog:   %s of %s RiskAlerts replayed to one session in %s s: %s messages/s; nwdd peak RSS %s MB (%s MB before); complete=%s in_order=%s (queue order %s); acks %s\n' \
+		    "$(val backlog received)" "$(val backlog messages)" \
+		    "$(val backlog seconds)" "$(val backlog per_s)" "$peak_mb" \
+		    "$(awk -v k="$(val backlog rss_before_kb)" 'BEGIN { if (k != "") printf "%.1f", k / 1024 }')" \
+		    "$(val backlog complete)" "$(val backlog in_order)" \
+		    "$(val backlog queue_order)" \
+		    "$(case $(val backlog ack) in 1) echo "sent for each" ;; 0) echo none ;; *) echo "?" ;; esac)"
+		printf '  target >= 20000 messages/s: %s\n' \
+		    "$(verdict "$(val backlog per_s)" '>=' 20000)"
+		printf '  target peak RSS < 64 MB: %s\n' "$(verdict "$peak_mb" '<' 64)"
+		ok=$(awk -v c="$(val backlog complete)" -v o="$(val backlog in_order)" \
+		    'BEGIN { print (c == "") ? "" : (c == 1 && o == 1) }')
+		printf '  target complete and in order: %s\n' \
+		    "$(case $ok in 1) echo MET ;; 0) echo MISSED ;; *) echo "not run" ;; esac)"
+	fi
 }
 
 # ---- rounds: repeats, and another build in alternation ------------------------
@@ -191,18 +230,21 @@ AGAINST=${BENCH_AGAINST:-}
 # figure and their median (FILE: RESULT lines with build= and round=).
 rounds_summary() {
 	step "rounds: each build's headline figures, round by round, and the median"
-	awk 'function key(m) {
+	awk 'function keys(m) {
 	        if (m == "flat") return "deliveries_per_s"
 	        if (m == "rate") return "p99_ms"
 	        if (m == "idle") return "rss_kb"
 	        if (m == "copy") return "copy_rows_per_s"
+	        if (m == "backlog") return "per_s peak_rss_kb"
 	        return "" }
 	    { delete f
 	      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-	      k = key(f["mode"]); if (k == "") next
-	      id = f["build"] " " f["mode"] " " k
-	      if (!(id in n)) order[++nid] = id
-	      v[id, ++n[id]] = f[k] + 0 }
+	      nk = split(keys(f["mode"]), ks, " ")
+	      for (j = 1; j <= nk; j++) {
+	          k = ks[j]
+	          id = f["build"] " " f["mode"] " " k
+	          if (!(id in n)) order[++nid] = id
+	          v[id, ++n[id]] = f[k] + 0 } }
 	    END { for (j = 1; j <= nid; j++) {
 	        id = order[j]; c = n[id]
 	        for (a = 1; a <= c; a++) w[a] = v[id, a]
@@ -218,7 +260,8 @@ if [ "$REPEAT" -gt 1 ] || [ -n "$AGAINST" ]; then
 	builds=("$build")
 	[ -n "$AGAINST" ] && builds+=("$(realpath -m -- "$AGAINST")")
 	for b in "${builds[@]}"; do
-		[ -x "$b/daemon/nwdd" ] && [ -x "$b/tests/bench/bench_broker" ] ||
+		[ -x "$b/daemon/nwdd" ] &&
+		    [ -x "${BENCH_BROKER:-$b/tests/bench/bench_broker}" ] ||
 		    { echo "$prog: $b has no nwdd or bench_broker: build first" >&2; exit 2; }
 	done
 	tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
@@ -258,6 +301,7 @@ if [ "$WORLD" = each ]; then
 	wants rate && groups+=(rate)
 	wants idle && groups+=(idle)
 	if wants copy && ! wants flat; then groups+=(copy); fi
+	wants backlog && groups+=(backlog)
 	if [ "${#groups[@]}" -gt 1 ]; then
 		tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
 		mkdir -p "$tmproot"
@@ -302,6 +346,11 @@ cleanup() {
 	if [ -n "$perf_pid" ] && kill -0 "$perf_pid" 2>/dev/null; then
 		kill -INT "$perf_pid" 2>/dev/null || true
 		wait "$perf_pid" 2>/dev/null || true
+	fi
+	# A perf the backlog's replay started, if the bench ended before it.
+	if [ -s "$tmp/perf.pid" ]; then
+		kill -INT "$(cat "$tmp/perf.pid")" 2>/dev/null || true
+		sleep 1
 	fi
 	if [ -n "$nwdd_pid" ] && kill -0 "$nwdd_pid" 2>/dev/null; then
 		kill -TERM "$nwdd_pid" 2>/dev/null || true
@@ -424,6 +473,7 @@ body_key = $pki/body.key
 audit_signing_key = $pki/audit-signing.key
 principals = $tmp/principals.conf
 policy = $root/deploy/policy.nwd
+calendar = $root/deploy/calendar.conf
 database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_daemon connect_timeout=5
 migrate_database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner connect_timeout=5
 migrations = $root/deploy/sql
@@ -518,7 +568,10 @@ step "machine"
 # The store's histograms from nwdd's /metrics (name, then "le count" lines).
 scrape() {
 	curl -s --max-time 5 "http://127.0.0.1:$metricsport/metrics" |
-	    awk '/^nwd_(store_commit_seconds|store_wait_seconds|store_txn_batches|store_txn_audit_rows|publish_seconds)_bucket/ {
+	    scrape_parse || true
+}
+scrape_parse() {
+	awk '/^nwd_(store_commit_seconds|store_wait_seconds|store_txn_batches|store_txn_audit_rows|publish_seconds)_bucket/ {
 		split($1, a, "[{}\"]"); sub("_bucket", "", a[1])
 		print a[1], a[3], $2 }' || true
 }
@@ -565,16 +618,120 @@ run() {
 	shift
 	step "$name: $(basename "$bench") $*"
 	command -v curl >/dev/null && scrape >"$tmp/$name.metrics0"
-	[ "$name" != copy ] && [ "$name" != idle ] && wal0=$(wal_snap)
+	# The backlog reports its replay alone (backlog_report).
+	case $name in copy | idle | backlog) ;; *) wal0=$(wal_snap) ;; esac
 	"$bench" "$@" | tee "$tmp/$name.out"
 	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
 	    die "$name: bench_broker printed no RESULT"
 	[ -n "$wal0" ] && wal_report "$wal0" "$(wal_snap)"
 	if [ "$name" != copy ] && [ "$name" != idle ] &&
-	    command -v curl >/dev/null; then
+	    [ "$name" != backlog ] && command -v curl >/dev/null; then
 		scrape >"$tmp/$name.metrics1"
 		store_report "$tmp/$name.metrics0" "$tmp/$name.metrics1"
 	fi
+}
+
+# backlog_report: what nwdd said of the replay, and what the replay cost
+# the store (WAL, transactions), from the files the replay's hooks wrote.
+backlog_report() {
+	local m
+	echo "-- nwdd's log of the replay:"
+	grep -E ' event=(replay|replay_failed) .*durable=backlog| event=unacked_overflow ' "$log" |
+	    tail -n 5 || true
+	if [ -s "$tmp/replay.wal0" ] && [ -s "$tmp/replay.wal1" ]; then
+		m=$(val backlog received)
+		awk -F'|' -v m="${m:-0}" 'NR == FNR { r = $1; f = $2; b = $3; next }
+		    { if (m > 0) printf "-- WAL over the replay (pg_stat_wal): %.0f MB; a replayed message: %.1f records, %.2f full-page images, %.0f bytes\n",
+			($3 - b) / 1048576, ($1 - r) / m, ($2 - f) / m, ($3 - b) / m }' \
+		    "$tmp/replay.wal0" "$tmp/replay.wal1"
+	fi
+	if [ -s "$tmp/replay.metrics0.raw" ] && [ -s "$tmp/replay.metrics1.raw" ]; then
+		scrape_parse <"$tmp/replay.metrics0.raw" >"$tmp/replay.metrics0"
+		scrape_parse <"$tmp/replay.metrics1.raw" >"$tmp/replay.metrics1"
+		store_report "$tmp/replay.metrics0" "$tmp/replay.metrics1" |
+		    sed 's/during the run/during the replay/'
+	fi
+}
+
+# backlog_trace: where each page of the replay spent its time, from
+# nwdd's debug lines (a page's query sent: event=replay_page; each message
+# sent: event=deliver) and PostgreSQL's statement log (the page's SELECT
+# and the INSERT of its audit rows, with their durations), merged on the
+# wall clock (both in milliseconds):
+#   query   replay_page to the end of the SELECT's execution
+#   decide  the end of the SELECT to the start of the INSERT's bind: the
+#           result to nwdd, each message opened, decided, packed and its
+#           audit row made, the batch sent
+#   insert  the INSERT's bind and execution (PostgreSQL)
+#   commit  the end of the INSERT to the first message sent: the COMMIT
+#           (WAL flush) and its answer to nwdd
+#   send    the first to the last message of the page sent
+#   next    the last message sent to the next page's query
+backlog_trace() {
+	local p0 p1 n0 n1
+	[ -s "$tmp/replay.pglog1" ] && [ -s "$tmp/replay.nwddlog1" ] || {
+		echo "-- trace: the replay's hooks left no log positions"; return 0; }
+	p0=$(cat "$tmp/replay.pglog0") p1=$(cat "$tmp/replay.pglog1")
+	n0=$(cat "$tmp/replay.nwddlog0") n1=$(cat "$tmp/replay.nwddlog1")
+	step "trace: where each page of the replay spent its time (nwdd log_level debug, PostgreSQL's statement log: slower than untraced)"
+	{
+		sed -n "$((p0 + 1)),${p1}p" "$pgdir/postgres.log" |
+		    awk '$7 == "duration:" && $5 ~ /^nwd_daemon@/ {
+			split($2, t, ":"); ms = t[1] * 3600000 + t[2] * 60000 + t[3] * 1000
+			k = ""
+			if ($12 == "SELECT" && $13 == "c0,") k = "S"
+			else if ($11 == "nwd_insert_event:") k = "I"
+			if (k == "") next
+			k = k ($10 == "parse" ? "P" : $10 == "bind" ? "B" : "E")
+			printf "%.3f %s %s\n", ms, k, $8 }'
+		sed -n "$((n0 + 1)),${n1}p" "$log" |
+		    awk '/ durable=backlog( |$)/ && / event=(replay_page|deliver|replay) / {
+			split(substr($1, 12), t, ":"); sub("Z", "", t[3])
+			ms = t[1] * 3600000 + t[2] * 60000 + t[3] * 1000
+			k = / event=replay_page / ? "Q" : / event=deliver / ? "D" : "END"
+			printf "%.3f %s 0\n", ms, k }'
+	} | sort -s -n -k1,1 >"$tmp/trace.events"
+	awk 'function close_page(tn) {
+		if (st == "") return
+		if (tI1 > 0 && tD0 > 0) {
+			np++
+			ph["query"] += tS - tQ; v["query", np] = tS - tQ
+			ph["decide"] += tI0 - tS; v["decide", np] = tI0 - tS
+			ph["insert"] += tI1 - tI0; v["insert", np] = tI1 - tI0
+			ph["commit"] += tD0 - tI1; v["commit", np] = tD0 - tI1
+			ph["send"] += tD1 - tD0; v["send", np] = tD1 - tD0
+			ph["next"] += tn - tD1; v["next", np] = tn - tD1
+			msgs += nd
+		} else
+			other += tn - tQ
+		st = "" }
+	    function q(name, f,   a, i, j, t, n) {
+		n = np; for (i = 1; i <= n; i++) a[i] = v[name, i]
+		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		return n ? a[int(f * (n - 1) + 1.5)] : 0 }
+	    $2 == "Q" { close_page($1); st = "query"; tQ = $1; tS = tI0 = tI1 = tD0 = tD1 = 0; nd = 0
+		if (t_first == "") t_first = $1; next }
+	    $2 == "SP" || $2 == "SB" { if (st == "query") sql_q += $3; next }
+	    $2 == "SE" && st == "query" { tS = $1; sql_q += $3; nsel++; st = "decide"; next }
+	    $2 == "IB" && st == "decide" { tI0 = $1 - $3; sql_i += $3; st = "insert"; next }
+	    $2 == "IE" && st == "decide" { tI0 = $1 - $3; st = "insert" }
+	    $2 == "IE" && st == "insert" { tI1 = $1; sql_i += $3; st = "commit"; next }
+	    $2 == "D" && st == "commit" { tD0 = tD1 = $1; nd = 1; st = "send"; next }
+	    $2 == "D" && st == "send" { tD1 = $1; nd++; next }
+	    $2 == "END" { close_page($1); t_end = $1 }
+	    END {
+		if (np == 0) { print "no complete page found in the logs"; exit }
+		total = 0
+		for (k in ph) total += ph[k]
+		printf "%d pages of %.0f messages on average; %.0f ms over them, %.1f ms a page (%.0f messages/s); %.0f ms in other steps (the last, empty page)\n",
+		    np, msgs / np, total, total / np, 1000 * msgs / total, other
+		printf "%-8s %9s %7s %9s %9s\n", "phase", "total ms", "share", "p50 ms", "p90 ms"
+		split("query decide insert commit send next", names, " ")
+		for (i = 1; i <= 6; i++)
+			printf "%-8s %9.0f %6.1f%% %9.1f %9.1f\n", names[i], ph[names[i]],
+			    100 * ph[names[i]] / total, q(names[i], .5), q(names[i], .9)
+		printf "PostgreSQL alone (its logged durations): the SELECT %.1f ms a page (parse, bind, execute), the INSERT %.1f ms a page (bind, execute)\n",
+		    nsel ? sql_q / nsel : 0, sql_i / np }' "$tmp/trace.events"
 }
 
 db="host=127.0.0.1 port=$pgport dbname=nwd user=nwd_auditor"
@@ -598,11 +755,15 @@ perf_top() { # perf report options...; never fails the run
 	    head -n 25 || true
 }
 perf_report() {
-	local pg_pids
 	[ -n "$perf_pid" ] || return 0
 	wait "$perf_pid" || true
 	perf_pid=
-	step "perf: where the machine's time went during the $1 window"
+	perf_print "$1" window
+}
+perf_print() { # MODE WHAT: the report of $tmp/perf.data
+	local pg_pids
+	[ -s "$tmp/perf.data" ] || return 0
+	step "perf: where the machine's time went during the $1 $2"
 	# Our cluster only: other PostgreSQL instances may run here.
 	pg_pids=$(pgrep -d, -P "$pgpid" || true)
 	pg_pids=$pgpid${pg_pids:+,$pg_pids}
@@ -645,6 +806,62 @@ fi
 if wants copy; then
 	run copy --copy-ceiling "host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner" \
 	    --seconds "$COPY_SECONDS"
+fi
+
+if wants backlog; then
+	sleep 2
+	# Run by bench_broker just before the replay's session connects and
+	# just after its last delivery: the store's metrics and the WAL at both
+	# ends, perf (BENCH_PERF) and the trace's logging (BENCH_BACKLOG_TRACE)
+	# for the replay alone.
+	pg_q="$(printf '%q ' "$pgsh" psql "$pgdir" postgres -X -q -A -t)"
+	wal_sql="SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"
+	{
+		echo '#!/bin/sh'
+		echo "# written by deploy/bench.sh"
+		if [ "$TRACE" = 1 ]; then
+			echo "wc -l <$(printf '%q' "$pgdir/postgres.log") >$tmp/replay.pglog0"
+			echo "wc -l <$(printf '%q' "$log") >$tmp/replay.nwddlog0"
+			echo "$pg_q -c \"ALTER SYSTEM SET log_min_duration_statement = 0\" -c \"ALTER SYSTEM SET log_parameter_max_length = 0\" -c \"SELECT pg_reload_conf()\" >/dev/null"
+		fi
+		command -v curl >/dev/null &&
+		    echo "curl -s --max-time 5 http://127.0.0.1:$metricsport/metrics >$tmp/replay.metrics0.raw"
+		echo "$pg_q -c \"$wal_sql\" >$tmp/replay.wal0"
+		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+			echo "perf record -q -a -g -F 499 -o $tmp/perf.data >$tmp/perf.log 2>&1 </dev/null &"
+			echo "echo \$! >$tmp/perf.pid"
+			echo "sleep 0.5"
+		fi
+		echo "exit 0"
+	} >"$tmp/before-replay"
+	{
+		echo '#!/bin/sh'
+		echo "# written by deploy/bench.sh"
+		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+			echo "p=\$(cat $tmp/perf.pid) && kill -INT \$p"
+			echo "while kill -0 \$p 2>/dev/null; do sleep 0.1; done"
+			echo "rm -f $tmp/perf.pid"
+		fi
+		echo "$pg_q -c \"$wal_sql\" >$tmp/replay.wal1"
+		command -v curl >/dev/null &&
+		    echo "curl -s --max-time 5 http://127.0.0.1:$metricsport/metrics >$tmp/replay.metrics1.raw"
+		if [ "$TRACE" = 1 ]; then
+			echo "$pg_q -c \"ALTER SYSTEM RESET log_min_duration_statement\" -c \"ALTER SYSTEM RESET log_parameter_max_length\" -c \"SELECT pg_reload_conf()\" >/dev/null"
+			echo "wc -l <$(printf '%q' "$pgdir/postgres.log") >$tmp/replay.pglog1"
+			echo "wc -l <$(printf '%q' "$log") >$tmp/replay.nwddlog1"
+		fi
+		echo "exit 0"
+	} >"$tmp/after-replay"
+	chmod 700 "$tmp/before-replay" "$tmp/after-replay"
+	backlog_args=(--backlog "$BACKLOG" --publishers "$PUBLISHERS"
+	    --body "$BODY" --pid "$nwdd_pid" --pg-pid "$pgpid" --db "$db"
+	    --before-replay "$tmp/before-replay"
+	    --after-replay "$tmp/after-replay")
+	[ "$ACK" = 1 ] && backlog_args+=(--ack)
+	run backlog "${common[@]}" "${backlog_args[@]}"
+	backlog_report
+	perf_print backlog replay
+	[ "$TRACE" = 1 ] && backlog_trace
 fi
 
 kill -0 "$nwdd_pid" 2>/dev/null || die "nwdd is no longer running (see $log)"

@@ -171,6 +171,7 @@ body_key = $pki/body.key
 audit_signing_key = $pki/audit-signing.key
 principals = $root/deploy/principals.conf
 policy = $root/deploy/policy.nwd
+calendar = $root/deploy/calendar.conf
 database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_daemon connect_timeout=5
 migrate_database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner connect_timeout=5
 migrations = $root/deploy/sql

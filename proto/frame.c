@@ -255,6 +255,7 @@ from_broker(const Nwd__V1__Frame *f)
 	case NWD__V1__FRAME__MSG_UNSUBSCRIBED:
 	case NWD__V1__FRAME__MSG_DURABLE_LIST_RESULT:
 	case NWD__V1__FRAME__MSG_DURABLE_DELETED:
+	case NWD__V1__FRAME__MSG_DEADLINE_LIST:
 		return 1;
 	default:
 		return 0;

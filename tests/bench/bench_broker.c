@@ -6,6 +6,7 @@
  *   bench_broker --server H:P --pki DIR [options]       traffic
  *   bench_broker --server H:P --pki DIR --allocate      allocate the subject
  *   bench_broker --server H:P --pki DIR --idle-sessions K [--pid PID]
+ *   bench_broker --server H:P --pki DIR --backlog N [--pid PID]
  *   bench_broker --copy-ceiling CONNINFO [--seconds S]
  *
  * Traffic: M subscriber sessions (principals taken in turn from
@@ -31,6 +32,23 @@
  * acknowledged publish, one per line, so that the audit trail and the
  * durable queues can be checked against them afterwards.  A session that
  * ends (the daemon restarted, PostgreSQL away) is connected again.
+ *
+ * Durable backlog: the first of --receivers subscribes durably under
+ * --durable (default "backlog") and leaves; N RiskAlerts are published flat
+ * out by --publishers sessions (the traffic's publishers, each numbering
+ * its own), so that they queue for it; then one session of that principal
+ * subscribes under the same name and reads until all N have arrived.  The
+ * replay is timed from the Subscribe to the last delivery; nwdd's RSS is
+ * sampled every 50 ms during it (--pid).  Every message must arrive once,
+ * each publisher's in the order it published them; with --db (a role that
+ * may read nwd.deliveries, such as nwd_auditor) the order of arrival is
+ * also compared with the queue's (nwd.deliveries.id).  Without --ack
+ * nothing is acknowledged (the replay alone, and the queue stays as it
+ * was); with --ack every delivery is, by nwd_ack(), which sends the Ack
+ * and does not wait for the broker's answer.  --before-replay and
+ * --after-replay run a shell command (system()) just before the
+ * subscribing session connects and just after the last delivery (for
+ * deploy/bench.sh: profiles, metrics).
  *
  * Idle sessions: K mutual-TLS sessions through nwd_connect() (handshake,
  * Hello, Welcome), held idle for --seconds, then pinged (a sample) and
@@ -121,6 +139,9 @@ static struct {
 	double		 churn;		/* seconds a session lives; 0 = on */
 	const char	*durable;	/* durable subscription name, or NULL */
 	const char	*report;	/* file of acked message ids, or NULL */
+	long		 backlog;	/* --backlog N, or 0 */
+	const char	*before_replay;	/* shell command, or NULL */
+	const char	*after_replay;	/* shell command, or NULL */
 } opt = {
 	.npub = 32,
 	.nsub = 5,
@@ -447,9 +468,10 @@ print_cpu(const struct cpu_snap *s0, const struct cpu_snap *s1)
 	}
 }
 
-/* Peak RSS sampler of the daemon, every 100 ms while it runs. */
+/* Peak RSS sampler of the daemon, every rss_every_us while it runs. */
 static atomic_long	 rss_peak_kb;
 static atomic_int	 rss_stop;
+static useconds_t	 rss_every_us = 100000;
 
 static void *
 rss_sampler(void *arg)
@@ -461,7 +483,7 @@ rss_sampler(void *arg)
 		kb = proc_status_kb(opt.pid, "VmRSS");
 		if (kb > atomic_load(&rss_peak_kb))
 			atomic_store(&rss_peak_kb, kb);
-		usleep(100000);
+		usleep(rss_every_us);
 	}
 	return NULL;
 }
@@ -542,6 +564,7 @@ static int64_t	 t_start, win_lo, win_hi;
 static atomic_int stop_subs;
 static FILE	*report_fp;		/* --report */
 static pthread_mutex_t report_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_long backlog_claimed;	/* --backlog: publishes taken */
 
 /* When a session opened now ends under --churn: 0.5 to 1.5 times it. */
 static int64_t
@@ -563,6 +586,8 @@ struct publisher {
 	struct lat	 ack_lat;
 	enum nwd_status	 last_st;
 	char		 last_err[256];
+	uint8_t		*acked_seq;	/* --backlog: 1 at each acked seq */
+	size_t		 acked_cap;
 };
 
 struct subscriber {
@@ -609,6 +634,24 @@ stamp(char *summary, int pub, uint64_t seq, int64_t t_send, int64_t t_due)
 	memcpy(summary, tag, (size_t)n < opt.body ? (size_t)n : opt.body);
 }
 
+/* Records that publish seq of p was acknowledged (--backlog). */
+static void
+mark_acked(struct publisher *p, uint64_t seq)
+{
+	size_t	cap;
+
+	if (seq >= p->acked_cap) {
+		cap = p->acked_cap ? p->acked_cap : 4096;
+		while (cap <= seq)
+			cap *= 2;
+		if ((p->acked_seq = realloc(p->acked_seq, cap)) == NULL)
+			die("out of memory");
+		memset(p->acked_seq + p->acked_cap, 0, cap - p->acked_cap);
+		p->acked_cap = cap;
+	}
+	p->acked_seq[seq] = 1;
+}
+
 static void *
 publisher_main(void *arg)
 {
@@ -622,6 +665,7 @@ publisher_main(void *arg)
 	int64_t			 interval = 0, due, t_send, t_ack, end_at;
 	unsigned int		 seed = (unsigned int)p->idx * 2654435761U + 1;
 	enum nwd_status		 st;
+	uint64_t		 seq;
 
 	end_at = churn_due(&seed);
 	summary = xcalloc(1, opt.body + 1);
@@ -646,6 +690,10 @@ publisher_main(void *arg)
 				break;
 			due = t_send;
 		}
+		/* --backlog: N publishes in all, whichever thread takes them. */
+		if (opt.backlog > 0 &&
+		    atomic_fetch_add(&backlog_claimed, 1) >= opt.backlog)
+			break;
 		if (p->c != NULL && t_send >= end_at) {
 			nwd_close(p->c);
 			p->c = NULL;
@@ -661,14 +709,16 @@ publisher_main(void *arg)
 			p->reconnects++;
 			end_at = churn_due(&seed);
 		}
-		stamp(summary, p->idx, p->sent, t_send, due);
-		p->sent++;
+		seq = p->sent++;
+		stamp(summary, p->idx, seq, t_send, due);
 		ack = NULL;
 		st = nwd_publish(p->c, &env, &ack, p->last_err,
 		    sizeof(p->last_err));
 		t_ack = mono_ns();
 		if (st == NWD_OK) {
 			p->acked++;
+			if (opt.backlog > 0)
+				mark_acked(p, seq);
 			if (report_fp != NULL) {
 				pthread_mutex_lock(&report_mu);
 				fprintf(report_fp, "%s\n", ack->message_id);
@@ -1036,6 +1086,397 @@ run_traffic(void)
 	free(rlist);
 	PQfinish(db);
 	return perr > 0 && win_acked == 0 ? 1 : 0;
+}
+
+/* ---- durable backlog --------------------------------------------------------- */
+
+#define BACKLOG_DURABLE		"backlog"
+#define BACKLOG_RSS_EVERY_US	50000
+#define BACKLOG_QUIET_NS	(15 * NS)
+#define BACKLOG_GAP_NS		(2 * NS / 1000)
+#define BACKLOG_BINS		120
+
+/* Runs a --before-replay or --after-replay command, if any; says if it
+ * failed, and goes on. */
+static void
+run_hook(const char *cmd, const char *what)
+{
+	int	rc;
+
+	if (cmd == NULL || *cmd == '\0')
+		return;
+	fflush(stdout);
+	if ((rc = system(cmd)) != 0)
+		fprintf(stderr, "bench_broker: %s command exited %d: %s\n",
+		    what, rc, cmd);
+}
+
+/* One number from a query with text parameters, or -1 (with --db). */
+static long long
+db_count(PGconn *db, const char *sql, int n, const char *const *params)
+{
+	PGresult	*r;
+	long long	 v = -1;
+
+	if (db == NULL)
+		return -1;
+	r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "bench_broker: --db: %s", PQerrorMessage(db));
+	PQclear(r);
+	return v;
+}
+
+#define SQL_PENDING_COUNT \
+	"SELECT count(*) FROM nwd.deliveries WHERE principal = $1 AND " \
+	"subscription = $2 AND state = 'pending'"
+
+/*
+ * The message ids of the durable queue's pending deliveries in the queue's
+ * order (nwd.deliveries.id), the order the daemon replays them in; NULL
+ * without --db.  The caller frees the result.
+ */
+static char (*queue_order(PGconn *db, const char *principal,
+    const char *name, size_t *n))[37]
+{
+	const char	*p[2] = { principal, name };
+	char		(*ids)[37];
+	PGresult	*r;
+	size_t		 i;
+
+	*n = 0;
+	if (db == NULL)
+		return NULL;
+	r = PQexecParams(db, "SELECT message_id::text FROM nwd.deliveries "
+	    "WHERE principal = $1 AND subscription = $2 AND state = 'pending' "
+	    "ORDER BY id", 2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "bench_broker: --db: %s", PQerrorMessage(db));
+		PQclear(r);
+		return NULL;
+	}
+	*n = (size_t)PQntuples(r);
+	ids = xcalloc(*n, sizeof(*ids));
+	for (i = 0; i < *n; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%s", PQgetvalue(r, (int)i, 0));
+	PQclear(r);
+	return ids;
+}
+
+/*
+ * --backlog N: a durable subscription of one principal (the first of
+ * --receivers) made and left; N RiskAlerts published flat out by
+ * --publishers sessions while it is away, so that they queue for it; then
+ * one session of that principal subscribes under the same name and reads
+ * until all N have arrived.  Measures the replay from the Subscribe to the
+ * last delivery, and nwdd's RSS during it.
+ */
+static int
+run_backlog(void)
+{
+	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
+	const char		*subj = opt.subject;
+	const char		*name = opt.durable != NULL ? opt.durable :
+				    BACKLOG_DURABLE;
+	struct publisher	*pubs;
+	struct nwd_client	*c;
+	struct cpu_snap		 c0, c1;
+	struct lat		 gaps = { 0 };
+	Nwd__V1__Deliver	*d;
+	PGconn			*db = NULL;
+	pthread_t		 rss_th;
+	char			*rlist, *recv[MAX_LIST], err[512];
+	const char		*principal, *sum, *mid, *qp[2];
+	char			(*qids)[37] = NULL, (*rids)[37] = NULL;
+	uint8_t			**rx;
+	int64_t			*last, t_run0, t_pub1, t0, t_sub, t_first = 0;
+	int64_t			 t_last = 0, t_prev = 0, now, deadline, t_send;
+	int64_t			 t_due, gap_ns = 0;
+	uint64_t		 acked = 0, sent = 0, perr = 0, seq;
+	uint64_t		 got = 0, ours = 0, dup = 0, ooo = 0, stale = 0;
+	uint64_t		 foreign = 0, unacked = 0, ackerr = 0, rn = 0;
+	uint64_t		 bins[BACKLOG_BINS];
+	size_t			 nrecv, nq = 0, i, nbins = 0, mism = 0;
+	long long		 pend0 = -1, pend1 = -1, pend2 = -1, id0, id1;
+	long			 rss0 = -1, hwm0 = -1, hwm = -1, rss_end = -1;
+	long			 peak = -1;
+	double			 l1, pub_s, secs, rate;
+	enum nwd_status		 st;
+	int			 pub, queue_ok = -1, complete, in_order, ended = 0;
+
+	rlist = strdup(opt.receivers);
+	if (rlist == NULL || (nrecv = split_list(rlist, recv, MAX_LIST)) == 0)
+		die("--receivers names no principal");
+	principal = recv[0];
+	qp[0] = principal;
+	qp[1] = name;
+	if (opt.db != NULL) {
+		db = PQconnectdb(opt.db);
+		if (PQstatus(db) != CONNECTION_OK)
+			die("--db: %s", PQerrorMessage(db));
+	}
+	l1 = loadavg1();
+	printf("== backlog: %ld RiskAlerts (body %zu B, subject %s) queued for "
+	    "durable subscription \"%s\" of %s while it is away, published by "
+	    "%d sessions of %s flat out; then replayed to one session of %s "
+	    "(%s)\n", opt.backlog, opt.body, opt.subject, name, principal,
+	    opt.npub, PUBLISHER, principal, opt.ack ? "acking every delivery "
+	    "with nwd_ack(), which does not wait for the answer" :
+	    "no acks: the replay alone");
+	printf("load average before: %.2f\n", l1);
+
+	/* (a) The subscription exists, and its principal is away. */
+	c = connect_as(principal, 1);
+	if (nwd_subscribe(c, &k, 1, &subj, 1, name, NULL, err,
+	    sizeof(err)) != NWD_OK)
+		die("subscribe as %s, durable %s: %s", principal, name, err);
+	nwd_close(c);
+	pend0 = db_count(db, SQL_PENDING_COUNT, 2, qp);
+	if (pend0 > 0)
+		printf("note: %lld deliveries were pending for \"%s\" before "
+		    "this run; they are replayed too (counted as stale)\n",
+		    pend0, name);
+
+	/* (b) N publishes, flat out, while it is away. */
+	pubs = xcalloc(opt.npub, sizeof(*pubs));
+	for (i = 0; i < (size_t)opt.npub; i++) {
+		pubs[i].idx = (int)i;
+		pubs[i].c = connect_as(PUBLISHER, 1);
+	}
+	t_run0 = mono_ns();
+	t_start = t_run0 + NS / 10;
+	win_lo = t_start;
+	win_hi = INT64_MAX;
+	for (i = 0; i < (size_t)opt.npub; i++)
+		if (pthread_create(&pubs[i].th, NULL, publisher_main,
+		    &pubs[i]) != 0)
+			die("pthread_create failed");
+	for (i = 0; i < (size_t)opt.npub; i++)
+		pthread_join(pubs[i].th, NULL);
+	t_pub1 = mono_ns();
+	rx = xcalloc(opt.npub, sizeof(*rx));
+	last = xcalloc(opt.npub, sizeof(*last));
+	for (i = 0; i < (size_t)opt.npub; i++) {
+		struct publisher *p = &pubs[i];
+
+		sent += p->sent;
+		acked += p->acked;
+		perr += p->errors;
+		if (p->errors > 0)
+			fprintf(stderr, "publisher %zu: %" PRIu64 " errors, last "
+			    "(%s): %s\n", i, p->errors,
+			    nwd_status_name(p->last_st), p->last_err);
+		nwd_close(p->c);
+		p->c = NULL;
+		rx[i] = xcalloc(p->sent, 1);
+		last[i] = -1;
+	}
+	pub_s = (t_pub1 - t_start) / 1e9;
+	pend1 = db_count(db, SQL_PENDING_COUNT, 2, qp);
+	printf("published: %" PRIu64 " acked of %" PRIu64 " sent in %.1f s "
+	    "(%.0f publishes/s), %" PRIu64 " errors", acked, sent, pub_s,
+	    acked / pub_s, perr);
+	if (pend1 >= 0)
+		printf("; %lld pending for \"%s\"", pend1, name);
+	printf("\n");
+	if (acked == 0)
+		die("nothing was published");
+	qids = queue_order(db, principal, name, &nq);
+	rids = xcalloc(acked + (pend0 > 0 ? (size_t)pend0 : 0) + 1,
+	    sizeof(*rids));
+
+	/* (c) The replay, from the Subscribe to the last delivery. */
+	id0 = audit_max_id(db);
+	rss0 = proc_status_kb(opt.pid, "VmRSS");
+	hwm0 = proc_status_kb(opt.pid, "VmHWM");
+	run_hook(opt.before_replay, "--before-replay");
+	c = connect_as(principal, 1);
+	if (opt.pid > 0) {
+		rss_every_us = BACKLOG_RSS_EVERY_US;
+		atomic_store(&rss_peak_kb, proc_status_kb(opt.pid, "VmRSS"));
+		if (pthread_create(&rss_th, NULL, rss_sampler, NULL) != 0)
+			die("pthread_create failed");
+	}
+	cpu_snap(&c0);
+	printf("replay: started\n");
+	t0 = mono_ns();
+	if (nwd_subscribe(c, &k, 1, &subj, 1, name, NULL, err,
+	    sizeof(err)) != NWD_OK)
+		die("subscribe as %s, durable %s: %s", principal, name, err);
+	t_sub = mono_ns();
+	/* Generous: 120 s, or 2 ms a message if that is longer. */
+	deadline = t0 + (opt.backlog / 500 > 120 ? opt.backlog / 500 : 120) *
+	    NS;
+	memset(bins, 0, sizeof(bins));
+	t_prev = t0;
+	while (ours < acked) {
+		now = mono_ns();
+		if (now >= deadline || now - (t_last ? t_last : t_sub) >=
+		    BACKLOG_QUIET_NS)
+			break;
+		st = nwd_next_delivery(c, 1000, &d, err, sizeof(err));
+		if (st == NWD_ERR_TIMEOUT)
+			continue;
+		if (st != NWD_OK) {
+			fprintf(stderr, "bench_broker: the replay's session "
+			    "ended (%s): %s\n", nwd_status_name(st), err);
+			ended = 1;
+			break;
+		}
+		now = mono_ns();
+		got++;
+		if (t_first == 0)
+			t_first = now;
+		if (now - t_prev >= BACKLOG_GAP_NS) {
+			lat_add(&gaps, now - t_prev);
+			gap_ns += now - t_prev;
+		}
+		t_prev = now;
+		sum = d->envelope != NULL && d->envelope->risk_alert != NULL ?
+		    d->envelope->risk_alert->summary : NULL;
+		mid = d->envelope != NULL && d->envelope->header != NULL ?
+		    d->envelope->header->message_id : "";
+		if (rn < acked + (pend0 > 0 ? (uint64_t)pend0 : 0) + 1)
+			snprintf(rids[rn++], sizeof(rids[0]), "%s", mid);
+		if (sum == NULL || sscanf(sum, TAG " %d %" SCNu64 " %" SCNd64
+		    " %" SCNd64, &pub, &seq, &t_send, &t_due) != 4 ||
+		    pub < 0 || pub >= opt.npub)
+			foreign++;
+		else if (t_send < t_run0)
+			stale++;
+		else if (seq >= pubs[pub].sent || seq >= pubs[pub].acked_cap ||
+		    !pubs[pub].acked_seq[seq])
+			unacked++;
+		else {
+			if (rx[pub][seq] > 0)
+				dup++;
+			else {
+				if ((int64_t)seq < last[pub])
+					ooo++;
+				else
+					last[pub] = (int64_t)seq;
+				ours++;
+				t_last = now;
+				if ((size_t)((now - t0) / NS) < BACKLOG_BINS) {
+					bins[(now - t0) / NS]++;
+					if ((size_t)((now - t0) / NS) >= nbins)
+						nbins = (now - t0) / NS + 1;
+				}
+			}
+			if (rx[pub][seq] < UINT8_MAX)
+				rx[pub][seq]++;
+		}
+		if (opt.ack && nwd_ack(c, d->delivery_id, mid, err,
+		    sizeof(err)) != NWD_OK)
+			ackerr++;
+		nwd_deliver_free(d);
+	}
+	cpu_snap(&c1);
+	printf("replay: done\n");
+	run_hook(opt.after_replay, "--after-replay");
+	if (opt.pid > 0) {
+		atomic_store(&rss_stop, 1);
+		pthread_join(rss_th, NULL);
+		peak = atomic_load(&rss_peak_kb);
+		hwm = proc_status_kb(opt.pid, "VmHWM");
+		rss_end = proc_status_kb(opt.pid, "VmRSS");
+	}
+	nwd_close(c);
+	id1 = audit_max_id(db);
+	if (opt.ack)
+		/* The acks are committed in batches of their own: a moment. */
+		usleep(500000);
+	pend2 = db_count(db, SQL_PENDING_COUNT, 2, qp);
+
+	/* The queue's order against the order of arrival. */
+	if (qids != NULL && nq == rn) {
+		for (i = 0; i < nq; i++)
+			if (strcmp(qids[i], rids[i]) != 0)
+				mism++;
+		queue_ok = mism == 0;
+	}
+	complete = ours == acked && dup == 0;
+	in_order = ooo == 0 && queue_ok != 0;
+	secs = t_last > t0 ? (t_last - t0) / 1e9 : 0;
+	rate = secs > 0 ? ours / secs : 0;
+	lat_sort(&gaps);
+
+	printf("replay: SubscribeAck after %.1f ms, first delivery after %.1f "
+	    "ms, last after %.2f s\n", (t_sub - t0) / 1e6, t_first > 0 ?
+	    (t_first - t0) / 1e6 : -1.0, secs);
+	printf("replay: %" PRIu64 " of %" PRIu64 " received in %.2f s: %.0f "
+	    "messages/s\n", ours, acked, secs, rate);
+	printf("replay: %s, %s; %" PRIu64 " duplicates, %" PRIu64
+	    " out of a publisher's order, %" PRIu64 " missing, %" PRIu64
+	    " stale (earlier runs), %" PRIu64 " not acked when published, %"
+	    PRIu64 " foreign%s\n", complete ? "complete" : "INCOMPLETE",
+	    in_order ? "in order" : "OUT OF ORDER", dup, ooo, acked - ours,
+	    stale, unacked, foreign, ended ? "; the session ended" : "");
+	if (queue_ok >= 0)
+		printf("replay: against the queue's order (nwd.deliveries.id, "
+		    "%zu pending before): %s\n", nq, queue_ok ? "the same" :
+		    "differs");
+	else if (qids != NULL)
+		printf("replay: against the queue's order: not compared (%zu "
+		    "pending before, %" PRIu64 " received)\n", nq, rn);
+	if (mism > 0)
+		printf("replay: %zu positions differ from the queue's order\n",
+		    mism);
+	printf("replay: messages by second:");
+	for (i = 0; i < nbins; i++)
+		printf(" %" PRIu64, bins[i]);
+	printf("\n");
+	printf("replay: pauses of >= 2 ms between deliveries: %zu, %.2f s in "
+	    "all (%.0f%% of the replay), p50 %.1f ms, p90 %.1f ms, max %.1f "
+	    "ms\n", gaps.n, gap_ns / 1e9, secs > 0 ? 100 * gap_ns / 1e9 / secs :
+	    0, lat_q(&gaps, .5), lat_q(&gaps, .9), lat_q(&gaps, 1));
+	if (opt.ack)
+		printf("replay: %" PRIu64 " acks failed to send\n", ackerr);
+	printf("during the replay, ");
+	print_cpu(&c0, &c1);
+	if (opt.pid > 0)
+		printf("nwdd memory:         RSS %ld kB before the replay, peak "
+		    "%ld kB during it (sampled every %d ms), %ld kB after; "
+		    "VmHWM %ld kB before, %ld kB after\n", rss0, peak,
+		    BACKLOG_RSS_EVERY_US / 1000, rss_end, hwm0, hwm);
+	if (id0 >= 0 && id1 >= 0) {
+		printf("audit rows written during the replay: %lld (%.2f per "
+		    "message)\n", id1 - id0, ours > 0 ? (double)(id1 - id0) /
+		    ours : 0);
+	}
+	if (pend2 >= 0)
+		printf("pending for \"%s\" after the replay: %lld\n", name,
+		    pend2);
+	printf("RESULT mode=backlog messages=%" PRIu64 " received=%" PRIu64
+	    " seconds=%.3f per_s=%.0f peak_rss_kb=%ld rss_before_kb=%ld "
+	    "rss_after_kb=%ld hwm_kb=%ld in_order=%d complete=%d "
+	    "duplicates=%" PRIu64 " out_of_order=%" PRIu64 " queue_order=%d "
+	    "stale=%" PRIu64 " ack=%d publishers=%d body=%zu "
+	    "publish_per_s=%.0f publish_errors=%" PRIu64 " first_ms=%.1f "
+	    "pauses=%zu pause_s=%.3f audit_rows=%lld nwdd_cpu=%.0f pg_cpu=%.0f "
+	    "bench_cpu=%.0f load1=%.2f\n", acked, ours, secs, rate, peak, rss0,
+	    rss_end, hwm, in_order, complete, dup, ooo, queue_ok, stale,
+	    opt.ack, opt.npub, opt.body, acked / pub_s, perr, t_first > 0 ?
+	    (t_first - t0) / 1e6 : -1.0, gaps.n, gap_ns / 1e9, id0 >= 0 &&
+	    id1 >= 0 ? id1 - id0 : -1, cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
+	    cpu_pct(c0.pg, c1.pg, &c0, &c1), cpu_pct(c0.self, c1.self, &c0,
+	    &c1), l1);
+	for (i = 0; i < (size_t)opt.npub; i++) {
+		free(rx[i]);
+		free(pubs[i].acked_seq);
+		free(pubs[i].ack_lat.v);
+	}
+	free(rx);
+	free(last);
+	free(pubs);
+	free(qids);
+	free(rids);
+	free(gaps.v);
+	free(rlist);
+	PQfinish(db);
+	return 0;
 }
 
 /* ---- allocation -------------------------------------------------------------- */
@@ -1486,6 +1927,10 @@ usage(void)
 "           [--teams T,T,...]\n"
 "       bench_broker --server H:P --pki DIR --idle-sessions K --pid PID\n"
 "           [--seconds S]\n"
+"       bench_broker --server H:P --pki DIR --backlog N [--publishers P]\n"
+"           [--body BYTES] [--pid NWDD_PID] [--pg-pid POSTMASTER_PID]\n"
+"           [--db CONNINFO] [--receivers P,...] [--durable NAME] [--ack]\n"
+"           [--before-replay CMD] [--after-replay CMD]\n"
 "       bench_broker --copy-ceiling CONNINFO [--seconds S] [--copy-rows R]\n"
 "\n"
 "Defaults: 32 publishers (plo-ana), 5 subscribers (%s, in turn),\n"
@@ -1500,7 +1945,8 @@ main(int argc, char *argv[])
 {
 	enum { O_SERVER = 256, O_PKI, O_PUB, O_SUB, O_BODY, O_RATE, O_SECS,
 	    O_WARM, O_PID, O_PGPID, O_IDLE, O_COPY, O_COPYROWS, O_DB, O_SUBJ,
-	    O_RECV, O_TEAMS, O_ALLOC, O_ACK, O_CHURN, O_DURABLE, O_REPORT };
+	    O_RECV, O_TEAMS, O_ALLOC, O_ACK, O_CHURN, O_DURABLE, O_REPORT,
+	    O_BACKLOG, O_BEFORE, O_AFTER };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "pki", required_argument, NULL, O_PKI },
@@ -1524,10 +1970,13 @@ main(int argc, char *argv[])
 		{ "churn", required_argument, NULL, O_CHURN },
 		{ "durable", required_argument, NULL, O_DURABLE },
 		{ "report", required_argument, NULL, O_REPORT },
+		{ "backlog", required_argument, NULL, O_BACKLOG },
+		{ "before-replay", required_argument, NULL, O_BEFORE },
+		{ "after-replay", required_argument, NULL, O_AFTER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	ch, rc;
+	int	ch, rc, durable_acks = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1593,10 +2042,19 @@ main(int argc, char *argv[])
 			break;
 		case O_DURABLE:
 			opt.durable = optarg;
-			opt.ack = 1;	/* a durable queue lets go on ack */
+			durable_acks = 1;
 			break;
 		case O_REPORT:
 			opt.report = optarg;
+			break;
+		case O_BACKLOG:
+			opt.backlog = atol(optarg);
+			break;
+		case O_BEFORE:
+			opt.before_replay = optarg;
+			break;
+		case O_AFTER:
+			opt.after_replay = optarg;
 			break;
 		default:
 			usage();
@@ -1604,8 +2062,12 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || opt.seconds <= 0 || opt.warmup < 0 ||
 	    opt.npub < 1 || opt.nsub < 1 || opt.rate < 0 ||
-	    opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0)
+	    opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0 ||
+	    opt.backlog < 0)
 		usage();
+	/* A durable queue lets go on ack: soaks ack; --backlog says. */
+	if (durable_acks && opt.backlog == 0)
+		opt.ack = 1;
 	if (opt.body < BODY_MIN)
 		die("--body must be at least %d bytes (it carries the "
 		    "timestamps)", BODY_MIN);
@@ -1620,6 +2082,10 @@ main(int argc, char *argv[])
 		return run_allocate();
 	if (opt.idle > 0)
 		return run_idle();
+	if (opt.backlog > 0) {
+		raise_nofile((rlim_t)opt.npub * 2 + 64);
+		return run_backlog();
+	}
 	raise_nofile((rlim_t)(opt.npub + opt.nsub) * 2 + 64);
 	if (opt.report != NULL &&
 	    (report_fp = fopen(opt.report, "w")) == NULL)

@@ -693,6 +693,7 @@ write_config(int seq, int port, const char *extra)
 	    "audit_signing_key = %s/audit-signing.key\n"
 	    "principals = %s/deploy/principals.conf\n"
 	    "policy = %s/deploy/policy.nwd\n"
+	    "calendar = %s/deploy/calendar.conf\n"
 	    "database = host=127.0.0.1 port=%s dbname=nwd user=nwd_daemon "
 	    "connect_timeout=5\n"
 	    "migrate_database = host=127.0.0.1 port=%s dbname=nwd "
@@ -701,7 +702,8 @@ write_config(int seq, int port, const char *extra)
 	    "log_level = debug\n"
 	    "state_directory = %s/state\n"
 	    "%s",
-	    seq, port, pki, pki, pki, pki, pki, pki, srcdir(), srcdir(), pgport,
+	    seq, port, pki, pki, pki, pki, pki, pki, srcdir(), srcdir(),
+	    srcdir(), pgport,
 	    pgport,
 	    srcdir(), tmp,
 	    /* nwdd refuses root without a user; the tests may stay root. */

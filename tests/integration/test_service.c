@@ -1005,8 +1005,9 @@ write_conf(const char *path, mode_t mode, const char *tls_key,
 	    "audit_signing_key = %s/audit-signing.key\n"
 	    "principals = %s/deploy/principals.conf\n"
 	    "policy = %s/deploy/policy.nwd\n"
+	    "calendar = %s/deploy/calendar.conf\n"
 	    "database = host=127.0.0.1 port=%s dbname=nwd user=nwd_daemon\n"
-	    "%s", pki, tls_key, pki, pki, pki, pki, src, src,
+	    "%s", pki, tls_key, pki, pki, pki, pki, src, src, src,
 	    getenv("NWD_TEST_PGPORT"), extra);
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(chmod(path, mode), 0);
