@@ -357,22 +357,39 @@ is_allocated(struct facts *f)
 	return f->allocated;
 }
 
+/* Is the recipient one of names (as itself, or by a team of its)? */
+static int
+names_rcpt(const struct facts *f, char *const *names, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (principal_in_team(f->rcpt, names[i]))
+			return 1;
+		for (j = 0; j < f->nextra; j++)
+			if (strcmp(f->extra[j], names[i]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Named: in share_with, or, for a strategy discussion request, among its
+ * invitees (the people it asks to the discussion are named by it).
+ */
 static int
 is_named(struct facts *f)
 {
 	const Nwd__V1__Header	*h = f->env->header;
-	size_t			 i, j;
+	const Nwd__V1__StrategyDiscussionRequest *sdr;
 
 	if (f->named != -1)
 		return f->named;
-	f->named = 0;
-	for (i = 0; i < h->n_share_with && !f->named; i++) {
-		if (principal_in_team(f->rcpt, h->share_with[i]))
-			f->named = 1;
-		for (j = 0; j < f->nextra; j++)
-			if (strcmp(f->extra[j], h->share_with[i]) == 0)
-				f->named = 1;
-	}
+	f->named = names_rcpt(f, h->share_with, h->n_share_with);
+	if (!f->named && f->env->body_case ==
+	    NWD__V1__ENVELOPE__BODY_STRATEGY_DISCUSSION_REQUEST &&
+	    (sdr = f->env->strategy_discussion_request) != NULL)
+		f->named = names_rcpt(f, sdr->invitees, sdr->n_invitees);
 	return f->named;
 }
 

@@ -271,7 +271,7 @@ open_stored(struct server *srv, const struct store_result *res, size_t row,
 		return NULL;
 	}
 	if ((env = frame_decode_envelope(plain, plen, SIZE_MAX, err,
-	    sizeof(err))) == NULL || envelope_validate(env, err,
+	    sizeof(err))) == NULL || envelope_validate_stored(env, err,
 	    sizeof(err)) == -1) {
 		snprintf(why, whylen, "at replay: the stored message does not "
 		    "decode: %s", err);

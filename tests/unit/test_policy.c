@@ -1826,6 +1826,57 @@ test_bad_policies_present(void **state)
 	}
 }
 
+/* A strategy discussion request names its invitees: "when named" holds. */
+static void
+test_invitees_are_named(void **state)
+{
+	static const char text[] = "role x: agency a\n"
+	    "allow deliver r: roles x kinds strategy_discussion_request "
+	    "when named\n";
+	struct policy				*p;
+	struct principal			 who;
+	struct policy_context			 ctx;
+	struct policy_decision			 d;
+	Nwd__V1__Envelope			 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header				 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef			 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__StrategyDiscussionRequest	 sdr =
+	    NWD__V1__STRATEGY_DISCUSSION_REQUEST__INIT;
+	char					 err[256];
+	char					*teams[1] = { (char *)"t1" };
+	char					*inv[2] = { (char *)"someone",
+	    (char *)"t1" };
+
+	(void)state;
+	assert_non_null(p = policy_parse(text, sizeof(text) - 1, "inv", err,
+	    sizeof(err)));
+	memset(&who, 0, sizeof(who));
+	who.id = (char *)"p1";
+	who.role = (char *)"x";
+	who.agency = (char *)"a";
+	who.teams = teams;
+	who.nteams = 1;
+	who.clearance = NWD__V1__MARKING__OFFICIAL_SENSITIVE;
+	s.local_id = (char *)"YP-001";
+	h.kind = NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	sdr.reason = (char *)"exploitation concerns";
+	sdr.invitees = inv;
+	sdr.n_invitees = 2;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_STRATEGY_DISCUSSION_REQUEST;
+	env.strategy_discussion_request = &sdr;
+	memset(&ctx, 0, sizeof(ctx));
+	assert_int_equal(policy_check_deliver(p, &who, &env, &ctx, &d),
+	    POLICY_ALLOW);
+	/* Not invited, not named: refused. */
+	sdr.n_invitees = 1;
+	assert_int_equal(policy_check_deliver(p, &who, &env, &ctx, &d),
+	    POLICY_DENY);
+	policy_free(p);
+}
+
 static void
 test_bad_inline(void **state)
 {
@@ -3624,6 +3675,7 @@ main(void)
 		cmocka_unit_test(test_check_principals),
 		cmocka_unit_test(test_bad_policies_present),
 		cmocka_unit_test(test_bad_inline),
+		cmocka_unit_test(test_invitees_are_named),
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_star_in_role_list),
 		cmocka_unit_test(test_strip_intersection_nested),
