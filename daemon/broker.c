@@ -9,6 +9,8 @@
 #include "broker.h"
 #include "clock.h"
 #include "config.h"
+#include "consents.h"
+#include "deadlines.h"
 #include "decide.h"
 #include "deliver.h"
 #include "durable.h"
@@ -47,7 +49,8 @@ struct publish_job {
 	int64_t			 read_at_ms;	/* monotonic: frame read */
 	size_t			 bytes;		/* held until it commits */
 	struct deadlines_change	*deadlines;	/* owned; set or met */
-	deadlines_done_fn	*on_done;	/* the broker's own message */
+	struct consents_change	*consent;	/* owned; a ConsentRecord */
+	sysmsg_done_fn	*on_done;	/* the broker's own message */
 	void			*on_done_arg;
 };
 
@@ -76,6 +79,8 @@ job_free(struct publish_job *j)
 	decide_plan_free(&j->plan);
 	deadlines_commit(j->broker != NULL ? j->broker->srv->deadlines :
 	    NULL, j->deadlines, 0);
+	consents_commit(j->broker != NULL ? j->broker->srv->consents : NULL,
+	    j->consent, 0);
 	free(j->subject);
 	free(j);
 }
@@ -313,6 +318,8 @@ publish_done(enum store_outcome outcome, void *arg)
 	metrics_publish("acked");
 	deadlines_commit(b->srv->deadlines, j->deadlines, 1);
 	j->deadlines = NULL;
+	consents_commit(b->srv->consents, j->consent, 1);
+	j->consent = NULL;
 	if (j->plan.has_alloc &&
 	    alloc_table_put(b->srv->allocs, &j->plan.alloc) == -1)
 		log_warnx("message=%s event=allocation_not_applied reason=\"out "
@@ -531,6 +538,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	w.policy = b->srv->policy;
 	w.ids = b->srv->ids;
 	w.allocs = b->srv->allocs;
+	w.consents = consents_table(b->srv->consents);
 	w.now_ms = clock_wall_ms();
 	w.max_frame = b->srv->cfg->max_frame;
 	w.reach = reach;
@@ -593,7 +601,9 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	    plan_rows(b, &o, s->principal->id, env, &j->plan, j->message_id,
 	    version, batch) == -1 ||
 	    deadlines_publish(b->srv->deadlines, env, j->message_id,
-	    s->principal->id, &o, batch, &j->deadlines) == -1)
+	    s->principal->id, &o, batch, &j->deadlines) == -1 ||
+	    consents_publish(b->srv->consents, env, j->message_id, batch,
+	    &j->consent) == -1)
 		goto internal;
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
@@ -623,8 +633,8 @@ internal:
  * like any other, sent by the principal "nwd", with the rows add() gives.
  */
 int
-broker_publish_system(Nwd__V1__Envelope *env, deadlines_add_fn *add,
-    deadlines_done_fn *done, void *arg, void *broker_arg)
+broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
+    sysmsg_done_fn *done, void *arg, void *broker_arg)
 {
 	static const struct principal nwd = {
 		.id = (char *)"nwd", .role = (char *)"nwd",
@@ -648,6 +658,7 @@ broker_publish_system(Nwd__V1__Envelope *env, deadlines_add_fn *add,
 	w.policy = b->srv->policy;
 	w.ids = b->srv->ids;
 	w.allocs = b->srv->allocs;
+	w.consents = consents_table(b->srv->consents);
 	w.now_ms = clock_wall_ms();
 	w.max_frame = b->srv->cfg->max_frame;
 	w.reach = reach;

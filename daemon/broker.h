@@ -11,7 +11,7 @@
 #ifndef NWD_BROKER_H
 #define NWD_BROKER_H
 
-#include "deadlines.h"
+#include "sysmsg.h"
 #include "nwd.pb-c.h"
 
 struct server;
@@ -34,10 +34,10 @@ void		 broker_handle(struct session *s, Nwd__V1__Frame *f,
  * Publishes env, the broker's own message (an Escalation), as the
  * principal "nwd": the deliver rules decide who receives it; add() puts
  * further rows in its batch; done(committed, arg) hears the outcome.
- * broker_arg is the broker (a deadlines_send_fn).  Returns 0, or -1.
+ * broker_arg is the broker (a sysmsg_send_fn, sysmsg.h).  Returns 0, or -1.
  */
 int		 broker_publish_system(Nwd__V1__Envelope *env,
-		    deadlines_add_fn *add, deadlines_done_fn *done, void *arg,
+		    sysmsg_add_fn *add, sysmsg_done_fn *done, void *arg,
 		    void *broker_arg);
 
 #endif

@@ -72,7 +72,7 @@ struct deadlines {
 	struct event		*timer;		/* owned */
 	int			 loaded;	/* since the store's ready */
 	uint64_t		 generation;	/* of the last load */
-	deadlines_send_fn	*send;
+	sysmsg_send_fn	*send;
 	void			*send_arg;
 };
 
@@ -225,7 +225,7 @@ deadlines_free(struct deadlines *d)
 }
 
 void
-deadlines_set_sender(struct deadlines *d, deadlines_send_fn *send, void *arg)
+deadlines_set_sender(struct deadlines *d, sysmsg_send_fn *send, void *arg)
 {
 	d->send = send;
 	d->send_arg = arg;

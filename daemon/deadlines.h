@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "nwd.pb-c.h"
+#include "sysmsg.h"
 
 struct deadlines;
 struct deadlines_change;
@@ -28,22 +29,10 @@ struct server;
 struct store_batch;
 struct trail_origin;
 
-/*
- * Publishes env, the broker's own message (an Escalation), with the rows
- * add() puts in its batch; done(committed, arg) is called once its batch
- * has an outcome.  Returns 0, or -1 (nothing will be called).
- */
-typedef int	deadlines_add_fn(struct store_batch *batch,
-		    const char *message_id, void *arg);
-typedef void	deadlines_done_fn(int committed, void *arg);
-typedef int	deadlines_send_fn(Nwd__V1__Envelope *env,
-		    deadlines_add_fn *add, deadlines_done_fn *done,
-		    void *arg, void *sender_arg);
-
 struct deadlines *deadlines_new(struct server *srv);
 void		 deadlines_free(struct deadlines *d);
 void		 deadlines_set_sender(struct deadlines *d,
-		    deadlines_send_fn *send, void *arg);
+		    sysmsg_send_fn *send, void *arg);
 
 /* The store is ready: read every unmet deadline again, act on what is
  * due. */

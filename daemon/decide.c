@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "consent.h"
 #include "decide.h"
 #include "envelope.h"
 #include "identity.h"
@@ -128,7 +129,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 {
 	struct policy_context	 ctx;
 	struct policy_decision	 d;
-	char			 err[320];
+	char			 err[320], why[256];
 	size_t			 n;
 
 	if (env == NULL) {
@@ -160,6 +161,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.allocs = w->allocs;
+	ctx.consents = w->consents;
 	ctx.now_ms = w->now_ms;
 	if (flags & DECIDE_SYSTEM) {
 		/* The broker's own message: no role publishes it. */
@@ -168,6 +170,18 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		snprintf(plan->reason, sizeof(plan->reason), "made by the "
 		    "broker");
 		return 1;
+	}
+	/* Consent as the legal basis: a current consent must cover it. */
+	/* (A ConsentRecord is how consent comes to be recorded at all.) */
+	if (env->header->legal_basis == NWD__V1__LEGAL_BASIS__CONSENT &&
+	    env->header->kind != NWD__V1__KIND__CONSENT_RECORD &&
+	    w->consents != NULL && !consent_covers(w->consents,
+	    env->header->subject->local_id, env->header->kind, NULL,
+	    w->now_ms, why, sizeof(why))) {
+		snprintf(err, sizeof(err), "legal basis consent, but %s", why);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "consent",
+		    err);
+		return 0;
 	}
 	if (policy_check_publish(w->policy, sender, env, &ctx, &d) !=
 	    POLICY_ALLOW) {
@@ -448,6 +462,7 @@ decide_publish(const struct decide_world *w, const struct principal *sender,
 		goto nomem;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.allocs = w->allocs;
+	ctx.consents = w->consents;
 	ctx.now_ms = w->now_ms;
 	/* Every principal but the sender. */
 	for (i = 0; i < n; i++) {
@@ -499,6 +514,7 @@ decide_recipient(const struct decide_world *w,
 	} else {
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.allocs = w->allocs;
+		ctx.consents = w->consents;
 		ctx.now_ms = w->now_ms;
 		ctx.duty_pass = duty_pass;
 		policy_check_deliver(w->policy, recipient, env, &ctx, &d);

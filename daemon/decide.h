@@ -49,6 +49,7 @@ struct decide_world {
 	const struct policy		*policy;
 	const struct identity_map	*ids;
 	const struct alloc_table	*allocs;	/* NULL: nobody */
+	const struct consent_table	*consents;	/* NULL: not known */
 	int64_t				 now_ms;	/* the decision's time */
 	uint32_t			 max_frame;	/* 0: no size limit */
 	decide_reach_fn			*reach;		/* NULL: everyone the

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "consents.h"
 #include "decide.h"
 #include "deliver.h"
 #include "envelope.h"
@@ -212,6 +213,7 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
 	w.policy = srv->policy;
 	w.ids = srv->ids;
 	w.allocs = srv->allocs;
+	w.consents = consents_table(srv->consents);
 	w.now_ms = req->at_unix_ms != 0 ? req->at_unix_ms : clock_wall_ms();
 	w.max_frame = srv->cfg->max_frame;
 	w.reach = reach;

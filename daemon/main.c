@@ -28,6 +28,7 @@
 #include "chain.h"
 #include "clock.h"
 #include "config.h"
+#include "consents.h"
 #include "deadlines.h"
 #include "durable.h"
 #include "frame.h"
@@ -338,8 +339,10 @@ store_state_cb(enum store_state state, void *arg)
 	struct server *srv = arg;
 
 	/* Every (re)connect: the unmet deadlines are read again. */
-	if (state == STORE_READY)
+	if (state == STORE_READY) {
+		consents_load(srv->consents);
 		deadlines_load(srv->deadlines);
+	}
 	if (state != STORE_READY || serving) {
 		if (!srv->draining)
 			notify_status(srv, "");
@@ -582,6 +585,7 @@ server_free(struct server *srv)
 	sessidx_free(srv->index);
 	broker_free(srv->broker);
 	deadlines_free(srv->deadlines);
+	consents_free(srv->consents);
 	calendar_free(srv->calendar);
 	if (clock_timer != NULL)
 		event_free(clock_timer);
@@ -819,12 +823,14 @@ main(int argc, char *argv[])
 	    (srv.reaper = event_new(srv.base, -1, 0, reaper_cb, &srv)) ==
 	    NULL || (srv.broker = broker_new(&srv)) == NULL ||
 	    (srv.deadlines = deadlines_new(&srv)) == NULL ||
+	    (srv.consents = consents_new(&srv)) == NULL ||
 	    (clock_is_test() && (clock_timer = event_new(srv.base, -1,
 	    EV_PERSIST, clock_cb, &srv)) == NULL)) {
 		fprintf(stderr, "nwdd: cannot set up the event loop\n");
 		goto done;
 	}
 	deadlines_set_sender(srv.deadlines, broker_publish_system, srv.broker);
+	consents_set_sender(srv.consents, broker_publish_system, srv.broker);
 	if (clock_timer != NULL) {
 		struct timeval tv = { 0, 50 * 1000 };
 

@@ -41,6 +41,7 @@
 #define POLICY_VERSION_LEN	24	/* "sha256:" + 16 hex + NUL */
 
 struct alloc_table;
+struct consent_table;
 
 enum policy_verdict {
 	POLICY_DENY_NO_RULE,	/* no rule for this role and kind: not a
@@ -58,6 +59,10 @@ struct policy_context {
 	const struct identity_map *ids;		/* the principal mapping,
 						   for allocate rules;
 						   NULL: nobody */
+	const struct consent_table *consents;	/* NULL: not known (no
+						   consent is found, and
+						   the basis-consent limit
+						   is not judged) */
 };
 
 struct policy_decision {

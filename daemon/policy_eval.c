@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "envelope.h"
+#include "consent.h"
 #include "policy.h"
 #include "policy_int.h"
 
@@ -420,8 +421,16 @@ conditions_hold(const struct rule *r, struct facts *f, char *why,
 	/* The conditions of "when" are alternatives. */
 	if (w == 0 || ((w & WHEN_DUTY) && f->ctx->duty_pass) ||
 	    ((w & WHEN_ALLOCATED) && is_allocated(f)) ||
-	    ((w & WHEN_NAMED) && is_named(f)))
+	    ((w & WHEN_NAMED) && is_named(f)) ||
+	    ((w & WHEN_CONSENT) && consent_covers(f->ctx->consents,
+	    h->subject->local_id, h->kind, f->rcpt->agency, f->ctx->now_ms,
+	    NULL, 0)))
 		return 1;
+	if (w == WHEN_CONSENT) {
+		consent_covers(f->ctx->consents, h->subject->local_id, h->kind,
+		    f->rcpt->agency, f->ctx->now_ms, why, whylen);
+		return 0;
+	}
 	if ((w & (WHEN_ALLOCATED | WHEN_NAMED)) ==
 	    (WHEN_ALLOCATED | WHEN_NAMED))
 		snprintf(why, whylen, "%s is neither allocated to %s nor "
@@ -574,6 +583,13 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 	if (handling_c(env) && !is_named(&f))
 		return deny(out, "handling-C", "handling code C: only "
 		    "recipients named in share_with may receive it");
+	/* Shared on consent: only as far as the consent goes. */
+	if (h->legal_basis == NWD__V1__LEGAL_BASIS__CONSENT &&
+	    h->kind != NWD__V1__KIND__CONSENT_RECORD &&
+	    ctx->consents != NULL && !ctx->duty_pass &&
+	    !consent_covers(ctx->consents, h->subject->local_id, h->kind,
+	    rcpt->agency, ctx->now_ms, why, sizeof(why)))
+		return deny(out, "consent", "legal basis consent: %s", why);
 	if (legacy_police_only(env) && strcmp(rcpt->agency, "police") != 0)
 		return deny(out, "legacy-5x5x5", "legacy 5x5x5 handling code "
 		    "%u: never outside the police",

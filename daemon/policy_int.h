@@ -35,6 +35,7 @@ enum rule_action { ACTION_PUBLISH, ACTION_DELIVER, ACTION_ALLOCATE };
 #define WHEN_ALLOCATED	0x1
 #define WHEN_NAMED	0x2
 #define WHEN_DUTY	0x4
+#define WHEN_CONSENT	0x8
 
 /* A list of strings, owned. */
 struct strlist {

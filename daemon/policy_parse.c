@@ -256,9 +256,12 @@ parse_when(struct lexer *lx, struct rule *r)
 			r->when |= WHEN_NAMED;
 		else if (lx->type == T_WORD && strcmp(lx->text, "duty") == 0)
 			r->when |= WHEN_DUTY;
+		else if (lx->type == T_WORD && strcmp(lx->text, "consent") ==
+		    0 && r->action == ACTION_DELIVER)
+			r->when |= WHEN_CONSENT;
 		else
-			return policy_lex_fail(lx, "expected allocated, named "
-			    "or duty, got %s", policy_lex_desc(lx));
+			return policy_lex_fail(lx, "expected allocated, named, "
+			    "consent or duty, got %s", policy_lex_desc(lx));
 		if (policy_lex_next(lx) == -1)
 			return -1;
 		if (lx->type != T_WORD || strcmp(lx->text, "or") != 0)

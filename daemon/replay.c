@@ -30,6 +30,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "consents.h"
 #include "decide.h"
 #include "deliver.h"
 #include "durable.h"
@@ -392,6 +393,7 @@ page_rows(int ok, const struct store_result *res, void *arg)
 	w.policy = srv->policy;
 	w.ids = srv->ids;
 	w.allocs = srv->allocs;
+	w.consents = consents_table(srv->consents);
 	w.now_ms = clock_wall_ms();
 	snprintf(r->version, sizeof(r->version), "%s",
 	    policy_version(srv->policy));

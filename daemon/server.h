@@ -53,6 +53,7 @@ struct server {
 	struct retention	*retention;	/* owned; purge timer */
 	struct calendar		*calendar;	/* owned; NULL: none */
 	struct deadlines	*deadlines;	/* owned; statutory clocks */
+	struct consents		*consents;	/* owned; consent records */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
 	server_request_fn	*on_request;	/* a session's requests */

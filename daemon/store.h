@@ -323,6 +323,19 @@ int		 store_query_pending_ids(struct store *s,
 		    void *arg);
 
 /*
+ * Every consent record, in the order published.  Columns: 0 message_id,
+ * 1 subject, 2 status (given, refused, withdrawn), 3 kinds (decimal,
+ * comma-separated; "" every one), 4 agencies (comma-separated; "" every
+ * one), 5 recorded_ms, 6 expires_ms ("0": none), 7 withdraws ("": none).
+ */
+int		 store_query_consents(struct store *s, store_result_fn *fn,
+		    void *arg);
+/* Who received consent-based shares about subject.  Column 0 the
+ * principal. */
+int		 store_query_consent_recipients(struct store *s,
+		    const char *subject, store_result_fn *fn, void *arg);
+
+/*
  * Who message_id reached and who acknowledged it, in order.  Columns: 0
  * action ("deliver" or "ack"), 1 the recipient, or the acknowledging
  * principal.
@@ -440,6 +453,25 @@ int		 store_batch_deadline_met(struct store_batch *b,
 int		 store_batch_deadline_escalated(struct store_batch *b,
 		    const char *message_id, const char *rule, int count,
 		    int64_t next_ms);
+
+/* A consent record (012_consents.sql), in the batch of its message. */
+struct store_consent {
+	const char		*message_id;
+	const char		*subject;
+	const char		*status;	/* given, refused, withdrawn */
+	const int		*kinds;
+	size_t			 nkinds;
+	const char *const	*agencies;
+	size_t			 nagencies;
+	const char *const	*purposes;
+	size_t			 npurposes;
+	int64_t			 recorded_ms;
+	int64_t			 expires_ms;	/* 0: none */
+	const char		*withdraws;	/* NULL: none */
+	const char		*instance;
+};
+int		 store_batch_add_consent(struct store_batch *b,
+		    const struct store_consent *c);
 
 /*
  * Submits a batch whose outcome nobody waits for (connection and refusal

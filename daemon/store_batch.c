@@ -540,6 +540,46 @@ store_batch_deadline_escalated(struct store_batch *b, const char *message_id,
 	return store_batch_add_stmt(b, store_sql_deadline_escalated, 4, v);
 }
 
+int
+store_batch_add_consent(struct store_batch *b, const struct store_consent *c)
+{
+	char		 rec[24], exp[24], kinds[512];
+	char		*agencies = NULL, *purposes = NULL;
+	const char	*v[10];
+	size_t		 i, off = 0;
+	int		 rc;
+
+	kinds[0] = '{';
+	kinds[1] = '\0';
+	off = 1;
+	for (i = 0; i < c->nkinds && off + 16 < sizeof(kinds); i++)
+		off += (size_t)snprintf(kinds + off, sizeof(kinds) - off,
+		    "%s%d", i > 0 ? "," : "", c->kinds[i]);
+	snprintf(kinds + off, sizeof(kinds) - off, "}");
+	snprintf(rec, sizeof(rec), "%" PRId64, c->recorded_ms);
+	snprintf(exp, sizeof(exp), "%" PRId64, c->expires_ms);
+	if ((agencies = store_array_literal(c->agencies, c->nagencies)) ==
+	    NULL || (purposes = store_array_literal(c->purposes,
+	    c->npurposes)) == NULL) {
+		free(agencies);
+		return -1;
+	}
+	v[0] = c->message_id;
+	v[1] = c->subject;
+	v[2] = c->status;
+	v[3] = kinds;
+	v[4] = agencies;
+	v[5] = purposes;
+	v[6] = rec;
+	v[7] = exp;
+	v[8] = c->withdraws != NULL ? c->withdraws : "";
+	v[9] = c->instance;
+	rc = store_batch_add_stmt(b, store_sql_consent_insert, 10, v);
+	free(agencies);
+	free(purposes);
+	return rc;
+}
+
 void
 store_batch_free(struct store_batch *b)
 {

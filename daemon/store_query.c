@@ -166,6 +166,23 @@ store_query_durables(struct store *s, const char *principal,
 }
 
 int
+store_query_consents(struct store *s, store_result_fn *fn, void *arg)
+{
+	return store_query(s, "consents", store_sql_consents, NULL, 0, 0, fn,
+	    arg);
+}
+
+int
+store_query_consent_recipients(struct store *s, const char *subject,
+    store_result_fn *fn, void *arg)
+{
+	const char *p[1] = { subject };
+
+	return store_query(s, "consent_recipients",
+	    store_sql_consent_recipients, p, 1, 0, fn, arg);
+}
+
+int
 store_query_reach(struct store *s, const char *message_id,
     store_result_fn *fn, void *arg)
 {

@@ -240,6 +240,23 @@ const char store_sql_deadline_met[] =
     "AND state <> 'met'";
 const char store_sql_deadline_escalated[] =
     "SELECT nwd.deadline_escalated($1::uuid, $2, $3::integer, $4::bigint)";
+/* Consent records (012_consents.sql). */
+const char store_sql_consent_insert[] =
+    "INSERT INTO nwd.consents (message_id, subject, status, kinds, "
+    "agencies, purposes, recorded_at, expires_at, withdraws, instance) "
+    "VALUES ($1::uuid, $2, $3, $4::smallint[], $5::text[], $6::text[], "
+    STORE_SQL_MS(7) ", CASE WHEN $8::bigint = 0 THEN NULL ELSE "
+    STORE_SQL_MS(8) " END, NULLIF($9, '')::uuid, $10)";
+const char store_sql_consents[] =
+    "SELECT message_id::text, subject, status, array_to_string(kinds, ','), "
+    "array_to_string(agencies, ','), " STORE_SQL_TO_MS("recorded_at")
+    "::text, coalesce(" STORE_SQL_TO_MS("expires_at") "::text, '0'), "
+    "coalesce(withdraws::text, '') FROM nwd.consents ORDER BY id";
+/* Who received consent-based shares about a young person. */
+const char store_sql_consent_recipients[] =
+    "SELECT DISTINCT e.recipient FROM nwd.audit_events e JOIN nwd.messages "
+    "m ON m.id = e.message_id WHERE m.subject = $1 AND m.legal_basis = 1 "
+    "AND e.action = 'deliver' AND e.recipient IS NOT NULL ORDER BY 1";
 /* Who a message reached and who acknowledged it. */
 const char store_sql_reach[] =
     "SELECT action, CASE WHEN action = 'ack' THEN actor ELSE recipient END "

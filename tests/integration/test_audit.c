@@ -63,6 +63,9 @@ struct msg {
 	Nwd__V1__RiskAlert		alert;
 	Nwd__V1__CamhsUpdate		camhs;
 	Nwd__V1__Allocation		alloc;
+	Nwd__V1__ConsentRecord		consent;
+	char				*purposes[1];
+	Nwd__V1__Kind			ckinds[1];
 };
 
 static void
@@ -352,6 +355,21 @@ group_setup(void **state)
 	if (publish_as("plo-ana", &m.env, mid_s2) != NWD_OK)
 		return -1;
 	/* S3: the hub gets the risk summary without the formulation. */
+	/* S3 shares on consent: the young person gave it (S18). */
+	msg_init(&m, NWD__V1__KIND__CONSENT_RECORD, "YP-001");
+	m.hdr.legal_basis = NWD__V1__LEGAL_BASIS__CONSENT;
+	nwd__v1__consent_record__init(&m.consent);
+	m.consent.given_by = "young person";
+	m.consent.status = NWD__V1__CONSENT_RECORD__STATUS__GIVEN;
+	m.purposes[0] = "camhs-sharing";
+	m.consent.purposes = m.purposes;
+	m.consent.n_purposes = 1;
+	m.ckinds[0] = NWD__V1__KIND__CAMHS_UPDATE;
+	m.consent.kinds = m.ckinds;
+	m.consent.n_kinds = 1;
+	m.env.consent_record = &m.consent;
+	if (publish_as("sw-ben", &m.env, NULL) != NWD_OK)
+		return -1;
 	camhs_init(&m, NWD__V1__LEGAL_BASIS__CONSENT);
 	if (publish_as("camhs-cara", &m.env, mid_s3) != NWD_OK)
 		return -1;

@@ -533,6 +533,152 @@ test_s17_unacknowledged_alert(void **state)
 	nwd_close(duty);
 }
 
+static void
+camhs_on_consent(Nwd__V1__Envelope *env, Nwd__V1__Header *h,
+    Nwd__V1__SubjectRef *s, Nwd__V1__CamhsUpdate *u, const char *subject)
+{
+	nwd__v1__envelope__init(env);
+	nwd__v1__header__init(h);
+	nwd__v1__subject_ref__init(s);
+	nwd__v1__camhs_update__init(u);
+	s->local_id = (char *)subject;
+	h->kind = NWD__V1__KIND__CAMHS_UPDATE;
+	h->subject = s;
+	h->marking = NWD__V1__MARKING__OFFICIAL;
+	h->legal_basis = NWD__V1__LEGAL_BASIS__CONSENT;
+	u->risk_summary = (char *)"engaging with the anxiety group";
+	env->header = h;
+	env->body_case = NWD__V1__ENVELOPE__BODY_CAMHS_UPDATE;
+	env->camhs_update = u;
+}
+
+static void
+consent_record(const char *subject, Nwd__V1__ConsentRecord__Status st,
+    const char *withdraws, char *mid, size_t len)
+{
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__ConsentRecord	 c = NWD__V1__CONSENT_RECORD__INIT;
+	char			*purposes[1] = { (char *)"camhs-sharing" };
+	Nwd__V1__Kind		 kinds[1] = { NWD__V1__KIND__CAMHS_UPDATE };
+
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__CONSENT_RECORD;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	h.legal_basis = NWD__V1__LEGAL_BASIS__CONSENT;
+	c.given_by = (char *)"young person";
+	c.status = st;
+	if (st == NWD__V1__CONSENT_RECORD__STATUS__GIVEN) {
+		c.purposes = purposes;
+		c.n_purposes = 1;
+		c.kinds = kinds;
+		c.n_kinds = 1;
+	}
+	c.withdraws = (char *)(withdraws != NULL ? withdraws : "");
+	c.competence = NWD__V1__CONSENT_RECORD__COMPETENCE__ASSESSED_COMPETENT;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_CONSENT_RECORD;
+	env.consent_record = &c;
+	publish_ok("sw-ben", &env, mid, len);
+}
+
+/* The share on consent is refused; the error names why. */
+static void
+camhs_refused(const char *subject, const char *want)
+{
+	struct nwd_client	*cara = harness_connect_as("camhs-cara");
+	Nwd__V1__Envelope	 env;
+	Nwd__V1__Header		 h;
+	Nwd__V1__SubjectRef	 s;
+	Nwd__V1__CamhsUpdate	 u;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	camhs_on_consent(&env, &h, &s, &u, subject);
+	assert_int_equal(nwd_publish(cara, &env, &ack, err, sizeof(err)),
+	    NWD_ERR_REFUSED);
+	assert_null(ack);
+	if (strstr(err, want) == NULL)
+		fail_msg("refused as \"%s\", not \"%s\"", err, want);
+	nwd_close(cara);
+}
+
+/*
+ * S18 and S19: consent recorded, shared on, withdrawn; the next share on
+ * consent is refused naming the withdrawal, and those who received the
+ * earlier one are told.
+ */
+static void
+test_s19_consent_withdrawn(void **state)
+{
+	struct nwd_client	*hub, *ben;
+	Nwd__V1__Envelope	 env;
+	Nwd__V1__Header		 h;
+	Nwd__V1__SubjectRef	 s;
+	Nwd__V1__CamhsUpdate	 u;
+	Nwd__V1__Deliver	*d = NULL;
+	char			 given[40], withdrawn[40], shared[40];
+	char			 want[160], err[512], out[16384];
+	const char		*g, *w;
+
+	(void)state;
+	set_clock(utc(2027, 6, 1, 9, 0));
+	allocate("YP-830", "hub:norwich");
+	allocate("YP-830", "sw:north");
+	allocate("YP-830", "camhs:central");
+	/* No consent yet: a share on consent is refused. */
+	camhs_refused("YP-830", "legal basis consent, but no consent of "
+	    "YP-830 covering this share is recorded");
+	consent_record("YP-830", NWD__V1__CONSENT_RECORD__STATUS__GIVEN, NULL,
+	    given, sizeof(given));
+	camhs_on_consent(&env, &h, &s, &u, "YP-830");
+	publish_ok("camhs-cara", &env, shared, sizeof(shared));
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND recipient IN ('sw-ben', 'hubsys-norwich')", shared), 2);
+
+	hub = subscribe_as("hubsys-norwich", NWD__V1__KIND__CONSENT_RECORD,
+	    "YP-830");
+	ben = subscribe_as("sw-ben", NWD__V1__KIND__CONSENT_RECORD, "YP-830");
+	consent_record("YP-830", NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN,
+	    given, withdrawn, sizeof(withdrawn));
+	snprintf(want, sizeof(want), "legal basis consent, but consent of "
+	    "YP-830 was withdrawn (record %s, 2027-06-01)", withdrawn);
+	camhs_refused("YP-830", want);
+
+	/* sw-ben, who received the share on consent, is told. */
+	if (nwd_next_delivery(ben, WAIT_MS, &d, err, sizeof(err)) != NWD_OK)
+		fail_msg("sw-ben is not told: %s", err);
+	assert_string_equal(d->envelope->header->sender, "nwd");
+	assert_string_equal(d->envelope->header->references, withdrawn);
+	assert_int_equal(d->envelope->consent_record->status,
+	    NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN);
+	nwd_deliver_free(d);
+	/* The hub gets the withdrawal, then the notice. */
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
+	    sizeof(err)), NWD_OK);
+	assert_string_equal(d->envelope->header->message_id, withdrawn);
+	nwd_deliver_free(d);
+	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
+	    sizeof(err)), NWD_OK);
+	assert_string_equal(d->envelope->header->sender, "nwd");
+	assert_string_equal(d->envelope->header->references, withdrawn);
+	nwd_deliver_free(d);
+	nwd_close(hub);
+	nwd_close(ben);
+
+	/* The SAR shows the consent given, then withdrawn. */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "auditor-dan",
+	    "sar --subject YP-830 --format json"), 0);
+	g = strstr(out, "\"GIVEN\"");
+	w = strstr(out, "\"WITHDRAWN\"");
+	assert_non_null(g);
+	assert_non_null(w);
+	assert_true(g < w);
+}
+
 int
 main(void)
 {
@@ -542,6 +688,7 @@ main(void)
 		cmocka_unit_test(test_restart_escalates_once),
 		cmocka_unit_test(test_s17_unacknowledged_alert),
 		cmocka_unit_test(test_s16_encompass_met_by_school),
+		cmocka_unit_test(test_s19_consent_withdrawn),
 	};
 
 	return cmocka_run_group_tests_name("clocks", tests, group_setup,

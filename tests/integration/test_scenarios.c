@@ -796,6 +796,24 @@ group_setup(void **state)
 	    allocate("YP-001", "camhs:central", 0) == -1 ||
 	    allocate("YP-002", "hub:dereham", 0) == -1)
 		return -1;
+	/* S3 shares CAMHS updates on consent: the young person gave it. */
+	{
+		struct nwd_client	*ben = harness_connect_as("sw-ben");
+		Nwd__V1__PublishAck	*ack = NULL;
+		struct msg		 m;
+		char			 err[512];
+		int			 rc;
+
+		consent_init(&m, "YP-001",
+		    NWD__V1__CONSENT_RECORD__STATUS__GIVEN);
+		rc = nwd_publish(ben, &m.env, &ack, err, sizeof(err));
+		if (rc != NWD_OK)
+			fprintf(stderr, "consent for YP-001: %s\n", err);
+		nwd_publish_ack_free(ack);
+		nwd_close(ben);
+		if (rc != NWD_OK)
+			return -1;
+	}
 	return 0;
 }
 

@@ -27,7 +27,8 @@ cd "$dir" || exit 2
 # The pure modules: the decision engine, the policy evaluator (the
 # evaluator is policy_eval.c once the policy is split, policy.c before)
 # and the calendar's arithmetic and grammar.
-pure=$(ls decide*.c policy_eval.c policy_deadline.c calendar.c 2>/dev/null)
+pure=$(ls decide*.c policy_eval.c policy_deadline.c calendar.c consent.c \
+    2>/dev/null)
 [ -f policy_eval.c ] || pure="$pure policy.c"
 
 for f in *.c *.h; do
