@@ -1,12 +1,11 @@
 /*
  * consent: the young people's consent records.  See consent.h.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "calendar.h"
 #include "consent.h"
 
 struct rec {
@@ -143,16 +142,14 @@ scope_covers(const struct rec *r, int kind, const char *agency)
 	return 0;
 }
 
-/* "2027-02-01" */
+/* "2027-02-01", the day in Europe/London. */
 static void
 day(int64_t ms, char *out, size_t outlen)
 {
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
+	struct calendar_tm t;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, outlen, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, outlen, "%" PRId64, ms);
+	calendar_local(ms, &t);
+	snprintf(out, outlen, "%04d-%02d-%02d", t.year, t.month, t.day);
 }
 
 int
