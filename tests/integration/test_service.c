@@ -990,6 +990,9 @@ run_nwdd(const char *env, const char *args, char *out, size_t outlen)
  * A complete configuration in NWD_TEST_TMP with mode, the test PKI's
  * files except that tls_key is given, and extra lines.
  */
+/* write_conf() names no calendar (the shipped policy then refuses). */
+static int	no_calendar;
+
 static void
 write_conf(const char *path, mode_t mode, const char *tls_key,
     const char *extra)
@@ -1005,9 +1008,11 @@ write_conf(const char *path, mode_t mode, const char *tls_key,
 	    "audit_signing_key = %s/audit-signing.key\n"
 	    "principals = %s/deploy/principals.conf\n"
 	    "policy = %s/deploy/policy.nwd\n"
-	    "calendar = %s/deploy/calendar.conf\n"
+	    "%s%s%s"
 	    "database = host=127.0.0.1 port=%s dbname=nwd user=nwd_daemon\n"
-	    "%s", pki, tls_key, pki, pki, pki, pki, src, src, src,
+	    "%s", pki, tls_key, pki, pki, pki, pki, src, src,
+	    no_calendar ? "" : "calendar = ", no_calendar ? "" : src,
+	    no_calendar ? "" : "/deploy/calendar.conf\n",
 	    getenv("NWD_TEST_PGPORT"), extra);
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(chmod(path, mode), 0);
@@ -1082,6 +1087,41 @@ test_refusals(void **state)
 	write_conf(conf, 0600, "credential:../tls.key", "");
 	assert_int_equal(run_nwdd(env, args, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "must name a credential"));
+
+	/*
+	 * Deadline rules that count working or school days need a calendar;
+	 * a calendar that is wrong is refused at its line.
+	 */
+	snprintf(key, sizeof(key), "%s/server-copy.key", tmp);
+	no_calendar = 1;
+	write_conf(conf, 0600, key, "");
+	no_calendar = 0;
+	assert_int_equal(run_nwdd("", args, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "deadline rule \"encompass-school\" counts "
+	    "working or school days, but %s names no calendar (set calendar, "
+	    "nwd-calendar(5))", conf);
+	if (strstr(out, want) == NULL)
+		fail_msg("expected \"%s\", got: %s", want, out);
+	{
+		char	cal[600], line[1400];
+		FILE	*fp;
+
+		snprintf(cal, sizeof(cal), "%s/overlap.cal", tmp);
+		assert_non_null(fp = fopen(cal, "w"));
+		fprintf(fp, "covers 2026-01-01 2027-12-31\n"
+		    "term 2026-09-03 2026-12-18 autumn\n"
+		    "term 2026-12-01 2027-03-25 spring\n");
+		assert_int_equal(fclose(fp), 0);
+		no_calendar = 1;
+		snprintf(line, sizeof(line), "calendar = %s\n", cal);
+		write_conf(conf, 0600, key, line);
+		no_calendar = 0;
+		assert_int_equal(run_nwdd("", args, out, sizeof(out)), 1);
+		snprintf(want, sizeof(want), "%s:3: ", cal);
+		if (strstr(out, want) == NULL || strstr(out, "overlap") == NULL)
+			fail_msg("expected \"%s...overlap...\", got: %s", want,
+			    out);
+	}
 
 	/* Root without a user is refused before anything is loaded. */
 	if (geteuid() == 0) {
