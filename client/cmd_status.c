@@ -93,6 +93,10 @@ struct status {
 	const Nwd__V1__AuditEvent	*publish;	/* in a page */
 	struct rcpt			*rcpts;		/* owned */
 	size_t				 nrcpts;
+	/* The statutory clocks the message set: deadline_set rows, and
+	 * what became of each (met, breached, escalated), in order. */
+	const Nwd__V1__AuditEvent	*clocks[64];
+	size_t				 nclocks;
 };
 
 static void
@@ -285,6 +289,12 @@ status_fold(struct status *s)
 					s->publish = e;
 				continue;
 			}
+			if (strncmp(e->action, "deadline_", 9) == 0 ||
+			    strcmp(e->action, "escalated") == 0) {
+				if (s->nclocks < 64)
+					s->clocks[s->nclocks++] = e;
+				continue;
+			}
 			if (strcmp(e->action, "ack") == 0 ||
 			    strcmp(e->action, "deliver_lost") == 0 ||
 			    strcmp(e->action, "deliver_withdrawn") == 0 ||
@@ -437,6 +447,53 @@ print_summary(const struct status *s)
 	}
 }
 
+/*
+ * "Deadline    return-interview: due 2027-01-11 16:00 GMT; breached,
+ * escalated 2 times" or "...; met by a school_dsl (2027-05-04 ...)".
+ */
+static void
+print_clocks(const struct status *s)
+{
+	const Nwd__V1__AuditEvent	*set, *e, *met;
+	char				 rule[256], why[512], t[STATUS_TIME_LEN];
+	size_t				 i, k, nesc;
+	int				 breached;
+
+	for (i = 0; i < s->nclocks; i++) {
+		set = s->clocks[i];
+		if (strcmp(set->action, "deadline_set") != 0)
+			continue;
+		met = NULL;
+		nesc = 0;
+		breached = 0;
+		for (k = 0; k < s->nclocks; k++) {
+			e = s->clocks[k];
+			if (strcmp(e->rule, set->rule) != 0)
+				continue;
+			if (strcmp(e->action, "deadline_met") == 0)
+				met = e;
+			else if (strcmp(e->action, "escalated") == 0)
+				nesc++;
+			else if (strcmp(e->action, "deadline_breached") == 0)
+				breached = 1;
+		}
+		printf("Deadline    %s: %s", printable(set->rule, rule,
+		    sizeof(rule)), printable(set->reason, why, sizeof(why)));
+		if (met != NULL)
+			printf("; %s (%s)", printable(met->reason, why,
+			    sizeof(why)), time_text(met->at_unix_ms, t,
+			    sizeof(t)));
+		else if (breached)
+			printf("; breached, not met");
+		else
+			printf("; not yet met");
+		if (nesc > 0)
+			printf("; escalated %zu time%s", nesc, nesc == 1 ? "" :
+			    "s");
+		putchar('\n');
+	}
+}
+
 static void
 print_table(const struct status *s)
 {
@@ -468,6 +525,7 @@ print_table(const struct status *s)
 	if (e != NULL && e->rule[0] != '\0')
 		printf(" (rule %s)", printable(e->rule, b, sizeof(b)));
 	putchar('\n');
+	print_clocks(s);
 	print_summary(s);
 	putchar('\n');
 
@@ -573,6 +631,40 @@ print_json(const struct status *s)
 		add_time(o, "refused_at", r->refused);
 		cli_json_text(o, "reason",
 		    r->refused != NULL ? r->refused->reason : NULL);
+		rc = cli_json_line(o);
+		json_object_put(o);
+	}
+	/* Then one line per deadline the message set. */
+	for (i = 0; i < s->nclocks && rc == 0; i++) {
+		const Nwd__V1__AuditEvent	*set = s->clocks[i], *e;
+		const Nwd__V1__AuditEvent	*met = NULL;
+		size_t				 k, nesc = 0;
+		int				 breached = 0;
+
+		if (strcmp(set->action, "deadline_set") != 0)
+			continue;
+		for (k = 0; k < s->nclocks; k++) {
+			e = s->clocks[k];
+			if (strcmp(e->rule, set->rule) != 0)
+				continue;
+			if (strcmp(e->action, "deadline_met") == 0)
+				met = e;
+			else if (strcmp(e->action, "escalated") == 0)
+				nesc++;
+			else if (strcmp(e->action, "deadline_breached") == 0)
+				breached = 1;
+		}
+		o = json_object_new_object();
+		cli_json_text(o, "message_id", s->message_id);
+		cli_json_text(o, "deadline", set->rule);
+		cli_json_text(o, "set", set->reason);
+		add_time(o, "set_at", set);
+		cli_json_text(o, "state", met != NULL ? "met" : breached ?
+		    "breached" : "open");
+		cli_json_text(o, "met", met != NULL ? met->reason : NULL);
+		add_time(o, "met_at", met);
+		json_object_object_add(o, "escalations",
+		    json_object_new_int64((int64_t)nesc));
 		rc = cli_json_line(o);
 		json_object_put(o);
 	}

@@ -271,6 +271,25 @@ publisher_view(const struct auditq_job *j, Nwd__V1__AuditEvent *e)
 
 	e->seq = 0;
 	blank(&e->instance);
+	/* Who met a deadline is named as a recipient would be. */
+	if (strcmp(e->action, "deadline_met") == 0 && e->actor[0] != '\0') {
+		char why[300];
+
+		me = identity_find_id(j->srv->ids, j->sender);
+		rcpt = identity_find_id(j->srv->ids, e->actor);
+		same = strcmp(e->actor, j->sender) == 0 || (me != NULL &&
+		    rcpt != NULL && strcmp(me->agency, rcpt->agency) == 0);
+		names = policy_status_names(j->srv->policy);
+		if (!(names == POLICY_STATUS_ALL ||
+		    (names == POLICY_STATUS_AGENCY && same))) {
+			snprintf(why, sizeof(why), "met by a %s",
+			    rcpt != NULL ? rcpt->role : "principal no longer "
+			    "mapped");
+			blank(&e->reason);
+			if ((e->reason = strdup(why)) == NULL)
+				e->reason = (char *)protobuf_c_empty_string;
+		}
+	}
 	blank(&e->actor);
 	blank(&e->subject);
 	blank(&e->policy_version);

@@ -263,7 +263,9 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	if (f->delivery_only)
 		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), " AND "
 		    "action IN ('publish', 'deliver', 'deliver_refused', "
-		    "'ack', 'deliver_lost', 'deliver_withdrawn')");
+		    "'ack', 'deliver_lost', 'deliver_withdrawn', "
+		    "'deadline_set', 'deadline_met', 'deadline_breached', "
+		    "'escalated')");
 	if (f->from_ms != 0) {
 		snprintf(from, sizeof(from), "%" PRId64, f->from_ms);
 		p[n++] = from;

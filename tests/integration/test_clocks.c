@@ -268,6 +268,13 @@ test_s14_breach_escalates(void **state)
 	nwd_close(hub);
 	nwd_close(duty);
 
+	/* nwd status: the publisher sees the clock its message set. */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "status %s", mid), 0);
+	if (strstr(out, "Deadline    return-interview: due 2027-01-11 16:00 "
+	    "GMT; breached, not met; escalated 2 times\n") == NULL)
+		fail_msg("nwd status: %s", out);
+
 	/* nwd overdue: the duty desk and the allocated hub see it... */
 	assert_int_equal(harness_run_nwd(out, sizeof(out), "duty-mash",
 	    "overdue --subject YP-814 --json"), 0);
@@ -402,7 +409,7 @@ test_s16_encompass_met_by_school(void **state)
 	    NWD__V1__DOMESTIC_ABUSE_NOTIFICATION__INIT;
 	Nwd__V1__Deliver			*d = NULL;
 	char					 mid[40], err[512];
-	char					 reason[256];
+	char					 reason[256], out[8192];
 
 	(void)state;
 	/* Friday 30 April 2027, 22:00 BST; Monday 3 May is a bank holiday. */
@@ -445,6 +452,13 @@ test_s16_encompass_met_by_school(void **state)
 	    "'deadline_met'", mid);
 	assert_string_equal(reason, "met by the acknowledgement of dsl-dana "
 	    "(school_dsl); due 2027-05-04 09:00 BST");
+	/* The police publisher sees it met, by a role: not the name. */
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "plo-ana",
+	    "status %s", mid), 0);
+	if (strstr(out, "Deadline    encompass-school: due 2027-05-04 09:00 "
+	    "BST; met by a school_dsl (") == NULL || strstr(out, "dsl-dana") !=
+	    NULL)
+		fail_msg("nwd status: %s", out);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.deadlines WHERE message_id = '%s' AND state = 'met' AND "
 	    "met_at = timestamptz '2027-05-04 07:30:00+00' + (met_at - "

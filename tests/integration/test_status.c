@@ -466,7 +466,8 @@ test_publisher_sees_deliveries_and_acks(void **state)
 	assert_int_equal(p->n_events, harness_sql_int("postgres", "SELECT "
 	    "count(*) FROM nwd.audit_events WHERE message_id = '%s' AND "
 	    "action IN ('publish', 'deliver', 'deliver_refused', 'ack', "
-	    "'deliver_lost', 'deliver_withdrawn')", mid));
+	    "'deliver_lost', 'deliver_withdrawn', 'deadline_set', "
+	    "'deadline_met', 'deadline_breached', 'escalated')", mid));
 	for (i = 0; i < p->n_events; i++) {
 		e = p->events[i];
 		assert_string_equal(e->message_id, mid);
@@ -479,6 +480,14 @@ test_publisher_sees_deliveries_and_acks(void **state)
 		assert_int_equal(e->seq, 0);
 		if (strcmp(e->action, "publish") == 0)
 			continue;
+		/* A clock the message set, and what became of it: no name
+		 * but a role (deadline rows have no recipient). */
+		if (strncmp(e->action, "deadline_", 9) == 0 ||
+		    strcmp(e->action, "escalated") == 0) {
+			assert_string_equal(e->recipient, "");
+			assert_null(strstr(e->reason, "hubsys-norwich"));
+			continue;
+		}
 		/* Nobody of the police but plo-ana: no names, no reasons. */
 		assert_string_equal(e->recipient, "");
 		assert_string_equal(e->reason, "");
@@ -540,9 +549,11 @@ test_same_agency_sees_names(void **state)
 	e = find_role_row(p, "deliver", "police_liaison");
 	assert_non_null(e);
 	assert_string_equal(e->route, "unreachable");
-	/* "status reasons none": no reasons about others, even our own. */
+	/* "status reasons none": no reasons about others, even our own
+	 * (the deadline rows about the message itself say when it is due). */
 	for (i = 0; i < p->n_events; i++)
-		if (strcmp(p->events[i]->action, "publish") != 0)
+		if (strcmp(p->events[i]->action, "publish") != 0 &&
+		    strncmp(p->events[i]->action, "deadline_", 9) != 0)
 			assert_string_equal(p->events[i]->reason, "");
 	nwd_audit_page_free(p);
 	nwd_close(der);
@@ -937,7 +948,8 @@ test_status_names_all(void **state)
 	assert_string_equal(e->route, "unreachable");
 	for (i = 0; i < p->n_events; i++) {
 		e = p->events[i];
-		if (strcmp(e->action, "publish") == 0)
+		if (strcmp(e->action, "publish") == 0 ||
+		    strncmp(e->action, "deadline_", 9) == 0)
 			continue;
 		assert_string_not_equal(e->recipient, "");
 		assert_string_equal(e->reason, "");
