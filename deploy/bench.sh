@@ -83,6 +83,11 @@
 #   BENCH_DEADLINE_RATE [200] steady publishes/s during the deadlines runs
 #   BENCH_DEADLINE_SECONDS [10]  each steady window of the deadlines run
 #                             (and at least this long after the move)
+#   BENCH_DEADLINES_TRACE [0] 1: PostgreSQL's statement log (durations, no
+#                             parameters) from the clock's move to the
+#                             last escalation, then nwdd's statements of
+#                             that time by kind: count and milliseconds
+#                             (the logging slows them)
 #   BENCH_ONLY ["flat rate idle copy backlog"]  which measurements to run
 #                             (and deadlines, which is not in the default)
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
@@ -92,8 +97,9 @@
 #                             the clock's move comes last)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
 #                             flat-out and steady windows, the backlog's
-#                             replay and the deadlines' escalations, and
-#                             print where time goes
+#                             replay and the deadlines' escalations (and
+#                             nwdd alone with DWARF call graphs during
+#                             those), and print where time goes
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
 #   BENCH_HISTORY [0]         audit rows already in the database before
 #                             nwdd starts (another instance's chain, six
@@ -150,6 +156,7 @@ DEADLINES=${BENCH_DEADLINES:-10000}
 BREACHING=${BENCH_BREACHING:-1000}
 DEADLINE_RATE=${BENCH_DEADLINE_RATE:-200}
 DEADLINE_SECONDS=${BENCH_DEADLINE_SECONDS:-10}
+DL_TRACE=${BENCH_DEADLINES_TRACE:-0}
 for v in DEADLINES BREACHING DEADLINE_RATE DEADLINE_SECONDS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: BENCH_$v is a positive number" >&2; exit 2; }
 done
@@ -252,14 +259,16 @@ summary() {
 		    "$(val deadlines per_s)" "$(val deadlines first_ms)" \
 		    "$(val deadlines breaching)" "$(val deadlines db_seconds)" \
 		    "$(case $(val deadlines complete) in 1) echo yes ;; 0) echo NO ;; *) echo "?" ;; esac)"
-		printf '  steady publish->ack at %s/s, p50 / p99 / p99.9 ms: while they fired %s / %s / %s (%s publishes; from the due time p99 %s); %s s from the move %s; all open, none due %s / %s / %s; none open %s / %s / %s\n' \
+		printf '  steady publish->ack at %s/s, p50 / p99 / p99.9 ms (and p99 from the due time): while they fired %s / %s / %s (%s) over %s publishes; %s s from the move p99 %s (%s); all open, none due %s / %s / %s (%s); none open %s / %s / %s (%s)\n' \
 		    "$(val deadlines rate)" "$(val deadlines fire_p50_ms)" \
 		    "$(val deadlines fire_p99_ms)" "$(val deadlines fire_p999_ms)" \
-		    "$(val deadlines fire_samples)" "$(val deadlines fire_due_p99_ms)" \
+		    "$(val deadlines fire_due_p99_ms)" "$(val deadlines fire_samples)" \
 		    "$DEADLINE_SECONDS" "$(val deadlines win_p99_ms)" \
+		    "$(val deadlines win_due_p99_ms)" \
 		    "$(val deadlines open_p50_ms)" "$(val deadlines open_p99_ms)" \
-		    "$(val deadlines open_p999_ms)" "$(val deadlines none_p50_ms)" \
-		    "$(val deadlines none_p99_ms)" "$(val deadlines none_p999_ms)"
+		    "$(val deadlines open_p999_ms)" "$(val deadlines open_due_p99_ms)" \
+		    "$(val deadlines none_p50_ms)" "$(val deadlines none_p99_ms)" \
+		    "$(val deadlines none_p999_ms)" "$(val deadlines none_due_p99_ms)"
 		printf '  load average: %s at the start, %s at the move; nwdd %s%% PostgreSQL %s%% of a core while they fired\n' \
 		    "$(val deadlines load1)" "$(val deadlines load_move)" \
 		    "$(val deadlines nwdd_cpu)" "$(val deadlines pg_cpu)"
@@ -282,7 +291,7 @@ rounds_summary() {
 	        if (m == "idle") return "rss_kb"
 	        if (m == "copy") return "copy_rows_per_s"
 	        if (m == "backlog") return "per_s peak_rss_kb"
-	        if (m == "deadlines") return "seconds fire_p99_ms open_p99_ms"
+	        if (m == "deadlines") return "seconds first_ms fire_p99_ms fire_due_p99_ms open_p99_ms none_p99_ms"
 	        return "" }
 	    { delete f
 	      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
@@ -397,7 +406,7 @@ cleanup() {
 	fi
 	# A perf the backlog's replay started, if the bench ended before it.
 	if [ -s "$tmp/perf.pid" ]; then
-		kill -INT "$(cat "$tmp/perf.pid")" 2>/dev/null || true
+		for p in $(cat "$tmp/perf.pid"); do kill -INT "$p" 2>/dev/null || true; done
 		sleep 1
 	fi
 	if [ -n "$nwdd_pid" ] && kill -0 "$nwdd_pid" 2>/dev/null; then
@@ -744,10 +753,9 @@ deadlines_report() {
 			printf "   by 100 ms from the move, escalated:%s\n", e }'
 	fi
 	if [ -s "$tmp/move.wal0" ] && [ -s "$tmp/move.wal1" ]; then
-		awk -F'|' -v e="${b:-0}" 'NR == FNR { r = $1; f = $2; by = $3; next }
-		    { if (e > 0) printf "-- WAL from the move to the last escalation (pg_stat_wal; the steady publishes too): %.1f MB; %.1f records, %.2f full-page images, %.0f bytes an escalation\n",
-			($3 - by) / 1048576, ($1 - r) / e, ($2 - f) / e, ($3 - by) / e }' \
-		    "$tmp/move.wal0" "$tmp/move.wal1"
+		psql_q "SELECT pg_wal_lsn_diff('$(cat "$tmp/move.wal1")', '$(cat "$tmp/move.wal0")')" |
+		    awk -v e="${b:-0}" '{ if (e > 0) printf "-- WAL from the move to the last escalation (its insert position; the steady publishes too): %.1f MB, %.0f bytes an escalation\n",
+			$1 / 1048576, $1 / e }'
 	fi
 	if [ -s "$tmp/move.metrics0.raw" ] && [ -s "$tmp/move.metrics1.raw" ]; then
 		scrape_parse <"$tmp/move.metrics0.raw" >"$tmp/move.metrics0"
@@ -755,6 +763,27 @@ deadlines_report() {
 		store_report "$tmp/move.metrics0" "$tmp/move.metrics1" |
 		    sed 's/during the run/from the move to the last escalation/'
 	fi
+}
+
+# deadlines_trace: nwdd's statements from the clock's move to the last
+# escalation, from PostgreSQL's statement log: by step (parse, bind,
+# execute) and statement (its first words), the count and the time.
+deadlines_trace() {
+	local p0 p1
+	[ -s "$tmp/move.pglog0" ] && [ -s "$tmp/move.pglog1" ] || {
+		echo "-- trace: the move's hooks left no log positions"; return 0; }
+	p0=$(cat "$tmp/move.pglog0") p1=$(cat "$tmp/move.pglog1")
+	step "trace: nwdd's statements from the clock's move to the last escalation (PostgreSQL's statement log: slower than untraced)"
+	sed -n "$((p0 + 1)),${p1}p" "$pgdir/postgres.log" |
+	    awk '$7 == "duration:" && $5 ~ /^nwd_daemon@/ {
+		st = ""; for (i = 12; i <= NF && i < 18; i++) st = st " " $i
+		k = sprintf("%-8s %s", $10, substr(st, 2, 60))
+		n[k]++; ms[k] += $8; all += $8; nall++
+		split($2, t, ":"); at = t[1] * 3600000 + t[2] * 60000 + t[3] * 1000
+		if (first == "") first = at; last = at }
+	    END { printf "%d steps logged over %.0f ms, %.0f ms of them in PostgreSQL (the logged durations); the largest:\n", nall, last - first, all
+		printf "%8s %12s %13s  %-8s %s\n", "count", "total", "each", "step", "statement"
+		for (k in n) printf "%8d %9.1f ms %7.3f ms each  %s\n", n[k], ms[k], ms[k] / n[k], k | "sort -k2,2 -n -r | head -n 20" }'
 }
 
 # backlog_trace: where each page of the replay spent its time, from
@@ -974,32 +1003,46 @@ if wants deadlines; then
 	# the last escalation: the store's metrics, the WAL, where nwdd's log
 	# was, and perf (BENCH_PERF) for the escalations alone.
 	pg_q="$(printf '%q ' "$pgsh" psql "$pgdir" postgres -X -q -A -t)"
-	wal_sql="SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"
+	# The WAL's insert position, not pg_stat_wal: a backend adds to
+	# pg_stat_wal at most once a second, too coarse for a second or two.
+	wal_sql="SELECT pg_current_wal_insert_lsn()"
 	{
 		echo '#!/bin/sh'
 		echo "# written by deploy/bench.sh"
+		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+			# The machine (as the other measurements), and nwdd
+			# alone with DWARF call graphs (it has no frame pointers).
+			echo "perf record -q -a -g -F 499 -o $tmp/perf.data >$tmp/perf.log 2>&1 </dev/null &"
+			echo "echo \$! >$tmp/perf.pid"
+			echo "perf record -q --call-graph dwarf,16384 -F 999 -p $nwdd_pid -o $tmp/perf-nwdd.data >$tmp/perf-nwdd.log 2>&1 </dev/null &"
+			echo "echo \$! >>$tmp/perf.pid"
+			echo "sleep 0.5"
+		fi
 		echo "wc -l <$(printf '%q' "$log") >$tmp/move.nwddlog0"
+		if [ "$DL_TRACE" = 1 ]; then
+			echo "wc -l <$(printf '%q' "$pgdir/postgres.log") >$tmp/move.pglog0"
+			echo "$pg_q -c \"ALTER SYSTEM SET log_min_duration_statement = 0\" -c \"ALTER SYSTEM SET log_parameter_max_length = 0\" -c \"SELECT pg_reload_conf()\" >/dev/null"
+		fi
 		command -v curl >/dev/null &&
 		    echo "curl -s --max-time 5 http://127.0.0.1:$metricsport/metrics >$tmp/move.metrics0.raw"
 		echo "$pg_q -c \"$wal_sql\" >$tmp/move.wal0"
-		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
-			echo "perf record -q -a -g -F 499 -o $tmp/perf.data >$tmp/perf.log 2>&1 </dev/null &"
-			echo "echo \$! >$tmp/perf.pid"
-			echo "sleep 0.5"
-		fi
 		echo "exit 0"
 	} >"$tmp/before-move"
 	{
 		echo '#!/bin/sh'
 		echo "# written by deploy/bench.sh"
-		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
-			echo "p=\$(cat $tmp/perf.pid) && kill -INT \$p"
-			echo "while kill -0 \$p 2>/dev/null; do sleep 0.1; done"
-			echo "rm -f $tmp/perf.pid"
-		fi
 		echo "$pg_q -c \"$wal_sql\" >$tmp/move.wal1"
 		command -v curl >/dev/null &&
 		    echo "curl -s --max-time 5 http://127.0.0.1:$metricsport/metrics >$tmp/move.metrics1.raw"
+		if [ "$DL_TRACE" = 1 ]; then
+			echo "$pg_q -c \"ALTER SYSTEM RESET log_min_duration_statement\" -c \"ALTER SYSTEM RESET log_parameter_max_length\" -c \"SELECT pg_reload_conf()\" >/dev/null"
+			echo "wc -l <$(printf '%q' "$pgdir/postgres.log") >$tmp/move.pglog1"
+		fi
+		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+			echo "for p in \$(cat $tmp/perf.pid); do kill -INT \$p; done"
+			echo "for p in \$(cat $tmp/perf.pid); do while kill -0 \$p 2>/dev/null; do sleep 0.1; done; done"
+			echo "rm -f $tmp/perf.pid"
+		fi
 		echo "exit 0"
 	} >"$tmp/after-move"
 	chmod 700 "$tmp/before-move" "$tmp/after-move"
@@ -1010,7 +1053,15 @@ if wants deadlines; then
 	    --before-move "$tmp/before-move" --after-move "$tmp/after-move")
 	run deadlines "${common[@]}" "${deadline_args[@]}"
 	deadlines_report
+	[ "$DL_TRACE" = 1 ] && deadlines_trace
 	perf_print deadlines escalations
+	if [ -s "$tmp/perf-nwdd.data" ]; then
+		step "perf: nwdd alone (DWARF call graphs) during the escalations"
+		echo "-- inclusive (children), by symbol, % of nwdd's samples:"
+		perf report -i "$tmp/perf-nwdd.data" --stdio --children -g none \
+		    --sort sym --percent-limit 2 2>/dev/null |
+		    grep -v -e '^#' -e '^$' | head -n 45 || true
+	fi
 fi
 
 kill -0 "$nwdd_pid" 2>/dev/null || die "nwdd is no longer running (see $log)"

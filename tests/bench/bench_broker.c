@@ -2367,7 +2367,8 @@ run_deadlines(void)
 	    "before=%zu hub=%zu seconds=%.3f first_ms=%.1f per_s=%.0f "
 	    "db_seconds=%.3f db_escalated=%lld db_breached=%lld "
 	    "none_p50_ms=%.2f none_p99_ms=%.2f none_p999_ms=%.2f "
-	    "open_p50_ms=%.2f open_p99_ms=%.2f open_p999_ms=%.2f "
+	    "none_due_p99_ms=%.2f open_p50_ms=%.2f open_p99_ms=%.2f "
+	    "open_p999_ms=%.2f open_due_p99_ms=%.2f "
 	    "fire_p50_ms=%.2f fire_p99_ms=%.2f fire_p999_ms=%.2f "
 	    "fire_max_ms=%.2f fire_due_p99_ms=%.2f fire_samples=%zu "
 	    "win_p99_ms=%.2f win_due_p99_ms=%.2f rate=%.0f steady_errors=%"
@@ -2378,8 +2379,8 @@ run_deadlines(void)
 	    hub_got, secs, t_first > 0 ? (t_first - t_move) / 1e6 : -1.0,
 	    secs > 0 ? distinct / secs : 0, db != NULL && poll.t_last > 0 ?
 	    (poll.t_last - t_move) / 1e9 : -1.0, db_esc, db_breached,
-	    s_none.p50, s_none.p99, s_none.p999, s_open.p50, s_open.p99,
-	    s_open.p999, s_fire.p50, s_fire.p99, s_fire.p999, s_fire.max,
+	    s_none.p50, s_none.p99, s_none.p999, s_none.due_p99, s_open.p50,
+	    s_open.p99, s_open.p999, s_open.due_p99, s_fire.p50, s_fire.p99, s_fire.p999, s_fire.max,
 	    s_fire.due_p99, s_fire.n, s_win.p99, s_win.due_p99, opt.rate,
 	    steady_errors, nacked / fill_s, fill_errors, open0,
 	    cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
