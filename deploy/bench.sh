@@ -20,6 +20,17 @@
 #           (published flat out by BENCH_PUBLISHERS sessions), then
 #           replayed to one session of it: messages/s of the replay,
 #           nwdd's peak RSS during it, every message once and in order
+#   deadlines (not in the default list; BENCH_ONLY=deadlines) issue 17's
+#           statutory clocks: BENCH_DEADLINES RiskAlerts about 100 young
+#           people allocated to hub:norwich, BENCH_BREACHING of them URGENT
+#           (15 minutes) and the rest HIGH (60 minutes), never
+#           acknowledged; then nwdd's wall clock (test_clock, set in this
+#           world only) moved on 16 minutes, so that the URGENT ones breach
+#           at once, with the duty desk subscribed to escalations: the
+#           time to the last escalation, escalations/s, and the steady
+#           publish->ack p99 at BENCH_DEADLINE_RATE while they fire beside
+#           the same window with none open and with all open but none due;
+#           every escalation once, none about a HIGH alert
 #
 # each for a bounded time (after each traffic run it prints the WAL a publish
 # cost, from pg_stat_wal, and the store's histograms from /metrics) and, by
@@ -67,13 +78,28 @@
 #                             logging slows the replay: its figures are not
 #                             the untraced ones; without BENCH_ACK, whose
 #                             INSERTs the trace cannot tell from a page's)
+#   BENCH_DEADLINES [10000]   deadlines open (RiskAlerts published)
+#   BENCH_BREACHING [1000]    of them URGENT: breached by the clock's move
+#   BENCH_DEADLINE_RATE [200] steady publishes/s during the deadlines runs
+#   BENCH_DEADLINE_SECONDS [10]  each steady window of the deadlines run
+#                             (and at least this long after the move)
+#   BENCH_DEADLINES_TRACE [0] 1: PostgreSQL's statement log (durations, no
+#                             parameters) from the clock's move to the
+#                             last escalation, then nwdd's statements of
+#                             that time by kind: count and milliseconds
+#                             (the logging slows them)
 #   BENCH_ONLY ["flat rate idle copy backlog"]  which measurements to run
+#                             (and deadlines, which is not in the default)
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
 #                             shared: all of them in one world, in the order
-#                             above (quicker; the figures interfere)
+#                             above (quicker; the figures interfere; with
+#                             deadlines, nwdd runs on the test clock, and
+#                             the clock's move comes last)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
-#                             flat-out and steady windows and the backlog's
-#                             replay, and print where time goes
+#                             flat-out and steady windows, the backlog's
+#                             replay and the deadlines' escalations (and
+#                             nwdd alone with DWARF call graphs during
+#                             those), and print where time goes
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, perf)
 #   BENCH_HISTORY [0]         audit rows already in the database before
 #                             nwdd starts (another instance's chain, six
@@ -126,6 +152,14 @@ LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 ONLY=${BENCH_ONLY:-flat rate idle copy backlog}
 BACKLOG=${BENCH_BACKLOG:-100000}
 [[ $BACKLOG =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: BENCH_BACKLOG is a number of messages" >&2; exit 2; }
+DEADLINES=${BENCH_DEADLINES:-10000}
+BREACHING=${BENCH_BREACHING:-1000}
+DEADLINE_RATE=${BENCH_DEADLINE_RATE:-200}
+DEADLINE_SECONDS=${BENCH_DEADLINE_SECONDS:-10}
+DL_TRACE=${BENCH_DEADLINES_TRACE:-0}
+for v in DEADLINES BREACHING DEADLINE_RATE DEADLINE_SECONDS; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: BENCH_$v is a positive number" >&2; exit 2; }
+done
 TRACE=${BENCH_BACKLOG_TRACE:-0}
 PERF=${BENCH_PERF:-0}
 KEEP=${BENCH_KEEP:-0}
@@ -218,6 +252,27 @@ summary() {
 		printf '  target complete and in order: %s\n' \
 		    "$(case $ok in 1) echo MET ;; 0) echo MISSED ;; *) echo "not run" ;; esac)"
 	fi
+	if wants deadlines; then
+		printf 'deadlines: %s open, %s URGENT breached by a 16-minute clock move: the duty desk got %s escalations in %s s (%s/s; the first after %s ms); the %sth escalated audit row after %s s; each once, none about a HIGH alert: %s\n' \
+		    "$(val deadlines open)" "$(val deadlines breaching)" \
+		    "$(val deadlines received)" "$(val deadlines seconds)" \
+		    "$(val deadlines per_s)" "$(val deadlines first_ms)" \
+		    "$(val deadlines breaching)" "$(val deadlines db_seconds)" \
+		    "$(case $(val deadlines complete) in 1) echo yes ;; 0) echo NO ;; *) echo "?" ;; esac)"
+		printf '  steady publish->ack at %s/s, p50 / p99 / p99.9 ms (and p99 from the due time): while they fired %s / %s / %s (%s) over %s publishes; %s s from the move p99 %s (%s); all open, none due %s / %s / %s (%s); none open %s / %s / %s (%s)\n' \
+		    "$(val deadlines rate)" "$(val deadlines fire_p50_ms)" \
+		    "$(val deadlines fire_p99_ms)" "$(val deadlines fire_p999_ms)" \
+		    "$(val deadlines fire_due_p99_ms)" "$(val deadlines fire_samples)" \
+		    "$DEADLINE_SECONDS" "$(val deadlines win_p99_ms)" \
+		    "$(val deadlines win_due_p99_ms)" \
+		    "$(val deadlines open_p50_ms)" "$(val deadlines open_p99_ms)" \
+		    "$(val deadlines open_p999_ms)" "$(val deadlines open_due_p99_ms)" \
+		    "$(val deadlines none_p50_ms)" "$(val deadlines none_p99_ms)" \
+		    "$(val deadlines none_p999_ms)" "$(val deadlines none_due_p99_ms)"
+		printf '  load average: %s at the start, %s at the move; nwdd %s%% PostgreSQL %s%% of a core while they fired\n' \
+		    "$(val deadlines load1)" "$(val deadlines load_move)" \
+		    "$(val deadlines nwdd_cpu)" "$(val deadlines pg_cpu)"
+	fi
 }
 
 # ---- rounds: repeats, and another build in alternation ------------------------
@@ -236,6 +291,7 @@ rounds_summary() {
 	        if (m == "idle") return "rss_kb"
 	        if (m == "copy") return "copy_rows_per_s"
 	        if (m == "backlog") return "per_s peak_rss_kb"
+	        if (m == "deadlines") return "seconds first_ms fire_p99_ms fire_due_p99_ms open_p99_ms none_p99_ms"
 	        return "" }
 	    { delete f
 	      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
@@ -302,6 +358,7 @@ if [ "$WORLD" = each ]; then
 	wants idle && groups+=(idle)
 	if wants copy && ! wants flat; then groups+=(copy); fi
 	wants backlog && groups+=(backlog)
+	wants deadlines && groups+=(deadlines)
 	if [ "${#groups[@]}" -gt 1 ]; then
 		tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
 		mkdir -p "$tmproot"
@@ -349,7 +406,7 @@ cleanup() {
 	fi
 	# A perf the backlog's replay started, if the bench ended before it.
 	if [ -s "$tmp/perf.pid" ]; then
-		kill -INT "$(cat "$tmp/perf.pid")" 2>/dev/null || true
+		for p in $(cat "$tmp/perf.pid"); do kill -INT "$p" 2>/dev/null || true; done
 		sleep 1
 	fi
 	if [ -n "$nwdd_pid" ] && kill -0 "$nwdd_pid" 2>/dev/null; then
@@ -482,6 +539,14 @@ max_connections = $max_conn
 metrics_listen = 127.0.0.1:$metricsport
 state_directory = $tmp/state
 EOF
+# The deadlines' world: nwdd's wall clock is a file (test_clock) that the
+# bench moves on; it starts at the real time, and runs on from there.
+clockfile=
+if wants deadlines; then
+	clockfile=$tmp/clock
+	date +%s%3N >"$clockfile"
+	echo "test_clock = $clockfile" >>"$conf"
+fi
 
 step "nwdd --migrate, then nwdd on 127.0.0.1:$nwdport (log: $log)"
 "$nwdd" --migrate -c "$conf" >>"$log" 2>&1 ||
@@ -532,6 +597,7 @@ if [ "$HISTORY" -gt 0 ]; then
 fi
 
 mkfifo "$tmp/ready"
+if [ -n "$clockfile" ]; then date +%s%3N >"$clockfile"; fi
 "$nwdd" -c "$conf" --ready-fd 3 3>"$tmp/ready" </dev/null >>"$log" 2>&1 &
 nwdd_pid=$!
 ready=
@@ -619,13 +685,14 @@ run() {
 	step "$name: $(basename "$bench") $*"
 	command -v curl >/dev/null && scrape >"$tmp/$name.metrics0"
 	# The backlog reports its replay alone (backlog_report).
-	case $name in copy | idle | backlog) ;; *) wal0=$(wal_snap) ;; esac
+	case $name in copy | idle | backlog | deadlines) ;; *) wal0=$(wal_snap) ;; esac
 	"$bench" "$@" | tee "$tmp/$name.out"
 	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
 	    die "$name: bench_broker printed no RESULT"
 	[ -n "$wal0" ] && wal_report "$wal0" "$(wal_snap)"
 	if [ "$name" != copy ] && [ "$name" != idle ] &&
-	    [ "$name" != backlog ] && command -v curl >/dev/null; then
+	    [ "$name" != backlog ] && [ "$name" != deadlines ] &&
+	    command -v curl >/dev/null; then
 		scrape >"$tmp/$name.metrics1"
 		store_report "$tmp/$name.metrics0" "$tmp/$name.metrics1"
 	fi
@@ -651,6 +718,72 @@ backlog_report() {
 		store_report "$tmp/replay.metrics0" "$tmp/replay.metrics1" |
 		    sed 's/during the run/during the replay/'
 	fi
+}
+
+# deadlines_report: what nwdd said of the escalations (its log, on the
+# real clock, from the bench's move), and what they cost the store (WAL,
+# transactions), from the files the move's hooks wrote.
+deadlines_report() {
+	local m n0 b
+	m=$(val deadlines move_real_ms)
+	b=$(val deadlines breaching)
+	[ -n "$m" ] || return 0
+	if [ -s "$tmp/move.nwddlog0" ]; then
+		n0=$(cat "$tmp/move.nwddlog0")
+		echo "-- nwdd's log from the clock's move (ms after it; the log's clock is the real one):"
+		sed -n "$((n0 + 1)),\$p" "$log" | awk -v m="$m" '
+		    function ms(f,   t) { split(substr(f, 12), t, ":"); sub("Z", "", t[3])
+			return t[1] * 3600000 + t[2] * 60000 + t[3] * 1000 }
+		    function rel(f,   d) { d = ms(f) - (m % 86400000); if (d < -43200000) d += 86400000; return d }
+		    function note(k, f,   d) { d = rel(f); n[k]++; if (!(k in first)) first[k] = d; last[k] = d
+			b = int(d / 100); if (b >= 0 && b < 600) { bin[k, b]++; if (b > maxb) maxb = b } }
+		    / event=clock_moved / { if (!("moved" in first)) first["moved"] = rel($1); next }
+		    / event=publish_queued .*kind=escalation .*sender=nwd/ { note("queued", $1); next }
+		    / event=escalated / { note("escalated", $1); next }
+		    / event=escalation_not_sent / { note("not_sent", $1); next }
+		    / event=deadlines_loaded / { note("reloaded", $1); next }
+		    END {
+			printf "   clock_moved (nwdd saw the file): %s\n", ("moved" in first) ? first["moved"] " ms" : "not logged"
+			printf "   escalations queued (who it reached read, Escalation decided): %d, the first at %s ms, the last at %s ms\n", n["queued"], first["queued"], last["queued"]
+			printf "   escalated (its transaction committed): %d, the first at %s ms, the last at %s ms\n", n["escalated"], first["escalated"], last["escalated"]
+			if (n["not_sent"] + n["reloaded"] > 0)
+				printf "   escalation_not_sent: %d (the first at %s ms); deadlines reloaded: %d\n", n["not_sent"], first["not_sent"], n["reloaded"]
+			for (k = 0; k <= maxb; k++) { q = q " " bin["queued", k] + 0; e = e " " bin["escalated", k] + 0 }
+			printf "   by 100 ms from the move, queued:   %s\n", q
+			printf "   by 100 ms from the move, escalated:%s\n", e }'
+	fi
+	if [ -s "$tmp/move.wal0" ] && [ -s "$tmp/move.wal1" ]; then
+		psql_q "SELECT pg_wal_lsn_diff('$(cat "$tmp/move.wal1")', '$(cat "$tmp/move.wal0")')" |
+		    awk -v e="${b:-0}" '{ if (e > 0) printf "-- WAL from the move to the last escalation (its insert position; the steady publishes too): %.1f MB, %.0f bytes an escalation\n",
+			$1 / 1048576, $1 / e }'
+	fi
+	if [ -s "$tmp/move.metrics0.raw" ] && [ -s "$tmp/move.metrics1.raw" ]; then
+		scrape_parse <"$tmp/move.metrics0.raw" >"$tmp/move.metrics0"
+		scrape_parse <"$tmp/move.metrics1.raw" >"$tmp/move.metrics1"
+		store_report "$tmp/move.metrics0" "$tmp/move.metrics1" |
+		    sed 's/during the run/from the move to the last escalation/'
+	fi
+}
+
+# deadlines_trace: nwdd's statements from the clock's move to the last
+# escalation, from PostgreSQL's statement log: by step (parse, bind,
+# execute) and statement (its first words), the count and the time.
+deadlines_trace() {
+	local p0 p1
+	[ -s "$tmp/move.pglog0" ] && [ -s "$tmp/move.pglog1" ] || {
+		echo "-- trace: the move's hooks left no log positions"; return 0; }
+	p0=$(cat "$tmp/move.pglog0") p1=$(cat "$tmp/move.pglog1")
+	step "trace: nwdd's statements from the clock's move to the last escalation (PostgreSQL's statement log: slower than untraced)"
+	sed -n "$((p0 + 1)),${p1}p" "$pgdir/postgres.log" |
+	    awk '$7 == "duration:" && $5 ~ /^nwd_daemon@/ {
+		st = ""; for (i = 12; i <= NF && i < 18; i++) st = st " " $i
+		k = sprintf("%-8s %s", $10, substr(st, 2, 60))
+		n[k]++; ms[k] += $8; all += $8; nall++
+		split($2, t, ":"); at = t[1] * 3600000 + t[2] * 60000 + t[3] * 1000
+		if (first == "") first = at; last = at }
+	    END { printf "%d steps logged over %.0f ms, %.0f ms of them in PostgreSQL (the logged durations); the largest:\n", nall, last - first, all
+		printf "%8s %12s %13s  %-8s %s\n", "count", "total", "each", "step", "statement"
+		for (k in n) printf "%8d %9.1f ms %7.3f ms each  %s\n", n[k], ms[k], ms[k] / n[k], k | "sort -k2,2 -n -r | head -n 20" }'
 }
 
 # backlog_trace: where each page of the replay spent its time, from
@@ -862,6 +995,73 @@ if wants backlog; then
 	backlog_report
 	perf_print backlog replay
 	[ "$TRACE" = 1 ] && backlog_trace
+fi
+
+if wants deadlines; then
+	sleep 2
+	# Run by bench_broker just before it moves the clock and just after
+	# the last escalation: the store's metrics, the WAL, where nwdd's log
+	# was, and perf (BENCH_PERF) for the escalations alone.
+	pg_q="$(printf '%q ' "$pgsh" psql "$pgdir" postgres -X -q -A -t)"
+	# The WAL's insert position, not pg_stat_wal: a backend adds to
+	# pg_stat_wal at most once a second, too coarse for a second or two.
+	wal_sql="SELECT pg_current_wal_insert_lsn()"
+	{
+		echo '#!/bin/sh'
+		echo "# written by deploy/bench.sh"
+		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+			# The machine (as the other measurements), and nwdd
+			# alone with DWARF call graphs (it has no frame pointers).
+			echo "perf record -q -a -g -F 499 -o $tmp/perf.data >$tmp/perf.log 2>&1 </dev/null &"
+			echo "echo \$! >$tmp/perf.pid"
+			echo "perf record -q --call-graph dwarf,16384 -F 999 -p $nwdd_pid -o $tmp/perf-nwdd.data >$tmp/perf-nwdd.log 2>&1 </dev/null &"
+			echo "echo \$! >>$tmp/perf.pid"
+			echo "sleep 0.5"
+		fi
+		echo "wc -l <$(printf '%q' "$log") >$tmp/move.nwddlog0"
+		if [ "$DL_TRACE" = 1 ]; then
+			echo "wc -l <$(printf '%q' "$pgdir/postgres.log") >$tmp/move.pglog0"
+			echo "$pg_q -c \"ALTER SYSTEM SET log_min_duration_statement = 0\" -c \"ALTER SYSTEM SET log_parameter_max_length = 0\" -c \"SELECT pg_reload_conf()\" >/dev/null"
+		fi
+		command -v curl >/dev/null &&
+		    echo "curl -s --max-time 5 http://127.0.0.1:$metricsport/metrics >$tmp/move.metrics0.raw"
+		echo "$pg_q -c \"$wal_sql\" >$tmp/move.wal0"
+		echo "exit 0"
+	} >"$tmp/before-move"
+	{
+		echo '#!/bin/sh'
+		echo "# written by deploy/bench.sh"
+		echo "$pg_q -c \"$wal_sql\" >$tmp/move.wal1"
+		command -v curl >/dev/null &&
+		    echo "curl -s --max-time 5 http://127.0.0.1:$metricsport/metrics >$tmp/move.metrics1.raw"
+		if [ "$DL_TRACE" = 1 ]; then
+			echo "$pg_q -c \"ALTER SYSTEM RESET log_min_duration_statement\" -c \"ALTER SYSTEM RESET log_parameter_max_length\" -c \"SELECT pg_reload_conf()\" >/dev/null"
+			echo "wc -l <$(printf '%q' "$pgdir/postgres.log") >$tmp/move.pglog1"
+		fi
+		if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+			echo "for p in \$(cat $tmp/perf.pid); do kill -INT \$p; done"
+			echo "for p in \$(cat $tmp/perf.pid); do while kill -0 \$p 2>/dev/null; do sleep 0.1; done; done"
+			echo "rm -f $tmp/perf.pid"
+		fi
+		echo "exit 0"
+	} >"$tmp/after-move"
+	chmod 700 "$tmp/before-move" "$tmp/after-move"
+	deadline_args=(--deadlines "$DEADLINES" --breaching "$BREACHING"
+	    --clock "$clockfile" --rate "$DEADLINE_RATE"
+	    --seconds "$DEADLINE_SECONDS" --warmup 2 --publishers "$PUBLISHERS"
+	    --body "$BODY" --pid "$nwdd_pid" --pg-pid "$pgpid" --db "$db"
+	    --before-move "$tmp/before-move" --after-move "$tmp/after-move")
+	run deadlines "${common[@]}" "${deadline_args[@]}"
+	deadlines_report
+	[ "$DL_TRACE" = 1 ] && deadlines_trace
+	perf_print deadlines escalations
+	if [ -s "$tmp/perf-nwdd.data" ]; then
+		step "perf: nwdd alone (DWARF call graphs) during the escalations"
+		echo "-- inclusive (children), by symbol, % of nwdd's samples:"
+		perf report -i "$tmp/perf-nwdd.data" --stdio --children -g none \
+		    --sort sym --percent-limit 2 2>/dev/null |
+		    grep -v -e '^#' -e '^$' | head -n 45 || true
+	fi
 fi
 
 kill -0 "$nwdd_pid" 2>/dev/null || die "nwdd is no longer running (see $log)"

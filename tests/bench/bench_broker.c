@@ -7,6 +7,7 @@
  *   bench_broker --server H:P --pki DIR --allocate      allocate the subject
  *   bench_broker --server H:P --pki DIR --idle-sessions K [--pid PID]
  *   bench_broker --server H:P --pki DIR --backlog N [--pid PID]
+ *   bench_broker --server H:P --pki DIR --deadlines N --clock FILE
  *   bench_broker --copy-ceiling CONNINFO [--seconds S]
  *
  * Traffic: M subscriber sessions (principals taken in turn from
@@ -50,6 +51,34 @@
  * subscribing session connects and just after the last delivery (for
  * deploy/bench.sh: profiles, metrics).
  *
+ * Deadlines and escalations (issue 17), against an nwdd whose wall clock is
+ * the file --clock (its test_clock): --subjects young people (YP-DL-0000,
+ * ...) are allocated to hub:norwich by case-system; duty-mash subscribes
+ * live to kind escalation and hubsys-norwich to risk alerts and
+ * escalations, and neither ever acknowledges.  Then three windows of the
+ * same steady publishes (--steady-publishers sessions of plo-ana making
+ * --rate ROUTINE RiskAlerts a second in all, default 200, paced by
+ * absolute deadlines; publish->ack and due->ack of each):
+ *   1. before any deadline is open (--warmup, then --seconds);
+ *   2. after N RiskAlerts are published flat out by --publishers sessions,
+ *      --breaching M of them URGENT (urgent-alert-ack, 15 minutes) and the
+ *      rest HIGH (high-alert-ack, 60 minutes), every (N/M)th URGENT, so
+ *      that N deadlines are open and none is due;
+ *   3. the wall clock moved on --clock-step minutes (16) after --warmup
+ *      (the file written anew and renamed over it; nwdd rereads it every
+ *      50 ms), so that the M URGENT deadlines breach at once; the window
+ *      runs from the move to the Mth escalation the duty desk receives,
+ *      and the steady publishes go on for at least --seconds from the
+ *      move.
+ * Measured: the time from the move to the first and the Mth escalation
+ * at the duty desk, and with --db to the Mth escalated audit row (polled
+ * every 25 ms); the steady p50/p99/p99.9 of each window; CPU during the
+ * escalations.  Checked, after 3 s more: exactly M escalations, one about
+ * each URGENT alert, under urgent-alert-ack with count 1, none about a
+ * HIGH one, none before the move; with --db, the audit rows and
+ * nwd.deadlines agree.  --before-move and --after-move run a shell
+ * command just before the move and just after the Mth escalation.
+ *
  * Idle sessions: K mutual-TLS sessions through nwd_connect() (handshake,
  * Hello, Welcome), held idle for --seconds, then pinged (a sample) and
  * closed; the daemon's RSS before and after gives the cost per session.
@@ -72,6 +101,7 @@
 #endif
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <ctype.h>
@@ -140,8 +170,14 @@ static struct {
 	const char	*durable;	/* durable subscription name, or NULL */
 	const char	*report;	/* file of acked message ids, or NULL */
 	long		 backlog;	/* --backlog N, or 0 */
-	const char	*before_replay;	/* shell command, or NULL */
-	const char	*after_replay;	/* shell command, or NULL */
+	const char	*hook_before;	/* shell command, or NULL */
+	const char	*hook_after;	/* shell command, or NULL */
+	long		 deadlines;	/* --deadlines N, or 0 */
+	long		 breaching;	/* of them URGENT */
+	const char	*clock;		/* nwdd's test_clock file */
+	int		 clock_step;	/* minutes the clock moves */
+	int		 dl_subjects;	/* young people the alerts are about */
+	int		 dl_steady;	/* steady publisher sessions */
 } opt = {
 	.npub = 32,
 	.nsub = 5,
@@ -153,6 +189,10 @@ static struct {
 	.receivers = RECEIVERS_DEFAULT,
 	.teams = TEAMS_DEFAULT,
 	.timeout_ms = 30000,
+	.breaching = 1000,
+	.clock_step = 16,
+	.dl_subjects = 100,
+	.dl_steady = 8,
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -1291,7 +1331,7 @@ run_backlog(void)
 	id0 = audit_max_id(db);
 	rss0 = proc_status_kb(opt.pid, "VmRSS");
 	hwm0 = proc_status_kb(opt.pid, "VmHWM");
-	run_hook(opt.before_replay, "--before-replay");
+	run_hook(opt.hook_before, "--before-replay");
 	c = connect_as(principal, 1);
 	if (opt.pid > 0) {
 		rss_every_us = BACKLOG_RSS_EVERY_US;
@@ -1375,7 +1415,7 @@ run_backlog(void)
 	}
 	cpu_snap(&c1);
 	printf("replay: done\n");
-	run_hook(opt.after_replay, "--after-replay");
+	run_hook(opt.hook_after, "--after-replay");
 	if (opt.pid > 0) {
 		atomic_store(&rss_stop, 1);
 		pthread_join(rss_th, NULL);
@@ -1475,6 +1515,890 @@ run_backlog(void)
 	free(rids);
 	free(gaps.v);
 	free(rlist);
+	PQfinish(db);
+	return 0;
+}
+
+/* ---- deadlines and escalations ------------------------------------------------ */
+
+#define DL_SUBJECT_FMT		"YP-DL-%04d"
+#define DL_TEAM			"hub:norwich"
+#define DL_HUB			"hubsys-norwich"
+#define DL_DUTY			"duty-mash"
+#define DL_RULE			"urgent-alert-ack"
+#define DL_WAIT_NS		(180 * NS)	/* for the escalations */
+#define DL_QUIET_NS		(3 * NS)	/* after them: any more? */
+#define DL_POLL_NS		(25 * NS / 1000) /* --db: escalated rows */
+#define DL_TIMELINE_MAX		60		/* bins printed */
+#define DL_TAG			"nwdbench-dl"
+
+/* The publishes that set the deadlines, by publish index. */
+struct dl_alert {
+	char	 id[37];
+	int	 urgent;
+	int	 acked;
+	int	 duty_seen;	/* escalations of it the duty desk got */
+};
+
+static struct dl_alert	*dl_alerts;
+static struct dl_alert	**dl_sorted;	/* acked ones, by id */
+static size_t		 dl_nsorted;
+static atomic_long	 dl_next;	/* the fill's next index */
+static char		(*dl_subjects)[32];
+static int64_t		 dl_t0;		/* the steady publishers' start */
+static atomic_llong	 dl_stop_at;	/* nothing due at or after it */
+static atomic_int	 dl_readers_stop;
+
+/* Publish i of the fill is URGENT: every (N / M)th, M of them. */
+static int
+dl_is_urgent(long i)
+{
+	long	stride = opt.deadlines / opt.breaching;
+
+	return i % stride == 0 && i / stride < opt.breaching;
+}
+
+/* A RiskAlert about subject at priority prio (the traffic's otherwise). */
+static void
+dl_envelope(Nwd__V1__Envelope *env, Nwd__V1__Header *h,
+    Nwd__V1__SubjectRef *s, Nwd__V1__RiskAlert *a, char *summary)
+{
+	fill_alert(env, h, s, a, summary);
+	a->level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+}
+
+/* A publish refused for the moment, or a session that ended: go on. */
+static void
+dl_publish_failed(struct nwd_client **c, enum nwd_status st)
+{
+	if (st != NWD_ERR_REFUSED && st != NWD_ERR_UNAVAILABLE &&
+	    st != NWD_ERR_INVALID) {
+		nwd_close(*c);
+		*c = NULL;
+	}
+}
+
+struct dl_filler {
+	pthread_t	 th;
+	struct nwd_client *c;
+	uint64_t	 errors;
+	char		 last_err[256];
+};
+
+static void *
+dl_fill_main(void *arg)
+{
+	struct dl_filler	*f = arg;
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 a = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack;
+	enum nwd_status		 st;
+	char			*summary, tag[64];
+	long			 i;
+	int			 try, n;
+
+	summary = xcalloc(1, opt.body + 1);
+	memset(summary, 'x', opt.body);
+	dl_envelope(&env, &h, &s, &a, summary);
+	while ((i = atomic_fetch_add(&dl_next, 1)) < opt.deadlines) {
+		dl_alerts[i].urgent = dl_is_urgent(i);
+		s.local_id = dl_subjects[i % opt.dl_subjects];
+		h.priority = dl_alerts[i].urgent ? NWD__V1__PRIORITY__URGENT :
+		    NWD__V1__PRIORITY__HIGH;
+		n = snprintf(tag, sizeof(tag), DL_TAG " %ld %s ", i,
+		    dl_alerts[i].urgent ? "URGENT" : "HIGH");
+		memcpy(summary, tag, (size_t)n < opt.body ? (size_t)n :
+		    opt.body);
+		/* Refused for the moment (a full queue): again, a few times. */
+		for (try = 0; try < 5 && !dl_alerts[i].acked; try++) {
+			if (f->c == NULL &&
+			    (f->c = connect_as(PUBLISHER, 0)) == NULL) {
+				f->errors++;
+				usleep(100000);
+				continue;
+			}
+			ack = NULL;
+			st = nwd_publish(f->c, &env, &ack, f->last_err,
+			    sizeof(f->last_err));
+			if (st == NWD_OK) {
+				snprintf(dl_alerts[i].id,
+				    sizeof(dl_alerts[i].id), "%s",
+				    ack->message_id);
+				dl_alerts[i].acked = 1;
+			} else {
+				f->errors++;
+				dl_publish_failed(&f->c, st);
+				usleep(100000);
+			}
+			nwd_publish_ack_free(ack);
+		}
+	}
+	free(summary);
+	return NULL;
+}
+
+/* One publish of the steady publishers: when it was due, sent, acked. */
+struct dl_sample {
+	int64_t	 due, sent, acked;	/* acked: 0 if it failed */
+};
+
+struct dl_steady {
+	pthread_t	 th;
+	int		 idx;
+	struct nwd_client *c;
+	struct dl_sample *v;
+	size_t		 n, cap;
+	uint64_t	 errors;
+	char		 last_err[256];
+};
+
+static void *
+dl_steady_main(void *arg)
+{
+	struct dl_steady	*p = arg;
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 a = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack;
+	enum nwd_status		 st;
+	struct dl_sample	*sm;
+	int64_t			 interval, due, t_send, t_ack;
+	uint64_t		 seq = 0;
+	char			*summary;
+
+	summary = xcalloc(1, opt.body + 1);
+	memset(summary, 'x', opt.body);
+	/* ROUTINE: no deadline rule applies to it. */
+	fill_alert(&env, &h, &s, &a, summary);
+	interval = (int64_t)((double)opt.dl_steady * NS / opt.rate);
+	due = dl_t0 + (int64_t)((double)p->idx * NS / opt.rate);
+	for (;; due += interval, seq++) {
+		if (due >= atomic_load(&dl_stop_at))
+			break;
+		sleep_until(due);
+		if (due >= atomic_load(&dl_stop_at))
+			break;
+		t_send = mono_ns();
+		s.local_id = dl_subjects[(p->idx + seq * opt.dl_steady) %
+		    (uint64_t)opt.dl_subjects];
+		stamp(summary, p->idx, seq, t_send, due);
+		t_ack = 0;
+		if (p->c == NULL && (p->c = connect_as(PUBLISHER, 0)) == NULL)
+			p->errors++;
+		else {
+			ack = NULL;
+			st = nwd_publish(p->c, &env, &ack, p->last_err,
+			    sizeof(p->last_err));
+			if (st == NWD_OK)
+				t_ack = mono_ns();
+			else {
+				p->errors++;
+				dl_publish_failed(&p->c, st);
+			}
+			nwd_publish_ack_free(ack);
+		}
+		if (p->n == p->cap) {
+			p->cap = p->cap ? p->cap * 2 : 4096;
+			if ((p->v = realloc(p->v, p->cap * sizeof(*p->v))) ==
+			    NULL)
+				die("out of memory");
+		}
+		sm = &p->v[p->n++];
+		sm->due = due;
+		sm->sent = t_send;
+		sm->acked = t_ack;
+	}
+	free(summary);
+	return NULL;
+}
+
+/* Starts the steady publishers (connected already) a moment from now. */
+static void
+dl_steady_start(struct dl_steady *st)
+{
+	int	i;
+
+	dl_t0 = mono_ns() + NS / 10;
+	atomic_store(&dl_stop_at, INT64_MAX);
+	for (i = 0; i < opt.dl_steady; i++) {
+		st[i].idx = i;
+		st[i].n = 0;
+		if (pthread_create(&st[i].th, NULL, dl_steady_main,
+		    &st[i]) != 0)
+			die("pthread_create failed");
+	}
+}
+
+static void
+dl_steady_stop(struct dl_steady *st, int64_t at)
+{
+	int	i;
+
+	atomic_store(&dl_stop_at, at);
+	for (i = 0; i < opt.dl_steady; i++)
+		pthread_join(st[i].th, NULL);
+}
+
+struct dl_stats {
+	size_t	 n, failed, late;
+	double	 p50, p99, p999, max;		/* publish->ack, ms */
+	double	 due_p99, due_max;		/* due->ack, ms */
+	double	 seconds, per_s;
+};
+
+/* The steady publishes due in [lo, hi). */
+static void
+dl_stats(const struct dl_steady *st, int64_t lo, int64_t hi,
+    struct dl_stats *o)
+{
+	struct lat	 a = { 0 }, d = { 0 };
+	size_t		 k;
+	int		 i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < opt.dl_steady; i++)
+		for (k = 0; k < st[i].n; k++) {
+			const struct dl_sample *sm = &st[i].v[k];
+
+			if (sm->due < lo || sm->due >= hi)
+				continue;
+			o->n++;
+			if (sm->sent - sm->due > 1000000)
+				o->late++;
+			if (sm->acked == 0) {
+				o->failed++;
+				continue;
+			}
+			lat_add(&a, sm->acked - sm->sent);
+			lat_add(&d, sm->acked - sm->due);
+		}
+	lat_sort(&a);
+	lat_sort(&d);
+	o->p50 = lat_q(&a, .5);
+	o->p99 = lat_q(&a, .99);
+	o->p999 = lat_q(&a, .999);
+	o->max = lat_q(&a, 1);
+	o->due_p99 = lat_q(&d, .99);
+	o->due_max = lat_q(&d, 1);
+	o->seconds = (hi - lo) / 1e9;
+	o->per_s = o->seconds > 0 ? (o->n - o->failed) / o->seconds : 0;
+	free(a.v);
+	free(d.v);
+}
+
+static void
+dl_print_stats(const char *what, const struct dl_stats *s)
+{
+	printf("steady %-30s %zu publishes due in %.2f s (%.0f acked/s): "
+	    "publish->ack p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f "
+	    "ms; due->ack p99 %.2f ms  max %.2f ms; %zu sent > 1 ms late, "
+	    "%zu failed\n", what, s->n, s->seconds, s->per_s, s->p50, s->p99,
+	    s->p999, s->max, s->due_p99, s->due_max, s->late, s->failed);
+}
+
+/* A steady window with no clock move: after --warmup, --seconds long. */
+static void
+dl_steady_window(struct dl_steady *st, const char *what, struct dl_stats *o)
+{
+	int64_t	lo, hi;
+	double	l1 = loadavg1();
+
+	dl_steady_start(st);
+	lo = dl_t0 + (int64_t)(opt.warmup * NS);
+	hi = lo + (int64_t)(opt.seconds * NS);
+	sleep_until(hi);
+	dl_steady_stop(st, hi);
+	dl_stats(st, lo, hi, o);
+	printf("(load average %.2f) ", l1);
+	dl_print_stats(what, o);
+}
+
+/* An Escalation a reader received. */
+struct dl_rx {
+	int64_t		 t;
+	char		 about[37];
+	char		 rule[40];
+	uint32_t	 count;
+};
+
+struct dl_reader {
+	pthread_t	 th;
+	const char	*principal;
+	struct nwd_client *c;
+	pthread_mutex_t	 mu;
+	struct dl_rx	*v;		/* escalations, in order */
+	size_t		 n, cap;
+	atomic_long	 nesc;
+	uint64_t	 alerts, other;
+	int		 ended;
+	char		 last_err[256];
+};
+
+static void *
+dl_reader_main(void *arg)
+{
+	struct dl_reader	*r = arg;
+	Nwd__V1__Deliver	*d;
+	Nwd__V1__Envelope	*e;
+	struct dl_rx		*x;
+	enum nwd_status		 st;
+
+	while (!atomic_load(&dl_readers_stop)) {
+		st = nwd_next_delivery(r->c, 100, &d, r->last_err,
+		    sizeof(r->last_err));
+		if (st == NWD_ERR_TIMEOUT)
+			continue;
+		if (st != NWD_OK) {
+			r->ended = 1;
+			break;
+		}
+		e = d->envelope;
+		/* The body is a union: its case says which. */
+		if (e != NULL && e->body_case ==
+		    NWD__V1__ENVELOPE__BODY_ESCALATION &&
+		    e->escalation != NULL) {
+			pthread_mutex_lock(&r->mu);
+			if (r->n == r->cap) {
+				r->cap = r->cap ? r->cap * 2 : 2048;
+				if ((r->v = realloc(r->v, r->cap *
+				    sizeof(*r->v))) == NULL)
+					die("out of memory");
+			}
+			x = &r->v[r->n++];
+			x->t = mono_ns();
+			snprintf(x->about, sizeof(x->about), "%s",
+			    e->escalation->about_message_id);
+			snprintf(x->rule, sizeof(x->rule), "%s",
+			    e->escalation->rule);
+			x->count = e->escalation->count;
+			pthread_mutex_unlock(&r->mu);
+			atomic_fetch_add(&r->nesc, 1);
+		} else if (e != NULL && e->body_case ==
+		    NWD__V1__ENVELOPE__BODY_RISK_ALERT)
+			r->alerts++;
+		else
+			r->other++;
+		/* Never acknowledged: the alerts' deadlines stay unmet. */
+		nwd_deliver_free(d);
+	}
+	return NULL;
+}
+
+static void
+dl_reader_start(struct dl_reader *r, const char *principal,
+    const Nwd__V1__Kind *kinds, size_t nkinds)
+{
+	char	err[512];
+
+	memset(r, 0, sizeof(*r));
+	r->principal = principal;
+	pthread_mutex_init(&r->mu, NULL);
+	r->c = connect_as(principal, 1);
+	if (nwd_subscribe(r->c, kinds, nkinds, NULL, 0, NULL, NULL, err,
+	    sizeof(err)) != NWD_OK)
+		die("subscribe as %s: %s", principal, err);
+	if (pthread_create(&r->th, NULL, dl_reader_main, r) != 0)
+		die("pthread_create failed");
+}
+
+/* --db: when the escalated audit rows since id0 reach one, and the target. */
+struct dl_poll {
+	pthread_t	 th;
+	PGconn		*db;
+	char		 id0[24];
+	long long	 target, count;
+	int64_t		 t_first, t_last;
+	atomic_int	 stop;
+};
+
+static void *
+dl_poll_main(void *arg)
+{
+	struct dl_poll	*p = arg;
+	const char	*params[1] = { p->id0 };
+	int64_t		 next = mono_ns(), now;
+
+	while (!atomic_load(&p->stop)) {
+		p->count = db_count(p->db, "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE id > $1::bigint AND action = "
+		    "'escalated'", 1, params);
+		now = mono_ns();
+		if (p->count > 0 && p->t_first == 0)
+			p->t_first = now;
+		if (p->count >= p->target) {
+			p->t_last = now;
+			break;
+		}
+		if (p->count < 0)
+			break;
+		next += DL_POLL_NS;
+		sleep_until(next > now ? next : now);
+	}
+	return NULL;
+}
+
+static int
+dl_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct dl_alert *const *)a)->id,
+	    (*(struct dl_alert *const *)b)->id);
+}
+
+static struct dl_alert *
+dl_find(const char *id)
+{
+	struct dl_alert		 key, *kp = &key, **hit;
+
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	hit = bsearch(&kp, dl_sorted, dl_nsorted, sizeof(*dl_sorted),
+	    dl_cmp);
+	return hit != NULL ? *hit : NULL;
+}
+
+static int64_t
+real_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The test clock's time, and when the file was written (real ms). */
+static int64_t
+dl_clock_read(int64_t *mtime_ms)
+{
+	struct stat	 sb;
+	long long	 v;
+	FILE		*fp;
+
+	if ((fp = fopen(opt.clock, "r")) == NULL)
+		die("--clock %s: %s", opt.clock, strerror(errno));
+	if (fscanf(fp, "%lld", &v) != 1 || v <= 0)
+		die("--clock %s: expected Unix milliseconds", opt.clock);
+	if (fstat(fileno(fp), &sb) == -1)
+		die("--clock %s: %s", opt.clock, strerror(errno));
+	fclose(fp);
+	*mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 +
+	    sb.st_mtim.tv_nsec / 1000000;
+	return v;
+}
+
+/* Writes the test clock as nwdd reads it: a new file, renamed over it. */
+static void
+dl_clock_write(int64_t ms)
+{
+	char	 tmp[4096];
+	FILE	*fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", opt.clock);
+	if ((fp = fopen(tmp, "w")) == NULL)
+		die("%s: %s", tmp, strerror(errno));
+	fprintf(fp, "%" PRId64 "\n", ms);
+	if (fclose(fp) != 0 || rename(tmp, opt.clock) == -1)
+		die("--clock %s: %s", opt.clock, strerror(errno));
+}
+
+/* Prints the deadlines by rule and state (--db). */
+static void
+dl_print_deadlines(PGconn *db, const char *when)
+{
+	PGresult	*r;
+	int		 i;
+
+	if (db == NULL)
+		return;
+	r = PQexec(db, "SELECT rule, state, count(*) FROM nwd.deadlines "
+	    "GROUP BY 1, 2 ORDER BY 1, 2");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "bench_broker: --db: %s", PQerrorMessage(db));
+		PQclear(r);
+		return;
+	}
+	printf("nwd.deadlines %s:", when);
+	for (i = 0; i < PQntuples(r); i++)
+		printf("%s %s %s %s", i ? "," : "", PQgetvalue(r, i, 0),
+		    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+	printf("%s\n", PQntuples(r) == 0 ? " none" : "");
+	PQclear(r);
+}
+
+/*
+ * --deadlines N: N RiskAlerts (--breaching M of them URGENT, the rest HIGH)
+ * about --subjects young people allocated to the hub, so that N deadlines
+ * are open, none of them acknowledged; then the wall clock (--clock, nwdd's
+ * test_clock) moved on 16 minutes, so that the M URGENT ones breach at
+ * once, with the duty desk subscribed to escalations and --rate steady
+ * publishes going on.  See the top of this file.
+ */
+static int
+run_deadlines(void)
+{
+	static const Nwd__V1__Kind duty_kinds[] = { NWD__V1__KIND__ESCALATION };
+	static const Nwd__V1__Kind hub_kinds[] = { NWD__V1__KIND__RISK_ALERT,
+	    NWD__V1__KIND__ESCALATION };
+	struct dl_reader	 duty, hub;
+	struct dl_filler	*fill;
+	struct dl_steady	*st;
+	struct dl_stats		 s_none, s_open, s_fire, s_win;
+	struct dl_poll		 poll;
+	struct cpu_snap		 c0, c1;
+	struct dl_alert		*al;
+	struct nwd_client	*c;
+	PGconn			*db = NULL;
+	char			 err[512], team[] = DL_TEAM;
+	const char		*sq[1];
+	int64_t			 t_f0, t_f1, old_ms, mtime_ms, wall_ms, new_ms;
+	int64_t			 t_move, real_move, t_seen, t_first = 0;
+	int64_t			 t_last = 0, t_hub_last = 0, t_end, bin;
+	uint64_t		 fill_errors = 0, steady_errors = 0;
+	size_t			 i, k, nacked = 0, distinct = 0, dup = 0;
+	size_t			 high = 0, foreign = 0, wrong = 0, before = 0;
+	size_t			 hub_got = 0, nbins, duty_n, hub_n;
+	size_t			 bins[DL_TIMELINE_MAX];
+	double			 bins_max[DL_TIMELINE_MAX];
+	long long		 open0 = -1, id0 = -1, db_esc = -1;
+	long long		 db_esc_distinct = -1, db_breached = -1;
+	long long		 db_other_rule = -1, db_breached_rows = -1;
+	double			 l1, l_move, fill_s, secs;
+	int			 complete, j;
+
+	if (opt.clock == NULL)
+		die("--deadlines needs --clock FILE (nwdd's test_clock)");
+	if (opt.breaching < 1 || opt.breaching > opt.deadlines)
+		die("--breaching must be 1 to --deadlines");
+	if (opt.rate <= 0)
+		opt.rate = 200;
+	(void)dl_clock_read(&mtime_ms);
+	if (opt.db != NULL) {
+		db = PQconnectdb(opt.db);
+		if (PQstatus(db) != CONNECTION_OK)
+			die("--db: %s", PQerrorMessage(db));
+	}
+	l1 = loadavg1();
+	printf("== deadlines: %ld RiskAlerts from %s (%ld URGENT: %s, 15 "
+	    "minutes; %ld HIGH: 60 minutes) about %d young people allocated "
+	    "to %s, published by %d sessions flat out and never "
+	    "acknowledged; %s subscribed to escalations (live), %s to alerts "
+	    "and escalations; %d sessions publishing %.0f ROUTINE RiskAlerts/s "
+	    "(body %zu B); then the wall clock (%s) moved on %d minutes\n",
+	    opt.deadlines, PUBLISHER, opt.breaching, DL_RULE,
+	    opt.deadlines - opt.breaching, opt.dl_subjects, DL_TEAM, opt.npub,
+	    DL_DUTY, DL_HUB, opt.dl_steady, opt.rate, opt.body, opt.clock,
+	    opt.clock_step);
+	printf("load average before: %.2f\n", l1);
+
+	/* (a) The young people, allocated to the hub. */
+	dl_subjects = xcalloc(opt.dl_subjects, sizeof(*dl_subjects));
+	c = connect_as(ALLOCATOR, 1);
+	for (j = 0; j < opt.dl_subjects; j++) {
+		Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+		Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+		Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+		Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
+		Nwd__V1__PublishAck	*ack = NULL;
+
+		snprintf(dl_subjects[j], sizeof(dl_subjects[j]),
+		    DL_SUBJECT_FMT, j);
+		s.local_id = dl_subjects[j];
+		h.kind = NWD__V1__KIND__ALLOCATION;
+		h.subject = &s;
+		h.marking = NWD__V1__MARKING__OFFICIAL;
+		a.team = team;
+		env.header = &h;
+		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
+		env.allocation = &a;
+		if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+			die("allocate %s to %s as %s: %s", dl_subjects[j],
+			    DL_TEAM, ALLOCATOR, err);
+		nwd_publish_ack_free(ack);
+	}
+	nwd_close(c);
+	printf("allocated %s..%s to %s\n", dl_subjects[0],
+	    dl_subjects[opt.dl_subjects - 1], DL_TEAM);
+
+	/* (b) Who is listening: the duty desk and the hub. */
+	dl_reader_start(&duty, DL_DUTY, duty_kinds, 1);
+	dl_reader_start(&hub, DL_HUB, hub_kinds, 2);
+	st = xcalloc(opt.dl_steady, sizeof(*st));
+	for (j = 0; j < opt.dl_steady; j++)
+		st[j].c = connect_as(PUBLISHER, 1);
+
+	/* (c) The steady publishes before any deadline is open. */
+	dl_steady_window(st, "(no deadlines open):", &s_none);
+
+	/* (d) N deadlines set. */
+	dl_alerts = xcalloc(opt.deadlines, sizeof(*dl_alerts));
+	fill = xcalloc(opt.npub, sizeof(*fill));
+	for (j = 0; j < opt.npub; j++)
+		fill[j].c = connect_as(PUBLISHER, 1);
+	t_f0 = mono_ns();
+	for (j = 0; j < opt.npub; j++)
+		if (pthread_create(&fill[j].th, NULL, dl_fill_main,
+		    &fill[j]) != 0)
+			die("pthread_create failed");
+	for (j = 0; j < opt.npub; j++) {
+		pthread_join(fill[j].th, NULL);
+		fill_errors += fill[j].errors;
+		if (fill[j].errors > 0)
+			fprintf(stderr, "fill session %d: %" PRIu64 " errors, "
+			    "the last: %s\n", j, fill[j].errors,
+			    fill[j].last_err);
+		nwd_close(fill[j].c);
+	}
+	t_f1 = mono_ns();
+	fill_s = (t_f1 - t_f0) / 1e9;
+	dl_sorted = xcalloc(opt.deadlines, sizeof(*dl_sorted));
+	for (i = 0; i < (size_t)opt.deadlines; i++)
+		if (dl_alerts[i].acked) {
+			nacked++;
+			dl_sorted[dl_nsorted++] = &dl_alerts[i];
+		}
+	qsort(dl_sorted, dl_nsorted, sizeof(*dl_sorted), dl_cmp);
+	printf("deadlines set: %zu of %ld alerts acked in %.1f s (%.0f "
+	    "publishes/s), %" PRIu64 " errors\n", nacked, opt.deadlines,
+	    fill_s, nacked / fill_s, fill_errors);
+	if (nacked < (size_t)opt.deadlines)
+		die("only %zu of %ld alerts were published", nacked,
+		    opt.deadlines);
+	if (db != NULL) {
+		open0 = db_count(db, "SELECT count(*) FROM nwd.deadlines WHERE "
+		    "state = 'open'", 0, NULL);
+		dl_print_deadlines(db, "after the fill");
+	}
+
+	/* (e) The same steady publishes, N deadlines open, none due. */
+	dl_steady_window(st, "(deadlines open, none due):", &s_open);
+
+	/* (f) The clock moves: M breach at once, the steady publishes on. */
+	dl_steady_start(st);
+	sleep_until(dl_t0 + (int64_t)(opt.warmup * NS));
+	run_hook(opt.hook_before, "--before-move");
+	memset(&poll, 0, sizeof(poll));
+	if (db != NULL) {
+		id0 = audit_max_id(db);
+		if ((poll.db = PQconnectdb(opt.db)) == NULL ||
+		    PQstatus(poll.db) != CONNECTION_OK)
+			die("--db: %s", PQerrorMessage(poll.db));
+		snprintf(poll.id0, sizeof(poll.id0), "%lld", id0);
+		poll.target = opt.breaching;
+	}
+	old_ms = dl_clock_read(&mtime_ms);
+	l_move = loadavg1();
+	cpu_snap(&c0);
+	/* nwdd's wall clock: the file's time, run on since it was written. */
+	real_move = real_ms();
+	wall_ms = old_ms + (real_move - mtime_ms);
+	new_ms = wall_ms + (int64_t)opt.clock_step * 60000;
+	if (db != NULL && pthread_create(&poll.th, NULL, dl_poll_main,
+	    &poll) != 0)
+		die("pthread_create failed");
+	t_move = mono_ns();
+	dl_clock_write(new_ms);
+	printf("clock moved: %" PRId64 " -> %" PRId64 " (+%d minutes) at real "
+	    "time %" PRId64 " ms; load average %.2f\n", wall_ms, new_ms,
+	    opt.clock_step, real_move, l_move);
+	/* Until M have reached the duty desk (or DL_WAIT_NS). */
+	for (;;) {
+		t_seen = mono_ns();
+		if (atomic_load(&duty.nesc) >= opt.breaching || t_seen - t_move >= DL_WAIT_NS)
+			break;
+		usleep(2000);
+	}
+	cpu_snap(&c1);
+	run_hook(opt.hook_after, "--after-move");
+	/* The steady publishes run at least --seconds from the move. */
+	t_end = t_move + (int64_t)(opt.seconds * NS);
+	if (t_end > mono_ns())
+		sleep_until(t_end);
+	else
+		t_end = mono_ns();
+	dl_steady_stop(st, t_end);
+	/* Anything more (a duplicate, a HIGH one) would come now. */
+	sleep_until(mono_ns() + DL_QUIET_NS);
+	if (db != NULL) {
+		atomic_store(&poll.stop, 1);
+		pthread_join(poll.th, NULL);
+		PQfinish(poll.db);
+	}
+	atomic_store(&dl_readers_stop, 1);
+	pthread_join(duty.th, NULL);
+	pthread_join(hub.th, NULL);
+
+	/* What the duty desk got. */
+	duty_n = duty.n;
+	memset(bins, 0, sizeof(bins));
+	for (k = 0; k < DL_TIMELINE_MAX; k++)
+		bins_max[k] = 0;
+	for (i = 0; i < duty_n; i++) {
+		const struct dl_rx *x = &duty.v[i];
+
+		if (x->t < t_move) {
+			before++;
+			continue;
+		}
+		if ((al = dl_find(x->about)) == NULL) {
+			foreign++;
+			continue;
+		}
+		if (!al->urgent) {
+			high++;
+			continue;
+		}
+		if (strcmp(x->rule, DL_RULE) != 0 || x->count != 1)
+			wrong++;
+		if (al->duty_seen++ > 0) {
+			dup++;
+			continue;
+		}
+		distinct++;
+		if (t_first == 0)
+			t_first = x->t;
+		t_last = x->t;
+	}
+	/* The hub: the escalations about URGENT alerts (a count only). */
+	hub_n = hub.n;
+	for (i = 0; i < hub_n; i++)
+		if (hub.v[i].t >= t_move && (al = dl_find(hub.v[i].about)) !=
+		    NULL && al->urgent) {
+			hub_got++;
+			t_hub_last = hub.v[i].t;
+		}
+	complete = distinct == (size_t)opt.breaching && dup == 0 &&
+	    high == 0 && foreign == 0 && wrong == 0 && before == 0;
+	secs = t_last > t_move ? (t_last - t_move) / 1e9 : 0;
+
+	/* The steady publishes while they fired, and over --seconds. */
+	dl_stats(st, t_move, t_last > t_move ? t_last : t_seen, &s_fire);
+	dl_stats(st, t_move, t_move + (int64_t)(opt.seconds * NS), &s_win);
+	for (j = 0; j < opt.dl_steady; j++) {
+		steady_errors += st[j].errors;
+		if (st[j].errors > 0)
+			fprintf(stderr, "steady session %d: %" PRIu64 " errors, "
+			    "the last: %s\n", j, st[j].errors,
+			    st[j].last_err);
+	}
+
+	if (db != NULL) {
+		char		 idb[24];
+		const char	*p1[1] = { idb };
+
+		snprintf(idb, sizeof(idb), "%lld", id0);
+		db_esc = db_count(db, "SELECT count(*) FROM nwd.audit_events "
+		    "WHERE id > $1::bigint AND action = 'escalated'", 1, p1);
+		db_esc_distinct = db_count(db, "SELECT count(DISTINCT "
+		    "message_id) FROM nwd.audit_events WHERE id > $1::bigint "
+		    "AND action = 'escalated'", 1, p1);
+		db_breached_rows = db_count(db, "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE id > $1::bigint AND action = "
+		    "'deadline_breached'", 1, p1);
+		db_other_rule = db_count(db, "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE id > $1::bigint AND action IN "
+		    "('escalated', 'deadline_breached') AND rule <> '" DL_RULE
+		    "'", 1, p1);
+		sq[0] = DL_RULE;
+		db_breached = db_count(db, "SELECT count(*) FROM nwd.deadlines "
+		    "WHERE state = 'breached' AND rule = $1", 1, sq);
+		dl_print_deadlines(db, "after the escalations");
+	}
+
+	printf("escalations: the duty desk got %zu of %ld in %.3f s from the "
+	    "clock move (the first after %.1f ms): %.0f escalations/s\n",
+	    distinct, opt.breaching, secs, t_first > 0 ? (t_first - t_move) /
+	    1e6 : -1.0, secs > 0 ? distinct / secs : 0);
+	printf("escalations: %s; %zu duplicates, %zu about HIGH alerts, %zu "
+	    "about messages not ours, %zu with another rule or a count not "
+	    "1, %zu before the clock moved; the hub got %zu (the last after "
+	    "%.3f s)%s%s\n", complete ? "each once, none else" : "CHECK FAILED",
+	    dup, high, foreign, wrong, before, hub_got, t_hub_last > 0 ?
+	    (t_hub_last - t_move) / 1e9 : -1.0, duty.ended ?
+	    "; the duty desk's session ENDED" : "", hub.ended ?
+	    "; the hub's session ENDED" : "");
+	if (db != NULL)
+		printf("escalations: audit rows since the move: %lld escalated "
+		    "(%lld messages), %lld deadline_breached, %lld of either "
+		    "under another rule; %lld %s deadlines breached; the %ldth "
+		    "escalated row seen after %.3f s (polled every %d ms; the "
+		    "first after %.3f s)\n", db_esc, db_esc_distinct,
+		    db_breached_rows, db_other_rule, db_breached, DL_RULE,
+		    opt.breaching, poll.t_last > 0 ? (poll.t_last - t_move) /
+		    1e9 : -1.0, (int)(DL_POLL_NS / 1000000), poll.t_first > 0 ?
+		    (poll.t_first - t_move) / 1e9 : -1.0);
+	/* The timeline: escalations, and the slowest steady ack, by bin. */
+	bin = secs <= 5 ? NS / 10 : secs <= 60 ? NS : 10 * NS;
+	nbins = (size_t)((t_last - t_move) / bin) + 1;
+	if (nbins > DL_TIMELINE_MAX)
+		nbins = DL_TIMELINE_MAX;
+	for (i = 0; i < duty_n; i++)
+		if (duty.v[i].t >= t_move &&
+		    (k = (size_t)((duty.v[i].t - t_move) / bin)) < nbins)
+			bins[k]++;
+	for (j = 0; j < opt.dl_steady; j++)
+		for (k = 0; k < st[j].n; k++) {
+			const struct dl_sample *sm = &st[j].v[k];
+			size_t b;
+
+			if (sm->due < t_move || sm->acked == 0 ||
+			    (b = (size_t)((sm->due - t_move) / bin)) >= nbins)
+				continue;
+			if ((sm->acked - sm->sent) / 1e6 > bins_max[b])
+				bins_max[b] = (sm->acked - sm->sent) / 1e6;
+		}
+	printf("timeline from the move, by %.1f s: escalations received:",
+	    bin / 1e9);
+	for (i = 0; i < nbins; i++)
+		printf(" %zu", bins[i]);
+	printf("\ntimeline from the move, by %.1f s: slowest steady "
+	    "publish->ack (ms):", bin / 1e9);
+	for (i = 0; i < nbins; i++)
+		printf(" %.0f", bins_max[i]);
+	printf("\n");
+	dl_print_stats("(no deadlines open):", &s_none);
+	dl_print_stats("(deadlines open, none due):", &s_open);
+	dl_print_stats("(while the escalations came):", &s_fire);
+	dl_print_stats("(--seconds from the move):", &s_win);
+	printf("while the escalations came, ");
+	print_cpu(&c0, &c1);
+	printf("RESULT mode=deadlines open=%ld breaching=%ld received=%zu "
+	    "complete=%d duplicates=%zu high=%zu foreign=%zu wrong=%zu "
+	    "before=%zu hub=%zu seconds=%.3f first_ms=%.1f per_s=%.0f "
+	    "db_seconds=%.3f db_escalated=%lld db_breached=%lld "
+	    "none_p50_ms=%.2f none_p99_ms=%.2f none_p999_ms=%.2f "
+	    "none_due_p99_ms=%.2f open_p50_ms=%.2f open_p99_ms=%.2f "
+	    "open_p999_ms=%.2f open_due_p99_ms=%.2f "
+	    "fire_p50_ms=%.2f fire_p99_ms=%.2f fire_p999_ms=%.2f "
+	    "fire_max_ms=%.2f fire_due_p99_ms=%.2f fire_samples=%zu "
+	    "win_p99_ms=%.2f win_due_p99_ms=%.2f rate=%.0f steady_errors=%"
+	    PRIu64 " fill_per_s=%.0f fill_errors=%" PRIu64 " open_db=%lld "
+	    "nwdd_cpu=%.0f pg_cpu=%.0f bench_cpu=%.0f move_real_ms=%" PRId64
+	    " load1=%.2f load_move=%.2f\n", opt.deadlines, opt.breaching,
+	    distinct, complete, dup, high, foreign, wrong, before,
+	    hub_got, secs, t_first > 0 ? (t_first - t_move) / 1e6 : -1.0,
+	    secs > 0 ? distinct / secs : 0, db != NULL && poll.t_last > 0 ?
+	    (poll.t_last - t_move) / 1e9 : -1.0, db_esc, db_breached,
+	    s_none.p50, s_none.p99, s_none.p999, s_none.due_p99, s_open.p50,
+	    s_open.p99, s_open.p999, s_open.due_p99, s_fire.p50, s_fire.p99, s_fire.p999, s_fire.max,
+	    s_fire.due_p99, s_fire.n, s_win.p99, s_win.due_p99, opt.rate,
+	    steady_errors, nacked / fill_s, fill_errors, open0,
+	    cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
+	    cpu_pct(c0.pg, c1.pg, &c0, &c1), cpu_pct(c0.self, c1.self, &c0,
+	    &c1), real_move, l1, l_move);
+	for (j = 0; j < opt.dl_steady; j++) {
+		nwd_close(st[j].c);
+		free(st[j].v);
+	}
+	nwd_close(duty.c);
+	nwd_close(hub.c);
+	free(duty.v);
+	free(hub.v);
+	free(st);
+	free(fill);
+	free(dl_sorted);
+	free(dl_alerts);
+	free(dl_subjects);
 	PQfinish(db);
 	return 0;
 }
@@ -1931,6 +2855,12 @@ usage(void)
 "           [--body BYTES] [--pid NWDD_PID] [--pg-pid POSTMASTER_PID]\n"
 "           [--db CONNINFO] [--receivers P,...] [--durable NAME] [--ack]\n"
 "           [--before-replay CMD] [--after-replay CMD]\n"
+"       bench_broker --server H:P --pki DIR --deadlines N --clock FILE\n"
+"           [--breaching M] [--clock-step MINUTES] [--subjects K]\n"
+"           [--publishers P] [--steady-publishers S] [--rate PUBS_PER_S]\n"
+"           [--seconds S] [--warmup S] [--body BYTES] [--pid NWDD_PID]\n"
+"           [--pg-pid POSTMASTER_PID] [--db CONNINFO]\n"
+"           [--before-move CMD] [--after-move CMD]\n"
 "       bench_broker --copy-ceiling CONNINFO [--seconds S] [--copy-rows R]\n"
 "\n"
 "Defaults: 32 publishers (plo-ana), 5 subscribers (%s, in turn),\n"
@@ -1946,7 +2876,8 @@ main(int argc, char *argv[])
 	enum { O_SERVER = 256, O_PKI, O_PUB, O_SUB, O_BODY, O_RATE, O_SECS,
 	    O_WARM, O_PID, O_PGPID, O_IDLE, O_COPY, O_COPYROWS, O_DB, O_SUBJ,
 	    O_RECV, O_TEAMS, O_ALLOC, O_ACK, O_CHURN, O_DURABLE, O_REPORT,
-	    O_BACKLOG, O_BEFORE, O_AFTER };
+	    O_BACKLOG, O_BEFORE, O_AFTER, O_DEADLINES, O_BREACHING, O_CLOCK,
+	    O_CLOCK_STEP, O_DL_SUBJECTS, O_STEADY };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "pki", required_argument, NULL, O_PKI },
@@ -1973,6 +2904,14 @@ main(int argc, char *argv[])
 		{ "backlog", required_argument, NULL, O_BACKLOG },
 		{ "before-replay", required_argument, NULL, O_BEFORE },
 		{ "after-replay", required_argument, NULL, O_AFTER },
+		{ "deadlines", required_argument, NULL, O_DEADLINES },
+		{ "breaching", required_argument, NULL, O_BREACHING },
+		{ "clock", required_argument, NULL, O_CLOCK },
+		{ "clock-step", required_argument, NULL, O_CLOCK_STEP },
+		{ "subjects", required_argument, NULL, O_DL_SUBJECTS },
+		{ "steady-publishers", required_argument, NULL, O_STEADY },
+		{ "before-move", required_argument, NULL, O_BEFORE },
+		{ "after-move", required_argument, NULL, O_AFTER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -2051,10 +2990,28 @@ main(int argc, char *argv[])
 			opt.backlog = atol(optarg);
 			break;
 		case O_BEFORE:
-			opt.before_replay = optarg;
+			opt.hook_before = optarg;
 			break;
 		case O_AFTER:
-			opt.after_replay = optarg;
+			opt.hook_after = optarg;
+			break;
+		case O_DEADLINES:
+			opt.deadlines = atol(optarg);
+			break;
+		case O_BREACHING:
+			opt.breaching = atol(optarg);
+			break;
+		case O_CLOCK:
+			opt.clock = optarg;
+			break;
+		case O_CLOCK_STEP:
+			opt.clock_step = atoi(optarg);
+			break;
+		case O_DL_SUBJECTS:
+			opt.dl_subjects = atoi(optarg);
+			break;
+		case O_STEADY:
+			opt.dl_steady = atoi(optarg);
 			break;
 		default:
 			usage();
@@ -2063,7 +3020,8 @@ main(int argc, char *argv[])
 	if (optind != argc || opt.seconds <= 0 || opt.warmup < 0 ||
 	    opt.npub < 1 || opt.nsub < 1 || opt.rate < 0 ||
 	    opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0 ||
-	    opt.backlog < 0)
+	    opt.backlog < 0 || opt.deadlines < 0 || opt.clock_step < 1 ||
+	    opt.dl_subjects < 1 || opt.dl_steady < 1)
 		usage();
 	/* A durable queue lets go on ack: soaks ack; --backlog says. */
 	if (durable_acks && opt.backlog == 0)
@@ -2085,6 +3043,10 @@ main(int argc, char *argv[])
 	if (opt.backlog > 0) {
 		raise_nofile((rlim_t)opt.npub * 2 + 64);
 		return run_backlog();
+	}
+	if (opt.deadlines > 0) {
+		raise_nofile((rlim_t)(opt.npub + opt.dl_steady) * 2 + 64);
+		return run_deadlines();
 	}
 	raise_nofile((rlim_t)(opt.npub + opt.nsub) * 2 + 64);
 	if (opt.report != NULL &&
