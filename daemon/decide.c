@@ -171,6 +171,15 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		    "broker");
 		return 1;
 	}
+	/* Some kinds only the broker makes, whatever the policy says. */
+	if (envelope_kind_broker_only(env->header->kind)) {
+		snprintf(err, sizeof(err), "kind %s is made by the broker "
+		    "alone; no principal may publish it",
+		    envelope_kind_name(env->header->kind));
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "broker-only", err);
+		return 0;
+	}
 	/* Consent as the legal basis: a current consent must cover it. */
 	/* (A ConsentRecord is how consent comes to be recorded at all.) */
 	if (env->header->legal_basis == NWD__V1__LEGAL_BASIS__CONSENT &&

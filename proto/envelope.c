@@ -23,6 +23,14 @@ envelope_kind_name(Nwd__V1__Kind kind)
 }
 
 int
+envelope_kind_broker_only(Nwd__V1__Kind kind)
+{
+	return kind == NWD__V1__KIND__ESCALATION ||
+	    kind == NWD__V1__KIND__WITHDRAWAL_NOTICE ||
+	    kind == NWD__V1__KIND__BREAK_GLASS_ALERT;
+}
+
+int
 envelope_kind_from_name(const char *name, Nwd__V1__Kind *out)
 {
 	const ProtobufCFieldDescriptor *fd;

@@ -21,6 +21,9 @@
  * envelope_kind_name() returns NULL for a kind the schema does not know.
  */
 const char *envelope_kind_name(Nwd__V1__Kind kind);
+/* 1 for the kinds only the broker makes (Escalation, WithdrawalNotice,
+ * BreakGlassAlert): no principal may publish them. */
+int envelope_kind_broker_only(Nwd__V1__Kind kind);
 int envelope_kind_from_name(const char *name, Nwd__V1__Kind *out);
 
 /* The Envelope body case that carries a kind's body (kind + 9). */

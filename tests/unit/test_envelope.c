@@ -302,7 +302,7 @@ test_kind_unknown(void **state)
 
 	assert_null(envelope_kind_name(NWD__V1__KIND__KIND_UNSPECIFIED));
 	assert_null(envelope_kind_name((Nwd__V1__Kind)99));
-	assert_null(envelope_kind_name((Nwd__V1__Kind)12));
+	assert_null(envelope_kind_name((Nwd__V1__Kind)16));
 	assert_null(envelope_kind_name((Nwd__V1__Kind)-1));
 
 	assert_int_equal(envelope_kind_from_name("bogus", &k), -1);
@@ -331,7 +331,7 @@ test_kind_body(void **state)
 	assert_null(
 	    envelope_kind_body_descriptor(NWD__V1__KIND__KIND_UNSPECIFIED));
 	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)99));
-	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)12));
+	assert_null(envelope_kind_body_descriptor((Nwd__V1__Kind)16));
 }
 
 static void
