@@ -97,6 +97,9 @@ struct status {
 	 * what became of each (met, breached, escalated), in order. */
 	const Nwd__V1__AuditEvent	*clocks[64];
 	size_t				 nclocks;
+	/* The publish rows of its corrections and retraction. */
+	const Nwd__V1__AuditEvent	*withdrawals[16];
+	size_t				 nwithdrawals;
 };
 
 static void
@@ -285,7 +288,12 @@ status_fold(struct status *s)
 		for (i = 0; i < s->pages[p]->n_events; i++) {
 			e = s->pages[p]->events[i];
 			if (strcmp(e->action, "publish") == 0) {
-				if (s->publish == NULL)
+				/* A correction or retraction of it. */
+				if (strcmp(e->message_id, s->message_id) != 0) {
+					if (s->nwithdrawals < 16)
+						s->withdrawals[
+						    s->nwithdrawals++] = e;
+				} else if (s->publish == NULL)
 					s->publish = e;
 				continue;
 			}
@@ -447,6 +455,23 @@ print_summary(const struct status *s)
 	}
 }
 
+/* "Corrected by  ID (time)", "Retracted by  ID (time)": each message
+ * that superseded it. */
+static void
+print_withdrawals(const struct status *s)
+{
+	const Nwd__V1__AuditEvent	*e;
+	char				 a[128], t[STATUS_TIME_LEN];
+	size_t				 i;
+
+	for (i = 0; i < s->nwithdrawals; i++) {
+		e = s->withdrawals[i];
+		printf("%s %s (%s)\n", e->kind == NWD__V1__KIND__RETRACTION ?
+		    "Retracted by" : "Corrected by", printable(e->message_id,
+		    a, sizeof(a)), time_text(e->at_unix_ms, t, sizeof(t)));
+	}
+}
+
 /*
  * "Deadline    return-interview: due 2027-01-11 16:00 GMT; breached,
  * escalated 2 times" or "...; met by a school_dsl (2027-05-04 ...)".
@@ -525,6 +550,7 @@ print_table(const struct status *s)
 	if (e != NULL && e->rule[0] != '\0')
 		printf(" (rule %s)", printable(e->rule, b, sizeof(b)));
 	putchar('\n');
+	print_withdrawals(s);
 	print_clocks(s);
 	print_summary(s);
 	putchar('\n');
@@ -631,6 +657,17 @@ print_json(const struct status *s)
 		add_time(o, "refused_at", r->refused);
 		cli_json_text(o, "reason",
 		    r->refused != NULL ? r->refused->reason : NULL);
+		rc = cli_json_line(o);
+		json_object_put(o);
+	}
+	/* Then one line per correction or retraction. */
+	for (i = 0; i < s->nwithdrawals && rc == 0; i++) {
+		o = json_object_new_object();
+		cli_json_text(o, "message_id", s->message_id);
+		cli_json_text(o, s->withdrawals[i]->kind ==
+		    NWD__V1__KIND__RETRACTION ? "retracted_by" :
+		    "corrected_by", s->withdrawals[i]->message_id);
+		add_time(o, "at", s->withdrawals[i]);
 		rc = cli_json_line(o);
 		json_object_put(o);
 	}

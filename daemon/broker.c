@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "consents.h"
+#include "corrections.h"
 #include "deadlines.h"
 #include "decide.h"
 #include "deliver.h"
@@ -50,6 +51,7 @@ struct publish_job {
 	size_t			 bytes;		/* held until it commits */
 	struct deadlines_change	*deadlines;	/* owned; set or met */
 	struct consents_change	*consent;	/* owned; a ConsentRecord */
+	char			 supersedes[UUID_STR_LEN]; /* withdraws */
 	sysmsg_done_fn	*on_done;	/* the broker's own message */
 	void			*on_done_arg;
 };
@@ -327,11 +329,16 @@ publish_done(enum store_outcome outcome, void *arg)
 	/* A recipient only a live session reached, and which no session
 	 * took after all, was not reached. */
 	lost = send_deliveries(b, j);
+	if (j->plan.withdraws)
+		corrections_tell(b->srv->corrections, j->message_id,
+		    j->supersedes, j->plan.withdraws == 2, j->subject,
+		    j->plan.notices, j->plan.nnotices);
 	if (s != NULL) {
 		ack.message_id = j->message_id;
 		ack.recipients = j->plan.recipients - lost;
 		ack.not_reachable = j->plan.not_reachable + lost;
 		ack.duty_desk = j->plan.duty_desk;
+		ack.notices = j->plan.nnotices;
 		ack.policy_version = j->policy_version;
 		f.request_id = j->request_id;
 		f.msg_case = NWD__V1__FRAME__MSG_PUBLISH_ACK;
@@ -341,9 +348,10 @@ publish_done(enum store_outcome outcome, void *arg)
 	metrics_publish_seconds((double)(clock_mono_ms() - j->read_at_ms) /
 	    1e3);
 	session_log(info, s, "event=publish message=%s kind=%s subject=%s "
-	    "recipients=%zu not_reachable=%zu duty_desk=%d", j->message_id,
-	    envelope_kind_name(j->kind), j->subject, j->plan.recipients - lost,
-	    j->plan.not_reachable + lost, j->plan.duty_desk);
+	    "recipients=%zu not_reachable=%zu duty_desk=%d notices=%zu",
+	    j->message_id, envelope_kind_name(j->kind), j->subject,
+	    j->plan.recipients - lost, j->plan.not_reachable + lost,
+	    j->plan.duty_desk, j->plan.nnotices);
 	job_free(j);
 }
 
@@ -516,11 +524,15 @@ admit(struct broker *b, struct session *s, int priority, size_t bytes,
 	return 0;
 }
 
+/*
+ * Decides and submits a publish; sup and root: what the store holds
+ * about the message it supersedes (NULL: it supersedes none).
+ */
 static void
-handle_publish(struct broker *b, struct session *s, uint64_t request_id,
-    Nwd__V1__Publish *pub)
+publish_decided(struct broker *b, struct session *s, uint64_t request_id,
+    Nwd__V1__Envelope *env, const struct decide_superseded *sup,
+    const char *root)
 {
-	Nwd__V1__Envelope	*env = pub->envelope;
 	struct decide_world	 w;
 	struct publish_job	*j;
 	struct store_batch	*batch = NULL;
@@ -543,6 +555,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	w.max_frame = b->srv->cfg->max_frame;
 	w.reach = reach;
 	w.reach_arg = b;
+	w.superseded = sup;
 	/* The broker owns the id and the time: never the client. */
 	if (uuid_generate_v7(w.now_ms, j->message_id) == -1 ||
 	    decide_publish(&w, s->principal, env, j->message_id, DECIDE_PACK,
@@ -603,8 +616,13 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	    deadlines_publish(b->srv->deadlines, env, j->message_id,
 	    s->principal->id, &o, batch, &j->deadlines) == -1 ||
 	    consents_publish(b->srv->consents, env, j->message_id, batch,
-	    &j->consent) == -1)
+	    &j->consent) == -1 ||
+	    corrections_publish(b->srv->corrections, env, j->message_id, root,
+	    &j->plan, batch) == -1)
 		goto internal;
+	if (j->plan.withdraws)
+		snprintf(j->supersedes, sizeof(j->supersedes), "%s",
+		    env->header->supersedes);
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
 		job_free(j);
@@ -626,6 +644,75 @@ internal:
 	job_free(j);
 	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
 	    "publish failed: out of memory");
+}
+
+/* A correction or retraction waiting for what the store holds about the
+ * message it supersedes. */
+struct correction_wait {
+	struct broker		*broker;	/* borrowed */
+	uint64_t		 session_id;	/* publisher; may be gone */
+	uint64_t		 request_id;
+	Nwd__V1__Envelope	*env;		/* owned; taken from the frame */
+};
+
+static void
+correction_found(const struct decide_superseded *sup, const char *root,
+    void *arg)
+{
+	struct correction_wait	*cw = arg;
+	struct broker		*b = cw->broker;
+	struct session		*s;
+
+	if ((s = session_find(b->srv, cw->session_id)) == NULL)
+		log_info("event=publish_dropped reason=\"the publisher's "
+		    "session ended while the message its correction "
+		    "supersedes was read\"");
+	else if (sup == NULL)
+		refuse_publish(b, s, cw->request_id, cw->env,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL, "the audit "
+		    "store could not say what the message it supersedes is, "
+		    "so nothing was shared; try again later");
+	else
+		publish_decided(b, s, cw->request_id, cw->env, sup, root);
+	frame_free_envelope(cw->env);
+	free(cw);
+}
+
+static void
+handle_publish(struct broker *b, struct session *s, uint64_t request_id,
+    Nwd__V1__Publish *pub)
+{
+	Nwd__V1__Envelope	*env = pub->envelope;
+	struct correction_wait	*cw;
+
+	if (env == NULL || env->header == NULL ||
+	    env->header->supersedes[0] == '\0' ||
+	    !envelope_is_uuid(env->header->supersedes)) {
+		publish_decided(b, s, request_id, env, NULL, NULL);
+		return;
+	}
+	/* A correction: decided once the store says what it corrects. */
+	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "publish failed: out "
+		    "of memory");
+		return;
+	}
+	cw->broker = b;
+	cw->session_id = s->id;
+	cw->request_id = request_id;
+	if (store_get_state(b->srv->store) != STORE_READY ||
+	    corrections_lookup(b->srv->corrections, env->header->supersedes,
+	    correction_found, cw) == -1) {
+		free(cw);
+		refuse_publish(b, s, request_id, env,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL, "the audit "
+		    "store is unavailable, so nothing can be shared; try "
+		    "again later");
+		return;
+	}
+	cw->env = env;
+	pub->envelope = NULL;
 }
 
 /*

@@ -115,6 +115,122 @@ judge_names(const struct decide_world *w, const Nwd__V1__Envelope *env,
 	return 1;
 }
 
+/* 1 if id is one of the names the superseded message reached. */
+static int
+was_reached(const struct decide_superseded *sup, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nreached; i++)
+		if (strcmp(sup->reached[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A correction or a retraction: may sender supersede the message the
+ * broker found?  Returns 1 (plan->rules then says by which right: the
+ * sender's own message, or the correct rules), or 0 with the refusal.
+ */
+static int
+judge_superseded(const struct decide_world *w, const struct principal *sender,
+    const Nwd__V1__Envelope *env, struct decide_plan *plan)
+{
+	const struct decide_superseded	*sup = w->superseded;
+	const Nwd__V1__Header		*h = env->header;
+	const char			*kname;
+	struct policy_decision		 d;
+	char				 why[320];
+	int				 retract = h->kind ==
+					    NWD__V1__KIND__RETRACTION;
+
+	if (!sup->found) {
+		snprintf(why, sizeof(why), "header.supersedes names message "
+		    "%s, which nwd does not hold: there is nothing to %s",
+		    h->supersedes, retract ? "retract" : "correct");
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "supersedes",
+		    why);
+		return 0;
+	}
+	kname = envelope_kind_name(sup->kind);
+	if (envelope_kind_broker_only(sup->kind)) {
+		snprintf(why, sizeof(why), "message %s is %s %s that nwd "
+		    "made: only nwd may withdraw it", h->supersedes,
+		    kname != NULL && strchr("aeiou", kname[0]) ? "an" : "a",
+		    kname != NULL ? kname : "message");
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+		    why);
+		return 0;
+	}
+	if (strcmp(sup->subject, h->subject->local_id) != 0) {
+		/* Which young person it is about is not said: the sender
+		 * may never have received it. */
+		snprintf(why, sizeof(why), "message %s is about another "
+		    "young person, not %s: a correction or retraction must "
+		    "be about the same young person as the message it "
+		    "withdraws", h->supersedes, h->subject->local_id);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+		    why);
+		return 0;
+	}
+	if (sup->retracted_by[0] != '\0') {
+		snprintf(why, sizeof(why), "message %s was retracted (by %s): "
+		    "a retracted message cannot be corrected or retracted "
+		    "again", h->supersedes, sup->retracted_by);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_CONFLICT, "supersedes",
+		    why);
+		return 0;
+	}
+	if (sup->purged) {
+		snprintf(why, sizeof(why), "message %s was purged under the "
+		    "retention schedule: nwd no longer holds what it said, so "
+		    "it cannot be corrected through nwd", h->supersedes);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+		    why);
+		return 0;
+	}
+	if (!retract && (int)h->kind != sup->kind) {
+		snprintf(why, sizeof(why), "message %s is %s %s: a correction "
+		    "is of the kind it corrects (publish a retraction to "
+		    "withdraw it)", h->supersedes,
+		    kname != NULL && strchr("aeiou", kname[0]) ? "an" : "a",
+		    kname != NULL ? kname : "message");
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+		    "supersedes", why);
+		return 0;
+	}
+	if (strcmp(sup->sender, sender->id) == 0) {
+		snprintf(plan->rules, sizeof(plan->rules), "own-message");
+	} else if (strcmp(sup->agency, sender->agency) != 0) {
+		snprintf(why, sizeof(why), "message %s was published by "
+		    "another agency (%s): only the agency that published a "
+		    "message may %s it", h->supersedes, sup->agency,
+		    retract ? "retract" : "correct");
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+		    why);
+		return 0;
+	} else if (policy_check_correct(w->policy, sender, sup->kind, &d) !=
+	    POLICY_ALLOW) {
+		snprintf(why, sizeof(why), "message %s was published by %s, "
+		    "not by you, and %s", h->supersedes, sup->sender,
+		    d.reason);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "correct",
+		    why);
+		return 0;
+	} else
+		snprintf(plan->rules, sizeof(plan->rules), "%s", d.rules);
+	if (sup->nreached == 0) {
+		snprintf(why, sizeof(why), "message %s reached no one, so "
+		    "there is no one to tell: publish the right information "
+		    "as a new message", h->supersedes);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+		    why);
+		return 0;
+	}
+	plan->withdraws = retract ? 2 : 1;
+	return 1;
+}
+
 /*
  * The publish checks, in the order the publisher is answered: an
  * envelope, a valid one, one that fits a frame, a marking within the
@@ -129,7 +245,7 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 {
 	struct policy_context	 ctx;
 	struct policy_decision	 d;
-	char			 err[320], why[256];
+	char			 err[320], why[256], right[256] = "";
 	size_t			 n;
 
 	if (env == NULL) {
@@ -171,15 +287,6 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		    "broker");
 		return 1;
 	}
-	/* Some kinds only the broker makes, whatever the policy says. */
-	if (envelope_kind_broker_only(env->header->kind)) {
-		snprintf(err, sizeof(err), "kind %s is made by the broker "
-		    "alone; no principal may publish it",
-		    envelope_kind_name(env->header->kind));
-		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
-		    "broker-only", err);
-		return 0;
-	}
 	/* Consent as the legal basis: a current consent must cover it. */
 	/* (A ConsentRecord is how consent comes to be recorded at all.) */
 	if (env->header->legal_basis == NWD__V1__LEGAL_BASIS__CONSENT &&
@@ -192,16 +299,59 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		    err);
 		return 0;
 	}
+	/* A Retraction needs no publish rule: the right to withdraw the
+	 * message is its own. */
+	if (env->header->kind == NWD__V1__KIND__RETRACTION &&
+	    w->superseded != NULL) {
+		if (!judge_superseded(w, sender, env, plan))
+			return 0;
+		snprintf(right, sizeof(right), "%s", plan->rules);
+		plan->rules[0] = '\0';
+		if (!judge_names(w, env, plan)) {
+			plan->withdraws = 0;
+			return 0;
+		}
+		plan->publish = POLICY_ALLOW;
+		snprintf(plan->rules, sizeof(plan->rules), "%s", right);
+		snprintf(plan->reason, sizeof(plan->reason), "withdraws "
+		    "message %s", env->header->supersedes);
+		return 1;
+	}
 	if (policy_check_publish(w->policy, sender, env, &ctx, &d) !=
 	    POLICY_ALLOW) {
+		plan->withdraws = 0;
 		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, d.rules,
 		    d.reason);
 		return 0;
 	}
-	if (!judge_names(w, env, plan))
+	/* Some kinds only the broker makes, whatever the policy says. */
+	if (envelope_kind_broker_only(env->header->kind)) {
+		plan->withdraws = 0;
+		snprintf(err, sizeof(err), "kind %s is made by the broker "
+		    "alone; no principal may publish it, whatever the "
+		    "policy's rules say", envelope_kind_name(env->header->kind));
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "broker-only", err);
 		return 0;
+	}
+	/* A correction: the right to correct what it supersedes. */
+	if (env->header->supersedes[0] != '\0' && w->superseded != NULL) {
+		if (!judge_superseded(w, sender, env, plan))
+			return 0;
+		snprintf(right, sizeof(right), "%s", plan->rules);
+		plan->rules[0] = '\0';
+	}
+	if (!judge_names(w, env, plan)) {
+		plan->withdraws = 0;
+		return 0;
+	}
 	plan->publish = POLICY_ALLOW;
 	snprintf(plan->rules, sizeof(plan->rules), "%s", d.rules);
+	if (right[0] != '\0') {
+		n = strlen(plan->rules);
+		snprintf(plan->rules + n, sizeof(plan->rules) - n, ",%s",
+		    right);
+	}
 	snprintf(plan->reason, sizeof(plan->reason), "%s", d.reason);
 	if (env->header->kind != NWD__V1__KIND__ALLOCATION)
 		return 1;
@@ -455,6 +605,113 @@ decide_one(const struct decide_world *w, const struct principal *p,
 	return 0;
 }
 
+/* 1 if id is one of the policy's duty principals. */
+static int
+is_duty(const struct policy *policy, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < policy_nduty(policy); i++)
+		if (strcmp(policy_duty_at(policy, i), id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A principal the superseded message reached: the correction (or
+ * retraction) if the policy lets it have this one now (a duty principal
+ * in the duty pass too: the duty desk that had the original has its
+ * correction), else a WithdrawalNotice.
+ */
+static int
+decide_withdrawal(const struct decide_world *w, const struct principal *p,
+    Nwd__V1__Envelope *env, struct policy_context *ctx, int flags,
+    struct decide_plan *plan)
+{
+	const struct decide_entry	*e;
+	size_t				 before = plan->nentries;
+	char				**nv;
+
+	if (decide_one(w, p, env, ctx, flags, plan) == -1)
+		return -1;
+	e = plan->nentries > before ? &plan->entries[plan->nentries - 1] :
+	    NULL;
+	if ((e == NULL || e->verdict != POLICY_ALLOW) &&
+	    is_duty(w->policy, p->id)) {
+		if (e != NULL) {
+			decide_entry_clear(&plan->entries[--plan->nentries]);
+			e = NULL;
+		}
+		ctx->duty_pass = 1;
+		if (decide_one(w, p, env, ctx, flags, plan) == -1) {
+			ctx->duty_pass = 0;
+			return -1;
+		}
+		ctx->duty_pass = 0;
+		e = plan->nentries > before ?
+		    &plan->entries[plan->nentries - 1] : NULL;
+	}
+	if (e != NULL && e->verdict == POLICY_ALLOW)
+		return 0;
+	if ((nv = realloc(plan->notices, (plan->nnotices + 1) *
+	    sizeof(*nv))) == NULL)
+		return -1;
+	plan->notices = nv;
+	if ((nv[plan->nnotices] = strdup(p->id)) == NULL)
+		return -1;
+	plan->nnotices++;
+	return 0;
+}
+
+/*
+ * The broker's WithdrawalNotice: to each principal share_with names
+ * (already known to the mapping, or passed over), whole, by no rule but
+ * the duty to tell; never to anyone else, and never in a duty pass.
+ */
+static int
+decide_notice(const struct decide_world *w, Nwd__V1__Envelope *env,
+    int flags, struct decide_plan *plan)
+{
+	const Nwd__V1__Header	*h = env->header;
+	const struct principal	*p;
+	struct policy_decision	 d;
+	struct decide_entry	*ne, *e;
+	size_t			 i, cap;
+
+	for (i = 0; i < h->n_share_with; i++) {
+		if ((p = identity_find_id(w->ids, h->share_with[i])) == NULL)
+			continue;
+		memset(&d, 0, sizeof(d));
+		d.verdict = POLICY_ALLOW;
+		snprintf(d.rules, sizeof(d.rules), "withdrawal-notice");
+		snprintf(d.reason, sizeof(d.reason), "told that message %s, "
+		    "which it received, was withdrawn (UK GDPR art. 19)",
+		    h->supersedes);
+		if (plan->nentries == plan->capentries) {
+			cap = plan->capentries > 0 ? plan->capentries * 2 : 8;
+			if ((ne = realloc(plan->entries, cap *
+			    sizeof(*ne))) == NULL)
+				return -1;
+			plan->entries = ne;
+			plan->capentries = cap;
+		}
+		e = &plan->entries[plan->nentries];
+		if (entry_fill(e, p->id, p->role, &d, 0, env, flags) == -1)
+			return -1;
+		plan->nentries++;
+		e->route = w->reach != NULL ? w->reach(p->id, h->kind,
+		    h->subject->local_id, 0, w->reach_arg) : -1;
+		if (e->route != 0)
+			plan->recipients++;
+		else
+			plan->not_reachable++;
+	}
+	if (plan->nentries == 0)
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "withdrawal-notice", "no one it names is in the mapping");
+	return 0;
+}
+
 int
 decide_publish(const struct decide_world *w, const struct principal *sender,
     Nwd__V1__Envelope *env, const char *message_id, int flags,
@@ -473,15 +730,25 @@ decide_publish(const struct decide_world *w, const struct principal *sender,
 	ctx.allocs = w->allocs;
 	ctx.consents = w->consents;
 	ctx.now_ms = w->now_ms;
-	/* Every principal but the sender. */
+	if (env->header->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE &&
+	    (flags & DECIDE_SYSTEM))
+		return decide_notice(w, env, flags, plan) == -1 ? -1 : 0;
+	/* Every principal but the sender (a correction: those reached). */
 	for (i = 0; i < n; i++) {
 		p = identity_at(w->ids, i);
 		if (strcmp(p->id, sender->id) == 0)
 			continue;
+		if (plan->withdraws) {
+			if (was_reached(w->superseded, p->id) &&
+			    decide_withdrawal(w, p, env, &ctx, flags,
+			    plan) == -1)
+				goto nomem;
+			continue;
+		}
 		if (decide_one(w, p, env, &ctx, flags, plan) == -1)
 			goto nomem;
 	}
-	if (plan->recipients == 0) {
+	if (plan->recipients == 0 && plan->nnotices == 0) {
 		/* No dead letters: what reaches no one goes to the duty
 		 * desk (whether no one may have it or no one could be
 		 * reached). */
@@ -496,7 +763,7 @@ decide_publish(const struct decide_world *w, const struct principal *sender,
 		}
 		plan->duty_desk = plan->recipients > 0;
 	}
-	if (plan->recipients == 0)
+	if (plan->recipients == 0 && plan->nnotices == 0)
 		refuse(plan, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    "no-dead-letters", "no principal may receive this message, "
 		    "not even the duty desk; nothing was shared");
@@ -560,5 +827,8 @@ decide_plan_free(struct decide_plan *plan)
 		decide_entry_clear(&plan->entries[i]);
 	free(plan->entries);
 	free(plan->alloc_strings);
+	for (i = 0; i < plan->nnotices; i++)
+		free(plan->notices[i]);
+	free(plan->notices);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -44,6 +44,25 @@ struct principal;
 typedef int	decide_reach_fn(const char *principal, int kind,
 		    const char *subject, int duty_pass, void *arg);
 
+/*
+ * What the broker found about the message a correction or a retraction
+ * supersedes (header.supersedes), for the engine to judge.
+ */
+struct decide_superseded {
+	int			 found;		/* 0: nwd holds no such
+						   message */
+	const char		*sender;	/* who published it */
+	const char		*agency;	/* and for which agency */
+	const char		*subject;
+	int			 kind;
+	int			 purged;	/* its body was purged */
+	const char		*retracted_by;	/* its chain's retraction, ""
+						   if none */
+	char *const		*reached;	/* everyone it and its earlier
+						   corrections reached */
+	size_t			 nreached;
+};
+
 /* What a decision is made against; everything is borrowed. */
 struct decide_world {
 	const struct policy		*policy;
@@ -57,6 +76,9 @@ struct decide_world {
 							   counts as reached
 							   (explain) */
 	void				*reach_arg;
+	const struct decide_superseded	*superseded;	/* NULL: a supersedes
+							   is not judged
+							   (explain) */
 };
 
 /* What a caller wants kept in the plan besides the decisions. */
@@ -124,6 +146,16 @@ struct decide_plan {
 						   alloc_strings; by is
 						   the sender */
 	char			*alloc_strings;	/* owned */
+	int			 withdraws;	/* a correction (1) or a
+						   retraction (2) of the
+						   world's superseded */
+	char			**notices;	/* owned; withdraws: who the
+						   superseded message reached
+						   and the policy no longer
+						   lets receive this one: a
+						   WithdrawalNotice tells
+						   them */
+	size_t			 nnotices;
 };
 
 /*
@@ -135,6 +167,20 @@ struct decide_plan {
  * decided.  env may be NULL (refused: no envelope).  sender is borrowed.
  * Fills plan (which the caller frees with decide_plan_free()) and returns
  * 0; returns -1 if memory ran out (plan is then empty).
+ *
+ * Corrections and retractions (header.supersedes, judged when
+ * w->superseded is set): the superseded message must exist, not be
+ * purged, retracted or made by the broker, be about the same young
+ * person and (for a correction) of the same kind, and come from the
+ * sender, or from the sender's agency where an allow correct rule lets
+ * the sender's role correct that kind.  It then goes to those the
+ * superseded message (and its earlier corrections) reached, and to no one
+ * else, each decided under the policy now (a duty principal in the duty
+ * pass too); those it may no longer go to are plan->notices.  A
+ * Retraction needs no publish rule: the right to withdraw comes from the
+ * message.  A WithdrawalNotice (DECIDE_SYSTEM) goes to the principals its
+ * share_with names, and to no one else, without a rule: telling them is
+ * the controller's duty (UK GDPR art. 19).
  */
 int		 decide_publish(const struct decide_world *w,
 		    const struct principal *sender, Nwd__V1__Envelope *env,

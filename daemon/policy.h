@@ -159,6 +159,17 @@ enum policy_verdict policy_check_allocate(const struct policy *p,
 		    const struct policy_context *ctx,
 		    struct policy_decision *out);
 
+/*
+ * May sender correct or retract a message of kind that someone else of
+ * its own agency published?  (Its own messages it may always correct;
+ * another agency's, never: the decision engine judges those.)  Allowed
+ * if an allow correct rule names sender's role and kind, the decision
+ * naming every such rule; else POLICY_DENY_NO_RULE with the reason.
+ */
+enum policy_verdict policy_check_correct(const struct policy *p,
+		    const struct principal *sender, int kind,
+		    struct policy_decision *out);
+
 /* May recipient receive env, and without which fields? */
 enum policy_verdict policy_check_deliver(const struct policy *p,
 		    const struct principal *recipient,

@@ -336,6 +336,28 @@ policy_check_allocate(const struct policy *p, const struct principal *sender,
 	return deny(out, failed->name, "%s", first);
 }
 
+enum policy_verdict
+policy_check_correct(const struct policy *p, const struct principal *sender,
+    int kind, struct policy_decision *out)
+{
+	const struct rule_list	*l;
+	size_t			 i;
+
+	decision_init(out);
+	if (kind <= 0 || kind >= NKINDS || (l = policy_rules_for(p,
+	    ACTION_CORRECT, (Nwd__V1__Kind)kind, sender->role)) == NULL || l->n == 0) {
+		snprintf(out->reason, sizeof(out->reason), "no correct rule "
+		    "lets role %s correct another's %s", sender->role,
+		    envelope_kind_name(kind) != NULL ?
+		    envelope_kind_name(kind) : "message");
+		return out->verdict;
+	}
+	for (i = 0; i < l->n; i++)
+		add_rule_name(out, l->v[i]->name);
+	out->verdict = POLICY_ALLOW;
+	return out->verdict;
+}
+
 /* Facts about one (message, recipient), computed once, lazily. */
 struct facts {
 	const struct policy		*p;

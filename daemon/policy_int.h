@@ -20,10 +20,11 @@
 #define POLICY_MAX_RULES	100000
 #define POLICY_MAX_DEPTH	6	/* nesting searched for protected types */
 #define NKINDS			32	/* bits in a kinds mask */
-#define NACTIONS		3
+#define NACTIONS		4
 
 enum rule_effect { EFFECT_ALLOW, EFFECT_DENY };
-enum rule_action { ACTION_PUBLISH, ACTION_DELIVER, ACTION_ALLOCATE };
+enum rule_action { ACTION_PUBLISH, ACTION_DELIVER, ACTION_ALLOCATE,
+    ACTION_CORRECT };
 
 /* What an allow allocate rule's teams and workers clauses allow. */
 #define ALLOC_GIVEN	0x1	/* the clause is there */

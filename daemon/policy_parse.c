@@ -278,6 +278,10 @@ clause_allowed(const struct rule *r, const char *clause)
 	int alloc_clause = strcmp(clause, "teams") == 0 ||
 	    strcmp(clause, "workers") == 0 || strcmp(clause, "end") == 0;
 
+	if (r->action == ACTION_CORRECT)
+		return strcmp(clause, "roles") == 0 ||
+		    strcmp(clause, "kinds") == 0 ? NULL : "correct rules take "
+		    "roles and kinds only";
 	if (r->action == ACTION_ALLOCATE)
 		return alloc_clause || strcmp(clause, "roles") == 0 ||
 		    strcmp(clause, "when") == 0 ? NULL : "allocate rules take "
@@ -329,9 +333,15 @@ parse_rule(struct lexer *lx, struct policy *p, enum rule_effect effect)
 		r.action = ACTION_ALLOCATE;
 		/* Indexed under the kind it judges. */
 		r.kinds = 1u << NWD__V1__KIND__ALLOCATION;
+	} else if (lx->type == T_WORD && strcmp(lx->text, "correct") == 0) {
+		if (effect == EFFECT_DENY)
+			return policy_lex_fail(lx, "there is no deny correct: "
+			    "the right to correct another's message is granted "
+			    "by allow correct rules only");
+		r.action = ACTION_CORRECT;
 	} else
-		return policy_lex_fail(lx, "expected publish, deliver or "
-		    "allocate, got %s", policy_lex_desc(lx));
+		return policy_lex_fail(lx, "expected publish, deliver, "
+		    "allocate or correct, got %s", policy_lex_desc(lx));
 	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (lx->type != T_WORD || check_name(lx->text, NULL) != NULL ||

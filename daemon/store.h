@@ -473,6 +473,43 @@ struct store_consent {
 int		 store_batch_add_consent(struct store_batch *b,
 		    const struct store_consent *c);
 
+/* A correction or retraction (013_corrections.sql), in its message's
+ * batch: how is "corrected" or "retracted"; notice_to the principals to
+ * be told by a WithdrawalNotice. */
+struct store_correction {
+	const char		*message_id;
+	const char		*supersedes;
+	const char		*root;
+	const char		*how;
+	const char		*subject;
+	const char		*sender;
+	const char *const	*notice_to;
+	size_t			 nnotice_to;
+	int64_t			 at_ms;
+	const char		*instance;
+};
+int		 store_batch_add_correction(struct store_batch *b,
+		    const struct store_correction *c);
+/* The WithdrawalNotice notice_id told the principals of correction
+ * message_id (in the notice's batch). */
+int		 store_batch_correction_told(struct store_batch *b,
+		    const char *message_id, const char *notice_id);
+
+/*
+ * What a correction of message_id needs: one row, or none if no such
+ * message.  Columns: 0 sender, 1 agency, 2 subject, 3 kind, 4 purged
+ * ("true"/"false"), 5 root (the first message of its chain), 6 the
+ * retraction of the chain ("" none), 7 everyone the root and its
+ * corrections reached (comma-separated, sorted).
+ */
+int		 store_query_superseded(struct store *s,
+		    const char *message_id, store_result_fn *fn, void *arg);
+/* Corrections whose notice is not yet sent, the oldest first.  Columns:
+ * 0 message_id, 1 supersedes, 2 how, 3 subject, 4 notice_to (comma-
+ * separated). */
+int		 store_query_corrections_untold(struct store *s,
+		    store_result_fn *fn, void *arg);
+
 /*
  * Submits a batch whose outcome nobody waits for (connection and refusal
  * events).  Takes ownership of b in every case; if the store is unavailable

@@ -580,6 +580,40 @@ store_batch_add_consent(struct store_batch *b, const struct store_consent *c)
 	return rc;
 }
 
+int
+store_batch_add_correction(struct store_batch *b,
+    const struct store_correction *c)
+{
+	char		 at[24], *to;
+	const char	*v[9];
+	int		 rc;
+
+	if ((to = store_array_literal(c->notice_to, c->nnotice_to)) == NULL)
+		return -1;
+	snprintf(at, sizeof(at), "%" PRId64, c->at_ms);
+	v[0] = c->message_id;
+	v[1] = c->supersedes;
+	v[2] = c->root;
+	v[3] = c->how;
+	v[4] = c->subject;
+	v[5] = c->sender;
+	v[6] = to;
+	v[7] = at;
+	v[8] = c->instance;
+	rc = store_batch_add_stmt(b, store_sql_correction_insert, 9, v);
+	free(to);
+	return rc;
+}
+
+int
+store_batch_correction_told(struct store_batch *b, const char *message_id,
+    const char *notice_id)
+{
+	const char *v[2] = { message_id, notice_id };
+
+	return store_batch_add_stmt(b, store_sql_correction_told, 2, v);
+}
+
 void
 store_batch_free(struct store_batch *b)
 {

@@ -232,7 +232,7 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	char		 sql[STORE_SQL_AUDIT_COLUMNS_MAX + 1024];
 	char		 from[24], until[24], after[24], lim[16];
 	const char	*p[9];
-	int		 n = 0;
+	int		 n = 0, mi;
 
 	if (f == NULL)
 		return -1;
@@ -250,15 +250,35 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 		p[n++] = f->action;
 		store_sql_param(sql, sizeof(sql), " AND action = ", n, "");
 	}
-	if (f->message_id != NULL) {
+	if (f->message_id != NULL && f->delivery_only) {
+		/* A message's status: its rows, and the publish rows of
+		 * its corrections and retraction (which a colleague may
+		 * have published). */
 		p[n++] = f->message_id;
-		store_sql_param(sql, sizeof(sql), " AND message_id = ", n,
+		mi = n;
+		store_sql_param(sql, sizeof(sql), " AND (message_id = ", n,
 		    "::uuid");
-	}
-	if (f->sender != NULL) {
-		p[n++] = f->sender;
-		store_sql_param(sql, sizeof(sql), " AND message_id IN (SELECT "
-		    "id FROM nwd.messages WHERE sender = ", n, ")");
+		store_sql_param(sql, sizeof(sql), " OR (action = 'publish' AND "
+		    "message_id IN (SELECT message_id FROM nwd.corrections "
+		    "WHERE supersedes = ", n, "::uuid)))");
+		if (f->sender != NULL) {
+			p[n++] = f->sender;
+			store_sql_param(sql, sizeof(sql), " AND ", mi, "::uuid "
+			    "IN (SELECT id FROM nwd.messages WHERE sender = ");
+			store_sql_param(sql, sizeof(sql), "", n, ")");
+		}
+	} else {
+		if (f->message_id != NULL) {
+			p[n++] = f->message_id;
+			store_sql_param(sql, sizeof(sql), " AND message_id = ",
+			    n, "::uuid");
+		}
+		if (f->sender != NULL) {
+			p[n++] = f->sender;
+			store_sql_param(sql, sizeof(sql), " AND message_id IN "
+			    "(SELECT id FROM nwd.messages WHERE sender = ", n,
+			    ")");
+		}
 	}
 	if (f->delivery_only)
 		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), " AND "
@@ -415,4 +435,22 @@ store_queries_fail(struct store *s)
 		TAILQ_REMOVE(&s->queries, q, entry);
 		store_query_finish(s, q, 0);
 	}
+}
+
+int
+store_query_superseded(struct store *s, const char *message_id,
+    store_result_fn *fn, void *arg)
+{
+	const char *p[1] = { message_id };
+
+	return store_query(s, "superseded", store_sql_superseded, p, 1, 0, fn,
+	    arg);
+}
+
+int
+store_query_corrections_untold(struct store *s, store_result_fn *fn,
+    void *arg)
+{
+	return store_query(s, "corrections_untold",
+	    store_sql_corrections_untold, NULL, 0, 0, fn, arg);
 }

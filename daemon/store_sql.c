@@ -313,3 +313,36 @@ const char store_sql_expired[] =
     "AND created_at < " STORE_SQL_MS(2) " AND body IS NOT NULL "
     "ORDER BY created_at, id LIMIT $3::bigint";
 
+
+/* Corrections and retractions (013_corrections.sql). */
+const char store_sql_correction_insert[] =
+    "INSERT INTO nwd.corrections (message_id, supersedes, root, how, "
+    "subject, sender, notice_to, at, instance) VALUES ($1::uuid, $2::uuid, "
+    "$3::uuid, $4, $5, $6, $7::text[], " STORE_SQL_MS(8) ", $9)";
+const char store_sql_correction_told[] =
+    "UPDATE nwd.corrections SET notice_id = $2::uuid WHERE message_id = "
+    "$1::uuid AND notice_id IS NULL";
+/*
+ * What a correction of $1 needs to know: the message, the root of its
+ * chain, whether the chain was retracted, and everyone the root and its
+ * corrections reached (a deliver row whose route says reached; rows from
+ * before routes were recorded count).
+ */
+const char store_sql_superseded[] =
+    "WITH t AS (SELECT m.id, m.sender, coalesce(m.agency, '') AS agency, "
+    "m.subject, m.kind, m.body IS NULL AS purged, coalesce(c.root, m.id) "
+    "AS root FROM nwd.messages m LEFT JOIN nwd.corrections c ON "
+    "c.message_id = m.id WHERE m.id = $1::uuid) "
+    "SELECT t.sender, t.agency, t.subject, t.kind::text, "
+    "t.purged::text, t.root::text, coalesce((SELECT r.message_id::text "
+    "FROM nwd.corrections r WHERE r.root = t.root AND r.how = 'retracted' "
+    "LIMIT 1), ''), array_to_string(ARRAY(SELECT DISTINCT e.recipient "
+    "FROM nwd.audit_events e WHERE e.message_id IN (SELECT t.root UNION "
+    "SELECT r.message_id FROM nwd.corrections r WHERE r.root = t.root) "
+    "AND e.action = 'deliver' AND e.recipient IS NOT NULL AND (e.route IS "
+    "NULL OR e.route <> 'unreachable') ORDER BY 1), ',') FROM t";
+/* Notices not yet sent: the oldest first. */
+const char store_sql_corrections_untold[] =
+    "SELECT message_id::text, supersedes::text, how, subject, "
+    "array_to_string(notice_to, ',') FROM nwd.corrections WHERE notice_id "
+    "IS NULL AND cardinality(notice_to) > 0 ORDER BY at, message_id";

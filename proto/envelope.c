@@ -695,6 +695,30 @@ unknown_field(const ProtobufCMessage *m, char *path, size_t pathlen,
  * after a message could be stored (see envelope.h).
  */
 static int
+validate_retraction(const Nwd__V1__Retraction *r, char *err, size_t errlen)
+{
+	if (r == NULL || r->reason == NWD__V1__RETRACTION__REASON__REASON_UNSPECIFIED) {
+		snprintf(err, errlen, "retraction.reason is missing: say why "
+		    "the message is withdrawn (INACCURATE, WRONG_SUBJECT, "
+		    "SHARED_IN_ERROR or OTHER)");
+		return -1;
+	}
+	if (protobuf_c_enum_descriptor_get_value(
+	    &nwd__v1__retraction__reason__descriptor, r->reason) == NULL) {
+		snprintf(err, errlen, "retraction.reason %d is not known",
+		    (int)r->reason);
+		return -1;
+	}
+	if (r->reason == NWD__V1__RETRACTION__REASON__OTHER &&
+	    r->explanation[0] == '\0') {
+		snprintf(err, errlen, "retraction.explanation is required "
+		    "with reason OTHER");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 validate(const Nwd__V1__Envelope *e, int stored, char *err, size_t errlen)
 {
 	const Nwd__V1__Header	*h = e->header;
@@ -808,7 +832,16 @@ validate(const Nwd__V1__Envelope *e, int stored, char *err, size_t errlen)
 		    "(UUID)");
 		return -1;
 	}
+	if ((h->kind == NWD__V1__KIND__RETRACTION ||
+	    h->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE) &&
+	    h->supersedes[0] == '\0') {
+		snprintf(err, errlen, "a %s needs header.supersedes: the id "
+		    "of the message it withdraws", kname);
+		return -1;
+	}
 	switch (h->kind) {
+	case NWD__V1__KIND__RETRACTION:
+		return validate_retraction(e->retraction, err, errlen);
 	case NWD__V1__KIND__INTELLIGENCE_REPORT:
 		return validate_intelligence(e->intelligence_report, err,
 		    errlen);

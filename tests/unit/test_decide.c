@@ -2006,6 +2006,291 @@ test_contract_recipient_gone(void **state)
 	alloc_table_free(t);
 }
 
+/* ---- corrections and retractions (issue 18) ---------------------------- */
+
+/* plo-ana's RiskAlert on YP-002, reached by the names in reached. */
+static struct decide_superseded
+police_alert(char *const *reached, size_t n)
+{
+	struct decide_superseded sup;
+
+	memset(&sup, 0, sizeof(sup));
+	sup.found = 1;
+	sup.sender = "plo-ana";
+	sup.agency = "police";
+	sup.subject = "YP-002";
+	sup.kind = NWD__V1__KIND__RISK_ALERT;
+	sup.retracted_by = "";
+	sup.reached = reached;
+	sup.nreached = n;
+	return sup;
+}
+
+#define SUP_ID	"01890a5d-ac96-774b-bcce-b302099a8057"
+
+/* sender's correction of sup (a RiskAlert about subject) is refused with
+ * code, rule and a reason holding needle. */
+static void
+expect_withdraw_refused(const char *sender, const char *subject, int kind,
+    const struct decide_superseded *sup, Nwd__V1__ErrorCode code,
+    const char *rule, const char *needle)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	Nwd__V1__Envelope	*env = message((Nwd__V1__Kind)kind, subject);
+
+	env->header->supersedes = strdup(SUP_ID);
+	w.superseded = sup;
+	assert_int_equal(decide_publish(&w, fix_cast(sender), env, NULL, 0,
+	    &pl), 0);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, code);
+	assert_string_equal(pl.rules, rule);
+	if (strstr(pl.reason, needle) == NULL)
+		fail_msg("refusal \"%s\" does not say \"%s\"", pl.reason,
+		    needle);
+	assert_int_equal(pl.nentries, 0);
+	assert_int_equal(pl.nnotices, 0);
+	assert_int_equal(pl.withdraws, 0);
+	decide_plan_free(&pl);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	alloc_table_free(t);
+}
+
+/* Every refusal of a correction, each with its own reason. */
+static void
+test_withdraw_refusals(void **state)
+{
+	char			*reached[] = { "hubsys-dereham" };
+	struct decide_superseded sup = police_alert(reached, 1);
+	int			 ra = NWD__V1__KIND__RISK_ALERT;
+
+	(void)state;
+	sup.found = 0;
+	expect_withdraw_refused("plo-ana", "YP-002", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_NOT_FOUND, "supersedes",
+	    "which nwd does not hold");
+	sup = police_alert(reached, 1);
+	sup.purged = 1;
+	expect_withdraw_refused("plo-ana", "YP-002", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes", "was purged");
+	sup = police_alert(reached, 1);
+	expect_withdraw_refused("plo-ana", "YP-003", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+	    "about another young person, not YP-003");
+	expect_withdraw_refused("hubsys-norwich", "YP-002", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+	    "published by another agency (police)");
+	expect_withdraw_refused("plo-ana", "YP-002",
+	    NWD__V1__KIND__MISSING_EPISODE, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "supersedes",
+	    "a correction is of the kind it corrects");
+	sup.retracted_by = SUP_ID;
+	expect_withdraw_refused("plo-ana", "YP-002", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_CONFLICT, "supersedes",
+	    "was retracted (by " SUP_ID ")");
+	sup = police_alert(reached, 1);
+	sup.kind = NWD__V1__KIND__ESCALATION;
+	sup.sender = "nwd";
+	sup.agency = "nwd";
+	expect_withdraw_refused("plo-ana", "YP-002", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+	    "only nwd may withdraw it");
+	sup = police_alert(reached, 0);
+	expect_withdraw_refused("plo-ana", "YP-002", ra, &sup,
+	    NWD__V1__ERROR_CODE__ERROR_FORBIDDEN, "supersedes",
+	    "reached no one");
+	/* Same agency, but no correct rule names the duty role. */
+	{
+		struct policy_decision d;
+
+		assert_int_equal(policy_check_correct(fix_policy,
+		    fix_cast("duty-mash"), ra, &d), POLICY_DENY_NO_RULE);
+		assert_string_equal(d.reason, "no correct rule lets role duty "
+		    "correct another's risk_alert");
+		assert_int_equal(policy_check_correct(fix_policy,
+		    fix_cast("keyworker-kim"), ra, &d), POLICY_ALLOW);
+		assert_string_equal(d.rules, "same-agency");
+	}
+}
+
+/*
+ * Property: for any set of principals the original reached and any
+ * allocations of its young person, the correction goes to each of them
+ * either with its content (an allowed entry) or as a notice, never both,
+ * and to no one else in either way; a retraction likewise.
+ */
+static void
+test_withdraw_reach_property(void **state)
+{
+	static const char *const teams[] = { "hub:norwich", "hub:dereham",
+	    "sw:north", "camhs:central", "school:north-high" };
+	const struct principal	*p;
+	struct decide_superseded sup;
+	struct decide_world	 w;
+	struct decide_plan	 pl;
+	struct alloc_table	*t;
+	struct alloc_entry	 ae;
+	Nwd__V1__Envelope	*env;
+	char			*reached[32];
+	uint32_t		 rnd = 2463534242u;
+	size_t			 i, k, n, nids, round, allowed, told;
+	int			 in_r, is_allowed, is_told, kind;
+
+	(void)state;
+	nids = identity_count(fix_principals);
+	for (round = 0; round < 400; round++) {
+		assert_non_null(t = alloc_table_new());
+		for (i = 0; i < sizeof(teams) / sizeof(teams[0]); i++) {
+			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+			if (rnd & 1)
+				continue;
+			memset(&ae, 0, sizeof(ae));
+			ae.subject = "YP-002";
+			ae.team = teams[i];
+			ae.worker = "";
+			assert_int_equal(alloc_table_put(t, &ae), 0);
+		}
+		n = 0;
+		for (i = 0; i < nids && n < 32; i++) {
+			p = identity_at(fix_principals, i);
+			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+			if ((rnd % 3) == 0 && strcmp(p->id, "plo-ana") != 0)
+				reached[n++] = p->id;
+		}
+		if (n == 0)
+			reached[n++] = "hubsys-dereham";
+		sup = police_alert(reached, n);
+		kind = round % 4 == 0 ? NWD__V1__KIND__RETRACTION :
+		    NWD__V1__KIND__RISK_ALERT;
+		env = message((Nwd__V1__Kind)kind, "YP-002");
+		env->header->marking = NWD__V1__MARKING__OFFICIAL;
+		env->header->supersedes = strdup(SUP_ID);
+		w = case_world(t);
+		w.superseded = &sup;
+		assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+		    NULL, 0, &pl), 0);
+		if (pl.publish != POLICY_ALLOW) {
+			for (k = 0; k < n; k++)
+				fprintf(stderr, "reached %s\n", reached[k]);
+			fail_msg("round %zu: %s refused: %s", round,
+			    envelope_kind_name(kind), pl.reason);
+		}
+		assert_int_equal(pl.withdraws, kind ==
+		    NWD__V1__KIND__RETRACTION ? 2 : 1);
+		allowed = told = 0;
+		for (i = 0; i < nids; i++) {
+			p = identity_at(fix_principals, i);
+			for (in_r = 0, k = 0; k < n; k++)
+				in_r |= strcmp(reached[k], p->id) == 0;
+			for (is_allowed = 0, k = 0; k < pl.nentries; k++)
+				is_allowed |= strcmp(pl.entries[k].id,
+				    p->id) == 0 && pl.entries[k].verdict ==
+				    POLICY_ALLOW;
+			for (is_told = 0, k = 0; k < pl.nnotices; k++)
+				is_told |= strcmp(pl.notices[k], p->id) == 0;
+			if (in_r && is_allowed == is_told)
+				fail_msg("round %zu: %s was reached: %s", round,
+				    p->id, is_allowed ? "both the correction "
+				    "and a notice" : "neither the correction "
+				    "nor a notice");
+			if (!in_r && (is_allowed || is_told))
+				fail_msg("round %zu: %s was not reached, yet "
+				    "gets the %s", round, p->id, is_allowed ?
+				    "correction" : "notice");
+			allowed += is_allowed;
+			told += is_told;
+		}
+		assert_int_equal(allowed + told, n);
+		assert_int_equal(pl.nnotices, told);
+		decide_plan_free(&pl);
+		nwd__v1__envelope__free_unpacked(env, NULL);
+		alloc_table_free(t);
+	}
+}
+
+/* nwd's WithdrawalNotice goes to those it names, and no one else. */
+static void
+test_withdraw_notice_named_only(void **state)
+{
+	static const struct principal nwd = { .id = (char *)"nwd",
+	    .role = (char *)"nwd", .agency = (char *)"nwd",
+	    .clearance = NWD__V1__MARKING__OFFICIAL_SENSITIVE };
+	struct alloc_table		*t = s1_allocations();
+	struct decide_world		 w = case_world(t);
+	struct decide_plan		 pl;
+	Nwd__V1__Envelope		 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header			 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef		 sr = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__WithdrawalNotice	 wn = NWD__V1__WITHDRAWAL_NOTICE__INIT;
+	char				*names[] = { "hubsys-norwich",
+					    "sw-ben" };
+
+	(void)state;
+	sr.local_id = "YP-001";
+	h.kind = NWD__V1__KIND__WITHDRAWAL_NOTICE;
+	h.subject = &sr;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	h.priority = NWD__V1__PRIORITY__ROUTINE;
+	h.legal_basis = NWD__V1__LEGAL_BASIS__LEGAL_OBLIGATION;
+	h.share_with = names;
+	h.n_share_with = 2;
+	h.supersedes = SUP_ID;
+	h.message_id = (char *)protobuf_c_empty_string;
+	h.sender = (char *)protobuf_c_empty_string;
+	h.originating_agency = (char *)protobuf_c_empty_string;
+	wn.withdrawn_message_id = SUP_ID;
+	wn.how = NWD__V1__WITHDRAWAL_NOTICE__HOW__CORRECTED;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_WITHDRAWAL_NOTICE;
+	env.withdrawal_notice = &wn;
+	assert_int_equal(decide_publish(&w, &nwd, &env, NULL, DECIDE_SYSTEM,
+	    &pl), 0);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	assert_int_equal(pl.nentries, 2);
+	assert_string_equal(pl.entries[0].id, "hubsys-norwich");
+	assert_string_equal(pl.entries[1].id, "sw-ben");
+	assert_string_equal(pl.entries[0].rules, "withdrawal-notice");
+	assert_int_equal(pl.duty_desk, 0);
+	decide_plan_free(&pl);
+	/* The broker-owned fields decide_publish set (no message id was
+	 * given). */
+	free(h.sender);
+	free(h.originating_agency);
+	/* A publisher may not make one. */
+	h.message_id = h.sender = h.originating_agency =
+	    (char *)protobuf_c_empty_string;
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), &env, NULL,
+	    0, &pl), 0);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_string_equal(pl.rules, "");
+	decide_plan_free(&pl);
+	/* Not even where a rule would let every kind be published. */
+	{
+		struct policy *any = fix_parse_ok("policy \"any\"\n"
+		    "duty duty-mash\nrole police_liaison: agency police\n"
+		    "allow publish anything:\n    roles police_liaison\n"
+		    "    kinds *\n", "any");
+
+		w.policy = any;
+		h.message_id = h.sender = h.originating_agency =
+		    (char *)protobuf_c_empty_string;
+		assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), &env,
+		    NULL, 0, &pl), 0);
+		assert_int_equal(pl.publish, POLICY_DENY);
+		assert_string_equal(pl.rules, "broker-only");
+		if (h.sender != protobuf_c_empty_string)
+			free(h.sender);
+		if (h.originating_agency != protobuf_c_empty_string)
+			free(h.originating_agency);
+		assert_non_null(strstr(pl.reason, "made by the broker alone"));
+		decide_plan_free(&pl);
+		policy_free(any);
+	}
+	alloc_table_free(t);
+}
+
 static void
 join_strv(char *const *v, size_t n, char *out, size_t outlen)
 {
@@ -2267,6 +2552,9 @@ main(void)
 		cmocka_unit_test(test_contract_allocation_rights),
 		cmocka_unit_test(test_contract_claim_note),
 		cmocka_unit_test(test_contract_recipient_gone),
+		cmocka_unit_test(test_withdraw_refusals),
+		cmocka_unit_test(test_withdraw_reach_property),
+		cmocka_unit_test(test_withdraw_notice_named_only),
 		cmocka_unit_test(test_contract_explain),
 		cmocka_unit_test(test_contract_plan_free),
 		cmocka_unit_test(test_contract_g10_not_vacuous),
