@@ -337,7 +337,7 @@ get_enum(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 	const ProtobufCEnumDescriptor	*ed = fd->descriptor;
 	const ProtobufCEnumValue	*ev;
 	struct pbjson_int		 n;
-	char				 names[256];
+	char				 names[512];
 	size_t				 off = 0;
 	unsigned			 i;
 	int				 r;
