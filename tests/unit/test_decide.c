@@ -1398,6 +1398,22 @@ check_case_publish(const struct fix_case *c, Nwd__V1__Envelope *sent,
 		bad = check_refused_first(c, sent, &pl, why, whylen);
 		goto done;
 	}
+	if (envelope_kind_broker_only(c->kind)) {
+		/* Only nwdd makes it: refused before the policy is asked,
+		 * whatever the line says the policy would answer. */
+		n->refused++;
+		if (pl.publish != POLICY_DENY ||
+		    pl.code != NWD__V1__ERROR_CODE__ERROR_FORBIDDEN ||
+		    strcmp(pl.rules, "broker-only") != 0 || pl.nentries != 0) {
+			snprintf(why, whylen, "kind %s is made by the broker "
+			    "alone; the engine says %s, rules \"%s\", reason "
+			    "\"%s\"", envelope_kind_name(c->kind),
+			    policy_verdict_name(pl.publish), pl.rules,
+			    pl.reason);
+			bad = why;
+		}
+		goto done;
+	}
 	n->publish++;
 	if (c->want == POLICY_ALLOW && no_dead_letters(&pl)) {
 		/* Allowed by the policy, refused because nobody may have

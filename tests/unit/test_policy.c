@@ -51,7 +51,7 @@
 
 #define BAD_DIR		NWD_TEST_DATA "/bad-policies"
 
-#define NKIND		11	/* body kinds of nwd.proto */
+#define NKIND		15	/* body kinds of nwd.proto */
 #define MAX_DEPTH	6
 
 /* ------------------------------------------------------------------------
