@@ -242,6 +242,69 @@ utf8_seq(const unsigned char *s)
 	return n;
 }
 
+/* A reason not to share, in words that follow "because". */
+static const char *
+sharing_reason_words(Nwd__V1__SharingDecision__Reason r)
+{
+	switch (r) {
+	case NWD__V1__SHARING_DECISION__REASON__MORE_DETRIMENTAL:
+		return "of the harm sharing would do the child";
+	case NWD__V1__SHARING_DECISION__REASON__NOT_NECESSARY:
+		return "it is not necessary for the purpose";
+	case NWD__V1__SHARING_DECISION__REASON__NOT_PROPORTIONATE:
+		return "it would not be proportionate";
+	case NWD__V1__SHARING_DECISION__REASON__NO_LAWFUL_BASIS:
+		return "there is no lawful basis to share it";
+	case NWD__V1__SHARING_DECISION__REASON__CONSENT_REFUSED:
+		return "consent was refused and no other basis overrides it";
+	case NWD__V1__SHARING_DECISION__REASON__RISK_TO_OTHERS:
+		return "it would put someone else at risk";
+	case NWD__V1__SHARING_DECISION__REASON__INFORMATION_INACCURATE:
+		return "the information is not accurate";
+	case NWD__V1__SHARING_DECISION__REASON__OTHER:
+		return "of another reason (see the explanation)";
+	default:
+		return "of a reason this tool does not know";
+	}
+}
+
+const char *
+cli_sharing_decision_words(const Nwd__V1__SharingDecision *d, char *out,
+    size_t outlen)
+{
+	char	at[40];
+	size_t	i, n = 0;
+
+#define ADD(...) do {							\
+	if (n < outlen)							\
+		n += snprintf(out + n, outlen - n, __VA_ARGS__);	\
+} while (0)
+	if (outlen == 0)
+		return out;
+	out[0] = '\0';
+	ADD("Decision not to share: %s; not shared with ", d->information);
+	for (i = 0; i < d->n_not_shared_with; i++)
+		ADD("%s%s", i == 0 ? "" : i + 1 == d->n_not_shared_with ?
+		    " and " : ", ", d->not_shared_with[i]);
+	ADD("; because ");
+	for (i = 0; i < d->n_reasons; i++)
+		ADD("%s%s", i == 0 ? "" : i + 1 == d->n_reasons ? " and " :
+		    ", ", sharing_reason_words(d->reasons[i]));
+	if (d->more_detrimental_to_child)
+		ADD("; sharing would be more detrimental to the child");
+	if (d->decided_unix_ms != 0)
+		ADD("; decided %s", cli_time(d->decided_unix_ms, 0, at,
+		    sizeof(at)));
+	if (d->review_by_unix_ms != 0)
+		ADD("; to be reviewed by %s", cli_time(d->review_by_unix_ms, 0,
+		    at, sizeof(at)));
+	ADD(".");
+	if (d->explanation[0] != '\0')
+		ADD("  Explanation: %s", d->explanation);
+#undef ADD
+	return out;
+}
+
 const char *
 cli_clean(const char *s, char *buf, size_t len)
 {

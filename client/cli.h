@@ -102,6 +102,16 @@ const char *cli_clean(const char *s, char *buf, size_t len);
  */
 void	 cli_csv_field(FILE *fp, const char *s, int last);
 
+/*
+ * A decision not to share in plain words, into out (cut short if it is too
+ * small), which it returns: "Decision not to share: WHAT; not shared with
+ * A, B; because REASONS; sharing would be more detrimental to the child;
+ * decided WHEN; to be reviewed by WHEN.  Explanation: TEXT".  The text is
+ * the decision's, uncleaned.
+ */
+const char *cli_sharing_decision_words(const Nwd__V1__SharingDecision *d,
+	    char *out, size_t outlen);
+
 /* Adds key: value, "" for NULL. */
 void	cli_json_string(json_object *o, const char *key, const char *value);
 

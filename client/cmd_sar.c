@@ -243,7 +243,7 @@ message_json(const Nwd__V1__SarMessage *m)
 	const Nwd__V1__AuditEvent *e;
 	json_object		*o, *shared, *refused, *acks, *other, *x;
 	json_object		*missed;
-	char			 at[40];
+	char			 at[40], words[4096];
 	size_t			 i;
 
 	o = json_object_new_object();
@@ -277,6 +277,10 @@ message_json(const Nwd__V1__SarMessage *m)
 		cli_json_text(o, "nhs_number", h->subject->nhs_number);
 	json_object_object_add(o, "body", body != NULL ?
 	    pbjson_to_object(body, 0) : NULL);
+	if (h != NULL && h->kind == NWD__V1__KIND__SHARING_DECISION &&
+	    env->sharing_decision != NULL)
+		cli_json_text(o, "decision", cli_sharing_decision_words(
+		    env->sharing_decision, words, sizeof(words)));
 	cli_json_text(o, "note", m->note);
 
 	shared = json_object_new_array();
@@ -466,7 +470,7 @@ report_message(const struct sar *s, size_t idx)
 	json_object		*b;
 	enum row_class		 want;
 	char			 title[256], kw[128], at[40], a[1024], c[1024];
-	char			 path[1024], list[4096];
+	char			 path[1024], list[4096], words[4096];
 	size_t			 i, n;
 	static const char *const section[] = {
 		[ROW_SHARED] = "Shared with",
@@ -510,6 +514,11 @@ report_message(const struct sar *s, size_t idx)
 			printf("  Answers        %s\n",
 			    cli_clean(h->references, a, sizeof(a)));
 	}
+	if (h != NULL && h->kind == NWD__V1__KIND__SHARING_DECISION &&
+	    env->sharing_decision != NULL)
+		printf("  Decision       %s\n", cli_clean(
+		    cli_sharing_decision_words(env->sharing_decision, words,
+		    sizeof(words)), list, sizeof(list)));
 	if (m->note[0] != '\0')
 		printf("  Note           %s\n", cli_clean(m->note, a,
 		    sizeof(a)));

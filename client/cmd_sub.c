@@ -155,6 +155,7 @@ delivery_json(const Nwd__V1__Deliver *d)
 	const ProtobufCMessage	*body = e != NULL ? envelope_body(e) : NULL;
 	json_object		*o, *withheld, *b;
 	const char		*kn;
+	char			 words[4096];
 
 	o = json_object_new_object();
 	json_object_object_add(o, "delivery_id",
@@ -194,6 +195,11 @@ delivery_json(const Nwd__V1__Deliver *d)
 	cli_json_string(o, "policy_version", d->policy_version);
 	b = body != NULL ? pbjson_to_object(body, 0) : json_object_new_object();
 	json_object_object_add(o, "body", b);
+	/* A decision not to share, in words, besides its fields. */
+	if (h != NULL && h->kind == NWD__V1__KIND__SHARING_DECISION &&
+	    e->sharing_decision != NULL)
+		cli_json_string(o, "decision", cli_sharing_decision_words(
+		    e->sharing_decision, words, sizeof(words)));
 	return o;
 }
 

@@ -56,6 +56,140 @@ refuse(struct decide_plan *plan, Nwd__V1__ErrorCode code, const char *rules,
 	snprintf(plan->reason, sizeof(plan->reason), "%s", reason);
 }
 
+/* Returns 1 if name is a role or an agency of some principal of ids. */
+static int
+role_or_agency_known(const struct identity_map *ids, const char *name)
+{
+	const struct principal	*p;
+	size_t			 i, n = identity_count(ids);
+
+	for (i = 0; i < n; i++) {
+		p = identity_at(ids, i);
+		if (strcmp(p->role, name) == 0 || strcmp(p->agency, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The names a SharingDecision says it was not shared with must name
+ * somebody: a principal's id, a team, or a role or agency of some
+ * principal.  A misspelt name would silently protect nobody from the
+ * not-shared-with limit below.  Returns 1, or 0 with the refusal, naming
+ * every unknown name, in plan.
+ */
+static int
+judge_not_shared_names(const struct decide_world *w,
+    const Nwd__V1__SharingDecision *sd, struct decide_plan *plan)
+{
+	const char	*unknown[ENVELOPE_MAX_SHARE_WITH];
+	const char	*name;
+	char		 list[256], why[320];
+	size_t		 i, n = 0, l = 0;
+
+	for (i = 0; i < sd->n_not_shared_with &&
+	    n < ENVELOPE_MAX_SHARE_WITH; i++) {
+		name = sd->not_shared_with[i];
+		if (identity_find_id(w->ids, name) == NULL &&
+		    !policy_team_known(w->policy, w->ids, name) &&
+		    !role_or_agency_known(w->ids, name))
+			unknown[n++] = name;
+	}
+	if (n == 0)
+		return 1;
+	list[0] = '\0';
+	for (i = 0; i < n && l < sizeof(list); i++)
+		l += snprintf(list + l, sizeof(list) - l, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " and " : ", ", unknown[i]);
+	snprintf(why, sizeof(why), "sharing_decision.not_shared_with names "
+	    "%s, which is no principal, team, role or agency the principal "
+	    "mapping knows; nothing was recorded", list);
+	refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE,
+	    "unknown-name", why);
+	return 0;
+}
+
+/*
+ * When a SharingDecision was made and is to be reviewed, against the
+ * broker's clock: not dated more than DECIDE_CLOCK_SKEW_MS ahead of it,
+ * and reviewed after the decision (decided_unix_ms, or now when it is 0).
+ * Returns 1, or 0 with the refusal in plan.
+ */
+static int
+judge_sharing_decision_times(const struct decide_world *w,
+    const Nwd__V1__SharingDecision *sd, struct decide_plan *plan)
+{
+	char	why[320];
+	int64_t	decided = sd->decided_unix_ms != 0 ? sd->decided_unix_ms :
+		    w->now_ms;
+
+	if (sd->decided_unix_ms > w->now_ms + DECIDE_CLOCK_SKEW_MS) {
+		snprintf(why, sizeof(why), "sharing_decision.decided_unix_ms "
+		    "is %lld s ahead of the broker's clock; a decision is "
+		    "dated at most %d s in the future",
+		    (long long)((sd->decided_unix_ms - w->now_ms) / 1000),
+		    DECIDE_CLOCK_SKEW_MS / 1000);
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "",
+		    why);
+		return 0;
+	}
+	if (sd->review_by_unix_ms != 0 && sd->review_by_unix_ms <= decided) {
+		snprintf(why, sizeof(why), "sharing_decision.review_by_unix_ms "
+		    "must be after the decision (decided_unix_ms, or the time "
+		    "of publishing when that is 0)");
+		refuse(plan, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "",
+		    why);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Built in, whatever the rules say, in the duty pass too: a
+ * SharingDecision never reaches a principal it names in not_shared_with,
+ * by id, role, agency or team (its own or a team line's).  It would tell
+ * them what was kept from them.  If p is named, d becomes the refusal
+ * (recorded even where no rule spoke of p, so that the audit trail shows
+ * who the decision kept it from) and 1 is returned; else 0.
+ */
+static int
+not_shared_with(const struct decide_world *w, const struct principal *p,
+    const Nwd__V1__Envelope *env, struct policy_decision *d)
+{
+	const Nwd__V1__SharingDecision	*sd = env->sharing_decision;
+	const char *const		*extra;
+	const char			*name, *as = NULL;
+	size_t				 i, k, nextra;
+
+	if (env->header->kind != NWD__V1__KIND__SHARING_DECISION || sd == NULL)
+		return 0;
+	extra = policy_extra_teams(w->policy, p->id, &nextra);
+	for (i = 0; i < sd->n_not_shared_with && as == NULL; i++) {
+		name = sd->not_shared_with[i];
+		if (strcmp(name, p->id) == 0)
+			as = "id";
+		else if (strcmp(name, p->role) == 0)
+			as = "role";
+		else if (strcmp(name, p->agency) == 0)
+			as = "agency";
+		for (k = 0; k < p->nteams && as == NULL; k++)
+			if (strcmp(name, p->teams[k]) == 0)
+				as = "team";
+		for (k = 0; k < nextra && as == NULL; k++)
+			if (strcmp(name, extra[k]) == 0)
+				as = "team";
+	}
+	if (as == NULL)
+		return 0;
+	memset(d, 0, sizeof(*d));
+	d->verdict = POLICY_DENY;
+	snprintf(d->rules, sizeof(d->rules), "not-shared-with");
+	snprintf(d->reason, sizeof(d->reason), "the sharing decision names "
+	    "%s (%s's %s) in not_shared_with; it never reaches those it "
+	    "names", name, p->id, as);
+	return 1;
+}
+
 /*
  * The names a publish gives must name somebody: every share_with entry a
  * principal's id or a team the mapping knows (team lines count), and an
@@ -91,6 +225,9 @@ judge_names(const struct decide_world *w, const Nwd__V1__Envelope *env,
 		    "unknown-name", why);
 		return 0;
 	}
+	if (h->kind == NWD__V1__KIND__SHARING_DECISION &&
+	    env->sharing_decision != NULL)
+		return judge_not_shared_names(w, env->sharing_decision, plan);
 	if (h->kind != NWD__V1__KIND__ALLOCATION || a == NULL)
 		return 1;
 	if (a->team[0] != '\0' &&
@@ -258,6 +395,9 @@ judge_publish(const struct decide_world *w, const struct principal *sender,
 		    err);
 		return 0;
 	}
+	if (env->header->kind == NWD__V1__KIND__SHARING_DECISION &&
+	    !judge_sharing_decision_times(w, env->sharing_decision, plan))
+		return 0;
 	if (w->max_frame != 0 && nwd__v1__envelope__get_packed_size(env) +
 	    DECIDE_FRAME_HEADROOM > w->max_frame) {
 		snprintf(err, sizeof(err), "envelope is too large to deliver "
@@ -580,6 +720,7 @@ decide_one(const struct decide_world *w, const struct principal *p,
 	size_t			 cap;
 
 	policy_check_deliver(w->policy, p, env, ctx, &d);
+	not_shared_with(w, p, env, &d);
 	if (d.verdict == POLICY_DENY_NO_RULE && !(flags & DECIDE_EVERYONE))
 		return 0;
 	if (plan->nentries == plan->capentries) {
@@ -794,6 +935,7 @@ decide_recipient(const struct decide_world *w,
 		ctx.now_ms = w->now_ms;
 		ctx.duty_pass = duty_pass;
 		policy_check_deliver(w->policy, recipient, env, &ctx, &d);
+		not_shared_with(w, recipient, env, &d);
 	}
 	return entry_fill(out, who, recipient != NULL ? recipient->role : "",
 	    &d, duty_pass, env, flags);

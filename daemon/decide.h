@@ -2,10 +2,12 @@
  * decide: the one decision engine.  Who receives a published message,
  * which of its fields, and because of which rule: the publish checks
  * (validation, size, the sender's clearance, the publish rule, names the
- * principal mapping knows, an Allocation's allocate rule), the
+ * principal mapping knows, an Allocation's allocate rule, a
+ * SharingDecision's dates and names), the
  * broker-owned header fields, an Allocation's side effects, the deliver
- * decision for every principal, the duty pass when no one may receive it,
- * and redaction.  The broker's publish, the replay of a durable queue
+ * decision for every principal (with the limit built in here: a
+ * SharingDecision never reaches those its not_shared_with names), the
+ * duty pass when no one may receive it, and redaction.  The broker's publish, the replay of a durable queue
  * (decide_recipient), and explain (the daemon's and the nwd tool's offline
  * mode, decide_explain) all decide here, so they cannot drift apart.
  *
@@ -24,6 +26,13 @@
 
 struct identity_map;
 struct principal;
+
+/*
+ * How far ahead of the broker's clock a publisher's own time (a
+ * SharingDecision's decided_unix_ms) may be: clocks of agencies' systems
+ * drift.
+ */
+#define DECIDE_CLOCK_SKEW_MS	(5 * 60 * 1000)
 
 /* Room left in a frame for what the broker adds around an envelope. */
 #define DECIDE_FRAME_HEADROOM	4096

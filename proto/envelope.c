@@ -636,6 +636,103 @@ validate_allocation(const Nwd__V1__Allocation *a, char *err, size_t errlen)
 }
 
 /*
+ * A decision not to share (SharingDecision): what was not shared, with
+ * whom (roles, agencies, teams or principal ids, named as share_with
+ * names them), why (known reasons, at least one), in the decider's words,
+ * and the "more detrimental to the child" flag only with that reason and
+ * that reason only with the flag.  Whether decided_unix_ms and
+ * review_by_unix_ms are in the future needs a clock: the decision engine
+ * judges that (decide.c).
+ */
+static int
+validate_sharing_decision(const Nwd__V1__SharingDecision *d, char *err,
+    size_t errlen)
+{
+	const ProtobufCEnumDescriptor *ed =
+	    &nwd__v1__sharing_decision__reason__descriptor;
+	size_t	i;
+	int	detrimental = 0;
+
+	if (d->information[0] == '\0') {
+		snprintf(err, errlen, "sharing_decision.information is "
+		    "missing: what was not shared");
+		return -1;
+	}
+	if (d->n_not_shared_with == 0) {
+		snprintf(err, errlen, "sharing_decision needs not_shared_with: "
+		    "at least one role, agency, team or principal it was not "
+		    "shared with");
+		return -1;
+	}
+	if (d->n_not_shared_with > ENVELOPE_MAX_SHARE_WITH) {
+		snprintf(err, errlen, "sharing_decision.not_shared_with has "
+		    "%zu entries; at most %d", d->n_not_shared_with,
+		    ENVELOPE_MAX_SHARE_WITH);
+		return -1;
+	}
+	for (i = 0; i < d->n_not_shared_with; i++)
+		if (!name_ok(d->not_shared_with[i], ENVELOPE_MAX_NAME)) {
+			snprintf(err, errlen, "sharing_decision."
+			    "not_shared_with[%zu] is not a role, agency, team "
+			    "or principal name", i);
+			return -1;
+		}
+	if (d->n_reasons == 0) {
+		snprintf(err, errlen, "sharing_decision needs at least one "
+		    "reason (MORE_DETRIMENTAL, NOT_NECESSARY, "
+		    "NOT_PROPORTIONATE, NO_LAWFUL_BASIS, CONSENT_REFUSED, "
+		    "RISK_TO_OTHERS, INFORMATION_INACCURATE or OTHER)");
+		return -1;
+	}
+	for (i = 0; i < d->n_reasons; i++) {
+		if (d->reasons[i] ==
+		    NWD__V1__SHARING_DECISION__REASON__REASON_UNSPECIFIED) {
+			snprintf(err, errlen, "sharing_decision.reasons[%zu] "
+			    "is REASON_UNSPECIFIED; give the reason", i);
+			return -1;
+		}
+		if (!enum_known(ed, d->reasons[i])) {
+			snprintf(err, errlen, "sharing_decision.reasons[%zu] "
+			    "%d is not a known reason", i, (int)d->reasons[i]);
+			return -1;
+		}
+		if (d->reasons[i] ==
+		    NWD__V1__SHARING_DECISION__REASON__MORE_DETRIMENTAL)
+			detrimental = 1;
+	}
+	if (d->explanation[0] == '\0') {
+		snprintf(err, errlen, "sharing_decision.explanation is "
+		    "missing: the reasons in the decider's own words");
+		return -1;
+	}
+	if (d->more_detrimental_to_child && !detrimental) {
+		snprintf(err, errlen, "sharing_decision.more_detrimental_to_"
+		    "child is set but reasons do not include MORE_DETRIMENTAL; "
+		    "set both or neither");
+		return -1;
+	}
+	if (detrimental && !d->more_detrimental_to_child) {
+		snprintf(err, errlen, "sharing_decision.reasons include "
+		    "MORE_DETRIMENTAL but more_detrimental_to_child is not "
+		    "set; set both or neither");
+		return -1;
+	}
+	if (d->decided_unix_ms < 0 || d->review_by_unix_ms < 0) {
+		snprintf(err, errlen, "sharing_decision.%s_unix_ms is "
+		    "negative", d->decided_unix_ms < 0 ? "decided" :
+		    "review_by");
+		return -1;
+	}
+	if (d->review_by_unix_ms != 0 && d->decided_unix_ms != 0 &&
+	    d->review_by_unix_ms <= d->decided_unix_ms) {
+		snprintf(err, errlen, "sharing_decision.review_by_unix_ms must "
+		    "be after decided_unix_ms");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Finds a field that is not in the schema anywhere in m.  protobuf-c keeps
  * such fields as "unknown" and packs them again; they would reach
  * recipients unseen by the policy, so nwd refuses them.
@@ -861,6 +958,9 @@ validate(const Nwd__V1__Envelope *e, int stored, char *err, size_t errlen)
 	case NWD__V1__KIND__STRATEGY_DISCUSSION_REQUEST:
 		return stored ? 0 : validate_strategy(
 		    e->strategy_discussion_request, err, errlen);
+	case NWD__V1__KIND__SHARING_DECISION:
+		return validate_sharing_decision(e->sharing_decision, err,
+		    errlen);
 	default:
 		return 0;
 	}

@@ -65,9 +65,16 @@ int envelope_legal_basis_from_name(const char *name, Nwd__V1__LegalBasis *out);
  * if set, agreeing), and guidance with do_not_contact_parents; a
  * ConsentRecord has a status, a scope if GIVEN, known kinds, agency names,
  * an expiry after its recording and withdraws (a UUID) only if WITHDRAWN;
- * a StrategyDiscussionRequest invites 1 to ENVELOPE_MAX_SHARE_WITH names.
+ * a StrategyDiscussionRequest invites 1 to ENVELOPE_MAX_SHARE_WITH names;
+ * a SharingDecision says what was not shared, with 1 to
+ * ENVELOPE_MAX_SHARE_WITH names (roles, agencies, teams or principals),
+ * at least one known reason, an explanation, more_detrimental_to_child
+ * exactly when MORE_DETRIMENTAL is a reason, and a review date after the
+ * decision (whether either is in the future is the decision engine's
+ * to judge: it has the clock).
  * Identifiers (the subject, share_with entries, an allocation's team and
- * worker, invitees, agencies) hold no control character, space or comma.
+ * worker, invitees, agencies, not_shared_with entries) hold no control
+ * character, space or comma.
  * Broker-owned header fields are checked as UTF-8 only: the broker
  * overwrites them.  The daemon checks an Escalation it makes with this
  * too.  Returns 0, or -1 with one precise sentence in err.

@@ -83,6 +83,13 @@ static const char *const bodies[] = {
 	    " 1700000900000, \"since_unix_ms\": 1700000000000, \"reached\":"
 	    " [\"sw-ben\", \"a hub_system\"], \"count\": 1, \"summary\":"
 	    " \"nobody acknowledged\"}",
+	[NWD__V1__KIND__SHARING_DECISION] =
+	    "{\"information\": \"CAMHS formulation of 3 March\","
+	    " \"not_shared_with\": [\"police\", \"police:plt\"],"
+	    " \"reasons\": [\"MORE_DETRIMENTAL\", \"RISK_TO_OTHERS\"],"
+	    " \"explanation\": \"would end the therapeutic relationship\","
+	    " \"more_detrimental_to_child\": true, \"decided_unix_ms\":"
+	    " 1700000000000, \"review_by_unix_ms\": 1731536000000}",
 };
 #define NBODIES (sizeof(bodies) / sizeof(bodies[0]))
 

@@ -333,6 +333,17 @@ fix_full_envelope(struct fix_arena *a, Nwd__V1__Kind kind,
 		e->escalation->about_message_id = fix_arena_printf(a, "%s",
 		    FIX_REFERENCED_ID);
 		break;
+	case NWD__V1__KIND__SHARING_DECISION:
+		/* Not shared with the police (an agency the mapping knows);
+		 * decided at 1 ms, before any clock of the tests, and
+		 * reviewed later; its reasons are MORE_DETRIMENTAL, as the
+		 * set flag needs. */
+		e->sharing_decision->not_shared_with[0] = fix_arena_printf(a,
+		    "police");
+		e->sharing_decision->n_not_shared_with = 1;
+		e->sharing_decision->decided_unix_ms = 1;
+		e->sharing_decision->review_by_unix_ms = 1702592000000LL;
+		break;
 	default:
 		break;
 	}

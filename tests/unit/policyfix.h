@@ -70,7 +70,8 @@ int		 fix_value_present(const ProtobufCMessage *m,
  * "[path#i]", so that no string of a field is part of another's; repeated
  * fields hold two entries; enums their first value but where fields must
  * go together: a ConsentRecord is WITHDRAWN, withdrawing
- * FIX_REFERENCED_ID); the header has no share_with, no legal basis, no
+ * FIX_REFERENCED_ID; a SharingDecision is not shared with "police",
+ * decided at 1 ms); the header has no share_with, no legal basis, no
  * sender, and references FIX_REFERENCED_ID in a ReturnInterview only.
  * Everything is the arena's.
  */

@@ -7,6 +7,8 @@
  *   cut in half at the buffer's end.
  * - cli_csv_field(): RFC 4180 quoting; a cell that starts with = + - @,
  *   a tab or a CR gets a leading '; control characters become \xHH.
+ * - cli_sharing_decision_words(): a decision not to share in plain words
+ *   (issue 18, S23), cut short in a small buffer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,12 +85,55 @@ test_csv(void **state)
 	assert_string_equal(csv("Zo\xc3\xab", 1), "Zo\xc3\xab\r\n");
 }
 
+static void
+test_sharing_decision_words(void **state)
+{
+	Nwd__V1__SharingDecision		 d =
+	    NWD__V1__SHARING_DECISION__INIT;
+	Nwd__V1__SharingDecision__Reason	 reasons[3] = {
+		NWD__V1__SHARING_DECISION__REASON__MORE_DETRIMENTAL,
+		NWD__V1__SHARING_DECISION__REASON__RISK_TO_OTHERS,
+		NWD__V1__SHARING_DECISION__REASON__OTHER,
+	};
+	char	*names[3] = { "police", "police:plt", "plo-ana" };
+	char	 buf[1024], small[16];
+
+	(void)state;
+	d.information = "CAMHS formulation";
+	d.not_shared_with = names;
+	d.n_not_shared_with = 1;
+	d.reasons = reasons;
+	d.n_reasons = 1;
+	d.more_detrimental_to_child = 1;
+	d.explanation = "would end the therapeutic relationship";
+	assert_string_equal(cli_sharing_decision_words(&d, buf, sizeof(buf)),
+	    "Decision not to share: CAMHS formulation; not shared with "
+	    "police; because of the harm sharing would do the child; sharing "
+	    "would be more detrimental to the child.  Explanation: would end "
+	    "the therapeutic relationship");
+	d.n_not_shared_with = 3;
+	d.n_reasons = 3;
+	d.decided_unix_ms = 1740823200000LL;
+	d.review_by_unix_ms = 1743501600000LL;
+	assert_string_equal(cli_sharing_decision_words(&d, buf, sizeof(buf)),
+	    "Decision not to share: CAMHS formulation; not shared with "
+	    "police, police:plt and plo-ana; because of the harm sharing "
+	    "would do the child, it would put someone else at risk and of "
+	    "another reason (see the explanation); sharing would be more "
+	    "detrimental to the child; decided 2025-03-01T10:00:00Z; to be "
+	    "reviewed by 2025-04-01T10:00:00Z.  Explanation: would end the "
+	    "therapeutic relationship");
+	assert_string_equal(cli_sharing_decision_words(&d, small,
+	    sizeof(small)), "Decision not to");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_sharing_decision_words),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

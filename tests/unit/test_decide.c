@@ -1641,6 +1641,199 @@ find_entry(const struct decide_plan *pl, const char *id)
 	return i >= 0 ? &pl->entries[i] : NULL;
 }
 
+/* A SharingDecision about subject, OFFICIAL, not shared with names[n],
+ * decided and to be reviewed as given (the caller frees it). */
+static Nwd__V1__Envelope *
+sd_message(const char *subject, char **names, size_t n, int64_t decided,
+    int64_t review)
+{
+	struct fix_arena	 a;
+	Nwd__V1__Envelope	*e, *env;
+
+	memset(&a, 0, sizeof(a));
+	e = fix_case_message(&a, NULL, NWD__V1__KIND__SHARING_DECISION,
+	    NWD__V1__MARKING__OFFICIAL, FIX_CTX_NONE, NULL);
+	e->header->subject->local_id = (char *)subject;
+	e->sharing_decision->not_shared_with = names;
+	e->sharing_decision->n_not_shared_with = n;
+	e->sharing_decision->decided_unix_ms = decided;
+	e->sharing_decision->review_by_unix_ms = review;
+	env = fix_envelope_copy(e);
+	fix_arena_free(&a);
+	return env;
+}
+
+/* Publishes a SharingDecision from sender; the caller frees the plan. */
+static void
+sd_publish(struct decide_world *w, const char *sender, char **names,
+    size_t n, int64_t decided, int64_t review, struct decide_plan *pl)
+{
+	Nwd__V1__Envelope *env = sd_message("YP-001", names, n, decided,
+	    review);
+
+	assert_int_equal(decide_publish(w, fix_cast(sender), env, MESSAGE_ID,
+	    0, pl), 0);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+}
+
+/* The entry of id must be the not-shared-with refusal naming how. */
+static void
+expect_kept_from(const struct decide_plan *pl, const char *id,
+    const char *reason)
+{
+	const struct decide_entry *e = find_entry(pl, id);
+
+	if (e == NULL)
+		fail_msg("no decision about %s", id);
+	assert_int_equal(e->verdict, POLICY_DENY);
+	assert_string_equal(e->rules, "not-shared-with");
+	assert_string_equal(e->reason, reason);
+	assert_null(e->bytes);
+}
+
+/*
+ * Built in: a SharingDecision never reaches whom its not_shared_with names,
+ * by id, role, agency or team, whatever the rules say (the duty desk and
+ * the auditors have rules for every one), in the duty pass and at replay
+ * too; a name the mapping does not know, a decision dated ahead of the
+ * clock and a review date not after the decision are refused.
+ */
+static void
+test_sharing_decision_limit(void **state)
+{
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct decide_plan	 pl;
+	struct decide_entry	 e;
+	Nwd__V1__Envelope	*env;
+	char			*names[4];
+
+	w.now_ms = 1700000000000LL;
+	/* By id, and by role: only the social worker is kept out. */
+	names[0] = "sw-ben";
+	sd_publish(&w, "camhs-cara", names, 1, 0, 0, &pl);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	expect_kept_from(&pl, "sw-ben", "the sharing decision names sw-ben "
+	    "(sw-ben's id) in not_shared_with; it never reaches those it "
+	    "names");
+	assert_int_equal(find_entry(&pl, "duty-mash")->verdict, POLICY_ALLOW);
+	assert_int_equal(pl.recipients, 2);
+	decide_plan_free(&pl);
+	names[0] = "social_worker";
+	sd_publish(&w, "camhs-cara", names, 1, 0, 0, &pl);
+	expect_kept_from(&pl, "sw-ben", "the sharing decision names "
+	    "social_worker (sw-ben's role) in not_shared_with; it never "
+	    "reaches those it names");
+	decide_plan_free(&pl);
+
+	/* By team: plo-ana is in hub:norwich as well as the hub. */
+	names[0] = "hub:norwich";
+	sd_publish(&w, "camhs-cara", names, 1, 0, 0, &pl);
+	expect_kept_from(&pl, "plo-ana", "the sharing decision names "
+	    "hub:norwich (plo-ana's team) in not_shared_with; it never "
+	    "reaches those it names");
+	expect_kept_from(&pl, "hubsys-norwich", "the sharing decision names "
+	    "hub:norwich (hubsys-norwich's team) in not_shared_with; it "
+	    "never reaches those it names");
+	expect_kept_from(&pl, "keyworker-kim", "the sharing decision names "
+	    "hub:norwich (keyworker-kim's team) in not_shared_with; it "
+	    "never reaches those it names");
+	assert_null(find_entry(&pl, "hubsys-dereham"));
+	assert_int_equal(pl.recipients, 3);
+	decide_plan_free(&pl);
+
+	/* By agency, over the duty desk's own rule. */
+	names[0] = "social_care";
+	sd_publish(&w, "camhs-cara", names, 1, 0, 0, &pl);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	expect_kept_from(&pl, "duty-mash", "the sharing decision names "
+	    "social_care (duty-mash's agency) in not_shared_with; it never "
+	    "reaches those it names");
+	expect_kept_from(&pl, "sw-ben", "the sharing decision names "
+	    "social_care (sw-ben's agency) in not_shared_with; it never "
+	    "reaches those it names");
+	expect_kept_from(&pl, "case-system", "the sharing decision names "
+	    "social_care (case-system's agency) in not_shared_with; it never "
+	    "reaches those it names");
+	assert_int_equal(find_entry(&pl, "auditor-dan")->verdict,
+	    POLICY_ALLOW);
+	assert_int_equal(pl.recipients, 1);
+	decide_plan_free(&pl);
+
+	/* Nobody left but the duty desk, which it names too: the duty
+	 * pass refuses it as well, and the publish is refused. */
+	names[0] = "social_care";
+	names[1] = "governance";
+	sd_publish(&w, "camhs-cara", names, 2, 0, 0, &pl);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_string_equal(pl.rules, "no-dead-letters");
+	assert_int_equal(pl.recipients, 0);
+	{
+		int i = entry_index(&pl, "duty-mash", 1);
+
+		assert_true(i >= 0);
+		assert_int_equal(pl.entries[i].verdict, POLICY_DENY);
+		assert_string_equal(pl.entries[i].rules, "not-shared-with");
+	}
+	decide_plan_free(&pl);
+
+	/* At replay, the same limit. */
+	names[0] = "police";
+	env = sd_message("YP-001", names, 1, 0, 0);
+	assert_int_equal(decide_recipient(&w, fix_cast("plo-ana"), "plo-ana",
+	    env, 0, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_DENY);
+	assert_string_equal(e.rules, "not-shared-with");
+	assert_null(e.bytes);
+	decide_entry_clear(&e);
+	assert_int_equal(decide_recipient(&w, fix_cast("auditor-dan"),
+	    "auditor-dan", env, 0, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_ALLOW);
+	decide_entry_clear(&e);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+
+	/* Names the mapping does not know protect nobody: refused. */
+	names[0] = "polce";
+	names[1] = "police";
+	names[2] = "hub:nowhere";
+	sd_publish(&w, "camhs-cara", names, 3, 0, 0, &pl);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);
+	assert_string_equal(pl.rules, "unknown-name");
+	assert_string_equal(pl.reason, "sharing_decision.not_shared_with "
+	    "names polce and hub:nowhere, which is no principal, team, role "
+	    "or agency the principal mapping knows; nothing was recorded");
+	assert_int_equal(pl.nentries, 0);
+	decide_plan_free(&pl);
+
+	/* Dated within the clock skew: accepted; beyond it: refused. */
+	names[0] = "police";
+	sd_publish(&w, "camhs-cara", names, 1,
+	    w.now_ms + DECIDE_CLOCK_SKEW_MS, 0, &pl);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	decide_plan_free(&pl);
+	sd_publish(&w, "camhs-cara", names, 1,
+	    w.now_ms + DECIDE_CLOCK_SKEW_MS + 60000, 0, &pl);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_int_equal(pl.code, NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE);
+	assert_string_equal(pl.reason, "sharing_decision.decided_unix_ms is "
+	    "360 s ahead of the broker's clock; a decision is dated at most "
+	    "300 s in the future");
+	decide_plan_free(&pl);
+
+	/* A review date, with the decision dated now (0): after now. */
+	sd_publish(&w, "camhs-cara", names, 1, 0, w.now_ms, &pl);
+	assert_int_equal(pl.publish, POLICY_DENY);
+	assert_string_equal(pl.reason, "sharing_decision.review_by_unix_ms "
+	    "must be after the decision (decided_unix_ms, or the time of "
+	    "publishing when that is 0)");
+	decide_plan_free(&pl);
+	sd_publish(&w, "camhs-cara", names, 1, 0, w.now_ms + 1, &pl);
+	assert_int_equal(pl.publish, POLICY_ALLOW);
+	decide_plan_free(&pl);
+	alloc_table_free(t);
+}
+
 /* DECIDE_PACK off: the same decisions, withheld and shared, no bytes. */
 static void
 test_contract_no_pack(void **state)
@@ -2555,6 +2748,7 @@ main(void)
 		cmocka_unit_test(test_withdraw_refusals),
 		cmocka_unit_test(test_withdraw_reach_property),
 		cmocka_unit_test(test_withdraw_notice_named_only),
+		cmocka_unit_test(test_sharing_decision_limit),
 		cmocka_unit_test(test_contract_explain),
 		cmocka_unit_test(test_contract_plan_free),
 		cmocka_unit_test(test_contract_g10_not_vacuous),

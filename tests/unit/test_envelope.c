@@ -57,6 +57,9 @@ static const struct {
 	{ NWD__V1__KIND__ESCALATION, "escalation",
 	  NWD__V1__ENVELOPE__BODY_ESCALATION,
 	  &nwd__v1__escalation__descriptor },
+	{ NWD__V1__KIND__SHARING_DECISION, "sharing_decision",
+	  NWD__V1__ENVELOPE__BODY_SHARING_DECISION,
+	  &nwd__v1__sharing_decision__descriptor },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -81,6 +84,9 @@ struct env {
 	Nwd__V1__ConsentRecord		 consent;
 	Nwd__V1__ReturnInterview	 ri;
 	Nwd__V1__Escalation		 esc;
+	Nwd__V1__SharingDecision	 sd;
+	char				*nsw[ENVELOPE_MAX_SHARE_WITH + 2];
+	Nwd__V1__SharingDecision__Reason sdr_reasons[4];
 	char				*share[ENVELOPE_MAX_SHARE_WITH + 2];
 	char				*invitees[ENVELOPE_MAX_SHARE_WITH + 2];
 	char				*purposes[4], *agencies[4];
@@ -115,6 +121,8 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	static const Nwd__V1__ReturnInterview ri =
 	    NWD__V1__RETURN_INTERVIEW__INIT;
 	static const Nwd__V1__Escalation esc = NWD__V1__ESCALATION__INIT;
+	static const Nwd__V1__SharingDecision sd =
+	    NWD__V1__SHARING_DECISION__INIT;
 
 	memset(v, 0, sizeof(*v));
 	v->e = e;
@@ -133,6 +141,7 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	v->consent = consent;
 	v->ri = ri;
 	v->esc = esc;
+	v->sd = sd;
 
 	v->subj.local_id = "YP-001";
 	v->h.kind = kind;
@@ -192,6 +201,17 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 	v->esc.count = 1;
 	v->esc.summary = "No return interview for YP-001 72 hours after "
 	    "they were found";
+	v->sd.information = "CAMHS formulation of 3 March";
+	v->nsw[0] = "police";
+	v->sd.not_shared_with = v->nsw;
+	v->sd.n_not_shared_with = 1;
+	v->sdr_reasons[0] = NWD__V1__SHARING_DECISION__REASON__MORE_DETRIMENTAL;
+	v->sd.reasons = v->sdr_reasons;
+	v->sd.n_reasons = 1;
+	v->sd.explanation = "disclosure would end the therapeutic relationship";
+	v->sd.more_detrimental_to_child = 1;
+	v->sd.decided_unix_ms = 1700000000000;
+	v->sd.review_by_unix_ms = 1702592000000;
 
 	v->e.body_case = envelope_kind_body_case(kind);
 	switch (kind) {
@@ -229,6 +249,9 @@ env_init(struct env *v, Nwd__V1__Kind kind)
 		break;
 	case NWD__V1__KIND__ESCALATION:
 		v->e.escalation = &v->esc;
+		break;
+	case NWD__V1__KIND__SHARING_DECISION:
+		v->e.sharing_decision = &v->sd;
 		break;
 	default:
 		fail_msg("env_init: no body for kind %d", (int)kind);
@@ -1325,6 +1348,129 @@ test_strategy_invitees(void **state)
 }
 
 /*
+ * A decision not to share is recorded as carefully as a share: what, with
+ * whom, why, in the decider's words, and the "more detrimental to the
+ * child" flag only with its reason.
+ */
+static void
+test_sharing_decision(void **state)
+{
+	struct env	v;
+	size_t		i;
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	expect_ok(&v, "S23");
+	/* Another reason alone, no flag; no dates at all. */
+	v.sdr_reasons[0] = NWD__V1__SHARING_DECISION__REASON__NOT_NECESSARY;
+	v.sd.more_detrimental_to_child = 0;
+	v.sd.decided_unix_ms = 0;
+	v.sd.review_by_unix_ms = 0;
+	expect_ok(&v, "not necessary");
+	/* A review date with no decision time: the publish time, later. */
+	v.sd.review_by_unix_ms = 1702592000000;
+	expect_ok(&v, "review date, decided when published");
+	/* Several reasons, several names: roles, agencies, teams, ids. */
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sdr_reasons[1] = NWD__V1__SHARING_DECISION__REASON__RISK_TO_OTHERS;
+	v.sdr_reasons[2] = NWD__V1__SHARING_DECISION__REASON__OTHER;
+	v.sd.n_reasons = 3;
+	v.nsw[1] = "police_liaison";
+	v.nsw[2] = "police:plt";
+	v.nsw[3] = "plo-ana";
+	v.sd.n_not_shared_with = 4;
+	expect_ok(&v, "three reasons, four names");
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.information = "";
+	expect_msg(&v, "no information", "sharing_decision.information is "
+	    "missing: what was not shared");
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.n_not_shared_with = 0;
+	expect_msg(&v, "with nobody", "sharing_decision needs "
+	    "not_shared_with: at least one role, agency, team or principal "
+	    "it was not shared with");
+	for (i = 0; i < ENVELOPE_MAX_SHARE_WITH + 1; i++)
+		v.nsw[i] = "police";
+	v.sd.n_not_shared_with = ENVELOPE_MAX_SHARE_WITH;
+	expect_ok(&v, "64 names");
+	v.sd.n_not_shared_with = ENVELOPE_MAX_SHARE_WITH + 1;
+	expect_msg(&v, "65 names", "sharing_decision.not_shared_with has 65 "
+	    "entries; at most 64");
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.nsw[1] = "the police";
+	v.sd.n_not_shared_with = 2;
+	expect_msg(&v, "a space", "sharing_decision.not_shared_with[1] is not "
+	    "a role, agency, team or principal name");
+	v.nsw[1] = "";
+	expect_msg(&v, "empty", "sharing_decision.not_shared_with[1] is not a "
+	    "role, agency, team or principal name");
+	v.nsw[1] = "police,camhs";
+	expect_msg(&v, "two in one", "sharing_decision.not_shared_with[1] is "
+	    "not a role, agency, team or principal name");
+	v.nsw[1] = "police\n";
+	expect_msg(&v, "a control", "sharing_decision.not_shared_with[1] is "
+	    "not a role, agency, team or principal name");
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.n_reasons = 0;
+	v.sd.more_detrimental_to_child = 0;
+	expect_msg(&v, "no reason", "sharing_decision needs at least one "
+	    "reason (MORE_DETRIMENTAL, NOT_NECESSARY, NOT_PROPORTIONATE, "
+	    "NO_LAWFUL_BASIS, CONSENT_REFUSED, RISK_TO_OTHERS, "
+	    "INFORMATION_INACCURATE or OTHER)");
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sdr_reasons[1] =
+	    NWD__V1__SHARING_DECISION__REASON__REASON_UNSPECIFIED;
+	v.sd.n_reasons = 2;
+	expect_msg(&v, "unspecified", "sharing_decision.reasons[1] is "
+	    "REASON_UNSPECIFIED; give the reason");
+	v.sdr_reasons[1] = (Nwd__V1__SharingDecision__Reason)99;
+	expect_msg(&v, "unknown", "sharing_decision.reasons[1] 99 is not a "
+	    "known reason");
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.explanation = "";
+	expect_msg(&v, "no explanation", "sharing_decision.explanation is "
+	    "missing: the reasons in the decider's own words");
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sdr_reasons[0] = NWD__V1__SHARING_DECISION__REASON__NOT_NECESSARY;
+	expect_msg(&v, "flag without the reason", "sharing_decision."
+	    "more_detrimental_to_child is set but reasons do not include "
+	    "MORE_DETRIMENTAL; set both or neither");
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.more_detrimental_to_child = 0;
+	expect_msg(&v, "reason without the flag", "sharing_decision.reasons "
+	    "include MORE_DETRIMENTAL but more_detrimental_to_child is not "
+	    "set; set both or neither");
+
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.review_by_unix_ms = v.sd.decided_unix_ms;
+	expect_msg(&v, "review when decided", "sharing_decision."
+	    "review_by_unix_ms must be after decided_unix_ms");
+	v.sd.review_by_unix_ms = v.sd.decided_unix_ms - 1;
+	expect_msg(&v, "review before", "sharing_decision.review_by_unix_ms "
+	    "must be after decided_unix_ms");
+	v.sd.review_by_unix_ms = 0;
+	v.sd.decided_unix_ms = -1;
+	expect_msg(&v, "negative decided", "sharing_decision.decided_unix_ms "
+	    "is negative");
+	v.sd.decided_unix_ms = 0;
+	v.sd.review_by_unix_ms = -5;
+	expect_msg(&v, "negative review", "sharing_decision."
+	    "review_by_unix_ms is negative");
+
+	/* The same rules hold for one read back from the store. */
+	env_init(&v, NWD__V1__KIND__SHARING_DECISION);
+	v.sd.explanation = "";
+	assert_int_equal(envelope_validate_stored(&v.e, v.err,
+	    sizeof(v.err)), -1);
+	assert_string_equal(v.err, "sharing_decision.explanation is missing: "
+	    "the reasons in the decider's own words");
+}
+
+/*
  * A message read back from the store was valid under the rules of its
  * day: the rules added since (NHS check digits, the Operation Encompass
  * fields, a consent status, invitees) do not refuse it at replay, but
@@ -1640,6 +1786,7 @@ main(void)
 		cmocka_unit_test(test_domestic_abuse),
 		cmocka_unit_test(test_consent),
 		cmocka_unit_test(test_strategy_invitees),
+		cmocka_unit_test(test_sharing_decision),
 		cmocka_unit_test(test_validate_stored),
 		cmocka_unit_test(test_utf8_text_accepted),
 		cmocka_unit_test(test_utf8_header_strings),
