@@ -233,8 +233,32 @@ not_reached_why(const Nwd__V1__AuditEvent *e)
 	return strcmp(e->route, "unreachable") == 0 ? "unreachable" : "lost";
 }
 
+/* The messages of the report that withdraw m: corrections (retract 0) or
+ * the retraction (retract 1), as a JSON array of ids, or NULL if none. */
 static json_object *
-message_json(const Nwd__V1__SarMessage *m)
+withdrawn_by(const struct sar *s, const Nwd__V1__SarMessage *m, int retract)
+{
+	const Nwd__V1__Header	*h;
+	json_object		*a = NULL;
+	size_t			 i;
+
+	for (i = 0; i < s->nmsgs; i++) {
+		h = s->msgs[i]->envelope != NULL ?
+		    s->msgs[i]->envelope->header : NULL;
+		if (h == NULL || strcmp(h->supersedes, m->message_id) != 0 ||
+		    h->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE ||
+		    (h->kind == NWD__V1__KIND__RETRACTION) != retract)
+			continue;
+		if (a == NULL)
+			a = json_object_new_array();
+		json_object_array_add(a, json_object_new_string(
+		    s->msgs[i]->message_id));
+	}
+	return a;
+}
+
+static json_object *
+message_json(const struct sar *s, const Nwd__V1__SarMessage *m)
 {
 	const Nwd__V1__Envelope	*env = m->envelope;
 	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
@@ -272,6 +296,10 @@ message_json(const Nwd__V1__SarMessage *m)
 		cli_json_text(o, "supersedes", h->supersedes);
 	if (h != NULL && h->references[0] != '\0')
 		cli_json_text(o, "references", h->references);
+	if ((x = withdrawn_by(s, m, 0)) != NULL)
+		json_object_object_add(o, "corrected_by", x);
+	if ((x = withdrawn_by(s, m, 1)) != NULL)
+		json_object_object_add(o, "retracted_by", x);
 	if (h != NULL && h->subject != NULL &&
 	    h->subject->nhs_number[0] != '\0')
 		cli_json_text(o, "nhs_number", h->subject->nhs_number);
@@ -356,7 +384,7 @@ sar_json(const struct sar *s)
 	cli_json_text(o, "policy_version", s->policy_version);
 	msgs = json_object_new_array();
 	for (i = 0; i < s->nmsgs; i++)
-		json_object_array_add(msgs, message_json(s->msgs[i]));
+		json_object_array_add(msgs, message_json(s, s->msgs[i]));
 	json_object_object_add(o, "messages", msgs);
 	other = json_object_new_array();
 	for (i = 0; i < s->nrows; i++)
@@ -508,11 +536,28 @@ report_message(const struct sar *s, size_t idx)
 			    sizeof(a)));
 		}
 		if (h->supersedes[0] != '\0')
-			printf("  Corrects       %s\n",
+			printf("  %s       %s\n", h->kind ==
+			    NWD__V1__KIND__RETRACTION ? "Retracts" :
+			    h->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE ?
+			    "Tells of" : "Corrects",
 			    cli_clean(h->supersedes, a, sizeof(a)));
 		if (h->references[0] != '\0')
 			printf("  Answers        %s\n",
 			    cli_clean(h->references, a, sizeof(a)));
+	}
+	/* What withdrew it, later in the report. */
+	for (i = 0; i < s->nmsgs; i++) {
+		const Nwd__V1__Header *w = s->msgs[i]->envelope != NULL ?
+		    s->msgs[i]->envelope->header : NULL;
+
+		if (w == NULL || strcmp(w->supersedes, m->message_id) != 0 ||
+		    w->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE)
+			continue;
+		cli_time(w->created_unix_ms, 0, at, sizeof(at));
+		printf("  %s   %s (%s)\n", w->kind ==
+		    NWD__V1__KIND__RETRACTION ? "Retracted by" :
+		    "Corrected by", cli_clean(s->msgs[i]->message_id, a,
+		    sizeof(a)), at);
 	}
 	if (h != NULL && h->kind == NWD__V1__KIND__SHARING_DECISION &&
 	    env->sharing_decision != NULL)

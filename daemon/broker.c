@@ -540,7 +540,7 @@ publish_decided(struct broker *b, struct session *s, uint64_t request_id,
 	struct trail_origin	 o = session_origin(s);
 	const char		*version = policy_version(b->srv->policy);
 	Nwd__V1__ErrorCode	 code;
-	char			 why[320];
+	char			 why[400];
 	size_t			 i;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
@@ -606,8 +606,15 @@ publish_decided(struct broker *b, struct session *s, uint64_t request_id,
 	audit_event_set(ev, AUDIT_F_SUBJECT, j->subject);
 	audit_event_set(ev, AUDIT_F_RULE, j->plan.rules);
 	audit_event_set(ev, AUDIT_F_POLICY_VERSION, version);
-	audit_event_set(ev, AUDIT_F_REASON, j->plan.note[0] != '\0' ?
-	    j->plan.note : NULL);
+	if (j->plan.withdraws) {
+		snprintf(why, sizeof(why), "%s message %s%s%s",
+		    j->plan.withdraws == 2 ? "retracts" : "corrects",
+		    env->header->supersedes, j->plan.note[0] != '\0' ? "; " :
+		    "", j->plan.note);
+		audit_event_set(ev, AUDIT_F_REASON, why);
+	} else
+		audit_event_set(ev, AUDIT_F_REASON, j->plan.note[0] != '\0' ?
+		    j->plan.note : NULL);
 	if (store_batch_add_event(batch, ev) == -1 ||
 	    (j->plan.has_alloc && store_batch_add_allocation(batch,
 	    &j->plan.alloc, j->message_id) == -1) ||

@@ -367,6 +367,30 @@ test_s20_correction_reaches_everyone_told(void **state)
 	if (strstr(out, "Corrected by") == NULL || strstr(out, corr) == NULL)
 		fail_msg("nwd status of the original: %s", out);
 
+	/* The audit trail and the subject access report say so too. */
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish' "
+	    "AND reason = 'corrects message %s'", corr, orig), 1);
+	{
+		static char	sar[262144];
+		char		want[200];
+
+		assert_int_equal(harness_run_nwd(sar, sizeof(sar),
+		    "auditor-dan", "sar --subject YP-002"), 0);
+		snprintf(want, sizeof(want), "  Corrected by   %s (", corr);
+		if (strstr(sar, want) == NULL)
+			fail_msg("the SAR does not show the correction:\n%s",
+			    sar);
+		snprintf(want, sizeof(want), "  Corrects       %s\n", orig);
+		assert_non_null(strstr(sar, want));
+		assert_int_equal(harness_run_nwd(sar, sizeof(sar),
+		    "auditor-dan", "sar --subject YP-002 --format json"), 0);
+		snprintf(want, sizeof(want), "\"corrected_by\":[\"%s\"]",
+		    corr);
+		if (strstr(sar, want) == NULL)
+			fail_msg("the SAR (JSON) lacks %s", want);
+	}
+
 	nwd_close(plo);
 	nwd_close(der);
 	nwd_close(nor);
