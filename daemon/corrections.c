@@ -252,6 +252,7 @@ untold_read(int ok, const struct store_result *r, void *arg)
 		return;
 	}
 	nr = store_result_nrows(r);
+	log_info("event=withdrawals_checked untold=%zu", nr);
 	for (i = 0; i < nr; i++) {
 		if ((list = strdup(store_result_value(r, i, 4))) == NULL)
 			continue;

@@ -605,6 +605,62 @@ test_durable_order(void **state)
 	nwd_close(der);
 }
 
+/*
+ * A notice that was not sent (nwdd stopped between the correction's
+ * commit and the notice's) is sent when nwdd next connects to the store,
+ * and only once.
+ */
+static void
+test_untold_notice_sent_at_start(void **state)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	struct msg		 m;
+	char			 a[40], b[40], out[1024];
+	int			 rc;
+
+	(void)state;
+	alert_init(&m, "YP-002", "first", NULL);
+	publish_ok(plo, &m, a, NULL);
+	alert_init(&m, "YP-002", "second", NULL);
+	publish_ok(plo, &m, b, NULL);
+	nwd_close(plo);
+	/* b's correction row, as if nwdd had stopped before telling. */
+	{
+		char sql[1024];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO nwd.corrections "
+		    "(message_id, supersedes, root, how, subject, sender, "
+		    "notice_to, at, instance) VALUES ('%s', '%s', '%s', "
+		    "'corrected', 'YP-002', 'plo-ana', '{hubsys-norwich}', "
+		    "now(), 'nwdd-test-1')", b, a, a);
+		rc = harness_sql("nwd_daemon", sql, out, sizeof(out));
+		if (rc != 0)
+			fail_msg("insert: %s", out);
+	}
+	assert_int_equal(harness_daemon_stop(daemon_main), 0);
+	assert_non_null(daemon_main = harness_daemon_start(NULL));
+	assert_true(harness_wait_log(daemon_main,
+	    "event=withdrawals_checked untold=1", WAIT_MS));
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.corrections c JOIN nwd.audit_events e ON e.message_id = "
+	    "c.notice_id AND e.action = 'deliver' AND e.recipient = "
+	    "'hubsys-norwich' AND e.rule = 'withdrawal-notice' WHERE "
+	    "c.message_id = '%s'", b);
+	assert_true(harness_log_contains(daemon_main, "event=withdrawal_resent"));
+	/* Told: another start tells nobody again. */
+	assert_int_equal(harness_daemon_stop(daemon_main), 0);
+	assert_non_null(daemon_main = harness_daemon_start(NULL));
+	assert_true(harness_wait_log(daemon_main,
+	    "event=withdrawals_checked untold=0", WAIT_MS));
+	assert_false(harness_log_contains(daemon_main,
+	    "event=withdrawal_resent"));
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.messages WHERE kind = %d AND sender = 'nwd' AND id IN (SELECT "
+	    "message_id FROM nwd.audit_events WHERE action = 'deliver' AND "
+	    "recipient = 'hubsys-norwich' AND strpos(reason, '%s') > 0)",
+	    NWD__V1__KIND__WITHDRAWAL_NOTICE, a), 1);
+}
+
 int
 main(void)
 {
@@ -615,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_colleague_and_bad_targets),
 		cmocka_unit_test(test_retraction),
 		cmocka_unit_test(test_durable_order),
+		cmocka_unit_test(test_untold_notice_sent_at_start),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
