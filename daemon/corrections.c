@@ -9,6 +9,7 @@
 #include "config.h"
 #include "corrections.h"
 #include "decide.h"
+#include "envelope.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -27,10 +28,12 @@ struct lookup {
 	void			*arg;
 };
 
-/* A notice being told. */
+/* A notice being told: one of as many as share_with limits call for,
+ * the last of which marks the correction told. */
 struct notice {
 	char			 mid[UUID_STR_LEN];	/* the correction */
 	char			*subject;		/* owned */
+	int			 last;
 };
 
 struct corrections *
@@ -171,7 +174,8 @@ notice_rows(struct store_batch *batch, const char *message_id, void *arg)
 {
 	struct notice *n = arg;
 
-	return store_batch_correction_told(batch, n->mid, message_id);
+	return n->last ? store_batch_correction_told(batch, n->mid,
+	    message_id) : 0;
 }
 
 static void
@@ -189,10 +193,11 @@ notice_done(int committed, void *arg)
 	notice_free(n);
 }
 
-void
-corrections_tell(struct corrections *c, const char *message_id,
+/* One notice, to names[0..n). */
+static void
+tell_some(struct corrections *c, const char *message_id,
     const char *supersedes, int retracted, const char *subject,
-    char *const *names, size_t n)
+    char *const *names, size_t n, int last)
 {
 	Nwd__V1__Envelope		 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header			 h = NWD__V1__HEADER__INIT;
@@ -200,8 +205,6 @@ corrections_tell(struct corrections *c, const char *message_id,
 	Nwd__V1__WithdrawalNotice	 wn = NWD__V1__WITHDRAWAL_NOTICE__INIT;
 	struct notice			*no;
 
-	if (n == 0 || c == NULL)
-		return;
 	if ((no = calloc(1, sizeof(*no))) == NULL ||
 	    (no->subject = strdup(subject)) == NULL) {
 		notice_free(no);
@@ -211,6 +214,7 @@ corrections_tell(struct corrections *c, const char *message_id,
 		return;
 	}
 	snprintf(no->mid, sizeof(no->mid), "%s", message_id);
+	no->last = last;
 	/* Nothing of the message or its correction: whose, which kind,
 	 * what it said; only which message, how, and by which. */
 	sr.local_id = (char *)subject;
@@ -238,12 +242,32 @@ corrections_tell(struct corrections *c, const char *message_id,
 	}
 }
 
+void
+corrections_tell(struct corrections *c, const char *message_id,
+    const char *supersedes, int retracted, const char *subject,
+    char *const *names, size_t n)
+{
+	size_t off, k;
+
+	if (n == 0 || c == NULL)
+		return;
+	/* As many notices as share_with's limit needs; the last one's
+	 * transaction marks the correction told (if an earlier one is
+	 * lost, its principals are not told again: said in the log). */
+	for (off = 0; off < n; off += k) {
+		k = n - off < ENVELOPE_MAX_SHARE_WITH ? n - off :
+		    ENVELOPE_MAX_SHARE_WITH;
+		tell_some(c, message_id, supersedes, retracted, subject,
+		    names + off, k, off + k == n);
+	}
+}
+
 /* Notices not yet sent: each is sent now. */
 static void
 untold_read(int ok, const struct store_result *r, void *arg)
 {
 	struct corrections	*c = arg;
-	char			*list, *names[64];
+	char			*list, *names[CORRECTIONS_MAX_REACHED];
 	size_t			 i, nr, n;
 
 	if (!ok) {
