@@ -652,11 +652,19 @@ names_add(char ***v, size_t *n, const char *name)
 	return 0;
 }
 
+/* The deadlines due in one round, whose reach is read in one query. */
+#define DEADLINES_ROUND		256
+
 struct reach_ctx {
 	struct deadlines	*d;
 	uint64_t		 generation;
-	char			 mid[UUID_STR_LEN];
-	char			*rule;
+	size_t			 n;
+	char			 mid[DEADLINES_ROUND][UUID_STR_LEN];
+	char			*rule[DEADLINES_ROUND];		/* owned */
+	char			**reached[DEADLINES_ROUND];	/* owned */
+	size_t			 nreached[DEADLINES_ROUND];
+	char			**acked[DEADLINES_ROUND];	/* owned */
+	size_t			 nacked[DEADLINES_ROUND];
 };
 
 static void
@@ -667,48 +675,44 @@ names_free(char **v, size_t n)
 	free(v);
 }
 
-/* Who it reached and who acknowledged: now build and send the Escalation. */
 static void
-reach_read(int ok, const struct store_result *r, void *arg)
+reach_ctx_free(struct reach_ctx *rc)
 {
-	struct reach_ctx	*rc = arg;
-	struct deadlines	*d = rc->d;
-	struct item		*it;
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	for (i = 0; i < rc->n; i++) {
+		free(rc->rule[i]);
+		names_free(rc->reached[i], rc->nreached[i]);
+		names_free(rc->acked[i], rc->nacked[i]);
+	}
+	free(rc);
+}
+
+/* Builds and sends the Escalation of it, which reached and acked name. */
+static void
+send_escalation(struct deadlines *d, struct item *it, char **reached,
+    size_t nreached, char **acked, size_t nacked)
+{
 	struct escalation	*e = NULL;
 	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
 	Nwd__V1__SubjectRef	 subj = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__Escalation	 esc = NWD__V1__ESCALATION__INIT;
 	char			 due[48], summary[640];
-	char			**reached = NULL, **acked = NULL;
-	size_t			 nreached = 0, nacked = 0, i, n;
-	const char		*action, *who;
 	int64_t			 now = clock_wall_ms();
 
-	it = rc->generation == d->generation ? find(d, rc->mid, rc->rule) :
-	    NULL;
-	if (it == NULL)
-		goto out;	/* met, or read again, meanwhile */
-	if (!ok) {
-		it->busy = 0;
-		it->next_ms = now + DEADLINES_RETRY_MS;
-		goto out;
-	}
-	n = store_result_nrows(r);
-	for (i = 0; i < n; i++) {
-		action = store_result_value(r, i, 0);
-		who = store_result_value(r, i, 1);
-		if (who == NULL || who[0] == '\0')
-			continue;
-		if (names_add(strcmp(action, "ack") == 0 ? &acked : &reached,
-		    strcmp(action, "ack") == 0 ? &nacked : &nreached,
-		    who) == -1)
-			goto oom;
-	}
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
 	    (e->rule = strdup(it->rule)) == NULL ||
-	    (e->subject = strdup(it->subject)) == NULL)
-		goto oom;
+	    (e->subject = strdup(it->subject)) == NULL) {
+		log_warnx("message=%s event=escalation_not_sent reason=\"out "
+		    "of memory\"", it->mid);
+		it->busy = 0;
+		it->next_ms = now + DEADLINES_RETRY_MS;
+		escalation_free(e);
+		return;
+	}
 	e->d = d;
 	e->generation = d->generation;
 	memcpy(e->mid, it->mid, sizeof(e->mid));
@@ -758,44 +762,89 @@ reach_read(int ok, const struct store_result *r, void *arg)
 		it->next_ms = now + DEADLINES_RETRY_MS;
 		escalation_free(e);
 	}
-	goto out;
- oom:
-	log_warnx("message=%s event=escalation_not_sent reason=\"out of "
-	    "memory\"", rc->mid);
-	if (it != NULL) {
-		it->busy = 0;
-		it->next_ms = now + DEADLINES_RETRY_MS;
+}
+
+/*
+ * Who each message of the round reached and who acknowledged it (one
+ * query for the round): now build and send their Escalations.
+ */
+static void
+reach_read(int ok, const struct store_result *r, void *arg)
+{
+	struct reach_ctx	*rc = arg;
+	struct deadlines	*d = rc->d;
+	struct item		*it;
+	const char		*mid, *action, *who;
+	size_t			 i, k, n;
+	int			 ack;
+
+	n = ok ? store_result_nrows(r) : 0;
+	for (i = 0; i < n; i++) {
+		mid = store_result_value(r, i, 0);
+		action = store_result_value(r, i, 1);
+		who = store_result_value(r, i, 2);
+		if (who == NULL || who[0] == '\0')
+			continue;
+		ack = strcmp(action, "ack") == 0;
+		/* Every deadline of the round about this message. */
+		for (k = 0; k < rc->n; k++) {
+			if (strcmp(rc->mid[k], mid) != 0)
+				continue;
+			if (names_add(ack ? &rc->acked[k] : &rc->reached[k],
+			    ack ? &rc->nacked[k] : &rc->nreached[k],
+			    who) == -1)
+				ok = 0;
+		}
 	}
-	escalation_free(e);
- out:
-	names_free(reached, nreached);
-	names_free(acked, nacked);
-	free(rc->rule);
-	free(rc);
+	for (k = 0; k < rc->n; k++) {
+		it = rc->generation == d->generation ? find(d, rc->mid[k],
+		    rc->rule[k]) : NULL;
+		if (it == NULL)
+			continue;	/* met, or read again, meanwhile */
+		if (!ok) {
+			it->busy = 0;
+			it->next_ms = clock_wall_ms() + DEADLINES_RETRY_MS;
+			continue;
+		}
+		send_escalation(d, it, rc->reached[k], rc->nreached[k],
+		    rc->acked[k], rc->nacked[k]);
+	}
+	reach_ctx_free(rc);
 	arm(d);
 }
 
+/* Reads who the round's messages reached, then escalates them. */
 static void
-escalate(struct deadlines *d, struct item *it)
+escalate_round(struct deadlines *d, struct item **its, size_t n)
 {
-	struct reach_ctx *rc;
+	struct reach_ctx	*rc;
+	const char		*ids[DEADLINES_ROUND] = { NULL };
+	size_t			 i;
 
-	if ((rc = calloc(1, sizeof(*rc))) == NULL ||
-	    (rc->rule = strdup(it->rule)) == NULL) {
-		free(rc);
-		it->next_ms = clock_wall_ms() + DEADLINES_RETRY_MS;
-		return;
-	}
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		goto retry;
 	rc->d = d;
 	rc->generation = d->generation;
-	memcpy(rc->mid, it->mid, sizeof(rc->mid));
-	it->busy = 1;
-	if (store_query_reach(d->srv->store, it->mid, reach_read, rc) == -1) {
-		it->busy = 0;
-		it->next_ms = clock_wall_ms() + DEADLINES_RETRY_MS;
-		free(rc->rule);
-		free(rc);
+	for (i = 0; i < n; i++) {
+		memcpy(rc->mid[i], its[i]->mid, sizeof(rc->mid[i]));
+		if ((rc->rule[i] = strdup(its[i]->rule)) == NULL)
+			goto retry;
+		rc->n++;
+		ids[i] = rc->mid[i];
 	}
+	for (i = 0; i < n; i++)
+		its[i]->busy = 1;
+	if (store_query_reach_many(d->srv->store, ids, n, reach_read,
+	    rc) == -1) {
+		for (i = 0; i < n; i++)
+			its[i]->busy = 0;
+		goto retry;
+	}
+	return;
+ retry:
+	reach_ctx_free(rc);
+	for (i = 0; i < n; i++)
+		its[i]->next_ms = clock_wall_ms() + DEADLINES_RETRY_MS;
 }
 
 /* Acts on everything due, then waits for the next. */
@@ -803,16 +852,28 @@ static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct deadlines	*d = arg;
+	struct item		*its[DEADLINES_ROUND];
 	int64_t			 now = clock_wall_ms();
-	size_t			 i;
+	size_t			 i, n = 0;
 
 	(void)fd;
 	(void)what;
 	if (!d->loaded || store_get_state(d->srv->store) != STORE_READY)
 		return;
-	for (i = 0; i < d->n; i++)
-		if (!d->v[i].busy && d->v[i].next_ms <= now)
-			escalate(d, &d->v[i]);
+	/* In rounds: who each due message reached is read in one query
+	 * a round, not one a message, so that publishes are not queued
+	 * behind a thousand reads when many fall due at once. */
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].busy || d->v[i].next_ms > now)
+			continue;
+		its[n++] = &d->v[i];
+		if (n == DEADLINES_ROUND) {
+			escalate_round(d, its, n);
+			n = 0;
+		}
+	}
+	if (n > 0)
+		escalate_round(d, its, n);
 	arm(d);
 }
 

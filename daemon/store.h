@@ -336,11 +336,13 @@ int		 store_query_consent_recipients(struct store *s,
 		    const char *subject, store_result_fn *fn, void *arg);
 
 /*
- * Who message_id reached and who acknowledged it, in order.  Columns: 0
- * action ("deliver" or "ack"), 1 the recipient, or the acknowledging
- * principal.
+ * Who each of message_ids (UUIDs, n > 0) reached and who acknowledged it,
+ * in one query.  Columns: 0 message_id, 1 action ("deliver" or "ack"), 2
+ * the recipient, or the acknowledging principal; by message, then in
+ * order.
  */
-int		 store_query_reach(struct store *s, const char *message_id,
+int		 store_query_reach_many(struct store *s,
+		    const char *const *message_ids, size_t n,
 		    store_result_fn *fn, void *arg);
 /*
  * Every unmet deadline, the soonest next action first.  Columns: 0

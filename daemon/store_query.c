@@ -20,6 +20,7 @@
 #include "store_conn.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "uuid.h"
 
 #define STORE_QUERY_DEFAULT	100	/* rows, when the caller says 0 */
 #define STORE_QUERY_MAX		10000	/* rows of any one query */
@@ -180,15 +181,6 @@ store_query_consent_recipients(struct store *s, const char *subject,
 
 	return store_query(s, "consent_recipients",
 	    store_sql_consent_recipients, p, 1, 0, fn, arg);
-}
-
-int
-store_query_reach(struct store *s, const char *message_id,
-    store_result_fn *fn, void *arg)
-{
-	const char *p[1] = { message_id };
-
-	return store_query(s, "reach", store_sql_reach, p, 1, 0, fn, arg);
 }
 
 int
@@ -453,4 +445,35 @@ store_query_corrections_untold(struct store *s, store_result_fn *fn,
 {
 	return store_query(s, "corrections_untold",
 	    store_sql_corrections_untold, NULL, 0, 0, fn, arg);
+}
+
+int
+store_query_reach_many(struct store *s, const char *const *message_ids,
+    size_t n, store_result_fn *fn, void *arg)
+{
+	const char	*p[1];
+	char		*list;
+	size_t		 i, off = 0;
+	int		 rc;
+
+	if (n == 0 || (list = malloc(n * (UUID_STR_LEN + 1) + 3)) == NULL)
+		return -1;
+	list[off++] = '{';
+	for (i = 0; i < n; i++) {
+		if (strlen(message_ids[i]) != UUID_STR_LEN - 1) {
+			free(list);
+			return -1;
+		}
+		if (i > 0)
+			list[off++] = ',';
+		memcpy(list + off, message_ids[i], UUID_STR_LEN - 1);
+		off += UUID_STR_LEN - 1;
+	}
+	list[off++] = '}';
+	list[off] = '\0';
+	p[0] = list;
+	rc = store_query(s, "reach_many", store_sql_reach_many, p, 1, 0, fn,
+	    arg);
+	free(list);
+	return rc;
 }

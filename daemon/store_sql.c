@@ -257,11 +257,12 @@ const char store_sql_consent_recipients[] =
     "SELECT DISTINCT e.recipient FROM nwd.audit_events e JOIN nwd.messages "
     "m ON m.id = e.message_id WHERE m.subject = $1 AND m.legal_basis = 1 "
     "AND e.action = 'deliver' AND e.recipient IS NOT NULL ORDER BY 1";
-/* Who a message reached and who acknowledged it. */
-const char store_sql_reach[] =
-    "SELECT action, CASE WHEN action = 'ack' THEN actor ELSE recipient END "
-    "FROM nwd.audit_events WHERE message_id = $1::uuid AND action IN "
-    "('deliver', 'ack') ORDER BY id";
+/* Who each of many messages reached and who acknowledged it. */
+const char store_sql_reach_many[] =
+    "SELECT message_id::text, action, CASE WHEN action = 'ack' THEN actor "
+    "ELSE recipient END FROM nwd.audit_events WHERE message_id = "
+    "ANY($1::uuid[]) AND action IN ('deliver', 'ack') ORDER BY "
+    "message_id, id";
 /* Every unmet deadline, the soonest first. */
 const char store_sql_deadlines_unmet[] =
     "SELECT d.message_id::text, d.subject, d.kind::text, d.rule, "
