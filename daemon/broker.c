@@ -722,9 +722,21 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	pub->envelope = NULL;
 }
 
+/* A header string the decision set over the caller's envelope: freed,
+ * and the slot given back its default. */
+static void
+unset(char **slot)
+{
+	if (*slot != NULL && *slot != protobuf_c_empty_string)
+		free(*slot);
+	*slot = (char *)protobuf_c_empty_string;
+}
+
 /*
  * The broker's own message (an Escalation): decided by the deliver rules
  * like any other, sent by the principal "nwd", with the rows add() gives.
+ * The header fields the decision sets (id, sender, agency) are freed
+ * before it returns: the caller's envelope is often on its stack.
  */
 int
 broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
@@ -791,10 +803,16 @@ broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
 	log_info("event=publish_queued message=%s kind=%s subject=%s "
 	    "recipients=%zu sender=nwd", j->message_id,
 	    envelope_kind_name(j->kind), j->subject, j->plan.recipients);
+	unset(&env->header->message_id);
+	unset(&env->header->sender);
+	unset(&env->header->originating_agency);
 	return 0;
  fail:
 	store_batch_free(batch);
 	job_free(j);
+	unset(&env->header->message_id);
+	unset(&env->header->sender);
+	unset(&env->header->originating_agency);
 	return -1;
 }
 

@@ -367,6 +367,31 @@ test_s20_correction_reaches_everyone_told(void **state)
 	if (strstr(out, "Corrected by") == NULL || strstr(out, corr) == NULL)
 		fail_msg("nwd status of the original: %s", out);
 
+	/* A correction of the correction reaches everyone the chain
+	 * reached: Dereham with content, Norwich (reached by the original
+	 * only) told again. */
+	{
+		char corr2[40];
+
+		alert_init(&m, "YP-002", "CORRECTED AGAIN: at the bus station",
+		    corr);
+		publish_ok(plo, &m, corr2, &ack);
+		assert_int_equal(ack->recipients, 1);
+		assert_int_equal(ack->notices, 1);
+		nwd_publish_ack_free(ack);
+		d = next(der);
+		assert_string_equal(d->envelope->header->message_id, corr2);
+		nwd_deliver_free(d);
+		d = next(nor);
+		expect_notice(d, corr, corr2,
+		    NWD__V1__WITHDRAWAL_NOTICE__HOW__CORRECTED, "station");
+		nwd_deliver_free(d);
+		nothing_more(ben);
+		assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) "
+		    "FROM nwd.corrections WHERE message_id = '%s' AND "
+		    "supersedes = '%s' AND root = '%s'", corr2, corr, orig), 1);
+	}
+
 	/* The audit trail and the subject access report say so too. */
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = 'publish' "
