@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "config.h"
 #include "consents.h"
+#include "breakglass.h"
 #include "deadlines.h"
 #include "durable.h"
 #include "frame.h"
@@ -341,6 +342,7 @@ store_state_cb(enum store_state state, void *arg)
 	/* Every (re)connect: the unmet deadlines are read again. */
 	if (state == STORE_READY) {
 		consents_load(srv->consents);
+		breakglass_load(srv->breakglass);
 		deadlines_load(srv->deadlines);
 	}
 	if (state != STORE_READY || serving) {
@@ -586,6 +588,7 @@ server_free(struct server *srv)
 	broker_free(srv->broker);
 	deadlines_free(srv->deadlines);
 	consents_free(srv->consents);
+	breakglass_free(srv->breakglass);
 	calendar_free(srv->calendar);
 	if (clock_timer != NULL)
 		event_free(clock_timer);
@@ -824,6 +827,7 @@ main(int argc, char *argv[])
 	    NULL || (srv.broker = broker_new(&srv)) == NULL ||
 	    (srv.deadlines = deadlines_new(&srv)) == NULL ||
 	    (srv.consents = consents_new(&srv)) == NULL ||
+	    (srv.breakglass = breakglass_new(&srv)) == NULL ||
 	    (clock_is_test() && (clock_timer = event_new(srv.base, -1,
 	    EV_PERSIST, clock_cb, &srv)) == NULL)) {
 		fprintf(stderr, "nwdd: cannot set up the event loop\n");
@@ -831,6 +835,8 @@ main(int argc, char *argv[])
 	}
 	deadlines_set_sender(srv.deadlines, broker_publish_system, srv.broker);
 	consents_set_sender(srv.consents, broker_publish_system, srv.broker);
+	breakglass_set_sender(srv.breakglass, broker_publish_system,
+	    srv.broker);
 	if (clock_timer != NULL) {
 		struct timeval tv = { 0, 50 * 1000 };
 

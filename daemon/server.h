@@ -54,6 +54,7 @@ struct server {
 	struct calendar		*calendar;	/* owned; NULL: none */
 	struct deadlines	*deadlines;	/* owned; statutory clocks */
 	struct consents		*consents;	/* owned; consent records */
+	struct breakglass	*breakglass;	/* owned; emergency access */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
 	server_request_fn	*on_request;	/* a session's requests */
