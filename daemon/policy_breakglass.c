@@ -50,11 +50,17 @@ check_kind(const char *w, const void *arg)
 	return why;
 }
 
+struct role_check {
+	const struct policy	*p;
+	const char		*rule;
+};
+
 static const char *
 check_role(const char *w, const void *arg)
 {
-	static char		 why[POLICY_MAX_WORD + 80];
-	const struct policy	*p = arg;
+	static char		 why[2 * POLICY_MAX_WORD + 96];
+	const struct role_check	*rc = arg;
+	const struct policy	*p = rc->p;
 	const char		*s;
 
 	for (s = w; *s != '\0'; s++)
@@ -65,7 +71,8 @@ check_role(const char *w, const void *arg)
 		}
 	if (p->nroles == 0 || policy_find_role(p, w) != NULL)
 		return NULL;
-	snprintf(why, sizeof(why), "role \"%s\" is not declared", w);
+	snprintf(why, sizeof(why), "breakglass rule \"%s\" names role \"%s\", "
+	    "which no role line declares", rc->rule, w);
 	return why;
 }
 
@@ -143,8 +150,9 @@ parse_max(struct lexer *lx, int64_t *out)
 		return policy_lex_fail(lx, "expected minutes or hours after "
 		    "the number, got %s", policy_lex_desc(lx));
 	if (n * unit > BREAKGLASS_MAX_HOURS * HOUR_MS)
-		return policy_lex_fail(lx, "break-glass lasts at most %d "
-		    "hours", BREAKGLASS_MAX_HOURS);
+		return policy_lex_fail(lx, "max %lld %s is longer than a week "
+		    "(%d hours), the longest a grant of break-glass may last",
+		    n, lx->text, BREAKGLASS_MAX_HOURS);
 	*out = n * unit;
 	return policy_lex_next(lx);
 }
@@ -155,6 +163,7 @@ policy_breakglass_parse(struct lexer *lx, struct policy *p)
 	struct breakglass_rule	 b, *nv;
 	struct strlist		 kinds = { NULL, 0 };
 	struct strlist		*l;
+	struct role_check	 rc;
 	Nwd__V1__Kind		 k;
 	char			 clause[POLICY_MAX_WORD + 1];
 	size_t			 i;
@@ -191,8 +200,10 @@ policy_breakglass_parse(struct lexer *lx, struct policy *p)
 				goto bad;
 			b.r.roles_line = lx->tline;
 			b.r.roles_col = lx->tcol;
+			rc.p = p;
+			rc.rule = b.r.name;
 			if (parse_words(lx, "a role", &b.r.roles, check_role,
-			    p) == -1)
+			    &rc) == -1)
 				goto bad;
 		} else if (is_word(lx, "kinds") && !have_kinds) {
 			if (policy_lex_next(lx) == -1 || parse_words(lx,
@@ -225,10 +236,20 @@ policy_breakglass_parse(struct lexer *lx, struct policy *p)
 			if (policy_lex_next(lx) == -1 || parse_words(lx,
 			    "a field path", l, check_path, &b.r) == -1)
 				goto bad;
+		} else if ((is_word(lx, "strip") && b.r.keep.n > 0) ||
+		    (is_word(lx, "keep") && b.r.strip.n > 0)) {
+			policy_lex_fail(lx, "a breakglass rule takes strip or "
+			    "keep, not both");
+			goto bad;
+		} else if (is_word(lx, "roles") || is_word(lx, "kinds") ||
+		    is_word(lx, "max") || is_word(lx, "strip") ||
+		    is_word(lx, "keep") || is_word(lx, "grant")) {
+			policy_lex_fail(lx, "%s given twice", lx->text);
+			goto bad;
 		} else {
 			policy_lex_fail(lx, "expected roles, kinds, max, "
-			    "strip, keep or grant (once each; strip or keep, "
-			    "not both), got %s", policy_lex_desc(lx));
+			    "strip, keep or grant in breakglass rule \"%s\", "
+			    "got %s", b.r.name, policy_lex_desc(lx));
 			goto bad;
 		}
 	}
