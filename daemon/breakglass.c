@@ -543,6 +543,13 @@ end_done(enum store_outcome outcome, void *arg)
 	alert_done(outcome == STORE_COMMITTED, arg);
 }
 
+static void
+free_set(char *s)
+{
+	if (s != NULL && s != protobuf_c_empty_string)
+		free(s);
+}
+
 /* The BreakGlassAlert of j's grant, sent with its rows.  0, or -1. */
 static int
 send_alert(struct job *j, Nwd__V1__BreakGlassAlert__Event event)
@@ -577,6 +584,10 @@ send_alert(struct job *j, Nwd__V1__BreakGlassAlert__Event event)
 	env.break_glass_alert = &a;
 	rc = b->send(&env, alert_rows, alert_done, j, b->send_arg);
 	free(a.kinds);
+	/* The broker set these over the header (decide.h): ours to free. */
+	free_set(h.message_id);
+	free_set(h.sender);
+	free_set(h.originating_agency);
 	return rc;
 }
 
