@@ -30,6 +30,7 @@
 #define BREAKGLASS_AUDITOR	"auditor"	/* the role that reviews */
 #define BREAKGLASS_REASON_MAX	1000		/* bytes of a reason */
 #define BREAKGLASS_NOTE_MAX	2000		/* bytes of a review note */
+#define BREAKGLASS_MAX_LIVE	16		/* live grants of one principal */
 
 struct breakglass {
 	struct server		*srv;		/* borrowed */
@@ -519,6 +520,8 @@ alert_done(int committed, void *arg)
 	}
 	/* Only now does the grant open, or close, anything. */
 	if (claim) {
+		/* What no longer opens anything is forgotten. */
+		grant_table_prune(b->table, clock_wall_ms());
 		if (grant_table_put(b->table, &j->g) == -1)
 			log_warnx("grant=%s event=grant_not_kept reason=\"out "
 			    "of memory; read again at the next connect\"",
@@ -690,6 +693,12 @@ claim(struct server *srv, struct session *s, uint64_t request_id,
 	}
 	if (kinds == 0)
 		kinds = rule.kinds;
+	if (grant_count_live(srv->breakglass->table, p->id, now) >=
+	    BREAKGLASS_MAX_LIVE)
+		REFUSE(NWD__V1__ERROR_CODE__ERROR_LIMIT, rule.rule, "%s holds "
+		    "%d live grants already, the most one principal may; end "
+		    "one first (nwd breakglass --end GRANT)", p->id,
+		    BREAKGLASS_MAX_LIVE);
 	if (store_get_state(srv->store) != STORE_READY)
 		REFUSE(NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, rule.rule, "the "
 		    "audit store is unavailable, so no emergency access can be "

@@ -153,6 +153,19 @@ grant_table_prune(struct grant_table *t, int64_t now_ms)
 	return n;
 }
 
+size_t
+grant_count_live(const struct grant_table *t, const char *principal,
+    int64_t now_ms)
+{
+	size_t i, n = 0;
+
+	for (i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->v[i].principal, principal) == 0 &&
+		    grant_live(&t->v[i], now_ms))
+			n++;
+	return n;
+}
+
 const struct grant *
 grant_covering(const struct grant_table *t, const char *principal,
     const char *subject, int kind, int64_t now_ms)

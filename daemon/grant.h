@@ -49,6 +49,10 @@ int		 grant_table_end(struct grant_table *t, const char *id,
 /* Forgets the grants no longer live at now_ms; returns how many. */
 size_t		 grant_table_prune(struct grant_table *t, int64_t now_ms);
 
+/* How many grants of principal are live at now_ms. */
+size_t		 grant_count_live(const struct grant_table *t,
+		    const char *principal, int64_t now_ms);
+
 /* 1 if g is live at now_ms: started, not expired, not ended. */
 int		 grant_live(const struct grant *g, int64_t now_ms);
 

@@ -21,7 +21,8 @@
  *   cover; review close by a non-auditor, of an unknown grant, twice, with
  *   a bad outcome, without a note.
  * - A grantee ends its grant (nwd breakglass --end): the history is
- *   refused at once, and the end is audited.
+ *   refused at once, and the end is audited; another principal may not
+ *   end it; an auditor revokes one, and the review shows it revoked.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -608,6 +609,8 @@ test_end(void **state)
 {
 	Nwd__V1__BreakGlass		 q = NWD__V1__BREAK_GLASS__INIT;
 	Nwd__V1__BreakGlassResult	*r = NULL;
+	Nwd__V1__Review			 rq = NWD__V1__REVIEW__INIT;
+	Nwd__V1__ReviewResult		*rr = NULL;
 	char				 out[8192], err[1024], id[40];
 
 	(void)state;
@@ -636,6 +639,28 @@ test_end(void **state)
 	assert_int_not_equal(breakglass("sw-ben", &q, &r, err, sizeof(err)),
 	    NWD_OK);
 	assert_non_null(strstr(err, "no live grant of yours covers YP-002"));
+
+	/* An auditor revokes another grant; the review shows it so. */
+	q.op = NWD__V1__BREAK_GLASS__OP__CLAIM;
+	if (breakglass("sw-ben", &q, &r, err, sizeof(err)) != NWD_OK)
+		fail_msg("claim: %s", err);
+	snprintf(id, sizeof(id), "%s", r->grant->grant_id);
+	nwd_breakglass_result_free(r);
+	r = NULL;
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "auditor-dan",
+	    "breakglass --end %s --json", id), 0);
+	assert_non_null(strstr(out, "\"revoked\""));
+	rq.op = NWD__V1__REVIEW__OP__SHOW;
+	rq.grant_id = id;
+	if (review("auditor-dan", &rq, &rr, err, sizeof(err)) != NWD_OK)
+		fail_msg("review show: %s", err);
+	assert_string_equal(rr->grants[0]->state, "revoked");
+	assert_string_equal(rr->grants[0]->ended_by, "auditor-dan");
+	nwd_review_result_free(rr);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'breakglass_ended' AND actor = "
+	    "'auditor-dan' AND rule = '" TAG "%s' AND strpos(reason, "
+	    "'revoked') > 0", id), 1);
 }
 
 int

@@ -121,6 +121,8 @@ test_put_clear_prune(void **state)
 	assert_null(grant_covering(t, "duty-mash", "YP-003", ALERT, T0));
 	assert_non_null(grant_covering(t, "duty-mash", "YP-003", MISSING, T0));
 	put(t, ID2, "sw-ben", "YP-001", 1u << ALERT, T0, T0 + 3 * HOUR);
+	assert_int_equal(grant_count_live(t, "sw-ben", T0), 1);
+	assert_int_equal(grant_count_live(t, "duty-mash", T0 + HOUR), 0);
 	assert_int_equal(grant_table_prune(t, T0 + 2 * HOUR), 1);
 	assert_int_equal(grant_table_count(t), 1);
 	assert_null(grant_table_find(t, ID1));
