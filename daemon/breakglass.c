@@ -57,6 +57,7 @@ struct job {
 	struct grant		 g;		/* claim, end: the grant */
 	char			 gid[GRANT_ID_LEN];
 	char			*subject, *rule, *reason, *note, *outcome;
+	char			*grantee, *grantee_role; /* revoking another's */
 	int			 revoke;	/* end: by an auditor */
 	int			 all;		/* review list: closed too */
 	Nwd__V1__BreakGlassResult *result;	/* history: the answer */
@@ -82,6 +83,8 @@ job_free(struct job *j)
 	free(j->reason);
 	free(j->note);
 	free(j->outcome);
+	free(j->grantee);
+	free(j->grantee_role);
 	free(j->info);
 	if (j->result != NULL) {
 		for (i = 0; i < j->result->n_history; i++) {
@@ -605,13 +608,11 @@ job_grant(struct job *j, const char *id, const char *principal,
 	j->g.role = j->role;
 	if (strcmp(principal, j->actor) != 0 || strcmp(role, j->role) != 0) {
 		/* An auditor revoking another's grant. */
-		free(j->note);
-		free(j->outcome);
-		if ((j->note = strdup(principal)) == NULL ||
-		    (j->outcome = strdup(role)) == NULL)
+		if ((j->grantee = strdup(principal)) == NULL ||
+		    (j->grantee_role = strdup(role)) == NULL)
 			return -1;
-		j->g.principal = j->note;
-		j->g.role = j->outcome;
+		j->g.principal = j->grantee;
+		j->g.role = j->grantee_role;
 	}
 	if ((j->subject = strdup(subject)) == NULL ||
 	    (j->rule = strdup(rule)) == NULL)
@@ -770,6 +771,10 @@ end_grant(struct server *srv, struct session *s, uint64_t request_id,
 	j->g.until_ms = g->until_ms;
 	j->g.ended_ms = now;
 	j->revoke = strcmp(g->principal, s->principal->id) != 0;
+	/* Access closes now, for every session, whatever the store does
+	 * next (failing closed); the rows record it when they commit. */
+	grant_table_end(b->table, j->g.id, now);
+	g = NULL;
 	if (send_alert(j, j->revoke ? NWD__V1__BREAK_GLASS_ALERT__EVENT__REVOKED :
 	    NWD__V1__BREAK_GLASS_ALERT__EVENT__ENDED) == 0)
 		return;
