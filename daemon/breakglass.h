@@ -12,7 +12,8 @@
  *    decisions read; refused, the claimant is told why and a
  *    breakglass_refused row says so;
  *  - END: the grantee ends its grant, an auditor revokes it: at once for
- *    every session (the table changes when the row commits);
+ *    every session (the table changes before the rows commit: failing
+ *    closed), with a breakglass_ended row and an alert;
  *  - HISTORY: the young person's stored messages of the grant's kinds,
  *    each decided under the grant, audited (deliver rows that name it) and
  *    sent in one BreakGlassResult;
