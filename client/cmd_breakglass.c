@@ -282,6 +282,9 @@ review(struct args *a, Nwd__V1__Review *q, const struct review_opts *o,
 			    e->message_id[0] != '\0' ? "  " : "",
 			    cli_clean(e->reason, y, sizeof(y)));
 	}
+	if (r->omitted > 0)
+		cli_say(what, "%" PRIu32 " more did not fit in one answer",
+		    r->omitted);
 	if (cli_flush() == -1)
 		code = CLI_EXIT_PROTOCOL;
 out:

@@ -1084,6 +1084,16 @@ breakglass_handle(struct server *srv, struct session *s, uint64_t request_id,
 
 #define REVIEW_OP(op)	(100 + (op))
 
+/* The bytes one answer may hold: a frame, less room around it. */
+static size_t
+budget(const struct job *j)
+{
+	uint32_t max = j->srv->cfg->max_frame;
+
+	return max > 2 * DECIDE_FRAME_HEADROOM ? max - 2 *
+	    DECIDE_FRAME_HEADROOM : 65536;
+}
+
 /* Answers a review query with the grants of r (and events, if any). */
 static void
 review_answer(struct job *j, struct session *s, const struct store_result *r,
@@ -1092,7 +1102,7 @@ review_answer(struct job *j, struct session *s, const struct store_result *r,
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__ReviewResult	 res = NWD__V1__REVIEW_RESULT__INIT;
 	Nwd__V1__GrantInfo	*v = NULL, **pv = NULL;
-	size_t			 i, n = store_result_nrows(r);
+	size_t			 i, n = store_result_nrows(r), size = 0;
 
 	if (n > 0 && ((v = calloc(n, sizeof(*v))) == NULL ||
 	    (pv = calloc(n, sizeof(*pv))) == NULL))
@@ -1102,6 +1112,14 @@ review_answer(struct job *j, struct session *s, const struct store_result *r,
 			goto oom;
 		pv[i] = &v[i];
 		res.n_grants = i + 1;
+		/* One frame: what does not fit is counted, not sent. */
+		size += nwd__v1__grant_info__get_packed_size(&v[i]) + 8;
+		if (size > budget(j)) {
+			free(v[i].kinds);
+			res.n_grants = i;
+			res.omitted = (uint32_t)(n - i);
+			break;
+		}
 	}
 	res.grants = pv;
 	res.events = events;
@@ -1179,7 +1197,7 @@ show_rows(int ok, const struct store_result *r, void *arg)
 	Nwd__V1__ReviewResult	 res = NWD__V1__REVIEW_RESULT__INIT;
 	Nwd__V1__GrantInfo	*info = NULL;
 	Nwd__V1__AuditEvent	*ev = NULL, **pev = NULL;
-	size_t			 i, n;
+	size_t			 i, n, size = 0;
 
 	if (s == NULL || !ok) {
 		if (s != NULL)
@@ -1225,11 +1243,17 @@ show_rows(int ok, const struct store_result *r, void *arg)
 		split_field(store_result_value(r, i, 11),
 		    &ev[i].fields_withheld, &ev[i].n_fields_withheld);
 		pev[i] = &ev[i];
+		size += nwd__v1__audit_event__get_packed_size(&ev[i]) + 8;
+		if (size > budget(j)) {
+			res.omitted = (uint32_t)(n - i);
+			i++;
+			break;
+		}
 	}
 	res.grants = &info;
 	res.n_grants = 1;
 	res.events = pev;
-	res.n_events = n;
+	res.n_events = i - (res.omitted > 0);
 	f.request_id = j->request_id;
 	f.msg_case = NWD__V1__FRAME__MSG_REVIEW_RESULT;
 	f.review_result = &res;
