@@ -29,6 +29,11 @@ const struct cmd *const commands[] = {
 	&cmd_audit_query,
 	&cmd_sar,
 	&cmd_overdue,
+	&cmd_breakglass,
+	&cmd_review,
+	&cmd_review_list,
+	&cmd_review_show,
+	&cmd_review_close,
 	&cmd_help,
 	NULL,
 };
@@ -88,7 +93,7 @@ global_run(struct args *a)
 	}
 	return args_usage(a, a->argv[0], "no such command (commands: whoami, "
 	    "push, sub, ping, status, durable, policy, audit, sar, overdue, "
-	    "help)");
+	    "breakglass, review, help)");
 }
 
 const struct cmd commands_nwd = {

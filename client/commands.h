@@ -88,5 +88,7 @@ extern const struct cmd cmd_durable, cmd_durable_list, cmd_durable_delete;
 extern const struct cmd cmd_policy, cmd_policy_explain, cmd_policy_check;
 extern const struct cmd cmd_audit, cmd_verify, cmd_audit_query;
 extern const struct cmd cmd_sar, cmd_overdue, cmd_help;
+extern const struct cmd cmd_breakglass, cmd_review, cmd_review_list,
+    cmd_review_show, cmd_review_close;
 
 #endif

@@ -1420,6 +1420,56 @@ nwd_deadlines(struct nwd_client *c, const Nwd__V1__DeadlineQuery *q,
 }
 
 enum nwd_status
+nwd_breakglass(struct nwd_client *c, const Nwd__V1__BreakGlass *q,
+    Nwd__V1__BreakGlassResult **out, char *err, size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	enum nwd_status		st;
+
+	if (out == NULL || q == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no request or result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	f.msg_case = NWD__V1__FRAME__MSG_BREAKGLASS;
+	f.breakglass = (Nwd__V1__BreakGlass *)q;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_BREAKGLASS_RESULT, &a,
+	    err, errlen)) != NWD_OK)
+		return st;
+	*out = a->breakglass_result;
+	a->breakglass_result = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
+nwd_review(struct nwd_client *c, const Nwd__V1__Review *q,
+    Nwd__V1__ReviewResult **out, char *err, size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	enum nwd_status		st;
+
+	if (out == NULL || q == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no request or result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	f.msg_case = NWD__V1__FRAME__MSG_REVIEW;
+	f.review = (Nwd__V1__Review *)q;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_REVIEW_RESULT, &a, err,
+	    errlen)) != NWD_OK)
+		return st;
+	*out = a->review_result;
+	a->review_result = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
 nwd_durable_list(struct nwd_client *c, Nwd__V1__DurableListResult **out,
     char *err, size_t errlen)
 {
@@ -1686,6 +1736,20 @@ nwd_audit_page_free(Nwd__V1__AuditPage *p)
 
 void
 nwd_durable_list_free(Nwd__V1__DurableListResult *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+void
+nwd_breakglass_result_free(Nwd__V1__BreakGlassResult *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+void
+nwd_review_result_free(Nwd__V1__ReviewResult *r)
 {
 	if (r != NULL)
 		protobuf_c_message_free_unpacked(&r->base, NULL);

@@ -220,6 +220,25 @@ enum nwd_status		 nwd_deadlines(struct nwd_client *c,
 			    Nwd__V1__DeadlineList **out, char *err,
 			    size_t errlen);
 
+/*
+ * Break-glass, as BreakGlass in nwd.proto asks: claim emergency access to
+ * a young person (CLAIM: subject, reason, duration_ms, kinds), end it
+ * (END: grant_id), or read the history it opens (HISTORY: subject).  On
+ * NWD_OK *out is the answer (free it with nwd_breakglass_result_free());
+ * a refusal is NWD_ERR_REFUSED or NWD_ERR_INVALID (nwd_last_server_error()
+ * gives the code) with the broker's reason in err.
+ */
+enum nwd_status		 nwd_breakglass(struct nwd_client *c,
+			    const Nwd__V1__BreakGlass *q,
+			    Nwd__V1__BreakGlassResult **out, char *err,
+			    size_t errlen);
+/* The review queue (auditors): LIST, SHOW grant_id, CLOSE grant_id with
+ * outcome and note.  *out is freed with nwd_review_result_free(). */
+enum nwd_status		 nwd_review(struct nwd_client *c,
+			    const Nwd__V1__Review *q,
+			    Nwd__V1__ReviewResult **out, char *err,
+			    size_t errlen);
+
 enum nwd_status		 nwd_durable_list(struct nwd_client *c,
 			    Nwd__V1__DurableListResult **out, char *err,
 			    size_t errlen);
@@ -342,6 +361,9 @@ void			 nwd_explain_result_free(Nwd__V1__ExplainResult *r);
 void			 nwd_audit_page_free(Nwd__V1__AuditPage *p);
 void			 nwd_durable_list_free(Nwd__V1__DurableListResult *r);
 void			 nwd_deadline_list_free(Nwd__V1__DeadlineList *l);
+void			 nwd_breakglass_result_free(
+			    Nwd__V1__BreakGlassResult *r);
+void			 nwd_review_result_free(Nwd__V1__ReviewResult *r);
 
 #ifdef __cplusplus
 }

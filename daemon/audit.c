@@ -32,6 +32,12 @@ static const char *action_names[] = {
 	[AUDIT_DEADLINE_MET] = "deadline_met",
 	[AUDIT_DEADLINE_BREACHED] = "deadline_breached",
 	[AUDIT_ESCALATED] = "escalated",
+	[AUDIT_BREAKGLASS_GRANTED] = "breakglass_granted",
+	[AUDIT_BREAKGLASS_REFUSED] = "breakglass_refused",
+	[AUDIT_BREAKGLASS_ENDED] = "breakglass_ended",
+	[AUDIT_REVIEW_CLOSED] = "review_closed",
+	[AUDIT_REVIEW_REFUSED] = "review_refused",
+	[AUDIT_REVIEW_QUERY] = "review_query",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

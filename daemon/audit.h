@@ -38,6 +38,12 @@ enum audit_action {
 	AUDIT_DEADLINE_MET,		/* an ack or a reference met it */
 	AUDIT_DEADLINE_BREACHED,	/* its due time passed unmet */
 	AUDIT_ESCALATED,		/* an Escalation was sent for it */
+	AUDIT_BREAKGLASS_GRANTED,	/* emergency access granted */
+	AUDIT_BREAKGLASS_REFUSED,	/* a claim (or its use) refused */
+	AUDIT_BREAKGLASS_ENDED,		/* a grant ended or revoked early */
+	AUDIT_REVIEW_CLOSED,		/* an auditor closed a grant's review */
+	AUDIT_REVIEW_REFUSED,		/* a review request refused */
+	AUDIT_REVIEW_QUERY,		/* the review queue or a grant read */
 };
 
 /*

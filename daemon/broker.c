@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "audit.h"
 #include "auditq.h"
+#include "breakglass.h"
 #include "broker.h"
 #include "clock.h"
 #include "config.h"
@@ -551,6 +552,7 @@ publish_decided(struct broker *b, struct session *s, uint64_t request_id,
 	w.ids = b->srv->ids;
 	w.allocs = b->srv->allocs;
 	w.consents = consents_table(b->srv->consents);
+	w.grants = breakglass_grants(b->srv->breakglass);
 	w.now_ms = clock_wall_ms();
 	w.max_frame = b->srv->cfg->max_frame;
 	w.reach = reach;
@@ -765,6 +767,7 @@ broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
 	w.ids = b->srv->ids;
 	w.allocs = b->srv->allocs;
 	w.consents = consents_table(b->srv->consents);
+	w.grants = breakglass_grants(b->srv->breakglass);
 	w.now_ms = clock_wall_ms();
 	w.max_frame = b->srv->cfg->max_frame;
 	w.reach = reach;
@@ -850,6 +853,12 @@ broker_handle(struct session *s, Nwd__V1__Frame *f, void *arg)
 		break;
 	case NWD__V1__FRAME__MSG_DEADLINE_QUERY:
 		overdue_handle(b->srv, s, f->request_id, f->deadline_query);
+		break;
+	case NWD__V1__FRAME__MSG_BREAKGLASS:
+		breakglass_handle(b->srv, s, f->request_id, f->breakglass);
+		break;
+	case NWD__V1__FRAME__MSG_REVIEW:
+		breakglass_review(b->srv, s, f->request_id, f->review);
 		break;
 	default:
 		session_send_error(s, f->request_id,

@@ -9,6 +9,7 @@
 #include "consent.h"
 #include "decide.h"
 #include "envelope.h"
+#include "grant.h"
 #include "identity.h"
 #include "policy.h"
 #include "redact.h"
@@ -708,6 +709,48 @@ fail:
 	return -1;
 }
 
+/* The rules of a decision made under grant g: "breakglass:RULE grant=ID"
+ * if it allows, else the refusing rules and the grant. */
+static void
+grant_rules(struct policy_decision *d, const struct grant *g)
+{
+	char rules[sizeof(d->rules)];
+
+	if (d->verdict == POLICY_ALLOW)
+		snprintf(d->rules, sizeof(d->rules), "breakglass:%s "
+		    DECIDE_GRANT_TAG "%s", g->rule, g->id);
+	else {
+		snprintf(rules, sizeof(rules), "%s", d->rules);
+		snprintf(d->rules, sizeof(d->rules), "%.180s%s" DECIDE_GRANT_TAG
+		    "%s", rules, rules[0] != '\0' ? " " : "", g->id);
+	}
+}
+
+/*
+ * A recipient the policy refused (d): if a live grant covers it, the
+ * grant's rule decides instead, unless that too refuses one whom a rule
+ * of the policy refused (whose refusal then stands).
+ */
+static void
+under_grant(const struct decide_world *w, const struct principal *p,
+    const Nwd__V1__Envelope *env, const struct policy_context *ctx,
+    struct policy_decision *d)
+{
+	const struct grant	*g;
+	struct policy_decision	 bd;
+
+	if (w->grants == NULL || ctx->duty_pass || d->verdict == POLICY_ALLOW ||
+	    (g = grant_covering(w->grants, p->id,
+	    env->header->subject->local_id, env->header->kind,
+	    w->now_ms)) == NULL)
+		return;
+	policy_check_breakglass(w->policy, g->rule, p, env, ctx, &bd);
+	if (bd.verdict != POLICY_ALLOW && d->verdict != POLICY_DENY_NO_RULE)
+		return;
+	*d = bd;
+	grant_rules(d, g);
+}
+
 /* Decides for p and records it; a principal no rule names is left out
  * unless the caller asked for everyone. */
 static int
@@ -720,6 +763,9 @@ decide_one(const struct decide_world *w, const struct principal *p,
 	size_t			 cap;
 
 	policy_check_deliver(w->policy, p, env, ctx, &d);
+	/* A grant stands in for need to know; what a decision not to
+	 * share names is kept from them whatever grants it. */
+	under_grant(w, p, env, ctx, &d);
 	not_shared_with(w, p, env, &d);
 	if (d.verdict == POLICY_DENY_NO_RULE && !(flags & DECIDE_EVERYONE))
 		return 0;
@@ -935,10 +981,43 @@ decide_recipient(const struct decide_world *w,
 		ctx.now_ms = w->now_ms;
 		ctx.duty_pass = duty_pass;
 		policy_check_deliver(w->policy, recipient, env, &ctx, &d);
+		under_grant(w, recipient, env, &ctx, &d);
 		not_shared_with(w, recipient, env, &d);
 	}
 	return entry_fill(out, who, recipient != NULL ? recipient->role : "",
 	    &d, duty_pass, env, flags);
+}
+
+int
+decide_grant(const struct decide_world *w, const struct principal *recipient,
+    const struct grant *g, Nwd__V1__Envelope *env, int flags,
+    struct decide_entry *out)
+{
+	struct policy_context	ctx;
+	struct policy_decision	d;
+	int			kind = env->header->kind;
+
+	memset(&d, 0, sizeof(d));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allocs = w->allocs;
+	ctx.consents = w->consents;
+	ctx.now_ms = w->now_ms;
+	if (!grant_live(g, w->now_ms)) {
+		d.verdict = POLICY_DENY;
+		snprintf(d.reason, sizeof(d.reason), "grant %s is not live",
+		    g->id);
+	} else if (strcmp(g->subject, env->header->subject->local_id) != 0 ||
+	    kind <= 0 || kind > 31 || !(g->kinds & (1u << kind))) {
+		d.verdict = POLICY_DENY;
+		snprintf(d.reason, sizeof(d.reason), "grant %s does not cover "
+		    "%s about %s", g->id, envelope_kind_name(kind),
+		    env->header->subject->local_id);
+	} else
+		policy_check_breakglass(w->policy, g->rule, recipient, env,
+		    &ctx, &d);
+	grant_rules(&d, g);
+	return entry_fill(out, recipient->id, recipient->role, &d, 0, env,
+	    flags);
 }
 
 const char *

@@ -24,6 +24,8 @@
 #include "nwd.pb-c.h"
 #include "policy.h"
 
+struct grant;
+struct grant_table;
 struct identity_map;
 struct principal;
 
@@ -78,6 +80,8 @@ struct decide_world {
 	const struct identity_map	*ids;
 	const struct alloc_table	*allocs;	/* NULL: nobody */
 	const struct consent_table	*consents;	/* NULL: not known */
+	const struct grant_table	*grants;	/* NULL: no grant of
+							   break-glass */
 	int64_t				 now_ms;	/* the decision's time */
 	uint32_t			 max_frame;	/* 0: no size limit */
 	decide_reach_fn			*reach;		/* NULL: everyone the
@@ -207,6 +211,30 @@ int		 decide_publish(const struct decide_world *w,
 int		 decide_recipient(const struct decide_world *w,
 		    const struct principal *recipient, const char *who,
 		    Nwd__V1__Envelope *env, int duty_pass, int flags,
+		    struct decide_entry *out);
+
+/*
+ * Break-glass.  A principal the policy does not let receive a message
+ * (outside the duty pass) receives it all the same if a grant of the
+ * world, live at now_ms, covers it, its subject and its kind, and the
+ * grant's breakglass rule allows it (policy_check_breakglass()): redacted
+ * as the rule says, and the decision's rules are "breakglass:RULE
+ * grant=ID" (a refusal under the grant: "RULES grant=ID"), so that its
+ * audit row names the grant.  decide_publish() and decide_recipient() do
+ * this by themselves; DECIDE_GRANT_TAG is what a row's rule carries.
+ */
+#define DECIDE_GRANT_TAG	"grant="
+
+/*
+ * Decides env for recipient under grant g alone (the history a grantee
+ * asks for): refused unless g is live at w->now_ms and covers env's
+ * subject and kind, and the grant's rule allows it.  Fills out (free its
+ * members with decide_entry_clear()) and returns 0, or -1 if memory ran
+ * out.  env has passed envelope_validate().
+ */
+int		 decide_grant(const struct decide_world *w,
+		    const struct principal *recipient, const struct grant *g,
+		    Nwd__V1__Envelope *env, int flags,
 		    struct decide_entry *out);
 
 void		 decide_entry_clear(struct decide_entry *e);

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "consents.h"
 #include "corrections.h"
+#include "breakglass.h"
 #include "deadlines.h"
 #include "durable.h"
 #include "frame.h"
@@ -343,6 +344,7 @@ store_state_cb(enum store_state state, void *arg)
 	if (state == STORE_READY) {
 		consents_load(srv->consents);
 		corrections_load(srv->corrections);
+		breakglass_load(srv->breakglass);
 		deadlines_load(srv->deadlines);
 	}
 	if (state != STORE_READY || serving) {
@@ -589,6 +591,7 @@ server_free(struct server *srv)
 	deadlines_free(srv->deadlines);
 	consents_free(srv->consents);
 	corrections_free(srv->corrections);
+	breakglass_free(srv->breakglass);
 	calendar_free(srv->calendar);
 	if (clock_timer != NULL)
 		event_free(clock_timer);
@@ -828,6 +831,7 @@ main(int argc, char *argv[])
 	    (srv.deadlines = deadlines_new(&srv)) == NULL ||
 	    (srv.consents = consents_new(&srv)) == NULL ||
 	    (srv.corrections = corrections_new(&srv)) == NULL ||
+	    (srv.breakglass = breakglass_new(&srv)) == NULL ||
 	    (clock_is_test() && (clock_timer = event_new(srv.base, -1,
 	    EV_PERSIST, clock_cb, &srv)) == NULL)) {
 		fprintf(stderr, "nwdd: cannot set up the event loop\n");
@@ -836,6 +840,8 @@ main(int argc, char *argv[])
 	deadlines_set_sender(srv.deadlines, broker_publish_system, srv.broker);
 	consents_set_sender(srv.consents, broker_publish_system, srv.broker);
 	corrections_set_sender(srv.corrections, broker_publish_system,
+	    srv.broker);
+	breakglass_set_sender(srv.breakglass, broker_publish_system,
 	    srv.broker);
 	if (clock_timer != NULL) {
 		struct timeval tv = { 0, 50 * 1000 };

@@ -224,4 +224,35 @@ int64_t		 policy_deadline_every(const struct policy *p,
 const char	*policy_deadline_needs_calendar(const struct policy *p);
 size_t		 policy_ndeadlines(const struct policy *p);
 
+/* ------------------------------------------------------------------------
+ * Break-glass (policy_breakglass.c): emergency access, reviewed
+ */
+
+/* A breakglass rule, as a claim is judged by it. */
+struct policy_breakglass {
+	const char	*rule;		/* the policy's */
+	uint32_t	 kinds;		/* bit per Nwd__V1__Kind */
+	int64_t		 max_ms;	/* the longest grant */
+};
+
+/* The first breakglass rule that names role: 1 with *out, or 0. */
+int		 policy_breakglass_for(const struct policy *p,
+		    const char *role, struct policy_breakglass *out);
+size_t		 policy_nbreakglass(const struct policy *p);
+
+/*
+ * May recipient receive env under a grant of breakglass rule (whose kinds
+ * the caller has checked cover env's)?  Allowed unless the rule no longer
+ * exists or covers the kind or the recipient's role, a deny deliver rule
+ * whose conditions hold forbids it, or a limit no rule lifts does
+ * (handling code C, consent as the basis, legacy 5x5x5, clearance); the
+ * grant stands in for need to know.  An allow withholds what the rule
+ * says; its rules are the rule's name.
+ */
+enum policy_verdict policy_check_breakglass(const struct policy *p,
+		    const char *rule, const struct principal *recipient,
+		    const Nwd__V1__Envelope *env,
+		    const struct policy_context *ctx,
+		    struct policy_decision *out);
+
 #endif

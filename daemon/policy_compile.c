@@ -48,6 +48,9 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->ndeadlines; i++)
 		policy_deadline_clear(&p->deadlines[i]);
 	free(p->deadlines);
+	for (i = 0; i < p->nbreakglass; i++)
+		policy_rule_clear(&p->breakglass[i].r);
+	free(p->breakglass);
 	for (i = 0; i < p->nroles; i++) {
 		free(p->roles[i].name);
 		free(p->roles[i].agency);
@@ -398,33 +401,46 @@ walk_header(const struct policy *p, struct strlist *pool,
 	return 0;
 }
 
-static int
-compute_withheld(struct policy *p, struct strlist *pool)
+int
+policy_rule_withheld(struct policy *p, struct rule *r)
 {
 	const ProtobufCMessageDescriptor *d;
 	char	 e[POLICY_MAX_WORD + 64];
-	size_t	 i, j;
+	size_t	 j;
 	int	 k;
+
+	for (k = 1; (d = envelope_kind_body_descriptor(k)) != NULL; k++) {
+		if (!(r->kinds & (1u << k)))
+			continue;
+		for (j = 0; j < r->strip.n; j++)
+			if (redact_path_valid(d, r->strip.v[j], e,
+			    sizeof(e)) == 0 &&
+			    eff_add(&r->eff[k], r->strip.v[j]) == -1)
+				return -1;
+		if (walk_fields(p, &p->pool, r, d, "", &r->eff[k], 0) ==
+		    -1 || walk_header(p, &p->pool, r, &r->eff[k]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+compute_withheld(struct policy *p)
+{
+	size_t	 i;
 
 	for (i = 0; i < p->nrules; i++) {
 		struct rule *r = &p->rules[i];
 
 		if (r->effect != EFFECT_ALLOW || r->action != ACTION_DELIVER)
 			continue;
-		for (k = 1; (d = envelope_kind_body_descriptor(k)) != NULL;
-		     k++) {
-			if (!(r->kinds & (1u << k)))
-				continue;
-			for (j = 0; j < r->strip.n; j++)
-				if (redact_path_valid(d, r->strip.v[j], e,
-				    sizeof(e)) == 0 &&
-				    eff_add(&r->eff[k], r->strip.v[j]) == -1)
-					return -1;
-			if (walk_fields(p, pool, r, d, "", &r->eff[k], 0) ==
-			    -1 || walk_header(p, pool, r, &r->eff[k]) == -1)
-				return -1;
-		}
+		if (policy_rule_withheld(p, r) == -1)
+			return -1;
 	}
+	/* A breakglass rule redacts as an allow deliver rule does. */
+	for (i = 0; i < p->nbreakglass; i++)
+		if (policy_rule_withheld(p, &p->breakglass[i].r) == -1)
+			return -1;
 	return 0;
 }
 
@@ -466,6 +482,16 @@ check_roles_declared(const struct policy *p, const char *name, char *err,
 				    "names role \"%s\", which no role line "
 				    "declares", r->name, r->roles.v[j]);
 	}
+	for (i = 0; i < p->nbreakglass; i++) {
+		const struct rule *r = &p->breakglass[i].r;
+
+		for (j = 0; j < r->roles.n; j++)
+			if (policy_find_role(p, r->roles.v[j]) == NULL)
+				return post_fail(err, errlen, name,
+				    r->roles_line, r->roles_col, "breakglass "
+				    "rule \"%s\" names role \"%s\", which no "
+				    "role line declares", r->name, r->roles.v[j]);
+	}
 	return 0;
 }
 
@@ -475,7 +501,7 @@ policy_compile(struct policy *p, const char *name, char *err, size_t errlen)
 	if (check_roles_declared(p, name, err, errlen) == -1)
 		return -1;
 	if (build_index(p) == -1 || build_extra_teams(p) == -1 ||
-	    compute_withheld(p, &p->pool) == -1) {
+	    compute_withheld(p) == -1) {
 		snprintf(err, errlen, "%s: out of memory (or more than %d "
 		    "fields withheld by one rule)", name, REDACT_MAX_PATHS);
 		return -1;

@@ -636,3 +636,82 @@ policy_check_deliver(const struct policy *p, const struct principal *rcpt,
 	out->nstrip = nstrip;
 	return out->verdict;
 }
+
+/* ------------------------------------------------------------------------
+ * Break-glass
+ */
+
+enum policy_verdict
+policy_check_breakglass(const struct policy *p, const char *rule,
+    const struct principal *rcpt, const Nwd__V1__Envelope *env,
+    const struct policy_context *ctx, struct policy_decision *out)
+{
+	const Nwd__V1__Header		*h = env->header;
+	const struct breakglass_rule	*b;
+	const struct rule_list		*l;
+	const struct role_decl		*rd;
+	struct facts			 f;
+	char				 why[256] = "";
+	size_t				 i;
+	int				 clearance, k = h->kind;
+
+	decision_init(out);
+	if ((b = policy_breakglass_rule(p, rule)) == NULL)
+		return deny(out, rule, "the policy has no breakglass rule %s "
+		    "any more", rule);
+	if (k <= 0 || k >= NKINDS || !(b->r.kinds & (1u << k)))
+		return deny(out, rule, "breakglass rule %s does not cover %s",
+		    rule, envelope_kind_name(k));
+	if (!strlist_has(&b->r.roles, rcpt->role))
+		return deny(out, rule, "breakglass rule %s does not name role "
+		    "%s", rule, rcpt->role);
+	memset(&f, 0, sizeof(f));
+	f.p = p;
+	f.rcpt = rcpt;
+	f.env = env;
+	f.ctx = ctx;
+	f.allocated = f.named = -1;
+	f.extra = policy_extra_teams(p, rcpt->id, &f.nextra);
+	/* A deny whose conditions hold wins over a grant too. */
+	if ((l = policy_rules_for(p, ACTION_DELIVER, k, rcpt->role)) != NULL)
+		for (i = 0; i < l->n; i++) {
+			const struct rule *r = l->v[i];
+
+			if (r->effect == EFFECT_DENY &&
+			    conditions_hold(r, &f, why, sizeof(why)))
+				return deny(out, r->name, "rule %s forbids "
+				    "role %s to receive %s, break-glass or "
+				    "not", r->name, rcpt->role,
+				    envelope_kind_name(k));
+		}
+	if (handling_c(env) && !is_named(&f))
+		return deny(out, "handling-C", "handling code C: only "
+		    "recipients named in share_with may receive it");
+	if (h->legal_basis == NWD__V1__LEGAL_BASIS__CONSENT &&
+	    h->kind != NWD__V1__KIND__CONSENT_RECORD &&
+	    ctx->consents != NULL &&
+	    !consent_covers(ctx->consents, h->subject->local_id, h->kind,
+	    rcpt->agency, ctx->now_ms, why, sizeof(why)))
+		return deny(out, "consent", "legal basis consent: %s", why);
+	if (legacy_police_only(env) && strcmp(rcpt->agency, "police") != 0)
+		return deny(out, "legacy-5x5x5", "legacy 5x5x5 handling code "
+		    "%u: never outside the police",
+		    env->intelligence_report->legacy->handling_code);
+	clearance = rcpt->clearance;
+	if ((rd = policy_find_role(p, rcpt->role)) != NULL &&
+	    rd->clearance != 0 && rd->clearance < clearance)
+		clearance = rd->clearance;
+	if ((int)h->marking > clearance)
+		return deny(out, "clearance", "marking %s is above the "
+		    "recipient's clearance %s",
+		    envelope_marking_name(h->marking),
+		    envelope_marking_name(clearance));
+	out->verdict = POLICY_ALLOW;
+	add_rule_name(out, rule);
+	snprintf(out->reason, sizeof(out->reason), "emergency access under "
+	    "breakglass rule %s", rule);
+	for (i = 0; i < b->r.eff[k].n && i < REDACT_MAX_PATHS; i++)
+		out->strip[i] = b->r.eff[k].v[i];
+	out->nstrip = i;
+	return out->verdict;
+}

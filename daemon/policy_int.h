@@ -95,6 +95,14 @@ struct deadline_rule {
 	int			 line;
 };
 
+/* A breakglass rule (policy_breakglass.c): who may claim emergency
+ * access, to which kinds, for how long at most, redacted as r says (r is
+ * an allow rule of action ACTION_DELIVER, outside the index). */
+struct breakglass_rule {
+	struct rule		 r;
+	int64_t			 max_ms;
+};
+
 struct role_decl {
 	char	*name;		/* owned */
 	char	*agency;	/* owned */
@@ -125,6 +133,8 @@ struct policy {
 	size_t		 nrules;
 	struct deadline_rule *deadlines; /* owned array */
 	size_t		 ndeadlines;
+	struct breakglass_rule *breakglass; /* owned array */
+	size_t		 nbreakglass;
 	struct role_decl *roles;	/* owned array */
 	size_t		 nroles;
 	struct team_decl *teams;	/* owned array */
@@ -235,6 +245,24 @@ struct lexer;
 int		 policy_deadline_parse(struct lexer *lx, struct policy *p);
 /* Frees what d owns and zeroes it. */
 void		 policy_deadline_clear(struct deadline_rule *d);
+
+/* ------------------------------------------------------------------------
+ * Breakglass rules (policy_breakglass.c)
+ */
+
+/* Parses "breakglass NAME: ..." (the lexer is on "breakglass"). */
+int		 policy_breakglass_parse(struct lexer *lx, struct policy *p);
+
+/* The breakglass rule named name, or NULL; it belongs to p. */
+const struct breakglass_rule *policy_breakglass_rule(const struct policy *p,
+		    const char *name);
+
+/*
+ * What an allow deliver rule r withholds from each kind it covers, into
+ * r->eff (policy_compile.c): its strip or keep, and the protected types
+ * it does not grant.  0, or -1 if memory ran out.
+ */
+int		 policy_rule_withheld(struct policy *p, struct rule *r);
 
 /* ------------------------------------------------------------------------
  * The lexer (policy_lex.c), which only the parser (policy_parse.c) uses

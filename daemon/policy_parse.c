@@ -862,8 +862,9 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 		}
 		if (lx.type != T_WORD || !lx.at_line_start) {
 			policy_lex_fail(&lx, "expected allow, deny, role, "
-			    "team, protect, policy, duty, status or deadline at the start "
-			    "of a line, got %s", policy_lex_desc(&lx));
+			    "team, protect, policy, duty, status, deadline or "
+			    "breakglass at the start of a line, got %s",
+			    policy_lex_desc(&lx));
 			goto bad;
 		}
 		if (strcmp(lx.text, "allow") == 0)
@@ -884,10 +885,12 @@ policy_parse(const char *text, size_t len, const char *name, char *err,
 			rc = parse_status(&lx, p);
 		else if (strcmp(lx.text, "deadline") == 0)
 			rc = policy_deadline_parse(&lx, p);
+		else if (strcmp(lx.text, "breakglass") == 0)
+			rc = policy_breakglass_parse(&lx, p);
 		else {
 			policy_lex_fail(&lx, "expected allow, deny, role, "
-			    "team, protect, policy, duty, status or deadline, "
-			    "got %s",
+			    "team, protect, policy, duty, status, deadline or "
+			    "breakglass, got %s",
 			    policy_lex_desc(&lx));
 			goto bad;
 		}

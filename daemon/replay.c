@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "breakglass.h"
 #include "clock.h"
 #include "config.h"
 #include "consents.h"
@@ -394,6 +395,7 @@ page_rows(int ok, const struct store_result *res, void *arg)
 	w.ids = srv->ids;
 	w.allocs = srv->allocs;
 	w.consents = consents_table(srv->consents);
+	w.grants = breakglass_grants(srv->breakglass);
 	w.now_ms = clock_wall_ms();
 	snprintf(r->version, sizeof(r->version), "%s",
 	    policy_version(srv->policy));

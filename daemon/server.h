@@ -55,6 +55,7 @@ struct server {
 	struct deadlines	*deadlines;	/* owned; statutory clocks */
 	struct consents		*consents;	/* owned; consent records */
 	struct corrections	*corrections;	/* owned; withdrawals */
+	struct breakglass	*breakglass;	/* owned; emergency access */
 	struct store		*store;		/* owned */
 	struct broker		*broker;	/* owned */
 	server_request_fn	*on_request;	/* a session's requests */

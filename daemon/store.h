@@ -513,6 +513,49 @@ int		 store_query_corrections_untold(struct store *s,
 		    store_result_fn *fn, void *arg);
 
 /*
+ * Grants of break-glass (014_breakglass.sql), written in a batch's
+ * transaction: one claimed; one ended (or revoked) by at at_ms (a grant
+ * ended already stays as it was); one's review closed with outcome
+ * (justified or unjustified) and note by by (the transaction fails, NW005,
+ * if the review is closed already).  Strings are copied.
+ */
+struct store_grant {
+	const char	*id;
+	const char	*principal;
+	const char	*role;
+	const char	*subject;
+	const char	*rule;
+	const char	*reason;
+	uint32_t	 kinds;		/* bit per Nwd__V1__Kind */
+	int64_t		 from_ms;
+	int64_t		 until_ms;
+	const char	*policy_version;
+	const char	*instance;
+};
+int		 store_batch_add_grant(struct store_batch *b,
+		    const struct store_grant *g);
+int		 store_batch_grant_end(struct store_batch *b, const char *id,
+		    const char *by, int64_t at_ms);
+int		 store_batch_grant_review(struct store_batch *b,
+		    const char *id, const char *outcome, const char *note,
+		    const char *by, int64_t at_ms);
+/*
+ * Grants, oldest first (at most 10,000): the one of id (NULL: every one),
+ * of open reviews only if open_only, live at live_at_ms only if it is not
+ * 0.  Columns: 0 id, 1 principal, 2 role, 3 subject, 4 rule, 5 reason,
+ * 6 kinds (decimal, comma-separated), 7 from_ms, 8 until_ms, 9 ended_ms
+ * ("" not ended), 10 ended_by, 11 review (open, closed), 12 outcome,
+ * 13 note, 14 reviewed_by, 15 reviewed_ms (""), 16 deliver rows under it.
+ */
+int		 store_query_grants(struct store *s, const char *id,
+		    int open_only, int64_t live_at_ms, store_result_fn *fn,
+		    void *arg);
+/* The audit rows whose rule names grant id, in id order (at most
+ * 10,000); columns as store_query_audit(). */
+int		 store_query_grant_rows(struct store *s, const char *id,
+		    store_result_fn *fn, void *arg);
+
+/*
  * Submits a batch whose outcome nobody waits for (connection and refusal
  * events).  Takes ownership of b in every case; if the store is unavailable
  * the rows are held until it returns (store_set_hold()); only rows past

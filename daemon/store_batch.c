@@ -614,6 +614,66 @@ store_batch_correction_told(struct store_batch *b, const char *message_id,
 	return store_batch_add_stmt(b, store_sql_correction_told, 2, v);
 }
 
+int
+store_batch_add_grant(struct store_batch *b, const struct store_grant *g)
+{
+	char		 kinds[200], from[24], until[24];
+	const char	*v[11];
+	size_t		 off;
+	int		 k;
+
+	off = (size_t)snprintf(kinds, sizeof(kinds), "{");
+	for (k = 1; k < 32; k++)
+		if (g->kinds & (1u << k))
+			off += (size_t)snprintf(kinds + off, sizeof(kinds) - off,
+			    "%s%d", off > 1 ? "," : "", k);
+	snprintf(kinds + off, sizeof(kinds) - off, "}");
+	snprintf(from, sizeof(from), "%" PRId64, g->from_ms);
+	snprintf(until, sizeof(until), "%" PRId64, g->until_ms);
+	v[0] = g->id;
+	v[1] = g->principal;
+	v[2] = g->role;
+	v[3] = g->subject;
+	v[4] = g->rule;
+	v[5] = g->reason;
+	v[6] = kinds;
+	v[7] = from;
+	v[8] = until;
+	v[9] = g->policy_version;
+	v[10] = g->instance;
+	return store_batch_add_stmt(b, store_sql_grant_insert, 11, v);
+}
+
+int
+store_batch_grant_end(struct store_batch *b, const char *id, const char *by,
+    int64_t at_ms)
+{
+	char		 at[24];
+	const char	*v[3];
+
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	v[0] = id;
+	v[1] = by;
+	v[2] = at;
+	return store_batch_add_stmt(b, store_sql_grant_end, 3, v);
+}
+
+int
+store_batch_grant_review(struct store_batch *b, const char *id,
+    const char *outcome, const char *note, const char *by, int64_t at_ms)
+{
+	char		 at[24];
+	const char	*v[5];
+
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	v[0] = id;
+	v[1] = outcome;
+	v[2] = note;
+	v[3] = by;
+	v[4] = at;
+	return store_batch_add_stmt(b, store_sql_grant_review, 5, v);
+}
+
 void
 store_batch_free(struct store_batch *b)
 {

@@ -184,6 +184,31 @@ store_query_consent_recipients(struct store *s, const char *subject,
 }
 
 int
+store_query_grants(struct store *s, const char *id, int open_only,
+    int64_t live_at_ms, store_result_fn *fn, void *arg)
+{
+	char		 at[24];
+	const char	*p[3];
+
+	snprintf(at, sizeof(at), "%" PRId64, live_at_ms);
+	p[0] = id;
+	p[1] = open_only ? "true" : "false";
+	p[2] = live_at_ms != 0 ? at : NULL;
+	return store_query(s, "grants", store_sql_grants, p, 3, 10000, fn,
+	    arg);
+}
+
+int
+store_query_grant_rows(struct store *s, const char *id, store_result_fn *fn,
+    void *arg)
+{
+	const char *p[1] = { id };
+
+	return store_query(s, "grant_rows", store_sql_grant_rows, p, 1, 10000,
+	    fn, arg);
+}
+
+int
 store_query_deadlines_unmet(struct store *s, store_result_fn *fn, void *arg)
 {
 	return store_query(s, "deadlines", store_sql_deadlines_unmet, NULL, 0,

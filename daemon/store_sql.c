@@ -252,6 +252,35 @@ const char store_sql_consents[] =
     "array_to_string(agencies, ','), " STORE_SQL_TO_MS("recorded_at")
     "::text, coalesce(" STORE_SQL_TO_MS("expires_at") "::text, '0'), "
     "coalesce(withdraws::text, '') FROM nwd.consents ORDER BY id";
+/* Grants of break-glass (014_breakglass.sql). */
+const char store_sql_grant_insert[] =
+    "INSERT INTO nwd.grants (id, principal, role, subject, rule, reason, "
+    "kinds, from_at, until_at, policy_version, instance) VALUES ($1::uuid, "
+    "$2, $3, $4, $5, $6, $7::smallint[], " STORE_SQL_MS(8) ", "
+    STORE_SQL_MS(9) ", $10, $11)";
+const char store_sql_grant_end[] =
+    "UPDATE nwd.grants SET ended_at = " STORE_SQL_MS(3) ", ended_by = $2 "
+    "WHERE id = $1::uuid AND ended_at IS NULL";
+const char store_sql_grant_review[] =
+    "SELECT nwd.grant_review_close($1::uuid, $2, $3, $4, $5::bigint)";
+/* The grants, with how many deliver rows each has: $1 one id or NULL,
+ * $2 open reviews only (true) or every one, $3 live at this time only
+ * (Unix ms) or NULL. */
+const char store_sql_grants[] =
+    "SELECT g.id::text, g.principal, g.role, g.subject, g.rule, g.reason, "
+    "array_to_string(g.kinds, ','), " STORE_SQL_TO_MS("g.from_at") "::text, "
+    STORE_SQL_TO_MS("g.until_at") "::text, "
+    "coalesce(" STORE_SQL_TO_MS("g.ended_at") "::text, ''), "
+    "coalesce(g.ended_by, ''), g.review, coalesce(g.outcome, ''), "
+    "coalesce(g.note, ''), coalesce(g.reviewed_by, ''), "
+    "coalesce(" STORE_SQL_TO_MS("g.reviewed_at") "::text, ''), "
+    "(SELECT count(*) FROM nwd.audit_events e WHERE e.rule LIKE "
+    "'%grant=%' AND substring(e.rule from 'grant=([0-9a-f-]{36})') = "
+    "g.id::text AND e.action = 'deliver')::text "
+    "FROM nwd.grants g WHERE ($1::uuid IS NULL OR g.id = $1::uuid) AND "
+    "(NOT $2::boolean OR g.review = 'open') AND ($3::bigint IS NULL OR "
+    "(g.ended_at IS NULL AND g.until_at > " STORE_SQL_MS(3) ")) "
+    "ORDER BY g.from_at, g.id LIMIT 10001";
 /* Who received consent-based shares about a young person. */
 const char store_sql_consent_recipients[] =
     "SELECT DISTINCT e.recipient FROM nwd.audit_events e JOIN nwd.messages "
@@ -305,6 +334,15 @@ const char store_sql_audit_columns[] =
     "array_to_string(fields_shared, ','), "
     "array_to_string(fields_withheld, ','), rule, policy_version, reason, "
     "route FROM nwd.audit_events WHERE true";
+/* The audit rows made under a grant (their rule names it). */
+const char store_sql_grant_rows[] =
+    "SELECT id::text, instance, seq::text, " STORE_SQL_TO_MS("at") "::text, "
+    "actor, action, message_id::text, subject, kind::text, recipient, "
+    "array_to_string(fields_shared, ','), "
+    "array_to_string(fields_withheld, ','), rule, policy_version, reason, "
+    "route FROM nwd.audit_events WHERE rule LIKE '%grant=%' AND "
+    "substring(rule from 'grant=([0-9a-f-]{36})') = $1 ORDER BY id "
+    "LIMIT 10001";
 _Static_assert(sizeof(store_sql_audit_columns) <= STORE_SQL_AUDIT_COLUMNS_MAX,
     "store_query_audit() sizes its buffer by STORE_SQL_AUDIT_COLUMNS_MAX");
 

@@ -27,7 +27,8 @@ cd "$dir" || exit 2
 # The pure modules: the decision engine, the policy evaluator (the
 # evaluator is policy_eval.c once the policy is split, policy.c before)
 # and the calendar's arithmetic and grammar.
-pure=$(ls decide*.c policy_eval.c policy_deadline.c calendar.c consent.c \
+pure=$(ls decide*.c policy_eval.c policy_deadline.c policy_breakglass.c \
+    calendar.c consent.c grant.c \
     2>/dev/null)
 [ -f policy_eval.c ] || pure="$pure policy.c"
 

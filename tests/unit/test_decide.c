@@ -43,6 +43,7 @@
 #include "alloc.h"
 #include "decide.h"
 #include "envelope.h"
+#include "grant.h"
 #include "identity.h"
 #include "policy.h"
 #include "policyfix.h"
@@ -2730,6 +2731,102 @@ test_contract_claim_note(void **state)
 	alloc_table_free(t);
 }
 
+/*
+ * Break-glass: a live grant lets its grantee receive what the policy
+ * alone does not, redacted as the breakglass rule says and with the rule
+ * naming the grant; not before or after its window, nor another kind, nor
+ * through a rule that does not cover the kind or the grantee's role.
+ */
+static void
+test_contract_breakglass(void **state)
+{
+	static const char	 id[] = "0b1b2c3d-0000-4000-8000-00000000abcd";
+	struct alloc_table	*t = s1_allocations();
+	struct decide_world	 w = case_world(t);
+	struct grant_table	*g = grant_table_new();
+	struct grant		 gr;
+	struct decide_plan	 plan;
+	struct decide_entry	 e;
+	const struct decide_entry *d;
+	Nwd__V1__Envelope	*env = message(NWD__V1__KIND__RISK_ALERT,
+				    "YP-001");
+	Nwd__V1__Envelope	*camhs = message(NWD__V1__KIND__CAMHS_UPDATE,
+				    "YP-001");
+
+	(void)state;
+	/* Without a grant, the duty desk has no rule for it. */
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_PACK, &plan), 0);
+	assert_null(find_entry(&plan, "duty-mash"));
+	decide_plan_free(&plan);
+
+	memset(&gr, 0, sizeof(gr));
+	gr.id = id;
+	gr.principal = "duty-mash";
+	gr.role = "duty";
+	gr.subject = "YP-001";
+	gr.rule = "duty-emergency";
+	gr.kinds = (1u << NWD__V1__KIND__RISK_ALERT) |
+	    (1u << NWD__V1__KIND__CAMHS_UPDATE);
+	gr.from_ms = 500;
+	gr.until_ms = 2000;
+	assert_int_equal(grant_table_put(g, &gr), 0);
+	w.grants = g;
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_PACK, &plan), 0);
+	assert_non_null(d = find_entry(&plan, "duty-mash"));
+	assert_int_equal(d->verdict, POLICY_ALLOW);
+	assert_string_equal(d->rules, "breakglass:duty-emergency "
+	    "grant=0b1b2c3d-0000-4000-8000-00000000abcd");
+	/* Protected types, which the rule does not grant, are withheld. */
+	assert_string_equal(d->withheld, "associates,location");
+	assert_non_null(d->bytes);
+	decide_plan_free(&plan);
+
+	/* The same, replayed and as history. */
+	assert_int_equal(decide_recipient(&w, fix_cast("duty-mash"),
+	    "duty-mash", env, 0, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_ALLOW);
+	assert_non_null(strstr(e.rules, id));
+	decide_entry_clear(&e);
+	assert_int_equal(decide_grant(&w, fix_cast("duty-mash"),
+	    grant_table_find(g, id), env, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_ALLOW);
+	decide_entry_clear(&e);
+
+	/* The rule does not open the clinical record, grant or not. */
+	assert_int_equal(decide_recipient(&w, fix_cast("duty-mash"),
+	    "duty-mash", camhs, 0, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_DENY);
+	assert_non_null(strstr(e.rules, "grant=0b1b2c3d"));
+	assert_non_null(strstr(e.reason, "does not cover camhs_update"));
+	decide_entry_clear(&e);
+
+	/* A grantee whose role the rule does not name. */
+	assert_int_equal(decide_grant(&w, fix_cast("keyworker-kim"),
+	    grant_table_find(g, id), env, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_DENY);
+	assert_non_null(strstr(e.reason, "does not name role hub_keyworker"));
+	decide_entry_clear(&e);
+
+	/* At its expiry it opens nothing. */
+	w.now_ms = 2000;
+	assert_int_equal(decide_publish(&w, fix_cast("plo-ana"), env,
+	    MESSAGE_ID, DECIDE_PACK, &plan), 0);
+	assert_null(find_entry(&plan, "duty-mash"));
+	decide_plan_free(&plan);
+	assert_int_equal(decide_grant(&w, fix_cast("duty-mash"),
+	    grant_table_find(g, id), env, DECIDE_PACK, &e), 0);
+	assert_int_equal(e.verdict, POLICY_DENY);
+	assert_non_null(strstr(e.reason, "is not live"));
+	decide_entry_clear(&e);
+
+	nwd__v1__envelope__free_unpacked(camhs, NULL);
+	nwd__v1__envelope__free_unpacked(env, NULL);
+	grant_table_free(g);
+	alloc_table_free(t);
+}
+
 int
 main(void)
 {
@@ -2752,6 +2849,7 @@ main(void)
 		cmocka_unit_test(test_contract_explain),
 		cmocka_unit_test(test_contract_plan_free),
 		cmocka_unit_test(test_contract_g10_not_vacuous),
+		cmocka_unit_test(test_contract_breakglass),
 	};
 	struct CMUnitTest	*tests;
 	size_t			 nfixed = sizeof(fixed) / sizeof(fixed[0]);

@@ -1743,6 +1743,10 @@ static const char *const required_bad[] = {
 	"deny-allocate.nwd", "allocate-kinds.nwd", "allocate-when-named.nwd",
 	"teams-on-deliver.nwd", "end-bad-word.nwd", "teams-self.nwd",
 	"teams-twice.nwd", "allocate-nothing.nwd",
+	"breakglass-no-max.nwd", "breakglass-max-too-long.nwd",
+	"breakglass-unknown-kind.nwd", "breakglass-undeclared-role.nwd",
+	"breakglass-duplicate.nwd", "breakglass-strip-and-keep.nwd",
+	"breakglass-no-roles.nwd",
 };
 
 static char	**bad_files;	/* owned; names of the .nwd files */
