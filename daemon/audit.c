@@ -38,6 +38,7 @@ static const char *action_names[] = {
 	[AUDIT_REVIEW_CLOSED] = "review_closed",
 	[AUDIT_REVIEW_REFUSED] = "review_refused",
 	[AUDIT_REVIEW_QUERY] = "review_query",
+	[AUDIT_CONSOLE_VIEW] = "console_view",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

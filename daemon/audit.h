@@ -44,6 +44,8 @@ enum audit_action {
 	AUDIT_REVIEW_CLOSED,		/* an auditor closed a grant's review */
 	AUDIT_REVIEW_REFUSED,		/* a review request refused */
 	AUDIT_REVIEW_QUERY,		/* the review queue or a grant read */
+	AUDIT_CONSOLE_VIEW,		/* a console page or export served,
+					   or refused (reason "refused: ") */
 };
 
 /*

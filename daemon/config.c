@@ -15,7 +15,8 @@
 #define CONFIG_MAX_BYTES	(1024 * 1024)
 
 enum key_type { K_STRING, K_PATH, K_UINT, K_SIZE, K_LISTEN, K_TLSVER,
-	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION, K_METRICS };
+	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION, K_METRICS,
+	K_CONSOLE };
 
 struct key {
 	const char	*name;
@@ -36,6 +37,12 @@ static const struct key keys[] = {
 	{ "metrics_listen", K_METRICS, 0, "", 0, 0,
 	  "loopback address and port of the HTTP endpoint for /metrics "
 	  "(Prometheus) and /healthz, e.g. 127.0.0.1:9464; empty = off" },
+	{ "console_listen", K_CONSOLE, 0, "", 0, 0,
+	  "address and port of the auditor's console (HTTPS, client "
+	  "certificates of tls_ca, as listen), e.g. 127.0.0.1:8443; empty = "
+	  "no console" },
+	{ "console_roles", K_STRING, OFF(console_roles), "auditor", 0, 0,
+	  "roles whose principals may use the console, comma-separated" },
 	{ "tls_cert", K_PATH, OFF(tls_cert), NULL, 0, 0,
 	  "server certificate chain (PEM)" },
 	{ "tls_key", K_PATH, OFF(tls_key), NULL, 0, 0,
@@ -385,6 +392,44 @@ set_metrics_listen(struct config *c, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* console_listen: empty (off) or host:port, any address (TLS with client
+ * certificates, as listen). */
+static int
+set_console_listen(struct config *c, const char *v, char *err, size_t errlen)
+{
+	const char	*colon = strrchr(v, ':');
+	char		*host, *port;
+	unsigned long	 n;
+
+	if (*v == '\0') {
+		host = strdup("");
+		port = strdup("");
+	} else {
+		if (colon == NULL || colon == v ||
+		    parse_uint(colon + 1, 1, 65535, &n) == -1) {
+			snprintf(err, errlen, "console_listen must be "
+			    "host:port with a port from 1 to 65535, or empty, "
+			    "not \"%s\"", v);
+			return -1;
+		}
+		if (v[0] == '[' && colon[-1] == ']' && colon - v > 2)
+			host = strndup(v + 1, colon - v - 2);
+		else
+			host = strndup(v, colon - v);
+		port = strdup(colon + 1);
+	}
+	if (host == NULL || port == NULL) {
+		free(host);
+		free(port);
+		return snprintf(err, errlen, "out of memory"), -1;
+	}
+	free(c->console_host);
+	free(c->console_port);
+	c->console_host = host;
+	c->console_port = port;
+	return 0;
+}
+
 /* Sets one key; returns 0 or -1 with the cause (without file:line) in err. */
 static int
 set_key(struct config *c, const struct key *k, const char *v,
@@ -474,6 +519,8 @@ set_key(struct config *c, const struct key *k, const char *v,
 		return set_retention(c, v, err, errlen);
 	case K_METRICS:
 		return set_metrics_listen(c, v, err, errlen);
+	case K_CONSOLE:
+		return set_console_listen(c, v, err, errlen);
 	case K_LOGLEVEL: {
 		enum log_level lvl;
 
@@ -669,6 +716,9 @@ config_free(struct config *c)
 	free(c->listen_port);
 	free(c->metrics_host);
 	free(c->metrics_port);
+	free(c->console_host);
+	free(c->console_port);
+	free(c->console_roles);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->tls_ca);

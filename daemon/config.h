@@ -22,6 +22,9 @@ struct config {
 	char		*listen_port;	/* owned */
 	char		*metrics_host;	/* owned; "" = no metrics endpoint */
 	char		*metrics_port;	/* owned; "" = no metrics endpoint */
+	char		*console_host;	/* owned; "" = no console */
+	char		*console_port;	/* owned; "" = no console */
+	char		*console_roles;	/* owned; comma-separated roles */
 	char		*tls_cert;	/* owned; server certificate chain */
 	char		*tls_key;	/* owned; server private key */
 	char		*tls_ca;	/* owned; CA that client certs chain to */

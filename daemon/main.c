@@ -34,6 +34,7 @@
 #include "deadlines.h"
 #include "durable.h"
 #include "frame.h"
+#include "console.h"
 #include "httpd.h"
 #include "identity.h"
 #include "listener.h"
@@ -864,6 +865,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
 	}
+	if (srv.cfg->console_host[0] != '\0' &&
+	    (srv.console = console_new(&srv, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nwdd: %s\n", err);
+		goto done;
+	}
 	if ((notify = sdnotify_new(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
@@ -945,6 +951,8 @@ done:
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
 	httpd_free(httpd);
+	console_free(srv.console);
+	srv.console = NULL;
 	server_free(&srv);
 	return rc;
 }

@@ -27,6 +27,7 @@ struct store;
 struct broker;
 struct listener;
 struct session;
+struct console;
 
 TAILQ_HEAD(session_list, session);
 
@@ -61,6 +62,7 @@ struct server {
 	server_request_fn	*on_request;	/* a session's requests */
 	void			*on_request_arg;
 	struct listener		*listener;	/* owned */
+	struct console		*console;	/* owned; NULL: no console */
 	struct session_list	 sessions;	/* live sessions, owned */
 	struct session_list	 zombies;	/* closed, awaiting reap */
 	struct event		*reaper;	/* owned; frees zombies */

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -696,4 +699,42 @@ tls_expiry(const struct tls_ctx *t, time_t *cert, time_t *ca,
 			    X509_CRL_get0_nextUpdate(
 			    X509_OBJECT_get0_X509_CRL(o))));
 	}
+}
+
+struct bufferevent *
+tls_bev_new(struct tls_ctx *t, struct event_base *base)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if ((ssl = tls_ssl_new(t)) == NULL)
+		return NULL;
+	/* No descriptor yet: evhttp sets it once it has accepted one. */
+	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return bev;
+}
+
+int
+tls_bev_identity(struct bufferevent *bev, enum identity_field field,
+    char *out, size_t outlen, char *subject, size_t subjlen, char *err,
+    size_t errlen)
+{
+	SSL	*ssl;
+
+	snprintf(subject, subjlen, "-");
+	if (bev == NULL || (ssl = bufferevent_openssl_get_ssl(bev)) == NULL) {
+		snprintf(err, errlen, "not a TLS connection");
+		return -1;
+	}
+	tls_peer_subject(ssl, subject, subjlen);
+	if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		snprintf(err, errlen, "the client certificate was not "
+		    "verified");
+		return -1;
+	}
+	return tls_peer_identity(ssl, field, out, outlen, err, errlen);
 }

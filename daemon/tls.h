@@ -14,6 +14,8 @@
 #include "config.h"
 
 struct tls_ctx;
+struct bufferevent;
+struct event_base;
 
 /*
  * Builds a server context from the configuration: TLS 1.3 (1.2 only if
@@ -93,5 +95,21 @@ void		 tls_failure_reason(SSL *ssl, unsigned long errcode,
  */
 void		 tls_expiry(const struct tls_ctx *t, time_t *cert, time_t *ca,
 		    time_t *crl_next);
+
+/*
+ * The console's connections (console.h): a new server-side TLS
+ * bufferevent made from t, with no descriptor yet (evhttp gives it the one
+ * it accepts), judged by t's handshake (client certificate required, CRL
+ * checked).  The bufferevent owns its SSL and, once set, the descriptor.
+ */
+struct bufferevent *tls_bev_new(struct tls_ctx *t, struct event_base *base);
+/*
+ * The identity (as tls_peer_identity()) and subject (as tls_peer_subject())
+ * of the verified peer of a bufferevent made by tls_bev_new().  Returns 0,
+ * or -1 with the reason in err ("-" in subject when there is no peer).
+ */
+int		 tls_bev_identity(struct bufferevent *bev,
+		    enum identity_field field, char *out, size_t outlen,
+		    char *subject, size_t subjlen, char *err, size_t errlen);
 
 #endif

@@ -28,6 +28,7 @@ cd "$dir" || exit 2
 # evaluator is policy_eval.c once the policy is split, policy.c before)
 # and the calendar's arithmetic and grammar.
 pure=$(ls decide*.c policy_eval.c policy_deadline.c policy_breakglass.c \
+    console_html.c \
     calendar.c consent.c grant.c \
     2>/dev/null)
 [ -f policy_eval.c ] || pure="$pure policy.c"

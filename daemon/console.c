@@ -1,0 +1,714 @@
+/*
+ * console: the listener, who may come in, the routes and the audit rows of
+ * the auditor's console (console.h).
+ *
+ * A request is answered in up to two steps on the store's connection: the
+ * rows the page needs (the queries an AuditQuery uses, store.h), then the
+ * page's own console_view row; the page is sent only once that row has
+ * committed.  If the browser goes away meanwhile the answer is dropped
+ * (the connection's close callback clears the request).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "config.h"
+#include "console.h"
+#include "console_int.h"
+#include "envelope.h"
+#include "identity.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "tls.h"
+#include "trail.h"
+#include "utf8.h"
+
+#define CONSOLE_TIMEOUT_SECS	30
+#define CONSOLE_MAX_HEADERS	8192
+#define CONSOLE_MAX_BODY	4096
+#define CONSOLE_MAX_VALUE	128	/* bytes in a search field */
+#define CONSOLE_ROWS		1000	/* rows a page reads at most */
+#define CONSOLE_COOKIE		"nwd_console"
+
+struct console {
+	struct server	*srv;		/* borrowed */
+	struct evhttp	*http;		/* owned; owns its sockets */
+	unsigned char	 key[32];	/* CSRF tokens' HMAC key; wiped */
+};
+
+enum route {
+	R_HOME, R_SEARCH, R_SUBJECT, R_MESSAGE, R_REVIEWS, R_CLOSE,
+};
+
+/* One request in progress. */
+struct job {
+	struct console		*c;		/* borrowed */
+	struct evhttp_request	*req;		/* libevent's; NULL once the
+						   browser has gone */
+	struct evhttp_connection *evcon;	/* libevent's */
+	enum route		 route;
+	enum console_format	 format;
+	char			 actor[300];
+	char			 role[128];
+	char			 peer[80];
+	char			 csrf[65];
+	char			 cookie[65];	/* "" if the browser sent none */
+	char			 subject[ENVELOPE_MAX_SUBJECT + 1];
+	char			 message_id[ENVELOPE_UUID_LEN + 1];
+	char			 grant[ENVELOPE_UUID_LEN + 1];
+	struct console_search	 q;		/* points into the strings below */
+	char			 principal[CONSOLE_MAX_VALUE + 1];
+	char			 action[CONSOLE_MAX_VALUE + 1];
+	char			 from[CONSOLE_MAX_VALUE + 1];
+	char			 until[CONSOLE_MAX_VALUE + 1];
+	int			 code;
+	const char		*type;
+	char			 reason[800];	/* the audit row's */
+	struct chtml		 out;		/* owned */
+};
+
+static void	job_free(struct job *);
+
+static void
+closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct job *j = arg;
+
+	(void)evcon;
+	j->req = NULL;
+	j->evcon = NULL;
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->evcon != NULL)
+		evhttp_connection_set_closecb(j->evcon, NULL, NULL);
+	chtml_free(&j->out);
+	free(j);
+}
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+/* The CSRF token of (principal, cookie): HMAC-SHA256 under the key. */
+static void
+csrf_token(const struct console *c, const char *actor, const char *cookie,
+    char out[65])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0;
+	char		msg[256];
+
+	snprintf(msg, sizeof(msg), "%s\n%s", actor, cookie);
+	HMAC(EVP_sha256(), c->key, sizeof(c->key), (unsigned char *)msg,
+	    strlen(msg), md, &mdlen);
+	hex(md, mdlen > 32 ? 32 : mdlen, out);
+}
+
+/* The browser's console cookie (64 hex digits), or "" if none. */
+static void
+cookie_of(struct evhttp_request *req, char out[65])
+{
+	const char	*h, *p;
+	size_t		 i;
+
+	out[0] = '\0';
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Cookie");
+	if (h == NULL || (p = strstr(h, CONSOLE_COOKIE "=")) == NULL)
+		return;
+	p += strlen(CONSOLE_COOKIE "=");
+	for (i = 0; i < 64; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' &&
+		    p[i] <= 'f')))
+			return;
+	memcpy(out, p, 64);
+	out[64] = '\0';
+}
+
+static int
+role_allowed(const char *roles, const char *role)
+{
+	size_t		 n = strlen(role);
+	const char	*p = roles;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncmp(p, role, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
+		    p[n] == ' '))
+			return 1;
+		p = strchr(p, ',');
+	}
+	return 0;
+}
+
+static void
+send_page(struct job *j)
+{
+	struct evkeyvalq	*h;
+	char			 cookie[160];
+
+	if (j->req == NULL)
+		return;
+	h = evhttp_request_get_output_headers(j->req);
+	evhttp_add_header(h, "Content-Type", j->type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'self'; "
+	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+	if (j->format == CONSOLE_CSV)
+		evhttp_add_header(h, "Content-Disposition",
+		    "attachment; filename=\"nwd-audit.csv\"");
+	if (j->cookie[0] == '\0' && j->csrf[0] != '\0') {
+		snprintf(cookie, sizeof(cookie), CONSOLE_COOKIE "=%s; Path=/; "
+		    "Secure; HttpOnly; SameSite=Strict", j->csrf);
+		evhttp_add_header(h, "Set-Cookie", cookie);
+	}
+	if (j->code == 303)
+		evhttp_add_header(h, "Location", "/reviews");
+	if (!chtml_ok(&j->out)) {
+		j->code = 500;
+		chtml_free(&j->out);
+		chtml_raw(&j->out, "out of memory\n");
+	}
+	if (j->out.p != NULL)
+		evbuffer_add(evhttp_request_get_output_buffer(j->req),
+		    j->out.p, j->out.len);
+	evhttp_send_reply(j->req, j->code, j->code == 200 ? "OK" :
+	    j->code == 303 ? "See Other" : j->code == 400 ? "Bad Request" :
+	    j->code == 403 ? "Forbidden" : j->code == 404 ? "Not Found" :
+	    j->code == 503 ? "Service Unavailable" : "Error", NULL);
+	j->req = NULL;
+}
+
+/* The page's row has committed (or not): send it, or say why not. */
+static void
+audited(enum store_outcome outcome, void *arg)
+{
+	struct job *j = arg;
+
+	if (outcome != STORE_COMMITTED) {
+		chtml_free(&j->out);
+		j->code = 503;
+		j->type = "text/plain; charset=utf-8";
+		chtml_raw(&j->out, "The audit trail cannot record this view "
+		    "right now, so it is not shown. Try again later.\n");
+	}
+	send_page(j);
+	job_free(j);
+}
+
+/* Writes the view's console_view row (and extra, if not NULL: it is
+ * taken), then sends the page; on failure answers 503. */
+static void
+audit_and_send(struct job *j, struct store_batch *batch)
+{
+	struct trail_origin	 o = { "console", j->peer };
+	struct audit_event	*ev;
+
+	if (batch == NULL && (batch = store_batch_new()) == NULL)
+		goto unavailable;
+	if ((ev = trail_event(&o, AUDIT_CONSOLE_VIEW, j->actor)) == NULL ||
+	    audit_event_set(ev, AUDIT_F_REASON, j->reason) == -1 ||
+	    (j->subject[0] != '\0' && audit_event_set(ev, AUDIT_F_SUBJECT,
+	    j->subject) == -1) ||
+	    (j->message_id[0] != '\0' && audit_event_set(ev,
+	    AUDIT_F_MESSAGE_ID, j->message_id) == -1)) {
+		audit_event_free(ev);
+		goto unavailable;
+	}
+	if (store_batch_add_event(batch, ev) == -1 ||
+	    store_submit(j->c->srv->store, batch, audited, j) == -1)
+		goto unavailable;
+	return;
+unavailable:
+	store_batch_free(batch);
+	audited(STORE_UNAVAILABLE, j);
+}
+
+/* A plain page (a refusal, bad input): audited, then sent. */
+static void
+plain(struct job *j, int code, const char *title, const char *why)
+{
+	chtml_free(&j->out);
+	j->code = code;
+	j->type = "text/html; charset=utf-8";
+	j->format = CONSOLE_HTML;
+	console_page_head(&j->out, title, j->actor[0] != '\0' &&
+	    j->role[0] != '\0' ? j->actor : NULL, j->role);
+	console_page_error(&j->out, title, why);
+	console_page_foot(&j->out);
+	if (code == 400 || code == 403)
+		snprintf(j->reason + strlen(j->reason), sizeof(j->reason) -
+		    strlen(j->reason), "; refused: %s", why);
+	audit_and_send(j, NULL);
+}
+
+static void
+rows_cb(int ok, const struct store_result *r, void *arg)
+{
+	struct job	*j = arg;
+	size_t		 n;
+	char		 title[160];
+
+	if (!ok) {
+		plain(j, 503, "Unavailable", "The audit trail could not be "
+		    "read; try again later.");
+		return;
+	}
+	n = store_result_nrows(r);
+	j->code = 200;
+	switch (j->route) {
+	case R_SEARCH:
+		if (j->format == CONSOLE_CSV)
+			j->type = "text/csv; charset=utf-8";
+		else if (j->format == CONSOLE_JSON)
+			j->type = "application/json";
+		if (j->format != CONSOLE_HTML) {
+			console_page_rows(&j->out, r, j->format,
+			    n >= CONSOLE_ROWS);
+			break;
+		}
+		console_page_head(&j->out, "Search the audit trail", j->actor,
+		    j->role);
+		console_page_form(&j->out, &j->q);
+		console_page_rows(&j->out, r, CONSOLE_HTML, n >= CONSOLE_ROWS);
+		console_page_foot(&j->out);
+		break;
+	case R_SUBJECT:
+		snprintf(title, sizeof(title), "Timeline of %s", j->subject);
+		console_page_head(&j->out, title, j->actor, j->role);
+		console_page_timeline(&j->out, j->subject, r);
+		console_page_foot(&j->out);
+		break;
+	case R_MESSAGE:
+		snprintf(title, sizeof(title), "Message %s", j->message_id);
+		console_page_head(&j->out, title, j->actor, j->role);
+		console_page_message(&j->out, j->message_id, r);
+		console_page_foot(&j->out);
+		break;
+	case R_REVIEWS:
+		console_page_head(&j->out, "Break-glass reviews", j->actor,
+		    j->role);
+		console_page_reviews(&j->out, r, j->csrf);
+		console_page_foot(&j->out);
+		break;
+	default:
+		break;
+	}
+	snprintf(j->reason + strlen(j->reason), sizeof(j->reason) -
+	    strlen(j->reason), "; %zu rows", n);
+	audit_and_send(j, NULL);
+}
+
+/* A query parameter: "" if absent; -1 if too long or not printable. */
+static int
+param(const struct evkeyvalq *q, const char *key, char *out, size_t outlen)
+{
+	const char *v = evhttp_find_header(q, key);
+
+	out[0] = '\0';
+	if (v == NULL)
+		return 0;
+	if (strlen(v) >= outlen || !utf8_valid_str(v, NULL) ||
+	    utf8_has_control(v))
+		return -1;
+	snprintf(out, outlen, "%s", v);
+	return 0;
+}
+
+/* Appends " key=value" to the row's reason, printable ASCII only. */
+static void
+describe(struct job *j, const char *key, const char *v)
+{
+	size_t	len = strlen(j->reason), i;
+
+	if (v[0] == '\0' || len + strlen(key) + 3 >= sizeof(j->reason))
+		return;
+	len += snprintf(j->reason + len, sizeof(j->reason) - len, " %s=", key);
+	for (i = 0; v[i] != '\0' && len + 1 < sizeof(j->reason); i++)
+		j->reason[len++] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
+	j->reason[len] = '\0';
+}
+
+static void
+route_search(struct job *j, const struct evkeyvalq *q)
+{
+	struct store_audit_filter	f;
+	enum audit_action		a;
+	char				fmt[16], err[200], why[600];
+	int64_t				from = 0, until = 0;
+
+	if (param(q, "subject", j->subject, sizeof(j->subject)) == -1 ||
+	    param(q, "principal", j->principal, sizeof(j->principal)) == -1 ||
+	    param(q, "action", j->action, sizeof(j->action)) == -1 ||
+	    param(q, "from", j->from, sizeof(j->from)) == -1 ||
+	    param(q, "until", j->until, sizeof(j->until)) == -1 ||
+	    param(q, "format", fmt, sizeof(fmt)) == -1) {
+		plain(j, 400, "Bad search", "A search field is too long "
+		    "(at most 128 characters) or holds control characters.");
+		return;
+	}
+	describe(j, "subject", j->subject);
+	describe(j, "principal", j->principal);
+	describe(j, "action", j->action);
+	describe(j, "from", j->from);
+	describe(j, "until", j->until);
+	describe(j, "format", fmt);
+	j->q.subject = j->subject;
+	j->q.principal = j->principal;
+	j->q.action = j->action;
+	j->q.from = j->from;
+	j->q.until = j->until;
+	j->format = strcmp(fmt, "csv") == 0 ? CONSOLE_CSV :
+	    strcmp(fmt, "json") == 0 ? CONSOLE_JSON : CONSOLE_HTML;
+	if (j->from[0] != '\0' && console_parse_local(j->from, &from, err,
+	    sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "\"%s\" (from) %s", j->from, err);
+		plain(j, 400, "Bad search", why);
+		return;
+	}
+	if (j->until[0] != '\0' && console_parse_local(j->until, &until,
+	    err, sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "\"%s\" (until) %s", j->until, err);
+		plain(j, 400, "Bad search", why);
+		return;
+	}
+	if (from != 0 && until != 0 && from >= until) {
+		plain(j, 400, "Bad search", "The time range is empty: "
+		    "\"from\" must come before \"until\".");
+		return;
+	}
+	if (j->action[0] != '\0' && audit_action_from_name(j->action,
+	    &a) == -1) {
+		plain(j, 400, "Bad search", "No such action (for example "
+		    "publish, deliver, deliver_refused, ack, audit_query).");
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.subject = j->subject[0] != '\0' ? j->subject : NULL;
+	f.principal = j->principal[0] != '\0' ? j->principal : NULL;
+	f.action = j->action[0] != '\0' ? j->action : NULL;
+	f.from_ms = from;
+	f.until_ms = until != 0 ? until : clock_wall_ms() + 1;
+	f.limit = CONSOLE_ROWS;
+	if (store_query_audit(j->c->srv->store, &f, rows_cb, j) == -1)
+		plain(j, 503, "Unavailable", "The audit trail is unavailable; "
+		    "try again later.");
+}
+
+/* POST /review/close: the CSRF token first, then the review closed and
+ * its review_closed row committed with the view's row. */
+static void
+route_close(struct job *j, struct evhttp_request *req)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct evkeyvalq	 form;
+	struct store_batch	*batch = NULL;
+	struct audit_event	*ev = NULL;
+	struct trail_origin	 o = { "console", j->peer };
+	char			 body[CONSOLE_MAX_BODY + 1], token[65];
+	char			 outcome[16], note[CONSOLE_MAX_VALUE + 1];
+	char			 why[300];
+	size_t			 n;
+
+	n = evbuffer_get_length(in);
+	if (n > CONSOLE_MAX_BODY)
+		n = CONSOLE_MAX_BODY;
+	evbuffer_remove(in, body, n);
+	body[n] = '\0';
+	TAILQ_INIT(&form);
+	if (evhttp_parse_query_str(body, &form) == -1 ||
+	    param(&form, "csrf", token, sizeof(token)) == -1) {
+		evhttp_clear_headers(&form);
+		plain(j, 403, "Refused", "The form was not sent by this "
+		    "console (its CSRF token is missing or wrong); nothing "
+		    "was changed.");
+		return;
+	}
+	if (j->cookie[0] == '\0' || strlen(token) != 64 ||
+	    CRYPTO_memcmp(token, j->csrf, 64) != 0) {
+		evhttp_clear_headers(&form);
+		plain(j, 403, "Refused", "The form was not sent by this "
+		    "console (its CSRF token is missing or wrong); nothing "
+		    "was changed.");
+		return;
+	}
+	if (param(&form, "grant", j->grant, sizeof(j->grant)) == -1 ||
+	    param(&form, "outcome", outcome, sizeof(outcome)) == -1 ||
+	    param(&form, "note", note, sizeof(note)) == -1 ||
+	    !envelope_is_uuid(j->grant) || (strcmp(outcome, "justified") != 0 &&
+	    strcmp(outcome, "unjustified") != 0) || note[0] == '\0') {
+		evhttp_clear_headers(&form);
+		plain(j, 400, "Bad request", "Closing a review needs the "
+		    "grant, an outcome (justified or unjustified) and a note.");
+		return;
+	}
+	evhttp_clear_headers(&form);
+	describe(j, "grant", j->grant);
+	describe(j, "outcome", outcome);
+	snprintf(why, sizeof(why), "closed from the console: %s: %s", outcome,
+	    note);
+	if ((batch = store_batch_new()) == NULL ||
+	    store_batch_grant_review(batch, j->grant, outcome, note, j->actor,
+	    clock_wall_ms()) == -1 ||
+	    (ev = trail_event(&o, AUDIT_REVIEW_CLOSED, j->actor)) == NULL ||
+	    audit_event_set(ev, AUDIT_F_REASON, why) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RULE, j->grant) == -1 ||
+	    store_batch_add_event(batch, ev) == -1) {
+		if (ev != NULL && batch == NULL)
+			audit_event_free(ev);
+		store_batch_free(batch);
+		plain(j, 503, "Unavailable", "out of memory");
+		return;
+	}
+	j->code = 303;
+	j->type = "text/plain; charset=utf-8";
+	chtml_raw(&j->out, "Closed.\n");
+	audit_and_send(j, batch);
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct console		*c = arg;
+	struct server		*srv = c->srv;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*path = uri != NULL ? evhttp_uri_get_path(uri) :
+				    NULL;
+	const char		*query = uri != NULL ?
+				    evhttp_uri_get_query(uri) : NULL;
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	const struct principal	*p;
+	struct evkeyvalq	 q;
+	struct job		*j;
+	char			 id[256], subj[256], err[256], why[400];
+	char			*addr = NULL;
+	ev_uint16_t		 port = 0;
+	int			 rc;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	j->c = c;
+	j->req = req;
+	j->evcon = evcon;
+	j->type = "text/html; charset=utf-8";
+	evhttp_connection_set_closecb(evcon, closed_cb, j);
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(j->peer, sizeof(j->peer), "%s:%u", addr != NULL ? addr : "?",
+	    (unsigned)port);
+	if (path == NULL)
+		path = "/";
+	snprintf(j->reason, sizeof(j->reason), "%s ", cmd == EVHTTP_REQ_POST ?
+	    "POST" : "GET");
+	describe(j, "path", path);
+
+	if (strcmp(path, "/console.css") == 0) {
+		/* The style sheet names nobody: served without a row. */
+		j->code = 200;
+		j->type = "text/css; charset=utf-8";
+		chtml_raw(&j->out, console_css);
+		send_page(j);
+		job_free(j);
+		return;
+	}
+	if (tls_bev_identity(evhttp_connection_get_bufferevent(evcon),
+	    srv->cfg->identity_field, id, sizeof(id), subj, sizeof(subj), err,
+	    sizeof(err)) == -1 || (p = identity_lookup(srv->ids, id)) ==
+	    NULL) {
+		snprintf(j->actor, sizeof(j->actor), "cert:%s", subj);
+		log_warnx("console: refused %s from %s: no principal",
+		    j->actor, j->peer);
+		plain(j, 403, "Refused", "Your certificate does not name a "
+		    "principal of this hub.");
+		return;
+	}
+	snprintf(j->actor, sizeof(j->actor), "%s", p->id);
+	if (!role_allowed(srv->cfg->console_roles, p->role)) {
+		snprintf(why, sizeof(why), "The console is for auditors; "
+		    "role %s may not use it.", p->role);
+		log_warnx("console: refused %s (role %s) from %s", p->id,
+		    p->role, j->peer);
+		plain(j, 403, "Refused", why);
+		return;
+	}
+	snprintf(j->role, sizeof(j->role), "%s", p->role);
+	cookie_of(req, j->cookie);
+	if (j->cookie[0] == '\0') {
+		unsigned char rnd[32];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+			plain(j, 503, "Unavailable", "no randomness");
+			return;
+		}
+		hex(rnd, sizeof(rnd), j->csrf);
+		/* The new cookie is the csrf value until it comes back. */
+		csrf_token(c, j->actor, j->csrf, j->csrf);
+	} else
+		csrf_token(c, j->actor, j->cookie, j->csrf);
+
+	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/review/close") == 0) {
+		j->route = R_CLOSE;
+		route_close(j, req);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET) {
+		plain(j, 400, "Bad request", "Pages are read with GET; only "
+		    "forms of this console are sent with POST.");
+		return;
+	}
+	TAILQ_INIT(&q);
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		plain(j, 400, "Bad request", "The address's query is "
+		    "malformed.");
+		return;
+	}
+	rc = 0;
+	if (strcmp(path, "/") == 0) {
+		j->code = 200;
+		console_page_head(&j->out, "Search the audit trail", j->actor,
+		    j->role);
+		console_page_form(&j->out, NULL);
+		console_page_foot(&j->out);
+		audit_and_send(j, NULL);
+	} else if (strcmp(path, "/search") == 0) {
+		j->route = R_SEARCH;
+		route_search(j, &q);
+	} else if (strcmp(path, "/subject") == 0) {
+		struct store_audit_filter f;
+
+		j->route = R_SUBJECT;
+		if (param(&q, "id", j->subject, sizeof(j->subject)) == -1 ||
+		    j->subject[0] == '\0') {
+			plain(j, 400, "Bad request", "Which young person? "
+			    "Give a local id (at most 64 characters).");
+			goto out;
+		}
+		describe(j, "subject", j->subject);
+		memset(&f, 0, sizeof(f));
+		f.subject = j->subject;
+		f.until_ms = clock_wall_ms() + 1;
+		f.limit = CONSOLE_ROWS;
+		rc = store_query_audit(srv->store, &f, rows_cb, j);
+	} else if (strcmp(path, "/message") == 0) {
+		struct store_audit_filter f;
+
+		j->route = R_MESSAGE;
+		if (param(&q, "id", j->message_id, sizeof(j->message_id)) ==
+		    -1 || !envelope_is_uuid(j->message_id)) {
+			j->message_id[0] = '\0';
+			plain(j, 400, "Bad request", "A message is named by "
+			    "its id, a UUID.");
+			goto out;
+		}
+		memset(&f, 0, sizeof(f));
+		f.message_id = j->message_id;
+		f.until_ms = clock_wall_ms() + 1;
+		f.limit = CONSOLE_ROWS;
+		rc = store_query_audit(srv->store, &f, rows_cb, j);
+	} else if (strcmp(path, "/reviews") == 0) {
+		j->route = R_REVIEWS;
+		rc = store_query_grants(srv->store, NULL, 1, 0, rows_cb, j);
+	} else
+		plain(j, 404, "Not found", "There is no such page.");
+	if (rc == -1)
+		plain(j, 503, "Unavailable", "The audit trail is unavailable; "
+		    "try again later.");
+out:
+	evhttp_clear_headers(&q);
+}
+
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+	struct console *c = arg;
+
+	/* The context of now: a reload's certificates and CRL apply. */
+	return tls_bev_new(c->srv->tls, base);
+}
+
+struct console *
+console_new(struct server *srv, char *err, size_t errlen)
+{
+	struct console	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "console: out of memory");
+		return NULL;
+	}
+	c->srv = srv;
+	if (getrandom(c->key, sizeof(c->key), 0) != sizeof(c->key)) {
+		snprintf(err, errlen, "console: no randomness: %s",
+		    strerror(errno));
+		goto bad;
+	}
+	if ((c->http = evhttp_new(srv->base)) == NULL) {
+		snprintf(err, errlen, "console: cannot create the HTTP "
+		    "server");
+		goto bad;
+	}
+	evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_timeout(c->http, CONSOLE_TIMEOUT_SECS);
+	evhttp_set_max_headers_size(c->http, CONSOLE_MAX_HEADERS);
+	evhttp_set_max_body_size(c->http, CONSOLE_MAX_BODY);
+	evhttp_set_bevcb(c->http, bev_cb, c);
+	evhttp_set_gencb(c->http, request_cb, c);
+	if (evhttp_bind_socket_with_handle(c->http, srv->cfg->console_host,
+	    (unsigned short)atoi(srv->cfg->console_port)) == NULL) {
+		snprintf(err, errlen, "console_listen %s:%s: cannot listen: "
+		    "%s", srv->cfg->console_host, srv->cfg->console_port,
+		    strerror(errno));
+		goto bad;
+	}
+	log_info("event=console_listen addr=%s:%s roles=%s",
+	    srv->cfg->console_host, srv->cfg->console_port,
+	    srv->cfg->console_roles);
+	return c;
+bad:
+	console_free(c);
+	return NULL;
+}
+
+void
+console_free(struct console *c)
+{
+	if (c == NULL)
+		return;
+	if (c->http != NULL)
+		evhttp_free(c->http);
+	explicit_bzero(c->key, sizeof(c->key));
+	free(c);
+}

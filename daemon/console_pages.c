@@ -1,0 +1,437 @@
+/*
+ * console_pages: the auditor's console, rendered.  Server-side HTML with
+ * every value escaped (chtml_text()), no script, one style sheet served
+ * from the binary; CSV and JSON from the same rows.  console.c reads the
+ * rows, audits the view and sends what is built here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_int.h"
+#include "envelope.h"
+#include "store.h"
+
+/* store_query_audit()'s columns. */
+enum {
+	COL_ID, COL_INSTANCE, COL_SEQ, COL_AT, COL_ACTOR, COL_ACTION,
+	COL_MESSAGE, COL_SUBJECT, COL_KIND, COL_RECIPIENT, COL_SHARED,
+	COL_WITHHELD, COL_RULE, COL_POLICY, COL_REASON, COL_ROUTE,
+};
+
+const char console_css[] =
+	"body{font-family:sans-serif;margin:0;color:#1b1b1b}"
+	"header{background:#1d3557;color:#fff;padding:.5em 1em}"
+	"header a{color:#fff;margin-right:1em}"
+	"main{padding:1em}"
+	"table{border-collapse:collapse;width:100%}"
+	"th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;"
+	"vertical-align:top}"
+	"th{background:#eef}"
+	".msg{border-left:4px solid #1d3557;margin:1em 0;padding-left:1em}"
+	".refused{color:#9b1c1c}"
+	".note{color:#555}"
+	"form.search label{display:inline-block;margin:0 1em .5em 0}";
+
+static const char *
+val(const struct store_result *r, size_t row, size_t col)
+{
+	const char *v = store_result_value(r, row, col);
+
+	return v != NULL ? v : "";
+}
+
+static int64_t
+num(const char *s)
+{
+	return s[0] != '\0' ? strtoll(s, NULL, 10) : 0;
+}
+
+static void
+local_time(struct chtml *b, const char *ms)
+{
+	char out[64];
+
+	if (ms[0] == '\0')
+		return;
+	console_format_local(num(ms), out, sizeof(out));
+	chtml_text(b, out);
+}
+
+static const char *
+kind_name(const char *kind)
+{
+	const char *n;
+
+	if (kind[0] == '\0' || strcmp(kind, "0") == 0)
+		return "";
+	n = envelope_kind_name((Nwd__V1__Kind)atoi(kind));
+	return n != NULL ? n : kind;
+}
+
+/* <a href="/PATH?KEY=VALUE">TEXT</a>, value and text escaped. */
+static void
+link(struct chtml *b, const char *path, const char *key, const char *value,
+    const char *text)
+{
+	chtml_rawf(b, "<a href=\"%s?%s=", path, key);
+	chtml_url(b, value);
+	chtml_raw(b, "\">");
+	chtml_text(b, text);
+	chtml_raw(b, "</a>");
+}
+
+void
+console_page_head(struct chtml *b, const char *title, const char *who,
+    const char *role)
+{
+	chtml_raw(b, "<!DOCTYPE html>\n<html lang=\"en-GB\"><head>"
+	    "<meta charset=\"utf-8\"><title>");
+	chtml_text(b, title);
+	chtml_raw(b, " - nwd console</title>"
+	    "<link rel=\"stylesheet\" href=\"/console.css\"></head><body>"
+	    "<header><a href=\"/\">Search</a><a href=\"/reviews\">"
+	    "Break-glass reviews</a><span class=\"who\">");
+	if (who != NULL) {
+		chtml_raw(b, "Signed in as ");
+		chtml_text(b, who);
+		chtml_raw(b, " (");
+		chtml_text(b, role);
+		chtml_raw(b, ")");
+	}
+	chtml_raw(b, "</span></header><main><h1>");
+	chtml_text(b, title);
+	chtml_raw(b, "</h1>\n");
+}
+
+void
+console_page_foot(struct chtml *b)
+{
+	chtml_raw(b, "<p class=\"note\">Times are UK time (Europe/London). "
+	    "Every page you open here is recorded in the audit trail.</p>"
+	    "</main></body></html>\n");
+}
+
+void
+console_page_error(struct chtml *b, const char *title, const char *why)
+{
+	chtml_raw(b, "<p id=\"error\" class=\"refused\">");
+	chtml_text(b, why);
+	chtml_raw(b, "</p>\n");
+	(void)title;
+}
+
+static void
+field(struct chtml *b, const char *label, const char *name,
+    const char *value, const char *hint)
+{
+	chtml_rawf(b, "<label>%s <input name=\"%s\" value=\"", label, name);
+	chtml_text(b, value != NULL ? value : "");
+	chtml_raw(b, "\" placeholder=\"");
+	chtml_text(b, hint);
+	chtml_raw(b, "\"></label>\n");
+}
+
+void
+console_page_form(struct chtml *b, const struct console_search *q)
+{
+	chtml_raw(b, "<form class=\"search\" method=\"get\" "
+	    "action=\"/search\">\n");
+	field(b, "Young person (local id)", "subject", q ? q->subject : NULL,
+	    "YP-001");
+	field(b, "Principal", "principal", q ? q->principal : NULL,
+	    "plo-ana");
+	field(b, "Action", "action", q ? q->action : NULL, "deliver");
+	field(b, "From (UK time)", "from", q ? q->from : NULL,
+	    "2026-12-01 09:00");
+	field(b, "Until (UK time)", "until", q ? q->until : NULL,
+	    "2026-12-07");
+	chtml_raw(b, "<button type=\"submit\">Search</button>\n"
+	    "<button type=\"submit\" name=\"format\" value=\"csv\">"
+	    "Export CSV</button>\n"
+	    "<button type=\"submit\" name=\"format\" value=\"json\">"
+	    "Export JSON</button>\n</form>\n");
+}
+
+static const char *const row_names[] = {
+	"id", "instance", "seq", "at_unix_ms", "actor", "action",
+	"message_id", "subject", "kind", "recipient", "fields_shared",
+	"fields_withheld", "rule", "policy_version", "reason", "route",
+};
+#define NCOLS	(sizeof(row_names) / sizeof(row_names[0]))
+
+void
+console_page_rows(struct chtml *b, const struct store_result *r,
+    enum console_format f, int more)
+{
+	size_t	i, c, n = store_result_nrows(r);
+	char	at[64];
+
+	if (f == CONSOLE_CSV) {
+		chtml_csv(b, "at", 0);
+		for (c = 0; c < NCOLS; c++)
+			chtml_csv(b, row_names[c], c + 1 == NCOLS);
+		for (i = 0; i < n; i++) {
+			console_format_local(num(val(r, i, COL_AT)), at,
+			    sizeof(at));
+			chtml_csv(b, at, 0);
+			for (c = 0; c < NCOLS; c++)
+				chtml_csv(b, c == COL_KIND ?
+				    kind_name(val(r, i, c)) :
+				    store_result_value(r, i, c), c + 1 == NCOLS);
+		}
+		return;
+	}
+	if (f == CONSOLE_JSON) {
+		chtml_raw(b, "{\"rows\":[");
+		for (i = 0; i < n; i++) {
+			chtml_raw(b, i > 0 ? ",\n{" : "\n{");
+			console_format_local(num(val(r, i, COL_AT)), at,
+			    sizeof(at));
+			chtml_raw(b, "\"at\":");
+			chtml_json(b, at);
+			for (c = 0; c < NCOLS; c++) {
+				chtml_rawf(b, ",\"%s\":", row_names[c]);
+				chtml_json(b, c == COL_KIND ?
+				    kind_name(val(r, i, c)) :
+				    store_result_value(r, i, c));
+			}
+			chtml_raw(b, "}");
+		}
+		chtml_rawf(b, "],\"more\":%s}\n", more ? "true" : "false");
+		return;
+	}
+	chtml_rawf(b, "<p id=\"count\">%zu row%s%s.</p>\n", n, n == 1 ? "" :
+	    "s", more ? " (the first ones only: narrow the search to see "
+	    "the rest)" : "");
+	chtml_raw(b, "<table id=\"rows\"><thead><tr><th>When (UK)</th>"
+	    "<th>Who</th><th>Action</th><th>Young person</th><th>Kind</th>"
+	    "<th>Message</th><th>Recipient</th><th>Withheld</th>"
+	    "<th>Reason</th></tr></thead><tbody>\n");
+	for (i = 0; i < n; i++) {
+		chtml_raw(b, "<tr><td>");
+		local_time(b, val(r, i, COL_AT));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, COL_ACTOR));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, COL_ACTION));
+		chtml_raw(b, "</td><td>");
+		if (val(r, i, COL_SUBJECT)[0] != '\0')
+			link(b, "/subject", "id", val(r, i, COL_SUBJECT),
+			    val(r, i, COL_SUBJECT));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, kind_name(val(r, i, COL_KIND)));
+		chtml_raw(b, "</td><td>");
+		if (val(r, i, COL_MESSAGE)[0] != '\0')
+			link(b, "/message", "id", val(r, i, COL_MESSAGE),
+			    val(r, i, COL_MESSAGE));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, COL_RECIPIENT));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, COL_WITHHELD));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, COL_REASON));
+		chtml_raw(b, "</td></tr>\n");
+	}
+	chtml_raw(b, "</tbody></table>\n");
+}
+
+/* One event of a message, in words, as a list item. */
+static void
+event_line(struct chtml *b, const struct store_result *r, size_t i)
+{
+	const char *a = val(r, i, COL_ACTION);
+
+	chtml_raw(b, "<li>");
+	local_time(b, val(r, i, COL_AT));
+	chtml_raw(b, ": ");
+	if (strcmp(a, "publish") == 0) {
+		chtml_raw(b, "published by ");
+		chtml_text(b, val(r, i, COL_ACTOR));
+	} else if (strcmp(a, "deliver") == 0) {
+		chtml_raw(b, "shared with ");
+		chtml_text(b, val(r, i, COL_RECIPIENT));
+		if (val(r, i, COL_ROUTE)[0] != '\0') {
+			chtml_raw(b, " (");
+			chtml_text(b, val(r, i, COL_ROUTE));
+			chtml_raw(b, ")");
+		}
+		if (val(r, i, COL_WITHHELD)[0] != '\0') {
+			chtml_raw(b, "; withheld from them: ");
+			chtml_text(b, val(r, i, COL_WITHHELD));
+		}
+	} else if (strcmp(a, "ack") == 0) {
+		chtml_raw(b, "acknowledged by ");
+		chtml_text(b, val(r, i, COL_ACTOR));
+	} else if (strcmp(a, "deliver_refused") == 0) {
+		chtml_raw(b, "<span class=\"refused\">not shared with ");
+		chtml_text(b, val(r, i, COL_RECIPIENT));
+		chtml_raw(b, "</span>");
+	} else {
+		chtml_text(b, a);
+		if (val(r, i, COL_ACTOR)[0] != '\0') {
+			chtml_raw(b, " by ");
+			chtml_text(b, val(r, i, COL_ACTOR));
+		}
+	}
+	if (val(r, i, COL_REASON)[0] != '\0') {
+		chtml_raw(b, " <span class=\"note\">(");
+		chtml_text(b, val(r, i, COL_REASON));
+		chtml_raw(b, ")</span>");
+	}
+	chtml_raw(b, "</li>\n");
+}
+
+void
+console_page_timeline(struct chtml *b, const char *subject,
+    const struct store_result *r)
+{
+	size_t	 i, j, n = store_result_nrows(r), nmsg = 0;
+	char	*done;
+
+	if ((done = calloc(n + 1, 1)) == NULL) {
+		b->oom = 1;
+		return;
+	}
+	chtml_raw(b, "<p>Every message about ");
+	chtml_text(b, subject);
+	chtml_raw(b, ", oldest first: who sent it, who it was shared with "
+	    "and what was withheld, who acknowledged it, who was refused "
+	    "it and why, and what followed.</p>\n<div id=\"timeline\">\n");
+	for (i = 0; i < n; i++) {
+		const char *mid = val(r, i, COL_MESSAGE);
+
+		if (done[i] || mid[0] == '\0')
+			continue;
+		nmsg++;
+		chtml_raw(b, "<section class=\"msg\"><h2>");
+		chtml_text(b, kind_name(val(r, i, COL_KIND)));
+		chtml_raw(b, " ");
+		link(b, "/message", "id", mid, mid);
+		chtml_raw(b, "</h2><ul>\n");
+		for (j = i; j < n; j++) {
+			if (done[j] || strcmp(val(r, j, COL_MESSAGE), mid) != 0)
+				continue;
+			done[j] = 1;
+			event_line(b, r, j);
+		}
+		chtml_raw(b, "</ul></section>\n");
+	}
+	chtml_raw(b, "</div>\n<h2>Other events about this young person</h2>"
+	    "<ul id=\"other\">\n");
+	for (i = 0; i < n; i++)
+		if (!done[i])
+			event_line(b, r, i);
+	chtml_rawf(b, "</ul>\n<p id=\"count\">%zu message%s, %zu row%s.</p>\n",
+	    nmsg, nmsg == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	free(done);
+}
+
+void
+console_page_message(struct chtml *b, const char *message_id,
+    const struct store_result *r)
+{
+	size_t	i, j, n = store_result_nrows(r);
+	int	acked;
+
+	if (n == 0) {
+		chtml_raw(b, "<p id=\"error\">No audit rows name message ");
+		chtml_text(b, message_id);
+		chtml_raw(b, ".</p>\n");
+		return;
+	}
+	chtml_raw(b, "<dl id=\"summary\">");
+	for (i = 0; i < n; i++)
+		if (strcmp(val(r, i, COL_ACTION), "publish") == 0) {
+			chtml_raw(b, "<dt>Kind</dt><dd>");
+			chtml_text(b, kind_name(val(r, i, COL_KIND)));
+			chtml_raw(b, "</dd><dt>Sent by</dt><dd>");
+			chtml_text(b, val(r, i, COL_ACTOR));
+			chtml_raw(b, "</dd><dt>Young person</dt><dd>");
+			link(b, "/subject", "id", val(r, i, COL_SUBJECT),
+			    val(r, i, COL_SUBJECT));
+			chtml_raw(b, "</dd><dt>When</dt><dd>");
+			local_time(b, val(r, i, COL_AT));
+			chtml_raw(b, "</dd><dt>Policy</dt><dd>");
+			chtml_text(b, val(r, i, COL_POLICY));
+			chtml_raw(b, "</dd>");
+			break;
+		}
+	chtml_raw(b, "</dl>\n<table id=\"recipients\"><thead><tr>"
+	    "<th>Recipient</th><th>How</th><th>Withheld</th>"
+	    "<th>Acknowledged</th><th>Rule or reason</th></tr></thead>"
+	    "<tbody>\n");
+	for (i = 0; i < n; i++) {
+		const char *a = val(r, i, COL_ACTION);
+		int refused = strcmp(a, "deliver_refused") == 0;
+
+		if (strcmp(a, "deliver") != 0 && !refused)
+			continue;
+		chtml_raw(b, refused ? "<tr class=\"refused\"><td>" :
+		    "<tr><td>");
+		chtml_text(b, val(r, i, COL_RECIPIENT));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, refused ? "refused" : val(r, i, COL_ROUTE));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, COL_WITHHELD));
+		chtml_raw(b, "</td><td>");
+		for (acked = 0, j = 0; j < n && !refused; j++)
+			if (strcmp(val(r, j, COL_ACTION), "ack") == 0 &&
+			    strcmp(val(r, j, COL_ACTOR),
+			    val(r, i, COL_RECIPIENT)) == 0) {
+				local_time(b, val(r, j, COL_AT));
+				acked = 1;
+				break;
+			}
+		if (!acked)
+			chtml_raw(b, refused ? "" : "not yet");
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, refused ? val(r, i, COL_REASON) :
+		    val(r, i, COL_RULE));
+		chtml_raw(b, "</td></tr>\n");
+	}
+	chtml_raw(b, "</tbody></table>\n<h2>Every row</h2>\n");
+	console_page_rows(b, r, CONSOLE_HTML, 0);
+}
+
+void
+console_page_reviews(struct chtml *b, const struct store_result *r,
+    const char *csrf)
+{
+	size_t	i, n = store_result_nrows(r);
+
+	chtml_rawf(b, "<p id=\"count\">%zu open review%s.</p>\n", n,
+	    n == 1 ? "" : "s");
+	chtml_raw(b, "<table id=\"reviews\"><thead><tr><th>Grant</th>"
+	    "<th>Who</th><th>Role</th><th>Young person</th><th>Why</th>"
+	    "<th>From</th><th>Until</th><th>Close the review</th></tr>"
+	    "</thead><tbody>\n");
+	for (i = 0; i < n; i++) {
+		chtml_raw(b, "<tr><td>");
+		chtml_text(b, val(r, i, 0));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, 1));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, 2));
+		chtml_raw(b, "</td><td>");
+		link(b, "/subject", "id", val(r, i, 3), val(r, i, 3));
+		chtml_raw(b, "</td><td>");
+		chtml_text(b, val(r, i, 5));
+		chtml_raw(b, "</td><td>");
+		local_time(b, val(r, i, 7));
+		chtml_raw(b, "</td><td>");
+		local_time(b, val(r, i, 8));
+		chtml_raw(b, "</td><td><form method=\"post\" "
+		    "action=\"/review/close\"><input type=\"hidden\" "
+		    "name=\"csrf\" value=\"");
+		chtml_text(b, csrf);
+		chtml_raw(b, "\"><input type=\"hidden\" name=\"grant\" "
+		    "value=\"");
+		chtml_text(b, val(r, i, 0));
+		chtml_raw(b, "\"><select name=\"outcome\"><option>justified"
+		    "</option><option>unjustified</option></select> "
+		    "<input name=\"note\" required placeholder=\"note\"> "
+		    "<button type=\"submit\">Close</button></form></td>"
+		    "</tr>\n");
+	}
+	chtml_raw(b, "</tbody></table>\n");
+}

@@ -1,0 +1,423 @@
+/*
+ * Integration tests for the auditor's console (daemon/console.c), issue 19.
+ *
+ * - Over HTTPS with the auditor's client certificate: the search page,
+ *   YP-001's timeline, a message page, the CSV and JSON exports; the
+ *   strict headers (CSP, X-Frame-Options).
+ * - A non-auditor's certificate gets the 403 page; a malformed date a 400
+ *   page that says why; markup in a search value is text, never markup;
+ *   a forged CSRF token is refused and nothing changes.
+ * - Every view and refusal is a console_view audit row (SQL).
+ * - In a real browser (Debian's chromium, headless) with the auditor's
+ *   certificate in an NSS database and selected by a content setting of
+ *   the profile: the search page, the timeline, a message page and the
+ *   CSV export; screenshots kept under NWD_TEST_TMP (path printed).
+ *   Skipped, saying so, when chromium or certutil is not installed.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "harness.h"
+#include "nwd.h"
+
+static struct harness_daemon	*daemon_c;
+static int			 console_port;
+static char			 mid[40];
+
+struct reply {
+	int	 status;
+	char	*text;		/* owned; headers and body */
+	char	*body;		/* into text */
+};
+
+static void
+reply_free(struct reply *r)
+{
+	free(r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One HTTPS request as PKI client who (NULL: none); the whole answer. */
+static int
+https(const char *who, const char *method, const char *path,
+    const char *extra, const char *body, struct reply *r)
+{
+	SSL_CTX			*ctx;
+	SSL			*ssl = NULL;
+	struct sockaddr_in	 sa;
+	char			 req[4096], crt[512], key[512], buf[16384];
+	size_t			 len = 0, cap = 0;
+	int			 fd = -1, n, rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_load_verify_locations(ctx, harness_pki("ca.crt"), NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (who != NULL) {
+		snprintf(crt, sizeof(crt), "%s", harness_pki("clients/x.crt"));
+		snprintf(crt, sizeof(crt), "clients/%s.crt", who);
+		snprintf(crt, sizeof(crt), "%s", harness_pki(crt));
+		snprintf(key, sizeof(key), "clients/%s.key", who);
+		snprintf(key, sizeof(key), "%s", harness_pki(key));
+		if (SSL_CTX_use_certificate_file(ctx, crt, SSL_FILETYPE_PEM) !=
+		    1 || SSL_CTX_use_PrivateKey_file(ctx, key,
+		    SSL_FILETYPE_PEM) != 1)
+			goto done;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)console_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
+		goto done;
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	SSL_set_tlsext_host_name(ssl, "localhost");
+	SSL_set1_host(ssl, "localhost");
+	if (SSL_connect(ssl) != 1)
+		goto done;
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n%s", method, path, extra != NULL ? extra :
+	    "");
+	if (body != NULL)
+		n += snprintf(req + n, sizeof(req) - n, "Content-Type: "
+		    "application/x-www-form-urlencoded\r\nContent-Length: "
+		    "%zu\r\n\r\n%s", strlen(body), body);
+	else
+		n += snprintf(req + n, sizeof(req) - n, "\r\n");
+	if (SSL_write(ssl, req, n) != n)
+		goto done;
+	while ((n = SSL_read(ssl, buf, sizeof(buf))) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			r->text = realloc(r->text, cap);
+		}
+		memcpy(r->text + len, buf, n);
+		len += n;
+		r->text[len] = '\0';
+	}
+	if (r->text == NULL || sscanf(r->text, "HTTP/1.1 %d", &r->status) !=
+	    1)
+		goto done;
+	r->body = strstr(r->text, "\r\n\r\n");
+	r->body = r->body != NULL ? r->body + 4 : r->text + len;
+	rc = 0;
+done:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+static void
+get(const char *who, const char *path, int status, struct reply *r)
+{
+	if (https(who, "GET", path, NULL, NULL, r) == -1)
+		fail_msg("GET %s as %s: no answer", path, who);
+	if (r->status != status)
+		fail_msg("GET %s as %s: %d, not %d:\n%s", path, who, r->status,
+		    status, r->text);
+}
+
+static void
+has(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) == NULL)
+		fail_msg("no \"%s\" in:\n%s", needle, hay);
+}
+
+static void
+lacks(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) != NULL)
+		fail_msg("\"%s\" in:\n%s", needle, hay);
+}
+
+static int
+views(const char *actor, const char *like)
+{
+	return harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'console_view' AND actor = '%s' "
+	    "AND reason LIKE '%s'", actor, like);
+}
+
+static void
+publish_alert(void)
+{
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__RiskAlert	 ra = NWD__V1__RISK_ALERT__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	struct nwd_client	*c = harness_connect_as("plo-ana");
+	char			 err[512];
+
+	s.local_id = "YP-001";
+	h.kind = NWD__V1__KIND__RISK_ALERT;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	h.priority = NWD__V1__PRIORITY__HIGH;
+	ra.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	ra.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	ra.summary = "<script>alert(1)</script> seen at the station";
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	env.risk_alert = &ra;
+	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("publish: %s", err);
+	snprintf(mid, sizeof(mid), "%s", ack->message_id);
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+}
+
+static int
+group_setup(void **state)
+{
+	char extra[128];
+
+	(void)state;
+	console_port = harness_free_port();
+	snprintf(extra, sizeof(extra), "console_listen = 127.0.0.1:%d\n",
+	    console_port);
+	if ((daemon_c = harness_daemon_start(extra)) == NULL)
+		return -1;
+	publish_alert();
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return harness_daemon_stop(daemon_c) == 0 ? 0 : -1;
+}
+
+static void
+test_pages(void **state)
+{
+	struct reply	r;
+	char		path[256];
+
+	(void)state;
+	get("auditor-dan", "/", 200, &r);
+	has(r.text, "Content-Security-Policy: default-src 'self'");
+	has(r.text, "X-Frame-Options: DENY");
+	has(r.body, "Search the audit trail");
+	has(r.body, "auditor-dan");
+	lacks(r.body, "<script");
+	lacks(r.body, "style=");
+	reply_free(&r);
+
+	get("auditor-dan", "/search?subject=YP-001&action=publish", 200, &r);
+	has(r.body, mid);
+	has(r.body, "plo-ana");
+	reply_free(&r);
+
+	get("auditor-dan", "/subject?id=YP-001", 200, &r);
+	has(r.body, "Timeline of YP-001");
+	has(r.body, "published by plo-ana");
+	/* YP-001 is allocated to nobody here: the duty desk has it. */
+	has(r.body, "shared with duty-mash (queued)");
+	has(r.body, "not shared with hubsys-norwich</span>");
+	has(r.body, mid);
+	reply_free(&r);
+
+	snprintf(path, sizeof(path), "/message?id=%s", mid);
+	get("auditor-dan", path, 200, &r);
+	has(r.body, "risk_alert");
+	has(r.body, "<tr><td>duty-mash</td><td>queued</td>");
+	has(r.body, "not yet");
+	has(r.body, "<tr class=\"refused\"><td>hubsys-norwich</td>");
+	reply_free(&r);
+
+	get("auditor-dan", "/search?subject=YP-001&format=csv", 200, &r);
+	has(r.text, "Content-Type: text/csv");
+	has(r.body, "at,id,instance,seq,at_unix_ms,actor,action");
+	has(r.body, "publish");
+	reply_free(&r);
+
+	get("auditor-dan", "/search?subject=YP-001&format=json", 200, &r);
+	has(r.body, "{\"rows\":[");
+	has(r.body, mid);
+	reply_free(&r);
+
+	get("auditor-dan", "/console.css", 200, &r);
+	has(r.text, "text/css");
+	reply_free(&r);
+
+	assert_true(views("auditor-dan", "GET  path=/%") >= 1);
+	assert_int_equal(views("auditor-dan", "%path=/subject subject=YP-001;"
+	    "%"), 1);
+	assert_int_equal(views("auditor-dan", "%path=/search%format=csv%"), 1);
+	assert_int_equal(views("auditor-dan", "%path=/message%"), 1);
+}
+
+static void
+test_refusals(void **state)
+{
+	struct reply	r;
+
+	(void)state;
+	get("sw-ben", "/subject?id=YP-001", 403, &r);
+	has(r.body, "role social_worker may not use it");
+	lacks(r.body, "YP-001");
+	reply_free(&r);
+	assert_int_equal(views("sw-ben", "%refused:%"), 1);
+
+	get("auditor-dan", "/search?subject=YP-001&from=07/12/2026", 400, &r);
+	has(r.body, "is not a date");
+	reply_free(&r);
+
+	get("auditor-dan", "/search?from=2026-02-30", 400, &r);
+	has(r.body, "is not a day or time that exists");
+	reply_free(&r);
+
+	/* Markup in a value is text. */
+	get("auditor-dan", "/subject?id=%3Cb%3Ebold%3C%2Fb%3E", 200, &r);
+	has(r.body, "&lt;b&gt;bold&lt;/b&gt;");
+	lacks(r.body, "<b>bold");
+	reply_free(&r);
+
+	/* A forged token: refused, audited, nothing closed. */
+	if (https("auditor-dan", "POST", "/review/close", "Cookie: "
+	    "nwd_console=0000000000000000000000000000000000000000000000000000"
+	    "000000000000\r\n", "csrf=forged&grant=00000000-0000-4000-8000-"
+	    "000000000001&outcome=justified&note=x", &r) == -1)
+		fail_msg("POST: no answer");
+	assert_int_equal(r.status, 403);
+	has(r.body, "CSRF token");
+	reply_free(&r);
+	assert_int_equal(views("auditor-dan", "POST %refused:%CSRF%"), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) "
+	    "FROM nwd.audit_events WHERE action = 'review_closed'"), 0);
+}
+
+/* Runs a shell command; its exit status. */
+static int
+sh(const char *fmt, ...)
+{
+	char	cmd[4096];
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* chromium --dump-dom of path into out (and a screenshot as name.png). */
+static void
+browse(const char *home, const char *path, const char *name, char *out,
+    size_t outlen)
+{
+	char	cmd[2048], file[512];
+	FILE	*fp;
+	size_t	n;
+
+	snprintf(file, sizeof(file), "%s/%s.html", home, name);
+	snprintf(cmd, sizeof(cmd), "HOME=%s timeout 60 chromium --headless "
+	    "--no-sandbox --disable-gpu --no-first-run "
+	    "--user-data-dir=%s/profile --dump-dom "
+	    "'https://localhost:%d%s' >%s 2>%s.log", home, home, console_port,
+	    path, file, file);
+	if (sh("%s", cmd) != 0)
+		fail_msg("%s failed (log %s.log)", cmd, file);
+	sh("HOME=%s timeout 60 chromium --headless --no-sandbox --disable-gpu "
+	    "--no-first-run --user-data-dir=%s/profile "
+	    "--screenshot=%s/%s.png --window-size=1280,900 "
+	    "'https://localhost:%d%s' >/dev/null 2>&1", home, home, home,
+	    name, console_port, path);
+	if ((fp = fopen(file, "r")) == NULL)
+		fail_msg("%s: %s", file, strerror(errno));
+	n = fread(out, 1, outlen - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+}
+
+static void
+test_browser(void **state)
+{
+	const char	*tmp = getenv("NWD_TEST_TMP");
+	char		 home[512], dom[65536], path[1024];
+	char		 ca[512], crt[512], key[512];
+	FILE		*fp;
+
+	(void)state;
+	if (sh("command -v chromium >/dev/null && command -v certutil "
+	    ">/dev/null && command -v pk12util >/dev/null") != 0) {
+		print_message("test_console: chromium, certutil or pk12util "
+		    "is not installed (apt-get install chromium "
+		    "libnss3-tools): the browser test is skipped\n");
+		skip();
+	}
+	snprintf(home, sizeof(home), "%s/browser", tmp);
+	snprintf(ca, sizeof(ca), "%s", harness_pki("ca.crt"));
+	snprintf(crt, sizeof(crt), "%s", harness_pki("clients/auditor-dan.crt"));
+	snprintf(key, sizeof(key), "%s", harness_pki("clients/auditor-dan.key"));
+	/* The auditor's certificate and the CA in the profile's NSS db. */
+	if (sh("set -e; mkdir -p %s/.pki/nssdb %s/profile/Default; "
+	    "certutil -N -d sql:%s/.pki/nssdb --empty-password; "
+	    "certutil -A -n nwd-ca -t C,, -i %s -d sql:%s/.pki/nssdb; "
+	    "openssl pkcs12 -export -in %s -inkey %s -out %s/auditor.p12 "
+	    "-passout pass: -name auditor-dan; "
+	    "pk12util -i %s/auditor.p12 -d sql:%s/.pki/nssdb -W '' "
+	    ">/dev/null", home, home, home, ca, home, crt, key, home, home,
+	    home) != 0)
+		fail_msg("could not make the NSS database in %s", home);
+	/* The certificate chosen without asking, for this origin only. */
+	snprintf(path, sizeof(path), "%s/profile/Default/Preferences", home);
+	if ((fp = fopen(path, "w")) == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	fprintf(fp, "{\"profile\":{\"content_settings\":{\"exceptions\":"
+	    "{\"auto_select_certificate\":{\"https://localhost:%d,*\":"
+	    "{\"setting\":{\"filters\":[{\"ISSUER\":{\"CN\":\"nwd demo CA\"}}]"
+	    "}}}}}}}\n", console_port);
+	fclose(fp);
+
+	browse(home, "/", "search", dom, sizeof(dom));
+	has(dom, "Search the audit trail");
+	has(dom, "auditor-dan");
+	browse(home, "/subject?id=YP-001", "timeline", dom, sizeof(dom));
+	has(dom, "published by plo-ana");
+	snprintf(path, sizeof(path), "/message?id=%s", mid);
+	browse(home, path, "message", dom, sizeof(dom));
+	has(dom, "hubsys-norwich");
+	browse(home, "/subject?id=%3Cb%3Ex%3C%2Fb%3E", "markup", dom,
+	    sizeof(dom));
+	has(dom, "&lt;b&gt;x&lt;/b&gt;");
+	print_message("test_console: screenshots in %s\n", home);
+	assert_true(views("auditor-dan", "%path=/subject subject=YP-001;%") >=
+	    2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_browser),
+	};
+
+	return cmocka_run_group_tests_name("console", tests, group_setup,
+	    group_teardown);
+}
