@@ -43,6 +43,9 @@ static const struct key keys[] = {
 	  "no console" },
 	{ "console_roles", K_STRING, OFF(console_roles), "auditor", 0, 0,
 	  "roles whose principals may use the console, comma-separated" },
+	{ "labels", K_PATH, OFF(labels), "", 0, 0,
+	  "plain-language labels of kinds, roles, agencies and reasons for "
+	  "the console (prefix.name = words lines); empty = none" },
 	{ "tls_cert", K_PATH, OFF(tls_cert), NULL, 0, 0,
 	  "server certificate chain (PEM)" },
 	{ "tls_key", K_PATH, OFF(tls_key), NULL, 0, 0,
@@ -641,6 +644,10 @@ config_parse(const char *text, size_t len, const char *name,
 		free(c->tls_crl);
 		c->tls_crl = NULL;
 	}
+	if (c->labels[0] == '\0') {
+		free(c->labels);
+		c->labels = NULL;
+	}
 	if (c->calendar[0] == '\0') {
 		free(c->calendar);
 		c->calendar = NULL;
@@ -724,6 +731,7 @@ config_free(struct config *c)
 	free(c->tls_ca);
 	free(c->tls_crl);
 	free(c->calendar);
+	free(c->labels);
 	free(c->test_clock);
 	free(c->principals);
 	free(c->policy);

@@ -25,6 +25,8 @@ struct config {
 	char		*console_host;	/* owned; "" = no console */
 	char		*console_port;	/* owned; "" = no console */
 	char		*console_roles;	/* owned; comma-separated roles */
+	char		*labels;	/* owned; the console's labels file;
+					   NULL: none */
 	char		*tls_cert;	/* owned; server certificate chain */
 	char		*tls_key;	/* owned; server private key */
 	char		*tls_ca;	/* owned; CA that client certs chain to */

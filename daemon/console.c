@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -25,7 +26,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "anchor.h"
 #include "audit.h"
+#include "chain.h"
 #include "clock.h"
 #include "config.h"
 #include "console.h"
@@ -33,6 +36,7 @@
 #include "envelope.h"
 #include "identity.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
@@ -45,15 +49,21 @@
 #define CONSOLE_MAX_VALUE	128	/* bytes in a search field */
 #define CONSOLE_ROWS		1000	/* rows a page reads at most */
 #define CONSOLE_COOKIE		"nwd_console"
+#define CONSOLE_LABELS_BYTES	(1 << 20)	/* the labels file at most */
 
 struct console {
 	struct server	*srv;		/* borrowed */
 	struct evhttp	*http;		/* owned; owns its sockets */
 	unsigned char	 key[32];	/* CSRF tokens' HMAC key; wiped */
+	struct console_labels *labels;	/* owned; NULL: none */
+	char		*labels_path;	/* owned: the file labels came from */
+	struct timespec	 labels_mtime;	/* and its time when read */
+	off_t		 labels_size;
 };
 
 enum route {
 	R_HOME, R_SEARCH, R_SUBJECT, R_MESSAGE, R_REVIEWS, R_CLOSE,
+	R_REFUSALS, R_ESCALATIONS, R_OVERDUE, R_CHAIN, R_AGREEMENT,
 };
 
 /* One request in progress. */
@@ -273,12 +283,41 @@ plain(struct job *j, int code, const char *title, const char *why)
 	audit_and_send(j, NULL);
 }
 
+/* What this daemon knows of its own chain, for the chain page; the
+ * strings point into head_hex and state_hex or into the store. */
+static void
+chain_state(struct console *c, struct console_chain *cs,
+    char head_hex[CHAIN_HEX_LEN], char state_hex[CHAIN_HEX_LEN])
+{
+	const struct anchor_state	*st;
+	uint8_t				 h[CHAIN_HASH_LEN];
+
+	memset(cs, 0, sizeof(*cs));
+	cs->instance = c->srv->cfg->instance;
+	cs->head_seq = store_chain_head(c->srv->store);
+	store_chain_head_hash(c->srv->store, h);
+	chain_hex(h, head_hex);
+	cs->head_hash = head_hex;
+	cs->refusal = store_refusal(c->srv->store);
+	if (c->srv->anchor != NULL && (st = anchor_state(c->srv->anchor)) !=
+	    NULL && st->present) {
+		cs->state_file = anchor_state_path(c->srv->anchor);
+		cs->state_seq = st->committed.seq;
+		chain_hex(st->committed.hash, state_hex);
+		cs->state_hash = state_hex;
+	}
+}
+
 static void
 rows_cb(int ok, const struct store_result *r, void *arg)
 {
-	struct job	*j = arg;
-	size_t		 n;
-	char		 title[160];
+	struct job			*j = arg;
+	const struct console_labels	*l;
+	struct console_chain		 cs;
+	size_t				 n;
+	char				 title[160];
+	char				 head_hex[CHAIN_HEX_LEN];
+	char				 state_hex[CHAIN_HEX_LEN];
 
 	if (!ok) {
 		plain(j, 503, "Unavailable", "The audit trail could not be "
@@ -287,39 +326,63 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 	}
 	n = store_result_nrows(r);
 	j->code = 200;
+	l = j->c->labels;
 	switch (j->route) {
 	case R_SEARCH:
+	case R_REFUSALS:
+	case R_ESCALATIONS:
 		if (j->format == CONSOLE_CSV)
 			j->type = "text/csv; charset=utf-8";
 		else if (j->format == CONSOLE_JSON)
 			j->type = "application/json";
 		if (j->format != CONSOLE_HTML) {
 			console_page_rows(&j->out, r, j->format,
-			    n >= CONSOLE_ROWS);
+			    n >= CONSOLE_ROWS, l);
 			break;
 		}
-		console_page_head(&j->out, "Search the audit trail", j->actor,
-		    j->role);
-		console_page_form(&j->out, &j->q);
-		console_page_rows(&j->out, r, CONSOLE_HTML, n >= CONSOLE_ROWS);
+		console_page_head(&j->out, j->route == R_SEARCH ? "Search the "
+		    "audit trail" : j->route == R_REFUSALS ? "Refusals" :
+		    "Escalations", j->actor, j->role);
+		if (j->route == R_SEARCH)
+			console_page_form(&j->out, &j->q);
+		else
+			console_page_filter(&j->out, j->route == R_REFUSALS ?
+			    "/refusals" : "/escalations", &j->q);
+		console_page_charts(&j->out, r, l);
+		console_page_rows(&j->out, r, CONSOLE_HTML, n >= CONSOLE_ROWS,
+		    l);
 		console_page_foot(&j->out);
 		break;
 	case R_SUBJECT:
 		snprintf(title, sizeof(title), "Timeline of %s", j->subject);
 		console_page_head(&j->out, title, j->actor, j->role);
-		console_page_timeline(&j->out, j->subject, r);
+		console_page_charts(&j->out, r, l);
+		console_page_timeline(&j->out, j->subject, r, l);
 		console_page_foot(&j->out);
 		break;
 	case R_MESSAGE:
 		snprintf(title, sizeof(title), "Message %s", j->message_id);
 		console_page_head(&j->out, title, j->actor, j->role);
-		console_page_message(&j->out, j->message_id, r);
+		console_page_message(&j->out, j->message_id, r, l);
 		console_page_foot(&j->out);
 		break;
 	case R_REVIEWS:
 		console_page_head(&j->out, "Break-glass reviews", j->actor,
 		    j->role);
 		console_page_reviews(&j->out, r, j->csrf);
+		console_page_foot(&j->out);
+		break;
+	case R_OVERDUE:
+		console_page_head(&j->out, "Overdue deadlines", j->actor,
+		    j->role);
+		console_page_overdue(&j->out, r, clock_wall_ms(), l);
+		console_page_foot(&j->out);
+		break;
+	case R_CHAIN:
+		chain_state(j->c, &cs, head_hex, state_hex);
+		console_page_head(&j->out, "The audit chain", j->actor,
+		    j->role);
+		console_page_chain(&j->out, r, &cs);
 		console_page_foot(&j->out);
 		break;
 	default:
@@ -421,6 +484,10 @@ route_search(struct job *j, const struct evkeyvalq *q)
 	f.from_ms = from;
 	f.until_ms = until != 0 ? until : clock_wall_ms() + 1;
 	f.limit = CONSOLE_ROWS;
+	if (j->route == R_REFUSALS)
+		f.actions = "publish_refused,deliver_refused";
+	else if (j->route == R_ESCALATIONS)
+		f.actions = "escalated,deadline_breached";
 	if (store_query_audit(j->c->srv->store, &f, rows_cb, j) == -1)
 		plain(j, 503, "Unavailable", "The audit trail is unavailable; "
 		    "try again later.");
@@ -497,6 +564,73 @@ route_close(struct job *j, struct evhttp_request *req)
 	audit_and_send(j, batch);
 }
 
+/*
+ * The labels of the file the configuration names now (a reload may name
+ * another), read again when its time or size changes.  A file that cannot
+ * be read or parsed keeps the labels there were, and says why once.
+ */
+static void
+labels_refresh(struct console *c)
+{
+	const char		*path = c->srv->cfg->labels;
+	struct console_labels	*l;
+	struct stat		 st;
+	FILE			*fp;
+	char			*text, err[512];
+	size_t			 n;
+
+	if (path == NULL) {
+		console_labels_free(c->labels);
+		c->labels = NULL;
+		free(c->labels_path);
+		c->labels_path = NULL;
+		return;
+	}
+	if (stat(path, &st) == -1) {
+		if (c->labels_path == NULL || strcmp(c->labels_path, path) != 0 ||
+		    c->labels_size != -1)
+			log_warnx("console: labels %s: %s; names are shown as "
+			    "the policy spells them", path, strerror(errno));
+		free(c->labels_path);
+		c->labels_path = strdup(path);
+		c->labels_size = -1;
+		return;
+	}
+	if (c->labels_path != NULL && strcmp(c->labels_path, path) == 0 &&
+	    st.st_size == c->labels_size && st.st_mtim.tv_sec ==
+	    c->labels_mtime.tv_sec && st.st_mtim.tv_nsec ==
+	    c->labels_mtime.tv_nsec)
+		return;
+	free(c->labels_path);
+	c->labels_path = strdup(path);
+	c->labels_mtime = st.st_mtim;
+	c->labels_size = st.st_size;
+	if (st.st_size > CONSOLE_LABELS_BYTES) {
+		log_warnx("console: labels %s: larger than %d bytes; the "
+		    "labels there were are kept", path, CONSOLE_LABELS_BYTES);
+		return;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL)
+		return;
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_warnx("console: labels %s: %s", path, strerror(errno));
+		free(text);
+		return;
+	}
+	n = fread(text, 1, (size_t)st.st_size, fp);
+	fclose(fp);
+	if ((l = console_labels_parse(text, n, path, err, sizeof(err))) ==
+	    NULL)
+		log_warnx("console: %s; the labels there were are kept", err);
+	else {
+		console_labels_free(c->labels);
+		c->labels = l;
+		log_info("event=console_labels_loaded path=%s labels=%zu", path,
+		    console_labels_count(l));
+	}
+	free(text);
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -565,6 +699,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	snprintf(j->role, sizeof(j->role), "%s", p->role);
+	labels_refresh(c);
 	cookie_of(req, j->cookie);
 	if (j->cookie[0] == '\0') {
 		unsigned char rnd[32];
@@ -638,6 +773,26 @@ request_cb(struct evhttp_request *req, void *arg)
 		f.until_ms = clock_wall_ms() + 1;
 		f.limit = CONSOLE_ROWS;
 		rc = store_query_audit(srv->store, &f, rows_cb, j);
+	} else if (strcmp(path, "/refusals") == 0 ||
+	    strcmp(path, "/escalations") == 0) {
+		j->route = path[1] == 'r' ? R_REFUSALS : R_ESCALATIONS;
+		route_search(j, &q);
+	} else if (strcmp(path, "/overdue") == 0) {
+		j->route = R_OVERDUE;
+		rc = store_query_deadlines(srv->store, NULL, NULL, 0,
+		    CONSOLE_ROWS, rows_cb, j);
+	} else if (strcmp(path, "/chain") == 0) {
+		j->route = R_CHAIN;
+		rc = store_query_chain(srv->store, rows_cb, j);
+	} else if (strcmp(path, "/agreement") == 0) {
+		j->route = R_AGREEMENT;
+		j->code = 200;
+		describe(j, "policy", policy_version(srv->policy));
+		console_page_head(&j->out, "The information-sharing agreement",
+		    j->actor, j->role);
+		console_page_agreement(&j->out, srv->policy, c->labels);
+		console_page_foot(&j->out);
+		audit_and_send(j, NULL);
 	} else if (strcmp(path, "/reviews") == 0) {
 		j->route = R_REVIEWS;
 		rc = store_query_grants(srv->store, NULL, 1, 0, rows_cb, j);
@@ -710,5 +865,7 @@ console_free(struct console *c)
 	if (c->http != NULL)
 		evhttp_free(c->http);
 	explicit_bzero(c->key, sizeof(c->key));
+	console_labels_free(c->labels);
+	free(c->labels_path);
 	free(c);
 }

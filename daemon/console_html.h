@@ -63,4 +63,51 @@ int	console_parse_local(const char *s, int64_t *ms, char *err,
 /* "2026-12-07 14:05:09 GMT": ms in Europe/London, into out. */
 void	console_format_local(int64_t ms, char *out, size_t outlen);
 
+/*
+ * Plain-language labels (console_labels.c): "prefix.name = words" lines
+ * (kind.risk_alert = risk alert, role.police_liaison = police liaison
+ * officer, agency.police = the police, reason.CODE = ...), '#' starting a
+ * comment line, blank lines ignored.  A key is a lower-case prefix, a dot
+ * and a name of letters, digits and _ . : -; the words are UTF-8 without
+ * control characters, at most CONSOLE_LABEL_MAX bytes.  A key given twice
+ * is an error.  Pure: the caller reads the file.
+ */
+#define CONSOLE_LABEL_MAX	200
+#define CONSOLE_LABELS_MAX	10000
+
+struct console_labels;
+
+/* The labels of text (len bytes); name is used in messages.  NULL with
+ * "NAME:LINE: what is wrong" in err. */
+struct console_labels *console_labels_parse(const char *text, size_t len,
+	    const char *name, char *err, size_t errlen);
+void	console_labels_free(struct console_labels *l);
+size_t	console_labels_count(const struct console_labels *l);
+/* The words for prefix.name, or name itself if l is NULL or has none
+ * (NULL name: ""); borrowed from l or from the caller. */
+const char *console_label(const struct console_labels *l, const char *prefix,
+	    const char *name);
+
+/*
+ * Small charts (console_chart.c): inline SVG markup, no script and no
+ * style attribute (the console's CSP allows neither), every label
+ * escaped.  A bar is a label and a count.
+ */
+struct console_bar {
+	const char	*label;		/* borrowed */
+	uint64_t	 count;
+};
+
+#define CONSOLE_CHART_MAX	60	/* bars drawn; the rest summed */
+
+/* Horizontal bars, one per item (counts per kind), titled. */
+void	console_chart_bars(struct chtml *b, const char *id, const char *title,
+	    const struct console_bar *v, size_t n);
+/* Vertical columns in the order given (counts per week), titled. */
+void	console_chart_columns(struct chtml *b, const char *id,
+	    const char *title, const struct console_bar *v, size_t n);
+/* The Monday (UK local date, "YYYY-MM-DD") of the week holding ms, into
+ * out (at least 11 bytes). */
+void	console_week_of(int64_t ms, char *out, size_t outlen);
+
 #endif

@@ -4,6 +4,7 @@
  * from the binary; CSV and JSON from the same rows.  console.c reads the
  * rows, audits the view and sends what is built here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,11 @@ const char console_css[] =
 	"vertical-align:top}"
 	"th{background:#eef}"
 	".msg{border-left:4px solid #1d3557;margin:1em 0;padding-left:1em}"
+	"td.yes{background:#e6f4ea}td.if{background:#fff6d5}"
+	"td.no{background:#fbe9e9}"
+	"figure.chart{display:inline-block;margin:0 2em 1em 0}"
+	"figcaption{font-size:.9em;color:#555}"
+	".ok{color:#1e6b33}"
 	".refused{color:#9b1c1c}"
 	".note{color:#555}"
 	"form.search label{display:inline-block;margin:0 1em .5em 0}";
@@ -57,6 +63,10 @@ local_time(struct chtml *b, const char *ms)
 	chtml_text(b, out);
 }
 
+/* The kind as people read it. */
+static const char *
+kind_label(const struct console_labels *l, const char *kind);
+
 static const char *
 kind_name(const char *kind)
 {
@@ -66,6 +76,14 @@ kind_name(const char *kind)
 		return "";
 	n = envelope_kind_name((Nwd__V1__Kind)atoi(kind));
 	return n != NULL ? n : kind;
+}
+
+static const char *
+kind_label(const struct console_labels *l, const char *kind)
+{
+	const char *n = kind_name(kind);
+
+	return n[0] != '\0' ? console_label(l, "kind", n) : n;
 }
 
 /* <a href="/PATH?KEY=VALUE">TEXT</a>, value and text escaped. */
@@ -89,8 +107,11 @@ console_page_head(struct chtml *b, const char *title, const char *who,
 	chtml_text(b, title);
 	chtml_raw(b, " - nwd console</title>"
 	    "<link rel=\"stylesheet\" href=\"/console.css\"></head><body>"
-	    "<header><a href=\"/\">Search</a><a href=\"/reviews\">"
-	    "Break-glass reviews</a><span class=\"who\">");
+	    "<header><a href=\"/\">Search</a><a href=\"/refusals\">"
+	    "Refusals</a><a href=\"/escalations\">Escalations</a>"
+	    "<a href=\"/overdue\">Overdue</a><a href=\"/reviews\">"
+	    "Break-glass reviews</a><a href=\"/chain\">Chain</a>"
+	    "<a href=\"/agreement\">Agreement</a><span class=\"who\">");
 	if (who != NULL) {
 		chtml_raw(b, "Signed in as ");
 		chtml_text(b, who);
@@ -149,7 +170,104 @@ console_page_form(struct chtml *b, const struct console_search *q)
 	    "<button type=\"submit\" name=\"format\" value=\"csv\">"
 	    "Export CSV</button>\n"
 	    "<button type=\"submit\" name=\"format\" value=\"json\">"
+	    "Export JSON</button>\n</form>\n"
+	    "<p id=\"nhs\" class=\"note\">Search by the local id; the NHS "
+	    "number is held only inside sealed messages, so the console "
+	    "cannot search by it.</p>\n");
+}
+
+void
+console_page_filter(struct chtml *b, const char *path,
+    const struct console_search *q)
+{
+	chtml_raw(b, "<form class=\"search\" method=\"get\" action=\"");
+	chtml_text(b, path);
+	chtml_raw(b, "\">\n");
+	field(b, "Principal", "principal", q ? q->principal : NULL,
+	    "plo-ana");
+	field(b, "Young person (local id)", "subject", q ? q->subject : NULL,
+	    "YP-001");
+	field(b, "From (UK time)", "from", q ? q->from : NULL,
+	    "2026-12-01 09:00");
+	field(b, "Until (UK time)", "until", q ? q->until : NULL,
+	    "2026-12-07");
+	chtml_raw(b, "<button type=\"submit\">Show</button>\n"
+	    "<button type=\"submit\" name=\"format\" value=\"csv\">"
+	    "Export CSV</button>\n"
+	    "<button type=\"submit\" name=\"format\" value=\"json\">"
 	    "Export JSON</button>\n</form>\n");
+}
+
+/* Counts by label, in first-seen order. */
+struct counts {
+	struct console_bar	v[CONSOLE_CHART_MAX * 4];
+	char			label[CONSOLE_CHART_MAX * 4][128];
+	size_t			n;
+	uint64_t		rest;
+};
+
+static void
+count(struct counts *c, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->label[i], label) == 0) {
+			c->v[i].count++;
+			return;
+		}
+	if (c->n == sizeof(c->v) / sizeof(c->v[0])) {
+		c->rest++;
+		return;
+	}
+	snprintf(c->label[c->n], sizeof(c->label[c->n]), "%s", label);
+	c->v[c->n].label = c->label[c->n];
+	c->v[c->n].count = 1;
+	c->n++;
+}
+
+static int
+by_label(const void *a, const void *b)
+{
+	return strcmp(((const struct console_bar *)a)->label,
+	    ((const struct console_bar *)b)->label);
+}
+
+void
+console_page_charts(struct chtml *b, const struct store_result *r,
+    const struct console_labels *l)
+{
+	struct counts	*kinds, *weeks;
+	size_t		 i, n = store_result_nrows(r);
+	char		 w[16];
+
+	if (n == 0)
+		return;
+	if ((kinds = calloc(1, sizeof(*kinds))) == NULL ||
+	    (weeks = calloc(1, sizeof(*weeks))) == NULL) {
+		free(kinds);
+		b->oom = 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		/* A message counts once, at its publish row. */
+		if (strcmp(val(r, i, COL_ACTION), "publish") == 0 &&
+		    kind_name(val(r, i, COL_KIND))[0] != '\0')
+			count(kinds, kind_label(l, val(r, i, COL_KIND)));
+		console_week_of(num(val(r, i, COL_AT)), w, sizeof(w));
+		count(weeks, w);
+	}
+	/* Rows come in id order, nearly time order: sort the weeks. */
+	qsort(weeks->v, weeks->n, sizeof(weeks->v[0]), by_label);
+	chtml_raw(b, "<div id=\"charts\">\n");
+	if (kinds->n > 0)
+		console_chart_bars(b, "per-kind", "Messages per kind", kinds->v,
+		    kinds->n);
+	console_chart_columns(b, "per-week", "Rows per week (weeks from "
+	    "Monday)", weeks->v, weeks->n);
+	chtml_raw(b, "</div>\n");
+	free(kinds);
+	free(weeks);
 }
 
 static const char *const row_names[] = {
@@ -161,7 +279,7 @@ static const char *const row_names[] = {
 
 void
 console_page_rows(struct chtml *b, const struct store_result *r,
-    enum console_format f, int more)
+    enum console_format f, int more, const struct console_labels *l)
 {
 	size_t	i, c, n = store_result_nrows(r);
 	char	at[64];
@@ -219,7 +337,7 @@ console_page_rows(struct chtml *b, const struct store_result *r,
 			link(b, "/subject", "id", val(r, i, COL_SUBJECT),
 			    val(r, i, COL_SUBJECT));
 		chtml_raw(b, "</td><td>");
-		chtml_text(b, kind_name(val(r, i, COL_KIND)));
+		chtml_text(b, kind_label(l, val(r, i, COL_KIND)));
 		chtml_raw(b, "</td><td>");
 		if (val(r, i, COL_MESSAGE)[0] != '\0')
 			link(b, "/message", "id", val(r, i, COL_MESSAGE),
@@ -283,7 +401,7 @@ event_line(struct chtml *b, const struct store_result *r, size_t i)
 
 void
 console_page_timeline(struct chtml *b, const char *subject,
-    const struct store_result *r)
+    const struct store_result *r, const struct console_labels *l)
 {
 	size_t	 i, j, n = store_result_nrows(r), nmsg = 0;
 	char	*done;
@@ -304,7 +422,7 @@ console_page_timeline(struct chtml *b, const char *subject,
 			continue;
 		nmsg++;
 		chtml_raw(b, "<section class=\"msg\"><h2>");
-		chtml_text(b, kind_name(val(r, i, COL_KIND)));
+		chtml_text(b, kind_label(l, val(r, i, COL_KIND)));
 		chtml_raw(b, " ");
 		link(b, "/message", "id", mid, mid);
 		chtml_raw(b, "</h2><ul>\n");
@@ -328,7 +446,7 @@ console_page_timeline(struct chtml *b, const char *subject,
 
 void
 console_page_message(struct chtml *b, const char *message_id,
-    const struct store_result *r)
+    const struct store_result *r, const struct console_labels *l)
 {
 	size_t	i, j, n = store_result_nrows(r);
 	int	acked;
@@ -343,7 +461,7 @@ console_page_message(struct chtml *b, const char *message_id,
 	for (i = 0; i < n; i++)
 		if (strcmp(val(r, i, COL_ACTION), "publish") == 0) {
 			chtml_raw(b, "<dt>Kind</dt><dd>");
-			chtml_text(b, kind_name(val(r, i, COL_KIND)));
+			chtml_text(b, kind_label(l, val(r, i, COL_KIND)));
 			chtml_raw(b, "</dd><dt>Sent by</dt><dd>");
 			chtml_text(b, val(r, i, COL_ACTOR));
 			chtml_raw(b, "</dd><dt>Young person</dt><dd>");
@@ -390,7 +508,7 @@ console_page_message(struct chtml *b, const char *message_id,
 		chtml_raw(b, "</td></tr>\n");
 	}
 	chtml_raw(b, "</tbody></table>\n<h2>Every row</h2>\n");
-	console_page_rows(b, r, CONSOLE_HTML, 0);
+	console_page_rows(b, r, CONSOLE_HTML, 0, l);
 }
 
 void

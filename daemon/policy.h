@@ -255,4 +255,91 @@ enum policy_verdict policy_check_breakglass(const struct policy *p,
 		    const struct policy_context *ctx,
 		    struct policy_decision *out);
 
+/* ------------------------------------------------------------------------
+ * A read-only view of the compiled policy (policy_view.c), for the
+ * auditor's console's agreement page: the rules, the declared roles, the
+ * matrix of kinds x roles, and the deadline and breakglass rules in
+ * words.  Every string belongs to the policy and lives as long as it.
+ */
+
+#define POLICY_WHEN_ALLOCATED	0x1
+#define POLICY_WHEN_NAMED	0x2
+#define POLICY_WHEN_DUTY	0x4
+#define POLICY_WHEN_CONSENT	0x8
+
+enum policy_view_action {
+	POLICY_VIEW_PUBLISH,
+	POLICY_VIEW_DELIVER,
+	POLICY_VIEW_ALLOCATE,
+	POLICY_VIEW_CORRECT,
+};
+
+/* One rule as written (after compiling). */
+struct policy_rule_view {
+	const char		 *name;
+	int			  allow;	/* 1 allow, 0 deny */
+	enum policy_view_action	  action;
+	const char *const	 *roles;	/* nroles == 0: every role */
+	size_t			  nroles;
+	uint32_t		  kinds;	/* bit per Nwd__V1__Kind */
+	int			  max_marking;	/* publish: the highest
+						   Nwd__V1__Marking */
+	uint32_t		  bases;	/* bit per legal basis; 0: any */
+	const char *const	 *from;		/* originating agencies */
+	size_t			  nfrom;
+	unsigned		  when;		/* POLICY_WHEN_*, any of them;
+						   0: always */
+	const char *const	 *strip, *const *keep, *const *grant;
+	size_t			  nstrip, nkeep, ngrant;
+	int			  line;		/* in the policy file */
+};
+
+/* Rule i (< policy_nrules()) into out: 0, or -1 if there is none. */
+int		 policy_rule_at(const struct policy *p, size_t i,
+		    struct policy_rule_view *out);
+
+/* The roles the policy declares, in file order. */
+size_t		 policy_nroles(const struct policy *p);
+/* Role i's name, agency and clearance (a Nwd__V1__Marking; 0: no cap);
+ * NULL if there is no role i.  agency and clearance may be NULL. */
+const char	*policy_role_at(const struct policy *p, size_t i,
+		    const char **agency, int *clearance);
+
+/* What the rules say of one (action, kind, role), before the built-in
+ * limits and before anything a message holds. */
+enum policy_cell_state {
+	POLICY_CELL_NO_RULE,	/* no rule: denied by default */
+	POLICY_CELL_DENY,	/* a deny without conditions */
+	POLICY_CELL_ALLOW,	/* an allow without conditions, no deny that
+				   could hold */
+	POLICY_CELL_CONDITIONAL, /* allowed only when conditions hold (when,
+				   basis, from), or a conditional deny */
+};
+
+#define POLICY_CELL_MAX	16
+
+struct policy_cell {
+	enum policy_cell_state	 state;
+	size_t			 rule[POLICY_CELL_MAX];	/* policy_rule_at()
+							   indices */
+	size_t			 nrules;	/* at most POLICY_CELL_MAX */
+	size_t			 more;		/* rules left out */
+};
+
+/* The cell of the matrix for action on kind for role (a declared role or
+ * any other name); kind out of range: no rule. */
+void		 policy_cell(const struct policy *p,
+		    enum policy_view_action action, int kind, const char *role,
+		    struct policy_cell *out);
+
+/* Deadline rule i in words ("risk_alert: within 24 hours of receipt;
+ * met by an acknowledgement; re-escalated every 4 hours") into out, its
+ * name into *name.  0, or -1 if there is no rule i. */
+int		 policy_deadline_describe(const struct policy *p, size_t i,
+		    const char **name, char *out, size_t outlen);
+/* Breakglass rule i in words (roles, kinds, the longest grant, what it
+ * withholds) into out, its name into *name.  0, or -1 if none. */
+int		 policy_breakglass_describe(const struct policy *p, size_t i,
+		    const char **name, char *out, size_t outlen);
+
 #endif

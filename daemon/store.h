@@ -232,6 +232,10 @@ void		 store_set_checkpoints(struct store *s,
 		    uint32_t every_ms);
 /* The seq of the last committed audit row of this instance (0 = none). */
 int64_t		 store_chain_head(const struct store *s);
+/* That row's hash (32 zero bytes for none), into out. */
+void		 store_chain_head_hash(const struct store *s,
+		    uint8_t out[32]);
+
 
 /*
  * The chain's anchor outside the database (anchor.h); a is borrowed and
@@ -377,6 +381,7 @@ struct store_audit_filter {
 	const char	*subject;
 	const char	*principal;	/* as actor or as recipient */
 	const char	*action;
+	const char	*actions;	/* comma-separated: any of them */
 	const char	*message_id;
 	const char	*sender;	/* rows about messages it published */
 	int		 delivery_only;	/* publish, deliver, deliver_refused
@@ -395,6 +400,17 @@ struct store_audit_filter {
  */
 int		 store_query_audit(struct store *s,
 		    const struct store_audit_filter *f, store_result_fn *fn,
+		    void *arg);
+
+/*
+ * Each instance's chain as the database holds it, for the console's chain
+ * page: read-only facts, no verification.  Columns: 0 instance, 1 the
+ * seq of its last row, 2 that row's hash (hex), 3 the seq of its last
+ * checkpoint ("" if none), 4 the checkpoint's time (ms), 5 the hash it
+ * signed (hex), 6 its key id, 7 "true" if the row at the checkpoint's seq
+ * has the hash it signed ("false" if not, "" if no checkpoint).
+ */
+int		 store_query_chain(struct store *s, store_result_fn *fn,
 		    void *arg);
 
 /*

@@ -180,3 +180,9 @@ store_anchor_checkpoint(struct store *s)
 		log_warnx("store: checkpoint of seq %" PRId64 " not anchored: "
 		    "%s", s->ckpt_sent, err);
 }
+
+void
+store_chain_head_hash(const struct store *s, uint8_t out[CHAIN_HASH_LEN])
+{
+	memcpy(out, s->head_hash, CHAIN_HASH_LEN);
+}

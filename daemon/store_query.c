@@ -248,7 +248,7 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 {
 	char		 sql[STORE_SQL_AUDIT_COLUMNS_MAX + 1024];
 	char		 from[24], until[24], after[24], lim[16];
-	const char	*p[9];
+	const char	*p[10];
 	int		 n = 0, mi;
 
 	if (f == NULL)
@@ -266,6 +266,11 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	if (f->action != NULL) {
 		p[n++] = f->action;
 		store_sql_param(sql, sizeof(sql), " AND action = ", n, "");
+	}
+	if (f->actions != NULL) {
+		p[n++] = f->actions;
+		store_sql_param(sql, sizeof(sql), " AND action = ANY("
+		    "string_to_array(", n, ", ','))");
 	}
 	if (f->message_id != NULL && f->delivery_only) {
 		/* A message's status: its rows, and the publish rows of
@@ -326,6 +331,13 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	store_sql_param(sql, sizeof(sql), " ORDER BY nwd.audit_events.id "
 	    "LIMIT ", n, "::bigint");
 	return store_query(s, "audit", sql, p, n, 0, fn, arg);
+}
+
+int
+store_query_chain(struct store *s, store_result_fn *fn, void *arg)
+{
+	return store_query(s, "chain", store_sql_chain, NULL, 0, 1000, fn,
+	    arg);
 }
 
 int

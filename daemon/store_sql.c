@@ -281,6 +281,29 @@ const char store_sql_grants[] =
     "(NOT $2::boolean OR g.review = 'open') AND ($3::bigint IS NULL OR "
     "(g.ended_at IS NULL AND g.until_at > " STORE_SQL_MS(3) ")) "
     "ORDER BY g.from_at, g.id LIMIT 10001";
+/*
+ * Each instance's head and last checkpoint (the console's chain page).
+ * The instances are found by a skip scan of the (instance, seq) index,
+ * and with nwd.checkpoints, so no query walks the trail.
+ */
+const char store_sql_chain[] =
+    "WITH RECURSIVE t(i) AS (SELECT min(instance) FROM nwd.audit_events "
+    "UNION ALL SELECT (SELECT min(instance) FROM nwd.audit_events WHERE "
+    "instance > t.i) FROM t WHERE t.i IS NOT NULL), "
+    "i(instance) AS (SELECT i FROM t WHERE i IS NOT NULL UNION "
+    "SELECT instance FROM nwd.checkpoints) "
+    "SELECT i.instance, coalesce(h.seq::text, '0'), "
+    "coalesce(encode(h.hash, 'hex'), ''), coalesce(c.seq::text, ''), "
+    "coalesce(" STORE_SQL_TO_MS("c.at") "::text, ''), "
+    "coalesce(encode(c.hash, 'hex'), ''), coalesce(c.key_id, ''), "
+    "CASE WHEN c.seq IS NULL THEN '' WHEN EXISTS (SELECT 1 FROM "
+    "nwd.audit_events e WHERE e.instance = i.instance AND e.seq = c.seq "
+    "AND e.hash = c.hash) THEN 'true' ELSE 'false' END "
+    "FROM i LEFT JOIN LATERAL (SELECT seq, hash FROM nwd.audit_events "
+    "WHERE instance = i.instance ORDER BY seq DESC LIMIT 1) h ON true "
+    "LEFT JOIN LATERAL (SELECT seq, hash, at, key_id FROM nwd.checkpoints "
+    "WHERE instance = i.instance ORDER BY seq DESC LIMIT 1) c ON true "
+    "ORDER BY i.instance LIMIT 1000";
 /* Who received consent-based shares about a young person. */
 const char store_sql_consent_recipients[] =
     "SELECT DISTINCT e.recipient FROM nwd.audit_events e JOIN nwd.messages "

@@ -110,6 +110,7 @@ extern const char		 store_sql_grant_insert[];
 extern const char		 store_sql_grant_end[];
 extern const char		 store_sql_grant_review[];
 extern const char		 store_sql_grants[];
+extern const char		 store_sql_chain[];
 extern const char		 store_sql_grant_rows[];
 extern const char		 store_sql_deadlines_list[];
 extern const char		 store_sql_messages[];

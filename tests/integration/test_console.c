@@ -7,6 +7,12 @@
  * - A non-auditor's certificate gets the 403 page; a malformed date a 400
  *   page that says why; markup in a search value is text, never markup;
  *   a forged CSRF token is refused and nothing changes.
+ * - The remaining pages (issue 19, second slice): the agreement as a
+ *   matrix of kinds x roles with its rules, deadlines and break-glass
+ *   rules; refusals and escalations filtered by principal and time (and
+ *   their exports); the unmet deadlines; the chain's heads and
+ *   checkpoints; the charts of the timeline and the search as inline
+ *   SVG; labels from deploy/labels.conf; the NHS number note.
  * - Every view and refusal is a console_view audit row (SQL).
  * - In a real browser (Debian's chromium, headless) with the auditor's
  *   certificate in an NSS database and selected by a content setting of
@@ -190,12 +196,14 @@ publish_alert(void)
 static int
 group_setup(void **state)
 {
-	char extra[128];
+	const char	*src = getenv("NWD_SRCDIR");
+	char		 extra[1024];
 
 	(void)state;
 	console_port = harness_free_port();
-	snprintf(extra, sizeof(extra), "console_listen = 127.0.0.1:%d\n",
-	    console_port);
+	snprintf(extra, sizeof(extra), "console_listen = 127.0.0.1:%d\n"
+	    "labels = %s/deploy/labels.conf\n", console_port,
+	    src != NULL && *src != '\0' ? src : NWD_SRCDIR);
 	if ((daemon_c = harness_daemon_start(extra)) == NULL)
 		return -1;
 	publish_alert();
@@ -241,7 +249,7 @@ test_pages(void **state)
 
 	snprintf(path, sizeof(path), "/message?id=%s", mid);
 	get("auditor-dan", path, 200, &r);
-	has(r.body, "risk_alert");
+	has(r.body, "<dt>Kind</dt><dd>risk alert</dd>");
 	has(r.body, "<tr><td>duty-mash</td><td>queued</td>");
 	has(r.body, "not yet");
 	has(r.body, "<tr class=\"refused\"><td>hubsys-norwich</td>");
@@ -307,6 +315,154 @@ test_refusals(void **state)
 	assert_int_equal(views("auditor-dan", "POST %refused:%CSRF%"), 1);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) "
 	    "FROM nwd.audit_events WHERE action = 'review_closed'"), 0);
+}
+
+static void
+test_agreement(void **state)
+{
+	struct reply	r;
+
+	(void)state;
+	get("auditor-dan", "/agreement", 200, &r);
+	has(r.body, "The information-sharing agreement");
+	has(r.body, "Example county No Wrong Door hub");
+	/* The matrix: labelled roles and kinds; a deny wins; a duty rule
+	 * is conditional; a kind no rule lets a role receive is "no". */
+	has(r.body, "<table id=\"deliver\" class=\"matrix\">");
+	has(r.body, "<th>police liaison officer</th>");
+	has(r.body, "<th>mental health (CAMHS) update</th>");
+	has(r.body, "<td class=\"no\">never <small><a href=\"#rule-"
+	    "no-camhs-to-police\">no-camhs-to-police</a>");
+	has(r.body, "<td class=\"yes\">yes <small><a href=\"#rule-"
+	    "police-missing\">");
+	has(r.body, "<td class=\"if\">if <small><a href=\"#rule-"
+	    "police-alerts\">");
+	/* Every rule with its conditions and fields. */
+	has(r.body, "<tr id=\"rule-intelligence-summary\">");
+	has(r.body, "only when the recipient is allocated");
+	has(r.body, "summary, sanitised, occurred_unix_ms");
+	has(r.body, "marked at most OFFICIAL_SENSITIVE");
+	has(r.body, "<td>social_worker</td><td>children&#39;s social care"
+	    "</td>");
+	/* Deadlines and break-glass in words. */
+	has(r.body, "<b>return-interview</b>: missing_episode whose status "
+	    "is FOUND");
+	has(r.body, "within 72 hours of found_unix_ms");
+	has(r.body, "<b>duty-emergency</b>: duty, social_worker may claim "
+	    "emergency access");
+	has(r.body, "for at most 24 hours");
+	lacks(r.body, "<script");
+	lacks(r.body, "style=");
+	reply_free(&r);
+	assert_int_equal(views("auditor-dan", "GET  path=/agreement policy="
+	    "sha256:%"), 1);
+
+	get("sw-ben", "/agreement", 403, &r);
+	lacks(r.body, "no-camhs-to-police");
+	reply_free(&r);
+}
+
+static void
+test_lists(void **state)
+{
+	struct reply	r;
+
+	(void)state;
+	/* YP-001's alert was refused to hubsys-norwich. */
+	get("auditor-dan", "/refusals", 200, &r);
+	has(r.body, "<h1>Refusals</h1>");
+	has(r.body, "hubsys-norwich");
+	has(r.body, "deliver_refused");
+	lacks(r.body, "<td>publish</td>");
+	lacks(r.body, "<td>deliver</td>");
+	has(r.body, "<td>risk alert</td>");
+	reply_free(&r);
+
+	get("auditor-dan", "/refusals?principal=hubsys-norwich&format=csv",
+	    200, &r);
+	has(r.text, "Content-Type: text/csv");
+	has(r.body, ",deliver_refused,");
+	lacks(r.body, ",deliver,");
+	lacks(r.body, ",publish,");
+	reply_free(&r);
+
+	get("auditor-dan", "/refusals?principal=nobody-here", 200, &r);
+	has(r.body, "<p id=\"count\">0 rows.");
+	reply_free(&r);
+	get("auditor-dan", "/refusals?from=2001-01-01&until=2001-02-01", 200,
+	    &r);
+	has(r.body, "<p id=\"count\">0 rows.");
+	reply_free(&r);
+	get("auditor-dan", "/refusals?from=yesterday", 400, &r);
+	has(r.body, "is not a date");
+	reply_free(&r);
+	get("auditor-dan", "/refusals?principal=%3Cb%3Ex%3C%2Fb%3E", 200, &r);
+	has(r.body, "&lt;b&gt;x&lt;/b&gt;");
+	lacks(r.body, "<b>x</b>");
+	reply_free(&r);
+
+	/* No deadline has passed: no escalation yet. */
+	get("auditor-dan", "/escalations", 200, &r);
+	has(r.body, "<h1>Escalations</h1>");
+	has(r.body, "<p id=\"count\">0 rows.");
+	reply_free(&r);
+	get("auditor-dan", "/escalations?format=json", 200, &r);
+	has(r.body, "{\"rows\":[]");
+	reply_free(&r);
+
+	/* The HIGH alert's hour to be acknowledged runs. */
+	get("auditor-dan", "/overdue", 200, &r);
+	has(r.body, "<h1>Overdue deadlines</h1>");
+	has(r.body, "1 deadline not yet met, 0 of them overdue.");
+	has(r.body, "high-alert-ack");
+	has(r.body, "<td>due in ");
+	has(r.body, mid);
+	has(r.body, "<td>risk alert</td>");
+	reply_free(&r);
+
+	get("auditor-dan", "/chain", 200, &r);
+	has(r.body, "<h1>The audit chain</h1>");
+	has(r.body, "<span class=\"ok\" id=\"match\">matches</span>");
+	lacks(r.body, "differs");
+	reply_free(&r);
+
+	assert_int_equal(views("auditor-dan", "%path=/refusals%"), 6);
+	assert_int_equal(views("auditor-dan", "%path=/refusals principal="
+	    "hubsys-norwich format=csv;%"), 1);
+	assert_int_equal(views("auditor-dan", "%path=/refusals from="
+	    "yesterday; refused:%"), 1);
+	assert_int_equal(views("auditor-dan", "%path=/escalations%"), 2);
+	assert_int_equal(views("auditor-dan", "%path=/overdue; 1 rows"), 1);
+	assert_int_equal(views("auditor-dan", "%path=/chain; %"), 1);
+}
+
+static void
+test_charts_labels(void **state)
+{
+	struct reply	r;
+
+	(void)state;
+	get("auditor-dan", "/subject?id=YP-001", 200, &r);
+	has(r.body, "<svg id=\"per-kind\" xmlns=\"http://www.w3.org/2000/svg\"");
+	has(r.body, "<svg id=\"per-week\"");
+	/* One message, drawn full width, labelled. */
+	has(r.body, ">risk alert</text><rect x=\"200\" y=\"2\" width=\"320\"");
+	has(r.body, "<h2>risk alert <a href=\"/message?id=");
+	lacks(r.body, "style=");
+	lacks(r.body, "<script");
+	reply_free(&r);
+
+	get("auditor-dan", "/search?subject=YP-001", 200, &r);
+	has(r.body, "<svg id=\"per-week\"");
+	reply_free(&r);
+	/* No rows, no charts. */
+	get("auditor-dan", "/search?subject=YP-404", 200, &r);
+	lacks(r.body, "<svg");
+	reply_free(&r);
+
+	get("auditor-dan", "/", 200, &r);
+	has(r.body, "the NHS number is held only inside sealed messages");
+	reply_free(&r);
 }
 
 /* Runs a shell command; its exit status. */
@@ -401,6 +557,15 @@ test_browser(void **state)
 	snprintf(path, sizeof(path), "/message?id=%s", mid);
 	browse(home, path, "message", dom, sizeof(dom));
 	has(dom, "hubsys-norwich");
+	browse(home, "/agreement", "agreement", dom, sizeof(dom));
+	has(dom, "police liaison officer");
+	has(dom, "no-camhs-to-police");
+	browse(home, "/refusals", "refusals", dom, sizeof(dom));
+	has(dom, "hubsys-norwich");
+	browse(home, "/overdue", "overdue", dom, sizeof(dom));
+	has(dom, "high-alert-ack");
+	browse(home, "/chain", "chain", dom, sizeof(dom));
+	has(dom, "matches");
 	browse(home, "/subject?id=%3Cb%3Ex%3C%2Fb%3E", "markup", dom,
 	    sizeof(dom));
 	has(dom, "&lt;b&gt;x&lt;/b&gt;");
@@ -415,6 +580,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_agreement),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_charts_labels),
 		cmocka_unit_test(test_browser),
 	};
 

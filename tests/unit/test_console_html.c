@@ -9,6 +9,10 @@
  * - JSON strings escape quotes, backslashes, controls and '<'.
  * - Local times: both BST and GMT, the spring gap, and a malformed or
  *   impossible date refused with a sentence.
+ * - Labels (console_labels.c): the shipped file's format, a label found
+ *   or the name itself, bad lines refused with file and line.
+ * - Charts (console_chart.c): SVG with no script and no style attribute,
+ *   labels escaped, bars to scale, the weeks of UK dates.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +156,126 @@ test_growth(void **state)
 	chtml_free(&b);
 }
 
+static void
+test_labels(void **state)
+{
+	static const char good[] =
+	    "# labels\n"
+	    "\n"
+	    "kind.risk_alert = risk alert\n"
+	    "  role.police_liaison   =   police liaison officer  \n"
+	    "agency.police = the police\r\n"
+	    "reason.no_rule = no rule of the agreement allows it\n"
+	    "kind.sharing_decision = decision not to share # kept\n";
+	struct console_labels	*l;
+	char			 err[256];
+
+	(void)state;
+	l = console_labels_parse(good, sizeof(good) - 1, "labels.conf", err,
+	    sizeof(err));
+	assert_non_null(l);
+	assert_int_equal(console_labels_count(l), 5);
+	assert_string_equal(console_label(l, "kind", "risk_alert"),
+	    "risk alert");
+	assert_string_equal(console_label(l, "role", "police_liaison"),
+	    "police liaison officer");
+	assert_string_equal(console_label(l, "agency", "police"),
+	    "the police");
+	assert_string_equal(console_label(l, "kind", "sharing_decision"),
+	    "decision not to share # kept");
+	/* No label: the name itself. */
+	assert_string_equal(console_label(l, "kind", "camhs_update"),
+	    "camhs_update");
+	assert_string_equal(console_label(l, "role", "risk_alert"),
+	    "risk_alert");
+	assert_string_equal(console_label(NULL, "kind", "risk_alert"),
+	    "risk_alert");
+	assert_string_equal(console_label(l, "kind", NULL), "");
+	console_labels_free(l);
+	console_labels_free(NULL);
+
+	l = console_labels_parse("kind.a = x\nno equals sign\n", 26, "f",
+	    err, sizeof(err));
+	assert_null(l);
+	assert_string_equal(err, "f:2: expected \"key = words\"");
+	l = console_labels_parse("Kind.a = x\n", 11, "f", err, sizeof(err));
+	assert_null(l);
+	assert_non_null(strstr(err, "f:1: \"Kind.a\" is not a key"));
+	l = console_labels_parse("kind.a = x\nkind.a = y\n", 22, "f", err,
+	    sizeof(err));
+	assert_null(l);
+	assert_string_equal(err, "f:2: kind.a is given twice");
+	l = console_labels_parse("kind.a =\n", 9, "f", err, sizeof(err));
+	assert_null(l);
+	l = console_labels_parse("kind.a = \x01x\n", 12, "f", err,
+	    sizeof(err));
+	assert_null(l);
+	l = console_labels_parse("kind.a = \xff\n", 11, "f", err, sizeof(err));
+	assert_null(l);
+	assert_string_equal(err, "f:1: not UTF-8 text");
+}
+
+static void
+test_charts(void **state)
+{
+	struct console_bar	 v[] = {
+		{ "risk <alert>", 10 }, { "camhs_update", 5 }, { "none", 0 },
+	};
+	struct console_bar	 many[CONSOLE_CHART_MAX + 5];
+	struct chtml		 b;
+	char			 w[16];
+	size_t			 i;
+
+	(void)state;
+	chtml_init(&b);
+	console_chart_bars(&b, "kinds", "Messages per kind", v, 3);
+	assert_true(chtml_ok(&b));
+	assert_non_null(strstr(b.p, "<svg id=\"kinds\""));
+	assert_non_null(strstr(b.p, "<title>Messages per kind</title>"));
+	assert_non_null(strstr(b.p, "risk &lt;alert&gt;"));
+	assert_null(strstr(b.p, "<alert>"));
+	assert_null(strstr(b.p, "<script"));
+	assert_null(strstr(b.p, "style="));
+	/* To scale: the largest full width, half of it half, none none. */
+	assert_non_null(strstr(b.p, "width=\"320\" height=\"14\""));
+	assert_non_null(strstr(b.p, "width=\"160\" height=\"14\""));
+	assert_non_null(strstr(b.p, "width=\"0\" height=\"14\""));
+	assert_non_null(strstr(b.p, ">10</text>"));
+	chtml_free(&b);
+
+	for (i = 0; i < CONSOLE_CHART_MAX + 5; i++) {
+		many[i].label = "k";
+		many[i].count = 1;
+	}
+	chtml_init(&b);
+	console_chart_bars(&b, "k", "t", many, CONSOLE_CHART_MAX + 5);
+	assert_non_null(strstr(b.p, ">others</text>"));
+	assert_non_null(strstr(b.p, ">5</text>"));
+	chtml_free(&b);
+
+	chtml_init(&b);
+	console_chart_columns(&b, "weeks", "Rows per week", v, 2);
+	assert_true(chtml_ok(&b));
+	assert_non_null(strstr(b.p, "<svg id=\"weeks\""));
+	assert_non_null(strstr(b.p, "<title>risk &lt;alert&gt;: 10</title>"));
+	assert_non_null(strstr(b.p, "height=\"120\""));
+	assert_non_null(strstr(b.p, "height=\"60\""));
+	assert_null(strstr(b.p, "style="));
+	chtml_free(&b);
+
+	/* Monday 2026-12-07 00:00 GMT is 1796601600000. */
+	console_week_of(1796601600000LL, w, sizeof(w));
+	assert_string_equal(w, "2026-12-07");
+	console_week_of(1796601600000LL - 1, w, sizeof(w));
+	assert_string_equal(w, "2026-11-30");
+	console_week_of(1796601600000LL + 6 * 86400000LL + 86399999, w,
+	    sizeof(w));
+	assert_string_equal(w, "2026-12-07");
+	/* Monday 2026-06-01 00:30 BST is Sunday 23:30 UTC. */
+	console_week_of(1780270200000LL, w, sizeof(w));
+	assert_string_equal(w, "2026-06-01");
+}
+
 int
 main(void)
 {
@@ -161,6 +285,8 @@ main(void)
 		cmocka_unit_test(test_json_url),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_charts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
