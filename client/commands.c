@@ -34,6 +34,14 @@ const struct cmd *const commands[] = {
 	&cmd_review_list,
 	&cmd_review_show,
 	&cmd_review_close,
+	&cmd_sarcase,
+	&cmd_sarcase_open,
+	&cmd_sarcase_check,
+	&cmd_sarcase_extend,
+	&cmd_sarcase_approve,
+	&cmd_sarcase_release,
+	&cmd_sarcase_show,
+	&cmd_sarcase_list,
 	&cmd_help,
 	NULL,
 };
@@ -93,7 +101,7 @@ global_run(struct args *a)
 	}
 	return args_usage(a, a->argv[0], "no such command (commands: whoami, "
 	    "push, sub, ping, status, durable, policy, audit, sar, overdue, "
-	    "breakglass, review, help)");
+	    "breakglass, review, sar-case, help)");
 }
 
 const struct cmd commands_nwd = {

@@ -90,5 +90,8 @@ extern const struct cmd cmd_audit, cmd_verify, cmd_audit_query;
 extern const struct cmd cmd_sar, cmd_overdue, cmd_help;
 extern const struct cmd cmd_breakglass, cmd_review, cmd_review_list,
     cmd_review_show, cmd_review_close;
+extern const struct cmd cmd_sarcase, cmd_sarcase_open, cmd_sarcase_check,
+    cmd_sarcase_extend, cmd_sarcase_approve, cmd_sarcase_release,
+    cmd_sarcase_show, cmd_sarcase_list;
 
 #endif

@@ -1470,6 +1470,31 @@ nwd_review(struct nwd_client *c, const Nwd__V1__Review *q,
 }
 
 enum nwd_status
+nwd_sar_case(struct nwd_client *c, const Nwd__V1__SarCaseRequest *q,
+    Nwd__V1__SarCaseResult **out, char *err, size_t errlen)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
+	enum nwd_status		st;
+
+	if (out == NULL || q == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID,
+		    "no request or result pointer");
+	*out = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	f.msg_case = NWD__V1__FRAME__MSG_SAR_CASE_REQUEST;
+	f.sar_case_request = (Nwd__V1__SarCaseRequest *)q;
+	if ((st = request(c, &f, NWD__V1__FRAME__MSG_SAR_CASE_RESULT, &a,
+	    err, errlen)) != NWD_OK)
+		return st;
+	*out = a->sar_case_result;
+	a->sar_case_result = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
+enum nwd_status
 nwd_durable_list(struct nwd_client *c, Nwd__V1__DurableListResult **out,
     char *err, size_t errlen)
 {
@@ -1750,6 +1775,13 @@ nwd_breakglass_result_free(Nwd__V1__BreakGlassResult *r)
 
 void
 nwd_review_result_free(Nwd__V1__ReviewResult *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+void
+nwd_sar_case_result_free(Nwd__V1__SarCaseResult *r)
 {
 	if (r != NULL)
 		protobuf_c_message_free_unpacked(&r->base, NULL);

@@ -232,6 +232,20 @@ enum nwd_status		 nwd_breakglass(struct nwd_client *c,
 			    const Nwd__V1__BreakGlass *q,
 			    Nwd__V1__BreakGlassResult **out, char *err,
 			    size_t errlen);
+/*
+ * Subject-access cases (auditors), as SarCaseRequest in nwd.proto asks:
+ * open one, check the requester's identity, extend its due date, approve
+ * its release (another auditor than the one who opened it), release it
+ * with the report given (q->report, stored sealed by the broker), show
+ * one (with the report once released) or list the open ones.  On NWD_OK
+ * *out is the answer (free it with nwd_sar_case_result_free()); a
+ * refusal is mapped as above, with the broker's reason in err and its
+ * code from nwd_last_server_error().
+ */
+enum nwd_status		 nwd_sar_case(struct nwd_client *c,
+			    const Nwd__V1__SarCaseRequest *q,
+			    Nwd__V1__SarCaseResult **out, char *err,
+			    size_t errlen);
 /* The review queue (auditors): LIST, SHOW grant_id, CLOSE grant_id with
  * outcome and note.  *out is freed with nwd_review_result_free(). */
 enum nwd_status		 nwd_review(struct nwd_client *c,
@@ -364,6 +378,7 @@ void			 nwd_deadline_list_free(Nwd__V1__DeadlineList *l);
 void			 nwd_breakglass_result_free(
 			    Nwd__V1__BreakGlassResult *r);
 void			 nwd_review_result_free(Nwd__V1__ReviewResult *r);
+void			 nwd_sar_case_result_free(Nwd__V1__SarCaseResult *r);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,13 @@ static const char *action_names[] = {
 	[AUDIT_REVIEW_REFUSED] = "review_refused",
 	[AUDIT_REVIEW_QUERY] = "review_query",
 	[AUDIT_CONSOLE_VIEW] = "console_view",
+	[AUDIT_SAR_CASE_OPENED] = "sar_case_opened",
+	[AUDIT_SAR_IDENTITY_CHECKED] = "sar_identity_checked",
+	[AUDIT_SAR_EXTENDED] = "sar_extended",
+	[AUDIT_SAR_APPROVED] = "sar_approved",
+	[AUDIT_SAR_RELEASED] = "sar_released",
+	[AUDIT_SAR_CASE_REFUSED] = "sar_case_refused",
+	[AUDIT_SAR_CASE_QUERY] = "sar_case_query",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

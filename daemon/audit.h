@@ -46,6 +46,13 @@ enum audit_action {
 	AUDIT_REVIEW_QUERY,		/* the review queue or a grant read */
 	AUDIT_CONSOLE_VIEW,		/* a console page or export served,
 					   or refused (reason "refused: ") */
+	AUDIT_SAR_CASE_OPENED,		/* a subject-access case opened */
+	AUDIT_SAR_IDENTITY_CHECKED,	/* its requester's identity checked */
+	AUDIT_SAR_EXTENDED,		/* its due date extended */
+	AUDIT_SAR_APPROVED,		/* its release approved */
+	AUDIT_SAR_RELEASED,		/* its report released and stored */
+	AUDIT_SAR_CASE_REFUSED,		/* a step or look refused */
+	AUDIT_SAR_CASE_QUERY,		/* a case shown or the cases listed */
 };
 
 /*

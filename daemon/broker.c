@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "auditq.h"
 #include "breakglass.h"
+#include "sarcase.h"
 #include "broker.h"
 #include "clock.h"
 #include "config.h"
@@ -859,6 +860,9 @@ broker_handle(struct session *s, Nwd__V1__Frame *f, void *arg)
 		break;
 	case NWD__V1__FRAME__MSG_REVIEW:
 		breakglass_review(b->srv, s, f->request_id, f->review);
+		break;
+	case NWD__V1__FRAME__MSG_SAR_CASE_REQUEST:
+		sarcase_handle(b->srv, s, f->request_id, f->sar_case_request);
 		break;
 	default:
 		session_send_error(s, f->request_id,

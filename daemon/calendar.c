@@ -247,6 +247,43 @@ calendar_format(int64_t ms, char *out, size_t outlen)
 	    tm.utc_offset ? "BST" : "GMT");
 }
 
+int
+calendar_end_of_day(int64_t ms, int64_t *out)
+{
+	struct calendar_tm	tm;
+	int64_t			t;
+
+	calendar_local(ms, &tm);
+	/* 23:59 never falls in a change of the clocks (01:00 to 02:00). */
+	if (calendar_utc(tm.year, tm.month, tm.day, 23, 59, &t) == -1)
+		return -1;
+	*out = t + 59999;
+	return 0;
+}
+
+int
+calendar_add_months(int64_t start_ms, int n, int64_t *due)
+{
+	static const int	mdays[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	struct calendar_tm	tm;
+	int			y, m, d, last;
+	int64_t			t;
+
+	if (n < 0 || n > 1200)
+		return -1;
+	calendar_local(start_ms, &tm);
+	y = tm.year + (tm.month - 1 + n) / 12;
+	m = (tm.month - 1 + n) % 12 + 1;
+	last = mdays[m - 1] + (m == 2 && leap(y));
+	d = tm.day < last ? tm.day : last;
+	if (calendar_utc(y, m, d, 23, 59, &t) == -1)
+		return -1;
+	*due = t + 59999;
+	return 0;
+}
+
 int64_t
 calendar_add_hours(int64_t start_ms, int64_t hours)
 {

@@ -112,6 +112,21 @@ int		 calendar_is_school_day(const struct calendar *cal, int y,
 int64_t		 calendar_add_hours(int64_t start_ms, int64_t hours);
 
 /*
+ * The end (23:59:59.999 local time) of the local day of ms, into *out.
+ * Returns 0, or -1 if that day is outside the years 1 to 9999.
+ */
+int		 calendar_end_of_day(int64_t ms, int64_t *out);
+
+/*
+ * n (0 to 1200) calendar months after the local date of start_ms, as the
+ * end of that local day, into *due: the same day of the month n months on,
+ * or that month's last day if it has none (31 January plus one is 28
+ * February, or 29 in a leap year).  For a subject-access request's due
+ * date.  Returns 0, or -1 if n or the result is out of range.
+ */
+int		 calendar_add_months(int64_t start_ms, int n, int64_t *due);
+
+/*
  * The deadline n (0 or more) working days after start_ms, into *due: the
  * same local wall time of day on the n-th working day after the start's
  * date (Friday 15:00, with Monday a bank holiday, plus 1 is Tuesday 15:00).

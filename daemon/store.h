@@ -572,6 +572,62 @@ int		 store_query_grant_rows(struct store *s, const char *id,
 		    store_result_fn *fn, void *arg);
 
 /*
+ * Subject-access cases (016_sar_cases.sql), written in a batch's
+ * transaction: one opened (the reference must be new: a duplicate fails
+ * the transaction), or one moved a step on by store_batch_sar_case_step()
+ * (the transaction fails, NW006, unless the case is still in state from).
+ * Strings and bytes are copied.
+ */
+struct store_sar_case {
+	const char	*reference;
+	const char	*subject;
+	const char	*requested_by;
+	int64_t		 received_ms;
+	int64_t		 opened_ms;
+	const char	*opened_by;
+	int64_t		 due_ms;
+	const char	*instance;
+};
+int		 store_batch_add_sar_case(struct store_batch *b,
+		    const struct store_sar_case *c);
+/*
+ * A step: to is "identity_checked" (text: how), "extended" (until_ms, text:
+ * why; from is the state it stays in), "approved", or "released" (report:
+ * the sealed report, report_len bytes, sealed with key_id; sha256: 32
+ * bytes, of the report as given).  Unused members are NULL or 0.
+ */
+struct store_sar_step {
+	const char	*reference;
+	const char	*from;
+	const char	*to;
+	const char	*by;
+	int64_t		 at_ms;
+	const char	*text;
+	int64_t		 until_ms;
+	const uint8_t	*report;
+	size_t		 report_len;
+	const char	*key_id;
+	const uint8_t	*sha256;
+};
+int		 store_batch_sar_case_step(struct store_batch *b,
+		    const struct store_sar_step *st);
+/*
+ * The case of reference (no row: none), or the cases not yet released,
+ * the soonest due first (at most 10,000).  Columns: 0 reference,
+ * 1 subject, 2 requested_by, 3 received_ms, 4 opened_by, 5 opened_ms,
+ * 6 due_ms, 7 identity_checked_ms ("": not yet), 8 identity_checked_by,
+ * 9 identity_checked_how, 10 extended_to_ms (""), 11 extension_reason,
+ * 12 extended_by, 13 approved_ms (""), 14 approved_by, 15 released_ms
+ * (""), 16 released_by, 17 report_sha256 (hex, ""), 18 report_bytes (""),
+ * 19 state, 20 the sealed report (bytea; NULL unless released, and always
+ * NULL in the list), 21 its key id ("").
+ */
+int		 store_query_sar_case(struct store *s, const char *reference,
+		    store_result_fn *fn, void *arg);
+int		 store_query_sar_cases_open(struct store *s,
+		    store_result_fn *fn, void *arg);
+
+/*
  * Submits a batch whose outcome nobody waits for (connection and refusal
  * events).  Takes ownership of b in every case; if the store is unavailable
  * the rows are held until it returns (store_set_hold()); only rows past

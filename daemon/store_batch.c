@@ -732,3 +732,75 @@ store_batch_rows(const struct store_batch *b)
 	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv +
 	    b->npurge + b->nstmt + b->nev;
 }
+
+int
+store_batch_add_sar_case(struct store_batch *b,
+    const struct store_sar_case *c)
+{
+	char		 received[24], opened[24], due[24];
+	const char	*v[8];
+
+	snprintf(received, sizeof(received), "%" PRId64, c->received_ms);
+	snprintf(opened, sizeof(opened), "%" PRId64, c->opened_ms);
+	snprintf(due, sizeof(due), "%" PRId64, c->due_ms);
+	v[0] = c->reference;
+	v[1] = c->subject;
+	v[2] = c->requested_by;
+	v[3] = received;
+	v[4] = opened;
+	v[5] = c->opened_by;
+	v[6] = due;
+	v[7] = c->instance;
+	return store_batch_add_stmt(b, store_sql_sar_case_insert, 8, v);
+}
+
+/* "\x" and the hex of len bytes, a bytea's text form; NULL if no memory. */
+static char *
+store_bytea_text(const uint8_t *p, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			*t;
+	size_t			 i;
+
+	if (len > (SIZE_MAX - 3) / 2 || (t = malloc(2 * len + 3)) == NULL)
+		return NULL;
+	t[0] = '\\';
+	t[1] = 'x';
+	for (i = 0; i < len; i++) {
+		t[2 + 2 * i] = hex[p[i] >> 4];
+		t[3 + 2 * i] = hex[p[i] & 0xf];
+	}
+	t[2 + 2 * len] = '\0';
+	return t;
+}
+
+int
+store_batch_sar_case_step(struct store_batch *b,
+    const struct store_sar_step *st)
+{
+	char		 at[24], until[24], *report = NULL, *sha = NULL;
+	const char	*v[10];
+	int		 rc = -1;
+
+	snprintf(at, sizeof(at), "%" PRId64, st->at_ms);
+	snprintf(until, sizeof(until), "%" PRId64, st->until_ms);
+	if ((st->report != NULL && (report = store_bytea_text(st->report,
+	    st->report_len)) == NULL) || (st->sha256 != NULL &&
+	    (sha = store_bytea_text(st->sha256, 32)) == NULL))
+		goto done;
+	v[0] = st->reference;
+	v[1] = st->from;
+	v[2] = st->to;
+	v[3] = st->by;
+	v[4] = at;
+	v[5] = st->text;
+	v[6] = report;
+	v[7] = st->key_id;
+	v[8] = sha;
+	v[9] = until;
+	rc = store_batch_add_stmt(b, store_sql_sar_case_step, 10, v);
+done:
+	free(report);
+	free(sha);
+	return rc;
+}

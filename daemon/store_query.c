@@ -514,3 +514,20 @@ store_query_reach_many(struct store *s, const char *const *message_ids,
 	free(list);
 	return rc;
 }
+
+int
+store_query_sar_case(struct store *s, const char *reference,
+    store_result_fn *fn, void *arg)
+{
+	const char *p[1] = { reference };
+
+	return store_query(s, "sar_case", store_sql_sar_case, p, 1, 1, fn,
+	    arg);
+}
+
+int
+store_query_sar_cases_open(struct store *s, store_result_fn *fn, void *arg)
+{
+	return store_query(s, "sar_cases", store_sql_sar_cases_open, NULL, 0,
+	    10000, fn, arg);
+}

@@ -408,3 +408,38 @@ const char store_sql_corrections_untold[] =
     "SELECT message_id::text, supersedes::text, how, subject, "
     "array_to_string(notice_to, ',') FROM nwd.corrections WHERE notice_id "
     "IS NULL AND cardinality(notice_to) > 0 ORDER BY at, message_id";
+
+/* Subject-access cases (016_sar_cases.sql). */
+const char store_sql_sar_case_insert[] =
+    "INSERT INTO nwd.sar_cases (reference, subject, requested_by, "
+    "received_at, opened_at, opened_by, due_at, instance) VALUES ($1, $2, "
+    "$3, " STORE_SQL_MS(4) ", " STORE_SQL_MS(5) ", $6, " STORE_SQL_MS(7)
+    ", $8)";
+const char store_sql_sar_case_step[] =
+    "SELECT nwd.sar_case_step($1, $2, $3, $4, $5::bigint, $6, $7::bytea, "
+    "$8, $9::bytea, $10::bigint)";
+#define STORE_SQL_SAR_COLUMNS						\
+    "SELECT reference, subject, requested_by, "				\
+    STORE_SQL_TO_MS("received_at") "::text, opened_by, "		\
+    STORE_SQL_TO_MS("opened_at") "::text, "				\
+    STORE_SQL_TO_MS("due_at") "::text, "				\
+    "coalesce(" STORE_SQL_TO_MS("identity_checked_at") "::text, ''), "	\
+    "coalesce(identity_checked_by, ''), "				\
+    "coalesce(identity_checked_how, ''), "				\
+    "coalesce(" STORE_SQL_TO_MS("extended_to") "::text, ''), "		\
+    "coalesce(extension_reason, ''), coalesce(extended_by, ''), "	\
+    "coalesce(" STORE_SQL_TO_MS("approved_at") "::text, ''), "		\
+    "coalesce(approved_by, ''), "					\
+    "coalesce(" STORE_SQL_TO_MS("released_at") "::text, ''), "		\
+    "coalesce(released_by, ''), "					\
+    "coalesce(encode(report_sha256, 'hex'), ''), "			\
+    "coalesce(report_bytes::text, ''), state, "
+/* One case by reference, with its sealed report. */
+const char store_sql_sar_case[] =
+    STORE_SQL_SAR_COLUMNS "report, coalesce(report_key_id, '') "
+    "FROM nwd.sar_cases WHERE reference = $1";
+/* The cases not yet released, the soonest due (the extension's) first. */
+const char store_sql_sar_cases_open[] =
+    STORE_SQL_SAR_COLUMNS "NULL::bytea, '' FROM nwd.sar_cases "
+    "WHERE state <> 'released' ORDER BY coalesce(extended_to, due_at), "
+    "reference LIMIT 10001";

@@ -115,6 +115,10 @@ extern const char		 store_sql_grant_rows[];
 extern const char		 store_sql_deadlines_list[];
 extern const char		 store_sql_messages[];
 extern const char		 store_sql_expired[];
+extern const char		 store_sql_sar_case_insert[];
+extern const char		 store_sql_sar_case_step[];
+extern const char		 store_sql_sar_case[];
+extern const char		 store_sql_sar_cases_open[];
 /*
  * The audit query's head, to which store_query_audit() appends its
  * filters; its length with the NUL is at most STORE_SQL_AUDIT_COLUMNS_MAX

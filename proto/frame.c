@@ -258,6 +258,7 @@ from_broker(const Nwd__V1__Frame *f)
 	case NWD__V1__FRAME__MSG_DEADLINE_LIST:
 	case NWD__V1__FRAME__MSG_BREAKGLASS_RESULT:
 	case NWD__V1__FRAME__MSG_REVIEW_RESULT:
+	case NWD__V1__FRAME__MSG_SAR_CASE_RESULT:
 		return 1;
 	default:
 		return 0;

@@ -512,6 +512,44 @@ test_hours(void **state)
 	assert_int_equal(calendar_add_hours(0, INT64_MIN), INT64_MIN);
 }
 
+/* A subject-access request: one calendar month, to the end of the day. */
+static void
+test_add_months(void **state)
+{
+	int64_t due;
+
+	(void)state;
+	assert_int_equal(calendar_add_months(utc(2027, 1, 31, 10, 0), 1,
+	    &due), 0);
+	assert_local(due, "2027-02-28 23:59:59 GMT");
+	assert_int_equal(due, utc(2027, 2, 28, 23, 59) + 59999);
+	assert_int_equal(calendar_add_months(utc(2028, 1, 31, 10, 0), 1,
+	    &due), 0);
+	assert_local(due, "2028-02-29 23:59:59 GMT");
+	/* 00:30 BST on 1 April is still 31 March in UTC: the local date
+	 * counts. */
+	assert_int_equal(calendar_add_months(utc(2027, 3, 31, 23, 30), 1,
+	    &due), 0);
+	assert_local(due, "2027-05-01 23:59:59 BST");
+	assert_int_equal(calendar_add_months(utc(2027, 3, 31, 12, 0), 1,
+	    &due), 0);
+	assert_local(due, "2027-04-30 23:59:59 BST");
+	/* Across the end of the year and across the change of the clocks. */
+	assert_int_equal(calendar_add_months(utc(2026, 12, 15, 9, 0), 1,
+	    &due), 0);
+	assert_local(due, "2027-01-15 23:59:59 GMT");
+	assert_int_equal(calendar_add_months(utc(2026, 10, 5, 9, 0), 1,
+	    &due), 0);
+	assert_local(due, "2026-11-05 23:59:59 GMT");
+	assert_int_equal(calendar_add_months(utc(2026, 11, 30, 9, 0), 3,
+	    &due), 0);
+	assert_local(due, "2027-02-28 23:59:59 GMT");
+	assert_int_equal(calendar_add_months(0, -1, &due), -1);
+	assert_int_equal(calendar_end_of_day(utc(2027, 6, 1, 22, 30), &due),
+	    0);
+	assert_local(due, "2027-06-01 23:59:59 BST");
+}
+
 /* 72 real hours across the change of the clocks: the wall time moves. */
 static void
 test_hours_across_changes(void **state)
@@ -1106,6 +1144,7 @@ main(void)
 		cmocka_unit_test(test_working_week),
 		cmocka_unit_test(test_hours),
 		cmocka_unit_test(test_hours_across_changes),
+		cmocka_unit_test(test_add_months),
 		cmocka_unit_test_setup_teardown(test_s16_next_school_day,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_school_day_same_day,
