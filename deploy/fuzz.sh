@@ -57,7 +57,7 @@ TARGETS="frame envelope policy config identity json verify anchors calendar"
 MODULES="proto/frame.c proto/envelope.c proto/utf8.c client/pbjson.c daemon/log.c
 daemon/config.c daemon/identity.c daemon/policy_lex.c
 daemon/policy_parse.c daemon/policy_compile.c daemon/policy_eval.c
-daemon/policy_deadline.c daemon/consent.c
+daemon/policy_deadline.c daemon/policy_breakglass.c daemon/policy_view.c daemon/consent.c
 daemon/redact.c daemon/digest.c daemon/alloc.c daemon/chain.c
 client/verify_core.c daemon/calendar.c"
 
