@@ -903,6 +903,37 @@ withheld_words(const struct sar *s, const Nwd__V1__AuditEvent *e,
 			    out[i] - 'A' + 'a' : out[i]);
 }
 
+/*
+ * 1 if row i of m is told already: an earlier row of the same class with
+ * the same words for its recipient, or (refused) a row that reached the
+ * same agency and role: "not passed to the hub" beside "shared with the
+ * hub" would say the opposite of what happened.  Messages with many rows
+ * are not checked (quadratic).
+ */
+static int
+told(const struct sar *s, const Nwd__V1__SarMessage *m, size_t i)
+{
+	const Nwd__V1__AuditEvent	*e = m->events[i], *o;
+	enum row_class			 c = classify(m, e), oc;
+	char				 a[512], b[512];
+	size_t				 k;
+
+	if (m->n_events > 1000 || c == ROW_SHARED)
+		return 0;
+	who(s, e->recipient_agency, e->recipient_role, a, sizeof(a));
+	for (k = 0; k < m->n_events; k++) {
+		o = m->events[k];
+		oc = classify(m, o);
+		if (k == i || !((oc == ROW_SHARED && c == ROW_REFUSED) ||
+		    (oc == c && k < i)))
+			continue;
+		if (strcmp(a, who(s, o->recipient_agency, o->recipient_role, b,
+		    sizeof(b))) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* One message in the release version. */
 static void
 release_message(struct sar *s, const Nwd__V1__SarMessage *m)
@@ -918,26 +949,27 @@ release_message(struct sar *s, const Nwd__V1__SarMessage *m)
 	size_t			 i, n;
 
 	kind = h != NULL ? envelope_kind_name(h->kind) : NULL;
-	label(s, "kind", kind != NULL ? kind : "record", kw, sizeof(kw));
+	kind = label(s, "kind", kind != NULL ? kind : "record", kw,
+	    sizeof(kw));
 	sar_release_time(h != NULL ? h->created_unix_ms : 0, when,
 	    sizeof(when));
-	snprintf(ref, sizeof(ref), "%.8s", m->message_id);
+	snprintf(ref, sizeof(ref), "%s", sar_release_reference(m->message_id));
 	s->nmsgs++;
 	if (s->fmt == FMT_HTML) {
 		fprintf(s->out, "<section class=\"msg\" id=\"m%zu\">\n<h2>%zu. ",
 		    s->nmsgs, s->nmsgs);
-		put(s, kw);
+		put(s, kind);
 		fputs("</h2>\n<p class=\"when\">", s->out);
 		put(s, when);
 		fputs("</p>\n<table class=\"facts\">\n", s->out);
 		fprintf(s->toc, "<li><a href=\"#m%zu\">", s->nmsgs);
 		put_toc(s, when);
 		fputs(" &mdash; ", s->toc);
-		put_toc(s, kw);
+		put_toc(s, kind);
 		fputs("</a></li>\n", s->toc);
 	} else {
 		fprintf(s->out, "%zu. ", s->nmsgs);
-		put(s, kw);
+		put(s, kind);
 		fputs("\n", s->out);
 		fact(s, "Date", when, NULL);
 	}
@@ -955,18 +987,19 @@ release_message(struct sar *s, const Nwd__V1__SarMessage *m)
 	if (h != NULL && h->supersedes[0] != '\0') {
 		snprintf(line, sizeof(line), h->kind ==
 		    NWD__V1__KIND__RETRACTION ? "this withdraws the earlier "
-		    "record with reference %.8s" : h->kind ==
+		    "record with reference %s" : h->kind ==
 		    NWD__V1__KIND__WITHDRAWAL_NOTICE ? "this tells those who "
-		    "received the record with reference %.8s that it changed" :
-		    "this corrects the earlier record with reference %.8s",
-		    h->supersedes);
+		    "received the record with reference %s that it changed" :
+		    "this corrects the earlier record with reference %s",
+		    sar_release_reference(h->supersedes));
 		fact(s, "Changes", line, NULL);
 	}
 	for (i = 0; i < m->n_withdrawn_by; i++) {
-		snprintf(line, sizeof(line), "%s on %s (reference %.8s)",
+		snprintf(line, sizeof(line), "%s on %s (reference %s)",
 		    m->withdrawn_by[i]->retracted ? "withdrawn" : "corrected",
 		    sar_release_time(m->withdrawn_by[i]->at_unix_ms, tmp,
-		    sizeof(tmp)), m->withdrawn_by[i]->message_id);
+		    sizeof(tmp)), sar_release_reference(
+		    m->withdrawn_by[i]->message_id));
 		fact(s, "Later", line, NULL);
 	}
 	if (m->note[0] != '\0' && body == NULL)
@@ -1005,14 +1038,14 @@ release_message(struct sar *s, const Nwd__V1__SarMessage *m)
 	}
 	list_close(s);
 	for (i = 0, n = 0; i < m->n_events; i++)
-		n += classify(m, m->events[i]) == ROW_REFUSED;
+		n += classify(m, m->events[i]) == ROW_REFUSED && !told(s, m, i);
 	if (n > 0) {
 		section(s, "Not passed to (the sharing agreement did not "
 		    "allow it)");
 		list_open(s);
 		for (i = 0; i < m->n_events; i++) {
 			e = m->events[i];
-			if (classify(m, e) != ROW_REFUSED)
+			if (classify(m, e) != ROW_REFUSED || told(s, m, i))
 				continue;
 			snprintf(line, sizeof(line), "%s, %s",
 			    who(s, e->recipient_agency, e->recipient_role, w,

@@ -269,6 +269,14 @@ sar_release_withheld(const struct sar_labels *l, const char *type_name,
 }
 
 const char *
+sar_release_reference(const char *message_id)
+{
+	size_t n = strlen(message_id);
+
+	return n > 8 ? message_id + n - 8 : message_id;
+}
+
+const char *
 sar_release_marker(const char *reason, char *buf, size_t buflen)
 {
 	snprintf(buf, buflen, "[withheld: %s]", reason);
@@ -483,8 +491,8 @@ value_words(struct walk *w, const ProtobufCFieldDescriptor *f,
 			return who_words(w->l, f->name, s, buf, buflen);
 		if (ends_with(f->name, "message_id") ||
 		    strcmp(f->name, "withdraws") == 0) {
-			snprintf(buf, buflen, "the record with reference %.8s",
-			    s);
+			snprintf(buf, buflen, "the record with reference %s",
+			    sar_release_reference(s));
 			return buf;
 		}
 		snprintf(buf, buflen, "%s", s);
@@ -638,15 +646,16 @@ walk_message(struct walk *w, const ProtobufCMessage *m, int depth)
 	const ProtobufCFieldDescriptor		*f;
 	const char				*base = (const char *)m;
 	const char				*arr;
-	char					 label[256];
+	const char				*label;
+	char					 buf[256];
 	size_t					 i, k, n;
 
 	for (i = 0; i < d->n_fields; i++) {
 		f = &d->fields[i];
 		if (in(internal_fields, f->name))
 			continue;
-		sar_release_label(w->l, "field", f->name, label,
-		    sizeof(label));
+		label = sar_release_label(w->l, "field", f->name, buf,
+		    sizeof(buf));
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			n = *(const size_t *)(base + f->quantifier_offset);
 			arr = *(const char *const *)(base + f->offset);

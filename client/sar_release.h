@@ -55,6 +55,13 @@ const char	*sar_release_label(const struct sar_labels *l,
 const char	*sar_release_withheld(const struct sar_labels *l,
 		    const char *type_name, const char *field_name);
 
+/*
+ * A message's reference for people: the last 8 characters of its id
+ * (a UUIDv7 begins with its time, which messages of one minute share).
+ * Returns a pointer into message_id.
+ */
+const char	*sar_release_reference(const char *message_id);
+
 /* "[withheld: REASON]" in buf; returns buf. */
 const char	*sar_release_marker(const char *reason, char *buf,
 		    size_t buflen);

@@ -198,6 +198,34 @@ test_body(void **state)
 	r.n_third_parties = 1;
 	r.location = &addr;
 	r.occurred_unix_ms = 1799159400000LL;
+	/* The shipped labels: other words, the same withholding. */
+	{
+		struct sar_labels	*l;
+		char			 err[256];
+
+		l = sar_release_labels_load(NWD_TEST_DATA
+		    "/../../deploy/labels.conf", err, sizeof(err));
+		if (l == NULL)
+			fail_msg("deploy/labels.conf: %s", err);
+		memset(&o, 0, sizeof(o));
+		sar_release_body(&r.base, l, collect, &o);
+		sar_release_labels_free(l);
+		assert_string_equal(o.text,
+		    "0|How reliable the police think it is|-|-\n"
+		    "1|Source reliability (1 reliable, 3 not reliable)|2|-\n"
+		    "1|How the source knows|b|-\n"
+		    "1|Sharing code|may be shared only with conditions|-\n"
+		    "1|Handling conditions|-|a condition the police set on "
+		    "sharing\n"
+		    "0|Sanitised|yes|-\n"
+		    "0|Summary|<script>alert(1)</script>|-\n"
+		    "0|Where the information came from|-|police intelligence "
+		    "source\n"
+		    "0|Other people|-|information about another person\n"
+		    "0|Place|-|an address, to protect the people who live "
+		    "there\n"
+		    "0|When it happened|Tuesday 5 January 2027, 14:30|-\n");
+	}
 	memset(&o, 0, sizeof(o));
 	sar_release_body(&r.base, NULL, collect, &o);
 	assert_string_equal(o.text,
