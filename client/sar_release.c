@@ -422,7 +422,7 @@ sar_release_html_escape(const char *s, char *out, size_t outlen)
 	return out;
 }
 
-/* ---- a body, field by field ------------------------------------------------ */
+/* ---- a body, field by field ---------------------------------------------- */
 
 static int
 in(const char *const *set, const char *name)

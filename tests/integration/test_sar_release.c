@@ -625,7 +625,7 @@ test_auditor_version_keeps_all(void **state)
 	(void)mid_decision;
 }
 
-/* ---- more than 10,000 messages ---------------------------------------------- */
+/* ---- more than 10,000 messages ------------------------------------------- */
 
 /* Publishes n copies of env on t, BIG_WINDOW in flight; all acked. */
 static void
