@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include <cmocka.h>
 
 #include "frame.h"
@@ -39,6 +41,8 @@
 #define BIG_MESSAGES	10050	/* past the old limit of 10,000 */
 #define BIG_WINDOW	200	/* publishes in flight on one session */
 #define BIG_SESSIONS	3
+#define BIG_DETAILS	2000	/* bytes of each one's details: 20 MB in all */
+#define BIG_GROWTH_KB	(12 * 1024)	/* what the tool may grow by */
 
 static struct harness_daemon *daemon_main;
 static char *out;		/* a report: OUT_MAX bytes */
@@ -665,10 +669,14 @@ test_more_than_10000_messages(void **state)
 	struct harness_tls	*t[BIG_SESSIONS];
 	Nwd__V1__Frame		*w;
 	struct msg		 m;
-	char			 err[256], want[128];
+	struct rusage		 ru;
+	char			 err[256], want[128], details[BIG_DETAILS + 1];
+	long			 base_kb;
 	int			 i, each = BIG_MESSAGES / BIG_SESSIONS;
 
 	(void)state;
+	memset(details, 'x', BIG_DETAILS);
+	details[BIG_DETAILS] = '\0';
 	/* The smallest message the police may send; the duty desk gets it. */
 	msg_init(&m, NWD__V1__KIND__RISK_ALERT, BIG_SUBJECT,
 	    NWD__V1__MARKING__OFFICIAL);
@@ -676,6 +684,7 @@ test_more_than_10000_messages(void **state)
 	m.alert.category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
 	m.alert.level = NWD__V1__RISK_ALERT__LEVEL__LOW;
 	m.alert.summary = "late home";
+	m.alert.details = details;
 	m.env.risk_alert = &m.alert;
 	for (i = 0; i < BIG_SESSIONS; i++) {
 		t[i] = harness_tls_connect(harness_daemon_port(daemon_main),
@@ -695,9 +704,23 @@ test_more_than_10000_messages(void **state)
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.messages WHERE subject = '%s'", BIG_SUBJECT), BIG_MESSAGES);
 
-	/* The auditor's version: whole. */
+	/*
+	 * The auditor's version: whole, in bounded memory.  The tool's peak
+	 * is the largest of this process's children once it is reaped: a
+	 * small report first sets the tool's own size as the floor; the
+	 * big one may add a page or two, not the 20 MB of details that
+	 * holding every message would.
+	 */
+	assert_int_equal(harness_run_nwd(out, OUT_MAX, "auditor-dan", "sar "
+	    "--subject %s", SUBJECT), 0);
+	assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	base_kb = ru.ru_maxrss;
 	assert_int_equal(harness_run_nwd(out, OUT_MAX, "auditor-dan", "sar "
 	    "--subject %s", BIG_SUBJECT), 0);
+	assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	print_message("children's peak RSS: %ld kB before, %ld kB after the "
+	    "report of %d messages\n", base_kb, ru.ru_maxrss, BIG_MESSAGES);
+	assert_true(ru.ru_maxrss < base_kb + BIG_GROWTH_KB);
 	snprintf(want, sizeof(want), "\nMessage %d: risk alert\n",
 	    BIG_MESSAGES);
 	assert_contains(out, want);
