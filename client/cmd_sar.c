@@ -5,18 +5,29 @@
  * who the policy allowed but the message did not reach, what was withheld
  * and why, refusals and receipts, and every other event the audit trail
  * records about them, as JSON or as a report a data-protection officer can
- * send.
+ * read; or, with --release, the version the young person can be given
+ * (sar_release.h): plain words, local times, who received each message by
+ * agency and role, and what is protected withheld with the reason.
  * The broker answers auditors only (AuditQuery.subject_access in
  * nwd.proto) and audits every page and every body it opens.
  *
- * Times printed are UTC.  Text that came from the audit trail is printed
- * with control characters replaced in the report, and escaped in JSON.
+ * Each page is printed as it arrives, so memory does not grow with the
+ * number of messages: the broker sends each row once (a message's rows
+ * with it, the others after the messages) and says beside a message what
+ * corrected or retracted it.  The HTML page puts its table of contents
+ * first: the messages and the contents go to two temporary files, which
+ * are copied out at the end.
+ *
+ * Times in the auditor's version are UTC; in the release version, UK
+ * local time.  Text that came from the audit trail is printed with
+ * control characters replaced in the reports, escaped in JSON and HTML.
  */
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json.h>
 
@@ -27,12 +38,23 @@
 #include "envelope.h"
 #include "nwd.h"
 #include "pbjson.h"
+#include "sar_release.h"
 
 #define SAR_PAGE_ROWS	1000	/* the most the broker puts in a page */
+
+#ifndef NWD_LABELS_DEFAULT
+#define NWD_LABELS_DEFAULT	"/usr/local/share/doc/nwd/examples/sar-labels.conf"
+#endif
 
 struct sar_opts {
 	const char	*subject;
 	const char	*format;
+	int		 release;
+	const char	*labels;
+	const char	*case_ref;
+	const char	*requested_by;
+	const char	*received;
+	const char	*due;
 	struct connopts	 conn;
 };
 
@@ -43,79 +65,70 @@ static const struct args_opt sar_opts[] = {
 	  .help = "the young person's local identifier (required)" },
 	{ .name = "format", .type = ARGS_STRING, .arg = "F",
 	  .off = offsetof(struct sar_opts, format),
-	  .help = "report (default): plain text to send as it is;\n"
+	  .help = "report (default): plain text;\n"
 	    "json: one object {subject, generated_at, messages,\n"
 	    "other_events}; each message has shared_with (with\n"
 	    "route), not_reached (with why: unreachable or lost),\n"
-	    "refused, acks and events" },
+	    "refused, acks and events (not with --release);\n"
+	    "html: a printable page (with --release)" },
+	{ .name = "release", .type = ARGS_FLAG,
+	  .off = offsetof(struct sar_opts, release),
+	  .help = "the version the young person can be given: plain\n"
+	    "words, UK local times, protected information\n"
+	    "withheld with the reason, internal rows left out" },
+	{ .name = "labels", .type = ARGS_STRING, .arg = "FILE",
+	  .off = offsetof(struct sar_opts, labels),
+	  .help = "words for kinds, roles, agencies, reasons and\n"
+	    "fields (default $NWD_LABELS, else the installed\n"
+	    "example sar-labels.conf if present)" },
+	{ .name = "case-ref", .type = ARGS_STRING, .arg = "REF",
+	  .off = offsetof(struct sar_opts, case_ref),
+	  .help = "with --release: the request's reference; prints\n"
+	    "the case block (with the three below)" },
+	{ .name = "requested-by", .type = ARGS_STRING, .arg = "WHO",
+	  .off = offsetof(struct sar_opts, requested_by),
+	  .help = "with --case-ref: who asked" },
+	{ .name = "received", .type = ARGS_STRING, .arg = "DATE",
+	  .off = offsetof(struct sar_opts, received),
+	  .help = "with --case-ref: when the request was received" },
+	{ .name = "due", .type = ARGS_STRING, .arg = "DATE",
+	  .off = offsetof(struct sar_opts, due),
+	  .help = "with --case-ref: when the answer is due" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
 	  .off = offsetof(struct sar_opts, conn) },
 	{ .type = ARGS_END },
 };
 
-enum fmt { FMT_REPORT, FMT_JSON };
+enum fmt { FMT_REPORT, FMT_JSON, FMT_HTML };
 
 /* ------------------------------------------------------------------------
- * What the broker holds
+ * The report in progress
  */
 
 struct sar {
+	enum fmt		  fmt;
+	int			  release;
+	const struct sar_labels	 *labels;	/* borrowed */
+	const struct sar_opts	 *opts;		/* borrowed */
 	const char		 *subject;
 	int64_t			  generated_ms;
 	const char		 *auditor;
 	const char		 *instance;
 	const char		 *policy_version;
-	Nwd__V1__SarMessage	**msgs;		/* owned */
-	size_t			  nmsgs;
-	Nwd__V1__AuditEvent	**rows;		/* owned: about the subject */
-	size_t			  nrows;
-	int64_t			 *ids;		/* sorted ids of message rows */
-	size_t			  nids;
+	FILE			 *out;		/* stdout, or HTML's body file */
+	FILE			 *toc;		/* HTML: the contents; owned */
+	size_t			  nmsgs;	/* printed so far */
+	size_t			  nother;
+	int			  in_events;	/* the messages are over */
+	/*
+	 * From the first message whose rows were cut (SarMessage.rows_cut),
+	 * the ids of the rows printed with messages, which the broker sends
+	 * again among the events; sorted once the events begin.
+	 */
+	int			  remember;
+	int64_t			 *seen;		/* owned */
+	size_t			  nseen, seencap;
 };
-
-static void
-sar_free(struct sar *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nmsgs; i++)
-		protobuf_c_message_free_unpacked(&s->msgs[i]->base, NULL);
-	for (i = 0; i < s->nrows; i++)
-		protobuf_c_message_free_unpacked(&s->rows[i]->base, NULL);
-	free(s->msgs);
-	free(s->rows);
-	free(s->ids);
-}
-
-/* Moves the page's messages and rows into s; the page keeps none. */
-static int
-sar_take(struct sar *s, Nwd__V1__AuditPage *p)
-{
-	Nwd__V1__SarMessage	**mv;
-	Nwd__V1__AuditEvent	**ev;
-
-	if (p->n_messages > 0) {
-		if ((mv = reallocarray(s->msgs, s->nmsgs + p->n_messages,
-		    sizeof(*mv))) == NULL)
-			return -1;
-		s->msgs = mv;
-		memcpy(s->msgs + s->nmsgs, p->messages,
-		    p->n_messages * sizeof(*mv));
-		s->nmsgs += p->n_messages;
-		p->n_messages = 0;
-	}
-	if (p->n_events > 0) {
-		if ((ev = reallocarray(s->rows, s->nrows + p->n_events,
-		    sizeof(*ev))) == NULL)
-			return -1;
-		s->rows = ev;
-		memcpy(s->rows + s->nrows, p->events,
-		    p->n_events * sizeof(*ev));
-		s->nrows += p->n_events;
-		p->n_events = 0;
-	}
-	return 0;
-}
 
 static int
 cmp_id(const void *a, const void *b)
@@ -125,31 +138,37 @@ cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Indexes the ids of the rows that came with messages. */
+/* Remembers m's row ids once a message came without some of its rows. */
 static int
-sar_index(struct sar *s)
+sar_remember(struct sar *s, const Nwd__V1__SarMessage *m)
 {
-	size_t i, k, n = 0;
+	int64_t	*v;
+	size_t	 i, cap;
 
-	for (i = 0; i < s->nmsgs; i++)
-		n += s->msgs[i]->n_events;
-	if (n == 0)
+	if (m->rows_cut)
+		s->remember = 1;
+	if (!s->remember)
 		return 0;
-	if ((s->ids = calloc(n, sizeof(*s->ids))) == NULL)
-		return -1;
-	for (i = 0; i < s->nmsgs; i++)
-		for (k = 0; k < s->msgs[i]->n_events; k++)
-			s->ids[s->nids++] = s->msgs[i]->events[k]->id;
-	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_id);
+	for (i = 0; i < m->n_events; i++) {
+		if (s->nseen == s->seencap) {
+			cap = s->seencap == 0 ? 256 : s->seencap * 2;
+			if ((v = reallocarray(s->seen, cap, sizeof(*v))) ==
+			    NULL)
+				return -1;
+			s->seen = v;
+			s->seencap = cap;
+		}
+		s->seen[s->nseen++] = m->events[i]->id;
+	}
 	return 0;
 }
 
-/* 1 if the row is shown with its message, not among the others. */
+/* 1 if the row was printed with its message. */
 static int
-sar_with_message(const struct sar *s, const Nwd__V1__AuditEvent *e)
+sar_seen(const struct sar *s, const Nwd__V1__AuditEvent *e)
 {
-	return s->nids > 0 && bsearch(&e->id, s->ids, s->nids,
-	    sizeof(*s->ids), cmp_id) != NULL;
+	return s->nseen > 0 && bsearch(&e->id, s->seen, s->nseen,
+	    sizeof(*s->seen), cmp_id) != NULL;
 }
 
 enum row_class {
@@ -233,32 +252,27 @@ not_reached_why(const Nwd__V1__AuditEvent *e)
 	return strcmp(e->route, "unreachable") == 0 ? "unreachable" : "lost";
 }
 
-/* The messages of the report that withdraw m: corrections (retract 0) or
- * the retraction (retract 1), as a JSON array of ids, or NULL if none. */
+/* The messages that withdraw m: corrections (retract 0) or the
+ * retraction (retract 1), as a JSON array of ids, or NULL if none. */
 static json_object *
-withdrawn_by(const struct sar *s, const Nwd__V1__SarMessage *m, int retract)
+withdrawn_by(const Nwd__V1__SarMessage *m, int retract)
 {
-	const Nwd__V1__Header	*h;
-	json_object		*a = NULL;
-	size_t			 i;
+	json_object	*a = NULL;
+	size_t		 i;
 
-	for (i = 0; i < s->nmsgs; i++) {
-		h = s->msgs[i]->envelope != NULL ?
-		    s->msgs[i]->envelope->header : NULL;
-		if (h == NULL || strcmp(h->supersedes, m->message_id) != 0 ||
-		    h->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE ||
-		    (h->kind == NWD__V1__KIND__RETRACTION) != retract)
+	for (i = 0; i < m->n_withdrawn_by; i++) {
+		if (m->withdrawn_by[i]->retracted != retract)
 			continue;
 		if (a == NULL)
 			a = json_object_new_array();
 		json_object_array_add(a, json_object_new_string(
-		    s->msgs[i]->message_id));
+		    m->withdrawn_by[i]->message_id));
 	}
 	return a;
 }
 
 static json_object *
-message_json(const struct sar *s, const Nwd__V1__SarMessage *m)
+message_json(const Nwd__V1__SarMessage *m)
 {
 	const Nwd__V1__Envelope	*env = m->envelope;
 	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
@@ -296,9 +310,9 @@ message_json(const struct sar *s, const Nwd__V1__SarMessage *m)
 		cli_json_text(o, "supersedes", h->supersedes);
 	if (h != NULL && h->references[0] != '\0')
 		cli_json_text(o, "references", h->references);
-	if ((x = withdrawn_by(s, m, 0)) != NULL)
+	if ((x = withdrawn_by(m, 0)) != NULL)
 		json_object_object_add(o, "corrected_by", x);
-	if ((x = withdrawn_by(s, m, 1)) != NULL)
+	if ((x = withdrawn_by(m, 1)) != NULL)
 		json_object_object_add(o, "retracted_by", x);
 	if (h != NULL && h->subject != NULL &&
 	    h->subject->nhs_number[0] != '\0')
@@ -368,12 +382,13 @@ message_json(const struct sar *s, const Nwd__V1__SarMessage *m)
 	return o;
 }
 
-static json_object *
-sar_json(const struct sar *s)
+/* The JSON object's head, up to the messages' array. */
+static void
+json_begin(struct sar *s)
 {
-	json_object	*o, *msgs, *other;
+	json_object	*o;
+	const char	*t;
 	char		 at[40];
-	size_t		 i;
 
 	o = json_object_new_object();
 	cli_json_text(o, "subject", s->subject);
@@ -382,17 +397,18 @@ sar_json(const struct sar *s)
 	cli_json_text(o, "generated_by", s->auditor);
 	cli_json_text(o, "broker_instance", s->instance);
 	cli_json_text(o, "policy_version", s->policy_version);
-	msgs = json_object_new_array();
-	for (i = 0; i < s->nmsgs; i++)
-		json_object_array_add(msgs, message_json(s, s->msgs[i]));
-	json_object_object_add(o, "messages", msgs);
-	other = json_object_new_array();
-	for (i = 0; i < s->nrows; i++)
-		if (!sar_with_message(s, s->rows[i]))
-			json_object_array_add(other,
-			    cmd_audit_event_json(s->rows[i]));
-	json_object_object_add(o, "other_events", other);
-	return o;
+	t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	/* Without its closing brace, the arrays follow. */
+	fprintf(s->out, "%.*s,\"messages\":[", (int)strlen(t) - 1, t);
+	json_object_put(o);
+}
+
+static void
+json_item(struct sar *s, json_object *o, size_t n)
+{
+	fprintf(s->out, "%s%s", n > 0 ? "," : "",
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
 }
 
 /* ---- the report ---------------------------------------------------------- */
@@ -487,9 +503,8 @@ report_row(const Nwd__V1__AuditEvent *e, int with_message)
 }
 
 static void
-report_message(const struct sar *s, size_t idx)
+report_message(const Nwd__V1__SarMessage *m, size_t idx)
 {
-	const Nwd__V1__SarMessage *m = s->msgs[idx];
 	const Nwd__V1__Envelope	*env = m->envelope;
 	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
 	const ProtobufCMessage	*body = env != NULL ? envelope_body(env) :
@@ -509,8 +524,7 @@ report_message(const struct sar *s, size_t idx)
 	};
 
 	kind_words(h != NULL ? h->kind : 0, kw, sizeof(kw));
-	snprintf(title, sizeof(title), "Message %zu of %zu: %s", idx + 1,
-	    s->nmsgs, kw);
+	snprintf(title, sizeof(title), "Message %zu: %s", idx + 1, kw);
 	underline(title);
 	printf("  Message id     %s\n", cli_clean(m->message_id, a, sizeof(a)));
 	if (h != NULL) {
@@ -545,19 +559,13 @@ report_message(const struct sar *s, size_t idx)
 			printf("  Answers        %s\n",
 			    cli_clean(h->references, a, sizeof(a)));
 	}
-	/* What withdrew it, later in the report. */
-	for (i = 0; i < s->nmsgs; i++) {
-		const Nwd__V1__Header *w = s->msgs[i]->envelope != NULL ?
-		    s->msgs[i]->envelope->header : NULL;
-
-		if (w == NULL || strcmp(w->supersedes, m->message_id) != 0 ||
-		    w->kind == NWD__V1__KIND__WITHDRAWAL_NOTICE)
-			continue;
-		cli_time(w->created_unix_ms, 0, at, sizeof(at));
-		printf("  %s   %s (%s)\n", w->kind ==
-		    NWD__V1__KIND__RETRACTION ? "Retracted by" :
-		    "Corrected by", cli_clean(s->msgs[i]->message_id, a,
-		    sizeof(a)), at);
+	/* What withdrew it, later in the report (the broker says). */
+	for (i = 0; i < m->n_withdrawn_by; i++) {
+		cli_time(m->withdrawn_by[i]->at_unix_ms, 0, at, sizeof(at));
+		printf("  %s   %s (%s)\n", m->withdrawn_by[i]->retracted ?
+		    "Retracted by" : "Corrected by",
+		    cli_clean(m->withdrawn_by[i]->message_id, a, sizeof(a)),
+		    at);
 	}
 	if (h != NULL && h->kind == NWD__V1__KIND__SHARING_DECISION &&
 	    env->sharing_decision != NULL)
@@ -647,14 +655,12 @@ report_message(const struct sar *s, size_t idx)
 	putchar('\n');
 }
 
-static int
-sar_report(const struct sar *s)
+static void
+report_begin(const struct sar *s)
 {
 	char	title[256], at[40], a[256], b[256];
-	size_t	i, nother = 0;
+	size_t	i;
 
-	for (i = 0; i < s->nrows; i++)
-		nother += !sar_with_message(s, s->rows[i]);
 	snprintf(title, sizeof(title), "Subject access report: %s",
 	    cli_clean(s->subject, a, sizeof(a)));
 	printf("%s\n", title);
@@ -665,11 +671,8 @@ sar_report(const struct sar *s)
 	printf("Generated   %s by %s, from broker %s\n", at,
 	    cli_clean(s->auditor, a, sizeof(a)), cli_clean(s->instance, b,
 	    sizeof(b)));
-	printf("Policy      %s\n", cli_clean(s->policy_version, a, sizeof(a)));
-	printf("Held        %zu message%s about %s; %zu other recorded "
-	    "event%s\n\n", s->nmsgs, s->nmsgs == 1 ? "" : "s",
-	    cli_clean(s->subject, a, sizeof(a)), nother,
-	    nother == 1 ? "" : "s");
+	printf("Policy      %s\n\n", cli_clean(s->policy_version, a,
+	    sizeof(a)));
 	printf("This report sets out everything the information-sharing "
 	    "broker holds about\n%s.  For each message, oldest first: what "
 	    "it said, who received it,\nwhen, how, and which parts were "
@@ -680,21 +683,632 @@ sar_report(const struct sar *s)
 	    "messages refused\nat publication and earlier audit queries.  "
 	    "Times are UTC.\n\n", cli_clean(s->subject, a, sizeof(a)),
 	    cli_clean(s->subject, b, sizeof(b)));
+}
+
+/* The messages are over: the heading of the other events. */
+static void
+report_events(const struct sar *s)
+{
+	char	title[256], a[256];
+
 	if (s->nmsgs == 0)
 		printf("No messages about %s are held.\n\n",
 		    cli_clean(s->subject, a, sizeof(a)));
-	for (i = 0; i < s->nmsgs; i++)
-		report_message(s, i);
 	snprintf(title, sizeof(title), "Other recorded events about %s",
 	    cli_clean(s->subject, a, sizeof(a)));
 	underline(title);
-	if (nother == 0)
+}
+
+static void
+report_end(const struct sar *s)
+{
+	char	a[256];
+
+	if (s->nother == 0)
 		printf("    none\n");
-	for (i = 0; i < s->nrows; i++)
-		if (!sar_with_message(s, s->rows[i]))
-			report_row(s->rows[i], 1);
+	printf("\nHeld        %zu message%s about %s; %zu other recorded "
+	    "event%s\n", s->nmsgs, s->nmsgs == 1 ? "" : "s",
+	    cli_clean(s->subject, a, sizeof(a)), s->nother,
+	    s->nother == 1 ? "" : "s");
 	printf("\nEnd of report.\n");
+}
+
+/* ------------------------------------------------------------------------
+ * The release version (--release): plain words for the young person
+ */
+
+/* Writes s as text for the format: cleaned for a terminal, or escaped for
+ * HTML.  NULL writes nothing. */
+static void
+put(const struct sar *s, const char *t)
+{
+	char	*clean, *esc;
+	size_t	 n;
+
+	if (t == NULL)
+		return;
+	n = strlen(t) + 1;
+	if ((clean = malloc(n)) == NULL)
+		return;
+	cli_clean(t, clean, n);
+	if (s->fmt != FMT_HTML) {
+		fputs(clean, s->out);
+		free(clean);
+		return;
+	}
+	if ((esc = malloc(n * 6)) != NULL) {
+		fputs(sar_release_html_escape(clean, esc, n * 6), s->out);
+		free(esc);
+	}
+	free(clean);
+}
+
+/* The same into the table of contents. */
+static void
+put_toc(const struct sar *s, const char *t)
+{
+	char clean[512], esc[3072];
+
+	fputs(sar_release_html_escape(cli_clean(t, clean, sizeof(clean)), esc,
+	    sizeof(esc)), s->toc);
+}
+
+static const char *
+label(const struct sar *s, const char *category, const char *name,
+    char *buf, size_t buflen)
+{
+	return sar_release_label(s->labels, category, name, buf, buflen);
+}
+
+/* "Norfolk Police (police liaison officer)", by agency and role. */
+static const char *
+who(const struct sar *s, const char *agency, const char *role, char *buf,
+    size_t buflen)
+{
+	char a[256], r[256];
+
+	if (agency[0] != '\0' && role[0] != '\0')
+		snprintf(buf, buflen, "%s (%s)", label(s, "agency", agency, a,
+		    sizeof(a)), label(s, "role", role, r, sizeof(r)));
+	else if (agency[0] != '\0')
+		snprintf(buf, buflen, "%s", label(s, "agency", agency, a,
+		    sizeof(a)));
+	else if (role[0] != '\0')
+		snprintf(buf, buflen, "%s", label(s, "role", role, r,
+		    sizeof(r)));
+	else
+		snprintf(buf, buflen, "someone no longer on the list of users");
+	return buf;
+}
+
+/* The withheld marker, with its reason, in the format. */
+static void
+put_withheld(const struct sar *s, const char *reason)
+{
+	char m[512];
+
+	sar_release_marker(reason, m, sizeof(m));
+	if (s->fmt == FMT_HTML)
+		fputs("<span class=\"withheld\">", s->out);
+	put(s, m);
+	if (s->fmt == FMT_HTML)
+		fputs("</span>", s->out);
+}
+
+/* A fact line: "  Label: value" or a table row. */
+static void
+fact(const struct sar *s, const char *name, const char *value,
+    const char *withheld)
+{
+	if (s->fmt == FMT_HTML) {
+		fputs("<tr><th>", s->out);
+		put(s, name);
+		fputs("</th><td>", s->out);
+	} else {
+		fputs("   ", s->out);
+		put(s, name);
+		fputs(": ", s->out);
+	}
+	if (withheld != NULL)
+		put_withheld(s, withheld);
+	else
+		put(s, value);
+	fputs(s->fmt == FMT_HTML ? "</td></tr>\n" : "\n", s->out);
+}
+
+static void
+body_item(const struct sar_release_item *it, void *arg)
+{
+	const struct sar	*s = arg;
+	int			 i;
+
+	if (s->fmt == FMT_HTML) {
+		fprintf(s->out, "<tr><th style=\"padding-left:%dem\">",
+		    it->depth + 1);
+		put(s, it->label);
+		fputs("</th><td>", s->out);
+	} else {
+		fputs("     ", s->out);
+		for (i = 0; i < it->depth; i++)
+			fputs("  ", s->out);
+		put(s, it->label);
+		fputs(it->value != NULL || it->withheld != NULL ? ": " : "",
+		    s->out);
+	}
+	if (it->withheld != NULL)
+		put_withheld(s, it->withheld);
+	else
+		put(s, it->value);
+	fputs(s->fmt == FMT_HTML ? "</td></tr>\n" : "\n", s->out);
+}
+
+static void
+section(const struct sar *s, const char *title)
+{
+	if (s->fmt == FMT_HTML) {
+		fputs("<h3>", s->out);
+		put(s, title);
+		fputs("</h3>\n", s->out);
+	} else {
+		fputs("   ", s->out);
+		put(s, title);
+		fputs("\n", s->out);
+	}
+}
+
+static void
+list_open(const struct sar *s)
+{
+	if (s->fmt == FMT_HTML)
+		fputs("<ul>\n", s->out);
+}
+
+static void
+list_close(const struct sar *s)
+{
+	if (s->fmt == FMT_HTML)
+		fputs("</ul>\n", s->out);
+}
+
+static void
+list_item(const struct sar *s, const char *t)
+{
+	fputs(s->fmt == FMT_HTML ? "<li>" : "     - ", s->out);
+	put(s, t);
+	fputs(s->fmt == FMT_HTML ? "</li>\n" : "\n", s->out);
+}
+
+/* Fields a recipient did not get, in words: "source details, grading". */
+static void
+withheld_words(const struct sar *s, const Nwd__V1__AuditEvent *e,
+    char *out, size_t outlen)
+{
+	const char	*f, *dot;
+	char		 w[256];
+	size_t		 i, used = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < e->n_fields_withheld && used + 1 < outlen; i++) {
+		f = e->fields_withheld[i];
+		if ((dot = strrchr(f, '.')) != NULL)
+			f = dot + 1;
+		snprintf(out + used, outlen - used, "%s%s", i > 0 ? ", " : "",
+		    label(s, "field", f, w, sizeof(w)));
+		used = strlen(out);
+	}
+	/* Lower case after the first: it reads inside a sentence. */
+	for (i = 0; out[i] != '\0'; i++)
+		if (i == 0 || (i > 1 && out[i - 2] == ','))
+			out[i] = (char)(out[i] >= 'A' && out[i] <= 'Z' ?
+			    out[i] - 'A' + 'a' : out[i]);
+}
+
+/*
+ * 1 if row i of m is told already: an earlier row of the same class with
+ * the same words for its recipient, or (refused) a row that reached the
+ * same agency and role: "not passed to the hub" beside "shared with the
+ * hub" would say the opposite of what happened.  Messages with many rows
+ * are not checked (quadratic).
+ */
+static int
+told(const struct sar *s, const Nwd__V1__SarMessage *m, size_t i)
+{
+	const Nwd__V1__AuditEvent	*e = m->events[i], *o;
+	enum row_class			 c = classify(m, e), oc;
+	char				 a[512], b[512];
+	size_t				 k;
+
+	if (m->n_events > 1000 || c == ROW_SHARED)
+		return 0;
+	who(s, e->recipient_agency, e->recipient_role, a, sizeof(a));
+	for (k = 0; k < m->n_events; k++) {
+		o = m->events[k];
+		oc = classify(m, o);
+		if (k == i || !((oc == ROW_SHARED && c == ROW_REFUSED) ||
+		    (oc == c && k < i)))
+			continue;
+		if (strcmp(a, who(s, o->recipient_agency, o->recipient_role, b,
+		    sizeof(b))) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One message in the release version. */
+static void
+release_message(struct sar *s, const Nwd__V1__SarMessage *m)
+{
+	const Nwd__V1__Envelope	*env = m->envelope;
+	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
+	const ProtobufCMessage	*body = env != NULL ? envelope_body(env) :
+				    NULL;
+	const Nwd__V1__AuditEvent *e;
+	const char		*kind, *why;
+	char			 kw[256], when[80], line[1024], w[512], f[1024];
+	char			 ref[16], tmp[256];
+	size_t			 i, n;
+
+	kind = h != NULL ? envelope_kind_name(h->kind) : NULL;
+	kind = label(s, "kind", kind != NULL ? kind : "record", kw,
+	    sizeof(kw));
+	sar_release_time(h != NULL ? h->created_unix_ms : 0, when,
+	    sizeof(when));
+	snprintf(ref, sizeof(ref), "%s", sar_release_reference(m->message_id));
+	s->nmsgs++;
+	if (s->fmt == FMT_HTML) {
+		fprintf(s->out, "<section class=\"msg\" id=\"m%zu\">\n<h2>%zu. ",
+		    s->nmsgs, s->nmsgs);
+		put(s, kind);
+		fputs("</h2>\n<p class=\"when\">", s->out);
+		put(s, when);
+		fputs("</p>\n<table class=\"facts\">\n", s->out);
+		fprintf(s->toc, "<li><a href=\"#m%zu\">", s->nmsgs);
+		put_toc(s, when);
+		fputs(" &mdash; ", s->toc);
+		put_toc(s, kind);
+		fputs("</a></li>\n", s->toc);
+	} else {
+		fprintf(s->out, "%zu. ", s->nmsgs);
+		put(s, kind);
+		fputs("\n", s->out);
+		fact(s, "Date", when, NULL);
+	}
+	if (h != NULL)
+		fact(s, "From", who(s, h->originating_agency, m->sender_role,
+		    line, sizeof(line)), NULL);
+	fact(s, "Reference", ref, NULL);
+	if (h != NULL && h->legal_basis != 0)
+		fact(s, "Legal basis", label(s, "basis",
+		    envelope_legal_basis_name(h->legal_basis), w, sizeof(w)),
+		    NULL);
+	if (h != NULL && h->justification[0] != '\0')
+		fact(s, "Why it was shared", NULL,
+		    sar_release_withheld(s->labels, NULL, "justification"));
+	if (h != NULL && h->supersedes[0] != '\0') {
+		snprintf(line, sizeof(line), h->kind ==
+		    NWD__V1__KIND__RETRACTION ? "this withdraws the earlier "
+		    "record with reference %s" : h->kind ==
+		    NWD__V1__KIND__WITHDRAWAL_NOTICE ? "this tells those who "
+		    "received the record with reference %s that it changed" :
+		    "this corrects the earlier record with reference %s",
+		    sar_release_reference(h->supersedes));
+		fact(s, "Changes", line, NULL);
+	}
+	for (i = 0; i < m->n_withdrawn_by; i++) {
+		snprintf(line, sizeof(line), "%s on %s (reference %s)",
+		    m->withdrawn_by[i]->retracted ? "withdrawn" : "corrected",
+		    sar_release_time(m->withdrawn_by[i]->at_unix_ms, tmp,
+		    sizeof(tmp)), sar_release_reference(
+		    m->withdrawn_by[i]->message_id));
+		fact(s, "Later", line, NULL);
+	}
+	if (m->note[0] != '\0' && body == NULL)
+		fact(s, "Content", strstr(m->note, "purged") != NULL ?
+		    "no longer held: deleted under the retention schedule" :
+		    "could not be read back", NULL);
+	if (s->fmt == FMT_HTML)
+		fputs("</table>\n", s->out);
+	if (body != NULL) {
+		section(s, "What it said");
+		if (s->fmt == FMT_HTML)
+			fputs("<table class=\"body\">\n", s->out);
+		sar_release_body(body, s->labels, body_item, s);
+		if (s->fmt == FMT_HTML)
+			fputs("</table>\n", s->out);
+	}
+
+	/* Who actually received it, and when. */
+	for (i = 0, n = 0; i < m->n_events; i++)
+		n += classify(m, m->events[i]) == ROW_SHARED;
+	section(s, "Shared with");
+	list_open(s);
+	if (n == 0)
+		list_item(s, "no one");
+	for (i = 0; i < m->n_events; i++) {
+		e = m->events[i];
+		if (classify(m, e) != ROW_SHARED)
+			continue;
+		withheld_words(s, e, f, sizeof(f));
+		snprintf(line, sizeof(line), "%s, %s%s%s%s",
+		    who(s, e->recipient_agency, e->recipient_role, w,
+		    sizeof(w)), sar_release_time(e->at_unix_ms, tmp,
+		    sizeof(tmp)), f[0] != '\0' ? " (without: " : "", f,
+		    f[0] != '\0' ? ")" : "");
+		list_item(s, line);
+	}
+	list_close(s);
+	for (i = 0, n = 0; i < m->n_events; i++)
+		n += classify(m, m->events[i]) == ROW_REFUSED && !told(s, m, i);
+	if (n > 0) {
+		section(s, "Not passed to (the sharing agreement did not "
+		    "allow it)");
+		list_open(s);
+		for (i = 0; i < m->n_events; i++) {
+			e = m->events[i];
+			if (classify(m, e) != ROW_REFUSED || told(s, m, i))
+				continue;
+			snprintf(line, sizeof(line), "%s, %s",
+			    who(s, e->recipient_agency, e->recipient_role, w,
+			    sizeof(w)), sar_release_time(e->at_unix_ms, tmp,
+			    sizeof(tmp)));
+			list_item(s, line);
+		}
+		list_close(s);
+	}
+	for (i = 0, n = 0; i < m->n_events; i++)
+		n += classify(m, m->events[i]) == ROW_ACK;
+	if (n > 0) {
+		section(s, "Read and acknowledged by");
+		list_open(s);
+		for (i = 0; i < m->n_events; i++) {
+			e = m->events[i];
+			if (classify(m, e) != ROW_ACK)
+				continue;
+			snprintf(line, sizeof(line), "%s, %s",
+			    who(s, e->recipient_agency, e->recipient_role, w,
+			    sizeof(w)), sar_release_time(e->at_unix_ms, tmp,
+			    sizeof(tmp)));
+			list_item(s, line);
+		}
+		list_close(s);
+	}
+	/* What happened to it since, in words; internal rows left out. */
+	for (i = 0; i < m->n_events; i++) {
+		e = m->events[i];
+		why = NULL;
+		if (strcmp(e->action, "purge") == 0)
+			why = "its content was deleted under the retention "
+			    "schedule";
+		else if (strcmp(e->action, "deliver_withdrawn") == 0)
+			why = "a copy held for a recipient was withdrawn";
+		if (why == NULL)
+			continue;
+		snprintf(line, sizeof(line), "%s: %s", sar_release_time(
+		    e->at_unix_ms, tmp, sizeof(tmp)), why);
+		fact(s, "Since", line, NULL);
+	}
+	fputs(s->fmt == FMT_HTML ? "</section>\n" : "\n", s->out);
+}
+
+/* A row about the subject and no held message, if the release shows it. */
+static void
+release_row(struct sar *s, const Nwd__V1__AuditEvent *e)
+{
+	const char	*kind;
+	char		 kw[256], tmp[80], line[512];
+
+	if (strcmp(e->action, "publish_refused") != 0)
+		return;		/* internal: queries, connects, replays */
+	if (s->nother++ == 0)
+		section(s, "Messages about you that were not accepted");
+	kind = e->kind != 0 ? envelope_kind_name(e->kind) : NULL;
+	snprintf(line, sizeof(line), "%s: a %s was refused by the system "
+	    "and not shared with anyone", sar_release_time(e->at_unix_ms,
+	    tmp, sizeof(tmp)), kind != NULL ? label(s, "kind", kind, kw,
+	    sizeof(kw)) : "message");
+	list_item(s, line);
+}
+
+static const char release_css[] =
+    "body{font-family:Georgia,serif;max-width:48em;margin:2em auto;"
+    "padding:0 1em;color:#111;line-height:1.45}"
+    "h1{font-size:1.6em}h2{font-size:1.2em;border-top:1px solid #999;"
+    "padding-top:.6em;margin-top:1.6em}h3{font-size:1em;margin:.8em 0 .2em}"
+    "table{border-collapse:collapse;width:100%}"
+    "th{text-align:left;vertical-align:top;font-weight:normal;color:#444;"
+    "width:14em;padding:.1em .6em .1em 0}td{padding:.1em 0}"
+    ".withheld{background:#eee;border:1px solid #999;padding:0 .3em;"
+    "font-style:italic}.when{color:#444;margin:0}"
+    ".case th{width:10em}nav ol{padding-left:1.4em}"
+    "@media print{section{page-break-inside:avoid}a{color:#111}}";
+
+static void
+release_begin(struct sar *s)
+{
+	const struct sar_opts	*o = s->opts;
+	char			 when[80];
+
+	sar_release_time(s->generated_ms, when, sizeof(when));
+	if (s->fmt == FMT_HTML) {
+		fputs("<ul class=\"toc\">\n", s->toc);
+		return;		/* the head is written at the end */
+	}
+	fputs("Information held about you\n==========================\n\n",
+	    s->out);
+	fact(s, "About", s->subject, NULL);
+	fact(s, "Prepared", when, NULL);
+	if (o->case_ref != NULL) {
+		fact(s, "Reference", o->case_ref, NULL);
+		fact(s, "Requested by", o->requested_by != NULL ?
+		    o->requested_by : "-", NULL);
+		fact(s, "Received", o->received != NULL ? o->received : "-",
+		    NULL);
+		fact(s, "Due", o->due != NULL ? o->due : "-", NULL);
+	}
+	fputs("\nThis sets out every record the information-sharing system "
+	    "holds about you,\noldest first: what it said, who it came from, "
+	    "and who received it and when.\nSome parts are withheld: each "
+	    "says [withheld: ...] with the reason, such as\ninformation about "
+	    "another person.  Times are UK time.\n\n", s->out);
+}
+
+/* Copies f (rewound) to stdout; 0, or -1 on a read or write error. */
+static int
+copy_out(FILE *f)
+{
+	char	buf[65536];
+	size_t	n;
+
+	rewind(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n)
+			return -1;
+	return ferror(f) ? -1 : 0;
+}
+
+static int
+release_end(struct sar *s)
+{
+	const struct sar_opts	*o = s->opts;
+	struct sar		 top = *s;
+	char			 when[80], n[32];
+
+	if (s->fmt != FMT_HTML) {
+		if (s->nmsgs == 0)
+			fputs("No records about you are held.\n", s->out);
+		fputs("End of the information held.\n", s->out);
+		return cli_flush();
+	}
+	/* The head, then the contents, then the messages. */
+	top.out = stdout;
+	sar_release_time(s->generated_ms, when, sizeof(when));
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<title>Information held about ",
+	    stdout);
+	put(&top, s->subject);
+	fprintf(stdout, "</title>\n<style>%s</style>\n</head>\n<body>\n"
+	    "<h1>Information held about you</h1>\n<table class=\"case\">\n",
+	    release_css);
+	fact(&top, "About", s->subject, NULL);
+	fact(&top, "Prepared", when, NULL);
+	if (o->case_ref != NULL) {
+		fact(&top, "Reference", o->case_ref, NULL);
+		fact(&top, "Requested by", o->requested_by != NULL ?
+		    o->requested_by : "-", NULL);
+		fact(&top, "Received", o->received != NULL ? o->received :
+		    "-", NULL);
+		fact(&top, "Due", o->due != NULL ? o->due : "-", NULL);
+	}
+	snprintf(n, sizeof(n), "%zu", s->nmsgs);
+	fact(&top, "Records", n, NULL);
+	fputs("</table>\n<p>This sets out every record the "
+	    "information-sharing system holds about you, oldest first: what "
+	    "it said, who it came from, and who received it and when. Some "
+	    "parts are withheld: each says <span class=\"withheld\">"
+	    "[withheld: &hellip;]</span> with the reason, such as information "
+	    "about another person. Times are UK time.</p>\n"
+	    "<nav>\n<h2>Contents</h2>\n", stdout);
+	fputs("</ul>\n", s->toc);
+	if (s->nmsgs == 0)
+		fputs("<p>No records about you are held.</p>\n", stdout);
+	if (copy_out(s->toc) == -1)
+		return -1;
+	fputs("</nav>\n", stdout);
+	if (copy_out(s->out) == -1)
+		return -1;
+	fputs("<p>End of the information held.</p>\n</body>\n</html>\n",
+	    stdout);
 	return cli_flush();
+}
+
+/* ------------------------------------------------------------------------
+ * Pages as they arrive
+ */
+
+static int
+sar_begin(struct sar *s)
+{
+	if (s->release) {
+		if (s->fmt == FMT_HTML && ((s->out = tmpfile()) == NULL ||
+		    (s->toc = tmpfile()) == NULL))
+			return -1;
+		release_begin(s);
+	} else if (s->fmt == FMT_JSON)
+		json_begin(s);
+	else
+		report_begin(s);
+	return 0;
+}
+
+static int
+sar_page(struct sar *s, const Nwd__V1__AuditPage *p)
+{
+	const Nwd__V1__AuditEvent	*e;
+	size_t				 i;
+
+	for (i = 0; i < p->n_messages && !s->in_events; i++) {
+		if (sar_remember(s, p->messages[i]) == -1)
+			return -1;
+		if (s->release)
+			release_message(s, p->messages[i]);
+		else if (s->fmt == FMT_JSON)
+			json_item(s, message_json(p->messages[i]), s->nmsgs++);
+		else
+			report_message(p->messages[i], s->nmsgs++);
+	}
+	for (i = 0; i < p->n_events; i++) {
+		e = p->events[i];
+		if (!s->in_events) {
+			s->in_events = 1;
+			if (s->nseen > 0)
+				qsort(s->seen, s->nseen, sizeof(*s->seen),
+				    cmp_id);
+			if (!s->release && s->fmt == FMT_JSON)
+				fputs("],\"other_events\":[", s->out);
+			else if (!s->release)
+				report_events(s);
+		}
+		if (sar_seen(s, e))
+			continue;
+		if (s->release)
+			release_row(s, e);
+		else if (s->fmt == FMT_JSON)
+			json_item(s, cmd_audit_event_json(e), s->nother++);
+		else {
+			report_row(e, 1);
+			s->nother++;
+		}
+	}
+	return ferror(s->out) ? -1 : 0;
+}
+
+static int
+sar_end(struct sar *s)
+{
+	if (s->release)
+		return release_end(s);
+	if (s->fmt == FMT_JSON) {
+		fputs(s->in_events ? "]}\n" : "],\"other_events\":[]}\n",
+		    s->out);
+		return cli_flush();
+	}
+	if (!s->in_events)
+		report_events(s);
+	report_end(s);
+	return cli_flush();
+}
+
+/* The labels: --labels, $NWD_LABELS, or the installed example if there. */
+static struct sar_labels *
+sar_labels(const char *opt, char *err, size_t errlen)
+{
+	const char *path = opt;
+
+	if (path == NULL)
+		path = getenv("NWD_LABELS");
+	if (path == NULL && access(NWD_LABELS_DEFAULT, R_OK) == 0)
+		path = NWD_LABELS_DEFAULT;
+	return sar_release_labels_load(path, err, errlen);
 }
 
 static int
@@ -704,11 +1318,11 @@ sar_run(struct args *a)
 	Nwd__V1__AuditQuery	 q;
 	Nwd__V1__AuditPage	*page = NULL;
 	const Nwd__V1__Principal *p;
-	struct nwd_client	*c;
+	struct nwd_client	*c = NULL;
+	struct sar_labels	*labels = NULL;
 	struct sar		 s;
 	enum nwd_status		 st;
 	enum fmt		 f = FMT_REPORT;
-	json_object		*j;
 	char			 err[512], token[256];
 	int			 code = 0;
 
@@ -720,15 +1334,34 @@ sar_run(struct args *a)
 	if (o->format != NULL) {
 		if (strcmp(o->format, "report") == 0)
 			f = FMT_REPORT;
-		else if (strcmp(o->format, "json") == 0)
+		else if (strcmp(o->format, "json") == 0 && !o->release)
 			f = FMT_JSON;
+		else if (strcmp(o->format, "html") == 0 && o->release)
+			f = FMT_HTML;
 		else
 			return args_usage(a, "--format", "\"%s\": one of "
-			    "report, json", o->format);
+			    "%s", o->format, o->release ? "report, html (with "
+			    "--release)" : "report, json (html with --release)");
 	}
-	if ((c = connopts_connect(&o->conn, a, &code)) == NULL)
-		return code;
+	if (!o->release && (o->labels != NULL || o->case_ref != NULL ||
+	    o->requested_by != NULL || o->received != NULL || o->due != NULL))
+		return args_usage(a, "sar", "--labels and the case options "
+		    "go with --release");
+	if (o->case_ref == NULL && (o->requested_by != NULL ||
+	    o->received != NULL || o->due != NULL))
+		return args_usage(a, "sar", "--requested-by, --received and "
+		    "--due go with --case-ref");
+	if (o->release && (labels = sar_labels(o->labels, err,
+	    sizeof(err))) == NULL)
+		return args_usage(a, "--labels", "%s", err);
 	memset(&s, 0, sizeof(s));
+	if ((c = connopts_connect(&o->conn, a, &code)) == NULL)
+		goto out;
+	s.fmt = f;
+	s.release = o->release;
+	s.labels = labels;
+	s.opts = o;
+	s.out = stdout;
 	s.subject = o->subject;
 	s.generated_ms = cli_wall_ms();
 	p = nwd_principal(c);
@@ -747,8 +1380,16 @@ sar_run(struct args *a)
 			code = cli_exit_status(c, st);
 			goto out;
 		}
-		if (sar_take(&s, page) == -1) {
-			cli_say("sar", "out of memory");
+		/* Nothing is printed until the broker has answered once. */
+		if (q.page_token == NULL || q.page_token[0] == '\0') {
+			if (sar_begin(&s) == -1) {
+				cli_say("sar", "cannot make a temporary file");
+				code = CLI_EXIT_PROTOCOL;
+				goto out;
+			}
+		}
+		if (sar_page(&s, page) == -1) {
+			cli_say("sar", "out of memory, or output failed");
 			code = CLI_EXIT_PROTOCOL;
 			goto out;
 		}
@@ -759,21 +1400,16 @@ sar_run(struct args *a)
 		nwd_audit_page_free(page);
 		page = NULL;
 	}
-	if (sar_index(&s) == -1) {
-		cli_say("sar", "out of memory");
-		code = CLI_EXIT_PROTOCOL;
-		goto out;
-	}
-	if (f == FMT_JSON) {
-		j = sar_json(&s);
-		if (cli_json_line(j) == -1 || cli_flush() == -1)
-			code = CLI_EXIT_PROTOCOL;
-		json_object_put(j);
-	} else if (sar_report(&s) == -1)
+	if (sar_end(&s) == -1)
 		code = CLI_EXIT_PROTOCOL;
  out:
 	nwd_audit_page_free(page);
-	sar_free(&s);
+	if (s.out != NULL && s.out != stdout)
+		fclose(s.out);
+	if (s.toc != NULL)
+		fclose(s.toc);
+	free(s.seen);
+	sar_release_labels_free(labels);
 	nwd_close(c);
 	return code;
 }
@@ -785,7 +1421,10 @@ const struct cmd cmd_sar = {
     .optsize = sizeof(struct sar_opts),
     .family = CMD_FAMILY_AUDIT,
     .see = "nwd sar --help",
-    .synopsis = "sar --subject ID [--format report|json]",
+    .synopsis = "sar --subject ID [--format report|json] | "
+        "--subject ID --release [--format report|html] [--labels FILE] "
+        "[--case-ref REF [--requested-by WHO] [--received DATE] "
+        "[--due DATE]]",
     .help =
         "Answers a subject-access request: everything the broker holds "
         "about one young\nperson, from every page the broker has (auditors "
@@ -801,6 +1440,16 @@ const struct cmd cmd_sar = {
         "happen); who was refused it and why; and who acknowledged "
         "receipt.  Then\nevery other event the audit trail records about "
         "the subject (refused\npublishes, withdrawals, earlier audit "
-        "queries, ...).\n\nOptions:\n",
+        "queries, ...).\n\n"
+        "With --release, the version the young person can be given: "
+        "each record in plain\nwords with its date in UK time, who it "
+        "came from and who received it, by\nagency and role (words from "
+        "the labels file, nwd(1) LABELS FILE); information\nabout other "
+        "people, police sources, addresses, handling conditions and the\n"
+        "reasons given for sharing replaced by \"[withheld: REASON]\"; "
+        "audit queries,\nconnections and replays left out.  --format "
+        "html makes a printable page with\na table of contents.\n\n"
+        "Pages are printed as they arrive, so a subject with any number "
+        "of messages\nis answered in bounded memory.\n\nOptions:\n",
     .width = 18,
 };

@@ -57,6 +57,8 @@
 #define AUDITQ_MAX_NAME		128	/* bytes in a principal or action */
 /* Audit rows read about one message of a subject-access request. */
 #define AUDITQ_MESSAGE_ROWS	10000
+/* Messages read at once for a subject-access page (the frame cuts it). */
+#define AUDITQ_MESSAGE_BATCH	500
 /* What a Frame adds around its AuditPage, and the page around its token. */
 #define AUDITQ_FRAME_SLACK	128
 
@@ -99,6 +101,14 @@ struct auditq_job {
 	size_t			 ncand, next_cand;
 	int			 more_messages;	/* rows beyond the candidates */
 	int			 cut;		/* a message did not fit */
+	/*
+	 * Subject access: the first message that went without some of its
+	 * rows; the rows that name the subject then include those of it and
+	 * of every message after it (store_audit_filter.held_from), and the
+	 * message says so (SarMessage.rows_cut).  Carried by the page token
+	 * ("a" ID ":" before it) to every later page; "" if none.
+	 */
+	char			 cut_mid[ENVELOPE_UUID_LEN + 1];
 
 	size_t			 nrows;		/* subject rows sent */
 	Nwd__V1__ErrorCode	 code;		/* 0 = answered */
@@ -484,6 +494,43 @@ fail:
  * One stored message as a SarMessage: the body opened and decoded, or the
  * header alone with a note.
  */
+/*
+ * Adds to m the corrections and retraction that list names ("HOW ID AT_MS"
+ * joined with commas; NULL for none).  Returns 0, or -1 if out of memory.
+ * An item that does not parse is skipped: the column is the broker's own.
+ */
+static int
+row_withdrawals(Nwd__V1__SarMessage *m, const char *list)
+{
+	Nwd__V1__SarWithdrawal	*w, **v;
+	char			 how[16], id[ENVELOPE_UUID_LEN + 1];
+	long long		 at;
+	const char		*p = list;
+
+	while (p != NULL && *p != '\0') {
+		if (sscanf(p, "%15s %36s %lld", how, id, &at) == 3 &&
+		    envelope_is_uuid(id)) {
+			if ((w = malloc(sizeof(*w))) == NULL)
+				return -1;
+			nwd__v1__sar_withdrawal__init(w);
+			w->retracted = strcmp(how, "retracted") == 0;
+			w->at_unix_ms = at;
+			if ((w->message_id = strdup(id)) == NULL ||
+			    (v = reallocarray(m->withdrawn_by,
+			    m->n_withdrawn_by + 1, sizeof(*v))) == NULL) {
+				protobuf_c_message_free_unpacked(&w->base,
+				    NULL);
+				return -1;
+			}
+			m->withdrawn_by = v;
+			m->withdrawn_by[m->n_withdrawn_by++] = w;
+		}
+		if ((p = strchr(p, ',')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
 static Nwd__V1__SarMessage *
 row_message(struct auditq_job *j, const struct store_result *r, size_t row)
 {
@@ -492,6 +539,7 @@ row_message(struct auditq_job *j, const struct store_result *r, size_t row)
 	const char		*key_id = store_result_value(r, row, 10);
 	const char		*kind = store_result_value(r, row, 1);
 	struct seal_aad		 aad;
+	const struct principal	*who;
 	Nwd__V1__SarMessage	*m;
 	Nwd__V1__Envelope	*env = NULL;
 	uint8_t			*plain = NULL;
@@ -533,10 +581,38 @@ row_message(struct auditq_job *j, const struct store_result *r, size_t row)
 		goto fail;
 	if (note[0] != '\0' && (m->note = strdup(note)) == NULL)
 		goto fail;
+	if (env->header != NULL && (who = identity_find_id(j->srv->ids,
+	    env->header->sender)) != NULL && fill(&m->sender_role, who->role)
+	    == -1)
+		goto fail;
+	if (row_withdrawals(m, store_result_value(r, row, 12)) == -1)
+		goto fail;
 	return m;
 fail:
 	sar_free(m);
 	return NULL;
+}
+
+/*
+ * Sets e's recipient_role and recipient_agency from the principal mapping
+ * now: the recipient's, or on an ack row without one, the actor's.  A
+ * principal no longer mapped leaves both empty.  Returns 0, or -1 if out
+ * of memory.
+ */
+static int
+row_who(const struct auditq_job *j, Nwd__V1__AuditEvent *e)
+{
+	const struct principal	*p;
+	const char		*id = e->recipient;
+
+	if (id[0] == '\0' && strcmp(e->action, "ack") == 0)
+		id = e->actor;
+	if (id[0] == '\0' || (p = identity_find_id(j->srv->ids, id)) == NULL)
+		return 0;
+	if (fill(&e->recipient_role, p->role) == -1 ||
+	    fill(&e->recipient_agency, p->agency) == -1)
+		return -1;
+	return 0;
 }
 
 /* Replaces m's note with "note; more" (or more alone). */
@@ -688,8 +764,7 @@ job_messages(int ok, const struct store_result *r, void *arg)
 	if (job_orphaned(j))
 		return;
 	if (!ok) {
-		job_query_failed(j, "the messages about the subject (at most "
-		    "10000 are read at once)");
+		job_query_failed(j, "the messages about the subject");
 		return;
 	}
 	n = store_result_nrows(r);
@@ -725,7 +800,9 @@ job_messages(int ok, const struct store_result *r, void *arg)
 		j->cand[j->ncand++] = m;
 		size += sar_size(m);
 	}
-	j->more_messages = i < n;
+	/* A full batch may have more behind it: the token goes on. */
+	j->more_messages = i < n ||
+	    n >= AUDITQ_MESSAGE_BATCH + (j->after_mid[0] != '\0');
 	job_next_message(j);
 }
 
@@ -775,8 +852,11 @@ job_message_events(int ok, const struct store_result *r, void *arg)
 		if ((e = row_event(r, i)) == NULL)
 			goto nomem;
 		m->events[m->n_events++] = e;
+		if (row_who(j, e) == -1)
+			goto nomem;
 	}
 	if (n >= AUDITQ_MESSAGE_ROWS) {
+		m->rows_cut = 1;
 		snprintf(note, sizeof(note), "only the first %d audit rows of "
 		    "this message are included; query by message id for the "
 		    "rest", AUDITQ_MESSAGE_ROWS);
@@ -800,7 +880,12 @@ job_message_events(int ok, const struct store_result *r, void *arg)
 			return;
 		}
 		size = sar_size(m);
+		if (m->n_events < n)
+			m->rows_cut = 1;
 	}
+	/* The rows it went without come among the subject's rows. */
+	if (m->rows_cut && j->cut_mid[0] == '\0')
+		snprintf(j->cut_mid, sizeof(j->cut_mid), "%s", m->message_id);
 	if (page_add_message(j->page, m) == -1)
 		goto nomem;
 	j->cand[j->next_cand++] = NULL;
@@ -829,6 +914,8 @@ job_start_events(struct auditq_job *j)
 	f.until_ms = j->until_ms;
 	f.after_id = j->after_id;
 	f.limit = j->limit;
+	f.not_held = j->subject_access;
+	f.held_from = j->cut_mid[0] != '\0' ? j->cut_mid : NULL;
 	if (store_query_audit(j->srv->store, &f, job_events, j) == -1)
 		job_fail(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
 		    "store is unavailable or busy; try again later");
@@ -840,7 +927,7 @@ job_events(int ok, const struct store_result *r, void *arg)
 	struct auditq_job	*j = arg;
 	Nwd__V1__AuditEvent	*e;
 	size_t			 i, n, size;
-	char			 token[64];
+	char			 token[128];
 
 	if (job_orphaned(j))
 		return;
@@ -889,8 +976,9 @@ job_events(int ok, const struct store_result *r, void *arg)
 	j->nrows = j->page->n_events;
 	/* Cut short by the frame, or a full page: there may be more. */
 	if (i < n || n >= j->limit) {
-		snprintf(token, sizeof(token), "%" PRId64 "@%" PRId64,
-		    j->after_id, j->until_ms);
+		snprintf(token, sizeof(token), "%s%s%s%" PRId64 "@%" PRId64,
+		    j->cut_mid[0] != '\0' ? "a" : "", j->cut_mid,
+		    j->cut_mid[0] != '\0' ? ":" : "", j->after_id, j->until_ms);
 		if ((j->page->next_page_token = strdup(token)) == NULL) {
 			job_fail(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
 			    "out of memory");
@@ -966,14 +1054,16 @@ job_finish(struct auditq_job *j)
 	struct store_batch	*batch;
 	struct audit_event	*ev;
 	struct session		*s;
-	char			 reason[1024], token[64];
+	char			 reason[1024], token[128];
 	size_t			 i;
 
 	if (j->code == 0 && j->stage == STAGE_MESSAGES &&
 	    j->page->n_messages > 0) {
 		/* Messages remain: the next page goes on after the last. */
 		m = j->page->messages[j->page->n_messages - 1];
-		snprintf(token, sizeof(token), "m%s@%" PRId64, m->message_id,
+		snprintf(token, sizeof(token), "%s%s%sm%s@%" PRId64,
+		    j->cut_mid[0] != '\0' ? "a" : "", j->cut_mid,
+		    j->cut_mid[0] != '\0' ? ":" : "", m->message_id,
 		    j->until_ms);
 		if ((j->page->next_page_token = strdup(token)) == NULL) {
 			j->code = NWD__V1__ERROR_CODE__ERROR_INTERNAL;
@@ -1060,6 +1150,16 @@ parse_token(struct auditq_job *j, const char *token, int64_t *pin)
 	*pin = 0;
 	if (strlen(token) >= sizeof(buf))
 		return -1;
+	if (token[0] == 'a') {
+		if (!j->subject_access || strlen(token) < ENVELOPE_UUID_LEN + 2 ||
+		    token[ENVELOPE_UUID_LEN + 1] != ':')
+			return -1;
+		memcpy(j->cut_mid, token + 1, ENVELOPE_UUID_LEN);
+		j->cut_mid[ENVELOPE_UUID_LEN] = '\0';
+		if (!envelope_is_uuid(j->cut_mid))
+			return -1;
+		token += ENVELOPE_UUID_LEN + 2;
+	}
 	snprintf(buf, sizeof(buf), "%s", token);
 	if ((at = strchr(buf, '@')) != NULL) {
 		*at++ = '\0';
@@ -1268,8 +1368,10 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		goto internal;
 
 	if (j->stage == STAGE_MESSAGES)
-		rc = store_query_messages(srv->store, j->subject, job_messages,
-		    j);
+		rc = store_query_messages(srv->store, j->subject,
+		    j->after_mid[0] != '\0' ? j->after_mid : NULL,
+		    AUDITQ_MESSAGE_BATCH + (j->after_mid[0] != '\0'),
+		    job_messages, j);
 	else {
 		struct store_audit_filter f;
 
@@ -1284,6 +1386,8 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		f.until_ms = j->until_ms;
 		f.after_id = j->after_id;
 		f.limit = j->limit;
+		f.not_held = j->subject_access;
+		f.held_from = j->cut_mid[0] != '\0' ? j->cut_mid : NULL;
 		rc = store_query_audit(srv->store, &f, job_events, j);
 	}
 	if (rc == -1) {

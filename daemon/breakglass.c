@@ -1046,8 +1046,8 @@ history(struct server *srv, struct session *s, uint64_t request_id,
 	j->g.from_ms = g->from_ms;
 	j->g.until_ms = g->until_ms;
 	j->g.ended_ms = g->ended_ms;
-	if (store_query_messages(srv->store, q->subject, history_read, j) ==
-	    -1) {
+	if (store_query_messages(srv->store, q->subject, NULL, 0,
+	    history_read, j) == -1) {
 		job_free(j);
 		refuse(srv, s, request_id, AUDIT_BREAKGLASS_REFUSED,
 		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, q->subject, NULL,

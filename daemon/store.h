@@ -390,6 +390,13 @@ struct store_audit_filter {
 	int64_t		 until_ms;	/* exclusive */
 	int64_t		 after_id;	/* paging: rows with id above this */
 	uint32_t	 limit;
+	int		 not_held;	/* with subject: only rows about no
+					   message held about the subject
+					   (subject access sends those with
+					   their messages) */
+	const char	*held_from;	/* with not_held: but the rows of this
+					   message and those after it (in
+					   created_at, id order) too */
 };
 
 /*
@@ -414,12 +421,18 @@ int		 store_query_chain(struct store *s, store_result_fn *fn,
 		    void *arg);
 
 /*
- * Every message about a subject, oldest first, for a subject-access
- * request; fails rather than return more than 10,000.  Columns as
- * store_query_pending() (without the delivery).
+ * A page of the messages about a subject, oldest first (created_at, then
+ * id), for a subject-access request: at most limit (never above 10,000)
+ * from the message after_id (included, as the first row; NULL: from the
+ * first message).  Limit 0 asks for every message and fails rather than
+ * return more than 10,000.  If after_id names no message about subject,
+ * the answer is empty.  Columns as store_query_pending() (without the
+ * delivery), then 12: the corrections and retraction of the message,
+ * "HOW ID AT_MS" joined with commas, oldest first (NULL if none).
  */
 int		 store_query_messages(struct store *s, const char *subject,
-		    store_result_fn *fn, void *arg);
+		    const char *after_id, uint32_t limit, store_result_fn *fn,
+		    void *arg);
 
 /*
  * Retention: the messages of kind created before before_ms whose bodies

@@ -257,6 +257,21 @@ store_query_audit(struct store *s, const struct store_audit_filter *f,
 	if (f->subject != NULL) {
 		p[n++] = f->subject;
 		store_sql_param(sql, sizeof(sql), " AND subject = ", n, "");
+		if (f->not_held) {
+			store_sql_param(sql, sizeof(sql), " AND NOT EXISTS "
+			    "(SELECT 1 FROM nwd.messages hm WHERE hm.id = "
+			    "nwd.audit_events.message_id AND hm.subject = ", n,
+			    "");
+			if (f->held_from != NULL) {
+				p[n++] = f->held_from;
+				store_sql_param(sql, sizeof(sql), " AND "
+				    "(hm.created_at, hm.id) < (SELECT "
+				    "hf.created_at, hf.id FROM nwd.messages hf "
+				    "WHERE hf.id = ", n, "::uuid)");
+			}
+			snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
+			    ")");
+		}
 	}
 	if (f->principal != NULL) {
 		p[n++] = f->principal;
@@ -342,15 +357,17 @@ store_query_chain(struct store *s, store_result_fn *fn, void *arg)
 
 int
 store_query_messages(struct store *s, const char *subject,
-    store_result_fn *fn, void *arg)
+    const char *after_id, uint32_t limit, store_result_fn *fn, void *arg)
 {
 	char		 lim[16];
-	const char	*p[2] = { subject, lim };
+	const char	*p[3] = { subject, after_id, lim };
 
 	if (subject == NULL)
 		return -1;
-	snprintf(lim, sizeof(lim), "%d", STORE_QUERY_MAX + 1);
-	return store_query(s, "messages", store_sql_messages, p, 2,
+	/* Limit 0: one row too many says the answer would be incomplete. */
+	snprintf(lim, sizeof(lim), "%" PRIu32, limit == 0 ?
+	    STORE_QUERY_MAX + 1 : store_limit(limit));
+	return store_query(s, "messages", store_sql_messages, p, 3,
 	    STORE_QUERY_MAX, fn, arg);
 }
 

@@ -346,10 +346,16 @@ const char store_sql_durables[] =
     "d.state = 'pending' WHERE s.principal = $1 AND s.deleted_at IS NULL "
     "GROUP BY s.name, s.kinds, s.subjects, s.updated_at ORDER BY s.name";
 
-/* One row too many says the answer would be incomplete. */
+/* Keyset paging: the anchor message first, then those after it. */
 const char store_sql_messages[] =
-    "SELECT " STORE_MSG_COLUMNS " FROM nwd.messages m "
-    "WHERE m.subject = $1 ORDER BY m.created_at, m.id LIMIT $2::bigint";
+    "SELECT " STORE_MSG_COLUMNS ", (SELECT string_agg(c.how || ' ' || "
+    "c.message_id::text || ' ' || " STORE_SQL_TO_MS("c.at") "::text, ',' "
+    "ORDER BY c.at, c.message_id) FROM nwd.corrections c "
+    "WHERE c.supersedes = m.id) FROM nwd.messages m "
+    "WHERE m.subject = $1 AND ($2::uuid IS NULL OR (m.created_at, m.id) >= "
+    "(SELECT a.created_at, a.id FROM nwd.messages a "
+    "WHERE a.id = $2::uuid AND a.subject = $1)) "
+    "ORDER BY m.created_at, m.id LIMIT $3::bigint";
 
 const char store_sql_audit_columns[] =
     "SELECT id::text, instance, seq::text, " STORE_SQL_TO_MS("at") "::text, "

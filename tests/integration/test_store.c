@@ -3396,7 +3396,8 @@ test_query_messages(void **state)
 		    0);
 	}
 	q = qrec_new(t, 0, MSG_NCOLS);
-	assert_int_equal(store_query_messages(t->store, subj, on_query, q), 0);
+	assert_int_equal(store_query_messages(t->store, subj, NULL, 0,
+	    on_query, q), 0);
 	wait_query(t, q);
 	assert_int_equal(t->nout[STORE_COMMITTED], 3);
 	assert_true(q->ok);
@@ -3406,14 +3407,38 @@ test_query_messages(void **state)
 	assert_msg_row(q, 1, id[2], subj, 4, 2000, body[2], sizeof(body[2]));
 	assert_msg_row(q, 2, id[0], subj, 4, 3000, body[0], sizeof(body[0]));
 
+	/* A page: from a message (itself first), at most limit rows. */
+	q = qrec_new(t, 3, MSG_NCOLS);
+	assert_int_equal(store_query_messages(t->store, subj, id[2], 1,
+	    on_query, q), 0);
+	wait_query(t, q);
+	assert_true(q->ok);
+	assert_int_equal(q->nrows, 1);
+	assert_msg_row(q, 0, id[2], subj, 4, 2000, body[2], sizeof(body[2]));
+	q = qrec_new(t, 4, MSG_NCOLS);
+	assert_int_equal(store_query_messages(t->store, subj, id[2], 5,
+	    on_query, q), 0);
+	wait_query(t, q);
+	assert_int_equal(q->nrows, 2);
+	assert_msg_row(q, 0, id[2], subj, 4, 2000, body[2], sizeof(body[2]));
+	assert_msg_row(q, 1, id[0], subj, 4, 3000, body[0], sizeof(body[0]));
+	/* From a message about no one here: nothing. */
+	q = qrec_new(t, 5, MSG_NCOLS);
+	assert_int_equal(store_query_messages(t->store, "yp:nobody", id[2], 5,
+	    on_query, q), 0);
+	wait_query(t, q);
+	assert_true(q->ok);
+	assert_int_equal(q->nrows, 0);
+
 	q = qrec_new(t, 1, MSG_NCOLS);
-	assert_int_equal(store_query_messages(t->store, "yp:nobody", on_query,
-	    q), 0);
+	assert_int_equal(store_query_messages(t->store, "yp:nobody", NULL, 0,
+	    on_query, q), 0);
 	wait_query(t, q);
 	assert_true(q->ok);
 	assert_false(q->r_null);
 	assert_int_equal(q->nrows, 0);
-	assert_int_equal(store_query_messages(t->store, NULL, on_query, q),
+	assert_int_equal(store_query_messages(t->store, NULL, NULL, 0,
+	    on_query, q),
 	    -1);
 }
 
@@ -3555,7 +3580,8 @@ test_purge(void **state)
 	store_batch_free(bad);
 	/* A purged message reads back without its body. */
 	q = qrec_new(t, 2, MSG_NCOLS);
-	assert_int_equal(store_query_messages(t->store, subj, on_query, q), 0);
+	assert_int_equal(store_query_messages(t->store, subj, NULL, 0,
+	    on_query, q), 0);
 	wait_query(t, q);
 	assert_int_equal(q->nrows, 4);
 	for (i = 0; i < q->nrows; i++) {
@@ -3593,9 +3619,11 @@ test_query_lost(void **state)
 	    "MODE");
 	q1 = qrec_new(t, 0, MSG_NCOLS);
 	q2 = qrec_new(t, 1, MSG_NCOLS);
-	assert_int_equal(store_query_messages(t->store, subj, on_query, q1),
+	assert_int_equal(store_query_messages(t->store, subj, NULL, 0,
+	    on_query, q1),
 	    0);
-	assert_int_equal(store_query_messages(t->store, subj, on_query, q2),
+	assert_int_equal(store_query_messages(t->store, subj, NULL, 0,
+	    on_query, q2),
 	    0);
 	event_base_loop(t->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	wait_store_blocked();
@@ -3606,7 +3634,8 @@ test_query_lost(void **state)
 	assert_false(q1->ok);
 	assert_true(q1->r_null);
 	assert_false(q2->ok);
-	assert_int_equal(store_query_messages(t->store, subj, on_query, q1),
+	assert_int_equal(store_query_messages(t->store, subj, NULL, 0,
+	    on_query, q1),
 	    -1);
 	PQfinish(t->hold);
 	t->hold = NULL;
