@@ -1508,7 +1508,8 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	    (s->ev_timer = evtimer_new(base, store_on_timer, s)) == NULL ||
 	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
 	    NULL ||
-	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL)
+	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL ||
+	    (s->hasher = chain_hasher_new()) == NULL)
 		goto nomem;
 	return s;
 
@@ -1721,6 +1722,7 @@ store_free(struct store *s)
 	if (s->ev_defer != NULL)
 		event_free(s->ev_defer);
 	store_conn_free(s->conn);
+	chain_hasher_free(s->hasher);
 	free(s->conninfo);
 	free(s->instance);
 	free(s->refusal);

@@ -236,6 +236,7 @@ struct store {
 	size_t			 nqueries;	/* all of them */
 
 	/* The chain: committed head, and tentative with the open txn. */
+	struct chain_hasher	*hasher;	/* owned; hashes the rows */
 	int64_t			 head_seq;
 	uint8_t			 head_hash[CHAIN_HASH_LEN];
 	int64_t			 tent_seq;
