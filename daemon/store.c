@@ -909,18 +909,31 @@ store_send_stmt(struct store *s, const struct store_stmt *st)
 	    NULL, (const char *const *)st->v, NULL, NULL, 0) ? 0 : -1;
 }
 
-/* A change of state of one queued delivery. */
+/* The changes of state of every in-flight batch's deliveries, in one. */
 static int
-store_send_dstate(struct store *s, const struct store_deliv *d)
+store_send_dstates(struct store *s)
 {
-	const char	*v[STORE_DSTATE_NPARAMS];
+	struct pgarray		 a[STORE_DSTATE_NPARAMS];
+	const struct store_batch *b;
+	size_t			 j;
+	int			 i, rc;
 
-	v[0] = d->msg_id;
-	v[1] = d->principal;
-	v[2] = d->subscription;
-	v[3] = d->state;
-	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_DSTATE,
-	    STORE_DSTATE_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
+	for (i = 0; i < STORE_DSTATE_NPARAMS; i++)
+		pgarray_start(&a[i], store_sql_dstate_types[i]);
+	TAILQ_FOREACH(b, &s->inflight, entry) {
+		for (j = 0; j < b->ndeliv; j++) {
+			if (b->deliv[j].state == NULL)
+				continue;
+			pgarray_add(&a[0], b->deliv[j].msg_id);
+			pgarray_add(&a[1], b->deliv[j].principal);
+			pgarray_add(&a[2], b->deliv[j].subscription);
+			pgarray_add(&a[3], b->deliv[j].state);
+		}
+	}
+	rc = store_send_arrays(s, STORE_STMT_DSTATE, 0, a,
+	    STORE_DSTATE_NPARAMS);
+	store_arrays_free(a, STORE_DSTATE_NPARAMS);
+	return rc;
 }
 
 /*
@@ -936,7 +949,7 @@ store_send_txn(struct store *s, uint64_t limit)
 	const char		*mv[STORE_MARK_NPARAMS];
 	size_t			 nb = 0, nrows = 0, nbytes = 0, cost, i;
 	size_t			 nmsg = 0, nev = 0, nnew = 0, nsingle = 0;
-	size_t			 npurge = 0;
+	size_t			 npurge = 0, nstate = 0;
 	struct timespec		 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -964,7 +977,7 @@ store_send_txn(struct store *s, uint64_t limit)
 			if (b->deliv[i].state == NULL)
 				nnew++;
 			else
-				nsingle++;
+				nstate++;
 		}
 		if (b->solo)
 			break;
@@ -1007,7 +1020,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	 * BEGIN or COMMIT: the sync ends the implicit transaction.
 	 */
 	store_expect(s, STORE_PH_TXN, (int)nsingle + (nmsg > 0) + (nev > 0) +
-	    (nnew > 0) + (npurge > 0) + (s->txn_last_seq == 0 ? 1 : 0));
+	    (nnew > 0) + (nstate > 0) + (npurge > 0) +
+	    (s->txn_last_seq == 0 ? 1 : 0));
 	if (s->txn_last_seq == 0) {
 		mv[0] = s->instance;
 		mv[1] = s->txn_mark;
@@ -1032,11 +1046,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	}
 	if (nnew > 0 && store_send_delivs(s) == -1)
 		goto lost;
-	TAILQ_FOREACH(b, &s->inflight, entry)
-		for (i = 0; i < b->ndeliv; i++)
-			if (b->deliv[i].state != NULL &&
-			    store_send_dstate(s, &b->deliv[i]) == -1)
-				goto lost;
+	if (nstate > 0 && store_send_dstates(s) == -1)
+		goto lost;
 	if (npurge > 0 && store_send_purges(s) == -1)
 		goto lost;
 	TAILQ_FOREACH(b, &s->inflight, entry)
