@@ -103,37 +103,119 @@ chain_put_field(EVP_MD_CTX *md, const char *s)
 	return 0;
 }
 
-int
-chain_hash(const uint8_t prev[CHAIN_HASH_LEN], const struct chain_row *row,
-    uint8_t out[CHAIN_HASH_LEN])
+/*
+ * SHA-256 fetched once and a context reused for every row, and each row
+ * encoded into one buffer (stack up to CHAIN_ROW_STACK bytes) for one
+ * digest update: the chain's hashes are those of chain_put_field() field
+ * by field, without OpenSSL's setup and per-call costs for each row.
+ */
+#define CHAIN_ROW_STACK		2048
+
+struct chain_hasher {
+	EVP_MD		*sha256;	/* owned */
+	EVP_MD_CTX	*md;		/* owned */
+};
+
+struct chain_hasher *
+chain_hasher_new(void)
 {
-	EVP_MD_CTX	*md;
+	struct chain_hasher	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if ((h->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (h->md = EVP_MD_CTX_new()) == NULL) {
+		ERR_clear_error();
+		chain_hasher_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+chain_hasher_free(struct chain_hasher *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->md);
+	EVP_MD_free(h->sha256);
+	free(h);
+}
+
+static uint8_t *
+chain_put_be32(uint8_t *p, uint32_t n)
+{
+	p[0] = n >> 24;
+	p[1] = n >> 16;
+	p[2] = n >> 8;
+	p[3] = n;
+	return p + 4;
+}
+
+int
+chain_hash_with(struct chain_hasher *h, const uint8_t prev[CHAIN_HASH_LEN],
+    const struct chain_row *row, uint8_t out[CHAIN_HASH_LEN])
+{
+	uint8_t		 stack[CHAIN_ROW_STACK], *buf = stack, *p;
+	size_t		 len[CHAIN_NFIELDS], total;
 	unsigned int	 mdlen = 0;
 	int		 i, n, rc = -1;
 
-	if (prev == NULL || row == NULL || out == NULL)
+	if (h == NULL || prev == NULL || row == NULL || out == NULL)
 		return -1;
-	if ((md = EVP_MD_CTX_new()) == NULL)
-		goto out;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, prev, CHAIN_HASH_LEN) != 1 ||
-	    EVP_DigestUpdate(md, CHAIN_MAGIC, strlen(CHAIN_MAGIC)) != 1)
-		goto out;
 	/* The optional fields up to the last that is not NULL. */
 	for (n = CHAIN_NFIELDS; n > CHAIN_F_ROUTE && row->field[n - 1] == NULL;
 	    n--)
 		;
-	for (i = 0; i < n; i++)
-		if (chain_put_field(md, row->field[i]) == -1)
-			goto out;
-	if (EVP_DigestFinal_ex(md, out, &mdlen) != 1 ||
-	    mdlen != CHAIN_HASH_LEN)
+	total = CHAIN_HASH_LEN + sizeof(CHAIN_MAGIC) - 1;
+	for (i = 0; i < n; i++) {
+		len[i] = 0;
+		/* 0xffffffff is NULL, so it is not a length. */
+		if (row->field[i] != NULL &&
+		    (len[i] = strlen(row->field[i])) >= CHAIN_NULL_LEN)
+			return -1;
+		total += 4 + len[i];
+	}
+	if (total > sizeof(stack) && (buf = malloc(total)) == NULL)
+		return -1;
+	memcpy(buf, prev, CHAIN_HASH_LEN);
+	memcpy(buf + CHAIN_HASH_LEN, CHAIN_MAGIC, sizeof(CHAIN_MAGIC) - 1);
+	p = buf + CHAIN_HASH_LEN + sizeof(CHAIN_MAGIC) - 1;
+	for (i = 0; i < n; i++) {
+		if (row->field[i] == NULL) {
+			p = chain_put_be32(p, CHAIN_NULL_LEN);
+			continue;
+		}
+		p = chain_put_be32(p, (uint32_t)len[i]);
+		memcpy(p, row->field[i], len[i]);
+		p += len[i];
+	}
+	if (EVP_DigestInit_ex(h->md, h->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(h->md, buf, total) != 1 ||
+	    EVP_DigestFinal_ex(h->md, out, &mdlen) != 1 ||
+	    mdlen != CHAIN_HASH_LEN) {
+		ERR_clear_error();
 		goto out;
+	}
 	rc = 0;
  out:
-	EVP_MD_CTX_free(md);
-	if (rc == -1)
-		ERR_clear_error();
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
+int
+chain_hash(const uint8_t prev[CHAIN_HASH_LEN], const struct chain_row *row,
+    uint8_t out[CHAIN_HASH_LEN])
+{
+	struct chain_hasher	*h;
+	int			 rc;
+
+	if (prev == NULL || row == NULL || out == NULL ||
+	    (h = chain_hasher_new()) == NULL)
+		return -1;
+	rc = chain_hash_with(h, prev, row, out);
+	chain_hasher_free(h);
 	return rc;
 }
 

@@ -123,6 +123,21 @@ struct chain_message {
 int	chain_hash(const uint8_t prev[CHAIN_HASH_LEN],
 	    const struct chain_row *row, uint8_t out[CHAIN_HASH_LEN]);
 
+/*
+ * SHA-256 set up once, for chain_hash_with() over many rows: the same
+ * hashes as chain_hash(), without fetching the digest and making a
+ * context for each row.  One thread at a time uses a hasher.
+ * chain_hasher_new() returns NULL if OpenSSL or memory fails;
+ * chain_hasher_free(NULL) is a no-op.
+ */
+struct chain_hasher;
+struct chain_hasher	*chain_hasher_new(void);
+void			 chain_hasher_free(struct chain_hasher *h);
+int			 chain_hash_with(struct chain_hasher *h,
+			    const uint8_t prev[CHAIN_HASH_LEN],
+			    const struct chain_row *row,
+			    uint8_t out[CHAIN_HASH_LEN]);
+
 /* Lower-case hex of a hash, into out[2 * CHAIN_HASH_LEN + 1]. */
 void	chain_hex(const uint8_t hash[CHAIN_HASH_LEN], char *out);
 

@@ -1,24 +1,39 @@
 /*
  * replay: see replay.h.  The replay of a session's durable subscriptions,
- * one at a time, in pages:
+ * one at a time, in pages.  A page goes through
  *
  *   QUERY    a page of pending deliveries after the last one taken, at
  *            most REPLAY_PAGE_ROWS rows and about a page's share of the
  *            byte budget of their sealed bodies
  *   COMMIT   each message decided again (decide_recipient) and its row
- *            written; nothing is sent before those rows have committed
- *   SEND     the allowed ones sent in order, while the session's output
- *            has room (session_has_room); otherwise the replay waits for
- *            the output to drain (the session's paced writer), so a
- *            subscriber is never cut off by its own replay
+ *            written; nothing of the page is sent before those rows have
+ *            committed
+ *   READY    committed; sent in order once every page before it is sent,
+ *            while the session's output has room (session_has_room);
+ *            otherwise the replay waits for the output to drain (the
+ *            session's paced writer), so a subscriber is never cut off by
+ *            its own replay
  *
- * then the next page.  A short page ends the subscription's replay unless
- * a message was held back from it meanwhile (subs_take_held: a publish
- * that committed after the page's query); then the replay queries again.
- * From then on the subscription receives live.
+ * Two pages are in flight at most (REPLAY_PAGES), so that the database
+ * and nwdd work at once: as soon as a page's rows arrive, the next page's
+ * query goes out (budget allowing), and the database answers it while
+ * nwdd decides this one; the next page is decided while this one's rows
+ * are written; and a page is sent while the next one's rows are written.
+ * Pages are sent strictly in order: a page whose query or transaction
+ * failed (FAILED) stops the replay once every page before it is sent, and
+ * nothing after it is sent (a page after it that committed gets its
+ * "not sent" rows and stays pending).
+ *
+ * A page that comes back empty ends the subscription's replay, once every
+ * page before it is sent, unless a message was held back from it
+ * meanwhile (subs_take_held: a publish that committed after the last
+ * query went out); then the replay queries again.  From then on the
+ * subscription receives live.
  *
  * Memory: every replay takes its pages' bytes from one budget shared by
- * all sessions (REPLAY_BUDGET); a replay that finds none waits its turn.
+ * all sessions (REPLAY_BUDGET); a replay with no page in flight that finds
+ * none waits its turn; a second page is only queried when its bytes are
+ * free and no replay waits.
  */
 #include <sys/queue.h>
 
@@ -61,13 +76,32 @@ struct name {
 	char			 name[DURABLE_MAX_NAME + 1];
 };
 
-enum replay_phase {
-	REPLAY_IDLE,		/* nothing to do */
-	REPLAY_BUDGET_WAIT,	/* waiting for bytes of the budget */
-	REPLAY_QUERY,		/* a page's query is out */
-	REPLAY_COMMIT,		/* the page's rows are being written */
-	REPLAY_SEND,		/* sending what the page allowed */
+enum page_phase {
+	PAGE_FREE,		/* not in use */
+	PAGE_QUERY,		/* its query is out (a store callback due) */
+	PAGE_COMMIT,		/* its rows are being written (one due) */
+	PAGE_READY,		/* committed, or deciding: sent in its turn */
+	PAGE_FAILED,		/* the replay stops at it */
 };
+
+struct replay;
+
+/* A page of one subscription's pending deliveries. */
+struct page {
+	struct replay		*r;		/* borrowed; the owner */
+	enum page_phase		 phase;
+	size_t			 budget;	/* bytes taken from the budget */
+	struct item		*items;		/* owned; its messages */
+	size_t			 nitems;
+	size_t			 next;		/* the next item to send */
+	int			 committed;	/* its rows committed: what is
+						   not sent was said to be
+						   replayed */
+	const char		*why;		/* static; FAILED: why */
+	char			 version[POLICY_VERSION_LEN];
+};
+
+#define REPLAY_PAGES	2	/* pages in flight, at most */
 
 /* The replay of one session's durable subscriptions. */
 struct replay {
@@ -75,19 +109,15 @@ struct replay {
 	struct server		*srv;		/* borrowed */
 	uint64_t		 session_id;
 	int			 gone;		/* the session went away */
-	enum replay_phase	 phase;
+	int			 waiting;	/* in the budget's queue */
 	TAILQ_HEAD(, name)	 names;		/* owned; the head replays */
-	char			 version[POLICY_VERSION_LEN];
-	int64_t			 after_id;	/* last delivery taken */
-	size_t			 budget;	/* bytes taken from the budget */
-	struct item		*items;		/* owned; a page's messages */
-	size_t			 nitems;
-	size_t			 next;		/* the next item to send */
+	int64_t			 after_id;	/* last delivery queried */
+	struct page		 pages[REPLAY_PAGES]; /* a ring, oldest
+						   first */
+	size_t			 first;		/* the oldest page's slot */
+	size_t			 npages;	/* in flight */
 	int			 more;		/* more rows may follow */
-	int			 busy;		/* inside replay_send() */
-	int			 committed;	/* the page's rows committed:
-						   what is not sent was said
-						   to be replayed */
+	int			 busy;		/* inside page_send() */
 	char			 principal[256]; /* whose queue */
 	size_t			 sent;		/* for the log */
 	size_t			 refused;
@@ -100,61 +130,71 @@ static TAILQ_HEAD(, replay)	 budget_queue =
     TAILQ_HEAD_INITIALIZER(budget_queue);
 
 static void	replay_next(struct replay *);
-static void	unsent_rows(struct replay *);
-static void	replay_send(struct replay *);
+static void	replay_pump(struct replay *);
 static void	writable(struct session *, void *, int);
+static store_result_fn page_rows;
 
-static void
-items_clear(struct replay *r)
+/* Page i of those in flight, the oldest being 0. */
+static struct page *
+page_at(struct replay *r, size_t i)
+{
+	return &r->pages[(r->first + i) % REPLAY_PAGES];
+}
+
+/* 1 if a store callback is due for p: r must not be freed before it. */
+static int
+page_due(const struct page *p)
+{
+	return p->phase == PAGE_QUERY || p->phase == PAGE_COMMIT;
+}
+
+static int
+replay_due(struct replay *r)
 {
 	size_t i;
 
-	unsent_rows(r);
-	for (i = 0; i < r->nitems; i++)
-		decide_entry_clear(&r->items[i].d);
-	free(r->items);
-	r->items = NULL;
-	r->nitems = r->next = 0;
-	r->committed = 0;
+	for (i = 0; i < r->npages; i++)
+		if (page_due(page_at(r, i)))
+			return 1;
+	return 0;
 }
 
 static void
-budget_release(struct replay *r)
+budget_release(size_t bytes)
 {
 	struct replay *w;
 
-	if (r->budget == 0)
+	if (bytes == 0)
 		return;
-	budget_free += r->budget;
-	r->budget = 0;
+	budget_free += bytes;
 	/* The first waiting replay that now fits goes on. */
 	while ((w = TAILQ_FIRST(&budget_queue)) != NULL &&
 	    budget_free >= REPLAY_PAGE_MIN) {
 		TAILQ_REMOVE(&budget_queue, w, wait);
-		w->phase = REPLAY_IDLE;
+		w->waiting = 0;
 		replay_next(w);
 	}
 }
 
 /*
  * The page's rows said its messages were replayed, but these were not
- * sent (the session went, or the subscription was closed): a row each,
- * and they stay pending in the queue.
+ * sent (the session went, the subscription was closed, or a page before
+ * it failed): a row each, and they stay pending in the queue.
  */
 static void
-unsent_rows(struct replay *r)
+unsent_rows(struct replay *r, struct page *p)
 {
 	struct store_batch	*batch = NULL;
 	struct audit_event	*ev;
 	size_t			 i;
 
-	if (!r->committed || r->next >= r->nitems)
+	if (!p->committed || p->next >= p->nitems)
 		return;
-	for (i = r->next; i < r->nitems; i++) {
+	for (i = p->next; i < p->nitems; i++) {
 		if (batch == NULL && (batch = store_batch_new()) == NULL)
 			return;
 		ev = trail_delivery(r->srv->cfg->instance, AUDIT_DELIVER_LOST,
-		    r->items[i].mid, NULL, 0, r->principal, "not sent at "
+		    p->items[i].mid, NULL, 0, r->principal, "not sent at "
 		    "replay: the session ended or the subscription was closed "
 		    "first; its durable queue still holds it");
 		if (ev != NULL)
@@ -162,7 +202,35 @@ unsent_rows(struct replay *r)
 	}
 	if (batch != NULL)
 		store_submit_detached(r->srv->store, batch);
-	r->next = r->nitems;
+	p->next = p->nitems;
+}
+
+/* Empties p (no callback due for it): its items, its bytes. */
+static void
+page_clear(struct replay *r, struct page *p)
+{
+	size_t i, bytes;
+
+	unsent_rows(r, p);
+	for (i = 0; i < p->nitems; i++)
+		decide_entry_clear(&p->items[i].d);
+	free(p->items);
+	bytes = p->budget;
+	memset(p, 0, sizeof(*p));
+	p->r = r;
+	budget_release(bytes);
+}
+
+/* Removes the oldest page, or the newest (last 1). */
+static void
+page_drop(struct replay *r, int last)
+{
+	struct page *p = page_at(r, last ? r->npages - 1 : 0);
+
+	if (!last)
+		r->first = (r->first + 1) % REPLAY_PAGES;
+	r->npages--;
+	page_clear(r, p);
 }
 
 static void
@@ -172,22 +240,24 @@ replay_free(struct replay *r)
 
 	if (r == NULL)
 		return;
-	unsent_rows(r);
-	if (r->phase == REPLAY_BUDGET_WAIT)
+	if (r->waiting)
 		TAILQ_REMOVE(&budget_queue, r, wait);
-	items_clear(r);
+	r->waiting = 0;
+	/* Nothing may wake r while it goes. */
+	r->gone = 1;
+	while (r->npages > 0)
+		page_drop(r, 0);
 	while ((n = TAILQ_FIRST(&r->names)) != NULL) {
 		TAILQ_REMOVE(&r->names, n, entry);
 		free(n);
 	}
-	r->phase = REPLAY_IDLE;
-	budget_release(r);
 	free(r);
 }
 
 /*
- * The session of r, or NULL if it went away (then r is freed: no store
- * callback is outstanding when this is called).
+ * The session of r, or NULL if it went away; then r is freed, unless a
+ * store callback is still due for one of its pages or it is sending (the
+ * last of those frees it).
  */
 static struct session *
 replay_session(struct replay *r)
@@ -196,7 +266,9 @@ replay_session(struct replay *r)
 
 	if (!r->gone && (s = session_find(r->srv, r->session_id)) != NULL)
 		return s;
-	replay_free(r);
+	r->gone = 1;
+	if (!r->busy && !replay_due(r))
+		replay_free(r);
 	return NULL;
 }
 
@@ -213,28 +285,28 @@ replay_stop(struct replay *r, struct session *s, const char *why)
 	session_send_error(s, 0, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "%s",
 	    reason);
 	session_set_writer(s, NULL, NULL);
-	replay_free(r);
+	r->gone = 1;
+	if (!r->busy && !replay_due(r))
+		replay_free(r);
 	session_close(s, reason);
 }
 
-/* The replayed decisions have committed: send what was allowed, in order. */
+/* A page's decisions have been written, or not. */
 static void
 page_committed(enum store_outcome outcome, void *arg)
 {
-	struct replay	*r = arg;
-	struct session	*s;
+	struct page	*p = arg;
+	struct replay	*r = p->r;
 
-	r->committed = outcome == STORE_COMMITTED;
-	if ((s = replay_session(r)) == NULL)
-		return;
-	if (outcome != STORE_COMMITTED) {
-		/* Nothing is sent; the deliveries stay pending. */
-		replay_stop(r, s, "stopped: the audit store did not commit");
-		return;
+	p->committed = outcome == STORE_COMMITTED;
+	if (p->committed)
+		p->phase = PAGE_READY;
+	else {
+		/* Nothing of it is sent; its deliveries stay pending. */
+		p->phase = PAGE_FAILED;
+		p->why = "stopped: the audit store did not commit";
 	}
-	r->committed = 1;
-	r->phase = REPLAY_SEND;
-	replay_send(r);
+	replay_pump(r);
 }
 
 /*
@@ -287,9 +359,9 @@ open_stored(struct server *srv, const struct store_result *res, size_t row,
 
 /* Decides one pending message again; adds its rows to the batch. */
 static int
-replay_one(struct replay *r, struct session *s, const struct principal *p,
-    const struct decide_world *w, const struct store_result *res, size_t row,
-    struct store_batch *batch)
+replay_one(struct replay *r, struct page *pg, struct session *s,
+    const struct principal *p, const struct decide_world *w,
+    const struct store_result *res, size_t row, struct store_batch *batch)
 {
 	struct trail_origin	 o = session_origin(s);
 	const char		*mid = store_result_value(res, row, 0);
@@ -316,10 +388,10 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 		    "subscription %s", name);
 		ev = trail_decision(&o, env->header->sender, AUDIT_DELIVER, mid,
 		    env, s->principal->id, d.rules, d.reason, d.shared,
-		    d.withheld, "replay", r->version);
-		snprintf(r->items[r->nitems].mid, sizeof(r->items[0].mid), "%s",
-		    mid);
-		r->items[r->nitems++].d = d;
+		    d.withheld, "replay", pg->version);
+		snprintf(pg->items[pg->nitems].mid, sizeof(pg->items[0].mid),
+		    "%s", mid);
+		pg->items[pg->nitems++].d = d;
 		memset(&d, 0, sizeof(d));
 	} else {
 		if (d.verdict == POLICY_DENY_NO_RULE)
@@ -330,7 +402,7 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 		if (env != NULL)
 			ev = trail_decision(&o, env->header->sender,
 			    AUDIT_DELIVER_REFUSED, mid, env, s->principal->id,
-			    d.rules, d.reason, NULL, NULL, NULL, r->version);
+			    d.rules, d.reason, NULL, NULL, NULL, pg->version);
 		else if ((ev = audit_event_new(AUDIT_DELIVER_REFUSED,
 		    r->srv->cfg->instance)) != NULL) {
 			audit_event_set(ev, AUDIT_F_MESSAGE_ID, mid);
@@ -338,7 +410,8 @@ replay_one(struct replay *r, struct session *s, const struct principal *p,
 			    store_result_value(res, row, 2));
 			audit_event_set(ev, AUDIT_F_RECIPIENT,
 			    s->principal->id);
-			audit_event_set(ev, AUDIT_F_POLICY_VERSION, r->version);
+			audit_event_set(ev, AUDIT_F_POLICY_VERSION,
+			    pg->version);
 			audit_event_set(ev, AUDIT_F_REASON, d.reason);
 		}
 		if (store_batch_set_delivery_state(batch, mid,
@@ -356,40 +429,18 @@ done:
 	return rc;
 }
 
-/* A page of pending deliveries: decide each again, write the rows. */
-static void
-page_rows(int ok, const struct store_result *res, void *arg)
+/* Decides every message of page p (rows of res) again; fills batch. */
+static int
+page_decide(struct replay *r, struct page *p, struct session *s,
+    const struct store_result *res, size_t n, struct store_batch *batch)
 {
-	struct replay		*r = arg;
 	struct server		*srv = r->srv;
-	struct session		*s;
-	const struct principal	*p;
+	const struct principal	*pr;
 	struct decide_world	 w;
-	struct store_batch	*batch = NULL;
-	const char		*did;
-	size_t			 i, n;
+	size_t			 i;
 
-	if ((s = replay_session(r)) == NULL)
-		return;
-	if (!ok) {
-		replay_stop(r, s, "failed: the audit store is unavailable");
-		return;
-	}
-	n = store_result_nrows(res);
-	/* Until a page comes back empty, more may follow; a subscription
-	 * closed meanwhile takes nothing more. */
-	if (TAILQ_FIRST(&r->names)->sub_id == 0)
-		n = 0;
-	r->more = n > 0;
-	if (n > 0 && (did = store_result_value(res, n - 1, 12)) != NULL)
-		r->after_id = strtoll(did, NULL, 10);
-	if (n == 0) {
-		r->phase = REPLAY_SEND;
-		replay_send(r);
-		return;
-	}
 	/* Decisions use the mapping and policy in force now. */
-	p = identity_find_id(srv->ids, s->principal->id);
+	pr = identity_find_id(srv->ids, s->principal->id);
 	memset(&w, 0, sizeof(w));
 	w.policy = srv->policy;
 	w.ids = srv->ids;
@@ -397,50 +448,132 @@ page_rows(int ok, const struct store_result *res, void *arg)
 	w.consents = consents_table(srv->consents);
 	w.grants = breakglass_grants(srv->breakglass);
 	w.now_ms = clock_wall_ms();
-	snprintf(r->version, sizeof(r->version), "%s",
+	snprintf(p->version, sizeof(p->version), "%s",
 	    policy_version(srv->policy));
-	if ((r->items = calloc(n, sizeof(*r->items))) == NULL ||
-	    (batch = store_batch_new()) == NULL)
-		goto oom;
+	if ((p->items = calloc(n, sizeof(*p->items))) == NULL)
+		return -1;
 	for (i = 0; i < n; i++)
-		if (replay_one(r, s, p, &w, res, i, batch) == -1)
-			goto oom;
-	r->phase = REPLAY_COMMIT;
-	if (store_submit(srv->store, batch, page_committed, r) == -1) {
-		store_batch_free(batch);
-		replay_stop(r, s, "failed: the audit store is unavailable");
-	}
-	return;
-oom:
-	store_batch_free(batch);
-	session_log(warnx, s, "event=replay_failed durable=%s reason=\"out of "
-	    "memory\"", TAILQ_FIRST(&r->names)->name);
-	session_set_writer(s, NULL, NULL);
-	replay_free(r);
+		if (replay_one(r, p, s, pr, &w, res, i, batch) == -1)
+			return -1;
+	return 0;
 }
 
-/* Asks for the next page of the current subscription, budget allowing. */
+/*
+ * Queries a new page after r->after_id, its bytes taken from the budget
+ * (the caller saw REPLAY_PAGE_MIN free).  Returns 0, or -1 with the page
+ * FAILED.
+ */
+static int
+page_query(struct replay *r, struct session *s)
+{
+	struct name	*n = TAILQ_FIRST(&r->names);
+	struct page	*p;
+
+	p = page_at(r, r->npages++);
+	memset(p, 0, sizeof(*p));
+	p->r = r;
+	p->budget = budget_free < REPLAY_PAGE_BYTES ? budget_free :
+	    REPLAY_PAGE_BYTES;
+	budget_free -= p->budget;
+	/* What committed before this query, the query sees. */
+	(void)subs_take_held(&s->subs, n->sub_id);
+	p->phase = PAGE_QUERY;
+	session_log(debug, s, "event=replay_page durable=%s after=%lld "
+	    "bytes=%zu", n->name, (long long)r->after_id, p->budget);
+	if (store_query_pending(r->srv->store, s->principal->id, n->name,
+	    r->after_id, REPLAY_PAGE_ROWS, p->budget, page_rows, p) == -1) {
+		p->phase = PAGE_FAILED;
+		p->why = "failed: the audit store is unavailable";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queries the page after the newest one in flight, if there is room for
+ * one more, its query can say where to start, and its bytes are free with
+ * no replay waiting for them.  A failure stops the replay in its turn.
+ */
+static void
+page_prefetch(struct replay *r, struct session *s)
+{
+	struct page *last;
+
+	if (r->npages == 0 || r->npages >= REPLAY_PAGES || !r->more ||
+	    budget_free < REPLAY_PAGE_MIN || !TAILQ_EMPTY(&budget_queue))
+		return;
+	last = page_at(r, r->npages - 1);
+	if (last->phase == PAGE_QUERY || last->phase == PAGE_FAILED)
+		return;
+	(void)page_query(r, s);
+}
+
+/* A page of pending deliveries: decide each again, write the rows. */
+static void
+page_rows(int ok, const struct store_result *res, void *arg)
+{
+	struct page		*p = arg;
+	struct replay		*r = p->r;
+	struct session		*s;
+	struct store_batch	*batch = NULL;
+	const char		*did;
+	size_t			 n;
+
+	/* Deciding: no callback due; nothing to send before it commits. */
+	p->phase = PAGE_READY;
+	if ((s = replay_session(r)) == NULL)
+		return;
+	if (!ok) {
+		p->phase = PAGE_FAILED;
+		p->why = "failed: the audit store is unavailable";
+		replay_pump(r);
+		return;
+	}
+	n = store_result_nrows(res);
+	/* Until a page comes back empty, more may follow; a subscription
+	 * closed meanwhile takes nothing more.  p is the newest page. */
+	if (TAILQ_FIRST(&r->names)->sub_id == 0)
+		n = 0;
+	r->more = n > 0;
+	if (n == 0) {
+		page_drop(r, 1);
+		replay_pump(r);
+		return;
+	}
+	if ((did = store_result_value(res, n - 1, 12)) != NULL)
+		r->after_id = strtoll(did, NULL, 10);
+	/* The database reads the next page while this one is decided. */
+	page_prefetch(r, s);
+	if ((batch = store_batch_new()) == NULL ||
+	    page_decide(r, p, s, res, n, batch) == -1) {
+		store_batch_free(batch);
+		session_log(warnx, s, "event=replay_failed durable=%s "
+		    "reason=\"out of memory\"", TAILQ_FIRST(&r->names)->name);
+		p->phase = PAGE_FAILED;
+		p->why = "failed: out of memory";
+		replay_pump(r);
+		return;
+	}
+	p->phase = PAGE_COMMIT;
+	if (store_submit(r->srv->store, batch, page_committed, p) == -1) {
+		store_batch_free(batch);
+		p->phase = PAGE_FAILED;
+		p->why = "failed: the audit store is unavailable";
+		replay_pump(r);
+	}
+}
+
+/* Asks for the first page in flight, budget allowing. */
 static void
 replay_query(struct replay *r, struct session *s)
 {
-	struct name *n = TAILQ_FIRST(&r->names);
-
 	if (budget_free < REPLAY_PAGE_MIN) {
-		r->phase = REPLAY_BUDGET_WAIT;
+		r->waiting = 1;
 		TAILQ_INSERT_TAIL(&budget_queue, r, wait);
 		return;
 	}
-	r->budget = budget_free < REPLAY_PAGE_BYTES ? budget_free :
-	    REPLAY_PAGE_BYTES;
-	budget_free -= r->budget;
-	/* What committed before this query, the query sees. */
-	(void)subs_take_held(&s->subs, n->sub_id);
-	r->phase = REPLAY_QUERY;
-	session_log(debug, s, "event=replay_page durable=%s after=%lld "
-	    "bytes=%zu", n->name, (long long)r->after_id, r->budget);
-	if (store_query_pending(r->srv->store, s->principal->id, n->name,
-	    r->after_id, REPLAY_PAGE_ROWS, r->budget, page_rows, r) == -1)
-		replay_stop(r, s, "failed: the audit store is unavailable");
+	if (page_query(r, s) == -1)
+		replay_stop(r, s, page_at(r, 0)->why);
 }
 
 /* The current subscription is replayed: it goes live; then the next. */
@@ -462,8 +595,9 @@ replay_done_one(struct replay *r, struct session *s)
 }
 
 /*
- * Goes on with whatever is next: another page of the current
- * subscription, the next subscription, or nothing (r is freed).
+ * With no page in flight, goes on with whatever is next: the first page
+ * of the current subscription, the next subscription, or nothing (r is
+ * freed).
  */
 static void
 replay_next(struct replay *r)
@@ -473,7 +607,6 @@ replay_next(struct replay *r)
 
 	if ((s = replay_session(r)) == NULL)
 		return;
-	r->phase = REPLAY_IDLE;
 	while ((n = TAILQ_FIRST(&r->names)) != NULL) {
 		if (n->sub_id == 0) {
 			/* Closed while it replayed. */
@@ -483,9 +616,10 @@ replay_next(struct replay *r)
 			r->more = 1;
 			continue;
 		}
-		/* A short page ends it, unless a publish was held back
+		/* An empty page ends it, unless a publish was held back
 		 * from it meanwhile. */
 		if (r->more || subs_take_held(&s->subs, n->sub_id)) {
+			r->more = 1;
 			replay_query(r, s);
 			return;
 		}
@@ -495,26 +629,27 @@ replay_next(struct replay *r)
 	replay_free(r);
 }
 
-/* Sends the committed items while the session has room. */
-static void
-replay_send(struct replay *r)
+/*
+ * Sends page p's items in order while the session has room.  Returns 0
+ * when it stopped sending (all sent, the session went or the
+ * subscription was closed), -1 when it waits for room (writable() calls
+ * again).
+ */
+static int
+page_send(struct replay *r, struct session *s, struct page *p)
 {
-	struct session		*s;
+	struct name		*n = TAILQ_FIRST(&r->names);
 	struct deliver_msg	 m;
 	struct item		*it;
-	struct name		*n;
 
-	if ((s = replay_session(r)) == NULL)
-		return;
-	n = TAILQ_FIRST(&r->names);
 	memset(&m, 0, sizeof(m));
-	m.policy_version = r->version;
+	m.policy_version = p->version;
 	r->busy = 1;
-	while (r->next < r->nitems && !r->gone && n->sub_id != 0) {
-		it = &r->items[r->next];
+	while (p->next < p->nitems && !r->gone && n->sub_id != 0) {
+		it = &p->items[p->next];
 		if (!session_has_room(s, it->d.len + DECIDE_FRAME_HEADROOM)) {
 			r->busy = 0;
-			return;	/* writable() calls again */
+			return -1;
 		}
 		m.message_id = it->mid;
 		m.bytes = it->d.bytes;
@@ -525,12 +660,52 @@ replay_send(struct replay *r)
 		if (deliver_send(s, n->sub_id, &m, n->name) == 0)
 			r->sent++;
 		decide_entry_clear(&it->d);
-		r->next++;
+		p->next++;
 	}
 	r->busy = 0;
-	items_clear(r);
-	budget_release(r);
-	replay_next(r);
+	return 0;
+}
+
+/*
+ * Goes on from wherever r is: sends the committed pages in order, stops
+ * at a failed one, queries the next page if there is room for it, and
+ * with no page in flight goes on to what is next (replay_next).
+ */
+static void
+replay_pump(struct replay *r)
+{
+	struct session	*s;
+	struct page	*p;
+
+	for (;;) {
+		if ((s = replay_session(r)) == NULL)
+			return;
+		if (r->npages == 0) {
+			replay_next(r);
+			return;
+		}
+		p = page_at(r, 0);
+		if (TAILQ_FIRST(&r->names)->sub_id == 0) {
+			/* Closed: nothing more is sent; the pages go as
+			 * their callbacks come back. */
+			if (page_due(p))
+				return;
+			r->more = 0;
+			page_drop(r, 0);
+			continue;
+		}
+		if (p->phase == PAGE_FAILED) {
+			replay_stop(r, s, p->why);
+			return;
+		}
+		if (p->phase != PAGE_READY || !p->committed)
+			break;
+		if (page_send(r, s, p) == -1)
+			return;
+		if (p->next >= p->nitems)
+			page_drop(r, 0);
+	}
+	page_prefetch(r, s);
 }
 
 /* The session's output drained (gone 0), or the session went (gone 1). */
@@ -542,16 +717,16 @@ writable(struct session *s, void *arg, int gone)
 	if (gone) {
 		r->gone = 1;
 		/*
-		 * A store callback outstanding, or replay_send() on the
-		 * stack, frees it when it sees r->gone.
+		 * A store callback due, or page_send() on the stack, frees
+		 * it when it sees r->gone.
 		 */
-		if (!r->busy && r->phase != REPLAY_QUERY &&
-		    r->phase != REPLAY_COMMIT)
+		if (!r->busy && !replay_due(r))
 			replay_free(r);
 		return;
 	}
-	if (r->phase == REPLAY_SEND && !r->busy)
-		replay_send(r);
+	if (!r->busy && !r->waiting && r->npages > 0 &&
+	    page_at(r, 0)->phase == PAGE_READY && page_at(r, 0)->committed)
+		replay_pump(r);
 }
 
 void
@@ -581,15 +756,13 @@ replay_forget(struct session *s, uint64_t sub_id)
 	}
 	/*
 	 * The one replaying: what it holds is not sent; it ends at its
-	 * next step (a page's callback, or now if it waits to send).
+	 * next step (a page's callback, or now for the pages that wait to
+	 * be sent).  A replay waiting for the budget skips it when it is
+	 * woken.
 	 */
 	n->sub_id = 0;
-	if (r->phase == REPLAY_SEND && !r->busy) {
-		items_clear(r);
-		budget_release(r);
-		r->more = 0;
-		replay_next(r);
-	}
+	if (!r->busy && !r->waiting)
+		replay_pump(r);
 }
 
 void
@@ -598,6 +771,7 @@ replay_start(struct server *srv, struct session *s, uint64_t sub_id,
 {
 	struct replay	*r = s->writer == writable ? s->writer_arg : NULL;
 	struct name	*n;
+	size_t		 i;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		goto oom;
@@ -618,6 +792,8 @@ replay_start(struct server *srv, struct session *s, uint64_t sub_id,
 	}
 	r->srv = srv;
 	r->session_id = s->id;
+	for (i = 0; i < REPLAY_PAGES; i++)
+		r->pages[i].r = r;
 	snprintf(r->principal, sizeof(r->principal), "%s", s->principal->id);
 	r->started_ms = clock_mono_ms();
 	TAILQ_INIT(&r->names);

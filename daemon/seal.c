@@ -25,16 +25,26 @@
 #define SEAL_FILE_MAX	(2 * SEAL_KEY_LEN + 1)
 
 #define SEAL_AAD_MAGIC	"nwd-seal-v2\n"
+#define SEAL_AAD_STACK	256	/* additional data up to this on the stack */
 
 struct seal_key {
-	uint8_t		key[SEAL_KEY_LEN];
-	char		id[SEAL_KEY_ID_LEN];
-	char		row_id[SEAL_ROW_KEY_ID_LEN]; /* id, format 2 */
+	uint8_t		 key[SEAL_KEY_LEN];
+	char		 id[SEAL_KEY_ID_LEN];
+	char		 row_id[SEAL_ROW_KEY_ID_LEN]; /* id, format 2 */
+	EVP_CIPHER_CTX	*dec;		/* owned; keyed to open */
 };
 
+/*
+ * The cipher is fetched and each key's context keyed once, at load; a
+ * body only sets its nonce (EVP_*Init_ex with no cipher and no key keeps
+ * both), instead of fetching the cipher and expanding the key again for
+ * every message.  A sealer is used by one thread at a time.
+ */
 struct sealer {
-	size_t		nkeys;
-	struct seal_key	keys[];		/* keys[0] seals; all open */
+	EVP_CIPHER	*gcm;		/* owned; AES-256-GCM */
+	EVP_CIPHER_CTX	*enc;		/* owned; keyed with keys[0] */
+	size_t		 nkeys;
+	struct seal_key	 keys[];	/* keys[0] seals; all open */
 };
 
 static void
@@ -176,6 +186,28 @@ seal_read_key(const char *path, struct seal_key *k, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * A context of cipher keyed with key, to encrypt (enc 1) or decrypt, with
+ * nonces of SEAL_NONCE_LEN bytes; each use sets its nonce.  Returns NULL
+ * if OpenSSL fails.
+ */
+static EVP_CIPHER_CTX *
+seal_ctx(const EVP_CIPHER *cipher, const uint8_t *key, int enc)
+{
+	EVP_CIPHER_CTX	*ctx;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return NULL;
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN,
+	    NULL) != 1 ||
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, enc) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 struct sealer *
 sealer_load(const char *const *paths, size_t npaths, char *err,
     size_t errlen)
@@ -202,14 +234,32 @@ sealer_load(const char *const *paths, size_t npaths, char *err,
 			sealer_free(s);
 			return NULL;
 		}
+	if ((s->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
+	    (s->enc = seal_ctx(s->gcm, s->keys[0].key, 1)) == NULL)
+		goto nocipher;
+	for (i = 0; i < npaths; i++)
+		if ((s->keys[i].dec = seal_ctx(s->gcm, s->keys[i].key,
+		    0)) == NULL)
+			goto nocipher;
 	return s;
+ nocipher:
+	seal_err(err, errlen, "cannot set up AES-256-GCM");
+	ERR_clear_error();
+	sealer_free(s);
+	return NULL;
 }
 
 void
 sealer_free(struct sealer *s)
 {
+	size_t	i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->nkeys; i++)
+		EVP_CIPHER_CTX_free(s->keys[i].dec);
+	EVP_CIPHER_CTX_free(s->enc);
+	EVP_CIPHER_free(s->gcm);
 	OPENSSL_cleanse(s->keys, s->nkeys * sizeof(s->keys[0]));
 	free(s);
 }
@@ -236,12 +286,14 @@ seal_put_be32(uint8_t *p, uint32_t n)
 }
 
 /*
- * The additional data of format v (1 or 2) for aad, into a new buffer
- * (caller frees; *lenp its length).  Returns NULL if an argument is
- * missing or memory failed.
+ * The additional data of format v (1 or 2) for aad, into buf if it fits
+ * in buflen bytes, else into a new buffer (the caller frees what is not
+ * buf; *lenp its length).  Returns NULL if an argument is missing or
+ * memory failed.
  */
 static uint8_t *
-seal_aad_bytes(const struct seal_aad *aad, int v, size_t *lenp)
+seal_aad_bytes(const struct seal_aad *aad, int v, uint8_t *buf0,
+    size_t buflen, size_t *lenp)
 {
 	uint8_t		*buf, *p;
 	char		 kind[16];
@@ -252,8 +304,9 @@ seal_aad_bytes(const struct seal_aad *aad, int v, size_t *lenp)
 		return NULL;
 	ilen = strlen(aad->message_id);
 	if (v == 1) {
-		if (ilen > INT_MAX || (buf = malloc(ilen > 0 ? ilen : 1)) ==
-		    NULL)
+		if (ilen > INT_MAX)
+			return NULL;
+		if ((buf = ilen <= buflen ? buf0 : malloc(ilen)) == NULL)
 			return NULL;
 		memcpy(buf, aad->message_id, ilen);
 		*lenp = ilen;
@@ -265,7 +318,7 @@ seal_aad_bytes(const struct seal_aad *aad, int v, size_t *lenp)
 	if (ilen > UINT32_MAX || slen > INT_MAX - 64 - ilen)
 		return NULL;
 	len = strlen(SEAL_AAD_MAGIC) + 12 + ilen + slen + klen;
-	if ((buf = malloc(len)) == NULL)
+	if ((buf = len <= buflen ? buf0 : malloc(len)) == NULL)
 		return NULL;
 	p = buf;
 	memcpy(p, SEAL_AAD_MAGIC, strlen(SEAL_AAD_MAGIC));
@@ -290,15 +343,18 @@ uint8_t *
 seal_body(const struct sealer *s, const struct seal_aad *aad,
     const uint8_t *body, size_t len, size_t *outlen)
 {
-	EVP_CIPHER_CTX	*ctx = NULL;
+	EVP_CIPHER_CTX	*ctx;
 	uint8_t		*out = NULL, *ct, *tag, *ad;
+	uint8_t		 adbuf[SEAL_AAD_STACK];
 	size_t		 aadlen = 0;
 	int		 n, ok = 0;
 
 	if (s == NULL || (body == NULL && len > 0) || outlen == NULL)
 		return NULL;
-	if ((ad = seal_aad_bytes(aad, 2, &aadlen)) == NULL)
+	if ((ad = seal_aad_bytes(aad, 2, adbuf, sizeof(adbuf), &aadlen)) ==
+	    NULL)
 		return NULL;
+	ctx = s->enc;
 	/* EVP counts in int; bodies are far smaller (frame limits). */
 	if (len > INT_MAX - SEAL_OVERHEAD || aadlen > INT_MAX)
 		goto out;
@@ -308,11 +364,8 @@ seal_body(const struct sealer *s, const struct seal_aad *aad,
 	tag = ct + len;
 	if (RAND_bytes(out, SEAL_NONCE_LEN) != 1)
 		goto out;
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN,
-	    NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, s->keys[0].key, out) != 1)
+	/* The key and nonce length stay; only the nonce is new. */
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, out) != 1)
 		goto out;
 	if (aadlen > 0 && EVP_EncryptUpdate(ctx, NULL, &n, ad,
 	    (int)aadlen) != 1)
@@ -327,8 +380,8 @@ seal_body(const struct sealer *s, const struct seal_aad *aad,
 	*outlen = len + SEAL_OVERHEAD;
 	ok = 1;
  out:
-	EVP_CIPHER_CTX_free(ctx);
-	free(ad);
+	if (ad != adbuf)
+		free(ad);
 	if (!ok) {
 		ERR_clear_error();
 		if (out != NULL) {
@@ -346,9 +399,10 @@ open_body(const struct sealer *s, const char *key_id,
     size_t *outlen, char *err, size_t errlen)
 {
 	const struct seal_key	*k = NULL;
-	EVP_CIPHER_CTX		*ctx = NULL;
+	EVP_CIPHER_CTX		*ctx;
 	const uint8_t		*ct, *tag;
 	uint8_t			*out, *ad, tagbuf[SEAL_TAG_LEN];
+	uint8_t			 adbuf[SEAL_AAD_STACK];
 	const char		*mid;
 	size_t			 i, ptlen, aadlen = 0, idlen = 0;
 	int			 n, ok = 0, v = 1;
@@ -392,7 +446,8 @@ open_body(const struct sealer *s, const char *key_id,
 		    "bytes)", mid, len);
 		return NULL;
 	}
-	if ((ad = seal_aad_bytes(aad, v, &aadlen)) == NULL) {
+	if ((ad = seal_aad_bytes(aad, v, adbuf, sizeof(adbuf), &aadlen)) ==
+	    NULL) {
 		seal_err(err, errlen, "body of message %s: %s", mid, v == 2 &&
 		    aad->subject == NULL ? "no subject to check it against" :
 		    "out of memory");
@@ -403,16 +458,15 @@ open_body(const struct sealer *s, const char *key_id,
 	tag = ct + ptlen;
 	/* One byte at least, so that an empty body is not NULL. */
 	if ((out = malloc(ptlen > 0 ? ptlen : 1)) == NULL) {
-		free(ad);
+		if (ad != adbuf)
+			free(ad);
 		seal_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	memcpy(tagbuf, tag, SEAL_TAG_LEN);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN,
-	    NULL) != 1 ||
-	    EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, sealed) != 1) {
+	/* The key and nonce length stay; only the nonce is new. */
+	ctx = k->dec;
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, sealed) != 1) {
 		seal_err(err, errlen, "cannot set up AES-256-GCM");
 		goto out;
 	}
@@ -436,8 +490,8 @@ open_body(const struct sealer *s, const char *key_id,
 	*outlen = ptlen;
 	ok = 1;
  out:
-	EVP_CIPHER_CTX_free(ctx);
-	free(ad);
+	if (ad != adbuf)
+		free(ad);
 	if (!ok) {
 		ERR_clear_error();
 		/* Unauthenticated plaintext never leaves this function. */

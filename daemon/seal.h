@@ -44,7 +44,9 @@ struct seal_aad {
 /*
  * Loads key files (each 32 random bytes, raw or as 64 hex digits); the
  * first seals, all open.  Refuses a file others can read.  Returns NULL
- * with the file and reason in err.
+ * with the file and reason in err.  The sealer keeps a keyed cipher
+ * context per key, which every seal_body() and open_body() reuses: one
+ * thread at a time may use it.
  */
 struct sealer	*sealer_load(const char *const *paths, size_t npaths,
 		    char *err, size_t errlen);

@@ -8,8 +8,9 @@
  * This file holds the store's life and its write path: the connection's
  * setup and the phases below, the transaction (its chain, its statements,
  * its outcome), transactions in doubt, checkpoints and store_free().  The
- * connection itself is store_conn.c; building batches, the queries, LOAD
- * and the SQL text have files of their own (store_int.h lists them).
+ * connection itself is store_conn.c; building batches, the rows' links and
+ * hashes, the queries, LOAD and the SQL text have files of their own
+ * (store_int.h lists them).
  *
  * Connection life:
  *
@@ -97,13 +98,11 @@
  */
 #include <sys/queue.h>
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -698,147 +697,6 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
  * Write path
  */
 
-void
-store_canon_row(const char *instance, const struct audit_event *ev,
-    int64_t seq, const uint8_t *msg_hash, struct store_row *r)
-{
-	const char	**f = r->row.field;
-
-	snprintf(r->seq, sizeof(r->seq), "%" PRId64, seq);
-	snprintf(r->at, sizeof(r->at), "%" PRId64, ev->at_ms);
-	snprintf(r->kind, sizeof(r->kind), "%d", ev->kind);
-	f[CHAIN_F_INSTANCE] = instance;
-	f[CHAIN_F_SEQ] = r->seq;
-	f[CHAIN_F_AT] = r->at;
-	f[CHAIN_F_ACTOR] = ev->actor;
-	f[CHAIN_F_ACTION] = audit_action_name(ev->action);
-	f[CHAIN_F_MESSAGE_ID] = ev->message_id;
-	f[CHAIN_F_SUBJECT] = ev->subject;
-	f[CHAIN_F_KIND] = ev->kind != 0 ? r->kind : NULL;
-	f[CHAIN_F_RECIPIENT] = ev->recipient;
-	f[CHAIN_F_FIELDS_SHARED] = ev->fields_shared;
-	f[CHAIN_F_FIELDS_WITHHELD] = ev->fields_withheld;
-	f[CHAIN_F_RULE] = ev->rule;
-	f[CHAIN_F_POLICY_VERSION] = ev->policy_version;
-	f[CHAIN_F_REASON] = ev->reason;
-	f[CHAIN_F_PEER] = ev->peer;
-	f[CHAIN_F_SESSION] = ev->session;
-	f[CHAIN_F_ROUTE] = ev->route;
-	f[CHAIN_F_MESSAGE_HASH] = NULL;
-	if (msg_hash != NULL) {
-		chain_hex(msg_hash, r->msg_hash);
-		f[CHAIN_F_MESSAGE_HASH] = r->msg_hash;
-	}
-}
-
-/*
- * The message hash (chain.h) of b's message row as the INSERT writes it,
- * with the allocation rows of b that name it.  Returns 0 or -1.
- */
-static int
-store_msg_hash(const struct store *s, const struct store_batch *b,
-    uint8_t out[CHAIN_HASH_LEN])
-{
-	struct chain_message	 m;
-	const char		*(*al)[CHAIN_ALLOC_NFIELDS] = NULL;
-	char			 id[37], num[5][24], body[CHAIN_HEX_LEN];
-	char			(*ms)[2][24] = NULL;
-	size_t			 i, n = 0;
-	int			 rc = -1;
-
-	memset(&m, 0, sizeof(m));
-	for (i = 0; i < sizeof(id) - 1 && b->msg_id[i] != '\0'; i++)
-		id[i] = (char)tolower((unsigned char)b->msg_id[i]);
-	id[i] = '\0';
-	snprintf(num[0], sizeof(num[0]), "%d", b->msg_kind);
-	snprintf(num[1], sizeof(num[1]), "%d", b->msg_marking);
-	snprintf(num[2], sizeof(num[2]), "%d", b->msg_priority);
-	snprintf(num[3], sizeof(num[3]), "%d", b->msg_legal_basis);
-	snprintf(num[4], sizeof(num[4]), "%" PRId64, b->msg_created_ms);
-	if (b->msg_body != NULL && chain_sha256_hex(b->msg_body,
-	    b->msg_body_len, body) == -1)
-		return -1;
-	m.field[CHAIN_M_ID] = id;
-	m.field[CHAIN_M_KIND] = num[0];
-	m.field[CHAIN_M_SUBJECT] = b->msg_subject;
-	m.field[CHAIN_M_SENDER] = b->msg_sender;
-	m.field[CHAIN_M_AGENCY] = b->msg_agency;
-	m.field[CHAIN_M_MARKING] = num[1];
-	m.field[CHAIN_M_PRIORITY] = num[2];
-	m.field[CHAIN_M_LEGAL_BASIS] = num[3];
-	m.field[CHAIN_M_CREATED] = num[4];
-	m.field[CHAIN_M_POLICY_VERSION] = b->msg_policy_version;
-	m.field[CHAIN_M_INSTANCE] = s->instance;
-	m.field[CHAIN_M_KEY_ID] = b->msg_key_id;
-	m.field[CHAIN_M_BODY_SHA256] = b->msg_body != NULL ? body : NULL;
-	if (b->nalloc > 0 && ((al = calloc(b->nalloc, sizeof(*al))) == NULL ||
-	    (ms = calloc(b->nalloc, sizeof(*ms))) == NULL))
-		goto out;
-	for (i = 0; i < b->nalloc; i++) {
-		const struct store_alloc *a = &b->alloc[i];
-
-		if (strcasecmp(a->msg_id, b->msg_id) != 0)
-			continue;
-		snprintf(ms[n][0], sizeof(ms[n][0]), "%" PRId64, a->from_ms);
-		snprintf(ms[n][1], sizeof(ms[n][1]), "%" PRId64, a->until_ms);
-		al[n][CHAIN_A_SUBJECT] = a->subject;
-		al[n][CHAIN_A_TEAM] = a->team;
-		al[n][CHAIN_A_WORKER] = a->worker;
-		al[n][CHAIN_A_FROM] = a->from_ms != 0 ? ms[n][0] : NULL;
-		al[n][CHAIN_A_UNTIL] = a->until_ms != 0 ? ms[n][1] : NULL;
-		n++;
-	}
-	m.alloc = al;
-	m.nalloc = n;
-	rc = chain_message_hash(&m, out);
- out:
-	free(al);
-	free(ms);
-	return rc;
-}
-
-/* Numbers, links and hashes b's audit rows after the tentative head. */
-static int
-store_chain_assign(struct store *s, struct store_batch *b)
-{
-	struct store_row	 r;
-	struct store_link	*l;
-	const struct audit_event *ev;
-	uint8_t			 mh[CHAIN_HASH_LEN];
-	size_t			 i;
-	int			 have_mh = 0;
-
-	if (b->nev == 0)
-		return 0;
-	if (b->link == NULL &&
-	    (b->link = calloc(b->nev, sizeof(*b->link))) == NULL)
-		return -1;
-	for (i = 0; i < b->nev; i++) {
-		l = &b->link[i];
-		ev = b->ev[i];
-		l->seq = s->tent_seq + 1;
-		memcpy(l->prev, s->tent_hash, sizeof(l->prev));
-		/* A publish row of the batch's message carries its hash. */
-		l->has_msg_hash = b->has_msg && ev->action == AUDIT_PUBLISH &&
-		    ev->message_id != NULL &&
-		    strcasecmp(ev->message_id, b->msg_id) == 0;
-		if (l->has_msg_hash && !have_mh) {
-			if (store_msg_hash(s, b, mh) == -1)
-				return -1;
-			have_mh = 1;
-		}
-		if (l->has_msg_hash)
-			memcpy(l->msg_hash, mh, sizeof(l->msg_hash));
-		store_canon_row(s->instance, ev, l->seq, l->has_msg_hash ?
-		    l->msg_hash : NULL, &r);
-		if (chain_hash(l->prev, &r.row, l->hash) == -1)
-			return -1;
-		s->tent_seq = l->seq;
-		memcpy(s->tent_hash, l->hash, sizeof(s->tent_hash));
-	}
-	return 0;
-}
-
 /*
  * Sends one statement whose parameters are the n arrays of arr (finished
  * here), after the scalar instance as $1 if with_instance.  Returns 0 or
@@ -1051,18 +909,31 @@ store_send_stmt(struct store *s, const struct store_stmt *st)
 	    NULL, (const char *const *)st->v, NULL, NULL, 0) ? 0 : -1;
 }
 
-/* A change of state of one queued delivery. */
+/* The changes of state of every in-flight batch's deliveries, in one. */
 static int
-store_send_dstate(struct store *s, const struct store_deliv *d)
+store_send_dstates(struct store *s)
 {
-	const char	*v[STORE_DSTATE_NPARAMS];
+	struct pgarray		 a[STORE_DSTATE_NPARAMS];
+	const struct store_batch *b;
+	size_t			 j;
+	int			 i, rc;
 
-	v[0] = d->msg_id;
-	v[1] = d->principal;
-	v[2] = d->subscription;
-	v[3] = d->state;
-	return PQsendQueryPrepared(store_conn_pg(s->conn), STORE_STMT_DSTATE,
-	    STORE_DSTATE_NPARAMS, v, NULL, NULL, 0) ? 0 : -1;
+	for (i = 0; i < STORE_DSTATE_NPARAMS; i++)
+		pgarray_start(&a[i], store_sql_dstate_types[i]);
+	TAILQ_FOREACH(b, &s->inflight, entry) {
+		for (j = 0; j < b->ndeliv; j++) {
+			if (b->deliv[j].state == NULL)
+				continue;
+			pgarray_add(&a[0], b->deliv[j].msg_id);
+			pgarray_add(&a[1], b->deliv[j].principal);
+			pgarray_add(&a[2], b->deliv[j].subscription);
+			pgarray_add(&a[3], b->deliv[j].state);
+		}
+	}
+	rc = store_send_arrays(s, STORE_STMT_DSTATE, 0, a,
+	    STORE_DSTATE_NPARAMS);
+	store_arrays_free(a, STORE_DSTATE_NPARAMS);
+	return rc;
 }
 
 /*
@@ -1078,7 +949,7 @@ store_send_txn(struct store *s, uint64_t limit)
 	const char		*mv[STORE_MARK_NPARAMS];
 	size_t			 nb = 0, nrows = 0, nbytes = 0, cost, i;
 	size_t			 nmsg = 0, nev = 0, nnew = 0, nsingle = 0;
-	size_t			 npurge = 0;
+	size_t			 npurge = 0, nstate = 0;
 	struct timespec		 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1106,7 +977,7 @@ store_send_txn(struct store *s, uint64_t limit)
 			if (b->deliv[i].state == NULL)
 				nnew++;
 			else
-				nsingle++;
+				nstate++;
 		}
 		if (b->solo)
 			break;
@@ -1149,7 +1020,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	 * BEGIN or COMMIT: the sync ends the implicit transaction.
 	 */
 	store_expect(s, STORE_PH_TXN, (int)nsingle + (nmsg > 0) + (nev > 0) +
-	    (nnew > 0) + (npurge > 0) + (s->txn_last_seq == 0 ? 1 : 0));
+	    (nnew > 0) + (nstate > 0) + (npurge > 0) +
+	    (s->txn_last_seq == 0 ? 1 : 0));
 	if (s->txn_last_seq == 0) {
 		mv[0] = s->instance;
 		mv[1] = s->txn_mark;
@@ -1174,11 +1046,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	}
 	if (nnew > 0 && store_send_delivs(s) == -1)
 		goto lost;
-	TAILQ_FOREACH(b, &s->inflight, entry)
-		for (i = 0; i < b->ndeliv; i++)
-			if (b->deliv[i].state != NULL &&
-			    store_send_dstate(s, &b->deliv[i]) == -1)
-				goto lost;
+	if (nstate > 0 && store_send_dstates(s) == -1)
+		goto lost;
 	if (npurge > 0 && store_send_purges(s) == -1)
 		goto lost;
 	TAILQ_FOREACH(b, &s->inflight, entry)
@@ -1650,7 +1519,8 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	    (s->ev_timer = evtimer_new(base, store_on_timer, s)) == NULL ||
 	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
 	    NULL ||
-	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL)
+	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL ||
+	    (s->hasher = chain_hasher_new()) == NULL)
 		goto nomem;
 	return s;
 
@@ -1863,6 +1733,7 @@ store_free(struct store *s)
 	if (s->ev_defer != NULL)
 		event_free(s->ev_defer);
 	store_conn_free(s->conn);
+	chain_hasher_free(s->hasher);
 	free(s->conninfo);
 	free(s->instance);
 	free(s->refusal);

@@ -16,6 +16,7 @@
  *	store_sql.c	the SQL text (store_sql.h)
  *	store_hold.c	audit rows held while the database is away
  *	store_anchor.c	the head and checkpoints anchored outside it
+ *	store_chain.c	the chain's links and hashes of a transaction's rows
  */
 #ifndef NWD_STORE_INT_H
 #define NWD_STORE_INT_H
@@ -235,6 +236,7 @@ struct store {
 	size_t			 nqueries;	/* all of them */
 
 	/* The chain: committed head, and tentative with the open txn. */
+	struct chain_hasher	*hasher;	/* owned; hashes the rows */
 	int64_t			 head_seq;
 	uint8_t			 head_hash[CHAIN_HASH_LEN];
 	int64_t			 tent_seq;
@@ -303,14 +305,6 @@ void		 store_connect_failed(struct store *s, const char *what);
 void		 store_ready(struct store *s);
 /* Parses a non-negative decimal bigint; returns 0 or -1. */
 int		 store_parse_i64(const char *v, int64_t *out);
-/*
- * Fills r with the canonical fields of ev as row seq of instance; with
- * msg_hash (NULL: none), the row carries that message hash.  r points
- * into ev and instance.
- */
-void		 store_canon_row(const char *instance,
-		    const struct audit_event *ev, int64_t seq,
-		    const uint8_t *msg_hash, struct store_row *r);
 
 /* store_batch.c */
 /*
@@ -329,6 +323,22 @@ int		 store_batch_join(struct store_batch *tail,
 		    struct store_batch *b);
 /* Rows a batch writes: what counts against STORE_TXN_ROWS. */
 size_t		 store_batch_rows(const struct store_batch *b);
+
+/* store_chain.c */
+/*
+ * Fills r with the canonical fields of ev as row seq of instance; with
+ * msg_hash (NULL: none), the row carries that message hash.  r points
+ * into ev and instance.
+ */
+void		 store_canon_row(const char *instance,
+		    const struct audit_event *ev, int64_t seq,
+		    const uint8_t *msg_hash, struct store_row *r);
+/*
+ * Numbers, links and hashes b's audit rows after the tentative head
+ * (moving it on).  Returns 0, or -1 (out of memory) with the tentative
+ * head moved over the rows hashed so far: the caller rewinds it.
+ */
+int		 store_chain_assign(struct store *s, struct store_batch *b);
 
 /* store_anchor.c */
 /*

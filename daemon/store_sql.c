@@ -119,9 +119,25 @@ const char store_sql_purge[] =
     "UPDATE nwd.messages SET body = NULL, purged_at = now() "
     "WHERE id = ANY($1::uuid[]) AND body IS NOT NULL";
 
+/*
+ * The changes of state of a whole transaction, in one statement.  A
+ * delivery changed twice in it gets its last state, as one UPDATE after
+ * another would leave it (an UPDATE ... FROM that joins a row twice
+ * takes either).
+ */
 const char store_sql_dstate[] =
-    "UPDATE nwd.deliveries SET state = $4, changed_at = now() "
-    "WHERE message_id = $1::uuid AND principal = $2 AND subscription = $3";
+    "UPDATE nwd.deliveries AS d SET state = u.state, changed_at = now() "
+    "FROM (SELECT DISTINCT ON (message_id, principal, subscription) "
+    "message_id, principal, subscription, state "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) "
+    "WITH ORDINALITY AS v(message_id, principal, subscription, state, n) "
+    "ORDER BY message_id, principal, subscription, n DESC) AS u "
+    "WHERE d.message_id = u.message_id AND d.principal = u.principal AND "
+    "d.subscription = u.subscription";
+
+const enum pgarray_type store_sql_dstate_types[STORE_DSTATE_NPARAMS] = {
+	PGARRAY_LITERAL, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+};
 
 const char store_sql_mark[] =
     "INSERT INTO nwd.instances (instance, mark) VALUES ($1, $2::uuid) "

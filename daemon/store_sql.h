@@ -57,6 +57,7 @@ extern const char		 store_sql_purge[];
 
 extern const char		 store_sql_dstate[];
 #define STORE_DSTATE_NPARAMS	4
+extern const enum pgarray_type	 store_sql_dstate_types[STORE_DSTATE_NPARAMS];
 
 extern const char		 store_sql_mark[];
 #define STORE_MARK_NPARAMS	2

@@ -69,7 +69,7 @@
 #                             server that has been running does (0: cold)
 #   BENCH_ACK [0]             1: subscribers acknowledge every delivery (an
 #                             ack is one more audit row); the backlog's
-#                             subscriber too (nwd_ack, not waiting)
+#                             subscriber too (nwd_ack_nowait)
 #   BENCH_BACKLOG [100000]    RiskAlerts in the durable backlog
 #   BENCH_BACKLOG_TRACE [0]   1: nwdd at log_level debug and PostgreSQL's
 #                             statement log (durations, no parameters) during

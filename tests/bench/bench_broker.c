@@ -45,8 +45,8 @@
  * may read nwd.deliveries, such as nwd_auditor) the order of arrival is
  * also compared with the queue's (nwd.deliveries.id).  Without --ack
  * nothing is acknowledged (the replay alone, and the queue stays as it
- * was); with --ack every delivery is, by nwd_ack(), which sends the Ack
- * and does not wait for the broker's answer.  --before-replay and
+ * was); with --ack every delivery is, by nwd_ack_nowait(), which sends
+ * the Ack and does not wait for the broker's answer.  --before-replay and
  * --after-replay run a shell command (system()) just before the
  * subscribing session connects and just after the last delivery (for
  * deploy/bench.sh: profiles, metrics).
@@ -1263,7 +1263,7 @@ run_backlog(void)
 	    "%d sessions of %s flat out; then replayed to one session of %s "
 	    "(%s)\n", opt.backlog, opt.body, opt.subject, name, principal,
 	    opt.npub, PUBLISHER, principal, opt.ack ? "acking every delivery "
-	    "with nwd_ack(), which does not wait for the answer" :
+	    "with nwd_ack_nowait(), which does not wait for the answer" :
 	    "no acks: the replay alone");
 	printf("load average before: %.2f\n", l1);
 
@@ -1408,7 +1408,7 @@ run_backlog(void)
 			if (rx[pub][seq] < UINT8_MAX)
 				rx[pub][seq]++;
 		}
-		if (opt.ack && nwd_ack(c, d->delivery_id, mid, err,
+		if (opt.ack && nwd_ack_nowait(c, d->delivery_id, mid, err,
 		    sizeof(err)) != NWD_OK)
 			ackerr++;
 		nwd_deliver_free(d);

@@ -398,6 +398,97 @@ test_publishes_during_replay_keep_order(void **state)
 	assert_non_null(daemon_main);
 }
 
+/*
+ * Pages are sent strictly in order, each only once its rows have
+ * committed: when a later page's transaction fails (here a trigger
+ * refuses the replay's deliver row of one message, which no page of 3 kB
+ * bodies can hold before its 343rd row), the subscriber gets the whole
+ * pages before it, in order, then the Error that ends the replay, and
+ * nothing of that page or after it.  Every message stays pending until
+ * acknowledged: the next replay brings them all again, in order, once.
+ */
+#define FAIL_BACKLOG	1000
+#define FAIL_AT		500
+
+static void
+test_replay_stops_at_a_page_that_does_not_commit(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__Deliver	*dv;
+	char			(*mids)[40], err[512], sql[1024];
+	int			 i, got, rc;
+
+	assert_non_null(mids = calloc(FAIL_BACKLOG, sizeof(*mids)));
+	allocate("YP-932", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-932", "feed-932");
+	nwd_close(hub);
+	alerts("YP-932", FAIL_BACKLOG, 3, mids);
+	snprintf(sql, sizeof(sql), "CREATE FUNCTION nwd.test_refuse() RETURNS "
+	    "trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: "
+	    "refused'; END $$; CREATE TRIGGER test_refuse BEFORE INSERT ON "
+	    "nwd.audit_events FOR EACH ROW WHEN (NEW.message_id = '%s' AND "
+	    "NEW.route = 'replay') EXECUTE FUNCTION nwd.test_refuse();",
+	    mids[FAIL_AT]);
+	if (harness_sql("postgres", sql, err, sizeof(err)) != 0)
+		fail_msg("trigger: %s", err);
+
+	hub = durable("hubsys-norwich", "YP-932", "feed-932");
+	for (got = 0;; got++) {
+		dv = NULL;
+		rc = nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err));
+		if (rc != NWD_OK)
+			break;
+		if (got >= FAIL_AT)
+			fail_msg("delivery %d arrived: the refused page was "
+			    "sent", got + 1);
+		if (strcmp(dv->envelope->header->message_id, mids[got]) != 0)
+			fail_msg("delivery %d is %s, expected %s", got + 1,
+			    dv->envelope->header->message_id, mids[got]);
+		nwd_deliver_free(dv);
+	}
+	assert_int_equal(rc, NWD_ERR_UNAVAILABLE);
+	assert_non_null(strstr(err, "did not commit"));
+	/* At least the first page came, and the page of FAIL_AT did not. */
+	assert_true(got > 0 && got <= FAIL_AT);
+	nwd_close(hub);
+	/* What was not sent and yet said to be replayed (a page after the
+	 * refused one that committed) is said, too, not to have been sent. */
+	harness_wait_sql_int("postgres", WAIT_MS, 0, "SELECT count(*) FROM "
+	    "nwd.audit_events d WHERE d.action = 'deliver' AND d.route = "
+	    "'replay' AND d.subject = 'YP-932' AND d.message_id NOT IN "
+	    "(SELECT message_id FROM nwd.deliveries WHERE principal = "
+	    "'hubsys-norwich' AND subscription = 'feed-932' ORDER BY id "
+	    "LIMIT %d) AND NOT EXISTS (SELECT 1 FROM nwd.audit_events a "
+	    "WHERE a.message_id = d.message_id AND a.id > d.id AND "
+	    "a.action = 'deliver_lost')", got);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'deliver' AND route = 'replay' "
+	    "AND message_id = '%s'", mids[FAIL_AT]), 0);
+
+	if (harness_sql("postgres", "DROP TRIGGER test_refuse ON "
+	    "nwd.audit_events; DROP FUNCTION nwd.test_refuse();", err,
+	    sizeof(err)) != 0)
+		fail_msg("drop trigger: %s", err);
+	/* Nothing was acknowledged: all of it comes again, in order. */
+	hub = durable("hubsys-norwich", "YP-932", "feed-932");
+	for (i = 0; i < FAIL_BACKLOG; i++) {
+		dv = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d of %d: %s", i + 1, FAIL_BACKLOG,
+			    err);
+		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
+			fail_msg("delivery %d is %s, expected %s", i + 1,
+			    dv->envelope->header->message_id, mids[i]);
+		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
+		    sizeof(err)), NWD_OK);
+		nwd_deliver_free(dv);
+	}
+	assert_nothing_more(hub);
+	nwd_close(hub);
+	free(mids);
+}
+
 /* Bodies are sealed at rest: the text is not in the database. */
 static void
 test_bodies_are_sealed_at_rest(void **state)
@@ -422,6 +513,8 @@ main(void)
 		cmocka_unit_test(test_bodies_are_sealed_at_rest),
 		cmocka_unit_test(test_backlog_larger_than_output_cap_drains),
 		cmocka_unit_test(test_publishes_during_replay_keep_order),
+		cmocka_unit_test(
+		    test_replay_stops_at_a_page_that_does_not_commit),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -240,11 +240,21 @@ sha256_2(const uint8_t prev[CHAIN_HASH_LEN], const void *bytes, size_t len,
 	free(buf);
 }
 
+/* One hasher for every row of every test, as the store keeps one. */
+static struct chain_hasher *hasher;
+
+/* chain_hash(), and chain_hash_with() must give the same. */
 static void
 hash_ok(const uint8_t prev[CHAIN_HASH_LEN], const struct chain_row *row,
     uint8_t out[CHAIN_HASH_LEN])
 {
+	uint8_t	again[CHAIN_HASH_LEN];
+
 	assert_int_equal(chain_hash(prev, row, out), 0);
+	if (hasher == NULL)
+		assert_non_null(hasher = chain_hasher_new());
+	assert_int_equal(chain_hash_with(hasher, prev, row, again), 0);
+	assert_memory_equal(out, again, CHAIN_HASH_LEN);
 }
 
 static void
@@ -420,6 +430,8 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
+	chain_hasher_free(hasher);
+	hasher = NULL;
 	return rm_rf_tmp();
 }
 
@@ -975,6 +987,53 @@ test_hash_bad_args(void **state)
 	assert_int_equal(chain_hash(zero, &row_a, NULL), -1);
 }
 
+/*
+ * A row longer than chain_hash_with()'s buffer on the stack: the same
+ * encoding, computed here byte by byte (every field NULL but the reason,
+ * the optional ones left out).
+ */
+static void
+test_hash_long_row(void **state)
+{
+	static const char	 magic[] = "nwd-audit-v1\n";
+	struct chain_row	 row;
+	uint8_t			 prev[CHAIN_HASH_LEN], want[CHAIN_HASH_LEN];
+	uint8_t			 got[CHAIN_HASH_LEN], *enc, *p;
+	char			*reason;
+	size_t			 rlen = 5000, i;
+
+	memset(&row, 0, sizeof(row));
+	memset(prev, 0x5a, sizeof(prev));
+	assert_non_null(reason = malloc(rlen + 1));
+	memset(reason, 'x', rlen);
+	reason[rlen] = '\0';
+	row.field[CHAIN_F_REASON] = reason;
+	assert_non_null(enc = malloc(sizeof(magic) + 4 * CHAIN_NFIELDS +
+	    rlen));
+	p = enc;
+	memcpy(p, magic, sizeof(magic) - 1);
+	p += sizeof(magic) - 1;
+	for (i = 0; i < CHAIN_F_ROUTE; i++) {
+		if (i != CHAIN_F_REASON) {
+			memset(p, 0xff, 4);
+			p += 4;
+			continue;
+		}
+		*p++ = (uint8_t)(rlen >> 24);
+		*p++ = (uint8_t)(rlen >> 16);
+		*p++ = (uint8_t)(rlen >> 8);
+		*p++ = (uint8_t)rlen;
+		memcpy(p, reason, rlen);
+		p += rlen;
+	}
+	sha256_2(prev, enc, (size_t)(p - enc), want);
+	hash_ok(prev, &row, got);
+	assert_memory_equal(got, want, CHAIN_HASH_LEN);
+	assert_int_equal(chain_hash_with(NULL, prev, &row, got), -1);
+	free(enc);
+	free(reason);
+}
+
 static void
 test_hex(void **state)
 {
@@ -1358,6 +1417,7 @@ main(void)
 		cmocka_unit_test(test_openssl_tool_keys),
 		cmocka_unit_test(test_key_file_mode),
 		cmocka_unit_test(test_bad_key_files),
+		cmocka_unit_test(test_hash_long_row),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
