@@ -1394,104 +1394,91 @@ nwd_unsubscribe(struct nwd_client *c, uint64_t sub_id, char *err,
 	return st;
 }
 
+/*
+ * A request whose answer is one message: sends f, waits for the answer of
+ * case want, and hands that message to *out (the caller frees it as the
+ * public function says).
+ */
+static enum nwd_status
+call(struct nwd_client *c, Nwd__V1__Frame *f, Nwd__V1__Frame__MsgCase want,
+    void **out, char *err, size_t errlen)
+{
+	const ProtobufCFieldDescriptor	*fd;
+	Nwd__V1__Frame			*a;
+	enum nwd_status			 st;
+	void				**slot;
+
+	*out = NULL;
+	if ((fd = protobuf_c_message_descriptor_get_field(
+	    &nwd__v1__frame__descriptor, (unsigned)want)) == NULL ||
+	    fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		return seterr(err, errlen, NWD_ERR_INVALID, "no such answer");
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	if ((st = request(c, f, want, &a, err, errlen)) != NWD_OK)
+		return st;
+	slot = (void **)((char *)a + fd->offset);
+	*out = *slot;
+	*slot = NULL;
+	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	frame_free(a);
+	return NWD_OK;
+}
+
 enum nwd_status
 nwd_deadlines(struct nwd_client *c, const Nwd__V1__DeadlineQuery *q,
     Nwd__V1__DeadlineList **out, char *err, size_t errlen)
 {
-	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
-	enum nwd_status		st;
+	Nwd__V1__Frame f = NWD__V1__FRAME__INIT;
 
 	if (out == NULL || q == NULL)
 		return seterr(err, errlen, NWD_ERR_INVALID,
 		    "no query or result pointer");
-	*out = NULL;
-	if ((st = check_alive(c, err, errlen)) != NWD_OK)
-		return st;
 	f.msg_case = NWD__V1__FRAME__MSG_DEADLINE_QUERY;
 	f.deadline_query = (Nwd__V1__DeadlineQuery *)q;
-	if ((st = request(c, &f, NWD__V1__FRAME__MSG_DEADLINE_LIST, &a, err,
-	    errlen)) != NWD_OK)
-		return st;
-	*out = a->deadline_list;
-	a->deadline_list = NULL;
-	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
-	frame_free(a);
-	return NWD_OK;
+	return call(c, &f, NWD__V1__FRAME__MSG_DEADLINE_LIST, (void **)out, err, errlen);
 }
 
 enum nwd_status
 nwd_breakglass(struct nwd_client *c, const Nwd__V1__BreakGlass *q,
     Nwd__V1__BreakGlassResult **out, char *err, size_t errlen)
 {
-	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
-	enum nwd_status		st;
+	Nwd__V1__Frame f = NWD__V1__FRAME__INIT;
 
 	if (out == NULL || q == NULL)
 		return seterr(err, errlen, NWD_ERR_INVALID,
 		    "no request or result pointer");
-	*out = NULL;
-	if ((st = check_alive(c, err, errlen)) != NWD_OK)
-		return st;
 	f.msg_case = NWD__V1__FRAME__MSG_BREAKGLASS;
 	f.breakglass = (Nwd__V1__BreakGlass *)q;
-	if ((st = request(c, &f, NWD__V1__FRAME__MSG_BREAKGLASS_RESULT, &a,
-	    err, errlen)) != NWD_OK)
-		return st;
-	*out = a->breakglass_result;
-	a->breakglass_result = NULL;
-	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
-	frame_free(a);
-	return NWD_OK;
+	return call(c, &f, NWD__V1__FRAME__MSG_BREAKGLASS_RESULT, (void **)out, err, errlen);
 }
 
 enum nwd_status
 nwd_review(struct nwd_client *c, const Nwd__V1__Review *q,
     Nwd__V1__ReviewResult **out, char *err, size_t errlen)
 {
-	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
-	enum nwd_status		st;
+	Nwd__V1__Frame f = NWD__V1__FRAME__INIT;
 
 	if (out == NULL || q == NULL)
 		return seterr(err, errlen, NWD_ERR_INVALID,
 		    "no request or result pointer");
-	*out = NULL;
-	if ((st = check_alive(c, err, errlen)) != NWD_OK)
-		return st;
 	f.msg_case = NWD__V1__FRAME__MSG_REVIEW;
 	f.review = (Nwd__V1__Review *)q;
-	if ((st = request(c, &f, NWD__V1__FRAME__MSG_REVIEW_RESULT, &a, err,
-	    errlen)) != NWD_OK)
-		return st;
-	*out = a->review_result;
-	a->review_result = NULL;
-	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
-	frame_free(a);
-	return NWD_OK;
+	return call(c, &f, NWD__V1__FRAME__MSG_REVIEW_RESULT, (void **)out, err, errlen);
 }
 
 enum nwd_status
 nwd_sar_case(struct nwd_client *c, const Nwd__V1__SarCaseRequest *q,
     Nwd__V1__SarCaseResult **out, char *err, size_t errlen)
 {
-	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT, *a;
-	enum nwd_status		st;
+	Nwd__V1__Frame f = NWD__V1__FRAME__INIT;
 
 	if (out == NULL || q == NULL)
 		return seterr(err, errlen, NWD_ERR_INVALID,
 		    "no request or result pointer");
-	*out = NULL;
-	if ((st = check_alive(c, err, errlen)) != NWD_OK)
-		return st;
 	f.msg_case = NWD__V1__FRAME__MSG_SAR_CASE_REQUEST;
 	f.sar_case_request = (Nwd__V1__SarCaseRequest *)q;
-	if ((st = request(c, &f, NWD__V1__FRAME__MSG_SAR_CASE_RESULT, &a,
-	    err, errlen)) != NWD_OK)
-		return st;
-	*out = a->sar_case_result;
-	a->sar_case_result = NULL;
-	a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
-	frame_free(a);
-	return NWD_OK;
+	return call(c, &f, NWD__V1__FRAME__MSG_SAR_CASE_RESULT, (void **)out, err, errlen);
 }
 
 enum nwd_status
