@@ -31,6 +31,18 @@
 
 #include <cmocka.h>
 
+/* 1 in a build with AddressSanitizer (clang's or gcc's). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN	0
+#endif
+
 #include "frame.h"
 #include "harness.h"
 #include "nwd.h"
@@ -720,7 +732,13 @@ test_more_than_10000_messages(void **state)
 	assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
 	print_message("children's peak RSS: %ld kB before, %ld kB after the "
 	    "report of %d messages\n", base_kb, ru.ru_maxrss, BIG_MESSAGES);
-	assert_true(ru.ru_maxrss < base_kb + BIG_GROWTH_KB);
+	/* Under ASan the heap keeps freed memory in quarantine and its
+	 * shadow grows with it: the peak is ASan's, not the tool's (as
+	 * test_floods does not judge RSS under a wrapper). */
+	if (!UNDER_ASAN)
+		assert_true(ru.ru_maxrss < base_kb + BIG_GROWTH_KB);
+	else
+		print_message("(ASan: the tool's memory is not judged)\n");
 	snprintf(want, sizeof(want), "\nMessage %d: risk alert\n",
 	    BIG_MESSAGES);
 	assert_contains(out, want);
