@@ -1436,7 +1436,8 @@ nwd_deadlines(struct nwd_client *c, const Nwd__V1__DeadlineQuery *q,
 		    "no query or result pointer");
 	f.msg_case = NWD__V1__FRAME__MSG_DEADLINE_QUERY;
 	f.deadline_query = (Nwd__V1__DeadlineQuery *)q;
-	return call(c, &f, NWD__V1__FRAME__MSG_DEADLINE_LIST, (void **)out, err, errlen);
+	return call(c, &f, NWD__V1__FRAME__MSG_DEADLINE_LIST, (void **)out, err,
+	    errlen);
 }
 
 enum nwd_status
@@ -1450,7 +1451,8 @@ nwd_breakglass(struct nwd_client *c, const Nwd__V1__BreakGlass *q,
 		    "no request or result pointer");
 	f.msg_case = NWD__V1__FRAME__MSG_BREAKGLASS;
 	f.breakglass = (Nwd__V1__BreakGlass *)q;
-	return call(c, &f, NWD__V1__FRAME__MSG_BREAKGLASS_RESULT, (void **)out, err, errlen);
+	return call(c, &f, NWD__V1__FRAME__MSG_BREAKGLASS_RESULT, (void **)out, err,
+	    errlen);
 }
 
 enum nwd_status
@@ -1464,7 +1466,8 @@ nwd_review(struct nwd_client *c, const Nwd__V1__Review *q,
 		    "no request or result pointer");
 	f.msg_case = NWD__V1__FRAME__MSG_REVIEW;
 	f.review = (Nwd__V1__Review *)q;
-	return call(c, &f, NWD__V1__FRAME__MSG_REVIEW_RESULT, (void **)out, err, errlen);
+	return call(c, &f, NWD__V1__FRAME__MSG_REVIEW_RESULT, (void **)out, err,
+	    errlen);
 }
 
 enum nwd_status
@@ -1478,7 +1481,8 @@ nwd_sar_case(struct nwd_client *c, const Nwd__V1__SarCaseRequest *q,
 		    "no request or result pointer");
 	f.msg_case = NWD__V1__FRAME__MSG_SAR_CASE_REQUEST;
 	f.sar_case_request = (Nwd__V1__SarCaseRequest *)q;
-	return call(c, &f, NWD__V1__FRAME__MSG_SAR_CASE_RESULT, (void **)out, err, errlen);
+	return call(c, &f, NWD__V1__FRAME__MSG_SAR_CASE_RESULT, (void **)out, err,
+	    errlen);
 }
 
 enum nwd_status

@@ -545,15 +545,22 @@ route_close(struct job *j, struct evhttp_request *req)
 	describe(j, "outcome", outcome);
 	snprintf(why, sizeof(why), "closed from the console: %s: %s", outcome,
 	    note);
-	if ((batch = store_batch_new()) == NULL ||
+	if ((ev = trail_event(&o, AUDIT_REVIEW_CLOSED, j->actor)) != NULL &&
+	    (audit_event_set(ev, AUDIT_F_REASON, why) == -1 ||
+	    audit_event_set(ev, AUDIT_F_RULE, j->grant) == -1)) {
+		audit_event_free(ev);
+		ev = NULL;
+	}
+	if (ev == NULL || (batch = store_batch_new()) == NULL ||
 	    store_batch_grant_review(batch, j->grant, outcome, note, j->actor,
-	    clock_wall_ms()) == -1 ||
-	    (ev = trail_event(&o, AUDIT_REVIEW_CLOSED, j->actor)) == NULL ||
-	    audit_event_set(ev, AUDIT_F_REASON, why) == -1 ||
-	    audit_event_set(ev, AUDIT_F_RULE, j->grant) == -1 ||
-	    store_batch_add_event(batch, ev) == -1) {
-		if (ev != NULL && batch == NULL)
-			audit_event_free(ev);
+	    clock_wall_ms()) == -1) {
+		audit_event_free(ev);
+		store_batch_free(batch);
+		plain(j, 503, "Unavailable", "out of memory");
+		return;
+	}
+	/* store_batch_add_event() owns ev whatever it returns. */
+	if (store_batch_add_event(batch, ev) == -1) {
 		store_batch_free(batch);
 		plain(j, 503, "Unavailable", "out of memory");
 		return;
