@@ -119,7 +119,11 @@
 #                             figure of every round of each build and their
 #                             median come last.  The runs of one build on
 #                             this machine spread wider than most changes
-#                             move them (BENCHMARKS.md, session 7).
+#                             move them (BENCHMARKS.md, session 7).  Each
+#                             build runs with its own source tree's
+#                             migrations, policy, calendar and principals
+#                             (abs_top_srcdir in its Makefile), so an older
+#                             tree whose schema differs can be compared
 #   BENCH_BROKER [BUILDDIR/tests/bench/bench_broker]  the bench program,
 #                             for every build (with BENCH_AGAINST: one bench
 #                             for a build whose own predates a measurement)
@@ -134,6 +138,11 @@ build=$(realpath -m -- "${1:-$root/build}")
 pgsh=$root/deploy/pg.sh
 nwdd=$build/daemon/nwdd
 bench=${BENCH_BROKER:-$build/tests/bench/bench_broker}
+# The world a build runs in (migrations, policy, calendar, principals) is
+# its own source tree's, so that BENCH_AGAINST can compare a build of an
+# older tree whose schema differs; the tree this script is in otherwise.
+world=$(sed -n 's/^abs_top_srcdir = //p' "$build/Makefile" 2>/dev/null || true)
+[ -n "$world" ] && [ -d "$world/deploy/sql" ] || world=$root
 
 SECONDS_RUN=${BENCH_SECONDS:-20}
 WARMUP=${BENCH_WARMUP:-15}
@@ -514,7 +523,7 @@ umask 077
 # exp-eve: hub keyworkers whose certificates are revoked or expired): they
 # would make a RiskAlert's fan-out 7, five online and two queued, where
 # the targets are set at fan-out 5.
-awk '$2 != "revoked-rob" && $2 != "exp-eve"' "$root/deploy/principals.conf" \
+awk '$2 != "revoked-rob" && $2 != "exp-eve"' "$world/deploy/principals.conf" \
     >"$tmp/principals.conf"
 cat >"$conf" <<EOF
 # written by deploy/bench.sh
@@ -529,11 +538,11 @@ tls_crl = $pki/ca.crl
 body_key = $pki/body.key
 audit_signing_key = $pki/audit-signing.key
 principals = $tmp/principals.conf
-policy = $root/deploy/policy.nwd
-calendar = $root/deploy/calendar.conf
+policy = $world/deploy/policy.nwd
+calendar = $world/deploy/calendar.conf
 database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_daemon connect_timeout=5
 migrate_database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner connect_timeout=5
-migrations = $root/deploy/sql
+migrations = $world/deploy/sql
 log_level = $LOG_LEVEL
 max_connections = $max_conn
 metrics_listen = 127.0.0.1:$metricsport
