@@ -352,6 +352,7 @@ store_drop(struct store *s, const char *why)
 	store_finish_all(s, &s->queue, &s->nqueue, STORE_UNAVAILABLE);
 
 	/* Queries only read: they fail, and the caller asks again. */
+	store_reader_close(s);
 	if (s->qcur != NULL) {
 		store_query_finish(s, s->qcur, 0);
 		s->qcur = NULL;
@@ -1520,7 +1521,8 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
 	    NULL ||
 	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL ||
-	    (s->hasher = chain_hasher_new()) == NULL)
+	    (s->hasher = chain_hasher_new()) == NULL ||
+	    store_reader_new(s) == -1)
 		goto nomem;
 	return s;
 
@@ -1723,6 +1725,7 @@ store_free(struct store *s)
 		log_warnx("store: closing with batches unavailable=%zu",
 		    nlost);
 	store_drop(s, "closing");
+	store_reader_free(s);
 	store_resolve_at_close(s);
 	store_hold_drop(s);
 	store_deliver(s);

@@ -287,7 +287,7 @@ int		 store_accept_restore(const char *conninfo, const char *instance,
 
 /*
  * Read-only queries, run on the same connection after the writes queued
- * before them.  The result holds rows of text values (bytea columns are
+ * before them (all but store_query_pending(), below).  The result holds rows of text values (bytea columns are
  * decoded to their bytes); it lives only during the callback.  ok is 0 if
  * the query failed or the database went away (no rows then).  Each returns
  * -1 at once if the store is not ready.
@@ -310,6 +310,9 @@ typedef void	store_result_fn(int ok, const struct store_result *r,
  * 0 message_id, 1 kind, 2 subject, 3 sender, 4 agency, 5 marking,
  * 6 priority, 7 legal_basis, 8 created_ms, 9 body (sealed bytes, NULL if
  * purged), 10 key_id, 11 policy_version, 12 the delivery's id (decimal).
+ * Unordered: it sees what had committed when it runs, not necessarily the
+ * writes queued before it; it runs on a second connection of the store
+ * once that is up (store_reader.c), beside the write path.
  */
 int		 store_query_pending(struct store *s, const char *principal,
 		    const char *subscription, int64_t after_id,
