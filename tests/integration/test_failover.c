@@ -320,18 +320,24 @@ free_lines(char **v, size_t n)
 static size_t
 check_acked_have_rows(const char *path)
 {
-	char	**v;
+	char	**v, *list, *p;
 	size_t	  n, i;
 	int	  rows;
 
 	v = read_lines(path, &n);
-	for (i = 0; i < n; i++) {
+	if (n > 0) {
+		list = malloc(n * 40 + 1);
+		assert_non_null(list);
+		for (i = 0, p = list; i < n; i++)
+			p += sprintf(p, "%s%s", i > 0 ? "," : "", v[i]);
 		rows = harness_sql_int("postgres", "SELECT count(*) FROM "
-		    "nwd.audit_events WHERE message_id = '%s' AND action = "
-		    "'publish'", v[i]);
-		if (rows != 1)
-			fail_msg("acknowledged message %s has %d publish rows",
-			    v[i], rows);
+		    "unnest('{%s}'::uuid[]) m(id) WHERE (SELECT count(*) "
+		    "FROM nwd.audit_events a WHERE a.message_id = m.id AND "
+		    "a.action = 'publish') <> 1", list);
+		free(list);
+		if (rows != 0)
+			fail_msg("%d acknowledged messages of %s have not "
+			    "exactly one publish row", rows, path);
 	}
 	free_lines(v, n);
 	return n;
