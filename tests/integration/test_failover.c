@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -396,6 +398,15 @@ verify_chain(const char *instance)
 		fail_msg("nwd audit verify: %s", out);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The hostname nwdd records (gethostname()). */
 static void
 hostname(char *buf, size_t len)
@@ -619,6 +630,7 @@ test_primary_promoted_mid_load(void **state)
 	pid_t			 pubs[2], subpid, pid;
 	FILE			*fp;
 	int			 port, i, dup;
+	int64_t			 t0, t1, t2;
 
 	(void)state;
 	assert_int_equal(harness_pg_standby_start(), 0);
@@ -656,14 +668,17 @@ test_primary_promoted_mid_load(void **state)
 
 	/* The primary dies; the standby is promoted. */
 	mark = harness_log_mark(current);
+	t0 = mono_ms();
 	assert_int_equal(harness_pg_kill(), 0);
 	assert_true(harness_wait_log_after(current, mark,
 	    "store: database unavailable", WAIT_MS));
 	for (i = 0; i < 2; i++)
 		before[i] = count_lines(pub[i]);
 	assert_int_equal(harness_pg_promote(), 0);
+	t1 = mono_ms();
 	assert_true(harness_wait_log_after(current, mark, "store: state=ready",
 	    30000));
+	t2 = mono_ms();
 	/* The same process, on the new primary, with its lock there. */
 	assert_int_equal(harness_daemon_pid(current), pid);
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
@@ -720,7 +735,8 @@ test_primary_promoted_mid_load(void **state)
 	    "publishes acknowledged, all with their rows on the new primary; "
 	    "the durable subscriber received every one in order (%d "
 	    "delivered again after an acknowledgement the old primary "
-	    "lost)\n", acked[0], acked[1], dup);
+	    "lost); kill to promoted %" PRId64 " ms, promoted to serving "
+	    "%" PRId64 " ms\n", acked[0], acked[1], dup, t1 - t0, t2 - t1);
 	assert_int_equal(harness_daemon_stop(current), 0);
 	current = NULL;
 	verify_chain("nwdd-failover");

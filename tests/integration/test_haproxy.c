@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -538,6 +540,15 @@ check_publisher(const char *path, const char *out, int *ninst)
 
 #define NPUB	3
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 test_kill_behind_haproxy(void **state)
 {
@@ -553,6 +564,7 @@ test_kill_behind_haproxy(void **state)
 	uint64_t		 id;
 	pid_t			 pub[NPUB];
 	int			 used[5], victim, ngot, ninst, moved = 0;
+	int64_t			 t0, t1;
 	FILE			*fp;
 
 	(void)state;
@@ -622,11 +634,13 @@ test_kill_behind_haproxy(void **state)
 		wait_lines(path[i], 100);
 
 	/* SIGKILL the subscriber's instance; HAProxy marks it down. */
+	t0 = mono_ms();
 	assert_int_equal(harness_daemon_signal(inst[victim], SIGKILL), 0);
 	harness_daemon_stop(inst[victim]);
 	inst[victim] = NULL;
 	snprintf(name, sizeof(name), "nwdd-%d", victim + 1);
 	wait_status(name, "DOWN");
+	t1 = mono_ms();
 	for (i = 0; i < NPUB; i++)
 		before[i] = count_lines(path[i]);
 	for (i = 0; i < NPUB; i++)
@@ -674,7 +688,9 @@ test_kill_behind_haproxy(void **state)
 	    "with their rows; nwd sub --durable, reconnected through "
 	    "HAProxy, printed all of them in each publisher's order (%d "
 	    "lines, %d again after an acknowledgement lost with the "
-	    "instance)\n", victim + 1, total, NPUB, ngot, ngot - (int)total);
+	    "instance); HAProxy marked it down %" PRId64 " ms after the "
+	    "kill\n", victim + 1, total, NPUB, ngot, ngot - (int)total,
+	    t1 - t0);
 
 	kill(harness_child_pid(sub), SIGTERM);
 	harness_child_free(sub);
