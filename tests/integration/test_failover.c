@@ -177,7 +177,8 @@ start_publisher(int port, const char *subject, const char *path)
 					continue;
 				}
 			}
-			publish(c, NWD__V1__KIND__RISK_ALERT, subject, mid, &st);
+			publish(c, NWD__V1__KIND__RISK_ALERT, subject, mid,
+			    &st);
 			if (st == NWD_OK) {
 				fprintf(fp, "%s\n", mid);
 				i++;
