@@ -269,6 +269,26 @@ void		 store_set_anchor(struct store *s, struct anchor *a);
 const char	*store_refusal(const struct store *s);
 
 /*
+ * The instance name is held exclusively (017_instance_holders.sql): the
+ * store's connection takes the session advisory lock on the name at every
+ * connect, records this daemon (host, pid, start) as its holder in the
+ * same statement, and holds it for the connection's life; nothing is
+ * written under the name on a connection without it.  If at the store's
+ * first connect the lock is held by another session, fn (when set) is told
+ * who the recorded holder is (host NULL if none is recorded; since in UTC,
+ * ISO 8601), the store stays down and does not retry: the daemon is
+ * expected to stop.  Without fn, or after the store has once been ready
+ * (a reconnect: after a failover, say), or when the recorded holder is a
+ * process of this host that no longer exists (its database session not
+ * yet ended), the store logs the holder and retries with its backoff.
+ * Set before store_start(); fn runs from the loop.
+ */
+typedef void	store_in_use_fn(const char *instance, const char *host,
+		    long pid, const char *since, void *arg);
+void		 store_set_in_use_cb(struct store *s, store_in_use_fn *fn,
+		    void *arg);
+
+/*
  * nwdd --accept-restore: accepts the chain head the database holds for
  * instance as the one to continue from, on a blocking connection of its
  * own (conninfo, the daemon's role), taking the instance's lock (so no

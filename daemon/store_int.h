@@ -290,6 +290,17 @@ struct store {
 	/* What SETUP read. */
 	int			 sync_off;	/* synchronous_commit is off */
 	int			 locked;	/* the instance lock is ours */
+	char			 holder_host[256]; /* if not: who holds it */
+	long			 holder_pid;	/* ("" and 0: not recorded) */
+	char			 holder_since[32];
+
+	/* The instance's holder: this daemon, as the lock records it. */
+	char			 host[256];
+	char			 pid[16];
+	char			 started_ms[24];
+	int			 served;	/* READY at least once */
+	store_in_use_fn		*on_in_use;	/* NULL: retry */
+	void			*in_use_arg;	/* the setter's */
 	int64_t			 db_head_seq;
 	uint8_t			 db_head_hash[CHAIN_HASH_LEN];
 	int64_t			 db_ckpt_seq;
