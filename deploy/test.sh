@@ -270,7 +270,8 @@ run_fuzz() {
 
 step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
-    valgrind testssl.sh tzdata chromium libnss3-tools
+    valgrind testssl.sh tzdata chromium libnss3-tools libmosquitto-dev \
+    mosquitto
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"
