@@ -306,7 +306,8 @@ u32cmp(const void *a, const void *b)
 static void
 lat_sort(struct lat *l)
 {
-	qsort(l->v, l->n, sizeof(*l->v), u32cmp);
+	if (l->n > 1)	/* an empty one has no array */
+		qsort(l->v, l->n, sizeof(*l->v), u32cmp);
 }
 
 static double
