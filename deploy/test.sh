@@ -272,7 +272,8 @@ run_fuzz() {
 
 step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
-    valgrind testssl.sh tzdata chromium libnss3-tools haproxy
+    valgrind testssl.sh tzdata chromium libnss3-tools haproxy \
+    libmosquitto-dev mosquitto
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"
