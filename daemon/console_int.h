@@ -7,9 +7,19 @@
 
 #include <stdint.h>
 
-#include "console_html.h"
+#include <sys/types.h>
+#include <time.h>
 
+#include "console_html.h"
+#include "envelope.h"
+
+struct evhttp;
+struct evhttp_connection;
+struct evhttp_request;
+struct evkeyvalq;
 struct policy;
+struct server;
+struct store_batch;
 struct store_result;
 
 enum console_format {
@@ -26,6 +36,95 @@ struct console_search {
 	const char	*from;		/* local time as typed, or NULL */
 	const char	*until;
 };
+
+#define CONSOLE_MAX_VALUE	128	/* bytes in a search field */
+
+/* The console (console.c). */
+struct console {
+	struct server	*srv;		/* borrowed */
+	struct evhttp	*http;		/* owned; owns its sockets */
+	unsigned char	 key[32];	/* CSRF tokens' HMAC key; wiped */
+	struct console_labels *labels;	/* owned; NULL: none */
+	char		*labels_path;	/* owned: the file labels came from */
+	struct timespec	 labels_mtime;	/* and its time when read */
+	off_t		 labels_size;
+};
+
+enum console_route {
+	R_HOME, R_SEARCH, R_SUBJECT, R_MESSAGE, R_REVIEWS, R_CLOSE,
+	R_REFUSALS, R_ESCALATIONS, R_OVERDUE, R_CHAIN, R_AGREEMENT,
+	R_SAR, R_SAR_CASE, R_SAR_VIEW, R_SAR_REPORT, R_SAR_OPEN, R_SAR_STEP,
+};
+
+/* One request in progress. */
+struct console_job {
+	struct console		*c;		/* borrowed */
+	struct evhttp_request	*req;		/* libevent's; NULL once the
+						   browser has gone */
+	struct evhttp_connection *evcon;	/* libevent's */
+	enum console_route	 route;
+	enum console_format	 format;
+	char			 actor[300];
+	char			 role[128];
+	char			 peer[80];
+	char			 csrf[65];
+	char			 cookie[65];	/* "": the browser sent none */
+	char			 subject[ENVELOPE_MAX_SUBJECT + 1];
+	char			 message_id[ENVELOPE_UUID_LEN + 1];
+	char			 grant[ENVELOPE_UUID_LEN + 1];
+	struct console_search	 q;		/* into the strings below */
+	char			 principal[CONSOLE_MAX_VALUE + 1];
+	char			 action[CONSOLE_MAX_VALUE + 1];
+	char			 from[CONSOLE_MAX_VALUE + 1];
+	char			 until[CONSOLE_MAX_VALUE + 1];
+	int			 code;
+	const char		*type;
+	char			 reason[800];	/* the audit row's */
+	struct chtml		 out;		/* owned */
+	const char		*csp;		/* static; NULL: the usual */
+	char			 location[200];	/* a 303's */
+	char			 filename[120];	/* "": shown, not saved */
+	/*
+	 * If set, called once the view's row has committed (committed 1) or
+	 * failed (0) instead of sending the page: it then owns j and sends
+	 * and frees it (console_sar.c's streamed report).
+	 */
+	void			(*then)(struct console_job *j, int committed);
+	void			*then_arg;	/* then's */
+};
+
+/* Adds j's headers (type, CSP, cookie, ...) to its reply. */
+void	console_headers(struct console_job *j);
+/* Sends j's page as it is (headers, code, type) if the browser is
+ * still there; j stays the caller's. */
+void	console_send_page(struct console_job *j);
+void	console_job_free(struct console_job *j);
+/* Writes the view's console_view row (and batch's changes, if batch is
+ * not NULL: it is taken), then sends the page and frees j (or calls
+ * j->then); on failure answers 503. */
+void	console_audit_and_send(struct console_job *j,
+	    struct store_batch *batch);
+/* A plain page (a refusal, bad input, ...): audited, then sent; frees j. */
+void	console_plain(struct console_job *j, int code, const char *title,
+	    const char *why);
+/* A query or form parameter into out: "" if absent; -1 if too long or
+ * not printable. */
+int	console_param(const struct evkeyvalq *q, const char *key, char *out,
+	    size_t outlen);
+/* Appends " key=value" to the row's reason, printable ASCII only. */
+void	console_describe(struct console_job *j, const char *key,
+	    const char *v);
+/*
+ * Reads a POST's form into form (the caller clears it) and checks its
+ * CSRF token.  0; or -1, the form refused (403) and j freed.
+ */
+int	console_form(struct console_job *j, struct evhttp_request *req,
+	    struct evkeyvalq *form);
+
+/* The SAR pages (console_sar.c): GET /sar, /sar/case, /sar/view,
+ * /sar/report and POST /sar/open, /sar/step.  Each takes j. */
+void	console_sar_route(struct console_job *j, const char *path,
+	    struct evhttp_request *req, const struct evkeyvalq *q);
 
 /* The page's start: title, the signed-in principal, the navigation. */
 void	console_page_head(struct chtml *b, const char *title,

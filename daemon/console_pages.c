@@ -36,7 +36,10 @@ const char console_css[] =
 	".ok{color:#1e6b33}"
 	".refused{color:#9b1c1c}"
 	".note{color:#555}"
-	"form.search label{display:inline-block;margin:0 1em .5em 0}";
+	"form.search label{display:inline-block;margin:0 1em .5em 0}"
+	"form.step{margin:.5em 0;padding:.5em;border:1px solid #ccc}"
+	"form.step label{display:block;margin:.25em 0}"
+	".overdue{color:#9b1c1c;font-weight:bold}";
 
 static const char *
 val(const struct store_result *r, size_t row, size_t col)
@@ -110,7 +113,8 @@ console_page_head(struct chtml *b, const char *title, const char *who,
 	    "<header><a href=\"/\">Search</a><a href=\"/refusals\">"
 	    "Refusals</a><a href=\"/escalations\">Escalations</a>"
 	    "<a href=\"/overdue\">Overdue</a><a href=\"/reviews\">"
-	    "Break-glass reviews</a><a href=\"/chain\">Chain</a>"
+	    "Break-glass reviews</a><a href=\"/sar\">Subject access</a>"
+	    "<a href=\"/chain\">Chain</a>"
 	    "<a href=\"/agreement\">Agreement</a><span class=\"who\">");
 	if (who != NULL) {
 		chtml_raw(b, "Signed in as ");
