@@ -23,6 +23,7 @@
  * control characters replaced in the reports, escaped in JSON and HTML.
  */
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #include "pbjson.h"
 #include "sar_release.h"
 #include "sar_render.h"
+#include "print_pdf.h"
 
 #define SAR_PAGE_ROWS	1000	/* the most the broker puts in a page */
 
@@ -56,6 +58,7 @@ struct sar_opts {
 	const char	*requested_by;
 	const char	*received;
 	const char	*due;
+	const char	*pdf;
 	struct connopts	 conn;
 };
 
@@ -95,6 +98,11 @@ static const struct args_opt sar_opts[] = {
 	{ .name = "due", .type = ARGS_STRING, .arg = "DATE",
 	  .off = offsetof(struct sar_opts, due),
 	  .help = "with --case-ref: when the answer is due" },
+	{ .name = "pdf", .type = ARGS_STRING, .arg = "FILE",
+	  .off = offsetof(struct sar_opts, pdf),
+	  .help = "with --release: the HTML page as a PDF in FILE,\n"
+	    "printed by headless Chromium ($NWD_CHROMIUM, else\n"
+	    "chromium on PATH)" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
 	  .off = offsetof(struct sar_opts, conn) },
 	{ .type = ARGS_END },
@@ -759,8 +767,10 @@ sar_run(struct args *a)
 	struct sar		 s;
 	enum nwd_status		 st;
 	enum fmt		 f = FMT_REPORT;
-	char			 err[512], token[256];
-	int			 code = 0;
+	char			 err[512], token[256], chromium[4096];
+	char			 html[4096];
+	const char		*tmp;
+	int			 code = 0, fd;
 
 	if (a->argc != 0)
 		return args_usage(a, a->name, "unexpected argument \"%s\"",
@@ -783,6 +793,18 @@ sar_run(struct args *a)
 	    o->requested_by != NULL || o->received != NULL || o->due != NULL))
 		return args_usage(a, "sar", "--labels and the case options "
 		    "go with --release");
+	if (o->pdf != NULL && (!o->release || (o->format != NULL &&
+	    strcmp(o->format, "html") != 0) || o->pdf[0] == '\0'))
+		return args_usage(a, "--pdf", "FILE goes with --release (and "
+		    "--format html, or no --format)");
+	if (o->pdf != NULL) {
+		f = FMT_HTML;
+		if (print_pdf_chromium(chromium, sizeof(chromium), err,
+		    sizeof(err)) == NULL) {
+			cli_say("sar", "--pdf: %s", err);
+			return CLI_EXIT_PROTOCOL;
+		}
+	}
 	if (o->case_ref == NULL && (o->requested_by != NULL ||
 	    o->received != NULL || o->due != NULL))
 		return args_usage(a, "sar", "--requested-by, --received and "
@@ -791,6 +813,7 @@ sar_run(struct args *a)
 	    sizeof(err))) == NULL)
 		return args_usage(a, "--labels", "%s", err);
 	memset(&s, 0, sizeof(s));
+	html[0] = '\0';
 	if ((c = connopts_connect(&o->conn, a, &code)) == NULL)
 		goto out;
 	s.fmt = f;
@@ -798,6 +821,22 @@ sar_run(struct args *a)
 	s.labels = labels;
 	s.opts = o;
 	s.out = stdout;
+	if (o->pdf != NULL) {
+		/* The page Chromium prints: a private temporary file. */
+		tmp = getenv("TMPDIR");
+		snprintf(html, sizeof(html), "%s/nwd-sar-XXXXXX.html",
+		    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+		if ((fd = mkstemps(html, 5)) == -1 ||
+		    (s.out = fdopen(fd, "w")) == NULL) {
+			cli_say("sar", "--pdf: cannot make a temporary file: %s",
+			    strerror(errno));
+			if (fd != -1)
+				close(fd);
+			s.out = NULL;
+			code = CLI_EXIT_PROTOCOL;
+			goto out;
+		}
+	}
 	s.subject = o->subject;
 	s.generated_ms = cli_wall_ms();
 	p = nwd_principal(c);
@@ -838,10 +877,26 @@ sar_run(struct args *a)
 	}
 	if (sar_end(&s) == -1)
 		code = CLI_EXIT_PROTOCOL;
+	else if (o->pdf != NULL) {
+		if (fclose(s.out) != 0) {
+			s.out = NULL;
+			cli_say("sar", "--pdf: cannot write the page: %s",
+			    strerror(errno));
+			code = CLI_EXIT_PROTOCOL;
+			goto out;
+		}
+		s.out = NULL;
+		if (print_pdf(chromium, html, o->pdf, err, sizeof(err)) == -1) {
+			cli_say("sar", "--pdf: %s", err);
+			code = CLI_EXIT_PROTOCOL;
+		}
+	}
  out:
 	nwd_audit_page_free(page);
 	if (s.out != NULL && s.out != stdout)
 		fclose(s.out);
+	if (html[0] != '\0')
+		unlink(html);
 	if (s.toc != NULL)
 		fclose(s.toc);
 	if (s.body != NULL)
@@ -863,7 +918,7 @@ const struct cmd cmd_sar = {
     .synopsis = "sar --subject ID [--format report|json] | "
         "--subject ID --release [--format report|html] [--labels FILE] "
         "[--case-ref REF [--requested-by WHO] [--received DATE] "
-        "[--due DATE]]",
+        "[--due DATE]] [--pdf FILE]",
     .help =
         "Answers a subject-access request: everything the broker holds "
         "about one young\nperson, from every page the broker has (auditors "
@@ -887,7 +942,9 @@ const struct cmd cmd_sar = {
         "people, police sources, addresses, handling conditions and the\n"
         "reasons given for sharing replaced by \"[withheld: REASON]\"; "
         "audit queries,\nconnections and replays left out.  --format "
-        "html makes a printable page with\na table of contents.\n\n"
+        "html makes a printable page with\na table of contents by date and "
+        "kind; --pdf FILE prints that page to a\nPDF with headless "
+        "Chromium.\n\n"
         "Pages are printed as they arrive, so a subject with any number "
         "of messages\nis answered in bounded memory.\n\nOptions:\n",
     .width = 18,

@@ -15,6 +15,10 @@
  *    and role; the auditor's version still holds every protected value.
  *  - HTML: self-contained (no external resource), a table of contents,
  *    and text with markup in it escaped.
+ *  - The same as a PDF (nwd sar --release --pdf, printed by headless
+ *    chromium), read back with pdftotext: none of the protected values,
+ *    every reason, the records in words; skipped, saying so, without
+ *    chromium or pdftotext (deploy/test.sh installs both).
  *  - More than 10,000 messages about one young person: the auditor's
  *    version and the release version are whole (they failed above 10,000
  *    before).
@@ -608,6 +612,100 @@ test_release_html(void **state)
 	    "intelligence source]</span>");
 }
 
+/* s with every run of white space as one space, in place. */
+static void
+squeeze(char *s)
+{
+	char	*w = s, *start = s;
+	int	 space = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r' ||
+		    *s == '\f') {
+			space = 1;
+			continue;
+		}
+		if (space && w > start)
+			*w++ = ' ';
+		space = 0;
+		*w++ = *s;
+	}
+	*w = '\0';
+}
+
+/*
+ * nwd sar --release --pdf: Chromium prints the HTML page; pdftotext reads
+ * the PDF back.  Its text holds the records and every reason, and none of
+ * the protected values (white space squeezed: a PDF breaks lines where
+ * the page does).  Skipped, saying so, without chromium or pdftotext.
+ */
+static void
+test_release_pdf(void **state)
+{
+	const char	*tmp = getenv("NWD_TEST_TMP");
+	char		 pdf[1024], txt[1024], cmd[4096];
+	FILE		*fp;
+	size_t		 n;
+	int		 rc;
+
+	(void)state;
+	if (system("command -v chromium >/dev/null 2>&1 && command -v "
+	    "pdftotext >/dev/null 2>&1") != 0) {
+		print_message("test_sar_release: chromium or pdftotext is not "
+		    "installed (apt-get install chromium poppler-utils): the "
+		    "PDF test is skipped\n");
+		skip();
+	}
+	world();
+	snprintf(pdf, sizeof(pdf), "%s/release.pdf", tmp);
+	snprintf(txt, sizeof(txt), "%s/release.pdf.txt", tmp);
+	assert_int_equal(harness_run_nwd(out, OUT_MAX, "auditor-dan", "sar "
+	    "--subject %s --release --pdf %s --labels "
+	    "%s/deploy/sar-labels.conf", SUBJECT, pdf, getenv("NWD_SRCDIR")),
+	    0);
+	/* Nothing on standard output: the report is the file. */
+	assert_string_equal(out, "");
+	snprintf(cmd, sizeof(cmd), "pdftotext -enc UTF-8 '%s' '%s'", pdf, txt);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	assert_non_null(fp = fopen(txt, "r"));
+	n = fread(out, 1, OUT_MAX - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	assert_int_equal(strncmp(out, "Information held about you", 26), 0);
+	squeeze(out);
+	print_message("test_sar_release: %s, %zu bytes of text\n", pdf, n);
+	/* The text is there (a PDF with none would hold nothing either). */
+	assert_contains(out, "About " SUBJECT);
+	assert_contains(out, "Contents");
+	assert_contains(out, "Information from the police");
+	assert_contains(out, "Norfolk Police (police liaison officer)");
+	expect_nothing_protected(out);
+	assert_contains(out, "[withheld: information about another person]");
+	assert_contains(out, "[withheld: police intelligence source]");
+	assert_contains(out, "[withheld: a condition the police set on "
+	    "sharing]");
+	assert_contains(out, "[withheld: an address, to protect the people who "
+	    "live there]");
+	assert_contains(out, "[withheld: the reasons given for sharing, which "
+	    "may name other people]");
+	assert_contains(out, MARKUP);
+
+	/* Only with --release, and Chromium must be there. */
+	assert_int_equal(harness_run_nwd(out, OUT_MAX, "auditor-dan", "sar "
+	    "--subject %s --pdf %s", SUBJECT, pdf), 2);
+	assert_int_equal(harness_run_nwd(out, OUT_MAX, "auditor-dan", "sar "
+	    "--subject %s --release --format report --pdf %s", SUBJECT, pdf),
+	    2);
+	setenv("NWD_CHROMIUM", "/nonexistent/chromium", 1);
+	rc = harness_run_nwd(out, OUT_MAX, "auditor-dan", "sar --subject %s "
+	    "--release --pdf %s.2 2>&1", SUBJECT, pdf);
+	unsetenv("NWD_CHROMIUM");
+	assert_int_equal(rc, 5);
+	assert_contains(out, "$NWD_CHROMIUM (/nonexistent/chromium) is not an "
+	    "executable file");
+}
+
 /* The auditor's version keeps everything the release withholds. */
 static void
 test_auditor_version_keeps_all(void **state)
@@ -769,6 +867,7 @@ main(void)
 		cmocka_unit_test(test_release_text),
 		cmocka_unit_test(test_release_case_block),
 		cmocka_unit_test(test_release_html),
+		cmocka_unit_test(test_release_pdf),
 		cmocka_unit_test(test_auditor_version_keeps_all),
 		cmocka_unit_test(test_more_than_10000_messages),
 	};
