@@ -19,6 +19,13 @@
  *   the profile: the search page, the timeline, a message page and the
  *   CSV export; screenshots kept under NWD_TEST_TMP (path printed).
  *   Skipped, saying so, when chromium or certutil is not installed.
+ * - The SAR pages over HTTPS: a request opened, its identity checked,
+ *   refused to its opener and approved by a second auditor (four eyes),
+ *   the report viewed, released and downloaded as stored; refusals.
+ * - The console driven for real through the DevTools protocol
+ *   (tests/browser/console_walk.py and cdp.py, python3 only): typing,
+ *   clicking, a CSV download, the SAR flow in two auditors' browsers,
+ *   print to PDF, screenshots; each view's console_view row.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -867,6 +874,89 @@ test_browser(void **state)
 	    2);
 }
 
+/* console_view rows of actor like like, after row id since. */
+static int
+views_since(const char *actor, const char *like, int since)
+{
+	return harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'console_view' AND actor = '%s' "
+	    "AND reason LIKE '%s' AND id > %d", actor, like, since);
+}
+
+/*
+ * The console driven for real in headless chromium through the DevTools
+ * protocol (tests/browser/console_walk.py, python3's standard library
+ * only): typing, clicking, a CSV download, a request opened, checked,
+ * refused to its opener and approved by a second auditor in her own
+ * browser, the report read, printed and released, the released report
+ * downloaded, a non-auditor refused.  Every view is a console_view row.
+ */
+static void
+test_browser_walk(void **state)
+{
+	const char	*tmp = getenv("NWD_TEST_TMP");
+	const char	*src = getenv("NWD_SRCDIR");
+	char		 out[1024], pki[1024], *slash;
+	int		 since;
+
+	(void)state;
+	if (sh("command -v chromium >/dev/null && command -v python3 "
+	    ">/dev/null && command -v certutil >/dev/null && command -v "
+	    "pk12util >/dev/null") != 0) {
+		print_message("test_console: chromium, python3, certutil or "
+		    "pk12util is not installed (apt-get install chromium "
+		    "python3 libnss3-tools): the DevTools walk is skipped\n");
+		skip();
+	}
+	if (src == NULL || *src == '\0')
+		src = NWD_SRCDIR;
+	snprintf(out, sizeof(out), "%s/browser-walk", tmp);
+	snprintf(pki, sizeof(pki), "%s", harness_pki("ca.crt"));
+	if ((slash = strrchr(pki, '/')) != NULL)
+		*slash = '\0';
+	since = harness_sql_int("nwd_auditor", "SELECT coalesce(max(id), 0) "
+	    "FROM nwd.audit_events");
+	if (sh("timeout 300 python3 %s/tests/browser/console_walk.py "
+	    "--origin https://localhost:%d --pki %s --out %s --message-id %s",
+	    src, console_port, pki, out, mid) != 0)
+		fail_msg("the walk failed (above; chromium's log in "
+		    "%s/home-*/chromium.log)", out);
+	print_message("test_console: screenshots and downloads of the walk "
+	    "in %s\n", out);
+
+	/* Each page it saw is on record, and each step. */
+	assert_int_equal(views_since("auditor-dan", "GET  path=/", since),
+	    1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/search "
+	    "subject=YP-001; %", since), 2);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/search "
+	    "subject=YP-001 format=csv; %", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/subject "
+	    "subject=YP-001; %", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/message%",
+	    since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/open "
+	    "ref=SAR-B1 subject=YP-001; now open", since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=check-identity%now identity_checked", since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=approve%refused:%four eyes%", since), 1);
+	assert_int_equal(views_since("auditor-eve", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=approve%now approved", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/sar/view "
+	    "ref=SAR-B1 subject=YP-001", since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=release%now released", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/sar/report "
+	    "ref=SAR-B1 subject=YP-001; the released report, %", since), 1);
+	assert_int_equal(views_since("sw-ben", "GET  path=/sar; refused:%",
+	    since), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE rule = 'sar_case:SAR-B1' AND action IN "
+	    "('sar_case_opened', 'sar_identity_checked', 'sar_approved', "
+	    "'sar_released') AND id > %d", since), 4);
+}
+
 int
 main(void)
 {
@@ -878,6 +968,7 @@ main(void)
 		cmocka_unit_test(test_charts_labels),
 		cmocka_unit_test(test_sar),
 		cmocka_unit_test(test_browser),
+		cmocka_unit_test(test_browser_walk),
 	};
 
 	return cmocka_run_group_tests_name("console", tests, group_setup,
