@@ -281,10 +281,50 @@ chain_state(struct console *c, struct console_chain *cs,
 	}
 }
 
+/*
+ * The address of the page after r's n rows (a keyset cursor: the last
+ * row's id, and the time the first page was read), the same filter and
+ * page size, into u.
+ */
+static void
+next_page(const struct console_job *j, const struct store_result *r,
+    size_t n, struct chtml *u)
+{
+	static const char *const keys[] = {
+		"subject", "principal", "action", "from", "until"
+	};
+	const char	*vals[] = {
+		j->subject, j->principal, j->action, j->from, j->until
+	};
+	const char	*last = store_result_value(r, n - 1, 0);
+	size_t		 k;
+
+	chtml_raw(u, j->route == R_SEARCH ? "/search?" : j->route ==
+	    R_REFUSALS ? "/refusals?" : "/escalations?");
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (vals[k][0] == '\0')
+			continue;
+		chtml_rawf(u, "%s=", keys[k]);
+		chtml_url(u, vals[k]);
+		chtml_raw(u, "&");
+	}
+	if (j->format == CONSOLE_CSV)
+		chtml_raw(u, "format=csv&");
+	else if (j->format == CONSOLE_JSON)
+		chtml_raw(u, "format=json&");
+	if (j->limit != CONSOLE_ROWS)
+		chtml_rawf(u, "limit=%u&", j->limit);
+	chtml_raw(u, "after=");
+	chtml_url(u, last != NULL ? last : "0");
+	chtml_rawf(u, "&pin=%" PRId64, j->pin);
+}
+
 static void
 rows_cb(int ok, const struct store_result *r, void *arg)
 {
-	struct console_job			*j = arg;
+	struct console_job		*j = arg;
+	struct chtml			 next;
+	const char			*nextp;
 	const struct console_labels	*l;
 	struct console_chain		 cs;
 	size_t				 n;
@@ -305,13 +345,17 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 	case R_SEARCH:
 	case R_REFUSALS:
 	case R_ESCALATIONS:
+		chtml_init(&next);
+		if (n > 0 && n >= j->limit)
+			next_page(j, r, n, &next);
+		nextp = next.len > 0 && chtml_ok(&next) ? next.p : NULL;
 		if (j->format == CONSOLE_CSV)
 			j->type = "text/csv; charset=utf-8";
 		else if (j->format == CONSOLE_JSON)
 			j->type = "application/json";
 		if (j->format != CONSOLE_HTML) {
-			console_page_rows(&j->out, r, j->format,
-			    n >= CONSOLE_ROWS, l);
+			console_page_rows(&j->out, r, j->format, nextp, l);
+			chtml_free(&next);
 			break;
 		}
 		console_page_head(&j->out, j->route == R_SEARCH ? "Search the "
@@ -323,9 +367,9 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 			console_page_filter(&j->out, j->route == R_REFUSALS ?
 			    "/refusals" : "/escalations", &j->q);
 		console_page_charts(&j->out, r, l);
-		console_page_rows(&j->out, r, CONSOLE_HTML, n >= CONSOLE_ROWS,
-		    l);
+		console_page_rows(&j->out, r, CONSOLE_HTML, nextp, l);
 		console_page_foot(&j->out);
+		chtml_free(&next);
 		break;
 	case R_SUBJECT:
 		snprintf(title, sizeof(title), "Timeline of %s", j->subject);
@@ -404,7 +448,9 @@ route_search(struct console_job *j, const struct evkeyvalq *q)
 	struct store_audit_filter	f;
 	enum audit_action		a;
 	char				fmt[16], err[200], why[600];
+	char				after[24], limit[8], pin[24];
 	int64_t				from = 0, until = 0;
+	char				*end;
 
 	if (console_param(q, "subject", j->subject, sizeof(j->subject)) == -1 ||
 	    console_param(q, "principal", j->principal,
@@ -412,7 +458,10 @@ route_search(struct console_job *j, const struct evkeyvalq *q)
 	    console_param(q, "action", j->action, sizeof(j->action)) == -1 ||
 	    console_param(q, "from", j->from, sizeof(j->from)) == -1 ||
 	    console_param(q, "until", j->until, sizeof(j->until)) == -1 ||
-	    console_param(q, "format", fmt, sizeof(fmt)) == -1) {
+	    console_param(q, "format", fmt, sizeof(fmt)) == -1 ||
+	    console_param(q, "after", after, sizeof(after)) == -1 ||
+	    console_param(q, "limit", limit, sizeof(limit)) == -1 ||
+	    console_param(q, "pin", pin, sizeof(pin)) == -1) {
 		console_plain(j, 400, "Bad search",
 		    "A search field is too long "
 		    "(at most 128 characters) or holds control characters.");
@@ -424,6 +473,32 @@ route_search(struct console_job *j, const struct evkeyvalq *q)
 	console_describe(j, "from", j->from);
 	console_describe(j, "until", j->until);
 	console_describe(j, "format", fmt);
+	console_describe(j, "limit", limit);
+	console_describe(j, "after", after);
+	j->limit = CONSOLE_ROWS;
+	if (limit[0] != '\0') {
+		errno = 0;
+		j->limit = (uint32_t)strtoul(limit, &end, 10);
+		if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
+		    errno != 0 || j->limit > CONSOLE_ROWS) {
+			console_plain(j, 400, "Bad search", "The page size "
+			    "(limit) is a number of rows from 1 to 1000.");
+			return;
+		}
+	}
+	if (after[0] != '\0' || pin[0] != '\0') {
+		errno = 0;
+		j->after = strtoll(after, &end, 10);
+		if (after[0] < '0' || after[0] > '9' || *end != '\0' ||
+		    errno != 0 || j->after < 0 ||
+		    (j->pin = strtoll(pin, &end, 10)) <= 0 || *end != '\0' ||
+		    errno != 0) {
+			console_plain(j, 400, "Bad search", "The page to "
+			    "continue from (after, a row number, and pin, the "
+			    "time the first page was read) is malformed.");
+			return;
+		}
+	}
 	j->q.subject = j->subject;
 	j->q.principal = j->principal;
 	j->q.action = j->action;
@@ -460,8 +535,14 @@ route_search(struct console_job *j, const struct evkeyvalq *q)
 	f.principal = j->principal[0] != '\0' ? j->principal : NULL;
 	f.action = j->action[0] != '\0' ? j->action : NULL;
 	f.from_ms = from;
+	/* The trail as the first page saw it: the pages end, though each
+	 * view adds a row that may match. */
 	f.until_ms = until != 0 ? until : clock_wall_ms() + 1;
-	f.limit = CONSOLE_ROWS;
+	if (j->pin != 0 && j->pin < f.until_ms)
+		f.until_ms = j->pin;
+	j->pin = f.until_ms;
+	f.limit = j->limit;
+	f.after_id = j->after;
 	if (j->route == R_REFUSALS)
 		f.actions = "publish_refused,deliver_refused";
 	else if (j->route == R_ESCALATIONS)

@@ -77,6 +77,9 @@ struct console_job {
 	char			 action[CONSOLE_MAX_VALUE + 1];
 	char			 from[CONSOLE_MAX_VALUE + 1];
 	char			 until[CONSOLE_MAX_VALUE + 1];
+	int64_t			 after;		/* rows after this id */
+	int64_t			 pin;		/* and until this time (ms) */
+	uint32_t		 limit;		/* rows a page shows */
 	int			 code;
 	const char		*type;
 	char			 reason[800];	/* the audit row's */
@@ -144,10 +147,12 @@ void	console_page_filter(struct chtml *b, const char *path,
  * labels of kinds, roles, agencies and reasons.
  */
 /* Audit rows (store_query_audit()'s columns) as a table, CSV or JSON;
- * more says the limit cut the answer short.  CSV and JSON keep the
- * names as the trail spells them. */
+ * next (NULL: none) is the address of the page after these, when the
+ * limit cut the answer short: a link, or JSON's "next".  CSV and JSON
+ * keep the names as the trail spells them. */
 void	console_page_rows(struct chtml *b, const struct store_result *r,
-	    enum console_format f, int more, const struct console_labels *l);
+	    enum console_format f, const char *next,
+	    const struct console_labels *l);
 /* Counts of audit rows (store_query_audit()'s columns) per kind and per
  * week, as two small charts. */
 void	console_page_charts(struct chtml *b, const struct store_result *r,

@@ -283,7 +283,7 @@ static const char *const row_names[] = {
 
 void
 console_page_rows(struct chtml *b, const struct store_result *r,
-    enum console_format f, int more, const struct console_labels *l)
+    enum console_format f, const char *next, const struct console_labels *l)
 {
 	size_t	i, c, n = store_result_nrows(r);
 	char	at[64];
@@ -319,12 +319,22 @@ console_page_rows(struct chtml *b, const struct store_result *r,
 			}
 			chtml_raw(b, "}");
 		}
-		chtml_rawf(b, "],\"more\":%s}\n", more ? "true" : "false");
+		chtml_rawf(b, "],\"more\":%s", next != NULL ? "true" : "false");
+		if (next != NULL) {
+			chtml_raw(b, ",\"next\":");
+			chtml_json(b, next);
+		}
+		chtml_raw(b, "}\n");
 		return;
 	}
-	chtml_rawf(b, "<p id=\"count\">%zu row%s%s.</p>\n", n, n == 1 ? "" :
-	    "s", more ? " (the first ones only: narrow the search to see "
-	    "the rest)" : "");
+	chtml_rawf(b, "<p id=\"count\">%zu row%s%s", n, n == 1 ? "" : "s",
+	    next != NULL ? " on this page; more follow: " : ".");
+	if (next != NULL) {
+		chtml_raw(b, "<a class=\"next\" href=\"");
+		chtml_text(b, next);
+		chtml_raw(b, "\">next page</a>");
+	}
+	chtml_raw(b, "</p>\n");
 	chtml_raw(b, "<table id=\"rows\"><thead><tr><th>When (UK)</th>"
 	    "<th>Who</th><th>Action</th><th>Young person</th><th>Kind</th>"
 	    "<th>Message</th><th>Recipient</th><th>Withheld</th>"
@@ -355,6 +365,11 @@ console_page_rows(struct chtml *b, const struct store_result *r,
 		chtml_raw(b, "</td></tr>\n");
 	}
 	chtml_raw(b, "</tbody></table>\n");
+	if (next != NULL) {
+		chtml_raw(b, "<p><a id=\"next\" href=\"");
+		chtml_text(b, next);
+		chtml_raw(b, "\">Next page</a></p>\n");
+	}
 }
 
 /* One event of a message, in words, as a list item. */
@@ -512,7 +527,7 @@ console_page_message(struct chtml *b, const char *message_id,
 		chtml_raw(b, "</td></tr>\n");
 	}
 	chtml_raw(b, "</tbody></table>\n<h2>Every row</h2>\n");
-	console_page_rows(b, r, CONSOLE_HTML, 0, l);
+	console_page_rows(b, r, CONSOLE_HTML, NULL, l);
 }
 
 void
