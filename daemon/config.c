@@ -650,7 +650,6 @@ config_parse(const char *text, size_t len, const char *name,
 	}
 	if (c->labels[0] == '\0') {
 		free(c->labels);
-	free(c->sar_labels);
 		c->labels = NULL;
 	}
 	if (c->sar_labels[0] == '\0') {
@@ -741,6 +740,7 @@ config_free(struct config *c)
 	free(c->tls_crl);
 	free(c->calendar);
 	free(c->labels);
+	free(c->sar_labels);
 	free(c->test_clock);
 	free(c->principals);
 	free(c->policy);

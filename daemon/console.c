@@ -59,6 +59,8 @@ closed_cb(struct evhttp_connection *evcon, void *arg)
 	(void)evcon;
 	j->req = NULL;
 	j->evcon = NULL;
+	if (j->gone != NULL)
+		j->gone(j);	/* a reply in progress: it frees j */
 }
 
 void

@@ -94,6 +94,9 @@ struct console_job {
 	 */
 	void			(*then)(struct console_job *j, int committed);
 	void			*then_arg;	/* then's */
+	/* If set, called when the browser goes while a reply streams:
+	 * it frees j (and what streams). */
+	void			(*gone)(struct console_job *j);
 };
 
 /* Adds j's headers (type, CSP, cookie, ...) to its reply. */

@@ -18,8 +18,8 @@
  *
  * The report is rendered a page at a time.  Shown, its contents and its
  * records go to two temporary files and the page to a third, which is
- * sent as a file (evbuffer_add_file()): memory does not grow with the
- * subject's messages.  Released, it is built in memory, no larger than a
+ * sent in chunks, each once the last has been written out: memory does
+ * not grow with the subject's messages.  Released, it is built in memory, no larger than a
  * case can store (one frame, sarcase.c), and handed to the release step.
  *
  * Each view is a console_view row, committed before anything is sent;
@@ -647,17 +647,66 @@ render_start(struct console_job *j, int committed)
 	next_page(sj);
 }
 
-/* ST_VIEW: the page is made; sent as a file, not read into memory. */
+#define SAR_CHUNK	65536	/* bytes of the page sent at a time */
+
+/* The browser went while the page streamed: the rest is dropped. */
+static void
+stream_gone(struct console_job *j)
+{
+	struct sarjob *sj = j->then_arg;
+
+	j->gone = NULL;
+	sj->j = NULL;
+	sarjob_free(sj);
+	console_job_free(j);
+}
+
+/*
+ * Sends the next piece of the page once the last one has been written
+ * out (evhttp_send_reply_chunk_with_cb()): at most SAR_CHUNK bytes of it
+ * in memory, however long the report.
+ */
+static void
+stream_next(struct evhttp_connection *evcon, void *arg)
+{
+	struct sarjob		*sj = arg;
+	struct console_job	*j = sj->j;
+	struct evhttp_request	*req = j->req;
+	struct evbuffer		*b;
+	char			*buf;
+	size_t			 n;
+
+	(void)evcon;
+	if ((buf = malloc(SAR_CHUNK)) == NULL ||
+	    (n = fread(buf, 1, SAR_CHUNK, sj->page)) == 0 ||
+	    (b = evbuffer_new()) == NULL) {
+		/* The end (or no memory: the page ends short, and the
+		 * browser sees a truncated page, not a wrong one). */
+		free(buf);
+		if (j->evcon != NULL)
+			evhttp_connection_set_closecb(j->evcon, NULL, NULL);
+		j->evcon = NULL;
+		j->req = NULL;
+		j->gone = NULL;
+		sj->j = NULL;
+		sarjob_free(sj);
+		console_job_free(j);
+		evhttp_send_reply_end(req);
+		return;
+	}
+	evbuffer_add(b, buf, n);
+	free(buf);
+	evhttp_send_reply_chunk_with_cb(req, b, stream_next, sj);
+	evbuffer_free(b);
+}
+
+/* ST_VIEW: the page is made, in a file; it streams from there. */
 static void
 send_view(struct sarjob *sj)
 {
-	struct console_job	*j = sj->j;
-	struct evbuffer		*out;
-	off_t			 size;
-	int			 fd;
+	struct console_job *j = sj->j;
 
-	if (fflush(sj->page) == EOF || (size = ftello(sj->page)) == -1 ||
-	    (fd = dup(fileno(sj->page))) == -1) {
+	if (fflush(sj->page) == EOF || fseeko(sj->page, 0, SEEK_SET) == -1) {
 		render_failed(sj);
 		return;
 	}
@@ -665,17 +714,10 @@ send_view(struct sarjob *sj)
 	j->type = "text/html; charset=utf-8";
 	j->csp = SAR_REPORT_CSP;
 	console_headers(j);
-	out = evhttp_request_get_output_buffer(j->req);
-	/* evbuffer_add_file() owns fd, on failure too. */
-	if (evbuffer_add_file(out, fd, 0, size) == -1) {
-		render_failed(sj);
-		return;
-	}
-	evhttp_send_reply(j->req, 200, "OK", NULL);
-	j->req = NULL;
-	sj->j = NULL;
-	sarjob_free(sj);
-	console_job_free(j);
+	evhttp_send_reply_start(j->req, 200, "OK");
+	j->then_arg = sj;
+	j->gone = stream_gone;
+	stream_next(NULL, sj);
 }
 
 static void	step_answer(const Nwd__V1__SarCaseResult *,

@@ -68,6 +68,27 @@ reply_free(struct reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A chunked body (RFC 9112 7.1), decoded in place. */
+static void
+unchunk(char *body)
+{
+	char		*in = body, *out = body, *end;
+	unsigned long	 n;
+
+	for (;;) {
+		n = strtoul(in, &end, 16);
+		if (end == in || (end = strstr(end, "\r\n")) == NULL)
+			fail_msg("a malformed chunk");
+		in = end + 2;
+		if (n == 0)
+			break;
+		memmove(out, in, n);
+		out += n;
+		in += n + 2;		/* the data, then CRLF */
+	}
+	*out = '\0';
+}
+
 /* One HTTPS request as PKI client who (NULL: none); the whole answer. */
 static int
 https(const char *who, const char *method, const char *path,
@@ -133,6 +154,9 @@ https(const char *who, const char *method, const char *path,
 		goto done;
 	r->body = strstr(r->text, "\r\n\r\n");
 	r->body = r->body != NULL ? r->body + 4 : r->text + len;
+	if (strstr(r->text, "Transfer-Encoding: chunked\r\n") != NULL &&
+	    strstr(r->text, "Transfer-Encoding: chunked\r\n") < r->body)
+		unchunk(r->body);
 	rc = 0;
 done:
 	SSL_free(ssl);
