@@ -301,9 +301,15 @@ next_page(const struct console_job *j, const struct store_result *r,
 	const char	*last = store_result_value(r, n - 1, 0);
 	size_t		 k;
 
-	chtml_raw(u, j->route == R_SEARCH ? "/search?" : j->route ==
-	    R_REFUSALS ? "/refusals?" : "/escalations?");
-	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+	if (j->route == R_SUBJECT) {
+		chtml_raw(u, "/subject?id=");
+		chtml_url(u, j->subject);
+		chtml_raw(u, "&");
+	} else
+		chtml_raw(u, j->route == R_SEARCH ? "/search?" : j->route ==
+		    R_REFUSALS ? "/refusals?" : "/escalations?");
+	for (k = 0; j->route != R_SUBJECT &&
+	    k < sizeof(keys) / sizeof(keys[0]); k++) {
 		if (vals[k][0] == '\0')
 			continue;
 		chtml_rawf(u, "%s=", keys[k]);
@@ -374,11 +380,16 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 		chtml_free(&next);
 		break;
 	case R_SUBJECT:
+		chtml_init(&next);
+		if (n > 0 && n >= j->limit)
+			next_page(j, r, n, &next);
 		snprintf(title, sizeof(title), "Timeline of %s", j->subject);
 		console_page_head(&j->out, title, j->actor, j->role);
 		console_page_charts(&j->out, r, l);
-		console_page_timeline(&j->out, j->subject, r, l);
+		console_page_timeline(&j->out, j->subject, r, next.len > 0 &&
+		    chtml_ok(&next) ? next.p : NULL, l);
 		console_page_foot(&j->out);
+		chtml_free(&next);
 		break;
 	case R_MESSAGE:
 		snprintf(title, sizeof(title), "Message %s", j->message_id);
@@ -444,15 +455,59 @@ console_describe(struct console_job *j, const char *key, const char *v)
 	j->reason[len] = '\0';
 }
 
+/*
+ * The page a table shows: limit= rows (1 to 1,000), after= the last row
+ * of the page before and pin= the time its first page was read (both or
+ * neither).  0; or -1, the 400 page sent and j freed.
+ */
+static int
+cursor(struct console_job *j, const struct evkeyvalq *q)
+{
+	char	after[24], limit[8], pin[24], *end;
+
+	if (console_param(q, "after", after, sizeof(after)) == -1 ||
+	    console_param(q, "limit", limit, sizeof(limit)) == -1 ||
+	    console_param(q, "pin", pin, sizeof(pin)) == -1) {
+		console_plain(j, 400, "Bad request", "A page's limit, after "
+		    "or pin is too long or holds control characters.");
+		return -1;
+	}
+	console_describe(j, "limit", limit);
+	console_describe(j, "after", after);
+	j->limit = CONSOLE_ROWS;
+	if (limit[0] != '\0') {
+		errno = 0;
+		j->limit = (uint32_t)strtoul(limit, &end, 10);
+		if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
+		    errno != 0 || j->limit > CONSOLE_ROWS) {
+			console_plain(j, 400, "Bad request", "The page size "
+			    "(limit) is a number of rows from 1 to 1000.");
+			return -1;
+		}
+	}
+	if (after[0] != '\0' || pin[0] != '\0') {
+		errno = 0;
+		j->after = strtoll(after, &end, 10);
+		if (after[0] < '0' || after[0] > '9' || *end != '\0' ||
+		    errno != 0 || j->after < 0 ||
+		    (j->pin = strtoll(pin, &end, 10)) <= 0 || *end != '\0' ||
+		    errno != 0) {
+			console_plain(j, 400, "Bad request", "The page to "
+			    "continue from (after, a row number, and pin, the "
+			    "time the first page was read) is malformed.");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 route_search(struct console_job *j, const struct evkeyvalq *q)
 {
 	struct store_audit_filter	f;
 	enum audit_action		a;
 	char				fmt[16], err[200], why[600];
-	char				after[24], limit[8], pin[24];
 	int64_t				from = 0, until = 0;
-	char				*end;
 
 	if (console_param(q, "subject", j->subject, sizeof(j->subject)) == -1 ||
 	    console_param(q, "principal", j->principal,
@@ -460,10 +515,7 @@ route_search(struct console_job *j, const struct evkeyvalq *q)
 	    console_param(q, "action", j->action, sizeof(j->action)) == -1 ||
 	    console_param(q, "from", j->from, sizeof(j->from)) == -1 ||
 	    console_param(q, "until", j->until, sizeof(j->until)) == -1 ||
-	    console_param(q, "format", fmt, sizeof(fmt)) == -1 ||
-	    console_param(q, "after", after, sizeof(after)) == -1 ||
-	    console_param(q, "limit", limit, sizeof(limit)) == -1 ||
-	    console_param(q, "pin", pin, sizeof(pin)) == -1) {
+	    console_param(q, "format", fmt, sizeof(fmt)) == -1) {
 		console_plain(j, 400, "Bad search",
 		    "A search field is too long "
 		    "(at most 128 characters) or holds control characters.");
@@ -475,32 +527,8 @@ route_search(struct console_job *j, const struct evkeyvalq *q)
 	console_describe(j, "from", j->from);
 	console_describe(j, "until", j->until);
 	console_describe(j, "format", fmt);
-	console_describe(j, "limit", limit);
-	console_describe(j, "after", after);
-	j->limit = CONSOLE_ROWS;
-	if (limit[0] != '\0') {
-		errno = 0;
-		j->limit = (uint32_t)strtoul(limit, &end, 10);
-		if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
-		    errno != 0 || j->limit > CONSOLE_ROWS) {
-			console_plain(j, 400, "Bad search", "The page size "
-			    "(limit) is a number of rows from 1 to 1000.");
-			return;
-		}
-	}
-	if (after[0] != '\0' || pin[0] != '\0') {
-		errno = 0;
-		j->after = strtoll(after, &end, 10);
-		if (after[0] < '0' || after[0] > '9' || *end != '\0' ||
-		    errno != 0 || j->after < 0 ||
-		    (j->pin = strtoll(pin, &end, 10)) <= 0 || *end != '\0' ||
-		    errno != 0) {
-			console_plain(j, 400, "Bad search", "The page to "
-			    "continue from (after, a row number, and pin, the "
-			    "time the first page was read) is malformed.");
-			return;
-		}
-	}
+	if (cursor(j, q) == -1)
+		return;
 	j->q.subject = j->subject;
 	j->q.principal = j->principal;
 	j->q.action = j->action;
@@ -833,10 +861,16 @@ request_cb(struct evhttp_request *req, void *arg)
 			goto out;
 		}
 		console_describe(j, "subject", j->subject);
+		if (cursor(j, &q) == -1)
+			goto out;
 		memset(&f, 0, sizeof(f));
 		f.subject = j->subject;
 		f.until_ms = clock_wall_ms() + 1;
-		f.limit = CONSOLE_ROWS;
+		if (j->pin != 0 && j->pin < f.until_ms)
+			f.until_ms = j->pin;
+		j->pin = f.until_ms;
+		f.after_id = j->after;
+		f.limit = j->limit;
 		rc = store_query_audit(srv->store, &f, rows_cb, j);
 	} else if (strcmp(path, "/message") == 0) {
 		struct store_audit_filter f;

@@ -160,9 +160,11 @@ void	console_page_rows(struct chtml *b, const struct store_result *r,
  * week, as two small charts. */
 void	console_page_charts(struct chtml *b, const struct store_result *r,
 	    const struct console_labels *l);
-/* A subject's timeline from its audit rows, by message. */
+/* A subject's timeline from its audit rows, by message; next (NULL:
+ * none) is the address of the page after these rows. */
 void	console_page_timeline(struct chtml *b, const char *subject,
-	    const struct store_result *r, const struct console_labels *l);
+	    const struct store_result *r, const char *next,
+	    const struct console_labels *l);
 /* One message's reach, as nwd status shows it, for an auditor. */
 void	console_page_message(struct chtml *b, const char *message_id,
 	    const struct store_result *r, const struct console_labels *l);

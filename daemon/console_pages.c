@@ -420,7 +420,8 @@ event_line(struct chtml *b, const struct store_result *r, size_t i)
 
 void
 console_page_timeline(struct chtml *b, const char *subject,
-    const struct store_result *r, const struct console_labels *l)
+    const struct store_result *r, const char *next,
+    const struct console_labels *l)
 {
 	size_t	 i, j, n = store_result_nrows(r), nmsg = 0;
 	char	*done;
@@ -458,8 +459,15 @@ console_page_timeline(struct chtml *b, const char *subject,
 	for (i = 0; i < n; i++)
 		if (!done[i])
 			event_line(b, r, i);
-	chtml_rawf(b, "</ul>\n<p id=\"count\">%zu message%s, %zu row%s.</p>\n",
-	    nmsg, nmsg == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	chtml_rawf(b, "</ul>\n<p id=\"count\">%zu message%s, %zu row%s%s",
+	    nmsg, nmsg == 1 ? "" : "s", n, n == 1 ? "" : "s", next != NULL ?
+	    " on this page (a message's later rows may follow): " : ".");
+	if (next != NULL) {
+		chtml_raw(b, "<a id=\"next\" href=\"");
+		chtml_text(b, next);
+		chtml_raw(b, "\">next page</a>");
+	}
+	chtml_raw(b, "</p>\n");
 	free(done);
 }
 
