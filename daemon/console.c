@@ -186,6 +186,7 @@ console_send_page(struct console_job *j)
 	evhttp_send_reply(j->req, j->code, j->code == 200 ? "OK" :
 	    j->code == 303 ? "See Other" : j->code == 400 ? "Bad Request" :
 	    j->code == 403 ? "Forbidden" : j->code == 404 ? "Not Found" :
+	    j->code == 409 ? "Conflict" :
 	    j->code == 503 ? "Service Unavailable" : "Error", NULL);
 	j->req = NULL;
 }
