@@ -23,6 +23,7 @@
  * control characters replaced in the reports, escaped in JSON and HTML.
  */
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@
 #include "nwd.h"
 #include "pbjson.h"
 #include "sar_release.h"
+#include "sar_render.h"
+#include "print_pdf.h"
 
 #define SAR_PAGE_ROWS	1000	/* the most the broker puts in a page */
 
@@ -55,6 +58,7 @@ struct sar_opts {
 	const char	*requested_by;
 	const char	*received;
 	const char	*due;
+	const char	*pdf;
 	struct connopts	 conn;
 };
 
@@ -94,6 +98,11 @@ static const struct args_opt sar_opts[] = {
 	{ .name = "due", .type = ARGS_STRING, .arg = "DATE",
 	  .off = offsetof(struct sar_opts, due),
 	  .help = "with --case-ref: when the answer is due" },
+	{ .name = "pdf", .type = ARGS_STRING, .arg = "FILE",
+	  .off = offsetof(struct sar_opts, pdf),
+	  .help = "with --release: the HTML page as a PDF in FILE,\n"
+	    "printed by headless Chromium ($NWD_CHROMIUM, else\n"
+	    "chromium on PATH)" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
 	  .off = offsetof(struct sar_opts, conn) },
 	{ .type = ARGS_END },
@@ -115,119 +124,46 @@ struct sar {
 	const char		 *auditor;
 	const char		 *instance;
 	const char		 *policy_version;
-	FILE			 *out;		/* stdout, or HTML's body file */
-	FILE			 *toc;		/* HTML: the contents; owned */
+	FILE			 *out;		/* stdout, or the PDF's page */
 	size_t			  nmsgs;	/* printed so far */
 	size_t			  nother;
 	int			  in_events;	/* the messages are over */
-	/*
-	 * From the first message whose rows were cut (SarMessage.rows_cut),
-	 * the ids of the rows printed with messages, which the broker sends
-	 * again among the events; sorted once the events begin.
-	 */
-	int			  remember;
-	int64_t			 *seen;		/* owned */
-	size_t			  nseen, seencap;
+	struct sar_seen		  seen;		/* rows printed already */
+	/* The release version (sar_render.h) and its HTML spools. */
+	struct sar_render	 *render;	/* owned */
+	struct sar_render_sink	  sink;
+	struct sar_render_case	  kase;
+	FILE			 *toc;		/* owned */
+	FILE			 *body;		/* owned */
 };
 
+/* The release's sink: the report to s->out, the spools to files. */
 static int
-cmp_id(const void *a, const void *b)
+sink_write(void *arg, enum sar_render_stream st, const char *p, size_t n)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	struct sar	*s = arg;
+	FILE		*f = st == SAR_TOC ? s->toc : st == SAR_BODY ?
+			    s->body : s->out;
 
-	return x < y ? -1 : x > y;
+	return f != NULL && fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
-/* Remembers m's row ids once a message came without some of its rows. */
+/* Copies spool st (rewound) to s->out; 0, or -1 on an error. */
 static int
-sar_remember(struct sar *s, const Nwd__V1__SarMessage *m)
+sink_copy(void *arg, enum sar_render_stream st)
 {
-	int64_t	*v;
-	size_t	 i, cap;
+	struct sar	*s = arg;
+	FILE		*f = st == SAR_TOC ? s->toc : s->body;
+	char		 buf[65536];
+	size_t		 n;
 
-	if (m->rows_cut)
-		s->remember = 1;
-	if (!s->remember)
-		return 0;
-	for (i = 0; i < m->n_events; i++) {
-		if (s->nseen == s->seencap) {
-			cap = s->seencap == 0 ? 256 : s->seencap * 2;
-			if ((v = reallocarray(s->seen, cap, sizeof(*v))) ==
-			    NULL)
-				return -1;
-			s->seen = v;
-			s->seencap = cap;
-		}
-		s->seen[s->nseen++] = m->events[i]->id;
-	}
-	return 0;
-}
-
-/* 1 if the row was printed with its message. */
-static int
-sar_seen(const struct sar *s, const Nwd__V1__AuditEvent *e)
-{
-	return s->nseen > 0 && bsearch(&e->id, s->seen, s->nseen,
-	    sizeof(*s->seen), cmp_id) != NULL;
-}
-
-enum row_class {
-	ROW_SHARED,		/* a deliver row that reached its recipient */
-	ROW_NOT_REACHED,	/* allowed, but nothing took it */
-	ROW_REFUSED,
-	ROW_ACK,
-	ROW_OTHER
-};
-
-/*
- * 1 if m's recipient was reached by nothing but a live send that did not
- * happen: a deliver_lost row of theirs, and no deliver row of theirs that
- * queued the message or replayed it.
- */
-static int
-lost_unqueued(const Nwd__V1__SarMessage *m, const char *recipient)
-{
-	const Nwd__V1__AuditEvent	*e;
-	size_t				 i;
-	int				 lost = 0;
-
-	for (i = 0; i < m->n_events; i++) {
-		e = m->events[i];
-		if (strcmp(e->recipient, recipient) != 0)
-			continue;
-		if (strcmp(e->action, "deliver_lost") == 0)
-			lost = 1;
-		else if (strcmp(e->action, "deliver") == 0 &&
-		    (strstr(e->route, "queued") != NULL ||
-		    strcmp(e->route, "replay") == 0))
-			return 0;
-	}
-	return lost;
-}
-
-/*
- * Where a row of message m goes.  A delivery decision counts as shared
- * only if it reached its recipient: a live session took it, a durable
- * subscription holds it, or a replay sent it; one the policy allowed that
- * nothing could take (route unreachable), or that was to go live and did
- * not (deliver_lost) with no queue holding it, was not shared.  Rows from
- * before routes were recorded count as shared.
- */
-static enum row_class
-classify(const Nwd__V1__SarMessage *m, const Nwd__V1__AuditEvent *e)
-{
-	if (strcmp(e->action, "deliver") == 0) {
-		if (strcmp(e->route, "unreachable") == 0 ||
-		    (strcmp(e->route, "live") == 0 &&
-		    lost_unqueued(m, e->recipient)))
-			return ROW_NOT_REACHED;
-		return ROW_SHARED;
-	}
-	if (strcmp(e->action, "deliver_refused") == 0)
-		return ROW_REFUSED;
-	if (strcmp(e->action, "ack") == 0)
-		return ROW_ACK;
-	return ROW_OTHER;
+	if (f == NULL)
+		return -1;
+	rewind(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, n, s->out) != n)
+			return -1;
+	return ferror(f) ? -1 : 0;
 }
 
 /* How a shared row reached its recipient, in words; NULL if unknown. */
@@ -245,7 +181,7 @@ route_words(const char *route)
 	return NULL;
 }
 
-/* Why a row of ROW_NOT_REACHED did not reach its recipient. */
+/* Why a row of SAR_ROW_NOT_REACHED did not reach its recipient. */
 static const char *
 not_reached_why(const Nwd__V1__AuditEvent *e)
 {
@@ -334,8 +270,8 @@ message_json(const Nwd__V1__SarMessage *m)
 		e = m->events[i];
 		cli_time(e->at_unix_ms, 1, at, sizeof(at));
 		x = json_object_new_object();
-		switch (classify(m, e)) {
-		case ROW_SHARED:
+		switch (sar_render_classify(m, e)) {
+		case SAR_ROW_SHARED:
 			cli_json_text(x, "recipient", e->recipient);
 			cli_json_text(x, "at", at);
 			cli_json_text(x, "route", e->route);
@@ -348,27 +284,27 @@ message_json(const Nwd__V1__SarMessage *m)
 			    e->n_fields_withheld));
 			json_object_array_add(shared, x);
 			break;
-		case ROW_NOT_REACHED:
+		case SAR_ROW_NOT_REACHED:
 			cli_json_text(x, "recipient", e->recipient);
 			cli_json_text(x, "at", at);
 			cli_json_text(x, "why", not_reached_why(e));
 			cli_json_text(x, "rule", e->rule);
 			json_object_array_add(missed, x);
 			break;
-		case ROW_REFUSED:
+		case SAR_ROW_REFUSED:
 			cli_json_text(x, "recipient", e->recipient);
 			cli_json_text(x, "at", at);
 			cli_json_text(x, "rule", e->rule);
 			cli_json_text(x, "reason", e->reason);
 			json_object_array_add(refused, x);
 			break;
-		case ROW_ACK:
+		case SAR_ROW_ACK:
 			cli_json_text(x, "recipient", e->recipient[0] != '\0' ?
 			    e->recipient : e->actor);
 			cli_json_text(x, "at", at);
 			json_object_array_add(acks, x);
 			break;
-		case ROW_OTHER:
+		case SAR_ROW_OTHER:
 			json_object_put(x);
 			json_object_array_add(other, cmd_audit_event_json(e));
 			break;
@@ -511,16 +447,16 @@ report_message(const Nwd__V1__SarMessage *m, size_t idx)
 				    NULL;
 	const Nwd__V1__AuditEvent *e;
 	json_object		*b;
-	enum row_class		 want;
+	enum sar_row		 want;
 	char			 title[256], kw[128], at[40], a[1024], c[1024];
 	char			 path[1024], list[4096], words[4096];
 	size_t			 i, n;
 	static const char *const section[] = {
-		[ROW_SHARED] = "Shared with",
-		[ROW_NOT_REACHED] = "Allowed, but not reached",
-		[ROW_REFUSED] = "Not shared with",
-		[ROW_ACK] = "Receipt acknowledged by",
-		[ROW_OTHER] = "Other events about this message",
+		[SAR_ROW_SHARED] = "Shared with",
+		[SAR_ROW_NOT_REACHED] = "Allowed, but not reached",
+		[SAR_ROW_REFUSED] = "Not shared with",
+		[SAR_ROW_ACK] = "Receipt acknowledged by",
+		[SAR_ROW_OTHER] = "Other events about this message",
 	};
 
 	kind_words(h != NULL ? h->kind : 0, kw, sizeof(kw));
@@ -585,22 +521,22 @@ report_message(const Nwd__V1__SarMessage *m, size_t idx)
 	} else
 		printf("  Content        not held\n");
 
-	for (want = ROW_SHARED; want <= ROW_OTHER; want++) {
+	for (want = SAR_ROW_SHARED; want <= SAR_ROW_OTHER; want++) {
 		for (i = 0, n = 0; i < m->n_events; i++)
-			n += classify(m, m->events[i]) == want;
+			n += sar_render_classify(m, m->events[i]) == want;
 		if (n == 0) {
-			if (want == ROW_SHARED)
+			if (want == SAR_ROW_SHARED)
 				printf("  %s\n    no one\n", section[want]);
 			continue;
 		}
 		printf("  %s\n", section[want]);
 		for (i = 0; i < m->n_events; i++) {
 			e = m->events[i];
-			if (classify(m, e) != want)
+			if (sar_render_classify(m, e) != want)
 				continue;
 			cli_time(e->at_unix_ms, 0, at, sizeof(at));
 			switch (want) {
-			case ROW_SHARED:
+			case SAR_ROW_SHARED:
 				cli_join(list, sizeof(list), e->fields_withheld,
 				    e->n_fields_withheld, ", ");
 				printf("    %s  %s: %s", at,
@@ -617,7 +553,7 @@ report_message(const Nwd__V1__SarMessage *m, size_t idx)
 					printf("; %s", route_words(e->route));
 				putchar('\n');
 				break;
-			case ROW_NOT_REACHED:
+			case SAR_ROW_NOT_REACHED:
 				printf("    %s  %s: %s", at,
 				    cli_clean(e->recipient, a, sizeof(a)),
 				    strcmp(not_reached_why(e), "lost") == 0 ?
@@ -630,7 +566,7 @@ report_message(const Nwd__V1__SarMessage *m, size_t idx)
 					    cli_clean(e->rule, c, sizeof(c)));
 				putchar('\n');
 				break;
-			case ROW_REFUSED:
+			case SAR_ROW_REFUSED:
 				printf("    %s  %s: %s", at,
 				    cli_clean(e->recipient, a, sizeof(a)),
 				    e->reason[0] != '\0' ?
@@ -641,12 +577,12 @@ report_message(const Nwd__V1__SarMessage *m, size_t idx)
 					    cli_clean(e->rule, c, sizeof(c)));
 				putchar('\n');
 				break;
-			case ROW_ACK:
+			case SAR_ROW_ACK:
 				printf("    %s  %s\n", at, cli_clean(
 				    e->recipient[0] != '\0' ? e->recipient :
 				    e->actor, a, sizeof(a)));
 				break;
-			case ROW_OTHER:
+			case SAR_ROW_OTHER:
 				report_row(e, 0);
 				break;
 			}
@@ -714,525 +650,35 @@ report_end(const struct sar *s)
 }
 
 /* ------------------------------------------------------------------------
- * The release version (--release): plain words for the young person
- */
-
-/* Writes s as text for the format: cleaned for a terminal, or escaped for
- * HTML.  NULL writes nothing. */
-static void
-put(const struct sar *s, const char *t)
-{
-	char	*clean, *esc;
-	size_t	 n;
-
-	if (t == NULL)
-		return;
-	n = strlen(t) + 1;
-	if ((clean = malloc(n)) == NULL)
-		return;
-	cli_clean(t, clean, n);
-	if (s->fmt != FMT_HTML) {
-		fputs(clean, s->out);
-		free(clean);
-		return;
-	}
-	if ((esc = malloc(n * 6)) != NULL) {
-		fputs(sar_release_html_escape(clean, esc, n * 6), s->out);
-		free(esc);
-	}
-	free(clean);
-}
-
-/* The same into the table of contents. */
-static void
-put_toc(const struct sar *s, const char *t)
-{
-	char clean[512], esc[3072];
-
-	fputs(sar_release_html_escape(cli_clean(t, clean, sizeof(clean)), esc,
-	    sizeof(esc)), s->toc);
-}
-
-static const char *
-label(const struct sar *s, const char *category, const char *name,
-    char *buf, size_t buflen)
-{
-	return sar_release_label(s->labels, category, name, buf, buflen);
-}
-
-/* "Norfolk Police (police liaison officer)", by agency and role. */
-static const char *
-who(const struct sar *s, const char *agency, const char *role, char *buf,
-    size_t buflen)
-{
-	char a[256], r[256];
-
-	if (agency[0] != '\0' && role[0] != '\0')
-		snprintf(buf, buflen, "%s (%s)", label(s, "agency", agency, a,
-		    sizeof(a)), label(s, "role", role, r, sizeof(r)));
-	else if (agency[0] != '\0')
-		snprintf(buf, buflen, "%s", label(s, "agency", agency, a,
-		    sizeof(a)));
-	else if (role[0] != '\0')
-		snprintf(buf, buflen, "%s", label(s, "role", role, r,
-		    sizeof(r)));
-	else
-		snprintf(buf, buflen, "someone no longer on the list of users");
-	return buf;
-}
-
-/* The withheld marker, with its reason, in the format. */
-static void
-put_withheld(const struct sar *s, const char *reason)
-{
-	char m[512];
-
-	sar_release_marker(reason, m, sizeof(m));
-	if (s->fmt == FMT_HTML)
-		fputs("<span class=\"withheld\">", s->out);
-	put(s, m);
-	if (s->fmt == FMT_HTML)
-		fputs("</span>", s->out);
-}
-
-/* A fact line: "  Label: value" or a table row. */
-static void
-fact(const struct sar *s, const char *name, const char *value,
-    const char *withheld)
-{
-	if (s->fmt == FMT_HTML) {
-		fputs("<tr><th>", s->out);
-		put(s, name);
-		fputs("</th><td>", s->out);
-	} else {
-		fputs("   ", s->out);
-		put(s, name);
-		fputs(": ", s->out);
-	}
-	if (withheld != NULL)
-		put_withheld(s, withheld);
-	else
-		put(s, value);
-	fputs(s->fmt == FMT_HTML ? "</td></tr>\n" : "\n", s->out);
-}
-
-static void
-body_item(const struct sar_release_item *it, void *arg)
-{
-	const struct sar	*s = arg;
-	int			 i;
-
-	if (s->fmt == FMT_HTML) {
-		fprintf(s->out, "<tr><th style=\"padding-left:%dem\">",
-		    it->depth + 1);
-		put(s, it->label);
-		fputs("</th><td>", s->out);
-	} else {
-		fputs("     ", s->out);
-		for (i = 0; i < it->depth; i++)
-			fputs("  ", s->out);
-		put(s, it->label);
-		fputs(it->value != NULL || it->withheld != NULL ? ": " : "",
-		    s->out);
-	}
-	if (it->withheld != NULL)
-		put_withheld(s, it->withheld);
-	else
-		put(s, it->value);
-	fputs(s->fmt == FMT_HTML ? "</td></tr>\n" : "\n", s->out);
-}
-
-static void
-section(const struct sar *s, const char *title)
-{
-	if (s->fmt == FMT_HTML) {
-		fputs("<h3>", s->out);
-		put(s, title);
-		fputs("</h3>\n", s->out);
-	} else {
-		fputs("   ", s->out);
-		put(s, title);
-		fputs("\n", s->out);
-	}
-}
-
-static void
-list_open(const struct sar *s)
-{
-	if (s->fmt == FMT_HTML)
-		fputs("<ul>\n", s->out);
-}
-
-static void
-list_close(const struct sar *s)
-{
-	if (s->fmt == FMT_HTML)
-		fputs("</ul>\n", s->out);
-}
-
-static void
-list_item(const struct sar *s, const char *t)
-{
-	fputs(s->fmt == FMT_HTML ? "<li>" : "     - ", s->out);
-	put(s, t);
-	fputs(s->fmt == FMT_HTML ? "</li>\n" : "\n", s->out);
-}
-
-/* Fields a recipient did not get, in words: "source details, grading". */
-static void
-withheld_words(const struct sar *s, const Nwd__V1__AuditEvent *e,
-    char *out, size_t outlen)
-{
-	const char	*f, *dot;
-	char		 w[256];
-	size_t		 i, used = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < e->n_fields_withheld && used + 1 < outlen; i++) {
-		f = e->fields_withheld[i];
-		if ((dot = strrchr(f, '.')) != NULL)
-			f = dot + 1;
-		snprintf(out + used, outlen - used, "%s%s", i > 0 ? ", " : "",
-		    label(s, "field", f, w, sizeof(w)));
-		used = strlen(out);
-	}
-	/* Lower case after the first: it reads inside a sentence. */
-	for (i = 0; out[i] != '\0'; i++)
-		if (i == 0 || (i > 1 && out[i - 2] == ','))
-			out[i] = (char)(out[i] >= 'A' && out[i] <= 'Z' ?
-			    out[i] - 'A' + 'a' : out[i]);
-}
-
-/*
- * 1 if row i of m is told already: an earlier row of the same class with
- * the same words for its recipient, or (refused) a row that reached the
- * same agency and role: "not passed to the hub" beside "shared with the
- * hub" would say the opposite of what happened.  Messages with many rows
- * are not checked (quadratic).
- */
-static int
-told(const struct sar *s, const Nwd__V1__SarMessage *m, size_t i)
-{
-	const Nwd__V1__AuditEvent	*e = m->events[i], *o;
-	enum row_class			 c = classify(m, e), oc;
-	char				 a[512], b[512];
-	size_t				 k;
-
-	if (m->n_events > 1000 || c == ROW_SHARED)
-		return 0;
-	who(s, e->recipient_agency, e->recipient_role, a, sizeof(a));
-	for (k = 0; k < m->n_events; k++) {
-		o = m->events[k];
-		oc = classify(m, o);
-		if (k == i || !((oc == ROW_SHARED && c == ROW_REFUSED) ||
-		    (oc == c && k < i)))
-			continue;
-		if (strcmp(a, who(s, o->recipient_agency, o->recipient_role, b,
-		    sizeof(b))) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* One message in the release version. */
-static void
-release_message(struct sar *s, const Nwd__V1__SarMessage *m)
-{
-	const Nwd__V1__Envelope	*env = m->envelope;
-	const Nwd__V1__Header	*h = env != NULL ? env->header : NULL;
-	const ProtobufCMessage	*body = env != NULL ? envelope_body(env) :
-				    NULL;
-	const Nwd__V1__AuditEvent *e;
-	const char		*kind, *why;
-	char			 kw[256], when[80], line[1024], w[512], f[1024];
-	char			 ref[16], tmp[256];
-	size_t			 i, n;
-
-	kind = h != NULL ? envelope_kind_name(h->kind) : NULL;
-	kind = label(s, "kind", kind != NULL ? kind : "record", kw,
-	    sizeof(kw));
-	sar_release_time(h != NULL ? h->created_unix_ms : 0, when,
-	    sizeof(when));
-	snprintf(ref, sizeof(ref), "%s", sar_release_reference(m->message_id));
-	s->nmsgs++;
-	if (s->fmt == FMT_HTML) {
-		fprintf(s->out, "<section class=\"msg\" id=\"m%zu\">\n<h2>%zu. ",
-		    s->nmsgs, s->nmsgs);
-		put(s, kind);
-		fputs("</h2>\n<p class=\"when\">", s->out);
-		put(s, when);
-		fputs("</p>\n<table class=\"facts\">\n", s->out);
-		fprintf(s->toc, "<li><a href=\"#m%zu\">", s->nmsgs);
-		put_toc(s, when);
-		fputs(" &mdash; ", s->toc);
-		put_toc(s, kind);
-		fputs("</a></li>\n", s->toc);
-	} else {
-		fprintf(s->out, "%zu. ", s->nmsgs);
-		put(s, kind);
-		fputs("\n", s->out);
-		fact(s, "Date", when, NULL);
-	}
-	if (h != NULL)
-		fact(s, "From", who(s, h->originating_agency, m->sender_role,
-		    line, sizeof(line)), NULL);
-	fact(s, "Reference", ref, NULL);
-	if (h != NULL && h->legal_basis != 0)
-		fact(s, "Legal basis", label(s, "basis",
-		    envelope_legal_basis_name(h->legal_basis), w, sizeof(w)),
-		    NULL);
-	if (h != NULL && h->justification[0] != '\0')
-		fact(s, "Why it was shared", NULL,
-		    sar_release_withheld(s->labels, NULL, "justification"));
-	if (h != NULL && h->supersedes[0] != '\0') {
-		snprintf(line, sizeof(line), h->kind ==
-		    NWD__V1__KIND__RETRACTION ? "this withdraws the earlier "
-		    "record with reference %s" : h->kind ==
-		    NWD__V1__KIND__WITHDRAWAL_NOTICE ? "this tells those who "
-		    "received the record with reference %s that it changed" :
-		    "this corrects the earlier record with reference %s",
-		    sar_release_reference(h->supersedes));
-		fact(s, "Changes", line, NULL);
-	}
-	for (i = 0; i < m->n_withdrawn_by; i++) {
-		snprintf(line, sizeof(line), "%s on %s (reference %s)",
-		    m->withdrawn_by[i]->retracted ? "withdrawn" : "corrected",
-		    sar_release_time(m->withdrawn_by[i]->at_unix_ms, tmp,
-		    sizeof(tmp)), sar_release_reference(
-		    m->withdrawn_by[i]->message_id));
-		fact(s, "Later", line, NULL);
-	}
-	if (m->note[0] != '\0' && body == NULL)
-		fact(s, "Content", strstr(m->note, "purged") != NULL ?
-		    "no longer held: deleted under the retention schedule" :
-		    "could not be read back", NULL);
-	if (s->fmt == FMT_HTML)
-		fputs("</table>\n", s->out);
-	if (body != NULL) {
-		section(s, "What it said");
-		if (s->fmt == FMT_HTML)
-			fputs("<table class=\"body\">\n", s->out);
-		sar_release_body(body, s->labels, body_item, s);
-		if (s->fmt == FMT_HTML)
-			fputs("</table>\n", s->out);
-	}
-
-	/* Who actually received it, and when. */
-	for (i = 0, n = 0; i < m->n_events; i++)
-		n += classify(m, m->events[i]) == ROW_SHARED;
-	section(s, "Shared with");
-	list_open(s);
-	if (n == 0)
-		list_item(s, "no one");
-	for (i = 0; i < m->n_events; i++) {
-		e = m->events[i];
-		if (classify(m, e) != ROW_SHARED)
-			continue;
-		withheld_words(s, e, f, sizeof(f));
-		snprintf(line, sizeof(line), "%s, %s%s%s%s",
-		    who(s, e->recipient_agency, e->recipient_role, w,
-		    sizeof(w)), sar_release_time(e->at_unix_ms, tmp,
-		    sizeof(tmp)), f[0] != '\0' ? " (without: " : "", f,
-		    f[0] != '\0' ? ")" : "");
-		list_item(s, line);
-	}
-	list_close(s);
-	for (i = 0, n = 0; i < m->n_events; i++)
-		n += classify(m, m->events[i]) == ROW_REFUSED && !told(s, m, i);
-	if (n > 0) {
-		section(s, "Not passed to (the sharing agreement did not "
-		    "allow it)");
-		list_open(s);
-		for (i = 0; i < m->n_events; i++) {
-			e = m->events[i];
-			if (classify(m, e) != ROW_REFUSED || told(s, m, i))
-				continue;
-			snprintf(line, sizeof(line), "%s, %s",
-			    who(s, e->recipient_agency, e->recipient_role, w,
-			    sizeof(w)), sar_release_time(e->at_unix_ms, tmp,
-			    sizeof(tmp)));
-			list_item(s, line);
-		}
-		list_close(s);
-	}
-	for (i = 0, n = 0; i < m->n_events; i++)
-		n += classify(m, m->events[i]) == ROW_ACK;
-	if (n > 0) {
-		section(s, "Read and acknowledged by");
-		list_open(s);
-		for (i = 0; i < m->n_events; i++) {
-			e = m->events[i];
-			if (classify(m, e) != ROW_ACK)
-				continue;
-			snprintf(line, sizeof(line), "%s, %s",
-			    who(s, e->recipient_agency, e->recipient_role, w,
-			    sizeof(w)), sar_release_time(e->at_unix_ms, tmp,
-			    sizeof(tmp)));
-			list_item(s, line);
-		}
-		list_close(s);
-	}
-	/* What happened to it since, in words; internal rows left out. */
-	for (i = 0; i < m->n_events; i++) {
-		e = m->events[i];
-		why = NULL;
-		if (strcmp(e->action, "purge") == 0)
-			why = "its content was deleted under the retention "
-			    "schedule";
-		else if (strcmp(e->action, "deliver_withdrawn") == 0)
-			why = "a copy held for a recipient was withdrawn";
-		if (why == NULL)
-			continue;
-		snprintf(line, sizeof(line), "%s: %s", sar_release_time(
-		    e->at_unix_ms, tmp, sizeof(tmp)), why);
-		fact(s, "Since", line, NULL);
-	}
-	fputs(s->fmt == FMT_HTML ? "</section>\n" : "\n", s->out);
-}
-
-/* A row about the subject and no held message, if the release shows it. */
-static void
-release_row(struct sar *s, const Nwd__V1__AuditEvent *e)
-{
-	const char	*kind;
-	char		 kw[256], tmp[80], line[512];
-
-	if (strcmp(e->action, "publish_refused") != 0)
-		return;		/* internal: queries, connects, replays */
-	if (s->nother++ == 0)
-		section(s, "Messages about you that were not accepted");
-	kind = e->kind != 0 ? envelope_kind_name(e->kind) : NULL;
-	snprintf(line, sizeof(line), "%s: a %s was refused by the system "
-	    "and not shared with anyone", sar_release_time(e->at_unix_ms,
-	    tmp, sizeof(tmp)), kind != NULL ? label(s, "kind", kind, kw,
-	    sizeof(kw)) : "message");
-	list_item(s, line);
-}
-
-static const char release_css[] =
-    "body{font-family:Georgia,serif;max-width:48em;margin:2em auto;"
-    "padding:0 1em;color:#111;line-height:1.45}"
-    "h1{font-size:1.6em}h2{font-size:1.2em;border-top:1px solid #999;"
-    "padding-top:.6em;margin-top:1.6em}h3{font-size:1em;margin:.8em 0 .2em}"
-    "table{border-collapse:collapse;width:100%}"
-    "th{text-align:left;vertical-align:top;font-weight:normal;color:#444;"
-    "width:14em;padding:.1em .6em .1em 0}td{padding:.1em 0}"
-    ".withheld{background:#eee;border:1px solid #999;padding:0 .3em;"
-    "font-style:italic}.when{color:#444;margin:0}"
-    ".case th{width:10em}nav ol{padding-left:1.4em}"
-    "@media print{section{page-break-inside:avoid}a{color:#111}}";
-
-static void
-release_begin(struct sar *s)
-{
-	const struct sar_opts	*o = s->opts;
-	char			 when[80];
-
-	sar_release_time(s->generated_ms, when, sizeof(when));
-	if (s->fmt == FMT_HTML) {
-		fputs("<ul class=\"toc\">\n", s->toc);
-		return;		/* the head is written at the end */
-	}
-	fputs("Information held about you\n==========================\n\n",
-	    s->out);
-	fact(s, "About", s->subject, NULL);
-	fact(s, "Prepared", when, NULL);
-	if (o->case_ref != NULL) {
-		fact(s, "Reference", o->case_ref, NULL);
-		fact(s, "Requested by", o->requested_by != NULL ?
-		    o->requested_by : "-", NULL);
-		fact(s, "Received", o->received != NULL ? o->received : "-",
-		    NULL);
-		fact(s, "Due", o->due != NULL ? o->due : "-", NULL);
-	}
-	fputs("\nThis sets out every record the information-sharing system "
-	    "holds about you,\noldest first: what it said, who it came from, "
-	    "and who received it and when.\nSome parts are withheld: each "
-	    "says [withheld: ...] with the reason, such as\ninformation about "
-	    "another person.  Times are UK time.\n\n", s->out);
-}
-
-/* Copies f (rewound) to stdout; 0, or -1 on a read or write error. */
-static int
-copy_out(FILE *f)
-{
-	char	buf[65536];
-	size_t	n;
-
-	rewind(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		if (fwrite(buf, 1, n, stdout) != n)
-			return -1;
-	return ferror(f) ? -1 : 0;
-}
-
-static int
-release_end(struct sar *s)
-{
-	const struct sar_opts	*o = s->opts;
-	struct sar		 top = *s;
-	char			 when[80], n[32];
-
-	if (s->fmt != FMT_HTML) {
-		if (s->nmsgs == 0)
-			fputs("No records about you are held.\n", s->out);
-		fputs("End of the information held.\n", s->out);
-		return cli_flush();
-	}
-	/* The head, then the contents, then the messages. */
-	top.out = stdout;
-	sar_release_time(s->generated_ms, when, sizeof(when));
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<title>Information held about ",
-	    stdout);
-	put(&top, s->subject);
-	fprintf(stdout, "</title>\n<style>%s</style>\n</head>\n<body>\n"
-	    "<h1>Information held about you</h1>\n<table class=\"case\">\n",
-	    release_css);
-	fact(&top, "About", s->subject, NULL);
-	fact(&top, "Prepared", when, NULL);
-	if (o->case_ref != NULL) {
-		fact(&top, "Reference", o->case_ref, NULL);
-		fact(&top, "Requested by", o->requested_by != NULL ?
-		    o->requested_by : "-", NULL);
-		fact(&top, "Received", o->received != NULL ? o->received :
-		    "-", NULL);
-		fact(&top, "Due", o->due != NULL ? o->due : "-", NULL);
-	}
-	snprintf(n, sizeof(n), "%zu", s->nmsgs);
-	fact(&top, "Records", n, NULL);
-	fputs("</table>\n<p>This sets out every record the "
-	    "information-sharing system holds about you, oldest first: what "
-	    "it said, who it came from, and who received it and when. Some "
-	    "parts are withheld: each says <span class=\"withheld\">"
-	    "[withheld: &hellip;]</span> with the reason, such as information "
-	    "about another person. Times are UK time.</p>\n"
-	    "<nav>\n<h2>Contents</h2>\n", stdout);
-	fputs("</ul>\n", s->toc);
-	if (s->nmsgs == 0)
-		fputs("<p>No records about you are held.</p>\n", stdout);
-	if (copy_out(s->toc) == -1)
-		return -1;
-	fputs("</nav>\n", stdout);
-	if (copy_out(s->out) == -1)
-		return -1;
-	fputs("<p>End of the information held.</p>\n</body>\n</html>\n",
-	    stdout);
-	return cli_flush();
-}
-
-/* ------------------------------------------------------------------------
  * Pages as they arrive
  */
 
 static int
 sar_begin(struct sar *s)
 {
+	const struct sar_opts	*o = s->opts;
+	struct sar_render_opts	 ro;
+
 	if (s->release) {
-		if (s->fmt == FMT_HTML && ((s->out = tmpfile()) == NULL ||
+		if (s->fmt == FMT_HTML && ((s->body = tmpfile()) == NULL ||
 		    (s->toc = tmpfile()) == NULL))
 			return -1;
-		release_begin(s);
+		s->sink.write = sink_write;
+		s->sink.copy = sink_copy;
+		s->sink.arg = s;
+		s->kase.reference = o->case_ref;
+		s->kase.requested_by = o->requested_by;
+		s->kase.received = o->received;
+		s->kase.due = o->due;
+		memset(&ro, 0, sizeof(ro));
+		ro.html = s->fmt == FMT_HTML;
+		ro.labels = s->labels;
+		ro.subject = s->subject;
+		ro.generated_ms = s->generated_ms;
+		ro.kase = o->case_ref != NULL ? &s->kase : NULL;
+		if ((s->render = sar_render_new(&ro, &s->sink)) == NULL)
+			return -1;
+		return sar_render_begin(s->render);
 	} else if (s->fmt == FMT_JSON)
 		json_begin(s);
 	else
@@ -1246,12 +692,12 @@ sar_page(struct sar *s, const Nwd__V1__AuditPage *p)
 	const Nwd__V1__AuditEvent	*e;
 	size_t				 i;
 
+	if (s->release)
+		return sar_render_page(s->render, p);
 	for (i = 0; i < p->n_messages && !s->in_events; i++) {
-		if (sar_remember(s, p->messages[i]) == -1)
+		if (sar_seen_remember(&s->seen, p->messages[i]) == -1)
 			return -1;
-		if (s->release)
-			release_message(s, p->messages[i]);
-		else if (s->fmt == FMT_JSON)
+		if (s->fmt == FMT_JSON)
 			json_item(s, message_json(p->messages[i]), s->nmsgs++);
 		else
 			report_message(p->messages[i], s->nmsgs++);
@@ -1260,19 +706,14 @@ sar_page(struct sar *s, const Nwd__V1__AuditPage *p)
 		e = p->events[i];
 		if (!s->in_events) {
 			s->in_events = 1;
-			if (s->nseen > 0)
-				qsort(s->seen, s->nseen, sizeof(*s->seen),
-				    cmp_id);
-			if (!s->release && s->fmt == FMT_JSON)
+			if (s->fmt == FMT_JSON)
 				fputs("],\"other_events\":[", s->out);
-			else if (!s->release)
+			else
 				report_events(s);
 		}
-		if (sar_seen(s, e))
+		if (sar_seen_has(&s->seen, e))
 			continue;
-		if (s->release)
-			release_row(s, e);
-		else if (s->fmt == FMT_JSON)
+		if (s->fmt == FMT_JSON)
 			json_item(s, cmd_audit_event_json(e), s->nother++);
 		else {
 			report_row(e, 1);
@@ -1285,8 +726,11 @@ sar_page(struct sar *s, const Nwd__V1__AuditPage *p)
 static int
 sar_end(struct sar *s)
 {
-	if (s->release)
-		return release_end(s);
+	if (s->release) {
+		if (sar_render_end(s->render) == -1)
+			return -1;
+		return s->out == stdout ? cli_flush() : fflush(s->out);
+	}
 	if (s->fmt == FMT_JSON) {
 		fputs(s->in_events ? "]}\n" : "],\"other_events\":[]}\n",
 		    s->out);
@@ -1323,8 +767,10 @@ sar_run(struct args *a)
 	struct sar		 s;
 	enum nwd_status		 st;
 	enum fmt		 f = FMT_REPORT;
-	char			 err[512], token[256];
-	int			 code = 0;
+	char			 err[512], token[256], chromium[4096];
+	char			 html[4096];
+	const char		*tmp;
+	int			 code = 0, fd;
 
 	if (a->argc != 0)
 		return args_usage(a, a->name, "unexpected argument \"%s\"",
@@ -1347,6 +793,18 @@ sar_run(struct args *a)
 	    o->requested_by != NULL || o->received != NULL || o->due != NULL))
 		return args_usage(a, "sar", "--labels and the case options "
 		    "go with --release");
+	if (o->pdf != NULL && (!o->release || (o->format != NULL &&
+	    strcmp(o->format, "html") != 0) || o->pdf[0] == '\0'))
+		return args_usage(a, "--pdf", "FILE goes with --release (and "
+		    "--format html, or no --format)");
+	if (o->pdf != NULL) {
+		f = FMT_HTML;
+		if (print_pdf_chromium(chromium, sizeof(chromium), err,
+		    sizeof(err)) == NULL) {
+			cli_say("sar", "--pdf: %s", err);
+			return CLI_EXIT_PROTOCOL;
+		}
+	}
 	if (o->case_ref == NULL && (o->requested_by != NULL ||
 	    o->received != NULL || o->due != NULL))
 		return args_usage(a, "sar", "--requested-by, --received and "
@@ -1355,6 +813,7 @@ sar_run(struct args *a)
 	    sizeof(err))) == NULL)
 		return args_usage(a, "--labels", "%s", err);
 	memset(&s, 0, sizeof(s));
+	html[0] = '\0';
 	if ((c = connopts_connect(&o->conn, a, &code)) == NULL)
 		goto out;
 	s.fmt = f;
@@ -1362,6 +821,22 @@ sar_run(struct args *a)
 	s.labels = labels;
 	s.opts = o;
 	s.out = stdout;
+	if (o->pdf != NULL) {
+		/* The page Chromium prints: a private temporary file. */
+		tmp = getenv("TMPDIR");
+		snprintf(html, sizeof(html), "%s/nwd-sar-XXXXXX.html",
+		    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+		if ((fd = mkstemps(html, 5)) == -1 ||
+		    (s.out = fdopen(fd, "w")) == NULL) {
+			cli_say("sar", "--pdf: cannot make a temporary file: %s",
+			    strerror(errno));
+			if (fd != -1)
+				close(fd);
+			s.out = NULL;
+			code = CLI_EXIT_PROTOCOL;
+			goto out;
+		}
+	}
 	s.subject = o->subject;
 	s.generated_ms = cli_wall_ms();
 	p = nwd_principal(c);
@@ -1402,13 +877,32 @@ sar_run(struct args *a)
 	}
 	if (sar_end(&s) == -1)
 		code = CLI_EXIT_PROTOCOL;
+	else if (o->pdf != NULL) {
+		if (fclose(s.out) != 0) {
+			s.out = NULL;
+			cli_say("sar", "--pdf: cannot write the page: %s",
+			    strerror(errno));
+			code = CLI_EXIT_PROTOCOL;
+			goto out;
+		}
+		s.out = NULL;
+		if (print_pdf(chromium, html, o->pdf, err, sizeof(err)) == -1) {
+			cli_say("sar", "--pdf: %s", err);
+			code = CLI_EXIT_PROTOCOL;
+		}
+	}
  out:
 	nwd_audit_page_free(page);
 	if (s.out != NULL && s.out != stdout)
 		fclose(s.out);
+	if (html[0] != '\0')
+		unlink(html);
 	if (s.toc != NULL)
 		fclose(s.toc);
-	free(s.seen);
+	if (s.body != NULL)
+		fclose(s.body);
+	sar_render_free(s.render);
+	sar_seen_free(&s.seen);
 	sar_release_labels_free(labels);
 	nwd_close(c);
 	return code;
@@ -1424,7 +918,7 @@ const struct cmd cmd_sar = {
     .synopsis = "sar --subject ID [--format report|json] | "
         "--subject ID --release [--format report|html] [--labels FILE] "
         "[--case-ref REF [--requested-by WHO] [--received DATE] "
-        "[--due DATE]]",
+        "[--due DATE]] [--pdf FILE]",
     .help =
         "Answers a subject-access request: everything the broker holds "
         "about one young\nperson, from every page the broker has (auditors "
@@ -1448,7 +942,9 @@ const struct cmd cmd_sar = {
         "people, police sources, addresses, handling conditions and the\n"
         "reasons given for sharing replaced by \"[withheld: REASON]\"; "
         "audit queries,\nconnections and replays left out.  --format "
-        "html makes a printable page with\na table of contents.\n\n"
+        "html makes a printable page with\na table of contents by date and "
+        "kind; --pdf FILE prints that page to a\nPDF with headless "
+        "Chromium.\n\n"
         "Pages are printed as they arrive, so a subject with any number "
         "of messages\nis answered in bounded memory.\n\nOptions:\n",
     .width = 18,

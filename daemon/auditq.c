@@ -72,6 +72,9 @@ struct auditq_job {
 	struct server		*srv;		/* borrowed */
 	uint64_t		 session_id;	/* the auditor; may be gone */
 	uint64_t		 request_id;
+	auditq_page_fn		*cb;		/* not a session: the answer
+						   goes here, once */
+	void			*cb_arg;
 	char			*actor;		/* the auditor's id */
 	char			*session_name;
 	char			*peer;
@@ -746,7 +749,7 @@ job_query_failed(struct auditq_job *j, const char *what)
 static int
 job_orphaned(struct auditq_job *j)
 {
-	if (session_find(j->srv, j->session_id) != NULL)
+	if (j->cb != NULL || session_find(j->srv, j->session_id) != NULL)
 		return 0;
 	log_info("principal=%s event=audit_query_abandoned reason=\"session "
 	    "gone\" query=\"%s\"", j->actor, j->what);
@@ -1016,6 +1019,16 @@ job_done(enum store_outcome outcome, void *arg)
 	struct session		*s;
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 
+	if (j->cb != NULL) {
+		if (outcome != STORE_COMMITTED)
+			j->cb(NULL, "the audit store did not record the "
+			    "query, so it is not answered", j->cb_arg);
+		else
+			j->cb(j->code != 0 ? NULL : j->page, j->code != 0 ?
+			    j->error : NULL, j->cb_arg);
+		job_free(j);
+		return;
+	}
 	if ((s = session_find(j->srv, j->session_id)) == NULL) {
 		job_free(j);
 		return;
@@ -1042,6 +1055,20 @@ job_done(enum store_outcome outcome, void *arg)
 	job_free(j);
 }
 
+/* Answers with an error that was not audited (the store, memory), to
+ * the session or the callback; frees j. */
+static void
+job_abort(struct auditq_job *j, Nwd__V1__ErrorCode code, const char *why)
+{
+	struct session *s;
+
+	if (j->cb != NULL)
+		j->cb(NULL, why, j->cb_arg);
+	else if ((s = session_find(j->srv, j->session_id)) != NULL)
+		session_send_error(s, j->request_id, code, "%s", why);
+	job_free(j);
+}
+
 /*
  * The reading is over (answered or failed): records the query, and for a
  * subject-access page each body opened, then answers once they commit.
@@ -1053,7 +1080,6 @@ job_finish(struct auditq_job *j)
 	Nwd__V1__SarMessage	*m;
 	struct store_batch	*batch;
 	struct audit_event	*ev;
-	struct session		*s;
 	char			 reason[1024], token[128];
 	size_t			 i;
 
@@ -1119,21 +1145,15 @@ job_finish(struct auditq_job *j)
 	}
 	if (store_submit(j->srv->store, batch, job_done, j) == -1) {
 		store_batch_free(batch);
-		if ((s = session_find(j->srv, j->session_id)) != NULL)
-			session_send_error(s, j->request_id,
-			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
-			    "store is unavailable or full, so the query cannot "
-			    "be recorded; try again later");
-		job_free(j);
+		job_abort(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the "
+		    "audit store is unavailable or full, so the query cannot "
+		    "be recorded; try again later");
 	}
 	return;
 nomem:
 	store_batch_free(batch);
-	if ((s = session_find(j->srv, j->session_id)) != NULL)
-		session_send_error(s, j->request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "audit query failed: "
-		    "out of memory");
-	job_free(j);
+	job_abort(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL, "audit query "
+	    "failed: out of memory");
 }
 
 /* ------------------------------------------------------------------------
@@ -1265,6 +1285,104 @@ dup_or_null(const char *s)
 	return s[0] != '\0' ? strdup(s) : NULL;
 }
 
+/*
+ * A job for q (checked), asked by actor from session sname at peer, its
+ * filter described by what.  NULL with the error and its code if the
+ * page token is not one of ours, or out of memory.
+ */
+static struct auditq_job *
+job_new(struct server *srv, const Nwd__V1__AuditQuery *q, const char *actor,
+    const char *sname, const char *peer, const char *what,
+    Nwd__V1__ErrorCode *code, char *err, size_t errlen)
+{
+	struct auditq_job	*j;
+	int64_t			 now, pin;
+	size_t			 cap;
+
+	*code = NWD__V1__ERROR_CODE__ERROR_INTERNAL;
+	snprintf(err, errlen, "audit query failed: out of memory");
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	j->srv = srv;
+	j->subject_access = q->subject_access;
+	j->stage = q->subject_access ? STAGE_MESSAGES : STAGE_EVENTS;
+	snprintf(j->what, sizeof(j->what), "%s", what);
+	if (q->page_token[0] != '\0' &&
+	    parse_token(j, q->page_token, &pin) == -1) {
+		job_free(j);
+		*code = NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE;
+		snprintf(err, errlen, "%s: the page token is not one this "
+		    "broker gave", q->delivery_status ? "delivery status" :
+		    "audit query");
+		return NULL;
+	}
+	if (q->page_token[0] == '\0')
+		pin = 0;
+	j->first_page = q->page_token[0] == '\0';
+	/* The trail as it is now, or as it was at until, whichever is first. */
+	now = clock_wall_ms();
+	/* A status asked in the millisecond of the publish still sees it. */
+	if (q->delivery_status)
+		now++;
+	j->until_ms = pin != 0 ? pin : now;
+	if (q->until_unix_ms != 0 && q->until_unix_ms < j->until_ms)
+		j->until_ms = q->until_unix_ms;
+	j->from_ms = q->from_unix_ms;
+	j->limit = q->limit == 0 ? AUDITQ_DEFAULT_LIMIT :
+	    q->limit > AUDITQ_MAX_LIMIT ? AUDITQ_MAX_LIMIT : q->limit;
+	cap = srv->cfg->max_frame;
+	if (cap > srv->cfg->max_output_buffer / 2)
+		cap = srv->cfg->max_output_buffer / 2;
+	j->budget = cap > AUDITQ_FRAME_SLACK ? cap - AUDITQ_FRAME_SLACK : 0;
+	if ((j->actor = strdup(actor)) == NULL ||
+	    (j->session_name = strdup(sname)) == NULL ||
+	    (j->peer = strdup(peer)) == NULL ||
+	    (j->page = malloc(sizeof(*j->page))) == NULL)
+		goto nomem;
+	nwd__v1__audit_page__init(j->page);
+	if ((q->subject[0] != '\0' && (j->subject = strdup(q->subject)) ==
+	    NULL) ||
+	    (q->principal[0] != '\0' && (j->principal =
+	    dup_or_null(q->principal)) == NULL) ||
+	    (q->action[0] != '\0' && (j->action = dup_or_null(q->action)) ==
+	    NULL) ||
+	    (q->message_id[0] != '\0' && (j->message_id =
+	    dup_or_null(q->message_id)) == NULL) ||
+	    (q->delivery_status && (j->sender = strdup(actor)) == NULL))
+		goto nomem;
+	return j;
+nomem:
+	job_free(j);
+	return NULL;
+}
+
+/* Starts j's first read; 0, or -1 if the store cannot take it. */
+static int
+job_start(struct auditq_job *j)
+{
+	struct store_audit_filter f;
+
+	if (j->stage == STAGE_MESSAGES)
+		return store_query_messages(j->srv->store, j->subject,
+		    j->after_mid[0] != '\0' ? j->after_mid : NULL,
+		    AUDITQ_MESSAGE_BATCH + (j->after_mid[0] != '\0'),
+		    job_messages, j);
+	memset(&f, 0, sizeof(f));
+	f.subject = j->subject;
+	f.principal = j->principal;
+	f.action = j->action;
+	f.message_id = j->message_id;
+	f.sender = j->sender;
+	f.delivery_only = j->sender != NULL;
+	f.from_ms = j->from_ms;
+	f.until_ms = j->until_ms;
+	f.after_id = j->after_id;
+	f.limit = j->limit;
+	f.not_held = j->subject_access;
+	f.held_from = j->cut_mid[0] != '\0' ? j->cut_mid : NULL;
+	return store_query_audit(j->srv->store, &f, job_events, j);
+}
+
 void
 auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
     const Nwd__V1__AuditQuery *q)
@@ -1272,10 +1390,8 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 	struct auditq_job	*j = NULL;
 	struct audit_event	*ev = NULL;
 	struct trail_origin	 o;
+	Nwd__V1__ErrorCode	 code;
 	char			 what[600], reason[800], err[320];
-	int64_t			 now, pin;
-	size_t			 cap;
-	int			 rc;
 
 	describe(q, what, sizeof(what));
 	/* Anyone may ask about what they published; the filter sees to it. */
@@ -1314,91 +1430,57 @@ auditq_handle(struct server *srv, struct session *s, uint64_t request_id,
 		    "again later");
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		goto internal;
-	j->srv = srv;
-	j->session_id = s->id;
-	j->request_id = request_id;
-	j->subject_access = q->subject_access;
-	j->stage = q->subject_access ? STAGE_MESSAGES : STAGE_EVENTS;
-	snprintf(j->what, sizeof(j->what), "%s", what);
-	if (q->page_token[0] != '\0' &&
-	    parse_token(j, q->page_token, &pin) == -1) {
-		job_free(j);
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INVALID_ENVELOPE, "%s: the page "
-		    "token is not one this broker gave", q->delivery_status ?
-		    "delivery status" : "audit query");
+	if ((j = job_new(srv, q, s->principal->id, s->name, s->peer, what,
+	    &code, err, sizeof(err))) == NULL) {
+		session_send_error(s, request_id, code, "%s", err);
 		return;
 	}
-	if (q->page_token[0] == '\0')
-		pin = 0;
-	j->first_page = q->page_token[0] == '\0';
-	/* The trail as it is now, or as it was at until, whichever is first. */
-	now = clock_wall_ms();
-	/* A status asked in the millisecond of the publish still sees it. */
-	if (q->delivery_status)
-		now++;
-	j->until_ms = pin != 0 ? pin : now;
-	if (q->until_unix_ms != 0 && q->until_unix_ms < j->until_ms)
-		j->until_ms = q->until_unix_ms;
-	j->from_ms = q->from_unix_ms;
-	j->limit = q->limit == 0 ? AUDITQ_DEFAULT_LIMIT :
-	    q->limit > AUDITQ_MAX_LIMIT ? AUDITQ_MAX_LIMIT : q->limit;
-	cap = srv->cfg->max_frame;
-	if (cap > srv->cfg->max_output_buffer / 2)
-		cap = srv->cfg->max_output_buffer / 2;
-	j->budget = cap > AUDITQ_FRAME_SLACK ? cap - AUDITQ_FRAME_SLACK : 0;
-	if ((j->actor = strdup(s->principal->id)) == NULL ||
-	    (j->session_name = strdup(s->name)) == NULL ||
-	    (j->peer = strdup(s->peer)) == NULL ||
-	    (j->page = malloc(sizeof(*j->page))) == NULL)
-		goto internal;
-	nwd__v1__audit_page__init(j->page);
-	if ((q->subject[0] != '\0' && (j->subject = strdup(q->subject)) ==
-	    NULL) ||
-	    (q->principal[0] != '\0' && (j->principal =
-	    dup_or_null(q->principal)) == NULL) ||
-	    (q->action[0] != '\0' && (j->action = dup_or_null(q->action)) ==
-	    NULL) ||
-	    (q->message_id[0] != '\0' && (j->message_id =
-	    dup_or_null(q->message_id)) == NULL) ||
-	    (q->delivery_status && (j->sender = strdup(s->principal->id)) ==
-	    NULL))
-		goto internal;
-
-	if (j->stage == STAGE_MESSAGES)
-		rc = store_query_messages(srv->store, j->subject,
-		    j->after_mid[0] != '\0' ? j->after_mid : NULL,
-		    AUDITQ_MESSAGE_BATCH + (j->after_mid[0] != '\0'),
-		    job_messages, j);
-	else {
-		struct store_audit_filter f;
-
-		memset(&f, 0, sizeof(f));
-		f.subject = j->subject;
-		f.principal = j->principal;
-		f.action = j->action;
-		f.message_id = j->message_id;
-		f.sender = j->sender;
-		f.delivery_only = j->sender != NULL;
-		f.from_ms = j->from_ms;
-		f.until_ms = j->until_ms;
-		f.after_id = j->after_id;
-		f.limit = j->limit;
-		f.not_held = j->subject_access;
-		f.held_from = j->cut_mid[0] != '\0' ? j->cut_mid : NULL;
-		rc = store_query_audit(srv->store, &f, job_events, j);
-	}
-	if (rc == -1) {
+	j->session_id = s->id;
+	j->request_id = request_id;
+	if (job_start(j) == -1) {
 		job_free(j);
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit store "
 		    "is unavailable or busy; try again later");
 	}
-	return;
-internal:
-	job_free(j);
-	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
-	    "audit query failed: out of memory");
+}
+
+int
+auditq_subject_page(struct server *srv, const struct auditq_asker *who,
+    const char *subject, const char *token, auditq_page_fn *cb, void *arg,
+    char *err, size_t errlen)
+{
+	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
+	Nwd__V1__ErrorCode	 code;
+	struct auditq_job	*j;
+	char			 what[600];
+
+	if (strcmp(who->role, AUDITQ_ROLE) != 0) {
+		snprintf(err, errlen, "audit queries are for auditors");
+		return -1;
+	}
+	q.subject = (char *)subject;
+	q.subject_access = 1;
+	q.limit = AUDITQ_MAX_LIMIT;
+	q.page_token = (char *)(token != NULL ? token : "");
+	if (check_query(&q, err, errlen) == -1)
+		return -1;
+	if (store_get_state(srv->store) != STORE_READY) {
+		snprintf(err, errlen, "the audit store is unavailable, so the "
+		    "query cannot be recorded; try again later");
+		return -1;
+	}
+	describe(&q, what, sizeof(what));
+	if ((j = job_new(srv, &q, who->actor, who->origin, who->peer, what,
+	    &code, err, errlen)) == NULL)
+		return -1;
+	j->cb = cb;
+	j->cb_arg = arg;
+	if (job_start(j) == -1) {
+		job_free(j);
+		snprintf(err, errlen, "the audit store is unavailable or busy; "
+		    "try again later");
+		return -1;
+	}
+	return 0;
 }

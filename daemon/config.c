@@ -48,6 +48,10 @@ static const struct key keys[] = {
 	{ "labels", K_PATH, OFF(labels), "", 0, 0,
 	  "plain-language labels of kinds, roles, agencies and reasons for "
 	  "the console (prefix.name = words lines); empty = none" },
+	{ "sar_labels", K_PATH, OFF(sar_labels), "", 0, 0,
+	  "words of the console's subject-access reports, as nwd sar "
+	  "--release --labels takes them (deploy/sar-labels.conf); empty = "
+	  "names made readable (what is withheld stays withheld)" },
 	{ "tls_cert", K_PATH, OFF(tls_cert), NULL, 0, 0,
 	  "server certificate chain (PEM)" },
 	{ "tls_key", K_PATH, OFF(tls_key), NULL, 0, 0,
@@ -651,6 +655,10 @@ config_parse(const char *text, size_t len, const char *name,
 		free(c->labels);
 		c->labels = NULL;
 	}
+	if (c->sar_labels[0] == '\0') {
+		free(c->sar_labels);
+		c->sar_labels = NULL;
+	}
 	if (c->calendar[0] == '\0') {
 		free(c->calendar);
 		c->calendar = NULL;
@@ -735,6 +743,7 @@ config_free(struct config *c)
 	free(c->tls_crl);
 	free(c->calendar);
 	free(c->labels);
+	free(c->sar_labels);
 	free(c->test_clock);
 	free(c->principals);
 	free(c->policy);

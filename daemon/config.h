@@ -27,6 +27,8 @@ struct config {
 	char		*console_roles;	/* owned; comma-separated roles */
 	char		*labels;	/* owned; the console's labels file;
 					   NULL: none */
+	char		*sar_labels;	/* owned; the words of its SAR
+					   reports (sar_release.h); NULL */
 	char		*tls_cert;	/* owned; server certificate chain */
 	char		*tls_key;	/* owned; server private key */
 	char		*tls_ca;	/* owned; CA that client certs chain to */

@@ -46,67 +46,25 @@
 #define CONSOLE_TIMEOUT_SECS	30
 #define CONSOLE_MAX_HEADERS	8192
 #define CONSOLE_MAX_BODY	4096
-#define CONSOLE_MAX_VALUE	128	/* bytes in a search field */
 #define CONSOLE_ROWS		1000	/* rows a page reads at most */
 #define CONSOLE_COOKIE		"nwd_console"
 #define CONSOLE_LABELS_BYTES	(1 << 20)	/* the labels file at most */
 
-struct console {
-	struct server	*srv;		/* borrowed */
-	struct evhttp	*http;		/* owned; owns its sockets */
-	unsigned char	 key[32];	/* CSRF tokens' HMAC key; wiped */
-	struct console_labels *labels;	/* owned; NULL: none */
-	char		*labels_path;	/* owned: the file labels came from */
-	struct timespec	 labels_mtime;	/* and its time when read */
-	off_t		 labels_size;
-};
-
-enum route {
-	R_HOME, R_SEARCH, R_SUBJECT, R_MESSAGE, R_REVIEWS, R_CLOSE,
-	R_REFUSALS, R_ESCALATIONS, R_OVERDUE, R_CHAIN, R_AGREEMENT,
-};
-
-/* One request in progress. */
-struct job {
-	struct console		*c;		/* borrowed */
-	struct evhttp_request	*req;		/* libevent's; NULL once the
-						   browser has gone */
-	struct evhttp_connection *evcon;	/* libevent's */
-	enum route		 route;
-	enum console_format	 format;
-	char			 actor[300];
-	char			 role[128];
-	char			 peer[80];
-	char			 csrf[65];
-	char			 cookie[65];	/* "" if the browser sent none */
-	char			 subject[ENVELOPE_MAX_SUBJECT + 1];
-	char			 message_id[ENVELOPE_UUID_LEN + 1];
-	char			 grant[ENVELOPE_UUID_LEN + 1];
-	struct console_search	 q;		/* points into the strings below */
-	char			 principal[CONSOLE_MAX_VALUE + 1];
-	char			 action[CONSOLE_MAX_VALUE + 1];
-	char			 from[CONSOLE_MAX_VALUE + 1];
-	char			 until[CONSOLE_MAX_VALUE + 1];
-	int			 code;
-	const char		*type;
-	char			 reason[800];	/* the audit row's */
-	struct chtml		 out;		/* owned */
-};
-
-static void	job_free(struct job *);
 
 static void
 closed_cb(struct evhttp_connection *evcon, void *arg)
 {
-	struct job *j = arg;
+	struct console_job *j = arg;
 
 	(void)evcon;
 	j->req = NULL;
 	j->evcon = NULL;
+	if (j->gone != NULL)
+		j->gone(j);	/* a reply in progress: it frees j */
 }
 
-static void
-job_free(struct job *j)
+void
+console_job_free(struct console_job *j)
 {
 	if (j == NULL)
 		return;
@@ -178,44 +136,57 @@ role_allowed(const char *roles, const char *role)
 	return 0;
 }
 
-static void
-send_page(struct job *j)
+void
+console_headers(struct console_job *j)
 {
 	struct evkeyvalq	*h;
-	char			 cookie[160];
+	char			 cookie[160], disp[200];
 
 	if (j->req == NULL)
 		return;
 	h = evhttp_request_get_output_headers(j->req);
 	evhttp_add_header(h, "Content-Type", j->type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Security-Policy", "default-src 'self'; "
-	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	evhttp_add_header(h, "Content-Security-Policy", j->csp != NULL ?
+	    j->csp : "default-src 'self'; form-action 'self'; "
+	    "frame-ancestors 'none'; base-uri 'none'");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
-	if (j->format == CONSOLE_CSV)
-		evhttp_add_header(h, "Content-Disposition",
-		    "attachment; filename=\"nwd-audit.csv\"");
+	if (j->filename[0] != '\0' || j->format == CONSOLE_CSV) {
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"",
+		    j->filename[0] != '\0' ? j->filename : "nwd-audit.csv");
+		evhttp_add_header(h, "Content-Disposition", disp);
+	}
 	if (j->cookie[0] == '\0' && j->csrf[0] != '\0') {
 		snprintf(cookie, sizeof(cookie), CONSOLE_COOKIE "=%s; Path=/; "
 		    "Secure; HttpOnly; SameSite=Strict", j->csrf);
 		evhttp_add_header(h, "Set-Cookie", cookie);
 	}
 	if (j->code == 303)
-		evhttp_add_header(h, "Location", "/reviews");
+		evhttp_add_header(h, "Location", j->location[0] != '\0' ?
+		    j->location : "/reviews");
+}
+
+void
+console_send_page(struct console_job *j)
+{
+	if (j->req == NULL)
+		return;
 	if (!chtml_ok(&j->out)) {
 		j->code = 500;
 		chtml_free(&j->out);
 		chtml_raw(&j->out, "out of memory\n");
 	}
+	console_headers(j);
 	if (j->out.p != NULL)
 		evbuffer_add(evhttp_request_get_output_buffer(j->req),
 		    j->out.p, j->out.len);
 	evhttp_send_reply(j->req, j->code, j->code == 200 ? "OK" :
 	    j->code == 303 ? "See Other" : j->code == 400 ? "Bad Request" :
 	    j->code == 403 ? "Forbidden" : j->code == 404 ? "Not Found" :
+	    j->code == 409 ? "Conflict" :
 	    j->code == 503 ? "Service Unavailable" : "Error", NULL);
 	j->req = NULL;
 }
@@ -224,8 +195,12 @@ send_page(struct job *j)
 static void
 audited(enum store_outcome outcome, void *arg)
 {
-	struct job *j = arg;
+	struct console_job *j = arg;
 
+	if (j->then != NULL) {
+		j->then(j, outcome == STORE_COMMITTED);
+		return;
+	}
 	if (outcome != STORE_COMMITTED) {
 		chtml_free(&j->out);
 		j->code = 503;
@@ -233,14 +208,12 @@ audited(enum store_outcome outcome, void *arg)
 		chtml_raw(&j->out, "The audit trail cannot record this view "
 		    "right now, so it is not shown. Try again later.\n");
 	}
-	send_page(j);
-	job_free(j);
+	console_send_page(j);
+	console_job_free(j);
 }
 
-/* Writes the view's console_view row (and extra, if not NULL: it is
- * taken), then sends the page; on failure answers 503. */
-static void
-audit_and_send(struct job *j, struct store_batch *batch)
+void
+console_audit_and_send(struct console_job *j, struct store_batch *batch)
 {
 	struct trail_origin	 o = { "console", j->peer };
 	struct audit_event	*ev;
@@ -265,10 +238,13 @@ unavailable:
 	audited(STORE_UNAVAILABLE, j);
 }
 
-/* A plain page (a refusal, bad input): audited, then sent. */
-static void
-plain(struct job *j, int code, const char *title, const char *why)
+void
+console_plain(struct console_job *j, int code, const char *title,
+    const char *why)
 {
+	j->then = NULL;
+	j->filename[0] = '\0';
+	j->csp = NULL;
 	chtml_free(&j->out);
 	j->code = code;
 	j->type = "text/html; charset=utf-8";
@@ -280,7 +256,7 @@ plain(struct job *j, int code, const char *title, const char *why)
 	if (code == 400 || code == 403)
 		snprintf(j->reason + strlen(j->reason), sizeof(j->reason) -
 		    strlen(j->reason), "; refused: %s", why);
-	audit_and_send(j, NULL);
+	console_audit_and_send(j, NULL);
 }
 
 /* What this daemon knows of its own chain, for the chain page; the
@@ -308,10 +284,56 @@ chain_state(struct console *c, struct console_chain *cs,
 	}
 }
 
+/*
+ * The address of the page after r's n rows (a keyset cursor: the last
+ * row's id, and the time the first page was read), the same filter and
+ * page size, into u.
+ */
+static void
+next_page(const struct console_job *j, const struct store_result *r,
+    size_t n, struct chtml *u)
+{
+	static const char *const keys[] = {
+		"subject", "principal", "action", "from", "until"
+	};
+	const char	*vals[] = {
+		j->subject, j->principal, j->action, j->from, j->until
+	};
+	const char	*last = store_result_value(r, n - 1, 0);
+	size_t		 k;
+
+	if (j->route == R_SUBJECT) {
+		chtml_raw(u, "/subject?id=");
+		chtml_url(u, j->subject);
+		chtml_raw(u, "&");
+	} else
+		chtml_raw(u, j->route == R_SEARCH ? "/search?" : j->route ==
+		    R_REFUSALS ? "/refusals?" : "/escalations?");
+	for (k = 0; j->route != R_SUBJECT &&
+	    k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (vals[k][0] == '\0')
+			continue;
+		chtml_rawf(u, "%s=", keys[k]);
+		chtml_url(u, vals[k]);
+		chtml_raw(u, "&");
+	}
+	if (j->format == CONSOLE_CSV)
+		chtml_raw(u, "format=csv&");
+	else if (j->format == CONSOLE_JSON)
+		chtml_raw(u, "format=json&");
+	if (j->limit != CONSOLE_ROWS)
+		chtml_rawf(u, "limit=%u&", j->limit);
+	chtml_raw(u, "after=");
+	chtml_url(u, last != NULL ? last : "0");
+	chtml_rawf(u, "&pin=%" PRId64, j->pin);
+}
+
 static void
 rows_cb(int ok, const struct store_result *r, void *arg)
 {
-	struct job			*j = arg;
+	struct console_job		*j = arg;
+	struct chtml			 next;
+	const char			*nextp;
 	const struct console_labels	*l;
 	struct console_chain		 cs;
 	size_t				 n;
@@ -320,7 +342,8 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 	char				 state_hex[CHAIN_HEX_LEN];
 
 	if (!ok) {
-		plain(j, 503, "Unavailable", "The audit trail could not be "
+		console_plain(j, 503, "Unavailable",
+		    "The audit trail could not be "
 		    "read; try again later.");
 		return;
 	}
@@ -331,13 +354,17 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 	case R_SEARCH:
 	case R_REFUSALS:
 	case R_ESCALATIONS:
+		chtml_init(&next);
+		if (n > 0 && n >= j->limit)
+			next_page(j, r, n, &next);
+		nextp = next.len > 0 && chtml_ok(&next) ? next.p : NULL;
 		if (j->format == CONSOLE_CSV)
 			j->type = "text/csv; charset=utf-8";
 		else if (j->format == CONSOLE_JSON)
 			j->type = "application/json";
 		if (j->format != CONSOLE_HTML) {
-			console_page_rows(&j->out, r, j->format,
-			    n >= CONSOLE_ROWS, l);
+			console_page_rows(&j->out, r, j->format, nextp, l);
+			chtml_free(&next);
 			break;
 		}
 		console_page_head(&j->out, j->route == R_SEARCH ? "Search the "
@@ -349,16 +376,21 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 			console_page_filter(&j->out, j->route == R_REFUSALS ?
 			    "/refusals" : "/escalations", &j->q);
 		console_page_charts(&j->out, r, l);
-		console_page_rows(&j->out, r, CONSOLE_HTML, n >= CONSOLE_ROWS,
-		    l);
+		console_page_rows(&j->out, r, CONSOLE_HTML, nextp, l);
 		console_page_foot(&j->out);
+		chtml_free(&next);
 		break;
 	case R_SUBJECT:
+		chtml_init(&next);
+		if (n > 0 && n >= j->limit)
+			next_page(j, r, n, &next);
 		snprintf(title, sizeof(title), "Timeline of %s", j->subject);
 		console_page_head(&j->out, title, j->actor, j->role);
 		console_page_charts(&j->out, r, l);
-		console_page_timeline(&j->out, j->subject, r, l);
+		console_page_timeline(&j->out, j->subject, r, next.len > 0 &&
+		    chtml_ok(&next) ? next.p : NULL, l);
 		console_page_foot(&j->out);
+		chtml_free(&next);
 		break;
 	case R_MESSAGE:
 		snprintf(title, sizeof(title), "Message %s", j->message_id);
@@ -390,12 +422,13 @@ rows_cb(int ok, const struct store_result *r, void *arg)
 	}
 	snprintf(j->reason + strlen(j->reason), sizeof(j->reason) -
 	    strlen(j->reason), "; %zu rows", n);
-	audit_and_send(j, NULL);
+	console_audit_and_send(j, NULL);
 }
 
 /* A query parameter: "" if absent; -1 if too long or not printable. */
-static int
-param(const struct evkeyvalq *q, const char *key, char *out, size_t outlen)
+int
+console_param(const struct evkeyvalq *q, const char *key, char *out,
+    size_t outlen)
 {
 	const char *v = evhttp_find_header(q, key);
 
@@ -410,8 +443,8 @@ param(const struct evkeyvalq *q, const char *key, char *out, size_t outlen)
 }
 
 /* Appends " key=value" to the row's reason, printable ASCII only. */
-static void
-describe(struct job *j, const char *key, const char *v)
+void
+console_describe(struct console_job *j, const char *key, const char *v)
 {
 	size_t	len = strlen(j->reason), i;
 
@@ -423,30 +456,80 @@ describe(struct job *j, const char *key, const char *v)
 	j->reason[len] = '\0';
 }
 
+/*
+ * The page a table shows: limit= rows (1 to 1,000), after= the last row
+ * of the page before and pin= the time its first page was read (both or
+ * neither).  0; or -1, the 400 page sent and j freed.
+ */
+static int
+cursor(struct console_job *j, const struct evkeyvalq *q)
+{
+	char	after[24], limit[8], pin[24], *end;
+
+	if (console_param(q, "after", after, sizeof(after)) == -1 ||
+	    console_param(q, "limit", limit, sizeof(limit)) == -1 ||
+	    console_param(q, "pin", pin, sizeof(pin)) == -1) {
+		console_plain(j, 400, "Bad request", "A page's limit, after "
+		    "or pin is too long or holds control characters.");
+		return -1;
+	}
+	console_describe(j, "limit", limit);
+	console_describe(j, "after", after);
+	j->limit = CONSOLE_ROWS;
+	if (limit[0] != '\0') {
+		errno = 0;
+		j->limit = (uint32_t)strtoul(limit, &end, 10);
+		if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
+		    errno != 0 || j->limit > CONSOLE_ROWS) {
+			console_plain(j, 400, "Bad request", "The page size "
+			    "(limit) is a number of rows from 1 to 1000.");
+			return -1;
+		}
+	}
+	if (after[0] != '\0' || pin[0] != '\0') {
+		errno = 0;
+		j->after = strtoll(after, &end, 10);
+		if (after[0] < '0' || after[0] > '9' || *end != '\0' ||
+		    errno != 0 || j->after < 0 ||
+		    (j->pin = strtoll(pin, &end, 10)) <= 0 || *end != '\0' ||
+		    errno != 0) {
+			console_plain(j, 400, "Bad request", "The page to "
+			    "continue from (after, a row number, and pin, the "
+			    "time the first page was read) is malformed.");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
-route_search(struct job *j, const struct evkeyvalq *q)
+route_search(struct console_job *j, const struct evkeyvalq *q)
 {
 	struct store_audit_filter	f;
 	enum audit_action		a;
 	char				fmt[16], err[200], why[600];
 	int64_t				from = 0, until = 0;
 
-	if (param(q, "subject", j->subject, sizeof(j->subject)) == -1 ||
-	    param(q, "principal", j->principal, sizeof(j->principal)) == -1 ||
-	    param(q, "action", j->action, sizeof(j->action)) == -1 ||
-	    param(q, "from", j->from, sizeof(j->from)) == -1 ||
-	    param(q, "until", j->until, sizeof(j->until)) == -1 ||
-	    param(q, "format", fmt, sizeof(fmt)) == -1) {
-		plain(j, 400, "Bad search", "A search field is too long "
+	if (console_param(q, "subject", j->subject, sizeof(j->subject)) == -1 ||
+	    console_param(q, "principal", j->principal,
+	    sizeof(j->principal)) == -1 ||
+	    console_param(q, "action", j->action, sizeof(j->action)) == -1 ||
+	    console_param(q, "from", j->from, sizeof(j->from)) == -1 ||
+	    console_param(q, "until", j->until, sizeof(j->until)) == -1 ||
+	    console_param(q, "format", fmt, sizeof(fmt)) == -1) {
+		console_plain(j, 400, "Bad search",
+		    "A search field is too long "
 		    "(at most 128 characters) or holds control characters.");
 		return;
 	}
-	describe(j, "subject", j->subject);
-	describe(j, "principal", j->principal);
-	describe(j, "action", j->action);
-	describe(j, "from", j->from);
-	describe(j, "until", j->until);
-	describe(j, "format", fmt);
+	console_describe(j, "subject", j->subject);
+	console_describe(j, "principal", j->principal);
+	console_describe(j, "action", j->action);
+	console_describe(j, "from", j->from);
+	console_describe(j, "until", j->until);
+	console_describe(j, "format", fmt);
+	if (cursor(j, q) == -1)
+		return;
 	j->q.subject = j->subject;
 	j->q.principal = j->principal;
 	j->q.action = j->action;
@@ -457,23 +540,24 @@ route_search(struct job *j, const struct evkeyvalq *q)
 	if (j->from[0] != '\0' && console_parse_local(j->from, &from, err,
 	    sizeof(err)) == -1) {
 		snprintf(why, sizeof(why), "\"%s\" (from) %s", j->from, err);
-		plain(j, 400, "Bad search", why);
+		console_plain(j, 400, "Bad search", why);
 		return;
 	}
 	if (j->until[0] != '\0' && console_parse_local(j->until, &until,
 	    err, sizeof(err)) == -1) {
 		snprintf(why, sizeof(why), "\"%s\" (until) %s", j->until, err);
-		plain(j, 400, "Bad search", why);
+		console_plain(j, 400, "Bad search", why);
 		return;
 	}
 	if (from != 0 && until != 0 && from >= until) {
-		plain(j, 400, "Bad search", "The time range is empty: "
+		console_plain(j, 400, "Bad search", "The time range is empty: "
 		    "\"from\" must come before \"until\".");
 		return;
 	}
 	if (j->action[0] != '\0' && audit_action_from_name(j->action,
 	    &a) == -1) {
-		plain(j, 400, "Bad search", "No such action (for example "
+		console_plain(j, 400, "Bad search",
+		    "No such action (for example "
 		    "publish, deliver, deliver_refused, ack, audit_query).");
 		return;
 	}
@@ -482,67 +566,79 @@ route_search(struct job *j, const struct evkeyvalq *q)
 	f.principal = j->principal[0] != '\0' ? j->principal : NULL;
 	f.action = j->action[0] != '\0' ? j->action : NULL;
 	f.from_ms = from;
+	/* The trail as the first page saw it: the pages end, though each
+	 * view adds a row that may match. */
 	f.until_ms = until != 0 ? until : clock_wall_ms() + 1;
-	f.limit = CONSOLE_ROWS;
+	if (j->pin != 0 && j->pin < f.until_ms)
+		f.until_ms = j->pin;
+	j->pin = f.until_ms;
+	f.limit = j->limit;
+	f.after_id = j->after;
 	if (j->route == R_REFUSALS)
 		f.actions = "publish_refused,deliver_refused";
 	else if (j->route == R_ESCALATIONS)
 		f.actions = "escalated,deadline_breached";
 	if (store_query_audit(j->c->srv->store, &f, rows_cb, j) == -1)
-		plain(j, 503, "Unavailable", "The audit trail is unavailable; "
+		console_plain(j, 503, "Unavailable",
+		    "The audit trail is unavailable; "
 		    "try again later.");
 }
 
-/* POST /review/close: the CSRF token first, then the review closed and
- * its review_closed row committed with the view's row. */
-static void
-route_close(struct job *j, struct evhttp_request *req)
+int
+console_form(struct console_job *j, struct evhttp_request *req,
+    struct evkeyvalq *form)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
-	struct evkeyvalq	 form;
-	struct store_batch	*batch = NULL;
-	struct audit_event	*ev = NULL;
-	struct trail_origin	 o = { "console", j->peer };
-	char			 body[CONSOLE_MAX_BODY + 1], token[65];
-	char			 outcome[16], note[CONSOLE_MAX_VALUE + 1];
-	char			 why[300];
-	size_t			 n;
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	char		 body[CONSOLE_MAX_BODY + 1], token[65];
+	size_t		 n;
 
 	n = evbuffer_get_length(in);
 	if (n > CONSOLE_MAX_BODY)
 		n = CONSOLE_MAX_BODY;
 	evbuffer_remove(in, body, n);
 	body[n] = '\0';
-	TAILQ_INIT(&form);
-	if (evhttp_parse_query_str(body, &form) == -1 ||
-	    param(&form, "csrf", token, sizeof(token)) == -1) {
-		evhttp_clear_headers(&form);
-		plain(j, 403, "Refused", "The form was not sent by this "
-		    "console (its CSRF token is missing or wrong); nothing "
-		    "was changed.");
-		return;
-	}
-	if (j->cookie[0] == '\0' || strlen(token) != 64 ||
+	TAILQ_INIT(form);
+	if (evhttp_parse_query_str(body, form) == -1 ||
+	    console_param(form, "csrf", token, sizeof(token)) == -1 ||
+	    j->cookie[0] == '\0' || strlen(token) != 64 ||
 	    CRYPTO_memcmp(token, j->csrf, 64) != 0) {
-		evhttp_clear_headers(&form);
-		plain(j, 403, "Refused", "The form was not sent by this "
-		    "console (its CSRF token is missing or wrong); nothing "
-		    "was changed.");
-		return;
+		evhttp_clear_headers(form);
+		console_plain(j, 403, "Refused", "The form was not sent by "
+		    "this console (its CSRF token is missing or wrong); "
+		    "nothing was changed.");
+		return -1;
 	}
-	if (param(&form, "grant", j->grant, sizeof(j->grant)) == -1 ||
-	    param(&form, "outcome", outcome, sizeof(outcome)) == -1 ||
-	    param(&form, "note", note, sizeof(note)) == -1 ||
+	return 0;
+}
+
+/* POST /review/close: the CSRF token first, then the review closed and
+ * its review_closed row committed with the view's row. */
+static void
+route_close(struct console_job *j, struct evhttp_request *req)
+{
+	struct evkeyvalq	 form;
+	struct store_batch	*batch = NULL;
+	struct audit_event	*ev = NULL;
+	struct trail_origin	 o = { "console", j->peer };
+	char			 outcome[16], note[CONSOLE_MAX_VALUE + 1];
+	char			 why[300];
+
+	if (console_form(j, req, &form) == -1)
+		return;
+	if (console_param(&form, "grant", j->grant, sizeof(j->grant)) == -1 ||
+	    console_param(&form, "outcome", outcome, sizeof(outcome)) == -1 ||
+	    console_param(&form, "note", note, sizeof(note)) == -1 ||
 	    !envelope_is_uuid(j->grant) || (strcmp(outcome, "justified") != 0 &&
 	    strcmp(outcome, "unjustified") != 0) || note[0] == '\0') {
 		evhttp_clear_headers(&form);
-		plain(j, 400, "Bad request", "Closing a review needs the "
+		console_plain(j, 400, "Bad request",
+		    "Closing a review needs the "
 		    "grant, an outcome (justified or unjustified) and a note.");
 		return;
 	}
 	evhttp_clear_headers(&form);
-	describe(j, "grant", j->grant);
-	describe(j, "outcome", outcome);
+	console_describe(j, "grant", j->grant);
+	console_describe(j, "outcome", outcome);
 	snprintf(why, sizeof(why), "closed from the console: %s: %s", outcome,
 	    note);
 	if ((ev = trail_event(&o, AUDIT_REVIEW_CLOSED, j->actor)) != NULL &&
@@ -556,19 +652,19 @@ route_close(struct job *j, struct evhttp_request *req)
 	    clock_wall_ms()) == -1) {
 		audit_event_free(ev);
 		store_batch_free(batch);
-		plain(j, 503, "Unavailable", "out of memory");
+		console_plain(j, 503, "Unavailable", "out of memory");
 		return;
 	}
 	/* store_batch_add_event() owns ev whatever it returns. */
 	if (store_batch_add_event(batch, ev) == -1) {
 		store_batch_free(batch);
-		plain(j, 503, "Unavailable", "out of memory");
+		console_plain(j, 503, "Unavailable", "out of memory");
 		return;
 	}
 	j->code = 303;
 	j->type = "text/plain; charset=utf-8";
 	chtml_raw(&j->out, "Closed.\n");
-	audit_and_send(j, batch);
+	console_audit_and_send(j, batch);
 }
 
 /*
@@ -652,7 +748,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	const struct principal	*p;
 	struct evkeyvalq	 q;
-	struct job		*j;
+	struct console_job		*j;
 	char			 id[256], subj[256], err[256], why[400];
 	char			*addr = NULL;
 	ev_uint16_t		 port = 0;
@@ -674,15 +770,15 @@ request_cb(struct evhttp_request *req, void *arg)
 		path = "/";
 	snprintf(j->reason, sizeof(j->reason), "%s ", cmd == EVHTTP_REQ_POST ?
 	    "POST" : "GET");
-	describe(j, "path", path);
+	console_describe(j, "path", path);
 
 	if (strcmp(path, "/console.css") == 0) {
 		/* The style sheet names nobody: served without a row. */
 		j->code = 200;
 		j->type = "text/css; charset=utf-8";
 		chtml_raw(&j->out, console_css);
-		send_page(j);
-		job_free(j);
+		console_send_page(j);
+		console_job_free(j);
 		return;
 	}
 	if (tls_bev_identity(evhttp_connection_get_bufferevent(evcon),
@@ -692,7 +788,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		snprintf(j->actor, sizeof(j->actor), "cert:%s", subj);
 		log_warnx("console: refused %s from %s: no principal",
 		    j->actor, j->peer);
-		plain(j, 403, "Refused", "Your certificate does not name a "
+		console_plain(j, 403, "Refused",
+		    "Your certificate does not name a "
 		    "principal of this hub.");
 		return;
 	}
@@ -702,7 +799,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		    "role %s may not use it.", p->role);
 		log_warnx("console: refused %s (role %s) from %s", p->id,
 		    p->role, j->peer);
-		plain(j, 403, "Refused", why);
+		console_plain(j, 403, "Refused", why);
 		return;
 	}
 	snprintf(j->role, sizeof(j->role), "%s", p->role);
@@ -712,7 +809,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		unsigned char rnd[32];
 
 		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-			plain(j, 503, "Unavailable", "no randomness");
+			console_plain(j, 503, "Unavailable", "no randomness");
 			return;
 		}
 		hex(rnd, sizeof(rnd), j->csrf);
@@ -726,14 +823,19 @@ request_cb(struct evhttp_request *req, void *arg)
 		route_close(j, req);
 		return;
 	}
+	if (cmd == EVHTTP_REQ_POST && strncmp(path, "/sar/", 5) == 0) {
+		console_sar_route(j, path, req, NULL);
+		return;
+	}
 	if (cmd != EVHTTP_REQ_GET) {
-		plain(j, 400, "Bad request", "Pages are read with GET; only "
+		console_plain(j, 400, "Bad request",
+		    "Pages are read with GET; only "
 		    "forms of this console are sent with POST.");
 		return;
 	}
 	TAILQ_INIT(&q);
 	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		plain(j, 400, "Bad request", "The address's query is "
+		console_plain(j, 400, "Bad request", "The address's query is "
 		    "malformed.");
 		return;
 	}
@@ -744,7 +846,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		    j->role);
 		console_page_form(&j->out, NULL);
 		console_page_foot(&j->out);
-		audit_and_send(j, NULL);
+		console_audit_and_send(j, NULL);
 	} else if (strcmp(path, "/search") == 0) {
 		j->route = R_SEARCH;
 		route_search(j, &q);
@@ -752,26 +854,35 @@ request_cb(struct evhttp_request *req, void *arg)
 		struct store_audit_filter f;
 
 		j->route = R_SUBJECT;
-		if (param(&q, "id", j->subject, sizeof(j->subject)) == -1 ||
-		    j->subject[0] == '\0') {
-			plain(j, 400, "Bad request", "Which young person? "
+		if (console_param(&q, "id", j->subject,
+		    sizeof(j->subject)) == -1 || j->subject[0] == '\0') {
+			console_plain(j, 400, "Bad request",
+			    "Which young person? "
 			    "Give a local id (at most 64 characters).");
 			goto out;
 		}
-		describe(j, "subject", j->subject);
+		console_describe(j, "subject", j->subject);
+		if (cursor(j, &q) == -1)
+			goto out;
 		memset(&f, 0, sizeof(f));
 		f.subject = j->subject;
 		f.until_ms = clock_wall_ms() + 1;
-		f.limit = CONSOLE_ROWS;
+		if (j->pin != 0 && j->pin < f.until_ms)
+			f.until_ms = j->pin;
+		j->pin = f.until_ms;
+		f.after_id = j->after;
+		f.limit = j->limit;
 		rc = store_query_audit(srv->store, &f, rows_cb, j);
 	} else if (strcmp(path, "/message") == 0) {
 		struct store_audit_filter f;
 
 		j->route = R_MESSAGE;
-		if (param(&q, "id", j->message_id, sizeof(j->message_id)) ==
-		    -1 || !envelope_is_uuid(j->message_id)) {
+		if (console_param(&q, "id", j->message_id,
+		    sizeof(j->message_id)) == -1 ||
+		    !envelope_is_uuid(j->message_id)) {
 			j->message_id[0] = '\0';
-			plain(j, 400, "Bad request", "A message is named by "
+			console_plain(j, 400, "Bad request",
+			    "A message is named by "
 			    "its id, a UUID.");
 			goto out;
 		}
@@ -794,19 +905,23 @@ request_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/agreement") == 0) {
 		j->route = R_AGREEMENT;
 		j->code = 200;
-		describe(j, "policy", policy_version(srv->policy));
+		console_describe(j, "policy", policy_version(srv->policy));
 		console_page_head(&j->out, "The information-sharing agreement",
 		    j->actor, j->role);
 		console_page_agreement(&j->out, srv->policy, c->labels);
 		console_page_foot(&j->out);
-		audit_and_send(j, NULL);
+		console_audit_and_send(j, NULL);
+	} else if (strcmp(path, "/sar") == 0 ||
+	    strncmp(path, "/sar/", 5) == 0) {
+		console_sar_route(j, path, req, &q);
 	} else if (strcmp(path, "/reviews") == 0) {
 		j->route = R_REVIEWS;
 		rc = store_query_grants(srv->store, NULL, 1, 0, rows_cb, j);
 	} else
-		plain(j, 404, "Not found", "There is no such page.");
+		console_plain(j, 404, "Not found", "There is no such page.");
 	if (rc == -1)
-		plain(j, 503, "Unavailable", "The audit trail is unavailable; "
+		console_plain(j, 503, "Unavailable",
+		    "The audit trail is unavailable; "
 		    "try again later.");
 out:
 	evhttp_clear_headers(&q);

@@ -36,7 +36,10 @@ const char console_css[] =
 	".ok{color:#1e6b33}"
 	".refused{color:#9b1c1c}"
 	".note{color:#555}"
-	"form.search label{display:inline-block;margin:0 1em .5em 0}";
+	"form.search label{display:inline-block;margin:0 1em .5em 0}"
+	"form.step{margin:.5em 0;padding:.5em;border:1px solid #ccc}"
+	"form.step label{display:block;margin:.25em 0}"
+	".overdue{color:#9b1c1c;font-weight:bold}";
 
 static const char *
 val(const struct store_result *r, size_t row, size_t col)
@@ -110,7 +113,8 @@ console_page_head(struct chtml *b, const char *title, const char *who,
 	    "<header><a href=\"/\">Search</a><a href=\"/refusals\">"
 	    "Refusals</a><a href=\"/escalations\">Escalations</a>"
 	    "<a href=\"/overdue\">Overdue</a><a href=\"/reviews\">"
-	    "Break-glass reviews</a><a href=\"/chain\">Chain</a>"
+	    "Break-glass reviews</a><a href=\"/sar\">Subject access</a>"
+	    "<a href=\"/chain\">Chain</a>"
 	    "<a href=\"/agreement\">Agreement</a><span class=\"who\">");
 	if (who != NULL) {
 		chtml_raw(b, "Signed in as ");
@@ -279,7 +283,7 @@ static const char *const row_names[] = {
 
 void
 console_page_rows(struct chtml *b, const struct store_result *r,
-    enum console_format f, int more, const struct console_labels *l)
+    enum console_format f, const char *next, const struct console_labels *l)
 {
 	size_t	i, c, n = store_result_nrows(r);
 	char	at[64];
@@ -315,12 +319,22 @@ console_page_rows(struct chtml *b, const struct store_result *r,
 			}
 			chtml_raw(b, "}");
 		}
-		chtml_rawf(b, "],\"more\":%s}\n", more ? "true" : "false");
+		chtml_rawf(b, "],\"more\":%s", next != NULL ? "true" : "false");
+		if (next != NULL) {
+			chtml_raw(b, ",\"next\":");
+			chtml_json(b, next);
+		}
+		chtml_raw(b, "}\n");
 		return;
 	}
-	chtml_rawf(b, "<p id=\"count\">%zu row%s%s.</p>\n", n, n == 1 ? "" :
-	    "s", more ? " (the first ones only: narrow the search to see "
-	    "the rest)" : "");
+	chtml_rawf(b, "<p id=\"count\">%zu row%s%s", n, n == 1 ? "" : "s",
+	    next != NULL ? " on this page; more follow: " : ".");
+	if (next != NULL) {
+		chtml_raw(b, "<a class=\"next\" href=\"");
+		chtml_text(b, next);
+		chtml_raw(b, "\">next page</a>");
+	}
+	chtml_raw(b, "</p>\n");
 	chtml_raw(b, "<table id=\"rows\"><thead><tr><th>When (UK)</th>"
 	    "<th>Who</th><th>Action</th><th>Young person</th><th>Kind</th>"
 	    "<th>Message</th><th>Recipient</th><th>Withheld</th>"
@@ -351,6 +365,11 @@ console_page_rows(struct chtml *b, const struct store_result *r,
 		chtml_raw(b, "</td></tr>\n");
 	}
 	chtml_raw(b, "</tbody></table>\n");
+	if (next != NULL) {
+		chtml_raw(b, "<p><a id=\"next\" href=\"");
+		chtml_text(b, next);
+		chtml_raw(b, "\">Next page</a></p>\n");
+	}
 }
 
 /* One event of a message, in words, as a list item. */
@@ -401,7 +420,8 @@ event_line(struct chtml *b, const struct store_result *r, size_t i)
 
 void
 console_page_timeline(struct chtml *b, const char *subject,
-    const struct store_result *r, const struct console_labels *l)
+    const struct store_result *r, const char *next,
+    const struct console_labels *l)
 {
 	size_t	 i, j, n = store_result_nrows(r), nmsg = 0;
 	char	*done;
@@ -439,8 +459,15 @@ console_page_timeline(struct chtml *b, const char *subject,
 	for (i = 0; i < n; i++)
 		if (!done[i])
 			event_line(b, r, i);
-	chtml_rawf(b, "</ul>\n<p id=\"count\">%zu message%s, %zu row%s.</p>\n",
-	    nmsg, nmsg == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	chtml_rawf(b, "</ul>\n<p id=\"count\">%zu message%s, %zu row%s%s",
+	    nmsg, nmsg == 1 ? "" : "s", n, n == 1 ? "" : "s", next != NULL ?
+	    " on this page (a message's later rows may follow): " : ".");
+	if (next != NULL) {
+		chtml_raw(b, "<a id=\"next\" href=\"");
+		chtml_text(b, next);
+		chtml_raw(b, "\">next page</a>");
+	}
+	chtml_raw(b, "</p>\n");
 	free(done);
 }
 
@@ -508,7 +535,7 @@ console_page_message(struct chtml *b, const char *message_id,
 		chtml_raw(b, "</td></tr>\n");
 	}
 	chtml_raw(b, "</tbody></table>\n<h2>Every row</h2>\n");
-	console_page_rows(b, r, CONSOLE_HTML, 0, l);
+	console_page_rows(b, r, CONSOLE_HTML, NULL, l);
 }
 
 void

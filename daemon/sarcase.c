@@ -2,6 +2,7 @@
  * sarcase: subject-access requests as cases.  See sarcase.h.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,9 @@
 /* A request waiting for the store.  Strings owned. */
 struct job {
 	struct server		*srv;		/* borrowed */
-	uint64_t		 session_id;
-	uint64_t		 request_id;
+	sarcase_answer_fn	*cb;		/* the answer goes here, once */
+	sarcase_gone_fn		*gone;		/* may be NULL */
+	void			*cb_arg;
 	int			 op;		/* Nwd__V1__SarCaseRequest__Op */
 	char			*actor;		/* the asking auditor */
 	char			*sname;		/* its session's name, peer */
@@ -234,32 +236,54 @@ row(const struct trail_origin *o, enum audit_action a, const char *actor,
 	return ev;
 }
 
-/* Refuses a request of s before any job: the error and its row. */
+/* Refuses a request of who before any job: the row, then the error. */
 static void
-refuse(struct server *srv, struct session *s, uint64_t request_id,
-    Nwd__V1__ErrorCode code, const char *tag, const char *what,
-    const char *why)
+refuse(struct server *srv, const struct sarcase_asker *who,
+    sarcase_answer_fn *cb, void *arg, Nwd__V1__ErrorCode code,
+    const char *tag, const char *what, const char *why)
 {
-	struct trail_origin o = session_origin(s);
+	struct trail_origin	o = { who->origin, who->peer };
+	char			msg[600];
 
-	session_send_error(s, request_id, code, "sar-case %s refused: %s",
-	    what, why);
-	session_log(info, s, "event=sar_case_refused op=%s reason=\"%s\"",
-	    what, why);
+	log_info("principal=%s event=sar_case_refused op=%s reason=\"%s\"",
+	    who->actor, what, why);
 	trail_detached(srv->store, row(&o, AUDIT_SAR_CASE_REFUSED,
-	    s->principal->id, NULL, tag, why));
+	    who->actor, NULL, tag, why));
+	snprintf(msg, sizeof(msg), "sar-case %s refused: %s", what, why);
+	cb(NULL, code, msg, arg);
+}
+
+/* 1 if whoever asked j has gone (the job is then dropped). */
+static int
+job_gone(const struct job *j)
+{
+	return j->gone != NULL && j->gone(j->cb_arg);
+}
+
+/* Answers j with an error. */
+static void
+job_error(struct job *j, Nwd__V1__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+job_error(struct job *j, Nwd__V1__ErrorCode code, const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[2600];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	j->cb(NULL, code, msg, j->cb_arg);
 }
 
 /* The same for a job, whose session may have gone meanwhile; frees j. */
 static void
 refuse_job(struct job *j, Nwd__V1__ErrorCode code, const char *why)
 {
-	struct session		*s = session_find(j->srv, j->session_id);
 	struct trail_origin	 o = job_origin(j);
 
-	if (s != NULL)
-		session_send_error(s, j->request_id, code, "sar-case %s "
-		    "refused: %s", op_name(j->op), why);
+	job_error(j, code, "sar-case %s refused: %s", op_name(j->op), why);
 	log_info("principal=%s event=sar_case_refused op=%s case=%s "
 	    "reason=\"%s\"", j->actor, op_name(j->op), j->reference != NULL ?
 	    j->reference : "-", why);
@@ -272,11 +296,7 @@ refuse_job(struct job *j, Nwd__V1__ErrorCode code, const char *why)
 static void
 fail_job(struct job *j, Nwd__V1__ErrorCode code, const char *why)
 {
-	struct session *s = session_find(j->srv, j->session_id);
-
-	if (s != NULL)
-		session_send_error(s, j->request_id, code, "sar-case %s: %s",
-		    op_name(j->op), why);
+	job_error(j, code, "sar-case %s: %s", op_name(j->op), why);
 	job_free(j);
 }
 
@@ -325,10 +345,9 @@ budget(const struct server *srv)
 
 /* Answers with the cases of r (as many as fit a frame) and a report. */
 static void
-answer(struct job *j, struct session *s, const struct store_result *r,
-    const uint8_t *report, size_t report_len)
+answer(struct job *j, const struct store_result *r, const uint8_t *report,
+    size_t report_len)
 {
-	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__SarCaseResult	 res = NWD__V1__SAR_CASE_RESULT__INIT;
 	Nwd__V1__SarCase	*v = NULL, **pv = NULL;
 	size_t			 i, n = store_result_nrows(r), size = report_len;
@@ -337,8 +356,8 @@ answer(struct job *j, struct session *s, const struct store_result *r,
 	if (n > 0 && ((v = calloc(n, sizeof(*v))) == NULL ||
 	    (pv = calloc(n, sizeof(*pv))) == NULL)) {
 		free(v);
-		session_send_error(s, j->request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+		job_error(j, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
+		    "out of memory");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -356,10 +375,7 @@ answer(struct job *j, struct session *s, const struct store_result *r,
 		res.report.data = (uint8_t *)report;
 		res.report.len = report_len;
 	}
-	f.request_id = j->request_id;
-	f.msg_case = NWD__V1__FRAME__MSG_SAR_CASE_RESULT;
-	f.sar_case_result = &res;
-	session_send(s, &f);
+	j->cb(&res, 0, NULL, j->cb_arg);
 	free(pv);
 	free(v);
 }
@@ -373,14 +389,12 @@ static void
 after_read(int ok, const struct store_result *r, void *arg)
 {
 	struct job	*j = arg;
-	struct session	*s = session_find(j->srv, j->session_id);
 
-	if (s != NULL && ok && store_result_nrows(r) == 1)
-		answer(j, s, r, NULL, 0);
-	else if (s != NULL)
-		session_send_error(s, j->request_id,
-		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "sar-case %s: "
-		    "done, but the case could not be read back",
+	if (ok && store_result_nrows(r) == 1)
+		answer(j, r, NULL, 0);
+	else
+		job_error(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "sar-case "
+		    "%s: done, but the case could not be read back",
 		    op_name(j->op));
 	job_free(j);
 }
@@ -389,7 +403,6 @@ static void
 step_done(enum store_outcome outcome, void *arg)
 {
 	struct job	*j = arg;
-	struct session	*s = session_find(j->srv, j->session_id);
 
 	if (outcome != STORE_COMMITTED) {
 		/* Another auditor took the step first (NW006, or the
@@ -409,13 +422,11 @@ step_done(enum store_outcome outcome, void *arg)
 	}
 	log_info("principal=%s event=sar_case_%s case=%s", j->actor,
 	    op_name(j->op), j->reference);
-	if (s == NULL || store_query_sar_case(j->srv->store, j->reference,
-	    after_read, j) == -1) {
-		if (s != NULL)
-			session_send_error(s, j->request_id,
-			    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "sar-case "
-			    "%s: done, but the case could not be read back",
-			    op_name(j->op));
+	if (store_query_sar_case(j->srv->store, j->reference, after_read,
+	    j) == -1) {
+		job_error(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "sar-case "
+		    "%s: done, but the case could not be read back",
+		    op_name(j->op));
 		job_free(j);
 	}
 }
@@ -661,18 +672,12 @@ static void
 show_done(enum store_outcome outcome, void *arg)
 {
 	struct job		*j = arg;
-	struct session		*s = session_find(j->srv, j->session_id);
-	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__SarCaseResult	 res = NWD__V1__SAR_CASE_RESULT__INIT;
 	Nwd__V1__SarCase	*c = NULL;
 
 	if (outcome != STORE_COMMITTED) {
 		fail_job(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the "
 		    "access could not be audited, so the case is not shown");
-		return;
-	}
-	if (s == NULL) {
-		job_free(j);
 		return;
 	}
 	if ((c = nwd__v1__sar_case__unpack(NULL, j->infolen, j->info)) ==
@@ -690,10 +695,7 @@ show_done(enum store_outcome outcome, void *arg)
 		res.report.data = j->shown;
 		res.report.len = j->shown_len;
 	}
-	f.request_id = j->request_id;
-	f.msg_case = NWD__V1__FRAME__MSG_SAR_CASE_RESULT;
-	f.sar_case_result = &res;
-	session_send(s, &f);
+	j->cb(&res, 0, NULL, j->cb_arg);
 	nwd__v1__sar_case__free_unpacked(c, NULL);
 	job_free(j);
 }
@@ -767,8 +769,9 @@ case_read(int ok, const struct store_result *r, void *arg)
 	struct job	*j = arg;
 	char		 why[200];
 
-	if (session_find(j->srv, j->session_id) == NULL) {
-		job_free(j);
+	if (job_gone(j)) {
+		fail_job(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the asker "
+		    "has gone; nothing was done");
 		return;
 	}
 	if (!ok) {
@@ -815,19 +818,14 @@ static void
 list_read(int ok, const struct store_result *r, void *arg)
 {
 	struct job		*j = arg;
-	struct session		*s = session_find(j->srv, j->session_id);
 	struct trail_origin	 o = job_origin(j);
 	char			 why[200];
 	size_t			 i, n, overdue = 0;
 	int64_t			 now = clock_wall_ms(), due;
 
-	if (s == NULL || !ok) {
-		if (s != NULL)
-			fail_job(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-			    "the cases could not be read: the audit store is "
-			    "unavailable");
-		else
-			job_free(j);
+	if (!ok) {
+		fail_job(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the cases "
+		    "could not be read: the audit store is unavailable");
 		return;
 	}
 	n = store_result_nrows(r);
@@ -839,7 +837,7 @@ list_read(int ok, const struct store_result *r, void *arg)
 	    "%zu overdue", n, overdue);
 	trail_detached(j->srv->store, row(&o, AUDIT_SAR_CASE_QUERY, j->actor,
 	    NULL, NULL, why));
-	answer(j, s, r, NULL, 0);
+	answer(j, r, NULL, 0);
 	job_free(j);
 }
 
@@ -901,8 +899,9 @@ check(const struct server *srv, const Nwd__V1__SarCaseRequest *q,
 }
 
 void
-sarcase_handle(struct server *srv, struct session *s, uint64_t request_id,
-    const Nwd__V1__SarCaseRequest *q)
+sarcase_run(struct server *srv, const struct sarcase_asker *who,
+    const Nwd__V1__SarCaseRequest *q, sarcase_answer_fn *cb,
+    sarcase_gone_fn *gone, void *arg)
 {
 	const char		*what = op_name(q->op), *bad;
 	struct job		*j;
@@ -916,33 +915,34 @@ sarcase_handle(struct server *srv, struct session *s, uint64_t request_id,
 	if (reference_ok(q->reference))
 		snprintf(tag, sizeof(tag), SARCASE_TAG "%s", q->reference);
 	if (what == NULL) {
-		refuse(srv, s, request_id, NWD__V1__ERROR_CODE__ERROR_PROTOCOL,
+		refuse(srv, who, cb, arg, NWD__V1__ERROR_CODE__ERROR_PROTOCOL,
 		    tag, "request", "the request names no operation (open, "
 		    "check-identity, extend, approve, release, show, list)");
 		return;
 	}
-	if (strcmp(s->principal->role, SARCASE_ROLE) != 0) {
+	if (strcmp(who->role, SARCASE_ROLE) != 0) {
 		snprintf(why, sizeof(why), "only auditors work on "
-		    "subject-access cases (role %s is not %s)",
-		    s->principal->role, SARCASE_ROLE);
-		refuse(srv, s, request_id, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
+		    "subject-access cases (role %s is not %s)", who->role,
+		    SARCASE_ROLE);
+		refuse(srv, who, cb, arg, NWD__V1__ERROR_CODE__ERROR_FORBIDDEN,
 		    tag, what, why);
 		return;
 	}
 	if ((bad = check(srv, q, now, &code, why, sizeof(why))) != NULL) {
-		refuse(srv, s, request_id, code, tag, what, bad);
+		refuse(srv, who, cb, arg, code, tag, what, bad);
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto oom;
 	j->srv = srv;
-	j->session_id = s->id;
-	j->request_id = request_id;
+	j->cb = cb;
+	j->gone = gone;
+	j->cb_arg = arg;
 	j->op = q->op;
 	snprintf(j->tag, sizeof(j->tag), "%s", tag);
-	if ((j->actor = strdup(s->principal->id)) == NULL ||
-	    (j->sname = strdup(session_name(s))) == NULL ||
-	    (j->peer = strdup(s->peer)) == NULL ||
+	if ((j->actor = strdup(who->actor)) == NULL ||
+	    (j->sname = strdup(who->origin)) == NULL ||
+	    (j->peer = strdup(who->peer != NULL ? who->peer : "")) == NULL ||
 	    (q->op != NWD__V1__SAR_CASE_REQUEST__OP__LIST &&
 	    (j->reference = strdup(q->reference)) == NULL))
 		goto oom;
@@ -981,13 +981,70 @@ sarcase_handle(struct server *srv, struct session *s, uint64_t request_id,
 		    j);
 	if (rc == -1) {
 		job_free(j);
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "sar-case %s: the "
-		    "audit store is unavailable", what);
+		snprintf(why, sizeof(why), "sar-case %s: the audit store is "
+		    "unavailable", what);
+		cb(NULL, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, why, arg);
 	}
 	return;
 oom:
 	job_free(j);
-	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
-	    "out of memory");
+	cb(NULL, NWD__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory", arg);
+}
+
+/* ------------------------------------------------------------------------
+ * A session's request
+ */
+
+struct reply_to {
+	struct server	*srv;		/* borrowed */
+	uint64_t	 session_id;
+	uint64_t	 request_id;
+};
+
+static void
+session_answer(const Nwd__V1__SarCaseResult *res, Nwd__V1__ErrorCode code,
+    const char *error, void *arg)
+{
+	struct reply_to	*rt = arg;
+	struct session	*s = session_find(rt->srv, rt->session_id);
+	Nwd__V1__Frame	 f = NWD__V1__FRAME__INIT;
+
+	if (s != NULL && res != NULL) {
+		f.request_id = rt->request_id;
+		f.msg_case = NWD__V1__FRAME__MSG_SAR_CASE_RESULT;
+		f.sar_case_result = (Nwd__V1__SarCaseResult *)res;
+		session_send(s, &f);
+	} else if (s != NULL)
+		session_send_error(s, rt->request_id, code, "%s", error);
+	free(rt);
+}
+
+static int
+session_gone(void *arg)
+{
+	struct reply_to *rt = arg;
+
+	return session_find(rt->srv, rt->session_id) == NULL;
+}
+
+void
+sarcase_handle(struct server *srv, struct session *s, uint64_t request_id,
+    const Nwd__V1__SarCaseRequest *q)
+{
+	struct sarcase_asker	 who;
+	struct reply_to		*rt;
+
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+		return;
+	}
+	rt->srv = srv;
+	rt->session_id = s->id;
+	rt->request_id = request_id;
+	who.actor = s->principal->id;
+	who.role = s->principal->role;
+	who.origin = session_name(s);
+	who.peer = s->peer;
+	sarcase_run(srv, &who, q, session_answer, session_gone, rt);
 }

@@ -25,6 +25,34 @@
 struct server;
 struct session;
 
+/* Who asks, when it is not a session (the console); borrowed. */
+struct sarcase_asker {
+	const char	*actor;		/* the principal's id */
+	const char	*role;
+	const char	*origin;	/* names the rows' session: "console" */
+	const char	*peer;		/* its address; may be NULL */
+};
+
+/*
+ * The answer to a request: the case(s) and, for show, the released
+ * report (res, the callee's, valid during the call), or an error (res
+ * NULL; code and the words, "sar-case approve refused: ...").  Called
+ * exactly once per sarcase_run(), after the step's rows have committed.
+ */
+typedef void	sarcase_answer_fn(const Nwd__V1__SarCaseResult *res,
+		    Nwd__V1__ErrorCode code, const char *error, void *arg);
+/* 1 if the asker has gone, so a step not yet taken is dropped. */
+typedef int	sarcase_gone_fn(void *arg);
+
+/*
+ * The same request for who, through the same checks, steps and rows as a
+ * session's; the answer goes to cb (gone may be NULL).  q stays the
+ * caller's.
+ */
+void	sarcase_run(struct server *srv, const struct sarcase_asker *who,
+	    const Nwd__V1__SarCaseRequest *q, sarcase_answer_fn *cb,
+	    sarcase_gone_fn *gone, void *arg);
+
 /* A SarCaseRequest of an ACTIVE session; the request stays the
  * caller's. */
 void	sarcase_handle(struct server *srv, struct session *s,

@@ -19,6 +19,13 @@
  *   the profile: the search page, the timeline, a message page and the
  *   CSV export; screenshots kept under NWD_TEST_TMP (path printed).
  *   Skipped, saying so, when chromium or certutil is not installed.
+ * - The SAR pages over HTTPS: a request opened, its identity checked,
+ *   refused to its opener and approved by a second auditor (four eyes),
+ *   the report viewed, released and downloaded as stored; refusals.
+ * - The console driven for real through the DevTools protocol
+ *   (tests/browser/console_walk.py and cdp.py, python3 only): typing,
+ *   clicking, a CSV download, the SAR flow in two auditors' browsers,
+ *   print to PDF, screenshots; each view's console_view row.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -29,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,6 +53,7 @@
 static struct harness_daemon	*daemon_c;
 static int			 console_port;
 static char			 mid[40];
+static char			 principals_path[1024];
 
 struct reply {
 	int	 status;
@@ -56,6 +66,27 @@ reply_free(struct reply *r)
 {
 	free(r->text);
 	memset(r, 0, sizeof(*r));
+}
+
+/* A chunked body (RFC 9112 7.1), decoded in place. */
+static void
+unchunk(char *body)
+{
+	char		*in = body, *out = body, *end;
+	unsigned long	 n;
+
+	for (;;) {
+		n = strtoul(in, &end, 16);
+		if (end == in || (end = strstr(end, "\r\n")) == NULL)
+			fail_msg("a malformed chunk");
+		in = end + 2;
+		if (n == 0)
+			break;
+		memmove(out, in, n);
+		out += n;
+		in += n + 2;		/* the data, then CRLF */
+	}
+	*out = '\0';
 }
 
 /* One HTTPS request as PKI client who (NULL: none); the whole answer. */
@@ -123,6 +154,9 @@ https(const char *who, const char *method, const char *path,
 		goto done;
 	r->body = strstr(r->text, "\r\n\r\n");
 	r->body = r->body != NULL ? r->body + 4 : r->text + len;
+	if (strstr(r->text, "Transfer-Encoding: chunked\r\n") != NULL &&
+	    strstr(r->text, "Transfer-Encoding: chunked\r\n") < r->body)
+		unchunk(r->body);
 	rc = 0;
 done:
 	SSL_free(ssl);
@@ -193,17 +227,93 @@ publish_alert(void)
 	nwd_close(c);
 }
 
+/* Runs a shell command; its exit status. */
+static int
+sh(const char *fmt, ...)
+{
+	char	cmd[8192];
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/*
+ * A second auditor for four eyes (deploy/principals.conf has one):
+ * auditor-eve's certificate, signed by the test CA, made under temporary
+ * names and renamed into the PKI's clients/ (as test_sarcase.c does), and
+ * the shipped principal mapping with her in it.
+ */
+static int
+second_auditor(void)
+{
+	const char	*tmp = getenv("NWD_TEST_TMP");
+	char		 cnf[1100], crt[1100], ca[1100], cakey[1100];
+	char		 src[1024], line[1024];
+	FILE		*fp, *in;
+
+	snprintf(cnf, sizeof(cnf), "%s/eve.cnf", tmp);
+	if ((fp = fopen(cnf, "w")) == NULL)
+		return -1;
+	fprintf(fp, "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\n"
+	    "[ client ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = "
+	    "critical, digitalSignature\nextendedKeyUsage = clientAuth\n");
+	if (fclose(fp) != 0)
+		return -1;
+	snprintf(ca, sizeof(ca), "%s", harness_pki("ca.crt"));
+	snprintf(cakey, sizeof(cakey), "%s", harness_pki("ca.key"));
+	snprintf(crt, sizeof(crt), "%s", harness_pki("clients/auditor-eve"));
+	if (access(harness_pki("clients/auditor-eve.crt"), R_OK) != 0 &&
+	    sh("set -e; umask 077; openssl req -config '%s' -new -newkey ec "
+	    "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s.key.%d' "
+	    "-out '%s/eve.csr' -subj '/O=nwd test/CN=auditor-eve' 2>/dev/null; "
+	    "openssl x509 -req -in '%s/eve.csr' -CA '%s' -CAkey '%s' "
+	    "-set_serial %ld -days 2 -sha256 -extfile '%s' -extensions client "
+	    "-out '%s.crt.%d' 2>/dev/null; mv -f '%s.key.%d' '%s.key'; "
+	    "mv -f '%s.crt.%d' '%s.crt'", cnf, crt, (int)getpid(), tmp, tmp,
+	    ca, cakey, (long)time(NULL) + 7, cnf, crt, (int)getpid(), crt,
+	    (int)getpid(), crt, crt, (int)getpid(), crt) != 0)
+		return -1;
+	snprintf(src, sizeof(src), "%s/deploy/principals.conf",
+	    getenv("NWD_SRCDIR"));
+	snprintf(principals_path, sizeof(principals_path),
+	    "%s/principals.conf", tmp);
+	if ((in = fopen(src, "r")) == NULL)
+		return -1;
+	if ((fp = fopen(principals_path, "w")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in) != NULL)
+		fputs(line, fp);
+	fprintf(fp, "auditor-eve     auditor-eve     auditor           "
+	    "governance    -                         OFFICIAL_SENSITIVE\n");
+	fclose(in);
+	return fclose(fp) == 0 ? 0 : -1;
+}
+
 static int
 group_setup(void **state)
 {
 	const char	*src = getenv("NWD_SRCDIR");
-	char		 extra[1024];
+	char		 extra[4096];
 
 	(void)state;
+	if (src == NULL || *src == '\0')
+		src = NWD_SRCDIR;
+	if (second_auditor() == -1) {
+		fprintf(stderr, "test_console: cannot make auditor-eve\n");
+		return -1;
+	}
 	console_port = harness_free_port();
 	snprintf(extra, sizeof(extra), "console_listen = 127.0.0.1:%d\n"
-	    "labels = %s/deploy/labels.conf\n", console_port,
-	    src != NULL && *src != '\0' ? src : NWD_SRCDIR);
+	    "labels = %s/deploy/labels.conf\nsar_labels = %s/deploy/"
+	    "sar-labels.conf\nprincipals = %s\n", console_port, src, src,
+	    principals_path);
 	if ((daemon_c = harness_daemon_start(extra)) == NULL)
 		return -1;
 	publish_alert();
@@ -465,19 +575,334 @@ test_charts_labels(void **state)
 	reply_free(&r);
 }
 
-/* Runs a shell command; its exit status. */
+/*
+ * Tables page with a keyset cursor: each page links to the next (the
+ * last row's id, and the time the first page was read, so the pages end
+ * though each view adds a row about YP-001); together they are every row
+ * the trail held then, once.
+ */
+/*
+ * Follows the next-page links from path (as auditor-dan) to the end;
+ * the rows the pages held in all (the count after "<p id=\"count\">",
+ * skipping "N messages, " on a timeline), and the pin in *pin.
+ */
 static int
-sh(const char *fmt, ...)
+all_pages(const char *first, const char *prefix, long long *pin)
 {
-	char	cmd[4096];
-	va_list	ap;
-	int	rc;
+	struct reply	 r;
+	char		 path[1024], *p, *q, *w, *c;
+	int		 rows = 0, pages = 0, n, m;
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	*pin = 0;
+	snprintf(path, sizeof(path), "%s", first);
+	for (;;) {
+		get("auditor-dan", path, 200, &r);
+		c = strstr(r.body, "<p id=\"count\">");
+		if (c == NULL)
+			fail_msg("no count in:\n%s", r.body);
+		c += 14;
+		if (sscanf(c, "%d message%*[s], %d row", &m, &n) != 2 &&
+		    sscanf(c, "%d message, %d row", &m, &n) != 2 &&
+		    sscanf(c, "%d", &n) != 1)
+			fail_msg("no count in:\n%s", c);
+		rows += n;
+		pages++;
+		if ((p = strstr(r.body, "<a id=\"next\" href=\"")) == NULL) {
+			reply_free(&r);
+			break;
+		}
+		p += strlen("<a id=\"next\" href=\"");
+		q = strchr(p, '"');
+		assert_non_null(q);
+		/* The attribute's &amp; back to &. */
+		for (w = path; p < q && w < path + sizeof(path) - 1; ) {
+			if (strncmp(p, "&amp;", 5) == 0) {
+				*w++ = '&';
+				p += 5;
+			} else
+				*w++ = *p++;
+		}
+		*w = '\0';
+		has(path, prefix);
+		if (*pin == 0)
+			assert_int_equal(sscanf(strstr(path, "&pin=") + 5,
+			    "%lld", pin), 1);
+		reply_free(&r);
+		if (pages > 100)
+			fail_msg("the pages do not end");
+	}
+	assert_true(pages >= 2);
+	return rows;
+}
+
+static void
+test_paging(void **state)
+{
+	struct reply	 r;
+	long long	 pin;
+	int		 rows;
+
+	(void)state;
+	rows = all_pages("/search?subject=YP-001&limit=2",
+	    "/search?subject=YP-001&limit=2&after=", &pin);
+	assert_int_equal(rows, harness_sql_int("nwd_auditor", "SELECT "
+	    "count(*) FROM nwd.audit_events WHERE subject = 'YP-001' AND at < "
+	    "timestamptz 'epoch' + %lld * interval '1 millisecond'", pin));
+	/* The timeline pages alike. */
+	rows = all_pages("/subject?id=YP-001&limit=3",
+	    "/subject?id=YP-001&limit=3&after=", &pin);
+	assert_int_equal(rows, harness_sql_int("nwd_auditor", "SELECT "
+	    "count(*) FROM nwd.audit_events WHERE subject = 'YP-001' AND at < "
+	    "timestamptz 'epoch' + %lld * interval '1 millisecond'", pin));
+	get("auditor-dan", "/subject?id=YP-001&limit=x", 400, &r);
+	reply_free(&r);
+
+	/* JSON says where the next page is. */
+	get("auditor-dan", "/search?subject=YP-001&limit=1&format=json", 200,
+	    &r);
+	has(r.body, "\"more\":true,\"next\":\"/search?subject=YP-001&format="
+	    "json&limit=1&after=");
+	reply_free(&r);
+	/* Bad cursors and sizes. */
+	get("auditor-dan", "/search?subject=YP-001&limit=0", 400, &r);
+	has(r.body, "from 1 to 1000");
+	reply_free(&r);
+	get("auditor-dan", "/search?subject=YP-001&limit=5000", 400, &r);
+	reply_free(&r);
+	get("auditor-dan", "/search?subject=YP-001&after=x&pin=1", 400, &r);
+	has(r.body, "is malformed");
+	reply_free(&r);
+	get("auditor-dan", "/refusals?after=1", 400, &r);
+	reply_free(&r);
+}
+
+/* ------------------------------------------------------------------------
+ * The SAR pages
+ */
+
+/* A browser of who's: its console cookie and the forms' CSRF token. */
+struct browser {
+	const char	*who;
+	char		 cookie[65];
+	char		 csrf[65];
+};
+
+static void
+copy_hex(const char *from, const char *after, char out[65])
+{
+	const char *p = strstr(from, after);
+
+	if (p == NULL)
+		fail_msg("no \"%s\" in:\n%s", after, from);
+	p += strlen(after);
+	if (strspn(p, "0123456789abcdef") < 64)
+		fail_msg("not 64 hex digits after \"%s\"", after);
+	memcpy(out, p, 64);
+	out[64] = '\0';
+}
+
+static void
+browser_open(struct browser *b, const char *who)
+{
+	struct reply	r;
+	char		hdr[200];
+
+	memset(b, 0, sizeof(*b));
+	b->who = who;
+	get(who, "/sar", 200, &r);
+	copy_hex(r.text, "Set-Cookie: nwd_console=", b->cookie);
+	reply_free(&r);
+	snprintf(hdr, sizeof(hdr), "Cookie: nwd_console=%s\r\n", b->cookie);
+	if (https(who, "GET", "/sar", hdr, NULL, &r) == -1 || r.status != 200)
+		fail_msg("GET /sar with the cookie: %d", r.status);
+	copy_hex(r.body, "name=\"csrf\" value=\"", b->csrf);
+	reply_free(&r);
+}
+
+/* POSTs the form "csrf=TOKEN&" fields to path; the answer's status. */
+static int
+post_form(const struct browser *b, const char *path, const char *fields,
+    struct reply *r)
+{
+	char hdr[200], body[2048];
+
+	snprintf(hdr, sizeof(hdr), "Cookie: nwd_console=%s\r\n", b->cookie);
+	snprintf(body, sizeof(body), "csrf=%s&%s", b->csrf, fields);
+	if (https(b->who, "POST", path, hdr, body, r) == -1)
+		fail_msg("POST %s as %s: no answer", path, b->who);
+	return r->status;
+}
+
+static void
+expect_post(const struct browser *b, const char *path, const char *fields,
+    int status, const char *needle)
+{
+	struct reply r;
+
+	if (post_form(b, path, fields, &r) != status)
+		fail_msg("POST %s %s as %s: %d, not %d:\n%s", path, fields,
+		    b->who, r.status, status, r.text);
+	if (needle != NULL)
+		has(r.text, needle);
+	reply_free(&r);
+}
+
+static void
+test_sar(void **state)
+{
+	struct browser	dan, eve;
+	struct reply	r;
+	char		sha[80], hex[80];
+
+	(void)state;
+	browser_open(&dan, "auditor-dan");
+	browser_open(&eve, "auditor-eve");
+
+	/* Open a request for YP-001; it is listed, due a month on. */
+	expect_post(&dan, "/sar/open", "ref=SAR-C1&subject=YP-001&"
+	    "requested_by=Jo+Bloggs+%28the+young+person%29&received=", 303,
+	    "Location: /sar/case?ref=SAR-C1");
+	get("auditor-dan", "/sar", 200, &r);
+	has(r.body, "<a href=\"/sar/case?ref=SAR-C1\">SAR-C1</a>");
+	has(r.body, "Jo Bloggs (the young person)");
+	has(r.body, "opened: the requester&#39;s identity is to be checked");
+	reply_free(&r);
+	/* The same reference twice: refused, as nwd sar-case refuses it. */
+	expect_post(&dan, "/sar/open", "ref=SAR-C1&subject=YP-001&"
+	    "requested_by=x&received=", 409, "exists already");
+	/* Bad input: a date that does not exist, markup in a field. */
+	expect_post(&dan, "/sar/open", "ref=SAR-C2&subject=YP-001&"
+	    "requested_by=x&received=2027-02-30", 400, "is not a day");
+	expect_post(&dan, "/sar/open", "ref=%3Cb%3E&subject=YP-001&"
+	    "requested_by=x&received=", 400, "a case reference is required");
+	expect_post(&dan, "/sar/open", "ref=SAR-C3&subject=YP-001&"
+	    "requested_by=%3Cb%3Ebold%3C%2Fb%3E&received=2099-01-01", 400,
+	    "cannot be in the future");
+
+	/* The case page offers the identity check; approval waits. */
+	get("auditor-dan", "/sar/case?ref=SAR-C1", 200, &r);
+	has(r.body, "<h1>Subject-access request SAR-C1</h1>");
+	has(r.body, "<form class=\"step\" id=\"check-identity\"");
+	lacks(r.body, "id=\"approve\"");
+	lacks(r.body, "id=\"released\"");
+	reply_free(&r);
+	expect_post(&dan, "/sar/step", "ref=SAR-C1&op=approve", 403,
+	    "has not been checked");
+	expect_post(&dan, "/sar/step", "ref=SAR-C1&op=check-identity&"
+	    "how=passport+seen+in+person", 303, "Location: /sar/case?ref="
+	    "SAR-C1");
+
+	/* Four eyes: the auditor who opened it may not approve it. */
+	expect_post(&dan, "/sar/step", "ref=SAR-C1&op=approve", 403,
+	    "four eyes");
+	/* A forged token changes nothing. */
+	{
+		struct browser forged = eve;
+
+		memset(forged.csrf, '0', 64);
+		expect_post(&forged, "/sar/step", "ref=SAR-C1&op=approve", 403,
+		    "CSRF token");
+	}
+	/* Release before approval: refused by sarcase.c. */
+	expect_post(&dan, "/sar/step", "ref=SAR-C1&op=release", 403,
+	    "has not been approved");
+	expect_post(&eve, "/sar/step", "ref=SAR-C1&op=approve", 303, NULL);
+	get("auditor-eve", "/sar/case?ref=SAR-C1", 200, &r);
+	has(r.body, "approved: ready to release");
+	has(r.body, "<form class=\"step\" id=\"release\"");
+	reply_free(&r);
+
+	/* The report as it would be released: the release version. */
+	get("auditor-dan", "/sar/view?ref=SAR-C1", 200, &r);
+	has(r.text, "Content-Security-Policy: default-src 'none'; style-src "
+	    "'unsafe-inline'");
+	has(r.body, "<h1>Information held about you</h1>");
+	has(r.body, "<tr><th>Reference</th><td>SAR-C1</td></tr>");
+	has(r.body, "<tr><th>Requested by</th><td>Jo Bloggs (the young "
+	    "person)</td></tr>");
+	has(r.body, "<nav>\n<h2>Contents</h2>\n<ul class=\"toc\">");
+	has(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;");
+	lacks(r.body, "<script");
+	lacks(r.body, "plo-ana");
+	reply_free(&r);
+
+	/* Released through the form: stored sealed, shown as given. */
+	expect_post(&dan, "/sar/step", "ref=SAR-C1&op=release", 303,
+	    "Location: /sar/case?ref=SAR-C1");
+	expect_post(&dan, "/sar/step", "ref=SAR-C1&op=release", 409,
+	    "released already");
+	get("auditor-eve", "/sar/case?ref=SAR-C1", 200, &r);
+	has(r.body, "<td id=\"state\">released</td>");
+	has(r.body, "<a id=\"released\" href=\"/sar/report?ref=SAR-C1\">");
+	lacks(r.body, "<form class=\"step\"");
+	reply_free(&r);
+	get("auditor-eve", "/sar/report?ref=SAR-C1", 200, &r);
+	has(r.text, "Content-Disposition: attachment; filename=\"sar-SAR-C1."
+	    "html\"");
+	has(r.body, "<h1>Information held about you</h1>");
+	has(r.body, "<tr><th>Reference</th><td>SAR-C1</td></tr>");
+	has(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;");
+	lacks(r.body, "plo-ana");
+	/* What is shown is what was stored: its hash is the case's. */
+	harness_sql_text("nwd_auditor", sha, sizeof(sha), "SELECT "
+	    "encode(report_sha256, 'hex') FROM nwd.sar_cases WHERE reference = "
+	    "'SAR-C1'");
+	{
+		const char	*e = r.body + strlen(r.body);
+		char		 cmd[1400];
+		FILE		*fp;
+		char		 path[600];
+
+		snprintf(path, sizeof(path), "%s/sar-C1.html",
+		    getenv("NWD_TEST_TMP"));
+		if ((fp = fopen(path, "w")) == NULL)
+			fail_msg("%s", path);
+		fwrite(r.body, 1, (size_t)(e - r.body), fp);
+		fclose(fp);
+		snprintf(cmd, sizeof(cmd), "sha256sum '%s' | cut -c1-64 > "
+		    "'%s.sha'", path, path);
+		assert_int_equal(sh("%s", cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s.sha", path);
+		fp = fopen(cmd, "r");
+		assert_non_null(fp);
+		assert_non_null(fgets(hex, sizeof(hex), fp));
+		fclose(fp);
+		hex[strcspn(hex, "\n")] = '\0';
+	}
+	sha[strcspn(sha, "\n ")] = '\0';
+	assert_string_equal(hex, sha);
+	reply_free(&r);
+
+	/* Every step is sarcase.c's row; every view the console's. */
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE rule = 'sar_case:SAR-C1' AND action IN "
+	    "('sar_case_opened', 'sar_identity_checked', 'sar_approved', "
+	    "'sar_released')"), 4);
+	assert_true(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE rule = 'sar_case:SAR-C1' AND action = "
+	    "'sar_case_refused' AND actor = 'auditor-dan' AND reason LIKE "
+	    "'%%four eyes%%'") == 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'audit_query' AND actor = "
+	    "'auditor-dan' AND session = 'console' AND subject = 'YP-001'") >=
+	    2, 1);
+	assert_int_equal(views("auditor-dan", "POST %path=/sar/step ref=SAR-C1 "
+	    "op=release subject=YP-001; now released"), 1);
+	assert_int_equal(views("auditor-dan", "GET %path=/sar/view ref=SAR-C1 "
+	    "subject=YP-001"), 1);
+	assert_int_equal(views("auditor-eve", "GET %path=/sar/report ref="
+	    "SAR-C1 subject=YP-001; the released report, %"), 1);
+	assert_true(views("auditor-dan", "GET %path=/sar;%cases") >= 2);
+
+	/* Not for a non-auditor. */
+	get("sw-ben", "/sar", 403, &r);
+	lacks(r.body, "SAR-C1");
+	reply_free(&r);
+	get("auditor-dan", "/sar/case?ref=NOPE-1", 404, &r);
+	has(r.body, "no subject-access case NOPE-1");
+	reply_free(&r);
+	get("auditor-dan", "/sar/report?ref=NOPE-1", 404, &r);
+	reply_free(&r);
 }
 
 /* chromium --dump-dom of path into out (and a screenshot as name.png). */
@@ -574,6 +999,89 @@ test_browser(void **state)
 	    2);
 }
 
+/* console_view rows of actor like like, after row id since. */
+static int
+views_since(const char *actor, const char *like, int since)
+{
+	return harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'console_view' AND actor = '%s' "
+	    "AND reason LIKE '%s' AND id > %d", actor, like, since);
+}
+
+/*
+ * The console driven for real in headless chromium through the DevTools
+ * protocol (tests/browser/console_walk.py, python3's standard library
+ * only): typing, clicking, a CSV download, a request opened, checked,
+ * refused to its opener and approved by a second auditor in her own
+ * browser, the report read, printed and released, the released report
+ * downloaded, a non-auditor refused.  Every view is a console_view row.
+ */
+static void
+test_browser_walk(void **state)
+{
+	const char	*tmp = getenv("NWD_TEST_TMP");
+	const char	*src = getenv("NWD_SRCDIR");
+	char		 out[1024], pki[1024], *slash;
+	int		 since;
+
+	(void)state;
+	if (sh("command -v chromium >/dev/null && command -v python3 "
+	    ">/dev/null && command -v certutil >/dev/null && command -v "
+	    "pk12util >/dev/null") != 0) {
+		print_message("test_console: chromium, python3, certutil or "
+		    "pk12util is not installed (apt-get install chromium "
+		    "python3 libnss3-tools): the DevTools walk is skipped\n");
+		skip();
+	}
+	if (src == NULL || *src == '\0')
+		src = NWD_SRCDIR;
+	snprintf(out, sizeof(out), "%s/browser-walk", tmp);
+	snprintf(pki, sizeof(pki), "%s", harness_pki("ca.crt"));
+	if ((slash = strrchr(pki, '/')) != NULL)
+		*slash = '\0';
+	since = harness_sql_int("nwd_auditor", "SELECT coalesce(max(id), 0) "
+	    "FROM nwd.audit_events");
+	if (sh("timeout 300 python3 %s/tests/browser/console_walk.py "
+	    "--origin https://localhost:%d --pki %s --out %s --message-id %s",
+	    src, console_port, pki, out, mid) != 0)
+		fail_msg("the walk failed (above; chromium's log in "
+		    "%s/home-*/chromium.log)", out);
+	print_message("test_console: screenshots and downloads of the walk "
+	    "in %s\n", out);
+
+	/* Each page it saw is on record, and each step. */
+	assert_int_equal(views_since("auditor-dan", "GET  path=/", since),
+	    1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/search "
+	    "subject=YP-001; %", since), 2);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/search "
+	    "subject=YP-001 format=csv; %", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/subject "
+	    "subject=YP-001; %", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/message%",
+	    since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/open "
+	    "ref=SAR-B1 subject=YP-001; now open", since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=check-identity%now identity_checked", since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=approve%refused:%four eyes%", since), 1);
+	assert_int_equal(views_since("auditor-eve", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=approve%now approved", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/sar/view "
+	    "ref=SAR-B1 subject=YP-001", since), 1);
+	assert_int_equal(views_since("auditor-dan", "POST  path=/sar/step "
+	    "ref=SAR-B1 op=release%now released", since), 1);
+	assert_int_equal(views_since("auditor-dan", "GET  path=/sar/report "
+	    "ref=SAR-B1 subject=YP-001; the released report, %", since), 1);
+	assert_int_equal(views_since("sw-ben", "GET  path=/sar; refused:%",
+	    since), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE rule = 'sar_case:SAR-B1' AND action IN "
+	    "('sar_case_opened', 'sar_identity_checked', 'sar_approved', "
+	    "'sar_released') AND id > %d", since), 4);
+}
+
 int
 main(void)
 {
@@ -583,7 +1091,10 @@ main(void)
 		cmocka_unit_test(test_agreement),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_charts_labels),
+		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_sar),
 		cmocka_unit_test(test_browser),
+		cmocka_unit_test(test_browser_walk),
 	};
 
 	return cmocka_run_group_tests_name("console", tests, group_setup,
