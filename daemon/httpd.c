@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "deadlines.h"
+#include "cluster.h"
 #include "httpd.h"
 #include "identity.h"
 #include "log.h"
@@ -71,6 +72,8 @@ httpd_healthy(const struct server *srv, char *why, size_t whylen)
 		    "publishes are refused", store_state_name(st));
 		return 0;
 	}
+	if (!cluster_policy_ok(srv->cluster, why, whylen))
+		return 0;
 	pending = store_pending(srv->store);
 	if (pending >= srv->cfg->store_queue_max) {
 		snprintf(why, whylen, "audit queue full (%zu of %u batches, "

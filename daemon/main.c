@@ -27,6 +27,7 @@
 #include "calendar.h"
 #include "chain.h"
 #include "clock.h"
+#include "cluster.h"
 #include "config.h"
 #include "consents.h"
 #include "corrections.h"
@@ -571,7 +572,10 @@ server_free(struct server *srv)
 {
 	struct session *s;
 
-	/* The store first: its last callbacks still look at sessions. */
+	/* The cluster's connection, then the store: their last callbacks
+	 * still look at sessions. */
+	cluster_free(srv->cluster);
+	srv->cluster = NULL;
 	store_free(srv->store);
 	anchor_free(srv->anchor);
 	retention_free(srv->retention);
@@ -921,6 +925,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: cannot start the audit store\n");
 		goto done;
 	}
+	/* The other instances on the database (cluster.h). */
+	if ((srv.cluster = cluster_new(&srv)) == NULL ||
+	    cluster_start(srv.cluster) == -1) {
+		fprintf(stderr, "nwdd: cannot start the cluster's "
+		    "connection\n");
+		goto done;
+	}
+	srv.on_subs = cluster_subs_changed;
+	srv.on_subs_arg = srv.cluster;
 	if ((srv.retention = retention_start(&srv)) == NULL) {
 		fprintf(stderr, "nwdd: cannot start the retention timer\n");
 		goto done;

@@ -287,6 +287,10 @@ session_reap(struct session *s)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	evtimer_del(s->linger);
 	sessidx_del(s->srv->index, s->id);
+	if (s->subs.n > 0 && s->principal != NULL && s->srv->on_subs != NULL) {
+		subs_clear(&s->subs);
+		s->srv->on_subs(s->principal->id, s->srv->on_subs_arg);
+	}
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	TAILQ_INSERT_TAIL(&s->srv->zombies, s, entry);
 	s->srv->nsessions--;

@@ -131,6 +131,21 @@ int		 store_batch_set_delivery_state(struct store_batch *b,
  * row stays, with purged_at set.  A body already gone is left alone. */
 int		 store_batch_add_purge(struct store_batch *b,
 		    const char *message_id);
+/*
+ * The cluster (017_cluster.sql).  store_batch_add_change() records that
+ * the batch changes what decisions read (what: "allocation",
+ * "subscription", "deadline", "grant"; ref: the id of the changed row or
+ * its message, never a body): in the batch's transaction the change
+ * takes the next number of the change sequence, gets a cluster_changes
+ * row and is announced with NOTIFY nwd_cluster, "c INSTANCE LAST COUNT".
+ * store_batch_notify_message() announces the batch's message in its
+ * transaction, "m INSTANCE MESSAGE_ID", for the instances that hold its
+ * recipients' sessions (the batch must have its message).  Strings are
+ * copied; each returns 0, or -1.
+ */
+int		 store_batch_add_change(struct store_batch *b,
+		    const char *what, const char *ref);
+int		 store_batch_notify_message(struct store_batch *b);
 void		 store_batch_free(struct store_batch *b);
 
 /*
@@ -211,6 +226,20 @@ typedef int	store_subscriptions_fn(const struct store_subscription *rows,
 		    size_t n, void *arg);
 void		 store_set_subscriptions_cb(struct store *s,
 		    store_subscriptions_fn *fn, void *arg);
+
+/*
+ * Reads the allocations and subscriptions again while serving, through
+ * the same callbacks and checks as at connect, after the transaction in
+ * flight (another instance changed them: see cluster.h).  Requests made
+ * while one is waiting are one.  fn(arg), set by
+ * store_set_reload_cb(), is called after every read of them, at connect
+ * too; ok is 0 if the callbacks refused the rows (the connection is then
+ * dropped and made again).  Returns 0, or -1 if the store is not ready.
+ */
+typedef void	store_reload_fn(int ok, void *arg);
+void		 store_set_reload_cb(struct store *s, store_reload_fn *fn,
+		    void *arg);
+int		 store_reload(struct store *s);
 
 /*
  * The audit chain (chain.h).  The store numbers, links and hashes every

@@ -410,9 +410,37 @@ store_load_done(struct store *s)
 	s->allocs_res = NULL;
 	PQclear(s->subs_res);
 	s->subs_res = NULL;
+	if (s->on_reload != NULL)
+		s->on_reload(rv == 0, s->reload_arg);
 	if (rv == -1) {
+		s->reloading = 0;
 		store_drop(s, why);
 		return;
 	}
+	if (s->reloading) {
+		/* Read again while serving: back to the write path. */
+		s->reloading = 0;
+		evtimer_del(s->ev_timer);
+		s->phase = STORE_PH_IDLE;
+		store_kick(s);
+		return;
+	}
 	store_ready(s);
+}
+
+void
+store_set_reload_cb(struct store *s, store_reload_fn *fn, void *arg)
+{
+	s->on_reload = fn;
+	s->reload_arg = arg;
+}
+
+int
+store_reload(struct store *s)
+{
+	if (s->state != STORE_READY)
+		return -1;
+	s->reload_due = 1;
+	store_kick(s);
+	return 0;
 }

@@ -939,6 +939,12 @@ harness_daemon_spawn(const char *extra_config)
 	return daemon_start(extra_config, 0);
 }
 
+void
+harness_daemon_use(const struct harness_daemon *d)
+{
+	last_port = d->port;
+}
+
 int
 harness_daemon_port(const struct harness_daemon *d)
 {
