@@ -914,12 +914,11 @@ msg_rows(int ok, const struct store_result *res, void *arg)
 		m.withheld = d.withheld != NULL ? d.withheld : "";
 		m.rule = d.rules;
 		m.policy_version = policy_version(srv->policy);
-		sent += deliver_fanout(srv->index, who, &m);
+		sent += deliver_fanout_once(srv->index, who, &m);
 		decide_entry_clear(&d);
 	}
-	if (sent > 0)
-		log_info("message=%s event=cluster_deliver from=%s "
-		    "sessions=%zu", j->mid, j->from, sent);
+	log_debug("message=%s event=cluster_deliver from=%s sessions=%zu",
+	    j->mid, j->from, sent);
 done:
 	frame_free_envelope(env);
 	free(j);
@@ -930,8 +929,11 @@ message(struct cluster *c, const char *from, const char *mid)
 {
 	struct msg_job	*j;
 
-	if (c->srv->nsessions == 0)
+	if (c->srv->nsessions == 0) {
+		log_debug("message=%s event=cluster_deliver from=%s "
+		    "sessions=0", mid, from);
 		return;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto oom;
 	j->c = c;

@@ -1071,6 +1071,20 @@ session_delivery_add(struct session *s, const char *message_id,
 }
 
 int
+session_delivery_sent_before(const struct session *s, const char *message_id)
+{
+	size_t i;
+
+	if (s->unacked == NULL)
+		return 0;
+	for (i = 0; i < SESSION_MAX_UNACKED; i++)
+		if (s->unacked[i].message_id[0] != '\0' &&
+		    strcmp(s->unacked[i].message_id, message_id) == 0)
+			return 1;
+	return 0;
+}
+
+int
 session_delivery_ack(struct session *s, uint64_t delivery_id, char mid[37],
     char durable[65])
 {

@@ -232,8 +232,12 @@ subscribe_durable(struct server *srv, struct session *s, uint64_t request_id,
 		    s->principal->id));
 		goto refused;
 	}
-	if (exists && !sub->replace && !durable_same_filters(&old, mask,
-	    (const char *const *)subjects, n)) {
+	/* The duty desk's own queue keeps no filters (the duty pass fills
+	 * it): its row, read back at a connect or a reload, has none. */
+	if (exists && !sub->replace && !(strcmp(name, DURABLE_DUTY) == 0 &&
+	    policy_is_duty(srv->policy, s->principal->id)) &&
+	    !durable_same_filters(&old, mask, (const char *const *)subjects,
+	    n)) {
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_CONFLICT, "durable subscription "
 		    "%s exists with other kinds or subjects; subscribe with "

@@ -1,0 +1,429 @@
+/*
+ * Several nwdd on one PostgreSQL (issue 20): three real daemons with
+ * instance names of their own (nwdd-test-1, -2, -3) on the harness's
+ * database, real certificates, the example agreement and cast, clients
+ * through libnwd.  The hidden-state cases each deliver exactly once:
+ *
+ *  - an allocation published through one instance, an alert through
+ *    another: the alert goes to the allocated hub, not the duty desk
+ *    (before, nwdd-2 did not know nwdd-1's allocation);
+ *  - a live subscriber on another instance than the publisher's: routed
+ *    live, delivered by its instance, once;
+ *  - the duty desk connected to another instance than the one whose
+ *    duty pass chose it;
+ *  - a durable subscriber connected to another instance receives live,
+ *    and after reconnecting to the publisher's instance its queue, in
+ *    order, nothing twice;
+ *  - a subscription acknowledged on one instance routes a publish on
+ *    another at once (read-your-writes for live subscriptions);
+ *
+ * and afterwards every instance's chain verifies (nwd audit verify).
+ * Nothing sleeps: the tests wait for log lines, rows and frames.
+ */
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "nwd.h"
+
+#define WAIT_MS		15000
+#define NDAEMONS	3
+
+static struct harness_daemon *d[NDAEMONS];
+
+static void
+on(int i)
+{
+	harness_daemon_use(d[i]);
+}
+
+static void
+allocate(const char *subject, const char *team)
+{
+	struct nwd_client	*c = harness_connect_as("case-system");
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__ALLOCATION;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	a.team = (char *)team;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
+	env.allocation = &a;
+	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("allocate %s to %s: %s", subject, team, err);
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+}
+
+/* A HIGH self-harm RiskAlert about subject, on the caller's stack. */
+struct alert {
+	Nwd__V1__Envelope	env;
+	Nwd__V1__Header		h;
+	Nwd__V1__SubjectRef	s;
+	Nwd__V1__RiskAlert	r;
+};
+
+static void
+alert_init(struct alert *a, const char *subject, const char *summary)
+{
+	nwd__v1__envelope__init(&a->env);
+	nwd__v1__header__init(&a->h);
+	nwd__v1__subject_ref__init(&a->s);
+	nwd__v1__risk_alert__init(&a->r);
+	a->s.local_id = (char *)subject;
+	a->h.kind = NWD__V1__KIND__RISK_ALERT;
+	a->h.subject = &a->s;
+	a->h.marking = NWD__V1__MARKING__OFFICIAL;
+	a->h.priority = NWD__V1__PRIORITY__HIGH;
+	a->r.category = NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM;
+	a->r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	a->r.summary = (char *)summary;
+	a->env.header = &a->h;
+	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	a->env.risk_alert = &a->r;
+}
+
+/* Publishes an alert about subject as plo-ana; the ack (caller frees). */
+static Nwd__V1__PublishAck *
+alert(const char *subject, const char *summary)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	Nwd__V1__PublishAck	*ack = NULL;
+	struct alert		 a;
+	char			 err[512];
+
+	alert_init(&a, subject, summary);
+	if (nwd_publish(plo, &a.env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("alert about %s: %s", subject, err);
+	nwd_close(plo);
+	return ack;
+}
+
+static struct nwd_client *
+subscribe_as(const char *who, const char *subject, const char *durable)
+{
+	struct nwd_client	*c = harness_connect_as(who);
+	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
+	const char		*subjects[1] = { subject };
+	char			 err[512];
+
+	if (nwd_subscribe(c, &k, 1, subjects, subject != NULL ? 1 : 0,
+	    durable, NULL, err, sizeof(err)) != NWD_OK)
+		fail_msg("subscribe as %s: %s", who, err);
+	return c;
+}
+
+/* c receives mid within WAIT_MS, and acks it. */
+static void
+receives(struct nwd_client *c, const char *mid)
+{
+	Nwd__V1__Deliver	*dl = NULL;
+	char			 err[512];
+
+	if (nwd_next_delivery(c, WAIT_MS, &dl, err, sizeof(err)) != NWD_OK)
+		fail_msg("%s does not receive %s: %s", nwd_principal(c)->id,
+		    mid, err);
+	assert_string_equal(dl->envelope->header->message_id, mid);
+	assert_int_equal(nwd_ack(c, dl->delivery_id, mid, err, sizeof(err)),
+	    NWD_OK);
+	nwd_deliver_free(dl);
+}
+
+/*
+ * Nothing more for c from any instance: every instance has finished
+ * with mid (each one that delivers it logs so, or has nothing to do),
+ * and c's Pong comes after anything its own instance sent before it.
+ */
+static void
+receives_nothing(struct nwd_client *c)
+{
+	Nwd__V1__Deliver	*dl = NULL;
+	char			 err[256];
+
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	assert_int_equal(nwd_next_delivery(c, 0, &dl, err, sizeof(err)),
+	    NWD_ERR_TIMEOUT);
+}
+
+/* The route of the deliver row of mid for recipient ("" if none). */
+static void
+route_of(const char *mid, const char *recipient, char *out, size_t outlen)
+{
+	harness_sql_text("nwd_auditor", out, outlen, "SELECT coalesce("
+	    "string_agg(coalesce(route, 'NULL'), ' '), '') FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND recipient = '%s'", mid, recipient);
+}
+
+/* Instance i has done with mid, another's message (sent it to the
+ * sessions here that want it, if any). */
+static void
+delivered_by(int i, const char *mid)
+{
+	char	line[128];
+
+	snprintf(line, sizeof(line), "message=%s event=cluster_deliver", mid);
+	if (!harness_wait_log(d[i], line, WAIT_MS))
+		fail_msg("nwdd-test-%d did not deliver %s", i + 1, mid);
+}
+
+static int
+group_setup(void **state)
+{
+	char	line[96];
+	int	i, k;
+
+	(void)state;
+	for (i = 0; i < NDAEMONS; i++)
+		if ((d[i] = harness_daemon_start("log_level = debug")) == NULL)
+			return -1;
+	/* Each knows the others live before anything is published. */
+	for (i = 0; i < NDAEMONS; i++)
+		for (k = 0; k < NDAEMONS; k++) {
+			if (k == i)
+				continue;
+			snprintf(line, sizeof(line), "event=cluster_peer "
+			    "instance=nwdd-test-%d policy=", k + 1);
+			if (!harness_wait_log(d[i], line, WAIT_MS))
+				return -1;
+		}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	int	i, rc = 0;
+
+	(void)state;
+	for (i = 0; i < NDAEMONS; i++)
+		if (d[i] != NULL && harness_daemon_stop(d[i]) != 0)
+			rc = -1;
+	return rc;
+}
+
+/*
+ * The allocation through nwdd-1, the alert through nwdd-2: the hub
+ * allocated gets it (connected to nwdd-2 as well, so that only the
+ * allocation crosses), not the duty desk.
+ */
+static void
+test_allocation_on_one_alert_through_another(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+
+	(void)state;
+	on(0);
+	allocate("YP-C01", "hub:norwich");
+	on(1);
+	hub = subscribe_as("hubsys-norwich", "YP-C01", NULL);
+	ack = alert("YP-C01", "self-harm risk after a move");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	assert_string_equal(route, "live");
+	route_of(ack->message_id, "duty-mash", route, sizeof(route));
+	assert_string_equal(route, "");
+	receives(hub, ack->message_id);
+	receives_nothing(hub);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * The subscriber on nwdd-3, the publisher on nwdd-1: routed live at once
+ * (the SubscribeAck came after nwdd-1 could know), delivered by nwdd-3,
+ * once.
+ */
+static void
+test_live_subscriber_on_another_instance(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+
+	(void)state;
+	on(1);
+	allocate("YP-C02", "hub:norwich");
+	on(2);
+	hub = subscribe_as("hubsys-norwich", "YP-C02", NULL);
+	on(0);
+	ack = alert("YP-C02", "seen at the station at night");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	assert_string_equal(route, "live");
+	receives(hub, ack->message_id);
+	delivered_by(2, ack->message_id);
+	receives_nothing(hub);
+	/* No instance wrote that the send did not happen. */
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_lost'", ack->message_id), 0);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * The duty desk on nwdd-1, the alert about a child allocated to no one
+ * through nwdd-2: the duty pass on nwdd-2 queues it in the desk's queue,
+ * and nwdd-1 sends it to the desk's session, once; the desk's ack is
+ * recorded.
+ */
+static void
+test_duty_desk_on_another_instance(void **state)
+{
+	struct nwd_client	*duty;
+	Nwd__V1__PublishAck	*ack;
+	Nwd__V1__Deliver	*dl;
+	char			 err[512], mid[40];
+
+	(void)state;
+	on(0);
+	duty = harness_connect_as("duty-mash");
+	if (nwd_subscribe(duty, NULL, 0, NULL, 0, "duty", NULL, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("duty desk subscribe: %s", err);
+	on(1);
+	ack = alert("YP-C03", "nobody holds this child");
+	snprintf(mid, sizeof(mid), "%s", ack->message_id);
+	assert_true(ack->duty_desk);
+	/* What its queue held comes first, in order; then this one. */
+	for (;;) {
+		dl = NULL;
+		if (nwd_next_delivery(duty, WAIT_MS, &dl, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("the duty desk does not receive %s: %s", mid,
+			    err);
+		assert_int_equal(nwd_ack(duty, dl->delivery_id,
+		    dl->envelope->header->message_id, err, sizeof(err)),
+		    NWD_OK);
+		if (strcmp(dl->envelope->header->message_id, mid) == 0)
+			break;
+		nwd_deliver_free(dl);
+	}
+	nwd_deliver_free(dl);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE message_id = '%s' AND principal = "
+	    "'duty-mash' AND state = 'acked'", mid);
+	/* nwdd-1 has done with it (sent it live, or found that the replay
+	 * had), and nothing comes twice. */
+	delivered_by(0, mid);
+	receives_nothing(duty);
+	nwd_close(duty);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * sw-ben's durable subscription, opened on nwdd-2: an alert through
+ * nwdd-1 reaches it live; two more while it is away are queued, and on
+ * nwdd-1 its queue comes in order, nothing twice.
+ */
+static void
+test_durable_on_another_instance(void **state)
+{
+	struct nwd_client	*ben;
+	Nwd__V1__PublishAck	*a1, *a2, *a3;
+	char			 route[64];
+
+	(void)state;
+	on(0);
+	allocate("YP-C04", "sw:north");
+	on(1);
+	ben = subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	on(0);
+	a1 = alert("YP-C04", "first");
+	route_of(a1->message_id, "sw-ben", route, sizeof(route));
+	assert_string_equal(route, "live,queued");
+	receives(ben, a1->message_id);
+	delivered_by(1, a1->message_id);
+	receives_nothing(ben);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE message_id = '%s' AND principal = 'sw-ben' "
+	    "AND state = 'acked'", a1->message_id);
+	nwd_close(ben);
+	/* nwdd-2 has told the others that ben's session is gone. */
+	if (!harness_wait_log(d[0], "event=cluster_live instance=nwdd-test-2 "
+	    "principal=sw-ben subscriptions=0", WAIT_MS))
+		fail_msg("nwdd-1 did not hear that sw-ben left nwdd-2");
+	a2 = alert("YP-C04", "second");
+	a3 = alert("YP-C04", "third");
+	route_of(a2->message_id, "sw-ben", route, sizeof(route));
+	assert_string_equal(route, "queued");
+	ben = subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	receives(ben, a2->message_id);
+	receives(ben, a3->message_id);
+	receives_nothing(ben);
+	nwd_close(ben);
+	nwd_publish_ack_free(a1);
+	nwd_publish_ack_free(a2);
+	nwd_publish_ack_free(a3);
+}
+
+/* Every instance's chain is intact, and each wrote one (stopped first:
+ * each signs its last checkpoint as it stops). */
+static void
+test_every_chain_verifies(void **state)
+{
+	char	cmd[2048], out[8192], want[64];
+	FILE	*p;
+	size_t	n;
+	int	status, i;
+
+	(void)state;
+	for (i = 0; i < NDAEMONS; i++) {
+		assert_int_equal(harness_daemon_stop(d[i]), 0);
+		d[i] = NULL;
+	}
+	snprintf(cmd, sizeof(cmd), "NWD_AUDIT_DB='host=127.0.0.1 port=%s "
+	    "dbname=nwd user=nwd_auditor' %s/client/nwd audit verify "
+	    "--pubkey %s 2>&1", getenv("NWD_TEST_PGPORT"),
+	    getenv("NWD_BUILDDIR"), harness_pki("audit-signing.pub"));
+	fflush(NULL);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("nwd audit verify failed: %s", out);
+	for (i = 0; i < NDAEMONS; i++) {
+		snprintf(want, sizeof(want), "instance nwdd-test-%d: intact",
+		    i + 1);
+		if (strstr(out, want) == NULL)
+			fail_msg("nwd audit verify: no \"%s\" in %s", want,
+			    out);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allocation_on_one_alert_through_another),
+		cmocka_unit_test(test_live_subscriber_on_another_instance),
+		cmocka_unit_test(test_duty_desk_on_another_instance),
+		cmocka_unit_test(test_durable_on_another_instance),
+		cmocka_unit_test(test_every_chain_verifies),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
