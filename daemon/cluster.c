@@ -557,13 +557,13 @@ heard(struct cluster *c, int64_t seq)
 		c->known = seq;
 }
 
+/* The reads a reload asked for are done (the marker after them). */
 static void
-reload_done(int ok, void *arg)
+reload_done(int ok, const struct store_result *res, void *arg)
 {
 	struct cluster	*c = arg;
 
-	if (c == NULL || !c->reload_inflight)
-		return;
+	(void)res;
 	c->reload_inflight = 0;
 	if (ok && c->pend_store != 0 && c->pend_store <= c->reload_target)
 		c->pend_store = 0;
@@ -577,13 +577,27 @@ cluster_pump(struct cluster *c)
 {
 	struct timeval	tv = { 0, CLUSTER_RETRY_MS * 1000 };
 
+	/*
+	 * Allocations and durable subscriptions (with the connect's
+	 * checks), consent records, grants and deadlines, read again in
+	 * that order on the store's connection; the marker after them
+	 * says they are done.
+	 */
 	if (c->pend_store != 0 && !c->reload_inflight) {
 		if (store_reload(c->srv->store) == -1)
 			/* Not ready: it reads them when it is; again. */
 			event_add(c->ev_flush, &tv);
 		else {
-			c->reload_inflight = 1;
-			c->reload_target = c->pend_store;
+			consents_load(c->srv->consents);
+			breakglass_load(c->srv->breakglass);
+			deadlines_load(c->srv->deadlines);
+			if (store_query_marker(c->srv->store, reload_done,
+			    c) == -1)
+				event_add(c->ev_flush, &tv);
+			else {
+				c->reload_inflight = 1;
+				c->reload_target = c->pend_store;
+			}
 		}
 	}
 	if (c->pend_live != 0 && !c->live_inflight && c->up &&
@@ -974,9 +988,6 @@ on_note(const char *payload, void *arg)
 			if (last > c->pend_store)
 				c->pend_store = last;
 			cluster_pump(c);
-			/* Grants and deadlines are read again whole. */
-			breakglass_load(c->srv->breakglass);
-			deadlines_load(c->srv->deadlines);
 		}
 		settle(c);
 		break;
@@ -1092,7 +1103,6 @@ cluster_new(struct server *srv)
 		cluster_free(c);
 		return NULL;
 	}
-	store_set_reload_cb(srv->store, reload_done, c);
 	return c;
 }
 
@@ -1112,8 +1122,6 @@ cluster_free(struct cluster *c)
 {
 	if (c == NULL)
 		return;
-	if (c->srv->store != NULL)
-		store_set_reload_cb(c->srv->store, NULL, NULL);
 	c->up = 0;
 	store_listen_free(c->l);	/* fails its queries: no waiters */
 	waiters_release(c, 1, UINT64_MAX);

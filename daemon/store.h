@@ -230,15 +230,11 @@ void		 store_set_subscriptions_cb(struct store *s,
 /*
  * Reads the allocations and subscriptions again while serving, through
  * the same callbacks and checks as at connect, after the transaction in
- * flight (another instance changed them: see cluster.h).  Requests made
- * while one is waiting are one.  fn(arg), set by
- * store_set_reload_cb(), is called after every read of them, at connect
- * too; ok is 0 if the callbacks refused the rows (the connection is then
- * dropped and made again).  Returns 0, or -1 if the store is not ready.
+ * flight and before any query (another instance changed them: see
+ * cluster.h).  Requests made while one is waiting are one.  Callbacks
+ * that refuse the rows drop the connection, which is made again.  Returns
+ * 0, or -1 if the store is not ready.
  */
-typedef void	store_reload_fn(int ok, void *arg);
-void		 store_set_reload_cb(struct store *s, store_reload_fn *fn,
-		    void *arg);
 int		 store_reload(struct store *s);
 
 /*
@@ -329,6 +325,13 @@ const char	*store_result_value(const struct store_result *r, size_t row,
 size_t		 store_result_length(const struct store_result *r, size_t row,
 		    size_t col);
 typedef void	store_result_fn(int ok, const struct store_result *r,
+		    void *arg);
+
+/*
+ * A query that answers (no rows) once everything queued before it (a
+ * reload, queries, the batches submitted before it) is done.
+ */
+int		 store_query_marker(struct store *s, store_result_fn *fn,
 		    void *arg);
 
 /*

@@ -288,8 +288,6 @@ struct store {
 	/* What LOAD read, until the sync. */
 	int			 reload_due;	/* store_reload() asked */
 	int			 reloading;	/* LOAD while serving */
-	store_reload_fn		*on_reload;	/* NULL: none */
-	void			*reload_arg;	/* the setter's */
 	int			 load_allocs_idx; /* -1: not read */
 	int			 load_subs_idx;	/* -1: not read */
 	PGresult		*allocs_res;	/* owned */

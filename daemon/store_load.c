@@ -410,8 +410,6 @@ store_load_done(struct store *s)
 	s->allocs_res = NULL;
 	PQclear(s->subs_res);
 	s->subs_res = NULL;
-	if (s->on_reload != NULL)
-		s->on_reload(rv == 0, s->reload_arg);
 	if (rv == -1) {
 		s->reloading = 0;
 		store_drop(s, why);
@@ -426,13 +424,6 @@ store_load_done(struct store *s)
 		return;
 	}
 	store_ready(s);
-}
-
-void
-store_set_reload_cb(struct store *s, store_reload_fn *fn, void *arg)
-{
-	s->on_reload = fn;
-	s->reload_arg = arg;
 }
 
 int

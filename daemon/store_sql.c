@@ -558,3 +558,6 @@ const char store_sql_cluster_message[] =
     "AND a.action = 'deliver' AND a.route IS NOT NULL "
     "AND a.route <> 'replay') "
     "FROM nwd.messages m WHERE m.id = $1::uuid";
+
+/* Nothing: answers once what was queued before it is done. */
+const char store_sql_marker[] = "SELECT ''::text";

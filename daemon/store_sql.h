@@ -130,6 +130,7 @@ extern const char		 store_sql_cluster_live_set[];
 extern const char		 store_sql_cluster_live_clear[];
 extern const char		 store_sql_cluster_live_get[];
 extern const char		 store_sql_cluster_message[];
+extern const char		 store_sql_marker[];
 /*
  * The audit query's head, to which store_query_audit() appends its
  * filters; its length with the NUL is at most STORE_SQL_AUDIT_COLUMNS_MAX

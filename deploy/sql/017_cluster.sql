@@ -5,7 +5,8 @@
 --    durable subscription, a deadline, a grant of break-glass) takes the
 --    next numbers from the one row of cluster_head, writes one
 --    cluster_changes row per change (what changed and the id of its row,
---    never a body), and announces the last number with NOTIFY nwd_cluster,
+--    never a body; a consent record too), and announces the last number
+--    with NOTIFY nwd_cluster,
 --    all in the transaction that writes the change.  The row lock on
 --    cluster_head is held until the commit, so the numbers commit in
 --    order: an instance that has applied every change up to N and reads
@@ -34,7 +35,8 @@ CREATE TABLE nwd.cluster_changes (
 	seq		bigint PRIMARY KEY,
 	instance	text NOT NULL,
 	what		text NOT NULL CHECK (what IN ('allocation',
-			    'subscription', 'deadline', 'grant', 'live')),
+			    'subscription', 'deadline', 'grant', 'consent',
+			    'live')),
 	ref		text NOT NULL,
 	at		timestamptz NOT NULL DEFAULT now()
 );
