@@ -31,7 +31,8 @@ struct key {
 
 static const struct key keys[] = {
 	{ "instance", K_STRING, OFF(instance), "nwdd-1", 0, 0,
-	  "name of this daemon instance in every audit row" },
+	  "name of this daemon instance in every audit row; instances "
+	  "sharing one database need distinct names" },
 	{ "listen", K_LISTEN, 0, "127.0.0.1:7443", 0, 0,
 	  "address and port for mutual-TLS clients (host:port)" },
 	{ "metrics_listen", K_METRICS, 0, "", 0, 0,
