@@ -4,10 +4,13 @@
  * Notifications on nwd_cluster, each "TYPE INSTANCE ...":
  *
  *	c INSTANCE LAST COUNT	COUNT changes, numbered up to LAST, committed
+ *	s INSTANCE SEQ [PRINCIPAL]
+ *				INSTANCE's live subscriptions (of PRINCIPAL;
+ *				all of them) changed, change number SEQ
  *	p INSTANCE		INSTANCE's policy version changed
- *	s INSTANCE [PRINCIPAL]	INSTANCE's live subscriptions (of PRINCIPAL)
- *				changed
  *	m INSTANCE MESSAGE_ID	a message committed by INSTANCE
+ *	d INSTANCE MESSAGE_ID	a deadline set by INSTANCE (not numbered:
+ *				decisions do not read deadlines)
  *
  * An instance ignores its own, but for the numbers of its changes.
  */
@@ -79,7 +82,11 @@ struct cluster {
 	struct event		*ev_beat;	/* owned; the heartbeat */
 	struct event		*ev_flush;	/* owned; announcements, a
 						   reload to retry */
+	struct event		*ev_deadlines;	/* owned; the others' new
+						   deadlines, read at most once
+						   a second */
 	int			 up;		/* listening */
+	int			 closing;	/* inside cluster_free() */
 	int			 beat_inflight;
 
 	/* The change sequence. */
@@ -107,6 +114,7 @@ struct cluster {
 	size_t			 npeers;
 	size_t			 nlive;
 	int64_t			 mismatch_since; /* monotonic ms; 0: agree */
+	int			 refusing;	/* said that it refuses */
 	char			 mismatch[320];	/* which, for the refusal */
 
 	/* The peers' live subscriptions, and this one's to announce. */
@@ -577,6 +585,8 @@ cluster_pump(struct cluster *c)
 {
 	struct timeval	tv = { 0, CLUSTER_RETRY_MS * 1000 };
 
+	if (c->closing || c->srv->store == NULL)
+		return;
 	/*
 	 * Allocations and durable subscriptions (with the connect's
 	 * checks), consent records, grants and deadlines, read again in
@@ -747,9 +757,18 @@ beat_rows(int ok, const struct store_result *res, void *arg)
 			    "peer_policy=%s policy=%s grace_ms=%d",
 			    diff->instance, diff->version, mine,
 			    CLUSTER_POLICY_GRACE_MS);
+		} else if (!c->refusing && clock_mono_ms() -
+		    c->mismatch_since > CLUSTER_POLICY_GRACE_MS) {
+			c->refusing = 1;
+			log_warnx("event=cluster_policy_refusing instance=%s "
+			    "peer_policy=%s policy=%s reason=\"the policies "
+			    "differ for longer than a reload takes: publishes "
+			    "are refused until they agree\"", diff->instance,
+			    diff->version, mine);
 		}
 	} else if (c->mismatch_since != 0) {
 		c->mismatch_since = 0;
+		c->refusing = 0;
 		c->mismatch[0] = '\0';
 		log_info("event=cluster_policy_agreed policy=%s", mine);
 	}
@@ -841,7 +860,7 @@ lost_row(struct cluster *c, const char *mid, const char *subject, int kind,
 	    d->reason[0] != '\0' ? ": " : "", d->reason);
 	log_info("message=%s principal=%s event=deliver_lost reason=\"%s\"",
 	    mid, who, why);
-	if ((b = store_batch_new()) == NULL)
+	if (c->srv->store == NULL || (b = store_batch_new()) == NULL)
 		return;
 	if ((ev = trail_delivery(me(c), AUDIT_DELIVER_LOST, mid, subject, kind,
 	    who, why)) == NULL || store_batch_add_event(b, ev) == -1) {
@@ -1014,6 +1033,16 @@ on_note(const char *payload, void *arg)
 		if (n == 3 && strcmp(inst, me(c)) != 0)
 			message(c, inst, rest);
 		break;
+	case 'd':
+		/* Another's deadline: its timer runs here too (the database
+		 * lets one escalation through); read with others. */
+		if (strcmp(inst, me(c)) != 0 &&
+		    !evtimer_pending(c->ev_deadlines, NULL)) {
+			struct timeval tv = { 1, 0 };
+
+			evtimer_add(c->ev_deadlines, &tv);
+		}
+		break;
 	default:
 		break;
 	}
@@ -1072,6 +1101,17 @@ on_state(int up, void *arg)
 }
 
 static void
+on_deadlines(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->closing && c->srv->store != NULL)
+		deadlines_load(c->srv->deadlines);
+}
+
+static void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster	*c = arg;
@@ -1099,7 +1139,9 @@ cluster_new(struct server *srv)
 	    srv->cfg->db_reconnect_max, on_note, on_state, c);
 	c->ev_beat = event_new(srv->base, -1, EV_PERSIST, on_beat, c);
 	c->ev_flush = evtimer_new(srv->base, on_flush, c);
-	if (c->l == NULL || c->ev_beat == NULL || c->ev_flush == NULL) {
+	c->ev_deadlines = evtimer_new(srv->base, on_deadlines, c);
+	if (c->l == NULL || c->ev_beat == NULL || c->ev_flush == NULL ||
+	    c->ev_deadlines == NULL) {
 		cluster_free(c);
 		return NULL;
 	}
@@ -1118,17 +1160,29 @@ cluster_start(struct cluster *c)
 }
 
 void
+cluster_stop(struct cluster *c)
+{
+	if (c == NULL || c->closing)
+		return;
+	c->up = 0;
+	c->closing = 1;
+	store_listen_free(c->l);	/* fails its queries */
+	c->l = NULL;
+	waiters_release(c, 1, UINT64_MAX);
+}
+
+void
 cluster_free(struct cluster *c)
 {
 	if (c == NULL)
 		return;
-	c->up = 0;
-	store_listen_free(c->l);	/* fails its queries: no waiters */
-	waiters_release(c, 1, UINT64_MAX);
+	cluster_stop(c);
 	if (c->ev_beat != NULL)
 		event_free(c->ev_beat);
 	if (c->ev_flush != NULL)
 		event_free(c->ev_flush);
+	if (c->ev_deadlines != NULL)
+		event_free(c->ev_deadlines);
 	mirror_drop(c, NULL, NULL);
 	dirty_clear(c);
 	free(c->dirty);

@@ -5,11 +5,14 @@
  * every instance LISTENs on nwd_cluster and
  *
  *  - mirrors what the others change that decisions read.  A transaction
- *    that writes an allocation, a durable subscription, a deadline or a
- *    grant numbers the change from the change sequence and NOTIFYs its
- *    number (store_batch_add_change()); an instance that hears another's
- *    change reads the allocations and subscriptions again (store_reload(),
- *    with the checks of a connect).  Read-your-writes: while another
+ *    that writes an allocation, a durable subscription, a consent record,
+ *    a grant or a session's live subscriptions numbers the change from the
+ *    change sequence and NOTIFYs its number (store_batch_add_change());
+ *    an instance that hears another's change reads the allocations and
+ *    subscriptions again (store_reload(), with the checks of a connect),
+ *    and the consent records, grants and deadlines.  A deadline is
+ *    announced without a number (decisions do not read it) and the others
+ *    read the deadlines again within a second, to run its timer too.  Read-your-writes: while another
  *    instance is live, a publish is decided only once this instance has
  *    applied every change committed before the publish arrived
  *    (cluster_sync(): one query of the change sequence, shared by the
@@ -55,6 +58,12 @@ struct cluster;
  */
 struct cluster	*cluster_new(struct server *srv);
 int		 cluster_start(struct cluster *c);
+/*
+ * Closes the connection (the publishes waiting are refused) and does no
+ * more; before the store is freed, whose last callbacks may still reach
+ * the cluster, which cluster_free() then frees.
+ */
+void		 cluster_stop(struct cluster *c);
 void		 cluster_free(struct cluster *c);
 
 /*

@@ -572,11 +572,13 @@ server_free(struct server *srv)
 {
 	struct session *s;
 
-	/* The cluster's connection, then the store: their last callbacks
-	 * still look at sessions. */
+	/* The store first: its last callbacks still look at sessions (and
+	 * at the cluster, whose reads it was doing: stopped first). */
+	cluster_stop(srv->cluster);
+	store_free(srv->store);
+	srv->store = NULL;
 	cluster_free(srv->cluster);
 	srv->cluster = NULL;
-	store_free(srv->store);
 	anchor_free(srv->anchor);
 	retention_free(srv->retention);
 	durable_registry_free(srv->durables);

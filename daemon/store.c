@@ -938,6 +938,16 @@ store_send_dstates(struct store *s)
 }
 
 /*
+ * A change that decisions do not read (a deadline: its timer) is no
+ * number of the sequence: it is announced as a notice, "d INSTANCE ID".
+ */
+static int
+store_change_notice(const char *what)
+{
+	return strcmp(what, "deadline") == 0;
+}
+
+/*
  * What the in-flight batches announce to the other instances: their
  * changes (one statement) and their messages (one statement).
  */
@@ -947,6 +957,7 @@ store_send_cluster(struct store *s, int changes, int messages)
 	struct pgarray		 a[2];
 	const struct store_batch *b;
 	const char		*v[3];
+	char			 note[80];
 	size_t			 j;
 	int			 rc = 0, len;
 
@@ -955,6 +966,8 @@ store_send_cluster(struct store *s, int changes, int messages)
 		pgarray_start(&a[1], PGARRAY_LITERAL);
 		TAILQ_FOREACH(b, &s->inflight, entry)
 			for (j = 0; j + 1 < b->nchg; j += 2) {
+				if (store_change_notice(b->chg[j]))
+					continue;
 				pgarray_add(&a[0], b->chg[j]);
 				pgarray_add(&a[1], b->chg[j + 1]);
 			}
@@ -968,9 +981,18 @@ store_send_cluster(struct store *s, int changes, int messages)
 	}
 	if (rc == 0 && messages) {
 		pgarray_start(&a[0], PGARRAY_LITERAL);
-		TAILQ_FOREACH(b, &s->inflight, entry)
-			if (b->notify_msg)
-				pgarray_add(&a[0], b->msg_id);
+		TAILQ_FOREACH(b, &s->inflight, entry) {
+			if (b->notify_msg) {
+				snprintf(note, sizeof(note), "m %s", b->msg_id);
+				pgarray_add(&a[0], note);
+			}
+			for (j = 0; j + 1 < b->nchg; j += 2)
+				if (store_change_notice(b->chg[j])) {
+					snprintf(note, sizeof(note), "d %.64s",
+					    b->chg[j + 1]);
+					pgarray_add(&a[0], note);
+				}
+		}
 		v[0] = s->instance;
 		if (pgarray_finish(&a[0], &v[1], &len) == -1 ||
 		    !PQsendQueryParams(store_conn_pg(s->conn),
@@ -1018,7 +1040,12 @@ store_send_txn(struct store *s, uint64_t limit)
 		nev += b->nev;
 		npurge += b->npurge;
 		nsingle += b->nalloc + b->nsub + b->nstmt;
-		nchg += b->nchg;
+		for (i = 0; i + 1 < b->nchg; i += 2) {
+			if (store_change_notice(b->chg[i]))
+				nnote++;
+			else
+				nchg++;
+		}
 		nnote += b->notify_msg ? 1 : 0;
 		for (i = 0; i < b->ndeliv; i++) {
 			if (b->deliv[i].state == NULL)
@@ -1749,7 +1776,9 @@ store_pending(const struct store *s)
 static void
 store_close_connection(struct store *s)
 {
-	if (store_conn_pg(s->conn) == NULL || s->phase < STORE_PH_IDLE)
+	/* Not while connecting; a reload of a serving store is waited for. */
+	if (store_conn_pg(s->conn) == NULL || (s->phase < STORE_PH_IDLE &&
+	    !s->reloading))
 		return;
 	store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 	if (store_conn_pg(s->conn) != NULL && store_busy(s)) {

@@ -134,10 +134,12 @@ int		 store_batch_add_purge(struct store_batch *b,
 /*
  * The cluster (017_cluster.sql).  store_batch_add_change() records that
  * the batch changes what decisions read (what: "allocation",
- * "subscription", "deadline", "grant"; ref: the id of the changed row or
+ * "subscription", "consent", "grant"; ref: the id of the changed row or
  * its message, never a body): in the batch's transaction the change
  * takes the next number of the change sequence, gets a cluster_changes
  * row and is announced with NOTIFY nwd_cluster, "c INSTANCE LAST COUNT".
+ * A "deadline" (which decisions do not read) is only announced, "d
+ * INSTANCE REF".
  * store_batch_notify_message() announces the batch's message in its
  * transaction, "m INSTANCE MESSAGE_ID", for the instances that hold its
  * recipients' sessions (the batch must have its message).  Strings are

@@ -278,7 +278,12 @@ listen_poll(struct store_listen *l)
 static void
 listen_connect(struct store_listen *l)
 {
-	if ((l->pg = PQconnectStart(l->conninfo)) == NULL) {
+	static const char *const keys[] = { "dbname", "application_name",
+	    NULL };
+	const char *vals[] = { l->conninfo, "nwdd cluster", NULL };
+
+	/* The conninfo is expanded; the name marks it in pg_stat_activity. */
+	if ((l->pg = PQconnectStartParams(keys, vals, 1)) == NULL) {
 		listen_drop(l, "out of memory");
 		return;
 	}

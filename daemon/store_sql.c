@@ -483,10 +483,14 @@ const char store_sql_cluster_changes[] =
     "SELECT pg_notify('nwd_cluster', 'c ' || $1 || ' ' || max(seq) || ' ' "
     "|| count(*)) FROM c";
 
-/* The messages of a transaction, announced: $1 the instance, $2 ids. */
+/*
+ * The messages and deadlines of a transaction, announced: $1 the
+ * instance, $2 "m MESSAGE_ID" or "d MESSAGE_ID" each; notified as
+ * "m INSTANCE MESSAGE_ID", "d INSTANCE MESSAGE_ID".
+ */
 const char store_sql_cluster_messages[] =
-    "SELECT pg_notify('nwd_cluster', 'm ' || $1 || ' ' || u) "
-    "FROM unnest($2::text[]) u";
+    "SELECT pg_notify('nwd_cluster', split_part(u, ' ', 1) || ' ' || $1 "
+    "|| ' ' || split_part(u, ' ', 2)) FROM unnest($2::text[]) u";
 
 /*
  * The cluster's connection (store_listen.c).  The heartbeat: $1 the

@@ -2,15 +2,17 @@
 --
 -- 1. cluster_head and cluster_changes: the change sequence.  Every
 --    transaction that changes what a decision reads (an allocation, a
---    durable subscription, a deadline, a grant of break-glass) takes the
---    next numbers from the one row of cluster_head, writes one
---    cluster_changes row per change (what changed and the id of its row,
---    never a body; a consent record too), and announces the last number
---    with NOTIFY nwd_cluster,
---    all in the transaction that writes the change.  The row lock on
---    cluster_head is held until the commit, so the numbers commit in
---    order: an instance that has applied every change up to N and reads
---    nothing above N in cluster_changes decides with the database's state.
+--    durable subscription, a consent record, a grant of break-glass, a
+--    session's live subscriptions: see 3) takes the next numbers from the
+--    one row of cluster_head, writes one cluster_changes row per change
+--    (what changed and an id, never a body), and announces the last
+--    number with NOTIFY nwd_cluster, all in the transaction that writes
+--    the change.  The row lock on cluster_head is held until the commit,
+--    so the numbers commit in order: an instance that has applied every
+--    change up to N and reads nothing above N in cluster_changes decides
+--    with the database's state.  ('deadline' is allowed for what, but
+--    deadlines are announced without a number: decisions do not read
+--    them.)
 -- 2. cluster_members: each instance's heartbeat and policy version, so
 --    that an instance knows its live peers and whether they decide with
 --    the same policy.

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -379,6 +380,157 @@ test_durable_on_another_instance(void **state)
 	nwd_publish_ack_free(a3);
 }
 
+static int64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define LAT_N	200
+
+/*
+ * Publish to delivery, measured by the clients: n alerts one after
+ * another through nwdd-1 to a subscriber on subscriber_on; returns the
+ * latencies sorted, in microseconds.
+ */
+static void
+latencies(int subscriber_on, const char *subject, int64_t *us)
+{
+	struct nwd_client	*hub, *plo;
+	Nwd__V1__PublishAck	*ack;
+	Nwd__V1__Deliver	*dl;
+	struct alert		 a;
+	char			 err[512];
+	int64_t			 t0;
+	int			 i;
+
+	on(0);
+	allocate(subject, "hub:norwich");
+	on(subscriber_on);
+	hub = subscribe_as("hubsys-norwich", subject, NULL);
+	on(0);
+	plo = harness_connect_as("plo-ana");
+	alert_init(&a, subject, "timed");
+	for (i = 0; i < LAT_N; i++) {
+		t0 = mono_us();
+		ack = NULL;
+		if (nwd_publish(plo, &a.env, &ack, err, sizeof(err)) != NWD_OK)
+			fail_msg("publish: %s", err);
+		dl = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dl, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d: %s", i, err);
+		us[i] = mono_us() - t0;
+		assert_string_equal(dl->envelope->header->message_id,
+		    ack->message_id);
+		nwd_deliver_free(dl);
+		nwd_publish_ack_free(ack);
+	}
+	nwd_close(plo);
+	nwd_close(hub);
+	qsort(us, LAT_N, sizeof(*us), cmp_i64);
+}
+
+/*
+ * What a delivery through another instance costs, beside one through
+ * the publisher's: printed (issue 20's target is under 2 ms more at
+ * p99 at 500 publishes/s, measured by the benchmark); here only bounded
+ * loosely, so that a loaded test machine does not fail it.
+ */
+static void
+test_cross_instance_latency(void **state)
+{
+	int64_t	same[LAT_N], cross[LAT_N];
+
+	(void)state;
+	latencies(0, "YP-C06", same);
+	latencies(1, "YP-C07", cross);
+	printf("publish to delivery, %d sequential alerts: same instance "
+	    "p50 %.2f ms p99 %.2f ms; other instance p50 %.2f ms p99 %.2f "
+	    "ms\n", LAT_N, same[LAT_N / 2] / 1e3, same[LAT_N * 99 / 100] /
+	    1e3, cross[LAT_N / 2] / 1e3, cross[LAT_N * 99 / 100] / 1e3);
+	assert_true(cross[LAT_N / 2] < 1000000);
+}
+
+/* Writes the example policy to path, with extra appended. */
+static void
+write_policy(const char *path, const char *extra)
+{
+	char	src[1024], buf[8192];
+	FILE	*in, *out;
+	size_t	n;
+
+	snprintf(src, sizeof(src), "%s/deploy/policy.nwd", NWD_SRCDIR);
+	assert_non_null(in = fopen(src, "r"));
+	assert_non_null(out = fopen(path, "w"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fputs(extra, out);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * A fourth instance started with another version of the policy: the
+ * others say so at once, refuse publishes once the difference has
+ * lasted longer than a reload takes, and serve again as soon as the
+ * fourth reloads the same policy.
+ */
+static void
+test_policy_versions_must_agree(void **state)
+{
+	struct harness_daemon	*d4;
+	struct nwd_client	*plo;
+	Nwd__V1__PublishAck	*ack = NULL;
+	struct alert		 a;
+	char			 path[1024], conf[1200], err[512];
+	int			 i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy-other.nwd",
+	    getenv("NWD_TEST_TMP"));
+	write_policy(path, "\n# another version of the agreement\n");
+	snprintf(conf, sizeof(conf), "log_level = debug\npolicy = %s", path);
+	assert_non_null(d4 = harness_daemon_start(conf));
+	if (!harness_wait_log(d[0], "event=cluster_policy_mismatch "
+	    "instance=nwdd-test-4", WAIT_MS) ||
+	    !harness_wait_log(d[0], "event=cluster_policy_refusing "
+	    "instance=nwdd-test-4", WAIT_MS + 10000))
+		fail_msg("nwdd-1 did not refuse to serve beside another "
+		    "policy");
+	on(0);
+	plo = harness_connect_as("plo-ana");
+	alert_init(&a, "YP-C05", "while the policies differ");
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_ERR_UNAVAILABLE);
+	if (strstr(err, "disagree on the policy") == NULL)
+		fail_msg("refused, but not for the policy: %s", err);
+	/* The fourth reloads the same agreement: all serve again. */
+	write_policy(path, "");
+	assert_int_equal(harness_daemon_signal(d4, SIGHUP), 0);
+	for (i = 0; i < NDAEMONS; i++)
+		if (!harness_wait_log(d[i], "event=cluster_policy_agreed",
+		    WAIT_MS))
+			fail_msg("nwdd-test-%d did not see the policies agree",
+			    i + 1);
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_OK);
+	nwd_publish_ack_free(ack);
+	nwd_close(plo);
+	assert_int_equal(harness_daemon_stop(d4), 0);
+}
+
 /* Every instance's chain is intact, and each wrote one (stopped first:
  * each signs its last checkpoint as it stops). */
 static void
@@ -422,6 +574,8 @@ main(void)
 		cmocka_unit_test(test_live_subscriber_on_another_instance),
 		cmocka_unit_test(test_duty_desk_on_another_instance),
 		cmocka_unit_test(test_durable_on_another_instance),
+		cmocka_unit_test(test_cross_instance_latency),
+		cmocka_unit_test(test_policy_versions_must_agree),
 		cmocka_unit_test(test_every_chain_verifies),
 	};
 
