@@ -49,6 +49,7 @@
 #define MIRROR_BUCKETS		1024
 #define CLUSTER_RETRY_MS	100	/* a reload the store could not take */
 #define CLUSTER_NAME_MAX	128
+#define CLUSTER_MSG_BATCH	256	/* messages read in one query */
 
 /* A publish waiting to be decided. */
 struct waiter {
@@ -82,6 +83,9 @@ struct cluster {
 	struct event		*ev_beat;	/* owned; the heartbeat */
 	struct event		*ev_flush;	/* owned; announcements, a
 						   reload to retry */
+	struct event		*ev_msgs;	/* owned; reads mq */
+	struct msg_job		*mq;		/* owned; the others' messages
+						   noted, to read */
 	struct event		*ev_deadlines;	/* owned; the others' new
 						   deadlines, read at most once
 						   a second */
@@ -840,8 +844,9 @@ cluster_peers(const struct cluster *c)
 
 struct msg_job {
 	struct cluster	*c;
-	char		 from[CLUSTER_NAME_MAX];
-	char		 mid[40];
+	size_t		 n;
+	char		(*mid)[40];			/* owned */
+	char		(*from)[CLUSTER_NAME_MAX];	/* owned */
 };
 
 /* A recipient the decision here refuses: a live send that did not
@@ -870,34 +875,29 @@ lost_row(struct cluster *c, const char *mid, const char *subject, int kind,
 	store_submit_detached(c->srv->store, b);
 }
 
+/* One message of another instance, row of res: to the sessions here. */
 static void
-msg_rows(int ok, const struct store_result *res, void *arg)
+msg_one(struct cluster *c, const struct store_result *res, size_t row,
+    const char *from)
 {
-	struct msg_job		*j = arg;
-	struct cluster		*c = j->c;
 	struct server		*srv = c->srv;
 	struct decide_world	 w;
 	struct decide_entry	 d;
 	struct deliver_msg	 m;
 	Nwd__V1__Envelope	*env = NULL;
 	const struct principal	*pr;
+	const char		*mid = store_result_value(res, row, 0);
 	const char		*list, *p, *nl, *subject;
 	char			 who[CLUSTER_NAME_MAX * 2], why[256];
 	size_t			 len, sent = 0;
 	int			 kind;
 
-	if (!ok || store_result_nrows(res) != 1) {
-		log_warnx("message=%s event=cluster_deliver_failed "
-		    "reason=\"%s\"", j->mid, ok ? "no such message" :
-		    "it could not be read");
+	if ((list = store_result_value(res, row, 12)) == NULL)
 		goto done;
-	}
-	if ((list = store_result_value(res, 0, 12)) == NULL)
-		goto done;
-	if ((env = replay_open_stored(srv, res, 0, why, sizeof(why))) ==
+	if ((env = replay_open_stored(srv, res, row, why, sizeof(why))) ==
 	    NULL) {
 		log_warnx("message=%s event=cluster_deliver_failed "
-		    "reason=\"%s\"", j->mid, why);
+		    "reason=\"%s\"", mid, why);
 		goto done;
 	}
 	kind = env->header->kind;
@@ -934,12 +934,11 @@ msg_rows(int ok, const struct store_result *res, void *arg)
 		}
 		if (d.verdict != POLICY_ALLOW) {
 			if (deliver_would_reach(srv->index, who, kind, subject))
-				lost_row(c, j->mid, subject, kind, who,
-				    j->from, &d);
+				lost_row(c, mid, subject, kind, who, from, &d);
 			decide_entry_clear(&d);
 			continue;
 		}
-		m.message_id = j->mid;
+		m.message_id = mid;
 		m.kind = kind;
 		m.subject = subject;
 		m.bytes = d.bytes;
@@ -950,13 +949,74 @@ msg_rows(int ok, const struct store_result *res, void *arg)
 		sent += deliver_fanout_once(srv->index, who, &m);
 		decide_entry_clear(&d);
 	}
-	log_debug("message=%s event=cluster_deliver from=%s sessions=%zu",
-	    j->mid, j->from, sent);
 done:
+	log_debug("message=%s event=cluster_deliver from=%s sessions=%zu",
+	    mid, from, sent);
 	frame_free_envelope(env);
+}
+
+static void
+msg_job_free(struct msg_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->mid);
+	free(j->from);
 	free(j);
 }
 
+/* The others' messages noted together, read in one query, in order. */
+static void
+msg_rows(int ok, const struct store_result *res, void *arg)
+{
+	struct msg_job	*j = arg;
+	const char	*mid;
+	size_t		 i, k, n = store_result_nrows(res);
+
+	for (k = 0; ok && k < n; k++) {
+		mid = store_result_value(res, k, 0);
+		for (i = 0; i < j->n; i++)
+			if (mid != NULL && strcmp(j->mid[i], mid) == 0)
+				break;
+		if (i < j->n) {
+			msg_one(j->c, res, k, j->from[i]);
+			j->mid[i][0] = '\0';	/* done */
+		}
+	}
+	for (i = 0; i < j->n; i++)
+		if (j->mid[i][0] != '\0')
+			log_warnx("message=%s event=cluster_deliver_failed "
+			    "from=%s reason=\"%s\"", j->mid[i], j->from[i],
+			    ok ? "no such message" : "it could not be read");
+	msg_job_free(j);
+}
+
+static void
+on_msgs(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster	*c = arg;
+	struct msg_job	*j = c->mq;
+	const char	*ids[CLUSTER_MSG_BATCH];
+	size_t		 i;
+
+	(void)fd;
+	(void)what;
+	c->mq = NULL;
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->n; i++)
+		ids[i] = j->mid[i];
+	if (c->closing || store_listen_messages(c->l, ids, j->n, msg_rows,
+	    j) == -1) {
+		for (i = 0; i < j->n; i++)
+			log_warnx("message=%s event=cluster_deliver_failed "
+			    "from=%s reason=\"out of memory\"", j->mid[i],
+			    j->from[i]);
+		msg_job_free(j);
+	}
+}
+
+/* Another's message: read with the others noted in the same turn. */
 static void
 message(struct cluster *c, const char *from, const char *mid)
 {
@@ -967,19 +1027,26 @@ message(struct cluster *c, const char *from, const char *mid)
 		    "sessions=0", mid, from);
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		goto oom;
-	j->c = c;
-	snprintf(j->from, sizeof(j->from), "%s", from);
-	snprintf(j->mid, sizeof(j->mid), "%s", mid);
-	if (store_listen_message(c->l, mid, msg_rows, j) == -1) {
-		free(j);
-		goto oom;
+	if (c->mq != NULL && c->mq->n == CLUSTER_MSG_BATCH)
+		on_msgs(-1, 0, c);	/* full: read now */
+	if ((j = c->mq) == NULL) {
+		if ((j = calloc(1, sizeof(*j))) == NULL ||
+		    (j->mid = calloc(CLUSTER_MSG_BATCH,
+		    sizeof(*j->mid))) == NULL ||
+		    (j->from = calloc(CLUSTER_MSG_BATCH,
+		    sizeof(*j->from))) == NULL) {
+			msg_job_free(j);
+			log_warnx("message=%s event=cluster_deliver_failed "
+			    "reason=\"out of memory\"", mid);
+			return;
+		}
+		j->c = c;
+		c->mq = j;
+		event_active(c->ev_msgs, EV_TIMEOUT, 0);
 	}
-	return;
-oom:
-	log_warnx("message=%s event=cluster_deliver_failed reason=\"out of "
-	    "memory\"", mid);
+	snprintf(j->mid[j->n], sizeof(j->mid[0]), "%s", mid);
+	snprintf(j->from[j->n], sizeof(j->from[0]), "%s", from);
+	j->n++;
 }
 
 /* ------------------------------------------------------------------------
@@ -1140,8 +1207,9 @@ cluster_new(struct server *srv)
 	c->ev_beat = event_new(srv->base, -1, EV_PERSIST, on_beat, c);
 	c->ev_flush = evtimer_new(srv->base, on_flush, c);
 	c->ev_deadlines = evtimer_new(srv->base, on_deadlines, c);
+	c->ev_msgs = evtimer_new(srv->base, on_msgs, c);
 	if (c->l == NULL || c->ev_beat == NULL || c->ev_flush == NULL ||
-	    c->ev_deadlines == NULL) {
+	    c->ev_deadlines == NULL || c->ev_msgs == NULL) {
 		cluster_free(c);
 		return NULL;
 	}
@@ -1183,6 +1251,9 @@ cluster_free(struct cluster *c)
 		event_free(c->ev_flush);
 	if (c->ev_deadlines != NULL)
 		event_free(c->ev_deadlines);
+	if (c->ev_msgs != NULL)
+		event_free(c->ev_msgs);
+	msg_job_free(c->mq);
 	mirror_drop(c, NULL, NULL);
 	dirty_clear(c);
 	free(c->dirty);

@@ -508,9 +508,19 @@ store_listen_live_get(struct store_listen *l, const char *instance,
 }
 
 int
-store_listen_message(struct store_listen *l, const char *message_id,
-    store_result_fn *fn, void *arg)
+store_listen_messages(struct store_listen *l, const char *const *ids,
+    size_t n, store_result_fn *fn, void *arg)
 {
-	return listen_query(l, store_sql_cluster_message, 1, &message_id, fn,
-	    arg);
+	struct pgarray	 a;
+	const char	*v[1];
+	size_t		 i;
+	int		 len, rc = -1;
+
+	pgarray_start(&a, PGARRAY_LITERAL);
+	for (i = 0; i < n; i++)
+		pgarray_add(&a, ids[i]);
+	if (pgarray_finish(&a, &v[0], &len) == 0)
+		rc = listen_query(l, store_sql_cluster_message, 1, v, fn, arg);
+	pgarray_free(&a);
+	return rc;
 }

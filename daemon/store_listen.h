@@ -97,12 +97,14 @@ int		 store_listen_live_get(struct store_listen *l,
 		    const char *instance, const char *principal,
 		    const char *not_instance, store_result_fn *fn, void *arg);
 /*
- * A committed message and its decided recipients, for its delivery by
- * another instance.  Columns 0-11 as store_query_pending(), then 12 the
- * recipients of its deliver rows with their routes, "PRINCIPAL ROUTE"
- * joined by newlines (NULL: none).  No row: no such message.
+ * Committed messages (ids: n UUIDs) and their decided recipients, for
+ * their delivery by another instance, in the order given.  Columns 0-11
+ * as store_query_pending(), then 12 the recipients of its deliver rows
+ * with their routes, "PRINCIPAL ROUTE" joined by newlines (NULL: none).
+ * A message that does not exist has no row.
  */
-int		 store_listen_message(struct store_listen *l,
-		    const char *message_id, store_result_fn *fn, void *arg);
+int		 store_listen_messages(struct store_listen *l,
+		    const char *const *ids, size_t n, store_result_fn *fn,
+		    void *arg);
 
 #endif

@@ -561,7 +561,8 @@ const char store_sql_cluster_message[] =
     "FROM nwd.audit_events a WHERE a.message_id = m.id "
     "AND a.action = 'deliver' AND a.route IS NOT NULL "
     "AND a.route <> 'replay') "
-    "FROM nwd.messages m WHERE m.id = $1::uuid";
+    "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
+    "JOIN nwd.messages m ON m.id = u.id ORDER BY u.n";
 
 /* Nothing: answers once what was queued before it is done. */
 const char store_sql_marker[] = "SELECT ''::text";
