@@ -1197,12 +1197,14 @@ struct cluster *
 cluster_new(struct server *srv)
 {
 	struct cluster	*c;
+	char		 name[64];
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->srv = srv;
 	TAILQ_INIT(&c->waiters);
-	c->l = store_listen_new(srv->base, srv->cfg->database,
+	snprintf(name, sizeof(name), "nwdd cluster %s", srv->cfg->instance);
+	c->l = store_listen_new(srv->base, srv->cfg->database, name,
 	    srv->cfg->db_reconnect_max, on_note, on_state, c);
 	c->ev_beat = event_new(srv->base, -1, EV_PERSIST, on_beat, c);
 	c->ev_flush = evtimer_new(srv->base, on_flush, c);

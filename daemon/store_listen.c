@@ -47,6 +47,7 @@ enum listen_phase {
 struct store_listen {
 	struct event_base	*base;		/* borrowed */
 	char			*conninfo;	/* owned */
+	char			*name;		/* owned; application_name */
 	uint32_t		 backoff_ms;
 	uint32_t		 backoff_max_ms;
 	store_listen_note_fn	*note;
@@ -280,7 +281,7 @@ listen_connect(struct store_listen *l)
 {
 	static const char *const keys[] = { "dbname", "application_name",
 	    NULL };
-	const char *vals[] = { l->conninfo, "nwdd cluster", NULL };
+	const char *vals[] = { l->conninfo, l->name, NULL };
 
 	/* The conninfo is expanded; the name marks it in pg_stat_activity. */
 	if ((l->pg = PQconnectStartParams(keys, vals, 1)) == NULL) {
@@ -357,7 +358,7 @@ listen_kick(struct store_listen *l)
 
 struct store_listen *
 store_listen_new(struct event_base *base, const char *conninfo,
-    uint32_t reconnect_max, store_listen_note_fn *note,
+    const char *name, uint32_t reconnect_max, store_listen_note_fn *note,
     store_listen_state_fn *state, void *arg)
 {
 	struct store_listen	*l;
@@ -372,8 +373,10 @@ store_listen_new(struct event_base *base, const char *conninfo,
 	l->backoff_max_ms = reconnect_max > 0 ? reconnect_max * 1000 : 30000;
 	TAILQ_INIT(&l->queue);
 	if ((l->conninfo = strdup(conninfo)) == NULL ||
+	    (l->name = strdup(name)) == NULL ||
 	    (l->ev_timer = evtimer_new(base, listen_on_timer, l)) == NULL) {
 		free(l->conninfo);
+		free(l->name);
 		free(l);
 		return NULL;
 	}
@@ -404,6 +407,7 @@ store_listen_free(struct store_listen *l)
 	listen_fail_all(l);
 	event_free(l->ev_timer);
 	free(l->conninfo);
+	free(l->name);
 	free(l);
 }
 

@@ -30,13 +30,14 @@ typedef void	store_listen_note_fn(const char *payload, void *arg);
 typedef void	store_listen_state_fn(int up, void *arg);
 
 /*
- * A closed connection to conninfo (the daemon's role); reconnect_max is
- * the backoff ceiling in seconds.  The callbacks hear everything; arg is
- * theirs.  NULL if out of memory.  Nothing connects before
- * store_listen_start().
+ * A closed connection to conninfo (the daemon's role), named name in
+ * pg_stat_activity (application_name); reconnect_max is the backoff
+ * ceiling in seconds.  The callbacks hear everything; arg is theirs.
+ * NULL if out of memory.  Nothing connects before store_listen_start().
  */
 struct store_listen *store_listen_new(struct event_base *base,
-		    const char *conninfo, uint32_t reconnect_max,
+		    const char *conninfo, const char *name,
+		    uint32_t reconnect_max,
 		    store_listen_note_fn *note, store_listen_state_fn *state,
 		    void *arg);
 int		 store_listen_start(struct store_listen *l);

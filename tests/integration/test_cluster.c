@@ -463,6 +463,42 @@ test_cross_instance_latency(void **state)
 	assert_true(cross[LAT_N / 2] < 1000000);
 }
 
+/*
+ * nwdd-1's cluster connection is cut (its backend terminated) while
+ * nwdd-2 records an allocation: nwdd-1 says so, connects again, and a
+ * publish through it then decides with the allocation it did not hear
+ * of.
+ */
+static void
+test_cluster_connection_lost(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	size_t			 mark;
+
+	(void)state;
+	mark = harness_log_mark(d[0]);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count("
+	    "pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+	    "application_name = 'nwdd cluster nwdd-test-1'"), 1);
+	on(1);
+	allocate("YP-C08", "hub:norwich");
+	if (!harness_wait_log_after(d[0], mark,
+	    "event=cluster_connection_lost", WAIT_MS) ||
+	    !harness_wait_log_after(d[0], mark, "event=cluster_listening",
+	    WAIT_MS))
+		fail_msg("nwdd-1 did not connect again");
+	on(0);
+	hub = subscribe_as("hubsys-norwich", "YP-C08", NULL);
+	ack = alert("YP-C08", "after the connection came back");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	receives(hub, ack->message_id);
+	receives_nothing(hub);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
 /* Writes the example policy to path, with extra appended. */
 static void
 write_policy(const char *path, const char *extra)
@@ -574,6 +610,7 @@ main(void)
 		cmocka_unit_test(test_live_subscriber_on_another_instance),
 		cmocka_unit_test(test_duty_desk_on_another_instance),
 		cmocka_unit_test(test_durable_on_another_instance),
+		cmocka_unit_test(test_cluster_connection_lost),
 		cmocka_unit_test(test_cross_instance_latency),
 		cmocka_unit_test(test_policy_versions_must_agree),
 		cmocka_unit_test(test_every_chain_verifies),
