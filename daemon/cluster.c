@@ -861,7 +861,8 @@ lost_row(struct cluster *c, const char *mid, const char *subject, int kind,
 
 	snprintf(why, sizeof(why), "decided on instance %.100s; this "
 	    "instance's decision refused it (%.200s%s%.200s), so its session "
-	    "here was not sent it", from, d->rules[0] != '\0' ? d->rules : "no rule",
+	    "here was not sent it", from,
+	    d->rules[0] != '\0' ? d->rules : "no rule",
 	    d->reason[0] != '\0' ? ": " : "", d->reason);
 	log_info("message=%s principal=%s event=deliver_lost reason=\"%s\"",
 	    mid, who, why);

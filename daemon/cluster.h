@@ -12,12 +12,12 @@
  *    subscriptions again (store_reload(), with the checks of a connect),
  *    and the consent records, grants and deadlines.  A deadline is
  *    announced without a number (decisions do not read it) and the others
- *    read the deadlines again within a second, to run its timer too.  Read-your-writes: while another
- *    instance is live, a publish is decided only once this instance has
- *    applied every change committed before the publish arrived
- *    (cluster_sync(): one query of the change sequence, shared by the
- *    publishes that arrive while it is in flight; a reload if it shows
- *    another's change);
+ *    read the deadlines again within a second, to run its timer too.
+ *    Read-your-writes: while another instance is live, a publish is
+ *    decided only once this instance has applied every change committed
+ *    before the publish arrived (cluster_sync(): one query of the change
+ *    sequence, shared by the publishes that arrive while it is in
+ *    flight; a reload if it shows another's change);
  *  - keeps a heartbeat with its policy version in nwd.cluster_members and
  *    reads the others'; an instance whose policy differs from a live
  *    peer's for longer than CLUSTER_POLICY_GRACE_MS refuses publishes

@@ -254,8 +254,9 @@ listen_poll(struct store_listen *l)
 	fd = PQsocket(l->pg);
 	listen_events_free(l);
 	if (st == PGRES_POLLING_READING || st == PGRES_POLLING_WRITING) {
-		l->ev_read = event_new(l->base, fd, st == PGRES_POLLING_READING ?
-		    EV_READ : EV_WRITE, listen_on_connect_io, l);
+		l->ev_read = event_new(l->base, fd,
+		    st == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
+		    listen_on_connect_io, l);
 		if (l->ev_read == NULL || event_add(l->ev_read, NULL) == -1)
 			listen_drop(l, "out of memory");
 		return;
@@ -317,13 +318,16 @@ listen_drop(struct store_listen *l, const char *why)
 {
 	struct timeval		 tv;
 	int			 was_up = l->phase >= LISTEN_IDLE;
-	char			 msg[256];
+	char			 msg[256], *p;
 	size_t			 len;
 
 	snprintf(msg, sizeof(msg), "%s", why != NULL ? why : "unknown");
 	len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		msg[--len] = '\0';
+	for (p = msg; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '"')
+			*p = ' ';
 	listen_close(l);
 	l->phase = LISTEN_DOWN;
 	log_warnx("event=cluster_connection_lost reason=\"%s\" retry_ms=%u",

@@ -63,8 +63,8 @@ int		 store_listen_heartbeat(struct store_listen *l,
 		    const char *instance, const char *policy_version,
 		    uint32_t live_ms, store_result_fn *fn, void *arg);
 /* Sends a notification with payload on the channel. */
-int		 store_listen_notify(struct store_listen *l, const char *payload,
-		    store_result_fn *fn, void *arg);
+int		 store_listen_notify(struct store_listen *l,
+		    const char *payload, store_result_fn *fn, void *arg);
 /* The change sequence's head: column 0 the last number. */
 int		 store_listen_head(struct store_listen *l, store_result_fn *fn,
 		    void *arg);
