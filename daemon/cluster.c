@@ -92,6 +92,7 @@ struct cluster {
 	int			 up;		/* listening */
 	int			 closing;	/* inside cluster_free() */
 	int			 beat_inflight;
+	int			 beat_answered;	/* the peers are known */
 
 	/* The change sequence. */
 	int64_t			 known;		/* the last number heard of */
@@ -682,7 +683,10 @@ cluster_sync(struct cluster *c, cluster_ready_fn *fn, void *arg)
 {
 	struct waiter	*w;
 
-	if (c == NULL || (c->nlive == 0 && TAILQ_EMPTY(&c->waiters)))
+	/* Alone (as far as a heartbeat says: until one answers, the
+	 * others are not known, so the sequence is asked). */
+	if (c == NULL || ((c->nlive == 0 && (c->beat_answered || !c->up)) &&
+	    TAILQ_EMPTY(&c->waiters)))
 		return 1;
 	if (!c->up)
 		return -1;
@@ -713,6 +717,7 @@ beat_rows(int ok, const struct store_result *res, void *arg)
 	c->beat_inflight = 0;
 	if (!ok)
 		return;
+	c->beat_answered = 1;
 	if (n > 0 && (p = calloc(n, sizeof(*p))) == NULL)
 		return;
 	if (n == 0)

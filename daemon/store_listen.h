@@ -56,8 +56,10 @@ int		 store_listen_is_up(const struct store_listen *l);
 
 /*
  * Records this instance's heartbeat and policy version, and reads the
- * others: columns 0 instance, 1 policy version, 2 "true" if its
- * heartbeat is younger than live_ms (the database's clock).
+ * others: columns 0 instance, 1 policy version, 2 "true" if it is live:
+ * its heartbeat is younger than live_ms (the database's clock) and its
+ * cluster connection (named "nwdd cluster INSTANCE") is open, so that an
+ * instance killed is not live from the next heartbeat on.
  */
 int		 store_listen_heartbeat(struct store_listen *l,
 		    const char *instance, const char *policy_version,

@@ -504,7 +504,9 @@ const char store_sql_cluster_heartbeat[] =
     "VALUES ($1, $2) ON CONFLICT (instance) DO UPDATE SET "
     "policy_version = EXCLUDED.policy_version, seen_at = now() RETURNING 1) "
     "SELECT instance, policy_version, "
-    "(seen_at > now() - $3::bigint * interval '1 millisecond')::text "
+    "(seen_at > now() - $3::bigint * interval '1 millisecond' AND "
+    "EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = "
+    "left('nwdd cluster ' || instance, 63)))::text "
     "FROM nwd.cluster_members WHERE instance <> $1 "
     "AND EXISTS (SELECT 1 FROM u) ORDER BY instance";
 

@@ -499,6 +499,51 @@ test_cluster_connection_lost(void **state)
 	nwd_publish_ack_free(ack);
 }
 
+/*
+ * nwdd-3, holding hubsys-norwich's only live session, is killed: from the
+ * others' next heartbeat it is not live (its cluster connection is
+ * gone), so a publish through nwdd-1 does not count that session as
+ * reached and the duty desk has the alert instead.  nwdd-3 then starts
+ * again under its name and continues its chain.
+ */
+static void
+test_killed_instance_is_not_counted(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+	size_t			 mark;
+
+	(void)state;
+	on(0);
+	allocate("YP-C09", "hub:norwich");
+	on(2);
+	hub = subscribe_as("hubsys-norwich", "YP-C09", NULL);
+	mark = harness_log_mark(d[0]);
+	assert_int_equal(harness_daemon_signal(d[2], SIGKILL), 0);
+	assert_int_equal(harness_daemon_wait_exit(d[2], WAIT_MS),
+	    128 + SIGKILL);
+	harness_daemon_stop(d[2]);
+	d[2] = NULL;
+	nwd_close(hub);
+	if (!harness_wait_log_after(d[0], mark, "event=cluster_peer "
+	    "instance=nwdd-test-3 state=gone", WAIT_MS))
+		fail_msg("nwdd-1 still counts the killed nwdd-3 as live");
+	on(0);
+	ack = alert("YP-C09", "while nwdd-3 is down");
+	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	assert_string_equal(route, "unreachable");
+	assert_true(ack->duty_desk);
+	nwd_publish_ack_free(ack);
+	/* Back under its own name: the others count it again. */
+	mark = harness_log_mark(d[0]);
+	assert_non_null(d[2] = harness_daemon_start("instance = nwdd-test-3\n"
+	    "log_level = debug"));
+	if (!harness_wait_log_after(d[0], mark, "event=cluster_peer "
+	    "instance=nwdd-test-3 policy=", WAIT_MS))
+		fail_msg("nwdd-1 does not see nwdd-3 back");
+}
+
 /* Writes the example policy to path, with extra appended. */
 static void
 write_policy(const char *path, const char *extra)
@@ -537,12 +582,13 @@ test_policy_versions_must_agree(void **state)
 	snprintf(path, sizeof(path), "%s/policy-other.nwd",
 	    getenv("NWD_TEST_TMP"));
 	write_policy(path, "\n# another version of the agreement\n");
-	snprintf(conf, sizeof(conf), "log_level = debug\npolicy = %s", path);
+	snprintf(conf, sizeof(conf), "instance = nwdd-policy-b\n"
+	    "log_level = debug\npolicy = %s", path);
 	assert_non_null(d4 = harness_daemon_start(conf));
 	if (!harness_wait_log(d[0], "event=cluster_policy_mismatch "
-	    "instance=nwdd-test-4", WAIT_MS) ||
+	    "instance=nwdd-policy-b", WAIT_MS) ||
 	    !harness_wait_log(d[0], "event=cluster_policy_refusing "
-	    "instance=nwdd-test-4", WAIT_MS + 10000))
+	    "instance=nwdd-policy-b", WAIT_MS + 10000))
 		fail_msg("nwdd-1 did not refuse to serve beside another "
 		    "policy");
 	on(0);
@@ -593,9 +639,13 @@ test_every_chain_verifies(void **state)
 	status = pclose(p);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("nwd audit verify failed: %s", out);
-	for (i = 0; i < NDAEMONS; i++) {
-		snprintf(want, sizeof(want), "instance nwdd-test-%d: intact",
-		    i + 1);
+	for (i = 0; i < NDAEMONS + 1; i++) {
+		if (i < NDAEMONS)
+			snprintf(want, sizeof(want), "instance nwdd-test-%d: "
+			    "intact", i + 1);
+		else
+			snprintf(want, sizeof(want), "instance nwdd-policy-b: "
+			    "intact");
 		if (strstr(out, want) == NULL)
 			fail_msg("nwd audit verify: no \"%s\" in %s", want,
 			    out);
@@ -611,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_duty_desk_on_another_instance),
 		cmocka_unit_test(test_durable_on_another_instance),
 		cmocka_unit_test(test_cluster_connection_lost),
+		cmocka_unit_test(test_killed_instance_is_not_counted),
 		cmocka_unit_test(test_cross_instance_latency),
 		cmocka_unit_test(test_policy_versions_must_agree),
 		cmocka_unit_test(test_every_chain_verifies),
