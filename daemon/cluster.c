@@ -756,6 +756,7 @@ beat_rows(int ok, const struct store_result *res, void *arg)
 	c->peers = p;
 	c->npeers = n;
 	c->nlive = nlive;
+	c->srv->peers = nlive;
 	if (diff != NULL) {
 		snprintf(c->mismatch, sizeof(c->mismatch), "instance %s "
 		    "decides with policy %s and this one (%s) with %s",

@@ -72,6 +72,8 @@ struct server {
 	server_subs_fn		*on_subs;	/* NULL: nobody hears */
 	void			*on_subs_arg;
 	struct cluster		*cluster;	/* owned; the other instances */
+	size_t			 peers;		/* how many of them are live
+						   (cluster.c sets it) */
 	struct listener		*listener;	/* owned */
 	struct console		*console;	/* owned; NULL: no console */
 	struct session_list	 sessions;	/* live sessions, owned */
