@@ -102,10 +102,17 @@ struct cluster {
 						   not yet read; 0: none */
 	int64_t			 pend_live;	/* the same, of their live
 						   subscriptions */
-	int64_t			 reload_target;	/* the reload in flight's */
+	int64_t			 done_store;	/* every change the store
+						   reloads, up to it, read */
+	int64_t			 done_live;	/* every live one, up to it */
+	int64_t			 reload_target;	/* known when the reload in
+						   flight was asked for */
 	int			 reload_inflight;
-	int64_t			 live_target;	/* the full read in flight's */
+	int64_t			 live_target;	/* the same, of the full read
+						   of the peers' live ones */
 	int			 live_inflight;
+	int			 live_full;	/* a full read is needed
+						   (notes were missed) */
 
 	/* Publishes waiting for the sequence. */
 	struct waiterq		 waiters;	/* owned, in order */
@@ -275,15 +282,19 @@ live_rows(int ok, const struct store_result *res, void *arg)
 		    j->instance : "*", j->principal != NULL ? j->principal :
 		    "*", n, j->seq);
 		/* Read in the order noted: every earlier one is read too. */
-		if (c->pend_live != 0 && c->pend_live <= j->seq)
-			c->pend_live = 0;
+		if (j->seq > c->done_live)
+			c->done_live = j->seq;
 	}
 	if (j->instance == NULL) {
 		c->live_inflight = 0;
-		if (ok && c->pend_live != 0 && c->pend_live <= c->live_target)
-			c->pend_live = 0;
+		if (ok && c->live_target > c->done_live)
+			c->done_live = c->live_target;
+		if (!ok)
+			c->live_full = 1;
 		cluster_pump(c);
 	}
+	if (c->pend_live != 0 && c->pend_live <= c->done_live)
+		c->pend_live = 0;
 	settle(c);
 	free(j->instance);
 	free(j->principal);
@@ -415,29 +426,43 @@ announced(int ok, const struct store_result *res, void *arg)
 		    "reconnects\"");
 }
 
-/* Announces principal's live subscriptions on this instance, whole. */
-static void
-announce(struct cluster *c, const char *principal)
+/*
+ * Announces principal's live subscriptions on this instance, whole;
+ * fn(ok, rows, arg) hears when it has committed.  Returns 0, or -1 if
+ * out of memory (no callback).
+ */
+static int
+announce_with(struct cluster *c, const char *principal, store_result_fn *fn,
+    void *arg)
 {
-	struct server	*srv = c->srv;
 	struct gather	 g;
 	void		*stack[64], **ss;
 	size_t		 k, n;
+	int		 rc = -1;
 
 	memset(&g, 0, sizeof(g));
-	if ((ss = sessidx_all(srv->index, principal, stack, 64, &n)) == NULL)
-		return;
+	if ((ss = sessidx_all(c->srv->index, principal, stack, 64, &n)) ==
+	    NULL)
+		return -1;
 	for (k = 0; k < n; k++)
 		subs_each(&((struct session *)ss[k])->subs, gather_one, &g);
 	sessidx_done(ss, stack);
-	if (g.oom || store_listen_live_set(c->l, me(c), principal, g.kinds,
-	    (const char *const *)g.subjects, g.n, announced, c) == -1)
-		log_warnx("event=cluster_announce_failed principal=%s "
-		    "reason=\"out of memory\"", principal);
+	if (!g.oom && store_listen_live_set(c->l, me(c), principal, g.kinds,
+	    (const char *const *)g.subjects, g.n, fn, arg) == 0)
+		rc = 0;
 	for (k = 0; k < g.n; k++)
 		free(g.subjects[k]);
 	free(g.subjects);
 	free(g.kinds);
+	return rc;
+}
+
+static void
+announce(struct cluster *c, const char *principal)
+{
+	if (announce_with(c, principal, announced, c) == -1)
+		log_warnx("event=cluster_announce_failed principal=%s "
+		    "reason=\"out of memory\"", principal);
 }
 
 struct announce_job {
@@ -459,38 +484,19 @@ int
 cluster_announce(struct cluster *c, const char *principal,
     cluster_ready_fn *fn, void *arg)
 {
-	struct server		*srv;
 	struct announce_job	*j;
-	struct gather		 g;
-	void			*stack[64], **ss;
-	size_t			 k, n;
-	int			 rc = -1;
 
 	if (c == NULL || c->nlive == 0 || !c->up)
 		return 1;
-	srv = c->srv;
-	memset(&g, 0, sizeof(g));
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
 	j->fn = fn;
 	j->arg = arg;
-	if ((ss = sessidx_all(srv->index, principal, stack, 64, &n)) == NULL) {
+	if (announce_with(c, principal, announce_done, j) == -1) {
 		free(j);
 		return -1;
 	}
-	for (k = 0; k < n; k++)
-		subs_each(&((struct session *)ss[k])->subs, gather_one, &g);
-	sessidx_done(ss, stack);
-	if (!g.oom && store_listen_live_set(c->l, me(c), principal, g.kinds,
-	    (const char *const *)g.subjects, g.n, announce_done, j) == 0)
-		rc = 0;
-	else
-		free(j);
-	for (k = 0; k < g.n; k++)
-		free(g.subjects[k]);
-	free(g.subjects);
-	free(g.kinds);
-	return rc;
+	return 0;
 }
 
 static void
@@ -556,8 +562,14 @@ waiters_release(struct cluster *c, int fail, uint64_t gen)
 static void
 settle(struct cluster *c)
 {
-	if (c->pend_store == 0 && c->pend_live == 0 && c->known > c->applied) {
-		c->applied = c->known;
+	int64_t	bs, bl, a;
+
+	/* Each kind: all of it known is read, or up to what was read. */
+	bs = c->pend_store != 0 ? c->done_store : c->known;
+	bl = c->pend_live != 0 ? c->done_live : c->known;
+	a = bs < bl ? bs : bl;
+	if (a > c->applied) {
+		c->applied = a;
 		log_debug("event=cluster_applied seq=%" PRId64, c->applied);
 	}
 	waiters_release(c, 0, 0);
@@ -578,7 +590,9 @@ reload_done(int ok, const struct store_result *res, void *arg)
 
 	(void)res;
 	c->reload_inflight = 0;
-	if (ok && c->pend_store != 0 && c->pend_store <= c->reload_target)
+	if (ok && c->reload_target > c->done_store)
+		c->done_store = c->reload_target;
+	if (c->pend_store != 0 && c->pend_store <= c->done_store)
 		c->pend_store = 0;
 	settle(c);
 	event_active(c->ev_flush, EV_TIMEOUT, 0);
@@ -611,14 +625,17 @@ cluster_pump(struct cluster *c)
 				event_add(c->ev_flush, &tv);
 			else {
 				c->reload_inflight = 1;
-				c->reload_target = c->pend_store;
+				c->reload_target = c->known;
 			}
 		}
 	}
-	if (c->pend_live != 0 && !c->live_inflight && c->up &&
+	/* The peers' live subscriptions are read as noted, one principal
+	 * at a time; all of them only when notes were missed. */
+	if (c->live_full && !c->live_inflight && c->up &&
 	    live_read(c, NULL, NULL, 0) == 0) {
 		c->live_inflight = 1;
-		c->live_target = c->pend_live;
+		c->live_full = 0;
+		c->live_target = c->known;
 	}
 }
 
@@ -641,15 +658,19 @@ since_rows(int ok, const struct store_result *res, void *arg)
 		v = store_result_value(res, 0, 2);
 		lv = v != NULL ? strtoll(v, NULL, 10) : last;
 		gap = store_result_value(res, 0, 3);
-		if (gap != NULL && strcmp(gap, "true") == 0)
+		if (gap != NULL && strcmp(gap, "true") == 0) {
 			st = lv = last;
+			c->live_full = 1;
+		}
 		heard(c, last);
 		TAILQ_FOREACH(w, &c->waiters, entry)
 			if (w->gen <= c->since_gen && w->need < 0)
 				w->need = last;
-		if (st > c->applied && st > c->pend_store)
+		/* Another's live change is read when its note comes (it
+		 * has committed: the note is on its way). */
+		if (st > c->done_store && st > c->pend_store)
 			c->pend_store = st;
-		if (lv > c->applied && lv > c->pend_live)
+		if (lv > c->done_live && lv > c->pend_live)
 			c->pend_live = lv;
 		cluster_pump(c);
 		settle(c);
@@ -1139,6 +1160,7 @@ head_rows(int ok, const struct store_result *res, void *arg)
 			c->pend_store = head;
 		if (head > c->pend_live)
 			c->pend_live = head;
+		c->live_full = 1;
 	}
 	cluster_pump(c);
 	settle(c);
@@ -1162,6 +1184,7 @@ on_state(int up, void *arg)
 		return;
 	}
 	beat(c);
+	c->live_full = 1;	/* the mirror is read again whole */
 	if (store_listen_live_set(c->l, me(c), NULL, NULL, NULL, 0, announced,
 	    c) == -1)
 		log_warnx("event=cluster_announce_failed reason=\"out of "
