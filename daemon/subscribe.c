@@ -139,6 +139,33 @@ describe(uint32_t mask, const Nwd__V1__Kind *kinds, size_t nkinds,
 	(void)mask;
 }
 
+/* A durable subscription's replay, waiting for the other instances'
+ * changes to be applied. */
+struct replay_wait {
+	struct server	*srv;		/* borrowed */
+	uint64_t	 session_id;	/* may be gone */
+	uint64_t	 id;
+	char		 name[DURABLE_MAX_NAME + 1];
+};
+
+static void
+replay_synced(int ok, void *arg)
+{
+	struct replay_wait	*rw = arg;
+	struct session		*s = session_find(rw->srv, rw->session_id);
+
+	/* Unless it was unsubscribed or its session ended meanwhile. */
+	if (s != NULL && subs_durable_id(&s->subs, rw->name) == rw->id) {
+		if (!ok)
+			session_log(warnx, s, "event=replay_unsynced durable=%s "
+			    "reason=\"the other instances' latest changes "
+			    "could not be checked; replayed with what this one "
+			    "knows\"", rw->name);
+		replay_start(rw->srv, s, rw->id, rw->name);
+	}
+	free(rw);
+}
+
 static void
 subscribe_done(enum store_outcome outcome, void *arg)
 {
@@ -148,7 +175,9 @@ subscribe_done(enum store_outcome outcome, void *arg)
 	struct store_subscription	 rec;
 	Nwd__V1__Frame			 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__SubscribeAck		 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
+	struct replay_wait		*rw;
 	uint64_t			 id;
+	int				 rc;
 
 	if (outcome != STORE_COMMITTED) {
 		if (s != NULL)
@@ -194,7 +223,28 @@ subscribe_done(enum store_outcome outcome, void *arg)
 	send_frame(s, &f, j->request_id);
 	session_log(info, s, "event=subscribe id=%llu durable=%s",
 	    (unsigned long long)id, j->name);
-	/* Then everything it missed, decided again now. */
+	/*
+	 * Then everything it missed, decided again now: with the other
+	 * instances' changes (cluster.h), held back from live deliveries
+	 * meanwhile so that the backlog still comes first.
+	 */
+	subs_set_replaying(&s->subs, id, 1);
+	if ((rw = calloc(1, sizeof(*rw))) != NULL) {
+		rw->srv = srv;
+		rw->session_id = s->id;
+		rw->id = id;
+		snprintf(rw->name, sizeof(rw->name), "%s", j->name);
+		if ((rc = cluster_sync(srv->cluster, replay_synced, rw)) == 0) {
+			job_free(j);
+			return;
+		}
+		free(rw);
+		if (rc == -1)
+			session_log(warnx, s, "event=replay_unsynced durable=%s "
+			    "reason=\"the other instances' latest changes "
+			    "could not be checked; replayed with what this one "
+			    "knows\"", j->name);
+	}
 	replay_start(srv, s, id, j->name);
 	job_free(j);
 }
