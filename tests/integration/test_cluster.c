@@ -613,6 +613,41 @@ test_policy_versions_must_agree(void **state)
 	assert_int_equal(harness_daemon_stop(d4), 0);
 }
 
+/*
+ * sw-ben's durable subscription is away; nwdd-2 records the allocation
+ * that lets him have YP-C10's alerts and queues one for him; he comes
+ * back through nwdd-1 at once: its replay decides with that allocation
+ * (it waits for nwdd-1 to have it) and delivers, rather than refusing at
+ * replay.
+ */
+static void
+test_replay_decides_with_another_instances_allocation(void **state)
+{
+	struct nwd_client	*ben;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+
+	(void)state;
+	on(0);
+	ben = subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	nwd_close(ben);
+	on(1);
+	allocate("YP-C10", "sw:north");
+	ack = alert("YP-C10", "queued while he was away");
+	route_of(ack->message_id, "sw-ben", route, sizeof(route));
+	assert_string_equal(route, "queued");
+	on(0);
+	ben = subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	receives(ben, ack->message_id);
+	receives_nothing(ben);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_refused' AND recipient = 'sw-ben'", ack->message_id),
+	    0);
+	nwd_close(ben);
+	nwd_publish_ack_free(ack);
+}
+
 /* Every instance's chain is intact, and each wrote one (stopped first:
  * each signs its last checkpoint as it stops). */
 static void
@@ -660,6 +695,8 @@ main(void)
 		cmocka_unit_test(test_live_subscriber_on_another_instance),
 		cmocka_unit_test(test_duty_desk_on_another_instance),
 		cmocka_unit_test(test_durable_on_another_instance),
+		cmocka_unit_test(
+		    test_replay_decides_with_another_instances_allocation),
 		cmocka_unit_test(test_cluster_connection_lost),
 		cmocka_unit_test(test_killed_instance_is_not_counted),
 		cmocka_unit_test(test_cross_instance_latency),
