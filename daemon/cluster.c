@@ -859,6 +859,12 @@ cluster_policy_changed(struct cluster *c)
 		    "memory\"");
 }
 
+int
+cluster_policy_differs(const struct cluster *c)
+{
+	return c != NULL && c->mismatch_since != 0;
+}
+
 size_t
 cluster_peers(const struct cluster *c)
 {

@@ -91,6 +91,8 @@ void		 cluster_policy_changed(struct cluster *c);
 
 /* Live peers (other instances whose heartbeat is young). */
 size_t		 cluster_peers(const struct cluster *c);
+/* 1 while a live peer's policy differs from this one's, else 0. */
+int		 cluster_policy_differs(const struct cluster *c);
 
 /*
  * 1 if a live peer announced a live subscription of principal that wants

@@ -131,6 +131,8 @@ refresh(struct httpd *h)
 		unacked += s->durable_unacked;
 	}
 	metrics_durable_unacked(unacked);
+	metrics_cluster(cluster_peers(srv->cluster),
+	    cluster_policy_differs(srv->cluster));
 	deadlines_counts(srv->deadlines, &open, &breached);
 	metrics_deadlines(open, breached);
 	metrics_policy(policy_version(srv->policy));
