@@ -758,7 +758,10 @@ publish_synced(int ok, void *arg)
 	struct broker		*b = sw->broker;
 	struct session		*s;
 
-	if ((s = session_find(b->srv, sw->session_id)) == NULL)
+	if ((s = session_find(b->srv, sw->session_id)) != NULL &&
+	    s->publishes_in_flight > 0)
+		s->publishes_in_flight--;	/* admit() counts it again */
+	if (s == NULL)
 		log_info("event=publish_dropped reason=\"the publisher's "
 		    "session ended while the other instances' changes were "
 		    "read\"");
@@ -792,6 +795,19 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL, why);
 		return;
 	}
+	if (!cluster_must_wait(b->srv->cluster)) {
+		publish_start(b, s, request_id, &pub->envelope);
+		return;
+	}
+	/* Waiting counts as in flight: a session cannot pile them up. */
+	if (s->publishes_in_flight >= b->srv->cfg->max_publishes_in_flight) {
+		metrics_refusal("in_flight");
+		refuse_publish(b, s, request_id, pub->envelope,
+		    NWD__V1__ERROR_CODE__ERROR_LIMIT, NULL, "this session has "
+		    "too many publishes waiting (max_publishes_in_flight); "
+		    "wait for their acknowledgements");
+		return;
+	}
 	if ((sw = calloc(1, sizeof(*sw))) == NULL) {
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "publish failed: out "
@@ -817,6 +833,7 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 	}
 	sw->env = pub->envelope;
 	pub->envelope = NULL;
+	s->publishes_in_flight++;
 }
 
 /* A header string the decision set over the caller's envelope: freed,

@@ -700,14 +700,20 @@ since_send(struct cluster *c)
 }
 
 int
+cluster_must_wait(const struct cluster *c)
+{
+	/* Alone (as far as a heartbeat says: until one answers, the
+	 * others are not known, so the sequence is asked). */
+	return c != NULL && !((c->nlive == 0 && (c->beat_answered ||
+	    !c->up)) && TAILQ_EMPTY(&c->waiters));
+}
+
+int
 cluster_sync(struct cluster *c, cluster_ready_fn *fn, void *arg)
 {
 	struct waiter	*w;
 
-	/* Alone (as far as a heartbeat says: until one answers, the
-	 * others are not known, so the sequence is asked). */
-	if (c == NULL || ((c->nlive == 0 && (c->beat_answered || !c->up)) &&
-	    TAILQ_EMPTY(&c->waiters)))
+	if (!cluster_must_wait(c))
 		return 1;
 	if (!c->up)
 		return -1;

@@ -78,6 +78,9 @@ void		 cluster_free(struct cluster *c);
 typedef void	cluster_ready_fn(int ok, void *arg);
 int		 cluster_sync(struct cluster *c, cluster_ready_fn *fn,
 		    void *arg);
+/* 1 if cluster_sync() would not answer at once (another instance is
+ * live, or publishes are waiting), else 0: the hot path's one test. */
+int		 cluster_must_wait(const struct cluster *c);
 
 /*
  * 1 if publishes may be served under this policy, 0 if a live peer's
