@@ -31,8 +31,10 @@ struct key {
 
 static const struct key keys[] = {
 	{ "instance", K_STRING, OFF(instance), "nwdd-1", 0, 0,
-	  "name of this daemon instance in every audit row; instances "
-	  "sharing one database need distinct names" },
+	  "name of this daemon instance in every audit row; held "
+	  "exclusively while it runs (a second nwdd with the same name on "
+	  "the database refuses to start); instances sharing one database "
+	  "decide and deliver together" },
 	{ "listen", K_LISTEN, 0, "127.0.0.1:7443", 0, 0,
 	  "address and port for mutual-TLS clients (host:port)" },
 	{ "metrics_listen", K_METRICS, 0, "", 0, 0,
@@ -67,7 +69,8 @@ static const struct key keys[] = {
 	{ "policy", K_PATH, OFF(policy), NULL, 0, 0,
 	  "sharing policy file" },
 	{ "database", K_STRING, OFF(database), NULL, 0, 0,
-	  "libpq connection string for the daemon's role" },
+	  "libpq connection string for the daemon's role; may name several "
+	  "hosts with target_session_attrs=read-write to follow a failover" },
 	{ "migrate_database", K_STRING, OFF(migrate_database), "", 0, 0,
 	  "libpq connection string for the owner role (nwdd --migrate)" },
 	{ "migrations", K_PATH, OFF(migrations_dir), "sql", 0, 0,

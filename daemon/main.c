@@ -56,6 +56,7 @@
 #include "trail.h"
 
 #define DRAIN_POLL_MS		20
+#define NWDD_EXIT_IN_USE	3	/* the instance is held elsewhere */
 
 /* Shutdown: stop reading requests, finish what was asked, say Goodbye. */
 enum drain_phase {
@@ -71,6 +72,7 @@ static int		 drain_lost;	/* batches left unanswered */
 static int		 ready_fd = -1;
 static struct httpd	*httpd;		/* metrics endpoint, if configured */
 static int		 serving;	/* READY has been reported */
+static int		 in_use;	/* the instance is another's */
 static struct event	*clock_timer;	/* test_clock: rereads the file */
 static struct sdnotify	*notify;	/* owned */
 static struct event	*watchdog_timer; /* owned; NULL: no watchdog */
@@ -366,6 +368,33 @@ store_state_cb(enum store_state state, void *arg)
 		ready_fd = -1;
 	}
 	notify_status(srv, "READY=1\n");
+}
+
+/*
+ * At the first connect the instance name was held by another daemon: nwdd
+ * refuses to start (exit status NWDD_EXIT_IN_USE), saying who holds it.
+ */
+static void
+in_use_cb(const char *instance, const char *host, long pid,
+    const char *since, void *arg)
+{
+	struct server *srv = arg;
+
+	in_use = 1;
+	if (host != NULL)
+		log_warnx("event=instance_in_use instance=%s holder_host=%s "
+		    "holder_pid=%ld holder_since=%s reason=\"instance %s is "
+		    "held by the nwdd on host %s (pid %ld, started %s) on "
+		    "this database; refusing to start a second daemon with "
+		    "the same instance\"", instance, host, pid, since,
+		    instance, host, pid, since);
+	else
+		log_warnx("event=instance_in_use instance=%s reason=\"instance "
+		    "%s is held by another database session on this database "
+		    "(no holder recorded); refusing to start a second daemon "
+		    "with the same instance\"", instance, instance);
+	notify_status(srv, "");
+	event_base_loopexit(srv->base, NULL);
 }
 
 /*
@@ -918,6 +947,7 @@ main(int argc, char *argv[])
 		store_set_allocations_cb(srv.store, allocations_cb, &srv);
 		store_set_subscriptions_cb(srv.store, subscriptions_cb, &srv);
 		store_set_hold(srv.store, srv.cfg->store_hold_max_bytes);
+		store_set_in_use_cb(srv.store, in_use_cb, &srv);
 		store_set_checkpoints(srv.store, srv.signer,
 		    srv.cfg->checkpoint_rows,
 		    srv.cfg->checkpoint_interval * 1000);
@@ -958,9 +988,10 @@ main(int argc, char *argv[])
 	    policy_nrules(srv.policy), identity_count(srv.ids));
 	notify_status(&srv, "");
 	event_base_dispatch(srv.base);
-	log_info("event=stopped%s", drain_lost ? " reason=\"drain_timeout: "
+	log_info("event=stopped%s", in_use ? " reason=\"instance_in_use\"" :
+	    drain_lost ? " reason=\"drain_timeout: "
 	    "batches left unanswered\"" : "");
-	rc = drain_lost ? 1 : 0;
+	rc = in_use ? NWDD_EXIT_IN_USE : drain_lost ? 1 : 0;
 done:
 	for (i = 0; i < 4; i++)
 		if (sigs[i] != NULL)

@@ -98,12 +98,15 @@
  */
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -352,6 +355,7 @@ store_drop(struct store *s, const char *why)
 	store_finish_all(s, &s->queue, &s->nqueue, STORE_UNAVAILABLE);
 
 	/* Queries only read: they fail, and the caller asks again. */
+	store_reader_close(s);
 	if (s->qcur != NULL) {
 		store_query_finish(s, s->qcur, 0);
 		s->qcur = NULL;
@@ -417,12 +421,15 @@ store_setup(struct store *s)
 	PGconn		*c = store_conn_pg(s->conn);
 	const char	*p1[1] = { s->instance };
 	const char	*p2[2];
+	const char	*pl[STORE_LOCK_HOLD_NPARAMS] = { s->instance, s->host,
+			    s->pid, s->started_ms };
 	char		 seq[24];
 	int		 ok;
 
 	ok = PQsendQueryParams(c, "SHOW synchronous_commit", 0, NULL, NULL,
 	    NULL, NULL, 0) &&
-	    PQsendQueryParams(c, store_sql_lock, 1, NULL, p1, NULL, NULL, 0) &&
+	    PQsendQueryParams(c, store_sql_lock_hold, STORE_LOCK_HOLD_NPARAMS,
+	    NULL, pl, NULL, NULL, 0) &&
 	    PQsendQueryParams(c, store_sql_head, 1, NULL, p1, NULL, NULL, 0) &&
 	    PQsendQueryParams(c, store_sql_last_ckpt, 1, NULL, p1, NULL, NULL,
 	    0);
@@ -473,6 +480,9 @@ store_setup(struct store *s)
 	store_expect(s, STORE_PH_SETUP, STORE_SETUP_NSTMTS);
 	s->sync_off = 0;
 	s->locked = 0;
+	s->holder_host[0] = '\0';
+	s->holder_pid = 0;
+	s->holder_since[0] = '\0';
 	s->db_head_seq = 0;
 	memset(s->db_head_hash, 0, sizeof(s->db_head_hash));
 	s->db_ckpt_seq = 0;
@@ -505,6 +515,7 @@ store_ready(struct store *s)
 	evtimer_del(s->ev_timer);
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
 	s->phase = STORE_PH_IDLE;
+	s->served = 1;
 	/* The queue is empty: nothing is submitted while not ready. */
 	store_hold_release(s);
 	store_set_state(s, STORE_READY);
@@ -632,6 +643,57 @@ store_resolve_at_close(struct store *s)
 	s->doubt_kind = STORE_DOUBT_NONE;
 }
 
+/*
+ * 1 if the recorded holder of the instance is a process of this host that
+ * no longer exists: its database session has not ended yet (a daemon
+ * killed and started again at once), and will.
+ */
+static int
+store_holder_gone(const struct store *s)
+{
+	if (s->holder_host[0] == '\0' || strcmp(s->holder_host, s->host) != 0)
+		return 0;
+	if (s->holder_pid == (long)getpid())
+		return 1;
+	return s->holder_pid > 0 && kill((pid_t)s->holder_pid, 0) == -1 &&
+	    errno == ESRCH;
+}
+
+/*
+ * SETUP found the instance lock held by another session: at the first
+ * connect, the daemon is told (and the store stays down); otherwise the
+ * store retries (see store_set_in_use_cb()).
+ */
+static void
+store_not_locked(struct store *s)
+{
+	char	who[400];
+
+	if (s->holder_host[0] == '\0')
+		snprintf(who, sizeof(who), "not recorded");
+	else if (strcmp(s->holder_host, s->host) == 0 &&
+	    s->holder_pid == (long)getpid())
+		snprintf(who, sizeof(who), "not recorded (the record names "
+		    "this daemon: its previous connection, or a session that "
+		    "took the lock without recording itself)");
+	else
+		snprintf(who, sizeof(who), "host %s pid %ld since %s",
+		    s->holder_host, s->holder_pid, s->holder_since);
+	if (!s->served && s->on_in_use != NULL && !store_holder_gone(s)) {
+		store_drop(s, "the instance lock is held elsewhere");
+		evtimer_del(s->ev_timer);
+		s->on_in_use(s->instance, s->holder_host[0] != '\0' ?
+		    s->holder_host : NULL, s->holder_pid, s->holder_since,
+		    s->in_use_arg);
+		return;
+	}
+	log_warnx("store: instance %s is locked by another database "
+	    "session, holder %s (another nwdd with the same instance, or "
+	    "this daemon's previous connection not yet ended); nwdd refuses "
+	    "to write a second chain and retries", s->instance, who);
+	store_drop(s, "the instance lock is held elsewhere");
+}
+
 static void
 store_setup_done(struct store *s)
 {
@@ -646,12 +708,7 @@ store_setup_done(struct store *s)
 		return;
 	}
 	if (!s->locked) {
-		log_warnx("store: instance %s is locked by another database "
-		    "session (another nwdd with the same instance, or this "
-		    "daemon's previous connection not yet ended); nwdd "
-		    "refuses to write a second chain and retries",
-		    s->instance);
-		store_drop(s, "the instance lock is held elsewhere");
+		store_not_locked(s);
 		return;
 	}
 	if (s->setup_bad) {
@@ -1468,6 +1525,13 @@ store_setup_row(struct store *s, int idx, const PGresult *res)
 		break;
 	case STORE_SETUP_LOCK:
 		s->locked = n == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		if (n != 1 || s->locked || PQgetisnull(res, 0, 1))
+			break;
+		snprintf(s->holder_host, sizeof(s->holder_host), "%s",
+		    PQgetvalue(res, 0, 1));
+		s->holder_pid = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+		snprintf(s->holder_since, sizeof(s->holder_since), "%s",
+		    PQgetvalue(res, 0, 3));
 		break;
 	case STORE_SETUP_HEAD:
 		if (n == 1 && (store_parse_i64(PQgetvalue(res, 0, 0),
@@ -1590,6 +1654,12 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	s->state = STORE_DISCONNECTED;
 	s->phase = STORE_PH_DOWN;
 	s->load_allocs_idx = s->load_subs_idx = -1;
+	if (gethostname(s->host, sizeof(s->host)) == -1 || s->host[0] == '\0')
+		snprintf(s->host, sizeof(s->host), "unknown");
+	s->host[sizeof(s->host) - 1] = '\0';
+	snprintf(s->pid, sizeof(s->pid), "%ld", (long)getpid());
+	snprintf(s->started_ms, sizeof(s->started_ms), "%" PRId64,
+	    store_now_us() / 1000);
 	TAILQ_INIT(&s->queue);
 	TAILQ_INIT(&s->inflight);
 	TAILQ_INIT(&s->doubt);
@@ -1604,7 +1674,8 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	    (s->ev_ckpt = evtimer_new(base, store_on_ckpt_timer, s)) ==
 	    NULL ||
 	    (s->ev_defer = event_new(base, -1, 0, store_on_defer, s)) == NULL ||
-	    (s->hasher = chain_hasher_new()) == NULL)
+	    (s->hasher = chain_hasher_new()) == NULL ||
+	    store_reader_new(s) == -1)
 		goto nomem;
 	return s;
 
@@ -1675,6 +1746,15 @@ store_set_anchor(struct store *s, struct anchor *a)
 {
 	if (s != NULL)
 		s->anchor = a;
+}
+
+void
+store_set_in_use_cb(struct store *s, store_in_use_fn *fn, void *arg)
+{
+	if (s == NULL)
+		return;
+	s->on_in_use = fn;
+	s->in_use_arg = arg;
 }
 
 const char *
@@ -1809,6 +1889,7 @@ store_free(struct store *s)
 		log_warnx("store: closing with batches unavailable=%zu",
 		    nlost);
 	store_drop(s, "closing");
+	store_reader_free(s);
 	store_resolve_at_close(s);
 	store_hold_drop(s);
 	store_deliver(s);

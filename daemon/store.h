@@ -132,7 +132,7 @@ int		 store_batch_set_delivery_state(struct store_batch *b,
 int		 store_batch_add_purge(struct store_batch *b,
 		    const char *message_id);
 /*
- * The cluster (017_cluster.sql).  store_batch_add_change() records that
+ * The cluster (018_cluster.sql).  store_batch_add_change() records that
  * the batch changes what decisions read (what: "allocation",
  * "subscription", "consent", "grant"; ref: the id of the changed row or
  * its message, never a body): in the batch's transaction the change
@@ -296,6 +296,26 @@ void		 store_set_anchor(struct store *s, struct anchor *a);
 const char	*store_refusal(const struct store *s);
 
 /*
+ * The instance name is held exclusively (017_instance_holders.sql): the
+ * store's connection takes the session advisory lock on the name at every
+ * connect, records this daemon (host, pid, start) as its holder in the
+ * same statement, and holds it for the connection's life; nothing is
+ * written under the name on a connection without it.  If at the store's
+ * first connect the lock is held by another session, fn (when set) is told
+ * who the recorded holder is (host NULL if none is recorded; since in UTC,
+ * ISO 8601), the store stays down and does not retry: the daemon is
+ * expected to stop.  Without fn, or after the store has once been ready
+ * (a reconnect: after a failover, say), or when the recorded holder is a
+ * process of this host that no longer exists (its database session not
+ * yet ended), the store logs the holder and retries with its backoff.
+ * Set before store_start(); fn runs from the loop.
+ */
+typedef void	store_in_use_fn(const char *instance, const char *host,
+		    long pid, const char *since, void *arg);
+void		 store_set_in_use_cb(struct store *s, store_in_use_fn *fn,
+		    void *arg);
+
+/*
  * nwdd --accept-restore: accepts the chain head the database holds for
  * instance as the one to continue from, on a blocking connection of its
  * own (conninfo, the daemon's role), taking the instance's lock (so no
@@ -314,7 +334,7 @@ int		 store_accept_restore(const char *conninfo, const char *instance,
 
 /*
  * Read-only queries, run on the same connection after the writes queued
- * before them.  The result holds rows of text values (bytea columns are
+ * before them (all but store_query_pending(), below).  The result holds rows of text values (bytea columns are
  * decoded to their bytes); it lives only during the callback.  ok is 0 if
  * the query failed or the database went away (no rows then).  Each returns
  * -1 at once if the store is not ready.
@@ -344,6 +364,9 @@ int		 store_query_marker(struct store *s, store_result_fn *fn,
  * 0 message_id, 1 kind, 2 subject, 3 sender, 4 agency, 5 marking,
  * 6 priority, 7 legal_basis, 8 created_ms, 9 body (sealed bytes, NULL if
  * purged), 10 key_id, 11 policy_version, 12 the delivery's id (decimal).
+ * Unordered: it sees what had committed when it runs, not necessarily the
+ * writes queued before it; it runs on a second connection of the store
+ * once that is up (store_reader.c), beside the write path.
  */
 int		 store_query_pending(struct store *s, const char *principal,
 		    const char *subscription, int64_t after_id,

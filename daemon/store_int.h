@@ -17,6 +17,8 @@
  *	store_hold.c	audit rows held while the database is away
  *	store_anchor.c	the head and checkpoints anchored outside it
  *	store_chain.c	the chain's links and hashes of a transaction's rows
+ *	store_reader.c	a second connection for the queries that need not
+ *			wait for the write path
  */
 #ifndef NWD_STORE_INT_H
 #define NWD_STORE_INT_H
@@ -167,6 +169,14 @@ struct store_query {
 
 TAILQ_HEAD(store_queryq, store_query);
 
+/* The reader's connection (store_reader.c). */
+enum store_reader_state {
+	STORE_READER_DOWN,	/* closed */
+	STORE_READER_CONNECT,	/* connecting */
+	STORE_READER_IDLE,	/* up, nothing in flight */
+	STORE_READER_BUSY,	/* one query in flight */
+};
+
 enum store_phase {
 	STORE_PH_DOWN,		/* no connection */
 	STORE_PH_CONNECT,	/* PQconnectPoll under way */
@@ -186,6 +196,7 @@ enum store_doubt {
 };
 
 struct store_conn;
+struct store_conn_err;
 struct anchor;
 
 struct store {
@@ -241,6 +252,13 @@ struct store {
 	struct store_queryq	 qdone;		/* answered, not told */
 	size_t			 nqueries;	/* all of them */
 
+	/* The reader (store_reader.c): its queries are counted above. */
+	struct store_conn	*rconn;		/* owned */
+	struct event		*ev_rtimer;	/* owned; reopening */
+	enum store_reader_state	 rstate;
+	struct store_queryq	 rqueries;	/* waiting for the reader */
+	struct store_query	*rcur;		/* owned; in flight there */
+
 	/* The chain: committed head, and tentative with the open txn. */
 	struct chain_hasher	*hasher;	/* owned; hashes the rows */
 	int64_t			 head_seq;
@@ -278,6 +296,17 @@ struct store {
 	/* What SETUP read. */
 	int			 sync_off;	/* synchronous_commit is off */
 	int			 locked;	/* the instance lock is ours */
+	char			 holder_host[256]; /* if not: who holds it */
+	long			 holder_pid;	/* ("" and 0: not recorded) */
+	char			 holder_since[32];
+
+	/* The instance's holder: this daemon, as the lock records it. */
+	char			 host[256];
+	char			 pid[16];
+	char			 started_ms[24];
+	int			 served;	/* READY at least once */
+	store_in_use_fn		*on_in_use;	/* NULL: retry */
+	void			*in_use_arg;	/* the setter's */
 	int64_t			 db_head_seq;
 	uint8_t			 db_head_hash[CHAIN_HASH_LEN];
 	int64_t			 db_ckpt_seq;
@@ -397,6 +426,29 @@ void		 store_query_finish(struct store *s, struct store_query *q,
 		    int ok);
 /* Answers every waiting query "failed". */
 void		 store_queries_fail(struct store *s);
+/*
+ * Finishes q, answered on a connection whose section's first error is e:
+ * failed, or its rows checked (types, row count).
+ */
+void		 store_query_answered(struct store *s, struct store_query *q,
+		    const struct store_conn_err *e);
+
+/* store_reader.c */
+/* Makes the reader (closed) of s; -1 if out of memory. */
+int		 store_reader_new(struct store *s);
+/* Opens the reader if the store is READY and the reader is down. */
+void		 store_reader_open(struct store *s);
+/*
+ * Takes q (counted in nqueries, on no list) if the reader is up; -1 if
+ * not (it starts opening, if down): the caller queues q on the store's
+ * connection.
+ */
+int		 store_reader_take(struct store *s, struct store_query *q);
+/* The reader was lost: its queries go back to the store's queue. */
+void		 store_reader_lost(struct store *s, const char *why);
+/* Closes the reader; its queries fail (the store dropped). */
+void		 store_reader_close(struct store *s);
+void		 store_reader_free(struct store *s);
 /* Frees q, its parameters and its rows; NULL is a no-op. */
 void		 store_query_free(struct store_query *q);
 

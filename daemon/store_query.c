@@ -41,12 +41,14 @@ store_query_free(struct store_query *q)
 
 /*
  * Queues a query of sql (copied) with params (copied; NULL members are SQL
- * NULL); it runs once every batch submitted before it is answered.
- * Returns 0, or -1 if the store is not ready or too busy.
+ * NULL); ordered: it runs once every batch submitted before it is
+ * answered; otherwise on the reader's connection when it is up (see
+ * store_reader.c), whatever the write path is doing.  Returns 0, or -1 if
+ * the store is not ready or too busy.
  */
 static int
-store_query(struct store *s, const char *what, const char *sql,
-    const char *const *params, int nparams, size_t max_rows,
+store_query_queue(struct store *s, const char *what, const char *sql,
+    const char *const *params, int nparams, size_t max_rows, int ordered,
     store_result_fn *fn, void *arg)
 {
 	struct store_query	*q;
@@ -70,8 +72,10 @@ store_query(struct store *s, const char *what, const char *sql,
 	q->max_rows = max_rows;
 	q->fn = fn;
 	q->arg = arg;
-	TAILQ_INSERT_TAIL(&s->queries, q, entry);
 	s->nqueries++;
+	if (!ordered && store_reader_take(s, q) == 0)
+		return 0;
+	TAILQ_INSERT_TAIL(&s->queries, q, entry);
 	event_active(s->ev_defer, EV_TIMEOUT, 0);
 	return 0;
 
@@ -79,6 +83,15 @@ store_query(struct store *s, const char *what, const char *sql,
 	log_warnx("store: query %s: out of memory", what);
 	store_query_free(q);
 	return -1;
+}
+
+static int
+store_query(struct store *s, const char *what, const char *sql,
+    const char *const *params, int nparams, size_t max_rows,
+    store_result_fn *fn, void *arg)
+{
+	return store_query_queue(s, what, sql, params, nparams, max_rows, 1,
+	    fn, arg);
 }
 
 static uint32_t
@@ -141,8 +154,10 @@ store_query_pending(struct store *s, const char *principal,
 	snprintf(after, sizeof(after), "%" PRId64, after_id);
 	snprintf(lim, sizeof(lim), "%" PRIu32, store_limit(limit));
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, max_bytes);
-	return store_query(s, "pending", store_sql_pending, p, 5, 0, fn,
-	    arg);
+	/* A page needs no batch before it: a publish that commits after
+	 * it runs is held back and brings another page (replay.c). */
+	return store_query_queue(s, "pending", store_sql_pending, p, 5, 0, 0,
+	    fn, arg);
 }
 
 int
@@ -447,18 +462,22 @@ store_query_check(const struct store_query *q)
 }
 
 void
-store_query_done(struct store *s)
+store_query_answered(struct store *s, struct store_query *q,
+    const struct store_conn_err *e)
 {
-	const struct store_conn_err *e = store_conn_err(s->conn);
-	struct store_query	*q = s->qcur;
-	int			 ok;
-
-	s->qcur = NULL;
 	if (e->failed)
 		log_warnx("store: query %s failed sqlstate=%s error=\"%s\"",
 		    q->what, e->errstate, e->errmsg);
-	ok = !e->failed && store_query_check(q) == 0;
-	store_query_finish(s, q, ok);
+	store_query_finish(s, q, !e->failed && store_query_check(q) == 0);
+}
+
+void
+store_query_done(struct store *s)
+{
+	struct store_query	*q = s->qcur;
+
+	s->qcur = NULL;
+	store_query_answered(s, q, store_conn_err(s->conn));
 	s->phase = STORE_PH_IDLE;
 	store_kick(s);
 }

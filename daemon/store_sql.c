@@ -162,6 +162,21 @@ const char store_sql_restore_row[] =
 
 const char store_sql_lock[] =
     "SELECT pg_try_advisory_lock(hashtext('nwd-instance:' || $1))";
+const char store_sql_lock_hold[] =
+    "WITH l AS (SELECT pg_try_advisory_lock(hashtext('nwd-instance:' || "
+    "$1)) AS ok), "
+    "w AS (INSERT INTO nwd.instance_holders (instance, host, pid, "
+    "started_at, backend_pid, locked_at) "
+    "SELECT $1, $2, $3::integer, to_timestamp($4::bigint / 1000.0), "
+    "pg_backend_pid(), now() FROM l WHERE l.ok "
+    "ON CONFLICT (instance) DO UPDATE SET host = EXCLUDED.host, "
+    "pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, "
+    "backend_pid = EXCLUDED.backend_pid, locked_at = EXCLUDED.locked_at "
+    "RETURNING 1) "
+    "SELECT l.ok, h.host, h.pid, to_char(h.started_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+    "FROM l LEFT JOIN nwd.instance_holders h "
+    "ON h.instance = $1 AND NOT l.ok";
 const char store_sql_head[] =
     "SELECT seq, encode(hash, 'hex') FROM nwd.audit_events "
     "WHERE instance = $1 ORDER BY seq DESC LIMIT 1";
@@ -467,7 +482,7 @@ const char store_sql_sar_cases_open[] =
     "reference LIMIT 10001";
 
 /*
- * The cluster (017_cluster.sql).  The changes of a transaction take the
+ * The cluster (018_cluster.sql).  The changes of a transaction take the
  * next numbers of the change sequence under cluster_head's row lock, held
  * to the commit, so that the numbers commit in order; their notification
  * carries the last number and how many there were.  $1 the instance,

@@ -71,6 +71,15 @@ extern const char		 store_sql_restore_row[];
 
 /* SETUP's reads; each takes the instance as $1 (doubt_row also a seq). */
 extern const char		 store_sql_lock[];
+/*
+ * SETUP's lock: takes it and, if taken, records this daemon as its
+ * holder (017_instance_holders.sql); $2 host, $3 pid, $4 the daemon's
+ * start (ms since the epoch).  One row: whether the lock was taken, then,
+ * if not, the recorded holder's host, pid and start (UTC, ISO 8601), NULL
+ * if none is recorded.
+ */
+extern const char		 store_sql_lock_hold[];
+#define STORE_LOCK_HOLD_NPARAMS	4
 extern const char		 store_sql_head[];
 extern const char		 store_sql_last_ckpt[];
 extern const char		 store_sql_doubt_row[];

@@ -31,6 +31,26 @@
 #           publish->ack p99 at BENCH_DEADLINE_RATE while they fire beside
 #           the same window with none open and with all open but none due;
 #           every escalation once, none about a HIGH alert
+#   mosquitto (not in the default list; BENCH_ONLY=mosquitto, alone) the
+#           peer of issue 20: Debian's Mosquitto beside nwd in the same
+#           invocation, in alternation (nwd, Mosquitto, nwd, Mosquitto,
+#           ...; BENCH_MOSQ_ROUNDS rounds, each fan-out of
+#           BENCH_MOSQ_FANOUTS in turn).  nwd's turn is flat and rate
+#           above, each in a world of its own, with BENCH_FANOUT
+#           recipients; Mosquitto's flat and rate each a world of its own
+#           too (a publisher can outrun Mosquitto's deliveries, and its
+#           queues would still be draining): a PKI from
+#           deploy/gen-pki.sh, mosquitto on a loopback port as a user
+#           that is not root (TLS 1.3 only, client certificates required,
+#           the certificate's CN as the user name, set_tcp_nodelay, no
+#           persistence, max_queued_messages 0 so that a slow subscriber
+#           loses nothing), then tests/bench/bench_mosq flat out and at
+#           BENCH_RATE with the same publishers, subscribers (one per
+#           identity), bodies, warm-up and window, QoS 1.  Prints each
+#           round's deliveries/s and publish->deliver p50/p99 of both,
+#           and the ratios nwd / Mosquitto of each round and their
+#           median: deliveries/s flat out at each fan-out (nwd's every
+#           one audited) and the p99 at BENCH_RATE
 #
 # each for a bounded time (after each traffic run it prints the WAL a publish
 # cost, from pg_stat_wal, and the store's histograms from /metrics) and, by
@@ -119,10 +139,26 @@
 #                             figure of every round of each build and their
 #                             median come last.  The runs of one build on
 #                             this machine spread wider than most changes
-#                             move them (BENCHMARKS.md, session 7).
+#                             move them (BENCHMARKS.md, session 7).  Each
+#                             build runs with its own source tree's
+#                             migrations, policy, calendar and principals
+#                             (abs_top_srcdir in its Makefile), so an older
+#                             tree whose schema differs can be compared
 #   BENCH_BROKER [BUILDDIR/tests/bench/bench_broker]  the bench program,
 #                             for every build (with BENCH_AGAINST: one bench
 #                             for a build whose own predates a measurement)
+#   BENCH_FANOUT [5]          recipients of each RiskAlert, one subscriber
+#                             session each (BENCH_SUBSCRIBERS is then the
+#                             same): above 5, hub:norwich keyworkers
+#                             kw-bench-1... (OFFICIAL, as keyworker-kim),
+#                             each with a certificate of the world's CA,
+#                             so that every delivery is to a recipient of
+#                             its own and has its audit row
+#   BENCH_MOSQ_ROUNDS [3]     rounds of the mosquitto mode
+#   BENCH_MOSQ_FANOUTS ["5 10"]  its fan-outs
+#   BENCH_MOSQ [BUILDDIR/tests/bench/bench_mosq]  its load generator
+#                             (built when configure found libmosquitto)
+#   BENCH_MOSQUITTO [mosquitto on PATH, or /usr/sbin/mosquitto]
 #   BENCH_TMPROOT [$TMPDIR or /tmp]
 #
 # Exit status: 0 if every run completed (targets met or not), 1 otherwise.
@@ -134,6 +170,11 @@ build=$(realpath -m -- "${1:-$root/build}")
 pgsh=$root/deploy/pg.sh
 nwdd=$build/daemon/nwdd
 bench=${BENCH_BROKER:-$build/tests/bench/bench_broker}
+# The world a build runs in (migrations, policy, calendar, principals) is
+# its own source tree's, so that BENCH_AGAINST can compare a build of an
+# older tree whose schema differs; the tree this script is in otherwise.
+world=$(sed -n 's/^abs_top_srcdir = //p' "$build/Makefile" 2>/dev/null || true)
+[ -n "$world" ] && [ -d "$world/deploy/sql" ] || world=$root
 
 SECONDS_RUN=${BENCH_SECONDS:-20}
 WARMUP=${BENCH_WARMUP:-15}
@@ -169,6 +210,19 @@ HISTORY=${BENCH_HISTORY:-0}
 ACK=${BENCH_ACK:-0}
 WORLD=${BENCH_WORLD:-each}
 case $WORLD in each | shared) ;; *) echo "$prog: BENCH_WORLD is each or shared" >&2; exit 2 ;; esac
+FANOUT=${BENCH_FANOUT:-5}
+[[ $FANOUT =~ ^[0-9]+$ ]] && [ "$FANOUT" -ge 5 ] && [ "$FANOUT" -le 64 ] ||
+    { echo "$prog: BENCH_FANOUT is a number of recipients from 5 to 64" >&2; exit 2; }
+[ "$FANOUT" -gt 5 ] && SUBSCRIBERS=$FANOUT
+MOSQ_ROUNDS=${BENCH_MOSQ_ROUNDS:-3}
+[[ $MOSQ_ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "$prog: BENCH_MOSQ_ROUNDS is a number of rounds" >&2; exit 2; }
+MOSQ_FANOUTS=${BENCH_MOSQ_FANOUTS:-5 10}
+for f in $MOSQ_FANOUTS; do
+	[[ $f =~ ^[0-9]+$ ]] && [ "$f" -ge 5 ] && [ "$f" -le 64 ] ||
+	    { echo "$prog: BENCH_MOSQ_FANOUTS: $f is not a fan-out from 5 to 64" >&2; exit 2; }
+done
+mosq_gen=${BENCH_MOSQ:-$build/tests/bench/bench_mosq}
+mosquitto_bin=${BENCH_MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
@@ -274,6 +328,249 @@ summary() {
 		    "$(val deadlines nwdd_cpu)" "$(val deadlines pg_cpu)"
 	fi
 }
+
+# ---- the Mosquitto peer (BENCH_ONLY=mosquitto) ------------------------------
+
+RECEIVERS5=hubsys-norwich,hubsys-dereham,keyworker-kim,sw-ben,camhs-cara
+
+# extra_identities PKI N: certificates of the world's CA (PKI/ca.crt, as
+# deploy/gen-pki.sh's client ones) for kw-bench-1..N in PKI/clients/.
+extra_identities() {
+	local pki=$1 n=$2 k id ext
+	ext=$(mktemp "$pki/.ext.XXXXXX")
+	printf '%s\n' "basicConstraints = critical, CA:FALSE" \
+	    "keyUsage = critical, digitalSignature" \
+	    "extendedKeyUsage = clientAuth" >"$ext"
+	for ((k = 1; k <= n; k++)); do
+		id=kw-bench-$k
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		    -out "$pki/clients/$id.key" 2>/dev/null &&
+		    chmod 600 "$pki/clients/$id.key" &&
+		    openssl req -new -key "$pki/clients/$id.key" \
+			-subj "/O=nwd demo/CN=$id" -out "$pki/clients/$id.csr" &&
+		    openssl x509 -req -in "$pki/clients/$id.csr" -CA "$pki/ca.crt" \
+			-CAkey "$pki/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+			-days 30 -sha256 -extfile "$ext" \
+			-out "$pki/clients/$id.crt" 2>/dev/null ||
+		    { rm -f "$ext"; echo "$prog: could not issue a certificate for $id" >&2; return 1; }
+		rm -f "$pki/clients/$id.csr"
+	done
+	rm -f "$ext"
+}
+
+# receivers_of N: the receivers' identities at fan-out N.
+receivers_of() {
+	local k r=$RECEIVERS5
+	for ((k = 1; k <= $1 - 5; k++)); do r=$r,kw-bench-$k; done
+	echo "$r"
+}
+
+# mosquitto_world: one turn of Mosquitto (BENCH_PEER=mosquitto, run by
+# the mode below): a PKI, mosquitto started as a user that is not root,
+# bench_mosq flat out and at BENCH_RATE with BENCH_FANOUT subscribers,
+# then everything stopped and removed.
+mosquitto_world() {
+	local tmp mdir mlog mconf port mpid runuser='' uid k common_m
+	tmp=$(mktemp -d "${BENCH_TMPROOT:-${TMPDIR:-/tmp}}/nwd-bench-mosq.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "mosquitto_cleanup '$tmp'" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mdir=$tmp/mosquitto mlog=$tmp/mosquitto/mosquitto.log
+	mconf=$tmp/mosquitto/mosquitto.conf
+	step "Mosquitto: PKI (deploy/gen-pki.sh) in $tmp"
+	"$root/deploy/gen-pki.sh" "$tmp/pki" || die "could not generate the PKI"
+	[ "$FANOUT" -gt 5 ] && { extra_identities "$tmp/pki" $((FANOUT - 5)) || exit 1; }
+	port=$("$pgsh" freeport) || die "no free port for mosquitto"
+	mkdir -p "$mdir"
+	cp "$tmp/pki/ca.crt" "$tmp/pki/server.crt" "$tmp/pki/server.key" "$mdir/"
+	{
+		echo "# written by deploy/bench.sh: the broker a hub's IT team would otherwise pick"
+		if [ "$(id -u)" = 0 ]; then
+			# As root, mosquitto drops to this user after opening its listener.
+			runuser=$(id -un mosquitto 2>/dev/null || echo nobody)
+			echo "user $runuser"
+		fi
+		echo "per_listener_settings false"
+		echo "persistence false"
+		echo "log_dest stderr"
+		echo "log_type error"
+		echo "log_type warning"
+		echo "log_type notice"
+		echo "log_type information"
+		echo "connection_messages false"
+		echo "set_tcp_nodelay true"
+		echo "max_queued_messages 0"
+		echo "allow_anonymous false"
+		echo "listener $port 127.0.0.1"
+		echo "cafile $mdir/ca.crt"
+		echo "certfile $mdir/server.crt"
+		echo "keyfile $mdir/server.key"
+		echo "require_certificate true"
+		echo "use_identity_as_username true"
+		echo "tls_version tlsv1.3"
+	} >"$mconf"
+	if [ -n "$runuser" ]; then
+		# Its own files, and a way through $tmp (mode 0711) to them.
+		chmod 711 "$tmp"
+		chown -R "$runuser:" "$mdir"
+		chmod 700 "$mdir"
+		chmod 600 "$mdir/server.key"
+	fi
+	step "mosquitto ($mosquitto_bin) on 127.0.0.1:$port (log: $mlog)"
+	"$mosquitto_bin" -c "$mconf" </dev/null >"$mlog" 2>&1 &
+	mpid=$!
+	echo "$mpid" >"$tmp/mosquitto.pid"
+	# Ready when it logs that it runs; its log if it exits or is silent.
+	for ((k = 0; k < 100; k++)); do
+		grep -q ' mosquitto version .* running' "$mlog" 2>/dev/null && break
+		kill -0 "$mpid" 2>/dev/null || {
+			wait "$mpid" 2>/dev/null || true
+			cat "$mlog" >&2
+			die "mosquitto exited at start (its log above; BENCH_KEEP=1 keeps $mconf)"; }
+		sleep 0.1
+	done
+	grep -q ' mosquitto version .* running' "$mlog" ||
+	    { cat "$mlog" >&2; die "mosquitto did not report running within 10 s (its log above)"; }
+	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$mpid/status")
+	[ "$uid" != 0 ] || die "mosquitto runs as root (its user option was not applied)"
+	echo "mosquitto pid $mpid running as $(id -un "$uid" 2>/dev/null || echo "uid $uid"); $(head -n 1 "$mlog" | cut -d' ' -f2-)"
+	common_m=(--port "$port" --pki "$tmp/pki" --subscribers "$FANOUT"
+	    --receivers "$(receivers_of "$FANOUT")" --body "$BODY"
+	    --seconds "$SECONDS_RUN" --warmup "$WARMUP" --pid "$mpid")
+	if wants_mosq flat; then
+		step "flat: $(basename "$mosq_gen") --publishers $PUBLISHERS ${common_m[*]}"
+		"$mosq_gen" --publishers "$PUBLISHERS" "${common_m[@]}" ||
+		    { tail -n 20 "$mlog" >&2; die "bench_mosq failed (flat); mosquitto's log above"; }
+	fi
+	if wants_mosq rate; then
+		step "rate: $(basename "$mosq_gen") --publishers $RATE_PUBLISHERS --rate $RATE ${common_m[*]}"
+		"$mosq_gen" --publishers "$RATE_PUBLISHERS" --rate "$RATE" "${common_m[@]}" ||
+		    { tail -n 20 "$mlog" >&2; die "bench_mosq failed (rate); mosquitto's log above"; }
+	fi
+	kill -0 "$mpid" 2>/dev/null ||
+	    { tail -n 20 "$mlog" >&2; die "mosquitto is no longer running (its log above)"; }
+}
+wants_mosq() { case " ${BENCH_MOSQ_MODES:-flat rate} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+mosquitto_cleanup() {
+	local rc=$? tmp=$1 p
+	trap - EXIT INT TERM
+	if [ -s "$tmp/mosquitto.pid" ]; then
+		p=$(cat "$tmp/mosquitto.pid")
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	fi
+	if [ "$KEEP" = 1 ]; then
+		printf '%s: kept %s\n' "$prog" "$tmp" >&2
+	else
+		rm -rf -- "$tmp"
+	fi
+	exit "$rc"
+}
+
+# mosquitto_summary FILE: each round's figures of both brokers, and the
+# ratios nwd / Mosquitto of each round and their median.
+mosquitto_summary() {
+	step "nwd beside Mosquitto, in alternation ($(nproc) cores; PostgreSQL, the brokers and the load generators on the same box)"
+	awk -v rate="$RATE" '
+	    function med(a, n,   w, i, j, t) {
+		for (i = 1; i <= n; i++) w[i] = a[i]
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		    if (w[j] < w[i]) { t = w[i]; w[i] = w[j]; w[j] = t }
+		return n % 2 ? w[(n + 1) / 2] : (w[n / 2] + w[n / 2 + 1]) / 2 }
+	    { delete f
+	      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	      k = f["broker"] SUBSEP f["mode"] SUBSEP f["subscribers"] SUBSEP f["round"]
+	      d[k] = f["deliveries_per_s"]; p50[k] = f["p50_ms"]; p99[k] = f["p99_ms"]
+	      pubs[k] = f["pubs_per_s"]
+	      if (f["broker"] == "nwd") aud[k] = f["audited_recipients_per_s"]
+	      else lost[k] = f["lost"]
+	      fo[f["subscribers"]] = 1; if (f["round"] + 0 > nr) nr = f["round"] + 0 }
+	    function row(b, m, s,   r, line, k) {
+		line = ""
+		for (r = 1; r <= nr; r++) {
+		    k = b SUBSEP m SUBSEP s SUBSEP r
+		    line = line sprintf("  %s/s p50 %s p99 %s", (k in d) ? d[k] : "-",
+			(k in d) ? p50[k] : "-", (k in d) ? p99[k] : "-")
+		    if (b == "nwd" && k in aud) line = line sprintf(" (audited %s/s)", aud[k])
+		    if (b == "mosquitto" && k in lost && lost[k] != 0) line = line sprintf(" (%s missing)", lost[k])
+		    if (m == "rate" && k in pubs && pubs[k] < 0.98 * rate) { line = line sprintf(" [%s of %s publishes/s]", pubs[k], rate); short++ }
+		}
+		printf "%-9s %-4s fan-out %-3s%s\n", b, m, s, line }
+	    function ratio(m, s, what, op, target,   r, n, v, line, kn, km, x) {
+		n = 0; line = ""; unlike = 0
+		for (r = 1; r <= nr; r++) {
+		    kn = "nwd" SUBSEP m SUBSEP s SUBSEP r; km = "mosquitto" SUBSEP m SUBSEP s SUBSEP r
+		    x = (what == "d") ? ((kn in d && km in d && d[km] > 0) ? d[kn] / d[km] : "") \
+			: ((kn in p99 && km in p99 && p99[km] > 0) ? p99[kn] / p99[km] : "")
+		    if (x == "") { line = line " -"; continue }
+		    v[++n] = x; line = line sprintf(" %.2f", x)
+		    if (what == "p" && (pubs[kn] < 0.98 * rate || pubs[km] < 0.98 * rate)) { line = line "*"; unlike++ } }
+		if (n == 0) { printf "  %s: not measured\n", (what == "d") ? "deliveries/s" : "p99"; return }
+		x = med(v, n)
+		if (op == ">=") ok = (x >= 1.0); else ok = (x <= 1.0)
+		printf "  %s at fan-out %s, %s: rounds%s; median %.2f (target %s 1.0: %s)\n",
+		    (what == "d") ? "nwd deliveries/s / Mosquitto deliveries/s" : "nwd p99 / Mosquitto p99",
+		    s, (m == "flat") ? "flat out" : "at " rate "/s", line, x, op,
+		    unlike ? "not comparable: * a run below the rate" : ok ? "MET" : "MISSED" }
+	    END {
+		if (nr == 0) { print "no figures"; exit }
+		printf "each round: deliveries/s, publish->deliver p50 and p99 in ms (nwd: every delivery audited)\n"
+		n = 0; for (s in fo) fl[++n] = s + 0
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (fl[j] < fl[i]) { t = fl[i]; fl[i] = fl[j]; fl[j] = t }
+		for (i = 1; i <= n; i++) for (mi = 1; mi <= 2; mi++) {
+		    m = mi == 1 ? "flat" : "rate"
+		    row("nwd", m, fl[i]); row("mosquitto", m, fl[i]) }
+		printf "ratios, nwd / Mosquitto, round by round and the median:\n"
+		for (i = 1; i <= n; i++) ratio("flat", fl[i], "d", ">=")
+		for (i = 1; i <= n; i++) ratio("rate", fl[i], "p", "<=")
+		if (short)
+		    printf "  [N of %s publishes/s]: that run did not sustain the rate (publishes acked in the window); its p99 is not at %s/s, and a p99 ratio with it compares unlike loads\n", rate, rate
+		printf "  Mosquitto flat out: \"missing\" is the window'"'"'s deliveries still queued when the drain stopped (30 s after the window): its queues grow for as long as publishers outrun it, so its flat-out latency is the queue'"'"'s\n"
+	    }' "$1"
+}
+
+if [ "${BENCH_PEER:-}" = mosquitto ]; then
+	mosquitto_world
+	exit 0
+fi
+
+if wants mosquitto; then
+	[ "$(echo $ONLY)" = mosquitto ] ||
+	    die "BENCH_ONLY=mosquitto runs alone (it runs nwd's flat and rate itself), not with \"$ONLY\""
+	[ -x "$mosquitto_bin" ] ||
+	    die "mosquitto is missing ($mosquitto_bin): apt-get install mosquitto (or set BENCH_MOSQUITTO)"
+	[ -x "$mosq_gen" ] ||
+	    die "$mosq_gen is missing: it is built only when configure finds libmosquitto (apt-get install libmosquitto-dev, then configure and make $build again; or set BENCH_MOSQ)"
+	command -v openssl >/dev/null || die "the openssl command is missing"
+	tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
+	mkdir -p "$tmproot"
+	peer=$(mktemp "$tmproot/nwd-bench-peer.XXXXXX")
+	trap 'rm -f -- "$peer" "$peer.out"' EXIT
+	rc=0
+	for ((i = 1; i <= MOSQ_ROUNDS; i++)); do
+		for f in $MOSQ_FANOUTS; do
+			step "round $i of $MOSQ_ROUNDS, fan-out $f: nwd flat, then rate, each in a world of its own"
+			BENCH_ONLY="flat rate" BENCH_WORLD=each BENCH_FANOUT=$f \
+			    BENCH_REPEAT=1 BENCH_AGAINST='' "$0" "$build" |
+			    tee "$peer.out" || rc=1
+			grep '^RESULT ' "$peer.out" |
+			    sed "s|^RESULT |RESULT broker=nwd round=$i |" >>"$peer" || rc=1
+			for m in flat rate; do
+				step "round $i of $MOSQ_ROUNDS, fan-out $f: Mosquitto $m, in a world of its own"
+				BENCH_PEER=mosquitto BENCH_MOSQ_MODES=$m BENCH_FANOUT=$f \
+				    "$0" "$build" | tee "$peer.out" || rc=1
+				grep '^RESULT ' "$peer.out" |
+				    sed "s|^RESULT |RESULT round=$i |" >>"$peer" || rc=1
+			done
+		done
+	done
+	mosquitto_summary "$peer"
+	exit "$rc"
+fi
 
 # ---- rounds: repeats, and another build in alternation ------------------------
 
@@ -514,8 +811,17 @@ umask 077
 # exp-eve: hub keyworkers whose certificates are revoked or expired): they
 # would make a RiskAlert's fan-out 7, five online and two queued, where
 # the targets are set at fan-out 5.
-awk '$2 != "revoked-rob" && $2 != "exp-eve"' "$root/deploy/principals.conf" \
+awk '$2 != "revoked-rob" && $2 != "exp-eve"' "$world/deploy/principals.conf" \
     >"$tmp/principals.conf"
+# BENCH_FANOUT above 5: recipients kw-bench-1..., each with a certificate.
+receivers=
+if [ "$FANOUT" -gt 5 ]; then
+	extra_identities "$pki" $((FANOUT - 5)) || die "could not issue the extra identities"
+	for ((k = 1; k <= FANOUT - 5; k++)); do
+		printf 'kw-bench-%d kw-bench-%d hub_keyworker hub hub:norwich OFFICIAL\n' "$k" "$k"
+	done >>"$tmp/principals.conf"
+	receivers=$(receivers_of "$FANOUT")
+fi
 cat >"$conf" <<EOF
 # written by deploy/bench.sh
 instance = nwdd-bench
@@ -529,11 +835,11 @@ tls_crl = $pki/ca.crl
 body_key = $pki/body.key
 audit_signing_key = $pki/audit-signing.key
 principals = $tmp/principals.conf
-policy = $root/deploy/policy.nwd
-calendar = $root/deploy/calendar.conf
+policy = $world/deploy/policy.nwd
+calendar = $world/deploy/calendar.conf
 database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_daemon connect_timeout=5
 migrate_database = host=127.0.0.1 port=$pgport dbname=nwd user=nwd_owner connect_timeout=5
-migrations = $root/deploy/sql
+migrations = $world/deploy/sql
 log_level = $LOG_LEVEL
 max_connections = $max_conn
 metrics_listen = 127.0.0.1:$metricsport
@@ -871,6 +1177,7 @@ db="host=127.0.0.1 port=$pgport dbname=nwd user=nwd_auditor"
 traffic=(--subscribers "$SUBSCRIBERS" --body "$BODY" --seconds "$SECONDS_RUN"
     --warmup "$WARMUP" --pid "$nwdd_pid" --pg-pid "$pgpid" --db "$db")
 [ "$ACK" = 1 ] && traffic+=(--ack)
+[ -n "$receivers" ] && traffic+=(--receivers "$receivers")
 : >"$results"
 
 # perf_start / perf_report MODE: the whole machine during the measured

@@ -13,6 +13,18 @@
 #                                     postgres) over the cluster's socket
 #   deploy/pg.sh freeport [PORT]      print a free loopback TCP port: PORT if
 #                                     nothing listens on it, else any
+#   deploy/pg.sh standby DIR PORT     a synchronous streaming standby of the
+#                                     cluster in DIR, in DIR/standby on
+#                                     127.0.0.1:PORT (pg_basebackup -R, a
+#                                     replication slot); waits until the
+#                                     primary reports it "sync"
+#   deploy/pg.sh promote DIR          promote the standby in DIR (waits)
+#
+# The standby: the primary gets synchronous_standby_names = 'nwd_standby'
+# (ALTER SYSTEM, after the base backup, so that the standby does not copy
+# it: once promoted it has no standby of its own to wait for), so that a
+# commit the primary acknowledges is flushed on the standby too.  "destroy"
+# removes the standby with its primary.
 #
 # The cluster listens on 127.0.0.1:PORT only, keeps its Unix socket in DIR
 # (nothing goes to /var/run/postgresql), trusts every local connection (it
@@ -283,6 +295,9 @@ cmd_destroy() {
 	else
 		die "$DIR does not look like a cluster made by '$0 init'; not removing it"
 	fi
+	if [ -f "$DIR/standby/data/PG_VERSION" ]; then
+		(DIR=$DIR/standby; pg_stop immediate)
+	fi
 	if [ -f "$DIR/data/PG_VERSION" ]; then
 		pg_stop immediate
 	fi
@@ -302,6 +317,74 @@ cmd_psql() {
 	read_port
 	PGCONNECT_TIMEOUT=10 exec "$PGBIN/psql" -X -h "$DIR" -p "$PORT" \
 	    -U "$role" -d nwd "$@"
+}
+
+# A synchronous streaming standby of the cluster in DIR, in DIR/standby.
+cmd_standby() {
+	[ $# -eq 2 ] || usage
+	DIR=$(abspath "$1")
+	need_cluster
+	read_port
+	local primary_dir=$DIR primary_port=$PORT sdir=$DIR/standby
+	PORT=$2
+	check_port "$PORT"
+	[ ! -e "$sdir/data" ] ||
+	    die "$sdir/data already exists: use '$0 start $sdir'"
+	if port_in_use "$PORT" listen; then
+		note "port $PORT is already in use; pick another (e.g. $0 freeport)"
+		exit "$EXIT_PORT_BUSY"
+	fi
+	as_pg mkdir -p "$sdir"
+	# -R: standby.signal and primary_conninfo; -C -S: a slot, so that the
+	# primary keeps the WAL the standby has not received.
+	if ! as_pg "$PGBIN/pg_basebackup" -h "$primary_dir" -p "$primary_port" \
+	    -U postgres -D "$sdir/data" -R -C -S nwd_standby -X stream -c fast \
+	    --no-sync >"$sdir/basebackup.log" 2>&1; then
+		sed 's/^/    /' "$sdir/basebackup.log" >&2
+		die "pg_basebackup of $primary_dir failed"
+	fi
+	cat >>"$sdir/data/postgresql.conf" <<EOF
+
+# --- set by deploy/pg.sh standby ---
+port = $PORT
+unix_socket_directories = '$sdir'
+cluster_name = 'nwd_standby'
+hot_standby = on
+synchronous_standby_names = ''
+EOF
+	printf '%s\n' "$PORT" >"$sdir/port"
+	local rc=0
+	DIR=$sdir
+	pg_start || rc=$?
+	[ $rc -eq 0 ] || exit "$rc"
+	DIR=$primary_dir
+	PORT=$primary_port
+	psql_as postgres -d postgres >/dev/null <<'EOF'
+ALTER SYSTEM SET synchronous_standby_names = 'nwd_standby';
+SELECT pg_reload_conf();
+EOF
+	# The primary says when the standby streams in sync (polled: nothing
+	# signals it).
+	local i state=
+	for i in $(seq 1 600); do
+		state=$(psql_as postgres -d postgres -At -c \
+		    "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'nwd_standby'" || true)
+		[ "$state" = sync ] && break
+		sleep 0.05
+	done
+	[ "$state" = sync ] ||
+	    die "the standby in $sdir did not become synchronous (state '$state')"
+	note "synchronous standby of $primary_dir running on 127.0.0.1:$2 ($sdir)"
+}
+
+cmd_promote() {
+	[ $# -eq 1 ] || usage
+	DIR=$(abspath "$1")
+	need_cluster
+	[ -f "$DIR/data/standby.signal" ] || die "$DIR is not a standby"
+	# -w: returns once the server accepts writes.
+	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -w -t 60 -s promote ||
+	    { log_tail; die "could not promote the standby in $DIR"; }
 }
 
 # Picks a port below the kernel's ephemeral range (so that no outgoing
@@ -337,7 +420,7 @@ cmd_freeport() {
 cmd=$1
 shift
 case $cmd in
-init | start | stop | status | destroy | psql) find_pgbin ;;
+init | start | stop | status | destroy | psql | standby | promote) find_pgbin ;;
 esac
 case $cmd in
 init) cmd_init "$@" ;;
@@ -347,6 +430,8 @@ status) cmd_status "$@" ;;
 destroy) cmd_destroy "$@" ;;
 psql) cmd_psql "$@" ;;
 freeport) cmd_freeport "$@" ;;
+standby) cmd_standby "$@" ;;
+promote) cmd_promote "$@" ;;
 -h | --help | help) usage 0 ;;
 *) note "unknown command '$cmd'"; usage ;;
 esac

@@ -10,7 +10,9 @@
 #      build/ only: NWD_TESTSSL=0 skips it in build-asan/ and distcheck,
 #      and tzdata, against which tests/unit/test_calendar checks its
 #      Europe/London, and chromium with libnss3-tools, the headless browser
-#      and NSS tools tests/integration/test_console drives the console with)
+#      and NSS tools tests/integration/test_console drives the console with,
+#      and haproxy, which tests/integration/test_haproxy puts in front of
+#      two nwdd)
 #   2. autoreconf -fi
 #   3. build/      gcc, warnings as errors:          make -j2 check
 #      then, from the same build, two steps counted as one test each:
@@ -270,7 +272,8 @@ run_fuzz() {
 
 step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
-    valgrind testssl.sh tzdata chromium libnss3-tools
+    valgrind testssl.sh tzdata chromium libnss3-tools haproxy \
+    libmosquitto-dev mosquitto
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"

@@ -101,6 +101,9 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	if [ -f "$pgdir/data/PG_VERSION" ]; then
 		if [ "${NWD_TEST_KEEP:-0}" = 1 ]; then
+			if [ -f "$pgdir/standby/data/PG_VERSION" ]; then
+				"$pgsh" stop "$pgdir/standby" immediate || rc=99
+			fi
 			"$pgsh" stop "$pgdir" immediate || rc=99
 		else
 			"$pgsh" destroy "$pgdir" || rc=99

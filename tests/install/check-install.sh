@@ -72,7 +72,8 @@ for f in "$D$pkgdatadir"/sql/*.sql; do
 	[ -f "$NWD_SRCDIR/deploy/sql/${f##*/}" ] ||
 	    problem "$f is installed but is not in deploy/sql/"
 done
-for f in nwdd.conf.example policy.nwd principals.conf calendar.conf; do
+for f in nwdd.conf.example policy.nwd principals.conf calendar.conf \
+    haproxy.cfg; do
 	need_file "$docdir/examples/$f"
 done
 need_file "$docdir/README.md"

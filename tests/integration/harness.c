@@ -1161,6 +1161,114 @@ harness_pg_start(void)
 	return pg_ctl("start", NULL);
 }
 
+static int	 standby_port;		/* 0: no standby */
+static int	 promoted;		/* the standby is the primary */
+static char	*standby_dir;		/* NWD_TEST_PGDIR/standby */
+
+/* The directory of the cluster harness_sql() runs on. */
+static const char *
+current_pgdir(void)
+{
+	const char *pgdir = env_required("NWD_TEST_PGDIR");
+
+	return promoted && standby_dir != NULL ? standby_dir : pgdir;
+}
+
+/* Runs deploy/pg.sh what a1 [a2] (a2 may be NULL); returns its status. */
+static int
+pg_sh(const char *what, const char *a1, const char *a2)
+{
+	char	*pgsh, *argv[5];
+	int	 rc;
+
+	pgsh = xasprintf("%s/deploy/pg.sh", srcdir());
+	argv[0] = pgsh;
+	argv[1] = (char *)what;
+	argv[2] = (char *)a1;
+	argv[3] = (char *)a2;
+	argv[4] = NULL;
+	rc = run(argv, NULL, 0, NULL);
+	if (rc != 0)
+		fprintf(stderr, "harness: pg.sh %s %s%s%s exited %d\n", what,
+		    a1, a2 ? " " : "", a2 ? a2 : "", rc);
+	free(pgsh);
+	return rc;
+}
+
+int
+harness_pg_standby_start(void)
+{
+	const char	*pgdir;
+	char		 port[16];
+	int		 attempt, p, rc;
+
+	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL)
+		return -1;
+	if (standby_port != 0) {
+		fprintf(stderr, "harness: a standby runs already\n");
+		return -1;
+	}
+	/* Another process may take the port first: pg.sh exits 3. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		p = harness_free_port();
+		snprintf(port, sizeof(port), "%d", p);
+		rc = pg_sh("standby", pgdir, port);
+		if (rc == 0) {
+			standby_port = p;
+			free(standby_dir);
+			standby_dir = xasprintf("%s/standby", pgdir);
+			return 0;
+		}
+		if (rc != 3)
+			return -1;
+	}
+	return -1;
+}
+
+int
+harness_pg_promote(void)
+{
+	if (standby_port == 0 || standby_dir == NULL) {
+		fprintf(stderr, "harness: no standby to promote\n");
+		return -1;
+	}
+	if (pg_sh("promote", standby_dir, NULL) != 0)
+		return -1;
+	promoted = 1;
+	return 0;
+}
+
+int
+harness_pg_standby_port(void)
+{
+	return standby_port;
+}
+
+const char *
+harness_pg_port(void)
+{
+	static char	buf[16];
+	const char	*pgport = env_required("NWD_TEST_PGPORT");
+
+	if (!promoted)
+		return pgport;
+	snprintf(buf, sizeof(buf), "%d", standby_port);
+	return buf;
+}
+
+const char *
+harness_pg_multihost(const char *user)
+{
+	static char	*buf;
+	const char	*pgport = env_required("NWD_TEST_PGPORT");
+
+	free(buf);
+	buf = xasprintf("host=127.0.0.1,127.0.0.1 port=%s,%d dbname=nwd "
+	    "user=%s target_session_attrs=read-write connect_timeout=5",
+	    pgport != NULL ? pgport : "0", standby_port, user);
+	return buf;
+}
+
 struct harness_lock {
 	pid_t	pid;
 	int	in;	/* psql's standard input */
@@ -1174,7 +1282,7 @@ harness_lock_table(const char *table)
 	char			*pgsh, *sql;
 	int			 p[2], devnull;
 
-	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL)
+	if ((pgdir = current_pgdir()) == NULL)
 		fail_msg("harness_lock_table: no NWD_TEST_PGDIR");
 	l = calloc(1, sizeof(*l));
 	assert_non_null(l);
@@ -1241,7 +1349,7 @@ harness_sql(const char *role, const char *sql, char *out, size_t outlen)
 	size_t		 len;
 	int		 rc;
 
-	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL ||
+	if ((pgdir = current_pgdir()) == NULL ||
 	    (tmp = env_required("NWD_TEST_TMP")) == NULL)
 		return -1;
 	pgsh = xasprintf("%s/deploy/pg.sh", srcdir());

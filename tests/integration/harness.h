@@ -143,6 +143,30 @@ int		 harness_pg_kill(void);		/* immediate shutdown */
 int		 harness_pg_start(void);
 
 /*
+ * A synchronous streaming standby of the harness's PostgreSQL (deploy/pg.sh
+ * standby: pg_basebackup -R, a replication slot, synchronous_standby_names
+ * on the primary), in NWD_TEST_PGDIR/standby on a free loopback port;
+ * returns once the primary reports it "sync", 0 or -1.  harness_pg_kill()
+ * still kills the primary; harness_pg_promote() promotes the standby (pg_ctl
+ * promote, waiting until it accepts writes), after which harness_sql() and
+ * its kin, harness_lock_table() and harness_pg_port() are the new
+ * primary's.  run-test.sh removes the standby with the primary.
+ */
+int		 harness_pg_standby_start(void);
+int		 harness_pg_promote(void);
+/* The standby's port; 0 if none was started. */
+int		 harness_pg_standby_port(void);
+/* The port of the database harness_sql() runs on, in decimal. */
+const char	*harness_pg_port(void);
+/*
+ * A libpq connection string naming the primary and the standby, in that
+ * order, as user, with target_session_attrs=read-write (libpq tries each
+ * host and keeps the one that takes writes), for "database =".  Valid
+ * until the next call.
+ */
+const char	*harness_pg_multihost(const char *user);
+
+/*
  * Runs sql (one or more statements) with psql -At in database nwd as role
  * (nwd_owner, nwd_daemon, nwd_auditor or postgres).  On success out holds
  * the output, trailing newline removed, columns separated by '|'; on

@@ -489,6 +489,85 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	free(mids);
 }
 
+/*
+ * A replay reads its pages on a connection of its own (store_reader.c).
+ * When that connection is lost with a page's query in flight (the query
+ * waits on a lock, its backend is terminated), the query goes back to the
+ * store's own connection: the backlog still drains, in order, once; the
+ * store itself never dropped; and the reader comes back for the next one.
+ */
+#define READER_BACKLOG	700
+
+/* The daemon's backends that do not hold the instance lock: the reader. */
+#define READER_SQL "FROM pg_stat_activity a WHERE a.usename = " \
+	"'nwd_daemon' AND a.backend_type = 'client backend' AND NOT EXISTS " \
+	"(SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND " \
+	"l.locktype = 'advisory')"
+
+static void
+drain_in_order(struct nwd_client *hub, char (*mids)[40], int n)
+{
+	Nwd__V1__Deliver	*dv;
+	char			 err[512];
+	int			 i;
+
+	for (i = 0; i < n; i++) {
+		dv = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d of %d: %s", i + 1, n, err);
+		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
+			fail_msg("delivery %d is %s, expected %s", i + 1,
+			    dv->envelope->header->message_id, mids[i]);
+		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
+		    sizeof(err)), NWD_OK);
+		nwd_deliver_free(dv);
+	}
+	assert_nothing_more(hub);
+}
+
+static void
+test_replay_survives_the_loss_of_its_reader(void **state)
+{
+	struct harness_lock	*lock;
+	struct nwd_client	*hub;
+	char			(*mids)[40];
+	size_t			 mark;
+
+	assert_non_null(mids = calloc(READER_BACKLOG, sizeof(*mids)));
+	allocate("YP-933", "hub:norwich", 0);
+	hub = durable("hubsys-norwich", "YP-933", "feed-933");
+	nwd_close(hub);
+	alerts("YP-933", READER_BACKLOG, 3, mids);
+	assert_true(harness_wait_log(daemon_main, "store: reader connected",
+	    WAIT_MS));
+
+	/* The first page's query waits on the lock, on the reader. */
+	mark = harness_log_mark(daemon_main);
+	lock = harness_lock_table("nwd.deliveries");
+	hub = durable("hubsys-norwich", "YP-933", "feed-933");
+	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) "
+	    READER_SQL " AND a.wait_event_type = 'Lock'");
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "(SELECT pg_terminate_backend(a.pid) " READER_SQL ") t"), 1);
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "reader connection lost", WAIT_MS));
+	harness_unlock_table(lock);
+	drain_in_order(hub, mids, READER_BACKLOG);
+	nwd_close(hub);
+	assert_false(harness_log_contains(daemon_main,
+	    "database unavailable"));
+
+	/* The reader is back, and serves the next replay. */
+	assert_true(harness_wait_log_after(daemon_main, mark,
+	    "store: reader connected", WAIT_MS));
+	alerts("YP-933", READER_BACKLOG, 3, mids);
+	hub = durable("hubsys-norwich", "YP-933", "feed-933");
+	drain_in_order(hub, mids, READER_BACKLOG);
+	nwd_close(hub);
+	free(mids);
+}
+
 /* Bodies are sealed at rest: the text is not in the database. */
 static void
 test_bodies_are_sealed_at_rest(void **state)
@@ -513,6 +592,7 @@ main(void)
 		cmocka_unit_test(test_bodies_are_sealed_at_rest),
 		cmocka_unit_test(test_backlog_larger_than_output_cap_drains),
 		cmocka_unit_test(test_publishes_during_replay_keep_order),
+		cmocka_unit_test(test_replay_survives_the_loss_of_its_reader),
 		cmocka_unit_test(
 		    test_replay_stops_at_a_page_that_does_not_commit),
 	};

@@ -1,4 +1,4 @@
--- 017: several nwdd instances on one database (issue 20).
+-- 018: several nwdd instances on one database (issue 20).
 --
 -- 1. cluster_head and cluster_changes: the change sequence.  Every
 --    transaction that changes what a decision reads (an allocation, a
