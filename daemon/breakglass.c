@@ -451,7 +451,8 @@ alert_rows(struct store_batch *batch, const char *alert_mid, void *arg)
 		sg.until_ms = g->until_ms;
 		sg.policy_version = j->version;
 		sg.instance = j->srv->cfg->instance;
-		if (store_batch_add_grant(batch, &sg) == -1)
+		if (store_batch_add_grant(batch, &sg) == -1 ||
+		    store_batch_add_change(batch, "grant", g->id) == -1)
 			return -1;
 		when(g->from_ms, from, sizeof(from));
 		when(g->until_ms, until, sizeof(until));
@@ -464,7 +465,8 @@ alert_rows(struct store_batch *batch, const char *alert_mid, void *arg)
 		    tag, why);
 	} else {
 		if (store_batch_grant_end(batch, g->id, j->actor,
-		    g->ended_ms) == -1)
+		    g->ended_ms) == -1 ||
+		    store_batch_add_change(batch, "grant", g->id) == -1)
 			return -1;
 		snprintf(why, sizeof(why), "%s by %s before its expiry; "
 		    "auditors alerted (message %s)", j->revoke ? "revoked" :

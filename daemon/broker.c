@@ -10,6 +10,7 @@
 #include "sarcase.h"
 #include "broker.h"
 #include "clock.h"
+#include "cluster.h"
 #include "config.h"
 #include "consents.h"
 #include "corrections.h"
@@ -216,10 +217,16 @@ static int
 reach(const char *principal, int kind, const char *subject, int duty_pass,
     void *arg)
 {
-	struct broker *b = arg;
+	struct broker	*b = arg;
+	int		 route;
 
-	return deliver_route(b->srv->index, b->srv->durables, principal, kind,
+	route = deliver_route(b->srv->index, b->srv->durables, principal, kind,
 	    subject, duty_pass);
+	/* A live session on another instance: that one delivers it. */
+	if (!duty_pass && !(route & DECIDE_ROUTE_LIVE) &&
+	    cluster_reach(b->srv->cluster, principal, kind, subject))
+		route |= DECIDE_ROUTE_LIVE;
+	return route;
 }
 
 /*
@@ -250,7 +257,8 @@ send_deliveries(struct broker *b, const struct publish_job *j)
 		m.withheld = e->withheld;
 		m.rule = e->rules;
 		if (deliver_fanout(b->srv->index, e->id, &m) > 0 ||
-		    !(e->route & DECIDE_ROUTE_LIVE))
+		    !(e->route & DECIDE_ROUTE_LIVE) ||
+		    cluster_reach(b->srv->cluster, e->id, j->kind, j->subject))
 			continue;
 		log_info("message=%s principal=%s event=deliver_lost "
 		    "reason=\"the session ended before the send\"",
@@ -633,6 +641,12 @@ publish_decided(struct broker *b, struct session *s, uint64_t request_id,
 	if (j->plan.withdraws)
 		snprintf(j->supersedes, sizeof(j->supersedes), "%s",
 		    env->header->supersedes);
+	/* The other instances: the change, and the message for their
+	 * sessions, announced in its transaction. */
+	if ((j->plan.has_alloc && store_batch_add_change(batch, "allocation",
+	    j->message_id) == -1) || (cluster_peers(b->srv->cluster) > 0 &&
+	    store_batch_notify_message(batch) == -1))
+		goto internal;
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
 		job_free(j);
@@ -688,11 +702,15 @@ correction_found(const struct decide_superseded *sup, const char *root,
 	free(cw);
 }
 
+/*
+ * Decides *envp now, or once the store says what it corrects (a
+ * correction: it then takes the envelope, leaving *envp NULL).
+ */
 static void
-handle_publish(struct broker *b, struct session *s, uint64_t request_id,
-    Nwd__V1__Publish *pub)
+publish_start(struct broker *b, struct session *s, uint64_t request_id,
+    Nwd__V1__Envelope **envp)
 {
-	Nwd__V1__Envelope	*env = pub->envelope;
+	Nwd__V1__Envelope	*env = *envp;
 	struct correction_wait	*cw;
 
 	if (env == NULL || env->header == NULL ||
@@ -722,7 +740,100 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		return;
 	}
 	cw->env = env;
+	*envp = NULL;
+}
+
+/* A publish waiting for this instance to apply the others' changes. */
+struct sync_wait {
+	struct broker		*broker;	/* borrowed */
+	uint64_t		 session_id;	/* publisher; may be gone */
+	uint64_t		 request_id;
+	Nwd__V1__Envelope	*env;		/* owned; taken from the frame */
+};
+
+static void
+publish_synced(int ok, void *arg)
+{
+	struct sync_wait	*sw = arg;
+	struct broker		*b = sw->broker;
+	struct session		*s;
+
+	if ((s = session_find(b->srv, sw->session_id)) != NULL &&
+	    s->publishes_in_flight > 0)
+		s->publishes_in_flight--;	/* admit() counts it again */
+	if (s == NULL)
+		log_info("event=publish_dropped reason=\"the publisher's "
+		    "session ended while the other instances' changes were "
+		    "read\"");
+	else if (!ok)
+		refuse_publish(b, s, sw->request_id, sw->env,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL, "this "
+		    "instance could not make sure it decides with the other "
+		    "instances' latest changes, so nothing was shared; try "
+		    "again later");
+	else
+		publish_start(b, s, sw->request_id, &sw->env);
+	frame_free_envelope(sw->env);
+	free(sw);
+}
+
+/*
+ * A publish is decided with every change another instance committed
+ * before it arrived (cluster.h): at once when no other instance is
+ * live, else once the change sequence says this one has them.
+ */
+static void
+handle_publish(struct broker *b, struct session *s, uint64_t request_id,
+    Nwd__V1__Publish *pub)
+{
+	struct sync_wait	*sw;
+	char			 why[600];
+	int			 rc;
+
+	if (!cluster_policy_ok(b->srv->cluster, why, sizeof(why))) {
+		refuse_publish(b, s, request_id, pub->envelope,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL, why);
+		return;
+	}
+	if (!cluster_must_wait(b->srv->cluster)) {
+		publish_start(b, s, request_id, &pub->envelope);
+		return;
+	}
+	/* Waiting counts as in flight: a session cannot pile them up. */
+	if (s->publishes_in_flight >= b->srv->cfg->max_publishes_in_flight) {
+		metrics_refusal("in_flight");
+		refuse_publish(b, s, request_id, pub->envelope,
+		    NWD__V1__ERROR_CODE__ERROR_LIMIT, NULL, "this session has "
+		    "too many publishes waiting (max_publishes_in_flight); "
+		    "wait for their acknowledgements");
+		return;
+	}
+	if ((sw = calloc(1, sizeof(*sw))) == NULL) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "publish failed: out "
+		    "of memory");
+		return;
+	}
+	sw->broker = b;
+	sw->session_id = s->id;
+	sw->request_id = request_id;
+	if ((rc = cluster_sync(b->srv->cluster, publish_synced, sw)) == 1) {
+		free(sw);
+		publish_start(b, s, request_id, &pub->envelope);
+		return;
+	}
+	if (rc == -1) {
+		free(sw);
+		refuse_publish(b, s, request_id, pub->envelope,
+		    NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, NULL, "this "
+		    "instance has lost its connection to the other instances' "
+		    "changes, so it cannot be sure it decides as they do; try "
+		    "again later");
+		return;
+	}
+	sw->env = pub->envelope;
 	pub->envelope = NULL;
+	s->publishes_in_flight++;
 }
 
 /* A header string the decision set over the caller's envelope: freed,
@@ -795,7 +906,9 @@ broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
 	audit_event_set(ev, AUDIT_F_POLICY_VERSION, version);
 	if (store_batch_add_event(batch, ev) == -1 ||
 	    plan_rows(b, &o, nwd.id, env, &j->plan, j->message_id, version,
-	    batch) == -1 || add(batch, j->message_id, arg) == -1)
+	    batch) == -1 || add(batch, j->message_id, arg) == -1 ||
+	    (cluster_peers(b->srv->cluster) > 0 &&
+	    store_batch_notify_message(batch) == -1))
 		goto fail;
 	j->on_done = done;
 	j->on_done_arg = arg;

@@ -33,7 +33,8 @@ static const struct key keys[] = {
 	{ "instance", K_STRING, OFF(instance), "nwdd-1", 0, 0,
 	  "name of this daemon instance in every audit row; held "
 	  "exclusively while it runs (a second nwdd with the same name on "
-	  "the database refuses to start)" },
+	  "the database refuses to start); instances sharing one database "
+	  "decide and deliver together" },
 	{ "listen", K_LISTEN, 0, "127.0.0.1:7443", 0, 0,
 	  "address and port for mutual-TLS clients (host:port)" },
 	{ "metrics_listen", K_METRICS, 0, "", 0, 0,

@@ -227,6 +227,7 @@ consents_publish(struct consents *c, const Nwd__V1__Envelope *env,
 	row.withdraws = cr->withdraws[0] != '\0' ? cr->withdraws : NULL;
 	row.instance = c->srv->cfg->instance;
 	if (store_batch_add_consent(batch, &row) == -1 ||
+	    store_batch_add_change(batch, "consent", message_id) == -1 ||
 	    (ch = calloc(1, sizeof(*ch))) == NULL)
 		return -1;
 	*out = ch;

@@ -433,7 +433,10 @@ deadlines_publish(struct deadlines *d, const Nwd__V1__Envelope *env,
 		row.closing_kinds = set[i].closing_kinds;
 		row.note = set[i].note;
 		row.instance = d->srv->cfg->instance;
-		if (store_batch_add_deadline(batch, &row) == -1)
+		/* The other instances run its timer too (cluster.h). */
+		if (store_batch_add_deadline(batch, &row) == -1 ||
+		    (d->srv->peers > 0 && store_batch_add_change(batch,
+		    "deadline", row.message_id) == -1))
 			return -1;
 		when(set[i].due_ms, due, sizeof(due));
 		snprintf(reason, sizeof(reason), "due %s%s%s", due,

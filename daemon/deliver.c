@@ -52,9 +52,26 @@ deliver_send(struct session *s, uint64_t sub_id, const struct deliver_msg *m,
 	return rc;
 }
 
+static size_t	fanout(const struct sessidx *, const char *,
+		    const struct deliver_msg *, int);
+
 size_t
 deliver_fanout(const struct sessidx *idx, const char *principal,
     const struct deliver_msg *m)
+{
+	return fanout(idx, principal, m, 0);
+}
+
+size_t
+deliver_fanout_once(const struct sessidx *idx, const char *principal,
+    const struct deliver_msg *m)
+{
+	return fanout(idx, principal, m, 1);
+}
+
+static size_t
+fanout(const struct sessidx *idx, const char *principal,
+    const struct deliver_msg *m, int once)
 {
 	struct session	*s;
 	void		*stack[DELIVER_FANOUT_STACK], **ss;
@@ -80,6 +97,8 @@ deliver_fanout(const struct sessidx *idx, const char *principal,
 			continue;
 		if ((sub = subs_match(&s->subs, m->kind, m->subject,
 		    &durable)) == 0)
+			continue;
+		if (once && session_delivery_sent_before(s, m->message_id))
 			continue;
 		if (deliver_send(s, sub, m, durable) == 0)
 			sent++;

@@ -47,6 +47,15 @@ size_t		 deliver_fanout(const struct sessidx *idx,
 		    const char *principal, const struct deliver_msg *m);
 
 /*
+ * The same, for a message another instance committed: a session that has
+ * sent it already (among its last SESSION_MAX_UNACKED deliveries: the
+ * replay of its durable queue may have brought it first, reading the
+ * queue before this instance heard of the message) is not sent it again.
+ */
+size_t		 deliver_fanout_once(const struct sessidx *idx,
+		    const char *principal, const struct deliver_msg *m);
+
+/*
  * 1 if deliver_fanout() would reach at least one session of principal
  * with a message of kind about subject now, else 0.  Changes nothing.
  */

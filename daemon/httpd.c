@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "deadlines.h"
+#include "cluster.h"
 #include "httpd.h"
 #include "identity.h"
 #include "log.h"
@@ -71,6 +72,8 @@ httpd_healthy(const struct server *srv, char *why, size_t whylen)
 		    "publishes are refused", store_state_name(st));
 		return 0;
 	}
+	if (!cluster_policy_ok(srv->cluster, why, whylen))
+		return 0;
 	pending = store_pending(srv->store);
 	if (pending >= srv->cfg->store_queue_max) {
 		snprintf(why, whylen, "audit queue full (%zu of %u batches, "
@@ -128,6 +131,8 @@ refresh(struct httpd *h)
 		unacked += s->durable_unacked;
 	}
 	metrics_durable_unacked(unacked);
+	metrics_cluster(cluster_peers(srv->cluster),
+	    cluster_policy_differs(srv->cluster));
 	deadlines_counts(srv->deadlines, &open, &breached);
 	metrics_deadlines(open, breached);
 	metrics_policy(policy_version(srv->policy));

@@ -27,6 +27,7 @@
 #include "calendar.h"
 #include "chain.h"
 #include "clock.h"
+#include "cluster.h"
 #include "config.h"
 #include "consents.h"
 #include "corrections.h"
@@ -600,8 +601,13 @@ server_free(struct server *srv)
 {
 	struct session *s;
 
-	/* The store first: its last callbacks still look at sessions. */
+	/* The store first: its last callbacks still look at sessions (and
+	 * at the cluster, whose reads it was doing: stopped first). */
+	cluster_stop(srv->cluster);
 	store_free(srv->store);
+	srv->store = NULL;
+	cluster_free(srv->cluster);
+	srv->cluster = NULL;
 	anchor_free(srv->anchor);
 	retention_free(srv->retention);
 	durable_registry_free(srv->durables);
@@ -951,6 +957,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "nwdd: cannot start the audit store\n");
 		goto done;
 	}
+	/* The other instances on the database (cluster.h). */
+	if ((srv.cluster = cluster_new(&srv)) == NULL ||
+	    cluster_start(srv.cluster) == -1) {
+		fprintf(stderr, "nwdd: cannot start the cluster's "
+		    "connection\n");
+		goto done;
+	}
+	srv.on_subs = cluster_subs_changed;
+	srv.on_subs_arg = srv.cluster;
 	if ((srv.retention = retention_start(&srv)) == NULL) {
 		fprintf(stderr, "nwdd: cannot start the retention timer\n");
 		goto done;

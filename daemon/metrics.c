@@ -339,6 +339,7 @@ static struct {
 	struct metrics_family	*publish_seconds;
 	struct metrics_family	*store_state, *store_queue, *store_queue_max;
 	struct metrics_family	*durable_unacked, *policy;
+	struct metrics_family	*cluster_peers, *cluster_mismatch;
 	struct metrics_family	*deadlines_open, *deadlines_breached;
 	struct metrics_family	*tls_not_after, *crl_next;
 	struct metrics_family	*rss, *fds, *start_time;
@@ -429,6 +430,14 @@ metrics_init(void)
 	    (reg.store_queue_max = metrics_family_new(m, METRICS_GAUGE,
 	    "nwd_store_queue_max_batches", "store_queue_max: past it "
 	    "publishes are refused.", NULL, NULL, 0)) == NULL ||
+	    (reg.cluster_peers = metrics_family_new(m, METRICS_GAUGE,
+	    "nwd_cluster_peers", "Other nwdd instances live on the same "
+	    "database.", NULL, NULL, 0)) == NULL ||
+	    (reg.cluster_mismatch = metrics_family_new(m, METRICS_GAUGE,
+	    "nwd_cluster_policy_mismatch", "1 while a live instance decides "
+	    "with another policy version (publishes are refused once it "
+	    "lasts longer than a reload takes), else 0.", NULL, NULL,
+	    0)) == NULL ||
 	    (reg.durable_unacked = metrics_family_new(m, METRICS_GAUGE,
 	    "nwd_durable_unacked", "Durable deliveries sent to connected "
 	    "subscribers and not yet acknowledged (the backlog of "
@@ -621,6 +630,13 @@ void
 metrics_deadline_breached(const char *rule)
 {
 	metrics_add(reg.deadlines_breached, rule, 1);
+}
+
+void
+metrics_cluster(size_t peers, int mismatch)
+{
+	metrics_set(reg.cluster_peers, NULL, (double)peers);
+	metrics_set(reg.cluster_mismatch, NULL, mismatch ? 1.0 : 0.0);
 }
 
 void

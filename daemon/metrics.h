@@ -118,6 +118,8 @@ void		 metrics_store_queue_max(size_t max);
 void		 metrics_sessions_reset(void);
 void		 metrics_sessions_add(const char *role, double n);
 void		 metrics_durable_unacked(size_t n);
+/* The other instances live, and whether one's policy differs. */
+void		 metrics_cluster(size_t peers, int mismatch);
 /* Deadlines unmet (breached: of them, escalated), and one breached. */
 void		 metrics_deadlines(uint64_t open, uint64_t breached);
 void		 metrics_deadline_breached(const char *rule);

@@ -9,6 +9,7 @@
 #include "identity.h"
 #include "log.h"
 #include "policy.h"
+#include "cluster.h"
 #include "reload.h"
 #include "server.h"
 #include "session.h"
@@ -230,6 +231,7 @@ reload_run(struct server *srv)
 	    policy_version(np), policy_nrules(np), identity_count(ni),
 	    identity_version(ni), closed, changed);
 	audit_policy_loaded(srv, "reload");
+	cluster_policy_changed(srv->cluster);
 	snprintf(reason, sizeof(reason), "reload: %s: %s; %u sessions closed, "
 	    "%u changed", srv->cfg->principals, diff, closed, changed);
 	trail_daemon(srv->store, srv->cfg->instance, AUDIT_PRINCIPALS_LOADED,

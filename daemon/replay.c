@@ -314,9 +314,9 @@ page_committed(enum store_outcome outcome, void *arg)
  * with frame_free_envelope()), or NULL with the reason the delivery is
  * refused at replay in why.
  */
-static Nwd__V1__Envelope *
-open_stored(struct server *srv, const struct store_result *res, size_t row,
-    char *why, size_t whylen)
+Nwd__V1__Envelope *
+replay_open_stored(struct server *srv, const struct store_result *res,
+    size_t row, char *why, size_t whylen)
 {
 	const char		*mid = store_result_value(res, row, 0);
 	const char		*body = store_result_value(res, row, 9);
@@ -373,7 +373,8 @@ replay_one(struct replay *r, struct page *pg, struct session *s,
 	int			 rc = -1;
 
 	memset(&d, 0, sizeof(d));
-	if ((env = open_stored(r->srv, res, row, why, sizeof(why))) == NULL) {
+	if ((env = replay_open_stored(r->srv, res, row, why,
+	    sizeof(why))) == NULL) {
 		d.verdict = POLICY_DENY;
 		snprintf(d.reason, sizeof(d.reason), "%s", why);
 	} else if (decide_recipient(w, p, s->principal->id, env,

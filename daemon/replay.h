@@ -12,8 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nwd.pb-c.h"
+
 struct server;
 struct session;
+struct store_result;
 
 /*
  * A page: at most REPLAY_PAGE_ROWS deliveries and about REPLAY_PAGE_BYTES
@@ -39,6 +42,17 @@ void		 replay_set_budget(size_t bytes);
  */
 void		 replay_start(struct server *srv, struct session *s,
 		    uint64_t sub_id, const char *name);
+
+/*
+ * Opens and decodes the stored message of row of res (columns 0-11 as
+ * store_query_pending()).  Returns it (free it with
+ * frame_free_envelope()), or NULL with the reason it cannot be delivered
+ * in why.  Also used by the cluster, for a message another instance
+ * committed.
+ */
+Nwd__V1__Envelope *replay_open_stored(struct server *srv,
+		    const struct store_result *res, size_t row, char *why,
+		    size_t whylen);
 
 /*
  * Stops replaying subscription sub_id of s (it was unsubscribed or

@@ -28,6 +28,7 @@ struct broker;
 struct listener;
 struct session;
 struct console;
+struct cluster;
 
 TAILQ_HEAD(session_list, session);
 
@@ -38,6 +39,13 @@ TAILQ_HEAD(session_list, session);
  */
 typedef void	server_request_fn(struct session *s, Nwd__V1__Frame *f,
 		    void *arg);
+
+/*
+ * A session of principal gained or lost subscriptions, or ended: what
+ * main.c named (the cluster, which announces principal's live
+ * subscriptions on this instance to the others) hears it.
+ */
+typedef void	server_subs_fn(const char *principal, void *arg);
 
 struct server {
 	struct event_base	*base;		/* owned */
@@ -61,6 +69,11 @@ struct server {
 	struct broker		*broker;	/* owned */
 	server_request_fn	*on_request;	/* a session's requests */
 	void			*on_request_arg;
+	server_subs_fn		*on_subs;	/* NULL: nobody hears */
+	void			*on_subs_arg;
+	struct cluster		*cluster;	/* owned; the other instances */
+	size_t			 peers;		/* how many of them are live
+						   (cluster.c sets it) */
 	struct listener		*listener;	/* owned */
 	struct console		*console;	/* owned; NULL: no console */
 	struct session_list	 sessions;	/* live sessions, owned */

@@ -287,6 +287,10 @@ session_reap(struct session *s)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	evtimer_del(s->linger);
 	sessidx_del(s->srv->index, s->id);
+	if (s->subs.n > 0 && s->principal != NULL && s->srv->on_subs != NULL) {
+		subs_clear(&s->subs);
+		s->srv->on_subs(s->principal->id, s->srv->on_subs_arg);
+	}
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	TAILQ_INSERT_TAIL(&s->srv->zombies, s, entry);
 	s->srv->nsessions--;
@@ -1064,6 +1068,20 @@ session_delivery_add(struct session *s, const char *message_id,
 	    durable != NULL ? durable : "");
 	s->unacked_next = (s->unacked_next + 1) % SESSION_MAX_UNACKED;
 	return u->delivery_id;
+}
+
+int
+session_delivery_sent_before(const struct session *s, const char *message_id)
+{
+	size_t i;
+
+	if (s->unacked == NULL)
+		return 0;
+	for (i = 0; i < SESSION_MAX_UNACKED; i++)
+		if (s->unacked[i].message_id[0] != '\0' &&
+		    strcmp(s->unacked[i].message_id, message_id) == 0)
+			return 1;
+	return 0;
 }
 
 int

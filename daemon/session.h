@@ -202,6 +202,10 @@ void		 session_delivery_sent(struct session *s,
 /* Looks up and forgets delivery_id; copies its message id and durable
  * subscription name ("" if live) out.  Returns -1 if the session is not
  * waiting for that ack. */
+/* 1 if s sent message_id among its last SESSION_MAX_UNACKED deliveries
+ * (acknowledged or not), else 0. */
+int		 session_delivery_sent_before(const struct session *s,
+		    const char *message_id);
 int		 session_delivery_ack(struct session *s, uint64_t delivery_id,
 		    char mid[37], char durable[65]);
 

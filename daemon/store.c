@@ -374,6 +374,7 @@ store_drop(struct store *s, const char *why)
 	PQclear(s->subs_res);
 	s->subs_res = NULL;
 	store_conn_close(s->conn);
+	s->reloading = s->reload_due = 0;	/* the connect reads them */
 	s->phase = STORE_PH_DOWN;
 	if (s->ev_timer != NULL)
 		evtimer_del(s->ev_timer);
@@ -994,6 +995,72 @@ store_send_dstates(struct store *s)
 }
 
 /*
+ * A change that decisions do not read (a deadline: its timer) is no
+ * number of the sequence: it is announced as a notice, "d INSTANCE ID".
+ */
+static int
+store_change_notice(const char *what)
+{
+	return strcmp(what, "deadline") == 0;
+}
+
+/*
+ * What the in-flight batches announce to the other instances: their
+ * changes (one statement) and their messages (one statement).
+ */
+static int
+store_send_cluster(struct store *s, int changes, int messages)
+{
+	struct pgarray		 a[2];
+	const struct store_batch *b;
+	const char		*v[3];
+	char			 note[80];
+	size_t			 j;
+	int			 rc = 0, len;
+
+	if (changes) {
+		pgarray_start(&a[0], PGARRAY_LITERAL);
+		pgarray_start(&a[1], PGARRAY_LITERAL);
+		TAILQ_FOREACH(b, &s->inflight, entry)
+			for (j = 0; j + 1 < b->nchg; j += 2) {
+				if (store_change_notice(b->chg[j]))
+					continue;
+				pgarray_add(&a[0], b->chg[j]);
+				pgarray_add(&a[1], b->chg[j + 1]);
+			}
+		v[0] = s->instance;
+		if (pgarray_finish(&a[0], &v[1], &len) == -1 ||
+		    pgarray_finish(&a[1], &v[2], &len) == -1 ||
+		    !PQsendQueryParams(store_conn_pg(s->conn),
+		    store_sql_cluster_changes, 3, NULL, v, NULL, NULL, 0))
+			rc = -1;
+		store_arrays_free(a, 2);
+	}
+	if (rc == 0 && messages) {
+		pgarray_start(&a[0], PGARRAY_LITERAL);
+		TAILQ_FOREACH(b, &s->inflight, entry) {
+			if (b->notify_msg) {
+				snprintf(note, sizeof(note), "m %s", b->msg_id);
+				pgarray_add(&a[0], note);
+			}
+			for (j = 0; j + 1 < b->nchg; j += 2)
+				if (store_change_notice(b->chg[j])) {
+					snprintf(note, sizeof(note), "d %.64s",
+					    b->chg[j + 1]);
+					pgarray_add(&a[0], note);
+				}
+		}
+		v[0] = s->instance;
+		if (pgarray_finish(&a[0], &v[1], &len) == -1 ||
+		    !PQsendQueryParams(store_conn_pg(s->conn),
+		    store_sql_cluster_messages, 2, NULL, v, NULL, NULL, 0))
+			rc = -1;
+		store_arrays_free(a, 1);
+	}
+	return rc;
+}
+
+/*
  * Sends one transaction holding the batches at the head of the queue
  * numbered up to limit: all of them up to the caps, or a single one
  * marked solo.  Every audit row is numbered and hashed before anything is
@@ -1006,7 +1073,7 @@ store_send_txn(struct store *s, uint64_t limit)
 	const char		*mv[STORE_MARK_NPARAMS];
 	size_t			 nb = 0, nrows = 0, nbytes = 0, cost, i;
 	size_t			 nmsg = 0, nev = 0, nnew = 0, nsingle = 0;
-	size_t			 npurge = 0, nstate = 0;
+	size_t			 npurge = 0, nstate = 0, nchg = 0, nnote = 0;
 	struct timespec		 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1030,6 +1097,13 @@ store_send_txn(struct store *s, uint64_t limit)
 		nev += b->nev;
 		npurge += b->npurge;
 		nsingle += b->nalloc + b->nsub + b->nstmt;
+		for (i = 0; i + 1 < b->nchg; i += 2) {
+			if (store_change_notice(b->chg[i]))
+				nnote++;
+			else
+				nchg++;
+		}
+		nnote += b->notify_msg ? 1 : 0;
 		for (i = 0; i < b->ndeliv; i++) {
 			if (b->deliv[i].state == NULL)
 				nnew++;
@@ -1077,8 +1151,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	 * BEGIN or COMMIT: the sync ends the implicit transaction.
 	 */
 	store_expect(s, STORE_PH_TXN, (int)nsingle + (nmsg > 0) + (nev > 0) +
-	    (nnew > 0) + (nstate > 0) + (npurge > 0) +
-	    (s->txn_last_seq == 0 ? 1 : 0));
+	    (nnew > 0) + (nstate > 0) + (npurge > 0) + (nchg > 0) +
+	    (nnote > 0) + (s->txn_last_seq == 0 ? 1 : 0));
 	if (s->txn_last_seq == 0) {
 		mv[0] = s->instance;
 		mv[1] = s->txn_mark;
@@ -1112,6 +1186,10 @@ store_send_txn(struct store *s, uint64_t limit)
 			if (store_send_stmt(s, &b->stmt[i]) == -1)
 				goto lost;
 	if (nev > 0 && store_send_events(s) == -1)
+		goto lost;
+	/* Last: the change sequence's row lock is held to the commit. */
+	if ((nchg > 0 || nnote > 0) && store_send_cluster(s, nchg > 0,
+	    nnote > 0) == -1)
 		goto lost;
 	if (!PQpipelineSync(store_conn_pg(s->conn)))
 		goto lost;
@@ -1225,6 +1303,12 @@ store_kick(struct store *s)
 		return;
 	if (s->ckpt_due && store_ckpt_send(s) == 0)
 		return;
+	if (s->reload_due) {
+		s->reload_due = 0;
+		s->reloading = 1;
+		store_load(s);
+		return;
+	}
 	q = TAILQ_FIRST(&s->queries);
 	b = TAILQ_FIRST(&s->queue);
 	if (q != NULL && (b == NULL || b->num > q->after))
@@ -1772,7 +1856,9 @@ store_pending(const struct store *s)
 static void
 store_close_connection(struct store *s)
 {
-	if (store_conn_pg(s->conn) == NULL || s->phase < STORE_PH_IDLE)
+	/* Not while connecting; a reload of a serving store is waited for. */
+	if (store_conn_pg(s->conn) == NULL || (s->phase < STORE_PH_IDLE &&
+	    !s->reloading))
 		return;
 	store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 	if (store_conn_pg(s->conn) != NULL && store_busy(s)) {

@@ -131,6 +131,23 @@ int		 store_batch_set_delivery_state(struct store_batch *b,
  * row stays, with purged_at set.  A body already gone is left alone. */
 int		 store_batch_add_purge(struct store_batch *b,
 		    const char *message_id);
+/*
+ * The cluster (019_cluster.sql).  store_batch_add_change() records that
+ * the batch changes what decisions read (what: "allocation",
+ * "subscription", "consent", "grant"; ref: the id of the changed row or
+ * its message, never a body): in the batch's transaction the change
+ * takes the next number of the change sequence, gets a cluster_changes
+ * row and is announced with NOTIFY nwd_cluster, "c INSTANCE LAST COUNT".
+ * A "deadline" (which decisions do not read) is only announced, "d
+ * INSTANCE REF".
+ * store_batch_notify_message() announces the batch's message in its
+ * transaction, "m INSTANCE MESSAGE_ID", for the instances that hold its
+ * recipients' sessions (the batch must have its message).  Strings are
+ * copied; each returns 0, or -1.
+ */
+int		 store_batch_add_change(struct store_batch *b,
+		    const char *what, const char *ref);
+int		 store_batch_notify_message(struct store_batch *b);
 void		 store_batch_free(struct store_batch *b);
 
 /*
@@ -211,6 +228,16 @@ typedef int	store_subscriptions_fn(const struct store_subscription *rows,
 		    size_t n, void *arg);
 void		 store_set_subscriptions_cb(struct store *s,
 		    store_subscriptions_fn *fn, void *arg);
+
+/*
+ * Reads the allocations and subscriptions again while serving, through
+ * the same callbacks and checks as at connect, after the transaction in
+ * flight and before any query (another instance changed them: see
+ * cluster.h).  Requests made while one is waiting are one.  Callbacks
+ * that refuse the rows drop the connection, which is made again.  Returns
+ * 0, or -1 if the store is not ready.
+ */
+int		 store_reload(struct store *s);
 
 /*
  * The audit chain (chain.h).  The store numbers, links and hashes every
@@ -320,6 +347,13 @@ const char	*store_result_value(const struct store_result *r, size_t row,
 size_t		 store_result_length(const struct store_result *r, size_t row,
 		    size_t col);
 typedef void	store_result_fn(int ok, const struct store_result *r,
+		    void *arg);
+
+/*
+ * A query that answers (no rows) once everything queued before it (a
+ * reload, queries, the batches submitted before it) is done.
+ */
+int		 store_query_marker(struct store *s, store_result_fn *fn,
 		    void *arg);
 
 /*

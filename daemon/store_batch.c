@@ -168,7 +168,7 @@ store_rows_only(const struct store_batch *b)
 {
 	return b->done == NULL && !b->has_msg && b->nalloc == 0 &&
 	    b->nsub == 0 && b->ndeliv == 0 && b->npurge == 0 &&
-	    b->nstmt == 0;
+	    b->nstmt == 0 && b->nchg == 0 && !b->notify_msg;
 }
 
 int
@@ -698,6 +698,9 @@ store_batch_free(struct store_batch *b)
 	for (i = 0; i < b->nstmt; i++)
 		store_stmt_clear(&b->stmt[i]);
 	free(b->stmt);
+	for (i = 0; i < b->nchg; i++)
+		free(b->chg[i]);
+	free(b->chg);
 	free(b->msg_subject);
 	free(b->msg_sender);
 	free(b->msg_agency);
@@ -730,7 +733,34 @@ size_t
 store_batch_rows(const struct store_batch *b)
 {
 	return (b->has_msg ? 1 : 0) + b->nalloc + b->nsub + b->ndeliv +
-	    b->npurge + b->nstmt + b->nev;
+	    b->npurge + b->nstmt + b->nev + b->nchg / 2;
+}
+
+int
+store_batch_add_change(struct store_batch *b, const char *what,
+    const char *ref)
+{
+	char	*w, *r;
+
+	if (b == NULL || store_grow((void **)&b->chg, b->nchg + 1,
+	    &b->chgcap, sizeof(*b->chg), 4) == -1)
+		return -1;
+	if ((w = strdup(what)) == NULL || (r = strdup(ref)) == NULL) {
+		free(w);
+		return -1;
+	}
+	b->chg[b->nchg++] = w;
+	b->chg[b->nchg++] = r;
+	return 0;
+}
+
+int
+store_batch_notify_message(struct store_batch *b)
+{
+	if (b == NULL || !b->has_msg)
+		return -1;
+	b->notify_msg = 1;
+	return 0;
 }
 
 int

@@ -132,6 +132,12 @@ struct store_batch {
 	struct store_stmt	*stmt;		/* owned, with their values */
 	size_t			 nstmt;
 	size_t			 stmtcap;
+	char			**chg;		/* owned; changes announced to
+						   the cluster: what, ref,
+						   what, ref, ... */
+	size_t			 nchg;		/* strings in chg (2 each) */
+	size_t			 chgcap;
+	int			 notify_msg;	/* announce msg_id's commit */
 	struct timespec		 queued_at;	/* store_submit(), monotonic */
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */
@@ -309,6 +315,8 @@ struct store {
 	int			 setup_bad;	/* a row did not parse */
 
 	/* What LOAD read, until the sync. */
+	int			 reload_due;	/* store_reload() asked */
+	int			 reloading;	/* LOAD while serving */
 	int			 load_allocs_idx; /* -1: not read */
 	int			 load_subs_idx;	/* -1: not read */
 	PGresult		*allocs_res;	/* owned */

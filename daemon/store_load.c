@@ -411,8 +411,27 @@ store_load_done(struct store *s)
 	PQclear(s->subs_res);
 	s->subs_res = NULL;
 	if (rv == -1) {
+		s->reloading = 0;
 		store_drop(s, why);
 		return;
 	}
+	if (s->reloading) {
+		/* Read again while serving: back to the write path. */
+		s->reloading = 0;
+		evtimer_del(s->ev_timer);
+		s->phase = STORE_PH_IDLE;
+		store_kick(s);
+		return;
+	}
 	store_ready(s);
+}
+
+int
+store_reload(struct store *s)
+{
+	if (s->state != STORE_READY)
+		return -1;
+	s->reload_due = 1;
+	store_kick(s);
+	return 0;
 }

@@ -135,6 +135,13 @@ store_result_length(const struct store_result *r, size_t row, size_t col)
 }
 
 int
+store_query_marker(struct store *s, store_result_fn *fn, void *arg)
+{
+	return store_query(s, "marker", store_sql_marker, NULL, 0, 0, fn,
+	    arg);
+}
+
+int
 store_query_pending(struct store *s, const char *principal,
     const char *subscription, int64_t after_id, uint32_t limit,
     uint64_t max_bytes, store_result_fn *fn, void *arg)

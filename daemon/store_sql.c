@@ -480,3 +480,106 @@ const char store_sql_sar_cases_open[] =
     STORE_SQL_SAR_COLUMNS "NULL::bytea, '' FROM nwd.sar_cases "
     "WHERE state <> 'released' ORDER BY coalesce(extended_to, due_at), "
     "reference LIMIT 10001";
+
+/*
+ * The cluster (019_cluster.sql).  The changes of a transaction take the
+ * next numbers of the change sequence under cluster_head's row lock, held
+ * to the commit, so that the numbers commit in order; their notification
+ * carries the last number and how many there were.  $1 the instance,
+ * $2 what (text[]), $3 ref (text[]).
+ */
+const char store_sql_cluster_changes[] =
+    "WITH h AS (UPDATE nwd.cluster_head SET seq = seq + "
+    "cardinality($2::text[]) RETURNING seq), "
+    "c AS (INSERT INTO nwd.cluster_changes (seq, instance, what, ref) "
+    "SELECT h.seq - cardinality($2::text[]) + u.n, $1, u.what, u.ref "
+    "FROM h, unnest($2::text[], $3::text[]) WITH ORDINALITY "
+    "AS u(what, ref, n) RETURNING seq) "
+    "SELECT pg_notify('nwd_cluster', 'c ' || $1 || ' ' || max(seq) || ' ' "
+    "|| count(*)) FROM c";
+
+/*
+ * The messages and deadlines of a transaction, announced: $1 the
+ * instance, $2 "m MESSAGE_ID" or "d MESSAGE_ID" each; notified as
+ * "m INSTANCE MESSAGE_ID", "d INSTANCE MESSAGE_ID".
+ */
+const char store_sql_cluster_messages[] =
+    "SELECT pg_notify('nwd_cluster', split_part(u, ' ', 1) || ' ' || $1 "
+    "|| ' ' || split_part(u, ' ', 2)) FROM unnest($2::text[]) u";
+
+/*
+ * The cluster's connection (store_listen.c).  The heartbeat: $1 the
+ * instance, $2 its policy version, $3 how young a live one's heartbeat is
+ * (ms); the others' rows are read in the statement's snapshot.
+ */
+const char store_sql_cluster_heartbeat[] =
+    "WITH p AS (DELETE FROM nwd.cluster_changes "
+    "WHERE at < now() - interval '10 minutes'), "
+    "u AS (INSERT INTO nwd.cluster_members (instance, policy_version) "
+    "VALUES ($1, $2) ON CONFLICT (instance) DO UPDATE SET "
+    "policy_version = EXCLUDED.policy_version, seen_at = now() RETURNING 1) "
+    "SELECT instance, policy_version, "
+    "(seen_at > now() - $3::bigint * interval '1 millisecond' AND "
+    "EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = "
+    "left('nwdd cluster ' || instance, 63)))::text "
+    "FROM nwd.cluster_members WHERE instance <> $1 "
+    "AND EXISTS (SELECT 1 FROM u) ORDER BY instance";
+
+const char store_sql_cluster_notify[] =
+    "SELECT pg_notify('nwd_cluster', $1)::text";
+
+const char store_sql_cluster_head[] =
+    "SELECT seq::text FROM nwd.cluster_head";
+
+const char store_sql_cluster_since[] =
+    "SELECT greatest((SELECT seq FROM nwd.cluster_head), $1::bigint)::text, "
+    "coalesce(max(seq) FILTER (WHERE instance <> $2 AND what <> 'live'), "
+    "0)::text, "
+    "coalesce(max(seq) FILTER (WHERE instance <> $2 AND what = 'live'), "
+    "0)::text, "
+    "(coalesce((SELECT min(seq) FROM nwd.cluster_changes), "
+    "$1::bigint + 1) > $1::bigint + 1)::text "
+    "FROM nwd.cluster_changes WHERE seq > $1::bigint";
+
+/* $1 the instance, $2 the principal, $3 kinds (bigint[]), $4 subjects. */
+const char store_sql_cluster_live_set[] =
+    "WITH d AS (DELETE FROM nwd.cluster_live WHERE instance = $1 "
+    "AND principal = $2 RETURNING 1), "
+    "i AS (INSERT INTO nwd.cluster_live (instance, principal, kinds, "
+    "subjects) SELECT $1, $2, k, s FROM unnest($3::bigint[], $4::text[]) "
+    "AS u(k, s) RETURNING 1), "
+    "h AS (UPDATE nwd.cluster_head SET seq = seq + 1 RETURNING seq), "
+    "c AS (INSERT INTO nwd.cluster_changes (seq, instance, what, ref) "
+    "SELECT seq, $1, 'live', $2 FROM h RETURNING seq) "
+    "SELECT pg_notify('nwd_cluster', 's ' || $1 || ' ' || seq || ' ' || "
+    "$2)::text, seq::text FROM c";
+
+const char store_sql_cluster_live_clear[] =
+    "WITH d AS (DELETE FROM nwd.cluster_live WHERE instance = $1), "
+    "h AS (UPDATE nwd.cluster_head SET seq = seq + 1 RETURNING seq), "
+    "c AS (INSERT INTO nwd.cluster_changes (seq, instance, what, ref) "
+    "SELECT seq, $1, 'live', '*' FROM h RETURNING seq) "
+    "SELECT pg_notify('nwd_cluster', 's ' || $1 || ' ' || seq)::text, "
+    "seq::text FROM c";
+
+/* $1 the instance (NULL: any), $2 the principal (NULL: any), $3 not it. */
+const char store_sql_cluster_live_get[] =
+    "SELECT instance, principal, kinds::text, subjects "
+    "FROM nwd.cluster_live WHERE ($1::text IS NULL OR instance = $1) "
+    "AND ($2::text IS NULL OR principal = $2) "
+    "AND ($3::text IS NULL OR instance <> $3) ORDER BY instance, principal";
+
+const char store_sql_cluster_message[] =
+    "SELECT m.id::text, m.kind::text, m.subject, m.sender, m.agency, "
+    "m.marking::text, m.priority::text, m.legal_basis::text, "
+    STORE_SQL_TO_MS("m.created_at") "::text, m.body, m.key_id, "
+    "m.policy_version, "
+    "(SELECT string_agg(a.recipient || ' ' || a.route, E'\\n' ORDER BY a.id) "
+    "FROM nwd.audit_events a WHERE a.message_id = m.id "
+    "AND a.action = 'deliver' AND a.route IS NOT NULL "
+    "AND a.route <> 'replay') "
+    "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
+    "JOIN nwd.messages m ON m.id = u.id ORDER BY u.n";
+
+/* Nothing: answers once what was queued before it is done. */
+const char store_sql_marker[] = "SELECT ''::text";

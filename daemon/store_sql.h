@@ -129,6 +129,17 @@ extern const char		 store_sql_sar_case_insert[];
 extern const char		 store_sql_sar_case_step[];
 extern const char		 store_sql_sar_case[];
 extern const char		 store_sql_sar_cases_open[];
+extern const char		 store_sql_cluster_changes[];
+extern const char		 store_sql_cluster_messages[];
+extern const char		 store_sql_cluster_heartbeat[];
+extern const char		 store_sql_cluster_notify[];
+extern const char		 store_sql_cluster_head[];
+extern const char		 store_sql_cluster_since[];
+extern const char		 store_sql_cluster_live_set[];
+extern const char		 store_sql_cluster_live_clear[];
+extern const char		 store_sql_cluster_live_get[];
+extern const char		 store_sql_cluster_message[];
+extern const char		 store_sql_marker[];
 /*
  * The audit query's head, to which store_query_audit() appends its
  * filters; its length with the NUL is at most STORE_SQL_AUDIT_COLUMNS_MAX

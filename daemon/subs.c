@@ -122,6 +122,15 @@ subs_would_match(const struct subs *l, int kind, const char *subject)
 	return any;
 }
 
+void
+subs_each(const struct subs *l, subs_each_fn *fn, void *arg)
+{
+	const struct subs_entry	*e;
+
+	for (e = l->head; e != NULL; e = e->next)
+		fn(e->kinds, e->subjects, e->nsubjects, e->durable, arg);
+}
+
 static struct subs_entry *
 find(struct subs *l, uint64_t id)
 {

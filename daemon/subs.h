@@ -51,6 +51,14 @@ int		 subs_take_held(struct subs *l, uint64_t id);
 uint64_t	 subs_durable_id(const struct subs *l, const char *name);
 /* Returns 1 if l holds durable subscription name. */
 int		 subs_has_durable(const struct subs *l, const char *name);
+/*
+ * Calls fn for each subscription of l, oldest last: its kinds, subjects
+ * (borrowed; nsubjects 0 for every subject) and durable name (NULL for a
+ * live one).
+ */
+typedef void	subs_each_fn(uint32_t kinds, char *const *subjects,
+		    size_t nsubjects, const char *durable, void *arg);
+void		 subs_each(const struct subs *l, subs_each_fn *fn, void *arg);
 /* Frees every subscription; l is empty afterwards. */
 void		 subs_clear(struct subs *l);
 

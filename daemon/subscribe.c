@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cluster.h"
 #include "config.h"
 #include "deadlines.h"
 #include "durable.h"
@@ -45,6 +46,14 @@ struct job {
 	char			*desc;		/* owned; for the row */
 	struct deadlines_change	*deadlines;	/* owned; an ack meets */
 };
+
+/* s's subscriptions changed: whoever listens hears it (cluster.h). */
+static void
+subs_changed(struct server *srv, const struct session *s)
+{
+	if (srv->on_subs != NULL && s != NULL && s->principal != NULL)
+		srv->on_subs(s->principal->id, srv->on_subs_arg);
+}
 
 static void
 job_free(struct job *j)
@@ -130,6 +139,33 @@ describe(uint32_t mask, const Nwd__V1__Kind *kinds, size_t nkinds,
 	(void)mask;
 }
 
+/* A durable subscription's replay, waiting for the other instances'
+ * changes to be applied. */
+struct replay_wait {
+	struct server	*srv;		/* borrowed */
+	uint64_t	 session_id;	/* may be gone */
+	uint64_t	 id;
+	char		 name[DURABLE_MAX_NAME + 1];
+};
+
+static void
+replay_synced(int ok, void *arg)
+{
+	struct replay_wait	*rw = arg;
+	struct session		*s = session_find(rw->srv, rw->session_id);
+
+	/* Unless it was unsubscribed or its session ended meanwhile. */
+	if (s != NULL && subs_durable_id(&s->subs, rw->name) == rw->id) {
+		if (!ok)
+			session_log(warnx, s, "event=replay_unsynced durable=%s "
+			    "reason=\"the other instances' latest changes "
+			    "could not be checked; replayed with what this one "
+			    "knows\"", rw->name);
+		replay_start(rw->srv, s, rw->id, rw->name);
+	}
+	free(rw);
+}
+
 static void
 subscribe_done(enum store_outcome outcome, void *arg)
 {
@@ -139,7 +175,9 @@ subscribe_done(enum store_outcome outcome, void *arg)
 	struct store_subscription	 rec;
 	Nwd__V1__Frame			 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__SubscribeAck		 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
+	struct replay_wait		*rw;
 	uint64_t			 id;
+	int				 rc;
 
 	if (outcome != STORE_COMMITTED) {
 		if (s != NULL)
@@ -171,6 +209,7 @@ subscribe_done(enum store_outcome outcome, void *arg)
 	id = subs_add(&s->subs, j->kinds, j->subjects, j->nsubjects, j->name);
 	j->subjects = NULL;
 	j->nsubjects = 0;
+	subs_changed(srv, s);
 	if (id == 0) {
 		session_send_error(s, j->request_id,
 		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "subscribe failed: "
@@ -184,7 +223,28 @@ subscribe_done(enum store_outcome outcome, void *arg)
 	send_frame(s, &f, j->request_id);
 	session_log(info, s, "event=subscribe id=%llu durable=%s",
 	    (unsigned long long)id, j->name);
-	/* Then everything it missed, decided again now. */
+	/*
+	 * Then everything it missed, decided again now: with the other
+	 * instances' changes (cluster.h), held back from live deliveries
+	 * meanwhile so that the backlog still comes first.
+	 */
+	subs_set_replaying(&s->subs, id, 1);
+	if ((rw = calloc(1, sizeof(*rw))) != NULL) {
+		rw->srv = srv;
+		rw->session_id = s->id;
+		rw->id = id;
+		snprintf(rw->name, sizeof(rw->name), "%s", j->name);
+		if ((rc = cluster_sync(srv->cluster, replay_synced, rw)) == 0) {
+			job_free(j);
+			return;
+		}
+		free(rw);
+		if (rc == -1)
+			session_log(warnx, s, "event=replay_unsynced durable=%s "
+			    "reason=\"the other instances' latest changes "
+			    "could not be checked; replayed with what this one "
+			    "knows\"", j->name);
+	}
 	replay_start(srv, s, id, j->name);
 	job_free(j);
 }
@@ -205,7 +265,7 @@ subscribe_durable(struct server *srv, struct session *s, uint64_t request_id,
 	struct store_subscription	 rec, old;
 	struct audit_event		*ev = NULL;
 	const char			*name = sub->durable_name;
-	char				 reason[1200];
+	char				 reason[1200], ref[200];
 	int				 exists;
 
 	exists = durable_registry_get(srv->durables, s->principal->id, name,
@@ -222,8 +282,12 @@ subscribe_durable(struct server *srv, struct session *s, uint64_t request_id,
 		    s->principal->id));
 		goto refused;
 	}
-	if (exists && !sub->replace && !durable_same_filters(&old, mask,
-	    (const char *const *)subjects, n)) {
+	/* The duty desk's own queue keeps no filters (the duty pass fills
+	 * it): its row, read back at a connect or a reload, has none. */
+	if (exists && !sub->replace && !(strcmp(name, DURABLE_DUTY) == 0 &&
+	    policy_is_duty(srv->policy, s->principal->id)) &&
+	    !durable_same_filters(&old, mask, (const char *const *)subjects,
+	    n)) {
 		session_send_error(s, request_id,
 		    NWD__V1__ERROR_CODE__ERROR_CONFLICT, "durable subscription "
 		    "%s exists with other kinds or subjects; subscribe with "
@@ -252,7 +316,9 @@ subscribe_durable(struct server *srv, struct session *s, uint64_t request_id,
 	    (const char *const *)j->subjects, j->nsubjects) ? " (replaced "
 	    "its filters; what was queued stays queued)" : j->duty ?
 	    " (the duty desk's queue)" : "");
+	snprintf(ref, sizeof(ref), "%s/%s", j->principal, j->name);
 	if (store_batch_add_subscription(batch, &rec) == -1 ||
+	    store_batch_add_change(batch, "subscription", ref) == -1 ||
 	    (ev = session_row(s, AUDIT_SUBSCRIBE, reason)) == NULL ||
 	    store_batch_add_event(batch, ev) == -1)
 		goto oom;
@@ -276,12 +342,54 @@ refused:
 	free(subjects);
 }
 
+/* A live subscription: acknowledged, logged and audited. */
+static void
+live_subscribed(struct server *srv, struct session *s, uint64_t request_id,
+    uint64_t id, const char *desc)
+{
+	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT;
+	Nwd__V1__SubscribeAck	ack = NWD__V1__SUBSCRIBE_ACK__INIT;
+
+	ack.subscription_id = id;
+	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
+	f.subscribe_ack = &ack;
+	send_frame(s, &f, request_id);
+	session_log(info, s, "event=subscribe id=%llu %s",
+	    (unsigned long long)id, desc);
+	trail_detached(srv->store, session_row(s, AUDIT_SUBSCRIBE, desc));
+}
+
+/* A live subscription whose ack waits for the other instances. */
+struct live_wait {
+	struct server	*srv;		/* borrowed */
+	uint64_t	 session_id;	/* may be gone */
+	uint64_t	 request_id;
+	uint64_t	 id;
+	char		*desc;		/* owned */
+};
+
+static void
+live_announced(int ok, void *arg)
+{
+	struct live_wait	*lw = arg;
+	struct session		*s = session_find(lw->srv, lw->session_id);
+
+	if (s != NULL && !ok)
+		session_log(warnx, s, "event=subscribe_not_announced id=%llu "
+		    "reason=\"the other instances were not told; publishes "
+		    "through them may not route to it until it is\"",
+		    (unsigned long long)lw->id);
+	if (s != NULL)
+		live_subscribed(lw->srv, s, lw->request_id, lw->id, lw->desc);
+	free(lw->desc);
+	free(lw);
+}
+
 void
 subscribe_handle(struct server *srv, struct session *s, uint64_t request_id,
     const Nwd__V1__Subscribe *sub)
 {
-	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
-	Nwd__V1__SubscribeAck	 ack = NWD__V1__SUBSCRIBE_ACK__INIT;
+	struct live_wait	*lw;
 	uint32_t		 mask = 0;
 	char			**subjects = NULL, desc[640];
 	size_t			 i, n = 0;
@@ -362,13 +470,24 @@ subscribe_handle(struct server *srv, struct session *s, uint64_t request_id,
 		n = 0;
 		goto oom;
 	}
-	ack.subscription_id = id;
-	f.msg_case = NWD__V1__FRAME__MSG_SUBSCRIBE_ACK;
-	f.subscribe_ack = &ack;
-	send_frame(s, &f, request_id);
-	session_log(info, s, "event=subscribe id=%llu %s",
-	    (unsigned long long)id, desc);
-	trail_detached(srv->store, session_row(s, AUDIT_SUBSCRIBE, desc));
+	/*
+	 * With other instances live, the SubscribeAck waits for them to be
+	 * told: a publish on one of them after it reaches this session.
+	 */
+	if ((lw = calloc(1, sizeof(*lw))) != NULL) {
+		lw->srv = srv;
+		lw->session_id = s->id;
+		lw->request_id = request_id;
+		lw->id = id;
+		if ((lw->desc = strdup(desc)) != NULL &&
+		    cluster_announce(srv->cluster, s->principal->id,
+		    live_announced, lw) == 0)
+			return;
+		free(lw->desc);
+		free(lw);
+	}
+	subs_changed(srv, s);
+	live_subscribed(srv, s, request_id, id, desc);
 	return;
 oom:
 	session_send_error(s, request_id, NWD__V1__ERROR_CODE__ERROR_INTERNAL,
@@ -386,7 +505,6 @@ subscribe_unsubscribe(struct server *srv, struct session *s,
 	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Unsubscribed	done = NWD__V1__UNSUBSCRIBED__INIT;
 
-	(void)srv;
 	replay_forget(s, u->subscription_id);
 	if (subs_remove(&s->subs, u->subscription_id) == -1) {
 		session_send_error(s, request_id,
@@ -395,6 +513,7 @@ subscribe_unsubscribe(struct server *srv, struct session *s,
 		    (unsigned long long)u->subscription_id);
 		return;
 	}
+	subs_changed(srv, s);
 	done.subscription_id = u->subscription_id;
 	f.msg_case = NWD__V1__FRAME__MSG_UNSUBSCRIBED;
 	f.unsubscribed = &done;
@@ -715,6 +834,12 @@ delete_page(int ok, const struct store_result *res, void *arg)
 	    n == 0) == -1)
 		goto oom;
 	if (n == 0) {
+		snprintf(reason, sizeof(reason), "%s/%s", j->principal,
+		    j->name);
+		if (store_batch_add_change(batch, "subscription", reason) == -1)
+			goto oom;
+	}
+	if (n == 0) {
 		snprintf(reason, sizeof(reason), "durable=%s deleted; %" PRIu64
 		    " pending withdrawn", j->name, j->withdrawn);
 		if ((ev = audit_event_new(AUDIT_DURABLE_DELETED,
@@ -803,6 +928,7 @@ subscribe_durable_delete(struct server *srv, struct session *s,
 		}
 	}
 	sessidx_done(ss, stack);
+	subs_changed(srv, s);
 	/* What the queue holds: withdrawn, page by page, then deleted. */
 	delete_step(STORE_COMMITTED, j);
 }

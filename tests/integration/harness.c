@@ -939,6 +939,27 @@ harness_daemon_spawn(const char *extra_config)
 	return daemon_start(extra_config, 0);
 }
 
+static int	 spread_port[8];	/* harness_daemon_spread() */
+static size_t	 nspread, spread_next;
+
+void
+harness_daemon_use(const struct harness_daemon *d)
+{
+	last_port = d->port;
+	nspread = 0;
+}
+
+void
+harness_daemon_spread(struct harness_daemon *const *d, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && i < 8; i++)
+		spread_port[i] = d[i]->port;
+	nspread = i;
+	spread_next = 0;
+}
+
 int
 harness_daemon_port(const struct harness_daemon *d)
 {
@@ -1887,7 +1908,8 @@ harness_client(const char *name)
 	char		buf[4200];
 
 	memset(&o, 0, sizeof(o));
-	snprintf(buf, sizeof(buf), "127.0.0.1:%d", last_port);
+	snprintf(buf, sizeof(buf), "127.0.0.1:%d", nspread > 0 ?
+	    spread_port[spread_next++ % nspread] : last_port);
 	o.server = keep(buf);
 	snprintf(buf, sizeof(buf), "%s/clients/%s.crt", pki_dir(), name);
 	o.cert = keep(buf);

@@ -73,6 +73,20 @@ struct harness_daemon *harness_daemon_spawn(const char *extra_config);
 int		 harness_daemon_wrapped(void);
 
 int		 harness_daemon_port(const struct harness_daemon *d);
+/*
+ * Several daemons at once (each harness_daemon_start() has an instance
+ * name of its own, nwdd-test-N, on the same database): harness_client(),
+ * harness_connect_as() and the nwd tool connect to the daemon started
+ * last, or to d from this call on.
+ */
+void		 harness_daemon_use(const struct harness_daemon *d);
+/*
+ * Spreads the connections over n daemons (n <= 8): each harness_client()
+ * (and so each harness_connect_as() and nwd tool run) takes the next of
+ * them in turn, until harness_daemon_use() names one again.
+ */
+void		 harness_daemon_spread(struct harness_daemon *const *d,
+		    size_t n);
 /* A loopback port nothing listens on, outside the ephemeral range. */
 int		 harness_free_port(void);
 pid_t		 harness_daemon_pid(const struct harness_daemon *d);

@@ -498,11 +498,13 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
  */
 #define READER_BACKLOG	700
 
-/* The daemon's backends that do not hold the instance lock: the reader. */
+/* The daemon's backends that do not hold the instance lock, but its
+ * cluster connection (cluster.h): the reader. */
 #define READER_SQL "FROM pg_stat_activity a WHERE a.usename = " \
 	"'nwd_daemon' AND a.backend_type = 'client backend' AND NOT EXISTS " \
 	"(SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND " \
-	"l.locktype = 'advisory')"
+	"l.locktype = 'advisory') AND " \
+	"left(a.application_name, 13) <> 'nwdd cluster '"
 
 static void
 drain_in_order(struct nwd_client *hub, char (*mids)[40], int n)

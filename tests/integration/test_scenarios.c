@@ -785,10 +785,47 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#ifndef NWD_SCENARIO_INSTANCES
+#define NWD_SCENARIO_INSTANCES	1
+#endif
+/*
+ * test_scenarios_cluster: the same scenarios with NWD_SCENARIO_INSTANCES
+ * daemons on one database (issue 20), each connection of the cast on the
+ * next one in turn, so that publishers and recipients are on different
+ * instances.
+ */
+static struct harness_daemon *daemon_more[NWD_SCENARIO_INSTANCES];
+
+static int
+cluster_setup(void)
+{
+	char	line[96];
+	int	i, k;
+
+	daemon_more[0] = daemon_main;
+	for (i = 1; i < NWD_SCENARIO_INSTANCES; i++)
+		if ((daemon_more[i] = harness_daemon_start(NULL)) == NULL)
+			return -1;
+	/* Each knows the others live before anything is published. */
+	for (i = 0; i < NWD_SCENARIO_INSTANCES; i++)
+		for (k = 0; k < NWD_SCENARIO_INSTANCES; k++) {
+			if (k == i)
+				continue;
+			snprintf(line, sizeof(line), "event=cluster_peer "
+			    "instance=nwdd-test-%d policy=", k + 1);
+			if (!harness_wait_log(daemon_more[i], line, WAIT_MS))
+				return -1;
+		}
+	if (NWD_SCENARIO_INSTANCES > 1)
+		harness_daemon_spread(daemon_more, NWD_SCENARIO_INSTANCES);
+	return 0;
+}
+
 static int
 group_setup(void **state)
 {
-	if ((daemon_main = harness_daemon_start(NULL)) == NULL)
+	if ((daemon_main = harness_daemon_start(NULL)) == NULL ||
+	    cluster_setup() == -1)
 		return -1;
 	/* The allocations at the start of SCENARIOS.md. */
 	if (allocate("YP-001", "hub:norwich", 0) == -1 ||
@@ -820,9 +857,13 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	int rc = harness_daemon_stop(daemon_main);
+	int rc = harness_daemon_stop(daemon_main), i;
 
 	daemon_main = NULL;
+	for (i = 1; i < NWD_SCENARIO_INSTANCES; i++)
+		if (daemon_more[i] != NULL &&
+		    harness_daemon_stop(daemon_more[i]) != 0)
+			rc = -1;
 	return rc == 0 ? 0 : -1;
 }
 

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 #include <errno.h>
@@ -1616,6 +1617,91 @@ test_commit_one(void **state)
 	    "WHERE id = $1::uuid AND body IS NULL AND key_id IS NULL AND "
 	    "purged_at IS NULL", id), 1);
 	verify_chain(INSTANCE);
+}
+
+/*
+ * Waits (poll on the socket, up to DEADLINE_S) for the next notification
+ * on c; its payload into out.
+ */
+static void
+next_note(PGconn *c, char *out, size_t outlen)
+{
+	struct pollfd	 pfd;
+	PGnotify	*n;
+	int64_t		 end = (int64_t)time(NULL) + DEADLINE_S;
+
+	for (;;) {
+		assert_int_equal(PQconsumeInput(c), 1);
+		if ((n = PQnotifies(c)) != NULL) {
+			snprintf(out, outlen, "%s", n->extra);
+			PQfreemem(n);
+			return;
+		}
+		if ((int64_t)time(NULL) > end)
+			fail_msg("no notification on nwd_cluster");
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		poll(&pfd, 1, 1000);
+	}
+}
+
+/*
+ * The cluster (018): a batch's changes are numbered from cluster_head
+ * and rowed in cluster_changes, and announced with its message and its
+ * deadline, in its transaction: a listener hears them once it commits,
+ * ids and numbers only.
+ */
+static void
+test_cluster_changes(void **state)
+{
+	struct tctx		*t = *state;
+	struct done_rec		*r = recs_alloc(t, 1);
+	struct store_batch	*b;
+	PGconn			*l;
+	PGresult		*res;
+	char			 id[37], tag[32], note[256], want[256], hs[24];
+	long			 head;
+
+	ensure_migrated();
+	store_up(t, 16);
+	l = PQconnectdb(env.ci_daemon);
+	assert_int_equal(PQstatus(l), CONNECTION_OK);
+	res = PQexec(l, "LISTEN nwd_cluster");
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	head = db_long1("SELECT seq FROM nwd.cluster_head", NULL);
+	make_uuid(id);
+	make_tag(tag, sizeof(tag), "cluster");
+	b = make_batch(id, tag, 1);
+	assert_int_equal(store_batch_add_change(b, "allocation", id), 0);
+	assert_int_equal(store_batch_add_change(b, "grant", "g-1"), 0);
+	assert_int_equal(store_batch_add_change(b, "deadline", id), 0);
+	assert_int_equal(store_batch_notify_message(b), 0);
+	assert_int_equal(submit(t, b, r), 0);
+	wait_callbacks(t, 1);
+	assert_int_equal(r->outcome, STORE_COMMITTED);
+
+	/* Two numbered (a deadline is not), in the order given. */
+	assert_int_equal(db_long1("SELECT seq FROM nwd.cluster_head", NULL),
+	    head + 2);
+	snprintf(hs, sizeof(hs), "%ld", head);
+	db_text1("SELECT string_agg(concat_ws(' ', seq - $1::bigint, "
+	    "instance, what, ref), ',' ORDER BY seq) FROM "
+	    "nwd.cluster_changes WHERE seq > $1::bigint", hs, note,
+	    sizeof(note));
+	snprintf(want, sizeof(want), "1 " INSTANCE " allocation %s,2 "
+	    INSTANCE " grant g-1", id);
+	assert_string_equal(note, want);
+	next_note(l, note, sizeof(note));
+	snprintf(want, sizeof(want), "c " INSTANCE " %ld 2", head + 2);
+	assert_string_equal(note, want);
+	next_note(l, note, sizeof(note));
+	snprintf(want, sizeof(want), "m " INSTANCE " %s", id);
+	assert_string_equal(note, want);
+	next_note(l, note, sizeof(note));
+	snprintf(want, sizeof(want), "d " INSTANCE " %s", id);
+	assert_string_equal(note, want);
+	PQfinish(l);
 }
 
 /* 3. Two thousand batches at once all commit, in few transactions. */
@@ -4769,6 +4855,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_one, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_many, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_changes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refused_alone, setup,
 		    teardown),

@@ -83,6 +83,16 @@ session_delivery_add(struct session *s, const char *message_id,
 	return ++s->next_delivery_id;
 }
 
+/* The session that has sent the message already (deliver_fanout_once). */
+static struct session	*sent_before;
+
+int
+session_delivery_sent_before(const struct session *s, const char *message_id)
+{
+	(void)message_id;
+	return s == sent_before;
+}
+
 void
 session_delivery_sent(struct session *s, uint64_t delivery_id)
 {
@@ -324,6 +334,13 @@ test_fanout_reaches_matching_sessions(void **state)
 	/* Nobody of a principal with no session. */
 	assert_int_equal(deliver_fanout(idx, "duty-mash", &m), 0);
 	assert_int_equal(nsent, 2);
+	/* Another instance's message: a session that sent it (its replay
+	 * did) is not sent it again; the other is. */
+	sent_before = d;
+	assert_int_equal(deliver_fanout_once(idx, "hubsys-norwich", &m), 1);
+	assert_int_equal(nsent, 3);
+	check_sent(2, a, sa, &m);
+	sent_before = NULL;
 	session_drop(a);
 	session_drop(b);
 	session_drop(c);

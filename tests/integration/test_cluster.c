@@ -1,0 +1,708 @@
+/*
+ * Several nwdd on one PostgreSQL (issue 20): three real daemons with
+ * instance names of their own (nwdd-test-1, -2, -3) on the harness's
+ * database, real certificates, the example agreement and cast, clients
+ * through libnwd.  The hidden-state cases each deliver exactly once:
+ *
+ *  - an allocation published through one instance, an alert through
+ *    another: the alert goes to the allocated hub, not the duty desk
+ *    (before, nwdd-2 did not know nwdd-1's allocation);
+ *  - a live subscriber on another instance than the publisher's: routed
+ *    live, delivered by its instance, once;
+ *  - the duty desk connected to another instance than the one whose
+ *    duty pass chose it;
+ *  - a durable subscriber connected to another instance receives live,
+ *    and after reconnecting to the publisher's instance its queue, in
+ *    order, nothing twice;
+ *  - a subscription acknowledged on one instance routes a publish on
+ *    another at once (read-your-writes for live subscriptions);
+ *
+ * and afterwards every instance's chain verifies (nwd audit verify).
+ * Nothing sleeps: the tests wait for log lines, rows and frames.
+ */
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "nwd.h"
+
+#define WAIT_MS		15000
+#define NDAEMONS	3
+
+static struct harness_daemon *d[NDAEMONS];
+
+static void
+on(int i)
+{
+	harness_daemon_use(d[i]);
+}
+
+static void
+allocate(const char *subject, const char *team)
+{
+	struct nwd_client	*c = harness_connect_as("case-system");
+	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
+	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
+	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
+	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
+	Nwd__V1__PublishAck	*ack = NULL;
+	char			 err[512];
+
+	s.local_id = (char *)subject;
+	h.kind = NWD__V1__KIND__ALLOCATION;
+	h.subject = &s;
+	h.marking = NWD__V1__MARKING__OFFICIAL;
+	a.team = (char *)team;
+	env.header = &h;
+	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
+	env.allocation = &a;
+	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("allocate %s to %s: %s", subject, team, err);
+	nwd_publish_ack_free(ack);
+	nwd_close(c);
+}
+
+/* A HIGH self-harm RiskAlert about subject, on the caller's stack. */
+struct alert {
+	Nwd__V1__Envelope	env;
+	Nwd__V1__Header		h;
+	Nwd__V1__SubjectRef	s;
+	Nwd__V1__RiskAlert	r;
+};
+
+static void
+alert_init(struct alert *a, const char *subject, const char *summary)
+{
+	nwd__v1__envelope__init(&a->env);
+	nwd__v1__header__init(&a->h);
+	nwd__v1__subject_ref__init(&a->s);
+	nwd__v1__risk_alert__init(&a->r);
+	a->s.local_id = (char *)subject;
+	a->h.kind = NWD__V1__KIND__RISK_ALERT;
+	a->h.subject = &a->s;
+	a->h.marking = NWD__V1__MARKING__OFFICIAL;
+	a->h.priority = NWD__V1__PRIORITY__HIGH;
+	a->r.category = NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM;
+	a->r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
+	a->r.summary = (char *)summary;
+	a->env.header = &a->h;
+	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	a->env.risk_alert = &a->r;
+}
+
+/* Publishes an alert about subject as plo-ana; the ack (caller frees). */
+static Nwd__V1__PublishAck *
+alert(const char *subject, const char *summary)
+{
+	struct nwd_client	*plo = harness_connect_as("plo-ana");
+	Nwd__V1__PublishAck	*ack = NULL;
+	struct alert		 a;
+	char			 err[512];
+
+	alert_init(&a, subject, summary);
+	if (nwd_publish(plo, &a.env, &ack, err, sizeof(err)) != NWD_OK)
+		fail_msg("alert about %s: %s", subject, err);
+	nwd_close(plo);
+	return ack;
+}
+
+static struct nwd_client *
+subscribe_as(const char *who, const char *subject, const char *durable)
+{
+	struct nwd_client	*c = harness_connect_as(who);
+	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
+	const char		*subjects[1] = { subject };
+	char			 err[512];
+
+	if (nwd_subscribe(c, &k, 1, subjects, subject != NULL ? 1 : 0,
+	    durable, NULL, err, sizeof(err)) != NWD_OK)
+		fail_msg("subscribe as %s: %s", who, err);
+	return c;
+}
+
+/* c receives mid within WAIT_MS, and acks it. */
+static void
+receives(struct nwd_client *c, const char *mid)
+{
+	Nwd__V1__Deliver	*dl = NULL;
+	char			 err[512];
+
+	if (nwd_next_delivery(c, WAIT_MS, &dl, err, sizeof(err)) != NWD_OK)
+		fail_msg("%s does not receive %s: %s", nwd_principal(c)->id,
+		    mid, err);
+	assert_string_equal(dl->envelope->header->message_id, mid);
+	assert_int_equal(nwd_ack(c, dl->delivery_id, mid, err, sizeof(err)),
+	    NWD_OK);
+	nwd_deliver_free(dl);
+}
+
+/*
+ * Nothing more for c from any instance: every instance has finished
+ * with mid (each one that delivers it logs so, or has nothing to do),
+ * and c's Pong comes after anything its own instance sent before it.
+ */
+static void
+receives_nothing(struct nwd_client *c)
+{
+	Nwd__V1__Deliver	*dl = NULL;
+	char			 err[256];
+
+	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
+	assert_int_equal(nwd_next_delivery(c, 0, &dl, err, sizeof(err)),
+	    NWD_ERR_TIMEOUT);
+}
+
+/* The route of the deliver row of mid for recipient ("" if none). */
+static void
+route_of(const char *mid, const char *recipient, char *out, size_t outlen)
+{
+	harness_sql_text("nwd_auditor", out, outlen, "SELECT coalesce("
+	    "string_agg(coalesce(route, 'NULL'), ' '), '') FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
+	    "AND recipient = '%s'", mid, recipient);
+}
+
+/* Instance i has done with mid, another's message (sent it to the
+ * sessions here that want it, if any). */
+static void
+delivered_by(int i, const char *mid)
+{
+	char	line[128];
+
+	snprintf(line, sizeof(line), "message=%s event=cluster_deliver", mid);
+	if (!harness_wait_log(d[i], line, WAIT_MS))
+		fail_msg("nwdd-test-%d did not deliver %s", i + 1, mid);
+}
+
+static int
+group_setup(void **state)
+{
+	char	line[96];
+	int	i, k;
+
+	(void)state;
+	for (i = 0; i < NDAEMONS; i++)
+		if ((d[i] = harness_daemon_start("log_level = debug")) == NULL)
+			return -1;
+	/* Each knows the others live before anything is published. */
+	for (i = 0; i < NDAEMONS; i++)
+		for (k = 0; k < NDAEMONS; k++) {
+			if (k == i)
+				continue;
+			snprintf(line, sizeof(line), "event=cluster_peer "
+			    "instance=nwdd-test-%d policy=", k + 1);
+			if (!harness_wait_log(d[i], line, WAIT_MS))
+				return -1;
+		}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	int	i, rc = 0;
+
+	(void)state;
+	for (i = 0; i < NDAEMONS; i++)
+		if (d[i] != NULL && harness_daemon_stop(d[i]) != 0)
+			rc = -1;
+	return rc;
+}
+
+/*
+ * The allocation through nwdd-1, the alert through nwdd-2: the hub
+ * allocated gets it (connected to nwdd-2 as well, so that only the
+ * allocation crosses), not the duty desk.
+ */
+static void
+test_allocation_on_one_alert_through_another(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+
+	(void)state;
+	on(0);
+	allocate("YP-C01", "hub:norwich");
+	on(1);
+	hub = subscribe_as("hubsys-norwich", "YP-C01", NULL);
+	ack = alert("YP-C01", "self-harm risk after a move");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	assert_string_equal(route, "live");
+	route_of(ack->message_id, "duty-mash", route, sizeof(route));
+	assert_string_equal(route, "");
+	receives(hub, ack->message_id);
+	receives_nothing(hub);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * The subscriber on nwdd-3, the publisher on nwdd-1: routed live at once
+ * (the SubscribeAck came after nwdd-1 could know), delivered by nwdd-3,
+ * once.
+ */
+static void
+test_live_subscriber_on_another_instance(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+
+	(void)state;
+	on(1);
+	allocate("YP-C02", "hub:norwich");
+	on(2);
+	hub = subscribe_as("hubsys-norwich", "YP-C02", NULL);
+	on(0);
+	ack = alert("YP-C02", "seen at the station at night");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	assert_string_equal(route, "live");
+	receives(hub, ack->message_id);
+	delivered_by(2, ack->message_id);
+	receives_nothing(hub);
+	/* No instance wrote that the send did not happen. */
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_lost'", ack->message_id), 0);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * The duty desk on nwdd-1, the alert about a child allocated to no one
+ * through nwdd-2: the duty pass on nwdd-2 queues it in the desk's queue,
+ * and nwdd-1 sends it to the desk's session, once; the desk's ack is
+ * recorded.
+ */
+static void
+test_duty_desk_on_another_instance(void **state)
+{
+	struct nwd_client	*duty;
+	Nwd__V1__PublishAck	*ack;
+	Nwd__V1__Deliver	*dl;
+	char			 err[512], mid[40];
+
+	(void)state;
+	on(0);
+	duty = harness_connect_as("duty-mash");
+	if (nwd_subscribe(duty, NULL, 0, NULL, 0, "duty", NULL, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("duty desk subscribe: %s", err);
+	on(1);
+	ack = alert("YP-C03", "nobody holds this child");
+	snprintf(mid, sizeof(mid), "%s", ack->message_id);
+	assert_true(ack->duty_desk);
+	/* What its queue held comes first, in order; then this one. */
+	for (;;) {
+		dl = NULL;
+		if (nwd_next_delivery(duty, WAIT_MS, &dl, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("the duty desk does not receive %s: %s", mid,
+			    err);
+		assert_int_equal(nwd_ack(duty, dl->delivery_id,
+		    dl->envelope->header->message_id, err, sizeof(err)),
+		    NWD_OK);
+		if (strcmp(dl->envelope->header->message_id, mid) == 0)
+			break;
+		nwd_deliver_free(dl);
+	}
+	nwd_deliver_free(dl);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE message_id = '%s' AND principal = "
+	    "'duty-mash' AND state = 'acked'", mid);
+	/* nwdd-1 has done with it (sent it live, or found that the replay
+	 * had), and nothing comes twice. */
+	delivered_by(0, mid);
+	receives_nothing(duty);
+	nwd_close(duty);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * sw-ben's durable subscription, opened on nwdd-2: an alert through
+ * nwdd-1 reaches it live; two more while it is away are queued, and on
+ * nwdd-1 its queue comes in order, nothing twice.
+ */
+static void
+test_durable_on_another_instance(void **state)
+{
+	struct nwd_client	*ben;
+	Nwd__V1__PublishAck	*a1, *a2, *a3;
+	char			 route[64];
+
+	(void)state;
+	on(0);
+	allocate("YP-C04", "sw:north");
+	on(1);
+	ben = subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	on(0);
+	a1 = alert("YP-C04", "first");
+	route_of(a1->message_id, "sw-ben", route, sizeof(route));
+	assert_string_equal(route, "live,queued");
+	receives(ben, a1->message_id);
+	delivered_by(1, a1->message_id);
+	receives_nothing(ben);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.deliveries WHERE message_id = '%s' AND principal = 'sw-ben' "
+	    "AND state = 'acked'", a1->message_id);
+	nwd_close(ben);
+	/* nwdd-2 has told the others that ben's session is gone. */
+	if (!harness_wait_log(d[0], "event=cluster_live instance=nwdd-test-2 "
+	    "principal=sw-ben subscriptions=0", WAIT_MS))
+		fail_msg("nwdd-1 did not hear that sw-ben left nwdd-2");
+	a2 = alert("YP-C04", "second");
+	a3 = alert("YP-C04", "third");
+	route_of(a2->message_id, "sw-ben", route, sizeof(route));
+	assert_string_equal(route, "queued");
+	ben = subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	receives(ben, a2->message_id);
+	receives(ben, a3->message_id);
+	receives_nothing(ben);
+	nwd_close(ben);
+	nwd_publish_ack_free(a1);
+	nwd_publish_ack_free(a2);
+	nwd_publish_ack_free(a3);
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define LAT_N	200
+
+/*
+ * Publish to delivery, measured by the clients: n alerts one after
+ * another through nwdd-1 to a subscriber on subscriber_on; returns the
+ * latencies sorted, in microseconds.
+ */
+static void
+latencies(int subscriber_on, const char *subject, int64_t *us)
+{
+	struct nwd_client	*hub, *plo;
+	Nwd__V1__PublishAck	*ack;
+	Nwd__V1__Deliver	*dl;
+	struct alert		 a;
+	char			 err[512];
+	int64_t			 t0;
+	int			 i;
+
+	on(0);
+	allocate(subject, "hub:norwich");
+	on(subscriber_on);
+	hub = subscribe_as("hubsys-norwich", subject, NULL);
+	on(0);
+	plo = harness_connect_as("plo-ana");
+	alert_init(&a, subject, "timed");
+	for (i = 0; i < LAT_N; i++) {
+		t0 = mono_us();
+		ack = NULL;
+		if (nwd_publish(plo, &a.env, &ack, err, sizeof(err)) != NWD_OK)
+			fail_msg("publish: %s", err);
+		dl = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dl, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d: %s", i, err);
+		us[i] = mono_us() - t0;
+		assert_string_equal(dl->envelope->header->message_id,
+		    ack->message_id);
+		nwd_deliver_free(dl);
+		nwd_publish_ack_free(ack);
+	}
+	nwd_close(plo);
+	nwd_close(hub);
+	qsort(us, LAT_N, sizeof(*us), cmp_i64);
+}
+
+/*
+ * What a delivery through another instance costs, beside one through
+ * the publisher's: printed (issue 20's target is under 2 ms more at
+ * p99 at 500 publishes/s, measured by the benchmark); here only bounded
+ * loosely, so that a loaded test machine does not fail it.
+ */
+static void
+test_cross_instance_latency(void **state)
+{
+	int64_t	same[LAT_N], cross[LAT_N];
+
+	(void)state;
+	latencies(0, "YP-C06", same);
+	latencies(1, "YP-C07", cross);
+	printf("publish to delivery, %d sequential alerts: same instance "
+	    "p50 %.2f ms p99 %.2f ms; other instance p50 %.2f ms p99 %.2f "
+	    "ms\n", LAT_N, same[LAT_N / 2] / 1e3, same[LAT_N * 99 / 100] /
+	    1e3, cross[LAT_N / 2] / 1e3, cross[LAT_N * 99 / 100] / 1e3);
+	assert_true(cross[LAT_N / 2] < 1000000);
+}
+
+/*
+ * nwdd-1's cluster connection is cut (its backend terminated) while
+ * nwdd-2 records an allocation: nwdd-1 says so, connects again, and a
+ * publish through it then decides with the allocation it did not hear
+ * of.
+ */
+static void
+test_cluster_connection_lost(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	size_t			 mark;
+
+	(void)state;
+	mark = harness_log_mark(d[0]);
+	assert_int_equal(harness_sql_int("postgres", "SELECT count("
+	    "pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+	    "application_name = 'nwdd cluster nwdd-test-1'"), 1);
+	on(1);
+	allocate("YP-C08", "hub:norwich");
+	if (!harness_wait_log_after(d[0], mark,
+	    "event=cluster_connection_lost", WAIT_MS) ||
+	    !harness_wait_log_after(d[0], mark, "event=cluster_listening",
+	    WAIT_MS))
+		fail_msg("nwdd-1 did not connect again");
+	on(0);
+	hub = subscribe_as("hubsys-norwich", "YP-C08", NULL);
+	ack = alert("YP-C08", "after the connection came back");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	receives(hub, ack->message_id);
+	receives_nothing(hub);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * nwdd-3, holding hubsys-norwich's only live session, is killed: from the
+ * others' next heartbeat it is not live (its cluster connection is
+ * gone), so a publish through nwdd-1 does not count that session as
+ * reached and the duty desk has the alert instead.  nwdd-3 then starts
+ * again under its name and continues its chain.
+ */
+static void
+test_killed_instance_is_not_counted(void **state)
+{
+	struct nwd_client	*hub;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+	size_t			 mark;
+
+	(void)state;
+	on(0);
+	allocate("YP-C09", "hub:norwich");
+	on(2);
+	hub = subscribe_as("hubsys-norwich", "YP-C09", NULL);
+	mark = harness_log_mark(d[0]);
+	assert_int_equal(harness_daemon_signal(d[2], SIGKILL), 0);
+	assert_int_equal(harness_daemon_wait_exit(d[2], WAIT_MS),
+	    128 + SIGKILL);
+	harness_daemon_stop(d[2]);
+	d[2] = NULL;
+	nwd_close(hub);
+	if (!harness_wait_log_after(d[0], mark, "event=cluster_peer "
+	    "instance=nwdd-test-3 state=gone", WAIT_MS))
+		fail_msg("nwdd-1 still counts the killed nwdd-3 as live");
+	on(0);
+	ack = alert("YP-C09", "while nwdd-3 is down");
+	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	assert_string_equal(route, "unreachable");
+	assert_true(ack->duty_desk);
+	nwd_publish_ack_free(ack);
+	/* Back under its own name: the others count it again. */
+	mark = harness_log_mark(d[0]);
+	assert_non_null(d[2] = harness_daemon_start("instance = nwdd-test-3\n"
+	    "log_level = debug"));
+	if (!harness_wait_log_after(d[0], mark, "event=cluster_peer "
+	    "instance=nwdd-test-3 policy=", WAIT_MS))
+		fail_msg("nwdd-1 does not see nwdd-3 back");
+}
+
+/* Writes the example policy to path, with extra appended. */
+static void
+write_policy(const char *path, const char *extra)
+{
+	char	src[1024], buf[8192];
+	FILE	*in, *out;
+	size_t	n;
+
+	snprintf(src, sizeof(src), "%s/deploy/policy.nwd", NWD_SRCDIR);
+	assert_non_null(in = fopen(src, "r"));
+	assert_non_null(out = fopen(path, "w"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fputs(extra, out);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * A fourth instance started with another version of the policy: the
+ * others say so at once, refuse publishes once the difference has
+ * lasted longer than a reload takes, and serve again as soon as the
+ * fourth reloads the same policy.
+ */
+static void
+test_policy_versions_must_agree(void **state)
+{
+	struct harness_daemon	*d4;
+	struct nwd_client	*plo;
+	Nwd__V1__PublishAck	*ack = NULL;
+	struct alert		 a;
+	char			 path[1024], conf[1200], err[512];
+	int			 i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy-other.nwd",
+	    getenv("NWD_TEST_TMP"));
+	write_policy(path, "\n# another version of the agreement\n");
+	snprintf(conf, sizeof(conf), "instance = nwdd-policy-b\n"
+	    "log_level = debug\npolicy = %s", path);
+	assert_non_null(d4 = harness_daemon_start(conf));
+	if (!harness_wait_log(d[0], "event=cluster_policy_mismatch "
+	    "instance=nwdd-policy-b", WAIT_MS) ||
+	    !harness_wait_log(d[0], "event=cluster_policy_refusing "
+	    "instance=nwdd-policy-b", WAIT_MS + 10000))
+		fail_msg("nwdd-1 did not refuse to serve beside another "
+		    "policy");
+	on(0);
+	plo = harness_connect_as("plo-ana");
+	alert_init(&a, "YP-C05", "while the policies differ");
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_ERR_UNAVAILABLE);
+	if (strstr(err, "disagree on the policy") == NULL)
+		fail_msg("refused, but not for the policy: %s", err);
+	/* The fourth reloads the same agreement: all serve again. */
+	write_policy(path, "");
+	assert_int_equal(harness_daemon_signal(d4, SIGHUP), 0);
+	for (i = 0; i < NDAEMONS; i++)
+		if (!harness_wait_log(d[i], "event=cluster_policy_agreed",
+		    WAIT_MS))
+			fail_msg("nwdd-test-%d did not see the policies agree",
+			    i + 1);
+	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
+	    NWD_OK);
+	nwd_publish_ack_free(ack);
+	nwd_close(plo);
+	assert_int_equal(harness_daemon_stop(d4), 0);
+}
+
+/*
+ * sw-ben's durable subscription is away; nwdd-2 records the allocation
+ * that lets him have YP-C10's alerts and queues one for him; he comes
+ * back through nwdd-1 at once: its replay decides with that allocation
+ * (it waits for nwdd-1 to have it) and delivers, rather than refusing at
+ * replay.
+ */
+static void
+test_replay_decides_with_another_instances_allocation(void **state)
+{
+	struct nwd_client	*ben;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+
+	(void)state;
+	on(0);
+	ben = subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	nwd_close(ben);
+	on(1);
+	allocate("YP-C10", "sw:north");
+	ack = alert("YP-C10", "queued while he was away");
+	route_of(ack->message_id, "sw-ben", route, sizeof(route));
+	assert_string_equal(route, "queued");
+	on(0);
+	ben = subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	receives(ben, ack->message_id);
+	receives_nothing(ben);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_refused' AND recipient = 'sw-ben'", ack->message_id),
+	    0);
+	nwd_close(ben);
+	nwd_publish_ack_free(ack);
+}
+
+/* Every instance's chain is intact, and each wrote one (stopped first:
+ * each signs its last checkpoint as it stops). */
+static void
+test_every_chain_verifies(void **state)
+{
+	char	cmd[2048], out[8192], want[64];
+	FILE	*p;
+	size_t	n;
+	int	status, i;
+
+	(void)state;
+	for (i = 0; i < NDAEMONS; i++) {
+		assert_int_equal(harness_daemon_stop(d[i]), 0);
+		d[i] = NULL;
+	}
+	snprintf(cmd, sizeof(cmd), "NWD_AUDIT_DB='host=127.0.0.1 port=%s "
+	    "dbname=nwd user=nwd_auditor' %s/client/nwd audit verify "
+	    "--pubkey %s 2>&1", getenv("NWD_TEST_PGPORT"),
+	    getenv("NWD_BUILDDIR"), harness_pki("audit-signing.pub"));
+	fflush(NULL);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("nwd audit verify failed: %s", out);
+	for (i = 0; i < NDAEMONS + 1; i++) {
+		if (i < NDAEMONS)
+			snprintf(want, sizeof(want), "instance nwdd-test-%d: "
+			    "intact", i + 1);
+		else
+			snprintf(want, sizeof(want), "instance nwdd-policy-b: "
+			    "intact");
+		if (strstr(out, want) == NULL)
+			fail_msg("nwd audit verify: no \"%s\" in %s", want,
+			    out);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allocation_on_one_alert_through_another),
+		cmocka_unit_test(test_live_subscriber_on_another_instance),
+		cmocka_unit_test(test_duty_desk_on_another_instance),
+		cmocka_unit_test(test_durable_on_another_instance),
+		cmocka_unit_test(
+		    test_replay_decides_with_another_instances_allocation),
+		cmocka_unit_test(test_cluster_connection_lost),
+		cmocka_unit_test(test_killed_instance_is_not_counted),
+		cmocka_unit_test(test_cross_instance_latency),
+		cmocka_unit_test(test_policy_versions_must_agree),
+		cmocka_unit_test(test_every_chain_verifies),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
