@@ -12,6 +12,12 @@
 #
 #   flat    flat out, 1 KB RiskAlerts, 5 subscribers (fan-out 5)
 #   rate    a steady 2,000 publishes/s, same shape
+#   cross   (not in the default list) a steady BENCH_CROSS_RATE publishes/s,
+#           same shape: with several instances (BENCH_INSTANCES), the
+#           publish->deliver p50/p99 of deliveries whose publisher's
+#           session is on the subscriber's instance (same instance) and of
+#           those another instance announced (cross-instance), from the
+#           instance each session's Welcome names
 #   idle    10,000 idle mutual-TLS sessions: the daemon's RSS
 #   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
 #           connection into a scratch table of the same shape
@@ -51,6 +57,17 @@
 #           and the ratios nwd / Mosquitto of each round and their
 #           median: deliveries/s flat out at each fan-out (nwd's every
 #           one audited) and the p99 at BENCH_RATE
+#   scale   (not in the default list; BENCH_ONLY=scale, alone) issue 20's
+#           several instances: for each number in BENCH_INSTANCES (here
+#           a list, default "1 2 3"), flat, rate and cross with that many
+#           nwdd (each in a world of its own, as below), then one table:
+#           per configuration and run, deliveries/s, publish->deliver
+#           p50/p99, the CPU per audited delivery (every nwdd's and
+#           PostgreSQL's CPU over the window, per delivery received; each
+#           delivery is an audit row), HAProxy's CPU beside it, the load
+#           average at the start; and the cross-instance p99 beside the
+#           same-instance one at BENCH_CROSS_RATE against issue 20's
+#           target (cross adds under 2 ms)
 #
 # each for a bounded time (after each traffic run it prints the WAL a publish
 # cost, from pg_stat_wal, and the store's histograms from /metrics) and, by
@@ -109,14 +126,52 @@
 #                             that time by kind: count and milliseconds
 #                             (the logging slows them)
 #   BENCH_ONLY ["flat rate idle copy backlog"]  which measurements to run
-#                             (and deadlines, which is not in the default)
+#                             (and cross and deadlines, which are not in
+#                             the default; scale and mosquitto run alone)
+#   BENCH_INSTANCES [1]       nwdd instances on the one PostgreSQL: above
+#                             1, instance 1 as always and instances 2..N
+#                             (nwdd-bench-2, ...) with the same
+#                             configuration but their own instance name,
+#                             listen and metrics ports, state directory
+#                             and log (nwdd-N.log), then Debian's haproxy
+#                             in front (BENCH_HAPROXY), its configuration
+#                             made from deploy/haproxy.cfg as
+#                             tests/integration/test_haproxy.c makes it
+#                             (TCP, leastconn, a /healthz check on each
+#                             metrics port; haproxy.cfg in the world's
+#                             directory), started when every instance is
+#                             READY and used when HAProxy's stats page
+#                             shows each UP with its check passed.  The
+#                             bench subject is allocated through
+#                             instance 1, and bench_broker connects every
+#                             session to HAProxy, which spreads
+#                             publishers and subscribers over the
+#                             instances (leastconn: the sessions by
+#                             instance are printed); its CPU figure for
+#                             nwdd is every instance's, summed, and
+#                             HAProxy's is printed beside it; /metrics
+#                             histograms are summed over the instances.
+#                             With flat, rate, cross and copy only (idle
+#                             and backlog read one daemon's memory,
+#                             deadlines move one daemon's clock).  With
+#                             BENCH_ONLY=mosquitto, nwd's turns run with
+#                             it.  With BENCH_ONLY=scale, a list ["1 2 3"]
+#   BENCH_CROSS_RATE [500]    publishes/s of the cross run (issue 20's
+#                             target is set at 500)
+#   BENCH_HAPROXY [haproxy on PATH, or /usr/sbin/haproxy]
+#   BENCH_PG_STATEMENTS [0]   1: pg_stat_statements loaded (needs
+#                             BENCH_PG_TUNE=1 and postgresql-contrib), and
+#                             after each traffic run PostgreSQL's
+#                             execution time by statement over it: calls
+#                             and microseconds per publish, all instances'
+#                             (what each publish costs the one database)
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
 #                             shared: all of them in one world, in the order
 #                             above (quicker; the figures interfere; with
 #                             deadlines, nwdd runs on the test clock, and
 #                             the clock's move comes last)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
-#                             flat-out and steady windows, the backlog's
+#                             flat-out and steady windows (cross too), the backlog's
 #                             replay and the deadlines' escalations (and
 #                             nwdd alone with DWARF call graphs during
 #                             those), and print where time goes
@@ -203,6 +258,9 @@ for v in DEADLINES BREACHING DEADLINE_RATE DEADLINE_SECONDS; do
 done
 TRACE=${BENCH_BACKLOG_TRACE:-0}
 PERF=${BENCH_PERF:-0}
+PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
+[ "$PG_STATEMENTS" = 0 ] || [ "$PG_STATEMENTS" = 1 ] && { [ "$PG_STATEMENTS" = 0 ] || [ "$PG_TUNE" = 1 ]; } ||
+    { echo "bench.sh: BENCH_PG_STATEMENTS is 0 or 1, and 1 needs BENCH_PG_TUNE=1" >&2; exit 2; }
 KEEP=${BENCH_KEEP:-0}
 HOLD=${BENCH_HOLD:-0}
 HISTORY=${BENCH_HISTORY:-0}
@@ -906,6 +964,11 @@ if [ "$PG_TUNE" = 1 ]; then
 	    -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
 	    -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
 	    >/dev/null || die "could not set PostgreSQL's parameters"
+	if [ "$PG_STATEMENTS" = 1 ]; then
+		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+		    -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
+		    >/dev/null || die "could not load pg_stat_statements (BENCH_PG_STATEMENTS)"
+	fi
 	# Split on blanks only (no globbing); a name is a parameter name, a
 	# value goes in as a string literal, its quotes doubled.
 	read -r -a pg_set <<<"$PG_SET"
@@ -919,6 +982,11 @@ if [ "$PG_TUNE" = 1 ]; then
 	done
 	"$pgsh" stop "$pgdir" fast >/dev/null && "$pgsh" start "$pgdir" >/dev/null ||
 	    die "could not restart PostgreSQL with the new parameters"
+	if [ "$PG_STATEMENTS" = 1 ]; then
+		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+		    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null ||
+		    die "could not create pg_stat_statements (BENCH_PG_STATEMENTS; postgresql-contrib)"
+	fi
 	if [ "$WAL_WARM_MB" -gt 0 ]; then
 		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
 		    -c "CREATE TABLE bench_wal_warm AS SELECT repeat('x', 1000) AS x
@@ -1204,19 +1272,46 @@ wal_report() {
 		    m, r / m, f / m, b / m, b / 1048576 }'
 }
 
+# statements_report BEFORE AFTER (wal_snap lines): PostgreSQL's time by
+# statement over the run (pg_stat_statements, BENCH_PG_STATEMENTS=1), the
+# largest first, with calls per publish: what each publish costs the one
+# database that every instance shares.
+statements_report() {
+	local m0 m1 pubs
+	read -r _ _ _ m0 <<<"$1"
+	read -r _ _ _ m1 <<<"$2"
+	pubs=$((m1 - m0))
+	[ "$pubs" -gt 0 ] || return 0
+	echo "-- PostgreSQL by statement over the run (pg_stat_statements: execution time, all instances; $pubs publishes):"
+	printf '%10s %9s %10s %9s  %s\n' calls "per pub" "total ms" "us/pub" statement
+	psql_q "SELECT calls, round(calls::numeric / $pubs, 2),
+	    round(total_exec_time::numeric), round((1000 * total_exec_time / $pubs)::numeric),
+	    left(regexp_replace(query, '\s+', ' ', 'g'), 100)
+	    FROM pg_stat_statements
+	    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'nwd')
+	    ORDER BY total_exec_time DESC LIMIT 15" |
+	    awk -F'|' '{ printf "%10s %9s %10s %9s  %s\n", $1, $2, $3, $4, $5 }'
+}
+
 run() {
-	local name=$1 wal0=
+	local name=$1 wal0='' wal1
 	shift
 	step "$name: $(basename "$bench") $*"
 	command -v curl >/dev/null && scrape >"$tmp/$name.metrics0"
 	# The backlog reports its replay alone (backlog_report).
 	case $name in copy | idle | backlog | deadlines) ;; *) wal0=$(wal_snap) ;; esac
+	[ "$PG_STATEMENTS" = 1 ] && [ -n "$wal0" ] &&
+	    psql_q "SELECT pg_stat_statements_reset()" >/dev/null
 	# cross is a steady run (mode=rate) at another rate: named apart.
 	"$bench" "$@" | sed -u "s/^RESULT mode=rate /RESULT mode=$name /" |
 	    tee "$tmp/$name.out"
 	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
 	    die "$name: bench_broker printed no RESULT"
-	[ -n "$wal0" ] && wal_report "$wal0" "$(wal_snap)"
+	if [ -n "$wal0" ]; then
+		wal1=$(wal_snap)
+		wal_report "$wal0" "$wal1"
+		[ "$PG_STATEMENTS" = 1 ] && statements_report "$wal0" "$wal1"
+	fi
 	if [ "$name" != copy ] && [ "$name" != idle ] &&
 	    [ "$name" != backlog ] && [ "$name" != deadlines ] &&
 	    command -v curl >/dev/null; then
