@@ -610,7 +610,8 @@ u32cmp(const void *a, const void *b)
 static void
 lat_sort(struct lat *l)
 {
-	qsort(l->v, l->n, sizeof(*l->v), u32cmp);
+	if (l->n > 0)	/* none: v is NULL, which qsort() may not take */
+		qsort(l->v, l->n, sizeof(*l->v), u32cmp);
 }
 
 static double
