@@ -586,7 +586,9 @@ mosquitto_cleanup() {
 # mosquitto_summary FILE: each round's figures of both brokers, and the
 # ratios nwd / Mosquitto of each round and their median.
 mosquitto_summary() {
-	step "nwd beside Mosquitto, in alternation ($(nproc) cores; PostgreSQL, the brokers and the load generators on the same box)"
+	local inst=''
+	[ "$INSTANCES" -gt 1 ] && inst="; nwd: $INSTANCES instances behind HAProxy"
+	step "nwd beside Mosquitto, in alternation ($(nproc) cores; PostgreSQL, the brokers and the load generators on the same box$inst)"
 	awk -v rate="$RATE" '
 	    function med(a, n,   w, i, j, t) {
 		for (i = 1; i <= n; i++) w[i] = a[i]
