@@ -12,6 +12,12 @@
 #
 #   flat    flat out, 1 KB RiskAlerts, 5 subscribers (fan-out 5)
 #   rate    a steady 2,000 publishes/s, same shape
+#   cross   (not in the default list) a steady BENCH_CROSS_RATE publishes/s,
+#           same shape: with several instances (BENCH_INSTANCES), the
+#           publish->deliver p50/p99 of deliveries whose publisher's
+#           session is on the subscriber's instance (same instance) and of
+#           those another instance announced (cross-instance), from the
+#           instance each session's Welcome names
 #   idle    10,000 idle mutual-TLS sessions: the daemon's RSS
 #   copy    the COPY ceiling: the daemon's own audit rows, COPYed by one
 #           connection into a scratch table of the same shape
@@ -51,6 +57,17 @@
 #           and the ratios nwd / Mosquitto of each round and their
 #           median: deliveries/s flat out at each fan-out (nwd's every
 #           one audited) and the p99 at BENCH_RATE
+#   scale   (not in the default list; BENCH_ONLY=scale, alone) issue 20's
+#           several instances: for each number in BENCH_INSTANCES (here
+#           a list, default "1 2 3"), flat, rate and cross with that many
+#           nwdd (each in a world of its own, as below), then one table:
+#           per configuration and run, deliveries/s, publish->deliver
+#           p50/p99, the CPU per audited delivery (every nwdd's and
+#           PostgreSQL's CPU over the window, per delivery received; each
+#           delivery is an audit row), HAProxy's CPU beside it, the load
+#           average at the start; and the cross-instance p99 beside the
+#           same-instance one at BENCH_CROSS_RATE against issue 20's
+#           target (cross adds under 2 ms)
 #
 # each for a bounded time (after each traffic run it prints the WAL a publish
 # cost, from pg_stat_wal, and the store's histograms from /metrics) and, by
@@ -109,14 +126,52 @@
 #                             that time by kind: count and milliseconds
 #                             (the logging slows them)
 #   BENCH_ONLY ["flat rate idle copy backlog"]  which measurements to run
-#                             (and deadlines, which is not in the default)
+#                             (and cross and deadlines, which are not in
+#                             the default; scale and mosquitto run alone)
+#   BENCH_INSTANCES [1]       nwdd instances on the one PostgreSQL: above
+#                             1, instance 1 as always and instances 2..N
+#                             (nwdd-bench-2, ...) with the same
+#                             configuration but their own instance name,
+#                             listen and metrics ports, state directory
+#                             and log (nwdd-N.log), then Debian's haproxy
+#                             in front (BENCH_HAPROXY), its configuration
+#                             made from deploy/haproxy.cfg as
+#                             tests/integration/test_haproxy.c makes it
+#                             (TCP, leastconn, a /healthz check on each
+#                             metrics port; haproxy.cfg in the world's
+#                             directory), started when every instance is
+#                             READY and used when HAProxy's stats page
+#                             shows each UP with its check passed.  The
+#                             bench subject is allocated through
+#                             instance 1, and bench_broker connects every
+#                             session to HAProxy, which spreads
+#                             publishers and subscribers over the
+#                             instances (leastconn: the sessions by
+#                             instance are printed); its CPU figure for
+#                             nwdd is every instance's, summed, and
+#                             HAProxy's is printed beside it; /metrics
+#                             histograms are summed over the instances.
+#                             With flat, rate, cross and copy only (idle
+#                             and backlog read one daemon's memory,
+#                             deadlines move one daemon's clock).  With
+#                             BENCH_ONLY=mosquitto, nwd's turns run with
+#                             it.  With BENCH_ONLY=scale, a list ["1 2 3"]
+#   BENCH_CROSS_RATE [500]    publishes/s of the cross run (issue 20's
+#                             target is set at 500)
+#   BENCH_HAPROXY [haproxy on PATH, or /usr/sbin/haproxy]
+#   BENCH_PG_STATEMENTS [0]   1: pg_stat_statements loaded (needs
+#                             BENCH_PG_TUNE=1 and postgresql-contrib), and
+#                             after each traffic run PostgreSQL's
+#                             execution time by statement over it: calls
+#                             and microseconds per publish, all instances'
+#                             (what each publish costs the one database)
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
 #                             shared: all of them in one world, in the order
 #                             above (quicker; the figures interfere; with
 #                             deadlines, nwdd runs on the test clock, and
 #                             the clock's move comes last)
 #   BENCH_PERF [0]            1: perf record the whole machine during the
-#                             flat-out and steady windows, the backlog's
+#                             flat-out and steady windows (cross too), the backlog's
 #                             replay and the deadlines' escalations (and
 #                             nwdd alone with DWARF call graphs during
 #                             those), and print where time goes
@@ -203,6 +258,9 @@ for v in DEADLINES BREACHING DEADLINE_RATE DEADLINE_SECONDS; do
 done
 TRACE=${BENCH_BACKLOG_TRACE:-0}
 PERF=${BENCH_PERF:-0}
+PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
+[ "$PG_STATEMENTS" = 0 ] || [ "$PG_STATEMENTS" = 1 ] && { [ "$PG_STATEMENTS" = 0 ] || [ "$PG_TUNE" = 1 ]; } ||
+    { echo "bench.sh: BENCH_PG_STATEMENTS is 0 or 1, and 1 needs BENCH_PG_TUNE=1" >&2; exit 2; }
 KEEP=${BENCH_KEEP:-0}
 HOLD=${BENCH_HOLD:-0}
 HISTORY=${BENCH_HISTORY:-0}
@@ -223,10 +281,42 @@ for f in $MOSQ_FANOUTS; do
 done
 mosq_gen=${BENCH_MOSQ:-$build/tests/bench/bench_mosq}
 mosquitto_bin=${BENCH_MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
+CROSS_RATE=${BENCH_CROSS_RATE:-500}
+[[ $CROSS_RATE =~ ^[1-9][0-9]*$ ]] || { echo "$prog: BENCH_CROSS_RATE is a number of publishes/s" >&2; exit 2; }
+haproxy_bin=${BENCH_HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
+# BENCH_INSTANCES: one number for a world (N nwdd behind HAProxy); a list
+# for the scale mode, which runs a world for each.
+case " $ONLY " in
+*" scale "*)
+	[ "$(echo $ONLY)" = scale ] ||
+	    { echo "$prog: BENCH_ONLY=scale runs alone (it runs flat, rate and cross itself), not with \"$ONLY\"" >&2; exit 2; }
+	INSTANCES_LIST=${BENCH_INSTANCES:-1 2 3}
+	INSTANCES=1 ;;
+*)
+	INSTANCES_LIST=
+	INSTANCES=${BENCH_INSTANCES:-1} ;;
+esac
+for n in $INSTANCES_LIST $INSTANCES; do
+	[[ $n =~ ^[1-9]$ ]] ||
+	    { echo "$prog: BENCH_INSTANCES: \"$n\" is not a number of instances from 1 to 9 (a list only with BENCH_ONLY=scale)" >&2; exit 2; }
+done
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
 wants() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+if [ "$INSTANCES" -gt 1 ]; then
+	# idle and backlog read one daemon's memory; deadlines move one
+	# daemon's clock.  (mosquitto passes BENCH_INSTANCES on to its nwd
+	# turns.)
+	for m in idle backlog deadlines; do
+		wants "$m" &&
+		    die "BENCH_INSTANCES=$INSTANCES: $m measures one nwdd; run it with BENCH_INSTANCES=1 (several: flat rate cross copy)"
+	done
+	[ -x "$haproxy_bin" ] || [ "${BENCH_PEER:-}" = mosquitto ] ||
+	    die "haproxy is missing ($haproxy_bin): apt-get install haproxy (or set BENCH_HAPROXY)"
+	command -v curl >/dev/null ||
+	    die "curl is missing: BENCH_INSTANCES above 1 reads HAProxy's stats page with it"
+fi
 # The trace reads nwdd's debug lines (a page's query, its deliveries).
 [ "$TRACE" = 1 ] && wants backlog && LOG_LEVEL=debug
 
@@ -254,9 +344,19 @@ verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
 	printf "%s: %s (target %s %s; %.0f%% of it)", ok ? "MET" : "MISSED", a, op, b,
 	    b + 0 != 0 ? 100 * a / b : 0 }'; }
 
+# cpu_per_delivery MODE: microseconds of CPU of every nwdd and PostgreSQL
+# over the window, per delivery received (each one audited).
+cpu_per_delivery() {
+	awk -v n="$(val "$1" nwdd_cpu)" -v p="$(val "$1" pg_cpu)" \
+	    -v d="$(val "$1" deliveries_per_s)" -v h="$(val "$1" lb_cpu)" 'BEGIN {
+		if (d + 0 <= 0 || n == "" || n < 0 || p < 0) { printf "-"; exit }
+		printf "%.0f us of CPU per audited delivery (nwdd %s%% + PostgreSQL %s%% of a core over %s deliveries/s)", (n + p) * 1e4 / d, n, p, d
+		if (h != "" && h >= 0) printf "; HAProxy %s%% more", h }'
+}
+
 # summary: the figures of $results against the targets.
 summary() {
-	step "summary (targets of issue 4; $(nproc) cores, PostgreSQL on the same box)"
+	step "summary (targets of issue 4; $(nproc) cores, PostgreSQL on the same box; $INSTANCES instance$([ "$INSTANCES" -gt 1 ] && echo "s behind HAProxy"))"
 	if wants flat; then
 		printf 'flat out:  %s publishes/s, %s deliveries/s (fan-out %s), %s audit rows/s; p99 %s ms; nwdd %s%% pg %s%% bench %s%% CPU\n' \
 		    "$(val flat pubs_per_s)" "$(val flat deliveries_per_s)" "$(val flat fanout)" \
@@ -264,6 +364,7 @@ summary() {
 		    "$(val flat pg_cpu)" "$(val flat bench_cpu)"
 		printf '  target >= 20000 audited deliveries/s: %s\n' \
 		    "$(verdict "$(val flat deliveries_per_s)" '>=' 20000)"
+		printf '  %s\n' "$(cpu_per_delivery flat)"
 	fi
 	if wants rate; then
 		printf 'steady:    %s publishes/s, p50 %s ms, p99 %s ms, p99.9 %s ms (from the due time: p99 %s ms)\n' \
@@ -273,6 +374,17 @@ summary() {
 		    "$(verdict "$(val rate p99_ms)" '<' 10)"
 		awk -v a="$(val rate pubs_per_s)" -v r="$RATE" 'BEGIN { if (a < 0.98 * r)
 		    printf "  (the rate was not sustained: %s of %s publishes/s acked; see due->deliver)\n", a, r }'
+		printf '  %s\n' "$(cpu_per_delivery rate)"
+	fi
+	if wants cross; then
+		printf 'cross:     %s publishes/s, publish->deliver p50 %s ms, p99 %s ms; same instance p99 %s ms (%s deliveries), cross-instance p99 %s ms (%s)\n' \
+		    "$(val cross pubs_per_s)" "$(val cross p50_ms)" "$(val cross p99_ms)" \
+		    "$(val cross same_p99_ms)" "$(val cross same_n)" \
+		    "$(val cross cross_p99_ms)" "$(val cross cross_n)"
+		printf '  target cross-instance p99 - same-instance p99 < 2 ms at %s/s: %s\n' "$CROSS_RATE" \
+		    "$(awk -v s="$(val cross same_p99_ms)" -v c="$(val cross cross_p99_ms)" -v n="$(val cross cross_n)" 'BEGIN {
+			if (n + 0 <= 0) { print "not measured (one instance: no delivery crossed)"; exit }
+			printf "%s: %.2f ms", (c - s < 2) ? "MET" : "MISSED", c - s }')"
 	fi
 	if wants idle; then
 		rss_mb=$(awk -v k="$(val idle rss_kb)" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')
@@ -474,7 +586,9 @@ mosquitto_cleanup() {
 # mosquitto_summary FILE: each round's figures of both brokers, and the
 # ratios nwd / Mosquitto of each round and their median.
 mosquitto_summary() {
-	step "nwd beside Mosquitto, in alternation ($(nproc) cores; PostgreSQL, the brokers and the load generators on the same box)"
+	local inst=''
+	[ "$INSTANCES" -gt 1 ] && inst="; nwd: $INSTANCES instances behind HAProxy"
+	step "nwd beside Mosquitto, in alternation ($(nproc) cores; PostgreSQL, the brokers and the load generators on the same box$inst)"
 	awk -v rate="$RATE" '
 	    function med(a, n,   w, i, j, t) {
 		for (i = 1; i <= n; i++) w[i] = a[i]
@@ -572,6 +686,69 @@ if wants mosquitto; then
 	exit "$rc"
 fi
 
+# ---- several instances, 1, 2 and 3 (BENCH_ONLY=scale) ----------------------
+
+# scale_summary FILE: per configuration (config=N instances), flat out,
+# steady at BENCH_RATE and at BENCH_CROSS_RATE: deliveries/s, p50/p99,
+# CPU per audited delivery, and the cross-instance p99 beside the same.
+scale_summary() {
+	step "several instances on one PostgreSQL, behind HAProxy ($(nproc) cores; PostgreSQL, HAProxy, every nwdd and bench_broker on the same box)"
+	awk -v rate="$RATE" -v xrate="$CROSS_RATE" '
+	    { delete f
+	      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	      k = f["config"] SUBSEP f["mode"]
+	      for (x in f) v[k, x] = f[x]
+	      if (!(f["config"] in seen)) { seen[f["config"]] = 1; cf[++nc] = f["config"] } }
+	    function cpu(k) {
+		if (v[k, "deliveries_per_s"] + 0 <= 0 || v[k, "nwdd_cpu"] < 0) return "-"
+		return sprintf("%.0f", (v[k, "nwdd_cpu"] + v[k, "pg_cpu"]) * 1e4 / v[k, "deliveries_per_s"]) }
+	    function line(c, m, what,   k, lb, want, note) {
+		k = c SUBSEP m
+		if (!((k SUBSEP "mode") in v)) { printf "%-3s %-16s not run\n", c, what; return }
+		lb = v[k, "lb_cpu"]; if (lb + 0 < 0) lb = "-"
+		want = (m == "rate") ? rate : xrate; note = ""
+		if (m != "flat" && v[k, "pubs_per_s"] + 0 < 0.98 * want)
+			note = "[" v[k, "pubs_per_s"] " publishes/s: below the rate]"
+		printf "%-3s %-16s %8s %7s %7s %6s %6s %6s %6s %5s  %s\n", c, what,
+		    v[k, "deliveries_per_s"], v[k, "p50_ms"], v[k, "p99_ms"], cpu(k),
+		    v[k, "nwdd_cpu"], v[k, "pg_cpu"], lb, v[k, "load1"], note }
+	    END {
+		if (nc == 0) { print "no figures"; exit }
+		printf "deliveries/s, publish->deliver p50/p99 ms, CPU us per audited delivery (every nwdd + PostgreSQL), %% of a core, load average at the start\n"
+		printf "%-3s %-16s %8s %7s %7s %6s %6s %6s %6s %5s\n", "n", "run", "deliv/s", "p50", "p99", "us/dlv", "nwdd%", "pg%", "hap%", "load"
+		for (i = 1; i <= nc; i++) {
+		    line(cf[i], "flat", "flat out")
+		    line(cf[i], "rate", "steady " rate "/s")
+		    line(cf[i], "cross", "steady " xrate "/s") }
+		printf "publish->deliver at %s/s by where the publisher was: same instance as the subscriber, or another (announced by NOTIFY); target: cross adds < 2 ms at p99\n", xrate
+		for (i = 1; i <= nc; i++) {
+		    k = cf[i] SUBSEP "cross"
+		    if (!((k SUBSEP "mode") in v)) continue
+		    if (v[k, "cross_n"] + 0 == 0) { printf "  %s instance: p50 %s p99 %s ms (%s deliveries); none crossed\n", cf[i], v[k, "p50_ms"], v[k, "p99_ms"], v[k, "same_n"]; continue }
+		    d = v[k, "cross_p99_ms"] - v[k, "same_p99_ms"]
+		    printf "  %s instances: same p50 %s p99 %s ms (%s deliveries), cross p50 %s p99 %s ms (%s): cross adds %.2f ms at p99: %s\n",
+			cf[i], v[k, "same_p50_ms"], v[k, "same_p99_ms"], v[k, "same_n"],
+			v[k, "cross_p50_ms"], v[k, "cross_p99_ms"], v[k, "cross_n"], d,
+			(d < 2) ? "MET" : "MISSED" } }' "$1"
+}
+
+if wants scale; then
+	tmproot=${BENCH_TMPROOT:-${TMPDIR:-/tmp}}
+	mkdir -p "$tmproot"
+	scale=$(mktemp "$tmproot/nwd-bench-scale.XXXXXX")
+	trap 'rm -f -- "$scale" "$scale.out"' EXIT
+	rc=0
+	for n in $INSTANCES_LIST; do
+		step "$n instance$([ "$n" -gt 1 ] && echo "s behind HAProxy"): flat, rate and cross"
+		BENCH_ONLY="flat rate cross" BENCH_INSTANCES=$n BENCH_REPEAT=1 \
+		    BENCH_AGAINST='' "$0" "$build" | tee "$scale.out" || rc=1
+		grep '^RESULT ' "$scale.out" |
+		    sed "s|^RESULT |RESULT config=$n |" >>"$scale" || rc=1
+	done
+	scale_summary "$scale"
+	exit "$rc"
+fi
+
 # ---- rounds: repeats, and another build in alternation ------------------------
 
 REPEAT=${BENCH_REPEAT:-1}
@@ -585,6 +762,7 @@ rounds_summary() {
 	awk 'function keys(m) {
 	        if (m == "flat") return "deliveries_per_s"
 	        if (m == "rate") return "p99_ms"
+	        if (m == "cross") return "same_p99_ms cross_p99_ms"
 	        if (m == "idle") return "rss_kb"
 	        if (m == "copy") return "copy_rows_per_s"
 	        if (m == "backlog") return "per_s peak_rss_kb"
@@ -652,6 +830,7 @@ if [ "$WORLD" = each ]; then
 		if wants copy; then groups+=("flat copy"); else groups+=(flat); fi
 	fi
 	wants rate && groups+=(rate)
+	wants cross && groups+=(cross)
 	wants idle && groups+=(idle)
 	if wants copy && ! wants flat; then groups+=(copy); fi
 	wants backlog && groups+=(backlog)
@@ -682,6 +861,9 @@ conf=$tmp/nwdd.conf
 log=$tmp/nwdd.log
 results=$tmp/results
 nwdd_pid=
+nwdd_pids=()	# every instance's, nwdd_pid first
+all_pids=	# the same, comma-separated
+haproxy_pid=
 perf_pid=
 
 dirty_saved=
@@ -706,15 +888,21 @@ cleanup() {
 		for p in $(cat "$tmp/perf.pid"); do kill -INT "$p" 2>/dev/null || true; done
 		sleep 1
 	fi
-	if [ -n "$nwdd_pid" ] && kill -0 "$nwdd_pid" 2>/dev/null; then
-		kill -TERM "$nwdd_pid" 2>/dev/null || true
+	if [ -n "$haproxy_pid" ] && kill -0 "$haproxy_pid" 2>/dev/null; then
+		kill -TERM "$haproxy_pid" 2>/dev/null || true
+		wait "$haproxy_pid" 2>/dev/null || true
+	fi
+	for p in "${nwdd_pids[@]}"; do
+		kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${nwdd_pids[@]}"; do
 		for _ in $(seq 1 300); do
-			kill -0 "$nwdd_pid" 2>/dev/null || break
+			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -0 "$nwdd_pid" 2>/dev/null && kill -KILL "$nwdd_pid" 2>/dev/null
-		wait "$nwdd_pid" 2>/dev/null || true
-	fi
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
+	done
 	if [ -f "$pgdir/data/PG_VERSION" ]; then
 		[ "$KEEP" = 1 ] && cp "$pgdir/postgres.log" "$tmp/" 2>/dev/null
 		"$pgsh" destroy "$pgdir" || rc=1
@@ -778,6 +966,11 @@ if [ "$PG_TUNE" = 1 ]; then
 	    -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
 	    -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
 	    >/dev/null || die "could not set PostgreSQL's parameters"
+	if [ "$PG_STATEMENTS" = 1 ]; then
+		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+		    -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
+		    >/dev/null || die "could not load pg_stat_statements (BENCH_PG_STATEMENTS)"
+	fi
 	# Split on blanks only (no globbing); a name is a parameter name, a
 	# value goes in as a string literal, its quotes doubled.
 	read -r -a pg_set <<<"$PG_SET"
@@ -791,6 +984,11 @@ if [ "$PG_TUNE" = 1 ]; then
 	done
 	"$pgsh" stop "$pgdir" fast >/dev/null && "$pgsh" start "$pgdir" >/dev/null ||
 	    die "could not restart PostgreSQL with the new parameters"
+	if [ "$PG_STATEMENTS" = 1 ]; then
+		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
+		    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null ||
+		    die "could not create pg_stat_statements (BENCH_PG_STATEMENTS; postgresql-contrib)"
+	fi
 	if [ "$WAL_WARM_MB" -gt 0 ]; then
 		"$pgsh" psql "$pgdir" postgres -X -q -A -t \
 		    -c "CREATE TABLE bench_wal_warm AS SELECT repeat('x', 1000) AS x
@@ -907,20 +1105,101 @@ if [ "$HISTORY" -gt 0 ]; then
 	    die "could not write the history (BENCH_HISTORY)"
 fi
 
+# ---- several instances (BENCH_INSTANCES > 1) ----------------------------------
+
+# start_cluster: instances 2..N, each the first's configuration with an
+# instance name, listen and metrics ports, state directory and log of its
+# own (the same database, keys and policy; the name lock refuses two of
+# one name), then haproxy in front, from deploy/haproxy.cfg as
+# tests/integration/test_haproxy.c makes it: comments dropped; of global,
+# maxconn only; the bind on a loopback port; one server line per instance
+# (its port, and its metrics port for the /healthz check); defaults and the
+# check settings as the example has them; and a stats page on another
+# loopback port, read until every instance is UP.
+nwdports=("$nwdport")
+metricsports=("$metricsport")
+start_cluster() {
+	local i c l st up=0 statsport
+	for ((i = 2; i <= INSTANCES; i++)); do
+		nwdports+=("$("$pgsh" freeport)") || die "no free port for nwdd-$i"
+		metricsports+=("$("$pgsh" freeport)") || die "no free port for nwdd-$i's metrics"
+		c=$tmp/nwdd-$i.conf l=$tmp/nwdd-$i.log
+		sed -e "s|^instance = .*|instance = nwdd-bench-$i|" \
+		    -e "s|^listen = .*|listen = 127.0.0.1:${nwdports[i - 1]}|" \
+		    -e "s|^metrics_listen = .*|metrics_listen = 127.0.0.1:${metricsports[i - 1]}|" \
+		    -e "s|^state_directory = .*|state_directory = $tmp/state-$i|" \
+		    "$conf" >"$c"
+		step "nwdd-bench-$i on 127.0.0.1:${nwdports[i - 1]} (log: $l)"
+		start_nwdd "$c" "$l"
+		echo "nwdd-bench-$i pid ${nwdd_pids[i - 1]} ready"
+	done
+	haproxy_port=$("$pgsh" freeport) || die "no free port for haproxy"
+	statsport=$("$pgsh" freeport) || die "no free port for haproxy's stats"
+	awk -v bind="127.0.0.1:$haproxy_port" -v ports="${nwdports[*]}" \
+	    -v mports="${metricsports[*]}" -v stats="127.0.0.1:$statsport" '
+	    BEGIN { n = split(ports, p, " "); split(mports, mp, " ") }
+	    /^[ \t]*(#|$)/ { next }
+	    /^[^ \t]/ { sec = ($1 == "global") ? "global" : "other"; print
+		if (sec == "global") print "\tmaxconn 4096"
+		next }
+	    sec == "global" { next }
+	    $1 == "bind" { print "\tbind " bind; next }
+	    $1 == "server" { if (!done) for (i = 1; i <= n; i++)
+		printf "\tserver nwdd-bench%s 127.0.0.1:%s check port %s\n", (i > 1) ? "-" i : "", p[i], mp[i]
+		done = 1; next }
+	    { print }
+	    END { print "frontend stats"; print "\tmode http"; print "\tbind " stats
+		print "\tno log"; print "\tstats enable"; print "\tstats uri /stats" }' \
+	    "$root/deploy/haproxy.cfg" >"$tmp/haproxy.cfg"
+	step "haproxy ($haproxy_bin) on 127.0.0.1:$haproxy_port in front of $INSTANCES instances, leastconn (config: $tmp/haproxy.cfg)"
+	"$haproxy_bin" -db -f "$tmp/haproxy.cfg" </dev/null >"$tmp/haproxy.log" 2>&1 &
+	haproxy_pid=$!
+	# Every server UP with its check passed (HAProxy counts a server UP
+	# before its first check): its /healthz answered 200.
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$haproxy_pid" 2>/dev/null ||
+		    { cat "$tmp/haproxy.log" >&2; die "haproxy exited at start (its log above)"; }
+		st=$(curl -s --max-time 2 "http://127.0.0.1:$statsport/stats;csv" || true)
+		up=$(awk -F, 'NR == 1 { sub(/^# /, ""); for (j = 1; j <= NF; j++) col[$j] = j; next }
+		    $1 == "nwdd" && $2 ~ /^nwdd-bench/ && $col["status"] == "UP" &&
+		    $col["check_status"] == "L7OK" { n++ } END { print n + 0 }' <<<"$st")
+		[ "$up" -eq "$INSTANCES" ] && break
+		sleep 0.1
+	done
+	[ "$up" -eq "$INSTANCES" ] ||
+	    { cat "$tmp/haproxy.log" >&2; die "haproxy: $up of $INSTANCES instances UP after 20 s"; }
+	echo "haproxy pid $haproxy_pid: $INSTANCES of $INSTANCES instances UP"
+}
+
 mkfifo "$tmp/ready"
 if [ -n "$clockfile" ]; then date +%s%3N >"$clockfile"; fi
-"$nwdd" -c "$conf" --ready-fd 3 3>"$tmp/ready" </dev/null >>"$log" 2>&1 &
-nwdd_pid=$!
-ready=
-read -r -t 30 ready <"$tmp/ready" || true
-if [ "$ready" != READY ]; then
-	tail -n 30 "$log" >&2
-	die "nwdd did not report READY within 30 s"
-fi
+# start_nwdd CONF LOG: one instance, waited for (READY on its fd 3).
+start_nwdd() {
+	local ready='' pid
+	"$nwdd" -c "$1" --ready-fd 3 3>"$tmp/ready" </dev/null >>"$2" 2>&1 &
+	pid=$!
+	nwdd_pids+=("$pid")
+	all_pids=${all_pids:+$all_pids,}$pid
+	read -r -t 30 ready <"$tmp/ready" || true
+	if [ "$ready" != READY ]; then
+		tail -n 30 "$2" >&2
+		die "nwdd ($1) did not report READY within 30 s"
+	fi
+}
+start_nwdd "$conf" "$log"
+nwdd_pid=${nwdd_pids[0]}
 echo "nwdd pid $nwdd_pid ready; PostgreSQL 127.0.0.1:$pgport (postmaster $pgpid)"
+server=127.0.0.1:$nwdport
+if [ "$INSTANCES" -gt 1 ]; then
+	start_cluster
+	server=127.0.0.1:$haproxy_port
+fi
 
+# The allocation through the first instance: the others apply it (and a
+# publish through any of them waits for it: read-your-writes).
 common=(--server "127.0.0.1:$nwdport" --pki "$pki")
 "$bench" "${common[@]}" --allocate || die "could not allocate the bench subject"
+common=(--server "$server" --pki "$pki")
 
 psql_q() { "$pgsh" psql "$pgdir" postgres -X -q -A -t -c "$1"; }
 
@@ -943,9 +1222,14 @@ step "machine"
 } | tee "$tmp/machine"
 
 # The store's histograms from nwdd's /metrics (name, then "le count" lines).
+# Several instances: each bucket summed over them.
 scrape() {
-	curl -s --max-time 5 "http://127.0.0.1:$metricsport/metrics" |
-	    scrape_parse || true
+	local m
+	for m in "${metricsports[@]}"; do
+		curl -s --max-time 5 "http://127.0.0.1:$m/metrics" |
+		    scrape_parse || true
+	done | awk '{ k = $1 " " $2; if (!(k in c)) o[++n] = k; c[k] += $3 }
+	    END { for (i = 1; i <= n; i++) print o[i], c[o[i]] }'
 }
 scrape_parse() {
 	awk '/^nwd_(store_commit_seconds|store_wait_seconds|store_txn_batches|store_txn_audit_rows|publish_seconds)_bucket/ {
@@ -990,17 +1274,46 @@ wal_report() {
 		    m, r / m, f / m, b / m, b / 1048576 }'
 }
 
+# statements_report BEFORE AFTER (wal_snap lines): PostgreSQL's time by
+# statement over the run (pg_stat_statements, BENCH_PG_STATEMENTS=1), the
+# largest first, with calls per publish: what each publish costs the one
+# database that every instance shares.
+statements_report() {
+	local m0 m1 pubs
+	read -r _ _ _ m0 <<<"$1"
+	read -r _ _ _ m1 <<<"$2"
+	pubs=$((m1 - m0))
+	[ "$pubs" -gt 0 ] || return 0
+	echo "-- PostgreSQL by statement over the run (pg_stat_statements: execution time, all instances; $pubs publishes):"
+	printf '%10s %9s %10s %9s  %s\n' calls "per pub" "total ms" "us/pub" statement
+	psql_q "SELECT calls, round(calls::numeric / $pubs, 2),
+	    round(total_exec_time::numeric), round((1000 * total_exec_time / $pubs)::numeric),
+	    left(regexp_replace(query, '\s+', ' ', 'g'), 100)
+	    FROM pg_stat_statements
+	    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'nwd')
+	    ORDER BY total_exec_time DESC LIMIT 15" |
+	    awk -F'|' '{ printf "%10s %9s %10s %9s  %s\n", $1, $2, $3, $4, $5 }'
+}
+
 run() {
-	local name=$1 wal0=
+	local name=$1 wal0='' wal1
 	shift
 	step "$name: $(basename "$bench") $*"
 	command -v curl >/dev/null && scrape >"$tmp/$name.metrics0"
 	# The backlog reports its replay alone (backlog_report).
 	case $name in copy | idle | backlog | deadlines) ;; *) wal0=$(wal_snap) ;; esac
-	"$bench" "$@" | tee "$tmp/$name.out"
+	[ "$PG_STATEMENTS" = 1 ] && [ -n "$wal0" ] &&
+	    psql_q "SELECT pg_stat_statements_reset()" >/dev/null
+	# cross is a steady run (mode=rate) at another rate: named apart.
+	"$bench" "$@" | sed -u "s/^RESULT mode=rate /RESULT mode=$name /" |
+	    tee "$tmp/$name.out"
 	grep '^RESULT ' "$tmp/$name.out" >>"$results" ||
 	    die "$name: bench_broker printed no RESULT"
-	[ -n "$wal0" ] && wal_report "$wal0" "$(wal_snap)"
+	if [ -n "$wal0" ]; then
+		wal1=$(wal_snap)
+		wal_report "$wal0" "$wal1"
+		[ "$PG_STATEMENTS" = 1 ] && statements_report "$wal0" "$wal1"
+	fi
 	if [ "$name" != copy ] && [ "$name" != idle ] &&
 	    [ "$name" != backlog ] && [ "$name" != deadlines ] &&
 	    command -v curl >/dev/null; then
@@ -1180,7 +1493,8 @@ backlog_trace() {
 
 db="host=127.0.0.1 port=$pgport dbname=nwd user=nwd_auditor"
 traffic=(--subscribers "$SUBSCRIBERS" --body "$BODY" --seconds "$SECONDS_RUN"
-    --warmup "$WARMUP" --pid "$nwdd_pid" --pg-pid "$pgpid" --db "$db")
+    --warmup "$WARMUP" --pid "$all_pids" --pg-pid "$pgpid" --db "$db")
+[ -n "$haproxy_pid" ] && traffic+=(--lb-pid "$haproxy_pid")
 [ "$ACK" = 1 ] && traffic+=(--ack)
 [ -n "$receivers" ] && traffic+=(--receivers "$receivers")
 : >"$results"
@@ -1213,8 +1527,8 @@ perf_print() { # MODE WHAT: the report of $tmp/perf.data
 	pg_pids=$(pgrep -d, -P "$pgpid" || true)
 	pg_pids=$pgpid${pg_pids:+,$pg_pids}
 	perf_top --sort comm --percent-limit 1 | tee "$tmp/perf-$1-comm.txt"
-	echo "-- nwdd (pid $nwdd_pid), by symbol (self time, % of all samples):"
-	perf_top --pid "$nwdd_pid" --sort dso,sym --percent-limit 0.3 |
+	echo "-- nwdd (pid $all_pids), by symbol (self time, % of all samples):"
+	perf_top --pid "$all_pids" --sort dso,sym --percent-limit 0.3 |
 	    tee "$tmp/perf-$1-nwdd.txt"
 	echo "-- our PostgreSQL ($pg_pids), by symbol (self time, % of all samples):"
 	perf_top --pid "$pg_pids" --sort sym --percent-limit 0.5 |
@@ -1240,6 +1554,14 @@ if wants rate; then
 	run rate "${common[@]}" --publishers "$RATE_PUBLISHERS" --rate "$RATE" \
 	    "${traffic[@]}"
 	perf_report rate
+fi
+
+if wants cross; then
+	sleep 2
+	perf_start
+	run cross "${common[@]}" --publishers "$RATE_PUBLISHERS" \
+	    --rate "$CROSS_RATE" "${traffic[@]}"
+	perf_report cross
 fi
 
 if wants idle; then

@@ -25,6 +25,15 @@
  * --warmup seconds, for --seconds) count; after the window the subscribers
  * drain until one second passes without a delivery.
  *
+ * Several instances behind a load balancer (--server its address): the
+ * tag also names the instance the publisher's session is on (its
+ * Welcome's), and a subscriber compares it with its own session's, so
+ * that publish->deliver is reported apart for deliveries its own instance
+ * made (same instance) and for those another instance announced to it
+ * (cross-instance); where the sessions landed is printed.  --pid takes
+ * every nwdd, comma-separated (their CPU summed; the first's memory), and
+ * --lb-pid the load balancer, whose CPU is reported beside.
+ *
  * For soaks (deploy/soak.sh): --churn S closes every session after a
  * random 0.5 S to 1.5 S and connects again (publishers and subscribers);
  * --durable NAME makes each subscription durable under NAME and acks every
@@ -142,6 +151,9 @@
 #define IDLE_THREADS		8
 #define IDLE_PING_SAMPLE	200
 #define TAG			"nwdbench"
+#define MAX_PIDS		16
+#define INST_MAX		64	/* an instance name in a tag */
+#define INST_SLOTS		16	/* instances counted by name */
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -154,8 +166,11 @@ static struct {
 	double		 rate;		/* publishes/s; 0 = flat out */
 	double		 seconds;
 	double		 warmup;
-	pid_t		 pid;		/* nwdd, or 0 */
+	pid_t		 pid;		/* nwdd (the first of --pid), or 0 */
+	pid_t		 pids[MAX_PIDS]; /* every nwdd of --pid */
+	int		 npids;
 	pid_t		 pgpid;		/* the postmaster, or 0 */
+	pid_t		 lbpid;		/* the load balancer (HAProxy), or 0 */
 	long		 idle;		/* --idle-sessions K, or 0 */
 	const char	*copy;		/* --copy-ceiling CONNINFO, or NULL */
 	long		 copy_rows;
@@ -410,7 +425,7 @@ sched_read(pid_t pid, long long *run, long long *wait)
 
 struct cpu_snap {
 	int64_t		 t;
-	long long	 daemon, pg, self, busy, total;
+	long long	 daemon, pg, self, lb, busy, total;
 	long long	 d_run, d_wait;			/* nwdd's schedstat */
 	size_t		 npg;
 	pid_t		 pg_pid[SNAP_MAXPG];		/* the postmaster's */
@@ -423,9 +438,17 @@ cpu_snap(struct cpu_snap *c)
 	DIR		*d;
 	struct dirent	*de;
 	pid_t		 pp, pid;
+	long long	 t;
+	int		 i;
 
 	c->t = mono_ns();
-	c->daemon = opt.pid > 0 ? proc_cpu_ticks(opt.pid, NULL) : -1;
+	c->daemon = opt.npids > 0 ? 0 : -1;
+	for (i = 0; i < opt.npids && c->daemon >= 0; i++)
+		if ((t = proc_cpu_ticks(opt.pids[i], NULL)) >= 0)
+			c->daemon += t;
+		else
+			c->daemon = -1;
+	c->lb = opt.lbpid > 0 ? proc_cpu_ticks(opt.lbpid, NULL) : -1;
 	c->pg = opt.pgpid > 0 ? proc_tree_ticks(opt.pgpid) : -1;
 	c->self = proc_cpu_ticks(getpid(), NULL);
 	machine_ticks(&c->busy, &c->total);
@@ -483,12 +506,15 @@ print_cpu(const struct cpu_snap *s0, const struct cpu_snap *s1)
 	long long	 best = -1, r, w;
 	size_t		 i, j, bi = 0, bj = 0;
 
-	printf("cpu (100%% = one core of %ld):  nwdd %.0f%%  postgres %.0f%%  "
+	printf("cpu (100%% = one core of %ld):  nwdd %.0f%%%s  postgres %.0f%%  "
 	    "bench_broker %.0f%%  machine busy %.0f%% of all cores\n",
 	    sysconf(_SC_NPROCESSORS_ONLN),
-	    cpu_pct(s0->daemon, s1->daemon, s0, s1),
-	    cpu_pct(s0->pg, s1->pg, s0, s1),
+	    cpu_pct(s0->daemon, s1->daemon, s0, s1), opt.npids > 1 ?
+	    " (all instances)" : "", cpu_pct(s0->pg, s1->pg, s0, s1),
 	    cpu_pct(s0->self, s1->self, s0, s1), mach);
+	if (opt.lbpid > 0)
+		printf("  load balancer (pid %d): %.0f%% of a core\n",
+		    (int)opt.lbpid, cpu_pct(s0->lb, s1->lb, s0, s1));
 	if (s0->d_run >= 0 && s1->d_run >= 0)
 		print_sched("nwdd", opt.pid, s0->d_run, s0->d_wait, s1->d_run,
 		    s1->d_wait, s1->t - s0->t);
@@ -584,7 +610,8 @@ u32cmp(const void *a, const void *b)
 static void
 lat_sort(struct lat *l)
 {
-	qsort(l->v, l->n, sizeof(*l->v), u32cmp);
+	if (l->n > 0)	/* none: v is NULL, which qsort() may not take */
+		qsort(l->v, l->n, sizeof(*l->v), u32cmp);
 }
 
 static double
@@ -628,6 +655,7 @@ struct publisher {
 	char		 last_err[256];
 	uint8_t		*acked_seq;	/* --backlog: 1 at each acked seq */
 	size_t		 acked_cap;
+	char		 inst[INST_MAX]; /* the instance its session is on */
 };
 
 struct subscriber {
@@ -639,8 +667,30 @@ struct subscriber {
 	uint64_t	 reconnects, churned;
 	atomic_llong	 last_rx;
 	struct lat	 lat, lat_sched;
+	struct lat	 lat_same, lat_cross;	/* by the publisher's instance */
 	char		 last_err[256];
+	char		 inst[INST_MAX]; /* the instance its session is on */
 };
+
+/*
+ * The instance a session is on, from its Welcome, into buf: "-" if the
+ * broker named none.  Behind a load balancer the sessions of one run are
+ * on several instances; a delivery's tag names the publisher's, so that a
+ * subscriber tells a delivery made by its own instance from one another
+ * instance announced to it.
+ */
+static void
+session_instance(const struct nwd_client *c, char *buf, size_t len)
+{
+	const Nwd__V1__Welcome	*w = c != NULL ? nwd_welcome(c) : NULL;
+	size_t			 i;
+
+	snprintf(buf, len, "%s", w != NULL && w->instance != NULL &&
+	    w->instance[0] != '\0' ? w->instance : "-");
+	for (i = 0; buf[i] != '\0'; i++)
+		if (isspace((unsigned char)buf[i]))
+			buf[i] = '_';
+}
 
 static void
 fill_alert(Nwd__V1__Envelope *env, Nwd__V1__Header *h, Nwd__V1__SubjectRef *s,
@@ -662,15 +712,20 @@ fill_alert(Nwd__V1__Envelope *env, Nwd__V1__Header *h, Nwd__V1__SubjectRef *s,
 	env->risk_alert = a;
 }
 
-/* Writes the tag into the first bytes of summary (opt.body long). */
+/*
+ * Writes the tag into the first bytes of summary (opt.body long): the
+ * publisher, the sequence number, the send and due times, and the
+ * instance the publisher's session is on.
+ */
 static void
-stamp(char *summary, int pub, uint64_t seq, int64_t t_send, int64_t t_due)
+stamp(char *summary, int pub, uint64_t seq, int64_t t_send, int64_t t_due,
+    const char *inst)
 {
-	char	tag[128];
+	char	tag[64 + INST_MAX];
 	int	n;
 
 	n = snprintf(tag, sizeof(tag), TAG " %d %" PRIu64 " %" PRId64 " %"
-	    PRId64 " ", pub, seq, t_send, t_due);
+	    PRId64 " %s ", pub, seq, t_send, t_due, inst);
 	memcpy(summary, tag, (size_t)n < opt.body ? (size_t)n : opt.body);
 }
 
@@ -748,9 +803,10 @@ publisher_main(void *arg)
 			}
 			p->reconnects++;
 			end_at = churn_due(&seed);
+			session_instance(p->c, p->inst, sizeof(p->inst));
 		}
 		seq = p->sent++;
-		stamp(summary, p->idx, seq, t_send, due);
+		stamp(summary, p->idx, seq, t_send, due, p->inst);
 		ack = NULL;
 		st = nwd_publish(p->c, &env, &ack, p->last_err,
 		    sizeof(p->last_err));
@@ -804,6 +860,7 @@ subscriber_connect(struct subscriber *s, int fatal)
 
 	if ((s->c = connect_as(s->principal, fatal)) == NULL)
 		return -1;
+	session_instance(s->c, s->inst, sizeof(s->inst));
 	if (nwd_subscribe(s->c, &k, 1, &subj, 1, opt.durable, NULL, err,
 	    sizeof(err)) != NWD_OK) {
 		if (fatal)
@@ -826,8 +883,8 @@ subscriber_main(void *arg)
 	int64_t			 now, t_send, t_due, end_at;
 	uint64_t		 seq;
 	unsigned int		 seed = (unsigned int)s->idx * 40503U + 7;
-	int			 pub;
-	char			 err[256];
+	int			 pub, nf;
+	char			 err[256], inst[INST_MAX];
 
 	end_at = churn_due(&seed);
 	while (!atomic_load(&stop_subs)) {
@@ -863,13 +920,19 @@ subscriber_main(void *arg)
 		s->received++;
 		sum = d->envelope != NULL && d->envelope->risk_alert != NULL ?
 		    d->envelope->risk_alert->summary : NULL;
-		if (sum != NULL && sscanf(sum, TAG " %d %" SCNu64 " %" SCNd64
-		    " %" SCNd64, &pub, &seq, &t_send, &t_due) == 4) {
+		/* INST_MAX - 1 */
+		if (sum != NULL && (nf = sscanf(sum, TAG " %d %" SCNu64 " %"
+		    SCNd64 " %" SCNd64 " %63s", &pub, &seq, &t_send, &t_due,
+		    inst)) >= 4) {
 			if (t_send >= win_lo && t_send < win_hi) {
 				s->win_received++;
 				lat_add(&s->lat, now - t_send);
 				if (opt.rate > 0)
 					lat_add(&s->lat_sched, now - t_due);
+				if (nf == 5)
+					lat_add(strcmp(inst, s->inst) == 0 ?
+					    &s->lat_same : &s->lat_cross,
+					    now - t_send);
 			}
 		} else
 			s->foreign++;
@@ -902,12 +965,49 @@ audit_max_id(PGconn *db)
 	return v;
 }
 
+/*
+ * Where the sessions are: how many publishers and subscribers each
+ * instance holds (from their Welcomes), as one line; *ninst is the number
+ * of instances.
+ */
+static void
+print_placement(const struct publisher *pubs, const struct subscriber *subs,
+    int *ninst)
+{
+	const char	*name[INST_SLOTS];
+	int		 np[INST_SLOTS] = { 0 }, ns[INST_SLOTS] = { 0 };
+	int		 n = 0, i, j, k;
+	const char	*inst;
+
+	for (i = 0; i < opt.npub + opt.nsub; i++) {
+		inst = i < opt.npub ? pubs[i].inst : subs[i - opt.npub].inst;
+		for (j = 0; j < n && strcmp(name[j], inst) != 0; j++)
+			;
+		if (j == n) {
+			if (n == INST_SLOTS)
+				continue;
+			name[n++] = inst;
+		}
+		if (i < opt.npub)
+			np[j]++;
+		else
+			ns[j]++;
+	}
+	printf("sessions by instance:");
+	for (k = 0; k < n; k++)
+		printf("%s %s %d publishers %d subscribers", k ? ";" : "",
+		    name[k], np[k], ns[k]);
+	printf("\n");
+	*ninst = n;
+}
+
 static int
 run_traffic(void)
 {
 	struct publisher	*pubs;
 	struct subscriber	*subs;
 	struct lat		 lat = { 0 }, lat_sched = { 0 }, ack_lat = { 0 };
+	struct lat		 lat_same = { 0 }, lat_cross = { 0 };
 	struct cpu_snap		 c0, c1;
 	pthread_t		 rss_th;
 	PGconn			*db = NULL;
@@ -922,7 +1022,7 @@ run_traffic(void)
 	long long		 id0 = -1, id1 = -1;
 	long			 hwm0 = -1, hwm = -1, rss_end = -1;
 	double			 secs = opt.seconds, fanout, l1;
-	int			 i;
+	int			 i, ninst = 0;
 
 	rlist = strdup(opt.receivers);
 	if (rlist == NULL || (nrecv = split_list(rlist, recv, MAX_LIST)) == 0)
@@ -952,7 +1052,9 @@ run_traffic(void)
 	for (i = 0; i < opt.npub; i++) {
 		pubs[i].idx = i;
 		pubs[i].c = connect_as(PUBLISHER, 1);
+		session_instance(pubs[i].c, pubs[i].inst, sizeof(pubs[i].inst));
 	}
+	print_placement(pubs, subs, &ninst);
 	if (opt.pid > 0) {
 		hwm0 = proc_status_kb(opt.pid, "VmHWM");
 		atomic_store(&rss_peak_kb, proc_status_kb(opt.pid, "VmRSS"));
@@ -1044,6 +1146,8 @@ run_traffic(void)
 			smax = s->win_received;
 		lat_merge(&lat, &s->lat);
 		lat_merge(&lat_sched, &s->lat_sched);
+		lat_merge(&lat_same, &s->lat_same);
+		lat_merge(&lat_cross, &s->lat_cross);
 		if (s->errors > 0)
 			fprintf(stderr, "subscriber %d (%s): %" PRIu64 " session%s "
 			    "ended, the last: %s\n", i, s->principal, s->errors,
@@ -1051,10 +1155,14 @@ run_traffic(void)
 		nwd_close(s->c);
 		free(s->lat.v);
 		free(s->lat_sched.v);
+		free(s->lat_same.v);
+		free(s->lat_cross.v);
 	}
 	lat_sort(&lat);
 	lat_sort(&lat_sched);
 	lat_sort(&ack_lat);
+	lat_sort(&lat_same);
+	lat_sort(&lat_cross);
 	fanout = win_acked > 0 ? (double)win_recv / (double)win_acked : 0;
 
 	printf("publishes acked:     %10.0f /s   (%" PRIu64 " in the window; "
@@ -1084,6 +1192,17 @@ run_traffic(void)
 	printf("publish->ack:        p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  "
 	    "max %.2f ms\n", lat_q(&ack_lat, .5), lat_q(&ack_lat, .99),
 	    lat_q(&ack_lat, .999), lat_q(&ack_lat, 1));
+	if (lat_cross.n > 0) {
+		/* Behind a load balancer: by the publisher's instance. */
+		printf("  same instance:     p50 %.2f ms  p99 %.2f ms  p99.9 %.2f "
+		    "ms  (%zu deliveries: publisher and subscriber on one "
+		    "instance)\n", lat_q(&lat_same, .5), lat_q(&lat_same, .99),
+		    lat_q(&lat_same, .999), lat_same.n);
+		printf("  cross-instance:    p50 %.2f ms  p99 %.2f ms  p99.9 %.2f "
+		    "ms  (%zu deliveries: announced by another instance)\n",
+		    lat_q(&lat_cross, .5), lat_q(&lat_cross, .99),
+		    lat_q(&lat_cross, .999), lat_cross.n);
+	}
 	printf("errors:              %" PRIu64 " publish, %" PRIu64
 	    " subscriber sessions ended, %" PRIu64 " ack, %" PRIu64
 	    " reconnects, %" PRIu64 " deliveries not ours\n", perr, serr,
@@ -1106,7 +1225,9 @@ run_traffic(void)
 	    " sub_errors=%" PRIu64 " nwdd_cpu=%.0f pg_cpu=%.0f bench_cpu=%.0f "
 	    "peak_rss_kb=%ld hwm_kb=%ld load1=%.2f acked_total=%" PRIu64
 	    " sent_total=%" PRIu64 " pub_reconnects=%" PRIu64
-	    " sub_reconnects=%" PRIu64 "\n",
+	    " sub_reconnects=%" PRIu64 " lb_cpu=%.0f instances=%d"
+	    " same_p50_ms=%.2f same_p99_ms=%.2f same_n=%zu"
+	    " cross_p50_ms=%.2f cross_p99_ms=%.2f cross_n=%zu\n",
 	    opt.rate > 0 ? "rate" : "flat", opt.npub, opt.nsub, opt.body,
 	    opt.rate, secs, win_acked / secs, win_recv / secs, fanout,
 	    win_rcpt / secs, id0 >= 0 && id1 >= 0 ? (id1 - id0) / secs : -1,
@@ -1117,8 +1238,12 @@ run_traffic(void)
 	    cpu_pct(c0.pg, c1.pg, &c0, &c1),
 	    cpu_pct(c0.self, c1.self, &c0, &c1),
 	    (long)atomic_load(&rss_peak_kb), hwm, l1, acked, sent, reconn,
-	    sreconn);
+	    sreconn, cpu_pct(c0.lb, c1.lb, &c0, &c1), ninst,
+	    lat_q(&lat_same, .5), lat_q(&lat_same, .99), lat_same.n,
+	    lat_q(&lat_cross, .5), lat_q(&lat_cross, .99), lat_cross.n);
 	free(lat.v);
+	free(lat_same.v);
+	free(lat_cross.v);
 	free(lat_sched.v);
 	free(ack_lat.v);
 	free(pubs);
@@ -1284,6 +1409,7 @@ run_backlog(void)
 	for (i = 0; i < (size_t)opt.npub; i++) {
 		pubs[i].idx = (int)i;
 		pubs[i].c = connect_as(PUBLISHER, 1);
+		session_instance(pubs[i].c, pubs[i].inst, sizeof(pubs[i].inst));
 	}
 	t_run0 = mono_ns();
 	t_start = t_run0 + NS / 10;
@@ -1684,7 +1810,7 @@ dl_steady_main(void *arg)
 		t_send = mono_ns();
 		s.local_id = dl_subjects[(p->idx + seq * opt.dl_steady) %
 		    (uint64_t)opt.dl_subjects];
-		stamp(summary, p->idx, seq, t_send, due);
+		stamp(summary, p->idx, seq, t_send, due, "-");
 		t_ack = 0;
 		if (p->c == NULL && (p->c = connect_as(PUBLISHER, 0)) == NULL)
 			p->errors++;
@@ -2838,14 +2964,37 @@ run_copy(void)
 
 /* ---- main -------------------------------------------------------------------- */
 
+/*
+ * --pid P[,P...]: the daemons whose CPU is counted (summed: several
+ * instances behind a load balancer); the first is the one whose memory
+ * and scheduling are sampled.
+ */
+static void
+parse_pids(const char *arg)
+{
+	char	*list, *item[MAX_PIDS];
+	size_t	 n, i;
+
+	if ((list = strdup(arg)) == NULL)
+		die("out of memory");
+	n = split_list(list, item, MAX_PIDS);
+	opt.npids = 0;
+	for (i = 0; i < n; i++)
+		if ((opt.pids[opt.npids] = atoi(item[i])) > 0)
+			opt.npids++;
+	opt.pid = opt.npids > 0 ? opt.pids[0] : 0;
+	free(list);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 "usage: bench_broker --server H:P --pki DIR [--publishers N] [--subscribers M]\n"
 "           [--body BYTES] [--rate PUBS_PER_S] [--seconds S] [--warmup S]\n"
-"           [--pid NWDD_PID] [--pg-pid POSTMASTER_PID] [--db CONNINFO]\n"
-"           [--subject ID] [--receivers P,P,...] [--ack]\n"
+"           [--pid NWDD_PID[,NWDD_PID...]] [--pg-pid POSTMASTER_PID]\n"
+"           [--lb-pid HAPROXY_PID] [--db CONNINFO] [--subject ID]\n"
+"           [--receivers P,P,...] [--ack]\n"
 "           [--churn SECONDS] [--durable NAME] [--report FILE]\n"
 "       bench_broker --server H:P --pki DIR --allocate [--subject ID]\n"
 "           [--teams T,T,...]\n"
@@ -2877,7 +3026,7 @@ main(int argc, char *argv[])
 	    O_WARM, O_PID, O_PGPID, O_IDLE, O_COPY, O_COPYROWS, O_DB, O_SUBJ,
 	    O_RECV, O_TEAMS, O_ALLOC, O_ACK, O_CHURN, O_DURABLE, O_REPORT,
 	    O_BACKLOG, O_BEFORE, O_AFTER, O_DEADLINES, O_BREACHING, O_CLOCK,
-	    O_CLOCK_STEP, O_DL_SUBJECTS, O_STEADY };
+	    O_CLOCK_STEP, O_DL_SUBJECTS, O_STEADY, O_LBPID };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "pki", required_argument, NULL, O_PKI },
@@ -2889,6 +3038,7 @@ main(int argc, char *argv[])
 		{ "warmup", required_argument, NULL, O_WARM },
 		{ "pid", required_argument, NULL, O_PID },
 		{ "pg-pid", required_argument, NULL, O_PGPID },
+		{ "lb-pid", required_argument, NULL, O_LBPID },
 		{ "idle-sessions", required_argument, NULL, O_IDLE },
 		{ "copy-ceiling", required_argument, NULL, O_COPY },
 		{ "copy-rows", required_argument, NULL, O_COPYROWS },
@@ -2944,7 +3094,10 @@ main(int argc, char *argv[])
 			opt.warmup = atof(optarg);
 			break;
 		case O_PID:
-			opt.pid = atoi(optarg);
+			parse_pids(optarg);
+			break;
+		case O_LBPID:
+			opt.lbpid = atoi(optarg);
 			break;
 		case O_PGPID:
 			opt.pgpid = atoi(optarg);
