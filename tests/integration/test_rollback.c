@@ -374,13 +374,25 @@ forged_append(const char *inst, const char *mid, char *sql, size_t len)
 	    prevhex, hex);
 }
 
-/* Ends nwdd's database connection: it connects, and loads, again. */
+/*
+ * Ends d's database connection and waits until it has connected, and
+ * loaded, again.  The wait is for the drop and for READY after mark:
+ * an allocations_loaded line alone may be a reload the cluster asked for
+ * just before the drop (another instance's change), after which a
+ * publish would meet the store on its way down.
+ */
 static void
-reconnect(void)
+reconnect(struct harness_daemon *d)
 {
+	size_t	mark = harness_log_mark(d);
+
 	harness_sql_int("postgres", "SELECT count(pg_terminate_backend(pid)) "
 	    "FROM pg_stat_activity WHERE application_name = 'nwdd' AND "
 	    "usename = 'nwd_daemon'");
+	wait_log(d, mark, "store: database unavailable");
+	/* The store was ready at mark: a ready line after it is the
+	 * reconnect's. */
+	wait_log(d, mark, "store: state=ready");
 }
 
 /* ------------------------------------------------------------------------
@@ -639,7 +651,7 @@ test_allocation_inserted(void **state)
 	    "(message_id, subject, team, instance) VALUES ('%s', 'YP-003', "
 	    "'hub:dereham', '%s') RETURNING 1", m1, inst);
 	mark = harness_log_mark(d);
-	reconnect();
+	reconnect(d);
 	wait_log(d, mark, "event=allocations_loaded");
 	snprintf(want, sizeof(want), "event=allocation_refused "
 	    "allocation_id=");
@@ -659,7 +671,7 @@ test_allocation_inserted(void **state)
 	    "team, instance) VALUES ('%s', 'YP-003', 'hub:dereham', '%s')",
 	    fake, NWD__V1__KIND__ALLOCATION, inst, fake, inst);
 	mark = harness_log_mark(d);
-	reconnect();
+	reconnect(d);
 	wait_log(d, mark, "event=allocations_loaded");
 	snprintf(want, sizeof(want), "message_id=%s reason=\"no publish row",
 	    fake);
