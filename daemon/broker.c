@@ -33,6 +33,7 @@
 #include "store.h"
 #include "subscribe.h"
 #include "trail.h"
+#include "world.h"
 #include "uuid.h"
 
 struct broker {
@@ -556,14 +557,7 @@ publish_decided(struct broker *b, struct session *s, uint64_t request_id,
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto internal;
 	j->read_at_ms = clock_mono_ms();
-	memset(&w, 0, sizeof(w));
-	w.policy = b->srv->policy;
-	w.ids = b->srv->ids;
-	w.allocs = b->srv->allocs;
-	w.consents = consents_table(b->srv->consents);
-	w.grants = breakglass_grants(b->srv->breakglass);
-	w.now_ms = clock_wall_ms();
-	w.max_frame = b->srv->cfg->max_frame;
+	world_now(b->srv, &w);
 	w.reach = reach;
 	w.reach_arg = b;
 	w.superseded = sup;
@@ -874,14 +868,7 @@ broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
 	    (j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
 	j->read_at_ms = clock_mono_ms();
-	memset(&w, 0, sizeof(w));
-	w.policy = b->srv->policy;
-	w.ids = b->srv->ids;
-	w.allocs = b->srv->allocs;
-	w.consents = consents_table(b->srv->consents);
-	w.grants = breakglass_grants(b->srv->breakglass);
-	w.now_ms = clock_wall_ms();
-	w.max_frame = b->srv->cfg->max_frame;
+	world_now(b->srv, &w);
 	w.reach = reach;
 	w.reach_arg = b;
 	env->header->created_unix_ms = w.now_ms;

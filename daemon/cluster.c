@@ -45,6 +45,7 @@
 #include "store_listen.h"
 #include "subs.h"
 #include "trail.h"
+#include "world.h"
 
 #define MIRROR_BUCKETS		1024
 #define CLUSTER_RETRY_MS	100	/* a reload the store could not take */
@@ -942,14 +943,7 @@ msg_one(struct cluster *c, const struct store_result *res, size_t row,
 	}
 	kind = env->header->kind;
 	subject = env->header->subject->local_id;
-	memset(&w, 0, sizeof(w));
-	w.policy = srv->policy;
-	w.ids = srv->ids;
-	w.allocs = srv->allocs;
-	w.consents = consents_table(srv->consents);
-	w.grants = breakglass_grants(srv->breakglass);
-	w.now_ms = clock_wall_ms();
-	w.max_frame = srv->cfg->max_frame;
+	world_now(srv, &w);
 	for (p = list; *p != '\0'; p = nl != NULL ? nl + 1 : p + len) {
 		nl = strchr(p, '\n');
 		len = nl != NULL ? (size_t)(nl - p) : strlen(p);

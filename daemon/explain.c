@@ -10,9 +10,7 @@
 #include <time.h>
 
 #include "audit.h"
-#include "clock.h"
 #include "config.h"
-#include "consents.h"
 #include "decide.h"
 #include "deliver.h"
 #include "envelope.h"
@@ -24,6 +22,7 @@
 #include "session.h"
 #include "store.h"
 #include "trail.h"
+#include "world.h"
 
 /* ------------------------------------------------------------------------
  * The daemon's half: an auditor's Explain frame.
@@ -209,13 +208,9 @@ explain_handle(struct server *srv, struct session *s, uint64_t request_id,
 	j->request_id = request_id;
 	snprintf(j->what, sizeof(j->what), "%s", what);
 
-	memset(&w, 0, sizeof(w));
-	w.policy = srv->policy;
-	w.ids = srv->ids;
-	w.allocs = srv->allocs;
-	w.consents = consents_table(srv->consents);
-	w.now_ms = req->at_unix_ms != 0 ? req->at_unix_ms : clock_wall_ms();
-	w.max_frame = srv->cfg->max_frame;
+	world_now(srv, &w);
+	if (req->at_unix_ms != 0)
+		w.now_ms = req->at_unix_ms;
 	w.reach = reach;
 	w.reach_arg = srv;
 	j->result = decide_explain(&w, req->principal, req->envelope, req->to,

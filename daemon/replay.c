@@ -43,10 +43,8 @@
 #include <string.h>
 
 #include "audit.h"
-#include "breakglass.h"
 #include "clock.h"
 #include "config.h"
-#include "consents.h"
 #include "decide.h"
 #include "deliver.h"
 #include "durable.h"
@@ -62,6 +60,7 @@
 #include "store.h"
 #include "subs.h"
 #include "trail.h"
+#include "world.h"
 
 /* One message to send, decided and audited. */
 struct item {
@@ -442,13 +441,7 @@ page_decide(struct replay *r, struct page *p, struct session *s,
 
 	/* Decisions use the mapping and policy in force now. */
 	pr = identity_find_id(srv->ids, s->principal->id);
-	memset(&w, 0, sizeof(w));
-	w.policy = srv->policy;
-	w.ids = srv->ids;
-	w.allocs = srv->allocs;
-	w.consents = consents_table(srv->consents);
-	w.grants = breakglass_grants(srv->breakglass);
-	w.now_ms = clock_wall_ms();
+	world_now(srv, &w);
 	snprintf(p->version, sizeof(p->version), "%s",
 	    policy_version(srv->policy));
 	if ((p->items = calloc(n, sizeof(*p->items))) == NULL)
