@@ -124,6 +124,7 @@ static void	job_message_events(int, const struct store_result *, void *);
 static void	job_events(int, const struct store_result *, void *);
 static void	job_next_message(struct auditq_job *);
 static void	job_start_events(struct auditq_job *);
+static int	job_start(struct auditq_job *);
 static void	job_finish(struct auditq_job *);
 
 
@@ -902,24 +903,9 @@ nomem:
 static void
 job_start_events(struct auditq_job *j)
 {
-	struct store_audit_filter f;
-
 	j->stage = STAGE_EVENTS;
 	j->after_id = 0;	/* after the messages, every row */
-	memset(&f, 0, sizeof(f));
-	f.subject = j->subject;
-	f.principal = j->principal;
-	f.action = j->action;
-	f.message_id = j->message_id;
-	f.sender = j->sender;
-	f.delivery_only = j->sender != NULL;
-	f.from_ms = j->from_ms;
-	f.until_ms = j->until_ms;
-	f.after_id = j->after_id;
-	f.limit = j->limit;
-	f.not_held = j->subject_access;
-	f.held_from = j->cut_mid[0] != '\0' ? j->cut_mid : NULL;
-	if (store_query_audit(j->srv->store, &f, job_events, j) == -1)
+	if (job_start(j) == -1)
 		job_fail(j, NWD__V1__ERROR_CODE__ERROR_UNAVAILABLE, "the audit "
 		    "store is unavailable or busy; try again later");
 }
@@ -1356,7 +1342,8 @@ nomem:
 	return NULL;
 }
 
-/* Starts j's first read; 0, or -1 if the store cannot take it. */
+/* Starts j's read of its stage (the first, or the events after the
+ * messages); 0, or -1 if the store cannot take it. */
 static int
 job_start(struct auditq_job *j)
 {
