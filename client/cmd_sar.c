@@ -124,7 +124,8 @@ struct sar {
 	const char		 *auditor;
 	const char		 *instance;
 	const char		 *policy_version;
-	FILE			 *out;		/* stdout, or the PDF's page */
+	struct sar_render_files	  files;	/* out: stdout, or the PDF's
+						   page; the spools owned */
 	size_t			  nmsgs;	/* printed so far */
 	size_t			  nother;
 	int			  in_events;	/* the messages are over */
@@ -133,38 +134,7 @@ struct sar {
 	struct sar_render	 *render;	/* owned */
 	struct sar_render_sink	  sink;
 	struct sar_render_case	  kase;
-	FILE			 *toc;		/* owned */
-	FILE			 *body;		/* owned */
 };
-
-/* The release's sink: the report to s->out, the spools to files. */
-static int
-sink_write(void *arg, enum sar_render_stream st, const char *p, size_t n)
-{
-	struct sar	*s = arg;
-	FILE		*f = st == SAR_TOC ? s->toc : st == SAR_BODY ?
-			    s->body : s->out;
-
-	return f != NULL && fwrite(p, 1, n, f) == n ? 0 : -1;
-}
-
-/* Copies spool st (rewound) to s->out; 0, or -1 on an error. */
-static int
-sink_copy(void *arg, enum sar_render_stream st)
-{
-	struct sar	*s = arg;
-	FILE		*f = st == SAR_TOC ? s->toc : s->body;
-	char		 buf[65536];
-	size_t		 n;
-
-	if (f == NULL)
-		return -1;
-	rewind(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		if (fwrite(buf, 1, n, s->out) != n)
-			return -1;
-	return ferror(f) ? -1 : 0;
-}
 
 /* How a shared row reached its recipient, in words; NULL if unknown. */
 static const char *
@@ -335,14 +305,14 @@ json_begin(struct sar *s)
 	cli_json_text(o, "policy_version", s->policy_version);
 	t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	/* Without its closing brace, the arrays follow. */
-	fprintf(s->out, "%.*s,\"messages\":[", (int)strlen(t) - 1, t);
+	fprintf(s->files.out, "%.*s,\"messages\":[", (int)strlen(t) - 1, t);
 	json_object_put(o);
 }
 
 static void
 json_item(struct sar *s, json_object *o, size_t n)
 {
-	fprintf(s->out, "%s%s", n > 0 ? "," : "",
+	fprintf(s->files.out, "%s%s", n > 0 ? "," : "",
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }
@@ -660,12 +630,10 @@ sar_begin(struct sar *s)
 	struct sar_render_opts	 ro;
 
 	if (s->release) {
-		if (s->fmt == FMT_HTML && ((s->body = tmpfile()) == NULL ||
-		    (s->toc = tmpfile()) == NULL))
+		if (s->fmt == FMT_HTML && ((s->files.body = tmpfile()) == NULL ||
+		    (s->files.toc = tmpfile()) == NULL))
 			return -1;
-		s->sink.write = sink_write;
-		s->sink.copy = sink_copy;
-		s->sink.arg = s;
+		sar_render_file_sink(&s->sink, &s->files);
 		s->kase.reference = o->case_ref;
 		s->kase.requested_by = o->requested_by;
 		s->kase.received = o->received;
@@ -707,7 +675,7 @@ sar_page(struct sar *s, const Nwd__V1__AuditPage *p)
 		if (!s->in_events) {
 			s->in_events = 1;
 			if (s->fmt == FMT_JSON)
-				fputs("],\"other_events\":[", s->out);
+				fputs("],\"other_events\":[", s->files.out);
 			else
 				report_events(s);
 		}
@@ -720,7 +688,7 @@ sar_page(struct sar *s, const Nwd__V1__AuditPage *p)
 			s->nother++;
 		}
 	}
-	return ferror(s->out) ? -1 : 0;
+	return ferror(s->files.out) ? -1 : 0;
 }
 
 static int
@@ -729,11 +697,11 @@ sar_end(struct sar *s)
 	if (s->release) {
 		if (sar_render_end(s->render) == -1)
 			return -1;
-		return s->out == stdout ? cli_flush() : fflush(s->out);
+		return s->files.out == stdout ? cli_flush() : fflush(s->files.out);
 	}
 	if (s->fmt == FMT_JSON) {
 		fputs(s->in_events ? "]}\n" : "],\"other_events\":[]}\n",
-		    s->out);
+		    s->files.out);
 		return cli_flush();
 	}
 	if (!s->in_events)
@@ -820,19 +788,19 @@ sar_run(struct args *a)
 	s.release = o->release;
 	s.labels = labels;
 	s.opts = o;
-	s.out = stdout;
+	s.files.out = stdout;
 	if (o->pdf != NULL) {
 		/* The page Chromium prints: a private temporary file. */
 		tmp = getenv("TMPDIR");
 		snprintf(html, sizeof(html), "%s/nwd-sar-XXXXXX.html",
 		    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 		if ((fd = mkstemps(html, 5)) == -1 ||
-		    (s.out = fdopen(fd, "w")) == NULL) {
+		    (s.files.out = fdopen(fd, "w")) == NULL) {
 			cli_say("sar", "--pdf: cannot make a temporary file: %s",
 			    strerror(errno));
 			if (fd != -1)
 				close(fd);
-			s.out = NULL;
+			s.files.out = NULL;
 			code = CLI_EXIT_PROTOCOL;
 			goto out;
 		}
@@ -878,14 +846,14 @@ sar_run(struct args *a)
 	if (sar_end(&s) == -1)
 		code = CLI_EXIT_PROTOCOL;
 	else if (o->pdf != NULL) {
-		if (fclose(s.out) != 0) {
-			s.out = NULL;
+		if (fclose(s.files.out) != 0) {
+			s.files.out = NULL;
 			cli_say("sar", "--pdf: cannot write the page: %s",
 			    strerror(errno));
 			code = CLI_EXIT_PROTOCOL;
 			goto out;
 		}
-		s.out = NULL;
+		s.files.out = NULL;
 		if (print_pdf(chromium, html, o->pdf, err, sizeof(err)) == -1) {
 			cli_say("sar", "--pdf: %s", err);
 			code = CLI_EXIT_PROTOCOL;
@@ -893,14 +861,14 @@ sar_run(struct args *a)
 	}
  out:
 	nwd_audit_page_free(page);
-	if (s.out != NULL && s.out != stdout)
-		fclose(s.out);
+	if (s.files.out != NULL && s.files.out != stdout)
+		fclose(s.files.out);
 	if (html[0] != '\0')
 		unlink(html);
-	if (s.toc != NULL)
-		fclose(s.toc);
-	if (s.body != NULL)
-		fclose(s.body);
+	if (s.files.toc != NULL)
+		fclose(s.files.toc);
+	if (s.files.body != NULL)
+		fclose(s.files.body);
 	sar_render_free(s.render);
 	sar_seen_free(&s.seen);
 	sar_release_labels_free(labels);

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nwd.pb-c.h"
 
@@ -79,6 +80,20 @@ struct sar_render_sink {
 	int	(*copy)(void *arg, enum sar_render_stream st);
 	void	*arg;
 };
+
+/*
+ * A sink over files (sar_files.c, the one part that does I/O): SAR_OUT
+ * to out, the spools to toc and body (temporary files, say); a copy
+ * rewinds the spool and appends it to out.  The files are the caller's.
+ */
+struct sar_render_files {
+	FILE	*out;
+	FILE	*toc;
+	FILE	*body;
+};
+/* Points sink at f, which must outlive the report. */
+void		 sar_render_file_sink(struct sar_render_sink *sink,
+		    struct sar_render_files *f);
 
 /* The case a report answers (strings borrowed; any may be NULL). */
 struct sar_render_case {

@@ -19,8 +19,9 @@
  * The report is rendered a page at a time.  Shown, its contents and its
  * records go to two temporary files and the page to a third, which is
  * sent in chunks, each once the last has been written out: memory does
- * not grow with the subject's messages.  Released, it is built in memory, no larger than a
- * case can store (one frame, sarcase.c), and handed to the release step.
+ * not grow with the subject's messages.  Released, it is built in
+ * memory, no larger than a case can store (one frame, sarcase.c), and
+ * handed to the release step.
  *
  * Each view is a console_view row, committed before anything is sent;
  * the forms carry the CSRF token (console_form()).
@@ -83,7 +84,8 @@ struct sarjob {
 	struct sar_render_sink	 sink;
 	struct sar_render_case	 kase;
 	char			 token[256];	/* the next page's */
-	FILE			*toc, *body, *page;	/* ST_VIEW; owned */
+	struct sar_render_files	 files;		/* ST_VIEW; owned (out: the
+						   page in the making) */
 	struct membuf		 mtoc, mbody, mpage;	/* ST_RELEASE */
 	int			 too_big;	/* ST_RELEASE: over max */
 };
@@ -129,12 +131,12 @@ sarjob_free(struct sarjob *sj)
 		return;
 	sar_render_free(sj->render);
 	sar_release_labels_free(sj->labels);
-	if (sj->toc != NULL)
-		fclose(sj->toc);
-	if (sj->body != NULL)
-		fclose(sj->body);
-	if (sj->page != NULL)
-		fclose(sj->page);
+	if (sj->files.toc != NULL)
+		fclose(sj->files.toc);
+	if (sj->files.body != NULL)
+		fclose(sj->files.body);
+	if (sj->files.out != NULL)
+		fclose(sj->files.out);
 	membuf_free(&sj->mtoc);
 	membuf_free(&sj->mbody);
 	membuf_free(&sj->mpage);
@@ -544,37 +546,6 @@ mem_copy(void *arg, enum sar_render_stream st)
 	return b->len == 0 ? 0 : mem_write(arg, SAR_OUT, b->p, b->len);
 }
 
-/* ST_VIEW's sink: three temporary files. */
-static FILE *
-file_of(struct sarjob *sj, enum sar_render_stream st)
-{
-	return st == SAR_TOC ? sj->toc : st == SAR_BODY ? sj->body : sj->page;
-}
-
-static int
-file_write(void *arg, enum sar_render_stream st, const char *p, size_t n)
-{
-	FILE *f = file_of(arg, st);
-
-	return fwrite(p, 1, n, f) == n ? 0 : -1;
-}
-
-static int
-file_copy(void *arg, enum sar_render_stream st)
-{
-	struct sarjob	*sj = arg;
-	FILE		*f = file_of(sj, st);
-	char		 buf[16384];
-	size_t		 n;
-
-	if (fflush(f) == EOF || fseeko(f, 0, SEEK_SET) == -1)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		if (fwrite(buf, 1, n, sj->page) != n)
-			return -1;
-	return ferror(f) ? -1 : 0;
-}
-
 /* The report could not be made: why, as a page. */
 static void
 render_failed(struct sarjob *sj)
@@ -613,21 +584,20 @@ render_start(struct console_job *j, int committed)
 		log_warnx("console: sar_labels %s; the report names things as "
 		    "they are spelled", err);
 	if (sj->stage == ST_VIEW) {
-		if ((sj->toc = tmpfile()) == NULL ||
-		    (sj->body = tmpfile()) == NULL ||
-		    (sj->page = tmpfile()) == NULL) {
+		if ((sj->files.toc = tmpfile()) == NULL ||
+		    (sj->files.body = tmpfile()) == NULL ||
+		    (sj->files.out = tmpfile()) == NULL) {
 			render_failed(sj);
 			return;
 		}
-		sj->sink.write = file_write;
-		sj->sink.copy = file_copy;
+		sar_render_file_sink(&sj->sink, &sj->files);
 	} else {
 		sj->mtoc.max = sj->mbody.max = sj->mpage.max =
 		    j->c->srv->cfg->max_frame;
 		sj->sink.write = mem_write;
 		sj->sink.copy = mem_copy;
+		sj->sink.arg = sj;
 	}
-	sj->sink.arg = sj;
 	sj->kase.reference = sj->ref;
 	sj->kase.requested_by = sj->requested_by;
 	sj->kase.received = sj->received;
@@ -678,7 +648,7 @@ stream_next(struct evhttp_connection *evcon, void *arg)
 
 	(void)evcon;
 	if ((buf = malloc(SAR_CHUNK)) == NULL ||
-	    (n = fread(buf, 1, SAR_CHUNK, sj->page)) == 0 ||
+	    (n = fread(buf, 1, SAR_CHUNK, sj->files.out)) == 0 ||
 	    (b = evbuffer_new()) == NULL) {
 		/* The end (or no memory: the page ends short, and the
 		 * browser sees a truncated page, not a wrong one). */
@@ -706,7 +676,7 @@ send_view(struct sarjob *sj)
 {
 	struct console_job *j = sj->j;
 
-	if (fflush(sj->page) == EOF || fseeko(sj->page, 0, SEEK_SET) == -1) {
+	if (fflush(sj->files.out) == EOF || fseeko(sj->files.out, 0, SEEK_SET) == -1) {
 		render_failed(sj);
 		return;
 	}
@@ -825,7 +795,8 @@ field(struct sarjob *sj, const struct evkeyvalq *form, const char *key,
 	if (console_param(form, key, out, outlen) == 0)
 		return 0;
 	snprintf(why, sizeof(why), "The field \"%s\" is too long (at most "
-	    "%zu bytes) or holds control characters.", key, outlen - 1);
+	    "%zu bytes), is not UTF-8 text or holds control characters.", key,
+	    outlen - 1);
 	fail(sj, 400, "Bad request", why);
 	return -1;
 }
