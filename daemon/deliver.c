@@ -98,7 +98,11 @@ fanout(const struct sessidx *idx, const char *principal,
 		if ((sub = subs_match(&s->subs, m->kind, m->subject,
 		    &durable)) == 0)
 			continue;
-		if (once && session_delivery_sent_before(s, m->message_id))
+		/* Only a durable subscription's replay can have sent it
+		 * first: the scan of the session's recent sends is not paid
+		 * for the others. */
+		if (once && durable != NULL &&
+		    session_delivery_sent_before(s, m->message_id))
 			continue;
 		if (deliver_send(s, sub, m, durable) == 0)
 			sent++;

@@ -47,10 +47,12 @@ size_t		 deliver_fanout(const struct sessidx *idx,
 		    const char *principal, const struct deliver_msg *m);
 
 /*
- * The same, for a message another instance committed: a session that has
- * sent it already (among its last SESSION_MAX_UNACKED deliveries: the
- * replay of its durable queue may have brought it first, reading the
- * queue before this instance heard of the message) is not sent it again.
+ * The same, for a message another instance committed: a session whose
+ * matching subscription is durable and that has sent it already (among
+ * its last SESSION_MAX_UNACKED deliveries: the replay of its durable queue
+ * may have brought it first, reading the queue before this instance heard
+ * of the message) is not sent it again.  Live subscriptions have no other
+ * way to have it, and are not looked up.
  */
 size_t		 deliver_fanout_once(const struct sessidx *idx,
 		    const char *principal, const struct deliver_msg *m);
