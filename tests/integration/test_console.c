@@ -778,6 +778,15 @@ test_sar(void **state)
 	expect_post(&dan, "/sar/open", "ref=SAR-C3&subject=YP-001&"
 	    "requested_by=%3Cb%3Ebold%3C%2Fb%3E&received=2099-01-01", 400,
 	    "cannot be in the future");
+	/* G20: a byte that is not UTF-8 is refused with its reason, in a
+	 * row of its own, and opens nothing. */
+	expect_post(&dan, "/sar/open", "ref=SAR-C4&subject=YP-001&"
+	    "requested_by=Jo%FF%FEBloggs&received=", 400,
+	    "holds control characters");
+	assert_int_equal(views("auditor-dan", "POST %path=/sar/open%refused:%"
+	    "requested_by%"), 1);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) "
+	    "FROM nwd.sar_cases WHERE reference = 'SAR-C4'"), 0);
 
 	/* The case page offers the identity check; approval waits. */
 	get("auditor-dan", "/sar/case?ref=SAR-C1", 200, &r);
