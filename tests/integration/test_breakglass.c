@@ -145,29 +145,73 @@ allocate(const char *subject, const char *team)
 }
 
 /* A ROUTINE RiskAlert from the police naming the Norwich hub. */
+/* plo-ana's RiskAlert about subject, shared with the hub. */
+struct alert_msg {
+	Nwd__V1__Envelope	 env;
+	Nwd__V1__Header		 h;
+	Nwd__V1__SubjectRef	 s;
+	Nwd__V1__RiskAlert	 r;
+	char			*share[1];
+};
+
+static void
+alert_init(struct alert_msg *a, const char *subject)
+{
+	nwd__v1__envelope__init(&a->env);
+	nwd__v1__header__init(&a->h);
+	nwd__v1__subject_ref__init(&a->s);
+	nwd__v1__risk_alert__init(&a->r);
+	a->share[0] = (char *)"hubsys-norwich";
+	a->s.local_id = (char *)subject;
+	a->h.kind = NWD__V1__KIND__RISK_ALERT;
+	a->h.subject = &a->s;
+	a->h.marking = NWD__V1__MARKING__OFFICIAL;
+	a->h.justification = (char *)"the source saw it at the station";
+	a->h.share_with = a->share;
+	a->h.n_share_with = 1;
+	a->r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
+	a->r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
+	a->r.summary = (char *)"seen with older males near the station";
+	a->env.header = &a->h;
+	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
+	a->env.risk_alert = &a->r;
+}
+
 static void
 alert(const char *subject, char *mid, size_t len)
 {
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	char			*share[1] = { (char *)"hubsys-norwich" };
+	struct alert_msg	a;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.justification = (char *)"the source saw it at the station";
-	h.share_with = share;
-	h.n_share_with = 1;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
-	r.summary = (char *)"seen with older males near the station";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
-	publish_ok("plo-ana", &env, mid, len);
+	alert_init(&a, subject);
+	publish_ok("plo-ana", &a.env, mid, len);
+}
+
+/* What explain (online, asked by auditor-dan) says of who's receipt of
+ * plo-ana's alert about subject: its verdict, its rules into rules. */
+static int
+explained(const char *subject, const char *who, char *rules, size_t len)
+{
+	struct nwd_client	*c = harness_connect_as("auditor-dan");
+	Nwd__V1__ExplainResult	*r = NULL;
+	struct alert_msg	 a;
+	const char		*to[1] = { who };
+	char			 err[512];
+	size_t			 i;
+	int			 verdict = -1;
+
+	alert_init(&a, subject);
+	if (nwd_explain(c, "plo-ana", &a.env, to, 1, 0, &r, err,
+	    sizeof(err)) != NWD_OK)
+		fail_msg("explain: %s", err);
+	nwd_close(c);
+	for (i = 0; i < r->n_decisions; i++)
+		if (strcmp(r->decisions[i]->principal, who) == 0 &&
+		    !r->decisions[i]->duty_pass) {
+			verdict = r->decisions[i]->verdict;
+			snprintf(rules, len, "%s", r->decisions[i]->rules);
+		}
+	nwd_explain_result_free(r);
+	return verdict;
 }
 
 /* A CamhsUpdate: a kind the breakglass rule does not open. */
@@ -446,6 +490,11 @@ test_s24_claim_history_expiry(void **state)
 	    "('%s', '%s')", m2, m3), 0);
 	nwd_breakglass_result_free(r);
 	r = NULL;
+
+	/* Explain judges as the broker does: under the grant. */
+	assert_int_equal(explained("YP-003", "duty-mash", v, sizeof(v)),
+	    NWD__V1__EXPLAIN_VERDICT__EXPLAIN_ALLOWED);
+	assert_non_null(strstr(v, s24_grant));
 
 	/* A new alert reaches duty-mash live, under the grant. */
 	alert("YP-003", m4, sizeof(m4));
