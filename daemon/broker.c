@@ -664,20 +664,41 @@ internal:
 	    "publish failed: out of memory");
 }
 
-/* A correction or retraction waiting for what the store holds about the
- * message it supersedes. */
-struct correction_wait {
+/*
+ * A publish waiting for an answer from below: a correction or retraction
+ * for what the store holds about the message it supersedes, or any
+ * publish for this instance to apply the other instances' changes.
+ */
+struct publish_wait {
 	struct broker		*broker;	/* borrowed */
 	uint64_t		 session_id;	/* publisher; may be gone */
 	uint64_t		 request_id;
-	Nwd__V1__Envelope	*env;		/* owned; taken from the frame */
+	Nwd__V1__Envelope	*env;		/* owned, once it waits */
 };
+
+/* A wait for s's request; NULL (s told) out of memory. */
+static struct publish_wait *
+publish_wait_new(struct broker *b, struct session *s, uint64_t request_id)
+{
+	struct publish_wait	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		session_send_error(s, request_id,
+		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "publish failed: out "
+		    "of memory");
+		return NULL;
+	}
+	w->broker = b;
+	w->session_id = s->id;
+	w->request_id = request_id;
+	return w;
+}
 
 static void
 correction_found(const struct decide_superseded *sup, const char *root,
     void *arg)
 {
-	struct correction_wait	*cw = arg;
+	struct publish_wait	*cw = arg;
 	struct broker		*b = cw->broker;
 	struct session		*s;
 
@@ -705,7 +726,7 @@ publish_start(struct broker *b, struct session *s, uint64_t request_id,
     Nwd__V1__Envelope **envp)
 {
 	Nwd__V1__Envelope	*env = *envp;
-	struct correction_wait	*cw;
+	struct publish_wait	*cw;
 
 	if (env == NULL || env->header == NULL ||
 	    env->header->supersedes[0] == '\0' ||
@@ -714,15 +735,8 @@ publish_start(struct broker *b, struct session *s, uint64_t request_id,
 		return;
 	}
 	/* A correction: decided once the store says what it corrects. */
-	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "publish failed: out "
-		    "of memory");
+	if ((cw = publish_wait_new(b, s, request_id)) == NULL)
 		return;
-	}
-	cw->broker = b;
-	cw->session_id = s->id;
-	cw->request_id = request_id;
 	if (store_get_state(b->srv->store) != STORE_READY ||
 	    corrections_lookup(b->srv->corrections, env->header->supersedes,
 	    correction_found, cw) == -1) {
@@ -737,18 +751,10 @@ publish_start(struct broker *b, struct session *s, uint64_t request_id,
 	*envp = NULL;
 }
 
-/* A publish waiting for this instance to apply the others' changes. */
-struct sync_wait {
-	struct broker		*broker;	/* borrowed */
-	uint64_t		 session_id;	/* publisher; may be gone */
-	uint64_t		 request_id;
-	Nwd__V1__Envelope	*env;		/* owned; taken from the frame */
-};
-
 static void
 publish_synced(int ok, void *arg)
 {
-	struct sync_wait	*sw = arg;
+	struct publish_wait	*sw = arg;
 	struct broker		*b = sw->broker;
 	struct session		*s;
 
@@ -780,7 +786,7 @@ static void
 handle_publish(struct broker *b, struct session *s, uint64_t request_id,
     Nwd__V1__Publish *pub)
 {
-	struct sync_wait	*sw;
+	struct publish_wait	*sw;
 	char			 why[600];
 	int			 rc;
 
@@ -802,15 +808,8 @@ handle_publish(struct broker *b, struct session *s, uint64_t request_id,
 		    "wait for their acknowledgements");
 		return;
 	}
-	if ((sw = calloc(1, sizeof(*sw))) == NULL) {
-		session_send_error(s, request_id,
-		    NWD__V1__ERROR_CODE__ERROR_INTERNAL, "publish failed: out "
-		    "of memory");
+	if ((sw = publish_wait_new(b, s, request_id)) == NULL)
 		return;
-	}
-	sw->broker = b;
-	sw->session_id = s->id;
-	sw->request_id = request_id;
 	if ((rc = cluster_sync(b->srv->cluster, publish_synced, sw)) == 1) {
 		free(sw);
 		publish_start(b, s, request_id, &pub->envelope);
