@@ -395,12 +395,6 @@ store_listen_start(struct store_listen *l)
 	return evtimer_add(l->ev_timer, &tv);
 }
 
-int
-store_listen_is_up(const struct store_listen *l)
-{
-	return l != NULL && l->phase >= LISTEN_IDLE;
-}
-
 void
 store_listen_free(struct store_listen *l)
 {

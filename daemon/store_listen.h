@@ -44,7 +44,6 @@ int		 store_listen_start(struct store_listen *l);
 /* Closes the connection (no callback but the queries' own, ok 0) and
  * frees l; NULL is a no-op. */
 void		 store_listen_free(struct store_listen *l);
-int		 store_listen_is_up(const struct store_listen *l);
 
 /*
  * The cluster's queries.  Each is queued and run in order once the
