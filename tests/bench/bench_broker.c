@@ -116,7 +116,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -2668,132 +2667,45 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	enum { O_SERVER = BENCH_O_OWN, O_PID, O_PGPID, O_IDLE, O_COPY,
-	    O_COPYROWS, O_DB, O_SUBJ, O_TEAMS, O_ALLOC, O_ACK, O_CHURN,
-	    O_DURABLE, O_REPORT, O_BACKLOG, O_BEFORE, O_AFTER, O_DEADLINES,
-	    O_BREACHING, O_CLOCK, O_CLOCK_STEP, O_DL_SUBJECTS, O_STEADY,
-	    O_LBPID };
-	static const struct option longopts[] = {
-		BENCH_RUN_LONGOPTS,
-		{ "server", required_argument, NULL, O_SERVER },
-		{ "pid", required_argument, NULL, O_PID },
-		{ "pg-pid", required_argument, NULL, O_PGPID },
-		{ "lb-pid", required_argument, NULL, O_LBPID },
-		{ "idle-sessions", required_argument, NULL, O_IDLE },
-		{ "copy-ceiling", required_argument, NULL, O_COPY },
-		{ "copy-rows", required_argument, NULL, O_COPYROWS },
-		{ "db", required_argument, NULL, O_DB },
-		{ "subject", required_argument, NULL, O_SUBJ },
-		{ "teams", required_argument, NULL, O_TEAMS },
-		{ "allocate", no_argument, NULL, O_ALLOC },
-		{ "ack", no_argument, NULL, O_ACK },
-		{ "churn", required_argument, NULL, O_CHURN },
-		{ "durable", required_argument, NULL, O_DURABLE },
-		{ "report", required_argument, NULL, O_REPORT },
-		{ "backlog", required_argument, NULL, O_BACKLOG },
-		{ "before-replay", required_argument, NULL, O_BEFORE },
-		{ "after-replay", required_argument, NULL, O_AFTER },
-		{ "deadlines", required_argument, NULL, O_DEADLINES },
-		{ "breaching", required_argument, NULL, O_BREACHING },
-		{ "clock", required_argument, NULL, O_CLOCK },
-		{ "clock-step", required_argument, NULL, O_CLOCK_STEP },
-		{ "subjects", required_argument, NULL, O_DL_SUBJECTS },
-		{ "steady-publishers", required_argument, NULL, O_STEADY },
-		{ "before-move", required_argument, NULL, O_BEFORE },
-		{ "after-move", required_argument, NULL, O_AFTER },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	const struct bench_opt	opts[] = {
+		BENCH_RUN_OPTS(opt.run),
+		BENCH_OPT_S("server", opt.server),
+		BENCH_OPT_C("pid", parse_pids),
+		BENCH_OPT_I("pg-pid", opt.pgpid),
+		BENCH_OPT_I("lb-pid", opt.lbpid),
+		BENCH_OPT_L("idle-sessions", opt.idle),
+		BENCH_OPT_S("copy-ceiling", opt.copy),
+		BENCH_OPT_L("copy-rows", opt.copy_rows),
+		BENCH_OPT_S("db", opt.db),
+		BENCH_OPT_S("subject", opt.subject),
+		BENCH_OPT_S("teams", opt.teams),
+		BENCH_OPT_F("allocate", opt.allocate),
+		BENCH_OPT_F("ack", opt.ack),
+		BENCH_OPT_D("churn", opt.churn),
+		BENCH_OPT_S("durable", opt.durable),
+		BENCH_OPT_S("report", opt.report),
+		BENCH_OPT_L("backlog", opt.backlog),
+		BENCH_OPT_S("before-replay", opt.hook_before),
+		BENCH_OPT_S("after-replay", opt.hook_after),
+		BENCH_OPT_L("deadlines", opt.deadlines),
+		BENCH_OPT_L("breaching", opt.breaching),
+		BENCH_OPT_S("clock", opt.clock),
+		BENCH_OPT_I("clock-step", opt.clock_step),
+		BENCH_OPT_I("subjects", opt.dl_subjects),
+		BENCH_OPT_I("steady-publishers", opt.dl_steady),
+		BENCH_OPT_S("before-move", opt.hook_before),
+		BENCH_OPT_S("after-move", opt.hook_after),
 	};
-	int	ch, rc, durable_acks = 0;
+	int			rc;
 
 	bench_prog = "bench_broker";
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (bench_run_option(&opt.run, ch, optarg))
-			continue;
-		switch (ch) {
-		case O_SERVER:
-			opt.server = optarg;
-			break;
-		case O_PID:
-			parse_pids(optarg);
-			break;
-		case O_LBPID:
-			opt.lbpid = atoi(optarg);
-			break;
-		case O_PGPID:
-			opt.pgpid = atoi(optarg);
-			break;
-		case O_IDLE:
-			opt.idle = atol(optarg);
-			break;
-		case O_COPY:
-			opt.copy = optarg;
-			break;
-		case O_COPYROWS:
-			opt.copy_rows = atol(optarg);
-			break;
-		case O_DB:
-			opt.db = optarg;
-			break;
-		case O_SUBJ:
-			opt.subject = optarg;
-			break;
-		case O_TEAMS:
-			opt.teams = optarg;
-			break;
-		case O_ALLOC:
-			opt.allocate = 1;
-			break;
-		case O_ACK:
-			opt.ack = 1;
-			break;
-		case O_CHURN:
-			opt.churn = atof(optarg);
-			break;
-		case O_DURABLE:
-			opt.durable = optarg;
-			durable_acks = 1;
-			break;
-		case O_REPORT:
-			opt.report = optarg;
-			break;
-		case O_BACKLOG:
-			opt.backlog = atol(optarg);
-			break;
-		case O_BEFORE:
-			opt.hook_before = optarg;
-			break;
-		case O_AFTER:
-			opt.hook_after = optarg;
-			break;
-		case O_DEADLINES:
-			opt.deadlines = atol(optarg);
-			break;
-		case O_BREACHING:
-			opt.breaching = atol(optarg);
-			break;
-		case O_CLOCK:
-			opt.clock = optarg;
-			break;
-		case O_CLOCK_STEP:
-			opt.clock_step = atoi(optarg);
-			break;
-		case O_DL_SUBJECTS:
-			opt.dl_subjects = atoi(optarg);
-			break;
-		case O_STEADY:
-			opt.dl_steady = atoi(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc || opt.copy_rows < 1 || opt.idle < 0 ||
-	    opt.churn < 0 || opt.backlog < 0 || opt.deadlines < 0 ||
-	    opt.clock_step < 1 || opt.dl_subjects < 1 || opt.dl_steady < 1)
+	if (bench_getopt(argc, argv, opts, sizeof(opts) / sizeof(opts[0])) ==
+	    -1 || opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0 ||
+	    opt.backlog < 0 || opt.deadlines < 0 || opt.clock_step < 1 ||
+	    opt.dl_subjects < 1 || opt.dl_steady < 1)
 		usage();
 	/* A durable queue lets go on ack: soaks ack; --backlog says. */
-	if (durable_acks && opt.backlog == 0)
+	if (opt.durable != NULL && opt.backlog == 0)
 		opt.ack = 1;
 	bench_run_check(&opt.run);
 	setvbuf(stdout, NULL, _IOLBF, 0);

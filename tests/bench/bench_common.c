@@ -6,6 +6,7 @@
 #endif
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,37 +90,56 @@ bench_split_list(char *s, char **out, size_t max)
 /* ---- the run's shape and its options ------------------------------------- */
 
 int
-bench_run_option(struct bench_run *r, int ch, const char *arg)
+bench_getopt(int argc, char *argv[], const struct bench_opt *opts, size_t n)
 {
-	switch (ch) {
-	case BENCH_O_PKI:
-		r->pki = arg;
-		break;
-	case BENCH_O_RECV:
-		r->receivers = arg;
-		break;
-	case BENCH_O_PUB:
-		r->npub = atoi(arg);
-		break;
-	case BENCH_O_SUB:
-		r->nsub = atoi(arg);
-		break;
-	case BENCH_O_BODY:
-		r->body = strtoul(arg, NULL, 10);
-		break;
-	case BENCH_O_RATE:
-		r->rate = atof(arg);
-		break;
-	case BENCH_O_SECS:
-		r->seconds = atof(arg);
-		break;
-	case BENCH_O_WARM:
-		r->warmup = atof(arg);
-		break;
-	default:
-		return 0;
+	struct option		*lo;
+	const struct bench_opt	*o;
+	size_t			 i;
+	int			 ch, rc = 0;
+
+	lo = bench_xcalloc(n + 2, sizeof(*lo));
+	for (i = 0; i < n; i++) {
+		lo[i].name = opts[i].name;
+		lo[i].has_arg = opts[i].kind == BENCH_OPT_FLAG ? no_argument :
+		    required_argument;
+		lo[i].val = 256 + (int)i;
 	}
-	return 1;
+	lo[n].name = "help";
+	lo[n].val = 'h';
+	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (ch < 256 || (size_t)(ch - 256) >= n) {
+			rc = -1;
+			break;
+		}
+		o = &opts[ch - 256];
+		switch (o->kind) {
+		case BENCH_OPT_STR:
+			*(const char **)o->dst = optarg;
+			break;
+		case BENCH_OPT_INT:
+			*(int *)o->dst = atoi(optarg);
+			break;
+		case BENCH_OPT_LONG:
+			*(long *)o->dst = atol(optarg);
+			break;
+		case BENCH_OPT_SIZE:
+			*(size_t *)o->dst = strtoul(optarg, NULL, 10);
+			break;
+		case BENCH_OPT_DOUBLE:
+			*(double *)o->dst = atof(optarg);
+			break;
+		case BENCH_OPT_FLAG:
+			*(int *)o->dst = 1;
+			break;
+		case BENCH_OPT_CALL:
+			o->call(optarg);
+			break;
+		}
+	}
+	free(lo);
+	if (rc == 0 && optind != argc)
+		rc = -1;
+	return rc;
 }
 
 void

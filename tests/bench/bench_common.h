@@ -18,7 +18,6 @@
 
 #include <sys/types.h>
 
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -76,27 +75,61 @@ struct bench_run {
 	.warmup = 2,							\
 }
 
-/* getopt_long() values of the options bench_run_option() takes; a program
- * numbers its own from BENCH_O_OWN. */
-enum {
-	BENCH_O_PKI = 256, BENCH_O_RECV, BENCH_O_PUB, BENCH_O_SUB,
-	BENCH_O_BODY, BENCH_O_RATE, BENCH_O_SECS, BENCH_O_WARM, BENCH_O_OWN
+/*
+ * Options, one table a program: each entry names a long option and the
+ * variable it sets, through one of the macros below, which check that the
+ * variable has the type the kind sets (a mismatch does not compile).
+ */
+enum bench_opt_kind {
+	BENCH_OPT_STR,		/* const char *: the argument */
+	BENCH_OPT_INT,		/* int: atoi() */
+	BENCH_OPT_LONG,		/* long: atol() */
+	BENCH_OPT_SIZE,		/* size_t: strtoul() */
+	BENCH_OPT_DOUBLE,	/* double: atof() */
+	BENCH_OPT_FLAG,		/* int: 1; the option takes no argument */
+	BENCH_OPT_CALL		/* call(the argument) */
 };
 
-/* Their entries, for a program's struct option table. */
-#define BENCH_RUN_LONGOPTS \
-	{ "pki", required_argument, NULL, BENCH_O_PKI }, \
-	{ "receivers", required_argument, NULL, BENCH_O_RECV }, \
-	{ "publishers", required_argument, NULL, BENCH_O_PUB }, \
-	{ "subscribers", required_argument, NULL, BENCH_O_SUB }, \
-	{ "body", required_argument, NULL, BENCH_O_BODY }, \
-	{ "rate", required_argument, NULL, BENCH_O_RATE }, \
-	{ "seconds", required_argument, NULL, BENCH_O_SECS }, \
-	{ "warmup", required_argument, NULL, BENCH_O_WARM }
+struct bench_opt {
+	const char		*name;
+	enum bench_opt_kind	 kind;
+	void			*dst;		/* the variable, or NULL */
+	void			(*call)(const char *arg);
+};
 
-/* Sets r's field of option ch to arg.  Returns 1, or 0 if ch is not one
- * of BENCH_RUN_LONGOPTS (r untouched). */
-int	 bench_run_option(struct bench_run *r, int ch, const char *arg);
+#define BENCH_OPT_VAR(type, var)	((void *)(1 ? &(var) : (type *)NULL))
+#define BENCH_OPT_S(name, var) \
+	{ name, BENCH_OPT_STR, BENCH_OPT_VAR(const char *, var), NULL }
+#define BENCH_OPT_I(name, var) \
+	{ name, BENCH_OPT_INT, BENCH_OPT_VAR(int, var), NULL }
+#define BENCH_OPT_L(name, var) \
+	{ name, BENCH_OPT_LONG, BENCH_OPT_VAR(long, var), NULL }
+#define BENCH_OPT_Z(name, var) \
+	{ name, BENCH_OPT_SIZE, BENCH_OPT_VAR(size_t, var), NULL }
+#define BENCH_OPT_D(name, var) \
+	{ name, BENCH_OPT_DOUBLE, BENCH_OPT_VAR(double, var), NULL }
+#define BENCH_OPT_F(name, var) \
+	{ name, BENCH_OPT_FLAG, BENCH_OPT_VAR(int, var), NULL }
+#define BENCH_OPT_C(name, fn) \
+	{ name, BENCH_OPT_CALL, NULL, fn }
+
+/* The options of a struct bench_run r, for a program's table. */
+#define BENCH_RUN_OPTS(r) \
+	BENCH_OPT_S("pki", (r).pki), \
+	BENCH_OPT_S("receivers", (r).receivers), \
+	BENCH_OPT_I("publishers", (r).npub), \
+	BENCH_OPT_I("subscribers", (r).nsub), \
+	BENCH_OPT_Z("body", (r).body), \
+	BENCH_OPT_D("rate", (r).rate), \
+	BENCH_OPT_D("seconds", (r).seconds), \
+	BENCH_OPT_D("warmup", (r).warmup)
+
+/* Parses argv's options by the n entries of opts (getopt_long(), so an
+ * unambiguous prefix of a name will do), setting their variables.
+ * Returns 0, or -1 on an unknown option, --help, -h or an operand (the
+ * caller prints its usage). */
+int	 bench_getopt(int argc, char *argv[], const struct bench_opt *opts,
+	    size_t n);
 /* Dies with a specific message if r's numbers cannot make a run. */
 void	 bench_run_check(const struct bench_run *r);
 

@@ -16,11 +16,14 @@
  * checked against DIR/ca.crt, and TCP_NODELAY.  A payload is --body bytes
  * and starts with the publisher, a sequence number, the CLOCK_MONOTONIC
  * time at which mosquitto_publish() was called and the time at which it
- * was due, as bench_broker's RiskAlert summary does: publish->deliver is a
- * subscriber's receive time minus the first (and, at a fixed rate,
- * due->deliver minus the second).  Only publishes sent inside the measured
- * window (after --warmup seconds, for --seconds) count; after the window
- * the subscribers drain until one second passes without a delivery.
+ * was due (and "-", where bench_broker names nwdd's instance), the tag of
+ * tests/bench/bench_common.h that bench_broker's RiskAlert summary
+ * carries: publish->deliver is a subscriber's receive time minus the
+ * first (and, at a fixed rate, due->deliver minus the second).  Only
+ * publishes sent inside the measured window (after --warmup seconds, for
+ * --seconds) count; after the window the subscribers drain until one
+ * second passes without a delivery.  What the two programs share (the
+ * window, pacing, samples, /proc, the RESULT keys) is bench_common's.
  *
  * A PUBACK says that the broker has the message, not that any subscriber
  * has it: flat out, Mosquitto takes publishes faster than it sends them
@@ -41,7 +44,6 @@
 #endif
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -452,50 +454,20 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	enum { O_HOST = BENCH_O_OWN, O_PORT, O_PUBID, O_PID, O_TOPIC,
-	    O_TLSV };
-	static const struct option longopts[] = {
-		BENCH_RUN_LONGOPTS,
-		{ "host", required_argument, NULL, O_HOST },
-		{ "port", required_argument, NULL, O_PORT },
-		{ "publisher", required_argument, NULL, O_PUBID },
-		{ "pid", required_argument, NULL, O_PID },
-		{ "topic", required_argument, NULL, O_TOPIC },
-		{ "tls-version", required_argument, NULL, O_TLSV },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	const struct bench_opt	opts[] = {
+		BENCH_RUN_OPTS(opt.run),
+		BENCH_OPT_S("host", opt.host),
+		BENCH_OPT_I("port", opt.port),
+		BENCH_OPT_S("publisher", opt.publisher),
+		BENCH_OPT_I("pid", opt.pid),
+		BENCH_OPT_S("topic", opt.topic),
+		BENCH_OPT_S("tls-version", opt.tls_version),
 	};
-	int	ch, rc;
+	int			rc;
 
 	bench_prog = "bench_mosq";
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (bench_run_option(&opt.run, ch, optarg))
-			continue;
-		switch (ch) {
-		case O_HOST:
-			opt.host = optarg;
-			break;
-		case O_PORT:
-			opt.port = atoi(optarg);
-			break;
-		case O_PUBID:
-			opt.publisher = optarg;
-			break;
-		case O_PID:
-			opt.pid = atoi(optarg);
-			break;
-		case O_TOPIC:
-			opt.topic = optarg;
-			break;
-		case O_TLSV:
-			opt.tls_version = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc || opt.port <= 0 || opt.port > 65535 ||
-	    opt.run.pki == NULL)
+	if (bench_getopt(argc, argv, opts, sizeof(opts) / sizeof(opts[0])) ==
+	    -1 || opt.port <= 0 || opt.port > 65535 || opt.run.pki == NULL)
 		usage();
 	bench_run_check(&opt.run);
 	mosquitto_lib_init();
