@@ -116,7 +116,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -135,37 +134,26 @@
 #include "nwd.h"
 #include "nwd.pb-c.h"
 
-#define NS			1000000000LL
+#include "bench_common.h"
+
 #define SUBJECT_DEFAULT		"YP-BENCH"
-#define PUBLISHER		"plo-ana"
+#define PUBLISHER		BENCH_PUBLISHER
 #define ALLOCATOR		"case-system"
-#define RECEIVERS_DEFAULT	"hubsys-norwich,hubsys-dereham,keyworker-kim," \
-				"sw-ben,camhs-cara"
+#define RECEIVERS_DEFAULT	BENCH_RECEIVERS
 #define TEAMS_DEFAULT		"hub:norwich,hub:dereham,sw:north,camhs:central"
 #define IDLE_PRINCIPALS		"hubsys-norwich,hubsys-dereham,keyworker-kim," \
 				"sw-ben,camhs-cara,plo-ana,case-system,duty-mash"
-#define BODY_MIN		64
 #define MAX_LIST		64
-#define DRAIN_QUIET_NS		(1 * NS)
-#define DRAIN_MAX_NS		(30 * NS)
 #define IDLE_THREADS		8
 #define IDLE_PING_SAMPLE	200
-#define TAG			"nwdbench"
 #define MAX_PIDS		16
-#define INST_MAX		64	/* an instance name in a tag */
 #define INST_SLOTS		16	/* instances counted by name */
 
 /* ---- options --------------------------------------------------------------- */
 
 static struct {
+	struct bench_run run;		/* --publishers, --rate, ... */
 	const char	*server;
-	const char	*pki;
-	int		 npub;
-	int		 nsub;
-	size_t		 body;
-	double		 rate;		/* publishes/s; 0 = flat out */
-	double		 seconds;
-	double		 warmup;
 	pid_t		 pid;		/* nwdd (the first of --pid), or 0 */
 	pid_t		 pids[MAX_PIDS]; /* every nwdd of --pid */
 	int		 npids;
@@ -176,7 +164,6 @@ static struct {
 	long		 copy_rows;
 	const char	*db;		/* --db CONNINFO, or NULL */
 	const char	*subject;
-	const char	*receivers;
 	const char	*teams;
 	int		 allocate;
 	int		 ack;
@@ -194,14 +181,9 @@ static struct {
 	int		 dl_subjects;	/* young people the alerts are about */
 	int		 dl_steady;	/* steady publisher sessions */
 } opt = {
-	.npub = 32,
-	.nsub = 5,
-	.body = 1024,
-	.seconds = 10,
-	.warmup = 2,
+	.run = BENCH_RUN_DEFAULTS(32),
 	.copy_rows = 8000,
 	.subject = SUBJECT_DEFAULT,
-	.receivers = RECEIVERS_DEFAULT,
 	.teams = TEAMS_DEFAULT,
 	.timeout_ms = 30000,
 	.breaching = 1000,
@@ -212,76 +194,15 @@ static struct {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int64_t
-mono_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-static void
-sleep_until(int64_t t)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = t / NS;
-	ts.tv_nsec = t % NS;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
-}
-
-static void
-die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "bench_broker: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void	*p;
-
-	if ((p = calloc(n > 0 ? n : 1, size)) == NULL)
-		die("out of memory");
-	return p;
-}
-
-/* Splits a comma-separated list in place.  Returns the number of items. */
-static size_t
-split_list(char *s, char **out, size_t max)
-{
-	char	*tok, *save;
-	size_t	 n = 0;
-
-	for (tok = strtok_r(s, ",", &save); tok != NULL && n < max;
-	    tok = strtok_r(NULL, ",", &save))
-		if (*tok != '\0')
-			out[n++] = tok;
-	return n;
-}
-
 static struct nwd_opts
 client_opts(const char *principal)
 {
 	static __thread char	 crt[4096], key[4096], ca[4096];
 	struct nwd_opts		 o;
 
-	snprintf(crt, sizeof(crt), "%s/clients/%s.crt", opt.pki, principal);
-	snprintf(key, sizeof(key), "%s/clients/%s.key", opt.pki, principal);
-	snprintf(ca, sizeof(ca), "%s/ca.crt", opt.pki);
+	snprintf(crt, sizeof(crt), "%s/clients/%s.crt", opt.run.pki, principal);
+	snprintf(key, sizeof(key), "%s/clients/%s.key", opt.run.pki, principal);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", opt.run.pki);
 	memset(&o, 0, sizeof(o));
 	o.server = opt.server;
 	o.cert = crt;
@@ -301,64 +222,12 @@ connect_as(const char *principal, int fatal)
 	char			 err[512];
 
 	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL && fatal)
-		die("connect to %s as %s: %s", opt.server, principal, err);
+		bench_die("connect to %s as %s: %s", opt.server, principal,
+		    err);
 	return c;
 }
 
 /* ---- /proc ------------------------------------------------------------------- */
-
-/* A "Key:   N kB" line of /proc/PID/status, in kB; -1 if unreadable. */
-static long
-proc_status_kb(pid_t pid, const char *key)
-{
-	char	 path[64], line[256];
-	size_t	 kl = strlen(key);
-	long	 v = -1;
-	FILE	*fp;
-
-	if (pid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/status");
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			v = strtol(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(fp);
-	return v;
-}
-
-/* utime + stime of one process in clock ticks, and its parent; -1 if gone. */
-static long long
-proc_cpu_ticks(pid_t pid, pid_t *ppid)
-{
-	char		 path[64], buf[1024], *p;
-	unsigned long	 ut, st;
-	int		 pp;
-	FILE		*fp;
-	size_t		 n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: skip past it. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
-	 * cmajflt utime stime */
-	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &pp, &ut, &st) != 3)
-		return -1;
-	if (ppid != NULL)
-		*ppid = pp;
-	return (long long)ut + st;
-}
 
 /* CPU ticks of pid and all its direct children (a postmaster's backends). */
 static long long
@@ -369,40 +238,19 @@ proc_tree_ticks(pid_t pid)
 	long long	 sum, t;
 	pid_t		 pp;
 
-	if ((sum = proc_cpu_ticks(pid, NULL)) < 0)
+	if ((sum = bench_proc_cpu_ticks(pid, NULL)) < 0)
 		return -1;
 	if ((d = opendir("/proc")) == NULL)
 		return sum;
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		if ((t = proc_cpu_ticks(atoi(de->d_name), &pp)) >= 0 &&
+		if ((t = bench_proc_cpu_ticks(atoi(de->d_name), &pp)) >= 0 &&
 		    pp == pid)
 			sum += t;
 	}
 	closedir(d);
 	return sum;
-}
-
-/* All CPUs: busy and total ticks from /proc/stat. */
-static void
-machine_ticks(long long *busy, long long *total)
-{
-	unsigned long long	 v[10] = { 0 };
-	FILE			*fp;
-	int			 i;
-
-	*busy = *total = 0;
-	if ((fp = fopen("/proc/stat", "r")) == NULL)
-		return;
-	if (fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
-		for (i = 0; i < 8; i++) {
-			*total += v[i];
-			if (i != 3 && i != 4)	/* idle, iowait */
-				*busy += v[i];
-		}
-	fclose(fp);
 }
 
 /* On-CPU and run-queue nanoseconds of a process (/proc/PID/schedstat). */
@@ -424,8 +272,8 @@ sched_read(pid_t pid, long long *run, long long *wait)
 #define SNAP_MAXPG	64
 
 struct cpu_snap {
-	int64_t		 t;
-	long long	 daemon, pg, self, lb, busy, total;
+	struct bench_cpu base;		/* time, self, machine */
+	long long	 daemon, pg, lb;
 	long long	 d_run, d_wait;			/* nwdd's schedstat */
 	size_t		 npg;
 	pid_t		 pg_pid[SNAP_MAXPG];		/* the postmaster's */
@@ -441,17 +289,15 @@ cpu_snap(struct cpu_snap *c)
 	long long	 t;
 	int		 i;
 
-	c->t = mono_ns();
+	bench_cpu_snap(&c->base);
 	c->daemon = opt.npids > 0 ? 0 : -1;
 	for (i = 0; i < opt.npids && c->daemon >= 0; i++)
-		if ((t = proc_cpu_ticks(opt.pids[i], NULL)) >= 0)
+		if ((t = bench_proc_cpu_ticks(opt.pids[i], NULL)) >= 0)
 			c->daemon += t;
 		else
 			c->daemon = -1;
-	c->lb = opt.lbpid > 0 ? proc_cpu_ticks(opt.lbpid, NULL) : -1;
+	c->lb = opt.lbpid > 0 ? bench_proc_cpu_ticks(opt.lbpid, NULL) : -1;
 	c->pg = opt.pgpid > 0 ? proc_tree_ticks(opt.pgpid) : -1;
-	c->self = proc_cpu_ticks(getpid(), NULL);
-	machine_ticks(&c->busy, &c->total);
 	c->d_run = c->d_wait = -1;
 	if (opt.pid > 0)
 		sched_read(opt.pid, &c->d_run, &c->d_wait);
@@ -462,7 +308,7 @@ cpu_snap(struct cpu_snap *c)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = atoi(de->d_name);
-		if (proc_cpu_ticks(pid, &pp) < 0 || pp != opt.pgpid ||
+		if (bench_proc_cpu_ticks(pid, &pp) < 0 || pp != opt.pgpid ||
 		    sched_read(pid, &c->pg_run[c->npg],
 		    &c->pg_wait[c->npg]) == -1)
 			continue;
@@ -471,16 +317,12 @@ cpu_snap(struct cpu_snap *c)
 	closedir(d);
 }
 
-/* Percent of one CPU used between two snapshots (-1 if unknown). */
+/* Percent of one CPU that ticks a then b were between s0 and s1, or -1. */
 static double
 cpu_pct(long long a, long long b, const struct cpu_snap *s0,
     const struct cpu_snap *s1)
 {
-	double	secs = (double)(s1->t - s0->t) / NS;
-
-	if (a < 0 || b < 0 || secs <= 0)
-		return -1;
-	return 100.0 * (double)(b - a) / sysconf(_SC_CLK_TCK) / secs;
+	return bench_cpu_pct(a, b, &s0->base, &s1->base);
 }
 
 /* Wall-time shares of one process: on a CPU, runnable but waiting for one. */
@@ -500,9 +342,8 @@ print_sched(const char *who, pid_t pid, long long r0, long long w0,
 static void
 print_cpu(const struct cpu_snap *s0, const struct cpu_snap *s1)
 {
-	double		 mach = s1->total > s0->total ? 100.0 *
-	    (double)(s1->busy - s0->busy) / (double)(s1->total - s0->total) :
-	    -1;
+	double		 mach = bench_cpu_machine_pct(&s0->base,
+	    &s1->base);
 	long long	 best = -1, r, w;
 	size_t		 i, j, bi = 0, bj = 0;
 
@@ -511,13 +352,13 @@ print_cpu(const struct cpu_snap *s0, const struct cpu_snap *s1)
 	    sysconf(_SC_NPROCESSORS_ONLN),
 	    cpu_pct(s0->daemon, s1->daemon, s0, s1), opt.npids > 1 ?
 	    " (all instances)" : "", cpu_pct(s0->pg, s1->pg, s0, s1),
-	    cpu_pct(s0->self, s1->self, s0, s1), mach);
+	    cpu_pct(s0->base.self, s1->base.self, s0, s1), mach);
 	if (opt.lbpid > 0)
 		printf("  load balancer (pid %d): %.0f%% of a core\n",
 		    (int)opt.lbpid, cpu_pct(s0->lb, s1->lb, s0, s1));
 	if (s0->d_run >= 0 && s1->d_run >= 0)
 		print_sched("nwdd", opt.pid, s0->d_run, s0->d_wait, s1->d_run,
-		    s1->d_wait, s1->t - s0->t);
+		    s1->d_wait, s1->base.t - s0->base.t);
 	for (i = 0; i < s0->npg; i++)
 		for (j = 0; j < s1->npg; j++)
 			if (s1->pg_pid[j] == s0->pg_pid[i] &&
@@ -530,7 +371,7 @@ print_cpu(const struct cpu_snap *s0, const struct cpu_snap *s1)
 		r = s0->pg_run[bi];
 		w = s0->pg_wait[bi];
 		print_sched("busiest PostgreSQL process", s0->pg_pid[bi], r, w,
-		    s1->pg_run[bj], s1->pg_wait[bj], s1->t - s0->t);
+		    s1->pg_run[bj], s1->pg_wait[bj], s1->base.t - s0->base.t);
 	}
 }
 
@@ -546,7 +387,7 @@ rss_sampler(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&rss_stop)) {
-		kb = proc_status_kb(opt.pid, "VmRSS");
+		kb = bench_proc_status_kb(opt.pid, "VmRSS");
 		if (kb > atomic_load(&rss_peak_kb))
 			atomic_store(&rss_peak_kb, kb);
 		usleep(rss_every_us);
@@ -554,80 +395,9 @@ rss_sampler(void *arg)
 	return NULL;
 }
 
-static double
-loadavg1(void)
-{
-	double	 l = -1;
-	FILE	*fp;
-
-	if ((fp = fopen("/proc/loadavg", "r")) != NULL) {
-		if (fscanf(fp, "%lf", &l) != 1)
-			l = -1;
-		fclose(fp);
-	}
-	return l;
-}
-
-/* ---- latency samples --------------------------------------------------------- */
-
-/* Samples in microseconds. */
-struct lat {
-	uint32_t	*v;
-	size_t		 n, cap;
-};
-
-static void
-lat_add(struct lat *l, int64_t ns)
-{
-	int64_t	us = ns / 1000;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 65536;
-		if ((l->v = realloc(l->v, l->cap * sizeof(*l->v))) == NULL)
-			die("out of memory");
-	}
-	l->v[l->n++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-}
-
-static void
-lat_merge(struct lat *dst, const struct lat *src)
-{
-	size_t	i;
-
-	for (i = 0; i < src->n; i++)
-		lat_add(dst, (int64_t)src->v[i] * 1000);
-}
-
-static int
-u32cmp(const void *a, const void *b)
-{
-	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts l; then lat_q() reads quantiles. */
-static void
-lat_sort(struct lat *l)
-{
-	if (l->n > 0)	/* none: v is NULL, which qsort() may not take */
-		qsort(l->v, l->n, sizeof(*l->v), u32cmp);
-}
-
-static double
-lat_q(const struct lat *l, double q)
-{
-	size_t	i;
-
-	if (l->n == 0)
-		return -1;
-	i = (size_t)(q * (double)(l->n - 1) + 0.5);
-	return l->v[i] / 1000.0;	/* ms */
-}
-
 /* ---- traffic ----------------------------------------------------------------- */
 
-static int64_t	 t_start, win_lo, win_hi;
+static struct bench_window win;
 static atomic_int stop_subs;
 static FILE	*report_fp;		/* --report */
 static pthread_mutex_t report_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -639,7 +409,7 @@ churn_due(unsigned int *seed)
 {
 	if (opt.churn <= 0)
 		return INT64_MAX;
-	return mono_ns() + (int64_t)(opt.churn * NS *
+	return bench_mono_ns() + (int64_t)(opt.churn * NS *
 	    (0.5 + (double)rand_r(seed) / RAND_MAX));
 }
 
@@ -647,15 +417,13 @@ struct publisher {
 	pthread_t	 th;
 	int		 idx;
 	struct nwd_client *c;
-	uint64_t	 sent, acked, errors, reconnects, churned;
-	uint64_t	 win_acked, win_recipients, win_late;
-	int64_t		 max_lag_ns;
-	struct lat	 ack_lat;
+	struct bench_pub st;
+	uint64_t	 reconnects, churned, win_recipients;
 	enum nwd_status	 last_st;
 	char		 last_err[256];
 	uint8_t		*acked_seq;	/* --backlog: 1 at each acked seq */
 	size_t		 acked_cap;
-	char		 inst[INST_MAX]; /* the instance its session is on */
+	char		 inst[BENCH_INST_MAX]; /* the instance its session is on */
 };
 
 struct subscriber {
@@ -663,13 +431,11 @@ struct subscriber {
 	int		 idx;
 	const char	*principal;
 	struct nwd_client *c;
-	uint64_t	 received, win_received, foreign, errors, ack_errors;
-	uint64_t	 reconnects, churned;
-	atomic_llong	 last_rx;
-	struct lat	 lat, lat_sched;
-	struct lat	 lat_same, lat_cross;	/* by the publisher's instance */
+	struct bench_sub st;
+	uint64_t	 ack_errors, reconnects, churned;
+	struct bench_lat lat_same, lat_cross;	/* by the publisher's instance */
 	char		 last_err[256];
-	char		 inst[INST_MAX]; /* the instance its session is on */
+	char		 inst[BENCH_INST_MAX]; /* the instance its session is on */
 };
 
 /*
@@ -712,23 +478,6 @@ fill_alert(Nwd__V1__Envelope *env, Nwd__V1__Header *h, Nwd__V1__SubjectRef *s,
 	env->risk_alert = a;
 }
 
-/*
- * Writes the tag into the first bytes of summary (opt.body long): the
- * publisher, the sequence number, the send and due times, and the
- * instance the publisher's session is on.
- */
-static void
-stamp(char *summary, int pub, uint64_t seq, int64_t t_send, int64_t t_due,
-    const char *inst)
-{
-	char	tag[64 + INST_MAX];
-	int	n;
-
-	n = snprintf(tag, sizeof(tag), TAG " %d %" PRIu64 " %" PRId64 " %"
-	    PRId64 " %s ", pub, seq, t_send, t_due, inst);
-	memcpy(summary, tag, (size_t)n < opt.body ? (size_t)n : opt.body);
-}
-
 /* Records that publish seq of p was acknowledged (--backlog). */
 static void
 mark_acked(struct publisher *p, uint64_t seq)
@@ -740,7 +489,7 @@ mark_acked(struct publisher *p, uint64_t seq)
 		while (cap <= seq)
 			cap *= 2;
 		if ((p->acked_seq = realloc(p->acked_seq, cap)) == NULL)
-			die("out of memory");
+			bench_die("out of memory");
 		memset(p->acked_seq + p->acked_cap, 0, cap - p->acked_cap);
 		p->acked_cap = cap;
 	}
@@ -756,35 +505,19 @@ publisher_main(void *arg)
 	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
 	Nwd__V1__RiskAlert	 a = NWD__V1__RISK_ALERT__INIT;
 	Nwd__V1__PublishAck	*ack;
+	struct bench_pacer	 pace;
 	char			*summary;
-	int64_t			 interval = 0, due, t_send, t_ack, end_at;
+	int64_t			 t_send, t_ack, end_at;
 	unsigned int		 seed = (unsigned int)p->idx * 2654435761U + 1;
 	enum nwd_status		 st;
 	uint64_t		 seq;
 
 	end_at = churn_due(&seed);
-	summary = xcalloc(1, opt.body + 1);
-	memset(summary, 'x', opt.body);
+	summary = bench_xcalloc(1, opt.run.body + 1);
+	memset(summary, 'x', opt.run.body);
 	fill_alert(&env, &h, &s, &a, summary);
-	if (opt.rate > 0) {
-		interval = (int64_t)((double)opt.npub * NS / opt.rate);
-		/* Staggered, so that the publishers do not send in bursts. */
-		due = t_start + (int64_t)((double)p->idx * NS / opt.rate);
-	} else
-		due = t_start;
-	sleep_until(due);
-	for (;;) {
-		if (opt.rate > 0) {
-			if (due >= win_hi)
-				break;
-			sleep_until(due);
-		}
-		t_send = mono_ns();
-		if (opt.rate <= 0) {
-			if (t_send >= win_hi)
-				break;
-			due = t_send;
-		}
+	bench_pacer_init(&pace, &win, &opt.run, p->idx);
+	while (bench_pacer_next(&pace, &t_send)) {
 		/* --backlog: N publishes in all, whichever thread takes them. */
 		if (opt.backlog > 0 &&
 		    atomic_fetch_add(&backlog_claimed, 1) >= opt.backlog)
@@ -798,21 +531,24 @@ publisher_main(void *arg)
 			/* The session ended: try again, not in a tight loop. */
 			if ((p->c = connect_as(PUBLISHER, 0)) == NULL) {
 				usleep(100000);
-				p->errors++;
-				goto next;
+				p->st.errors++;
+				continue;
 			}
 			p->reconnects++;
 			end_at = churn_due(&seed);
 			session_instance(p->c, p->inst, sizeof(p->inst));
 		}
-		seq = p->sent++;
-		stamp(summary, p->idx, seq, t_send, due, p->inst);
+		seq = p->st.sent++;
+		bench_tag_write(summary, opt.run.body, p->idx, seq, t_send,
+		    pace.due, p->inst);
 		ack = NULL;
 		st = nwd_publish(p->c, &env, &ack, p->last_err,
 		    sizeof(p->last_err));
-		t_ack = mono_ns();
+		t_ack = bench_mono_ns();
 		if (st == NWD_OK) {
-			p->acked++;
+			if (bench_pub_acked(&p->st, &win, t_send, pace.due,
+			    t_ack))
+				p->win_recipients += ack->recipients;
 			if (opt.backlog > 0)
 				mark_acked(p, seq);
 			if (report_fp != NULL) {
@@ -820,17 +556,8 @@ publisher_main(void *arg)
 				fprintf(report_fp, "%s\n", ack->message_id);
 				pthread_mutex_unlock(&report_mu);
 			}
-			if (t_send >= win_lo && t_send < win_hi) {
-				p->win_acked++;
-				p->win_recipients += ack->recipients;
-				lat_add(&p->ack_lat, t_ack - t_send);
-				if (t_send - due > 1000000)
-					p->win_late++;
-				if (t_send - due > p->max_lag_ns)
-					p->max_lag_ns = t_send - due;
-			}
 		} else {
-			p->errors++;
+			p->st.errors++;
 			p->last_st = st;
 			if (st != NWD_ERR_REFUSED && st != NWD_ERR_UNAVAILABLE &&
 			    st != NWD_ERR_INVALID) {
@@ -839,9 +566,6 @@ publisher_main(void *arg)
 			}
 		}
 		nwd_publish_ack_free(ack);
-next:
-		if (opt.rate > 0)
-			due += interval;
 	}
 	free(summary);
 	return NULL;
@@ -864,7 +588,7 @@ subscriber_connect(struct subscriber *s, int fatal)
 	if (nwd_subscribe(s->c, &k, 1, &subj, 1, opt.durable, NULL, err,
 	    sizeof(err)) != NWD_OK) {
 		if (fatal)
-			die("subscribe as %s: %s", s->principal, err);
+			bench_die("subscribe as %s: %s", s->principal, err);
 		snprintf(s->last_err, sizeof(s->last_err), "%.200s", err);
 		nwd_close(s->c);
 		s->c = NULL;
@@ -879,16 +603,16 @@ subscriber_main(void *arg)
 	struct subscriber	*s = arg;
 	Nwd__V1__Deliver	*d;
 	const char		*sum;
+	struct bench_tag	 tag;
 	enum nwd_status		 st;
-	int64_t			 now, t_send, t_due, end_at;
-	uint64_t		 seq;
+	int64_t			 now, end_at;
 	unsigned int		 seed = (unsigned int)s->idx * 40503U + 7;
-	int			 pub, nf;
-	char			 err[256], inst[INST_MAX];
+	int			 nf;
+	char			 err[256];
 
 	end_at = churn_due(&seed);
 	while (!atomic_load(&stop_subs)) {
-		if (s->c != NULL && mono_ns() >= end_at) {
+		if (s->c != NULL && bench_mono_ns() >= end_at) {
 			nwd_close(s->c);
 			s->c = NULL;
 			s->churned++;
@@ -907,7 +631,7 @@ subscriber_main(void *arg)
 		if (st == NWD_ERR_TIMEOUT)
 			continue;
 		if (st != NWD_OK) {
-			s->errors++;
+			s->st.errors++;
 			if (opt.churn <= 0 && opt.durable == NULL)
 				break;
 			/* Soaks: the session ended; connect again. */
@@ -915,27 +639,14 @@ subscriber_main(void *arg)
 			s->c = NULL;
 			continue;
 		}
-		now = mono_ns();
-		atomic_store(&s->last_rx, now);
-		s->received++;
+		now = bench_mono_ns();
 		sum = d->envelope != NULL && d->envelope->risk_alert != NULL ?
 		    d->envelope->risk_alert->summary : NULL;
-		/* INST_MAX - 1 */
-		if (sum != NULL && (nf = sscanf(sum, TAG " %d %" SCNu64 " %"
-		    SCNd64 " %" SCNd64 " %63s", &pub, &seq, &t_send, &t_due,
-		    inst)) >= 4) {
-			if (t_send >= win_lo && t_send < win_hi) {
-				s->win_received++;
-				lat_add(&s->lat, now - t_send);
-				if (opt.rate > 0)
-					lat_add(&s->lat_sched, now - t_due);
-				if (nf == 5)
-					lat_add(strcmp(inst, s->inst) == 0 ?
-					    &s->lat_same : &s->lat_cross,
-					    now - t_send);
-			}
-		} else
-			s->foreign++;
+		nf = sum != NULL ? bench_tag_read(sum, &tag) : 0;
+		if (bench_sub_delivery(&s->st, &win, &opt.run, now, nf >= 4 ?
+		    &tag : NULL) && nf == 5)
+			bench_lat_add(strcmp(tag.inst, s->inst) == 0 ?
+			    &s->lat_same : &s->lat_cross, now - tag.t_send);
 		/* Not waiting for each Acked: the subscriber keeps up. */
 		if (opt.ack && nwd_ack_nowait(s->c, d->delivery_id,
 		    d->envelope != NULL && d->envelope->header != NULL ?
@@ -979,8 +690,9 @@ print_placement(const struct publisher *pubs, const struct subscriber *subs,
 	int		 n = 0, i, j, k;
 	const char	*inst;
 
-	for (i = 0; i < opt.npub + opt.nsub; i++) {
-		inst = i < opt.npub ? pubs[i].inst : subs[i - opt.npub].inst;
+	for (i = 0; i < opt.run.npub + opt.run.nsub; i++) {
+		inst = i < opt.run.npub ? pubs[i].inst :
+		    subs[i - opt.run.npub].inst;
 		for (j = 0; j < n && strcmp(name[j], inst) != 0; j++)
 			;
 		if (j == n) {
@@ -988,7 +700,7 @@ print_placement(const struct publisher *pubs, const struct subscriber *subs,
 				continue;
 			name[n++] = inst;
 		}
-		if (i < opt.npub)
+		if (i < opt.run.npub)
 			np[j]++;
 		else
 			ns[j]++;
@@ -1006,207 +718,151 @@ run_traffic(void)
 {
 	struct publisher	*pubs;
 	struct subscriber	*subs;
-	struct lat		 lat = { 0 }, lat_sched = { 0 }, ack_lat = { 0 };
-	struct lat		 lat_same = { 0 }, lat_cross = { 0 };
+	struct bench_totals	 tot;
+	struct bench_lat	 lat_same = { 0 }, lat_cross = { 0 };
 	struct cpu_snap		 c0, c1;
 	pthread_t		 rss_th;
 	PGconn			*db = NULL;
 	char			*rlist, *recv[MAX_LIST];
 	size_t			 nrecv;
-	uint64_t		 sent = 0, acked = 0, perr = 0, reconn = 0;
-	uint64_t		 win_acked = 0, win_rcpt = 0, win_late = 0;
-	uint64_t		 win_recv = 0, serr = 0, foreign = 0;
-	uint64_t		 ackerr = 0, smin = UINT64_MAX, smax = 0;
+	uint64_t		 reconn = 0, win_rcpt = 0, ackerr = 0;
 	uint64_t		 pchurn = 0, sreconn = 0, schurn = 0;
-	int64_t			 max_lag = 0, quiet_since, now, last;
 	long long		 id0 = -1, id1 = -1;
 	long			 hwm0 = -1, hwm = -1, rss_end = -1;
-	double			 secs = opt.seconds, fanout, l1;
+	double			 secs = opt.run.seconds, fanout, l1;
 	int			 i, ninst = 0;
 
-	rlist = strdup(opt.receivers);
-	if (rlist == NULL || (nrecv = split_list(rlist, recv, MAX_LIST)) == 0)
-		die("--receivers names no principal");
+	rlist = strdup(opt.run.receivers);
+	if (rlist == NULL ||
+	    (nrecv = bench_split_list(rlist, recv, MAX_LIST)) == 0)
+		bench_die("--receivers names no principal");
 	if (opt.db != NULL) {
 		db = PQconnectdb(opt.db);
 		if (PQstatus(db) != CONNECTION_OK)
-			die("--db: %s", PQerrorMessage(db));
+			bench_die("--db: %s", PQerrorMessage(db));
 	}
-	l1 = loadavg1();
+	l1 = bench_loadavg1();
 	printf("== traffic: %d publishers (%s), %d subscribers, body %zu B, "
-	    "%s, %.0f s after %.0f s warm-up; subject %s%s\n", opt.npub,
-	    PUBLISHER, opt.nsub, opt.body, opt.rate > 0 ? "fixed rate" :
-	    "flat out", opt.seconds, opt.warmup, opt.subject,
-	    opt.ack ? "; subscribers ack" : "");
-	if (opt.rate > 0)
-		printf("rate: %.0f publishes/s in all\n", opt.rate);
+	    "%s, %.0f s after %.0f s warm-up; subject %s%s\n", opt.run.npub,
+	    PUBLISHER, opt.run.nsub, opt.run.body, opt.run.rate > 0 ?
+	    "fixed rate" : "flat out", opt.run.seconds, opt.run.warmup,
+	    opt.subject, opt.ack ? "; subscribers ack" : "");
+	if (opt.run.rate > 0)
+		printf("rate: %.0f publishes/s in all\n", opt.run.rate);
 	printf("load average before: %.2f\n", l1);
 
-	subs = xcalloc(opt.nsub, sizeof(*subs));
-	for (i = 0; i < opt.nsub; i++) {
+	subs = bench_xcalloc(opt.run.nsub, sizeof(*subs));
+	for (i = 0; i < opt.run.nsub; i++) {
 		subs[i].idx = i;
 		subs[i].principal = recv[i % nrecv];
 		(void)subscriber_connect(&subs[i], 1);
 	}
-	pubs = xcalloc(opt.npub, sizeof(*pubs));
-	for (i = 0; i < opt.npub; i++) {
+	pubs = bench_xcalloc(opt.run.npub, sizeof(*pubs));
+	for (i = 0; i < opt.run.npub; i++) {
 		pubs[i].idx = i;
 		pubs[i].c = connect_as(PUBLISHER, 1);
 		session_instance(pubs[i].c, pubs[i].inst, sizeof(pubs[i].inst));
 	}
 	print_placement(pubs, subs, &ninst);
 	if (opt.pid > 0) {
-		hwm0 = proc_status_kb(opt.pid, "VmHWM");
-		atomic_store(&rss_peak_kb, proc_status_kb(opt.pid, "VmRSS"));
-		if (pthread_create(&rss_th, NULL, rss_sampler, NULL) != 0)
-			die("pthread_create failed");
+		hwm0 = bench_proc_status_kb(opt.pid, "VmHWM");
+		atomic_store(&rss_peak_kb,
+		    bench_proc_status_kb(opt.pid, "VmRSS"));
+		bench_thread_start(&rss_th, rss_sampler, NULL);
 	}
 
-	t_start = mono_ns() + NS / 10;
-	win_lo = t_start + (int64_t)(opt.warmup * NS);
-	win_hi = win_lo + (int64_t)(opt.seconds * NS);
-	for (i = 0; i < opt.nsub; i++) {
-		atomic_store(&subs[i].last_rx, 0);
-		if (pthread_create(&subs[i].th, NULL, subscriber_main,
-		    &subs[i]) != 0)
-			die("pthread_create failed");
-	}
-	for (i = 0; i < opt.npub; i++)
-		if (pthread_create(&pubs[i].th, NULL, publisher_main,
-		    &pubs[i]) != 0)
-			die("pthread_create failed");
+	bench_window_open(&win, &opt.run);
+	for (i = 0; i < opt.run.nsub; i++)
+		bench_thread_start(&subs[i].th, subscriber_main, &subs[i]);
+	for (i = 0; i < opt.run.npub; i++)
+		bench_thread_start(&pubs[i].th, publisher_main, &pubs[i]);
 
-	sleep_until(win_lo);
+	bench_sleep_until(win.lo);
 	cpu_snap(&c0);
 	id0 = audit_max_id(db);
-	sleep_until(win_hi);
+	bench_sleep_until(win.hi);
 	cpu_snap(&c1);
 	id1 = audit_max_id(db);
-	for (i = 0; i < opt.npub; i++)
+	for (i = 0; i < opt.run.npub; i++)
 		pthread_join(pubs[i].th, NULL);
-
-	/* Drain: until a second passes without a delivery (at most 30 s). */
-	quiet_since = mono_ns();
-	for (;;) {
-		now = mono_ns();
-		last = 0;
-		for (i = 0; i < opt.nsub; i++)
-			if (atomic_load(&subs[i].last_rx) > last)
-				last = atomic_load(&subs[i].last_rx);
-		if (last > quiet_since)
-			quiet_since = last;
-		if (now - quiet_since >= DRAIN_QUIET_NS ||
-		    now - win_hi >= DRAIN_MAX_NS)
-			break;
-		usleep(50000);
-	}
+	bench_drain(&win, &subs[0].st, sizeof(subs[0]), opt.run.nsub);
 	atomic_store(&stop_subs, 1);
-	for (i = 0; i < opt.nsub; i++)
+	for (i = 0; i < opt.run.nsub; i++)
 		pthread_join(subs[i].th, NULL);
 	if (opt.pid > 0) {
 		atomic_store(&rss_stop, 1);
 		pthread_join(rss_th, NULL);
-		hwm = proc_status_kb(opt.pid, "VmHWM");
-		rss_end = proc_status_kb(opt.pid, "VmRSS");
+		hwm = bench_proc_status_kb(opt.pid, "VmHWM");
+		rss_end = bench_proc_status_kb(opt.pid, "VmRSS");
 	}
 
-	for (i = 0; i < opt.npub; i++) {
+	bench_totals_init(&tot);
+	for (i = 0; i < opt.run.npub; i++) {
 		struct publisher *p = &pubs[i];
 
-		sent += p->sent;
-		acked += p->acked;
-		perr += p->errors;
+		bench_totals_add_pub(&tot, &p->st);
 		reconn += p->reconnects;
 		pchurn += p->churned;
-		win_acked += p->win_acked;
 		win_rcpt += p->win_recipients;
-		win_late += p->win_late;
-		if (p->max_lag_ns > max_lag)
-			max_lag = p->max_lag_ns;
-		lat_merge(&ack_lat, &p->ack_lat);
-		if (p->errors > 0)
+		if (p->st.errors > 0)
 			fprintf(stderr, "publisher %d: %" PRIu64 " errors, last "
-			    "(%s): %s\n", i, p->errors,
+			    "(%s): %s\n", i, p->st.errors,
 			    nwd_status_name(p->last_st), p->last_err);
 		nwd_close(p->c);
-		free(p->ack_lat.v);
 	}
-	for (i = 0; i < opt.nsub; i++) {
+	for (i = 0; i < opt.run.nsub; i++) {
 		struct subscriber *s = &subs[i];
 
-		win_recv += s->win_received;
-		serr += s->errors;
-		foreign += s->foreign;
+		bench_totals_add_sub(&tot, &s->st);
 		ackerr += s->ack_errors;
 		sreconn += s->reconnects;
 		schurn += s->churned;
-		if (s->win_received < smin)
-			smin = s->win_received;
-		if (s->win_received > smax)
-			smax = s->win_received;
-		lat_merge(&lat, &s->lat);
-		lat_merge(&lat_sched, &s->lat_sched);
-		lat_merge(&lat_same, &s->lat_same);
-		lat_merge(&lat_cross, &s->lat_cross);
-		if (s->errors > 0)
+		bench_lat_merge(&lat_same, &s->lat_same);
+		bench_lat_merge(&lat_cross, &s->lat_cross);
+		if (s->st.errors > 0)
 			fprintf(stderr, "subscriber %d (%s): %" PRIu64 " session%s "
-			    "ended, the last: %s\n", i, s->principal, s->errors,
-			    s->errors == 1 ? "" : "s", s->last_err);
+			    "ended, the last: %s\n", i, s->principal,
+			    s->st.errors, s->st.errors == 1 ? "" : "s",
+			    s->last_err);
 		nwd_close(s->c);
-		free(s->lat.v);
-		free(s->lat_sched.v);
-		free(s->lat_same.v);
-		free(s->lat_cross.v);
+		bench_lat_free(&s->lat_same);
+		bench_lat_free(&s->lat_cross);
 	}
-	lat_sort(&lat);
-	lat_sort(&lat_sched);
-	lat_sort(&ack_lat);
-	lat_sort(&lat_same);
-	lat_sort(&lat_cross);
-	fanout = win_acked > 0 ? (double)win_recv / (double)win_acked : 0;
+	bench_totals_sort(&tot);
+	bench_lat_sort(&lat_same);
+	bench_lat_sort(&lat_cross);
+	fanout = bench_totals_fanout(&tot);
 
-	printf("publishes acked:     %10.0f /s   (%" PRIu64 " in the window; "
-	    "%" PRIu64 " sent, %" PRIu64 " acked in all)\n",
-	    win_acked / secs, win_acked, sent, acked);
+	bench_print_published(&tot, &opt.run);
 	printf("deliveries received: %10.0f /s   (%" PRIu64 " in the window; "
 	    "fan-out %.2f per publish; per subscriber %" PRIu64 "..%" PRIu64
-	    ")\n", win_recv / secs, win_recv, fanout, smin, smax);
+	    ")\n", tot.win_recv / secs, tot.win_recv, fanout, tot.smin,
+	    tot.smax);
 	printf("audited recipients:  %10.0f /s   (deliver rows: PublishAck."
 	    "recipients, %.2f per publish, online or not)\n", win_rcpt / secs,
-	    win_acked > 0 ? (double)win_rcpt / (double)win_acked : 0);
+	    tot.win_acked > 0 ? (double)win_rcpt / (double)tot.win_acked : 0);
 	if (id0 >= 0 && id1 >= 0)
 		printf("audit rows written:  %10.0f /s   (all actions, "
 		    "nwd.audit_events ids %lld..%lld; %.2f per publish)\n",
-		    (id1 - id0) / secs, id0, id1, win_acked > 0 ?
-		    (double)(id1 - id0) / (double)win_acked : 0);
-	printf("publish->deliver:    p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  "
-	    "max %.2f ms  (%zu samples)\n", lat_q(&lat, .5), lat_q(&lat, .99),
-	    lat_q(&lat, .999), lat_q(&lat, 1), lat.n);
-	if (opt.rate > 0)
-		printf("due->deliver:        p50 %.2f ms  p99 %.2f ms  p99.9 %.2f "
-		    "ms  max %.2f ms  (from the scheduled send time; %" PRIu64
-		    " publishes sent > 1 ms late, worst %.1f ms)\n",
-		    lat_q(&lat_sched, .5), lat_q(&lat_sched, .99),
-		    lat_q(&lat_sched, .999), lat_q(&lat_sched, 1), win_late,
-		    max_lag / 1e6);
-	printf("publish->ack:        p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  "
-	    "max %.2f ms\n", lat_q(&ack_lat, .5), lat_q(&ack_lat, .99),
-	    lat_q(&ack_lat, .999), lat_q(&ack_lat, 1));
+		    (id1 - id0) / secs, id0, id1, tot.win_acked > 0 ?
+		    (double)(id1 - id0) / (double)tot.win_acked : 0);
+	bench_print_latencies(&tot, &opt.run, "publish->ack:");
 	if (lat_cross.n > 0) {
 		/* Behind a load balancer: by the publisher's instance. */
 		printf("  same instance:     p50 %.2f ms  p99 %.2f ms  p99.9 %.2f "
 		    "ms  (%zu deliveries: publisher and subscriber on one "
-		    "instance)\n", lat_q(&lat_same, .5), lat_q(&lat_same, .99),
-		    lat_q(&lat_same, .999), lat_same.n);
+		    "instance)\n", bench_lat_q(&lat_same, .5),
+		    bench_lat_q(&lat_same, .99), bench_lat_q(&lat_same, .999),
+		    lat_same.n);
 		printf("  cross-instance:    p50 %.2f ms  p99 %.2f ms  p99.9 %.2f "
 		    "ms  (%zu deliveries: announced by another instance)\n",
-		    lat_q(&lat_cross, .5), lat_q(&lat_cross, .99),
-		    lat_q(&lat_cross, .999), lat_cross.n);
+		    bench_lat_q(&lat_cross, .5), bench_lat_q(&lat_cross, .99),
+		    bench_lat_q(&lat_cross, .999), lat_cross.n);
 	}
 	printf("errors:              %" PRIu64 " publish, %" PRIu64
 	    " subscriber sessions ended, %" PRIu64 " ack, %" PRIu64
-	    " reconnects, %" PRIu64 " deliveries not ours\n", perr, serr,
-	    ackerr, reconn, foreign);
+	    " reconnects, %" PRIu64 " deliveries not ours\n", tot.perr,
+	    tot.serr, ackerr, reconn, tot.foreign);
 	if (opt.churn > 0 || opt.durable != NULL)
 		printf("sessions:            %" PRIu64 " publisher and %" PRIu64
 		    " subscriber sessions closed by --churn; %" PRIu64
@@ -1217,40 +873,33 @@ run_traffic(void)
 		printf("nwdd memory:         peak RSS %ld kB during the run "
 		    "(sampled), VmHWM %ld kB (was %ld kB before), RSS at end "
 		    "%ld kB\n", atomic_load(&rss_peak_kb), hwm, hwm0, rss_end);
-	printf("RESULT mode=%s publishers=%d subscribers=%d body=%zu rate=%.0f "
-	    "seconds=%.0f pubs_per_s=%.0f deliveries_per_s=%.0f fanout=%.2f "
-	    "audited_recipients_per_s=%.0f audit_rows_per_s=%.0f "
-	    "p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
-	    "sched_p99_ms=%.2f ack_p99_ms=%.2f errors=%" PRIu64
-	    " sub_errors=%" PRIu64 " nwdd_cpu=%.0f pg_cpu=%.0f bench_cpu=%.0f "
+	bench_result_begin(&opt.run, NULL, &tot, tot.win_recv / secs);
+	printf(" fanout=%.2f audited_recipients_per_s=%.0f "
+	    "audit_rows_per_s=%.0f", fanout, win_rcpt / secs,
+	    id0 >= 0 && id1 >= 0 ? (id1 - id0) / secs : -1);
+	bench_result_latencies(&opt.run, &tot);
+	printf(" nwdd_cpu=%.0f pg_cpu=%.0f bench_cpu=%.0f "
 	    "peak_rss_kb=%ld hwm_kb=%ld load1=%.2f acked_total=%" PRIu64
 	    " sent_total=%" PRIu64 " pub_reconnects=%" PRIu64
 	    " sub_reconnects=%" PRIu64 " lb_cpu=%.0f instances=%d"
 	    " same_p50_ms=%.2f same_p99_ms=%.2f same_n=%zu"
 	    " cross_p50_ms=%.2f cross_p99_ms=%.2f cross_n=%zu\n",
-	    opt.rate > 0 ? "rate" : "flat", opt.npub, opt.nsub, opt.body,
-	    opt.rate, secs, win_acked / secs, win_recv / secs, fanout,
-	    win_rcpt / secs, id0 >= 0 && id1 >= 0 ? (id1 - id0) / secs : -1,
-	    lat_q(&lat, .5), lat_q(&lat, .99), lat_q(&lat, .999),
-	    lat_q(&lat, 1), opt.rate > 0 ? lat_q(&lat_sched, .99) : -1,
-	    lat_q(&ack_lat, .99), perr, serr,
 	    cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
 	    cpu_pct(c0.pg, c1.pg, &c0, &c1),
-	    cpu_pct(c0.self, c1.self, &c0, &c1),
-	    (long)atomic_load(&rss_peak_kb), hwm, l1, acked, sent, reconn,
-	    sreconn, cpu_pct(c0.lb, c1.lb, &c0, &c1), ninst,
-	    lat_q(&lat_same, .5), lat_q(&lat_same, .99), lat_same.n,
-	    lat_q(&lat_cross, .5), lat_q(&lat_cross, .99), lat_cross.n);
-	free(lat.v);
-	free(lat_same.v);
-	free(lat_cross.v);
-	free(lat_sched.v);
-	free(ack_lat.v);
+	    cpu_pct(c0.base.self, c1.base.self, &c0, &c1),
+	    (long)atomic_load(&rss_peak_kb), hwm, l1, tot.acked, tot.sent,
+	    reconn, sreconn, cpu_pct(c0.lb, c1.lb, &c0, &c1), ninst,
+	    bench_lat_q(&lat_same, .5), bench_lat_q(&lat_same, .99),
+	    lat_same.n, bench_lat_q(&lat_cross, .5),
+	    bench_lat_q(&lat_cross, .99), lat_cross.n);
+	bench_totals_free(&tot);
+	bench_lat_free(&lat_same);
+	bench_lat_free(&lat_cross);
 	free(pubs);
 	free(subs);
 	free(rlist);
 	PQfinish(db);
-	return perr > 0 && win_acked == 0 ? 1 : 0;
+	return tot.perr > 0 && tot.win_acked == 0 ? 1 : 0;
 }
 
 /* ---- durable backlog --------------------------------------------------------- */
@@ -1323,7 +972,7 @@ static char (*queue_order(PGconn *db, const char *principal,
 		return NULL;
 	}
 	*n = (size_t)PQntuples(r);
-	ids = xcalloc(*n, sizeof(*ids));
+	ids = bench_xcalloc(*n, sizeof(*ids));
 	for (i = 0; i < *n; i++)
 		snprintf(ids[i], sizeof(ids[i]), "%s", PQgetvalue(r, (int)i, 0));
 	PQclear(r);
@@ -1348,7 +997,7 @@ run_backlog(void)
 	struct publisher	*pubs;
 	struct nwd_client	*c;
 	struct cpu_snap		 c0, c1;
-	struct lat		 gaps = { 0 };
+	struct bench_lat	 gaps = { 0 };
 	Nwd__V1__Deliver	*d;
 	PGconn			*db = NULL;
 	pthread_t		 rss_th;
@@ -1357,8 +1006,9 @@ run_backlog(void)
 	char			(*qids)[37] = NULL, (*rids)[37] = NULL;
 	uint8_t			**rx;
 	int64_t			*last, t_run0, t_pub1, t0, t_sub, t_first = 0;
-	int64_t			 t_last = 0, t_prev = 0, now, deadline, t_send;
-	int64_t			 t_due, gap_ns = 0;
+	int64_t			 t_last = 0, t_prev = 0, now, deadline;
+	int64_t			 gap_ns = 0;
+	struct bench_tag	 tag;
 	uint64_t		 acked = 0, sent = 0, perr = 0, seq;
 	uint64_t		 got = 0, ours = 0, dup = 0, ooo = 0, stale = 0;
 	uint64_t		 foreign = 0, unacked = 0, ackerr = 0, rn = 0;
@@ -1371,24 +1021,26 @@ run_backlog(void)
 	enum nwd_status		 st;
 	int			 pub, queue_ok = -1, complete, in_order, ended = 0;
 
-	rlist = strdup(opt.receivers);
-	if (rlist == NULL || (nrecv = split_list(rlist, recv, MAX_LIST)) == 0)
-		die("--receivers names no principal");
+	rlist = strdup(opt.run.receivers);
+	if (rlist == NULL ||
+	    (nrecv = bench_split_list(rlist, recv, MAX_LIST)) == 0)
+		bench_die("--receivers names no principal");
 	principal = recv[0];
 	qp[0] = principal;
 	qp[1] = name;
 	if (opt.db != NULL) {
 		db = PQconnectdb(opt.db);
 		if (PQstatus(db) != CONNECTION_OK)
-			die("--db: %s", PQerrorMessage(db));
+			bench_die("--db: %s", PQerrorMessage(db));
 	}
-	l1 = loadavg1();
+	l1 = bench_loadavg1();
 	printf("== backlog: %ld RiskAlerts (body %zu B, subject %s) queued for "
 	    "durable subscription \"%s\" of %s while it is away, published by "
 	    "%d sessions of %s flat out; then replayed to one session of %s "
-	    "(%s)\n", opt.backlog, opt.body, opt.subject, name, principal,
-	    opt.npub, PUBLISHER, principal, opt.ack ? "acking every delivery "
-	    "with nwd_ack_nowait(), which does not wait for the answer" :
+	    "(%s)\n", opt.backlog, opt.run.body, opt.subject, name, principal,
+	    opt.run.npub, PUBLISHER, principal, opt.ack ? "acking every "
+	    "delivery with nwd_ack_nowait(), which does not wait for the "
+	    "answer" :
 	    "no acks: the replay alone");
 	printf("load average before: %.2f\n", l1);
 
@@ -1396,7 +1048,8 @@ run_backlog(void)
 	c = connect_as(principal, 1);
 	if (nwd_subscribe(c, &k, 1, &subj, 1, name, NULL, err,
 	    sizeof(err)) != NWD_OK)
-		die("subscribe as %s, durable %s: %s", principal, name, err);
+		bench_die("subscribe as %s, durable %s: %s", principal, name,
+		    err);
 	nwd_close(c);
 	pend0 = db_count(db, SQL_PENDING_COUNT, 2, qp);
 	if (pend0 > 0)
@@ -1405,41 +1058,39 @@ run_backlog(void)
 		    pend0, name);
 
 	/* (b) N publishes, flat out, while it is away. */
-	pubs = xcalloc(opt.npub, sizeof(*pubs));
-	for (i = 0; i < (size_t)opt.npub; i++) {
+	pubs = bench_xcalloc(opt.run.npub, sizeof(*pubs));
+	for (i = 0; i < (size_t)opt.run.npub; i++) {
 		pubs[i].idx = (int)i;
 		pubs[i].c = connect_as(PUBLISHER, 1);
 		session_instance(pubs[i].c, pubs[i].inst, sizeof(pubs[i].inst));
 	}
-	t_run0 = mono_ns();
-	t_start = t_run0 + NS / 10;
-	win_lo = t_start;
-	win_hi = INT64_MAX;
-	for (i = 0; i < (size_t)opt.npub; i++)
-		if (pthread_create(&pubs[i].th, NULL, publisher_main,
-		    &pubs[i]) != 0)
-			die("pthread_create failed");
-	for (i = 0; i < (size_t)opt.npub; i++)
+	t_run0 = bench_mono_ns();
+	/* Flat out from a moment from now, every publish in the window. */
+	win.start = win.lo = t_run0 + NS / 10;
+	win.hi = INT64_MAX;
+	for (i = 0; i < (size_t)opt.run.npub; i++)
+		bench_thread_start(&pubs[i].th, publisher_main, &pubs[i]);
+	for (i = 0; i < (size_t)opt.run.npub; i++)
 		pthread_join(pubs[i].th, NULL);
-	t_pub1 = mono_ns();
-	rx = xcalloc(opt.npub, sizeof(*rx));
-	last = xcalloc(opt.npub, sizeof(*last));
-	for (i = 0; i < (size_t)opt.npub; i++) {
+	t_pub1 = bench_mono_ns();
+	rx = bench_xcalloc(opt.run.npub, sizeof(*rx));
+	last = bench_xcalloc(opt.run.npub, sizeof(*last));
+	for (i = 0; i < (size_t)opt.run.npub; i++) {
 		struct publisher *p = &pubs[i];
 
-		sent += p->sent;
-		acked += p->acked;
-		perr += p->errors;
-		if (p->errors > 0)
+		sent += p->st.sent;
+		acked += p->st.acked;
+		perr += p->st.errors;
+		if (p->st.errors > 0)
 			fprintf(stderr, "publisher %zu: %" PRIu64 " errors, last "
-			    "(%s): %s\n", i, p->errors,
+			    "(%s): %s\n", i, p->st.errors,
 			    nwd_status_name(p->last_st), p->last_err);
 		nwd_close(p->c);
 		p->c = NULL;
-		rx[i] = xcalloc(p->sent, 1);
+		rx[i] = bench_xcalloc(p->st.sent, 1);
 		last[i] = -1;
 	}
-	pub_s = (t_pub1 - t_start) / 1e9;
+	pub_s = (t_pub1 - win.start) / 1e9;
 	pend1 = db_count(db, SQL_PENDING_COUNT, 2, qp);
 	printf("published: %" PRIu64 " acked of %" PRIu64 " sent in %.1f s "
 	    "(%.0f publishes/s), %" PRIu64 " errors", acked, sent, pub_s,
@@ -1448,37 +1099,38 @@ run_backlog(void)
 		printf("; %lld pending for \"%s\"", pend1, name);
 	printf("\n");
 	if (acked == 0)
-		die("nothing was published");
+		bench_die("nothing was published");
 	qids = queue_order(db, principal, name, &nq);
-	rids = xcalloc(acked + (pend0 > 0 ? (size_t)pend0 : 0) + 1,
+	rids = bench_xcalloc(acked + (pend0 > 0 ? (size_t)pend0 : 0) + 1,
 	    sizeof(*rids));
 
 	/* (c) The replay, from the Subscribe to the last delivery. */
 	id0 = audit_max_id(db);
-	rss0 = proc_status_kb(opt.pid, "VmRSS");
-	hwm0 = proc_status_kb(opt.pid, "VmHWM");
+	rss0 = bench_proc_status_kb(opt.pid, "VmRSS");
+	hwm0 = bench_proc_status_kb(opt.pid, "VmHWM");
 	run_hook(opt.hook_before, "--before-replay");
 	c = connect_as(principal, 1);
 	if (opt.pid > 0) {
 		rss_every_us = BACKLOG_RSS_EVERY_US;
-		atomic_store(&rss_peak_kb, proc_status_kb(opt.pid, "VmRSS"));
-		if (pthread_create(&rss_th, NULL, rss_sampler, NULL) != 0)
-			die("pthread_create failed");
+		atomic_store(&rss_peak_kb,
+		    bench_proc_status_kb(opt.pid, "VmRSS"));
+		bench_thread_start(&rss_th, rss_sampler, NULL);
 	}
 	cpu_snap(&c0);
 	printf("replay: started\n");
-	t0 = mono_ns();
+	t0 = bench_mono_ns();
 	if (nwd_subscribe(c, &k, 1, &subj, 1, name, NULL, err,
 	    sizeof(err)) != NWD_OK)
-		die("subscribe as %s, durable %s: %s", principal, name, err);
-	t_sub = mono_ns();
+		bench_die("subscribe as %s, durable %s: %s", principal, name,
+		    err);
+	t_sub = bench_mono_ns();
 	/* Generous: 120 s, or 2 ms a message if that is longer. */
 	deadline = t0 + (opt.backlog / 500 > 120 ? opt.backlog / 500 : 120) *
 	    NS;
 	memset(bins, 0, sizeof(bins));
 	t_prev = t0;
 	while (ours < acked) {
-		now = mono_ns();
+		now = bench_mono_ns();
 		if (now >= deadline || now - (t_last ? t_last : t_sub) >=
 		    BACKLOG_QUIET_NS)
 			break;
@@ -1491,12 +1143,12 @@ run_backlog(void)
 			ended = 1;
 			break;
 		}
-		now = mono_ns();
+		now = bench_mono_ns();
 		got++;
 		if (t_first == 0)
 			t_first = now;
 		if (now - t_prev >= BACKLOG_GAP_NS) {
-			lat_add(&gaps, now - t_prev);
+			bench_lat_add(&gaps, now - t_prev);
 			gap_ns += now - t_prev;
 		}
 		t_prev = now;
@@ -1506,14 +1158,13 @@ run_backlog(void)
 		    d->envelope->header->message_id : "";
 		if (rn < acked + (pend0 > 0 ? (uint64_t)pend0 : 0) + 1)
 			snprintf(rids[rn++], sizeof(rids[0]), "%s", mid);
-		if (sum == NULL || sscanf(sum, TAG " %d %" SCNu64 " %" SCNd64
-		    " %" SCNd64, &pub, &seq, &t_send, &t_due) != 4 ||
-		    pub < 0 || pub >= opt.npub)
+		if (sum == NULL || bench_tag_read(sum, &tag) < 4 ||
+		    (pub = tag.pub) < 0 || pub >= opt.run.npub)
 			foreign++;
-		else if (t_send < t_run0)
+		else if (tag.t_send < t_run0)
 			stale++;
-		else if (seq >= pubs[pub].sent || seq >= pubs[pub].acked_cap ||
-		    !pubs[pub].acked_seq[seq])
+		else if ((seq = tag.seq) >= pubs[pub].st.sent ||
+		    seq >= pubs[pub].acked_cap || !pubs[pub].acked_seq[seq])
 			unacked++;
 		else {
 			if (rx[pub][seq] > 0)
@@ -1546,8 +1197,8 @@ run_backlog(void)
 		atomic_store(&rss_stop, 1);
 		pthread_join(rss_th, NULL);
 		peak = atomic_load(&rss_peak_kb);
-		hwm = proc_status_kb(opt.pid, "VmHWM");
-		rss_end = proc_status_kb(opt.pid, "VmRSS");
+		hwm = bench_proc_status_kb(opt.pid, "VmHWM");
+		rss_end = bench_proc_status_kb(opt.pid, "VmRSS");
 	}
 	nwd_close(c);
 	id1 = audit_max_id(db);
@@ -1567,7 +1218,7 @@ run_backlog(void)
 	in_order = ooo == 0 && queue_ok != 0;
 	secs = t_last > t0 ? (t_last - t0) / 1e9 : 0;
 	rate = secs > 0 ? ours / secs : 0;
-	lat_sort(&gaps);
+	bench_lat_sort(&gaps);
 
 	printf("replay: SubscribeAck after %.1f ms, first delivery after %.1f "
 	    "ms, last after %.2f s\n", (t_sub - t0) / 1e6, t_first > 0 ?
@@ -1597,7 +1248,8 @@ run_backlog(void)
 	printf("replay: pauses of >= 2 ms between deliveries: %zu, %.2f s in "
 	    "all (%.0f%% of the replay), p50 %.1f ms, p90 %.1f ms, max %.1f "
 	    "ms\n", gaps.n, gap_ns / 1e9, secs > 0 ? 100 * gap_ns / 1e9 / secs :
-	    0, lat_q(&gaps, .5), lat_q(&gaps, .9), lat_q(&gaps, 1));
+	    0, bench_lat_q(&gaps, .5), bench_lat_q(&gaps, .9),
+	    bench_lat_q(&gaps, 1));
 	if (opt.ack)
 		printf("replay: %" PRIu64 " acks failed to send\n", ackerr);
 	printf("during the replay, ");
@@ -1624,22 +1276,22 @@ run_backlog(void)
 	    "pauses=%zu pause_s=%.3f audit_rows=%lld nwdd_cpu=%.0f pg_cpu=%.0f "
 	    "bench_cpu=%.0f load1=%.2f\n", acked, ours, secs, rate, peak, rss0,
 	    rss_end, hwm, in_order, complete, dup, ooo, queue_ok, stale,
-	    opt.ack, opt.npub, opt.body, acked / pub_s, perr, t_first > 0 ?
-	    (t_first - t0) / 1e6 : -1.0, gaps.n, gap_ns / 1e9, id0 >= 0 &&
+	    opt.ack, opt.run.npub, opt.run.body, acked / pub_s, perr,
+	    t_first > 0 ? (t_first - t0) / 1e6 : -1.0, gaps.n, gap_ns / 1e9, id0 >= 0 &&
 	    id1 >= 0 ? id1 - id0 : -1, cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
-	    cpu_pct(c0.pg, c1.pg, &c0, &c1), cpu_pct(c0.self, c1.self, &c0,
-	    &c1), l1);
-	for (i = 0; i < (size_t)opt.npub; i++) {
+	    cpu_pct(c0.pg, c1.pg, &c0, &c1), cpu_pct(c0.base.self,
+	    c1.base.self, &c0, &c1), l1);
+	for (i = 0; i < (size_t)opt.run.npub; i++) {
 		free(rx[i]);
 		free(pubs[i].acked_seq);
-		free(pubs[i].ack_lat.v);
+		bench_lat_free(&pubs[i].st.ack_lat);
 	}
 	free(rx);
 	free(last);
 	free(pubs);
 	free(qids);
 	free(rids);
-	free(gaps.v);
+	bench_lat_free(&gaps);
 	free(rlist);
 	PQfinish(db);
 	return 0;
@@ -1725,8 +1377,8 @@ dl_fill_main(void *arg)
 	long			 i;
 	int			 try, n;
 
-	summary = xcalloc(1, opt.body + 1);
-	memset(summary, 'x', opt.body);
+	summary = bench_xcalloc(1, opt.run.body + 1);
+	memset(summary, 'x', opt.run.body);
 	dl_envelope(&env, &h, &s, &a, summary);
 	while ((i = atomic_fetch_add(&dl_next, 1)) < opt.deadlines) {
 		dl_alerts[i].urgent = dl_is_urgent(i);
@@ -1735,8 +1387,8 @@ dl_fill_main(void *arg)
 		    NWD__V1__PRIORITY__HIGH;
 		n = snprintf(tag, sizeof(tag), DL_TAG " %ld %s ", i,
 		    dl_alerts[i].urgent ? "URGENT" : "HIGH");
-		memcpy(summary, tag, (size_t)n < opt.body ? (size_t)n :
-		    opt.body);
+		memcpy(summary, tag, (size_t)n < opt.run.body ? (size_t)n :
+		    opt.run.body);
 		/* Refused for the moment (a full queue): again, a few times. */
 		for (try = 0; try < 5 && !dl_alerts[i].acked; try++) {
 			if (f->c == NULL &&
@@ -1795,22 +1447,23 @@ dl_steady_main(void *arg)
 	uint64_t		 seq = 0;
 	char			*summary;
 
-	summary = xcalloc(1, opt.body + 1);
-	memset(summary, 'x', opt.body);
+	summary = bench_xcalloc(1, opt.run.body + 1);
+	memset(summary, 'x', opt.run.body);
 	/* ROUTINE: no deadline rule applies to it. */
 	fill_alert(&env, &h, &s, &a, summary);
-	interval = (int64_t)((double)opt.dl_steady * NS / opt.rate);
-	due = dl_t0 + (int64_t)((double)p->idx * NS / opt.rate);
+	interval = (int64_t)((double)opt.dl_steady * NS / opt.run.rate);
+	due = dl_t0 + (int64_t)((double)p->idx * NS / opt.run.rate);
 	for (;; due += interval, seq++) {
 		if (due >= atomic_load(&dl_stop_at))
 			break;
-		sleep_until(due);
+		bench_sleep_until(due);
 		if (due >= atomic_load(&dl_stop_at))
 			break;
-		t_send = mono_ns();
+		t_send = bench_mono_ns();
 		s.local_id = dl_subjects[(p->idx + seq * opt.dl_steady) %
 		    (uint64_t)opt.dl_subjects];
-		stamp(summary, p->idx, seq, t_send, due, "-");
+		bench_tag_write(summary, opt.run.body, p->idx, seq, t_send, due,
+		    "-");
 		t_ack = 0;
 		if (p->c == NULL && (p->c = connect_as(PUBLISHER, 0)) == NULL)
 			p->errors++;
@@ -1819,7 +1472,7 @@ dl_steady_main(void *arg)
 			st = nwd_publish(p->c, &env, &ack, p->last_err,
 			    sizeof(p->last_err));
 			if (st == NWD_OK)
-				t_ack = mono_ns();
+				t_ack = bench_mono_ns();
 			else {
 				p->errors++;
 				dl_publish_failed(&p->c, st);
@@ -1830,7 +1483,7 @@ dl_steady_main(void *arg)
 			p->cap = p->cap ? p->cap * 2 : 4096;
 			if ((p->v = realloc(p->v, p->cap * sizeof(*p->v))) ==
 			    NULL)
-				die("out of memory");
+				bench_die("out of memory");
 		}
 		sm = &p->v[p->n++];
 		sm->due = due;
@@ -1847,14 +1500,12 @@ dl_steady_start(struct dl_steady *st)
 {
 	int	i;
 
-	dl_t0 = mono_ns() + NS / 10;
+	dl_t0 = bench_mono_ns() + NS / 10;
 	atomic_store(&dl_stop_at, INT64_MAX);
 	for (i = 0; i < opt.dl_steady; i++) {
 		st[i].idx = i;
 		st[i].n = 0;
-		if (pthread_create(&st[i].th, NULL, dl_steady_main,
-		    &st[i]) != 0)
-			die("pthread_create failed");
+		bench_thread_start(&st[i].th, dl_steady_main, &st[i]);
 	}
 }
 
@@ -1880,7 +1531,7 @@ static void
 dl_stats(const struct dl_steady *st, int64_t lo, int64_t hi,
     struct dl_stats *o)
 {
-	struct lat	 a = { 0 }, d = { 0 };
+	struct bench_lat	 a = { 0 }, d = { 0 };
 	size_t		 k;
 	int		 i;
 
@@ -1898,21 +1549,21 @@ dl_stats(const struct dl_steady *st, int64_t lo, int64_t hi,
 				o->failed++;
 				continue;
 			}
-			lat_add(&a, sm->acked - sm->sent);
-			lat_add(&d, sm->acked - sm->due);
+			bench_lat_add(&a, sm->acked - sm->sent);
+			bench_lat_add(&d, sm->acked - sm->due);
 		}
-	lat_sort(&a);
-	lat_sort(&d);
-	o->p50 = lat_q(&a, .5);
-	o->p99 = lat_q(&a, .99);
-	o->p999 = lat_q(&a, .999);
-	o->max = lat_q(&a, 1);
-	o->due_p99 = lat_q(&d, .99);
-	o->due_max = lat_q(&d, 1);
+	bench_lat_sort(&a);
+	bench_lat_sort(&d);
+	o->p50 = bench_lat_q(&a, .5);
+	o->p99 = bench_lat_q(&a, .99);
+	o->p999 = bench_lat_q(&a, .999);
+	o->max = bench_lat_q(&a, 1);
+	o->due_p99 = bench_lat_q(&d, .99);
+	o->due_max = bench_lat_q(&d, 1);
 	o->seconds = (hi - lo) / 1e9;
 	o->per_s = o->seconds > 0 ? (o->n - o->failed) / o->seconds : 0;
-	free(a.v);
-	free(d.v);
+	bench_lat_free(&a);
+	bench_lat_free(&d);
 }
 
 static void
@@ -1930,12 +1581,12 @@ static void
 dl_steady_window(struct dl_steady *st, const char *what, struct dl_stats *o)
 {
 	int64_t	lo, hi;
-	double	l1 = loadavg1();
+	double	l1 = bench_loadavg1();
 
 	dl_steady_start(st);
-	lo = dl_t0 + (int64_t)(opt.warmup * NS);
-	hi = lo + (int64_t)(opt.seconds * NS);
-	sleep_until(hi);
+	lo = dl_t0 + (int64_t)(opt.run.warmup * NS);
+	hi = lo + (int64_t)(opt.run.seconds * NS);
+	bench_sleep_until(hi);
 	dl_steady_stop(st, hi);
 	dl_stats(st, lo, hi, o);
 	printf("(load average %.2f) ", l1);
@@ -1991,10 +1642,10 @@ dl_reader_main(void *arg)
 				r->cap = r->cap ? r->cap * 2 : 2048;
 				if ((r->v = realloc(r->v, r->cap *
 				    sizeof(*r->v))) == NULL)
-					die("out of memory");
+					bench_die("out of memory");
 			}
 			x = &r->v[r->n++];
-			x->t = mono_ns();
+			x->t = bench_mono_ns();
 			snprintf(x->about, sizeof(x->about), "%s",
 			    e->escalation->about_message_id);
 			snprintf(x->rule, sizeof(x->rule), "%s",
@@ -2025,9 +1676,8 @@ dl_reader_start(struct dl_reader *r, const char *principal,
 	r->c = connect_as(principal, 1);
 	if (nwd_subscribe(r->c, kinds, nkinds, NULL, 0, NULL, NULL, err,
 	    sizeof(err)) != NWD_OK)
-		die("subscribe as %s: %s", principal, err);
-	if (pthread_create(&r->th, NULL, dl_reader_main, r) != 0)
-		die("pthread_create failed");
+		bench_die("subscribe as %s: %s", principal, err);
+	bench_thread_start(&r->th, dl_reader_main, r);
 }
 
 /* --db: when the escalated audit rows since id0 reach one, and the target. */
@@ -2045,13 +1695,13 @@ dl_poll_main(void *arg)
 {
 	struct dl_poll	*p = arg;
 	const char	*params[1] = { p->id0 };
-	int64_t		 next = mono_ns(), now;
+	int64_t		 next = bench_mono_ns(), now;
 
 	while (!atomic_load(&p->stop)) {
 		p->count = db_count(p->db, "SELECT count(*) FROM "
 		    "nwd.audit_events WHERE id > $1::bigint AND action = "
 		    "'escalated'", 1, params);
-		now = mono_ns();
+		now = bench_mono_ns();
 		if (p->count > 0 && p->t_first == 0)
 			p->t_first = now;
 		if (p->count >= p->target) {
@@ -2061,7 +1711,7 @@ dl_poll_main(void *arg)
 		if (p->count < 0)
 			break;
 		next += DL_POLL_NS;
-		sleep_until(next > now ? next : now);
+		bench_sleep_until(next > now ? next : now);
 	}
 	return NULL;
 }
@@ -2102,11 +1752,11 @@ dl_clock_read(int64_t *mtime_ms)
 	FILE		*fp;
 
 	if ((fp = fopen(opt.clock, "r")) == NULL)
-		die("--clock %s: %s", opt.clock, strerror(errno));
+		bench_die("--clock %s: %s", opt.clock, strerror(errno));
 	if (fscanf(fp, "%lld", &v) != 1 || v <= 0)
-		die("--clock %s: expected Unix milliseconds", opt.clock);
+		bench_die("--clock %s: expected Unix milliseconds", opt.clock);
 	if (fstat(fileno(fp), &sb) == -1)
-		die("--clock %s: %s", opt.clock, strerror(errno));
+		bench_die("--clock %s: %s", opt.clock, strerror(errno));
 	fclose(fp);
 	*mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 +
 	    sb.st_mtim.tv_nsec / 1000000;
@@ -2122,10 +1772,10 @@ dl_clock_write(int64_t ms)
 
 	snprintf(tmp, sizeof(tmp), "%s.new", opt.clock);
 	if ((fp = fopen(tmp, "w")) == NULL)
-		die("%s: %s", tmp, strerror(errno));
+		bench_die("%s: %s", tmp, strerror(errno));
 	fprintf(fp, "%" PRId64 "\n", ms);
 	if (fclose(fp) != 0 || rename(tmp, opt.clock) == -1)
-		die("--clock %s: %s", opt.clock, strerror(errno));
+		bench_die("--clock %s: %s", opt.clock, strerror(errno));
 }
 
 /* Prints the deadlines by rule and state (--db). */
@@ -2193,18 +1843,18 @@ run_deadlines(void)
 	int			 complete, j;
 
 	if (opt.clock == NULL)
-		die("--deadlines needs --clock FILE (nwdd's test_clock)");
+		bench_die("--deadlines needs --clock FILE (nwdd's test_clock)");
 	if (opt.breaching < 1 || opt.breaching > opt.deadlines)
-		die("--breaching must be 1 to --deadlines");
-	if (opt.rate <= 0)
-		opt.rate = 200;
+		bench_die("--breaching must be 1 to --deadlines");
+	if (opt.run.rate <= 0)
+		opt.run.rate = 200;
 	(void)dl_clock_read(&mtime_ms);
 	if (opt.db != NULL) {
 		db = PQconnectdb(opt.db);
 		if (PQstatus(db) != CONNECTION_OK)
-			die("--db: %s", PQerrorMessage(db));
+			bench_die("--db: %s", PQerrorMessage(db));
 	}
-	l1 = loadavg1();
+	l1 = bench_loadavg1();
 	printf("== deadlines: %ld RiskAlerts from %s (%ld URGENT: %s, 15 "
 	    "minutes; %ld HIGH: 60 minutes) about %d young people allocated "
 	    "to %s, published by %d sessions flat out and never "
@@ -2212,13 +1862,13 @@ run_deadlines(void)
 	    "and escalations; %d sessions publishing %.0f ROUTINE RiskAlerts/s "
 	    "(body %zu B); then the wall clock (%s) moved on %d minutes\n",
 	    opt.deadlines, PUBLISHER, opt.breaching, DL_RULE,
-	    opt.deadlines - opt.breaching, opt.dl_subjects, DL_TEAM, opt.npub,
-	    DL_DUTY, DL_HUB, opt.dl_steady, opt.rate, opt.body, opt.clock,
-	    opt.clock_step);
+	    opt.deadlines - opt.breaching, opt.dl_subjects, DL_TEAM,
+	    opt.run.npub, DL_DUTY, DL_HUB, opt.dl_steady, opt.run.rate,
+	    opt.run.body, opt.clock, opt.clock_step);
 	printf("load average before: %.2f\n", l1);
 
 	/* (a) The young people, allocated to the hub. */
-	dl_subjects = xcalloc(opt.dl_subjects, sizeof(*dl_subjects));
+	dl_subjects = bench_xcalloc(opt.dl_subjects, sizeof(*dl_subjects));
 	c = connect_as(ALLOCATOR, 1);
 	for (j = 0; j < opt.dl_subjects; j++) {
 		Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
@@ -2238,7 +1888,7 @@ run_deadlines(void)
 		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
 		env.allocation = &a;
 		if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-			die("allocate %s to %s as %s: %s", dl_subjects[j],
+			bench_die("allocate %s to %s as %s: %s", dl_subjects[j],
 			    DL_TEAM, ALLOCATOR, err);
 		nwd_publish_ack_free(ack);
 	}
@@ -2249,7 +1899,7 @@ run_deadlines(void)
 	/* (b) Who is listening: the duty desk and the hub. */
 	dl_reader_start(&duty, DL_DUTY, duty_kinds, 1);
 	dl_reader_start(&hub, DL_HUB, hub_kinds, 2);
-	st = xcalloc(opt.dl_steady, sizeof(*st));
+	st = bench_xcalloc(opt.dl_steady, sizeof(*st));
 	for (j = 0; j < opt.dl_steady; j++)
 		st[j].c = connect_as(PUBLISHER, 1);
 
@@ -2257,16 +1907,14 @@ run_deadlines(void)
 	dl_steady_window(st, "(no deadlines open):", &s_none);
 
 	/* (d) N deadlines set. */
-	dl_alerts = xcalloc(opt.deadlines, sizeof(*dl_alerts));
-	fill = xcalloc(opt.npub, sizeof(*fill));
-	for (j = 0; j < opt.npub; j++)
+	dl_alerts = bench_xcalloc(opt.deadlines, sizeof(*dl_alerts));
+	fill = bench_xcalloc(opt.run.npub, sizeof(*fill));
+	for (j = 0; j < opt.run.npub; j++)
 		fill[j].c = connect_as(PUBLISHER, 1);
-	t_f0 = mono_ns();
-	for (j = 0; j < opt.npub; j++)
-		if (pthread_create(&fill[j].th, NULL, dl_fill_main,
-		    &fill[j]) != 0)
-			die("pthread_create failed");
-	for (j = 0; j < opt.npub; j++) {
+	t_f0 = bench_mono_ns();
+	for (j = 0; j < opt.run.npub; j++)
+		bench_thread_start(&fill[j].th, dl_fill_main, &fill[j]);
+	for (j = 0; j < opt.run.npub; j++) {
 		pthread_join(fill[j].th, NULL);
 		fill_errors += fill[j].errors;
 		if (fill[j].errors > 0)
@@ -2275,9 +1923,9 @@ run_deadlines(void)
 			    fill[j].last_err);
 		nwd_close(fill[j].c);
 	}
-	t_f1 = mono_ns();
+	t_f1 = bench_mono_ns();
 	fill_s = (t_f1 - t_f0) / 1e9;
-	dl_sorted = xcalloc(opt.deadlines, sizeof(*dl_sorted));
+	dl_sorted = bench_xcalloc(opt.deadlines, sizeof(*dl_sorted));
 	for (i = 0; i < (size_t)opt.deadlines; i++)
 		if (dl_alerts[i].acked) {
 			nacked++;
@@ -2288,7 +1936,7 @@ run_deadlines(void)
 	    "publishes/s), %" PRIu64 " errors\n", nacked, opt.deadlines,
 	    fill_s, nacked / fill_s, fill_errors);
 	if (nacked < (size_t)opt.deadlines)
-		die("only %zu of %ld alerts were published", nacked,
+		bench_die("only %zu of %ld alerts were published", nacked,
 		    opt.deadlines);
 	if (db != NULL) {
 		open0 = db_count(db, "SELECT count(*) FROM nwd.deadlines WHERE "
@@ -2301,35 +1949,34 @@ run_deadlines(void)
 
 	/* (f) The clock moves: M breach at once, the steady publishes on. */
 	dl_steady_start(st);
-	sleep_until(dl_t0 + (int64_t)(opt.warmup * NS));
+	bench_sleep_until(dl_t0 + (int64_t)(opt.run.warmup * NS));
 	run_hook(opt.hook_before, "--before-move");
 	memset(&poll, 0, sizeof(poll));
 	if (db != NULL) {
 		id0 = audit_max_id(db);
 		if ((poll.db = PQconnectdb(opt.db)) == NULL ||
 		    PQstatus(poll.db) != CONNECTION_OK)
-			die("--db: %s", PQerrorMessage(poll.db));
+			bench_die("--db: %s", PQerrorMessage(poll.db));
 		snprintf(poll.id0, sizeof(poll.id0), "%lld", id0);
 		poll.target = opt.breaching;
 	}
 	old_ms = dl_clock_read(&mtime_ms);
-	l_move = loadavg1();
+	l_move = bench_loadavg1();
 	cpu_snap(&c0);
 	/* nwdd's wall clock: the file's time, run on since it was written. */
 	real_move = real_ms();
 	wall_ms = old_ms + (real_move - mtime_ms);
 	new_ms = wall_ms + (int64_t)opt.clock_step * 60000;
-	if (db != NULL && pthread_create(&poll.th, NULL, dl_poll_main,
-	    &poll) != 0)
-		die("pthread_create failed");
-	t_move = mono_ns();
+	if (db != NULL)
+		bench_thread_start(&poll.th, dl_poll_main, &poll);
+	t_move = bench_mono_ns();
 	dl_clock_write(new_ms);
 	printf("clock moved: %" PRId64 " -> %" PRId64 " (+%d minutes) at real "
 	    "time %" PRId64 " ms; load average %.2f\n", wall_ms, new_ms,
 	    opt.clock_step, real_move, l_move);
 	/* Until M have reached the duty desk (or DL_WAIT_NS). */
 	for (;;) {
-		t_seen = mono_ns();
+		t_seen = bench_mono_ns();
 		if (atomic_load(&duty.nesc) >= opt.breaching || t_seen - t_move >= DL_WAIT_NS)
 			break;
 		usleep(2000);
@@ -2337,14 +1984,14 @@ run_deadlines(void)
 	cpu_snap(&c1);
 	run_hook(opt.hook_after, "--after-move");
 	/* The steady publishes run at least --seconds from the move. */
-	t_end = t_move + (int64_t)(opt.seconds * NS);
-	if (t_end > mono_ns())
-		sleep_until(t_end);
+	t_end = t_move + (int64_t)(opt.run.seconds * NS);
+	if (t_end > bench_mono_ns())
+		bench_sleep_until(t_end);
 	else
-		t_end = mono_ns();
+		t_end = bench_mono_ns();
 	dl_steady_stop(st, t_end);
 	/* Anything more (a duplicate, a HIGH one) would come now. */
-	sleep_until(mono_ns() + DL_QUIET_NS);
+	bench_sleep_until(bench_mono_ns() + DL_QUIET_NS);
 	if (db != NULL) {
 		atomic_store(&poll.stop, 1);
 		pthread_join(poll.th, NULL);
@@ -2399,7 +2046,7 @@ run_deadlines(void)
 
 	/* The steady publishes while they fired, and over --seconds. */
 	dl_stats(st, t_move, t_last > t_move ? t_last : t_seen, &s_fire);
-	dl_stats(st, t_move, t_move + (int64_t)(opt.seconds * NS), &s_win);
+	dl_stats(st, t_move, t_move + (int64_t)(opt.run.seconds * NS), &s_win);
 	for (j = 0; j < opt.dl_steady; j++) {
 		steady_errors += st[j].errors;
 		if (st[j].errors > 0)
@@ -2507,11 +2154,11 @@ run_deadlines(void)
 	    (poll.t_last - t_move) / 1e9 : -1.0, db_esc, db_breached,
 	    s_none.p50, s_none.p99, s_none.p999, s_none.due_p99, s_open.p50,
 	    s_open.p99, s_open.p999, s_open.due_p99, s_fire.p50, s_fire.p99, s_fire.p999, s_fire.max,
-	    s_fire.due_p99, s_fire.n, s_win.p99, s_win.due_p99, opt.rate,
+	    s_fire.due_p99, s_fire.n, s_win.p99, s_win.due_p99, opt.run.rate,
 	    steady_errors, nacked / fill_s, fill_errors, open0,
 	    cpu_pct(c0.daemon, c1.daemon, &c0, &c1),
-	    cpu_pct(c0.pg, c1.pg, &c0, &c1), cpu_pct(c0.self, c1.self, &c0,
-	    &c1), real_move, l1, l_move);
+	    cpu_pct(c0.pg, c1.pg, &c0, &c1), cpu_pct(c0.base.self,
+	    c1.base.self, &c0, &c1), real_move, l1, l_move);
 	for (j = 0; j < opt.dl_steady; j++) {
 		nwd_close(st[j].c);
 		free(st[j].v);
@@ -2539,8 +2186,8 @@ run_allocate(void)
 	size_t			 n, i;
 
 	if ((list = strdup(opt.teams)) == NULL)
-		die("out of memory");
-	n = split_list(list, teams, MAX_LIST);
+		bench_die("out of memory");
+	n = bench_split_list(list, teams, MAX_LIST);
 	for (i = 0; i < n; i++) {
 		Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
 		Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
@@ -2557,7 +2204,7 @@ run_allocate(void)
 		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
 		env.allocation = &a;
 		if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-			die("allocate %s to %s as %s: %s", opt.subject,
+			bench_die("allocate %s to %s as %s: %s", opt.subject,
 			    teams[i], ALLOCATOR, err);
 		printf("allocated %s to %s (message %s)\n", opt.subject,
 		    teams[i], ack->message_id);
@@ -2634,34 +2281,31 @@ run_idle(void)
 	int		 k;
 
 	if (opt.pid <= 0)
-		die("--idle-sessions needs --pid (the daemon's RSS is the "
-		    "figure)");
+		bench_die("--idle-sessions needs --pid (the daemon's RSS is "
+		    "the figure)");
 	raise_nofile((rlim_t)opt.idle + 64);
 	if ((list = strdup(IDLE_PRINCIPALS)) == NULL)
-		die("out of memory");
-	idle_nwho = split_list(list, idle_who, MAX_LIST);
-	idle_clients = xcalloc(opt.idle, sizeof(*idle_clients));
-	l1 = loadavg1();
+		bench_die("out of memory");
+	idle_nwho = bench_split_list(list, idle_who, MAX_LIST);
+	idle_clients = bench_xcalloc(opt.idle, sizeof(*idle_clients));
+	l1 = bench_loadavg1();
 	printf("== idle sessions: %ld mutual-TLS sessions (%d connecting "
-	    "threads), held %.0f s\n", opt.idle, IDLE_THREADS, opt.seconds);
+	    "threads), held %.0f s\n", opt.idle, IDLE_THREADS, opt.run.seconds);
 	printf("load average before: %.2f\n", l1);
-	rss0 = proc_status_kb(opt.pid, "VmRSS");
-	self0 = proc_status_kb(0, "VmRSS");
+	rss0 = bench_proc_status_kb(opt.pid, "VmRSS");
+	self0 = bench_proc_status_kb(0, "VmRSS");
 	atomic_store(&rss_peak_kb, rss0);
 	{
 		pthread_t rt;
 
-		if (pthread_create(&rt, NULL, rss_sampler, NULL) != 0)
-			die("pthread_create failed");
+		bench_thread_start(&rt, rss_sampler, NULL);
 		cpu_snap(&c0);
-		t0 = mono_ns();
+		t0 = bench_mono_ns();
 		for (k = 0; k < IDLE_THREADS; k++)
-			if (pthread_create(&th[k], NULL, idle_connector,
-			    NULL) != 0)
-				die("pthread_create failed");
+			bench_thread_start(&th[k], idle_connector, NULL);
 		for (k = 0; k < IDLE_THREADS; k++)
 			pthread_join(th[k], NULL);
-		t1 = mono_ns();
+		t1 = bench_mono_ns();
 		cpu_snap(&c1);
 		printf("connected %ld of %ld in %.1f s (%.0f handshakes/s); "
 		    "%ld failed%s%s\n", atomic_load(&idle_ok), opt.idle,
@@ -2671,16 +2315,16 @@ run_idle(void)
 		printf("while connecting, ");
 		print_cpu(&c0, &c1);
 		/* Idle: nothing is sent; the daemon's RSS is what it keeps. */
-		hold_end = mono_ns() + (int64_t)(opt.seconds * NS);
-		sleep_until(mono_ns() + 2 * NS);
-		rss1 = proc_status_kb(opt.pid, "VmRSS");
-		sleep_until(hold_end);
+		hold_end = bench_mono_ns() + (int64_t)(opt.run.seconds * NS);
+		bench_sleep_until(bench_mono_ns() + 2 * NS);
+		rss1 = bench_proc_status_kb(opt.pid, "VmRSS");
+		bench_sleep_until(hold_end);
 		atomic_store(&rss_stop, 1);
 		pthread_join(rt, NULL);
 	}
-	rss_end = proc_status_kb(opt.pid, "VmRSS");
-	hwm = proc_status_kb(opt.pid, "VmHWM");
-	self1 = proc_status_kb(0, "VmRSS");
+	rss_end = bench_proc_status_kb(opt.pid, "VmRSS");
+	hwm = bench_proc_status_kb(opt.pid, "VmHWM");
+	self1 = bench_proc_status_kb(0, "VmRSS");
 	/* Still served?  Ping a sample, spread over the whole set. */
 	alive = atomic_load(&idle_ok);
 	for (i = 0; i < opt.idle && pinged < IDLE_PING_SAMPLE;
@@ -2698,7 +2342,7 @@ run_idle(void)
 	per = alive > 0 ? (double)(rss_end - rss0) * 1024 / alive : 0;
 	printf("nwdd RSS: %ld kB before, %ld kB 2 s after connecting, %ld kB "
 	    "after %.0f s idle; peak %ld kB (VmHWM %ld kB)\n", rss0, rss1,
-	    rss_end, opt.seconds, atomic_load(&rss_peak_kb), hwm);
+	    rss_end, opt.run.seconds, atomic_load(&rss_peak_kb), hwm);
 	printf("per session: %.1f kB (RSS growth / sessions)\n", per / 1024);
 	printf("still served after the idle time: %ld of %ld pinged\n",
 	    pinged - pingfail, pinged);
@@ -2738,7 +2382,7 @@ pg_exec(const char *sql)
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
 	    PQresultStatus(r) != PGRES_TUPLES_OK)
-		die("%s: %s", sql, PQerrorMessage(pg));
+		bench_die("%s: %s", sql, PQerrorMessage(pg));
 	PQclear(r);
 }
 
@@ -2754,10 +2398,10 @@ tmpl_add(const char *line, size_t len)
 	if (ntmpl == cap) {
 		cap = cap ? cap * 2 : 1024;
 		if ((tmpl = realloc(tmpl, cap * sizeof(*tmpl))) == NULL)
-			die("out of memory");
+			bench_die("out of memory");
 	}
 	if ((tmpl[ntmpl] = strndup(line, len)) == NULL)
-		die("out of memory");
+		bench_die("out of memory");
 	ntmpl++;
 }
 
@@ -2778,7 +2422,7 @@ load_templates(void)
 	    "TO STDOUT", COPY_SAMPLE);
 	r = PQexec(pg, q);
 	if (PQresultStatus(r) != PGRES_COPY_OUT)
-		die("reading nwd.audit_events: %s", PQerrorMessage(pg));
+		bench_die("reading nwd.audit_events: %s", PQerrorMessage(pg));
 	PQclear(r);
 	while ((n = PQgetCopyData(pg, &buf, 0)) > 0) {
 		tmpl_add(buf, n > 0 && buf[n - 1] == '\n' ? n - 1 : n);
@@ -2830,7 +2474,7 @@ hex(char *out, const uint8_t *in, size_t n)
 }
 
 /*
- * COPYs rows for opt.seconds in chunks of opt.copy_rows, continuing the
+ * COPYs rows for opt.run.seconds in chunks of opt.copy_rows, continuing the
  * chain in *seq and prev.  Returns rows per second.
  */
 static double
@@ -2844,14 +2488,14 @@ copy_for(int64_t *seq, uint8_t prev[32], int64_t *rows_out)
 	EVP_MD_CTX	*mc;
 
 	if ((buf = malloc(cap)) == NULL || (mc = EVP_MD_CTX_new()) == NULL)
-		die("out of memory");
-	t0 = mono_ns();
-	t1 = t0 + (int64_t)(opt.seconds * NS);
-	while (mono_ns() < t1) {
+		bench_die("out of memory");
+	t0 = bench_mono_ns();
+	t1 = t0 + (int64_t)(opt.run.seconds * NS);
+	while (bench_mono_ns() < t1) {
 		r = PQexec(pg, "COPY " COPY_TABLE " (instance, " COPY_COLS
 		    ", seq, prev_hash, hash) FROM STDIN");
 		if (PQresultStatus(r) != PGRES_COPY_IN)
-			die("COPY: %s", PQerrorMessage(pg));
+			bench_die("COPY: %s", PQerrorMessage(pg));
 		PQclear(r);
 		len = 0;
 		for (k = 0; k < opt.copy_rows; k++) {
@@ -2865,12 +2509,13 @@ copy_for(int64_t *seq, uint8_t prev[32], int64_t *rows_out)
 			    EVP_DigestUpdate(mc, prev, 32) != 1 ||
 			    EVP_DigestUpdate(mc, t, tl) != 1 ||
 			    EVP_DigestFinal_ex(mc, h, NULL) != 1)
-				die("SHA-256 failed");
+				bench_die("SHA-256 failed");
 			hex(ph, prev, 32);
 			hex(hh, h, 32);
 			if (len + tl + 256 > cap) {
 				if (PQputCopyData(pg, buf, (int)len) != 1)
-					die("COPY: %s", PQerrorMessage(pg));
+					bench_die("COPY: %s",
+					    PQerrorMessage(pg));
 				len = 0;
 			}
 			len += (size_t)snprintf(buf + len, cap - len,
@@ -2880,10 +2525,10 @@ copy_for(int64_t *seq, uint8_t prev[32], int64_t *rows_out)
 		}
 		if ((len > 0 && PQputCopyData(pg, buf, (int)len) != 1) ||
 		    PQputCopyEnd(pg, NULL) != 1)
-			die("COPY: %s", PQerrorMessage(pg));
+			bench_die("COPY: %s", PQerrorMessage(pg));
 		while ((r = PQgetResult(pg)) != NULL) {
 			if (PQresultStatus(r) != PGRES_COMMAND_OK)
-				die("COPY: %s", PQerrorMessage(pg));
+				bench_die("COPY: %s", PQerrorMessage(pg));
 			PQclear(r);
 		}
 		rows += opt.copy_rows;
@@ -2891,7 +2536,7 @@ copy_for(int64_t *seq, uint8_t prev[32], int64_t *rows_out)
 	free(buf);
 	EVP_MD_CTX_free(mc);
 	*rows_out = rows;
-	return rows / ((mono_ns() - t0) / 1e9);
+	return rows / ((bench_mono_ns() - t0) / 1e9);
 }
 
 static int
@@ -2905,16 +2550,16 @@ run_copy(void)
 
 	pg = PQconnectdb(opt.copy);
 	if (PQstatus(pg) != CONNECTION_OK)
-		die("--copy-ceiling: %s", PQerrorMessage(pg));
+		bench_die("--copy-ceiling: %s", PQerrorMessage(pg));
 	r = PQexec(pg, "SHOW synchronous_commit");
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		snprintf(sc, sizeof(sc), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	l1 = loadavg1();
+	l1 = bench_loadavg1();
 	printf("== COPY ceiling: audit rows by COPY into a scratch table of "
 	    "nwd.audit_events' shape, %ld rows per COPY (one transaction), "
 	    "%.0f s each; synchronous_commit = %s\n", opt.copy_rows,
-	    opt.seconds, sc);
+	    opt.run.seconds, sc);
 	printf("load average before: %.2f\n", l1);
 	load_templates();
 	pg_exec("SET client_min_messages = warning");
@@ -2976,8 +2621,8 @@ parse_pids(const char *arg)
 	size_t	 n, i;
 
 	if ((list = strdup(arg)) == NULL)
-		die("out of memory");
-	n = split_list(list, item, MAX_PIDS);
+		bench_die("out of memory");
+	n = bench_split_list(list, item, MAX_PIDS);
 	opt.npids = 0;
 	for (i = 0; i < n; i++)
 		if ((opt.pids[opt.npids] = atoi(item[i])) > 0)
@@ -3022,191 +2667,72 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	enum { O_SERVER = 256, O_PKI, O_PUB, O_SUB, O_BODY, O_RATE, O_SECS,
-	    O_WARM, O_PID, O_PGPID, O_IDLE, O_COPY, O_COPYROWS, O_DB, O_SUBJ,
-	    O_RECV, O_TEAMS, O_ALLOC, O_ACK, O_CHURN, O_DURABLE, O_REPORT,
-	    O_BACKLOG, O_BEFORE, O_AFTER, O_DEADLINES, O_BREACHING, O_CLOCK,
-	    O_CLOCK_STEP, O_DL_SUBJECTS, O_STEADY, O_LBPID };
-	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, O_SERVER },
-		{ "pki", required_argument, NULL, O_PKI },
-		{ "publishers", required_argument, NULL, O_PUB },
-		{ "subscribers", required_argument, NULL, O_SUB },
-		{ "body", required_argument, NULL, O_BODY },
-		{ "rate", required_argument, NULL, O_RATE },
-		{ "seconds", required_argument, NULL, O_SECS },
-		{ "warmup", required_argument, NULL, O_WARM },
-		{ "pid", required_argument, NULL, O_PID },
-		{ "pg-pid", required_argument, NULL, O_PGPID },
-		{ "lb-pid", required_argument, NULL, O_LBPID },
-		{ "idle-sessions", required_argument, NULL, O_IDLE },
-		{ "copy-ceiling", required_argument, NULL, O_COPY },
-		{ "copy-rows", required_argument, NULL, O_COPYROWS },
-		{ "db", required_argument, NULL, O_DB },
-		{ "subject", required_argument, NULL, O_SUBJ },
-		{ "receivers", required_argument, NULL, O_RECV },
-		{ "teams", required_argument, NULL, O_TEAMS },
-		{ "allocate", no_argument, NULL, O_ALLOC },
-		{ "ack", no_argument, NULL, O_ACK },
-		{ "churn", required_argument, NULL, O_CHURN },
-		{ "durable", required_argument, NULL, O_DURABLE },
-		{ "report", required_argument, NULL, O_REPORT },
-		{ "backlog", required_argument, NULL, O_BACKLOG },
-		{ "before-replay", required_argument, NULL, O_BEFORE },
-		{ "after-replay", required_argument, NULL, O_AFTER },
-		{ "deadlines", required_argument, NULL, O_DEADLINES },
-		{ "breaching", required_argument, NULL, O_BREACHING },
-		{ "clock", required_argument, NULL, O_CLOCK },
-		{ "clock-step", required_argument, NULL, O_CLOCK_STEP },
-		{ "subjects", required_argument, NULL, O_DL_SUBJECTS },
-		{ "steady-publishers", required_argument, NULL, O_STEADY },
-		{ "before-move", required_argument, NULL, O_BEFORE },
-		{ "after-move", required_argument, NULL, O_AFTER },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	const struct bench_opt	opts[] = {
+		BENCH_RUN_OPTS(opt.run),
+		BENCH_OPT_S("server", opt.server),
+		BENCH_OPT_C("pid", parse_pids),
+		BENCH_OPT_I("pg-pid", opt.pgpid),
+		BENCH_OPT_I("lb-pid", opt.lbpid),
+		BENCH_OPT_L("idle-sessions", opt.idle),
+		BENCH_OPT_S("copy-ceiling", opt.copy),
+		BENCH_OPT_L("copy-rows", opt.copy_rows),
+		BENCH_OPT_S("db", opt.db),
+		BENCH_OPT_S("subject", opt.subject),
+		BENCH_OPT_S("teams", opt.teams),
+		BENCH_OPT_F("allocate", opt.allocate),
+		BENCH_OPT_F("ack", opt.ack),
+		BENCH_OPT_D("churn", opt.churn),
+		BENCH_OPT_S("durable", opt.durable),
+		BENCH_OPT_S("report", opt.report),
+		BENCH_OPT_L("backlog", opt.backlog),
+		BENCH_OPT_S("before-replay", opt.hook_before),
+		BENCH_OPT_S("after-replay", opt.hook_after),
+		BENCH_OPT_L("deadlines", opt.deadlines),
+		BENCH_OPT_L("breaching", opt.breaching),
+		BENCH_OPT_S("clock", opt.clock),
+		BENCH_OPT_I("clock-step", opt.clock_step),
+		BENCH_OPT_I("subjects", opt.dl_subjects),
+		BENCH_OPT_I("steady-publishers", opt.dl_steady),
+		BENCH_OPT_S("before-move", opt.hook_before),
+		BENCH_OPT_S("after-move", opt.hook_after),
 	};
-	int	ch, rc, durable_acks = 0;
+	int			rc;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case O_SERVER:
-			opt.server = optarg;
-			break;
-		case O_PKI:
-			opt.pki = optarg;
-			break;
-		case O_PUB:
-			opt.npub = atoi(optarg);
-			break;
-		case O_SUB:
-			opt.nsub = atoi(optarg);
-			break;
-		case O_BODY:
-			opt.body = strtoul(optarg, NULL, 10);
-			break;
-		case O_RATE:
-			opt.rate = atof(optarg);
-			break;
-		case O_SECS:
-			opt.seconds = atof(optarg);
-			break;
-		case O_WARM:
-			opt.warmup = atof(optarg);
-			break;
-		case O_PID:
-			parse_pids(optarg);
-			break;
-		case O_LBPID:
-			opt.lbpid = atoi(optarg);
-			break;
-		case O_PGPID:
-			opt.pgpid = atoi(optarg);
-			break;
-		case O_IDLE:
-			opt.idle = atol(optarg);
-			break;
-		case O_COPY:
-			opt.copy = optarg;
-			break;
-		case O_COPYROWS:
-			opt.copy_rows = atol(optarg);
-			break;
-		case O_DB:
-			opt.db = optarg;
-			break;
-		case O_SUBJ:
-			opt.subject = optarg;
-			break;
-		case O_RECV:
-			opt.receivers = optarg;
-			break;
-		case O_TEAMS:
-			opt.teams = optarg;
-			break;
-		case O_ALLOC:
-			opt.allocate = 1;
-			break;
-		case O_ACK:
-			opt.ack = 1;
-			break;
-		case O_CHURN:
-			opt.churn = atof(optarg);
-			break;
-		case O_DURABLE:
-			opt.durable = optarg;
-			durable_acks = 1;
-			break;
-		case O_REPORT:
-			opt.report = optarg;
-			break;
-		case O_BACKLOG:
-			opt.backlog = atol(optarg);
-			break;
-		case O_BEFORE:
-			opt.hook_before = optarg;
-			break;
-		case O_AFTER:
-			opt.hook_after = optarg;
-			break;
-		case O_DEADLINES:
-			opt.deadlines = atol(optarg);
-			break;
-		case O_BREACHING:
-			opt.breaching = atol(optarg);
-			break;
-		case O_CLOCK:
-			opt.clock = optarg;
-			break;
-		case O_CLOCK_STEP:
-			opt.clock_step = atoi(optarg);
-			break;
-		case O_DL_SUBJECTS:
-			opt.dl_subjects = atoi(optarg);
-			break;
-		case O_STEADY:
-			opt.dl_steady = atoi(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc || opt.seconds <= 0 || opt.warmup < 0 ||
-	    opt.npub < 1 || opt.nsub < 1 || opt.rate < 0 ||
-	    opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0 ||
+	bench_prog = "bench_broker";
+	if (bench_getopt(argc, argv, opts, sizeof(opts) / sizeof(opts[0])) ==
+	    -1 || opt.copy_rows < 1 || opt.idle < 0 || opt.churn < 0 ||
 	    opt.backlog < 0 || opt.deadlines < 0 || opt.clock_step < 1 ||
 	    opt.dl_subjects < 1 || opt.dl_steady < 1)
 		usage();
 	/* A durable queue lets go on ack: soaks ack; --backlog says. */
-	if (durable_acks && opt.backlog == 0)
+	if (opt.durable != NULL && opt.backlog == 0)
 		opt.ack = 1;
-	if (opt.body < BODY_MIN)
-		die("--body must be at least %d bytes (it carries the "
-		    "timestamps)", BODY_MIN);
+	bench_run_check(&opt.run);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* A session the daemon drops must give EPIPE, not end the run. */
 	signal(SIGPIPE, SIG_IGN);
 	if (opt.copy != NULL)
 		return run_copy();
-	if (opt.server == NULL || opt.pki == NULL)
+	if (opt.server == NULL || opt.run.pki == NULL)
 		usage();
 	if (opt.allocate)
 		return run_allocate();
 	if (opt.idle > 0)
 		return run_idle();
 	if (opt.backlog > 0) {
-		raise_nofile((rlim_t)opt.npub * 2 + 64);
+		raise_nofile((rlim_t)opt.run.npub * 2 + 64);
 		return run_backlog();
 	}
 	if (opt.deadlines > 0) {
-		raise_nofile((rlim_t)(opt.npub + opt.dl_steady) * 2 + 64);
+		raise_nofile((rlim_t)(opt.run.npub + opt.dl_steady) * 2 + 64);
 		return run_deadlines();
 	}
-	raise_nofile((rlim_t)(opt.npub + opt.nsub) * 2 + 64);
+	raise_nofile((rlim_t)(opt.run.npub + opt.run.nsub) * 2 + 64);
 	if (opt.report != NULL &&
 	    (report_fp = fopen(opt.report, "w")) == NULL)
-		die("--report %s: %s", opt.report, strerror(errno));
+		bench_die("--report %s: %s", opt.report, strerror(errno));
 	rc = run_traffic();
 	if (report_fp != NULL && fclose(report_fp) != 0)
-		die("--report %s: %s", opt.report, strerror(errno));
+		bench_die("--report %s: %s", opt.report, strerror(errno));
 	return rc;
 }
