@@ -430,7 +430,7 @@ release_message(struct sar_render *s, const Nwd__V1__SarMessage *m)
 				    NULL;
 	const Nwd__V1__AuditEvent *e;
 	const char		*kind, *why;
-	char			 kw[256], when[80], line[1024], w[512], f[1024];
+	char			 kw[256], when[80], line[2048], w[512], f[1024];
 	char			 ref[16], tmp[256];
 	size_t			 i, n;
 
