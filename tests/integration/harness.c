@@ -141,8 +141,8 @@ xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static int64_t
-now_ms(void)
+int64_t
+harness_mono_ms(void)
 {
 	struct timespec	ts;
 
@@ -150,10 +150,19 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+harness_wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int
 remaining_ms(int64_t deadline)
 {
-	int64_t	left = deadline - now_ms();
+	int64_t	left = deadline - harness_mono_ms();
 
 	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
@@ -271,7 +280,7 @@ harness_free_port(void)
 	int		lo, floor_port, span, port, i;
 
 	if (!seeded) {
-		srandom((unsigned int)getpid() ^ (unsigned int)now_ms());
+		srandom((unsigned int)getpid() ^ (unsigned int)harness_mono_ms());
 		seeded = 1;
 	}
 	lo = ephemeral_low();
@@ -871,7 +880,7 @@ daemon_start(const char *extra_config, int wait_ready)
 	 * nwdd writes "READY\n" to the pipe once it serves and closes it; EOF
 	 * without it means that it exited (or closed the fd) first.
 	 */
-	deadline = now_ms() + READY_TIMEOUT_MS;
+	deadline = harness_mono_ms() + READY_TIMEOUT_MS;
 	for (;;) {
 		pfd.fd = rfd[0];
 		pfd.events = POLLIN;
@@ -1082,7 +1091,7 @@ harness_wait_log_after(const struct harness_daemon *d, size_t mark,
 {
 	struct pollfd	 pfd;
 	char		 evbuf[4096];
-	int64_t		 deadline = now_ms() + timeout_ms;
+	int64_t		 deadline = harness_mono_ms() + timeout_ms;
 	int		 ifd, found = 0;
 
 	/*
@@ -1119,48 +1128,6 @@ harness_wait_log_after(const struct harness_daemon *d, size_t mark,
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
 
-static int
-pg_ctl(const char *what, const char *mode)
-{
-	const char	*pgdir;
-	char		*pgsh;
-	char		*argv[5];
-	int		 rc;
-
-	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL)
-		return -1;
-	pgsh = xasprintf("%s/deploy/pg.sh", srcdir());
-	argv[0] = pgsh;
-	argv[1] = (char *)what;
-	argv[2] = (char *)pgdir;
-	argv[3] = (char *)mode;
-	argv[4] = NULL;
-	rc = run(argv, NULL, 0, NULL);
-	if (rc != 0)
-		fprintf(stderr, "harness: pg.sh %s %s%s%s exited %d\n", what,
-		    pgdir, mode ? " " : "", mode ? mode : "", rc);
-	free(pgsh);
-	return rc == 0 ? 0 : -1;
-}
-
-int
-harness_pg_stop(void)
-{
-	return pg_ctl("stop", NULL);
-}
-
-int
-harness_pg_kill(void)
-{
-	return pg_ctl("stop", "immediate");
-}
-
-int
-harness_pg_start(void)
-{
-	return pg_ctl("start", NULL);
-}
-
 static int	 standby_port;		/* 0: no standby */
 static int	 promoted;		/* the standby is the primary */
 static char	*standby_dir;		/* NWD_TEST_PGDIR/standby */
@@ -1193,6 +1160,35 @@ pg_sh(const char *what, const char *a1, const char *a2)
 		    a1, a2 ? " " : "", a2 ? a2 : "", rc);
 	free(pgsh);
 	return rc;
+}
+
+/* Runs deploy/pg.sh what NWD_TEST_PGDIR [mode]; 0 or -1. */
+static int
+pg_ctl(const char *what, const char *mode)
+{
+	const char *pgdir;
+
+	if ((pgdir = env_required("NWD_TEST_PGDIR")) == NULL)
+		return -1;
+	return pg_sh(what, pgdir, mode) == 0 ? 0 : -1;
+}
+
+int
+harness_pg_stop(void)
+{
+	return pg_ctl("stop", NULL);
+}
+
+int
+harness_pg_kill(void)
+{
+	return pg_ctl("stop", "immediate");
+}
+
+int
+harness_pg_start(void)
+{
+	return pg_ctl("start", NULL);
 }
 
 int
@@ -1440,9 +1436,9 @@ harness_wait_sql_int(const char *role, int timeout_ms, int want,
 	va_start(ap, fmt);
 	sql = vsql_or_fail(role, out, sizeof(out), fmt, ap);
 	va_end(ap);
-	deadline = now_ms() + timeout_ms;
+	deadline = harness_mono_ms() + timeout_ms;
 	while ((got = atoi(out)) != want) {
-		if (now_ms() >= deadline)
+		if (harness_mono_ms() >= deadline)
 			fail_msg("waited %d ms for \"%s\" = %d; it is %d",
 			    timeout_ms, sql, want, got);
 		poll(NULL, 0, SQL_POLL_MS);
@@ -1607,7 +1603,7 @@ tls_connect(int port, const char *crt, const char *key,
     const char *ca_override, int version, char *err, size_t errlen)
 {
 	struct harness_tls	*t;
-	int64_t			 deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	int64_t			 deadline = harness_mono_ms() + CONNECT_TIMEOUT_MS;
 	char			 ca[4096];
 	int			 proto, r;
 
@@ -1697,7 +1693,7 @@ int
 harness_tls_write(struct harness_tls *t, const void *buf, size_t len)
 {
 	const uint8_t	*p = buf;
-	int64_t		 deadline = now_ms() + IO_TIMEOUT_MS;
+	int64_t		 deadline = harness_mono_ms() + IO_TIMEOUT_MS;
 	size_t		 n;
 	int		 r, e;
 
@@ -1789,7 +1785,7 @@ harness_tls_read_frame(struct harness_tls *t, int timeout_ms,
 {
 	uint8_t		 hdr[FRAME_HEADER_LEN], *payload;
 	uint32_t	 len;
-	int64_t		 deadline = now_ms() + timeout_ms;
+	int64_t		 deadline = harness_mono_ms() + timeout_ms;
 	int		 r;
 	char		 err[256];
 
@@ -1860,7 +1856,7 @@ harness_tls_close(struct harness_tls *t)
 		return;
 	if (t->ssl != NULL) {
 		if (!t->broken && SSL_is_init_finished(t->ssl)) {
-			set_socket_timeout(t->fd, now_ms() + 1000);
+			set_socket_timeout(t->fd, harness_mono_ms() + 1000);
 			SSL_shutdown(t->ssl);
 		}
 		SSL_free(t->ssl);
@@ -2130,7 +2126,7 @@ int
 harness_child_wait_line(struct harness_child *c, int which,
     const char *needle, int timeout_ms, char *line, size_t linelen)
 {
-	int64_t		 deadline = now_ms() + timeout_ms;
+	int64_t		 deadline = harness_mono_ms() + timeout_ms;
 	const char	*p, *start, *end;
 
 	if (which != 1 && which != 2)
@@ -2171,7 +2167,7 @@ harness_child_pid(const struct harness_child *c)
 int
 harness_child_wait(struct harness_child *c, int timeout_ms)
 {
-	int64_t	deadline = now_ms() + timeout_ms;
+	int64_t	deadline = harness_mono_ms() + timeout_ms;
 	int	wstatus;
 	pid_t	r;
 

@@ -17,10 +17,19 @@
 #define NWD_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "nwd.h"
 #include "nwd.pb-c.h"
+
+/* ---- clocks ---------------------------------------------------------------- */
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines and durations. */
+int64_t		 harness_mono_ms(void);
+/* Milliseconds since the epoch (CLOCK_REALTIME), for times nwdd compares
+ * with its own wall clock (an allocation's until, say). */
+int64_t		 harness_wall_ms(void);
 
 /* ---- the daemon ---------------------------------------------------------- */
 

@@ -38,6 +38,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -58,143 +59,6 @@ teardown(void **state)
 		harness_daemon_stop(current);
 	second = current = NULL;
 	return 0;
-}
-
-static void
-publish(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject,
-    char mid[40], enum nwd_status *st)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	s.local_id = (char *)subject;
-	h.kind = kind;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	env.header = &h;
-	if (kind == NWD__V1__KIND__ALLOCATION) {
-		a.team = "hub:norwich";
-		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-		env.allocation = &a;
-	} else {
-		r.category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
-		r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
-		r.summary = "failover test";
-		env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-		env.risk_alert = &r;
-	}
-	*st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	if (*st == NWD_OK)
-		snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-}
-
-static size_t
-count_lines(const char *path)
-{
-	FILE	*fp = fopen(path, "r");
-	char	 line[128];
-	size_t	 n = 0;
-
-	if (fp == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		n++;
-	fclose(fp);
-	return n;
-}
-
-/* Waits for the file at path to have at least n lines. */
-static void
-wait_lines(const char *path, size_t n)
-{
-	int waited;
-
-	for (waited = 0; waited < WAIT_MS; waited += 20) {
-		if (count_lines(path) >= n)
-			return;
-		poll(NULL, 0, 20);
-	}
-	fail_msg("%s has %zu lines, not %zu", path, count_lines(path), n);
-}
-
-/* Asks the child writing path to stop (path.stop) and reaps it. */
-static void
-stop_child(pid_t pid, const char *path)
-{
-	char	stop[600];
-	FILE	*fp;
-	int	status;
-
-	snprintf(stop, sizeof(stop), "%s.stop", path);
-	fp = fopen(stop, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-/*
- * A publisher: a child process publishes RiskAlerts on subject as plo-ana
- * to the daemon on port, reconnecting when it goes away and backing off
- * while the database is away, and writes the id of every acknowledged
- * publish, one a line, to path, until path.stop exists.
- */
-static pid_t
-start_publisher(int port, const char *subject, const char *path)
-{
-	pid_t pid;
-
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct nwd_client	*c = NULL;
-		struct nwd_opts		 o = harness_client("plo-ana");
-		enum nwd_status		 st;
-		char			 mid[40], err[256], stop[600], srv[32];
-		FILE			*fp = fopen(path, "w");
-		int			 i;
-
-		snprintf(stop, sizeof(stop), "%s.stop", path);
-		snprintf(srv, sizeof(srv), "127.0.0.1:%d", port);
-		o.server = srv;
-		if (fp == NULL)
-			_exit(2);
-		setvbuf(fp, NULL, _IOLBF, 0);
-		for (i = 0; i < MAX_ACKED;) {
-			if (access(stop, F_OK) == 0)
-				break;
-			if (c == NULL) {
-				o.timeout_ms = 2000;
-				c = nwd_connect(&o, &st, err, sizeof(err));
-				if (c == NULL) {
-					poll(NULL, 0, 50);
-					continue;
-				}
-			}
-			publish(c, NWD__V1__KIND__RISK_ALERT, subject, mid,
-			    &st);
-			if (st == NWD_OK) {
-				fprintf(fp, "%s\n", mid);
-				i++;
-			} else if (st == NWD_ERR_UNAVAILABLE) {
-				/* Back off while the database is away. */
-				poll(NULL, 0, 5);
-			} else {
-				nwd_close(c);
-				c = NULL;
-			}
-		}
-		nwd_close(c);
-		fclose(fp);
-		_exit(0);
-	}
-	return pid;
 }
 
 static const char *const feed_subjects[2] = { "YP-801", "YP-802" };
@@ -283,69 +147,6 @@ start_subscriber(int port, const char *name, const char *path)
 	return pid;
 }
 
-/* Reads path's lines into a new array; *n says how many. */
-static char **
-read_lines(const char *path, size_t *n)
-{
-	FILE	*fp = fopen(path, "r");
-	char	 line[128], **v;
-	size_t	 cap = 1024;
-
-	*n = 0;
-	v = calloc(cap, sizeof(*v));
-	assert_non_null(v);
-	if (fp == NULL)
-		return v;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (*n == cap) {
-			cap *= 2;
-			v = realloc(v, cap * sizeof(*v));
-			assert_non_null(v);
-		}
-		v[(*n)++] = strdup(line);
-	}
-	fclose(fp);
-	return v;
-}
-
-static void
-free_lines(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* Every acknowledged id of path has its publish row, once. */
-static size_t
-check_acked_have_rows(const char *path)
-{
-	char	**v, *list, *p;
-	size_t	  n, i;
-	int	  rows;
-
-	v = read_lines(path, &n);
-	if (n > 0) {
-		list = malloc(n * 40 + 1);
-		assert_non_null(list);
-		for (i = 0, p = list; i < n; i++)
-			p += sprintf(p, "%s%s", i > 0 ? "," : "", v[i]);
-		rows = harness_sql_int("postgres", "SELECT count(*) FROM "
-		    "unnest('{%s}'::uuid[]) m(id) WHERE (SELECT count(*) "
-		    "FROM nwd.audit_events a WHERE a.message_id = m.id AND "
-		    "a.action = 'publish') <> 1", list);
-		free(list);
-		if (rows != 0)
-			fail_msg("%d acknowledged messages of %s have not "
-			    "exactly one publish row", rows, path);
-	}
-	free_lines(v, n);
-	return n;
-}
-
 /*
  * The subscriber received every id of the publisher's file pub, the
  * first time each in the publisher's order.  Returns how many.
@@ -356,7 +157,7 @@ check_received_in_order(const char *pub, char **got, size_t ngot)
 	char	**v;
 	size_t	  n, i, j, last = 0;
 
-	v = read_lines(pub, &n);
+	v = fixture_read_lines(pub, &n);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < ngot; j++)
 			if (strcmp(got[j], v[i]) == 0)
@@ -370,42 +171,8 @@ check_received_in_order(const char *pub, char **got, size_t ngot)
 			    "before %s, published earlier", v[i], v[i - 1]);
 		last = j;
 	}
-	free_lines(v, n);
+	fixture_free_lines(v, n);
 	return n;
-}
-
-/* nwd audit verify over every instance of the database the harness uses. */
-static void
-verify_chain(const char *instance)
-{
-	char	cmd[2048], out[8192], want[128];
-	FILE	*p;
-	size_t	n;
-	int	status;
-
-	snprintf(cmd, sizeof(cmd), "NWD_AUDIT_DB='host=127.0.0.1 port=%s "
-	    "dbname=nwd user=nwd_auditor' %s/client/nwd audit verify "
-	    "--pubkey %s 2>&1", harness_pg_port(), getenv("NWD_BUILDDIR"),
-	    harness_pki("audit-signing.pub"));
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("nwd audit verify failed: %s", out);
-	snprintf(want, sizeof(want), "instance %s: intact", instance);
-	if (strstr(out, want) == NULL)
-		fail_msg("nwd audit verify: %s", out);
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The hostname nwdd records (gethostname()). */
@@ -489,7 +256,7 @@ test_instance_in_use(void **state)
 	assert_non_null(second);
 	assert_int_equal(harness_daemon_stop(second), 0);
 	second = NULL;
-	verify_chain("nwdd-held");
+	fixture_verify_chains("nwdd-held", NULL);
 }
 
 /* A psql session as postgres on the harness's database; SQL on its stdin. */
@@ -554,7 +321,7 @@ test_lock_taken_while_away(void **state)
 	struct nwd_client	*c;
 	struct psql		 p;
 	enum nwd_status		 st;
-	char			 mid[40];
+	char			 mid[40], err[256];
 	size_t			 mark;
 	int			 rows;
 
@@ -562,7 +329,8 @@ test_lock_taken_while_away(void **state)
 	current = harness_daemon_start("instance = nwdd-away\n");
 	assert_non_null(current);
 	c = harness_connect_as("case-system");
-	publish(c, NWD__V1__KIND__ALLOCATION, "YP-901", mid, &st);
+	st = fixture_publish_kind(c, NWD__V1__KIND__ALLOCATION, "YP-901",
+	    NULL, mid, err, sizeof(err));
 	assert_int_equal(st, NWD_OK);
 
 	/* A session queues for the lock; the daemon's backend is ended. */
@@ -585,7 +353,8 @@ test_lock_taken_while_away(void **state)
 	    "nwd.audit_events WHERE instance = 'nwdd-away'");
 
 	/* Nothing is written under the name meanwhile. */
-	publish(c, NWD__V1__KIND__ALLOCATION, "YP-902", mid, &st);
+	st = fixture_publish_kind(c, NWD__V1__KIND__ALLOCATION, "YP-902",
+	    NULL, mid, err, sizeof(err));
 	assert_int_equal(st, NWD_ERR_UNAVAILABLE);
 	mark = harness_log_mark(current);
 	assert_true(harness_wait_log_after(current, mark, "store: instance "
@@ -605,12 +374,13 @@ test_lock_taken_while_away(void **state)
 	    (int)harness_daemon_pid(current)), 1);
 	nwd_close(c);
 	c = harness_connect_as("case-system");
-	publish(c, NWD__V1__KIND__ALLOCATION, "YP-902", mid, &st);
+	st = fixture_publish_kind(c, NWD__V1__KIND__ALLOCATION, "YP-902",
+	    NULL, mid, err, sizeof(err));
 	assert_int_equal(st, NWD_OK);
 	nwd_close(c);
 	assert_int_equal(harness_daemon_stop(current), 0);
 	current = NULL;
-	verify_chain("nwdd-away");
+	fixture_verify_chains("nwdd-away", NULL);
 }
 
 /*
@@ -646,8 +416,8 @@ test_primary_promoted_mid_load(void **state)
 
 	c = harness_connect_as("case-system");
 	for (i = 0; i < 2; i++) {
-		publish(c, NWD__V1__KIND__ALLOCATION, feed_subjects[i], mid,
-		    &st);
+		st = fixture_publish_kind(c, NWD__V1__KIND__ALLOCATION,
+		    feed_subjects[i], NULL, mid, err, sizeof(err));
 		assert_int_equal(st, NWD_OK);
 	}
 	nwd_close(c);
@@ -661,25 +431,26 @@ test_primary_promoted_mid_load(void **state)
 	for (i = 0; i < 2; i++) {
 		snprintf(pub[i], sizeof(pub[i]), "%s/acked-%d",
 		    getenv("NWD_TEST_TMP"), i);
-		pubs[i] = start_publisher(port, feed_subjects[i], pub[i]);
+		pubs[i] = fixture_load_start(port, feed_subjects[i],
+		    "failover test", pub[i], MAX_ACKED, 1);
 	}
 	for (i = 0; i < 2; i++)
-		wait_lines(pub[i], 100);
-	wait_lines(sub, 100);
+		fixture_wait_lines(pub[i], 100, WAIT_MS);
+	fixture_wait_lines(sub, 100, WAIT_MS);
 
 	/* The primary dies; the standby is promoted. */
 	mark = harness_log_mark(current);
-	t0 = mono_ms();
+	t0 = harness_mono_ms();
 	assert_int_equal(harness_pg_kill(), 0);
 	assert_true(harness_wait_log_after(current, mark,
 	    "store: database unavailable", WAIT_MS));
 	for (i = 0; i < 2; i++)
-		before[i] = count_lines(pub[i]);
+		before[i] = fixture_count_lines(pub[i]);
 	assert_int_equal(harness_pg_promote(), 0);
-	t1 = mono_ms();
+	t1 = harness_mono_ms();
 	assert_true(harness_wait_log_after(current, mark, "store: state=ready",
 	    30000));
-	t2 = mono_ms();
+	t2 = harness_mono_ms();
 	/* The same process, on the new primary, with its lock there. */
 	assert_int_equal(harness_daemon_pid(current), pid);
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
@@ -691,18 +462,18 @@ test_primary_promoted_mid_load(void **state)
 
 	/* The load goes on there. */
 	for (i = 0; i < 2; i++)
-		wait_lines(pub[i], before[i] + 100);
+		fixture_wait_lines(pub[i], before[i] + 100, WAIT_MS);
 	for (i = 0; i < 2; i++)
-		stop_child(pubs[i], pub[i]);
+		fixture_stop_child(pubs[i], pub[i]);
 	for (i = 0; i < 2; i++)
-		acked[i] = check_acked_have_rows(pub[i]);
+		acked[i] = fixture_check_published_once(pub[i]);
 
 	/*
 	 * The subscriber has had what was published up to now, or gets the
 	 * rest of its queue at its next connect: it stops, and the test
 	 * drains the queue, appending to what it received.
 	 */
-	stop_child(subpid, sub);
+	fixture_stop_child(subpid, sub);
 	snprintf(drain, sizeof(drain), "%s", sub);
 	fp = fopen(drain, "a");
 	assert_non_null(fp);
@@ -723,11 +494,11 @@ test_primary_promoted_mid_load(void **state)
 	nwd_close(c);
 	fclose(fp);
 
-	got = read_lines(sub, &ngot);
+	got = fixture_read_lines(sub, &ngot);
 	for (i = 0; i < 2; i++)
 		check_received_in_order(pub[i], got, ngot);
 	dup = (int)ngot - (int)(acked[0] + acked[1]);
-	free_lines(got, ngot);
+	fixture_free_lines(got, ngot);
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) - "
 	    "count(DISTINCT (instance, seq)) FROM nwd.audit_events"), 0);
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) - "
@@ -740,7 +511,7 @@ test_primary_promoted_mid_load(void **state)
 	    "%" PRId64 " ms\n", acked[0], acked[1], dup, t1 - t0, t2 - t1);
 	assert_int_equal(harness_daemon_stop(current), 0);
 	current = NULL;
-	verify_chain("nwdd-failover");
+	fixture_verify_chains("nwdd-failover", NULL);
 }
 
 int

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -57,189 +58,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-publish(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject,
-    char mid[40], enum nwd_status *st)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	s.local_id = (char *)subject;
-	h.kind = kind;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	env.header = &h;
-	if (kind == NWD__V1__KIND__ALLOCATION) {
-		a.team = "hub:norwich";
-		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-		env.allocation = &a;
-	} else {
-		r.category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
-		r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
-		r.summary = "fault test";
-		env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-		env.risk_alert = &r;
-	}
-	*st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	if (*st == NWD_OK)
-		snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-}
-
-/*
- * The load: a child process publishes RiskAlerts on subject as plo-ana,
- * reconnecting when the daemon goes away, and writes the id of every
- * acknowledged publish, one a line, to path.  It stops when stop_path
- * exists and it has published at least once since.
- */
-static pid_t
-start_load(const char *subject, const char *path)
-{
-	pid_t pid;
-
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct nwd_client	*c = NULL;
-		struct nwd_opts		 o = harness_client("plo-ana");
-		enum nwd_status		 st;
-		char			 mid[40], err[256], stop[600];
-		FILE			*fp = fopen(path, "w");
-		int			 i;
-
-		snprintf(stop, sizeof(stop), "%s.stop", path);
-		if (fp == NULL)
-			_exit(2);
-		setvbuf(fp, NULL, _IOLBF, 0);
-		/* Only acknowledged publishes count towards the cap. */
-		for (i = 0; i < MAX_ACKED;) {
-			if (access(stop, F_OK) == 0)
-				break;
-			if (c == NULL) {
-				o.timeout_ms = 2000;
-				c = nwd_connect(&o, &st, err, sizeof(err));
-				if (c == NULL) {
-					/* The daemon is down: wait for it. */
-					poll(NULL, 0, 50);
-					continue;
-				}
-			}
-			publish(c, NWD__V1__KIND__RISK_ALERT, subject, mid, &st);
-			if (st == NWD_OK) {
-				fprintf(fp, "%s\n", mid);
-				i++;
-			} else if (st == NWD_ERR_UNAVAILABLE) {
-				/* Back off while the database is away. */
-				poll(NULL, 0, 5);
-			} else {
-				nwd_close(c);
-				c = NULL;
-			}
-		}
-		nwd_close(c);
-		fclose(fp);
-		_exit(0);
-	}
-	return pid;
-}
-
-static size_t
-count_lines(const char *path)
-{
-	FILE	*fp = fopen(path, "r");
-	char	 line[64];
-	size_t	 n = 0;
-
-	if (fp == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		n++;
-	fclose(fp);
-	return n;
-}
-
-/* Waits for the load to have acknowledged at least n publishes. */
-static void
-wait_acked(const char *path, size_t n)
-{
-	int waited;
-
-	for (waited = 0; waited < WAIT_MS; waited += 20) {
-		if (count_lines(path) >= n)
-			return;
-		poll(NULL, 0, 20);
-	}
-	fail_msg("the load acknowledged %zu publishes, not %zu",
-	    count_lines(path), n);
-}
-
-static void
-stop_load(pid_t pid, const char *path)
-{
-	char	stop[600];
-	FILE	*fp;
-	int	status;
-
-	snprintf(stop, sizeof(stop), "%s.stop", path);
-	fp = fopen(stop, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-/* Every acknowledged id has its publish row, once; no message twice. */
-static size_t
-check_acked_have_rows(const char *path)
-{
-	FILE	*fp = fopen(path, "r");
-	char	 line[64];
-	size_t	 n = 0;
-	int	 rows;
-
-	assert_non_null(fp);
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		rows = harness_sql_int("postgres", "SELECT count(*) FROM "
-		    "nwd.audit_events WHERE message_id = '%s' AND action = "
-		    "'publish'", line);
-		if (rows != 1)
-			fail_msg("acknowledged message %s has %d publish rows",
-			    line, rows);
-		n++;
-	}
-	fclose(fp);
-	return n;
-}
-
-static void
-verify_chain(void)
-{
-	char	cmd[2048], out[4096];
-	FILE	*p;
-	size_t	n;
-	int	status;
-
-	snprintf(cmd, sizeof(cmd), "NWD_AUDIT_DB='host=127.0.0.1 port=%s "
-	    "dbname=nwd user=nwd_auditor' %s/client/nwd audit verify "
-	    "--pubkey %s 2>&1", getenv("NWD_TEST_PGPORT"),
-	    getenv("NWD_BUILDDIR"), harness_pki("audit-signing.pub"));
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("nwd audit verify failed: %s", out);
-	if (strstr(out, "instance nwdd-faults: intact") == NULL)
-		fail_msg("nwd audit verify: %s", out);
-}
-
 /*
  * SIGKILL mid-load: the restarted daemon continues the chain, every
  * acknowledged publish has its rows, and the durable subscriber receives
@@ -265,7 +83,8 @@ test_sigkill_mid_load(void **state)
 	assert_non_null(d);
 	port = harness_daemon_port(d);
 	c = harness_connect_as("case-system");
-	publish(c, NWD__V1__KIND__ALLOCATION, "YP-777", mid, &st);
+	st = fixture_publish_kind(c, NWD__V1__KIND__ALLOCATION, "YP-777",
+	    NULL, mid, err, sizeof(err));
 	assert_int_equal(st, NWD_OK);
 	nwd_close(c);
 	/* A durable subscriber that is away for the whole load. */
@@ -274,19 +93,20 @@ test_sigkill_mid_load(void **state)
 	    &id, err, sizeof(err)), NWD_OK);
 	nwd_close(c);
 
-	load = start_load("YP-777", path);
+	load = fixture_load_start(0, "YP-777", "fault test", path,
+	    MAX_ACKED, 1);
 	for (kills = 1; kills <= 2; kills++) {
-		wait_acked(path, kills * 100);
+		fixture_wait_lines(path, kills * 100, WAIT_MS);
 		assert_int_equal(harness_daemon_signal(d, SIGKILL), 0);
 		harness_daemon_stop(d);
 		current = NULL;
 		d = start_daemon(port);
 		assert_non_null(d);
 	}
-	wait_acked(path, 300);
-	stop_load(load, path);
+	fixture_wait_lines(path, 300, WAIT_MS);
+	fixture_stop_child(load, path);
 
-	acked = check_acked_have_rows(path);
+	acked = fixture_check_published_once(path);
 	assert_true(acked >= 300);
 	/* Nothing stored twice, however the kills fell. */
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) - "
@@ -315,7 +135,7 @@ test_sigkill_mid_load(void **state)
 	    got);
 	current = NULL;
 	assert_int_equal(harness_daemon_stop(d), 0);
-	verify_chain();
+	fixture_verify_chains("nwdd-faults", NULL);
 }
 
 /*
@@ -335,9 +155,11 @@ test_database_killed_mid_load(void **state)
 	snprintf(path, sizeof(path), "%s/acked-pg", getenv("NWD_TEST_TMP"));
 	d = start_daemon(0);
 	assert_non_null(d);
-	load = start_load("YP-777", path);
+	load = fixture_load_start(0, "YP-777", "fault test", path,
+	    MAX_ACKED, 1);
 	for (round = 1; round <= 2; round++) {
-		wait_acked(path, count_lines(path) + 100);
+		fixture_wait_lines(path, fixture_count_lines(path) + 100,
+		    WAIT_MS);
 		mark = harness_log_mark(d);
 		assert_int_equal(harness_pg_kill(), 0);
 		assert_true(harness_wait_log_after(d, mark,
@@ -347,9 +169,9 @@ test_database_killed_mid_load(void **state)
 		assert_true(harness_wait_log_after(d, mark, "store: state=ready",
 		    30000));
 	}
-	wait_acked(path, count_lines(path) + 50);
-	stop_load(load, path);
-	acked = check_acked_have_rows(path);
+	fixture_wait_lines(path, fixture_count_lines(path) + 50, WAIT_MS);
+	fixture_stop_child(load, path);
+	acked = fixture_check_published_once(path);
 	assert_true(acked >= 250);
 	print_message("PostgreSQL stopped -m immediate x2 mid-load: %zu "
 	    "publishes acknowledged, all with their rows\n", acked);
@@ -357,7 +179,7 @@ test_database_killed_mid_load(void **state)
 	    "count(DISTINCT (instance, seq)) FROM nwd.audit_events"), 0);
 	current = NULL;
 	assert_int_equal(harness_daemon_stop(d), 0);
-	verify_chain();
+	fixture_verify_chains("nwdd-faults", NULL);
 }
 
 int

@@ -39,6 +39,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -309,180 +310,6 @@ wait_one_session(void)
 	return -1;
 }
 
-static void
-publish(struct nwd_client *c, Nwd__V1__Kind kind, char mid[40],
-    enum nwd_status *st)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	s.local_id = SUBJECT;
-	h.kind = kind;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	env.header = &h;
-	if (kind == NWD__V1__KIND__ALLOCATION) {
-		a.team = "hub:norwich";
-		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-		env.allocation = &a;
-	} else {
-		r.category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
-		r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
-		r.summary = "haproxy test";
-		env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-		env.risk_alert = &r;
-	}
-	*st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	if (*st == NWD_OK)
-		snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-}
-
-static size_t
-count_lines(const char *path)
-{
-	FILE	*fp = fopen(path, "r");
-	char	 line[128];
-	size_t	 n = 0;
-
-	if (fp == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		n++;
-	fclose(fp);
-	return n;
-}
-
-static void
-wait_lines(const char *path, size_t n)
-{
-	int waited;
-
-	for (waited = 0; waited < WAIT_MS; waited += 20) {
-		if (count_lines(path) >= n)
-			return;
-		poll(NULL, 0, 20);
-	}
-	fail_msg("%s has %zu lines, not %zu", path, count_lines(path), n);
-}
-
-/*
- * The publisher: a child process publishing RiskAlerts as plo-ana through
- * HAProxy, reconnecting whenever the session is lost, writing the id of
- * every acknowledged publish to path, until path.stop exists.
- */
-static pid_t
-start_publisher(const char *path)
-{
-	pid_t pid;
-
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct nwd_client	*c = NULL;
-		struct nwd_opts		 o = harness_client("plo-ana");
-		enum nwd_status		 st;
-		char			 mid[40], err[256], stop[2048], srv[32];
-		FILE			*fp = fopen(path, "w");
-		int			 i;
-
-		snprintf(stop, sizeof(stop), "%s.stop", path);
-		snprintf(srv, sizeof(srv), "127.0.0.1:%d", haproxy_port);
-		o.server = srv;
-		o.timeout_ms = 2000;
-		if (fp == NULL)
-			_exit(2);
-		setvbuf(fp, NULL, _IOLBF, 0);
-		for (i = 0; i < MAX_ACKED;) {
-			if (access(stop, F_OK) == 0)
-				break;
-			if (c == NULL &&
-			    (c = nwd_connect(&o, &st, err, sizeof(err))) ==
-			    NULL) {
-				poll(NULL, 0, 50);
-				continue;
-			}
-			publish(c, NWD__V1__KIND__RISK_ALERT, mid, &st);
-			if (st == NWD_OK) {
-				fprintf(fp, "%s\n", mid);
-				i++;
-			} else {
-				nwd_close(c);
-				c = NULL;
-			}
-		}
-		nwd_close(c);
-		fclose(fp);
-		_exit(0);
-	}
-	return pid;
-}
-
-static void
-stop_publisher(pid_t pid, const char *path)
-{
-	char	stop[2048];
-	FILE	*fp;
-	int	status;
-
-	snprintf(stop, sizeof(stop), "%s.stop", path);
-	fp = fopen(stop, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-/* nwd audit verify: every chain intact, the two instances' among them. */
-static void
-verify_chains(void)
-{
-	char	cmd[2048], out[8192];
-	FILE	*p;
-	size_t	n;
-	int	status;
-
-	snprintf(cmd, sizeof(cmd), "NWD_AUDIT_DB='host=127.0.0.1 port=%s "
-	    "dbname=nwd user=nwd_auditor' %s/client/nwd audit verify "
-	    "--pubkey %s 2>&1", harness_pg_port(), getenv("NWD_BUILDDIR"),
-	    harness_pki("audit-signing.pub"));
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("nwd audit verify failed: %s", out);
-	if (strstr(out, "instance nwdd-ha-1: intact") == NULL ||
-	    strstr(out, "instance nwdd-ha-2: intact") == NULL)
-		fail_msg("nwd audit verify: %s", out);
-}
-
-/* How many of the n message ids have not exactly one publish row. */
-static int
-acked_without_row(char **ids, size_t n)
-{
-	char	*list, *p;
-	size_t	 i;
-	int	 bad;
-
-	list = malloc(n * 40 + 1);
-	assert_non_null(list);
-	for (i = 0, p = list; i < n; i++)
-		p += sprintf(p, "%s%s", i > 0 ? "," : "", ids[i]);
-	bad = harness_sql_int("postgres", "SELECT count(*) FROM "
-	    "unnest('{%s}'::uuid[]) m(id) WHERE (SELECT count(*) FROM "
-	    "nwd.audit_events a WHERE a.message_id = m.id AND a.action = "
-	    "'publish') <> 1", list);
-	free(list);
-	return bad;
-}
-
 /*
  * The acknowledged publishes of the publisher that wrote path: each has
  * its publish row; the durable subscriber (whose stdout is out) printed
@@ -492,29 +319,13 @@ acked_without_row(char **ids, size_t n)
 static size_t
 check_publisher(const char *path, const char *out, int *ninst)
 {
-	FILE	*fp;
-	char	 line[128], **acked = NULL;
-	const char *q;
-	size_t	 nacked = 0, cap = 0, i, j, last = 0;
-	int	 rows;
+	char		**acked;
+	const char	 *q;
+	size_t		  nacked, i, j, last = 0;
 
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (nacked == cap) {
-			cap = cap ? 2 * cap : 1024;
-			acked = realloc(acked, cap * sizeof(*acked));
-			assert_non_null(acked);
-		}
-		acked[nacked++] = strdup(line);
-	}
-	fclose(fp);
+	fixture_check_published_once(path);
+	acked = fixture_read_lines(path, &nacked);
 	*ninst = 0;
-	rows = nacked > 0 ? acked_without_row(acked, nacked) : 0;
-	if (rows != 0)
-		fail_msg("%d acknowledged messages of %s have not exactly one "
-		    "publish row", rows, path);
 	for (i = 0; i < nacked; i++) {
 		if ((q = strstr(out, acked[i])) == NULL)
 			fail_msg("acknowledged message %s (%zu of %zu in %s) "
@@ -532,22 +343,11 @@ check_publisher(const char *path, const char *out, int *ninst)
 		    "instance) FROM nwd.audit_events WHERE action = 'publish' "
 		    "AND message_id IN ('%s', '%s')", acked[0],
 		    acked[nacked - 1]);
-	for (i = 0; i < nacked; i++)
-		free(acked[i]);
-	free(acked);
+	fixture_free_lines(acked, nacked);
 	return nacked;
 }
 
 #define NPUB	3
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 test_kill_behind_haproxy(void **state)
@@ -589,7 +389,8 @@ test_kill_behind_haproxy(void **state)
 	    inst_port[0], inst_metrics[0]);
 	assert_non_null(inst[0] = harness_daemon_start(extra[0]));
 	c = harness_connect_as("case-system");
-	publish(c, NWD__V1__KIND__ALLOCATION, mid, &st);
+	st = fixture_publish_kind(c, NWD__V1__KIND__ALLOCATION, SUBJECT, NULL,
+	    mid, err, sizeof(err));
 	assert_int_equal(st, NWD_OK);
 	nwd_close(c);
 	c = harness_connect_as("hubsys-norwich");
@@ -627,26 +428,27 @@ test_kill_behind_haproxy(void **state)
 	 */
 	for (i = 0; i < NPUB; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/acked-%zu", tmp, i);
-		pub[i] = start_publisher(path[i]);
-		wait_lines(path[i], 1);
+		pub[i] = fixture_load_start(haproxy_port, SUBJECT,
+		    "haproxy test", path[i], MAX_ACKED, 0);
+		fixture_wait_lines(path[i], 1, WAIT_MS);
 	}
 	for (i = 0; i < NPUB; i++)
-		wait_lines(path[i], 100);
+		fixture_wait_lines(path[i], 100, WAIT_MS);
 
 	/* SIGKILL the subscriber's instance; HAProxy marks it down. */
-	t0 = mono_ms();
+	t0 = harness_mono_ms();
 	assert_int_equal(harness_daemon_signal(inst[victim], SIGKILL), 0);
 	harness_daemon_stop(inst[victim]);
 	inst[victim] = NULL;
 	snprintf(name, sizeof(name), "nwdd-%d", victim + 1);
 	wait_status(name, "DOWN");
-	t1 = mono_ms();
+	t1 = harness_mono_ms();
 	for (i = 0; i < NPUB; i++)
-		before[i] = count_lines(path[i]);
+		before[i] = fixture_count_lines(path[i]);
 	for (i = 0; i < NPUB; i++)
-		wait_lines(path[i], before[i] + 100);
+		fixture_wait_lines(path[i], before[i] + 100, WAIT_MS);
 	for (i = 0; i < NPUB; i++)
-		stop_publisher(pub[i], path[i]);
+		fixture_stop_child(pub[i], path[i]);
 
 	/*
 	 * The subscriber, back through HAProxy on the survivor, gets its
@@ -706,7 +508,7 @@ test_kill_behind_haproxy(void **state)
 		assert_int_equal(harness_daemon_stop(inst[i]), 0);
 		inst[i] = NULL;
 	}
-	verify_chains();
+	fixture_verify_chains("nwdd-ha-1", "nwdd-ha-2", NULL);
 }
 
 int
