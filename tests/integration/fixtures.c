@@ -20,7 +20,7 @@
 #include "fixtures.h"
 #include "harness.h"
 
-/* ---- messages ------------------------------------------------------------- */
+/* ---- messages ----------------------------------------------------------- */
 
 void
 fixture_allocation_init(struct fixture_allocation *m, const char *subject,
@@ -62,7 +62,7 @@ fixture_alert_init(struct fixture_alert *a, const char *subject,
 	a->env.risk_alert = &a->r;
 }
 
-/* ---- one client step each --------------------------------------------------- */
+/* ---- one client step each ----------------------------------------------- */
 
 void
 fixture_publish_as(const char *who, Nwd__V1__Envelope *env, char *mid,
@@ -137,11 +137,15 @@ fixture_subscribe_as(const char *who, const char *subject, const char *durable)
 	struct nwd_client	*c = harness_connect_as(who);
 	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
 	const char		*subjects[1] = { subject };
+	uint64_t		 id = 0;
 	char			 err[512];
 
 	if (nwd_subscribe(c, &k, 1, subjects, subject != NULL ? 1 : 0,
-	    durable, NULL, err, sizeof(err)) != NWD_OK)
+	    durable, &id, err, sizeof(err)) != NWD_OK)
 		fail_msg("subscribe as %s: %s", who, err);
+	if (durable != NULL && id == 0)
+		fail_msg("durable subscription %s of %s has no id", durable,
+		    who);
 	return c;
 }
 
@@ -181,7 +185,7 @@ fixture_route_of(const char *mid, const char *recipient, char *out,
 	    "AND recipient = '%s'", mid, recipient);
 }
 
-/* ---- a publishing child ----------------------------------------------------- */
+/* ---- a publishing child ------------------------------------------------- */
 
 /* The child of fixture_load_start(); never returns. */
 static void
@@ -245,7 +249,7 @@ fixture_load_start(int port, const char *subject, const char *summary,
 	return pid;
 }
 
-/* ---- files of lines that children write ------------------------------------- */
+/* ---- files of lines that children write --------------------------------- */
 
 size_t
 fixture_count_lines(const char *path)
@@ -326,7 +330,7 @@ fixture_stop_child(pid_t pid, const char *path)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* ---- what the database holds afterwards ------------------------------------- */
+/* ---- what the database holds afterwards --------------------------------- */
 
 size_t
 fixture_check_published_once(const char *path)

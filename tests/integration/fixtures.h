@@ -18,7 +18,7 @@
 #include "nwd.h"
 #include "nwd.pb-c.h"
 
-/* ---- messages ------------------------------------------------------------- */
+/* ---- messages ----------------------------------------------------------- */
 
 /* An OFFICIAL Allocation, its pieces on the caller's stack. */
 struct fixture_allocation {
@@ -49,7 +49,7 @@ void		 fixture_alert_init(struct fixture_alert *a,
 		    const char *subject, Nwd__V1__RiskAlert__Category category,
 		    const char *summary);
 
-/* ---- one client step each --------------------------------------------------- */
+/* ---- one client step each ----------------------------------------------- */
 
 /*
  * Publishes env as who on a connection of its own (harness_connect_as()).
@@ -84,7 +84,8 @@ enum nwd_status	 fixture_publish_kind(struct nwd_client *c,
  * Connects as who and subscribes to RiskAlerts (about subject, or any if
  * subject is NULL), durably under the name durable if it is not NULL.
  * Returns the client (the caller ends it with nwd_close()); fails the
- * running test if the subscription is refused.
+ * running test if the subscription is refused, or if a durable one comes
+ * back without its id.
  */
 struct nwd_client *fixture_subscribe_as(const char *who, const char *subject,
 		    const char *durable);
@@ -109,7 +110,7 @@ void		 fixture_nothing_more(struct nwd_client *c);
 void		 fixture_route_of(const char *mid, const char *recipient,
 		    char *out, size_t outlen);
 
-/* ---- a publishing child ----------------------------------------------------- */
+/* ---- a publishing child ------------------------------------------------- */
 
 /*
  * The load: a child process that publishes fixture_publish_kind()
@@ -126,7 +127,7 @@ pid_t		 fixture_load_start(int port, const char *subject,
 		    const char *summary, const char *path, int max,
 		    int backoff);
 
-/* ---- files of lines that children write ------------------------------------- */
+/* ---- files of lines that children write --------------------------------- */
 
 /* How many lines the file at path has (0 if it does not exist). */
 size_t		 fixture_count_lines(const char *path);
@@ -144,7 +145,7 @@ void		 fixture_free_lines(char **v, size_t n);
  * fails the running test unless it exited 0. */
 void		 fixture_stop_child(pid_t pid, const char *path);
 
-/* ---- what the database holds afterwards ------------------------------------- */
+/* ---- what the database holds afterwards --------------------------------- */
 
 /*
  * Every message id in the file at path (one a line, as the load writes

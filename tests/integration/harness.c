@@ -1468,6 +1468,99 @@ harness_pki(const char *file)
 	return path;
 }
 
+int
+harness_pki_client(const char *name)
+{
+	const char	*tmp = env_required("NWD_TEST_TMP");
+	char		*base, *cnf, *csr, *cmd;
+	FILE		*fp;
+	int		 rc, pid = (int)getpid();
+
+	if (tmp == NULL)
+		return -1;
+	base = xasprintf("%s/clients/%s", pki_dir(), name);
+	/* One good for another hour is kept: a test beside this one may be
+	 * reading it. */
+	cmd = xasprintf("openssl x509 -checkend 3600 -noout -in '%s.crt' "
+	    ">/dev/null 2>&1", base);
+	rc = system(cmd);
+	free(cmd);
+	if (rc == 0) {
+		free(base);
+		return 0;
+	}
+	cnf = xasprintf("%s/%s.cnf", tmp, name);
+	csr = xasprintf("%s/%s.csr", tmp, name);
+	if ((fp = fopen(cnf, "w")) == NULL) {
+		fprintf(stderr, "harness: %s: %s\n", cnf, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	fprintf(fp, "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\n"
+	    "[ client ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = "
+	    "critical, digitalSignature\nextendedKeyUsage = clientAuth\n");
+	if (fclose(fp) != 0) {
+		fprintf(stderr, "harness: %s: %s\n", cnf, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	/* Made under temporary names and renamed into place, so that a test
+	 * running beside this one never sees half a file. */
+	cmd = xasprintf("set -e; umask 077; openssl req -config '%s' -new "
+	    "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+	    "'%s.key.%d' -out '%s' -subj '/O=nwd test/CN=%s' 2>/dev/null; "
+	    "openssl x509 -req -in '%s' -CA '%s/ca.crt' -CAkey '%s/ca.key' "
+	    "-set_serial %lld -days 2 -sha256 -extfile '%s' -extensions "
+	    "client -out '%s.crt.%d' 2>/dev/null; mv -f '%s.key.%d' '%s.key'; "
+	    "mv -f '%s.crt.%d' '%s.crt'", cnf, base, pid, csr, name, csr,
+	    pki_dir(), pki_dir(), (long long)time(NULL) * 100000 + pid % 100000,
+	    cnf, base, pid, base, pid, base, base, pid, base);
+	rc = system(cmd);
+	free(cmd);
+	if (rc != 0) {
+		fprintf(stderr, "harness: could not make the client certificate "
+		    "%s (status %d)\n", base, rc);
+		rc = -1;
+	}
+out:
+	free(csr);
+	free(cnf);
+	free(base);
+	return rc;
+}
+
+const char *
+harness_principals_with(const char *lines)
+{
+	static char	 path[4096];
+	const char	*tmp = env_required("NWD_TEST_TMP");
+	char		 src[4096], line[1024];
+	FILE		*in, *out;
+
+	if (tmp == NULL)
+		return NULL;
+	snprintf(src, sizeof(src), "%s/deploy/principals.conf", srcdir());
+	snprintf(path, sizeof(path), "%s/principals.conf", tmp);
+	if ((in = fopen(src, "r")) == NULL) {
+		fprintf(stderr, "harness: %s: %s\n", src, strerror(errno));
+		return NULL;
+	}
+	if ((out = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "harness: %s: %s\n", path, strerror(errno));
+		fclose(in);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), in) != NULL)
+		fputs(line, out);
+	fputs(lines, out);
+	fclose(in);
+	if (fclose(out) != 0) {
+		fprintf(stderr, "harness: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	return path;
+}
+
 /* ---- raw TLS client -------------------------------------------------------- */
 
 /* Appends OpenSSL's error queue (and its verify result) to t->err. */
@@ -1935,6 +2028,35 @@ harness_connect_as(const char *name)
 		    name, p == NULL ? "(none)" : p->id == NULL ? "(null)" :
 		    p->id);
 	return c;
+}
+
+/* ---- the shell ------------------------------------------------------------ */
+
+int
+harness_sh(const char *fmt, ...)
+{
+	char	*cmd;
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) == -1) {
+		va_end(ap);
+		fprintf(stderr, "harness: out of memory\n");
+		return -1;
+	}
+	va_end(ap);
+	rc = system(cmd);
+	if (rc != -1 && WIFEXITED(rc))
+		rc = WEXITSTATUS(rc);
+	else if (rc != -1 && WIFSIGNALED(rc))
+		rc = 128 + WTERMSIG(rc);
+	else
+		rc = -1;
+	if (rc != 0)
+		fprintf(stderr, "harness: exited %d: %s\n", rc, cmd);
+	free(cmd);
+	return rc;
 }
 
 /* ---- the nwd tool ------------------------------------------------------ */

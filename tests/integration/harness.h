@@ -228,6 +228,22 @@ void		 harness_lock_abort(struct harness_lock *l);
  */
 const char	*harness_pki(const char *file);
 
+/*
+ * Makes clients/NAME.crt and clients/NAME.key in the test PKI: a client
+ * certificate (CN=name, O=nwd test, EC P-256, clientAuth) signed by its CA
+ * for two days, made under temporary names and renamed into place.  One
+ * that is there already and good for another hour is kept.  For a client
+ * that deploy/gen-pki.sh does not make.  Returns 0, or -1 said on stderr.
+ */
+int		 harness_pki_client(const char *name);
+
+/*
+ * Writes NWD_TEST_TMP/principals.conf: deploy/principals.conf with lines
+ * (whole lines, each ending in a newline) after it, for "principals =".
+ * Returns its path (static storage), or NULL said on stderr.
+ */
+const char	*harness_principals_with(const char *lines);
+
 /* ---- raw TLS client ------------------------------------------------------- */
 
 struct harness_tls;
@@ -312,6 +328,16 @@ struct nwd_opts	 harness_client(const char *name);
  * The caller owns the client and ends it with nwd_close().
  */
 struct nwd_client *harness_connect_as(const char *name);
+
+/* ---- the shell ---------------------------------------------------------- */
+
+/*
+ * Runs the command formatted from fmt with /bin/sh (system()).  Returns
+ * its exit status, 128 + the signal that ended it, or -1 if it could not
+ * run; a non-zero answer is said on stderr with the command.
+ */
+int		 harness_sh(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
 
 /* ---- the nwd tool ------------------------------------------------------ */
 

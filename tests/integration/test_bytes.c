@@ -292,22 +292,6 @@ allocate(const char *subject)
  * Certificates made for the run
  */
 
-/* Runs a shell command line; fails the setup on a non-zero exit. */
-static int
-run(const char *fmt, ...)
-{
-	char	cmd[8192];
-	va_list	ap;
-	int	rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if ((rc = system(cmd)) != 0)
-		fprintf(stderr, "failed (%d): %s\n", rc, cmd);
-	return rc == 0 ? 0 : -1;
-}
-
 /* Writes the request configuration and client extensions for openssl. */
 static int
 write_openssl_cnf(const char *path)
@@ -345,12 +329,12 @@ signed_cert(const char *s, const char *cnf, const char *pca,
 	char csr[4200];
 
 	snprintf(csr, sizeof(csr), "%s.csr", crt);
-	return run("openssl req -config '%s' -new -newkey ec -pkeyopt "
+	return harness_sh("openssl req -config '%s' -new -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout '%s' -out '%s' -utf8 "
 	    "-subj '%s' 2>/dev/null && openssl x509 -req -in '%s' -CA '%s' "
 	    "-CAkey '%s' -set_serial %d -days 2 -sha256 -extfile '%s' "
 	    "-extensions client -out '%s' 2>/dev/null", cnf, key, csr, s, csr,
-	    pca, pcakey, serial, cnf, crt);
+	    pca, pcakey, serial, cnf, crt) == 0 ? 0 : -1;
 }
 
 static int
@@ -379,11 +363,11 @@ make_certs(void)
 	snprintf(pcakey, sizeof(pcakey), "%s", harness_pki("ca.key"));
 	if (write_openssl_cnf(cnf) == -1)
 		return -1;
-	if (run("openssl req -config '%s' -x509 -newkey ec -pkeyopt "
+	if (harness_sh("openssl req -config '%s' -x509 -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout '%s' -out '%s' -days 2 "
 	    "-utf8 -subj '/OU=%s/OU=%s/OU=%s/CN=utf8-self' -extensions client "
 	    "2>/dev/null", cnf, self_key, self_crt, eacute60, eacute60,
-	    eacute60) == -1)
+	    eacute60) != 0)
 		return -1;
 	snprintf(subj, sizeof(subj), "/OU=%s/OU=%s/OU=%s/CN=utf8-signed",
 	    eacute60, eacute60, eacute60);

@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -48,129 +49,33 @@ on(int i)
 	harness_daemon_use(d[i]);
 }
 
-static void
-allocate(const char *subject, const char *team)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("allocate %s to %s: %s", subject, team, err);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-/* A HIGH self-harm RiskAlert about subject, on the caller's stack. */
-struct alert {
-	Nwd__V1__Envelope	env;
-	Nwd__V1__Header		h;
-	Nwd__V1__SubjectRef	s;
-	Nwd__V1__RiskAlert	r;
-};
-
-static void
-alert_init(struct alert *a, const char *subject, const char *summary)
-{
-	nwd__v1__envelope__init(&a->env);
-	nwd__v1__header__init(&a->h);
-	nwd__v1__subject_ref__init(&a->s);
-	nwd__v1__risk_alert__init(&a->r);
-	a->s.local_id = (char *)subject;
-	a->h.kind = NWD__V1__KIND__RISK_ALERT;
-	a->h.subject = &a->s;
-	a->h.marking = NWD__V1__MARKING__OFFICIAL;
-	a->h.priority = NWD__V1__PRIORITY__HIGH;
-	a->r.category = NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM;
-	a->r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	a->r.summary = (char *)summary;
-	a->env.header = &a->h;
-	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	a->env.risk_alert = &a->r;
-}
-
 /* Publishes an alert about subject as plo-ana; the ack (caller frees). */
 static Nwd__V1__PublishAck *
 alert(const char *subject, const char *summary)
 {
 	struct nwd_client	*plo = harness_connect_as("plo-ana");
 	Nwd__V1__PublishAck	*ack = NULL;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			 err[512];
 
-	alert_init(&a, subject, summary);
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM, summary);
 	if (nwd_publish(plo, &a.env, &ack, err, sizeof(err)) != NWD_OK)
 		fail_msg("alert about %s: %s", subject, err);
 	nwd_close(plo);
 	return ack;
 }
 
-static struct nwd_client *
-subscribe_as(const char *who, const char *subject, const char *durable)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
-	const char		*subjects[1] = { subject };
-	char			 err[512];
-
-	if (nwd_subscribe(c, &k, 1, subjects, subject != NULL ? 1 : 0,
-	    durable, NULL, err, sizeof(err)) != NWD_OK)
-		fail_msg("subscribe as %s: %s", who, err);
-	return c;
-}
-
 /* c receives mid within WAIT_MS, and acks it. */
 static void
 receives(struct nwd_client *c, const char *mid)
 {
-	Nwd__V1__Deliver	*dl = NULL;
+	Nwd__V1__Deliver	*dl = fixture_receive(c, mid, WAIT_MS);
 	char			 err[512];
 
-	if (nwd_next_delivery(c, WAIT_MS, &dl, err, sizeof(err)) != NWD_OK)
-		fail_msg("%s does not receive %s: %s", nwd_principal(c)->id,
-		    mid, err);
-	assert_string_equal(dl->envelope->header->message_id, mid);
 	assert_int_equal(nwd_ack(c, dl->delivery_id, mid, err, sizeof(err)),
 	    NWD_OK);
 	nwd_deliver_free(dl);
-}
-
-/*
- * Nothing more for c from any instance: every instance has finished
- * with mid (each one that delivers it logs so, or has nothing to do),
- * and c's Pong comes after anything its own instance sent before it.
- */
-static void
-receives_nothing(struct nwd_client *c)
-{
-	Nwd__V1__Deliver	*dl = NULL;
-	char			 err[256];
-
-	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
-	assert_int_equal(nwd_next_delivery(c, 0, &dl, err, sizeof(err)),
-	    NWD_ERR_TIMEOUT);
-}
-
-/* The route of the deliver row of mid for recipient ("" if none). */
-static void
-route_of(const char *mid, const char *recipient, char *out, size_t outlen)
-{
-	harness_sql_text("nwd_auditor", out, outlen, "SELECT coalesce("
-	    "string_agg(coalesce(route, 'NULL'), ' '), '') FROM "
-	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
-	    "AND recipient = '%s'", mid, recipient);
 }
 
 /* Instance i has done with mid, another's message (sent it to the
@@ -234,18 +139,19 @@ test_allocation_on_one_alert_through_another(void **state)
 
 	(void)state;
 	on(0);
-	allocate("YP-C01", "hub:norwich");
+	fixture_allocate("YP-C01", "hub:norwich", 0);
 	on(1);
-	hub = subscribe_as("hubsys-norwich", "YP-C01", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-C01", NULL);
 	ack = alert("YP-C01", "self-harm risk after a move");
 	assert_false(ack->duty_desk);
 	assert_int_equal(ack->recipients, 1);
-	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	fixture_route_of(ack->message_id, "hubsys-norwich", route,
+	    sizeof(route));
 	assert_string_equal(route, "live");
-	route_of(ack->message_id, "duty-mash", route, sizeof(route));
+	fixture_route_of(ack->message_id, "duty-mash", route, sizeof(route));
 	assert_string_equal(route, "");
 	receives(hub, ack->message_id);
-	receives_nothing(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	nwd_publish_ack_free(ack);
 }
@@ -264,18 +170,19 @@ test_live_subscriber_on_another_instance(void **state)
 
 	(void)state;
 	on(1);
-	allocate("YP-C02", "hub:norwich");
+	fixture_allocate("YP-C02", "hub:norwich", 0);
 	on(2);
-	hub = subscribe_as("hubsys-norwich", "YP-C02", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-C02", NULL);
 	on(0);
 	ack = alert("YP-C02", "seen at the station at night");
 	assert_false(ack->duty_desk);
 	assert_int_equal(ack->recipients, 1);
-	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	fixture_route_of(ack->message_id, "hubsys-norwich", route,
+	    sizeof(route));
 	assert_string_equal(route, "live");
 	receives(hub, ack->message_id);
 	delivered_by(2, ack->message_id);
-	receives_nothing(hub);
+	fixture_nothing_more(hub);
 	/* No instance wrote that the send did not happen. */
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
@@ -329,7 +236,7 @@ test_duty_desk_on_another_instance(void **state)
 	/* nwdd-1 has done with it (sent it live, or found that the replay
 	 * had), and nothing comes twice. */
 	delivered_by(0, mid);
-	receives_nothing(duty);
+	fixture_nothing_more(duty);
 	nwd_close(duty);
 	nwd_publish_ack_free(ack);
 }
@@ -348,16 +255,16 @@ test_durable_on_another_instance(void **state)
 
 	(void)state;
 	on(0);
-	allocate("YP-C04", "sw:north");
+	fixture_allocate("YP-C04", "sw:north", 0);
 	on(1);
-	ben = subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	ben = fixture_subscribe_as("sw-ben", "YP-C04", "ben-c04");
 	on(0);
 	a1 = alert("YP-C04", "first");
-	route_of(a1->message_id, "sw-ben", route, sizeof(route));
+	fixture_route_of(a1->message_id, "sw-ben", route, sizeof(route));
 	assert_string_equal(route, "live,queued");
 	receives(ben, a1->message_id);
 	delivered_by(1, a1->message_id);
-	receives_nothing(ben);
+	fixture_nothing_more(ben);
 	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
 	    "nwd.deliveries WHERE message_id = '%s' AND principal = 'sw-ben' "
 	    "AND state = 'acked'", a1->message_id);
@@ -368,12 +275,12 @@ test_durable_on_another_instance(void **state)
 		fail_msg("nwdd-1 did not hear that sw-ben left nwdd-2");
 	a2 = alert("YP-C04", "second");
 	a3 = alert("YP-C04", "third");
-	route_of(a2->message_id, "sw-ben", route, sizeof(route));
+	fixture_route_of(a2->message_id, "sw-ben", route, sizeof(route));
 	assert_string_equal(route, "queued");
-	ben = subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	ben = fixture_subscribe_as("sw-ben", "YP-C04", "ben-c04");
 	receives(ben, a2->message_id);
 	receives(ben, a3->message_id);
-	receives_nothing(ben);
+	fixture_nothing_more(ben);
 	nwd_close(ben);
 	nwd_publish_ack_free(a1);
 	nwd_publish_ack_free(a2);
@@ -410,18 +317,19 @@ latencies(int subscriber_on, const char *subject, int64_t *us)
 	struct nwd_client	*hub, *plo;
 	Nwd__V1__PublishAck	*ack;
 	Nwd__V1__Deliver	*dl;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			 err[512];
 	int64_t			 t0;
 	int			 i;
 
 	on(0);
-	allocate(subject, "hub:norwich");
+	fixture_allocate(subject, "hub:norwich", 0);
 	on(subscriber_on);
-	hub = subscribe_as("hubsys-norwich", subject, NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", subject, NULL);
 	on(0);
 	plo = harness_connect_as("plo-ana");
-	alert_init(&a, subject, "timed");
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM, "timed");
 	for (i = 0; i < LAT_N; i++) {
 		t0 = mono_us();
 		ack = NULL;
@@ -482,19 +390,19 @@ test_cluster_connection_lost(void **state)
 	    "pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
 	    "application_name = 'nwdd cluster nwdd-test-1'"), 1);
 	on(1);
-	allocate("YP-C08", "hub:norwich");
+	fixture_allocate("YP-C08", "hub:norwich", 0);
 	if (!harness_wait_log_after(d[0], mark,
 	    "event=cluster_connection_lost", WAIT_MS) ||
 	    !harness_wait_log_after(d[0], mark, "event=cluster_listening",
 	    WAIT_MS))
 		fail_msg("nwdd-1 did not connect again");
 	on(0);
-	hub = subscribe_as("hubsys-norwich", "YP-C08", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-C08", NULL);
 	ack = alert("YP-C08", "after the connection came back");
 	assert_false(ack->duty_desk);
 	assert_int_equal(ack->recipients, 1);
 	receives(hub, ack->message_id);
-	receives_nothing(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	nwd_publish_ack_free(ack);
 }
@@ -516,9 +424,9 @@ test_killed_instance_is_not_counted(void **state)
 
 	(void)state;
 	on(0);
-	allocate("YP-C09", "hub:norwich");
+	fixture_allocate("YP-C09", "hub:norwich", 0);
 	on(2);
-	hub = subscribe_as("hubsys-norwich", "YP-C09", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-C09", NULL);
 	mark = harness_log_mark(d[0]);
 	assert_int_equal(harness_daemon_signal(d[2], SIGKILL), 0);
 	assert_int_equal(harness_daemon_wait_exit(d[2], WAIT_MS),
@@ -531,7 +439,8 @@ test_killed_instance_is_not_counted(void **state)
 		fail_msg("nwdd-1 still counts the killed nwdd-3 as live");
 	on(0);
 	ack = alert("YP-C09", "while nwdd-3 is down");
-	route_of(ack->message_id, "hubsys-norwich", route, sizeof(route));
+	fixture_route_of(ack->message_id, "hubsys-norwich", route,
+	    sizeof(route));
 	assert_string_equal(route, "unreachable");
 	assert_true(ack->duty_desk);
 	nwd_publish_ack_free(ack);
@@ -574,7 +483,7 @@ test_policy_versions_must_agree(void **state)
 	struct harness_daemon	*d4;
 	struct nwd_client	*plo;
 	Nwd__V1__PublishAck	*ack = NULL;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			 path[1024], conf[1200], err[512];
 	int			 i;
 
@@ -593,7 +502,9 @@ test_policy_versions_must_agree(void **state)
 		    "policy");
 	on(0);
 	plo = harness_connect_as("plo-ana");
-	alert_init(&a, "YP-C05", "while the policies differ");
+	fixture_alert_init(&a, "YP-C05",
+	    NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM,
+	    "while the policies differ");
 	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
 	    NWD_ERR_UNAVAILABLE);
 	if (strstr(err, "disagree on the policy") == NULL)
@@ -629,17 +540,17 @@ test_replay_decides_with_another_instances_allocation(void **state)
 
 	(void)state;
 	on(0);
-	ben = subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	ben = fixture_subscribe_as("sw-ben", "YP-C10", "ben-c10");
 	nwd_close(ben);
 	on(1);
-	allocate("YP-C10", "sw:north");
+	fixture_allocate("YP-C10", "sw:north", 0);
 	ack = alert("YP-C10", "queued while he was away");
-	route_of(ack->message_id, "sw-ben", route, sizeof(route));
+	fixture_route_of(ack->message_id, "sw-ben", route, sizeof(route));
 	assert_string_equal(route, "queued");
 	on(0);
-	ben = subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	ben = fixture_subscribe_as("sw-ben", "YP-C10", "ben-c10");
 	receives(ben, ack->message_id);
-	receives_nothing(ben);
+	fixture_nothing_more(ben);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
 	    "'deliver_refused' AND recipient = 'sw-ben'", ack->message_id),
@@ -653,38 +564,15 @@ test_replay_decides_with_another_instances_allocation(void **state)
 static void
 test_every_chain_verifies(void **state)
 {
-	char	cmd[2048], out[8192], want[64];
-	FILE	*p;
-	size_t	n;
-	int	status, i;
+	int i;
 
 	(void)state;
 	for (i = 0; i < NDAEMONS; i++) {
 		assert_int_equal(harness_daemon_stop(d[i]), 0);
 		d[i] = NULL;
 	}
-	snprintf(cmd, sizeof(cmd), "NWD_AUDIT_DB='host=127.0.0.1 port=%s "
-	    "dbname=nwd user=nwd_auditor' %s/client/nwd audit verify "
-	    "--pubkey %s 2>&1", getenv("NWD_TEST_PGPORT"),
-	    getenv("NWD_BUILDDIR"), harness_pki("audit-signing.pub"));
-	fflush(NULL);
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("nwd audit verify failed: %s", out);
-	for (i = 0; i < NDAEMONS + 1; i++) {
-		if (i < NDAEMONS)
-			snprintf(want, sizeof(want), "instance nwdd-test-%d: "
-			    "intact", i + 1);
-		else
-			snprintf(want, sizeof(want), "instance nwdd-policy-b: "
-			    "intact");
-		if (strstr(out, want) == NULL)
-			fail_msg("nwd audit verify: no \"%s\" in %s", want,
-			    out);
-	}
+	fixture_verify_chains("nwdd-test-1", "nwdd-test-2", "nwdd-test-3",
+	    "nwdd-policy-b", NULL);
 }
 
 int

@@ -50,10 +50,13 @@
 #include "harness.h"
 #include "nwd.h"
 
+/* deploy/principals.conf has one auditor; four eyes want a second. */
+#define EVE_PRINCIPAL	"auditor-eve     auditor-eve     auditor           " \
+	"governance    -                         OFFICIAL_SENSITIVE\n"
+
 static struct harness_daemon	*daemon_c;
 static int			 console_port;
 static char			 mid[40];
-static char			 principals_path[1024];
 
 struct reply {
 	int	 status;
@@ -227,85 +230,17 @@ publish_alert(void)
 	nwd_close(c);
 }
 
-/* Runs a shell command; its exit status. */
-static int
-sh(const char *fmt, ...)
-{
-	char	cmd[8192];
-	va_list	ap;
-	int	rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/*
- * A second auditor for four eyes (deploy/principals.conf has one):
- * auditor-eve's certificate, signed by the test CA, made under temporary
- * names and renamed into the PKI's clients/ (as test_sarcase.c does), and
- * the shipped principal mapping with her in it.
- */
-static int
-second_auditor(void)
-{
-	const char	*tmp = getenv("NWD_TEST_TMP");
-	char		 cnf[1100], crt[1100], ca[1100], cakey[1100];
-	char		 src[1024], line[1024];
-	FILE		*fp, *in;
-
-	snprintf(cnf, sizeof(cnf), "%s/eve.cnf", tmp);
-	if ((fp = fopen(cnf, "w")) == NULL)
-		return -1;
-	fprintf(fp, "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\n"
-	    "[ client ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = "
-	    "critical, digitalSignature\nextendedKeyUsage = clientAuth\n");
-	if (fclose(fp) != 0)
-		return -1;
-	snprintf(ca, sizeof(ca), "%s", harness_pki("ca.crt"));
-	snprintf(cakey, sizeof(cakey), "%s", harness_pki("ca.key"));
-	snprintf(crt, sizeof(crt), "%s", harness_pki("clients/auditor-eve"));
-	if (access(harness_pki("clients/auditor-eve.crt"), R_OK) != 0 &&
-	    sh("set -e; umask 077; openssl req -config '%s' -new -newkey ec "
-	    "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s.key.%d' "
-	    "-out '%s/eve.csr' -subj '/O=nwd test/CN=auditor-eve' 2>/dev/null; "
-	    "openssl x509 -req -in '%s/eve.csr' -CA '%s' -CAkey '%s' "
-	    "-set_serial %ld -days 2 -sha256 -extfile '%s' -extensions client "
-	    "-out '%s.crt.%d' 2>/dev/null; mv -f '%s.key.%d' '%s.key'; "
-	    "mv -f '%s.crt.%d' '%s.crt'", cnf, crt, (int)getpid(), tmp, tmp,
-	    ca, cakey, (long)time(NULL) + 7, cnf, crt, (int)getpid(), crt,
-	    (int)getpid(), crt, crt, (int)getpid(), crt) != 0)
-		return -1;
-	snprintf(src, sizeof(src), "%s/deploy/principals.conf",
-	    getenv("NWD_SRCDIR"));
-	snprintf(principals_path, sizeof(principals_path),
-	    "%s/principals.conf", tmp);
-	if ((in = fopen(src, "r")) == NULL)
-		return -1;
-	if ((fp = fopen(principals_path, "w")) == NULL) {
-		fclose(in);
-		return -1;
-	}
-	while (fgets(line, sizeof(line), in) != NULL)
-		fputs(line, fp);
-	fprintf(fp, "auditor-eve     auditor-eve     auditor           "
-	    "governance    -                         OFFICIAL_SENSITIVE\n");
-	fclose(in);
-	return fclose(fp) == 0 ? 0 : -1;
-}
-
 static int
 group_setup(void **state)
 {
-	const char	*src = getenv("NWD_SRCDIR");
+	const char	*src = getenv("NWD_SRCDIR"), *principals;
 	char		 extra[4096];
 
 	(void)state;
 	if (src == NULL || *src == '\0')
 		src = NWD_SRCDIR;
-	if (second_auditor() == -1) {
+	if (harness_pki_client("auditor-eve") == -1 ||
+	    (principals = harness_principals_with(EVE_PRINCIPAL)) == NULL) {
 		fprintf(stderr, "test_console: cannot make auditor-eve\n");
 		return -1;
 	}
@@ -313,7 +248,7 @@ group_setup(void **state)
 	snprintf(extra, sizeof(extra), "console_listen = 127.0.0.1:%d\n"
 	    "labels = %s/deploy/labels.conf\nsar_labels = %s/deploy/"
 	    "sar-labels.conf\nprincipals = %s\n", console_port, src, src,
-	    principals_path);
+	    principals);
 	if ((daemon_c = harness_daemon_start(extra)) == NULL)
 		return -1;
 	publish_alert();
@@ -870,7 +805,7 @@ test_sar(void **state)
 		fclose(fp);
 		snprintf(cmd, sizeof(cmd), "sha256sum '%s' | cut -c1-64 > "
 		    "'%s.sha'", path, path);
-		assert_int_equal(sh("%s", cmd), 0);
+		assert_int_equal(harness_sh("%s", cmd), 0);
 		snprintf(cmd, sizeof(cmd), "%s.sha", path);
 		fp = fopen(cmd, "r");
 		assert_non_null(fp);
@@ -929,9 +864,9 @@ browse(const char *home, const char *path, const char *name, char *out,
 	    "--user-data-dir=%s/profile --dump-dom "
 	    "'https://localhost:%d%s' >%s 2>%s.log", home, home, console_port,
 	    path, file, file);
-	if (sh("%s", cmd) != 0)
+	if (harness_sh("%s", cmd) != 0)
 		fail_msg("%s failed (log %s.log)", cmd, file);
-	sh("HOME=%s timeout 60 chromium --headless --no-sandbox --disable-gpu "
+	harness_sh("HOME=%s timeout 60 chromium --headless --no-sandbox --disable-gpu "
 	    "--no-first-run --user-data-dir=%s/profile "
 	    "--screenshot=%s/%s.png --window-size=1280,900 "
 	    "'https://localhost:%d%s' >/dev/null 2>&1", home, home, home,
@@ -952,7 +887,7 @@ test_browser(void **state)
 	FILE		*fp;
 
 	(void)state;
-	if (sh("command -v chromium >/dev/null && command -v certutil "
+	if (harness_sh("command -v chromium >/dev/null && command -v certutil "
 	    ">/dev/null && command -v pk12util >/dev/null") != 0) {
 		print_message("test_console: chromium, certutil or pk12util "
 		    "is not installed (apt-get install chromium "
@@ -964,7 +899,7 @@ test_browser(void **state)
 	snprintf(crt, sizeof(crt), "%s", harness_pki("clients/auditor-dan.crt"));
 	snprintf(key, sizeof(key), "%s", harness_pki("clients/auditor-dan.key"));
 	/* The auditor's certificate and the CA in the profile's NSS db. */
-	if (sh("set -e; mkdir -p %s/.pki/nssdb %s/profile/Default; "
+	if (harness_sh("set -e; mkdir -p %s/.pki/nssdb %s/profile/Default; "
 	    "certutil -N -d sql:%s/.pki/nssdb --empty-password; "
 	    "certutil -A -n nwd-ca -t C,, -i %s -d sql:%s/.pki/nssdb; "
 	    "openssl pkcs12 -export -in %s -inkey %s -out %s/auditor.p12 "
@@ -1034,7 +969,7 @@ test_browser_walk(void **state)
 	int		 since;
 
 	(void)state;
-	if (sh("command -v chromium >/dev/null && command -v python3 "
+	if (harness_sh("command -v chromium >/dev/null && command -v python3 "
 	    ">/dev/null && command -v certutil >/dev/null && command -v "
 	    "pk12util >/dev/null") != 0) {
 		print_message("test_console: chromium, python3, certutil or "
@@ -1050,7 +985,7 @@ test_browser_walk(void **state)
 		*slash = '\0';
 	since = harness_sql_int("nwd_auditor", "SELECT coalesce(max(id), 0) "
 	    "FROM nwd.audit_events");
-	if (sh("timeout 300 python3 %s/tests/browser/console_walk.py "
+	if (harness_sh("timeout 300 python3 %s/tests/browser/console_walk.py "
 	    "--origin https://localhost:%d --pki %s --out %s --message-id %s",
 	    src, console_port, pki, out, mid) != 0)
 		fail_msg("the walk failed (above; chromium's log in "

@@ -32,115 +32,13 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
 #define WAIT_MS		15000
 
 static struct harness_daemon *daemon_main;
-
-static void
-allocate(const char *subject, const char *team)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("allocate %s to %s: %s", subject, team, err);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-/* An OFFICIAL RiskAlert about subject, the pieces on the caller's stack. */
-struct alert {
-	Nwd__V1__Envelope	env;
-	Nwd__V1__Header		h;
-	Nwd__V1__SubjectRef	s;
-	Nwd__V1__RiskAlert	r;
-};
-
-static void
-alert_init(struct alert *a, const char *subject, const char *summary)
-{
-	nwd__v1__envelope__init(&a->env);
-	nwd__v1__header__init(&a->h);
-	nwd__v1__subject_ref__init(&a->s);
-	nwd__v1__risk_alert__init(&a->r);
-	a->s.local_id = (char *)subject;
-	a->h.kind = NWD__V1__KIND__RISK_ALERT;
-	a->h.subject = &a->s;
-	a->h.marking = NWD__V1__MARKING__OFFICIAL;
-	a->h.priority = NWD__V1__PRIORITY__HIGH;
-	a->r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	a->r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	a->r.summary = (char *)summary;
-	a->env.header = &a->h;
-	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	a->env.risk_alert = &a->r;
-}
-
-static struct nwd_client *
-subscribe_as(const char *who, const char *subject, const char *durable)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
-	const char		*subjects[1] = { subject };
-	char			 err[512];
-
-	if (nwd_subscribe(c, &k, 1, subjects, subject != NULL ? 1 : 0,
-	    durable, NULL, err, sizeof(err)) != NWD_OK)
-		fail_msg("subscribe as %s: %s", who, err);
-	return c;
-}
-
-/* c receives mid within WAIT_MS; the delivery is returned (caller frees). */
-static Nwd__V1__Deliver *
-receives(struct nwd_client *c, const char *mid)
-{
-	Nwd__V1__Deliver	*d = NULL;
-	char			 err[512];
-
-	if (nwd_next_delivery(c, WAIT_MS, &d, err, sizeof(err)) != NWD_OK)
-		fail_msg("%s does not receive %s: %s", nwd_principal(c)->id,
-		    mid, err);
-	assert_string_equal(d->envelope->header->message_id, mid);
-	return d;
-}
-
-/* Nothing more for c: its Pong comes after anything sent before it. */
-static void
-receives_nothing(struct nwd_client *c)
-{
-	Nwd__V1__Deliver	*d = NULL;
-	char			 err[256];
-
-	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
-	assert_int_equal(nwd_next_delivery(c, 0, &d, err, sizeof(err)),
-	    NWD_ERR_TIMEOUT);
-}
-
-/* The route of the deliver row of mid for recipient ("" if none). */
-static void
-route_of(const char *mid, const char *recipient, char *out, size_t outlen)
-{
-	harness_sql_text("nwd_auditor", out, outlen, "SELECT coalesce("
-	    "string_agg(coalesce(route, 'NULL'), ' '), '') FROM "
-	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
-	    "AND recipient = '%s'", mid, recipient);
-}
 
 /* The ack's counts agree with the rows' routes. */
 static void
@@ -187,18 +85,20 @@ test_reached_means_received(void **state)
 	struct nwd_client	*hub, *ben, *cara, *plo;
 	Nwd__V1__PublishAck	*ack = NULL;
 	Nwd__V1__Deliver	*d;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			 err[512], route[64], mid[40];
 
-	allocate("YP-701", "hub:norwich");
-	allocate("YP-701", "sw:north");
-	allocate("YP-701", "camhs:central");
-	ben = subscribe_as("sw-ben", "YP-701", "ben-701");
+	fixture_allocate("YP-701", "hub:norwich", 0);
+	fixture_allocate("YP-701", "sw:north", 0);
+	fixture_allocate("YP-701", "camhs:central", 0);
+	ben = fixture_subscribe_as("sw-ben", "YP-701", "ben-701");
 	nwd_close(ben);
-	hub = subscribe_as("hubsys-norwich", "YP-701", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-701", NULL);
 
 	plo = harness_connect_as("plo-ana");
-	alert_init(&a, "YP-701", "reached means received");
+	fixture_alert_init(&a, "YP-701",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "reached means received");
 	assert_int_equal(nwd_publish(plo, &a.env, &ack, err, sizeof(err)),
 	    NWD_OK);
 	nwd_close(plo);
@@ -206,30 +106,30 @@ test_reached_means_received(void **state)
 	assert_int_equal(ack->recipients, 2);
 	assert_int_equal(ack->not_reachable, 4);
 	assert_false(ack->duty_desk);
-	route_of(mid, "hubsys-norwich", route, sizeof(route));
+	fixture_route_of(mid, "hubsys-norwich", route, sizeof(route));
 	assert_string_equal(route, "live");
-	route_of(mid, "sw-ben", route, sizeof(route));
+	fixture_route_of(mid, "sw-ben", route, sizeof(route));
 	assert_string_equal(route, "queued");
-	route_of(mid, "camhs-cara", route, sizeof(route));
+	fixture_route_of(mid, "camhs-cara", route, sizeof(route));
 	assert_string_equal(route, "unreachable");
-	route_of(mid, "keyworker-kim", route, sizeof(route));
+	fixture_route_of(mid, "keyworker-kim", route, sizeof(route));
 	assert_string_equal(route, "unreachable");
-	route_of(mid, "revoked-rob", route, sizeof(route));
+	fixture_route_of(mid, "revoked-rob", route, sizeof(route));
 	assert_string_equal(route, "unreachable");
 	ack_agrees_with_rows(ack);
 
 	/* Each client receives what its row says. */
-	d = receives(hub, mid);
+	d = fixture_receive(hub, mid, WAIT_MS);
 	nwd_deliver_free(d);
-	receives_nothing(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
-	ben = subscribe_as("sw-ben", "YP-701", "ben-701");
-	d = receives(ben, mid);
+	ben = fixture_subscribe_as("sw-ben", "YP-701", "ben-701");
+	d = fixture_receive(ben, mid, WAIT_MS);
 	nwd_deliver_free(d);
-	receives_nothing(ben);
+	fixture_nothing_more(ben);
 	nwd_close(ben);
-	cara = subscribe_as("camhs-cara", "YP-701", NULL);
-	receives_nothing(cara);
+	cara = fixture_subscribe_as("camhs-cara", "YP-701", NULL);
+	fixture_nothing_more(cara);
 	nwd_close(cara);
 	nwd_publish_ack_free(ack);
 }
@@ -245,12 +145,14 @@ test_unreachable_named_goes_to_duty_desk(void **state)
 	struct nwd_client	*plo, *duty;
 	Nwd__V1__PublishAck	*ack = NULL;
 	Nwd__V1__Deliver	*d;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			*named[1] = { "revoked-rob" };
 	char			 err[512], route[64], mid[40];
 
 	plo = harness_connect_as("plo-ana");
-	alert_init(&a, "YP-702", "for a revoked keyworker");
+	fixture_alert_init(&a, "YP-702",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "for a revoked keyworker");
 	a.h.priority = NWD__V1__PRIORITY__URGENT;
 	a.h.share_with = named;
 	a.h.n_share_with = 1;
@@ -261,9 +163,9 @@ test_unreachable_named_goes_to_duty_desk(void **state)
 	assert_int_equal(ack->recipients, 1);
 	assert_int_equal(ack->not_reachable, 1);
 	assert_true(ack->duty_desk);
-	route_of(mid, "revoked-rob", route, sizeof(route));
+	fixture_route_of(mid, "revoked-rob", route, sizeof(route));
 	assert_string_equal(route, "unreachable");
-	route_of(mid, "duty-mash", route, sizeof(route));
+	fixture_route_of(mid, "duty-mash", route, sizeof(route));
 	assert_string_equal(route, "queued");
 	ack_agrees_with_rows(ack);
 	/* The duty desk's own queue holds it until it comes. */
@@ -314,12 +216,12 @@ test_session_gone_between_decision_and_send(void **state)
 	struct nwd_client	*hub;
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT, *in = NULL;
 	Nwd__V1__Publish	 p = NWD__V1__PUBLISH__INIT;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	size_t			 mark;
 	char			 route[64], mid[40], err[512];
 
-	allocate("YP-703", "hub:dereham");
-	hub = subscribe_as("hubsys-dereham", "YP-703", NULL);
+	fixture_allocate("YP-703", "hub:dereham", 0);
+	hub = fixture_subscribe_as("hubsys-dereham", "YP-703", NULL);
 	plo = harness_tls_connect(harness_daemon_port(daemon_main), "plo-ana",
 	    NULL, err, sizeof(err));
 	if (plo == NULL)
@@ -331,7 +233,9 @@ test_session_gone_between_decision_and_send(void **state)
 
 	lock = harness_lock_table("nwd.audit_events");
 	mark = harness_log_mark(daemon_main);
-	alert_init(&a, "YP-703", "decided live, sent to nobody");
+	fixture_alert_init(&a, "YP-703",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "decided live, sent to nobody");
 	p.envelope = &a.env;
 	f.request_id = 7;
 	f.msg_case = NWD__V1__FRAME__MSG_PUBLISH;
@@ -352,7 +256,7 @@ test_session_gone_between_decision_and_send(void **state)
 	snprintf(mid, sizeof(mid), "%s", in->publish_ack->message_id);
 	assert_int_equal(in->publish_ack->recipients, 0);
 	assert_int_equal(in->publish_ack->not_reachable, 1);
-	route_of(mid, "hubsys-dereham", route, sizeof(route));
+	fixture_route_of(mid, "hubsys-dereham", route, sizeof(route));
 	assert_string_equal(route, "live");
 	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
@@ -384,8 +288,8 @@ test_refusal_explains_itself(void **state)
 	char				 err[1024], mid[40];
 	const char			*p;
 
-	allocate("YP-704", "hub:norwich");
-	allocate("YP-704", "sw:north");
+	fixture_allocate("YP-704", "hub:norwich", 0);
+	fixture_allocate("YP-704", "sw:north", 0);
 	s.local_id = "YP-704";
 	h.kind = NWD__V1__KIND__INTELLIGENCE_REPORT;
 	h.subject = &s;
@@ -442,11 +346,11 @@ test_every_request_is_answered(void **state)
 	Nwd__V1__PublishAck	*pack = NULL;
 	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
 	char			*subjects[1] = { "YP-705" };
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			 err[512];
 	uint64_t		 sub_id, delivery_id;
 
-	allocate("YP-705", "hub:norwich");
+	fixture_allocate("YP-705", "hub:norwich", 0);
 	hub = harness_tls_connect(harness_daemon_port(daemon_main),
 	    "hubsys-norwich", NULL, err, sizeof(err));
 	if (hub == NULL)
@@ -470,7 +374,9 @@ test_every_request_is_answered(void **state)
 	frame_free(in);
 
 	plo = harness_connect_as("plo-ana");
-	alert_init(&a, "YP-705", "to be acknowledged");
+	fixture_alert_init(&a, "YP-705",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "to be acknowledged");
 	assert_int_equal(nwd_publish(plo, &a.env, &pack, err, sizeof(err)),
 	    NWD_OK);
 	nwd_close(plo);

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -24,85 +25,15 @@
 
 static struct harness_daemon *daemon_main;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-allocate(const char *subject, const char *team, int64_t until_ms)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	a.until_unix_ms = until_ms;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("allocate %s to %s: %s", subject, team, err);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
 /* plo-ana raises a RiskAlert; returns its message id in mid. */
 static void
 alert(const char *subject, const char *summary, char mid[40])
 {
-	struct nwd_client	*c = harness_connect_as("plo-ana");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
+	struct fixture_alert a;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.priority = NWD__V1__PRIORITY__HIGH;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	r.summary = (char *)summary;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
-	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("alert on %s: %s", subject, err);
-	snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-static struct nwd_client *
-durable(const char *who, const char *subject, const char *name)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
-	const char		*subjects[1] = { subject };
-	uint64_t		 id = 0;
-	char			 err[512];
-
-	if (nwd_subscribe(c, &k, 1, subjects, 1, name, &id, err,
-	    sizeof(err)) != NWD_OK)
-		fail_msg("durable subscribe %s: %s", name, err);
-	assert_true(id > 0);
-	return c;
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION, summary);
+	fixture_publish_as("plo-ana", &a.env, mid, 40);
 }
 
 /*
@@ -113,10 +44,7 @@ static void
 alerts(const char *subject, int n, size_t kb, char (*mids)[40])
 {
 	struct nwd_client	*c = harness_connect_as("plo-ana");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	struct fixture_alert	 a;
 	Nwd__V1__PublishAck	*ack;
 	char			 err[512], *summary;
 	int			 i;
@@ -124,44 +52,19 @@ alerts(const char *subject, int n, size_t kb, char (*mids)[40])
 	assert_non_null(summary = malloc(kb * 1024 + 1));
 	memset(summary, 'a', kb * 1024);
 	summary[kb * 1024] = '\0';
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.priority = NWD__V1__PRIORITY__HIGH;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	r.summary = summary;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION, summary);
 	for (i = 0; i < n; i++) {
 		snprintf(summary, 12, "%010d", i);
 		summary[10] = ' ';
 		ack = NULL;
-		if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
+		if (nwd_publish(c, &a.env, &ack, err, sizeof(err)) != NWD_OK)
 			fail_msg("alert %d on %s: %s", i, subject, err);
 		snprintf(mids[i], 40, "%s", ack->message_id);
 		nwd_publish_ack_free(ack);
 	}
 	free(summary);
 	nwd_close(c);
-}
-
-/*
- * Nothing more is queued for c: a Ping's Pong comes back after anything
- * the broker sent before it, and nothing arrived with it.
- */
-static void
-assert_nothing_more(struct nwd_client *c)
-{
-	Nwd__V1__Deliver	*d = NULL;
-	char			 err[256];
-
-	assert_int_equal(nwd_ping(c, err, sizeof(err)), NWD_OK);
-	assert_int_equal(nwd_next_delivery(c, 0, &d, err, sizeof(err)),
-	    NWD_ERR_TIMEOUT);
-	assert_null(d);
 }
 
 static int
@@ -187,8 +90,8 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	char			 mid[3][40], err[512];
 	int			 i;
 
-	allocate("YP-901", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
+	fixture_allocate("YP-901", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-901", "hub-feed");
 	nwd_close(hub);
 	for (i = 0; i < 3; i++)
 		alert("YP-901", summaries[i], mid[i]);
@@ -196,7 +99,7 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
 	    "subscription = 'hub-feed' AND state = 'pending'"), 3);
 
-	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-901", "hub-feed");
 	for (i = 0; i < 3; i++) {
 		d = NULL;
 		assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
@@ -208,7 +111,7 @@ test_missed_alerts_are_replayed_in_order(void **state)
 		    sizeof(err)), NWD_OK);
 		nwd_deliver_free(d);
 	}
-	assert_nothing_more(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	/* The acks are proof of receipt, and the queue let the messages go. */
 	harness_wait_sql_int("postgres", WAIT_MS, 3, "SELECT count(*) FROM "
@@ -225,8 +128,8 @@ test_missed_alerts_are_replayed_in_order(void **state)
 		    "LIKE 'replay of durable subscription hub-feed%%'",
 		    mid[i]), 1);
 	}
-	hub = durable("hubsys-norwich", "YP-901", "hub-feed");
-	assert_nothing_more(hub);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-901", "hub-feed");
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 }
 
@@ -238,8 +141,8 @@ test_unacked_is_redelivered(void **state)
 	Nwd__V1__Deliver	*d = NULL;
 	char			 mid[40], err[512];
 
-	allocate("YP-902", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-902", "feed-902");
+	fixture_allocate("YP-902", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-902", "feed-902");
 	alert("YP-902", "not acked", mid);
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
 	    NWD_OK);
@@ -247,7 +150,7 @@ test_unacked_is_redelivered(void **state)
 	nwd_deliver_free(d);
 	nwd_close(hub);		/* without an ack */
 
-	hub = durable("hubsys-norwich", "YP-902", "feed-902");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-902", "feed-902");
 	d = NULL;
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
 	    NWD_OK);
@@ -265,18 +168,19 @@ test_replay_uses_the_allocations_of_now(void **state)
 	struct nwd_client	*hub;
 	char			 mid[40], out[64];
 
-	allocate("YP-910", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-910", "feed-910");
+	fixture_allocate("YP-910", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-910", "feed-910");
 	nwd_close(hub);
 	alert("YP-910", "allocated when sent", mid);
-	allocate("YP-910", "hub:norwich", now_ms());	/* ends it */
+	/* Ends it. */
+	fixture_allocate("YP-910", "hub:norwich", harness_wall_ms());
 
-	hub = durable("hubsys-norwich", "YP-910", "feed-910");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-910", "feed-910");
 	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
 	    "'deliver_refused' AND recipient = 'hubsys-norwich' AND reason "
 	    "LIKE '%%allocated to YP-910%%'", mid);
-	assert_nothing_more(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	harness_sql_text("postgres", out, sizeof(out), "SELECT state FROM "
 	    "nwd.deliveries WHERE message_id = '%s' AND principal = "
@@ -308,8 +212,8 @@ test_backlog_larger_than_output_cap_drains(void **state)
 	d = harness_daemon_start("max_output_buffer = 262144");
 	assert_non_null(d);
 	assert_non_null(mids = calloc(n, sizeof(*mids)));
-	allocate("YP-930", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-930", "feed-930");
+	fixture_allocate("YP-930", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-930", "feed-930");
 	nwd_close(hub);
 	alerts("YP-930", BIG_SMALL / 2, 3, mids);
 	alerts("YP-930", BIG_LARGE, 700, mids + BIG_SMALL / 2);
@@ -319,7 +223,7 @@ test_backlog_larger_than_output_cap_drains(void **state)
 	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
 	    "subscription = 'feed-930' AND state = 'pending'"), n);
 
-	hub = durable("hubsys-norwich", "YP-930", "feed-930");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-930", "feed-930");
 	for (i = 0; i < n; i++) {
 		dv = NULL;
 		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
@@ -331,14 +235,14 @@ test_backlog_larger_than_output_cap_drains(void **state)
 		    sizeof(err)), NWD_OK);
 		nwd_deliver_free(dv);
 	}
-	assert_nothing_more(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	harness_wait_sql_int("postgres", WAIT_MS, n, "SELECT count(*) FROM "
 	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
 	    "subscription = 'feed-930' AND state = 'acked'");
 	assert_false(harness_log_contains(d, "slow consumer"));
-	hub = durable("hubsys-norwich", "YP-930", "feed-930");
-	assert_nothing_more(hub);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-930", "feed-930");
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	free(mids);
 	assert_int_equal(harness_daemon_stop(d), 0);
@@ -367,15 +271,15 @@ test_publishes_during_replay_keep_order(void **state)
 	d = harness_daemon_start("max_output_buffer = 131072");
 	assert_non_null(d);
 	assert_non_null(mids = calloc(n, sizeof(*mids)));
-	allocate("YP-931", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-931", "feed-931");
+	fixture_allocate("YP-931", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-931", "feed-931");
 	nwd_close(hub);
 	alerts("YP-931", DURING_BACKLOG, 3, mids);
 
 	/* The replay starts and stalls on a subscriber that reads nothing
 	 * yet: 4.5 MB against a 128 kB output cap and the socket's
 	 * buffers. */
-	hub = durable("hubsys-norwich", "YP-931", "feed-931");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-931", "feed-931");
 	alerts("YP-931", DURING_NEW, 1, mids + DURING_BACKLOG);
 	for (i = 0; i < n; i++) {
 		dv = NULL;
@@ -389,7 +293,7 @@ test_publishes_during_replay_keep_order(void **state)
 		    sizeof(err)), NWD_OK);
 		nwd_deliver_free(dv);
 	}
-	assert_nothing_more(hub);
+	fixture_nothing_more(hub);
 	nwd_close(hub);
 	assert_false(harness_log_contains(d, "slow consumer"));
 	free(mids);
@@ -407,6 +311,32 @@ test_publishes_during_replay_keep_order(void **state)
  * nothing of that page or after it.  Every message stays pending until
  * acknowledged: the next replay brings them all again, in order, once.
  */
+/*
+ * hub receives mids[0] to mids[n - 1], in that order, acknowledging each,
+ * and then nothing more.
+ */
+static void
+drain_in_order(struct nwd_client *hub, char (*mids)[40], int n)
+{
+	Nwd__V1__Deliver	*dv;
+	char			 err[512];
+	int			 i;
+
+	for (i = 0; i < n; i++) {
+		dv = NULL;
+		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
+		    NWD_OK)
+			fail_msg("delivery %d of %d: %s", i + 1, n, err);
+		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
+			fail_msg("delivery %d is %s, expected %s", i + 1,
+			    dv->envelope->header->message_id, mids[i]);
+		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
+		    sizeof(err)), NWD_OK);
+		nwd_deliver_free(dv);
+	}
+	fixture_nothing_more(hub);
+}
+
 #define FAIL_BACKLOG	1000
 #define FAIL_AT		500
 
@@ -416,11 +346,11 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	struct nwd_client	*hub;
 	Nwd__V1__Deliver	*dv;
 	char			(*mids)[40], err[512], sql[1024];
-	int			 i, got, rc;
+	int			 got, rc;
 
 	assert_non_null(mids = calloc(FAIL_BACKLOG, sizeof(*mids)));
-	allocate("YP-932", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-932", "feed-932");
+	fixture_allocate("YP-932", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-932", "feed-932");
 	nwd_close(hub);
 	alerts("YP-932", FAIL_BACKLOG, 3, mids);
 	snprintf(sql, sizeof(sql), "CREATE FUNCTION nwd.test_refuse() RETURNS "
@@ -432,7 +362,7 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	if (harness_sql("postgres", sql, err, sizeof(err)) != 0)
 		fail_msg("trigger: %s", err);
 
-	hub = durable("hubsys-norwich", "YP-932", "feed-932");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-932", "feed-932");
 	for (got = 0;; got++) {
 		dv = NULL;
 		rc = nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err));
@@ -470,21 +400,8 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	    sizeof(err)) != 0)
 		fail_msg("drop trigger: %s", err);
 	/* Nothing was acknowledged: all of it comes again, in order. */
-	hub = durable("hubsys-norwich", "YP-932", "feed-932");
-	for (i = 0; i < FAIL_BACKLOG; i++) {
-		dv = NULL;
-		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
-		    NWD_OK)
-			fail_msg("delivery %d of %d: %s", i + 1, FAIL_BACKLOG,
-			    err);
-		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
-			fail_msg("delivery %d is %s, expected %s", i + 1,
-			    dv->envelope->header->message_id, mids[i]);
-		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
-		    sizeof(err)), NWD_OK);
-		nwd_deliver_free(dv);
-	}
-	assert_nothing_more(hub);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-932", "feed-932");
+	drain_in_order(hub, mids, FAIL_BACKLOG);
 	nwd_close(hub);
 	free(mids);
 }
@@ -507,28 +424,6 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	"left(a.application_name, 13) <> 'nwdd cluster '"
 
 static void
-drain_in_order(struct nwd_client *hub, char (*mids)[40], int n)
-{
-	Nwd__V1__Deliver	*dv;
-	char			 err[512];
-	int			 i;
-
-	for (i = 0; i < n; i++) {
-		dv = NULL;
-		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
-		    NWD_OK)
-			fail_msg("delivery %d of %d: %s", i + 1, n, err);
-		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
-			fail_msg("delivery %d is %s, expected %s", i + 1,
-			    dv->envelope->header->message_id, mids[i]);
-		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
-		    sizeof(err)), NWD_OK);
-		nwd_deliver_free(dv);
-	}
-	assert_nothing_more(hub);
-}
-
-static void
 test_replay_survives_the_loss_of_its_reader(void **state)
 {
 	struct harness_lock	*lock;
@@ -537,8 +432,8 @@ test_replay_survives_the_loss_of_its_reader(void **state)
 	size_t			 mark;
 
 	assert_non_null(mids = calloc(READER_BACKLOG, sizeof(*mids)));
-	allocate("YP-933", "hub:norwich", 0);
-	hub = durable("hubsys-norwich", "YP-933", "feed-933");
+	fixture_allocate("YP-933", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-933", "feed-933");
 	nwd_close(hub);
 	alerts("YP-933", READER_BACKLOG, 3, mids);
 	assert_true(harness_wait_log(daemon_main, "store: reader connected",
@@ -547,7 +442,7 @@ test_replay_survives_the_loss_of_its_reader(void **state)
 	/* The first page's query waits on the lock, on the reader. */
 	mark = harness_log_mark(daemon_main);
 	lock = harness_lock_table("nwd.deliveries");
-	hub = durable("hubsys-norwich", "YP-933", "feed-933");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-933", "feed-933");
 	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) "
 	    READER_SQL " AND a.wait_event_type = 'Lock'");
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
@@ -564,7 +459,7 @@ test_replay_survives_the_loss_of_its_reader(void **state)
 	assert_true(harness_wait_log_after(daemon_main, mark,
 	    "store: reader connected", WAIT_MS));
 	alerts("YP-933", READER_BACKLOG, 3, mids);
-	hub = durable("hubsys-norwich", "YP-933", "feed-933");
+	hub = fixture_subscribe_as("hubsys-norwich", "YP-933", "feed-933");
 	drain_in_order(hub, mids, READER_BACKLOG);
 	nwd_close(hub);
 	free(mids);
@@ -576,7 +471,7 @@ test_bodies_are_sealed_at_rest(void **state)
 {
 	char	mid[40], out[256];
 
-	allocate("YP-920", "hub:norwich", 0);
+	fixture_allocate("YP-920", "hub:norwich", 0);
 	alert("YP-920", "a secret only recipients may read", mid);
 	harness_sql_text("postgres", out, sizeof(out), "SELECT length(body) > "
 	    "28, key_id IS NOT NULL, position(convert_to('a secret only', "

@@ -46,9 +46,12 @@
 
 #define MARKER		"marker-of-the-report-7f3a9c"
 
+/* deploy/principals.conf has one auditor; four eyes want a second. */
+#define EVE_PRINCIPAL	"auditor-eve     auditor-eve     auditor           " \
+	"governance    -                         OFFICIAL_SENSITIVE\n"
+
 static struct harness_daemon	*daemon_main;
 static char			 clock_path[1024];
-static char			 principals_path[1024];
 static char			 extra[2400];
 
 static int64_t
@@ -92,89 +95,21 @@ set_clock(int64_t ms)
 }
 
 static int
-run(const char *fmt, ...)
-{
-	char	cmd[16384];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/*
- * auditor-eve's certificate, signed by the test CA, made under temporary
- * names and renamed into the PKI's clients/ (so a test running beside this
- * one never sees half a file).
- */
-static int
-make_second_auditor(void)
-{
-	const char	*tmp = getenv("NWD_TEST_TMP");
-	char		 cnf[1100], crt[4200], key[4200], ca[4200], cakey[4200];
-	FILE		*fp;
-
-	snprintf(cnf, sizeof(cnf), "%s/eve.cnf", tmp);
-	if ((fp = fopen(cnf, "w")) == NULL)
-		return -1;
-	fprintf(fp, "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\n"
-	    "[ client ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = "
-	    "critical, digitalSignature\nextendedKeyUsage = clientAuth\n");
-	if (fclose(fp) != 0)
-		return -1;
-	snprintf(ca, sizeof(ca), "%s", harness_pki("ca.crt"));
-	snprintf(cakey, sizeof(cakey), "%s", harness_pki("ca.key"));
-	snprintf(crt, sizeof(crt), "%s", harness_pki("clients/auditor-eve"));
-	snprintf(key, sizeof(key), "%s", crt);
-	if (run("set -e; umask 077; openssl req -config '%s' -new -newkey ec "
-	    "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s.key.%d' "
-	    "-out '%s/eve.csr' -subj '/O=nwd test/CN=auditor-eve' 2>/dev/null; "
-	    "openssl x509 -req -in '%s/eve.csr' -CA '%s' -CAkey '%s' "
-	    "-set_serial %ld -days 2 -sha256 -extfile '%s' -extensions client "
-	    "-out '%s.crt.%d' 2>/dev/null; mv -f '%s.key.%d' '%s.key'; "
-	    "mv -f '%s.crt.%d' '%s.crt'", cnf, key, (int)getpid(), tmp, tmp,
-	    ca, cakey, (long)time(NULL), cnf, crt, (int)getpid(), key,
-	    (int)getpid(), key, crt, (int)getpid(), crt) != 0)
-		return -1;
-	return 0;
-}
-
-/* The shipped principal mapping, and auditor-eve. */
-static int
-write_principals(void)
-{
-	char	 src[1024], line[1024];
-	FILE	*in, *out;
-
-	snprintf(src, sizeof(src), "%s/deploy/principals.conf",
-	    getenv("NWD_SRCDIR"));
-	snprintf(principals_path, sizeof(principals_path),
-	    "%s/principals.conf", getenv("NWD_TEST_TMP"));
-	if ((in = fopen(src, "r")) == NULL ||
-	    (out = fopen(principals_path, "w")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), in) != NULL)
-		fputs(line, out);
-	fprintf(out, "auditor-eve     auditor-eve     auditor           "
-	    "governance    -                         OFFICIAL_SENSITIVE\n");
-	fclose(in);
-	return fclose(out) == 0 ? 0 : -1;
-}
-
-static int
 group_setup(void **state)
 {
+	const char *principals;
+
 	(void)state;
 	snprintf(clock_path, sizeof(clock_path), "%s/clock",
 	    getenv("NWD_TEST_TMP"));
 	write_clock(utc(2027, 2, 10, 12, 0));
-	if (make_second_auditor() == -1 || write_principals() == -1) {
+	if (harness_pki_client("auditor-eve") == -1 ||
+	    (principals = harness_principals_with(EVE_PRINCIPAL)) == NULL) {
 		fprintf(stderr, "test_sarcase: cannot make auditor-eve\n");
 		return -1;
 	}
 	snprintf(extra, sizeof(extra), "test_clock = %s\nprincipals = %s\n",
-	    clock_path, principals_path);
+	    clock_path, principals);
 	daemon_main = harness_daemon_start(extra);
 	return daemon_main != NULL ? 0 : -1;
 }
