@@ -132,15 +132,15 @@ fixture_publish_kind(struct nwd_client *c, Nwd__V1__Kind kind,
 }
 
 struct nwd_client *
-fixture_subscribe_as(const char *who, const char *subject, const char *durable)
+fixture_subscribe_as(const char *who, Nwd__V1__Kind kind, const char *subject,
+    const char *durable)
 {
 	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__Kind		 k = NWD__V1__KIND__RISK_ALERT;
 	const char		*subjects[1] = { subject };
 	uint64_t		 id = 0;
 	char			 err[512];
 
-	if (nwd_subscribe(c, &k, 1, subjects, subject != NULL ? 1 : 0,
+	if (nwd_subscribe(c, &kind, 1, subjects, subject != NULL ? 1 : 0,
 	    durable, &id, err, sizeof(err)) != NWD_OK)
 		fail_msg("subscribe as %s: %s", who, err);
 	if (durable != NULL && id == 0)

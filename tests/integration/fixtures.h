@@ -81,14 +81,15 @@ enum nwd_status	 fixture_publish_kind(struct nwd_client *c,
 		    size_t errlen);
 
 /*
- * Connects as who and subscribes to RiskAlerts (about subject, or any if
- * subject is NULL), durably under the name durable if it is not NULL.
+ * Connects as who and subscribes to messages of kind (about subject, or
+ * any if subject is NULL), durably under the name durable if it is not
+ * NULL.
  * Returns the client (the caller ends it with nwd_close()); fails the
  * running test if the subscription is refused, or if a durable one comes
  * back without its id.
  */
-struct nwd_client *fixture_subscribe_as(const char *who, const char *subject,
-		    const char *durable);
+struct nwd_client *fixture_subscribe_as(const char *who, Nwd__V1__Kind kind,
+		    const char *subject, const char *durable);
 
 /*
  * The next delivery on c, within timeout_ms, must be mid.  Returns it
@@ -134,7 +135,8 @@ size_t		 fixture_count_lines(const char *path);
 
 /* Waits up to timeout_ms for the file at path to have at least n lines;
  * fails the running test otherwise. */
-void		 fixture_wait_lines(const char *path, size_t n, int timeout_ms);
+void		 fixture_wait_lines(const char *path, size_t n,
+		    int timeout_ms);
 
 /* The lines of path (newlines removed), *n of them; none if it does not
  * exist.  The caller frees them with fixture_free_lines(). */

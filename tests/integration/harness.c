@@ -280,7 +280,8 @@ harness_free_port(void)
 	int		lo, floor_port, span, port, i;
 
 	if (!seeded) {
-		srandom((unsigned int)getpid() ^ (unsigned int)harness_mono_ms());
+		srandom((unsigned int)getpid() ^
+		    (unsigned int)harness_mono_ms());
 		seeded = 1;
 	}
 	lo = ephemeral_low();
@@ -1518,8 +1519,8 @@ harness_pki_client(const char *name)
 	rc = system(cmd);
 	free(cmd);
 	if (rc != 0) {
-		fprintf(stderr, "harness: could not make the client certificate "
-		    "%s (status %d)\n", base, rc);
+		fprintf(stderr, "harness: could not make the client "
+		    "certificate %s (status %d)\n", base, rc);
 		rc = -1;
 	}
 out:
@@ -1696,7 +1697,8 @@ tls_connect(int port, const char *crt, const char *key,
     const char *ca_override, int version, char *err, size_t errlen)
 {
 	struct harness_tls	*t;
-	int64_t			 deadline = harness_mono_ms() + CONNECT_TIMEOUT_MS;
+	int64_t			 deadline = harness_mono_ms() +
+	    CONNECT_TIMEOUT_MS;
 	char			 ca[4096];
 	int			 proto, r;
 
@@ -2030,7 +2032,7 @@ harness_connect_as(const char *name)
 	return c;
 }
 
-/* ---- the shell ------------------------------------------------------------ */
+/* ---- the shell ---------------------------------------------------------- */
 
 int
 harness_sh(const char *fmt, ...)

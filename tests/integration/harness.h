@@ -23,7 +23,7 @@
 #include "nwd.h"
 #include "nwd.pb-c.h"
 
-/* ---- clocks ---------------------------------------------------------------- */
+/* ---- clocks ------------------------------------------------------------- */
 
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines and durations. */
 int64_t		 harness_mono_ms(void);

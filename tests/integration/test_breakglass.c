@@ -37,6 +37,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -110,40 +111,6 @@ group_teardown(void **state)
 	return harness_daemon_stop(daemon_main) == 0 ? 0 : -1;
 }
 
-static void
-publish_ok(const char *who, Nwd__V1__Envelope *env, char *mid, size_t len)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	if (nwd_publish(c, env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("publish as %s: %s", who, err);
-	if (mid != NULL)
-		snprintf(mid, len, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-static void
-allocate(const char *subject, const char *team)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	publish_ok("case-system", &env, NULL, 0);
-}
-
 /* A ROUTINE RiskAlert from the police naming the Norwich hub. */
 /* plo-ana's RiskAlert about subject, shared with the hub. */
 struct alert_msg {
@@ -183,7 +150,7 @@ alert(const char *subject, char *mid, size_t len)
 	struct alert_msg	a;
 
 	alert_init(&a, subject);
-	publish_ok("plo-ana", &a.env, mid, len);
+	fixture_publish_as("plo-ana", &a.env, mid, len);
 }
 
 /* What explain (online, asked by auditor-dan) says of who's receipt of
@@ -233,20 +200,7 @@ camhs(const char *subject, char *mid, size_t len)
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_CAMHS_UPDATE;
 	env.camhs_update = &u;
-	publish_ok("camhs-cara", &env, mid, len);
-}
-
-static struct nwd_client *
-subscribe_as(const char *who, Nwd__V1__Kind kind, const char *subject)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	const char		*subjects[1] = { subject };
-	char			 err[512];
-
-	if (nwd_subscribe(c, &kind, 1, subjects, 1, NULL, NULL, err,
-	    sizeof(err)) != NWD_OK)
-		fail_msg("subscribe as %s: %s", who, err);
-	return c;
+	fixture_publish_as("camhs-cara", &env, mid, len);
 }
 
 /* The Norwich hub, live for the alerts and CAMHS updates about YP-003
@@ -394,7 +348,7 @@ test_s24_claim_history_expiry(void **state)
 	int				 seen_m1 = 0, seen_alloc = 0;
 
 	(void)state;
-	allocate("YP-003", "hub:norwich");
+	fixture_allocate("YP-003", "hub:norwich", 0);
 	/* The hub takes all of it, so none goes to the duty desk. */
 	hub = hub_session();
 	alert("YP-003", m1, sizeof(m1));
@@ -406,9 +360,11 @@ test_s24_claim_history_expiry(void **state)
 	    "'duty-mash' AND message_id IN ('%s', '%s', '%s')", m1, m2, m3),
 	    0);
 
-	dan = subscribe_as("auditor-dan", NWD__V1__KIND__BREAK_GLASS_ALERT,
-	    "YP-003");
-	duty = subscribe_as("duty-mash", NWD__V1__KIND__RISK_ALERT, "YP-003");
+	dan = fixture_subscribe_as("auditor-dan",
+	    NWD__V1__KIND__BREAK_GLASS_ALERT,
+	    "YP-003", NULL);
+	duty = fixture_subscribe_as("duty-mash", NWD__V1__KIND__RISK_ALERT,
+	    "YP-003", NULL);
 
 	/* The claim, with the tool. */
 	assert_int_equal(harness_run_nwd(out, sizeof(out), "duty-mash",

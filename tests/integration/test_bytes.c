@@ -58,6 +58,7 @@
 #include <openssl/ssl.h>
 
 #include "frame.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -110,15 +111,6 @@ static char	c1_crt[4096], c1_key[4096];	/* a C1 control in the CN */
 /* ------------------------------------------------------------------------
  * Helpers
  */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A raw session past Hello. */
 static struct harness_tls *
@@ -254,40 +246,6 @@ publish(struct harness_tls *t, struct alert *a, uint64_t request_id)
 	return request(t, &f);
 }
 
-/* case-system allocates subject to hub:norwich. */
-static int
-allocate(const char *subject)
-{
-	struct nwd_client	*c;
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	struct nwd_opts		 o = harness_client("case-system");
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "connect as case-system: %s\n", err);
-		return -1;
-	}
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = "hub:norwich";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s: %s\n", subject, err);
-	return st == NWD_OK ? 0 : -1;
-}
-
 /* ------------------------------------------------------------------------
  * Certificates made for the run
  */
@@ -408,7 +366,8 @@ group_setup(void **state)
 	if ((daemon_main = harness_daemon_start(NULL)) == NULL)
 		return -1;
 	/* The hub works with the young person these tests write about. */
-	return allocate("YP-BYTES");
+	fixture_allocate("YP-BYTES", "hub:norwich", 0);
+	return 0;
 }
 
 static int
@@ -911,20 +870,20 @@ static void *
 flood_run(void *arg)
 {
 	struct flooder	*fl = arg;
-	int64_t		 start = now_ms(), due, n = 0;
+	int64_t		 start = harness_mono_ms(), due, n = 0;
 
 	while (!atomic_load(fl->stop)) {
 		if (atomic_load(fl->pause)) {
 			atomic_store(&fl->idle, 1);
 			poll(NULL, 0, 5);
-			start = now_ms();
+			start = harness_mono_ms();
 			n = 0;
 			continue;
 		}
 		atomic_store(&fl->idle, 0);
 		due = start + n * 1000 * FLOODERS / flood_per_s;
-		if (now_ms() < due)
-			poll(NULL, 0, (int)(due - now_ms()));
+		if (harness_mono_ms() < due)
+			poll(NULL, 0, (int)(due - harness_mono_ms()));
 		if (flood_one(fl) == -1)
 			break;
 		n++;
@@ -972,7 +931,7 @@ control_round(struct harness_tls *t, struct alert *a, int n,
 {
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT, *in;
 	Nwd__V1__Publish	 p = NWD__V1__PUBLISH__INIT;
-	int64_t			 t0 = now_ms(), dt;
+	int64_t			 t0 = harness_mono_ms(), dt;
 	int			 sent = 0, acked = 0;
 
 	p.envelope = &a->env;
@@ -997,7 +956,7 @@ control_round(struct harness_tls *t, struct alert *a, int n,
 		frame_free(in);
 		acked++;
 	}
-	dt = now_ms() - t0;
+	dt = harness_mono_ms() - t0;
 	return n * 1000.0 / (double)(dt > 0 ? dt : 1);
 }
 
@@ -1020,7 +979,7 @@ median(double *r, int n)
 static void
 flood_pause(struct flooder *fl, atomic_int *pause)
 {
-	int64_t	deadline = now_ms() + WAIT_MS * slow;
+	int64_t	deadline = harness_mono_ms() + WAIT_MS * slow;
 	int	i, busy;
 
 	atomic_store(pause, 1);
@@ -1030,7 +989,7 @@ flood_pause(struct flooder *fl, atomic_int *pause)
 			    fl[i].err[0] == '\0';
 		if (busy > 0)
 			poll(NULL, 0, 5);
-	} while (busy > 0 && now_ms() < deadline);
+	} while (busy > 0 && harness_mono_ms() < deadline);
 	if (busy > 0)
 		fail_msg("%d flooders did not pause", busy);
 }
@@ -1039,11 +998,12 @@ flood_pause(struct flooder *fl, atomic_int *pause)
 static void
 flood_resume(struct flooder *fl, atomic_int *pause)
 {
-	int64_t	deadline = now_ms() + WAIT_MS * slow;
+	int64_t	deadline = harness_mono_ms() + WAIT_MS * slow;
 	long	from = flood_made(fl);
 
 	atomic_store(pause, 0);
-	while (flood_made(fl) < from + FLOOD_WARMUP && now_ms() < deadline)
+	while (flood_made(fl) < from + FLOOD_WARMUP &&
+	    harness_mono_ms() < deadline)
 		poll(NULL, 0, 5);
 	if (flood_made(fl) < from + FLOOD_WARMUP)
 		fail_msg("the flood made %ld handshakes in %d ms",

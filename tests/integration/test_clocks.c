@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -110,40 +111,6 @@ group_teardown(void **state)
 	return harness_daemon_stop(daemon_main) == 0 ? 0 : -1;
 }
 
-static void
-publish_ok(const char *who, Nwd__V1__Envelope *env, char *mid, size_t len)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	if (nwd_publish(c, env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("publish as %s: %s", who, err);
-	if (mid != NULL)
-		snprintf(mid, len, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-static void
-allocate(const char *subject, const char *team)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	publish_ok("case-system", &env, NULL, 0);
-}
-
 /* A MissingEpisode FOUND at found_ms, published by the hub. */
 static void
 found(const char *subject, int64_t found_ms, char *mid, size_t len)
@@ -165,20 +132,7 @@ found(const char *subject, int64_t found_ms, char *mid, size_t len)
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_MISSING_EPISODE;
 	env.missing_episode = &m;
-	publish_ok("hubsys-norwich", &env, mid, len);
-}
-
-static struct nwd_client *
-subscribe_as(const char *who, Nwd__V1__Kind kind, const char *subject)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	const char		*subjects[1] = { subject };
-	char			 err[512];
-
-	if (nwd_subscribe(c, &kind, 1, subjects, 1, NULL, NULL, err,
-	    sizeof(err)) != NWD_OK)
-		fail_msg("subscribe as %s: %s", who, err);
-	return c;
+	fixture_publish_as("hubsys-norwich", &env, mid, len);
 }
 
 /* c's next delivery is an Escalation about mid; returned (caller frees). */
@@ -221,10 +175,11 @@ test_s14_breach_escalates(void **state)
 
 	(void)state;
 	set_clock(utc(2027, 1, 8, 16, 30));		/* a Friday */
-	allocate("YP-814", "hub:norwich");
-	hub = subscribe_as("hubsys-norwich", NWD__V1__KIND__ESCALATION,
-	    "YP-814");
-	duty = subscribe_as("duty-mash", NWD__V1__KIND__ESCALATION, "YP-814");
+	fixture_allocate("YP-814", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__ESCALATION,
+	    "YP-814", NULL);
+	duty = fixture_subscribe_as("duty-mash", NWD__V1__KIND__ESCALATION,
+	    "YP-814", NULL);
 	found("YP-814", utc(2027, 1, 8, 16, 0), mid, sizeof(mid));
 	assert_int_equal(rows(mid, "deadline_set"), 1);
 	harness_sql_text("nwd_auditor", reason, sizeof(reason), "SELECT "
@@ -312,9 +267,10 @@ test_s15_return_interview_meets(void **state)
 
 	(void)state;
 	set_clock(utc(2027, 1, 15, 16, 30));
-	allocate("YP-815", "hub:norwich");
-	allocate("YP-816", "hub:norwich");
-	duty = subscribe_as("duty-mash", NWD__V1__KIND__ESCALATION, "YP-816");
+	fixture_allocate("YP-815", "hub:norwich", 0);
+	fixture_allocate("YP-816", "hub:norwich", 0);
+	duty = fixture_subscribe_as("duty-mash", NWD__V1__KIND__ESCALATION,
+	    "YP-816", NULL);
 	found("YP-815", utc(2027, 1, 15, 16, 0), mid, sizeof(mid));
 	/* Due an hour after the other: it shows the clock was acted on. */
 	found("YP-816", utc(2027, 1, 15, 17, 0), sentinel, sizeof(sentinel));
@@ -332,7 +288,7 @@ test_s15_return_interview_meets(void **state)
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_RETURN_INTERVIEW;
 	env.return_interview = &ri;
-	publish_ok("keyworker-kim", &env, ri_mid, sizeof(ri_mid));
+	fixture_publish_as("keyworker-kim", &env, ri_mid, sizeof(ri_mid));
 	assert_int_equal(rows(mid, "deadline_met"), 1);
 	harness_sql_text("nwd_auditor", reason, sizeof(reason), "SELECT "
 	    "actor || ': ' || reason FROM nwd.audit_events WHERE message_id = "
@@ -370,7 +326,7 @@ test_restart_escalates_once(void **state)
 
 	(void)state;
 	set_clock(utc(2027, 1, 22, 16, 30));
-	allocate("YP-817", "hub:norwich");
+	fixture_allocate("YP-817", "hub:norwich", 0);
 	found("YP-817", utc(2027, 1, 22, 16, 0), mid, sizeof(mid));
 	assert_int_equal(harness_daemon_stop(daemon_main), 0);
 	daemon_main = NULL;
@@ -414,9 +370,9 @@ test_s16_encompass_met_by_school(void **state)
 	(void)state;
 	/* Friday 30 April 2027, 22:00 BST; Monday 3 May is a bank holiday. */
 	set_clock(utc(2027, 4, 30, 21, 0));
-	allocate("YP-820", "school:north-high");
-	dana = subscribe_as("dsl-dana",
-	    NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "YP-820");
+	fixture_allocate("YP-820", "school:north-high", 0);
+	dana = fixture_subscribe_as("dsl-dana",
+	    NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION, "YP-820", NULL);
 	s.local_id = (char *)"YP-820";
 	h.kind = NWD__V1__KIND__DOMESTIC_ABUSE_NOTIFICATION;
 	h.subject = &s;
@@ -432,7 +388,7 @@ test_s16_encompass_met_by_school(void **state)
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_DOMESTIC_ABUSE_NOTIFICATION;
 	env.domestic_abuse_notification = &n;
-	publish_ok("plo-ana", &env, mid, sizeof(mid));
+	fixture_publish_as("plo-ana", &env, mid, sizeof(mid));
 	harness_sql_text("nwd_auditor", reason, sizeof(reason), "SELECT "
 	    "rule || ': ' || reason FROM nwd.audit_events WHERE message_id = "
 	    "'%s' AND action = 'deadline_set'", mid);
@@ -469,23 +425,13 @@ test_s16_encompass_met_by_school(void **state)
 static void
 alert(const char *subject, char *mid, size_t len)
 {
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	struct fixture_alert a;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.priority = NWD__V1__PRIORITY__URGENT;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	r.summary = (char *)"seen getting into a car with older males";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
-	publish_ok("plo-ana", &env, mid, len);
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "seen getting into a car with older males");
+	a.h.priority = NWD__V1__PRIORITY__URGENT;
+	fixture_publish_as("plo-ana", &a.env, mid, len);
 }
 
 /* S17: nobody acknowledges an URGENT alert in 15 minutes. */
@@ -501,12 +447,14 @@ test_s17_unacknowledged_alert(void **state)
 
 	(void)state;
 	set_clock(utc(2027, 2, 2, 10, 0));
-	allocate("YP-818", "hub:norwich");
-	allocate("YP-818", "sw:north");
-	hub = subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
-	    "YP-818");
-	ben = subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT, "YP-818");
-	duty = subscribe_as("duty-mash", NWD__V1__KIND__ESCALATION, "YP-818");
+	fixture_allocate("YP-818", "hub:norwich", 0);
+	fixture_allocate("YP-818", "sw:north", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-818", NULL);
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-818", NULL);
+	duty = fixture_subscribe_as("duty-mash", NWD__V1__KIND__ESCALATION,
+	    "YP-818", NULL);
 	alert("YP-818", mid, sizeof(mid));
 	/* Both receive it; the hub acknowledges the second one only. */
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
@@ -595,7 +543,7 @@ consent_record(const char *subject, Nwd__V1__ConsentRecord__Status st,
 	env.header = &h;
 	env.body_case = NWD__V1__ENVELOPE__BODY_CONSENT_RECORD;
 	env.consent_record = &c;
-	publish_ok("sw-ben", &env, mid, len);
+	fixture_publish_as("sw-ben", &env, mid, len);
 }
 
 /* The share on consent is refused; the error names why. */
@@ -639,23 +587,25 @@ test_s19_consent_withdrawn(void **state)
 
 	(void)state;
 	set_clock(utc(2027, 6, 1, 9, 0));
-	allocate("YP-830", "hub:norwich");
-	allocate("YP-830", "sw:north");
-	allocate("YP-830", "camhs:central");
+	fixture_allocate("YP-830", "hub:norwich", 0);
+	fixture_allocate("YP-830", "sw:north", 0);
+	fixture_allocate("YP-830", "camhs:central", 0);
 	/* No consent yet: a share on consent is refused. */
 	camhs_refused("YP-830", "legal basis consent, but no consent of "
 	    "YP-830 covering this share is recorded");
 	consent_record("YP-830", NWD__V1__CONSENT_RECORD__STATUS__GIVEN, NULL,
 	    given, sizeof(given));
 	camhs_on_consent(&env, &h, &s, &u, "YP-830");
-	publish_ok("camhs-cara", &env, shared, sizeof(shared));
+	fixture_publish_as("camhs-cara", &env, shared, sizeof(shared));
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = 'deliver' "
 	    "AND recipient IN ('sw-ben', 'hubsys-norwich')", shared), 2);
 
-	hub = subscribe_as("hubsys-norwich", NWD__V1__KIND__CONSENT_RECORD,
-	    "YP-830");
-	ben = subscribe_as("sw-ben", NWD__V1__KIND__CONSENT_RECORD, "YP-830");
+	hub = fixture_subscribe_as("hubsys-norwich",
+	    NWD__V1__KIND__CONSENT_RECORD,
+	    "YP-830", NULL);
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__CONSENT_RECORD,
+	    "YP-830", NULL);
 	consent_record("YP-830", NWD__V1__CONSENT_RECORD__STATUS__WITHDRAWN,
 	    given, withdrawn, sizeof(withdrawn));
 	snprintf(want, sizeof(want), "legal basis consent, but consent of "

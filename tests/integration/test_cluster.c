@@ -141,7 +141,8 @@ test_allocation_on_one_alert_through_another(void **state)
 	on(0);
 	fixture_allocate("YP-C01", "hub:norwich", 0);
 	on(1);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-C01", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C01", NULL);
 	ack = alert("YP-C01", "self-harm risk after a move");
 	assert_false(ack->duty_desk);
 	assert_int_equal(ack->recipients, 1);
@@ -172,7 +173,8 @@ test_live_subscriber_on_another_instance(void **state)
 	on(1);
 	fixture_allocate("YP-C02", "hub:norwich", 0);
 	on(2);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-C02", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C02", NULL);
 	on(0);
 	ack = alert("YP-C02", "seen at the station at night");
 	assert_false(ack->duty_desk);
@@ -257,7 +259,8 @@ test_durable_on_another_instance(void **state)
 	on(0);
 	fixture_allocate("YP-C04", "sw:north", 0);
 	on(1);
-	ben = fixture_subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C04", "ben-c04");
 	on(0);
 	a1 = alert("YP-C04", "first");
 	fixture_route_of(a1->message_id, "sw-ben", route, sizeof(route));
@@ -277,7 +280,8 @@ test_durable_on_another_instance(void **state)
 	a3 = alert("YP-C04", "third");
 	fixture_route_of(a2->message_id, "sw-ben", route, sizeof(route));
 	assert_string_equal(route, "queued");
-	ben = fixture_subscribe_as("sw-ben", "YP-C04", "ben-c04");
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C04", "ben-c04");
 	receives(ben, a2->message_id);
 	receives(ben, a3->message_id);
 	fixture_nothing_more(ben);
@@ -325,7 +329,8 @@ latencies(int subscriber_on, const char *subject, int64_t *us)
 	on(0);
 	fixture_allocate(subject, "hub:norwich", 0);
 	on(subscriber_on);
-	hub = fixture_subscribe_as("hubsys-norwich", subject, NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    subject, NULL);
 	on(0);
 	plo = harness_connect_as("plo-ana");
 	fixture_alert_init(&a, subject,
@@ -397,7 +402,8 @@ test_cluster_connection_lost(void **state)
 	    WAIT_MS))
 		fail_msg("nwdd-1 did not connect again");
 	on(0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-C08", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C08", NULL);
 	ack = alert("YP-C08", "after the connection came back");
 	assert_false(ack->duty_desk);
 	assert_int_equal(ack->recipients, 1);
@@ -426,7 +432,8 @@ test_killed_instance_is_not_counted(void **state)
 	on(0);
 	fixture_allocate("YP-C09", "hub:norwich", 0);
 	on(2);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-C09", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C09", NULL);
 	mark = harness_log_mark(d[0]);
 	assert_int_equal(harness_daemon_signal(d[2], SIGKILL), 0);
 	assert_int_equal(harness_daemon_wait_exit(d[2], WAIT_MS),
@@ -540,7 +547,8 @@ test_replay_decides_with_another_instances_allocation(void **state)
 
 	(void)state;
 	on(0);
-	ben = fixture_subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C10", "ben-c10");
 	nwd_close(ben);
 	on(1);
 	fixture_allocate("YP-C10", "sw:north", 0);
@@ -548,7 +556,8 @@ test_replay_decides_with_another_instances_allocation(void **state)
 	fixture_route_of(ack->message_id, "sw-ben", route, sizeof(route));
 	assert_string_equal(route, "queued");
 	on(0);
-	ben = fixture_subscribe_as("sw-ben", "YP-C10", "ben-c10");
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C10", "ben-c10");
 	receives(ben, ack->message_id);
 	fixture_nothing_more(ben);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "

@@ -866,7 +866,8 @@ browse(const char *home, const char *path, const char *name, char *out,
 	    path, file, file);
 	if (harness_sh("%s", cmd) != 0)
 		fail_msg("%s failed (log %s.log)", cmd, file);
-	harness_sh("HOME=%s timeout 60 chromium --headless --no-sandbox --disable-gpu "
+	harness_sh("HOME=%s timeout 60 chromium --headless --no-sandbox "
+	    "--disable-gpu "
 	    "--no-first-run --user-data-dir=%s/profile "
 	    "--screenshot=%s/%s.png --window-size=1280,900 "
 	    "'https://localhost:%d%s' >/dev/null 2>&1", home, home, home,

@@ -169,15 +169,6 @@ allocate(const char *subject, const char *team, int64_t until_ms)
 	return rc;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* who, subscribed to every kind about subject. */
 static struct nwd_client *
 listener(const char *who, const char *subject)
@@ -308,7 +299,8 @@ test_s20_correction_reaches_everyone_told(void **state)
 	nwd_deliver_free(d);
 
 	/* hub:norwich's allocation of YP-002 ends. */
-	assert_int_equal(allocate("YP-002", "hub:norwich", now_ms()), 0);
+	assert_int_equal(allocate("YP-002", "hub:norwich",
+	    harness_wall_ms()), 0);
 
 	alert_init(&m, "YP-002", "CORRECTED: seen alone at the station",
 	    orig);
@@ -485,7 +477,7 @@ test_colleague_and_bad_targets(void **state)
 	alert_init(&m, "YP-001", "", orig);
 	nwd__v1__missing_episode__init(&m.episode);
 	m.episode.status = NWD__V1__MISSING_EPISODE__STATUS__REPORTED_MISSING;
-	m.episode.reported_unix_ms = now_ms();
+	m.episode.reported_unix_ms = harness_wall_ms();
 	m.hdr.kind = NWD__V1__KIND__MISSING_EPISODE;
 	m.env.body_case = NWD__V1__ENVELOPE__BODY_MISSING_EPISODE;
 	m.env.missing_episode = &m.episode;
@@ -524,7 +516,8 @@ test_retraction(void **state)
 	publish_ok(plo, &m, orig, NULL);
 	nwd_deliver_free(next(der));
 	nwd_deliver_free(next(nor));
-	assert_int_equal(allocate("YP-002", "hub:norwich", now_ms()), 0);
+	assert_int_equal(allocate("YP-002", "hub:norwich",
+	    harness_wall_ms()), 0);
 
 	retraction_init(&m, "YP-002", orig,
 	    NWD__V1__RETRACTION__REASON__SHARED_IN_ERROR);

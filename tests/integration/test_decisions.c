@@ -26,42 +26,13 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
 #define WAIT_MS		10000
 
 static struct harness_daemon	*daemon_main;
-
-static void
-publish_ok(const char *who, Nwd__V1__Envelope *env)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	char			 err[512];
-
-	if (nwd_publish(c, env, NULL, err, sizeof(err)) != NWD_OK)
-		fail_msg("publish as %s: %s", who, err);
-	nwd_close(c);
-}
-
-static void
-allocate(const char *subject, const char *team)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	publish_ok("case-system", &env);
-}
 
 static int
 group_setup(void **state)
@@ -77,20 +48,6 @@ group_teardown(void **state)
 {
 	(void)state;
 	return harness_daemon_stop(daemon_main) == 0 ? 0 : -1;
-}
-
-static struct nwd_client *
-subscribe_as(const char *who, const char *subject)
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	const char		*subjects[1] = { subject };
-	Nwd__V1__Kind		 kind = NWD__V1__KIND__SHARING_DECISION;
-	char			 err[512];
-
-	if (nwd_subscribe(c, &kind, 1, subjects, 1, NULL, NULL, err,
-	    sizeof(err)) != NWD_OK)
-		fail_msg("subscribe as %s: %s", who, err);
-	return c;
 }
 
 /* c's next delivery is the decision mid, whole; freed here. */
@@ -165,14 +122,19 @@ test_s23(void **state)
 	FILE			*fp;
 
 	(void)state;
-	allocate("YP-001", "hub:norwich");
-	allocate("YP-001", "sw:north");
-	allocate("YP-001", "camhs:central");
-	duty = subscribe_as("duty-mash", "YP-001");
-	dan = subscribe_as("auditor-dan", "YP-001");
-	ben = subscribe_as("sw-ben", "YP-001");
-	ana = subscribe_as("plo-ana", "YP-001");
-	hub = subscribe_as("hubsys-norwich", "YP-001");
+	fixture_allocate("YP-001", "hub:norwich", 0);
+	fixture_allocate("YP-001", "sw:north", 0);
+	fixture_allocate("YP-001", "camhs:central", 0);
+	duty = fixture_subscribe_as("duty-mash",
+	    NWD__V1__KIND__SHARING_DECISION, "YP-001", NULL);
+	dan = fixture_subscribe_as("auditor-dan",
+	    NWD__V1__KIND__SHARING_DECISION, "YP-001", NULL);
+	ben = fixture_subscribe_as("sw-ben",
+	    NWD__V1__KIND__SHARING_DECISION, "YP-001", NULL);
+	ana = fixture_subscribe_as("plo-ana",
+	    NWD__V1__KIND__SHARING_DECISION, "YP-001", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich",
+	    NWD__V1__KIND__SHARING_DECISION, "YP-001", NULL);
 	/* The duty desk's nwd sub prints it in words. */
 	sub = harness_nwd_spawn("duty-mash", "sub --kind sharing_decision "
 	    "--subject YP-001 --no-reconnect");

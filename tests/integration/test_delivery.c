@@ -91,9 +91,11 @@ test_reached_means_received(void **state)
 	fixture_allocate("YP-701", "hub:norwich", 0);
 	fixture_allocate("YP-701", "sw:north", 0);
 	fixture_allocate("YP-701", "camhs:central", 0);
-	ben = fixture_subscribe_as("sw-ben", "YP-701", "ben-701");
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-701", "ben-701");
 	nwd_close(ben);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-701", NULL);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-701", NULL);
 
 	plo = harness_connect_as("plo-ana");
 	fixture_alert_init(&a, "YP-701",
@@ -123,12 +125,14 @@ test_reached_means_received(void **state)
 	nwd_deliver_free(d);
 	fixture_nothing_more(hub);
 	nwd_close(hub);
-	ben = fixture_subscribe_as("sw-ben", "YP-701", "ben-701");
+	ben = fixture_subscribe_as("sw-ben", NWD__V1__KIND__RISK_ALERT,
+	    "YP-701", "ben-701");
 	d = fixture_receive(ben, mid, WAIT_MS);
 	nwd_deliver_free(d);
 	fixture_nothing_more(ben);
 	nwd_close(ben);
-	cara = fixture_subscribe_as("camhs-cara", "YP-701", NULL);
+	cara = fixture_subscribe_as("camhs-cara", NWD__V1__KIND__RISK_ALERT,
+	    "YP-701", NULL);
 	fixture_nothing_more(cara);
 	nwd_close(cara);
 	nwd_publish_ack_free(ack);
@@ -221,7 +225,8 @@ test_session_gone_between_decision_and_send(void **state)
 	char			 route[64], mid[40], err[512];
 
 	fixture_allocate("YP-703", "hub:dereham", 0);
-	hub = fixture_subscribe_as("hubsys-dereham", "YP-703", NULL);
+	hub = fixture_subscribe_as("hubsys-dereham", NWD__V1__KIND__RISK_ALERT,
+	    "YP-703", NULL);
 	plo = harness_tls_connect(harness_daemon_port(daemon_main), "plo-ana",
 	    NULL, err, sizeof(err));
 	if (plo == NULL)

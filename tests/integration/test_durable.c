@@ -91,7 +91,8 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	int			 i;
 
 	fixture_allocate("YP-901", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-901", "hub-feed");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-901", "hub-feed");
 	nwd_close(hub);
 	for (i = 0; i < 3; i++)
 		alert("YP-901", summaries[i], mid[i]);
@@ -99,7 +100,8 @@ test_missed_alerts_are_replayed_in_order(void **state)
 	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
 	    "subscription = 'hub-feed' AND state = 'pending'"), 3);
 
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-901", "hub-feed");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-901", "hub-feed");
 	for (i = 0; i < 3; i++) {
 		d = NULL;
 		assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err,
@@ -128,7 +130,8 @@ test_missed_alerts_are_replayed_in_order(void **state)
 		    "LIKE 'replay of durable subscription hub-feed%%'",
 		    mid[i]), 1);
 	}
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-901", "hub-feed");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-901", "hub-feed");
 	fixture_nothing_more(hub);
 	nwd_close(hub);
 }
@@ -142,7 +145,8 @@ test_unacked_is_redelivered(void **state)
 	char			 mid[40], err[512];
 
 	fixture_allocate("YP-902", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-902", "feed-902");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-902", "feed-902");
 	alert("YP-902", "not acked", mid);
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
 	    NWD_OK);
@@ -150,7 +154,8 @@ test_unacked_is_redelivered(void **state)
 	nwd_deliver_free(d);
 	nwd_close(hub);		/* without an ack */
 
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-902", "feed-902");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-902", "feed-902");
 	d = NULL;
 	assert_int_equal(nwd_next_delivery(hub, WAIT_MS, &d, err, sizeof(err)),
 	    NWD_OK);
@@ -169,13 +174,15 @@ test_replay_uses_the_allocations_of_now(void **state)
 	char			 mid[40], out[64];
 
 	fixture_allocate("YP-910", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-910", "feed-910");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-910", "feed-910");
 	nwd_close(hub);
 	alert("YP-910", "allocated when sent", mid);
 	/* Ends it. */
 	fixture_allocate("YP-910", "hub:norwich", harness_wall_ms());
 
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-910", "feed-910");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-910", "feed-910");
 	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
 	    "'deliver_refused' AND recipient = 'hubsys-norwich' AND reason "
@@ -213,7 +220,8 @@ test_backlog_larger_than_output_cap_drains(void **state)
 	assert_non_null(d);
 	assert_non_null(mids = calloc(n, sizeof(*mids)));
 	fixture_allocate("YP-930", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-930", "feed-930");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-930", "feed-930");
 	nwd_close(hub);
 	alerts("YP-930", BIG_SMALL / 2, 3, mids);
 	alerts("YP-930", BIG_LARGE, 700, mids + BIG_SMALL / 2);
@@ -223,7 +231,8 @@ test_backlog_larger_than_output_cap_drains(void **state)
 	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
 	    "subscription = 'feed-930' AND state = 'pending'"), n);
 
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-930", "feed-930");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-930", "feed-930");
 	for (i = 0; i < n; i++) {
 		dv = NULL;
 		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
@@ -241,7 +250,8 @@ test_backlog_larger_than_output_cap_drains(void **state)
 	    "nwd.deliveries WHERE principal = 'hubsys-norwich' AND "
 	    "subscription = 'feed-930' AND state = 'acked'");
 	assert_false(harness_log_contains(d, "slow consumer"));
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-930", "feed-930");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-930", "feed-930");
 	fixture_nothing_more(hub);
 	nwd_close(hub);
 	free(mids);
@@ -250,67 +260,6 @@ test_backlog_larger_than_output_cap_drains(void **state)
 	assert_non_null(daemon_main);
 }
 
-/*
- * Publishes that commit while a replay is still sending come after the
- * backlog, in order, each once: the replay brings them, not a live send
- * that would overtake the backlog or arrive a second time.
- */
-#define DURING_BACKLOG	1500
-#define DURING_NEW	5
-
-static void
-test_publishes_during_replay_keep_order(void **state)
-{
-	struct harness_daemon	*d;
-	struct nwd_client	*hub;
-	Nwd__V1__Deliver	*dv;
-	char			(*mids)[40], err[512];
-	int			 i, n = DURING_BACKLOG + DURING_NEW;
-
-	assert_int_equal(harness_daemon_stop(daemon_main), 0);
-	d = harness_daemon_start("max_output_buffer = 131072");
-	assert_non_null(d);
-	assert_non_null(mids = calloc(n, sizeof(*mids)));
-	fixture_allocate("YP-931", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-931", "feed-931");
-	nwd_close(hub);
-	alerts("YP-931", DURING_BACKLOG, 3, mids);
-
-	/* The replay starts and stalls on a subscriber that reads nothing
-	 * yet: 4.5 MB against a 128 kB output cap and the socket's
-	 * buffers. */
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-931", "feed-931");
-	alerts("YP-931", DURING_NEW, 1, mids + DURING_BACKLOG);
-	for (i = 0; i < n; i++) {
-		dv = NULL;
-		if (nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err)) !=
-		    NWD_OK)
-			fail_msg("delivery %d of %d: %s", i + 1, n, err);
-		if (strcmp(dv->envelope->header->message_id, mids[i]) != 0)
-			fail_msg("delivery %d of %d is %s, expected %s", i + 1,
-			    n, dv->envelope->header->message_id, mids[i]);
-		assert_int_equal(nwd_ack(hub, dv->delivery_id, mids[i], err,
-		    sizeof(err)), NWD_OK);
-		nwd_deliver_free(dv);
-	}
-	fixture_nothing_more(hub);
-	nwd_close(hub);
-	assert_false(harness_log_contains(d, "slow consumer"));
-	free(mids);
-	assert_int_equal(harness_daemon_stop(d), 0);
-	daemon_main = harness_daemon_start(NULL);
-	assert_non_null(daemon_main);
-}
-
-/*
- * Pages are sent strictly in order, each only once its rows have
- * committed: when a later page's transaction fails (here a trigger
- * refuses the replay's deliver row of one message, which no page of 3 kB
- * bodies can hold before its 343rd row), the subscriber gets the whole
- * pages before it, in order, then the Error that ends the replay, and
- * nothing of that page or after it.  Every message stays pending until
- * acknowledged: the next replay brings them all again, in order, once.
- */
 /*
  * hub receives mids[0] to mids[n - 1], in that order, acknowledging each,
  * and then nothing more.
@@ -337,6 +286,56 @@ drain_in_order(struct nwd_client *hub, char (*mids)[40], int n)
 	fixture_nothing_more(hub);
 }
 
+/*
+ * Publishes that commit while a replay is still sending come after the
+ * backlog, in order, each once: the replay brings them, not a live send
+ * that would overtake the backlog or arrive a second time.
+ */
+#define DURING_BACKLOG	1500
+#define DURING_NEW	5
+
+static void
+test_publishes_during_replay_keep_order(void **state)
+{
+	struct harness_daemon	*d;
+	struct nwd_client	*hub;
+	char			(*mids)[40];
+	int			 n = DURING_BACKLOG + DURING_NEW;
+
+	assert_int_equal(harness_daemon_stop(daemon_main), 0);
+	d = harness_daemon_start("max_output_buffer = 131072");
+	assert_non_null(d);
+	assert_non_null(mids = calloc(n, sizeof(*mids)));
+	fixture_allocate("YP-931", "hub:norwich", 0);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-931", "feed-931");
+	nwd_close(hub);
+	alerts("YP-931", DURING_BACKLOG, 3, mids);
+
+	/* The replay starts and stalls on a subscriber that reads nothing
+	 * yet: 4.5 MB against a 128 kB output cap and the socket's
+	 * buffers. */
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-931", "feed-931");
+	alerts("YP-931", DURING_NEW, 1, mids + DURING_BACKLOG);
+	drain_in_order(hub, mids, n);
+	nwd_close(hub);
+	assert_false(harness_log_contains(d, "slow consumer"));
+	free(mids);
+	assert_int_equal(harness_daemon_stop(d), 0);
+	daemon_main = harness_daemon_start(NULL);
+	assert_non_null(daemon_main);
+}
+
+/*
+ * Pages are sent strictly in order, each only once its rows have
+ * committed: when a later page's transaction fails (here a trigger
+ * refuses the replay's deliver row of one message, which no page of 3 kB
+ * bodies can hold before its 343rd row), the subscriber gets the whole
+ * pages before it, in order, then the Error that ends the replay, and
+ * nothing of that page or after it.  Every message stays pending until
+ * acknowledged: the next replay brings them all again, in order, once.
+ */
 #define FAIL_BACKLOG	1000
 #define FAIL_AT		500
 
@@ -350,7 +349,8 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 
 	assert_non_null(mids = calloc(FAIL_BACKLOG, sizeof(*mids)));
 	fixture_allocate("YP-932", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-932", "feed-932");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-932", "feed-932");
 	nwd_close(hub);
 	alerts("YP-932", FAIL_BACKLOG, 3, mids);
 	snprintf(sql, sizeof(sql), "CREATE FUNCTION nwd.test_refuse() RETURNS "
@@ -362,7 +362,8 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	if (harness_sql("postgres", sql, err, sizeof(err)) != 0)
 		fail_msg("trigger: %s", err);
 
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-932", "feed-932");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-932", "feed-932");
 	for (got = 0;; got++) {
 		dv = NULL;
 		rc = nwd_next_delivery(hub, WAIT_MS, &dv, err, sizeof(err));
@@ -400,7 +401,8 @@ test_replay_stops_at_a_page_that_does_not_commit(void **state)
 	    sizeof(err)) != 0)
 		fail_msg("drop trigger: %s", err);
 	/* Nothing was acknowledged: all of it comes again, in order. */
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-932", "feed-932");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-932", "feed-932");
 	drain_in_order(hub, mids, FAIL_BACKLOG);
 	nwd_close(hub);
 	free(mids);
@@ -433,7 +435,8 @@ test_replay_survives_the_loss_of_its_reader(void **state)
 
 	assert_non_null(mids = calloc(READER_BACKLOG, sizeof(*mids)));
 	fixture_allocate("YP-933", "hub:norwich", 0);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-933", "feed-933");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-933", "feed-933");
 	nwd_close(hub);
 	alerts("YP-933", READER_BACKLOG, 3, mids);
 	assert_true(harness_wait_log(daemon_main, "store: reader connected",
@@ -442,7 +445,8 @@ test_replay_survives_the_loss_of_its_reader(void **state)
 	/* The first page's query waits on the lock, on the reader. */
 	mark = harness_log_mark(daemon_main);
 	lock = harness_lock_table("nwd.deliveries");
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-933", "feed-933");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-933", "feed-933");
 	harness_wait_sql_int("postgres", WAIT_MS, 1, "SELECT count(*) "
 	    READER_SQL " AND a.wait_event_type = 'Lock'");
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
@@ -459,7 +463,8 @@ test_replay_survives_the_loss_of_its_reader(void **state)
 	assert_true(harness_wait_log_after(daemon_main, mark,
 	    "store: reader connected", WAIT_MS));
 	alerts("YP-933", READER_BACKLOG, 3, mids);
-	hub = fixture_subscribe_as("hubsys-norwich", "YP-933", "feed-933");
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-933", "feed-933");
 	drain_in_order(hub, mids, READER_BACKLOG);
 	nwd_close(hub);
 	free(mids);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -33,35 +34,6 @@ static struct harness_daemon *daemon_main;
 /* ------------------------------------------------------------------------
  * Helpers
  */
-
-/* case-system allocates subject to team, as a case system would. */
-static int
-allocate(const char *subject, const char *team)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-	enum nwd_status		 st;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s to %s: %s\n", subject, team, err);
-	return st == NWD_OK ? 0 : -1;
-}
 
 /* S1: plo-ana's graded intelligence on YP-001, with its source. */
 struct intel {
@@ -350,11 +322,10 @@ group_setup(void **state)
 	if ((daemon_main = harness_daemon_start(NULL)) == NULL)
 		return -1;
 	/* SCENARIOS.md: YP-001 to the hub, sw:north and CAMHS; YP-003 none. */
-	if (allocate("YP-001", "hub:norwich") == -1 ||
-	    allocate("YP-001", "sw:north") == -1 ||
-	    allocate("YP-001", "camhs:central") == -1 ||
-	    allocate("YP-002", "hub:dereham") == -1)
-		return -1;
+	fixture_allocate("YP-001", "hub:norwich", 0);
+	fixture_allocate("YP-001", "sw:north", 0);
+	fixture_allocate("YP-001", "camhs:central", 0);
+	fixture_allocate("YP-002", "hub:dereham", 0);
 	/*
 	 * The recipients of S1 keep durable subscriptions, so that they are
 	 * reached while away (queued): online, explain says how each would

@@ -67,6 +67,7 @@
 #include <openssl/ssl.h>
 
 #include "frame.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -127,15 +128,6 @@ static const char *const extras[] = { "keyworker-kim", "camhs-cara",
 /* ------------------------------------------------------------------------
  * Small helpers
  */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 scaled(int n, int min)
@@ -253,7 +245,7 @@ metrics_get(void)
 	char		 req[256], *buf = NULL, *nb, *body;
 	size_t		 len = 0, cap = 0;
 	ssize_t		 n;
-	int64_t		 deadline = now_ms() + WAIT_MS;
+	int64_t		 deadline = harness_mono_ms() + WAIT_MS;
 	int		 fd, reqlen;
 
 	if ((fd = tcp_open(metrics_port)) == -1)
@@ -265,7 +257,7 @@ metrics_get(void)
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(deadline - harness_mono_ms())) <= 0)
 			goto bad;
 		if (len + 8192 + 1 > cap) {
 			cap = cap * 2 + 16384;
@@ -348,50 +340,24 @@ struct canary {
 	char			 err[640];	/* the first failure */
 };
 
-/* A RiskAlert on subject with a summary; static strings. */
-struct alert {
-	Nwd__V1__Envelope	env;
-	Nwd__V1__Header		hdr;
-	Nwd__V1__SubjectRef	subj;
-	Nwd__V1__RiskAlert	body;
-};
-
-static void
-alert_init(struct alert *a, const char *subject, const char *summary)
-{
-	nwd__v1__envelope__init(&a->env);
-	nwd__v1__header__init(&a->hdr);
-	nwd__v1__subject_ref__init(&a->subj);
-	nwd__v1__risk_alert__init(&a->body);
-	a->subj.local_id = (char *)subject;
-	a->hdr.kind = NWD__V1__KIND__RISK_ALERT;
-	a->hdr.subject = &a->subj;
-	a->hdr.marking = NWD__V1__MARKING__OFFICIAL;
-	a->hdr.priority = NWD__V1__PRIORITY__HIGH;
-	a->body.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	a->body.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	a->body.summary = (char *)summary;
-	a->env.header = &a->hdr;
-	a->env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	a->env.risk_alert = &a->body;
-}
-
 static void *
 canary_run(void *arg)
 {
 	struct canary		*c = arg;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	Nwd__V1__PublishAck	*ack;
 	Nwd__V1__Deliver	*d;
 	char			 err[512], mid[40];
 	int64_t			 t0, dt;
 	enum nwd_status		 st;
 
-	alert_init(&a, "YP-FLOOD", "canary: still served?");
+	fixture_alert_init(&a, "YP-FLOOD",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "canary: still served?");
 	while (!atomic_load(&c->stop)) {
 		ack = NULL;
 		d = NULL;
-		t0 = now_ms();
+		t0 = harness_mono_ms();
 		if ((st = nwd_publish(c->pub, &a.env, &ack, err,
 		    sizeof(err))) != NWD_OK) {
 			snprintf(c->err, sizeof(c->err), "publish %" PRId64
@@ -408,7 +374,7 @@ canary_run(void *arg)
 			    nwd_status_name(st));
 			break;
 		}
-		dt = now_ms() - t0;
+		dt = harness_mono_ms() - t0;
 		if (strcmp(d->envelope->header->message_id, mid) != 0) {
 			snprintf(c->err, sizeof(c->err), "delivery %" PRId64
 			    " is %s, not %s", (int64_t)c->n + 1,
@@ -513,9 +479,10 @@ static struct canary	canary;
 static void
 canary_wait_progress(struct canary *c, int64_t rounds)
 {
-	int64_t deadline = now_ms() + WAIT_MS * slow, start = c->n;
+	int64_t deadline = harness_mono_ms() + WAIT_MS * slow, start = c->n;
 
-	while (c->n < start + rounds && !c->failed && now_ms() < deadline)
+	while (c->n < start + rounds && !c->failed &&
+	    harness_mono_ms() < deadline)
 		poll(NULL, 0, 10);
 	if (c->n < start + rounds)
 		fail_msg("the canary made %lld round trips in %d ms (wanted %"
@@ -574,7 +541,7 @@ expect_errors(struct harness_tls **t, int n, Nwd__V1__ErrorCode code,
 {
 	struct pollfd	*pfd;
 	Nwd__V1__Frame	*f;
-	int64_t		 deadline = now_ms() + WAIT_MS * slow;
+	int64_t		 deadline = harness_mono_ms() + WAIT_MS * slow;
 	int		 i, left = n, r;
 
 	assert_non_null(pfd = calloc(n, sizeof(*pfd)));
@@ -583,10 +550,10 @@ expect_errors(struct harness_tls **t, int n, Nwd__V1__ErrorCode code,
 		pfd[i].events = POLLIN;
 	}
 	while (left > 0) {
-		if (now_ms() >= deadline)
+		if (harness_mono_ms() >= deadline)
 			fail_msg("%d of %d sessions got no \"%s\" in time",
 			    left, n, text);
-		if (poll(pfd, n, (int)(deadline - now_ms())) <= 0)
+		if (poll(pfd, n, (int)(deadline - harness_mono_ms())) <= 0)
 			continue;
 		for (i = 0; i < n; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0)
@@ -604,7 +571,7 @@ expect_errors(struct harness_tls **t, int n, Nwd__V1__ErrorCode code,
 				    "Error with \"%s\"", i, frame_msg_name(f),
 				    f->msg_case == NWD__V1__FRAME__MSG_ERROR ?
 				    f->error->text : "-", text);
-			at[i] = now_ms();
+			at[i] = harness_mono_ms();
 			frame_free(f);
 			/* Then the daemon closes it. */
 			f = NULL;
@@ -651,41 +618,6 @@ assert_times(const char *what, const int64_t *at, int n, int64_t t0,
 /* ------------------------------------------------------------------------
  * Set-up
  */
-
-/* case-system allocates subject to hub:norwich, so hubsys-norwich may
- * receive alerts about it. */
-static int
-allocate(const char *subject)
-{
-	struct nwd_client	*c;
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	struct nwd_opts		 o = harness_client("case-system");
-	enum nwd_status		 st;
-	char			 err[512];
-
-	if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "connect as case-system: %s\n", err);
-		return -1;
-	}
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = "hub:norwich";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s: %s\n", subject, err);
-	return st == NWD_OK ? 0 : -1;
-}
 
 static int
 group_setup(void **state)
@@ -741,8 +673,8 @@ group_setup(void **state)
 	    QUEUE_MAX_BYTES, metrics_port);
 	if ((daemon_f = harness_daemon_start(extra)) == NULL)
 		return -1;
-	if (allocate("YP-FLOOD") == -1 || allocate("YP-SLOW") == -1)
-		return -1;
+	fixture_allocate("YP-FLOOD", "hub:norwich", 0);
+	fixture_allocate("YP-SLOW", "hub:norwich", 0);
 	print_message("floods: scale %.2f, timeouts x%d%s\n", scale, slow,
 	    harness_daemon_wrapped() ? " (nwdd wrapped)" : "");
 	return 0;
@@ -795,7 +727,7 @@ test_connection_flood(void **state)
 	refused0 = refusals("max_connections");
 	timeout0 = refusals("handshake_timeout");
 	assert_non_null(pfd = calloc(k, sizeof(*pfd)));
-	t0 = now_ms();
+	t0 = harness_mono_ms();
 	for (i = 0; i < k; i++) {
 		if ((pfd[i].fd = tcp_open(harness_daemon_port(daemon_f))) ==
 		    -1)
@@ -806,17 +738,19 @@ test_connection_flood(void **state)
 	/* The canary keeps its round trips while the flood holds. */
 	canary_wait_progress(&canary, 5);
 	/* Each is closed by the daemon: refused now, or timed out later. */
-	deadline = now_ms() + (HANDSHAKE_S * slow_t) * 1000 + WAIT_MS * slow;
+	deadline = harness_mono_ms() + (HANDSHAKE_S * slow_t) * 1000 +
+	    WAIT_MS * slow;
 	left = k;
 	early = 0;
-	while (left > 0 && now_ms() < deadline) {
-		if (poll(pfd, k, (int)(deadline - now_ms())) <= 0)
+	while (left > 0 && harness_mono_ms() < deadline) {
+		if (poll(pfd, k, (int)(deadline - harness_mono_ms())) <= 0)
 			continue;
 		for (i = 0; i < k; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0 ||
 			    !raw_closed(pfd[i].fd))
 				continue;
-			if (now_ms() - t0 < HANDSHAKE_S * slow_t * 1000 - 200)
+			if (harness_mono_ms() - t0 <
+			    HANDSHAKE_S * slow_t * 1000 - 200)
 				early++;
 			close(pfd[i].fd);
 			pfd[i].fd = -1;
@@ -867,14 +801,14 @@ churn_run(void *arg)
 	struct churn	*ch = arg;
 	struct linger	 lg = { 1, 0 };
 	unsigned int	 seed = 1;
-	int64_t		 start = now_ms(), due;
+	int64_t		 start = harness_mono_ms(), due;
 	int		 fd;
 	size_t		 n;
 
 	while (!atomic_load(&ch->stop)) {
 		due = start + ch->n * 1000 / CHURN_PER_S;
-		if (now_ms() < due)
-			poll(NULL, 0, (int)(due - now_ms()));
+		if (harness_mono_ms() < due)
+			poll(NULL, 0, (int)(due - harness_mono_ms()));
 		if ((fd = tcp_open(ch->port)) == -1) {
 			ch->failed++;
 			continue;
@@ -926,9 +860,9 @@ test_connection_churn(void **state)
 	ch.port = harness_daemon_port(daemon_f);
 	ch.hello_len = client_hello(ch.hello, sizeof(ch.hello));
 	assert_int_equal(pthread_create(&thr, NULL, churn_run, &ch), 0);
-	until = now_ms() + scaled(4000, 1000);
+	until = harness_mono_ms() + scaled(4000, 1000);
 	canary_wait_progress(&canary, 5);
-	while (now_ms() < until && !canary.failed)
+	while (harness_mono_ms() < until && !canary.failed)
 		poll(NULL, 0, 50);
 	atomic_store(&ch.stop, 1);
 	assert_int_equal(pthread_join(thr, NULL), 0);
@@ -943,9 +877,9 @@ test_connection_churn(void **state)
 	canary_wait_progress(&canary, 3);
 	canary_stop(&canary, "connection churn");
 	/* Every churned connection is gone: no session but none. */
-	deadline = now_ms() + WAIT_MS * slow;
+	deadline = harness_mono_ms() + WAIT_MS * slow;
 	while (metric("nwd_sessions{role=\"unauthenticated\"}") != 0 &&
-	    now_ms() < deadline)
+	    harness_mono_ms() < deadline)
 		poll(NULL, 0, 50);
 	assert_true(metric("nwd_sessions{role=\"unauthenticated\"}") == 0);
 	assert_still_serving();
@@ -984,7 +918,7 @@ test_slow_loris_handshake(void **state)
 	before = harness_sql_int("postgres", "%s", sql);
 	assert_non_null(pfd = calloc(2 * n, sizeof(*pfd)));
 	assert_non_null(at = calloc(2 * n, sizeof(*at)));
-	t0 = now_ms();
+	t0 = harness_mono_ms();
 	for (i = 0; i < 2 * n; i++) {
 		if ((pfd[i].fd = tcp_open(harness_daemon_port(daemon_f))) ==
 		    -1)
@@ -995,16 +929,17 @@ test_slow_loris_handshake(void **state)
 			assert_int_equal(write(pfd[i].fd, hello, hlen / 2),
 			    (ssize_t)(hlen / 2));
 	}
-	deadline = now_ms() + (HANDSHAKE_S * slow_t) * 1000 + WAIT_MS * slow;
+	deadline = harness_mono_ms() + (HANDSHAKE_S * slow_t) * 1000 +
+	    WAIT_MS * slow;
 	left = 2 * n;
-	while (left > 0 && now_ms() < deadline) {
-		if (poll(pfd, 2 * n, (int)(deadline - now_ms())) <= 0)
+	while (left > 0 && harness_mono_ms() < deadline) {
+		if (poll(pfd, 2 * n, (int)(deadline - harness_mono_ms())) <= 0)
 			continue;
 		for (i = 0; i < 2 * n; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0 ||
 			    !raw_closed(pfd[i].fd))
 				continue;
-			at[i] = now_ms();
+			at[i] = harness_mono_ms();
 			close(pfd[i].fd);
 			pfd[i].fd = -1;
 			left--;
@@ -1053,14 +988,14 @@ test_slow_loris_mid_frame(void **state)
 	/* After Hello: the idle timer starts when the Welcome is sent. */
 	for (i = 0; i < n; i++) {
 		post[i] = active_as(extras[i % NEXTRAS]);
-		t_post[i] = now_ms();
+		t_post[i] = harness_mono_ms();
 		assert_int_equal(harness_tls_write(post[i], two, 2), 0);
 	}
 	/* Before Hello: the timer starts once the certificate is mapped,
 	 * which the client sees as the end of its handshake. */
 	for (i = 0; i < n; i++) {
 		pre[i] = tls_as(extras[(i + 3) % NEXTRAS]);
-		t_pre[i] = now_ms();
+		t_pre[i] = harness_mono_ms();
 		assert_int_equal(harness_tls_write(pre[i], two, 2), 0);
 	}
 	expect_errors(pre, n, NWD__V1__ERROR_CODE__ERROR_TIMEOUT,
@@ -1100,17 +1035,18 @@ huge_repeated_publish(size_t n, size_t *lenp)
 {
 	Nwd__V1__Frame		 f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Publish	 p = NWD__V1__PUBLISH__INIT;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			**sw;
 	uint8_t			*buf;
 	size_t			 i;
 
-	alert_init(&a, "YP-FLOOD", "huge");
+	fixture_alert_init(&a, "YP-FLOOD",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION, "huge");
 	assert_non_null(sw = calloc(n, sizeof(*sw)));
 	for (i = 0; i < n; i++)
 		sw[i] = "";
-	a.hdr.share_with = sw;
-	a.hdr.n_share_with = n;
+	a.h.share_with = sw;
+	a.h.n_share_with = n;
 	p.envelope = &a.env;
 	f.request_id = 7;
 	f.msg_case = NWD__V1__FRAME__MSG_PUBLISH;
@@ -1273,7 +1209,7 @@ test_slow_consumer(void **state)
 	struct harness_tls	*slowc;
 	struct nwd_client	*pub;
 	Nwd__V1__PublishAck	*ack;
-	struct alert		 a;
+	struct fixture_alert	 a;
 	char			*summary, err[512], sql[512];
 	int			 sent = 0, pending0;
 	double			 cut0;
@@ -1307,7 +1243,8 @@ test_slow_consumer(void **state)
 	assert_non_null(summary = malloc(ALERT_KB * 1024 + 1));
 	memset(summary, 'x', ALERT_KB * 1024);
 	summary[ALERT_KB * 1024] = '\0';
-	alert_init(&a, "YP-SLOW", summary);
+	fixture_alert_init(&a, "YP-SLOW",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION, summary);
 	pf.msg_case = NWD__V1__FRAME__MSG_PING;
 	pf.ping = &ping;
 	pub = harness_connect_as("plo-ana");
@@ -1381,7 +1318,8 @@ test_slow_consumer(void **state)
 
 /* Sends n publishes of a on t without reading anything. */
 static void
-pipeline(struct harness_tls *t, struct alert *a, int n, uint64_t first_id)
+pipeline(struct harness_tls *t, struct fixture_alert *a, int n,
+    uint64_t first_id)
 {
 	Nwd__V1__Frame		f = NWD__V1__FRAME__INIT;
 	Nwd__V1__Publish	p = NWD__V1__PUBLISH__INIT;
@@ -1445,15 +1383,19 @@ test_one_principal_cannot_starve_others(void **state)
 {
 	struct harness_lock	*lock;
 	struct harness_tls	*kim[2], *plo;
-	struct alert		 routine, urgent;
+	struct fixture_alert	 routine, urgent;
 	Nwd__V1__Frame		*f = NULL;
 	int			 i, acked = 0, limit, unavail, l, u;
 	double			 q;
 
-	alert_init(&routine, "YP-FLOOD", "kim's routine flood");
-	routine.hdr.priority = NWD__V1__PRIORITY__ROUTINE;
-	alert_init(&urgent, "YP-FLOOD", "plo-ana's urgent alert");
-	urgent.hdr.priority = NWD__V1__PRIORITY__URGENT;
+	fixture_alert_init(&routine, "YP-FLOOD",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "kim's routine flood");
+	routine.h.priority = NWD__V1__PRIORITY__ROUTINE;
+	fixture_alert_init(&urgent, "YP-FLOOD",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "plo-ana's urgent alert");
+	urgent.h.priority = NWD__V1__PRIORITY__URGENT;
 	kim[0] = active_as("keyworker-kim");
 	kim[1] = active_as("keyworker-kim");
 	plo = active_as("plo-ana");
@@ -1524,7 +1466,7 @@ test_queue_bounded_by_bytes(void **state)
 {
 	struct harness_lock	*lock;
 	struct harness_tls	*plo;
-	struct alert		 big;
+	struct fixture_alert	 big;
 	char			*summary;
 	long			 rss0;
 	int			 acked, limit, unavail;
@@ -1533,7 +1475,8 @@ test_queue_bounded_by_bytes(void **state)
 	assert_non_null(summary = malloc(BIG_KB * 1024 + 1));
 	memset(summary, 'b', BIG_KB * 1024);
 	summary[BIG_KB * 1024] = '\0';
-	alert_init(&big, "YP-SLOW", summary);
+	fixture_alert_init(&big, "YP-SLOW",
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION, summary);
 	plo = active_as("plo-ana");
 	held_lock = lock = harness_lock_table("nwd.audit_events");
 	pipeline(plo, &big, BIG_PUBLISHES, 5000);
@@ -1630,10 +1573,11 @@ test_principal_flood(void **state)
 		struct nwd_client	*cl = NULL;
 		enum nwd_status		 st;
 		char			 err[512];
-		int64_t			 deadline = now_ms() + WAIT_MS * slow;
+		int64_t			 deadline = harness_mono_ms() +
+		    WAIT_MS * slow;
 
 		/* The daemon notices the close a moment later. */
-		while (cl == NULL && now_ms() < deadline)
+		while (cl == NULL && harness_mono_ms() < deadline)
 			if ((cl = nwd_connect(&o, &st, err, sizeof(err))) ==
 			    NULL)
 				poll(NULL, 0, 20);

@@ -37,6 +37,7 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -57,15 +58,6 @@ struct http_reply {
 	size_t	 bodylen;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Sends "METHOD path" with Connection: close and reads the whole answer
  * until the server closes.  Returns 0, or -1 with the cause on stderr.
@@ -78,7 +70,7 @@ http_request(const char *method, const char *path, struct http_reply *r)
 	char			 req[512], *buf = NULL, *hend, *nb;
 	size_t			 len = 0, cap = 0;
 	ssize_t			 n;
-	int64_t			 deadline = now_ms() + WAIT_MS;
+	int64_t			 deadline = harness_mono_ms() + WAIT_MS;
 	int			 fd, reqlen;
 
 	memset(r, 0, sizeof(*r));
@@ -104,7 +96,7 @@ http_request(const char *method, const char *path, struct http_reply *r)
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0) {
+		if (poll(&pfd, 1, (int)(deadline - harness_mono_ms())) <= 0) {
 			fprintf(stderr, "http: %s %s: no answer in time\n",
 			    method, path);
 			goto bad;
@@ -197,11 +189,11 @@ metric(const char *series)
 static void
 wait_metric(const char *series, double want)
 {
-	int64_t	deadline = now_ms() + WAIT_MS;
+	int64_t	deadline = harness_mono_ms() + WAIT_MS;
 	double	got;
 
 	while ((got = metric(series)) != want) {
-		if (now_ms() > deadline)
+		if (harness_mono_ms() > deadline)
 			fail_msg("waited %d ms for %s = %g; it is %g", WAIT_MS,
 			    series, want, got);
 		poll(NULL, 0, 20);
@@ -213,14 +205,14 @@ static char *
 wait_health(int status)
 {
 	struct http_reply	r;
-	int64_t			deadline = now_ms() + 30000;
+	int64_t			deadline = harness_mono_ms() + 30000;
 
 	for (;;) {
 		assert_int_equal(http_request("GET", "/healthz", &r), 0);
 		if (r.status == status)
 			return r.body;
 		http_reply_free(&r);
-		if (now_ms() > deadline)
+		if (harness_mono_ms() > deadline)
 			fail_msg("/healthz did not answer %d within 30 s",
 			    status);
 		poll(NULL, 0, 50);
@@ -288,35 +280,6 @@ publish_intelligence(struct nwd_client *c, char *err, size_t errlen)
 	return st;
 }
 
-/* case-system allocates subject to the Norwich hub. */
-static int
-allocate(const char *subject)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-	enum nwd_status		 st;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = "hub:norwich";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s: %s\n", subject, err);
-	return st == NWD_OK ? 0 : -1;
-}
-
 /* A handshake the broker refuses: the connection ends without a Welcome. */
 static void
 refused_handshake(const char *client)
@@ -348,7 +311,8 @@ group_setup(void **state)
 	    PER_PRINCIPAL);
 	if ((daemon_m = harness_daemon_start(extra)) == NULL)
 		return -1;
-	return allocate("YP-101");
+	fixture_allocate("YP-101", "hub:norwich", 0);
+	return 0;
 }
 
 static int

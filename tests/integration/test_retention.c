@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -35,30 +36,12 @@ static struct harness_daemon *daemon_main;
 static void
 alert(const char *subject, char mid[40])
 {
-	struct nwd_client	*c = harness_connect_as("plo-ana");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
+	struct fixture_alert a;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.priority = NWD__V1__PRIORITY__HIGH;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	r.summary = "seen with older males at the station";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
-	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("alert on %s: %s", subject, err);
-	snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "seen with older males at the station");
+	fixture_publish_as("plo-ana", &a.env, mid, 40);
 }
 
 /* A copy of message mid, as kind, created days ago; its id into out. */

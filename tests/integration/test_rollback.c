@@ -48,6 +48,7 @@
 #include <cmocka.h>
 
 #include "chain.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -58,15 +59,6 @@ static int	metrics_port;
 /* ------------------------------------------------------------------------
  * Helpers
  */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *
 builddir(void)
@@ -139,7 +131,7 @@ healthz(char *body, size_t bodylen)
 	char			 buf[4096], req[256], *hend;
 	size_t			 len = 0;
 	ssize_t			 n;
-	int64_t			 deadline = now_ms() + WAIT_MS;
+	int64_t			 deadline = harness_mono_ms() + WAIT_MS;
 	int			 fd, status = -1;
 
 	body[0] = '\0';
@@ -158,7 +150,7 @@ healthz(char *body, size_t bodylen)
 	while (len < sizeof(buf) - 1) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(deadline - harness_mono_ms())) <= 0)
 			break;
 		if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
 			break;
@@ -177,11 +169,11 @@ healthz(char *body, size_t bodylen)
 static void
 wait_health(int status, char *body, size_t bodylen)
 {
-	int64_t	deadline = now_ms() + WAIT_MS;
+	int64_t	deadline = harness_mono_ms() + WAIT_MS;
 	int	got;
 
 	while ((got = healthz(body, bodylen)) != status) {
-		if (now_ms() > deadline)
+		if (harness_mono_ms() > deadline)
 			fail_msg("/healthz answered %d, not %d, for %d ms: %s",
 			    got, status, WAIT_MS, body);
 		poll(NULL, 0, 50);
@@ -297,27 +289,10 @@ alert(const char *who, const char *subject, char mid[64])
 static void
 allocate(const char *subject, const char *team, char mid[64])
 {
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
+	struct fixture_allocation m;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	if (nwd_publish(c, &env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("case-system could not allocate %s: %s", subject, err);
-	snprintf(mid, 64, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
+	fixture_allocation_init(&m, subject, team, 0);
+	fixture_publish_as("case-system", &m.env, mid, 64);
 }
 
 /* The chain head of inst: its seq, and its hash as hex into hex. */

@@ -50,6 +50,7 @@
 #endif
 
 #include "frame.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -307,35 +308,6 @@ publish_ok(struct nwd_client *c, struct msg *m, char *mid)
 	nwd_publish_ack_free(ack);
 }
 
-/* case-system allocates subject to team, open-ended. */
-static int
-allocate(const char *subject, const char *team)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-	enum nwd_status		 st;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	st = nwd_publish(c, &env, &ack, err, sizeof(err));
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-	if (st != NWD_OK)
-		fprintf(stderr, "allocate %s to %s: %s\n", subject, team, err);
-	return st == NWD_OK ? 0 : -1;
-}
-
 /* Subscribes c live to every kind about subject. */
 static void
 subscribe_all(struct nwd_client *c, const char *subject)
@@ -392,10 +364,9 @@ group_setup(void **state)
 	    console_port);
 	if ((daemon_main = harness_daemon_start(extra)) == NULL)
 		return -1;
-	if (allocate(SUBJECT, "hub:norwich") == -1 ||
-	    allocate(SUBJECT, "sw:north") == -1 ||
-	    allocate(SUBJECT, "camhs:central") == -1)
-		return -1;
+	fixture_allocate(SUBJECT, "hub:norwich", 0);
+	fixture_allocate(SUBJECT, "sw:north", 0);
+	fixture_allocate(SUBJECT, "camhs:central", 0);
 	return 0;
 }
 

@@ -776,15 +776,6 @@ expect_header(const Nwd__V1__Deliver *d, const char *sender,
 	assert_true(h->created_unix_ms > 0);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #ifndef NWD_SCENARIO_INSTANCES
 #define NWD_SCENARIO_INSTANCES	1
 #endif
@@ -1367,7 +1358,8 @@ test_s10_ended_allocation_refuses_delivery(void **state)
 	not_received(&sc, "duty-mash");
 
 	/* case-system ends the allocation: a new record, until now. */
-	assert_int_equal(allocate("YP-010", "hub:norwich", now_ms()), 0);
+	assert_int_equal(allocate("YP-010", "hub:norwich",
+	    harness_wall_ms()), 0);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.allocations WHERE subject = 'YP-010' AND team = "
 	    "'hub:norwich' AND until_at IS NOT NULL"), 1);
@@ -1682,7 +1674,7 @@ test_g19_allocation_rights(void **state)
 	scene_close(&sc);
 
 	expect_allocation_refused("sw-ben", "YP-001", "hub:norwich", "",
-	    now_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
+	    harness_wall_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
 	    "does not let role social_worker allocate team hub:norwich");
 	scene_open(&sc, NWD__V1__KIND__RISK_ALERT, "YP-001", "hubsys-norwich",
 	    (const char *)NULL);
@@ -1704,7 +1696,7 @@ test_g19_allocation_rights(void **state)
 	    "sw-bne");
 	/* The allocation case-system made of his team is not his to end. */
 	expect_allocation_refused("sw-ben", "YP-001", "sw:north", "",
-	    now_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
+	    harness_wall_ms(), NWD_ERR_REFUSED, "social-worker-own-cases",
 	    "the allocation of sw:north to YP-001 was made by case-system");
 	/* Roles without allocation rights. */
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
@@ -1720,7 +1712,7 @@ test_g19_allocation_rights(void **state)
 	    "'social-care,social-worker-own-cases'",
 	    NWD__V1__KIND__ALLOCATION), 1);
 	assert_int_equal(allocate_as("sw-ben", "YP-001", "", "sw-ben",
-	    now_ms(), err, sizeof(err)), NWD_OK);
+	    harness_wall_ms(), err, sizeof(err)), NWD_OK);
 	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
 	    "nwd.allocations WHERE subject = 'YP-001' AND worker = 'sw-ben' "
 	    "AND until_at IS NOT NULL"), 1);

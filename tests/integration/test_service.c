@@ -47,6 +47,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -56,15 +57,6 @@
 
 /* The daemon of the running test, stopped by teardown if a test fails. */
 static struct harness_daemon *current;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the notification socket: systemd's side ------------------------------ */
 
@@ -134,7 +126,7 @@ notifier_run(void *arg)
 		if ((r = recvmsg(n->fd, &mh, MSG_DONTWAIT)) < 0)
 			continue;
 		nt.text[r] = '\0';
-		nt.at_ms = now_ms();
+		nt.at_ms = harness_mono_ms();
 		nt.pid = -1;
 		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
 		    cm = CMSG_NXTHDR(&mh, cm)) {
@@ -251,7 +243,7 @@ notifier_sync(struct notifier *n)
 	struct sockaddr_un	sun;
 	socklen_t		len;
 	uint64_t		want;
-	int64_t			deadline = now_ms() + WAIT_MS;
+	int64_t			deadline = harness_mono_ms() + WAIT_MS;
 	int			fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -271,7 +263,7 @@ notifier_sync(struct notifier *n)
 	    (struct sockaddr *)&sun, len) > 0);
 	close(fd);
 	pthread_mutex_lock(&n->mtx);
-	while (n->syncs < want && now_ms() < deadline)
+	while (n->syncs < want && harness_mono_ms() < deadline)
 		notifier_sleep(n, deadline);
 	pthread_mutex_unlock(&n->mtx);
 	assert_true(n->syncs >= want);
@@ -326,7 +318,7 @@ note_has(const struct note *nt, const char *line)
 static long
 notifier_wait(struct notifier *n, size_t from, const char *line, int ms)
 {
-	int64_t	deadline = now_ms() + ms;
+	int64_t	deadline = harness_mono_ms() + ms;
 	size_t	i = from;
 	long	found = -1;
 
@@ -338,7 +330,7 @@ notifier_wait(struct notifier *n, size_t from, const char *line, int ms)
 				break;
 			}
 		}
-		if (found >= 0 || now_ms() >= deadline)
+		if (found >= 0 || harness_mono_ms() >= deadline)
 			break;
 		notifier_sleep(n, deadline);
 	}
@@ -362,14 +354,14 @@ notifier_count(struct notifier *n, size_t from, const char *line)
 static int
 wait_pings(struct notifier *n, size_t from, size_t count, int ms)
 {
-	int64_t	deadline = now_ms() + ms;
+	int64_t	deadline = harness_mono_ms() + ms;
 	size_t	i, c;
 
 	pthread_mutex_lock(&n->mtx);
 	for (;;) {
 		for (i = from, c = 0; i < n->n; i++)
 			c += note_has(&n->notes[i], "WATCHDOG=1");
-		if (c >= count || now_ms() >= deadline)
+		if (c >= count || harness_mono_ms() >= deadline)
 			break;
 		notifier_sleep(n, deadline);
 	}
@@ -452,55 +444,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* Publishes a RiskAlert (or an Allocation) about subject. */
-static enum nwd_status
-publish(struct nwd_client *c, Nwd__V1__Kind kind, const char *subject,
-    char mid[40], char *err, size_t errlen)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-	Nwd__V1__PublishAck	*ack = NULL;
-	enum nwd_status		 st;
-
-	s.local_id = (char *)subject;
-	h.kind = kind;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	env.header = &h;
-	if (kind == NWD__V1__KIND__ALLOCATION) {
-		a.team = "hub:norwich";
-		env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-		env.allocation = &a;
-	} else {
-		r.category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
-		r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
-		r.summary = "service test";
-		env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-		env.risk_alert = &r;
-	}
-	st = nwd_publish(c, &env, &ack, err, errlen);
-	if (st == NWD_OK)
-		snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	return st;
-}
-
-/* The subject is allocated, so risk alerts about it have recipients. */
-static void
-allocate(const char *subject)
-{
-	struct nwd_client	*c = harness_connect_as("case-system");
-	char			 mid[40], err[512];
-
-	if (publish(c, NWD__V1__KIND__ALLOCATION, subject, mid, err,
-	    sizeof(err)) != NWD_OK)
-		fail_msg("allocation of %s: %s", subject, err);
-	nwd_close(c);
-}
-
 /* Reads a whole small file; NULL if it cannot. */
 static char *
 slurp(const char *path)
@@ -567,7 +510,7 @@ test_ready_after_database(void **state)
 	i = notifier_len(n);
 	assert_int_equal(harness_pg_start(), 0);
 	pg_down = 0;
-	up = now_ms();
+	up = harness_mono_ms();
 	ready = notifier_wait(n, i, "READY=1", WAIT_MS);
 	assert_true(ready >= 0);
 	nt = notifier_note(n, (size_t)ready);
@@ -576,7 +519,7 @@ test_ready_after_database(void **state)
 	assert_true(harness_wait_log(d, "event=ready ", WAIT_MS));
 	notifier_check_sender(n, mark, pid);
 	/* It serves: a publish goes through to the database. */
-	allocate("YP-SVC-1");
+	fixture_allocate("YP-SVC-1", "hub:norwich", 0);
 	notifier_sync(n);
 	assert_int_equal(notifier_count(n, mark, "READY=1"), 1);
 	print_message("READY=1 %lld ms after PostgreSQL was up; %zu "
@@ -606,7 +549,7 @@ test_watchdog_stops_on_stall(void **state)
 	current = d = start_notified(n, 300000, "db_stall_timeout = 1\n", 0);
 	assert_non_null(d);
 	assert_true(notifier_wait(n, 0, "READY=1", WAIT_MS) >= 0);
-	allocate("YP-SVC-2");
+	fixture_allocate("YP-SVC-2", "hub:norwich", 0);
 
 	/* Periodic pings: five in a row, none further apart than 600 ms. */
 	mark = notifier_len(n);
@@ -636,8 +579,8 @@ test_watchdog_stops_on_stall(void **state)
 		o.timeout_ms = 60000;
 		if ((c = nwd_connect(&o, &st, err, sizeof(err))) == NULL)
 			_exit(2);
-		st = publish(c, NWD__V1__KIND__RISK_ALERT, "YP-SVC-2", mid,
-		    err, sizeof(err));
+		st = fixture_publish_kind(c, NWD__V1__KIND__RISK_ALERT,
+		    "YP-SVC-2", "service test", mid, err, sizeof(err));
 		if (st != NWD_OK)
 			_exit(3);
 		if (write(pfd[1], mid, 36) != 36)
@@ -778,8 +721,9 @@ start_publisher(const char *subject, const char *path)
 			    nwd_status_name(st), err);
 			_exit(3);
 		}
-		while ((st = publish(c, NWD__V1__KIND__RISK_ALERT, subject,
-		    mid, err, sizeof(err))) == NWD_OK)
+		while ((st = fixture_publish_kind(c,
+		    NWD__V1__KIND__RISK_ALERT, subject, "service test", mid,
+		    err, sizeof(err))) == NWD_OK)
 			fprintf(fp, "%s\n", mid);
 		fprintf(fp, "ERR %s: %s\n", nwd_status_name(st), err);
 		nwd_close(c);
@@ -822,27 +766,27 @@ test_drain_under_load(void **state)
 	    DRAIN_TIMEOUT_S);
 	current = d = start_notified(n, 0, extra, 0);
 	assert_non_null(d);
-	allocate("YP-SVC-3");
+	fixture_allocate("YP-SVC-3", "hub:norwich", 0);
 	for (i = 0; i < NLOADS; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/drain-%zu",
 		    getenv("NWD_TEST_TMP"), i);
 		pub[i] = start_publisher("YP-SVC-3", path[i]);
 	}
 	/* The load runs: every publisher has been acknowledged often. */
-	t0 = now_ms() + WAIT_MS;
+	t0 = harness_mono_ms() + WAIT_MS;
 	for (i = 0; i < NLOADS; i++) {
 		while (acked_lines(path[i]) < 20) {
-			if (now_ms() > t0)
+			if (harness_mono_ms() > t0)
 				fail_msg("publisher %zu: %zu acks", i,
 				    acked_lines(path[i]));
 			poll(NULL, 0, 20);
 		}
 	}
 
-	t0 = now_ms();
+	t0 = harness_mono_ms();
 	assert_int_equal(harness_daemon_signal(d, SIGTERM), 0);
 	rc = harness_daemon_wait_exit(d, (DRAIN_TIMEOUT_S + 10) * 1000);
-	took = now_ms() - t0;
+	took = harness_mono_ms() - t0;
 	assert_int_equal(rc, 0);
 	assert_true(took < DRAIN_TIMEOUT_S * 1000);
 	assert_true(harness_log_contains(d, "event=drained"));
@@ -955,10 +899,10 @@ test_runs_as_user(void **state)
 	assert_string_equal(got, "0000000000000000");
 
 	/* It still serves: a publish is audited and acknowledged. */
-	allocate("YP-SVC-4");
+	fixture_allocate("YP-SVC-4", "hub:norwich", 0);
 	c = harness_connect_as("plo-ana");
-	if (publish(c, NWD__V1__KIND__RISK_ALERT, "YP-SVC-4", mid, err,
-	    sizeof(err)) != NWD_OK)
+	if (fixture_publish_kind(c, NWD__V1__KIND__RISK_ALERT, "YP-SVC-4",
+	    "service test", mid, err, sizeof(err)) != NWD_OK)
 		fail_msg("publish as nobody's daemon: %s", err);
 	nwd_close(c);
 	assert_int_equal(harness_daemon_stop(d), 0);

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -67,61 +68,16 @@ role_of(const char *id)
  * Helpers
  */
 
-static void
-publish(const char *who, Nwd__V1__Envelope *env, char mid[40])
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	if (nwd_publish(c, env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("publish as %s: %s", who, err);
-	if (mid != NULL)
-		snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-static void
-allocate(const char *subject, const char *team)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	publish("case-system", &env, NULL);
-}
-
 /* who raises a RiskAlert about subject; its message id into mid. */
 static void
 alert_as(const char *who, const char *subject, char mid[40])
 {
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	struct fixture_alert a;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.priority = NWD__V1__PRIORITY__HIGH;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__HIGH;
-	r.summary = "seen getting into a car at the station";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
-	publish(who, &env, mid);
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__CRIMINAL_EXPLOITATION,
+	    "seen getting into a car at the station");
+	fixture_publish_as(who, &a.env, mid, 40);
 }
 
 static void
@@ -205,7 +161,7 @@ acked_alert(const char *subject, const char *feed, char mid[40])
 	char			 err[512], done[128];
 	size_t			 mark;
 
-	allocate(subject, "hub:norwich");
+	fixture_allocate(subject, "hub:norwich", 0);
 	mark = harness_log_mark(daemon_main);
 	if (nwd_subscribe(hub, &k, 1, subjects, 1, feed, &id, err,
 	    sizeof(err)) != NWD_OK)
@@ -523,7 +479,7 @@ test_same_agency_sees_names(void **state)
 	size_t				 i;
 
 	(void)state;
-	allocate("YP-964", "hub:norwich");
+	fixture_allocate("YP-964", "hub:norwich", 0);
 	hub = harness_connect_as("hubsys-norwich");
 	if (nwd_subscribe(hub, &k, 1, subjects, 1, NULL, NULL, err,
 	    sizeof(err)) != NWD_OK)
@@ -628,7 +584,7 @@ test_others_learn_nothing(void **state)
 	char			 mid[40], err[512], err2[512], want[512];
 
 	(void)state;
-	allocate("YP-962", "hub:norwich");
+	fixture_allocate("YP-962", "hub:norwich", 0);
 	alert("YP-962", mid);
 	cara = harness_connect_as("camhs-cara");
 	assert_int_equal(status_page(cara, mid, 0, NULL, &p, err,
@@ -926,7 +882,7 @@ test_status_names_all(void **state)
 	daemon_main = harness_daemon_start(extra);
 	assert_non_null(daemon_main);
 
-	allocate("YP-965", "hub:norwich");
+	fixture_allocate("YP-965", "hub:norwich", 0);
 	hub = harness_connect_as("hubsys-norwich");
 	if (nwd_subscribe(hub, &k, 1, subjects, 1, NULL, NULL, err,
 	    sizeof(err)) != NWD_OK)

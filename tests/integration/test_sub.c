@@ -37,6 +37,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -51,70 +52,17 @@
  * Helpers
  */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-publish(const char *who, Nwd__V1__Envelope *env, char mid[40])
-{
-	struct nwd_client	*c = harness_connect_as(who);
-	Nwd__V1__PublishAck	*ack = NULL;
-	char			 err[512];
-
-	if (nwd_publish(c, env, &ack, err, sizeof(err)) != NWD_OK)
-		fail_msg("publish as %s: %s", who, err);
-	if (mid != NULL)
-		snprintf(mid, 40, "%s", ack->message_id);
-	nwd_publish_ack_free(ack);
-	nwd_close(c);
-}
-
-static void
-allocate(const char *subject, const char *team)
-{
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__Allocation	 a = NWD__V1__ALLOCATION__INIT;
-
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__ALLOCATION;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	a.team = (char *)team;
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_ALLOCATION;
-	env.allocation = &a;
-	publish("case-system", &env, NULL);
-}
-
 /* plo-ana raises a RiskAlert about subject; its message id into mid. */
 static void
 alert(const char *subject, char mid[40])
 {
-	Nwd__V1__Envelope	 env = NWD__V1__ENVELOPE__INIT;
-	Nwd__V1__Header		 h = NWD__V1__HEADER__INIT;
-	Nwd__V1__SubjectRef	 s = NWD__V1__SUBJECT_REF__INIT;
-	Nwd__V1__RiskAlert	 r = NWD__V1__RISK_ALERT__INIT;
+	struct fixture_alert a;
 
-	s.local_id = (char *)subject;
-	h.kind = NWD__V1__KIND__RISK_ALERT;
-	h.subject = &s;
-	h.marking = NWD__V1__MARKING__OFFICIAL;
-	h.priority = NWD__V1__PRIORITY__HIGH;
-	r.category = NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING;
-	r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
-	r.summary = "not back at the hub by ten";
-	env.header = &h;
-	env.body_case = NWD__V1__ENVELOPE__BODY_RISK_ALERT;
-	env.risk_alert = &r;
-	publish("plo-ana", &env, mid);
+	fixture_alert_init(&a, subject,
+	    NWD__V1__RISK_ALERT__CATEGORY__GOING_MISSING,
+	    "not back at the hub by ten");
+	a.r.level = NWD__V1__RISK_ALERT__LEVEL__MEDIUM;
+	fixture_publish_as("plo-ana", &a.env, mid, 40);
 }
 
 static void
@@ -202,10 +150,10 @@ test_keepalive_outlives_idle_timeout(void **state)
 	(void)state;
 	d = harness_daemon_start("idle_timeout = 2");
 	assert_non_null(d);
-	allocate("YP-S1", "hub:norwich");
+	fixture_allocate("YP-S1", "hub:norwich", 0);
 	ka = spawn_sub("hubsys-norwich", "--kind risk_alert --subject YP-S1 "
 	    "--keepalive 0.5");
-	t0 = mono_ms();
+	t0 = harness_mono_ms();
 	quiet = spawn_sub("keyworker-kim", "--kind risk_alert --subject YP-S1 "
 	    "--keepalive 0");
 
@@ -230,10 +178,10 @@ test_keepalive_outlives_idle_timeout(void **state)
 	assert_non_null(c = nwd_connect(&o, &st, err, sizeof(err)));
 	assert_int_equal(nwd_subscribe(c, &k, 1, subjects, 1, NULL, NULL, err,
 	    sizeof(err)), NWD_OK);
-	t1 = mono_ms();
+	t1 = harness_mono_ms();
 	assert_int_equal(nwd_next_delivery(c, -1, &dv, err, sizeof(err)),
 	    NWD_ERR_CLOSED);
-	assert_true(mono_ms() - t1 < WAIT_MS);
+	assert_true(harness_mono_ms() - t1 < WAIT_MS);
 	assert_string_equal(err, "the broker ended the session: "
 	    "ERROR_TIMEOUT: idle for 2 s (idle_timeout)");
 	assert_int_equal(nwd_last_server_error(c),
@@ -242,7 +190,7 @@ test_keepalive_outlives_idle_timeout(void **state)
 	nwd_close(c);
 
 	/* With the keepalive: still there after three idle timeouts ... */
-	left = 3 * IDLE_S * 1000 + 500 - (mono_ms() - t0);
+	left = 3 * IDLE_S * 1000 + 500 - (harness_mono_ms() - t0);
 	assert_int_equal(harness_child_wait(ka, left > 0 ? (int)left : 0), -1);
 	/* ... and it still receives. */
 	alert("YP-S1", mid);
@@ -291,7 +239,7 @@ test_durable_reconnects_after_restart(void **state)
 	(void)state;
 	assert_non_null(d = harness_daemon_start(NULL));
 	port = harness_daemon_port(d);
-	allocate("YP-S2", "hub:norwich");
+	fixture_allocate("YP-S2", "hub:norwich", 0);
 	mark = harness_log_mark(d);
 	sub = spawn_sub("hubsys-norwich", "--durable sub-rc --kind risk_alert "
 	    "--subject YP-S2");
@@ -430,7 +378,7 @@ test_durable_list_delete(void **state)
 	(void)state;
 	assert_non_null(d = harness_daemon_start("max_durable_per_principal "
 	    "= 2"));
-	allocate("YP-S5", "hub:norwich");
+	fixture_allocate("YP-S5", "hub:norwich", 0);
 	kim = harness_connect_as("keyworker-kim");
 	assert_int_equal(nwd_subscribe_durable(kim, &ra, 1, subjects, 1,
 	    "kim-a", 0, NULL, err, sizeof(err)), NWD_OK);
@@ -530,7 +478,7 @@ test_libnwd_acked_and_unsubscribed(void **state)
 
 	(void)state;
 	assert_non_null(d = harness_daemon_start(NULL));
-	allocate("YP-S6", "hub:norwich");
+	fixture_allocate("YP-S6", "hub:norwich", 0);
 	hub = harness_connect_as("hubsys-norwich");
 	assert_int_equal(nwd_subscribe(hub, &k, 1, subjects, 1, NULL, &id,
 	    err, sizeof(err)), NWD_OK);
