@@ -1963,6 +1963,43 @@ harness_tls_close(struct harness_tls *t)
 	free(t);
 }
 
+struct harness_tls *
+harness_tls_session(int port, const char *client, int timeout_ms)
+{
+	struct harness_tls	*t;
+	Nwd__V1__Frame		*f = NULL;
+	char			 err[512];
+
+	if ((t = harness_tls_connect(port, client, NULL, err, sizeof(err))) ==
+	    NULL)
+		fail_msg("connect as %s: %s", client, err);
+	if (harness_tls_hello(t, timeout_ms, &f) != 0 ||
+	    f->msg_case != NWD__V1__FRAME__MSG_WELCOME)
+		fail_msg("hello as %s: %s", client, f == NULL ?
+		    harness_tls_error(t) : frame_msg_name(f));
+	frame_free(f);
+	return t;
+}
+
+int
+harness_tcp_connect(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* ---- libnwd ---------------------------------------------------------------- */
 
 struct kept_string {

@@ -311,6 +311,19 @@ int		 harness_tls_fd(const struct harness_tls *t);
 /* Sends close_notify if the session is intact, closes, frees.  NULL ok. */
 void		 harness_tls_close(struct harness_tls *t);
 
+/*
+ * For a cmocka test: connects as client (harness_tls_connect()), sends a
+ * Hello and reads the answer within timeout_ms.  Returns the session,
+ * which the caller ends with harness_tls_close(); fails the running test
+ * unless the answer is a Welcome.
+ */
+struct harness_tls *harness_tls_session(int port, const char *client,
+		    int timeout_ms);
+
+/* A plain TCP connection to 127.0.0.1:port (close-on-exec); its socket,
+ * or -1 with errno set. */
+int		 harness_tcp_connect(int port);
+
 /* ---- libnwd ---------------------------------------------------------------- */
 
 /*

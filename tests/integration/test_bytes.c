@@ -112,25 +112,6 @@ static char	c1_crt[4096], c1_key[4096];	/* a C1 control in the CN */
  * Helpers
  */
 
-/* A raw session past Hello. */
-static struct harness_tls *
-raw_session(const char *name)
-{
-	struct harness_tls	*t;
-	Nwd__V1__Frame		*f = NULL;
-	char			 err[512];
-
-	if ((t = harness_tls_connect(harness_daemon_port(daemon_main), name,
-	    NULL, err, sizeof(err))) == NULL)
-		fail_msg("connect as %s: %s", name, err);
-	if (harness_tls_hello(t, WAIT_MS * slow, &f) != 0 ||
-	    f->msg_case != NWD__V1__FRAME__MSG_WELCOME)
-		fail_msg("hello as %s: %s", name, f == NULL ?
-		    harness_tls_error(t) : frame_msg_name(f));
-	frame_free(f);
-	return t;
-}
-
 /* Sends f and reads the answer, which the caller frees. */
 static Nwd__V1__Frame *
 request(struct harness_tls *t, Nwd__V1__Frame *f)
@@ -403,6 +384,14 @@ expect_publish_refused(struct harness_tls *t, struct alert *a,
 	harness_wait_sql_int("postgres", WAIT_MS * slow, 1, "SELECT count(*) "
 	    "FROM nwd.audit_events WHERE action = 'publish_refused' AND actor "
 	    "= 'plo-ana' AND reason = '%s' AND %s", text, subject_sql);
+}
+
+/* A raw session as name with the daemon, past its Welcome. */
+static struct harness_tls *
+raw_session(const char *name)
+{
+	return harness_tls_session(harness_daemon_port(daemon_main), name,
+	    WAIT_MS * slow);
 }
 
 /*
@@ -795,25 +784,6 @@ static struct {
 	int		 nrunning;	/* threads to join */
 } flood;
 
-static int
-tcp_open(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* One handshake with fl's certificate, waited for to the daemon's
  * verdict.  Returns 0, or -1 with the failure in fl->err. */
 static int
@@ -824,7 +794,7 @@ flood_one(struct flooder *fl)
 	SSL		*ssl;
 	int		 fd, r, e, rc = 0;
 
-	if ((fd = tcp_open(fl->port)) == -1) {
+	if ((fd = harness_tcp_connect(fl->port)) == -1) {
 		snprintf(fl->err, sizeof(fl->err), "connect: %s",
 		    strerror(errno));
 		return -1;

@@ -474,23 +474,6 @@ test_two_common_names_are_ambiguous(void **state)
  * Frames
  */
 
-static struct harness_tls *
-raw_session(const char *name)
-{
-	struct harness_tls	*t;
-	Nwd__V1__Frame		*f = NULL;
-	char			 err[512];
-
-	t = harness_tls_connect(harness_daemon_port(daemon_main), name, NULL,
-	    err, sizeof(err));
-	if (t == NULL)
-		fail_msg("raw connect: %s", err);
-	assert_int_equal(harness_tls_hello(t, WAIT_MS, &f), 0);
-	assert_int_equal(f->msg_case, NWD__V1__FRAME__MSG_WELCOME);
-	frame_free(f);
-	return t;
-}
-
 /* Expects an Error with this code, then the close. */
 static void
 expect_error_then_close(struct harness_tls *t, Nwd__V1__ErrorCode code,
@@ -506,6 +489,14 @@ expect_error_then_close(struct harness_tls *t, Nwd__V1__ErrorCode code,
 		    text);
 	frame_free(f);
 	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 1);
+}
+
+/* A raw session as name with the daemon, past its Welcome. */
+static struct harness_tls *
+raw_session(const char *name)
+{
+	return harness_tls_session(harness_daemon_port(daemon_main), name,
+	    WAIT_MS);
 }
 
 static void

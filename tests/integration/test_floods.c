@@ -171,26 +171,6 @@ assert_rss_bounded(const char *what, long before, long limit_kb)
 		    what, after - before, limit_kb);
 }
 
-/* A plain TCP connection to port (blocking connect), or -1. */
-static int
-tcp_open(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /*
  * Reads what is there on a readable raw socket.  Returns 1 if the peer
  * closed it (EOF or reset), else 0 (data was discarded, or nothing yet).
@@ -248,7 +228,7 @@ metrics_get(void)
 	int64_t		 deadline = harness_mono_ms() + WAIT_MS;
 	int		 fd, reqlen;
 
-	if ((fd = tcp_open(metrics_port)) == -1)
+	if ((fd = harness_tcp_connect(metrics_port)) == -1)
 		return NULL;
 	reqlen = snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: "
 	    "127.0.0.1\r\nConnection: close\r\n\r\n");
@@ -729,7 +709,7 @@ test_connection_flood(void **state)
 	assert_non_null(pfd = calloc(k, sizeof(*pfd)));
 	t0 = harness_mono_ms();
 	for (i = 0; i < k; i++) {
-		if ((pfd[i].fd = tcp_open(harness_daemon_port(daemon_f))) ==
+		if ((pfd[i].fd = harness_tcp_connect(harness_daemon_port(daemon_f))) ==
 		    -1)
 			fail_msg("flood connection %d of %d: %s", i, k,
 			    strerror(errno));
@@ -809,7 +789,7 @@ churn_run(void *arg)
 		due = start + ch->n * 1000 / CHURN_PER_S;
 		if (harness_mono_ms() < due)
 			poll(NULL, 0, (int)(due - harness_mono_ms()));
-		if ((fd = tcp_open(ch->port)) == -1) {
+		if ((fd = harness_tcp_connect(ch->port)) == -1) {
 			ch->failed++;
 			continue;
 		}
@@ -920,7 +900,7 @@ test_slow_loris_handshake(void **state)
 	assert_non_null(at = calloc(2 * n, sizeof(*at)));
 	t0 = harness_mono_ms();
 	for (i = 0; i < 2 * n; i++) {
-		if ((pfd[i].fd = tcp_open(harness_daemon_port(daemon_f))) ==
+		if ((pfd[i].fd = harness_tcp_connect(harness_daemon_port(daemon_f))) ==
 		    -1)
 			fail_msg("connection %d: %s", i, strerror(errno));
 		pfd[i].events = POLLIN;

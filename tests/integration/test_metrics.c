@@ -551,24 +551,6 @@ expect_error_then_close(struct harness_tls *t, Nwd__V1__ErrorCode code)
 	assert_int_equal(harness_tls_read_frame(t, WAIT_MS, &f), 1);
 }
 
-/* A raw session of plo-ana on d, Hello done. */
-static struct harness_tls *
-raw_session(struct harness_daemon *d)
-{
-	struct harness_tls	*t;
-	Nwd__V1__Frame		*f = NULL;
-	char			 err[512];
-
-	t = harness_tls_connect(harness_daemon_port(d), "plo-ana", NULL, err,
-	    sizeof(err));
-	if (t == NULL)
-		fail_msg("connect: %s", err);
-	assert_int_equal(harness_tls_hello(t, WAIT_MS, &f), 0);
-	assert_int_equal(f->msg_case, NWD__V1__FRAME__MSG_WELCOME);
-	frame_free(f);
-	return t;
-}
-
 /*
  * The limits, each counted when it bites, on a daemon of their own with
  * small ones: max_connections, handshake_timeout (TLS done, no Hello),
@@ -619,19 +601,22 @@ test_limits_are_counted_when_they_bite(void **state)
 	wait_metric("nwd_sessions{role=\"police_liaison\"}", 0);
 
 	/* A session that goes quiet after its Hello. */
-	t[0] = raw_session(d);
+	t[0] = harness_tls_session(harness_daemon_port(d), "plo-ana",
+	    WAIT_MS);
 	expect_error_then_close(t[0], NWD__V1__ERROR_CODE__ERROR_TIMEOUT);
 	harness_tls_close(t[0]);
 	wait_metric("nwd_refusals_total{reason=\"idle_timeout\"}", 1);
 
 	/* A frame over max_frame, then bytes that are no frame. */
-	t[0] = raw_session(d);
+	t[0] = harness_tls_session(harness_daemon_port(d), "plo-ana",
+	    WAIT_MS);
 	assert_int_equal(harness_tls_write(t[0], over, 4), 0);
 	expect_error_then_close(t[0],
 	    NWD__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE);
 	harness_tls_close(t[0]);
 	wait_metric("nwd_refusals_total{reason=\"frame_oversize\"}", 1);
-	t[0] = raw_session(d);
+	t[0] = harness_tls_session(harness_daemon_port(d), "plo-ana",
+	    WAIT_MS);
 	assert_int_equal(harness_tls_write(t[0], junk, sizeof(junk)), 0);
 	expect_error_then_close(t[0], NWD__V1__ERROR_CODE__ERROR_MALFORMED);
 	harness_tls_close(t[0]);
