@@ -6,8 +6,9 @@
  * output), NWD_TEST_PGDIR and NWD_TEST_PGPORT (a deploy/pg.sh cluster),
  * NWD_SRCDIR and NWD_BUILDDIR.  Failures are reported on stderr with their
  * cause; functions then return NULL or -1 as stated.  The exceptions,
- * harness_sql_int() and its kin and harness_connect_as(), are for cmocka
- * tests: they fail the running test with its cause (fail_msg()) instead.
+ * harness_sql_int() and its kin, harness_connect_as() and
+ * harness_tls_session(), are for cmocka tests: they fail the running test
+ * with its cause (fail_msg()) instead.
  *
  * Nothing here sleeps to synchronise: the daemon's readiness is a pipe,
  * its exit a pidfd, log lines an inotify watch, and network reads are
