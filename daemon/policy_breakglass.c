@@ -17,7 +17,9 @@
  * policy_check_breakglass() in policy_eval.c.  Pure, like the rest.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,16 +132,22 @@ static int
 parse_max(struct lexer *lx, int64_t *out)
 {
 	char		*end;
+	char		 written[POLICY_MAX_WORD + 1];
 	long long	 n;
 	int64_t		 unit;
 
 	if (lx->type != T_WORD || !isdigit((unsigned char)lx->text[0]))
 		return policy_lex_fail(lx, "expected a number after max, got "
 		    "%s", policy_lex_desc(lx));
+	errno = 0;
 	n = strtoll(lx->text, &end, 10);
 	if (*end != '\0' || n <= 0)
 		return policy_lex_fail(lx, "expected a whole number above 0 "
 		    "after max, got %s", policy_lex_desc(lx));
+	/* strtoll saturates a longer number; it is too long either way. */
+	if (errno == ERANGE)
+		n = LLONG_MAX;
+	(void)snprintf(written, sizeof(written), "%s", lx->text);
 	if (policy_lex_next(lx) == -1)
 		return -1;
 	if (is_word(lx, "minutes") || is_word(lx, "minute"))
@@ -149,10 +157,11 @@ parse_max(struct lexer *lx, int64_t *out)
 	else
 		return policy_lex_fail(lx, "expected minutes or hours after "
 		    "the number, got %s", policy_lex_desc(lx));
-	if (n * unit > BREAKGLASS_MAX_HOURS * HOUR_MS)
-		return policy_lex_fail(lx, "max %lld %s is longer than a week "
+	/* Divide rather than multiply: n may be as large as LLONG_MAX. */
+	if (n > (long long)(BREAKGLASS_MAX_HOURS * HOUR_MS / unit))
+		return policy_lex_fail(lx, "max %s %s is longer than a week "
 		    "(%d hours), the longest a grant of break-glass may last",
-		    n, lx->text, BREAKGLASS_MAX_HOURS);
+		    written, lx->text, BREAKGLASS_MAX_HOURS);
 	*out = n * unit;
 	return policy_lex_next(lx);
 }
