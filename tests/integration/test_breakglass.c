@@ -111,7 +111,6 @@ group_teardown(void **state)
 	return harness_daemon_stop(daemon_main) == 0 ? 0 : -1;
 }
 
-/* A ROUTINE RiskAlert from the police naming the Norwich hub. */
 /* plo-ana's RiskAlert about subject, shared with the hub. */
 struct alert_msg {
 	Nwd__V1__Envelope	 env;
@@ -144,6 +143,7 @@ alert_init(struct alert_msg *a, const char *subject)
 	a->env.risk_alert = &a->r;
 }
 
+/* A ROUTINE RiskAlert from the police naming the Norwich hub. */
 static void
 alert(const char *subject, char *mid, size_t len)
 {

@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -291,39 +290,21 @@ test_durable_on_another_instance(void **state)
 	nwd_publish_ack_free(a3);
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-#define LAT_N	200
+#define SEQ_N	200
 
 /*
- * Publish to delivery, measured by the clients: n alerts one after
- * another through nwdd-1 to a subscriber on subscriber_on; returns the
- * latencies sorted, in microseconds.
+ * SEQ_N alerts one after another through nwdd-1 to a subscriber on
+ * subscriber_on: each reaches it, as itself, before the next is
+ * published, and nothing more comes.
  */
 static void
-latencies(int subscriber_on, const char *subject, int64_t *us)
+sequential(int subscriber_on, const char *subject)
 {
 	struct nwd_client	*hub, *plo;
 	Nwd__V1__PublishAck	*ack;
 	Nwd__V1__Deliver	*dl;
 	struct fixture_alert	 a;
 	char			 err[512];
-	int64_t			 t0;
 	int			 i;
 
 	on(0);
@@ -334,9 +315,8 @@ latencies(int subscriber_on, const char *subject, int64_t *us)
 	on(0);
 	plo = harness_connect_as("plo-ana");
 	fixture_alert_init(&a, subject,
-	    NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM, "timed");
-	for (i = 0; i < LAT_N; i++) {
-		t0 = mono_us();
+	    NWD__V1__RISK_ALERT__CATEGORY__SELF_HARM, "one after another");
+	for (i = 0; i < SEQ_N; i++) {
 		ack = NULL;
 		if (nwd_publish(plo, &a.env, &ack, err, sizeof(err)) != NWD_OK)
 			fail_msg("publish: %s", err);
@@ -344,36 +324,28 @@ latencies(int subscriber_on, const char *subject, int64_t *us)
 		if (nwd_next_delivery(hub, WAIT_MS, &dl, err, sizeof(err)) !=
 		    NWD_OK)
 			fail_msg("delivery %d: %s", i, err);
-		us[i] = mono_us() - t0;
 		assert_string_equal(dl->envelope->header->message_id,
 		    ack->message_id);
 		nwd_deliver_free(dl);
 		nwd_publish_ack_free(ack);
 	}
+	fixture_nothing_more(hub);
 	nwd_close(plo);
 	nwd_close(hub);
-	qsort(us, LAT_N, sizeof(*us), cmp_i64);
 }
 
 /*
- * What a delivery through another instance costs, beside one through
- * the publisher's: printed (issue 20's target is under 2 ms more at
- * p99 at 500 publishes/s, measured by the benchmark); here only bounded
- * loosely, so that a loaded test machine does not fail it.
+ * Alerts published one after another reach a subscriber on the
+ * publisher's instance and one on another instance alike, each once and
+ * in turn.  (How long a delivery through another instance takes is the
+ * benchmark's: BENCH_ONLY=scale, its cross run; not timed here.)
  */
 static void
-test_cross_instance_latency(void **state)
+test_sequential_alerts_same_and_cross_instance(void **state)
 {
-	int64_t	same[LAT_N], cross[LAT_N];
-
 	(void)state;
-	latencies(0, "YP-C06", same);
-	latencies(1, "YP-C07", cross);
-	printf("publish to delivery, %d sequential alerts: same instance "
-	    "p50 %.2f ms p99 %.2f ms; other instance p50 %.2f ms p99 %.2f "
-	    "ms\n", LAT_N, same[LAT_N / 2] / 1e3, same[LAT_N * 99 / 100] /
-	    1e3, cross[LAT_N / 2] / 1e3, cross[LAT_N * 99 / 100] / 1e3);
-	assert_true(cross[LAT_N / 2] < 1000000);
+	sequential(0, "YP-C06");
+	sequential(1, "YP-C07");
 }
 
 /*
@@ -596,7 +568,7 @@ main(void)
 		    test_replay_decides_with_another_instances_allocation),
 		cmocka_unit_test(test_cluster_connection_lost),
 		cmocka_unit_test(test_killed_instance_is_not_counted),
-		cmocka_unit_test(test_cross_instance_latency),
+		cmocka_unit_test(test_sequential_alerts_same_and_cross_instance),
 		cmocka_unit_test(test_policy_versions_must_agree),
 		cmocka_unit_test(test_every_chain_verifies),
 	};
