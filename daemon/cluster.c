@@ -884,6 +884,7 @@ cluster_peers(const struct cluster *c)
 
 struct msg_job {
 	struct cluster	*c;
+	int64_t		 need;	/* the changes heard before its notes */
 	size_t		 n;
 	char		(*mid)[40];			/* owned */
 	char		(*from)[CLUSTER_NAME_MAX];	/* owned */
@@ -1025,12 +1026,54 @@ msg_rows(int ok, const struct store_result *res, void *arg)
 	msg_job_free(j);
 }
 
+/* Reads the messages of j and sends them to the sessions here. */
+static void
+msg_read(struct cluster *c, struct msg_job *j)
+{
+	const char	*ids[CLUSTER_MSG_BATCH];
+	size_t		 i;
+
+	for (i = 0; i < j->n; i++)
+		ids[i] = j->mid[i];
+	if (c->closing || store_listen_messages(c->l, ids, j->n, msg_rows,
+	    j) == -1) {
+		for (i = 0; i < j->n; i++)
+			log_warnx("message=%s event=cluster_deliver_failed "
+			    "from=%s reason=\"%s\"", j->mid[i], j->from[i],
+			    c->closing ? "the instance is stopping" :
+			    "out of memory");
+		msg_job_free(j);
+	}
+}
+
+/* What the messages' publishers knew is applied here (ok), or can no
+ * longer be waited for: decide with what is known. */
+static void
+msg_ready(int ok, void *arg)
+{
+	struct msg_job	*j = arg;
+
+	if (!ok && !j->c->closing)
+		log_warnx("message=%s event=cluster_deliver_unsynced "
+		    "messages=%zu reason=\"the changes before it could not be "
+		    "read; deciding with what this instance knows\"",
+		    j->mid[0], j->n);
+	msg_read(j->c, j);
+}
+
+/*
+ * The messages noted in a turn.  Each was decided with every change its
+ * publisher had committed before it, and those changes were noted on
+ * this connection before the message: the decision here waits until they
+ * are applied (they are read on the store's connection, which a message's
+ * read on this one may overtake).
+ */
 static void
 on_msgs(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster	*c = arg;
 	struct msg_job	*j = c->mq;
-	const char	*ids[CLUSTER_MSG_BATCH];
+	struct waiter	*w;
 	size_t		 i;
 
 	(void)fd;
@@ -1038,16 +1081,23 @@ on_msgs(evutil_socket_t fd, short what, void *arg)
 	c->mq = NULL;
 	if (j == NULL)
 		return;
-	for (i = 0; i < j->n; i++)
-		ids[i] = j->mid[i];
-	if (c->closing || store_listen_messages(c->l, ids, j->n, msg_rows,
-	    j) == -1) {
-		for (i = 0; i < j->n; i++)
-			log_warnx("message=%s event=cluster_deliver_failed "
-			    "from=%s reason=\"out of memory\"", j->mid[i],
-			    j->from[i]);
-		msg_job_free(j);
+	if (j->need <= c->applied || c->closing) {
+		msg_read(c, j);
+		return;
 	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		msg_ready(0, j);
+		return;
+	}
+	for (i = 0; i < j->n; i++)
+		log_info("message=%s event=cluster_deliver_wait from=%s "
+		    "need=%" PRId64 " applied=%" PRId64, j->mid[i], j->from[i],
+		    j->need, c->applied);
+	w->gen = ++c->gen;
+	w->need = j->need;
+	w->fn = msg_ready;
+	w->arg = j;
+	TAILQ_INSERT_TAIL(&c->waiters, w, entry);
 }
 
 /* Another's message: read with the others noted in the same turn. */
@@ -1081,6 +1131,8 @@ message(struct cluster *c, const char *from, const char *mid)
 	snprintf(j->mid[j->n], sizeof(j->mid[0]), "%s", mid);
 	snprintf(j->from[j->n], sizeof(j->from[0]), "%s", from);
 	j->n++;
+	if (c->known > j->need)
+		j->need = c->known;
 }
 
 /* ------------------------------------------------------------------------

@@ -157,6 +157,57 @@ test_allocation_on_one_alert_through_another(void **state)
 }
 
 /*
+ * The allocation and the alert through nwdd-1, the hub on nwdd-3, and
+ * nwdd-3 hears of the alert before it has read the allocation again (its
+ * read of nwd.allocations is held by a lock; it was stopped while both
+ * were published, so that both notes wait for it together): it decides
+ * on the alert only once it has applied what the publisher knew, and
+ * sends it.  Before, it decided with the allocation it did not have yet,
+ * refused the hub and wrote deliver_lost (a CI run of
+ * test_scenarios_cluster, S10, met this under load).
+ */
+static void
+test_message_waits_for_the_changes_before_it(void **state)
+{
+	struct nwd_client	*hub;
+	struct harness_lock	*lock;
+	Nwd__V1__PublishAck	*ack;
+	char			 line[128];
+
+	(void)state;
+	on(2);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C08", NULL);
+	assert_int_equal(harness_daemon_signal(d[2], SIGSTOP), 0);
+	on(0);
+	fixture_allocate("YP-C08", "hub:norwich", 0);
+	lock = harness_lock_table("nwd.allocations");
+	ack = alert("YP-C08", "missing overnight, found at a bus station");
+	assert_false(ack->duty_desk);
+	assert_int_equal(ack->recipients, 1);
+	assert_int_equal(harness_daemon_signal(d[2], SIGCONT), 0);
+	snprintf(line, sizeof(line), "message=%s event=cluster_deliver_wait",
+	    ack->message_id);
+	if (!harness_wait_log(d[2], line, WAIT_MS)) {
+		harness_lock_abort(lock);
+		fail_msg("nwdd-test-3 did not wait for the allocation before "
+		    "deciding on %s (deliver_lost rows: %d)", ack->message_id,
+		    harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+		    "nwd.audit_events WHERE message_id = '%s' AND action = "
+		    "'deliver_lost'", ack->message_id));
+	}
+	harness_unlock_table(lock);
+	receives(hub, ack->message_id);
+	delivered_by(2, ack->message_id);
+	fixture_nothing_more(hub);
+	assert_int_equal(harness_sql_int("nwd_auditor", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_lost'", ack->message_id), 0);
+	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
  * The subscriber on nwdd-3, the publisher on nwdd-1: routed live at once
  * (the SubscribeAck came after nwdd-1 could know), delivered by nwdd-3,
  * once.
@@ -561,6 +612,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allocation_on_one_alert_through_another),
+		cmocka_unit_test(test_message_waits_for_the_changes_before_it),
 		cmocka_unit_test(test_live_subscriber_on_another_instance),
 		cmocka_unit_test(test_duty_desk_on_another_instance),
 		cmocka_unit_test(test_durable_on_another_instance),
