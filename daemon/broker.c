@@ -639,7 +639,8 @@ publish_decided(struct broker *b, struct session *s, uint64_t request_id,
 	 * sessions, announced in its transaction. */
 	if ((j->plan.has_alloc && store_batch_add_change(batch, "allocation",
 	    j->message_id) == -1) || (cluster_peers(b->srv->cluster) > 0 &&
-	    store_batch_notify_message(batch) == -1))
+	    store_batch_notify_message(batch,
+	    cluster_applied(b->srv->cluster)) == -1))
 		goto internal;
 	if (store_submit(b->srv->store, batch, publish_done, j) == -1) {
 		store_batch_free(batch);
@@ -894,7 +895,8 @@ broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
 	    plan_rows(b, &o, nwd.id, env, &j->plan, j->message_id, version,
 	    batch) == -1 || add(batch, j->message_id, arg) == -1 ||
 	    (cluster_peers(b->srv->cluster) > 0 &&
-	    store_batch_notify_message(batch) == -1))
+	    store_batch_notify_message(batch,
+	    cluster_applied(b->srv->cluster)) == -1))
 		goto fail;
 	j->on_done = done;
 	j->on_done_arg = arg;

@@ -51,6 +51,10 @@
 #define CLUSTER_RETRY_MS	100	/* a reload the store could not take */
 #define CLUSTER_NAME_MAX	128
 #define CLUSTER_MSG_BATCH	256	/* messages read in one query */
+#define CLUSTER_OWN_KEEP_MS	60000	/* an announcement superseded is
+					   kept this long, for the messages
+					   decided before the peers read
+					   the next */
 
 /* A publish waiting to be decided. */
 struct waiter {
@@ -64,12 +68,15 @@ struct waiter {
 
 TAILQ_HEAD(waiterq, waiter);
 
-/* What a peer announced of one principal's live subscriptions. */
+/* What a peer announced of one principal's live subscriptions; in
+ * c->own, what this instance announced, as change seq, at at_ms. */
 struct mirror {
 	struct mirror		*next;		/* owned chain */
 	char			*instance;	/* owned */
 	char			*principal;	/* owned */
 	struct subs		 subs;		/* owned */
+	int64_t			 seq;		/* own: its change */
+	int64_t			 at_ms;		/* own: monotonic, applied */
 };
 
 struct peer {
@@ -132,6 +139,10 @@ struct cluster {
 
 	/* The peers' live subscriptions, and this one's to announce. */
 	struct mirror		*bucket[MIRROR_BUCKETS]; /* owned */
+	struct mirror		*own[MIRROR_BUCKETS];	/* owned; what this
+						   one announced, newest
+						   first per principal */
+	int64_t			 own_at_ms;	/* the newest of them */
 	char			**dirty;	/* owned; principals */
 	size_t			 ndirty;
 	size_t			 dirtycap;
@@ -416,6 +427,80 @@ gather_one(uint32_t kinds, char *const *subjects, size_t nsubjects,
 	g->subjects[g->n++] = s;
 }
 
+/* Keeps m, this instance's announcement (its seq set), in c->own, and
+ * forgets what of its principal was superseded over
+ * CLUSTER_OWN_KEEP_MS ago. */
+static void
+own_keep(struct cluster *c, struct mirror *m)
+{
+	struct mirror	**pp, *o;
+	unsigned int	  b = mirror_hash(m->principal);
+	int64_t		  newer_at = m->at_ms;
+
+	m->next = c->own[b];
+	c->own[b] = m;
+	c->own_at_ms = m->at_ms;
+	for (pp = &m->next; (o = *pp) != NULL;) {
+		if (strcmp(o->principal, m->principal) != 0) {
+			pp = &o->next;
+			continue;
+		}
+		if (m->at_ms - newer_at > CLUSTER_OWN_KEEP_MS) {
+			*pp = o->next;
+			mirror_free(o);
+			continue;
+		}
+		newer_at = o->at_ms;
+		pp = &o->next;
+	}
+}
+
+/*
+ * Did a peer that had applied the changes up to seen count on a session
+ * here of principal for a message of kind about subject?  What it knew of
+ * this instance is the newest announcement numbered seen or less.
+ */
+static int
+own_counted(const struct cluster *c, const char *principal, int kind,
+    const char *subject, int64_t seen)
+{
+	const struct mirror	*m;
+
+	if (seen < 0)
+		return 0;
+	for (m = c->own[mirror_hash(principal)]; m != NULL; m = m->next)
+		if (strcmp(m->principal, principal) == 0 && m->seq <= seen)
+			return subs_would_match(&m->subs, kind, subject);
+	return 0;
+}
+
+struct own_job {
+	struct cluster		*c;
+	struct mirror		*m;		/* owned until kept */
+	store_result_fn		*fn;
+	void			*arg;
+};
+
+static void
+own_done(int ok, const struct store_result *res, void *arg)
+{
+	struct own_job	*j = arg;
+	const char	*v;
+
+	if (ok && store_result_nrows(res) == 1 &&
+	    (v = store_result_value(res, 0, 1)) != NULL) {
+		j->m->seq = strtoll(v, NULL, 10);
+		j->m->at_ms = clock_mono_ms();
+		log_debug("event=cluster_announced principal=%s seq=%" PRId64
+		    " subscriptions=%u", j->m->principal, j->m->seq,
+		    j->m->subs.n);
+		own_keep(j->c, j->m);
+	} else
+		mirror_free(j->m);
+	j->fn(ok, res, j->arg);
+	free(j);
+}
+
 static void
 announced(int ok, const struct store_result *res, void *arg)
 {
@@ -437,7 +522,9 @@ announce_with(struct cluster *c, const char *principal, store_result_fn *fn,
     void *arg)
 {
 	struct gather	 g;
+	struct own_job	*j;
 	void		*stack[64], **ss;
+	char		 kinds[16];
 	size_t		 k, n;
 	int		 rc = -1;
 
@@ -448,9 +535,31 @@ announce_with(struct cluster *c, const char *principal, store_result_fn *fn,
 	for (k = 0; k < n; k++)
 		subs_each(&((struct session *)ss[k])->subs, gather_one, &g);
 	sessidx_done(ss, stack);
-	if (!g.oom && store_listen_live_set(c->l, me(c), principal, g.kinds,
-	    (const char *const *)g.subjects, g.n, fn, arg) == 0)
-		rc = 0;
+	/* What is announced is kept, numbered, when it has committed. */
+	if ((j = calloc(1, sizeof(*j))) != NULL &&
+	    (j->m = calloc(1, sizeof(*j->m))) != NULL &&
+	    (j->m->principal = strdup(principal)) != NULL &&
+	    (j->m->instance = strdup(me(c))) != NULL)
+		for (k = 0; k < g.n && !g.oom; k++) {
+			snprintf(kinds, sizeof(kinds), "%u", g.kinds[k]);
+			if (mirror_add(j->m, kinds, g.subjects[k]) == -1)
+				g.oom = 1;
+		}
+	else
+		g.oom = 1;
+	if (!g.oom) {
+		j->c = c;
+		j->fn = fn;
+		j->arg = arg;
+		if (store_listen_live_set(c->l, me(c), principal, g.kinds,
+		    (const char *const *)g.subjects, g.n, own_done, j) == 0)
+			rc = 0;
+	}
+	if (rc == -1 && j != NULL) {
+		if (j->m != NULL)
+			mirror_free(j->m);
+		free(j);
+	}
 	for (k = 0; k < g.n; k++)
 		free(g.subjects[k]);
 	free(g.subjects);
@@ -878,6 +987,12 @@ cluster_peers(const struct cluster *c)
 	return c != NULL ? c->nlive : 0;
 }
 
+int64_t
+cluster_applied(const struct cluster *c)
+{
+	return c != NULL ? c->applied : -1;
+}
+
 /* ------------------------------------------------------------------------
  * The others' messages, delivered to the sessions here
  */
@@ -888,23 +1003,19 @@ struct msg_job {
 	size_t		 n;
 	char		(*mid)[40];			/* owned */
 	char		(*from)[CLUSTER_NAME_MAX];	/* owned */
+	int64_t		*seen;		/* owned; what each publisher had
+					   applied when it decided (-1: not
+					   said) */
 };
 
-/* A recipient the decision here refuses: a live send that did not
- * happen, in this instance's chain. */
+/* A live send that did not happen, in this instance's chain. */
 static void
 lost_row(struct cluster *c, const char *mid, const char *subject, int kind,
-    const char *who, const char *from, const struct decide_entry *d)
+    const char *who, const char *why)
 {
 	struct store_batch	*b;
 	struct audit_event	*ev;
-	char			 why[700];
 
-	snprintf(why, sizeof(why), "decided on instance %.100s; this "
-	    "instance's decision refused it (%.200s%s%.200s), so its session "
-	    "here was not sent it", from,
-	    d->rules[0] != '\0' ? d->rules : "no rule",
-	    d->reason[0] != '\0' ? ": " : "", d->reason);
 	log_info("message=%s principal=%s event=deliver_lost reason=\"%s\"",
 	    mid, who, why);
 	if (c->srv->store == NULL || (b = store_batch_new()) == NULL)
@@ -917,10 +1028,47 @@ lost_row(struct cluster *c, const char *mid, const char *subject, int kind,
 	store_submit_detached(c->srv->store, b);
 }
 
-/* One message of another instance, row of res: to the sessions here. */
+/* A recipient the decision here refuses, whom a session here would
+ * have taken: its send did not happen. */
+static void
+lost_refused(struct cluster *c, const char *mid, const char *subject,
+    int kind, const char *who, const char *from, const struct decide_entry *d)
+{
+	char	why[700];
+
+	snprintf(why, sizeof(why), "decided on instance %.100s; this "
+	    "instance's decision refused it (%.200s%s%.200s), so its session "
+	    "here was not sent it", from,
+	    d->rules[0] != '\0' ? d->rules : "no rule",
+	    d->reason[0] != '\0' ? ": " : "", d->reason);
+	lost_row(c, mid, subject, kind, who, why);
+}
+
+/*
+ * A recipient routed live whom no session here took, although the
+ * publisher, when it decided, knew of one here that wanted it (what this
+ * instance had announced by then): the session ended, or changed its
+ * subscriptions, before this instance heard of the message.
+ */
+static void
+lost_gone(struct cluster *c, const char *mid, const char *subject, int kind,
+    const char *who, const char *from, const char *route)
+{
+	char	why[400];
+
+	snprintf(why, sizeof(why), "decided on instance %.100s with a live "
+	    "session here; no session here took it when this instance heard "
+	    "of it (the session ended before)%s", from,
+	    strstr(route, "queued") != NULL ? "; its durable queue holds it" :
+	    ": not delivered");
+	lost_row(c, mid, subject, kind, who, why);
+}
+
+/* One message of another instance, row of res: to the sessions here;
+ * seen is what its publisher had applied when it decided. */
 static void
 msg_one(struct cluster *c, const struct store_result *res, size_t row,
-    const char *from)
+    const char *from, int64_t seen)
 {
 	struct server		*srv = c->srv;
 	struct decide_world	 w;
@@ -929,10 +1077,10 @@ msg_one(struct cluster *c, const struct store_result *res, size_t row,
 	Nwd__V1__Envelope	*env = NULL;
 	const struct principal	*pr;
 	const char		*mid = store_result_value(res, row, 0);
-	const char		*list, *p, *nl, *subject;
+	const char		*list, *p, *nl, *subject, *route;
 	char			 who[CLUSTER_NAME_MAX * 2], why[256];
-	size_t			 len, sent = 0;
-	int			 kind;
+	size_t			 len, sent = 0, n;
+	int			 kind, live;
 
 	if ((list = store_result_value(res, row, 12)) == NULL)
 		goto done;
@@ -950,10 +1098,21 @@ msg_one(struct cluster *c, const struct store_result *res, size_t row,
 		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
 		/* "PRINCIPAL ROUTE": the principal is up to the last space. */
 		snprintf(who, sizeof(who), "%.*s", (int)len, p);
-		if (strrchr(who, ' ') != NULL)
+		route = "";
+		if (strrchr(who, ' ') != NULL) {
+			route = strrchr(who, ' ') + 1;
 			*strrchr(who, ' ') = '\0';
-		if (sessidx_count(srv->index, who) == 0)
+		}
+		live = strncmp(route, "live", 4) == 0;
+		if (sessidx_count(srv->index, who) == 0) {
+			log_debug("message=%s principal=%s event=cluster_no_"
+			    "session route=%s seen=%" PRId64, mid, who, route,
+			    seen);
+			if (live && own_counted(c, who, kind, subject, seen))
+				lost_gone(c, mid, subject, kind, who, from,
+				    route);
 			continue;
+		}
 		pr = identity_find_id(srv->ids, who);
 		memset(&d, 0, sizeof(d));
 		if (decide_recipient(&w, pr, who, env, 0, DECIDE_PACK,
@@ -968,8 +1127,16 @@ msg_one(struct cluster *c, const struct store_result *res, size_t row,
 				break;
 		}
 		if (d.verdict != POLICY_ALLOW) {
+			log_debug("message=%s principal=%s event=cluster_"
+			    "refused route=%s rule=%s reason=\"%s\"", mid, who,
+			    route, d.rules, d.reason);
 			if (deliver_would_reach(srv->index, who, kind, subject))
-				lost_row(c, mid, subject, kind, who, from, &d);
+				lost_refused(c, mid, subject, kind, who, from,
+				    &d);
+			else if (live && own_counted(c, who, kind, subject,
+			    seen))
+				lost_gone(c, mid, subject, kind, who, from,
+				    route);
 			decide_entry_clear(&d);
 			continue;
 		}
@@ -981,12 +1148,15 @@ msg_one(struct cluster *c, const struct store_result *res, size_t row,
 		m.withheld = d.withheld != NULL ? d.withheld : "";
 		m.rule = d.rules;
 		m.policy_version = policy_version(srv->policy);
-		sent += deliver_fanout_once(srv->index, who, &m);
+		n = deliver_fanout_once(srv->index, who, &m);
+		if (n == 0 && live && own_counted(c, who, kind, subject, seen))
+			lost_gone(c, mid, subject, kind, who, from, route);
+		sent += n;
 		decide_entry_clear(&d);
 	}
 done:
-	log_debug("message=%s event=cluster_deliver from=%s sessions=%zu",
-	    mid, from, sent);
+	log_debug("message=%s event=cluster_deliver from=%s sessions=%zu "
+	    "seen=%" PRId64, mid, from, sent, seen);
 	frame_free_envelope(env);
 }
 
@@ -997,6 +1167,7 @@ msg_job_free(struct msg_job *j)
 		return;
 	free(j->mid);
 	free(j->from);
+	free(j->seen);
 	free(j);
 }
 
@@ -1014,7 +1185,7 @@ msg_rows(int ok, const struct store_result *res, void *arg)
 			if (mid != NULL && strcmp(j->mid[i], mid) == 0)
 				break;
 		if (i < j->n) {
-			msg_one(j->c, res, k, j->from[i]);
+			msg_one(j->c, res, k, j->from[i], j->seen[i]);
 			j->mid[i][0] = '\0';	/* done */
 		}
 	}
@@ -1102,11 +1273,14 @@ on_msgs(evutil_socket_t fd, short what, void *arg)
 
 /* Another's message: read with the others noted in the same turn. */
 static void
-message(struct cluster *c, const char *from, const char *mid)
+message(struct cluster *c, const char *from, const char *mid, int64_t seen)
 {
 	struct msg_job	*j;
 
-	if (c->srv->nsessions == 0) {
+	/* No session here, and none announced lately that a publisher may
+	 * still have counted on: nothing to do. */
+	if (c->srv->nsessions == 0 && (c->own_at_ms == 0 ||
+	    clock_mono_ms() - c->own_at_ms > CLUSTER_OWN_KEEP_MS)) {
 		log_debug("message=%s event=cluster_deliver from=%s "
 		    "sessions=0", mid, from);
 		return;
@@ -1118,7 +1292,9 @@ message(struct cluster *c, const char *from, const char *mid)
 		    (j->mid = calloc(CLUSTER_MSG_BATCH,
 		    sizeof(*j->mid))) == NULL ||
 		    (j->from = calloc(CLUSTER_MSG_BATCH,
-		    sizeof(*j->from))) == NULL) {
+		    sizeof(*j->from))) == NULL ||
+		    (j->seen = calloc(CLUSTER_MSG_BATCH,
+		    sizeof(*j->seen))) == NULL) {
 			msg_job_free(j);
 			log_warnx("message=%s event=cluster_deliver_failed "
 			    "reason=\"out of memory\"", mid);
@@ -1130,6 +1306,7 @@ message(struct cluster *c, const char *from, const char *mid)
 	}
 	snprintf(j->mid[j->n], sizeof(j->mid[0]), "%s", mid);
 	snprintf(j->from[j->n], sizeof(j->from[0]), "%s", from);
+	j->seen[j->n] = seen;
 	j->n++;
 	if (c->known > j->need)
 		j->need = c->known;
@@ -1183,8 +1360,14 @@ on_note(const char *payload, void *arg)
 		settle(c);
 		break;
 	case 'm':
-		if (n == 3 && strcmp(inst, me(c)) != 0)
-			message(c, inst, rest);
+		/* "m INSTANCE MESSAGE_ID [SEEN]" */
+		if (n == 3 && strcmp(inst, me(c)) != 0) {
+			char	mid[40];
+
+			last = -1;
+			if (sscanf(rest, "%39s %lld", mid, &last) >= 1)
+				message(c, inst, mid, last);
+		}
 		break;
 	case 'd':
 		/* Another's deadline: its timer runs here too (the database
@@ -1332,6 +1515,9 @@ cluster_stop(struct cluster *c)
 void
 cluster_free(struct cluster *c)
 {
+	struct mirror	*m;
+	size_t		 i;
+
 	if (c == NULL)
 		return;
 	cluster_stop(c);
@@ -1345,6 +1531,11 @@ cluster_free(struct cluster *c)
 		event_free(c->ev_msgs);
 	msg_job_free(c->mq);
 	mirror_drop(c, NULL, NULL);
+	for (i = 0; i < MIRROR_BUCKETS; i++)
+		while ((m = c->own[i]) != NULL) {
+			c->own[i] = m->next;
+			mirror_free(m);
+		}
 	dirty_clear(c);
 	free(c->dirty);
 	free(c->peers);

@@ -94,6 +94,9 @@ void		 cluster_policy_changed(struct cluster *c);
 
 /* Live peers (other instances whose heartbeat is young). */
 size_t		 cluster_peers(const struct cluster *c);
+/* Every change up to this number is applied here (what a decision made
+ * now sees; the others' live subscriptions among it). */
+int64_t		 cluster_applied(const struct cluster *c);
 /* 1 while a live peer's policy differs from this one's, else 0. */
 int		 cluster_policy_differs(const struct cluster *c);
 

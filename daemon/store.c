@@ -1040,7 +1040,8 @@ store_send_cluster(struct store *s, int changes, int messages)
 		pgarray_start(&a[0], PGARRAY_LITERAL);
 		TAILQ_FOREACH(b, &s->inflight, entry) {
 			if (b->notify_msg) {
-				snprintf(note, sizeof(note), "m %s", b->msg_id);
+				snprintf(note, sizeof(note), "m %s %" PRId64,
+				    b->msg_id, b->notify_seen);
 				pgarray_add(&a[0], note);
 			}
 			for (j = 0; j + 1 < b->nchg; j += 2)

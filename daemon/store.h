@@ -141,13 +141,16 @@ int		 store_batch_add_purge(struct store_batch *b,
  * A "deadline" (which decisions do not read) is only announced, "d
  * INSTANCE REF".
  * store_batch_notify_message() announces the batch's message in its
- * transaction, "m INSTANCE MESSAGE_ID", for the instances that hold its
- * recipients' sessions (the batch must have its message).  Strings are
+ * transaction, "m INSTANCE MESSAGE_ID SEEN", for the instances that hold
+ * its recipients' sessions (the batch must have its message); seen is
+ * the change sequence the decision was made with (what this instance had
+ * applied of the others' live subscriptions among the rest).  Strings are
  * copied; each returns 0, or -1.
  */
 int		 store_batch_add_change(struct store_batch *b,
 		    const char *what, const char *ref);
-int		 store_batch_notify_message(struct store_batch *b);
+int		 store_batch_notify_message(struct store_batch *b,
+		    int64_t seen);
 void		 store_batch_free(struct store_batch *b);
 
 /*

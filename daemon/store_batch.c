@@ -755,11 +755,12 @@ store_batch_add_change(struct store_batch *b, const char *what,
 }
 
 int
-store_batch_notify_message(struct store_batch *b)
+store_batch_notify_message(struct store_batch *b, int64_t seen)
 {
 	if (b == NULL || !b->has_msg)
 		return -1;
 	b->notify_msg = 1;
+	b->notify_seen = seen;
 	return 0;
 }
 

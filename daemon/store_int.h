@@ -138,6 +138,8 @@ struct store_batch {
 	size_t			 nchg;		/* strings in chg (2 each) */
 	size_t			 chgcap;
 	int			 notify_msg;	/* announce msg_id's commit */
+	int64_t			 notify_seen;	/* with the cluster's change
+						   sequence its decision saw */
 	struct timespec		 queued_at;	/* store_submit(), monotonic */
 	store_done_fn		*done;		/* NULL: detached */
 	void			*arg;		/* the submitter's */

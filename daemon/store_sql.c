@@ -500,12 +500,13 @@ const char store_sql_cluster_changes[] =
 
 /*
  * The messages and deadlines of a transaction, announced: $1 the
- * instance, $2 "m MESSAGE_ID" or "d MESSAGE_ID" each; notified as
- * "m INSTANCE MESSAGE_ID", "d INSTANCE MESSAGE_ID".
+ * instance, $2 "m MESSAGE_ID SEEN" or "d MESSAGE_ID" each; notified as
+ * "m INSTANCE MESSAGE_ID SEEN", "d INSTANCE MESSAGE_ID".
  */
 const char store_sql_cluster_messages[] =
     "SELECT pg_notify('nwd_cluster', split_part(u, ' ', 1) || ' ' || $1 "
-    "|| ' ' || split_part(u, ' ', 2)) FROM unnest($2::text[]) u";
+    "|| ' ' || substr(u, length(split_part(u, ' ', 1)) + 2)) "
+    "FROM unnest($2::text[]) u";
 
 /*
  * The cluster's connection (store_listen.c).  The heartbeat: $1 the

@@ -177,12 +177,12 @@ test_message_waits_for_the_changes_before_it(void **state)
 	(void)state;
 	on(2);
 	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
-	    "YP-C08", NULL);
+	    "YP-C11", NULL);
 	assert_int_equal(harness_daemon_signal(d[2], SIGSTOP), 0);
 	on(0);
-	fixture_allocate("YP-C08", "hub:norwich", 0);
+	fixture_allocate("YP-C11", "hub:norwich", 0);
 	lock = harness_lock_table("nwd.allocations");
-	ack = alert("YP-C08", "missing overnight, found at a bus station");
+	ack = alert("YP-C11", "missing overnight, found at a bus station");
 	assert_false(ack->duty_desk);
 	assert_int_equal(ack->recipients, 1);
 	assert_int_equal(harness_daemon_signal(d[2], SIGCONT), 0);
@@ -204,6 +204,56 @@ test_message_waits_for_the_changes_before_it(void **state)
 	    "nwd.audit_events WHERE message_id = '%s' AND action = "
 	    "'deliver_lost'", ack->message_id), 0);
 	nwd_close(hub);
+	nwd_publish_ack_free(ack);
+}
+
+/*
+ * The hub on nwdd-3, the alert through nwdd-1, which decides while
+ * nwdd-3 still announces the hub's session and so counts it reached; the
+ * hub's session ends before nwdd-3 has read the message (nwdd-3 stopped
+ * while the alert is published, its read of nwd.messages held by a lock
+ * until the session's end is logged).  nwdd-3 sends nothing, and writes
+ * the deliver_lost row that says so (G16: a live send that did not
+ * happen is recorded), as the publisher's instance does for its own
+ * sessions.  Before, nothing recorded it: the trail said reached.
+ */
+static void
+test_session_gone_before_its_instance_heard(void **state)
+{
+	struct nwd_client	*hub;
+	struct harness_lock	*lock;
+	Nwd__V1__PublishAck	*ack;
+	char			 route[64];
+	size_t			 mark;
+
+	(void)state;
+	on(0);
+	fixture_allocate("YP-C12", "hub:norwich", 0);
+	on(2);
+	hub = fixture_subscribe_as("hubsys-norwich", NWD__V1__KIND__RISK_ALERT,
+	    "YP-C12", NULL);
+	assert_int_equal(harness_daemon_signal(d[2], SIGSTOP), 0);
+	on(0);
+	ack = alert("YP-C12", "left the placement with an adult not known");
+	assert_int_equal(ack->recipients, 1);
+	fixture_route_of(ack->message_id, "hubsys-norwich", route,
+	    sizeof(route));
+	assert_string_equal(route, "live");
+	lock = harness_lock_table("nwd.messages");
+	nwd_close(hub);
+	mark = harness_log_mark(d[2]);
+	assert_int_equal(harness_daemon_signal(d[2], SIGCONT), 0);
+	if (!harness_wait_log_after(d[2], mark, "event=close", WAIT_MS)) {
+		harness_lock_abort(lock);
+		fail_msg("nwdd-test-3 did not see the hub's session end");
+	}
+	harness_unlock_table(lock);
+	delivered_by(2, ack->message_id);
+	harness_wait_sql_int("nwd_auditor", WAIT_MS, 1, "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE message_id = '%s' AND action = "
+	    "'deliver_lost' AND recipient = 'hubsys-norwich' AND instance = "
+	    "'nwdd-test-3' AND reason LIKE '%%session ended%%'",
+	    ack->message_id);
 	nwd_publish_ack_free(ack);
 }
 
@@ -613,6 +663,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allocation_on_one_alert_through_another),
 		cmocka_unit_test(test_message_waits_for_the_changes_before_it),
+		cmocka_unit_test(test_session_gone_before_its_instance_heard),
 		cmocka_unit_test(test_live_subscriber_on_another_instance),
 		cmocka_unit_test(test_duty_desk_on_another_instance),
 		cmocka_unit_test(test_durable_on_another_instance),
