@@ -20,7 +20,7 @@
 #   4. checks the files each package holds, the nwd user and group in
 #      ROOT/etc/passwd and group, ROOT/var/lib/nwd (nwd:nwd, 0750)
 #   5. runs the installed programs (with ROOT's libnwd): nwdd --version,
-#      nwd --help, and, against a throwaway PostgreSQL
+#      nwd --help, nwd-ca --help, and, against a throwaway PostgreSQL
 #      (deploy/pg.sh), nwdd --migrate with the installed migrations and
 #      nwdd --check-config with a configuration written for them (the
 #      installed example policy and principals, deploy/gen-pki.sh's keys)
@@ -126,9 +126,9 @@ need() {
 		    problem "$f is not in package $p"
 	done
 }
-need nwdd /usr/sbin/nwdd /lib/systemd/system/nwdd.service \
+need nwdd /usr/sbin/nwdd /usr/sbin/nwd-ca /lib/systemd/system/nwdd.service \
     /usr/lib/sysusers.d/nwd.conf /usr/lib/tmpfiles.d/nwd.conf \
-    /usr/share/man/man8/nwdd.8.gz \
+    /usr/share/man/man8/nwdd.8.gz /usr/share/man/man8/nwd-ca.8.gz \
     /usr/share/man/man5/nwdd.conf.5.gz /usr/share/man/man5/nwd-policy.5.gz \
     /usr/share/man/man5/nwd-calendar.5.gz \
     /usr/share/doc/nwdd/examples/nwdd.conf.example \
@@ -177,6 +177,7 @@ out=$("$nwdd" --version 2>&1) || true
 [ "$out" = "nwdd ${version%%-*}" ] || problem "installed nwdd --version says '$out'"
 "$nwd" --help >"$work/nwd-help.out" 2>&1 || problem "installed nwd --help failed: $(head -n 3 "$work/nwd-help.out")"
 grep -q -i 'usage' "$work/nwd-help.out" || problem "installed nwd --help prints no usage"
+out=$("$R/usr/sbin/nwd-ca" --help 2>&1) || problem "installed nwd-ca --help failed: $out"
 ldd "$nwd" | grep >/dev/null "$R/usr/lib/$multiarch/libnwd.so" ||
     problem "the installed nwd does not load the installed libnwd"
 
@@ -220,4 +221,4 @@ if [ "$problems" -gt 0 ]; then
 	keep=1
 	exit 1
 fi
-echo "$prog: ${#debs[@]} packages built, lintian clean of errors, installed into a scratch root: files, nwd user, /var/lib/nwd, nwdd --migrate ($n), --check-config, nwd --help: ok"
+echo "$prog: ${#debs[@]} packages built, lintian clean of errors, installed into a scratch root: files, nwd user, /var/lib/nwd, nwdd --migrate ($n), --check-config, nwd --help, nwd-ca --help: ok"

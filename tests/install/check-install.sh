@@ -50,6 +50,7 @@ need_exec() {
 
 need_exec "$sbindir/nwdd"
 need_exec "$bindir/nwd"
+need_exec "$sbindir/nwd-ca"
 ls "$D$libdir"/libnwd.so.* >/dev/null 2>&1 || problem "missing: $D$libdir/libnwd.so.*"
 [ -e "$D$libdir/libnwd.so" ] || problem "missing: $D$libdir/libnwd.so"
 need_file "$includedir/nwd.h"
@@ -59,7 +60,7 @@ for h in $(sed -n 's/^#include "\(.*\)"/\1/p' "$D$includedir/nwd.h" 2>/dev/null)
 done
 need_file "$libdir/pkgconfig/libnwd.pc"
 for m in man1/nwd.1 man5/nwd-policy.5 man5/nwd-calendar.5 man5/nwdd.conf.5 \
-    man8/nwdd.8; do
+    man8/nwdd.8 man8/nwd-ca.8; do
 	need_file "$mandir/$m"
 	cmp -s "$D$mandir/$m" "$NWD_SRCDIR/doc/${m#*/}" ||
 	    problem "$D$mandir/$m differs from doc/${m#*/}"
@@ -115,6 +116,8 @@ case $out in
 "nwd $PACKAGE_VERSION "*) ;;
 *) problem "$D$bindir/nwd --version says '$out'" ;;
 esac
+"$D$sbindir/nwd-ca" --help >/dev/null 2>&1 ||
+    problem "$D$sbindir/nwd-ca --help failed"
 out=$("$D$sbindir/nwdd" --check-policy "$D$docdir/examples/policy.nwd" 2>&1) ||
     problem "installed nwdd rejects the installed example policy: $out"
 # The installed nwd uses the installed libnwd.
@@ -155,4 +158,4 @@ if [ "$problems" -gt 0 ]; then
 	echo "$prog: $problems problem(s)" >&2
 	exit 1
 fi
-echo "$prog: ${D:-/}: programs, libnwd (pkg-config: $cflags $libs), 5 man pages, $nsql migrations, nwd.proto, sysusers.d and tmpfiles.d, examples${unitdir:+, nwdd.service}: ok"
+echo "$prog: ${D:-/}: programs, libnwd (pkg-config: $cflags $libs), 6 man pages, $nsql migrations, nwd.proto, sysusers.d and tmpfiles.d, examples${unitdir:+, nwdd.service}: ok"
