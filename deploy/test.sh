@@ -15,13 +15,22 @@
 #      poppler-utils, whose pdftotext reads the PDF that nwd sar --pdf
 #      prints with chromium in tests/integration/test_sar_release, and
 #      haproxy, which tests/integration/test_haproxy puts in front of
-#      two nwdd)
+#      two nwdd, and debhelper, dpkg-dev, fakeroot and lintian, with which
+#      the deb step builds and checks the Debian packages, and easy-rsa,
+#      which deploy/nwd-ca drives)
 #   2. autoreconf -fi
 #   3. build/      gcc, warnings as errors:          make -j2 check
 #      then, from the same build, two steps counted as one test each:
 #      install     make install DESTDIR=... && make installcheck DESTDIR=...
 #                  (tests/install/check-install.sh: the installed files, and
 #                  a program built against libnwd through pkg-config)
+#      deb         tests/install/check-deb.sh: dpkg-buildpackage -us -uc -b
+#                  from a copy of the tree, lintian (no error), the packages
+#                  installed into a scratch root with their maintainer
+#                  scripts (the nwd user, /var/lib/nwd), the installed nwdd
+#                  --migrate and --check-config against a throwaway
+#                  PostgreSQL, nwd --help; about 2 minutes; NWD_DEB=0
+#                  skips it
 #      distcheck   make distcheck: the tarball builds, passes make check,
 #                  installs, installchecks and uninstalls.  Its make check
 #                  runs the unit tests and test_daemon (the whole suite runs
@@ -154,6 +163,15 @@ install_check() {
 	make -C "$dir" installcheck DESTDIR="$dest"
 }
 
+# The Debian packages (tests/install/check-deb.sh); its skip (not root,
+# no dpkg-buildpackage) is said and counted as a pass, as CI always runs it.
+deb_check() {
+	local rc=0
+	"$root/tests/install/check-deb.sh" || rc=$?
+	[ "$rc" -ne 77 ] || { echo "$prog: deb: skipped (see above)"; return 0; }
+	return "$rc"
+}
+
 # make distcheck in DIR; if it fails, the logs of the tests that failed in
 # the dist tree it leaves behind.
 distcheck() {
@@ -276,7 +294,8 @@ run_fuzz() {
 step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
     valgrind testssl.sh tzdata chromium libnss3-tools python3 \
-    poppler-utils haproxy libmosquitto-dev mosquitto
+    poppler-utils haproxy libmosquitto-dev mosquitto \
+    debhelper dpkg-dev fakeroot lintian easy-rsa
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"
@@ -289,6 +308,12 @@ CHECK_ENV=(NWD_TEST_TMPROOT="$tmproot")
 run_build gcc "$root/build" CC=gcc
 if [ "$built" = 1 ]; then
 	run_step install install_check "$root/build"
+	if [ "${NWD_DEB:-1}" != 0 ]; then
+		run_step deb deb_check
+	else
+		echo "$prog: NWD_DEB=0: the Debian packages are not built"
+		skipped=$((skipped + 1))
+	fi
 	run_step distcheck distcheck "$root/build"
 fi
 if [ "$built" = 1 ] && [ "${NWD_VALGRIND:-1}" != 0 ]; then

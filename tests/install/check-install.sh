@@ -7,12 +7,14 @@
 #
 #   DESTDIR                 staging root (may be empty)
 #   bindir sbindir libdir includedir mandir pkgdatadir docdir
+#   sysusersdir tmpfilesdir
 #   systemdsystemunitdir    empty if the unit is not installed
 #   PACKAGE_VERSION CC NWD_SRCDIR
 #
 # Checks that the programs, the library, its headers and pkg-config file,
 # the man pages, the SQL migrations (every deploy/sql/*.sql of the tree,
-# byte for byte), the examples and the systemd unit (its paths substituted)
+# byte for byte), nwd.proto, the sysusers.d and tmpfiles.d entries, the
+# examples and the systemd unit (its paths substituted)
 # are there; runs the installed nwdd and nwd; and builds and runs
 # tests/install/smoke.c against the installed libnwd with nothing but
 # "pkg-config --cflags --libs libnwd" (PKG_CONFIG_SYSROOT_DIR=DESTDIR).
@@ -22,7 +24,7 @@ set -euo pipefail
 
 prog=check-install.sh
 for v in bindir sbindir libdir includedir mandir pkgdatadir docdir \
-    PACKAGE_VERSION CC NWD_SRCDIR; do
+    sysusersdir tmpfilesdir PACKAGE_VERSION CC NWD_SRCDIR; do
 	[ -n "${!v:-}" ] || { echo "$prog: $v is not set (run me through 'make installcheck')" >&2; exit 99; }
 done
 D=${DESTDIR:-}
@@ -48,6 +50,7 @@ need_exec() {
 
 need_exec "$sbindir/nwdd"
 need_exec "$bindir/nwd"
+need_exec "$sbindir/nwd-ca"
 ls "$D$libdir"/libnwd.so.* >/dev/null 2>&1 || problem "missing: $D$libdir/libnwd.so.*"
 [ -e "$D$libdir/libnwd.so" ] || problem "missing: $D$libdir/libnwd.so"
 need_file "$includedir/nwd.h"
@@ -57,7 +60,7 @@ for h in $(sed -n 's/^#include "\(.*\)"/\1/p' "$D$includedir/nwd.h" 2>/dev/null)
 done
 need_file "$libdir/pkgconfig/libnwd.pc"
 for m in man1/nwd.1 man5/nwd-policy.5 man5/nwd-calendar.5 man5/nwdd.conf.5 \
-    man8/nwdd.8; do
+    man8/nwdd.8 man8/nwd-ca.8; do
 	need_file "$mandir/$m"
 	cmp -s "$D$mandir/$m" "$NWD_SRCDIR/doc/${m#*/}" ||
 	    problem "$D$mandir/$m differs from doc/${m#*/}"
@@ -77,6 +80,12 @@ for f in nwdd.conf.example policy.nwd principals.conf calendar.conf \
 	need_file "$docdir/examples/$f"
 done
 need_file "$docdir/README.md"
+cmp -s "$NWD_SRCDIR/proto/nwd.proto" "$D$pkgdatadir/nwd.proto" ||
+    problem "proto/nwd.proto is not installed as $D$pkgdatadir/nwd.proto"
+cmp -s "$NWD_SRCDIR/systemd/nwd.sysusers" "$D$sysusersdir/nwd.conf" ||
+    problem "systemd/nwd.sysusers is not installed as $D$sysusersdir/nwd.conf"
+cmp -s "$NWD_SRCDIR/systemd/nwd.tmpfiles" "$D$tmpfilesdir/nwd.conf" ||
+    problem "systemd/nwd.tmpfiles is not installed as $D$tmpfilesdir/nwd.conf"
 
 if [ -n "$unitdir" ]; then
 	unit=$D$unitdir/nwdd.service
@@ -107,6 +116,8 @@ case $out in
 "nwd $PACKAGE_VERSION "*) ;;
 *) problem "$D$bindir/nwd --version says '$out'" ;;
 esac
+"$D$sbindir/nwd-ca" --help >/dev/null 2>&1 ||
+    problem "$D$sbindir/nwd-ca --help failed"
 out=$("$D$sbindir/nwdd" --check-policy "$D$docdir/examples/policy.nwd" 2>&1) ||
     problem "installed nwdd rejects the installed example policy: $out"
 # The installed nwd uses the installed libnwd.
@@ -147,4 +158,4 @@ if [ "$problems" -gt 0 ]; then
 	echo "$prog: $problems problem(s)" >&2
 	exit 1
 fi
-echo "$prog: ${D:-/}: programs, libnwd (pkg-config: $cflags $libs), 5 man pages, $nsql migrations, examples${unitdir:+, nwdd.service}: ok"
+echo "$prog: ${D:-/}: programs, libnwd (pkg-config: $cflags $libs), 6 man pages, $nsql migrations, nwd.proto, sysusers.d and tmpfiles.d, examples${unitdir:+, nwdd.service}: ok"

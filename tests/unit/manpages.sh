@@ -10,6 +10,8 @@
 #   - every option of "nwdd --help" is in nwdd(8);
 #   - every command, option, kind and exit status of "nwd --help" and of
 #     each command's help is in nwd(1);
+#   - every command, option and environment variable of "nwd-ca --help"
+#     (deploy/nwd-ca) is in nwd-ca(8);
 #   - every page renders without warnings: groff -mandoc -ww, and
 #     mandoc -T lint -W warning where mandoc is installed.
 #
@@ -146,6 +148,29 @@ for v in NWD_SERVER NWD_CERT NWD_KEY NWD_CA NWD_AUDIT_DB NWD_AUDIT_PUBKEY; do
 		    problem "nwd.1: environment variable $v is missing"
 	fi
 done
+
+# --- nwd-ca(8) against "nwd-ca --help" -------------------------------------
+
+nwdca=$NWD_SRCDIR/deploy/nwd-ca
+ca8=$doc/nwd-ca.8
+if [ -x "$nwdca" ]; then
+	ca_help=$("$nwdca" --help)
+	while read -r cmd; do
+		grep -qE "^\\.It Cm $cmd\$" "$ca8" ||
+		    problem "nwd-ca.8: command '$cmd' is missing"
+	done < <(sed -n 's/^  nwd-ca \[options\] \([a-z]*\).*/\1/p' <<<"$ca_help" | sort -u)
+	while read -r opt; do
+		grep -qE -- "(^|[ |])Fl -$opt( |$)" "$ca8" ||
+		    problem "nwd-ca.8: option --$opt is missing"
+	done < <(grep -oE -- '(^|[ [|(])--[a-z][a-z-]*' <<<"$ca_help" |
+	    sed 's/^[^-]*--//' | sort -u)
+	while read -r v; do
+		grep -q "Ev $v" "$ca8" ||
+		    problem "nwd-ca.8: environment variable $v is missing"
+	done < <(grep -oE 'NWD_CA_[A-Z_]+' <<<"$ca_help" | sort -u)
+else
+	problem "$nwdca is missing or not executable"
+fi
 
 # --- every page renders cleanly -------------------------------------------
 
