@@ -657,14 +657,12 @@ syntax_error(const char *text, size_t end, const char *why, char *err,
 	    line, col, why);
 }
 
-ProtobufCMessage *
-pbjson_parse(const ProtobufCMessageDescriptor *d, const char *json,
-    size_t len, char *err, size_t errlen)
+json_object *
+pbjson_read(const char *json, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener	*tok;
 	enum json_tokener_error	 jerr;
-	json_object		*obj;
-	ProtobufCMessage	*m = NULL;
+	json_object		*obj = NULL;
 	char			*text;
 	size_t			 end;
 
@@ -701,15 +699,27 @@ pbjson_parse(const ProtobufCMessageDescriptor *d, const char *json,
 	if (end < len) {
 		syntax_error(text, end, "unexpected text after the object",
 		    err, errlen);
-		goto free_obj;
+		json_object_put(obj);
+		obj = NULL;
 	}
-	m = pbjson_from_object(d, obj, err, errlen);
- free_obj:
-	json_object_put(obj);
  free_tok:
 	json_tokener_free(tok);
  free_text:
 	free(text);
+	return obj;
+}
+
+ProtobufCMessage *
+pbjson_parse(const ProtobufCMessageDescriptor *d, const char *json,
+    size_t len, char *err, size_t errlen)
+{
+	json_object		*obj;
+	ProtobufCMessage	*m;
+
+	if ((obj = pbjson_read(json, len, err, errlen)) == NULL)
+		return NULL;
+	m = pbjson_from_object(d, obj, err, errlen);
+	json_object_put(obj);
 	return m;
 }
 

@@ -41,6 +41,16 @@ ProtobufCMessage	*pbjson_parse(const ProtobufCMessageDescriptor *d,
 			    size_t errlen);
 
 /*
+ * Reads len bytes of JSON text (one value, which need not be
+ * NUL-terminated) as pbjson_parse() does, without converting it: strict
+ * JSON, valid UTF-8, nothing after the value, at most PBJSON_MAX_INPUT
+ * bytes.  Returns a new JSON value (one reference, released with
+ * json_object_put()), or NULL with one sentence in err.
+ */
+struct json_object	*pbjson_read(const char *json, size_t len, char *err,
+			    size_t errlen);
+
+/*
  * Converts a parsed JSON object the same way.  obj stays the caller's and
  * is only read.  The result is owned as with pbjson_parse().
  */

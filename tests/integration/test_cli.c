@@ -1,0 +1,207 @@
+/*
+ * The nwd tool's modes for integrators (issue 21), against a real nwdd
+ * and PostgreSQL:
+ *
+ * - push --lines: one message per line of stdin, header and body, in one
+ *   session (one connect row for all of them), one result line each with
+ *   its line number; a bad line (not JSON, an unknown field, a field
+ *   given twice, an invalid envelope) or a refused one does not stop the
+ *   others, and the exit status is the first failure's.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "nwd.h"
+
+static const char *
+dir_env(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+static void
+assert_contains(const char *haystack, const char *needle)
+{
+	if (strstr(haystack, needle) == NULL)
+		fail_msg("\"%s\" lacks \"%s\"", haystack, needle);
+}
+
+/* The line of out that starts with prefix, copied into line, or fails. */
+static const char *
+line_of(const char *out, const char *prefix, char *line, size_t len)
+{
+	const char	*p = out, *nl;
+	size_t		 n;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (strncmp(p, prefix, strlen(prefix)) == 0) {
+			snprintf(line, len, "%.*s", (int)n, p);
+			return line;
+		}
+		p += n + (nl != NULL);
+	}
+	fail_msg("no line starting %s in:\n%s", prefix, out);
+	return NULL;
+}
+
+/*
+ * Runs nwd ARGS as who (as harness_run_nwd() does) with input on its
+ * stdin; its stdout into out.  Returns its exit status, or fails.
+ */
+static int
+run_stdin(char *out, size_t outlen, const char *who, const char *input,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+run_stdin(char *out, size_t outlen, const char *who, const char *input,
+    const char *fmt, ...)
+{
+	struct nwd_opts	 o = harness_client(who);
+	char		 path[4096], args[2048], cmd[8192];
+	FILE		*fp;
+	size_t		 n = 0, r;
+	va_list		 ap;
+	int		 status;
+
+	snprintf(path, sizeof(path), "%s/stdin.txt",
+	    dir_env("NWD_TEST_TMP", "/tmp"));
+	if ((fp = fopen(path, "w")) == NULL || fputs(input, fp) == EOF ||
+	    fclose(fp) != 0)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "NWD_SERVER=%s NWD_CERT=%s NWD_KEY=%s "
+	    "NWD_CA=%s %s/client/nwd %s <%s", o.server, o.cert, o.key, o.ca,
+	    dir_env("NWD_BUILDDIR", NWD_BUILDDIR), args, path);
+	fflush(NULL);
+	if ((fp = popen(cmd, "r")) == NULL)
+		fail_msg("popen %s: %s", cmd, strerror(errno));
+	while (n + 1 < outlen && (r = fread(out + n, 1, outlen - 1 - n,
+	    fp)) > 0)
+		n += r;
+	out[n] = '\0';
+	status = pclose(fp);
+	if (n + 1 >= outlen || status == -1 || !WIFEXITED(status))
+		fail_msg("%s: output too long or no normal exit", cmd);
+	return WEXITSTATUS(status);
+}
+
+/* The message id of a result line, into mid. */
+static void
+message_id(const char *line, char mid[40])
+{
+	const char *p;
+
+	if ((p = strstr(line, "\"message_id\":\"")) == NULL)
+		fail_msg("no message_id in %s", line);
+	p += strlen("\"message_id\":\"");
+	snprintf(mid, 40, "%.36s", p);
+}
+
+#define ALERT_BODY	"{\"category\":\"GOING_MISSING\",\"level\":\"HIGH\"," \
+			    "\"summary\":\"not back at the hub by ten\"}"
+
+static void
+test_push_lines(void **state)
+{
+	struct harness_daemon	*d;
+	static char		 out[16384];
+	char			 line[1024], mid1[40], mid5[40];
+	long			 connects;
+	static const char	 input[] =
+	    /* 1: all there */
+	    "{\"kind\":\"risk_alert\",\"subject\":\"YP-201\","
+	    "\"priority\":\"HIGH\",\"body\":" ALERT_BODY "}\n"
+	    /* 2: not JSON */
+	    "{\"kind\":\"risk_alert\",\n"
+	    /* 3: blank, skipped */
+	    "   \n"
+	    /* 4: an unknown field */
+	    "{\"kind\":\"risk_alert\",\"subject\":\"YP-201\",\"colour\":1}\n"
+	    /* 5: the kind from the command line, a camelCase name */
+	    "{\"subject\":\"YP-202\",\"shareWith\":[\"duty-mash\"],"
+	    "\"body\":" ALERT_BODY "}\n"
+	    /* 6: an invalid envelope (the NHS number's check digit) */
+	    "{\"subject\":\"YP-203\",\"nhsNumber\":\"9434765918\","
+	    "\"body\":" ALERT_BODY "}\n"
+	    /* 7: the same field twice, under its two names */
+	    "{\"subject\":\"YP-203\",\"share_with\":[],\"shareWith\":[]}\n";
+
+	(void)state;
+	assert_non_null(d = harness_daemon_start(NULL));
+	connects = harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'connect' AND actor = "
+	    "'plo-ana'");
+	assert_int_equal(run_stdin(out, sizeof(out), "plo-ana", input,
+	    "push --lines risk_alert"), 2);
+	/* One session for them all. */
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'connect' AND actor = "
+	    "'plo-ana'"), connects + 1);
+
+	message_id(line_of(out, "{\"line\":1,", line, sizeof(line)), mid1);
+	assert_contains(line, "\"recipients\":");
+	line_of(out, "{\"line\":2,", line, sizeof(line));
+	assert_contains(line, "\"error\":\"invalid JSON");
+	assert_contains(line, "\"exit\":2");
+	assert_null(strstr(out, "{\"line\":3,"));
+	line_of(out, "{\"line\":4,", line, sizeof(line));
+	assert_contains(line, "unknown field 'colour'");
+	message_id(line_of(out, "{\"line\":5,", line, sizeof(line)), mid5);
+	line_of(out, "{\"line\":6,", line, sizeof(line));
+	assert_contains(line, "invalid envelope");
+	assert_contains(line, "\"exit\":2");
+	line_of(out, "{\"line\":7,", line, sizeof(line));
+	assert_contains(line, "given twice");
+
+	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
+	    "nwd.audit_events WHERE action = 'publish' AND actor = 'plo-ana' "
+	    "AND message_id IN ('%s', '%s')", mid1, mid5), 2);
+
+	/* Every line good: exit 0; a refused line (sw-ben may not publish
+	 * intelligence) does not stop the next. */
+	assert_int_equal(run_stdin(out, sizeof(out), "plo-ana",
+	    "{\"kind\":\"risk_alert\",\"subject\":\"YP-204\",\"body\":"
+	    ALERT_BODY "}\n", "push --lines"), 0);
+	line_of(out, "{\"line\":1,", line, sizeof(line));
+	assert_int_equal(run_stdin(out, sizeof(out), "sw-ben",
+	    "{\"kind\":\"intelligence_report\",\"subject\":\"YP-204\","
+	    "\"body\":{\"grading\":{\"source_evaluation\":1,"
+	    "\"assessment\":\"A\",\"handling_code\":\"HANDLING_P\"},"
+	    "\"sanitised\":true,\"summary\":\"x\"}}\n"
+	    "{\"kind\":\"risk_alert\",\"subject\":\"YP-204\",\"body\":"
+	    ALERT_BODY "}\n", "push --lines"), 1);
+	line_of(out, "{\"line\":1,", line, sizeof(line));
+	assert_contains(line, "\"exit\":1");
+	line_of(out, "{\"line\":2,\"message_id\":", line, sizeof(line));
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_push_lines),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
