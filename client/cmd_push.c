@@ -500,8 +500,9 @@ const struct cmd cmd_push = {
 	    "  nwd push --lines [KIND] [options] < LINES",
 	.help = "Publishes one message of KIND whose body is the JSON object "
 	    "in FILE, or on\nstdin if FILE is '-' or absent.  Body fields are "
-	    "the .proto names; enums\nare given by name or number.  The "
-	    "envelope is checked locally before it is\nsent.  Prints "
+	    "the .proto names or\ntheir lowerCamelCase ones; enums are given by "
+	    "name, in any case, or number.\nA key given twice is refused.  "
+	    "The envelope is checked locally before it\nis sent.  Prints "
 	    "{\"message_id\", \"recipients\", \"duty_desk\", "
 	    "\"not_reachable\",\n\"policy_version\"}: recipients is how "
 	    "many principals it reached (a live\nsession of theirs took it, "

@@ -32,6 +32,7 @@
 #include "envelope.h"
 #include "nwd.h"
 #include "pbjson.h"
+#include "schema.h"
 
 #define SUB_BACKOFF_FIRST_MS	1000	/* the first reconnect's delay */
 #define SUB_BACKOFF_MAX_MS	30000	/* the delay doubles up to this */
@@ -428,7 +429,7 @@ sub_run(struct args *a)
 		return CLI_EXIT_PROTOCOL;
 	}
 	for (i = 0; i < o->kinds.n; i++) {
-		if (envelope_kind_from_name(o->kinds.v[i], &r.kinds[i]) == -1) {
+		if (schema_kind_from_name(o->kinds.v[i], &r.kinds[i]) == -1) {
 			free(r.kinds);
 			return args_usage(a, "--kind", "unknown kind \"%s\" "
 			    "(one of %s)", o->kinds.v[i], cli_kinds());

@@ -16,6 +16,7 @@
 #include "compose.h"
 #include "envelope.h"
 #include "pbjson.h"
+#include "schema.h"
 
 const struct args_opt compose_opts[] = {
 	{ .name = "subject", .type = ARGS_LIST, .arg = "ID",
@@ -158,7 +159,7 @@ compose_envelope(const struct compose_msg *m,
 	size_t				 len;
 
 	memset(e, 0, sizeof(*e));
-	if (envelope_kind_from_name(m->kind, &kind) == -1) {
+	if (schema_kind_from_name(m->kind, &kind) == -1) {
 		fail_at(e, 1, m->command, "unknown kind \"%s\" (one of %s)",
 		    m->kind, cli_kinds());
 		return NULL;

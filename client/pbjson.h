@@ -1,9 +1,11 @@
 /*
  * pbjson: JSON <-> protobuf-c messages, generically over descriptors.
  *
- * Field names are the .proto names (snake_case), enums are written by name
- * and read by name or number, 64-bit integers are JSON numbers (a numeric
- * string is accepted too), bytes are base64.  Nothing here knows a message
+ * Field names are written as the .proto names (snake_case) and read as
+ * those or proto3's lowerCamelCase names (a field given under both, and a
+ * key twice in one object, are refused); enums are written by name and
+ * read by name, in any case, or number; 64-bit integers are JSON numbers
+ * (a numeric string is accepted too), bytes are base64.  Nothing here knows a message
  * type by name: a new message kind needs a schema change, not new code.
  *
  * Outside input is bounded: at most PBJSON_MAX_INPUT bytes of JSON,

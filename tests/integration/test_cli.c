@@ -7,6 +7,8 @@
  *   its line number; a bad line (not JSON, an unknown field, a field
  *   given twice, an invalid envelope) or a refused one does not stop the
  *   others, and the exit status is the first failure's.
+ * - Names in any case: kinds, enums, actions, formats; lowerCamelCase
+ *   field names; a key twice refused, naming the key and the line.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -143,7 +145,9 @@ test_push_lines(void **state)
 	    "{\"subject\":\"YP-203\",\"nhsNumber\":\"9434765918\","
 	    "\"body\":" ALERT_BODY "}\n"
 	    /* 7: the same field twice, under its two names */
-	    "{\"subject\":\"YP-203\",\"share_with\":[],\"shareWith\":[]}\n";
+	    "{\"subject\":\"YP-203\",\"share_with\":[],\"shareWith\":[]}\n"
+	    /* 8: a key twice */
+	    "{\"subject\":\"YP-203\",\"subject\":\"YP-204\"}\n";
 
 	(void)state;
 	assert_non_null(d = harness_daemon_start(NULL));
@@ -171,6 +175,8 @@ test_push_lines(void **state)
 	assert_contains(line, "\"exit\":2");
 	line_of(out, "{\"line\":7,", line, sizeof(line));
 	assert_contains(line, "given twice");
+	line_of(out, "{\"line\":8,", line, sizeof(line));
+	assert_contains(line, "duplicate key 'subject' at line 1, column 21");
 
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.audit_events WHERE action = 'publish' AND actor = 'plo-ana' "
@@ -195,11 +201,49 @@ test_push_lines(void **state)
 	assert_int_equal(harness_daemon_stop(d), 0);
 }
 
+/*
+ * Names in any case, everywhere alike: a kind, the body's enums and the
+ * header's in push, a kind in sub --kind, an action and a format in
+ * audit query; proto3's lowerCamelCase field names in a body.
+ */
+static void
+test_names_in_any_case(void **state)
+{
+	struct harness_daemon	*d;
+	static char		 out[16384];
+	char			 mid[40], line[1024];
+
+	(void)state;
+	assert_non_null(d = harness_daemon_start(NULL));
+	assert_int_equal(run_stdin(out, sizeof(out), "plo-ana",
+	    "{\"category\": \"going_missing\", \"Level\": 1}",
+	    "push Risk_Alert --subject YP-301 -"), 2);
+	assert_int_equal(run_stdin(out, sizeof(out), "plo-ana",
+	    "{\"category\": \"going_missing\", \"level\": \"High\", "
+	    "\"summary\": \"x\", \"location\": {\"town\": \"Norwich\"}}",
+	    "push RISK_ALERT --subject YP-301 --priority high "
+	    "--marking official-sensitive --basis SAFEGUARDING -"), 0);
+	message_id(out, mid);
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "auditor-dan",
+	    "audit query --action PUBLISH --message %s --format JSON", mid),
+	    0);
+	line_of(out, "{", line, sizeof(line));
+	assert_contains(line, "\"action\":\"publish\"");
+	assert_contains(line, "\"kind\":\"risk_alert\"");
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "sub --kind RISK_ALERT --kind Missing_Episode --idle-exit 0.2"),
+	    6);
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "sub --kind risk-alert"), 2);
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_push_lines),
+		cmocka_unit_test(test_names_in_any_case),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
