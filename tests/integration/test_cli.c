@@ -9,6 +9,7 @@
  *   others, and the exit status is the first failure's.
  * - Names in any case: kinds, enums, actions, formats; lowerCamelCase
  *   field names; a key twice refused, naming the key and the line.
+ * - sub --format and --pretty, and the refusal of a wildcard subject.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "nwd.h"
 
@@ -238,12 +240,103 @@ test_names_in_any_case(void **state)
 	assert_int_equal(harness_daemon_stop(d), 0);
 }
 
+#define WAIT_MS	10000
+
+/* Waits for a line holding needle on the child's stdout, or fails. */
+static void
+want_line(struct harness_child *c, const char *needle, char *line,
+    size_t len)
+{
+	if (!harness_child_wait_line(c, 1, needle, WAIT_MS, line, len))
+		fail_msg("no line with \"%s\" from nwd sub in %d ms; it "
+		    "wrote:\n--- stdout\n%s--- stderr\n%s", needle, WAIT_MS,
+		    harness_child_output(c, 1), harness_child_output(c, 2));
+}
+
+/* nwd sub as who with args, once the broker has accepted it. */
+static struct harness_child *
+sub(const char *who, const char *args)
+{
+	struct harness_child	*c;
+
+	assert_non_null(c = harness_nwd_spawn(who, "sub %s", args));
+	if (!harness_child_wait_line(c, 2, "nwd: subscribed id=", WAIT_MS,
+	    NULL, 0))
+		fail_msg("nwd sub %s did not subscribe:\n%s", args,
+		    harness_child_output(c, 2));
+	return c;
+}
+
+/* plo-ana pushes a RiskAlert about subject; its id into mid. */
+static void
+push_alert(const char *subject, char mid[40])
+{
+	static char out[4096];
+
+	assert_int_equal(run_stdin(out, sizeof(out), "plo-ana", ALERT_BODY,
+	    "push risk_alert --subject %s --priority HIGH -", subject), 0);
+	message_id(out, mid);
+}
+
+/*
+ * sub --format prints the fields its template names, one line each;
+ * --pretty several lines, without colour on a pipe; a subject filter with
+ * a wildcard is refused, as a usage error, before connecting.
+ */
+static void
+test_sub_format_pretty(void **state)
+{
+	struct harness_daemon	*d;
+	struct harness_child	*f, *p;
+	static char		 out[4096];
+	char			 mid[40], want[256], line[1024];
+
+	(void)state;
+	assert_non_null(d = harness_daemon_start(NULL));
+	fixture_allocate("YP-401", "hub:norwich", 0);
+	f = sub("hubsys-norwich", "--kind risk_alert --subject YP-401 "
+	    "--count 1 --format '%{message_id}|%{kind}|%{subject}|"
+	    "%{body.level}|%{priority}|%%'");
+	p = sub("hubsys-norwich", "--kind risk_alert --subject YP-401 "
+	    "--count 1 --pretty");
+	push_alert("YP-401", mid);
+	snprintf(want, sizeof(want), "%s|risk_alert|YP-401|HIGH|HIGH|%%",
+	    mid);
+	want_line(f, want, line, sizeof(line));
+	assert_string_equal(line, want);
+	assert_int_equal(harness_child_wait(f, WAIT_MS), 0);
+	want_line(p, "risk_alert about YP-401  HIGH  OFFICIAL", line,
+	    sizeof(line));
+	want_line(p, "  from plo-ana (police) at ", line, sizeof(line));
+	snprintf(want, sizeof(want), "  message %s", mid);
+	want_line(p, want, line, sizeof(line));
+	want_line(p, "\"summary\": \"not back at the hub by ten\"", line,
+	    sizeof(line));
+	assert_int_equal(harness_child_wait(p, WAIT_MS), 0);
+	assert_null(strchr(harness_child_output(p, 1), '\033'));
+	harness_child_free(f);
+	harness_child_free(p);
+
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "sub --subject 'YP-*' 2>%s/err.txt",
+	    dir_env("NWD_TEST_TMP", "/tmp")), 2);
+	assert_int_equal(harness_sh("grep -q 'wildcards are not supported "
+	    "in subject filters' %s/err.txt",
+	    dir_env("NWD_TEST_TMP", "/tmp")), 0);
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "sub --format '%%{nope}'"), 2);
+	assert_int_equal(harness_run_nwd(out, sizeof(out), "hubsys-norwich",
+	    "sub --pretty --format x"), 2);
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_push_lines),
 		cmocka_unit_test(test_names_in_any_case),
+		cmocka_unit_test(test_sub_format_pretty),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
