@@ -10,6 +10,8 @@
  * - Names in any case: kinds, enums, actions, formats; lowerCamelCase
  *   field names; a key twice refused, naming the key and the line.
  * - sub --format and --pretty, and the refusal of a wildcard subject.
+ * - Connection profiles: --profile and $NWD_PROFILE, their precedence,
+ *   and their errors.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -330,6 +332,118 @@ test_sub_format_pretty(void **state)
 	assert_int_equal(harness_daemon_stop(d), 0);
 }
 
+/* Runs "ENV nwd ARGS" with stdin from /dev/null; its stdout into out,
+ * stderr into NWD_TEST_TMP/err.txt.  Returns its exit status. */
+static int
+run_env(char *out, size_t outlen, const char *env, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+run_env(char *out, size_t outlen, const char *env, const char *fmt, ...)
+{
+	char		 args[2048], cmd[8192];
+	FILE		*fp;
+	size_t		 n = 0, r;
+	va_list		 ap;
+	int		 status;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "env -u NWD_SERVER -u NWD_CERT -u NWD_KEY "
+	    "-u NWD_CA -u NWD_PROFILE %s %s/client/nwd %s </dev/null "
+	    "2>%s/err.txt", env, dir_env("NWD_BUILDDIR", NWD_BUILDDIR), args,
+	    dir_env("NWD_TEST_TMP", "/tmp"));
+	fflush(NULL);
+	if ((fp = popen(cmd, "r")) == NULL)
+		fail_msg("popen %s: %s", cmd, strerror(errno));
+	while (n + 1 < outlen && (r = fread(out + n, 1, outlen - 1 - n,
+	    fp)) > 0)
+		n += r;
+	out[n] = '\0';
+	status = pclose(fp);
+	if (n + 1 >= outlen || status == -1 || !WIFEXITED(status))
+		fail_msg("%s: output too long or no normal exit", cmd);
+	return WEXITSTATUS(status);
+}
+
+/* Fails unless the stderr of the last run_env() holds needle. */
+static void
+said(const char *needle)
+{
+	char	path[4096], buf[8192];
+	FILE	*f;
+	size_t	n;
+
+	snprintf(path, sizeof(path), "%s/err.txt",
+	    dir_env("NWD_TEST_TMP", "/tmp"));
+	if ((f = fopen(path, "r")) == NULL)
+		fail_msg("cannot read %s", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_contains(buf, needle);
+}
+
+/*
+ * nwd --profile NAME (or $NWD_PROFILE) connects with the profile's
+ * settings, from $NWD_PROFILES; the command line overrides the profile,
+ * and the profile the environment; an unknown profile and a bad line are
+ * usage errors naming what is wrong.
+ */
+static void
+test_profiles(void **state)
+{
+	struct harness_daemon	*d;
+	struct nwd_opts		 o;
+	static char		 out[8192];
+	char			 path[4096], env[4400], wrong[64];
+	FILE			*f;
+
+	(void)state;
+	assert_non_null(d = harness_daemon_start(NULL));
+	o = harness_client("hubsys-norwich");
+	snprintf(path, sizeof(path), "%s/profiles",
+	    dir_env("NWD_TEST_TMP", "/tmp"));
+	if ((f = fopen(path, "w")) == NULL || fprintf(f, "# test\n"
+	    "[hub]\nserver = %s\ncert = %s\nkey = %s\nca = %s\n"
+	    "timeout = 5\n\n[elsewhere]\nserver = 127.0.0.1:%d\n",
+	    o.server, o.cert, o.key, o.ca, harness_free_port()) < 0 ||
+	    fclose(f) != 0)
+		fail_msg("cannot write %s", path);
+	snprintf(env, sizeof(env), "NWD_PROFILES=%s", path);
+	snprintf(wrong, sizeof(wrong), "127.0.0.1:%d", harness_free_port());
+
+	assert_int_equal(run_env(out, sizeof(out), env, "--profile hub "
+	    "whoami"), 0);
+	assert_contains(out, "\"id\":\"hubsys-norwich\"");
+	assert_int_equal(run_env(out, sizeof(out), env, "whoami --profile=hub"),
+	    0);
+	/* The profile over the environment... */
+	snprintf(env, sizeof(env), "NWD_PROFILES=%s NWD_PROFILE=hub "
+	    "NWD_SERVER=%s", path, wrong);
+	assert_int_equal(run_env(out, sizeof(out), env, "whoami"), 0);
+	assert_contains(out, "\"id\":\"hubsys-norwich\"");
+	/* ...and the command line over the profile. */
+	assert_int_equal(run_env(out, sizeof(out), env, "--server %s whoami",
+	    wrong), 3);
+	snprintf(env, sizeof(env), "NWD_PROFILES=%s", path);
+	assert_int_equal(run_env(out, sizeof(out), env, "--profile elsewhere "
+	    "--cert %s --key %s --ca %s whoami", o.cert, o.key, o.ca), 3);
+
+	assert_int_equal(run_env(out, sizeof(out), env, "--profile nope "
+	    "whoami"), 2);
+	said("no profile \"nope\" in ");
+	said("(profiles: hub, elsewhere)");
+	if ((f = fopen(path, "a")) == NULL || fputs("[broken]\nsever = x\n",
+	    f) < 0 || fclose(f) != 0)
+		fail_msg("cannot append to %s", path);
+	assert_int_equal(run_env(out, sizeof(out), env, "--profile hub "
+	    "whoami"), 2);
+	said("profiles:12: unknown key \"sever\"");
+	assert_int_equal(harness_daemon_stop(d), 0);
+}
+
 int
 main(void)
 {
@@ -337,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_push_lines),
 		cmocka_unit_test(test_names_in_any_case),
 		cmocka_unit_test(test_sub_format_pretty),
+		cmocka_unit_test(test_profiles),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
