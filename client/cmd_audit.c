@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json.h>
@@ -375,11 +376,11 @@ query_run(struct args *a)
 		return args_usage(a, a->name, "usage: nwd audit query "
 		    "[options]");
 	if (o->format != NULL) {
-		if (strcmp(o->format, "table") == 0)
+		if (strcasecmp(o->format, "table") == 0)
 			f = FMT_TABLE;
-		else if (strcmp(o->format, "json") == 0)
+		else if (strcasecmp(o->format, "json") == 0)
 			f = FMT_JSON;
-		else if (strcmp(o->format, "csv") == 0)
+		else if (strcasecmp(o->format, "csv") == 0)
 			f = FMT_CSV;
 		else
 			return args_usage(a, "--format",
@@ -389,6 +390,11 @@ query_run(struct args *a)
 	}
 	if (o->action != NULL && o->action[0] == '\0')
 		return args_usage(a, "--action", "needs an action name");
+	/* Action names are lower case; like every name the tool reads,
+	 * they are taken in any case (argv's own string is lowered). */
+	for (i = 0; o->action != NULL && o->action[i] != '\0'; i++)
+		((char *)o->action)[i] = (char)tolower(
+		    (unsigned char)o->action[i]);
 	if (o->message != NULL && !envelope_is_uuid(o->message))
 		return args_usage(a, "--message", "\"%s\" is not a message id "
 		    "(a UUID)", o->message);

@@ -195,7 +195,7 @@ bg_run(struct args *a)
 	Nwd__V1__BreakGlassResult	*r = NULL;
 	struct nwd_client		*c;
 	enum nwd_status			 st;
-	char				 err[1024];
+	char				 err[1024], *k;
 	size_t				 i;
 	int				 code = 0;
 
@@ -215,6 +215,10 @@ bg_run(struct args *a)
 		q.op = NWD__V1__BREAK_GLASS__OP__CLAIM;
 		q.reason = (char *)(o->reason != NULL ? o->reason : "");
 		q.duration_ms = o->for_ms;
+		/* Kind names are lower case, and taken in any case. */
+		for (i = 0; i < o->kinds.n; i++)
+			for (k = o->kinds.v[i]; *k != '\0'; k++)
+				*k = (char)tolower((unsigned char)*k);
 		q.kinds = o->kinds.v;
 		q.n_kinds = o->kinds.n;
 	}

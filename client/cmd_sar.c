@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <json.h>
@@ -746,11 +747,11 @@ sar_run(struct args *a)
 	if (o->subject == NULL || o->subject[0] == '\0')
 		return args_usage(a, "sar", "--subject ID is required");
 	if (o->format != NULL) {
-		if (strcmp(o->format, "report") == 0)
+		if (strcasecmp(o->format, "report") == 0)
 			f = FMT_REPORT;
-		else if (strcmp(o->format, "json") == 0 && !o->release)
+		else if (strcasecmp(o->format, "json") == 0 && !o->release)
 			f = FMT_JSON;
-		else if (strcmp(o->format, "html") == 0 && o->release)
+		else if (strcasecmp(o->format, "html") == 0 && o->release)
 			f = FMT_HTML;
 		else
 			return args_usage(a, "--format", "\"%s\": one of "
@@ -762,7 +763,7 @@ sar_run(struct args *a)
 		return args_usage(a, "sar", "--labels and the case options "
 		    "go with --release");
 	if (o->pdf != NULL && (!o->release || (o->format != NULL &&
-	    strcmp(o->format, "html") != 0) || o->pdf[0] == '\0'))
+	    strcasecmp(o->format, "html") != 0) || o->pdf[0] == '\0'))
 		return args_usage(a, "--pdf", "FILE goes with --release (and "
 		    "--format html, or no --format)");
 	if (o->pdf != NULL) {

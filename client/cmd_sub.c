@@ -32,6 +32,8 @@
 #include "envelope.h"
 #include "nwd.h"
 #include "pbjson.h"
+#include "schema.h"
+#include "subfmt.h"
 
 #define SUB_BACKOFF_FIRST_MS	1000	/* the first reconnect's delay */
 #define SUB_BACKOFF_MAX_MS	30000	/* the delay doubles up to this */
@@ -48,6 +50,8 @@ struct sub {
 	int		 reconnect;
 	int		 no_reconnect;
 	int		 replace;
+	int		 pretty;
+	const char	*format;
 	struct connopts	 conn;
 };
 
@@ -141,6 +145,14 @@ static const struct args_opt sub_opts[] = {
 	{ .name = "no-ack", .type = ARGS_FLAG,
 	  .off = offsetof(struct sub, no_ack),
 	  .help = "do not acknowledge deliveries" },
+	{ .name = "pretty", .type = ARGS_FLAG,
+	  .off = offsetof(struct sub, pretty),
+	  .help = "each delivery on several lines, for a person;\n"
+	    "coloured on a terminal (not with NO_COLOR set)" },
+	{ .name = "format", .type = ARGS_STRING, .arg = "TEMPLATE",
+	  .off = offsetof(struct sub, format),
+	  .help = "one line per delivery of the fields TEMPLATE\n"
+	    "names: %{kind} %{subject} %{body.level} (below)" },
 	{ .type = ARGS_INCLUDE_UNLISTED, .table = connopts_opts,
 	  .off = offsetof(struct sub, conn) },
 	{ .type = ARGS_END },
@@ -209,6 +221,8 @@ delivery_json(const Nwd__V1__Deliver *d)
 
 struct run {
 	const struct sub	*o;
+	struct subfmt		*fmt;		/* owned: --format, or NULL */
+	int			 colour;	/* --pretty in colour */
 	Nwd__V1__Kind		*kinds;		/* owned */
 	struct nwd_opts		 no;		/* strings: argv's, env's */
 	struct nwd_client	*c;		/* owned; NULL between sessions */
@@ -329,7 +343,14 @@ deliveries(struct run *r, enum nwd_status *st, char *err, size_t errlen,
 		if (*st != NWD_OK)
 			return -1;
 		j = delivery_json(d);
-		rc = cli_print_json(j);
+		if (r->fmt != NULL || o->pretty) {
+			if (r->fmt != NULL)
+				subfmt_print(stdout, r->fmt, j);
+			else
+				subfmt_pretty(stdout, j, r->colour);
+			rc = cli_flush();
+		} else
+			rc = cli_print_json(j);
 		json_object_put(j);
 		if (rc == 0 && !o->no_ack) {
 			*what = "ack";
@@ -418,18 +439,35 @@ sub_run(struct args *a)
 	if (o->replace && o->durable == NULL)
 		return args_usage(a, "--replace", "replaces the filters of a "
 		    "durable subscription: give --durable NAME");
+	if (o->pretty && o->format != NULL)
+		return args_usage(a, "--pretty", "and --format are two ways "
+		    "to print: give one");
+	/* The broker matches subjects exactly: a filter with a wildcard
+	 * would match nothing, silently. */
+	for (i = 0; i < o->subjects.n; i++)
+		if (strpbrk(o->subjects.v[i], "*?") != NULL)
+			return args_usage(a, "--subject", "\"%s\": wildcards "
+			    "are not supported in subject filters (give each "
+			    "subject, or none for every one)",
+			    o->subjects.v[i]);
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	if (o->format != NULL && (r.fmt = subfmt_compile(o->format, err,
+	    sizeof(err))) == NULL)
+		return args_usage(a, "--format", "%s", err);
+	r.colour = o->pretty && subfmt_want_colour(STDOUT_FILENO);
 	r.reconnect = o->reconnect || (o->durable != NULL && !o->no_reconnect);
 	r.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	if (o->kinds.n > 0 &&
 	    (r.kinds = calloc(o->kinds.n, sizeof(*r.kinds))) == NULL) {
+		subfmt_free(r.fmt);
 		cli_say("sub", "out of memory");
 		return CLI_EXIT_PROTOCOL;
 	}
 	for (i = 0; i < o->kinds.n; i++) {
-		if (envelope_kind_from_name(o->kinds.v[i], &r.kinds[i]) == -1) {
+		if (schema_kind_from_name(o->kinds.v[i], &r.kinds[i]) == -1) {
 			free(r.kinds);
+			subfmt_free(r.fmt);
 			return args_usage(a, "--kind", "unknown kind \"%s\" "
 			    "(one of %s)", o->kinds.v[i], cli_kinds());
 		}
@@ -437,10 +475,12 @@ sub_run(struct args *a)
 	co.keepalive_ms = o->keepalive_ms;
 	if ((code = connopts_fill(&co, a, &r.no)) != 0) {
 		free(r.kinds);
+		subfmt_free(r.fmt);
 		return code;
 	}
 	if ((r.c = cli_connect(&r.no, &code)) == NULL) {
 		free(r.kinds);
+		subfmt_free(r.fmt);
 		return code;
 	}
 	if ((st = subscribe(&r, &sub_id, err, sizeof(err))) != NWD_OK) {
@@ -473,6 +513,7 @@ sub_run(struct args *a)
  out:
 	nwd_close(r.c);
 	free(r.kinds);
+	subfmt_free(r.fmt);
 	return code;
 }
 
@@ -483,7 +524,8 @@ const struct cmd cmd_sub = {
 	.optsize = sizeof(struct sub),
 	.family = CMD_FAMILY_NWD,
 	.see = "nwd --help",
-	.synopsis = "sub [--kind K]... [--subject ID]... [options]",
+	.synopsis = "sub [--kind K]... [--subject ID]... [--pretty | --format "
+	    "TEMPLATE]\n      [options]",
 	.help = "Subscribes and prints each delivery as one JSON line, then "
 	    "acknowledges it\n(the broker has recorded the acknowledgement "
 	    "before the next line).  Prints\n\"nwd: subscribed id=N\" to "
@@ -504,6 +546,15 @@ const struct cmd cmd_sub = {
 	    "subject,\nmarking, priority, created_unix_ms, fields_withheld, "
 	    "rule, policy_version,\nbody (and nhs_number, legal_basis, "
 	    "justification, supersedes, references\nwhen set).\n\n"
+	    "--format TEMPLATE prints TEMPLATE for each delivery, then a "
+	    "newline: %{FIELD}\nis a line field, %{created} its time in ISO "
+	    "8601, %{body.PATH} a field of\nthe body (%{body.location.town}); "
+	    "%% is a %, \\n a newline, \\t a tab, \\\\ a\n"
+	    "backslash.  A field that is not set prints as nothing, an object "
+	    "or array\nas JSON; control characters as '?'.  For example:\n"
+	    "  nwd sub --format '%{created} %{kind} %{subject} %{body.level}'\n"
+	    "\nSubjects are matched exactly: a --subject with * or ? is "
+	    "refused (exit 2).\n\n"
 	    "Exit status: 0 after --count deliveries; 6 after --idle-exit "
 	    "without one;\nwhen the session ends and is not resumed, as for "
 	    "any command: 4 for a\nGoodbye, a dropped connection or the "

@@ -42,6 +42,8 @@ const struct cmd *const commands[] = {
 	&cmd_sarcase_release,
 	&cmd_sarcase_show,
 	&cmd_sarcase_list,
+	&cmd_kinds,
+	&cmd_template,
 	&cmd_help,
 	NULL,
 };
@@ -91,6 +93,8 @@ usage(FILE *f)
 static int
 global_run(struct args *a)
 {
+	char names[512];
+
 	if (a->help) {
 		usage(stdout);
 		return 0;
@@ -99,9 +103,8 @@ global_run(struct args *a)
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	return args_usage(a, a->argv[0], "no such command (commands: whoami, "
-	    "push, sub, ping, status, durable, policy, audit, sar, overdue, "
-	    "breakglass, review, sar-case, help)");
+	return args_usage(a, a->argv[0], "no such command (commands: %s)",
+	    commands_names(names, sizeof(names)));
 }
 
 const struct cmd commands_nwd = {
@@ -136,6 +139,26 @@ const struct cmd commands_nwd = {
 /* ------------------------------------------------------------------------
  * Finding commands
  */
+
+const char *
+commands_names(char *buf, size_t len)
+{
+	const struct cmd *const	*c;
+	size_t			 off = 0;
+	int			 r;
+
+	buf[0] = '\0';
+	for (c = commands; *c != NULL && off < len; c++) {
+		if (strchr((*c)->name, ' ') != NULL)
+			continue;
+		r = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "",
+		    (*c)->name);
+		if (r < 0)
+			break;
+		off += (size_t)r;
+	}
+	return buf;
+}
 
 static const struct cmd *
 find(const char *name, size_t len)

@@ -67,6 +67,10 @@ extern const struct cmd commands_nwd;
  */
 const struct cmd *commands_find(const char *const *words, size_t n);
 
+/* The names of the commands (not of subcommands), "whoami, push, ...",
+ * into buf, which it returns. */
+const char *commands_names(char *buf, size_t len);
+
 /* The group of cmd ("audit" of "audit query"), or NULL if cmd is not a
  * subcommand. */
 const struct cmd *commands_group(const struct cmd *cmd);
@@ -88,6 +92,7 @@ extern const struct cmd cmd_durable, cmd_durable_list, cmd_durable_delete;
 extern const struct cmd cmd_policy, cmd_policy_explain, cmd_policy_check;
 extern const struct cmd cmd_audit, cmd_verify, cmd_audit_query;
 extern const struct cmd cmd_sar, cmd_overdue, cmd_help;
+extern const struct cmd cmd_kinds, cmd_template;
 extern const struct cmd cmd_breakglass, cmd_review, cmd_review_list,
     cmd_review_show, cmd_review_close;
 extern const struct cmd cmd_sarcase, cmd_sarcase_open, cmd_sarcase_check,

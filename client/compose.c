@@ -16,6 +16,7 @@
 #include "compose.h"
 #include "envelope.h"
 #include "pbjson.h"
+#include "schema.h"
 
 const struct args_opt compose_opts[] = {
 	{ .name = "subject", .type = ARGS_LIST, .arg = "ID",
@@ -158,7 +159,7 @@ compose_envelope(const struct compose_msg *m,
 	size_t				 len;
 
 	memset(e, 0, sizeof(*e));
-	if (envelope_kind_from_name(m->kind, &kind) == -1) {
+	if (schema_kind_from_name(m->kind, &kind) == -1) {
 		fail_at(e, 1, m->command, "unknown kind \"%s\" (one of %s)",
 		    m->kind, cli_kinds());
 		return NULL;
@@ -241,6 +242,15 @@ compose_envelope(const struct compose_msg *m,
 			goto nomem;
 	}
 
+	if (m->body_json != NULL) {
+		body = pbjson_from_object(envelope_kind_body_descriptor(kind),
+		    m->body_json, err, sizeof(err));
+		if (body == NULL) {
+			fail_at(e, 0, "body", "%s", err);
+			goto fail;
+		}
+		goto parsed;
+	}
 	if (m->body_file == NULL && m->body_optional) {
 		text = strdup("{}");
 		len = 2;
@@ -260,6 +270,7 @@ compose_envelope(const struct compose_msg *m,
 		fail_at(e, 0, name, "%s", err);
 		goto fail;
 	}
+ parsed:
 	env->body_case = envelope_kind_body_case(kind);
 	fd = protobuf_c_message_descriptor_get_field(
 	    &nwd__v1__envelope__descriptor, env->body_case);

@@ -30,6 +30,9 @@ struct compose_msg {
 	const char	*body_file;	/* "-": stdin; NULL: body_optional */
 	int		 body_optional;	/* NULL body_file: 1 = an empty body,
 					   0 = read stdin */
+	/* The body already read (nwd push --lines), used instead of
+	 * body_file; borrowed, only read.  NULL: body_file says. */
+	struct json_object *body_json;
 };
 
 /* The message options, at offsets in struct compose_msg, listed as "nwd

@@ -1,9 +1,10 @@
 /*
  * connopts: the connection options of every nwd command that talks to the
- * broker (--server, --cert, --key, --ca, --crl, --timeout), their help, and
- * how they, with the environment (NWD_SERVER, NWD_CERT, NWD_KEY, NWD_CA,
- * NWD_CRL) where one is not given, become libnwd's options and a
- * connection.
+ * broker (--server, --cert, --key, --ca, --crl, --timeout, --profile),
+ * their help, and how they become libnwd's options and a connection.
+ * Each setting comes from the command line, else from the named profile
+ * (--profile, else $NWD_PROFILE; profile.h), else from the environment
+ * (NWD_SERVER, NWD_CERT, NWD_KEY, NWD_CA, NWD_CRL).
  *
  * Such a command's option table includes connopts_opts, unlisted, at the
  * offset of its struct connopts: "nwd --help" lists them, and the
@@ -21,6 +22,7 @@ struct nwd_opts;
  * given.  All zero is nothing given. */
 struct connopts {
 	const char	*server, *cert, *key, *ca, *crl;
+	const char	*profile;	/* --profile NAME */
 	int		 timeout_ms;	/* --timeout; 0 if not given (then
 					   NWD_DEFAULT_TIMEOUT_MS) */
 	int		 keepalive_ms;	/* not an option here: a command that

@@ -11,7 +11,9 @@
  * session, the keepalive's Pong and answers nobody waits for are dropped,
  * and an Error about an Ack sent without waiting is kept to be reported.
  * Such Acks carry request ids with NWD_NOWAIT_TAG set, so that their
- * answers are known by their id alone, with no table to grow.
+ * answers are known by their id alone, with no table to grow; Publishes
+ * sent without waiting (nwd_publish_send()) carry NWD_PIPE_TAG, and
+ * nwd_publish_result() takes their answers.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -43,6 +45,7 @@
 #define NWD_QUEUE_MAX_BYTES	(64 * 1024 * 1024)
 #define NWD_DECODE_FACTOR	64	/* decoded bytes per wire byte, at most */
 #define NWD_NOWAIT_TAG		(UINT64_C(1) << 63)	/* nwd_ack_nowait() */
+#define NWD_PIPE_TAG		(UINT64_C(1) << 62)	/* nwd_publish_send() */
 
 /* A delivery that arrived while the caller waited for something else. */
 struct nwd_queued {
@@ -1314,6 +1317,87 @@ nwd_publish(struct nwd_client *c, const Nwd__V1__Envelope *env,
 	}
 	frame_free(a);
 	return NWD_OK;
+}
+
+enum nwd_status
+nwd_publish_send(struct nwd_client *c, const Nwd__V1__Envelope *env,
+    uint64_t *id, char *err, size_t errlen)
+{
+	Nwd__V1__Frame	 f = NWD__V1__FRAME__INIT;
+	Nwd__V1__Publish p = NWD__V1__PUBLISH__INIT;
+	enum nwd_status	 st;
+
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	if (env == NULL)
+		return seterr(err, errlen, NWD_ERR_INVALID, "no envelope");
+	p.envelope = (Nwd__V1__Envelope *)env;
+	f.msg_case = NWD__V1__FRAME__MSG_PUBLISH;
+	f.publish = &p;
+	f.request_id = c->next_id++ | NWD_PIPE_TAG;
+	if ((st = send_frame(c, &f, deadline_in(c->timeout_ms), err,
+	    errlen)) != NWD_OK)
+		return st;
+	if (id != NULL)
+		*id = f.request_id;
+	return NWD_OK;
+}
+
+enum nwd_status
+nwd_publish_result(struct nwd_client *c, uint64_t *id,
+    Nwd__V1__PublishAck **ack, char *err, size_t errlen)
+{
+	Nwd__V1__Frame	*a;
+	enum nwd_status	 st;
+	int64_t		 deadline;
+	size_t		 wire;
+	uint64_t	 rid;
+
+	*id = 0;
+	if (ack != NULL)
+		*ack = NULL;
+	if ((st = check_alive(c, err, errlen)) != NWD_OK)
+		return st;
+	deadline = deadline_in(c->timeout_ms);
+	for (;;) {
+		st = wait_frame(c, deadline, &a, &wire, err, errlen);
+		if (st == NWD_ERR_TIMEOUT)
+			return seterr(err, errlen, st, "no answer to a Publish "
+			    "from the broker in %d ms", c->timeout_ms);
+		if (st != NWD_OK)
+			return st;
+		rid = a->request_id;
+		if (a->msg_case == NWD__V1__FRAME__MSG_ERROR && rid == 0)
+			rid = a->error->request_id;
+		if ((rid & NWD_PIPE_TAG) == 0 || (rid & NWD_NOWAIT_TAG) != 0 ||
+		    ends_session(a)) {
+			if ((st = stray(c, a, wire, err, errlen)) != NWD_OK)
+				return st;
+			continue;
+		}
+		*id = rid;
+		if (a->msg_case == NWD__V1__FRAME__MSG_ERROR) {
+			c->last_server_error = a->error->code;
+			st = seterr(err, errlen, code_status(a->error->code),
+			    "%s: %s", frame_error_code_name(a->error->code),
+			    a->error->text);
+			frame_free(a);
+			return st;
+		}
+		if (a->msg_case != NWD__V1__FRAME__MSG_PUBLISH_ACK) {
+			st = die(c, err, errlen, NWD_ERR_PROTOCOL, "the broker "
+			    "answered Publish with %s", frame_msg_name(a));
+			frame_free(a);
+			return st;
+		}
+		if (ack != NULL) {
+			*ack = a->publish_ack;
+			a->publish_ack = NULL;
+			a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+		}
+		frame_free(a);
+		return NWD_OK;
+	}
 }
 
 static enum nwd_status

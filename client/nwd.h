@@ -162,6 +162,30 @@ enum nwd_status		 nwd_publish(struct nwd_client *c,
 			    Nwd__V1__PublishAck **ack, char *err, size_t errlen);
 
 /*
+ * Publishing without waiting, for a publisher of many messages: the
+ * broker decides and audits the messages of one session that are in
+ * flight together, where nwd_publish() waits for each.
+ * nwd_publish_send() sends env (which stays the caller's) and returns as
+ * soon as it is sent, with its request id in *id.  nwd_publish_result()
+ * waits up to the options' timeout_ms for the answer to one of the
+ * Publishes sent so, in the order the broker answers: its request id in
+ * *id, and on NWD_OK a new PublishAck in *ack (if ack is not NULL) for the
+ * caller to free with nwd_publish_ack_free().  A refusal of that message
+ * is its status with the broker's reason in err, *id set, the session
+ * still up; any status with *id 0 is the session's (ended, or no answer
+ * in time).  Deliveries that arrive meanwhile are queued.  While Publishes
+ * sent so are unanswered, call no other function that waits for an
+ * answer (their answers would be taken for stray ones and dropped); the
+ * broker refuses more than its max_publishes_in_flight_per_principal.
+ */
+enum nwd_status		 nwd_publish_send(struct nwd_client *c,
+			    const Nwd__V1__Envelope *env, uint64_t *id,
+			    char *err, size_t errlen);
+enum nwd_status		 nwd_publish_result(struct nwd_client *c,
+			    uint64_t *id, Nwd__V1__PublishAck **ack,
+			    char *err, size_t errlen);
+
+/*
  * Subscribes to the given kinds and subjects (none = every kind, every
  * subject) and waits for the SubscribeAck.  durable_name may be NULL or ""
  * for a live-only subscription.  The arrays stay the caller's.  On NWD_OK

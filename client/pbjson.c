@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json.h>
 
@@ -344,8 +345,14 @@ get_enum(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 
 	switch (json_object_get_type(v)) {
 	case json_type_string:
+		/* Enum names are read in any case, as every enum name the
+		 * tool reads. */
 		ev = protobuf_c_enum_descriptor_get_value_by_name(ed,
 		    json_object_get_string(v));
+		for (i = 0; ev == NULL && i < ed->n_values; i++)
+			if (strcasecmp(ed->values[i].name,
+			    json_object_get_string(v)) == 0)
+				ev = &ed->values[i];
 		if (ev != NULL) {
 			*out = ev->value;
 			return 0;
@@ -592,24 +599,74 @@ parse_field(struct pbjson_parser *p, const ProtobufCMessageDescriptor *d,
 	return 0;
 }
 
+/* 1 if key is the proto3 lowerCamelCase name of the field named name
+ * ("nhsNumber" of "nhs_number"). */
+static int
+is_camel(const char *key, const char *name)
+{
+	int up = 0;
+
+	for (; *name != '\0'; name++) {
+		if (*name == '_') {
+			up = 1;
+			continue;
+		}
+		if (*key++ != (up && *name >= 'a' && *name <= 'z' ?
+		    *name - 'a' + 'A' : *name))
+			return 0;
+		up = 0;
+	}
+	return *key == '\0';
+}
+
+/* The field of d named key, or whose lowerCamelCase name key is. */
+static const ProtobufCFieldDescriptor *
+field_named(const ProtobufCMessageDescriptor *d, const char *key)
+{
+	const ProtobufCFieldDescriptor	*fd;
+	unsigned			 i;
+
+	if ((fd = protobuf_c_message_descriptor_get_field_by_name(d,
+	    key)) != NULL)
+		return fd;
+	for (i = 0; i < d->n_fields; i++)
+		if (is_camel(key, d->fields[i].name))
+			return &d->fields[i];
+	return NULL;
+}
+
 static int
 parse_message(struct pbjson_parser *p, const ProtobufCMessageDescriptor *d,
     json_object *obj, ProtobufCMessage *m)
 {
 	const ProtobufCFieldDescriptor *fd;
-	size_t saved;
+	const char	**seen;		/* by field index: the key that set it */
+	size_t		  saved;
+	int		  r = -1;
 
+	if ((seen = calloc(d->n_fields + 1, sizeof(*seen))) == NULL)
+		return fail(p, "out of memory");
 	json_object_object_foreach(obj, key, val) {
 		saved = path_push_field(p, key);
-		fd = protobuf_c_message_descriptor_get_field_by_name(d, key);
-		if (fd == NULL)
-			return fail(p, "unknown field '%s'", p->path);
+		if ((fd = field_named(d, key)) == NULL) {
+			fail(p, "unknown field '%s'", p->path);
+			goto out;
+		}
+		if (seen[fd - d->fields] != NULL) {
+			fail(p, "field '%s' given twice (as '%s' and '%s')",
+			    p->path, seen[fd - d->fields], key);
+			goto out;
+		}
+		seen[fd - d->fields] = key;
 		/* null means "not set", as in the proto3 JSON mapping. */
 		if (val != NULL && parse_field(p, d, fd, val, m) == -1)
-			return -1;
+			goto out;
 		path_pop(p, saved);
 	}
-	return 0;
+	r = 0;
+ out:
+	free(seen);
+	return r;
 }
 
 ProtobufCMessage *
@@ -657,14 +714,137 @@ syntax_error(const char *text, size_t end, const char *why, char *err,
 	    line, col, why);
 }
 
-ProtobufCMessage *
-pbjson_parse(const ProtobufCMessageDescriptor *d, const char *json,
-    size_t len, char *err, size_t errlen)
+/* The keys of one object being scanned by duplicate_key(). */
+struct scan_obj {
+	size_t	 first;		/* its first key in the keys array */
+	int	 is_object;
+	int	 want_key;
+};
+
+/*
+ * The string that starts at text[i] (a '"'), decoded, in a new string;
+ * *end is the index after its closing quote.  NULL if out of memory.
+ */
+static char *
+scan_string(const char *text, size_t len, size_t i, size_t *end)
+{
+	json_object	*o;
+	char		*s;
+	size_t		 j;
+
+	for (j = i + 1; j < len && text[j] != '"'; j++)
+		if (text[j] == '\\')
+			j++;
+	*end = j + 1;
+	if (memchr(text + i, '\\', j - i) == NULL)
+		return strndup(text + i + 1, j - i - 1);
+	/* An escaped key: json-c decodes it, as it decoded the object. */
+	if ((s = strndup(text + i, j - i + 1)) == NULL)
+		return NULL;
+	o = json_tokener_parse(s);
+	free(s);
+	s = o != NULL ? strdup(json_object_get_string(o)) : NULL;
+	json_object_put(o);
+	return s;
+}
+
+/*
+ * Scans valid JSON text for an object with the same key twice (which
+ * json-c reads as the last one alone).  Returns 0 if there is none, or -1
+ * with the error, naming the key and where it is, in err.
+ */
+static int
+duplicate_key(const char *text, size_t len, char *err, size_t errlen)
+{
+	struct scan_obj	 stack[2 * PBJSON_MAX_DEPTH + 2];
+	char		**keys = NULL, **grown, *k;
+	size_t		  nkeys = 0, cap = 0, i, j, end, line, col;
+	int		  depth = -1, r = 0;
+
+	for (i = 0; i < len && r == 0; i++) {
+		switch (text[i]) {
+		case '{':
+		case '[':
+			if (depth + 1 >= (int)(sizeof(stack) /
+			    sizeof(stack[0])))
+				goto done;	/* json-c refused deeper */
+			depth++;
+			stack[depth].first = nkeys;
+			stack[depth].is_object = text[i] == '{';
+			stack[depth].want_key = text[i] == '{';
+			break;
+		case '}':
+		case ']':
+			if (depth < 0)
+				goto done;
+			while (nkeys > stack[depth].first)
+				free(keys[--nkeys]);
+			depth--;
+			break;
+		case ',':
+			if (depth >= 0 && stack[depth].is_object)
+				stack[depth].want_key = 1;
+			break;
+		case '"':
+			if (depth < 0 || !stack[depth].want_key) {
+				free(scan_string(text, len, i, &end));
+				i = end - 1;
+				break;
+			}
+			stack[depth].want_key = 0;
+			if ((k = scan_string(text, len, i, &end)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				r = -1;
+				break;
+			}
+			for (j = stack[depth].first; j < nkeys; j++)
+				if (strcmp(keys[j], k) == 0)
+					break;
+			if (j < nkeys) {
+				for (j = 0, line = 1, col = 1; j < i; j++)
+					if (text[j] == '\n') {
+						line++;
+						col = 1;
+					} else
+						col++;
+				snprintf(err, errlen, "duplicate key '%.128s' "
+				    "at line %zu, column %zu (each key may "
+				    "appear once in an object)", k, line, col);
+				free(k);
+				r = -1;
+				break;
+			}
+			if (nkeys == cap) {
+				cap = cap > 0 ? cap * 2 : 16;
+				if ((grown = realloc(keys, cap *
+				    sizeof(*keys))) == NULL) {
+					free(k);
+					snprintf(err, errlen, "out of memory");
+					r = -1;
+					break;
+				}
+				keys = grown;
+			}
+			keys[nkeys++] = k;
+			i = end - 1;
+			break;
+		default:
+			break;
+		}
+	}
+ done:
+	while (nkeys > 0)
+		free(keys[--nkeys]);
+	free(keys);
+	return r;
+}
+
+json_object *
+pbjson_read(const char *json, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener	*tok;
 	enum json_tokener_error	 jerr;
-	json_object		*obj;
-	ProtobufCMessage	*m = NULL;
+	json_object		*obj = NULL;
 	char			*text;
 	size_t			 end;
 
@@ -701,15 +881,30 @@ pbjson_parse(const ProtobufCMessageDescriptor *d, const char *json,
 	if (end < len) {
 		syntax_error(text, end, "unexpected text after the object",
 		    err, errlen);
-		goto free_obj;
+		json_object_put(obj);
+		obj = NULL;
+	} else if (duplicate_key(text, len, err, errlen) == -1) {
+		json_object_put(obj);
+		obj = NULL;
 	}
-	m = pbjson_from_object(d, obj, err, errlen);
- free_obj:
-	json_object_put(obj);
  free_tok:
 	json_tokener_free(tok);
  free_text:
 	free(text);
+	return obj;
+}
+
+ProtobufCMessage *
+pbjson_parse(const ProtobufCMessageDescriptor *d, const char *json,
+    size_t len, char *err, size_t errlen)
+{
+	json_object		*obj;
+	ProtobufCMessage	*m;
+
+	if ((obj = pbjson_read(json, len, err, errlen)) == NULL)
+		return NULL;
+	m = pbjson_from_object(d, obj, err, errlen);
+	json_object_put(obj);
 	return m;
 }
 

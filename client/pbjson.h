@@ -1,9 +1,11 @@
 /*
  * pbjson: JSON <-> protobuf-c messages, generically over descriptors.
  *
- * Field names are the .proto names (snake_case), enums are written by name
- * and read by name or number, 64-bit integers are JSON numbers (a numeric
- * string is accepted too), bytes are base64.  Nothing here knows a message
+ * Field names are written as the .proto names (snake_case) and read as
+ * those or proto3's lowerCamelCase names (a field given under both, and a
+ * key twice in one object, are refused); enums are written by name and
+ * read by name, in any case, or number; 64-bit integers are JSON numbers
+ * (a numeric string is accepted too), bytes are base64.  Nothing here knows a message
  * type by name: a new message kind needs a schema change, not new code.
  *
  * Outside input is bounded: at most PBJSON_MAX_INPUT bytes of JSON,
@@ -38,6 +40,16 @@ struct json_object;
  */
 ProtobufCMessage	*pbjson_parse(const ProtobufCMessageDescriptor *d,
 			    const char *json, size_t len, char *err,
+			    size_t errlen);
+
+/*
+ * Reads len bytes of JSON text (one value, which need not be
+ * NUL-terminated) as pbjson_parse() does, without converting it: strict
+ * JSON, valid UTF-8, nothing after the value, at most PBJSON_MAX_INPUT
+ * bytes.  Returns a new JSON value (one reference, released with
+ * json_object_put()), or NULL with one sentence in err.
+ */
+struct json_object	*pbjson_read(const char *json, size_t len, char *err,
 			    size_t errlen);
 
 /*
