@@ -15,7 +15,8 @@
 #      poppler-utils, whose pdftotext reads the PDF that nwd sar --pdf
 #      prints with chromium in tests/integration/test_sar_release, and
 #      haproxy, which tests/integration/test_haproxy puts in front of
-#      two nwdd)
+#      two nwdd, and prometheus, whose promtool tests/unit/observability.sh
+#      checks and tests deploy/prometheus/nwd-rules.yml with)
 #   2. autoreconf -fi
 #   3. build/      gcc, warnings as errors:          make -j2 check
 #      then, from the same build, two steps counted as one test each:
@@ -276,7 +277,7 @@ run_fuzz() {
 step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
     valgrind testssl.sh tzdata chromium libnss3-tools python3 \
-    poppler-utils haproxy libmosquitto-dev mosquitto
+    poppler-utils haproxy libmosquitto-dev mosquitto prometheus
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"
