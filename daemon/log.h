@@ -4,9 +4,14 @@
  * name principals, actions, message ids and reasons.
  *
  * A line is "TIME level=LEVEL KEY=VALUE ...", TIME in UTC to the
- * millisecond.  When stderr is the journal ($JOURNAL_STREAM names it) the
- * time is left to the journal and the line starts "<N>" (the syslog
- * priority, which journald takes as PRIORITY=) instead.  The conventions
+ * millisecond.  When stderr is the journal ($JOURNAL_STREAM names its
+ * device and inode, systemd.exec(5)) each event goes to the journal
+ * through sd_journal_sendv(3) instead: MESSAGE is the line without the
+ * time ("level=LEVEL KEY=VALUE ..."), with PRIORITY, SYSLOG_IDENTIFIER,
+ * ERROR (log_warn's errno text) and one field per KEY=VALUE pair
+ * (log_journal_fields()).  If journald does not take it, the line goes to
+ * stderr starting "<N>" (the syslog priority, which journald takes as
+ * PRIORITY=) and without the time.  The conventions
  * of the callers: "event=NAME" on every line; a line about a session
  * starts "session=ID principal=P" (P "-" before authentication); values
  * with spaces are double-quoted ("reason=\"...\"").  A newline in a value
@@ -26,6 +31,18 @@ void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The journal fields of a line's text: for each KEY=VALUE word (KEY a
+ * lower-case letter, then lower-case letters, digits and '_'; VALUE up to
+ * the next space, or double-quoted), calls fn with the field name (KEY in
+ * upper case; NWD_KEY if the journal gives KEY a meaning of its own, such
+ * as MESSAGE or PRIORITY) and the value (quotes removed), neither
+ * NUL-terminated.  Other words are skipped.
+ */
+void	log_journal_fields(const char *text, void (*fn)(const char *name,
+	    size_t namelen, const char *value, size_t valuelen, void *arg),
+	    void *arg);
+
 /* Logs and exits 1: only for broken internal invariants. */
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
