@@ -16,7 +16,7 @@
 
 enum key_type { K_STRING, K_PATH, K_UINT, K_SIZE, K_LISTEN, K_TLSVER,
 	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION, K_METRICS,
-	K_CONSOLE };
+	K_CONSOLE, K_BOOL };
 
 struct key {
 	const char	*name;
@@ -81,6 +81,10 @@ static const struct key keys[] = {
 	  "directory of numbered SQL migrations" },
 	{ "log_level", K_LOGLEVEL, 0, "info", 0, 0,
 	  "error, warn, info or debug" },
+	{ "log_subjects", K_BOOL, OFF(log_subjects), "yes", 0, 0,
+	  "yes or no: with no, child identifiers (subject ids, NHS numbers) "
+	  "are written as \"-\" in the log, even inside a refusal's "
+	  "reason; the audit trail keeps them" },
 	{ "max_connections", K_UINT, OFF(max_connections), "1024", 1, 1000000,
 	  "most client connections at once" },
 	{ "max_connections_per_principal", K_UINT,
@@ -532,6 +536,17 @@ set_key(struct config *c, const struct key *k, const char *v,
 		return set_metrics_listen(c, v, err, errlen);
 	case K_CONSOLE:
 		return set_console_listen(c, v, err, errlen);
+	case K_BOOL:
+		if (strcmp(v, "yes") == 0)
+			*(int *)((char *)c + k->offset) = 1;
+		else if (strcmp(v, "no") == 0)
+			*(int *)((char *)c + k->offset) = 0;
+		else {
+			snprintf(err, errlen, "%s must be yes or no, not "
+			    "\"%s\"", k->name, v);
+			return -1;
+		}
+		return 0;
 	case K_LOGLEVEL: {
 		enum log_level lvl;
 

@@ -41,6 +41,7 @@ struct config {
 	char		*migrate_database; /* owned; conninfo, owner role */
 	char		*migrations_dir; /* owned */
 	int		 log_level;	/* enum log_level */
+	int		 log_subjects;	/* 0: child identifiers as "-" */
 	uint32_t	 max_connections;
 	uint32_t	 max_connections_per_principal;	/* 0 = no limit */
 	uint32_t	 max_frame;

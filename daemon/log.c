@@ -14,10 +14,110 @@
 
 static enum log_level threshold = LOG_LVL_INFO;
 
+/* log_subjects: 1 shows child identifiers, 0 writes "-" for them. */
+static int subjects_shown = 1;
+
+/* The child identifiers of the request being handled (log_subjects_add()),
+ * scrubbed from every line while subjects are not shown. */
+#define LOG_SCOPE_MAX	16
+static char	*scope[LOG_SCOPE_MAX];	/* owned */
+static size_t	 nscope;
+
 void
 log_set_level(enum log_level lvl)
 {
 	threshold = lvl;
+}
+
+void
+log_set_subjects(int shown)
+{
+	subjects_shown = shown;
+}
+
+const char *
+log_subject(const char *id)
+{
+	return subjects_shown || id == NULL ? id : "-";
+}
+
+void
+log_subjects_add(const char *id)
+{
+	size_t i;
+
+	/* Shown, empty, or already there: nothing to scrub. */
+	if (subjects_shown || id == NULL || *id == '\0')
+		return;
+	for (i = 0; i < nscope; i++)
+		if (strcmp(scope[i], id) == 0)
+			return;
+	if (nscope == LOG_SCOPE_MAX)
+		return;
+	if ((scope[nscope] = strdup(id)) != NULL)
+		nscope++;
+}
+
+void
+log_subjects_clear(void)
+{
+	while (nscope > 0)
+		free(scope[--nscope]);
+}
+
+/* 1 if c may be part of an identifier: a scrubbed id must stand alone. */
+static int
+id_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/*
+ * text with every free-standing occurrence of a scoped identifier
+ * replaced by "-", in a string the caller frees; NULL if there was none
+ * (or memory ran out: then the line is not written at all).
+ */
+static char *
+scrub(const char *text, int *dropped)
+{
+	const char	*p, *hit;
+	char		*out = NULL, *q;
+	size_t		 i, len, best;
+	int		 found = 0;
+
+	*dropped = 0;
+	for (i = 0; i < nscope && !found; i++)
+		for (p = text; (hit = strstr(p, scope[i])) != NULL; p = hit + 1)
+			if ((hit == text || !id_char(hit[-1])) &&
+			    !id_char(hit[strlen(scope[i])])) {
+				found = 1;
+				break;
+			}
+	if (!found)
+		return NULL;
+	/* Each id is at least one byte and becomes one: no longer. */
+	if ((out = malloc(strlen(text) + 1)) == NULL) {
+		*dropped = 1;
+		return NULL;
+	}
+	for (p = text, q = out; *p != '\0';) {
+		best = 0;
+		if (p == text || !id_char(p[-1]))
+			for (i = 0; i < nscope; i++) {
+				len = strlen(scope[i]);
+				if (len > best && strncmp(p, scope[i], len) == 0 &&
+				    !id_char(p[len]))
+					best = len;
+			}
+		if (best > 0) {
+			*q++ = '-';
+			p += best;
+		} else
+			*q++ = *p++;
+	}
+	*q = '\0';
+	return out;
 }
 
 int
@@ -284,6 +384,8 @@ vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 	static const int prio[] = { 3, 4, 6, 7 };	/* syslog's */
 	static int	 journal = -1, native = -1;
 	char		 head[64], ts[32], buf[1024], *text = buf, *big = NULL;
+	char		*clean = NULL;
+	int		 dropped;
 	struct line	 l;
 	struct timespec	 now;
 	struct tm	 tm;
@@ -302,6 +404,14 @@ vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 	if (n >= (int)sizeof(buf) && vasprintf(&big, fmt, ap2) != -1)
 		text = big;
 	va_end(ap2);
+	if (nscope > 0) {
+		if ((clean = scrub(text, &dropped)) != NULL)
+			text = clean;
+		else if (dropped) {
+			free(big);
+			return;
+		}
+	}
 	l.buf = l.stack;
 	l.len = 0;
 	l.cap = sizeof(l.stack);
@@ -336,6 +446,7 @@ vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 	}
 	if (l.buf != l.stack)
 		free(l.buf);
+	free(clean);
 	free(big);
 }
 

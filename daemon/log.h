@@ -24,6 +24,24 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Sets the threshold; messages above it are dropped. */
 void	log_set_level(enum log_level lvl);
+/*
+ * log_subjects (nwdd.conf): with 0, child identifiers (subject ids and
+ * NHS numbers) are written as "-".  Callers pass every identifier they
+ * log as a value through log_subject(), which returns id itself or "-";
+ * identifiers that may appear inside other text (a refusal's reason)
+ * are named with log_subjects_add() while the request that carries them
+ * is handled, and every free-standing occurrence in a line is then
+ * written as "-", until log_subjects_clear().  While subjects are shown
+ * log_subjects_add() keeps nothing.  "-" rather than a hash: a stable
+ * token, even a keyed one, would still tie together every line about one
+ * child wherever the log is shipped; following a child is the audit
+ * trail's job, behind its access control.
+ */
+void		 log_set_subjects(int shown);
+const char	*log_subject(const char *id);
+void		 log_subjects_add(const char *id);
+void		 log_subjects_clear(void);
+
 /* Parses "error", "warn", "info" or "debug"; returns -1 if unknown. */
 int	log_level_from_name(const char *name, enum log_level *out);
 

@@ -790,6 +790,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_set_level(srv.cfg->log_level);
+	log_set_subjects(srv.cfg->log_subjects);
 
 	if (migrate) {
 		if (srv.cfg->migrate_database[0] == '\0') {

@@ -558,6 +558,55 @@ send_pong(struct session *s, uint64_t request_id, uint64_t nonce)
 	session_send(s, &f);
 }
 
+/*
+ * Names every child identifier a request carries to the log
+ * (log_subjects_add()), so that with log_subjects = no none of them is
+ * written while it is handled, inside a refusal's reason included: the
+ * string fields called local_id, nhs_number, subject and subjects,
+ * anywhere in the message.
+ */
+static void
+scope_subjects(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor	*d;
+	const ProtobufCFieldDescriptor		*fd;
+	const char				*base, *name;
+	void * const				*arr;
+	size_t					 i, j, n;
+
+	if (m == NULL || depth > 8)
+		return;
+	d = m->descriptor;
+	base = (const char *)m;
+	for (i = 0; i < d->n_fields; i++) {
+		fd = &d->fields[i];
+		name = fd->name;
+		/* Oneof members share their storage: only the one set. */
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + fd->quantifier_offset) !=
+		    fd->id)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + fd->quantifier_offset);
+			arr = *(void * const * const *)(base + fd->offset);
+		} else {
+			n = 1;
+			arr = (void * const *)(base + fd->offset);
+		}
+		if (fd->type == PROTOBUF_C_TYPE_STRING &&
+		    (strcmp(name, "local_id") == 0 ||
+		    strcmp(name, "nhs_number") == 0 ||
+		    strcmp(name, "subject") == 0 ||
+		    strcmp(name, "subjects") == 0)) {
+			for (j = 0; j < n; j++)
+				log_subjects_add(arr[j]);
+		} else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			for (j = 0; j < n; j++)
+				scope_subjects(arr[j], depth + 1);
+		}
+	}
+}
+
 static void
 dispatch(struct session *s, Nwd__V1__Frame *f)
 {
@@ -599,7 +648,9 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 		    "received on this session");
 		break;
 	default:
+		scope_subjects(&f->base, 0);
 		s->srv->on_request(s, f, s->srv->on_request_arg);
+		log_subjects_clear();
 		break;
 	}
 }

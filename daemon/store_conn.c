@@ -123,8 +123,7 @@ store_conn_oneline(const char *in, char *buf, size_t len)
 	return buf;
 }
 
-/* Server notices; while idle a FATAL before disconnection arrives here. */
-static void
+void
 store_conn_notice(void *arg, const PGresult *res)
 {
 	const char	*sev, *msg;
@@ -137,9 +136,11 @@ store_conn_notice(void *arg, const PGresult *res)
 	store_conn_oneline(msg, buf, sizeof(buf));
 	if (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
 	    strcmp(sev, "DEBUG") == 0 || strcmp(sev, "LOG") == 0)
-		log_debug("store: server severity=%s message=\"%s\"", sev, buf);
+		log_debug("store: server severity=%s message=\"%s\""
+		    " event=store_server_message", sev, buf);
 	else
-		log_warnx("store: server severity=%s message=\"%s\"", sev, buf);
+		log_warnx("store: server severity=%s message=\"%s\""
+		    " event=store_server_message", sev, buf);
 }
 
 int
@@ -497,12 +498,14 @@ store_conn_cancel(struct store_conn *conn, int ms)
 	}
 	if (pthread_timedjoin_np(th, NULL, &ts) == 0) {
 		if (!c->ok)
-			log_warnx("store: cancel request failed: %s",
+			log_warnx("store: cancel request failed: %s"
+			    " event=store_cancel_failed",
 			    store_conn_oneline(c->err, c->err, sizeof(c->err)));
 		store_cancel_free(c);
 		return;
 	}
-	log_warnx("store: the cancel request got no answer within %d ms", ms);
+	log_warnx("store: the cancel request got no answer within %d ms"
+	    " event=store_cancel_failed", ms);
 	pthread_mutex_lock(&c->mtx);
 	c->abandoned = 1;
 	last = c->finished;

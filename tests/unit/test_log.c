@@ -12,6 +12,8 @@
  *   "<6>level=info";
  * - log_journal_fields() turns key=value words into journal fields;
  * - a $JOURNAL_STREAM naming another stream changes nothing;
+ * - log_subjects = no: child identifiers become "-", as values and, while
+ *   a request that carried them is handled, anywhere they stand alone;
  * - a newline in a value cannot split a line; log_warn() adds errno's
  *   text; messages above the level are dropped.
  */
@@ -288,6 +290,69 @@ test_journal_entry_has_fields(void **state)
 	sd_journal_close(j);
 }
 
+/* log_subjects = no, in a child whose stderr is a file: what it wrote. */
+static char *
+run_subjects_child(void)
+{
+	char		 path[] = "/tmp/nwd-test-log.XXXXXX", *text;
+	FILE		*fp;
+	pid_t		 pid;
+	long		 len;
+	int		 fd, status;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		dup2(fd, STDERR_FILENO);
+		unsetenv("JOURNAL_STREAM");
+		log_set_subjects(0);
+		log_subjects_add("YP-001");
+		log_subjects_add("9434765919");
+		log_subjects_add("");
+		log_info("event=publish subject=%s kind=risk_alert",
+		    log_subject("YP-001"));
+		log_info("event=error reason=\"consent of YP-001 was "
+		    "withdrawn; nhs 9434765919\" other=YP-0011 x=aYP-001");
+		log_subjects_clear();
+		log_info("event=after note=YP-001");
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(fp = fdopen(fd, "r"));
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	assert_non_null(text = calloc(1, len + 1));
+	assert_int_equal(fread(text, 1, len, fp), (size_t)len);
+	fclose(fp);
+	unlink(path);
+	return text;
+}
+
+static void
+test_subjects_left_out(void **state)
+{
+	char *text = run_subjects_child();
+
+	assert_matches(text, " level=info event=publish subject=- "
+	    "kind=risk_alert$");
+	/* Free-standing occurrences only: YP-0011 and aYP-001 are other
+	 * words. */
+	assert_matches(text, " level=info event=error reason=\"consent of - "
+	    "was withdrawn; nhs -\" other=YP-0011 x=aYP-001$");
+	/* Out of scope, text is text (log_subject() is what callers use
+	 * for values). */
+	assert_matches(text, " event=after note=YP-001$");
+	free(text);
+
+	/* Shown (the default): log_subject() is the identity. */
+	log_set_subjects(1);
+	assert_string_equal(log_subject("YP-001"), "YP-001");
+	assert_null(log_subject(NULL));
+}
+
 static void
 test_level_names(void **state)
 {
@@ -310,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_values_cannot_split_a_line),
 		cmocka_unit_test(test_journal_fields),
 		cmocka_unit_test(test_journal_entry_has_fields),
+		cmocka_unit_test(test_subjects_left_out),
 		cmocka_unit_test(test_level_names),
 	};
 
