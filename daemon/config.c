@@ -1,11 +1,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "envelope.h"
@@ -168,6 +170,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "CONFIG_MAX_KEYS is too small");
 
 static int
 fail(char *err, size_t errlen, const char *name, int line,
@@ -645,6 +648,7 @@ config_parse(const char *text, size_t len, const char *name,
 			goto bad;
 		}
 		seen[i] = 1;
+		c->lines[i] = lineno;
 		if (*v == '\0' && keys[i].deflt == NULL) {
 			fail(err, errlen, name, lineno, "%s needs a value",
 			    keys[i].name);
@@ -689,6 +693,70 @@ bad:
 	free(buf);
 	config_free(c);
 	return NULL;
+}
+
+int
+config_line(const struct config *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return c->lines[i];
+	return 0;
+}
+
+/* Opens path for reading and closes it; 0, or -1 with errno set. */
+static int
+readable(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int
+config_check_files(const struct config *c, char *err, size_t errlen)
+{
+	const struct key	*k;
+	const char		*v;
+	char			*copy, *item, *save = NULL;
+	size_t			 i;
+	int			 rc = 0;
+
+	for (i = 0; i < NKEYS && rc == 0; i++) {
+		k = &keys[i];
+		if ((k->type != K_PATH && k->type != K_PATHLIST) ||
+		    k->offset == OFF(state_directory) ||
+		    (k->offset == OFF(migrations_dir) && c->lines[i] == 0))
+			continue;
+		v = *(char * const *)((const char *)c + k->offset);
+		if (v == NULL || *v == '\0')
+			continue;
+		if ((copy = strdup(v)) == NULL)
+			return snprintf(err, errlen, "out of memory"), -1;
+		/* A list is comma-separated; a single path is taken whole. */
+		for (item = k->type == K_PATHLIST ? strtok_r(copy, ",", &save) :
+		    copy; item != NULL; item = k->type == K_PATHLIST ?
+		    strtok_r(NULL, ",", &save) : NULL) {
+			if (readable(item) == 0)
+				continue;
+			if (c->lines[i] > 0)
+				fail(err, errlen, c->path, c->lines[i],
+				    "%s: %s: %s", k->name, item,
+				    strerror(errno));
+			else
+				fail(err, errlen, c->path, 0, "%s (default): "
+				    "%s: %s", k->name, item, strerror(errno));
+			rc = -1;
+			break;
+		}
+		free(copy);
+	}
+	return rc;
 }
 
 struct config *
