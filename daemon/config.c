@@ -729,9 +729,11 @@ config_check_files(const struct config *c, char *err, size_t errlen)
 
 	for (i = 0; i < NKEYS && rc == 0; i++) {
 		k = &keys[i];
+		/* state_directory is made at start; migrations is read by
+		 * --migrate alone, which names a missing one itself. */
 		if ((k->type != K_PATH && k->type != K_PATHLIST) ||
 		    k->offset == OFF(state_directory) ||
-		    (k->offset == OFF(migrations_dir) && c->lines[i] == 0))
+		    k->offset == OFF(migrations_dir))
 			continue;
 		v = *(char * const *)((const char *)c + k->offset);
 		if (v == NULL || *v == '\0')

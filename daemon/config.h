@@ -94,9 +94,9 @@ void		 config_free(struct config *c);
 
 /*
  * Opens for reading every file and directory the configuration names
- * (the TLS files, principals, policy, keys, calendar, labels, test_clock,
- * and migrations when it is set in the file; not state_directory, which
- * nwdd makes).  Returns 0, or -1 with the first that cannot be opened in
+ * (the TLS files, principals, policy, keys, calendar, labels, test_clock;
+ * not state_directory, which nwdd makes, nor migrations, which only
+ * --migrate reads).  Returns 0, or -1 with the first that cannot be opened in
  * err as "FILE:LINE: key: PATH: cause" (FILE: key (default): ... for a
  * key the file does not set).
  */
