@@ -35,6 +35,25 @@ log_set_subjects(int shown)
 	subjects_shown = shown;
 }
 
+int
+log_subjects_shown(void)
+{
+	return subjects_shown;
+}
+
+size_t
+log_subjects_mark(void)
+{
+	return nscope;
+}
+
+void
+log_subjects_release(size_t mark)
+{
+	while (nscope > mark)
+		free(scope[--nscope]);
+}
+
 const char *
 log_subject(const char *id)
 {
@@ -61,8 +80,7 @@ log_subjects_add(const char *id)
 void
 log_subjects_clear(void)
 {
-	while (nscope > 0)
-		free(scope[--nscope]);
+	log_subjects_release(0);
 }
 
 /* 1 if c may be part of an identifier: a scrubbed id must stand alone. */

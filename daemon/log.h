@@ -38,9 +38,14 @@ void	log_set_level(enum log_level lvl);
  * trail's job, behind its access control.
  */
 void		 log_set_subjects(int shown);
+int		 log_subjects_shown(void);
 const char	*log_subject(const char *id);
 void		 log_subjects_add(const char *id);
 void		 log_subjects_clear(void);
+/* The scope's depth, and back to it: scopes nest (a request's, then a
+ * session's around one of its lines). */
+size_t		 log_subjects_mark(void);
+void		 log_subjects_release(size_t mark);
 
 /* Parses "error", "warn", "info" or "debug"; returns -1 if unknown. */
 int	log_level_from_name(const char *name, enum log_level *out);

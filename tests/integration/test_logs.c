@@ -7,9 +7,10 @@
  *   unmapped certificate, reloads, loses PostgreSQL and gets it back, and
  *   stops;
  * - with log_subjects = no, the subject id used in a run (allocated,
- *   subscribed to, published about, and named in a refusal's reason) is
- *   never written to the log, while the client is still told it; the
- *   lines say subject=- instead.
+ *   subscribed to, published about, named in a refusal's reason, and in
+ *   the description of an audit query logged when its answer comes back
+ *   from the database) is never written to the log, while the client is
+ *   still told it; the lines say subject=- instead.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -145,13 +146,26 @@ test_subjects_stay_out_of_the_log(void **state)
 {
 	static const char	*subject = "YP-LOGS-731";
 	struct harness_daemon	*d;
-	char			 why[512], *text, *log;
+	struct nwd_client	*c;
+	Nwd__V1__AuditQuery	 q = NWD__V1__AUDIT_QUERY__INIT;
+	Nwd__V1__AuditPage	*page = NULL;
+	char			 why[512], err[512], *text, *log;
 
 	assert_non_null(d = harness_daemon_start("log_level = debug\n"
 	    "log_subjects = no\n"));
 	/* The path outlives the daemon's handle. */
 	assert_non_null(log = strdup(harness_daemon_log(d)));
 	workload(subject, why, sizeof(why));
+	/* An answer that comes back from the database, logged then (the
+	 * query's description names the subject). */
+	c = harness_connect_as("auditor-dan");
+	q.subject = (char *)subject;
+	if (nwd_audit_query(c, &q, &page, err, sizeof(err)) != NWD_OK)
+		fail_msg("audit query about %s: %s", subject, err);
+	assert_true(page->n_events > 0);
+	nwd_audit_page_free(page);
+	nwd_close(c);
+	assert_true(harness_wait_log(d, "event=audit_query ", WAIT_MS));
 	/* The client is told which young person; the log is not. */
 	if (strstr(why, subject) == NULL)
 		fail_msg("the refusal does not name %s: %s", subject, why);
