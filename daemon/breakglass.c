@@ -533,7 +533,7 @@ alert_done(int committed, void *arg)
 			    j->g.id);
 		log_info("grant=%s principal=%s event=breakglass_granted "
 		    "subject=%s rule=%s until=%" PRId64, j->g.id, j->actor,
-		    j->g.subject, j->g.rule, j->g.until_ms);
+		    log_subject(j->g.subject), j->g.rule, j->g.until_ms);
 	} else {
 		grant_table_end(b->table, j->g.id, j->g.ended_ms);
 		log_info("grant=%s principal=%s event=breakglass_ended "
@@ -859,8 +859,8 @@ history_done(enum store_outcome outcome, void *arg)
 	j->result->grant = NULL;
 	free(info.kinds);
 	session_log(info, s, "event=breakglass_history grant=%s subject=%s "
-	    "sent=%zu omitted=%u", j->g.id, j->g.subject, j->result->n_history,
-	    j->result->omitted);
+	    "sent=%zu omitted=%u", j->g.id, log_subject(j->g.subject),
+	    j->result->n_history, j->result->omitted);
 	job_free(j);
 }
 

@@ -360,8 +360,8 @@ publish_done(enum store_outcome outcome, void *arg)
 	    1e3);
 	session_log(info, s, "event=publish message=%s kind=%s subject=%s "
 	    "recipients=%zu not_reachable=%zu duty_desk=%d notices=%zu",
-	    j->message_id, envelope_kind_name(j->kind), j->subject,
-	    j->plan.recipients - lost, j->plan.not_reachable + lost,
+	    j->message_id, envelope_kind_name(j->kind),
+	    log_subject(j->subject), j->plan.recipients - lost, j->plan.not_reachable + lost,
 	    j->plan.duty_desk, j->plan.nnotices);
 	job_free(j);
 }
@@ -907,7 +907,8 @@ broker_publish_system(Nwd__V1__Envelope *env, sysmsg_add_fn *add,
 	b->bytes_in_flight += j->bytes;
 	log_info("event=publish_queued message=%s kind=%s subject=%s "
 	    "recipients=%zu sender=nwd", j->message_id,
-	    envelope_kind_name(j->kind), j->subject, j->plan.recipients);
+	    envelope_kind_name(j->kind), log_subject(j->subject),
+	    j->plan.recipients);
 	unset(&env->header->message_id);
 	unset(&env->header->sender);
 	unset(&env->header->originating_agency);

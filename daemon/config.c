@@ -1,11 +1,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "envelope.h"
@@ -16,7 +18,7 @@
 
 enum key_type { K_STRING, K_PATH, K_UINT, K_SIZE, K_LISTEN, K_TLSVER,
 	K_IDFIELD, K_LOGLEVEL, K_PATHLIST, K_RETENTION, K_METRICS,
-	K_CONSOLE };
+	K_CONSOLE, K_BOOL };
 
 struct key {
 	const char	*name;
@@ -81,6 +83,10 @@ static const struct key keys[] = {
 	  "directory of numbered SQL migrations" },
 	{ "log_level", K_LOGLEVEL, 0, "info", 0, 0,
 	  "error, warn, info or debug" },
+	{ "log_subjects", K_BOOL, OFF(log_subjects), "yes", 0, 0,
+	  "yes or no: with no, child identifiers (subject ids, NHS numbers) "
+	  "are written as \"-\" in the log, even inside a refusal's "
+	  "reason; the audit trail keeps them" },
 	{ "max_connections", K_UINT, OFF(max_connections), "1024", 1, 1000000,
 	  "most client connections at once" },
 	{ "max_connections_per_principal", K_UINT,
@@ -164,6 +170,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "CONFIG_MAX_KEYS is too small");
 
 static int
 fail(char *err, size_t errlen, const char *name, int line,
@@ -532,6 +539,17 @@ set_key(struct config *c, const struct key *k, const char *v,
 		return set_metrics_listen(c, v, err, errlen);
 	case K_CONSOLE:
 		return set_console_listen(c, v, err, errlen);
+	case K_BOOL:
+		if (strcmp(v, "yes") == 0)
+			*(int *)((char *)c + k->offset) = 1;
+		else if (strcmp(v, "no") == 0)
+			*(int *)((char *)c + k->offset) = 0;
+		else {
+			snprintf(err, errlen, "%s must be yes or no, not "
+			    "\"%s\"", k->name, v);
+			return -1;
+		}
+		return 0;
 	case K_LOGLEVEL: {
 		enum log_level lvl;
 
@@ -630,6 +648,7 @@ config_parse(const char *text, size_t len, const char *name,
 			goto bad;
 		}
 		seen[i] = 1;
+		c->lines[i] = lineno;
 		if (*v == '\0' && keys[i].deflt == NULL) {
 			fail(err, errlen, name, lineno, "%s needs a value",
 			    keys[i].name);
@@ -674,6 +693,72 @@ bad:
 	free(buf);
 	config_free(c);
 	return NULL;
+}
+
+int
+config_line(const struct config *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return c->lines[i];
+	return 0;
+}
+
+/* Opens path for reading and closes it; 0, or -1 with errno set. */
+static int
+readable(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int
+config_check_files(const struct config *c, char *err, size_t errlen)
+{
+	const struct key	*k;
+	const char		*v;
+	char			*copy, *item, *save = NULL;
+	size_t			 i;
+	int			 rc = 0;
+
+	for (i = 0; i < NKEYS && rc == 0; i++) {
+		k = &keys[i];
+		/* state_directory is made at start; migrations is read by
+		 * --migrate alone, which names a missing one itself. */
+		if ((k->type != K_PATH && k->type != K_PATHLIST) ||
+		    k->offset == OFF(state_directory) ||
+		    k->offset == OFF(migrations_dir))
+			continue;
+		v = *(char * const *)((const char *)c + k->offset);
+		if (v == NULL || *v == '\0')
+			continue;
+		if ((copy = strdup(v)) == NULL)
+			return snprintf(err, errlen, "out of memory"), -1;
+		/* A list is comma-separated; a single path is taken whole. */
+		for (item = k->type == K_PATHLIST ? strtok_r(copy, ",", &save) :
+		    copy; item != NULL; item = k->type == K_PATHLIST ?
+		    strtok_r(NULL, ",", &save) : NULL) {
+			if (readable(item) == 0)
+				continue;
+			if (c->lines[i] > 0)
+				fail(err, errlen, c->path, c->lines[i],
+				    "%s: %s: %s", k->name, item,
+				    strerror(errno));
+			else
+				fail(err, errlen, c->path, 0, "%s (default): "
+				    "%s: %s", k->name, item, strerror(errno));
+			rc = -1;
+			break;
+		}
+		free(copy);
+	}
+	return rc;
 }
 
 struct config *

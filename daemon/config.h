@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define CONFIG_NKINDS	32
+#define CONFIG_MAX_KEYS	64	/* at least the keys of config.c */
 
 enum identity_field {
 	IDENTITY_FIELD_CN,		/* the subject commonName */
@@ -41,6 +42,7 @@ struct config {
 	char		*migrate_database; /* owned; conninfo, owner role */
 	char		*migrations_dir; /* owned */
 	int		 log_level;	/* enum log_level */
+	int		 log_subjects;	/* 0: child identifiers as "-" */
 	uint32_t	 max_connections;
 	uint32_t	 max_connections_per_principal;	/* 0 = no limit */
 	uint32_t	 max_frame;
@@ -70,6 +72,9 @@ struct config {
 	char		*group;		/* owned; "" = the user's group */
 	uint32_t	 drain_timeout;		/* seconds, SIGTERM to exit */
 	uint32_t	 db_stall_timeout;	/* seconds, then no watchdog */
+	/* The line of the file that set each key, in the order of the
+	 * reference (config_print_reference()); 0: its default. */
+	int		 lines[CONFIG_MAX_KEYS];
 };
 
 /*
@@ -86,6 +91,20 @@ struct config	*config_parse(const char *text, size_t len, const char *name,
 		    const char *basedir, char *err, size_t errlen);
 
 void		 config_free(struct config *c);
+
+/*
+ * Opens for reading every file and directory the configuration names
+ * (the TLS files, principals, policy, keys, calendar, labels, test_clock;
+ * not state_directory, which nwdd makes, nor migrations, which only
+ * --migrate reads).  Returns 0, or -1 with the first that cannot be opened in
+ * err as "FILE:LINE: key: PATH: cause" (FILE: key (default): ... for a
+ * key the file does not set).
+ */
+int		 config_check_files(const struct config *c, char *err,
+		    size_t errlen);
+
+/* The line of the file that set key, or 0 if it was not set there. */
+int		 config_line(const struct config *c, const char *key);
 
 /* Writes the reference of every key with its default to fp (--help). */
 void		 config_print_reference(void *fp);

@@ -279,11 +279,11 @@ notice_done(int committed, void *arg)
 
 	if (committed)
 		log_info("message=%s event=consent_withdrawal_told "
-		    "subject=%s", n->mid, n->subject);
+		    "subject=%s", n->mid, log_subject(n->subject));
 	else
 		log_warnx("message=%s event=consent_withdrawal_not_told "
 		    "subject=%s reason=\"its batch did not commit\"", n->mid,
-		    n->subject);
+		    log_subject(n->subject));
 	notice_free(n);
 }
 
@@ -358,7 +358,8 @@ consents_commit(struct consents *c, struct consents_change *ch,
 			    "reason=\"out of memory; read again at the next "
 			    "connect\"", ch->mid);
 		log_info("message=%s event=consent subject=%s status=%s",
-		    ch->mid, ch->subject, ch->rec.status == CONSENT_GIVEN ?
+		    ch->mid, log_subject(ch->subject),
+		    ch->rec.status == CONSENT_GIVEN ?
 		    "given" : ch->rec.status == CONSENT_REFUSED ? "refused" :
 		    "withdrawn");
 		if (ch->withdrawn && (n = calloc(1, sizeof(*n))) != NULL) {

@@ -693,7 +693,9 @@ labels_refresh(struct console *c)
 		if (c->labels_path == NULL || strcmp(c->labels_path, path) != 0 ||
 		    c->labels_size != -1)
 			log_warnx("console: labels %s: %s; names are shown as "
-			    "the policy spells them", path, strerror(errno));
+			    "the policy spells them "
+			    "event=console_labels_unreadable", path,
+			    strerror(errno));
 		free(c->labels_path);
 		c->labels_path = strdup(path);
 		c->labels_size = -1;
@@ -710,13 +712,15 @@ labels_refresh(struct console *c)
 	c->labels_size = st.st_size;
 	if (st.st_size > CONSOLE_LABELS_BYTES) {
 		log_warnx("console: labels %s: larger than %d bytes; the "
-		    "labels there were are kept", path, CONSOLE_LABELS_BYTES);
+		    "labels there were are kept event=console_labels_too_large",
+		    path, CONSOLE_LABELS_BYTES);
 		return;
 	}
 	if ((text = malloc((size_t)st.st_size + 1)) == NULL)
 		return;
 	if ((fp = fopen(path, "r")) == NULL) {
-		log_warnx("console: labels %s: %s", path, strerror(errno));
+		log_warnx("console: labels %s: %s "
+		    "event=console_labels_unreadable", path, strerror(errno));
 		free(text);
 		return;
 	}
@@ -724,7 +728,8 @@ labels_refresh(struct console *c)
 	fclose(fp);
 	if ((l = console_labels_parse(text, n, path, err, sizeof(err))) ==
 	    NULL)
-		log_warnx("console: %s; the labels there were are kept", err);
+		log_warnx("console: %s; the labels there were are kept"
+		    " event=console_labels_refused", err);
 	else {
 		console_labels_free(c->labels);
 		c->labels = l;
@@ -786,7 +791,8 @@ request_cb(struct evhttp_request *req, void *arg)
 	    sizeof(err)) == -1 || (p = identity_lookup(srv->ids, id)) ==
 	    NULL) {
 		snprintf(j->actor, sizeof(j->actor), "cert:%s", subj);
-		log_warnx("console: refused %s from %s: no principal",
+		log_warnx("console: refused %s from %s: no principal"
+		    " event=console_refused",
 		    j->actor, j->peer);
 		console_plain(j, 403, "Refused",
 		    "Your certificate does not name a "
@@ -797,7 +803,8 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (!role_allowed(srv->cfg->console_roles, p->role)) {
 		snprintf(why, sizeof(why), "The console is for auditors; "
 		    "role %s may not use it.", p->role);
-		log_warnx("console: refused %s (role %s) from %s", p->id,
+		log_warnx("console: refused %s (role %s) from %s"
+		    " event=console_refused", p->id,
 		    p->role, j->peer);
 		console_plain(j, 403, "Refused", why);
 		return;

@@ -582,7 +582,7 @@ render_start(struct console_job *j, int committed)
 	if (path != NULL && (sj->labels = sar_release_labels_load(path, err,
 	    sizeof(err))) == NULL)
 		log_warnx("console: sar_labels %s; the report names things as "
-		    "they are spelled", err);
+		    "they are spelled event=console_sar_labels_refused", err);
 	if (sj->stage == ST_VIEW) {
 		if ((sj->files.toc = tmpfile()) == NULL ||
 		    (sj->files.body = tmpfile()) == NULL ||

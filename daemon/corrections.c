@@ -185,11 +185,11 @@ notice_done(int committed, void *arg)
 
 	if (committed)
 		log_info("message=%s event=withdrawal_told subject=%s",
-		    n->mid, n->subject);
+		    n->mid, log_subject(n->subject));
 	else
 		log_warnx("message=%s event=withdrawal_not_told subject=%s "
 		    "reason=\"its batch did not commit; sent again when the "
-		    "store is next ready\"", n->mid, n->subject);
+		    "store is next ready\"", n->mid, log_subject(n->subject));
 	notice_free(n);
 }
 

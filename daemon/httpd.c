@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,29 +86,74 @@ httpd_healthy(const struct server *srv, char *why, size_t whylen)
 	return 1;
 }
 
-/* Resident memory and open descriptors from /proc; -1 where unknown. */
+/*
+ * The process's figures from /proc/self (proc(5)), as Prometheus's client
+ * libraries read them; -1 where unknown.
+ */
 static void
-process_figures(double *rss, double *fds)
+process_figures(struct metrics_process_figures *pf)
 {
 	FILE		*fp;
 	DIR		*d;
 	struct dirent	*de;
-	unsigned long	 size, resident;
+	struct rlimit	 rl;
+	char		 buf[1024], *p, *tok, *save;
+	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
+	unsigned long long btime = 0;
+	double		 tck = (double)sysconf(_SC_CLK_TCK);
+	double		 page = (double)sysconf(_SC_PAGESIZE);
 	long		 n = 0;
+	int		 field, got = 0;
 
-	*rss = *fds = -1;
-	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
-		if (fscanf(fp, "%lu %lu", &size, &resident) == 2)
-			*rss = (double)resident * (double)sysconf(_SC_PAGESIZE);
+	pf->cpu_seconds = pf->rss_bytes = pf->vsize_bytes = -1;
+	pf->open_fds = pf->max_fds = pf->start_time = -1;
+	/* Fields 14, 15 (utime, stime), 22 (starttime, ticks since boot),
+	 * 23 (vsize, bytes) and 24 (rss, pages), counted after the command
+	 * name, which may hold spaces and ends at the last ')'. */
+	if ((fp = fopen("/proc/self/stat", "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), fp) != NULL &&
+		    (p = strrchr(buf, ')')) != NULL) {
+			for (field = 3, tok = strtok_r(p + 1, " ", &save);
+			    tok != NULL && field <= 24;
+			    field++, tok = strtok_r(NULL, " ", &save)) {
+				if (field == 14)
+					utime = strtoull(tok, NULL, 10);
+				else if (field == 15)
+					stime = strtoull(tok, NULL, 10);
+				else if (field == 22)
+					start = strtoull(tok, NULL, 10);
+				else if (field == 23)
+					vsize = strtoull(tok, NULL, 10);
+				else if (field == 24) {
+					rss = strtoull(tok, NULL, 10);
+					got = 1;
+				}
+			}
+		}
 		fclose(fp);
+	}
+	if (got && tck > 0) {
+		pf->cpu_seconds = (double)(utime + stime) / tck;
+		pf->vsize_bytes = (double)vsize;
+		pf->rss_bytes = (double)rss * page;
+		if ((fp = fopen("/proc/stat", "r")) != NULL) {
+			while (fgets(buf, sizeof(buf), fp) != NULL)
+				if (sscanf(buf, "btime %llu", &btime) == 1)
+					break;
+			fclose(fp);
+		}
+		if (btime > 0)
+			pf->start_time = (double)btime + (double)start / tck;
 	}
 	if ((d = opendir("/proc/self/fd")) != NULL) {
 		while ((de = readdir(d)) != NULL)
 			if (de->d_name[0] != '.')
 				n++;
 		closedir(d);
-		*fds = (double)(n - 1);	/* less the directory's own */
+		pf->open_fds = (double)(n - 1);	/* less the directory's own */
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		pf->max_fds = (double)rl.rlim_cur;
 }
 
 /* Sets the gauges that are read from the server rather than counted. */
@@ -118,7 +164,7 @@ refresh(struct httpd *h)
 	struct session	*s;
 	size_t		 i, unacked = 0;
 	time_t		 cert, ca, crl;
-	double		 rss, fds;
+	struct metrics_process_figures pf;
 	uint64_t	 open, breached;
 
 	metrics_sessions_reset();
@@ -144,8 +190,10 @@ refresh(struct httpd *h)
 		metrics_store_queue(store_pending(srv->store));
 	}
 	metrics_store_queue_max(srv->cfg->store_queue_max);
-	process_figures(&rss, &fds);
-	metrics_process(rss, fds, (double)h->started);
+	process_figures(&pf);
+	if (pf.start_time < 0)
+		pf.start_time = (double)h->started;
+	metrics_process(&pf);
 }
 
 static void
@@ -232,6 +280,7 @@ httpd_new(struct server *srv, char *err, size_t errlen)
 	}
 	h->srv = srv;
 	h->started = time(NULL);
+	metrics_build_info(PACKAGE_VERSION);
 	if ((h->http = evhttp_new(srv->base)) == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the HTTP server");
 		goto bad;

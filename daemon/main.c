@@ -83,8 +83,9 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: nwdd -c FILE [--ready-fd N]     run the broker in the foreground\n"
-"       nwdd --check-config -c FILE     check the configuration and every\n"
-"                                       file it names, then exit\n"
+"       nwdd --check-config -c FILE     check the configuration, every\n"
+"                                       file it names and the database,\n"
+"                                       then exit (4: database unreachable)\n"
 "       nwdd --check-policy FILE        check a sharing policy file\n"
 "       nwdd --migrate -c FILE          apply database migrations as the\n"
 "                                       owner role (migrate_database)\n"
@@ -790,6 +791,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_set_level(srv.cfg->log_level);
+	log_set_subjects(srv.cfg->log_subjects);
 
 	if (migrate) {
 		if (srv.cfg->migrate_database[0] == '\0') {
@@ -821,6 +823,11 @@ main(int argc, char *argv[])
 	    privdrop_plan(srv.cfg->user, srv.cfg->group, &priv, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "nwdd: %s: %s\n", cfgpath, err);
+		goto done;
+	}
+	/* A missing or unreadable file, named with the line that names it. */
+	if (config_check_files(srv.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nwdd: %s\n", err);
 		goto done;
 	}
 	if (privdrop_check_secret(srv.cfg->tls_key, err, sizeof(err)) == -1 ||
@@ -856,6 +863,17 @@ main(int argc, char *argv[])
 		printf("%s: ok; policy %s (%zu rules), %zu principals\n",
 		    cfgpath, policy_version(srv.policy),
 		    policy_nrules(srv.policy), identity_count(srv.ids));
+		/* The database too: the configuration is sound, but nwdd
+		 * would wait for a database it cannot reach (exit 4). */
+		if (store_check_database(srv.cfg->database, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "nwdd: %s:%d: database: %s\n", cfgpath,
+			    config_line(srv.cfg, "database"), err);
+			rc = 4;
+			goto done;
+		}
+		printf("%s:%d: database: %s\n", cfgpath,
+		    config_line(srv.cfg, "database"), err);
 		rc = 0;
 		goto done;
 	}

@@ -343,6 +343,8 @@ static struct {
 	struct metrics_family	*deadlines_open, *deadlines_breached;
 	struct metrics_family	*tls_not_after, *crl_next;
 	struct metrics_family	*rss, *fds, *start_time;
+	struct metrics_family	*p_cpu, *p_rss, *p_vsize, *p_fds, *p_max_fds;
+	struct metrics_family	*p_start, *build_info;
 } reg;
 
 static const char *publish_outcomes[] = {
@@ -469,7 +471,28 @@ metrics_init(void)
 	    NULL, NULL, 0)) == NULL ||
 	    (reg.start_time = metrics_family_new(m, METRICS_GAUGE,
 	    "nwd_process_start_time_seconds", "When nwdd started, Unix "
-	    "time.", NULL, NULL, 0)) == NULL)
+	    "time.", NULL, NULL, 0)) == NULL ||
+	    (reg.p_cpu = metrics_family_new(m, METRICS_COUNTER,
+	    "process_cpu_seconds_total", "Total user and system CPU time "
+	    "spent in seconds.", NULL, NULL, 0)) == NULL ||
+	    (reg.p_rss = metrics_family_new(m, METRICS_GAUGE,
+	    "process_resident_memory_bytes", "Resident memory size in bytes.",
+	    NULL, NULL, 0)) == NULL ||
+	    (reg.p_vsize = metrics_family_new(m, METRICS_GAUGE,
+	    "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+	    NULL, NULL, 0)) == NULL ||
+	    (reg.p_fds = metrics_family_new(m, METRICS_GAUGE,
+	    "process_open_fds", "Number of open file descriptors.", NULL,
+	    NULL, 0)) == NULL ||
+	    (reg.p_max_fds = metrics_family_new(m, METRICS_GAUGE,
+	    "process_max_fds", "Maximum number of open file descriptors.",
+	    NULL, NULL, 0)) == NULL ||
+	    (reg.p_start = metrics_family_new(m, METRICS_GAUGE,
+	    "process_start_time_seconds", "Start time of the process since "
+	    "unix epoch in seconds.", NULL, NULL, 0)) == NULL ||
+	    (reg.build_info = metrics_family_new(m, METRICS_GAUGE,
+	    "nwd_build_info", "1, labelled with the version of nwdd "
+	    "running.", "version", NULL, 0)) == NULL)
 		goto bad;
 	for (i = 0; i < NELEM(publish_outcomes); i++)
 		if (metrics_add(reg.publishes, publish_outcomes[i], 0) == -1)
@@ -668,11 +691,36 @@ metrics_tls(time_t cert_not_after, time_t ca_not_after,
 }
 
 void
-metrics_process(double rss_bytes, double open_fds, double start_time)
+metrics_process(const struct metrics_process_figures *pf)
 {
-	if (rss_bytes >= 0)
-		metrics_set(reg.rss, NULL, rss_bytes);
-	if (open_fds >= 0)
-		metrics_set(reg.fds, NULL, open_fds);
-	metrics_set(reg.start_time, NULL, start_time);
+	struct series *s;
+
+	if (pf->rss_bytes >= 0) {
+		metrics_set(reg.rss, NULL, pf->rss_bytes);
+		metrics_set(reg.p_rss, NULL, pf->rss_bytes);
+	}
+	if (pf->open_fds >= 0) {
+		metrics_set(reg.fds, NULL, pf->open_fds);
+		metrics_set(reg.p_fds, NULL, pf->open_fds);
+	}
+	if (pf->start_time >= 0) {
+		metrics_set(reg.start_time, NULL, pf->start_time);
+		metrics_set(reg.p_start, NULL, pf->start_time);
+	}
+	if (pf->vsize_bytes >= 0)
+		metrics_set(reg.p_vsize, NULL, pf->vsize_bytes);
+	if (pf->max_fds >= 0)
+		metrics_set(reg.p_max_fds, NULL, pf->max_fds);
+	/* A counter read from the kernel, not counted here: set, never
+	 * lowered. */
+	if (pf->cpu_seconds >= 0 && (s = series_get(reg.p_cpu, NULL)) != NULL &&
+	    pf->cpu_seconds > s->value)
+		s->value = pf->cpu_seconds;
+}
+
+void
+metrics_build_info(const char *version)
+{
+	metrics_clear(reg.build_info);
+	metrics_set(reg.build_info, version, 1);
 }

@@ -126,7 +126,21 @@ void		 metrics_deadline_breached(const char *rule);
 void		 metrics_policy(const char *version);
 void		 metrics_tls(time_t cert_not_after, time_t ca_not_after,
 		    time_t crl_next_update);
-void		 metrics_process(double rss_bytes, double open_fds,
-		    double start_time);
+/*
+ * The process, as Prometheus's client libraries name it (process_*), and
+ * under nwd's older names (nwd_process_*) as well.  A negative figure is
+ * unknown and leaves the last one.  CPU seconds only ever go up.
+ */
+struct metrics_process_figures {
+	double	cpu_seconds;	/* user + system */
+	double	rss_bytes;
+	double	vsize_bytes;
+	double	open_fds;
+	double	max_fds;	/* the soft RLIMIT_NOFILE */
+	double	start_time;	/* Unix time */
+};
+void		 metrics_process(const struct metrics_process_figures *pf);
+/* nwd_build_info{version} 1. */
+void		 metrics_build_info(const char *version);
 
 #endif

@@ -57,9 +57,11 @@ migrate_notice(void *arg, const PGresult *res)
 	if (msg == NULL)
 		return;
 	if (sev != NULL && strcmp(sev, "WARNING") == 0)
-		log_warnx("migrate: server warning=\"%s\"", msg);
+		log_warnx("migrate: server warning=\"%s\""
+		    " event=migrate_server_warning", msg);
 	else
-		log_debug("migrate: server notice=\"%s\"", msg);
+		log_debug("migrate: server notice=\"%s\""
+		    " event=migrate_server_notice", msg);
 }
 
 /*
@@ -283,7 +285,8 @@ migrate_apply(PGconn *conn, const char *dir, const struct migration *m,
 		    "it contain BEGIN or COMMIT?)", path);
 		goto rollback;
 	}
-	log_info("migrate: applied file=%s version=%d", m->name, m->version);
+	log_info("migrate: applied file=%s version=%d"
+	    " event=migrate_applied", m->name, m->version);
 	rv = 0;
 	goto done;
 

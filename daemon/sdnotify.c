@@ -1,5 +1,5 @@
 /*
- * sdnotify: sd_notify(3) without libsystemd.  See sdnotify.h.
+ * sdnotify: sd_notify(3) through libsystemd.  See sdnotify.h.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,17 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "log.h"
 #include "sdnotify.h"
 
 #define SDNOTIFY_MAX_STATE	4096	/* one datagram */
 
 struct sdnotify {
-	int			 fd;		/* owned; -1: nobody to notify */
-	struct sockaddr_un	 sun;
-	socklen_t		 sunlen;
-	uint64_t		 watchdog_usec;	/* 0: no watchdog */
-	int			 failing;	/* the last send failed */
+	char		*socket;	/* owned; $NOTIFY_SOCKET, NULL: nobody
+					   to notify */
+	uint64_t	 watchdog_usec;	/* 0: no watchdog */
+	int		 failing;	/* the last send failed */
 };
 
 static int
@@ -43,9 +44,13 @@ parse_u64(const char *v, uint64_t *out)
 	return 0;
 }
 
-/* Fills n->sun from a $NOTIFY_SOCKET value; returns 0 or -1 with err. */
+/*
+ * Checks a $NOTIFY_SOCKET value before it is kept: a malformed one is
+ * refused at start, by name, rather than failing every send later.
+ * Returns 0 or -1 with err.
+ */
 static int
-set_address(struct sdnotify *n, const char *v, char *err, size_t errlen)
+check_address(const char *v, char *err, size_t errlen)
 {
 	size_t	len = strlen(v);
 
@@ -54,21 +59,12 @@ set_address(struct sdnotify *n, const char *v, char *err, size_t errlen)
 		    "absolute path nor an abstract socket (@name)", v);
 		return -1;
 	}
-	if (len >= sizeof(n->sun.sun_path)) {
+	if (len >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
 		snprintf(err, errlen, "NOTIFY_SOCKET is %zu bytes long; a "
 		    "socket address holds at most %zu", len,
-		    sizeof(n->sun.sun_path) - 1);
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
 		return -1;
 	}
-	memset(&n->sun, 0, sizeof(n->sun));
-	n->sun.sun_family = AF_UNIX;
-	memcpy(n->sun.sun_path, v, len);
-	if (v[0] == '@') {
-		/* Abstract: a leading NUL, and the length is exact. */
-		n->sun.sun_path[0] = '\0';
-		n->sunlen = offsetof(struct sockaddr_un, sun_path) + len;
-	} else
-		n->sunlen = offsetof(struct sockaddr_un, sun_path) + len + 1;
 	return 0;
 }
 
@@ -77,50 +73,44 @@ sdnotify_new(char *err, size_t errlen)
 {
 	struct sdnotify	*n;
 	const char	*sock, *usec, *pid;
-	uint64_t	 v, wpid;
+	uint64_t	 v;
+	int		 r;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	n->fd = -1;
 	sock = getenv("NOTIFY_SOCKET");
 	usec = getenv("WATCHDOG_USEC");
 	pid = getenv("WATCHDOG_PID");
-	if (usec != NULL && *usec != '\0') {
-		if (parse_u64(usec, &v) == -1 || v == 0) {
-			snprintf(err, errlen, "WATCHDOG_USEC=\"%.40s\" is not a "
-			    "positive number of microseconds", usec);
+	if (sock != NULL && *sock != '\0') {
+		if (check_address(sock, err, errlen) == -1)
 			goto bad;
-		}
-		n->watchdog_usec = v;
-		if (pid != NULL && *pid != '\0') {
-			if (parse_u64(pid, &wpid) == -1) {
-				snprintf(err, errlen, "WATCHDOG_PID=\"%.40s\" is "
-				    "not a process id", pid);
-				goto bad;
-			}
-			/* The watchdog is meant for another process. */
-			if (wpid != (uint64_t)getpid())
-				n->watchdog_usec = 0;
+		if ((n->socket = strdup(sock)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto bad;
 		}
 	}
-	if (sock != NULL && *sock != '\0') {
-		if (set_address(n, sock, err, errlen) == -1)
-			goto bad;
-		if ((n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC,
-		    0)) == -1) {
-			snprintf(err, errlen, "NOTIFY_SOCKET: socket: %s",
-			    strerror(errno));
-			goto bad;
-		}
-	} else
-		n->watchdog_usec = 0;	/* nobody to ping */
+	/* sd_watchdog_enabled(3) reads WATCHDOG_USEC and WATCHDOG_PID (the
+	 * watchdog may be meant for another process) and removes them. */
+	if ((r = sd_watchdog_enabled(1, &v)) < 0) {
+		if (usec == NULL || parse_u64(usec, &v) == -1 || v == 0)
+			snprintf(err, errlen, "WATCHDOG_USEC=\"%.40s\" is not a "
+			    "positive number of microseconds", usec != NULL ?
+			    usec : "");
+		else
+			snprintf(err, errlen, "WATCHDOG_PID=\"%.40s\" is not a "
+			    "process id", pid != NULL ? pid : "");
+		goto bad;
+	}
+	/* A watchdog without a socket to ping is no watchdog. */
+	n->watchdog_usec = r > 0 && n->socket != NULL ? v : 0;
+	unsetenv("NOTIFY_SOCKET");
+	return n;
+bad:
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
-	return n;
-bad:
 	sdnotify_free(n);
 	return NULL;
 }
@@ -130,15 +120,14 @@ sdnotify_free(struct sdnotify *n)
 {
 	if (n == NULL)
 		return;
-	if (n->fd != -1)
-		close(n->fd);
+	free(n->socket);
 	free(n);
 }
 
 int
 sdnotify_enabled(const struct sdnotify *n)
 {
-	return n != NULL && n->fd != -1;
+	return n != NULL && n->socket != NULL;
 }
 
 uint64_t
@@ -161,8 +150,7 @@ sdnotify_send(struct sdnotify *n, const char *fmt, ...)
 {
 	char	buf[SDNOTIFY_MAX_STATE];
 	va_list	ap;
-	ssize_t	r;
-	int	len;
+	int	len, r;
 
 	if (!sdnotify_enabled(n))
 		return 0;
@@ -171,19 +159,23 @@ sdnotify_send(struct sdnotify *n, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0)
 		return -1;
-	if ((size_t)len >= sizeof(buf))
-		len = sizeof(buf) - 1;	/* a long STATUS= is cut short */
-	/* Never wait for the manager: the loop must keep turning. */
-	do
-		r = sendto(n->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT,
-		    (struct sockaddr *)&n->sun, n->sunlen);
-	while (r == -1 && errno == EINTR);
-	if (r == -1) {
-		if (!n->failing)
-			log_warn("event=notify_failed socket=%s%s",
-			    n->sun.sun_path[0] == '\0' ? "@" : "",
-			    n->sun.sun_path[0] == '\0' ? n->sun.sun_path + 1 :
-			    n->sun.sun_path);
+	/* A long STATUS= is cut short by vsnprintf. */
+	/*
+	 * sd_notify(3) reads the socket from the environment, from which
+	 * sdnotify_new() removed it so that no child inherits it: it is put
+	 * back for the one call, which removes it again (unset_environment).
+	 * nwdd's one other thread (store_conn.c's cancel request) reads no
+	 * environment.
+	 */
+	if (setenv("NOTIFY_SOCKET", n->socket, 1) == -1)
+		r = -errno;
+	else
+		r = sd_notify(1, buf);
+	if (r < 0) {
+		if (!n->failing) {
+			errno = -r;
+			log_warn("event=notify_failed socket=%s", n->socket);
+		}
 		n->failing = 1;
 		return -1;
 	}

@@ -1,14 +1,17 @@
 /*
- * sdnotify: the service manager's notification protocol (sd_notify(3)),
- * spoken without libsystemd: one datagram of "KEY=value" lines to the
+ * sdnotify: the service manager's notification protocol, through
+ * libsystemd's sd_notify(3): one datagram of "KEY=value" lines to the
  * AF_UNIX socket named by $NOTIFY_SOCKET (a path, or "@name" for an
  * abstract socket).  Outside systemd (no $NOTIFY_SOCKET) every call is a
- * no-op that succeeds.
+ * no-op that succeeds.  sd_notify(3) sends without MSG_DONTWAIT: a
+ * manager whose socket queue is full (it is megabytes deep, and systemd
+ * empties it from its own loop) would hold the caller until it drains.
  *
  * The watchdog: $WATCHDOG_USEC asks for "WATCHDOG=1" at least that often;
- * it applies only if $WATCHDOG_PID is unset or names this process.  When
- * and whether to ping is the caller's decision (main.c pings from the
- * event loop after checking that the database writer makes progress).
+ * it applies only if $WATCHDOG_PID is unset or names this process
+ * (sd_watchdog_enabled(3)).  When and whether to ping is the caller's
+ * decision (main.c pings from the event loop after checking that the
+ * database writer makes progress).
  */
 #ifndef NWD_SDNOTIFY_H
 #define NWD_SDNOTIFY_H
@@ -20,9 +23,9 @@ struct sdnotify;
 
 /*
  * Reads $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID, removes them from
- * the environment (so that no child inherits them) and opens the sending
- * socket.  Returns the handle, owned by the caller, or NULL with the cause
- * in err if a variable is malformed or the socket cannot be made.
+ * the environment (so that no child inherits them).  Returns the handle,
+ * owned by the caller, or NULL with the cause in err if a variable is
+ * malformed.
  */
 struct sdnotify	*sdnotify_new(char *err, size_t errlen);
 void		 sdnotify_free(struct sdnotify *n);

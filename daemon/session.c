@@ -227,7 +227,40 @@ session_free(struct session *s)
 	subs_clear(&s->subs);
 	principal_free(s->principal);
 	free(s->unacked);
+	while (s->nlog_ids > 0)
+		free(s->log_ids[--s->nlog_ids]);
 	free(s);
+}
+
+size_t
+session_log_scope(const struct session *s)
+{
+	size_t mark = log_subjects_mark(), i;
+
+	for (i = 0; s != NULL && i < s->nlog_ids; i++)
+		log_subjects_add(s->log_ids[i]);
+	return mark;
+}
+
+/* Remembers id for the session's later lines: the oldest goes when full. */
+static void
+remember_subject(struct session *s, const char *id)
+{
+	size_t	 i;
+	char	*copy;
+
+	for (i = 0; i < s->nlog_ids; i++)
+		if (strcmp(s->log_ids[i], id) == 0)
+			return;
+	if ((copy = strdup(id)) == NULL)
+		return;
+	if (s->nlog_ids == SESSION_LOG_IDS) {
+		free(s->log_ids[0]);
+		memmove(&s->log_ids[0], &s->log_ids[1],
+		    (SESSION_LOG_IDS - 1) * sizeof(s->log_ids[0]));
+		s->nlog_ids--;
+	}
+	s->log_ids[s->nlog_ids++] = copy;
 }
 
 struct session *
@@ -558,10 +591,65 @@ send_pong(struct session *s, uint64_t request_id, uint64_t nonce)
 	session_send(s, &f);
 }
 
+/*
+ * Names every child identifier a request carries to the log
+ * (log_subjects_add()), so that with log_subjects = no none of them is
+ * written while it is handled, inside a refusal's reason included, and
+ * remembers it for the session's later lines (an answer that comes back
+ * from the database): the string fields called local_id, nhs_number,
+ * subject and subjects, anywhere in the message.
+ */
+static void
+scope_subjects(struct session *s, const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor	*d;
+	const ProtobufCFieldDescriptor		*fd;
+	const char				*base, *name;
+	void * const				*arr;
+	size_t					 i, j, n;
+
+	if (m == NULL || depth > 8)
+		return;
+	d = m->descriptor;
+	base = (const char *)m;
+	for (i = 0; i < d->n_fields; i++) {
+		fd = &d->fields[i];
+		name = fd->name;
+		/* Oneof members share their storage: only the one set. */
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + fd->quantifier_offset) !=
+		    fd->id)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + fd->quantifier_offset);
+			arr = *(void * const * const *)(base + fd->offset);
+		} else {
+			n = 1;
+			arr = (void * const *)(base + fd->offset);
+		}
+		if (fd->type == PROTOBUF_C_TYPE_STRING &&
+		    (strcmp(name, "local_id") == 0 ||
+		    strcmp(name, "nhs_number") == 0 ||
+		    strcmp(name, "subject") == 0 ||
+		    strcmp(name, "subjects") == 0)) {
+			for (j = 0; j < n; j++) {
+				if (arr[j] == NULL || *(char *)arr[j] == '\0')
+					continue;
+				log_subjects_add(arr[j]);
+				remember_subject(s, arr[j]);
+			}
+		} else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			for (j = 0; j < n; j++)
+				scope_subjects(s, arr[j], depth + 1);
+		}
+	}
+}
+
 static void
 dispatch(struct session *s, Nwd__V1__Frame *f)
 {
-	char reason[128];
+	char	reason[128];
+	size_t	mark;
 
 	if (s->state == SESSION_AUTHENTICATED) {
 		if (f->msg_case != NWD__V1__FRAME__MSG_HELLO) {
@@ -599,7 +687,11 @@ dispatch(struct session *s, Nwd__V1__Frame *f)
 		    "received on this session");
 		break;
 	default:
+		mark = log_subjects_mark();
+		if (!log_subjects_shown())
+			scope_subjects(s, &f->base, 0);
 		s->srv->on_request(s, f, s->srv->on_request_arg);
+		log_subjects_release(mark);
 		break;
 	}
 }

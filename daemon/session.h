@@ -18,6 +18,8 @@
 #ifndef NWD_SESSION_H
 #define NWD_SESSION_H
 
+#define SESSION_LOG_IDS	8	/* identifiers a session remembers */
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -93,6 +95,11 @@ struct session {
 	uint64_t		 out_drained;	/* ... and written out */
 	session_writable_fn	*writer;	/* the one paced writer */
 	void			*writer_arg;	/* borrowed */
+	/* log_subjects = no: the child identifiers its requests carried,
+	 * most recent last, scrubbed from every session_log() line (one
+	 * written when an answer comes back from the database, too). */
+	char			*log_ids[SESSION_LOG_IDS]; /* owned */
+	size_t			 nlog_ids;
 };
 
 /* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
@@ -182,9 +189,16 @@ struct trail_origin session_origin(const struct session *s);
  * Logs a line about session s (NULL: "-") at LEVEL (info, warnx, debug):
  * "session=ID principal=P " and then fmt.
  */
-#define session_log(level, s, fmt, ...)					\
+#define session_log(level, s, fmt, ...) do {				\
+	size_t session_log_mark_ = session_log_scope(s);		\
 	log_##level("session=%s principal=%s " fmt, session_name(s),	\
-	    session_who(s), ##__VA_ARGS__)
+	    session_who(s), ##__VA_ARGS__);				\
+	log_subjects_release(session_log_mark_);			\
+} while (0)
+
+/* Names the session's child identifiers to the log (log_subjects_add());
+ * returns the mark to release. */
+size_t		 session_log_scope(const struct session *s);
 
 /*
  * Records a delivery of message_id and returns its new delivery id.  The

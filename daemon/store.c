@@ -202,10 +202,12 @@ store_set_state(struct store *s, enum store_state st)
 		return;
 	s->state = st;
 	if (st == STORE_READY)
-		log_info("store: state=ready instance=%s chain_head=%" PRId64,
+		log_info("store: state=ready instance=%s chain_head=%" PRId64
+		    " event=store_state",
 		    s->instance, s->head_seq);
 	else
-		log_debug("store: state=%s", store_state_name(st));
+		log_debug("store: state=%s event=store_state",
+		    store_state_name(st));
 	if (s->on_state != NULL && !s->closing)
 		s->on_state(st, s->state_arg);
 }
@@ -265,7 +267,8 @@ store_deliver(struct store *s)
 			else if (b->outcome != STORE_COMMITTED)
 				log_warnx("store: detached audit rows lost "
 				    "outcome=%s message_id=%s "
-				    "allocations=%zu events=%zu",
+				    "allocations=%zu events=%zu"
+				    " event=audit_rows_lost",
 				    store_outcome_name(b->outcome),
 				    store_batch_id(b), b->nalloc, b->nev);
 			store_batch_free(b);
@@ -326,7 +329,8 @@ store_drop(struct store *s, const char *why)
 			/* Cannot happen: a reconnect resolves the first. */
 			log_warnx("store: a second transaction in doubt: "
 			    "batches=%zu answered in doubt (last_seq=%" PRId64
-			    ")", s->ninflight, s->txn_last_seq);
+			    ") event=txn_in_doubt", s->ninflight,
+			    s->txn_last_seq);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_IN_DOUBT);
 		} else {
@@ -346,7 +350,8 @@ store_drop(struct store *s, const char *why)
 			}
 			log_warnx("store: connection lost with a transaction "
 			    "in flight; its outcome is resolved at reconnect "
-			    "batches=%zu last_seq=%" PRId64, s->ndoubt,
+			    "batches=%zu last_seq=%" PRId64
+			    " event=txn_in_doubt", s->ndoubt,
 			    s->doubt_seq);
 		}
 	}
@@ -384,7 +389,8 @@ store_drop(struct store *s, const char *why)
 		return;
 	}
 	log_warnx("store: database unavailable retry_ms=%" PRIu32
-	    " batches_unavailable=%zu batches_in_doubt=%zu error=\"%s\"",
+	    " batches_unavailable=%zu batches_in_doubt=%zu error=\"%s\""
+	    " event=store_unavailable",
 	    s->backoff_ms, nlost, s->ndoubt, buf);
 	tv.tv_sec = s->backoff_ms / 1000;
 	tv.tv_usec = (s->backoff_ms % 1000) * 1000;
@@ -542,7 +548,8 @@ store_resolve(struct store *s)
 	if (s->doubt_other)
 		log_warnx("store: the row that would resolve the transaction "
 		    "in doubt holds another hash: seq %" PRId64 " of "
-		    "instance %s was written by someone else", s->doubt_seq,
+		    "instance %s was written by someone else"
+		    " event=txn_doubt_unresolvable", s->doubt_seq,
 		    s->instance);
 	o = s->doubt_found && !s->doubt_other ? STORE_COMMITTED :
 	    STORE_UNAVAILABLE;
@@ -559,7 +566,8 @@ store_resolve(struct store *s)
 		}
 	}
 	log_info("store: transaction in doubt resolved outcome=%s by=\"%s\" "
-	    "batches=%zu last_seq=%" PRId64, store_outcome_name(o), by,
+	    "batches=%zu last_seq=%" PRId64
+	    " event=txn_doubt_resolved", store_outcome_name(o), by,
 	    s->ndoubt, s->doubt_seq);
 	store_finish_all(s, &s->doubt, &s->ndoubt, o);
 	if (o == STORE_COMMITTED && s->doubt_kind == STORE_DOUBT_ROW) {
@@ -595,6 +603,8 @@ store_resolve_at_close(struct store *s)
 	val[3] = "UTF8";
 	val[4] = NULL;
 	c = PQconnectdbParams(kw, val, 1);
+	if (c != NULL)
+		PQsetNoticeReceiver(c, store_conn_notice, NULL);
 	p[0] = s->instance;
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
 		store_conn_oneline(c != NULL ? PQerrorMessage(c) :
@@ -637,7 +647,8 @@ store_resolve_at_close(struct store *s)
 	log_warnx("store: closing with a transaction in doubt that could not "
 	    "be resolved: batches=%zu answered in doubt, their rows may or "
 	    "may not be durable (last_seq=%" PRId64 "; the next start "
-	    "reads the chain head) error=\"%s\"", s->ndoubt, s->doubt_seq,
+	    "reads the chain head) error=\"%s\""
+	    " event=txn_doubt_unresolved", s->ndoubt, s->doubt_seq,
 	    why);
 	store_finish_all(s, &s->doubt, &s->ndoubt, STORE_IN_DOUBT);
 	s->doubt_kind = STORE_DOUBT_NONE;
@@ -690,7 +701,8 @@ store_not_locked(struct store *s)
 	log_warnx("store: instance %s is locked by another database "
 	    "session, holder %s (another nwdd with the same instance, or "
 	    "this daemon's previous connection not yet ended); nwdd refuses "
-	    "to write a second chain and retries", s->instance, who);
+	    "to write a second chain and retries"
+	    " event=instance_locked", s->instance, who);
 	store_drop(s, "the instance lock is held elsewhere");
 }
 
@@ -703,7 +715,8 @@ store_setup_done(struct store *s)
 	}
 	if (s->sync_off) {
 		log_warnx("store: synchronous_commit is off for this role; "
-		    "nwdd refuses to serve without durable commits");
+		    "nwdd refuses to serve without durable commits"
+		    " event=synchronous_commit_off");
 		store_drop(s, "synchronous_commit is off");
 		return;
 	}
@@ -1119,7 +1132,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	TAILQ_FOREACH(b, &s->inflight, entry) {
 		if (store_chain_assign(s, b) == -1) {
 			log_warnx("store: cannot hash audit rows (out of "
-			    "memory?); batches=%zu answered unavailable",
+			    "memory?); batches=%zu answered unavailable"
+			    " event=audit_hash_failed",
 			    s->ninflight);
 			s->tent_seq = s->head_seq;
 			memcpy(s->tent_hash, s->head_hash,
@@ -1134,7 +1148,8 @@ store_send_txn(struct store *s, uint64_t limit)
 	s->txn_mark[0] = '\0';
 	if (s->txn_last_seq == 0 && uuid_generate_v4(s->txn_mark) == -1) {
 		log_warnx("store: no randomness for a transaction mark; "
-		    "batches=%zu answered unavailable", s->ninflight);
+		    "batches=%zu answered unavailable"
+		    " event=randomness_failed", s->ninflight);
 		store_finish_all(s, &s->inflight, &s->ninflight,
 		    STORE_UNAVAILABLE);
 		return;
@@ -1225,7 +1240,8 @@ store_ckpt_send(struct store *s)
 	    at_ms, text, tcap);
 	if (tlen < 0 || chain_sign(s->signer, text, (size_t)tlen, sig) == -1) {
 		free(text);
-		log_warnx("store: cannot sign a checkpoint of seq %" PRId64,
+		log_warnx("store: cannot sign a checkpoint of seq %" PRId64
+		    " event=checkpoint_sign_failed",
 		    s->head_seq);
 		return -1;
 	}
@@ -1359,7 +1375,8 @@ store_split_rows(struct store *s, struct store_batch *b)
 	TAILQ_FOREACH(r, &one, entry) {
 		/* It takes the row, even when it fails (memory). */
 		if (store_batch_add_event(r, b->ev[i]) == -1)
-			log_warnx("store: out of memory, an audit row dropped");
+			log_warnx("store: out of memory, an audit row dropped"
+			    " event=audit_rows_lost");
 		b->ev[i++] = NULL;
 	}
 	b->nev = 0;
@@ -1411,7 +1428,8 @@ store_txn_done(struct store *s)
 			log_warnx("store: the audit chain is out of step with "
 			    "the database (sqlstate=%s error=\"%s\"); "
 			    "batches=%zu answered unavailable, reconnecting "
-			    "to read the head", e->errstate, e->errmsg,
+			    "to read the head"
+			    " event=chain_out_of_step", e->errstate, e->errmsg,
 			    s->ninflight);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_UNAVAILABLE);
@@ -1427,7 +1445,8 @@ store_txn_done(struct store *s)
 			TAILQ_REMOVE(&s->inflight, b, entry);
 			s->ninflight = 0;
 			log_info("store: rows refused, retrying one row per "
-			    "transaction rows=%zu sqlstate=%s error=\"%s\"",
+			    "transaction rows=%zu sqlstate=%s error=\"%s\""
+			    " event=rows_refused",
 			    b->nev, e->errstate, e->errmsg);
 			if (store_split_rows(s, b) == -1)
 				store_finish(s, b, STORE_FAILED);
@@ -1435,15 +1454,17 @@ store_txn_done(struct store *s)
 			b = TAILQ_FIRST(&s->inflight);
 			log_warnx("store: batch refused message_id=%s "
 			    "allocations=%zu events=%zu sqlstate=%s "
-			    "error=\"%s\"", store_batch_id(b), b->nalloc,
-			    b->nev, e->errstate, e->errmsg);
+			    "error=\"%s\" event=batch_refused",
+			    store_batch_id(b), b->nalloc, b->nev, e->errstate,
+			    e->errmsg);
 			store_finish_all(s, &s->inflight, &s->ninflight,
 			    STORE_FAILED);
 		} else {
 			/* Retry each alone, at the head, in order. */
 			log_info("store: transaction refused, retrying one "
 			    "batch per transaction batches=%zu sqlstate=%s "
-			    "error=\"%s\"", s->ninflight, e->errstate,
+			    "error=\"%s\""
+			    " event=txn_refused", s->ninflight, e->errstate,
 			    e->errmsg);
 			TAILQ_FOREACH(b, &s->inflight, entry)
 				b->solo = 1;
@@ -1464,7 +1485,8 @@ store_ckpt_done(struct store *s)
 
 	if (e->failed) {
 		log_warnx("store: checkpoint of seq %" PRId64 " refused "
-		    "sqlstate=%s error=\"%s\"", s->ckpt_sent, e->errstate,
+		    "sqlstate=%s error=\"%s\""
+		    " event=checkpoint_refused", s->ckpt_sent, e->errstate,
 		    e->errmsg);
 		/* No retry before new rows: a refusal must not loop. */
 		s->ckpt_refused = s->ckpt_sent;
@@ -1639,7 +1661,7 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	if (base == NULL || conninfo == NULL || instance == NULL ||
 	    queue_max == 0) {
 		log_warnx("store: invalid arguments (queue_max must be at "
-		    "least 1)");
+		    "least 1) event=store_invalid");
 		return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -1681,7 +1703,7 @@ store_new(struct event_base *base, const char *conninfo, const char *instance,
 	return s;
 
  nomem:
-	log_warnx("store: out of memory");
+	log_warnx("store: out of memory event=store_out_of_memory");
 	store_free(s);
 	return NULL;
 }
@@ -1812,7 +1834,8 @@ store_submit_detached(struct store *s, struct store_batch *b)
 	b->done = NULL;
 	if (s == NULL || s->closing) {
 		log_warnx("store: closing, audit rows dropped message_id=%s "
-		    "events=%zu", store_batch_id(b), b->nev);
+		    "events=%zu"
+		    " event=audit_rows_lost", store_batch_id(b), b->nev);
 		store_batch_free(b);
 		return;
 	}
@@ -1864,7 +1887,7 @@ store_close_connection(struct store *s)
 	store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 	if (store_conn_pg(s->conn) != NULL && store_busy(s)) {
 		log_warnx("store: closing: still waiting for the database; "
-		    "asking it to cancel");
+		    "asking it to cancel event=store_cancel");
 		store_conn_cancel(s->conn, STORE_FREE_WAIT_MS);
 		store_conn_wait(s->conn, STORE_FREE_WAIT_MS);
 	}
@@ -1887,7 +1910,8 @@ store_free(struct store *s)
 	store_close_connection(s);
 	nlost = s->ninflight + s->nqueue + s->ndoubt;
 	if (nlost > 0)
-		log_warnx("store: closing with batches unavailable=%zu",
+		log_warnx("store: closing with batches unavailable=%zu"
+		    " event=store_closing_unavailable",
 		    nlost);
 	store_drop(s, "closing");
 	store_reader_free(s);

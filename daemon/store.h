@@ -331,6 +331,16 @@ void		 store_set_in_use_cb(struct store *s, store_in_use_fn *fn,
  * accepted, 0 if there was nothing to accept, -1 on failure; what was
  * done, or why not, is in msg.
  */
+/*
+ * nwdd --check-config: connects once with conninfo (connect_timeout 10 s
+ * unless conninfo says otherwise), blocking, and checks that the schema is
+ * there (nwd.schema_migrations).  Returns 0 with "connected to PostgreSQL
+ * VERSION as ROLE, schema at migration N" in msg, or -1 with the cause in
+ * msg: libpq's error on one line, or what is missing.
+ */
+int		 store_check_database(const char *conninfo, char *msg,
+		    size_t msglen);
+
 int		 store_accept_restore(const char *conninfo, const char *instance,
 		    const struct chain_signer *signer, struct anchor *a,
 		    const char *actor, char *msg, size_t msglen);

@@ -130,7 +130,7 @@ store_anchor_committed(struct store *s)
 	h.seq = s->head_seq;
 	memcpy(h.hash, s->head_hash, sizeof(h.hash));
 	if (anchor_save(s->anchor, &h, NULL, 0, err, sizeof(err)) == -1)
-		log_warnx("store: %s", err);
+		log_warnx("store: %s event=anchor_failed", err);
 }
 
 /*
@@ -151,7 +151,7 @@ store_anchor_intent(struct store *s)
 	memcpy(p.hash, s->txn_last_hash, sizeof(p.hash));
 	if (anchor_save(s->anchor, &c, &p, 1, err, sizeof(err)) == -1) {
 		log_warnx("store: %s; audit rows cannot be written before the "
-		    "state file records them", err);
+		    "state file records them event=anchor_failed", err);
 		return -1;
 	}
 	return 0;
@@ -178,7 +178,7 @@ store_anchor_checkpoint(struct store *s)
 	if (s->anchor != NULL && anchor_append(s->anchor, &an, err,
 	    sizeof(err)) == -1)
 		log_warnx("store: checkpoint of seq %" PRId64 " not anchored: "
-		    "%s", s->ckpt_sent, err);
+		    "%s event=checkpoint_not_anchored", s->ckpt_sent, err);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "store.h"
 #include "store_conn.h"
 
 struct store_conn {
@@ -123,8 +124,7 @@ store_conn_oneline(const char *in, char *buf, size_t len)
 	return buf;
 }
 
-/* Server notices; while idle a FATAL before disconnection arrives here. */
-static void
+void
 store_conn_notice(void *arg, const PGresult *res)
 {
 	const char	*sev, *msg;
@@ -137,9 +137,11 @@ store_conn_notice(void *arg, const PGresult *res)
 	store_conn_oneline(msg, buf, sizeof(buf));
 	if (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
 	    strcmp(sev, "DEBUG") == 0 || strcmp(sev, "LOG") == 0)
-		log_debug("store: server severity=%s message=\"%s\"", sev, buf);
+		log_debug("store: server severity=%s message=\"%s\""
+		    " event=store_server_message", sev, buf);
 	else
-		log_warnx("store: server severity=%s message=\"%s\"", sev, buf);
+		log_warnx("store: server severity=%s message=\"%s\""
+		    " event=store_server_message", sev, buf);
 }
 
 int
@@ -497,12 +499,14 @@ store_conn_cancel(struct store_conn *conn, int ms)
 	}
 	if (pthread_timedjoin_np(th, NULL, &ts) == 0) {
 		if (!c->ok)
-			log_warnx("store: cancel request failed: %s",
+			log_warnx("store: cancel request failed: %s"
+			    " event=store_cancel_failed",
 			    store_conn_oneline(c->err, c->err, sizeof(c->err)));
 		store_cancel_free(c);
 		return;
 	}
-	log_warnx("store: the cancel request got no answer within %d ms", ms);
+	log_warnx("store: the cancel request got no answer within %d ms"
+	    " event=store_cancel_failed", ms);
 	pthread_mutex_lock(&c->mtx);
 	c->abandoned = 1;
 	last = c->finished;
@@ -510,4 +514,67 @@ store_conn_cancel(struct store_conn *conn, int ms)
 	pthread_detach(th);
 	if (last)
 		store_cancel_free(c);
+}
+
+int
+store_check_database(const char *conninfo, char *msg, size_t msglen)
+{
+	/* Keys after dbname override it: the timeout and the name go first
+	 * so that the conninfo's own win. */
+	static const char *const keys[] = { "connect_timeout",
+	    "application_name", "dbname", NULL };
+	const char	*vals[] = { "10", "nwdd --check-config", conninfo, NULL };
+	PGconn		*c;
+	PGresult	*res;
+	char		 buf[512];
+	int		 v, rc = -1;
+
+	if ((c = PQconnectdbParams(keys, vals, 1)) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(msg, msglen, "cannot connect: %s",
+		    store_conn_oneline(PQerrorMessage(c), buf, sizeof(buf)));
+		goto done;
+	}
+	PQsetNoticeReceiver(c, store_conn_notice, NULL);
+	res = PQexec(c, "SELECT current_user, "
+	    "to_regclass('nwd.schema_migrations') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(msg, msglen, "connected, but a first query failed: "
+		    "%s", store_conn_oneline(PQerrorMessage(c), buf,
+		    sizeof(buf)));
+		PQclear(res);
+		goto done;
+	}
+	v = PQserverVersion(c);
+	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+		snprintf(msg, msglen, "connected to PostgreSQL %d.%d as %s, "
+		    "but the database has no nwd schema (run nwdd --migrate "
+		    "-c FILE as the owner role)", v / 10000, v % 10000,
+		    PQgetvalue(res, 0, 0));
+		PQclear(res);
+		goto done;
+	}
+	snprintf(buf, sizeof(buf), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = PQexec(c, "SELECT max(version) FROM nwd.schema_migrations");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(msg, msglen, "connected to PostgreSQL %d.%d as %s, "
+		    "but cannot read nwd.schema_migrations: %s", v / 10000,
+		    v % 10000, buf, PQresultErrorField(res,
+		    PG_DIAG_MESSAGE_PRIMARY) != NULL ? PQresultErrorField(res,
+		    PG_DIAG_MESSAGE_PRIMARY) : "no answer");
+		PQclear(res);
+		goto done;
+	}
+	snprintf(msg, msglen, "connected to PostgreSQL %d.%d as %s, schema at "
+	    "migration %s", v / 10000, v % 10000, buf,
+	    PQgetisnull(res, 0, 0) ? "none" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	rc = 0;
+done:
+	PQfinish(c);
+	return rc;
 }

@@ -116,6 +116,14 @@ void		 store_conn_wait(struct store_conn *c, int ms);
 /* Asks the server to cancel what runs, waiting at most ms for the ask. */
 void		 store_conn_cancel(struct store_conn *c, int ms);
 
+/*
+ * A libpq notice receiver (PQsetNoticeReceiver; arg unused) that logs
+ * server notices as event=store_server_message, warnings and above at
+ * warn: while idle, a FATAL before disconnection arrives here.  Every
+ * connection nwdd keeps sets it, so libpq never prints to stderr itself.
+ */
+void		 store_conn_notice(void *arg, const PGresult *res);
+
 /* Copies a libpq message into buf on one line, without its final newline;
  * returns buf. */
 const char	*store_conn_oneline(const char *in, char *buf, size_t len);

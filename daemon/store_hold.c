@@ -90,7 +90,8 @@ store_hold(struct store *s, struct store_batch *b, int at_head)
 		    (s->held_lost - b->nev) / 1024 != s->held_lost / 1024)
 			log_warnx("store: database unavailable and %zu bytes of audit "
 		    "rows already held (store_hold_max_bytes): rows lost "
-		    "message_id=%s events=%zu lost_so_far=%" PRIu64,
+		    "message_id=%s events=%zu lost_so_far=%" PRIu64
+		    " event=audit_rows_lost",
 		    s->held_bytes, store_batch_id(b), b->nev, s->held_lost);
 		store_batch_free(b);
 		return;
@@ -114,7 +115,8 @@ store_hold(struct store *s, struct store_batch *b, int at_head)
 	s->held_rows += nev;
 	if (s->nheld == 1 && s->held_rows == nev)
 		log_warnx("store: database unavailable; holding audit rows "
-		    "until it returns (at most %zu bytes)", store_hold_max(s));
+		    "until it returns (at most %zu bytes)"
+		    " event=audit_hold", store_hold_max(s));
 }
 
 void
@@ -125,7 +127,8 @@ store_hold_release(struct store *s)
 	if (s->nheld == 0)
 		return;
 	log_info("store: writing the audit rows held while the database "
-	    "was away batches=%zu events=%zu bytes=%zu", s->nheld,
+	    "was away batches=%zu events=%zu bytes=%zu"
+	    " event=audit_hold_flush", s->nheld,
 	    s->held_rows, s->held_bytes);
 	TAILQ_FOREACH(b, &s->held, entry) {
 		b->num = ++s->nsubmitted;
@@ -146,7 +149,8 @@ store_hold_drop(struct store *s)
 
 	if (s->nheld > 0)
 		log_warnx("store: closing with audit rows held for a database "
-		    "that did not return: batches=%zu events=%zu lost",
+		    "that did not return: batches=%zu events=%zu lost"
+		    " event=audit_rows_lost",
 		    s->nheld, s->held_rows);
 	while ((b = TAILQ_FIRST(&s->held)) != NULL) {
 		TAILQ_REMOVE(&s->held, b, entry);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "pgarray.h"
 #include "store.h"
+#include "store_conn.h"
 #include "store_int.h"
 #include "store_listen.h"
 #include "store_sql.h"
@@ -293,6 +294,7 @@ listen_connect(struct store_listen *l)
 		listen_drop(l, PQerrorMessage(l->pg));
 		return;
 	}
+	PQsetNoticeReceiver(l->pg, store_conn_notice, NULL);
 	l->phase = LISTEN_CONNECT;
 	/* Before the first poll, as if it had asked to write. */
 	l->ev_read = event_new(l->base, PQsocket(l->pg), EV_WRITE,

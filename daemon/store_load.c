@@ -313,7 +313,8 @@ store_load_allocs(struct store *s, char *why, size_t whylen)
 		    "allocations read (rows %zu)", n);
 		goto out;
 	}
-	log_debug("store: allocations loaded rows=%zu", n);
+	log_debug("store: allocations loaded rows=%zu"
+	    " event=allocations_loaded", n);
 	rv = 0;
  out:
 	for (i = 0; i < n; i++)
@@ -386,7 +387,8 @@ store_load_subs(struct store *s, char *why, size_t whylen)
 		    "subscriptions read (rows %zu)", nsubs);
 		return -1;
 	}
-	log_debug("store: subscriptions loaded rows=%zu", nsubs);
+	log_debug("store: subscriptions loaded rows=%zu"
+	    " event=subscriptions_loaded", nsubs);
 	return 0;
 }
 

@@ -80,7 +80,7 @@ store_query_queue(struct store *s, const char *what, const char *sql,
 	return 0;
 
  nomem:
-	log_warnx("store: query %s: out of memory", what);
+	log_warnx("store: query %s: out of memory event=query_failed", what);
 	store_query_free(q);
 	return -1;
 }
@@ -449,13 +449,14 @@ store_query_check(const struct store_query *q)
 		if (PQftype(q->res, i) != STORE_OID_TEXT &&
 		    PQftype(q->res, i) != STORE_OID_BYTEA) {
 			log_warnx("store: query %s: column %d is neither text "
-			    "nor bytea", q->what, i);
+			    "nor bytea event=query_failed", q->what, i);
 			return -1;
 		}
 	}
 	if (q->max_rows > 0 && (size_t)PQntuples(q->res) > q->max_rows) {
 		log_warnx("store: query %s: more than %zu rows; refusing an "
-		    "incomplete answer", q->what, q->max_rows);
+		    "incomplete answer"
+		    " event=query_failed", q->what, q->max_rows);
 		return -1;
 	}
 	return 0;
@@ -466,7 +467,8 @@ store_query_answered(struct store *s, struct store_query *q,
     const struct store_conn_err *e)
 {
 	if (e->failed)
-		log_warnx("store: query %s failed sqlstate=%s error=\"%s\"",
+		log_warnx("store: query %s failed sqlstate=%s error=\"%s\""
+		    " event=query_failed",
 		    q->what, e->errstate, e->errmsg);
 	store_query_finish(s, q, !e->failed && store_query_check(q) == 0);
 }

@@ -68,7 +68,8 @@ reader_on_up(struct store_conn *c, void *arg)
 
 	(void)c;
 	s->rstate = STORE_READER_IDLE;
-	log_info("store: reader connected instance=%s", s->instance);
+	log_info("store: reader connected instance=%s"
+	    " event=reader_connected", s->instance);
 	reader_pump(s);
 }
 
@@ -180,7 +181,8 @@ store_reader_lost(struct store *s, const char *why)
 	if (s->closing || s->state != STORE_READY)
 		return;
 	log_warnx("store: reader connection lost; its queries run on the "
-	    "store's connection retry_ms=%d error=\"%s\"", READER_RETRY_MS,
+	    "store's connection retry_ms=%d error=\"%s\""
+	    " event=reader_lost", READER_RETRY_MS,
 	    buf);
 	evtimer_add(s->ev_rtimer, &tv);
 	event_active(s->ev_defer, EV_TIMEOUT, 0);

@@ -436,7 +436,7 @@ tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		t->crl_check = 1;
 	} else
 		log_warnx("tls: tls_crl = none: revoked client certificates "
-		    "are accepted (no revocation check)");
+		    "are accepted (no revocation check) event=tls_crl_none");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);

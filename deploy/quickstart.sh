@@ -12,7 +12,12 @@
 #                                 dependencies (and the extra PACKAGEs)
 #
 # Running it again reuses what exists: the PKI, the database (restarted if
-# stopped), the build (brought up to date); a running nwdd is restarted.
+# stopped), the build (brought up to date), the ports of nwdd and of its
+# metrics endpoint (.quickstart/ports); a running nwdd is restarted.
+#
+# Run as root, nwdd switches to the system user nwd-demo (created if
+# missing), which owns the server key so that a reload (SIGHUP) can read
+# it again; the quick start sends one and checks that it is not refused.
 set -euo pipefail
 
 prog=quickstart.sh
@@ -24,6 +29,8 @@ nwdd=$build/daemon/nwdd
 nwd=$build/client/nwd
 pidfile=$qs/nwdd.pid
 log=$qs/nwdd.log
+portsfile=$qs/ports
+DEMO_USER=nwd-demo
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libevent-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev
@@ -127,6 +134,95 @@ start_nwdd() {
 	echo "nwdd is ready (pid $pid) on 127.0.0.1:$listen_port"
 }
 
+# Sends SIGHUP and waits (at most 30 s) for the reload to finish; dies,
+# naming the cause, if nwdd refused any of the files it reloads.
+check_reload() {
+	local pid mark lines
+	step "checking that a reload (SIGHUP) is accepted"
+	pid=$(nwdd_pid) || die "nwdd is not running"
+	mark=$(wc -c <"$log")
+	kill -HUP "$pid"
+	# The log is the only signal nwdd gives outside systemd: read what it
+	# wrote since the mark, every 0.1 s, until reload_done appears.
+	for _ in $(seq 300); do
+		lines=$(tail -c "+$((mark + 1))" "$log")
+		case $lines in *event=reload_done*) break ;; esac
+		sleep 0.1
+	done
+	case $lines in
+	*event=reload_done*) ;;
+	*) die "nwdd did not finish a reload within 30 s (see .quickstart/nwdd.log)" ;;
+	esac
+	if printf '%s\n' "$lines" | grep -E 'event=(tls_)?reload_refused' >&2; then
+		die "nwdd refused to reload the files above"
+	fi
+	echo "reload accepted"
+}
+
+# Waits (at most 30 s) for nwdd to sign an audit checkpoint after the log's
+# byte offset $1, so that nwd audit verify has a signature to check.
+wait_checkpoint() {
+	local mark=$1
+	for _ in $(seq 300); do
+		tail -c "+$((mark + 1))" "$log" | grep -q 'event=checkpoint ' && return 0
+		sleep 0.1
+	done
+	die "nwdd signed no audit checkpoint within 30 s (see .quickstart/nwdd.log)"
+}
+
+# ---- the daemon's user and its files ------------------------------------------------
+
+# As root: the system user nwd-demo, which nwdd becomes, owns the server key
+# (a key must not be readable by group or others) so that a reload can read
+# it, and can reach every file a reload reads (only the search bit is added
+# to directories on the way, never read or write).
+prepare_daemon_user() {
+	local f a
+	[ "$(id -u)" -eq 0 ] || return 0
+	if ! id -u "$DEMO_USER" >/dev/null 2>&1; then
+		useradd --system --user-group --no-create-home \
+		    --home-dir /nonexistent --shell /usr/sbin/nologin \
+		    --comment "nwd quick start daemon" "$DEMO_USER" ||
+		    die "could not create the system user $DEMO_USER"
+	fi
+	chown "$DEMO_USER:$DEMO_USER" "$qs/pki/server.key"
+	chmod 0600 "$qs/pki/server.key"
+	for f in "$qs/pki/server.crt" "$qs/pki/server.key" "$qs/pki/ca.crt" \
+	    "$qs/pki/ca.crl" "$root/deploy/principals.conf" \
+	    "$root/deploy/policy.nwd" "$root/deploy/calendar.conf"; do
+		a=$(dirname "$f")
+		while [ "$a" != / ]; do
+			runuser -u "$DEMO_USER" -- test -x "$a" 2>/dev/null || {
+				echo "adding o+x to $a so that $DEMO_USER can reach $f"
+				chmod o+x "$a"
+			}
+			a=$(dirname "$a")
+		done
+		runuser -u "$DEMO_USER" -- test -r "$f" ||
+		    die "$DEMO_USER cannot read $f, which nwdd reads again on reload"
+	done
+}
+
+# ---- ports ------------------------------------------------------------------------
+
+# Sets listen_port and metrics_port: those of .quickstart/ports when they
+# are free (nwdd is stopped by now), else new ones, kept for the next run.
+choose_ports() {
+	local want_listen="" want_metrics=""
+	if [ -f "$portsfile" ]; then
+		read -r want_listen want_metrics <"$portsfile" || true
+	fi
+	listen_port=$("$pgsh" freeport "${want_listen:-7443}")
+	metrics_port=$("$pgsh" freeport "${want_metrics:-9464}")
+	if [ -n "$want_listen" ] && [ "$listen_port" != "$want_listen" ]; then
+		echo "port $want_listen is taken now: nwdd listens on $listen_port instead"
+	fi
+	if [ -n "$want_metrics" ] && [ "$metrics_port" != "$want_metrics" ]; then
+		echo "port $want_metrics is taken now: metrics on $metrics_port instead"
+	fi
+	echo "$listen_port $metrics_port" >"$portsfile"
+}
+
 # ---- PostgreSQL ---------------------------------------------------------------------
 
 start_pg() {
@@ -194,8 +290,9 @@ show_audit() {
 }
 
 demo() {
-	local sub_fd sub_pid line="" subscribed=0 push_out id rc
+	local sub_fd sub_pid line="" subscribed=0 push_out id rc mark
 	export NWD_SERVER=127.0.0.1:$listen_port NWD_CA=$qs/pki/ca.crt
+	mark=$(wc -c <"$log")
 
 	step "demo: case-system allocates YP-001 to hub:norwich"
 	printf '{"team": "hub:norwich"}\n' |
@@ -241,23 +338,19 @@ demo() {
 	step "demo: the audit trail of message $id (as nwd_auditor)"
 	show_audit "$id"
 	step "demo: the audit hash chain and its signed checkpoints verify"
+	# Rows past the last signed checkpoint are vouched for by none: wait
+	# for the one that covers the demo (checkpoint_interval is 5 s here).
+	wait_checkpoint "$mark"
 	"$build/client/nwd" audit verify \
 	    --db "host=127.0.0.1 port=$pg_port dbname=nwd user=nwd_auditor" \
 	    --pubkey "$qs/pki/audit-signing.pub" | sed 's/^/  /' ||
 	    die "nwd audit verify found a problem"
 }
 
+# .quickstart/env.sh from deploy/quickstart-env.sh.in.
 write_env() {
-	cat >"$qs/env.sh" <<EOF
-# Source it to use nwd as a demo principal:  . .quickstart/env.sh [PRINCIPAL]
-# PRINCIPAL: plo-ana (default), hubsys-norwich, hubsys-dereham, keyworker-kim,
-# sw-ben, camhs-cara, case-system, duty-mash, auditor-dan.
-export PATH="$build/client:\$PATH"
-export NWD_SERVER=127.0.0.1:$listen_port
-export NWD_CA="$qs/pki/ca.crt"
-export NWD_CERT="$qs/pki/clients/\${1:-plo-ana}.crt"
-export NWD_KEY="$qs/pki/clients/\${1:-plo-ana}.key"
-EOF
+	sed -e "s|@QS@|$qs|g" -e "s|@BUILD@|$build|g" -e "s|@PORT@|$listen_port|g" \
+	    "$root/deploy/quickstart-env.sh.in" >"$qs/env.sh"
 }
 
 # ---- commands ---------------------------------------------------------------------
@@ -271,24 +364,32 @@ cmd_up() {
 	stop_nwdd
 
 	[ -f "$root/deploy/policy.nwd" ] || die "deploy/policy.nwd is missing"
-	listen_port=$("$pgsh" freeport 7443)
+	choose_ports
+	prepare_daemon_user
 	# nwdd refuses a configuration others can read (it may hold a
 	# password), and refuses to serve as root without a user to become.
+	# Checkpoints every 5 s, so that the demo's rows are signed quickly.
 	(umask 077 && sed -e "s|^listen = .*|listen = 127.0.0.1:$listen_port|" \
+	    -e "s|^#metrics_listen = .*|metrics_listen = 127.0.0.1:$metrics_port|" \
+	    -e "s|^#checkpoint_interval = .*|checkpoint_interval = 5|" \
 	    -e "s|port=5432 |port=$pg_port |g" \
 	    "$root/deploy/nwdd.conf.example" >"$qs/nwdd.conf")
-	[ "$(id -u)" != 0 ] || echo "user = nobody" >>"$qs/nwdd.conf"
+	grep -q "^metrics_listen = 127.0.0.1:$metrics_port\$" "$qs/nwdd.conf" ||
+	    die "deploy/nwdd.conf.example has no '#metrics_listen = ' line to turn on"
+	[ "$(id -u)" != 0 ] || echo "user = $DEMO_USER" >>"$qs/nwdd.conf"
 	"$nwdd" --check-config -c "$qs/nwdd.conf" || die "nwdd refuses .quickstart/nwdd.conf"
 	step "applying the database migrations"
 	"$nwdd" --migrate -c "$qs/nwdd.conf" 2>&1 | tee -a "$log" ||
 	    die "nwdd --migrate failed"
 	start_nwdd
 	write_env
+	check_reload
 	demo
 
 	cat <<EOF
 
 nwdd runs on 127.0.0.1:$listen_port (pid $(cat "$pidfile"), log .quickstart/nwdd.log);
+its metrics on http://127.0.0.1:$metrics_port/metrics and /healthz;
 PostgreSQL on 127.0.0.1:$pg_port (data in .quickstart/pg).
 
 Use nwd as any demo principal (plo-ana, hubsys-norwich, hubsys-dereham,
@@ -301,7 +402,8 @@ keyworker-kim, sw-ben, camhs-cara, case-system, duty-mash, auditor-dan):
   export NWD_KEY="$qs/pki/clients/sw-ben.key"
   nwd whoami
 
-or, the same in one line:  . .quickstart/env.sh sw-ben
+or, the same in one line:  NWD_AS=sw-ben . .quickstart/env.sh
+(in bash, zsh or ksh also:  . .quickstart/env.sh sw-ben)
 
 Read the audit trail:  deploy/pg.sh psql .quickstart/pg nwd_auditor
 Verify it:             nwd audit verify --db "host=127.0.0.1 port=$pg_port dbname=nwd user=nwd_auditor" --pubkey .quickstart/pki/audit-signing.pub

@@ -17,7 +17,9 @@
 #      haproxy, which tests/integration/test_haproxy puts in front of
 #      two nwdd, and debhelper, dpkg-dev, fakeroot and lintian, with which
 #      the deb step builds and checks the Debian packages, and easy-rsa,
-#      which deploy/nwd-ca drives)
+#      which deploy/nwd-ca drives, and prometheus, whose promtool
+#      tests/unit/observability.sh checks and tests
+#      deploy/prometheus/nwd-rules.yml with)
 #   2. autoreconf -fi
 #   3. build/      gcc, warnings as errors:          make -j2 check
 #      then, from the same build, two steps counted as one test each:
@@ -295,7 +297,7 @@ step "dependencies"
 "$root/deploy/quickstart.sh" deps clang llvm libclang-rt-dev systemd mandoc \
     valgrind testssl.sh tzdata chromium libnss3-tools python3 \
     poppler-utils haproxy libmosquitto-dev mosquitto \
-    debhelper dpkg-dev fakeroot lintian easy-rsa
+    debhelper dpkg-dev fakeroot lintian easy-rsa prometheus
 
 [ ! -f "$root/config.status" ] ||
     die "$root is configured in place; run 'make distclean' there first (builds go to build/ and build-asan/)"

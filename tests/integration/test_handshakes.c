@@ -214,9 +214,9 @@ struct start_row {
 };
 
 static const struct start_row start_table[] = {
+	/* Named with the configuration line that names it. */
 	{ "CRL missing", "tls_crl", "@no-such.crl",
-	  { "no-such.crl: cannot open the CRL file: No such file or "
-	    "directory", NULL } },
+	  { ": tls_crl: ", "no-such.crl: No such file or directory" } },
 	{ "CRL expired", "tls_crl", "ca-expired.crl",
 	  { "ca-expired.crl: the CRL of CN=nwd demo CA,O=nwd demo expired "
 	    "at ", "(nextUpdate; publish a fresh CRL)" } },

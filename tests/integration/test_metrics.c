@@ -351,6 +351,24 @@ test_endpoint_paths_and_methods(void **state)
 	assert_true(value_in(r.body, "nwd_tls_crl_next_update_timestamp_"
 	    "seconds") > (double)time(NULL));
 	assert_true(value_in(r.body, "nwd_process_open_fds") > 3);
+	/* The standard process_* names, read from /proc/self, beside the
+	 * older nwd_process_* ones, and the build. */
+	assert_non_null(strstr(r.body, "# TYPE process_cpu_seconds_total "
+	    "counter\n"));
+	assert_true(value_in(r.body, "process_cpu_seconds_total") >= 0);
+	assert_true(value_in(r.body, "process_resident_memory_bytes") >
+	    1024 * 1024);
+	assert_true(value_in(r.body, "process_virtual_memory_bytes") >=
+	    value_in(r.body, "process_resident_memory_bytes"));
+	assert_true(value_in(r.body, "process_open_fds") > 3);
+	assert_true(value_in(r.body, "process_max_fds") >=
+	    value_in(r.body, "process_open_fds"));
+	assert_true(value_in(r.body, "process_start_time_seconds") >
+	    (double)time(NULL) - 3600);
+	assert_true(value_in(r.body, "process_start_time_seconds") <=
+	    (double)time(NULL) + 1);
+	assert_true(value_in(r.body, "nwd_build_info{version=\"" PACKAGE_VERSION
+	    "\"}") == 1);
 	assert_true(value_in(r.body, "nwd_store_queue_max_batches") == 10000);
 	/* The policy version the daemon says it runs. */
 	assert_true(harness_log_contains(daemon_m, "policy="));

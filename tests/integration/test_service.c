@@ -1081,6 +1081,69 @@ test_refusals(void **state)
 	}
 }
 
+/*
+ * --check-config names the line of a file that is missing, and tries the
+ * database: its version, role and schema when it answers, libpq's error
+ * and exit 4 when it does not.
+ */
+static void
+test_check_config(void **state)
+{
+	const char	*tmp = getenv("NWD_TEST_TMP");
+	char		 conf[512], key[1024], args[1200], out[4096];
+	char		 want[1600], port[16], saved[16];
+	int		 free_port;
+
+	snprintf(conf, sizeof(conf), "%s/check.conf", tmp);
+	snprintf(key, sizeof(key), "%s/server-copy.key", tmp);
+	snprintf(args, sizeof(args), "--check-config -c %s", conf);
+	copy_key(harness_pki("server.key"), key, 0600);
+
+	/* The database answers: line 11 of write_conf()'s file. */
+	write_conf(conf, 0600, key, "");
+	if (run_nwdd("", args, out, sizeof(out)) != 0)
+		fail_msg("nwdd --check-config: %s", out);
+	snprintf(want, sizeof(want), "%s:11: database: connected to "
+	    "PostgreSQL ", conf);
+	if (strstr(out, want) == NULL || strstr(out, " as nwd_daemon, "
+	    "schema at migration ") == NULL)
+		fail_msg("expected \"%s... as nwd_daemon, schema at migration "
+		    "N\", got: %s", want, out);
+
+	/* A missing file, at the line that names it. */
+	write_conf(conf, 0600, "missing.key", "");
+	assert_int_equal(run_nwdd("", args, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "nwdd: %s:3: tls_key: %s/missing.key: No "
+	    "such file or directory\n", conf, tmp);
+	if (strstr(out, want) == NULL)
+		fail_msg("expected \"%s\", got: %s", want, out);
+	write_conf(conf, 0600, key, "labels = nope/labels.conf\n");
+	assert_int_equal(run_nwdd("", args, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "nwdd: %s:12: labels: %s/nope/labels.conf: "
+	    "No such file or directory\n", conf, tmp);
+	if (strstr(out, want) == NULL)
+		fail_msg("expected \"%s\", got: %s", want, out);
+
+	/* Nothing listens on the port: libpq's error on one line (its
+	 * double quotes made single), and exit 4. */
+	assert_true((free_port = harness_free_port()) > 0);
+	snprintf(saved, sizeof(saved), "%s", getenv("NWD_TEST_PGPORT"));
+	snprintf(port, sizeof(port), "%d", free_port);
+	setenv("NWD_TEST_PGPORT", port, 1);
+	write_conf(conf, 0600, key, "");
+	setenv("NWD_TEST_PGPORT", saved, 1);
+	assert_int_equal(run_nwdd("", args, out, sizeof(out)), 4);
+	snprintf(want, sizeof(want), "nwdd: %s:11: database: cannot connect: "
+	    "connection to server at '127.0.0.1', port %d failed: ", conf,
+	    free_port);
+	if (strstr(out, want) == NULL || strstr(out, "Connection refused") ==
+	    NULL)
+		fail_msg("expected \"%s...Connection refused\", got: %s", want,
+		    out);
+	/* The rest was checked before: it says so. */
+	assert_non_null(strstr(out, ": ok; policy "));
+}
+
 int
 main(void)
 {
@@ -1092,6 +1155,7 @@ main(void)
 		cmocka_unit_test_teardown(test_drain_under_load, teardown),
 		cmocka_unit_test_teardown(test_runs_as_user, teardown),
 		cmocka_unit_test_teardown(test_refusals, teardown),
+		cmocka_unit_test_teardown(test_check_config, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,6 +103,7 @@ test_minimal_defaults(void **state)
 	assert_string_equal(c->migrate_database, "");
 	assert_string_equal(c->migrations_dir, BASE "/sql");
 	assert_int_equal(c->log_level, LOG_LVL_INFO);
+	assert_int_equal(c->log_subjects, 1);
 	assert_int_equal(c->max_connections, 1024);
 	assert_int_equal(c->max_frame, 1048576);
 	assert_int_equal(c->max_subscriptions, 64);
@@ -194,6 +195,13 @@ test_every_key(void **state)
 	c = expect_ok(REQUIRED "log_level = warn\nmax_frame = 67108864\n");
 	assert_int_equal(c->log_level, LOG_LVL_WARN);
 	assert_int_equal(c->max_frame, 64 << 20);
+	config_free(c);
+
+	c = expect_ok(REQUIRED "log_subjects = no\n");
+	assert_int_equal(c->log_subjects, 0);
+	config_free(c);
+	c = expect_ok(REQUIRED "log_subjects = yes\n");
+	assert_int_equal(c->log_subjects, 1);
 	config_free(c);
 }
 
@@ -360,6 +368,8 @@ test_bad_enums(void **state)
 	expect_error(REQUIRED "log_level = verbose\n",
 	    NAME ":10: log_level must be error, warn, info or debug, not "
 	    "\"verbose\"");
+	expect_error(REQUIRED "log_subjects = off\n",
+	    NAME ":10: log_subjects must be yes or no, not \"off\"");
 }
 
 static void

@@ -4,9 +4,16 @@
  * Each case runs in a child process whose stderr is a file, since the log
  * decides once per process whether stderr is the journal:
  * - on a plain stream a line is "YYYY-MM-DDTHH:MM:SS.mmmZ level=L ...";
- * - when $JOURNAL_STREAM names stderr's device and inode the time is left
- *   out and the line starts with the syslog priority, "<6>level=info";
+ * - when $JOURNAL_STREAM names stderr's device and inode and journald
+ *   listens, each event is a journal entry whose fields are the line's
+ *   key=value pairs (read back with sd_journal_open(3); skipped, saying
+ *   so, where journald does not run); where it does not listen, the time
+ *   is left out and the line starts with the syslog priority,
+ *   "<6>level=info";
+ * - log_journal_fields() turns key=value words into journal fields;
  * - a $JOURNAL_STREAM naming another stream changes nothing;
+ * - log_subjects = no: child identifiers become "-", as values and, while
+ *   a request that carried them is handled, anywhere they stand alone;
  * - a newline in a value cannot split a line; log_warn() adds errno's
  *   text; messages above the level are dropped.
  */
@@ -22,11 +29,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <systemd/sd-journal.h>
 
 #include "log.h"
+
+/* As log.c decides it: journald listens on its native socket. */
+static int
+journald_listens(void)
+{
+	struct stat st;
+
+	return stat("/run/systemd/journal/socket", &st) == 0 &&
+	    S_ISSOCK(st.st_mode);
+}
 
 enum journal { NOT_SET, THIS_STREAM, OTHER_STREAM };
 
@@ -119,7 +138,14 @@ test_plain_stream_has_timestamps(void **state)
 static void
 test_journal_gets_priorities_not_timestamps(void **state)
 {
-	char *text = run_child(THIS_STREAM, LOG_LVL_DEBUG);
+	char *text;
+
+	if (journald_listens()) {
+		print_message("journald listens here: the entries go to it "
+		    "(test_journal_entry_has_fields), not to stderr\n");
+		skip();
+	}
+	text = run_child(THIS_STREAM, LOG_LVL_DEBUG);
 
 	assert_int_equal(count_lines(text), 4);
 	assert_string_equal(text,
@@ -153,6 +179,180 @@ test_values_cannot_split_a_line(void **state)
 	free(text);
 }
 
+struct fields {
+	char	buf[1024];
+};
+
+static void
+collect(const char *name, size_t nlen, const char *v, size_t vlen, void *arg)
+{
+	struct fields	*f = arg;
+	size_t		 len = strlen(f->buf);
+
+	snprintf(f->buf + len, sizeof(f->buf) - len, "%.*s=%.*s|", (int)nlen,
+	    name, (int)vlen, v);
+}
+
+static void
+test_journal_fields(void **state)
+{
+	struct fields f = { "" };
+
+	log_journal_fields("session=s1 principal=plo-ana event=connect "
+	    "reason=\"two words, \"quoted\"\" store: state=ready 9x=1 "
+	    "message=m priority=p syslog_identifier=x empty= n=42", collect,
+	    &f);
+	assert_string_equal(f.buf, "SESSION=s1|PRINCIPAL=plo-ana|"
+	    "EVENT=connect|REASON=two words, \"quoted\"|STATE=ready|"
+	    "NWD_MESSAGE=m|NWD_PRIORITY=p|NWD_SYSLOG_IDENTIFIER=x|EMPTY=|"
+	    "N=42|");
+	f.buf[0] = '\0';
+	log_journal_fields("", collect, &f);
+	log_journal_fields("no pairs here", collect, &f);
+	assert_string_equal(f.buf, "");
+}
+
+/* The value of field name in the journal's current entry, or NULL. */
+static char *
+entry_field(sd_journal *j, const char *name)
+{
+	const void	*data;
+	size_t		 len, nlen = strlen(name);
+
+	if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= nlen)
+		return NULL;
+	return strndup((const char *)data + nlen + 1, len - nlen - 1);
+}
+
+static void
+test_journal_entry_has_fields(void **state)
+{
+	char		 run[64], match[80], var[64], *v;
+	struct stat	 st;
+	sd_journal	*j;
+	pid_t		 pid;
+	int		 status, found = 0, i;
+
+	if (!journald_listens()) {
+		print_message("journald does not listen here "
+		    "(/run/systemd/journal/socket): entries fall back to "
+		    "stderr, checked by test_journal_gets_priorities_not_"
+		    "timestamps\n");
+		skip();
+	}
+	snprintf(run, sizeof(run), "t%d-%ld", (int)getpid(), (long)time(NULL));
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		fstat(STDERR_FILENO, &st);
+		snprintf(var, sizeof(var), "%llu:%llu",
+		    (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+		setenv("JOURNAL_STREAM", var, 1);
+		errno = ENOENT;
+		log_warn("session=s1 principal=plo-ana event=journal_probe "
+		    "run=%s reason=\"two words\"", run);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY), 0);
+	snprintf(match, sizeof(match), "RUN=%s", run);
+	assert_int_equal(sd_journal_add_match(j, match, 0), 0);
+	/* Wait for journald to have written it: up to 10 s. */
+	for (i = 0; i < 20 && !found; i++) {
+		sd_journal_seek_head(j);
+		if (sd_journal_next(j) > 0)
+			found = 1;
+		else
+			sd_journal_wait(j, 500000);
+	}
+	if (!found)
+		fail_msg("no journal entry with %s", match);
+	assert_non_null(v = entry_field(j, "EVENT"));
+	assert_string_equal(v, "journal_probe");
+	free(v);
+	assert_non_null(v = entry_field(j, "PRINCIPAL"));
+	assert_string_equal(v, "plo-ana");
+	free(v);
+	assert_non_null(v = entry_field(j, "REASON"));
+	assert_string_equal(v, "two words");
+	free(v);
+	assert_non_null(v = entry_field(j, "PRIORITY"));
+	assert_string_equal(v, "4");
+	free(v);
+	assert_non_null(v = entry_field(j, "ERROR"));
+	assert_string_equal(v, "No such file or directory");
+	free(v);
+	assert_non_null(v = entry_field(j, "MESSAGE"));
+	assert_non_null(strstr(v, "level=warn session=s1 principal=plo-ana "
+	    "event=journal_probe run="));
+	free(v);
+	sd_journal_close(j);
+}
+
+/* log_subjects = no, in a child whose stderr is a file: what it wrote. */
+static char *
+run_subjects_child(void)
+{
+	char		 path[] = "/tmp/nwd-test-log.XXXXXX", *text;
+	FILE		*fp;
+	pid_t		 pid;
+	long		 len;
+	int		 fd, status;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		dup2(fd, STDERR_FILENO);
+		unsetenv("JOURNAL_STREAM");
+		log_set_subjects(0);
+		log_subjects_add("YP-001");
+		log_subjects_add("9434765919");
+		log_subjects_add("");
+		log_info("event=publish subject=%s kind=risk_alert",
+		    log_subject("YP-001"));
+		log_info("event=error reason=\"consent of YP-001 was "
+		    "withdrawn; nhs 9434765919\" other=YP-0011 x=aYP-001");
+		log_subjects_clear();
+		log_info("event=after note=YP-001");
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(fp = fdopen(fd, "r"));
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	assert_non_null(text = calloc(1, len + 1));
+	assert_int_equal(fread(text, 1, len, fp), (size_t)len);
+	fclose(fp);
+	unlink(path);
+	return text;
+}
+
+static void
+test_subjects_left_out(void **state)
+{
+	char *text = run_subjects_child();
+
+	assert_matches(text, " level=info event=publish subject=- "
+	    "kind=risk_alert$");
+	/* Free-standing occurrences only: YP-0011 and aYP-001 are other
+	 * words. */
+	assert_matches(text, " level=info event=error reason=\"consent of - "
+	    "was withdrawn; nhs -\" other=YP-0011 x=aYP-001$");
+	/* Out of scope, text is text (log_subject() is what callers use
+	 * for values). */
+	assert_matches(text, " event=after note=YP-001$");
+	free(text);
+
+	/* Shown (the default): log_subject() is the identity. */
+	log_set_subjects(1);
+	assert_string_equal(log_subject("YP-001"), "YP-001");
+	assert_null(log_subject(NULL));
+}
+
 static void
 test_level_names(void **state)
 {
@@ -173,6 +373,9 @@ main(void)
 		cmocka_unit_test(test_journal_gets_priorities_not_timestamps),
 		cmocka_unit_test(test_journal_stream_of_another_file_is_ignored),
 		cmocka_unit_test(test_values_cannot_split_a_line),
+		cmocka_unit_test(test_journal_fields),
+		cmocka_unit_test(test_journal_entry_has_fields),
+		cmocka_unit_test(test_subjects_left_out),
 		cmocka_unit_test(test_level_names),
 	};
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/sdnotify.c, sd_notify(3) without libsystemd.
+ * Unit tests for daemon/sdnotify.c, sd_notify(3) through libsystemd.
  *
  * - Outside systemd (no $NOTIFY_SOCKET) everything is a quiet no-op.
  * - A path socket and an abstract ("@name") socket, created here, receive
