@@ -76,7 +76,7 @@ for f in "$D$pkgdatadir"/sql/*.sql; do
 	    problem "$f is installed but is not in deploy/sql/"
 done
 for f in nwdd.conf.example policy.nwd principals.conf calendar.conf \
-    haproxy.cfg; do
+    haproxy.cfg nwd-rules.yml nwd-dashboard.json; do
 	need_file "$docdir/examples/$f"
 done
 need_file "$docdir/README.md"

@@ -1676,7 +1676,7 @@ test_cluster_changes(void **state)
 	assert_int_equal(store_batch_add_change(b, "allocation", id), 0);
 	assert_int_equal(store_batch_add_change(b, "grant", "g-1"), 0);
 	assert_int_equal(store_batch_add_change(b, "deadline", id), 0);
-	assert_int_equal(store_batch_notify_message(b), 0);
+	assert_int_equal(store_batch_notify_message(b, 41), 0);
 	assert_int_equal(submit(t, b, r), 0);
 	wait_callbacks(t, 1);
 	assert_int_equal(r->outcome, STORE_COMMITTED);
@@ -1696,7 +1696,8 @@ test_cluster_changes(void **state)
 	snprintf(want, sizeof(want), "c " INSTANCE " %ld 2", head + 2);
 	assert_string_equal(note, want);
 	next_note(l, note, sizeof(note));
-	snprintf(want, sizeof(want), "m " INSTANCE " %s", id);
+	/* With what the decision saw of the others' changes. */
+	snprintf(want, sizeof(want), "m " INSTANCE " %s 41", id);
 	assert_string_equal(note, want);
 	next_note(l, note, sizeof(note));
 	snprintf(want, sizeof(want), "d " INSTANCE " %s", id);
