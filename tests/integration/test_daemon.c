@@ -196,7 +196,7 @@ test_push_reaches_subscriber_after_audit(void **state)
 	    "nwd.messages WHERE id = '%s' AND sender = 'plo-ana' AND subject "
 	    "= 'YP-001'", mid), 1);
 	/* The broker's id is a version 7 UUID whose first 48 bits are the
-	 * message's created time in milliseconds (README, Protocol). */
+	 * message's created time in milliseconds (doc/PROTOCOL.md). */
 	assert_int_equal(mid[14], '7');
 	assert_int_equal(harness_sql_int("postgres", "SELECT count(*) FROM "
 	    "nwd.messages WHERE id = '%s' AND (extract(epoch FROM created_at) "
