@@ -836,8 +836,8 @@ test_nwd_environment(void **state)
 		assert_int_equal(unsetenv("NWD_CRL"), 0);
 		assert_int_equal(run_nwd(out, sizeof(out), NULL, "%s 2>&1",
 		    cmds[i].args), 2);
-		assert_contains(out, "no broker: give --server HOST:PORT or "
-		    "set NWD_SERVER");
+		assert_contains(out, "no broker: give --server HOST:PORT or a "
+		    "--profile, or set NWD_SERVER");
 	}
 }
 
