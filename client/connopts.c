@@ -3,8 +3,6 @@
  * broker.  See connopts.h for the contracts.
  */
 
-#include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +13,12 @@
 #include "nwd.h"
 #include "profile.h"
 
-/* Parses SECONDS (a positive decimal) into milliseconds, at least 1. */
+/* Parses SECONDS (a positive decimal) into milliseconds, at least 1,
+ * as a profile's timeout is. */
 static int
 parse_seconds(const char *s, void *field)
 {
-	char	*end;
-	double	 d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || !(d > 0) ||
-	    d * 1000 > INT_MAX)
-		return -1;
-	*(int *)field = d * 1000 < 1 ? 1 : (int)(d * 1000);
-	return 0;
+	return profile_seconds(s, field);
 }
 
 const struct args_opt connopts_opts[] = {

@@ -105,9 +105,8 @@ json_kind(json_object *v)
 	return "unknown";
 }
 
-/* The name of a field's type as errors print it ("int64"). */
-static const char *
-type_name(const ProtobufCFieldDescriptor *fd)
+const char *
+pbjson_type_name(const ProtobufCFieldDescriptor *fd)
 {
 	switch (fd->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -166,7 +165,7 @@ mismatch(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 		break;
 	}
 	return fail(p, "field '%s': expected %s%s, got %s", p->path, what,
-	    type_name(fd), json_kind(v));
+	    pbjson_type_name(fd), json_kind(v));
 }
 
 static size_t
@@ -239,10 +238,10 @@ get_int(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 		d = json_object_get_double(v);
 		if (!isfinite(d) || d != trunc(d))
 			return fail(p, "field '%s': %g is not an integer "
-			    "(%s)", p->path, d, type_name(fd));
+			    "(%s)", p->path, d, pbjson_type_name(fd));
 		if (fabs(d) >= 18446744073709551616.0)
 			return fail(p, "field '%s': %g is out of range for "
-			    "%s", p->path, d, type_name(fd));
+			    "%s", p->path, d, pbjson_type_name(fd));
 		out->neg = d < 0;
 		out->mag = (uint64_t)fabs(d);
 		return 0;
@@ -257,7 +256,7 @@ get_int(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 			goto notnum;
 		if (errno == ERANGE)
 			return fail(p, "field '%s': \"%s\" is out of range "
-			    "for %s", p->path, s, type_name(fd));
+			    "for %s", p->path, s, pbjson_type_name(fd));
 		out->neg = s[0] == '-' && out->mag != 0;
 		return 0;
 	default:
@@ -265,11 +264,11 @@ get_int(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 	}
  notnum:
 	return fail(p, "field '%s': \"%s\" is not a number (%s)", p->path, s,
-	    type_name(fd));
+	    pbjson_type_name(fd));
  ambiguous:
 	return fail(p, "field '%s': %s is out of range for %s (write the "
 	    "extreme 64-bit values as strings)", p->path,
-	    json_object_to_json_string(v), type_name(fd));
+	    json_object_to_json_string(v), pbjson_type_name(fd));
 }
 
 /* Fits n into [-(negmax), posmax]; negmax 0 means unsigned. */
@@ -280,7 +279,7 @@ fit_int(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 	if (n->neg ? n->mag <= negmax : n->mag <= posmax)
 		return 0;
 	return fail(p, "field '%s': %s%" PRIu64 " is out of range for %s",
-	    p->path, n->neg ? "-" : "", n->mag, type_name(fd));
+	    p->path, n->neg ? "-" : "", n->mag, pbjson_type_name(fd));
 }
 
 static int64_t
@@ -318,7 +317,8 @@ get_double(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 			if (s[0] == '\0' || *end != '\0' || errno == ERANGE ||
 			    !isfinite(*out))
 				return fail(p, "field '%s': \"%s\" is not a "
-				    "number (%s)", p->path, s, type_name(fd));
+				    "number (%s)", p->path, s,
+				    pbjson_type_name(fd));
 		}
 		break;
 	default:
@@ -542,7 +542,7 @@ parse_repeated(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 
 	if (!json_object_is_type(v, json_type_array))
 		return fail(p, "field '%s': expected array of %s, got %s",
-		    p->path, type_name(fd), json_kind(v));
+		    p->path, pbjson_type_name(fd), json_kind(v));
 	n = json_object_array_length(v);
 	if (n > PBJSON_MAX_REPEATED)
 		return fail(p, "field '%s': %zu elements; at most %d",
@@ -559,7 +559,7 @@ parse_repeated(struct pbjson_parser *p, const ProtobufCFieldDescriptor *fd,
 		if (e == NULL)
 			return fail(p, "field '%s': expected %s%s, got null",
 			    p->path, fd->type == PROTOBUF_C_TYPE_MESSAGE ?
-			    "object " : "", type_name(fd));
+			    "object " : "", pbjson_type_name(fd));
 		if (parse_value(p, fd, e, arr + i * esz) == -1)
 			return -1;
 		path_pop(p, saved);

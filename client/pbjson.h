@@ -26,6 +26,10 @@ struct json_object;
 #define PBJSON_MAX_DEPTH	32
 #define PBJSON_MAX_REPEATED	65536
 
+/* The name of a field's type as errors and templates print it ("int64",
+ * "bytes (base64 string)", an enum's or a message's name). */
+const char		*pbjson_type_name(const ProtobufCFieldDescriptor *fd);
+
 /* Flags of pbjson_to_object() and pbjson_print(). */
 #define PBJSON_PRETTY		0x01	/* indent; default is one line */
 #define PBJSON_EMIT_DEFAULTS	0x02	/* also write zero scalars, "" and [] */

@@ -97,9 +97,8 @@ resolve(const char *file, const char *value)
 	return out;
 }
 
-/* Seconds (a positive decimal) into milliseconds, at least 1. */
-static int
-seconds(const char *s, int *ms)
+int
+profile_seconds(const char *s, int *ms)
 {
 	char	*end;
 	double	 d;
@@ -217,7 +216,7 @@ profile_load(const char *path, const char *name, struct profile *p,
 			goto line;
 		}
 		seen |= 1u << k;
-		if (strcmp(key, "timeout") == 0 && seconds(value, &ms) == -1) {
+		if (strcmp(key, "timeout") == 0 && profile_seconds(value, &ms) == -1) {
 			bad(err, errlen, "%s:%zu: timeout \"%s\" is not a "
 			    "positive number of seconds", path, lineno, value);
 			goto line;

@@ -47,5 +47,8 @@ int		 profile_load(const char *path, const char *name,
 		    size_t errlen);
 
 void		 profile_clear(struct profile *p);
+/* A timeout, SECONDS (a positive decimal), into milliseconds, at least 1
+ * (the profile's "timeout" and --timeout alike); 0, or -1 if malformed. */
+int		 profile_seconds(const char *s, int *ms);
 
 #endif

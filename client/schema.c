@@ -10,6 +10,7 @@
 #include <json.h>
 
 #include "envelope.h"
+#include "pbjson.h"
 #include "schema.h"
 
 /* The one hand-kept list: a line for each kind, by its name. */
@@ -79,45 +80,6 @@ schema_kind_from_name(const char *name, Nwd__V1__Kind *out)
  * Skeletons
  */
 
-static const char *
-scalar_type(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_INT32:
-		return "int32";
-	case PROTOBUF_C_TYPE_SINT32:
-		return "sint32";
-	case PROTOBUF_C_TYPE_SFIXED32:
-		return "sfixed32";
-	case PROTOBUF_C_TYPE_INT64:
-		return "int64";
-	case PROTOBUF_C_TYPE_SINT64:
-		return "sint64";
-	case PROTOBUF_C_TYPE_SFIXED64:
-		return "sfixed64";
-	case PROTOBUF_C_TYPE_UINT32:
-		return "uint32";
-	case PROTOBUF_C_TYPE_FIXED32:
-		return "fixed32";
-	case PROTOBUF_C_TYPE_UINT64:
-		return "uint64";
-	case PROTOBUF_C_TYPE_FIXED64:
-		return "fixed64";
-	case PROTOBUF_C_TYPE_FLOAT:
-		return "float";
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return "double";
-	case PROTOBUF_C_TYPE_BOOL:
-		return "bool";
-	case PROTOBUF_C_TYPE_STRING:
-		return "string";
-	case PROTOBUF_C_TYPE_BYTES:
-		return "bytes (base64)";
-	default:
-		return "unknown";
-	}
-}
-
 /* "enum Level: LOW | MEDIUM | HIGH": the values but the zero one, unless
  * it is the only one. */
 static json_object *
@@ -171,7 +133,7 @@ value(const ProtobufCFieldDescriptor *fd, int types, int depth)
 		break;
 	}
 	if (types)
-		return json_object_new_string(scalar_type(fd));
+		return json_object_new_string(pbjson_type_name(fd));
 	switch (fd->type) {
 	case PROTOBUF_C_TYPE_STRING:
 	case PROTOBUF_C_TYPE_BYTES:
