@@ -66,14 +66,16 @@ step() { printf '\n==> %s\n' "$*"; }
 
 command -v "$CC" >/dev/null || die "no $CC (apt-get install clang libclang-rt-dev)"
 command -v protoc-c >/dev/null || die "no protoc-c (apt-get install protobuf-c-compiler)"
-pkg-config --exists json-c libprotobuf-c libcrypto ||
-    die "missing json-c, libprotobuf-c or libcrypto development files (deploy/quickstart.sh deps)"
+# libsystemd: log.c writes to the journal through it (the config target
+# links log.c).
+pkg-config --exists json-c libprotobuf-c libcrypto libsystemd ||
+    die "missing json-c, libprotobuf-c, libcrypto or libsystemd development files (deploy/quickstart.sh deps)"
 
 CPPFLAGS="-D_GNU_SOURCE -I$out -I$root/proto -I$root/daemon -I$root/client
-$(pkg-config --cflags json-c libprotobuf-c libcrypto)"
+$(pkg-config --cflags json-c libprotobuf-c libcrypto libsystemd)"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer $SAN"
-LIBS="$(pkg-config --libs json-c libprotobuf-c libcrypto) -lm"
+LIBS="$(pkg-config --libs json-c libprotobuf-c libcrypto libsystemd) -lm"
 
 # Generates the protobuf-c code and compiles the modules into
 # build-fuzz/libnwdfuzz.a, leaving out (and reporting) any that fail.
