@@ -165,6 +165,11 @@
 #                             execution time by statement over it: calls
 #                             and microseconds per publish, all instances'
 #                             (what each publish costs the one database)
+#   BENCH_STATE_TMPFS [0]     1: nwdd's state_directory on /dev/shm, so that
+#                             the anchor's flush of its state file before
+#                             each audit transaction costs nothing (what
+#                             that flush costs is the difference; never
+#                             so in production)
 #   BENCH_WORLD [each]        each: a world per measurement (copy with flat);
 #                             shared: all of them in one world, in the order
 #                             above (quicker; the figures interfere; with
@@ -266,6 +271,8 @@ HOLD=${BENCH_HOLD:-0}
 HISTORY=${BENCH_HISTORY:-0}
 [[ $HISTORY =~ ^[0-9]+$ ]] || { echo "bench.sh: BENCH_HISTORY is a number of rows" >&2; exit 2; }
 ACK=${BENCH_ACK:-0}
+STATE_TMPFS=${BENCH_STATE_TMPFS:-0}
+case $STATE_TMPFS in 0 | 1) ;; *) echo "$prog: BENCH_STATE_TMPFS is 0 or 1" >&2; exit 2 ;; esac
 WORLD=${BENCH_WORLD:-each}
 case $WORLD in each | shared) ;; *) echo "$prog: BENCH_WORLD is each or shared" >&2; exit 2 ;; esac
 FANOUT=${BENCH_FANOUT:-5}
@@ -575,6 +582,7 @@ mosquitto_cleanup() {
 			wait "$p" 2>/dev/null || true
 		fi
 	fi
+	[ -z "$statetmpfs" ] || rm -rf -- "$statetmpfs"
 	if [ "$KEEP" = 1 ]; then
 		printf '%s: kept %s\n' "$prog" "$tmp" >&2
 	else
@@ -867,6 +875,7 @@ haproxy_pid=
 perf_pid=
 
 dirty_saved=
+statetmpfs=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -907,6 +916,7 @@ cleanup() {
 		[ "$KEEP" = 1 ] && cp "$pgdir/postgres.log" "$tmp/" 2>/dev/null
 		"$pgsh" destroy "$pgdir" || rc=1
 	fi
+	[ -z "$statetmpfs" ] || rm -rf -- "$statetmpfs"
 	if [ "$KEEP" = 1 ]; then
 		printf '%s: kept %s\n' "$prog" "$tmp" >&2
 	else
@@ -1042,8 +1052,18 @@ max_connections = $max_conn
 metrics_listen = 127.0.0.1:$metricsport
 EOF
 # Keys an older build (BENCH_AGAINST) does not know are left out for it.
+# The state directory (the anchor's state file, flushed before each audit
+# transaction) is in the world, or with BENCH_STATE_TMPFS=1 on /dev/shm,
+# where a flush costs nothing: the difference is what the anchor's flush
+# costs.
+statebase=$tmp
+if [ "$STATE_TMPFS" = 1 ]; then
+	statetmpfs=$(mktemp -d /dev/shm/nwd-bench-state.XXXXXX) ||
+	    die "cannot make a state directory on /dev/shm"
+	statebase=$statetmpfs
+fi
 if grep -aq 'state_directory' "$nwdd"; then
-	echo "state_directory = $tmp/state" >>"$conf"
+	echo "state_directory = $statebase/state" >>"$conf"
 fi
 if [ -f "$world/deploy/calendar.conf" ]; then
 	echo "calendar = $world/deploy/calendar.conf" >>"$conf"
@@ -1127,7 +1147,7 @@ start_cluster() {
 		sed -e "s|^instance = .*|instance = nwdd-bench-$i|" \
 		    -e "s|^listen = .*|listen = 127.0.0.1:${nwdports[i - 1]}|" \
 		    -e "s|^metrics_listen = .*|metrics_listen = 127.0.0.1:${metricsports[i - 1]}|" \
-		    -e "s|^state_directory = .*|state_directory = $tmp/state-$i|" \
+		    -e "s|^state_directory = .*|state_directory = $statebase/state-$i|" \
 		    "$conf" >"$c"
 		step "nwdd-bench-$i on 127.0.0.1:${nwdports[i - 1]} (log: $l)"
 		start_nwdd "$c" "$l"
