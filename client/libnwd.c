@@ -1290,6 +1290,18 @@ nwd_last_server_error(const struct nwd_client *c)
 	    NWD__V1__ERROR_CODE__ERROR_UNSPECIFIED;
 }
 
+/* Hands a's PublishAck to *ack (if ack is given) and frees a. */
+static void
+take_publish_ack(Nwd__V1__Frame *a, Nwd__V1__PublishAck **ack)
+{
+	if (ack != NULL) {
+		*ack = a->publish_ack;
+		a->publish_ack = NULL;
+		a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
+	}
+	frame_free(a);
+}
+
 enum nwd_status
 nwd_publish(struct nwd_client *c, const Nwd__V1__Envelope *env,
     Nwd__V1__PublishAck **ack, char *err, size_t errlen)
@@ -1310,12 +1322,7 @@ nwd_publish(struct nwd_client *c, const Nwd__V1__Envelope *env,
 	if ((st = request(c, &f, NWD__V1__FRAME__MSG_PUBLISH_ACK, &a, err,
 	    errlen)) != NWD_OK)
 		return st;
-	if (ack != NULL) {
-		*ack = a->publish_ack;
-		a->publish_ack = NULL;
-		a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
-	}
-	frame_free(a);
+	take_publish_ack(a, ack);
 	return NWD_OK;
 }
 
@@ -1390,12 +1397,7 @@ nwd_publish_result(struct nwd_client *c, uint64_t *id,
 			frame_free(a);
 			return st;
 		}
-		if (ack != NULL) {
-			*ack = a->publish_ack;
-			a->publish_ack = NULL;
-			a->msg_case = NWD__V1__FRAME__MSG__NOT_SET;
-		}
-		frame_free(a);
+		take_publish_ack(a, ack);
 		return NWD_OK;
 	}
 }
